@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point for the `godepot` command; the code lives in dist/ (built by `npm run build`,
+// which `npm ci` runs through the `prepare` script).
+import { main } from '../dist/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`godepot: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);
