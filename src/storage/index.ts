@@ -1,0 +1,3 @@
+export * from './storage.js';
+export { FsStorage, type FsStorageOptions } from './fs.js';
+export { MemoryStorage, bufferBlob } from './memory.js';

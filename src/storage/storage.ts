@@ -1,0 +1,83 @@
+// The storage contract every backend implements (fs is the default, memory is
+// for tests). It is deliberately small: keyed blobs, written atomically, read
+// whole or as a stream. Keys are relative slash-separated paths built by the
+// layers above from already-validated values; backends still refuse any key
+// that could name something outside their root (see checkKey).
+import type { Readable } from 'node:stream';
+
+export interface BlobInfo {
+  readonly size: number;
+  /** Last write time (ms since epoch). Mutable entries use it as their age. */
+  readonly mtimeMs: number;
+}
+
+/** A stored blob opened for reading: a stable snapshot even if the key is rewritten meanwhile. */
+export interface OpenBlob extends BlobInfo {
+  /** Bytes [start, end) (end exclusive, defaults to size). May be called more than once. */
+  stream(start?: number, end?: number): Readable;
+  /** Reads [start, end) into memory. */
+  read(start?: number, end?: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/**
+ * A blob being staged: written (streamed) into a private place, inspected,
+ * then either committed under a key in one atomic step or discarded. Nothing
+ * staged is visible to readers before commit.
+ */
+export interface StagedBlob {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flushes and makes the staged bytes readable (for verification). */
+  finish(): Promise<OpenBlob>;
+  /** Durably moves the finished blob under key, replacing what was there. */
+  commit(key: string): Promise<void>;
+  /** Drops the staged bytes. Safe to call after commit (no-op) or more than once. */
+  discard(): Promise<void>;
+}
+
+export interface Storage {
+  readonly kind: string;
+  get(key: string): Promise<Buffer | null>;
+  stat(key: string): Promise<BlobInfo | null>;
+  open(key: string): Promise<OpenBlob | null>;
+  /** Atomic write of a whole blob. */
+  put(key: string, data: Uint8Array): Promise<void>;
+  stage(): Promise<StagedBlob>;
+  delete(key: string): Promise<void>;
+  /** Atomic move of an existing blob to another key (e.g. promoting a quarantined file). */
+  move(from: string, to: string): Promise<void>;
+  /** Keys under prefix (which ends with '/'), recursively, in no particular order. */
+  list(prefix: string): Promise<string[]>;
+  /** True when the backend can currently persist data (used by /readyz). */
+  checkWritable(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class InvalidKeyError extends Error {
+  constructor(readonly key: string, readonly reason: string) {
+    super(`invalid storage key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+const MAX_KEY_LENGTH = 1024;
+// Characters that module-escaped paths, versions and tile paths use, plus ':' for
+// nothing; everything else (backslash, NUL, control characters, spaces) is refused.
+const KEY_CHARS = /^[A-Za-z0-9._~!@+\-/%]+$/;
+
+/** Throws InvalidKeyError unless key is a safe relative path. */
+export function checkKey(key: string, allowPrefix = false): void {
+  if (key.length === 0) throw new InvalidKeyError(key, 'empty');
+  if (key.length > MAX_KEY_LENGTH) throw new InvalidKeyError(key, 'too long');
+  if (!KEY_CHARS.test(key)) throw new InvalidKeyError(key, 'disallowed character');
+  const segments = key.split('/');
+  const last = segments.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const s = segments[i] as string;
+    if (s === '' && allowPrefix && i === last) continue;
+    if (s === '') throw new InvalidKeyError(key, 'empty segment');
+    // No segment may start with '.': that rules out '.' and '..' and keeps the
+    // backends' private names (such as the fs staging folder) out of reach.
+    if (s.startsWith('.')) throw new InvalidKeyError(key, 'segment starts with "."');
+  }
+}

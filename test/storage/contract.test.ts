@@ -1,0 +1,122 @@
+// One list of behaviours every storage backend must have (the unstorage way):
+// each backend runs the same tests.
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsStorage, MemoryStorage, InvalidKeyError, checkKey, type Storage } from '../../src/storage/index.js';
+
+async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+const backends: Array<[string, () => Promise<Storage>]> = [
+  ['memory', async () => new MemoryStorage()],
+  [
+    'fs',
+    async () => {
+      const d = await mkdtemp(join(tmpdir(), 'godepot-storage-'));
+      dirs.push(d);
+      return FsStorage.open(d);
+    },
+  ],
+];
+
+describe.each(backends)('%s storage contract', (_name, make) => {
+  it('returns null for missing keys', async () => {
+    const s = await make();
+    expect(await s.get('mod/a/@v/v1.0.0.zip')).toBeNull();
+    expect(await s.stat('mod/a/@v/v1.0.0.zip')).toBeNull();
+    expect(await s.open('mod/a/@v/v1.0.0.zip')).toBeNull();
+  });
+
+  it('puts and reads back whole and by range', async () => {
+    const s = await make();
+    const data = Buffer.from('0123456789');
+    await s.put('mod/example.com/!a/@v/v1.0.0.mod', data);
+    expect(await s.get('mod/example.com/!a/@v/v1.0.0.mod')).toEqual(data);
+    const st = await s.stat('mod/example.com/!a/@v/v1.0.0.mod');
+    expect(st?.size).toBe(10);
+    const blob = await s.open('mod/example.com/!a/@v/v1.0.0.mod');
+    expect(blob).not.toBeNull();
+    if (!blob) return;
+    expect(await collect(blob.stream())).toEqual(data);
+    expect(await collect(blob.stream(3, 7))).toEqual(Buffer.from('3456'));
+    expect(await blob.read(8)).toEqual(Buffer.from('89'));
+    expect(await collect(blob.stream(5, 5))).toEqual(Buffer.alloc(0));
+    await blob.close();
+  });
+
+  it('keeps staged bytes invisible until commit, and replaces atomically', async () => {
+    const s = await make();
+    await s.put('k/x', Buffer.from('old'));
+    const staged = await s.stage();
+    await staged.write(Buffer.from('new '));
+    await staged.write(Buffer.from('bytes'));
+    expect(await s.get('k/x')).toEqual(Buffer.from('old'));
+    const view = await staged.finish();
+    expect(await view.read()).toEqual(Buffer.from('new bytes'));
+    await staged.commit('k/x');
+    await staged.discard();
+    expect(await s.get('k/x')).toEqual(Buffer.from('new bytes'));
+  });
+
+  it('discards staged bytes', async () => {
+    const s = await make();
+    const staged = await s.stage();
+    await staged.write(Buffer.from('junk'));
+    await staged.discard();
+    expect(await s.list('k/')).toEqual([]);
+  });
+
+  it('deletes, moves and lists', async () => {
+    const s = await make();
+    await s.put('a/b/c', Buffer.from('1'));
+    await s.put('a/d', Buffer.from('2'));
+    await s.put('z/e', Buffer.from('3'));
+    expect((await s.list('a/')).sort()).toEqual(['a/b/c', 'a/d']);
+    await s.move('a/d', 'q/r/s');
+    expect(await s.get('a/d')).toBeNull();
+    expect(await s.get('q/r/s')).toEqual(Buffer.from('2'));
+    await s.delete('a/b/c');
+    await s.delete('a/b/c');
+    expect(await s.list('a/')).toEqual([]);
+    await s.checkWritable();
+  });
+
+  it('refuses keys that could escape the root', async () => {
+    const s = await make();
+    for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', 'a\\b', 'a\0b', '.staging/x', 'a/.hidden', '']) {
+      await expect(s.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(s.get(key)).rejects.toBeInstanceOf(InvalidKeyError);
+    }
+  });
+});
+
+describe('checkKey', () => {
+  it('accepts escaped module keys and tile keys', () => {
+    for (const k of ['mod/github.com/!azure/go@v/v1.0.0+incompatible.zip', 'sumdb/sum.golang.org/tile/8/0/x001/234.p/17', 'mod/gopkg.in/yaml.v2/@v/list']) {
+      expect(() => checkKey(k)).not.toThrow();
+    }
+  });
+});
+
+describe('FsStorage crash leftovers', () => {
+  it('removes staging files of dead processes at open, keeps those of live ones', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'godepot-storage-'));
+    dirs.push(d);
+    await mkdir(join(d, '.staging'), { recursive: true });
+    // pid 2^22+1 is above Linux's pid_max default range; treat it as dead.
+    await writeFile(join(d, '.staging', '4194305-deadbeef'), 'half-written');
+    await writeFile(join(d, '.staging', `${process.pid}-cafe`), 'in flight');
+    await FsStorage.open(d);
+    expect(await readdir(join(d, '.staging'))).toEqual([`${process.pid}-cafe`]);
+  });
+});
