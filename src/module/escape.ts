@@ -1,0 +1,111 @@
+// The case-escaping of module paths and versions in proxy URLs and cache file
+// names: every uppercase ASCII letter becomes '!' + its lowercase form, so no
+// two distinct paths differ only in case on a case-insensitive file system.
+// (golang.org/x/mod/module EscapePath, EscapeVersion, UnescapePath, UnescapeVersion.)
+import { InvalidPathError, InvalidVersionError } from './errors.js';
+import { goQuote } from './goquote.js';
+import { checkElem, checkPath } from './path.js';
+
+const INCONSISTENCY = 'internal error: inconsistency in EscapePath';
+
+/**
+ * Escapes s, or returns null if it holds '!' or a non-ASCII character (which
+ * the callers' checks should already have excluded). No copy without uppercase.
+ */
+function escapeString(s: string): string | null {
+  let haveUpper = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x21 || c >= 0x80) return null;
+    if (c >= 0x41 && c <= 0x5a) haveUpper = true;
+  }
+  if (!haveUpper) return s;
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) {
+      out += s.slice(run, i) + '!' + String.fromCharCode(c + 32);
+      run = i + 1;
+    }
+  }
+  return out + s.slice(run);
+}
+
+/**
+ * The unescaped form of s, or null when s is not a valid escaping: a
+ * non-ASCII character, an uppercase letter, or '!' not followed by a-z.
+ */
+function unescapeString(s: string): string | null {
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) return null;
+    if (c === 0x21) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : -1;
+      if (next < 0x61 || next > 0x7a) return null;
+      out += s.slice(run, i) + String.fromCharCode(next - 32);
+      i++;
+      run = i + 1;
+    }
+  }
+  return run === 0 ? s : out + s.slice(run);
+}
+
+/** module.EscapePath: throws InvalidPathError if path is not a valid module path. */
+export function escapePath(path: string): string {
+  checkPath(path);
+  const escaped = escapeString(path);
+  if (escaped === null) throw new InvalidPathError('module', path, INCONSISTENCY, INCONSISTENCY);
+  return escaped;
+}
+
+/**
+ * module.EscapeVersion: versions need not be semver, but must be valid file
+ * names without '!'. Throws InvalidVersionError ('disallowed version string').
+ */
+export function escapeVersion(v: string): string {
+  if (checkElem(v, 'file') !== null || v.includes('!')) {
+    throw new InvalidVersionError(v, false, 'disallowed version string');
+  }
+  const escaped = escapeString(v);
+  if (escaped === null) throw new InvalidVersionError(v, false, INCONSISTENCY, INCONSISTENCY);
+  return escaped;
+}
+
+/**
+ * module.UnescapePath: the module path for an escaped path. Throws
+ * InvalidPathError (kind 'module', path = the escaped input) with Go's text:
+ * `invalid escaped module path "<esc>"` or `...: <CheckPath error>`.
+ */
+export function unescapePath(escaped: string): string {
+  const path = unescapeString(escaped);
+  if (path === null) {
+    throw new InvalidPathError('module', escaped, 'invalid escaping', `invalid escaped module path ${goQuote(escaped)}`);
+  }
+  try {
+    checkPath(path);
+  } catch (err) {
+    if (!(err instanceof InvalidPathError)) throw err;
+    throw new InvalidPathError('module', escaped, err.reason, `invalid escaped module path ${goQuote(escaped)}: ${err.message}`);
+  }
+  return path;
+}
+
+/**
+ * module.UnescapeVersion: the version for an escaped version. Throws
+ * InvalidVersionError with Go's text: `invalid escaped version "<esc>"` or
+ * `invalid escaped version "<v>": <reason>`.
+ */
+export function unescapeVersion(escaped: string): string {
+  const v = unescapeString(escaped);
+  if (v === null) {
+    throw new InvalidVersionError(escaped, false, 'invalid escaping', `invalid escaped version ${goQuote(escaped)}`);
+  }
+  const reason = checkElem(v, 'file');
+  if (reason !== null) {
+    throw new InvalidVersionError(v, false, reason, `invalid escaped version ${goQuote(v)}: ${reason}`);
+  }
+  return v;
+}
