@@ -163,6 +163,20 @@ describe.skipIf(GO === null)('the world, judged by the real go command', () => {
     expect(proxy.count('/sumdb/localhost.localdev/sumdb/lookup/example.com/')).toBeGreaterThan(0);
   });
 
+  it('autoAddFrom: records appended on first lookup, in lookup order, still verify', async () => {
+    const lazy = await FakeSumDb.start({ key: 'generate', name: 'sum.example' });
+    try {
+      lazy.autoAddFrom(proxy);
+      const home = await newHome();
+      const env = envFor(home, lazy);
+      ok(await download(home, env, `${SHAPES.upper.path}@${SHAPES.upper.version}`, `${SHAPES.gopkgin.path}@${SHAPES.gopkgin.version}`));
+      expect(lazy.size).toBe(2);
+      expect(lazy.log.idOf(SHAPES.upper.path, SHAPES.upper.version)).toBeDefined();
+    } finally {
+      await lazy.close();
+    }
+  });
+
   describe('faults are caught by the go command', () => {
     const target = `${SHAPES.majorV1.path}@${SHAPES.majorV1.version}`;
 
