@@ -10,12 +10,24 @@ import { ZipError } from './errors.js';
 import type { ByteSource } from './source.js';
 
 class SourceReader extends yauzl.RandomAccessReader {
+  /** Streams yauzl is reading, so an abort can end reads that would never finish. */
+  private readonly live = new Set<Readable>();
+
   constructor(private readonly source: ByteSource) {
     super();
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    return this.source.createReadStream(start, end);
+    const stream = this.source.createReadStream(start, end);
+    this.live.add(stream);
+    stream.once('close', () => this.live.delete(stream));
+    return stream;
+  }
+
+  destroyAll(reason: unknown): void {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    for (const stream of this.live) stream.destroy(err);
+    this.live.clear();
   }
 }
 
@@ -29,10 +41,11 @@ export interface ZipEntry {
   readonly raw: yauzl.Entry;
 }
 
-/** An open zip: its entries in central directory order. Close it when done. */
+/** An open zip: its entries in central directory order. Call close() when done. */
 export interface OpenZip {
   readonly zipfile: yauzl.ZipFile;
   readonly entries: ZipEntry[];
+  close(): void;
 }
 
 /** Wraps a failure to parse the zip structure in Go's words for it. */
@@ -49,42 +62,55 @@ function decodeName(raw: Buffer): string {
 /**
  * Opens the zip and reads its whole central directory. Rejects with a
  * ZipError when the structure is malformed or truncated, with the signal's
- * reason when aborted.
+ * reason when aborted. Until close(), an abort also ends every read yauzl
+ * has in flight (local header reads included).
  */
 export function openZip(source: ByteSource, signal?: AbortSignal): Promise<OpenZip> {
+  signal?.throwIfAborted();
+  const reader = new SourceReader(source);
   return new Promise<OpenZip>((resolve, reject) => {
-    signal?.throwIfAborted();
-    const reader = new SourceReader(source);
+    let settled = false;
+    let opened: yauzl.ZipFile | undefined;
+    const onAbort = (): void => {
+      reader.destroyAll(signal?.reason);
+      fail(signal?.reason);
+    };
+    const close = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      opened?.close();
+    };
+    function fail(err: unknown): void {
+      if (settled) return;
+      settled = true;
+      close();
+      reject(err);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+
     const options = { lazyEntries: true, decodeStrings: false, validateEntrySizes: false, autoClose: false };
     yauzl.fromRandomAccessReader(reader, source.size, options, (err, zipfile) => {
       if (err !== null || zipfile === undefined) {
-        reject(notAZip(err ?? new Error('no zip file')));
+        fail(notAZip(err ?? new Error('no zip file')));
+        return;
+      }
+      opened = zipfile;
+      if (settled) {
+        zipfile.close();
         return;
       }
       const entries: ZipEntry[] = [];
-      let settled = false;
-      const finish = (fail: unknown): void => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        zipfile.removeAllListeners('entry');
-        if (fail === undefined) {
-          resolve({ zipfile, entries });
-          return;
-        }
-        zipfile.close();
-        reject(fail);
-      };
-      const onAbort = (): void => finish(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
       zipfile.on('entry', (entry: yauzl.Entry) => {
         // With decodeStrings: false, yauzl hands out the raw name bytes.
         const nameBytes = entry.fileNameRaw;
         entries.push({ index: entries.length, name: decodeName(nameBytes), nameBytes, raw: entry });
         if (!settled) zipfile.readEntry();
       });
-      zipfile.on('end', () => finish(undefined));
-      zipfile.on('error', (e: unknown) => finish(notAZip(e)));
+      zipfile.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve({ zipfile, entries, close });
+      });
+      zipfile.on('error', (e: unknown) => fail(notAZip(e)));
       zipfile.readEntry();
     });
   });

@@ -129,7 +129,7 @@ export async function verifyModuleZip(source: ByteSource, mod: ModuleVersion, op
     const digests = await digestAll(zip, source, zip.entries, opts);
     return summarize(pair(zip.entries, (e) => digests[e.index]));
   } finally {
-    zip.zipfile.close();
+    zip.close();
   }
 }
 
@@ -159,7 +159,7 @@ export async function hashZip(source: ByteSource, opts: ZipReadOptions = {}): Pr
     const byName = new Map<string, EntryDigest | undefined>(unique.map((e, i) => [e.nameBytes.toString('latin1'), digests[i]]));
     return summarize(pair(zip.entries, (e) => byName.get(e.nameBytes.toString('latin1'))));
   } finally {
-    zip.zipfile.close();
+    zip.close();
   }
 }
 
@@ -174,7 +174,7 @@ export async function checkZip(source: ByteSource, mod: ModuleVersion, opts: Zip
   const tooLarge = zipTooLarge(source);
   if (tooLarge !== null) return { valid: [], omitted: [], invalid: [], sizeError: tooLarge };
   const zip = await openZip(source, opts.signal);
-  zip.zipfile.close();
+  zip.close();
   return checkZipNames(
     zip.entries.map((e) => ({ name: e.name, uncompressedSize: e.raw.uncompressedSize })),
     mod,

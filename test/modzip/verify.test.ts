@@ -1,0 +1,367 @@
+// verifyModuleZip on good and bad zips: names, sizes that lie, zip bombs,
+// truncation and corruption (always a ZipError, never a crash or a hang),
+// aborts, and deterministic errors under concurrency.
+import { Readable } from 'node:stream';
+import { createDeflateRaw } from 'node:zlib';
+import yazl from 'yazl';
+import { describe, expect, it } from 'vitest';
+import { decodeGoBytes } from '../../src/module/index.js';
+import {
+  bufferSource,
+  hashFiles,
+  MAX_ZIP_FILE,
+  verifyModuleZip,
+  ZipError,
+  type ByteSource,
+} from '../../src/modzip/index.js';
+import { createModuleZip, patchCentralDirectory, rawZip, type RawZipEntry } from '../support/modzip.js';
+
+const MOD = { path: 'example.com/m', version: 'v1.0.0' };
+const P = 'example.com/m@v1.0.0/';
+const GO_MOD = 'module example.com/m\n\ngo 1.21\n';
+
+function verify(zip: Buffer, opts: { concurrency?: number; signal?: AbortSignal } = {}): ReturnType<typeof verifyModuleZip> {
+  return verifyModuleZip(bufferSource(zip), MOD, opts);
+}
+
+async function zipError(p: Promise<unknown>): Promise<ZipError> {
+  const err: unknown = await p.then(
+    () => new Error('unexpected success'),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ZipError)) throw new Error(`want ZipError, got ${String(err)}`);
+  return err;
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Counts the bytes a source hands out from the entries' region (before the
+ * central directory), except reads that run to the end of the source
+ * (yauzl's search for the end of central directory record).
+ */
+function counting(zip: Buffer, chunkSize?: number): { source: ByteSource; read: () => number } {
+  const src = bufferSource(zip, chunkSize);
+  const cdStart = zip.readUInt32LE(zip.length - 6);
+  let n = 0;
+  return {
+    source: {
+      size: src.size,
+      createReadStream(start, end) {
+        const s = src.createReadStream(start, end);
+        if (start < cdStart && end < src.size) s.on('data', (c: Buffer) => (n += c.length));
+        return s;
+      },
+    },
+    read: () => n,
+  };
+}
+
+async function deflatedZeros(total: number): Promise<Buffer> {
+  const d = createDeflateRaw();
+  const out: Buffer[] = [];
+  d.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise((resolve) => d.on('end', resolve));
+  const zeros = Buffer.alloc(1 << 20);
+  for (let left = total; left > 0; left -= zeros.length) {
+    if (!d.write(zeros.subarray(0, Math.min(left, zeros.length)))) await new Promise((r) => d.once('drain', r));
+  }
+  d.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+const good: RawZipEntry[] = [
+  { name: P + 'go.mod', data: GO_MOD },
+  { name: P + 'm.go', data: 'package m\n' },
+  { name: P + 'sub/s.go', data: 'package sub\n'.repeat(100) },
+];
+
+describe('good zips', () => {
+  it('hashes what dirhash would and summarizes the content', async () => {
+    const summary = await verify(await rawZip(good));
+    expect(summary).toEqual({
+      h1: hashFiles(good.map((e) => ({ name: String(e.name), data: Buffer.from(e.data) }))),
+      files: 3,
+      uncompressedSize: GO_MOD.length + 10 + 1200,
+    });
+  });
+
+  it('gives the same hash for stored and deflated entries, at any concurrency', async () => {
+    const want = (await verify(await rawZip(good))).h1;
+    expect((await verify(await rawZip(good, { compress: false }))).h1).toBe(want);
+    for (const concurrency of [1, 2, 8]) expect((await verify(await rawZip(good), { concurrency })).h1).toBe(want);
+  });
+
+  it('hashes directory entries and the bare prefix entry too, as HashZip does', async () => {
+    const entries = [{ name: P, data: '' }, { name: P + 'sub/', data: '' }, ...good];
+    const summary = await verify(await rawZip(entries));
+    expect(summary.h1).toBe(hashFiles(entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }))));
+    expect(summary.files).toBe(3);
+  });
+
+  it('accepts names with non-ASCII letters', async () => {
+    const zip = await createModuleZip(MOD, [{ name: 'é/ß.go', data: 'package x\n' }]);
+    expect((await verify(zip)).h1).toBe(hashFiles([{ name: P + 'é/ß.go', data: Buffer.from('package x\n') }]));
+  });
+
+  it('reads entries with data descriptors (as Go writes them) and ZIP64 records', async () => {
+    for (const forceZip64Format of [false, true]) {
+      const z = new yazl.ZipFile();
+      for (const e of good) z.addReadStream(Readable.from([Buffer.from(e.data)]), String(e.name), { forceZip64Format });
+      const chunks: Buffer[] = [];
+      z.outputStream.on('data', (c: Buffer) => chunks.push(c));
+      const done = new Promise((r) => z.outputStream.on('end', r));
+      z.end({ forceZip64Format, comment: '' });
+      await done;
+      const zip = Buffer.concat(chunks);
+      expect((await verify(zip)).h1).toBe((await verify(await rawZip(good))).h1);
+      if (forceZip64Format) continue;
+      // A data descriptor whose CRC-32 disagrees with the central directory is refused.
+      const sig = zip.indexOf(Buffer.from([0x50, 0x4b, 0x07, 0x08]));
+      zip.writeUInt32LE(zip.readUInt32LE(sig + 4) ^ 1, sig + 4);
+      expect((await zipError(verify(zip))).message).toContain('checksum error');
+    }
+  });
+});
+
+describe('bad names', () => {
+  const cases: Array<[string, RawZipEntry[], string]> = [
+    ['dot-dot', [{ name: P + '../x.go', data: '' }], `${P}../x.go: malformed file path "../x.go": invalid path element ".."`],
+    ['unclean', [{ name: P + 'a/../b.go', data: '' }], `${P}a/../b.go: file path is not clean`],
+    ['absolute', [{ name: '/abs.go', data: '' }], `/abs.go: path does not have prefix "${P}"`],
+    ['absolute after prefix', [{ name: P + '/abs.go', data: '' }], 'malformed file path "/abs.go": empty path element'],
+    ['backslash', [{ name: P + 'a\\b.go', data: '' }], `malformed file path "a\\\\b.go": invalid char '\\\\'`],
+    ['NUL', [{ name: P + 'a\x00.go', data: '' }], `malformed file path "a\\x00.go": invalid char '\\x00'`],
+    ['colon', [{ name: P + 'c:x.go', data: '' }], `malformed file path "c:x.go": invalid char ':'`],
+    [
+      'invalid UTF-8',
+      [{ name: Buffer.concat([Buffer.from(P), Buffer.from([0xff, 0x2e, 0x67, 0x6f])]), data: '' }],
+      'malformed file path "\\xff.go": invalid UTF-8',
+    ],
+    [
+      'case-fold collision of non-ASCII letters',
+      [
+        { name: P + '\u00E9t\u00E9.go', data: '' },
+        { name: P + '\u00C9T\u00C9.go', data: '' },
+      ],
+      'case-insensitive file name collision: "\u00E9t\u00E9.go" and "\u00C9T\u00C9.go"',
+    ],
+    [
+      'simple-fold collision',
+      [
+        { name: P + 's.go', data: '' },
+        { name: P + '\u017F.go', data: '' },
+      ],
+      'case-insensitive file name collision: "s.go" and "\u017F.go"',
+    ],
+    [
+      'duplicate',
+      [
+        { name: P + 'a.go', data: '1' },
+        { name: P + 'a.go', data: '2' },
+      ],
+      'multiple entries for file "a.go"',
+    ],
+    [
+      'file and directory',
+      [
+        { name: P + 'a.go/', data: '' },
+        { name: P + 'a.go', data: '' },
+      ],
+      'entry "a.go" is both a file and a directory',
+    ],
+    ['go.mod in a subdirectory', [{ name: P + 'sub/go.mod', data: GO_MOD }], `${P}sub/go.mod: go.mod file not in module root directory`],
+    ['GO.MOD in a subdirectory', [{ name: P + 'sub/GO.MOD', data: '' }], 'go.mod file not in module root directory'],
+    ['GO.MOD at the root', [{ name: P + 'GO.MOD', data: GO_MOD }], `${P}GO.MOD: go.mod files must have lowercase names`],
+    ['wrong module', [{ name: 'example.com/n@v1.0.0/go.mod', data: '' }], `path does not have prefix "${P}"`],
+  ];
+  for (const [title, entries, want] of cases) {
+    it(title, async () => {
+      const err = await zipError(verify(await rawZip(entries)));
+      expect(err.message).toContain(want);
+      expect(err.file).toBeDefined();
+      expect(err.message.startsWith(`${err.file ?? ''}: ${err.reason}`)).toBe(true);
+    });
+  }
+
+  it('names the first invalid entry and counts the rest', async () => {
+    const err = await zipError(verify(await rawZip([...good, { name: P + 'a?.go', data: '' }, { name: P + 'b?.go', data: '' }])));
+    expect(err.file).toBe(P + 'a?.go');
+    expect(err.message).toBe(`${P}a?.go: malformed file path "a?.go": invalid char '?' (and 1 more invalid file)`);
+  });
+
+  it('shows a name that is not UTF-8 with the module convention for such bytes', async () => {
+    const raw = Buffer.concat([Buffer.from(P), Buffer.from([0xc3])]);
+    const err = await zipError(verify(await rawZip([{ name: raw, data: '' }])));
+    expect(err.file).toBe(decodeGoBytes(raw));
+  });
+});
+
+describe('module and size rules', () => {
+  it('refuses a bad module path or a version that is not canonical', async () => {
+    const zip = await rawZip(good);
+    await expect(verifyModuleZip(bufferSource(zip), { path: 'cache', version: 'v1.0.0' })).rejects.toThrow(
+      'malformed module path "cache": missing dot in first path element',
+    );
+    await expect(verifyModuleZip(bufferSource(zip), { path: 'example.com/m', version: 'v1.0' })).rejects.toThrow(
+      'version "v1.0" is not canonical (should be "v1.0.0")',
+    );
+  });
+
+  it('refuses a zip over 500 MiB without reading it', async () => {
+    const huge: ByteSource = {
+      size: MAX_ZIP_FILE + 1,
+      createReadStream() {
+        throw new Error('must not read');
+      },
+    };
+    const err = await zipError(verifyModuleZip(huge, MOD));
+    expect(err.message).toBe(`module zip file is too large (${MAX_ZIP_FILE + 1} bytes; limit is ${MAX_ZIP_FILE} bytes)`);
+  });
+
+  it('refuses declared content over the limits before inflating anything', async () => {
+    for (const [index, size, want] of [
+      [1, MAX_ZIP_FILE + 1, 'total uncompressed size of module contents too large (max size is 524288000 bytes)'],
+      [0, (16 << 20) + 1, 'go.mod file too large (max size is 16777216 bytes)'],
+    ] as const) {
+      const zip = patchCentralDirectory(await rawZip(good), index, { uncompressedSize: size });
+      const { source, read } = counting(zip);
+      const err = await zipError(verifyModuleZip(source, MOD));
+      expect(err.message).toContain(want);
+      expect(read()).toBe(0); // no entry was read: the central directory decided
+    }
+  });
+
+  it('refuses an oversized root LICENSE but not one in a subdirectory', async () => {
+    const zip = await rawZip([...good, { name: P + 'LICENSE', data: 'x' }, { name: P + 'sub/LICENSE', data: 'y' }]);
+    patchCentralDirectory(zip, 3, { uncompressedSize: (16 << 20) + 1 });
+    expect((await zipError(verify(zip))).message).toBe(`${P}LICENSE: LICENSE file too large (max size is 16777216 bytes)`);
+  });
+});
+
+describe('sizes and checksums that lie', () => {
+  it('refuses content larger than declared', async () => {
+    const zip = patchCentralDirectory(await rawZip(good), 2, { uncompressedSize: 100 });
+    const err = await zipError(verify(zip));
+    expect(err.message).toContain(`uncompressed size of file ${P}sub/s.go is larger than declared size (100 bytes)`);
+    expect(err.file).toBe(P + 'sub/s.go');
+  });
+
+  it('refuses content smaller than declared', async () => {
+    const zip = patchCentralDirectory(await rawZip(good), 2, { uncompressedSize: 5000 });
+    expect((await zipError(verify(zip))).message).toContain('is smaller than declared size (5000 bytes)');
+  });
+
+  it('refuses a wrong CRC-32', async () => {
+    const zip = patchCentralDirectory(await rawZip(good), 1, { crc32: 0x12345678 });
+    expect((await zipError(verify(zip))).message).toBe(`${P}m.go: zip: checksum error`);
+  });
+
+  it('refuses compression methods Go does not read', async () => {
+    const zip = patchCentralDirectory(await rawZip(good), 1, { method: 12 });
+    expect((await zipError(verify(zip))).message).toBe(`${P}m.go: zip: unsupported compression algorithm`);
+  });
+
+  it('stops a zip bomb soon after the declared size', async () => {
+    const bomb = await deflatedZeros(256 << 20);
+    const zip = await rawZip([{ name: P + 'go.mod', data: GO_MOD }, { name: P + 'bomb.txt', data: bomb }], { compress: false });
+    patchCentralDirectory(zip, 1, { method: 8, uncompressedSize: 1000, crc32: 0 });
+    const { source, read } = counting(zip, 4096);
+    const err = await zipError(verifyModuleZip(source, MOD));
+    expect(err.message).toContain('larger than declared size (1000 bytes)');
+    expect(read()).toBeLessThan(bomb.length / 2);
+  });
+});
+
+describe('malformed zips', () => {
+  it('refuses every truncation of a good zip with a ZipError', async () => {
+    const zip = await rawZip(good);
+    for (let n = 0; n < zip.length; n++) {
+      await zipError(verify(zip.subarray(0, n)));
+    }
+  });
+
+  it('never crashes or hangs on corrupted bytes', async () => {
+    const zip = await rawZip(good);
+    const want = (await verify(zip)).h1;
+    const rand = prng(42);
+    for (let round = 0; round < 400; round++) {
+      const bad = Buffer.from(zip);
+      for (let flips = 1 + Math.floor(rand() * 3); flips > 0; flips--) {
+        bad[Math.floor(rand() * bad.length)] = Math.floor(rand() * 256);
+      }
+      const outcome = await verify(bad).then(
+        (s) => s.h1,
+        (e: unknown) => e,
+      );
+      // Either refused as a bad zip, or accepted; if accepted with another hash, the
+      // change must be visible in what was hashed (names or content), never silent.
+      if (typeof outcome !== 'string') expect(outcome).toBeInstanceOf(ZipError);
+      else if (outcome !== want) expect(bad.equals(zip)).toBe(false);
+    }
+  });
+
+  it('refuses bytes that are not a zip', async () => {
+    expect((await zipError(verify(Buffer.from('PK not really a zip file at all')))).message).toContain('zip: not a valid zip file');
+  });
+});
+
+describe('abort and concurrency', () => {
+  it('rejects at once with the reason when already aborted', async () => {
+    const reason = new Error('stop');
+    await expect(verify(await rawZip(good), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+
+  for (const phase of ['central directory', 'entry data'] as const) {
+    it(`stops reading when aborted while reading the ${phase}`, async () => {
+      const zip = await rawZip(good);
+      const cdStart = zip.readUInt32LE(zip.length - 6);
+      // Reads of the chosen phase never deliver; the others are served.
+      const stalls = (start: number, end: number): boolean =>
+        // (Entry data: below the central directory, and not a 30-byte local header read.)
+        phase === 'central directory' ? end === zip.length : start < cdStart && end < zip.length && end - start !== 30;
+      let stalled = 0;
+      const source: ByteSource = {
+        size: zip.length,
+        createReadStream(start, end) {
+          if (!stalls(start, end)) return bufferSource(zip).createReadStream(start, end);
+          stalled++;
+          return new Readable({ read() {} });
+        },
+      };
+      const ctl = new AbortController();
+      const p = verifyModuleZip(source, MOD, { signal: ctl.signal });
+      let finished = false;
+      void p.then(
+        () => (finished = true),
+        () => (finished = true),
+      );
+      while (stalled === 0 && !finished) await new Promise((r) => setTimeout(r, 1));
+      expect(finished).toBe(false);
+      const reason = new Error('client went away');
+      ctl.abort(reason);
+      await expect(p).rejects.toBe(reason);
+    });
+  }
+
+  it('reports the first bad entry whatever the concurrency', async () => {
+    const entries: RawZipEntry[] = [{ name: P + 'go.mod', data: GO_MOD }];
+    for (let i = 0; i < 12; i++) entries.push({ name: `${P}f${i}.go`, data: `package f // ${'x'.repeat(i * 1000)}\n` });
+    const zip = await rawZip(entries);
+    patchCentralDirectory(zip, 4, { crc32: 1 });
+    patchCentralDirectory(zip, 9, { uncompressedSize: 1 });
+    for (const concurrency of [1, 2, 3, 4, 16]) {
+      expect((await zipError(verify(zip, { concurrency }))).file).toBe(`${P}f3.go`);
+    }
+  });
+});
