@@ -1,7 +1,7 @@
 // FsStorage: the default backend. Every key is a file below the data folder;
 // writes go to a private staging folder first and are renamed into place after
 // an fsync, so a reader (or a restart after SIGKILL) only ever sees whole files.
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -242,8 +242,7 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
     size,
     mtimeMs,
     stream(start = 0, end = size): Readable {
-      if (end <= start) return Readable.from([], { objectMode: false });
-      return createReadStream('', { fd: fh.fd, start, end: end - 1, autoClose: false, emitClose: false });
+      return new FileRangeStream(fh, start, Math.min(end, size));
     },
     async read(start = 0, end = size): Promise<Buffer> {
       const len = Math.max(0, end - start);
@@ -271,5 +270,47 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+const CHUNK = 256 << 10;
+
+/**
+ * Bytes [start, end) of an open file, read positionally through its
+ * FileHandle. Unlike fs.ReadStream it never closes the descriptor (destroying
+ * a ReadStream does, even with autoClose off), so many streams can share one
+ * open blob; and FileHandle.close() waits for reads in flight, so a closed
+ * blob can never read from a reused descriptor.
+ */
+class FileRangeStream extends Readable {
+  private pos: number;
+
+  constructor(
+    private readonly fh: FileHandle,
+    start: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: CHUNK });
+    this.pos = start;
+  }
+
+  override _read(): void {
+    const n = Math.min(CHUNK, this.end - this.pos);
+    if (n <= 0) {
+      this.push(null);
+      return;
+    }
+    const buf = Buffer.allocUnsafe(n);
+    this.fh.read(buf, 0, n, this.pos).then(
+      ({ bytesRead }) => {
+        if (bytesRead === 0) {
+          this.destroy(new Error('unexpected end of stored file'));
+          return;
+        }
+        this.pos += bytesRead;
+        this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+      },
+      (err: unknown) => this.destroy(err as Error),
+    );
   }
 }
