@@ -1,0 +1,72 @@
+// The resolved, validated settings of a godepot server, and their defaults.
+// Every default is written out here; the README's configuration reference and
+// `godepot serve --help` are generated from OPTIONS (options.ts).
+import { DEFAULT_SUMDB, type SumdbSpec, type UpstreamList } from './values.js';
+
+export type VerifyMode = 'strict' | 'fallback' | 'quorum';
+
+/** Deadlines of one kind of upstream call (milliseconds). */
+export interface Deadlines {
+  /** TCP (and TLS) connection establishment. */
+  readonly connect: number;
+  /** From sending the request to the response headers. */
+  readonly firstByte: number;
+  /** Longest pause between two body chunks. */
+  readonly idle: number;
+  /** The whole call, all retries included. */
+  readonly total: number;
+}
+
+export type CallClass = 'metadata' | 'zip' | 'sumdb';
+
+export interface Settings {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly data: string;
+  readonly upstream: UpstreamList;
+  readonly sumdb: readonly SumdbSpec[];
+  /** GONOSUMDB-syntax patterns: module paths never sent to a checksum database. */
+  readonly nosumdb: string;
+  readonly offline: boolean;
+  readonly verify: { readonly mode: VerifyMode; readonly rules: ReadonlyArray<{ readonly pattern: string; readonly mode: VerifyMode }> };
+  readonly ttl: {
+    /** @v/list and @latest are refreshed after this age. */
+    readonly list: number;
+    /** Non-canonical .info queries (branches, commits) are refreshed after this age. */
+    readonly query: number;
+    /** The checksum database's signed tree head is refreshed after this age. */
+    readonly sumdbLatest: number;
+    /** A 404/410 from the upstream is remembered (in memory) this long. */
+    readonly notFound: number;
+  };
+  /** With a stale copy at hand, a refresh gets at most this long before the stale copy is served. */
+  readonly staleGrace: number;
+  readonly deadlines: Readonly<Record<CallClass, Deadlines>>;
+  readonly retry: { readonly attempts: number; readonly baseDelay: number; readonly maxDelay: number };
+  readonly breaker: { readonly failures: number; readonly halfOpenAfter: number };
+  /** A second checksum-database mirror is asked when the first has not answered after this long. */
+  readonly hedgeDelay: number;
+  /** Unverified artifacts are re-checked against the checksum database this often. */
+  readonly reverifyInterval: number;
+  /** Bytes of small immutable artifacts kept in memory. */
+  readonly memoryCache: number;
+  /** Largest artifact kept in the memory cache. */
+  readonly memoryCacheItem: number;
+  readonly workers: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** One JSON log line per request. */
+  readonly accessLog: boolean;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:8080';
+export const DEFAULT_DATA = './data';
+export const DEFAULT_UPSTREAM = 'https://proxy.golang.org';
+export { DEFAULT_SUMDB };
+
+export const DEFAULT_DEADLINES: Record<CallClass, Deadlines> = {
+  // .info/.mod/list/@latest: small bodies; a hang should cost one request ~13s, not minutes.
+  metadata: { connect: 5_000, firstByte: 4_000, idle: 10_000, total: 13_000 },
+  // zips: up to 500 MiB; generous total, but a stalled body is cut after 30s.
+  zip: { connect: 5_000, firstByte: 15_000, idle: 30_000, total: 15 * 60_000 },
+  // checksum-database lookups, tiles and tree heads: small, and a second mirror is hedged in.
+  sumdb: { connect: 5_000, firstByte: 3_000, idle: 10_000, total: 10_000 },
+};

@@ -1,0 +1,172 @@
+// Parsers for the value syntaxes settings use: durations, byte sizes,
+// GOPROXY-style upstream lists, GOSUMDB-style database specs.
+// Each throws ValueError with a message that says what is wrong and what is expected.
+
+export class ValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValueError';
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "250ms", "10s", "5m", "1h30m" or a plain number of milliseconds. */
+export function parseDuration(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) throw new ValueError(`invalid duration ${input}: must be a non-negative number of milliseconds`);
+    return input;
+  }
+  const s = input.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+    pos = re.lastIndex;
+  }
+  if (pos !== s.length || s.length === 0) {
+    throw new ValueError(`invalid duration ${JSON.stringify(input)}: use a number with a unit, like 500ms, 10s, 5m or 1h30m`);
+  }
+  return Math.round(total);
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
+  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+};
+
+/** "512MiB", "64MB", "1GiB" or a plain number of bytes. */
+export function parseSize(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isInteger(input) || input < 0) throw new ValueError(`invalid size ${input}: must be a whole number of bytes`);
+    return input;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
+  if (!m || unit === undefined) throw new ValueError(`invalid size ${JSON.stringify(input)}: use a number with a unit, like 256MiB or 1GB`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+export interface UpstreamEntry {
+  /** Base URL without a trailing slash. */
+  readonly url: string;
+  /** True when the separator after this entry is '|': fall through on any error, not only 404/410. */
+  readonly fallBackOnError: boolean;
+}
+
+export interface UpstreamList {
+  readonly entries: readonly UpstreamEntry[];
+  /** True for "off" (or a list ending in off): godepot never fetches modules. */
+  readonly off: boolean;
+}
+
+/**
+ * Parses a GOPROXY-syntax list the way the go command does (PROTOCOL.md §1.3):
+ * ',' falls through only on 404/410, '|' on any error; 'off' ends the list.
+ * 'direct' is refused for now: fetching from version control is not built yet.
+ */
+export function parseUpstreamList(input: string): UpstreamList {
+  const entries: UpstreamEntry[] = [];
+  let rest = input;
+  let off = false;
+  while (rest.length > 0) {
+    const i = rest.search(/[,|]/);
+    const token = (i < 0 ? rest : rest.slice(0, i)).trim();
+    const sep = i < 0 ? '' : rest[i];
+    rest = i < 0 ? '' : rest.slice(i + 1);
+    if (token === '') continue;
+    if (token === 'off') {
+      off = true;
+      break;
+    }
+    if (token === 'direct' || token === 'noproxy') {
+      throw new ValueError(
+        `upstream "${token}" is not supported yet: godepot fetches only from module proxies; list proxy URLs such as https://proxy.golang.org`,
+      );
+    }
+    let raw = token;
+    if (/[.:/]/.test(raw) && !raw.includes(':/') && !raw.startsWith('/')) raw = 'https://' + raw;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: the scheme must be http or https`);
+    }
+    if (url.search || url.hash) throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: no query or fragment allowed`);
+    entries.push({ url: url.toString().replace(/\/+$/, ''), fallBackOnError: sep === '|' });
+  }
+  if (entries.length === 0 && !off) {
+    throw new ValueError('upstream list is empty: give proxy URLs joined by "," or "|", or "off"');
+  }
+  return { entries, off };
+}
+
+export function formatUpstreamList(list: UpstreamList): string {
+  const parts = list.entries.map((e, i) => e.url + (i < list.entries.length - 1 || list.off ? (e.fallBackOnError ? '|' : ',') : ''));
+  return parts.join('') + (list.off ? 'off' : '');
+}
+
+export const SUM_GOLANG_ORG_KEY = 'sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8';
+export const DEFAULT_SUMDB = `${SUM_GOLANG_ORG_KEY} https://sum.golang.org,https://sum.golang.google.cn`;
+
+export interface SumdbSpec {
+  /** Database name, e.g. sum.golang.org; the /sumdb/<name>/ prefix it is served under. */
+  readonly name: string;
+  /** Verifier key name+hash+keydata. */
+  readonly key: string;
+  /** Mirrors of the same log, tried in order; all are checked against key. */
+  readonly urls: readonly string[];
+}
+
+/**
+ * "NAME+HASH+KEY URL[,URL...]" (or a bare "sum.golang.org", which means its
+ * real key and default mirrors). The key's syntax is checked here; its
+ * cryptographic validity by the caller (note.newVerifier).
+ */
+export function parseSumdbSpec(input: string): SumdbSpec {
+  const s = input.trim();
+  if (s === 'sum.golang.org') return parseSumdbSpec(DEFAULT_SUMDB);
+  const fields = s.split(/\s+/);
+  if (fields.length > 2 || fields[0] === '') {
+    throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: expected "NAME+HASH+KEY URL[,URL...]"`);
+  }
+  const key = fields[0] as string;
+  // The key data is base64 and may itself contain '+'.
+  const parts = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/.exec(key);
+  if (!parts) throw new ValueError(`invalid sumdb key ${JSON.stringify(key)}: expected NAME+HASH+KEY like ${SUM_GOLANG_ORG_KEY}`);
+  const name = parts[1] as string;
+  checkSumdbName(name);
+  const urlField = fields[1];
+  const urls = urlField === undefined ? [`https://${name}`] : urlField.split(',').filter((u) => u !== '');
+  if (urls.length === 0) throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: empty URL list`);
+  const normalized = urls.map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)} for ${name}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)}: the scheme must be http or https`);
+    return url.toString().replace(/\/+$/, '');
+  });
+  return { name, key, urls: normalized };
+}
+
+/** The go command's rule: "https://"+name must parse as host[/path]. */
+export function checkSumdbName(name: string): void {
+  let url: URL | null = null;
+  try {
+    url = new URL('https://' + name);
+  } catch {
+    url = null;
+  }
+  if (!url || url.username || url.password || url.search || url.hash || name.endsWith('/') || url.host + (url.pathname === '/' ? '' : url.pathname) !== name) {
+    throw new ValueError(`invalid sumdb name ${JSON.stringify(name)} (must be host[/path])`);
+  }
+}
