@@ -1,0 +1,153 @@
+// Named upstream failures (DESIGN invariant 6): every failed upstream call
+// carries its class, and the class is in the message, the log line and the
+// metric label.
+
+export type FailureClass = 'dns' | 'connect' | 'tls' | 'timeout' | 'status' | 'body';
+
+const CLASS_WORDS: Record<FailureClass, string> = {
+  dns: 'DNS lookup failed',
+  connect: 'connection failed',
+  tls: 'TLS handshake failed',
+  timeout: 'time-out',
+  status: 'bad HTTP status',
+  body: 'bad response body',
+};
+
+export function describeClass(c: FailureClass): string {
+  return CLASS_WORDS[c];
+}
+
+export interface UpstreamErrorInit {
+  upstream: string;
+  failure: FailureClass;
+  detail: string;
+  status?: number;
+  /** Worth another attempt (network hiccup, 5xx, time-out). */
+  transient: boolean;
+  retryAfterMs?: number;
+}
+
+export class UpstreamError extends Error {
+  readonly upstream: string;
+  readonly failure: FailureClass;
+  readonly detail: string;
+  readonly status: number | undefined;
+  readonly transient: boolean;
+  readonly retryAfterMs: number | undefined;
+  /** When this upstream started failing (ms since epoch), filled in by the endpoint. */
+  since: number | undefined;
+  /** True when the call was not even tried because the upstream's breaker is open. */
+  breakerOpen = false;
+
+  constructor(init: UpstreamErrorInit) {
+    super(`${init.upstream}: ${describeClass(init.failure)}: ${init.detail}`);
+    this.name = 'UpstreamError';
+    this.upstream = init.upstream;
+    this.failure = init.failure;
+    this.detail = init.detail;
+    this.status = init.status;
+    this.transient = init.transient;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+
+  /** One line for a client: which upstream, what failed, since when. */
+  describe(now = Date.now()): string {
+    let s = `upstream ${this.upstream} ${this.breakerOpen ? 'is unavailable' : 'failed'}: ${describeClass(this.failure)} (${this.detail})`;
+    if (this.since !== undefined) s += `; failing since ${new Date(this.since).toISOString()} (${formatAge(now - this.since)})`;
+    if (this.breakerOpen) s += '; circuit breaker open, not retried for now';
+    return s;
+  }
+}
+
+/** The upstream answered 404 or 410: the module or version does not exist there. */
+export class NotFoundError extends Error {
+  constructor(
+    readonly upstream: string,
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(`${upstream}: ${status} ${detail}`.trim());
+    this.name = 'NotFoundError';
+  }
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function codesOf(err: unknown): string[] {
+  const codes: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const o = e as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof o.code === 'string') codes.push(o.code);
+    if (typeof o.name === 'string') codes.push(o.name);
+    if (Array.isArray(o.errors)) for (const inner of o.errors) codes.push(...codesOf(inner));
+    e = o.cause;
+  }
+  return codes;
+}
+
+function messageOf(err: unknown): string {
+  let e: unknown = err;
+  let msg = '';
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === 'string' && m !== '' && !msg.includes(m)) msg = msg ? `${msg}: ${m}` : m;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return msg || String(err);
+}
+
+/**
+ * Classifies a network-level error thrown by the HTTP client. `phase` says
+ * whether the response had started (a reset then is a bad body, not a failed
+ * connection).
+ */
+export function classifyNetworkError(upstream: string, err: unknown, phase: 'request' | 'body'): UpstreamError {
+  const codes = codesOf(err);
+  const has = (...c: string[]): boolean => codes.some((x) => c.includes(x));
+  const msg = messageOf(err);
+  let failure: FailureClass;
+  let detail: string;
+  let transient = true;
+  if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA')) {
+    failure = 'dns';
+    detail = `cannot resolve host (${codes.find((c) => c.startsWith('E')) ?? 'ENOTFOUND'})`;
+    transient = has('EAI_AGAIN');
+  } else if (has('UND_ERR_CONNECT_TIMEOUT')) {
+    failure = 'timeout';
+    detail = 'no connection within the connect deadline';
+  } else if (has('UND_ERR_HEADERS_TIMEOUT')) {
+    failure = 'timeout';
+    detail = 'no response within the first-byte deadline';
+  } else if (has('UND_ERR_BODY_TIMEOUT')) {
+    failure = 'timeout';
+    detail = 'the response body stalled past the idle deadline';
+  } else if (has('TimeoutError')) {
+    failure = 'timeout';
+    detail = 'no complete answer within the total deadline';
+  } else if (codes.some((c) => /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(c))) {
+    failure = 'tls';
+    detail = msg;
+    transient = false;
+  } else if (phase === 'body') {
+    failure = 'body';
+    detail = `response cut short (${msg})`;
+  } else if (has('ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED')) {
+    failure = 'connect';
+    detail = codes.includes('ECONNREFUSED') ? 'connection refused' : codes.includes('ECONNRESET') || codes.includes('UND_ERR_SOCKET') ? 'connection reset' : msg;
+  } else {
+    failure = 'connect';
+    detail = msg;
+  }
+  return new UpstreamError({ upstream, failure, detail, transient });
+}
+
+export function isAbortError(err: unknown): boolean {
+  const codes = codesOf(err);
+  return codes.includes('AbortError') || codes.includes('ABORT_ERR') || codes.includes('UND_ERR_ABORTED');
+}

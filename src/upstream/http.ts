@@ -1,0 +1,158 @@
+// One HTTP GET to an upstream, with the first-byte and idle deadlines of its
+// call class, over keep-alive connection pools. Retries, breakers and overall
+// deadlines are layered on top (endpoint.ts).
+import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import type { CallClass, Deadlines } from '../config/settings.js';
+import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
+
+export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';
+
+export interface ResponseMeta {
+  readonly upstream: string;
+  readonly url: string;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** Consumes a 200 body. Errors it throws while reading count as a bad body. */
+export type BodyReader<T> = (body: Readable, meta: ResponseMeta) => Promise<T>;
+
+export type AttemptResult<T> = { found: true; value: T; meta: ResponseMeta } | { found: false; notFound: NotFoundError };
+
+/** Thrown by body readers for a body that is well-delivered but unacceptable (too large, malformed). */
+export class BadBodyError extends Error {
+  constructor(message: string, readonly transient = false) {
+    super(message);
+    this.name = 'BadBodyError';
+  }
+}
+
+/** Keep-alive pools, one per call class (they differ in connect deadline). */
+export class HttpPools {
+  private readonly agents = new Map<CallClass, Dispatcher>();
+
+  constructor(private readonly deadlines: Readonly<Record<CallClass, Deadlines>>) {}
+
+  dispatcher(cls: CallClass): Dispatcher {
+    let d = this.agents.get(cls);
+    if (!d) {
+      d = new Agent({
+        connect: { timeout: this.deadlines[cls].connect },
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 120_000,
+        connections: 128,
+      }).compose(interceptors.redirect({ maxRedirections: 10 }));
+      this.agents.set(cls, d);
+    }
+    return d;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.destroy().catch(() => undefined)));
+    this.agents.clear();
+  }
+}
+
+const ERROR_BODY_LIMIT = 4096;
+
+async function readText(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    const b = c as Buffer;
+    if (n < limit) chunks.push(b.subarray(0, limit - n));
+    n += b.length;
+    if (n >= limit) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** First non-empty line of an error body, cleaned for logs and client messages. */
+function firstLine(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  return line.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
+}
+
+function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s) return undefined;
+  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+export interface AttemptOptions {
+  readonly dispatcher: Dispatcher;
+  readonly deadlines: Deadlines;
+  readonly signal: AbortSignal;
+  readonly headers?: Record<string, string>;
+}
+
+/** GET base + path once. 404/410 is a result, not an error; every other failure is an UpstreamError. */
+export async function getOnce<T>(base: string, path: string, opts: AttemptOptions, read: BodyReader<T>): Promise<AttemptResult<T>> {
+  const url = new URL(base + path);
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await opts.dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: 'GET',
+      headersTimeout: opts.deadlines.firstByte,
+      bodyTimeout: opts.deadlines.idle,
+      signal: opts.signal,
+      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...opts.headers },
+    });
+  } catch (err) {
+    if (opts.signal.aborted && !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')) throw err;
+    throw classifyNetworkError(base, err, 'request');
+  }
+  const meta: ResponseMeta = { upstream: base, url: url.toString(), status: res.statusCode, headers: res.headers };
+  if (res.statusCode === 200) {
+    try {
+      return { found: true, value: await read(res.body, meta), meta };
+    } catch (err) {
+      res.body.destroy();
+      if (err instanceof BadBodyError) throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
+      if (err instanceof UpstreamError) throw err;
+      if (opts.signal.aborted && !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')) throw err;
+      throw classifyNetworkError(base, err, 'body');
+    }
+  }
+  let text = '';
+  try {
+    text = await readText(res.body, ERROR_BODY_LIMIT);
+  } catch {
+    // The status line is what matters; a broken error body is not worth more.
+  }
+  if (res.statusCode === 404 || res.statusCode === 410) {
+    return { found: false, notFound: new NotFoundError(base, res.statusCode, firstLine(text)) };
+  }
+  const detail = `${res.statusCode}${text ? `: ${firstLine(text)}` : ''}`;
+  const transient = res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408;
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+  throw new UpstreamError({
+    upstream: base,
+    failure: 'status',
+    status: res.statusCode,
+    detail,
+    transient,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+/** Reads a whole body into memory, refusing more than limit bytes. */
+export function readLimited(limit: number): BodyReader<Buffer> {
+  return async (body) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of body) {
+      const b = c as Buffer;
+      n += b.length;
+      if (n > limit) throw new BadBodyError(`response larger than ${limit} bytes`);
+      chunks.push(b);
+    }
+    return Buffer.concat(chunks, n);
+  };
+}

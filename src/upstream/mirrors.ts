@@ -1,0 +1,27 @@
+// A set of mirrors of one service (the checksum database's URLs), each an
+// Endpoint with its own breaker, asked with hedging: the first gets a head
+// start, the next is asked too if it is slow or fails.
+import type { CallClass } from '../config/settings.js';
+import type { EndpointRegistry } from './endpoint.js';
+import { hedged } from './hedge.js';
+import type { BodyReader } from './http.js';
+import type { Fetched } from './proxylist.js';
+
+export class MirrorSet {
+  constructor(
+    readonly urls: readonly string[],
+    private readonly endpoints: EndpointRegistry,
+    private readonly hedgeDelayMs: number,
+    private readonly cls: CallClass = 'sumdb',
+  ) {}
+
+  /**
+   * GETs path from the mirrors. Resolves with the first accepted body (the
+   * reader may refuse a body by throwing BadBodyError; the next mirror is
+   * then asked); rejects with NotFoundError when a mirror answered 404/410
+   * and none had it, else with the last failure.
+   */
+  get<T>(path: string, kind: string, read: BodyReader<T>, signal?: AbortSignal): Promise<Fetched<T>> {
+    return hedged(this.urls, this.hedgeDelayMs, (url, s) => this.endpoints.get(url).get(path, kind, this.cls, read, s), signal);
+  }
+}

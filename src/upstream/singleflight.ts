@@ -1,0 +1,81 @@
+// Request dedupe (DESIGN invariant 5): concurrent callers for the same key
+// share one execution. The shared work gets its own AbortSignal, aborted only
+// when every caller waiting on it has gone (or at shutdown), so one client
+// hanging up does not cancel a download others still wait for.
+
+interface Flight<T> {
+  promise: Promise<T>;
+  controller: AbortController;
+  waiters: number;
+}
+
+export class SingleFlight<T> {
+  private readonly flights = new Map<string, Flight<T>>();
+
+  constructor(private readonly shutdown?: AbortSignal) {}
+
+  get size(): number {
+    return this.flights.size;
+  }
+
+  /** Runs fn once per key at a time; `shared` tells whether this caller joined an existing flight. */
+  async do(key: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<{ value: T; shared: boolean }> {
+    let flight = this.flights.get(key);
+    const shared = flight !== undefined;
+    if (!flight) {
+      const controller = new AbortController();
+      const signals = this.shutdown ? AbortSignal.any([controller.signal, this.shutdown]) : controller.signal;
+      const f: Flight<T> = { promise: Promise.resolve() as Promise<T>, controller, waiters: 0 };
+      f.promise = (async () => {
+        try {
+          return await fn(signals);
+        } finally {
+          if (this.flights.get(key) === f) this.flights.delete(key);
+        }
+      })();
+      // Callers that leave early must not turn the rejection into an unhandled one.
+      f.promise.catch(() => undefined);
+      this.flights.set(key, f);
+      flight = f;
+    }
+    const f = flight;
+    f.waiters++;
+    if (!signal) {
+      try {
+        return { value: await f.promise, shared };
+      } finally {
+        f.waiters--;
+      }
+    }
+    signal.throwIfAborted();
+    return await new Promise<{ value: T; shared: boolean }>((resolve, reject) => {
+      let left = false;
+      const leave = (): void => {
+        if (left) return;
+        left = true;
+        f.waiters--;
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        leave();
+        if (f.waiters === 0) {
+          // Nobody waits any more: cancel, and let the next caller start afresh.
+          if (this.flights.get(key) === f) this.flights.delete(key);
+          f.controller.abort(signal.reason);
+        }
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      f.promise.then(
+        (value) => {
+          leave();
+          resolve({ value, shared });
+        },
+        (err: unknown) => {
+          leave();
+          reject(err);
+        },
+      );
+    });
+  }
+}
