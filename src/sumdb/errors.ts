@@ -1,0 +1,25 @@
+// Errors of the checksum-database mirror; server/ maps them to statuses.
+
+export type SumdbErrorKind =
+  /** Malformed request (400). */
+  | 'bad_request'
+  /** The database has no such record or tile (404/410 upstream, or beyond the verified tree). */
+  | 'not_found'
+  /** godepot will not send this module path to a database (--nosumdb): 403. */
+  | 'forbidden'
+  /** No mirror could answer, or their answers did not verify (502/504). */
+  | 'unavailable'
+  /** A mirror's answer contradicts the verified history (502). */
+  | 'inconsistent';
+
+export class SumdbError extends Error {
+  constructor(
+    readonly kind: SumdbErrorKind,
+    message: string,
+    /** Set when a mirror call timed out, so the client gets 504. */
+    readonly timeout = false,
+  ) {
+    super(message);
+    this.name = 'SumdbError';
+  }
+}

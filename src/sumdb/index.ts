@@ -1,0 +1,5 @@
+export { SumdbMirror, type SumdbMirrorOptions, type MirrorAnswer } from './mirror.js';
+export { SumdbError, type SumdbErrorKind } from './errors.js';
+export type { SumdbRemote, RemoteResult } from './remote.js';
+export type { ForkEvidence, TreeEvents, VerifiedHead } from './tree-state.js';
+export { SumdbStore } from './store.js';

@@ -1,0 +1,299 @@
+// The mirror of one checksum database: answers /sumdb/<name>/… from verified
+// storage, fetches what it lacks from the database's mirrors, and verifies
+// every byte against the signed, append-only tree before keeping it.
+import type { Logger } from 'pino';
+import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
+import { SingleFlight } from '../upstream/singleflight.js';
+import type { Storage } from '../storage/index.js';
+import { newVerifier, Verifiers } from './note/index.js';
+import { BadTilePathError, formatRecord, hashEqual, parseRecord, parseTilePath, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile } from './tlog/index.js';
+import { SumdbError } from './errors.js';
+import { dataTilePrefix, parseLookupPath, recordMentions, recordModules, splitDataTile, type ModuleVersionRef } from './records.js';
+import type { RemoteResult, SumdbRemote } from './remote.js';
+import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
+import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
+
+const FULL = 1 << TILE_HEIGHT;
+const TEXT = 'text/plain; charset=utf-8';
+
+export interface MirrorAnswer {
+  readonly body: Buffer;
+  readonly contentType: string;
+  readonly immutable: boolean;
+  readonly cache: 'hit' | 'miss' | 'stale' | 'revalidated';
+}
+
+export interface SumdbMirrorOptions {
+  /** Verifier key name+hash+keydata; the name is the database name. */
+  readonly key: string;
+  readonly remote: SumdbRemote;
+  readonly storage: Storage;
+  readonly log: Logger;
+  readonly events?: TreeEvents;
+  /** Never contact the database: answer from storage only. */
+  readonly offline: boolean;
+  /** The tree head is refreshed after this age (ms). */
+  readonly latestTtl: number;
+  /** With a stale head at hand, a refresh may take this long before the stale one is served (ms). */
+  readonly staleGrace: number;
+  /** GONOSUMDB-syntax patterns never sent to the database. */
+  readonly nosumdb: string;
+  /** Fetch and index the data tile around every record looked up (default true). */
+  readonly indexDataTiles?: boolean;
+}
+
+export class SumdbMirror {
+  readonly name: string;
+  readonly store: SumdbStore;
+  readonly tree: TreeState;
+  private readonly lookups: SingleFlight<StoredRecord>;
+  private readonly refreshes = new SingleFlight<VerifiedHead>();
+  private readonly dataTiles = new SingleFlight<Buffer[]>();
+  private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
+
+  private constructor(private readonly opts: SumdbMirrorOptions) {
+    const verifier = newVerifier(opts.key);
+    this.name = verifier.name;
+    this.store = new SumdbStore(opts.storage, this.name);
+    this.tree = new TreeState(this.name, this.store, opts.remote, new Verifiers(verifier), opts.log, opts.events ?? {});
+    this.lookups = new SingleFlight<StoredRecord>();
+  }
+
+  static async open(opts: SumdbMirrorOptions): Promise<SumdbMirror> {
+    const m = new SumdbMirror(opts);
+    await m.tree.load();
+    return m;
+  }
+
+  status(): { name: string; treeSize: number; checkedAt?: string; status: 'ok' | 'stale' | 'inconsistent' | 'empty'; detail?: string } {
+    const head = this.tree.head;
+    const base = { name: this.name, treeSize: head?.tree.n ?? 0, ...(head ? { checkedAt: new Date(head.checkedAt).toISOString() } : {}) };
+    if (this.tree.fork) return { ...base, status: 'inconsistent', detail: `refused a tree head of size ${this.tree.fork.conflictingSize} from ${this.tree.fork.from} at ${this.tree.fork.detectedAt}` };
+    if (!head) return { ...base, status: 'empty' };
+    if (this.lastRefresh && !this.lastRefresh.ok) return { ...base, status: 'stale', detail: `last refresh failed: ${this.lastRefresh.error ?? ''}` };
+    return { ...base, status: 'ok' };
+  }
+
+  /** Answers GET /sumdb/<name>/<sub>. */
+  async serve(sub: string, signal?: AbortSignal): Promise<MirrorAnswer> {
+    if (sub === 'supported') return { body: Buffer.alloc(0), contentType: TEXT, immutable: false, cache: 'hit' };
+    if (sub === 'latest') {
+      const { head, cache } = await this.latest(signal);
+      return { body: head.note, contentType: TEXT, immutable: false, cache };
+    }
+    if (sub.startsWith('lookup/')) {
+      const ref = parseLookupPath(sub.slice('lookup/'.length));
+      const { record, cache } = await this.lookup(ref, signal);
+      const head = this.tree.head;
+      if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
+      return { body: Buffer.concat([formatRecord(record.id, record.text), head.note]), contentType: TEXT, immutable: false, cache };
+    }
+    if (sub.startsWith('tile/')) {
+      let t: Tile;
+      try {
+        t = parseTilePath(sub);
+      } catch (err) {
+        if (err instanceof BadTilePathError) throw new SumdbError('bad_request', 'invalid tile syntax');
+        throw err;
+      }
+      if (t.h !== TILE_HEIGHT) throw new SumdbError('not_found', `godepot mirrors tiles of height ${TILE_HEIGHT} only`);
+      const { body, cache } = t.l < 0 ? await this.dataTile(t, signal) : await this.hashTile(t, signal);
+      return { body, contentType: t.l < 0 ? TEXT : 'application/octet-stream', immutable: t.w === FULL, cache };
+    }
+    throw new SumdbError('not_found', 'not found');
+  }
+
+  /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */
+  async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: MirrorAnswer['cache'] }> {
+    const head = this.tree.head;
+    if (head && (this.opts.offline || Date.now() - head.checkedAt < this.opts.latestTtl)) return { head, cache: 'hit' };
+    if (this.opts.offline) throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
+    const refresh = this.refresh(signal);
+    if (!head) return { head: await refresh, cache: 'miss' };
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), this.opts.staleGrace)));
+    try {
+      const r = await Promise.race([refresh, grace]);
+      if (r === 'grace') {
+        refresh.catch(() => undefined);
+        return { head, cache: 'stale' };
+      }
+      return { head: r, cache: 'revalidated' };
+    } catch {
+      return { head: this.tree.head ?? head, cache: 'stale' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async refresh(signal?: AbortSignal): Promise<VerifiedHead> {
+    const { value } = await this.refreshes.do('latest', async (s) => {
+      try {
+        const r = await this.remoteGet('/latest', 'latest', (b) => this.tree.openHead(b, 'a mirror'), s);
+        if (!r.found) throw new SumdbError('unavailable', `checksum database ${this.name}: ${r.from} has no tree head (${r.status})`);
+        const head = await this.tree.merge(r.body, r.from, s);
+        this.lastRefresh = { ok: true, at: Date.now() };
+        return head;
+      } catch (err) {
+        this.lastRefresh = { ok: false, at: Date.now(), error: (err as Error).message };
+        throw err;
+      }
+    }, signal);
+    return value;
+  }
+
+  /** The verified record for path@version: stored, or fetched and proven to be in the verified tree. */
+  async lookup(ref: ModuleVersionRef, signal?: AbortSignal): Promise<{ record: StoredRecord; cache: MirrorAnswer['cache'] }> {
+    const stored = await this.store.readRecord(ref.path, ref.version);
+    if (stored) return { record: stored, cache: 'hit' };
+    if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
+      throw new SumdbError('forbidden', `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`);
+    }
+    if (this.opts.offline) throw new SumdbError('not_found', `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`);
+    const key = `${ref.path}@${ref.version}`;
+    const { value } = await this.lookups.do(key, (s) => this.fetchRecord(ref, s), signal);
+    return { record: value, cache: 'miss' };
+  }
+
+  private async fetchRecord(ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
+    const path = `/lookup/${escapePath(ref.path)}@${escapeVersion(ref.version)}`;
+    const r = await this.remoteGet(path, 'lookup', (body) => {
+      const { text, rest } = parseRecord(body);
+      if (!recordMentions(text.toString('utf8'), ref.path, ref.version)) throw new Error(`record is not about ${ref.path}@${ref.version}`);
+      this.tree.openHead(rest, 'a mirror');
+    }, signal);
+    if (!r.found) throw new SumdbError('not_found', `not found: ${r.detail || `${ref.path}@${ref.version} is not in ${this.name}`}`);
+    const { id, text, rest } = parseRecord(r.body);
+    let head: VerifiedHead | null;
+    try {
+      head = await this.tree.merge(rest, r.from, signal);
+    } catch (err) {
+      // A refused (forked) head does not stop us checking the record against the verified tree.
+      if (!(err instanceof SumdbError && err.kind === 'inconsistent')) throw err;
+      head = this.tree.head;
+      if (!head) throw err;
+    }
+    await this.verifyInclusion(head, id, text, signal);
+    const record = { id, text };
+    await this.store.writeRecord(ref.path, ref.version, record);
+    if (this.opts.indexDataTiles !== false) void this.indexAround(id).catch((e: unknown) => this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'data tile indexing skipped'));
+    return record;
+  }
+
+  private async verifyInclusion(head: VerifiedHead, id: number, text: Buffer, signal?: AbortSignal): Promise<void> {
+    if (id >= head.tree.n) throw new SumdbError('unavailable', `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`);
+    let h;
+    try {
+      [h] = await tileHashReader(head.tree, this.tree.verifiedReader(!this.opts.offline, signal)).readHashes([storedHashIndex(0, id)]);
+    } catch (err) {
+      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot prove record ${id} is in the verified tree: ${(err as Error).message}`);
+    }
+    if (!h || !hashEqual(h, recordHash(text))) {
+      throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${id} does not match the verified tree (cannot authenticate record data)`);
+    }
+  }
+
+  /** Makes sure head covers `size` records, refreshing it when it does not. */
+  private async headCovering(size: number, signal?: AbortSignal): Promise<VerifiedHead> {
+    const head = this.tree.head;
+    if (head && head.tree.n >= size) return head;
+    if (!this.opts.offline) {
+      const fresh = await this.refresh(signal).catch((err: unknown) => {
+        if (err instanceof SumdbError && err.kind === 'inconsistent') return this.tree.head;
+        throw err;
+      });
+      if (fresh && fresh.tree.n >= size) return fresh;
+    }
+    throw new SumdbError('not_found', `not found: beyond the verified tree of ${this.name} (size ${this.tree.head?.tree.n ?? 0})`);
+  }
+
+  private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
+    const stored = await this.store.readTile(t);
+    if (stored) return { body: stored, cache: 'hit' };
+    const last = t.n * FULL + t.w - 1;
+    const head = await this.headCovering((last + 1) * FULL ** t.l, signal);
+    try {
+      await tileHashReader(head.tree, this.tree.verifiedReader(!this.opts.offline, signal)).readHashes([storedHashIndex(TILE_HEIGHT * t.l, last)]);
+    } catch (err) {
+      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot fetch and verify ${tilePath(t)}: ${(err as Error).message}`);
+    }
+    const body = await this.store.readTile(t);
+    if (!body) throw new SumdbError('unavailable', `checksum database ${this.name}: ${tilePath(t)} was verified but not kept`);
+    return { body, cache: 'miss' };
+  }
+
+  private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
+    const stored = await this.store.readTile(t);
+    if (stored) {
+      const records = splitDataTile(stored);
+      if (records.length >= t.w) return { body: dataTilePrefix(records, t.w), cache: 'hit' };
+    }
+    const head = await this.headCovering(t.n * FULL + t.w, signal);
+    const records = await this.fetchDataTile(t.n, head, signal);
+    return { body: dataTilePrefix(records, t.w), cache: 'miss' };
+  }
+
+  /** Fetches data tile n as wide as head allows, checks every record against head's level-0 hashes, keeps and indexes it. */
+  private async fetchDataTile(n: number, head: VerifiedHead, signal?: AbortSignal): Promise<Buffer[]> {
+    const w = Math.min(FULL, head.tree.n - n * FULL);
+    if (w <= 0) throw new SumdbError('not_found', 'not found: data tile beyond the verified tree');
+    const { value } = await this.dataTiles.do(`${n}/${w}`, async (s) => {
+      const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
+      const r = await this.remoteGet('/' + tilePath(t), 'data', (b) => {
+        if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
+      }, s);
+      if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
+      const records = splitDataTile(r.body);
+      const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
+      let hashes;
+      try {
+        hashes = await tileHashReader(head.tree, this.tree.verifiedReader(true, s)).readHashes(indexes);
+      } catch (err) {
+        throw new SumdbError('unavailable', `checksum database ${this.name}: cannot verify ${tilePath(t)}: ${(err as Error).message}`);
+      }
+      records.forEach((rec, i) => {
+        if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} does not match the verified tree`);
+      });
+      await this.store.writeTile(t, r.body, w);
+      await this.index(n, records);
+      return records;
+    }, signal);
+    return value;
+  }
+
+  /** Stores every record of a verified data tile as a lookup answer (the index used when the mirrors are down). */
+  private async index(n: number, records: readonly Buffer[]): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const text = records[i] as Buffer;
+      for (const ref of recordModules(text.toString('utf8'))) {
+        try {
+          if (!(await this.store.hasRecord(ref.path, ref.version))) await this.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
+        } catch {
+          // A record line that is not a valid module path cannot be a lookup answer; skip it.
+        }
+      }
+    }
+  }
+
+  /** Background: fetch and index the data tile holding record id (unless already held at the current width). */
+  async indexAround(id: number, signal?: AbortSignal): Promise<void> {
+    const head = this.tree.head;
+    if (!head || this.opts.offline) return;
+    const n = Math.floor(id / FULL);
+    const w = Math.min(FULL, head.tree.n - n * FULL);
+    const stored = await this.store.readTile({ h: TILE_HEIGHT, l: -1, n, w });
+    if (stored && splitDataTile(stored).length >= w) return;
+    await this.fetchDataTile(n, head, signal);
+  }
+
+  private async remoteGet(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (b: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
+    try {
+      return await this.opts.remote.get(path, kind, accept, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const timeout = (err as { failure?: unknown }).failure === 'timeout';
+      const msg = typeof (err as { describe?: unknown }).describe === 'function' ? (err as { describe(): string }).describe() : (err as Error).message;
+      throw new SumdbError('unavailable', `checksum database ${this.name}: ${msg}`, timeout);
+    }
+  }
+}

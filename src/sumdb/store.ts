@@ -1,0 +1,97 @@
+// What the mirror keeps, under sumdb/<name>/ in storage. Only verified data
+// is ever written here:
+//   latest                       the verified signed tree head (note bytes)
+//   inconsistent                 JSON evidence of a refused (forked) history
+//   lookup/<escpath>@<escver>    "<id>\n<record text>" of a verified record
+//   tile/8/<L>/<NNN>             a verified full hash tile (never changes)
+//   tile/8/data/<NNN>            a verified full data tile
+//   partial/8/<L|data>/<NNN>     the widest verified partial tile seen
+import { escapePath, escapeVersion } from '../module/index.js';
+import { tilePath, type Tile } from './tlog/index.js';
+import type { Storage } from '../storage/index.js';
+
+export const TILE_HEIGHT = 8;
+const FULL = 1 << TILE_HEIGHT;
+
+export interface StoredRecord {
+  readonly id: number;
+  /** Record text: go.sum lines, each ending in '\n'. */
+  readonly text: Buffer;
+}
+
+export class SumdbStore {
+  readonly prefix: string;
+
+  constructor(
+    readonly storage: Storage,
+    name: string,
+  ) {
+    this.prefix = `sumdb/${name}/`;
+  }
+
+  latestKey(): string {
+    return this.prefix + 'latest';
+  }
+
+  inconsistentKey(): string {
+    return this.prefix + 'inconsistent';
+  }
+
+  lookupKey(path: string, version: string): string {
+    return `${this.prefix}lookup/${escapePath(path)}@${escapeVersion(version)}`;
+  }
+
+  /** Storage key of the full version of t (tile/8/L/NNN). */
+  fullKey(t: Tile): string {
+    return this.prefix + tilePath({ ...t, w: FULL });
+  }
+
+  /** Storage key of the widest partial version of t. */
+  partialKey(t: Tile): string {
+    return this.prefix + 'partial' + tilePath({ ...t, w: FULL }).slice('tile'.length);
+  }
+
+  async readRecord(path: string, version: string): Promise<StoredRecord | null> {
+    const b = await this.storage.get(this.lookupKey(path, version));
+    if (!b) return null;
+    const nl = b.indexOf(0x0a);
+    const id = Number(b.subarray(0, nl).toString('ascii'));
+    if (nl <= 0 || !Number.isSafeInteger(id)) return null;
+    return { id, text: b.subarray(nl + 1) };
+  }
+
+  async writeRecord(path: string, version: string, rec: StoredRecord): Promise<void> {
+    await this.storage.put(this.lookupKey(path, version), Buffer.concat([Buffer.from(`${rec.id}\n`), rec.text]));
+  }
+
+  async hasRecord(path: string, version: string): Promise<boolean> {
+    return (await this.storage.stat(this.lookupKey(path, version))) !== null;
+  }
+
+  /**
+   * Bytes of tile t (exactly its width's worth for hash tiles) from a stored
+   * full or wide-enough partial copy, or null. For data tiles the whole
+   * stored copy is returned with its record count; the caller cuts it.
+   */
+  async readTile(t: Tile): Promise<Buffer | null> {
+    const full = await this.storage.get(this.fullKey(t));
+    if (full) return t.l < 0 ? full : full.subarray(0, t.w * 32);
+    const part = await this.storage.get(this.partialKey(t));
+    if (!part) return null;
+    if (t.l < 0) return part;
+    return part.length >= t.w * 32 ? part.subarray(0, t.w * 32) : null;
+  }
+
+  /** Keeps a verified tile: full tiles once, partial ones only when wider than what is kept. */
+  async writeTile(t: Tile, data: Buffer, width: number): Promise<void> {
+    if (width === FULL) {
+      if (!(await this.storage.stat(this.fullKey(t)))) await this.storage.put(this.fullKey(t), data);
+      await this.storage.delete(this.partialKey(t));
+      return;
+    }
+    if (await this.storage.stat(this.fullKey(t))) return;
+    const have = await this.storage.stat(this.partialKey(t));
+    if (have && have.size >= data.length) return;
+    await this.storage.put(this.partialKey(t), data);
+  }
+}

@@ -1,0 +1,118 @@
+// Tile readers for tlog's authenticating tileHashReader. Two modes:
+//  - "verified": tiles of the tree godepot has verified. Stored copies are
+//    used first; fetched ones are saved as soon as tlog has authenticated
+//    them against that tree.
+//  - "candidate": tiles of a tree head not yet accepted. Everything comes
+//    from the network (stored tiles belong to the verified history and must
+//    not be mixed in), and authenticated tiles are only held in memory until
+//    the candidate is proven to extend the verified tree.
+import { tilePath, type Tile, type TileReader } from './tlog/index.js';
+import type { SumdbRemote } from './remote.js';
+import { TILE_HEIGHT, type SumdbStore } from './store.js';
+
+const FULL = 1 << TILE_HEIGHT;
+
+export class TileFetchError extends Error {
+  constructor(readonly tile: string, message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'TileFetchError';
+  }
+}
+
+/** Fetches tile t from the mirrors: the exact tile, and on any failure the full tile cut to size (as the go command does). */
+export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSignal): Promise<Buffer> {
+  const want = t.w * 32;
+  const exact = async (): Promise<Buffer | null> => {
+    const r = await remote.get('/' + tilePath(t), 'tile', (b) => {
+      if (b.length !== want) throw new Error(`tile ${tilePath(t)} has ${b.length} bytes, want ${want}`);
+    }, signal);
+    return r.found ? r.body : null;
+  };
+  let firstError: unknown;
+  try {
+    const b = await exact();
+    if (b) return b;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    firstError = err;
+  }
+  if (t.w !== FULL) {
+    try {
+      const full = { ...t, w: FULL };
+      const r = await remote.get('/' + tilePath(full), 'tile', (b) => {
+        if (b.length !== FULL * 32) throw new Error(`tile ${tilePath(full)} has ${b.length} bytes, want ${FULL * 32}`);
+      }, signal);
+      if (r.found) return r.body.subarray(0, want);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      firstError ??= err;
+    }
+  }
+  throw new TileFetchError(tilePath(t), `cannot fetch ${tilePath(t)}${firstError ? `: ${(firstError as Error).message}` : ': not found on any mirror'}`, firstError);
+}
+
+export interface TileReaderOptions {
+  /** When false, tiles not in storage fail at once (offline mode). */
+  readonly network: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Reads tiles of the verified tree: storage first, then mirrors; saves what tlog authenticated. */
+export class VerifiedTileReader implements TileReader {
+  /** Tiles that had to be fetched from a mirror during this reader's life. */
+  fetched = 0;
+
+  constructor(
+    private readonly store: SumdbStore,
+    private readonly remote: SumdbRemote,
+    private readonly opts: TileReaderOptions,
+  ) {}
+
+  height(): number {
+    return TILE_HEIGHT;
+  }
+
+  async readTiles(tiles: readonly Tile[]): Promise<Buffer[]> {
+    return Promise.all(
+      tiles.map(async (t) => {
+        const stored = await this.store.readTile(t);
+        if (stored) return stored;
+        if (!this.opts.network) throw new TileFetchError(tilePath(t), `${tilePath(t)} is not stored and godepot is not fetching`);
+        this.fetched++;
+        return fetchTile(this.remote, t, this.opts.signal);
+      }),
+    );
+  }
+
+  async saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): Promise<void> {
+    await Promise.all(tiles.map((t, i) => this.store.writeTile(t, data[i] as Buffer, t.w)));
+  }
+}
+
+/** Reads tiles of a candidate tree head from the network only; authenticated tiles wait in `pending`. */
+export class CandidateTileReader implements TileReader {
+  readonly pending = new Map<string, { tile: Tile; data: Buffer }>();
+
+  constructor(
+    private readonly remote: SumdbRemote,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  height(): number {
+    return TILE_HEIGHT;
+  }
+
+  async readTiles(tiles: readonly Tile[]): Promise<Buffer[]> {
+    return Promise.all(tiles.map((t) => fetchTile(this.remote, t, this.signal)));
+  }
+
+  saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): void {
+    tiles.forEach((t, i) => this.pending.set(tilePath(t), { tile: t, data: data[i] as Buffer }));
+  }
+
+  /** Persists the held tiles once the candidate has been accepted. */
+  async commit(store: SumdbStore): Promise<void> {
+    await Promise.all([...this.pending.values()].map(({ tile, data }) => store.writeTile(tile, data, tile.w)));
+  }
+}
+

@@ -1,0 +1,152 @@
+// The verified tree head of one checksum database and the rule that it only
+// grows (DESIGN invariant 4): a new signed tree head is accepted only with a
+// valid signature and a proof, from tiles, that it extends the verified one.
+// Anything else is a fork: refused, logged with both heads, counted, and
+// remembered (persisted) for /readyz.
+import type { Logger } from 'pino';
+import { openNote, type Verifiers } from './note/index.js';
+import { findFork, formatSecurityError, InconsistentTileError, parseTree, tileHashReader, type ForkProof, type Tree } from './tlog/index.js';
+import { SumdbError } from './errors.js';
+import type { SumdbRemote } from './remote.js';
+import type { SumdbStore } from './store.js';
+import { CandidateTileReader, VerifiedTileReader } from './tiles.js';
+
+export interface VerifiedHead {
+  readonly tree: Tree;
+  readonly note: Buffer;
+  /** When a mirror last confirmed this head (ms since epoch). */
+  checkedAt: number;
+}
+
+export interface ForkEvidence {
+  readonly detectedAt: string;
+  readonly from: string;
+  readonly verifiedSize: number;
+  readonly conflictingSize: number;
+  /** The go command's SECURITY ERROR text for this pair of heads. */
+  readonly report: string;
+}
+
+export interface TreeEvents {
+  advanced?(name: string, size: number): void;
+  fork?(name: string, evidence: ForkEvidence): void;
+}
+
+export class TreeState {
+  head: VerifiedHead | null = null;
+  fork: ForkEvidence | null = null;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    private readonly store: SumdbStore,
+    private readonly remote: SumdbRemote,
+    private readonly verifiers: Verifiers,
+    private readonly log: Logger,
+    private readonly events: TreeEvents,
+  ) {}
+
+  /** Loads the persisted head (re-checking its signature) and any fork evidence. */
+  async load(): Promise<void> {
+    const blob = await this.store.storage.open(this.store.latestKey());
+    if (blob) {
+      try {
+        const note = await blob.read();
+        const tree = parseTree(openNote(note, this.verifiers).text);
+        this.head = { tree, note, checkedAt: blob.mtimeMs };
+        this.events.advanced?.(this.name, tree.n);
+      } catch (err) {
+        this.log.error({ db: this.name, err: (err as Error).message }, 'stored tree head does not verify under the configured key; starting from an empty tree');
+      } finally {
+        await blob.close();
+      }
+    }
+    const f = await this.store.storage.get(this.store.inconsistentKey());
+    if (f) {
+      try {
+        this.fork = JSON.parse(f.toString('utf8')) as ForkEvidence;
+      } catch {
+        this.fork = null;
+      }
+    }
+  }
+
+  verifiedReader(network: boolean, signal?: AbortSignal): VerifiedTileReader {
+    return new VerifiedTileReader(this.store, this.remote, { network, ...(signal ? { signal } : {}) });
+  }
+
+  /** Opens a signed note with the database key; throws SumdbError('unavailable') when it does not verify. */
+  openHead(noteBytes: Buffer, from: string): Tree {
+    try {
+      return parseTree(openNote(noteBytes, this.verifiers).text);
+    } catch (err) {
+      throw new SumdbError('unavailable', `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Merges a signed tree head seen from a mirror. Resolves with the verified
+   * head afterwards (the new one if it extended the old). Throws SumdbError:
+   * 'unavailable' when it cannot be checked now, 'inconsistent' for a fork.
+   */
+  merge(noteBytes: Buffer, from: string, signal?: AbortSignal): Promise<VerifiedHead> {
+    const run = this.lock.then(() => this.mergeLocked(noteBytes, from, signal));
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async mergeLocked(noteBytes: Buffer, from: string, signal?: AbortSignal): Promise<VerifiedHead> {
+    const tree = this.openHead(noteBytes, from);
+    const cur = this.head;
+    if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes);
+    if (tree.n <= cur.tree.n) {
+      // An older (or the same) head must be a prefix of ours; check against our stored tiles.
+      const proof = await this.check(() => findFork(tree, cur.tree, tileHashReader(cur.tree, this.verifiedReader(true, signal))), from);
+      if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
+      if (tree.n === cur.tree.n) cur.checkedAt = Date.now();
+      return cur;
+    }
+    const candidate = new CandidateTileReader(this.remote, signal);
+    const proof = await this.check(() => findFork(cur.tree, tree, tileHashReader(tree, candidate)), from);
+    if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
+    await candidate.commit(this.store);
+    return this.adopt(tree, noteBytes);
+  }
+
+  private async check(f: () => Promise<ForkProof | null>, from: string): Promise<ForkProof | null> {
+    try {
+      return await f();
+    } catch (err) {
+      const why = err instanceof InconsistentTileError ? 'its tiles do not match its own signed tree head' : (err as Error).message;
+      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot check the tree head from ${from} against the verified one: ${why}`);
+    }
+  }
+
+  private async adopt(tree: Tree, note: Buffer): Promise<VerifiedHead> {
+    await this.store.storage.put(this.store.latestKey(), note);
+    const head: VerifiedHead = { tree, note, checkedAt: Date.now() };
+    this.head = head;
+    this.events.advanced?.(this.name, tree.n);
+    return head;
+  }
+
+  private async refuse(cur: VerifiedHead, tree: Tree, note: Buffer, proof: ForkProof, from: string, newerIsCandidate: boolean): Promise<SumdbError> {
+    const report = newerIsCandidate ? formatSecurityError(cur.note, note, proof) : formatSecurityError(note, cur.note, proof);
+    const evidence: ForkEvidence = { detectedAt: new Date().toISOString(), from, verifiedSize: cur.tree.n, conflictingSize: tree.n, report };
+    this.fork = evidence;
+    this.log.fatal(
+      { db: this.name, from, verifiedSize: cur.tree.n, conflictingSize: tree.n, verifiedHead: cur.note.toString('utf8'), conflictingHead: note.toString('utf8'), report, alert: 'sumdb_inconsistent_tree' },
+      'SECURITY: checksum database served a history that does not extend the verified one; refused, still serving the verified history',
+    );
+    this.events.fork?.(this.name, evidence);
+    try {
+      await this.store.storage.put(this.store.inconsistentKey(), Buffer.from(JSON.stringify(evidence, null, 2)));
+    } catch (err) {
+      this.log.error({ db: this.name, err: (err as Error).message }, 'cannot persist fork evidence');
+    }
+    return new SumdbError(
+      'inconsistent',
+      `godepot: checksum database ${this.name} (${from}) served a tree head of size ${tree.n} that is inconsistent with the verified one of size ${cur.tree.n}; refused (see the godepot log for the evidence)`,
+    );
+  }
+}
