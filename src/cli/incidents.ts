@@ -1,0 +1,43 @@
+// `godepot incidents`: the upstream outage log of a data folder, as a table
+// (or JSON with --json). Reads the folder directly, so it works whether or
+// not the server is running.
+import { ConfigError, parseFlags } from '../config/load.js';
+import { DEFAULT_DATA } from '../config/settings.js';
+import { readIncidents, type Incident } from '../proxy/incidents.js';
+import { FsStorage } from '../storage/index.js';
+import { formatAge } from '../upstream/errors.js';
+
+const FLAGS = [
+  { name: 'json', type: 'boolean', default: 'false', help: 'print JSON' },
+] as const;
+
+export function formatIncidentTable(incidents: readonly Incident[], now = Date.now()): string {
+  if (incidents.length === 0) return 'No upstream incidents recorded.\n';
+  const rows = [['START', 'END', 'DURATION', 'UPSTREAM', 'FAILURE', 'FROM CACHE', 'UNVERIFIED', 'FAILED', 'DETAIL']];
+  for (const i of incidents) {
+    rows.push([
+      i.start.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      i.end ? i.end.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'ongoing',
+      formatAge(i.durationMs ?? now - Date.parse(i.start)),
+      i.upstream,
+      i.failureClass,
+      String(i.servedFromCache),
+      String(i.servedUnverified),
+      String(i.failed),
+      i.detail.slice(0, 60),
+    ]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export async function incidentsCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, FLAGS);
+  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  const data = flags.values.get('data')?.[0] ?? process.env.GODEPOT_DATA ?? DEFAULT_DATA;
+  const storage = await FsStorage.open(data);
+  const incidents = await readIncidents(storage);
+  if (flags.values.get('json')?.[0] === 'true') process.stdout.write(JSON.stringify(incidents, null, 2) + '\n');
+  else process.stdout.write(formatIncidentTable(incidents));
+  return 0;
+}

@@ -1,0 +1,40 @@
+// Wires the checksum-database client's I/O seam (sumdb/remote.ts) to the
+// upstream layer: hedged mirrors, breakers, deadlines, retries.
+import type { RemoteResult, SumdbRemote } from '../sumdb/remote.js';
+import { BadBodyError, NotFoundError, readLimited, type MirrorSet } from '../upstream/index.js';
+
+/** Lookups, tiles and tree heads are small; data tiles hold 256 records. */
+const LIMIT = 4 << 20;
+
+export class MirrorRemote implements SumdbRemote {
+  constructor(private readonly mirrors: MirrorSet) {}
+
+  get urls(): readonly string[] {
+    return this.mirrors.urls;
+  }
+
+  async get(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (body: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
+    const read = readLimited(LIMIT);
+    try {
+      const f = await this.mirrors.get(
+        path,
+        `sumdb-${kind}`,
+        async (body, meta) => {
+          const b = await read(body, meta);
+          try {
+            accept(b);
+          } catch (err) {
+            // Refused by verification: this mirror failed, another may do better; never retried here.
+            throw new BadBodyError((err as Error).message);
+          }
+          return b;
+        },
+        signal,
+      );
+      return { found: true, body: f.value, from: f.meta.upstream };
+    } catch (err) {
+      if (err instanceof NotFoundError) return { found: false, status: err.status, detail: err.detail, from: err.upstream };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// What the module service's parts share: storage, upstreams, the checksum
+// source, settings, logging and event hooks (metrics and incidents listen).
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
+import type { Storage } from '../storage/index.js';
+import type { ProxyList } from '../upstream/index.js';
+import type { CacheOutcome, Verification } from './artifact.js';
+import type { MemoryCache, CachedBytes } from './memcache.js';
+import type { ArtifactKind } from './request.js';
+import type { ChecksumSource } from './verify.js';
+
+export interface CachedArtifact extends CachedBytes {
+  readonly verification: Verification;
+}
+
+export interface MismatchEvent {
+  readonly module: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly expected: string;
+  readonly received: string;
+  readonly upstream: string;
+}
+
+export interface ServeEvent {
+  readonly kind: ArtifactKind;
+  readonly outcome: CacheOutcome | 'error';
+  readonly verification?: Verification;
+  readonly status?: number;
+}
+
+export interface ServiceEvents {
+  checksumMismatch?(e: MismatchEvent): void;
+  served?(e: ServeEvent): void;
+}
+
+export type ServiceSettings = Pick<Settings, 'nosumdb' | 'verify' | 'offline' | 'ttl' | 'staleGrace' | 'reverifyInterval'>;
+
+export interface ServiceContext {
+  readonly storage: Storage;
+  readonly upstream: ProxyList;
+  readonly checksums: ChecksumSource | null;
+  readonly settings: ServiceSettings;
+  readonly log: Logger;
+  readonly events: ServiceEvents;
+  readonly memory: MemoryCache<CachedArtifact>;
+  /** Aborted at shutdown: reaches every shared upstream call. */
+  readonly shutdown: AbortSignal;
+}

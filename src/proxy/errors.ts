@@ -1,0 +1,110 @@
+// The error catalogue: every failure a client can see, with its code and
+// HTTP status (DESIGN invariant 7). server/ maps these to responses in one
+// place; the message is the short text/plain body the go command shows its
+// user verbatim, so it says what failed and what to do.
+import { UpstreamError, NotFoundError } from '../upstream/errors.js';
+import { SumdbError } from '../sumdb/errors.js';
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'method_not_allowed'
+  | 'uri_too_long'
+  | 'not_found'
+  | 'gone'
+  | 'offline_miss'
+  | 'upstream_failed'
+  | 'upstream_timeout'
+  | 'bad_upstream_content'
+  | 'checksum_mismatch'
+  | 'verification_unavailable'
+  | 'quorum_failed'
+  | 'sumdb_inconsistent'
+  | 'storage_failed'
+  | 'shutting_down'
+  | 'forbidden'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  method_not_allowed: 405,
+  uri_too_long: 414,
+  not_found: 404,
+  gone: 410,
+  offline_miss: 404,
+  upstream_failed: 502,
+  upstream_timeout: 504,
+  bad_upstream_content: 502,
+  checksum_mismatch: 502,
+  verification_unavailable: 502,
+  quorum_failed: 502,
+  sumdb_inconsistent: 502,
+  storage_failed: 503,
+  shutting_down: 503,
+  forbidden: 403,
+  internal: 500,
+};
+
+export class GodepotError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'GodepotError';
+    this.status = STATUS[code];
+  }
+}
+
+export function badRequest(message: string): GodepotError {
+  return new GodepotError('bad_request', message);
+}
+
+/** Maps an upstream failure to the client-facing error: 504 for time-outs, 502 otherwise. */
+export function fromUpstream(err: UpstreamError, what: string): GodepotError {
+  const code = err.failure === 'timeout' ? 'upstream_timeout' : 'upstream_failed';
+  return new GodepotError(code, `godepot: ${what}: ${err.describe()}`, {
+    upstream: err.upstream,
+    failure: err.failure,
+    breakerOpen: err.breakerOpen,
+    ...(err.since === undefined ? {} : { since: new Date(err.since).toISOString() }),
+  });
+}
+
+/** A 404/410 upstream answer, passed on with the upstream's own words. */
+export function fromNotFound(err: NotFoundError, what: string): GodepotError {
+  const detail = err.detail ? `: ${err.detail}` : '';
+  return new GodepotError(err.status === 410 ? 'gone' : 'not_found', `not found: ${what}${detail}`, { upstream: err.upstream });
+}
+
+export function toGodepotError(err: unknown, what: string): GodepotError {
+  if (err instanceof GodepotError) return err;
+  if (err instanceof UpstreamError) return fromUpstream(err, what);
+  if (err instanceof NotFoundError) return fromNotFound(err, what);
+  if (err instanceof SumdbError) return fromSumdb(err);
+  if (isDiskFull(err)) {
+    return new GodepotError('storage_failed', `godepot: cannot store ${what}: the data folder is full; free space or grow the volume`);
+  }
+  return new GodepotError('internal', `godepot: internal error while serving ${what}; see the server log`, { cause: String(err) });
+}
+
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export function fromSumdb(err: SumdbError): GodepotError {
+  switch (err.kind) {
+    case 'bad_request':
+      return new GodepotError('bad_request', err.message);
+    case 'not_found':
+      return new GodepotError('not_found', err.message);
+    case 'forbidden':
+      return new GodepotError('forbidden', err.message);
+    case 'inconsistent':
+      return new GodepotError('sumdb_inconsistent', err.message);
+    case 'unavailable':
+      return new GodepotError(err.timeout ? 'upstream_timeout' : 'upstream_failed', err.message.startsWith('godepot') ? err.message : `godepot: ${err.message}`);
+  }
+}

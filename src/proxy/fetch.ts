@@ -1,0 +1,97 @@
+// Fetching artifacts from the upstream proxies into memory (small ones) or a
+// staged blob (zips), with the size limits of the go command. Nothing here is
+// stored: verification decides that (immutable.ts).
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
+import { check, isCanonicalVersion } from '../module/index.js';
+import type { OpenBlob, StagedBlob, Storage } from '../storage/index.js';
+import { BadBodyError, readLimited, type BodyReader, type ProxyList, type Fetched } from '../upstream/index.js';
+import { GodepotError } from './errors.js';
+import { describeRequest, upstreamPath, type ProxyRequest } from './request.js';
+
+/** Limits for the small artifacts (the go command's own are similar or looser). */
+export const MAX_INFO = 64 << 10;
+export const MAX_LIST = 8 << 20;
+
+export function smallLimit(req: ProxyRequest): number {
+  switch (req.kind) {
+    case 'mod':
+      return MAX_GO_MOD;
+    case 'list':
+      return MAX_LIST;
+    default:
+      return MAX_INFO;
+  }
+}
+
+export async function fetchSmall(upstream: ProxyList, req: ProxyRequest, signal?: AbortSignal): Promise<Fetched<Buffer>> {
+  const read = readLimited(smallLimit(req));
+  return upstream.get(upstreamPath(req), req.kind, 'metadata', read, signal);
+}
+
+export interface StagedZip {
+  readonly staged: StagedBlob;
+  readonly blob: OpenBlob;
+  readonly sha256: string;
+}
+
+/** A body reader that streams a zip into a fresh staged blob (one per attempt), refusing more than MAX_ZIP_FILE bytes. */
+export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
+  return async (body: Readable) => {
+    const staged = await storage.stage();
+    try {
+      const hash = createHash('sha256');
+      let n = 0;
+      for await (const chunk of body) {
+        const b = chunk as Buffer;
+        n += b.length;
+        if (n > MAX_ZIP_FILE) throw new BadBodyError(`module zip larger than the go command's limit of ${MAX_ZIP_FILE} bytes`);
+        hash.update(b);
+        await staged.write(b);
+      }
+      const blob = await staged.finish();
+      return { staged, blob, sha256: hash.digest('hex') };
+    } catch (err) {
+      await staged.discard();
+      throw err;
+    }
+  };
+}
+
+export async function fetchZip(upstream: ProxyList, storage: Storage, req: ProxyRequest, signal?: AbortSignal): Promise<Fetched<StagedZip>> {
+  return upstream.get(upstreamPath(req), 'zip', 'zip', stageZipReader(storage), signal);
+}
+
+interface InfoJson {
+  Version: string;
+  Time?: string;
+}
+
+/**
+ * Checks an .info / @latest body: JSON with a valid Version for this module
+ * (exactly the requested one for a canonical request, as the go command
+ * insists) and, if present, an RFC 3339 Time.
+ */
+export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): InfoJson {
+  const bad = (why: string): GodepotError =>
+    new GodepotError('bad_upstream_content', `godepot: upstream ${upstream} returned an invalid answer for ${describeRequest(req)}: ${why}`, { upstream });
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
+  const { Version, Time } = json as Record<string, unknown>;
+  if (typeof Version !== 'string') throw bad('no Version');
+  if (Time !== undefined && (typeof Time !== 'string' || Number.isNaN(Date.parse(Time)))) throw bad('Time is not an RFC 3339 time');
+  if (!isCanonicalVersion(Version)) throw bad(`Version ${JSON.stringify(Version)} is not canonical`);
+  try {
+    check(req.path, Version);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  if (req.kind === 'info' && !req.query && Version !== req.version) throw bad(`info for version ${Version} instead of requested version ${req.version}`);
+  return Time === undefined ? { Version } : { Version, Time };
+}

@@ -1,0 +1,196 @@
+// .info, .mod and .zip of canonical versions: fetched once, verified, stored
+// atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
+import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
+import type { OpenBlob } from '../storage/index.js';
+import type { Fetched } from '../upstream/index.js';
+import type { Verification } from './artifact.js';
+import { GodepotError } from './errors.js';
+import { checkInfo, fetchSmall, fetchZip, stageZipReader } from './fetch.js';
+import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
+import type { ServiceContext } from './context.js';
+import { ChecksumUnavailableError, policyFor, type GoSumHashes, type Policy } from './verify.js';
+
+export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
+
+/** Where a freshly fetched artifact ended up. */
+export interface StoreOutcome {
+  readonly key: string;
+  readonly verification: Verification;
+  readonly upstream: { readonly url: string; readonly ms: number };
+  /** Small artifacts only: the bytes, so waiters need not read them back. */
+  readonly body?: Buffer;
+}
+
+export function blobSource(blob: OpenBlob): ByteSource {
+  return { size: blob.size, createReadStream: (start, end) => blob.stream(start, end) };
+}
+
+/** The hash the database must confirm, computed from fetched bytes. */
+export async function hashArtifact(req: ImmutableRequest, bytes: Buffer | OpenBlob, signal?: AbortSignal): Promise<string> {
+  if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
+  const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : blobSource(bytes);
+  try {
+    const summary = await verifyModuleZip(source, { path: req.path, version: req.version }, signal ? { signal } : {});
+    return summary.h1;
+  } catch (err) {
+    if (err instanceof ZipError) throw new GodepotError('bad_upstream_content', `godepot: malformed module zip for ${req.path}@${req.version}: ${err.message}`);
+    throw err;
+  }
+}
+
+type Lookup = Promise<GoSumHashes | ChecksumUnavailableError>;
+
+export class ImmutableFetcher {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** Fetches from the upstream, verifies and stores; the caller dedupes (singleflight). */
+  async fetchAndStore(req: ImmutableRequest, signal: AbortSignal): Promise<StoreOutcome> {
+    const started = performance.now();
+    const policy = req.kind === 'info' ? 'skip' : policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
+    const lookup: Lookup | null = policy === 'skip' ? null : this.lookup(req, signal);
+    if (req.kind === 'zip') {
+      const fetched = await fetchZip(this.ctx.upstream, this.ctx.storage, req, signal);
+      const { staged, blob } = fetched.value;
+      try {
+        const h1 = await hashArtifact(req, blob, signal);
+        const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
+        const key = storageKey(req, verification === 'verified' || verification === 'skipped' ? 'mod' : 'unverified');
+        await staged.commit(key);
+        return { key, verification, upstream: { url: fetched.meta.upstream, ms: performance.now() - started } };
+      } finally {
+        await staged.discard();
+      }
+    }
+    const fetched = await fetchSmall(this.ctx.upstream, req, signal);
+    if (req.kind === 'info') checkInfo(req, fetched.value, fetched.meta.upstream);
+    const verification = req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
+    const key = storageKey(req, verification === 'unverified' || verification === 'quorum' ? 'unverified' : 'mod');
+    await this.ctx.storage.put(key, fetched.value);
+    return { key, verification, upstream: { url: fetched.meta.upstream, ms: performance.now() - started }, body: fetched.value };
+  }
+
+  private lookup(req: ImmutableRequest, signal: AbortSignal): Lookup {
+    const source = this.ctx.checksums;
+    if (!source) return Promise.resolve(new ChecksumUnavailableError('(none)', 'no checksum database configured'));
+    return source.lookup(req.path, req.version, signal).catch((err: unknown) => {
+      if (err instanceof ChecksumUnavailableError) return err;
+      if (signal.aborted) throw err;
+      return new ChecksumUnavailableError(source.name, (err as Error).message);
+    });
+  }
+
+  /**
+   * Compares the fetched hash with the database's. A mismatch is refused
+   * (nothing stored); when the database cannot vouch, the policy decides.
+   */
+  private async decide(
+    req: ImmutableRequest,
+    policy: Policy,
+    lookup: Lookup | null,
+    got: string,
+    fetched: Fetched<unknown>,
+    signal: AbortSignal,
+  ): Promise<Verification> {
+    if (policy === 'skip' || lookup === null) return 'skipped';
+    const r = await lookup;
+    if (!(r instanceof ChecksumUnavailableError)) {
+      const want = req.kind === 'zip' ? r.zip : r.mod;
+      if (want === got) return 'verified';
+      if (want !== undefined) throw this.mismatch(req, want, got, fetched.meta.upstream);
+      return this.whenUnavailable(req, policy, new ChecksumUnavailableError(this.ctx.checksums?.name ?? '', `its record has no ${req.kind === 'zip' ? 'zip' : 'go.mod'} hash`), got, signal);
+    }
+    return this.whenUnavailable(req, policy, r, got, signal);
+  }
+
+  private async whenUnavailable(req: ImmutableRequest, policy: Policy, why: ChecksumUnavailableError, got: string, signal: AbortSignal): Promise<Verification> {
+    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    if (policy === 'strict') {
+      throw new GodepotError(
+        'verification_unavailable',
+        `godepot: cannot verify ${what}: ${why.message}; the verify policy for this module is strict, so it is not served (try again when the database is reachable)`,
+      );
+    }
+    if (policy === 'quorum') {
+      const agreeing = await this.quorum(req, got, signal);
+      if (agreeing < 2) {
+        throw new GodepotError(
+          'quorum_failed',
+          `godepot: cannot verify ${what}: ${why.message}; the quorum policy needs two upstream proxies serving identical bytes, ${agreeing} did`,
+        );
+      }
+      this.ctx.log.warn({ module: req.path, version: req.version, kind: req.kind, reason: why.message, agreeing }, 'accepted by quorum while the checksum database is unavailable; will re-verify');
+      return 'quorum';
+    }
+    this.ctx.log.warn({ module: req.path, version: req.version, kind: req.kind, reason: why.message }, 'serving unverified: checksum database unavailable; will re-verify');
+    return 'unverified';
+  }
+
+  /** How many upstream proxies serve bytes hashing to `got` (the copy already fetched counts once). */
+  private async quorum(req: ImmutableRequest, got: string, signal: AbortSignal): Promise<number> {
+    if (req.kind === 'zip') {
+      const each = await this.ctx.upstream.getEach(upstreamPath(req), 'zip', 'zip', stageZipReader(this.ctx.storage), signal);
+      let n = 0;
+      for (const f of each.found) {
+        try {
+          if ((await hashArtifact(req, f.value.blob, signal)) === got) n++;
+        } catch {
+          // A malformed copy simply does not agree.
+        } finally {
+          await f.value.staged.discard();
+        }
+      }
+      return n;
+    }
+    const each = await this.ctx.upstream.getEach(upstreamPath(req), req.kind, 'metadata', async (body) => {
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    }, signal);
+    return each.found.filter((f) => hashGoMod(f.value) === got).length;
+  }
+
+  private mismatch(req: ImmutableRequest, want: string, got: string, upstream: string): GodepotError {
+    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    this.ctx.events.checksumMismatch?.({ module: req.path, version: req.version, kind: req.kind, expected: want, received: got, upstream });
+    this.ctx.log.error(
+      { module: req.path, version: req.version, kind: req.kind, expected: want, received: got, upstream, alert: 'checksum_mismatch' },
+      'SECURITY: upstream bytes do not match the checksum database; refused, nothing stored',
+    );
+    return new GodepotError(
+      'checksum_mismatch',
+      `godepot: checksum mismatch for ${what} from ${upstream}: the checksum database ${this.ctx.checksums?.name ?? ''} has ${want}, the upstream served ${got}; refused and not stored (the upstream may be compromised or corrupt)`,
+      { expected: want, received: got, upstream },
+    );
+  }
+
+  /** Re-checks a quarantined artifact; promotes it when the database confirms it, purges it on mismatch. */
+  async reverify(req: ImmutableRequest, signal: AbortSignal): Promise<'verified' | 'purged' | 'unavailable'> {
+    const key = storageKey(req, 'unverified');
+    const blob = await this.ctx.storage.open(key);
+    if (!blob) return 'purged';
+    let got: string;
+    try {
+      got = await hashArtifact(req, blob, signal);
+    } catch {
+      await blob.close();
+      await this.ctx.storage.delete(key);
+      return 'purged';
+    } finally {
+      await blob.close();
+    }
+    const r = await this.lookup(req, signal);
+    if (r instanceof ChecksumUnavailableError) return 'unavailable';
+    const want = req.kind === 'zip' ? r.zip : r.mod;
+    if (want === undefined) return 'unavailable';
+    if (want !== got) {
+      this.mismatch(req, want, got, '(quarantined copy)');
+      await this.ctx.storage.delete(key);
+      this.ctx.memory.delete(key);
+      return 'purged';
+    }
+    await this.ctx.storage.move(key, storageKey(req, 'mod'));
+    this.ctx.memory.delete(key);
+    this.ctx.log.info({ module: req.path, version: req.version, kind: req.kind }, 'unverified artifact verified against the checksum database and promoted');
+    return 'verified';
+  }
+}

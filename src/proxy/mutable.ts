@@ -1,0 +1,134 @@
+// @v/list, @latest and .info of branch/commit queries: answers that change.
+// They are kept with their age (the file's write time), refreshed after a TTL,
+// and served stale — never dropped — when the upstream fails or is slow
+// (DESIGN invariant 2).
+import { NotFoundError } from '../upstream/index.js';
+import { SingleFlight } from '../upstream/singleflight.js';
+import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
+import type { ServiceContext } from './context.js';
+import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
+import { checkInfo, fetchSmall } from './fetch.js';
+import { describeRequest, storageKey, type ProxyRequest } from './request.js';
+
+/** list, @latest, or an .info whose `query` is true. */
+export type MutableRequest = Extract<ProxyRequest, { kind: 'list' | 'latest' | 'info' }>;
+
+interface Refreshed {
+  readonly body: Buffer;
+  readonly etag: string;
+  readonly upstream: { readonly url: string; readonly ms: number };
+}
+
+export class MutableCache {
+  private readonly flights: SingleFlight<Refreshed>;
+  /** Recent 404/410 answers, so a missing module does not cost an upstream call per request. */
+  private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
+
+  constructor(private readonly ctx: ServiceContext) {
+    this.flights = new SingleFlight<Refreshed>(ctx.shutdown);
+  }
+
+  private ttl(req: MutableRequest): number {
+    return req.kind === 'info' ? this.ctx.settings.ttl.query : this.ctx.settings.ttl.list;
+  }
+
+  async get(req: MutableRequest): Promise<Artifact> {
+    const key = storageKey(req);
+    const blob = await this.ctx.storage.open(key);
+    let stored: { body: Buffer; etag: string; age: number } | null = null;
+    if (blob) {
+      try {
+        stored = { body: await blob.read(), etag: etagOf(blob), age: Date.now() - blob.mtimeMs };
+      } finally {
+        await blob.close();
+      }
+    }
+    const serve = (body: Buffer, etag: string, cache: CacheOutcome, upstream?: Refreshed['upstream']): Artifact => ({
+      kind: req.kind,
+      contentType: CONTENT_TYPES[req.kind],
+      size: body.length,
+      body,
+      etag,
+      immutable: false,
+      verification: 'n/a',
+      cache,
+      ...(upstream ? { upstream } : {}),
+    });
+    if (stored && stored.age < this.ttl(req)) return serve(stored.body, stored.etag, 'hit');
+    if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
+      if (stored) return serve(stored.body, stored.etag, 'stale');
+      throw new GodepotError('offline_miss', `not found: ${describeRequest(req)} is not in godepot's cache and godepot is offline`);
+    }
+    const neg = this.notFound.get(key);
+    if (neg && neg.until > Date.now() && !stored) throw fromNotFound(neg.error, describeRequest(req));
+
+    const refresh = this.flights.do(key, (signal) => this.refresh(req, key, signal)).then((r) => r.value);
+    if (!stored) {
+      try {
+        const r = await refresh;
+        return serve(r.body, r.etag, 'miss', r.upstream);
+      } catch (err) {
+        throw toGodepotError(err, describeRequest(req));
+      }
+    }
+    // A stale copy is at hand: give the refresh a short grace, then serve stale.
+    const s = stored;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'grace'>((resolve) => {
+      timer = setTimeout(() => resolve('grace'), this.ctx.settings.staleGrace);
+    });
+    try {
+      const r = await Promise.race([refresh, grace]);
+      if (r === 'grace') {
+        refresh.catch(() => undefined);
+        return serve(s.body, s.etag, 'stale');
+      }
+      return serve(r.body, r.etag, 'revalidated', r.upstream);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw fromNotFound(err, describeRequest(req));
+      this.ctx.log.warn({ module: req.path, kind: req.kind, err: (err as Error).message }, 'refresh failed; serving the stale copy');
+      return serve(s.body, s.etag, 'stale');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async refresh(req: MutableRequest, key: string, signal: AbortSignal): Promise<Refreshed> {
+    const started = performance.now();
+    let fetched;
+    try {
+      fetched = await fetchSmall(this.ctx.upstream, req, signal);
+    } catch (err) {
+      if (err instanceof NotFoundError) rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err);
+      throw err;
+    }
+    this.notFound.delete(key);
+    if (req.kind !== 'list') checkInfo(req, fetched.value, fetched.meta.upstream);
+    let st = null;
+    try {
+      await this.ctx.storage.put(key, fetched.value);
+      st = await this.ctx.storage.stat(key);
+    } catch (err) {
+      // Not keeping a list is no reason to withhold it from this client.
+      this.ctx.log.error({ module: req.path, kind: req.kind, err: (err as Error).message }, 'cannot store refreshed answer');
+    }
+    return {
+      body: fetched.value,
+      etag: etagOf(st ?? { size: fetched.value.length, mtimeMs: Date.now() }),
+      upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
+    };
+  }
+}
+
+const NOT_FOUND_ENTRIES = 10_000;
+
+/** Remembers a 404/410 for ttl, bounded so that requests for random names cannot grow memory without limit. */
+export function rememberNotFound(map: Map<string, { until: number; error: NotFoundError }>, key: string, ttl: number, error: NotFoundError): void {
+  if (ttl <= 0) return;
+  map.delete(key);
+  map.set(key, { until: Date.now() + ttl, error });
+  if (map.size > NOT_FOUND_ENTRIES) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+}

@@ -1,0 +1,70 @@
+// The background re-verifier: artifacts served while the checksum database
+// was unreachable are checked again, every interval, until the database
+// vouches for them (promoted to verified storage) or contradicts them
+// (purged, and the mismatch alert raised).
+import type { Storage } from '../storage/index.js';
+import type { Logger } from 'pino';
+import { parseProxyPath } from './request.js';
+import type { ImmutableRequest } from './immutable.js';
+
+export interface Reverifier {
+  reverify(req: ImmutableRequest): Promise<'verified' | 'purged' | 'unavailable'>;
+}
+
+export class ReverifyLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly target: Reverifier,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.intervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Quarantined artifacts right now. */
+  async pending(): Promise<ImmutableRequest[]> {
+    const out: ImmutableRequest[] = [];
+    for (const key of await this.storage.list('unverified/')) {
+      try {
+        const req = parseProxyPath(key.slice('unverified'.length));
+        if (req && (req.kind === 'mod' || req.kind === 'zip')) out.push(req);
+      } catch {
+        this.log.warn({ key }, 'unexpected file in the unverified area');
+      }
+    }
+    return out;
+  }
+
+  /** One pass; returns counts. Passes never overlap. */
+  async runOnce(): Promise<{ verified: number; purged: number; unavailable: number }> {
+    const counts = { verified: 0, purged: 0, unavailable: 0 };
+    if (this.running) return counts;
+    this.running = true;
+    try {
+      for (const req of await this.pending()) {
+        const r = await this.target.reverify(req);
+        counts[r]++;
+        // While the database is still unreachable, the rest of the pass would fail the same way.
+        if (r === 'unavailable') break;
+      }
+      if (counts.verified + counts.purged > 0) this.log.info(counts, 're-verification pass');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 're-verification pass failed');
+    } finally {
+      this.running = false;
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,147 @@
+// The module service: cache → single flight → upstream → verify → store →
+// serve. One entry point, get(request), for every GOPROXY artifact.
+import { NotFoundError, SingleFlight } from '../upstream/index.js';
+import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome, type Verification } from './artifact.js';
+import type { CachedArtifact, ServiceContext } from './context.js';
+import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
+import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
+import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
+import { describeRequest, storageKey, type ProxyRequest } from './request.js';
+import { policyFor } from './verify.js';
+
+function isMutable(req: ProxyRequest): req is MutableRequest {
+  return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
+}
+
+export class ModuleService {
+  readonly mutable: MutableCache;
+  readonly fetcher: ImmutableFetcher;
+  private readonly flights: SingleFlight<StoreOutcome>;
+  private readonly reverifyFlights: SingleFlight<'verified' | 'purged' | 'unavailable'>;
+  private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
+
+  constructor(
+    readonly ctx: ServiceContext,
+    private readonly memoryItemLimit: number,
+  ) {
+    this.mutable = new MutableCache(ctx);
+    this.fetcher = new ImmutableFetcher(ctx);
+    this.flights = new SingleFlight<StoreOutcome>(ctx.shutdown);
+    this.reverifyFlights = new SingleFlight(ctx.shutdown);
+  }
+
+  /** Number of distinct artifacts being fetched right now. */
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
+  async get(req: ProxyRequest, signal?: AbortSignal): Promise<Artifact> {
+    if (isMutable(req)) return this.mutable.get(req);
+    return this.getImmutable(req as ImmutableRequest, signal);
+  }
+
+  private storedVerification(req: ImmutableRequest): Verification {
+    if (req.kind === 'info') return 'n/a';
+    return policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null) === 'skip' ? 'skipped' : 'verified';
+  }
+
+  /** Serves key from memory or storage; null when it is not stored. */
+  private async fromStore(req: ImmutableRequest, key: string, verification: Verification, cache: CacheOutcome, upstream?: StoreOutcome['upstream']): Promise<Artifact | null> {
+    const base = { kind: req.kind, contentType: CONTENT_TYPES[req.kind], immutable: verification !== 'unverified' && verification !== 'quorum', verification, cache, ...(upstream ? { upstream } : {}) };
+    const mem = this.ctx.memory.get(key);
+    if (mem) return { ...base, size: mem.body.length, body: mem.body, etag: mem.etag };
+    const blob = await this.ctx.storage.open(key);
+    if (!blob) return null;
+    const etag = etagOf(blob);
+    if (blob.size <= this.memoryItemLimit) {
+      try {
+        const body = await blob.read();
+        this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
+        return { ...base, size: body.length, body, etag };
+      } finally {
+        await blob.close();
+      }
+    }
+    return { ...base, size: blob.size, body: blob, etag };
+  }
+
+  private async getImmutable(req: ImmutableRequest, signal?: AbortSignal): Promise<Artifact> {
+    const key = storageKey(req);
+    const hit = await this.fromStore(req, key, this.storedVerification(req), 'hit');
+    if (hit) return hit;
+    if (req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified')))) {
+      return this.serveQuarantined(req);
+    }
+    if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
+      throw new GodepotError('offline_miss', `not found: ${describeRequest(req)} is not in godepot's cache and godepot is ${this.ctx.settings.offline ? 'offline' : 'configured with --upstream off'}`);
+    }
+    const neg = this.notFound.get(key);
+    if (neg && neg.until > Date.now()) throw fromNotFound(neg.error, describeRequest(req));
+    let outcome: StoreOutcome;
+    try {
+      outcome = (await this.flights.do(key, (s) => this.fetcher.fetchAndStore(req, s), signal)).value;
+    } catch (err) {
+      if (err instanceof NotFoundError) rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err);
+      throw toGodepotError(err, describeRequest(req));
+    }
+    this.notFound.delete(key);
+    if (outcome.body) {
+      const st = await this.ctx.storage.stat(outcome.key);
+      const etag = etagOf(st ?? { size: outcome.body.length, mtimeMs: Date.now() });
+      if (outcome.verification !== 'unverified' && outcome.verification !== 'quorum') {
+        this.ctx.memory.set(outcome.key, { body: outcome.body, etag, verification: outcome.verification });
+      }
+      return {
+        kind: req.kind,
+        contentType: CONTENT_TYPES[req.kind],
+        size: outcome.body.length,
+        body: outcome.body,
+        etag,
+        immutable: outcome.verification !== 'unverified' && outcome.verification !== 'quorum',
+        verification: outcome.verification,
+        cache: 'miss',
+        upstream: outcome.upstream,
+      };
+    }
+    const served = await this.fromStore(req, outcome.key, outcome.verification, 'miss', outcome.upstream);
+    if (!served) throw new GodepotError('internal', `godepot: ${describeRequest(req)} vanished from storage right after it was stored`);
+    return served;
+  }
+
+  /**
+   * A copy kept while the database was unreachable. Give re-verification a
+   * moment (the database may be back); meanwhile serve it marked unverified,
+   * unless the module's policy is now strict.
+   */
+  private async serveQuarantined(req: ImmutableRequest): Promise<Artifact> {
+    const attempt = this.reverify(req);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), this.ctx.settings.staleGrace)));
+    const result = await Promise.race([attempt, grace]).finally(() => clearTimeout(timer));
+    if (result === 'verified') {
+      const a = await this.fromStore(req, storageKey(req), 'verified', 'hit');
+      if (a) return a;
+    }
+    if (result === 'purged') {
+      throw new GodepotError('checksum_mismatch', `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable does not match the database; it was purged`);
+    }
+    const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
+    if (policy === 'strict') {
+      throw new GodepotError('verification_unavailable', `godepot: cannot verify ${describeRequest(req)}: the checksum database is unreachable and the verify policy for this module is strict`);
+    }
+    const a = await this.fromStore(req, storageKey(req, 'unverified'), 'unverified', 'hit');
+    if (!a) throw new GodepotError('internal', `godepot: unverified copy of ${describeRequest(req)} vanished`);
+    return a;
+  }
+
+  /** Re-checks a quarantined artifact (deduplicated). */
+  async reverify(req: ImmutableRequest): Promise<'verified' | 'purged' | 'unavailable'> {
+    const key = storageKey(req, 'unverified');
+    try {
+      return (await this.reverifyFlights.do(key, (s) => this.fetcher.reverify(req, s))).value;
+    } catch (err) {
+      this.ctx.log.warn({ module: req.path, version: req.version, err: (err as Error).message }, 're-verification failed');
+      return 'unavailable';
+    }
+  }
+}

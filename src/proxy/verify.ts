@@ -1,0 +1,60 @@
+// Checking fetched modules against the checksum database (DESIGN invariant 3),
+// and the per-module policy for when the database cannot be reached.
+import { matchPrefixPatterns } from '../module/index.js';
+import type { VerifyMode } from '../config/settings.js';
+
+/** The go.sum hashes a checksum database holds for one module version. */
+export interface GoSumHashes {
+  /** h1: of the module zip, if the record has it. */
+  readonly zip?: string;
+  /** h1: of the go.mod file, if the record has it. */
+  readonly mod?: string;
+}
+
+/** The database could not vouch for a module: unreachable, not in the log, or its answer did not verify. */
+export class ChecksumUnavailableError extends Error {
+  constructor(
+    readonly database: string,
+    readonly reason: string,
+    /** True when the database answered that it has no record (404/410), as opposed to failing. */
+    readonly notInDatabase = false,
+  ) {
+    super(`checksum database ${database}: ${reason}`);
+    this.name = 'ChecksumUnavailableError';
+  }
+}
+
+/** Where module hashes come from: godepot's own verifying mirror of the primary database. */
+export interface ChecksumSource {
+  readonly name: string;
+  /** Hashes for path@version, proven to be in the database's verified tree. Throws ChecksumUnavailableError. */
+  lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes>;
+}
+
+export type Policy = 'skip' | VerifyMode;
+
+export interface PolicySettings {
+  readonly nosumdb: string;
+  readonly verify: { readonly mode: VerifyMode; readonly rules: ReadonlyArray<{ readonly pattern: string; readonly mode: VerifyMode }> };
+}
+
+/** 'skip' for modules never looked up (private, --nosumdb); otherwise the first matching rule's mode, else the default. */
+export function policyFor(path: string, s: PolicySettings, hasDatabase: boolean): Policy {
+  if (!hasDatabase) return 'skip';
+  if (s.nosumdb !== '' && matchPrefixPatterns(s.nosumdb, path)) return 'skip';
+  for (const r of s.verify.rules) if (matchPrefixPatterns(r.pattern, path)) return r.mode;
+  return s.verify.mode;
+}
+
+/** Parses go.sum lines of a database record into the hashes for path@version (the client's filter, PROTOCOL.md §2.1). */
+export function hashesFromRecord(recordText: string, path: string, version: string): GoSumHashes {
+  let zip: string | undefined;
+  let mod: string | undefined;
+  for (const line of recordText.split('\n')) {
+    const f = line.split(' ');
+    if (f.length !== 3 || f[0] !== path) continue;
+    if (f[1] === version && zip === undefined) zip = f[2];
+    else if (f[1] === `${version}/go.mod` && mod === undefined) mod = f[2];
+  }
+  return { ...(zip === undefined ? {} : { zip }), ...(mod === undefined ? {} : { mod }) };
+}

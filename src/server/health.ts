@@ -1,0 +1,52 @@
+// /readyz: can godepot do its job? Storage must be writable (else 503);
+// open breakers, a stale or forked checksum database make it "degraded" —
+// still serving what it has verified, so still ready (200).
+import type { Storage } from '../storage/index.js';
+import type { EndpointRegistry, EndpointStatus } from '../upstream/index.js';
+import type { SumdbEndpoint, SumdbStatus } from './sumdb-endpoint.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly status: 'ok' | 'degraded' | 'not-ready';
+  readonly storage: { readonly kind: string; readonly writable: boolean; readonly error?: string };
+  readonly config: 'loaded';
+  readonly offline: boolean;
+  readonly upstreams: readonly EndpointStatus[];
+  readonly sumdb: readonly SumdbStatus[];
+  readonly unverifiedArtifacts?: number;
+}
+
+export class Health {
+  constructor(
+    private readonly storage: Storage,
+    private readonly endpoints: EndpointRegistry,
+    private readonly sumdbs: readonly SumdbEndpoint[],
+    private readonly offline: boolean,
+    private readonly unverifiedCount?: () => Promise<number>,
+  ) {}
+
+  async readiness(): Promise<Readiness> {
+    let writable = true;
+    let error: string | undefined;
+    try {
+      await this.storage.checkWritable();
+    } catch (err) {
+      writable = false;
+      error = (err as Error).message;
+    }
+    const upstreams = this.endpoints.all().map((e) => e.status());
+    const sumdb = this.sumdbs.map((s) => s.status());
+    const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
+    const degraded = upstreams.some((u) => u.state !== 'closed') || sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale') || (unverified ?? 0) > 0;
+    return {
+      ready: writable,
+      status: !writable ? 'not-ready' : degraded ? 'degraded' : 'ok',
+      storage: { kind: this.storage.kind, writable, ...(error ? { error } : {}) },
+      config: 'loaded',
+      offline: this.offline,
+      upstreams,
+      sumdb,
+      ...(unverified === undefined ? {} : { unverifiedArtifacts: unverified }),
+    };
+  }
+}

@@ -1,0 +1,98 @@
+// Prometheus metrics (GET /metrics). The lower layers only emit events
+// through their observer interfaces; this is where they become series.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServiceEvents } from '../proxy/context.js';
+import type { BreakerState, EndpointObserver } from '../upstream/index.js';
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'godepot_http_requests_total',
+    help: 'HTTP requests by route and status code.',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'godepot_http_request_duration_seconds',
+    help: 'Time to answer a request, by route.',
+    labelNames: ['route'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly cache = new Counter({
+    name: 'godepot_cache_requests_total',
+    help: 'Artifact lookups by kind and outcome (hit, miss, stale).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamRequests = new Counter({
+    name: 'godepot_upstream_requests_total',
+    help: 'Upstream calls (attempts) by upstream URL, artifact kind and outcome (ok, not_found, dns, connect, tls, timeout, status, body, breaker_open).',
+    labelNames: ['upstream', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamDuration = new Histogram({
+    name: 'godepot_upstream_request_duration_seconds',
+    help: 'Upstream call latency by upstream URL and artifact kind.',
+    labelNames: ['upstream', 'kind'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    registers: [this.registry],
+  });
+  readonly breakerState = new Gauge({
+    name: 'godepot_upstream_breaker_state',
+    help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly checksumMismatch = new Counter({
+    name: 'godepot_checksum_mismatch_total',
+    help: 'Upstream bytes refused because they contradict the checksum database (kind: zip or mod).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly inconsistentTrees = new Counter({
+    name: 'godepot_sumdb_inconsistent_trees_total',
+    help: 'Checksum-database tree heads refused because they do not extend the verified history (a fork).',
+    labelNames: ['db'] as const,
+    registers: [this.registry],
+  });
+  readonly treeSize = new Gauge({
+    name: 'godepot_sumdb_verified_tree_size',
+    help: 'Size of the latest verified checksum-database tree.',
+    labelNames: ['db'] as const,
+    registers: [this.registry],
+  });
+  readonly served = new Counter({
+    name: 'godepot_served_total',
+    help: 'Artifacts served by kind and verification state (verified, unverified, quorum, skipped, n/a).',
+    labelNames: ['kind', 'verification'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(withProcessMetrics = true) {
+    this.checksumMismatch.inc({ kind: 'zip' }, 0);
+    this.checksumMismatch.inc({ kind: 'mod' }, 0);
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'godepot_' });
+  }
+
+  endpointObserver(): EndpointObserver {
+    return {
+      onCall: (e) => {
+        this.upstreamRequests.inc({ upstream: e.upstream, kind: e.kind, outcome: e.outcome });
+        if (e.outcome !== 'breaker_open') this.upstreamDuration.observe({ upstream: e.upstream, kind: e.kind }, e.seconds);
+      },
+      onBreaker: (upstream, state) => this.breakerState.set({ upstream }, BREAKER_VALUE[state]),
+    };
+  }
+
+  serviceEvents(): ServiceEvents {
+    return {
+      checksumMismatch: (e) => this.checksumMismatch.inc({ kind: e.kind }),
+      served: (e) => {
+        if (e.verification) this.served.inc({ kind: e.kind, verification: e.verification });
+      },
+    };
+  }
+}

@@ -1,0 +1,88 @@
+// Issue 2's acceptance: the real go command builds a ~60-module app through
+// godepot; a second client with an empty module cache rebuilds it with the
+// upstream down, and godepot asks the upstream for none of the zips it holds.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildApp, buildModules, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, describeRun, writeApp, goPaths } from '../world/index.js';
+import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
+
+const go = findGo();
+
+describe.skipIf(go === null)('building through godepot with the real go command', () => {
+  const world = buildApp();
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  let appDir: string;
+  const dirs: string[] = [];
+
+  const home = async (): Promise<string> => {
+    const d = await tempDir('godepot-gohome-');
+    dirs.push(d);
+    return d;
+  };
+  const env = (h: string, extra: Record<string, string> = {}) => goEnv({ home: h, proxy: godepot.url, sumdb: sumdb.vkey, extra });
+
+  beforeAll(async () => {
+    const built = await buildModules(world.modules);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    appDir = await tempDir('godepot-app-');
+    dirs.push(appDir);
+    await writeApp(appDir, world.app);
+  }, 120_000);
+
+  afterAll(async () => {
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('go mod tidy and go build, with every checksum checked through godepot', async () => {
+    const h = await home();
+    const tidy = await runGo(['mod', 'tidy'], { cwd: appDir, env: env(h), timeoutMs: 120_000 });
+    expect(tidy.code, describeRun(tidy)).toBe(0);
+    const build = await runGo(['build', '-o', join(h, 'app'), '.'], { cwd: appDir, env: env(h), timeoutMs: 120_000 });
+    expect(build.code, describeRun(build)).toBe(0);
+    const gosum = await readFile(join(appDir, 'go.sum'), 'utf8');
+    for (const [path, version] of Object.entries(world.app.selected)) {
+      expect(gosum, `${path}@${version}`).toContain(`${path} ${version}/go.mod h1:`);
+    }
+    // The go command found the database through godepot (GOSUMDB has no URL): every lookup went through it.
+    const metrics = await (await fetch(`${godepot.url}/metrics`)).text();
+    const lookups = /godepot_http_requests_total\{route="sumdb_lookup",status="200"\} (\d+)/.exec(metrics);
+    expect(Number(lookups?.[1] ?? 0)).toBeGreaterThanOrEqual(Object.keys(world.app.selected).length);
+    // godepot answered most of them from the data tiles it verified and indexed, not one upstream lookup each.
+    expect(sumdb.count('/tile/8/data/')).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('a fresh client rebuilds with the upstream and the database down; no zip is fetched again', async () => {
+    upstream.resetLog();
+    sumdb.resetLog();
+    const undoProxy = upstream.setFault(faults.hang());
+    const undoDb = sumdb.setFault(faults.hang());
+    try {
+      const h = await home();
+      const build = await runGo(['build', '-o', join(h, 'app'), '.'], { cwd: appDir, env: env(h), timeoutMs: 120_000 });
+      expect(build.code, describeRun(build)).toBe(0);
+      expect(upstream.count('.zip')).toBe(0);
+      expect(upstream.count('.mod')).toBe(0);
+      expect(goPaths(h).modcache).toBeTruthy();
+    } finally {
+      undoProxy();
+      undoDb();
+    }
+  }, 240_000);
+
+  it('go install tool@version and go list -m -versions through godepot', async () => {
+    const h = await home();
+    const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], { cwd: h, env: env(h), timeoutMs: 120_000 });
+    expect(install.code, describeRun(install)).toBe(0);
+    const list = await runGo(['list', '-m', '-versions', 'example.com/retract'], { cwd: appDir, env: env(h), timeoutMs: 60_000 });
+    expect(list.code, describeRun(list)).toBe(0);
+    expect(list.stdout.trim()).toBe('example.com/retract v1.0.0 v1.2.0');
+  }, 240_000);
+});

@@ -1,0 +1,127 @@
+// Starting godepot for tests: in-process (fast, inspectable), or as a child
+// process of the built CLI (for signals, crashes and restarts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { buildSettings } from '../../src/config/load.js';
+import { findOption } from '../../src/config/options.js';
+import { compose, type Godepot } from '../../src/cli/compose.js';
+import type { Storage } from '../../src/storage/index.js';
+
+export type RawSettings = Record<string, string | string[]>;
+
+export function settingsFrom(raw: RawSettings) {
+  const m = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(raw)) {
+    if (!findOption(k)) throw new Error(`test: unknown setting ${k}`);
+    m.set(k, Array.isArray(v) ? v : [v]);
+  }
+  return buildSettings(m);
+}
+
+export interface RunningGodepot {
+  readonly url: string;
+  readonly g: Godepot;
+  readonly data: string;
+  readonly server: Server;
+  /** Collected log lines (JSON objects). */
+  readonly logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export async function tempDir(prefix = 'godepot-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/**
+ * Starts godepot in this process on 127.0.0.1:0. `raw` holds settings by
+ * option name (as flags would give them); `data` defaults to a new temp dir.
+ */
+export async function startGodepot(raw: RawSettings, opts: { storage?: Storage; background?: boolean } = {}): Promise<RunningGodepot> {
+  const data = typeof raw.data === 'string' ? raw.data : await tempDir();
+  const settings = settingsFrom({ 'log-level': 'info', 'access-log': 'false', ...raw, data });
+  const logs: Array<Record<string, unknown>> = [];
+  const log = pino(
+    { level: settings.logLevel },
+    {
+      write(line: string) {
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          logs.push({ raw: line });
+        }
+      },
+    },
+  );
+  const g = await compose(settings, { log, processMetrics: false, background: opts.background ?? false, ...(opts.storage ? { storage: opts.storage } : {}) });
+  const server = createServer(g.app.handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('no address');
+  const url = `http://127.0.0.1:${addr.port}`;
+  return {
+    url,
+    g,
+    data,
+    server,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await g.close();
+    },
+  };
+}
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = join(REPO_ROOT, 'bin', 'godepot.js');
+
+export interface ChildGodepot {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `node bin/godepot.js serve <args>` and waits until it listens (needs `npm run build`). */
+export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildGodepot> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: string): void => {
+      out += chunk;
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (m) resolve(m[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (c: string) => (out += c));
+    child.once('exit', (code) => reject(new Error(`godepot exited with ${code} before listening:\n${out}`)));
+    setTimeout(() => reject(new Error(`godepot did not start within 20s:\n${out}`)), 20_000).unref();
+  });
+  return {
+    url,
+    child,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
