@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadSettings, parseListen } from '../../src/config/load.js';
+import { OPTIONS, envName } from '../../src/config/options.js';
+import { DEFAULT_SUMDB, formatUpstreamList, parseDuration, parseSize, parseSumdbSpec, parseUpstreamList, SUM_GOLANG_ORG_KEY } from '../../src/config/values.js';
+
+const TEST_KEY = 'localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6';
+
+describe('value syntaxes', () => {
+  it('parses durations and sizes', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('42')).toBe(42);
+    for (const bad of ['', '5 minutes', '-1s', '1x', 's']) expect(() => parseDuration(bad)).toThrow(/invalid duration/);
+    expect(parseSize('256MiB')).toBe(256 * 1024 * 1024);
+    expect(parseSize('1GB')).toBe(1e9);
+    expect(parseSize('0')).toBe(0);
+    for (const bad of ['', 'lots', '1TB', '-1']) expect(() => parseSize(bad)).toThrow(/invalid size/);
+  });
+
+  it('parses GOPROXY lists like the go command', () => {
+    const l = parseUpstreamList('https://a.example|b.example/sub, ,http://127.0.0.1:9/x/');
+    expect(l.entries).toEqual([
+      { url: 'https://a.example', fallBackOnError: true },
+      { url: 'https://b.example/sub', fallBackOnError: false },
+      { url: 'http://127.0.0.1:9/x', fallBackOnError: false },
+    ]);
+    expect(l.off).toBe(false);
+    expect(formatUpstreamList(l)).toBe('https://a.example|https://b.example/sub,http://127.0.0.1:9/x');
+    expect(parseUpstreamList('off')).toEqual({ entries: [], off: true });
+    expect(parseUpstreamList('https://a.example,off,https://ignored').entries).toHaveLength(1);
+    expect(() => parseUpstreamList('https://a.example,direct')).toThrow(/direct.*not supported yet/);
+    expect(() => parseUpstreamList('ftp://a.example')).toThrow(/scheme must be http or https/);
+    expect(() => parseUpstreamList(' , ')).toThrow(/empty/);
+  });
+
+  it('parses GOSUMDB-style database specs, keys with "+" in their data included', () => {
+    const d = parseSumdbSpec(DEFAULT_SUMDB);
+    expect(d).toEqual({ name: 'sum.golang.org', key: SUM_GOLANG_ORG_KEY, urls: ['https://sum.golang.org', 'https://sum.golang.google.cn'] });
+    expect(parseSumdbSpec('sum.golang.org')).toEqual(d);
+    const t = parseSumdbSpec(`${TEST_KEY} http://127.0.0.1:1/a,http://127.0.0.1:2/b`);
+    expect(t.name).toBe('localhost.localdev/sumdb');
+    expect(t.urls).toEqual(['http://127.0.0.1:1/a', 'http://127.0.0.1:2/b']);
+    expect(parseSumdbSpec(TEST_KEY).urls).toEqual(['https://localhost.localdev/sumdb']);
+    expect(() => parseSumdbSpec('a b c')).toThrow(/expected/);
+    expect(() => parseSumdbSpec('name+xyz+key')).toThrow(/NAME\+HASH\+KEY/);
+    expect(() => parseSumdbSpec(`${TEST_KEY} ftp://x`)).toThrow(/scheme/);
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(parseListen('[::1]:80')).toEqual({ host: '::1', port: 80 });
+    for (const bad of ['8080', 'host:', 'host:99999', 'a:b:c']) expect(() => parseListen(bad)).toThrow(/HOST:PORT/);
+  });
+});
+
+describe('loadSettings', () => {
+  it('has working defaults: fs storage in ./data, proxy.golang.org, sum.golang.org', () => {
+    const s = loadSettings([], {});
+    expect(s.data).toBe('./data');
+    expect(s.upstream.entries.map((e) => e.url)).toEqual(['https://proxy.golang.org']);
+    expect(s.sumdb.map((x) => x.name)).toEqual(['sum.golang.org']);
+    expect(s.verify.mode).toBe('fallback');
+    expect(s.offline).toBe(false);
+  });
+
+  it('takes flags over environment over config file over defaults', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'godepot-config-'));
+    const file = join(dir, 'godepot.json');
+    writeFileSync(file, JSON.stringify({ listen: '127.0.0.1:1111', data: '/file', 'list-ttl': '1m', offline: true }));
+    const env = { GODEPOT_DATA: '/env', GODEPOT_LIST_TTL: '2m' };
+    const s = loadSettings(['--config', file, '--list-ttl', '3m'], env);
+    expect(s.listen.port).toBe(1111);
+    expect(s.data).toBe('/env');
+    expect(s.ttl.list).toBe(180_000);
+    expect(s.offline).toBe(true);
+    const s2 = loadSettings(['--offline=false', `--sumdb=${TEST_KEY} http://127.0.0.1:1`, '--sumdb', 'sum.golang.org'], {});
+    expect(s2.offline).toBe(false);
+    expect(s2.sumdb.map((x) => x.name)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
+    const s3 = loadSettings([], { GODEPOT_SUMDB: `${TEST_KEY} http://127.0.0.1:1 ; sum.golang.org`, GODEPOT_VERIFY_RULE: 'example.com/*=strict' });
+    expect(s3.sumdb).toHaveLength(2);
+    expect(s3.verify.rules).toEqual([{ pattern: 'example.com/*', mode: 'strict' }]);
+  });
+
+  it('names the bad setting', () => {
+    const bad: Array<[string[], Record<string, string>, RegExp]> = [
+      [['--listen', 'nowhere'], {}, /--listen/],
+      [['--list-ttl', 'soon'], {}, /--list-ttl/],
+      [[], { GODEPOT_RETRY_ATTEMPTS: '0' }, /--retry-attempts.*out of range/],
+      [['--verify', 'maybe'], {}, /--verify.*strict, fallback, quorum/],
+      [['--upstream', 'direct'], {}, /--upstream.*direct/],
+      [['--sumdb', 'sum.golang.org+00000000+AAAA'], {}, /--sumdb #1/],
+      [['--verify-rule', 'nomode'], {}, /--verify-rule/],
+      [['--frobnicate'], {}, /unknown flag --frobnicate/],
+      [['--sumdb', 'sum.golang.org', '--sumdb', 'sum.golang.org'], {}, /configured twice/],
+      [['--metadata-total-timeout', '1s'], {}, /--metadata-total-timeout/],
+    ];
+    for (const [args, env, re] of bad) {
+      expect(() => loadSettings(args, env), args.join(' ')).toThrow(ConfigError);
+      expect(() => loadSettings(args, env), args.join(' ')).toThrow(re);
+    }
+  });
+
+  it('refuses unknown keys and bad JSON in the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'godepot-config-'));
+    const f1 = join(dir, 'a.json');
+    writeFileSync(f1, '{"listn": "x"}');
+    expect(() => loadSettings(['--config', f1], {})).toThrow(/unknown setting "listn"/);
+    const f2 = join(dir, 'b.json');
+    writeFileSync(f2, '{');
+    expect(() => loadSettings(['--config', f2], {})).toThrow(/not valid JSON/);
+    expect(() => loadSettings(['--config', join(dir, 'missing.json')], {})).toThrow(/cannot read config file/);
+  });
+});
+
+describe('README', () => {
+  it('documents every setting with its flag and environment variable', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const o of OPTIONS) {
+      expect(readme, o.name).toContain(`\`--${o.name}\``);
+      expect(readme, o.name).toContain(`\`${envName(o.name)}\``);
+    }
+    expect(readme).toContain('npm ci && npm start');
+    expect(readme).toContain('npm ci && npm test');
+  });
+});
