@@ -72,7 +72,7 @@ export function parseFlags(args: readonly string[], extra: readonly OptionSpec[]
 
 const fileValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
-function readConfigFile(file: string): RawValues {
+export function readConfigFile(file: string): RawValues {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -101,7 +101,7 @@ function readConfigFile(file: string): RawValues {
   return out;
 }
 
-function readEnv(env: NodeJS.ProcessEnv): RawValues {
+export function readEnv(env: NodeJS.ProcessEnv): RawValues {
   const out: RawValues = new Map();
   for (const o of OPTIONS) {
     const v = env[envName(o.name)];
