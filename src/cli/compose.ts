@@ -139,6 +139,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     async close() {
       shutdown.abort(new Error('godepot is shutting down'));
       reverify.stop();
+      await service.idle();
+      await Promise.all(mirrors.map((m) => m.close()));
       await incidents.flush();
       await pools.close();
       await storage.close();

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { check, isCanonicalVersion } from '../module/index.js';
 import type { OpenBlob, StagedBlob, Storage } from '../storage/index.js';
-import { BadBodyError, readLimited, type BodyReader, type ProxyList, type Fetched } from '../upstream/index.js';
+import { BadBodyError, LocalFailure, readLimited, type BodyReader, type ProxyList, type Fetched } from '../upstream/index.js';
 import { GodepotError } from './errors.js';
 import { describeRequest, upstreamPath, type ProxyRequest } from './request.js';
 
@@ -38,8 +38,15 @@ export interface StagedZip {
 
 /** A body reader that streams a zip into a fresh staged blob (one per attempt), refusing more than MAX_ZIP_FILE bytes. */
 export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
+  const local = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      throw new LocalFailure(err);
+    }
+  };
   return async (body: Readable) => {
-    const staged = await storage.stage();
+    const staged = await local(() => storage.stage());
     try {
       const hash = createHash('sha256');
       let n = 0;
@@ -48,9 +55,9 @@ export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
         n += b.length;
         if (n > MAX_ZIP_FILE) throw new BadBodyError(`module zip larger than the go command's limit of ${MAX_ZIP_FILE} bytes`);
         hash.update(b);
-        await staged.write(b);
+        await local(() => staged.write(b));
       }
-      const blob = await staged.finish();
+      const blob = await local(() => staged.finish());
       return { staged, blob, sha256: hash.digest('hex') };
     } catch (err) {
       await staged.discard();

@@ -72,11 +72,14 @@ export class ImmutableFetcher {
   private lookup(req: ImmutableRequest, signal: AbortSignal): Lookup {
     const source = this.ctx.checksums;
     if (!source) return Promise.resolve(new ChecksumUnavailableError('(none)', 'no checksum database configured'));
-    return source.lookup(req.path, req.version, signal).catch((err: unknown) => {
+    const p = source.lookup(req.path, req.version, signal).catch((err: unknown) => {
       if (err instanceof ChecksumUnavailableError) return err;
       if (signal.aborted) throw err;
       return new ChecksumUnavailableError(source.name, (err as Error).message);
     });
+    // The lookup starts with the download; if the download fails first, nobody awaits it.
+    p.catch(() => undefined);
+    return p;
   }
 
   /**

@@ -28,6 +28,10 @@ export class MutableCache {
     this.flights = new SingleFlight<Refreshed>(ctx.shutdown);
   }
 
+  async idle(): Promise<void> {
+    await this.flights.settled();
+  }
+
   private ttl(req: MutableRequest): number {
     return req.kind === 'info' ? this.ctx.settings.ttl.query : this.ctx.settings.ttl.list;
   }

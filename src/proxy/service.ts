@@ -30,6 +30,11 @@ export class ModuleService {
     this.reverifyFlights = new SingleFlight(ctx.shutdown);
   }
 
+  /** Resolves when fetches and re-verifications in flight have settled. */
+  async idle(): Promise<void> {
+    await Promise.all([this.flights.settled(), this.reverifyFlights.settled(), this.mutable.idle()]);
+  }
+
   /** Number of distinct artifacts being fetched right now. */
   get inFlight(): number {
     return this.flights.size;

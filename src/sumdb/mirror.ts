@@ -50,6 +50,8 @@ export class SumdbMirror {
   private readonly refreshes = new SingleFlight<VerifiedHead>();
   private readonly dataTiles = new SingleFlight<Buffer[]>();
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
+  private readonly background = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
 
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
@@ -63,6 +65,18 @@ export class SumdbMirror {
     const m = new SumdbMirror(opts);
     await m.tree.load();
     return m;
+  }
+
+  /** Stops background work and waits for it (and for lookups in flight) to settle. */
+  async close(): Promise<void> {
+    this.stopping.abort(new Error('closing'));
+    await Promise.allSettled([...this.background, this.lookups.settled(), this.dataTiles.settled(), this.refreshes.settled()]);
+  }
+
+  private inBackground(task: Promise<void>): void {
+    const p = task.catch((e: unknown) => this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'background task skipped'));
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
   }
 
   status(): { name: string; treeSize: number; checkedAt?: string; status: 'ok' | 'stale' | 'inconsistent' | 'empty'; detail?: string } {
@@ -176,7 +190,7 @@ export class SumdbMirror {
     await this.verifyInclusion(head, id, text, signal);
     const record = { id, text };
     await this.store.writeRecord(ref.path, ref.version, record);
-    if (this.opts.indexDataTiles !== false) void this.indexAround(id).catch((e: unknown) => this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'data tile indexing skipped'));
+    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAround(id, this.stopping.signal));
     return record;
   }
 

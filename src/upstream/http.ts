@@ -28,6 +28,18 @@ export class BadBodyError extends Error {
   }
 }
 
+/**
+ * Thrown by body readers for a failure on our side (the local disk), which
+ * says nothing about the upstream: it is passed through as its cause, not
+ * retried and not counted against the upstream's breaker.
+ */
+export class LocalFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'LocalFailure';
+  }
+}
+
 /** Keep-alive pools, one per call class (they differ in connect deadline). */
 export class HttpPools {
   private readonly agents = new Map<CallClass, Dispatcher>();
@@ -114,6 +126,7 @@ export async function getOnce<T>(base: string, path: string, opts: AttemptOption
       return { found: true, value: await read(res.body, meta), meta };
     } catch (err) {
       res.body.destroy();
+      if (err instanceof LocalFailure) throw err.cause;
       if (err instanceof BadBodyError) throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
       if (err instanceof UpstreamError) throw err;
       if (opts.signal.aborted && !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')) throw err;

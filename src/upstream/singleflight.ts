@@ -18,6 +18,11 @@ export class SingleFlight<T> {
     return this.flights.size;
   }
 
+  /** Resolves when every flight started so far has settled (used at shutdown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.flights.values()].map((f) => f.promise));
+  }
+
   /** Runs fn once per key at a time; `shared` tells whether this caller joined an existing flight. */
   async do(key: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<{ value: T; shared: boolean }> {
     let flight = this.flights.get(key);

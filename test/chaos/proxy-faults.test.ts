@@ -1,0 +1,205 @@
+// Chaos: every fault the upstream proxy can throw at godepot, the behaviour
+// we expect, and that nothing bad was stored. Deadlines are shortened so the
+// suite stays quick; the defaults are exercised in outage.test.ts.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+
+const FAST: RawSettings = {
+  'metadata-first-byte-timeout': '400ms',
+  'metadata-idle-timeout': '400ms',
+  'metadata-total-timeout': '1500ms',
+  'zip-first-byte-timeout': '400ms',
+  'zip-idle-timeout': '400ms',
+  'zip-total-timeout': '2s',
+  'retry-base-delay': '10ms',
+  'retry-max-delay': '50ms',
+  'breaker-failures': '1000',
+};
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+async function get(url: string): Promise<{ status: number; text: string; body: Buffer; headers: Headers; ms: number }> {
+  const t = performance.now();
+  const r = await fetch(url);
+  const body = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, text: body.toString('utf8'), body, headers: r.headers, ms: performance.now() - t };
+}
+
+describe('upstream proxy faults', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  const mods = new Map<string, BuiltModule>();
+  const running: RunningGodepot[] = [];
+
+  const start = async (extra: RawSettings = {}, storage?: MemoryStorage): Promise<RunningGodepot> => {
+    const g = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...FAST, ...extra }, storage ? { storage } : {});
+    running.push(g);
+    return g;
+  };
+  /** Everything godepot keeps for a module, wherever it keeps it. */
+  const keptFor = async (g: RunningGodepot, path: string): Promise<string[]> =>
+    [...(await g.g.storage.list('mod/')), ...(await g.g.storage.list('unverified/'))].filter((k) => k.includes(`/${path}/`));
+
+  beforeAll(async () => {
+    const fixtures = Array.from({ length: 12 }, (_, i) => ({
+      path: `example.com/m${i}`,
+      version: 'v1.0.0',
+      files: { 'go.mod': `module example.com/m${i}\n`, 'm.go': `package m${i}\n`, 'data.txt': 'x'.repeat(20_000 + i) },
+    }));
+    for (const b of await buildModules(fixtures)) mods.set(b.path, b);
+    upstream = await FakeGoProxy.start([...mods.values()]);
+    sumdb = await FakeSumDb.start({ records: [...mods.values()] });
+  }, 60_000);
+  afterEach(async () => {
+    upstream.clearFaults();
+    sumdb.clearFaults();
+    upstream.resetLog();
+    for (const g of running.splice(0)) {
+      await g.close();
+      await removeDir(g.data);
+    }
+  });
+  afterAll(async () => {
+    await upstream.close();
+    await sumdb.close();
+  });
+
+  it('hang: fails with 504 naming the upstream and the time-out; nothing stored', async () => {
+    const g = await start();
+    upstream.setFault(faults.hang());
+    const r = await get(`${g.url}/example.com/m0/@v/v1.0.0.info`);
+    expect(r.status).toBe(504);
+    expect(r.text).toContain(upstream.url);
+    expect(r.text).toMatch(/time-out/);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(await keptFor(g, 'example.com/m0')).toEqual([]);
+  });
+
+  it('reset: fails with 502 "connection reset" after retrying; nothing stored', async () => {
+    const g = await start();
+    upstream.setFault(faults.reset());
+    const r = await get(`${g.url}/example.com/m1/@v/v1.0.0.mod`);
+    expect(r.status).toBe(502);
+    expect(r.text).toMatch(/connection (failed|reset)/);
+    expect(upstream.count('/example.com/m1/')).toBe(3);
+    expect(await keptFor(g, 'example.com/m1')).toEqual([]);
+  });
+
+  it('5xx: retried, then 502 with the upstream status; a later success is served and stored', async () => {
+    const g = await start();
+    upstream.setFault(faults.status(503, 'overloaded'), '/example.com/m2/', { times: 2 });
+    const r = await get(`${g.url}/example.com/m2/@v/v1.0.0.zip`);
+    expect(r.status, r.text).toBe(200);
+    expect(upstream.count('/example.com/m2/@v/v1.0.0.zip')).toBe(3);
+    upstream.setFault(faults.status(500, 'broken'), '/example.com/m3/');
+    const bad = await get(`${g.url}/example.com/m3/@v/v1.0.0.zip`);
+    expect(bad.status).toBe(502);
+    expect(bad.text).toMatch(/500: broken/);
+    expect(await keptFor(g, 'example.com/m3')).toEqual([]);
+  });
+
+  it('a 4xx other than 404/410 is not retried and is not a 404', async () => {
+    const g = await start();
+    upstream.setFault(faults.status(403, 'forbidden by policy'), '/example.com/m4/');
+    const r = await get(`${g.url}/example.com/m4/@v/v1.0.0.info`);
+    expect(r.status).toBe(502);
+    expect(r.text).toContain('403: forbidden by policy');
+    expect(upstream.count('/example.com/m4/')).toBe(1);
+  });
+
+  it('slow drip within the deadlines is served whole; slower than the total deadline fails with 504 and stores nothing', async () => {
+    const g = await start({ 'zip-idle-timeout': '2s', 'zip-total-timeout': '20s' });
+    const m5 = mods.get('example.com/m5') as BuiltModule;
+    upstream.setFault(faults.slow(m5.zip.length * 4), '/example.com/m5/');
+    const ok = await get(`${g.url}/example.com/m5/@v/v1.0.0.zip`);
+    expect(ok.status).toBe(200);
+    expect(sha(ok.body)).toBe(sha(m5.zip));
+    const g2 = await start({ 'zip-idle-timeout': '2s', 'zip-total-timeout': '1s' });
+    upstream.setFault(faults.slow(100), '/example.com/m6/');
+    const r = await get(`${g2.url}/example.com/m6/@v/v1.0.0.zip`);
+    expect(r.status).toBe(504);
+    expect(await keptFor(g2, 'example.com/m6')).toEqual([]);
+    expect(await g2.g.storage.list('mod/')).toEqual([]);
+  });
+
+  it('truncated body: 502 "bad response body", nothing stored, staging left clean', async () => {
+    const g = await start();
+    upstream.setFault(faults.truncate(), '/example.com/m7/');
+    const r = await get(`${g.url}/example.com/m7/@v/v1.0.0.zip`);
+    expect(r.status).toBe(502);
+    expect(r.text).toMatch(/bad response body/);
+    expect(await keptFor(g, 'example.com/m7')).toEqual([]);
+  });
+
+  it('garbage instead of a zip or JSON: 502, nothing stored', async () => {
+    const g = await start();
+    upstream.setFault(faults.garbage(), '/example.com/m8/');
+    expect((await get(`${g.url}/example.com/m8/@v/v1.0.0.zip`)).status).toBe(502);
+    expect((await get(`${g.url}/example.com/m8/@v/v1.0.0.info`)).status).toBe(502);
+    expect((await get(`${g.url}/example.com/m8/@latest`)).status).toBe(502);
+    expect(await keptFor(g, 'example.com/m8')).toEqual([]);
+  });
+
+  it('altered bytes: 502 checksum mismatch, alert metric, nothing stored; the true bytes once healed', async () => {
+    const g = await start();
+    upstream.setFault(faults.alter(), '/example.com/m9/');
+    const zip = await get(`${g.url}/example.com/m9/@v/v1.0.0.zip`);
+    const mod = await get(`${g.url}/example.com/m9/@v/v1.0.0.mod`);
+    expect(zip.status).toBe(502);
+    expect(mod.status).toBe(502);
+    expect(zip.text).toMatch(/checksum mismatch for example\.com\/m9@v1\.0\.0/);
+    expect(mod.text).toMatch(/checksum mismatch for example\.com\/m9@v1\.0\.0\/go\.mod/);
+    expect(await keptFor(g, 'example.com/m9')).toEqual([]);
+    const alerts = g.logs.filter((l) => l.alert === 'checksum_mismatch');
+    expect(alerts.length).toBe(2);
+    upstream.clearFaults();
+    const healed = await get(`${g.url}/example.com/m9/@v/v1.0.0.zip`);
+    expect(healed.status).toBe(200);
+    expect(sha(healed.body)).toBe(sha((mods.get('example.com/m9') as BuiltModule).zip));
+  });
+
+  it('disk full: a clear 503, cached artifacts still served, /readyz not ready, nothing half-written', async () => {
+    const storage = new MemoryStorage();
+    const g = await start({}, storage);
+    const cached = await get(`${g.url}/example.com/m10/@v/v1.0.0.zip`);
+    expect(cached.status).toBe(200);
+    storage.writeError = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const r = await get(`${g.url}/example.com/m11/@v/v1.0.0.zip`);
+    expect(r.status).toBe(503);
+    expect(r.text).toMatch(/data folder is full/);
+    const again = await get(`${g.url}/example.com/m10/@v/v1.0.0.zip`);
+    expect(again.status).toBe(200);
+    expect(sha(again.body)).toBe(sha(cached.body));
+    const ready = await fetch(`${g.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { storage: { writable: boolean } }).storage.writable).toBe(false);
+    expect(await keptFor(g, 'example.com/m11')).toEqual([]);
+    storage.writeError = null;
+    expect((await get(`${g.url}/example.com/m11/@v/v1.0.0.zip`)).status).toBe(200);
+  });
+
+  it('list and @latest are served stale when the upstream fails, refreshed after their TTL otherwise', async () => {
+    const g = await start({ 'list-ttl': '1ms', 'stale-grace': '200ms' });
+    const first = await get(`${g.url}/example.com/m0/@v/list`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-godepot-cache')).toBe('miss');
+    upstream.setFault(faults.status(500));
+    const stale = await get(`${g.url}/example.com/m0/@v/list`);
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get('x-godepot-cache')).toBe('stale');
+    expect(stale.text).toBe(first.text);
+    upstream.clearFaults();
+    const fresh = await get(`${g.url}/example.com/m0/@v/list`);
+    expect(fresh.headers.get('x-godepot-cache')).toBe('revalidated');
+    // A hanging upstream costs a stale answer the stale grace, not a time-out.
+    expect((await get(`${g.url}/example.com/m1/@latest`)).status).toBe(200);
+    upstream.setFault(faults.hang());
+    const slowStale = await get(`${g.url}/example.com/m1/@latest`);
+    expect(slowStale.status).toBe(200);
+    expect(slowStale.headers.get('x-godepot-cache')).toBe('stale');
+    expect(slowStale.ms).toBeLessThan(1_400);
+  });
+});
