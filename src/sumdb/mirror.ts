@@ -70,10 +70,14 @@ export class SumdbMirror {
   /** Stops background work and waits for it (and for lookups in flight) to settle. */
   async close(): Promise<void> {
     this.stopping.abort(new Error('closing'));
-    await Promise.allSettled([...this.background, this.lookups.settled(), this.dataTiles.settled(), this.refreshes.settled()]);
+    // Settling one task can start another (a lookup starts indexing): wait until quiet.
+    while (this.background.size > 0 || this.lookups.size > 0 || this.dataTiles.size > 0 || this.refreshes.size > 0) {
+      await Promise.allSettled([...this.background, this.lookups.settled(), this.dataTiles.settled(), this.refreshes.settled()]);
+    }
   }
 
   private inBackground(task: Promise<void>): void {
+    if (this.stopping.signal.aborted) return;
     const p = task.catch((e: unknown) => this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'background task skipped'));
     this.background.add(p);
     void p.finally(() => this.background.delete(p));

@@ -1,0 +1,152 @@
+// When the checksum database cannot be reached for a module godepot has not
+// verified, --verify decides: strict refuses, fallback serves it marked
+// unverified (quarantined, re-verified later), quorum needs two upstream
+// proxies to agree. And what the database says later is final.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+
+const FAST: RawSettings = {
+  'sumdb-first-byte-timeout': '300ms',
+  'sumdb-total-timeout': '800ms',
+  'metadata-first-byte-timeout': '500ms',
+  'metadata-total-timeout': '1500ms',
+  'retry-base-delay': '10ms',
+  'retry-max-delay': '50ms',
+  'breaker-failures': '1000',
+  'stale-grace': '300ms',
+};
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+async function get(url: string): Promise<{ status: number; text: string; body: Buffer; headers: Headers }> {
+  const r = await fetch(url);
+  const body = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, text: body.toString('utf8'), body, headers: r.headers };
+}
+
+describe('verification policies while the checksum database is down', () => {
+  let a: FakeGoProxy;
+  let b: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  const mods = new Map<string, BuiltModule>();
+  const running: RunningGodepot[] = [];
+
+  const start = async (extra: RawSettings): Promise<RunningGodepot> => {
+    const g = await startGodepot({ sumdb: `${sumdb.vkey} ${sumdb.url}`, ...FAST, ...extra });
+    running.push(g);
+    return g;
+  };
+
+  beforeAll(async () => {
+    const fixtures = ['strict', 'fallback', 'quorum', 'split', 'rule', 'private', 'heal', 'bad'].map((n) => ({
+      path: `example.com/${n}`,
+      version: 'v1.0.0',
+      files: { 'go.mod': `module example.com/${n}\n`, [`${n}.go`]: `package ${n}\n` },
+    }));
+    for (const m of await buildModules(fixtures)) mods.set(m.path, m);
+    a = await FakeGoProxy.start([...mods.values()]);
+    b = await FakeGoProxy.start([...mods.values()]);
+    sumdb = await FakeSumDb.start({ records: [...mods.values()] });
+  }, 60_000);
+  afterEach(async () => {
+    for (const p of [a, b, sumdb]) {
+      p.clearFaults();
+      p.resetLog();
+    }
+    for (const g of running.splice(0)) {
+      await g.close();
+      await removeDir(g.data);
+    }
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await sumdb.close();
+  });
+
+  it('strict: refuses with 502 saying why, stores nothing', async () => {
+    const g = await start({ upstream: a.url, verify: 'strict' });
+    sumdb.setFault(faults.hang());
+    const r = await get(`${g.url}/example.com/strict/@v/v1.0.0.zip`);
+    expect(r.status).toBe(502);
+    expect(r.text).toMatch(/cannot verify example\.com\/strict@v1\.0\.0.*strict/);
+    expect(await g.g.storage.list('unverified/')).toEqual([]);
+    expect(await g.g.storage.list('mod/')).toEqual([]);
+  });
+
+  it('fallback: serves the bytes marked unverified, not as immutable, kept apart from verified storage', async () => {
+    const g = await start({ upstream: a.url });
+    sumdb.setFault(faults.status(503));
+    const r = await get(`${g.url}/example.com/fallback/@v/v1.0.0.zip`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    expect(sha(r.body)).toBe(sha((mods.get('example.com/fallback') as BuiltModule).zip));
+    expect(await g.g.storage.stat('unverified/example.com/fallback/@v/v1.0.0.zip')).not.toBeNull();
+    expect(await g.g.storage.stat('mod/example.com/fallback/@v/v1.0.0.zip')).toBeNull();
+    const ready = (await (await fetch(`${g.url}/readyz`)).json()) as { status: string; unverifiedArtifacts: number };
+    expect(ready.status).toBe('degraded');
+    expect(ready.unverifiedArtifacts).toBe(1);
+  });
+
+  it('fallback, then the database heals: re-verification promotes the quarantined copy', async () => {
+    const g = await start({ upstream: a.url });
+    sumdb.setFault(faults.hang());
+    expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.zip`)).headers.get('x-godepot-verification')).toBe('unverified');
+    expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.mod`)).headers.get('x-godepot-verification')).toBe('unverified');
+    sumdb.clearFaults();
+    const pass = await g.g.reverify.runOnce();
+    expect(pass).toEqual({ verified: 2, purged: 0, unavailable: 0 });
+    const r = await get(`${g.url}/example.com/heal/@v/v1.0.0.zip`);
+    expect(r.headers.get('x-godepot-verification')).toBe('verified');
+    expect(r.headers.get('cache-control')).toContain('immutable');
+    expect(await g.g.storage.list('unverified/')).toEqual([]);
+    expect(a.count('/example.com/heal/@v/v1.0.0.zip')).toBe(1);
+  });
+
+  it('fallback served altered bytes; when the database answers they are purged and the mismatch alert raised', async () => {
+    const g = await start({ upstream: a.url });
+    sumdb.setFault(faults.hang());
+    a.setFault(faults.alter(), '/example.com/bad/');
+    const r = await get(`${g.url}/example.com/bad/@v/v1.0.0.zip`);
+    expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+    sumdb.clearFaults();
+    a.clearFaults();
+    expect(await g.g.reverify.runOnce()).toEqual({ verified: 0, purged: 1, unavailable: 0 });
+    expect(g.logs.some((l) => l.alert === 'checksum_mismatch')).toBe(true);
+    const metrics = await (await fetch(`${g.url}/metrics`)).text();
+    expect(metrics).toMatch(/godepot_checksum_mismatch_total\{kind="zip"\} 1/);
+    const healed = await get(`${g.url}/example.com/bad/@v/v1.0.0.zip`);
+    expect(healed.headers.get('x-godepot-verification')).toBe('verified');
+    expect(sha(healed.body)).toBe(sha((mods.get('example.com/bad') as BuiltModule).zip));
+  });
+
+  it('quorum: two proxies serving identical bytes are accepted (and re-verified later); disagreeing ones are refused', async () => {
+    const g = await start({ upstream: `${a.url}|${b.url}`, verify: 'quorum' });
+    sumdb.setFault(faults.hang());
+    const ok = await get(`${g.url}/example.com/quorum/@v/v1.0.0.zip`);
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.headers.get('x-godepot-verification')).toBe('quorum');
+    expect(await g.g.storage.stat('unverified/example.com/quorum/@v/v1.0.0.zip')).not.toBeNull();
+    b.setFault(faults.alter(), '/example.com/split/');
+    const split = await get(`${g.url}/example.com/split/@v/v1.0.0.zip`);
+    expect(split.status).toBe(502);
+    expect(split.text).toMatch(/quorum.*two upstream proxies/);
+    expect(await g.g.storage.list('mod/')).toEqual([]);
+  });
+
+  it('per-module rules override the default, and --nosumdb modules are never looked up', async () => {
+    const g = await start({ upstream: a.url, 'verify-rule': 'example.com/rule=strict', nosumdb: 'example.com/private' });
+    sumdb.setFault(faults.status(500));
+    expect((await get(`${g.url}/example.com/rule/@v/v1.0.0.zip`)).status).toBe(502);
+    const p = await get(`${g.url}/example.com/private/@v/v1.0.0.zip`);
+    expect(p.status).toBe(200);
+    expect(p.headers.get('x-godepot-verification')).toBe('skipped');
+    expect(sumdb.count('example.com/private')).toBe(0);
+    const lookup = await get(`${g.url}/sumdb/${sumdb.name}/lookup/example.com/private@v1.0.0`);
+    expect(lookup.status).toBe(403);
+    expect(sumdb.count('example.com/private')).toBe(0);
+  });
+});
