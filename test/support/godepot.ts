@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildSettings } from '../../src/config/load.js';
@@ -91,6 +92,7 @@ export interface ChildGodepot {
 
 /** Runs `node bin/godepot.js serve <args>` and waits until it listens (needs `npm run build`). */
 export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildGodepot> {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,143 @@
+// Issue 4's outage acceptance, with godepot's default deadlines and breaker:
+// a hanging upstream costs one request a bounded time, then fails fast while
+// cached artifacts keep flowing; a brand-new godepot meeting a checksum
+// database outage still lets a CI job with a committed go.sum build.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, writeApp, type BuiltModule } from '../world/index.js';
+import { startGodepot, removeDir, tempDir, type RunningGodepot } from '../support/godepot.js';
+
+async function timed(url: string): Promise<{ status: number; text: string; ms: number }> {
+  const t = performance.now();
+  const r = await fetch(url);
+  const text = await r.text();
+  return { status: r.status, text, ms: performance.now() - t };
+}
+
+describe('a hanging upstream, default settings', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  let mods: BuiltModule[];
+
+  beforeAll(async () => {
+    mods = await buildModules(
+      Array.from({ length: 6 }, (_, i) => ({
+        path: `example.com/h${i}`,
+        version: 'v1.0.0',
+        files: { 'go.mod': `module example.com/h${i}\n`, 'h.go': `package h${i}\n`, 'blob.txt': `${i}`.repeat(300_000) },
+      })),
+    );
+    upstream = await FakeGoProxy.start(mods);
+    sumdb = await FakeSumDb.start({ records: mods });
+    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+  }, 60_000);
+  afterAll(async () => {
+    await godepot.close();
+    await upstream.close();
+    await sumdb.close();
+    await removeDir(godepot.data);
+  });
+
+  it('fails the first request within 15s naming the upstream, then fails fast; cached zips keep flowing', async () => {
+    const cachedUrl = `${godepot.url}/example.com/h0/@v/v1.0.0.zip`;
+    expect((await timed(cachedUrl)).status).toBe(200);
+    upstream.setFault(faults.hang());
+
+    const first = timed(`${godepot.url}/example.com/h1/@v/v1.0.0.info`);
+    // Meanwhile, 50 requests for the cached zip.
+    const t = performance.now();
+    const cached = await Promise.all(Array.from({ length: 50 }, () => timed(cachedUrl)));
+    const cachedMs = performance.now() - t;
+    expect(cached.every((r) => r.status === 200)).toBe(true);
+    expect(cachedMs).toBeLessThan(3_000);
+
+    const r1 = await first;
+    expect(r1.status).toBe(504);
+    expect(r1.ms).toBeLessThan(15_000);
+    expect(r1.text).toContain(upstream.url);
+    expect(r1.text).toMatch(/time-out/);
+
+    const t2 = performance.now();
+    for (const i of [2, 3, 4, 5]) {
+      const r = await timed(`${godepot.url}/example.com/h${i}/@v/v1.0.0.info`);
+      expect(r.status).toBeGreaterThanOrEqual(500);
+      expect(r.text).toMatch(/circuit breaker open/);
+      expect(r.text).toMatch(/failing since/);
+    }
+    expect(performance.now() - t2).toBeLessThan(3_000);
+
+    const ready = (await (await fetch(`${godepot.url}/readyz`)).json()) as { status: string; upstreams: Array<{ url: string; state: string; lastFailure?: { class: string } }> };
+    expect(ready.status).toBe('degraded');
+    const u = ready.upstreams.find((x) => x.url === upstream.url);
+    expect(u?.state).toBe('open');
+    expect(u?.lastFailure?.class).toBe('timeout');
+    const metrics = await (await fetch(`${godepot.url}/metrics`)).text();
+    expect(metrics).toContain(`godepot_upstream_breaker_state{upstream="${upstream.url}"} 2`);
+    const incidents = (await (await fetch(`${godepot.url}/api/incidents`)).json()) as Array<{ upstream: string; end?: string; failureClass: string; failed: number }>;
+    const open = incidents.find((i) => i.upstream === upstream.url && i.end === undefined);
+    expect(open?.failureClass).toBe('timeout');
+    expect(open?.failed).toBeGreaterThanOrEqual(4);
+  }, 60_000);
+});
+
+const go = findGo();
+
+describe.skipIf(go === null)('a brand-new godepot meets a checksum database outage', () => {
+  const world = buildApp();
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  const dirs: string[] = [];
+  let appDir: string;
+
+  beforeAll(async () => {
+    const built = await buildModules(world.modules);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    appDir = await tempDir('godepot-app-');
+    dirs.push(appDir);
+    await writeApp(appDir, world.app);
+    // The CI job's go.sum was committed earlier (computed against the real database).
+    const home = await tempDir('godepot-gohome-');
+    dirs.push(home);
+    const tidy = await runGo(['mod', 'tidy'], { cwd: appDir, env: goEnv({ home, proxy: upstream.url, sumdb: sumdb.gosumdb }), timeoutMs: 120_000 });
+    expect(tidy.code, describeRun(tidy)).toBe(0);
+  }, 180_000);
+  afterAll(async () => {
+    await upstream.close();
+    await sumdb.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('builds within 60s under the default (fallback) policy', async () => {
+    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    dirs.push(godepot.data);
+    try {
+      sumdb.setFault(faults.hang());
+      const home = await tempDir('godepot-gohome-');
+      dirs.push(home);
+      const gosumBefore = await readFile(join(appDir, 'go.sum'), 'utf8');
+      const build = await runGo(['build', '-o', join(home, 'app'), '.'], { cwd: appDir, env: goEnv({ home, proxy: godepot.url, sumdb: sumdb.vkey }), timeoutMs: 90_000 });
+      expect(build.code, describeRun(build)).toBe(0);
+      expect(build.durationMs).toBeLessThan(60_000);
+      // The client checked every byte against its go.sum; godepot marked them unverified until the database is back.
+      expect(await readFile(join(appDir, 'go.sum'), 'utf8')).toBe(gosumBefore);
+      expect((await godepot.g.storage.list('unverified/')).length).toBeGreaterThan(0);
+      // The database comes back: once its breaker lets a probe through (10s by
+      // default), re-verification passes promote everything; nothing is purged.
+      sumdb.clearFaults();
+      const deadline = Date.now() + 30_000;
+      let purged = 0;
+      while ((await godepot.g.storage.list('unverified/')).length > 0 && Date.now() < deadline) {
+        purged += (await godepot.g.reverify.runOnce()).purged;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(purged).toBe(0);
+      expect(await godepot.g.storage.list('unverified/')).toEqual([]);
+    } finally {
+      sumdb.clearFaults();
+      await godepot.close();
+    }
+  }, 150_000);
+});
