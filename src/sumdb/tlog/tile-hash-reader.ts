@@ -59,6 +59,11 @@ async function readTileHashes(tree: Tree, reader: TileReader, indexes: readonly 
     const tile = tileParent(locateIndex(h, x).tile, 0, tree.n);
     return tileOrder.get(tileKey(tile)) ?? plan(tile);
   });
+  // Several subtrees often share a tile, so there are usually fewer tree-hash
+  // tiles than subtrees; every tile planned after them must be authenticated
+  // against its parent. (golang.org/x/mod starts that loop at len(stx), which
+  // skips the first index tiles whenever subtrees share a tile.)
+  const treeHashTiles = tiles.length;
 
   // Then the tile of each index, plus parents up to an already planned tile,
   // listed parents first so each is authenticated before its children.
@@ -113,7 +118,7 @@ async function readTileHashes(tree: Tree, reader: TileReader, indexes: readonly 
   if (th === undefined || !hashEqual(th, tree.hash)) throw new InconsistentTileError(tree.n);
 
   // Authenticate every other tile against its (already authenticated) parent.
-  for (let i = stx.length; i < tiles.length; i++) {
+  for (let i = treeHashTiles; i < tiles.length; i++) {
     const tile = tileAt(i);
     const p = tileParent(tile, 1, tree.n);
     const j = tileOrder.get(tileKey(p));
