@@ -1,0 +1,213 @@
+// The upstream client against tiny loopback servers: GOPROXY-list
+// fall-through, failure classes, retries (and Retry-After), the breaker's
+// half-open probe, hedged mirrors, request dedupe and aborts.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { EndpointRegistry, HttpPools, hedged, MirrorSet, NotFoundError, ProxyList, readLimited, SingleFlight, UpstreamError, type EndpointEvent } from '../../src/upstream/index.js';
+import { parseUpstreamList } from '../../src/config/values.js';
+import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const servers: Server[] = [];
+async function serve(handler: Handler): Promise<{ url: string; hits: string[] }> {
+  const hits: string[] = [];
+  const s = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    handler(req, res);
+  });
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  servers.push(s);
+  const a = s.address();
+  if (!a || typeof a === 'string') throw new Error('no address');
+  return { url: `http://127.0.0.1:${a.port}`, hits };
+}
+afterAll(async () => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+const fast: Deadlines = { connect: 500, firstByte: 300, idle: 300, total: 2_000 };
+function registry(opts: { attempts?: number; failures?: number; halfOpenAfter?: number; events?: EndpointEvent[]; deadlines?: Deadlines } = {}) {
+  const d = opts.deadlines ?? fast;
+  const deadlines = { metadata: d, zip: d, sumdb: d } as typeof DEFAULT_DEADLINES;
+  const pools = new HttpPools(deadlines);
+  pools_.push(pools);
+  return new EndpointRegistry(
+    pools,
+    { deadlines, retry: { attempts: opts.attempts ?? 3, baseDelay: 5, maxDelay: 20 }, breaker: { failures: opts.failures ?? 100, halfOpenAfter: opts.halfOpenAfter ?? 60_000 } },
+    { onCall: (e) => opts.events?.push(e) },
+  );
+}
+const pools_: HttpPools[] = [];
+afterEach(async () => {
+  for (const p of pools_.splice(0)) await p.close();
+});
+
+const text = (body: string, status = 200): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(body);
+};
+const read = readLimited(1 << 20);
+
+describe('ProxyList (GOPROXY walk)', () => {
+  it("after ',' only 404/410 falls through; after '|' any error does", async () => {
+    const notFound = await serve(text('not found: nope', 404));
+    const broken = await serve(text('boom', 500));
+    const good = await serve(text('v1.0.0\n'));
+    const r = registry({ attempts: 1 });
+    const comma = new ProxyList(parseUpstreamList(`${notFound.url},${good.url}`), r);
+    expect((await comma.get('/m/@v/list', 'list', 'metadata', read)).value.toString()).toBe('v1.0.0\n');
+    const stops = new ProxyList(parseUpstreamList(`${broken.url},${good.url}`), r);
+    await expect(stops.get('/m/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ failure: 'status', status: 500, upstream: broken.url });
+    const pipe = new ProxyList(parseUpstreamList(`${broken.url}|${good.url}`), r);
+    expect((await pipe.get('/m/@v/list', 'list', 'metadata', read)).meta.upstream).toBe(good.url);
+    const allMissing = new ProxyList(parseUpstreamList(`${notFound.url},${notFound.url}`), r);
+    const err = await allMissing.get('/m/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).detail).toBe('not found: nope');
+    // A failure outranks "not found" in what is reported.
+    const mixed = new ProxyList(parseUpstreamList(`${broken.url}|${notFound.url}`), r);
+    await expect(mixed.get('/m/@v/list', 'list', 'metadata', read)).rejects.toBeInstanceOf(UpstreamError);
+  });
+});
+
+describe('Endpoint: failure classes, retries, breaker', () => {
+  it('names DNS, connect, time-out and status failures', async () => {
+    const r = registry({ attempts: 1 });
+    const dns = await r.get('http://no-such-host.invalid').get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    expect(dns).toMatchObject({ failure: 'dns' });
+    const closed = await serve(text(''));
+    const port = new URL(closed.url).port;
+    const s = servers.pop() as Server;
+    s.close();
+    await once(s, 'close');
+    const refused = await r.get(`http://127.0.0.1:${port}`).get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ failure: 'connect', detail: 'connection refused' });
+    const hang = await serve(() => undefined);
+    const t = await r.get(hang.url).get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    expect(t).toMatchObject({ failure: 'timeout' });
+    expect((t as UpstreamError).describe()).toMatch(/time-out/);
+  });
+
+  it('retries transient failures, honours Retry-After, and never retries a 4xx', async () => {
+    let n = 0;
+    const flaky = await serve((req, res) => {
+      n++;
+      if (n === 1) {
+        res.writeHead(503, { 'retry-after': '1' });
+        res.end('busy');
+      } else text('ok')(req, res);
+    });
+    const r = registry({ attempts: 3 });
+    const t0 = performance.now();
+    const ok = await r.get(flaky.url).get('/x', 'info', 'metadata', read);
+    expect(ok.found).toBe(true);
+    expect(flaky.hits).toHaveLength(2);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(950);
+    const forbidden = await serve(text('no', 403));
+    await expect(r.get(forbidden.url).get('/x', 'info', 'metadata', read)).rejects.toMatchObject({ status: 403 });
+    expect(forbidden.hits).toHaveLength(1);
+  });
+
+  it('opens after consecutive failures, fails fast while open, lets one probe through half-open, closes on success', async () => {
+    let healthy = false;
+    const up = await serve((req, res) => (healthy ? text('ok')(req, res) : text('down', 500)(req, res)));
+    const events: EndpointEvent[] = [];
+    const r = registry({ attempts: 1, failures: 2, halfOpenAfter: 200, events });
+    const ep = r.get(up.url);
+    for (let i = 0; i < 2; i++) await ep.get('/x', 'info', 'metadata', read).catch(() => undefined);
+    expect(ep.state).toBe('open');
+    const open = await ep.get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    expect(open).toMatchObject({ breakerOpen: true, failure: 'status' });
+    expect((open as UpstreamError).describe()).toMatch(/failing since .*circuit breaker open/);
+    expect(up.hits).toHaveLength(2);
+    await new Promise((res) => setTimeout(res, 250));
+    healthy = true;
+    const [probe, other] = await Promise.allSettled([ep.get('/x', 'info', 'metadata', read), ep.get('/x', 'info', 'metadata', read)]);
+    expect(probe.status).toBe('fulfilled');
+    expect(other.status).toBe('rejected');
+    expect(ep.state).toBe('closed');
+    expect(up.hits).toHaveLength(3);
+    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(2);
+  });
+
+  it('aborts a pending call when the caller goes away', async () => {
+    let closed = false;
+    const hang = await serve((req) => req.socket.on('close', () => (closed = true)));
+    const r = registry();
+    const ctl = new AbortController();
+    const p = r.get(hang.url).get('/x', 'info', 'metadata', read, ctl.signal);
+    await new Promise((res) => setTimeout(res, 50));
+    ctl.abort(new Error('client went away'));
+    await expect(p).rejects.toThrow();
+    await new Promise((res) => setTimeout(res, 50));
+    expect(closed).toBe(true);
+  });
+});
+
+describe('hedged mirrors', () => {
+  it('asks the next mirror after the hedge delay when the first hangs; the first answer wins', async () => {
+    const hang = await serve(() => undefined);
+    const good = await serve(text('tree'));
+    // The hanging mirror would take 5s to time out; the hedge costs 100ms.
+    const r = registry({ deadlines: { connect: 5_000, firstByte: 5_000, idle: 5_000, total: 10_000 } });
+    const t0 = performance.now();
+    const f = await new MirrorSet([hang.url, good.url], r, 100).get('/latest', 'sumdb-latest', read);
+    expect(f.meta.upstream).toBe(good.url);
+    expect(performance.now() - t0).toBeLessThan(2_500);
+  });
+
+  it('moves on at once when a mirror fails or its body is refused', async () => {
+    const bad = await serve(text('forged'));
+    const good = await serve(text('genuine'));
+    const calls: string[] = [];
+    const f = await hedged([bad.url, good.url], 10_000, async (url, signal) => {
+      calls.push(url);
+      const res = await registry({ attempts: 1 }).get(url).get('/latest', 'x', 'sumdb', async (body, meta) => {
+        const b = await read(body, meta);
+        if (b.toString() === 'forged') throw new UpstreamError({ upstream: url, failure: 'body', detail: 'bad signature', transient: false });
+        return b;
+      }, signal);
+      return res;
+    });
+    expect(f.value.toString()).toBe('genuine');
+    expect(calls).toEqual([bad.url, good.url]);
+  });
+});
+
+describe('SingleFlight', () => {
+  it('shares one execution; aborts it only when every waiter has gone', async () => {
+    const sf = new SingleFlight<number>();
+    let runs = 0;
+    let aborted = false;
+    const work = (signal: AbortSignal): Promise<number> =>
+      new Promise((resolve, reject) => {
+        runs++;
+        const t = setTimeout(() => resolve(42), 200);
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          clearTimeout(t);
+          reject(signal.reason);
+        });
+      });
+    const a = new AbortController();
+    const b = new AbortController();
+    const pa = sf.do('k', work, a.signal);
+    const pb = sf.do('k', work, b.signal);
+    a.abort(new Error('a left'));
+    await expect(pa).rejects.toThrow('a left');
+    expect(aborted).toBe(false);
+    expect(await pb).toEqual({ value: 42, shared: true });
+    expect(runs).toBe(1);
+    const c = new AbortController();
+    const pc = sf.do('k2', work, c.signal);
+    c.abort(new Error('c left'));
+    await expect(pc).rejects.toThrow('c left');
+    expect(aborted).toBe(true);
+  });
+});
