@@ -28,14 +28,14 @@ describe('tileHashReader authenticates every tile it reads', () => {
               return bad;
             });
             const got = await tileHashReader(tree, tr).readHashes([x]).then(
-              (hs) => hs[0],
-              (err: unknown) => err,
+              (hs): Buffer | Error => hs[0] ?? new Error('no hash returned'),
+              (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
             );
             if (got instanceof Error) {
               expect(got).toBeInstanceOf(InconsistentTileError);
               expect(tr.saved).toEqual([]);
             } else {
-              expect(got?.equals(at(log.hashes, x)), `n=${n} id=${id} ${victim} byte ${byte}`).toBe(true);
+              expect(got.equals(at(log.hashes, x)), `n=${n} id=${id} ${victim} byte ${byte}`).toBe(true);
             }
             checked++;
           }
