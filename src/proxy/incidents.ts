@@ -28,6 +28,7 @@ export class IncidentLog {
   private closed: Incident[] = [];
   private dirty = new Set<Incident>();
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly storage: Storage,
@@ -101,9 +102,15 @@ export class IncidentLog {
     if (inc.end !== undefined || inc.servedFromCache + inc.servedUnverified + inc.failed === 0) void this.flush();
   }
 
-  async flush(): Promise<void> {
+  /** Writes changed incidents; resolves after every earlier flush has finished too. */
+  flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.flushing = this.flushing.then(() => this.writeDirty());
+    return this.flushing;
+  }
+
+  private async writeDirty(): Promise<void> {
     const batch = [...this.dirty];
     this.dirty.clear();
     for (const inc of batch) {
