@@ -8,6 +8,7 @@ import { digestEntry, type EntryDigest } from './digest.js';
 import { MAX_ZIP_FILE, ZipError } from './errors.js';
 import { hash1Bytes } from './hash.js';
 import { openZip, type OpenZip, type ZipEntry } from './reader.js';
+import { scanDigest } from './scan.js';
 import type { ByteSource } from './source.js';
 
 export interface ModuleZipSummary {
@@ -21,7 +22,11 @@ export interface ModuleZipSummary {
 
 export interface ZipReadOptions {
   signal?: AbortSignal;
-  /** Entries inflated at once (inflate runs on libuv's pool, hashing here). Default 4. */
+  /**
+   * Entries read at once by random access, which is only used for entries
+   * whose data overlaps another's (never in a zip Go writes); everything else
+   * is one sequential pass. Default 4.
+   */
   concurrency?: number;
 }
 
@@ -37,12 +42,13 @@ function checkZipSize(source: ByteSource): void {
 }
 
 /**
- * Digests the given entries, a few at a time. On failure, rejects with the
+ * Digests the given entries by random access, a few at a time (entries the
+ * sequential scan could not reach). On failure, rejects with the
  * failure of the lowest-indexed entry (entries are started in order and an
  * entry is never cancelled for a later one's failure, so this is
  * deterministic); on abort, with the signal's reason.
  */
-async function digestAll(zip: OpenZip, source: ByteSource, jobs: readonly ZipEntry[], opts: ZipReadOptions): Promise<EntryDigest[]> {
+async function randomAccessDigest(zip: OpenZip, source: ByteSource, jobs: readonly ZipEntry[], opts: ZipReadOptions): Promise<EntryDigest[]> {
   const { signal } = opts;
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_CONCURRENCY));
   const results = new Map<number, EntryDigest>();
@@ -85,6 +91,33 @@ async function digestAll(zip: OpenZip, source: ByteSource, jobs: readonly ZipEnt
   return jobs.map((_, i) => {
     const d = results.get(i);
     if (d === undefined) throw new Error(`internal error: entry ${i} was not digested`);
+    return d;
+  });
+}
+
+/**
+ * Digests of the given entries, aligned with them: one sequential scan,
+ * then random access for any entry the scan could not reach in order.
+ */
+async function digestAll(zip: OpenZip, source: ByteSource, jobs: readonly ZipEntry[], opts: ZipReadOptions): Promise<EntryDigest[]> {
+  const signal = opts.signal ?? new AbortController().signal;
+  let scanned;
+  try {
+    scanned = await scanDigest(zip.zipfile, source, jobs, signal);
+  } catch (err) {
+    // Streams end an aborted read with their own AbortError; report the signal's reason.
+    signal.throwIfAborted();
+    throw err;
+  }
+  const { digests, leftover } = scanned;
+  const rest = await randomAccessDigest(zip, source, leftover, opts);
+  leftover.forEach((e, i) => {
+    const d = rest[i];
+    if (d !== undefined) digests.set(e, d);
+  });
+  return jobs.map((e) => {
+    const d = digests.get(e);
+    if (d === undefined) throw new Error(`internal error: entry ${e.index} was not digested`);
     return d;
   });
 }

@@ -1,0 +1,100 @@
+// Sequential reading of a stream by byte counts: take, skip, peek, and the
+// next n bytes as the pieces they arrived in (views, no copies, except for
+// a few bytes that straddle two chunks).
+import type { Readable } from 'node:stream';
+import { ZipError } from './errors.js';
+
+export class ByteCursor {
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  private done = false;
+  private readonly it: AsyncIterator<Buffer>;
+
+  /** @param pos the source offset of the stream's first byte */
+  constructor(
+    stream: Readable,
+    public pos: number,
+  ) {
+    this.it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  /** Buffers at least n bytes, unless the stream ends first. */
+  private async fill(n: number): Promise<void> {
+    while (this.buffered < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done === true) this.done = true;
+      else if (r.value.length > 0) {
+        this.chunks.push(r.value);
+        this.buffered += r.value.length;
+      }
+    }
+  }
+
+  /** The next n buffered bytes, consumed; a view when they lie in one chunk. */
+  private consume(n: number): Buffer {
+    this.pos += n;
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const parts: Buffer[] = [];
+    for (let left = n; left > 0; ) {
+      const c = this.chunks[0];
+      if (c === undefined) break;
+      const k = Math.min(left, c.length);
+      parts.push(c.subarray(0, k));
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+      left -= k;
+    }
+    return Buffer.concat(parts);
+  }
+
+  private eof(what: string): ZipError {
+    return new ZipError(`zip: not a valid zip file (unexpected end of data reading ${what} at offset ${this.pos})`);
+  }
+
+  /** Exactly the next n bytes. */
+  async take(n: number, what: string): Promise<Buffer> {
+    await this.fill(n);
+    if (this.buffered < n) throw this.eof(what);
+    return this.consume(n);
+  }
+
+  /** Up to the next n bytes, not consumed. */
+  async peek(n: number): Promise<Buffer> {
+    await this.fill(n);
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) return first.subarray(0, n);
+    return Buffer.concat(this.chunks).subarray(0, n);
+  }
+
+  /** Moves past the next n bytes. */
+  async skip(n: number, what: string): Promise<void> {
+    for (let left = n; left > 0; ) {
+      if (this.buffered === 0) {
+        await this.fill(1);
+        if (this.buffered === 0) throw this.eof(what);
+      }
+      const k = Math.min(left, this.chunks[0]?.length ?? 0);
+      this.consume(k);
+      left -= k;
+    }
+  }
+
+  /** The next n bytes, consumed, as the pieces they arrived in. */
+  async *pieces(n: number, what: string): AsyncGenerator<Buffer> {
+    for (let left = n; left > 0; ) {
+      if (this.buffered === 0) {
+        await this.fill(1);
+        if (this.buffered === 0) throw this.eof(what);
+      }
+      const k = Math.min(left, this.chunks[0]?.length ?? 0);
+      left -= k;
+      yield this.consume(k);
+    }
+  }
+}

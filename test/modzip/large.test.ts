@@ -1,0 +1,138 @@
+// Entries too large to inflate in one call take the streaming path: stored
+// deflate blocks parsed in JS, compressed blocks through zlib (gzip-framed,
+// or primed with a dictionary mid-stream), and the exact re-read when the
+// fast read fails. Every path must agree with dirhash and with Go's rules.
+import { randomBytes } from 'node:crypto';
+import { deflateRawSync, constants as zc } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { bufferSource, hashFiles, hashZip, verifyModuleZip, ZipError } from '../../src/modzip/index.js';
+import { patchCentralDirectory, rawZip } from '../support/modzip.js';
+
+const MOD = { path: 'example.com/m', version: 'v1.0.0' };
+const P = 'example.com/m@v1.0.0/';
+
+function text(n: number, seed: number): Buffer {
+  let s = '';
+  let x = seed;
+  while (s.length < n) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    s += `func f${(x % 99991).toString(36)}(a, b int) int { return a*${x >>> 20} + b }\n`;
+  }
+  return Buffer.from(s.slice(0, n));
+}
+
+/** Incompressible and compressible stretches, so a deflater switches between stored and coded blocks. */
+function mixed(n: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0, total = 0; total < n; i++) {
+    const part = i % 2 === 0 ? randomBytes(100 << 10) : text(100 << 10, i);
+    parts.push(part);
+    total += part.length;
+  }
+  return Buffer.concat(parts).subarray(0, n);
+}
+
+function crc32(data: Buffer): number {
+  // Node 20.15+ has zlib.crc32; recompute through a deflate-free path to keep the test independent.
+  let c = ~0;
+  for (const b of data) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+async function check(files: Array<{ name: string; data: Buffer }>, compress = true): Promise<void> {
+  const zip = await rawZip(
+    files.map((f) => ({ name: P + f.name, data: f.data })),
+    { compress },
+  );
+  const want = hashFiles(files.map((f) => ({ name: P + f.name, data: f.data })));
+  for (const concurrency of [1, 4]) {
+    const summary = await verifyModuleZip(bufferSource(zip, 64 << 10), MOD, { concurrency });
+    expect(summary.h1).toBe(want);
+    expect(summary.uncompressedSize).toBe(files.reduce((n, f) => n + f.data.length, 0));
+  }
+  expect((await hashZip(bufferSource(zip))).h1).toBe(want);
+}
+
+describe('large entries', () => {
+  it('incompressible (stored deflate blocks)', () => check([{ name: 'a.bin', data: randomBytes(3 << 20) }]));
+  it('compressible (coded blocks, gzip-framed)', () => check([{ name: 'a.go', data: text(3 << 20, 1) }]));
+  it('mixed (a switch to zlib with a dictionary)', () => check([{ name: 'a.bin', data: mixed(3 << 20) }]));
+  it('stored entries (no compression)', () => check([{ name: 'a.bin', data: mixed(1 << 20) }], false));
+  it('many entries of every kind', () =>
+    check([
+      { name: 'go.mod', data: Buffer.from('module example.com/m\n') },
+      { name: 'r.bin', data: randomBytes(300 << 10) },
+      { name: 't.go', data: text(700 << 10, 2) },
+      { name: 'small.go', data: text(1000, 3) },
+      { name: 'm.bin', data: mixed(900 << 10) },
+      { name: 'empty.txt', data: Buffer.alloc(0) },
+    ]));
+
+  it('a stored block whose header straddles two reads', async () => {
+    // Deflate with stored blocks only (level 0), read in 11-byte pieces.
+    const data = randomBytes(300 << 10);
+    const deflated = deflateRawSync(data, { level: 0 });
+    const zip = await rawZip([{ name: P + 'a.bin', data: deflated }], { compress: false });
+    patchCentralDirectory(zip, 0, { method: 8, uncompressedSize: data.length, crc32: crc32(data) });
+    const summary = await verifyModuleZip(bufferSource(zip, 11), MOD);
+    expect(summary.h1).toBe(hashFiles([{ name: P + 'a.bin', data }]));
+  });
+
+  it('ignores bytes after the final deflate block, as Go does', async () => {
+    const data = text(1 << 20, 9);
+    const deflated = Buffer.concat([deflateRawSync(data), Buffer.from('junk after the end')]);
+    const zip = await rawZip([{ name: P + 'a.go', data: deflated }], { compress: false });
+    patchCentralDirectory(zip, 0, { method: 8, uncompressedSize: data.length, crc32: crc32(data) });
+    expect((await verifyModuleZip(bufferSource(zip), MOD)).h1).toBe(hashFiles([{ name: P + 'a.go', data }]));
+  });
+
+  it('refuses deflate data that stops before its final block', async () => {
+    const data = text(1 << 20, 10);
+    const deflated = deflateRawSync(data, { finishFlush: zc.Z_SYNC_FLUSH });
+    const zip = await rawZip([{ name: P + 'a.go', data: deflated }], { compress: false });
+    patchCentralDirectory(zip, 0, { method: 8, uncompressedSize: data.length, crc32: crc32(data) });
+    const err = await verifyModuleZip(bufferSource(zip), MOD).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZipError);
+    expect((err as ZipError).message).toContain('zip: corrupt file data');
+  });
+
+  for (const kind of ['random', 'text', 'mixed'] as const) {
+    it(`refuses a wrong CRC-32 or size (${kind})`, async () => {
+      const data = kind === 'random' ? randomBytes(1 << 20) : kind === 'text' ? text(1 << 20, 4) : mixed(1 << 20);
+      const zip = await rawZip([{ name: P + 'a', data }]);
+      const bad = (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<unknown> =>
+        verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e);
+      expect(String(await bad({ crc32: crc32(data) ^ 1 }))).toContain(`${P}a: zip: checksum error`);
+      expect(String(await bad({ uncompressedSize: data.length - 1 }))).toContain('is larger than declared size');
+      expect(String(await bad({ uncompressedSize: data.length + 1 }))).toContain('is smaller than declared size');
+    });
+  }
+
+  it('reads entries whose data another entry shares (random access)', async () => {
+    const a = randomBytes(400 << 10);
+    const zip = await rawZip([
+      { name: P + 'a.bin', data: a },
+      { name: P + 'b.bin', data: Buffer.from('b') },
+    ]);
+    // Point b at a's local header, with a's sizes and CRC-32: Go reads both as a.
+    const cd = zip.readUInt32LE(zip.length - 6);
+    const aRecord = zip.subarray(cd, cd + 46);
+    const bOffset = cd + 46 + aRecord.readUInt16LE(28) + aRecord.readUInt16LE(30) + aRecord.readUInt16LE(32);
+    zip.writeUInt32LE(aRecord.readUInt32LE(42), bOffset + 42);
+    patchCentralDirectory(zip, 1, {
+      crc32: aRecord.readUInt32LE(16),
+      compressedSize: aRecord.readUInt32LE(20),
+      uncompressedSize: aRecord.readUInt32LE(24),
+    });
+    const summary = await verifyModuleZip(bufferSource(zip), MOD);
+    expect(summary.h1).toBe(
+      hashFiles([
+        { name: P + 'a.bin', data: a },
+        { name: P + 'b.bin', data: a },
+      ]),
+    );
+  });
+});
