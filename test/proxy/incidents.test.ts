@@ -46,7 +46,10 @@ describe('incident log', () => {
     await log.flush();
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => out.push(s)) as typeof process.stdout.write;
+    process.stdout.write = ((s: string) => {
+      out.push(s);
+      return true;
+    }) as typeof process.stdout.write;
     try {
       expect(await incidentsCommand(['--data', dir])).toBe(0);
       expect(await incidentsCommand(['--data', dir, '--json'])).toBe(0);
