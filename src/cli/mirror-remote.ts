@@ -13,6 +13,11 @@ export class MirrorRemote implements SumdbRemote {
     return this.mirrors.urls;
   }
 
+  without(urls: ReadonlySet<string>): SumdbRemote | null {
+    const rest = this.mirrors.without(urls);
+    return rest.urls.length > 0 ? new MirrorRemote(rest) : null;
+  }
+
   async get(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (body: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
     const read = readLimited(LIMIT);
     try {

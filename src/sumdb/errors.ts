@@ -18,6 +18,8 @@ export class SumdbError extends Error {
     message: string,
     /** Set when a mirror call timed out, so the client gets 504. */
     readonly timeout = false,
+    /** Mirrors whose answers failed verification: asking the others may still succeed. */
+    readonly suspects: ReadonlySet<string> = new Set(),
   ) {
     super(message);
     this.name = 'SumdbError';

@@ -6,15 +6,20 @@ import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.
 import { SingleFlight } from '../upstream/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
-import { BadTilePathError, formatRecord, hashEqual, parseRecord, parseTilePath, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile } from './tlog/index.js';
+import { BadTilePathError, formatRecord, hashEqual, InconsistentTileError, parseRecord, parseTilePath, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile } from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import { dataTilePrefix, parseLookupPath, recordMentions, recordModules, splitDataTile, type ModuleVersionRef } from './records.js';
-import type { RemoteResult, SumdbRemote } from './remote.js';
+import { askHonestMirrors, type RemoteResult, type SumdbRemote } from './remote.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
 const TEXT = 'text/plain; charset=utf-8';
+
+/** The mirrors to blame when tlog found fetched tiles inconsistent with a signed head. */
+function tileSuspects(err: unknown, reader: { readonly sources: ReadonlySet<string> }): ReadonlySet<string> {
+  return err instanceof InconsistentTileError ? reader.sources : new Set();
+}
 
 export interface MirrorAnswer {
   readonly body: Buffer;
@@ -147,9 +152,11 @@ export class SumdbMirror {
   private async refresh(signal?: AbortSignal): Promise<VerifiedHead> {
     const { value } = await this.refreshes.do('latest', async (s) => {
       try {
-        const r = await this.remoteGet('/latest', 'latest', (b) => this.tree.openHead(b, 'a mirror'), s);
-        if (!r.found) throw new SumdbError('unavailable', `checksum database ${this.name}: ${r.from} has no tree head (${r.status})`);
-        const head = await this.tree.merge(r.body, r.from, s);
+        const head = await askHonestMirrors(this.opts.remote, async (remote) => {
+          const r = await this.remoteGet(remote, '/latest', 'latest', (b) => this.tree.openHead(b, 'a mirror'), s);
+          if (!r.found) throw new SumdbError('unavailable', `checksum database ${this.name}: ${r.from} has no tree head (${r.status})`);
+          return this.tree.merge(r.body, r.from, s, remote);
+        }, this.suspected);
         this.lastRefresh = { ok: true, at: Date.now() };
         return head;
       } catch (err) {
@@ -174,8 +181,20 @@ export class SumdbMirror {
   }
 
   private async fetchRecord(ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
+    const record = await askHonestMirrors(this.opts.remote, (remote) => this.fetchVerifiedRecord(remote, ref, signal), this.suspected);
+    await this.store.writeRecord(ref.path, ref.version, record);
+    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAround(record.id, this.stopping.signal));
+    return record;
+  }
+
+  /** Logs a mirror whose answers did not verify; askHonestMirrors then asks the others. */
+  private readonly suspected = (err: SumdbError): void => {
+    this.opts.log.error({ db: this.name, suspects: [...err.suspects], err: err.message }, 'a checksum-database mirror served data that does not verify against the signed tree; refused, asking the other mirrors');
+  };
+
+  private async fetchVerifiedRecord(remote: SumdbRemote, ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
     const path = `/lookup/${escapePath(ref.path)}@${escapeVersion(ref.version)}`;
-    const r = await this.remoteGet(path, 'lookup', (body) => {
+    const r = await this.remoteGet(remote, path, 'lookup', (body) => {
       const { text, rest } = parseRecord(body);
       if (!recordMentions(text.toString('utf8'), ref.path, ref.version)) throw new Error(`record is not about ${ref.path}@${ref.version}`);
       this.tree.openHead(rest, 'a mirror');
@@ -184,30 +203,29 @@ export class SumdbMirror {
     const { id, text, rest } = parseRecord(r.body);
     let head: VerifiedHead | null;
     try {
-      head = await this.tree.merge(rest, r.from, signal);
+      head = await this.tree.merge(rest, r.from, signal, remote);
     } catch (err) {
       // A refused (forked) head does not stop us checking the record against the verified tree.
       if (!(err instanceof SumdbError && err.kind === 'inconsistent')) throw err;
       head = this.tree.head;
       if (!head) throw err;
     }
-    await this.verifyInclusion(head, id, text, signal);
-    const record = { id, text };
-    await this.store.writeRecord(ref.path, ref.version, record);
-    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAround(id, this.stopping.signal));
-    return record;
+    await this.verifyInclusion(remote, head, id, text, r.from, signal);
+    return { id, text };
   }
 
-  private async verifyInclusion(head: VerifiedHead, id: number, text: Buffer, signal?: AbortSignal): Promise<void> {
+  /** Proves the record `from` served is leaf id of head's tree; blames the mirror that served what does not verify. */
+  private async verifyInclusion(remote: SumdbRemote, head: VerifiedHead, id: number, text: Buffer, from: string, signal?: AbortSignal): Promise<void> {
     if (id >= head.tree.n) throw new SumdbError('unavailable', `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`);
+    const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
     let h;
     try {
-      [h] = await tileHashReader(head.tree, this.tree.verifiedReader(!this.opts.offline, signal)).readHashes([storedHashIndex(0, id)]);
+      [h] = await tileHashReader(head.tree, reader).readHashes([storedHashIndex(0, id)]);
     } catch (err) {
-      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot prove record ${id} is in the verified tree: ${(err as Error).message}`);
+      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot prove record ${id} is in the verified tree: ${(err as Error).message}`, false, tileSuspects(err, reader));
     }
     if (!h || !hashEqual(h, recordHash(text))) {
-      throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${id} does not match the verified tree (cannot authenticate record data)`);
+      throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${id} from ${from} does not match the verified tree (cannot authenticate record data)`, false, new Set([from]));
     }
   }
 
@@ -230,11 +248,14 @@ export class SumdbMirror {
     if (stored) return { body: stored, cache: 'hit' };
     const last = t.n * FULL + t.w - 1;
     const head = await this.headCovering((last + 1) * FULL ** t.l, signal);
-    try {
-      await tileHashReader(head.tree, this.tree.verifiedReader(!this.opts.offline, signal)).readHashes([storedHashIndex(TILE_HEIGHT * t.l, last)]);
-    } catch (err) {
-      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot fetch and verify ${tilePath(t)}: ${(err as Error).message}`);
-    }
+    await askHonestMirrors(this.opts.remote, async (remote) => {
+      const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
+      try {
+        await tileHashReader(head.tree, reader).readHashes([storedHashIndex(TILE_HEIGHT * t.l, last)]);
+      } catch (err) {
+        throw new SumdbError('unavailable', `checksum database ${this.name}: cannot fetch and verify ${tilePath(t)}: ${(err as Error).message}`, false, tileSuspects(err, reader));
+      }
+    }, this.suspected);
     const body = await this.store.readTile(t);
     if (!body) throw new SumdbError('unavailable', `checksum database ${this.name}: ${tilePath(t)} was verified but not kept`);
     return { body, cache: 'miss' };
@@ -257,22 +278,28 @@ export class SumdbMirror {
     if (w <= 0) throw new SumdbError('not_found', 'not found: data tile beyond the verified tree');
     const { value } = await this.dataTiles.do(`${n}/${w}`, async (s) => {
       const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
-      const r = await this.remoteGet('/' + tilePath(t), 'data', (b) => {
-        if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
-      }, s);
-      if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
-      const records = splitDataTile(r.body);
-      const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
-      let hashes;
-      try {
-        hashes = await tileHashReader(head.tree, this.tree.verifiedReader(true, s)).readHashes(indexes);
-      } catch (err) {
-        throw new SumdbError('unavailable', `checksum database ${this.name}: cannot verify ${tilePath(t)}: ${(err as Error).message}`);
-      }
-      records.forEach((rec, i) => {
-        if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} does not match the verified tree`);
-      });
-      await this.store.writeTile(t, r.body, w);
+      const { body, records } = await askHonestMirrors(this.opts.remote, async (remote) => {
+        const r = await this.remoteGet(remote, '/' + tilePath(t), 'data', (b) => {
+          if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
+        }, s);
+        if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
+        const records = splitDataTile(r.body);
+        const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
+        const reader = this.tree.verifiedReader(true, s, remote);
+        let hashes;
+        try {
+          hashes = await tileHashReader(head.tree, reader).readHashes(indexes);
+        } catch (err) {
+          throw new SumdbError('unavailable', `checksum database ${this.name}: cannot verify ${tilePath(t)}: ${(err as Error).message}`, false, tileSuspects(err, reader));
+        }
+        records.forEach((rec, i) => {
+          if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) {
+            throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} from ${r.from} does not match the verified tree`, false, new Set([r.from]));
+          }
+        });
+        return { body: r.body, records };
+      }, this.suspected);
+      await this.store.writeTile(t, body, w);
       await this.index(n, records);
       return records;
     }, signal);
@@ -304,9 +331,9 @@ export class SumdbMirror {
     await this.fetchDataTile(n, head, signal);
   }
 
-  private async remoteGet(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (b: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
+  private async remoteGet(remote: SumdbRemote, path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (b: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
     try {
-      return await this.opts.remote.get(path, kind, accept, signal);
+      return await remote.get(path, kind, accept, signal);
     } catch (err) {
       if (signal?.aborted) throw err;
       const timeout = (err as { failure?: unknown }).failure === 'timeout';

@@ -2,6 +2,7 @@
 // ClientOps): how the mirror reaches the real database's mirrors. Wired to
 // the upstream layer (hedged, breakers, deadlines) by the composition root,
 // and to fakes in tests.
+import { SumdbError } from './errors.js';
 
 export type RemoteResult = { readonly found: true; readonly body: Buffer; readonly from: string } | { readonly found: false; readonly status: number; readonly detail: string; readonly from: string };
 
@@ -15,4 +16,27 @@ export interface SumdbRemote {
   get(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (body: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult>;
   /** The mirror URLs, for messages. */
   readonly urls: readonly string[];
+  /** The same database through every mirror except `urls`; null when none is left. */
+  without(urls: ReadonlySet<string>): SumdbRemote | null;
+}
+
+/**
+ * Runs attempt against the mirrors. When it fails because answers from some
+ * mirrors did not verify (SumdbError.suspects), it runs again without those
+ * mirrors while others remain: a lying mirror costs one more try, not the
+ * request. Anything else (unreachable, not found, a fork) is thrown as is.
+ */
+export async function askHonestMirrors<T>(remote: SumdbRemote, attempt: (remote: SumdbRemote) => Promise<T>, onSuspects?: (err: SumdbError) => void): Promise<T> {
+  let current = remote;
+  for (;;) {
+    try {
+      return await attempt(current);
+    } catch (err) {
+      if (!(err instanceof SumdbError) || err.suspects.size === 0) throw err;
+      const next = current.without(err.suspects);
+      onSuspects?.(err);
+      if (!next) throw err;
+      current = next;
+    }
+  }
 }

@@ -19,14 +19,20 @@ export class TileFetchError extends Error {
   }
 }
 
-/** Fetches tile t from the mirrors: the exact tile, and on any failure the full tile cut to size (as the go command does). */
-export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * Fetches tile t from the mirrors: the exact tile, and on any failure the
+ * full tile cut to size (as the go command does). The answering mirror is
+ * added to `sources`, so a tile that fails verification can be blamed on it.
+ */
+export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSignal, sources?: Set<string>): Promise<Buffer> {
   const want = t.w * 32;
   const exact = async (): Promise<Buffer | null> => {
     const r = await remote.get('/' + tilePath(t), 'tile', (b) => {
       if (b.length !== want) throw new Error(`tile ${tilePath(t)} has ${b.length} bytes, want ${want}`);
     }, signal);
-    return r.found ? r.body : null;
+    if (!r.found) return null;
+    sources?.add(r.from);
+    return r.body;
   };
   let firstError: unknown;
   try {
@@ -42,7 +48,10 @@ export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSign
       const r = await remote.get('/' + tilePath(full), 'tile', (b) => {
         if (b.length !== FULL * 32) throw new Error(`tile ${tilePath(full)} has ${b.length} bytes, want ${FULL * 32}`);
       }, signal);
-      if (r.found) return r.body.subarray(0, want);
+      if (r.found) {
+        sources?.add(r.from);
+        return r.body.subarray(0, want);
+      }
     } catch (err) {
       if (signal?.aborted) throw err;
       firstError ??= err;
@@ -61,6 +70,8 @@ export interface TileReaderOptions {
 export class VerifiedTileReader implements TileReader {
   /** Tiles that had to be fetched from a mirror during this reader's life. */
   fetched = 0;
+  /** The mirrors those tiles came from. */
+  readonly sources = new Set<string>();
 
   constructor(
     private readonly store: SumdbStore,
@@ -79,7 +90,7 @@ export class VerifiedTileReader implements TileReader {
         if (stored) return stored;
         if (!this.opts.network) throw new TileFetchError(tilePath(t), `${tilePath(t)} is not stored and godepot is not fetching`);
         this.fetched++;
-        return fetchTile(this.remote, t, this.opts.signal);
+        return fetchTile(this.remote, t, this.opts.signal, this.sources);
       }),
     );
   }
@@ -92,6 +103,8 @@ export class VerifiedTileReader implements TileReader {
 /** Reads tiles of a candidate tree head from the network only; authenticated tiles wait in `pending`. */
 export class CandidateTileReader implements TileReader {
   readonly pending = new Map<string, { tile: Tile; data: Buffer }>();
+  /** The mirrors the tiles came from. */
+  readonly sources = new Set<string>();
 
   constructor(
     private readonly remote: SumdbRemote,
@@ -103,7 +116,7 @@ export class CandidateTileReader implements TileReader {
   }
 
   async readTiles(tiles: readonly Tile[]): Promise<Buffer[]> {
-    return Promise.all(tiles.map((t) => fetchTile(this.remote, t, this.signal)));
+    return Promise.all(tiles.map((t) => fetchTile(this.remote, t, this.signal, this.sources)));
   }
 
   saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): void {

@@ -71,8 +71,9 @@ export class TreeState {
     }
   }
 
-  verifiedReader(network: boolean, signal?: AbortSignal): VerifiedTileReader {
-    return new VerifiedTileReader(this.store, this.remote, { network, ...(signal ? { signal } : {}) });
+  /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */
+  verifiedReader(network: boolean, signal?: AbortSignal, remote: SumdbRemote = this.remote): VerifiedTileReader {
+    return new VerifiedTileReader(this.store, remote, { network, ...(signal ? { signal } : {}) });
   }
 
   /** Opens a signed note with the database key; throws SumdbError('unavailable') when it does not verify. */
@@ -87,38 +88,42 @@ export class TreeState {
   /**
    * Merges a signed tree head seen from a mirror. Resolves with the verified
    * head afterwards (the new one if it extended the old). Throws SumdbError:
-   * 'unavailable' when it cannot be checked now, 'inconsistent' for a fork.
+   * 'unavailable' when it cannot be checked now (with `suspects` when tiles
+   * a mirror served do not match the signed head), 'inconsistent' for a fork.
+   * Tiles are fetched through `remote` (default: every mirror).
    */
-  merge(noteBytes: Buffer, from: string, signal?: AbortSignal): Promise<VerifiedHead> {
-    const run = this.lock.then(() => this.mergeLocked(noteBytes, from, signal));
+  merge(noteBytes: Buffer, from: string, signal?: AbortSignal, remote: SumdbRemote = this.remote): Promise<VerifiedHead> {
+    const run = this.lock.then(() => this.mergeLocked(noteBytes, from, signal, remote));
     this.lock = run.catch(() => undefined);
     return run;
   }
 
-  private async mergeLocked(noteBytes: Buffer, from: string, signal?: AbortSignal): Promise<VerifiedHead> {
+  private async mergeLocked(noteBytes: Buffer, from: string, signal: AbortSignal | undefined, remote: SumdbRemote): Promise<VerifiedHead> {
     const tree = this.openHead(noteBytes, from);
     const cur = this.head;
     if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes);
     if (tree.n <= cur.tree.n) {
       // An older (or the same) head must be a prefix of ours; check against our stored tiles.
-      const proof = await this.check(() => findFork(tree, cur.tree, tileHashReader(cur.tree, this.verifiedReader(true, signal))), from);
+      const reader = this.verifiedReader(true, signal, remote);
+      const proof = await this.check(() => findFork(tree, cur.tree, tileHashReader(cur.tree, reader)), from, reader.sources);
       if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
       if (tree.n === cur.tree.n) cur.checkedAt = Date.now();
       return cur;
     }
-    const candidate = new CandidateTileReader(this.remote, signal);
-    const proof = await this.check(() => findFork(cur.tree, tree, tileHashReader(tree, candidate)), from);
+    const candidate = new CandidateTileReader(remote, signal);
+    const proof = await this.check(() => findFork(cur.tree, tree, tileHashReader(tree, candidate)), from, candidate.sources);
     if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
     await candidate.commit(this.store);
     return this.adopt(tree, noteBytes);
   }
 
-  private async check(f: () => Promise<ForkProof | null>, from: string): Promise<ForkProof | null> {
+  private async check(f: () => Promise<ForkProof | null>, from: string, sources: ReadonlySet<string>): Promise<ForkProof | null> {
     try {
       return await f();
     } catch (err) {
-      const why = err instanceof InconsistentTileError ? 'its tiles do not match its own signed tree head' : (err as Error).message;
-      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot check the tree head from ${from} against the verified one: ${why}`);
+      const bad = err instanceof InconsistentTileError;
+      const why = bad ? `tiles from ${[...sources].join(', ') || 'storage'} do not match the signed tree head` : (err as Error).message;
+      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot check the tree head from ${from} against the verified one: ${why}`, false, bad ? sources : undefined);
     }
   }
 

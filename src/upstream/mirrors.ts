@@ -24,4 +24,9 @@ export class MirrorSet {
   get<T>(path: string, kind: string, read: BodyReader<T>, signal?: AbortSignal): Promise<Fetched<T>> {
     return hedged(this.urls, this.hedgeDelayMs, (url, s) => this.endpoints.get(url).get(path, kind, this.cls, read, s), signal);
   }
+
+  /** The same set minus `urls` (to ask the others after some served data that failed verification). */
+  without(urls: ReadonlySet<string>): MirrorSet {
+    return new MirrorSet(this.urls.filter((u) => !urls.has(u)), this.endpoints, this.hedgeDelayMs, this.cls);
+  }
 }
