@@ -1,0 +1,291 @@
+// The checksum-database mirror when its mirrors misbehave: one bad mirror
+// beside a healthy one (altered record, altered tile, forged signature, 5xx,
+// reset, hang), a forked history, a stale tree head while the database
+// hangs, lookups answered from the data-tile index while every mirror is
+// down, and --nosumdb.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
+import { parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
+import { FakeSumDb, faults, recordText, TEST_KEY, type Fault } from '../world/index.js';
+import { fakeModules, RecordingRemote, rig, text, type Rig } from './mirror-harness.js';
+
+/** Time-outs far above the hedge delay (150ms), so "costs the hedge delay, not a time-out" is measurable. */
+const SLOW_TIMEOUTS = { 'sumdb-first-byte-timeout': '4s', 'sumdb-idle-timeout': '4s', 'sumdb-total-timeout': '5s' };
+const verifiers = new Verifiers(newVerifier(TEST_KEY.vkey));
+const sizeOf = (note: Buffer): number => parseTree(openNote(note, verifiers).text).n;
+const modules = fakeModules(600);
+const mod = (i: number) => {
+  const m = modules[i];
+  if (!m) throw new Error(`no fixture module ${i}`);
+  return m;
+};
+
+describe('SumdbMirror: one bad mirror beside a healthy one', () => {
+  let bad: FakeSumDb;
+  let good: FakeSumDb;
+  let r: Rig | undefined;
+  let remote: RecordingRemote;
+
+  beforeAll(async () => {
+    bad = await FakeSumDb.start({ records: modules });
+    good = await FakeSumDb.start({ records: modules });
+  });
+  afterEach(async () => {
+    bad.clearFaults();
+    good.clearFaults();
+    bad.resetLog();
+    good.resetLog();
+    await r?.close();
+    r = undefined;
+  });
+  afterAll(async () => {
+    await bad.close();
+    await good.close();
+  });
+
+  const cases: Array<[string, Fault]> = [
+    ['an altered record', faults.alterRecord()],
+    ['altered tiles', faults.alterTile()],
+    ['a forged signature', faults.badSignature()],
+    ['503', faults.status(503)],
+    ['connection resets', faults.reset()],
+    ['a hang', faults.hang()],
+  ];
+
+  for (const [what, fault] of cases) {
+    it(`the first mirror serves ${what}: lookups, tiles and the tree head verify through the second`, async () => {
+      r = await rig([bad.url, good.url], { wrap: (x) => (remote = new RecordingRemote(x)), settings: SLOW_TIMEOUTS });
+      bad.setFault(fault);
+      for (const i of [5, 260, 599]) {
+        const started = performance.now();
+        const a = await r.mirror.serve(`lookup/${mod(i).path}@${mod(i).version}`);
+        const ms = performance.now() - started;
+        const { id, text: rec } = parseRecord(a.body);
+        expect(id).toBe(i);
+        expect(text(rec)).toBe(recordText(mod(i)));
+        // A hanging or failing first mirror costs about the hedge delay (150ms), never its time-out (5s).
+        expect(ms, `lookup ${i} took ${Math.round(ms)}ms`).toBeLessThan(2500);
+      }
+      expect(sizeOf((await r.mirror.serve('latest')).body)).toBe(600);
+      const tile = await r.mirror.serve('tile/8/0/001');
+      expect(tile.body.equals(await (await fetch(`${good.url}/tile/8/0/001`)).arrayBuffer().then(Buffer.from))).toBe(true);
+      expect(bad.count()).toBeGreaterThan(0);
+      expect(good.count()).toBeGreaterThan(0);
+      expect(r.forks).toEqual([]);
+      // Nothing the bad mirror altered was kept.
+      const again = await r.reopen();
+      for (const i of [5, 260, 599]) expect(text((await again.lookup(mod(i))).record.text)).toBe(recordText(mod(i)));
+    });
+  }
+
+  it('a hanging first mirror: the second is asked after the hedge delay, and its answer wins', async () => {
+    r = await rig([bad.url, good.url], { wrap: (x) => (remote = new RecordingRemote(x)), mirror: { indexDataTiles: false }, settings: SLOW_TIMEOUTS });
+    bad.setFault(faults.hang());
+    await r.mirror.lookup(mod(42));
+    const first = bad.requests[0];
+    const second = good.requests[0];
+    expect(first && second).toBeTruthy();
+    if (!first || !second) return;
+    // The bad mirror was asked first; the good one only after the hedge delay, not after a time-out.
+    expect(second.at - first.at).toBeGreaterThanOrEqual(100);
+    expect(second.at - first.at).toBeLessThan(2500);
+    expect(remote.calls.every((c) => c.from === good.url)).toBe(true);
+  });
+
+  it('a healthy first mirror: the second is never asked', async () => {
+    r = await rig([good.url, bad.url]);
+    for (const i of [1, 2, 3]) await r.mirror.lookup(mod(i));
+    await r.mirror.serve('tile/8/0/000');
+    expect(bad.count()).toBe(0);
+  });
+});
+
+describe('SumdbMirror: a forked history', () => {
+  it('refuses it, keeps serving the verified history, logs both heads at the highest severity, persists the evidence', async () => {
+    const few = fakeModules(40);
+    const db = await FakeSumDb.start({ records: few });
+    const r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 10_000 } });
+    try {
+      for (const i of [3, 20, 39]) await r.mirror.lookup(few[i] ?? mod(0));
+      const verified = r.mirror.tree.head?.note;
+      expect(verified && sizeOf(verified)).toBe(40);
+
+      await db.fork({ keep: 10 });
+      // The tree head from the other history is refused; the verified one is still served.
+      const latest = await r.mirror.serve('latest');
+      expect(latest.body.equals(verified ?? Buffer.alloc(0))).toBe(true);
+      expect(r.mirror.tree.head?.note.equals(verified ?? Buffer.alloc(0))).toBe(true);
+      expect(r.forks).toHaveLength(1);
+      expect(r.forks[0]).toMatchObject({ verifiedSize: 40, conflictingSize: 41, from: db.url });
+
+      const fatal = r.logs.find((l) => l.level === 60);
+      expect(fatal).toBeDefined();
+      expect(String(fatal?.verifiedHead)).toBe(text(verified ?? Buffer.alloc(0)));
+      expect(sizeOf(Buffer.from(String(fatal?.conflictingHead)))).toBe(41);
+      expect(String(fatal?.report)).toContain('SECURITY ERROR');
+      const stored = await r.storage.get(r.mirror.store.inconsistentKey());
+      expect(JSON.parse(text(stored ?? Buffer.from('{}')))).toMatchObject({ verifiedSize: 40, conflictingSize: 41 });
+      expect(r.mirror.status()).toMatchObject({ status: 'inconsistent', treeSize: 40 });
+
+      // Records of the verified history are still served, from storage or from its data tile.
+      for (const i of [3, 20, 39, 5]) {
+        const a = await r.mirror.serve(`lookup/${few[i]?.path}@v1.0.0`);
+        expect(parseRecord(a.body).id).toBe(i);
+        expect(text(parseRecord(a.body).text)).toBe(recordText(few[i] ?? mod(0)));
+        expect(a.body.includes(verified ?? Buffer.alloc(1))).toBe(true);
+      }
+      // The other history's own record is not: it is in no verified tree.
+      await expect(r.mirror.serve('lookup/example.com/fork-marker@v0.0.1')).rejects.toMatchObject({});
+      // Tiles of the verified tree are still served; the verified tree does not move.
+      expect((await r.mirror.serve('tile/8/0/000.p/40')).body.length).toBe(40 * 32);
+      expect(r.mirror.tree.head?.tree.n).toBe(40);
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+
+  it('refuses an older head of another history (a smaller tree that is not a prefix of the verified one)', async () => {
+    const a = await FakeSumDb.start({ records: fakeModules(30) });
+    const other = await FakeSumDb.start({ records: [...fakeModules(10), ...fakeModules(10, 0, 'example.com/other')] });
+    const ra = await rig([a.url]);
+    try {
+      await ra.mirror.lookup(mod(25));
+      await ra.mirror.serve('tile/8/0/000.p/30');
+      const rb = await rig([other.url], { storage: ra.storage });
+      try {
+        // A lookup answered with a signed head of size 20 whose records differ from ours after 10.
+        await expect(rb.mirror.lookup({ path: 'example.com/other3', version: 'v1.0.0' })).rejects.toMatchObject({});
+        expect(rb.forks).toHaveLength(1);
+        expect(rb.forks[0]).toMatchObject({ verifiedSize: 30, conflictingSize: 20 });
+        expect(rb.mirror.tree.head?.tree.n).toBe(30);
+      } finally {
+        await rb.close();
+      }
+    } finally {
+      await ra.close();
+      await a.close();
+      await other.close();
+    }
+  });
+});
+
+describe('SumdbMirror: the database is down', () => {
+  let db: FakeSumDb;
+  let r: Rig | undefined;
+  beforeAll(async () => {
+    db = await FakeSumDb.start({ records: modules });
+  });
+  afterEach(async () => {
+    db.clearFaults();
+    await r?.close();
+    r = undefined;
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('serves the stale tree head within the stale grace when every mirror hangs, and reports it in status()', async () => {
+    r = await rig([db.url], { mirror: { latestTtl: 50, staleGrace: 300 } });
+    const head = await r.mirror.serve('latest');
+    await new Promise((res) => setTimeout(res, 80));
+    db.setFault(faults.hang());
+    for (let k = 0; k < 3; k++) {
+      const started = performance.now();
+      const a = await r.mirror.serve('latest');
+      const ms = performance.now() - started;
+      expect(a.body.equals(head.body)).toBe(true);
+      expect(a.cache).toBe('stale');
+      expect(ms, `stale latest took ${Math.round(ms)}ms`).toBeLessThan(900);
+    }
+    // Once the refresh has failed for good, /readyz's status says so.
+    await new Promise((res) => setTimeout(res, 1700));
+    expect(r.mirror.status().status).toBe('stale');
+    db.clearFaults();
+    const fresh = await r.mirror.serve('latest');
+    expect(fresh.cache).toBe('revalidated');
+    expect(r.mirror.status().status).toBe('ok');
+  });
+
+  it('serves the stale tree head at once when every mirror refuses the connection', async () => {
+    r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 5_000 } });
+    const head = await r.mirror.serve('latest');
+    db.setFault(faults.reset());
+    const started = performance.now();
+    const a = await r.mirror.serve('latest');
+    expect(a.body.equals(head.body)).toBe(true);
+    expect(a.cache).toBe('stale');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('answers a lookup it never made from the records of data tiles it holds, with a verified head covering it', async () => {
+    r = await rig([db.url]);
+    await r.mirror.lookup(mod(10));
+    // The data tile around record 10 is fetched and indexed in the background.
+    await r.mirror.indexAround(10);
+    db.setFault(faults.hang());
+    for (const i of [0, 11, 200, 255]) {
+      const a = await r.mirror.serve(`lookup/${mod(i).path}@v1.0.0`);
+      expect(a.cache).toBe('hit');
+      const { id, text: rec, rest } = parseRecord(a.body);
+      expect(id).toBe(i);
+      expect(text(rec)).toBe(recordText(mod(i)));
+      expect(sizeOf(rest)).toBeGreaterThan(i);
+    }
+    // Outside the indexed tile, the mirror cannot vouch: a failure, not a guess.
+    await expect(r.mirror.serve(`lookup/${mod(300).path}@v1.0.0`)).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('indexes a record whose lines mention several modules under each of them', async () => {
+    const local = await FakeSumDb.start({ records: fakeModules(3) });
+    r = await rig([local.url]);
+    try {
+      const a = fakeModules(1, 0, 'example.com/multi-a')[0];
+      const b = fakeModules(1, 0, 'example.com/multi-b')[0];
+      if (!a || !b) throw new Error('fixture');
+      const id = await local.addRecord(recordText(a) + recordText(b), `${a.path}@${a.version}`);
+      await local.addAll(fakeModules(3, 10));
+      await r.mirror.lookup(mod(0));
+      await r.mirror.indexAround(0);
+      local.setFault(faults.hang());
+      const ra = await r.mirror.lookup(a);
+      expect(ra.record.id).toBe(id);
+      const rb = await r.mirror.lookup(b);
+      expect(rb.record.id).toBe(id);
+      expect(text(rb.record.text)).toContain(recordText(b));
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('offline: answers from storage only, never asks the database', async () => {
+    r = await rig([db.url]);
+    await r.mirror.lookup(mod(7));
+    db.resetLog();
+    const off = await rig([db.url], { storage: r.storage, mirror: { offline: true } });
+    try {
+      expect((await off.mirror.lookup(mod(7))).cache).toBe('hit');
+      expect((await off.mirror.serve('latest')).cache).toBe('hit');
+      await expect(off.mirror.lookup(mod(400))).rejects.toMatchObject({ kind: 'not_found' });
+      expect(db.count()).toBe(0);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('SumdbMirror: --nosumdb', () => {
+  it('never sends a matching module to the database: 403, and no request', async () => {
+    const db = await FakeSumDb.start({ records: [...modules.slice(0, 5), ...fakeModules(2, 0, 'corp.example/private/m')] });
+    const r = await rig([db.url], { mirror: { nosumdb: 'corp.example/private,*.internal' } });
+    try {
+      await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
+      await expect(r.mirror.serve('lookup/git.corp.internal/x@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
+      expect(db.count('/lookup/')).toBe(0);
+      expect((await r.mirror.lookup(mod(1))).record.id).toBe(1);
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+});
