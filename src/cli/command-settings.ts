@@ -1,0 +1,79 @@
+// Settings for commands that act on a godepot data folder (warm, import,
+// export): the same flags, GODEPOT_* variables and --config file as `serve`,
+// so they use the same data folder, upstreams and databases, plus the
+// command's own flags and positional arguments.
+import type { Logger } from 'pino';
+import { buildSettings, ConfigError, parseFlags, readConfigFile, readEnv, type ParsedArgs } from '../config/load.js';
+import { envName, type OptionSpec } from '../config/options.js';
+import type { Settings } from '../config/settings.js';
+import { makeLogger } from './compose.js';
+import type { ProgressWriter } from './progress.js';
+
+/** Where a command writes and what environment it reads (tests pass their own). */
+export interface CommandIO {
+  readonly out: (s: string) => void;
+  /** Progress goes here (a bar when it is a terminal). */
+  readonly err: ProgressWriter;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export const PROCESS_IO: CommandIO = { out: (s) => process.stdout.write(s), err: process.stderr, env: process.env };
+
+export interface CommandSettings {
+  readonly settings: Settings;
+  readonly flags: ParsedArgs;
+  /** Value of one of the command's own flags (last occurrence), or its default. */
+  flag(name: string): string;
+  /** Every occurrence of a list flag. */
+  flagList(name: string): string[];
+}
+
+export function loadCommandSettings(args: readonly string[], extra: readonly OptionSpec[], env: NodeJS.ProcessEnv = process.env): CommandSettings {
+  const flags = parseFlags(args, extra);
+  const configFile = flags.configFile ?? env.GODEPOT_CONFIG;
+  const layers = [configFile ? readConfigFile(configFile) : new Map<string, string[]>(), readEnv(env), flags.values];
+  const raw = new Map<string, string[]>();
+  for (const layer of layers) for (const [k, v] of layer) raw.set(k, v);
+  // Commands print their own report; the server's info lines would drown it.
+  if (!raw.has('log-level')) raw.set('log-level', ['warn']);
+  const settings = buildSettings(raw);
+  const spec = (name: string): OptionSpec => {
+    const s = extra.find((o) => o.name === name);
+    if (!s) throw new Error(`internal: no flag ${name}`);
+    return s;
+  };
+  return {
+    settings,
+    flags,
+    flag(name) {
+      const s = spec(name);
+      const v = flags.values.get(name);
+      return v?.[v.length - 1] ?? (typeof s.default === 'string' ? s.default : (s.default[0] ?? ''));
+    },
+    flagList(name) {
+      const s = spec(name);
+      return flags.values.get(name) ?? (typeof s.default === 'string' ? (s.default === '' ? [] : [s.default]) : [...s.default]);
+    },
+  };
+}
+
+/** A whole number flag in [min, max]. */
+export function intFlag(cs: CommandSettings, name: string, min: number, max: number): number {
+  const s = cs.flag(name);
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < min || n > max) throw new ConfigError(`invalid --${name} ${JSON.stringify(s)}: want a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Logs of a command go to stderr, so stdout holds only its report. */
+export function commandLogger(settings: Settings): Logger {
+  return makeLogger(settings, 2);
+}
+
+/** For help texts: the serve flags these commands also take. */
+export const SERVER_FLAGS_HELP = `Server settings (as for 'godepot serve', also from GODEPOT_* variables and --config FILE):
+  --data DIR        the data folder to fill (${envName('data')}); safe while a server uses it
+  --upstream LIST   upstream proxies in GOPROXY syntax
+  --sumdb SPEC      checksum database "NAME+HASH+KEY URL[,URL...]" (repeatable)
+  --nosumdb PATTERNS  private module patterns never sent to a database
+  ... and every other 'godepot serve' flag (see 'godepot serve --help')`;

@@ -1,0 +1,144 @@
+// `godepot export DIR --from go.sum…`: writes the modules a build needs,
+// from godepot's verified storage (fetching what is missing through the
+// service first), into a folder in GOPROXY layout, with the checksum-database
+// records and the exact tiles a go client reads to check them. The folder
+// works as GOPROXY=file://DIR and is what `godepot import` reads on the far
+// side of an air gap.
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../config/load.js';
+import type { OptionSpec } from '../config/options.js';
+import { compare, escapePath, escapeVersion, isValid } from '../module/index.js';
+import { isBlob, type Artifact } from '../proxy/artifact.js';
+import type { ImmutableKind } from '../proxy/request.js';
+import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
+import { FsStorage, type Storage } from '../storage/index.js';
+import { compose, type Godepot } from './compose.js';
+import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
+import { createProgress } from './progress.js';
+import { collectTargets, type WarmTarget } from './targets.js';
+import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
+import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
+
+const EXPORT_FLAGS: readonly OptionSpec[] = [
+  ...BATCH_FLAGS,
+  { name: 'from', type: 'list', default: [], help: 'go.sum, go.mod, list file, folder or module@version to export (repeatable)' },
+];
+
+export const EXPORT_HELP = `Usage: godepot export [flags] DIR --from INPUT [--from INPUT...]
+
+Writes the module versions named by the inputs (as for 'godepot warm': go.sum,
+go.mod, lists, folders of repositories, module@version) into DIR in GOPROXY
+layout, with the checksum-database records and tiles that prove them. What
+godepot does not hold yet is fetched and verified first (unless --offline).
+
+Carry DIR to the disconnected side and run 'godepot import DIR' there; or
+point Go at it directly: GOPROXY=file:///abs/DIR (GOSUMDB stays on).
+
+Flags:
+  --from INPUT         what to export (repeatable; further arguments after DIR count too)
+  --concurrency N      module versions at the same time (default 8)
+  --progress MODE      auto | bar | plain | none
+
+${SERVER_FLAGS_HELP}
+`;
+
+export function proxyKey(path: string, version: string, kind: ImmutableKind): string {
+  return `${escapePath(path)}/@v/${escapeVersion(version)}.${kind}`;
+}
+
+async function copyArtifact(out: Storage, key: string, a: Artifact): Promise<void> {
+  if (!isBlob(a.body)) {
+    await out.put(key, a.body);
+    return;
+  }
+  const staged = await out.stage();
+  try {
+    for await (const chunk of a.body.stream()) await staged.write(chunk as Buffer);
+    await staged.finish();
+    await staged.commit(key);
+  } finally {
+    await staged.discard();
+  }
+}
+
+/** A @v/list holding the versions already listed there and the ones exported, in semver order. */
+export function mergeVersionList(existing: string, versions: Iterable<string>): string {
+  const all = new Set(existing.split('\n').map((l) => l.trim()).filter((l) => isValid(l)));
+  for (const v of versions) all.add(v);
+  return [...all].sort(compare).join('\n') + '\n';
+}
+
+/** Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported. */
+async function exportSumdb(g: Godepot, out: Storage, targets: readonly WarmTarget[], report: WarmReport): Promise<number> {
+  const mirror = g.mirrors[0];
+  const head = mirror?.tree.head;
+  if (!mirror || !head || report.recordIds.size === 0) return 0;
+  const base = `sumdb/${mirror.name}/`;
+  let records = 0;
+  for (const t of targets) {
+    const rec = await mirror.store.readRecord(t.path, t.version);
+    if (!rec || !report.recordIds.has(rec.id)) continue;
+    await out.put(`${base}lookup/${escapePath(t.path)}@${escapeVersion(t.version)}`, Buffer.concat([formatRecord(rec.id, rec.text), head.note]));
+    records++;
+  }
+  for (const { tile, data } of report.tiles) await out.put(base + tilePath(tile), data);
+  await out.put(base + 'latest', head.note);
+  await out.put(base + 'supported', Buffer.alloc(0));
+  return records;
+}
+
+export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  const cs = loadCommandSettings(args, EXPORT_FLAGS, io.env);
+  if (cs.flags.help) {
+    io.out(EXPORT_HELP);
+    return 0;
+  }
+  const [dir, ...rest] = cs.flags.positionals;
+  const inputs = [...cs.flagList('from'), ...rest];
+  if (dir === undefined) throw new ConfigError('give the folder to write (see godepot export --help)');
+  if (inputs.length === 0) throw new ConfigError('nothing to export: give --from go.sum (or go.mod, a list, a folder, module@version)');
+  const concurrency = intFlag(cs, 'concurrency', 1, 256);
+  const mode = progressMode(cs.flag('progress'));
+  const collected = await collectTargets(inputs);
+  const out = await FsStorage.open(dir, { durable: false });
+  const exported = new Map<string, Set<string>>();
+  const settings = { ...cs.settings, memoryCache: 0 };
+  const log = commandLogger(settings);
+  const g = await compose(settings, { log, background: false, processMetrics: false });
+  const interrupt = interruptible();
+  let report: WarmReport;
+  let records = 0;
+  try {
+    report = await runWarm(g, collected.targets, {
+      concurrency,
+      progress: createProgress(io.err, mode, 'exporting'),
+      signal: interrupt.signal,
+      sink: {
+        async artifact(t, kind, a) {
+          await copyArtifact(out, proxyKey(t.path, t.version, kind), a);
+          let vs = exported.get(t.path);
+          if (!vs) exported.set(t.path, (vs = new Set()));
+          vs.add(t.version);
+        },
+      },
+    });
+    for (const [path, versions] of exported) {
+      const key = `${escapePath(path)}/@v/list`;
+      const existing = (await out.get(key))?.toString('utf8') ?? '';
+      await out.put(key, Buffer.from(mergeVersionList(existing, versions)));
+    }
+    records = await exportSumdb(g, out, collected.targets.list(), report);
+  } finally {
+    interrupt.release();
+    await g.close();
+    await out.close();
+    await rm(join(dir, '.staging'), { recursive: true, force: true });
+    log.flush();
+  }
+  let text = formatWarmReport(report, 'exported', collected.errors.map((e) => `input: ${e.message}`));
+  text += `wrote ${exported.size} modules and ${records} checksum-database records to ${dir}\n`;
+  text += `next: carry ${dir} over and run 'godepot import ${dir}' there (or use GOPROXY=file://${resolve(dir)} directly, GOSUMDB on)\n`;
+  io.out(text);
+  return warmFailed(report) || collected.errors.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,195 @@
+// Readers for the files operators hand to warm/export: go.sum, go.mod and
+// plain lists of module@version. Pure (text in, values out); finding the
+// files on disk is targets.ts's job.
+import { check, isCanonicalVersion, canonicalVersion, type ModuleVersion } from '../module/index.js';
+
+export class GoFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}: ${reason}`);
+    this.name = 'GoFileError';
+  }
+}
+
+export interface GoSumEntry {
+  readonly path: string;
+  readonly version: string;
+  /** 'zip' for "<path> <version> <hash>", 'mod' for "<path> <version>/go.mod <hash>". */
+  readonly kind: 'zip' | 'mod';
+  readonly hash: string;
+  readonly line: number;
+}
+
+/** The legacy placeholder hash the go command drops when it reads go.sum. */
+const EMPTY_GO_MOD_HASH = 'h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=';
+
+function checkModuleVersion(file: string, line: number, path: string, version: string): void {
+  try {
+    check(path, version);
+  } catch (err) {
+    throw new GoFileError(file, line, (err as Error).message);
+  }
+  if (!isCanonicalVersion(version)) {
+    throw new GoFileError(file, line, `${path}@${version}: version is not canonical (${canonicalVersion(version) || 'invalid'})`);
+  }
+}
+
+/**
+ * go.sum lines, as the go command reads them: fields split on white space,
+ * exactly three per line (else an error naming the line), blank lines
+ * skipped, the legacy empty go.mod hash dropped.
+ */
+export function parseGoSum(text: string, file = 'go.sum'): GoSumEntry[] {
+  const out: GoSumEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    const f = raw.trim().split(/\s+/).filter((s) => s !== '');
+    if (f.length === 0) return;
+    if (f.length !== 3) throw new GoFileError(file, line, `malformed go.sum line (want "<path> <version>[/go.mod] <hash>")`);
+    const [path, v, hash] = f as [string, string, string];
+    const kind = v.endsWith('/go.mod') ? 'mod' : 'zip';
+    const version = kind === 'mod' ? v.slice(0, -'/go.mod'.length) : v;
+    checkModuleVersion(file, line, path, version);
+    if (hash === EMPTY_GO_MOD_HASH) return;
+    out.push({ path, version, kind, hash, line });
+  });
+  return out;
+}
+
+export interface GoModRequirements {
+  readonly module?: string;
+  /** require directives (direct and // indirect). */
+  readonly requires: ModuleVersion[];
+  /** Right-hand sides of replace directives that name a module version. */
+  readonly replacements: ModuleVersion[];
+  /** Module paths replaced for every version ("replace old => …" without a version on the left). */
+  readonly replacedPaths: string[];
+  /** Module versions replaced ("replace old v1.2.3 => …"). */
+  readonly replacedVersions: ModuleVersion[];
+}
+
+/** Splits one go.mod line into tokens: words, quoted strings (unquoted), and the punctuation ( ) =>. Comments dropped. */
+export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i] as string;
+    if (/\s/.test(c)) {
+      i++;
+    } else if (line.startsWith('//', i)) {
+      break;
+    } else if (c === '(' || c === ')') {
+      tokens.push(c);
+      i++;
+    } else if (line.startsWith('=>', i)) {
+      tokens.push('=>');
+      i += 2;
+    } else if (c === '"' || c === '`') {
+      let j = i + 1;
+      let s = '';
+      while (j < line.length && line[j] !== c) {
+        if (c === '"' && line[j] === '\\' && j + 1 < line.length) {
+          j++;
+          s += line[j];
+        } else s += line[j];
+        j++;
+      }
+      if (j >= line.length) throw new GoFileError(file, lineNo, 'unterminated quoted string');
+      tokens.push(s);
+      i = j + 1;
+    } else {
+      let j = i;
+      while (j < line.length && !/\s/.test(line[j] as string) && !line.startsWith('//', j) && !line.startsWith('=>', j) && line[j] !== '(' && line[j] !== ')') j++;
+      tokens.push(line.slice(i, j));
+      i = j;
+    }
+  }
+  return tokens;
+}
+
+/**
+ * The module versions a go.mod names: its requirements and the module
+ * versions its replace directives point at (local-directory replacements
+ * have no version and are left out). Other directives are ignored.
+ */
+export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
+  let module: string | undefined;
+  const requires: ModuleVersion[] = [];
+  const replacements: ModuleVersion[] = [];
+  const replacedPaths: string[] = [];
+  const replacedVersions: ModuleVersion[] = [];
+  let block: string | null = null;
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    let tokens = goModTokens(raw, file, lineNo);
+    if (tokens.length === 0) return;
+    let verb: string;
+    if (block !== null) {
+      if (tokens[0] === ')') {
+        block = null;
+        return;
+      }
+      verb = block;
+    } else {
+      verb = tokens[0] as string;
+      tokens = tokens.slice(1);
+      if (tokens[0] === '(' && tokens.length === 1) {
+        block = verb;
+        return;
+      }
+    }
+    if (verb === 'module' && tokens[0] !== undefined) module = tokens[0];
+    else if (verb === 'require') {
+      const [path, version] = tokens;
+      if (path === undefined || version === undefined || tokens.length !== 2) throw new GoFileError(file, lineNo, 'usage: require module/path v1.2.3');
+      checkModuleVersion(file, lineNo, path, version);
+      requires.push({ path, version });
+    } else if (verb === 'replace') {
+      const arrow = tokens.indexOf('=>');
+      if (arrow < 1) throw new GoFileError(file, lineNo, 'usage: replace module/path [v1.2.3] => other/module v1.4.5 (or ./dir)');
+      const left = tokens.slice(0, arrow);
+      const right = tokens.slice(arrow + 1);
+      if (left.length === 1) replacedPaths.push(left[0] as string);
+      else if (left.length === 2) replacedVersions.push({ path: left[0] as string, version: left[1] as string });
+      if (right.length === 2) {
+        const [path, version] = right as [string, string];
+        checkModuleVersion(file, lineNo, path, version);
+        replacements.push({ path, version });
+      }
+    }
+  });
+  return { ...(module === undefined ? {} : { module }), requires, replacements, replacedPaths, replacedVersions };
+}
+
+/** "path@version" → the module version it names (canonical versions only: warm fetches what a build can use). */
+export function parseModuleArg(arg: string, file = 'arguments', line = 0): ModuleVersion {
+  const at = arg.lastIndexOf('@');
+  if (at <= 0) throw new GoFileError(file, line, `${JSON.stringify(arg)} is not module@version`);
+  const path = arg.slice(0, at);
+  const version = arg.slice(at + 1);
+  checkModuleVersion(file, line, path, version);
+  return { path, version };
+}
+
+/** A list of module versions: one "path@version" (or "path version") per line; '#' and '//' comments and blank lines ignored. */
+export function parseModuleList(text: string, file = 'list'): ModuleVersion[] {
+  const out: ModuleVersion[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const s = raw.replace(/(^|\s)(#|\/\/).*$/, '').trim();
+    if (s === '') return;
+    const f = s.split(/\s+/);
+    if (f.length === 2) out.push(parseModuleArg(`${f[0]}@${f[1]}`, file, i + 1));
+    else if (f.length === 1) out.push(parseModuleArg(f[0] as string, file, i + 1));
+    else throw new GoFileError(file, i + 1, 'want one module@version per line');
+  });
+  return out;
+}
+
+/** True when mv is replaced by a go.mod's replace directives (so it is never downloaded itself). */
+export function isReplaced(mv: ModuleVersion, gomod: Pick<GoModRequirements, 'replacedPaths' | 'replacedVersions'>): boolean {
+  return gomod.replacedPaths.includes(mv.path) || gomod.replacedVersions.some((r) => r.path === mv.path && r.version === mv.version);
+}

@@ -1,0 +1,179 @@
+// `godepot import DIR`: fills godepot from a Go installation's download cache
+// ($GOMODCACHE/cache/download, which also holds the checksum-database
+// lookups and tiles the go command used) or from a folder in GOPROXY layout
+// (what `godepot export` writes). DIR is served on a private loopback port
+// and godepot is composed with it as its first upstream and as the first
+// mirror of each database, then every module version found is warmed: so
+// nothing from DIR is kept unless it verifies against the signed tree.
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { ConfigError } from '../config/load.js';
+import type { Settings } from '../config/settings.js';
+import { isCanonicalVersion, unescapePath, unescapeVersion, check } from '../module/index.js';
+import { compose } from './compose.js';
+import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
+import { startDirServer } from './dir-server.js';
+import { createProgress } from './progress.js';
+import { TargetSet } from './targets.js';
+import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
+import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
+
+export const IMPORT_HELP = `Usage: godepot import [flags] DIR
+
+Fills godepot from a folder carried over from elsewhere, verifying every
+module against the checksum-database records and tiles the folder holds (or
+the configured databases, unless --offline) and keeping only what verifies.
+
+DIR is either
+  a Go module cache: $GOMODCACHE (or its cache/download folder) of a machine
+  that built the code: it holds the modules and the database lookups and
+  tiles the go command checked them with; or
+  a folder written by 'godepot export' (GOPROXY layout).
+
+Flags:
+  --offline            use only what DIR holds: contact no configured upstream or database
+  --concurrency N      module versions imported at the same time (default 8)
+  --progress MODE      auto | bar | plain | none
+
+${SERVER_FLAGS_HELP}
+
+Exit status: 0 when everything found in DIR was verified and stored; 1 otherwise.
+`;
+
+export interface FoundVersion {
+  readonly path: string;
+  readonly version: string;
+  readonly files: Set<'info' | 'mod' | 'zip'>;
+}
+
+/** The folder holding the GOPROXY layout: DIR/cache/download for a module cache, else DIR. */
+export async function layoutRoot(dir: string): Promise<string> {
+  const inner = join(dir, 'cache', 'download');
+  return (await stat(inner).catch(() => null))?.isDirectory() ? inner : dir;
+}
+
+/** Every module version with a .info, .mod or .zip under root (the sumdb/ folder and hidden folders skipped). */
+export async function scanLayout(root: string): Promise<{ found: FoundVersion[]; skipped: string[] }> {
+  const found = new Map<string, FoundVersion>();
+  const skipped: string[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    if (depth > 40) return;
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name.startsWith('.')) continue;
+      if (depth === 0 && e.name === 'sumdb') continue;
+      const sub = join(d, e.name);
+      if (e.name !== '@v') {
+        await walk(sub, depth + 1);
+        continue;
+      }
+      const escPath = relative(root, d).split(sep).join('/');
+      let path: string;
+      try {
+        path = unescapePath(escPath);
+      } catch {
+        skipped.push(`${escPath}: not a module path`);
+        continue;
+      }
+      for (const f of await readdir(sub).catch(() => [])) {
+        const m = /^(.+)\.(info|mod|zip)$/.exec(f);
+        if (!m) continue;
+        let version: string;
+        try {
+          version = unescapeVersion(m[1] as string);
+          check(path, version);
+        } catch {
+          skipped.push(`${escPath}/@v/${f}: not a valid module version`);
+          continue;
+        }
+        if (!isCanonicalVersion(version)) continue;
+        const key = `${path}@${version}`;
+        let v = found.get(key);
+        if (!v) found.set(key, (v = { path, version, files: new Set() }));
+        v.files.add(m[2] as 'info' | 'mod' | 'zip');
+      }
+    }
+  };
+  await walk(root, 0);
+  return { found: [...found.values()], skipped };
+}
+
+/** Database names (host[/path]) with lookups or tiles under root/sumdb. */
+export async function scanDatabases(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    const names = await readdir(d).catch(() => [] as string[]);
+    if (depth > 0 && (names.includes('lookup') || names.includes('tile'))) {
+      out.push(relative(join(root, 'sumdb'), d).split(sep).join('/'));
+      return;
+    }
+    if (depth > 4) return;
+    for (const n of names) if (!n.startsWith('.') && (await stat(join(d, n)).catch(() => null))?.isDirectory()) await walk(join(d, n), depth + 1);
+  };
+  await walk(join(root, 'sumdb'), 0);
+  return out.sort();
+}
+
+/** Settings that put the folder's server first: as the upstream and as the first mirror of every database. */
+export function importSettings(base: Settings, dirUrl: string): Settings {
+  const only = base.offline;
+  return {
+    ...base,
+    // --offline here means "only the folder"; godepot itself must fetch (from the folder).
+    offline: false,
+    upstream: { entries: [{ url: dirUrl, fallBackOnError: true }, ...(only ? [] : base.upstream.entries)], off: false },
+    sumdb: base.sumdb.map((s) => ({ ...s, urls: [`${dirUrl}/sumdb/${s.name}`, ...(only ? [] : s.urls)] })),
+    // A carried-over folder is foreign: keep nothing the database has not vouched for.
+    verify: { mode: 'strict', rules: [] },
+    memoryCache: 0,
+  };
+}
+
+export async function importCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  const cs = loadCommandSettings(args, BATCH_FLAGS, io.env);
+  if (cs.flags.help) {
+    io.out(IMPORT_HELP);
+    return 0;
+  }
+  const [dir, ...extra] = cs.flags.positionals;
+  if (dir === undefined || extra.length > 0) throw new ConfigError('give exactly one folder to import (see godepot import --help)');
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new ConfigError(`${dir} is not a folder`);
+  const concurrency = intFlag(cs, 'concurrency', 1, 256);
+  const mode = progressMode(cs.flag('progress'));
+  const root = await layoutRoot(dir);
+  const { found, skipped } = await scanLayout(root);
+  const databases = await scanDatabases(root);
+  const configured = cs.settings.sumdb.map((s) => s.name);
+  const targets = new TargetSet();
+  let withoutMod = 0;
+  for (const v of found) {
+    if (!v.files.has('mod') && !v.files.has('zip')) {
+      withoutMod++;
+      continue;
+    }
+    targets.add(v, { info: v.files.has('info'), zip: v.files.has('zip') }, root);
+  }
+  const server = await startDirServer(root, configured);
+  const settings = importSettings(cs.settings, server.url);
+  const log = commandLogger(settings);
+  const g = await compose(settings, { log, background: false, processMetrics: false });
+  const interrupt = interruptible();
+  let report: WarmReport;
+  try {
+    report = await runWarm(g, targets, { concurrency, progress: createProgress(io.err, mode, 'importing'), signal: interrupt.signal });
+  } finally {
+    interrupt.release();
+    await g.close();
+    await server.close();
+    log.flush();
+  }
+  const notes = skipped.map((s) => `note: skipped ${s}`);
+  for (const d of databases) if (!configured.includes(d)) notes.push(`note: the folder holds records of database ${d}, which is not configured (--sumdb); they were not used`);
+  if (databases.length === 0) {
+    notes.push(`note: the folder holds no checksum-database records; ${cs.settings.offline ? 'with --offline nothing could be verified' : 'records came from the configured databases'}`);
+  }
+  let out = formatWarmReport(report, 'imported', notes);
+  if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;
+  io.out(out);
+  return warmFailed(report) ? 1 : 0;
+}

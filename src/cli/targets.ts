@@ -1,0 +1,164 @@
+// What warm/export should fetch: module versions gathered from go.sum and
+// go.mod files, lists of module@version, folders of repositories (every
+// go.sum below them), each with what to fetch (.info/.mod/.zip) and the
+// go.sum hashes to compare with what the checksum database vouches for.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { ModuleVersion } from '../module/index.js';
+import { GoFileError, isReplaced, parseGoMod, parseGoSum, parseModuleArg, parseModuleList } from './gofiles.js';
+
+export interface WarmTarget {
+  readonly path: string;
+  readonly version: string;
+  info: boolean;
+  zip: boolean;
+  /** After fetching its go.mod, also fetch the go.mod of everything it requires (module graph walk). */
+  graph: boolean;
+  /** Hashes recorded in go.sum files, to compare with the verified ones. */
+  readonly sums: { zip?: string; mod?: string };
+  /** Where it was named (file:line), for reports. */
+  readonly sources: string[];
+  /** go.sum files that disagree with each other about it. */
+  readonly conflicts: string[];
+}
+
+export interface Want {
+  readonly info: boolean;
+  readonly zip: boolean;
+  readonly graph?: boolean;
+}
+
+export const FULL: Want = { info: true, zip: true };
+export const GO_MOD_ONLY: Want = { info: false, zip: false };
+
+export class TargetSet {
+  private readonly byKey = new Map<string, WarmTarget>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  list(): WarmTarget[] {
+    return [...this.byKey.values()];
+  }
+
+  has(mv: ModuleVersion): boolean {
+    return this.byKey.has(`${mv.path}@${mv.version}`);
+  }
+
+  /** Adds mv (or widens what is wanted of it); returns its target. */
+  add(mv: ModuleVersion, want: Want, source: string, sum?: { kind: 'zip' | 'mod'; hash: string }): WarmTarget {
+    const key = `${mv.path}@${mv.version}`;
+    let t = this.byKey.get(key);
+    if (!t) {
+      t = { path: mv.path, version: mv.version, info: false, zip: false, graph: false, sums: {}, sources: [], conflicts: [] };
+      this.byKey.set(key, t);
+    }
+    t.info ||= want.info;
+    t.zip ||= want.zip;
+    t.graph ||= want.graph ?? false;
+    if (t.sources.length < 3 && !t.sources.includes(source)) t.sources.push(source);
+    if (sum) {
+      const have = t.sums[sum.kind];
+      if (have === undefined) t.sums[sum.kind] = sum.hash;
+      else if (have !== sum.hash && sum.hash.startsWith('h1:') && have.startsWith('h1:')) {
+        t.conflicts.push(`${source} has ${sum.hash} for ${key}${sum.kind === 'mod' ? '/go.mod' : ''}, another go.sum has ${have}`);
+      }
+    }
+    return t;
+  }
+}
+
+/** Folders never searched for go.sum files: VCS metadata, dependencies of other ecosystems, test fixtures. */
+const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', 'vendor', 'testdata']);
+
+/** Every go.sum below dir (not following symlinks), sorted. */
+export async function findGoSums(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) await walk(join(d, e.name));
+      } else if (e.isFile() && e.name === 'go.sum') out.push(join(d, e.name));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+export function addGoSum(set: TargetSet, text: string, file: string): void {
+  for (const e of parseGoSum(text, file)) {
+    set.add(e, e.kind === 'zip' ? FULL : GO_MOD_ONLY, `${file}:${e.line}`, { kind: e.kind, hash: e.hash });
+  }
+}
+
+export function addGoMod(set: TargetSet, text: string, file: string): void {
+  const gm = parseGoMod(text, file);
+  for (const r of gm.requires) if (!isReplaced(r, gm)) set.add(r, { ...FULL, graph: true }, file);
+  for (const r of gm.replacements) set.add(r, { ...FULL, graph: true }, file);
+}
+
+export interface Collected {
+  readonly targets: TargetSet;
+  /** Files read, for the report. */
+  readonly files: string[];
+  /** Inputs that could not be read or parsed. */
+  readonly errors: Error[];
+}
+
+/**
+ * Reads every input: a folder (all go.sum below it), a go.sum file (*.sum),
+ * a go.mod file (*.mod), any other file (a module@version list; '-' is
+ * stdin), or a literal module@version argument.
+ */
+export async function collectTargets(inputs: readonly string[], readStdin: () => Promise<string> = readAllStdin): Promise<Collected> {
+  const targets = new TargetSet();
+  const files: string[] = [];
+  const errors: Error[] = [];
+  const readOne = async (file: string, text: string): Promise<void> => {
+    files.push(file);
+    const name = basename(file);
+    try {
+      if (name.endsWith('.sum')) addGoSum(targets, text, file);
+      else if (name === 'go.mod' || name.endsWith('.mod')) addGoMod(targets, text, file);
+      else for (const mv of parseModuleList(text, file)) targets.add(mv, FULL, file);
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  };
+  for (const input of inputs) {
+    if (input === '-') {
+      await readOne('(stdin)', await readStdin());
+      continue;
+    }
+    const st = await stat(input).catch(() => null);
+    if (st?.isDirectory()) {
+      const sums = await findGoSums(input);
+      if (sums.length === 0) errors.push(new GoFileError(input, 0, 'no go.sum file found below this folder'));
+      for (const f of sums) await readOne(f, await readFile(f, 'utf8'));
+    } else if (st?.isFile()) {
+      await readOne(input, await readFile(input, 'utf8'));
+    } else if (input.includes('@')) {
+      try {
+        targets.add(parseModuleArg(input), FULL, 'arguments');
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    } else {
+      errors.push(new GoFileError(input, 0, 'no such file or folder (and not module@version)'));
+    }
+  }
+  return { targets, files, errors };
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

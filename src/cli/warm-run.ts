@@ -1,0 +1,198 @@
+// Filling a godepot through the very path requests take: each module
+// version's checksum-database record through the sumdb mirror (verified
+// against the signed tree, kept), then its .mod/.info/.zip through
+// ModuleService.get (fetched, verified against that record, kept). Nothing
+// is stored that serving would not store. Used by warm, import and export.
+import { hashGoMod } from '../modzip/index.js';
+import { isBlob, type Artifact } from '../proxy/artifact.js';
+import { hashArtifact, type ImmutableRequest } from '../proxy/immutable.js';
+import type { ImmutableKind } from '../proxy/request.js';
+import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.js';
+import type { ModuleVersion } from '../module/index.js';
+import type { Godepot } from './compose.js';
+import { parseGoMod } from './gofiles.js';
+import type { Progress } from './progress.js';
+import { proveRecords, type ReadTile } from './sumdb-tiles.js';
+import { GO_MOD_ONLY, type TargetSet, type WarmTarget } from './targets.js';
+
+export interface WarmSink {
+  /** Called with each artifact while it is open (export copies it out). */
+  artifact?(t: WarmTarget, kind: ImmutableKind, a: Artifact): Promise<void>;
+}
+
+export interface WarmRunOptions {
+  readonly concurrency: number;
+  readonly progress: Progress;
+  readonly sink?: WarmSink;
+  readonly signal?: AbortSignal;
+}
+
+export interface WarmFailure {
+  readonly module: string;
+  readonly problems: readonly string[];
+}
+
+export interface WarmReport {
+  /** Module versions tried. */
+  modules: number;
+  ok: number;
+  readonly failures: WarmFailure[];
+  /** Artifacts fetched and stored by this run / found already stored. */
+  stored: number;
+  cached: number;
+  bytes: number;
+  /** Checksum-database record ids of the primary database, proven and kept. */
+  readonly recordIds: Set<number>;
+  /** Tiles clients need for those records (all kept). */
+  tiles: ReadTile[];
+  /** Set when the tiles could not all be had. */
+  tileProblem?: string;
+  interrupted: boolean;
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+
+interface OneResult {
+  readonly problems: string[];
+  readonly bytes: number;
+  readonly stored: number;
+  readonly cached: number;
+  readonly graph: ModuleVersion[];
+}
+
+function compareSums(t: WarmTarget, kind: 'zip' | 'mod', verified: string | undefined, by: string): string | null {
+  const want = t.sums[kind];
+  if (want === undefined || verified === undefined || !want.startsWith('h1:') || want === verified) return null;
+  return `go.sum (${t.sources[0] ?? '?'}) has ${want} for ${kind === 'mod' ? 'its go.mod' : 'its zip'}, ${by} has ${verified}`;
+}
+
+async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, ids: Set<number>, signal?: AbortSignal): Promise<OneResult> {
+  const problems = [...t.conflicts];
+  const graph: ModuleVersion[] = [];
+  let bytes = 0;
+  let stored = 0;
+  let cached = 0;
+  const mirror = g.mirrors[0];
+  const policy = policyFor(t.path, g.settings, mirror !== undefined);
+  if (mirror && policy !== 'skip') {
+    let db: GoSumHashes;
+    try {
+      const { record } = await mirror.lookup({ path: t.path, version: t.version }, signal);
+      ids.add(record.id);
+      db = hashesFromRecord(record.text.toString('utf8'), t.path, t.version);
+    } catch (err) {
+      // Without a verified record nothing would be kept as verified; report it and move on.
+      problems.push(`checksum database ${mirror.name}: ${errorText(err)}`);
+      return { problems, bytes, stored, cached, graph };
+    }
+    for (const kind of ['zip', 'mod'] as const) {
+      const p = compareSums(t, kind, db[kind], `the checksum database ${mirror.name}`);
+      if (p) problems.push(p);
+    }
+  }
+  const kinds: ImmutableKind[] = ['mod', ...(t.info ? (['info'] as const) : []), ...(t.zip ? (['zip'] as const) : [])];
+  for (const kind of kinds) {
+    const req: ImmutableRequest = kind === 'info' ? { kind, path: t.path, version: t.version, query: false } : { kind, path: t.path, version: t.version };
+    let a: Artifact;
+    try {
+      a = await g.service.get(req, signal);
+    } catch (err) {
+      problems.push(`.${kind}: ${errorText(err)}`);
+      if (kind === 'mod') break;
+      continue;
+    }
+    try {
+      bytes += a.size;
+      if (a.cache === 'hit') cached++;
+      else stored++;
+      if (a.verification === 'unverified' || a.verification === 'quorum') {
+        problems.push(`.${kind} could not be verified (checksum database unreachable); it is kept in quarantine until the server re-verifies it`);
+      }
+      if (a.verification === 'skipped' && kind !== 'info' && t.sums[kind] !== undefined) {
+        const h = kind === 'mod' ? hashGoMod(isBlob(a.body) ? await a.body.read() : a.body) : await hashArtifact(req, a.body, signal);
+        const p = compareSums(t, kind, h, 'the downloaded file');
+        if (p) problems.push(p);
+      }
+      if (kind === 'mod' && t.graph) {
+        try {
+          const text = (isBlob(a.body) ? await a.body.read() : a.body).toString('utf8');
+          graph.push(...parseGoMod(text, `${t.path}@${t.version}/go.mod`).requires);
+        } catch {
+          // A dependency's go.mod the walk cannot read is the go command's business, not warm's.
+        }
+      }
+      await sink?.artifact?.(t, kind, a);
+    } catch (err) {
+      problems.push(`.${kind}: ${errorText(err)}`);
+    } finally {
+      if (isBlob(a.body)) await a.body.close();
+    }
+  }
+  return { problems, bytes, stored, cached, graph };
+}
+
+/**
+ * Warms every target (and, for targets with `graph`, the go.mod files of
+ * their requirements, transitively), at most `concurrency` at a time, then
+ * makes sure the tiles clients need for the records are kept.
+ */
+export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions): Promise<WarmReport> {
+  const report: WarmReport = { modules: 0, ok: 0, failures: [], stored: 0, cached: 0, bytes: 0, recordIds: new Set(), tiles: [], interrupted: false };
+  const queue = set.list();
+  opts.progress.addTotal(queue.length);
+  const running = new Map<number, Promise<number>>();
+  let nextId = 0;
+  const launch = (t: WarmTarget): void => {
+    const id = nextId++;
+    const label = `${t.path}@${t.version}`;
+    running.set(
+      id,
+      warmOne(g, t, opts.sink, report.recordIds, opts.signal).then(
+        (r) => {
+          report.modules++;
+          report.bytes += r.bytes;
+          report.stored += r.stored;
+          report.cached += r.cached;
+          if (r.problems.length === 0) report.ok++;
+          else report.failures.push({ module: label, problems: r.problems });
+          opts.progress.done(label, r.problems.length === 0, r.bytes, r.problems.join('; ') || undefined);
+          for (const mv of r.graph) {
+            if (set.has(mv)) continue;
+            queue.push(set.add(mv, { ...GO_MOD_ONLY, graph: true }, `${label}/go.mod`));
+            opts.progress.addTotal(1);
+          }
+          return id;
+        },
+        (err: unknown) => {
+          report.modules++;
+          report.failures.push({ module: label, problems: [errorText(err)] });
+          opts.progress.done(label, false, 0, errorText(err));
+          return id;
+        },
+      ),
+    );
+  };
+  while (queue.length > 0 || running.size > 0) {
+    while (running.size < opts.concurrency && queue.length > 0 && !opts.signal?.aborted) {
+      const t = queue.shift();
+      if (t) launch(t);
+    }
+    if (running.size === 0) break;
+    running.delete(await Promise.race(running.values()));
+  }
+  report.interrupted = opts.signal?.aborted ?? false;
+  const mirror = g.mirrors[0];
+  if (mirror && report.recordIds.size > 0 && !report.interrupted) {
+    try {
+      report.tiles = await proveRecords(mirror, report.recordIds, !g.settings.offline, opts.signal);
+    } catch (err) {
+      report.tileProblem = `cannot keep the checksum-database tiles clients need: ${errorText(err)}`;
+    }
+  }
+  return report;
+}
+
+/** Exit status of a warm-like run: 0 only when everything was fetched and verified. */
+export function warmFailed(r: WarmReport): boolean {
+  return r.failures.length > 0 || r.tileProblem !== undefined || r.interrupted;
+}

@@ -1,0 +1,105 @@
+// `godepot warm`: fills the cache before it is needed, from go.sum files,
+// go.mod files, lists of module@version or folders of repositories, through
+// the same code path as serving (so everything kept is verified). Safe to run
+// against the data folder of a running godepot: every write is an atomic
+// rename of a verified file.
+import { ConfigError } from '../config/load.js';
+import type { OptionSpec } from '../config/options.js';
+import { compose } from './compose.js';
+import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
+import { createProgress, formatBytes, type ProgressMode } from './progress.js';
+import { collectTargets } from './targets.js';
+import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
+
+export const BATCH_FLAGS: readonly OptionSpec[] = [
+  { name: 'concurrency', type: 'int', default: '8', help: 'module versions fetched at the same time' },
+  { name: 'progress', type: 'string', default: 'auto', choices: ['auto', 'bar', 'plain', 'none'], help: 'progress display (auto: a bar on a terminal, plain lines otherwise)' },
+];
+
+export const WARM_HELP = `Usage: godepot warm [flags] INPUT...
+
+Fills godepot's cache before it is needed: downloads every module version
+named by the inputs through godepot's own verifying path (checksum-database
+record first, then .mod, .info and .zip checked against it) and keeps it.
+
+INPUT is any of:
+  path/to/go.sum       every module version in it (go.mod-only lines fetch only the .mod)
+  path/to/go.mod       its requirements, and the go.mod files of their module graph
+  path/to/list.txt     one module@version per line ('-' reads stdin)
+  path/to/folder       every go.sum below it (.git, vendor, testdata, node_modules skipped)
+  module@version       one module version
+
+Flags:
+  --concurrency N      module versions fetched at the same time (default 8)
+  --progress MODE      auto | bar | plain | none (default auto: a bar on a terminal)
+
+${SERVER_FLAGS_HELP}
+
+Exit status: 0 when every module version was fetched and verified (and, for
+go.sum inputs, matches go.sum); 1 otherwise; 2 for bad arguments.
+`;
+
+export function progressMode(s: string): ProgressMode {
+  if (s === 'auto' || s === 'bar' || s === 'plain' || s === 'none') return s;
+  throw new ConfigError(`invalid --progress ${JSON.stringify(s)}: want auto, bar, plain or none`);
+}
+
+/** The report printed after a warm-like run. */
+export function formatWarmReport(r: WarmReport, verb: string, notes: readonly string[] = []): string {
+  const lines: string[] = [];
+  const dbPart = r.recordIds.size > 0 ? `; ${r.recordIds.size} checksum-database records and ${r.tiles.length} tiles kept for clients` : '';
+  lines.push(`${verb} ${r.ok} of ${r.modules} module versions: ${r.stored} files fetched and verified now, ${r.cached} already cached, ${formatBytes(r.bytes)}${dbPart}`);
+  if (r.interrupted) lines.push('interrupted: the rest was not tried');
+  if (r.tileProblem) lines.push(`problem: ${r.tileProblem}`);
+  lines.push(...notes);
+  if (r.failures.length > 0) {
+    lines.push(`${r.failures.length} failed:`);
+    for (const f of [...r.failures].sort((a, b) => a.module.localeCompare(b.module))) {
+      lines.push(`  ${f.module}`);
+      for (const p of f.problems) lines.push(`      ${p}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Aborts the signal on the first SIGINT/SIGTERM (the run reports what it did); returns an undo. */
+export function interruptible(): { signal: AbortSignal; release(): void } {
+  const ctl = new AbortController();
+  const stop = (): void => ctl.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: ctl.signal,
+    release() {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  const cs = loadCommandSettings(args, BATCH_FLAGS, io.env);
+  if (cs.flags.help) {
+    io.out(WARM_HELP);
+    return 0;
+  }
+  const inputs = cs.flags.positionals;
+  if (inputs.length === 0) throw new ConfigError('nothing to warm: give go.sum or go.mod files, folders, lists or module@version (see godepot warm --help)');
+  const concurrency = intFlag(cs, 'concurrency', 1, 256);
+  const mode = progressMode(cs.flag('progress'));
+  const collected = await collectTargets(inputs);
+  const settings = { ...cs.settings, memoryCache: 0 };
+  const log = commandLogger(settings);
+  const g = await compose(settings, { log, background: false, processMetrics: false });
+  const interrupt = interruptible();
+  let report: WarmReport;
+  try {
+    report = await runWarm(g, collected.targets, { concurrency, progress: createProgress(io.err, mode, 'warming'), signal: interrupt.signal });
+  } finally {
+    interrupt.release();
+    await g.close();
+    log.flush();
+  }
+  io.out(formatWarmReport(report, 'warmed', collected.errors.map((e) => `input: ${e.message}`)));
+  return warmFailed(report) || collected.errors.length > 0 ? 1 : 0;
+}
