@@ -1,0 +1,80 @@
+// A warm `go mod download` of the ~60-module app: through godepot (every
+// artifact already stored) against GOPROXY=file:// of the very files godepot
+// stores (no server at all). Each run starts from an empty module cache; the
+// two are run alternately and the medians compared.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
+import type { Row } from './report.js';
+import { startGodepot } from './procs.js';
+import type { BenchWorld } from './world.js';
+
+export interface GoModOptions {
+  readonly world: BenchWorld;
+  readonly repeats: number;
+  readonly workers: readonly number[];
+  readonly say: (line: string) => void;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const { world } = o;
+  const appDir = join(world.tmp, 'gomod-app');
+  await writeApp(appDir, world.fixture.app);
+  const fileProxy = pathToFileURL(join(world.warmData, 'mod')).href;
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const download = async (proxy: string, sumdb: string): Promise<number> => {
+    const home = await mkdtemp(join(world.tmp, 'gohome-'));
+    try {
+      const r = await runGo(['mod', 'download'], { cwd: appDir, env: goEnv({ home, proxy, sumdb }), timeoutMs: 300_000 });
+      if (r.code !== 0) throw new Error(`go mod download failed:\n${describeRun(r)}`);
+      return r.durationMs;
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  };
+  for (const workers of o.workers) {
+    const g = await startGodepot({ data: world.warmData, upstream: world.upstream.url, sumdb: world.sumdbSetting, workers, logFile: join(world.tmp, `gomod-godepot-w${workers}.log`) });
+    try {
+      // go.sum for the app (tidy), and a first download so that godepot holds everything the timed runs ask for.
+      const home = await mkdtemp(join(world.tmp, 'gohome-'));
+      const tidy = await runGo(['mod', 'tidy'], { cwd: appDir, env: goEnv({ home, proxy: g.url, sumdb: world.sumdb.vkey }), timeoutMs: 300_000 });
+      await rm(home, { recursive: true, force: true });
+      if (tidy.code !== 0) throw new Error(`go mod tidy through godepot failed:\n${describeRun(tidy)}`);
+      await download(g.url, world.sumdb.vkey);
+      world.upstream.resetLog();
+      world.sumdb.resetLog();
+      const viaGodepot: number[] = [];
+      const viaFile: number[] = [];
+      for (let i = 0; i < o.repeats; i++) {
+        viaFile.push(await download(fileProxy, world.sumdbSetting));
+        viaGodepot.push(await download(g.url, world.sumdb.vkey));
+      }
+      const upstreamCalls = world.upstream.requests.length + world.sumdb.requests.length;
+      const gm = median(viaGodepot);
+      const fm = median(viaFile);
+      rows.push({
+        bench: 'go mod download',
+        name: `warm, ~60-module app, ${workers} worker${workers > 1 ? 's' : ''}`,
+        unit: 'ms',
+        godepot: gm,
+        refName: 'GOPROXY=file://',
+        reference: fm,
+        detail: `median of ${o.repeats}; godepot runs ${viaGodepot.join(', ')} ms; file:// runs ${viaFile.join(', ')} ms; upstream calls during timed runs: ${upstreamCalls}`,
+        target: { on: 'ratio', op: '<=', value: 1.5 },
+        raw: { viaGodepot, viaFile, upstreamCalls, workers },
+      });
+      o.say(`  workers ${workers}: godepot ${gm} ms, file:// ${fm} ms (${(gm / fm).toFixed(2)}x)`);
+    } finally {
+      await g.stop();
+    }
+  }
+  return { rows, notes };
+}
