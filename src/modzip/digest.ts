@@ -96,28 +96,56 @@ export function isSmall(layout: EntryLayout): boolean {
 }
 
 /**
- * A small entry's digest from its whole compressed data, inflated in one
- * synchronous call (bounded by SMALL_ENTRY, and by the declared size: a zip
- * bomb stops one byte past it). Throws ZipError.
+ * The payloads of a deflate stream made only of stored blocks, as views of
+ * `data`; null when a coded block (or a malformed one) comes first, or the
+ * data ends before the final block. Bytes after the final block are ignored, as in Go.
+ */
+export function storedBlocks(data: Buffer): Buffer[] | null {
+  const out: Buffer[] = [];
+  for (let p = 0; ; ) {
+    if (p + 5 > data.length) return null;
+    const head = data[p] ?? 0;
+    if ((head & 6) !== 0) return null;
+    const len = data.readUInt16LE(p + 1);
+    if (data.readUInt16LE(p + 3) !== (~len & 0xffff) || p + 5 + len > data.length) return null;
+    out.push(data.subarray(p + 5, p + 5 + len));
+    p += 5 + len;
+    if ((head & 1) === 1) return out;
+  }
+}
+
+/**
+ * A small entry's digest from its whole compressed data: hashed where it
+ * lies when it is stored (or deflated into stored blocks only), else
+ * inflated in one synchronous call, bounded by SMALL_ENTRY and by the
+ * declared size (a zip bomb stops one byte past it). Throws ZipError.
  */
 export function digestSmall(data: Buffer, layout: EntryLayout, entry: ZipEntry): EntryDigest {
   const larger = (): ZipError =>
     new ZipError(`uncompressed size of file ${entry.name} is larger than declared size (${layout.declaredSize} bytes)`, entry.name);
-  let out = data;
-  if (layout.method === DEFLATE) {
+  let parts = layout.method === DEFLATE ? storedBlocks(data) : [data];
+  if (parts === null) {
     try {
-      out = inflateRawSync(data, { maxOutputLength: layout.declaredSize + 1, chunkSize: Math.max(1024, layout.declaredSize + 1) });
+      parts = [inflateRawSync(data, { maxOutputLength: layout.declaredSize + 1, chunkSize: Math.max(1024, layout.declaredSize + 1) })];
     } catch (err) {
-      // maxOutputLength passed: a RangeError (ERR_BUFFER_TOO_LARGE).
+      // Past maxOutputLength, zlib throws a RangeError (ERR_BUFFER_TOO_LARGE).
       throw err instanceof RangeError ? larger() : entryFailure(err, entry);
     }
   }
-  if (out.length > layout.declaredSize) throw larger();
-  if (out.length < layout.declaredSize) {
+  const sha = createHash('sha256');
+  let crc = 0;
+  let size = 0;
+  for (const part of parts) {
+    size += part.length;
+    if (size > layout.declaredSize) throw larger();
+    sha.update(part);
+    if (layout.checkCrc) crc = crc32(part, crc);
+  }
+  if (size < layout.declaredSize) {
     throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
   }
-  if (layout.checkCrc && crc32(out) >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
-  return { sha256: createHash('sha256').update(out).digest(), size: out.length };
+  if (layout.checkCrc && crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
+  return { sha256: sha.digest(), size };
 }
 
 /** Whether a failed fast read must be judged again by the exact read. */

@@ -24,6 +24,32 @@ class SourceReader extends yauzl.RandomAccessReader {
     return stream;
   }
 
+  /**
+   * yauzl's small reads (central directory records, local headers). With a
+   * source that can read a range in one piece, no stream is made; the
+   * callback still comes in a later microtask, as yauzl's recursion needs.
+   */
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+    const direct = this.source.read;
+    if (direct === undefined) {
+      super.read(buffer, offset, length, position, callback);
+      return;
+    }
+    const done = callback as (err: Error | null, bytesRead?: number) => void;
+    const deliver = (bytes: Buffer): void => {
+      bytes.copy(buffer, offset, 0, length);
+      done(null, Math.min(bytes.length, length));
+    };
+    const fail = (err: unknown): void => done(err instanceof Error ? err : new Error(String(err)));
+    try {
+      const got = direct.call(this.source, position, position + length);
+      if (got instanceof Promise) got.then(deliver, fail);
+      else queueMicrotask(() => deliver(got));
+    } catch (err) {
+      queueMicrotask(() => fail(err));
+    }
+  }
+
   destroyAll(reason: unknown): void {
     const err = reason instanceof Error ? reason : new Error(String(reason));
     for (const stream of this.live) stream.destroy(err);

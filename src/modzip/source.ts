@@ -10,6 +10,12 @@ export interface ByteSource {
    * stream (not end it early) when the range cannot be read in full.
    */
   createReadStream(start: number, end: number): Readable;
+  /**
+   * Optional: the bytes [start, end) in one piece, for the many small reads
+   * of a central directory (a stream per read is slow for thousands of
+   * entries). Throws (or rejects) when the range cannot be read in full.
+   */
+  read?(start: number, end: number): Buffer | Promise<Buffer>;
 }
 
 /** Largest chunk a bufferSource stream hands out; views, never copies. */
@@ -40,18 +46,18 @@ class BufferRangeStream extends Readable {
   }
 }
 
-function rangeError(start: number, end: number, size: number): Readable {
+function inRange(start: number, end: number, size: number): boolean {
+  return Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size;
+}
+
+/** Checks a requested range; returns an erroring stream when it is out of bounds. */
+export function checkRange(start: number, end: number, size: number): Readable | null {
+  if (inRange(start, end, size)) return null;
   const stream = new Readable({ read() {} });
   process.nextTick(() => {
     stream.destroy(new RangeError(`byte range [${start}, ${end}) is outside the source of ${size} bytes`));
   });
   return stream;
-}
-
-/** Checks a requested range; returns an erroring stream when it is out of bounds. */
-export function checkRange(start: number, end: number, size: number): Readable | null {
-  const ok = Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size;
-  return ok ? null : rangeError(start, end, size);
 }
 
 /**
@@ -64,6 +70,12 @@ export function bufferSource(buf: Buffer, chunkSize: number = BUFFER_CHUNK): Byt
     size: buf.length,
     createReadStream(start: number, end: number): Readable {
       return checkRange(start, end, buf.length) ?? new BufferRangeStream(buf, start, end, chunkSize);
+    },
+    read(start: number, end: number): Buffer {
+      if (!inRange(start, end, buf.length)) {
+        throw new RangeError(`byte range [${start}, ${end}) is outside the source of ${buf.length} bytes`);
+      }
+      return buf.subarray(start, end);
     },
   };
 }

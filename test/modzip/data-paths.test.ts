@@ -1,7 +1,8 @@
-// Entries too large to inflate in one call take the streaming path: stored
-// deflate blocks parsed in JS, compressed blocks through zlib (gzip-framed,
-// or primed with a dictionary mid-stream), and the exact re-read when the
-// fast read fails. Every path must agree with dirhash and with Go's rules.
+// The ways entry data is read: small entries in one piece (stored blocks
+// hashed in place, else one inflate call); large ones streamed (stored
+// deflate blocks parsed in JS, coded blocks through zlib, gzip-framed or
+// primed with a dictionary mid-stream) with the exact re-read when the fast
+// read fails. Every path must agree with dirhash and with Go's rules.
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, constants as zc } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ async function check(files: Array<{ name: string; data: Buffer }>, compress = tr
   expect((await hashZip(bufferSource(zip))).h1).toBe(want);
 }
 
-describe('large entries', () => {
+describe('entry data paths', () => {
   it('incompressible (stored deflate blocks)', () => check([{ name: 'a.bin', data: randomBytes(3 << 20) }]));
   it('compressible (coded blocks, gzip-framed)', () => check([{ name: 'a.go', data: text(3 << 20, 1) }]));
   it('mixed (a switch to zlib with a dictionary)', () => check([{ name: 'a.bin', data: mixed(3 << 20) }]));
@@ -99,16 +100,19 @@ describe('large entries', () => {
     expect((err as ZipError).message).toContain('zip: corrupt file data');
   });
 
-  for (const kind of ['random', 'text', 'mixed'] as const) {
-    it(`refuses a wrong CRC-32 or size (${kind})`, async () => {
-      const data = kind === 'random' ? randomBytes(1 << 20) : kind === 'text' ? text(1 << 20, 4) : mixed(1 << 20);
-      const zip = await rawZip([{ name: P + 'a', data }]);
-      const bad = (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<unknown> =>
-        verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e);
-      expect(String(await bad({ crc32: crc32(data) ^ 1 }))).toContain(`${P}a: zip: checksum error`);
-      expect(String(await bad({ uncompressedSize: data.length - 1 }))).toContain('is larger than declared size');
-      expect(String(await bad({ uncompressedSize: data.length + 1 }))).toContain('is smaller than declared size');
-    });
+  for (const size of [10 << 10, 1 << 20]) {
+    for (const kind of ['random', 'text', 'mixed'] as const) {
+      it(`refuses a wrong CRC-32 or size (${kind}, ${size} bytes)`, async () => {
+        const data = kind === 'random' ? randomBytes(size) : kind === 'text' ? text(size, 4) : mixed(size);
+        const zip = await rawZip([{ name: P + 'a', data }]);
+        expect((await verifyModuleZip(bufferSource(zip), MOD)).h1).toBe(hashFiles([{ name: P + 'a', data }]));
+        const bad = (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<unknown> =>
+          verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e);
+        expect(String(await bad({ crc32: crc32(data) ^ 1 }))).toContain(`${P}a: zip: checksum error`);
+        expect(String(await bad({ uncompressedSize: data.length - 1 }))).toContain('is larger than declared size');
+        expect(String(await bad({ uncompressedSize: data.length + 1 }))).toContain('is smaller than declared size');
+      });
+    }
   }
 
   it('reads entries whose data another entry shares (random access)', async () => {
