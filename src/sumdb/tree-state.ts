@@ -5,7 +5,7 @@
 // remembered (persisted) for /readyz.
 import type { Logger } from 'pino';
 import { openNote, type Verifiers } from './note/index.js';
-import { findFork, formatSecurityError, InconsistentTileError, parseTree, tileHashReader, type ForkProof, type Tree } from './tlog/index.js';
+import { findFork, formatSecurityError, hashEqual, InconsistentTileError, parseTree, tileHashReader, type ForkProof, type Tree } from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
@@ -102,6 +102,11 @@ export class TreeState {
     const tree = this.openHead(noteBytes, from);
     const cur = this.head;
     if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes);
+    if (tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
+      // The same tree again (every lookup answer carries the current head): nothing to prove, no tile to read.
+      cur.checkedAt = Date.now();
+      return cur;
+    }
     if (tree.n <= cur.tree.n) {
       // An older (or the same) head must be a prefix of ours; check against our stored tiles.
       const reader = this.verifiedReader(true, signal, remote);

@@ -131,6 +131,15 @@ describe('SumdbMirror: tiles (biglog_h8 vectors)', () => {
     await db.close();
   });
 
+  it('re-confirms an unchanged tree head without reading a tile (a mirror may serve no tiles at all)', async () => {
+    r = await rig([db.url], { wrap: (x) => (remote = new RecordingRemote(x)), mirror: { latestTtl: 0, staleGrace: 10_000 } });
+    await r.mirror.serve('latest');
+    db.setFault(faults.status(404), '/tile/');
+    for (let i = 0; i < 3; i++) expect((await r.mirror.serve('latest')).cache).toBe('revalidated');
+    expect(remote.calls.map((c) => c.kind)).toEqual(['latest', 'latest', 'latest', 'latest']);
+    expect(r.mirror.status().status).toBe('ok');
+  });
+
   it('serves the database tree head byte for byte', async () => {
     r = await rig([db.url]);
     const a = await r.mirror.serve('latest');
