@@ -1,0 +1,97 @@
+// Issue 3: the checksum database switches to a different history signed with
+// the same key. godepot keeps serving the tree head it verified, refuses the
+// new history (fatal log with both heads, godepot_sumdb_inconsistent_trees_total,
+// /readyz), and clients still build from the verified history.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, findGo, runGo, writeApp } from '../world/index.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+import { checkout, Dirs, metric, readyz, sumdbEnv, text } from './sumdb-support.js';
+
+describe.skipIf(findGo() === null)('a checksum database that forks its history', () => {
+  const world = buildApp();
+  const dirs = new Dirs();
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  let appDir: string;
+  let warmHome: string;
+  let warmGoSum: string;
+  let verified: Buffer;
+
+  const latest = async (): Promise<Buffer> => {
+    const r = await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`);
+    expect(r.status).toBe(200);
+    return Buffer.from(await r.arrayBuffer());
+  };
+
+  beforeAll(async () => {
+    const built = await buildModules(world.modules);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'sumdb-ttl': '300ms' });
+    appDir = await dirs.make('godepot-app-');
+    await writeApp(appDir, world.app);
+    warmHome = await dirs.make();
+    const env = sumdbEnv(warmHome, godepot.url, sumdb.vkey);
+    for (const args of [['mod', 'tidy'], ['build', '-o', join(warmHome, 'app'), '.']]) {
+      const r = await runGo(args, { cwd: appDir, env, timeoutMs: 120_000 });
+      expect(r.code, describeRun(r)).toBe(0);
+    }
+    warmGoSum = await text(join(appDir, 'go.sum'));
+    verified = await latest();
+  }, 240_000);
+
+  afterAll(async () => {
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+    await dirs.removeAll();
+  });
+
+  it('keeps serving the verified tree head, refuses the new history and says so in the log, /metrics and /readyz', async () => {
+    const size = sumdb.size;
+    await sumdb.fork();
+    expect(sumdb.size).toBe(size + 1);
+    const forked = await sumdb.signedTree();
+    expect(await metric(godepot.url, 'godepot_sumdb_inconsistent_trees_total')).toBe(0);
+
+    await new Promise((r) => setTimeout(r, 400)); // past the tree-head TTL: godepot asks the database again
+    for (let i = 0; i < 3; i++) {
+      const body = await latest();
+      expect(body.equals(verified), 'the verified head, never the forked one').toBe(true);
+      expect(body.equals(forked)).toBe(false);
+    }
+    expect(await metric(godepot.url, 'godepot_sumdb_inconsistent_trees_total', { db: sumdb.name })).toBeGreaterThanOrEqual(1);
+    const ready = await readyz(godepot.url);
+    expect(ready.status).toBe('degraded');
+    expect(ready.sumdb.find((s) => s.name === sumdb.name)).toMatchObject({ status: 'inconsistent', treeSize: size });
+    const fatal = godepot.logs.find((l) => l.level === 60 && l.alert === 'sumdb_inconsistent_tree');
+    expect(fatal).toBeDefined();
+    expect(fatal?.verifiedHead).toBe(verified.toString('utf8'));
+    expect(fatal?.conflictingHead).toBe(forked.toString('utf8'));
+    expect(String(fatal?.report)).toContain('SECURITY ERROR');
+    // The evidence survives in the data folder.
+    expect(await godepot.g.storage.get(`sumdb/${sumdb.name}/inconsistent`)).not.toBeNull();
+  });
+
+  it('clients still build from the verified history: a fresh CI job, and the client that remembers the old tree', async () => {
+    const h = await dirs.make();
+    const job = await dirs.make('godepot-ci-');
+    await checkout(appDir, job, false);
+    const env = sumdbEnv(h, godepot.url, sumdb.vkey);
+    for (const args of [['mod', 'tidy'], ['build', '-o', join(h, 'app'), '.']]) {
+      const r = await runGo(args, { cwd: job, env, timeoutMs: 120_000 });
+      expect(r.code, describeRun(r)).toBe(0);
+    }
+    expect(await text(join(job, 'go.sum'))).toBe(warmGoSum);
+
+    const again = await runGo(['clean', '-modcache'], { cwd: appDir, env: sumdbEnv(warmHome, godepot.url, sumdb.vkey), timeoutMs: 60_000 });
+    expect(again.code, describeRun(again)).toBe(0);
+    const rebuild = await runGo(['build', '-o', join(warmHome, 'app'), '.'], { cwd: appDir, env: sumdbEnv(warmHome, godepot.url, sumdb.vkey), timeoutMs: 120_000 });
+    expect(rebuild.code, describeRun(rebuild)).toBe(0);
+    expect(rebuild.stderr).not.toContain('SECURITY ERROR');
+    // godepot's head never moved.
+    expect((await latest()).equals(verified)).toBe(true);
+  }, 240_000);
+});
