@@ -2,6 +2,11 @@
 import { ConfigError } from '../config/load.js';
 import { serveCommand } from './serve.js';
 import { incidentsCommand } from './incidents.js';
+import { doctorCommand } from './doctor/index.js';
+import { warmCommand } from './warm.js';
+import { importCommand } from './import.js';
+import { exportCommand } from './export.js';
+import { ciEnvCommand } from './ci-env.js';
 
 const USAGE = `godepot — a verifying Go module proxy and checksum-database mirror
 
@@ -9,6 +14,15 @@ Usage:
   godepot serve [flags]        run the server (see 'godepot serve --help')
   godepot incidents [--data DIR] [--json]
                                print the upstream outage log
+  godepot doctor [--goproxy LIST] [--gosumdb SPEC] [--json]
+                               is it the network or the config? checks a Go client's path to its proxies and database
+  godepot warm [flags] go.sum|go.mod|list|folder|module@version...
+                               fill the cache before it is needed (verified, same path as serving)
+  godepot export [flags] DIR --from go.sum...
+                               write modules + checksum records/tiles to DIR (GOPROXY layout) for an air gap
+  godepot import [flags] DIR   fill the cache from a Go module cache or an exported folder, keeping what verifies
+  godepot ci-env --proxy URL [--fallback none|proxy.golang.org|direct] [--format shell|github|gitlab]
+                               the Go settings a CI job needs to build through godepot
   godepot help                 this text
 
 Point Go at it:  GOPROXY=http://HOST:PORT  (keep GOSUMDB on)
@@ -19,6 +33,11 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   incidents: incidentsCommand,
+  doctor: doctorCommand,
+  warm: warmCommand,
+  import: importCommand,
+  export: exportCommand,
+  'ci-env': ciEnvCommand,
 };
 
 /** Runs a command; resolves to the process exit code. */

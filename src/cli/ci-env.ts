@@ -1,0 +1,164 @@
+// `godepot ci-env`: the Go settings a CI job needs to build through a given
+// godepot, as shell exports or a GitHub Actions / GitLab CI snippet.
+//
+// Separator choice (PROTOCOL.md §1.3): after ',' the go command moves to the
+// next GOPROXY entry only on 404/410; after '|' on any error. A fallback is
+// meant to cover godepot being down or failing (refused, time-out, 5xx), so
+// every fallback is joined with '|'. With no fallback the list is godepot
+// alone: a godepot outage stops the build, by design (every module then
+// provably came through godepot).
+import { ConfigError, parseFlags } from '../config/load.js';
+import type { OptionSpec } from '../config/options.js';
+import { checkSumdbName, ValueError } from '../config/values.js';
+import { newVerifier } from '../sumdb/note/index.js';
+import { publicPathsMatched } from './doctor/config-check.js';
+
+export type Fallback = 'none' | 'proxy.golang.org' | 'direct';
+export type CiFormat = 'shell' | 'github' | 'gitlab';
+
+export interface CiEnvOptions {
+  readonly proxy: string;
+  readonly fallback: Fallback;
+  /** GOPRIVATE-syntax patterns of private modules ('' for none). */
+  readonly private: string;
+  /** 'direct': private modules are fetched from their VCS; 'godepot': through godepot (which must list them in --nosumdb). */
+  readonly privateVia: 'direct' | 'godepot';
+  /** GOSUMDB value: a database name or "NAME+HASH+KEY" (never off). */
+  readonly sumdb: string;
+}
+
+export interface CiVar {
+  readonly name: string;
+  readonly value: string;
+  readonly why: string;
+}
+
+const FLAGS: readonly OptionSpec[] = [
+  { name: 'proxy', type: 'string', default: '', help: "godepot's URL" },
+  { name: 'fallback', type: 'string', default: 'none', help: 'none | proxy.golang.org | direct' },
+  { name: 'private', type: 'string', default: '', help: 'GOPRIVATE-syntax patterns of private modules' },
+  { name: 'private-via', type: 'string', default: 'direct', help: 'direct | godepot' },
+  { name: 'gosumdb', type: 'string', default: 'sum.golang.org', help: 'the checksum database (name or NAME+HASH+KEY)' },
+  { name: 'format', type: 'string', default: 'shell', help: 'shell | github | gitlab' },
+];
+
+export const CI_ENV_HELP = `Usage: godepot ci-env --proxy URL [--fallback none|proxy.golang.org|direct]
+                     [--private PATTERNS [--private-via direct|godepot]]
+                     [--gosumdb NAME|KEY] [--format shell|github|gitlab]
+
+Prints the Go settings a CI job needs to build through godepot:
+  GOPROXY   godepot, then the fallback joined with '|' (any godepot failure falls through)
+  GOSUMDB   left on (the go command finds the database through godepot)
+  GOFLAGS   -mod=readonly: a build never rewrites go.mod/go.sum, so every hash is checked
+  GOPRIVATE, GONOSUMDB, GONOPROXY  for --private patterns only
+`;
+
+function quoteShell(v: string): string {
+  return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+function quoteYaml(v: string): string {
+  return JSON.stringify(v);
+}
+
+export function normalizeProxyUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: want godepot's URL, like https://godepot.internal`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: the scheme must be http or https`);
+  if (url.search || url.hash) throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: no query or fragment`);
+  if (/[,|]/.test(url.toString())) throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: ',' and '|' separate GOPROXY entries`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+export function checkGosumdb(value: string): string {
+  const v = value.trim();
+  if (v === '' || v === 'off') throw new ConfigError('--gosumdb off is refused: builds through godepot keep the checksum database on');
+  if (/\s/.test(v)) throw new ConfigError('--gosumdb takes a name or a key only; the go command then reaches the database through godepot');
+  try {
+    if (v.includes('+')) newVerifier(v);
+    else checkSumdbName(v);
+  } catch (err) {
+    throw new ConfigError(`invalid --gosumdb ${JSON.stringify(value)}: ${(err as Error).message}`);
+  }
+  if (!v.includes('+') && v !== 'sum.golang.org' && v !== 'sum.golang.google.cn') {
+    throw new ConfigError(`--gosumdb ${v}: the go command knows the key of sum.golang.org only; give NAME+HASH+KEY`);
+  }
+  return v;
+}
+
+export function ciEnv(o: CiEnvOptions): CiVar[] {
+  const proxy = normalizeProxyUrl(o.proxy);
+  const goproxy = {
+    none: proxy,
+    'proxy.golang.org': `${proxy}|https://proxy.golang.org`,
+    direct: `${proxy}|direct`,
+  }[o.fallback];
+  const why = {
+    none: 'godepot only: if it is down the build stops (no module can bypass it)',
+    'proxy.golang.org': "godepot, then proxy.golang.org on any godepot failure ('|', not ',': ',' falls through only on 404/410)",
+    direct: "godepot, then the modules' own repositories on any godepot failure ('|'; needs VCS access)",
+  }[o.fallback];
+  const vars: CiVar[] = [
+    { name: 'GOPROXY', value: goproxy, why },
+    { name: 'GOSUMDB', value: checkGosumdb(o.sumdb), why: 'checksum database on; the go command reaches it through godepot (/sumdb/<name>/)' },
+    { name: 'GOFLAGS', value: '-mod=readonly', why: 'builds never rewrite go.mod or go.sum' },
+  ];
+  const patterns = o.private.trim();
+  if (patterns !== '') {
+    const hits = publicPathsMatched(patterns);
+    if (hits.length > 0) throw new ConfigError(`--private ${patterns} also covers public modules (${hits.slice(0, 3).join(', ')}): their checksums would never be checked; name your private paths, e.g. github.com/yourorg`);
+    if (o.privateVia === 'direct') {
+      vars.push({ name: 'GOPRIVATE', value: patterns, why: 'private modules: fetched from their repositories, not looked up in the checksum database' });
+      vars.push({ name: 'GONOPROXY', value: patterns, why: 'private modules bypass godepot' });
+    }
+    const via = o.privateVia === 'direct' ? '' : ' (they come through godepot: give godepot --nosumdb with the same patterns)';
+    vars.push({ name: 'GONOSUMDB', value: patterns, why: `private modules are never looked up in the public checksum database${via}` });
+  }
+  return vars;
+}
+
+export function formatCiEnv(vars: readonly CiVar[], format: CiFormat): string {
+  switch (format) {
+    case 'shell':
+      return vars.map((v) => `# ${v.why}\nexport ${v.name}=${quoteShell(v.value)}`).join('\n') + '\n';
+    case 'github':
+      return ['# GitHub Actions: at workflow or job level', 'env:', ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`])].join('\n') + '\n';
+    case 'gitlab':
+      return ['# GitLab CI: at top level or in a job', 'variables:', ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`])].join('\n') + '\n';
+  }
+}
+
+function choice<T extends string>(name: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`invalid --${name} ${JSON.stringify(value)}: want ${choices.join(', ')}`);
+}
+
+export async function ciEnvCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, FLAGS);
+  if (flags.help) {
+    process.stdout.write(CI_ENV_HELP);
+    return 0;
+  }
+  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  const get = (n: string): string => flags.values.get(n)?.at(-1) ?? (FLAGS.find((f) => f.name === n)?.default as string);
+  const proxy = get('proxy');
+  if (proxy === '') throw new ConfigError("--proxy URL is required (godepot's address as CI jobs reach it)");
+  try {
+    const vars = ciEnv({
+      proxy,
+      fallback: choice('fallback', get('fallback'), ['none', 'proxy.golang.org', 'direct'] as const),
+      private: get('private'),
+      privateVia: choice('private-via', get('private-via'), ['direct', 'godepot'] as const),
+      sumdb: get('gosumdb'),
+    });
+    process.stdout.write(formatCiEnv(vars, choice('format', get('format'), ['shell', 'github', 'gitlab'] as const)));
+  } catch (err) {
+    if (err instanceof ValueError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return 0;
+}

@@ -1,0 +1,71 @@
+// `godepot doctor`: is it the network or our config? Diagnoses a Go client's
+// settings and the path to its proxies and checksum database.
+import { ConfigError, parseFlags } from '../../config/load.js';
+import type { OptionSpec } from '../../config/options.js';
+import { parseDuration } from '../../config/values.js';
+import { readGoConfig } from './goenv.js';
+import { formatJson, formatReport } from './report.js';
+import { runDoctor, type DoctorReport } from './run.js';
+
+const FLAGS: readonly OptionSpec[] = [
+  { name: 'goproxy', type: 'string', default: '', help: 'check this GOPROXY instead of the client\'s' },
+  { name: 'gosumdb', type: 'string', default: '', help: 'check this GOSUMDB instead of the client\'s' },
+  { name: 'json', type: 'boolean', default: 'false', help: 'print JSON' },
+  { name: 'timeout', type: 'duration', default: '5s', help: 'deadline of each check' },
+  { name: 'no-go', type: 'boolean', default: 'false', help: 'read the environment, not `go env`' },
+];
+
+export const DOCTOR_HELP = `Usage: godepot doctor [--goproxy LIST] [--gosumdb SPEC] [--json] [--timeout 5s] [--no-go]
+
+Diagnoses a Go client's module settings and the path to its proxies and
+checksum database, from where it runs. Settings come from 'go env' when a go
+command is on PATH, else from the environment (GOPROXY, GOSUMDB, GONOSUMDB,
+GONOPROXY, GOPRIVATE, GOFLAGS, GOINSECURE, GOAUTH); --goproxy/--gosumdb
+override them.
+
+For each proxy, then for the checksum database the go command would use, it
+checks DNS, TCP, TLS (https), an HTTP request to the protocol
+(/sumdb/<name>/supported, the database's /latest) and the tree head's
+signature with the configured key. One line per check with its time, then a
+verdict separating network problems from configuration problems, with fixes.
+
+Exit status: 0 when all is well, 1 when something is broken, 2 for bad flags.
+`;
+
+export interface DoctorDeps {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly write?: (s: string) => void;
+}
+
+/** Runs the doctor; resolves to the report and the exit code. */
+export async function doctor(args: readonly string[], deps: DoctorDeps = {}): Promise<{ report: DoctorReport; code: number; output: string }> {
+  const flags = parseFlags(args, FLAGS);
+  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  const one = (n: string): string | undefined => flags.values.get(n)?.at(-1);
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseDuration(one('timeout') ?? '5s');
+  } catch (err) {
+    throw new ConfigError(`invalid --timeout: ${(err as Error).message}`);
+  }
+  const goproxy = one('goproxy');
+  const gosumdb = one('gosumdb');
+  const { config, source } = await readGoConfig({
+    env: deps.env ?? process.env,
+    useGo: one('no-go') !== 'true',
+    overrides: { ...(goproxy === undefined ? {} : { GOPROXY: goproxy }), ...(gosumdb === undefined ? {} : { GOSUMDB: gosumdb }) },
+  });
+  const report = await runDoctor(config, { timeoutMs, source });
+  const output = one('json') === 'true' ? formatJson(report) : formatReport(report);
+  return { report, code: report.ok ? 0 : 1, output };
+}
+
+export async function doctorCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(DOCTOR_HELP);
+    return 0;
+  }
+  const { code, output } = await doctor(args);
+  process.stdout.write(output);
+  return code;
+}

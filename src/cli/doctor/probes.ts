@@ -1,0 +1,160 @@
+// The network checks of `godepot doctor`, one step at a time so a failure
+// names its layer: DNS resolution, TCP connect, TLS handshake (https), then
+// HTTP. Each step has its own deadline and reports how long it took.
+import { lookup } from 'node:dns/promises';
+import { isIP, connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { Agent, request } from 'undici';
+import { USER_AGENT } from '../../upstream/http.js';
+
+export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
+export type StepFailure = 'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'body' | 'key';
+
+export interface Step {
+  readonly name: StepName;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly ms: number;
+  readonly failure?: StepFailure;
+  /** Informational lines (e.g. "does not serve this database") are neither ok nor failed. */
+  readonly note?: boolean;
+}
+
+const CODE_FAILURE: Record<string, StepFailure> = {
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_FAIL: 'dns',
+  EAI_NONAME: 'dns',
+  EAI_NODATA: 'dns',
+  ECONNREFUSED: 'refused',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  TimeoutError: 'timeout',
+};
+
+function codeOf(err: unknown): string {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const o = e as { code?: unknown; name?: unknown; cause?: unknown };
+    if (typeof o.code === 'string') return o.code;
+    if (o.name === 'TimeoutError') return 'TimeoutError';
+    e = o.cause;
+  }
+  return '';
+}
+
+export function classify(err: unknown, fallback: StepFailure): StepFailure {
+  const code = codeOf(err);
+  if (CODE_FAILURE[code]) return CODE_FAILURE[code];
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/.test(code) || code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'tls';
+  return fallback;
+}
+
+function errText(err: unknown): string {
+  const code = codeOf(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+}
+
+async function timed<T>(ms: number, f: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const signal = AbortSignal.timeout(ms);
+  const value = await Promise.race([
+    f(signal),
+    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error(`no answer within ${ms / 1000}s`), { code: 'ETIMEDOUT' })), { once: true })),
+  ]);
+  return { value, ms: Math.round(performance.now() - started) };
+}
+
+function portOf(u: URL): number {
+  if (u.port) return Number(u.port);
+  return u.protocol === 'https:' ? 443 : 80;
+}
+
+/** DNS, TCP and (for https) TLS to the URL's host; stops at the first failure. */
+export async function probeConnection(url: string, timeoutMs: number): Promise<{ steps: Step[]; ok: boolean }> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = portOf(u);
+  const steps: Step[] = [];
+  const fail = (name: StepName, started: number, err: unknown, fallback: StepFailure, what: string): { steps: Step[]; ok: boolean } => {
+    steps.push({ name, ok: false, ms: Math.round(performance.now() - started), failure: classify(err, fallback), detail: `${what}: ${errText(err)}` });
+    return { steps, ok: false };
+  };
+  let address = host;
+  let started = performance.now();
+  if (isIP(host) === 0) {
+    try {
+      const r = await timed(timeoutMs, () => lookup(host, { all: true }));
+      address = r.value[0]?.address ?? host;
+      steps.push({ name: 'dns', ok: true, ms: r.ms, detail: `${host} → ${r.value.map((a) => a.address).slice(0, 3).join(', ')}` });
+    } catch (err) {
+      return fail('dns', started, err, 'dns', `${host} does not resolve`);
+    }
+  }
+  started = performance.now();
+  try {
+    const r = await timed(timeoutMs, (signal) => openSocket(() => tcpConnect({ host: address, port }), 'connect', signal));
+    r.value.destroy();
+    steps.push({ name: 'tcp', ok: true, ms: r.ms, detail: `connected to ${address}:${port}` });
+  } catch (err) {
+    const f = classify(err, 'connect');
+    return fail('tcp', started, err, 'connect', f === 'refused' ? `connection to ${address}:${port} refused (nothing listens there)` : `cannot connect to ${address}:${port}`);
+  }
+  if (u.protocol === 'https:') {
+    started = performance.now();
+    try {
+      const r = await timed(timeoutMs, (signal) =>
+        openSocket(() => tlsConnect({ host: address, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'] }), 'secureConnect', signal),
+      );
+      const s = r.value as TLSSocket;
+      const cert = s.getPeerCertificate();
+      const detail = `${s.getProtocol() ?? 'TLS'}, certificate for ${cert.subject?.CN ?? host} valid until ${cert.valid_to ?? '?'}`;
+      s.destroy();
+      steps.push({ name: 'tls', ok: true, ms: r.ms, detail });
+    } catch (err) {
+      return fail('tls', started, err, 'tls', `TLS handshake with ${host} failed`);
+    }
+  }
+  return { steps, ok: true };
+}
+
+function openSocket(open: () => Socket, ready: 'connect' | 'secureConnect', signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = open();
+    signal.addEventListener('abort', () => s.destroy(), { once: true });
+    s.once(ready, () => resolve(s));
+    s.once('error', (err) => {
+      s.destroy();
+      reject(err);
+    });
+  });
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly ms: number;
+}
+
+/** One GET with deadlines (connect, headers, body); the body is cut at 1 MiB. */
+export async function httpGet(url: string, timeoutMs: number): Promise<HttpAnswer> {
+  const agent = new Agent({ connect: { timeout: timeoutMs } });
+  const started = performance.now();
+  try {
+    const res = await request(url, { dispatcher: agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs * 2), headers: { 'user-agent': USER_AGENT } });
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of res.body) {
+      const b = c as Buffer;
+      n += b.length;
+      if (n > 1 << 20) break;
+      chunks.push(b);
+    }
+    return { status: res.statusCode, body: Buffer.concat(chunks), ms: Math.round(performance.now() - started) };
+  } finally {
+    await agent.close().catch(() => undefined);
+  }
+}

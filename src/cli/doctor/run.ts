@@ -1,0 +1,193 @@
+// The doctor's walk: each proxy in GOPROXY order (connection, then the
+// /sumdb/<name>/supported probe the go command itself makes), the database
+// the go command would end up using (through a proxy, or directly), its
+// signed tree head checked with the configured key; then findings that say,
+// for every failed step, whether the network or the service is at fault.
+import { openNote, Verifiers, newVerifier, UnverifiedNoteError, InvalidSignatureError, UnknownVerifierError } from '../../sumdb/note/index.js';
+import { parseTree } from '../../sumdb/tlog/index.js';
+import { analyzeConfig, type Finding, type GoConfig, type SumdbConfig } from './config-check.js';
+import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
+
+export interface Target {
+  readonly role: 'proxy' | 'database';
+  readonly url: string;
+  readonly note?: string;
+  readonly steps: Step[];
+}
+
+export interface DoctorReport {
+  readonly source: string;
+  readonly config: GoConfig;
+  readonly targets: Target[];
+  readonly findings: Finding[];
+  readonly ok: boolean;
+}
+
+const NETWORK_FIX: Record<StepFailure, string> = {
+  dns: 'check the host name in the setting and this machine\'s DNS (resolv.conf, VPN, split-horizon DNS)',
+  refused: 'nothing listens there: is the service running, on that port? (firewalls that reject also look like this)',
+  connect: 'check routing and firewalls between this machine and the host',
+  timeout: 'packets are dropped or the service hangs: check firewalls, proxies (HTTPS_PROXY) and the service\'s health',
+  tls: 'check the certificate (expired, wrong name, private CA: give Go the CA via SSL_CERT_FILE) and any TLS-intercepting proxy',
+  status: 'the service answers with an error: check its logs and health (for godepot: /readyz, godepot incidents)',
+  body: 'the service answered something unexpected: is this URL really a module proxy / checksum database?',
+  key: 'use the key the database publishes (godepot mirrors a database under its own key; for sum.golang.org just GOSUMDB=sum.golang.org)',
+};
+
+const KIND_OF: Record<StepFailure, Finding['kind']> = {
+  dns: 'network',
+  refused: 'network',
+  connect: 'network',
+  timeout: 'network',
+  tls: 'network',
+  status: 'service',
+  body: 'service',
+  key: 'config',
+};
+
+const WORDS: Record<StepFailure, string> = {
+  dns: 'DNS: name does not resolve',
+  refused: 'connection refused',
+  connect: 'cannot connect',
+  timeout: 'time-out',
+  tls: 'TLS failure',
+  status: 'HTTP error',
+  body: 'unexpected answer',
+  key: 'key does not match its database',
+};
+
+export function findingFor(target: Target, step: Step): Finding {
+  const f = step.failure ?? 'connect';
+  return { kind: KIND_OF[f], severity: 'problem', subject: target.url, message: `${target.role} ${target.url}: ${WORDS[f]} (${step.detail})`, fix: NETWORK_FIX[f] };
+}
+
+async function httpStep(url: string, timeoutMs: number, what: string): Promise<{ step: Step; status?: number; body?: Buffer }> {
+  const started = performance.now();
+  try {
+    const r = await httpGet(url, timeoutMs);
+    return { step: { name: 'http', ok: r.status < 500, ms: r.ms, detail: `GET ${what} → ${r.status}`, ...(r.status >= 500 ? { failure: 'status' as const } : {}) }, status: r.status, body: r.body };
+  } catch (err) {
+    const failure = classify(err, 'connect');
+    return { step: { name: 'http', ok: false, ms: Math.round(performance.now() - started), failure, detail: `GET ${what}: ${(err as Error).message}` } };
+  }
+}
+
+/** Checks a tree head against the key: ok, or a 'key' failure when another key signed it. */
+export function checkTreeHead(body: Buffer, key: string, ms: number): Step {
+  try {
+    const note = openNote(body, new Verifiers(newVerifier(key)));
+    const tree = parseTree(note.text);
+    return { name: 'key', ok: true, ms, detail: `signed tree head of ${tree.n} records verifies with ${key.split('+').slice(0, 2).join('+')}` };
+  } catch (err) {
+    if (err instanceof UnverifiedNoteError || err instanceof InvalidSignatureError || err instanceof UnknownVerifierError) {
+      const signers = body
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('— '))
+        .map((l) => {
+          const [, name, sig] = l.split(' ');
+          return `${name ?? '?'}+${Buffer.from(sig ?? '', 'base64').subarray(0, 4).toString('hex')}`;
+        });
+      return { name: 'key', ok: false, ms, failure: 'key', detail: `the tree head is signed by ${signers.join(', ') || 'an unknown key'}, not by ${key.split('+').slice(0, 2).join('+')}: ${(err as Error).message}` };
+    }
+    return { name: 'key', ok: false, ms, failure: 'body', detail: `not a signed tree head: ${(err as Error).message}` };
+  }
+}
+
+/** A godepot answers /readyz with its readiness JSON; anything else is not a godepot (no line). */
+async function godepotStep(base: string, timeoutMs: number): Promise<Step | null> {
+  try {
+    const r = await httpGet(`${base}/readyz`, timeoutMs);
+    const j = JSON.parse(r.body.toString('utf8')) as { status?: unknown; upstreams?: Array<{ url?: string; state?: string }>; sumdb?: Array<{ name?: string; status?: string }> };
+    if (typeof j.status !== 'string' || !Array.isArray(j.upstreams)) return null;
+    const open = j.upstreams.filter((u) => u.state !== 'closed').map((u) => `${u.url ?? '?'} ${u.state ?? ''}`);
+    const dbs = (j.sumdb ?? []).map((d) => `${d.name ?? '?'} ${d.status ?? ''}`);
+    const detail = `godepot is ${j.status}${open.length ? `; upstreams failing: ${open.join(', ')}` : ''}${dbs.length ? `; databases: ${dbs.join(', ')}` : ''}`;
+    return { name: 'godepot', ok: true, note: j.status !== 'ok', ms: r.ms, detail };
+  } catch {
+    return null;
+  }
+}
+
+export interface RunOptions {
+  readonly timeoutMs: number;
+  readonly source: string;
+}
+
+export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<DoctorReport> {
+  const analysis = analyzeConfig(config);
+  const findings = [...analysis.findings];
+  const targets: Target[] = [];
+  const db: SumdbConfig = analysis.sumdb;
+  const dbName = db.off || db.error ? undefined : db.name;
+  const probeName = dbName ?? 'sum.golang.org';
+  let dbBase: string | undefined = db.url;
+  let dbVia: string | undefined;
+  let dbBlocked: string | undefined;
+  let blockedBeforeNext = false;
+  for (const entry of analysis.proxies) {
+    if (entry.kind !== 'url') {
+      if (!dbBase && !dbBlocked && dbName) {
+        dbBase = `https://${dbName}`;
+        dbVia = `directly (GOPROXY reached "${entry.kind}")`;
+      }
+      break;
+    }
+    if (entry.url.startsWith('file:')) {
+      targets.push({ role: 'proxy', url: entry.url, note: 'a local folder: not checked', steps: [] });
+      continue;
+    }
+    const t: Target = { role: 'proxy', url: entry.url, steps: [] };
+    targets.push(t);
+    const conn = await probeConnection(entry.url, opts.timeoutMs);
+    t.steps.push(...conn.steps);
+    let supported: number | undefined;
+    if (conn.ok) {
+      const h = await httpStep(`${entry.url}/sumdb/${probeName}/supported`, opts.timeoutMs, `/sumdb/${probeName}/supported`);
+      supported = h.status;
+      const serves = h.status === 200 ? `: serves checksum database ${probeName}` : h.status === 404 || h.status === 410 ? `: does not serve ${probeName}` : '';
+      t.steps.push({ ...h.step, detail: h.step.detail + serves });
+      const gd = await godepotStep(entry.url, opts.timeoutMs);
+      if (gd) t.steps.push(gd);
+    }
+    for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
+    // The go command's own choice of database path (PROTOCOL.md §2.2).
+    if (dbName && !dbBase && !dbBlocked) {
+      if (supported === 200) {
+        dbBase = `${entry.url}/sumdb/${dbName}`;
+        dbVia = `through ${entry.url}`;
+      } else if (supported !== 404 && supported !== 410 && !entry.fallBackOnError) {
+        dbBlocked = entry.url;
+        blockedBeforeNext = analysis.proxies.indexOf(entry) < analysis.proxies.length - 1;
+      }
+    }
+  }
+  if (dbName && !dbBase && !dbBlocked) {
+    dbBase = `https://${dbName}`;
+    dbVia = 'directly (no proxy serves it)';
+  }
+  if (dbBlocked && blockedBeforeNext) {
+    // A consequence of the failure above (reported there), worth knowing: the next entry is not even asked.
+    findings.push({
+      kind: 'config',
+      severity: 'warning',
+      subject: 'GOPROXY',
+      message: `the go command finds checksum database ${dbName ?? ''} by asking ${dbBlocked}/sumdb/${dbName ?? ''}/supported; that failed and "," after it stops the search, so every checksum lookup fails`,
+      fix: `fix ${dbBlocked} (see above), or use "|" after it so the next entry is asked`,
+    });
+  }
+  if (dbBase && dbName && db.key) {
+    const t: Target = { role: 'database', url: dbBase, ...(dbVia ? { note: dbVia } : db.url ? { note: 'directly (URL in GOSUMDB)' } : {}), steps: [] };
+    targets.push(t);
+    const conn = targets.some((x) => x.role === 'proxy' && dbBase.startsWith(x.url + '/')) ? { steps: [], ok: true } : await probeConnection(dbBase, opts.timeoutMs);
+    t.steps.push(...conn.steps);
+    if (conn.ok) {
+      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest');
+      t.steps.push(h.step);
+      if (h.status === 200 && h.body) t.steps.push(checkTreeHead(h.body, db.key, h.step.ms));
+      else if (h.status === 404 || h.status === 410) t.steps.push({ name: 'key', ok: true, note: true, ms: 0, detail: 'no /latest here, so the key cannot be checked' });
+    }
+    for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
+  }
+  return { source: opts.source, config, targets, findings, ok: !findings.some((f) => f.severity === 'problem') };
+}

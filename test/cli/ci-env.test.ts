@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { ciEnv, formatCiEnv, type CiEnvOptions } from '../../src/cli/ci-env.js';
+import { parseGoproxy } from '../../src/cli/doctor/config-check.js';
+import { analyzeConfig } from '../../src/cli/doctor/config-check.js';
+import { configFromEnv } from '../../src/cli/doctor/goenv.js';
+import { generateKey } from '../../src/sumdb/note/index.js';
+
+const base: CiEnvOptions = { proxy: 'https://godepot.internal/', fallback: 'none', private: '', privateVia: 'direct', sumdb: 'sum.golang.org' };
+const vars = (o: Partial<CiEnvOptions>) => Object.fromEntries(ciEnv({ ...base, ...o }).map((v) => [v.name, v.value]));
+
+describe('ci-env', () => {
+  it('joins every fallback with "|" so any godepot failure falls through; none means godepot alone', () => {
+    expect(vars({}).GOPROXY).toBe('https://godepot.internal');
+    expect(vars({ fallback: 'proxy.golang.org' }).GOPROXY).toBe('https://godepot.internal|https://proxy.golang.org');
+    expect(vars({ fallback: 'direct' }).GOPROXY).toBe('https://godepot.internal|direct');
+    for (const fallback of ['proxy.golang.org', 'direct'] as const) {
+      const entries = parseGoproxy(vars({ fallback }).GOPROXY ?? '').entries;
+      expect(entries[0]?.fallBackOnError).toBe(true);
+    }
+  });
+
+  it('keeps the checksum database on, builds read-only, and never emits GOSUMDB=off', () => {
+    expect(vars({})).toEqual({ GOPROXY: 'https://godepot.internal', GOSUMDB: 'sum.golang.org', GOFLAGS: '-mod=readonly' });
+    const { vkey } = generateKey('db.internal/sumdb');
+    expect(vars({ sumdb: vkey }).GOSUMDB).toBe(vkey);
+    expect(() => vars({ sumdb: 'off' })).toThrow(/refused/);
+    expect(() => vars({ sumdb: `${vkey} https://db.internal` })).toThrow(/name or a key only/);
+    expect(() => vars({ sumdb: 'db.internal' })).toThrow(/give NAME\+HASH\+KEY/);
+  });
+
+  it('private patterns: GOPRIVATE/GONOPROXY/GONOSUMDB when fetched directly, GONOSUMDB only when through godepot; public-covering patterns refused', () => {
+    expect(vars({ private: 'git.corp.example,github.com/mycorp' })).toMatchObject({ GOPRIVATE: 'git.corp.example,github.com/mycorp', GONOPROXY: 'git.corp.example,github.com/mycorp', GONOSUMDB: 'git.corp.example,github.com/mycorp' });
+    const via = vars({ private: 'git.corp.example', privateVia: 'godepot' });
+    expect(via.GONOSUMDB).toBe('git.corp.example');
+    expect(via.GOPRIVATE).toBeUndefined();
+    expect(via.GONOPROXY).toBeUndefined();
+    expect(() => vars({ private: 'github.com' })).toThrow(/covers public modules/);
+  });
+
+  it('what it prints passes the doctor\'s configuration checks', () => {
+    for (const fallback of ['none', 'proxy.golang.org', 'direct'] as const) {
+      const env = vars({ fallback, private: 'git.corp.example' });
+      const problems = analyzeConfig(configFromEnv(env)).findings.filter((f) => f.severity === 'problem');
+      expect(problems, fallback).toEqual([]);
+    }
+  });
+
+  it('refuses a proxy URL that is not http(s) or holds a list separator', () => {
+    expect(() => vars({ proxy: 'ftp://x' })).toThrow(/http or https/);
+    expect(() => vars({ proxy: 'https://a,b' })).toThrow(/separate GOPROXY entries/);
+    expect(() => vars({ proxy: 'not a url' })).toThrow(/invalid --proxy/);
+  });
+
+  it('shell output is valid sh that sets exactly these values, quotes and all', () => {
+    const out = formatCiEnv(ciEnv({ ...base, fallback: 'proxy.golang.org', private: "git.corp.example/o'brien" }), 'shell');
+    const r = spawnSync('sh', ['-c', `${out}\nprintf '%s\\n' "$GOPROXY" "$GOSUMDB" "$GOFLAGS" "$GONOSUMDB"`], { encoding: 'utf8', env: {} });
+    expect(r.stdout).toBe("https://godepot.internal|https://proxy.golang.org\nsum.golang.org\n-mod=readonly\ngit.corp.example/o'brien\n");
+  });
+
+  it('GitHub Actions and GitLab CI snippets', () => {
+    const v = ciEnv({ ...base, fallback: 'direct' });
+    const gh = formatCiEnv(v, 'github');
+    expect(gh).toMatch(/^# GitHub Actions.*\nenv:\n/);
+    expect(gh).toContain('  GOPROXY: "https://godepot.internal|direct"\n');
+    const gl = formatCiEnv(v, 'gitlab');
+    expect(gl).toMatch(/\nvariables:\n/);
+    expect(gl).toContain('  GOFLAGS: "-mod=readonly"\n');
+    expect(gl).not.toContain('off');
+  });
+});

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { GoFileError, goModTokens, isReplaced, parseGoMod, parseGoSum, parseModuleArg, parseModuleList } from '../../src/cli/gofiles.js';
+import { findGo } from '../world/index.js';
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('parseGoSum', () => {
+  it('reads zip and go.mod lines, skipping blank lines and the legacy empty go.mod hash', () => {
+    const text = [
+      'example.com/Upper/Lib v1.0.0 h1:abc=',
+      'example.com/Upper/Lib v1.0.0/go.mod h1:def=',
+      '',
+      '  golang.org/x/text v0.3.0/go.mod   h1:ghi=  ',
+      'example.com/old v1.0.0/go.mod h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=',
+      'example.com/incompat v2.0.0+incompatible h1:jkl=',
+    ].join('\n');
+    expect(parseGoSum(text)).toEqual([
+      { path: 'example.com/Upper/Lib', version: 'v1.0.0', kind: 'zip', hash: 'h1:abc=', line: 1 },
+      { path: 'example.com/Upper/Lib', version: 'v1.0.0', kind: 'mod', hash: 'h1:def=', line: 2 },
+      { path: 'golang.org/x/text', version: 'v0.3.0', kind: 'mod', hash: 'h1:ghi=', line: 4 },
+      { path: 'example.com/incompat', version: 'v2.0.0+incompatible', kind: 'zip', hash: 'h1:jkl=', line: 6 },
+    ]);
+  });
+
+  it.each([
+    ['example.com/a v1.0.0', /malformed go.sum line/],
+    ['example.com/a v1.0.0 h1:x= extra', /malformed go.sum line/],
+    ['example.com/a 1.0.0 h1:x=', /not a semantic version/],
+    ['example.com/a v1.0 h1:x=', /not canonical/],
+    ['example.com/a/v2 v1.0.0 h1:x=', /v2/],
+    ['Example..com/a v1.0.0 h1:x=', /malformed|invalid/],
+  ])('refuses %j naming the line', (line, why) => {
+    let err: unknown;
+    try {
+      parseGoSum(`\n${line}\n`, 'x/go.sum');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GoFileError);
+    expect((err as GoFileError).line).toBe(2);
+    expect((err as GoFileError).message).toMatch(/^x\/go\.sum:2: /);
+    expect((err as GoFileError).message).toMatch(why);
+  });
+
+  it('round-trips random go.sum files', () => {
+    const rnd = prng(6);
+    for (let round = 0; round < 50; round++) {
+      const want = [];
+      const n = Math.floor(rnd() * 20);
+      for (let i = 0; i < n; i++) {
+        const path = `example.com/m${Math.floor(rnd() * 1000)}${rnd() < 0.3 ? '/v2' : ''}`;
+        const major = path.endsWith('/v2') ? 2 : Math.floor(rnd() * 2);
+        const version = `v${major}.${Math.floor(rnd() * 10)}.${Math.floor(rnd() * 10)}${rnd() < 0.2 ? '-pre.1' : ''}`;
+        const kind = rnd() < 0.5 ? 'zip' : 'mod';
+        want.push({ path, version, kind, hash: `h1:${Buffer.from([i, round]).toString('base64')}`, line: i + 1 });
+      }
+      const text = want.map((e) => `${e.path} ${e.version}${e.kind === 'mod' ? '/go.mod' : ''} ${e.hash}`).join('\n') + '\n';
+      expect(parseGoSum(text)).toEqual(want);
+    }
+  });
+});
+
+describe('parseGoMod', () => {
+  const gomod = `// a comment
+module example.com/app // trailing
+
+go 1.21
+
+require example.com/single v1.0.0
+require (
+	example.com/a v1.2.3 // indirect
+	"example.com/quoted" v0.1.0
+	// example.com/commented v9.9.9
+	example.com/b/v2 v2.0.0+incompatible_not_allowed_is_rejected_below v9
+)
+`;
+
+  it('reads single and block requires, quoted paths, and skips comments', () => {
+    const ok = gomod.replace(/^\texample\.com\/b\/v2 .*$/m, '\texample.com/b/v2 v2.1.0');
+    const r = parseGoMod(ok);
+    expect(r.module).toBe('example.com/app');
+    expect(r.requires).toEqual([
+      { path: 'example.com/single', version: 'v1.0.0' },
+      { path: 'example.com/a', version: 'v1.2.3' },
+      { path: 'example.com/quoted', version: 'v0.1.0' },
+      { path: 'example.com/b/v2', version: 'v2.1.0' },
+    ]);
+  });
+
+  it('refuses a malformed require naming the line', () => {
+    expect(() => parseGoMod(gomod, 'app/go.mod')).toThrow(/^app\/go\.mod:11: usage: require/);
+  });
+
+  it('reads replace directives: module replacements count, directory replacements do not', () => {
+    const r = parseGoMod(`module m
+require example.com/x v1.0.0
+require example.com/y v1.0.0
+replace example.com/x => example.com/fork/x v1.0.1
+replace (
+	example.com/y v1.0.0 => ../y
+	example.com/z v0.1.0 => example.com/z v0.2.0
+)
+`);
+    expect(r.replacements).toEqual([
+      { path: 'example.com/fork/x', version: 'v1.0.1' },
+      { path: 'example.com/z', version: 'v0.2.0' },
+    ]);
+    expect(r.replacedPaths).toEqual(['example.com/x']);
+    expect(isReplaced({ path: 'example.com/x', version: 'v1.0.0' }, r)).toBe(true);
+    expect(isReplaced({ path: 'example.com/y', version: 'v1.0.0' }, r)).toBe(true);
+    expect(isReplaced({ path: 'example.com/y', version: 'v1.0.1' }, r)).toBe(false);
+  });
+
+  it('tokenizes like modfile: => and parentheses split words, escapes in double quotes, comments end the line', () => {
+    expect(goModTokens('replace a=>b v1 // c')).toEqual(['replace', 'a', '=>', 'b', 'v1']);
+    expect(goModTokens('require ("x\\"y" `raw//not comment`)')).toEqual(['require', '(', 'x"y', 'raw//not comment', ')']);
+    expect(() => goModTokens('require "open', 'f', 3)).toThrow(/f:3: unterminated/);
+  });
+
+  it.skipIf(findGo() === null)('agrees with `go mod edit -json` on requirements and replacements', () => {
+    const go = findGo() as string;
+    const dir = mkdtempSync(join(tmpdir(), 'godepot-gomod-'));
+    try {
+      const text = `module example.com/app
+
+go 1.21
+
+require (
+	example.com/a v1.2.3 // indirect
+	"example.com/quoted" v0.1.0
+	example.com/b/v2 v2.1.0
+	gopkg.in/yaml.v3 v3.0.1
+)
+
+require example.com/Upper v0.0.0-20240102030405-abcdef123456
+
+replace example.com/a => example.com/fork/a v1.2.4
+
+replace example.com/quoted v0.1.0 => ./local
+`;
+      writeFileSync(join(dir, 'go.mod'), text);
+      const r = spawnSync(go, ['mod', 'edit', '-json'], { cwd: dir, encoding: 'utf8', env: { PATH: dirname(go), HOME: dir, GOENV: 'off', GOFLAGS: '', GOTOOLCHAIN: 'local' } });
+      expect(r.status, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout) as { Require: Array<{ Path: string; Version: string }>; Replace: Array<{ New: { Path: string; Version?: string } }> };
+      const ours = parseGoMod(text);
+      expect(ours.requires).toEqual(j.Require.map((x) => ({ path: x.Path, version: x.Version })));
+      expect(ours.replacements).toEqual(j.Replace.filter((x) => x.New.Version).map((x) => ({ path: x.New.Path, version: x.New.Version })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('module lists', () => {
+  it('reads path@version and "path version" lines with comments', () => {
+    expect(parseModuleList('# tools\nexample.com/a@v1.0.0\n\nexample.com/b v2.0.0+incompatible // old\n')).toEqual([
+      { path: 'example.com/a', version: 'v1.0.0' },
+      { path: 'example.com/b', version: 'v2.0.0+incompatible' },
+    ]);
+  });
+
+  it('refuses queries and non-canonical versions (warm fetches what a build can use)', () => {
+    expect(() => parseModuleArg('example.com/a@latest')).toThrow(/not a semantic version/);
+    expect(() => parseModuleArg('example.com/a@v1.0')).toThrow(/not canonical \(v1\.0\.0\)/);
+    expect(() => parseModuleArg('example.com/a')).toThrow(/not module@version/);
+    expect(() => parseModuleList('a b c\n', 'l.txt')).toThrow(/^l\.txt:1: want one module@version per line/);
+  });
+});

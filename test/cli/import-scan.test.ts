@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileFor, startDirServer } from '../../src/cli/dir-server.js';
+import { importSettings, layoutRoot, scanDatabases, scanLayout } from '../../src/cli/import.js';
+import { mergeVersionList, proxyKey } from '../../src/cli/export.js';
+import { settingsFrom } from '../support/godepot.js';
+
+const dirs: string[] = [];
+async function tmp(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'godepot-scan-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function put(root: string, rel: string, text = 'x'): Promise<void> {
+  await mkdir(join(root, rel, '..'), { recursive: true });
+  await writeFile(join(root, rel), text);
+}
+
+describe('reading a Go module cache', () => {
+  it('finds cache/download inside a GOMODCACHE, and every module version with its files', async () => {
+    const modcache = await tmp();
+    const dl = join(modcache, 'cache', 'download');
+    await put(dl, 'example.com/!upper/!lib/@v/v1.0.0.info');
+    await put(dl, 'example.com/!upper/!lib/@v/v1.0.0.mod');
+    await put(dl, 'example.com/!upper/!lib/@v/v1.0.0.zip');
+    await put(dl, 'example.com/!upper/!lib/@v/v1.0.0.ziphash');
+    await put(dl, 'example.com/!upper/!lib/@v/v1.0.0.lock');
+    await put(dl, 'example.com/!upper/!lib/@v/list');
+    await put(dl, 'example.com/modonly/@v/v0.1.0.mod');
+    await put(dl, 'example.com/bad/@v/notaversion.mod');
+    await put(dl, 'sumdb/sum.golang.org/lookup/example.com/modonly@v0.1.0');
+    await put(dl, 'sumdb/localhost.localdev/sumdb/tile/8/0/000.p/3');
+    await put(modcache, 'example.com/!upper/!lib@v1.0.0/lib.go');
+    const root = await layoutRoot(modcache);
+    expect(root).toBe(dl);
+    const { found, skipped } = await scanLayout(root);
+    const byKey = Object.fromEntries(found.map((f) => [`${f.path}@${f.version}`, [...f.files].sort()]));
+    expect(byKey).toEqual({ 'example.com/Upper/Lib@v1.0.0': ['info', 'mod', 'zip'], 'example.com/modonly@v0.1.0': ['mod'] });
+    expect(skipped).toEqual(['example.com/bad/@v/notaversion.mod: not a valid module version']);
+    expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
+  });
+
+  it('puts the folder first as upstream and database mirror; --offline leaves only the folder; always strict', () => {
+    const base = settingsFrom({ upstream: 'https://up.example', sumdb: 'sum.golang.org', verify: 'fallback' });
+    const on = importSettings(base, 'http://127.0.0.1:9');
+    expect(on.upstream.entries.map((e) => e.url)).toEqual(['http://127.0.0.1:9', 'https://up.example']);
+    expect(on.sumdb[0]?.urls).toEqual(['http://127.0.0.1:9/sumdb/sum.golang.org', 'https://sum.golang.org', 'https://sum.golang.google.cn']);
+    expect(on.verify.mode).toBe('strict');
+    const off = importSettings({ ...base, offline: true }, 'http://127.0.0.1:9');
+    expect(off.offline).toBe(false);
+    expect(off.upstream.entries.map((e) => e.url)).toEqual(['http://127.0.0.1:9']);
+    expect(off.sumdb[0]?.urls).toEqual(['http://127.0.0.1:9/sumdb/sum.golang.org']);
+  });
+});
+
+describe('the folder server', () => {
+  it('maps request paths to files inside the root only, and never the go command\'s own files', () => {
+    const root = '/data/dl';
+    expect(fileFor(root, '/example.com/!upper/@v/v1.0.0.zip')).toBe('/data/dl/example.com/!upper/@v/v1.0.0.zip');
+    expect(fileFor(root, '/example.com/%21upper/@v/v1.0.0.mod')).toBe('/data/dl/example.com/!upper/@v/v1.0.0.mod');
+    for (const bad of ['/../etc/passwd', '/a/%2e%2e/b', '/a%2fb', '/a/.staging/x', '/x/@v/v1.0.0.ziphash', '/x/@v/v1.0.0.lock', '/', '/a\\b']) {
+      expect(fileFor(root, bad), bad).toBeNull();
+    }
+  });
+
+  it('serves files, answers supported for databases it holds, and 404s empty files like the go command', async () => {
+    const root = await tmp();
+    await put(root, 'example.com/a/@v/v1.0.0.mod', 'module example.com/a\n');
+    await put(root, 'example.com/a/@v/v1.0.1.mod', '');
+    await put(root, 'sumdb/sum.golang.org/lookup/example.com/a@v1.0.0', '1\nrecord\n');
+    const s = await startDirServer(root, ['sum.golang.org', 'other.example/db']);
+    try {
+      const get = async (p: string): Promise<[number, string]> => {
+        const r = await fetch(s.url + p);
+        return [r.status, await r.text()];
+      };
+      expect(await get('/example.com/a/@v/v1.0.0.mod')).toEqual([200, 'module example.com/a\n']);
+      expect((await get('/example.com/a/@v/v1.0.1.mod'))[0]).toBe(404);
+      expect((await get('/sumdb/sum.golang.org/supported'))[0]).toBe(200);
+      expect((await get('/sumdb/other.example/db/supported'))[0]).toBe(404);
+      expect(await get('/sumdb/sum.golang.org/lookup/example.com/a@v1.0.0')).toEqual([200, '1\nrecord\n']);
+      expect((await get('/example.com/a/@v/v9.0.0.zip'))[0]).toBe(404);
+      expect(s.counts).toEqual({ served: 3, missing: 3 });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('export layout', () => {
+  it('writes GOPROXY paths with case-escaping', () => {
+    expect(proxyKey('example.com/Upper/Lib', 'v1.0.0-RC1', 'zip')).toBe('example.com/!upper/!lib/@v/v1.0.0-!r!c1.zip');
+  });
+
+  it('merges @v/list in semver order without duplicates, dropping junk', () => {
+    expect(mergeVersionList('v1.10.0\nv1.2.0\n\nnot-a-version\n', ['v1.2.0', 'v1.9.0', 'v2.0.0+incompatible'])).toBe('v1.2.0\nv1.9.0\nv1.10.0\nv2.0.0+incompatible\n');
+  });
+});
