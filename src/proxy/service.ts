@@ -32,12 +32,38 @@ export class ModuleService {
 
   /** Resolves when fetches and re-verifications in flight have settled. */
   async idle(): Promise<void> {
-    await Promise.all([this.flights.settled(), this.reverifyFlights.settled(), this.mutable.idle()]);
+    while (this.flights.size + this.reverifyFlights.size > 0) {
+      await Promise.all([this.flights.settled(), this.reverifyFlights.settled()]);
+    }
+    await this.mutable.idle();
   }
 
   /** Number of distinct artifacts being fetched right now. */
   get inFlight(): number {
     return this.flights.size;
+  }
+
+  /**
+   * The cache-hit fast path: an immutable artifact held in memory, with no
+   * I/O and no promise; null when get() has to do the work. Answers exactly
+   * what get() would for the same hit.
+   */
+  peek(req: ProxyRequest): (Artifact & { readonly body: Buffer }) | null {
+    if (isMutable(req)) return null;
+    const r = req as ImmutableRequest;
+    const mem = this.ctx.memory.get(storageKey(r));
+    if (!mem) return null;
+    const verification = this.storedVerification(r);
+    return {
+      kind: r.kind,
+      contentType: CONTENT_TYPES[r.kind],
+      size: mem.body.length,
+      body: mem.body,
+      etag: mem.etag,
+      immutable: verification !== 'unverified' && verification !== 'quorum',
+      verification,
+      cache: 'hit',
+    };
   }
 
   async get(req: ProxyRequest, signal?: AbortSignal): Promise<Artifact> {

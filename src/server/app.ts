@@ -8,7 +8,7 @@ import { decodeRequestPath, parseProxyPath, type ProxyRequest } from '../proxy/r
 import type { ModuleService } from '../proxy/service.js';
 import type { ServiceEvents } from '../proxy/context.js';
 import type { Metrics } from './metrics.js';
-import { sendArtifact, sendError, sendText } from './respond.js';
+import { sendArtifact, sendBuffered, sendError, sendText } from './respond.js';
 import type { Health } from './health.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
 
@@ -44,59 +44,108 @@ export interface App {
 
 const ABOUT = 'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
+/** Raw request paths remembered with their parse (a pure function of the path); cleared when full. */
+const PARSED_PATHS_MAX = 4096;
+
 export function createApp(deps: AppDeps): App {
   let inFlight = 0;
   let draining = false;
   const idleWaiters: Array<() => void> = [];
+  const parsedPaths = new Map<string, ProxyRequest>();
+  const rememberParsed = (rawPath: string, p: ProxyRequest): void => {
+    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
+    parsedPaths.set(rawPath, p);
+  };
 
   const finished = (): void => {
     inFlight--;
     if (inFlight === 0) idleWaiters.splice(0).forEach((f) => f());
   };
 
-  async function route(req: IncomingMessage, res: ServerResponse, info: RequestLog, signal: AbortSignal): Promise<void> {
-    const head = req.method === 'HEAD';
+  /** The routes that are not artifacts (health, metrics, …); null when rawPath is none of them. */
+  function special(rawPath: string): ((req: IncomingMessage, res: ServerResponse, info: RequestLog, head: boolean) => Promise<void>) | null {
+    switch (rawPath) {
+      case '/':
+        return async (_req, res, info, head) => {
+          info.route = 'about';
+          sendText(res, 200, ABOUT, undefined, head);
+        };
+      case '/healthz':
+        return async (_req, res, info, head) => {
+          info.route = 'healthz';
+          sendText(res, 200, 'ok\n', undefined, head);
+        };
+      case '/readyz':
+        return async (_req, res, info, head) => {
+          info.route = 'readyz';
+          const r = await deps.health.readiness();
+          sendText(res, r.ready ? 200 : 503, JSON.stringify(r, null, 2) + '\n', 'application/json', head);
+        };
+      case '/metrics':
+        return async (_req, res, info, head) => {
+          info.route = 'metrics';
+          sendText(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType, head);
+        };
+      case '/api/incidents':
+        return async (_req, res, info, head) => {
+          info.route = 'incidents';
+          sendText(res, 200, JSON.stringify(deps.incidents ? await deps.incidents() : [], null, 2) + '\n', 'application/json', head);
+        };
+    }
+    return null;
+  }
+
+  /**
+   * Routes one request. A cache hit held in memory is answered right here,
+   * synchronously (returns undefined); everything else returns the promise
+   * of its answer. Throws (or rejects) with what sendError should answer.
+   */
+  function route(req: IncomingMessage, res: ServerResponse, info: RequestLog, signal: () => AbortSignal): Promise<void> | undefined {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    switch (rawPath) {
-      case '/':
-        info.route = 'about';
-        return sendText(res, 200, ABOUT, undefined, head);
-      case '/healthz':
-        info.route = 'healthz';
-        return sendText(res, 200, 'ok\n', undefined, head);
-      case '/readyz': {
-        info.route = 'readyz';
-        const r = await deps.health.readiness();
-        return sendText(res, r.ready ? 200 : 503, JSON.stringify(r, null, 2) + '\n', 'application/json', head);
+    let parsed = parsedPaths.get(rawPath);
+    if (parsed === undefined) {
+      const other = special(rawPath);
+      if (other) return other(req, res, info, req.method === 'HEAD');
+      if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
+      const path = decodeRequestPath(rawPath);
+      if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal());
+      let p: ProxyRequest | null;
+      try {
+        p = parseProxyPath(path);
+      } catch (err) {
+        info.route = 'bad_request';
+        throw err;
       }
-      case '/metrics':
-        info.route = 'metrics';
-        return sendText(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType, head);
-      case '/api/incidents':
-        info.route = 'incidents';
-        return sendText(res, 200, JSON.stringify(deps.incidents ? await deps.incidents() : [], null, 2) + '\n', 'application/json', head);
+      if (!p) throw new GodepotError('not_found', 'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…');
+      parsed = p;
+      rememberParsed(rawPath, p);
+    } else if (draining) {
+      throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
     }
-    if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
-    const path = decodeRequestPath(rawPath);
-    if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal);
-    let parsed: ProxyRequest | null;
-    try {
-      parsed = parseProxyPath(path);
-    } catch (err) {
-      info.route = 'bad_request';
-      throw err;
-    }
-    if (!parsed) throw new GodepotError('not_found', 'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…');
     info.route = parsed.kind;
     info.module = parsed.path;
     if ('version' in parsed) info.version = parsed.version;
+    const hit = deps.service.peek(parsed);
+    if (hit) {
+      served(info, hit);
+      sendBuffered(req, res, hit, hit.body);
+      return undefined;
+    }
+    return serveArtifact(req, res, parsed, info, signal());
+  }
+
+  async function serveArtifact(req: IncomingMessage, res: ServerResponse, parsed: ProxyRequest, info: RequestLog, signal: AbortSignal): Promise<void> {
     const artifact = await deps.service.get(parsed, signal);
+    served(info, artifact);
+    await sendArtifact(req, res, artifact);
+  }
+
+  function served(info: RequestLog, artifact: Artifact): void {
     note(info, artifact);
     deps.metrics.cache.inc({ kind: artifact.kind, outcome: artifact.cache });
     deps.events.served?.({ kind: artifact.kind, outcome: artifact.cache, verification: artifact.verification });
-    await sendArtifact(req, res, artifact);
   }
 
   async function serveSumdb(req: IncomingMessage, res: ServerResponse, rest: string, info: RequestLog, signal: AbortSignal): Promise<void> {
@@ -124,9 +173,21 @@ export function createApp(deps: AppDeps): App {
     const started = performance.now();
     inFlight++;
     const info: RequestLog = { route: 'other' };
-    const ctl = new AbortController();
+    // Made on first use: a cache hit answered from memory never needs one.
+    let ctl: AbortController | undefined;
+    let gone = false;
+    const signal = (): AbortSignal => {
+      if (!ctl) {
+        ctl = new AbortController();
+        if (gone) ctl.abort(new Error('client went away'));
+      }
+      return ctl.signal;
+    };
     res.on('close', () => {
-      if (!res.writableFinished) ctl.abort(new Error('client went away'));
+      if (!res.writableFinished) {
+        gone = true;
+        ctl?.abort(new Error('client went away'));
+      }
       const seconds = (performance.now() - started) / 1000;
       deps.metrics.httpRequests.inc({ route: info.route, status: String(res.statusCode) });
       deps.metrics.httpDuration.observe({ route: info.route }, seconds);
@@ -141,14 +202,19 @@ export function createApp(deps: AppDeps): App {
       sendError(res, new GodepotError('method_not_allowed', `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`));
       return;
     }
-    route(req, res, info, ctl.signal).catch((err: unknown) => {
+    const failed = (err: unknown): void => {
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
       if (e.status >= 500) deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
       if (e.code === 'internal') deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
       deps.events.served?.({ kind: (['list', 'latest', 'info', 'mod', 'zip'] as const).find((k) => k === info.route) ?? 'info', outcome: 'error', status: e.status });
       sendError(res, e, method === 'HEAD');
-    });
+    };
+    try {
+      route(req, res, info, signal)?.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   return {

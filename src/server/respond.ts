@@ -67,49 +67,66 @@ function etagMatches(header: string | undefined, etag: string | undefined): bool
   });
 }
 
+/**
+ * Writes the status and headers for a (Range or conditional) GET/HEAD of a;
+ * ends the response and returns null when there is no body to send (304,
+ * 416, HEAD), else returns the byte range to send.
+ */
+function begin(req: IncomingMessage, res: ServerResponse, a: Artifact): ByteRange | null {
+  const headers: Record<string, string | number> = {
+    'content-type': a.contentType,
+    'cache-control': a.verification === 'unverified' || a.verification === 'quorum' ? NO_STORE : a.immutable ? IMMUTABLE : MUTABLE,
+    'x-godepot-cache': a.cache,
+  };
+  if (a.verification !== 'n/a') headers['x-godepot-verification'] = a.verification;
+  if (a.etag) headers.etag = a.etag;
+  if (a.kind === 'zip') headers['accept-ranges'] = 'bytes';
+  const h = req.headers;
+  if (h['if-none-match'] !== undefined && etagMatches(h['if-none-match'], a.etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return null;
+  }
+  let range: ByteRange | null = null;
+  if (a.kind === 'zip' && h.range) {
+    const ifRange = h['if-range'];
+    const r = ifRange === undefined || ifRange === a.etag ? parseRange(h.range, a.size) : null;
+    if (r === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${a.size}`, 'content-length': 0 });
+      res.end();
+      return null;
+    }
+    range = r;
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? a.size;
+  headers['content-length'] = end - start;
+  if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${a.size}`;
+  res.writeHead(range ? 206 : 200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return null;
+  }
+  return { start, end };
+}
+
+/** sendArtifact for a body held in memory: synchronous (the cache-hit fast path). Returns the body bytes written. */
+export function sendBuffered(req: IncomingMessage, res: ServerResponse, a: Artifact, body: Buffer): number {
+  const r = begin(req, res, a);
+  if (!r) return 0;
+  res.end(r.start === 0 && r.end === body.length ? body : body.subarray(r.start, r.end));
+  return r.end - r.start;
+}
+
 export async function sendArtifact(req: IncomingMessage, res: ServerResponse, a: Artifact): Promise<number> {
   const body = a.body;
+  if (!isBlob(body)) return sendBuffered(req, res, a, body);
   try {
-    const headers: Record<string, string | number> = {
-      'content-type': a.contentType,
-      'cache-control': a.verification === 'unverified' || a.verification === 'quorum' ? NO_STORE : a.immutable ? IMMUTABLE : MUTABLE,
-      'x-godepot-cache': a.cache,
-    };
-    if (a.verification !== 'n/a') headers['x-godepot-verification'] = a.verification;
-    if (a.etag) headers.etag = a.etag;
-    if (a.kind === 'zip') headers['accept-ranges'] = 'bytes';
-    if (etagMatches(req.headers['if-none-match'], a.etag)) {
-      res.writeHead(304, headers);
-      res.end();
-      return 0;
-    }
-    let range: ByteRange | null = null;
-    if (a.kind === 'zip' && req.headers.range) {
-      const ifRange = req.headers['if-range'];
-      const r = ifRange === undefined || ifRange === a.etag ? parseRange(req.headers.range, a.size) : null;
-      if (r === 'unsatisfiable') {
-        res.writeHead(416, { ...headers, 'content-range': `bytes */${a.size}`, 'content-length': 0 });
-        res.end();
-        return 0;
-      }
-      range = r;
-    }
-    const start = range?.start ?? 0;
-    const end = range?.end ?? a.size;
-    headers['content-length'] = end - start;
-    if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${a.size}`;
-    res.writeHead(range ? 206 : 200, headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return 0;
-    }
-    if (!isBlob(body)) {
-      res.end(range ? body.subarray(start, end) : body);
-      return end - start;
-    }
-    await pipeline(body.stream(start, end), res);
-    return end - start;
+    const r = begin(req, res, a);
+    if (!r) return 0;
+    await pipeline(body.stream(r.start, r.end), res);
+    return r.end - r.start;
   } finally {
-    if (isBlob(body)) await body.close();
+    await body.close();
   }
 }

@@ -1,0 +1,89 @@
+// The cache-hit fast path (an artifact held in memory answered without a
+// promise) must answer exactly what the storage path answers: same status,
+// headers and bytes for GET, HEAD, If-None-Match and Range, and the same
+// access-log line and metrics.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+async function ask(url: string, init?: RequestInit): Promise<Answer> {
+  const r = await fetch(url, init);
+  const headers: Record<string, string> = {};
+  r.headers.forEach((v, k) => {
+    if (k !== 'date' && k !== 'keep-alive' && k !== 'connection') headers[k] = v;
+  });
+  return { status: r.status, headers, body: Buffer.from(await r.arrayBuffer()) };
+}
+
+describe('cache hits from memory answer as hits from storage do', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let withMemory: RunningGodepot;
+  let storageOnly: RunningGodepot;
+  let mod: BuiltModule;
+
+  beforeAll(async () => {
+    const built = await buildModules([{ path: 'example.com/hit', version: 'v1.2.3', files: { 'go.mod': 'module example.com/hit\n', 'hit.go': 'package hit\n', 'blob.bin': randomBytes(20_000) } }]);
+    mod = built[0] as BuiltModule;
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    const common = { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' };
+    withMemory = await startGodepot(common);
+    // Both share one data folder, so the stored files (and their etags) are the same.
+    storageOnly = await startGodepot({ ...common, data: withMemory.data, 'memory-cache': '0' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await withMemory?.close();
+    await storageOnly?.close();
+    await upstream?.close();
+    await sumdb?.close();
+  });
+
+  it('GET, HEAD, If-None-Match and Range of .info, .mod and .zip', async () => {
+    for (const ext of ['info', 'mod', 'zip'] as const) {
+      const path = `/example.com/hit/@v/v1.2.3.${ext}`;
+      const first = await ask(withMemory.url + path);
+      expect(first.status).toBe(200);
+      expect(withMemory.g.service.peek({ kind: ext, path: 'example.com/hit', version: 'v1.2.3', query: false }), ext).not.toBeNull();
+      const etag = first.headers.etag ?? '';
+      const cases: Array<RequestInit | undefined> = [
+        undefined,
+        { method: 'HEAD' },
+        { headers: { 'if-none-match': etag } },
+        { headers: { 'if-none-match': '"something-else"' } },
+        { headers: { range: 'bytes=10-99' } },
+        { headers: { range: 'bytes=10-99', 'if-range': '"stale"' } },
+        { headers: { range: 'bytes=99999999-' } },
+      ];
+      for (const init of cases) {
+        const fromMemory = await ask(withMemory.url + path, init);
+        const fromStorage = await ask(storageOnly.url + path, init);
+        expect(fromMemory, `${ext} ${JSON.stringify(init)}`).toEqual(fromStorage);
+        expect(fromMemory.headers['x-godepot-cache']).toBe('hit');
+      }
+      const whole = await ask(withMemory.url + path);
+      expect(whole.body.equals(ext === 'zip' ? mod.zip : ext === 'mod' ? mod.mod : mod.info)).toBe(true);
+    }
+  });
+
+  it('logs and counts a memory hit like any other request', async () => {
+    const path = '/example.com/hit/@v/v1.2.3.mod';
+    await ask(withMemory.url + path);
+    const before = withMemory.logs.length;
+    await ask(withMemory.url + path);
+    await new Promise((r) => setTimeout(r, 20));
+    const line = withMemory.logs.slice(before).find((l) => l.msg === 'request');
+    expect(line).toMatchObject({ method: 'GET', path, status: 200, route: 'mod', module: 'example.com/hit', version: 'v1.2.3', cache: 'hit', verification: 'verified' });
+    const metrics = await (await fetch(`${withMemory.url}/metrics`)).text();
+    expect(metrics).toMatch(/godepot_http_requests_total\{route="mod",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/godepot_cache_requests_total\{kind="mod",outcome="hit"\} [1-9]/);
+  });
+});
