@@ -11,16 +11,19 @@ interface Flight<T> {
 
 export class SingleFlight<T> {
   private readonly flights = new Map<string, Flight<T>>();
+  /** Every execution still running, including abandoned ones no longer in `flights`. */
+  private readonly running = new Set<Promise<T>>();
 
   constructor(private readonly shutdown?: AbortSignal) {}
 
+  /** Executions still running (abandoned ones included: they may still be writing). */
   get size(): number {
-    return this.flights.size;
+    return this.running.size;
   }
 
-  /** Resolves when every flight started so far has settled (used at shutdown). */
+  /** Resolves when every execution started so far has settled (used at shutdown). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.flights.values()].map((f) => f.promise));
+    await Promise.allSettled([...this.running]);
   }
 
   /** Runs fn once per key at a time; `shared` tells whether this caller joined an existing flight. */
@@ -40,6 +43,8 @@ export class SingleFlight<T> {
       })();
       // Callers that leave early must not turn the rejection into an unhandled one.
       f.promise.catch(() => undefined);
+      this.running.add(f.promise);
+      void f.promise.catch(() => undefined).finally(() => this.running.delete(f.promise));
       this.flights.set(key, f);
       flight = f;
     }
