@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildApp, buildModules, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, describeRun, writeApp, goPaths } from '../world/index.js';
+import { buildApp, buildModules, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, describeRun, writeApp, goPaths, SHAPES } from '../world/index.js';
+import { cp } from 'node:fs/promises';
 import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
@@ -84,5 +85,18 @@ describe.skipIf(go === null)('building through godepot with the real go command'
     const list = await runGo(['list', '-m', '-versions', 'example.com/retract'], { cwd: appDir, env: env(h), timeoutMs: 60_000 });
     expect(list.code, describeRun(list)).toBe(0);
     expect(list.stdout.trim()).toBe('example.com/retract v1.0.0 v1.2.0');
+  }, 240_000);
+
+  it('go get mod@latest upgrades through godepot (list, @latest, retractions)', async () => {
+    const h = await home();
+    const dir = await tempDir('godepot-app-');
+    dirs.push(dir);
+    await cp(appDir, dir, { recursive: true });
+    const get = await runGo(['get', `${SHAPES.mvs.path}@latest`], { cwd: dir, env: env(h), timeoutMs: 120_000 });
+    expect(get.code, describeRun(get)).toBe(0);
+    expect(await readFile(join(dir, 'go.mod'), 'utf8')).toContain(`${SHAPES.mvs.path} ${SHAPES.mvs.latest}`);
+    const retract = await runGo(['get', `${SHAPES.retract.path}@latest`], { cwd: dir, env: env(h), timeoutMs: 120_000 });
+    expect(retract.code, describeRun(retract)).toBe(0);
+    expect(await readFile(join(dir, 'go.mod'), 'utf8')).toContain(`${SHAPES.retract.path} ${SHAPES.retract.version}`);
   }, 240_000);
 });
