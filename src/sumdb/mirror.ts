@@ -8,7 +8,7 @@ import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
 import { BadTilePathError, formatRecord, hashEqual, InconsistentTileError, parseRecord, parseTilePath, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile } from './tlog/index.js';
 import { SumdbError } from './errors.js';
-import { dataTilePrefix, parseLookupPath, recordMentions, recordModules, splitDataTile, type ModuleVersionRef } from './records.js';
+import { dataTilePrefix, parseLookupPath, recordMentions, recordSubject, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type RemoteResult, type SumdbRemote } from './remote.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
@@ -306,16 +306,16 @@ export class SumdbMirror {
     return value;
   }
 
-  /** Stores every record of a verified data tile as a lookup answer (the index used when the mirrors are down). */
+  /** Stores every record of a verified data tile as the lookup answer for its module version (the index used when the mirrors are down). */
   private async index(n: number, records: readonly Buffer[]): Promise<void> {
     for (let i = 0; i < records.length; i++) {
       const text = records[i] as Buffer;
-      for (const ref of recordModules(text.toString('utf8'))) {
-        try {
-          if (!(await this.store.hasRecord(ref.path, ref.version))) await this.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
-        } catch {
-          // A record line that is not a valid module path cannot be a lookup answer; skip it.
-        }
+      const ref = recordSubject(text.toString('utf8'));
+      if (!ref) continue;
+      try {
+        if (!(await this.store.hasRecord(ref.path, ref.version))) await this.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
+      } catch {
+        // A record line that is not a valid module path cannot be a lookup answer; skip it.
       }
     }
   }

@@ -29,17 +29,18 @@ export function parseLookupPath(escaped: string): ModuleVersionRef {
   return { path, version };
 }
 
-/** The module versions a record is about: lines "<path> <version>[/go.mod] <hash>". */
-export function recordModules(text: string): ModuleVersionRef[] {
-  const seen = new Map<string, ModuleVersionRef>();
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    if (f.length !== 3) continue;
-    const path = f[0] as string;
-    const version = (f[1] as string).replace(/\/go\.mod$/, '');
-    seen.set(`${path}@${version}`, { path, version });
-  }
-  return [...seen.values()];
+/**
+ * The module version a record is the database's answer for: the path and
+ * version of its first line "<path> <version>[/go.mod] <hash>". A record
+ * holds the go.sum lines of one module version; a line about another module
+ * does not make it that module's answer (the database answers a lookup of
+ * that module with its own record), so the data-tile index files a record
+ * under its subject only.
+ */
+export function recordSubject(text: string): ModuleVersionRef | null {
+  const f = (text.split('\n', 1)[0] ?? '').split(' ');
+  if (f.length !== 3) return null;
+  return { path: f[0] as string, version: (f[1] as string).replace(/\/go\.mod$/, '') };
 }
 
 /** True when the record holds a line for path@version (what the go command filters on). */
