@@ -4,10 +4,10 @@
 // database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRecord } from '../../src/sumdb/tlog/index.js';
-import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule, type FixtureModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 
-const fixtures = [
+const fixtures: FixtureModule[] = [
   { path: 'example.com/public', version: 'v1.0.0', files: { 'go.mod': 'module example.com/public\n', 'p.go': 'package public\n' } },
   { path: 'example.com/other', version: 'v1.0.0', files: { 'go.mod': 'module example.com/other\n', 'o.go': 'package other\n' } },
   { path: 'corp.example/private/lib', version: 'v1.2.3', files: { 'go.mod': 'module corp.example/private/lib\n', 'l.go': 'package lib\n' } },
