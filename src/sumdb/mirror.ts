@@ -107,7 +107,9 @@ export class SumdbMirror {
     if (sub.startsWith('lookup/')) {
       const ref = parseLookupPath(sub.slice('lookup/'.length));
       const { record, cache } = await this.lookup(ref, signal);
-      const head = this.tree.head;
+      let head = this.tree.head;
+      // Another process on the same data folder may have stored the record under a newer head.
+      if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
       if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
       return { body: Buffer.concat([formatRecord(record.id, record.text), head.note]), contentType: TEXT, immutable: false, cache };
     }

@@ -71,6 +71,32 @@ export class TreeState {
     }
   }
 
+  /**
+   * Adopts a newer head that another process sharing the data folder (a
+   * worker, `godepot warm` or `import`) verified and persisted, trusting the
+   * folder as load() does (the signature is re-checked). Needed before
+   * serving a record that process stored: its id may lie beyond our head.
+   */
+  adoptPersisted(): Promise<VerifiedHead | null> {
+    const run = this.lock.then(async () => {
+      const note = await this.store.storage.get(this.store.latestKey());
+      if (!note) return this.head;
+      let tree: Tree;
+      try {
+        tree = parseTree(openNote(note, this.verifiers).text);
+      } catch {
+        return this.head;
+      }
+      if (!this.head || tree.n > this.head.tree.n) {
+        this.head = { tree, note, checkedAt: Date.now() };
+        this.events.advanced?.(this.name, tree.n);
+      }
+      return this.head;
+    });
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
   /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */
   verifiedReader(network: boolean, signal?: AbortSignal, remote: SumdbRemote = this.remote): VerifiedTileReader {
     return new VerifiedTileReader(this.store, remote, { network, ...(signal ? { signal } : {}) });
