@@ -89,8 +89,11 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     for (const d of dirs) await removeDir(d);
   });
 
-  it('godepot warm from the go.sum fills an empty godepot that then serves the build alone', async () => {
+  it('godepot warm from the go.sum fills an empty, running godepot that then serves the build alone', async () => {
     const data = await dir('godepot-data-');
+    // The server runs on the folder while warm fills it (it has seen nothing yet, not even a tree head).
+    const godepot = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    running.push(godepot);
     const c = capture();
     const code = await warmCommand([...serverFlags(data), join(appDir, 'go.sum')], c.io);
     expect(code, c.text()).toBe(0);
@@ -103,9 +106,6 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     expect(await warmCommand([...serverFlags(data), join(appDir, 'go.sum')], again.io), again.text()).toBe(0);
     expect(again.text()).toMatch(/ 0 files fetched and verified now/);
     expect(upstream.count('.zip')).toBe(0);
-
-    const godepot = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
-    running.push(godepot);
     await buildWithUpstreamsDown(godepot);
   }, 300_000);
 
