@@ -25,6 +25,10 @@ export interface AppDeps {
 }
 
 interface RequestLog {
+  method?: string;
+  path?: string;
+  status?: number;
+  ms?: number;
   route: string;
   module?: string;
   version?: string;
@@ -172,7 +176,8 @@ export function createApp(deps: AppDeps): App {
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     inFlight++;
-    const info: RequestLog = { route: 'other' };
+    // Every field, in log order, from the start: one object shape for every request.
+    const info: RequestLog = { method: undefined, path: undefined, status: undefined, ms: undefined, route: 'other' };
     // Made on first use: a cache hit answered from memory never needs one.
     let ctl: AbortController | undefined;
     let gone = false;
@@ -192,7 +197,11 @@ export function createApp(deps: AppDeps): App {
       deps.metrics.httpRequests.inc({ route: info.route, status: String(res.statusCode) });
       deps.metrics.httpDuration.observe({ route: info.route }, seconds);
       if (deps.accessLog) {
-        deps.log.info({ method: req.method, path: req.url, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, ...info }, 'request');
+        info.method = req.method;
+        info.path = req.url;
+        info.status = res.statusCode;
+        info.ms = Math.round(seconds * 1e4) / 10;
+        deps.log.info(info, 'request');
       }
       finished();
     });
