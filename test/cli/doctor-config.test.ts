@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeConfig, parseGoproxy, parseGosumdb, publicPathsMatched, type GoConfig } from '../../src/cli/doctor/config-check.js';
 import { configFromEnv } from '../../src/cli/doctor/goenv.js';
 import { verdict } from '../../src/cli/doctor/report.js';
-import { checkTreeHead, findingFor } from '../../src/cli/doctor/run.js';
+import { checkTreeHead, findingFor, redact } from '../../src/cli/doctor/run.js';
 import { parseUpstreamList, SUM_GOLANG_ORG_KEY } from '../../src/config/values.js';
 import { generateKey, newSigner, signNote } from '../../src/sumdb/note/index.js';
 
@@ -150,5 +150,10 @@ describe('the verdict', () => {
     expect(wrong).toMatchObject({ ok: false, failure: 'key' });
     expect(wrong.detail).toContain(`signed by ${a.vkey.split('+').slice(0, 2).join('+')}, not by ${b.vkey.split('+').slice(0, 2).join('+')}`);
     expect(checkTreeHead(Buffer.from('hello'), a.vkey, 1)).toMatchObject({ ok: false, failure: 'body' });
+  });
+
+  it('never prints credentials of a proxy URL', () => {
+    expect(redact('https://user:secret@godepot.internal/base')).toBe('https://xxxxx@godepot.internal/base');
+    expect(redact('https://godepot.internal')).toBe('https://godepot.internal');
   });
 });

@@ -5,7 +5,7 @@ import type { OptionSpec } from '../../config/options.js';
 import { parseDuration } from '../../config/values.js';
 import { readGoConfig } from './goenv.js';
 import { formatJson, formatReport } from './report.js';
-import { runDoctor, type DoctorReport } from './run.js';
+import { redact, runDoctor, type DoctorReport } from './run.js';
 
 const FLAGS: readonly OptionSpec[] = [
   { name: 'goproxy', type: 'string', default: '', help: 'check this GOPROXY instead of the client\'s' },
@@ -56,6 +56,11 @@ export async function doctor(args: readonly string[], deps: DoctorDeps = {}): Pr
     overrides: { ...(goproxy === undefined ? {} : { GOPROXY: goproxy }), ...(gosumdb === undefined ? {} : { GOSUMDB: gosumdb }) },
   });
   const report = await runDoctor(config, { timeoutMs, source });
+  const env = deps.env ?? process.env;
+  const httpProxy = env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy;
+  if (httpProxy) {
+    report.findings.push({ kind: 'network', severity: 'info', subject: 'HTTPS_PROXY', message: `the go command sends its requests through the HTTP proxy ${redact(httpProxy)} (unless NO_PROXY matches); these checks connect directly, so a failure here may not be the go command's` });
+  }
   const output = one('json') === 'true' ? formatJson(report) : formatReport(report);
   return { report, code: report.ok ? 0 : 1, output };
 }

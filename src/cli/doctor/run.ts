@@ -56,6 +56,19 @@ const WORDS: Record<StepFailure, string> = {
   key: 'key does not match its database',
 };
 
+/** A URL for output: credentials replaced. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = 'xxxxx';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
 export function findingFor(target: Target, step: Step): Finding {
   const f = step.failure ?? 'connect';
   return { kind: KIND_OF[f], severity: 'problem', subject: target.url, message: `${target.role} ${target.url}: ${WORDS[f]} (${step.detail})`, fix: NETWORK_FIX[f] };
@@ -137,7 +150,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
       targets.push({ role: 'proxy', url: entry.url, note: 'a local folder: not checked', steps: [] });
       continue;
     }
-    const t: Target = { role: 'proxy', url: entry.url, steps: [] };
+    const t: Target = { role: 'proxy', url: redact(entry.url), steps: [] };
     targets.push(t);
     const conn = await probeConnection(entry.url, opts.timeoutMs);
     t.steps.push(...conn.steps);
@@ -155,7 +168,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     if (dbName && !dbBase && !dbBlocked) {
       if (supported === 200) {
         dbBase = `${entry.url}/sumdb/${dbName}`;
-        dbVia = `through ${entry.url}`;
+        dbVia = `through ${redact(entry.url)}`;
       } else if (supported !== 404 && supported !== 410 && !entry.fallBackOnError) {
         dbBlocked = entry.url;
         blockedBeforeNext = analysis.proxies.indexOf(entry) < analysis.proxies.length - 1;
@@ -177,9 +190,10 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     });
   }
   if (dbBase && dbName && db.key) {
-    const t: Target = { role: 'database', url: dbBase, ...(dbVia ? { note: dbVia } : db.url ? { note: 'directly (URL in GOSUMDB)' } : {}), steps: [] };
+    const t: Target = { role: 'database', url: redact(dbBase), ...(dbVia ? { note: dbVia } : db.url ? { note: 'directly (URL in GOSUMDB)' } : {}), steps: [] };
     targets.push(t);
-    const conn = targets.some((x) => x.role === 'proxy' && dbBase.startsWith(x.url + '/')) ? { steps: [], ok: true } : await probeConnection(dbBase, opts.timeoutMs);
+    const viaProxy = analysis.proxies.some((x) => x.kind === 'url' && dbBase.startsWith(x.url + '/'));
+    const conn = viaProxy ? { steps: [], ok: true } : await probeConnection(dbBase, opts.timeoutMs);
     t.steps.push(...conn.steps);
     if (conn.ok) {
       const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest');
