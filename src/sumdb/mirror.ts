@@ -171,11 +171,12 @@ export class SumdbMirror {
 
   /** The verified record for path@version: stored, or fetched and proven to be in the verified tree. */
   async lookup(ref: ModuleVersionRef, signal?: AbortSignal): Promise<{ record: StoredRecord; cache: MirrorAnswer['cache'] }> {
-    const stored = await this.store.readRecord(ref.path, ref.version);
-    if (stored) return { record: stored, cache: 'hit' };
+    // Before storage: the answer for a --nosumdb path must not depend on whether a data tile happened to hold it.
     if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
       throw new SumdbError('forbidden', `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`);
     }
+    const stored = await this.store.readRecord(ref.path, ref.version);
+    if (stored) return { record: stored, cache: 'hit' };
     if (this.opts.offline) throw new SumdbError('not_found', `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`);
     const key = `${ref.path}@${ref.version}`;
     const { value } = await this.lookups.do(key, (s) => this.fetchRecord(ref, s), signal);

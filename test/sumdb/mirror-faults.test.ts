@@ -285,6 +285,10 @@ describe('SumdbMirror: --nosumdb', () => {
       await expect(r.mirror.serve('lookup/git.corp.internal/x@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
       expect(db.count('/lookup/')).toBe(0);
       expect((await r.mirror.lookup(mod(1))).record.id).toBe(1);
+      // The data tile around record 1 holds the private module's record too: still 403, whatever is indexed.
+      await r.mirror.indexAround(1);
+      await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
+      expect(db.count('/lookup/')).toBe(1);
     } finally {
       await r.close();
       await db.close();
