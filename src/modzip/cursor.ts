@@ -4,36 +4,65 @@
 import type { Readable } from 'node:stream';
 import { ZipError } from './errors.js';
 
+/** Bytes read ahead of the reader at most, so file reads overlap hashing. */
+const READ_AHEAD = 4 << 20;
+
 export class ByteCursor {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private done = false;
-  private readonly it: AsyncIterator<Buffer>;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
 
-  /** @param pos the source offset of the stream's first byte */
+  /**
+   * @param pos the source offset of the stream's first byte. The stream is
+   * read through 'data' events (an async iterator's read() concatenates
+   * whatever is buffered: a copy), up to READ_AHEAD bytes ahead.
+   */
   constructor(
-    stream: Readable,
+    private readonly stream: Readable,
     public pos: number,
   ) {
-    this.it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const wake = (): void => {
+      const w = this.wake;
+      this.wake = undefined;
+      w?.();
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (chunk.length > 0) {
+        this.chunks.push(chunk);
+        this.buffered += chunk.length;
+      }
+      if (this.buffered >= READ_AHEAD) stream.pause();
+      wake();
+    });
+    stream.once('end', () => {
+      this.done = true;
+      wake();
+    });
+    stream.once('error', (err: Error) => {
+      this.failure = err;
+      wake();
+    });
   }
 
   /** Buffers at least n bytes, unless the stream ends first. */
   private async fill(n: number): Promise<void> {
     while (this.buffered < n && !this.done) {
-      const r = await this.it.next();
-      if (r.done === true) this.done = true;
-      else if (r.value.length > 0) {
-        this.chunks.push(r.value);
-        this.buffered += r.value.length;
-      }
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.stream.resume();
+      });
     }
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** The next n buffered bytes, consumed; a view when they lie in one chunk. */
   private consume(n: number): Buffer {
     this.pos += n;
     this.buffered -= n;
+    if (this.buffered < READ_AHEAD / 2 && this.stream.isPaused()) this.stream.resume();
     const first = this.chunks[0];
     if (first !== undefined && first.length >= n) {
       if (first.length === n) this.chunks.shift();

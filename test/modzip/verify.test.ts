@@ -205,10 +205,20 @@ describe('sizes and checksums that lie', () => {
     const bomb = await deflatedZeros(512 << 20);
     const zip = await rawZip([{ name: P + 'go.mod', data: GO_MOD }, { name: P + 'bomb.txt', data: bomb }], { compress: false });
     patchCentralDirectory(zip, 1, { method: 8, uncompressedSize: 1000 << 10, crc32: 0 });
-    const { source, read } = counting(zip, 4096);
+    // The source serves only the first 64 KiB of the bomb, then stalls: a
+    // verifier that inflated all of it would never finish.
+    const cut = zip.indexOf(bomb.subarray(0, 64)) + (64 << 10);
+    const source: ByteSource = {
+      size: zip.length,
+      createReadStream(start, end) {
+        if (start >= cut) return bufferSource(zip).createReadStream(start, end);
+        const stream = new Readable({ read() {} });
+        stream.push(zip.subarray(start, Math.min(end, cut)));
+        return stream;
+      },
+    };
     const err = await zipError(verifyModuleZip(source, MOD));
     expect(err.message).toContain(`${P}bomb.txt is larger than declared size (1024000 bytes)`);
-    expect(read()).toBeLessThan(bomb.length / 4);
   });
 
   it('stops a small zip bomb at the declared size', async () => {
