@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
-import { isCanonicalVersion, unescapePath, unescapeVersion, check } from '../module/index.js';
+import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
 import { compose } from './compose.js';
 import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
 import { startDirServer } from './dir-server.js';
@@ -114,6 +114,37 @@ export async function scanDatabases(root: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * The module versions whose lookups a database's folder holds, oldest file
+ * first: the order the go command checked and wrote them, each against the
+ * newest tree head it had seen, with the tiles it then saved.
+ */
+export async function lookupsInOrder(root: string, name: string): Promise<ModuleVersion[]> {
+  const base = join(root, 'sumdb', ...name.split('/'), 'lookup');
+  const found: Array<{ mv: ModuleVersion; mtime: number; rel: string }> = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    if (depth > 40) return;
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const full = join(d, e.name);
+      if (e.isDirectory()) await walk(full, depth + 1);
+      else if (e.isFile()) {
+        const rel = relative(base, full).split(sep).join('/');
+        const at = rel.lastIndexOf('@');
+        try {
+          const mv = { path: unescapePath(rel.slice(0, at)), version: unescapeVersion(rel.slice(at + 1)) };
+          check(mv.path, mv.version);
+          const st = await stat(full);
+          if (st.size > 0) found.push({ mv, mtime: st.mtimeMs, rel });
+        } catch {
+          // Not a lookup file (a lock, a partial write): the go command ignores it too.
+        }
+      }
+    }
+  };
+  await walk(base, 0);
+  return found.sort((a, b) => a.mtime - b.mtime || a.rel.localeCompare(b.rel)).map((f) => f.mv);
+}
+
 /** Settings that put the folder's server first: as the upstream and as the first mirror of every database. */
 export function importSettings(base: Settings, dirUrl: string): Settings {
   const only = base.offline;
@@ -160,6 +191,15 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   const interrupt = interruptible();
   let report: WarmReport;
   try {
+    // Replaying the lookups one at a time, in the go command's order, checks each against the tree head the go
+    // command used, so the tiles the folder holds suffice; concurrent lookups could meet the heads in another order.
+    const primary = g.mirrors[0];
+    if (primary) {
+      for (const mv of await lookupsInOrder(root, primary.name)) {
+        if (interrupt.signal.aborted) break;
+        await primary.lookup(mv, interrupt.signal).catch(() => undefined);
+      }
+    }
     report = await runWarm(g, targets, { concurrency, progress: createProgress(io.err, mode, 'importing'), signal: interrupt.signal });
   } finally {
     interrupt.release();

@@ -56,7 +56,7 @@ export function createProgress(out: ProgressWriter, mode: ProgressMode = 'auto',
     const t = now();
     if (!force && t - lastDraw < 100) return;
     lastDraw = t;
-    out.write(`\r\x1b[K${renderBar(c, t - started, out.columns ?? 80, verb)}`);
+    out.write(`\r\x1b[K${renderBar(c, t - started, out.columns || 80, verb)}`);
   };
   return {
     addTotal(n) {

@@ -82,7 +82,8 @@ async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, id
       db = hashesFromRecord(record.text.toString('utf8'), t.path, t.version);
     } catch (err) {
       // Without a verified record nothing would be kept as verified; report it and move on.
-      problems.push(`checksum database ${mirror.name}: ${errorText(err)}`);
+      const text = errorText(err);
+      problems.push(text.includes(mirror.name) ? text : `checksum database ${mirror.name}: ${text}`);
       return { problems, bytes, stored, cached, graph };
     }
     for (const kind of ['zip', 'mod'] as const) {
@@ -180,6 +181,7 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     if (running.size === 0) break;
     running.delete(await Promise.race(running.values()));
   }
+  opts.progress.finish();
   report.interrupted = opts.signal?.aborted ?? false;
   const mirror = g.mirrors[0];
   if (mirror && report.recordIds.size > 0 && !report.interrupted) {

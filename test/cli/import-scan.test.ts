@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileFor, startDirServer } from '../../src/cli/dir-server.js';
-import { importSettings, layoutRoot, scanDatabases, scanLayout } from '../../src/cli/import.js';
+import { importSettings, layoutRoot, lookupsInOrder, scanDatabases, scanLayout } from '../../src/cli/import.js';
 import { mergeVersionList, proxyKey } from '../../src/cli/export.js';
 import { settingsFrom } from '../support/godepot.js';
 
@@ -44,6 +44,28 @@ describe('reading a Go module cache', () => {
     expect(byKey).toEqual({ 'example.com/Upper/Lib@v1.0.0': ['info', 'mod', 'zip'], 'example.com/modonly@v0.1.0': ['mod'] });
     expect(skipped).toEqual(['example.com/bad/@v/notaversion.mod: not a valid module version']);
     expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
+  });
+
+  it('lists a database\'s lookups oldest first (the go command\'s order), skipping empty and foreign files', async () => {
+    const root = await tmp();
+    const base = 'sumdb/localhost.localdev/sumdb/lookup/';
+    const files = [
+      ['example.com/!upper@v1.0.0', 300],
+      ['example.com/a@v1.0.0', 100],
+      ['example.com/b/v2@v2.0.0', 200],
+    ] as const;
+    for (const [f, t] of files) {
+      await put(root, base + f, 'record');
+      await utimes(join(root, base + f), t, t);
+    }
+    await put(root, base + 'example.com/empty@v1.0.0', '');
+    await put(root, base + 'example.com/c@v1.0.0.lock', 'x');
+    expect(await lookupsInOrder(root, 'localhost.localdev/sumdb')).toEqual([
+      { path: 'example.com/a', version: 'v1.0.0' },
+      { path: 'example.com/b/v2', version: 'v2.0.0' },
+      { path: 'example.com/Upper', version: 'v1.0.0' },
+    ]);
+    expect(await lookupsInOrder(root, 'other.example')).toEqual([]);
   });
 
   it('puts the folder first as upstream and database mirror; --offline leaves only the folder; always strict', () => {

@@ -55,7 +55,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
       const tidy = await runGo(['mod', 'tidy'], { cwd: copy, env: goEnv({ home: h2, proxy: godepot.url, sumdb: sumdb.vkey }), timeoutMs: 120_000 });
       expect(tidy.code, describeRun(tidy)).toBe(0);
       expect(await readFile(join(copy, 'go.sum'), 'utf8')).toBe(await readFile(join(appDir, 'go.sum'), 'utf8'));
-      expect(upstream.requests.length + sumdb.requests.length, 'godepot asked nothing upstream').toBe(0);
+      expect(upstream.requests.length + sumdb.requests.length, `godepot asked upstream: ${JSON.stringify([...upstream.requests, ...sumdb.requests])}`).toBe(0);
     } finally {
       for (const u of undo) u();
     }
@@ -128,6 +128,35 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const code = await importCommand([...serverFlags(data), '--offline', goPaths(builderHome).modcache], c.io);
     expect(code, c.text()).toBe(0);
     expect(c.text()).toMatch(/imported (\d+) of \1 module versions.* and [2-9] tiles kept/);
+    const godepot = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    running.push(godepot);
+    await buildWithUpstreamsDown(godepot);
+  }, 300_000);
+
+  it('godepot import (--offline) of a module cache whose lookups each saw a newer tree head fills godepot that then serves the build alone', async () => {
+    // A database that appends each record on its first lookup: every answer carries a newer tree head.
+    const growing = await FakeSumDb.start();
+    const proxy = await FakeGoProxy.start(upstream.all());
+    growing.autoAddFrom(proxy);
+    proxy.mountSumDb(growing);
+    const home = await dir('godepot-builder-');
+    const app = await dir('godepot-app-copy-');
+    try {
+      await cp(appDir, app, { recursive: true });
+      await rm(join(app, 'go.sum'));
+      const env = goEnv({ home, proxy: proxy.url, sumdb: growing.vkey });
+      const tidy = await runGo(['mod', 'tidy'], { cwd: app, env, timeoutMs: 120_000 });
+      expect(tidy.code, describeRun(tidy)).toBe(0);
+      const build = await runGo(['build', '-o', join(home, 'app'), '.'], { cwd: app, env, timeoutMs: 120_000 });
+      expect(build.code, describeRun(build)).toBe(0);
+      expect(growing.size).toBeGreaterThan(50);
+    } finally {
+      await proxy.close();
+      await growing.close();
+    }
+    const data = await dir('godepot-data-');
+    const c = capture();
+    expect(await importCommand([...serverFlags(data), '--offline', goPaths(home).modcache], c.io), c.text()).toBe(0);
     const godepot = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
     running.push(godepot);
     await buildWithUpstreamsDown(godepot);
