@@ -4,7 +4,7 @@
 import type { ModuleVersion } from '../module/index.js';
 import type { FileCheckReport } from './check-files.js';
 import { checkModuleVersion, checkZipNames, reportError } from './check-zip.js';
-import { digestAll } from './digest-all.js';
+import { digestAll, type ZipReadOptions } from './digest-all.js';
 import type { EntryDigest } from './digest.js';
 import { MAX_ZIP_FILE, ZipError } from './errors.js';
 import { hash1Bytes } from './hash.js';
@@ -20,8 +20,7 @@ export interface ModuleZipSummary {
   uncompressedSize: number;
 }
 
-export type { ZipReadOptions } from './digest-all.js';
-import type { ZipReadOptions } from './digest-all.js';
+export type { ZipReadOptions };
 
 function zipTooLarge(source: ByteSource): string | null {
   return source.size > MAX_ZIP_FILE ? `module zip file is too large (${source.size} bytes; limit is ${MAX_ZIP_FILE} bytes)` : null;
