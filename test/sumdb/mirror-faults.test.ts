@@ -93,7 +93,7 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
   });
 
   it('a healthy first mirror: the second is never asked', async () => {
-    r = await rig([good.url, bad.url]);
+    r = await rig([good.url, bad.url], { settings: SLOW_TIMEOUTS });
     for (const i of [1, 2, 3]) await r.mirror.lookup(mod(i));
     await r.mirror.serve('tile/8/0/000');
     expect(bad.count()).toBe(0);
@@ -104,7 +104,7 @@ describe('SumdbMirror: a forked history', () => {
   it('refuses it, keeps serving the verified history, logs both heads at the highest severity, persists the evidence', async () => {
     const few = fakeModules(40);
     const db = await FakeSumDb.start({ records: few });
-    const r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 10_000 } });
+    const r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 10_000 }, settings: SLOW_TIMEOUTS });
     try {
       for (const i of [3, 20, 39]) await r.mirror.lookup(few[i] ?? mod(0));
       const verified = r.mirror.tree.head?.note;
@@ -148,11 +148,11 @@ describe('SumdbMirror: a forked history', () => {
   it('refuses an older head of another history (a smaller tree that is not a prefix of the verified one)', async () => {
     const a = await FakeSumDb.start({ records: fakeModules(30) });
     const other = await FakeSumDb.start({ records: [...fakeModules(10), ...fakeModules(10, 0, 'example.com/other')] });
-    const ra = await rig([a.url]);
+    const ra = await rig([a.url], { settings: SLOW_TIMEOUTS });
     try {
       await ra.mirror.lookup(mod(25));
       await ra.mirror.serve('tile/8/0/000.p/30');
-      const rb = await rig([other.url], { storage: ra.storage });
+      const rb = await rig([other.url], { storage: ra.storage, settings: SLOW_TIMEOUTS });
       try {
         // A lookup answered with a signed head of size 20 whose records differ from ours after 10.
         await expect(rb.mirror.lookup({ path: 'example.com/other3', version: 'v1.0.0' })).rejects.toMatchObject({});
@@ -199,7 +199,7 @@ describe('SumdbMirror: the database is down', () => {
       expect(ms, `stale latest took ${Math.round(ms)}ms`).toBeLessThan(900);
     }
     // Once the refresh has failed for good, /readyz's status says so.
-    await new Promise((res) => setTimeout(res, 1700));
+    for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 8_000; waited += 100) await new Promise((res) => setTimeout(res, 100));
     expect(r.mirror.status().status).toBe('stale');
     db.clearFaults();
     const fresh = await r.mirror.serve('latest');
@@ -219,7 +219,7 @@ describe('SumdbMirror: the database is down', () => {
   });
 
   it('answers a lookup it never made from the records of data tiles it holds, with a verified head covering it', async () => {
-    r = await rig([db.url]);
+    r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     await r.mirror.lookup(mod(10));
     // The data tile around record 10 is fetched and indexed in the background.
     await r.mirror.indexAround(10);
@@ -233,12 +233,13 @@ describe('SumdbMirror: the database is down', () => {
       expect(sizeOf(rest)).toBeGreaterThan(i);
     }
     // Outside the indexed tile, the mirror cannot vouch: a failure, not a guess.
+    db.setFault(faults.reset());
     await expect(r.mirror.serve(`lookup/${mod(300).path}@v1.0.0`)).rejects.toMatchObject({ kind: 'unavailable' });
   });
 
   it('indexes a record whose lines mention several modules under its own module only (the database answers the others with their own records)', async () => {
     const local = await FakeSumDb.start({ records: fakeModules(3) });
-    r = await rig([local.url]);
+    r = await rig([local.url], { settings: SLOW_TIMEOUTS });
     try {
       const a = fakeModules(1, 0, 'example.com/multi-a')[0];
       const b = fakeModules(1, 0, 'example.com/multi-b')[0];
@@ -247,7 +248,7 @@ describe('SumdbMirror: the database is down', () => {
       await local.addAll(fakeModules(3, 10));
       await r.mirror.lookup(mod(0));
       await r.mirror.indexAround(0);
-      local.setFault(faults.hang());
+      local.setFault(faults.reset());
       const ra = await r.mirror.lookup(a);
       expect(ra.record.id).toBe(id);
       expect(text(ra.record.text)).toBe(recordText(a) + recordText(b));
@@ -261,7 +262,7 @@ describe('SumdbMirror: the database is down', () => {
   });
 
   it('offline: answers from storage only, never asks the database', async () => {
-    r = await rig([db.url]);
+    r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     await r.mirror.lookup(mod(7));
     db.resetLog();
     const off = await rig([db.url], { storage: r.storage, mirror: { offline: true } });
@@ -279,7 +280,7 @@ describe('SumdbMirror: the database is down', () => {
 describe('SumdbMirror: --nosumdb', () => {
   it('never sends a matching module to the database: 403, and no request', async () => {
     const db = await FakeSumDb.start({ records: [...modules.slice(0, 5), ...fakeModules(2, 0, 'corp.example/private/m')] });
-    const r = await rig([db.url], { mirror: { nosumdb: 'corp.example/private,*.internal' } });
+    const r = await rig([db.url], { mirror: { nosumdb: 'corp.example/private,*.internal' }, settings: SLOW_TIMEOUTS });
     try {
       await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
       await expect(r.mirror.serve('lookup/git.corp.internal/x@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });

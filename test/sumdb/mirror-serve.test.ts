@@ -7,7 +7,14 @@ import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js'
 import { parseRecord, parseTilePath, parseTree, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile, type TileReader } from '../../src/sumdb/tlog/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY } from '../world/index.js';
 import { b64, loadVectors } from './tlog/support.js';
-import { biglogRecord, fakeModules, growBiglog, RecordingRemote, rig, text, type Rig } from './mirror-harness.js';
+import { biglogRecord, fakeModules, growBiglog, RecordingRemote, rig as fastRig, text, type Rig, type RigOptions } from './mirror-harness.js';
+
+/**
+ * Nothing here tests how fast a failure is noticed, so the deadlines are
+ * roomy: a loaded CI machine must not turn a slow answer into a failure.
+ */
+const rig = (urls: readonly string[], opts: RigOptions = {}): Promise<Rig> =>
+  fastRig(urls, { ...opts, settings: { 'sumdb-first-byte-timeout': '10s', 'sumdb-idle-timeout': '10s', 'sumdb-total-timeout': '20s', ...opts.settings } });
 
 const v = loadVectors();
 const big = v.biglog_h8;
