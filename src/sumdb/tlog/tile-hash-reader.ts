@@ -61,8 +61,9 @@ async function readTileHashes(tree: Tree, reader: TileReader, indexes: readonly 
   });
   // Several subtrees often share a tile, so there are usually fewer tree-hash
   // tiles than subtrees; every tile planned after them must be authenticated
-  // against its parent. (golang.org/x/mod starts that loop at len(stx), which
-  // skips the first index tiles whenever subtrees share a tile.)
+  // against its parent. (golang.org/x/mod at fe2ec04f, the vectors' commit,
+  // started that loop at len(stx), skipping the first index tiles whenever
+  // subtrees share a tile; later x/mod starts it after the tree-hash tiles.)
   const treeHashTiles = tiles.length;
 
   // Then the tile of each index, plus parents up to an already planned tile,
