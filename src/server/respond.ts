@@ -1,8 +1,8 @@
 // Writing responses: artifacts (with ETag, Range and HEAD support, streamed
 // with back-pressure) and errors (short text/plain the go command shows).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { isBlob, type Artifact } from '../proxy/artifact.js';
+import type { OpenBlob } from '../storage/index.js';
 import type { GodepotError } from '../proxy/errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -124,9 +124,45 @@ export async function sendArtifact(req: IncomingMessage, res: ServerResponse, a:
   try {
     const r = begin(req, res, a);
     if (!r) return 0;
-    await pipeline(body.stream(r.start, r.end), res);
+    await streamBlob(body, res, r.start, r.end);
     return r.end - r.start;
   } finally {
     await body.close();
   }
+}
+
+/** Bytes read from storage and written to the client at a time. */
+const SEND_CHUNK = 256 << 10;
+
+/**
+ * Streams bytes [start, end) of a stored blob to res, one chunk at a time:
+ * the next chunk is read only once the socket has taken the previous one,
+ * so every response holds at most one chunk in memory however many clients
+ * download at once and however slowly they read (the kernel's socket buffer
+ * keeps the connection busy meanwhile).
+ */
+async function streamBlob(blob: OpenBlob, res: ServerResponse, start: number, end: number): Promise<void> {
+  const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, end - start));
+  for (let pos = start; pos < end; ) {
+    const chunk = await blob.read(pos, Math.min(end, pos + SEND_CHUNK), buf);
+    pos += chunk.length;
+    await writeChunk(res, chunk);
+  }
+  res.end();
+}
+
+function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (res.destroyed) {
+      reject(new Error('client went away'));
+      return;
+    }
+    const gone = (): void => reject(new Error('client went away'));
+    res.once('close', gone);
+    res.write(chunk, (err) => {
+      res.off('close', gone);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
 }

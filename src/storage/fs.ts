@@ -244,9 +244,10 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
     stream(start = 0, end = size): Readable {
       return new FileRangeStream(fh, start, Math.min(end, size));
     },
-    async read(start = 0, end = size): Promise<Buffer> {
+    async read(start = 0, end = size, into?: Buffer): Promise<Buffer> {
       const len = Math.max(0, end - start);
-      const buf = Buffer.allocUnsafe(len);
+      if (into && into.length < len) throw new RangeError(`read buffer of ${into.length} bytes is too small for ${len} bytes`);
+      const buf = into ? into.subarray(0, len) : Buffer.allocUnsafe(len);
       let off = 0;
       while (off < len) {
         const { bytesRead } = await fh.read(buf, off, len - off, start + off);

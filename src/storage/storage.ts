@@ -15,8 +15,13 @@ export interface BlobInfo {
 export interface OpenBlob extends BlobInfo {
   /** Bytes [start, end) (end exclusive, defaults to size). May be called more than once. */
   stream(start?: number, end?: number): Readable;
-  /** Reads [start, end) into memory. */
-  read(start?: number, end?: number): Promise<Buffer>;
+  /**
+   * Reads [start, end) into memory. A backend may fill `into` (at least
+   * end - start bytes long) instead of allocating, so a caller streaming a
+   * large blob can reuse one buffer; either way the returned Buffer holds
+   * the bytes.
+   */
+  read(start?: number, end?: number, into?: Buffer): Promise<Buffer>;
   close(): Promise<void>;
 }
 

@@ -28,10 +28,16 @@ describe('cache hits from memory answer as hits from storage do', () => {
   let withMemory: RunningGodepot;
   let storageOnly: RunningGodepot;
   let mod: BuiltModule;
+  let big: BuiltModule;
 
   beforeAll(async () => {
-    const built = await buildModules([{ path: 'example.com/hit', version: 'v1.2.3', files: { 'go.mod': 'module example.com/hit\n', 'hit.go': 'package hit\n', 'blob.bin': randomBytes(20_000) } }]);
+    const built = await buildModules([
+      { path: 'example.com/hit', version: 'v1.2.3', files: { 'go.mod': 'module example.com/hit\n', 'hit.go': 'package hit\n', 'blob.bin': randomBytes(20_000) } },
+      // Larger than one streaming chunk (256 KiB), smaller than a memory-cache item (1 MiB).
+      { path: 'example.com/big', version: 'v1.0.0', files: { 'go.mod': 'module example.com/big\n', 'blob.bin': randomBytes(700_000) } },
+    ]);
     mod = built[0] as BuiltModule;
+    big = built[1] as BuiltModule;
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
     const common = { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' };
@@ -72,6 +78,23 @@ describe('cache hits from memory answer as hits from storage do', () => {
       const whole = await ask(withMemory.url + path);
       expect(whole.body.equals(ext === 'zip' ? mod.zip : ext === 'mod' ? mod.mod : mod.info)).toBe(true);
     }
+  });
+
+  it('streams a stored zip of several chunks whole and by ranges across chunk boundaries', async () => {
+    const path = '/example.com/big/@v/v1.0.0.zip';
+    expect((await ask(withMemory.url + path)).body.equals(big.zip)).toBe(true);
+    const size = big.zip.length;
+    for (const range of ['bytes=0-', 'bytes=100-262143', 'bytes=262143-262144', 'bytes=200000-600000', `bytes=-${size - 5}`, 'bytes=524288-']) {
+      const fromStorage = await ask(storageOnly.url + path, { headers: { range } });
+      expect(fromStorage.status, range).toBe(206);
+      expect(fromStorage, range).toEqual(await ask(withMemory.url + path, { headers: { range } }));
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(fromStorage.headers['content-range'] ?? '');
+      expect(m, range).not.toBeNull();
+      expect(fromStorage.body.equals(big.zip.subarray(Number(m?.[1]), Number(m?.[2]) + 1)), range).toBe(true);
+    }
+    const whole = await ask(storageOnly.url + path);
+    expect(whole.headers['x-godepot-cache']).toBe('hit');
+    expect(whole.body.equals(big.zip)).toBe(true);
   });
 
   it('logs and counts a memory hit like any other request', async () => {

@@ -51,6 +51,10 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     expect(await collect(blob.stream(3, 7))).toEqual(Buffer.from('3456'));
     expect(await blob.read(8)).toEqual(Buffer.from('89'));
     expect(await collect(blob.stream(5, 5))).toEqual(Buffer.alloc(0));
+    // A reused buffer: the result holds exactly the range, whatever into held before.
+    const into = Buffer.alloc(6, 'x');
+    expect(await blob.read(2, 6, into)).toEqual(Buffer.from('2345'));
+    expect(await blob.read(7, 10, into)).toEqual(Buffer.from('789'));
     await blob.close();
   });
 
