@@ -5,7 +5,7 @@
 // remembered (persisted) for /readyz.
 import type { Logger } from 'pino';
 import { openNote, type Verifiers } from './note/index.js';
-import { findFork, formatSecurityError, hashEqual, InconsistentTileError, parseTree, tileHashReader, type ForkProof, type Tree } from './tlog/index.js';
+import { findFork, formatSecurityError, hashEqual, hashToString, InconsistentTileError, parseTree, tileHashReader, type ForkProof, type Tree } from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
@@ -35,6 +35,8 @@ export interface TreeEvents {
 export class TreeState {
   head: VerifiedHead | null = null;
   fork: ForkEvidence | null = null;
+  /** Conflicting heads already refused (and reported) by this process. */
+  private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -133,6 +135,9 @@ export class TreeState {
       cur.checkedAt = Date.now();
       return cur;
     }
+    if (this.refused.has(headKey(tree))) {
+      throw new SumdbError('inconsistent', `godepot: checksum database ${this.name} (${from}) still serves the tree head of size ${tree.n} that was refused as inconsistent with the verified one`);
+    }
     if (tree.n <= cur.tree.n) {
       // An older (or the same) head must be a prefix of ours; check against our stored tiles.
       const reader = this.verifiedReader(true, signal, remote);
@@ -167,6 +172,14 @@ export class TreeState {
   }
 
   private async refuse(cur: VerifiedHead, tree: Tree, note: Buffer, proof: ForkProof, from: string, newerIsCandidate: boolean): Promise<SumdbError> {
+    const error = new SumdbError(
+      'inconsistent',
+      `godepot: checksum database ${this.name} (${from}) served a tree head of size ${tree.n} that is inconsistent with the verified one of size ${cur.tree.n}; refused (see the godepot log for the evidence)`,
+    );
+    // One alert per conflicting head: a database that keeps serving it is refused at once, quietly.
+    const key = headKey(tree);
+    if (this.refused.has(key)) return error;
+    this.refused.add(key);
     const report = newerIsCandidate ? formatSecurityError(cur.note, note, proof) : formatSecurityError(note, cur.note, proof);
     const evidence: ForkEvidence = { detectedAt: new Date().toISOString(), from, verifiedSize: cur.tree.n, conflictingSize: tree.n, report };
     this.fork = evidence;
@@ -180,9 +193,10 @@ export class TreeState {
     } catch (err) {
       this.log.error({ db: this.name, err: (err as Error).message }, 'cannot persist fork evidence');
     }
-    return new SumdbError(
-      'inconsistent',
-      `godepot: checksum database ${this.name} (${from}) served a tree head of size ${tree.n} that is inconsistent with the verified one of size ${cur.tree.n}; refused (see the godepot log for the evidence)`,
-    );
+    return error;
   }
+}
+
+function headKey(tree: Tree): string {
+  return `${tree.n}:${hashToString(tree.hash)}`;
 }

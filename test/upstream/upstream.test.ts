@@ -162,6 +162,19 @@ describe('hedged mirrors', () => {
     expect(performance.now() - t0).toBeLessThan(2_500);
   });
 
+  it('asks the mirror that answered last first, so a hanging primary costs the hedge delay once', async () => {
+    const hang = await serve(() => undefined);
+    const good = await serve(text('tree'));
+    const r = registry({ deadlines: { connect: 5_000, firstByte: 5_000, idle: 5_000, total: 10_000 } });
+    const set = new MirrorSet([hang.url, good.url], r, 100);
+    expect((await set.get('/latest', 'sumdb-latest', read)).meta.upstream).toBe(good.url);
+    expect(hang.hits).toHaveLength(1);
+    for (let i = 0; i < 3; i++) expect((await set.without(new Set()).get('/latest', 'sumdb-latest', read)).meta.upstream).toBe(good.url);
+    // The primary was not asked again: the preferred mirror answered before the hedge delay.
+    expect(hang.hits).toHaveLength(1);
+    expect(good.hits).toHaveLength(4);
+  });
+
   it('moves on at once when a mirror fails or its body is refused', async () => {
     const bad = await serve(text('forged'));
     const good = await serve(text('genuine'));
