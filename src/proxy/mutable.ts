@@ -3,7 +3,7 @@
 // and served stale — never dropped — when the upstream fails or is slow
 // (DESIGN invariant 2).
 import { NotFoundError } from '../upstream/index.js';
-import { SingleFlight } from '../upstream/singleflight.js';
+import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
 import type { ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';

@@ -3,7 +3,7 @@
 // every byte against the signed, append-only tree before keeping it.
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
-import { SingleFlight } from '../upstream/singleflight.js';
+import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
 import { BadTilePathError, formatRecord, hashEqual, InconsistentTileError, parseRecord, parseTilePath, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile } from './tlog/index.js';

@@ -2,6 +2,8 @@
 // share one execution. The shared work gets its own AbortSignal, aborted only
 // when every caller waiting on it has gone (or at shutdown), so one client
 // hanging up does not cancel a download others still wait for.
+// A generic primitive with no I/O and no imports of ours, shared by
+// upstream/, sumdb/ and proxy/ (so sumdb/ need not depend on upstream/).
 
 interface Flight<T> {
   promise: Promise<T>;
