@@ -1,23 +1,12 @@
 // The resolved, validated settings of a godepot server, and their defaults.
 // Every default is written out here; the README's configuration reference and
 // `godepot serve --help` are generated from OPTIONS (options.ts).
-import { DEFAULT_SUMDB, type SumdbSpec, type UpstreamList } from './values.js';
+import type { CallClass, Deadlines, UpstreamList } from '../upstream/types.js';
+import { DEFAULT_SUMDB, type SumdbSpec } from './values.js';
+
+export type { CallClass, Deadlines };
 
 export type VerifyMode = 'strict' | 'fallback' | 'quorum';
-
-/** Deadlines of one kind of upstream call (milliseconds). */
-export interface Deadlines {
-  /** TCP (and TLS) connection establishment. */
-  readonly connect: number;
-  /** From sending the request to the response headers. */
-  readonly firstByte: number;
-  /** Longest pause between two body chunks. */
-  readonly idle: number;
-  /** The whole call, all retries included. */
-  readonly total: number;
-}
-
-export type CallClass = 'metadata' | 'zip' | 'sumdb';
 
 export interface Settings {
   readonly listen: { readonly host: string; readonly port: number };

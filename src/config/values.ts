@@ -2,6 +2,10 @@
 // GOPROXY-style upstream lists, GOSUMDB-style database specs.
 // Each throws ValueError with a message that says what is wrong and what is expected.
 
+import type { UpstreamEntry, UpstreamList } from '../upstream/types.js';
+
+export type { UpstreamEntry, UpstreamList };
+
 export class ValueError extends Error {
   constructor(message: string) {
     super(message);
@@ -48,19 +52,6 @@ export function parseSize(input: string | number): number {
   const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
   if (!m || unit === undefined) throw new ValueError(`invalid size ${JSON.stringify(input)}: use a number with a unit, like 256MiB or 1GB`);
   return Math.round(Number(m[1]) * unit);
-}
-
-export interface UpstreamEntry {
-  /** Base URL without a trailing slash. */
-  readonly url: string;
-  /** True when the separator after this entry is '|': fall through on any error, not only 404/410. */
-  readonly fallBackOnError: boolean;
-}
-
-export interface UpstreamList {
-  readonly entries: readonly UpstreamEntry[];
-  /** True for "off" (or a list ending in off): godepot never fetches modules. */
-  readonly off: boolean;
 }
 
 /**

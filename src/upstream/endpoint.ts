@@ -14,7 +14,7 @@ import {
   type IRetryBackoffContext,
   type RetryPolicy,
 } from 'cockatiel';
-import type { CallClass, Deadlines } from '../config/settings.js';
+import type { CallClass, Deadlines } from './types.js';
 import { isAbortError, UpstreamError, type FailureClass } from './errors.js';
 import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './http.js';
 

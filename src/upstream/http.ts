@@ -3,7 +3,7 @@
 // deadlines are layered on top (endpoint.ts).
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
-import type { CallClass, Deadlines } from '../config/settings.js';
+import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
 
 export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';

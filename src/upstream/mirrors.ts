@@ -1,7 +1,7 @@
 // A set of mirrors of one service (the checksum database's URLs), each an
 // Endpoint with its own breaker, asked with hedging: the first gets a head
 // start, the next is asked too if it is slow or fails.
-import type { CallClass } from '../config/settings.js';
+import type { CallClass } from './types.js';
 import type { EndpointRegistry } from './endpoint.js';
 import { hedged } from './hedge.js';
 import type { BodyReader } from './http.js';

@@ -2,8 +2,7 @@
 // ',' only a 404/410 moves on to the next entry, after '|' any failure does.
 // The error reported ranks a real failure above "not found", the last one
 // winning within a rank, as the go command does.
-import type { CallClass } from '../config/settings.js';
-import type { UpstreamList } from '../config/values.js';
+import type { CallClass, UpstreamList } from './types.js';
 import type { EndpointRegistry } from './endpoint.js';
 import { NotFoundError, UpstreamError } from './errors.js';
 import type { BodyReader, ResponseMeta } from './http.js';

@@ -1,0 +1,29 @@
+// The shapes the upstream client is configured with. config/ builds them from
+// settings; they live here so that upstream/ depends on nothing of ours but module/.
+
+/** Deadlines of one kind of upstream call (milliseconds). */
+export interface Deadlines {
+  /** TCP (and TLS) connection establishment. */
+  readonly connect: number;
+  /** From sending the request to the response headers. */
+  readonly firstByte: number;
+  /** Longest pause between two body chunks. */
+  readonly idle: number;
+  /** The whole call, all retries included. */
+  readonly total: number;
+}
+
+export type CallClass = 'metadata' | 'zip' | 'sumdb';
+
+export interface UpstreamEntry {
+  /** Base URL without a trailing slash. */
+  readonly url: string;
+  /** True when the separator after this entry is '|': fall through on any error, not only 404/410. */
+  readonly fallBackOnError: boolean;
+}
+
+export interface UpstreamList {
+  readonly entries: readonly UpstreamEntry[];
+  /** True for "off" (or a list ending in off): godepot never fetches modules. */
+  readonly off: boolean;
+}
