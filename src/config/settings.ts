@@ -6,7 +6,9 @@ import { DEFAULT_SUMDB, type SumdbSpec } from './values.js';
 
 export type { CallClass, Deadlines };
 
-export type VerifyMode = 'strict' | 'fallback' | 'quorum';
+import type { VerifyMode } from '../proxy/verify.js';
+
+export type { VerifyMode };
 
 export interface Settings {
   readonly listen: { readonly host: string; readonly port: number };

@@ -1,13 +1,12 @@
 // What the module service's parts share: storage, upstreams, the checksum
 // source, settings, logging and event hooks (metrics and incidents listen).
 import type { Logger } from 'pino';
-import type { Settings } from '../config/settings.js';
 import type { Storage } from '../storage/index.js';
 import type { ProxyList } from '../upstream/index.js';
 import type { CacheOutcome, Verification } from './artifact.js';
 import type { MemoryCache, CachedBytes } from './memcache.js';
 import type { ArtifactKind } from './request.js';
-import type { ChecksumSource } from './verify.js';
+import type { ChecksumSource, PolicySettings } from './verify.js';
 
 export interface CachedArtifact extends CachedBytes {
   readonly verification: Verification;
@@ -34,7 +33,13 @@ export interface ServiceEvents {
   served?(e: ServeEvent): void;
 }
 
-export type ServiceSettings = Pick<Settings, 'nosumdb' | 'verify' | 'offline' | 'ttl' | 'staleGrace' | 'reverifyInterval'>;
+/** The settings the module service reads (a subset of config's Settings). */
+export interface ServiceSettings extends PolicySettings {
+  readonly offline: boolean;
+  readonly ttl: { readonly list: number; readonly query: number; readonly notFound: number };
+  /** With a stale copy at hand, a refresh may take this long before the stale copy is served (ms). */
+  readonly staleGrace: number;
+}
 
 export interface ServiceContext {
   readonly storage: Storage;

@@ -1,7 +1,9 @@
 // Checking fetched modules against the checksum database (DESIGN invariant 3),
 // and the per-module policy for when the database cannot be reached.
 import { matchPrefixPatterns } from '../module/index.js';
-import type { VerifyMode } from '../config/settings.js';
+
+/** What to do when the checksum database cannot vouch for a module. */
+export type VerifyMode = 'strict' | 'fallback' | 'quorum';
 
 /** The go.sum hashes a checksum database holds for one module version. */
 export interface GoSumHashes {
