@@ -1,14 +1,11 @@
 // The resolved, validated settings of a godepot server, and their defaults.
 // Every default is written out here; the README's configuration reference and
 // `godepot serve --help` are generated from OPTIONS (options.ts).
+import type { VerifyMode } from '../proxy/verify.js';
 import type { CallClass, Deadlines, UpstreamList } from '../upstream/types.js';
 import { DEFAULT_SUMDB, type SumdbSpec } from './values.js';
 
-export type { CallClass, Deadlines };
-
-import type { VerifyMode } from '../proxy/verify.js';
-
-export type { VerifyMode };
+export type { CallClass, Deadlines, VerifyMode };
 
 export interface Settings {
   readonly listen: { readonly host: string; readonly port: number };
