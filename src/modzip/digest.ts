@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { crc32, inflateRawSync } from 'node:zlib';
 import type yauzl from 'yauzl';
 import { EntryHasher } from './entry-hasher.js';
-import { readEntryData, type EntryLayout } from './entry-read.js';
+import { isFinalEmptyFixedBlock, readEntryData, type EntryLayout } from './entry-read.js';
 import { ZipError } from './errors.js';
 import { fileDataStart, type ZipEntry } from './reader.js';
 import type { ByteSource } from './source.js';
@@ -96,13 +96,15 @@ export function isSmall(layout: EntryLayout): boolean {
 }
 
 /**
- * The payloads of a deflate stream made only of stored blocks, as views of
- * `data`; null when a coded block (or a malformed one) comes first, or the
- * data ends before the final block. Bytes after the final block are ignored, as in Go.
+ * The payloads of a deflate stream made only of stored blocks (and maybe
+ * the empty final fixed-code block zlib ends with), as views of `data`;
+ * null when a coded block (or a malformed one) comes first, or the data ends
+ * before the final block. Bytes after the final block are ignored, as in Go.
  */
 export function storedBlocks(data: Buffer): Buffer[] | null {
   const out: Buffer[] = [];
   for (let p = 0; ; ) {
+    if (isFinalEmptyFixedBlock(data, p)) return out;
     if (p + 5 > data.length) return null;
     const head = data[p] ?? 0;
     if ((head & 6) !== 0) return null;

@@ -22,6 +22,18 @@ const WINDOW = 32 << 10;
 /** gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 
+/** The first byte of a final block with fixed codes: BFINAL 1, BTYPE 01, then the first code bits. */
+export const FINAL_FIXED_HEAD = 0x03;
+
+/**
+ * Whether b[i], b[i+1] begin a final fixed-code block holding only the
+ * end-of-block code (seven 0 bits): the two bytes zlib often ends with.
+ * Bits after it are padding, and bytes after it are ignored, as by Go.
+ */
+export function isFinalEmptyFixedBlock(b: Buffer, i: number): boolean {
+  return b[i] === FINAL_FIXED_HEAD && i + 1 < b.length && ((b[i + 1] ?? 0xff) & 0x03) === 0;
+}
+
 /** Deflate data the fast read cannot take (zlib will judge it on the exact read). */
 export class CorruptDeflate extends Error {
   override readonly name = 'CorruptDeflate';
@@ -195,7 +207,26 @@ export class DeflateReader {
         continue;
       }
       // A block header, at a byte boundary (the stream's start, or after a stored block).
-      const type = ((s.hdr.length > 0 ? s.hdr[0] : data[p]) ?? 0) >> 1 & 3;
+      const head = (s.hdr.length > 0 ? s.hdr[0] : data[p]) ?? 0;
+      const type = (head >> 1) & 3;
+      if (head === FINAL_FIXED_HEAD) {
+        // zlib often ends with an empty final fixed-code block: no zlib needed for that.
+        const take = data.subarray(p, p + 2 - s.hdr.length);
+        p += take.length;
+        const hdr = s.hdr.length === 0 ? take : Buffer.concat([s.hdr, take]);
+        if (hdr.length < 2) {
+          this.state = { at: 'header', hdr };
+          continue;
+        }
+        if (isFinalEmptyFixedBlock(hdr, 0)) {
+          this.state = { at: 'done' };
+          continue;
+        }
+        const rest = Buffer.concat([hdr, data.subarray(p)]);
+        this.state = this.switchToZlib();
+        await this.write(rest);
+        return;
+      }
       if (type !== 0) {
         if (type === 3) throw new CorruptDeflate('invalid block type');
         const rest = Buffer.concat([s.hdr, data.subarray(p)]);

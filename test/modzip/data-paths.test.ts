@@ -82,6 +82,37 @@ describe('entry data paths', () => {
     expect(summary.h1).toBe(hashFiles([{ name: P + 'a.bin', data }]));
   });
 
+  for (const size of [10 << 10, 400 << 10]) {
+    it(`reads stored blocks ended by an empty final fixed-code block (${size} bytes)`, async () => {
+      const data = randomBytes(size);
+      const blocks: Buffer[] = [];
+      for (let o = 0; o < data.length; o += 65535) {
+        const part = data.subarray(o, o + 65535);
+        const head = Buffer.alloc(5);
+        head.writeUInt16LE(part.length, 1);
+        head.writeUInt16LE(~part.length & 0xffff, 3);
+        blocks.push(head, part);
+      }
+      const ends: Array<[string, Buffer, boolean]> = [
+        ['03 00', Buffer.from([0x03, 0x00]), true],
+        ['03 fc (padding bits set)', Buffer.from([0x03, 0xfc]), true],
+        ['03 alone', Buffer.from([0x03]), false],
+      ];
+      for (const [what, end, ok] of ends) {
+        const zip = await rawZip([{ name: P + 'a.bin', data: Buffer.concat([...blocks, end]) }], { compress: false });
+        patchCentralDirectory(zip, 0, { method: 8, uncompressedSize: data.length, crc32: crc32(data) });
+        for (const chunk of [1 << 20, 11]) {
+          const outcome = await verifyModuleZip(bufferSource(zip, chunk), MOD).then(
+            (r) => r.h1,
+            (e: unknown) => e,
+          );
+          if (ok) expect(outcome, what).toBe(hashFiles([{ name: P + 'a.bin', data }]));
+          else expect(String(outcome), what).toContain('zip: corrupt file data');
+        }
+      }
+    });
+  }
+
   it('ignores bytes after the final deflate block, as Go does', async () => {
     const data = text(1 << 20, 9);
     const deflated = Buffer.concat([deflateRawSync(data), Buffer.from('junk after the end')]);
