@@ -2,11 +2,14 @@
 // modzip.Unzip: the declared uncompressed size exactly (a zip bomb stops
 // soon after it), the CRC-32, and the data descriptor's CRC-32.
 //
-// An entry is first read the fast way (see entry-read.ts). If that read
-// fails for any reason but an oversize or an abort, the entry is read again
-// the exact way (zlib raw inflate, CRC-32 computed here), whose verdict and
-// words stand: the fast read is stricter than Go in corners (a gzip frame
-// refuses junk after the final deflate block, which Go ignores).
+// Small entries (up to SMALL_ENTRY) are taken whole: stored deflate blocks
+// are hashed where they lie, anything else is inflated in one synchronous
+// call; memory stays bounded by SMALL_ENTRY. Large entries stream
+// (entry-read.ts), first the fast way; if that read fails for any reason
+// but an oversize or an abort, the entry is read again the exact way (zlib
+// raw inflate, CRC-32 computed here), whose verdict and words stand: the
+// fast read is stricter than Go in corners (a gzip frame refuses junk after
+// the final deflate block, which Go ignores).
 import { createHash } from 'node:crypto';
 import { crc32, inflateRawSync } from 'node:zlib';
 import type yauzl from 'yauzl';

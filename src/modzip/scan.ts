@@ -2,13 +2,22 @@
 // visited in the order of their local headers, each header parsed from the
 // stream and its data hashed as it passes. No per-entry reads or streams,
 // which matters for module zips of thousands of small files. Small entries
-// are inflated in one synchronous call; large ones stream (entry-read.ts).
+// are taken whole (digestSmall); large ones stream (entry-read.ts).
 // Entries whose data overlaps an earlier one's (never in a zip Go writes)
 // are left for random access.
 import { addAbortSignal } from 'node:stream';
 import type yauzl from 'yauzl';
 import { ByteCursor } from './cursor.js';
-import { digestEntry, digestSmall, entryFailure, entryLayout, isSmall, retryExact, checkDataDescriptor, type EntryDigest } from './digest.js';
+import {
+  checkDataDescriptor,
+  digestEntry,
+  digestSmall,
+  entryFailure,
+  entryLayout,
+  isSmall,
+  retryExact,
+  type EntryDigest,
+} from './digest.js';
 import { EntryHasher } from './entry-hasher.js';
 import { DeflateReader } from './entry-read.js';
 import { ZipError } from './errors.js';
