@@ -101,7 +101,10 @@ describe('entry data paths', () => {
       for (const [what, end, ok] of ends) {
         const zip = await rawZip([{ name: P + 'a.bin', data: Buffer.concat([...blocks, end]) }], { compress: false });
         patchCentralDirectory(zip, 0, { method: 8, uncompressedSize: data.length, crc32: crc32(data) });
-        for (const chunk of [1 << 20, 11]) {
+        // Read whole, and with a read boundary right after the 0x03 byte.
+        const blocksLength = blocks.reduce((n, b) => n + b.length, 0);
+        const straddle = 30 + Buffer.byteLength(P + 'a.bin') + blocksLength + 1;
+        for (const chunk of [1 << 20, straddle]) {
           const outcome = await verifyModuleZip(bufferSource(zip, chunk), MOD).then(
             (r) => r.h1,
             (e: unknown) => e,
