@@ -1,6 +1,6 @@
 // The composition root: builds every part of a godepot from its settings.
 // `serve`, `warm` and `import` all use it, so they share one code path.
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { MirrorChecksums } from '../proxy/checksums.js';
 import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
@@ -16,6 +16,7 @@ import { FsStorage, type Storage } from '../storage/index.js';
 import { EndpointRegistry, HttpPools, MirrorSet, ProxyList, type EndpointObserver } from '../upstream/index.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
+import { makeLogging } from './logging.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -43,40 +44,7 @@ export interface ComposeOptions {
   readonly background?: boolean;
 }
 
-/**
- * pino's isoTime, formatted once per millisecond: under load the access log
- * writes many lines per millisecond, and toISOString was a visible share of
- * a cache hit's cost.
- */
-function isoTimeCached(): () => string {
-  let last = -1;
-  let text = '';
-  return () => {
-    const now = Date.now();
-    if (now !== last) {
-      last = now;
-      text = `,"time":"${new Date(now).toISOString()}"`;
-    }
-    return text;
-  };
-}
-
-/**
- * Log lines are gathered into writes of at least LOG_BATCH bytes, and
- * whatever is pending is written every LOG_FLUSH_MS: one write per access-log
- * line cost a trip to libuv's thread pool (a thread wake-up) per request,
- * which was most of godepot's CPU when requests trickle in one at a time, as
- * they do from the go command. pino flushes synchronously on exit.
- */
-const LOG_BATCH = 8192;
-const LOG_FLUSH_MS = 200;
-
-export function makeLogger(settings: Pick<Settings, 'logLevel'>, destination: 1 | 2 = 1): Logger {
-  return pino(
-    { level: settings.logLevel, base: { pid: process.pid }, timestamp: isoTimeCached() },
-    pino.destination({ dest: destination, sync: false, minLength: LOG_BATCH, periodicFlush: LOG_FLUSH_MS }),
-  );
-}
+export { makeLogger } from './logging.js';
 
 function combine(...observers: EndpointObserver[]): EndpointObserver {
   return {
@@ -86,7 +54,9 @@ function combine(...observers: EndpointObserver[]): EndpointObserver {
 }
 
 export async function compose(settings: Settings, opts: ComposeOptions = {}): Promise<Godepot> {
-  const log = opts.log ?? makeLogger(settings);
+  const given = opts.log;
+  const logging = given ? { log: given, access: (record: object) => given.info(record, 'request') } : makeLogging(settings);
+  const log = logging.log;
   const storage = opts.storage ?? (await FsStorage.open(settings.data));
   const metrics = new Metrics(opts.processMetrics ?? true);
   const incidents = new IncidentLog(storage, log);
@@ -151,7 +121,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     metrics,
     health,
     log,
-    accessLog: settings.accessLog,
+    accessLog: settings.accessLog ? logging.access : null,
     events,
     incidents: () => incidents.list(),
   });

@@ -18,7 +18,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly health: Health;
   readonly log: Logger;
-  readonly accessLog: boolean;
+  /** Writes one access-log line per request (null: no access log). */
+  readonly accessLog: ((record: object) => void) | null;
   readonly events: ServiceEvents;
   /** JSON for GET /api/incidents. */
   readonly incidents?: () => Promise<unknown>;
@@ -201,7 +202,7 @@ export function createApp(deps: AppDeps): App {
         info.path = req.url;
         info.status = res.statusCode;
         info.ms = Math.round(seconds * 1e4) / 10;
-        deps.log.info(info, 'request');
+        deps.accessLog(info);
       }
       finished();
     });

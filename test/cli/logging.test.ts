@@ -1,0 +1,86 @@
+// The access log's own writer must write exactly the line pino writes for
+// log.info(record, 'request'): same fields, order, escaping, bindings, time.
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { accessLogWriter, BatchingSink, isoTimeCached } from '../../src/cli/logging.js';
+
+function capture(): { lines: string[]; write(s: string): void } {
+  const lines: string[] = [];
+  return { lines, write: (s: string) => void lines.push(s) };
+}
+
+describe('access log writer', () => {
+  it('writes the line pino writes for the same record', () => {
+    const fixed = (): string => ',"time":"2026-01-02T03:04:05.678Z"';
+    const base = { pid: 4242 };
+    const viaPino = capture();
+    const log = pino({ level: 'info', base, timestamp: fixed }, viaPino);
+    const direct = capture();
+    const write = accessLogWriter(log, direct, fixed, base);
+    const records: object[] = [
+      { method: 'GET', path: '/example.com/a/@v/v1.0.0.mod', status: 200, ms: 0.1, route: 'mod', module: 'example.com/a', version: 'v1.0.0', cache: 'hit', verification: 'verified' },
+      { method: 'HEAD', path: '/x"y\\z\u0001\u00e9\u2028', status: 404, ms: 12.5, route: 'other', module: undefined, error: 'not_found' },
+      { method: undefined, path: undefined, status: undefined, ms: undefined, route: 'bad_request' },
+      {},
+    ];
+    for (const r of records) {
+      log.info(r, 'request');
+      write(r);
+    }
+    expect(direct.lines).toEqual(viaPino.lines);
+    expect(direct.lines.every((l) => l.endsWith('\n'))).toBe(true);
+  });
+
+  it('writes nothing when info is disabled', () => {
+    const sink = capture();
+    const log = pino({ level: 'warn' }, sink);
+    accessLogWriter(log, sink, isoTimeCached(), {})({ route: 'mod' });
+    expect(sink.lines).toEqual([]);
+  });
+
+  it('formats the time as pino isoTime does, once per millisecond', () => {
+    const time = isoTimeCached();
+    const t = time();
+    expect(t).toMatch(/^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/);
+    expect(Math.abs(Date.parse(JSON.parse(`{${t.slice(1)}}`).time) - Date.now())).toBeLessThan(1000);
+  });
+});
+
+describe('BatchingSink', () => {
+  it('hands queued lines over in one batch, before any line written directly', () => {
+    const out = capture();
+    const sink = new BatchingSink(out, 1000, 60_000);
+    sink.queue('a1\n');
+    sink.queue('a2\n');
+    expect(out.lines).toEqual([]);
+    sink.write('warn\n');
+    sink.queue('a3\n');
+    sink.write('error\n');
+    expect(out.lines).toEqual(['a1\na2\n', 'warn\n', 'a3\n', 'error\n']);
+  });
+
+  it('hands over when the batch is full, and after the delay otherwise', async () => {
+    const out = capture();
+    const sink = new BatchingSink(out, 10, 20);
+    sink.queue('12345\n');
+    sink.queue('67890\n');
+    expect(out.lines).toEqual(['12345\n67890\n']);
+    sink.queue('late\n');
+    expect(out.lines).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(out.lines).toEqual(['12345\n67890\n', 'late\n']);
+  });
+
+  it('flush and flushSync leave nothing queued', () => {
+    const out = { ...capture(), flushed: 0, flushSync(): void { this.flushed++; } };
+    const sink = new BatchingSink(out, 1000, 60_000);
+    sink.queue('x\n');
+    let called = false;
+    sink.flush(() => (called = true));
+    expect(called).toBe(true);
+    sink.queue('y\n');
+    sink.flushSync();
+    expect(out.lines).toEqual(['x\n', 'y\n']);
+    expect(out.flushed).toBe(1);
+  });
+});
