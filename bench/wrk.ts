@@ -37,12 +37,16 @@ export interface WrkRun {
   readonly url: string;
   readonly connections: number;
   readonly seconds: number;
-  /** wrk threads; default min(connections, 2). */
+  /**
+   * wrk threads; default 1. On a 2-core machine a second wrk thread takes
+   * CPU from the server under test, and with 256 connections starved wrk
+   * threads report seconds-long tails that no server caused.
+   */
   readonly threads?: number;
 }
 
 export async function runWrk(o: WrkRun): Promise<WrkResult> {
-  const threads = o.threads ?? Math.min(o.connections, 2);
+  const threads = o.threads ?? 1;
   const args = ['-t', String(threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '60s', '-s', o.script, o.url];
   const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
