@@ -186,7 +186,8 @@ describe('SumdbMirror: the database is down', () => {
   });
 
   it('serves the stale tree head within the stale grace when every mirror hangs, and reports it in status()', async () => {
-    r = await rig([db.url], { mirror: { latestTtl: 50, staleGrace: 300 } });
+    // Deadlines far beyond the grace, so "stale within the grace" cannot be confused with "failed fast".
+    r = await rig([db.url], { mirror: { latestTtl: 50, staleGrace: 300 }, settings: SLOW_TIMEOUTS });
     const head = await r.mirror.serve('latest');
     await new Promise((res) => setTimeout(res, 80));
     db.setFault(faults.hang());
@@ -196,10 +197,10 @@ describe('SumdbMirror: the database is down', () => {
       const ms = performance.now() - started;
       expect(a.body.equals(head.body)).toBe(true);
       expect(a.cache).toBe('stale');
-      expect(ms, `stale latest took ${Math.round(ms)}ms`).toBeLessThan(900);
+      expect(ms, `stale latest took ${Math.round(ms)}ms`).toBeLessThan(2_500);
     }
     // Once the refresh has failed for good, /readyz's status says so.
-    for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 8_000; waited += 100) await new Promise((res) => setTimeout(res, 100));
+    for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 20_000; waited += 100) await new Promise((res) => setTimeout(res, 100));
     expect(r.mirror.status().status).toBe('stale');
     db.clearFaults();
     const fresh = await r.mirror.serve('latest');
