@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
 import type { Row } from './report.js';
-import { startGodepot } from './procs.js';
+import { startGodepot, startNginx, type Child } from './procs.js';
 import type { BenchWorld } from './world.js';
 
 export interface GoModOptions {
   readonly world: BenchWorld;
+  /** nginx serving the same files as a GOPROXY, for context (how much of the gap any HTTP server has); null to skip. */
+  readonly nginx: string | null;
   readonly repeats: number;
   readonly workers: readonly number[];
   readonly say: (line: string) => void;
@@ -40,6 +42,8 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
       await rm(home, { recursive: true, force: true });
     }
   };
+  const nginxRuns: number[] = [];
+  const fileRunsBesideNginx: number[] = [];
   for (const workers of o.workers) {
     const g = await startGodepot({ data: world.warmData, upstream: world.upstream.url, sumdb: world.sumdbSetting, workers, logFile: join(world.tmp, `gomod-godepot-w${workers}.log`) });
     try {
@@ -56,10 +60,22 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
       world.sumdb.resetLog();
       const viaGodepot: number[] = [];
       const viaFile: number[] = [];
-      for (let i = 0; i < o.repeats; i++) {
-        viaFile.push(await download(fileProxy, world.sumdbSetting));
-        viaGodepot.push(await download(g.url, world.sumdb.vkey));
+      // nginx once, beside the first godepot configuration.
+      let nginx: Child | undefined;
+      if (o.nginx && nginxRuns.length === 0) {
+        nginx = await startNginx({ binary: o.nginx, root: join(world.warmData, 'mod'), workers, dir: join(world.tmp, 'nginx-gomod') });
+        await download(nginx.url, world.sumdbSetting);
       }
+      try {
+        for (let i = 0; i < o.repeats; i++) {
+          viaFile.push(await download(fileProxy, world.sumdbSetting));
+          viaGodepot.push(await download(g.url, world.sumdb.vkey));
+          if (nginx) nginxRuns.push(await download(nginx.url, world.sumdbSetting));
+        }
+      } finally {
+        await nginx?.stop();
+      }
+      if (nginx) fileRunsBesideNginx.push(...viaFile);
       const upstreamCalls = world.upstream.requests.length + world.sumdb.requests.length;
       const gm = median(viaGodepot);
       const fm = median(viaFile);
@@ -78,6 +94,21 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
     } finally {
       await g.stop();
     }
+  }
+  if (nginxRuns.length > 0) {
+    const nm = median(nginxRuns);
+    const fm = median(fileRunsBesideNginx);
+    rows.push({
+      bench: 'go mod download',
+      name: 'same, nginx as the GOPROXY (context: the cost of HTTP itself)',
+      unit: 'ms',
+      godepot: nm,
+      refName: 'GOPROXY=file://',
+      reference: fm,
+      detail: `not godepot: nginx serving the same files, alternated with the runs above; ${nginxRuns.join(', ')} ms`,
+      raw: { nginxRuns },
+    });
+    o.say(`  nginx as GOPROXY: ${nm} ms, file:// ${fm} ms (${(nm / fm).toFixed(2)}x)`);
   }
   return { rows, notes };
 }
