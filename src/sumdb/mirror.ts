@@ -82,7 +82,11 @@ export class SumdbMirror {
   }
 
   private inBackground(task: Promise<void>): void {
-    if (this.stopping.signal.aborted) return;
+    if (this.stopping.signal.aborted) {
+      // Started after close(): it will stop at its first step; its rejection is expected.
+      task.catch(() => undefined);
+      return;
+    }
     const p = task.catch((e: unknown) => this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'background task skipped'));
     this.background.add(p);
     void p.finally(() => this.background.delete(p));
