@@ -110,6 +110,10 @@ export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}):
     child.stderr?.on('data', (c: string) => (out += c));
     child.once('exit', (code) => reject(new Error(`godepot exited with ${code} before listening:\n${out}`)));
     setTimeout(() => reject(new Error(`godepot did not start within 20s:\n${out}`)), 20_000).unref();
+  }).catch((err: unknown) => {
+    // Never leave a server behind when the test gives up on it.
+    child.kill('SIGKILL');
+    throw err;
   });
   return {
     url,
