@@ -54,6 +54,33 @@ export function parseSize(input: string | number): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** One entry of a GOPROXY list and the separator after it ('|' lets the walk fall through on any error). */
+export interface GoproxyToken {
+  readonly token: string;
+  readonly fallBackOnError: boolean;
+  /** The entries after this one, unparsed (the go command ignores what follows direct/off). */
+  readonly rest: string;
+}
+
+/** Cuts a GOPROXY list at ',' and '|' as the go command's proxyList does; empty entries are skipped. */
+export function goproxyTokens(input: string): GoproxyToken[] {
+  const out: GoproxyToken[] = [];
+  let rest = input;
+  while (rest.length > 0) {
+    const i = rest.search(/[,|]/);
+    const token = (i < 0 ? rest : rest.slice(0, i)).trim();
+    const sep = i < 0 ? '' : rest[i];
+    rest = i < 0 ? '' : rest.slice(i + 1);
+    if (token !== '') out.push({ token, fallBackOnError: sep === '|', rest });
+  }
+  return out;
+}
+
+/** A GOPROXY entry as the go command reads it: a host-like token (no scheme) gets https://. */
+export function goproxyEntry(token: string): string {
+  return /[.:/]/.test(token) && !token.includes(':/') && !token.startsWith('/') ? 'https://' + token : token;
+}
+
 /**
  * Parses a GOPROXY-syntax list the way the go command does (PROTOCOL.md §1.3):
  * ',' falls through only on 404/410, '|' on any error; 'off' ends the list.
@@ -61,14 +88,8 @@ export function parseSize(input: string | number): number {
  */
 export function parseUpstreamList(input: string): UpstreamList {
   const entries: UpstreamEntry[] = [];
-  let rest = input;
   let off = false;
-  while (rest.length > 0) {
-    const i = rest.search(/[,|]/);
-    const token = (i < 0 ? rest : rest.slice(0, i)).trim();
-    const sep = i < 0 ? '' : rest[i];
-    rest = i < 0 ? '' : rest.slice(i + 1);
-    if (token === '') continue;
+  for (const { token, fallBackOnError } of goproxyTokens(input)) {
     if (token === 'off') {
       off = true;
       break;
@@ -78,11 +99,9 @@ export function parseUpstreamList(input: string): UpstreamList {
         `upstream "${token}" is not supported yet: godepot fetches only from module proxies; list proxy URLs such as https://proxy.golang.org`,
       );
     }
-    let raw = token;
-    if (/[.:/]/.test(raw) && !raw.includes(':/') && !raw.startsWith('/')) raw = 'https://' + raw;
     let url: URL;
     try {
-      url = new URL(raw);
+      url = new URL(goproxyEntry(token));
     } catch {
       throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}`);
     }
@@ -90,7 +109,7 @@ export function parseUpstreamList(input: string): UpstreamList {
       throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: the scheme must be http or https`);
     }
     if (url.search || url.hash) throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: no query or fragment allowed`);
-    entries.push({ url: url.toString().replace(/\/+$/, ''), fallBackOnError: sep === '|' });
+    entries.push({ url: url.toString().replace(/\/+$/, ''), fallBackOnError });
   }
   if (entries.length === 0 && !off) {
     throw new ValueError('upstream list is empty: give proxy URLs joined by "," or "|", or "off"');

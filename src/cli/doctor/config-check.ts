@@ -2,7 +2,7 @@
 // GOPROXY list as the go command parses it (PROTOCOL.md §1.3), the GOSUMDB
 // spec (§2.2), and the configuration mistakes that switch verification off
 // or make fallback impossible, each with its fix. Pure.
-import { SUM_GOLANG_ORG_KEY } from '../../config/values.js';
+import { goproxyEntry, goproxyTokens, SUM_GOLANG_ORG_KEY } from '../../config/values.js';
 import { matchPrefixPatterns } from '../../module/index.js';
 import { newVerifier } from '../../sumdb/note/index.js';
 
@@ -39,21 +39,14 @@ export interface SumdbConfig {
 export function parseGoproxy(value: string): { entries: ProxyEntry[]; ignored: string[]; errors: string[] } {
   const entries: ProxyEntry[] = [];
   const errors: string[] = [];
-  let rest = value;
   let ignored: string[] = [];
-  while (rest.length > 0) {
-    const i = rest.search(/[,|]/);
-    const token = (i < 0 ? rest : rest.slice(0, i)).trim();
-    const sep = i < 0 ? '' : rest[i];
-    rest = i < 0 ? '' : rest.slice(i + 1);
-    if (token === '') continue;
+  for (const { token, fallBackOnError, rest } of goproxyTokens(value)) {
     if (token === 'off' || token === 'direct') {
       entries.push({ kind: token, url: token, fallBackOnError: false });
-      ignored = rest.split(/[,|]/).map((s) => s.trim()).filter((s) => s !== '');
+      ignored = goproxyTokens(rest).map((t) => t.token);
       break;
     }
-    let raw = token;
-    if (/[.:/]/.test(raw) && !raw.includes(':/') && !raw.startsWith('/')) raw = 'https://' + raw;
+    const raw = goproxyEntry(token);
     let url: URL;
     try {
       url = new URL(raw);
@@ -65,7 +58,7 @@ export function parseGoproxy(value: string): { entries: ProxyEntry[]; ignored: s
       errors.push(`invalid proxy URL ${JSON.stringify(token)}: the scheme must be https, http or file`);
       continue;
     }
-    entries.push({ kind: 'url', url: raw.replace(/\/+$/, ''), fallBackOnError: sep === '|' });
+    entries.push({ kind: 'url', url: raw.replace(/\/+$/, ''), fallBackOnError });
   }
   if (entries.length === 0 && errors.length === 0) errors.push(value.trim() === '' ? 'GOPROXY is empty' : 'GOPROXY list is not the empty string, but contains no entries');
   return { entries, ignored, errors };
