@@ -66,14 +66,20 @@ interface Located {
 
 async function readOnce(at: Located, fast: boolean, signal: AbortSignal): Promise<EntryDigest> {
   const { entry, layout } = at;
-  const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc);
-  const tail = await readEntryData(at.source.createReadStream(at.start, at.readEnd), layout, hasher, fast, signal);
-  if (hasher.size !== layout.declaredSize) {
-    throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
+  // Only the fast read may hash on the worker; the exact read (rare, and the last word) hashes here.
+  const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, fast);
+  try {
+    const tail = await readEntryData(at.source.createReadStream(at.start, at.readEnd), layout, hasher, fast, signal);
+    if (hasher.size !== layout.declaredSize) {
+      throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
+    }
+    if (at.hasDescriptor) checkDataDescriptor(tail, entry);
+    if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
+  } catch (err) {
+    hasher.dispose();
+    throw err;
   }
-  if (at.hasDescriptor) checkDataDescriptor(tail, entry);
-  if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
-  return { sha256: hasher.digest(), size: hasher.size };
+  return { sha256: await hasher.digest(), size: hasher.size };
 }
 
 /** The checks of an entry's header fields, and how to read it. Throws ZipError. */

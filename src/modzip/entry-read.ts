@@ -3,20 +3,26 @@
 //
 // Deflated entries of incompressible files are mostly *stored* deflate
 // blocks (a 5-byte header, then raw bytes). The "fast" read parses those in
-// JS and hashes the bytes where they lie: no inflate, no copies, no trips to
-// the thread pool. At the first compressed block it hands the rest of the
-// stream to zlib: with a gzip frame when nothing was output yet (so zlib
-// checks the CRC-32 and size on its thread), else as raw deflate primed with
-// the last 32 KiB of output as its dictionary. The "exact" read gives all
-// deflate data to zlib's raw inflate, as Go's reader sees it.
+// JS: no inflate, no trips to the thread pool. It stages each piece of
+// input in the SHA-256 worker's ring in one copy (sha-worker.ts), so the
+// worker hashes the blocks' bytes while this thread computes their CRC-32.
+// At the first compressed block it hands the rest of the stream to zlib:
+// with a gzip frame when nothing was output yet (so zlib checks the CRC-32
+// and size on its thread), else as raw deflate primed with the last 32 KiB
+// of output as its dictionary; a short last stretch (zlib often ends with a
+// small coded block) is inflated in one synchronous call. The "exact" read
+// gives all deflate data to zlib's raw inflate, as Go's reader sees it.
 import { once } from 'node:events';
 import { addAbortSignal, type Readable } from 'node:stream';
-import { createGunzip, createInflateRaw, type Gunzip, type InflateRaw } from 'node:zlib';
+import { createGunzip, createInflateRaw, inflateRawSync, type Gunzip, type InflateRaw } from 'node:zlib';
 import { EntryHasher } from './entry-hasher.js';
+import { STAGE_MAX } from './sha-worker.js';
 
 const DEFLATE = 8;
 /** zlib output chunk; each is one trip to libuv's thread pool. */
 const INFLATE_CHUNK = 256 << 10;
+/** Largest end of a stream (compressed, and content) inflated in one synchronous call. */
+const SYNC_TAIL = 64 << 10;
 /** Deflate back-references reach at most 32 KiB back. */
 const WINDOW = 32 << 10;
 /** gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
@@ -157,6 +163,8 @@ export class DeflateReader {
   private readonly window = new Window();
   /** zlib's output buffer: no bigger than the declared content needs. */
   private readonly chunkSize: number;
+  /** Bytes of deflate data taken so far. */
+  private fed = 0;
 
   constructor(
     private readonly layout: EntryLayout,
@@ -173,6 +181,8 @@ export class DeflateReader {
 
   /** The compressed stream from here on goes to zlib. */
   private switchToZlib(): State {
+    // All content will come from zlib: hash it here (the worker would add a copy, not speed).
+    this.hasher.preferLocal();
     if (this.hasher.size === 0 && this.layout.checkCrc) {
       // Nothing output yet: let gunzip check the CRC-32 and size on its thread.
       this.hasher.crcHere = false;
@@ -186,8 +196,66 @@ export class DeflateReader {
     return { at: 'zlib', feed: this.zlib(createInflateRaw(options)) };
   }
 
+  /**
+   * The stream from a coded block on (rest) is zlib's. When rest is all
+   * that is left of the entry and small, and so is the content still to
+   * come, one synchronous inflate takes it (no stream, no trip to the
+   * thread pool: zlib often ends a stored entry with a short coded block).
+   */
+  private async handOff(rest: Buffer): Promise<void> {
+    // The stored blocks are all queued: let the worker reuse the staged piece.
+    this.hasher.unstage();
+    const left = this.layout.declaredSize - this.hasher.size;
+    if (this.fed === this.layout.compressedSize && rest.length <= SYNC_TAIL && left <= SYNC_TAIL) {
+      this.hasher.preferLocal();
+      const dictionary = this.window.bytes();
+      let out: Buffer;
+      try {
+        out = inflateRawSync(rest, { maxOutputLength: left + 1, ...(dictionary.length > 0 ? { dictionary } : {}) });
+      } catch (err) {
+        // Past maxOutputLength, zlib throws a RangeError (ERR_BUFFER_TOO_LARGE).
+        throw err instanceof RangeError ? this.hasher.tooLarge() : err;
+      }
+      this.hasher.update(out);
+      this.state = { at: 'done' };
+      return;
+    }
+    this.state = this.switchToZlib();
+    await this.parse(rest);
+  }
+
+  /** Whether the piece starts inside or with a stored block. */
+  private storedNext(piece: Buffer): boolean {
+    const s = this.state;
+    if (s.at === 'stored') return true;
+    if (s.at !== 'header') return false;
+    const head = s.hdr.length > 0 ? s.hdr[0] : piece[0];
+    return head !== undefined && ((head >> 1) & 3) === 0;
+  }
+
   /** Takes the next bytes of deflate data. */
   async write(data: Buffer): Promise<void> {
+    for (let p = 0; p < data.length; p += STAGE_MAX) {
+      const piece = p === 0 && data.length <= STAGE_MAX ? data : data.subarray(p, p + STAGE_MAX);
+      this.fed += piece.length;
+      if (!this.storedNext(piece)) {
+        await this.parse(piece);
+        continue;
+      }
+      // Stored blocks give at most piece.length bytes of content: make room for them
+      // first, and stage the whole piece so the blocks in it need no copy each.
+      const room = this.hasher.room(piece.length);
+      if (room !== undefined) await room;
+      this.hasher.stage(piece);
+      try {
+        await this.parse(piece);
+      } finally {
+        this.hasher.unstage();
+      }
+    }
+  }
+
+  private async parse(data: Buffer): Promise<void> {
     let p = 0;
     while (p < data.length) {
       const s = this.state;
@@ -222,16 +290,12 @@ export class DeflateReader {
           this.state = { at: 'done' };
           continue;
         }
-        const rest = Buffer.concat([hdr, data.subarray(p)]);
-        this.state = this.switchToZlib();
-        await this.write(rest);
+        await this.handOff(Buffer.concat([hdr, data.subarray(p)]));
         return;
       }
       if (type !== 0) {
         if (type === 3) throw new CorruptDeflate('invalid block type');
-        const rest = Buffer.concat([s.hdr, data.subarray(p)]);
-        this.state = this.switchToZlib();
-        await this.write(rest);
+        await this.handOff(Buffer.concat([s.hdr, data.subarray(p)]));
         return;
       }
       const take = data.subarray(p, p + 5 - s.hdr.length);
@@ -290,8 +354,13 @@ export async function readEntryData(
       const data = room >= chunk.length ? chunk : chunk.subarray(0, Math.max(room, 0));
       if (room < chunk.length) tail = Buffer.concat([tail, chunk.subarray(Math.max(room, 0))]).subarray(0, 16);
       if (data.length === 0) continue;
-      if (deflate === undefined) hasher.update(data);
-      else await deflate.write(data);
+      if (deflate !== undefined) {
+        await deflate.write(data);
+        continue;
+      }
+      const wait = hasher.room(data.length);
+      if (wait !== undefined) await wait;
+      hasher.update(data);
     }
     await deflate?.end();
   } finally {

@@ -2,7 +2,9 @@
 // visited in the order of their local headers, each header parsed from the
 // stream and its data hashed as it passes. No per-entry reads or streams,
 // which matters for module zips of thousands of small files. Small entries
-// are taken whole (digestSmall); large ones stream (entry-read.ts).
+// are taken whole (digestSmall); large ones stream (entry-read.ts), their
+// SHA-256 maybe on the worker (sha-worker.ts): the scan goes on to the next
+// entry while the worker finishes one, and collects the digests at the end.
 // Entries whose data overlaps an earlier one's (never in a zip Go writes)
 // are left for random access.
 import { addAbortSignal } from 'node:stream';
@@ -54,41 +56,66 @@ async function passLocalHeader(cursor: ByteCursor, entry: ZipEntry, size: number
   await cursor.skip(skip, 'a local file header');
 }
 
-/** Hashes the entry's data at the cursor; leaves the cursor after it. */
+/** A digest the worker is still computing (wrapped: an async function would flatten a bare promise). */
+interface PendingDigest {
+  later: Promise<EntryDigest>;
+}
+
+/**
+ * Hashes the entry's data at the cursor; leaves the cursor after it. All
+ * checks are done when it resolves; the SHA-256 itself may still be on the
+ * worker (pending), so the next entry's bytes can flow meanwhile.
+ */
 async function digestAtCursor(
   cursor: ByteCursor,
   zipfile: yauzl.ZipFile,
   source: ByteSource,
   entry: ZipEntry,
   signal: AbortSignal,
-): Promise<EntryDigest> {
+): Promise<EntryDigest | PendingDigest> {
   const layout = entryLayout(entry);
   const dataEnd = cursor.pos + layout.compressedSize;
-  let digest: EntryDigest;
+  let digest: EntryDigest | PendingDigest;
   if (isSmall(layout)) {
     digest = digestSmall(await cursor.take(layout.compressedSize, entry.name), layout, entry);
   } else {
-    const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc);
+    const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, true);
     const deflate = layout.method === DEFLATE ? new DeflateReader(layout, hasher, true) : undefined;
     try {
       for await (const piece of cursor.pieces(layout.compressedSize, entry.name)) {
-        if (deflate === undefined) hasher.update(piece);
-        else await deflate.write(piece);
+        if (deflate !== undefined) {
+          await deflate.write(piece);
+          continue;
+        }
+        const room = hasher.room(piece.length);
+        if (room !== undefined) await room;
+        hasher.update(piece);
       }
       await deflate?.end();
       if (hasher.size !== layout.declaredSize) {
         throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
       }
       if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
-      digest = { sha256: hasher.digest(), size: hasher.size };
     } catch (err) {
       deflate?.destroy();
+      hasher.dispose();
       if (deflate === undefined || !retryExact(err, signal)) throw entryFailure(err, entry);
       // Judge it again the exact way, by random access; then move past it here.
-      digest = await digestEntry(zipfile, source, entry, signal, false);
+      const exact = await digestEntry(zipfile, source, entry, signal, false);
       if (cursor.pos < dataEnd) await cursor.skip(dataEnd - cursor.pos, entry.name);
-      return digest;
+      return exact;
     }
+    const size = hasher.size;
+    const sha256 = hasher.digest();
+    digest = Buffer.isBuffer(sha256)
+      ? { sha256, size }
+      : {
+          // Every check passed; only the worker failed (it died): hash the entry here instead.
+          later: sha256.then(
+            (b) => ({ sha256: b, size }),
+            () => digestEntry(zipfile, source, entry, signal, false),
+          ),
+        };
   }
   if (layout.hasDescriptor) checkDataDescriptor(await cursor.peek(DATA_DESCRIPTOR_LEN), entry);
   return digest;
@@ -106,6 +133,7 @@ export async function scanDigest(
   signal: AbortSignal,
 ): Promise<ScanResult> {
   const digests = new Map<ZipEntry, EntryDigest>();
+  const pending: Array<Promise<void>> = [];
   const leftover: ZipEntry[] = [];
   const order = entries.slice().sort((a, b) => a.raw.relativeOffsetOfLocalHeader - b.raw.relativeOffsetOfLocalHeader || a.index - b.index);
   const first = order[0];
@@ -124,10 +152,20 @@ export async function scanDigest(
       }
       await cursor.skip(offset - cursor.pos, entry.name);
       await passLocalHeader(cursor, entry, source.size);
-      digests.set(entry, await digestAtCursor(cursor, zipfile, source, entry, signal));
+      const digest = await digestAtCursor(cursor, zipfile, source, entry, signal);
+      if ('later' in digest) {
+        const done = digest.later.then((d) => void digests.set(entry, d));
+        // Awaited after the loop; a failure meanwhile is not unhandled, and
+        // if the loop fails first, that failure is the one reported.
+        done.catch(() => undefined);
+        pending.push(done);
+      } else {
+        digests.set(entry, digest);
+      }
     }
   } finally {
     stream.destroy();
   }
+  await Promise.all(pending);
   return { digests, leftover };
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, constants as zc } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { bufferSource, hashFiles, hashZip, verifyModuleZip, ZipError } from '../../src/modzip/index.js';
+import { bufferSource, hashFiles, hashZip, verifyModuleZip, ZipError, type ByteSource } from '../../src/modzip/index.js';
 import { patchCentralDirectory, rawZip } from '../support/modzip.js';
 
 const MOD = { path: 'example.com/m', version: 'v1.0.0' };
@@ -113,6 +113,40 @@ describe('entry data paths', () => {
           else expect(String(outcome), what).toContain('zip: corrupt file data');
         }
       }
+    });
+  }
+
+  for (const [what, tailSize] of [
+    ['short', 5000],
+    ['long', 200 << 10],
+  ] as const) {
+    it(`stored blocks, then a ${what} coded end that refers back into them`, async () => {
+      // Stored blocks (not final) of random bytes, then a deflate stream of
+      // text primed with the last 32 KiB as its dictionary: its matches reach
+      // back into the stored content, as zlib's own mid-stream switches do.
+      const head = randomBytes(600 << 10);
+      const tail = Buffer.concat([head.subarray(head.length - 4000), text(tailSize, 5)]);
+      const stored = deflateRawSync(head, { level: 0, finishFlush: zc.Z_FULL_FLUSH });
+      const coded = deflateRawSync(tail, { dictionary: head.subarray(head.length - (32 << 10)) });
+      const data = Buffer.concat([head, tail]);
+      const zip = await rawZip([{ name: P + 'a.bin', data: Buffer.concat([stored, coded]) }], { compress: false });
+      patchCentralDirectory(zip, 0, { method: 8, uncompressedSize: data.length, crc32: crc32(data) });
+      // The fast read takes it: no re-read of the entry by the exact read.
+      let rereads = 0;
+      const source: ByteSource = {
+        size: zip.length,
+        createReadStream(start, end) {
+          if (start > 0 && end - start > 70_000) rereads++;
+          return bufferSource(zip).createReadStream(start, end);
+        },
+      };
+      expect((await verifyModuleZip(source, MOD)).h1).toBe(hashFiles([{ name: P + 'a.bin', data }]));
+      expect(rereads).toBe(0);
+      const bad = async (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<string> =>
+        String(await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e));
+      expect(await bad({ crc32: crc32(data) ^ 1 })).toContain(`${P}a.bin: zip: checksum error`);
+      expect(await bad({ uncompressedSize: data.length - 1 })).toContain('is larger than declared size');
+      expect(await bad({ uncompressedSize: data.length + 1 })).toContain('is smaller than declared size');
     });
   }
 
