@@ -22,7 +22,8 @@ export interface StoreOutcome {
 }
 
 export function blobSource(blob: OpenBlob): ByteSource {
-  return { size: blob.size, createReadStream: (start, end) => blob.stream(start, end) };
+  // read(): yauzl's many small reads (central directory, local headers) without a stream each.
+  return { size: blob.size, createReadStream: (start, end) => blob.stream(start, end), read: (start, end) => blob.read(start, end) };
 }
 
 /** The hash the database must confirm, computed from fetched bytes. */
