@@ -9,9 +9,14 @@ import { decodeGoBytes } from '../module/index.js';
 import { ZipError } from './errors.js';
 import type { ByteSource } from './source.js';
 
+/** Least bytes one read() of the source fetches (and keeps for the reads after it). */
+const READ_AHEAD = 64 << 10;
+
 class SourceReader extends yauzl.RandomAccessReader {
   /** Streams yauzl is reading, so an abort can end reads that would never finish. */
   private readonly live = new Set<Readable>();
+  /** The bytes of the last read(), read ahead. */
+  private ahead: { start: number; bytes: Buffer } | undefined;
 
   constructor(private readonly source: ByteSource) {
     super();
@@ -28,6 +33,9 @@ class SourceReader extends yauzl.RandomAccessReader {
    * yauzl's small reads (central directory records, local headers). With a
    * source that can read a range in one piece, no stream is made; the
    * callback still comes in a later microtask, as yauzl's recursion needs.
+   * Each read fetches at least READ_AHEAD bytes (within the source) and
+   * keeps them: the central directory is read record by record, two reads
+   * each, which for a file would be one trip to the thread pool per read.
    */
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
     const direct = this.source.read;
@@ -36,15 +44,26 @@ class SourceReader extends yauzl.RandomAccessReader {
       return;
     }
     const done = callback as (err: Error | null, bytesRead?: number) => void;
-    const deliver = (bytes: Buffer): void => {
-      bytes.copy(buffer, offset, 0, length);
-      done(null, Math.min(bytes.length, length));
+    const deliver = (bytes: Buffer, from: number): void => {
+      const n = Math.max(0, Math.min(bytes.length - from, length));
+      bytes.copy(buffer, offset, from, from + n);
+      done(null, n);
     };
+    const cached = this.ahead;
+    if (cached !== undefined && position >= cached.start && position + length <= cached.start + cached.bytes.length) {
+      queueMicrotask(() => deliver(cached.bytes, position - cached.start));
+      return;
+    }
     const fail = (err: unknown): void => done(err instanceof Error ? err : new Error(String(err)));
+    const keep = (bytes: Buffer): void => {
+      this.ahead = { start: position, bytes };
+      deliver(bytes, 0);
+    };
+    const end = Math.max(position + length, Math.min(this.source.size, position + READ_AHEAD));
     try {
-      const got = direct.call(this.source, position, position + length);
-      if (got instanceof Promise) got.then(deliver, fail);
-      else queueMicrotask(() => deliver(got));
+      const got = direct.call(this.source, position, end);
+      if (got instanceof Promise) got.then(keep, fail);
+      else queueMicrotask(() => keep(got));
     } catch (err) {
       queueMicrotask(() => fail(err));
     }

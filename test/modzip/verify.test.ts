@@ -257,6 +257,29 @@ describe('malformed zips', () => {
     }
   });
 
+  it('reads a large central directory in few reads from a source with read()', async () => {
+    const entries: RawZipEntry[] = [{ name: P + 'go.mod', data: GO_MOD }];
+    for (let i = 0; i < 2000; i++) entries.push({ name: `${P}d${i % 10}/f${i}.go`, data: `package d // ${i}\n` });
+    const zip = await rawZip(entries);
+    const inner = bufferSource(zip);
+    let reads = 0;
+    const source: ByteSource = {
+      size: inner.size,
+      createReadStream: (start, end) => inner.createReadStream(start, end),
+      // Asynchronous, as a file's reads are.
+      read: async (start, end) => {
+        reads++;
+        await new Promise((r) => setImmediate(r));
+        return Buffer.from(zip.subarray(start, end));
+      },
+    };
+    const summary = await verifyModuleZip(source, MOD);
+    expect(summary.h1).toBe(hashFiles(entries.map((e) => ({ name: String(e.name), data: Buffer.from(e.data) }))));
+    expect(summary.files).toBe(2001);
+    // Two records' worth of reads per entry without reading ahead; a few dozen with it.
+    expect(reads).toBeLessThan(100);
+  });
+
   it('refuses bytes that are not a zip', async () => {
     expect((await zipError(verify(Buffer.from('PK not really a zip file at all')))).message).toContain('zip: not a valid zip file');
   });
