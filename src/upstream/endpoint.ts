@@ -15,7 +15,7 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import type { CallClass, Deadlines } from './types.js';
-import { isAbortError, UpstreamError, type FailureClass } from './errors.js';
+import { isAbortError, isHealthFailure, UpstreamError, type FailureClass } from './errors.js';
 import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './http.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -85,7 +85,7 @@ export class Endpoint {
     private readonly settings: ResilienceSettings,
     private readonly observer: EndpointObserver = {},
   ) {
-    const countsForBreaker = (err: Error): boolean => err instanceof UpstreamError;
+    const countsForBreaker = (err: Error): boolean => err instanceof UpstreamError && isHealthFailure(err);
     this.breaker = circuitBreaker(handleWhen(countsForBreaker), {
       halfOpenAfter: settings.breaker.halfOpenAfter,
       breaker: new ConsecutiveBreaker(settings.breaker.failures),
@@ -139,7 +139,7 @@ export class Endpoint {
             throw this.openError();
           }
           if (err instanceof UpstreamError) {
-            this.noteFailure(err);
+            if (isHealthFailure(err)) this.noteFailure(err);
             this.emit(kind, err.failure, started);
             lastError = err;
           }

@@ -59,6 +59,18 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * True when the failure says the upstream is unwell (unreachable, slow,
+ * 5xx, 429, a broken body) rather than giving a definite answer about this
+ * request (another 4xx, such as 400 "module host not permitted" or 403):
+ * only the former count against its breaker and its "failing since".
+ */
+export function isHealthFailure(err: UpstreamError): boolean {
+  if (err.failure !== 'status') return err.failure !== 'body' || err.transient;
+  const s = err.status ?? 0;
+  return s >= 500 || s === 429 || s === 408;
+}
+
 /** The upstream answered 404 or 410: the module or version does not exist there. */
 export class NotFoundError extends Error {
   constructor(

@@ -136,6 +136,16 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(2);
   });
 
+  it('a definite 4xx answer (e.g. "module host not permitted") never opens the breaker', async () => {
+    const policy = await serve(text('Go module host not permitted', 400));
+    const r = registry({ attempts: 1, failures: 2 });
+    const ep = r.get(policy.url);
+    for (let i = 0; i < 5; i++) await expect(ep.get('/x', 'info', 'metadata', read)).rejects.toMatchObject({ status: 400, breakerOpen: false });
+    expect(ep.state).toBe('closed');
+    expect(ep.status().failingSince).toBeUndefined();
+    expect(policy.hits).toHaveLength(5);
+  });
+
   it('aborts a pending call when the caller goes away', async () => {
     let closed = false;
     const hang = await serve((req) => req.socket.on('close', () => (closed = true)));
