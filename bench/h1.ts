@@ -19,6 +19,7 @@ import { createModuleZip } from '../test/support/modzip.js';
 import { median } from './gomod.js';
 import type { Row } from './report.js';
 import { payloadModule } from './world.js';
+import { prng } from '../test/support/prng.js';
 
 export interface H1Options {
   readonly quick: boolean;
@@ -27,17 +28,6 @@ export interface H1Options {
 
 const MiB = 1 << 20;
 
-/** A seeded PRNG (mulberry32), so the text case is the same in every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['func', 'return', 'if', 'err', '!=', 'nil', ':=', 'for', 'range', 'string', 'int', 'byte', 'struct', 'type', 'var', 'ctx', 'context.Context', 'fmt.Errorf', 'len', 'append', 'make', 'map', 'buf', 'n', 'i', 'x', 'resp', 'req', 'Client', 'Server', 'Handler', 'Config', '{', '}', '(', ')', '//', 'the', 'value', 'of'];
 

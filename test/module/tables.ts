@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { decodeGoBytes } from '../../src/module/gostring.js';
 import { vectorPath } from '../support/txtar.js';
+import { prng } from '../support/prng.js';
+export { prng };
 
 /** A table string: plain, or raw bytes that are not valid UTF-8. */
 export type VectorString = string | { bytes_hex: string; go_literal: string };
@@ -48,17 +50,6 @@ export function decodeVectorString(s: VectorString): DecodedString {
   return { text: decodeGoBytes(bytes), lossy: bytes.toString('utf8'), goLiteral: s.go_literal, validUTF8: false };
 }
 
-/** A small seeded PRNG (mulberry32), so property tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function pick<T>(rand: () => number, items: readonly T[]): T {
   const item = items[Math.floor(rand() * items.length)];

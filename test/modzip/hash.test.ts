@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeGoBytes } from '../../src/module/index.js';
 import { bufferSource, hash1, hashFiles, hashGoMod, hashZip } from '../../src/modzip/index.js';
 import { rawZip } from '../support/modzip.js';
+import { prng } from '../support/prng.js';
 
 const EMPTY_ZIP_H1 = 'h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=';
 
@@ -16,17 +17,6 @@ function h1OfSummary(summary: Buffer | string): string {
   return 'h1:' + createHash('sha256').update(summary).digest('base64');
 }
 
-/** A small deterministic PRNG (mulberry32), so property tests can fail reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('goldens', () => {
   it('empty go.mod', () => {

@@ -15,6 +15,7 @@ import {
   type ByteSource,
 } from '../../src/modzip/index.js';
 import { createModuleZip, patchCentralDirectory, rawZip, type RawZipEntry } from '../support/modzip.js';
+import { prng } from '../support/prng.js';
 
 const MOD = { path: 'example.com/m', version: 'v1.0.0' };
 const P = 'example.com/m@v1.0.0/';
@@ -33,16 +34,6 @@ async function zipError(p: Promise<unknown>): Promise<ZipError> {
   return err;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Counts the bytes a source hands out from reads that start in the entries'

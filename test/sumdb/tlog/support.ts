@@ -13,6 +13,8 @@ import {
   type Tile,
   type TileReader,
 } from '../../../src/sumdb/tlog/index.js';
+import { prng } from '../../support/prng.js';
+export { prng };
 
 export interface TreeVector {
   n: number;
@@ -199,17 +201,6 @@ export function tileOf(path: string): Tile {
   return parseTilePath(path);
 }
 
-/** mulberry32: a small seeded PRNG so property tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random integer in [lo, hi], for hi - lo up to 2^53. */
 export function randomInt(rand: () => number, lo: number, hi: number): number {
