@@ -53,7 +53,8 @@ export class ModuleService {
     const r = req as ImmutableRequest;
     const mem = this.ctx.memory.get(storageKey(r));
     if (!mem) return null;
-    const verification = this.storedVerification(r);
+    // Decided when the entry was cached (policies do not change while running).
+    const verification = mem.verification;
     return {
       kind: r.kind,
       contentType: CONTENT_TYPES[r.kind],
