@@ -62,7 +62,3 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
 }
-
-export function registerCommand(name: string, run: Command): void {
-  COMMANDS[name] = run;
-}

@@ -18,14 +18,7 @@ import { isFinalEmptyFixedBlock, readEntryData, type EntryLayout } from './entry
 import { ZipError } from './errors.js';
 import { fileDataStart, type ZipEntry } from './reader.js';
 import type { ByteSource } from './source.js';
-
-const STORE = 0;
-const DEFLATE = 8;
-const FLAG_ENCRYPTED = 0x1;
-const FLAG_DATA_DESCRIPTOR = 0x8;
-const DATA_DESCRIPTOR_SIGNATURE = 0x08074b50;
-/** Largest data descriptor Go reads: optional signature, CRC-32 and two sizes. */
-const DATA_DESCRIPTOR_LEN = 16;
+import { DATA_DESCRIPTOR_LEN, DATA_DESCRIPTOR_SIGNATURE, DEFLATE, FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, STORE } from './format.js';
 
 /** What hashing one entry found. */
 export interface EntryDigest {

@@ -17,8 +17,8 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { createGunzip, createInflateRaw, inflateRawSync, type Gunzip, type InflateRaw } from 'node:zlib';
 import { EntryHasher } from './entry-hasher.js';
 import { STAGE_MAX } from './sha-worker.js';
+import { DEFLATE } from './format.js';
 
-const DEFLATE = 8;
 /** zlib output chunk; each is one trip to libuv's thread pool. */
 const INFLATE_CHUNK = 256 << 10;
 /** Largest end of a stream (compressed, and content) inflated in one synchronous call. */

@@ -25,11 +25,7 @@ import { DeflateReader } from './entry-read.js';
 import { ZipError } from './errors.js';
 import type { ZipEntry } from './reader.js';
 import type { ByteSource } from './source.js';
-
-const LOCAL_HEADER_SIGNATURE = 0x04034b50;
-const LOCAL_HEADER_LEN = 30;
-const DATA_DESCRIPTOR_LEN = 16;
-const DEFLATE = 8;
+import { DATA_DESCRIPTOR_LEN, DEFLATE, LOCAL_HEADER_LEN, LOCAL_HEADER_SIGNATURE } from './format.js';
 
 export interface ScanResult {
   digests: Map<ZipEntry, EntryDigest>;

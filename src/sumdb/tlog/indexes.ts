@@ -5,11 +5,6 @@
 import { TlogInternalError } from './errors.js';
 import { nodeHash, type Hash } from './hash.js';
 
-/** 2^e, exact for 0 <= e <= 1023. */
-export function pow2(e: number): number {
-  return 2 ** e;
-}
-
 /** floor(n / 2^e) for n >= 0 (Go's n >> e). */
 export function shiftRight(n: number, e: number): number {
   return Math.floor(n / 2 ** e);
