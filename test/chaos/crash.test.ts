@@ -3,13 +3,12 @@
 // the upstream's (never a half-written file); SIGTERM drains in-flight
 // requests before exiting.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { spawnGodepot, removeDir, tempDir } from '../support/godepot.js';
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+import { sha256hex as sha } from '../support/http.js';
 
 describe('crashes and shutdown (built CLI as a child process)', () => {
   let upstream: FakeGoProxy;

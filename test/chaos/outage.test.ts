@@ -7,13 +7,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, writeApp, type BuiltModule } from '../world/index.js';
 import { startGodepot, removeDir, tempDir, type RunningGodepot } from '../support/godepot.js';
-
-async function timed(url: string): Promise<{ status: number; text: string; ms: number }> {
-  const t = performance.now();
-  const r = await fetch(url);
-  const text = await r.text();
-  return { status: r.status, text, ms: performance.now() - t };
-}
+import { fetchAll as timed } from '../support/http.js';
 
 describe('a hanging upstream, default settings', () => {
   let upstream: FakeGoProxy;

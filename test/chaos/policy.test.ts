@@ -3,9 +3,9 @@
 // unverified (quarantined, re-verified later), quorum needs two upstream
 // proxies to agree. And what the database says later is final.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
 const FAST: RawSettings = {
   'sumdb-first-byte-timeout': '300ms',
@@ -17,14 +17,6 @@ const FAST: RawSettings = {
   'breaker-failures': '1000',
   'stale-grace': '300ms',
 };
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-async function get(url: string): Promise<{ status: number; text: string; body: Buffer; headers: Headers }> {
-  const r = await fetch(url);
-  const body = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, text: body.toString('utf8'), body, headers: r.headers };
-}
 
 describe('verification policies while the checksum database is down', () => {
   let a: FakeGoProxy;

@@ -2,10 +2,10 @@
 // we expect, and that nothing bad was stored. Deadlines are shortened so the
 // suite stays quick; the defaults are exercised in outage.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
 import { MemoryStorage } from '../../src/storage/index.js';
+import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
 const FAST: RawSettings = {
   'metadata-first-byte-timeout': '400ms',
@@ -18,15 +18,6 @@ const FAST: RawSettings = {
   'retry-max-delay': '50ms',
   'breaker-failures': '1000',
 };
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-async function get(url: string): Promise<{ status: number; text: string; body: Buffer; headers: Headers; ms: number }> {
-  const t = performance.now();
-  const r = await fetch(url);
-  const body = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, text: body.toString('utf8'), body, headers: r.headers, ms: performance.now() - t };
-}
 
 describe('upstream proxy faults', () => {
   let upstream: FakeGoProxy;

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { escapePath, escapeVersion, unescapePath, unescapeVersion } from '../../src/module/escape.js';
 import { InvalidPathError, InvalidVersionError } from '../../src/module/errors.js';
 import { isValidModulePath } from '../../src/module/path.js';
-import { pick, prng, tables } from './tables.js';
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return null;
-}
+import { pick, prng, tables, thrown } from './tables.js';
 
 describe('module.escapeTests vectors', () => {
   const rows = tables['module.escapeTests'].rows;

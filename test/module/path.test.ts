@@ -20,16 +20,7 @@ import {
   isValidModulePath,
   splitPathVersion,
 } from '../../src/module/path.js';
-import { decodeVectorString, tables } from './tables.js';
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return null;
-}
+import { decodeVectorString, tables, thrown } from './tables.js';
 
 const pathRows = tables['module.checkPathTests'].rows.map((r) => ({ ...r, decoded: decodeVectorString(r.path) }));
 

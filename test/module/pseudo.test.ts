@@ -12,18 +12,9 @@ import {
   zeroPseudoVersion,
 } from '../../src/module/pseudo.js';
 import { compare, isValid } from '../../src/module/semver.js';
-import { prng, tables } from './tables.js';
+import { prng, tables, thrown } from './tables.js';
 
 const FIXED_TIME = new Date('2006-01-02T15:04:05Z');
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return null;
-}
 
 describe('module.pseudoTests vectors', () => {
   const rows = tables['module.pseudoTests'].rows;

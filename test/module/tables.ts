@@ -6,6 +6,16 @@ import { vectorPath } from '../support/txtar.js';
 import { prng } from '../support/prng.js';
 export { prng };
 
+/** The error fn throws, or null. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return null;
+}
+
 /** A table string: plain, or raw bytes that are not valid UTF-8. */
 export type VectorString = string | { bytes_hex: string; go_literal: string };
 

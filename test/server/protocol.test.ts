@@ -5,13 +5,7 @@ import { createHash } from 'node:crypto';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { startGodepot, removeDir, type RunningGodepot } from '../support/godepot.js';
 import { rawZip } from '../support/modzip.js';
-
-const sha = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-async function get(url: string, init?: RequestInit): Promise<{ status: number; body: Buffer; headers: Headers }> {
-  const r = await fetch(url, init);
-  return { status: r.status, body: Buffer.from(await r.arrayBuffer()), headers: r.headers };
-}
+import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
 describe('GOPROXY protocol through godepot', () => {
   let upstream: FakeGoProxy;
