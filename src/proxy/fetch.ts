@@ -1,7 +1,6 @@
 // Fetching artifacts from the upstream proxies into memory (small ones) or a
 // staged blob (zips), with the size limits of the go command. Nothing here is
 // stored: verification decides that (immutable.ts).
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { check, isCanonicalVersion } from '../module/index.js';
@@ -33,7 +32,6 @@ export async function fetchSmall(upstream: ProxyList, req: ProxyRequest, signal?
 export interface StagedZip {
   readonly staged: StagedBlob;
   readonly blob: OpenBlob;
-  readonly sha256: string;
 }
 
 /** A body reader that streams a zip into a fresh staged blob (one per attempt), refusing more than MAX_ZIP_FILE bytes. */
@@ -48,17 +46,15 @@ export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
   return async (body: Readable) => {
     const staged = await local(() => storage.stage());
     try {
-      const hash = createHash('sha256');
       let n = 0;
       for await (const chunk of body) {
         const b = chunk as Buffer;
         n += b.length;
         if (n > MAX_ZIP_FILE) throw new BadBodyError(`module zip larger than the go command's limit of ${MAX_ZIP_FILE} bytes`);
-        hash.update(b);
         await local(() => staged.write(b));
       }
       const blob = await local(() => staged.finish());
-      return { staged, blob, sha256: hash.digest('hex') };
+      return { staged, blob };
     } catch (err) {
       await staged.discard();
       throw err;
