@@ -2,10 +2,10 @@
 // atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
 import type { OpenBlob } from '../storage/index.js';
-import type { Fetched } from '../upstream/index.js';
+import { readLimited, type Fetched } from '../upstream/index.js';
 import type { Verification } from './artifact.js';
 import { GodepotError } from './errors.js';
-import { checkInfo, fetchSmall, fetchZip, stageZipReader } from './fetch.js';
+import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
 import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
 import type { ServiceContext } from './context.js';
 import { ChecksumUnavailableError, policyFor, type GoSumHashes, type Policy } from './verify.js';
@@ -145,11 +145,7 @@ export class ImmutableFetcher {
       }
       return n;
     }
-    const each = await this.ctx.upstream.getEach(upstreamPath(req), req.kind, 'metadata', async (body) => {
-      const chunks: Buffer[] = [];
-      for await (const c of body) chunks.push(c as Buffer);
-      return Buffer.concat(chunks);
-    }, signal);
+    const each = await this.ctx.upstream.getEach(upstreamPath(req), req.kind, 'metadata', readLimited(smallLimit(req)), signal);
     return each.found.filter((f) => hashGoMod(f.value) === got).length;
   }
 
