@@ -149,7 +149,7 @@ export function createApp(deps: AppDeps): App {
 
   function served(info: RequestLog, artifact: Artifact): void {
     note(info, artifact);
-    deps.metrics.cache.inc({ kind: artifact.kind, outcome: artifact.cache });
+    deps.metrics.cache.inc(artifact.kind, artifact.cache);
     deps.events.served?.({ kind: artifact.kind, outcome: artifact.cache, verification: artifact.verification });
   }
 
@@ -195,8 +195,8 @@ export function createApp(deps: AppDeps): App {
         ctl?.abort(new Error('client went away'));
       }
       const seconds = (performance.now() - started) / 1000;
-      deps.metrics.httpRequests.inc({ route: info.route, status: String(res.statusCode) });
-      deps.metrics.httpDuration.observe({ route: info.route }, seconds);
+      deps.metrics.httpRequests.inc(info.route, statusText(res.statusCode));
+      deps.metrics.httpDuration.observe(info.route, seconds);
       if (deps.accessLog) {
         info.method = req.method;
         info.path = req.url;
@@ -244,6 +244,12 @@ export function createApp(deps: AppDeps): App {
       });
     },
   };
+}
+
+/** Status codes as label values, made once each. */
+const STATUS_TEXT: string[] = [];
+function statusText(code: number): string {
+  return (STATUS_TEXT[code] ??= String(code));
 }
 
 function note(info: RequestLog, a: Artifact): void {
