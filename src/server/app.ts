@@ -181,11 +181,39 @@ export function createApp(deps: AppDeps): App {
     res.end(req.method === 'HEAD' ? undefined : answer.body);
   }
 
+  /** Counts and logs a request once its response is done (or abandoned). */
+  function account(req: IncomingMessage, res: ServerResponse, info: RequestLog, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.httpRequests.inc(info.route, statusText(res.statusCode));
+    deps.metrics.httpDuration.observe(info.route, seconds);
+    if (deps.accessLog) {
+      info.method = req.method;
+      info.path = req.url;
+      info.status = res.statusCode;
+      info.ms = Math.round(seconds * 1e4) / 10;
+      deps.accessLog(info);
+    }
+    finished();
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     inFlight++;
     // Every field, in log order, from the start: one object shape for every request.
-    const info: RequestLog = { method: undefined, path: undefined, status: undefined, ms: undefined, route: 'other' };
+    const info: RequestLog = {
+      method: undefined,
+      path: undefined,
+      status: undefined,
+      ms: undefined,
+      route: 'other',
+      module: undefined,
+      version: undefined,
+      cache: undefined,
+      verification: undefined,
+      upstream: undefined,
+      upstreamMs: undefined,
+      error: undefined,
+    };
     // Made on first use: a cache hit answered from memory never needs one.
     let ctl: AbortController | undefined;
     let gone = false;
@@ -196,29 +224,7 @@ export function createApp(deps: AppDeps): App {
       }
       return ctl.signal;
     };
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        gone = true;
-        ctl?.abort(new Error('client went away'));
-      }
-      const seconds = (performance.now() - started) / 1000;
-      deps.metrics.httpRequests.inc(info.route, statusText(res.statusCode));
-      deps.metrics.httpDuration.observe(info.route, seconds);
-      if (deps.accessLog) {
-        info.method = req.method;
-        info.path = req.url;
-        info.status = res.statusCode;
-        info.ms = Math.round(seconds * 1e4) / 10;
-        deps.accessLog(info);
-      }
-      finished();
-    });
     const method = req.method ?? '';
-    if (method !== 'GET' && method !== 'HEAD') {
-      info.route = 'method_not_allowed';
-      sendError(res, new GodepotError('method_not_allowed', `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`));
-      return;
-    }
     const failed = (err: unknown): void => {
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
@@ -227,11 +233,30 @@ export function createApp(deps: AppDeps): App {
       deps.events.served?.({ kind: (['list', 'latest', 'info', 'mod', 'zip'] as const).find((k) => k === info.route) ?? 'info', outcome: 'error', status: e.status });
       sendError(res, e, method === 'HEAD');
     };
-    try {
-      route(req, res, info, signal)?.catch(failed);
-    } catch (err) {
-      failed(err);
+    let answering: Promise<void> | undefined;
+    if (method !== 'GET' && method !== 'HEAD') {
+      info.route = 'method_not_allowed';
+      sendError(res, new GodepotError('method_not_allowed', `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`));
+    } else {
+      try {
+        answering = route(req, res, info, signal)?.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
     }
+    if (answering === undefined && res.writableEnded) {
+      // Answered synchronously (a memory hit, a refusal): the whole response
+      // is with the socket already, and there is nothing left to abort.
+      account(req, res, info, started);
+      return;
+    }
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        gone = true;
+        ctl?.abort(new Error('client went away'));
+      }
+      account(req, res, info, started);
+    });
   }
 
   return {
