@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { MirrorChecksums } from '../proxy/checksums.js';
-import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
+import type { CachedArtifact, FetchLeases, ServiceEvents } from '../proxy/context.js';
 import { IncidentLog } from '../proxy/incidents.js';
 import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
@@ -42,6 +42,8 @@ export interface ComposeOptions {
   readonly processMetrics?: boolean;
   /** Start the background re-verifier (default true). */
   readonly background?: boolean;
+  /** Fetch coordination with other processes sharing the data folder (serve --workers N). */
+  readonly leases?: FetchLeases;
 }
 
 export { makeLogger } from './logging.js';
@@ -108,6 +110,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       events,
       memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
       shutdown: shutdown.signal,
+      ...(opts.leases ? { leases: opts.leases } : {}),
     },
     settings.memoryCacheItem,
   );

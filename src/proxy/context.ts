@@ -41,6 +41,23 @@ export interface ServiceSettings extends PolicySettings {
   readonly staleGrace: number;
 }
 
+/** A fetch lease: this process fetches (lead) or another did and is done. */
+export type Lease = { readonly lead: true; release(): void } | { readonly lead: false };
+
+/**
+ * Coordination between processes that share one data folder (--workers N):
+ * at most one of them fetches a given artifact at a time, and the others
+ * wait for it and then read what it stored.
+ */
+export interface FetchLeases {
+  /**
+   * Resolves when this process may fetch key (release() when done), or when
+   * the process that held it has finished, successfully or not. Rejects
+   * with signal's reason when signal aborts first.
+   */
+  acquire(key: string, signal: AbortSignal): Promise<Lease>;
+}
+
 export interface ServiceContext {
   readonly storage: Storage;
   readonly upstream: ProxyList;
@@ -51,4 +68,6 @@ export interface ServiceContext {
   readonly memory: MemoryCache<CachedArtifact>;
   /** Aborted at shutdown: reaches every shared upstream call. */
   readonly shutdown: AbortSignal;
+  /** Set when other processes share the data folder (--workers N). */
+  readonly leases?: FetchLeases;
 }

@@ -9,6 +9,9 @@ import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.j
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { policyFor } from './verify.js';
 
+/** Times a worker waits on another one's failed fetch before fetching regardless. */
+const MAX_LEASE_ROUNDS = 3;
+
 function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
 }
@@ -16,7 +19,7 @@ function isMutable(req: ProxyRequest): req is MutableRequest {
 export class ModuleService {
   readonly mutable: MutableCache;
   readonly fetcher: ImmutableFetcher;
-  private readonly flights: SingleFlight<StoreOutcome>;
+  private readonly flights: SingleFlight<StoreOutcome | null>;
   private readonly reverifyFlights: SingleFlight<'verified' | 'purged' | 'unavailable'>;
   private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
 
@@ -26,7 +29,7 @@ export class ModuleService {
   ) {
     this.mutable = new MutableCache(ctx);
     this.fetcher = new ImmutableFetcher(ctx);
-    this.flights = new SingleFlight<StoreOutcome>(ctx.shutdown);
+    this.flights = new SingleFlight<StoreOutcome | null>(ctx.shutdown);
     this.reverifyFlights = new SingleFlight(ctx.shutdown);
   }
 
@@ -110,14 +113,20 @@ export class ModuleService {
     }
     const neg = this.notFound.get(key);
     if (neg && neg.until > Date.now()) throw fromNotFound(neg.error, describeRequest(req));
-    let outcome: StoreOutcome;
+    let outcome: StoreOutcome | null;
     try {
-      outcome = (await this.flights.do(key, (s) => this.fetcher.fetchAndStore(req, s), signal)).value;
+      outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
     } catch (err) {
       if (err instanceof NotFoundError) rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err);
       throw toGodepotError(err, describeRequest(req));
     }
     this.notFound.delete(key);
+    if (outcome === null) {
+      // Another worker fetched it: serve what it stored.
+      const stored = await this.fromStore(req, key, this.storedVerification(req), 'miss');
+      if (stored) return stored;
+      return this.serveQuarantined(req);
+    }
     if (outcome.body) {
       const st = await this.ctx.storage.stat(outcome.key);
       const etag = etagOf(st ?? { size: outcome.body.length, mtimeMs: Date.now() });
@@ -139,6 +148,30 @@ export class ModuleService {
     const served = await this.fromStore(req, outcome.key, outcome.verification, 'miss', outcome.upstream);
     if (!served) throw new GodepotError('internal', `godepot: ${describeRequest(req)} vanished from storage right after it was stored`);
     return served;
+  }
+
+  /**
+   * fetchAndStore, once across the processes sharing the data folder: with
+   * other workers, the one holding the lease for key fetches while the rest
+   * wait; null when another one stored the artifact (or its quarantined
+   * copy) meanwhile. When the holder failed, a waiter tries itself, holding
+   * the lease in turn; after a few such rounds it fetches regardless.
+   */
+  private async fetchShared(req: ImmutableRequest, key: string, signal: AbortSignal): Promise<StoreOutcome | null> {
+    const leases = this.ctx.leases;
+    for (let round = 0; leases && round < MAX_LEASE_ROUNDS; round++) {
+      const lease = await leases.acquire(key, signal);
+      if (lease.lead) {
+        try {
+          return await this.fetcher.fetchAndStore(req, signal);
+        } finally {
+          lease.release();
+        }
+      }
+      if (await this.ctx.storage.stat(key)) return null;
+      if (req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified')))) return null;
+    }
+    return this.fetcher.fetchAndStore(req, signal);
   }
 
   /**

@@ -1,0 +1,125 @@
+// Fetch leases across --workers N (proxy/context.ts FetchLeases): the
+// primary process keeps, per storage key, which worker is fetching it and
+// who waits, so a burst of requests for one uncached zip spread over the
+// workers still makes one upstream fetch. Messages travel over the
+// cluster's IPC channel, which keeps each worker's messages in order.
+import cluster, { type Worker } from 'node:cluster';
+import type { FetchLeases, Lease } from '../proxy/context.js';
+
+const ASK = 'godepot:lease?';
+const GRANT = 'godepot:lease!';
+const RELEASE = 'godepot:lease-release';
+const CANCEL = 'godepot:lease-cancel';
+
+interface Ask {
+  readonly type: typeof ASK;
+  readonly key: string;
+  readonly id: number;
+}
+interface Grant {
+  readonly type: typeof GRANT;
+  readonly id: number;
+  /** true: fetch it; false: the holder has finished, look in storage. */
+  readonly lead: boolean;
+}
+interface Release {
+  readonly type: typeof RELEASE;
+  readonly key: string;
+}
+/** The asker gave up (its requests went away): forget its wait, or its lease. */
+interface Cancel {
+  readonly type: typeof CANCEL;
+  readonly key: string;
+  readonly id: number;
+}
+
+function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+}
+
+interface Held {
+  readonly worker: Worker;
+  readonly id: number;
+  readonly waiters: Array<{ readonly worker: Worker; readonly id: number }>;
+}
+
+/** In the primary: hands out leases; a worker that exits gives up everything it held. */
+export function serveFetchLeases(): void {
+  const held = new Map<string, Held>();
+  const tell = (worker: Worker, id: number, lead: boolean): void => {
+    if (worker.isConnected()) worker.send({ type: GRANT, id, lead } satisfies Grant);
+  };
+  const grant = (key: string, worker: Worker, id: number): void => {
+    held.set(key, { worker, id, waiters: [] });
+    tell(worker, id, true);
+  };
+  const finish = (key: string, h: Held): void => {
+    held.delete(key);
+    for (const w of h.waiters) tell(w.worker, w.id, false);
+  };
+  cluster.on('message', (worker: Worker, m: unknown) => {
+    if (is<Ask>(m, ASK)) {
+      const h = held.get(m.key);
+      if (h) h.waiters.push({ worker, id: m.id });
+      else grant(m.key, worker, m.id);
+    } else if (is<Release>(m, RELEASE)) {
+      const h = held.get(m.key);
+      if (h?.worker === worker) finish(m.key, h);
+    } else if (is<Cancel>(m, CANCEL)) {
+      const h = held.get(m.key);
+      if (!h) return;
+      if (h.worker === worker && h.id === m.id) finish(m.key, h);
+      else {
+        const i = h.waiters.findIndex((w) => w.worker === worker && w.id === m.id);
+        if (i >= 0) h.waiters.splice(i, 1);
+      }
+    }
+  });
+  cluster.on('exit', (worker: Worker) => {
+    for (const [key, h] of [...held]) {
+      if (h.worker === worker) finish(key, h);
+      else {
+        const left = h.waiters.filter((w) => w.worker !== worker);
+        h.waiters.splice(0, h.waiters.length, ...left);
+      }
+    }
+  });
+}
+
+/** In a worker: leases from the primary. */
+export function clusterFetchLeases(): FetchLeases {
+  let next = 0;
+  const waiting = new Map<number, (lead: boolean) => void>();
+  process.on('message', (m: unknown) => {
+    if (is<Grant>(m, GRANT)) waiting.get(m.id)?.(m.lead);
+  });
+  const send = (m: Ask | Release | Cancel): boolean => {
+    if (!process.send || !process.connected) return false;
+    process.send(m);
+    return true;
+  };
+  return {
+    acquire(key: string, signal: AbortSignal): Promise<Lease> {
+      return new Promise<Lease>((resolve, reject) => {
+        if (signal.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        const id = next++;
+        const onAbort = (): void => {
+          waiting.delete(id);
+          send({ type: CANCEL, key, id });
+          reject(signal.reason);
+        };
+        waiting.set(id, (lead) => {
+          waiting.delete(id);
+          signal.removeEventListener('abort', onAbort);
+          resolve(lead ? { lead: true, release: () => void send({ type: RELEASE, key }) } : { lead: false });
+        });
+        signal.addEventListener('abort', onAbort, { once: true });
+        // Without a primary (it died), this worker fetches on its own.
+        if (!send({ type: ASK, key, id })) waiting.get(id)?.(true);
+      });
+    },
+  };
+}
