@@ -2,7 +2,8 @@
 // (stop accepting, drain in-flight requests, then close). With --workers N,
 // a primary process forks N workers that share the listen socket and the
 // data folder (writes are atomic renames, so they never see each other's
-// half-written files).
+// half-written files); one of them at a time fetches a given artifact
+// (cluster-leases.ts), and /metrics answers for all of them.
 import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { loadSettings } from '../config/load.js';
@@ -10,6 +11,8 @@ import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
 import { FsStorage } from '../storage/index.js';
+import { clusterFetchLeases, serveFetchLeases } from './cluster-leases.js';
+import { groupMetricsText, serveGroupMetrics } from './cluster-metrics.js';
 import { compose, makeLogger } from './compose.js';
 
 const DRAIN_MS = 30_000;
@@ -38,6 +41,8 @@ async function runPrimary(settings: Settings): Promise<number> {
   // Cleaning staging leftovers is done once here, before any worker writes.
   await FsStorage.open(settings.data);
   log.info({ workers: settings.workers }, 'starting workers');
+  serveGroupMetrics();
+  serveFetchLeases();
   let stopping = false;
   const fork = (): void => {
     cluster.fork();
@@ -66,7 +71,8 @@ async function runPrimary(settings: Settings): Promise<number> {
 }
 
 async function runWorker(settings: Settings): Promise<number> {
-  const g = await compose(settings);
+  const g = await compose(settings, cluster.isWorker ? { leases: clusterFetchLeases() } : {});
+  if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
   const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, g.app.handle);
   server.maxRequestsPerSocket = 0;
   await new Promise<void>((resolve, reject) => {
@@ -100,6 +106,8 @@ async function runWorker(settings: Settings): Promise<number> {
         server.closeAllConnections();
         await g.close();
         g.log.info('stopped');
+        // A worker's IPC channel to the primary keeps it alive until closed.
+        if (cluster.isWorker) cluster.worker?.disconnect();
         g.log.flush();
         resolve(0);
       });

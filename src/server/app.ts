@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): App {
       case '/metrics':
         return async (_req, res, info, head) => {
           info.route = 'metrics';
-          sendText(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType, head);
+          sendText(res, 200, await deps.metrics.exposition(), deps.metrics.registry.contentType, head);
         };
       case '/api/incidents':
         return async (_req, res, info, head) => {

@@ -9,6 +9,11 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1,
 
 export class Metrics {
   readonly registry = new Registry();
+  /**
+   * The text GET /metrics answers with: this process's series, or with
+   * --workers N the whole group's (see cli/cluster-metrics.ts).
+   */
+  exposition: () => Promise<string> = () => this.registry.metrics();
   /** Counted on every request: see hot-metrics.ts. */
   readonly httpRequests = new BatchedCounter(
     { name: 'godepot_http_requests_total', help: 'HTTP requests by route and status code.', registers: [this.registry] },
@@ -36,6 +41,8 @@ export class Metrics {
   });
   readonly breakerState = new Gauge({
     name: 'godepot_upstream_breaker_state',
+    // With several workers each has its own breaker: show the worst.
+    aggregator: 'max',
     help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open.',
     labelNames: ['upstream'] as const,
     registers: [this.registry],
@@ -54,6 +61,7 @@ export class Metrics {
   });
   readonly treeSize = new Gauge({
     name: 'godepot_sumdb_verified_tree_size',
+    aggregator: 'max',
     help: 'Size of the latest verified checksum-database tree.',
     labelNames: ['db'] as const,
     registers: [this.registry],

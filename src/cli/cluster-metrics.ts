@@ -1,0 +1,79 @@
+// /metrics with --workers N: whichever worker a scrape reaches answers for
+// the whole group. The worker asks the primary, which gathers every
+// worker's series (prom-client's AggregatorRegistry, over the cluster's IPC
+// channel) and sums them; without this each scrape would see one worker's
+// counters and Prometheus would read the jumps between workers as resets.
+import cluster from 'node:cluster';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+
+const ASK = 'godepot:metrics?';
+const ANSWER = 'godepot:metrics!';
+/** prom-client gives up on a silent worker after 5 s; the asking worker waits a little longer. */
+const ANSWER_TIMEOUT_MS = 7_000;
+
+interface Ask {
+  readonly type: typeof ASK;
+  readonly id: number;
+}
+
+interface Answer {
+  readonly type: typeof ANSWER;
+  readonly id: number;
+  readonly text?: string;
+  readonly error?: string;
+}
+
+function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+}
+
+/** In the primary: answers workers' requests for the group's metrics. */
+export function serveGroupMetrics(): void {
+  const group = new AggregatorRegistry();
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isMessage<Ask>(message, ASK)) return;
+    const reply = (a: Omit<Answer, 'type' | 'id'>): void => {
+      if (worker.isConnected()) worker.send({ type: ANSWER, id: message.id, ...a } satisfies Answer);
+    };
+    group.clusterMetrics().then(
+      (text) => reply({ text }),
+      (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+}
+
+/**
+ * In a worker: offers registry to the primary's gatherings and returns the
+ * function /metrics answers with (the whole group's text).
+ */
+export function groupMetricsText(registry: Registry): () => Promise<string> {
+  AggregatorRegistry.setRegistries([registry]);
+  // Constructing one installs prom-client's listener for the primary's gathering requests.
+  new AggregatorRegistry();
+  let next = 0;
+  const waiting = new Map<number, (a: Answer) => void>();
+  process.on('message', (message: unknown) => {
+    if (!isMessage<Answer>(message, ANSWER)) return;
+    waiting.get(message.id)?.(message);
+  });
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      const send = process.send?.bind(process);
+      if (!send) {
+        reject(new Error('godepot: this worker has lost its primary process'));
+        return;
+      }
+      const id = next++;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`godepot: the primary process did not gather the workers' metrics within ${ANSWER_TIMEOUT_MS / 1000} s`));
+      }, ANSWER_TIMEOUT_MS);
+      waiting.set(id, (a) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        if (a.text !== undefined) resolve(a.text);
+        else reject(new Error(`godepot: gathering the workers' metrics failed: ${a.error ?? 'no answer'}`));
+      });
+      send({ type: ASK, id } satisfies Ask);
+    });
+}

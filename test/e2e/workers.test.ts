@@ -1,0 +1,116 @@
+// serve --workers 2, the real CLI: requests spread over both workers still
+// fetch an uncached zip from the upstream once, every client gets the same
+// verified bytes, and /metrics answers for the whole group whichever worker
+// a scrape reaches.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
+
+/** GET on a connection of its own (so the cluster spreads them over the workers). */
+function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The sample's value in a Prometheus text exposition (0 when absent). */
+function sample(text: string, line: RegExp): number {
+  const m = line.exec(text);
+  return m?.[1] ? Number(m[1]) : 0;
+}
+
+describe('godepot serve --workers 2', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let mod: BuiltModule;
+  let data: string;
+  let godepot: ChildGodepot;
+  let workerPids: number[] = [];
+
+  beforeAll(async () => {
+    // Big enough to stream from storage rather than memory, small enough to build fast.
+    const payload = 'package w\n\n// ' + 'x'.repeat(3 << 20) + '\n';
+    [mod] = (await buildModules([{ path: 'example.com/workers', version: 'v1.0.0', files: { 'go.mod': 'module example.com/workers\n', 'w.go': payload } }])) as [BuiltModule];
+    upstream = await FakeGoProxy.start([mod]);
+    sumdb = await FakeSumDb.start({ records: [mod] });
+    data = await tempDir();
+    godepot = await spawnGodepot(['--workers', '2', '--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`]);
+    // spawnGodepot returns when the first worker listens; wait for the second.
+    const listening = (): number => godepot.output().split('\n').filter((l) => l.includes('"msg":"godepot listening')).length;
+    for (let i = 0; i < 100 && listening() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(listening()).toBe(2);
+  });
+
+  afterAll(async () => {
+    await godepot?.stop();
+    await upstream?.close();
+    await sumdb?.close();
+    if (data) await removeDir(data);
+  });
+
+  it('fetches one uncached zip once for requests spread over both workers', async () => {
+    // The upstream takes its time, so every request arrives while the first fetch is under way.
+    upstream.setFault(faults.delay(800), '.zip');
+    const url = `${godepot.url}/example.com/workers/@v/v1.0.0.zip`;
+    const answers = await Promise.all(Array.from({ length: 24 }, () => getAlone(url)));
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expect(a.body.equals(mod.zip)).toBe(true);
+    }
+    expect(upstream.count('.zip')).toBe(1);
+    // Both workers answered some of them (else this proves nothing about
+    // coordination). Access-log lines are written in batches: wait for all 24.
+    const zipLines = (): Array<{ pid: number }> =>
+      godepot
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"') && l.includes('v1.0.0.zip'))
+        .map((l) => JSON.parse(l) as { pid: number });
+    for (let i = 0; i < 50 && zipLines().length < 24; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(zipLines()).toHaveLength(24);
+    workerPids = [...new Set(zipLines().map((l) => l.pid))];
+    expect(workerPids).toHaveLength(2);
+  });
+
+  it('answers /metrics for the whole group from either worker', async () => {
+    const zipRequests = /^godepot_http_requests_total\{route="zip",status="200"\} (\d+)$/m;
+    // Responses are counted when they finish; wait until all 24 are.
+    let first = '';
+    for (let i = 0; i < 50; i++) {
+      first = (await getAlone(`${godepot.url}/metrics`)).body.toString();
+      if (sample(first, zipRequests) >= 24) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sample(first, zipRequests)).toBe(24);
+    // Scrapes on fresh connections reach both workers; each sees the group's total.
+    for (let i = 0; i < 6; i++) {
+      const text = (await getAlone(`${godepot.url}/metrics`)).body.toString();
+      expect(sample(text, zipRequests)).toBe(24);
+      expect(sample(text, /^godepot_cache_requests_total\{kind="zip",outcome="miss"\} (\d+)$/m) + sample(text, /^godepot_cache_requests_total\{kind="zip",outcome="hit"\} (\d+)$/m)).toBe(24);
+      expect(text).toMatch(/^godepot_http_request_duration_seconds_count\{route="zip"\} 24$/m);
+    }
+  });
+
+  it('stops on SIGTERM: the primary and every worker exit', async () => {
+    expect(workerPids).toHaveLength(2);
+    expect(await godepot.stop()).toBe(0);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && workerPids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(workerPids.filter(alive)).toEqual([]);
+  });
+});
