@@ -93,6 +93,8 @@ export function clusterFetchLeases(): FetchLeases {
   process.on('message', (m: unknown) => {
     if (is<Grant>(m, GRANT)) waiting.get(m.id)?.(m.lead);
   });
+  // The primary is gone: nobody will answer, so every waiter fetches for itself.
+  process.once('disconnect', () => [...waiting.values()].forEach((grant) => grant(true)));
   const send = (m: Ask | Release | Cancel): boolean => {
     if (!process.send || !process.connected) return false;
     process.send(m);
