@@ -179,7 +179,7 @@ async function runOne(
         skip('go mod download', 'the go command is missing');
         return none;
       }
-      return benchGoModDownload({ world, nginx: tools.nginx, repeats: f.quick ? 3 : 7, workers: f.workers, say });
+      return benchGoModDownload({ world, nginx: tools.nginx, repeats: f.quick ? 3 : 11, workers: f.workers, say });
     case 'cold':
       return benchColdFetch({ world, say });
     case 'herd':
