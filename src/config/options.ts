@@ -72,7 +72,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'reverify-interval', type: 'duration', default: '30s', help: 'How often unverified artifacts are checked against the checksum database again.' },
   { name: 'memory-cache', type: 'size', default: '256MiB', help: 'Memory for small immutable artifacts (.info, .mod, small zips); 0 disables.' },
   { name: 'memory-cache-item', type: 'size', default: '1MiB', help: 'Largest artifact kept in the memory cache.' },
-  { name: 'workers', type: 'int', default: '1', help: 'Worker processes sharing the listen socket and the data folder.' },
+  { name: 'workers', type: 'int', default: '1', help: 'Worker processes sharing the listen socket and the data folder (one at a time fetches a given artifact; /metrics sums them all).' },
   { name: 'log-level', type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'Log level.' },
   { name: 'access-log', type: 'boolean', default: 'true', help: 'Log one JSON line per request.' },
 ];
