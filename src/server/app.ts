@@ -244,9 +244,9 @@ export function createApp(deps: AppDeps): App {
         failed(err);
       }
     }
-    if (answering === undefined && res.writableEnded) {
-      // Answered synchronously (a memory hit, a refusal): the whole response
-      // is with the socket already, and there is nothing left to abort.
+    if (answering === undefined && res.writableEnded && !res.socket?.writableLength) {
+      // Answered synchronously (a memory hit, a refusal) and the kernel took
+      // every byte: nothing is left to abort or to wait for when draining.
       account(req, res, info, started);
       return;
     }
