@@ -37,53 +37,81 @@ function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
 }
 
-interface Held {
-  readonly worker: Worker;
+interface Held<W> {
+  readonly worker: W;
   readonly id: number;
-  readonly waiters: Array<{ readonly worker: Worker; readonly id: number }>;
+  readonly waiters: Array<{ readonly worker: W; readonly id: number }>;
+}
+
+/**
+ * The primary's book of leases, apart from the IPC that feeds it: per key,
+ * the worker fetching it and the askers waiting. tell() answers an ask:
+ * lead (fetch it) or not (the holder is done; look in storage).
+ */
+export class LeaseBroker<W> {
+  private readonly held = new Map<string, Held<W>>();
+
+  constructor(private readonly tell: (worker: W, id: number, lead: boolean) => void) {}
+
+  /** Keys being fetched right now. */
+  get size(): number {
+    return this.held.size;
+  }
+
+  ask(worker: W, key: string, id: number): void {
+    const h = this.held.get(key);
+    if (h) {
+      h.waiters.push({ worker, id });
+      return;
+    }
+    this.held.set(key, { worker, id, waiters: [] });
+    this.tell(worker, id, true);
+  }
+
+  /** The holder is done with key (stored it, or failed). */
+  release(worker: W, key: string): void {
+    const h = this.held.get(key);
+    if (h?.worker === worker) this.finish(key, h);
+  }
+
+  /** Ask id was abandoned: forget the wait, or give up the lease if it had been granted. */
+  cancel(worker: W, key: string, id: number): void {
+    const h = this.held.get(key);
+    if (!h) return;
+    if (h.worker === worker && h.id === id) {
+      this.finish(key, h);
+      return;
+    }
+    const i = h.waiters.findIndex((w) => w.worker === worker && w.id === id);
+    if (i >= 0) h.waiters.splice(i, 1);
+  }
+
+  /** The worker exited: its leases end, its waits are forgotten. */
+  gone(worker: W): void {
+    for (const h of this.held.values()) {
+      const left = h.waiters.filter((w) => w.worker !== worker);
+      h.waiters.splice(0, h.waiters.length, ...left);
+    }
+    for (const [key, h] of [...this.held]) if (h.worker === worker) this.finish(key, h);
+  }
+
+  private finish(key: string, h: Held<W>): void {
+    this.held.delete(key);
+    for (const w of h.waiters) this.tell(w.worker, w.id, false);
+  }
 }
 
 /** In the primary: hands out leases; a worker that exits gives up everything it held. */
 export function serveFetchLeases(): void {
-  const held = new Map<string, Held>();
-  const tell = (worker: Worker, id: number, lead: boolean): void => {
+  const broker = new LeaseBroker<Worker>((worker, id, lead) => {
     if (worker.isConnected()) worker.send({ type: GRANT, id, lead } satisfies Grant);
-  };
-  const grant = (key: string, worker: Worker, id: number): void => {
-    held.set(key, { worker, id, waiters: [] });
-    tell(worker, id, true);
-  };
-  const finish = (key: string, h: Held): void => {
-    held.delete(key);
-    for (const w of h.waiters) tell(w.worker, w.id, false);
-  };
+  });
   cluster.on('message', (worker: Worker, m: unknown) => {
-    if (is<Ask>(m, ASK)) {
-      const h = held.get(m.key);
-      if (h) h.waiters.push({ worker, id: m.id });
-      else grant(m.key, worker, m.id);
-    } else if (is<Release>(m, RELEASE)) {
-      const h = held.get(m.key);
-      if (h?.worker === worker) finish(m.key, h);
-    } else if (is<Cancel>(m, CANCEL)) {
-      const h = held.get(m.key);
-      if (!h) return;
-      if (h.worker === worker && h.id === m.id) finish(m.key, h);
-      else {
-        const i = h.waiters.findIndex((w) => w.worker === worker && w.id === m.id);
-        if (i >= 0) h.waiters.splice(i, 1);
-      }
-    }
+    if (is<Ask>(m, ASK)) broker.ask(worker, m.key, m.id);
+    else if (is<Release>(m, RELEASE)) broker.release(worker, m.key);
+    else if (is<Cancel>(m, CANCEL)) broker.cancel(worker, m.key, m.id);
   });
-  cluster.on('exit', (worker: Worker) => {
-    for (const [key, h] of [...held]) {
-      if (h.worker === worker) finish(key, h);
-      else {
-        const left = h.waiters.filter((w) => w.worker !== worker);
-        h.waiters.splice(0, h.waiters.length, ...left);
-      }
-    }
-  });
+  cluster.on('exit', (worker: Worker) => broker.gone(worker));
 }
 
 /** In a worker: leases from the primary. */
