@@ -3,9 +3,8 @@
 // the test upstream. Each module is asked for once, one request at a time,
 // from an empty data folder.
 import { join } from 'node:path';
-import type { Row } from './report.js';
 import { startGodepot } from './procs.js';
-import { median } from './gomod.js';
+import { median, type Row } from './report.js';
 import { artifactPath, type BenchWorld } from './world.js';
 
 export interface ColdOptions {

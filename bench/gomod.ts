@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
-import type { Row } from './report.js';
+import { median, type Row } from './report.js';
 import { startGodepot, startNginx, type Child } from './procs.js';
 import type { BenchWorld } from './world.js';
 
@@ -21,12 +21,6 @@ export interface GoModOptions {
 
 /** Untimed downloads through godepot before the timed ones (about 230 requests each). */
 const WARMUP_RUNS = 4;
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]; notes: string[] }> {
   const { world } = o;

@@ -16,8 +16,7 @@
 import { createHash } from 'node:crypto';
 import { bufferSource, verifyModuleZip } from '../src/modzip/index.js';
 import { createModuleZip } from '../test/support/modzip.js';
-import { median } from './gomod.js';
-import type { Row } from './report.js';
+import { median, type Row } from './report.js';
 import { payloadModule } from './world.js';
 import { prng } from '../test/support/prng.js';
 

@@ -2,7 +2,7 @@
 // connections, godepot --workers N against nginx worker_processes N serving
 // the same files from the same disk, measured alternately in the same run.
 import { join } from 'node:path';
-import type { Row, Target } from './report.js';
+import { median, type Row, type Target } from './report.js';
 import { peakRss, startGodepot, startNginx, type Child } from './procs.js';
 import { artifactPath, type BenchWorld } from './world.js';
 import { runWrk, writeWrkScript, type WrkResult } from './wrk.js';
@@ -30,12 +30,6 @@ function ms(n: number): string {
   return n < 10 ? n.toFixed(2) : n.toFixed(1);
 }
 
-function med(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
 /** The median of each figure over the rounds. */
 interface Summary {
   readonly rps: number;
@@ -48,11 +42,11 @@ interface Summary {
 
 function summarize(runs: readonly WrkResult[]): Summary {
   return {
-    rps: med(runs.map((r) => r.rps)),
-    p50Ms: med(runs.map((r) => r.p50Ms)),
-    p99Ms: med(runs.map((r) => r.p99Ms)),
+    rps: median(runs.map((r) => r.rps)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
     errors: runs.reduce((s, r) => s + r.errors, 0),
-    mbps: med(runs.map((r) => r.bytes / 2 ** 20 / (r.durationUs / 1e6))),
+    mbps: median(runs.map((r) => r.bytes / 2 ** 20 / (r.durationUs / 1e6))),
     runs,
   };
 }

@@ -5,9 +5,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Row } from './report.js';
 import { freePort, GODEPOT_BIN, waitFor } from './procs.js';
-import { median } from './gomod.js';
+import { median, type Row } from './report.js';
 import type { BenchWorld } from './world.js';
 
 export interface StartupOptions {
