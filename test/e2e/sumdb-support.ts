@@ -1,11 +1,12 @@
 // Shared by the checksum-database end-to-end tests: per-run go homes, the
 // go environment with GOSUMDB set to the database key alone (no URL, and
 // the key's name does not resolve), so every check goes through godepot's
-// /sumdb/<name>/ — and small readers of /metrics and /readyz.
+// /sumdb/<name>/ — and small readers of /metrics (support/metrics.ts) and /readyz.
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { goEnv } from '../world/index.js';
 import { removeDir, tempDir } from '../support/godepot.js';
+export { metric } from '../support/metrics.js';
 
 export class Dirs {
   private readonly all: string[] = [];
@@ -22,20 +23,6 @@ export class Dirs {
 /** GOSUMDB is the key alone: the go command finds the database at `<proxy>/sumdb/<name>/supported`. */
 export function sumdbEnv(home: string, proxy: string, vkey: string, extra: Record<string, string> = {}): Record<string, string> {
   return goEnv({ home, proxy, sumdb: vkey, extra });
-}
-
-/** The value of one sample of a Prometheus metric (0 when absent). */
-export async function metric(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 export async function readyz(base: string): Promise<{ status: string; sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }> }> {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
+import { sampleSum } from '../support/metrics.js';
 
 /** GET on a connection of its own (so the cluster spreads them over the workers). */
 function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
@@ -19,12 +20,6 @@ function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
     req.on('error', reject);
     req.end();
   });
-}
-
-/** The sample's value in a Prometheus text exposition (0 when absent). */
-function sample(text: string, line: RegExp): number {
-  const m = line.exec(text);
-  return m?.[1] ? Number(m[1]) : 0;
 }
 
 describe('godepot serve --workers 2', () => {
@@ -81,21 +76,21 @@ describe('godepot serve --workers 2', () => {
   });
 
   it('answers /metrics for the whole group from either worker', async () => {
-    const zipRequests = /^godepot_http_requests_total\{route="zip",status="200"\} (\d+)$/m;
+    const zipRequests = (text: string): number => sampleSum(text, 'godepot_http_requests_total', { route: 'zip', status: '200' });
     // Responses are counted when they finish; wait until all 24 are.
     let first = '';
     for (let i = 0; i < 50; i++) {
       first = (await getAlone(`${godepot.url}/metrics`)).body.toString();
-      if (sample(first, zipRequests) >= 24) break;
+      if (zipRequests(first) >= 24) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(sample(first, zipRequests)).toBe(24);
+    expect(zipRequests(first)).toBe(24);
     // Scrapes on fresh connections reach both workers; each sees the group's total.
     for (let i = 0; i < 6; i++) {
       const text = (await getAlone(`${godepot.url}/metrics`)).body.toString();
-      expect(sample(text, zipRequests)).toBe(24);
-      expect(sample(text, /^godepot_cache_requests_total\{kind="zip",outcome="miss"\} (\d+)$/m) + sample(text, /^godepot_cache_requests_total\{kind="zip",outcome="hit"\} (\d+)$/m)).toBe(24);
-      expect(text).toMatch(/^godepot_http_request_duration_seconds_count\{route="zip"\} 24$/m);
+      expect(zipRequests(text)).toBe(24);
+      expect(sampleSum(text, 'godepot_cache_requests_total', { kind: 'zip', outcome: 'miss' }) + sampleSum(text, 'godepot_cache_requests_total', { kind: 'zip', outcome: 'hit' })).toBe(24);
+      expect(sampleSum(text, 'godepot_http_request_duration_seconds_count', { route: 'zip' })).toBe(24);
     }
   });
 
