@@ -226,6 +226,9 @@ export function createApp(deps: AppDeps): App {
     };
     const method = req.method ?? '';
     const failed = (err: unknown): void => {
+      // The client hung up (its request and any write then fail): nothing to
+      // answer, and not a server error; the access log says client_closed.
+      if (gone || res.destroyed) return;
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
       if (e.status >= 500) deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
@@ -253,6 +256,7 @@ export function createApp(deps: AppDeps): App {
     res.on('close', () => {
       if (!res.writableFinished) {
         gone = true;
+        info.error = 'client_closed';
         ctl?.abort(new Error('client went away'));
       }
       account(req, res, info, started);

@@ -1,0 +1,50 @@
+// A client that hangs up mid-download is not a server error: the request is
+// logged once with error "client_closed", and nothing is logged as a
+// failure or an internal error, counted against an incident or answered.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { get } from 'node:http';
+import { buildModules, FakeGoProxy, FakeSumDb } from '../world/index.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+
+describe('a client that goes away mid-response', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  const path = '/example.com/gone/@v/v1.0.0.zip';
+
+  beforeAll(async () => {
+    // Far more than loopback socket buffers hold, so the response is still streaming when the client leaves.
+    const built = await buildModules([{ path: 'example.com/gone', version: 'v1.0.0', files: { 'go.mod': 'module example.com/gone\n', 'blob.bin': randomBytes(24 << 20) } }]);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' });
+    const r = await fetch(godepot.url + path);
+    await r.arrayBuffer();
+    expect(r.status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+  });
+
+  it('is logged as client_closed, not as a failure', async () => {
+    const before = godepot.logs.length;
+    await new Promise<void>((resolve, reject) => {
+      const req = get(godepot.url + path, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    });
+    const line = async (): Promise<Record<string, unknown> | undefined> => godepot.logs.slice(before).find((l) => l.msg === 'request' && l.path === path);
+    for (let i = 0; i < 100 && !(await line()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await line()).toMatchObject({ route: 'zip', cache: 'hit', error: 'client_closed' });
+    const alarms = godepot.logs.slice(before).filter((l) => typeof l.level === 'number' && l.level >= 40);
+    expect(alarms).toEqual([]);
+  });
+});
