@@ -10,6 +10,7 @@ import { join, relative, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
+import { policyFor } from '../proxy/verify.js';
 import { compose } from './compose.js';
 import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
 import { startDirServer } from './dir-server.js';
@@ -177,9 +178,16 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   const configured = cs.settings.sumdb.map((s) => s.name);
   const targets = new TargetSet();
   let withoutMod = 0;
+  let unverifiable = 0;
   for (const v of found) {
     if (!v.files.has('mod') && !v.files.has('zip')) {
       withoutMod++;
+      continue;
+    }
+    // Private (--nosumdb) modules, or every module when no database is
+    // configured, would be kept unchecked: a foreign folder is not trusted.
+    if (policyFor(v.path, cs.settings, cs.settings.sumdb.length > 0) === 'skip') {
+      unverifiable++;
       continue;
     }
     targets.add(v, { info: v.files.has('info'), zip: v.files.has('zip') }, root);
@@ -214,6 +222,9 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   }
   let out = formatWarmReport(report, 'imported', notes);
   if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;
+  if (unverifiable > 0) {
+    out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
+  }
   io.out(out);
   return warmFailed(report) ? 1 : 0;
 }

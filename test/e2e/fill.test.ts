@@ -4,6 +4,7 @@
 // that built the app, serves a fresh client (GOSUMDB on) with the upstream
 // proxy and the checksum database both down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { warmCommand } from '../../src/cli/warm.js';
@@ -171,6 +172,14 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const i = capture();
     expect(await importCommand([...serverFlags(target), '--offline', out], i.io), i.text()).toBe(0);
     expect(i.text()).toMatch(/imported (\d+) of \1 module versions/);
+    // Private modules (--nosumdb) cannot be checked against a database: from a foreign folder they are left out, not kept unchecked.
+    const privateTarget = await dir('godepot-data-');
+    const p = capture();
+    expect(await importCommand([...serverFlags(privateTarget), '--offline', '--nosumdb', 'example.com/gen', out], p.io), p.text()).toBe(0);
+    const left = /(\d+) module versions were left out: no checksum database can vouch for them \(private, --nosumdb\)/.exec(p.text());
+    expect(Number(left?.[1]), p.text()).toBeGreaterThanOrEqual(40);
+    expect(existsSync(join(privateTarget, 'mod', 'example.com', 'gen')), 'a --nosumdb module was kept').toBe(false);
+    expect(existsSync(join(privateTarget, 'mod', 'example.com', 'mvs')), 'a checked module was not kept').toBe(true);
     // The exported folder is itself a proxy with a checksum database for the go command.
     const h = await dir('godepot-gohome-');
     const undo = [upstream.setFault(faults.status(503)), sumdb.setFault(faults.status(503))];
