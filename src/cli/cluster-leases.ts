@@ -4,7 +4,7 @@
 // workers still makes one upstream fetch. Messages travel over the
 // cluster's IPC channel, which keeps each worker's messages in order.
 import cluster, { type Worker } from 'node:cluster';
-import type { FetchLeases, Lease } from '../proxy/context.js';
+import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
 
 const ASK = 'godepot:lease?';
 const GRANT = 'godepot:lease!';
@@ -19,12 +19,13 @@ interface Ask {
 interface Grant {
   readonly type: typeof GRANT;
   readonly id: number;
-  /** true: fetch it; false: the holder has finished, look in storage. */
-  readonly lead: boolean;
+  /** Absent: fetch it. Present: the holder has finished so. */
+  readonly outcome?: FetchOutcome;
 }
 interface Release {
   readonly type: typeof RELEASE;
   readonly key: string;
+  readonly outcome: FetchOutcome;
 }
 /** The asker gave up (its requests went away): forget its wait, or its lease. */
 interface Cancel {
@@ -32,6 +33,8 @@ interface Cancel {
   readonly key: string;
   readonly id: number;
 }
+
+const FAILED: FetchOutcome = { kind: 'failed' };
 
 function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
@@ -46,12 +49,12 @@ interface Held<W> {
 /**
  * The primary's book of leases, apart from the IPC that feeds it: per key,
  * the worker fetching it and the askers waiting. tell() answers an ask:
- * lead (fetch it) or not (the holder is done; look in storage).
+ * with no outcome, fetch it; with one, the holder finished so.
  */
 export class LeaseBroker<W> {
   private readonly held = new Map<string, Held<W>>();
 
-  constructor(private readonly tell: (worker: W, id: number, lead: boolean) => void) {}
+  constructor(private readonly tell: (worker: W, id: number, outcome?: FetchOutcome) => void) {}
 
   /** Keys being fetched right now. */
   get size(): number {
@@ -65,13 +68,13 @@ export class LeaseBroker<W> {
       return;
     }
     this.held.set(key, { worker, id, waiters: [] });
-    this.tell(worker, id, true);
+    this.tell(worker, id);
   }
 
-  /** The holder is done with key (stored it, or failed). */
-  release(worker: W, key: string): void {
+  /** The holder is done with key. */
+  release(worker: W, key: string, outcome: FetchOutcome): void {
     const h = this.held.get(key);
-    if (h?.worker === worker) this.finish(key, h);
+    if (h?.worker === worker) this.finish(key, h, outcome);
   }
 
   /** Ask id was abandoned: forget the wait, or give up the lease if it had been granted. */
@@ -79,7 +82,7 @@ export class LeaseBroker<W> {
     const h = this.held.get(key);
     if (!h) return;
     if (h.worker === worker && h.id === id) {
-      this.finish(key, h);
+      this.finish(key, h, FAILED);
       return;
     }
     const i = h.waiters.findIndex((w) => w.worker === worker && w.id === id);
@@ -92,23 +95,23 @@ export class LeaseBroker<W> {
       const left = h.waiters.filter((w) => w.worker !== worker);
       h.waiters.splice(0, h.waiters.length, ...left);
     }
-    for (const [key, h] of [...this.held]) if (h.worker === worker) this.finish(key, h);
+    for (const [key, h] of [...this.held]) if (h.worker === worker) this.finish(key, h, FAILED);
   }
 
-  private finish(key: string, h: Held<W>): void {
+  private finish(key: string, h: Held<W>, outcome: FetchOutcome): void {
     this.held.delete(key);
-    for (const w of h.waiters) this.tell(w.worker, w.id, false);
+    for (const w of h.waiters) this.tell(w.worker, w.id, outcome);
   }
 }
 
 /** In the primary: hands out leases; a worker that exits gives up everything it held. */
 export function serveFetchLeases(): void {
-  const broker = new LeaseBroker<Worker>((worker, id, lead) => {
-    if (worker.isConnected()) worker.send({ type: GRANT, id, lead } satisfies Grant);
+  const broker = new LeaseBroker<Worker>((worker, id, outcome) => {
+    if (worker.isConnected()) worker.send({ type: GRANT, id, ...(outcome ? { outcome } : {}) } satisfies Grant);
   });
   cluster.on('message', (worker: Worker, m: unknown) => {
     if (is<Ask>(m, ASK)) broker.ask(worker, m.key, m.id);
-    else if (is<Release>(m, RELEASE)) broker.release(worker, m.key);
+    else if (is<Release>(m, RELEASE)) broker.release(worker, m.key, m.outcome);
     else if (is<Cancel>(m, CANCEL)) broker.cancel(worker, m.key, m.id);
   });
   cluster.on('exit', (worker: Worker) => broker.gone(worker));
@@ -117,12 +120,13 @@ export function serveFetchLeases(): void {
 /** In a worker: leases from the primary. */
 export function clusterFetchLeases(): FetchLeases {
   let next = 0;
-  const waiting = new Map<number, (lead: boolean) => void>();
+  /** Answers awaited, by ask id: called with no outcome to lead. */
+  const waiting = new Map<number, (outcome?: FetchOutcome) => void>();
   process.on('message', (m: unknown) => {
-    if (is<Grant>(m, GRANT)) waiting.get(m.id)?.(m.lead);
+    if (is<Grant>(m, GRANT)) waiting.get(m.id)?.(m.outcome);
   });
   // The primary is gone: nobody will answer, so every waiter fetches for itself.
-  process.once('disconnect', () => [...waiting.values()].forEach((grant) => grant(true)));
+  process.once('disconnect', () => [...waiting.values()].forEach((answer) => answer()));
   const send = (m: Ask | Release | Cancel): boolean => {
     if (!process.send || !process.connected) return false;
     process.send(m);
@@ -141,14 +145,14 @@ export function clusterFetchLeases(): FetchLeases {
           send({ type: CANCEL, key, id });
           reject(signal.reason);
         };
-        waiting.set(id, (lead) => {
+        waiting.set(id, (outcome) => {
           waiting.delete(id);
           signal.removeEventListener('abort', onAbort);
-          resolve(lead ? { lead: true, release: () => void send({ type: RELEASE, key }) } : { lead: false });
+          resolve(outcome ? { lead: false, outcome } : { lead: true, release: (o) => void send({ type: RELEASE, key, outcome: o }) });
         });
         signal.addEventListener('abort', onAbort, { once: true });
         // Without a primary (it died), this worker fetches on its own.
-        if (!send({ type: ASK, key, id })) waiting.get(id)?.(true);
+        if (!send({ type: ASK, key, id })) waiting.get(id)?.();
       });
     },
   };

@@ -41,8 +41,14 @@ export interface ServiceSettings extends PolicySettings {
   readonly staleGrace: number;
 }
 
-/** A fetch lease: this process fetches (lead) or another did and is done. */
-export type Lease = { readonly lead: true; release(): void } | { readonly lead: false };
+/** How the holder of a fetch lease finished (sent between processes, so plain data). */
+export type FetchOutcome =
+  | { readonly kind: 'stored' }
+  | { readonly kind: 'not_found'; readonly upstream: string; readonly status: number; readonly detail: string }
+  | { readonly kind: 'failed' };
+
+/** A fetch lease: this process fetches (lead), or another one did and finished so. */
+export type Lease = { readonly lead: true; release(outcome: FetchOutcome): void } | { readonly lead: false; readonly outcome: FetchOutcome };
 
 /**
  * Coordination between processes that share one data folder (--workers N):
@@ -52,7 +58,7 @@ export type Lease = { readonly lead: true; release(): void } | { readonly lead: 
 export interface FetchLeases {
   /**
    * Resolves when this process may fetch key (release() when done), or when
-   * the process that held it has finished, successfully or not. Rejects
+   * the process that held it has finished, with how it did. Rejects
    * with signal's reason when signal aborts first.
    */
   acquire(key: string, signal: AbortSignal): Promise<Lease>;

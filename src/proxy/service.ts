@@ -2,15 +2,12 @@
 // serve. One entry point, get(request), for every GOPROXY artifact.
 import { NotFoundError, SingleFlight } from '../upstream/index.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome, type Verification } from './artifact.js';
-import type { CachedArtifact, ServiceContext } from './context.js';
+import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { policyFor } from './verify.js';
-
-/** Times a worker waits on another one's failed fetch before fetching regardless. */
-const MAX_LEASE_ROUNDS = 3;
 
 function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
@@ -153,24 +150,30 @@ export class ModuleService {
   /**
    * fetchAndStore, once across the processes sharing the data folder: with
    * other workers, the one holding the lease for key fetches while the rest
-   * wait; null when another one stored the artifact (or its quarantined
-   * copy) meanwhile. When the holder failed, a waiter tries itself, holding
-   * the lease in turn; after a few such rounds it fetches regardless.
+   * wait and take its outcome: null when it stored the artifact (or its
+   * quarantined copy), its NotFoundError when the upstreams have no such
+   * thing. When it failed otherwise, a waiter fetches once itself.
    */
   private async fetchShared(req: ImmutableRequest, key: string, signal: AbortSignal): Promise<StoreOutcome | null> {
     const leases = this.ctx.leases;
-    for (let round = 0; leases && round < MAX_LEASE_ROUNDS; round++) {
-      const lease = await leases.acquire(key, signal);
-      if (lease.lead) {
-        try {
-          return await this.fetcher.fetchAndStore(req, signal);
-        } finally {
-          lease.release();
-        }
+    if (!leases) return this.fetcher.fetchAndStore(req, signal);
+    const lease = await leases.acquire(key, signal);
+    if (lease.lead) {
+      let outcome: FetchOutcome = { kind: 'failed' };
+      try {
+        const stored = await this.fetcher.fetchAndStore(req, signal);
+        outcome = { kind: 'stored' };
+        return stored;
+      } catch (err) {
+        if (err instanceof NotFoundError) outcome = { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail };
+        throw err;
+      } finally {
+        lease.release(outcome);
       }
-      if (await this.ctx.storage.stat(key)) return null;
-      if (req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified')))) return null;
     }
+    const o = lease.outcome;
+    if (o.kind === 'stored') return null;
+    if (o.kind === 'not_found') throw new NotFoundError(o.upstream, o.status, o.detail);
     return this.fetcher.fetchAndStore(req, signal);
   }
 

@@ -75,6 +75,14 @@ describe('godepot serve --workers 2', () => {
     expect(workerPids).toHaveLength(2);
   });
 
+  it('asks the upstream once about a module it does not have, and every worker answers 404', async () => {
+    const missing = '/example.com/workers/@v/v1.9.9.mod';
+    upstream.setFault(faults.delay(800), missing);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => getAlone(godepot.url + missing)));
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 404));
+    expect(upstream.count(missing)).toBe(1);
+  });
+
   it('answers /metrics for the whole group from either worker', async () => {
     const zipRequests = (text: string): number => sampleSum(text, 'godepot_http_requests_total', { route: 'zip', status: '200' });
     // Responses are counted when they finish; wait until all 24 are.
