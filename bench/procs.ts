@@ -72,11 +72,6 @@ export function peakRss(pid: number): number {
   return processTree(pid).reduce((n, p) => n + statusField(p, 'VmHWM'), 0);
 }
 
-/** Current resident memory summed over the process tree, in bytes. */
-export function currentRss(pid: number): number {
-  return processTree(pid).reduce((n, p) => n + statusField(p, 'VmRSS'), 0);
-}
-
 export interface Child {
   readonly url: string;
   readonly pid: number;

@@ -36,7 +36,8 @@ interface Cancel {
 
 const FAILED: FetchOutcome = { kind: 'failed' };
 
-function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
+/** Whether an IPC message is one of ours of this type. */
+export function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
 }
 

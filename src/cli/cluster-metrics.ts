@@ -5,6 +5,7 @@
 // counters and Prometheus would read the jumps between workers as resets.
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { is } from './cluster-leases.js';
 
 const ASK = 'godepot:metrics?';
 const ANSWER = 'godepot:metrics!';
@@ -23,15 +24,11 @@ interface Answer {
   readonly error?: string;
 }
 
-function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
-  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
-}
-
 /** In the primary: answers workers' requests for the group's metrics. */
 export function serveGroupMetrics(): void {
   const group = new AggregatorRegistry();
   cluster.on('message', (worker, message: unknown) => {
-    if (!isMessage<Ask>(message, ASK)) return;
+    if (!is<Ask>(message, ASK)) return;
     const reply = (a: Omit<Answer, 'type' | 'id'>): void => {
       if (worker.isConnected()) worker.send({ type: ANSWER, id: message.id, ...a } satisfies Answer);
     };
@@ -53,7 +50,7 @@ export function groupMetricsText(registry: Registry): () => Promise<string> {
   let next = 0;
   const waiting = new Map<number, (a: Answer) => void>();
   process.on('message', (message: unknown) => {
-    if (!isMessage<Answer>(message, ANSWER)) return;
+    if (!is<Answer>(message, ANSWER)) return;
     waiting.get(message.id)?.(message);
   });
   return () =>

@@ -46,8 +46,6 @@ export interface ComposeOptions {
   readonly leases?: FetchLeases;
 }
 
-export { makeLogger } from './logging.js';
-
 function combine(...observers: EndpointObserver[]): EndpointObserver {
   return {
     onCall: (e) => observers.forEach((o) => o.onCall?.(e)),

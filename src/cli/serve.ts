@@ -13,7 +13,8 @@ import { formatUpstreamList } from '../config/values.js';
 import { FsStorage } from '../storage/index.js';
 import { clusterFetchLeases, serveFetchLeases } from './cluster-leases.js';
 import { groupMetricsText, serveGroupMetrics } from './cluster-metrics.js';
-import { compose, makeLogger } from './compose.js';
+import { compose } from './compose.js';
+import { makeLogger } from './logging.js';
 
 const DRAIN_MS = 30_000;
 
@@ -38,7 +39,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 
 async function runPrimary(settings: Settings): Promise<number> {
   const log = makeLogger(settings);
-  // Cleaning staging leftovers is done once here, before any worker writes.
+  // A data folder godepot cannot use fails here, once, before any worker starts.
   await FsStorage.open(settings.data);
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();

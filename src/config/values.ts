@@ -4,8 +4,6 @@
 
 import type { UpstreamEntry, UpstreamList } from '../upstream/types.js';
 
-export type { UpstreamEntry, UpstreamList };
-
 export class ValueError extends Error {
   constructor(message: string) {
     super(message);

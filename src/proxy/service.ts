@@ -1,6 +1,7 @@
 // The module service: cache → single flight → upstream → verify → store →
 // serve. One entry point, get(request), for every GOPROXY artifact.
-import { NotFoundError, SingleFlight } from '../upstream/index.js';
+import { NotFoundError } from '../upstream/index.js';
+import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome, type Verification } from './artifact.js';
 import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';

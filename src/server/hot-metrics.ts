@@ -48,7 +48,7 @@ class Slots<T> {
  * exposition, resets and registry stay prom-client's.
  */
 export class BatchedCounter<L extends string> {
-  readonly counter: Counter<L>;
+  private readonly counter: Counter<L>;
   private readonly pending = new Slots<{ n: number }>(() => ({ n: 0 }));
 
   constructor(

@@ -3,6 +3,5 @@ export * from './http.js';
 export * from './endpoint.js';
 export * from './proxylist.js';
 export * from './hedge.js';
-export { SingleFlight } from '../util/singleflight.js';
 export * from './mirrors.js';
 export type * from './types.js';

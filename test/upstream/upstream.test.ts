@@ -4,7 +4,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { EndpointRegistry, HttpPools, hedged, MirrorSet, NotFoundError, ProxyList, readLimited, SingleFlight, UpstreamError, type EndpointEvent } from '../../src/upstream/index.js';
+import { EndpointRegistry, HttpPools, hedged, MirrorSet, NotFoundError, ProxyList, readLimited, UpstreamError, type EndpointEvent } from '../../src/upstream/index.js';
+import { SingleFlight } from '../../src/util/singleflight.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
 
