@@ -4,7 +4,7 @@
 // ModuleService.get (fetched, verified against that record, kept). Nothing
 // is stored that serving would not store. Used by warm, import and export.
 import { hashGoMod } from '../modzip/index.js';
-import { isBlob, type Artifact } from '../proxy/artifact.js';
+import { isBlob, isProvisional, type Artifact } from '../proxy/artifact.js';
 import { hashArtifact, type ImmutableRequest } from '../proxy/immutable.js';
 import type { ImmutableKind } from '../proxy/request.js';
 import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.js';
@@ -106,7 +106,7 @@ async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, id
       bytes += a.size;
       if (a.cache === 'hit') cached++;
       else stored++;
-      if (a.verification === 'unverified' || a.verification === 'quorum') {
+      if (isProvisional(a.verification)) {
         problems.push(`.${kind} could not be verified (checksum database unreachable); it is kept in quarantine until the server re-verifies it`);
       }
       if (a.verification === 'skipped' && kind !== 'info' && t.sums[kind] !== undefined) {

@@ -4,6 +4,15 @@ import type { OpenBlob, BlobInfo } from '../storage/index.js';
 import type { ArtifactKind } from './request.js';
 
 export type Verification = 'verified' | 'unverified' | 'quorum' | 'skipped' | 'n/a';
+/**
+ * Served without proof from the checksum database (kept while it was
+ * unreachable, or vouched for only by agreeing proxies): stored apart from
+ * verified artifacts, never cached in memory or by clients.
+ */
+export function isProvisional(v: Verification): boolean {
+  return v === 'unverified' || v === 'quorum';
+}
+
 export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'revalidated';
 
 export interface Artifact {

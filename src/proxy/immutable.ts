@@ -3,7 +3,7 @@
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
 import type { OpenBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
-import type { Verification } from './artifact.js';
+import { isProvisional, type Verification } from './artifact.js';
 import { GodepotError } from './errors.js';
 import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
 import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
@@ -55,7 +55,7 @@ export class ImmutableFetcher {
       try {
         const h1 = await hashArtifact(req, blob, signal);
         const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
-        const key = storageKey(req, verification === 'verified' || verification === 'skipped' ? 'mod' : 'unverified');
+        const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
         await staged.commit(key);
         return { key, verification, upstream: { url: fetched.meta.upstream, ms: performance.now() - started } };
       } finally {
@@ -65,7 +65,7 @@ export class ImmutableFetcher {
     const fetched = await fetchSmall(this.ctx.upstream, req, signal);
     if (req.kind === 'info') checkInfo(req, fetched.value, fetched.meta.upstream);
     const verification = req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
-    const key = storageKey(req, verification === 'unverified' || verification === 'quorum' ? 'unverified' : 'mod');
+    const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
     await this.ctx.storage.put(key, fetched.value);
     return { key, verification, upstream: { url: fetched.meta.upstream, ms: performance.now() - started }, body: fetched.value };
   }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
 import type { EndpointObserver } from '../upstream/index.js';
 import type { ServiceEvents } from './context.js';
+import { isProvisional } from './artifact.js';
 
 export interface Incident {
   readonly id: string;
@@ -79,7 +80,7 @@ export class IncidentLog {
         if (this.open.size === 0) return;
         for (const inc of this.open.values()) {
           if (e.outcome === 'error') inc.failed++;
-          else if (e.verification === 'unverified' || e.verification === 'quorum') inc.servedUnverified++;
+          else if (e.verification && isProvisional(e.verification)) inc.servedUnverified++;
           else if (e.outcome === 'hit' || e.outcome === 'stale') inc.servedFromCache++;
           this.touch(inc);
         }

@@ -2,13 +2,36 @@
 // serve. One entry point, get(request), for every GOPROXY artifact.
 import { NotFoundError } from '../upstream/index.js';
 import { SingleFlight } from '../util/singleflight.js';
-import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome, type Verification } from './artifact.js';
+import { CONTENT_TYPES, etagOf, isBlob, isProvisional, type Artifact, type CacheOutcome, type Verification } from './artifact.js';
+import type { OpenBlob } from '../storage/index.js';
 import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { policyFor } from './verify.js';
+
+/** What the service answers for an immutable artifact, however it was found. */
+function artifactOf<B extends Buffer | OpenBlob>(
+  req: ImmutableRequest,
+  verification: Verification,
+  cache: CacheOutcome,
+  body: B,
+  etag: string,
+  upstream?: StoreOutcome['upstream'],
+): Artifact & { readonly body: B } {
+  return {
+    kind: req.kind,
+    contentType: CONTENT_TYPES[req.kind],
+    size: isBlob(body) ? body.size : body.length,
+    body,
+    etag,
+    immutable: !isProvisional(verification),
+    verification,
+    cache,
+    ...(upstream ? { upstream } : {}),
+  };
+}
 
 function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
@@ -54,19 +77,8 @@ export class ModuleService {
     if (isMutable(req)) return null;
     const r = req as ImmutableRequest;
     const mem = this.ctx.memory.get(key ?? storageKey(r));
-    if (!mem) return null;
-    // Decided when the entry was cached (policies do not change while running).
-    const verification = mem.verification;
-    return {
-      kind: r.kind,
-      contentType: CONTENT_TYPES[r.kind],
-      size: mem.body.length,
-      body: mem.body,
-      etag: mem.etag,
-      immutable: verification !== 'unverified' && verification !== 'quorum',
-      verification,
-      cache: 'hit',
-    };
+    // Its verification was decided when it was cached (policies do not change while running).
+    return mem ? artifactOf(r, mem.verification, 'hit', mem.body, mem.etag) : null;
   }
 
   async get(req: ProxyRequest, signal?: AbortSignal): Promise<Artifact> {
@@ -81,22 +93,19 @@ export class ModuleService {
 
   /** Serves key from memory or storage; null when it is not stored. */
   private async fromStore(req: ImmutableRequest, key: string, verification: Verification, cache: CacheOutcome, upstream?: StoreOutcome['upstream']): Promise<Artifact | null> {
-    const base = { kind: req.kind, contentType: CONTENT_TYPES[req.kind], immutable: verification !== 'unverified' && verification !== 'quorum', verification, cache, ...(upstream ? { upstream } : {}) };
     const mem = this.ctx.memory.get(key);
-    if (mem) return { ...base, size: mem.body.length, body: mem.body, etag: mem.etag };
+    if (mem) return artifactOf(req, verification, cache, mem.body, mem.etag, upstream);
     const blob = await this.ctx.storage.open(key);
     if (!blob) return null;
     const etag = etagOf(blob);
-    if (blob.size <= this.memoryItemLimit) {
-      try {
-        const body = await blob.read();
-        this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
-        return { ...base, size: body.length, body, etag };
-      } finally {
-        await blob.close();
-      }
+    if (blob.size > this.memoryItemLimit) return artifactOf(req, verification, cache, blob, etag, upstream);
+    try {
+      const body = await blob.read();
+      this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
+      return artifactOf(req, verification, cache, body, etag, upstream);
+    } finally {
+      await blob.close();
     }
-    return { ...base, size: blob.size, body: blob, etag };
   }
 
   private async getImmutable(req: ImmutableRequest, signal?: AbortSignal): Promise<Artifact> {
@@ -128,20 +137,10 @@ export class ModuleService {
     if (outcome.body) {
       const st = await this.ctx.storage.stat(outcome.key);
       const etag = etagOf(st ?? { size: outcome.body.length, mtimeMs: Date.now() });
-      if (outcome.verification !== 'unverified' && outcome.verification !== 'quorum') {
+      if (!isProvisional(outcome.verification)) {
         this.ctx.memory.set(outcome.key, { body: outcome.body, etag, verification: outcome.verification });
       }
-      return {
-        kind: req.kind,
-        contentType: CONTENT_TYPES[req.kind],
-        size: outcome.body.length,
-        body: outcome.body,
-        etag,
-        immutable: outcome.verification !== 'unverified' && outcome.verification !== 'quorum',
-        verification: outcome.verification,
-        cache: 'miss',
-        upstream: outcome.upstream,
-      };
+      return artifactOf(req, outcome.verification, 'miss', outcome.body, etag, outcome.upstream);
     }
     const served = await this.fromStore(req, outcome.key, outcome.verification, 'miss', outcome.upstream);
     if (!served) throw new GodepotError('internal', `godepot: ${describeRequest(req)} vanished from storage right after it was stored`);

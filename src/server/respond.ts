@@ -1,7 +1,7 @@
 // Writing responses: artifacts (with ETag, Range and HEAD support, streamed
 // with back-pressure) and errors (short text/plain the go command shows).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isBlob, type Artifact } from '../proxy/artifact.js';
+import { isBlob, isProvisional, type Artifact } from '../proxy/artifact.js';
 import type { OpenBlob } from '../storage/index.js';
 import type { GodepotError } from '../proxy/errors.js';
 
@@ -75,7 +75,7 @@ function etagMatches(header: string | undefined, etag: string | undefined): bool
 function begin(req: IncomingMessage, res: ServerResponse, a: Artifact): ByteRange | null {
   const headers: Record<string, string | number> = {
     'content-type': a.contentType,
-    'cache-control': a.verification === 'unverified' || a.verification === 'quorum' ? NO_STORE : a.immutable ? IMMUTABLE : MUTABLE,
+    'cache-control': isProvisional(a.verification) ? NO_STORE : a.immutable ? IMMUTABLE : MUTABLE,
     'x-godepot-cache': a.cache,
   };
   if (a.verification !== 'n/a') headers['x-godepot-verification'] = a.verification;
