@@ -98,7 +98,7 @@ export class ByteCursor {
     await this.fill(n);
     const first = this.chunks[0];
     if (first !== undefined && first.length >= n) return first.subarray(0, n);
-    return Buffer.concat(this.chunks).subarray(0, n);
+    return Buffer.concat(this.chunks, Math.min(n, this.buffered));
   }
 
   /** Moves past the next n bytes. */

@@ -15,7 +15,7 @@ import { crc32, inflateRawSync } from 'node:zlib';
 import type yauzl from 'yauzl';
 import { EntryHasher } from './entry-hasher.js';
 import { isFinalEmptyFixedBlock, readEntryData, type EntryLayout } from './entry-read.js';
-import { ZipError } from './errors.js';
+import { OversizeError, ZipError } from './errors.js';
 import { fileDataStart, type ZipEntry } from './reader.js';
 import type { ByteSource } from './source.js';
 import { DATA_DESCRIPTOR_LEN, DATA_DESCRIPTOR_SIGNATURE, DEFLATE, FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, STORE } from './format.js';
@@ -125,8 +125,7 @@ export function storedBlocks(data: Buffer): Buffer[] | null {
  * declared size (a zip bomb stops one byte past it). Throws ZipError.
  */
 export function digestSmall(data: Buffer, layout: EntryLayout, entry: ZipEntry): EntryDigest {
-  const larger = (): ZipError =>
-    new ZipError(`uncompressed size of file ${entry.name} is larger than declared size (${layout.declaredSize} bytes)`, entry.name);
+  const larger = (): ZipError => new OversizeError(entry.name, layout.declaredSize);
   let parts = layout.method === DEFLATE ? storedBlocks(data) : [data];
   if (parts === null) {
     try {
@@ -155,7 +154,7 @@ export function digestSmall(data: Buffer, layout: EntryLayout, entry: ZipEntry):
 /** Whether a failed fast read must be judged again by the exact read. */
 export function retryExact(err: unknown, signal: AbortSignal): boolean {
   if (isAbort(err) || signal.aborted) return false;
-  return !(err instanceof ZipError && err.message.includes('larger than declared size'));
+  return !(err instanceof OversizeError);
 }
 
 /**

@@ -8,7 +8,7 @@
 // the slow part then and its output is already off the critical path.
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { ZipError } from './errors.js';
+import { OversizeError, ZipError } from './errors.js';
 import { RemoteSha, STAGE_MAX } from './sha-worker.js';
 
 export class EntryHasher {
@@ -75,7 +75,7 @@ export class EntryHasher {
 
   /** The error for content past the declared size. */
   tooLarge(): ZipError {
-    return new ZipError(`uncompressed size of file ${this.name} is larger than declared size (${this.declared} bytes)`, this.name);
+    return new OversizeError(this.name, this.declared);
   }
 
   private start(): Hash | RemoteSha {

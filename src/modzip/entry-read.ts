@@ -17,7 +17,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { createGunzip, createInflateRaw, inflateRawSync, type Gunzip, type InflateRaw } from 'node:zlib';
 import { EntryHasher } from './entry-hasher.js';
 import { STAGE_MAX } from './sha-worker.js';
-import { DEFLATE } from './format.js';
+import { DATA_DESCRIPTOR_LEN, DEFLATE } from './format.js';
 
 /** zlib output chunk; each is one trip to libuv's thread pool. */
 const INFLATE_CHUNK = 256 << 10;
@@ -352,7 +352,7 @@ export async function readEntryData(
       const room = layout.compressedSize - seen;
       seen += chunk.length;
       const data = room >= chunk.length ? chunk : chunk.subarray(0, Math.max(room, 0));
-      if (room < chunk.length) tail = Buffer.concat([tail, chunk.subarray(Math.max(room, 0))]).subarray(0, 16);
+      if (room < chunk.length) tail = Buffer.concat([tail, chunk.subarray(Math.max(room, 0))]).subarray(0, DATA_DESCRIPTOR_LEN);
       if (data.length === 0) continue;
       if (deflate !== undefined) {
         await deflate.write(data);

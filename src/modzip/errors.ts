@@ -30,3 +30,10 @@ export class ZipError extends Error {
     if (file !== undefined) this.file = file;
   }
 }
+
+/** An entry inflates past its declared size (a zip bomb, or a lying header): no second read can change that. */
+export class OversizeError extends ZipError {
+  constructor(file: string, declared: number) {
+    super(`uncompressed size of file ${file} is larger than declared size (${declared} bytes)`, file);
+  }
+}

@@ -55,7 +55,8 @@ function pair(entries: readonly ZipEntry[], lookup: (e: ZipEntry) => EntryDigest
  * Verifies a module zip for mod and computes its h1 hash, in one pass over
  * the source with bounded memory: the module checks, the zip size, CheckZip's
  * rules for every entry name and declared size, then each entry inflated
- * (up to `concurrency` at once) into SHA-256, refusing any whose real size
+ * into SHA-256 in one sequential pass (entries the pass cannot reach are
+ * read by random access, up to `concurrency` at once), refusing any whose real size
  * or CRC-32 differs from the declared one. Throws ZipError naming the first
  * problem in Go's words; a malformed or truncated zip is a ZipError too.
  */
