@@ -139,11 +139,10 @@ export class TreeState {
       throw new SumdbError('inconsistent', `godepot: checksum database ${this.name} (${from}) still serves the tree head of size ${tree.n} that was refused as inconsistent with the verified one`);
     }
     if (tree.n <= cur.tree.n) {
-      // An older (or the same) head must be a prefix of ours; check against our stored tiles.
+      // An older head must be a prefix of ours (one of our size with another hash is a fork); check against our stored tiles.
       const reader = this.verifiedReader(true, signal, remote);
       const proof = await this.check(() => findFork(tree, cur.tree, tileHashReader(cur.tree, reader)), from, reader.sources);
       if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
-      if (tree.n === cur.tree.n) cur.checkedAt = Date.now();
       return cur;
     }
     const candidate = new CandidateTileReader(remote, signal);
@@ -176,10 +175,8 @@ export class TreeState {
       'inconsistent',
       `godepot: checksum database ${this.name} (${from}) served a tree head of size ${tree.n} that is inconsistent with the verified one of size ${cur.tree.n}; refused (see the godepot log for the evidence)`,
     );
-    // One alert per conflicting head: a database that keeps serving it is refused at once, quietly.
-    const key = headKey(tree);
-    if (this.refused.has(key)) return error;
-    this.refused.add(key);
+    // One alert per conflicting head: mergeLocked refuses it at once, quietly, from now on.
+    this.refused.add(headKey(tree));
     const report = newerIsCandidate ? formatSecurityError(cur.note, note, proof) : formatSecurityError(note, cur.note, proof);
     const evidence: ForkEvidence = { detectedAt: new Date().toISOString(), from, verifiedSize: cur.tree.n, conflictingSize: tree.n, report };
     this.fork = evidence;
