@@ -11,6 +11,7 @@ import { SumdbError } from './errors.js';
 import { dataTilePrefix, parseLookupPath, recordMentions, recordSubject, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type RemoteResult, type SumdbRemote } from './remote.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
+import type { VerifiedTileReader } from './tiles.js';
 import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
@@ -221,16 +222,24 @@ export class SumdbMirror {
     return { id, text };
   }
 
+  /**
+   * The hashes at indexes of head's tree, read through reader (stored tiles,
+   * else fetched ones proven against head). Throws SumdbError('unavailable')
+   * saying `what` failed, blaming the mirrors whose tiles did not fit.
+   */
+  private async provenHashes(head: VerifiedHead, reader: VerifiedTileReader, indexes: number[], what: string): Promise<Buffer[]> {
+    try {
+      return await tileHashReader(head.tree, reader).readHashes(indexes);
+    } catch (err) {
+      throw new SumdbError('unavailable', `checksum database ${this.name}: ${what}: ${(err as Error).message}`, false, tileSuspects(err, reader));
+    }
+  }
+
   /** Proves the record `from` served is leaf id of head's tree; blames the mirror that served what does not verify. */
   private async verifyInclusion(remote: SumdbRemote, head: VerifiedHead, id: number, text: Buffer, from: string, signal?: AbortSignal): Promise<void> {
     if (id >= head.tree.n) throw new SumdbError('unavailable', `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`);
     const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-    let h;
-    try {
-      [h] = await tileHashReader(head.tree, reader).readHashes([storedHashIndex(0, id)]);
-    } catch (err) {
-      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot prove record ${id} is in the verified tree: ${(err as Error).message}`, false, tileSuspects(err, reader));
-    }
+    const [h] = await this.provenHashes(head, reader, [storedHashIndex(0, id)], `cannot prove record ${id} is in the verified tree`);
     if (!h || !hashEqual(h, recordHash(text))) {
       throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${id} from ${from} does not match the verified tree (cannot authenticate record data)`, false, new Set([from]));
     }
@@ -257,11 +266,7 @@ export class SumdbMirror {
     const head = await this.headCovering((last + 1) * FULL ** t.l, signal);
     await askHonestMirrors(this.opts.remote, async (remote) => {
       const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-      try {
-        await tileHashReader(head.tree, reader).readHashes([storedHashIndex(TILE_HEIGHT * t.l, last)]);
-      } catch (err) {
-        throw new SumdbError('unavailable', `checksum database ${this.name}: cannot fetch and verify ${tilePath(t)}: ${(err as Error).message}`, false, tileSuspects(err, reader));
-      }
+      await this.provenHashes(head, reader, [storedHashIndex(TILE_HEIGHT * t.l, last)], `cannot fetch and verify ${tilePath(t)}`);
     }, this.suspected);
     const body = await this.store.readTile(t);
     if (!body) throw new SumdbError('unavailable', `checksum database ${this.name}: ${tilePath(t)} was verified but not kept`);
@@ -292,13 +297,7 @@ export class SumdbMirror {
         if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
         const records = splitDataTile(r.body);
         const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
-        const reader = this.tree.verifiedReader(true, s, remote);
-        let hashes;
-        try {
-          hashes = await tileHashReader(head.tree, reader).readHashes(indexes);
-        } catch (err) {
-          throw new SumdbError('unavailable', `checksum database ${this.name}: cannot verify ${tilePath(t)}: ${(err as Error).message}`, false, tileSuspects(err, reader));
-        }
+        const hashes = await this.provenHashes(head, this.tree.verifiedReader(true, s, remote), indexes, `cannot verify ${tilePath(t)}`);
         records.forEach((rec, i) => {
           if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) {
             throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} from ${r.from} does not match the verified tree`, false, new Set([r.from]));
