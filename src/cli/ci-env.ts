@@ -9,8 +9,8 @@
 // provably came through godepot).
 import { ConfigError, parseFlags } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
-import { checkSumdbName, ValueError } from '../config/values.js';
-import { newVerifier } from '../sumdb/note/index.js';
+import { ValueError } from '../config/values.js';
+import { parseGosumdb } from './doctor/config-check.js';
 import { publicPathsMatched } from './doctor/config-check.js';
 
 export type Fallback = 'none' | 'proxy.golang.org' | 'direct';
@@ -78,15 +78,9 @@ export function checkGosumdb(value: string): string {
   const v = value.trim();
   if (v === '' || v === 'off') throw new ConfigError('--gosumdb off is refused: builds through godepot keep the checksum database on');
   if (/\s/.test(v)) throw new ConfigError('--gosumdb takes a name or a key only; the go command then reaches the database through godepot');
-  try {
-    if (v.includes('+')) newVerifier(v);
-    else checkSumdbName(v);
-  } catch (err) {
-    throw new ConfigError(`invalid --gosumdb ${JSON.stringify(value)}: ${(err as Error).message}`);
-  }
-  if (!v.includes('+') && v !== 'sum.golang.org' && v !== 'sum.golang.google.cn') {
-    throw new ConfigError(`--gosumdb ${v}: the go command knows the key of sum.golang.org only; give NAME+HASH+KEY`);
-  }
+  // As the go command reads it (doctor checks a GOSUMDB the same way).
+  const spec = parseGosumdb(v);
+  if (spec.error !== undefined) throw new ConfigError(`invalid --gosumdb ${JSON.stringify(value)}: ${spec.error}`);
   return v;
 }
 
