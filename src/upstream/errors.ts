@@ -90,7 +90,11 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function codesOf(err: unknown): string[] {
+/** Node and OpenSSL error codes of a failed TLS handshake. */
+export const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;
+
+/** Error codes (and names) of err, its causes and an AggregateError's errors. */
+export function codesOf(err: unknown): string[] {
   const codes: string[] = [];
   let e: unknown = err;
   for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
@@ -142,7 +146,7 @@ export function classifyNetworkError(upstream: string, err: unknown, phase: 'req
   } else if (has('TimeoutError')) {
     failure = 'timeout';
     detail = 'no complete answer within the total deadline';
-  } else if (codes.some((c) => /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(c))) {
+  } else if (codes.some((c) => TLS_CODE.test(c))) {
     failure = 'tls';
     detail = msg;
     transient = false;

@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
+import { codesOf, TLS_CODE } from '../../upstream/errors.js';
 import { USER_AGENT } from '../../upstream/http.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
@@ -34,26 +35,18 @@ const CODE_FAILURE: Record<string, StepFailure> = {
   TimeoutError: 'timeout',
 };
 
-function codeOf(err: unknown): string {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
-    const o = e as { code?: unknown; name?: unknown; cause?: unknown };
-    if (typeof o.code === 'string') return o.code;
-    if (o.name === 'TimeoutError') return 'TimeoutError';
-    e = o.cause;
-  }
-  return '';
-}
-
 export function classify(err: unknown, fallback: StepFailure): StepFailure {
-  const code = codeOf(err);
-  if (CODE_FAILURE[code]) return CODE_FAILURE[code];
-  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/.test(code) || code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'tls';
-  return fallback;
+  const codes = codesOf(err);
+  for (const c of codes) {
+    const f = CODE_FAILURE[c];
+    if (f) return f;
+  }
+  return codes.some((c) => TLS_CODE.test(c)) ? 'tls' : fallback;
 }
 
 function errText(err: unknown): string {
-  const code = codeOf(err);
+  // The first system code (ECONNREFUSED, ERR_TLS_…), not an error class name.
+  const code = codesOf(err).find((c) => /^[A-Z][A-Z0-9_]+$/.test(c));
   const msg = err instanceof Error ? err.message : String(err);
   return code && !msg.includes(code) ? `${msg} (${code})` : msg;
 }
