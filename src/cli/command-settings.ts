@@ -3,7 +3,7 @@
 // so they use the same data folder, upstreams and databases, plus the
 // command's own flags and positional arguments.
 import type { Logger } from 'pino';
-import { buildSettings, ConfigError, parseFlags, readConfigFile, readEnv, type ParsedArgs } from '../config/load.js';
+import { buildSettings, ConfigError, layeredValues, parseFlags, type ParsedArgs } from '../config/load.js';
 import { envName, type OptionSpec } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { makeLogger } from './logging.js';
@@ -30,10 +30,7 @@ export interface CommandSettings {
 
 export function loadCommandSettings(args: readonly string[], extra: readonly OptionSpec[], env: NodeJS.ProcessEnv = process.env): CommandSettings {
   const flags = parseFlags(args, extra);
-  const configFile = flags.configFile ?? env.GODEPOT_CONFIG;
-  const layers = [configFile ? readConfigFile(configFile) : new Map<string, string[]>(), readEnv(env), flags.values];
-  const raw = new Map<string, string[]>();
-  for (const layer of layers) for (const [k, v] of layer) raw.set(k, v);
+  const raw = layeredValues(flags, env);
   // Commands print their own report; the server's info lines would drown it.
   if (!raw.has('log-level')) raw.set('log-level', ['warn']);
   const settings = buildSettings(raw);

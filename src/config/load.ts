@@ -72,7 +72,7 @@ export function parseFlags(args: readonly string[], extra: readonly OptionSpec[]
 
 const fileValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
-export function readConfigFile(file: string): RawValues {
+function readConfigFile(file: string): RawValues {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -101,7 +101,7 @@ export function readConfigFile(file: string): RawValues {
   return out;
 }
 
-export function readEnv(env: NodeJS.ProcessEnv): RawValues {
+function readEnv(env: NodeJS.ProcessEnv): RawValues {
   const out: RawValues = new Map();
   for (const o of OPTIONS) {
     const v = env[envName(o.name)];
@@ -115,11 +115,16 @@ export function readEnv(env: NodeJS.ProcessEnv): RawValues {
 export function loadSettings(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Settings {
   const flags = parseFlags(args);
   if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  return buildSettings(layeredValues(flags, env));
+}
+
+/** The raw settings of parsed flags over the environment over the config file (--config, else GODEPOT_CONFIG). */
+export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawValues {
   const configFile = flags.configFile ?? env.GODEPOT_CONFIG;
-  const layers = [configFile ? readConfigFile(configFile) : new Map(), readEnv(env), flags.values];
+  const layers = [configFile ? readConfigFile(configFile) : new Map<string, string[]>(), readEnv(env), flags.values];
   const raw: RawValues = new Map();
   for (const layer of layers) for (const [k, v] of layer) raw.set(k, v);
-  return buildSettings(raw);
+  return raw;
 }
 
 export function buildSettings(raw: RawValues): Settings {
