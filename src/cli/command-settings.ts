@@ -33,7 +33,8 @@ export function loadCommandSettings(args: readonly string[], extra: readonly Opt
   const raw = layeredValues(flags, env);
   // Commands print their own report; the server's info lines would drown it.
   if (!raw.has('log-level')) raw.set('log-level', ['warn']);
-  const settings = buildSettings(raw);
+  // Each artifact is read once: a memory cache would only hold copies.
+  const settings = { ...buildSettings(raw), memoryCache: 0 };
   const spec = (name: string): OptionSpec => {
     const s = extra.find((o) => o.name === name);
     if (!s) throw new Error(`internal: no flag ${name}`);

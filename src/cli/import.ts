@@ -157,7 +157,6 @@ export function importSettings(base: Settings, dirUrl: string): Settings {
     sumdb: base.sumdb.map((s) => ({ ...s, urls: [`${dirUrl}/sumdb/${s.name}`, ...(only ? [] : s.urls)] })),
     // A carried-over folder is foreign: keep nothing the database has not vouched for.
     verify: { mode: 'strict', rules: [] },
-    memoryCache: 0,
   };
 }
 
