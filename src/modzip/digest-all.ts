@@ -5,6 +5,7 @@ import { digestEntry, type EntryDigest } from './digest.js';
 import type { OpenZip, ZipEntry } from './reader.js';
 import { scanDigest } from './scan.js';
 import type { ByteSource } from './source.js';
+import type { OffThreadSha } from './entry-hasher.js';
 
 export interface ZipReadOptions {
   signal?: AbortSignal;
@@ -13,6 +14,8 @@ export interface ZipReadOptions {
    * whose data overlaps another's; everything else is one sequential pass. Default 4.
    */
   concurrency?: number;
+  /** Where SHA-256 of content lying in the source may be computed besides this thread (default: nowhere else). */
+  offThread?: OffThreadSha;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -44,7 +47,7 @@ async function randomAccessDigest(zip: OpenZip, source: ByteSource, jobs: readon
       const ctl = new AbortController();
       running.set(at, ctl);
       try {
-        results.set(at, await digestEntry(zip.zipfile, source, job, ctl.signal));
+        results.set(at, await digestEntry(zip.zipfile, source, job, ctl.signal, true, opts.offThread));
       } catch (error) {
         // A cancelled entry's error is only the echo of a cancellation.
         if (ctl.signal.aborted) continue;
@@ -79,7 +82,7 @@ export async function digestAll(zip: OpenZip, source: ByteSource, jobs: readonly
   const signal = opts.signal ?? new AbortController().signal;
   let scanned;
   try {
-    scanned = await scanDigest(zip.zipfile, source, jobs, signal);
+    scanned = await scanDigest(zip.zipfile, source, jobs, signal, opts.offThread);
   } catch (err) {
     // Streams end an aborted read with their own AbortError; report the signal's reason.
     signal.throwIfAborted();

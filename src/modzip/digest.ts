@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { crc32, inflateRawSync } from 'node:zlib';
 import type yauzl from 'yauzl';
-import { EntryHasher } from './entry-hasher.js';
+import { EntryHasher, type OffThreadSha } from './entry-hasher.js';
 import { isFinalEmptyFixedBlock, readEntryData, type EntryLayout } from './entry-read.js';
 import { OversizeError, ZipError } from './errors.js';
 import { fileDataStart, type ZipEntry } from './reader.js';
@@ -57,10 +57,10 @@ interface Located {
   hasDescriptor: boolean;
 }
 
-async function readOnce(at: Located, fast: boolean, signal: AbortSignal): Promise<EntryDigest> {
+async function readOnce(at: Located, fast: boolean, signal: AbortSignal, offThread: OffThreadSha | undefined): Promise<EntryDigest> {
   const { entry, layout } = at;
-  // Only the fast read may hash on the worker; the exact read (rare, and the last word) hashes here.
-  const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, fast);
+  // Only the fast read may hash off thread; the exact read (rare, and the last word) hashes here.
+  const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, fast ? offThread : undefined);
   try {
     const tail = await readEntryData(at.source.createReadStream(at.start, at.readEnd), layout, hasher, fast, signal);
     if (hasher.size !== layout.declaredSize) {
@@ -169,6 +169,7 @@ export async function digestEntry(
   entry: ZipEntry,
   signal: AbortSignal,
   fast = true,
+  offThread?: OffThreadSha,
 ): Promise<EntryDigest> {
   const layout = entryLayout(entry);
   signal.throwIfAborted();
@@ -185,13 +186,13 @@ export async function digestEntry(
   };
   if (fast && layout.method === DEFLATE) {
     try {
-      return await readOnce(at, true, signal);
+      return await readOnce(at, true, signal, offThread);
     } catch (err) {
       if (!retryExact(err, signal)) throw entryFailure(err, entry);
     }
   }
   try {
-    return await readOnce(at, false, signal);
+    return await readOnce(at, false, signal, undefined);
   } catch (err) {
     throw entryFailure(err, entry);
   }

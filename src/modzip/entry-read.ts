@@ -4,7 +4,7 @@
 // Deflated entries of incompressible files are mostly *stored* deflate
 // blocks (a 5-byte header, then raw bytes). The "fast" read parses those in
 // JS: no inflate, no trips to the thread pool. It stages each piece of
-// input in the SHA-256 worker's ring in one copy (sha-worker.ts), so the
+// input in the off-thread SHA-256's buffer in one copy (entry-hasher.ts), so the
 // worker hashes the blocks' bytes while this thread computes their CRC-32.
 // At the first compressed block it hands the rest of the stream to zlib:
 // with a gzip frame when nothing was output yet (so zlib checks the CRC-32
@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { createGunzip, createInflateRaw, inflateRawSync, type Gunzip, type InflateRaw } from 'node:zlib';
 import { EntryHasher } from './entry-hasher.js';
-import { STAGE_MAX } from './sha-worker.js';
+import { STAGE_MAX } from './entry-hasher.js';
 import { DATA_DESCRIPTOR_LEN, DEFLATE } from './format.js';
 
 /** zlib output chunk; each is one trip to libuv's thread pool. */

@@ -3,6 +3,7 @@
 // Pure: zips are read through ByteSource; no disk, no network, no clock.
 export { MAX_ZIP_FILE, MAX_GO_MOD, MAX_LICENSE, ZipError, type FileProblem } from './errors.js';
 export { bufferSource, type ByteSource } from './source.js';
+export { STAGE_MAX, type OffThreadHash, type OffThreadSha } from './entry-hasher.js';
 export { hash1, hashFiles, hashGoMod, type FileDigest } from './hash.js';
 export { checkFiles, isVendoredPackage, type CandidateFile, type FileCheckReport } from './check-files.js';
 export {

@@ -3,7 +3,7 @@
 // stream and its data hashed as it passes. No per-entry reads or streams,
 // which matters for module zips of thousands of small files. Small entries
 // are taken whole (digestSmall); large ones stream (entry-read.ts), their
-// SHA-256 maybe on the worker (sha-worker.ts): the scan goes on to the next
+// SHA-256 maybe off thread (ZipReadOptions.offThread): the scan goes on to the next
 // entry while the worker finishes one, and collects the digests at the end.
 // Entries whose data overlaps an earlier one's (never in a zip Go writes)
 // are left for random access.
@@ -20,7 +20,7 @@ import {
   retryExact,
   type EntryDigest,
 } from './digest.js';
-import { EntryHasher } from './entry-hasher.js';
+import { EntryHasher, type OffThreadSha } from './entry-hasher.js';
 import { DeflateReader } from './entry-read.js';
 import { ZipError } from './errors.js';
 import type { ZipEntry } from './reader.js';
@@ -68,6 +68,7 @@ async function digestAtCursor(
   source: ByteSource,
   entry: ZipEntry,
   signal: AbortSignal,
+  offThread: OffThreadSha | undefined,
 ): Promise<EntryDigest | PendingDigest> {
   const layout = entryLayout(entry);
   const dataEnd = cursor.pos + layout.compressedSize;
@@ -75,7 +76,7 @@ async function digestAtCursor(
   if (isSmall(layout)) {
     digest = digestSmall(await cursor.take(layout.compressedSize, entry.name), layout, entry);
   } else {
-    const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, true);
+    const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, offThread);
     const deflate = layout.method === DEFLATE ? new DeflateReader(layout, hasher, true) : undefined;
     try {
       for await (const piece of cursor.pieces(layout.compressedSize, entry.name)) {
@@ -127,6 +128,7 @@ export async function scanDigest(
   source: ByteSource,
   entries: readonly ZipEntry[],
   signal: AbortSignal,
+  offThread?: OffThreadSha,
 ): Promise<ScanResult> {
   const digests = new Map<ZipEntry, EntryDigest>();
   const pending: Array<Promise<void>> = [];
@@ -148,7 +150,7 @@ export async function scanDigest(
       }
       await cursor.skip(offset - cursor.pos, entry.name);
       await passLocalHeader(cursor, entry, source.size);
-      const digest = await digestAtCursor(cursor, zipfile, source, entry, signal);
+      const digest = await digestAtCursor(cursor, zipfile, source, entry, signal, offThread);
       if ('later' in digest) {
         const done = digest.later.then((d) => void digests.set(entry, d));
         // Awaited after the loop; a failure meanwhile is not unhandled, and

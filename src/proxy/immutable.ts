@@ -1,6 +1,7 @@
 // .info, .mod and .zip of canonical versions: fetched once, verified, stored
 // atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
+import { SHA_WORKER } from './sha-worker.js';
 import type { OpenBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
 import { isProvisional, type Verification } from './artifact.js';
@@ -31,7 +32,7 @@ export async function hashArtifact(req: ImmutableRequest, bytes: Buffer | OpenBl
   if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
   const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : blobSource(bytes);
   try {
-    const summary = await verifyModuleZip(source, { path: req.path, version: req.version }, signal ? { signal } : {});
+    const summary = await verifyModuleZip(source, { path: req.path, version: req.version }, { offThread: SHA_WORKER, ...(signal ? { signal } : {}) });
     return summary.h1;
   } catch (err) {
     if (err instanceof ZipError) throw new GodepotError('bad_upstream_content', `godepot: malformed module zip for ${req.path}@${req.version}: ${err.message}`);

@@ -1,4 +1,5 @@
-// SHA-256 on a second core. Verification costs a SHA-256 and a CRC-32 of
+// SHA-256 on a second core, for modzip's verification (handed to it as
+// ZipReadOptions.offThread, so modzip itself stays free of threads and timers). Verification costs a SHA-256 and a CRC-32 of
 // every byte; on one thread they run in series (about 58 + 21 ms per
 // 100 MB here). For content that lies in the source (stored data, stored
 // deflate blocks) the main thread computes the CRC-32 over the bytes where
@@ -13,14 +14,14 @@
 // rejects (callers then hash on this thread) and the next hash gets a new
 // worker; after MAX_FAILURES deaths, none is started again.
 import { Worker } from 'node:worker_threads';
+import { STAGE_MAX, type OffThreadHash, type OffThreadSha } from '../modzip/index.js';
 
-/** Bytes of the shared ring (per process). */
-const RING = 8 << 20;
 /**
- * Largest run of bytes staged in the ring at once: a quarter of the ring,
- * so that a staged piece not yet released and a copied one fit together.
+ * Bytes of the shared ring (per process): four of the largest runs modzip
+ * stages at once, so that a staged piece not yet released and a copied one
+ * fit together.
  */
-export const STAGE_MAX = RING / 4;
+const RING = 4 * STAGE_MAX;
 /** Staged bytes start at the same offset modulo this as in their source: memcpy between mutually misaligned addresses is several times slower. */
 const ALIGN = 64;
 /**
@@ -300,7 +301,7 @@ class ShaWorker {
 }
 
 /** One SHA-256 computed by the worker. Throws (or rejects) once the worker has died. */
-export class RemoteSha {
+export class RemoteSha implements OffThreadHash {
   private readonly id: number;
   private finished = false;
   private staged: { data: Buffer; start: number } | undefined;
@@ -374,3 +375,9 @@ export class RemoteSha {
     this.worker.drop(this.id);
   }
 }
+
+/** The process's SHA-256 worker, as modzip takes it (ZipReadOptions.offThread). */
+export const SHA_WORKER: OffThreadSha = {
+  open: () => RemoteSha.open(),
+  room: (n) => RemoteSha.room(n),
+};

@@ -1,4 +1,4 @@
-// The SHA-256 worker (sha-worker.ts) behind large entries made of stored
+// The SHA-256 worker (proxy/sha-worker.ts) behind large entries made of stored
 // data: entries larger than its ring (wrap-around, waiting for room), source
 // pieces of awkward sizes and alignments, several verifications sharing it,
 // an abort in the middle, the worker dying in the middle (the entries are
@@ -9,10 +9,11 @@ import { Readable } from 'node:stream';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bufferSource, hashFiles, verifyModuleZip, type ByteSource } from '../../src/modzip/index.js';
-import { RemoteSha } from '../../src/modzip/sha-worker.js';
+import { RemoteSha, SHA_WORKER } from '../../src/proxy/sha-worker.js';
 import { patchCentralDirectory, rawZip } from '../support/modzip.js';
 
 const MOD = { path: 'example.com/m', version: 'v1.0.0' };
+const WITH_WORKER = { offThread: SHA_WORKER };
 const P = 'example.com/m@v1.0.0/';
 const MiB = 1 << 20;
 
@@ -61,25 +62,25 @@ describe('SHA-256 on the worker', () => {
     const zip = await storedBlockZip(files);
     // 1 MiB (the default), odd and unaligned, and larger than a staged piece.
     for (const chunk of [MiB, 100_003, 5 * MiB]) {
-      expect((await verifyModuleZip(bufferSource(zip, chunk), MOD)).h1).toBe(want(files));
+      expect((await verifyModuleZip(bufferSource(zip, chunk), MOD, WITH_WORKER)).h1).toBe(want(files));
     }
   });
 
   it('hashes stored (not deflated) entries larger than its ring', async () => {
     const files = [{ name: 'big.bin', data: randomBytes(12 * MiB + 7) }];
     const zip = await storedBlockZip(files, true);
-    expect((await verifyModuleZip(bufferSource(zip, 300_001), MOD)).h1).toBe(want(files));
+    expect((await verifyModuleZip(bufferSource(zip, 300_001), MOD, WITH_WORKER)).h1).toBe(want(files));
   });
 
   it('still refuses a wrong CRC-32 or size of an entry it hashes', async () => {
     const files = [{ name: 'big.bin', data: randomBytes(10 * MiB) }];
     const zip = await storedBlockZip(files);
     const bad = async (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<string> =>
-      String(await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e));
+      String(await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD, WITH_WORKER).catch((e: unknown) => e));
     expect(await bad({ crc32: crc32(files[0]?.data ?? Buffer.alloc(0)) ^ 1 })).toContain(`${P}big.bin: zip: checksum error`);
     expect(await bad({ uncompressedSize: 10 * MiB - 1 })).toContain('is larger than declared size');
     expect(await bad({ uncompressedSize: 10 * MiB + 1 })).toContain('is smaller than declared size');
-    expect((await verifyModuleZip(bufferSource(zip), MOD)).h1).toBe(want(files));
+    expect((await verifyModuleZip(bufferSource(zip), MOD, WITH_WORKER)).h1).toBe(want(files));
   });
 
   it('serves several verifications at once', async () => {
@@ -89,7 +90,7 @@ describe('SHA-256 on the worker', () => {
       [{ name: 'c.bin', data: randomBytes(2 * MiB + 1) }, { name: 'd.bin', data: randomBytes(3 * MiB) }],
     ];
     const zips = await Promise.all(sets.map((files) => storedBlockZip(files)));
-    const results = await Promise.all([...zips, ...zips].map((zip, i) => verifyModuleZip(bufferSource(zip, i % 2 === 0 ? MiB : 77_777), MOD)));
+    const results = await Promise.all([...zips, ...zips].map((zip, i) => verifyModuleZip(bufferSource(zip, i % 2 === 0 ? MiB : 77_777), MOD, WITH_WORKER)));
     results.forEach((r, i) => expect(r.h1).toBe(want(sets[i % sets.length] ?? [])));
   });
 
@@ -108,18 +109,18 @@ describe('SHA-256 on the worker', () => {
       },
     };
     const ctl = new AbortController();
-    const p = verifyModuleZip(source, MOD, { signal: ctl.signal });
+    const p = verifyModuleZip(source, MOD, { signal: ctl.signal, offThread: SHA_WORKER });
     await new Promise((r) => setTimeout(r, 50));
     const reason = new Error('client went away');
     ctl.abort(reason);
     await expect(p).rejects.toBe(reason);
-    expect((await verifyModuleZip(bufferSource(zip), MOD)).h1).toBe(want(files));
+    expect((await verifyModuleZip(bufferSource(zip), MOD, WITH_WORKER)).h1).toBe(want(files));
   });
 
   it('falls back to hashing here when the worker dies in the middle', async () => {
     const files = Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.bin`, data: randomBytes(4 * MiB) }));
     const zip = await storedBlockZip(files);
-    await verifyModuleZip(bufferSource(zip), MOD); // the worker is up
+    await verifyModuleZip(bufferSource(zip), MOD, WITH_WORKER); // the worker is up
     // The scan's stream hands out 1 MiB per turn of the event loop and ends
     // the worker after 9 MiB; every other read is a re-read by random access.
     let rereads = 0;
@@ -142,10 +143,10 @@ describe('SHA-256 on the worker', () => {
         );
       },
     };
-    expect((await verifyModuleZip(source, MOD)).h1).toBe(want(files));
+    expect((await verifyModuleZip(source, MOD, WITH_WORKER)).h1).toBe(want(files));
     expect(rereads).toBeGreaterThan(0);
     // A new worker takes over afterwards.
-    expect((await verifyModuleZip(bufferSource(zip), MOD)).h1).toBe(want(files));
+    expect((await verifyModuleZip(bufferSource(zip), MOD, WITH_WORKER)).h1).toBe(want(files));
   });
 
   it('does not keep the process alive once idle', async () => {
@@ -155,7 +156,7 @@ describe('SHA-256 on the worker', () => {
     await new Promise((r) => setTimeout(r, 20));
     const before = ports();
     const files = [{ name: 'big.bin', data: randomBytes(3 * MiB) }];
-    expect((await verifyModuleZip(bufferSource(await storedBlockZip(files)), MOD)).h1).toBe(want(files));
+    expect((await verifyModuleZip(bufferSource(await storedBlockZip(files)), MOD, WITH_WORKER)).h1).toBe(want(files));
     expect(ports()).toBe(before);
   });
 });
