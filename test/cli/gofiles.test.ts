@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { GoFileError, goModTokens, isReplaced, parseGoMod, parseGoSum, parseModuleArg, parseModuleList } from '../../src/cli/gofiles.js';
-import { findGo } from '../world/index.js';
+import { findGo, goEnv } from '../world/index.js';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -149,7 +149,8 @@ replace example.com/a => example.com/fork/a v1.2.4
 replace example.com/quoted v0.1.0 => ./local
 `;
       writeFileSync(join(dir, 'go.mod'), text);
-      const r = spawnSync(go, ['mod', 'edit', '-json'], { cwd: dir, encoding: 'utf8', env: { PATH: dirname(go), HOME: dir, GOENV: 'off', GOFLAGS: '', GOTOOLCHAIN: 'local' } });
+      // The hermetic environment of every go run in the tests (telemetry off: its writer can outlive the command and race the cleanup).
+      const r = spawnSync(go, ['mod', 'edit', '-json'], { cwd: dir, encoding: 'utf8', env: goEnv({ home: dir, proxy: 'off', sumdb: 'off' }) });
       expect(r.status, r.stderr).toBe(0);
       const j = JSON.parse(r.stdout) as { Require: Array<{ Path: string; Version: string }>; Replace: Array<{ New: { Path: string; Version?: string } }> };
       const ours = parseGoMod(text);
