@@ -22,7 +22,12 @@ async function timedGet(url: string): Promise<number> {
 
 export async function benchColdFetch(o: ColdOptions): Promise<{ rows: Row[]; notes: string[] }> {
   const { world } = o;
-  const g = await startGodepot({ data: join(world.tmp, 'cold-data'), upstream: world.upstream.url, sumdb: world.sumdbSetting, logFile: join(world.tmp, 'cold-godepot.log') });
+  const g = await startGodepot({
+    data: join(world.tmp, 'cold-data'),
+    upstream: world.upstream.url,
+    sumdb: world.sumdbSetting,
+    logFile: join(world.tmp, 'cold-godepot.log'),
+  });
   const kinds = ['info', 'mod', 'zip'] as const;
   const direct: Record<string, number[]> = { info: [], mod: [], zip: [] };
   const through: Record<string, number[]> = { info: [], mod: [], zip: [] };
@@ -43,7 +48,9 @@ export async function benchColdFetch(o: ColdOptions): Promise<{ rows: Row[]; not
     const gm = median(gs);
     const dm = median(ds);
     const added = gs.map((x, i) => x - (ds[i] ?? 0));
-    o.say(`  cold .${kind}: godepot ${gm.toFixed(2)} ms, direct ${dm.toFixed(2)} ms, added ${median(added).toFixed(2)} ms (median of ${gs.length})`);
+    o.say(
+      `  cold .${kind}: godepot ${gm.toFixed(2)} ms, direct ${dm.toFixed(2)} ms, added ${median(added).toFixed(2)} ms (median of ${gs.length})`,
+    );
     return {
       bench: 'cold fetch',
       name: `.${kind}${kind === 'zip' ? ' (300 KB)' : ''}, ${gs.length} modules one at a time`,

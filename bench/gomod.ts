@@ -32,7 +32,11 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
   const download = async (proxy: string, sumdb: string): Promise<number> => {
     const home = await mkdtemp(join(world.tmp, 'gohome-'));
     try {
-      const r = await runGo(['mod', 'download'], { cwd: appDir, env: goEnv({ home, proxy, sumdb }), timeoutMs: 300_000 });
+      const r = await runGo(['mod', 'download'], {
+        cwd: appDir,
+        env: goEnv({ home, proxy, sumdb }),
+        timeoutMs: 300_000,
+      });
       if (r.code !== 0) throw new Error(`go mod download failed:\n${describeRun(r)}`);
       return r.durationMs;
     } finally {
@@ -42,11 +46,21 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
   const nginxRuns: number[] = [];
   const fileRunsBesideNginx: number[] = [];
   for (const workers of o.workers) {
-    const g = await startGodepot({ data: world.warmData, upstream: world.upstream.url, sumdb: world.sumdbSetting, workers, logFile: join(world.tmp, `gomod-godepot-w${workers}.log`) });
+    const g = await startGodepot({
+      data: world.warmData,
+      upstream: world.upstream.url,
+      sumdb: world.sumdbSetting,
+      workers,
+      logFile: join(world.tmp, `gomod-godepot-w${workers}.log`),
+    });
     try {
       // go.sum for the app (tidy), and a first download so that godepot holds everything the timed runs ask for.
       const home = await mkdtemp(join(world.tmp, 'gohome-'));
-      const tidy = await runGo(['mod', 'tidy'], { cwd: appDir, env: goEnv({ home, proxy: g.url, sumdb: world.sumdb.vkey }), timeoutMs: 300_000 });
+      const tidy = await runGo(['mod', 'tidy'], {
+        cwd: appDir,
+        env: goEnv({ home, proxy: g.url, sumdb: world.sumdb.vkey }),
+        timeoutMs: 300_000,
+      });
       await rm(home, { recursive: true, force: true });
       if (tidy.code !== 0) throw new Error(`go mod tidy through godepot failed:\n${describeRun(tidy)}`);
       // Untimed, so that both paths start warm: godepot's memory cache and
@@ -61,7 +75,12 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
       // nginx once, beside the first godepot configuration.
       let nginx: Child | undefined;
       if (o.nginx && nginxRuns.length === 0) {
-        nginx = await startNginx({ binary: o.nginx, root: join(world.warmData, 'mod'), workers, dir: join(world.tmp, 'nginx-gomod') });
+        nginx = await startNginx({
+          binary: o.nginx,
+          root: join(world.warmData, 'mod'),
+          workers,
+          dir: join(world.tmp, 'nginx-gomod'),
+        });
         await download(nginx.url, world.sumdbSetting);
       }
       try {

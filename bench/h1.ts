@@ -28,8 +28,48 @@ export interface H1Options {
 
 const MiB = 1 << 20;
 
-
-const WORDS = ['func', 'return', 'if', 'err', '!=', 'nil', ':=', 'for', 'range', 'string', 'int', 'byte', 'struct', 'type', 'var', 'ctx', 'context.Context', 'fmt.Errorf', 'len', 'append', 'make', 'map', 'buf', 'n', 'i', 'x', 'resp', 'req', 'Client', 'Server', 'Handler', 'Config', '{', '}', '(', ')', '//', 'the', 'value', 'of'];
+const WORDS = [
+  'func',
+  'return',
+  'if',
+  'err',
+  '!=',
+  'nil',
+  ':=',
+  'for',
+  'range',
+  'string',
+  'int',
+  'byte',
+  'struct',
+  'type',
+  'var',
+  'ctx',
+  'context.Context',
+  'fmt.Errorf',
+  'len',
+  'append',
+  'make',
+  'map',
+  'buf',
+  'n',
+  'i',
+  'x',
+  'resp',
+  'req',
+  'Client',
+  'Server',
+  'Handler',
+  'Config',
+  '{',
+  '}',
+  '(',
+  ')',
+  '//',
+  'the',
+  'value',
+  'of',
+];
 
 /** ~bytes of Go-like source text. */
 function goLikeText(rand: () => number, bytes: number): Buffer {
@@ -50,10 +90,15 @@ function goLikeText(rand: () => number, bytes: number): Buffer {
   return Buffer.from(parts.join('')).subarray(0, bytes);
 }
 
-function textModule(path: string, version: string, bytes: number): { path: string; version: string; files: Record<string, string | Buffer> } {
+function textModule(
+  path: string,
+  version: string,
+  bytes: number,
+): { path: string; version: string; files: Record<string, string | Buffer> } {
   const rand = prng(42);
   const files: Record<string, string | Buffer> = { 'go.mod': `module ${path}\n\ngo 1.21\n` };
-  for (let i = 0, left = bytes; left > 0; i++, left -= MiB) files[`src/file${String(i).padStart(3, '0')}.go`] = goLikeText(rand, Math.min(MiB, left));
+  for (let i = 0, left = bytes; left > 0; i++, left -= MiB)
+    files[`src/file${String(i).padStart(3, '0')}.go`] = goLikeText(rand, Math.min(MiB, left));
   return { path, version, files };
 }
 
@@ -75,7 +120,11 @@ export async function benchH1(o: H1Options): Promise<{ rows: Row[]; notes: strin
   const repeats = o.quick ? 2 : 5;
   const cases = [
     { label: 'incompressible', fixture: payloadModule('bench.example/h1rand', 'v1.0.0', 100 * MiB), target: true },
-    { label: 'compressible (Go-like text)', fixture: textModule('bench.example/h1text', 'v1.0.0', 100 * MiB), target: false },
+    {
+      label: 'compressible (Go-like text)',
+      fixture: textModule('bench.example/h1text', 'v1.0.0', 100 * MiB),
+      target: false,
+    },
   ];
   const rows: Row[] = [];
   for (const c of cases) {
@@ -98,7 +147,9 @@ export async function benchH1(o: H1Options): Promise<{ rows: Row[]; notes: strin
     const shaRate = zipMB / (median(shaMs) / 1000);
     const contentRate = contentBytes / MiB / (median(shaContentMs) / 1000);
     const h1ContentRate = contentBytes / MiB / (median(h1Ms) / 1000);
-    o.say(`  ${c.label}: zip ${zipMB.toFixed(1)} MB (content ${(contentBytes / MiB).toFixed(0)} MB); h1 ${median(h1Ms).toFixed(0)} ms = ${h1Rate.toFixed(0)} MB/s; sha256 ${median(shaMs).toFixed(0)} ms = ${shaRate.toFixed(0)} MB/s`);
+    o.say(
+      `  ${c.label}: zip ${zipMB.toFixed(1)} MB (content ${(contentBytes / MiB).toFixed(0)} MB); h1 ${median(h1Ms).toFixed(0)} ms = ${h1Rate.toFixed(0)} MB/s; sha256 ${median(shaMs).toFixed(0)} ms = ${shaRate.toFixed(0)} MB/s`,
+    );
     rows.push({
       bench: 'h1: verification',
       name: `${zipMB.toFixed(0)} MB zip, ${c.label}`,

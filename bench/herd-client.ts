@@ -16,12 +16,15 @@ async function herd(url: string, n: number): Promise<void> {
   const started = performance.now();
   const one = (): Promise<One> =>
     new Promise<One>((resolve) => {
-      const failed = (e: Error): void => resolve({ status: 0, bytes: 0, firstByteMs: 0, lastByteMs: performance.now() - started, error: e.message });
+      const failed = (e: Error): void =>
+        resolve({ status: 0, bytes: 0, firstByteMs: 0, lastByteMs: performance.now() - started, error: e.message });
       const req = get(url, { agent }, (res) => {
         const firstByteMs = performance.now() - started;
         let bytes = 0;
         res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, firstByteMs, lastByteMs: performance.now() - started }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, bytes, firstByteMs, lastByteMs: performance.now() - started }),
+        );
         res.on('error', failed);
       });
       req.on('error', failed);

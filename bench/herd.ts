@@ -54,7 +54,12 @@ export async function benchHerd(o: HerdOptions): Promise<{ rows: Row[]; notes: s
   const rows: Row[] = [];
   const notes: string[] = [];
   world.upstream.resetLog();
-  const g = await startGodepot({ data, upstream: world.upstream.url, sumdb: world.sumdbSetting, logFile: join(world.tmp, 'herd-godepot.log') });
+  const g = await startGodepot({
+    data,
+    upstream: world.upstream.url,
+    sumdb: world.sumdbSetting,
+    logFile: join(world.tmp, 'herd-godepot.log'),
+  });
   let cold: HerdResult;
   let coldRss: number;
   let warm: HerdResult;
@@ -62,28 +67,44 @@ export async function benchHerd(o: HerdOptions): Promise<{ rows: Row[]; notes: s
   try {
     cold = await runHerd(g.url + path, o.clients);
     coldRss = peakRss(g.pid);
-    o.say(`  cold: ${describe(cold, size)}; last byte after ${cold.lastByteMs.toFixed(0)} ms; peak RSS ${(coldRss / MB).toFixed(0)} MB`);
+    o.say(
+      `  cold: ${describe(cold, size)}; last byte after ${cold.lastByteMs.toFixed(0)} ms; peak RSS ${(coldRss / MB).toFixed(0)} MB`,
+    );
   } finally {
     await g.stop();
   }
   const fetches = world.upstream.count(path);
   // The same again with the zip stored: godepot's streaming alone.
-  const g2 = await startGodepot({ data, upstream: world.upstream.url, sumdb: world.sumdbSetting, logFile: join(world.tmp, 'herd-godepot-warm.log') });
+  const g2 = await startGodepot({
+    data,
+    upstream: world.upstream.url,
+    sumdb: world.sumdbSetting,
+    logFile: join(world.tmp, 'herd-godepot-warm.log'),
+  });
   try {
     warm = await runHerd(g2.url + path, o.clients);
     warmRss = peakRss(g2.pid);
-    o.say(`  stored: ${describe(warm, size)}; last byte after ${warm.lastByteMs.toFixed(0)} ms; peak RSS ${(warmRss / MB).toFixed(0)} MB`);
+    o.say(
+      `  stored: ${describe(warm, size)}; last byte after ${warm.lastByteMs.toFixed(0)} ms; peak RSS ${(warmRss / MB).toFixed(0)} MB`,
+    );
   } finally {
     await g2.stop();
   }
   let ref: HerdResult | null = null;
   let refRss: number | null = null;
   if (o.nginx) {
-    const n = await startNginx({ binary: o.nginx, root: join(data, 'mod'), workers: 1, dir: join(world.tmp, 'nginx-herd') });
+    const n = await startNginx({
+      binary: o.nginx,
+      root: join(data, 'mod'),
+      workers: 1,
+      dir: join(world.tmp, 'nginx-herd'),
+    });
     try {
       ref = await runHerd(n.url + path, o.clients);
       refRss = peakRss(n.pid);
-      o.say(`  nginx: ${describe(ref, size)}; last byte after ${ref.lastByteMs.toFixed(0)} ms; peak RSS ${(refRss / MB).toFixed(0)} MB`);
+      o.say(
+        `  nginx: ${describe(ref, size)}; last byte after ${ref.lastByteMs.toFixed(0)} ms; peak RSS ${(refRss / MB).toFixed(0)} MB`,
+      );
     } finally {
       await n.stop();
     }
@@ -93,10 +114,46 @@ export async function benchHerd(o: HerdOptions): Promise<{ rows: Row[]; notes: s
   const refName = ref ? 'nginx, file stored' : null;
   const name = `${o.clients} × one uncached ${(size / MB).toFixed(0)} MB zip, 1 worker`;
   rows.push(
-    { bench: 'thundering herd', name: `${name}: upstream fetches`, unit: 'fetches', godepot: fetches, refName: null, reference: null, detail: describe(cold, size), target: { on: 'godepot', op: '==', value: 1 } },
-    { bench: 'thundering herd', name: `${name}: peak RSS`, unit: 'MB', godepot: coldRss / MB, refName, reference: refRss === null ? null : refRss / MB, target: { on: 'godepot', op: '<', value: 300 }, detail: 'VmHWM of the server process(es)' },
-    { bench: 'thundering herd', name: `${name}: time to last byte`, unit: 'ms', godepot: cold.lastByteMs, refName, reference: ref?.lastByteMs ?? null, detail: `godepot includes fetching (${(size / MB).toFixed(0)} MB), verifying and storing; last first byte at ${cold.firstByteMaxMs.toFixed(0)} ms`, raw: { cold, ref } },
-    { bench: 'thundering herd', name: `${o.clients} × the same zip once stored: time to last byte`, unit: 'ms', godepot: warm.lastByteMs, refName, reference: ref?.lastByteMs ?? null, detail: `${describe(warm, size)}; peak RSS ${(warmRss / MB).toFixed(0)} MB${refRss === null ? '' : ` vs nginx ${(refRss / MB).toFixed(0)} MB`}`, raw: { warm } },
+    {
+      bench: 'thundering herd',
+      name: `${name}: upstream fetches`,
+      unit: 'fetches',
+      godepot: fetches,
+      refName: null,
+      reference: null,
+      detail: describe(cold, size),
+      target: { on: 'godepot', op: '==', value: 1 },
+    },
+    {
+      bench: 'thundering herd',
+      name: `${name}: peak RSS`,
+      unit: 'MB',
+      godepot: coldRss / MB,
+      refName,
+      reference: refRss === null ? null : refRss / MB,
+      target: { on: 'godepot', op: '<', value: 300 },
+      detail: 'VmHWM of the server process(es)',
+    },
+    {
+      bench: 'thundering herd',
+      name: `${name}: time to last byte`,
+      unit: 'ms',
+      godepot: cold.lastByteMs,
+      refName,
+      reference: ref?.lastByteMs ?? null,
+      detail: `godepot includes fetching (${(size / MB).toFixed(0)} MB), verifying and storing; last first byte at ${cold.firstByteMaxMs.toFixed(0)} ms`,
+      raw: { cold, ref },
+    },
+    {
+      bench: 'thundering herd',
+      name: `${o.clients} × the same zip once stored: time to last byte`,
+      unit: 'ms',
+      godepot: warm.lastByteMs,
+      refName,
+      reference: ref?.lastByteMs ?? null,
+      detail: `${describe(warm, size)}; peak RSS ${(warmRss / MB).toFixed(0)} MB${refRss === null ? '' : ` vs nginx ${(refRss / MB).toFixed(0)} MB`}`,
+      raw: { warm },
+    },
   );
   return { rows, notes };
 }

@@ -77,15 +77,27 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
     let godepot: Child | undefined;
     let nginx: Child | undefined;
     try {
-      godepot = await startGodepot({ data: world.warmData, upstream: world.upstream.url, sumdb: world.sumdbSetting, workers, logFile: join(world.tmp, `hits-godepot-w${workers}.log`) });
-      nginx = await startNginx({ binary: o.nginx, root: join(world.warmData, 'mod'), workers, dir: join(world.tmp, `nginx-w${workers}`) });
+      godepot = await startGodepot({
+        data: world.warmData,
+        upstream: world.upstream.url,
+        sumdb: world.sumdbSetting,
+        workers,
+        logFile: join(world.tmp, `hits-godepot-w${workers}.log`),
+      });
+      nginx = await startNginx({
+        binary: o.nginx,
+        root: join(world.warmData, 'mod'),
+        workers,
+        dir: join(world.tmp, `nginx-w${workers}`),
+      });
       for (const [label, path] of artifacts) {
         const urls = { godepot: godepot.url + path, nginx: nginx.url + path };
         for (const url of [urls.nginx, urls.godepot]) {
           const r = await fetch(url);
           await r.arrayBuffer();
           if (r.status !== 200) throw new Error(`cache hit: ${url} answered ${r.status}`);
-          if (o.warmupSeconds > 0) await runWrk({ binary: o.wrk, script, url, connections: 32, seconds: o.warmupSeconds });
+          if (o.warmupSeconds > 0)
+            await runWrk({ binary: o.wrk, script, url, connections: 32, seconds: o.warmupSeconds });
         }
         const big = label.startsWith('50 MB');
         for (const c of o.connections) {
@@ -95,7 +107,10 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
           const nr: WrkResult[] = [];
           for (let i = 0; i < rounds; i++) {
             const order = i % 2 === 0 ? (['nginx', 'godepot'] as const) : (['godepot', 'nginx'] as const);
-            for (const who of order) (who === 'nginx' ? nr : gr).push(await runWrk({ binary: o.wrk, script, url: urls[who], connections: c, seconds }));
+            for (const who of order)
+              (who === 'nginx' ? nr : gr).push(
+                await runWrk({ binary: o.wrk, script, url: urls[who], connections: c, seconds }),
+              );
           }
           const g = summarize(gr);
           const n = summarize(nr);
@@ -112,10 +127,14 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
             raw: { godepot: g.runs, nginx: n.runs, workers, connections: c, artifact: label, seconds },
           };
           rows.push(row);
-          o.say(`  ${row.name}: godepot ${Math.round(g.rps)} req/s, nginx ${Math.round(n.rps)} req/s (${(g.rps / n.rps).toFixed(2)}x); ${row.detail}`);
+          o.say(
+            `  ${row.name}: godepot ${Math.round(g.rps)} req/s, nginx ${Math.round(n.rps)} req/s (${(g.rps / n.rps).toFixed(2)}x); ${row.detail}`,
+          );
         }
       }
-      notes.push(`cache hits, ${workers} worker(s): godepot peak RSS ${(peakRss(godepot.pid) / 2 ** 20).toFixed(0)} MB (all processes), nginx ${(peakRss(nginx.pid) / 2 ** 20).toFixed(0)} MB`);
+      notes.push(
+        `cache hits, ${workers} worker(s): godepot peak RSS ${(peakRss(godepot.pid) / 2 ** 20).toFixed(0)} MB (all processes), nginx ${(peakRss(nginx.pid) / 2 ** 20).toFixed(0)} MB`,
+      );
     } finally {
       await godepot?.stop();
       await nginx?.stop();

@@ -49,12 +49,21 @@ interface Flags {
 
 function numbers(v: string | undefined, flag: string): number[] {
   const list = (v ?? '').split(',').map((s) => Number(s.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag} needs a comma-separated list of positive integers`);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`${flag} needs a comma-separated list of positive integers`);
   return list;
 }
 
 export function parseFlags(args: readonly string[]): Flags | 'help' {
-  const f: Flags = { only: new Set(BENCHES), quick: false, seconds: 0, connections: [1, 32, 256], workers: [1, 2], install: true, out: join(REPO_ROOT, 'bench', 'results') };
+  const f: Flags = {
+    only: new Set(BENCHES),
+    quick: false,
+    seconds: 0,
+    connections: [1, 32, 256],
+    workers: [1, 2],
+    install: true,
+    out: join(REPO_ROOT, 'bench', 'results'),
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -70,7 +79,9 @@ export function parseFlags(args: readonly string[]): Flags | 'help' {
         f.quick = true;
         break;
       case '--only': {
-        const names = value().split(',').map((s) => s.trim());
+        const names = value()
+          .split(',')
+          .map((s) => s.trim());
         const bad = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
         if (bad.length) throw new Error(`unknown benchmark(s) ${bad.join(', ')}; choose from ${BENCHES.join(', ')}`);
         f.only = new Set(names as BenchName[]);
@@ -115,7 +126,8 @@ export async function main(args: string[]): Promise<number> {
   const say = (line: string): void => void process.stdout.write(line + '\n');
   const started = new Date().toISOString();
   const needsLoad = f.only.has('hits');
-  const tools: Tools = needsLoad || f.only.has('herd') ? ensureTools(say, f.install) : ensureTools(() => undefined, false);
+  const tools: Tools =
+    needsLoad || f.only.has('herd') ? ensureTools(say, f.install) : ensureTools(() => undefined, false);
   const machine = describeMachine(tools);
   say(machineText(machine));
   const rows: Row[] = [];
@@ -173,7 +185,17 @@ async function runOne(
         skip('cache hits', 'nginx or wrk is missing');
         return none;
       }
-      return benchHits({ world, nginx: tools.nginx, wrk: tools.wrk, seconds: f.seconds, rounds: f.quick ? 1 : 3, warmupSeconds: f.quick ? 0 : 1, connections: f.connections, workers: f.workers, say });
+      return benchHits({
+        world,
+        nginx: tools.nginx,
+        wrk: tools.wrk,
+        seconds: f.seconds,
+        rounds: f.quick ? 1 : 3,
+        warmupSeconds: f.quick ? 0 : 1,
+        connections: f.connections,
+        workers: f.workers,
+        say,
+      });
     case 'gomod':
       if (!tools.go) {
         skip('go mod download', 'the go command is missing');

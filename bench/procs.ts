@@ -25,10 +25,16 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls url until it answers `status` (default 200; 'any' for any answer); resolves with the ms it took. */
-export async function waitFor(url: string, timeoutMs = 30_000, child?: ChildProcess, status: number | 'any' = 200): Promise<number> {
+export async function waitFor(
+  url: string,
+  timeoutMs = 30_000,
+  child?: ChildProcess,
+  status: number | 'any' = 200,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`process exited (${child.exitCode ?? child.signalCode}) before ${url} answered`);
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(`process exited (${child.exitCode ?? child.signalCode}) before ${url} answered`);
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await r.arrayBuffer();
@@ -36,7 +42,8 @@ export async function waitFor(url: string, timeoutMs = 30_000, child?: ChildProc
     } catch {
       // not listening yet
     }
-    if (performance.now() - started > timeoutMs) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms`);
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms`);
     await sleep(5);
   }
 }
@@ -109,7 +116,21 @@ export async function startGodepot(o: GodepotOptions): Promise<Child & { readonl
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [GODEPOT_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data', o.data, '--upstream', o.upstream, '--sumdb', o.sumdb, '--workers', String(o.workers ?? 1), ...(o.extra ?? [])],
+    [
+      GODEPOT_BIN,
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--data',
+      o.data,
+      '--upstream',
+      o.upstream,
+      '--sumdb',
+      o.sumdb,
+      '--workers',
+      String(o.workers ?? 1),
+      ...(o.extra ?? []),
+    ],
     { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } },
   );
   closeSync(log);
@@ -175,7 +196,9 @@ export async function startNginx(o: NginxOptions): Promise<Child> {
   const port = await freePort();
   const conf = join(o.dir, 'nginx.conf');
   await writeFile(conf, nginxConfig(o, port));
-  const child = spawn(o.binary, ['-c', conf, '-p', o.dir, '-e', join(o.dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(o.binary, ['-c', conf, '-p', o.dir, '-e', join(o.dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));
   const url = `http://127.0.0.1:${port}`;

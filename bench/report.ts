@@ -104,7 +104,11 @@ const COLUMNS: ReadonlyArray<[keyof Cells, string]> = [
 export function textTable(rows: readonly Row[]): string {
   const all = rows.map(cells);
   const widths = COLUMNS.map(([k, h]) => Math.max(h.length, ...all.map((c) => c[k].length)));
-  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const out = [line(COLUMNS.map(([, h]) => h)), line(widths.map((w) => '-'.repeat(w)))];
   for (const c of all) out.push(line(COLUMNS.map(([k]) => c[k])));
   return out.join('\n') + '\n';

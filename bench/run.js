@@ -10,7 +10,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'bench', 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'bench', 'tsconfig.json')], {
+  stdio: 'inherit',
+  cwd: root,
+});
 if (compiled.status !== 0) {
   process.stderr.write('bench: compiling the benchmark driver failed\n');
   process.exit(compiled.status ?? 1);

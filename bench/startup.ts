@@ -19,7 +19,10 @@ async function timeToReady(args: (port: number) => string[], path: string, logFi
   const port = await freePort();
   const log = openSync(logFile, 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, args(port), { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } });
+  const child = spawn(process.execPath, args(port), {
+    stdio: ['ignore', log, log],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+  });
   closeSync(log);
   try {
     await waitFor(`http://127.0.0.1:${port}${path}`, 30_000, child);
@@ -41,7 +44,18 @@ export async function benchStartup(o: StartupOptions): Promise<{ rows: Row[]; no
     bare.push(await timeToReady((port) => ['-e', BARE, String(port)], '/', join(world.tmp, 'startup-bare.log')));
     godepot.push(
       await timeToReady(
-        (port) => [GODEPOT_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data', world.warmData, '--upstream', world.upstream.url, '--sumdb', world.sumdbSetting],
+        (port) => [
+          GODEPOT_BIN,
+          'serve',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--data',
+          world.warmData,
+          '--upstream',
+          world.upstream.url,
+          '--sumdb',
+          world.sumdbSetting,
+        ],
         '/readyz',
         join(world.tmp, 'startup-godepot.log'),
       ),

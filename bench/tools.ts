@@ -37,12 +37,20 @@ export function ensureTools(say: (line: string) => void, allowInstall: boolean):
     if (root && allowInstall && which('apt-get')) {
       say(`bench: ${missing} not found; installing with: apt-get install -y nginx wrk (running as root)`);
       const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-      const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'nginx', 'wrk'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) : update;
+      const install =
+        update.status === 0
+          ? spawnSync('apt-get', ['install', '-y', '-qq', 'nginx', 'wrk'], {
+              stdio: 'inherit',
+              env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+            })
+          : update;
       if (install.status !== 0) say('bench: apt-get failed; benchmarks that need nginx or wrk are skipped');
       nginx = which('nginx');
       wrk = which('wrk');
     } else {
-      say(`bench: ${missing} not found; install with: sudo apt-get install -y nginx wrk  (benchmarks that need them are skipped)`);
+      say(
+        `bench: ${missing} not found; install with: sudo apt-get install -y nginx wrk  (benchmarks that need them are skipped)`,
+      );
     }
   }
   return { nginx, wrk, go: findGo() };

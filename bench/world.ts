@@ -68,13 +68,17 @@ async function pool<T>(items: readonly T[], width: number, job: (item: T) => Pro
 export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
   const tmp = await mkdtemp(join(tmpdir(), 'godepot-bench-'));
   const fixture = buildApp(60);
-  o.say(`bench: building the world in ${tmp} (${fixture.modules.length} app module versions, payload modules of 300 KB and 2 × 50 MB)`);
+  o.say(
+    `bench: building the world in ${tmp} (${fixture.modules.length} app module versions, payload modules of 300 KB and 2 × 50 MB)`,
+  );
   const payload = [
     payloadModule('bench.example/zip300k', 'v1.0.0', 300 * 1024, 300 * 1024),
     payloadModule('bench.example/zip50m', 'v1.0.0', 50 * MiB),
     payloadModule('bench.example/herd50m', 'v1.0.0', 50 * MiB),
   ];
-  const colds = Array.from({ length: o.coldModules }, (_, i) => payloadModule(`bench.example/cold/m${String(i).padStart(3, '0')}`, 'v1.0.0', 300 * 1024, 300 * 1024));
+  const colds = Array.from({ length: o.coldModules }, (_, i) =>
+    payloadModule(`bench.example/cold/m${String(i).padStart(3, '0')}`, 'v1.0.0', 300 * 1024, 300 * 1024),
+  );
   const built = await buildModules([...fixture.modules, ...payload, ...colds]);
   const find = (path: string): BuiltModule => {
     const m = built.find((b) => b.path === path);
@@ -84,14 +88,23 @@ export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
   const upstream = await FakeGoProxy.start(built);
   const sumdb = await FakeSumDb.start({ records: built });
   const sumdbSetting = `${sumdb.vkey} ${sumdb.url}`;
-  const hot = { small: find('example.com/major'), zip300k: find('bench.example/zip300k'), zip50m: find('bench.example/zip50m') };
+  const hot = {
+    small: find('example.com/major'),
+    zip300k: find('bench.example/zip300k'),
+    zip50m: find('bench.example/zip50m'),
+  };
   const herd = find('bench.example/herd50m');
   const cold = built.filter((b) => b.path.startsWith('bench.example/cold/'));
   const skip = new Set([herd, ...cold]);
   const warm = built.filter((b) => !skip.has(b));
 
   const warmData = join(tmp, 'warm-data');
-  const g = await startGodepot({ data: warmData, upstream: upstream.url, sumdb: sumdbSetting, logFile: join(tmp, 'warm-godepot.log') });
+  const g = await startGodepot({
+    data: warmData,
+    upstream: upstream.url,
+    sumdb: sumdbSetting,
+    logFile: join(tmp, 'warm-godepot.log'),
+  });
   try {
     const jobs = warm.flatMap((m) => (['info', 'mod', 'zip'] as const).map((ext) => artifactPath(m, ext)));
     await pool(jobs, 8, async (p) => {

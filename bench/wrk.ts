@@ -47,7 +47,19 @@ export interface WrkRun {
 
 export async function runWrk(o: WrkRun): Promise<WrkResult> {
   const threads = o.threads ?? 1;
-  const args = ['-t', String(threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '60s', '-s', o.script, o.url];
+  const args = [
+    '-t',
+    String(threads),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${o.seconds}s`,
+    '--timeout',
+    '60s',
+    '-s',
+    o.script,
+    o.url,
+  ];
   const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));

@@ -66,18 +66,26 @@ export function normalizeProxyUrl(input: string): string {
   try {
     url = new URL(input.trim());
   } catch {
-    throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: want godepot's URL, like https://godepot.internal`);
+    throw new ConfigError(
+      `invalid --proxy ${JSON.stringify(input)}: want godepot's URL, like https://godepot.internal`,
+    );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: the scheme must be http or https`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: the scheme must be http or https`);
   if (url.search || url.hash) throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: no query or fragment`);
-  if (/[,|]/.test(url.toString())) throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: ',' and '|' separate GOPROXY entries`);
+  if (/[,|]/.test(url.toString()))
+    throw new ConfigError(`invalid --proxy ${JSON.stringify(input)}: ',' and '|' separate GOPROXY entries`);
   return url.toString().replace(/\/+$/, '');
 }
 
 export function checkGosumdb(value: string): string {
   const v = value.trim();
-  if (v === '' || v === 'off') throw new ConfigError('--gosumdb off is refused: builds through godepot keep the checksum database on');
-  if (/\s/.test(v)) throw new ConfigError('--gosumdb takes a name or a key only; the go command then reaches the database through godepot');
+  if (v === '' || v === 'off')
+    throw new ConfigError('--gosumdb off is refused: builds through godepot keep the checksum database on');
+  if (/\s/.test(v))
+    throw new ConfigError(
+      '--gosumdb takes a name or a key only; the go command then reaches the database through godepot',
+    );
   // As the go command reads it (doctor checks a GOSUMDB the same way).
   const spec = parseGosumdb(v);
   if (spec.error !== undefined) throw new ConfigError(`invalid --gosumdb ${JSON.stringify(value)}: ${spec.error}`);
@@ -93,24 +101,41 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
   }[o.fallback];
   const why = {
     none: 'godepot only: if it is down the build stops (no module can bypass it)',
-    'proxy.golang.org': "godepot, then proxy.golang.org on any godepot failure ('|', not ',': ',' falls through only on 404/410)",
+    'proxy.golang.org':
+      "godepot, then proxy.golang.org on any godepot failure ('|', not ',': ',' falls through only on 404/410)",
     direct: "godepot, then the modules' own repositories on any godepot failure ('|'; needs VCS access)",
   }[o.fallback];
   const vars: CiVar[] = [
     { name: 'GOPROXY', value: goproxy, why },
-    { name: 'GOSUMDB', value: checkGosumdb(o.sumdb), why: 'checksum database on; the go command reaches it through godepot (/sumdb/<name>/)' },
+    {
+      name: 'GOSUMDB',
+      value: checkGosumdb(o.sumdb),
+      why: 'checksum database on; the go command reaches it through godepot (/sumdb/<name>/)',
+    },
     { name: 'GOFLAGS', value: '-mod=readonly', why: 'builds never rewrite go.mod or go.sum' },
   ];
   const patterns = o.private.trim();
   if (patterns !== '') {
     const hits = publicPathsMatched(patterns);
-    if (hits.length > 0) throw new ConfigError(`--private ${patterns} also covers public modules (${hits.slice(0, 3).join(', ')}): their checksums would never be checked; name your private paths, e.g. github.com/yourorg`);
+    if (hits.length > 0)
+      throw new ConfigError(
+        `--private ${patterns} also covers public modules (${hits.slice(0, 3).join(', ')}): their checksums would never be checked; name your private paths, e.g. github.com/yourorg`,
+      );
     if (o.privateVia === 'direct') {
-      vars.push({ name: 'GOPRIVATE', value: patterns, why: 'private modules: fetched from their repositories, not looked up in the checksum database' });
+      vars.push({
+        name: 'GOPRIVATE',
+        value: patterns,
+        why: 'private modules: fetched from their repositories, not looked up in the checksum database',
+      });
       vars.push({ name: 'GONOPROXY', value: patterns, why: 'private modules bypass godepot' });
     }
-    const via = o.privateVia === 'direct' ? '' : ' (they come through godepot: give godepot --nosumdb with the same patterns)';
-    vars.push({ name: 'GONOSUMDB', value: patterns, why: `private modules are never looked up in the public checksum database${via}` });
+    const via =
+      o.privateVia === 'direct' ? '' : ' (they come through godepot: give godepot --nosumdb with the same patterns)';
+    vars.push({
+      name: 'GONOSUMDB',
+      value: patterns,
+      why: `private modules are never looked up in the public checksum database${via}`,
+    });
   }
   return vars;
 }
@@ -120,9 +145,21 @@ export function formatCiEnv(vars: readonly CiVar[], format: CiFormat): string {
     case 'shell':
       return vars.map((v) => `# ${v.why}\nexport ${v.name}=${quoteShell(v.value)}`).join('\n') + '\n';
     case 'github':
-      return ['# GitHub Actions: at workflow or job level', 'env:', ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`])].join('\n') + '\n';
+      return (
+        [
+          '# GitHub Actions: at workflow or job level',
+          'env:',
+          ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`]),
+        ].join('\n') + '\n'
+      );
     case 'gitlab':
-      return ['# GitLab CI: at top level or in a job', 'variables:', ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`])].join('\n') + '\n';
+      return (
+        [
+          '# GitLab CI: at top level or in a job',
+          'variables:',
+          ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`]),
+        ].join('\n') + '\n'
+      );
   }
 }
 
@@ -137,8 +174,10 @@ export async function ciEnvCommand(args: string[]): Promise<number> {
     process.stdout.write(CI_ENV_HELP);
     return 0;
   }
-  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-  const get = (n: string): string => flags.values.get(n)?.at(-1) ?? (FLAGS.find((f) => f.name === n)?.default as string);
+  if (flags.positionals.length > 0)
+    throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  const get = (n: string): string =>
+    flags.values.get(n)?.at(-1) ?? (FLAGS.find((f) => f.name === n)?.default as string);
   const proxy = get('proxy');
   if (proxy === '') throw new ConfigError("--proxy URL is required (godepot's address as CI jobs reach it)");
   try {

@@ -149,7 +149,11 @@ export function clusterFetchLeases(): FetchLeases {
         waiting.set(id, (outcome) => {
           waiting.delete(id);
           signal.removeEventListener('abort', onAbort);
-          resolve(outcome ? { lead: false, outcome } : { lead: true, release: (o) => void send({ type: RELEASE, key, outcome: o }) });
+          resolve(
+            outcome
+              ? { lead: false, outcome }
+              : { lead: true, release: (o) => void send({ type: RELEASE, key, outcome: o }) },
+          );
         });
         signal.addEventListener('abort', onAbort, { once: true });
         // Without a primary (it died), this worker fetches on its own.

@@ -63,7 +63,11 @@ export function groupMetricsText(registry: Registry): () => Promise<string> {
       const id = next++;
       const timer = setTimeout(() => {
         waiting.delete(id);
-        reject(new Error(`godepot: the primary process did not gather the workers' metrics within ${ANSWER_TIMEOUT_MS / 1000} s`));
+        reject(
+          new Error(
+            `godepot: the primary process did not gather the workers' metrics within ${ANSWER_TIMEOUT_MS / 1000} s`,
+          ),
+        );
       }, ANSWER_TIMEOUT_MS);
       waiting.set(id, (a) => {
         clearTimeout(timer);

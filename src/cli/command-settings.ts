@@ -28,7 +28,11 @@ export interface CommandSettings {
   flagList(name: string): string[];
 }
 
-export function loadCommandSettings(args: readonly string[], extra: readonly OptionSpec[], env: NodeJS.ProcessEnv = process.env): CommandSettings {
+export function loadCommandSettings(
+  args: readonly string[],
+  extra: readonly OptionSpec[],
+  env: NodeJS.ProcessEnv = process.env,
+): CommandSettings {
   const flags = parseFlags(args, extra);
   const raw = layeredValues(flags, env);
   // Commands print their own report; the server's info lines would drown it.
@@ -50,7 +54,10 @@ export function loadCommandSettings(args: readonly string[], extra: readonly Opt
     },
     flagList(name) {
       const s = spec(name);
-      return flags.values.get(name) ?? (typeof s.default === 'string' ? (s.default === '' ? [] : [s.default]) : [...s.default]);
+      return (
+        flags.values.get(name) ??
+        (typeof s.default === 'string' ? (s.default === '' ? [] : [s.default]) : [...s.default])
+      );
     },
   };
 }
@@ -59,7 +66,8 @@ export function loadCommandSettings(args: readonly string[], extra: readonly Opt
 export function intFlag(cs: CommandSettings, name: string, min: number, max: number): number {
   const s = cs.flag(name);
   const n = Number(s);
-  if (!/^\d+$/.test(s) || n < min || n > max) throw new ConfigError(`invalid --${name} ${JSON.stringify(s)}: want a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(s) || n < min || n > max)
+    throw new ConfigError(`invalid --${name} ${JSON.stringify(s)}: want a whole number from ${min} to ${max}`);
   return n;
 }
 

@@ -55,14 +55,20 @@ function combine(...observers: EndpointObserver[]): EndpointObserver {
 
 export async function compose(settings: Settings, opts: ComposeOptions = {}): Promise<Godepot> {
   const given = opts.log;
-  const logging = given ? { log: given, access: (record: object) => given.info(record, 'request') } : makeLogging(settings);
+  const logging = given
+    ? { log: given, access: (record: object) => given.info(record, 'request') }
+    : makeLogging(settings);
   const log = logging.log;
   const storage = opts.storage ?? (await FsStorage.open(settings.data));
   const metrics = new Metrics(opts.processMetrics ?? true);
   const incidents = new IncidentLog(storage, log);
   await incidents.load();
   const pools = new HttpPools(settings.deadlines);
-  const endpoints = new EndpointRegistry(pools, settings, combine(metrics.endpointObserver(), incidents.endpointObserver()));
+  const endpoints = new EndpointRegistry(
+    pools,
+    settings,
+    combine(metrics.endpointObserver(), incidents.endpointObserver()),
+  );
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
@@ -115,7 +121,13 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log);
   if (opts.background ?? true) reverify.start();
   const sumdbEndpoints = mirrors.map(toSumdbEndpoint);
-  const health = new Health(storage, endpoints, sumdbEndpoints, settings.offline, async () => (await reverify.pending()).length);
+  const health = new Health(
+    storage,
+    endpoints,
+    sumdbEndpoints,
+    settings.offline,
+    async () => (await reverify.pending()).length,
+  );
   const app = createApp({
     service,
     sumdbs: sumdbEndpoints,

@@ -63,7 +63,9 @@ export async function startDirServer(root: string, databases: readonly string[])
       counts.served++;
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size) });
       if (req.method === 'HEAD') return res.end();
-      createReadStream(file).on('error', () => res.destroy()).pipe(res);
+      createReadStream(file)
+        .on('error', () => res.destroy())
+        .pipe(res);
     })().catch(() => res.destroy());
   });
   server.listen(0, '127.0.0.1');

@@ -14,7 +14,14 @@ import type { ImmutableKind } from '../proxy/request.js';
 import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
 import { compose, type Godepot } from './compose.js';
-import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
+import {
+  commandLogger,
+  intFlag,
+  loadCommandSettings,
+  PROCESS_IO,
+  SERVER_FLAGS_HELP,
+  type CommandIO,
+} from './command-settings.js';
 import { createProgress } from './progress.js';
 import { collectTargets, type WarmTarget } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
@@ -22,7 +29,12 @@ import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
 const EXPORT_FLAGS: readonly OptionSpec[] = [
   ...BATCH_FLAGS,
-  { name: 'from', type: 'list', default: [], help: 'go.sum, go.mod, list file, folder or module@version to export (repeatable)' },
+  {
+    name: 'from',
+    type: 'list',
+    default: [],
+    help: 'go.sum, go.mod, list file, folder or module@version to export (repeatable)',
+  },
 ];
 
 export const EXPORT_HELP = `Usage: godepot export [flags] DIR --from INPUT [--from INPUT...]
@@ -64,13 +76,23 @@ async function copyArtifact(out: Storage, key: string, a: Artifact): Promise<voi
 
 /** A @v/list holding the versions already listed there and the ones exported, in semver order. */
 export function mergeVersionList(existing: string, versions: Iterable<string>): string {
-  const all = new Set(existing.split('\n').map((l) => l.trim()).filter((l) => isValid(l)));
+  const all = new Set(
+    existing
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => isValid(l)),
+  );
   for (const v of versions) all.add(v);
   return [...all].sort(compare).join('\n') + '\n';
 }
 
 /** Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported. */
-async function exportSumdb(g: Godepot, out: Storage, targets: readonly WarmTarget[], report: WarmReport): Promise<number> {
+async function exportSumdb(
+  g: Godepot,
+  out: Storage,
+  targets: readonly WarmTarget[],
+  report: WarmReport,
+): Promise<number> {
   const mirror = g.mirrors[0];
   const head = mirror?.tree.head;
   if (!mirror || !head || report.recordIds.size === 0) return 0;
@@ -79,7 +101,10 @@ async function exportSumdb(g: Godepot, out: Storage, targets: readonly WarmTarge
   for (const t of targets) {
     const rec = await mirror.store.readRecord(t.path, t.version);
     if (!rec || !report.recordIds.has(rec.id)) continue;
-    await out.put(`${base}lookup/${escapePath(t.path)}@${escapeVersion(t.version)}`, Buffer.concat([formatRecord(rec.id, rec.text), head.note]));
+    await out.put(
+      `${base}lookup/${escapePath(t.path)}@${escapeVersion(t.version)}`,
+      Buffer.concat([formatRecord(rec.id, rec.text), head.note]),
+    );
     records++;
   }
   for (const { tile, data } of report.tiles) await out.put(base + tilePath(tile), data);
@@ -97,7 +122,8 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
   const [dir, ...rest] = cs.flags.positionals;
   const inputs = [...cs.flagList('from'), ...rest];
   if (dir === undefined) throw new ConfigError('give the folder to write (see godepot export --help)');
-  if (inputs.length === 0) throw new ConfigError('nothing to export: give --from go.sum (or go.mod, a list, a folder, module@version)');
+  if (inputs.length === 0)
+    throw new ConfigError('nothing to export: give --from go.sum (or go.mod, a list, a folder, module@version)');
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const mode = progressMode(cs.flag('progress'));
   const collected = await collectTargets(inputs);
@@ -136,7 +162,11 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     await rm(join(dir, '.staging'), { recursive: true, force: true });
     log.flush();
   }
-  let text = formatWarmReport(report, 'exported', collected.errors.map((e) => `input: ${e.message}`));
+  let text = formatWarmReport(
+    report,
+    'exported',
+    collected.errors.map((e) => `input: ${e.message}`),
+  );
   text += `wrote ${exported.size} modules and ${records} checksum-database records to ${dir}\n`;
   text += `next: carry ${dir} over and run 'godepot import ${dir}' there (or use GOPROXY=file://${resolve(dir)} directly, GOSUMDB on)\n`;
   io.out(text);

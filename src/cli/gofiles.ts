@@ -33,7 +33,11 @@ function checkModuleVersion(file: string, line: number, path: string, version: s
     throw new GoFileError(file, line, (err as Error).message);
   }
   if (!isCanonicalVersion(version)) {
-    throw new GoFileError(file, line, `${path}@${version}: version is not canonical (${canonicalVersion(version) || 'invalid'})`);
+    throw new GoFileError(
+      file,
+      line,
+      `${path}@${version}: version is not canonical (${canonicalVersion(version) || 'invalid'})`,
+    );
   }
 }
 
@@ -46,9 +50,13 @@ export function parseGoSum(text: string, file = 'go.sum'): GoSumEntry[] {
   const out: GoSumEntry[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
-    const f = raw.trim().split(/\s+/).filter((s) => s !== '');
+    const f = raw
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s !== '');
     if (f.length === 0) return;
-    if (f.length !== 3) throw new GoFileError(file, line, `malformed go.sum line (want "<path> <version>[/go.mod] <hash>")`);
+    if (f.length !== 3)
+      throw new GoFileError(file, line, `malformed go.sum line (want "<path> <version>[/go.mod] <hash>")`);
     const [path, v, hash] = f as [string, string, string];
     const kind = v.endsWith('/go.mod') ? 'mod' : 'zip';
     const version = kind === 'mod' ? v.slice(0, -'/go.mod'.length) : v;
@@ -102,7 +110,15 @@ export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[]
       i = j + 1;
     } else {
       let j = i;
-      while (j < line.length && !/\s/.test(line[j] as string) && !line.startsWith('//', j) && !line.startsWith('=>', j) && line[j] !== '(' && line[j] !== ')') j++;
+      while (
+        j < line.length &&
+        !/\s/.test(line[j] as string) &&
+        !line.startsWith('//', j) &&
+        !line.startsWith('=>', j) &&
+        line[j] !== '(' &&
+        line[j] !== ')'
+      )
+        j++;
       tokens.push(line.slice(i, j));
       i = j;
     }
@@ -145,12 +161,14 @@ export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
     if (verb === 'module' && tokens[0] !== undefined) module = tokens[0];
     else if (verb === 'require') {
       const [path, version] = tokens;
-      if (path === undefined || version === undefined || tokens.length !== 2) throw new GoFileError(file, lineNo, 'usage: require module/path v1.2.3');
+      if (path === undefined || version === undefined || tokens.length !== 2)
+        throw new GoFileError(file, lineNo, 'usage: require module/path v1.2.3');
       checkModuleVersion(file, lineNo, path, version);
       requires.push({ path, version });
     } else if (verb === 'replace') {
       const arrow = tokens.indexOf('=>');
-      if (arrow < 1) throw new GoFileError(file, lineNo, 'usage: replace module/path [v1.2.3] => other/module v1.4.5 (or ./dir)');
+      if (arrow < 1)
+        throw new GoFileError(file, lineNo, 'usage: replace module/path [v1.2.3] => other/module v1.4.5 (or ./dir)');
       const left = tokens.slice(0, arrow);
       const right = tokens.slice(arrow + 1);
       if (left.length === 1) replacedPaths.push(left[0] as string);
@@ -190,6 +208,12 @@ export function parseModuleList(text: string, file = 'list'): ModuleVersion[] {
 }
 
 /** True when mv is replaced by a go.mod's replace directives (so it is never downloaded itself). */
-export function isReplaced(mv: ModuleVersion, gomod: Pick<GoModRequirements, 'replacedPaths' | 'replacedVersions'>): boolean {
-  return gomod.replacedPaths.includes(mv.path) || gomod.replacedVersions.some((r) => r.path === mv.path && r.version === mv.version);
+export function isReplaced(
+  mv: ModuleVersion,
+  gomod: Pick<GoModRequirements, 'replacedPaths' | 'replacedVersions'>,
+): boolean {
+  return (
+    gomod.replacedPaths.includes(mv.path) ||
+    gomod.replacedVersions.some((r) => r.path === mv.path && r.version === mv.version)
+  );
 }

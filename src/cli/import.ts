@@ -12,7 +12,14 @@ import type { Settings } from '../config/settings.js';
 import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
 import { policyFor } from '../proxy/verify.js';
 import { compose } from './compose.js';
-import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
+import {
+  commandLogger,
+  intFlag,
+  loadCommandSettings,
+  PROCESS_IO,
+  SERVER_FLAGS_HELP,
+  type CommandIO,
+} from './command-settings.js';
 import { startDirServer } from './dir-server.js';
 import { createProgress } from './progress.js';
 import { TargetSet } from './targets.js';
@@ -109,7 +116,9 @@ export async function scanDatabases(root: string): Promise<string[]> {
       return;
     }
     if (depth > 4) return;
-    for (const n of names) if (!n.startsWith('.') && (await stat(join(d, n)).catch(() => null))?.isDirectory()) await walk(join(d, n), depth + 1);
+    for (const n of names)
+      if (!n.startsWith('.') && (await stat(join(d, n)).catch(() => null))?.isDirectory())
+        await walk(join(d, n), depth + 1);
   };
   await walk(join(root, 'sumdb'), 0);
   return out.sort();
@@ -167,7 +176,8 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     return 0;
   }
   const [dir, ...extra] = cs.flags.positionals;
-  if (dir === undefined || extra.length > 0) throw new ConfigError('give exactly one folder to import (see godepot import --help)');
+  if (dir === undefined || extra.length > 0)
+    throw new ConfigError('give exactly one folder to import (see godepot import --help)');
   if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new ConfigError(`${dir} is not a folder`);
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const mode = progressMode(cs.flag('progress'));
@@ -207,7 +217,11 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
         await primary.lookup(mv, interrupt.signal).catch(() => undefined);
       }
     }
-    report = await runWarm(g, targets, { concurrency, progress: createProgress(io.err, mode, 'importing'), signal: interrupt.signal });
+    report = await runWarm(g, targets, {
+      concurrency,
+      progress: createProgress(io.err, mode, 'importing'),
+      signal: interrupt.signal,
+    });
   } finally {
     interrupt.release();
     await g.close();
@@ -215,9 +229,15 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     log.flush();
   }
   const notes = skipped.map((s) => `note: skipped ${s}`);
-  for (const d of databases) if (!configured.includes(d)) notes.push(`note: the folder holds records of database ${d}, which is not configured (--sumdb); they were not used`);
+  for (const d of databases)
+    if (!configured.includes(d))
+      notes.push(
+        `note: the folder holds records of database ${d}, which is not configured (--sumdb); they were not used`,
+      );
   if (databases.length === 0) {
-    notes.push(`note: the folder holds no checksum-database records; ${cs.settings.offline ? 'with --offline nothing could be verified' : 'records came from the configured databases'}`);
+    notes.push(
+      `note: the folder holds no checksum-database records; ${cs.settings.offline ? 'with --offline nothing could be verified' : 'records came from the configured databases'}`,
+    );
   }
   let out = formatWarmReport(report, 'imported', notes);
   if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;

@@ -7,9 +7,7 @@ import { readIncidents, type Incident } from '../proxy/incidents.js';
 import { FsStorage } from '../storage/index.js';
 import { formatAge } from '../upstream/errors.js';
 
-const FLAGS = [
-  { name: 'json', type: 'boolean', default: 'false', help: 'print JSON' },
-] as const;
+const FLAGS = [{ name: 'json', type: 'boolean', default: 'false', help: 'print JSON' }] as const;
 
 export function formatIncidentTable(incidents: readonly Incident[], now = Date.now()): string {
   if (incidents.length === 0) return 'No upstream incidents recorded.\n';
@@ -28,12 +26,22 @@ export function formatIncidentTable(incidents: readonly Incident[], now = Date.n
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export async function incidentsCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, FLAGS);
-  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  if (flags.positionals.length > 0)
+    throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
   const data = flags.values.get('data')?.[0] ?? process.env.GODEPOT_DATA ?? DEFAULT_DATA;
   const storage = await FsStorage.open(data);
   const incidents = await readIncidents(storage);

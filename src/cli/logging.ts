@@ -142,7 +142,12 @@ export function makeLogger(settings: Pick<Settings, 'logLevel'>, destination: 1 
  * about 4 µs a line, a fifth of a cache hit). Records hold strings, numbers
  * and undefined (left out, as pino does).
  */
-export function accessLogWriter(log: Logger, sink: LogSink, time: () => string, base: Record<string, string | number>): (record: object) => void {
+export function accessLogWriter(
+  log: Logger,
+  sink: LogSink,
+  time: () => string,
+  base: Record<string, string | number>,
+): (record: object) => void {
   const info = log.levels.values.info ?? 30;
   const bindings = Object.entries(base)
     .map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`)
@@ -150,6 +155,8 @@ export function accessLogWriter(log: Logger, sink: LogSink, time: () => string, 
   return (record) => {
     if (!log.isLevelEnabled('info')) return;
     const fields = JSON.stringify(record);
-    sink.write(`{"level":${info}${time()}${bindings}${fields.length > 2 ? ',' + fields.slice(1, -1) : ''},"msg":"request"}\n`);
+    sink.write(
+      `{"level":${info}${time()}${bindings}${fields.length > 2 ? ',' + fields.slice(1, -1) : ''},"msg":"request"}\n`,
+    );
   };
 }

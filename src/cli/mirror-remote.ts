@@ -18,7 +18,12 @@ export class MirrorRemote implements SumdbRemote {
     return rest.urls.length > 0 ? new MirrorRemote(rest) : null;
   }
 
-  async get(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (body: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
+  async get(
+    path: string,
+    kind: 'latest' | 'lookup' | 'tile' | 'data',
+    accept: (body: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<RemoteResult> {
     const read = readLimited(LIMIT);
     try {
       const f = await this.mirrors.get(
@@ -38,7 +43,8 @@ export class MirrorRemote implements SumdbRemote {
       );
       return { found: true, body: f.value, from: f.meta.upstream };
     } catch (err) {
-      if (err instanceof NotFoundError) return { found: false, status: err.status, detail: err.detail, from: err.upstream };
+      if (err instanceof NotFoundError)
+        return { found: false, status: err.status, detail: err.detail, from: err.upstream };
       throw err;
     }
   }

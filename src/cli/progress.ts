@@ -47,7 +47,12 @@ export function renderBar(c: Counts, elapsedMs: number, width = 80, verb = 'warm
   return `${verb} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]${tail}`.slice(0, Math.max(20, width - 1));
 }
 
-export function createProgress(out: ProgressWriter, mode: ProgressMode = 'auto', verb = 'warming', now: () => number = Date.now): Progress {
+export function createProgress(
+  out: ProgressWriter,
+  mode: ProgressMode = 'auto',
+  verb = 'warming',
+  now: () => number = Date.now,
+): Progress {
   const resolved = mode === 'auto' ? (out.isTTY ? 'bar' : 'plain') : mode;
   const c: Counts = { total: 0, done: 0, failed: 0, bytes: 0 };
   const started = now();
@@ -68,7 +73,11 @@ export function createProgress(out: ProgressWriter, mode: ProgressMode = 'auto',
       c.bytes += bytes;
       if (!ok) c.failed++;
       if (resolved === 'plain') {
-        out.write(ok ? `ok    ${label}${bytes > 0 ? `  ${formatBytes(bytes)}` : ''}${detail ? `  (${detail})` : ''}\n` : `FAIL  ${label}: ${detail ?? 'failed'}\n`);
+        out.write(
+          ok
+            ? `ok    ${label}${bytes > 0 ? `  ${formatBytes(bytes)}` : ''}${detail ? `  (${detail})` : ''}\n`
+            : `FAIL  ${label}: ${detail ?? 'failed'}\n`,
+        );
       } else if (resolved === 'bar') {
         // Failures scroll above the bar so none is lost.
         if (!ok) out.write(`\r\x1b[KFAIL  ${label}: ${detail ?? 'failed'}\n`);

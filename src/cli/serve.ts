@@ -19,10 +19,19 @@ import { makeLogger } from './logging.js';
 const DRAIN_MS = 30_000;
 
 export function serveHelp(): string {
-  const lines = ['Usage: godepot serve [flags]', '', 'Every flag can also be set as GODEPOT_<NAME> in the environment or as "<name>" in a JSON file given with --config FILE.', 'Precedence: flags, then environment, then config file, then defaults.', ''];
+  const lines = [
+    'Usage: godepot serve [flags]',
+    '',
+    'Every flag can also be set as GODEPOT_<NAME> in the environment or as "<name>" in a JSON file given with --config FILE.',
+    'Precedence: flags, then environment, then config file, then defaults.',
+    '',
+  ];
   for (const o of OPTIONS) {
     const def = Array.isArray(o.default) ? o.default.join(' ; ') : o.default;
-    lines.push(`  --${o.name}${o.type === 'boolean' ? '' : ' VALUE'}  (${envName(o.name)}${def === '' ? '' : `, default ${def}`})`, `      ${o.help}`);
+    lines.push(
+      `  --${o.name}${o.type === 'boolean' ? '' : ' VALUE'}  (${envName(o.name)}${def === '' ? '' : `, default ${def}`})`,
+      `      ${o.help}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -74,7 +83,10 @@ async function runPrimary(settings: Settings): Promise<number> {
 async function runWorker(settings: Settings): Promise<number> {
   const g = await compose(settings, cluster.isWorker ? { leases: clusterFetchLeases() } : {});
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
-  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, g.app.handle);
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 },
+    g.app.handle,
+  );
   server.maxRequestsPerSocket = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

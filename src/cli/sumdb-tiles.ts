@@ -18,7 +18,12 @@ export interface ReadTile {
  * Returns every tile involved. Throws when a tile cannot be had or does not
  * authenticate.
  */
-export async function proveRecords(mirror: SumdbMirror, ids: Iterable<number>, network: boolean, signal?: AbortSignal): Promise<ReadTile[]> {
+export async function proveRecords(
+  mirror: SumdbMirror,
+  ids: Iterable<number>,
+  network: boolean,
+  signal?: AbortSignal,
+): Promise<ReadTile[]> {
   const head = mirror.tree.head;
   if (!head) return [];
   const wanted = [...new Set(ids)].filter((id) => id < head.tree.n).sort((a, b) => a - b);

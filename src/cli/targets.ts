@@ -51,7 +51,16 @@ export class TargetSet {
     const key = `${mv.path}@${mv.version}`;
     let t = this.byKey.get(key);
     if (!t) {
-      t = { path: mv.path, version: mv.version, info: false, zip: false, graph: false, sums: {}, sources: [], conflicts: [] };
+      t = {
+        path: mv.path,
+        version: mv.version,
+        info: false,
+        zip: false,
+        graph: false,
+        sums: {},
+        sources: [],
+        conflicts: [],
+      };
       this.byKey.set(key, t);
     }
     t.info ||= want.info;
@@ -62,7 +71,9 @@ export class TargetSet {
       const have = t.sums[sum.kind];
       if (have === undefined) t.sums[sum.kind] = sum.hash;
       else if (have !== sum.hash && sum.hash.startsWith('h1:') && have.startsWith('h1:')) {
-        t.conflicts.push(`${source} has ${sum.hash} for ${key}${sum.kind === 'mod' ? '/go.mod' : ''}, another go.sum has ${have}`);
+        t.conflicts.push(
+          `${source} has ${sum.hash} for ${key}${sum.kind === 'mod' ? '/go.mod' : ''}, another go.sum has ${have}`,
+        );
       }
     }
     return t;
@@ -117,7 +128,10 @@ export interface Collected {
  * a go.mod file (*.mod), any other file (a module@version list; '-' is
  * stdin), or a literal module@version argument.
  */
-export async function collectTargets(inputs: readonly string[], readStdin: () => Promise<string> = readAllStdin): Promise<Collected> {
+export async function collectTargets(
+  inputs: readonly string[],
+  readStdin: () => Promise<string> = readAllStdin,
+): Promise<Collected> {
   const targets = new TargetSet();
   const files: string[] = [];
   const errors: Error[] = [];

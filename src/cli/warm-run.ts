@@ -66,7 +66,13 @@ function compareSums(t: WarmTarget, kind: 'zip' | 'mod', verified: string | unde
   return `go.sum (${t.sources[0] ?? '?'}) has ${want} for ${kind === 'mod' ? 'its go.mod' : 'its zip'}, ${by} has ${verified}`;
 }
 
-async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, ids: Set<number>, signal?: AbortSignal): Promise<OneResult> {
+async function warmOne(
+  g: Godepot,
+  t: WarmTarget,
+  sink: WarmSink | undefined,
+  ids: Set<number>,
+  signal?: AbortSignal,
+): Promise<OneResult> {
   const problems = [...t.conflicts];
   const graph: ModuleVersion[] = [];
   let bytes = 0;
@@ -93,7 +99,10 @@ async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, id
   }
   const kinds: ImmutableKind[] = ['mod', ...(t.info ? (['info'] as const) : []), ...(t.zip ? (['zip'] as const) : [])];
   for (const kind of kinds) {
-    const req: ImmutableRequest = kind === 'info' ? { kind, path: t.path, version: t.version, query: false } : { kind, path: t.path, version: t.version };
+    const req: ImmutableRequest =
+      kind === 'info'
+        ? { kind, path: t.path, version: t.version, query: false }
+        : { kind, path: t.path, version: t.version };
     let a: Artifact;
     try {
       a = await g.service.get(req, signal);
@@ -107,10 +116,15 @@ async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, id
       if (a.cache === 'hit') cached++;
       else stored++;
       if (isProvisional(a.verification)) {
-        problems.push(`.${kind} could not be verified (checksum database unreachable); it is kept in quarantine until the server re-verifies it`);
+        problems.push(
+          `.${kind} could not be verified (checksum database unreachable); it is kept in quarantine until the server re-verifies it`,
+        );
       }
       if (a.verification === 'skipped' && kind !== 'info' && t.sums[kind] !== undefined) {
-        const h = kind === 'mod' ? hashGoMod(isBlob(a.body) ? await a.body.read() : a.body) : await hashArtifact(req, a.body, signal);
+        const h =
+          kind === 'mod'
+            ? hashGoMod(isBlob(a.body) ? await a.body.read() : a.body)
+            : await hashArtifact(req, a.body, signal);
         const p = compareSums(t, kind, h, 'the downloaded file');
         if (p) problems.push(p);
       }
@@ -138,7 +152,17 @@ async function warmOne(g: Godepot, t: WarmTarget, sink: WarmSink | undefined, id
  * makes sure the tiles clients need for the records are kept.
  */
 export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions): Promise<WarmReport> {
-  const report: WarmReport = { modules: 0, ok: 0, failures: [], stored: 0, cached: 0, bytes: 0, recordIds: new Set(), tiles: [], interrupted: false };
+  const report: WarmReport = {
+    modules: 0,
+    ok: 0,
+    failures: [],
+    stored: 0,
+    cached: 0,
+    bytes: 0,
+    recordIds: new Set(),
+    tiles: [],
+    interrupted: false,
+  };
   const queue = set.list();
   opts.progress.addTotal(queue.length);
   const running = new Map<number, Promise<number>>();

@@ -6,14 +6,27 @@
 import { ConfigError } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
 import { compose } from './compose.js';
-import { commandLogger, intFlag, loadCommandSettings, PROCESS_IO, SERVER_FLAGS_HELP, type CommandIO } from './command-settings.js';
+import {
+  commandLogger,
+  intFlag,
+  loadCommandSettings,
+  PROCESS_IO,
+  SERVER_FLAGS_HELP,
+  type CommandIO,
+} from './command-settings.js';
 import { createProgress, formatBytes, type ProgressMode } from './progress.js';
 import { collectTargets } from './targets.js';
 import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
 export const BATCH_FLAGS: readonly OptionSpec[] = [
   { name: 'concurrency', type: 'int', default: '8', help: 'module versions fetched at the same time' },
-  { name: 'progress', type: 'string', default: 'auto', choices: ['auto', 'bar', 'plain', 'none'], help: 'progress display (auto: a bar on a terminal, plain lines otherwise)' },
+  {
+    name: 'progress',
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'bar', 'plain', 'none'],
+    help: 'progress display (auto: a bar on a terminal, plain lines otherwise)',
+  },
 ];
 
 export const WARM_HELP = `Usage: godepot warm [flags] INPUT...
@@ -47,8 +60,13 @@ export function progressMode(s: string): ProgressMode {
 /** The report printed after a warm-like run. */
 export function formatWarmReport(r: WarmReport, verb: string, notes: readonly string[] = []): string {
   const lines: string[] = [];
-  const dbPart = r.recordIds.size > 0 ? `; ${r.recordIds.size} checksum-database records and ${r.tiles.length} tiles kept for clients` : '';
-  lines.push(`${verb} ${r.ok} of ${r.modules} module versions: ${r.stored} files fetched and verified now, ${r.cached} already cached, ${formatBytes(r.bytes)}${dbPart}`);
+  const dbPart =
+    r.recordIds.size > 0
+      ? `; ${r.recordIds.size} checksum-database records and ${r.tiles.length} tiles kept for clients`
+      : '';
+  lines.push(
+    `${verb} ${r.ok} of ${r.modules} module versions: ${r.stored} files fetched and verified now, ${r.cached} already cached, ${formatBytes(r.bytes)}${dbPart}`,
+  );
   if (r.interrupted) lines.push('interrupted: the rest was not tried');
   if (r.tileProblem) lines.push(`problem: ${r.tileProblem}`);
   lines.push(...notes);
@@ -84,7 +102,10 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
     return 0;
   }
   const inputs = cs.flags.positionals;
-  if (inputs.length === 0) throw new ConfigError('nothing to warm: give go.sum or go.mod files, folders, lists or module@version (see godepot warm --help)');
+  if (inputs.length === 0)
+    throw new ConfigError(
+      'nothing to warm: give go.sum or go.mod files, folders, lists or module@version (see godepot warm --help)',
+    );
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const mode = progressMode(cs.flag('progress'));
   const collected = await collectTargets(inputs);
@@ -94,12 +115,22 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const interrupt = interruptible();
   let report: WarmReport;
   try {
-    report = await runWarm(g, collected.targets, { concurrency, progress: createProgress(io.err, mode, 'warming'), signal: interrupt.signal });
+    report = await runWarm(g, collected.targets, {
+      concurrency,
+      progress: createProgress(io.err, mode, 'warming'),
+      signal: interrupt.signal,
+    });
   } finally {
     interrupt.release();
     await g.close();
     log.flush();
   }
-  io.out(formatWarmReport(report, 'warmed', collected.errors.map((e) => `input: ${e.message}`)));
+  io.out(
+    formatWarmReport(
+      report,
+      'warmed',
+      collected.errors.map((e) => `input: ${e.message}`),
+    ),
+  );
   return warmFailed(report) || collected.errors.length > 0 ? 1 : 0;
 }

@@ -90,7 +90,10 @@ function readConfigFile(file: string): RawValues {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') || '(top level)';
-    const what = issue?.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : issue?.message;
+    const what =
+      issue?.code === 'unrecognized_keys'
+        ? `unknown setting ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+        : issue?.message;
     throw new ConfigError(`config file ${file}: ${where}: ${what}`);
   }
   const out: RawValues = new Map();
@@ -106,7 +109,15 @@ function readEnv(env: NodeJS.ProcessEnv): RawValues {
   for (const o of OPTIONS) {
     const v = env[envName(o.name)];
     if (v === undefined) continue;
-    out.set(o.name, o.type === 'list' ? v.split(';').map((s) => s.trim()).filter((s) => s !== '') : [v]);
+    out.set(
+      o.name,
+      o.type === 'list'
+        ? v
+            .split(';')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+        : [v],
+    );
   }
   return out;
 }
@@ -114,7 +125,8 @@ function readEnv(env: NodeJS.ProcessEnv): RawValues {
 /** Settings for `godepot serve`: flags > environment > config file > defaults. */
 export function loadSettings(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Settings {
   const flags = parseFlags(args);
-  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  if (flags.positionals.length > 0)
+    throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
   return buildSettings(layeredValues(flags, env));
 }
 
@@ -180,7 +192,10 @@ export function buildSettings(raw: RawValues): Settings {
   });
   const names = new Set<string>();
   for (const s of sumdb) {
-    if (names.has(s.name)) throw new ConfigError(`--sumdb: database ${s.name} is configured twice; list its mirrors as URL,URL in one entry`);
+    if (names.has(s.name))
+      throw new ConfigError(
+        `--sumdb: database ${s.name} is configured twice; list its mirrors as URL,URL in one entry`,
+      );
     names.add(s.name);
   }
   const rules = get('verify-rule').map((r) => {
@@ -204,7 +219,8 @@ export function buildSettings(raw: RawValues): Settings {
     ]),
   ) as Record<CallClass, Deadlines>;
   for (const [cls, d] of Object.entries(deadlines)) {
-    if (d.total < d.firstByte) throw new ConfigError(`invalid --${cls}-total-timeout: it must be at least --${cls}-first-byte-timeout`);
+    if (d.total < d.firstByte)
+      throw new ConfigError(`invalid --${cls}-total-timeout: it must be at least --${cls}-first-byte-timeout`);
   }
   const data = one('data').trim();
   if (data === '') throw new ConfigError('invalid --data: empty folder name');
@@ -216,10 +232,19 @@ export function buildSettings(raw: RawValues): Settings {
     nosumdb: one('nosumdb'),
     offline: bool('offline'),
     verify: { mode: choice<VerifyMode>('verify'), rules },
-    ttl: { list: duration('list-ttl'), query: duration('query-ttl'), sumdbLatest: duration('sumdb-ttl'), notFound: duration('notfound-ttl') },
+    ttl: {
+      list: duration('list-ttl'),
+      query: duration('query-ttl'),
+      sumdbLatest: duration('sumdb-ttl'),
+      notFound: duration('notfound-ttl'),
+    },
     staleGrace: duration('stale-grace'),
     deadlines,
-    retry: { attempts: int('retry-attempts', 1, 10), baseDelay: duration('retry-base-delay'), maxDelay: duration('retry-max-delay') },
+    retry: {
+      attempts: int('retry-attempts', 1, 10),
+      baseDelay: duration('retry-base-delay'),
+      maxDelay: duration('retry-max-delay'),
+    },
     breaker: { failures: int('breaker-failures', 1, 1000), halfOpenAfter: duration('breaker-half-open-after') },
     hedgeDelay: duration('hedge-delay'),
     reverifyInterval: duration('reverify-interval'),
@@ -235,7 +260,8 @@ export function buildSettings(raw: RawValues): Settings {
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s.trim());
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new ValueError(`${JSON.stringify(s)} is not HOST:PORT (for example 127.0.0.1:8080 or :8080)`);
+  if (!m || port > 65535)
+    throw new ValueError(`${JSON.stringify(s)} is not HOST:PORT (for example 127.0.0.1:8080 or :8080)`);
   const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));
   return { host, port };
 }

@@ -15,7 +15,10 @@ export interface Settings {
   /** GONOSUMDB-syntax patterns: module paths never sent to a checksum database. */
   readonly nosumdb: string;
   readonly offline: boolean;
-  readonly verify: { readonly mode: VerifyMode; readonly rules: ReadonlyArray<{ readonly pattern: string; readonly mode: VerifyMode }> };
+  readonly verify: {
+    readonly mode: VerifyMode;
+    readonly rules: ReadonlyArray<{ readonly pattern: string; readonly mode: VerifyMode }>;
+  };
   readonly ttl: {
     /** @v/list and @latest are refreshed after this age. */
     readonly list: number;

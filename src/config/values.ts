@@ -16,7 +16,8 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 /** "250ms", "10s", "5m", "1h30m" or a plain number of milliseconds. */
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) throw new ValueError(`invalid duration ${input}: must be a non-negative number of milliseconds`);
+    if (!Number.isFinite(input) || input < 0)
+      throw new ValueError(`invalid duration ${input}: must be a non-negative number of milliseconds`);
     return input;
   }
   const s = input.trim();
@@ -30,25 +31,37 @@ export function parseDuration(input: string | number): number {
     pos = re.lastIndex;
   }
   if (pos !== s.length || s.length === 0) {
-    throw new ValueError(`invalid duration ${JSON.stringify(input)}: use a number with a unit, like 500ms, 10s, 5m or 1h30m`);
+    throw new ValueError(
+      `invalid duration ${JSON.stringify(input)}: use a number with a unit, like 500ms, 10s, 5m or 1h30m`,
+    );
   }
   return Math.round(total);
 }
 
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
 };
 
 /** "512MiB", "64MB", "1GiB" or a plain number of bytes. */
 export function parseSize(input: string | number): number {
   if (typeof input === 'number') {
-    if (!Number.isInteger(input) || input < 0) throw new ValueError(`invalid size ${input}: must be a whole number of bytes`);
+    if (!Number.isInteger(input) || input < 0)
+      throw new ValueError(`invalid size ${input}: must be a whole number of bytes`);
     return input;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
   const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
-  if (!m || unit === undefined) throw new ValueError(`invalid size ${JSON.stringify(input)}: use a number with a unit, like 256MiB or 1GB`);
+  if (!m || unit === undefined)
+    throw new ValueError(`invalid size ${JSON.stringify(input)}: use a number with a unit, like 256MiB or 1GB`);
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -106,7 +119,8 @@ export function parseUpstreamList(input: string): UpstreamList {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: the scheme must be http or https`);
     }
-    if (url.search || url.hash) throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: no query or fragment allowed`);
+    if (url.search || url.hash)
+      throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: no query or fragment allowed`);
     entries.push({ url: url.toString().replace(/\/+$/, ''), fallBackOnError });
   }
   if (entries.length === 0 && !off) {
@@ -116,7 +130,9 @@ export function parseUpstreamList(input: string): UpstreamList {
 }
 
 export function formatUpstreamList(list: UpstreamList): string {
-  const parts = list.entries.map((e, i) => e.url + (i < list.entries.length - 1 || list.off ? (e.fallBackOnError ? '|' : ',') : ''));
+  const parts = list.entries.map(
+    (e, i) => e.url + (i < list.entries.length - 1 || list.off ? (e.fallBackOnError ? '|' : ',') : ''),
+  );
   return parts.join('') + (list.off ? 'off' : '');
 }
 
@@ -147,7 +163,8 @@ export function parseSumdbSpec(input: string): SumdbSpec {
   const key = fields[0] as string;
   // The key data is base64 and may itself contain '+'.
   const parts = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/.exec(key);
-  if (!parts) throw new ValueError(`invalid sumdb key ${JSON.stringify(key)}: expected NAME+HASH+KEY like ${SUM_GOLANG_ORG_KEY}`);
+  if (!parts)
+    throw new ValueError(`invalid sumdb key ${JSON.stringify(key)}: expected NAME+HASH+KEY like ${SUM_GOLANG_ORG_KEY}`);
   const name = parts[1] as string;
   checkSumdbName(name);
   const urlField = fields[1];
@@ -160,7 +177,8 @@ export function parseSumdbSpec(input: string): SumdbSpec {
     } catch {
       throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)} for ${name}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)}: the scheme must be http or https`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)}: the scheme must be http or https`);
     return url.toString().replace(/\/+$/, '');
   });
   return { name, key, urls: normalized };
@@ -174,7 +192,15 @@ export function checkSumdbName(name: string): void {
   } catch {
     url = null;
   }
-  if (!url || url.username || url.password || url.search || url.hash || name.endsWith('/') || url.host + (url.pathname === '/' ? '' : url.pathname) !== name) {
+  if (
+    !url ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    name.endsWith('/') ||
+    url.host + (url.pathname === '/' ? '' : url.pathname) !== name
+  ) {
     throw new ValueError(`invalid sumdb name ${JSON.stringify(name)} (must be host[/path])`);
   }
 }

@@ -82,13 +82,23 @@ export function escapeVersion(v: string): string {
 export function unescapePath(escaped: string): string {
   const path = unescapeString(escaped);
   if (path === null) {
-    throw new InvalidPathError('module', escaped, 'invalid escaping', `invalid escaped module path ${goQuote(escaped)}`);
+    throw new InvalidPathError(
+      'module',
+      escaped,
+      'invalid escaping',
+      `invalid escaped module path ${goQuote(escaped)}`,
+    );
   }
   try {
     checkPath(path);
   } catch (err) {
     if (!(err instanceof InvalidPathError)) throw err;
-    throw new InvalidPathError('module', escaped, err.reason, `invalid escaped module path ${goQuote(escaped)}: ${err.message}`);
+    throw new InvalidPathError(
+      'module',
+      escaped,
+      err.reason,
+      `invalid escaped module path ${goQuote(escaped)}: ${err.message}`,
+    );
   }
   return path;
 }

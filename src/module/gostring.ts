@@ -78,7 +78,7 @@ export function decodeRune(b: Uint8Array, i: number, end: number): [number, numb
 export function decodeGoBytes(bytes: Uint8Array): string {
   const units: number[] = [];
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const [r, n] = decodeRune(bytes, i, bytes.length);
     if (r === RUNE_ERROR && n === 1) units.push(0xdc00 + (bytes[i] ?? 0));
     else if (r < 0x10000) units.push(r);

@@ -18,7 +18,13 @@ function isLowerLDH(c: number): boolean {
 /** Characters of a module path element: ASCII letters, digits, - . _ ~ */
 function modPathOK(c: number): boolean {
   return (
-    c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    c === 0x2d ||
+    c === 0x2e ||
+    c === 0x5f ||
+    c === 0x7e ||
+    isDigit(c) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a)
   );
 }
 
@@ -41,9 +47,28 @@ function fileNameOK(cp: number): boolean {
 
 /** Element names reserved on Windows, compared case-insensitively before the first dot. */
 const BAD_WINDOWS_NAMES = new Set([
-  'con', 'prn', 'aux', 'nul',
-  'com1', 'com2', 'com3', 'com4', 'com5', 'com6', 'com7', 'com8', 'com9',
-  'lpt1', 'lpt2', 'lpt3', 'lpt4', 'lpt5', 'lpt6', 'lpt7', 'lpt8', 'lpt9',
+  'con',
+  'prn',
+  'aux',
+  'nul',
+  'com1',
+  'com2',
+  'com3',
+  'com4',
+  'com5',
+  'com6',
+  'com7',
+  'com8',
+  'com9',
+  'lpt1',
+  'lpt2',
+  'lpt3',
+  'lpt4',
+  'lpt5',
+  'lpt6',
+  'lpt7',
+  'lpt8',
+  'lpt9',
 ]);
 
 /**

@@ -91,7 +91,14 @@ function isLeap(y: number): boolean {
 export function pseudoVersionTime(v: string): Date {
   const { timestamp } = parsePseudoVersion(v);
   const num = (a: number, b: number): number => Number(timestamp.slice(a, b));
-  const [year, month, day, hour, minute, second] = [num(0, 4), num(4, 6), num(6, 8), num(8, 10), num(10, 12), num(12, 14)];
+  const [year, month, day, hour, minute, second] = [
+    num(0, 4),
+    num(4, 6),
+    num(6, 8),
+    num(8, 10),
+    num(10, 12),
+    num(12, 14),
+  ];
   const days = month === 2 && isLeap(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
   if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
     throw new InvalidVersionError(v, true, `malformed time ${goQuote(timestamp)}`);

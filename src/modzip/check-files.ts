@@ -94,7 +94,7 @@ export function checkFiles(files: ReadonlyArray<CandidateFile>, goModContent?: U
     if (basePart === 'go.mod' && dirPart === '' && goModContent !== undefined) lang = goModLang(goModContent);
   }
   const inSubmodule = (p: string): boolean => {
-    for (let cur = p; ; ) {
+    for (let cur = p; ;) {
       const [dirPart] = split(cur);
       if (dirPart === '') return false;
       if (haveGoMod.has(dirPart)) return true;

@@ -83,7 +83,8 @@ export function checkZipNames(entries: ReadonlyArray<ZipEntryInfo>, mod: ModuleV
     }
     const size = e.uncompressedSize;
     if (size >= 0 && MAX_ZIP_FILE - total >= size) total += size;
-    else report.sizeError ??= `total uncompressed size of module contents too large (max size is ${MAX_ZIP_FILE} bytes)`;
+    else
+      report.sizeError ??= `total uncompressed size of module contents too large (max size is ${MAX_ZIP_FILE} bytes)`;
     if (name === 'go.mod' && size > MAX_GO_MOD) {
       invalid(e.name, REASON.goModSize);
       continue;
@@ -118,7 +119,8 @@ export function reportError(report: FileCheckReport): ZipError | null {
   const first = report.invalid[0];
   if (first === undefined) return null;
   const more = report.invalid.length - 1;
-  const message = `${first.path}: ${first.reason}` + (more > 0 ? ` (and ${more} more invalid file${more > 1 ? 's' : ''})` : '');
+  const message =
+    `${first.path}: ${first.reason}` + (more > 0 ? ` (and ${more} more invalid file${more > 1 ? 's' : ''})` : '');
   return new ZipError(first.reason, first.path, { message });
 }
 

@@ -70,7 +70,7 @@ export class ByteCursor {
       return first.subarray(0, n);
     }
     const parts: Buffer[] = [];
-    for (let left = n; left > 0; ) {
+    for (let left = n; left > 0;) {
       const c = this.chunks[0];
       if (c === undefined) break;
       const k = Math.min(left, c.length);
@@ -103,7 +103,7 @@ export class ByteCursor {
 
   /** Moves past the next n bytes. */
   async skip(n: number, what: string): Promise<void> {
-    for (let left = n; left > 0; ) {
+    for (let left = n; left > 0;) {
       if (this.buffered === 0) {
         await this.fill(1);
         if (this.buffered === 0) throw this.eof(what);
@@ -116,7 +116,7 @@ export class ByteCursor {
 
   /** The next n bytes, consumed, as the pieces they arrived in. */
   async *pieces(n: number, what: string): AsyncGenerator<Buffer> {
-    for (let left = n; left > 0; ) {
+    for (let left = n; left > 0;) {
       if (this.buffered === 0) {
         await this.fill(1);
         if (this.buffered === 0) throw this.eof(what);

@@ -27,7 +27,12 @@ const DEFAULT_CONCURRENCY = 4;
  * entry is never cancelled for a later one's failure, so this is
  * deterministic); on abort, with the signal's reason.
  */
-async function randomAccessDigest(zip: OpenZip, source: ByteSource, jobs: readonly ZipEntry[], opts: ZipReadOptions): Promise<EntryDigest[]> {
+async function randomAccessDigest(
+  zip: OpenZip,
+  source: ByteSource,
+  jobs: readonly ZipEntry[],
+  opts: ZipReadOptions,
+): Promise<EntryDigest[]> {
   const { signal } = opts;
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_CONCURRENCY));
   const results = new Map<number, EntryDigest>();
@@ -78,7 +83,12 @@ async function randomAccessDigest(zip: OpenZip, source: ByteSource, jobs: readon
  * Digests of the given entries, aligned with them: one sequential scan,
  * then random access for any entry the scan could not reach in order.
  */
-export async function digestAll(zip: OpenZip, source: ByteSource, jobs: readonly ZipEntry[], opts: ZipReadOptions): Promise<EntryDigest[]> {
+export async function digestAll(
+  zip: OpenZip,
+  source: ByteSource,
+  jobs: readonly ZipEntry[],
+  opts: ZipReadOptions,
+): Promise<EntryDigest[]> {
   const signal = opts.signal ?? new AbortController().signal;
   let scanned;
   try {
@@ -100,4 +110,3 @@ export async function digestAll(zip: OpenZip, source: ByteSource, jobs: readonly
     return d;
   });
 }
-

@@ -18,7 +18,14 @@ import { isFinalEmptyFixedBlock, readEntryData, type EntryLayout } from './entry
 import { OversizeError, ZipError } from './errors.js';
 import { fileDataStart, type ZipEntry } from './reader.js';
 import type { ByteSource } from './source.js';
-import { DATA_DESCRIPTOR_LEN, DATA_DESCRIPTOR_SIGNATURE, DEFLATE, FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, STORE } from './format.js';
+import {
+  DATA_DESCRIPTOR_LEN,
+  DATA_DESCRIPTOR_SIGNATURE,
+  DEFLATE,
+  FLAG_DATA_DESCRIPTOR,
+  FLAG_ENCRYPTED,
+  STORE,
+} from './format.js';
 
 /** What hashing one entry found. */
 export interface EntryDigest {
@@ -34,7 +41,8 @@ export function checkDataDescriptor(tail: Buffer, entry: ZipEntry): void {
   let off = 0;
   if (tail.length >= 4 && tail.readUInt32LE(0) === DATA_DESCRIPTOR_SIGNATURE) off = 4;
   if (tail.length < off + 8) throw new ZipError('unexpected EOF (data descriptor is missing)', entry.name);
-  if (tail.readUInt32LE(off) !== entry.raw.crc32) throw new ZipError('zip: checksum error (data descriptor)', entry.name);
+  if (tail.readUInt32LE(off) !== entry.raw.crc32)
+    throw new ZipError('zip: checksum error (data descriptor)', entry.name);
 }
 
 export function isAbort(err: unknown): boolean {
@@ -57,17 +65,26 @@ interface Located {
   hasDescriptor: boolean;
 }
 
-async function readOnce(at: Located, fast: boolean, signal: AbortSignal, offThread: OffThreadSha | undefined): Promise<EntryDigest> {
+async function readOnce(
+  at: Located,
+  fast: boolean,
+  signal: AbortSignal,
+  offThread: OffThreadSha | undefined,
+): Promise<EntryDigest> {
   const { entry, layout } = at;
   // Only the fast read may hash off thread; the exact read (rare, and the last word) hashes here.
   const hasher = new EntryHasher(layout.declaredSize, entry.name, layout.checkCrc, fast ? offThread : undefined);
   try {
     const tail = await readEntryData(at.source.createReadStream(at.start, at.readEnd), layout, hasher, fast, signal);
     if (hasher.size !== layout.declaredSize) {
-      throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
+      throw new ZipError(
+        `uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`,
+        entry.name,
+      );
     }
     if (at.hasDescriptor) checkDataDescriptor(tail, entry);
-    if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
+    if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0)
+      throw new ZipError('zip: checksum error', entry.name);
   } catch (err) {
     hasher.dispose();
     throw err;
@@ -80,7 +97,8 @@ export function entryLayout(entry: ZipEntry): EntryLayout & { hasDescriptor: boo
   const raw = entry.raw;
   const method = raw.compressionMethod;
   if (method !== STORE && method !== DEFLATE) throw new ZipError('zip: unsupported compression algorithm', entry.name);
-  if ((raw.generalPurposeBitFlag & FLAG_ENCRYPTED) !== 0) throw new ZipError('zip: encrypted entries are not supported', entry.name);
+  if ((raw.generalPurposeBitFlag & FLAG_ENCRYPTED) !== 0)
+    throw new ZipError('zip: encrypted entries are not supported', entry.name);
   const hasDescriptor = (raw.generalPurposeBitFlag & FLAG_DATA_DESCRIPTOR) !== 0;
   return {
     method,
@@ -105,7 +123,7 @@ export function isSmall(layout: EntryLayout): boolean {
  */
 export function storedBlocks(data: Buffer): Buffer[] | null {
   const out: Buffer[] = [];
-  for (let p = 0; ; ) {
+  for (let p = 0; ;) {
     if (isFinalEmptyFixedBlock(data, p)) return out;
     if (p + 5 > data.length) return null;
     const head = data[p] ?? 0;
@@ -129,7 +147,12 @@ export function digestSmall(data: Buffer, layout: EntryLayout, entry: ZipEntry):
   let parts = layout.method === DEFLATE ? storedBlocks(data) : [data];
   if (parts === null) {
     try {
-      parts = [inflateRawSync(data, { maxOutputLength: layout.declaredSize + 1, chunkSize: Math.max(1024, layout.declaredSize + 1) })];
+      parts = [
+        inflateRawSync(data, {
+          maxOutputLength: layout.declaredSize + 1,
+          chunkSize: Math.max(1024, layout.declaredSize + 1),
+        }),
+      ];
     } catch (err) {
       // Past maxOutputLength, zlib throws a RangeError (ERR_BUFFER_TOO_LARGE).
       throw err instanceof RangeError ? larger() : entryFailure(err, entry);
@@ -145,7 +168,10 @@ export function digestSmall(data: Buffer, layout: EntryLayout, entry: ZipEntry):
     if (layout.checkCrc) crc = crc32(part, crc);
   }
   if (size < layout.declaredSize) {
-    throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
+    throw new ZipError(
+      `uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`,
+      entry.name,
+    );
   }
   if (layout.checkCrc && crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
   return { sha256: sha.digest(), size };

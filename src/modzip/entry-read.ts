@@ -133,7 +133,11 @@ class Window {
   add(b: Buffer): void {
     this.slices.push(b);
     this.total += b.length;
-    for (let first = this.slices[0]; first !== undefined && this.total - first.length >= WINDOW; first = this.slices[0]) {
+    for (
+      let first = this.slices[0];
+      first !== undefined && this.total - first.length >= WINDOW;
+      first = this.slices[0]
+    ) {
       this.slices.shift();
       this.total -= first.length;
     }
@@ -352,7 +356,8 @@ export async function readEntryData(
       const room = layout.compressedSize - seen;
       seen += chunk.length;
       const data = room >= chunk.length ? chunk : chunk.subarray(0, Math.max(room, 0));
-      if (room < chunk.length) tail = Buffer.concat([tail, chunk.subarray(Math.max(room, 0))]).subarray(0, DATA_DESCRIPTOR_LEN);
+      if (room < chunk.length)
+        tail = Buffer.concat([tail, chunk.subarray(Math.max(room, 0))]).subarray(0, DATA_DESCRIPTOR_LEN);
       if (data.length === 0) continue;
       if (deflate !== undefined) {
         await deflate.write(data);

@@ -110,7 +110,8 @@ export class CollisionChecker {
       const fold = strToFold(cur);
       const other = this.seen.get(fold);
       if (other !== undefined) {
-        if (cur !== other.path) return `case-insensitive file name collision: ${goQuote(other.path)} and ${goQuote(cur)}`;
+        if (cur !== other.path)
+          return `case-insensitive file name collision: ${goQuote(other.path)} and ${goQuote(cur)}`;
         if (curIsDir !== other.isDir) return `entry ${goQuote(cur)} is both a file and a directory`;
         if (!curIsDir) return `multiple entries for file ${goQuote(cur)}`;
         // The same directory again: normal, every file registers its parents.

@@ -37,7 +37,13 @@ class SourceReader extends yauzl.RandomAccessReader {
    * keeps them: the central directory is read record by record, two reads
    * each, which for a file would be one trip to the thread pool per read.
    */
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null) => void,
+  ): void {
     const direct = this.source.read;
     if (direct === undefined) {
       super.read(buffer, offset, length, position, callback);

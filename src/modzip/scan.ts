@@ -39,7 +39,10 @@ async function passLocalHeader(cursor: ByteCursor, entry: ZipEntry, size: number
   const header = await cursor.take(LOCAL_HEADER_LEN, 'a local file header');
   const signature = header.readUInt32LE(0);
   if (signature !== LOCAL_HEADER_SIGNATURE) {
-    throw new ZipError(`zip: not a valid zip file (invalid local file header signature: 0x${signature.toString(16)})`, entry.name);
+    throw new ZipError(
+      `zip: not a valid zip file (invalid local file header signature: 0x${signature.toString(16)})`,
+      entry.name,
+    );
   }
   const skip = header.readUInt16LE(26) + header.readUInt16LE(28);
   const dataStart = offset + LOCAL_HEADER_LEN + skip;
@@ -90,9 +93,13 @@ async function digestAtCursor(
       }
       await deflate?.end();
       if (hasher.size !== layout.declaredSize) {
-        throw new ZipError(`uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`, entry.name);
+        throw new ZipError(
+          `uncompressed size of file ${entry.name} is smaller than declared size (${layout.declaredSize} bytes)`,
+          entry.name,
+        );
       }
-      if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0) throw new ZipError('zip: checksum error', entry.name);
+      if (hasher.crcHere && layout.checkCrc && hasher.crc >>> 0 !== layout.crc32 >>> 0)
+        throw new ZipError('zip: checksum error', entry.name);
     } catch (err) {
       deflate?.destroy();
       hasher.dispose();
@@ -133,11 +140,14 @@ export async function scanDigest(
   const digests = new Map<ZipEntry, EntryDigest>();
   const pending: Array<Promise<void>> = [];
   const leftover: ZipEntry[] = [];
-  const order = entries.slice().sort((a, b) => a.raw.relativeOffsetOfLocalHeader - b.raw.relativeOffsetOfLocalHeader || a.index - b.index);
+  const order = entries
+    .slice()
+    .sort((a, b) => a.raw.relativeOffsetOfLocalHeader - b.raw.relativeOffsetOfLocalHeader || a.index - b.index);
   const first = order[0];
   if (first === undefined) return { digests, leftover };
   const start = first.raw.relativeOffsetOfLocalHeader;
-  if (start > source.size) throw new ZipError('zip: not a valid zip file (local header offset beyond the end)', first.name);
+  if (start > source.size)
+    throw new ZipError('zip: not a valid zip file (local header offset beyond the end)', first.name);
   const stream = addAbortSignal(signal, source.createReadStream(start, source.size));
   const cursor = new ByteCursor(stream, start);
   try {

@@ -23,7 +23,9 @@ export interface ModuleZipSummary {
 export type { ZipReadOptions };
 
 function zipTooLarge(source: ByteSource): string | null {
-  return source.size > MAX_ZIP_FILE ? `module zip file is too large (${source.size} bytes; limit is ${MAX_ZIP_FILE} bytes)` : null;
+  return source.size > MAX_ZIP_FILE
+    ? `module zip file is too large (${source.size} bytes; limit is ${MAX_ZIP_FILE} bytes)`
+    : null;
 }
 
 function checkZipSize(source: ByteSource): void {
@@ -43,7 +45,10 @@ function summarize(pairs: ReadonlyArray<{ entry: ZipEntry; digest: EntryDigest }
 }
 
 /** Pairs each entry with the digest the lookup gives for it. */
-function pair(entries: readonly ZipEntry[], lookup: (e: ZipEntry) => EntryDigest | undefined): Array<{ entry: ZipEntry; digest: EntryDigest }> {
+function pair(
+  entries: readonly ZipEntry[],
+  lookup: (e: ZipEntry) => EntryDigest | undefined,
+): Array<{ entry: ZipEntry; digest: EntryDigest }> {
   return entries.map((entry) => {
     const digest = lookup(entry);
     if (digest === undefined) throw new Error(`internal error: no digest for entry ${entry.index}`);
@@ -60,7 +65,11 @@ function pair(entries: readonly ZipEntry[], lookup: (e: ZipEntry) => EntryDigest
  * or CRC-32 differs from the declared one. Throws ZipError naming the first
  * problem in Go's words; a malformed or truncated zip is a ZipError too.
  */
-export async function verifyModuleZip(source: ByteSource, mod: ModuleVersion, opts: ZipReadOptions = {}): Promise<ModuleZipSummary> {
+export async function verifyModuleZip(
+  source: ByteSource,
+  mod: ModuleVersion,
+  opts: ZipReadOptions = {},
+): Promise<ModuleZipSummary> {
   opts.signal?.throwIfAborted();
   checkModuleVersion(mod);
   checkZipSize(source);
@@ -99,7 +108,9 @@ export async function hashZip(source: ByteSource, opts: ZipReadOptions = {}): Pr
     }
     const unique = [...last.values()].sort((a, b) => a.index - b.index);
     const digests = await digestAll(zip, source, unique, opts);
-    const byName = new Map<string, EntryDigest | undefined>(unique.map((e, i) => [e.nameBytes.toString('latin1'), digests[i]]));
+    const byName = new Map<string, EntryDigest | undefined>(
+      unique.map((e, i) => [e.nameBytes.toString('latin1'), digests[i]]),
+    );
     return summarize(pair(zip.entries, (e) => byName.get(e.nameBytes.toString('latin1'))));
   } finally {
     zip.close();
@@ -112,7 +123,11 @@ export async function hashZip(source: ByteSource, opts: ZipReadOptions = {}): Pr
  * gives a report with only sizeError. Throws ZipError for a bad module path
  * or version, or a malformed zip.
  */
-export async function checkZip(source: ByteSource, mod: ModuleVersion, opts: ZipReadOptions = {}): Promise<FileCheckReport> {
+export async function checkZip(
+  source: ByteSource,
+  mod: ModuleVersion,
+  opts: ZipReadOptions = {},
+): Promise<FileCheckReport> {
   checkModuleVersion(mod);
   const tooLarge = zipTooLarge(source);
   if (tooLarge !== null) return { valid: [], omitted: [], invalid: [], sizeError: tooLarge };

@@ -17,7 +17,8 @@ export class MirrorChecksums implements ChecksumSource {
       const { record } = await this.mirror.lookup({ path, version }, signal);
       return hashesFromRecord(record.text.toString('utf8'), path, version);
     } catch (err) {
-      if (err instanceof SumdbError) throw new ChecksumUnavailableError(this.name, err.message, err.kind === 'not_found');
+      if (err instanceof SumdbError)
+        throw new ChecksumUnavailableError(this.name, err.message, err.kind === 'not_found');
       throw err;
     }
   }

@@ -48,7 +48,9 @@ export type FetchOutcome =
   | { readonly kind: 'failed' };
 
 /** A fetch lease: this process fetches (lead), or another one did and finished so. */
-export type Lease = { readonly lead: true; release(outcome: FetchOutcome): void } | { readonly lead: false; readonly outcome: FetchOutcome };
+export type Lease =
+  | { readonly lead: true; release(outcome: FetchOutcome): void }
+  | { readonly lead: false; readonly outcome: FetchOutcome };
 
 /**
  * Coordination between processes that share one data folder (--workers N):

@@ -75,7 +75,9 @@ export function fromUpstream(err: UpstreamError, what: string): GodepotError {
 /** A 404/410 upstream answer, passed on with the upstream's own words. */
 export function fromNotFound(err: NotFoundError, what: string): GodepotError {
   const detail = err.detail ? `: ${err.detail}` : '';
-  return new GodepotError(err.status === 410 ? 'gone' : 'not_found', `not found: ${what}${detail}`, { upstream: err.upstream });
+  return new GodepotError(err.status === 410 ? 'gone' : 'not_found', `not found: ${what}${detail}`, {
+    upstream: err.upstream,
+  });
 }
 
 export function toGodepotError(err: unknown, what: string): GodepotError {
@@ -84,9 +86,14 @@ export function toGodepotError(err: unknown, what: string): GodepotError {
   if (err instanceof NotFoundError) return fromNotFound(err, what);
   if (err instanceof SumdbError) return fromSumdb(err);
   if (isDiskFull(err)) {
-    return new GodepotError('storage_failed', `godepot: cannot store ${what}: the data folder is full; free space or grow the volume`);
+    return new GodepotError(
+      'storage_failed',
+      `godepot: cannot store ${what}: the data folder is full; free space or grow the volume`,
+    );
   }
-  return new GodepotError('internal', `godepot: internal error while serving ${what}; see the server log`, { cause: String(err) });
+  return new GodepotError('internal', `godepot: internal error while serving ${what}; see the server log`, {
+    cause: String(err),
+  });
 }
 
 export function isDiskFull(err: unknown): boolean {
@@ -105,6 +112,9 @@ export function fromSumdb(err: SumdbError): GodepotError {
     case 'inconsistent':
       return new GodepotError('sumdb_inconsistent', err.message);
     case 'unavailable':
-      return new GodepotError(err.timeout ? 'upstream_timeout' : 'upstream_failed', err.message.startsWith('godepot') ? err.message : `godepot: ${err.message}`);
+      return new GodepotError(
+        err.timeout ? 'upstream_timeout' : 'upstream_failed',
+        err.message.startsWith('godepot') ? err.message : `godepot: ${err.message}`,
+      );
   }
 }

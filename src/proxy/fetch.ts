@@ -5,7 +5,14 @@ import type { Readable } from 'node:stream';
 import { MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { check, isCanonicalVersion } from '../module/index.js';
 import type { OpenBlob, StagedBlob, Storage } from '../storage/index.js';
-import { BadBodyError, LocalFailure, readLimited, type BodyReader, type ProxyList, type Fetched } from '../upstream/index.js';
+import {
+  BadBodyError,
+  LocalFailure,
+  readLimited,
+  type BodyReader,
+  type ProxyList,
+  type Fetched,
+} from '../upstream/index.js';
 import { GodepotError } from './errors.js';
 import { describeRequest, upstreamPath, type ProxyRequest } from './request.js';
 
@@ -24,7 +31,11 @@ export function smallLimit(req: ProxyRequest): number {
   }
 }
 
-export async function fetchSmall(upstream: ProxyList, req: ProxyRequest, signal?: AbortSignal): Promise<Fetched<Buffer>> {
+export async function fetchSmall(
+  upstream: ProxyList,
+  req: ProxyRequest,
+  signal?: AbortSignal,
+): Promise<Fetched<Buffer>> {
   const read = readLimited(smallLimit(req));
   return upstream.get(upstreamPath(req), req.kind, 'metadata', read, signal);
 }
@@ -50,7 +61,8 @@ export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
       for await (const chunk of body) {
         const b = chunk as Buffer;
         n += b.length;
-        if (n > MAX_ZIP_FILE) throw new BadBodyError(`module zip larger than the go command's limit of ${MAX_ZIP_FILE} bytes`);
+        if (n > MAX_ZIP_FILE)
+          throw new BadBodyError(`module zip larger than the go command's limit of ${MAX_ZIP_FILE} bytes`);
         await local(() => staged.write(b));
       }
       const blob = await local(() => staged.finish());
@@ -62,7 +74,12 @@ export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
   };
 }
 
-export async function fetchZip(upstream: ProxyList, storage: Storage, req: ProxyRequest, signal?: AbortSignal): Promise<Fetched<StagedZip>> {
+export async function fetchZip(
+  upstream: ProxyList,
+  storage: Storage,
+  req: ProxyRequest,
+  signal?: AbortSignal,
+): Promise<Fetched<StagedZip>> {
   return upstream.get(upstreamPath(req), 'zip', 'zip', stageZipReader(storage), signal);
 }
 
@@ -78,7 +95,11 @@ interface InfoJson {
  */
 export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): InfoJson {
   const bad = (why: string): GodepotError =>
-    new GodepotError('bad_upstream_content', `godepot: upstream ${upstream} returned an invalid answer for ${describeRequest(req)}: ${why}`, { upstream });
+    new GodepotError(
+      'bad_upstream_content',
+      `godepot: upstream ${upstream} returned an invalid answer for ${describeRequest(req)}: ${why}`,
+      { upstream },
+    );
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -88,13 +109,15 @@ export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): In
   if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
   const { Version, Time } = json as Record<string, unknown>;
   if (typeof Version !== 'string') throw bad('no Version');
-  if (Time !== undefined && (typeof Time !== 'string' || Number.isNaN(Date.parse(Time)))) throw bad('Time is not an RFC 3339 time');
+  if (Time !== undefined && (typeof Time !== 'string' || Number.isNaN(Date.parse(Time))))
+    throw bad('Time is not an RFC 3339 time');
   if (!isCanonicalVersion(Version)) throw bad(`Version ${JSON.stringify(Version)} is not canonical`);
   try {
     check(req.path, Version);
   } catch (err) {
     throw bad((err as Error).message);
   }
-  if (req.kind === 'info' && !req.query && Version !== req.version) throw bad(`info for version ${Version} instead of requested version ${req.version}`);
+  if (req.kind === 'info' && !req.query && Version !== req.version)
+    throw bad(`info for version ${Version} instead of requested version ${req.version}`);
   return Time === undefined ? { Version } : { Version, Time };
 }

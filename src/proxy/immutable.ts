@@ -24,18 +24,34 @@ export interface StoreOutcome {
 
 export function blobSource(blob: OpenBlob): ByteSource {
   // read(): yauzl's many small reads (central directory, local headers) without a stream each.
-  return { size: blob.size, createReadStream: (start, end) => blob.stream(start, end), read: (start, end) => blob.read(start, end) };
+  return {
+    size: blob.size,
+    createReadStream: (start, end) => blob.stream(start, end),
+    read: (start, end) => blob.read(start, end),
+  };
 }
 
 /** The hash the database must confirm, computed from fetched bytes. */
-export async function hashArtifact(req: ImmutableRequest, bytes: Buffer | OpenBlob, signal?: AbortSignal): Promise<string> {
+export async function hashArtifact(
+  req: ImmutableRequest,
+  bytes: Buffer | OpenBlob,
+  signal?: AbortSignal,
+): Promise<string> {
   if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
   const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : blobSource(bytes);
   try {
-    const summary = await verifyModuleZip(source, { path: req.path, version: req.version }, { offThread: SHA_WORKER, ...(signal ? { signal } : {}) });
+    const summary = await verifyModuleZip(
+      source,
+      { path: req.path, version: req.version },
+      { offThread: SHA_WORKER, ...(signal ? { signal } : {}) },
+    );
     return summary.h1;
   } catch (err) {
-    if (err instanceof ZipError) throw new GodepotError('bad_upstream_content', `godepot: malformed module zip for ${req.path}@${req.version}: ${err.message}`);
+    if (err instanceof ZipError)
+      throw new GodepotError(
+        'bad_upstream_content',
+        `godepot: malformed module zip for ${req.path}@${req.version}: ${err.message}`,
+      );
     throw err;
   }
 }
@@ -65,10 +81,16 @@ export class ImmutableFetcher {
     }
     const fetched = await fetchSmall(this.ctx.upstream, req, signal);
     if (req.kind === 'info') checkInfo(req, fetched.value, fetched.meta.upstream);
-    const verification = req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
+    const verification =
+      req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
     const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
     await this.ctx.storage.put(key, fetched.value);
-    return { key, verification, upstream: { url: fetched.meta.upstream, ms: performance.now() - started }, body: fetched.value };
+    return {
+      key,
+      verification,
+      upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
+      body: fetched.value,
+    };
   }
 
   private lookup(req: ImmutableRequest, signal: AbortSignal): Lookup {
@@ -102,12 +124,27 @@ export class ImmutableFetcher {
       const want = req.kind === 'zip' ? r.zip : r.mod;
       if (want === got) return 'verified';
       if (want !== undefined) throw this.mismatch(req, want, got, fetched.meta.upstream);
-      return this.whenUnavailable(req, policy, new ChecksumUnavailableError(this.ctx.checksums?.name ?? '', `its record has no ${req.kind === 'zip' ? 'zip' : 'go.mod'} hash`), got, signal);
+      return this.whenUnavailable(
+        req,
+        policy,
+        new ChecksumUnavailableError(
+          this.ctx.checksums?.name ?? '',
+          `its record has no ${req.kind === 'zip' ? 'zip' : 'go.mod'} hash`,
+        ),
+        got,
+        signal,
+      );
     }
     return this.whenUnavailable(req, policy, r, got, signal);
   }
 
-  private async whenUnavailable(req: ImmutableRequest, policy: Policy, why: ChecksumUnavailableError, got: string, signal: AbortSignal): Promise<Verification> {
+  private async whenUnavailable(
+    req: ImmutableRequest,
+    policy: Policy,
+    why: ChecksumUnavailableError,
+    got: string,
+    signal: AbortSignal,
+  ): Promise<Verification> {
     const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
     if (policy === 'strict') {
       throw new GodepotError(
@@ -123,17 +160,29 @@ export class ImmutableFetcher {
           `godepot: cannot verify ${what}: ${why.message}; the quorum policy needs two upstream proxies serving identical bytes, ${agreeing} did`,
         );
       }
-      this.ctx.log.warn({ module: req.path, version: req.version, kind: req.kind, reason: why.message, agreeing }, 'accepted by quorum while the checksum database is unavailable; will re-verify');
+      this.ctx.log.warn(
+        { module: req.path, version: req.version, kind: req.kind, reason: why.message, agreeing },
+        'accepted by quorum while the checksum database is unavailable; will re-verify',
+      );
       return 'quorum';
     }
-    this.ctx.log.warn({ module: req.path, version: req.version, kind: req.kind, reason: why.message }, 'serving unverified: checksum database unavailable; will re-verify');
+    this.ctx.log.warn(
+      { module: req.path, version: req.version, kind: req.kind, reason: why.message },
+      'serving unverified: checksum database unavailable; will re-verify',
+    );
     return 'unverified';
   }
 
   /** How many upstream proxies serve bytes hashing to `got` (the copy already fetched counts once). */
   private async quorum(req: ImmutableRequest, got: string, signal: AbortSignal): Promise<number> {
     if (req.kind === 'zip') {
-      const each = await this.ctx.upstream.getEach(upstreamPath(req), 'zip', 'zip', stageZipReader(this.ctx.storage), signal);
+      const each = await this.ctx.upstream.getEach(
+        upstreamPath(req),
+        'zip',
+        'zip',
+        stageZipReader(this.ctx.storage),
+        signal,
+      );
       let n = 0;
       for (const f of each.found) {
         try {
@@ -146,15 +195,36 @@ export class ImmutableFetcher {
       }
       return n;
     }
-    const each = await this.ctx.upstream.getEach(upstreamPath(req), req.kind, 'metadata', readLimited(smallLimit(req)), signal);
+    const each = await this.ctx.upstream.getEach(
+      upstreamPath(req),
+      req.kind,
+      'metadata',
+      readLimited(smallLimit(req)),
+      signal,
+    );
     return each.found.filter((f) => hashGoMod(f.value) === got).length;
   }
 
   private mismatch(req: ImmutableRequest, want: string, got: string, upstream: string): GodepotError {
     const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
-    this.ctx.events.checksumMismatch?.({ module: req.path, version: req.version, kind: req.kind, expected: want, received: got, upstream });
+    this.ctx.events.checksumMismatch?.({
+      module: req.path,
+      version: req.version,
+      kind: req.kind,
+      expected: want,
+      received: got,
+      upstream,
+    });
     this.ctx.log.error(
-      { module: req.path, version: req.version, kind: req.kind, expected: want, received: got, upstream, alert: 'checksum_mismatch' },
+      {
+        module: req.path,
+        version: req.version,
+        kind: req.kind,
+        expected: want,
+        received: got,
+        upstream,
+        alert: 'checksum_mismatch',
+      },
       'SECURITY: upstream bytes do not match the checksum database; refused, nothing stored',
     );
     return new GodepotError(
@@ -191,7 +261,10 @@ export class ImmutableFetcher {
     }
     await this.ctx.storage.move(key, storageKey(req, 'mod'));
     this.ctx.memory.delete(key);
-    this.ctx.log.info({ module: req.path, version: req.version, kind: req.kind }, 'unverified artifact verified against the checksum database and promoted');
+    this.ctx.log.info(
+      { module: req.path, version: req.version, kind: req.kind },
+      'unverified artifact verified against the checksum database and promoted',
+    );
     return 'verified';
   }
 }

@@ -57,7 +57,10 @@ export class IncidentLog {
             failed: 0,
           };
           this.open.set(upstream, inc);
-          this.log.error({ upstream, failure: inc.failureClass, detail: inc.detail, incident: inc.id }, 'upstream outage: circuit breaker opened');
+          this.log.error(
+            { upstream, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
+            'upstream outage: circuit breaker opened',
+          );
           this.touch(inc);
         } else if (state === 'closed') {
           const inc = this.open.get(upstream);
@@ -67,7 +70,17 @@ export class IncidentLog {
           inc.end = end.toISOString();
           inc.durationMs = end.getTime() - Date.parse(inc.start);
           this.closed.push(inc);
-          this.log.warn({ upstream, incident: inc.id, durationMs: inc.durationMs, servedFromCache: inc.servedFromCache, servedUnverified: inc.servedUnverified, failed: inc.failed }, 'upstream recovered: circuit breaker closed');
+          this.log.warn(
+            {
+              upstream,
+              incident: inc.id,
+              durationMs: inc.durationMs,
+              servedFromCache: inc.servedFromCache,
+              servedUnverified: inc.servedUnverified,
+              failed: inc.failed,
+            },
+            'upstream recovered: circuit breaker closed',
+          );
           this.touch(inc);
         }
       },
@@ -125,7 +138,10 @@ export class IncidentLog {
 }
 
 function slug(url: string): string {
-  return url.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 80);
+  return url
+    .replace(/^https?:\/\//, '')
+    .replace(/[^A-Za-z0-9.-]+/g, '_')
+    .slice(0, 80);
 }
 
 /** Incidents recorded in a data folder (used by `godepot incidents` without a running server). */

@@ -61,7 +61,10 @@ export class MutableCache {
     if (stored && stored.age < this.ttl(req)) return serve(stored.body, stored.etag, 'hit');
     if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
       if (stored) return serve(stored.body, stored.etag, 'stale');
-      throw new GodepotError('offline_miss', `not found: ${describeRequest(req)} is not in godepot's cache and godepot is offline`);
+      throw new GodepotError(
+        'offline_miss',
+        `not found: ${describeRequest(req)} is not in godepot's cache and godepot is offline`,
+      );
     }
     const neg = this.notFound.get(key);
     if (neg && neg.until > Date.now() && !stored) throw fromNotFound(neg.error, describeRequest(req));
@@ -90,7 +93,10 @@ export class MutableCache {
       return serve(r.body, r.etag, 'revalidated', r.upstream);
     } catch (err) {
       if (err instanceof NotFoundError) throw fromNotFound(err, describeRequest(req));
-      this.ctx.log.warn({ module: req.path, kind: req.kind, err: (err as Error).message }, 'refresh failed; serving the stale copy');
+      this.ctx.log.warn(
+        { module: req.path, kind: req.kind, err: (err as Error).message },
+        'refresh failed; serving the stale copy',
+      );
       return serve(s.body, s.etag, 'stale');
     } finally {
       clearTimeout(timer);
@@ -114,7 +120,10 @@ export class MutableCache {
       st = await this.ctx.storage.stat(key);
     } catch (err) {
       // Not keeping a list is no reason to withhold it from this client.
-      this.ctx.log.error({ module: req.path, kind: req.kind, err: (err as Error).message }, 'cannot store refreshed answer');
+      this.ctx.log.error(
+        { module: req.path, kind: req.kind, err: (err as Error).message },
+        'cannot store refreshed answer',
+      );
     }
     return {
       body: fetched.value,
@@ -127,7 +136,12 @@ export class MutableCache {
 const NOT_FOUND_ENTRIES = 10_000;
 
 /** Remembers a 404/410 for ttl, bounded so that requests for random names cannot grow memory without limit. */
-export function rememberNotFound(map: Map<string, { until: number; error: NotFoundError }>, key: string, ttl: number, error: NotFoundError): void {
+export function rememberNotFound(
+  map: Map<string, { until: number; error: NotFoundError }>,
+  key: string,
+  ttl: number,
+  error: NotFoundError,
+): void {
   if (ttl <= 0) return;
   map.delete(key);
   map.set(key, { until: Date.now() + ttl, error });

@@ -1,7 +1,15 @@
 // Parsing a GOPROXY request path into a typed request, once, at the edge.
 // Everything after this holds a valid module path and version, never raw
 // URL text. Malformed input becomes a 400 with a reason (never a crash).
-import { check, escapePath, escapeVersion, isCanonicalVersion, canonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
+import {
+  check,
+  escapePath,
+  escapeVersion,
+  isCanonicalVersion,
+  canonicalVersion,
+  unescapePath,
+  unescapeVersion,
+} from '../module/index.js';
 import { badRequest, GodepotError } from './errors.js';
 
 export type ImmutableKind = 'info' | 'mod' | 'zip';
@@ -23,7 +31,8 @@ export const MAX_PATH_LENGTH = 2048;
  * characters, dot segments) is refused.
  */
 export function decodeRequestPath(raw: string): string {
-  if (raw.length > MAX_PATH_LENGTH) throw new GodepotError('uri_too_long', `godepot: request path longer than ${MAX_PATH_LENGTH} bytes`);
+  if (raw.length > MAX_PATH_LENGTH)
+    throw new GodepotError('uri_too_long', `godepot: request path longer than ${MAX_PATH_LENGTH} bytes`);
   if (/%(2f|5c|00)/i.test(raw)) throw badRequest('godepot: encoded "/", "\\" or NUL in the request path');
   let decoded: string;
   try {
@@ -31,10 +40,12 @@ export function decodeRequestPath(raw: string): string {
   } catch {
     throw badRequest('godepot: malformed percent-encoding in the request path');
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f\\]/.test(decoded)) throw badRequest('godepot: control character or backslash in the request path');
+
+  if (/[\x00-\x1f\x7f\\]/.test(decoded))
+    throw badRequest('godepot: control character or backslash in the request path');
   if (!decoded.startsWith('/')) throw badRequest('godepot: request path must start with "/"');
-  if (decoded.split('/').some((seg) => seg === '.' || seg === '..')) throw badRequest('godepot: "." or ".." in the request path');
+  if (decoded.split('/').some((seg) => seg === '.' || seg === '..'))
+    throw badRequest('godepot: "." or ".." in the request path');
   return decoded;
 }
 
@@ -56,7 +67,9 @@ function versionFrom(path: string, escaped: string, kind: ImmutableKind): { vers
   const canonical = isCanonicalVersion(version);
   if (!canonical && kind !== 'info') {
     const c = canonicalVersion(version);
-    throw badRequest(`godepot: ${kind === 'mod' ? '.mod' : '.zip'} is served for canonical versions only: ${JSON.stringify(version)} is not canonical${c ? ` (use ${c})` : ''}`);
+    throw badRequest(
+      `godepot: ${kind === 'mod' ? '.mod' : '.zip'} is served for canonical versions only: ${JSON.stringify(version)} is not canonical${c ? ` (use ${c})` : ''}`,
+    );
   }
   if (canonical) {
     try {
@@ -80,7 +93,10 @@ export function parseProxyPath(path: string): ProxyRequest | null {
   const rest = body.slice(at + '/@v/'.length);
   if (rest === 'list') return { kind: 'list', path: mod };
   const m = /^([^/]+)\.(info|mod|zip)$/.exec(rest);
-  if (!m) throw badRequest(`godepot: unknown request ${JSON.stringify(rest.slice(0, 100))} under /@v/ (expected list, <version>.info, .mod or .zip)`);
+  if (!m)
+    throw badRequest(
+      `godepot: unknown request ${JSON.stringify(rest.slice(0, 100))} under /@v/ (expected list, <version>.info, .mod or .zip)`,
+    );
   const kind = m[2] as ImmutableKind;
   const { version, query } = versionFrom(mod, m[1] as string, kind);
   if (kind === 'info') return { kind, path: mod, version, query };

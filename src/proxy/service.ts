@@ -2,7 +2,15 @@
 // serve. One entry point, get(request), for every GOPROXY artifact.
 import { NotFoundError } from '../upstream/index.js';
 import { SingleFlight } from '../util/singleflight.js';
-import { CONTENT_TYPES, etagOf, isBlob, isProvisional, type Artifact, type CacheOutcome, type Verification } from './artifact.js';
+import {
+  CONTENT_TYPES,
+  etagOf,
+  isBlob,
+  isProvisional,
+  type Artifact,
+  type CacheOutcome,
+  type Verification,
+} from './artifact.js';
 import type { OpenBlob } from '../storage/index.js';
 import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
@@ -92,7 +100,13 @@ export class ModuleService {
   }
 
   /** Serves key from memory or storage; null when it is not stored. */
-  private async fromStore(req: ImmutableRequest, key: string, verification: Verification, cache: CacheOutcome, upstream?: StoreOutcome['upstream']): Promise<Artifact | null> {
+  private async fromStore(
+    req: ImmutableRequest,
+    key: string,
+    verification: Verification,
+    cache: CacheOutcome,
+    upstream?: StoreOutcome['upstream'],
+  ): Promise<Artifact | null> {
     const mem = this.ctx.memory.get(key);
     if (mem) return artifactOf(req, verification, cache, mem.body, mem.etag, upstream);
     const blob = await this.ctx.storage.open(key);
@@ -116,7 +130,10 @@ export class ModuleService {
       return this.serveQuarantined(req);
     }
     if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
-      throw new GodepotError('offline_miss', `not found: ${describeRequest(req)} is not in godepot's cache and godepot is ${this.ctx.settings.offline ? 'offline' : 'configured with --upstream off'}`);
+      throw new GodepotError(
+        'offline_miss',
+        `not found: ${describeRequest(req)} is not in godepot's cache and godepot is ${this.ctx.settings.offline ? 'offline' : 'configured with --upstream off'}`,
+      );
     }
     const neg = this.notFound.get(key);
     if (neg && neg.until > Date.now()) throw fromNotFound(neg.error, describeRequest(req));
@@ -143,7 +160,11 @@ export class ModuleService {
       return artifactOf(req, outcome.verification, 'miss', outcome.body, etag, outcome.upstream);
     }
     const served = await this.fromStore(req, outcome.key, outcome.verification, 'miss', outcome.upstream);
-    if (!served) throw new GodepotError('internal', `godepot: ${describeRequest(req)} vanished from storage right after it was stored`);
+    if (!served)
+      throw new GodepotError(
+        'internal',
+        `godepot: ${describeRequest(req)} vanished from storage right after it was stored`,
+      );
     return served;
   }
 
@@ -165,7 +186,8 @@ export class ModuleService {
         outcome = { kind: 'stored' };
         return stored;
       } catch (err) {
-        if (err instanceof NotFoundError) outcome = { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail };
+        if (err instanceof NotFoundError)
+          outcome = { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail };
         throw err;
       } finally {
         lease.release(outcome);
@@ -192,11 +214,17 @@ export class ModuleService {
       if (a) return a;
     }
     if (result === 'purged') {
-      throw new GodepotError('checksum_mismatch', `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable does not match the database; it was purged`);
+      throw new GodepotError(
+        'checksum_mismatch',
+        `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable does not match the database; it was purged`,
+      );
     }
     const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
     if (policy === 'strict') {
-      throw new GodepotError('verification_unavailable', `godepot: cannot verify ${describeRequest(req)}: the checksum database is unreachable and the verify policy for this module is strict`);
+      throw new GodepotError(
+        'verification_unavailable',
+        `godepot: cannot verify ${describeRequest(req)}: the checksum database is unreachable and the verify policy for this module is strict`,
+      );
     }
     const a = await this.fromStore(req, storageKey(req, 'unverified'), 'unverified', 'hit');
     if (!a) throw new GodepotError('internal', `godepot: unverified copy of ${describeRequest(req)} vanished`);
@@ -209,7 +237,10 @@ export class ModuleService {
     try {
       return (await this.reverifyFlights.do(key, (s) => this.fetcher.reverify(req, s))).value;
     } catch (err) {
-      this.ctx.log.warn({ module: req.path, version: req.version, err: (err as Error).message }, 're-verification failed');
+      this.ctx.log.warn(
+        { module: req.path, version: req.version, err: (err as Error).message },
+        're-verification failed',
+      );
       return 'unavailable';
     }
   }

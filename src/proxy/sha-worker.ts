@@ -135,7 +135,10 @@ class ShaWorker {
   }
 
   private constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ring: this.ring.buffer, control: this.control } });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { ring: this.ring.buffer, control: this.control },
+    });
     this.worker.on('message', (m: unknown) => this.onMessage(m));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`SHA-256 worker exited (code ${code})`)));
@@ -212,7 +215,7 @@ class ShaWorker {
   /** Blocks this thread until the ring has room for n bytes (n <= RING), or throws after a long time. */
   private blockForRoom(n: number): void {
     this.post();
-    for (let slices = 0; ; ) {
+    for (let slices = 0; ;) {
       const freed = Atomics.load(this.freed, 0);
       if (RING - (this.written - Number(freed)) >= n) return;
       if (Atomics.wait(this.freed, 0, freed, BLOCK_SLICE_MS) === 'timed-out' && ++slices >= BLOCK_SLICES) {
@@ -261,7 +264,7 @@ class ShaWorker {
 
   /** Queues bytes to hash under id, copied into the ring. */
   update(id: number, b: Buffer): void {
-    for (let p = 0; p < b.length; ) {
+    for (let p = 0; p < b.length;) {
       const part = b.subarray(p, p + STAGE_MAX);
       p += part.length;
       this.updateStaged(id, this.stage(part), part.length);
@@ -337,7 +340,12 @@ export class RemoteSha implements OffThreadHash {
   /** Hashes b: with no copy when it lies inside the staged data, else copied into the ring. */
   update(b: Buffer): void {
     const at = this.staged;
-    if (at !== undefined && b.buffer === at.data.buffer && b.byteOffset >= at.data.byteOffset && b.byteOffset + b.length <= at.data.byteOffset + at.data.length) {
+    if (
+      at !== undefined &&
+      b.buffer === at.data.buffer &&
+      b.byteOffset >= at.data.byteOffset &&
+      b.byteOffset + b.length <= at.data.byteOffset + at.data.length
+    ) {
       this.worker.updateStaged(this.id, at.start + (b.byteOffset - at.data.byteOffset), b.length);
     } else {
       this.worker.update(this.id, b);

@@ -37,7 +37,10 @@ export type Policy = 'skip' | VerifyMode;
 
 export interface PolicySettings {
   readonly nosumdb: string;
-  readonly verify: { readonly mode: VerifyMode; readonly rules: ReadonlyArray<{ readonly pattern: string; readonly mode: VerifyMode }> };
+  readonly verify: {
+    readonly mode: VerifyMode;
+    readonly rules: ReadonlyArray<{ readonly pattern: string; readonly mode: VerifyMode }>;
+  };
 }
 
 /** 'skip' for modules never looked up (private, --nosumdb); otherwise the first matching rule's mode, else the default. */

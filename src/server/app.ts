@@ -47,7 +47,8 @@ export interface App {
   readonly inFlight: number;
 }
 
-const ABOUT = 'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
+const ABOUT =
+  'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
 /** A request path's parse and the storage key of what it asks for. */
 interface Parsed {
@@ -74,7 +75,9 @@ export function createApp(deps: AppDeps): App {
   };
 
   /** The routes that are not artifacts (health, metrics, …); null when rawPath is none of them. */
-  function special(rawPath: string): ((req: IncomingMessage, res: ServerResponse, info: RequestLog, head: boolean) => Promise<void>) | null {
+  function special(
+    rawPath: string,
+  ): ((req: IncomingMessage, res: ServerResponse, info: RequestLog, head: boolean) => Promise<void>) | null {
     switch (rawPath) {
       case '/':
         return async (_req, res, info, head) => {
@@ -100,7 +103,13 @@ export function createApp(deps: AppDeps): App {
       case '/api/incidents':
         return async (_req, res, info, head) => {
           info.route = 'incidents';
-          sendText(res, 200, JSON.stringify(deps.incidents ? await deps.incidents() : [], null, 2) + '\n', 'application/json', head);
+          sendText(
+            res,
+            200,
+            JSON.stringify(deps.incidents ? await deps.incidents() : [], null, 2) + '\n',
+            'application/json',
+            head,
+          );
         };
     }
     return null;
@@ -111,7 +120,12 @@ export function createApp(deps: AppDeps): App {
    * synchronously (returns undefined); everything else returns the promise
    * of its answer. Throws (or rejects) with what sendError should answer.
    */
-  function route(req: IncomingMessage, res: ServerResponse, info: RequestLog, signal: () => AbortSignal): Promise<void> | undefined {
+  function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    info: RequestLog,
+    signal: () => AbortSignal,
+  ): Promise<void> | undefined {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -129,7 +143,11 @@ export function createApp(deps: AppDeps): App {
         info.route = 'bad_request';
         throw err;
       }
-      if (!fresh) throw new GodepotError('not_found', 'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…');
+      if (!fresh)
+        throw new GodepotError(
+          'not_found',
+          'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…',
+        );
       parsed = { req: fresh, key: storageKey(fresh) };
       rememberParsed(rawPath, parsed);
     } else if (draining) {
@@ -148,7 +166,13 @@ export function createApp(deps: AppDeps): App {
     return serveArtifact(req, res, p, info, signal());
   }
 
-  async function serveArtifact(req: IncomingMessage, res: ServerResponse, parsed: ProxyRequest, info: RequestLog, signal: AbortSignal): Promise<void> {
+  async function serveArtifact(
+    req: IncomingMessage,
+    res: ServerResponse,
+    parsed: ProxyRequest,
+    info: RequestLog,
+    signal: AbortSignal,
+  ): Promise<void> {
     const artifact = await deps.service.get(parsed, signal);
     served(info, artifact);
     await sendArtifact(req, res, artifact);
@@ -160,12 +184,21 @@ export function createApp(deps: AppDeps): App {
     deps.events.served?.({ kind: artifact.kind, outcome: artifact.cache, verification: artifact.verification });
   }
 
-  async function serveSumdb(req: IncomingMessage, res: ServerResponse, rest: string, info: RequestLog, signal: AbortSignal): Promise<void> {
+  async function serveSumdb(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rest: string,
+    info: RequestLog,
+    signal: AbortSignal,
+  ): Promise<void> {
     info.route = 'sumdb';
     // Database names may contain '/', so match configured names as prefixes.
     const db = deps.sumdbs.find((d) => rest.startsWith(d.name + '/'));
     if (!db) {
-      throw new GodepotError('not_found', `not found: godepot does not mirror checksum database ${JSON.stringify(rest.split('/')[0] ?? '')}`);
+      throw new GodepotError(
+        'not_found',
+        `not found: godepot does not mirror checksum database ${JSON.stringify(rest.split('/')[0] ?? '')}`,
+      );
     }
     const sub = rest.slice(db.name.length + 1);
     info.route = sumdbRoute(sub);
@@ -231,15 +264,27 @@ export function createApp(deps: AppDeps): App {
       if (gone || res.destroyed) return;
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
-      if (e.status >= 500) deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
-      if (e.code === 'internal') deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
-      deps.events.served?.({ kind: (['list', 'latest', 'info', 'mod', 'zip'] as const).find((k) => k === info.route) ?? 'info', outcome: 'error', status: e.status });
+      if (e.status >= 500)
+        deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
+      if (e.code === 'internal')
+        deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
+      deps.events.served?.({
+        kind: (['list', 'latest', 'info', 'mod', 'zip'] as const).find((k) => k === info.route) ?? 'info',
+        outcome: 'error',
+        status: e.status,
+      });
       sendError(res, e, method === 'HEAD');
     };
     let answering: Promise<void> | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
       info.route = 'method_not_allowed';
-      sendError(res, new GodepotError('method_not_allowed', `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`));
+      sendError(
+        res,
+        new GodepotError(
+          'method_not_allowed',
+          `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`,
+        ),
+      );
     } else {
       try {
         answering = route(req, res, info, signal)?.catch(failed);

@@ -37,7 +37,10 @@ export class Health {
     const upstreams = this.endpoints.all().map((e) => e.status());
     const sumdb = this.sumdbs.map((s) => s.status());
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
-    const degraded = upstreams.some((u) => u.state !== 'closed') || sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale') || (unverified ?? 0) > 0;
+    const degraded =
+      upstreams.some((u) => u.state !== 'closed') ||
+      sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale') ||
+      (unverified ?? 0) > 0;
     return {
       ready: writable,
       status: !writable ? 'not-ready' : degraded ? 'degraded' : 'ok',

@@ -16,14 +16,25 @@ export class Metrics {
   exposition: () => Promise<string> = () => this.registry.metrics();
   /** Counted on every request: see hot-metrics.ts. */
   readonly httpRequests = new BatchedCounter(
-    { name: 'godepot_http_requests_total', help: 'HTTP requests by route and status code.', registers: [this.registry] },
+    {
+      name: 'godepot_http_requests_total',
+      help: 'HTTP requests by route and status code.',
+      registers: [this.registry],
+    },
     ['route', 'status'],
   );
-  readonly httpDuration = new LocalHistogram('godepot_http_request_duration_seconds', 'Time to answer a request, by route.', 'route', [
-    0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 15, 60,
-  ]);
+  readonly httpDuration = new LocalHistogram(
+    'godepot_http_request_duration_seconds',
+    'Time to answer a request, by route.',
+    'route',
+    [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 15, 60],
+  );
   readonly cache = new BatchedCounter(
-    { name: 'godepot_cache_requests_total', help: 'Artifact lookups by kind and outcome (hit, miss, stale).', registers: [this.registry] },
+    {
+      name: 'godepot_cache_requests_total',
+      help: 'Artifact lookups by kind and outcome (hit, miss, stale).',
+      registers: [this.registry],
+    },
     ['kind', 'outcome'],
   );
   readonly upstreamRequests = new Counter({
@@ -67,7 +78,11 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly served = new BatchedCounter(
-    { name: 'godepot_served_total', help: 'Artifacts served by kind and verification state (verified, unverified, quorum, skipped, n/a).', registers: [this.registry] },
+    {
+      name: 'godepot_served_total',
+      help: 'Artifacts served by kind and verification state (verified, unverified, quorum, skipped, n/a).',
+      registers: [this.registry],
+    },
     ['kind', 'verification'],
   );
 
@@ -82,7 +97,8 @@ export class Metrics {
     return {
       onCall: (e) => {
         this.upstreamRequests.inc({ upstream: e.upstream, kind: e.kind, outcome: e.outcome });
-        if (e.outcome !== 'breaker_open') this.upstreamDuration.observe({ upstream: e.upstream, kind: e.kind }, e.seconds);
+        if (e.outcome !== 'breaker_open')
+          this.upstreamDuration.observe({ upstream: e.upstream, kind: e.kind }, e.seconds);
       },
       onBreaker: (upstream, state) => this.breakerState.set({ upstream }, BREAKER_VALUE[state]),
     };

@@ -15,7 +15,10 @@ export function sendError(res: ServerResponse, err: GodepotError, head = false):
     return;
   }
   // One line, no control characters: the go command prints it verbatim (PROTOCOL.md §1.4).
-  const body = Buffer.from(err.message.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?') + '\n', 'utf8');
+  const body = Buffer.from(
+    err.message.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?') + '\n',
+    'utf8',
+  );
   const headers: Record<string, string | number> = {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': body.length,
@@ -27,7 +30,13 @@ export function sendError(res: ServerResponse, err: GodepotError, head = false):
   res.end(head ? undefined : body);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8', head = false): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+  head = false,
+): void {
   const body = Buffer.from(text, 'utf8');
   res.writeHead(status, { 'content-type': contentType, 'content-length': body.length, 'cache-control': NO_STORE });
   res.end(head ? undefined : body);
@@ -143,7 +152,7 @@ const SEND_CHUNK = 256 << 10;
  */
 async function streamBlob(blob: OpenBlob, res: ServerResponse, start: number, end: number): Promise<void> {
   const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, end - start));
-  for (let pos = start; pos < end; ) {
+  for (let pos = start; pos < end;) {
     const chunk = await blob.read(pos, Math.min(end, pos + SEND_CHUNK), buf);
     pos += chunk.length;
     await writeChunk(res, chunk);

@@ -33,7 +33,10 @@ export class FsStorage implements Storage {
   readonly kind = 'fs';
   private readonly durable: boolean;
 
-  private constructor(readonly root: string, opts: FsStorageOptions) {
+  private constructor(
+    readonly root: string,
+    opts: FsStorageOptions,
+  ) {
     this.durable = opts.durable ?? true;
   }
 
@@ -199,7 +202,11 @@ class FsStagedBlob implements StagedBlob {
   private finished: OpenBlob | null = null;
   private size = 0;
 
-  constructor(private readonly storage: FsStorage, private readonly tmp: string, private readonly fh: FileHandle) {}
+  constructor(
+    private readonly storage: FsStorage,
+    private readonly tmp: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.finished || this.done) throw new Error('write after finish');
@@ -246,7 +253,8 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
     },
     async read(start = 0, end = size, into?: Buffer): Promise<Buffer> {
       const len = Math.max(0, end - start);
-      if (into && into.length < len) throw new RangeError(`read buffer of ${into.length} bytes is too small for ${len} bytes`);
+      if (into && into.length < len)
+        throw new RangeError(`read buffer of ${into.length} bytes is too small for ${len} bytes`);
       const buf = into ? into.subarray(0, len) : Buffer.allocUnsafe(len);
       let off = 0;
       while (off < len) {

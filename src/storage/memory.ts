@@ -97,7 +97,8 @@ export function bufferBlob(data: Buffer, mtimeMs: number): OpenBlob {
   return {
     size: data.length,
     mtimeMs,
-    stream: (start = 0, end = data.length) => Readable.from([data.subarray(clamp(start), clamp(end))], { objectMode: false }),
+    stream: (start = 0, end = data.length) =>
+      Readable.from([data.subarray(clamp(start), clamp(end))], { objectMode: false }),
     read: async (start = 0, end = data.length) => Buffer.from(data.subarray(clamp(start), clamp(end))),
     close: async () => {},
   };

@@ -59,7 +59,10 @@ export interface Storage {
 }
 
 export class InvalidKeyError extends Error {
-  constructor(readonly key: string, readonly reason: string) {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
     super(`invalid storage key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
     this.name = 'InvalidKeyError';
   }

@@ -6,9 +6,28 @@ import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
-import { BadTilePathError, formatRecord, hashEqual, InconsistentTileError, parseRecord, parseTilePath, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile } from './tlog/index.js';
+import {
+  BadTilePathError,
+  formatRecord,
+  hashEqual,
+  InconsistentTileError,
+  parseRecord,
+  parseTilePath,
+  recordHash,
+  storedHashIndex,
+  tileHashReader,
+  tilePath,
+  type Tile,
+} from './tlog/index.js';
 import { SumdbError } from './errors.js';
-import { dataTilePrefix, parseLookupPath, recordMentions, recordSubject, splitDataTile, type ModuleVersionRef } from './records.js';
+import {
+  dataTilePrefix,
+  parseLookupPath,
+  recordMentions,
+  recordSubject,
+  splitDataTile,
+  type ModuleVersionRef,
+} from './records.js';
 import { askHonestMirrors, type RemoteResult, type SumdbRemote } from './remote.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import type { VerifiedTileReader } from './tiles.js';
@@ -78,7 +97,12 @@ export class SumdbMirror {
     this.stopping.abort(new Error('closing'));
     // Settling one task can start another (a lookup starts indexing): wait until quiet.
     while (this.background.size > 0 || this.lookups.size > 0 || this.dataTiles.size > 0 || this.refreshes.size > 0) {
-      await Promise.allSettled([...this.background, this.lookups.settled(), this.dataTiles.settled(), this.refreshes.settled()]);
+      await Promise.allSettled([
+        ...this.background,
+        this.lookups.settled(),
+        this.dataTiles.settled(),
+        this.refreshes.settled(),
+      ]);
     }
   }
 
@@ -88,17 +112,35 @@ export class SumdbMirror {
       task.catch(() => undefined);
       return;
     }
-    const p = task.catch((e: unknown) => this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'background task skipped'));
+    const p = task.catch((e: unknown) =>
+      this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'background task skipped'),
+    );
     this.background.add(p);
     void p.finally(() => this.background.delete(p));
   }
 
-  status(): { name: string; treeSize: number; checkedAt?: string; status: 'ok' | 'stale' | 'inconsistent' | 'empty'; detail?: string } {
+  status(): {
+    name: string;
+    treeSize: number;
+    checkedAt?: string;
+    status: 'ok' | 'stale' | 'inconsistent' | 'empty';
+    detail?: string;
+  } {
     const head = this.tree.head;
-    const base = { name: this.name, treeSize: head?.tree.n ?? 0, ...(head ? { checkedAt: new Date(head.checkedAt).toISOString() } : {}) };
-    if (this.tree.fork) return { ...base, status: 'inconsistent', detail: `refused a tree head of size ${this.tree.fork.conflictingSize} from ${this.tree.fork.from} at ${this.tree.fork.detectedAt}` };
+    const base = {
+      name: this.name,
+      treeSize: head?.tree.n ?? 0,
+      ...(head ? { checkedAt: new Date(head.checkedAt).toISOString() } : {}),
+    };
+    if (this.tree.fork)
+      return {
+        ...base,
+        status: 'inconsistent',
+        detail: `refused a tree head of size ${this.tree.fork.conflictingSize} from ${this.tree.fork.from} at ${this.tree.fork.detectedAt}`,
+      };
     if (!head) return { ...base, status: 'empty' };
-    if (this.lastRefresh && !this.lastRefresh.ok) return { ...base, status: 'stale', detail: `last refresh failed: ${this.lastRefresh.error ?? ''}` };
+    if (this.lastRefresh && !this.lastRefresh.ok)
+      return { ...base, status: 'stale', detail: `last refresh failed: ${this.lastRefresh.error ?? ''}` };
     return { ...base, status: 'ok' };
   }
 
@@ -116,7 +158,12 @@ export class SumdbMirror {
       // Another process on the same data folder may have stored the record under a newer head.
       if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
       if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
-      return { body: Buffer.concat([formatRecord(record.id, record.text), head.note]), contentType: TEXT, immutable: false, cache };
+      return {
+        body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
+        contentType: TEXT,
+        immutable: false,
+        cache,
+      };
     }
     if (sub.startsWith('tile/')) {
       let t: Tile;
@@ -137,7 +184,8 @@ export class SumdbMirror {
   async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: MirrorAnswer['cache'] }> {
     const head = this.tree.head;
     if (head && (this.opts.offline || Date.now() - head.checkedAt < this.opts.latestTtl)) return { head, cache: 'hit' };
-    if (this.opts.offline) throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
+    if (this.opts.offline)
+      throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
     const refresh = this.refresh(signal);
     if (!head) return { head: await refresh, cache: 'miss' };
     let timer: NodeJS.Timeout | undefined;
@@ -157,39 +205,65 @@ export class SumdbMirror {
   }
 
   private async refresh(signal?: AbortSignal): Promise<VerifiedHead> {
-    const { value } = await this.refreshes.do('latest', async (s) => {
-      try {
-        const head = await askHonestMirrors(this.opts.remote, async (remote) => {
-          const r = await this.remoteGet(remote, '/latest', 'latest', (b) => this.tree.openHead(b, 'a mirror'), s);
-          if (!r.found) throw new SumdbError('unavailable', `checksum database ${this.name}: ${r.from} has no tree head (${r.status})`);
-          return this.tree.merge(r.body, r.from, s, remote);
-        }, this.suspected);
-        this.lastRefresh = { ok: true, at: Date.now() };
-        return head;
-      } catch (err) {
-        this.lastRefresh = { ok: false, at: Date.now(), error: (err as Error).message };
-        throw err;
-      }
-    }, signal);
+    const { value } = await this.refreshes.do(
+      'latest',
+      async (s) => {
+        try {
+          const head = await askHonestMirrors(
+            this.opts.remote,
+            async (remote) => {
+              const r = await this.remoteGet(remote, '/latest', 'latest', (b) => this.tree.openHead(b, 'a mirror'), s);
+              if (!r.found)
+                throw new SumdbError(
+                  'unavailable',
+                  `checksum database ${this.name}: ${r.from} has no tree head (${r.status})`,
+                );
+              return this.tree.merge(r.body, r.from, s, remote);
+            },
+            this.suspected,
+          );
+          this.lastRefresh = { ok: true, at: Date.now() };
+          return head;
+        } catch (err) {
+          this.lastRefresh = { ok: false, at: Date.now(), error: (err as Error).message };
+          throw err;
+        }
+      },
+      signal,
+    );
     return value;
   }
 
   /** The verified record for path@version: stored, or fetched and proven to be in the verified tree. */
-  async lookup(ref: ModuleVersionRef, signal?: AbortSignal): Promise<{ record: StoredRecord; cache: MirrorAnswer['cache'] }> {
+  async lookup(
+    ref: ModuleVersionRef,
+    signal?: AbortSignal,
+  ): Promise<{ record: StoredRecord; cache: MirrorAnswer['cache'] }> {
     // Before storage: the answer for a --nosumdb path must not depend on whether a data tile happened to hold it.
     if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
-      throw new SumdbError('forbidden', `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`);
+      throw new SumdbError(
+        'forbidden',
+        `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
+      );
     }
     const stored = await this.store.readRecord(ref.path, ref.version);
     if (stored) return { record: stored, cache: 'hit' };
-    if (this.opts.offline) throw new SumdbError('not_found', `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`);
+    if (this.opts.offline)
+      throw new SumdbError(
+        'not_found',
+        `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`,
+      );
     const key = `${ref.path}@${ref.version}`;
     const { value } = await this.lookups.do(key, (s) => this.fetchRecord(ref, s), signal);
     return { record: value, cache: 'miss' };
   }
 
   private async fetchRecord(ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
-    const record = await askHonestMirrors(this.opts.remote, (remote) => this.fetchVerifiedRecord(remote, ref, signal), this.suspected);
+    const record = await askHonestMirrors(
+      this.opts.remote,
+      (remote) => this.fetchVerifiedRecord(remote, ref, signal),
+      this.suspected,
+    );
     await this.store.writeRecord(ref.path, ref.version, record);
     if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAround(record.id, this.stopping.signal));
     return record;
@@ -197,17 +271,35 @@ export class SumdbMirror {
 
   /** Logs a mirror whose answers did not verify; askHonestMirrors then asks the others. */
   private readonly suspected = (err: SumdbError): void => {
-    this.opts.log.error({ db: this.name, suspects: [...err.suspects], err: err.message }, 'a checksum-database mirror served data that does not verify against the signed tree; refused, asking the other mirrors');
+    this.opts.log.error(
+      { db: this.name, suspects: [...err.suspects], err: err.message },
+      'a checksum-database mirror served data that does not verify against the signed tree; refused, asking the other mirrors',
+    );
   };
 
-  private async fetchVerifiedRecord(remote: SumdbRemote, ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
+  private async fetchVerifiedRecord(
+    remote: SumdbRemote,
+    ref: ModuleVersionRef,
+    signal: AbortSignal,
+  ): Promise<StoredRecord> {
     const path = `/lookup/${escapePath(ref.path)}@${escapeVersion(ref.version)}`;
-    const r = await this.remoteGet(remote, path, 'lookup', (body) => {
-      const { text, rest } = parseRecord(body);
-      if (!recordMentions(text.toString('utf8'), ref.path, ref.version)) throw new Error(`record is not about ${ref.path}@${ref.version}`);
-      this.tree.openHead(rest, 'a mirror');
-    }, signal);
-    if (!r.found) throw new SumdbError('not_found', `not found: ${r.detail || `${ref.path}@${ref.version} is not in ${this.name}`}`);
+    const r = await this.remoteGet(
+      remote,
+      path,
+      'lookup',
+      (body) => {
+        const { text, rest } = parseRecord(body);
+        if (!recordMentions(text.toString('utf8'), ref.path, ref.version))
+          throw new Error(`record is not about ${ref.path}@${ref.version}`);
+        this.tree.openHead(rest, 'a mirror');
+      },
+      signal,
+    );
+    if (!r.found)
+      throw new SumdbError(
+        'not_found',
+        `not found: ${r.detail || `${ref.path}@${ref.version} is not in ${this.name}`}`,
+      );
     const { id, text, rest } = parseRecord(r.body);
     let head: VerifiedHead | null;
     try {
@@ -227,21 +319,52 @@ export class SumdbMirror {
    * else fetched ones proven against head). Throws SumdbError('unavailable')
    * saying `what` failed, blaming the mirrors whose tiles did not fit.
    */
-  private async provenHashes(head: VerifiedHead, reader: VerifiedTileReader, indexes: number[], what: string): Promise<Buffer[]> {
+  private async provenHashes(
+    head: VerifiedHead,
+    reader: VerifiedTileReader,
+    indexes: number[],
+    what: string,
+  ): Promise<Buffer[]> {
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     } catch (err) {
-      throw new SumdbError('unavailable', `checksum database ${this.name}: ${what}: ${(err as Error).message}`, false, tileSuspects(err, reader));
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: ${what}: ${(err as Error).message}`,
+        false,
+        tileSuspects(err, reader),
+      );
     }
   }
 
   /** Proves the record `from` served is leaf id of head's tree; blames the mirror that served what does not verify. */
-  private async verifyInclusion(remote: SumdbRemote, head: VerifiedHead, id: number, text: Buffer, from: string, signal?: AbortSignal): Promise<void> {
-    if (id >= head.tree.n) throw new SumdbError('unavailable', `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`);
+  private async verifyInclusion(
+    remote: SumdbRemote,
+    head: VerifiedHead,
+    id: number,
+    text: Buffer,
+    from: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (id >= head.tree.n)
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`,
+      );
     const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-    const [h] = await this.provenHashes(head, reader, [storedHashIndex(0, id)], `cannot prove record ${id} is in the verified tree`);
+    const [h] = await this.provenHashes(
+      head,
+      reader,
+      [storedHashIndex(0, id)],
+      `cannot prove record ${id} is in the verified tree`,
+    );
     if (!h || !hashEqual(h, recordHash(text))) {
-      throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${id} from ${from} does not match the verified tree (cannot authenticate record data)`, false, new Set([from]));
+      throw new SumdbError(
+        'inconsistent',
+        `checksum database ${this.name}: record ${id} from ${from} does not match the verified tree (cannot authenticate record data)`,
+        false,
+        new Set([from]),
+      );
     }
   }
 
@@ -256,7 +379,10 @@ export class SumdbMirror {
       });
       if (fresh && fresh.tree.n >= size) return fresh;
     }
-    throw new SumdbError('not_found', `not found: beyond the verified tree of ${this.name} (size ${this.tree.head?.tree.n ?? 0})`);
+    throw new SumdbError(
+      'not_found',
+      `not found: beyond the verified tree of ${this.name} (size ${this.tree.head?.tree.n ?? 0})`,
+    );
   }
 
   private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
@@ -264,12 +390,22 @@ export class SumdbMirror {
     if (stored) return { body: stored, cache: 'hit' };
     const last = t.n * FULL + t.w - 1;
     const head = await this.headCovering((last + 1) * FULL ** t.l, signal);
-    await askHonestMirrors(this.opts.remote, async (remote) => {
-      const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-      await this.provenHashes(head, reader, [storedHashIndex(TILE_HEIGHT * t.l, last)], `cannot fetch and verify ${tilePath(t)}`);
-    }, this.suspected);
+    await askHonestMirrors(
+      this.opts.remote,
+      async (remote) => {
+        const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
+        await this.provenHashes(
+          head,
+          reader,
+          [storedHashIndex(TILE_HEIGHT * t.l, last)],
+          `cannot fetch and verify ${tilePath(t)}`,
+        );
+      },
+      this.suspected,
+    );
     const body = await this.store.readTile(t);
-    if (!body) throw new SumdbError('unavailable', `checksum database ${this.name}: ${tilePath(t)} was verified but not kept`);
+    if (!body)
+      throw new SumdbError('unavailable', `checksum database ${this.name}: ${tilePath(t)} was verified but not kept`);
     return { body, cache: 'miss' };
   }
 
@@ -288,27 +424,51 @@ export class SumdbMirror {
   private async fetchDataTile(n: number, head: VerifiedHead, signal?: AbortSignal): Promise<Buffer[]> {
     const w = Math.min(FULL, head.tree.n - n * FULL);
     if (w <= 0) throw new SumdbError('not_found', 'not found: data tile beyond the verified tree');
-    const { value } = await this.dataTiles.do(`${n}/${w}`, async (s) => {
-      const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
-      const { body, records } = await askHonestMirrors(this.opts.remote, async (remote) => {
-        const r = await this.remoteGet(remote, '/' + tilePath(t), 'data', (b) => {
-          if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
-        }, s);
-        if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
-        const records = splitDataTile(r.body);
-        const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
-        const hashes = await this.provenHashes(head, this.tree.verifiedReader(true, s, remote), indexes, `cannot verify ${tilePath(t)}`);
-        records.forEach((rec, i) => {
-          if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) {
-            throw new SumdbError('inconsistent', `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} from ${r.from} does not match the verified tree`, false, new Set([r.from]));
-          }
-        });
-        return { body: r.body, records };
-      }, this.suspected);
-      await this.store.writeTile(t, body, w);
-      await this.index(n, records);
-      return records;
-    }, signal);
+    const { value } = await this.dataTiles.do(
+      `${n}/${w}`,
+      async (s) => {
+        const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
+        const { body, records } = await askHonestMirrors(
+          this.opts.remote,
+          async (remote) => {
+            const r = await this.remoteGet(
+              remote,
+              '/' + tilePath(t),
+              'data',
+              (b) => {
+                if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
+              },
+              s,
+            );
+            if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
+            const records = splitDataTile(r.body);
+            const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
+            const hashes = await this.provenHashes(
+              head,
+              this.tree.verifiedReader(true, s, remote),
+              indexes,
+              `cannot verify ${tilePath(t)}`,
+            );
+            records.forEach((rec, i) => {
+              if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) {
+                throw new SumdbError(
+                  'inconsistent',
+                  `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} from ${r.from} does not match the verified tree`,
+                  false,
+                  new Set([r.from]),
+                );
+              }
+            });
+            return { body: r.body, records };
+          },
+          this.suspected,
+        );
+        await this.store.writeTile(t, body, w);
+        await this.index(n, records);
+        return records;
+      },
+      signal,
+    );
     return value;
   }
 
@@ -319,7 +479,8 @@ export class SumdbMirror {
       const ref = recordSubject(text.toString('utf8'));
       if (!ref) continue;
       try {
-        if (!(await this.store.hasRecord(ref.path, ref.version))) await this.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
+        if (!(await this.store.hasRecord(ref.path, ref.version)))
+          await this.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
       } catch {
         // A record line that is not a valid module path cannot be a lookup answer; skip it.
       }
@@ -337,13 +498,22 @@ export class SumdbMirror {
     await this.fetchDataTile(n, head, signal);
   }
 
-  private async remoteGet(remote: SumdbRemote, path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (b: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult> {
+  private async remoteGet(
+    remote: SumdbRemote,
+    path: string,
+    kind: 'latest' | 'lookup' | 'tile' | 'data',
+    accept: (b: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<RemoteResult> {
     try {
       return await remote.get(path, kind, accept, signal);
     } catch (err) {
       if (signal?.aborted) throw err;
       const timeout = (err as { failure?: unknown }).failure === 'timeout';
-      const msg = typeof (err as { describe?: unknown }).describe === 'function' ? (err as { describe(): string }).describe() : (err as Error).message;
+      const msg =
+        typeof (err as { describe?: unknown }).describe === 'function'
+          ? (err as { describe(): string }).describe()
+          : (err as Error).message;
       throw new SumdbError('unavailable', `checksum database ${this.name}: ${msg}`, timeout);
     }
   }

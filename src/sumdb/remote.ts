@@ -4,7 +4,9 @@
 // and to fakes in tests.
 import { SumdbError } from './errors.js';
 
-export type RemoteResult = { readonly found: true; readonly body: Buffer; readonly from: string } | { readonly found: false; readonly status: number; readonly detail: string; readonly from: string };
+export type RemoteResult =
+  | { readonly found: true; readonly body: Buffer; readonly from: string }
+  | { readonly found: false; readonly status: number; readonly detail: string; readonly from: string };
 
 export interface SumdbRemote {
   /**
@@ -13,7 +15,12 @@ export interface SumdbRemote {
    * makes the next mirror be asked. Throws (any Error) when no mirror answered;
    * a timed-out failure carries `failure === 'timeout'`.
    */
-  get(path: string, kind: 'latest' | 'lookup' | 'tile' | 'data', accept: (body: Buffer) => void, signal?: AbortSignal): Promise<RemoteResult>;
+  get(
+    path: string,
+    kind: 'latest' | 'lookup' | 'tile' | 'data',
+    accept: (body: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<RemoteResult>;
   /** The mirror URLs, for messages. */
   readonly urls: readonly string[];
   /** The same database through every mirror except `urls`; null when none is left. */
@@ -26,7 +33,11 @@ export interface SumdbRemote {
  * mirrors while others remain: a lying mirror costs one more try, not the
  * request. Anything else (unreachable, not found, a fork) is thrown as is.
  */
-export async function askHonestMirrors<T>(remote: SumdbRemote, attempt: (remote: SumdbRemote) => Promise<T>, onSuspects?: (err: SumdbError) => void): Promise<T> {
+export async function askHonestMirrors<T>(
+  remote: SumdbRemote,
+  attempt: (remote: SumdbRemote) => Promise<T>,
+  onSuspects?: (err: SumdbError) => void,
+): Promise<T> {
   let current = remote;
   for (;;) {
     try {

@@ -13,7 +13,11 @@ import { TILE_HEIGHT, type SumdbStore } from './store.js';
 const FULL = 1 << TILE_HEIGHT;
 
 export class TileFetchError extends Error {
-  constructor(readonly tile: string, message: string, cause?: unknown) {
+  constructor(
+    readonly tile: string,
+    message: string,
+    cause?: unknown,
+  ) {
     super(message, { cause });
     this.name = 'TileFetchError';
   }
@@ -24,12 +28,22 @@ export class TileFetchError extends Error {
  * full tile cut to size (as the go command does). The answering mirror is
  * added to `sources`, so a tile that fails verification can be blamed on it.
  */
-export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSignal, sources?: Set<string>): Promise<Buffer> {
+export async function fetchTile(
+  remote: SumdbRemote,
+  t: Tile,
+  signal?: AbortSignal,
+  sources?: Set<string>,
+): Promise<Buffer> {
   const want = t.w * 32;
   const exact = async (): Promise<Buffer | null> => {
-    const r = await remote.get('/' + tilePath(t), 'tile', (b) => {
-      if (b.length !== want) throw new Error(`tile ${tilePath(t)} has ${b.length} bytes, want ${want}`);
-    }, signal);
+    const r = await remote.get(
+      '/' + tilePath(t),
+      'tile',
+      (b) => {
+        if (b.length !== want) throw new Error(`tile ${tilePath(t)} has ${b.length} bytes, want ${want}`);
+      },
+      signal,
+    );
     if (!r.found) return null;
     sources?.add(r.from);
     return r.body;
@@ -45,9 +59,15 @@ export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSign
   if (t.w !== FULL) {
     try {
       const full = { ...t, w: FULL };
-      const r = await remote.get('/' + tilePath(full), 'tile', (b) => {
-        if (b.length !== FULL * 32) throw new Error(`tile ${tilePath(full)} has ${b.length} bytes, want ${FULL * 32}`);
-      }, signal);
+      const r = await remote.get(
+        '/' + tilePath(full),
+        'tile',
+        (b) => {
+          if (b.length !== FULL * 32)
+            throw new Error(`tile ${tilePath(full)} has ${b.length} bytes, want ${FULL * 32}`);
+        },
+        signal,
+      );
       if (r.found) {
         sources?.add(r.from);
         return r.body.subarray(0, want);
@@ -57,7 +77,11 @@ export async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSign
       firstError ??= err;
     }
   }
-  throw new TileFetchError(tilePath(t), `cannot fetch ${tilePath(t)}${firstError ? `: ${(firstError as Error).message}` : ': not found on any mirror'}`, firstError);
+  throw new TileFetchError(
+    tilePath(t),
+    `cannot fetch ${tilePath(t)}${firstError ? `: ${(firstError as Error).message}` : ': not found on any mirror'}`,
+    firstError,
+  );
 }
 
 export interface TileReaderOptions {
@@ -88,7 +112,8 @@ export class VerifiedTileReader implements TileReader {
       tiles.map(async (t) => {
         const stored = await this.store.readTile(t);
         if (stored) return stored;
-        if (!this.opts.network) throw new TileFetchError(tilePath(t), `${tilePath(t)} is not stored and godepot is not fetching`);
+        if (!this.opts.network)
+          throw new TileFetchError(tilePath(t), `${tilePath(t)} is not stored and godepot is not fetching`);
         this.fetched++;
         return fetchTile(this.remote, t, this.opts.signal, this.sources);
       }),
@@ -128,4 +153,3 @@ export class CandidateTileReader implements TileReader {
     await Promise.all([...this.pending.values()].map(({ tile, data }) => store.writeTile(tile, data, tile.w)));
   }
 }
-

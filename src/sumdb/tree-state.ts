@@ -5,7 +5,17 @@
 // remembered (persisted) for /readyz.
 import type { Logger } from 'pino';
 import { openNote, type Verifiers } from './note/index.js';
-import { findFork, formatSecurityError, hashEqual, hashToString, InconsistentTileError, parseTree, tileHashReader, type ForkProof, type Tree } from './tlog/index.js';
+import {
+  findFork,
+  formatSecurityError,
+  hashEqual,
+  hashToString,
+  InconsistentTileError,
+  parseTree,
+  tileHashReader,
+  type ForkProof,
+  type Tree,
+} from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
@@ -58,7 +68,10 @@ export class TreeState {
         this.head = { tree, note, checkedAt: blob.mtimeMs };
         this.events.advanced?.(this.name, tree.n);
       } catch (err) {
-        this.log.error({ db: this.name, err: (err as Error).message }, 'stored tree head does not verify under the configured key; starting from an empty tree');
+        this.log.error(
+          { db: this.name, err: (err as Error).message },
+          'stored tree head does not verify under the configured key; starting from an empty tree',
+        );
       } finally {
         await blob.close();
       }
@@ -109,7 +122,10 @@ export class TreeState {
     try {
       return parseTree(openNote(noteBytes, this.verifiers).text);
     } catch (err) {
-      throw new SumdbError('unavailable', `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${(err as Error).message}`);
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -120,13 +136,23 @@ export class TreeState {
    * a mirror served do not match the signed head), 'inconsistent' for a fork.
    * Tiles are fetched through `remote` (default: every mirror).
    */
-  merge(noteBytes: Buffer, from: string, signal?: AbortSignal, remote: SumdbRemote = this.remote): Promise<VerifiedHead> {
+  merge(
+    noteBytes: Buffer,
+    from: string,
+    signal?: AbortSignal,
+    remote: SumdbRemote = this.remote,
+  ): Promise<VerifiedHead> {
     const run = this.lock.then(() => this.mergeLocked(noteBytes, from, signal, remote));
     this.lock = run.catch(() => undefined);
     return run;
   }
 
-  private async mergeLocked(noteBytes: Buffer, from: string, signal: AbortSignal | undefined, remote: SumdbRemote): Promise<VerifiedHead> {
+  private async mergeLocked(
+    noteBytes: Buffer,
+    from: string,
+    signal: AbortSignal | undefined,
+    remote: SumdbRemote,
+  ): Promise<VerifiedHead> {
     const tree = this.openHead(noteBytes, from);
     const cur = this.head;
     if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes);
@@ -136,29 +162,51 @@ export class TreeState {
       return cur;
     }
     if (this.refused.has(headKey(tree))) {
-      throw new SumdbError('inconsistent', `godepot: checksum database ${this.name} (${from}) still serves the tree head of size ${tree.n} that was refused as inconsistent with the verified one`);
+      throw new SumdbError(
+        'inconsistent',
+        `godepot: checksum database ${this.name} (${from}) still serves the tree head of size ${tree.n} that was refused as inconsistent with the verified one`,
+      );
     }
     if (tree.n <= cur.tree.n) {
       // An older head must be a prefix of ours (one of our size with another hash is a fork); check against our stored tiles.
       const reader = this.verifiedReader(true, signal, remote);
-      const proof = await this.check(() => findFork(tree, cur.tree, tileHashReader(cur.tree, reader)), from, reader.sources);
+      const proof = await this.check(
+        () => findFork(tree, cur.tree, tileHashReader(cur.tree, reader)),
+        from,
+        reader.sources,
+      );
       if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
       return cur;
     }
     const candidate = new CandidateTileReader(remote, signal);
-    const proof = await this.check(() => findFork(cur.tree, tree, tileHashReader(tree, candidate)), from, candidate.sources);
+    const proof = await this.check(
+      () => findFork(cur.tree, tree, tileHashReader(tree, candidate)),
+      from,
+      candidate.sources,
+    );
     if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
     await candidate.commit(this.store);
     return this.adopt(tree, noteBytes);
   }
 
-  private async check(f: () => Promise<ForkProof | null>, from: string, sources: ReadonlySet<string>): Promise<ForkProof | null> {
+  private async check(
+    f: () => Promise<ForkProof | null>,
+    from: string,
+    sources: ReadonlySet<string>,
+  ): Promise<ForkProof | null> {
     try {
       return await f();
     } catch (err) {
       const bad = err instanceof InconsistentTileError;
-      const why = bad ? `tiles from ${[...sources].join(', ') || 'storage'} do not match the signed tree head` : (err as Error).message;
-      throw new SumdbError('unavailable', `checksum database ${this.name}: cannot check the tree head from ${from} against the verified one: ${why}`, false, bad ? sources : undefined);
+      const why = bad
+        ? `tiles from ${[...sources].join(', ') || 'storage'} do not match the signed tree head`
+        : (err as Error).message;
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: cannot check the tree head from ${from} against the verified one: ${why}`,
+        false,
+        bad ? sources : undefined,
+      );
     }
   }
 
@@ -170,18 +218,42 @@ export class TreeState {
     return head;
   }
 
-  private async refuse(cur: VerifiedHead, tree: Tree, note: Buffer, proof: ForkProof, from: string, newerIsCandidate: boolean): Promise<SumdbError> {
+  private async refuse(
+    cur: VerifiedHead,
+    tree: Tree,
+    note: Buffer,
+    proof: ForkProof,
+    from: string,
+    newerIsCandidate: boolean,
+  ): Promise<SumdbError> {
     const error = new SumdbError(
       'inconsistent',
       `godepot: checksum database ${this.name} (${from}) served a tree head of size ${tree.n} that is inconsistent with the verified one of size ${cur.tree.n}; refused (see the godepot log for the evidence)`,
     );
     // One alert per conflicting head: mergeLocked refuses it at once, quietly, from now on.
     this.refused.add(headKey(tree));
-    const report = newerIsCandidate ? formatSecurityError(cur.note, note, proof) : formatSecurityError(note, cur.note, proof);
-    const evidence: ForkEvidence = { detectedAt: new Date().toISOString(), from, verifiedSize: cur.tree.n, conflictingSize: tree.n, report };
+    const report = newerIsCandidate
+      ? formatSecurityError(cur.note, note, proof)
+      : formatSecurityError(note, cur.note, proof);
+    const evidence: ForkEvidence = {
+      detectedAt: new Date().toISOString(),
+      from,
+      verifiedSize: cur.tree.n,
+      conflictingSize: tree.n,
+      report,
+    };
     this.fork = evidence;
     this.log.fatal(
-      { db: this.name, from, verifiedSize: cur.tree.n, conflictingSize: tree.n, verifiedHead: cur.note.toString('utf8'), conflictingHead: note.toString('utf8'), report, alert: 'sumdb_inconsistent_tree' },
+      {
+        db: this.name,
+        from,
+        verifiedSize: cur.tree.n,
+        conflictingSize: tree.n,
+        verifiedHead: cur.note.toString('utf8'),
+        conflictingHead: note.toString('utf8'),
+        report,
+        alert: 'sumdb_inconsistent_tree',
+      },
       'SECURITY: checksum database served a history that does not extend the verified one; refused, still serving the verified history',
     );
     this.events.fork?.(this.name, evidence);

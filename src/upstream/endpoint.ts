@@ -57,7 +57,10 @@ class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>
   }
 }
 
-function wrapBackoff(inner: IBackoff<unknown>, context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
+function wrapBackoff(
+  inner: IBackoff<unknown>,
+  context: IRetryBackoffContext<unknown>,
+): IBackoff<IRetryBackoffContext<unknown>> {
   const err = 'error' in context.result ? context.result.error : undefined;
   const after = err instanceof UpstreamError ? err.retryAfterMs : undefined;
   return {
@@ -93,7 +96,10 @@ export class Endpoint {
     this.breaker.onStateChange((s) => observer.onBreaker?.(url, STATE_NAMES[s], this.lastFailure?.error));
     this.retry = retry(
       handleWhen((err) => err instanceof UpstreamError && err.transient && !err.breakerOpen),
-      { maxAttempts: Math.max(0, settings.retry.attempts - 1), backoff: new RetryAfterBackoff(settings.retry.baseDelay, settings.retry.maxDelay) },
+      {
+        maxAttempts: Math.max(0, settings.retry.attempts - 1),
+        backoff: new RetryAfterBackoff(settings.retry.baseDelay, settings.retry.maxDelay),
+      },
     );
   }
 
@@ -107,7 +113,9 @@ export class Endpoint {
       url: this.url,
       state: this.state,
       ...(this.failingSince === undefined ? {} : { failingSince: new Date(this.failingSince).toISOString() }),
-      ...(last ? { lastFailure: { class: last.error.failure, detail: last.error.detail, at: new Date(last.at).toISOString() } } : {}),
+      ...(last
+        ? { lastFailure: { class: last.error.failure, detail: last.error.detail, at: new Date(last.at).toISOString() } }
+        : {}),
     };
   }
 
@@ -116,7 +124,13 @@ export class Endpoint {
    * UpstreamError (named failure, with `since`), or the caller's abort error.
    * A 404/410 is returned, not thrown, and counts as the upstream working.
    */
-  async get<T>(path: string, kind: string, cls: CallClass, read: BodyReader<T>, signal?: AbortSignal): Promise<AttemptResult<T>> {
+  async get<T>(
+    path: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<AttemptResult<T>> {
     const deadlines = this.settings.deadlines[cls];
     const total = AbortSignal.timeout(deadlines.total);
     const combined = signal ? AbortSignal.any([signal, total]) : total;
@@ -127,7 +141,8 @@ export class Endpoint {
         try {
           if (this.breaker.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
           const result = await this.breaker.execute(
-            () => getOnce(this.url, path, { dispatcher: this.pools.dispatcher(cls), deadlines, signal: combined }, read),
+            () =>
+              getOnce(this.url, path, { dispatcher: this.pools.dispatcher(cls), deadlines, signal: combined }, read),
             combined,
           );
           this.failingSince = undefined;

@@ -53,7 +53,8 @@ export class UpstreamError extends Error {
   /** One line for a client: which upstream, what failed, since when. */
   describe(now = Date.now()): string {
     let s = `upstream ${this.upstream} ${this.breakerOpen ? 'is unavailable' : 'failed'}: ${describeClass(this.failure)} (${this.detail})`;
-    if (this.since !== undefined) s += `; failing since ${new Date(this.since).toISOString()} (${formatAge(now - this.since)})`;
+    if (this.since !== undefined)
+      s += `; failing since ${new Date(this.since).toISOString()} (${formatAge(now - this.since)})`;
     if (this.breakerOpen) s += '; circuit breaker open, not retried for now';
     return s;
   }
@@ -153,9 +154,24 @@ export function classifyNetworkError(upstream: string, err: unknown, phase: 'req
   } else if (phase === 'body') {
     failure = 'body';
     detail = `response cut short (${msg})`;
-  } else if (has('ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED')) {
+  } else if (
+    has(
+      'ECONNREFUSED',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'EADDRNOTAVAIL',
+      'ECONNRESET',
+      'EPIPE',
+      'UND_ERR_SOCKET',
+      'UND_ERR_CLOSED',
+    )
+  ) {
     failure = 'connect';
-    detail = codes.includes('ECONNREFUSED') ? 'connection refused' : codes.includes('ECONNRESET') || codes.includes('UND_ERR_SOCKET') ? 'connection reset' : msg;
+    detail = codes.includes('ECONNREFUSED')
+      ? 'connection refused'
+      : codes.includes('ECONNRESET') || codes.includes('UND_ERR_SOCKET')
+        ? 'connection reset'
+        : msg;
   } else {
     failure = 'connect';
     detail = msg;

@@ -9,7 +9,12 @@ import type { Fetched } from './proxylist.js';
 
 export type MirrorCall<T> = (url: string, signal: AbortSignal) => Promise<AttemptResult<T>>;
 
-export async function hedged<T>(urls: readonly string[], delayMs: number, call: MirrorCall<T>, signal?: AbortSignal): Promise<Fetched<T>> {
+export async function hedged<T>(
+  urls: readonly string[],
+  delayMs: number,
+  call: MirrorCall<T>,
+  signal?: AbortSignal,
+): Promise<Fetched<T>> {
   if (urls.length === 0) throw new Error('no mirrors');
   const controllers: AbortController[] = [];
   const onAbort = (): void => controllers.forEach((c) => c.abort(signal?.reason));

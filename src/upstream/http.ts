@@ -18,11 +18,15 @@ export interface ResponseMeta {
 /** Consumes a 200 body. Errors it throws while reading count as a bad body. */
 export type BodyReader<T> = (body: Readable, meta: ResponseMeta) => Promise<T>;
 
-export type AttemptResult<T> = { found: true; value: T; meta: ResponseMeta } | { found: false; notFound: NotFoundError };
+export type AttemptResult<T> =
+  { found: true; value: T; meta: ResponseMeta } | { found: false; notFound: NotFoundError };
 
 /** Thrown by body readers for a body that is well-delivered but unacceptable (too large, malformed). */
 export class BadBodyError extends Error {
-  constructor(message: string, readonly transient = false) {
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
     super(message);
     this.name = 'BadBodyError';
   }
@@ -83,7 +87,11 @@ async function readText(body: Readable, limit: number): Promise<string> {
 
 /** First non-empty line of an error body, cleaned for logs and client messages. */
 function firstLine(text: string): string {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
   return line.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 }
 
@@ -103,7 +111,12 @@ export interface AttemptOptions {
 }
 
 /** GET base + path once. 404/410 is a result, not an error; every other failure is an UpstreamError. */
-export async function getOnce<T>(base: string, path: string, opts: AttemptOptions, read: BodyReader<T>): Promise<AttemptResult<T>> {
+export async function getOnce<T>(
+  base: string,
+  path: string,
+  opts: AttemptOptions,
+  read: BodyReader<T>,
+): Promise<AttemptResult<T>> {
   const url = new URL(base + path);
   let res: Dispatcher.ResponseData;
   try {
@@ -117,7 +130,11 @@ export async function getOnce<T>(base: string, path: string, opts: AttemptOption
       headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...opts.headers },
     });
   } catch (err) {
-    if (opts.signal.aborted && !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')) throw err;
+    if (
+      opts.signal.aborted &&
+      !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
+    )
+      throw err;
     throw classifyNetworkError(base, err, 'request');
   }
   const meta: ResponseMeta = { upstream: base, url: url.toString(), status: res.statusCode, headers: res.headers };
@@ -127,9 +144,14 @@ export async function getOnce<T>(base: string, path: string, opts: AttemptOption
     } catch (err) {
       res.body.destroy();
       if (err instanceof LocalFailure) throw err.cause;
-      if (err instanceof BadBodyError) throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
+      if (err instanceof BadBodyError)
+        throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
       if (err instanceof UpstreamError) throw err;
-      if (opts.signal.aborted && !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')) throw err;
+      if (
+        opts.signal.aborted &&
+        !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
+      )
+        throw err;
       throw classifyNetworkError(base, err, 'body');
     }
   }

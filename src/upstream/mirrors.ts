@@ -39,7 +39,12 @@ export class MirrorSet {
    * and none had it, else with the last failure.
    */
   get<T>(path: string, kind: string, read: BodyReader<T>, signal?: AbortSignal): Promise<Fetched<T>> {
-    return hedged(this.order(), this.hedgeDelayMs, (url, s) => this.endpoints.get(url).get(path, kind, this.cls, read, s), signal).then((f) => {
+    return hedged(
+      this.order(),
+      this.hedgeDelayMs,
+      (url, s) => this.endpoints.get(url).get(path, kind, this.cls, read, s),
+      signal,
+    ).then((f) => {
       this.preference.last = f.meta.upstream;
       return f;
     });
@@ -47,6 +52,12 @@ export class MirrorSet {
 
   /** The same set minus `urls` (to ask the others after some served data that failed verification). */
   without(urls: ReadonlySet<string>): MirrorSet {
-    return new MirrorSet(this.urls.filter((u) => !urls.has(u)), this.endpoints, this.hedgeDelayMs, this.cls, this.preference);
+    return new MirrorSet(
+      this.urls.filter((u) => !urls.has(u)),
+      this.endpoints,
+      this.hedgeDelayMs,
+      this.cls,
+      this.preference,
+    );
   }
 }

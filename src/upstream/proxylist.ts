@@ -31,7 +31,13 @@ export class ProxyList {
    * first entry that has it. Throws NotFoundError when every tried entry said
    * 404/410, UpstreamError when the walk stopped on a failure.
    */
-  async get<T>(path: string, kind: string, cls: CallClass, read: BodyReader<T>, signal?: AbortSignal): Promise<Fetched<T>> {
+  async get<T>(
+    path: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<Fetched<T>> {
     let notFound: NotFoundError | undefined;
     let failure: UpstreamError | undefined;
     for (const entry of this.list.entries) {
@@ -54,8 +60,16 @@ export class ProxyList {
    * Fetches path from every entry independently (for quorum checks); returns
    * the successful answers, in list order, and the failures.
    */
-  async getEach<T>(path: string, kind: string, cls: CallClass, read: BodyReader<T>, signal?: AbortSignal): Promise<{ found: Fetched<T>[]; errors: Error[] }> {
-    const settled = await Promise.allSettled(this.list.entries.map((e) => this.endpoints.get(e.url).get(path, kind, cls, read, signal)));
+  async getEach<T>(
+    path: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<{ found: Fetched<T>[]; errors: Error[] }> {
+    const settled = await Promise.allSettled(
+      this.list.entries.map((e) => this.endpoints.get(e.url).get(path, kind, cls, read, signal)),
+    );
     const found: Fetched<T>[] = [];
     const errors: Error[] = [];
     for (const s of settled) {

@@ -29,7 +29,11 @@ export class SingleFlight<T> {
   }
 
   /** Runs fn once per key at a time; `shared` tells whether this caller joined an existing flight. */
-  async do(key: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<{ value: T; shared: boolean }> {
+  async do(
+    key: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<{ value: T; shared: boolean }> {
     let flight = this.flights.get(key);
     const shared = flight !== undefined;
     if (!flight) {

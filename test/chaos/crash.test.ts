@@ -22,7 +22,11 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
         path: `example.com/c${i}`,
         version: 'v1.0.0',
         // Incompressible, so each zip is ~256 KB on the wire and takes a while at the dripped rate.
-        files: { 'go.mod': `module example.com/c${i}\n`, 'c.go': `package c${i}\n`, 'blob.bin': randomBytes(256 << 10) },
+        files: {
+          'go.mod': `module example.com/c${i}\n`,
+          'c.go': `package c${i}\n`,
+          'blob.bin': randomBytes(256 << 10),
+        },
       })),
     );
     upstream = await FakeGoProxy.start(mods);
@@ -34,7 +38,17 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
     for (const d of dirs) await removeDir(d);
   });
 
-  const args = (data: string): string[] => ['--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`, '--log-level', 'info', '--access-log=false'];
+  const args = (data: string): string[] => [
+    '--data',
+    data,
+    '--upstream',
+    upstream.url,
+    '--sumdb',
+    `${sumdb.vkey} ${sumdb.url}`,
+    '--log-level',
+    'info',
+    '--access-log=false',
+  ];
 
   it('SIGKILL during 40 concurrent downloads; after restart all 40 zips are served byte-identical', async () => {
     const data = await tempDir();
@@ -57,7 +71,11 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
 
     const second = await spawnGodepot(args(data));
     try {
-      const bodies = await Promise.all(mods.map(async (m) => Buffer.from(await (await fetch(`${second.url}/${m.path}/@v/${m.version}.zip`)).arrayBuffer())));
+      const bodies = await Promise.all(
+        mods.map(async (m) =>
+          Buffer.from(await (await fetch(`${second.url}/${m.path}/@v/${m.version}.zip`)).arrayBuffer()),
+        ),
+      );
       bodies.forEach((b, i) => expect(sha(b), mods[i]?.path).toBe(sha((mods[i] as BuiltModule).zip)));
       // The dead process's half-written staging files were removed at start.
       const staging = await readdir(join(data, '.staging'));
@@ -75,7 +93,10 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
     upstream.resetLog();
     upstream.setFault(faults.delay(1_500), '.zip');
     try {
-      const inflight = fetch(`${g.url}/${m.path}/@v/${m.version}.zip`).then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }));
+      const inflight = fetch(`${g.url}/${m.path}/@v/${m.version}.zip`).then(async (r) => ({
+        status: r.status,
+        body: Buffer.from(await r.arrayBuffer()),
+      }));
       while (upstream.count(`/${m.path}/@v/${m.version}.zip`) < 1) await new Promise((r) => setTimeout(r, 10));
       const exited = g.stop('SIGTERM');
       const r = await inflight;

@@ -5,7 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, writeApp, type BuiltModule } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  goEnv,
+  runGo,
+  writeApp,
+  type BuiltModule,
+} from '../world/index.js';
 import { startGodepot, removeDir, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { fetchAll as timed } from '../support/http.js';
 
@@ -20,7 +32,11 @@ describe('a hanging upstream, default settings', () => {
       Array.from({ length: 6 }, (_, i) => ({
         path: `example.com/h${i}`,
         version: 'v1.0.0',
-        files: { 'go.mod': `module example.com/h${i}\n`, 'h.go': `package h${i}\n`, 'blob.txt': `${i}`.repeat(300_000) },
+        files: {
+          'go.mod': `module example.com/h${i}\n`,
+          'h.go': `package h${i}\n`,
+          'blob.txt': `${i}`.repeat(300_000),
+        },
       })),
     );
     upstream = await FakeGoProxy.start(mods);
@@ -62,14 +78,22 @@ describe('a hanging upstream, default settings', () => {
     }
     expect(performance.now() - t2).toBeLessThan(3_000);
 
-    const ready = (await (await fetch(`${godepot.url}/readyz`)).json()) as { status: string; upstreams: Array<{ url: string; state: string; lastFailure?: { class: string } }> };
+    const ready = (await (await fetch(`${godepot.url}/readyz`)).json()) as {
+      status: string;
+      upstreams: Array<{ url: string; state: string; lastFailure?: { class: string } }>;
+    };
     expect(ready.status).toBe('degraded');
     const u = ready.upstreams.find((x) => x.url === upstream.url);
     expect(u?.state).toBe('open');
     expect(u?.lastFailure?.class).toBe('timeout');
     const metrics = await (await fetch(`${godepot.url}/metrics`)).text();
     expect(metrics).toContain(`godepot_upstream_breaker_state{upstream="${upstream.url}"} 2`);
-    const incidents = (await (await fetch(`${godepot.url}/api/incidents`)).json()) as Array<{ upstream: string; end?: string; failureClass: string; failed: number }>;
+    const incidents = (await (await fetch(`${godepot.url}/api/incidents`)).json()) as Array<{
+      upstream: string;
+      end?: string;
+      failureClass: string;
+      failed: number;
+    }>;
     const open = incidents.find((i) => i.upstream === upstream.url && i.end === undefined);
     expect(open?.failureClass).toBe('timeout');
     expect(open?.failed).toBeGreaterThanOrEqual(4);
@@ -95,7 +119,11 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
     // The CI job's go.sum was committed earlier (computed against the real database).
     const home = await tempDir('godepot-gohome-');
     dirs.push(home);
-    const tidy = await runGo(['mod', 'tidy'], { cwd: appDir, env: goEnv({ home, proxy: upstream.url, sumdb: sumdb.gosumdb }), timeoutMs: 120_000 });
+    const tidy = await runGo(['mod', 'tidy'], {
+      cwd: appDir,
+      env: goEnv({ home, proxy: upstream.url, sumdb: sumdb.gosumdb }),
+      timeoutMs: 120_000,
+    });
     expect(tidy.code, describeRun(tidy)).toBe(0);
   }, 180_000);
   afterAll(async () => {
@@ -112,7 +140,11 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
       const home = await tempDir('godepot-gohome-');
       dirs.push(home);
       const gosumBefore = await readFile(join(appDir, 'go.sum'), 'utf8');
-      const build = await runGo(['build', '-o', join(home, 'app'), '.'], { cwd: appDir, env: goEnv({ home, proxy: godepot.url, sumdb: sumdb.vkey }), timeoutMs: 90_000 });
+      const build = await runGo(['build', '-o', join(home, 'app'), '.'], {
+        cwd: appDir,
+        env: goEnv({ home, proxy: godepot.url, sumdb: sumdb.vkey }),
+        timeoutMs: 90_000,
+      });
       expect(build.code, describeRun(build)).toBe(0);
       expect(build.durationMs).toBeLessThan(60_000);
       // The client checked every byte against its go.sum; godepot marked them unverified until the database is back.

@@ -86,8 +86,12 @@ describe('verification policies while the checksum database is down', () => {
   it('fallback, then the database heals: re-verification promotes the quarantined copy', async () => {
     const g = await start({ upstream: a.url });
     sumdb.setFault(faults.hang());
-    expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.zip`)).headers.get('x-godepot-verification')).toBe('unverified');
-    expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.mod`)).headers.get('x-godepot-verification')).toBe('unverified');
+    expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.zip`)).headers.get('x-godepot-verification')).toBe(
+      'unverified',
+    );
+    expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.mod`)).headers.get('x-godepot-verification')).toBe(
+      'unverified',
+    );
     sumdb.clearFaults();
     const pass = await g.g.reverify.runOnce();
     expect(pass).toEqual({ verified: 2, purged: 0, unavailable: 0 });
@@ -130,7 +134,11 @@ describe('verification policies while the checksum database is down', () => {
   });
 
   it('per-module rules override the default, and --nosumdb modules are never looked up', async () => {
-    const g = await start({ upstream: a.url, 'verify-rule': 'example.com/rule=strict', nosumdb: 'example.com/private' });
+    const g = await start({
+      upstream: a.url,
+      'verify-rule': 'example.com/rule=strict',
+      nosumdb: 'example.com/private',
+    });
     sumdb.setFault(faults.status(500));
     expect((await get(`${g.url}/example.com/rule/@v/v1.0.0.zip`)).status).toBe(502);
     const p = await get(`${g.url}/example.com/private/@v/v1.0.0.zip`);

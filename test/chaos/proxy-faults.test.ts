@@ -26,13 +26,18 @@ describe('upstream proxy faults', () => {
   const running: RunningGodepot[] = [];
 
   const start = async (extra: RawSettings = {}, storage?: MemoryStorage): Promise<RunningGodepot> => {
-    const g = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...FAST, ...extra }, storage ? { storage } : {});
+    const g = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...FAST, ...extra },
+      storage ? { storage } : {},
+    );
     running.push(g);
     return g;
   };
   /** Everything godepot keeps for a module, wherever it keeps it. */
   const keptFor = async (g: RunningGodepot, path: string): Promise<string[]> =>
-    [...(await g.g.storage.list('mod/')), ...(await g.g.storage.list('unverified/'))].filter((k) => k.includes(`/${path}/`));
+    [...(await g.g.storage.list('mod/')), ...(await g.g.storage.list('unverified/'))].filter((k) =>
+      k.includes(`/${path}/`),
+    );
 
   beforeAll(async () => {
     const fixtures = Array.from({ length: 12 }, (_, i) => ({
@@ -174,7 +179,12 @@ describe('upstream proxy faults', () => {
 
   it('list and @latest are served stale when the upstream fails, refreshed after their TTL otherwise', async () => {
     // A first-byte deadline far beyond the stale grace, so a stale answer within the grace is unmistakable.
-    const g = await start({ 'list-ttl': '1ms', 'stale-grace': '200ms', 'metadata-first-byte-timeout': '8s', 'metadata-total-timeout': '9s' });
+    const g = await start({
+      'list-ttl': '1ms',
+      'stale-grace': '200ms',
+      'metadata-first-byte-timeout': '8s',
+      'metadata-total-timeout': '9s',
+    });
     const first = await get(`${g.url}/example.com/m0/@v/list`);
     expect(first.status).toBe(200);
     expect(first.headers.get('x-godepot-cache')).toBe('miss');

@@ -6,7 +6,13 @@ import { analyzeConfig } from '../../src/cli/doctor/config-check.js';
 import { configFromEnv } from '../../src/cli/doctor/goenv.js';
 import { generateKey } from '../../src/sumdb/note/index.js';
 
-const base: CiEnvOptions = { proxy: 'https://godepot.internal/', fallback: 'none', private: '', privateVia: 'direct', sumdb: 'sum.golang.org' };
+const base: CiEnvOptions = {
+  proxy: 'https://godepot.internal/',
+  fallback: 'none',
+  private: '',
+  privateVia: 'direct',
+  sumdb: 'sum.golang.org',
+};
 const vars = (o: Partial<CiEnvOptions>) => Object.fromEntries(ciEnv({ ...base, ...o }).map((v) => [v.name, v.value]));
 
 describe('ci-env', () => {
@@ -21,7 +27,11 @@ describe('ci-env', () => {
   });
 
   it('keeps the checksum database on, builds read-only, and never emits GOSUMDB=off', () => {
-    expect(vars({})).toEqual({ GOPROXY: 'https://godepot.internal', GOSUMDB: 'sum.golang.org', GOFLAGS: '-mod=readonly' });
+    expect(vars({})).toEqual({
+      GOPROXY: 'https://godepot.internal',
+      GOSUMDB: 'sum.golang.org',
+      GOFLAGS: '-mod=readonly',
+    });
     const { vkey } = generateKey('db.internal/sumdb');
     expect(vars({ sumdb: vkey }).GOSUMDB).toBe(vkey);
     expect(() => vars({ sumdb: 'off' })).toThrow(/refused/);
@@ -30,7 +40,11 @@ describe('ci-env', () => {
   });
 
   it('private patterns: GOPRIVATE/GONOPROXY/GONOSUMDB when fetched directly, GONOSUMDB only when through godepot; public-covering patterns refused', () => {
-    expect(vars({ private: 'git.corp.example,github.com/mycorp' })).toMatchObject({ GOPRIVATE: 'git.corp.example,github.com/mycorp', GONOPROXY: 'git.corp.example,github.com/mycorp', GONOSUMDB: 'git.corp.example,github.com/mycorp' });
+    expect(vars({ private: 'git.corp.example,github.com/mycorp' })).toMatchObject({
+      GOPRIVATE: 'git.corp.example,github.com/mycorp',
+      GONOPROXY: 'git.corp.example,github.com/mycorp',
+      GONOSUMDB: 'git.corp.example,github.com/mycorp',
+    });
     const via = vars({ private: 'git.corp.example', privateVia: 'godepot' });
     expect(via.GONOSUMDB).toBe('git.corp.example');
     expect(via.GOPRIVATE).toBeUndefined();
@@ -38,7 +52,7 @@ describe('ci-env', () => {
     expect(() => vars({ private: 'github.com' })).toThrow(/covers public modules/);
   });
 
-  it('what it prints passes the doctor\'s configuration checks', () => {
+  it("what it prints passes the doctor's configuration checks", () => {
     for (const fallback of ['none', 'proxy.golang.org', 'direct'] as const) {
       const env = vars({ fallback, private: 'git.corp.example' });
       const problems = analyzeConfig(configFromEnv(env)).findings.filter((f) => f.severity === 'problem');
@@ -53,9 +67,17 @@ describe('ci-env', () => {
   });
 
   it('shell output is valid sh that sets exactly these values, quotes and all', () => {
-    const out = formatCiEnv(ciEnv({ ...base, fallback: 'proxy.golang.org', private: "git.corp.example/o'brien" }), 'shell');
-    const r = spawnSync('sh', ['-c', `${out}\nprintf '%s\\n' "$GOPROXY" "$GOSUMDB" "$GOFLAGS" "$GONOSUMDB"`], { encoding: 'utf8', env: {} });
-    expect(r.stdout).toBe("https://godepot.internal|https://proxy.golang.org\nsum.golang.org\n-mod=readonly\ngit.corp.example/o'brien\n");
+    const out = formatCiEnv(
+      ciEnv({ ...base, fallback: 'proxy.golang.org', private: "git.corp.example/o'brien" }),
+      'shell',
+    );
+    const r = spawnSync('sh', ['-c', `${out}\nprintf '%s\\n' "$GOPROXY" "$GOSUMDB" "$GOFLAGS" "$GONOSUMDB"`], {
+      encoding: 'utf8',
+      env: {},
+    });
+    expect(r.stdout).toBe(
+      "https://godepot.internal|https://proxy.golang.org\nsum.golang.org\n-mod=readonly\ngit.corp.example/o'brien\n",
+    );
   });
 
   it('GitHub Actions and GitLab CI snippets', () => {

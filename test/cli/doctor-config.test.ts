@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeConfig, parseGoproxy, parseGosumdb, publicPathsMatched, type GoConfig } from '../../src/cli/doctor/config-check.js';
+import {
+  analyzeConfig,
+  parseGoproxy,
+  parseGosumdb,
+  publicPathsMatched,
+  type GoConfig,
+} from '../../src/cli/doctor/config-check.js';
 import { configFromEnv } from '../../src/cli/doctor/goenv.js';
 import { verdict } from '../../src/cli/doctor/report.js';
 import { checkTreeHead, findingFor, redact } from '../../src/cli/doctor/run.js';
@@ -16,11 +22,21 @@ function prng(seed: number): () => number {
   };
 }
 
-const problems = (cfg: Partial<GoConfig>) => analyzeConfig({ ...BASE, ...cfg }).findings.filter((f) => f.severity === 'problem');
+const problems = (cfg: Partial<GoConfig>) =>
+  analyzeConfig({ ...BASE, ...cfg }).findings.filter((f) => f.severity === 'problem');
 
 describe('the GOPROXY list as the go command reads it', () => {
   it('uses the go command defaults when nothing is set, and GOPRIVATE as the default of GONOSUMDB/GONOPROXY', () => {
-    expect(BASE).toEqual({ GOPROXY: 'https://proxy.golang.org,direct', GOSUMDB: 'sum.golang.org', GONOSUMDB: '', GONOPROXY: '', GOPRIVATE: '', GOFLAGS: '', GOINSECURE: '', GOAUTH: 'netrc' });
+    expect(BASE).toEqual({
+      GOPROXY: 'https://proxy.golang.org,direct',
+      GOSUMDB: 'sum.golang.org',
+      GONOSUMDB: '',
+      GONOPROXY: '',
+      GOPRIVATE: '',
+      GOFLAGS: '',
+      GOINSECURE: '',
+      GOAUTH: 'netrc',
+    });
     expect(configFromEnv({ GOPRIVATE: 'git.corp' })).toMatchObject({ GONOSUMDB: 'git.corp', GONOPROXY: 'git.corp' });
     expect(analyzeConfig(BASE).findings).toEqual([]);
   });
@@ -39,7 +55,7 @@ describe('the GOPROXY list as the go command reads it', () => {
     expect(parseGoproxy('ftp://x').errors[0]).toMatch(/scheme must be https, http or file/);
   });
 
-  it('agrees with the server\'s own GOPROXY-syntax parser on random URL lists', () => {
+  it("agrees with the server's own GOPROXY-syntax parser on random URL lists", () => {
     const rnd = prng(42);
     for (let i = 0; i < 200; i++) {
       const n = 1 + Math.floor(rnd() * 4);
@@ -57,12 +73,24 @@ describe('the GOPROXY list as the go command reads it', () => {
 describe('GOSUMDB', () => {
   it('knows sum.golang.org, rewrites sum.golang.google.cn, reads keys with and without URL, and refuses the rest like Go', () => {
     expect(parseGosumdb('')).toEqual({ off: false, name: 'sum.golang.org', key: SUM_GOLANG_ORG_KEY });
-    expect(parseGosumdb('sum.golang.google.cn')).toEqual({ off: false, name: 'sum.golang.org', key: SUM_GOLANG_ORG_KEY, url: 'https://sum.golang.google.cn' });
+    expect(parseGosumdb('sum.golang.google.cn')).toEqual({
+      off: false,
+      name: 'sum.golang.org',
+      key: SUM_GOLANG_ORG_KEY,
+      url: 'https://sum.golang.google.cn',
+    });
     const { vkey } = generateKey('db.example/sumdb');
-    expect(parseGosumdb(`${vkey} https://db.example/x/`)).toEqual({ off: false, name: 'db.example/sumdb', key: vkey, url: 'https://db.example/x' });
+    expect(parseGosumdb(`${vkey} https://db.example/x/`)).toEqual({
+      off: false,
+      name: 'db.example/sumdb',
+      key: vkey,
+      url: 'https://db.example/x',
+    });
     expect(parseGosumdb('off')).toEqual({ off: true });
     expect(parseGosumdb('a b c').error).toBe('invalid GOSUMDB: too many fields');
-    expect(parseGosumdb('db.example').error).toMatch(/invalid GOSUMDB: malformed verifier id .*knows the key of sum\.golang\.org only/);
+    expect(parseGosumdb('db.example').error).toMatch(
+      /invalid GOSUMDB: malformed verifier id .*knows the key of sum\.golang\.org only/,
+    );
   });
 });
 
@@ -93,23 +121,32 @@ describe('configuration problems, each with a fix', () => {
     expect(ps[0]?.message).toMatch(/covers public modules/);
   });
 
-  it.each(['git.corp.example', 'github.com/mycorp', '*.corp.example,gitlab.com/mycorp/*'])('private patterns %s are fine', (v) => {
-    expect(problems({ GONOSUMDB: v, GOPRIVATE: v })).toEqual([]);
-    expect(publicPathsMatched(v)).toEqual([]);
-  });
+  it.each(['git.corp.example', 'github.com/mycorp', '*.corp.example,gitlab.com/mycorp/*'])(
+    'private patterns %s are fine',
+    (v) => {
+      expect(problems({ GONOSUMDB: v, GOPRIVATE: v })).toEqual([]);
+      expect(publicPathsMatched(v)).toEqual([]);
+    },
+  );
 
   it('a "," between two proxies makes fallback impossible; "|" or ",direct" does not', () => {
     const [p] = problems({ GOPROXY: 'https://godepot.internal,https://proxy.golang.org' });
     expect(p?.message).toMatch(/stops instead of trying https:\/\/proxy\.golang\.org/);
-    expect(p?.fix).toBe('use "https://godepot.internal|https://proxy.golang.org" so any failure falls back (or list https://godepot.internal alone if every module must come through it)');
+    expect(p?.fix).toBe(
+      'use "https://godepot.internal|https://proxy.golang.org" so any failure falls back (or list https://godepot.internal alone if every module must come through it)',
+    );
     expect(problems({ GOPROXY: 'https://godepot.internal|https://proxy.golang.org,direct' })).toEqual([]);
     expect(problems({ GOPROXY: 'https://godepot.internal,direct' })).toEqual([]);
   });
 
   it('entries after direct are a problem; a single proxy is worth a note; direct alone a warning', () => {
-    expect(problems({ GOPROXY: 'direct,https://godepot.internal' })[0]?.message).toMatch(/after "direct" are never used/);
+    expect(problems({ GOPROXY: 'direct,https://godepot.internal' })[0]?.message).toMatch(
+      /after "direct" are never used/,
+    );
     const single = analyzeConfig({ ...BASE, GOPROXY: 'https://godepot.internal' }).findings;
-    expect(single.map((f) => [f.severity, f.message.slice(0, 30)])).toEqual([['info', 'only https://godepot.internal,']]);
+    expect(single.map((f) => [f.severity, f.message.slice(0, 30)])).toEqual([
+      ['info', 'only https://godepot.internal,'],
+    ]);
     expect(analyzeConfig({ ...BASE, GOPROXY: 'direct' }).findings[0]?.severity).toBe('warning');
   });
 
@@ -126,7 +163,10 @@ describe('the verdict', () => {
     const dns = findingFor(target, { name: 'dns', ok: false, ms: 3, failure: 'dns', detail: 'g does not resolve' });
     const refused = findingFor(target, { name: 'tcp', ok: false, ms: 1, failure: 'refused', detail: 'refused' });
     const http = findingFor(target, { name: 'http', ok: false, ms: 1, failure: 'status', detail: 'GET → 502' });
-    const key = findingFor({ ...target, role: 'database' }, { name: 'key', ok: false, ms: 1, failure: 'key', detail: 'signed by x' });
+    const key = findingFor(
+      { ...target, role: 'database' },
+      { name: 'key', ok: false, ms: 1, failure: 'key', detail: 'signed by x' },
+    );
     expect([dns.kind, refused.kind, http.kind, key.kind]).toEqual(['network', 'network', 'service', 'config']);
     expect(dns.message).toMatch(/DNS: name does not resolve/);
     expect(refused.message).toMatch(/connection refused/);
@@ -138,17 +178,27 @@ describe('the verdict', () => {
       'Verdict: CONFIGURATION problem: the Go settings are wrong',
     ]);
     expect(lines.filter((l) => l.startsWith('    fix: '))).toHaveLength(3);
-    expect(verdict([{ kind: 'config', severity: 'info', subject: 'x', message: 'y' }])[0]).toMatch(/^Verdict: all good/);
+    expect(verdict([{ kind: 'config', severity: 'info', subject: 'x', message: 'y' }])[0]).toMatch(
+      /^Verdict: all good/,
+    );
   });
 
   it('checks a tree head against the key: verifies, names another signer, or says it is not a note', () => {
     const a = generateKey('db.example');
     const b = generateKey('db.example');
-    const note = signNote({ text: `go.sum database tree\n5\n${Buffer.alloc(32).toString('base64')}\n` }, newSigner(a.skey));
-    expect(checkTreeHead(note, a.vkey, 1)).toMatchObject({ ok: true, detail: expect.stringMatching(/of 5 records verifies/) });
+    const note = signNote(
+      { text: `go.sum database tree\n5\n${Buffer.alloc(32).toString('base64')}\n` },
+      newSigner(a.skey),
+    );
+    expect(checkTreeHead(note, a.vkey, 1)).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/of 5 records verifies/),
+    });
     const wrong = checkTreeHead(note, b.vkey, 1);
     expect(wrong).toMatchObject({ ok: false, failure: 'key' });
-    expect(wrong.detail).toContain(`signed by ${a.vkey.split('+').slice(0, 2).join('+')}, not by ${b.vkey.split('+').slice(0, 2).join('+')}`);
+    expect(wrong.detail).toContain(
+      `signed by ${a.vkey.split('+').slice(0, 2).join('+')}, not by ${b.vkey.split('+').slice(0, 2).join('+')}`,
+    );
     expect(checkTreeHead(Buffer.from('hello'), a.vkey, 1)).toMatchObject({ ok: false, failure: 'body' });
   });
 

@@ -3,7 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GoFileError, goModTokens, isReplaced, parseGoMod, parseGoSum, parseModuleArg, parseModuleList } from '../../src/cli/gofiles.js';
+import {
+  GoFileError,
+  goModTokens,
+  isReplaced,
+  parseGoMod,
+  parseGoSum,
+  parseModuleArg,
+  parseModuleList,
+} from '../../src/cli/gofiles.js';
 import { findGo, goEnv } from '../world/index.js';
 
 function prng(seed: number): () => number {
@@ -64,7 +72,8 @@ describe('parseGoSum', () => {
         const kind = rnd() < 0.5 ? 'zip' : 'mod';
         want.push({ path, version, kind, hash: `h1:${Buffer.from([i, round]).toString('base64')}`, line: i + 1 });
       }
-      const text = want.map((e) => `${e.path} ${e.version}${e.kind === 'mod' ? '/go.mod' : ''} ${e.hash}`).join('\n') + '\n';
+      const text =
+        want.map((e) => `${e.path} ${e.version}${e.kind === 'mod' ? '/go.mod' : ''} ${e.hash}`).join('\n') + '\n';
       expect(parseGoSum(text)).toEqual(want);
     }
   });
@@ -123,7 +132,13 @@ replace (
 
   it('tokenizes like modfile: => and parentheses split words, escapes in double quotes, comments end the line', () => {
     expect(goModTokens('replace a=>b v1 // c')).toEqual(['replace', 'a', '=>', 'b', 'v1']);
-    expect(goModTokens('require ("x\\"y" `raw//not comment`)')).toEqual(['require', '(', 'x"y', 'raw//not comment', ')']);
+    expect(goModTokens('require ("x\\"y" `raw//not comment`)')).toEqual([
+      'require',
+      '(',
+      'x"y',
+      'raw//not comment',
+      ')',
+    ]);
     expect(() => goModTokens('require "open', 'f', 3)).toThrow(/f:3: unterminated/);
   });
 
@@ -150,12 +165,21 @@ replace example.com/quoted v0.1.0 => ./local
 `;
       writeFileSync(join(dir, 'go.mod'), text);
       // The hermetic environment of every go run in the tests (telemetry off: its writer can outlive the command and race the cleanup).
-      const r = spawnSync(go, ['mod', 'edit', '-json'], { cwd: dir, encoding: 'utf8', env: goEnv({ home: dir, proxy: 'off', sumdb: 'off' }) });
+      const r = spawnSync(go, ['mod', 'edit', '-json'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: goEnv({ home: dir, proxy: 'off', sumdb: 'off' }),
+      });
       expect(r.status, r.stderr).toBe(0);
-      const j = JSON.parse(r.stdout) as { Require: Array<{ Path: string; Version: string }>; Replace: Array<{ New: { Path: string; Version?: string } }> };
+      const j = JSON.parse(r.stdout) as {
+        Require: Array<{ Path: string; Version: string }>;
+        Replace: Array<{ New: { Path: string; Version?: string } }>;
+      };
       const ours = parseGoMod(text);
       expect(ours.requires).toEqual(j.Require.map((x) => ({ path: x.Path, version: x.Version })));
-      expect(ours.replacements).toEqual(j.Replace.filter((x) => x.New.Version).map((x) => ({ path: x.New.Path, version: x.New.Version })));
+      expect(ours.replacements).toEqual(
+        j.Replace.filter((x) => x.New.Version).map((x) => ({ path: x.New.Path, version: x.New.Version })),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -41,12 +41,15 @@ describe('reading a Go module cache', () => {
     expect(root).toBe(dl);
     const { found, skipped } = await scanLayout(root);
     const byKey = Object.fromEntries(found.map((f) => [`${f.path}@${f.version}`, [...f.files].sort()]));
-    expect(byKey).toEqual({ 'example.com/Upper/Lib@v1.0.0': ['info', 'mod', 'zip'], 'example.com/modonly@v0.1.0': ['mod'] });
+    expect(byKey).toEqual({
+      'example.com/Upper/Lib@v1.0.0': ['info', 'mod', 'zip'],
+      'example.com/modonly@v0.1.0': ['mod'],
+    });
     expect(skipped).toEqual(['example.com/bad/@v/notaversion.mod: not a valid module version']);
     expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
   });
 
-  it('lists a database\'s lookups oldest first (the go command\'s order), skipping empty and foreign files', async () => {
+  it("lists a database's lookups oldest first (the go command's order), skipping empty and foreign files", async () => {
     const root = await tmp();
     const base = 'sumdb/localhost.localdev/sumdb/lookup/';
     const files = [
@@ -72,7 +75,11 @@ describe('reading a Go module cache', () => {
     const base = settingsFrom({ upstream: 'https://up.example', sumdb: 'sum.golang.org', verify: 'fallback' });
     const on = importSettings(base, 'http://127.0.0.1:9');
     expect(on.upstream.entries.map((e) => e.url)).toEqual(['http://127.0.0.1:9', 'https://up.example']);
-    expect(on.sumdb[0]?.urls).toEqual(['http://127.0.0.1:9/sumdb/sum.golang.org', 'https://sum.golang.org', 'https://sum.golang.google.cn']);
+    expect(on.sumdb[0]?.urls).toEqual([
+      'http://127.0.0.1:9/sumdb/sum.golang.org',
+      'https://sum.golang.org',
+      'https://sum.golang.google.cn',
+    ]);
     expect(on.verify.mode).toBe('strict');
     const off = importSettings({ ...base, offline: true }, 'http://127.0.0.1:9');
     expect(off.offline).toBe(false);
@@ -82,11 +89,20 @@ describe('reading a Go module cache', () => {
 });
 
 describe('the folder server', () => {
-  it('maps request paths to files inside the root only, and never the go command\'s own files', () => {
+  it("maps request paths to files inside the root only, and never the go command's own files", () => {
     const root = '/data/dl';
     expect(fileFor(root, '/example.com/!upper/@v/v1.0.0.zip')).toBe('/data/dl/example.com/!upper/@v/v1.0.0.zip');
     expect(fileFor(root, '/example.com/%21upper/@v/v1.0.0.mod')).toBe('/data/dl/example.com/!upper/@v/v1.0.0.mod');
-    for (const bad of ['/../etc/passwd', '/a/%2e%2e/b', '/a%2fb', '/a/.staging/x', '/x/@v/v1.0.0.ziphash', '/x/@v/v1.0.0.lock', '/', '/a\\b']) {
+    for (const bad of [
+      '/../etc/passwd',
+      '/a/%2e%2e/b',
+      '/a%2fb',
+      '/a/.staging/x',
+      '/x/@v/v1.0.0.ziphash',
+      '/x/@v/v1.0.0.lock',
+      '/',
+      '/a\\b',
+    ]) {
       expect(fileFor(root, bad), bad).toBeNull();
     }
   });
@@ -121,6 +137,8 @@ describe('export layout', () => {
   });
 
   it('merges @v/list in semver order without duplicates, dropping junk', () => {
-    expect(mergeVersionList('v1.10.0\nv1.2.0\n\nnot-a-version\n', ['v1.2.0', 'v1.9.0', 'v2.0.0+incompatible'])).toBe('v1.2.0\nv1.9.0\nv1.10.0\nv2.0.0+incompatible\n');
+    expect(mergeVersionList('v1.10.0\nv1.2.0\n\nnot-a-version\n', ['v1.2.0', 'v1.9.0', 'v2.0.0+incompatible'])).toBe(
+      'v1.2.0\nv1.9.0\nv1.10.0\nv2.0.0+incompatible\n',
+    );
   });
 });

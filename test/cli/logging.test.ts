@@ -18,8 +18,26 @@ describe('access log writer', () => {
     const direct = capture();
     const write = accessLogWriter(log, direct, fixed, base);
     const records: object[] = [
-      { method: 'GET', path: '/example.com/a/@v/v1.0.0.mod', status: 200, ms: 0.1, route: 'mod', module: 'example.com/a', version: 'v1.0.0', cache: 'hit', verification: 'verified' },
-      { method: 'HEAD', path: '/x"y\\z\u0001\u00e9\u2028', status: 404, ms: 12.5, route: 'other', module: undefined, error: 'not_found' },
+      {
+        method: 'GET',
+        path: '/example.com/a/@v/v1.0.0.mod',
+        status: 200,
+        ms: 0.1,
+        route: 'mod',
+        module: 'example.com/a',
+        version: 'v1.0.0',
+        cache: 'hit',
+        verification: 'verified',
+      },
+      {
+        method: 'HEAD',
+        path: '/x"y\\z\u0001\u00e9\u2028',
+        status: 404,
+        ms: 12.5,
+        route: 'other',
+        module: undefined,
+        error: 'not_found',
+      },
       { method: undefined, path: undefined, status: undefined, ms: undefined, route: 'bad_request' },
       {},
     ];
@@ -72,7 +90,13 @@ describe('BatchingSink', () => {
   });
 
   it('flush and flushSync leave nothing queued', () => {
-    const out = { ...capture(), flushed: 0, flushSync(): void { this.flushed++; } };
+    const out = {
+      ...capture(),
+      flushed: 0,
+      flushSync(): void {
+        this.flushed++;
+      },
+    };
     const sink = new BatchingSink(out, 1000, 60_000);
     sink.queue('x\n');
     let called = false;

@@ -25,7 +25,9 @@ describe('TargetSet', () => {
     expect(s.size).toBe(1);
     const t = s.list()[0];
     expect(t).toMatchObject({ zip: true, info: true, sums: { mod: 'h1:m=', zip: 'h1:z=' } });
-    expect(t?.conflicts).toEqual(['z/go.sum:9 has h1:other= for example.com/a@v1.0.0/go.mod, another go.sum has h1:m=']);
+    expect(t?.conflicts).toEqual([
+      'z/go.sum:9 has h1:other= for example.com/a@v1.0.0/go.mod, another go.sum has h1:m=',
+    ]);
     expect(t?.sources).toEqual(['x/go.sum:1', 'y/go.sum:3', 'z/go.sum:9']);
   });
 });
@@ -54,11 +56,26 @@ describe('collectTargets', () => {
 
   it('reads go.mod (requirements walk their graph), lists, stdin and module@version arguments; reports bad inputs', async () => {
     const d = await tmp();
-    await writeFile(join(d, 'go.mod'), 'module m\nrequire (\n\texample.com/r v1.0.0\n\texample.com/gone v1.0.0\n)\nreplace example.com/gone => example.com/fork v1.0.1\n');
+    await writeFile(
+      join(d, 'go.mod'),
+      'module m\nrequire (\n\texample.com/r v1.0.0\n\texample.com/gone v1.0.0\n)\nreplace example.com/gone => example.com/fork v1.0.1\n',
+    );
     await writeFile(join(d, 'tools.txt'), 'example.com/tool@v0.1.0\n');
     await writeFile(join(d, 'bad.sum'), 'nonsense\n');
-    const c = await collectTargets([join(d, 'go.mod'), join(d, 'tools.txt'), '-', 'example.com/arg@v2.0.0+incompatible', join(d, 'bad.sum'), join(d, 'missing')], async () => 'example.com/stdin v1.1.0\n');
-    const got = Object.fromEntries(c.targets.list().map((t) => [`${t.path}@${t.version}`, { zip: t.zip, graph: t.graph }]));
+    const c = await collectTargets(
+      [
+        join(d, 'go.mod'),
+        join(d, 'tools.txt'),
+        '-',
+        'example.com/arg@v2.0.0+incompatible',
+        join(d, 'bad.sum'),
+        join(d, 'missing'),
+      ],
+      async () => 'example.com/stdin v1.1.0\n',
+    );
+    const got = Object.fromEntries(
+      c.targets.list().map((t) => [`${t.path}@${t.version}`, { zip: t.zip, graph: t.graph }]),
+    );
     expect(got).toEqual({
       'example.com/r@v1.0.0': { zip: true, graph: true },
       'example.com/fork@v1.0.1': { zip: true, graph: true },
@@ -66,7 +83,10 @@ describe('collectTargets', () => {
       'example.com/stdin@v1.1.0': { zip: true, graph: false },
       'example.com/arg@v2.0.0+incompatible': { zip: true, graph: false },
     });
-    expect(c.errors.map((e) => e.message)).toEqual([expect.stringMatching(/bad\.sum:1: malformed go\.sum line/), expect.stringMatching(/missing:0: no such file or folder/)]);
+    expect(c.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/bad\.sum:1: malformed go\.sum line/),
+      expect.stringMatching(/missing:0: no such file or folder/),
+    ]);
   });
 
   it('says so when a folder holds no go.sum', async () => {

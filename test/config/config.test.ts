@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadSettings, parseListen } from '../../src/config/load.js';
 import { OPTIONS, envName } from '../../src/config/options.js';
-import { DEFAULT_SUMDB, formatUpstreamList, parseDuration, parseSize, parseSumdbSpec, parseUpstreamList, SUM_GOLANG_ORG_KEY } from '../../src/config/values.js';
+import {
+  DEFAULT_SUMDB,
+  formatUpstreamList,
+  parseDuration,
+  parseSize,
+  parseSumdbSpec,
+  parseUpstreamList,
+  SUM_GOLANG_ORG_KEY,
+} from '../../src/config/values.js';
 
 const TEST_KEY = 'localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6';
 
@@ -39,7 +47,11 @@ describe('value syntaxes', () => {
 
   it('parses GOSUMDB-style database specs, keys with "+" in their data included', () => {
     const d = parseSumdbSpec(DEFAULT_SUMDB);
-    expect(d).toEqual({ name: 'sum.golang.org', key: SUM_GOLANG_ORG_KEY, urls: ['https://sum.golang.org', 'https://sum.golang.google.cn'] });
+    expect(d).toEqual({
+      name: 'sum.golang.org',
+      key: SUM_GOLANG_ORG_KEY,
+      urls: ['https://sum.golang.org', 'https://sum.golang.google.cn'],
+    });
     expect(parseSumdbSpec('sum.golang.org')).toEqual(d);
     const t = parseSumdbSpec(`${TEST_KEY} http://127.0.0.1:1/a,http://127.0.0.1:2/b`);
     expect(t.name).toBe('localhost.localdev/sumdb');
@@ -78,10 +90,16 @@ describe('loadSettings', () => {
     expect(s.data).toBe('/env');
     expect(s.ttl.list).toBe(180_000);
     expect(s.offline).toBe(true);
-    const s2 = loadSettings(['--offline=false', `--sumdb=${TEST_KEY} http://127.0.0.1:1`, '--sumdb', 'sum.golang.org'], {});
+    const s2 = loadSettings(
+      ['--offline=false', `--sumdb=${TEST_KEY} http://127.0.0.1:1`, '--sumdb', 'sum.golang.org'],
+      {},
+    );
     expect(s2.offline).toBe(false);
     expect(s2.sumdb.map((x) => x.name)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
-    const s3 = loadSettings([], { GODEPOT_SUMDB: `${TEST_KEY} http://127.0.0.1:1 ; sum.golang.org`, GODEPOT_VERIFY_RULE: 'example.com/*=strict' });
+    const s3 = loadSettings([], {
+      GODEPOT_SUMDB: `${TEST_KEY} http://127.0.0.1:1 ; sum.golang.org`,
+      GODEPOT_VERIFY_RULE: 'example.com/*=strict',
+    });
     expect(s3.sumdb).toHaveLength(2);
     expect(s3.verify.rules).toEqual([{ pattern: 'example.com/*', mode: 'strict' }]);
   });

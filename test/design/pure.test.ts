@@ -10,7 +10,10 @@ import { REPO_ROOT } from '../support/godepot.js';
 const PURE = ['src/module', 'src/modzip', 'src/sumdb/tlog', 'src/sumdb/note'];
 
 const FORBIDDEN: Array<[RegExp, string]> = [
-  [/from '(node:)?(fs|fs\/promises|net|tls|http|https|http2|dns|dns\/promises|dgram|child_process|worker_threads|cluster)'/, 'an I/O or thread module'],
+  [
+    /from '(node:)?(fs|fs\/promises|net|tls|http|https|http2|dns|dns\/promises|dgram|child_process|worker_threads|cluster)'/,
+    'an I/O or thread module',
+  ],
   [/from 'undici'/, 'the HTTP client'],
   [/\b(setTimeout|setInterval|setImmediate)\s*\(/, 'a timer'],
   [/\bDate\.now\s*\(|\bperformance\.now\s*\(|new Date\(\s*\)/, 'the clock'],
@@ -36,7 +39,8 @@ describe('the pure folders', () => {
           .split('\n')
           .forEach((line, i) => {
             if (/^\s*(\/\/|\*)/.test(line)) return;
-            for (const [re, what] of FORBIDDEN) if (re.test(line)) problems.push(`${f}:${i + 1} uses ${what}: ${line.trim()}`);
+            for (const [re, what] of FORBIDDEN)
+              if (re.test(line)) problems.push(`${f}:${i + 1} uses ${what}: ${line.trim()}`);
           });
       }
       expect(problems).toEqual([]);

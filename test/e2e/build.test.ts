@@ -4,7 +4,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildApp, buildModules, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, runGo, describeRun, writeApp, goPaths, SHAPES } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  goEnv,
+  runGo,
+  describeRun,
+  writeApp,
+  goPaths,
+  SHAPES,
+} from '../world/index.js';
 import { cp } from 'node:fs/promises';
 import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
 
@@ -23,7 +36,8 @@ describe.skipIf(go === null)('building through godepot with the real go command'
     dirs.push(d);
     return d;
   };
-  const env = (h: string, extra: Record<string, string> = {}) => goEnv({ home: h, proxy: godepot.url, sumdb: sumdb.vkey, extra });
+  const env = (h: string, extra: Record<string, string> = {}) =>
+    goEnv({ home: h, proxy: godepot.url, sumdb: sumdb.vkey, extra });
 
   beforeAll(async () => {
     const built = await buildModules(world.modules);
@@ -80,9 +94,17 @@ describe.skipIf(go === null)('building through godepot with the real go command'
 
   it('go install tool@version and go list -m -versions through godepot', async () => {
     const h = await home();
-    const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], { cwd: h, env: env(h), timeoutMs: 120_000 });
+    const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], {
+      cwd: h,
+      env: env(h),
+      timeoutMs: 120_000,
+    });
     expect(install.code, describeRun(install)).toBe(0);
-    const list = await runGo(['list', '-m', '-versions', 'example.com/retract'], { cwd: appDir, env: env(h), timeoutMs: 60_000 });
+    const list = await runGo(['list', '-m', '-versions', 'example.com/retract'], {
+      cwd: appDir,
+      env: env(h),
+      timeoutMs: 60_000,
+    });
     expect(list.code, describeRun(list)).toBe(0);
     expect(list.stdout.trim()).toBe('example.com/retract v1.0.0 v1.2.0');
   }, 240_000);
@@ -95,7 +117,11 @@ describe.skipIf(go === null)('building through godepot with the real go command'
     const get = await runGo(['get', `${SHAPES.mvs.path}@latest`], { cwd: dir, env: env(h), timeoutMs: 120_000 });
     expect(get.code, describeRun(get)).toBe(0);
     expect(await readFile(join(dir, 'go.mod'), 'utf8')).toContain(`${SHAPES.mvs.path} ${SHAPES.mvs.latest}`);
-    const retract = await runGo(['get', `${SHAPES.retract.path}@latest`], { cwd: dir, env: env(h), timeoutMs: 120_000 });
+    const retract = await runGo(['get', `${SHAPES.retract.path}@latest`], {
+      cwd: dir,
+      env: env(h),
+      timeoutMs: 120_000,
+    });
     expect(retract.code, describeRun(retract)).toBe(0);
     expect(await readFile(join(dir, 'go.mod'), 'utf8')).toContain(`${SHAPES.retract.path} ${SHAPES.retract.version}`);
   }, 240_000);

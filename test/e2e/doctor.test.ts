@@ -78,17 +78,28 @@ describe('godepot doctor', () => {
     expect(code, output).toBe(1);
     expect(output).toMatch(/ok +tcp/);
     expect(output).not.toContain('NETWORK problem');
-    expect(output).toMatch(/Verdict: CONFIGURATION problem[\s\S]*GOSUMDB=off: checksum verification is disabled[\s\S]*fix: unset GOSUMDB/);
+    expect(output).toMatch(
+      /Verdict: CONFIGURATION problem[\s\S]*GOSUMDB=off: checksum verification is disabled[\s\S]*fix: unset GOSUMDB/,
+    );
   });
 
   it('calls GOFLAGS=-insecure a configuration problem, with the fix (exit 1), reading go env when go is present', async () => {
     const go = findGo();
-    const env: NodeJS.ProcessEnv = { HOME: home, GOENV: 'off', GOFLAGS: '-insecure', GOPROXY: godepot.url, GOSUMDB: sumdb.vkey, PATH: go ? dirname(go) : '' };
+    const env: NodeJS.ProcessEnv = {
+      HOME: home,
+      GOENV: 'off',
+      GOFLAGS: '-insecure',
+      GOPROXY: godepot.url,
+      GOSUMDB: sumdb.vkey,
+      PATH: go ? dirname(go) : '',
+    };
     const { code, output, report } = await doctor(['--timeout', '3s', ...(go ? [] : ['--no-go'])], { env });
     expect(code, output).toBe(1);
     if (go) expect(report.source).toMatch(/^go env \(go1/);
     expect(report.config.GOFLAGS).toBe('-insecure');
-    expect(output).toMatch(/Verdict: CONFIGURATION problem[\s\S]*GOFLAGS=-insecure[\s\S]*fix: remove -insecure from GOFLAGS/);
+    expect(output).toMatch(
+      /Verdict: CONFIGURATION problem[\s\S]*GOFLAGS=-insecure[\s\S]*fix: remove -insecure from GOFLAGS/,
+    );
     expect(output).not.toContain('NETWORK problem');
   });
 
@@ -103,7 +114,10 @@ describe('godepot doctor', () => {
   it('prints JSON for machines with --json', async () => {
     const { code, output } = await run(['--json', '--goproxy', godepot.url, '--gosumdb', sumdb.vkey]);
     expect(code).toBe(0);
-    const j = JSON.parse(output) as { ok: boolean; targets: Array<{ role: string; steps: Array<{ name: string; ok: boolean }> }> };
+    const j = JSON.parse(output) as {
+      ok: boolean;
+      targets: Array<{ role: string; steps: Array<{ name: string; ok: boolean }> }>;
+    };
     expect(j.ok).toBe(true);
     expect(j.targets.map((t) => t.role)).toEqual(['proxy', 'database']);
     expect(j.targets[1]?.steps.some((s) => s.name === 'key' && s.ok)).toBe(true);

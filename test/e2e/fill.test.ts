@@ -11,14 +11,30 @@ import { warmCommand } from '../../src/cli/warm.js';
 import { importCommand } from '../../src/cli/import.js';
 import { exportCommand } from '../../src/cli/export.js';
 import type { CommandIO } from '../../src/cli/command-settings.js';
-import { buildApp, buildModules, FakeGoProxy, FakeSumDb, faults, findGo, goEnv, goPaths, runGo, describeRun, writeApp } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  goEnv,
+  goPaths,
+  runGo,
+  describeRun,
+  writeApp,
+} from '../world/index.js';
 import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
 
 function capture(): { io: CommandIO; text: () => string } {
   let out = '';
-  const io: CommandIO = { out: (s) => void (out += s), err: { write: (s: string) => void (out += s), isTTY: false }, env: {} };
+  const io: CommandIO = {
+    out: (s) => void (out += s),
+    err: { write: (s: string) => void (out += s), isTTY: false },
+    env: {},
+  };
   return { io, text: () => out };
 }
 
@@ -36,7 +52,16 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     dirs.push(d);
     return d;
   };
-  const serverFlags = (data: string): string[] => ['--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`, '--progress', 'plain'];
+  const serverFlags = (data: string): string[] => [
+    '--data',
+    data,
+    '--upstream',
+    upstream.url,
+    '--sumdb',
+    `${sumdb.vkey} ${sumdb.url}`,
+    '--progress',
+    'plain',
+  ];
 
   /** With both upstreams hanging, a client with an empty module cache builds the app through godepot, then re-derives go.sum from godepot's checksum database alone. */
   async function buildWithUpstreamsDown(godepot: RunningGodepot): Promise<void> {
@@ -53,10 +78,17 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
       await cp(appDir, copy, { recursive: true });
       await rm(join(copy, 'go.sum'));
       const h2 = await dir('godepot-gohome-');
-      const tidy = await runGo(['mod', 'tidy'], { cwd: copy, env: goEnv({ home: h2, proxy: godepot.url, sumdb: sumdb.vkey }), timeoutMs: 120_000 });
+      const tidy = await runGo(['mod', 'tidy'], {
+        cwd: copy,
+        env: goEnv({ home: h2, proxy: godepot.url, sumdb: sumdb.vkey }),
+        timeoutMs: 120_000,
+      });
       expect(tidy.code, describeRun(tidy)).toBe(0);
       expect(await readFile(join(copy, 'go.sum'), 'utf8')).toBe(await readFile(join(appDir, 'go.sum'), 'utf8'));
-      expect(upstream.requests.length + sumdb.requests.length, `godepot asked upstream: ${JSON.stringify([...upstream.requests, ...sumdb.requests])}`).toBe(0);
+      expect(
+        upstream.requests.length + sumdb.requests.length,
+        `godepot asked upstream: ${JSON.stringify([...upstream.requests, ...sumdb.requests])}`,
+      ).toBe(0);
     } finally {
       for (const u of undo) u();
     }
@@ -67,7 +99,8 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     upstream = await FakeGoProxy.start(built);
     // Records of other modules before and after the app's, so its records span a full and a partial tile.
     sumdb = await FakeSumDb.start();
-    const filler = (i: number): string => `example.com/filler/m${i} v1.0.0 h1:${Buffer.alloc(32, i % 256).toString('base64')}\n`;
+    const filler = (i: number): string =>
+      `example.com/filler/m${i} v1.0.0 h1:${Buffer.alloc(32, i % 256).toString('base64')}\n`;
     for (let i = 0; i < 220; i++) await sumdb.addRecord(filler(i));
     await sumdb.addAll(built);
     for (let i = 220; i < 330; i++) await sumdb.addRecord(filler(i));
@@ -99,7 +132,15 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const code = await warmCommand([...serverFlags(data), join(appDir, 'go.sum')], c.io);
     expect(code, c.text()).toBe(0);
     const lines = (await readFile(join(appDir, 'go.sum'), 'utf8')).trim().split('\n');
-    const versions = new Set(lines.map((l) => l.split(' ').slice(0, 2).join('@').replace(/\/go\.mod$/, '')));
+    const versions = new Set(
+      lines.map((l) =>
+        l
+          .split(' ')
+          .slice(0, 2)
+          .join('@')
+          .replace(/\/go\.mod$/, ''),
+      ),
+    );
     expect(c.text()).toContain(`warmed ${versions.size} of ${versions.size} module versions`);
     // A second run finds everything cached and fetches nothing.
     upstream.resetLog();
@@ -123,7 +164,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     expect(c.text()).toMatch(/go\.sum \(.*\) has h1:BwcH.* for its zip, the checksum database .* has h1:/);
   }, 120_000);
 
-  it('godepot import of the builder\'s module cache (--offline: nothing but the folder) fills an empty godepot that then serves the build alone', async () => {
+  it("godepot import of the builder's module cache (--offline: nothing but the folder) fills an empty godepot that then serves the build alone", async () => {
     const data = await dir('godepot-data-');
     const c = capture();
     const code = await importCommand([...serverFlags(data), '--offline', goPaths(builderHome).modcache], c.io);
@@ -167,7 +208,9 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const source = await dir('godepot-data-');
     const out = await dir('godepot-export-');
     const c = capture();
-    expect(await exportCommand([...serverFlags(source), out, '--from', join(appDir, 'go.sum')], c.io), c.text()).toBe(0);
+    expect(await exportCommand([...serverFlags(source), out, '--from', join(appDir, 'go.sum')], c.io), c.text()).toBe(
+      0,
+    );
     const target = await dir('godepot-data-');
     const i = capture();
     expect(await importCommand([...serverFlags(target), '--offline', out], i.io), i.text()).toBe(0);
@@ -175,8 +218,14 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     // Private modules (--nosumdb) cannot be checked against a database: from a foreign folder they are left out, not kept unchecked.
     const privateTarget = await dir('godepot-data-');
     const p = capture();
-    expect(await importCommand([...serverFlags(privateTarget), '--offline', '--nosumdb', 'example.com/gen', out], p.io), p.text()).toBe(0);
-    const left = /(\d+) module versions were left out: no checksum database can vouch for them \(private, --nosumdb\)/.exec(p.text());
+    expect(
+      await importCommand([...serverFlags(privateTarget), '--offline', '--nosumdb', 'example.com/gen', out], p.io),
+      p.text(),
+    ).toBe(0);
+    const left =
+      /(\d+) module versions were left out: no checksum database can vouch for them \(private, --nosumdb\)/.exec(
+        p.text(),
+      );
     expect(Number(left?.[1]), p.text()).toBeGreaterThanOrEqual(40);
     expect(existsSync(join(privateTarget, 'mod', 'example.com', 'gen')), 'a --nosumdb module was kept').toBe(false);
     expect(existsSync(join(privateTarget, 'mod', 'example.com', 'mvs')), 'a checked module was not kept').toBe(true);
@@ -184,13 +233,21 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const h = await dir('godepot-gohome-');
     const undo = [upstream.setFault(faults.status(503)), sumdb.setFault(faults.status(503))];
     try {
-      const build = await runGo(['build', '-o', join(h, 'app'), '.'], { cwd: appDir, env: goEnv({ home: h, proxy: `file://${out}`, sumdb: sumdb.vkey }), timeoutMs: 120_000 });
+      const build = await runGo(['build', '-o', join(h, 'app'), '.'], {
+        cwd: appDir,
+        env: goEnv({ home: h, proxy: `file://${out}`, sumdb: sumdb.vkey }),
+        timeoutMs: 120_000,
+      });
       expect(build.code, describeRun(build)).toBe(0);
       const copy = await dir('godepot-app-copy-');
       await cp(appDir, copy, { recursive: true });
       await rm(join(copy, 'go.sum'));
       const h2 = await dir('godepot-gohome-');
-      const tidy = await runGo(['mod', 'tidy'], { cwd: copy, env: goEnv({ home: h2, proxy: `file://${out}`, sumdb: sumdb.vkey }), timeoutMs: 120_000 });
+      const tidy = await runGo(['mod', 'tidy'], {
+        cwd: copy,
+        env: goEnv({ home: h2, proxy: `file://${out}`, sumdb: sumdb.vkey }),
+        timeoutMs: 120_000,
+      });
       expect(tidy.code, describeRun(tidy)).toBe(0);
       expect(await readFile(join(copy, 'go.sum'), 'utf8')).toBe(await readFile(join(appDir, 'go.sum'), 'utf8'));
     } finally {

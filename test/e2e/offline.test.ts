@@ -3,7 +3,18 @@
 // receive no request at all.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, findGo, goEnv, runGo, SHAPES, writeApp } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  findGo,
+  goEnv,
+  runGo,
+  SHAPES,
+  writeApp,
+} from '../world/index.js';
 import { startGodepot, removeDir, tempDir } from '../support/godepot.js';
 
 const go = findGo();
@@ -51,7 +62,12 @@ describe.skipIf(go === null)('godepot --offline', () => {
   it('builds and answers @latest from the cache without contacting any upstream', async () => {
     upstream.resetLog();
     sumdb.resetLog();
-    const offline = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, offline: 'true' });
+    const offline = await startGodepot({
+      data,
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      offline: 'true',
+    });
     try {
       const h = await home();
       const env = goEnv({ home: h, proxy: offline.url, sumdb: sumdb.vkey });

@@ -5,7 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, faults, findGo, goPaths, runGo, writeApp, type BuiltModule } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  goPaths,
+  runGo,
+  writeApp,
+  type BuiltModule,
+} from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { bufferSource, verifyModuleZip } from '../../src/modzip/index.js';
 import { Dirs, metric, sumdbEnv, text } from './sumdb-support.js';
@@ -55,7 +67,9 @@ describe.skipIf(findGo() === null)('an upstream serving an altered zip', () => {
     expect(tidy.stderr).toContain('502');
     expect(tidy.stderr).toContain('checksum mismatch');
     // The go command never received the altered zip: nothing of it in its module cache, and no SECURITY ERROR of its own.
-    expect(existsSync(join(goPaths(h).modcache, 'cache', 'download', victim.path, '@v', `${victim.version}.zip`))).toBe(false);
+    expect(existsSync(join(goPaths(h).modcache, 'cache', 'download', victim.path, '@v', `${victim.version}.zip`))).toBe(
+      false,
+    );
     expect(tidy.stderr).not.toContain('SECURITY ERROR');
 
     // Asked directly, godepot refuses every time (nothing was kept), with a message the go command prints.
@@ -67,11 +81,15 @@ describe.skipIf(findGo() === null)('an upstream serving an altered zip', () => {
     }
     expect(await metric(godepot.url, 'godepot_checksum_mismatch_total')).toBeGreaterThanOrEqual(before + 1);
     for (const area of ['mod/', 'unverified/']) {
-      const kept = (await godepot.g.storage.list(area)).filter((k) => k.includes(`${victim.path}/@v/${victim.version}.zip`));
+      const kept = (await godepot.g.storage.list(area)).filter((k) =>
+        k.includes(`${victim.path}/@v/${victim.version}.zip`),
+      );
       expect(kept, area).toEqual([]);
     }
     // (The listing does see this module: its go.mod, which was not altered, was verified and kept.)
-    expect((await godepot.g.storage.list('mod/')).some((k) => k.includes(`${victim.path}/@v/${victim.version}.mod`))).toBe(true);
+    expect(
+      (await godepot.g.storage.list('mod/')).some((k) => k.includes(`${victim.path}/@v/${victim.version}.mod`)),
+    ).toBe(true);
     // The log says so at error level, with both hashes.
     const alert = godepot.logs.find((l) => l.alert === 'checksum_mismatch' && l.module === victim.path);
     expect(alert).toMatchObject({ version: victim.version, expected: victim.h1, received: altered.h1 });
@@ -83,13 +101,18 @@ describe.skipIf(findGo() === null)('an upstream serving an altered zip', () => {
     expect(r.status).toBe(200);
     const bytes = Buffer.from(await r.arrayBuffer());
     expect(bytes.equals(victim.zip)).toBe(true);
-    expect((await verifyModuleZip(bufferSource(bytes), { path: victim.path, version: victim.version })).h1).toBe(victim.h1);
+    expect((await verifyModuleZip(bufferSource(bytes), { path: victim.path, version: victim.version })).h1).toBe(
+      victim.h1,
+    );
 
     const app = await dirs.make('godepot-app-');
     await writeApp(app, world.app);
     const h = await dirs.make();
     const env = sumdbEnv(h, godepot.url, sumdb.vkey);
-    for (const args of [['mod', 'tidy'], ['build', '-o', join(h, 'app'), '.']]) {
+    for (const args of [
+      ['mod', 'tidy'],
+      ['build', '-o', join(h, 'app'), '.'],
+    ]) {
       const run = await runGo(args, { cwd: app, env, timeoutMs: 120_000 });
       expect(run.code, describeRun(run)).toBe(0);
     }

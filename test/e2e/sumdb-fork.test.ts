@@ -4,7 +4,16 @@
 // /readyz), and clients still build from the verified history.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, findGo, runGo, writeApp } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  findGo,
+  runGo,
+  writeApp,
+} from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { checkout, Dirs, metric, readyz, sumdbEnv, text } from './sumdb-support.js';
 
@@ -34,7 +43,10 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     await writeApp(appDir, world.app);
     warmHome = await dirs.make();
     const env = sumdbEnv(warmHome, godepot.url, sumdb.vkey);
-    for (const args of [['mod', 'tidy'], ['build', '-o', join(warmHome, 'app'), '.']]) {
+    for (const args of [
+      ['mod', 'tidy'],
+      ['build', '-o', join(warmHome, 'app'), '.'],
+    ]) {
       const r = await runGo(args, { cwd: appDir, env, timeoutMs: 120_000 });
       expect(r.code, describeRun(r)).toBe(0);
     }
@@ -62,7 +74,9 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
       expect(body.equals(verified), 'the verified head, never the forked one').toBe(true);
       expect(body.equals(forked)).toBe(false);
     }
-    expect(await metric(godepot.url, 'godepot_sumdb_inconsistent_trees_total', { db: sumdb.name })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metric(godepot.url, 'godepot_sumdb_inconsistent_trees_total', { db: sumdb.name }),
+    ).toBeGreaterThanOrEqual(1);
     const ready = await readyz(godepot.url);
     expect(ready.status).toBe('degraded');
     expect(ready.sumdb.find((s) => s.name === sumdb.name)).toMatchObject({ status: 'inconsistent', treeSize: size });
@@ -80,15 +94,26 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     const job = await dirs.make('godepot-ci-');
     await checkout(appDir, job, false);
     const env = sumdbEnv(h, godepot.url, sumdb.vkey);
-    for (const args of [['mod', 'tidy'], ['build', '-o', join(h, 'app'), '.']]) {
+    for (const args of [
+      ['mod', 'tidy'],
+      ['build', '-o', join(h, 'app'), '.'],
+    ]) {
       const r = await runGo(args, { cwd: job, env, timeoutMs: 120_000 });
       expect(r.code, describeRun(r)).toBe(0);
     }
     expect(await text(join(job, 'go.sum'))).toBe(warmGoSum);
 
-    const again = await runGo(['clean', '-modcache'], { cwd: appDir, env: sumdbEnv(warmHome, godepot.url, sumdb.vkey), timeoutMs: 60_000 });
+    const again = await runGo(['clean', '-modcache'], {
+      cwd: appDir,
+      env: sumdbEnv(warmHome, godepot.url, sumdb.vkey),
+      timeoutMs: 60_000,
+    });
     expect(again.code, describeRun(again)).toBe(0);
-    const rebuild = await runGo(['build', '-o', join(warmHome, 'app'), '.'], { cwd: appDir, env: sumdbEnv(warmHome, godepot.url, sumdb.vkey), timeoutMs: 120_000 });
+    const rebuild = await runGo(['build', '-o', join(warmHome, 'app'), '.'], {
+      cwd: appDir,
+      env: sumdbEnv(warmHome, godepot.url, sumdb.vkey),
+      timeoutMs: 120_000,
+    });
     expect(rebuild.code, describeRun(rebuild)).toBe(0);
     expect(rebuild.stderr).not.toContain('SECURITY ERROR');
     // godepot's head never moved.

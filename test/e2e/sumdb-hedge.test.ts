@@ -5,7 +5,17 @@
 // time-out, per request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, faults, findGo, runGo, writeApp } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  runGo,
+  writeApp,
+} from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { Dirs, metric, sumdbEnv, text } from './sumdb-support.js';
 
@@ -50,11 +60,14 @@ describe.skipIf(findGo() === null)('a hanging primary checksum database with a h
     expect(seconds, `tidy ${tidy.durationMs}ms, build ${build.durationMs}ms`).toBeLessThan(30);
 
     const gosum = await text(join(app, 'go.sum'));
-    for (const [path, version] of Object.entries(world.app.selected)) expect(gosum).toContain(`${path} ${version}/go.mod h1:`);
+    for (const [path, version] of Object.entries(world.app.selected))
+      expect(gosum).toContain(`${path} ${version}/go.mod h1:`);
     // The primary was asked (and hung); the mirror answered; every module godepot stored was verified.
     expect(primary.count()).toBeGreaterThan(0);
     expect(mirror.count('/lookup/')).toBeGreaterThan(0);
     expect(await metric(godepot.url, 'godepot_served_total', { verification: 'unverified' })).toBe(0);
-    expect(await metric(godepot.url, 'godepot_served_total', { kind: 'zip', verification: 'verified' })).toBeGreaterThan(0);
+    expect(
+      await metric(godepot.url, 'godepot_served_total', { kind: 'zip', verification: 'verified' }),
+    ).toBeGreaterThan(0);
   }, 120_000);
 });

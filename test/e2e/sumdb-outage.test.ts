@@ -5,7 +5,17 @@
 // through godepot within 20 seconds, and go.sum comes out the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { buildApp, buildModules, describeRun, FakeGoProxy, FakeSumDb, faults, findGo, runGo, writeApp } from '../world/index.js';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  runGo,
+  writeApp,
+} from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { checkout, Dirs, metric, sumdbEnv, text } from './sumdb-support.js';
 
@@ -31,11 +41,18 @@ describe.skipIf(findGo() === null)('checksum database and upstream both hang aft
     // The warm-up: one CI job that fills godepot.
     const h = await dirs.make();
     const env = sumdbEnv(h, godepot.url, sumdb.vkey);
-    for (const args of [['mod', 'tidy'], ['build', '-o', join(h, 'app'), '.']]) {
+    for (const args of [
+      ['mod', 'tidy'],
+      ['build', '-o', join(h, 'app'), '.'],
+    ]) {
       const r = await runGo(args, { cwd: appDir, env, timeoutMs: 120_000 });
       expect(r.code, describeRun(r)).toBe(0);
     }
-    const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], { cwd: h, env, timeoutMs: 120_000 });
+    const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], {
+      cwd: h,
+      env,
+      timeoutMs: 120_000,
+    });
     expect(install.code, describeRun(install)).toBe(0);
     warmGoSum = await text(join(appDir, 'go.sum'));
     warmLatest = Buffer.from(await (await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`)).arrayBuffer());
@@ -65,16 +82,29 @@ describe.skipIf(findGo() === null)('checksum database and upstream both hang aft
       expect(tidy.code, describeRun(tidy)).toBe(0);
       const build = await runGo(['build', '-o', join(h, 'app'), '.'], { cwd: job, env, timeoutMs: 30_000 });
       expect(build.code, describeRun(build)).toBe(0);
-      const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], { cwd: h, env, timeoutMs: 30_000 });
+      const install = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], {
+        cwd: h,
+        env,
+        timeoutMs: 30_000,
+      });
       expect(install.code, describeRun(install)).toBe(0);
       const seconds = (performance.now() - started) / 1000;
-      expect(seconds, `tidy ${tidy.durationMs}ms, build ${build.durationMs}ms, install ${install.durationMs}ms`).toBeLessThan(20);
+      expect(
+        seconds,
+        `tidy ${tidy.durationMs}ms, build ${build.durationMs}ms, install ${install.durationMs}ms`,
+      ).toBeLessThan(20);
       expect(await text(join(job, 'go.sum'))).toBe(warmGoSum);
       // Every zip came from godepot's cache; the checks went through godepot's verified records.
       expect(upstream.count('.zip')).toBe(0);
-      expect(await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '200' })).toBeGreaterThan(0);
-      expect(await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '502' })).toBe(0);
-      expect(await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '504' })).toBe(0);
+      expect(
+        await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '200' }),
+      ).toBeGreaterThan(0);
+      expect(await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '502' })).toBe(
+        0,
+      );
+      expect(await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '504' })).toBe(
+        0,
+      );
       // The go command never asked for /latest; a client that does gets the verified head, stale, within the grace.
       const t = performance.now();
       const latest = await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`);

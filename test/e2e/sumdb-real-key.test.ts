@@ -22,7 +22,10 @@ interface RealNote {
   note: string;
   expect_sum_golang_org_signature: string;
 }
-const real = JSON.parse(readFileSync(vectorPath('real-sumdb-notes.json'), 'utf8')) as { verifier_key: string; notes: RealNote[] };
+const real = JSON.parse(readFileSync(vectorPath('real-sumdb-notes.json'), 'utf8')) as {
+  verifier_key: string;
+  notes: RealNote[];
+};
 const note = (label: string): Buffer => {
   const n = real.notes.find((x) => x.label === label);
   if (!n) throw new Error(`no real note ${label}`);
@@ -40,8 +43,12 @@ function forger(): Signer {
 class FakeSumGolangOrg {
   current: Buffer = Buffer.alloc(0);
   latestRequests = 0;
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
   static async start(): Promise<FakeSumGolangOrg> {
+    // eslint-disable-next-line prefer-const -- assigned once the server exists
     let self: FakeSumGolangOrg | undefined;
     const server = createServer((req, res) => {
       if (req.url === '/latest' && self) {
@@ -70,13 +77,24 @@ describe('the real sum.golang.org key', () => {
   const dirs = new Dirs();
   const genuine = note('C');
   const altered = note('C-neg');
-  const forged = Buffer.from(signNote({ text: `go.sum database tree\n${15368405 + 1000}\n${Buffer.alloc(32, 7).toString('base64')}\n` }, forger()));
+  const forged = Buffer.from(
+    signNote(
+      { text: `go.sum database tree\n${15368405 + 1000}\n${Buffer.alloc(32, 7).toString('base64')}\n` },
+      forger(),
+    ),
+  );
   const forgedSame = Buffer.from(signNote({ text: genuine.toString('utf8').split('\n\n')[0] + '\n' }, forger()));
   let db: FakeSumGolangOrg;
   let data: string;
   let godepot: RunningGodepot | undefined;
 
-  const settings = () => ({ data, upstream: 'off', sumdb: `${real.verifier_key} ${db.url}`, 'sumdb-ttl': '50ms', 'stale-grace': '2s' });
+  const settings = () => ({
+    data,
+    upstream: 'off',
+    sumdb: `${real.verifier_key} ${db.url}`,
+    'sumdb-ttl': '50ms',
+    'stale-grace': '2s',
+  });
   const latest = async (g: RunningGodepot): Promise<{ status: number; body: Buffer }> => {
     const r = await fetch(`${g.url}/sumdb/sum.golang.org/latest`);
     return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };

@@ -21,13 +21,23 @@ export class Dirs {
 }
 
 /** GOSUMDB is the key alone: the go command finds the database at `<proxy>/sumdb/<name>/supported`. */
-export function sumdbEnv(home: string, proxy: string, vkey: string, extra: Record<string, string> = {}): Record<string, string> {
+export function sumdbEnv(
+  home: string,
+  proxy: string,
+  vkey: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return goEnv({ home, proxy, sumdb: vkey, extra });
 }
 
-export async function readyz(base: string): Promise<{ status: string; sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }> }> {
+export async function readyz(
+  base: string,
+): Promise<{ status: string; sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }> }> {
   const r = await fetch(`${base}/readyz`);
-  return (await r.json()) as { status: string; sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }> };
+  return (await r.json()) as {
+    status: string;
+    sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }>;
+  };
 }
 
 /** A CI checkout of the app: its go.mod and sources, optionally its go.sum. */

@@ -33,13 +33,32 @@ describe('godepot serve --workers 2', () => {
   beforeAll(async () => {
     // Big enough to stream from storage rather than memory, small enough to build fast.
     const payload = 'package w\n\n// ' + 'x'.repeat(3 << 20) + '\n';
-    [mod] = (await buildModules([{ path: 'example.com/workers', version: 'v1.0.0', files: { 'go.mod': 'module example.com/workers\n', 'w.go': payload } }])) as [BuiltModule];
+    [mod] = (await buildModules([
+      {
+        path: 'example.com/workers',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/workers\n', 'w.go': payload },
+      },
+    ])) as [BuiltModule];
     upstream = await FakeGoProxy.start([mod]);
     sumdb = await FakeSumDb.start({ records: [mod] });
     data = await tempDir();
-    godepot = await spawnGodepot(['--workers', '2', '--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`]);
+    godepot = await spawnGodepot([
+      '--workers',
+      '2',
+      '--data',
+      data,
+      '--upstream',
+      upstream.url,
+      '--sumdb',
+      `${sumdb.vkey} ${sumdb.url}`,
+    ]);
     // spawnGodepot returns when the first worker listens; wait for the second.
-    const listening = (): number => godepot.output().split('\n').filter((l) => l.includes('"msg":"godepot listening')).length;
+    const listening = (): number =>
+      godepot
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"godepot listening')).length;
     for (let i = 0; i < 100 && listening() < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect(listening()).toBe(2);
   });
@@ -84,7 +103,8 @@ describe('godepot serve --workers 2', () => {
   });
 
   it('answers /metrics for the whole group from either worker', async () => {
-    const zipRequests = (text: string): number => sampleSum(text, 'godepot_http_requests_total', { route: 'zip', status: '200' });
+    const zipRequests = (text: string): number =>
+      sampleSum(text, 'godepot_http_requests_total', { route: 'zip', status: '200' });
     // Responses are counted when they finish; wait until all 24 are.
     let first = '';
     for (let i = 0; i < 50; i++) {
@@ -97,7 +117,10 @@ describe('godepot serve --workers 2', () => {
     for (let i = 0; i < 6; i++) {
       const text = (await getAlone(`${godepot.url}/metrics`)).body.toString();
       expect(zipRequests(text)).toBe(24);
-      expect(sampleSum(text, 'godepot_cache_requests_total', { kind: 'zip', outcome: 'miss' }) + sampleSum(text, 'godepot_cache_requests_total', { kind: 'zip', outcome: 'hit' })).toBe(24);
+      expect(
+        sampleSum(text, 'godepot_cache_requests_total', { kind: 'zip', outcome: 'miss' }) +
+          sampleSum(text, 'godepot_cache_requests_total', { kind: 'zip', outcome: 'hit' }),
+      ).toBe(24);
       expect(sampleSum(text, 'godepot_http_request_duration_seconds_count', { route: 'zip' })).toBe(24);
     }
   });

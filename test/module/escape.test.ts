@@ -50,12 +50,18 @@ describe('escape error texts', () => {
     expect(escapeVersion('master')).toBe('master');
     expect(escapeVersion('latest')).toBe('latest');
     for (const bad of ['', '.', '..', 'v1/2', 'a b.', 'x*', 'con', 'v1.0.0\u0000']) {
-      expect(thrown(() => escapeVersion(bad)), JSON.stringify(bad)).toBeInstanceOf(InvalidVersionError);
+      expect(
+        thrown(() => escapeVersion(bad)),
+        JSON.stringify(bad),
+      ).toBeInstanceOf(InvalidVersionError);
     }
     // A Unicode letter passes the file-name check but cannot be escaped.
     expect((thrown(() => escapeVersion('vé')) as Error).message).toBe('internal error: inconsistency in EscapePath');
     for (const bad of ['V1', 'v1!', 'v1!!a', 'v1!0', 'vé', '']) {
-      expect(thrown(() => unescapeVersion(bad)), bad).toBeInstanceOf(InvalidVersionError);
+      expect(
+        thrown(() => unescapeVersion(bad)),
+        bad,
+      ).toBeInstanceOf(InvalidVersionError);
     }
   });
 

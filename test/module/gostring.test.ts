@@ -19,7 +19,22 @@ describe('compareGoStrings', () => {
 
   it('equals Buffer.compare of the UTF-8 bytes on random strings (property)', () => {
     const rand = prng(99);
-    const alphabet = ['a', 'z', '/', '.', '\u007f', '\u0080', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{1F600}', '\u{10FFFF}'];
+    const alphabet = [
+      'a',
+      'z',
+      '/',
+      '.',
+      '\u007f',
+      '\u0080',
+      '\u07ff',
+      '\u0800',
+      '\ud7ff',
+      '\ue000',
+      '\uffff',
+      '\u{10000}',
+      '\u{1F600}',
+      '\u{10FFFF}',
+    ];
     for (let k = 0; k < 5000; k++) {
       const gen = (): string => Array.from({ length: Math.floor(rand() * 5) }, () => pick(rand, alphabet)).join('');
       const a = gen();

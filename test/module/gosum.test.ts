@@ -27,10 +27,13 @@ describe('sortModuleVersions (module.Sort)', () => {
 
   it('sorts the gosumcheck test.sum lines', () => {
     const text = readFileSync(vectorPath('golang-mod/gosumcheck/test.sum'), 'utf8');
-    const lines = text.split('\n').filter((l) => l !== '').map((l) => {
-      const [path = '', version = ''] = l.split(' ');
-      return mv(path, version);
-    });
+    const lines = text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const [path = '', version = ''] = l.split(' ');
+        return mv(path, version);
+      });
     expect(lines).toHaveLength(6);
     expect(sortModuleVersions(lines).map((m) => `${m.path} ${m.version}`)).toEqual([
       'golang.org/x/text v0.0.0-20170915032832-14c0d48ead0c',
@@ -60,7 +63,8 @@ describe('sortModuleVersions (module.Sort)', () => {
       const a = sorted[i - 1] as ModuleVersion;
       const b = sorted[i] as ModuleVersion;
       expect(compareModuleVersions(a, b)).toBeLessThanOrEqual(0);
-      if (a.path === b.path) expect(compare(a.version.split('/')[0] ?? '', b.version.split('/')[0] ?? '')).toBeLessThanOrEqual(0);
+      if (a.path === b.path)
+        expect(compare(a.version.split('/')[0] ?? '', b.version.split('/')[0] ?? '')).toBeLessThanOrEqual(0);
     }
     expect(sortModuleVersions(sorted)).toEqual(sorted);
   });

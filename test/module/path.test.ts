@@ -89,7 +89,10 @@ describe('Go error texts', () => {
     [() => checkPath('x.y//z'), 'malformed module path "x.y//z": double slash'],
     [() => checkPath('x.y/z/../../w'), 'malformed module path "x.y/z/../../w": invalid path element ".."'],
     [() => checkPath('x./z'), 'malformed module path "x./z": trailing dot in path element'],
-    [() => checkPath('x.y/aux.foo'), 'malformed module path "x.y/aux.foo": "aux" disallowed as path element component on Windows'],
+    [
+      () => checkPath('x.y/aux.foo'),
+      'malformed module path "x.y/aux.foo": "aux" disallowed as path element component on Windows',
+    ],
     [() => checkPath('x.y/z~09'), 'malformed module path "x.y/z~09": trailing tilde and digits in path element'],
     [() => checkPath('x☺y'), `malformed module path "x☺y": invalid char '☺'`],
     [() => checkPath('x.y+/z'), `malformed module path "x.y+/z": invalid char '+'`],
@@ -100,9 +103,15 @@ describe('Go error texts', () => {
     [() => checkFilePath('a/\u00a0'), `malformed file path "a/\\u00a0": invalid char '\\u00a0'`],
     [() => checkFilePath('a/b\tc'), `malformed file path "a/b\\tc": invalid char '\\t'`],
     [() => check('rsc.io/quote', '0.1.0'), 'rsc.io/quote@0.1.0: invalid version: not a semantic version'],
-    [() => check('github.com/go-yaml/yaml', 'v2.0.0'), 'github.com/go-yaml/yaml@v2.0.0: invalid version: should be v0 or v1, not v2'],
+    [
+      () => check('github.com/go-yaml/yaml', 'v2.0.0'),
+      'github.com/go-yaml/yaml@v2.0.0: invalid version: should be v0 or v1, not v2',
+    ],
     [() => check('gopkg.in/yaml.v1', 'v2.0.0'), 'gopkg.in/yaml.v1@v2.0.0: invalid version: should be v1, not v2'],
-    [() => check('github.com/go-yaml/yaml/v2', 'v3.0.0'), 'github.com/go-yaml/yaml/v2@v3.0.0: invalid version: should be v2, not v3'],
+    [
+      () => check('github.com/go-yaml/yaml/v2', 'v3.0.0'),
+      'github.com/go-yaml/yaml/v2@v3.0.0: invalid version: should be v2, not v3',
+    ],
     [() => check('rsc io/quote', 'v1.0.0'), `malformed module path "rsc io/quote": invalid char ' '`],
     [() => checkPathMajor('v2.0.0', ''), 'version "v2.0.0" invalid: should be v0 or v1, not v2'],
   ];
@@ -140,10 +149,22 @@ describe('module.splitPathVersionTests vectors', () => {
     expect(splitPathVersion(pathPrefix + version)).toEqual({ prefix: pathPrefix, pathMajor: version, ok: true });
   });
   it('rejects malformed suffixes', () => {
-    for (const p of ['x.y/z/v1', 'x.y/z/v0', 'x.y/z/v2.0', 'x.y/z/v02', 'gopkg.in/yaml', 'gopkg.in/yaml.v01', 'gopkg.in/v2']) {
+    for (const p of [
+      'x.y/z/v1',
+      'x.y/z/v0',
+      'x.y/z/v2.0',
+      'x.y/z/v02',
+      'gopkg.in/yaml',
+      'gopkg.in/yaml.v01',
+      'gopkg.in/v2',
+    ]) {
       expect(splitPathVersion(p), p).toEqual({ prefix: p, pathMajor: '', ok: false });
     }
-    expect(splitPathVersion('gopkg.in/yaml.v2-unstable')).toEqual({ prefix: 'gopkg.in/yaml', pathMajor: '.v2-unstable', ok: true });
+    expect(splitPathVersion('gopkg.in/yaml.v2-unstable')).toEqual({
+      prefix: 'gopkg.in/yaml',
+      pathMajor: '.v2-unstable',
+      ok: true,
+    });
   });
 });
 

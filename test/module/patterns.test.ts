@@ -128,7 +128,9 @@ describe('pathMatch (Go path.Match)', () => {
       return new RegExp(re + '$');
     };
     for (let k = 0; k < 3000; k++) {
-      const pattern = Array.from({ length: Math.floor(rand() * 6) }, () => pick(rand, ['a', 'b', '/', '*', '?', '\\*', '\\'])).join('');
+      const pattern = Array.from({ length: Math.floor(rand() * 6) }, () =>
+        pick(rand, ['a', 'b', '/', '*', '?', '\\*', '\\']),
+      ).join('');
       const name = Array.from({ length: Math.floor(rand() * 6) }, () => pick(rand, ['a', 'b', '/', '*'])).join('');
       const re = toRegExp(pattern);
       if (re === null) {

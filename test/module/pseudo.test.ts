@@ -77,8 +77,19 @@ describe('pseudo-version details', () => {
   });
 
   it('pseudoVersionTime rejects impossible times and accepts leap days', () => {
-    for (const ts of ['20060230150405', '20060100150405', '20060102240000', '20060102156000', '20060102150460', '20050229000000', '21000229000000']) {
-      expect(thrown(() => pseudoVersionTime(`v0.0.0-${ts}-abcdef123456`)), ts).toBeInstanceOf(InvalidVersionError);
+    for (const ts of [
+      '20060230150405',
+      '20060100150405',
+      '20060102240000',
+      '20060102156000',
+      '20060102150460',
+      '20050229000000',
+      '21000229000000',
+    ]) {
+      expect(
+        thrown(() => pseudoVersionTime(`v0.0.0-${ts}-abcdef123456`)),
+        ts,
+      ).toBeInstanceOf(InvalidVersionError);
     }
     expect(pseudoVersionTime('v0.0.0-20040229235959-abcdef123456').toISOString()).toBe('2004-02-29T23:59:59.000Z');
     expect(pseudoVersionTime('v0.0.0-20000229000000-abcdef123456').toISOString()).toBe('2000-02-29T00:00:00.000Z');
@@ -133,7 +144,9 @@ describe('pseudo-version details', () => {
       const inc = rand() < 0.2 && maj >= 2 ? '+incompatible' : '';
       const older = rand() < 0.2 ? '' : `v${maj}.${min}.${pat}${pre}${inc}`;
       const t = new Date(Date.UTC(1990 + Math.floor(rand() * 40), 0, 1) + Math.floor(rand() * 3e10) * 1000);
-      const rev = Math.floor(rand() * 2 ** 48).toString(16).padStart(12, '0');
+      const rev = Math.floor(rand() * 2 ** 48)
+        .toString(16)
+        .padStart(12, '0');
       const v = pseudoVersion(`v${maj}`, older, t, rev);
       expect(isValid(v)).toBe(true);
       expect(isPseudoVersion(v), v).toBe(true);

@@ -98,10 +98,35 @@ describe('semver edge cases', () => {
   });
 
   it('rejects leading zeros, empty identifiers and junk', () => {
-    for (const bad of ['v01.0.0', 'v1.01.0', 'v1.0.01', 'v1.0.0-01', 'v1.0.0-a..b', 'v1.0.0-', 'v1.0.0+', 'v1.0.0+a..b', '1.0.0', 'v', 'v1.', 'v1.0.', 'v1.0.0.0', 'v1.0.0-é', 'V1.0.0', '']) {
+    for (const bad of [
+      'v01.0.0',
+      'v1.01.0',
+      'v1.0.01',
+      'v1.0.0-01',
+      'v1.0.0-a..b',
+      'v1.0.0-',
+      'v1.0.0+',
+      'v1.0.0+a..b',
+      '1.0.0',
+      'v',
+      'v1.',
+      'v1.0.',
+      'v1.0.0.0',
+      'v1.0.0-é',
+      'V1.0.0',
+      '',
+    ]) {
       expect(isValid(bad), bad).toBe(false);
     }
-    for (const good of ['v0.0.0', 'v1.0.0-0', 'v1.0.0-0a', 'v1.0.0-a-', 'v1.0.0+01', 'v1.0.0-x+y.z', 'v123456789012345678901234567890.0.0']) {
+    for (const good of [
+      'v0.0.0',
+      'v1.0.0-0',
+      'v1.0.0-0a',
+      'v1.0.0-a-',
+      'v1.0.0+01',
+      'v1.0.0-x+y.z',
+      'v123456789012345678901234567890.0.0',
+    ]) {
       expect(isValid(good), good).toBe(true);
     }
   });
@@ -117,7 +142,8 @@ describe('semver edge cases', () => {
 /** Random version-like strings: mostly valid, some invalid, many ties. */
 function randomVersion(rand: () => number): string {
   const num = (): string => pick(rand, ['0', '1', '2', '9', '10', '11', '01', '100']);
-  const ident = (): string => pick(rand, ['0', '1', '2', '10', '01', 'a', 'alpha', 'beta', 'rc', 'a-b', '-', 'Z', 'x1']);
+  const ident = (): string =>
+    pick(rand, ['0', '1', '2', '10', '01', 'a', 'alpha', 'beta', 'rc', 'a-b', '-', 'Z', 'x1']);
   let v = 'v' + num();
   const shape = rand();
   if (shape < 0.1) return pick(rand, ['', 'bad', 'v', '1.0.0', 'v1.0.0-', 'v1..0']);

@@ -40,9 +40,7 @@ export interface Tables {
   'semver.sortGolden': Section<string>;
 }
 
-export const tables = JSON.parse(
-  readFileSync(vectorPath('golang-mod-module-semver-tables.json'), 'utf8'),
-) as Tables;
+export const tables = JSON.parse(readFileSync(vectorPath('golang-mod-module-semver-tables.json'), 'utf8')) as Tables;
 
 export interface DecodedString {
   /** The string as our API sees it: invalid bytes become lone surrogates (decodeGoBytes). */
@@ -59,7 +57,6 @@ export function decodeVectorString(s: VectorString): DecodedString {
   const bytes = Buffer.from(s.bytes_hex, 'hex');
   return { text: decodeGoBytes(bytes), lossy: bytes.toString('utf8'), goLiteral: s.go_literal, validUTF8: false };
 }
-
 
 export function pick<T>(rand: () => number, items: readonly T[]): T {
   const item = items[Math.floor(rand() * items.length)];

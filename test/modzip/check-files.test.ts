@@ -69,7 +69,9 @@ describe('checkFiles', () => {
   });
 
   it('refuses absolute paths', () => {
-    expect(checkFiles([{ path: '/etc/passwd', size: 1 }]).invalid).toEqual([{ path: '/etc/passwd', reason: 'file path is not relative' }]);
+    expect(checkFiles([{ path: '/etc/passwd', size: 1 }]).invalid).toEqual([
+      { path: '/etc/passwd', reason: 'file path is not relative' },
+    ]);
   });
 });
 

@@ -6,7 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, constants as zc } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { bufferSource, hashFiles, hashZip, verifyModuleZip, ZipError, type ByteSource } from '../../src/modzip/index.js';
+import {
+  bufferSource,
+  hashFiles,
+  hashZip,
+  verifyModuleZip,
+  ZipError,
+  type ByteSource,
+} from '../../src/modzip/index.js';
 import { patchCentralDirectory, rawZip } from '../support/modzip.js';
 
 const MOD = { path: 'example.com/m', version: 'v1.0.0' };
@@ -143,7 +150,11 @@ describe('entry data paths', () => {
       expect((await verifyModuleZip(source, MOD)).h1).toBe(hashFiles([{ name: P + 'a.bin', data }]));
       expect(rereads).toBe(0);
       const bad = async (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<string> =>
-        String(await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e));
+        String(
+          await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch(
+            (e: unknown) => e,
+          ),
+        );
       expect(await bad({ crc32: crc32(data) ^ 1 })).toContain(`${P}a.bin: zip: checksum error`);
       expect(await bad({ uncompressedSize: data.length - 1 })).toContain('is larger than declared size');
       expect(await bad({ uncompressedSize: data.length + 1 })).toContain('is smaller than declared size');
@@ -175,7 +186,9 @@ describe('entry data paths', () => {
         const zip = await rawZip([{ name: P + 'a', data }]);
         expect((await verifyModuleZip(bufferSource(zip), MOD)).h1).toBe(hashFiles([{ name: P + 'a', data }]));
         const bad = (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<unknown> =>
-          verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch((e: unknown) => e);
+          verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD).catch(
+            (e: unknown) => e,
+          );
         expect(String(await bad({ crc32: crc32(data) ^ 1 }))).toContain(`${P}a: zip: checksum error`);
         expect(String(await bad({ uncompressedSize: data.length - 1 }))).toContain('is larger than declared size');
         expect(String(await bad({ uncompressedSize: data.length + 1 }))).toContain('is smaller than declared size');

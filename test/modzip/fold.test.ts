@@ -63,7 +63,9 @@ describe('strToFold', () => {
 describe('collisions', () => {
   it('finds collisions toLowerCase would miss', () => {
     expect(collide('s.go', '\u017F.go')).toEqual(['case-insensitive file name collision: "s.go" and "\u017F.go"']);
-    expect(collide('\u03C3.go', '\u03C2.go')).toEqual(['case-insensitive file name collision: "\u03C3.go" and "\u03C2.go"']);
+    expect(collide('\u03C3.go', '\u03C2.go')).toEqual([
+      'case-insensitive file name collision: "\u03C3.go" and "\u03C2.go"',
+    ]);
     expect(collide('k.go', '\u212A.go')).toEqual(['case-insensitive file name collision: "k.go" and "\u212A.go"']);
   });
 
@@ -71,7 +73,9 @@ describe('collisions', () => {
     expect(collide('\u00C9t\u00E9.go', '\u00E9T\u00C9.go')).toEqual([
       'case-insensitive file name collision: "\u00C9t\u00E9.go" and "\u00E9T\u00C9.go"',
     ]);
-    expect(collide('x/\u00C5/a.go', 'x/\u00E5/b.go')).toEqual(['case-insensitive file name collision: "x/\u00C5" and "x/\u00E5"']);
+    expect(collide('x/\u00C5/a.go', 'x/\u00E5/b.go')).toEqual([
+      'case-insensitive file name collision: "x/\u00C5" and "x/\u00E5"',
+    ]);
   });
 
   it('does not confuse names that only look alike', () => {

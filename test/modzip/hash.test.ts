@@ -17,7 +17,6 @@ function h1OfSummary(summary: Buffer | string): string {
   return 'h1:' + createHash('sha256').update(summary).digest('base64');
 }
 
-
 describe('goldens', () => {
   it('empty go.mod', () => {
     expect(hashGoMod(new Uint8Array(0))).toBe('h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=');
@@ -57,11 +56,18 @@ describe('names', () => {
     const a = '\uE000';
     const b = '\u{10000}';
     const want = h1OfSummary(`${sha256hex('1')}  ${a}\n${sha256hex('2')}  ${b}\n`);
-    expect(hashFiles([{ name: b, data: Buffer.from('2') }, { name: a, data: Buffer.from('1') }])).toBe(want);
+    expect(
+      hashFiles([
+        { name: b, data: Buffer.from('2') },
+        { name: a, data: Buffer.from('1') },
+      ]),
+    ).toBe(want);
   });
 
   it('refuses names with a newline', () => {
-    expect(() => hashFiles([{ name: 'a\nb', data: Buffer.alloc(0) }])).toThrow('dirhash: filenames with newlines are not supported');
+    expect(() => hashFiles([{ name: 'a\nb', data: Buffer.alloc(0) }])).toThrow(
+      'dirhash: filenames with newlines are not supported',
+    );
   });
 
   it('hashes a name that is not UTF-8 as its bytes', () => {
@@ -77,7 +83,8 @@ describe('names', () => {
       const names = new Set<string>();
       while (names.size < 8) {
         let n = '';
-        for (let i = 0, len = 1 + Math.floor(rand() * 6); i < len; i++) n += alphabet[Math.floor(rand() * alphabet.length)];
+        for (let i = 0, len = 1 + Math.floor(rand() * 6); i < len; i++)
+          n += alphabet[Math.floor(rand() * alphabet.length)];
         names.add(n);
       }
       const files = [...names].map((name) => ({ name, data: Buffer.from(name + round) }));

@@ -24,7 +24,11 @@ async function zipError(zip: Buffer): Promise<ZipError> {
 
 describe('bad names', () => {
   const cases: Array<[string, RawZipEntry[], string]> = [
-    ['dot-dot', [{ name: P + '../x.go', data: '' }], `${P}../x.go: malformed file path "../x.go": invalid path element ".."`],
+    [
+      'dot-dot',
+      [{ name: P + '../x.go', data: '' }],
+      `${P}../x.go: malformed file path "../x.go": invalid path element ".."`,
+    ],
     ['unclean', [{ name: P + 'a/../b.go', data: '' }], `${P}a/../b.go: file path is not clean`],
     ['absolute', [{ name: '/abs.go', data: '' }], `/abs.go: path does not have prefix "${P}"`],
     ['absolute after prefix', [{ name: P + '/abs.go', data: '' }], 'malformed file path "/abs.go": empty path element'],
@@ -68,9 +72,17 @@ describe('bad names', () => {
       ],
       'entry "a.go" is both a file and a directory',
     ],
-    ['go.mod in a subdirectory', [{ name: P + 'sub/go.mod', data: GO_MOD }], `${P}sub/go.mod: go.mod file not in module root directory`],
+    [
+      'go.mod in a subdirectory',
+      [{ name: P + 'sub/go.mod', data: GO_MOD }],
+      `${P}sub/go.mod: go.mod file not in module root directory`,
+    ],
     ['GO.MOD in a subdirectory', [{ name: P + 'sub/GO.MOD', data: '' }], 'go.mod file not in module root directory'],
-    ['GO.MOD at the root', [{ name: P + 'GO.MOD', data: GO_MOD }], `${P}GO.MOD: go.mod files must have lowercase names`],
+    [
+      'GO.MOD at the root',
+      [{ name: P + 'GO.MOD', data: GO_MOD }],
+      `${P}GO.MOD: go.mod files must have lowercase names`,
+    ],
     ['wrong module', [{ name: 'example.com/n@v1.0.0/go.mod', data: '' }], `path does not have prefix "${P}"`],
   ];
   for (const [title, entries, want] of cases) {
@@ -83,7 +95,9 @@ describe('bad names', () => {
   }
 
   it('names the first invalid entry and counts the rest', async () => {
-    const err = await zipError(await rawZip([...good, { name: P + 'a?.go', data: '' }, { name: P + 'b?.go', data: '' }]));
+    const err = await zipError(
+      await rawZip([...good, { name: P + 'a?.go', data: '' }, { name: P + 'b?.go', data: '' }]),
+    );
     expect(err.file).toBe(P + 'a?.go');
     expect(err.message).toBe(`${P}a?.go: malformed file path "a?.go": invalid char '?' (and 1 more invalid file)`);
   });
@@ -94,4 +108,3 @@ describe('bad names', () => {
     expect(err.file).toBe(decodeGoBytes(raw));
   });
 });
-

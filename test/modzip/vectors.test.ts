@@ -63,7 +63,7 @@ function readTest(dir: string, file: string): ZipTest {
 
 function splitLines(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let start = 0; start < buf.length; ) {
+  for (let start = 0; start < buf.length;) {
     const nl = buf.indexOf(0x0a, start);
     const end = nl < 0 ? buf.length : nl;
     out.push(buf.subarray(start, end));

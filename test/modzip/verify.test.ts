@@ -21,7 +21,10 @@ const MOD = { path: 'example.com/m', version: 'v1.0.0' };
 const P = 'example.com/m@v1.0.0/';
 const GO_MOD = 'module example.com/m\n\ngo 1.21\n';
 
-function verify(zip: Buffer, opts: { concurrency?: number; signal?: AbortSignal } = {}): ReturnType<typeof verifyModuleZip> {
+function verify(
+  zip: Buffer,
+  opts: { concurrency?: number; signal?: AbortSignal } = {},
+): ReturnType<typeof verifyModuleZip> {
   return verifyModuleZip(bufferSource(zip), MOD, opts);
 }
 
@@ -33,7 +36,6 @@ async function zipError(p: Promise<unknown>): Promise<ZipError> {
   if (!(err instanceof ZipError)) throw new Error(`want ZipError, got ${String(err)}`);
   return err;
 }
-
 
 /**
  * Counts the bytes a source hands out from reads that start in the entries'
@@ -145,7 +147,9 @@ describe('module and size rules', () => {
       },
     };
     const err = await zipError(verifyModuleZip(huge, MOD));
-    expect(err.message).toBe(`module zip file is too large (${MAX_ZIP_FILE + 1} bytes; limit is ${MAX_ZIP_FILE} bytes)`);
+    expect(err.message).toBe(
+      `module zip file is too large (${MAX_ZIP_FILE + 1} bytes; limit is ${MAX_ZIP_FILE} bytes)`,
+    );
   });
 
   it('refuses declared content over the limits before inflating anything', async () => {
@@ -164,7 +168,9 @@ describe('module and size rules', () => {
   it('refuses an oversized root LICENSE but not one in a subdirectory', async () => {
     const zip = await rawZip([...good, { name: P + 'LICENSE', data: 'x' }, { name: P + 'sub/LICENSE', data: 'y' }]);
     patchCentralDirectory(zip, 3, { uncompressedSize: (16 << 20) + 1 });
-    expect((await zipError(verify(zip))).message).toBe(`${P}LICENSE: LICENSE file too large (max size is 16777216 bytes)`);
+    expect((await zipError(verify(zip))).message).toBe(
+      `${P}LICENSE: LICENSE file too large (max size is 16777216 bytes)`,
+    );
   });
 });
 
@@ -194,7 +200,13 @@ describe('sizes and checksums that lie', () => {
   it('stops a zip bomb soon after the declared size', async () => {
     // 512 MiB of zeros deflate to about 500 KiB: more than is inflated in one call.
     const bomb = await deflatedZeros(512 << 20);
-    const zip = await rawZip([{ name: P + 'go.mod', data: GO_MOD }, { name: P + 'bomb.txt', data: bomb }], { compress: false });
+    const zip = await rawZip(
+      [
+        { name: P + 'go.mod', data: GO_MOD },
+        { name: P + 'bomb.txt', data: bomb },
+      ],
+      { compress: false },
+    );
     patchCentralDirectory(zip, 1, { method: 8, uncompressedSize: 1000 << 10, crc32: 0 });
     // The source serves only the first 64 KiB of the bomb, then stalls: a
     // verifier that inflated all of it would never finish.
@@ -272,7 +284,9 @@ describe('malformed zips', () => {
   });
 
   it('refuses bytes that are not a zip', async () => {
-    expect((await zipError(verify(Buffer.from('PK not really a zip file at all')))).message).toContain('zip: not a valid zip file');
+    expect((await zipError(verify(Buffer.from('PK not really a zip file at all')))).message).toContain(
+      'zip: not a valid zip file',
+    );
   });
 });
 
@@ -287,7 +301,8 @@ describe('abort and concurrency', () => {
       // A first entry of 100 KiB keeps the search for the end record (the last
       // 64 KiB) apart from the entry data.
       const zip = await rawZip([{ name: P + 'blob.bin', data: randomBytes(100 << 10) }, ...good], { compress: false });
-      const stalls = (start: number, end: number): boolean => (phase === 'central directory' ? end === zip.length && start > 0 : start === 0);
+      const stalls = (start: number, end: number): boolean =>
+        phase === 'central directory' ? end === zip.length && start > 0 : start === 0;
       let stalled = 0;
       const source: ByteSource = {
         size: zip.length,

@@ -9,7 +9,13 @@ import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { UpstreamError } from '../../src/upstream/index.js';
 
 const silent = pino({ level: 'silent' });
-const failure = (): UpstreamError => new UpstreamError({ upstream: 'https://proxy.example', failure: 'timeout', detail: 'no response within the first-byte deadline', transient: true });
+const failure = (): UpstreamError =>
+  new UpstreamError({
+    upstream: 'https://proxy.example',
+    failure: 'timeout',
+    detail: 'no response within the first-byte deadline',
+    transient: true,
+  });
 
 describe('incident log', () => {
   it('records an outage from breaker open to close with what was served meanwhile', async () => {
@@ -30,11 +36,19 @@ describe('incident log', () => {
     ep.onBreaker?.('https://proxy.example', 'closed', undefined);
     await log.flush();
     const [inc] = await readIncidents(storage);
-    expect(inc).toMatchObject({ upstream: 'https://proxy.example', failureClass: 'timeout', servedFromCache: 2, servedUnverified: 1, failed: 1 });
+    expect(inc).toMatchObject({
+      upstream: 'https://proxy.example',
+      failureClass: 'timeout',
+      servedFromCache: 2,
+      servedUnverified: 1,
+      failed: 1,
+    });
     expect(inc?.end).toBeDefined();
     expect(inc?.durationMs).toBeGreaterThanOrEqual(0);
     const table = formatIncidentTable(await readIncidents(storage));
-    expect(table.split('\n')[0]).toMatch(/^START\s+END\s+DURATION\s+UPSTREAM\s+FAILURE\s+FROM CACHE\s+UNVERIFIED\s+FAILED\s+DETAIL$/);
+    expect(table.split('\n')[0]).toMatch(
+      /^START\s+END\s+DURATION\s+UPSTREAM\s+FAILURE\s+FROM CACHE\s+UNVERIFIED\s+FAILED\s+DETAIL$/,
+    );
     expect(table).toMatch(/https:\/\/proxy\.example\s+timeout\s+2\s+1\s+1\s+no response/);
   });
 

@@ -9,12 +9,38 @@ describe('request paths', () => {
   it('parses every endpoint, with ! and %21 alike and + kept literal', () => {
     expect(parse('/github.com/!azure/go/@v/list')).toEqual({ kind: 'list', path: 'github.com/Azure/go' });
     expect(parse('/github.com/%21azure/go/@latest')).toEqual({ kind: 'latest', path: 'github.com/Azure/go' });
-    expect(parse('/example.com/m/@v/v2.0.0+incompatible.zip')).toEqual({ kind: 'zip', path: 'example.com/m', version: 'v2.0.0+incompatible' });
-    expect(parse('/rsc.io/!q!u!o!t!e/@v/v1.5.3-!p!r!e.mod')).toEqual({ kind: 'mod', path: 'rsc.io/QUOTE', version: 'v1.5.3-PRE' });
-    expect(parse('/example.com/m/@v/master.info')).toEqual({ kind: 'info', path: 'example.com/m', version: 'master', query: true });
-    expect(parse('/example.com/m/@v/v1.0.0.info')).toEqual({ kind: 'info', path: 'example.com/m', version: 'v1.0.0', query: false });
-    expect(parse('/gopkg.in/yaml.v2/@v/v2.4.0.zip')).toEqual({ kind: 'zip', path: 'gopkg.in/yaml.v2', version: 'v2.4.0' });
-    expect(parse('/example.com/m/v3/@v/v3.1.0.mod')).toEqual({ kind: 'mod', path: 'example.com/m/v3', version: 'v3.1.0' });
+    expect(parse('/example.com/m/@v/v2.0.0+incompatible.zip')).toEqual({
+      kind: 'zip',
+      path: 'example.com/m',
+      version: 'v2.0.0+incompatible',
+    });
+    expect(parse('/rsc.io/!q!u!o!t!e/@v/v1.5.3-!p!r!e.mod')).toEqual({
+      kind: 'mod',
+      path: 'rsc.io/QUOTE',
+      version: 'v1.5.3-PRE',
+    });
+    expect(parse('/example.com/m/@v/master.info')).toEqual({
+      kind: 'info',
+      path: 'example.com/m',
+      version: 'master',
+      query: true,
+    });
+    expect(parse('/example.com/m/@v/v1.0.0.info')).toEqual({
+      kind: 'info',
+      path: 'example.com/m',
+      version: 'v1.0.0',
+      query: false,
+    });
+    expect(parse('/gopkg.in/yaml.v2/@v/v2.4.0.zip')).toEqual({
+      kind: 'zip',
+      path: 'gopkg.in/yaml.v2',
+      version: 'v2.4.0',
+    });
+    expect(parse('/example.com/m/v3/@v/v3.1.0.mod')).toEqual({
+      kind: 'mod',
+      path: 'example.com/m/v3',
+      version: 'v3.1.0',
+    });
     expect(parse('/favicon.ico')).toBeNull();
   });
 
@@ -24,7 +50,9 @@ describe('request paths', () => {
     expect(storageKey(req)).toBe('mod/github.com/!burnt!sushi/toml/@v/v1.2.0.zip');
     expect(storageKey(req, 'unverified')).toBe('unverified/github.com/!burnt!sushi/toml/@v/v1.2.0.zip');
     expect(parse(upstreamPath(req))).toEqual(req);
-    expect(storageKey({ kind: 'info', path: 'example.com/m', version: 'main', query: true })).toBe('query/example.com/m/@v/main.info');
+    expect(storageKey({ kind: 'info', path: 'example.com/m', version: 'main', query: true })).toBe(
+      'query/example.com/m/@v/main.info',
+    );
   });
 
   const bad: Array<[string, number, RegExp]> = [
@@ -61,7 +89,9 @@ describe('request paths', () => {
     };
     const alphabet = 'abcXYZ019-._~';
     for (let i = 0; i < 500; i++) {
-      const elems = Array.from({ length: 1 + rnd(3) }, () => Array.from({ length: 1 + rnd(8) }, () => alphabet[rnd(alphabet.length)]).join(''));
+      const elems = Array.from({ length: 1 + rnd(3) }, () =>
+        Array.from({ length: 1 + rnd(8) }, () => alphabet[rnd(alphabet.length)]).join(''),
+      );
       const path = `host${rnd(9)}.example/${elems.join('/')}`;
       let esc: string;
       try {

@@ -44,7 +44,10 @@ async function storedBlockZip(files: File[], stored = false): Promise<Buffer> {
     files.map((f) => ({ name: P + f.name, data: stored ? f.data : deflateRawSync(f.data, { level: 0 }) })),
     { compress: false },
   );
-  if (!stored) files.forEach((f, i) => patchCentralDirectory(zip, i, { method: 8, uncompressedSize: f.data.length, crc32: crc32(f.data) }));
+  if (!stored)
+    files.forEach((f, i) =>
+      patchCentralDirectory(zip, i, { method: 8, uncompressedSize: f.data.length, crc32: crc32(f.data) }),
+    );
   return zip;
 }
 
@@ -76,8 +79,14 @@ describe('SHA-256 on the worker', () => {
     const files = [{ name: 'big.bin', data: randomBytes(10 * MiB) }];
     const zip = await storedBlockZip(files);
     const bad = async (patch: Parameters<typeof patchCentralDirectory>[2]): Promise<string> =>
-      String(await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD, WITH_WORKER).catch((e: unknown) => e));
-    expect(await bad({ crc32: crc32(files[0]?.data ?? Buffer.alloc(0)) ^ 1 })).toContain(`${P}big.bin: zip: checksum error`);
+      String(
+        await verifyModuleZip(bufferSource(patchCentralDirectory(Buffer.from(zip), 0, patch)), MOD, WITH_WORKER).catch(
+          (e: unknown) => e,
+        ),
+      );
+    expect(await bad({ crc32: crc32(files[0]?.data ?? Buffer.alloc(0)) ^ 1 })).toContain(
+      `${P}big.bin: zip: checksum error`,
+    );
     expect(await bad({ uncompressedSize: 10 * MiB - 1 })).toContain('is larger than declared size');
     expect(await bad({ uncompressedSize: 10 * MiB + 1 })).toContain('is smaller than declared size');
     expect((await verifyModuleZip(bufferSource(zip), MOD, WITH_WORKER)).h1).toBe(want(files));
@@ -87,10 +96,17 @@ describe('SHA-256 on the worker', () => {
     const sets: File[][] = [
       Array.from({ length: 12 }, (_, i) => ({ name: `a/f${i}.bin`, data: randomBytes(700 << 10) })),
       [{ name: 'b.bin', data: randomBytes(9 * MiB) }],
-      [{ name: 'c.bin', data: randomBytes(2 * MiB + 1) }, { name: 'd.bin', data: randomBytes(3 * MiB) }],
+      [
+        { name: 'c.bin', data: randomBytes(2 * MiB + 1) },
+        { name: 'd.bin', data: randomBytes(3 * MiB) },
+      ],
     ];
     const zips = await Promise.all(sets.map((files) => storedBlockZip(files)));
-    const results = await Promise.all([...zips, ...zips].map((zip, i) => verifyModuleZip(bufferSource(zip, i % 2 === 0 ? MiB : 77_777), MOD, WITH_WORKER)));
+    const results = await Promise.all(
+      [...zips, ...zips].map((zip, i) =>
+        verifyModuleZip(bufferSource(zip, i % 2 === 0 ? MiB : 77_777), MOD, WITH_WORKER),
+      ),
+    );
     results.forEach((r, i) => expect(r.h1).toBe(want(sets[i % sets.length] ?? [])));
   });
 

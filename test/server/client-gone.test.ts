@@ -15,7 +15,13 @@ describe('a client that goes away mid-response', () => {
 
   beforeAll(async () => {
     // Far more than loopback socket buffers hold, so the response is still streaming when the client leaves.
-    const built = await buildModules([{ path: 'example.com/gone', version: 'v1.0.0', files: { 'go.mod': 'module example.com/gone\n', 'blob.bin': randomBytes(24 << 20) } }]);
+    const built = await buildModules([
+      {
+        path: 'example.com/gone',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/gone\n', 'blob.bin': randomBytes(24 << 20) },
+      },
+    ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
     godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' });
@@ -41,7 +47,8 @@ describe('a client that goes away mid-response', () => {
       });
       req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
     });
-    const line = async (): Promise<Record<string, unknown> | undefined> => godepot.logs.slice(before).find((l) => l.msg === 'request' && l.path === path);
+    const line = async (): Promise<Record<string, unknown> | undefined> =>
+      godepot.logs.slice(before).find((l) => l.msg === 'request' && l.path === path);
     for (let i = 0; i < 100 && !(await line()); i++) await new Promise((r) => setTimeout(r, 20));
     expect(await line()).toMatchObject({ route: 'zip', cache: 'hit', error: 'client_closed' });
     const alarms = godepot.logs.slice(before).filter((l) => typeof l.level === 'number' && l.level >= 40);

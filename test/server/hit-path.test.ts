@@ -32,9 +32,17 @@ describe('cache hits from memory answer as hits from storage do', () => {
 
   beforeAll(async () => {
     const built = await buildModules([
-      { path: 'example.com/hit', version: 'v1.2.3', files: { 'go.mod': 'module example.com/hit\n', 'hit.go': 'package hit\n', 'blob.bin': randomBytes(20_000) } },
+      {
+        path: 'example.com/hit',
+        version: 'v1.2.3',
+        files: { 'go.mod': 'module example.com/hit\n', 'hit.go': 'package hit\n', 'blob.bin': randomBytes(20_000) },
+      },
       // Larger than one streaming chunk (256 KiB), smaller than a memory-cache item (1 MiB).
-      { path: 'example.com/big', version: 'v1.0.0', files: { 'go.mod': 'module example.com/big\n', 'blob.bin': randomBytes(700_000) } },
+      {
+        path: 'example.com/big',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/big\n', 'blob.bin': randomBytes(700_000) },
+      },
     ]);
     mod = built[0] as BuiltModule;
     big = built[1] as BuiltModule;
@@ -58,7 +66,10 @@ describe('cache hits from memory answer as hits from storage do', () => {
       const path = `/example.com/hit/@v/v1.2.3.${ext}`;
       const first = await ask(withMemory.url + path);
       expect(first.status).toBe(200);
-      expect(withMemory.g.service.peek({ kind: ext, path: 'example.com/hit', version: 'v1.2.3', query: false }), ext).not.toBeNull();
+      expect(
+        withMemory.g.service.peek({ kind: ext, path: 'example.com/hit', version: 'v1.2.3', query: false }),
+        ext,
+      ).not.toBeNull();
       const etag = first.headers.etag ?? '';
       const cases: Array<RequestInit | undefined> = [
         undefined,
@@ -84,7 +95,14 @@ describe('cache hits from memory answer as hits from storage do', () => {
     const path = '/example.com/big/@v/v1.0.0.zip';
     expect((await ask(withMemory.url + path)).body.equals(big.zip)).toBe(true);
     const size = big.zip.length;
-    for (const range of ['bytes=0-', 'bytes=100-262143', 'bytes=262143-262144', 'bytes=200000-600000', `bytes=-${size - 5}`, 'bytes=524288-']) {
+    for (const range of [
+      'bytes=0-',
+      'bytes=100-262143',
+      'bytes=262143-262144',
+      'bytes=200000-600000',
+      `bytes=-${size - 5}`,
+      'bytes=524288-',
+    ]) {
       const fromStorage = await ask(storageOnly.url + path, { headers: { range } });
       expect(fromStorage.status, range).toBe(206);
       expect(fromStorage, range).toEqual(await ask(withMemory.url + path, { headers: { range } }));
@@ -104,7 +122,16 @@ describe('cache hits from memory answer as hits from storage do', () => {
     await ask(withMemory.url + path);
     await new Promise((r) => setTimeout(r, 20));
     const line = withMemory.logs.slice(before).find((l) => l.msg === 'request');
-    expect(line).toMatchObject({ method: 'GET', path, status: 200, route: 'mod', module: 'example.com/hit', version: 'v1.2.3', cache: 'hit', verification: 'verified' });
+    expect(line).toMatchObject({
+      method: 'GET',
+      path,
+      status: 200,
+      route: 'mod',
+      module: 'example.com/hit',
+      version: 'v1.2.3',
+      cache: 'hit',
+      verification: 'verified',
+    });
     const metrics = await (await fetch(`${withMemory.url}/metrics`)).text();
     expect(metrics).toMatch(/godepot_http_requests_total\{route="mod",status="200"\} [1-9]/);
     expect(metrics).toMatch(/godepot_cache_requests_total\{kind="mod",outcome="hit"\} [1-9]/);

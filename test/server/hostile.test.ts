@@ -15,7 +15,9 @@ function raw(url: string, method: string, path: string): Promise<{ status: numbe
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type'] ?? '') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type'] ?? '') }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error(`timeout for ${method} ${path.slice(0, 80)}`)));
     req.on('error', reject);
@@ -43,8 +45,16 @@ describe('hostile requests', () => {
 
   beforeAll(async () => {
     const built = await buildModules([
-      { path: 'example.com/ok', version: 'v1.0.0', files: { 'go.mod': 'module example.com/ok\n', 'ok.go': 'package ok\n' } },
-      { path: 'example.com/CamelCase', version: 'v1.0.0', files: { 'go.mod': 'module example.com/CamelCase\n', 'c.go': 'package camelcase\n' } },
+      {
+        path: 'example.com/ok',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/ok\n', 'ok.go': 'package ok\n' },
+      },
+      {
+        path: 'example.com/CamelCase',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/CamelCase\n', 'c.go': 'package camelcase\n' },
+      },
       { path: 'example.com/inc', version: 'v2.0.0+incompatible', files: { 'inc.go': 'package inc\n' } },
     ]);
     upstream = await FakeGoProxy.start(built);

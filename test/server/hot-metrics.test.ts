@@ -20,7 +20,13 @@ describe('hot-path metrics', () => {
     const theirs = new Registry();
     const local = new LocalHistogram('t_duration_seconds', 'Time.', 'route', BUCKETS);
     local.registerIn(ours);
-    const reference = new Histogram({ name: 't_duration_seconds', help: 'Time.', labelNames: ['route'], buckets: BUCKETS, registers: [theirs] });
+    const reference = new Histogram({
+      name: 't_duration_seconds',
+      help: 'Time.',
+      labelNames: ['route'],
+      buckets: BUCKETS,
+      registers: [theirs],
+    });
     const rnd = picker(7);
     const routes = ['mod', 'zip', 'info', 'sumdb_lookup'];
     for (let i = 0; i < 5000; i++) {
@@ -32,7 +38,8 @@ describe('hot-path metrics', () => {
     }
     expect(await ours.metrics()).toBe(await theirs.metrics());
     // The JSON form (what a cluster aggregator merges), minus prom-client's empty exemplar fields.
-    const noExemplars = (json: unknown): unknown => JSON.parse(JSON.stringify(json, (k, v: unknown) => (k === 'exemplar' ? undefined : v)));
+    const noExemplars = (json: unknown): unknown =>
+      JSON.parse(JSON.stringify(json, (k, v: unknown) => (k === 'exemplar' ? undefined : v)));
     expect(noExemplars(await ours.getMetricsAsJSON())).toEqual(noExemplars(await theirs.getMetricsAsJSON()));
     local.reset();
     reference.reset();
@@ -42,8 +49,16 @@ describe('hot-path metrics', () => {
   it('a BatchedCounter shows every increment at each scrape, as a plain Counter does', async () => {
     const ours = new Registry();
     const theirs = new Registry();
-    const batched = new BatchedCounter({ name: 't_requests_total', help: 'Requests.', registers: [ours] }, ['route', 'status']);
-    const reference = new Counter({ name: 't_requests_total', help: 'Requests.', labelNames: ['route', 'status'], registers: [theirs] });
+    const batched = new BatchedCounter({ name: 't_requests_total', help: 'Requests.', registers: [ours] }, [
+      'route',
+      'status',
+    ]);
+    const reference = new Counter({
+      name: 't_requests_total',
+      help: 'Requests.',
+      labelNames: ['route', 'status'],
+      registers: [theirs],
+    });
     const rnd = picker(11);
     for (let round = 0; round < 4; round++) {
       for (let i = 0; i < 1000; i++) {

@@ -16,19 +16,41 @@ describe('GOPROXY protocol through godepot', () => {
 
   beforeAll(async () => {
     const files: Record<string, string | Buffer> = { 'go.mod': 'module example.com/big\n' };
-    for (let i = 0; i < 8; i++) files[`blob${i}.bin`] = Buffer.from(createHash('sha512').update(String(i)).digest('hex').repeat(2000));
+    for (let i = 0; i < 8; i++)
+      files[`blob${i}.bin`] = Buffer.from(createHash('sha512').update(String(i)).digest('hex').repeat(2000));
     const built = await buildModules([
       { path: 'example.com/big', version: 'v1.0.0', files },
-      { path: 'example.com/a', version: 'v1.0.0', files: { 'go.mod': 'module example.com/a\n', 'a.go': 'package a\n' } },
-      { path: 'example.com/a', version: 'v1.1.0', files: { 'go.mod': 'module example.com/a\n', 'a.go': 'package a // 1.1\n' } },
-      { path: 'example.com/altered', version: 'v1.0.0', files: { 'go.mod': 'module example.com/altered\n', 'x.go': 'package x\n' } },
-      { path: 'example.com/badzip', version: 'v1.0.0', files: { 'go.mod': 'module example.com/badzip\n', 'x.go': 'package x\n' } },
+      {
+        path: 'example.com/a',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/a\n', 'a.go': 'package a\n' },
+      },
+      {
+        path: 'example.com/a',
+        version: 'v1.1.0',
+        files: { 'go.mod': 'module example.com/a\n', 'a.go': 'package a // 1.1\n' },
+      },
+      {
+        path: 'example.com/altered',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/altered\n', 'x.go': 'package x\n' },
+      },
+      {
+        path: 'example.com/badzip',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/badzip\n', 'x.go': 'package x\n' },
+      },
     ]);
     for (const b of built) mods[`${b.path}@${b.version}`] = b;
     big = mods['example.com/big@v1.0.0'] as BuiltModule;
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
-    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'list-ttl': '1h', 'breaker-failures': '1000' });
+    godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      'list-ttl': '1h',
+      'breaker-failures': '1000',
+    });
   }, 60_000);
   afterAll(async () => {
     await godepot.close();

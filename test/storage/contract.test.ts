@@ -97,7 +97,18 @@ describe.each(backends)('%s storage contract', (_name, make) => {
 
   it('refuses keys that could escape the root', async () => {
     const s = await make();
-    for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', 'a\\b', 'a\0b', '.staging/x', 'a/.hidden', '']) {
+    for (const key of [
+      '../x',
+      'a/../../x',
+      '/etc/passwd',
+      'a//b',
+      'a/./b',
+      'a\\b',
+      'a\0b',
+      '.staging/x',
+      'a/.hidden',
+      '',
+    ]) {
       await expect(s.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(s.get(key)).rejects.toBeInstanceOf(InvalidKeyError);
     }
@@ -106,7 +117,11 @@ describe.each(backends)('%s storage contract', (_name, make) => {
 
 describe('checkKey', () => {
   it('accepts escaped module keys and tile keys', () => {
-    for (const k of ['mod/github.com/!azure/go@v/v1.0.0+incompatible.zip', 'sumdb/sum.golang.org/tile/8/0/x001/234.p/17', 'mod/gopkg.in/yaml.v2/@v/list']) {
+    for (const k of [
+      'mod/github.com/!azure/go@v/v1.0.0+incompatible.zip',
+      'sumdb/sum.golang.org/tile/8/0/x001/234.p/17',
+      'mod/gopkg.in/yaml.v2/@v/list',
+    ]) {
       expect(() => checkKey(k)).not.toThrow();
     }
   });

@@ -68,7 +68,9 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
       }
       expect(sizeOf((await r.mirror.serve('latest')).body)).toBe(600);
       const tile = await r.mirror.serve('tile/8/0/001');
-      expect(tile.body.equals(await (await fetch(`${good.url}/tile/8/0/001`)).arrayBuffer().then(Buffer.from))).toBe(true);
+      expect(tile.body.equals(await (await fetch(`${good.url}/tile/8/0/001`)).arrayBuffer().then(Buffer.from))).toBe(
+        true,
+      );
       expect(bad.count()).toBeGreaterThan(0);
       expect(good.count()).toBeGreaterThan(0);
       expect(r.forks).toEqual([]);
@@ -79,7 +81,11 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
   }
 
   it('a hanging first mirror: the second is asked after the hedge delay, and its answer wins', async () => {
-    r = await rig([bad.url, good.url], { wrap: (x) => (remote = new RecordingRemote(x)), mirror: { indexDataTiles: false }, settings: SLOW_TIMEOUTS });
+    r = await rig([bad.url, good.url], {
+      wrap: (x) => (remote = new RecordingRemote(x)),
+      mirror: { indexDataTiles: false },
+      settings: SLOW_TIMEOUTS,
+    });
     bad.setFault(faults.hang());
     await r.mirror.lookup(mod(42));
     const first = bad.requests[0];
@@ -200,7 +206,8 @@ describe('SumdbMirror: the database is down', () => {
       expect(ms, `stale latest took ${Math.round(ms)}ms`).toBeLessThan(2_500);
     }
     // Once the refresh has failed for good, /readyz's status says so.
-    for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 20_000; waited += 100) await new Promise((res) => setTimeout(res, 100));
+    for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 20_000; waited += 100)
+      await new Promise((res) => setTimeout(res, 100));
     expect(r.mirror.status().status).toBe('stale');
     db.clearFaults();
     const fresh = await r.mirror.serve('latest');
@@ -280,16 +287,22 @@ describe('SumdbMirror: the database is down', () => {
 
 describe('SumdbMirror: --nosumdb', () => {
   it('never sends a matching module to the database: 403, and no request', async () => {
-    const db = await FakeSumDb.start({ records: [...modules.slice(0, 5), ...fakeModules(2, 0, 'corp.example/private/m')] });
+    const db = await FakeSumDb.start({
+      records: [...modules.slice(0, 5), ...fakeModules(2, 0, 'corp.example/private/m')],
+    });
     const r = await rig([db.url], { mirror: { nosumdb: 'corp.example/private,*.internal' }, settings: SLOW_TIMEOUTS });
     try {
-      await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
+      await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({
+        kind: 'forbidden',
+      });
       await expect(r.mirror.serve('lookup/git.corp.internal/x@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
       expect(db.count('/lookup/')).toBe(0);
       expect((await r.mirror.lookup(mod(1))).record.id).toBe(1);
       // The data tile around record 1 holds the private module's record too: still 403, whatever is indexed.
       await r.mirror.indexAround(1);
-      await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({ kind: 'forbidden' });
+      await expect(r.mirror.serve('lookup/corp.example/private/m0@v1.0.0')).rejects.toMatchObject({
+        kind: 'forbidden',
+      });
       expect(db.count('/lookup/')).toBe(1);
     } finally {
       await r.close();

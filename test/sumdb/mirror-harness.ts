@@ -43,7 +43,10 @@ export interface Rig {
 
 export function captureLog(): { log: Logger; logs: Array<Record<string, unknown>> } {
   const logs: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, logs };
 }
 
@@ -80,7 +83,12 @@ export function biglogRecord(i: number): { key: string; text: string; path: stri
   const sha = (s: string): string => createHash('sha256').update(s).digest('base64');
   const path = `example.com/mod${i}`;
   const version = `v1.0.${i}`;
-  return { key: `${path}@${version}`, path, version, text: `${path} ${version} h1:${sha(`zip${i}`)}\n${path} ${version}/go.mod h1:${sha(`mod${i}`)}\n` };
+  return {
+    key: `${path}@${version}`,
+    path,
+    version,
+    text: `${path} ${version} h1:${sha(`zip${i}`)}\n${path} ${version}/go.mod h1:${sha(`mod${i}`)}\n`,
+  };
 }
 
 /** Grows db to n biglog records. */

@@ -8,9 +8,21 @@ import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule, type Fi
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 
 const fixtures: FixtureModule[] = [
-  { path: 'example.com/public', version: 'v1.0.0', files: { 'go.mod': 'module example.com/public\n', 'p.go': 'package public\n' } },
-  { path: 'example.com/other', version: 'v1.0.0', files: { 'go.mod': 'module example.com/other\n', 'o.go': 'package other\n' } },
-  { path: 'corp.example/private/lib', version: 'v1.2.3', files: { 'go.mod': 'module corp.example/private/lib\n', 'l.go': 'package lib\n' } },
+  {
+    path: 'example.com/public',
+    version: 'v1.0.0',
+    files: { 'go.mod': 'module example.com/public\n', 'p.go': 'package public\n' },
+  },
+  {
+    path: 'example.com/other',
+    version: 'v1.0.0',
+    files: { 'go.mod': 'module example.com/other\n', 'o.go': 'package other\n' },
+  },
+  {
+    path: 'corp.example/private/lib',
+    version: 'v1.2.3',
+    files: { 'go.mod': 'module corp.example/private/lib\n', 'l.go': 'package lib\n' },
+  },
 ];
 
 describe('godepot /sumdb/<name>/ and the module service', () => {
@@ -20,7 +32,12 @@ describe('godepot /sumdb/<name>/ and the module service', () => {
   let godepot: RunningGodepot;
   const get = async (path: string): Promise<{ status: number; body: Buffer; type: string; cache: string }> => {
     const r = await fetch(godepot.url + path);
-    return { status: r.status, body: Buffer.from(await r.arrayBuffer()), type: r.headers.get('content-type') ?? '', cache: r.headers.get('cache-control') ?? '' };
+    return {
+      status: r.status,
+      body: Buffer.from(await r.arrayBuffer()),
+      type: r.headers.get('content-type') ?? '',
+      cache: r.headers.get('cache-control') ?? '',
+    };
   };
 
   beforeAll(async () => {
@@ -28,7 +45,11 @@ describe('godepot /sumdb/<name>/ and the module service', () => {
     upstream = await FakeGoProxy.start(mods);
     // The database knows the private module too: godepot must still never ask it.
     sumdb = await FakeSumDb.start({ records: mods });
-    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, nosumdb: 'corp.example/private' });
+    godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      nosumdb: 'corp.example/private',
+    });
   });
   afterAll(async () => {
     await godepot?.close();

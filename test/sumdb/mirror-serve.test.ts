@@ -4,22 +4,51 @@
 // tile boundaries with consistency checks, and a restart.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
-import { parseRecord, parseTilePath, parseTree, recordHash, storedHashIndex, tileHashReader, tilePath, type Tile, type TileReader } from '../../src/sumdb/tlog/index.js';
+import {
+  parseRecord,
+  parseTilePath,
+  parseTree,
+  recordHash,
+  storedHashIndex,
+  tileHashReader,
+  tilePath,
+  type Tile,
+  type TileReader,
+} from '../../src/sumdb/tlog/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY } from '../world/index.js';
 import { b64, loadVectors } from './tlog/support.js';
-import { biglogRecord, fakeModules, growBiglog, RecordingRemote, rig as fastRig, text, type Rig, type RigOptions } from './mirror-harness.js';
+import {
+  biglogRecord,
+  fakeModules,
+  growBiglog,
+  RecordingRemote,
+  rig as fastRig,
+  text,
+  type Rig,
+  type RigOptions,
+} from './mirror-harness.js';
 
 /**
  * Nothing here tests how fast a failure is noticed, so the deadlines are
  * roomy: a loaded CI machine must not turn a slow answer into a failure.
  */
 const rig = (urls: readonly string[], opts: RigOptions = {}): Promise<Rig> =>
-  fastRig(urls, { ...opts, settings: { 'sumdb-first-byte-timeout': '10s', 'sumdb-idle-timeout': '10s', 'sumdb-total-timeout': '20s', ...opts.settings } });
+  fastRig(urls, {
+    ...opts,
+    settings: {
+      'sumdb-first-byte-timeout': '10s',
+      'sumdb-idle-timeout': '10s',
+      'sumdb-total-timeout': '20s',
+      ...opts.settings,
+    },
+  });
 
 const v = loadVectors();
 const big = v.biglog_h8;
 const verifiers = new Verifiers(newVerifier(TEST_KEY.vkey));
-const bigTiles = new Map(Object.entries({ ...big.partial_tiles_at_other_sizes, ...big.tiles_at_600 }).map(([p, d]) => [p, b64(d)]));
+const bigTiles = new Map(
+  Object.entries({ ...big.partial_tiles_at_other_sizes, ...big.tiles_at_600 }).map(([p, d]) => [p, b64(d)]),
+);
 const bigNote = (n: number): Buffer => {
   const t = big.trees.find((x) => x.n === n);
   if (!t) throw new Error(`no biglog tree of size ${n}`);
@@ -139,7 +168,10 @@ describe('SumdbMirror: tiles (biglog_h8 vectors)', () => {
   });
 
   it('re-confirms an unchanged tree head without reading a tile (a mirror may serve no tiles at all)', async () => {
-    r = await rig([db.url], { wrap: (x) => (remote = new RecordingRemote(x)), mirror: { latestTtl: 0, staleGrace: 10_000 } });
+    r = await rig([db.url], {
+      wrap: (x) => (remote = new RecordingRemote(x)),
+      mirror: { latestTtl: 0, staleGrace: 10_000 },
+    });
     await r.mirror.serve('latest');
     db.setFault(faults.status(404), '/tile/');
     for (let i = 0; i < 3; i++) expect((await r.mirror.serve('latest')).cache).toBe('revalidated');
@@ -160,7 +192,12 @@ describe('SumdbMirror: tiles (biglog_h8 vectors)', () => {
     const widest = ['tile/8/0/000', 'tile/8/0/001', 'tile/8/0/002.p/88', 'tile/8/1/000.p/2'];
     for (const p of widest) expect((await r.mirror.serve(p)).body.equals(vectorTile(parseTilePath(p))), p).toBe(true);
     const calls = remote.calls.length;
-    for (const base of [{ l: 0, n: 0, max: 256 }, { l: 0, n: 1, max: 256 }, { l: 0, n: 2, max: 88 }, { l: 1, n: 0, max: 2 }]) {
+    for (const base of [
+      { l: 0, n: 0, max: 256 },
+      { l: 0, n: 1, max: 256 },
+      { l: 0, n: 2, max: 88 },
+      { l: 1, n: 0, max: 2 },
+    ]) {
       for (let w = 1; w <= base.max; w++) {
         const t: Tile = { h: 8, l: base.l, n: base.n, w };
         const a = await r.mirror.serve(tilePath(t));
@@ -193,7 +230,7 @@ describe('SumdbMirror: tiles (biglog_h8 vectors)', () => {
     expect(parseRecord(a.body).id).toBe(300);
   });
 
-  it('answers every tile list a go client requests (client_tile_requests), at 600 and at the client\'s own size', async () => {
+  it("answers every tile list a go client requests (client_tile_requests), at 600 and at the client's own size", async () => {
     for (const mirrorAt of ['600', 'client'] as const) {
       for (const req of big.client_tile_requests) {
         await r?.close();
@@ -205,9 +242,13 @@ describe('SumdbMirror: tiles (biglog_h8 vectors)', () => {
           const client = new MirrorClientReader(r);
           const tree = parseTree(openNote(bigNote(req.tree_size), verifiers).text);
           const [h] = await tileHashReader(tree, client).readHashes([storedHashIndex(0, req.record_id)]);
-          expect(h?.equals(recordHash(Buffer.from(biglogRecord(req.record_id).text))), `${mirrorAt} ${req.tree_size}/${req.record_id}`).toBe(true);
+          expect(
+            h?.equals(recordHash(Buffer.from(biglogRecord(req.record_id).text))),
+            `${mirrorAt} ${req.tree_size}/${req.record_id}`,
+          ).toBe(true);
           expect(client.requested).toEqual(req.tiles_in_request_order);
-          for (const p of req.tiles_in_request_order) expect((await r.mirror.serve(p)).body.equals(vectorTile(parseTilePath(p))), p).toBe(true);
+          for (const p of req.tiles_in_request_order)
+            expect((await r.mirror.serve(p)).body.equals(vectorTile(parseTilePath(p))), p).toBe(true);
         } finally {
           await local.close();
         }
@@ -248,7 +289,10 @@ describe('SumdbMirror: a growing tree', () => {
     expect(sizes).toEqual([1, 2, 3, 255, 256, 257, 511, 512, 513, 600]);
     const db = await FakeSumDb.start();
     let remote: RecordingRemote | undefined;
-    const r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 10_000 }, wrap: (x) => (remote = new RecordingRemote(x)) });
+    const r = await rig([db.url], {
+      mirror: { latestTtl: 0, staleGrace: 10_000 },
+      wrap: (x) => (remote = new RecordingRemote(x)),
+    });
     try {
       for (const n of sizes) {
         await growBiglog(db, n);
@@ -279,7 +323,10 @@ describe('SumdbMirror: a growing tree', () => {
   it('jumps across many tiles at once (levels 0, 1 and 2) with bounded work', async () => {
     const db = await FakeSumDb.start();
     let remote: RecordingRemote | undefined;
-    const r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 10_000, indexDataTiles: false }, wrap: (x) => (remote = new RecordingRemote(x)) });
+    const r = await rig([db.url], {
+      mirror: { latestTtl: 0, staleGrace: 10_000, indexDataTiles: false },
+      wrap: (x) => (remote = new RecordingRemote(x)),
+    });
     try {
       await growBiglog(db, 300);
       await r.mirror.serve('latest');

@@ -43,7 +43,10 @@ export async function tempDir(prefix = 'godepot-test-'): Promise<string> {
  * Starts godepot in this process on 127.0.0.1:0. `raw` holds settings by
  * option name (as flags would give them); `data` defaults to a new temp dir.
  */
-export async function startGodepot(raw: RawSettings, opts: { storage?: Storage; background?: boolean } = {}): Promise<RunningGodepot> {
+export async function startGodepot(
+  raw: RawSettings,
+  opts: { storage?: Storage; background?: boolean } = {},
+): Promise<RunningGodepot> {
   const data = typeof raw.data === 'string' ? raw.data : await tempDir();
   const settings = settingsFrom({ 'log-level': 'info', 'access-log': 'false', ...raw, data });
   const logs: Array<Record<string, unknown>> = [];
@@ -59,7 +62,12 @@ export async function startGodepot(raw: RawSettings, opts: { storage?: Storage; 
       },
     },
   );
-  const g = await compose(settings, { log, processMetrics: false, background: opts.background ?? false, ...(opts.storage ? { storage: opts.storage } : {}) });
+  const g = await compose(settings, {
+    log,
+    processMetrics: false,
+    background: opts.background ?? false,
+    ...(opts.storage ? { storage: opts.storage } : {}),
+  });
   const server = createServer(g.app.handle);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -92,7 +100,8 @@ export interface ChildGodepot {
 
 /** Runs `node bin/godepot.js serve <args>` and waits until it listens (needs `npm run build`). */
 export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildGodepot> {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,13 @@
 // stays free of disk access; these helpers do the reading.
 import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkFiles, goModLang, isVendoredPackage, type FileCheckReport, type FileProblem } from '../../src/modzip/index.js';
+import {
+  checkFiles,
+  goModLang,
+  isVendoredPackage,
+  type FileCheckReport,
+  type FileProblem,
+} from '../../src/modzip/index.js';
 import type { ModuleVersion } from '../../src/module/index.js';
 import { createModuleZip } from './modzip.js';
 

@@ -32,7 +32,9 @@ function toList(files: ZipInputFiles): ZipInputFile[] {
 }
 
 function bytes(data: Uint8Array | string): Buffer {
-  return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function finish(zip: yazl.ZipFile): Promise<Buffer> {
@@ -83,7 +85,8 @@ export interface RawZipEntry {
 /** End of central directory: [central directory offset, entry count]. */
 function centralDirectory(zip: Buffer): [number, number] {
   const eocd = zip.length - 22;
-  if (eocd < 0 || zip.readUInt32LE(eocd) !== 0x06054b50) throw new Error('rawZip: no plain end of central directory record');
+  if (eocd < 0 || zip.readUInt32LE(eocd) !== 0x06054b50)
+    throw new Error('rawZip: no plain end of central directory record');
   return [zip.readUInt32LE(eocd + 16), zip.readUInt16LE(eocd + 10)];
 }
 
@@ -117,7 +120,8 @@ export async function rawZip(entries: ReadonlyArray<RawZipEntry>, opts: { compre
   const out = await finish(zip);
   centralRecords(out).forEach((cd, i) => {
     const name = names[i];
-    if (name === undefined || out.readUInt16LE(cd + 28) !== name.length) throw new Error(`rawZip: unexpected layout at entry ${i}`);
+    if (name === undefined || out.readUInt16LE(cd + 28) !== name.length)
+      throw new Error(`rawZip: unexpected layout at entry ${i}`);
     name.copy(out, cd + 46);
     name.copy(out, out.readUInt32LE(cd + 42) + 30);
   });

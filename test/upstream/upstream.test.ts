@@ -4,7 +4,17 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { EndpointRegistry, HttpPools, hedged, MirrorSet, NotFoundError, ProxyList, readLimited, UpstreamError, type EndpointEvent } from '../../src/upstream/index.js';
+import {
+  EndpointRegistry,
+  HttpPools,
+  hedged,
+  MirrorSet,
+  NotFoundError,
+  ProxyList,
+  readLimited,
+  UpstreamError,
+  type EndpointEvent,
+} from '../../src/upstream/index.js';
 import { SingleFlight } from '../../src/util/singleflight.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
@@ -33,14 +43,26 @@ afterAll(async () => {
 });
 
 const fast: Deadlines = { connect: 500, firstByte: 300, idle: 300, total: 2_000 };
-function registry(opts: { attempts?: number; failures?: number; halfOpenAfter?: number; events?: EndpointEvent[]; deadlines?: Deadlines } = {}) {
+function registry(
+  opts: {
+    attempts?: number;
+    failures?: number;
+    halfOpenAfter?: number;
+    events?: EndpointEvent[];
+    deadlines?: Deadlines;
+  } = {},
+) {
   const d = opts.deadlines ?? fast;
   const deadlines = { metadata: d, zip: d, sumdb: d } as typeof DEFAULT_DEADLINES;
   const pools = new HttpPools(deadlines);
   pools_.push(pools);
   return new EndpointRegistry(
     pools,
-    { deadlines, retry: { attempts: opts.attempts ?? 3, baseDelay: 5, maxDelay: 20 }, breaker: { failures: opts.failures ?? 100, halfOpenAfter: opts.halfOpenAfter ?? 60_000 } },
+    {
+      deadlines,
+      retry: { attempts: opts.attempts ?? 3, baseDelay: 5, maxDelay: 20 },
+      breaker: { failures: opts.failures ?? 100, halfOpenAfter: opts.halfOpenAfter ?? 60_000 },
+    },
     { onCall: (e) => opts.events?.push(e) },
   );
 }
@@ -49,10 +71,12 @@ afterEach(async () => {
   for (const p of pools_.splice(0)) await p.close();
 });
 
-const text = (body: string, status = 200): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(body);
-};
+const text =
+  (body: string, status = 200): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(body);
+  };
 const read = readLimited(1 << 20);
 
 describe('ProxyList (GOPROXY walk)', () => {
@@ -64,7 +88,11 @@ describe('ProxyList (GOPROXY walk)', () => {
     const comma = new ProxyList(parseUpstreamList(`${notFound.url},${good.url}`), r);
     expect((await comma.get('/m/@v/list', 'list', 'metadata', read)).value.toString()).toBe('v1.0.0\n');
     const stops = new ProxyList(parseUpstreamList(`${broken.url},${good.url}`), r);
-    await expect(stops.get('/m/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ failure: 'status', status: 500, upstream: broken.url });
+    await expect(stops.get('/m/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({
+      failure: 'status',
+      status: 500,
+      upstream: broken.url,
+    });
     const pipe = new ProxyList(parseUpstreamList(`${broken.url}|${good.url}`), r);
     expect((await pipe.get('/m/@v/list', 'list', 'metadata', read)).meta.upstream).toBe(good.url);
     const allMissing = new ProxyList(parseUpstreamList(`${notFound.url},${notFound.url}`), r);
@@ -80,17 +108,26 @@ describe('ProxyList (GOPROXY walk)', () => {
 describe('Endpoint: failure classes, retries, breaker', () => {
   it('names DNS, connect, time-out and status failures', async () => {
     const r = registry({ attempts: 1 });
-    const dns = await r.get('http://no-such-host.invalid').get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    const dns = await r
+      .get('http://no-such-host.invalid')
+      .get('/x', 'info', 'metadata', read)
+      .catch((e: unknown) => e);
     expect(dns).toMatchObject({ failure: 'dns' });
     const closed = await serve(text(''));
     const port = new URL(closed.url).port;
     const s = servers.pop() as Server;
     s.close();
     await once(s, 'close');
-    const refused = await r.get(`http://127.0.0.1:${port}`).get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    const refused = await r
+      .get(`http://127.0.0.1:${port}`)
+      .get('/x', 'info', 'metadata', read)
+      .catch((e: unknown) => e);
     expect(refused).toMatchObject({ failure: 'connect', detail: 'connection refused' });
     const hang = await serve(() => undefined);
-    const t = await r.get(hang.url).get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    const t = await r
+      .get(hang.url)
+      .get('/x', 'info', 'metadata', read)
+      .catch((e: unknown) => e);
     expect(t).toMatchObject({ failure: 'timeout' });
     expect((t as UpstreamError).describe()).toMatch(/time-out/);
   });
@@ -129,7 +166,10 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(up.hits).toHaveLength(2);
     await new Promise((res) => setTimeout(res, 250));
     healthy = true;
-    const [probe, other] = await Promise.allSettled([ep.get('/x', 'info', 'metadata', read), ep.get('/x', 'info', 'metadata', read)]);
+    const [probe, other] = await Promise.allSettled([
+      ep.get('/x', 'info', 'metadata', read),
+      ep.get('/x', 'info', 'metadata', read),
+    ]);
     expect(probe.status).toBe('fulfilled');
     expect(other.status).toBe('rejected');
     expect(ep.state).toBe('closed');
@@ -141,7 +181,8 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     const policy = await serve(text('Go module host not permitted', 400));
     const r = registry({ attempts: 1, failures: 2 });
     const ep = r.get(policy.url);
-    for (let i = 0; i < 5; i++) await expect(ep.get('/x', 'info', 'metadata', read)).rejects.toMatchObject({ status: 400, breakerOpen: false });
+    for (let i = 0; i < 5; i++)
+      await expect(ep.get('/x', 'info', 'metadata', read)).rejects.toMatchObject({ status: 400, breakerOpen: false });
     expect(ep.state).toBe('closed');
     expect(ep.status().failingSince).toBeUndefined();
     expect(policy.hits).toHaveLength(5);
@@ -180,7 +221,8 @@ describe('hedged mirrors', () => {
     const set = new MirrorSet([hang.url, good.url], r, 100);
     expect((await set.get('/latest', 'sumdb-latest', read)).meta.upstream).toBe(good.url);
     expect(hang.hits).toHaveLength(1);
-    for (let i = 0; i < 3; i++) expect((await set.without(new Set()).get('/latest', 'sumdb-latest', read)).meta.upstream).toBe(good.url);
+    for (let i = 0; i < 3; i++)
+      expect((await set.without(new Set()).get('/latest', 'sumdb-latest', read)).meta.upstream).toBe(good.url);
     // The primary was not asked again: the preferred mirror answered before the hedge delay.
     expect(hang.hits).toHaveLength(1);
     expect(good.hits).toHaveLength(4);
@@ -192,11 +234,20 @@ describe('hedged mirrors', () => {
     const calls: string[] = [];
     const f = await hedged([bad.url, good.url], 10_000, async (url, signal) => {
       calls.push(url);
-      const res = await registry({ attempts: 1 }).get(url).get('/latest', 'x', 'sumdb', async (body, meta) => {
-        const b = await read(body, meta);
-        if (b.toString() === 'forged') throw new UpstreamError({ upstream: url, failure: 'body', detail: 'bad signature', transient: false });
-        return b;
-      }, signal);
+      const res = await registry({ attempts: 1 })
+        .get(url)
+        .get(
+          '/latest',
+          'x',
+          'sumdb',
+          async (body, meta) => {
+            const b = await read(body, meta);
+            if (b.toString() === 'forged')
+              throw new UpstreamError({ upstream: url, failure: 'body', detail: 'bad signature', transient: false });
+            return b;
+          },
+          signal,
+        );
       return res;
     });
     expect(f.value.toString()).toBe('genuine');

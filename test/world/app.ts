@@ -119,13 +119,21 @@ class WorldBuilder {
 }
 
 function packageName(path: string): string {
-  const last = path.split('/').filter((e) => !/^v[0-9]+$/.test(e)).pop() ?? 'lib';
-  const name = last.toLowerCase().replace(/\.v[0-9]+$/, '').replace(/[^a-z0-9]/g, '');
+  const last =
+    path
+      .split('/')
+      .filter((e) => !/^v[0-9]+$/.test(e))
+      .pop() ?? 'lib';
+  const name = last
+    .toLowerCase()
+    .replace(/\.v[0-9]+$/, '')
+    .replace(/[^a-z0-9]/g, '');
   return /^[a-z]/.test(name) ? name : `p${name}`;
 }
 
 function goMod(path: string, requires: Require[], extra: string): string {
-  const req = requires.length === 0 ? '' : `\nrequire (\n${requires.map((r) => `\t${r.path} ${r.version}\n`).join('')})\n`;
+  const req =
+    requires.length === 0 ? '' : `\nrequire (\n${requires.map((r) => `\t${r.path} ${r.version}\n`).join('')})\n`;
   return `module ${path}\n\n${GO_LINE}\n${req}${extra}`;
 }
 
@@ -164,7 +172,9 @@ function closure(builder: WorldBuilder, direct: Require[]): Require[] {
     for (const dep of builder.requiresOf(r.path, r.version)) visit(dep);
   };
   direct.forEach(visit);
-  return [...best].map(([path, version]) => ({ path, version })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...best]
+    .map(([path, version]) => ({ path, version }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**
@@ -201,7 +211,9 @@ function addShapes(b: WorldBuilder): { provided: Provided[]; requires: Require[]
   for (const v of S.prerelease.versions) b.add(S.prerelease.path, v, []);
   b.add(S.retract.path, 'v1.0.0', []);
   b.add(S.retract.path, 'v1.1.0', []);
-  b.add(S.retract.path, 'v1.2.0', [], { extraGoMod: `\n// v1.1.0 was published by mistake.\nretract ${S.retract.retracted}\n` });
+  b.add(S.retract.path, 'v1.2.0', [], {
+    extraGoMod: `\n// v1.1.0 was published by mistake.\nretract ${S.retract.retracted}\n`,
+  });
   const nested = b.add(S.nested.path, S.nested.version, []);
   nested.files['util/util.go'] = goPackage('util', `${S.nested.path}/util@${S.nested.version}`, []);
   // Create drops a nested module's directory and vendored packages.
@@ -270,11 +282,17 @@ export function buildApp(n = 60): FixtureWorld {
   const shapes = addShapes(b);
   const gen = addGenerated(b, Math.max(1, n - SHAPE_MODULES));
   const toolPath = 'example.com/tool';
-  const toolReq = [{ path: SHAPES.upper.path, version: SHAPES.upper.version }, { path: genPath(0), version: 'v1.0.0' }];
+  const toolReq = [
+    { path: SHAPES.upper.path, version: SHAPES.upper.version },
+    { path: genPath(0), version: 'v1.0.0' },
+  ];
   for (const version of ['v1.0.0', 'v1.1.0']) {
     const tool = b.add(toolPath, version, toolReq);
     delete tool.files['lib.go'];
-    tool.files['cmd/hello/main.go'] = mainPackage(toolReq.map((r) => r.path), `${toolPath}/cmd/hello@${version}`);
+    tool.files['cmd/hello/main.go'] = mainPackage(
+      toolReq.map((r) => r.path),
+      `${toolPath}/cmd/hello@${version}`,
+    );
   }
 
   const provided = [...shapes.provided, ...gen.provided];
@@ -299,7 +317,10 @@ export function buildApp(n = 60): FixtureWorld {
       version: 'v1.0.0',
       pkg: `${toolPath}/cmd/hello`,
       binary: 'hello',
-      expectedOutput: [`${toolPath}/cmd/hello@v1.0.0`, ...toolReq.map((r) => `${r.path}@${toolSelected.get(r.path) ?? '?'}`)],
+      expectedOutput: [
+        `${toolPath}/cmd/hello@v1.0.0`,
+        ...toolReq.map((r) => `${r.path}@${toolSelected.get(r.path) ?? '?'}`),
+      ],
     },
   };
 }

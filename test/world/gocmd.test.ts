@@ -34,7 +34,9 @@ describe.skipIf(findGo() === null)('go command harness', () => {
 
   it('builds a hermetic environment that go itself reports back', async () => {
     const env = goEnv({ home, proxy: 'http://127.0.0.1:9', sumdb: 'off', extra: { GOFLAGS: '-modcacherw -mod=mod' } });
-    expect(Object.keys(env).filter((k) => !k.startsWith('GO') && !['HOME', 'PATH', 'TMPDIR', 'CGO_ENABLED'].includes(k))).toEqual([]);
+    expect(
+      Object.keys(env).filter((k) => !k.startsWith('GO') && !['HOME', 'PATH', 'TMPDIR', 'CGO_ENABLED'].includes(k)),
+    ).toEqual([]);
     const r = await runGo(['env', '-json'], { cwd: home, env });
     expect(r.code).toBe(0);
     const reported = JSON.parse(r.stdout) as Record<string, string>;
@@ -60,7 +62,10 @@ describe.skipIf(findGo() === null)('go command harness', () => {
   it('kills go and its children at the timeout', async () => {
     const dir = join(home, 'spin');
     await writeApp(dir, {
-      files: { 'go.mod': 'module example.com/spin\n\ngo 1.21\n', 'main.go': 'package main\n\nfunc main() {\n\tfor {\n\t}\n}\n' },
+      files: {
+        'go.mod': 'module example.com/spin\n\ngo 1.21\n',
+        'main.go': 'package main\n\nfunc main() {\n\tfor {\n\t}\n}\n',
+      },
     });
     await writeFile(join(dir, 'marker'), 'x');
     const env = goEnv({ home, proxy: 'off', sumdb: 'off' });

@@ -29,7 +29,11 @@ const FIXTURES: FixtureModule[] = [
 
 async function get(url: string): Promise<{ status: number; body: Buffer; type: string }> {
   const res = await fetch(url);
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') ?? '' };
+  return {
+    status: res.status,
+    body: Buffer.from(await res.arrayBuffer()),
+    type: res.headers.get('content-type') ?? '',
+  };
 }
 
 describe('FakeGoProxy', () => {
@@ -51,10 +55,14 @@ describe('FakeGoProxy', () => {
   });
 
   it('@latest prefers release, then prerelease, then the newest pseudo-version', async () => {
-    const latest = async (p: string): Promise<unknown> => JSON.parse((await get(`${proxy.url}/${p}/@latest`)).body.toString());
+    const latest = async (p: string): Promise<unknown> =>
+      JSON.parse((await get(`${proxy.url}/${p}/@latest`)).body.toString());
     expect(await latest('example.com/%21upper/%21lib')).toMatchObject({ Version: 'v1.1.0' });
     expect(await latest('example.com/pre')).toMatchObject({ Version: 'v0.1.0-alpha' });
-    expect(await latest('example.com/pseudo')).toEqual({ Version: 'v0.0.0-20240202000000-abcdefabcdef', Time: '2024-02-02T00:00:00Z' });
+    expect(await latest('example.com/pseudo')).toEqual({
+      Version: 'v0.0.0-20240202000000-abcdefabcdef',
+      Time: '2024-02-02T00:00:00Z',
+    });
     expect(latestVersion([])).toBeUndefined();
   });
 
@@ -65,11 +73,15 @@ describe('FakeGoProxy', () => {
     const viaPct = await get(`${proxy.url}/example.com/%21upper/%21lib/@v/v1.0.0.zip`);
     expect(viaBang.body.equals(m.zip)).toBe(true);
     expect(viaPct.body.equals(m.zip)).toBe(true);
-    expect((await get(`${proxy.url}/example.com/!upper/!lib/@v/v1.0.0.mod`)).body.toString()).toBe('module example.com/Upper/Lib\n');
+    expect((await get(`${proxy.url}/example.com/!upper/!lib/@v/v1.0.0.mod`)).body.toString()).toBe(
+      'module example.com/Upper/Lib\n',
+    );
     const info = await get(`${proxy.url}/example.com/!upper/!lib/@v/v1.0.0.info`);
     expect(info.type).toBe('application/json');
     expect(JSON.parse(info.body.toString())).toEqual({ Version: 'v1.0.0', Time: '2023-01-01T00:00:00Z' });
-    expect((await get(`${proxy.url}/example.com/old/@v/v2.0.0+incompatible.mod`)).body.toString()).toBe('module example.com/old\n');
+    expect((await get(`${proxy.url}/example.com/old/@v/v2.0.0+incompatible.mod`)).body.toString()).toBe(
+      'module example.com/old\n',
+    );
     expect((await get(`${proxy.url}/example.com/!upper/!lib/@v/v9.9.9.info`)).status).toBe(404);
     expect((await get(`${proxy.url}/example.com/!upper/!lib/@v/v1.0.0.tar`)).status).toBe(404);
     expect((await get(`${proxy.url}/example.com/!upper/!lib/@v/v1.0.0`)).status).toBe(404);
@@ -113,7 +125,11 @@ describe('FakeGoProxy', () => {
   });
 
   it('parses proxy paths strictly', () => {
-    expect(parseProxyPath('/example.com/!a/@v/v1.0.0.info')).toEqual({ kind: 'info', path: 'example.com/A', version: 'v1.0.0' });
+    expect(parseProxyPath('/example.com/!a/@v/v1.0.0.info')).toEqual({
+      kind: 'info',
+      path: 'example.com/A',
+      version: 'v1.0.0',
+    });
     expect(parseProxyPath('/example.com/a/@latest')).toEqual({ kind: 'latest', path: 'example.com/a' });
     expect(parseProxyPath('/example.com/A/@v/list')).toBeNull();
     expect(parseProxyPath('/example.com/a/@v/')).toBeNull();
@@ -122,11 +138,19 @@ describe('FakeGoProxy', () => {
 
 describe('buildModule', () => {
   it('hashes the zip it made, records go.sum lines, and synthesizes go.mod when missing', async () => {
-    const m = await buildModule({ path: 'example.com/x', version: 'v2.0.0+incompatible', files: { 'x.go': 'package x\n', 'vendor/a/b.go': 'package b\n' } });
+    const m = await buildModule({
+      path: 'example.com/x',
+      version: 'v2.0.0+incompatible',
+      files: { 'x.go': 'package x\n', 'vendor/a/b.go': 'package b\n' },
+    });
     expect(m.mod.toString()).toBe('module example.com/x\n');
     expect(m.zipEntries).toEqual(['example.com/x@v2.0.0+incompatible/x.go']);
-    expect(m.h1).toBe(hashFiles([{ name: 'example.com/x@v2.0.0+incompatible/x.go', data: Buffer.from('package x\n') }]));
+    expect(m.h1).toBe(
+      hashFiles([{ name: 'example.com/x@v2.0.0+incompatible/x.go', data: Buffer.from('package x\n') }]),
+    );
     expect(m.goModH1).toBe(hashGoMod(Buffer.from('module example.com/x\n')));
-    expect(m.goSum).toBe(`example.com/x v2.0.0+incompatible ${m.h1}\nexample.com/x v2.0.0+incompatible/go.mod ${m.goModH1}\n`);
+    expect(m.goSum).toBe(
+      `example.com/x v2.0.0+incompatible ${m.h1}\nexample.com/x v2.0.0+incompatible/go.mod ${m.goModH1}\n`,
+    );
   });
 });

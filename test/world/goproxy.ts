@@ -64,7 +64,10 @@ export class FakeGoProxy extends FakeHttpServer {
     super(['alter']);
   }
 
-  static async start(modules: Iterable<FixtureModule | BuiltModule> = [], options: FakeGoProxyOptions = {}): Promise<FakeGoProxy> {
+  static async start(
+    modules: Iterable<FixtureModule | BuiltModule> = [],
+    options: FakeGoProxyOptions = {},
+  ): Promise<FakeGoProxy> {
     const prefix = (options.prefix ?? '').replace(/\/+$/, '');
     const proxy = new FakeGoProxy(prefix);
     await proxy.addAll(modules);

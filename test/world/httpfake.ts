@@ -81,7 +81,11 @@ export abstract class FakeHttpServer {
   }
 
   /** The right answer for a request, given the content fault (if any) that applies. */
-  protected abstract reply(path: string, request: LoggedRequest, contentFault: Fault | undefined): Reply | Promise<Reply>;
+  protected abstract reply(
+    path: string,
+    request: LoggedRequest,
+    contentFault: Fault | undefined,
+  ): Reply | Promise<Reply>;
 
   /** A subclass may hand paths below a mount point to another fake (after its own log and faults). */
   protected delegate(path: string): Delegation | undefined {

@@ -1,6 +1,13 @@
 // The test world: fake upstreams (a GOPROXY and a checksum database, both on
 // loopback with fault switches), fixture modules, and the real go command.
-export { faults, type Fault, type FaultKind, type FaultOptions, type LoggedRequest, type RequestMatch } from './faults.js';
+export {
+  faults,
+  type Fault,
+  type FaultKind,
+  type FaultOptions,
+  type LoggedRequest,
+  type RequestMatch,
+} from './faults.js';
 export { FakeHttpServer, GARBAGE, type Reply } from './httpfake.js';
 export {
   buildModule,

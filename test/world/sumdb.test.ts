@@ -27,7 +27,11 @@ function mth(leaves: Buffer[]): Buffer {
 
 async function get(url: string): Promise<{ status: number; body: Buffer; type: string }> {
   const res = await fetch(url);
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') ?? '' };
+  return {
+    status: res.status,
+    body: Buffer.from(await res.arrayBuffer()),
+    type: res.headers.get('content-type') ?? '',
+  };
 }
 
 const verifiers = new Verifiers(newVerifier(TEST_KEY.vkey));
@@ -116,7 +120,9 @@ describe('FakeSumDb', () => {
       await forked.fork({ keep: 4 });
       const after = parseTree(openNote((await get(`${forked.url}/latest`)).body, verifiers).text);
       expect(after.n).toBe(11);
-      expect((await forked.log.treeHash(4)).equals(mth(records.slice(0, 4).map((m) => leaf(recordText(m)))))).toBe(true);
+      expect((await forked.log.treeHash(4)).equals(mth(records.slice(0, 4).map((m) => leaf(recordText(m)))))).toBe(
+        true,
+      );
       expect((await forked.log.treeHash(10)).equals(before.hash)).toBe(false);
       // Old records are still found, at new ids.
       expect(parseRecord((await get(`${forked.url}/lookup/example.com/m5@v1.0.0`)).body).id).toBe(6);

@@ -136,7 +136,9 @@ export class FakeSumDb extends FakeHttpServer {
     this.forks += 1;
     const marker: LogRecord = {
       key: null,
-      text: Buffer.from(`example.com/fork-marker v0.0.${this.forks} h1:${Buffer.alloc(32, this.forks).toString('base64')}\n`),
+      text: Buffer.from(
+        `example.com/fork-marker v0.0.${this.forks} h1:${Buffer.alloc(32, this.forks).toString('base64')}\n`,
+      ),
     };
     await this.log.replace([...old.slice(0, keep), marker, ...old.slice(keep)]);
   }

@@ -13,7 +13,10 @@ import {
 
 /** Raised by readHashes for an index the log has not stored (mapped to 404). */
 export class HashNotStoredError extends Error {
-  constructor(readonly index: number, readonly stored: number) {
+  constructor(
+    readonly index: number,
+    readonly stored: number,
+  ) {
     super(`hash ${index} not stored (log holds ${stored} hashes)`);
     this.name = 'HashNotStoredError';
   }

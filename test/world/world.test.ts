@@ -112,7 +112,11 @@ describe.skipIf(GO === null)('the world, judged by the real go command', () => {
   it('go install tool@version resolves every hash through the sumdb', async () => {
     const home = await newHome();
     const env = envFor(home);
-    const r = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], { cwd: home, env, timeoutMs: 120_000 });
+    const r = await runGo(['install', `${world.tool.pkg}@${world.tool.version}`], {
+      cwd: home,
+      env,
+      timeoutMs: 120_000,
+    });
     ok(r);
     const bin = join(goPaths(home).gobin, world.tool.binary);
     expect(spawnSync(bin, { encoding: 'utf8' }).stderr.trimEnd().split('\n')).toEqual(world.tool.expectedOutput);
@@ -169,7 +173,14 @@ describe.skipIf(GO === null)('the world, judged by the real go command', () => {
       lazy.autoAddFrom(proxy);
       const home = await newHome();
       const env = envFor(home, lazy);
-      ok(await download(home, env, `${SHAPES.upper.path}@${SHAPES.upper.version}`, `${SHAPES.gopkgin.path}@${SHAPES.gopkgin.version}`));
+      ok(
+        await download(
+          home,
+          env,
+          `${SHAPES.upper.path}@${SHAPES.upper.version}`,
+          `${SHAPES.gopkgin.path}@${SHAPES.gopkgin.version}`,
+        ),
+      );
       expect(lazy.size).toBe(2);
       expect(lazy.log.idOf(SHAPES.upper.path, SHAPES.upper.version)).toBeDefined();
     } finally {

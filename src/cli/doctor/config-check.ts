@@ -6,7 +6,16 @@ import { goproxyEntry, goproxyTokens, SUM_GOLANG_ORG_KEY } from '../../config/va
 import { matchPrefixPatterns } from '../../module/index.js';
 import { newVerifier } from '../../sumdb/note/index.js';
 
-export const GO_VARS = ['GOPROXY', 'GOSUMDB', 'GONOSUMDB', 'GONOPROXY', 'GOPRIVATE', 'GOFLAGS', 'GOINSECURE', 'GOAUTH'] as const;
+export const GO_VARS = [
+  'GOPROXY',
+  'GOSUMDB',
+  'GONOSUMDB',
+  'GONOPROXY',
+  'GOPRIVATE',
+  'GOFLAGS',
+  'GOINSECURE',
+  'GOAUTH',
+] as const;
 export type GoVar = (typeof GO_VARS)[number];
 export type GoConfig = Record<GoVar, string>;
 
@@ -60,7 +69,10 @@ export function parseGoproxy(value: string): { entries: ProxyEntry[]; ignored: s
     }
     entries.push({ kind: 'url', url: raw.replace(/\/+$/, ''), fallBackOnError });
   }
-  if (entries.length === 0 && errors.length === 0) errors.push(value.trim() === '' ? 'GOPROXY is empty' : 'GOPROXY list is not the empty string, but contains no entries');
+  if (entries.length === 0 && errors.length === 0)
+    errors.push(
+      value.trim() === '' ? 'GOPROXY is empty' : 'GOPROXY list is not the empty string, but contains no entries',
+    );
   return { entries, ignored, errors };
 }
 
@@ -78,7 +90,9 @@ export function parseGosumdb(value: string): SumdbConfig {
   try {
     name = newVerifier(key).name;
   } catch (err) {
-    const known = !key.includes('+') ? ` (the go command knows the key of sum.golang.org only; give NAME+HASH+KEY for ${key})` : '';
+    const known = !key.includes('+')
+      ? ` (the go command knows the key of sum.golang.org only; give NAME+HASH+KEY for ${key})`
+      : '';
     return { off: false, error: `invalid GOSUMDB: ${(err as Error).message}${known}` };
   }
   const url = f[1];
@@ -115,7 +129,14 @@ function isLoopback(host: string): boolean {
 
 function checkProxies(cfg: GoConfig, out: Finding[]): ReturnType<typeof parseGoproxy> {
   const list = parseGoproxy(cfg.GOPROXY);
-  for (const e of list.errors) out.push({ kind: 'config', severity: 'problem', subject: 'GOPROXY', message: e, fix: 'write GOPROXY as URLs joined by "|" (fall back on any error) or "," (only on 404/410), e.g. GOPROXY=https://godepot.internal|https://proxy.golang.org' });
+  for (const e of list.errors)
+    out.push({
+      kind: 'config',
+      severity: 'problem',
+      subject: 'GOPROXY',
+      message: e,
+      fix: 'write GOPROXY as URLs joined by "|" (fall back on any error) or "," (only on 404/410), e.g. GOPROXY=https://godepot.internal|https://proxy.golang.org',
+    });
   const urls = list.entries.filter((e) => e.kind === 'url');
   list.entries.forEach((e, i) => {
     const next = list.entries[i + 1];
@@ -131,23 +152,57 @@ function checkProxies(cfg: GoConfig, out: Finding[]): ReturnType<typeof parseGop
     if (e.kind === 'url') {
       const u = new URL(e.url);
       if (u.protocol === 'http:' && (u.username || u.password)) {
-        out.push({ kind: 'config', severity: 'problem', subject: 'GOPROXY', message: `${u.host}: credentials in a plain-http URL; the go command refuses to send them`, fix: 'serve the proxy over https, or drop the credentials' });
+        out.push({
+          kind: 'config',
+          severity: 'problem',
+          subject: 'GOPROXY',
+          message: `${u.host}: credentials in a plain-http URL; the go command refuses to send them`,
+          fix: 'serve the proxy over https, or drop the credentials',
+        });
       } else if (u.protocol === 'http:' && !isLoopback(u.hostname)) {
-        out.push({ kind: 'config', severity: 'info', subject: 'GOPROXY', message: `${u.host} is plain http: fine on a trusted network (the checksum database still checks every module)` });
+        out.push({
+          kind: 'config',
+          severity: 'info',
+          subject: 'GOPROXY',
+          message: `${u.host} is plain http: fine on a trusted network (the checksum database still checks every module)`,
+        });
       }
     }
   });
   if (list.ignored.length > 0) {
     const stop = list.entries[list.entries.length - 1]?.kind ?? 'direct';
-    out.push({ kind: 'config', severity: 'problem', subject: 'GOPROXY', message: `entries after "${stop}" are never used: ${list.ignored.join(', ')}`, fix: `move them before "${stop}"` });
+    out.push({
+      kind: 'config',
+      severity: 'problem',
+      subject: 'GOPROXY',
+      message: `entries after "${stop}" are never used: ${list.ignored.join(', ')}`,
+      fix: `move them before "${stop}"`,
+    });
   }
   const only = list.entries[0];
   if (list.entries.length === 1 && only?.kind === 'direct') {
-    out.push({ kind: 'config', severity: 'warning', subject: 'GOPROXY', message: 'GOPROXY=direct: modules come straight from their repositories; no cache keeps builds going in an outage', fix: 'put godepot first: GOPROXY=https://godepot.internal|direct' });
+    out.push({
+      kind: 'config',
+      severity: 'warning',
+      subject: 'GOPROXY',
+      message:
+        'GOPROXY=direct: modules come straight from their repositories; no cache keeps builds going in an outage',
+      fix: 'put godepot first: GOPROXY=https://godepot.internal|direct',
+    });
   } else if (only?.kind === 'off') {
-    out.push({ kind: 'config', severity: 'warning', subject: 'GOPROXY', message: 'GOPROXY=off: module downloads are disabled (fine only with a vendor folder or a full module cache)' });
+    out.push({
+      kind: 'config',
+      severity: 'warning',
+      subject: 'GOPROXY',
+      message: 'GOPROXY=off: module downloads are disabled (fine only with a vendor folder or a full module cache)',
+    });
   } else if (urls.length === 1 && list.entries.length === 1 && only) {
-    out.push({ kind: 'config', severity: 'info', subject: 'GOPROXY', message: `only ${only.url}, no fallback: if it is down, builds stop. Right when every module must come through it; otherwise add "|https://proxy.golang.org"` });
+    out.push({
+      kind: 'config',
+      severity: 'info',
+      subject: 'GOPROXY',
+      message: `only ${only.url}, no fallback: if it is down, builds stop. Right when every module must come through it; otherwise add "|https://proxy.golang.org"`,
+    });
   }
   return list;
 }
@@ -171,9 +226,20 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
       fix: 'unset GOSUMDB (or GOSUMDB=sum.golang.org); the go command reaches the database through godepot at <godepot>/sumdb/<name>/. For private modules use GONOSUMDB=<your paths> instead',
     });
   } else if (sumdb.error) {
-    out.push({ kind: 'config', severity: 'problem', subject: 'GOSUMDB', message: sumdb.error, fix: 'GOSUMDB=sum.golang.org, or NAME+HASH+KEY of your database' });
+    out.push({
+      kind: 'config',
+      severity: 'problem',
+      subject: 'GOSUMDB',
+      message: sumdb.error,
+      fix: 'GOSUMDB=sum.golang.org, or NAME+HASH+KEY of your database',
+    });
   } else if (sumdb.url) {
-    out.push({ kind: 'config', severity: 'info', subject: 'GOSUMDB', message: `the go command talks to ${sumdb.url} directly, not through the proxies` });
+    out.push({
+      kind: 'config',
+      severity: 'info',
+      subject: 'GOSUMDB',
+      message: `the go command talks to ${sumdb.url} directly, not through the proxies`,
+    });
   }
   if (hasInsecureFlag(cfg.GOFLAGS)) {
     out.push({
@@ -184,7 +250,8 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
       fix: 'remove -insecure from GOFLAGS; for private modules set GOPRIVATE (or GONOSUMDB) to their paths, for plain-http repositories GOINSECURE',
     });
   }
-  const nosumdb = cfg.GONOSUMDB.trim() !== '' ? { name: 'GONOSUMDB', v: cfg.GONOSUMDB } : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
+  const nosumdb =
+    cfg.GONOSUMDB.trim() !== '' ? { name: 'GONOSUMDB', v: cfg.GONOSUMDB } : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
   const unchecked = publicPathsMatched(nosumdb.v);
   if (unchecked.length > 0) {
     out.push({
@@ -195,7 +262,8 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
       fix: `list only your private module paths, e.g. ${nosumdb.name}=github.com/yourorg,git.internal.example`,
     });
   }
-  const noproxy = cfg.GONOPROXY.trim() !== '' ? { name: 'GONOPROXY', v: cfg.GONOPROXY } : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
+  const noproxy =
+    cfg.GONOPROXY.trim() !== '' ? { name: 'GONOPROXY', v: cfg.GONOPROXY } : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
   const bypass = publicPathsMatched(noproxy.v);
   if (bypass.length > 0 && noproxy.name !== nosumdb.name) {
     out.push({
@@ -208,11 +276,25 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
   }
   const insecure = publicPathsMatched(cfg.GOINSECURE);
   if (insecure.length > 0) {
-    out.push({ kind: 'config', severity: 'warning', subject: 'GOINSECURE', message: `GOINSECURE=${cfg.GOINSECURE} covers public modules: direct fetches of them may use plain http or unchecked certificates`, fix: 'list only the private hosts that lack valid https' });
+    out.push({
+      kind: 'config',
+      severity: 'warning',
+      subject: 'GOINSECURE',
+      message: `GOINSECURE=${cfg.GOINSECURE} covers public modules: direct fetches of them may use plain http or unchecked certificates`,
+      fix: 'list only the private hosts that lack valid https',
+    });
   }
-  const auth = cfg.GOAUTH.split(';').map((s) => s.trim()).filter((s) => s !== '');
+  const auth = cfg.GOAUTH.split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (auth.includes('off') && auth.length > 1) {
-    out.push({ kind: 'config', severity: 'problem', subject: 'GOAUTH', message: 'GOAUTH=off cannot be combined with other authentication commands', fix: 'GOAUTH=off alone, or drop off' });
+    out.push({
+      kind: 'config',
+      severity: 'problem',
+      subject: 'GOAUTH',
+      message: 'GOAUTH=off cannot be combined with other authentication commands',
+      fix: 'GOAUTH=off alone, or drop off',
+    });
   }
   return { findings: out, proxies: list.entries, sumdb };
 }

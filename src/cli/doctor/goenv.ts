@@ -37,17 +37,26 @@ export function findGoBinary(env: NodeJS.ProcessEnv): string | null {
 }
 
 /** Runs `go env -json VARS…` with env; null when it fails. */
-export function goEnvJson(go: string, env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<Record<string, string> | null> {
+export function goEnvJson(
+  go: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 15_000,
+): Promise<Record<string, string> | null> {
   return new Promise((resolve) => {
-    execFile(go, ['env', '-json', ...GO_VARS, 'GOVERSION'], { env, timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) return resolve(null);
-      try {
-        const j = JSON.parse(stdout) as Record<string, unknown>;
-        resolve(Object.fromEntries(Object.entries(j).map(([k, v]) => [k, typeof v === 'string' ? v : ''])));
-      } catch {
-        resolve(null);
-      }
-    });
+    execFile(
+      go,
+      ['env', '-json', ...GO_VARS, 'GOVERSION'],
+      { env, timeout: timeoutMs, maxBuffer: 1 << 20 },
+      (err, stdout) => {
+        if (err) return resolve(null);
+        try {
+          const j = JSON.parse(stdout) as Record<string, unknown>;
+          resolve(Object.fromEntries(Object.entries(j).map(([k, v]) => [k, typeof v === 'string' ? v : ''])));
+        } catch {
+          resolve(null);
+        }
+      },
+    );
   });
 }
 

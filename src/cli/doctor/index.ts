@@ -8,8 +8,8 @@ import { formatJson, formatReport } from './report.js';
 import { redact, runDoctor, type DoctorReport } from './run.js';
 
 const FLAGS: readonly OptionSpec[] = [
-  { name: 'goproxy', type: 'string', default: '', help: 'check this GOPROXY instead of the client\'s' },
-  { name: 'gosumdb', type: 'string', default: '', help: 'check this GOSUMDB instead of the client\'s' },
+  { name: 'goproxy', type: 'string', default: '', help: "check this GOPROXY instead of the client's" },
+  { name: 'gosumdb', type: 'string', default: '', help: "check this GOSUMDB instead of the client's" },
   { name: 'json', type: 'boolean', default: 'false', help: 'print JSON' },
   { name: 'timeout', type: 'duration', default: '5s', help: 'deadline of each check' },
   { name: 'no-go', type: 'boolean', default: 'false', help: 'read the environment, not `go env`' },
@@ -38,9 +38,13 @@ export interface DoctorDeps {
 }
 
 /** Runs the doctor; resolves to the report and the exit code. */
-export async function doctor(args: readonly string[], deps: DoctorDeps = {}): Promise<{ report: DoctorReport; code: number; output: string }> {
+export async function doctor(
+  args: readonly string[],
+  deps: DoctorDeps = {},
+): Promise<{ report: DoctorReport; code: number; output: string }> {
   const flags = parseFlags(args, FLAGS);
-  if (flags.positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+  if (flags.positionals.length > 0)
+    throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
   const one = (n: string): string | undefined => flags.values.get(n)?.at(-1);
   let timeoutMs: number;
   try {
@@ -53,13 +57,22 @@ export async function doctor(args: readonly string[], deps: DoctorDeps = {}): Pr
   const { config, source } = await readGoConfig({
     env: deps.env ?? process.env,
     useGo: one('no-go') !== 'true',
-    overrides: { ...(goproxy === undefined ? {} : { GOPROXY: goproxy }), ...(gosumdb === undefined ? {} : { GOSUMDB: gosumdb }) },
+    overrides: {
+      ...(goproxy === undefined ? {} : { GOPROXY: goproxy }),
+      ...(gosumdb === undefined ? {} : { GOSUMDB: gosumdb }),
+    },
   });
   const report = await runDoctor(config, { timeoutMs, source });
   const env = deps.env ?? process.env;
-  const httpProxy = env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy;
+  const httpProxy =
+    env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy;
   if (httpProxy) {
-    report.findings.push({ kind: 'network', severity: 'info', subject: 'HTTPS_PROXY', message: `the go command sends its requests through the HTTP proxy ${redact(httpProxy)} (unless NO_PROXY matches); these checks connect directly, so a failure here may not be the go command's` });
+    report.findings.push({
+      kind: 'network',
+      severity: 'info',
+      subject: 'HTTPS_PROXY',
+      message: `the go command sends its requests through the HTTP proxy ${redact(httpProxy)} (unless NO_PROXY matches); these checks connect directly, so a failure here may not be the go command's`,
+    });
   }
   const output = one('json') === 'true' ? formatJson(report) : formatReport(report);
   return { report, code: report.ok ? 0 : 1, output };

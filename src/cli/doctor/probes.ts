@@ -56,7 +56,13 @@ async function timed<T>(ms: number, f: (signal: AbortSignal) => Promise<T>): Pro
   const signal = AbortSignal.timeout(ms);
   const value = await Promise.race([
     f(signal),
-    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error(`no answer within ${ms / 1000}s`), { code: 'ETIMEDOUT' })), { once: true })),
+    new Promise<never>((_, reject) =>
+      signal.addEventListener(
+        'abort',
+        () => reject(Object.assign(new Error(`no answer within ${ms / 1000}s`), { code: 'ETIMEDOUT' })),
+        { once: true },
+      ),
+    ),
   ]);
   return { value, ms: Math.round(performance.now() - started) };
 }
@@ -72,8 +78,20 @@ export async function probeConnection(url: string, timeoutMs: number): Promise<{
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = portOf(u);
   const steps: Step[] = [];
-  const fail = (name: StepName, started: number, err: unknown, fallback: StepFailure, what: string): { steps: Step[]; ok: boolean } => {
-    steps.push({ name, ok: false, ms: Math.round(performance.now() - started), failure: classify(err, fallback), detail: `${what}: ${errText(err)}` });
+  const fail = (
+    name: StepName,
+    started: number,
+    err: unknown,
+    fallback: StepFailure,
+    what: string,
+  ): { steps: Step[]; ok: boolean } => {
+    steps.push({
+      name,
+      ok: false,
+      ms: Math.round(performance.now() - started),
+      failure: classify(err, fallback),
+      detail: `${what}: ${errText(err)}`,
+    });
     return { steps, ok: false };
   };
   let address = host;
@@ -82,25 +100,53 @@ export async function probeConnection(url: string, timeoutMs: number): Promise<{
     try {
       const r = await timed(timeoutMs, () => lookup(host, { all: true }));
       address = r.value[0]?.address ?? host;
-      steps.push({ name: 'dns', ok: true, ms: r.ms, detail: `${host} → ${r.value.map((a) => a.address).slice(0, 3).join(', ')}` });
+      steps.push({
+        name: 'dns',
+        ok: true,
+        ms: r.ms,
+        detail: `${host} → ${r.value
+          .map((a) => a.address)
+          .slice(0, 3)
+          .join(', ')}`,
+      });
     } catch (err) {
       return fail('dns', started, err, 'dns', `${host} does not resolve`);
     }
   }
   started = performance.now();
   try {
-    const r = await timed(timeoutMs, (signal) => openSocket(() => tcpConnect({ host: address, port }), 'connect', signal));
+    const r = await timed(timeoutMs, (signal) =>
+      openSocket(() => tcpConnect({ host: address, port }), 'connect', signal),
+    );
     r.value.destroy();
     steps.push({ name: 'tcp', ok: true, ms: r.ms, detail: `connected to ${address}:${port}` });
   } catch (err) {
     const f = classify(err, 'connect');
-    return fail('tcp', started, err, 'connect', f === 'refused' ? `connection to ${address}:${port} refused (nothing listens there)` : `cannot connect to ${address}:${port}`);
+    return fail(
+      'tcp',
+      started,
+      err,
+      'connect',
+      f === 'refused'
+        ? `connection to ${address}:${port} refused (nothing listens there)`
+        : `cannot connect to ${address}:${port}`,
+    );
   }
   if (u.protocol === 'https:') {
     started = performance.now();
     try {
       const r = await timed(timeoutMs, (signal) =>
-        openSocket(() => tlsConnect({ host: address, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'] }), 'secureConnect', signal),
+        openSocket(
+          () =>
+            tlsConnect({
+              host: address,
+              port,
+              ...(isIP(host) === 0 ? { servername: host } : {}),
+              ALPNProtocols: ['http/1.1'],
+            }),
+          'secureConnect',
+          signal,
+        ),
       );
       const s = r.value as TLSSocket;
       const cert = s.getPeerCertificate();
@@ -137,7 +183,13 @@ export async function httpGet(url: string, timeoutMs: number): Promise<HttpAnswe
   const agent = new Agent({ connect: { timeout: timeoutMs } });
   const started = performance.now();
   try {
-    const res = await request(url, { dispatcher: agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs * 2), headers: { 'user-agent': USER_AGENT } });
+    const res = await request(url, {
+      dispatcher: agent,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs * 2),
+      headers: { 'user-agent': USER_AGENT },
+    });
     const chunks: Buffer[] = [];
     let n = 0;
     for await (const c of res.body) {

@@ -19,7 +19,8 @@ const VERDICT_TITLE: Record<Finding['kind'], string> = {
 /** The verdict lines: one block per kind of problem, most fundamental first. */
 export function verdict(findings: readonly Finding[]): string[] {
   const problems = findings.filter((f) => f.severity === 'problem');
-  if (problems.length === 0) return ['Verdict: all good: the network path works and the settings keep verification on.'];
+  if (problems.length === 0)
+    return ['Verdict: all good: the network path works and the settings keep verification on.'];
   const out: string[] = [];
   for (const kind of ['network', 'service', 'config'] as const) {
     const ps = problems.filter((f) => f.kind === kind);

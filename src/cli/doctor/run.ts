@@ -3,7 +3,14 @@
 // the go command would end up using (through a proxy, or directly), its
 // signed tree head checked with the configured key; then findings that say,
 // for every failed step, whether the network or the service is at fault.
-import { openNote, Verifiers, newVerifier, UnverifiedNoteError, InvalidSignatureError, UnknownVerifierError } from '../../sumdb/note/index.js';
+import {
+  openNote,
+  Verifiers,
+  newVerifier,
+  UnverifiedNoteError,
+  InvalidSignatureError,
+  UnknownVerifierError,
+} from '../../sumdb/note/index.js';
 import { parseTree } from '../../sumdb/tlog/index.js';
 import { analyzeConfig, type Finding, type GoConfig, type SumdbConfig } from './config-check.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
@@ -24,10 +31,10 @@ export interface DoctorReport {
 }
 
 const NETWORK_FIX: Record<StepFailure, string> = {
-  dns: 'check the host name in the setting and this machine\'s DNS (resolv.conf, VPN, split-horizon DNS)',
+  dns: "check the host name in the setting and this machine's DNS (resolv.conf, VPN, split-horizon DNS)",
   refused: 'nothing listens there: is the service running, on that port? (firewalls that reject also look like this)',
   connect: 'check routing and firewalls between this machine and the host',
-  timeout: 'packets are dropped or the service hangs: check firewalls, proxies (HTTPS_PROXY) and the service\'s health',
+  timeout: "packets are dropped or the service hangs: check firewalls, proxies (HTTPS_PROXY) and the service's health",
   tls: 'check the certificate (expired, wrong name, private CA: give Go the CA via SSL_CERT_FILE) and any TLS-intercepting proxy',
   status: 'the service answers with an error: check its logs and health (for godepot: /readyz, godepot incidents)',
   body: 'the service answered something unexpected: is this URL really a module proxy / checksum database?',
@@ -71,17 +78,45 @@ export function redact(url: string): string {
 
 export function findingFor(target: Target, step: Step): Finding {
   const f = step.failure ?? 'connect';
-  return { kind: KIND_OF[f], severity: 'problem', subject: target.url, message: `${target.role} ${target.url}: ${WORDS[f]} (${step.detail})`, fix: NETWORK_FIX[f] };
+  return {
+    kind: KIND_OF[f],
+    severity: 'problem',
+    subject: target.url,
+    message: `${target.role} ${target.url}: ${WORDS[f]} (${step.detail})`,
+    fix: NETWORK_FIX[f],
+  };
 }
 
-async function httpStep(url: string, timeoutMs: number, what: string): Promise<{ step: Step; status?: number; body?: Buffer }> {
+async function httpStep(
+  url: string,
+  timeoutMs: number,
+  what: string,
+): Promise<{ step: Step; status?: number; body?: Buffer }> {
   const started = performance.now();
   try {
     const r = await httpGet(url, timeoutMs);
-    return { step: { name: 'http', ok: r.status < 500, ms: r.ms, detail: `GET ${what} → ${r.status}`, ...(r.status >= 500 ? { failure: 'status' as const } : {}) }, status: r.status, body: r.body };
+    return {
+      step: {
+        name: 'http',
+        ok: r.status < 500,
+        ms: r.ms,
+        detail: `GET ${what} → ${r.status}`,
+        ...(r.status >= 500 ? { failure: 'status' as const } : {}),
+      },
+      status: r.status,
+      body: r.body,
+    };
   } catch (err) {
     const failure = classify(err, 'connect');
-    return { step: { name: 'http', ok: false, ms: Math.round(performance.now() - started), failure, detail: `GET ${what}: ${(err as Error).message}` } };
+    return {
+      step: {
+        name: 'http',
+        ok: false,
+        ms: Math.round(performance.now() - started),
+        failure,
+        detail: `GET ${what}: ${(err as Error).message}`,
+      },
+    };
   }
 }
 
@@ -90,18 +125,35 @@ export function checkTreeHead(body: Buffer, key: string, ms: number): Step {
   try {
     const note = openNote(body, new Verifiers(newVerifier(key)));
     const tree = parseTree(note.text);
-    return { name: 'key', ok: true, ms, detail: `signed tree head of ${tree.n} records verifies with ${key.split('+').slice(0, 2).join('+')}` };
+    return {
+      name: 'key',
+      ok: true,
+      ms,
+      detail: `signed tree head of ${tree.n} records verifies with ${key.split('+').slice(0, 2).join('+')}`,
+    };
   } catch (err) {
-    if (err instanceof UnverifiedNoteError || err instanceof InvalidSignatureError || err instanceof UnknownVerifierError) {
+    if (
+      err instanceof UnverifiedNoteError ||
+      err instanceof InvalidSignatureError ||
+      err instanceof UnknownVerifierError
+    ) {
       const signers = body
         .toString('utf8')
         .split('\n')
         .filter((l) => l.startsWith('— '))
         .map((l) => {
           const [, name, sig] = l.split(' ');
-          return `${name ?? '?'}+${Buffer.from(sig ?? '', 'base64').subarray(0, 4).toString('hex')}`;
+          return `${name ?? '?'}+${Buffer.from(sig ?? '', 'base64')
+            .subarray(0, 4)
+            .toString('hex')}`;
         });
-      return { name: 'key', ok: false, ms, failure: 'key', detail: `the tree head is signed by ${signers.join(', ') || 'an unknown key'}, not by ${key.split('+').slice(0, 2).join('+')}: ${(err as Error).message}` };
+      return {
+        name: 'key',
+        ok: false,
+        ms,
+        failure: 'key',
+        detail: `the tree head is signed by ${signers.join(', ') || 'an unknown key'}, not by ${key.split('+').slice(0, 2).join('+')}: ${(err as Error).message}`,
+      };
     }
     return { name: 'key', ok: false, ms, failure: 'body', detail: `not a signed tree head: ${(err as Error).message}` };
   }
@@ -111,7 +163,11 @@ export function checkTreeHead(body: Buffer, key: string, ms: number): Step {
 async function godepotStep(base: string, timeoutMs: number): Promise<Step | null> {
   try {
     const r = await httpGet(`${base}/readyz`, timeoutMs);
-    const j = JSON.parse(r.body.toString('utf8')) as { status?: unknown; upstreams?: Array<{ url?: string; state?: string }>; sumdb?: Array<{ name?: string; status?: string }> };
+    const j = JSON.parse(r.body.toString('utf8')) as {
+      status?: unknown;
+      upstreams?: Array<{ url?: string; state?: string }>;
+      sumdb?: Array<{ name?: string; status?: string }>;
+    };
     if (typeof j.status !== 'string' || !Array.isArray(j.upstreams)) return null;
     const open = j.upstreams.filter((u) => u.state !== 'closed').map((u) => `${u.url ?? '?'} ${u.state ?? ''}`);
     const dbs = (j.sumdb ?? []).map((d) => `${d.name ?? '?'} ${d.status ?? ''}`);
@@ -156,9 +212,18 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     t.steps.push(...conn.steps);
     let supported: number | undefined;
     if (conn.ok) {
-      const h = await httpStep(`${entry.url}/sumdb/${probeName}/supported`, opts.timeoutMs, `/sumdb/${probeName}/supported`);
+      const h = await httpStep(
+        `${entry.url}/sumdb/${probeName}/supported`,
+        opts.timeoutMs,
+        `/sumdb/${probeName}/supported`,
+      );
       supported = h.status;
-      const serves = h.status === 200 ? `: serves checksum database ${probeName}` : h.status === 404 || h.status === 410 ? `: does not serve ${probeName}` : '';
+      const serves =
+        h.status === 200
+          ? `: serves checksum database ${probeName}`
+          : h.status === 404 || h.status === 410
+            ? `: does not serve ${probeName}`
+            : '';
       t.steps.push({ ...h.step, detail: h.step.detail + serves });
       const gd = await godepotStep(entry.url, opts.timeoutMs);
       if (gd) t.steps.push(gd);
@@ -190,7 +255,12 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     });
   }
   if (dbBase && dbName && db.key) {
-    const t: Target = { role: 'database', url: redact(dbBase), ...(dbVia ? { note: dbVia } : db.url ? { note: 'directly (URL in GOSUMDB)' } : {}), steps: [] };
+    const t: Target = {
+      role: 'database',
+      url: redact(dbBase),
+      ...(dbVia ? { note: dbVia } : db.url ? { note: 'directly (URL in GOSUMDB)' } : {}),
+      steps: [],
+    };
     targets.push(t);
     const viaProxy = analysis.proxies.some((x) => x.kind === 'url' && dbBase.startsWith(x.url + '/'));
     const conn = viaProxy ? { steps: [], ok: true } : await probeConnection(dbBase, opts.timeoutMs);
@@ -199,7 +269,14 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
       const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest');
       t.steps.push(h.step);
       if (h.status === 200 && h.body) t.steps.push(checkTreeHead(h.body, db.key, h.step.ms));
-      else if (h.status === 404 || h.status === 410) t.steps.push({ name: 'key', ok: true, note: true, ms: 0, detail: 'no /latest here, so the key cannot be checked' });
+      else if (h.status === 404 || h.status === 410)
+        t.steps.push({
+          name: 'key',
+          ok: true,
+          note: true,
+          ms: 0,
+          detail: 'no /latest here, so the key cannot be checked',
+        });
     }
     for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
   }

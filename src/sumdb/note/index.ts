@@ -11,6 +11,15 @@ export {
   UnverifiedNoteError,
   type KeyErrorReason,
 } from './errors.js';
-export { keyHash, isValidName, newVerifier, newSigner, generateKey, newEd25519VerifierKey, type Verifier, type Signer } from './keys.js';
+export {
+  keyHash,
+  isValidName,
+  newVerifier,
+  newSigner,
+  generateKey,
+  newEd25519VerifierKey,
+  type Verifier,
+  type Signer,
+} from './keys.js';
 export { Verifiers } from './verifiers.js';
 export { openNote, signNote, type Note, type Signature, type VerifierLookup } from './note.js';

@@ -66,7 +66,14 @@ export function newSigner(skey: string): Signer {
   const [name, rest3] = chop(rest2);
   const [hash16, key64] = chop(rest3);
   const key = decodeStdBase64(key64);
-  if (priv1 !== 'PRIVATE' || priv2 !== 'KEY' || !HEX8.test(hash16) || key === null || !isValidName(name) || key.length === 0) {
+  if (
+    priv1 !== 'PRIVATE' ||
+    priv2 !== 'KEY' ||
+    !HEX8.test(hash16) ||
+    key === null ||
+    !isValidName(name) ||
+    key.length === 0
+  ) {
     throw new KeyFormatError('malformed verifier id');
   }
   if (key[0] !== ALG_ED25519) throw new KeyFormatError('unknown verifier algorithm');
@@ -87,7 +94,10 @@ export function newSigner(skey: string): Signer {
  * A new signer key and its verifier key for the named server. The seed
  * (32 bytes) defaults to fresh randomness; pass one only for reproducible tests.
  */
-export function generateKey(name: string, seed: Uint8Array = randomBytes(ED25519_KEY_SIZE)): { skey: string; vkey: string } {
+export function generateKey(
+  name: string,
+  seed: Uint8Array = randomBytes(ED25519_KEY_SIZE),
+): { skey: string; vkey: string } {
   if (!isValidName(name)) throw new InvalidSignerError();
   if (seed.length !== ED25519_KEY_SIZE) throw new RangeError(`note: ed25519 seed must be ${ED25519_KEY_SIZE} bytes`);
   const pub = encodedPublicKey(ed25519PrivateKey(seed));

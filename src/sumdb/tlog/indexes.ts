@@ -28,7 +28,8 @@ export function maxpow2(n: number): { k: number; level: number } {
 }
 
 function checkCount(what: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`tlog: ${what} must be a non-negative safe integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`tlog: ${what} must be a non-negative safe integer, got ${n}`);
 }
 
 /**

@@ -95,7 +95,9 @@ async function readTileHashes(tree: Tree, reader: TileReader, indexes: readonly 
   tiles.forEach((tile, i) => {
     const len = data[i]?.length ?? -1;
     if (len !== tile.w * HASH_SIZE) {
-      throw new TileError(`TileReader returned bad result slice (${tilePath(tile)} len=${len}, want ${tile.w * HASH_SIZE})`);
+      throw new TileError(
+        `TileReader returned bad result slice (${tilePath(tile)} len=${len}, want ${tile.w * HASH_SIZE})`,
+      );
     }
   });
   const at = (i: number): Buffer => {
@@ -123,7 +125,8 @@ async function readTileHashes(tree: Tree, reader: TileReader, indexes: readonly 
     const tile = tileAt(i);
     const p = tileParent(tile, 1, tree.n);
     const j = tileOrder.get(tileKey(p));
-    if (j === undefined) throw new TlogInternalError(`bad math in tileHashReader ${tree.n}: lost parent of ${tilePath(tile)}`);
+    if (j === undefined)
+      throw new TlogInternalError(`bad math in tileHashReader ${tree.n}: lost parent of ${tilePath(tile)}`);
     const expected = hashFromTile(p, at(j), storedHashIndex(p.l * p.h, tile.n));
     if (!hashEqual(expected, tileHash(at(i)))) throw new InconsistentTileError(tree.n);
   }

@@ -21,7 +21,10 @@ const ENOCH_VKEY = 'EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLW
 describe('verifier keys', () => {
   it.each(v.note.keys)('$vkey parses and its hash follows keyHash_rule', ({ vkey }) => {
     const verifier = newVerifier(vkey);
-    const [name, hash16, key64] = [vkey.slice(0, vkey.indexOf('+')), ...vkey.slice(vkey.indexOf('+') + 1).split(/\+(.*)/s)];
+    const [name, hash16, key64] = [
+      vkey.slice(0, vkey.indexOf('+')),
+      ...vkey.slice(vkey.indexOf('+') + 1).split(/\+(.*)/s),
+    ];
     const manual = createHash('sha256')
       .update(`${name}\n`)
       .update(Buffer.from(key64 ?? '', 'base64'))
@@ -40,7 +43,9 @@ describe('verifier keys', () => {
   it('reports Go’s reasons', () => {
     expect(() => newVerifier(v.note.bad_vkeys[0] ?? '')).toThrow('malformed verifier id');
     expect(() => newVerifier(v.note.bad_vkeys[1] ?? '')).toThrow('unknown verifier algorithm');
-    expect(() => newVerifier('PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW')).toThrow('invalid verifier hash');
+    expect(() => newVerifier('PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW')).toThrow(
+      'invalid verifier hash',
+    );
   });
 
   it('accepts the hash in upper case, as strconv.ParseUint does', () => {
@@ -53,7 +58,9 @@ describe('verifier keys', () => {
     for (let i = 0; i <= b.length; i++) {
       for (let j = i + 1; j <= b.length; j++) {
         if (i === 0 && j === b.length) continue;
-        expect(() => newVerifier(b.subarray(i, j).toString('latin1')), b.subarray(i, j).toString('latin1')).toThrow(KeyFormatError);
+        expect(() => newVerifier(b.subarray(i, j).toString('latin1')), b.subarray(i, j).toString('latin1')).toThrow(
+          KeyFormatError,
+        );
         count++;
       }
     }
@@ -119,7 +126,9 @@ describe('signer keys', () => {
   it('newEd25519VerifierKey builds the vkey of a raw public key', () => {
     const raw = Buffer.from(ENOCH_VKEY.split('+')[2] ?? '', 'base64').subarray(1);
     expect(newEd25519VerifierKey('EnochRoot', raw)).toBe(ENOCH_VKEY);
-    expect(() => newEd25519VerifierKey('EnochRoot', raw.subarray(1))).toThrow('invalid public key size 31, expected 32');
+    expect(() => newEd25519VerifierKey('EnochRoot', raw.subarray(1))).toThrow(
+      'invalid public key size 31, expected 32',
+    );
   });
 
   it('key names: spaces of any kind and + are refused, other Unicode is fine', () => {

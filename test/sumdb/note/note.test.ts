@@ -20,8 +20,10 @@ const verifierOf = (name: string): Verifier => newVerifier(keyByName.get(name)?.
 const signerOf = (name: string): Signer => newSigner(keyByName.get(name)?.skey ?? '');
 
 const TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
-const PETER_SIG = '— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n';
-const ENOCH_SIG = '— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n';
+const PETER_SIG =
+  '— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n';
+const ENOCH_SIG =
+  '— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n';
 const peter = { name: 'PeterNeumann', hash: 0xc74f20a3, base64: PETER_SIG.slice(15, -1) };
 const enoch = { name: 'EnochRoot', hash: 0xaf0cfe78, base64: ENOCH_SIG.slice(12, -1) };
 const msg = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -37,7 +39,11 @@ describe('openNote: vector examples', () => {
       const note = run();
       expect(note.sigs.map((s) => s.name)).toEqual(e.sigs);
       expect(note.unverifiedSigs.map((s) => s.name)).toEqual(e.unverified ?? []);
-      expect(msg(e.msg ?? '').toString().startsWith(note.text + '\n')).toBe(true);
+      expect(
+        msg(e.msg ?? '')
+          .toString()
+          .startsWith(note.text + '\n'),
+      ).toBe(true);
     } else {
       expect(run).toThrow((e.expect ?? '').replace(/^error: /, ''));
     }
@@ -87,14 +93,22 @@ describe('openNote: golang/mod TestOpen', () => {
   it('rejects an invalid signature by a known key', () => {
     const bad = PETER_SIG.slice(0, 60) + 'ABCD' + PETER_SIG.slice(60);
     expect(() => openNote(msg(TEXT + '\n' + bad), new Verifiers(peterV))).toThrow(InvalidSignatureError);
-    expect(() => openNote(msg(TEXT + '\n' + bad), new Verifiers(peterV))).toThrow('invalid signature for key PeterNeumann+c74f20a3');
+    expect(() => openNote(msg(TEXT + '\n' + bad), new Verifiers(peterV))).toThrow(
+      'invalid signature for key PeterNeumann+c74f20a3',
+    );
   });
 
   it('drops duplicate verified and unverified signatures', () => {
     const enochABCD = ENOCH_SIG.slice(0, 60) + 'ABCD' + ENOCH_SIG.slice(60);
-    const n = openNote(msg(TEXT + '\n' + PETER_SIG + PETER_SIG + ENOCH_SIG + ENOCH_SIG + enochABCD), new Verifiers(peterV));
+    const n = openNote(
+      msg(TEXT + '\n' + PETER_SIG + PETER_SIG + ENOCH_SIG + ENOCH_SIG + enochABCD),
+      new Verifiers(peterV),
+    );
     expect(n.sigs).toEqual([peter]);
-    expect(n.unverifiedSigs).toEqual([enoch, { ...enoch, base64: enoch.base64.slice(0, 48) + 'ABCD' + enoch.base64.slice(48) }]);
+    expect(n.unverifiedSigs).toEqual([
+      enoch,
+      { ...enoch, base64: enoch.base64.slice(0, 48) + 'ABCD' + enoch.base64.slice(48) },
+    ]);
   });
 
   it.each([
@@ -103,7 +117,11 @@ describe('openNote: golang/mod TestOpen', () => {
     ['unterminated signature', TEXT + '\n' + PETER_SIG.slice(0, -1)],
     ['control character', '\x01' + TEXT + '\n' + PETER_SIG],
     ['CR', TEXT.replace('\n', '\r\n') + '\n' + PETER_SIG],
-    ['bad name', TEXT + '\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM='],
+    [
+      'bad name',
+      TEXT +
+        '\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=',
+    ],
     ['unexpected line', TEXT + '\n' + PETER_SIG + 'Unexpected line.\n'],
     ['hyphen instead of em dash', TEXT + '\n' + PETER_SIG.replace('—', '-')],
     ['no space after name', TEXT + '\n— PeterNeumann\n'],
@@ -150,22 +168,29 @@ describe('signNote: golang/mod TestSign', () => {
   });
 
   it('replaces an existing signature by the same key', () => {
-    expect(signNote({ text: TEXT, sigs: [{ name: 'PeterNeumann', hash: 0xc74f20a3, base64: 'BADSIGN=' }] }, signer).toString()).toBe(want);
+    expect(
+      signNote(
+        { text: TEXT, sigs: [{ name: 'PeterNeumann', hash: 0xc74f20a3, base64: 'BADSIGN=' }] },
+        signer,
+      ).toString(),
+    ).toBe(want);
   });
 
   it('keeps other signatures first, verified then unverified', () => {
     const enochSigner = signerOf('EnochRoot');
     const n = openNote(signNote({ text: TEXT }, signer), new Verifiers(verifierOf('PeterNeumann')));
     expect(signNote(n, enochSigner).toString()).toBe(TEXT + '\n' + PETER_SIG + ENOCH_SIG);
-    expect(signNote({ text: TEXT, unverifiedSigs: [enoch], sigs: [peter] }).toString()).toBe(TEXT + '\n' + PETER_SIG + ENOCH_SIG);
+    expect(signNote({ text: TEXT, unverifiedSigs: [enoch], sigs: [peter] }).toString()).toBe(
+      TEXT + '\n' + PETER_SIG + ENOCH_SIG,
+    );
   });
 
   it('rejects bad inputs with Go’s errors', () => {
     expect(() => signNote({ text: 'abc' }, signer)).toThrow('malformed note');
     expect(() => signNote({ text: TEXT, sigs: [{ name: 'a+b', hash: 0, base64: 'ABCD' }] })).toThrow('malformed note');
-    expect(() => signNote({ text: TEXT, sigs: [{ name: 'PeterNeumann', hash: 0xc74f20a3, base64: 'BADHASH=' }] })).toThrow(
-      'malformed note',
-    );
+    expect(() =>
+      signNote({ text: TEXT, sigs: [{ name: 'PeterNeumann', hash: 0xc74f20a3, base64: 'BADHASH=' }] }),
+    ).toThrow('malformed note');
     const badName: Signer = { name: 'bad name', keyHash: signer.keyHash, sign: (m) => signer.sign(m) };
     expect(() => signNote({ text: TEXT }, badName)).toThrow('invalid signer');
     const failing: Signer = {

@@ -13,7 +13,10 @@ interface RealNote {
   note: string;
   signatures: { name: string; status: string }[];
 }
-const file = JSON.parse(readFileSync(vectorPath('real-sumdb-notes.json'), 'utf8')) as { verifier_key: string; notes: RealNote[] };
+const file = JSON.parse(readFileSync(vectorPath('real-sumdb-notes.json'), 'utf8')) as {
+  verifier_key: string;
+  notes: RealNote[];
+};
 const verifiers = new Verifiers(newVerifier(file.verifier_key));
 const valid = file.notes.filter((n) => n.expect_sum_golang_org_signature === 'valid');
 
@@ -32,14 +35,18 @@ describe('real sum.golang.org notes', () => {
     expect(tree.n).toBe(n.tree_size);
     expect(hashToString(tree.hash)).toBe(n.root_hash_b64);
     expect(note.unverifiedSigs.map((s) => `${s.name} ${s.hash.toString(16).padStart(8, '0')}`)).toEqual(
-      n.signatures.filter((s) => s.status.startsWith('unknown-key')).map((s) => `${s.name} ${s.status.slice('unknown-key '.length)}`),
+      n.signatures
+        .filter((s) => s.status.startsWith('unknown-key'))
+        .map((s) => `${s.name} ${s.status.slice('unknown-key '.length)}`),
     );
   });
 
   it('C-neg fails: extra text lines break the signature', () => {
     const cneg = file.notes.find((n) => n.label === 'C-neg');
     expect(() => openNote(Buffer.from(cneg?.note ?? ''), verifiers)).toThrow(InvalidSignatureError);
-    expect(() => openNote(Buffer.from(cneg?.note ?? ''), verifiers)).toThrow('invalid signature for key sum.golang.org+033de0ae');
+    expect(() => openNote(Buffer.from(cneg?.note ?? ''), verifiers)).toThrow(
+      'invalid signature for key sum.golang.org+033de0ae',
+    );
   });
 
   it('P keeps the witness cosignature as unverified', () => {

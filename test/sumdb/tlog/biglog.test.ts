@@ -38,9 +38,9 @@ const allTiles = { ...big.partial_tiles_at_other_sizes, ...big.tiles_at_600 };
 describe('biglog_h8', () => {
   it('record texts follow record_text_format', () => {
     expect(log.hashes[0]?.toString('base64')).toBe(big.record_hash_b64_first_3[0]);
-    expect(big.record_hash_b64_first_3.map((_, i) => hashToString(log.hashes[storedHashIndex(0, i)] ?? Buffer.alloc(0)))).toEqual(
-      big.record_hash_b64_first_3,
-    );
+    expect(
+      big.record_hash_b64_first_3.map((_, i) => hashToString(log.hashes[storedHashIndex(0, i)] ?? Buffer.alloc(0))),
+    ).toEqual(big.record_hash_b64_first_3);
     expect(hashToString(log.hashes[storedHashIndex(0, 599)] ?? Buffer.alloc(0))).toBe(big.record_hash_b64_last);
   });
 

@@ -4,7 +4,13 @@
 // height and on the trailing zeros of its first record, so every stored
 // hash is a memoized function of (level, first-leaf zeros), and left and
 // right children always differ.
-import { nodeHash, recordHash, splitStoredHashIndex, type Hash, type HashReader } from '../../../src/sumdb/tlog/index.js';
+import {
+  nodeHash,
+  recordHash,
+  splitStoredHashIndex,
+  type Hash,
+  type HashReader,
+} from '../../../src/sumdb/tlog/index.js';
 
 export function trailingZeros(n: number): number {
   if (n === 0) return 64;

@@ -63,9 +63,15 @@ describe('fork detection', () => {
       treeProof: [],
       internalError: 'generated inconsistent proof',
     });
-    expect(message.endsWith('proof of misbehavior:\n\tT7i+H/8ER4nXOiw4Bj0koZOkGjkxoNvlI34GpvhHhQg=\tinternal error: generated inconsistent proof\n')).toBe(
-      true,
-    );
-    expect(message.startsWith('SECURITY ERROR\ngo.sum database server misbehavior detected!\n\nold database:\n\ta\n\t\nnew database:\n\tb\n\t\n')).toBe(true);
+    expect(
+      message.endsWith(
+        'proof of misbehavior:\n\tT7i+H/8ER4nXOiw4Bj0koZOkGjkxoNvlI34GpvhHhQg=\tinternal error: generated inconsistent proof\n',
+      ),
+    ).toBe(true);
+    expect(
+      message.startsWith(
+        'SECURITY ERROR\ngo.sum database server misbehavior detected!\n\nold database:\n\ta\n\t\nnew database:\n\tb\n\t\n',
+      ),
+    ).toBe(true);
   });
 });

@@ -33,7 +33,9 @@ describe('hashes', () => {
   it('leaf and node hashes are domain-separated SHA-256', () => {
     const l = recordHash(Buffer.from('a'));
     const r = recordHash(Buffer.from('b'));
-    const manual = createHash('sha256').update(Buffer.concat([Buffer.from([1]), l, r])).digest();
+    const manual = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([1]), l, r]))
+      .digest();
     expect(nodeHash(l, r).equals(manual)).toBe(true);
     expect(nodeHash(r, l).equals(manual)).toBe(false);
     expect(recordHash(Buffer.from('a')).equals(createHash('sha256').update('\x00a').digest())).toBe(true);

@@ -29,7 +29,9 @@ describe('real sum.golang.org lookups', () => {
     expect(hashToString(recordHash(text))).toBe(l.record_hash_b64);
     expect(text.toString().split('\n')).toEqual([
       expect.stringMatching(new RegExp(`^${l.module.replace(/[.]/g, '\\.')} ${l.version} h1:[A-Za-z0-9+/]{43}=$`)),
-      expect.stringMatching(new RegExp(`^${l.module.replace(/[.]/g, '\\.')} ${l.version}/go.mod h1:[A-Za-z0-9+/]{43}=$`)),
+      expect.stringMatching(
+        new RegExp(`^${l.module.replace(/[.]/g, '\\.')} ${l.version}/go.mod h1:[A-Za-z0-9+/]{43}=$`),
+      ),
       '',
     ]);
     const note = openNote(rest, verifiers);

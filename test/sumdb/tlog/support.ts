@@ -201,7 +201,6 @@ export function tileOf(path: string): Tile {
   return parseTilePath(path);
 }
 
-
 /** A random integer in [lo, hi], for hi - lo up to 2^53. */
 export function randomInt(rand: () => number, lo: number, hi: number): number {
   const span = hi - lo + 1;

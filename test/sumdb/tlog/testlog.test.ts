@@ -86,7 +86,11 @@ describe('testlog tiles', () => {
     const inVectors = Object.keys(tl.tiles).filter((p) => p.startsWith(`tile/${h}/`));
     expect([...published].sort()).toEqual(inVectors.sort());
     const dataTiles = [...published].filter((p) => p.startsWith(`tile/${h}/0/`)).map((p) => p.replace('/0/', '/data/'));
-    expect(dataTiles.sort()).toEqual(Object.keys(tl.data_tiles).filter((p) => p.startsWith(`tile/${h}/`)).sort());
+    expect(dataTiles.sort()).toEqual(
+      Object.keys(tl.data_tiles)
+        .filter((p) => p.startsWith(`tile/${h}/`))
+        .sort(),
+    );
   });
 });
 
@@ -101,7 +105,13 @@ describe('testlog proofs', () => {
   it.each(tl.proofs.tree)('tree $old_size in tree $new_size', async (p) => {
     const proof = await proveTree(p.new_size, p.old_size, log);
     expect(proof.map(hashToString)).toEqual(p.proof_b64);
-    checkTree(proof.map((x) => Buffer.from(x)), p.new_size, treeAt(p.new_size).hash, p.old_size, treeAt(p.old_size).hash);
+    checkTree(
+      proof.map((x) => Buffer.from(x)),
+      p.new_size,
+      treeAt(p.new_size).hash,
+      p.old_size,
+      treeAt(p.old_size).hash,
+    );
   });
 });
 

@@ -3,7 +3,14 @@
 // subtrees share (found by the sumdb mirror tests: an altered tile/8/0/001
 // was accepted at tree size 600, as golang.org/x/mod's loop bound allows).
 import { describe, expect, it } from 'vitest';
-import { InconsistentTileError, parseTilePath, readTileData, storedHashIndex, tileHashReader, tilePath } from '../../../src/sumdb/tlog/index.js';
+import {
+  InconsistentTileError,
+  parseTilePath,
+  readTileData,
+  storedHashIndex,
+  tileHashReader,
+  tilePath,
+} from '../../../src/sumdb/tlog/index.js';
 import { at, ComputedTileReader, MemoryLog } from './support.js';
 
 describe('tileHashReader authenticates every tile it reads', () => {
@@ -19,7 +26,8 @@ describe('tileHashReader authenticates every tile it reads', () => {
         for (const victim of new Set(honest.requests.flat())) {
           const size = (await readTileData(parseTilePath(victim), log)).length;
           // Flip the record's own hash when it is in the victim tile, else its first byte.
-          const own = parseTilePath(victim).l === 0 && Math.floor(id / 4) === parseTilePath(victim).n ? (id % 4) * 32 : 0;
+          const own =
+            parseTilePath(victim).l === 0 && Math.floor(id / 4) === parseTilePath(victim).n ? (id % 4) * 32 : 0;
           for (const byte of new Set([own, 0, size - 1])) {
             const tr = new ComputedTileReader(2, log, (t, d) => {
               if (tilePath(t) !== victim) return d;
@@ -27,10 +35,12 @@ describe('tileHashReader authenticates every tile it reads', () => {
               bad[byte] = (bad[byte] ?? 0) ^ 0x01;
               return bad;
             });
-            const got = await tileHashReader(tree, tr).readHashes([x]).then(
-              (hs): Buffer | Error => hs[0] ?? new Error('no hash returned'),
-              (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-            );
+            const got = await tileHashReader(tree, tr)
+              .readHashes([x])
+              .then(
+                (hs): Buffer | Error => hs[0] ?? new Error('no hash returned'),
+                (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+              );
             if (got instanceof Error) {
               expect(got).toBeInstanceOf(InconsistentTileError);
               expect(tr.saved).toEqual([]);
@@ -55,7 +65,9 @@ describe('tileHashReader authenticates every tile it reads', () => {
         bad[byte] = (bad[byte] ?? 0) ^ 0xff;
         return bad;
       });
-      await expect(tileHashReader(tree, tr).readHashes([storedHashIndex(0, 260)])).rejects.toThrow(InconsistentTileError);
+      await expect(tileHashReader(tree, tr).readHashes([storedHashIndex(0, 260)])).rejects.toThrow(
+        InconsistentTileError,
+      );
       expect(tr.requests).toEqual([['tile/8/1/000.p/2', 'tile/8/0/002.p/88', 'tile/8/0/001']]);
       expect(tr.saved).toEqual([]);
     }

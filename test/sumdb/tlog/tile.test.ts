@@ -86,7 +86,12 @@ describe('tile paths', () => {
     const rand = prng(4);
     const alphabet = 'tilex0123456789/.p-+data';
     for (let i = 0; i < 3000; i++) {
-      const base = tilePath({ h: randomInt(rand, 1, 12), l: randomInt(rand, 0, 3), n: randomInt(rand, 0, 10 ** 7), w: 1 });
+      const base = tilePath({
+        h: randomInt(rand, 1, 12),
+        l: randomInt(rand, 0, 3),
+        n: randomInt(rand, 0, 10 ** 7),
+        w: 1,
+      });
       const chars = [...base];
       chars[randomInt(rand, 0, chars.length - 1)] = alphabet[randomInt(rand, 0, alphabet.length - 1)] ?? '';
       const path = chars.join('');
@@ -229,7 +234,9 @@ describe('tileHashReader', () => {
   it('rejects tile data of the wrong length', async () => {
     const log = await MemoryLog.of(['a\n', 'b\n', 'c\n']);
     const tr = new ComputedTileReader(2, log, (_t, d) => d.subarray(0, d.length - 1));
-    await expect(tileHashReader(await log.tree(), tr).readHashes([0])).rejects.toThrow(/TileReader returned bad result slice/);
+    await expect(tileHashReader(await log.tree(), tr).readHashes([0])).rejects.toThrow(
+      /TileReader returned bad result slice/,
+    );
   });
 
   it('authenticates records of a 2^40+ tree with height-8 tiles', async () => {
@@ -251,7 +258,9 @@ describe('tileHashReader', () => {
           bad[0] = (bad[0] ?? 0) ^ 0x80;
           return bad;
         });
-        await expect(tileHashReader(tree, lied).readHashes([storedHashIndex(0, n)])).rejects.toThrow(InconsistentTileError);
+        await expect(tileHashReader(tree, lied).readHashes([storedHashIndex(0, n)])).rejects.toThrow(
+          InconsistentTileError,
+        );
       }
     }
   });
