@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildSettings, ConfigError, layeredValues, parseFlags, type ParsedArgs } from '../config/load.js';
 import { envName, type OptionSpec } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
-import { makeLogger } from './logging.js';
+import { makeLogger } from '../runtime/logging.js';
 import type { ProgressWriter } from './progress.js';
 
 /** Where a command writes and what environment it reads (tests pass their own). */

@@ -13,7 +13,7 @@ import { isBlob, type Artifact } from '../proxy/artifact.js';
 import type { ImmutableKind } from '../proxy/request.js';
 import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
-import { compose, type Godepot } from './compose.js';
+import { compose, type Godepot } from '../runtime/compose.js';
 import {
   commandLogger,
   intFlag,

@@ -11,7 +11,7 @@ import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
 import { policyFor } from '../proxy/verify.js';
-import { compose } from './compose.js';
+import { compose } from '../runtime/compose.js';
 import {
   commandLogger,
   intFlag,
@@ -20,7 +20,7 @@ import {
   SERVER_FLAGS_HELP,
   type CommandIO,
 } from './command-settings.js';
-import { startDirServer } from './dir-server.js';
+import { startDirServer } from '../runtime/dir-server.js';
 import { createProgress } from './progress.js';
 import { TargetSet } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';

@@ -11,10 +11,10 @@ import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
 import { FsStorage } from '../storage/index.js';
-import { clusterFetchLeases, serveFetchLeases } from './cluster-leases.js';
-import { groupMetricsText, serveGroupMetrics } from './cluster-metrics.js';
-import { compose } from './compose.js';
-import { makeLogger } from './logging.js';
+import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.js';
+import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
+import { compose } from '../runtime/compose.js';
+import { makeLogger } from '../runtime/logging.js';
 
 const DRAIN_MS = 30_000;
 

@@ -9,7 +9,7 @@ import { hashArtifact, type ImmutableRequest } from '../proxy/immutable.js';
 import type { ImmutableKind } from '../proxy/request.js';
 import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.js';
 import type { ModuleVersion } from '../module/index.js';
-import type { Godepot } from './compose.js';
+import type { Godepot } from '../runtime/compose.js';
 import { parseGoMod } from './gofiles.js';
 import type { Progress } from './progress.js';
 import { proveRecords, type ReadTile } from './sumdb-tiles.js';

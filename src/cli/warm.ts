@@ -5,7 +5,7 @@
 // rename of a verified file.
 import { ConfigError } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
-import { compose } from './compose.js';
+import { compose } from '../runtime/compose.js';
 import {
   commandLogger,
   intFlag,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileFor, startDirServer } from '../../src/cli/dir-server.js';
+import { fileFor, startDirServer } from '../../src/runtime/dir-server.js';
 import { importSettings, layoutRoot, lookupsInOrder, scanDatabases, scanLayout } from '../../src/cli/import.js';
 import { mergeVersionList, proxyKey } from '../../src/cli/export.js';
 import { settingsFrom } from '../support/godepot.js';

@@ -3,7 +3,7 @@
 // mirror tests exercise the same I/O path godepot serves with.
 import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { MirrorRemote } from '../../src/cli/mirror-remote.js';
+import { MirrorRemote } from '../../src/runtime/mirror-remote.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { SumdbMirror, type ForkEvidence, type SumdbMirrorOptions, type SumdbRemote } from '../../src/sumdb/index.js';
 import { EndpointRegistry, HttpPools, MirrorSet } from '../../src/upstream/index.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildSettings } from '../../src/config/load.js';
 import { findOption } from '../../src/config/options.js';
-import { compose, type Godepot } from '../../src/cli/compose.js';
+import { compose, type Godepot } from '../../src/runtime/compose.js';
 import type { Storage } from '../../src/storage/index.js';
 
 export type RawSettings = Record<string, string | string[]>;

@@ -2,7 +2,7 @@
 // log.info(record, 'request'): same fields, order, escaping, bindings, time.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { accessLogWriter, BatchingSink, isoTimeCached } from '../../src/cli/logging.js';
+import { accessLogWriter, BatchingSink, isoTimeCached } from '../../src/runtime/logging.js';
 
 function capture(): { lines: string[]; write(s: string): void } {
   const lines: string[] = [];

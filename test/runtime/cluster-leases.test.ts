@@ -2,7 +2,7 @@
 // told to fetch, who is told to look in storage, and what cancels and
 // exits undo. test/e2e/workers.test.ts runs it over real IPC.
 import { describe, expect, it } from 'vitest';
-import { LeaseBroker } from '../../src/cli/cluster-leases.js';
+import { LeaseBroker } from '../../src/runtime/cluster-leases.js';
 import type { FetchOutcome } from '../../src/proxy/context.js';
 import { prng } from '../support/prng.js';
 
