@@ -1,9 +1,11 @@
 // Cache hits: .info, .mod, a ~300 KB and a ~50 MB zip, at 1, 32 and 256
 // connections, godepot --workers N against nginx worker_processes N serving
 // the same files from the same disk, measured alternately in the same run.
+// With GODEPOT_BENCH_PEER naming a goproxy/goproxy binary, the peer is warmed
+// from the same upstream and measured in the same rounds.
 import { join } from 'node:path';
 import { median, type Row, type Target } from './report.js';
-import { peakRss, startGodepot, startNginx, type Child } from './procs.js';
+import { peakRss, peakRssPerProcess, startGodepot, startGoproxy, startNginx, type Child } from './procs.js';
 import { artifactPath, type BenchWorld } from './world.js';
 import { runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
@@ -18,6 +20,8 @@ export interface HitOptions {
   readonly connections: readonly number[];
   readonly workers: readonly number[];
   readonly say: (line: string) => void;
+  /** A goproxy/goproxy binary to measure beside godepot (GODEPOT_BENCH_PEER). */
+  readonly peer?: string;
 }
 
 /** The issue's targets: cache-hit .mod ≥ 0.5x nginx's requests/s; 300 KB zip ≥ 0.6x. */
@@ -25,6 +29,14 @@ const TARGETS: Record<string, Target | undefined> = {
   '.mod': { on: 'ratio', op: '>=', value: 0.5 },
   '300 KB .zip': { on: 'ratio', op: '>=', value: 0.6 },
 };
+
+/** Against the peer (issue 16): at 256 connections, at least its req/s, and p99 within 50 ms. */
+const PEER_TARGET: Target = { on: 'ratio', op: '>=', value: 1 };
+const P99_TARGET: Target = { on: 'godepot', op: '<=', value: 50 };
+const RSS_TARGET: Target = { on: 'godepot', op: '<=', value: 128 };
+const PEER_ARTIFACTS = new Set(['.mod', '300 KB .zip']);
+
+type Who = 'godepot' | 'nginx' | 'peer';
 
 function ms(n: number): string {
   return n < 10 ? n.toFixed(2) : n.toFixed(1);
@@ -76,6 +88,7 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
   for (const workers of o.workers) {
     let godepot: Child | undefined;
     let nginx: Child | undefined;
+    let peer: Child | undefined;
     try {
       godepot = await startGodepot({
         data: world.warmData,
@@ -90,9 +103,22 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
         workers,
         dir: join(world.tmp, `nginx-w${workers}`),
       });
+      if (o.peer)
+        peer = await startGoproxy({
+          binary: o.peer,
+          upstream: world.upstream.url,
+          sumdb: world.sumdbSetting,
+          dir: join(world.tmp, `peer-w${workers}`),
+        });
       for (const [label, path] of artifacts) {
-        const urls = { godepot: godepot.url + path, nginx: nginx.url + path };
-        for (const url of [urls.nginx, urls.godepot]) {
+        const urls: Record<Who, string> = {
+          godepot: godepot.url + path,
+          nginx: nginx.url + path,
+          peer: peer ? peer.url + path : '',
+        };
+        const who: Who[] = peer ? ['nginx', 'godepot', 'peer'] : ['nginx', 'godepot'];
+        for (const w of who) {
+          const url = urls[w];
           const r = await fetch(url);
           await r.arrayBuffer();
           if (r.status !== 200) throw new Error(`cache hit: ${url} answered ${r.status}`);
@@ -103,17 +129,15 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
         for (const c of o.connections) {
           const seconds = secondsFor(o, big, c);
           const rounds = seconds === o.seconds ? o.rounds : 1;
-          const gr: WrkResult[] = [];
-          const nr: WrkResult[] = [];
+          const results: Record<Who, WrkResult[]> = { godepot: [], nginx: [], peer: [] };
           for (let i = 0; i < rounds; i++) {
-            const order = i % 2 === 0 ? (['nginx', 'godepot'] as const) : (['godepot', 'nginx'] as const);
-            for (const who of order)
-              (who === 'nginx' ? nr : gr).push(
-                await runWrk({ binary: o.wrk, script, url: urls[who], connections: c, seconds }),
-              );
+            // Rotate who goes first, so no server always runs on a warmer or cooler machine.
+            const order = [...who.slice(i % who.length), ...who.slice(0, i % who.length)];
+            for (const w of order)
+              results[w].push(await runWrk({ binary: o.wrk, script, url: urls[w], connections: c, seconds }));
           }
-          const g = summarize(gr);
-          const n = summarize(nr);
+          const g = summarize(results.godepot);
+          const n = summarize(results.nginx);
           const target = TARGETS[label];
           const row: Row = {
             bench: 'cache hit',
@@ -130,14 +154,55 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
           o.say(
             `  ${row.name}: godepot ${Math.round(g.rps)} req/s, nginx ${Math.round(n.rps)} req/s (${(g.rps / n.rps).toFixed(2)}x); ${row.detail}`,
           );
+          if (peer) {
+            const pr = summarize(results.peer);
+            const goal = c >= 256 && PEER_ARTIFACTS.has(label);
+            rows.push({
+              bench: 'cache hit vs peer',
+              name: `${label}, ${c} conn, ${workers} worker${workers > 1 ? 's' : ''}`,
+              unit: 'req/s',
+              godepot: g.rps,
+              refName: 'goproxy',
+              reference: pr.rps,
+              detail: `p50 ${ms(g.p50Ms)} vs ${ms(pr.p50Ms)} ms, p99 ${ms(g.p99Ms)} vs ${ms(pr.p99Ms)} ms${pr.errors ? `; peer errors ${pr.errors}` : ''}`,
+              ...(goal ? { target: PEER_TARGET } : {}),
+              raw: { peer: pr.runs, workers, connections: c, artifact: label },
+            });
+            o.say(
+              `  vs goproxy: ${Math.round(pr.rps)} req/s (${(g.rps / pr.rps).toFixed(2)}x), p99 ${ms(pr.p99Ms)} ms`,
+            );
+            if (goal)
+              rows.push({
+                bench: 'p99 latency',
+                name: `${label}, ${c} conn, ${workers} worker${workers > 1 ? 's' : ''}`,
+                unit: 'ms',
+                godepot: g.p99Ms,
+                refName: 'goproxy',
+                reference: pr.p99Ms,
+                detail: `nginx ${ms(n.p99Ms)} ms`,
+                target: P99_TARGET,
+              });
+          }
         }
       }
+      const mb = (b: number): number => b / 2 ** 20;
+      rows.push({
+        bench: 'peak RSS',
+        name: `cache hits, per process, ${workers} worker${workers > 1 ? 's' : ''}`,
+        unit: 'MB',
+        godepot: mb(peakRssPerProcess(godepot.pid)),
+        refName: peer ? 'goproxy' : 'nginx',
+        reference: mb(peer ? peakRss(peer.pid) : peakRss(nginx.pid)),
+        detail: `all processes ${mb(peakRss(godepot.pid)).toFixed(0)} MB; nginx ${mb(peakRss(nginx.pid)).toFixed(0)} MB`,
+        target: RSS_TARGET,
+      });
       notes.push(
-        `cache hits, ${workers} worker(s): godepot peak RSS ${(peakRss(godepot.pid) / 2 ** 20).toFixed(0)} MB (all processes), nginx ${(peakRss(nginx.pid) / 2 ** 20).toFixed(0)} MB`,
+        `cache hits, ${workers} worker(s): godepot peak RSS ${mb(peakRss(godepot.pid)).toFixed(0)} MB (all processes; largest one ${mb(peakRssPerProcess(godepot.pid)).toFixed(0)} MB), nginx ${mb(peakRss(nginx.pid)).toFixed(0)} MB${peer ? `, goproxy ${mb(peakRss(peer.pid)).toFixed(0)} MB` : ''}`,
       );
     } finally {
       await godepot?.stop();
       await nginx?.stop();
+      await peer?.stop();
     }
   }
   return { rows, notes };

@@ -35,6 +35,10 @@ bench/results/latest.{json,md} (plus time-stamped copies).
   --workers LIST      godepot --workers / nginx worker_processes pairs (default 1,2)
   --no-install        never apt-get install nginx/wrk, even as root
   --out DIR           results folder (default bench/results)
+
+Environment:
+  GODEPOT_BENCH_PEER  a goproxy binary (goproxy/goproxy: go build ./cmd/goproxy) measured
+                      beside godepot in the cache-hit rounds, with the same warm-up
 `;
 
 interface Flags {
@@ -195,6 +199,7 @@ async function runOne(
         connections: f.connections,
         workers: f.workers,
         say,
+        ...(process.env.GODEPOT_BENCH_PEER ? { peer: process.env.GODEPOT_BENCH_PEER } : {}),
       });
     case 'gomod':
       if (!tools.go) {

@@ -79,6 +79,11 @@ export function peakRss(pid: number): number {
   return processTree(pid).reduce((n, p) => n + statusField(p, 'VmHWM'), 0);
 }
 
+/** The largest peak resident memory (VmHWM) of any one process in the tree, in bytes. */
+export function peakRssPerProcess(pid: number): number {
+  return Math.max(0, ...processTree(pid).map((p) => statusField(p, 'VmHWM')));
+}
+
 export interface Child {
   readonly url: string;
   readonly pid: number;
@@ -207,6 +212,56 @@ export async function startNginx(o: NginxOptions): Promise<Child> {
   } catch (e) {
     await stopChild(child);
     throw new Error(`nginx did not start: ${(e as Error).message}\n${err}`);
+  }
+  return { url, pid: child.pid ?? 0, child, stop: () => stopChild(child) };
+}
+
+export interface PeerOptions {
+  /** A goproxy binary built from goproxy/goproxy (`go build ./cmd/goproxy`). */
+  readonly binary: string;
+  /** The upstream GOPROXY URL (the bench world's). */
+  readonly upstream: string;
+  /** GOSUMDB for the peer: "KEY URL" of the bench world's database. */
+  readonly sumdb: string;
+  /** Its cache, temp folder and log go here. */
+  readonly dir: string;
+}
+
+/**
+ * The peer: goproxy/goproxy (goproxy.cn's engine) with its directory cacher,
+ * fetching from the same upstream and checking the same checksum database.
+ */
+export async function startGoproxy(o: PeerOptions): Promise<Child> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dir = resolve(o.dir);
+  await mkdir(join(dir, 'tmp'), { recursive: true });
+  const log = openSync(join(dir, 'goproxy.log'), 'a');
+  const child = spawn(
+    o.binary,
+    ['server', '--address', `127.0.0.1:${port}`, '--cacher-dir', join(dir, 'cache'), '--temp-dir', join(dir, 'tmp')],
+    {
+      stdio: ['ignore', log, log],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        GOPROXY: o.upstream,
+        GOSUMDB: o.sumdb,
+        GONOSUMDB: '',
+        GOPRIVATE: '',
+        GOFLAGS: '-mod=mod',
+        GOTOOLCHAIN: 'local',
+        GOPATH: join(dir, 'gopath'),
+        GOMODCACHE: join(dir, 'gopath', 'pkg', 'mod'),
+      },
+    },
+  );
+  closeSync(log);
+  try {
+    await waitFor(`${url}/`, 30_000, child, 'any');
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`goproxy did not start: ${(err as Error).message}; see ${join(dir, 'goproxy.log')}`);
   }
   return { url, pid: child.pid ?? 0, child, stop: () => stopChild(child) };
 }

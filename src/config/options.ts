@@ -168,10 +168,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'memory-cache',
     type: 'size',
-    default: '256MiB',
+    default: '32MiB',
     help: 'Memory for small immutable artifacts (.info, .mod, small zips); 0 disables.',
   },
-  { name: 'memory-cache-item', type: 'size', default: '1MiB', help: 'Largest artifact kept in the memory cache.' },
+  { name: 'memory-cache-item', type: 'size', default: '512KiB', help: 'Largest artifact kept in the memory cache.' },
   {
     name: 'workers',
     type: 'int',

@@ -141,7 +141,7 @@ export async function sendArtifact(req: IncomingMessage, res: ServerResponse, a:
 }
 
 /** Bytes read from storage and written to the client at a time. */
-const SEND_CHUNK = 256 << 10;
+const SEND_CHUNK = 64 << 10;
 
 /**
  * Streams bytes [start, end) of a stored blob to res, one chunk at a time:

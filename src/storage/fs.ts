@@ -282,7 +282,7 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-const CHUNK = 256 << 10;
+const CHUNK = 64 << 10;
 
 /**
  * Bytes [start, end) of an open file, read positionally through its
