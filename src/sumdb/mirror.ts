@@ -28,7 +28,13 @@ import {
   splitDataTile,
   type ModuleVersionRef,
 } from './records.js';
-import { askHonestMirrors, type RemoteResult, type SumdbRemote } from './remote.js';
+import {
+  askHonestMirrors,
+  RemoteError,
+  type RemoteResult,
+  type RemoteSourceStatus,
+  type SumdbRemote,
+} from './remote.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import type { VerifiedTileReader } from './tiles.js';
 import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
@@ -39,6 +45,17 @@ const TEXT = 'text/plain; charset=utf-8';
 /** The mirrors to blame when tlog found fetched tiles inconsistent with a signed head. */
 function tileSuspects(err: unknown, reader: { readonly sources: ReadonlySet<string> }): ReadonlySet<string> {
   return err instanceof InconsistentTileError ? reader.sources : new Set();
+}
+
+export interface SumdbStatus {
+  readonly name: string;
+  readonly treeSize: number;
+  /** ISO time the tree head was last confirmed by a source. */
+  readonly checkedAt?: string;
+  readonly status: 'ok' | 'stale' | 'inconsistent' | 'empty' | 'unreachable';
+  readonly detail?: string;
+  /** Where the log is read and whether each place answers. */
+  readonly sources: readonly RemoteSourceStatus[];
 }
 
 export interface MirrorAnswer {
@@ -119,24 +136,26 @@ export class SumdbMirror {
     void p.finally(() => this.background.delete(p));
   }
 
-  status(): {
-    name: string;
-    treeSize: number;
-    checkedAt?: string;
-    status: 'ok' | 'stale' | 'inconsistent' | 'empty';
-    detail?: string;
-  } {
+  status(): SumdbStatus {
     const head = this.tree.head;
+    const sources = this.opts.remote.sources?.() ?? [];
     const base = {
       name: this.name,
       treeSize: head?.tree.n ?? 0,
       ...(head ? { checkedAt: new Date(head.checkedAt).toISOString() } : {}),
+      sources,
     };
     if (this.tree.fork)
       return {
         ...base,
         status: 'inconsistent',
         detail: `refused a tree head of size ${this.tree.fork.conflictingSize} from ${this.tree.fork.from} at ${this.tree.fork.detectedAt}`,
+      };
+    if (sources.length > 0 && sources.every((s) => s.state === 'failing' || s.state === 'unsupported'))
+      return {
+        ...base,
+        status: 'unreachable',
+        detail: `no source of ${this.name} answers: ${sources.map((s) => `${s.url} ${s.state}${s.detail ? ` (${s.detail})` : ''}`).join('; ')}`,
       };
     if (!head) return { ...base, status: 'empty' };
     if (this.lastRefresh && !this.lastRefresh.ok)
@@ -328,6 +347,7 @@ export class SumdbMirror {
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     } catch (err) {
+      if (err instanceof SumdbError) throw err;
       throw new SumdbError(
         'unavailable',
         `checksum database ${this.name}: ${what}: ${(err as Error).message}`,
@@ -508,13 +528,9 @@ export class SumdbMirror {
     try {
       return await remote.get(path, kind, accept, signal);
     } catch (err) {
-      if (signal?.aborted) throw err;
-      const timeout = (err as { failure?: unknown }).failure === 'timeout';
-      const msg =
-        typeof (err as { describe?: unknown }).describe === 'function'
-          ? (err as { describe(): string }).describe()
-          : (err as Error).message;
-      throw new SumdbError('unavailable', `checksum database ${this.name}: ${msg}`, timeout);
+      if (err instanceof RemoteError)
+        throw new SumdbError('unavailable', `checksum database ${this.name}: ${err.message}`, err.timeout);
+      throw err;
     }
   }
 }

@@ -84,6 +84,21 @@ export class NotFoundError extends Error {
   }
 }
 
+/** Every source of a service (a checksum database's) was asked and none answered: what each one did, in order. */
+export class SourcesFailedError extends Error {
+  constructor(readonly failures: readonly Error[]) {
+    super(failures.map((f) => (f instanceof UpstreamError ? f.describe() : f.message)).join('; '));
+    this.name = 'SourcesFailedError';
+  }
+
+  /** True when every source timed out (the client gets 504, not 502). */
+  get timeout(): boolean {
+    return (
+      this.failures.length > 0 && this.failures.every((f) => f instanceof UpstreamError && f.failure === 'timeout')
+    );
+  }
+}
+
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
