@@ -60,6 +60,8 @@ export interface ComposeOptions {
   /** Fetch coordination with other processes sharing the data folder (serve --workers N). */
   readonly leases?: FetchLeases;
   readonly clock?: Clock;
+  /** Keep an incident log in storage (default true); batch commands (warm, import, export) do not. */
+  readonly recordIncidents?: boolean;
   /** Options for the upstream connection pools (tests resolve names with their own lookup). */
   readonly pools?: ConstructorParameters<typeof HttpPools>[1];
 }
@@ -84,9 +86,16 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const log = logging.log;
   const storage = opts.storage ?? (await FsStorage.open(settings.data));
   const metrics = new Metrics(opts.processMetrics ?? true);
-  const incidents = new IncidentLog(storage, log);
-  await incidents.load();
   const clock = opts.clock ?? systemClock;
+  const incidents = new IncidentLog(storage, log, {
+    clock,
+    persist: opts.recordIncidents ?? true,
+    serviceOf: (url) => {
+      const db = sources.find((s) => s.current().includes(url));
+      return db ? { name: `checksum database ${db.name}`, members: db.current() } : { name: url, members: [url] };
+    },
+  });
+  await incidents.load();
   const pools = new HttpPools(settings.deadlines, opts.pools);
   const reach: Reachability = new Reachability(
     clock,
