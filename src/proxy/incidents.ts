@@ -96,7 +96,7 @@ export class IncidentLog {
         else if (state === 'closed') this.end(service.name);
       },
       onCall: (e) => {
-        if (e.outcome === 'ok' || e.outcome === 'not_found') {
+        if (e.outcome === 'ok' || e.outcome === 'not_found' || e.outcome === 'refused') {
           this.states.set(e.upstream, 'closed');
           this.end(this.serviceOf(e.upstream).name);
         }

@@ -134,6 +134,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         latestTtl: settings.ttl.sumdbLatest,
         staleGrace: settings.staleGrace,
         nosumdb: settings.nosumdb,
+        dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
         events: {
           advanced: (db, size) => metrics.treeSize.set({ db }, size),
           fork: (db) => metrics.inconsistentTrees.inc({ db }),
@@ -141,6 +142,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       }),
     );
     metrics.inconsistentTrees.inc({ db: spec.name }, 0);
+    metrics.dataTileFailures.inc({ db: spec.name }, 0);
     for (const u of spec.urls) endpoints.get(u);
   }
   const primary = mirrors[0];

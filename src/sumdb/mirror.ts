@@ -82,6 +82,8 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
+  /** A background data-tile fetch failed (counted; logged once per run of failures). */
+  readonly dataTileFailed?: (db: string) => void;
 }
 
 export class SumdbMirror {
@@ -112,6 +114,11 @@ export class SumdbMirror {
   /** Stops background work and waits for it (and for lookups in flight) to settle. */
   async close(): Promise<void> {
     this.stopping.abort(new Error('closing'));
+    await this.idle();
+  }
+
+  /** Resolves when no background work or lookup is under way. */
+  async idle(): Promise<void> {
     // Settling one task can start another (a lookup starts indexing): wait until quiet.
     while (this.background.size > 0 || this.lookups.size > 0 || this.dataTiles.size > 0 || this.refreshes.size > 0) {
       await Promise.allSettled([
@@ -284,7 +291,7 @@ export class SumdbMirror {
       this.suspected,
     );
     await this.store.writeRecord(ref.path, ref.version, record);
-    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAround(record.id, this.stopping.signal));
+    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAroundReported(record.id));
     return record;
   }
 
@@ -504,6 +511,27 @@ export class SumdbMirror {
       } catch {
         // A record line that is not a valid module path cannot be a lookup answer; skip it.
       }
+    }
+  }
+
+  private indexFailures = 0;
+
+  /** indexAround in the background: a failure is counted, and logged once until indexing works again. */
+  private async indexAroundReported(id: number): Promise<void> {
+    const signal = this.stopping.signal;
+    try {
+      await this.indexAround(id, signal);
+      if (this.indexFailures > 0)
+        this.opts.log.info({ db: this.name, failures: this.indexFailures }, 'data tiles are fetched again');
+      this.indexFailures = 0;
+    } catch (err) {
+      if (signal.aborted) return;
+      this.opts.dataTileFailed?.(this.name);
+      if (this.indexFailures++ === 0)
+        this.opts.log.warn(
+          { db: this.name, err: (err as Error).message },
+          `cannot fetch the data tile around record ${id}; lookups of its neighbours will not be answered during an outage (further failures are counted, not logged)`,
+        );
     }
   }
 

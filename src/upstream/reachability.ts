@@ -27,7 +27,7 @@ export class Reachability {
   }
 
   private note(e: EndpointEvent): void {
-    const reachable = e.outcome === 'ok' || e.outcome === 'not_found';
+    const reachable = e.outcome === 'ok' || e.outcome === 'not_found' || e.outcome === 'refused';
     let detail: string | undefined;
     if (!reachable) {
       const f = this.lastFailure(e.upstream);
