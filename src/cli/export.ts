@@ -131,7 +131,7 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
   const exported = new Map<string, Set<string>>();
   const settings = cs.settings;
   const log = commandLogger(settings);
-  const g = await compose(settings, { log, background: false, processMetrics: false });
+  const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
   const interrupt = interruptible();
   let report: WarmReport;
   let records = 0;

@@ -2,10 +2,12 @@
 // (or JSON with --json). Reads the folder directly, so it works whether or
 // not the server is running.
 import { ConfigError, parseFlags } from '../config/load.js';
+import { envName } from '../config/options.js';
 import { DEFAULT_DATA } from '../config/settings.js';
 import { readIncidents, type Incident } from '../proxy/incidents.js';
 import { FsStorage } from '../storage/index.js';
 import { formatAge } from '../upstream/errors.js';
+import { PROCESS_IO, type CommandIO } from './command-settings.js';
 
 const FLAGS = [{ name: 'json', type: 'boolean', default: 'false', help: 'print JSON' }] as const;
 
@@ -38,14 +40,33 @@ export function formatIncidentTable(incidents: readonly Incident[], now = Date.n
   );
 }
 
-export async function incidentsCommand(args: string[]): Promise<number> {
+const HELP = `Usage: godepot incidents [--data DIR] [--json]
+
+Prints the outage log of a godepot data folder: each outage of an upstream
+proxy or checksum database with its start, end, duration, failure, and how
+many requests were served from cache, served unverified, or failed meanwhile.
+Reads the folder directly, so it works whether or not the server runs.
+
+  --data DIR   the data folder (${envName('data')}; default ${DEFAULT_DATA})
+  --json       print JSON instead of a table
+`;
+
+export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
   const flags = parseFlags(args, FLAGS);
+  if (flags.help) {
+    io.out(HELP);
+    return 0;
+  }
   if (flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-  const data = flags.values.get('data')?.[0] ?? process.env.GODEPOT_DATA ?? DEFAULT_DATA;
+  const data = flags.values.get('data')?.[0] ?? io.env.GODEPOT_DATA ?? DEFAULT_DATA;
   const storage = await FsStorage.open(data);
-  const incidents = await readIncidents(storage);
-  if (flags.values.get('json')?.[0] === 'true') process.stdout.write(JSON.stringify(incidents, null, 2) + '\n');
-  else process.stdout.write(formatIncidentTable(incidents));
+  try {
+    const incidents = await readIncidents(storage);
+    if (flags.values.get('json')?.[0] === 'true') io.out(JSON.stringify(incidents, null, 2) + '\n');
+    else io.out(formatIncidentTable(incidents));
+  } finally {
+    await storage.close();
+  }
   return 0;
 }

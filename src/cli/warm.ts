@@ -111,7 +111,7 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const collected = await collectTargets(inputs);
   const settings = cs.settings;
   const log = commandLogger(settings);
-  const g = await compose(settings, { log, background: false, processMetrics: false });
+  const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
   const interrupt = interruptible();
   let report: WarmReport;
   try {

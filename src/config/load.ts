@@ -6,7 +6,15 @@ import { z } from 'zod';
 import { newVerifier } from '../sumdb/note/index.js';
 import { envName, findOption, OPTIONS, type OptionSpec } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
-import { parseDuration, parseSize, parseSumdbSpec, parseUpstreamList, ValueError } from './values.js';
+import {
+  DEFAULT_SUMDB,
+  parseDuration,
+  parseSize,
+  parseSumdbSpec,
+  parseUpstreamList,
+  SUMDB_OFF,
+  ValueError,
+} from './values.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -181,7 +189,15 @@ export function buildSettings(raw: RawValues): Settings {
 
   const listen = wrap('listen', parseListen);
   const upstream = wrap('upstream', parseUpstreamList);
-  const sumdb = get('sumdb').map((spec, i) => {
+  const sumdbRaw = get('sumdb').map((v) => v.trim());
+  if (sumdbRaw.length === 0 || sumdbRaw.includes(''))
+    throw new ConfigError(
+      `invalid --sumdb: empty; name a checksum database (the default is ${DEFAULT_SUMDB}), or say --sumdb ${SUMDB_OFF} to run without verification`,
+    );
+  if (sumdbRaw.includes(SUMDB_OFF) && sumdbRaw.length > 1)
+    throw new ConfigError(`invalid --sumdb: "${SUMDB_OFF}" cannot be combined with databases`);
+  const sumdbSpecs = sumdbRaw[0] === SUMDB_OFF ? [] : sumdbRaw;
+  const sumdb = sumdbSpecs.map((spec, i) => {
     try {
       const parsed = parseSumdbSpec(spec);
       newVerifier(parsed.key);

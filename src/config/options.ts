@@ -75,7 +75,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'sumdb',
     type: 'list',
     default: [DEFAULT_SUMDB],
-    help: 'A checksum database "NAME+HASH+KEY URL[,URL...]" (repeatable; the URLs are mirrors of one log). The first one verifies modules.',
+    help: 'A checksum database as in GOSUMDB: "NAME+HASH+KEY", a known name (sum.golang.org, sum.golang.google.cn), optionally followed by " URL[,URL...]" (repeatable; the first verifies modules). Without URLs it is read at its own host and at <upstream>/sumdb/<name>/ of every upstream that supports it; with URLs only there. "off" runs without verification.',
   },
   {
     name: 'nosumdb',

@@ -137,38 +137,68 @@ export function formatUpstreamList(list: UpstreamList): string {
 }
 
 export const SUM_GOLANG_ORG_KEY = 'sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8';
-export const DEFAULT_SUMDB = `${SUM_GOLANG_ORG_KEY} https://sum.golang.org,https://sum.golang.google.cn`;
+
+/** Databases the go command knows by name (its knownGOSUMDB): `--sumdb NAME` means this key. */
+export const KNOWN_SUMDB_KEYS: Readonly<Record<string, string>> = { 'sum.golang.org': SUM_GOLANG_ORG_KEY };
+
+/** The go command's one alias: sum.golang.google.cn serves sum.golang.org's log. */
+const SUMDB_ALIASES: Readonly<Record<string, string>> = {
+  'sum.golang.google.cn': 'sum.golang.org https://sum.golang.google.cn',
+};
+
+/** The default: the go command's GOSUMDB default, reached at its own host and through the upstream proxies. */
+export const DEFAULT_SUMDB = 'sum.golang.org';
+
+/** `--sumdb off`: run without a checksum database (verification off), chosen explicitly. */
+export const SUMDB_OFF = 'off';
 
 export interface SumdbSpec {
   /** Database name, e.g. sum.golang.org; the /sumdb/<name>/ prefix it is served under. */
   readonly name: string;
   /** Verifier key name+hash+keydata. */
   readonly key: string;
-  /** Mirrors of the same log, tried in order; all are checked against key. */
+  /**
+   * Where the log is read, all checked against key: the URLs given, or
+   * (none given) the database's own host https://<name>.
+   */
   readonly urls: readonly string[];
+  /**
+   * True when no URL was given: like the go command, godepot also reads the
+   * log at <upstream>/sumdb/<name>/ of every upstream proxy that says it
+   * supports it. Explicit URLs stay explicit.
+   */
+  readonly viaUpstreams: boolean;
 }
 
 /**
- * "NAME+HASH+KEY URL[,URL...]" (or a bare "sum.golang.org", which means its
- * real key and default mirrors). The key's syntax is checked here; its
- * cryptographic validity by the caller (note.newVerifier).
+ * The go command's GOSUMDB syntax: "KEY", "KEY URL[,URL...]", or a known
+ * database's name in place of its key ("sum.golang.org", "sum.golang.org
+ * https://…"; "sum.golang.google.cn" is sum.golang.org's log at that host).
+ * The key's syntax is checked here; its cryptographic validity by the
+ * caller (note.newVerifier).
  */
 export function parseSumdbSpec(input: string): SumdbSpec {
-  const s = input.trim();
-  if (s === 'sum.golang.org') return parseSumdbSpec(DEFAULT_SUMDB);
+  const s = SUMDB_ALIASES[input.trim()] ?? input.trim();
   const fields = s.split(/\s+/);
   if (fields.length > 2 || fields[0] === '') {
-    throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: expected "NAME+HASH+KEY URL[,URL...]"`);
+    throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: expected "NAME+HASH+KEY [URL[,URL...]]"`);
   }
-  const key = fields[0] as string;
+  const first = fields[0] as string;
+  const key = KNOWN_SUMDB_KEYS[first] ?? first;
   // The key data is base64 and may itself contain '+'.
   const parts = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/.exec(key);
-  if (!parts)
+  if (!parts) {
+    if (!key.includes('+'))
+      throw new ValueError(
+        `unknown checksum database ${JSON.stringify(key)}: godepot knows the key of ${Object.keys(KNOWN_SUMDB_KEYS).join(', ')} only; give its verifier key as in GOSUMDB, "NAME+HASH+KEY [URL]" (like ${SUM_GOLANG_ORG_KEY})`,
+      );
     throw new ValueError(`invalid sumdb key ${JSON.stringify(key)}: expected NAME+HASH+KEY like ${SUM_GOLANG_ORG_KEY}`);
+  }
   const name = parts[1] as string;
   checkSumdbName(name);
   const urlField = fields[1];
-  const urls = urlField === undefined ? [`https://${name}`] : urlField.split(',').filter((u) => u !== '');
+  if (urlField === undefined) return { name, key, urls: [`https://${name}`], viaUpstreams: true };
+  const urls = urlField.split(',').filter((u) => u !== '');
   if (urls.length === 0) throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: empty URL list`);
   const normalized = urls.map((u) => {
     let url: URL;
@@ -181,7 +211,7 @@ export function parseSumdbSpec(input: string): SumdbSpec {
       throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)}: the scheme must be http or https`);
     return url.toString().replace(/\/+$/, '');
   });
-  return { name, key, urls: normalized };
+  return { name, key, urls: normalized, viaUpstreams: false };
 }
 
 /** The go command's rule: "https://"+name must parse as host[/path]. */

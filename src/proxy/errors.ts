@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'storage_failed'
   | 'shutting_down'
   | 'forbidden'
+  | 'upstream_refused'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -41,6 +42,7 @@ const STATUS: Record<ErrorCode, number> = {
   storage_failed: 503,
   shutting_down: 503,
   forbidden: 403,
+  upstream_refused: 403,
   internal: 500,
 };
 
@@ -50,10 +52,12 @@ export class GodepotError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
+    /** Overrides the code's status (an upstream's own 4xx, passed on). */
+    status?: number,
   ) {
     super(message);
     this.name = 'GodepotError';
-    this.status = STATUS[code];
+    this.status = status ?? STATUS[code];
   }
 }
 
@@ -72,9 +76,16 @@ export function fromUpstream(err: UpstreamError, what: string): GodepotError {
   });
 }
 
-/** A 404/410 upstream answer, passed on with the upstream's own words. */
+/** A 404/410 upstream answer, or another definite 4xx, passed on with the upstream's own status and words. */
 export function fromNotFound(err: NotFoundError, what: string): GodepotError {
   const detail = err.detail ? `: ${err.detail}` : '';
+  if (err.status !== 404 && err.status !== 410)
+    return new GodepotError(
+      'upstream_refused',
+      `${what}: ${err.upstream} answered ${err.status}${detail}`,
+      { upstream: err.upstream },
+      err.status,
+    );
   return new GodepotError(err.status === 410 ? 'gone' : 'not_found', `not found: ${what}${detail}`, {
     upstream: err.upstream,
   });

@@ -1,19 +1,29 @@
-// The incident log: each outage of an upstream (its breaker opens, until it
-// closes) with start, end, duration, failure class, and how many requests
-// were served from cache, served unverified, or failed meanwhile — the
-// timeline a post-mortem starts from. Kept under incidents/ in storage.
+// The incident log: each outage of an upstream service with start, end,
+// duration, failure class, and how many requests were served from cache,
+// served unverified, or failed meanwhile — the timeline a post-mortem starts
+// from. Kept under incidents/ in storage, pruned to a bounded history.
+//
+// A service is one upstream proxy, or one checksum database with all its
+// sources: an outage of a database is one incident, not one per mirror.
+// A service is out when every one of its endpoints has an open breaker; the
+// incident ends when any of them answers again. Incidents left open by a
+// process that stopped end at their last record when the next one loads.
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
-import type { EndpointObserver } from '../upstream/index.js';
+import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { ServiceEvents } from './context.js';
 import { isProvisional } from './artifact.js';
 
 export interface Incident {
   readonly id: string;
+  /** The service: an upstream URL, or "checksum database <name>". */
   readonly upstream: string;
   readonly start: string;
   end?: string;
   durationMs?: number;
+  /** When this record last changed; a record left open by a stopped process ends here. */
+  updatedAt?: string;
   failureClass: string;
   detail: string;
   servedFromCache: number;
@@ -21,70 +31,138 @@ export interface Incident {
   failed: number;
 }
 
+/** Which service an endpoint URL belongs to, and every endpoint of that service. */
+export type ServiceOf = (url: string) => { readonly name: string; readonly members: readonly string[] };
+
+export interface IncidentLogOptions {
+  readonly clock?: Clock;
+  readonly serviceOf?: ServiceOf;
+  /** Keep at most this many ended incidents (the newest). */
+  readonly keep?: number;
+  /** Drop ended incidents older than this (ms). */
+  readonly maxAgeMs?: number;
+  /** False for batch commands: nothing is read or written; outages are only logged. */
+  readonly persist?: boolean;
+}
+
 const KEY_PREFIX = 'incidents/';
 const FLUSH_EVERY_MS = 5_000;
+export const INCIDENTS_KEPT = 500;
+export const INCIDENTS_MAX_AGE_MS = 90 * 24 * 3600_000;
 
 export class IncidentLog {
   private readonly open = new Map<string, Incident>();
   private closed: Incident[] = [];
+  private readonly states = new Map<string, BreakerState>();
   private dirty = new Set<Incident>();
+  private readonly removed = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly clock: Clock;
+  private readonly serviceOf: ServiceOf;
+  private readonly persist: boolean;
 
   constructor(
     private readonly storage: Storage,
     private readonly log: Logger,
-  ) {}
+    private readonly opts: IncidentLogOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.serviceOf = opts.serviceOf ?? ((url) => ({ name: url, members: [url] }));
+    this.persist = opts.persist ?? true;
+  }
 
-  /** Reads past incidents; ones left open by a process that died are shown as ended at their last update. */
+  /** Reads past incidents; ones left open by a process that stopped end at their last record. */
   async load(): Promise<void> {
-    this.closed = await readIncidents(this.storage);
+    if (!this.persist) return;
+    const all = await readIncidents(this.storage);
+    for (const inc of all) {
+      if (inc.end !== undefined) continue;
+      inc.end = inc.updatedAt ?? inc.start;
+      inc.durationMs = Math.max(0, Date.parse(inc.end) - Date.parse(inc.start));
+      this.dirty.add(inc);
+    }
+    this.closed = all;
+    this.prune();
+    await this.flush();
   }
 
   endpointObserver(): EndpointObserver {
     return {
-      onBreaker: (upstream, state, failure) => {
-        if (state === 'open' && !this.open.has(upstream)) {
-          const start = new Date();
-          const inc: Incident = {
-            id: `${start.toISOString().replace(/[:.]/g, '-')}-${slug(upstream)}`,
-            upstream,
-            start: start.toISOString(),
-            failureClass: failure?.failure ?? 'unknown',
-            detail: failure?.detail ?? '',
-            servedFromCache: 0,
-            servedUnverified: 0,
-            failed: 0,
-          };
-          this.open.set(upstream, inc);
-          this.log.error(
-            { upstream, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
-            'upstream outage: circuit breaker opened',
-          );
-          this.touch(inc);
-        } else if (state === 'closed') {
-          const inc = this.open.get(upstream);
-          if (!inc) return;
-          this.open.delete(upstream);
-          const end = new Date();
-          inc.end = end.toISOString();
-          inc.durationMs = end.getTime() - Date.parse(inc.start);
-          this.closed.push(inc);
-          this.log.warn(
-            {
-              upstream,
-              incident: inc.id,
-              durationMs: inc.durationMs,
-              servedFromCache: inc.servedFromCache,
-              servedUnverified: inc.servedUnverified,
-              failed: inc.failed,
-            },
-            'upstream recovered: circuit breaker closed',
-          );
-          this.touch(inc);
+      onBreaker: (url, state, failure) => {
+        this.states.set(url, state);
+        const service = this.serviceOf(url);
+        if (state === 'open') this.maybeOpen(service, failure);
+        else if (state === 'closed') this.end(service.name);
+      },
+      onCall: (e) => {
+        if (e.outcome === 'ok' || e.outcome === 'not_found' || e.outcome === 'refused') {
+          this.states.set(e.upstream, 'closed');
+          this.end(this.serviceOf(e.upstream).name);
         }
       },
     };
+  }
+
+  /** Opens the service's incident when every one of its endpoints is failing. */
+  private maybeOpen(service: { name: string; members: readonly string[] }, failure: UpstreamError | undefined): void {
+    if (this.open.has(service.name)) return;
+    if (!service.members.every((m) => (this.states.get(m) ?? 'closed') !== 'closed')) return;
+    const start = new Date(this.clock.now());
+    const inc: Incident = {
+      id: `${start.toISOString().replace(/[:.]/g, '-')}-${slug(service.name)}`,
+      upstream: service.name,
+      start: start.toISOString(),
+      failureClass: failure?.failure ?? 'unknown',
+      detail: failure?.detail ?? '',
+      servedFromCache: 0,
+      servedUnverified: 0,
+      failed: 0,
+    };
+    this.open.set(service.name, inc);
+    this.log.error(
+      { upstream: service.name, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
+      `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}`,
+    );
+    this.touch(inc);
+  }
+
+  private end(name: string): void {
+    const inc = this.open.get(name);
+    if (!inc) return;
+    this.open.delete(name);
+    const end = this.clock.now();
+    inc.end = new Date(end).toISOString();
+    inc.durationMs = end - Date.parse(inc.start);
+    this.closed.push(inc);
+    this.log.warn(
+      {
+        upstream: name,
+        incident: inc.id,
+        durationMs: inc.durationMs,
+        servedFromCache: inc.servedFromCache,
+        servedUnverified: inc.servedUnverified,
+        failed: inc.failed,
+      },
+      `${name} answers again: the outage is over`,
+    );
+    this.touch(inc);
+    this.prune();
+  }
+
+  /** Keeps the newest `keep` ended incidents, none older than maxAgeMs; the rest are deleted from storage. */
+  private prune(): void {
+    const keep = this.opts.keep ?? INCIDENTS_KEPT;
+    const oldest = this.clock.now() - (this.opts.maxAgeMs ?? INCIDENTS_MAX_AGE_MS);
+    this.closed.sort((a, b) => b.start.localeCompare(a.start));
+    const kept = this.closed.filter((inc, i) => i < keep && Date.parse(inc.end ?? inc.start) >= oldest);
+    for (const inc of this.closed) {
+      if (kept.includes(inc)) continue;
+      this.removed.add(inc.id);
+      this.dirty.delete(inc);
+    }
+    this.closed = kept;
+    if (this.removed.size > 0) void this.flush();
   }
 
   serviceEvents(): ServiceEvents {
@@ -107,6 +185,8 @@ export class IncidentLog {
   }
 
   private touch(inc: Incident): void {
+    inc.updatedAt = new Date(this.clock.now()).toISOString();
+    if (!this.persist) return;
     this.dirty.add(inc);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
@@ -116,10 +196,11 @@ export class IncidentLog {
     if (inc.end !== undefined || inc.servedFromCache + inc.servedUnverified + inc.failed === 0) void this.flush();
   }
 
-  /** Writes changed incidents; resolves after every earlier flush has finished too. */
+  /** Writes changed incidents and deletes pruned ones; resolves after every earlier flush has finished too. */
   flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (!this.persist) return this.flushing;
     this.flushing = this.flushing.then(() => this.writeDirty());
     return this.flushing;
   }
@@ -127,6 +208,8 @@ export class IncidentLog {
   private async writeDirty(): Promise<void> {
     const batch = [...this.dirty];
     this.dirty.clear();
+    const removed = [...this.removed];
+    this.removed.clear();
     for (const inc of batch) {
       try {
         await this.storage.put(KEY_PREFIX + inc.id + '.json', Buffer.from(JSON.stringify(inc, null, 2)));
@@ -134,11 +217,18 @@ export class IncidentLog {
         this.log.error({ incident: inc.id, err: (err as Error).message }, 'cannot record incident');
       }
     }
+    for (const id of removed) {
+      try {
+        await this.storage.delete(KEY_PREFIX + id + '.json');
+      } catch (err) {
+        this.log.warn({ incident: id, err: (err as Error).message }, 'cannot delete an old incident record');
+      }
+    }
   }
 }
 
-function slug(url: string): string {
-  return url
+function slug(name: string): string {
+  return name
     .replace(/^https?:\/\//, '')
     .replace(/[^A-Za-z0-9.-]+/g, '_')
     .slice(0, 80);

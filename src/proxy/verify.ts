@@ -21,7 +21,9 @@ export class ChecksumUnavailableError extends Error {
     /** True when the database answered that it has no record (404/410), as opposed to failing. */
     readonly notInDatabase = false,
   ) {
-    super(`checksum database ${database}: ${reason}`);
+    // The mirror's own messages already name the database; say it once.
+    const prefix = `checksum database ${database}: `;
+    super(reason.startsWith(prefix) ? reason : prefix + reason);
     this.name = 'ChecksumUnavailableError';
   }
 }

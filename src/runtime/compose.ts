@@ -13,10 +13,20 @@ import { Health } from '../server/health.js';
 import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
-import { EndpointRegistry, HttpPools, MirrorSet, ProxyList, type EndpointObserver } from '../upstream/index.js';
+import {
+  EndpointRegistry,
+  HttpPools,
+  MirrorSet,
+  ProxyList,
+  Reachability,
+  SumdbSources,
+  type EndpointObserver,
+} from '../upstream/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
+import { probeAtStart } from './probe.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -26,6 +36,11 @@ export interface Godepot {
   readonly endpoints: EndpointRegistry;
   readonly upstream: ProxyList;
   readonly mirrors: readonly SumdbMirror[];
+  /** Where each database's log is read (same order as mirrors). */
+  readonly sources: readonly SumdbSources[];
+  readonly reach: Reachability;
+  /** Settles when the start-up probe of upstreams and database sources is done (at once without background work). */
+  readonly probed: Promise<void>;
   readonly service: ModuleService;
   readonly incidents: IncidentLog;
   readonly reverify: ReverifyLoop;
@@ -44,7 +59,17 @@ export interface ComposeOptions {
   readonly background?: boolean;
   /** Fetch coordination with other processes sharing the data folder (serve --workers N). */
   readonly leases?: FetchLeases;
+  readonly clock?: Clock;
+  /** Keep an incident log in storage (default true); batch commands (warm, import, export) do not. */
+  readonly recordIncidents?: boolean;
+  /** Options for the upstream connection pools (tests resolve names with their own lookup). */
+  readonly pools?: ConstructorParameters<typeof HttpPools>[1];
 }
+
+/** How long a call waits for the upstreams' /sumdb/<name>/supported answers before asking the sources known. */
+const WAIT_FOR_PROBES_MS = 3_000;
+/** A probe that got no answer is asked again after this long. */
+const REPROBE_AFTER_MS = 30_000;
 
 function combine(...observers: EndpointObserver[]): EndpointObserver {
   return {
@@ -61,30 +86,55 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const log = logging.log;
   const storage = opts.storage ?? (await FsStorage.open(settings.data));
   const metrics = new Metrics(opts.processMetrics ?? true);
-  const incidents = new IncidentLog(storage, log);
+  const clock = opts.clock ?? systemClock;
+  const incidents = new IncidentLog(storage, log, {
+    clock,
+    persist: opts.recordIncidents ?? true,
+    serviceOf: (url) => {
+      const db = sources.find((s) => s.current().includes(url));
+      return db ? { name: `checksum database ${db.name}`, members: db.current() } : { name: url, members: [url] };
+    },
+  });
   await incidents.load();
-  const pools = new HttpPools(settings.deadlines);
-  const endpoints = new EndpointRegistry(
+  const pools = new HttpPools(settings.deadlines, opts.pools);
+  const reach: Reachability = new Reachability(
+    clock,
+    (url): string | undefined => endpoints.get(url).status().lastFailure?.detail,
+  );
+  const endpoints: EndpointRegistry = new EndpointRegistry(
     pools,
     settings,
-    combine(metrics.endpointObserver(), incidents.endpointObserver()),
+    combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer()),
   );
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
 
   const mirrors: SumdbMirror[] = [];
+  const sources: SumdbSources[] = [];
   for (const spec of settings.sumdb) {
+    const known = new SumdbSources({
+      name: spec.name,
+      fixed: spec.urls,
+      upstreams: spec.viaUpstreams && !settings.offline ? upstream.urls : [],
+      endpoints,
+      reach,
+      clock,
+      reprobeAfterMs: REPROBE_AFTER_MS,
+      waitForProbesMs: WAIT_FOR_PROBES_MS,
+    });
+    sources.push(known);
     mirrors.push(
       await SumdbMirror.open({
         key: spec.key,
-        remote: new MirrorRemote(new MirrorSet(spec.urls, endpoints, settings.hedgeDelay)),
+        remote: new MirrorRemote(new MirrorSet(known, endpoints, settings.hedgeDelay), known),
         storage,
         log,
         offline: settings.offline,
         latestTtl: settings.ttl.sumdbLatest,
         staleGrace: settings.staleGrace,
         nosumdb: settings.nosumdb,
+        dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
         events: {
           advanced: (db, size) => metrics.treeSize.set({ db }, size),
           fork: (db) => metrics.inconsistentTrees.inc({ db }),
@@ -92,6 +142,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       }),
     );
     metrics.inconsistentTrees.inc({ db: spec.name }, 0);
+    metrics.dataTileFailures.inc({ db: spec.name }, 0);
     for (const u of spec.urls) endpoints.get(u);
   }
   const primary = mirrors[0];
@@ -120,6 +171,16 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   );
   const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log);
   if (opts.background ?? true) reverify.start();
+  if (settings.sumdb.length === 0)
+    log.warn(
+      'checksum verification is off (--sumdb off): modules are served without being checked against any database',
+    );
+  const probed =
+    (opts.background ?? true) && !settings.offline
+      ? probeAtStart({ upstreams: upstream.urls, sources, endpoints, reach, log }, shutdown.signal).catch(
+          (err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'),
+        )
+      : Promise.resolve();
   const sumdbEndpoints = mirrors.map(toSumdbEndpoint);
   const health = new Health(
     storage,
@@ -127,6 +188,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     sumdbEndpoints,
     settings.offline,
     async () => (await reverify.pending()).length,
+    reach,
   );
   const app = createApp({
     service,
@@ -146,6 +208,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     endpoints,
     upstream,
     mirrors,
+    sources,
+    reach,
+    probed,
     service,
     incidents,
     reverify,
@@ -154,6 +219,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       shutdown.abort(new Error('godepot is shutting down'));
       reverify.stop();
       await service.idle();
+      await probed;
       await Promise.all(mirrors.map((m) => m.close()));
       await incidents.flush();
       await pools.close();

@@ -2,7 +2,7 @@
 // open breakers, a stale or forked checksum database make it "degraded" —
 // still serving what it has verified, so still ready (200).
 import type { Storage } from '../storage/index.js';
-import type { EndpointRegistry, EndpointStatus } from '../upstream/index.js';
+import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
 import type { SumdbEndpoint, SumdbStatus } from './sumdb-endpoint.js';
 
 export interface Readiness {
@@ -11,7 +11,9 @@ export interface Readiness {
   readonly storage: { readonly kind: string; readonly writable: boolean; readonly error?: string };
   readonly config: 'loaded';
   readonly offline: boolean;
-  readonly upstreams: readonly EndpointStatus[];
+  readonly upstreams: ReadonlyArray<EndpointStatus & { readonly reachable?: boolean; readonly detail?: string }>;
+  /** off only by the explicit --sumdb off. */
+  readonly verification: 'on' | 'off';
   readonly sumdb: readonly SumdbStatus[];
   readonly unverifiedArtifacts?: number;
 }
@@ -23,6 +25,7 @@ export class Health {
     private readonly sumdbs: readonly SumdbEndpoint[],
     private readonly offline: boolean,
     private readonly unverifiedCount?: () => Promise<number>,
+    private readonly reach?: Reachability,
   ) {}
 
   async readiness(): Promise<Readiness> {
@@ -34,12 +37,19 @@ export class Health {
       writable = false;
       error = (err as Error).message;
     }
-    const upstreams = this.endpoints.all().map((e) => e.status());
+    const upstreams = this.endpoints.all().map((e) => {
+      const r = this.reach?.of(e.url);
+      return {
+        ...e.status(),
+        ...(r ? { reachable: r.reachable } : {}),
+        ...(r?.detail === undefined ? {} : { detail: r.detail }),
+      };
+    });
     const sumdb = this.sumdbs.map((s) => s.status());
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
     const degraded =
       upstreams.some((u) => u.state !== 'closed') ||
-      sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale') ||
+      sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable') ||
       (unverified ?? 0) > 0;
     return {
       ready: writable,
@@ -48,6 +58,7 @@ export class Health {
       config: 'loaded',
       offline: this.offline,
       upstreams,
+      verification: this.sumdbs.length > 0 ? 'on' : 'off',
       sumdb,
       ...(unverified === undefined ? {} : { unverifiedArtifacts: unverified }),
     };

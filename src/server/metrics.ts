@@ -70,6 +70,12 @@ export class Metrics {
     labelNames: ['db'] as const,
     registers: [this.registry],
   });
+  readonly dataTileFailures = new Counter({
+    name: 'godepot_sumdb_data_tile_failures_total',
+    help: 'Data tiles godepot could not fetch and verify in the background (their records answer lookups during an outage).',
+    labelNames: ['db'] as const,
+    registers: [this.registry],
+  });
   readonly treeSize = new Gauge({
     name: 'godepot_sumdb_verified_tree_size',
     aggregator: 'max',

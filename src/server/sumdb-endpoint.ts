@@ -1,5 +1,8 @@
 // What the HTTP layer needs from a checksum-database mirror.
 import type { CacheOutcome } from '../proxy/artifact.js';
+import type { SumdbStatus } from '../sumdb/mirror.js';
+
+export type { SumdbStatus };
 
 export interface SumdbAnswer {
   readonly body: Buffer;
@@ -7,15 +10,6 @@ export interface SumdbAnswer {
   /** Lookup records and full tiles never change; tree heads and partial tiles do. */
   readonly immutable: boolean;
   readonly cache: CacheOutcome;
-}
-
-export interface SumdbStatus {
-  readonly name: string;
-  readonly treeSize: number;
-  /** ISO time the tree head was last confirmed by a mirror. */
-  readonly checkedAt?: string;
-  readonly status: 'ok' | 'stale' | 'inconsistent' | 'empty';
-  readonly detail?: string;
 }
 
 export interface SumdbEndpoint {

@@ -28,7 +28,13 @@ import {
   splitDataTile,
   type ModuleVersionRef,
 } from './records.js';
-import { askHonestMirrors, type RemoteResult, type SumdbRemote } from './remote.js';
+import {
+  askHonestMirrors,
+  RemoteError,
+  type RemoteResult,
+  type RemoteSourceStatus,
+  type SumdbRemote,
+} from './remote.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import type { VerifiedTileReader } from './tiles.js';
 import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
@@ -39,6 +45,17 @@ const TEXT = 'text/plain; charset=utf-8';
 /** The mirrors to blame when tlog found fetched tiles inconsistent with a signed head. */
 function tileSuspects(err: unknown, reader: { readonly sources: ReadonlySet<string> }): ReadonlySet<string> {
   return err instanceof InconsistentTileError ? reader.sources : new Set();
+}
+
+export interface SumdbStatus {
+  readonly name: string;
+  readonly treeSize: number;
+  /** ISO time the tree head was last confirmed by a source. */
+  readonly checkedAt?: string;
+  readonly status: 'ok' | 'stale' | 'inconsistent' | 'empty' | 'unreachable';
+  readonly detail?: string;
+  /** Where the log is read and whether each place answers. */
+  readonly sources: readonly RemoteSourceStatus[];
 }
 
 export interface MirrorAnswer {
@@ -65,6 +82,8 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
+  /** A background data-tile fetch failed (counted; logged once per run of failures). */
+  readonly dataTileFailed?: (db: string) => void;
 }
 
 export class SumdbMirror {
@@ -95,6 +114,11 @@ export class SumdbMirror {
   /** Stops background work and waits for it (and for lookups in flight) to settle. */
   async close(): Promise<void> {
     this.stopping.abort(new Error('closing'));
+    await this.idle();
+  }
+
+  /** Resolves when no background work or lookup is under way. */
+  async idle(): Promise<void> {
     // Settling one task can start another (a lookup starts indexing): wait until quiet.
     while (this.background.size > 0 || this.lookups.size > 0 || this.dataTiles.size > 0 || this.refreshes.size > 0) {
       await Promise.allSettled([
@@ -119,24 +143,26 @@ export class SumdbMirror {
     void p.finally(() => this.background.delete(p));
   }
 
-  status(): {
-    name: string;
-    treeSize: number;
-    checkedAt?: string;
-    status: 'ok' | 'stale' | 'inconsistent' | 'empty';
-    detail?: string;
-  } {
+  status(): SumdbStatus {
     const head = this.tree.head;
+    const sources = this.opts.remote.sources?.() ?? [];
     const base = {
       name: this.name,
       treeSize: head?.tree.n ?? 0,
       ...(head ? { checkedAt: new Date(head.checkedAt).toISOString() } : {}),
+      sources,
     };
     if (this.tree.fork)
       return {
         ...base,
         status: 'inconsistent',
         detail: `refused a tree head of size ${this.tree.fork.conflictingSize} from ${this.tree.fork.from} at ${this.tree.fork.detectedAt}`,
+      };
+    if (sources.length > 0 && sources.every((s) => s.state === 'failing' || s.state === 'unsupported'))
+      return {
+        ...base,
+        status: 'unreachable',
+        detail: `no source of ${this.name} answers: ${sources.map((s) => `${s.url} ${s.state}${s.detail ? ` (${s.detail})` : ''}`).join('; ')}`,
       };
     if (!head) return { ...base, status: 'empty' };
     if (this.lastRefresh && !this.lastRefresh.ok)
@@ -265,7 +291,7 @@ export class SumdbMirror {
       this.suspected,
     );
     await this.store.writeRecord(ref.path, ref.version, record);
-    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAround(record.id, this.stopping.signal));
+    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAroundReported(record.id));
     return record;
   }
 
@@ -328,6 +354,7 @@ export class SumdbMirror {
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     } catch (err) {
+      if (err instanceof SumdbError) throw err;
       throw new SumdbError(
         'unavailable',
         `checksum database ${this.name}: ${what}: ${(err as Error).message}`,
@@ -487,6 +514,27 @@ export class SumdbMirror {
     }
   }
 
+  private indexFailures = 0;
+
+  /** indexAround in the background: a failure is counted, and logged once until indexing works again. */
+  private async indexAroundReported(id: number): Promise<void> {
+    const signal = this.stopping.signal;
+    try {
+      await this.indexAround(id, signal);
+      if (this.indexFailures > 0)
+        this.opts.log.info({ db: this.name, failures: this.indexFailures }, 'data tiles are fetched again');
+      this.indexFailures = 0;
+    } catch (err) {
+      if (signal.aborted) return;
+      this.opts.dataTileFailed?.(this.name);
+      if (this.indexFailures++ === 0)
+        this.opts.log.warn(
+          { db: this.name, err: (err as Error).message },
+          `cannot fetch the data tile around record ${id}; lookups of its neighbours will not be answered during an outage (further failures are counted, not logged)`,
+        );
+    }
+  }
+
   /** Background: fetch and index the data tile holding record id (unless already held at the current width). */
   async indexAround(id: number, signal?: AbortSignal): Promise<void> {
     const head = this.tree.head;
@@ -508,13 +556,9 @@ export class SumdbMirror {
     try {
       return await remote.get(path, kind, accept, signal);
     } catch (err) {
-      if (signal?.aborted) throw err;
-      const timeout = (err as { failure?: unknown }).failure === 'timeout';
-      const msg =
-        typeof (err as { describe?: unknown }).describe === 'function'
-          ? (err as { describe(): string }).describe()
-          : (err as Error).message;
-      throw new SumdbError('unavailable', `checksum database ${this.name}: ${msg}`, timeout);
+      if (err instanceof RemoteError)
+        throw new SumdbError('unavailable', `checksum database ${this.name}: ${err.message}`, err.timeout);
+      throw err;
     }
   }
 }

@@ -8,12 +8,34 @@ export type RemoteResult =
   | { readonly found: true; readonly body: Buffer; readonly from: string }
   | { readonly found: false; readonly status: number; readonly detail: string; readonly from: string };
 
+/** No source of the database answered: `message` says what each did (which URL, which failure). */
+export class RemoteError extends Error {
+  constructor(
+    message: string,
+    /** Every source timed out. */
+    readonly timeout: boolean,
+  ) {
+    super(message);
+    this.name = 'RemoteError';
+  }
+}
+
+/** What is known of one source of the database (for /readyz and the start-up log). */
+export interface RemoteSourceStatus {
+  readonly url: string;
+  /** database: its own host; mirror: a URL given in --sumdb; upstream: an upstream proxy's /sumdb/<name>/. */
+  readonly via: 'database' | 'mirror' | 'upstream';
+  readonly state: 'ok' | 'failing' | 'unsupported' | 'unknown';
+  readonly detail?: string;
+  readonly at?: string;
+}
+
 export interface SumdbRemote {
   /**
    * GETs path ('/latest', '/lookup/…', '/tile/…') from the database's mirrors.
    * `accept` may throw to refuse a body (a bad signature, a wrong size), which
-   * makes the next mirror be asked. Throws (any Error) when no mirror answered;
-   * a timed-out failure carries `failure === 'timeout'`.
+   * makes the next mirror be asked. Throws RemoteError when no mirror
+   * answered (or the caller's abort error).
    */
   get(
     path: string,
@@ -23,6 +45,8 @@ export interface SumdbRemote {
   ): Promise<RemoteResult>;
   /** The mirror URLs, for messages. */
   readonly urls: readonly string[];
+  /** Every source and what is known of it. */
+  sources?(): readonly RemoteSourceStatus[];
   /** The same database through every mirror except `urls`; null when none is left. */
   without(urls: ReadonlySet<string>): SumdbRemote | null;
 }

@@ -23,7 +23,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export interface EndpointEvent {
   readonly upstream: string;
   readonly kind: string;
-  readonly outcome: 'ok' | 'not_found' | FailureClass | 'breaker_open';
+  /** ok, not_found (404/410) and refused (another definite 4xx) are answers; the rest are failures. */
+  readonly outcome: 'ok' | 'not_found' | 'refused' | FailureClass | 'breaker_open';
   readonly seconds: number;
 }
 
@@ -155,7 +156,7 @@ export class Endpoint {
           }
           if (err instanceof UpstreamError) {
             if (isHealthFailure(err)) this.noteFailure(err);
-            this.emit(kind, err.failure, started);
+            this.emit(kind, isHealthFailure(err) ? err.failure : 'refused', started);
             lastError = err;
           }
           throw err;

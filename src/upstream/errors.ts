@@ -72,7 +72,11 @@ export function isHealthFailure(err: UpstreamError): boolean {
   return s >= 500 || s === 429 || s === 408;
 }
 
-/** The upstream answered 404 or 410: the module or version does not exist there. */
+/**
+ * A definite answer that is not the thing asked for: 404 or 410 (the module
+ * or version does not exist there), or another 4xx such as 403 "not
+ * available" (see isRefusal), which is passed on to the client as it is.
+ */
 export class NotFoundError extends Error {
   constructor(
     readonly upstream: string,
@@ -82,6 +86,32 @@ export class NotFoundError extends Error {
     super(`${upstream}: ${status} ${detail}`.trim());
     this.name = 'NotFoundError';
   }
+}
+
+/** Every source of a service (a checksum database's) was asked and none answered: what each one did, in order. */
+export class SourcesFailedError extends Error {
+  constructor(readonly failures: readonly Error[]) {
+    super(failures.map((f) => (f instanceof UpstreamError ? f.describe() : f.message)).join('; '));
+    this.name = 'SourcesFailedError';
+  }
+
+  /** True when every source timed out (the client gets 504, not 502). */
+  get timeout(): boolean {
+    return (
+      this.failures.length > 0 && this.failures.every((f) => f instanceof UpstreamError && f.failure === 'timeout')
+    );
+  }
+}
+
+/**
+ * A definite 4xx answer other than 404/410 (403 "not available", 400 "module
+ * host not permitted"): the upstream works and has said no to this request.
+ * It is passed on as a NotFoundError with its status, not reported as an outage.
+ */
+export function refusalOf(err: UpstreamError): NotFoundError | null {
+  if (err.failure !== 'status' || err.status === undefined || isHealthFailure(err)) return null;
+  if (err.status < 400 || err.status > 499) return null;
+  return new NotFoundError(err.upstream, err.status, err.detail.replace(/^\d{3}(: )?/, ''));
 }
 
 export function formatAge(ms: number): string {

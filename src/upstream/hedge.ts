@@ -3,7 +3,7 @@
 // answered by then, or fails, the next one is asked too. The first success
 // wins and the others are aborted, so a hanging mirror costs `delayMs`, not a
 // time-out.
-import { NotFoundError, UpstreamError } from './errors.js';
+import { NotFoundError, SourcesFailedError } from './errors.js';
 import type { AttemptResult } from './http.js';
 import type { Fetched } from './proxylist.js';
 
@@ -25,14 +25,14 @@ export async function hedged<T>(
       let pending = 0;
       let settled = false;
       let notFound: NotFoundError | undefined;
-      let failure: Error | undefined;
+      const failures: Error[] = [];
       let timer: NodeJS.Timeout | undefined;
 
       const finishIfDone = (): void => {
         if (settled || pending > 0 || next < urls.length) return;
         settled = true;
         // A mirror that says "no such record" answers the question; failures only matter when none did.
-        reject(notFound ?? failure ?? new Error('no mirror answered'));
+        reject(notFound ?? new SourcesFailedError(failures));
       };
 
       const launch = (): void => {
@@ -54,7 +54,9 @@ export async function hedged<T>(
               resolve({ value: r.value, meta: r.meta });
               return;
             }
-            notFound = r.notFound;
+            // 404/410 answers the question; another 4xx (403 "not available") is this mirror failing.
+            if (r.notFound.status === 404 || r.notFound.status === 410) notFound = r.notFound;
+            else failures.push(r.notFound);
             launch();
             finishIfDone();
           },
@@ -67,7 +69,7 @@ export async function hedged<T>(
               reject(err);
               return;
             }
-            if (err instanceof UpstreamError || err instanceof Error) failure = err;
+            failures.push(err instanceof Error ? err : new Error(String(err)));
             launch();
             finishIfDone();
           },

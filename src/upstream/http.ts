@@ -2,6 +2,7 @@
 // call class, over keep-alive connection pools. Retries, breakers and overall
 // deadlines are layered on top (endpoint.ts).
 import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
@@ -48,13 +49,17 @@ export class LocalFailure extends Error {
 export class HttpPools {
   private readonly agents = new Map<CallClass, Dispatcher>();
 
-  constructor(private readonly deadlines: Readonly<Record<CallClass, Deadlines>>) {}
+  constructor(
+    private readonly deadlines: Readonly<Record<CallClass, Deadlines>>,
+    /** Extra connect options: tests pass a `lookup` so names resolve without leaving loopback. */
+    private readonly connect: { readonly lookup?: LookupFunction } = {},
+  ) {}
 
   dispatcher(cls: CallClass): Dispatcher {
     let d = this.agents.get(cls);
     if (!d) {
       d = new Agent({
-        connect: { timeout: this.deadlines[cls].connect },
+        connect: { timeout: this.deadlines[cls].connect, ...this.connect },
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
         connections: 128,

@@ -5,3 +5,4 @@ export * from './proxylist.js';
 export * from './hedge.js';
 export * from './mirrors.js';
 export type * from './types.js';
+export * from './reachability.js';

@@ -4,7 +4,7 @@
 // winning within a rank, as the go command does.
 import type { CallClass, UpstreamList } from './types.js';
 import type { EndpointRegistry } from './endpoint.js';
-import { NotFoundError, UpstreamError } from './errors.js';
+import { NotFoundError, refusalOf, UpstreamError } from './errors.js';
 import type { BodyReader, ResponseMeta } from './http.js';
 
 export interface Fetched<T> {
@@ -28,8 +28,9 @@ export class ProxyList {
 
   /**
    * Fetches path (relative to each proxy's base, starting with '/') from the
-   * first entry that has it. Throws NotFoundError when every tried entry said
-   * 404/410, UpstreamError when the walk stopped on a failure.
+   * first entry that has it. Throws NotFoundError when the entries tried gave
+   * definite answers (404/410, or another 4xx, which wins), UpstreamError
+   * when the walk stopped on a failure.
    */
   async get<T>(
     path: string,
@@ -39,6 +40,7 @@ export class ProxyList {
     signal?: AbortSignal,
   ): Promise<Fetched<T>> {
     let notFound: NotFoundError | undefined;
+    let refused: NotFoundError | undefined;
     let failure: UpstreamError | undefined;
     for (const entry of this.list.entries) {
       try {
@@ -48,12 +50,15 @@ export class ProxyList {
         continue;
       } catch (err) {
         if (!(err instanceof UpstreamError)) throw err;
-        failure = err;
+        // A definite 4xx (403 "not available") is an answer, passed on as it is; after ',' it ends the walk.
+        const refusal = refusalOf(err);
+        if (refusal) refused = refusal;
+        else failure = err;
         if (!entry.fallBackOnError) break;
       }
     }
     if (failure) throw failure;
-    throw notFound ?? new NotFoundError('(none)', 404, 'no upstream configured');
+    throw refused ?? notFound ?? new NotFoundError('(none)', 404, 'no upstream configured');
   }
 
   /**

@@ -47,16 +47,37 @@ describe('value syntaxes', () => {
 
   it('parses GOSUMDB-style database specs, keys with "+" in their data included', () => {
     const d = parseSumdbSpec(DEFAULT_SUMDB);
+    // The default, like the go command's: the key of sum.golang.org, its own host, and the upstreams' /sumdb/ endpoints.
     expect(d).toEqual({
       name: 'sum.golang.org',
       key: SUM_GOLANG_ORG_KEY,
-      urls: ['https://sum.golang.org', 'https://sum.golang.google.cn'],
+      urls: ['https://sum.golang.org'],
+      viaUpstreams: true,
     });
     expect(parseSumdbSpec('sum.golang.org')).toEqual(d);
+    expect(parseSumdbSpec(SUM_GOLANG_ORG_KEY)).toEqual(d);
+    // The go command's spellings: a known name with URLs, and its one alias.
+    expect(parseSumdbSpec('sum.golang.org https://mirror.example/sumdb/sum.golang.org')).toEqual({
+      name: 'sum.golang.org',
+      key: SUM_GOLANG_ORG_KEY,
+      urls: ['https://mirror.example/sumdb/sum.golang.org'],
+      viaUpstreams: false,
+    });
+    expect(parseSumdbSpec('sum.golang.google.cn')).toEqual({
+      name: 'sum.golang.org',
+      key: SUM_GOLANG_ORG_KEY,
+      urls: ['https://sum.golang.google.cn'],
+      viaUpstreams: false,
+    });
+    expect(() => parseSumdbSpec('sum.example.com')).toThrow(
+      /unknown checksum database "sum.example.com".*NAME\+HASH\+KEY/,
+    );
     const t = parseSumdbSpec(`${TEST_KEY} http://127.0.0.1:1/a,http://127.0.0.1:2/b`);
     expect(t.name).toBe('localhost.localdev/sumdb');
     expect(t.urls).toEqual(['http://127.0.0.1:1/a', 'http://127.0.0.1:2/b']);
     expect(parseSumdbSpec(TEST_KEY).urls).toEqual(['https://localhost.localdev/sumdb']);
+    expect(parseSumdbSpec(TEST_KEY).viaUpstreams).toBe(true);
+    expect(t.viaUpstreams).toBe(false);
     expect(() => parseSumdbSpec('a b c')).toThrow(/expected/);
     expect(() => parseSumdbSpec('name+xyz+key')).toThrow(/NAME\+HASH\+KEY/);
     expect(() => parseSumdbSpec(`${TEST_KEY} ftp://x`)).toThrow(/scheme/);
@@ -121,6 +142,23 @@ describe('loadSettings', () => {
       expect(() => loadSettings(args, env), args.join(' ')).toThrow(ConfigError);
       expect(() => loadSettings(args, env), args.join(' ')).toThrow(re);
     }
+  });
+
+  it('never turns verification off by an empty value: "no database" is the explicit --sumdb off', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'godepot-config-'));
+    const file = join(dir, 'empty.json');
+    writeFileSync(file, JSON.stringify({ sumdb: [] }));
+    for (const [args, env] of [
+      [[], { GODEPOT_SUMDB: '' }],
+      [[], { GODEPOT_SUMDB: ' ; ' }],
+      [['--config', file], {}],
+      [['--sumdb', ''], {}],
+    ] as Array<[string[], Record<string, string>]>) {
+      expect(() => loadSettings(args, env), JSON.stringify([args, env])).toThrow(/--sumdb: empty.*--sumdb off/);
+    }
+    expect(loadSettings(['--sumdb', 'off'], {}).sumdb).toEqual([]);
+    expect(loadSettings([], { GODEPOT_SUMDB: 'off' }).sumdb).toEqual([]);
+    expect(() => loadSettings(['--sumdb', 'off', '--sumdb', 'sum.golang.org'], {})).toThrow(/cannot be combined/);
   });
 
   it('refuses unknown keys and bad JSON in the config file', () => {

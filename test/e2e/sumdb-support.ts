@@ -30,14 +30,17 @@ export function sumdbEnv(
   return goEnv({ home, proxy, sumdb: vkey, extra });
 }
 
-export async function readyz(
-  base: string,
-): Promise<{ status: string; sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }> }> {
+export interface ReadyzSumdb {
+  name: string;
+  status: string;
+  treeSize: number;
+  detail?: string;
+  sources: Array<{ url: string; via: string; state: string; detail?: string }>;
+}
+
+export async function readyz(base: string): Promise<{ status: string; verification: string; sumdb: ReadyzSumdb[] }> {
   const r = await fetch(`${base}/readyz`);
-  return (await r.json()) as {
-    status: string;
-    sumdb: Array<{ name: string; status: string; treeSize: number; detail?: string }>;
-  };
+  return (await r.json()) as { status: string; verification: string; sumdb: ReadyzSumdb[] };
 }
 
 /** A CI checkout of the app: its go.mod and sources, optionally its go.sum. */

@@ -7,6 +7,7 @@ import { IncidentLog, readIncidents } from '../../src/proxy/incidents.js';
 import { formatIncidentTable, incidentsCommand } from '../../src/cli/incidents.js';
 import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { UpstreamError } from '../../src/upstream/index.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const silent = pino({ level: 'silent' });
 const failure = (): UpstreamError =>
@@ -20,7 +21,8 @@ const failure = (): UpstreamError =>
 describe('incident log', () => {
   it('records an outage from breaker open to close with what was served meanwhile', async () => {
     const storage = new MemoryStorage();
-    const log = new IncidentLog(storage, silent);
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock });
     const ep = log.endpointObserver();
     const ev = log.serviceEvents();
     ev.served?.({ kind: 'zip', outcome: 'hit', verification: 'verified' }); // before the outage: not counted
@@ -33,6 +35,7 @@ describe('incident log', () => {
     const during = await log.list();
     expect(during).toHaveLength(1);
     expect(during[0]?.end).toBeUndefined();
+    clock.advance(90_000);
     ep.onBreaker?.('https://proxy.example', 'closed', undefined);
     await log.flush();
     const [inc] = await readIncidents(storage);
@@ -43,8 +46,9 @@ describe('incident log', () => {
       servedUnverified: 1,
       failed: 1,
     });
-    expect(inc?.end).toBeDefined();
-    expect(inc?.durationMs).toBeGreaterThanOrEqual(0);
+    expect(inc?.start).toBe('2026-01-01T00:00:00.000Z');
+    expect(inc?.end).toBe('2026-01-01T00:01:30.000Z');
+    expect(inc?.durationMs).toBe(90_000);
     const table = formatIncidentTable(await readIncidents(storage));
     expect(table.split('\n')[0]).toMatch(
       /^START\s+END\s+DURATION\s+UPSTREAM\s+FAILURE\s+FROM CACHE\s+UNVERIFIED\s+FAILED\s+DETAIL$/,
@@ -59,20 +63,97 @@ describe('incident log', () => {
     log.endpointObserver().onBreaker?.('https://sum.example', 'open', failure());
     await log.flush();
     const out: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => {
-      out.push(s);
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      expect(await incidentsCommand(['--data', dir])).toBe(0);
-      expect(await incidentsCommand(['--data', dir, '--json'])).toBe(0);
-    } finally {
-      process.stdout.write = write;
-    }
+    const io = { out: (t: string) => void out.push(t), err: process.stderr, env: {} };
+    expect(await incidentsCommand(['--data', dir], io)).toBe(0);
+    expect(await incidentsCommand(['--data', dir, '--json'], io)).toBe(0);
     expect(out[0]).toMatch(/https:\/\/sum\.example\s+timeout/);
     expect(out[0]).toMatch(/ongoing/);
     expect(JSON.parse(out[1] ?? '[]')[0]).toMatchObject({ upstream: 'https://sum.example' });
     expect(formatIncidentTable([])).toBe('No upstream incidents recorded.\n');
+  });
+
+  it('`godepot incidents --help` prints help', async () => {
+    const out: string[] = [];
+    expect(await incidentsCommand(['--help'], { out: (t) => void out.push(t), err: process.stderr, env: {} })).toBe(0);
+    expect(out.join('')).toMatch(/^Usage: godepot incidents \[--data DIR\] \[--json\]/);
+  });
+
+  it('ends an incident when its upstream answers again, without waiting for the breaker to close', async () => {
+    const log = new IncidentLog(new MemoryStorage(), silent, { clock: new ManualClock() });
+    const ep = log.endpointObserver();
+    ep.onBreaker?.('https://proxy.example', 'open', failure());
+    expect((await log.list())[0]?.end).toBeUndefined();
+    ep.onCall?.({ upstream: 'https://proxy.example', kind: 'info', outcome: 'timeout', seconds: 1 });
+    expect((await log.list())[0]?.end).toBeUndefined();
+    ep.onCall?.({ upstream: 'https://proxy.example', kind: 'list', outcome: 'not_found', seconds: 0.01 });
+    expect((await log.list())[0]?.end).toBeDefined();
+  });
+
+  it('records one outage of a database as one incident, not one per source', async () => {
+    const members = ['https://sum.example', 'https://proxy.example/sumdb/sum.example'];
+    const log = new IncidentLog(new MemoryStorage(), silent, {
+      clock: new ManualClock(),
+      serviceOf: (url) =>
+        members.includes(url) ? { name: 'checksum database sum.example', members } : { name: url, members: [url] },
+    });
+    const ep = log.endpointObserver();
+    ep.onBreaker?.(members[0] as string, 'open', failure());
+    expect(await log.list()).toHaveLength(0); // the other source still works: no outage
+    ep.onBreaker?.(members[1] as string, 'open', failure());
+    const during = await log.list();
+    expect(during.map((i) => i.upstream)).toEqual(['checksum database sum.example']);
+    ep.onCall?.({ upstream: members[1] as string, kind: 'sumdb-lookup', outcome: 'ok', seconds: 0.1 });
+    const after = await log.list();
+    expect(after).toHaveLength(1);
+    expect(after[0]?.end).toBeDefined();
+  });
+
+  it('ends incidents left open by a stopped process at their last record, on the next start', async () => {
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const first = new IncidentLog(storage, silent, { clock });
+    first.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    clock.advance(60_000);
+    first.serviceEvents().served?.({ kind: 'zip', outcome: 'hit', verification: 'verified' });
+    await first.flush(); // then the process is killed: no close
+    clock.advance(3_600_000);
+    const second = new IncidentLog(storage, silent, { clock });
+    await second.load();
+    const [inc] = await readIncidents(storage);
+    expect(inc?.end).toBe('2026-01-01T00:01:00.000Z');
+    expect(inc?.durationMs).toBe(60_000);
+    expect((await second.list())[0]?.end).toBe('2026-01-01T00:01:00.000Z');
+  });
+
+  it('keeps a bounded history: the newest incidents, none older than the age limit', async () => {
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock, keep: 3, maxAgeMs: 24 * 3600_000 });
+    const ep = log.endpointObserver();
+    for (let i = 0; i < 6; i++) {
+      ep.onBreaker?.('https://proxy.example', 'open', failure());
+      clock.advance(10_000);
+      ep.onBreaker?.('https://proxy.example', 'closed', undefined);
+      clock.advance(60_000);
+    }
+    await log.flush();
+    const kept = await readIncidents(storage);
+    expect(kept.map((i) => i.start)).toEqual([
+      '2026-01-01T00:05:50.000Z',
+      '2026-01-01T00:04:40.000Z',
+      '2026-01-01T00:03:30.000Z',
+    ]);
+    // A day later, the next start drops them all.
+    clock.advance(25 * 3600_000);
+    await new IncidentLog(storage, silent, { clock, keep: 3, maxAgeMs: 24 * 3600_000 }).load();
+    expect(await readIncidents(storage)).toEqual([]);
+  });
+
+  it('batch commands record nothing', async () => {
+    const storage = new MemoryStorage();
+    const log = new IncidentLog(storage, silent, { persist: false });
+    log.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    await log.flush();
+    expect(await storage.list('incidents/')).toEqual([]);
   });
 });

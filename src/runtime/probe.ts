@@ -1,0 +1,54 @@
+// At start, in the background: is every upstream reachable, which upstreams
+// serve each checksum database, and does each source of a database answer?
+// /readyz shows the answers from the first second; the log says plainly
+// which sources work, so nobody learns it from the first failed build.
+import type { Logger } from 'pino';
+import type { EndpointRegistry, Reachability, SumdbSources } from '../upstream/index.js';
+import { readLimited } from '../upstream/index.js';
+
+export interface ProbeTargets {
+  readonly upstreams: readonly string[];
+  readonly sources: readonly SumdbSources[];
+  readonly endpoints: EndpointRegistry;
+  readonly reach: Reachability;
+  readonly log: Logger;
+}
+
+export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promise<void> {
+  // Upstreams no database discovery asks: any HTTP answer (a 404 too) shows they are reachable.
+  const name = t.sources[0]?.name ?? 'sum.golang.org';
+  const asked = new Set(t.sources.flatMap((s) => s.upstreams));
+  await Promise.all([
+    ...t.upstreams
+      .filter((u) => !asked.has(u))
+      .map((u) =>
+        t.endpoints
+          .get(u)
+          .get(`/sumdb/${name}/supported`, 'probe', 'metadata', readLimited(4096), signal)
+          .catch(() => undefined),
+      ),
+    ...t.sources.flatMap((s) => [s.probe(signal), s.checkFixed(signal)]),
+  ]);
+  if (signal.aborted) return;
+  for (const u of t.upstreams) {
+    const r = t.reach.of(u);
+    if (r && !r.reachable)
+      t.log.warn({ upstream: u, detail: r.detail }, `upstream ${u} does not answer: ${r.detail ?? ''}`);
+  }
+  for (const s of t.sources) {
+    const all = s.status();
+    const ok = all.filter((x) => x.state === 'ok').map((x) => x.url);
+    const not = all.filter((x) => x.state === 'failing').map((x) => `${x.url} (${x.detail ?? 'failing'})`);
+    const fields = { db: s.name, ok, failing: not };
+    if (ok.length === 0)
+      t.log.error(
+        fields,
+        `checksum database ${s.name}: no source answers${not.length ? `: ${not.join('; ')}` : ''}; modules it has not verified are served as --verify says until one does`,
+      );
+    else
+      t.log.info(
+        fields,
+        `checksum database ${s.name}: read through ${ok.join(', ')}${not.length ? `; not reachable: ${not.join('; ')}` : ''}`,
+      );
+  }
+}
