@@ -1,11 +1,8 @@
-// Case-insensitive collisions of file names in a module zip, as
-// golang.org/x/mod/zip's collisionChecker finds them: names are compared by
-// strToFold, which maps each code point to the smallest member of its
+// Case folding for golang.org/x/mod/zip's collision check: names are compared
+// by strToFold, which maps each code point to the smallest member of its
 // Unicode simple case folding orbit (unicode.SimpleFold), then A–Z to a–z.
 // toLowerCase is not that: it uses full mappings and misses orbits like
 // {K, k, U+212A KELVIN SIGN} or {ß, ẞ}.
-import { goQuote } from '../module/index.js';
-import { dir } from './gopath.js';
 
 /**
  * Orbits that no lower/upper-case mapping connects (both members are
@@ -90,37 +87,4 @@ export function strToFold(s: string): string {
     out += String.fromCodePoint(r);
   }
   return out;
-}
-
-interface PathInfo {
-  path: string;
-  isDir: boolean;
-}
-
-/**
- * Finds case-insensitive name collisions and paths listed both as a file and
- * as a directory. Parents of every path are registered as directories.
- */
-export class CollisionChecker {
-  private readonly seen = new Map<string, PathInfo>();
-
-  /** Go's reason text for the first problem with path p, or null; registers p. */
-  check(p: string, isDir: boolean): string | null {
-    for (let cur = p, curIsDir = isDir; ; curIsDir = true) {
-      const fold = strToFold(cur);
-      const other = this.seen.get(fold);
-      if (other !== undefined) {
-        if (cur !== other.path)
-          return `case-insensitive file name collision: ${goQuote(other.path)} and ${goQuote(cur)}`;
-        if (curIsDir !== other.isDir) return `entry ${goQuote(cur)} is both a file and a directory`;
-        if (!curIsDir) return `multiple entries for file ${goQuote(cur)}`;
-        // The same directory again: normal, every file registers its parents.
-      } else {
-        this.seen.set(fold, { path: cur, isDir: curIsDir });
-      }
-      const parent = dir(cur);
-      if (parent === '.' || parent === cur) return null;
-      cur = parent;
-    }
-  }
 }

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'sumdb_inconsistent'
   | 'storage_failed'
   | 'shutting_down'
+  | 'busy'
   | 'forbidden'
   | 'upstream_refused'
   | 'internal';
@@ -41,6 +42,7 @@ const STATUS: Record<ErrorCode, number> = {
   sumdb_inconsistent: 502,
   storage_failed: 503,
   shutting_down: 503,
+  busy: 503,
   forbidden: 403,
   upstream_refused: 403,
   internal: 500,

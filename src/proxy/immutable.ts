@@ -1,11 +1,11 @@
 // .info, .mod and .zip of canonical versions: fetched once, verified, stored
 // atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
-import { SHA_WORKER } from './sha-worker.js';
 import type { OpenBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
 import { isProvisional, type Verification } from './artifact.js';
 import { GodepotError } from './errors.js';
+import { Limiter, QueueFullError } from '../util/limiter.js';
 import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
 import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
 import type { ServiceContext } from './context.js';
@@ -32,6 +32,9 @@ export function blobSource(blob: OpenBlob): ByteSource {
 }
 
 /** The hash the database must confirm, computed from fetched bytes. */
+/** A turn of the event loop for other requests, taken while a large zip is verified. */
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export async function hashArtifact(
   req: ImmutableRequest,
   bytes: Buffer | OpenBlob,
@@ -40,11 +43,8 @@ export async function hashArtifact(
   if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
   const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : blobSource(bytes);
   try {
-    const summary = await verifyModuleZip(
-      source,
-      { path: req.path, version: req.version },
-      { offThread: SHA_WORKER, ...(signal ? { signal } : {}) },
-    );
+    const mod = { path: req.path, version: req.version };
+    const summary = await verifyModuleZip(source, mod, { yieldTurn, ...(signal ? { signal } : {}) });
     return summary.h1;
   } catch (err) {
     if (err instanceof ZipError)
@@ -58,8 +58,30 @@ export async function hashArtifact(
 
 type Lookup = Promise<GoSumHashes | ChecksumUnavailableError>;
 
+/**
+ * Zip verifications at once, and queued: each holds a staged zip open and
+ * keeps the CPU busy, so more at once only slows every one of them down.
+ */
+const VERIFY_RUNNING = 2;
+const VERIFY_WAITING = 8;
+
 export class ImmutableFetcher {
+  private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);
+
   constructor(private readonly ctx: ServiceContext) {}
+
+  /** hashArtifact for a zip, within the bound on verifications; a full queue is a 503 the client may retry. */
+  private async hashZip(req: ImmutableRequest, blob: OpenBlob, signal: AbortSignal): Promise<string> {
+    try {
+      return await this.verifications.run(() => hashArtifact(req, blob, signal), signal);
+    } catch (err) {
+      if (!(err instanceof QueueFullError)) throw err;
+      throw new GodepotError(
+        'busy',
+        `godepot: too many verifications in progress, retry in a moment (${req.path}@${req.version}.zip was not fetched)`,
+      );
+    }
+  }
 
   /** Fetches from the upstream, verifies and stores; the caller dedupes (singleflight). */
   async fetchAndStore(req: ImmutableRequest, signal: AbortSignal): Promise<StoreOutcome> {
@@ -70,7 +92,7 @@ export class ImmutableFetcher {
       const fetched = await fetchZip(this.ctx.upstream, this.ctx.storage, req, signal);
       const { staged, blob } = fetched.value;
       try {
-        const h1 = await hashArtifact(req, blob, signal);
+        const h1 = await this.hashZip(req, blob, signal);
         const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
         const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
         await staged.commit(key);
@@ -186,7 +208,7 @@ export class ImmutableFetcher {
       let n = 0;
       for (const f of each.found) {
         try {
-          if ((await hashArtifact(req, f.value.blob, signal)) === got) n++;
+          if ((await this.hashZip(req, f.value.blob, signal)) === got) n++;
         } catch {
           // A malformed copy simply does not agree.
         } finally {
@@ -241,7 +263,7 @@ export class ImmutableFetcher {
     if (!blob) return 'purged';
     let got: string;
     try {
-      got = await hashArtifact(req, blob, signal);
+      got = req.kind === 'zip' ? await this.hashZip(req, blob, signal) : await hashArtifact(req, blob, signal);
     } catch {
       await blob.close();
       await this.ctx.storage.delete(key);

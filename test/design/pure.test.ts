@@ -1,7 +1,7 @@
 // DESIGN.md: module/, modzip/, sumdb/tlog/ and sumdb/note/ are pure — no
 // network, no disk, no clock they did not get as an argument, no threads.
 // I/O lives at the edges and comes in through interfaces (ByteSource,
-// readers, ZipReadOptions.offThread).
+// readers, ZipReadOptions.yieldTurn).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -338,3 +338,24 @@ describe('abort and concurrency', () => {
     }
   });
 });
+
+describe('many entries', () => {
+  it('lets other work run while it verifies a zip of many entries', async () => {
+    const entries: RawZipEntry[] = [{ name: P + 'go.mod', data: GO_MOD }];
+    for (let i = 0; i < 20_000; i++) entries.push({ name: `${P}d${i % 10}/f${i}.go`, data: 'package d\n' });
+    const zip = await rawZip(entries, { compress: false });
+    let turns = 0;
+    let done = false;
+    const tick = (): void => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const yieldTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const summary = await verifyModuleZip(bufferSource(zip), MOD, { yieldTurn });
+    done = true;
+    expect(summary.files).toBe(20_001);
+    // Two passes over 20,001 entries: a turn at least every few hundred entries.
+    expect(turns).toBeGreaterThan(40);
+  });
+});
