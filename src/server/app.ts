@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { toGodepotError, GodepotError } from '../proxy/errors.js';
 import type { Artifact } from '../proxy/artifact.js';
-import { decodeRequestPath, parseProxyPath, storageKey, type ProxyRequest } from '../proxy/request.js';
+import { decodeRequestPath, parseProxyPath, type ProxyRequest } from '../proxy/request.js';
 import type { ModuleService } from '../proxy/service.js';
 import type { ServiceEvents } from '../proxy/context.js';
 import type { Metrics } from './metrics.js';
@@ -50,24 +50,10 @@ export interface App {
 const ABOUT =
   'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
-/** A request path's parse and the storage key of what it asks for. */
-interface Parsed {
-  readonly req: ProxyRequest;
-  readonly key: string;
-}
-
-/** Raw request paths remembered with their parse (a pure function of the path); cleared when full. */
-const PARSED_PATHS_MAX = 4096;
-
 export function createApp(deps: AppDeps): App {
   let inFlight = 0;
   let draining = false;
   const idleWaiters: Array<() => void> = [];
-  const parsedPaths = new Map<string, Parsed>();
-  const rememberParsed = (rawPath: string, p: Parsed): void => {
-    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
-    parsedPaths.set(rawPath, p);
-  };
 
   const finished = (): void => {
     inFlight--;
@@ -129,35 +115,27 @@ export function createApp(deps: AppDeps): App {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    let parsed = parsedPaths.get(rawPath);
-    if (parsed === undefined) {
-      const other = special(rawPath);
-      if (other) return other(req, res, info, req.method === 'HEAD');
-      if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
-      const path = decodeRequestPath(rawPath);
-      if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal());
-      let fresh: ProxyRequest | null;
-      try {
-        fresh = parseProxyPath(path);
-      } catch (err) {
-        info.route = 'bad_request';
-        throw err;
-      }
-      if (!fresh)
-        throw new GodepotError(
-          'not_found',
-          'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…',
-        );
-      parsed = { req: fresh, key: storageKey(fresh) };
-      rememberParsed(rawPath, parsed);
-    } else if (draining) {
-      throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
+    const other = special(rawPath);
+    if (other) return other(req, res, info, req.method === 'HEAD');
+    if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
+    const path = decodeRequestPath(rawPath);
+    if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal());
+    let p: ProxyRequest | null;
+    try {
+      p = parseProxyPath(path);
+    } catch (err) {
+      info.route = 'bad_request';
+      throw err;
     }
-    const p = parsed.req;
+    if (!p)
+      throw new GodepotError(
+        'not_found',
+        'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…',
+      );
     info.route = p.kind;
     info.module = p.path;
     if ('version' in p) info.version = p.version;
-    const hit = deps.service.peek(p, parsed.key);
+    const hit = deps.service.peek(p);
     if (hit) {
       served(info, hit);
       sendBuffered(req, res, hit, hit.body);
