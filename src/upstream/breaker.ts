@@ -8,8 +8,11 @@
 //   - the breaker opens when at least `failures` calls failed, those failures
 //     name at least min(failures, MIN_DISTINCT) distinct subjects (module
 //     paths), and they are at least half of the calls in the window;
-//   - while open, calls are refused at once; after `halfOpenAfter` one call
-//     is let through as a probe (the others are still refused);
+//   - while open, calls about a subject that failed are refused at once; a
+//     call about any other subject is let through as a probe, one at a time
+//     (so modules an attacker made fail cannot take the others away: the
+//     first other module asked proves the upstream well and closes the
+//     breaker); after `halfOpenAfter` any subject may probe;
 //   - the probe's success closes the breaker and forgets the window; its
 //     failure opens it again for another `halfOpenAfter`.
 import type { Clock } from './clock.js';
@@ -34,6 +37,8 @@ export class HealthBreaker {
   private openedAt: number | undefined;
   private probing = false;
   private current: BreakerState = 'closed';
+  /** Subjects whose failures opened the breaker (or failed a probe since). */
+  private failing = new Set<string>();
 
   constructor(
     private readonly failures: number,
@@ -51,10 +56,10 @@ export class HealthBreaker {
    * Asks to make a call. Returns a ticket to report its outcome with, or null
    * when the breaker refuses the call (open, or a probe is already out).
    */
-  admit(): { readonly probe: boolean } | null {
+  admit(subject: string): { readonly probe: boolean } | null {
     const s = this.state;
     if (s === 'closed') return { probe: false };
-    if (s === 'open' || this.probing) return null;
+    if (this.probing || (s === 'open' && this.failing.has(subject))) return null;
     this.probing = true;
     this.set('half-open');
     return { probe: true };
@@ -67,9 +72,11 @@ export class HealthBreaker {
       this.probing = false;
       if (outcome === 'failure') {
         this.openedAt = now;
+        this.failing.add(subject);
         this.set('open');
       } else {
         this.outcomes = [];
+        this.failing.clear();
         this.openedAt = undefined;
         this.set('closed');
       }
@@ -80,6 +87,7 @@ export class HealthBreaker {
     if (this.outcomes.length > MAX_REMEMBERED) this.outcomes.splice(0, this.outcomes.length - MAX_REMEMBERED);
     if (outcome === 'failure' && this.current === 'closed' && this.shouldOpen(now)) {
       this.openedAt = now;
+      this.failing = new Set(this.outcomes.filter((o) => !o.ok).map((o) => o.subject));
       this.set('open');
     }
   }

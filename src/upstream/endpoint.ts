@@ -139,12 +139,12 @@ export class Endpoint {
     signal: AbortSignal,
   ): Promise<AttemptResult<T>> {
     const started = performance.now();
-    const ticket = this.breaker.admit();
+    const subject = subjectOf(path);
+    const ticket = this.breaker.admit(subject);
     if (!ticket) {
       this.emit(kind, 'breaker_open', started);
       throw this.openError();
     }
-    const subject = subjectOf(path);
     let result: AttemptResult<T>;
     try {
       result = await getOnce(

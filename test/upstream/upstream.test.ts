@@ -222,10 +222,17 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     const ep = r.get(up.url);
     for (const m of ['a', 'b', 'c']) await ep.get(`/example.com/${m}/@v/list`, 'list', 'metadata', read).catch(() => 0);
     expect(ep.state).toBe('open');
-    const open = await ep.get('/example.com/d/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
+    const open = await ep.get('/example.com/a/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
     expect(open).toMatchObject({ breakerOpen: true, failure: 'status' });
     expect((open as UpstreamError).describe(clock.now())).toMatch(/failing since .*circuit breaker open/);
     expect(up.hits).toHaveLength(3);
+    // A module that has not failed is let through as a probe; it fails too, so the breaker stays open.
+    await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ status: 500 });
+    expect(up.hits).toHaveLength(4);
+    await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({
+      breakerOpen: true,
+    });
+    expect(up.hits).toHaveLength(4);
     await clock.advance(9_999);
     expect(ep.state).toBe('open');
     await clock.advance(1);
@@ -238,8 +245,8 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(probe.status).toBe('fulfilled');
     expect(other.status).toBe('rejected');
     expect(ep.state).toBe('closed');
-    expect(up.hits).toHaveLength(4);
-    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(2);
+    expect(up.hits).toHaveLength(5);
+    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(3);
   });
 
   it('a failed probe opens the breaker again for another half-open period', async () => {
@@ -249,11 +256,15 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     for (const m of ['a', 'b']) await ep.get(`/example.com/${m}/@latest`, 'latest', 'metadata', read).catch(() => 0);
     expect(ep.state).toBe('open');
     await clock.advance(1_000);
-    await ep.get('/example.com/c/@latest', 'latest', 'metadata', read).catch(() => 0);
+    await ep.get('/example.com/a/@latest', 'latest', 'metadata', read).catch(() => 0);
     expect(ep.state).toBe('open');
     expect(up.hits).toHaveLength(3);
     await clock.advance(999);
     expect(ep.state).toBe('open');
+    await expect(ep.get('/example.com/a/@latest', 'latest', 'metadata', read)).rejects.toMatchObject({
+      breakerOpen: true,
+    });
+    expect(up.hits).toHaveLength(3);
   });
 
   it('one module that always times out (or sends an oversized header) never opens the breaker for the others', async () => {
@@ -278,6 +289,19 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(up.hits.filter((h) => h.includes('/slow/'))).toHaveLength(6);
     expect(ep.state).toBe('closed');
     expect((await ep.get('/example.com/fine/@v/v1.0.0.info', 'info', 'metadata', read)).found).toBe(true);
+  });
+
+  it('modules an attacker made fail open the breaker, but the next other module is probed and closes it', async () => {
+    const up = await serve((req, res) =>
+      req.url?.includes('/bad') ? text('down', 500)(req, res) : text('ok')(req, res),
+    );
+    const clock = new FakeClock();
+    const ep = registry({ attempts: 1, failures: 3, clock }).get(up.url);
+    for (const m of ['bad1', 'bad2', 'bad3'])
+      await ep.get(`/example.com/${m}/@latest`, 'latest', 'metadata', read).catch(() => 0);
+    expect(ep.state).toBe('open');
+    expect((await ep.get('/example.com/fine/@latest', 'latest', 'metadata', read)).found).toBe(true);
+    expect(ep.state).toBe('closed');
   });
 
   it('a definite 4xx answer (e.g. "module host not permitted") never opens the breaker', async () => {
