@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'sumdb_inconsistent'
   | 'storage_failed'
   | 'shutting_down'
+  | 'overloaded'
   | 'forbidden'
   | 'internal';
 
@@ -40,6 +41,7 @@ const STATUS: Record<ErrorCode, number> = {
   sumdb_inconsistent: 502,
   storage_failed: 503,
   shutting_down: 503,
+  overloaded: 503,
   forbidden: 403,
   internal: 500,
 };

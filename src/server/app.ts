@@ -2,7 +2,7 @@
 // mapping (in one place), access logs and request metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { toGodepotError, GodepotError } from '../proxy/errors.js';
+import { toGodepotError, GodepotError, type ErrorCode } from '../proxy/errors.js';
 import type { Artifact } from '../proxy/artifact.js';
 import { decodeRequestPath, parseProxyPath, type ProxyRequest } from '../proxy/request.js';
 import type { ModuleService } from '../proxy/service.js';
@@ -41,7 +41,14 @@ interface RequestLog {
 }
 
 export interface App {
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Answers one request. `reserved`: the connection is in the flood reserve
+   * (http-server.ts): only /healthz and cache hits held in memory are
+   * answered, anything else gets 503.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, reserved?: boolean): void;
+  /** Answers a request with an error without routing it (logged and counted like any other). */
+  refuse(req: IncomingMessage, res: ServerResponse, code: ErrorCode, message: string): void;
   /** Refuses new requests (503) and waits for in-flight ones, at most timeoutMs. */
   drain(timeoutMs: number): Promise<boolean>;
   readonly inFlight: number;
@@ -111,12 +118,14 @@ export function createApp(deps: AppDeps): App {
     res: ServerResponse,
     info: RequestLog,
     signal: () => AbortSignal,
+    reserved: boolean,
   ): Promise<void> | undefined {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const other = special(rawPath);
-    if (other) return other(req, res, info, req.method === 'HEAD');
+    if (other && (!reserved || rawPath === '/healthz')) return other(req, res, info, req.method === 'HEAD');
+    if (reserved && other) throw overloaded();
     if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
     const path = decodeRequestPath(rawPath);
     if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal());
@@ -141,6 +150,7 @@ export function createApp(deps: AppDeps): App {
       sendBuffered(req, res, hit, hit.body);
       return undefined;
     }
+    if (reserved) throw overloaded();
     return serveArtifact(req, res, p, info, signal());
   }
 
@@ -207,7 +217,7 @@ export function createApp(deps: AppDeps): App {
     finished();
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: IncomingMessage, res: ServerResponse, reserved = false, refusal?: GodepotError): void {
     const started = performance.now();
     inFlight++;
     // Every field, in log order, from the start: one object shape for every request.
@@ -242,7 +252,7 @@ export function createApp(deps: AppDeps): App {
       if (gone || res.destroyed) return;
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
-      if (e.status >= 500)
+      if (e.status >= 500 && e.code !== 'overloaded')
         deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
@@ -254,7 +264,10 @@ export function createApp(deps: AppDeps): App {
       sendError(res, e, method === 'HEAD');
     };
     let answering: Promise<void> | undefined;
-    if (method !== 'GET' && method !== 'HEAD') {
+    if (refusal) {
+      info.route = 'refused';
+      failed(refusal);
+    } else if (method !== 'GET' && method !== 'HEAD') {
       info.route = 'method_not_allowed';
       sendError(
         res,
@@ -265,7 +278,7 @@ export function createApp(deps: AppDeps): App {
       );
     } else {
       try {
-        answering = route(req, res, info, signal)?.catch(failed);
+        answering = route(req, res, info, signal, reserved)?.catch(failed);
       } catch (err) {
         failed(err);
       }
@@ -288,6 +301,7 @@ export function createApp(deps: AppDeps): App {
 
   return {
     handle,
+    refuse: (req, res, code, message) => handle(req, res, false, new GodepotError(code, message)),
     get inFlight() {
       return inFlight;
     },
@@ -303,6 +317,10 @@ export function createApp(deps: AppDeps): App {
       });
     },
   };
+}
+
+function overloaded(): GodepotError {
+  return new GodepotError('overloaded', 'godepot: too many connections; retry in a few seconds');
 }
 
 /** Status codes as label values, made once each. */
