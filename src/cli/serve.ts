@@ -5,18 +5,36 @@
 // half-written files); one of them at a time fetches a given artifact
 // (cluster-leases.ts), and /metrics answers for all of them.
 import cluster from 'node:cluster';
-import { createServer, type Server } from 'node:http';
-import { loadSettings } from '../config/load.js';
+import { ConfigError, loadSettings } from '../config/load.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
 import { FsStorage } from '../storage/index.js';
+import { DataFolderError } from '../storage/fs.js';
+import { createHttpServer } from '../server/http-server.js';
 import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { compose } from '../runtime/compose.js';
 import { makeLogger } from '../runtime/logging.js';
 
-const DRAIN_MS = 30_000;
+/** How long in-flight requests may finish after SIGTERM before their connections are closed. */
+const DRAIN_MS = 10_000;
+/** After SIGTERM the process ends within this time, whatever is still pending (a bounded drain). */
+const STOP_MS = 18_000;
+
+/** A data-folder problem, as a settings error naming --data. */
+function dataError(err: unknown, folder: string): unknown {
+  if (err instanceof DataFolderError) return new ConfigError(`--data ${folder}: ${err.reason}`);
+  return err;
+}
+
+async function openData(folder: string): Promise<FsStorage> {
+  try {
+    return await FsStorage.open(folder);
+  } catch (err) {
+    throw dataError(err, folder);
+  }
+}
 
 export function serveHelp(): string {
   const lines = [
@@ -49,7 +67,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 async function runPrimary(settings: Settings): Promise<number> {
   const log = makeLogger(settings);
   // A data folder godepot cannot use fails here, once, before any worker starts.
-  await FsStorage.open(settings.data);
+  const storage = await openData(settings.data);
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();
   serveFetchLeases();
@@ -67,6 +85,8 @@ async function runPrimary(settings: Settings): Promise<number> {
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      setTimeout(() => process.exit(1), STOP_MS).unref();
+      void storage.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       let alive = Object.keys(cluster.workers ?? {}).length;
       if (alive === 0) resolve(0);
@@ -81,17 +101,29 @@ async function runPrimary(settings: Settings): Promise<number> {
 }
 
 async function runWorker(settings: Settings): Promise<number> {
-  const g = await compose(settings, cluster.isWorker ? { leases: clusterFetchLeases() } : {});
-  if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
-  const server: Server = createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 },
-    g.app.handle,
-  );
-  server.maxRequestsPerSocket = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.listen.port, settings.listen.host, () => resolve());
+  const g = await compose(settings, cluster.isWorker ? { leases: clusterFetchLeases() } : {}).catch((err: unknown) => {
+    throw dataError(err, settings.data);
   });
+  if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
+  const server = createHttpServer(g.app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(settings.listen.port, settings.listen.host, () => resolve());
+    });
+  } catch (err) {
+    await g.close();
+    const code = (err as { code?: unknown }).code;
+    const where = `${settings.listen.host}:${settings.listen.port}`;
+    if (code === 'EADDRINUSE')
+      throw new ConfigError(
+        `--listen ${where}: address already in use (another process listens there); choose another`,
+      );
+    if (code === 'EACCES')
+      throw new ConfigError(`--listen ${where}: permission denied (ports below 1024 need privileges); choose another`);
+    if (code === 'EADDRNOTAVAIL') throw new ConfigError(`--listen ${where}: no such local address on this machine`);
+    throw err;
+  }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;
   const url = `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
@@ -112,6 +144,12 @@ async function runWorker(settings: Settings): Promise<number> {
       if (stopping) return;
       stopping = true;
       g.log.info({ signal: sig, inFlight: g.app.inFlight }, 'shutting down: draining in-flight requests');
+      // Whatever still hangs (a storage call, a pool that will not close) cannot keep the process past STOP_MS.
+      setTimeout(() => {
+        g.log.error({ inFlight: g.app.inFlight }, `not stopped within ${STOP_MS / 1000}s; exiting`);
+        g.log.flush();
+        process.exit(1);
+      }, STOP_MS).unref();
       server.close();
       server.closeIdleConnections();
       void g.app.drain(DRAIN_MS).then(async (drained) => {

@@ -47,3 +47,4 @@ export {
 export { compareModuleVersions, sortModuleVersions, type ModuleVersion } from './gosum.js';
 export { compareGoStrings, goStringLess, isValidUTF8, utf8Length, encodeGoString, decodeGoBytes } from './gostring.js';
 export { goQuote, goQuoteRune } from './goquote.js';
+export { queryVersionProblem, MAX_QUERY_VERSION } from './query.js';

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'storage_failed'
   | 'shutting_down'
   | 'busy'
+  | 'overloaded'
   | 'forbidden'
   | 'upstream_refused'
   | 'internal';
@@ -43,6 +44,7 @@ const STATUS: Record<ErrorCode, number> = {
   storage_failed: 503,
   shutting_down: 503,
   busy: 503,
+  overloaded: 503,
   forbidden: 403,
   upstream_refused: 403,
   internal: 500,

@@ -7,6 +7,7 @@ import {
   escapeVersion,
   isCanonicalVersion,
   canonicalVersion,
+  queryVersionProblem,
   unescapePath,
   unescapeVersion,
 } from '../module/index.js';
@@ -71,7 +72,10 @@ function versionFrom(path: string, escaped: string, kind: ImmutableKind): { vers
       `godepot: ${kind === 'mod' ? '.mod' : '.zip'} is served for canonical versions only: ${JSON.stringify(version)} is not canonical${c ? ` (use ${c})` : ''}`,
     );
   }
-  if (canonical) {
+  if (!canonical) {
+    const problem = queryVersionProblem(version);
+    if (problem !== null) throw badRequest(`godepot: invalid version query ${JSON.stringify(version)}: ${problem}`);
+  } else {
     try {
       check(path, version);
     } catch (err) {
@@ -103,8 +107,17 @@ export function parseProxyPath(path: string): ProxyRequest | null {
   return { kind, path: mod, version };
 }
 
-/** The request's GOPROXY path, escaped, relative to a proxy base URL (starts with '/'). */
+/**
+ * The request's GOPROXY path, escaped, relative to a proxy base URL (starts
+ * with '/'). Built only from validated parts: a query version that could mean
+ * something else to a lax server never gets here (parseProxyPath refuses it),
+ * and is refused again here in case a request was made some other way.
+ */
 export function upstreamPath(req: ProxyRequest): string {
+  if (req.kind === 'info' && req.query) {
+    const problem = queryVersionProblem(req.version);
+    if (problem !== null) throw badRequest(`godepot: invalid version query ${JSON.stringify(req.version)}: ${problem}`);
+  }
   const p = '/' + escapePath(req.path);
   switch (req.kind) {
     case 'list':

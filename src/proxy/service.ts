@@ -78,13 +78,12 @@ export class ModuleService {
   /**
    * The cache-hit fast path: an immutable artifact held in memory, with no
    * I/O and no promise; null when get() has to do the work. Answers exactly
-   * what get() would for the same hit. key, when given, is storageKey(req)
-   * (callers that see one request often remember it).
+   * what get() would for the same hit.
    */
-  peek(req: ProxyRequest, key?: string): (Artifact & { readonly body: Buffer }) | null {
+  peek(req: ProxyRequest): (Artifact & { readonly body: Buffer }) | null {
     if (isMutable(req)) return null;
     const r = req as ImmutableRequest;
-    const mem = this.ctx.memory.get(key ?? storageKey(r));
+    const mem = this.ctx.memory.get(storageKey(r));
     // Its verification was decided when it was cached (policies do not change while running).
     return mem ? artifactOf(r, mem.verification, 'hit', mem.body, mem.etag) : null;
   }

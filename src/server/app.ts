@@ -2,9 +2,9 @@
 // mapping (in one place), access logs and request metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { toGodepotError, GodepotError } from '../proxy/errors.js';
+import { toGodepotError, GodepotError, type ErrorCode } from '../proxy/errors.js';
 import type { Artifact } from '../proxy/artifact.js';
-import { decodeRequestPath, parseProxyPath, storageKey, type ProxyRequest } from '../proxy/request.js';
+import { decodeRequestPath, parseProxyPath, type ProxyRequest } from '../proxy/request.js';
 import type { ModuleService } from '../proxy/service.js';
 import type { ServiceEvents } from '../proxy/context.js';
 import type { Metrics } from './metrics.js';
@@ -41,7 +41,14 @@ interface RequestLog {
 }
 
 export interface App {
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Answers one request. `reserved`: the connection is in the flood reserve
+   * (http-server.ts): only /healthz and cache hits held in memory are
+   * answered, anything else gets 503.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, reserved?: boolean): void;
+  /** Answers a request with an error without routing it (logged and counted like any other). */
+  refuse(req: IncomingMessage, res: ServerResponse, code: ErrorCode, message: string): void;
   /** Refuses new requests (503) and waits for in-flight ones, at most timeoutMs. */
   drain(timeoutMs: number): Promise<boolean>;
   readonly inFlight: number;
@@ -50,24 +57,10 @@ export interface App {
 const ABOUT =
   'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
-/** A request path's parse and the storage key of what it asks for. */
-interface Parsed {
-  readonly req: ProxyRequest;
-  readonly key: string;
-}
-
-/** Raw request paths remembered with their parse (a pure function of the path); cleared when full. */
-const PARSED_PATHS_MAX = 4096;
-
 export function createApp(deps: AppDeps): App {
   let inFlight = 0;
   let draining = false;
   const idleWaiters: Array<() => void> = [];
-  const parsedPaths = new Map<string, Parsed>();
-  const rememberParsed = (rawPath: string, p: Parsed): void => {
-    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
-    parsedPaths.set(rawPath, p);
-  };
 
   const finished = (): void => {
     inFlight--;
@@ -125,44 +118,39 @@ export function createApp(deps: AppDeps): App {
     res: ServerResponse,
     info: RequestLog,
     signal: () => AbortSignal,
+    reserved: boolean,
   ): Promise<void> | undefined {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    let parsed = parsedPaths.get(rawPath);
-    if (parsed === undefined) {
-      const other = special(rawPath);
-      if (other) return other(req, res, info, req.method === 'HEAD');
-      if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
-      const path = decodeRequestPath(rawPath);
-      if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal());
-      let fresh: ProxyRequest | null;
-      try {
-        fresh = parseProxyPath(path);
-      } catch (err) {
-        info.route = 'bad_request';
-        throw err;
-      }
-      if (!fresh)
-        throw new GodepotError(
-          'not_found',
-          'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…',
-        );
-      parsed = { req: fresh, key: storageKey(fresh) };
-      rememberParsed(rawPath, parsed);
-    } else if (draining) {
-      throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
+    const other = special(rawPath);
+    if (other && (!reserved || rawPath === '/healthz')) return other(req, res, info, req.method === 'HEAD');
+    if (reserved && other) throw overloaded();
+    if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
+    const path = decodeRequestPath(rawPath);
+    if (path.startsWith('/sumdb/')) return serveSumdb(req, res, path.slice('/sumdb/'.length), info, signal());
+    let p: ProxyRequest | null;
+    try {
+      p = parseProxyPath(path);
+    } catch (err) {
+      info.route = 'bad_request';
+      throw err;
     }
-    const p = parsed.req;
+    if (!p)
+      throw new GodepotError(
+        'not_found',
+        'not found: godepot serves the GOPROXY protocol (/<module>/@v/list, /@v/<version>.info|.mod|.zip, /@latest) and /sumdb/<name>/…',
+      );
     info.route = p.kind;
     info.module = p.path;
     if ('version' in p) info.version = p.version;
-    const hit = deps.service.peek(p, parsed.key);
+    const hit = deps.service.peek(p);
     if (hit) {
       served(info, hit);
       sendBuffered(req, res, hit, hit.body);
       return undefined;
     }
+    if (reserved) throw overloaded();
     return serveArtifact(req, res, p, info, signal());
   }
 
@@ -229,7 +217,7 @@ export function createApp(deps: AppDeps): App {
     finished();
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: IncomingMessage, res: ServerResponse, reserved = false, refusal?: GodepotError): void {
     const started = performance.now();
     inFlight++;
     // Every field, in log order, from the start: one object shape for every request.
@@ -264,7 +252,7 @@ export function createApp(deps: AppDeps): App {
       if (gone || res.destroyed) return;
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
-      if (e.status >= 500)
+      if (e.status >= 500 && e.code !== 'overloaded')
         deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
@@ -276,7 +264,10 @@ export function createApp(deps: AppDeps): App {
       sendError(res, e, method === 'HEAD');
     };
     let answering: Promise<void> | undefined;
-    if (method !== 'GET' && method !== 'HEAD') {
+    if (refusal) {
+      info.route = 'refused';
+      failed(refusal);
+    } else if (method !== 'GET' && method !== 'HEAD') {
       info.route = 'method_not_allowed';
       sendError(
         res,
@@ -287,7 +278,7 @@ export function createApp(deps: AppDeps): App {
       );
     } else {
       try {
-        answering = route(req, res, info, signal)?.catch(failed);
+        answering = route(req, res, info, signal, reserved)?.catch(failed);
       } catch (err) {
         failed(err);
       }
@@ -310,6 +301,7 @@ export function createApp(deps: AppDeps): App {
 
   return {
     handle,
+    refuse: (req, res, code, message) => handle(req, res, false, new GodepotError(code, message)),
     get inFlight() {
       return inFlight;
     },
@@ -325,6 +317,10 @@ export function createApp(deps: AppDeps): App {
       });
     },
   };
+}
+
+function overloaded(): GodepotError {
+  return new GodepotError('overloaded', 'godepot: too many connections; retry in a few seconds');
 }
 
 /** Status codes as label values, made once each. */

@@ -2,16 +2,97 @@
 // writes go to a private staging folder first and are renamed into place after
 // an fsync, so a reader (or a restart after SIGKILL) only ever sees whole files.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { checkKey, type BlobInfo, type OpenBlob, type StagedBlob, type Storage } from './storage.js';
 
 const STAGING = '.staging';
+/** A staging owner whose lock has not been refreshed for this long is gone, whatever its PID says. */
+export const STAGING_STALE_MS = 10 * 60_000;
+/** How often a running owner refreshes its lock. */
+const HEARTBEAT_MS = 60_000;
+
+/** Staging owners open in this process (several FsStorage may share one folder, e.g. in tests). */
+const liveOwners = new Set<string>();
+
+function errCode(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+}
 
 function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
+  return errCode(err) === 'ENOENT';
+}
+
+/** The data folder cannot be used: says which folder and why, in words (not an errno and a syscall). */
+export class DataFolderError extends Error {
+  constructor(
+    readonly folder: string,
+    readonly reason: string,
+  ) {
+    super(`data folder ${folder}: ${reason}`);
+    this.name = 'DataFolderError';
+  }
+}
+
+function describeFsError(err: unknown, what: string): string {
+  switch (errCode(err)) {
+    case 'EROFS':
+      return `${what}: read-only file system`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${what}: permission denied (not writable by this user)`;
+    case 'ENOTDIR':
+      return `${what}: a path element is a file, not a folder`;
+    case 'ENOSPC':
+      return `${what}: no space left on the device`;
+    case 'ENOENT':
+      return `${what}: a parent folder does not exist and cannot be created there`;
+    default:
+      return `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/**
+ * Creates folder and its missing parents, one mkdir per missing element
+ * (bounded by the path's depth: never a retry loop, whatever the file system
+ * answers — /proc answers ENOENT to every mkdir).
+ */
+async function makeFolder(folder: string): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = folder; ; dir = dirname(dir)) {
+    try {
+      const st = await stat(dir);
+      if (!st.isDirectory()) throw new DataFolderError(folder, `${dir} exists and is not a folder`);
+      break;
+    } catch (err) {
+      if (err instanceof DataFolderError) throw err;
+      if (!isNotFound(err)) throw new DataFolderError(folder, describeFsError(err, `cannot look at ${dir}`));
+      missing.push(dir);
+      if (dirname(dir) === dir) break;
+    }
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if (errCode(err) === 'EEXIST') continue;
+      throw new DataFolderError(folder, describeFsError(err, `cannot create ${dir}`));
+    }
+  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -29,37 +110,93 @@ export interface FsStorageOptions {
   durable?: boolean;
 }
 
+/**
+ * Staging ownership. Each FsStorage stages into `.staging/<id>/`, where <id>
+ * is random per start, and holds the lock `.staging/<id>.lock` (its PID,
+ * refreshed every minute). Another start removes a staging folder when its
+ * lock is missing, names a dead PID, names its own PID (a previous life of
+ * this process: PID 1 in a container, or a restart before the dead process
+ * was reaped), or has not been refreshed for STAGING_STALE_MS (the PID was
+ * reused by someone else). A PID alone is never proof of ownership.
+ */
 export class FsStorage implements Storage {
   readonly kind = 'fs';
   private readonly durable: boolean;
+  /** This start's staging folder. */
+  private readonly staging: string;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly root: string,
     opts: FsStorageOptions,
+    readonly owner: string,
   ) {
     this.durable = opts.durable ?? true;
+    this.staging = join(root, STAGING, owner);
   }
 
   /**
    * Opens (creating if needed) the data folder and removes staging leftovers
-   * of processes that are gone (interrupted writes). Staging files of live
-   * processes are kept, so several workers can share one folder.
+   * of starts that are gone (interrupted writes). Staging folders of live
+   * starts are kept, so several workers can share one folder. Throws
+   * DataFolderError when the folder cannot be used.
    */
   static async open(root: string, opts: FsStorageOptions = {}): Promise<FsStorage> {
     const abs = resolve(root);
-    await mkdir(join(abs, STAGING), { recursive: true });
-    const s = new FsStorage(abs, opts);
+    await makeFolder(join(abs, STAGING));
+    const s = new FsStorage(abs, opts, randomBytes(8).toString('hex'));
+    try {
+      await writeFile(s.lockFile(s.owner), JSON.stringify({ pid: process.pid }) + '\n', { flag: 'wx' });
+      await mkdir(s.staging);
+    } catch (err) {
+      throw new DataFolderError(abs, describeFsError(err, `cannot write in ${join(abs, STAGING)}`));
+    }
+    liveOwners.add(s.owner);
     await s.cleanStaging();
+    s.heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(s.lockFile(s.owner), now, now).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    s.heartbeat.unref();
     return s;
   }
 
-  /** Removes staged files whose writer process no longer runs; returns how many. */
-  async cleanStaging(): Promise<number> {
+  private lockFile(owner: string): string {
+    return join(this.root, STAGING, `${owner}.lock`);
+  }
+
+  /** Whether the start that owns a staging folder may still be writing there. */
+  private async ownerAlive(owner: string, now: number): Promise<boolean> {
+    if (liveOwners.has(owner)) return true;
+    try {
+      const lock = this.lockFile(owner);
+      const st = await stat(lock);
+      if (now - st.mtimeMs > STAGING_STALE_MS) return false;
+      const { pid } = JSON.parse(await readFile(lock, 'utf8')) as { pid?: unknown };
+      return typeof pid === 'number' && pid !== process.pid && pidAlive(pid);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes staging leftovers of starts that are gone; returns how many entries were removed. */
+  async cleanStaging(now = Date.now()): Promise<number> {
     let removed = 0;
-    for (const name of await readdir(join(this.root, STAGING))) {
-      const pid = Number.parseInt(name.split('-')[0] ?? '', 10);
-      if (Number.isFinite(pid) && pid > 0 && pidAlive(pid)) continue;
-      await rm(join(this.root, STAGING, name), { force: true, recursive: true });
+    const dir = join(this.root, STAGING);
+    for (const name of await readdir(dir)) {
+      let gone: boolean;
+      if (name.endsWith('.lock')) {
+        const owner = name.slice(0, -'.lock'.length);
+        gone = !(await this.ownerAlive(owner, now));
+      } else if (/^[0-9a-f]{16}$/.test(name)) {
+        gone = !(await this.ownerAlive(name, now));
+      } else {
+        // A file of the older layout, `<pid>-<random>`: its PID is all there is.
+        const pid = Number.parseInt(name.split('-')[0] ?? '', 10);
+        gone = !(Number.isFinite(pid) && pid > 0 && pid !== process.pid && pidAlive(pid));
+      }
+      if (!gone) continue;
+      await rm(join(dir, name), { force: true, recursive: true });
       removed++;
     }
     return removed;
@@ -74,7 +211,7 @@ export class FsStorage implements Storage {
   }
 
   private stagingFile(): string {
-    return join(this.root, STAGING, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    return join(this.staging, randomBytes(8).toString('hex'));
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -194,7 +331,15 @@ export class FsStorage implements Storage {
     }
   }
 
-  async close(): Promise<void> {}
+  /** Stops refreshing the lock and removes this start's (empty) staging folder and lock. */
+  async close(): Promise<void> {
+    if (this.heartbeat === undefined) return;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    liveOwners.delete(this.owner);
+    await rm(this.staging, { recursive: true, force: true }).catch(() => undefined);
+    await rm(this.lockFile(this.owner), { force: true }).catch(() => undefined);
+  }
 }
 
 class FsStagedBlob implements StagedBlob {

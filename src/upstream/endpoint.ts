@@ -1,24 +1,18 @@
-// An upstream URL with its own circuit breaker, retry policy and overall
-// deadline. Proxies and checksum-database mirrors are both endpoints.
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  circuitBreaker,
-  handleWhen,
-  retry,
-  type CircuitBreakerPolicy,
-  type IBackoff,
-  type IBackoffFactory,
-  type IRetryBackoffContext,
-  type RetryPolicy,
-} from 'cockatiel';
+// An upstream URL with its own circuit breaker (breaker.ts), retry policy and
+// overall deadline. Proxies and checksum-database mirrors are both endpoints.
+//
+// Every wait is bounded by the call's deadline and abortable by its signal
+// (DESIGN invariant 9): a retry pause, however long an upstream's
+// Retry-After asks for, never outlasts the deadline — a Retry-After beyond
+// the remaining time fails the call at once, saying when the upstream asked
+// to be retried. Time comes from an injected Clock.
 import type { CallClass, Deadlines } from './types.js';
 import { isAbortError, isHealthFailure, UpstreamError, type FailureClass } from './errors.js';
 import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './http.js';
+import { HealthBreaker, subjectOf, type BreakerState } from './breaker.js';
+import { systemClock, type Clock } from './clock.js';
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
+export type { BreakerState } from './breaker.js';
 
 export interface EndpointEvent {
   readonly upstream: string;
@@ -47,39 +41,13 @@ export interface EndpointStatus {
   readonly lastFailure?: { readonly class: FailureClass; readonly detail: string; readonly at: string };
 }
 
-/** Exponential backoff with full jitter that waits at least as long as a Retry-After header asks. */
-class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
-  private readonly exp: ExponentialBackoff<unknown>;
-  constructor(initialDelay: number, maxDelay: number) {
-    this.exp = new ExponentialBackoff({ initialDelay, maxDelay });
-  }
-  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
-    return wrapBackoff(this.exp.next(), context);
-  }
+/** Exponential backoff with full jitter: a random pause in [0, min(max, base·2^(n-1))]. */
+function backoff(attempt: number, retry: ResilienceSettings['retry'], random: () => number): number {
+  return Math.round(random() * Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1)));
 }
-
-function wrapBackoff(
-  inner: IBackoff<unknown>,
-  context: IRetryBackoffContext<unknown>,
-): IBackoff<IRetryBackoffContext<unknown>> {
-  const err = 'error' in context.result ? context.result.error : undefined;
-  const after = err instanceof UpstreamError ? err.retryAfterMs : undefined;
-  return {
-    duration: after === undefined ? inner.duration : Math.max(after, inner.duration),
-    next: (ctx) => wrapBackoff(inner.next(ctx), ctx),
-  };
-}
-
-const STATE_NAMES: Record<CircuitState, BreakerState> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'open',
-};
 
 export class Endpoint {
-  private readonly breaker: CircuitBreakerPolicy;
-  private readonly retry: RetryPolicy;
+  private readonly breaker: HealthBreaker;
   private failingSince: number | undefined;
   private lastFailure: { error: UpstreamError; at: number } | undefined;
 
@@ -88,24 +56,16 @@ export class Endpoint {
     private readonly pools: HttpPools,
     private readonly settings: ResilienceSettings,
     private readonly observer: EndpointObserver = {},
+    private readonly clock: Clock = systemClock,
+    private readonly random: () => number = Math.random,
   ) {
-    const countsForBreaker = (err: Error): boolean => err instanceof UpstreamError && isHealthFailure(err);
-    this.breaker = circuitBreaker(handleWhen(countsForBreaker), {
-      halfOpenAfter: settings.breaker.halfOpenAfter,
-      breaker: new ConsecutiveBreaker(settings.breaker.failures),
-    });
-    this.breaker.onStateChange((s) => observer.onBreaker?.(url, STATE_NAMES[s], this.lastFailure?.error));
-    this.retry = retry(
-      handleWhen((err) => err instanceof UpstreamError && err.transient && !err.breakerOpen),
-      {
-        maxAttempts: Math.max(0, settings.retry.attempts - 1),
-        backoff: new RetryAfterBackoff(settings.retry.baseDelay, settings.retry.maxDelay),
-      },
+    this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) =>
+      observer.onBreaker?.(url, s, this.lastFailure?.error),
     );
   }
 
   get state(): BreakerState {
-    return STATE_NAMES[this.breaker.state];
+    return this.breaker.state;
   }
 
   status(): EndpointStatus {
@@ -133,39 +93,30 @@ export class Endpoint {
     signal?: AbortSignal,
   ): Promise<AttemptResult<T>> {
     const deadlines = this.settings.deadlines[cls];
-    const total = AbortSignal.timeout(deadlines.total);
+    const deadlineAt = this.clock.now() + deadlines.total;
+    const total = this.clock.timeout(deadlines.total);
     const combined = signal ? AbortSignal.any([signal, total]) : total;
+    const attempts = Math.max(1, this.settings.retry.attempts);
     let lastError: UpstreamError | undefined;
     try {
-      return await this.retry.execute(async () => {
-        const started = performance.now();
-        try {
-          if (this.breaker.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
-          const result = await this.breaker.execute(
-            () =>
-              getOnce(this.url, path, { dispatcher: this.pools.dispatcher(cls), deadlines, signal: combined }, read),
-            combined,
-          );
-          this.failingSince = undefined;
-          this.emit(kind, result.found ? 'ok' : 'not_found', started);
-          return result;
-        } catch (err) {
-          if (err instanceof BrokenCircuitError) {
-            this.emit(kind, 'breaker_open', started);
-            throw this.openError();
-          }
-          if (err instanceof UpstreamError) {
-            if (isHealthFailure(err)) this.noteFailure(err);
-            this.emit(kind, isHealthFailure(err) ? err.failure : 'refused', started);
-            lastError = err;
-          }
-          throw err;
-        }
-      }, combined);
+      for (let attempt = 1; ; attempt++) {
+        const err = await this.attempt(path, kind, cls, read, combined).then(
+          (result) => ({ result }),
+          (e: unknown) => ({ error: e }),
+        );
+        if ('result' in err) return err.result;
+        const e = err.error;
+        if (!(e instanceof UpstreamError) || !e.transient || e.breakerOpen || attempt >= attempts) throw e;
+        lastError = e;
+        let pause = backoff(attempt, this.settings.retry, this.random);
+        if (e.retryAfterMs !== undefined) pause = Math.max(pause, e.retryAfterMs);
+        if (e.retryAfterMs !== undefined && this.clock.now() + pause >= deadlineAt) throw this.retryTooLate(e, pause);
+        await this.clock.sleep(pause, combined);
+      }
     } catch (err) {
-      if (signal?.aborted) throw err;
+      if (signal?.aborted) throw signal.reason ?? err;
       if (total.aborted && !(err instanceof UpstreamError && err.breakerOpen)) {
-        // The overall deadline ran out during an attempt or a backoff pause.
+        // The overall deadline ran out during an attempt or a retry pause.
         const e = new UpstreamError({
           upstream: this.url,
           failure: 'timeout',
@@ -180,8 +131,69 @@ export class Endpoint {
     }
   }
 
+  /** One attempt through the breaker. */
+  private async attempt<T>(
+    path: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal: AbortSignal,
+  ): Promise<AttemptResult<T>> {
+    const started = performance.now();
+    const subject = subjectOf(path);
+    const ticket = this.breaker.admit(subject);
+    if (!ticket) {
+      this.emit(kind, 'breaker_open', started);
+      throw this.openError();
+    }
+    let result: AttemptResult<T>;
+    try {
+      result = await getOnce(
+        this.url,
+        path,
+        {
+          dispatcher: this.pools.dispatcher(cls),
+          deadlines: this.settings.deadlines[cls],
+          signal,
+          now: this.clock.now,
+        },
+        read,
+      );
+    } catch (err) {
+      if (err instanceof UpstreamError) {
+        const health = isHealthFailure(err);
+        if (health) this.noteFailure(err);
+        this.breaker.record(ticket, subject, health ? 'failure' : 'neutral');
+        this.emit(kind, health ? err.failure : 'refused', started);
+      } else {
+        // Aborted by the caller, or a local failure: nothing learnt about the upstream.
+        this.breaker.record(ticket, subject, 'neutral');
+      }
+      throw err;
+    }
+    this.failingSince = undefined;
+    this.breaker.record(ticket, subject, 'ok');
+    this.emit(kind, result.found ? 'ok' : 'not_found', started);
+    return result;
+  }
+
+  /** The failure for a Retry-After that asks for a pause longer than the call has left. */
+  private retryTooLate(err: UpstreamError, pauseMs: number): UpstreamError {
+    const at = new Date(this.clock.now() + pauseMs).toISOString();
+    const e = new UpstreamError({
+      upstream: this.url,
+      failure: err.failure,
+      ...(err.status === undefined ? {} : { status: err.status }),
+      detail: `${err.detail}; it asks to be retried after ${Math.ceil(pauseMs / 1000)}s (at ${at}), beyond this call's deadline`,
+      transient: true,
+      retryAfterMs: pauseMs,
+    });
+    e.since = err.since;
+    return e;
+  }
+
   private noteFailure(err: UpstreamError): void {
-    const now = Date.now();
+    const now = this.clock.now();
     this.failingSince ??= now;
     this.lastFailure = { error: err, at: now };
     err.since = this.failingSince;
@@ -213,12 +225,13 @@ export class EndpointRegistry {
     readonly pools: HttpPools,
     private readonly settings: ResilienceSettings,
     private readonly observer: EndpointObserver = {},
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get(url: string): Endpoint {
     let e = this.endpoints.get(url);
     if (!e) {
-      e = new Endpoint(url, this.pools, this.settings, this.observer);
+      e = new Endpoint(url, this.pools, this.settings, this.observer, this.clock);
       this.endpoints.set(url, e);
     }
     return e;

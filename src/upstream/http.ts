@@ -100,12 +100,30 @@ function firstLine(text: string): string {
   return line.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 }
 
-function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
+/** Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) as milliseconds from now; undefined when absent or unreadable. */
+export function parseRetryAfter(v: string | string[] | undefined, now: number): number | undefined {
+  const s = (Array.isArray(v) ? v[0] : v)?.trim();
   if (!s) return undefined;
-  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
+  if (/^\d{1,10}$/.test(s)) return Number(s) * 1000;
+  // An HTTP-date names a weekday; a bare number that is too long or signed is no date.
+  if (!/^[A-Za-z]{3},/.test(s)) return undefined;
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+/**
+ * The URL for base + path, refusing any path a URL parser would rewrite
+ * (dot segments, percent-encoded dots): what is asked for upstream is
+ * exactly the validated, escaped path the caller built, nothing else.
+ */
+export function upstreamUrl(base: string, path: string): URL {
+  if (!path.startsWith('/') || /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/.test(path) || /%/.test(path))
+    throw new Error(`refusing to build an upstream URL from unescaped path ${JSON.stringify(path.slice(0, 200))}`);
+  const url = new URL(base + path);
+  const basePath = new URL(base).pathname.replace(/\/$/, '');
+  if (url.pathname !== basePath + path)
+    throw new Error(`refusing upstream path ${JSON.stringify(path.slice(0, 200))}: a URL parser rewrites it`);
+  return url;
 }
 
 export interface AttemptOptions {
@@ -113,6 +131,8 @@ export interface AttemptOptions {
   readonly deadlines: Deadlines;
   readonly signal: AbortSignal;
   readonly headers?: Record<string, string>;
+  /** The clock Retry-After dates are read against (default Date.now). */
+  readonly now?: () => number;
 }
 
 /** GET base + path once. 404/410 is a result, not an error; every other failure is an UpstreamError. */
@@ -122,7 +142,7 @@ export async function getOnce<T>(
   opts: AttemptOptions,
   read: BodyReader<T>,
 ): Promise<AttemptResult<T>> {
-  const url = new URL(base + path);
+  const url = upstreamUrl(base, path);
   let res: Dispatcher.ResponseData;
   try {
     res = await opts.dispatcher.request({
@@ -171,7 +191,7 @@ export async function getOnce<T>(
   }
   const detail = `${res.statusCode}${text ? `: ${firstLine(text)}` : ''}`;
   const transient = res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408;
-  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after'], (opts.now ?? Date.now)());
   throw new UpstreamError({
     upstream: base,
     failure: 'status',

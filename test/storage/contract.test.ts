@@ -1,10 +1,11 @@
 // One list of behaviours every storage backend must have (the unstorage way):
 // each backend runs the same tests.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStorage, MemoryStorage, InvalidKeyError, checkKey, type Storage } from '../../src/storage/index.js';
+import { STAGING_STALE_MS } from '../../src/storage/fs.js';
 
 async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -128,14 +129,39 @@ describe('checkKey', () => {
 });
 
 describe('FsStorage crash leftovers', () => {
-  it('removes staging files of dead processes at open, keeps those of live ones', async () => {
+  it('removes staging leftovers of starts that are gone, whatever their PID says; keeps live ones', async () => {
     const d = await mkdtemp(join(tmpdir(), 'godepot-storage-'));
     dirs.push(d);
-    await mkdir(join(d, '.staging'), { recursive: true });
-    // pid 2^22+1 is above Linux's pid_max default range; treat it as dead.
-    await writeFile(join(d, '.staging', '4194305-deadbeef'), 'half-written');
-    await writeFile(join(d, '.staging', `${process.pid}-cafe`), 'in flight');
-    await FsStorage.open(d);
-    expect(await readdir(join(d, '.staging'))).toEqual([`${process.pid}-cafe`]);
+    const st = join(d, '.staging');
+    await mkdir(st, { recursive: true });
+    // The older layout: pid 2^22+1 is above Linux's pid_max default range (dead); our own PID is a previous
+    // life of this process (PID 1 in a container), never a live writer.
+    await writeFile(join(st, '4194305-deadbeef'), 'half-written');
+    await writeFile(join(st, `${process.pid}-cafe`), 'half-written by a previous life');
+    const owner = async (id: string, pid: number, ageMs = 0): Promise<void> => {
+      await mkdir(join(st, id));
+      await writeFile(join(st, id, 'blob'), 'staged');
+      await writeFile(join(st, `${id}.lock`), JSON.stringify({ pid }));
+      const t = new Date(Date.now() - ageMs);
+      await utimes(join(st, `${id}.lock`), t, t);
+    };
+    await owner('00000000000000a1', process.pid); // a previous life of this PID
+    await owner('00000000000000a2', 4194305); // dead
+    await owner('00000000000000a3', process.ppid, STAGING_STALE_MS + 60_000); // PID reused by someone else
+    await owner('00000000000000a4', process.ppid); // a live sibling
+    await mkdir(join(st, '00000000000000a5')); // no lock at all
+    const s = await FsStorage.open(d);
+    try {
+      expect((await readdir(st)).sort()).toEqual(
+        ['00000000000000a4', '00000000000000a4.lock', s.owner, `${s.owner}.lock`].sort(),
+      );
+      // A second storage on the same folder in this process keeps the first one's staging.
+      const t = await FsStorage.open(d);
+      await t.close();
+      expect(await readdir(st)).toContain(s.owner);
+    } finally {
+      await s.close();
+    }
+    expect((await readdir(st)).sort()).toEqual(['00000000000000a4', '00000000000000a4.lock']);
   });
 });

@@ -1,7 +1,6 @@
 // Starting godepot for tests: in-process (fast, inspectable), or as a child
 // process of the built CLI (for signals, crashes and restarts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { buildSettings } from '../../src/config/load.js';
 import { findOption } from '../../src/config/options.js';
 import { compose, type ComposeOptions, type Godepot } from '../../src/runtime/compose.js';
 import type { Storage } from '../../src/storage/index.js';
+import { createHttpServer, type GodepotServer, type HttpServerLimits } from '../../src/server/http-server.js';
 
 export type RawSettings = Record<string, string | string[]>;
 
@@ -29,7 +29,7 @@ export interface RunningGodepot {
   readonly url: string;
   readonly g: Godepot;
   readonly data: string;
-  readonly server: Server;
+  readonly server: GodepotServer;
   /** Collected log lines (JSON objects). */
   readonly logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -45,7 +45,12 @@ export async function tempDir(prefix = 'godepot-test-'): Promise<string> {
  */
 export async function startGodepot(
   raw: RawSettings,
-  opts: { storage?: Storage; background?: boolean; compose?: Pick<ComposeOptions, 'clock' | 'pools'> } = {},
+  opts: {
+    storage?: Storage;
+    background?: boolean;
+    compose?: Pick<ComposeOptions, 'clock' | 'pools'>;
+    limits?: Partial<HttpServerLimits>;
+  } = {},
 ): Promise<RunningGodepot> {
   const data = typeof raw.data === 'string' ? raw.data : await tempDir();
   const settings = settingsFrom({ 'log-level': 'info', 'access-log': 'false', ...raw, data });
@@ -69,7 +74,8 @@ export async function startGodepot(
     ...(opts.storage ? { storage: opts.storage } : {}),
     ...opts.compose,
   });
-  const server = createServer(g.app.handle);
+  // The production server and its options (serve.ts uses the same), not Node's defaults.
+  const server = createHttpServer(g.app, opts.limits);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const addr = server.address();
@@ -99,11 +105,23 @@ export interface ChildGodepot {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `node bin/godepot.js serve <args>` and waits until it listens (needs `npm run build`). */
-export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildGodepot> {
+/**
+ * Runs `node bin/godepot.js serve <args>` and waits until it listens (needs
+ * `npm run build`). `nofile` limits the server's open descriptors (`prlimit`).
+ */
+export async function spawnGodepot(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  opts: { nofile?: number } = {},
+): Promise<ChildGodepot> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+  const argv = [BIN, 'serve', '--listen', '127.0.0.1:0', ...args];
+  const [cmd, cmdArgs] =
+    opts.nofile === undefined
+      ? [process.execPath, argv]
+      : ['prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...argv]];
+  const child = spawn(cmd, cmdArgs, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -18,6 +18,8 @@ import {
 import { SingleFlight } from '../../src/util/singleflight.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
+import type { Clock } from '../../src/upstream/clock.js';
+import { FakeClock } from '../support/clock.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -50,6 +52,7 @@ function registry(
     halfOpenAfter?: number;
     events?: EndpointEvent[];
     deadlines?: Deadlines;
+    clock?: Clock;
   } = {},
 ) {
   const d = opts.deadlines ?? fast;
@@ -64,9 +67,26 @@ function registry(
       breaker: { failures: opts.failures ?? 100, halfOpenAfter: opts.halfOpenAfter ?? 60_000 },
     },
     { onCall: (e) => opts.events?.push(e) },
+    opts.clock,
   );
 }
 const pools_: HttpPools[] = [];
+
+/** The outcome of a call whose retry pauses run on a fake clock: moves the clock until it settles (bounded). */
+async function settle(clock: FakeClock, call: Promise<unknown>): Promise<unknown> {
+  let done = false;
+  const outcome = call.then(
+    (v) => v,
+    (e: unknown) => e,
+  );
+  void outcome.finally(() => (done = true));
+  for (let i = 0; i < 1_000 && !done; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    await clock.advance(25);
+  }
+  if (!done) throw new Error('call did not settle');
+  return outcome;
+}
 afterEach(async () => {
   for (const p of pools_.splice(0)) await p.close();
 });
@@ -132,49 +152,156 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect((t as UpstreamError).describe()).toMatch(/time-out/);
   });
 
-  it('retries transient failures, honours Retry-After, and never retries a 4xx', async () => {
+  it('retries transient failures after the pause a Retry-After asks for (fake time), and never retries a 4xx', async () => {
     let n = 0;
     const flaky = await serve((req, res) => {
       n++;
       if (n === 1) {
-        res.writeHead(503, { 'retry-after': '1' });
+        res.writeHead(503, { 'retry-after': '3' });
         res.end('busy');
       } else text('ok')(req, res);
     });
-    const r = registry({ attempts: 3 });
-    const t0 = performance.now();
-    const ok = await r.get(flaky.url).get('/x', 'info', 'metadata', read);
-    expect(ok.found).toBe(true);
+    const clock = new FakeClock();
+    const r = registry({ attempts: 3, clock, deadlines: { ...fast, total: 10_000 } });
+    const call = r.get(flaky.url).get('/x', 'info', 'metadata', read);
+    // Sleeping for the 3s asked (plus the call's own deadline timer).
+    await clock.until(() => flaky.hits.length === 1 && clock.pending === 2, 'the retry pause');
+    await clock.advance(2_900);
+    expect(flaky.hits).toHaveLength(1);
+    await clock.advance(100);
+    expect((await call).found).toBe(true);
     expect(flaky.hits).toHaveLength(2);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(950);
     const forbidden = await serve(text('no', 403));
     await expect(r.get(forbidden.url).get('/x', 'info', 'metadata', read)).rejects.toMatchObject({ status: 403 });
     expect(forbidden.hits).toHaveLength(1);
   });
 
-  it('opens after consecutive failures, fails fast while open, lets one probe through half-open, closes on success', async () => {
+  it('a Retry-After beyond the deadline (seconds or HTTP-date) fails the call at once, saying when to retry', async () => {
+    const clock = new FakeClock();
+    const r = registry({ attempts: 3, clock, deadlines: { ...fast, total: 13_000 } });
+    for (const after of ['3600', new Date(clock.now() + 3_600_000).toUTCString()]) {
+      const busy = await serve((_req, res) => {
+        res.writeHead(503, { 'retry-after': after });
+        res.end('come back later');
+      });
+      // No time passes on the fake clock: the call must not wait at all.
+      const err = await r
+        .get(busy.url)
+        .get('/x', 'info', 'metadata', read)
+        .catch((e: unknown) => e);
+      expect(err, after).toBeInstanceOf(UpstreamError);
+      expect(err, after).toMatchObject({ failure: 'status', status: 503, retryAfterMs: 3_600_000 });
+      expect((err as UpstreamError).detail, after).toMatch(
+        /asks to be retried after 3600s \(at 2026-01-01T01:00:00.000Z\), beyond this call's deadline/,
+      );
+      expect(busy.hits, after).toHaveLength(1);
+    }
+  });
+
+  it('a retry pause ends as soon as the caller goes away', async () => {
+    const busy = await serve((_req, res) => {
+      res.writeHead(503, { 'retry-after': '5' });
+      res.end('busy');
+    });
+    const clock = new FakeClock();
+    const r = registry({ attempts: 3, clock, deadlines: { ...fast, total: 60_000 } });
+    const ctl = new AbortController();
+    const call = r.get(busy.url).get('/x', 'info', 'metadata', read, ctl.signal);
+    await clock.until(() => busy.hits.length === 1 && clock.pending === 2, 'the retry pause');
+    ctl.abort(new Error('client went away'));
+    await expect(call).rejects.toThrow('client went away');
+    expect(busy.hits).toHaveLength(1);
+  });
+
+  it('opens when several modules fail, fails fast while open, lets one probe through half-open (fake time)', async () => {
     let healthy = false;
     const up = await serve((req, res) => (healthy ? text('ok')(req, res) : text('down', 500)(req, res)));
     const events: EndpointEvent[] = [];
-    const r = registry({ attempts: 1, failures: 2, halfOpenAfter: 200, events });
+    const clock = new FakeClock();
+    const r = registry({ attempts: 1, failures: 3, halfOpenAfter: 10_000, events, clock });
     const ep = r.get(up.url);
-    for (let i = 0; i < 2; i++) await ep.get('/x', 'info', 'metadata', read).catch(() => undefined);
+    for (const m of ['a', 'b', 'c']) await ep.get(`/example.com/${m}/@v/list`, 'list', 'metadata', read).catch(() => 0);
     expect(ep.state).toBe('open');
-    const open = await ep.get('/x', 'info', 'metadata', read).catch((e: unknown) => e);
+    const open = await ep.get('/example.com/a/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
     expect(open).toMatchObject({ breakerOpen: true, failure: 'status' });
-    expect((open as UpstreamError).describe()).toMatch(/failing since .*circuit breaker open/);
-    expect(up.hits).toHaveLength(2);
-    await new Promise((res) => setTimeout(res, 250));
+    expect((open as UpstreamError).describe(clock.now())).toMatch(/failing since .*circuit breaker open/);
+    expect(up.hits).toHaveLength(3);
+    // A module that has not failed is let through as a probe; it fails too, so the breaker stays open.
+    await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ status: 500 });
+    expect(up.hits).toHaveLength(4);
+    await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({
+      breakerOpen: true,
+    });
+    expect(up.hits).toHaveLength(4);
+    await clock.advance(9_999);
+    expect(ep.state).toBe('open');
+    await clock.advance(1);
+    expect(ep.state).toBe('half-open');
     healthy = true;
     const [probe, other] = await Promise.allSettled([
-      ep.get('/x', 'info', 'metadata', read),
-      ep.get('/x', 'info', 'metadata', read),
+      ep.get('/example.com/d/@v/list', 'list', 'metadata', read),
+      ep.get('/example.com/e/@v/list', 'list', 'metadata', read),
     ]);
     expect(probe.status).toBe('fulfilled');
     expect(other.status).toBe('rejected');
     expect(ep.state).toBe('closed');
+    expect(up.hits).toHaveLength(5);
+    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(3);
+  });
+
+  it('a failed probe opens the breaker again for another half-open period', async () => {
+    const up = await serve(text('down', 500));
+    const clock = new FakeClock();
+    const ep = registry({ attempts: 1, failures: 2, halfOpenAfter: 1_000, clock }).get(up.url);
+    for (const m of ['a', 'b']) await ep.get(`/example.com/${m}/@latest`, 'latest', 'metadata', read).catch(() => 0);
+    expect(ep.state).toBe('open');
+    await clock.advance(1_000);
+    await ep.get('/example.com/a/@latest', 'latest', 'metadata', read).catch(() => 0);
+    expect(ep.state).toBe('open');
     expect(up.hits).toHaveLength(3);
-    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(2);
+    await clock.advance(999);
+    expect(ep.state).toBe('open');
+    await expect(ep.get('/example.com/a/@latest', 'latest', 'metadata', read)).rejects.toMatchObject({
+      breakerOpen: true,
+    });
+    expect(up.hits).toHaveLength(3);
+  });
+
+  it('one module that always times out (or sends an oversized header) never opens the breaker for the others', async () => {
+    const up = await serve((req, res) => {
+      if (req.url?.includes('/slow/')) return; // never answers: a first-byte time-out every time
+      if (req.url?.includes('/bighead/')) {
+        res.writeHead(200, { 'x-filler': 'x'.repeat(100_000) });
+        res.end('ok');
+        return;
+      }
+      text('ok')(req, res);
+    });
+    const clock = new FakeClock();
+    const ep = registry({ attempts: 3, failures: 3, clock, deadlines: { ...fast, total: 60_000 } }).get(up.url);
+    for (let i = 0; i < 2; i++) {
+      for (const m of ['slow', 'bighead']) {
+        // Each attempt really fails (a first-byte time-out, a header overflow); retry pauses pass on the fake clock.
+        const err = await settle(clock, ep.get(`/example.com/${m}/@v/v1.0.0.info`, 'info', 'metadata', read));
+        expect(err).toBeInstanceOf(UpstreamError);
+      }
+    }
+    expect(up.hits.filter((h) => h.includes('/slow/'))).toHaveLength(6);
+    expect(ep.state).toBe('closed');
+    expect((await ep.get('/example.com/fine/@v/v1.0.0.info', 'info', 'metadata', read)).found).toBe(true);
+  });
+
+  it('modules an attacker made fail open the breaker, but the next other module is probed and closes it', async () => {
+    const up = await serve((req, res) =>
+      req.url?.includes('/bad') ? text('down', 500)(req, res) : text('ok')(req, res),
+    );
+    const clock = new FakeClock();
+    const ep = registry({ attempts: 1, failures: 3, clock }).get(up.url);
+    for (const m of ['bad1', 'bad2', 'bad3'])
+      await ep.get(`/example.com/${m}/@latest`, 'latest', 'metadata', read).catch(() => 0);
+    expect(ep.state).toBe('open');
+    expect((await ep.get('/example.com/fine/@latest', 'latest', 'metadata', read)).found).toBe(true);
+    expect(ep.state).toBe('closed');
   });
 
   it('a definite 4xx answer (e.g. "module host not permitted") never opens the breaker', async () => {
@@ -206,12 +333,11 @@ describe('hedged mirrors', () => {
   it('asks the next mirror after the hedge delay when the first hangs; the first answer wins', async () => {
     const hang = await serve(() => undefined);
     const good = await serve(text('tree'));
-    // The hanging mirror would take 5s to time out; the hedge costs 100ms.
-    const r = registry({ deadlines: { connect: 5_000, firstByte: 5_000, idle: 5_000, total: 10_000 } });
-    const t0 = performance.now();
+    // The hanging mirror would not time out before the test does: only the hedge can answer in time.
+    const r = registry({ deadlines: { connect: 60_000, firstByte: 60_000, idle: 60_000, total: 120_000 } });
     const f = await new MirrorSet([hang.url, good.url], r, 100).get('/latest', 'sumdb-latest', read);
     expect(f.meta.upstream).toBe(good.url);
-    expect(performance.now() - t0).toBeLessThan(2_500);
+    expect(hang.hits).toHaveLength(1);
   });
 
   it('asks the mirror that answered last first, so a hanging primary costs the hedge delay once', async () => {

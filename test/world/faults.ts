@@ -25,7 +25,11 @@ export type Fault =
   /** Sumdb: served tiles have one byte flipped. */
   | { kind: 'alterTile' }
   /** Sumdb: tree notes are signed by a different key that has the same name and key hash. */
-  | { kind: 'badSignature' };
+  | { kind: 'badSignature' }
+  /** Answer with this status and a Retry-After header (delay-seconds or an HTTP-date, sent as given). */
+  | { kind: 'retryAfter'; code: number; value: string }
+  /** Answer 200 with one response header of this many bytes (an oversized header). */
+  | { kind: 'hugeHeader'; bytes: number };
 
 export type FaultKind = Fault['kind'];
 
@@ -43,6 +47,8 @@ export const faults = {
   alterRecord: (): Fault => ({ kind: 'alterRecord' }),
   alterTile: (): Fault => ({ kind: 'alterTile' }),
   badSignature: (): Fault => ({ kind: 'badSignature' }),
+  retryAfter: (value: string, code = 503): Fault => ({ kind: 'retryAfter', code, value }),
+  hugeHeader: (bytes: number): Fault => ({ kind: 'hugeHeader', bytes }),
 } as const;
 
 /** The faults every fake server applies itself, whatever it serves. */
@@ -54,6 +60,8 @@ export const TRANSPORT_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'truncate',
   'garbage',
   'delay',
+  'retryAfter',
+  'hugeHeader',
 ]);
 
 /** One request as the fake saw it. */

@@ -183,6 +183,14 @@ export abstract class FakeHttpServer {
       case 'garbage':
         send(res, { status: 200, contentType: 'application/octet-stream', body: GARBAGE });
         return;
+      case 'retryAfter':
+        res.setHeader('Retry-After', fault.value);
+        send(res, textReply(fault.code, `injected status ${fault.code}, retry after ${fault.value}\n`));
+        return;
+      case 'hugeHeader':
+        res.setHeader('X-Filler', 'x'.repeat(fault.bytes));
+        send(res, textReply(200, 'a body behind an oversized header\n'));
+        return;
       case 'delay':
         await this.sleep(fault.ms);
         if (this.closing) return;

@@ -22,6 +22,7 @@ export { FakeGoProxy, latestVersion, parseProxyPath, type FakeGoProxyOptions, ty
 export { FakeSumDb, recordText, type FakeSumDbOptions, type ModuleSource, type SumRecordInput } from './sumdb.js';
 export { TEST_KEY, TEST_KEY_NAME, type SumDbKey } from './sumkeys.js';
 export { SumLog, type LogRecord } from './sumlog.js';
+export { LaxFrontend, laxNormalise, LAX_PREFIX, PRIVATE_SECRET } from './lax.js';
 export { readZipEntries, type ZipEntryData } from './zipread.js';
 export {
   findGo,

@@ -1,0 +1,162 @@
+// The one HTTP server godepot listens with, in production and in tests: the
+// client-side half of DESIGN invariant 9. Every client wait is bounded —
+// headers, the whole request, idle keep-alive — and the number of
+// connections is capped below the process's descriptor limit, so a flood is
+// answered (503) instead of exhausting descriptors and failing to accept.
+//
+// Connections are admitted in three zones:
+//   - up to `maxConnections - reserve`: served normally;
+//   - the last `reserve` connections below the cap: they must send a request
+//     within `reserveHeadersTimeout`, and only /healthz and cache hits held
+//     in memory are answered on them (anything else: 503, closed), so health
+//     checks and hot artifacts keep flowing during a flood;
+//   - beyond the cap: a 503 is written at once and the connection closed.
+// Reaching the reserve also closes idle keep-alive connections.
+//
+// The protocol is read-only: a request that announces a body is answered 400
+// and its connection closed, so a client cannot hold a descriptor by never
+// sending the body it announced.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import type { App } from './app.js';
+
+export interface HttpServerLimits {
+  /** Time to receive a request's headers (Node's headersTimeout). */
+  readonly headersTimeout: number;
+  /** Time to receive a whole request (Node's requestTimeout). */
+  readonly requestTimeout: number;
+  /** How long an idle keep-alive connection is kept; longer than clients keep theirs, so they close first. */
+  readonly keepAliveTimeout: number;
+  /** A connection silent for this long (no bytes either way) is closed. */
+  readonly socketTimeout: number;
+  /** How often Node checks the header and request timeouts. */
+  readonly checkInterval: number;
+  /** Open client connections at most; null: derived from the descriptor limit. */
+  readonly maxConnections: number | null;
+  /** Connections below the cap kept for /healthz and cache hits. */
+  readonly reserve: number;
+  /** Time a connection in the reserve has to send its request. */
+  readonly reserveHeadersTimeout: number;
+}
+
+export const DEFAULT_LIMITS: HttpServerLimits = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 65_000,
+  socketTimeout: 120_000,
+  checkInterval: 1_000,
+  maxConnections: null,
+  reserve: 64,
+  reserveHeadersTimeout: 2_000,
+};
+
+/** Descriptors kept for everything but client connections (files, upstream pools, logs). */
+const DESCRIPTORS_FOR_OTHERS = 128;
+
+/** The soft limit on open descriptors (Linux: /proc/self/limits), or null when unknown. */
+export function descriptorLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The connection cap: the configured one, else what the descriptor limit leaves room for. */
+export function connectionCap(limits: HttpServerLimits, fdLimit = descriptorLimit()): number {
+  if (limits.maxConnections !== null) return limits.maxConnections;
+  if (fdLimit === null) return 10_000;
+  return Math.max(limits.reserve + 16, Math.min(10_000, fdLimit - DESCRIPTORS_FOR_OTHERS));
+}
+
+const OVER_CAP_BODY = 'godepot: too many connections; retry in a few seconds\n';
+const OVER_CAP =
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n' +
+  `Retry-After: 5\r\nCache-Control: no-store\r\nX-Godepot-Error: overloaded\r\n` +
+  `Content-Length: ${Buffer.byteLength(OVER_CAP_BODY)}\r\n\r\n${OVER_CAP_BODY}`;
+
+export interface GodepotServer extends Server {
+  /** Open client connections now. */
+  readonly connectionCount: number;
+  readonly connectionCap: number;
+}
+
+export function createHttpServer(app: App, given: Partial<HttpServerLimits> = {}): GodepotServer {
+  const limits: HttpServerLimits = { ...DEFAULT_LIMITS, ...given };
+  const cap = connectionCap(limits);
+  const reserve = Math.min(limits.reserve, Math.floor(cap / 2));
+  /** Connections in the reserve, with the timer that closes them if no request comes. */
+  const limited = new WeakMap<Socket, NodeJS.Timeout>();
+  let open = 0;
+  let lastIdleSweep = -Infinity;
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const sock = req.socket;
+    const reserved = sock !== undefined && limited.has(sock);
+    if (reserved) {
+      clearTimeout(limited.get(sock));
+      res.shouldKeepAlive = false;
+    }
+    if (hasBody(req)) {
+      res.shouldKeepAlive = false;
+      app.refuse(req, res, 'bad_request', 'godepot: requests to a module proxy carry no body');
+      return;
+    }
+    app.handle(req, res, reserved);
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      connectionsCheckingInterval: limits.checkInterval,
+    },
+    handler,
+  ) as GodepotServer;
+  server.maxRequestsPerSocket = 0;
+  server.timeout = limits.socketTimeout;
+
+  server.on('connection', (socket: Socket) => {
+    open++;
+    socket.once('close', () => open--);
+    if (open > cap) {
+      socket.end(OVER_CAP);
+      socket.destroySoon();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
+    if (open > cap - reserve) {
+      const t = setTimeout(() => socket.destroy(), limits.reserveHeadersTimeout);
+      t.unref();
+      limited.set(socket, t);
+      socket.once('close', () => clearTimeout(t));
+      const now = performance.now();
+      if (now - lastIdleSweep > 1_000) {
+        lastIdleSweep = now;
+        server.closeIdleConnections();
+      }
+    }
+  });
+  // A client that sends garbage or resets mid-request: answer 400 when possible, never crash.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && !socket.writableEnded && err.code !== 'ECONNRESET') {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      else socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    }
+    socket.destroy();
+  });
+  Object.defineProperty(server, 'connectionCount', { get: () => open });
+  Object.defineProperty(server, 'connectionCap', { value: cap });
+  return server;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  if (cl !== undefined && cl !== '0') return true;
+  return req.headers['transfer-encoding'] !== undefined;
+}

@@ -1,0 +1,130 @@
+// The circuit breaker of one upstream. It measures the upstream's health, not
+// one module's: a module whose upstream answers slowly (or with an oversized
+// header) fails the same way every time it is asked, and any client can ask
+// again at will, so failures of one subject alone must never take the whole
+// upstream away from everyone else.
+//
+// Rules (all over the calls of the last WINDOW_MS, by the injected clock):
+//   - the breaker opens when at least `failures` calls failed, those failures
+//     name at least min(failures, MIN_DISTINCT) distinct subjects (module
+//     paths), and they are at least half of the calls in the window;
+//   - while open, calls about a subject that failed are refused at once; a
+//     call about any other subject is let through as a probe, one at a time
+//     (so modules an attacker made fail cannot take the others away: the
+//     first other module asked proves the upstream well and closes the
+//     breaker); after `halfOpenAfter` any subject may probe;
+//   - the probe's success closes the breaker and forgets the window; its
+//     failure opens it again for another `halfOpenAfter`.
+import type { Clock } from './clock.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** How far back calls are counted. */
+export const WINDOW_MS = 30_000;
+/** Distinct failing subjects needed to open (fewer when `failures` is smaller). */
+export const MIN_DISTINCT = 3;
+/** Calls remembered at most (the oldest are forgotten first). */
+const MAX_REMEMBERED = 1_000;
+
+interface Outcome {
+  readonly at: number;
+  readonly subject: string;
+  readonly ok: boolean;
+}
+
+export class HealthBreaker {
+  private outcomes: Outcome[] = [];
+  private openedAt: number | undefined;
+  private probing = false;
+  private current: BreakerState = 'closed';
+  /** Subjects whose failures opened the breaker (or failed a probe since). */
+  private failing = new Set<string>();
+
+  constructor(
+    private readonly failures: number,
+    private readonly halfOpenAfter: number,
+    private readonly clock: Clock,
+    private readonly onChange: (s: BreakerState) => void = () => undefined,
+  ) {}
+
+  get state(): BreakerState {
+    if (this.current === 'open' && this.clock.now() - (this.openedAt ?? 0) >= this.halfOpenAfter) return 'half-open';
+    return this.current;
+  }
+
+  /**
+   * Asks to make a call. Returns a ticket to report its outcome with, or null
+   * when the breaker refuses the call (open, or a probe is already out).
+   */
+  admit(subject: string): { readonly probe: boolean } | null {
+    const s = this.state;
+    if (s === 'closed') return { probe: false };
+    if (this.probing || (s === 'open' && this.failing.has(subject))) return null;
+    this.probing = true;
+    this.set('half-open');
+    return { probe: true };
+  }
+
+  /** Reports a call's outcome: ok, a health failure, or neutral (a definite answer that says nothing of health). */
+  record(ticket: { readonly probe: boolean }, subject: string, outcome: 'ok' | 'failure' | 'neutral'): void {
+    const now = this.clock.now();
+    if (ticket.probe) {
+      this.probing = false;
+      if (outcome === 'failure') {
+        this.openedAt = now;
+        this.failing.add(subject);
+        this.set('open');
+      } else {
+        this.outcomes = [];
+        this.failing.clear();
+        this.openedAt = undefined;
+        this.set('closed');
+      }
+      return;
+    }
+    if (outcome === 'neutral') return;
+    this.outcomes.push({ at: now, subject, ok: outcome === 'ok' });
+    if (this.outcomes.length > MAX_REMEMBERED) this.outcomes.splice(0, this.outcomes.length - MAX_REMEMBERED);
+    if (outcome === 'failure' && this.current === 'closed' && this.shouldOpen(now)) {
+      this.openedAt = now;
+      this.failing = new Set(this.outcomes.filter((o) => !o.ok).map((o) => o.subject));
+      this.set('open');
+    }
+  }
+
+  private shouldOpen(now: number): boolean {
+    const since = now - WINDOW_MS;
+    let start = 0;
+    while (start < this.outcomes.length && (this.outcomes[start] as Outcome).at < since) start++;
+    if (start > 0) this.outcomes.splice(0, start);
+    let failed = 0;
+    const subjects = new Set<string>();
+    for (const o of this.outcomes) {
+      if (o.ok) continue;
+      failed++;
+      subjects.add(o.subject);
+    }
+    return (
+      failed >= this.failures &&
+      subjects.size >= Math.min(this.failures, MIN_DISTINCT) &&
+      failed * 2 >= this.outcomes.length
+    );
+  }
+
+  private set(s: BreakerState): void {
+    if (s === this.current) return;
+    this.current = s;
+    this.onChange(s);
+  }
+}
+
+/**
+ * What a call is about, for counting distinct failures: the module of a
+ * GOPROXY path (`/<module>/@v/…`, `/<module>/@latest`), else the path itself.
+ */
+export function subjectOf(path: string): string {
+  const v = path.indexOf('/@v/');
+  if (v >= 0) return path.slice(0, v);
+  if (path.endsWith('/@latest')) return path.slice(0, -'/@latest'.length);
+  return path;
+}

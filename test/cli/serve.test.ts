@@ -1,0 +1,116 @@
+// `godepot serve` as operators meet it: settings it cannot use stop it at
+// once with a message naming the setting, and SIGTERM ends it within its
+// bounded drain time even when an upstream hangs or asks for an hour's pause.
+// Runs the built CLI (npm run build).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
+import { BIN, removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
+
+/** Runs `godepot serve args`; resolves with its exit code and output, or kills it after limitMs. */
+async function serveUntilExit(args: string[], limitMs: number): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, out };
+}
+
+describe('settings godepot cannot use', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('an impossible --data stops godepot within 10s, naming --data', async () => {
+    const r = await serveUntilExit(['--data', '/proc/1/nonexistent', '--listen', '127.0.0.1:0'], 10_000);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toMatch(/--data \/proc\/1\/nonexistent: .*cannot create \/proc\/1\/nonexistent/);
+    expect(r.out).not.toMatch(/ENOENT|mkdir/);
+  }, 15_000);
+
+  it('a --data below a file says a path element is not a folder', async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    await writeFile(join(d, 'file'), 'x');
+    const r = await serveUntilExit(['--data', join(d, 'file', 'data'), '--listen', '127.0.0.1:0'], 10_000);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toMatch(/--data .*file\/data: .*not a folder/);
+  }, 15_000);
+
+  it('a --listen address in use names --listen', async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    const taken: Server = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await serveUntilExit(['--data', d, '--listen', `127.0.0.1:${port}`, '--upstream', 'off'], 10_000);
+      expect(r.code, r.out).toBe(2);
+      expect(r.out).toContain(`--listen 127.0.0.1:${port}: address already in use`);
+    } finally {
+      taken.close();
+    }
+  }, 15_000);
+});
+
+describe('SIGTERM with a hostile upstream', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let data: string;
+
+  beforeAll(async () => {
+    const built = await buildModules([
+      { path: 'example.com/busy', version: 'v1.0.0', files: { 'go.mod': 'module example.com/busy\n' } },
+      { path: 'example.com/hang', version: 'v1.0.0', files: { 'go.mod': 'module example.com/hang\n' } },
+    ]);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    data = await tempDir();
+  }, 60_000);
+
+  afterAll(async () => {
+    await upstream?.close();
+    await sumdb?.close();
+    await removeDir(data);
+  });
+
+  it('ends the process within 20s while an upstream says Retry-After: 3600 and another hangs a zip', async () => {
+    upstream.setFault(faults.retryAfter('3600'), '/example.com/busy/');
+    upstream.setFault(faults.hang(), '/example.com/hang/');
+    const g = await spawnGodepot(['--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`]);
+    const busy = fetch(`${g.url}/example.com/busy/@v/v1.0.0.info`).then(async (r) => ({
+      status: r.status,
+      body: await r.text(),
+    }));
+    const hanging = fetch(`${g.url}/example.com/hang/@v/v1.0.0.zip`).then(
+      (r) => r.status,
+      () => 'closed',
+    );
+    for (let i = 0; i < 500 && upstream.count('/example.com/hang/') === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.count('/example.com/hang/')).toBe(1);
+    const b = await busy;
+    expect(b.status).toBe(502);
+    expect(b.body).toMatch(/retried after 3600s/);
+    const exited = once(g.child, 'exit');
+    g.child.kill('SIGTERM');
+    const killer = setTimeout(() => g.child.kill('SIGKILL'), 20_000);
+    const [, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    clearTimeout(killer);
+    expect(signal, g.output().slice(-2000)).toBeNull();
+    expect(await hanging).not.toBe(200);
+  }, 60_000);
+});
