@@ -51,6 +51,9 @@ export class ModuleService {
   private readonly flights: SingleFlight<StoreOutcome | null>;
   private readonly reverifyFlights: SingleFlight<'verified' | 'purged' | 'unavailable'>;
   private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
+  /** Private modules (--private) go to a service of their own whose source is their origin, never a proxy. */
+  private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
+    null;
 
   constructor(
     readonly ctx: ServiceContext,
@@ -62,8 +65,14 @@ export class ModuleService {
     this.reverifyFlights = new SingleFlight(ctx.shutdown);
   }
 
+  /** Serves modules for which matches() is true by service instead (private modules). */
+  routePrivate(matches: (path: string) => boolean, service: ModuleService): void {
+    this.privateModules = { matches, service };
+  }
+
   /** Resolves when fetches and re-verifications in flight have settled. */
   async idle(): Promise<void> {
+    await this.privateModules?.service.idle();
     while (this.flights.size + this.reverifyFlights.size > 0) {
       await Promise.all([this.flights.settled(), this.reverifyFlights.settled()]);
     }
@@ -82,6 +91,7 @@ export class ModuleService {
    * (callers that see one request often remember it).
    */
   peek(req: ProxyRequest, key?: string): (Artifact & { readonly body: Buffer }) | null {
+    if (this.privateModules?.matches(req.path)) return this.privateModules.service.peek(req, key);
     if (isMutable(req)) return null;
     const r = req as ImmutableRequest;
     const mem = this.ctx.memory.get(key ?? storageKey(r));
@@ -90,6 +100,7 @@ export class ModuleService {
   }
 
   async get(req: ProxyRequest, signal?: AbortSignal): Promise<Artifact> {
+    if (this.privateModules?.matches(req.path)) return this.privateModules.service.get(req, signal);
     if (isMutable(req)) return this.mutable.get(req);
     return this.getImmutable(req as ImmutableRequest, signal);
   }

@@ -17,6 +17,7 @@ import { EndpointRegistry, HttpPools, MirrorSet, ProxyList, type EndpointObserve
 import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
+import { wirePrivate, type VcsOptions } from './private.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -44,6 +45,8 @@ export interface ComposeOptions {
   readonly background?: boolean;
   /** Fetch coordination with other processes sharing the data folder (serve --workers N). */
   readonly leases?: FetchLeases;
+  /** The go binary and environment of origin fetches (tests; default: `go` and process.env). */
+  readonly vcs?: VcsOptions;
 }
 
 function combine(...observers: EndpointObserver[]): EndpointObserver {
@@ -72,6 +75,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
+  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, opts.vcs);
 
   const mirrors: SumdbMirror[] = [];
   for (const spec of settings.sumdb) {
@@ -84,7 +88,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         offline: settings.offline,
         latestTtl: settings.ttl.sumdbLatest,
         staleGrace: settings.staleGrace,
-        nosumdb: settings.nosumdb,
+        nosumdb: priv.settings.nosumdb,
         events: {
           advanced: (db, size) => metrics.treeSize.set({ db }, size),
           fork: (db) => metrics.inconsistentTrees.inc({ db }),
@@ -104,20 +108,25 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       incidentEvents.served?.(e);
     },
   };
-  const service = new ModuleService(
-    {
-      storage,
-      upstream,
-      checksums: primary ? new MirrorChecksums(primary) : null,
-      settings,
-      log,
-      events,
-      memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
-      shutdown: shutdown.signal,
-      ...(opts.leases ? { leases: opts.leases } : {}),
-    },
-    settings.memoryCacheItem,
-  );
+  const serviceContext = {
+    storage,
+    upstream: priv.publicSource,
+    checksums: primary ? new MirrorChecksums(primary) : null,
+    settings: priv.settings,
+    log,
+    events,
+    memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
+    shutdown: shutdown.signal,
+    ...(opts.leases ? { leases: opts.leases } : {}),
+  };
+  const service = new ModuleService(serviceContext, settings.memoryCacheItem);
+  if (priv.privateSource) {
+    const privateService = new ModuleService(
+      { ...serviceContext, upstream: priv.privateSource, checksums: null },
+      settings.memoryCacheItem,
+    );
+    service.routePrivate(priv.isPrivate, privateService);
+  }
   const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log);
   if (opts.background ?? true) reverify.start();
   const sumdbEndpoints = mirrors.map(toSumdbEndpoint);

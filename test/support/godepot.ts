@@ -13,6 +13,7 @@ import { buildSettings } from '../../src/config/load.js';
 import { findOption } from '../../src/config/options.js';
 import { compose, type Godepot } from '../../src/runtime/compose.js';
 import type { Storage } from '../../src/storage/index.js';
+import type { VcsOptions } from '../../src/runtime/private.js';
 
 export type RawSettings = Record<string, string | string[]>;
 
@@ -45,7 +46,7 @@ export async function tempDir(prefix = 'godepot-test-'): Promise<string> {
  */
 export async function startGodepot(
   raw: RawSettings,
-  opts: { storage?: Storage; background?: boolean } = {},
+  opts: { storage?: Storage; background?: boolean; vcs?: VcsOptions } = {},
 ): Promise<RunningGodepot> {
   const data = typeof raw.data === 'string' ? raw.data : await tempDir();
   const settings = settingsFrom({ 'log-level': 'info', 'access-log': 'false', ...raw, data });
@@ -67,6 +68,7 @@ export async function startGodepot(
     processMetrics: false,
     background: opts.background ?? false,
     ...(opts.storage ? { storage: opts.storage } : {}),
+    ...(opts.vcs ? { vcs: opts.vcs } : {}),
   });
   const server = createServer(g.app.handle);
   server.listen(0, '127.0.0.1');
