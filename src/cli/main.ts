@@ -8,6 +8,7 @@ import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
 import { ciEnvCommand } from './ci-env.js';
 import { privateCommand } from './private.js';
+import { authCommand } from './auth.js';
 
 const USAGE = `godepot — a verifying Go module proxy and checksum-database mirror
 
@@ -26,6 +27,8 @@ Usage:
                                the Go settings a CI job needs to build through godepot
   godepot private ls|verify [--data DIR]
                                the private checksum ledger; verify re-fetches each version and exits 1 if one changed
+  godepot auth add NAME [--modules PATTERNS] [--auth FILE]
+                               add a user of the --auth file; prints its new token once
   godepot help                 this text
 
 Point Go at it:  GOPROXY=http://HOST:PORT  (keep GOSUMDB on)
@@ -42,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   'ci-env': ciEnvCommand,
   private: (args) => privateCommand(args),
+  auth: (args) => authCommand(args),
 };
 
 /** Runs a command; resolves to the process exit code. */

@@ -6,6 +6,7 @@
 // (cluster-leases.ts), and /metrics answers for all of them.
 import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { loadSettings } from '../config/load.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
@@ -15,6 +16,7 @@ import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { compose } from '../runtime/compose.js';
 import { makeLogger } from '../runtime/logging.js';
+import { createTlsServer } from '../runtime/tls.js';
 
 const DRAIN_MS = 30_000;
 
@@ -83,10 +85,14 @@ async function runPrimary(settings: Settings): Promise<number> {
 async function runWorker(settings: Settings): Promise<number> {
   const g = await compose(settings, cluster.isWorker ? { leases: clusterFetchLeases() } : {});
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
-  const server: Server = createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 },
-    g.app.handle,
-  );
+  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 };
+  const server: Server | HttpsServer = settings.tls
+    ? createTlsServer(settings.tls, serverOptions, g.app.handle, g.log)
+    : createServer(serverOptions, g.app.handle);
+  if (settings.auth !== '' && !settings.tls)
+    g.log.warn(
+      '--auth without --tls-cert (--insecure-auth): tokens cross the network in clear text unless a TLS-terminating proxy is in front',
+    );
   server.maxRequestsPerSocket = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -94,7 +100,7 @@ async function runWorker(settings: Settings): Promise<number> {
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;
-  const url = `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
+  const url = `${settings.tls ? 'https' : 'http'}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
   g.log.info(
     {
       url,

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'storage_failed'
   | 'shutting_down'
   | 'forbidden'
+  | 'unauthorized'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -41,6 +42,7 @@ const STATUS: Record<ErrorCode, number> = {
   storage_failed: 503,
   shutting_down: 503,
   forbidden: 403,
+  unauthorized: 401,
   internal: 500,
 };
 

@@ -18,6 +18,7 @@ import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
 import { wirePrivate, type VcsOptions } from './private.js';
+import { wireAuth } from './auth.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -75,6 +76,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
+  const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);
   const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, opts.vcs);
 
   const mirrors: SumdbMirror[] = [];
@@ -146,6 +148,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     accessLog: settings.accessLog ? logging.access : null,
     events,
     incidents: () => incidents.list(),
+    ...(auth ? { authorize: auth.authorize } : {}),
   });
   return {
     settings,
@@ -161,6 +164,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     app,
     async close() {
       shutdown.abort(new Error('godepot is shutting down'));
+      auth?.close();
       reverify.stop();
       await service.idle();
       await Promise.all(mirrors.map((m) => m.close()));

@@ -4,7 +4,14 @@
 // godepot's go runs get (its .netrc and HTTP proxy), and the app.
 import { mkdir, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildModules, FakeGoProxy, FakeSumDb, requireGo, type BuiltModule } from '../world/index.js';
+import {
+  buildModules,
+  FakeGoProxy,
+  FakeSumDb,
+  requireGo,
+  type BuiltModule,
+  type FixtureModule,
+} from '../world/index.js';
 import { FakeGitHost } from '../world/githost.js';
 import { tempDir } from '../support/godepot.js';
 
@@ -44,10 +51,19 @@ export interface PrivateWorld {
   close(): Promise<void>;
 }
 
-export async function startPrivateWorld(gitBin: string, extraHosts: readonly string[] = []): Promise<PrivateWorld> {
+/**
+ * extraHosts: public Git hosts (no credentials); records: more modules the
+ * checksum database vouches for (not served by the proxy).
+ */
+export async function startPrivateWorld(
+  gitBin: string,
+  extraHosts: readonly string[] = [],
+  records: readonly FixtureModule[] = [],
+): Promise<PrivateWorld> {
   const built = await buildModules([PUB_FIXTURE]);
+  const extra = await buildModules([...records]);
   const upstream = await FakeGoProxy.start(built);
-  const sumdb = await FakeSumDb.start({ records: built });
+  const sumdb = await FakeSumDb.start({ records: [...built, ...extra] });
   const git = await FakeGitHost.start({
     git: gitBin,
     hosts: ['corp.example', ...extraHosts],

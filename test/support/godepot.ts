@@ -114,7 +114,7 @@ export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}):
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: string): void => {
       out += chunk;
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m) resolve(m[1] as string);
     };
     child.stdout?.on('data', onData);
