@@ -122,6 +122,23 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     }
   }, 400_000);
 
+  it('a hanging Git host: the fetch is cut at --vcs-timeout with a 504 that says so', async () => {
+    const g = await startGodepot(
+      { upstream: world.upstream.url, private: 'corp.example', sumdb: [], 'vcs-timeout': '2s' },
+      { vcs: { env } },
+    );
+    world.git.mode = 'hang';
+    try {
+      const r = await fetch(`${g.url}/${LIB}/@v/v1.1.0.mod`);
+      const body = await r.text();
+      expect(r.status, body).toBe(504);
+      expect(body).toMatch(/fetching corp\.example\/lib@v1\.1\.0 from its origin corp\.example timed out/);
+    } finally {
+      world.git.mode = 'up';
+      await g.close();
+    }
+  }, 120_000);
+
   it('without credentials, the answer says they are missing for that host (and never shows one)', async () => {
     const bare = await vcsEnv(world.git, null);
     const wrong = await vcsEnv(world.git, world.git.netrc('corp.example', 'wrong-password'));
