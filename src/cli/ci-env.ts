@@ -130,7 +130,9 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
       vars.push({ name: 'GONOPROXY', value: patterns, why: 'private modules bypass godepot' });
     }
     const via =
-      o.privateVia === 'direct' ? '' : ' (they come through godepot: give godepot --nosumdb with the same patterns)';
+      o.privateVia === 'direct'
+        ? ''
+        : ' (they come through godepot: give godepot --private with the same patterns and credentials for the Git host; with --auth, the job needs its token in .netrc or GOPROXY=https://USER:TOKEN@host)';
     vars.push({
       name: 'GONOSUMDB',
       value: patterns,

@@ -7,6 +7,8 @@ import { warmCommand } from './warm.js';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
 import { ciEnvCommand } from './ci-env.js';
+import { privateCommand } from './private.js';
+import { authCommand } from './auth.js';
 
 const USAGE = `godepot — a verifying Go module proxy and checksum-database mirror
 
@@ -23,6 +25,10 @@ Usage:
   godepot import [flags] DIR   fill the cache from a Go module cache or an exported folder, keeping what verifies
   godepot ci-env --proxy URL [--fallback none|proxy.golang.org|direct] [--format shell|github|gitlab]
                                the Go settings a CI job needs to build through godepot
+  godepot private ls|verify [--data DIR]
+                               the private checksum ledger; verify re-fetches each version and exits 1 if one changed
+  godepot auth add NAME [--modules PATTERNS] [--auth FILE]
+                               add a user of the --auth file; prints its new token once
   godepot help                 this text
 
 Point Go at it:  GOPROXY=http://HOST:PORT  (keep GOSUMDB on)
@@ -38,6 +44,8 @@ const COMMANDS: Record<string, Command> = {
   import: importCommand,
   export: exportCommand,
   'ci-env': ciEnvCommand,
+  private: (args) => privateCommand(args),
+  auth: (args) => authCommand(args),
 };
 
 /** Runs a command; resolves to the process exit code. */

@@ -5,6 +5,7 @@
 // half-written files); one of them at a time fetches a given artifact
 // (cluster-leases.ts), and /metrics answers for all of them.
 import cluster from 'node:cluster';
+import type { Server } from 'node:http';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
@@ -16,6 +17,7 @@ import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { compose } from '../runtime/compose.js';
 import { makeLogger } from '../runtime/logging.js';
+import { createTlsServer } from '../runtime/tls.js';
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -105,7 +107,17 @@ async function runWorker(settings: Settings): Promise<number> {
     throw dataError(err, settings.data);
   });
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
-  const server = createHttpServer(g.app);
+  const tls = settings.tls;
+  const server = createHttpServer(
+    g.app,
+    {},
+    // https.Server answers requests exactly as http.Server does; only the socket differs.
+    tls ? (options, handler) => createTlsServer(tls, options, handler, g.log) as unknown as Server : undefined,
+  );
+  if (settings.auth !== '' && !tls)
+    g.log.warn(
+      '--auth without --tls-cert (--insecure-auth): tokens cross the network in clear text unless a TLS-terminating proxy is in front',
+    );
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -126,7 +138,7 @@ async function runWorker(settings: Settings): Promise<number> {
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;
-  const url = `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
+  const url = `${settings.tls ? 'https' : 'http'}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
   g.log.info(
     {
       url,

@@ -3,6 +3,7 @@
 // validated once at start with a message that names the bad setting.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { pathMatch } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
 import { envName, findOption, OPTIONS, type OptionSpec } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
@@ -240,6 +241,17 @@ export function buildSettings(raw: RawValues): Settings {
   }
   const data = one('data').trim();
   if (data === '') throw new ConfigError('invalid --data: empty folder name');
+  const privateModules = privatePatterns(get('private'));
+  const tlsCert = one('tls-cert').trim();
+  const tlsKey = one('tls-key').trim();
+  if ((tlsCert === '') !== (tlsKey === ''))
+    throw new ConfigError('invalid --tls-cert/--tls-key: give both the certificate and its key, or neither');
+  const auth = one('auth').trim();
+  const insecureAuth = bool('insecure-auth');
+  if (auth !== '' && tlsCert === '' && !insecureAuth)
+    throw new ConfigError(
+      'invalid --auth: tokens would cross the network in clear text; serve HTTPS with --tls-cert and --tls-key, or set --insecure-auth when a TLS-terminating proxy is in front',
+    );
   return {
     listen,
     data,
@@ -269,7 +281,28 @@ export function buildSettings(raw: RawValues): Settings {
     workers: int('workers', 1, 64),
     logLevel: choice<Settings['logLevel']>('log-level'),
     accessLog: bool('access-log'),
+    private: privateModules,
+    vcs: { concurrency: int('vcs-concurrency', 1, 64), timeout: duration('vcs-timeout') },
+    auth,
+    tls: tlsCert === '' ? null : { cert: tlsCert, key: tlsKey },
+    insecureAuth,
   };
+}
+
+/** --private values joined into one GOPRIVATE list; each pattern must be a valid path.Match pattern. */
+function privatePatterns(values: readonly string[]): string {
+  const patterns = values
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const p of patterns) {
+    try {
+      pathMatch(p, '');
+    } catch (err) {
+      throw new ConfigError(`invalid --private pattern ${JSON.stringify(p)}: ${(err as Error).message}`);
+    }
+  }
+  return patterns.join(',');
 }
 
 /** "HOST:PORT", ":PORT" (all interfaces) or "[v6]:PORT". */

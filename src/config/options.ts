@@ -69,7 +69,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'upstream',
     type: 'string',
     default: DEFAULT_UPSTREAM,
-    help: 'Upstream module proxies in GOPROXY syntax: URLs joined by "," (next one only on 404/410) or "|" (next one on any error), or "off".',
+    help: 'Upstream module proxies in GOPROXY syntax: URLs joined by "," (next one only on 404/410) or "|" (next one on any error), or "off". Ending in ",direct" fetches what no proxy has from its origin with the go command (still checked against the checksum database).',
   },
   {
     name: 'sumdb',
@@ -186,6 +186,48 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'Log level.',
   },
   { name: 'access-log', type: 'boolean', default: 'true', help: 'Log one JSON line per request.' },
+  {
+    name: 'private',
+    type: 'list',
+    default: [],
+    help: 'GOPRIVATE-syntax patterns of private modules (comma-separated, repeatable): fetched from their version-control origin with the go command, never sent to an upstream proxy or checksum database; their hashes are pinned in the private ledger.',
+  },
+  {
+    name: 'vcs-concurrency',
+    type: 'int',
+    default: '4',
+    help: 'At most this many go commands fetch from version control at once.',
+  },
+  {
+    name: 'vcs-timeout',
+    type: 'duration',
+    default: '10m',
+    help: 'Deadline of one fetch from version control; a stuck go or git is killed after it.',
+  },
+  {
+    name: 'auth',
+    type: 'string',
+    default: '',
+    help: 'A JSON users file ({"users":[{"name","tokenSha256","modules":[patterns]}]}): every module and checksum-database request then needs HTTP basic auth (user, token). Re-read when it changes.',
+  },
+  {
+    name: 'tls-cert',
+    type: 'string',
+    default: '',
+    help: 'Serve HTTPS with this PEM certificate (chain); reloaded when it changes.',
+  },
+  {
+    name: 'tls-key',
+    type: 'string',
+    default: '',
+    help: 'The PEM private key of --tls-cert; reloaded when it changes.',
+  },
+  {
+    name: 'insecure-auth',
+    type: 'boolean',
+    default: 'false',
+    help: 'Allow --auth without --tls-cert (only behind a TLS-terminating proxy: tokens otherwise cross the network in clear text).',
+  },
 ];
 
 export function envName(option: string): string {

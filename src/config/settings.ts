@@ -46,6 +46,14 @@ export interface Settings {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** One JSON log line per request. */
   readonly accessLog: boolean;
+  /** GOPRIVATE-syntax patterns of private modules, comma-joined ('' for none). */
+  readonly private: string;
+  readonly vcs: { readonly concurrency: number; readonly timeout: number };
+  /** The users file of --auth ('' for none). */
+  readonly auth: string;
+  /** PEM files of --tls-cert/--tls-key (null: plain HTTP). */
+  readonly tls: { readonly cert: string; readonly key: string } | null;
+  readonly insecureAuth: boolean;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';

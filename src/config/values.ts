@@ -95,20 +95,24 @@ export function goproxyEntry(token: string): string {
 /**
  * Parses a GOPROXY-syntax list the way the go command does (PROTOCOL.md §1.3):
  * ',' falls through only on 404/410, '|' on any error; 'off' ends the list.
- * 'direct' is refused for now: fetching from version control is not built yet.
+ * 'direct' ends the list too: what no proxy has is fetched from its origin
+ * (version control) by running the go command.
  */
 export function parseUpstreamList(input: string): UpstreamList {
   const entries: UpstreamEntry[] = [];
   let off = false;
+  let direct = false;
   for (const { token, fallBackOnError } of goproxyTokens(input)) {
     if (token === 'off') {
       off = true;
       break;
     }
-    if (token === 'direct' || token === 'noproxy') {
-      throw new ValueError(
-        `upstream "${token}" is not supported yet: godepot fetches only from module proxies; list proxy URLs such as https://proxy.golang.org`,
-      );
+    if (token === 'direct') {
+      direct = true;
+      break;
+    }
+    if (token === 'noproxy') {
+      throw new ValueError(`upstream "noproxy" is not supported: list proxy URLs, "direct" or "off"`);
     }
     let url: URL;
     try {
@@ -123,17 +127,17 @@ export function parseUpstreamList(input: string): UpstreamList {
       throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: no query or fragment allowed`);
     entries.push({ url: url.toString().replace(/\/+$/, ''), fallBackOnError });
   }
-  if (entries.length === 0 && !off) {
-    throw new ValueError('upstream list is empty: give proxy URLs joined by "," or "|", or "off"');
+  if (entries.length === 0 && !off && !direct) {
+    throw new ValueError('upstream list is empty: give proxy URLs joined by "," or "|", "direct", or "off"');
   }
-  return { entries, off };
+  return direct ? { entries, off, direct } : { entries, off };
 }
 
 export function formatUpstreamList(list: UpstreamList): string {
   const parts = list.entries.map(
-    (e, i) => e.url + (i < list.entries.length - 1 || list.off ? (e.fallBackOnError ? '|' : ',') : ''),
+    (e, i) => e.url + (i < list.entries.length - 1 || list.off || list.direct ? (e.fallBackOnError ? '|' : ',') : ''),
   );
-  return parts.join('') + (list.off ? 'off' : '');
+  return parts.join('') + (list.off ? 'off' : list.direct ? 'direct' : '');
 }
 
 export const SUM_GOLANG_ORG_KEY = 'sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8';

@@ -66,9 +66,12 @@ export interface FetchLeases {
   acquire(key: string, signal: AbortSignal): Promise<Lease>;
 }
 
+/** Where the service fetches from: the upstream proxy list, or a module origin (origin-source.ts). */
+export type ModuleSource = Pick<ProxyList, 'disabled' | 'get' | 'getEach'>;
+
 export interface ServiceContext {
   readonly storage: Storage;
-  readonly upstream: ProxyList;
+  readonly upstream: ModuleSource;
   readonly checksums: ChecksumSource | null;
   readonly settings: ServiceSettings;
   readonly log: Logger;

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'overloaded'
   | 'forbidden'
   | 'upstream_refused'
+  | 'unauthorized'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -47,6 +48,7 @@ const STATUS: Record<ErrorCode, number> = {
   overloaded: 503,
   forbidden: 403,
   upstream_refused: 403,
+  unauthorized: 401,
   internal: 500,
 };
 

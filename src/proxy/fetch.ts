@@ -5,14 +5,8 @@ import type { Readable } from 'node:stream';
 import { MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { check, isCanonicalVersion } from '../module/index.js';
 import type { OpenBlob, StagedBlob, Storage } from '../storage/index.js';
-import {
-  BadBodyError,
-  LocalFailure,
-  readLimited,
-  type BodyReader,
-  type ProxyList,
-  type Fetched,
-} from '../upstream/index.js';
+import { BadBodyError, LocalFailure, readLimited, type BodyReader, type Fetched } from '../upstream/index.js';
+import type { ModuleSource } from './context.js';
 import { GodepotError } from './errors.js';
 import { describeRequest, upstreamPath, type ProxyRequest } from './request.js';
 
@@ -32,7 +26,7 @@ export function smallLimit(req: ProxyRequest): number {
 }
 
 export async function fetchSmall(
-  upstream: ProxyList,
+  upstream: ModuleSource,
   req: ProxyRequest,
   signal?: AbortSignal,
 ): Promise<Fetched<Buffer>> {
@@ -75,7 +69,7 @@ export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
 }
 
 export async function fetchZip(
-  upstream: ProxyList,
+  upstream: ModuleSource,
   storage: Storage,
   req: ProxyRequest,
   signal?: AbortSignal,

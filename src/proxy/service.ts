@@ -51,6 +51,9 @@ export class ModuleService {
   private readonly flights: SingleFlight<StoreOutcome | null>;
   private readonly reverifyFlights: SingleFlight<'verified' | 'purged' | 'unavailable'>;
   private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
+  /** Private modules (--private) go to a service of their own whose source is their origin, never a proxy. */
+  private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
+    null;
 
   constructor(
     readonly ctx: ServiceContext,
@@ -62,8 +65,14 @@ export class ModuleService {
     this.reverifyFlights = new SingleFlight(ctx.shutdown);
   }
 
+  /** Serves modules for which matches() is true by service instead (private modules). */
+  routePrivate(matches: (path: string) => boolean, service: ModuleService): void {
+    this.privateModules = { matches, service };
+  }
+
   /** Resolves when fetches and re-verifications in flight have settled. */
   async idle(): Promise<void> {
+    await this.privateModules?.service.idle();
     while (this.flights.size + this.reverifyFlights.size > 0) {
       await Promise.all([this.flights.settled(), this.reverifyFlights.settled()]);
     }
@@ -81,6 +90,7 @@ export class ModuleService {
    * what get() would for the same hit.
    */
   peek(req: ProxyRequest): (Artifact & { readonly body: Buffer }) | null {
+    if (this.privateModules?.matches(req.path)) return this.privateModules.service.peek(req);
     if (isMutable(req)) return null;
     const r = req as ImmutableRequest;
     const mem = this.ctx.memory.get(storageKey(r));
@@ -89,6 +99,7 @@ export class ModuleService {
   }
 
   async get(req: ProxyRequest, signal?: AbortSignal): Promise<Artifact> {
+    if (this.privateModules?.matches(req.path)) return this.privateModules.service.get(req, signal);
     if (isMutable(req)) return this.mutable.get(req);
     return this.getImmutable(req as ImmutableRequest, signal);
   }

@@ -27,6 +27,8 @@ import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
 import { probeAtStart } from './probe.js';
+import { wirePrivate, type VcsOptions } from './private.js';
+import { wireAuth } from './auth.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -64,6 +66,8 @@ export interface ComposeOptions {
   readonly recordIncidents?: boolean;
   /** Options for the upstream connection pools (tests resolve names with their own lookup). */
   readonly pools?: ConstructorParameters<typeof HttpPools>[1];
+  /** The go binary and environment of origin fetches (tests; default: `go` and process.env). */
+  readonly vcs?: VcsOptions;
 }
 
 /** How long a call waits for the upstreams' /sumdb/<name>/supported answers before asking the sources known. */
@@ -109,6 +113,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
+  const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);
+  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, opts.vcs);
 
   const mirrors: SumdbMirror[] = [];
   const sources: SumdbSources[] = [];
@@ -133,7 +139,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         offline: settings.offline,
         latestTtl: settings.ttl.sumdbLatest,
         staleGrace: settings.staleGrace,
-        nosumdb: settings.nosumdb,
+        nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
         events: {
           advanced: (db, size) => metrics.treeSize.set({ db }, size),
@@ -155,20 +161,25 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       incidentEvents.served?.(e);
     },
   };
-  const service = new ModuleService(
-    {
-      storage,
-      upstream,
-      checksums: primary ? new MirrorChecksums(primary) : null,
-      settings,
-      log,
-      events,
-      memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
-      shutdown: shutdown.signal,
-      ...(opts.leases ? { leases: opts.leases } : {}),
-    },
-    settings.memoryCacheItem,
-  );
+  const serviceContext = {
+    storage,
+    upstream: priv.publicSource,
+    checksums: primary ? new MirrorChecksums(primary) : null,
+    settings: priv.settings,
+    log,
+    events,
+    memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
+    shutdown: shutdown.signal,
+    ...(opts.leases ? { leases: opts.leases } : {}),
+  };
+  const service = new ModuleService(serviceContext, settings.memoryCacheItem);
+  if (priv.privateSource) {
+    const privateService = new ModuleService(
+      { ...serviceContext, upstream: priv.privateSource, checksums: null },
+      settings.memoryCacheItem,
+    );
+    service.routePrivate(priv.isPrivate, privateService);
+  }
   const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log);
   if (opts.background ?? true) reverify.start();
   if (settings.sumdb.length === 0)
@@ -199,6 +210,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     accessLog: settings.accessLog ? logging.access : null,
     events,
     incidents: () => incidents.list(),
+    ...(auth ? { authorize: auth.authorize } : {}),
   });
   return {
     settings,
@@ -217,6 +229,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     app,
     async close() {
       shutdown.abort(new Error('godepot is shutting down'));
+      auth?.close();
       reverify.stop();
       await service.idle();
       await probed;

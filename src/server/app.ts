@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly events: ServiceEvents;
   /** JSON for GET /api/incidents. */
   readonly incidents?: () => Promise<unknown>;
+  /** The --auth gate: the refusal (401 'unauthorized', 403 'forbidden') of a request, or null to let it in. */
+  readonly authorize?: (req: IncomingMessage) => GodepotError | null;
 }
 
 interface RequestLog {
@@ -264,6 +266,7 @@ export function createApp(deps: AppDeps): App {
       sendError(res, e, method === 'HEAD');
     };
     let answering: Promise<void> | undefined;
+    let gate: GodepotError | null = null;
     if (refusal) {
       info.route = 'refused';
       failed(refusal);
@@ -276,6 +279,11 @@ export function createApp(deps: AppDeps): App {
           `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`,
         ),
       );
+    } else if (deps.authorize && (gate = deps.authorize(req)) !== null) {
+      info.route = 'auth';
+      info.error = gate.code;
+      if (gate.code === 'unauthorized') res.setHeader('www-authenticate', 'Basic realm="godepot", charset="UTF-8"');
+      sendError(res, gate, method === 'HEAD');
     } else {
       try {
         answering = route(req, res, info, signal, reserved)?.catch(failed);

@@ -16,7 +16,7 @@
 // The protocol is read-only: a request that announces a body is answered 400
 // and its connection closed, so a client cannot hold a descriptor by never
 // sending the body it announced.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { App } from './app.js';
@@ -83,7 +83,17 @@ export interface GodepotServer extends Server {
   readonly connectionCap: number;
 }
 
-export function createHttpServer(app: App, given: Partial<HttpServerLimits> = {}): GodepotServer {
+/** Makes the listening server from Node's server options and the handler: plain HTTP unless given (HTTPS). */
+export type ServerFactory = (
+  options: ServerOptions,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+) => Server;
+
+export function createHttpServer(
+  app: App,
+  given: Partial<HttpServerLimits> = {},
+  make: ServerFactory = createServer,
+): GodepotServer {
   const limits: HttpServerLimits = { ...DEFAULT_LIMITS, ...given };
   const cap = connectionCap(limits);
   const reserve = Math.min(limits.reserve, Math.floor(cap / 2));
@@ -107,7 +117,7 @@ export function createHttpServer(app: App, given: Partial<HttpServerLimits> = {}
     app.handle(req, res, reserved);
   };
 
-  const server = createServer(
+  const server = make(
     {
       headersTimeout: limits.headersTimeout,
       requestTimeout: limits.requestTimeout,

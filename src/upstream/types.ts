@@ -26,4 +26,6 @@ export interface UpstreamList {
   readonly entries: readonly UpstreamEntry[];
   /** True for "off" (or a list ending in off): godepot never fetches modules. */
   readonly off: boolean;
+  /** True when the list ends in "direct": modules no proxy has come from their origin (version control). */
+  readonly direct?: boolean;
 }

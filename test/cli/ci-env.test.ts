@@ -49,6 +49,10 @@ describe('ci-env', () => {
     expect(via.GONOSUMDB).toBe('git.corp.example');
     expect(via.GOPRIVATE).toBeUndefined();
     expect(via.GONOPROXY).toBeUndefined();
+    const why = ciEnv({ ...base, private: 'git.corp.example', privateVia: 'godepot' }).find(
+      (v) => v.name === 'GONOSUMDB',
+    );
+    expect(why?.why).toMatch(/godepot --private .*credentials for the Git host.*USER:TOKEN/);
     expect(() => vars({ private: 'github.com' })).toThrow(/covers public modules/);
   });
 

@@ -40,7 +40,11 @@ describe('value syntaxes', () => {
     expect(formatUpstreamList(l)).toBe('https://a.example|https://b.example/sub,http://127.0.0.1:9/x');
     expect(parseUpstreamList('off')).toEqual({ entries: [], off: true });
     expect(parseUpstreamList('https://a.example,off,https://ignored').entries).toHaveLength(1);
-    expect(() => parseUpstreamList('https://a.example,direct')).toThrow(/direct.*not supported yet/);
+    const d = parseUpstreamList('https://a.example,direct,https://ignored');
+    expect(d).toEqual({ entries: [{ url: 'https://a.example', fallBackOnError: false }], off: false, direct: true });
+    expect(formatUpstreamList(d)).toBe('https://a.example,direct');
+    expect(parseUpstreamList('direct')).toEqual({ entries: [], off: false, direct: true });
+    expect(() => parseUpstreamList('noproxy')).toThrow(/noproxy.*not supported/);
     expect(() => parseUpstreamList('ftp://a.example')).toThrow(/scheme must be http or https/);
     expect(() => parseUpstreamList(' , ')).toThrow(/empty/);
   });
@@ -131,7 +135,8 @@ describe('loadSettings', () => {
       [['--list-ttl', 'soon'], {}, /--list-ttl/],
       [[], { GODEPOT_RETRY_ATTEMPTS: '0' }, /--retry-attempts.*out of range/],
       [['--verify', 'maybe'], {}, /--verify.*strict, fallback, quorum/],
-      [['--upstream', 'direct'], {}, /--upstream.*direct/],
+      [['--upstream', 'noproxy'], {}, /--upstream.*noproxy/],
+      [['--auth', '/x/users.json'], {}, /--auth.*--tls-cert.*--insecure-auth/],
       [['--sumdb', 'sum.golang.org+00000000+AAAA'], {}, /--sumdb #1/],
       [['--verify-rule', 'nomode'], {}, /--verify-rule/],
       [['--frobnicate'], {}, /unknown flag --frobnicate/],

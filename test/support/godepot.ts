@@ -13,6 +13,7 @@ import { findOption } from '../../src/config/options.js';
 import { compose, type ComposeOptions, type Godepot } from '../../src/runtime/compose.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createHttpServer, type GodepotServer, type HttpServerLimits } from '../../src/server/http-server.js';
+import type { VcsOptions } from '../../src/runtime/private.js';
 
 export type RawSettings = Record<string, string | string[]>;
 
@@ -50,6 +51,7 @@ export async function startGodepot(
     background?: boolean;
     compose?: Pick<ComposeOptions, 'clock' | 'pools'>;
     limits?: Partial<HttpServerLimits>;
+    vcs?: VcsOptions;
   } = {},
 ): Promise<RunningGodepot> {
   const data = typeof raw.data === 'string' ? raw.data : await tempDir();
@@ -73,6 +75,7 @@ export async function startGodepot(
     background: opts.background ?? false,
     ...(opts.storage ? { storage: opts.storage } : {}),
     ...opts.compose,
+    ...(opts.vcs ? { vcs: opts.vcs } : {}),
   });
   // The production server and its options (serve.ts uses the same), not Node's defaults.
   const server = createHttpServer(g.app, opts.limits);
@@ -131,7 +134,7 @@ export async function spawnGodepot(
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: string): void => {
       out += chunk;
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m) resolve(m[1] as string);
     };
     child.stdout?.on('data', onData);

@@ -1,0 +1,55 @@
+// `godepot auth add NAME --modules PATTERNS [--auth FILE]`: adds (or
+// re-keys) a user of the --auth file. The new random token is printed once;
+// only its SHA-256 is written. A running server picks the change up.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { ConfigError, parseFlags } from '../config/load.js';
+import { hashToken, newToken, UsersFileError, withUser } from '../auth/users.js';
+import { PROCESS_IO, type CommandIO } from './command-settings.js';
+
+const FLAGS = [
+  { name: 'modules', type: 'string', default: '*', help: 'GOPRIVATE-style patterns the user may read ("*": all)' },
+  { name: 'auth', type: 'string', default: '', help: 'the users file (default: GODEPOT_AUTH)' },
+] as const;
+
+const USAGE = `Usage: godepot auth add NAME [--modules PATTERNS] [--auth FILE]
+
+Adds user NAME to the users file (creating it; an existing NAME gets a new token),
+prints the new token once, and writes only its SHA-256. PATTERNS are GOPRIVATE-style,
+comma-separated; "*" (the default) allows every module.
+`;
+
+export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'add') {
+    io.out(USAGE);
+    return sub === '--help' || sub === '-h' ? 0 : 2;
+  }
+  const flags = parseFlags(rest, FLAGS);
+  const name = flags.positionals[0];
+  if (name === undefined || flags.positionals.length > 1) throw new ConfigError('give exactly one user NAME');
+  const file = flags.values.get('auth')?.[0] ?? io.env.GODEPOT_AUTH ?? '';
+  if (file === '') throw new ConfigError('no users file: give --auth FILE or set GODEPOT_AUTH');
+  const modules = flags.values.get('modules')?.[0] ?? '*';
+  let text: string | null = null;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const token = newToken();
+  let next: string;
+  try {
+    next = withUser(text, name, hashToken(token), modules);
+  } catch (err) {
+    if (err instanceof UsersFileError) throw new ConfigError(`${file}: ${err.message}`);
+    throw err;
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, next, { mode: 0o600 });
+  await rename(tmp, file);
+  io.out(
+    `User ${name} may read modules matching ${modules}. Its token (shown only now; godepot keeps only its SHA-256):\n${token}\n`,
+  );
+  return 0;
+}

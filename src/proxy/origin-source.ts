@@ -1,0 +1,138 @@
+// Module origins as a source of the module service: the same interface as
+// the upstream proxy list, so that origin fetches get the service's cache,
+// single flight, stale serving and verification unchanged. Two shapes:
+// OriginSource for private modules (only their origin, never a proxy), and
+// DirectFallback for `--upstream <proxies>,direct` (the origin after every
+// proxy said 404/410; the checksum database still checks what it returns).
+import { Readable } from 'node:stream';
+import { isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
+import { NotFoundError, type BodyReader, type CallClass, type Fetched, type ProxyList } from '../upstream/index.js';
+import { OriginError } from '../vcs/errors.js';
+import type { Origin } from '../vcs/origin.js';
+import type { ModuleSource } from './context.js';
+import { GodepotError } from './errors.js';
+
+/** An upstream path (/<escaped module>/@v/list, /@latest, /@v/<escaped version>.<ext>) taken apart. */
+function parseUpstreamPath(p: string): { path: string; kind: string; version: string } {
+  const latest = p.endsWith('/@latest');
+  const at = p.lastIndexOf('/@v/');
+  if (latest) return { path: unescapePath(p.slice(1, -'/@latest'.length)), kind: 'latest', version: '' };
+  if (at < 0) throw new Error(`internal: not an upstream path: ${p}`);
+  const path = unescapePath(p.slice(1, at));
+  const file = p.slice(at + 4);
+  if (file === 'list') return { path, kind: 'list', version: '' };
+  const dot = file.lastIndexOf('.');
+  return { path, kind: file.slice(dot + 1), version: unescapeVersion(file.slice(0, dot)) };
+}
+
+/** The error the service reports for a failed origin fetch (404/410 pass through as NotFoundError). */
+export function fromOrigin(err: OriginError): Error {
+  const upstream = `origin ${err.host}`;
+  switch (err.failure) {
+    case 'not_found':
+      return new NotFoundError(upstream, 404, err.message);
+    case 'gone':
+      return new NotFoundError(upstream, 410, err.message);
+    case 'timeout':
+      return new GodepotError('upstream_timeout', err.message, { upstream, failure: err.failure });
+    case 'moved':
+      return new GodepotError('checksum_mismatch', err.message, { upstream, ...err.details });
+    case 'bad_content':
+      return new GodepotError('bad_upstream_content', err.message, { upstream });
+    default:
+      return new GodepotError('upstream_failed', err.message, { upstream, failure: err.failure });
+  }
+}
+
+export class OriginSource implements ModuleSource {
+  readonly disabled = false;
+
+  constructor(private readonly origin: Origin) {}
+
+  private async body(upstreamPath: string, signal: AbortSignal): Promise<{ body: Buffer; host: string }> {
+    const { path, kind, version } = parseUpstreamPath(upstreamPath);
+    const host = path.split('/')[0] ?? path;
+    const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v) + '\n');
+    try {
+      switch (kind) {
+        case 'list':
+          return { body: Buffer.from((await this.origin.list(path, signal)).map((v) => v + '\n').join('')), host };
+        case 'latest':
+          return { body: json(await this.origin.query(path, 'latest', signal)), host };
+        case 'info':
+          if (!isCanonicalVersion(version)) return { body: json(await this.origin.query(path, version, signal)), host };
+          return { body: (await this.origin.download(path, version, signal)).info, host };
+        case 'mod':
+          return { body: (await this.origin.download(path, version, signal)).mod, host };
+        case 'zip':
+          return { body: (await this.origin.download(path, version, signal)).zip, host };
+      }
+    } catch (err) {
+      throw err instanceof OriginError ? fromOrigin(err) : err;
+    }
+    throw new Error(`internal: no origin fetch for ${kind}`);
+  }
+
+  async get<T>(
+    upstreamPath: string,
+    _kind: string,
+    _cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<Fetched<T>> {
+    const { body, host } = await this.body(upstreamPath, signal ?? new AbortController().signal);
+    const meta = { upstream: `origin ${host}`, url: `origin ${host}${upstreamPath}`, status: 200, headers: {} };
+    return { value: await read(Readable.from([body]), meta), meta };
+  }
+
+  async getEach<T>(
+    upstreamPath: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<{ found: Fetched<T>[]; errors: Error[] }> {
+    try {
+      return { found: [await this.get(upstreamPath, kind, cls, read, signal)], errors: [] };
+    } catch (err) {
+      return { found: [], errors: [err instanceof Error ? err : new Error(String(err))] };
+    }
+  }
+}
+
+/** `<proxies>,direct`: the proxies first; the origin when every one of them said 404/410. */
+export class DirectFallback implements ModuleSource {
+  readonly disabled = false;
+
+  constructor(
+    private readonly proxies: ProxyList,
+    private readonly origin: OriginSource,
+  ) {}
+
+  async get<T>(
+    upstreamPath: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<Fetched<T>> {
+    if (!this.proxies.disabled) {
+      try {
+        return await this.proxies.get(upstreamPath, kind, cls, read, signal);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+    return this.origin.get(upstreamPath, kind, cls, read, signal);
+  }
+
+  getEach<T>(
+    upstreamPath: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<{ found: Fetched<T>[]; errors: Error[] }> {
+    return this.proxies.getEach(upstreamPath, kind, cls, read, signal);
+  }
+}

@@ -1,0 +1,54 @@
+// Wiring of --auth: the users file (watched), the gate, and its metric and
+// log lines. The app calls authorize() first thing for every request.
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { decide } from '../auth/gate.js';
+import { UsersFile } from '../auth/users-file.js';
+import { UsersFileError } from '../auth/users.js';
+import { ConfigError } from '../config/load.js';
+import { GodepotError } from '../proxy/errors.js';
+import { decodeRequestPath } from '../proxy/request.js';
+
+export interface AuthWiring {
+  readonly authorize: (req: IncomingMessage) => GodepotError | null;
+  readonly users: UsersFile;
+  close(): void;
+}
+
+export function wireAuth(file: string, log: Logger, registry: Registry): AuthWiring {
+  let users: UsersFile;
+  try {
+    users = new UsersFile(file, log);
+  } catch (err) {
+    throw err instanceof UsersFileError ? new ConfigError(`invalid --auth: ${err.message}`) : err;
+  }
+  const stop = users.watch();
+  const failures = new Counter({
+    name: 'godepot_auth_failures_total',
+    help: 'Requests refused by --auth, by reason (no_credentials, bad_credentials, module_not_allowed).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const r of ['no_credentials', 'bad_credentials', 'module_not_allowed']) failures.inc({ reason: r }, 0);
+  const authorize = (req: IncomingMessage): GodepotError | null => {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const rawPath = q < 0 ? raw : raw.slice(0, q);
+    let path = rawPath;
+    try {
+      path = decodeRequestPath(rawPath);
+    } catch {
+      // A malformed path names no module: the gate still wants a user, then the router answers 400.
+    }
+    const d = decide(users.current, path, req.headers.authorization);
+    if (d.allow) return null;
+    failures.inc({ reason: d.reason });
+    log.warn(
+      { user: d.user, reason: d.reason, path: rawPath.slice(0, 200), remote: req.socket.remoteAddress },
+      'request refused by --auth',
+    );
+    return new GodepotError(d.status === 401 ? 'unauthorized' : 'forbidden', d.message);
+  };
+  return { authorize, users, close: stop };
+}

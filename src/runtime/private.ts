@@ -1,0 +1,81 @@
+// Wiring of origin fetches (--private, --upstream …,direct): the go-command
+// runner, the private ledger, the origin, and the module sources the
+// service uses. Kept apart from compose.ts so that the composition root
+// only calls it.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Settings } from '../config/settings.js';
+import { matchPrefixPatterns } from '../module/index.js';
+import type { ModuleSource } from '../proxy/context.js';
+import { DirectFallback, OriginSource } from '../proxy/origin-source.js';
+import type { ProxyList } from '../upstream/index.js';
+import { GoRunner } from '../vcs/gorun.js';
+import { PrivateLedger } from '../vcs/ledger.js';
+import { Origin } from '../vcs/origin.js';
+
+export interface VcsOptions {
+  /** The go binary (default `go` on PATH). */
+  readonly go?: string;
+  /** The environment of origin fetches (default: godepot's own, process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface PrivateWiring {
+  /** The source of public modules: the proxies, then the origin when the list ends in direct. */
+  readonly publicSource: ModuleSource;
+  /** Private modules: their origin (null without --private). */
+  readonly privateSource: OriginSource | null;
+  readonly isPrivate: (path: string) => boolean;
+  readonly ledger: PrivateLedger | null;
+  readonly origin: Origin | null;
+  /** Settings with the private patterns added to --nosumdb: private paths never reach a checksum database. */
+  readonly settings: Settings;
+}
+
+/** GOPRIVATE patterns and GONOSUMDB patterns as one list. */
+export function withPrivateNosumdb(settings: Settings): Settings {
+  if (settings.private === '') return settings;
+  const nosumdb = [settings.nosumdb, settings.private].filter((s) => s !== '').join(',');
+  return { ...settings, nosumdb };
+}
+
+export async function wirePrivate(
+  settings: Settings,
+  upstream: ProxyList,
+  log: Logger,
+  registry: Registry,
+  shutdown: AbortSignal,
+  vcs: VcsOptions = {},
+): Promise<PrivateWiring> {
+  const patterns = settings.private;
+  const isPrivate = (path: string): boolean => patterns !== '' && matchPrefixPatterns(patterns, path);
+  const effective = withPrivateNosumdb(settings);
+  if (patterns === '' && !settings.upstream.direct) {
+    return { publicSource: upstream, privateSource: null, isPrivate, ledger: null, origin: null, settings: effective };
+  }
+  const moved = new Counter({
+    name: 'godepot_private_tag_moved_total',
+    help: 'Private module versions whose content changed at the origin after the ledger recorded them (refused).',
+    registers: [registry],
+  });
+  const ledger = patterns === '' ? null : await PrivateLedger.open(settings.data);
+  const runner = new GoRunner({
+    go: vcs.go ?? 'go',
+    env: vcs.env ?? process.env,
+    privatePatterns: patterns,
+    workRoot: join(settings.data, 'vcs'),
+    concurrency: settings.vcs.concurrency,
+    timeoutMs: settings.vcs.timeout,
+  });
+  const origin = new Origin({ runner, ledger, isPrivate, log, onTagMoved: () => moved.inc() }, shutdown);
+  const source = new OriginSource(origin);
+  return {
+    publicSource: settings.upstream.direct ? new DirectFallback(upstream, source) : upstream,
+    privateSource: patterns === '' ? null : source,
+    isPrivate,
+    ledger,
+    origin,
+    settings: effective,
+  };
+}

@@ -1,0 +1,100 @@
+// What a failed origin fetch means, in one line a person can act on. The go
+// command's own messages are long and name git's internals; the client gets
+// the class (not found, credentials, unreachable, TLS, GOVCS, time-out), the
+// module, the host and the fix. Credentials never appear: URLs lose their
+// userinfo before any text leaves this file.
+
+export type OriginFailure =
+  'not_found' | 'gone' | 'auth' | 'unreachable' | 'tls' | 'govcs' | 'timeout' | 'moved' | 'bad_content' | 'failed';
+
+export class OriginError extends Error {
+  constructor(
+    readonly failure: OriginFailure,
+    message: string,
+    /** The origin host (first element of the module path). */
+    readonly host: string,
+    readonly details: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'OriginError';
+  }
+}
+
+/** The host a module path names: its first element. */
+export function hostOf(modulePath: string): string {
+  const slash = modulePath.indexOf('/');
+  return slash < 0 ? modulePath : modulePath.slice(0, slash);
+}
+
+/** Removes user:password@ from URLs and anything that looks like a token parameter. */
+export function scrub(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1').replace(/(token|password)=[^&\s]+/gi, '$1=***');
+}
+
+/** The go command's error, cut to its most telling line (git's "fatal:" line when there is one). */
+function essence(stderr: string): string {
+  const lines = scrub(stderr)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const fatal = lines.find((l) => /fatal:|error:/.test(l) && !/^go: downloading/.test(l));
+  const line = fatal ?? lines[lines.length - 1] ?? 'no error output';
+  return line.length > 300 ? line.slice(0, 300) + '…' : line;
+}
+
+const AUTH =
+  /terminal prompts disabled|could not read (Username|Password)|Authentication failed|authentication required|HTTP Basic: Access denied|401 Unauthorized|403 Forbidden|returned error: 40[13]|Permission denied \(publickey/i;
+const TLS = /x509:|certificate|tls:|SSL/i;
+const GOVCS = /disallowed by GOVCS|GOVCS/;
+const UNREACHABLE =
+  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|unrecognized import path|EOF/i;
+const NOT_FOUND =
+  /unknown revision|invalid version|no matching versions|not found|does not exist|does not contain package|repository .* not found|no tags|disallowed version string|malformed module path|cannot find module/i;
+
+/**
+ * Classifies a failed go run for path (what: "corp.example/lib@v1.0.0", …).
+ * timedOut: the run hit its deadline and was killed.
+ */
+export function classify(path: string, what: string, stderr: string, timedOut: boolean): OriginError {
+  const host = hostOf(path);
+  const why = essence(stderr);
+  if (timedOut) {
+    return new OriginError(
+      'timeout',
+      `godepot: fetching ${what} from its origin ${host} timed out (the git host hangs or is very slow); stored versions are still served — try again later or raise --vcs-timeout`,
+      host,
+    );
+  }
+  if (GOVCS.test(stderr)) {
+    return new OriginError(
+      'govcs',
+      `godepot: fetching ${what} from ${host} is not allowed by GOVCS in godepot's environment; set GOVCS (for example GOVCS=${host}:git) for the user godepot runs as (${why})`,
+      host,
+    );
+  }
+  if (AUTH.test(stderr)) {
+    return new OriginError(
+      'auth',
+      `godepot: no valid credentials for ${host} to fetch ${what}: add a .netrc entry (machine ${host} login USER password TOKEN) for the user godepot runs as, or set GOAUTH or a git credential helper`,
+      host,
+    );
+  }
+  if (TLS.test(stderr)) {
+    return new OriginError(
+      'tls',
+      `godepot: TLS failure talking to ${host} for ${what}: ${why}; add the host's CA to godepot's trust store (SSL_CERT_FILE) or list it in GOINSECURE`,
+      host,
+    );
+  }
+  if (UNREACHABLE.test(stderr) && !/unknown revision|invalid version/.test(stderr)) {
+    return new OriginError(
+      'unreachable',
+      `godepot: cannot reach ${host} to fetch ${what}: ${why}; check the network, DNS and HTTP(S)_PROXY of godepot's environment (stored versions are still served)`,
+      host,
+    );
+  }
+  if (NOT_FOUND.test(stderr)) {
+    return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host);
+  }
+  return new OriginError('failed', `godepot: fetching ${what} from ${host} failed: ${why}`, host);
+}

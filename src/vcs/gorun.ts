@@ -1,0 +1,179 @@
+// Running the go command for origin fetches (DESIGN invariant 9: every wait
+// is bounded). Each run gets a fresh GOPATH under the data folder, so a tag
+// moved at the origin is seen as moved (a shared module cache would keep
+// answering with the old bytes); the run's folder is removed afterwards.
+// At most `concurrency` runs at once; each has a deadline, and on the
+// deadline or an abort the whole process group (go and the git processes
+// it started) is killed.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface GoRunnerOptions {
+  /** The go binary (default: `go` on PATH). */
+  readonly go: string;
+  /** godepot's own environment: credentials, proxies, GIT_*, GOINSECURE… pass through. */
+  readonly env: NodeJS.ProcessEnv;
+  /** GOPRIVATE-syntax patterns of private modules ('' for none). */
+  readonly privatePatterns: string;
+  /** Folder for the per-run GOPATHs (inside the data folder). */
+  readonly workRoot: string;
+  readonly concurrency: number;
+  /** Deadline of one run (ms). */
+  readonly timeoutMs: number;
+}
+
+export interface GoRun {
+  /** Exit code; null when the process was killed. */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** The run's GOMODCACHE (exists only inside the callback given to run()). */
+  readonly modcache: string;
+}
+
+/** At most 16 MiB of output is kept per stream; `go mod download -json` prints far less. */
+const MAX_OUTPUT = 16 << 20;
+
+export class GoRunner {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly opts: GoRunnerOptions) {}
+
+  /** The environment of a run: godepot's own, with the module settings of an origin fetch on top. */
+  environment(gopath: string): NodeJS.ProcessEnv {
+    const p = this.opts.privatePatterns;
+    return {
+      ...this.opts.env,
+      GOPATH: gopath,
+      GOMODCACHE: join(gopath, 'pkg', 'mod'),
+      GOPROXY: 'direct',
+      // godepot checks public modules against its own verified database mirror, and private ones against its ledger.
+      GOSUMDB: 'off',
+      GOFLAGS: '-mod=mod -modcacherw',
+      GOTOOLCHAIN: 'local',
+      GOWORK: 'off',
+      GOENV: 'off',
+      GOTELEMETRY: 'off',
+      GOPRIVATE: p,
+      GONOSUMDB: p,
+      GONOPROXY: '',
+      GIT_TERMINAL_PROMPT: '0',
+    };
+  }
+
+  /**
+   * Runs `go args` in a fresh GOPATH, then `use` with the result while the
+   * run's module cache still exists. Never rejects for a failed go command
+   * (use looks at code and stderr); rejects with signal's reason on abort.
+   */
+  async run<T>(args: readonly string[], signal: AbortSignal, use: (r: GoRun) => Promise<T>): Promise<T> {
+    await this.slot(signal);
+    try {
+      await mkdir(this.opts.workRoot, { recursive: true });
+      const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
+      try {
+        const r = await this.spawn(args, gopath, signal);
+        return await use(r);
+      } finally {
+        await rm(gopath, { recursive: true, force: true });
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  private spawn(args: readonly string[], gopath: string, signal: AbortSignal): Promise<GoRun> {
+    signal.throwIfAborted();
+    return new Promise<GoRun>((resolve, reject) => {
+      const child = spawn(this.opts.go, args, {
+        cwd: gopath,
+        env: this.environment(gopath),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let outLen = 0;
+      let errLen = 0;
+      child.stdout.on('data', (b: Buffer) => {
+        if ((outLen += b.length) <= MAX_OUTPUT) out.push(b);
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        if ((errLen += b.length) <= MAX_OUTPUT) err.push(b);
+      });
+      let timedOut = false;
+      const kill = (): void => killGroup(child.pid);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, this.opts.timeoutMs);
+      const onAbort = (): void => kill();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      };
+      child.on('error', (e) => {
+        done();
+        reject(e);
+      });
+      child.on('close', (code) => {
+        done();
+        if (signal.aborted) {
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          return;
+        }
+        resolve({
+          code: timedOut ? null : code,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          timedOut,
+          modcache: join(gopath, 'pkg', 'mod'),
+        });
+      });
+    });
+  }
+
+  private async slot(signal: AbortSignal): Promise<void> {
+    if (this.active < this.opts.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        this.active++;
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(go);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(go);
+    });
+  }
+
+  private release(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+}
+
+/** Kills go and every git (and ssh, …) it started: they share its process group. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}

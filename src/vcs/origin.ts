@@ -1,0 +1,204 @@
+// Fetching modules from their version-control origin by running the go
+// command (GOPROXY=direct), so credentials, proxies and GOINSECURE work
+// exactly as they do for go itself. What go produced is suspect like any
+// upstream answer: the zip goes through godepot's own zip rules and h1:
+// hashing, and a private module version's hashes are checked against the
+// private ledger (a moved tag is refused). One go process per module
+// version at a time (single flight); a finished download is kept in memory
+// briefly, because a client asks for .info, .mod and .zip one after another.
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
+import { isCanonicalVersion } from '../module/index.js';
+import { SingleFlight } from '../util/singleflight.js';
+import { classify, hostOf, OriginError } from './errors.js';
+import type { GoRunner } from './gorun.js';
+import type { PrivateLedger } from './ledger.js';
+
+export interface Download {
+  readonly info: Buffer;
+  readonly mod: Buffer;
+  readonly zip: Buffer;
+  readonly zipH1: string;
+  readonly modH1: string;
+}
+
+export interface TagMovedEvent {
+  readonly module: string;
+  readonly version: string;
+  readonly recordedZip: string;
+  readonly currentZip: string;
+  readonly recordedMod: string;
+  readonly currentMod: string;
+}
+
+export interface OriginOptions {
+  readonly runner: GoRunner;
+  /** The private ledger; null when no private patterns are configured. */
+  readonly ledger: PrivateLedger | null;
+  readonly isPrivate: (path: string) => boolean;
+  readonly log: Logger;
+  readonly onTagMoved?: (e: TagMovedEvent) => void;
+  /** How long a finished download stays in memory for the next request of the same version (ms). */
+  readonly keepMs?: number;
+}
+
+interface GoModuleJson {
+  Path?: string;
+  Version?: string;
+  Time?: string;
+  Versions?: string[];
+  Error?: string | { Err?: string };
+  Info?: string;
+  GoMod?: string;
+  Zip?: string;
+}
+
+const KEEP_ENTRIES = 32;
+
+function parseJson(stdout: string): GoModuleJson {
+  try {
+    const v: unknown = JSON.parse(stdout);
+    return typeof v === 'object' && v !== null ? (v as GoModuleJson) : {};
+  } catch {
+    return {};
+  }
+}
+
+function errorText(j: GoModuleJson): string {
+  if (typeof j.Error === 'string') return j.Error;
+  return j.Error?.Err ?? '';
+}
+
+export class Origin {
+  private readonly downloads: SingleFlight<Download>;
+  private readonly kept = new Map<string, { until: number; download: Download }>();
+
+  constructor(
+    private readonly opts: OriginOptions,
+    shutdown?: AbortSignal,
+  ) {
+    this.downloads = new SingleFlight<Download>(shutdown);
+  }
+
+  /** The tagged versions (what `go list -m -versions` prints). */
+  async list(path: string, signal: AbortSignal): Promise<string[]> {
+    return this.opts.runner.run(['list', '-m', '-json', '-versions', path], signal, async (r) => {
+      const j = parseJson(r.stdout);
+      if (r.code !== 0 || errorText(j) !== '')
+        throw classify(path, `${path} (version list)`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
+      return (j.Versions ?? []).filter(isCanonicalVersion);
+    });
+  }
+
+  /** Resolves a query (latest, a branch, a commit hash, a version prefix) to {Version, Time}. */
+  async query(path: string, query: string, signal: AbortSignal): Promise<{ Version: string; Time?: string }> {
+    return this.opts.runner.run(['list', '-m', '-json', `${path}@${query}`], signal, async (r) => {
+      const j = parseJson(r.stdout);
+      if (r.code !== 0 || errorText(j) !== '' || typeof j.Version !== 'string')
+        throw classify(path, `${path}@${query}`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
+      return typeof j.Time === 'string' ? { Version: j.Version, Time: j.Time } : { Version: j.Version };
+    });
+  }
+
+  /** .info, go.mod and zip of a canonical version, checked (and for private modules, pinned). */
+  async download(path: string, version: string, signal: AbortSignal): Promise<Download> {
+    const key = `${path}@${version}`;
+    const kept = this.kept.get(key);
+    if (kept && kept.until > Date.now()) return kept.download;
+    const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
+    this.kept.delete(key);
+    this.kept.set(key, { until: Date.now() + (this.opts.keepMs ?? 120_000), download: value });
+    if (this.kept.size > KEEP_ENTRIES) {
+      const oldest = this.kept.keys().next();
+      if (!oldest.done) this.kept.delete(oldest.value);
+    }
+    return value;
+  }
+
+  /** Fetches afresh, bypassing the in-memory copy and the ledger check (for `godepot private verify`). */
+  async resolveHashes(path: string, version: string, signal: AbortSignal): Promise<{ zip: string; mod: string }> {
+    const d = await this.run(path, version, signal);
+    return { zip: d.zipH1, mod: d.modH1 };
+  }
+
+  private async fetch(path: string, version: string, signal: AbortSignal): Promise<Download> {
+    const d = await this.run(path, version, signal);
+    const ledger = this.opts.ledger;
+    if (ledger && this.opts.isPrivate(path)) {
+      const c = await ledger.check(path, version, d.zipH1, d.modH1);
+      if (c.kind === 'moved') throw this.moved(path, version, c.recorded, d);
+      if (c.kind === 'recorded')
+        this.opts.log.info(
+          { module: path, version, zip: d.zipH1, mod: d.modH1 },
+          'private version recorded in the ledger',
+        );
+    }
+    return d;
+  }
+
+  private async run(path: string, version: string, signal: AbortSignal): Promise<Download> {
+    const what = `${path}@${version}`;
+    return this.opts.runner.run(['mod', 'download', '-json', what], signal, async (r) => {
+      const j = parseJson(r.stdout);
+      if (r.code !== 0 || errorText(j) !== '' || !j.Info || !j.GoMod || !j.Zip)
+        throw classify(path, what, `${errorText(j)}\n${r.stderr}`, r.timedOut);
+      if (j.Version !== version)
+        throw new OriginError(
+          'not_found',
+          `${what} does not exist at its origin ${hostOf(path)}: it resolves to ${String(j.Version)}`,
+          hostOf(path),
+        );
+      const [info, mod, zip] = await Promise.all([readFile(j.Info), readFile(j.GoMod), readFile(j.Zip)]);
+      if (mod.length > MAX_GO_MOD || zip.length > MAX_ZIP_FILE)
+        throw new OriginError(
+          'bad_content',
+          `godepot: ${what} from its origin is larger than the go command's limits`,
+          hostOf(path),
+        );
+      let zipH1: string;
+      try {
+        zipH1 = (await verifyModuleZip(bufferSource(zip), { path, version }, { signal })).h1;
+      } catch (err) {
+        if (!(err instanceof ZipError)) throw err;
+        throw new OriginError(
+          'bad_content',
+          `godepot: the zip the go command made for ${what} breaks the module zip rules: ${err.message}`,
+          hostOf(path),
+        );
+      }
+      return { info, mod, zip, zipH1, modH1: hashGoMod(mod) };
+    });
+  }
+
+  private moved(
+    path: string,
+    version: string,
+    recorded: { zip: string; mod: string; recorded: string },
+    d: Download,
+  ): OriginError {
+    const e: TagMovedEvent = {
+      module: path,
+      version,
+      recordedZip: recorded.zip,
+      currentZip: d.zipH1,
+      recordedMod: recorded.mod,
+      currentMod: d.modH1,
+    };
+    this.opts.onTagMoved?.(e);
+    this.opts.log.fatal(
+      { ...e, recordedAt: recorded.recorded, alert: 'private_tag_moved' },
+      'SECURITY: a private module version changed at its origin (a moved tag); refused, the recorded bytes keep being served',
+    );
+    const which =
+      recorded.zip !== d.zipH1
+        ? `the ledger recorded ${recorded.zip} on ${recorded.recorded}, the origin now has ${d.zipH1}`
+        : `its go.mod: the ledger recorded ${recorded.mod}, the origin now has ${d.modH1}`;
+    return new OriginError(
+      'moved',
+      `godepot: ${path}@${version} changed at its origin ${hostOf(path)} (was the tag moved?): ${which}; refused — tags of released versions must not move, tag a new version instead`,
+      hostOf(path),
+      { recorded: recorded.zip, current: d.zipH1 },
+    );
+  }
+}

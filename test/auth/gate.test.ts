@@ -1,0 +1,110 @@
+// The --auth gate and users file: who gets in, with which status, and what
+// the refusal says (never the token, never the pattern list).
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decide, moduleOfPath, basicCredentials } from '../../src/auth/gate.js';
+import { hashToken, parseUsers, withUser } from '../../src/auth/users.js';
+import { authCommand } from '../../src/cli/auth.js';
+
+const basic = (user: string, token: string): string => 'Basic ' + Buffer.from(`${user}:${token}`).toString('base64');
+
+const users = parseUsers(
+  JSON.stringify({
+    users: [
+      { name: 'ci', tokenSha256: hashToken('full-token').toString('hex'), modules: ['*'] },
+      { name: 'public', tokenSha256: hashToken('pub-token').toString('hex'), modules: ['example.com/*'] },
+    ],
+  }),
+);
+
+describe('the auth gate', () => {
+  it('leaves the probes open and wants a user for everything else', () => {
+    expect(decide(users, '/healthz', undefined)).toEqual({ allow: true, user: null });
+    expect(decide(users, '/readyz', undefined)).toEqual({ allow: true, user: null });
+    for (const p of ['/metrics', '/', '/api/incidents', '/corp.example/lib/@v/list', '/sumdb/sum.golang.org/latest']) {
+      const d = decide(users, p, undefined);
+      expect(d.allow, p).toBe(false);
+      if (!d.allow) expect(d.status).toBe(401);
+    }
+  });
+
+  it('refuses a wrong token and an unknown user alike, without echoing the token', () => {
+    for (const h of [
+      basic('ci', 'nope'),
+      basic('nobody', 'full-token'),
+      basic('ci', ''),
+      'Bearer full-token',
+      'Basic !!',
+    ]) {
+      const d = decide(users, '/example.com/a/@v/list', h);
+      expect(d.allow, h).toBe(false);
+      if (!d.allow) {
+        expect(d.status).toBe(401);
+        expect(d.message).not.toContain('full-token');
+        expect(d.message).not.toContain('nope');
+      }
+    }
+  });
+
+  it('lets a user read only modules matching its patterns (403 naming the rule, not the list)', () => {
+    expect(decide(users, '/example.com/a/@v/v1.0.0.zip', basic('public', 'pub-token')).allow).toBe(true);
+    expect(decide(users, '/corp.example/lib/@v/v1.0.0.zip', basic('ci', 'full-token')).allow).toBe(true);
+    const d = decide(users, '/corp.example/lib/@v/list', basic('public', 'pub-token'));
+    expect(d.allow).toBe(false);
+    if (!d.allow) {
+      expect(d.status).toBe(403);
+      expect(d.message).toMatch(/user public may not read corp\.example\/lib.*module patterns/);
+      expect(d.message).not.toContain('example.com/*');
+    }
+    const lookup = decide(users, '/sumdb/sum.golang.org/lookup/corp.example/lib@v1.0.0', basic('public', 'pub-token'));
+    expect(lookup.allow).toBe(false);
+    // Tiles and tree heads name no module: any valid user.
+    expect(decide(users, '/sumdb/sum.golang.org/tile/8/0/000', basic('public', 'pub-token')).allow).toBe(true);
+    expect(decide(users, '/corp.example/lib/@latest', basic('public', 'pub-token')).allow).toBe(false);
+  });
+
+  it('reads module paths as the router does (case-escaped, @latest, lookups)', () => {
+    expect(moduleOfPath('/github.com/!azure/sdk/@v/list')).toBe('github.com/Azure/sdk');
+    expect(moduleOfPath('/corp.example/lib/@latest')).toBe('corp.example/lib');
+    expect(moduleOfPath('/sumdb/sum.golang.org/lookup/corp.example/lib@v1.0.0')).toBe('corp.example/lib');
+    expect(moduleOfPath('/metrics')).toBeNull();
+    expect(basicCredentials(basic('a', 'b:c'))).toEqual({ user: 'a', token: 'b:c' });
+  });
+});
+
+describe('the users file', () => {
+  it('refuses what it cannot read as a whole', () => {
+    expect(() => parseUsers('{')).toThrow(/not JSON/);
+    expect(() => parseUsers('{"users":[{"name":"a","tokenSha256":"abc","modules":["*"]}]}')).toThrow(/64 hex/);
+    expect(() => parseUsers('{"users":[{"name":"a b","tokenSha256":"' + 'a'.repeat(64) + '","modules":[]}]}')).toThrow(
+      /name/,
+    );
+    expect(() => parseUsers('{"users":[{"name":"a","tokenSha256":"' + 'a'.repeat(64) + '","modules":["["]}]}')).toThrow(
+      /pattern/,
+    );
+    const twice = withUser(withUser(null, 'a', hashToken('1'), '*'), 'a', hashToken('2'), 'x.example/*');
+    expect(parseUsers(twice)).toHaveLength(1);
+  });
+
+  it('godepot auth add prints a token once and stores only its hash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'godepot-auth-'));
+    try {
+      const file = join(dir, 'users.json');
+      const out: string[] = [];
+      const io = { out: (s: string) => out.push(s), err: process.stderr, env: {} };
+      expect(await authCommand(['add', 'ci', '--modules', 'corp.example/*,example.com', '--auth', file], io)).toBe(0);
+      const token = out.join('').trim().split('\n').pop() ?? '';
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const text = await readFile(file, 'utf8');
+      expect(text).not.toContain(token);
+      const [u] = parseUsers(text);
+      expect(u?.tokenSha256.equals(hashToken(token))).toBe(true);
+      expect(u?.modules).toBe('corp.example/*,example.com');
+      expect(decide(parseUsers(text), '/corp.example/x/@v/list', basic('ci', token)).allow).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

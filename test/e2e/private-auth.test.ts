@@ -1,0 +1,254 @@
+// Issue 13's access control and `direct`, with the real go command: godepot
+// (the built CLI) serving HTTPS with a self-signed certificate the client
+// trusts through SSL_CERT_FILE, --auth with a full token and one limited to
+// example.com/*, the token in GOPROXY's userinfo; and `--upstream <proxy>,direct`
+// for a public module no proxy has, checked against the checksum database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
+import { findComponent } from '../support/components.js';
+import {
+  removeDir,
+  spawnGodepot,
+  startGodepot,
+  tempDir,
+  type ChildGodepot,
+  type RunningGodepot,
+} from '../support/godepot.js';
+import { hashToken, withUser } from '../../src/auth/users.js';
+import { APP, LIB, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
+
+const go = findGo();
+const git = go === null ? null : findComponent('git');
+const openssl = spawnSync('openssl', ['version']).status === 0;
+
+const FULL = 'full-token-0123456789abcdef';
+const LIMITED = 'limited-token-0123456789abcdef';
+
+const DIRECT_FILES = {
+  'go.mod': 'module pub.example/direct\n\ngo 1.21\n',
+  'direct.go': 'package direct\n\nconst Name = "direct"\n',
+};
+const BAD_FILES = { 'go.mod': 'module pub.example/bad\n\ngo 1.21\n', 'bad.go': 'package bad\n\n// as released\n' };
+
+describe.skipIf(go === null || git === null || !openssl)('HTTPS, --auth and direct, through godepot', () => {
+  let world: PrivateWorld;
+  let godepot: ChildGodepot;
+  let cert: string;
+  let port: string;
+  const dirs: string[] = [];
+  const home = async (): Promise<string> => {
+    const d = await tempDir('godepot-gohome-');
+    dirs.push(d);
+    return d;
+  };
+
+  /** GET over HTTPS trusting only the test certificate. */
+  const get = (path: string, auth?: string): Promise<{ status: number; body: string; wwwAuth?: string }> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        `https://127.0.0.1:${port}${path}`,
+        { ca: cert, headers: auth ? { authorization: 'Basic ' + Buffer.from(auth).toString('base64') } : {} },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => {
+            const w = res.headers['www-authenticate'];
+            resolve({ status: res.statusCode ?? 0, body, ...(w ? { wwwAuth: w } : {}) });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+
+  beforeAll(async () => {
+    world = await startPrivateWorld(
+      git as string,
+      ['pub.example'],
+      [
+        { path: 'pub.example/direct', version: 'v1.0.0', files: DIRECT_FILES },
+        { path: 'pub.example/bad', version: 'v1.0.0', files: BAD_FILES },
+      ],
+    );
+    await world.git.createRepo('pub.example/direct', DIRECT_FILES);
+    world.git.tag('pub.example/direct', 'v1.0.0');
+    // Released once with other code than the database recorded: the origin now serves different bytes.
+    await world.git.createRepo('pub.example/bad', { ...BAD_FILES, 'bad.go': 'package bad\n\n// altered\n' });
+    world.git.tag('pub.example/bad', 'v1.0.0');
+
+    const dir = await tempDir('godepot-tls-');
+    dirs.push(dir);
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=godepot test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    cert = await readFile(certFile, 'utf8');
+    const usersFile = join(dir, 'users.json');
+    await writeFile(
+      usersFile,
+      withUser(withUser(null, 'ci', hashToken(FULL), '*'), 'public', hashToken(LIMITED), 'example.com/*'),
+    );
+    const env = await vcsEnv(world.git, world.git.netrc());
+    dirs.push(env.HOME as string);
+    const data = await tempDir('godepot-data-');
+    dirs.push(data);
+    godepot = await spawnGodepot(
+      [
+        '--data',
+        data,
+        '--upstream',
+        world.upstream.url,
+        '--sumdb',
+        `${world.sumdb.vkey} ${world.sumdb.url}`,
+        '--private',
+        'corp.example',
+        '--auth',
+        usersFile,
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+      ],
+      env,
+    );
+    port = new URL(godepot.url).port;
+    expect(godepot.url).toMatch(/^https:/);
+  }, 120_000);
+
+  afterAll(async () => {
+    await godepot?.stop();
+    await world?.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('without credentials: 401 with WWW-Authenticate; the probes stay open', async () => {
+    const r = await get(`/${LIB}/@v/list`);
+    expect(r.status).toBe(401);
+    expect(r.wwwAuth).toMatch(/^Basic realm="godepot"/);
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get(`/${LIB}/@v/list`, `ci:wrong`)).status).toBe(401);
+    const h = await home();
+    await writeFile(join(h, 'ca.pem'), cert);
+    const dl = await runGo(['mod', 'download', `${LIB}@v1.0.0`], {
+      cwd: h,
+      env: goEnv({ home: h, proxy: godepot.url, sumdb: 'off', extra: { SSL_CERT_FILE: join(h, 'ca.pem') } }),
+      timeoutMs: 60_000,
+    });
+    expect(dl.code).not.toBe(0);
+    expect(dl.stderr).toMatch(/401 Unauthorized/);
+  }, 120_000);
+
+  it('a token limited to example.com/* gets 403 for corp.example/…, naming the rule', async () => {
+    const r = await get(`/${LIB}/@v/list`, `public:${LIMITED}`);
+    expect(r.status).toBe(403);
+    expect(r.body).toMatch(/user public may not read corp\.example\/lib/);
+    expect(r.body).not.toContain('example.com/*');
+    expect((await get('/example.com/pub/@v/list', `public:${LIMITED}`)).status).toBe(200);
+  }, 60_000);
+
+  it('the full token in GOPROXY userinfo builds the app over HTTPS', async () => {
+    const h = await home();
+    const app = await tempDir('godepot-app-');
+    dirs.push(app);
+    await writeApp(app, { files: APP });
+    const certPath = join(h, 'ca.pem');
+    await writeFile(certPath, cert);
+    const { hostname } = new URL(godepot.url);
+    const env = goEnv({
+      home: h,
+      proxy: `https://ci:${FULL}@${hostname}:${port}`,
+      sumdb: world.sumdb.vkey,
+      extra: { GONOSUMDB: 'corp.example', SSL_CERT_FILE: certPath },
+    });
+    const tidy = await runGo(['mod', 'tidy'], { cwd: app, env, timeoutMs: 180_000 });
+    expect(tidy.code, describeRun(tidy)).toBe(0);
+    const build = await runGo(['build', '-o', join(h, 'app'), '.'], { cwd: app, env, timeoutMs: 180_000 });
+    expect(build.code, describeRun(build)).toBe(0);
+    const metrics = await get('/metrics', `ci:${FULL}`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/godepot_auth_failures_total\{reason="no_credentials"\} [1-9]/);
+    expect(godepot.output()).not.toContain(FULL);
+    expect(godepot.output()).not.toContain(LIMITED);
+  }, 400_000);
+});
+
+describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for public modules', () => {
+  let world: PrivateWorld;
+  let godepot: RunningGodepot;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    world = await startPrivateWorld(
+      git as string,
+      ['pub.example'],
+      [
+        { path: 'pub.example/direct', version: 'v1.0.0', files: DIRECT_FILES },
+        { path: 'pub.example/bad', version: 'v1.0.0', files: BAD_FILES },
+      ],
+    );
+    await world.git.createRepo('pub.example/direct', DIRECT_FILES);
+    world.git.tag('pub.example/direct', 'v1.0.0');
+    await world.git.createRepo('pub.example/bad', { ...BAD_FILES, 'bad.go': 'package bad\n\n// altered\n' });
+    world.git.tag('pub.example/bad', 'v1.0.0');
+    const env = await vcsEnv(world.git, null);
+    dirs.push(env.HOME as string);
+    godepot = await startGodepot(
+      { upstream: `${world.upstream.url},direct`, sumdb: `${world.sumdb.vkey} ${world.sumdb.url}` },
+      { vcs: { env } },
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await godepot?.close();
+    await world?.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('fetches what the proxy lacks from its origin, verified by the checksum database', async () => {
+    const h = await tempDir('godepot-gohome-');
+    dirs.push(h);
+    const env = goEnv({ home: h, proxy: godepot.url, sumdb: world.sumdb.vkey });
+    const dl = await runGo(['mod', 'download', '-json', 'pub.example/direct@v1.0.0', 'example.com/pub@v1.0.0'], {
+      cwd: h,
+      env,
+      timeoutMs: 120_000,
+    });
+    expect(dl.code, describeRun(dl)).toBe(0);
+    expect(world.upstream.requests.some((r) => r.path.includes('pub.example/direct'))).toBe(true);
+    expect(world.git.count('/git/direct')).toBeGreaterThan(0);
+    const zip = await fetch(`${godepot.url}/pub.example/direct/@v/v1.0.0.zip`);
+    expect(zip.status).toBe(200);
+    expect(zip.headers.get('x-godepot-verification')).toBe('verified');
+  }, 200_000);
+
+  it('refuses origin bytes that contradict the checksum database', async () => {
+    const r = await fetch(`${godepot.url}/pub.example/bad/@v/v1.0.0.zip`);
+    const body = await r.text();
+    expect(r.status, body).toBe(502);
+    expect(body).toMatch(/checksum mismatch for pub\.example\/bad@v1\.0\.0 from origin pub\.example/);
+  }, 200_000);
+});

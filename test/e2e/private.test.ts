@@ -1,0 +1,215 @@
+// Issue 13's acceptance, with the real go command: private modules fetched
+// from a Git host (git http-backend behind a proxy, basic auth) through
+// godepot, which the client uses as its only GOPROXY; queries; the Git host
+// down after a warm-up; missing credentials; a tag moved after it was
+// recorded in the private ledger.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
+import { findComponent } from '../support/components.js';
+import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { privateCommand } from '../../src/cli/private.js';
+import { APP, LIB, startPrivateWorld, USER, PASSWORD, vcsEnv, type PrivateWorld } from './private-support.js';
+
+const go = findGo();
+const git = go === null ? null : findComponent('git');
+
+describe.skipIf(go === null || git === null)('private modules from a Git host, through godepot', () => {
+  let world: PrivateWorld;
+  let godepot: RunningGodepot;
+  let env: Record<string, string>;
+  let appDir: string;
+  const dirs: string[] = [];
+  const home = async (): Promise<string> => {
+    const d = await tempDir('godepot-gohome-');
+    dirs.push(d);
+    return d;
+  };
+  const clientEnv = (h: string) =>
+    goEnv({ home: h, proxy: godepot.url, sumdb: world.sumdb.vkey, extra: { GONOSUMDB: 'corp.example' } });
+
+  beforeAll(async () => {
+    world = await startPrivateWorld(git as string);
+    env = await vcsEnv(world.git, world.git.netrc());
+    dirs.push(env.HOME as string);
+    godepot = await startGodepot(
+      {
+        upstream: world.upstream.url,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        private: 'corp.example',
+        'list-ttl': '1ms',
+        'query-ttl': '1ms',
+        'stale-grace': '50ms',
+      },
+      { vcs: { env } },
+    );
+    appDir = await tempDir('godepot-app-');
+    dirs.push(appDir);
+    await writeApp(appDir, { files: APP });
+  }, 120_000);
+
+  afterAll(async () => {
+    await godepot?.close();
+    await world?.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('builds an app needing a private module that requires a public one; nothing private reaches the proxy or database', async () => {
+    const h = await home();
+    const tidy = await runGo(['mod', 'tidy'], { cwd: appDir, env: clientEnv(h), timeoutMs: 180_000 });
+    expect(tidy.code, describeRun(tidy)).toBe(0);
+    const build = await runGo(['build', '-o', join(h, 'app'), '.'], {
+      cwd: appDir,
+      env: clientEnv(h),
+      timeoutMs: 180_000,
+    });
+    expect(build.code, describeRun(build)).toBe(0);
+    const gosum = await readFile(join(appDir, 'go.sum'), 'utf8');
+    expect(gosum).toContain(`${LIB} v1.1.0 h1:`);
+    expect(gosum).toContain('example.com/pub v1.0.0 h1:');
+    expect(world.upstream.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
+    expect(world.sumdb.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
+    const served = world.git.requests.filter((r) => r.url.includes('/git/lib') && r.status === 200);
+    expect(served.length).toBeGreaterThan(0);
+    expect(served.every((r) => r.user === USER)).toBe(true);
+
+    const list = await runGo(['list', '-m', '-versions', LIB], { cwd: appDir, env: clientEnv(h), timeoutMs: 60_000 });
+    expect(list.code, describeRun(list)).toBe(0);
+    expect(list.stdout.trim()).toBe(`${LIB} v1.0.0 v1.1.0`);
+  }, 400_000);
+
+  it('answers @latest, branch and commit queries from the origin', async () => {
+    const h = await home();
+    const q = async (query: string): Promise<{ Version: string }> => {
+      const r = await runGo(['list', '-m', '-json', `${LIB}@${query}`], {
+        cwd: appDir,
+        env: clientEnv(h),
+        timeoutMs: 60_000,
+      });
+      expect(r.code, describeRun(r)).toBe(0);
+      return JSON.parse(r.stdout) as { Version: string };
+    };
+    expect((await q('latest')).Version).toBe('v1.1.0');
+    const dev = (await q('dev')).Version;
+    expect(dev).toMatch(new RegExp(`^v1\\.1\\.1-0\\.\\d{14}-${world.commits.dev.slice(0, 12)}$`));
+    expect((await q(world.commits.v100.slice(0, 12))).Version).toBe('v1.0.0');
+  }, 200_000);
+
+  it('with the Git host down, a fresh client rebuilds the app; lists and @latest are served stale', async () => {
+    expect((await fetch(`${godepot.url}/${LIB}/@latest`)).status).toBe(200);
+    world.git.mode = 'down';
+    try {
+      const h = await home();
+      const build = await runGo(['build', '-o', join(h, 'app'), '.'], {
+        cwd: appDir,
+        env: clientEnv(h),
+        timeoutMs: 180_000,
+      });
+      expect(build.code, describeRun(build)).toBe(0);
+      const list = await runGo(['list', '-m', '-versions', LIB], { cwd: appDir, env: clientEnv(h), timeoutMs: 60_000 });
+      expect(list.code, describeRun(list)).toBe(0);
+      expect(list.stdout.trim()).toBe(`${LIB} v1.0.0 v1.1.0`);
+      const latest = await fetch(`${godepot.url}/${LIB}/@latest`);
+      expect(latest.status).toBe(200);
+      expect(latest.headers.get('x-godepot-cache')).toBe('stale');
+      // A version never fetched: the outage is named, with the host.
+      const missing = await fetch(`${godepot.url}/${LIB}/@v/v0.9.0.info`);
+      expect(missing.status).toBe(502);
+      expect(await missing.text()).toMatch(/cannot reach corp\.example/);
+    } finally {
+      world.git.mode = 'up';
+    }
+  }, 400_000);
+
+  it('a hanging Git host: the fetch is cut at --vcs-timeout with a 504 that says so', async () => {
+    const g = await startGodepot(
+      { upstream: world.upstream.url, private: 'corp.example', sumdb: [], 'vcs-timeout': '2s' },
+      { vcs: { env } },
+    );
+    world.git.mode = 'hang';
+    try {
+      const r = await fetch(`${g.url}/${LIB}/@v/v1.1.0.mod`);
+      const body = await r.text();
+      expect(r.status, body).toBe(504);
+      expect(body).toMatch(/fetching corp\.example\/lib@v1\.1\.0 from its origin corp\.example timed out/);
+    } finally {
+      world.git.mode = 'up';
+      await g.close();
+    }
+  }, 120_000);
+
+  it('without credentials, the answer says they are missing for that host (and never shows one)', async () => {
+    const bare = await vcsEnv(world.git, null);
+    const wrong = await vcsEnv(world.git, world.git.netrc('corp.example', 'wrong-password'));
+    dirs.push(bare.HOME as string, wrong.HOME as string);
+    for (const e of [bare, wrong]) {
+      const g = await startGodepot(
+        { upstream: world.upstream.url, private: 'corp.example', sumdb: [] },
+        { vcs: { env: e } },
+      );
+      try {
+        const r = await fetch(`${g.url}/${LIB}/@v/v1.0.0.mod`);
+        const body = await r.text();
+        expect(r.status, body).toBe(502);
+        expect(body).toMatch(/no valid credentials for corp\.example.*\.netrc.*GOAUTH/);
+        expect(body).not.toContain('wrong-password');
+        expect(body).not.toContain(PASSWORD);
+        expect(body.trim().split('\n')).toHaveLength(1);
+        // The go command shows it to its user.
+        const h = await home();
+        const dl = await runGo(['mod', 'download', `${LIB}@v1.0.0`], {
+          cwd: h,
+          env: goEnv({ home: h, proxy: g.url, sumdb: 'off' }),
+          timeoutMs: 60_000,
+        });
+        expect(dl.code).not.toBe(0);
+        expect(dl.stderr).toMatch(/no valid credentials for corp\.example/);
+      } finally {
+        await g.close();
+      }
+    }
+  }, 200_000);
+
+  it('a tag moved after it was recorded: verify names it, clients keep the recorded bytes, a refetch is refused', async () => {
+    const first = await fetch(`${godepot.url}/${LIB}/@v/v1.0.0.zip`);
+    expect(first.status).toBe(200);
+    const recorded = Buffer.from(await first.arrayBuffer());
+
+    // Move v1.0.0 to other code.
+    await world.git.commit(LIB, { 'extra.go': 'package lib\n\nconst Extra = 1\n' }, 'sneaky');
+    world.git.tag(LIB, 'v1.0.0');
+
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: process.stderr, env };
+    const ls = await privateCommand(['ls', '--data', godepot.data], io);
+    expect(ls).toBe(0);
+    expect(out.join('')).toContain(`${LIB} v1.0.0 h1:`);
+    out.length = 0;
+    const code = await privateCommand(['verify', '--data', godepot.data, '--private', 'corp.example'], io);
+    expect(code, out.join('')).toBe(1);
+    expect(out.join('')).toMatch(/CHANGED\s+corp\.example\/lib v1\.0\.0: recorded h1:.*origin now has h1:/);
+    expect(out.join('')).toMatch(/ok\s+corp\.example\/lib v1\.1\.0 /);
+
+    const again = await fetch(`${godepot.url}/${LIB}/@v/v1.0.0.zip`);
+    expect(Buffer.from(await again.arrayBuffer()).equals(recorded)).toBe(true);
+
+    // The cache is lost (and godepot restarted); the ledger is not: the moved tag is refused.
+    await rm(join(godepot.data, 'mod'), { recursive: true, force: true });
+    const restarted = await startGodepot(
+      { upstream: world.upstream.url, sumdb: [], private: 'corp.example', data: godepot.data },
+      { vcs: { env } },
+    );
+    try {
+      const refetch = await fetch(`${restarted.url}/${LIB}/@v/v1.0.0.zip`);
+      const body = await refetch.text();
+      expect(refetch.status, body).toBe(502);
+      expect(body).toMatch(/changed at its origin corp\.example.*recorded h1:.*now has h1:/);
+      const metrics = await (await fetch(`${restarted.url}/metrics`)).text();
+      expect(metrics).toMatch(/godepot_private_tag_moved_total 1/);
+      expect(restarted.logs.some((l) => l.level === 60 && l.alert === 'private_tag_moved')).toBe(true);
+    } finally {
+      await restarted.close();
+    }
+  }, 300_000);
+});

@@ -1,0 +1,200 @@
+// src/vcs without a Git host: what a failed go run means, the ledger's
+// append-only record, and the runner's limits, single flight and deadline,
+// with a fake `go` (a shell script) standing in for the real one.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmod, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { classify, scrub } from '../../src/vcs/errors.js';
+import { ledgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
+import { GoRunner } from '../../src/vcs/gorun.js';
+import { Origin } from '../../src/vcs/origin.js';
+import { buildModule } from '../world/index.js';
+
+const M = 'corp.example/lib';
+
+describe('classifying go errors', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "go: corp.example/lib@v1.0.0: git ls-remote -q origin in /x: exit status 128:\n\tfatal: could not read Username for 'http://corp.example': terminal prompts disabled",
+      'auth',
+      /no valid credentials for corp\.example.*\.netrc.*GOAUTH/,
+    ],
+    [
+      "remote: HTTP Basic: Access denied\nfatal: Authentication failed for 'https://u:hunter2@corp.example/lib/'",
+      'auth',
+      /credentials/,
+    ],
+    [
+      'go: unrecognized import path "corp.example/lib": https fetch: Get "https://corp.example/lib?go-get=1": dial tcp: lookup corp.example: no such host',
+      'unreachable',
+      /cannot reach corp\.example/,
+    ],
+    ['x509: certificate signed by unknown authority', 'tls', /TLS failure.*SSL_CERT_FILE/],
+    ["go: GOVCS disallows using git for private corp.example; see 'go help vcs'", 'govcs', /GOVCS/],
+    [
+      'go: corp.example/lib@v9.9.9: invalid version: unknown revision v9.9.9',
+      'not_found',
+      /does not exist at its origin corp\.example/,
+    ],
+  ];
+  it.each(cases)('%#: %s', (stderr, failure, message) => {
+    const e = classify(M, `${M}@v1.0.0`, stderr, false);
+    expect(e.failure).toBe(failure);
+    expect(e.message).toMatch(message);
+    expect(e.message).not.toContain('hunter2');
+    expect(e.message.includes('\n')).toBe(false);
+  });
+  it('a run killed at its deadline is a time-out whatever it printed', () => {
+    expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
+  });
+  it('scrubs credentials from URLs', () => {
+    expect(scrub('GET https://ci:s3cret@corp.example/x?token=abc')).toBe('GET https://corp.example/x?token=***');
+  });
+});
+
+describe('the private ledger', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('records the first hashes, then reports matches and moves; the first record wins', async () => {
+    const l = await PrivateLedger.open(dir);
+    expect((await l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).kind).toBe('recorded');
+    expect((await l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).kind).toBe('match');
+    const moved = await l.check(M, 'v1.0.0', 'h1:other', 'h1:mod');
+    expect(moved.kind).toBe('moved');
+    if (moved.kind === 'moved') expect(moved.recorded.zip).toBe('h1:zip');
+    // A second process (or a restart) reads the same record; torn or foreign lines are ignored.
+    await appendFile(ledgerFile(dir), '{"module":"corp.example/lib","version":"v1.0.0","zip":"h1:late"\n');
+    await appendFile(
+      ledgerFile(dir),
+      JSON.stringify({ module: M, version: 'v1.0.0', zip: 'h1:late', mod: 'h1:m', recorded: 'x' }) + '\n',
+    );
+    const again = await PrivateLedger.open(dir);
+    expect(again.get(M, 'v1.0.0')?.zip).toBe('h1:zip');
+    expect(again.list()).toHaveLength(1);
+    const text = await readFile(ledgerFile(dir), 'utf8');
+    expect(text.split('\n')[0]).toContain('"h1:zip"');
+  });
+});
+
+/** A fake go: counts its runs; `mod download -json` answers with the files of a module built in the test. */
+async function fakeGo(dir: string, body: string): Promise<string> {
+  const file = join(dir, 'go');
+  await writeFile(file, `#!/bin/sh\necho run >> "${join(dir, 'runs')}"\n${body}\n`);
+  await chmod(file, 0o755);
+  return file;
+}
+
+describe('running go', () => {
+  let dir: string;
+  const log = pino({ level: 'silent' });
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'godepot-gorun-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('kills a stuck go and everything it started at the deadline', async () => {
+    const pidFile = join(dir, 'child.pid');
+    const go = await fakeGo(dir, `sleep 600 & echo $! > "${pidFile}"\nwait`);
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 300,
+    });
+    const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
+    expect(r.timedOut).toBe(true);
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    // The grandchild (git, here sleep) is gone too (dead, or a zombie waiting for init to reap it).
+    const running = async (): Promise<boolean> => {
+      try {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        return !/^\d+ \(.*\) [ZX]/.test(stat);
+      } catch {
+        return false;
+      }
+    };
+    let alive = true;
+    for (let i = 0; i < 1000 && alive; i++) {
+      alive = await running();
+      if (alive) await new Promise((r2) => setImmediate(r2));
+    }
+    expect(alive).toBe(false);
+  });
+
+  it('gives go the origin-fetch environment on top of godepot own', async () => {
+    const go = await fakeGo(dir, 'env');
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '', GOINSECURE: 'corp.example', GOPROXY: 'https://leak.example' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 10_000,
+    });
+    const out = await runner.run(['x'], new AbortController().signal, async (r) => r.stdout);
+    expect(out).toContain('GOPROXY=direct\n');
+    expect(out).toContain(`GOPRIVATE=${M}\n`);
+    expect(out).toContain(`GONOSUMDB=${M}\n`);
+    expect(out).toContain('GOSUMDB=off\n');
+    expect(out).toContain('GOTOOLCHAIN=local\n');
+    expect(out).toContain('GOFLAGS=-mod=mod -modcacherw\n');
+    expect(out).toContain('GOINSECURE=corp.example\n');
+    expect(out).not.toContain('leak.example');
+  });
+
+  it('shares one go run among concurrent fetches of a version, and checks the zip it made', async () => {
+    const built = await buildModule({
+      path: M,
+      version: 'v1.0.0',
+      files: { 'go.mod': `module ${M}\n`, 'a.go': 'package lib\n' },
+    });
+    const files = join(dir, 'mod');
+    await rm(files, { recursive: true, force: true });
+    await (await import('node:fs/promises')).mkdir(files, { recursive: true });
+    await writeFile(join(files, 'v.info'), built.info);
+    await writeFile(join(files, 'v.mod'), built.mod);
+    await writeFile(join(files, 'v.zip'), built.zip);
+    await rm(join(dir, 'runs'), { force: true });
+    const json = JSON.stringify({
+      Path: M,
+      Version: 'v1.0.0',
+      Info: join(files, 'v.info'),
+      GoMod: join(files, 'v.mod'),
+      Zip: join(files, 'v.zip'),
+    });
+    const go = await fakeGo(dir, `sleep 0.2\necho '${json}'`);
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 4,
+      timeoutMs: 10_000,
+    });
+    const ledgerDir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
+    try {
+      const origin = new Origin({ runner, ledger: await PrivateLedger.open(ledgerDir), isPrivate: () => true, log });
+      const s = new AbortController().signal;
+      const all = await Promise.all([1, 2, 3].map(() => origin.download(M, 'v1.0.0', s)));
+      expect(all.every((d) => d.zipH1 === built.h1 && d.modH1 === built.goModH1)).toBe(true);
+      expect((await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n')).toHaveLength(1);
+      expect((await PrivateLedger.open(ledgerDir)).get(M, 'v1.0.0')?.zip).toBe(built.h1);
+      // A zip breaking the module zip rules (another module's files) is refused.
+      await expect(origin.download('corp.example/other', 'v1.0.0', s)).rejects.toThrow(/not_found|resolves|zip rules/);
+    } finally {
+      await rm(ledgerDir, { recursive: true, force: true });
+    }
+  });
+});
