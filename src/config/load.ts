@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { newVerifier } from '../sumdb/note/index.js';
 import { envName, findOption, OPTIONS, type OptionSpec } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
-import { parseDuration, parseSize, parseSumdbSpec, parseUpstreamList, ValueError } from './values.js';
+import { parseDuration, parseSize, parseStorage, parseSumdbSpec, parseUpstreamList, ValueError } from './values.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -224,6 +224,13 @@ export function buildSettings(raw: RawValues): Settings {
   }
   const data = one('data').trim();
   if (data === '') throw new ConfigError('invalid --data: empty folder name');
+  const store = wrap('storage', parseStorage);
+  const s3Endpoint = one('s3-endpoint').trim();
+  if (s3Endpoint !== '' && !/^https?:\/\/[^/]+\/?$/.test(s3Endpoint))
+    throw new ConfigError(`invalid --s3-endpoint ${JSON.stringify(s3Endpoint)}: expected http(s)://HOST[:PORT]`);
+  const redis = one('redis').trim();
+  if (redis !== '' && !/^rediss?:\/\/[^\s]+$/.test(redis))
+    throw new ConfigError(`invalid --redis ${JSON.stringify(redis)}: expected redis://HOST:PORT[/DB]`);
   return {
     listen,
     data,
@@ -253,6 +260,12 @@ export function buildSettings(raw: RawValues): Settings {
     workers: int('workers', 1, 64),
     logLevel: choice<Settings['logLevel']>('log-level'),
     accessLog: bool('access-log'),
+    storage:
+      store.kind === 'fs'
+        ? store
+        : { ...store, endpoint: s3Endpoint.replace(/\/$/, ''), timeout: duration('storage-timeout') },
+    redis,
+    nodeName: one('node-name').trim(),
   };
 }
 

@@ -49,7 +49,12 @@ export type FetchOutcome =
 
 /** A fetch lease: this process fetches (lead), or another one did and finished so. */
 export type Lease =
-  | { readonly lead: true; release(outcome: FetchOutcome): void }
+  | {
+      readonly lead: true;
+      /** The fencing token of a shared lease (grows with every grant), when there is one. */
+      readonly token?: number;
+      release(outcome: FetchOutcome): void;
+    }
   | { readonly lead: false; readonly outcome: FetchOutcome };
 
 /**
