@@ -10,10 +10,10 @@ import { loadSettings } from '../config/load.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
-import { FsStorage } from '../storage/index.js';
 import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { compose } from '../runtime/compose.js';
+import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
 
 const DRAIN_MS = 30_000;
@@ -48,8 +48,8 @@ export async function serveCommand(args: string[]): Promise<number> {
 
 async function runPrimary(settings: Settings): Promise<number> {
   const log = makeLogger(settings);
-  // A data folder godepot cannot use fails here, once, before any worker starts.
-  await FsStorage.open(settings.data);
+  // Storage godepot cannot use (a data folder, a missing bucket) fails here, once, before any worker starts.
+  await (await openStorage(settings)).close();
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();
   serveFetchLeases();
@@ -99,6 +99,8 @@ async function runWorker(settings: Settings): Promise<number> {
     {
       url,
       data: settings.data,
+      storage: g.storage.kind,
+      coordination: g.coord.status(),
       upstream: formatUpstreamList(settings.upstream),
       sumdb: settings.sumdb.map((s) => s.name),
       offline: settings.offline,

@@ -12,7 +12,9 @@ import { createApp, type App } from '../server/app.js';
 import { Health } from '../server/health.js';
 import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
-import { FsStorage, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
+import type { Coordination } from '../coord/index.js';
+import { openCoord, openStorage } from './stores.js';
 import { EndpointRegistry, HttpPools, MirrorSet, ProxyList, type EndpointObserver } from '../upstream/index.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
@@ -21,6 +23,8 @@ import { makeLogging } from './logging.js';
 export interface Godepot {
   readonly settings: Settings;
   readonly storage: Storage;
+  /** What this process agrees on with the others: alone, the machine's workers, or the cluster's nodes. */
+  readonly coord: Coordination;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly endpoints: EndpointRegistry;
@@ -59,8 +63,11 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     ? { log: given, access: (record: object) => given.info(record, 'request') }
     : makeLogging(settings);
   const log = logging.log;
-  const storage = opts.storage ?? (await FsStorage.open(settings.data));
+  const storage = opts.storage ?? (await openStorage(settings));
   const metrics = new Metrics(opts.processMetrics ?? true);
+  // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
+  if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
+  const coord = await openCoord(settings, log, metrics.registry, opts.leases);
   const incidents = new IncidentLog(storage, log);
   await incidents.load();
   const pools = new HttpPools(settings.deadlines);
@@ -91,6 +98,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         },
       }),
     );
+    (mirrors[mirrors.length - 1] as SumdbMirror).tree.shared = coord.kind === 'redis' ? coord : null;
     metrics.inconsistentTrees.inc({ db: spec.name }, 0);
     for (const u of spec.urls) endpoints.get(u);
   }
@@ -114,7 +122,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       events,
       memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
       shutdown: shutdown.signal,
-      ...(opts.leases ? { leases: opts.leases } : {}),
+      ...(coord.leases ? { leases: coord.leases } : {}),
+      notFound: coord,
     },
     settings.memoryCacheItem,
   );
@@ -127,6 +136,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     sumdbEndpoints,
     settings.offline,
     async () => (await reverify.pending()).length,
+    () => coord.status(),
   );
   const app = createApp({
     service,
@@ -141,6 +151,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   return {
     settings,
     storage,
+    coord,
     log,
     metrics,
     endpoints,
@@ -158,6 +169,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       await incidents.flush();
       await pools.close();
       await storage.close();
+      await coord.close();
     },
   };
 }
