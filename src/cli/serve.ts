@@ -10,12 +10,12 @@ import { ConfigError, loadSettings } from '../config/load.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
-import { FsStorage } from '../storage/index.js';
 import { DataFolderError } from '../storage/fs.js';
 import { createHttpServer } from '../server/http-server.js';
 import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { compose } from '../runtime/compose.js';
+import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
 import { createTlsServer } from '../runtime/tls.js';
 
@@ -30,13 +30,6 @@ function dataError(err: unknown, folder: string): unknown {
   return err;
 }
 
-async function openData(folder: string): Promise<FsStorage> {
-  try {
-    return await FsStorage.open(folder);
-  } catch (err) {
-    throw dataError(err, folder);
-  }
-}
 
 export function serveHelp(): string {
   const lines = [
@@ -68,8 +61,10 @@ export async function serveCommand(args: string[]): Promise<number> {
 
 async function runPrimary(settings: Settings): Promise<number> {
   const log = makeLogger(settings);
-  // A data folder godepot cannot use fails here, once, before any worker starts.
-  const storage = await openData(settings.data);
+  // Storage godepot cannot use (a data folder, a missing bucket) fails here, once, before any worker starts.
+  const storage = await openStorage(settings).catch((err: unknown) => {
+    throw dataError(err, settings.data);
+  });
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();
   serveFetchLeases();
@@ -143,6 +138,8 @@ async function runWorker(settings: Settings): Promise<number> {
     {
       url,
       data: settings.data,
+      storage: g.storage.kind,
+      coordination: g.coord.status(),
       upstream: formatUpstreamList(settings.upstream),
       sumdb: settings.sumdb.map((s) => s.name),
       offline: settings.offline,

@@ -11,6 +11,7 @@ import {
   DEFAULT_SUMDB,
   parseDuration,
   parseSize,
+  parseStorage,
   parseSumdbSpec,
   parseUpstreamList,
   SUMDB_OFF,
@@ -252,6 +253,13 @@ export function buildSettings(raw: RawValues): Settings {
     throw new ConfigError(
       'invalid --auth: tokens would cross the network in clear text; serve HTTPS with --tls-cert and --tls-key, or set --insecure-auth when a TLS-terminating proxy is in front',
     );
+  const store = wrap('storage', parseStorage);
+  const s3Endpoint = one('s3-endpoint').trim();
+  if (s3Endpoint !== '' && !/^https?:\/\/[^/]+\/?$/.test(s3Endpoint))
+    throw new ConfigError(`invalid --s3-endpoint ${JSON.stringify(s3Endpoint)}: expected http(s)://HOST[:PORT]`);
+  const redis = one('redis').trim();
+  if (redis !== '' && !/^rediss?:\/\/[^\s]+$/.test(redis))
+    throw new ConfigError(`invalid --redis ${JSON.stringify(redis)}: expected redis://HOST:PORT[/DB]`);
   return {
     listen,
     data,
@@ -286,6 +294,12 @@ export function buildSettings(raw: RawValues): Settings {
     auth,
     tls: tlsCert === '' ? null : { cert: tlsCert, key: tlsKey },
     insecureAuth,
+    storage:
+      store.kind === 'fs'
+        ? store
+        : { ...store, endpoint: s3Endpoint.replace(/\/$/, ''), timeout: duration('storage-timeout') },
+    redis,
+    nodeName: one('node-name').trim(),
   };
 }
 

@@ -228,6 +228,36 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'false',
     help: 'Allow --auth without --tls-cert (only behind a TLS-terminating proxy: tokens otherwise cross the network in clear text).',
   },
+  {
+    name: 'storage',
+    type: 'string',
+    default: 'fs',
+    help: 'Where artifacts are kept: "fs" (the --data folder) or "s3://BUCKET/PREFIX" (any S3-compatible store, shared by several nodes; AWS credential chain and AWS_REGION).',
+  },
+  {
+    name: 's3-endpoint',
+    type: 'string',
+    default: '',
+    help: 'URL of an S3-compatible store (MinIO, Ceph, R2, …), addressed path-style; empty means AWS S3.',
+  },
+  {
+    name: 'storage-timeout',
+    type: 'duration',
+    default: '5s',
+    help: 'Deadline of every object-store call (headers, and any pause inside a body); past it the request fails with 503.',
+  },
+  {
+    name: 'redis',
+    type: 'string',
+    default: '',
+    help: 'redis://HOST:PORT[/DB] that several nodes coordinate through (one fetch per artifact, one verified tree head); empty: this node alone.',
+  },
+  {
+    name: 'node-name',
+    type: 'string',
+    default: '',
+    help: 'This node\'s name in logs, /readyz and as the "node" label of every metric (empty: no label; Prometheus\' instance label tells nodes apart).',
+  },
 ];
 
 export function envName(option: string): string {

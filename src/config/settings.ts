@@ -54,7 +54,25 @@ export interface Settings {
   /** PEM files of --tls-cert/--tls-key (null: plain HTTP). */
   readonly tls: { readonly cert: string; readonly key: string } | null;
   readonly insecureAuth: boolean;
+  /** Where artifacts are kept: the data folder, or an S3-compatible bucket shared by several nodes. */
+  readonly storage: StorageSpec;
+  /** redis:// URL several nodes coordinate through; '' when this node is alone. */
+  readonly redis: string;
+  /** This node's name (logs, /readyz, the "node" metric label); '' for none. */
+  readonly nodeName: string;
 }
+
+export type StorageSpec =
+  | { readonly kind: 'fs' }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      readonly prefix: string;
+      /** '' for AWS S3; otherwise path-style addressing at this URL. */
+      readonly endpoint: string;
+      /** Deadline of every call (ms). */
+      readonly timeout: number;
+    };
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEFAULT_DATA = './data';

@@ -238,3 +238,18 @@ export function checkSumdbName(name: string): void {
     throw new ValueError(`invalid sumdb name ${JSON.stringify(name)} (must be host[/path])`);
   }
 }
+
+/** "fs" or "s3://BUCKET[/PREFIX]" (the --storage syntax); the endpoint and deadline come from their own settings. */
+export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; bucket: string; prefix: string } {
+  const s = input.trim();
+  if (s === 'fs') return { kind: 'fs' };
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(s);
+  if (!m)
+    throw new ValueError(
+      `${JSON.stringify(input)} is neither "fs" nor "s3://BUCKET/PREFIX" (a bucket name is 3-63 lower-case letters, digits, "." or "-")`,
+    );
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && !/^[A-Za-z0-9._~!@+\-/]+$/.test(prefix))
+    throw new ValueError(`the prefix ${JSON.stringify(prefix)} may use only letters, digits and ._~!@+-/`);
+  return { kind: 's3', bucket: m[1] as string, prefix };
+}

@@ -49,7 +49,12 @@ export type FetchOutcome =
 
 /** A fetch lease: this process fetches (lead), or another one did and finished so. */
 export type Lease =
-  | { readonly lead: true; release(outcome: FetchOutcome): void }
+  | {
+      readonly lead: true;
+      /** The fencing token of a shared lease (grows with every grant), when there is one. */
+      readonly token?: number;
+      release(outcome: FetchOutcome): void;
+    }
   | { readonly lead: false; readonly outcome: FetchOutcome };
 
 /**
@@ -79,6 +84,18 @@ export interface ServiceContext {
   readonly memory: MemoryCache<CachedArtifact>;
   /** Aborted at shutdown: reaches every shared upstream call. */
   readonly shutdown: AbortSignal;
-  /** Set when other processes share the data folder (--workers N). */
+  /** Set when other processes share the storage (--workers N, or nodes through Redis). */
   readonly leases?: FetchLeases;
+  /** Where upstream 404/410 answers are remembered (shared by the nodes with Redis); default: this service alone. */
+  readonly notFound?: NotFoundCache;
+}
+
+/** A remembered 404/410 of the upstreams (coord/ implements it, shared or local). */
+export interface NotFoundCache {
+  notFound(key: string): Promise<{ upstream: string; status: number; detail: string } | null>;
+  rememberNotFound(
+    key: string,
+    entry: { upstream: string; status: number; detail: string },
+    ttlMs: number,
+  ): Promise<void>;
 }

@@ -4,6 +4,7 @@
 // user verbatim, so it says what failed and what to do.
 import { UpstreamError, NotFoundError } from '../upstream/errors.js';
 import { SumdbError } from '../sumdb/errors.js';
+import { StorageUnavailableError } from '../storage/storage.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -102,6 +103,13 @@ export function toGodepotError(err: unknown, what: string): GodepotError {
   if (err instanceof UpstreamError) return fromUpstream(err, what);
   if (err instanceof NotFoundError) return fromNotFound(err, what);
   if (err instanceof SumdbError) return fromSumdb(err);
+  if (err instanceof StorageUnavailableError) {
+    return new GodepotError(
+      'storage_failed',
+      `godepot: cannot serve ${what}: ${err.message}; try again shortly (operators: check the object store)`,
+      { store: err.store },
+    );
+  }
   if (isDiskFull(err)) {
     return new GodepotError(
       'storage_failed',

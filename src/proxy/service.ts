@@ -145,13 +145,13 @@ export class ModuleService {
         `not found: ${describeRequest(req)} is not in godepot's cache and godepot is ${this.ctx.settings.offline ? 'offline' : 'configured with --upstream off'}`,
       );
     }
-    const neg = this.notFound.get(key);
-    if (neg && neg.until > Date.now()) throw fromNotFound(neg.error, describeRequest(req));
+    const neg = await this.knownNotFound(key);
+    if (neg) throw fromNotFound(neg, describeRequest(req));
     let outcome: StoreOutcome | null;
     try {
       outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
     } catch (err) {
-      if (err instanceof NotFoundError) rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err);
+      if (err instanceof NotFoundError) await this.rememberNotFound(key, err);
       throw toGodepotError(err, describeRequest(req));
     }
     this.notFound.delete(key);
@@ -176,6 +176,29 @@ export class ModuleService {
         `godepot: ${describeRequest(req)} vanished from storage right after it was stored`,
       );
     return served;
+  }
+
+  /** A recent 404/410 for key: this service's own, or (with shared coordination) another node's. */
+  private async knownNotFound(key: string): Promise<NotFoundError | null> {
+    const shared = this.ctx.notFound;
+    if (shared) {
+      const e = await shared.notFound(key);
+      return e ? new NotFoundError(e.upstream, e.status, e.detail) : null;
+    }
+    const neg = this.notFound.get(key);
+    return neg && neg.until > Date.now() ? neg.error : null;
+  }
+
+  private async rememberNotFound(key: string, err: NotFoundError): Promise<void> {
+    const ttl = this.ctx.settings.ttl.notFound;
+    const shared = this.ctx.notFound;
+    if (!shared) {
+      rememberNotFound(this.notFound, key, ttl, err);
+      return;
+    }
+    await shared
+      .rememberNotFound(key, { upstream: err.upstream, status: err.status, detail: err.detail }, ttl)
+      .catch(() => undefined);
   }
 
   /**

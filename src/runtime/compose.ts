@@ -12,7 +12,9 @@ import { createApp, type App } from '../server/app.js';
 import { Health } from '../server/health.js';
 import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
-import { FsStorage, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
+import type { Coordination } from '../coord/index.js';
+import { openCoord, openStorage } from './stores.js';
 import {
   EndpointRegistry,
   HttpPools,
@@ -33,6 +35,8 @@ import { wireAuth } from './auth.js';
 export interface Godepot {
   readonly settings: Settings;
   readonly storage: Storage;
+  /** What this process agrees on with the others: alone, the machine's workers, or the cluster's nodes. */
+  readonly coord: Coordination;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly endpoints: EndpointRegistry;
@@ -88,8 +92,11 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     ? { log: given, access: (record: object) => given.info(record, 'request') }
     : makeLogging(settings);
   const log = logging.log;
-  const storage = opts.storage ?? (await FsStorage.open(settings.data));
+  const storage = opts.storage ?? (await openStorage(settings));
   const metrics = new Metrics(opts.processMetrics ?? true);
+  // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
+  if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
+  const coord = await openCoord(settings, log, metrics.registry, opts.leases);
   const clock = opts.clock ?? systemClock;
   const incidents = new IncidentLog(storage, log, {
     clock,
@@ -147,6 +154,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         },
       }),
     );
+    (mirrors[mirrors.length - 1] as SumdbMirror).tree.shared = coord.kind === 'redis' ? coord : null;
     metrics.inconsistentTrees.inc({ db: spec.name }, 0);
     metrics.dataTileFailures.inc({ db: spec.name }, 0);
     for (const u of spec.urls) endpoints.get(u);
@@ -170,7 +178,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     events,
     memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
     shutdown: shutdown.signal,
-    ...(opts.leases ? { leases: opts.leases } : {}),
+    ...(coord.leases ? { leases: coord.leases } : {}),
+    notFound: coord,
   };
   const service = new ModuleService(serviceContext, settings.memoryCacheItem);
   if (priv.privateSource) {
@@ -200,6 +209,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     settings.offline,
     async () => (await reverify.pending()).length,
     reach,
+    () => coord.status(),
   );
   const app = createApp({
     service,
@@ -215,6 +225,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   return {
     settings,
     storage,
+    coord,
     log,
     metrics,
     endpoints,
@@ -237,6 +248,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       await incidents.flush();
       await pools.close();
       await storage.close();
+      await coord.close();
     },
   };
 }

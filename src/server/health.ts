@@ -1,6 +1,7 @@
 // /readyz: can godepot do its job? Storage must be writable (else 503);
 // open breakers, a stale or forked checksum database make it "degraded" —
 // still serving what it has verified, so still ready (200).
+import type { CoordStatus } from '../coord/index.js';
 import type { Storage } from '../storage/index.js';
 import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
 import type { SumdbEndpoint, SumdbStatus } from './sumdb-endpoint.js';
@@ -16,6 +17,8 @@ export interface Readiness {
   readonly verification: 'on' | 'off';
   readonly sumdb: readonly SumdbStatus[];
   readonly unverifiedArtifacts?: number;
+  /** How this node coordinates with the others (with --redis: whether Redis answers). */
+  readonly coordination?: CoordStatus;
 }
 
 export class Health {
@@ -26,6 +29,7 @@ export class Health {
     private readonly offline: boolean,
     private readonly unverifiedCount?: () => Promise<number>,
     private readonly reach?: Reachability,
+    private readonly coordination?: () => CoordStatus,
   ) {}
 
   async readiness(): Promise<Readiness> {
@@ -46,11 +50,13 @@ export class Health {
       };
     });
     const sumdb = this.sumdbs.map((s) => s.status());
+    const coordination = this.coordination?.();
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
     const degraded =
       upstreams.some((u) => u.state !== 'closed') ||
       sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable') ||
-      (unverified ?? 0) > 0;
+      (unverified ?? 0) > 0 ||
+      coordination?.redis?.state === 'down';
     return {
       ready: writable,
       status: !writable ? 'not-ready' : degraded ? 'degraded' : 'ok',
@@ -61,6 +67,7 @@ export class Health {
       verification: this.sumdbs.length > 0 ? 'on' : 'off',
       sumdb,
       ...(unverified === undefined ? {} : { unverifiedArtifacts: unverified }),
+      ...(coordination ? { coordination } : {}),
     };
   }
 }

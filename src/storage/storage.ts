@@ -89,3 +89,18 @@ export function checkKey(key: string, allowPrefix = false): void {
     if (s.startsWith('.')) throw new InvalidKeyError(key, 'segment starts with "."');
   }
 }
+
+/**
+ * The store did not answer in time or could not be reached (an object store
+ * down, a network partition): not the caller's fault, and not a definite
+ * answer about the key. Clients get a 503 that names the store.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(
+    readonly store: string,
+    readonly detail: string,
+  ) {
+    super(`the storage ${store} is unavailable: ${detail}`);
+    this.name = 'StorageUnavailableError';
+  }
+}

@@ -42,9 +42,31 @@ export interface TreeEvents {
   fork?(name: string, evidence: ForkEvidence): void;
 }
 
+/**
+ * What the nodes of a cluster share about a database's tree (coord/ has the
+ * implementations): the verified head, advanced only by compare-and-set
+ * after this node's own proof, and the heads any node refused as forks.
+ */
+export interface SharedTreeHead {
+  head(db: string): Promise<Buffer | null>;
+  compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean>;
+  recordFork(db: string, head: string, evidence: string): Promise<void>;
+  isRefused(db: string, head: string): Promise<boolean>;
+  fork(db: string): Promise<string | null>;
+}
+
+/** Another node advanced the shared head between our read and our compare-and-set. */
+class SharedHeadMoved extends Error {}
+
+const SHARED_ATTEMPTS = 3;
+const FORK_SYNC_MS = 5_000;
+
 export class TreeState {
   head: VerifiedHead | null = null;
   fork: ForkEvidence | null = null;
+  /** Set by the composition root when several nodes share this tree (null: this process alone). */
+  shared: SharedTreeHead | null = null;
+  private forkSyncedAt = 0;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -142,26 +164,94 @@ export class TreeState {
     signal?: AbortSignal,
     remote: SumdbRemote = this.remote,
   ): Promise<VerifiedHead> {
-    const run = this.lock.then(() => this.mergeLocked(noteBytes, from, signal, remote));
+    const run = this.lock.then(() => this.mergeShared(noteBytes, from, signal, remote));
     this.lock = run.catch(() => undefined);
     return run;
   }
 
-  private async mergeLocked(
+  /**
+   * With a shared tree: first proves the cluster's head against ours (a node
+   * never accepts a head that does not extend the one another node
+   * verified), then merges the new one and publishes it by compare-and-set;
+   * when another node moved the shared head meanwhile, starts over.
+   */
+  private async mergeShared(
     noteBytes: Buffer,
     from: string,
     signal: AbortSignal | undefined,
     remote: SumdbRemote,
   ): Promise<VerifiedHead> {
+    const shared = this.shared;
+    if (!shared) return this.mergeLocked(noteBytes, from, signal, remote);
+    for (let attempt = 0; attempt < SHARED_ATTEMPTS; attempt++) {
+      const cur = this.head;
+      const tree = this.openHead(noteBytes, from);
+      if (cur && cur.tree.n > 0 && tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
+        cur.checkedAt = Date.now();
+        await this.syncFork(shared);
+        return cur;
+      }
+      const clusterHead = await shared.head(this.name);
+      if (clusterHead && !(cur && cur.note.equals(clusterHead))) {
+        await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, remote);
+      }
+      try {
+        return await this.mergeLocked(noteBytes, from, signal, remote, clusterHead);
+      } catch (err) {
+        if (!(err instanceof SharedHeadMoved)) throw err;
+      }
+    }
+    throw new SumdbError(
+      'unavailable',
+      `checksum database ${this.name}: the cluster's verified tree head kept moving while ${from}'s was checked; try again`,
+    );
+  }
+
+  /** Learns a fork another node recorded (at most every few seconds): /readyz shows it on every node. */
+  private async syncFork(shared: SharedTreeHead): Promise<void> {
+    const now = Date.now();
+    if (this.fork || now - this.forkSyncedAt < FORK_SYNC_MS) return;
+    this.forkSyncedAt = now;
+    const f = await shared.fork(this.name);
+    if (!f) return;
+    try {
+      this.fork = JSON.parse(f) as ForkEvidence;
+    } catch {
+      // Not evidence we wrote: ignore.
+    }
+  }
+
+  /**
+   * publishAfter: with a shared tree, the cluster's head this merge started
+   * from (null: none yet); a new head is published by compare-and-set
+   * against it. Undefined: not published (this process alone, or adopting
+   * the cluster's own head).
+   */
+  private async mergeLocked(
+    noteBytes: Buffer,
+    from: string,
+    signal: AbortSignal | undefined,
+    remote: SumdbRemote,
+    publishAfter?: Buffer | null,
+  ): Promise<VerifiedHead> {
     const tree = this.openHead(noteBytes, from);
     const cur = this.head;
-    if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes);
+    if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes, publishAfter);
     if (tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
       // The same tree again (every lookup answer carries the current head): nothing to prove, no tile to read.
       cur.checkedAt = Date.now();
       return cur;
     }
-    if (this.refused.has(headKey(tree))) {
+    const refusedHere = this.refused.has(headKey(tree));
+    if (refusedHere || (await this.shared?.isRefused(this.name, headKey(tree)))) {
+      if (!refusedHere && this.shared) {
+        this.forkSyncedAt = 0;
+        await this.syncFork(this.shared);
+        this.log.error(
+          { db: this.name, from, conflictingSize: tree.n, alert: 'sumdb_inconsistent_tree' },
+          'refused a tree head that another godepot node proved inconsistent with the verified one',
+        );
+      }
       throw new SumdbError(
         'inconsistent',
         `godepot: checksum database ${this.name} (${from}) still serves the tree head of size ${tree.n} that was refused as inconsistent with the verified one`,
@@ -186,7 +276,7 @@ export class TreeState {
     );
     if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
     await candidate.commit(this.store);
-    return this.adopt(tree, noteBytes);
+    return this.adopt(tree, noteBytes, publishAfter);
   }
 
   private async check(
@@ -210,7 +300,13 @@ export class TreeState {
     }
   }
 
-  private async adopt(tree: Tree, note: Buffer): Promise<VerifiedHead> {
+  private async adopt(tree: Tree, note: Buffer, publishAfter?: Buffer | null): Promise<VerifiedHead> {
+    if (
+      publishAfter !== undefined &&
+      this.shared &&
+      !(await this.shared.compareAndSetHead(this.name, publishAfter, note))
+    )
+      throw new SharedHeadMoved();
     await this.store.storage.put(this.store.latestKey(), note);
     const head: VerifiedHead = { tree, note, checkedAt: Date.now() };
     this.head = head;
@@ -257,6 +353,11 @@ export class TreeState {
       'SECURITY: checksum database served a history that does not extend the verified one; refused, still serving the verified history',
     );
     this.events.fork?.(this.name, evidence);
+    try {
+      await this.shared?.recordFork(this.name, headKey(tree), JSON.stringify(evidence));
+    } catch (err) {
+      this.log.error({ db: this.name, err: (err as Error).message }, 'cannot share fork evidence with the other nodes');
+    }
     try {
       await this.store.storage.put(this.store.inconsistentKey(), Buffer.from(JSON.stringify(evidence, null, 2)));
     } catch (err) {

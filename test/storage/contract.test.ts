@@ -4,7 +4,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsStorage, MemoryStorage, InvalidKeyError, checkKey, type Storage } from '../../src/storage/index.js';
+import { randomBytes } from 'node:crypto';
+import {
+  FsStorage,
+  MemoryStorage,
+  InvalidKeyError,
+  S3Storage,
+  checkKey,
+  type Storage,
+} from '../../src/storage/index.js';
+import { findComponent } from '../support/components.js';
+import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { STAGING_STALE_MS } from '../../src/storage/fs.js';
 
 async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -14,9 +24,36 @@ async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 const dirs: string[] = [];
+const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+  for (const c of closers.reverse()) await c();
 });
+
+// The real MinIO, started on first use and shared: each test gets a prefix of its own.
+const minioBinary = findComponent('minio');
+let minio: Promise<RunningMinio> | null = null;
+async function minioStorage(): Promise<Storage> {
+  minio ??= (async () => {
+    const m = await startMinio(minioBinary as string);
+    const restore = useAwsEnv(m.env);
+    closers.push(async () => {
+      restore();
+      await m.stop();
+    });
+    await m.makeBucket('contract');
+    return m;
+  })();
+  const m = await minio;
+  const s = await S3Storage.open({
+    bucket: 'contract',
+    prefix: `run-${randomBytes(6).toString('hex')}`,
+    endpoint: m.endpoint,
+    timeout: 5000,
+  });
+  closers.push(() => s.close());
+  return s;
+}
 
 const backends: Array<[string, () => Promise<Storage>]> = [
   ['memory', async () => new MemoryStorage()],
@@ -28,6 +65,7 @@ const backends: Array<[string, () => Promise<Storage>]> = [
       return FsStorage.open(d);
     },
   ],
+  ...(minioBinary ? [['s3 (MinIO)', minioStorage] as [string, () => Promise<Storage>]] : []),
 ];
 
 describe.each(backends)('%s storage contract', (_name, make) => {

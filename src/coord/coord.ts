@@ -1,0 +1,149 @@
+// What several godepot processes or nodes must agree on (DESIGN invariant 11),
+// behind one interface with two implementations that run one contract test
+// list (test/coord/contract.test.ts):
+// - LocalCoord: this process alone (or the workers of one machine, whose
+//   fetch leases come from the primary over IPC: runtime/cluster-leases.ts);
+// - RedisCoord (redis.ts): several nodes through one Redis, falling back to a
+//   LocalCoord while Redis is unreachable ("degrade, never down").
+//
+// What is shared:
+// - fetch leases (single flight): one holder per artifact key, with an expiry
+//   and a fencing token; waiters get the holder's outcome;
+// - the verified checksum-database tree head, advanced only by
+//   compare-and-set after the consistency proof, and the heads refused as
+//   forks with their evidence, so a fork one node saw is refused by all;
+// - the not-found cache (an upstream's 404/410), with its expiry.
+// @v/list and @latest answers are shared through the storage (one object
+// store), with their age (the stored object's write time).
+import type { FetchLeases, Lease } from '../proxy/context.js';
+
+/** A remembered 404/410 answer of the upstreams. */
+export interface NotFoundEntry {
+  readonly upstream: string;
+  readonly status: number;
+  readonly detail: string;
+}
+
+export interface CoordStatus {
+  /** local: this process alone; workers: one machine's workers; redis: several nodes. */
+  readonly kind: 'local' | 'workers' | 'redis';
+  /** With --redis: whether Redis answers right now (down: coordinating locally). */
+  readonly redis?: {
+    readonly url: string;
+    readonly state: 'up' | 'down';
+    readonly since: string;
+    readonly error?: string;
+  };
+}
+
+export interface Coordination {
+  readonly kind: CoordStatus['kind'];
+  /** Fetch leases across processes; null when this process is alone (its own single flight suffices). */
+  readonly leases: FetchLeases | null;
+
+  /** The cluster's verified tree head (a signed note) of database db, or null. */
+  head(db: string): Promise<Buffer | null>;
+  /**
+   * Sets db's head to next when the shared head is still `expected` (or there
+   * is none yet). False when another node moved it first: read it, prove,
+   * and try again.
+   */
+  compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean>;
+  /** Records a refused (forked) head of db, by its "size:hash" key, with the evidence (JSON). */
+  recordFork(db: string, head: string, evidence: string): Promise<void>;
+  /** Whether any node refused this head of db. */
+  isRefused(db: string, head: string): Promise<boolean>;
+  /** The latest fork evidence (JSON) any node recorded for db, or null. */
+  fork(db: string): Promise<string | null>;
+
+  notFound(key: string): Promise<NotFoundEntry | null>;
+  rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void>;
+  forgetNotFound(key: string): Promise<void>;
+
+  status(): CoordStatus;
+  close(): Promise<void>;
+}
+
+export type Clock = () => number;
+
+const NOT_FOUND_ENTRIES = 10_000;
+
+/** A lease that is always granted: this process fetches on its own. */
+export const SOLO_LEASE: Lease = { lead: true, release: () => undefined };
+
+/**
+ * Coordination inside one process (the default, and RedisCoord's fallback).
+ * With `leases` (the workers of `serve --workers N`), fetches are single
+ * flight across the machine's workers too.
+ */
+export class LocalCoord implements Coordination {
+  readonly kind: 'local' | 'workers';
+  private readonly heads = new Map<string, Buffer>();
+  private readonly refused = new Map<string, Set<string>>();
+  private readonly forks = new Map<string, string>();
+  private readonly negative = new Map<string, { until: number; entry: NotFoundEntry }>();
+
+  constructor(
+    readonly leases: FetchLeases | null = null,
+    private readonly now: Clock = Date.now,
+  ) {
+    this.kind = leases ? 'workers' : 'local';
+  }
+
+  async head(db: string): Promise<Buffer | null> {
+    return this.heads.get(db) ?? null;
+  }
+
+  async compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean> {
+    const cur = this.heads.get(db);
+    if (cur && !(expected && cur.equals(expected))) return false;
+    this.heads.set(db, Buffer.from(next));
+    return true;
+  }
+
+  async recordFork(db: string, head: string, evidence: string): Promise<void> {
+    let set = this.refused.get(db);
+    if (!set) this.refused.set(db, (set = new Set()));
+    set.add(head);
+    this.forks.set(db, evidence);
+  }
+
+  async isRefused(db: string, head: string): Promise<boolean> {
+    return this.refused.get(db)?.has(head) ?? false;
+  }
+
+  async fork(db: string): Promise<string | null> {
+    return this.forks.get(db) ?? null;
+  }
+
+  async notFound(key: string): Promise<NotFoundEntry | null> {
+    const e = this.negative.get(key);
+    if (!e) return null;
+    if (e.until <= this.now()) {
+      this.negative.delete(key);
+      return null;
+    }
+    return e.entry;
+  }
+
+  async rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    this.negative.delete(key);
+    this.negative.set(key, { until: this.now() + ttlMs, entry });
+    // Bounded, so requests for random names cannot grow memory without limit.
+    if (this.negative.size > NOT_FOUND_ENTRIES) {
+      const oldest = this.negative.keys().next();
+      if (!oldest.done) this.negative.delete(oldest.value);
+    }
+  }
+
+  async forgetNotFound(key: string): Promise<void> {
+    this.negative.delete(key);
+  }
+
+  status(): CoordStatus {
+    return { kind: this.kind };
+  }
+
+  async close(): Promise<void> {}
+}

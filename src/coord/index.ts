@@ -1,0 +1,2 @@
+export * from './coord.js';
+export { RedisCoord, redactUrl, type RedisCoordOptions } from './redis.js';

@@ -1,0 +1,382 @@
+// RedisCoord: several godepot nodes coordinated through one Redis (ioredis,
+// loaded only here). Every key lives under a namespace (one per shared
+// store), so two clusters can share one Redis.
+//
+// Leases: SET lease NX PX ttl with a fencing token from INCR; the holder
+// renews it while it works (a node that dies stops renewing, and its lease
+// expires after at most ttl); on release it writes its outcome for the
+// waiters, who poll the lease and the outcome (a few small GETs per artifact
+// being fetched, not per request: each node's own single flight joins its
+// requests first).
+//
+// Degrade, never down: commands are never queued while Redis is away
+// (enableOfflineQueue off) and time out after commandTimeout; every operation
+// then runs against a LocalCoord instead, a warning is logged once per
+// outage, the state is in status() (/readyz) and onState (a metric), and
+// when Redis answers again the node uses it again.
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
+import {
+  LocalCoord,
+  SOLO_LEASE,
+  type Clock,
+  type Coordination,
+  type CoordStatus,
+  type NotFoundEntry,
+} from './coord.js';
+
+export interface RedisCoordOptions {
+  readonly url: string;
+  /** Key prefix shared by the nodes of one cluster (e.g. derived from the shared store). */
+  readonly namespace: string;
+  readonly log: Logger;
+  /** How long a lease lives without renewal (ms); a dead holder's lease ends this long after its last renewal. */
+  readonly leaseTtl?: number;
+  /** How often a waiter looks at a lease held by another node (ms). */
+  readonly pollInterval?: number;
+  /** Deadline of every Redis command (ms). */
+  readonly commandTimeout?: number;
+  readonly now?: Clock;
+  /** Told when Redis becomes reachable (true) or unreachable (false). */
+  readonly onState?: (up: boolean) => void;
+}
+
+const CAS_HEAD = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+const RELEASE = `
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
+
+export class RedisCoord implements Coordination {
+  readonly kind = 'redis';
+  readonly leases: FetchLeases;
+  private readonly local: LocalCoord;
+  private up = false;
+  private since: number;
+  private lastError: string | undefined;
+  private warned = false;
+  private readonly leaseTtl: number;
+  private readonly pollInterval: number;
+  private readonly now: Clock;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly opts: RedisCoordOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.local = new LocalCoord(null, this.now);
+    this.since = this.now();
+    this.leaseTtl = opts.leaseTtl ?? 15_000;
+    this.pollInterval = opts.pollInterval ?? 50;
+    this.leases = { acquire: (key, signal) => this.acquire(key, signal) };
+    redis.on('ready', () => this.setUp(true));
+    redis.on('close', () => this.setUp(false));
+    redis.on('end', () => this.setUp(false));
+    redis.on('error', (err: Error) => {
+      this.lastError = err.message;
+    });
+  }
+
+  /**
+   * Connects to Redis, waiting at most the command deadline for it: a Redis
+   * that is away at start-up makes a degraded node, not a failed start.
+   */
+  static async connect(opts: RedisCoordOptions): Promise<RedisCoord> {
+    const { Redis: RedisClient } = await import('ioredis');
+    const timeout = opts.commandTimeout ?? 1000;
+    const options: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: timeout,
+      connectTimeout: timeout,
+      // Keep trying, at most every 2 s, for as long as the node runs.
+      retryStrategy: (times: number) => Math.min(100 * times, 2000),
+      lazyConnect: true,
+    };
+    const coord = new RedisCoord(new RedisClient(opts.url, options), opts);
+    await Promise.race([
+      coord.redis.connect().catch(() => undefined),
+      new Promise<void>((resolve) => coord.timer(() => resolve(), timeout)),
+    ]);
+    if (!coord.up) coord.setUp(false);
+    return coord;
+  }
+
+  private key(...parts: string[]): string {
+    return [this.opts.namespace, ...parts].join(':');
+  }
+
+  private timer(fn: () => void, ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+    return t;
+  }
+
+  private setUp(up: boolean): void {
+    if (this.closed) return;
+    if (up) {
+      if (this.up) return;
+      this.up = true;
+      this.since = this.now();
+      if (this.warned)
+        this.opts.log.info(
+          { redis: redactUrl(this.opts.url) },
+          'Redis is reachable again: coordinating with the other nodes',
+        );
+      this.warned = false;
+      this.lastError = undefined;
+      this.opts.onState?.(true);
+      return;
+    }
+    this.up = false;
+    // Logged once per outage, however often the client retries meanwhile.
+    if (this.warned) return;
+    this.warned = true;
+    this.since = this.now();
+    this.opts.log.warn(
+      { redis: redactUrl(this.opts.url), err: this.lastError },
+      'Redis is unreachable: this node coordinates locally (serving on; other nodes may fetch the same artifacts) until it is back',
+    );
+    this.opts.onState?.(false);
+  }
+
+  /** Runs op against Redis, or fallback when Redis is down or fails (marking it down). */
+  private async shared<T>(op: (r: Redis) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    if (!this.up) return fallback();
+    try {
+      return await op(this.redis);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      if (this.redis.status !== 'ready') this.setUp(false);
+      return fallback();
+    }
+  }
+
+  head(db: string): Promise<Buffer | null> {
+    return this.shared(
+      (r) => r.getBuffer(this.key('head', db)),
+      () => this.local.head(db),
+    );
+  }
+
+  compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean> {
+    return this.shared(
+      async (r) => (await r.eval(CAS_HEAD, 1, this.key('head', db), expected ?? '', next)) === 1,
+      // Alone, this node's own verified chain is the authority; it is reconciled with the cluster's on rejoin.
+      async () => true,
+    );
+  }
+
+  recordFork(db: string, head: string, evidence: string): Promise<void> {
+    return this.shared(
+      async (r) => {
+        await r.multi().sadd(this.key('refused', db), head).set(this.key('fork', db), evidence).exec();
+        await this.local.recordFork(db, head, evidence);
+      },
+      () => this.local.recordFork(db, head, evidence),
+    );
+  }
+
+  isRefused(db: string, head: string): Promise<boolean> {
+    return this.shared(
+      async (r) => (await r.sismember(this.key('refused', db), head)) === 1,
+      () => this.local.isRefused(db, head),
+    );
+  }
+
+  fork(db: string): Promise<string | null> {
+    return this.shared(
+      (r) => r.get(this.key('fork', db)),
+      () => this.local.fork(db),
+    );
+  }
+
+  notFound(key: string): Promise<NotFoundEntry | null> {
+    return this.shared(
+      async (r) => {
+        const v = await r.get(this.key('nf', key));
+        return v ? parseNotFound(v) : null;
+      },
+      () => this.local.notFound(key),
+    );
+  }
+
+  rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return Promise.resolve();
+    return this.shared(
+      async (r) => void (await r.set(this.key('nf', key), JSON.stringify(entry), 'PX', Math.ceil(ttlMs))),
+      () => this.local.rememberNotFound(key, entry, ttlMs),
+    );
+  }
+
+  forgetNotFound(key: string): Promise<void> {
+    return this.shared(
+      async (r) => void (await r.del(this.key('nf', key))),
+      () => this.local.forgetNotFound(key),
+    );
+  }
+
+  /**
+   * One holder per key across the nodes. Without Redis, this node fetches
+   * on its own (its own single flight still joins its requests).
+   */
+  private async acquire(key: string, signal: AbortSignal): Promise<Lease> {
+    const leaseKey = this.key('lease', key);
+    const outKey = this.key('out', key);
+    signal.throwIfAborted();
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        if (!this.up) return SOLO_LEASE;
+        const token = await this.redis.incr(this.key('fence'));
+        if ((await this.redis.set(leaseKey, String(token), 'PX', this.leaseTtl, 'NX')) === 'OK') {
+          if (!signal.aborted) return this.lead(leaseKey, outKey, token);
+          // The caller left while the lease was being granted: give it back at once.
+          void this.redis.eval(RELEASE, 2, leaseKey, outKey, String(token), JSON.stringify({ kind: 'failed' }), 1);
+          throw signal.reason;
+        }
+        // Another node holds it: wait for its outcome, or for its lease to end without one (it died).
+        for (;;) {
+          await this.pause(signal);
+          if (!this.up) return SOLO_LEASE;
+          const [holder, out] = await this.redis.mget(leaseKey, outKey);
+          if (holder === null && out) {
+            const outcome = parseOutcome(out);
+            if (outcome) return { lead: false, outcome };
+          }
+          if (holder === null) break;
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      this.lastError = (err as Error).message;
+      if (this.redis.status !== 'ready') this.setUp(false);
+      return SOLO_LEASE;
+    }
+  }
+
+  private pause(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(t);
+        this.timers.delete(t);
+        reject(signal.reason);
+      };
+      const t = this.timer(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, this.pollInterval);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private lead(leaseKey: string, outKey: string, token: number): Lease {
+    const value = String(token);
+    let renewing = true;
+    const renew = (): void => {
+      if (!renewing) return;
+      this.redis.eval(RENEW, 1, leaseKey, value, this.leaseTtl).then(
+        (ok) => {
+          if (ok !== 1 && renewing)
+            this.opts.log.warn(
+              { lease: leaseKey, token },
+              'fetch lease expired while fetching; another node may fetch too',
+            );
+        },
+        () => undefined,
+      );
+      this.timer(renew, this.leaseTtl / 3);
+    };
+    this.timer(renew, this.leaseTtl / 3);
+    return {
+      lead: true,
+      token,
+      release: (outcome: FetchOutcome) => {
+        renewing = false;
+        // The outcome outlives the lease briefly: long enough for every waiter's next look.
+        const keep = Math.max(5_000, this.pollInterval * 20);
+        this.redis.eval(RELEASE, 2, leaseKey, outKey, value, JSON.stringify(outcome), keep).catch(() => undefined);
+      },
+    };
+  }
+
+  status(): CoordStatus {
+    return {
+      kind: 'redis',
+      redis: {
+        url: redactUrl(this.opts.url),
+        state: this.up ? 'up' : 'down',
+        since: new Date(this.since).toISOString(),
+        ...(!this.up && this.lastError ? { error: this.lastError } : {}),
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.redis.disconnect();
+  }
+}
+
+/** The URL without its password (it reaches logs and /readyz). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://(invalid URL)';
+  }
+}
+
+function parseOutcome(s: string): FetchOutcome | null {
+  try {
+    const o = JSON.parse(s) as { kind?: unknown; upstream?: unknown; status?: unknown; detail?: unknown };
+    if (o.kind === 'stored' || o.kind === 'failed') return { kind: o.kind };
+    if (
+      o.kind === 'not_found' &&
+      typeof o.upstream === 'string' &&
+      typeof o.status === 'number' &&
+      typeof o.detail === 'string'
+    )
+      return { kind: 'not_found', upstream: o.upstream, status: o.status, detail: o.detail };
+  } catch {
+    // Not ours: treated as no outcome.
+  }
+  return null;
+}
+
+function parseNotFound(s: string): NotFoundEntry | null {
+  try {
+    const o = JSON.parse(s) as { upstream?: unknown; status?: unknown; detail?: unknown };
+    if (typeof o.upstream === 'string' && typeof o.status === 'number' && typeof o.detail === 'string')
+      return { upstream: o.upstream, status: o.status, detail: o.detail };
+  } catch {
+    // Not ours.
+  }
+  return null;
+}

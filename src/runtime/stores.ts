@@ -1,0 +1,65 @@
+// The storage and the coordination a godepot runs on, from its settings:
+// the data folder or an S3-compatible bucket; this process alone, the
+// workers of one machine (leases from the primary over IPC), or several
+// nodes through Redis. Kept apart from compose.ts so that the composition
+// root stays one readable page.
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import type { Settings } from '../config/settings.js';
+import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
+import type { FetchLeases } from '../proxy/context.js';
+import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
+
+/** Opens the configured storage; an S3 bucket that is missing or unreachable fails here, with a clear message. */
+export async function openStorage(settings: Settings): Promise<Storage> {
+  const s = settings.storage;
+  if (s.kind === 'fs') return FsStorage.open(settings.data);
+  return S3Storage.open({
+    bucket: s.bucket,
+    prefix: s.prefix,
+    ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+    timeout: s.timeout,
+  });
+}
+
+/** The Redis key namespace of the nodes that share this store (two clusters may share one Redis). */
+export function coordNamespace(settings: Settings): string {
+  const s = settings.storage;
+  return s.kind === 's3' ? `godepot:s3:${s.bucket}/${s.prefix}` : `godepot:fs:${resolve(settings.data)}`;
+}
+
+/**
+ * The coordination of this process: Redis when configured (a Redis that is
+ * away at start-up makes a degraded node, not a failed start), else local,
+ * with the workers' IPC leases when there are workers.
+ */
+export async function openCoord(
+  settings: Settings,
+  log: Logger,
+  registry: Registry,
+  workerLeases?: FetchLeases,
+): Promise<Coordination> {
+  if (settings.redis === '') return new LocalCoord(workerLeases ?? null);
+  const up = new Gauge({
+    name: 'godepot_coordination_redis_up',
+    help: '1 while Redis answers; 0 while this node coordinates locally (degraded: other nodes may fetch the same artifacts).',
+    registers: [registry],
+  });
+  const outages = new Gauge({
+    name: 'godepot_coordination_redis_outages',
+    help: 'Times this node lost Redis since it started.',
+    registers: [registry],
+  });
+  up.set(0);
+  outages.set(0);
+  return RedisCoord.connect({
+    url: settings.redis,
+    namespace: coordNamespace(settings),
+    log,
+    onState: (ok) => {
+      up.set(ok ? 1 : 0);
+      if (!ok) outages.inc();
+    },
+  });
+}

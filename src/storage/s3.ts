@@ -1,0 +1,416 @@
+// S3Storage: any S3-compatible object store (AWS S3, MinIO, Ceph, R2, …) as
+// the storage contract's backend, so several godepot nodes can share one
+// cache. The AWS SDK v3 client is loaded here only (dynamic import), so a
+// godepot on the filesystem never pays for it.
+//
+// The contract, on an object store:
+// - Staged bytes go to a private local scratch folder first (they must be
+//   readable for verification before anything is stored), and are uploaded
+//   under their final key by commit() only: a single PUT, or a multipart
+//   upload streamed from the scratch file for large zips. S3 makes an object
+//   visible only when its PUT or its multipart completion succeeds, so a
+//   reader never sees a partial object, and a node killed mid-upload leaves
+//   at most an incomplete multipart upload (invisible; a bucket lifecycle
+//   rule "AbortIncompleteMultipartUpload" reclaims it).
+// - Reads stream, with HTTP Range for parts of zips; an opened blob pins the
+//   object's ETag (If-Match), so it stays a stable snapshot or fails.
+// - Every call has a deadline: headers within `timeout`, and no pause longer
+//   than `timeout` inside a body. A store that does not answer makes the call
+//   fail with StorageUnavailableError, which names the store (503 upstream).
+// - A missing bucket is an error at open(), before godepot serves anything.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { FsStorage } from './fs.js';
+import {
+  checkKey,
+  StorageUnavailableError,
+  type BlobInfo,
+  type OpenBlob,
+  type StagedBlob,
+  type Storage,
+} from './storage.js';
+
+type S3Module = typeof import('@aws-sdk/client-s3');
+
+export interface S3StorageOptions {
+  readonly bucket: string;
+  /** Key prefix inside the bucket ('' or ending without '/'; one is added). */
+  readonly prefix: string;
+  /** An S3-compatible endpoint (MinIO, Ceph, R2): path-style addressing. Absent: AWS S3. */
+  readonly endpoint?: string;
+  /** Default: AWS_REGION, else us-east-1. */
+  readonly region?: string;
+  /** Deadline of every call: headers, and any pause in a body (ms). */
+  readonly timeout: number;
+  /** Objects larger than this are uploaded in parts of this size. */
+  readonly partSize?: number;
+}
+
+const DEFAULT_PART = 8 << 20;
+const MTIME = 'godepot-mtime';
+
+interface ServiceError {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+  Code?: string;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as ServiceError | null)?.$metadata?.httpStatusCode;
+}
+
+function isMissing(err: unknown): boolean {
+  const name = (err as ServiceError | null)?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404;
+}
+
+export class S3Storage implements Storage {
+  readonly kind = 's3';
+  /** How this store is named in errors and /readyz. */
+  readonly name: string;
+  private readonly root: string;
+
+  private constructor(
+    private readonly s3: S3Module,
+    private readonly client: S3Client,
+    private readonly opts: S3StorageOptions,
+    private readonly scratch: FsStorage,
+    private readonly scratchDir: string,
+  ) {
+    const p = opts.prefix.replace(/^\/+|\/+$/g, '');
+    this.root = p === '' ? '' : p + '/';
+    this.name = `s3://${opts.bucket}/${p}${opts.endpoint ? ` at ${opts.endpoint}` : ''}`;
+  }
+
+  /** Connects, and fails with a clear message when the bucket does not exist or the store cannot be reached. */
+  static async open(opts: S3StorageOptions): Promise<S3Storage> {
+    // The pinned SDK supports Node 20; its notice about future releases is not for godepot's users.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const s3 = await import('@aws-sdk/client-s3');
+    const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const client = new s3.S3Client({
+      region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+      // Socket idle deadline (also inside bodies) and connect deadline.
+      requestHandler: { connectionTimeout: opts.timeout, requestTimeout: opts.timeout },
+      maxAttempts: 2,
+      // Range reads and our own hashes make the SDK's response checksums redundant.
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const scratchDir = await mkdtemp(join(tmpdir(), 'godepot-s3-staging-'));
+    const scratch = await FsStorage.open(scratchDir, { durable: false });
+    const storage = new S3Storage(s3, client, opts, scratch, scratchDir);
+    try {
+      await client.send(new s3.HeadBucketCommand({ Bucket: opts.bucket }), {
+        abortSignal: AbortSignal.timeout(opts.timeout),
+      });
+    } catch (err) {
+      await storage.close();
+      if (isMissing(err))
+        throw new Error(
+          `the bucket "${opts.bucket}" does not exist${opts.endpoint ? ` at ${opts.endpoint}` : ''}; create it (e.g. \`mc mb ALIAS/${opts.bucket}\` or \`aws s3 mb s3://${opts.bucket}\`) or fix --storage`,
+        );
+      if (statusOf(err) === 403)
+        throw new Error(
+          `access to the bucket "${opts.bucket}" is denied; check the AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, …)`,
+        );
+      throw new Error(`cannot reach the object store ${storage.name}: ${describe(err)}`);
+    }
+    return storage;
+  }
+
+  private key(key: string, allowPrefix = false): string {
+    checkKey(key, allowPrefix);
+    return this.root + key;
+  }
+
+  /** Wraps a store failure that is not a definite answer into StorageUnavailableError. */
+  private fail(err: unknown, what: string): Error {
+    if (err instanceof StorageUnavailableError) return err;
+    const status = statusOf(err);
+    if (status !== undefined && status < 500 && status !== 408 && status !== 429) {
+      return new Error(`object store ${this.name}: ${what}: ${describe(err)}`);
+    }
+    return new StorageUnavailableError(this.name, `${what}: ${describe(err)}`);
+  }
+
+  private deadline(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.opts.timeout) };
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    const blob = await this.open(key);
+    if (!blob) return null;
+    try {
+      return await blob.read();
+    } finally {
+      await blob.close();
+    }
+  }
+
+  async stat(key: string): Promise<BlobInfo | null> {
+    const k = this.key(key);
+    try {
+      const h = await this.client.send(new this.s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: k }), {
+        ...this.deadline(),
+      });
+      return { size: h.ContentLength ?? 0, mtimeMs: mtimeOf(h.Metadata, h.LastModified) };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw this.fail(err, `stat ${key}`);
+    }
+  }
+
+  async open(key: string): Promise<OpenBlob | null> {
+    const k = this.key(key);
+    let head;
+    try {
+      head = await this.client.send(
+        new this.s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: k }),
+        this.deadline(),
+      );
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw this.fail(err, `open ${key}`);
+    }
+    const size = head.ContentLength ?? 0;
+    const etag = head.ETag;
+    const range = (start: number, end: number): Readable => this.rangeStream(key, k, etag, start, end);
+    return {
+      size,
+      mtimeMs: mtimeOf(head.Metadata, head.LastModified),
+      stream: (start = 0, end = size) => range(clamp(start, size), clamp(end, size)),
+      read: async (start = 0, end = size, into?: Buffer) => {
+        const s = clamp(start, size);
+        const e = clamp(end, size);
+        const len = Math.max(0, e - s);
+        if (into && into.length < len)
+          throw new RangeError(`read buffer of ${into.length} bytes is too small for ${len} bytes`);
+        const buf = into ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+        let off = 0;
+        for await (const chunk of range(s, e)) {
+          const c = chunk as Buffer;
+          if (off + c.length > len) throw new Error(`object store ${this.name} sent more bytes than asked for`);
+          c.copy(buf, off);
+          off += c.length;
+        }
+        if (off !== len) throw new StorageUnavailableError(this.name, `short read of ${key}`);
+        return buf;
+      },
+      close: async () => {},
+    };
+  }
+
+  /** Bytes [start, end) of the object whose ETag is etag; the headers wait at most `timeout`. */
+  private rangeStream(key: string, k: string, etag: string | undefined, start: number, end: number): Readable {
+    const out = new PassThrough();
+    if (end <= start) {
+      out.end();
+      return out;
+    }
+    const headers = new AbortController();
+    const timer = setTimeout(
+      () => headers.abort(new Error(`no answer within ${this.opts.timeout} ms`)),
+      this.opts.timeout,
+    );
+    this.client
+      .send(
+        new this.s3.GetObjectCommand({
+          Bucket: this.opts.bucket,
+          Key: k,
+          Range: `bytes=${start}-${end - 1}`,
+          ...(etag ? { IfMatch: etag } : {}),
+        }),
+        { abortSignal: headers.signal },
+      )
+      .then(
+        (res) => {
+          clearTimeout(timer);
+          const body = res.Body;
+          if (!(body instanceof Readable)) {
+            out.destroy(new StorageUnavailableError(this.name, `read ${key}: no body`));
+            return;
+          }
+          body.on('error', (err: unknown) => out.destroy(this.fail(err, `read ${key}`)));
+          out.on('close', () => body.destroy());
+          body.pipe(out);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          out.destroy(
+            statusOf(err) === 412
+              ? new Error(`object store ${this.name}: ${key} was replaced while being read`)
+              : this.fail(err, `read ${key}`),
+          );
+        },
+      );
+    return out;
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const k = this.key(key);
+    try {
+      await this.client.send(
+        new this.s3.PutObjectCommand({
+          Bucket: this.opts.bucket,
+          Key: k,
+          Body: data,
+          ContentLength: data.length,
+          Metadata: { [MTIME]: String(Date.now()) },
+        }),
+        this.deadline(),
+      );
+    } catch (err) {
+      throw this.fail(err, `write ${key}`);
+    }
+  }
+
+  async stage(): Promise<StagedBlob> {
+    const local = await this.scratch.stage();
+    let finished: OpenBlob | null = null;
+    let done = false;
+    return {
+      write: (chunk) => local.write(chunk),
+      finish: async () => (finished ??= await local.finish()),
+      commit: async (key) => {
+        if (done) throw new Error('commit after commit or discard');
+        const blob = (finished ??= await local.finish());
+        await this.upload(key, blob);
+        done = true;
+        await local.discard();
+      },
+      discard: async () => {
+        done = true;
+        await local.discard();
+      },
+    };
+  }
+
+  /** Streams a finished staged blob under key: one PUT, or a multipart upload for large blobs. */
+  private async upload(key: string, blob: OpenBlob): Promise<void> {
+    const k = this.key(key);
+    const partSize = this.opts.partSize ?? DEFAULT_PART;
+    if (blob.size <= partSize) {
+      await this.put(key, await blob.read());
+      return;
+    }
+    const { Upload } = await import('@aws-sdk/lib-storage');
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.opts.bucket,
+        Key: k,
+        Body: blob.stream(),
+        Metadata: { [MTIME]: String(Date.now()) },
+      },
+      partSize,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    // A deadline on progress: an upload that moves no byte for `timeout` is aborted (and its parts with it).
+    let timer = setTimeout(() => void upload.abort(), this.opts.timeout * 2);
+    upload.on('httpUploadProgress', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void upload.abort(), this.opts.timeout * 2);
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      throw this.fail(err, `upload ${key}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const k = this.key(key);
+    try {
+      await this.client.send(new this.s3.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: k }), this.deadline());
+    } catch (err) {
+      if (!isMissing(err)) throw this.fail(err, `delete ${key}`);
+    }
+  }
+
+  /** Copy, then delete: the target appears whole (S3 copies atomically); the source goes after. */
+  async move(from: string, to: string): Promise<void> {
+    const src = this.key(from);
+    const dst = this.key(to);
+    try {
+      await this.client.send(
+        new this.s3.CopyObjectCommand({
+          Bucket: this.opts.bucket,
+          Key: dst,
+          CopySource: `${this.opts.bucket}/${src.split('/').map(encodeURIComponent).join('/')}`,
+        }),
+        this.deadline(),
+      );
+    } catch (err) {
+      if (isMissing(err)) throw Object.assign(new Error(`no such key: ${from}`), { code: 'ENOENT' });
+      throw this.fail(err, `move ${from} to ${to}`);
+    }
+    await this.delete(from);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const p = this.key(prefix.endsWith('/') ? prefix : prefix + '/', true);
+    const out: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new this.s3.ListObjectsV2Command({
+            Bucket: this.opts.bucket,
+            Prefix: p,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+          this.deadline(),
+        );
+        for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key.slice(this.root.length));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.fail(err, `list ${prefix}`);
+    }
+    return out;
+  }
+
+  /** Writes and removes a small object (outside the key space checkKey allows). */
+  async checkWritable(): Promise<void> {
+    const k = `${this.root}.godepot/writable-${process.pid}`;
+    try {
+      await this.client.send(
+        new this.s3.PutObjectCommand({ Bucket: this.opts.bucket, Key: k, Body: 'ok' }),
+        this.deadline(),
+      );
+      await this.client.send(new this.s3.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: k }), this.deadline());
+    } catch (err) {
+      throw this.fail(err, 'write check');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+    await rm(this.scratchDir, { recursive: true, force: true });
+  }
+}
+
+function clamp(n: number, size: number): number {
+  return Math.min(Math.max(n, 0), size);
+}
+
+function mtimeOf(meta: Record<string, string> | undefined, lastModified: Date | undefined): number {
+  const m = Number(meta?.[MTIME]);
+  if (Number.isFinite(m) && m > 0) return m;
+  return lastModified?.getTime() ?? 0;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  const status = statusOf(err);
+  const msg = err.message || err.name;
+  return [typeof code === 'string' ? code : '', status ? `HTTP ${status}` : '', msg].filter((s) => s).join(' ');
+}

@@ -1,0 +1,114 @@
+// Issue 14: a build through node A; node A SIGKILLed and the upstreams down;
+// a fresh client builds the same app through node B, which shares A's MinIO
+// bucket and Redis, without a single upstream zip request. Node A is the
+// real CLI in a child process (so it can be killed), node B runs in this one.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import {
+  buildApp,
+  buildModules,
+  describeRun,
+  FakeGoProxy,
+  FakeSumDb,
+  faults,
+  findGo,
+  goEnv,
+  runGo,
+  writeApp,
+} from '../world/index.js';
+import {
+  removeDir,
+  spawnGodepot,
+  startGodepot,
+  tempDir,
+  type ChildGodepot,
+  type RunningGodepot,
+} from '../support/godepot.js';
+import { findComponent } from '../support/components.js';
+import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+
+const minioBinary = findComponent('minio');
+const redisBinary = findComponent('redis-server');
+const go = findGo();
+
+describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a node dies; the other serves', () => {
+  const world = buildApp();
+  const dirs: string[] = [];
+  let minio: RunningMinio;
+  let redis: RunningRedis;
+  let restoreEnv: () => void;
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let a: ChildGodepot;
+  let b: RunningGodepot;
+  let appDir: string;
+
+  const dir = async (prefix?: string): Promise<string> => {
+    const d = await tempDir(prefix);
+    dirs.push(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    minio = await startMinio(minioBinary as string);
+    restoreEnv = useAwsEnv(minio.env);
+    await minio.makeBucket('godepot-build');
+    redis = await startRedis(redisBinary as string);
+    const built = await buildModules(world.modules);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    const shared = {
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      storage: 's3://godepot-build/nodes',
+      's3-endpoint': minio.endpoint,
+      redis: redis.url,
+    };
+    a = await spawnGodepot(
+      [...Object.entries(shared).flatMap(([k, v]) => [`--${k}`, v]), '--node-name', 'a', '--data', await dir()],
+      { ...minio.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    );
+    b = await startGodepot({ ...shared, 'node-name': 'b' });
+    appDir = await dir('godepot-app-');
+    await writeApp(appDir, world.app);
+  }, 180_000);
+
+  afterAll(async () => {
+    await a?.stop('SIGKILL');
+    await b?.close();
+    await upstream?.close();
+    await sumdb?.close();
+    await redis?.stop();
+    await minio?.stop();
+    restoreEnv?.();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('builds through A; with A killed and the upstreams down, a fresh client builds through B', async () => {
+    const h1 = await dir('godepot-gohome-');
+    const envA = goEnv({ home: h1, proxy: a.url, sumdb: sumdb.vkey });
+    for (const args of [
+      ['mod', 'tidy'],
+      ['build', '-o', join(h1, 'app'), '.'],
+    ]) {
+      const r = await runGo(args, { cwd: appDir, env: envA, timeoutMs: 180_000 });
+      expect(r.code, describeRun(r)).toBe(0);
+    }
+    expect(upstream.count('.zip')).toBeGreaterThan(0);
+
+    await a.stop('SIGKILL');
+    upstream.resetLog();
+    sumdb.resetLog();
+    upstream.setFault(faults.hang());
+    sumdb.setFault(faults.hang());
+    const h2 = await dir('godepot-gohome-');
+    const build = await runGo(['build', '-o', join(h2, 'app'), '.'], {
+      cwd: appDir,
+      env: goEnv({ home: h2, proxy: b.url, sumdb: sumdb.vkey }),
+      timeoutMs: 180_000,
+    });
+    expect(build.code, describeRun(build)).toBe(0);
+    expect(upstream.count('.zip')).toBe(0);
+  }, 400_000);
+});

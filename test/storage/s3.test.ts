@@ -1,0 +1,77 @@
+// What only the object-store backend has to get right, against a real MinIO:
+// a missing bucket is a clear start-up error, large blobs go up in parts
+// and appear only whole, and a store that stops answering fails fast with
+// an error that names it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
+import { findComponent } from '../support/components.js';
+import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+
+const binary = findComponent('minio');
+
+describe.skipIf(binary === null)('S3Storage on MinIO', () => {
+  let minio: RunningMinio;
+  let restore: () => void;
+
+  beforeAll(async () => {
+    minio = await startMinio(binary as string);
+    restore = useAwsEnv(minio.env);
+    await minio.makeBucket('blobs');
+  });
+
+  afterAll(async () => {
+    restore?.();
+    await minio?.stop();
+  });
+
+  it('refuses to start on a bucket that does not exist, saying so', async () => {
+    await expect(
+      S3Storage.open({ bucket: 'no-such-bucket', prefix: '', endpoint: minio.endpoint, timeout: 5000 }),
+    ).rejects.toThrow(/bucket "no-such-bucket" does not exist/);
+  });
+
+  it('uploads a large staged blob in parts, visible only once complete', async () => {
+    const s = await S3Storage.open({
+      bucket: 'blobs',
+      prefix: 'multipart',
+      endpoint: minio.endpoint,
+      timeout: 5000,
+      partSize: 5 << 20,
+    });
+    try {
+      const data = Buffer.alloc(12 << 20);
+      for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE(i, i);
+      const staged = await s.stage();
+      for (let off = 0; off < data.length; off += 1 << 20) await staged.write(data.subarray(off, off + (1 << 20)));
+      const view = await staged.finish();
+      expect(view.size).toBe(data.length);
+      expect(await s.stat('mod/big.zip')).toBeNull();
+      await staged.commit('mod/big.zip');
+      await staged.discard();
+      const blob = await s.open('mod/big.zip');
+      expect(blob?.size).toBe(data.length);
+      expect((await blob?.read(7 << 20, (7 << 20) + 10))?.equals(data.subarray(7 << 20, (7 << 20) + 10))).toBe(true);
+      expect((await s.get('mod/big.zip'))?.equals(data)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('fails fast with an error naming the store when the store is gone', async () => {
+    const s = await S3Storage.open({ bucket: 'blobs', prefix: 'gone', endpoint: minio.endpoint, timeout: 2000 });
+    try {
+      await s.put('k/v', Buffer.from('x'));
+      await minio.kill();
+      const err = await s.get('k/v').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect((err as Error).message).toContain(`s3://blobs/gone at ${minio.endpoint}`);
+      await expect(s.checkWritable()).rejects.toBeInstanceOf(StorageUnavailableError);
+    } finally {
+      await s.close();
+      await minio.start();
+    }
+    const again = await S3Storage.open({ bucket: 'blobs', prefix: 'gone', endpoint: minio.endpoint, timeout: 2000 });
+    expect(await again.get('k/v')).toEqual(Buffer.from('x'));
+    await again.close();
+  });
+});

@@ -1,0 +1,75 @@
+// A real redis-server for the tests: a free loopback port, a temp folder, no
+// persistence. kill() and start() let a test take Redis away and bring it back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { freePort, waitFor } from './ports.js';
+
+export interface RunningRedis {
+  readonly url: string;
+  readonly port: number;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function pong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    s.setTimeout(1000, () => s.destroy());
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (b) => {
+      got += b.toString('utf8');
+      if (got.includes('\r\n')) s.end();
+    });
+    s.on('close', () => resolve(got.startsWith('+PONG')));
+    s.on('error', () => resolve(false));
+  });
+}
+
+export async function startRedis(binary: string): Promise<RunningRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'godepot-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  let out = '';
+  const start = async (): Promise<void> => {
+    const c = spawn(
+      binary,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = c;
+    c.stdout?.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    c.stderr?.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    await waitFor(
+      async () => {
+        if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}:\n${out}`);
+        return pong(port);
+      },
+      15_000,
+      `redis-server did not answer on port ${port}`,
+    );
+  };
+  const kill = async (): Promise<void> => {
+    const c = child;
+    child = null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    c.kill('SIGKILL');
+    await once(c, 'exit');
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    start,
+    async stop() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
