@@ -9,6 +9,8 @@ import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
 import { ModuleService } from '../proxy/service.js';
 import { createApp, type App } from '../server/app.js';
+import { OperatorApi, operatorRoutes } from '../server/api.js';
+import { OperatorStats } from '../server/stats.js';
 import { Health } from '../server/health.js';
 import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
@@ -61,13 +63,14 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const log = logging.log;
   const storage = opts.storage ?? (await FsStorage.open(settings.data));
   const metrics = new Metrics(opts.processMetrics ?? true);
+  const stats = new OperatorStats();
   const incidents = new IncidentLog(storage, log);
   await incidents.load();
   const pools = new HttpPools(settings.deadlines);
   const endpoints = new EndpointRegistry(
     pools,
     settings,
-    combine(metrics.endpointObserver(), incidents.endpointObserver()),
+    combine(metrics.endpointObserver(), incidents.endpointObserver(), stats.endpointObserver()),
   );
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
@@ -86,7 +89,10 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: settings.nosumdb,
         events: {
-          advanced: (db, size) => metrics.treeSize.set({ db }, size),
+          advanced: (db, size) => {
+            metrics.treeSize.set({ db }, size);
+            stats.treeAdvanced(db, size);
+          },
           fork: (db) => metrics.inconsistentTrees.inc({ db }),
         },
       }),
@@ -97,11 +103,16 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const primary = mirrors[0];
   const metricEvents = metrics.serviceEvents();
   const incidentEvents = incidents.serviceEvents();
+  const statsEvents = stats.serviceEvents();
   const events: ServiceEvents = {
-    checksumMismatch: (e) => metricEvents.checksumMismatch?.(e),
+    checksumMismatch: (e) => {
+      metricEvents.checksumMismatch?.(e);
+      statsEvents.checksumMismatch?.(e);
+    },
     served: (e) => {
       metricEvents.served?.(e);
       incidentEvents.served?.(e);
+      statsEvents.served?.(e);
     },
   };
   const service = new ModuleService(
@@ -137,6 +148,18 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     accessLog: settings.accessLog ? logging.access : null,
     events,
     incidents: () => incidents.list(),
+    operator: operatorRoutes(
+      new OperatorApi({
+        stats,
+        endpoints: () => endpoints.all().map((e) => e.status()),
+        proxies: settings.upstream.entries.map((e) => e.url),
+        sumdbMirrors: settings.sumdb.map((s) => ({ name: s.name, urls: s.urls })),
+        trees: mirrors,
+        storage,
+        unverified: async () => (await reverify.pending()).length,
+        offline: settings.offline,
+      }),
+    ),
   });
   return {
     settings,

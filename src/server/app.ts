@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.js';
 import { sendArtifact, sendBuffered, sendError, sendText } from './respond.js';
 import type { Health } from './health.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
+import type { OperatorRoutes } from './api.js';
 
 export interface AppDeps {
   readonly service: ModuleService;
@@ -23,6 +24,8 @@ export interface AppDeps {
   readonly events: ServiceEvents;
   /** JSON for GET /api/incidents. */
   readonly incidents?: () => Promise<unknown>;
+  /** The operator page and its JSON API (api.ts); an auth gate wraps this one function. */
+  readonly operator?: OperatorRoutes;
 }
 
 interface RequestLog {
@@ -131,6 +134,11 @@ export function createApp(deps: AppDeps): App {
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
     let parsed = parsedPaths.get(rawPath);
     if (parsed === undefined) {
+      const page = deps.operator?.(rawPath, req);
+      if (page) {
+        info.route = page.route;
+        return page.serve(req, res, req.method === 'HEAD');
+      }
       const other = special(rawPath);
       if (other) return other(req, res, info, req.method === 'HEAD');
       if (draining) throw new GodepotError('shutting_down', 'godepot: shutting down; retry in a moment');
