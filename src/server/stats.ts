@@ -171,9 +171,10 @@ export class OperatorStats {
   series(): Series {
     const last = this.slot();
     const first = last - SAMPLES + 1;
-    const bySlot = new Map(this.ring.map((s) => [s.slot, s]));
+    const hour = this.window(SAMPLES);
+    const bySlot = new Map(hour.map((s) => [s.slot, s]));
     const urls = new Set<string>();
-    for (const s of this.ring) for (const u of s.upstreams.keys()) urls.add(u);
+    for (const s of hour) for (const u of s.upstreams.keys()) urls.add(u);
     const out: Series = { stepSeconds: STEP_MS / 1000, t: [], hit: [], miss: [], error: [], latencyMs: {} };
     for (const u of urls) out.latencyMs[u] = [];
     for (let slot = first; slot <= last; slot++) {

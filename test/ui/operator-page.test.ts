@@ -6,6 +6,7 @@
 // which ends once the upstreams heal. The page logs no console error and
 // makes no request beyond godepot's loopback address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -40,6 +41,8 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
   const requested: string[] = [];
 
   beforeAll(async () => {
+    if (!existsSync(join(REPO_ROOT, 'dist', 'ui', 'app.js')))
+      throw new Error('dist/ui/ is missing: run `npm run build` first (npm test does)');
     built = await buildModules([0, 1, 2, 3].map(fixture));
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
