@@ -99,10 +99,7 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     });
     context.on('request', (req) => requested.push(req.url()));
     page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    watch(page);
   }, 120_000);
 
   afterAll(async () => {
@@ -114,6 +111,14 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     await sumdb?.close();
     if (profile) await removeDir(profile);
   });
+
+  /** Collects a page's console errors and uncaught exceptions. */
+  const watch = (p: Page): void => {
+    p.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    p.on('pageerror', (e) => consoleErrors.push(e.message));
+  };
 
   /** The row of the upstream proxy on the page. */
   const proxyRow = () => page.locator(`#upstream-rows tr[data-url="${upstream.url}"]`);
@@ -182,6 +187,65 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     const md = await page.locator('#md').inputValue();
     expect(md).toContain('| Start | End | Duration | Upstream |');
     expect(md).toContain(upstream.url);
+  }, 30_000);
+
+  it('shows a red banner with both signed heads once a forked history is refused', async () => {
+    const verifiedHead = await (await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`)).text();
+    await sumdb.fork();
+    // The head is refreshed after its 1 s age: ask until godepot has seen (and refused) the fork.
+    await expect
+      .poll(
+        async () => {
+          await (await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`)).arrayBuffer();
+          return godepot.g.mirrors[0]?.tree.fork !== null;
+        },
+        { timeout: 20_000, interval: 300 },
+      )
+      .toBe(true);
+    const banner = page.locator('#fork');
+    await banner.locator('pre', { hasText: 'SECURITY ERROR' }).waitFor({ timeout: 10_000 });
+    const text = (await banner.textContent()) ?? '';
+    // Both heads: the verified one and the refused one (one more record).
+    const forkedHead = await (await fetch(`${sumdb.url}/latest`)).text();
+    for (const head of [verifiedHead, forkedHead]) expect(text).toContain(head.split('\n')[2] ?? 'no root hash');
+    expect(text).toContain(`conflicting size ${sumdb.size}`);
+  }, 60_000);
+
+  it('is usable by keyboard and follows a dark colour scheme', async () => {
+    const second = await context.newPage();
+    watch(second);
+    try {
+      await second.goto(`${godepot.url}/ui/`);
+      await second.locator('.tree-size').waitFor({ timeout: 10_000 });
+      const focused = (selector: string) =>
+        second
+          .locator(selector)
+          .evaluate(
+            (el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement,
+          );
+      await second.keyboard.press('Tab');
+      expect(await focused('.skip')).toBe(true);
+      let reached = false;
+      for (let i = 0; i < 20 && !reached; i++) {
+        await second.keyboard.press('Tab');
+        reached = await focused('#copy-md');
+      }
+      expect(reached, 'the copy button is reachable with Tab').toBe(true);
+      const background = () =>
+        second
+          .locator('body')
+          .evaluate(
+            (el) =>
+              (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(
+                el,
+              ).backgroundColor,
+          );
+      expect(await background()).toBe('rgb(255, 255, 255)');
+      await second.emulateMedia({ colorScheme: 'dark' });
+      expect(await background()).toBe('rgb(13, 17, 23)');
+    } finally {
+      await second.close();
+    }
   }, 30_000);
 
   it('logged no console error and requested nothing beyond godepot', () => {
