@@ -253,6 +253,7 @@ async function refresh(): Promise<void> {
         ? 'All upstreams healthy'
         : `${bad} upstream${bad === 1 ? '' : 's'} failing, ${ongoing} ongoing incident${ongoing === 1 ? '' : 's'}`;
     summary.className = bad === 0 && ongoing === 0 ? 'ok' : 'bad';
+    document.title = `${bad === 0 && ongoing === 0 ? '' : `(${bad} failing) `}godepot — operator page`;
   }
   updated.textContent =
     lastHeard === 0

@@ -38,6 +38,11 @@ class Chart {
     return { width: Math.max(300, this.el.clientWidth), height: 200 };
   }
 
+  /** Rebuilds on the next draw (colours are read from CSS when a chart is built). */
+  restyle(): void {
+    this.key = '';
+  }
+
   draw(t: number[], lines: Line[]): void {
     const data: uPlot.AlignedData = [t, ...lines.map((l) => l.values)];
     const key = lines.map((l) => l.label).join('\n');
@@ -67,6 +72,11 @@ class Chart {
 
 let requests: Chart | null = null;
 let latency: Chart | null = null;
+
+window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+  requests?.restyle();
+  latency?.restyle();
+});
 
 /** Draws both charts; does nothing (and says so once) when uPlot did not load. */
 export function drawCharts(s: SeriesView): void {
