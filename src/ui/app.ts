@@ -132,7 +132,7 @@ function renderUpstreams(v: unknown, now: number): number {
   return bad;
 }
 
-function renderTrees(v: unknown, now: number): void {
+function renderTrees(v: unknown, now: number): number {
   const trees = list<TreeView>(v, 'trees');
   const age = (iso: string | null | undefined): string => {
     const t = parseTime(iso);
@@ -174,6 +174,7 @@ function renderTrees(v: unknown, now: number): void {
       h('pre', {}, t.fork?.report ?? ''),
     ]),
   );
+  return forks.length;
 }
 
 function renderIncidents(v: unknown, now: number): number {
@@ -238,9 +239,10 @@ async function refresh(): Promise<void> {
   const now = Date.now();
   let bad = 0;
   let ongoing = 0;
+  let forks = 0;
   const heard = ups !== undefined;
   if (ups !== undefined) bad = renderUpstreams(ups, now);
-  if (trees !== undefined) renderTrees(trees, now);
+  if (trees !== undefined) forks = renderTrees(trees, now);
   if (incs !== undefined) ongoing = renderIncidents(incs, now);
   if (cache !== undefined) renderCache(cache);
   if (series !== undefined && series !== null) drawCharts(series as SeriesView);
@@ -248,12 +250,14 @@ async function refresh(): Promise<void> {
   const summary = byId('summary');
   const updated = byId('updated');
   if (heard) {
-    summary.textContent =
-      bad === 0 && ongoing === 0
-        ? 'All upstreams healthy'
-        : `${bad} upstream${bad === 1 ? '' : 's'} failing, ${ongoing} ongoing incident${ongoing === 1 ? '' : 's'}`;
-    summary.className = bad === 0 && ongoing === 0 ? 'ok' : 'bad';
-    document.title = `${bad === 0 && ongoing === 0 ? '' : `(${bad} failing) `}godepot — operator page`;
+    const problems = [
+      ...(bad > 0 ? [`${bad} upstream${bad === 1 ? '' : 's'} failing`] : []),
+      ...(ongoing > 0 ? [`${ongoing} ongoing incident${ongoing === 1 ? '' : 's'}`] : []),
+      ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
+    ];
+    summary.textContent = problems.length === 0 ? 'All upstreams healthy' : problems.join(', ');
+    summary.className = problems.length === 0 ? 'ok' : 'bad';
+    document.title = `${problems.length === 0 ? '' : '(!) '}godepot — operator page`;
   }
   updated.textContent =
     lastHeard === 0

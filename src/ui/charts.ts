@@ -73,14 +73,18 @@ class Chart {
 let requests: Chart | null = null;
 let latency: Chart | null = null;
 
+let last: SeriesView | null = null;
+
 window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
   requests?.restyle();
   latency?.restyle();
+  if (last) drawCharts(last);
 });
 
 /** Draws both charts; does nothing (and says so once) when uPlot did not load. */
 export function drawCharts(s: SeriesView): void {
   if (typeof window.uPlot !== 'function') return;
+  last = s;
   const t = Array.isArray(s.t) ? s.t : [];
   const fit = (v: unknown): Array<number | null> =>
     t.map((_, i) => {

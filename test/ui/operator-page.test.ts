@@ -209,6 +209,7 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     const forkedHead = await (await fetch(`${sumdb.url}/latest`)).text();
     for (const head of [verifiedHead, forkedHead]) expect(text).toContain(head.split('\n')[2] ?? 'no root hash');
     expect(text).toContain(`conflicting size ${sumdb.size}`);
+    await page.locator('#summary', { hasText: 'forked' }).waitFor({ timeout: 5_000 });
   }, 60_000);
 
   it('is usable by keyboard and follows a dark colour scheme', async () => {
@@ -243,6 +244,8 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
       expect(await background()).toBe('rgb(255, 255, 255)');
       await second.emulateMedia({ colorScheme: 'dark' });
       expect(await background()).toBe('rgb(13, 17, 23)');
+      await mkdir(ARTIFACTS, { recursive: true });
+      await second.screenshot({ path: join(ARTIFACTS, 'operator-dark.png'), fullPage: true });
     } finally {
       await second.close();
     }
