@@ -22,6 +22,8 @@ const REFUSED_MAX = 200;
 interface UpstreamSample {
   calls: number;
   failures: number;
+  /** Calls the open breaker refused without contacting the upstream. */
+  refusals: number;
   latencies: number[];
 }
 
@@ -71,7 +73,6 @@ export interface Series {
 export class OperatorStats {
   private readonly ring: Sample[] = [];
   private readonly totals = new Map<string, { requests: number; failures: number }>();
-  private readonly refusals = new Map<string, number[]>();
   private readonly refusedList: RefusedArtifact[] = [];
   private readonly heads = new Map<string, { size: number; at: number }>();
   private hits = 0;
@@ -144,17 +145,17 @@ export class OperatorStats {
     const recent = this.window(WINDOW_SAMPLES);
     let requests = 0;
     let failures = 0;
+    let breakerRefusals = 0;
     const latencies: number[] = [];
     for (const s of recent) {
       const u = s.upstreams.get(url);
       if (!u) continue;
       requests += u.calls;
       failures += u.failures;
+      breakerRefusals += u.refusals;
       for (const l of u.latencies) latencies.push(l);
     }
     latencies.sort((a, b) => a - b);
-    const cutoff = this.slot() - WINDOW_SAMPLES;
-    const breakerRefusals = (this.refusals.get(url) ?? []).filter((slot) => slot > cutoff).length;
     const total = this.totals.get(url) ?? { requests: 0, failures: 0 };
     return {
       requests,
@@ -194,13 +195,14 @@ export class OperatorStats {
   }
 
   private call(e: EndpointEvent): void {
+    const s = this.current();
+    let u = s.upstreams.get(e.upstream);
+    if (!u) {
+      u = { calls: 0, failures: 0, refusals: 0, latencies: [] };
+      s.upstreams.set(e.upstream, u);
+    }
     if (e.outcome === 'breaker_open') {
-      const slots = this.refusals.get(e.upstream) ?? [];
-      slots.push(this.slot());
-      // Only the window is ever asked for.
-      const cutoff = this.slot() - WINDOW_SAMPLES;
-      while (slots.length > 0 && (slots[0] ?? 0) <= cutoff) slots.shift();
-      this.refusals.set(e.upstream, slots);
+      u.refusals++;
       return;
     }
     const failed = e.outcome !== 'ok' && e.outcome !== 'not_found';
@@ -208,12 +210,6 @@ export class OperatorStats {
     total.requests++;
     if (failed) total.failures++;
     this.totals.set(e.upstream, total);
-    const s = this.current();
-    let u = s.upstreams.get(e.upstream);
-    if (!u) {
-      u = { calls: 0, failures: 0, latencies: [] };
-      s.upstreams.set(e.upstream, u);
-    }
     const ms = e.seconds * 1000;
     if (u.latencies.length < LATENCIES_PER_SAMPLE) u.latencies.push(ms);
     else u.latencies[u.calls % LATENCIES_PER_SAMPLE] = ms;
