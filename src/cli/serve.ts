@@ -30,7 +30,6 @@ function dataError(err: unknown, folder: string): unknown {
   return err;
 }
 
-
 export function serveHelp(): string {
   const lines = [
     'Usage: godepot serve [flags]',

@@ -9,6 +9,8 @@ import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
 import { ModuleService } from '../proxy/service.js';
 import { createApp, type App } from '../server/app.js';
+import { OperatorApi, operatorRoutes } from '../server/api.js';
+import { OperatorStats } from '../server/stats.js';
 import { Health } from '../server/health.js';
 import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
@@ -106,6 +108,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       return db ? { name: `checksum database ${db.name}`, members: db.current() } : { name: url, members: [url] };
     },
   });
+  const stats = new OperatorStats();
   await incidents.load();
   const pools = new HttpPools(settings.deadlines, opts.pools);
   const reach: Reachability = new Reachability(
@@ -115,7 +118,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const endpoints: EndpointRegistry = new EndpointRegistry(
     pools,
     settings,
-    combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer()),
+    combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer(), stats.endpointObserver()),
   );
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
@@ -149,7 +152,10 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
         events: {
-          advanced: (db, size) => metrics.treeSize.set({ db }, size),
+          advanced: (db, size) => {
+            metrics.treeSize.set({ db }, size);
+            stats.treeAdvanced(db, size);
+          },
           fork: (db) => metrics.inconsistentTrees.inc({ db }),
         },
       }),
@@ -162,11 +168,16 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const primary = mirrors[0];
   const metricEvents = metrics.serviceEvents();
   const incidentEvents = incidents.serviceEvents();
+  const statsEvents = stats.serviceEvents();
   const events: ServiceEvents = {
-    checksumMismatch: (e) => metricEvents.checksumMismatch?.(e),
+    checksumMismatch: (e) => {
+      metricEvents.checksumMismatch?.(e);
+      statsEvents.checksumMismatch?.(e);
+    },
     served: (e) => {
       metricEvents.served?.(e);
       incidentEvents.served?.(e);
+      statsEvents.served?.(e);
     },
   };
   const serviceContext = {
@@ -221,6 +232,18 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     events,
     incidents: () => incidents.list(),
     ...(auth ? { authorize: auth.authorize } : {}),
+    operator: operatorRoutes(
+      new OperatorApi({
+        stats,
+        endpoints: () => endpoints.all().map((e) => e.status()),
+        proxies: settings.upstream.entries.map((e) => e.url),
+        sumdbMirrors: settings.sumdb.map((s) => ({ name: s.name, urls: s.urls })),
+        trees: mirrors,
+        storage,
+        unverified: async () => (await reverify.pending()).length,
+        offline: settings.offline,
+      }),
+    ),
   });
   return {
     settings,

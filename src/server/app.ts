@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.js';
 import { sendArtifact, sendBuffered, sendError, sendText } from './respond.js';
 import type { Health } from './health.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
+import type { OperatorRoutes } from './api.js';
 
 export interface AppDeps {
   readonly service: ModuleService;
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly incidents?: () => Promise<unknown>;
   /** The --auth gate: the refusal (401 'unauthorized', 403 'forbidden') of a request, or null to let it in. */
   readonly authorize?: (req: IncomingMessage) => GodepotError | null;
+  /** The operator page and its JSON API (api.ts); an auth gate wraps this one function. */
+  readonly operator?: OperatorRoutes;
 }
 
 interface RequestLog {
@@ -125,6 +128,12 @@ export function createApp(deps: AppDeps): App {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const page = deps.operator?.(rawPath, req);
+    if (page) {
+      if (reserved) throw overloaded();
+      info.route = page.route;
+      return page.serve(req, res, req.method === 'HEAD');
+    }
     const other = special(rawPath);
     if (other && (!reserved || rawPath === '/healthz')) return other(req, res, info, req.method === 'HEAD');
     if (reserved && other) throw overloaded();

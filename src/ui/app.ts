@@ -1,0 +1,294 @@
+// The operator page: polls godepot's JSON API every few seconds and renders
+// each section from it. Elements are built with textContent only (what an
+// upstream sent never becomes markup). A section whose answer is missing or
+// malformed keeps its last view; the header says when the page last heard
+// from godepot.
+import { drawCharts, type SeriesView } from './charts.js';
+import {
+  bytes,
+  clock,
+  count,
+  dateTime,
+  incidentDuration,
+  incidentsMarkdown,
+  isNumber,
+  lastError,
+  millis,
+  MISSING,
+  parseTime,
+  percent,
+  shortHash,
+  upstreamState,
+  type IncidentView,
+  type UpstreamView,
+} from './format.js';
+
+const POLL_MS = 2_000;
+const FETCH_TIMEOUT_MS = 5_000;
+
+interface TreeView {
+  readonly name?: string;
+  readonly size?: number;
+  readonly rootHash?: string | null;
+  readonly status?: string;
+  readonly detail?: string;
+  readonly headTakenAt?: string | null;
+  readonly lastCheckedAt?: string | null;
+  readonly fork?: {
+    readonly detectedAt?: string;
+    readonly from?: string;
+    readonly verifiedSize?: number;
+    readonly conflictingSize?: number;
+    readonly report?: string;
+  } | null;
+}
+
+interface RefusedView {
+  readonly at?: string;
+  readonly module?: string;
+  readonly version?: string;
+  readonly kind?: string;
+  readonly expected?: string;
+  readonly received?: string;
+  readonly upstream?: string;
+}
+
+interface CacheView {
+  readonly modules?: number;
+  readonly versions?: number;
+  readonly files?: number;
+  readonly bytes?: number | null;
+  readonly hitRatio?: number | null;
+  readonly scannedAt?: string;
+  readonly artifacts?: { readonly verified?: number; readonly unverified?: number | null; readonly refused?: number };
+  readonly refused?: RefusedView[];
+}
+
+type Child = Node | string;
+
+function h(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const c of children) el.append(c);
+  return el;
+}
+
+function byId(id: string): HTMLElement {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el;
+}
+
+function rows(tbody: HTMLElement, trs: HTMLElement[], empty: string, cols: number): void {
+  tbody.replaceChildren(
+    ...(trs.length > 0 ? trs : [h('tr', {}, h('td', { colspan: String(cols), class: 'muted' }, empty))]),
+  );
+}
+
+function facts(dl: HTMLElement, items: Array<[string, Child]>): void {
+  dl.replaceChildren(...items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+async function getJson(path: string): Promise<unknown> {
+  const r = await fetch(path, {
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    headers: { accept: 'application/json' },
+  });
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json();
+}
+
+function list<T>(v: unknown, field?: string): T[] {
+  const x = field !== undefined && v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[field] : v;
+  return Array.isArray(x) ? (x as T[]) : [];
+}
+
+let incidents: IncidentView[] = [];
+
+function renderUpstreams(v: unknown, now: number): number {
+  const offline = v !== null && typeof v === 'object' && (v as { offline?: unknown }).offline === true;
+  const ups = list<UpstreamView>(v, 'upstreams');
+  let bad = 0;
+  const trs = ups.map((u) => {
+    const s = upstreamState(u, offline, now);
+    if (s.kind !== 'healthy' && s.kind !== 'offline') bad++;
+    const role = u.role === 'sumdb' ? `checksum database${u.db ? ` ${u.db}` : ''}` : 'module proxy';
+    const refusals =
+      isNumber(u.breakerRefusals) && u.breakerRefusals > 0
+        ? `, ${count(u.breakerRefusals)} refused by the open circuit`
+        : '';
+    return h(
+      'tr',
+      { 'data-url': u.url ?? '' },
+      h('td', { class: 'url' }, h('code', {}, u.url ?? MISSING)),
+      h('td', {}, role),
+      h('td', {}, h('span', { class: `state state-${s.kind}` }, s.text)),
+      h('td', {}, lastError(u)),
+      h('td', { class: 'num' }, `${millis(u.p50Ms)} / ${millis(u.p99Ms)}`),
+      h('td', { class: 'num' }, `${count(u.requests)} / ${count(u.failures)}${refusals}`),
+    );
+  });
+  rows(byId('upstream-rows'), trs, 'No upstreams configured.', 6);
+  return bad;
+}
+
+function renderTrees(v: unknown, now: number): number {
+  const trees = list<TreeView>(v, 'trees');
+  const age = (iso: string | null | undefined): string => {
+    const t = parseTime(iso);
+    return t === null
+      ? MISSING
+      : `${clock(t)} (${Math.max(0, Math.round((now - t) / 1000)).toLocaleString('en-US')} s ago)`;
+  };
+  byId('trees').replaceChildren(
+    ...(trees.length > 0
+      ? trees.map((t) => {
+          const dl = h('dl', { class: 'facts' });
+          facts(dl, [
+            ['Name', h('code', {}, t.name ?? MISSING)],
+            ['Verified size', h('span', { class: 'tree-size' }, count(t.size))],
+            ['Root hash', h('code', { title: t.rootHash ?? '' }, shortHash(t.rootHash))],
+            ['State', `${t.status ?? MISSING}${t.detail ? ` — ${t.detail}` : ''}`],
+            ['Signed head taken', age(t.headTakenAt)],
+            ['Last successful consistency check', age(t.lastCheckedAt)],
+          ]);
+          return h('div', { class: 'tree' }, dl);
+        })
+      : [h('p', { class: 'muted' }, 'No checksum database configured.')]),
+  );
+  const forks = trees.filter((t) => t.fork);
+  const banner = byId('fork');
+  banner.hidden = forks.length === 0;
+  banner.replaceChildren(
+    ...forks.flatMap((t) => [
+      h(
+        'h2',
+        {},
+        `Fork refused: checksum database ${t.name ?? ''} served a history that does not extend the verified one`,
+      ),
+      h(
+        'p',
+        {},
+        `At ${dateTime(parseTime(t.fork?.detectedAt))} from ${t.fork?.from ?? MISSING}: verified size ${count(t.fork?.verifiedSize)}, conflicting size ${count(t.fork?.conflictingSize)}. godepot still serves only the verified history.`,
+      ),
+      h('pre', {}, t.fork?.report ?? ''),
+    ]),
+  );
+  return forks.length;
+}
+
+function renderIncidents(v: unknown, now: number): number {
+  incidents = list<IncidentView>(v);
+  let ongoing = 0;
+  const trs = incidents.map((i) => {
+    if (i.end === undefined) ongoing++;
+    const failure = [i.failureClass, i.detail].filter((x) => x !== undefined && x !== '').join(': ');
+    return h(
+      'tr',
+      { class: i.end === undefined ? 'incident incident-ongoing' : 'incident' },
+      h('td', {}, dateTime(parseTime(i.start))),
+      h('td', {}, i.end === undefined ? h('span', { class: 'ongoing' }, 'ongoing') : dateTime(parseTime(i.end))),
+      h('td', {}, incidentDuration(i, now)),
+      h('td', { class: 'url' }, h('code', {}, i.upstream ?? MISSING)),
+      h('td', {}, failure || MISSING),
+      h('td', { class: 'num' }, count(i.servedFromCache)),
+      h('td', { class: 'num' }, count(i.servedUnverified)),
+      h('td', { class: 'num' }, count(i.failed)),
+    );
+  });
+  rows(byId('incident-rows'), trs, 'No incidents recorded.', 8);
+  return ongoing;
+}
+
+function renderCache(v: unknown): void {
+  const c = (v !== null && typeof v === 'object' ? v : {}) as CacheView;
+  facts(byId('cache-facts'), [
+    ['Modules stored', count(c.modules)],
+    ['Versions stored', count(c.versions)],
+    ['Bytes stored', bytes(c.bytes)],
+    ['Hit ratio (since start)', percent(c.hitRatio)],
+    ['Verified artifacts (.mod, .zip)', count(c.artifacts?.verified)],
+    ['Unverified, quarantined until re-verified', count(c.artifacts?.unverified)],
+    ['Refused (contradict the checksum database)', h('span', { class: 'refused-count' }, count(c.artifacts?.refused))],
+    ['Storage counted at', clock(parseTime(c.scannedAt))],
+  ]);
+  const trs = list<RefusedView>(c.refused).map((r) =>
+    h(
+      'tr',
+      { class: 'refused' },
+      h('td', {}, dateTime(parseTime(r.at))),
+      h('td', {}, h('code', {}, r.module ?? MISSING)),
+      h('td', {}, h('code', {}, r.version ?? MISSING)),
+      h('td', {}, r.kind === 'mod' ? 'go.mod' : r.kind === 'zip' ? '.zip' : (r.kind ?? MISSING)),
+      h('td', {}, h('code', {}, r.expected ?? MISSING)),
+      h('td', {}, h('code', {}, r.received ?? MISSING)),
+      h('td', {}, h('code', {}, r.upstream ?? MISSING)),
+    ),
+  );
+  rows(byId('refused-rows'), trs, 'None refused since godepot started.', 7);
+}
+
+let lastHeard = 0;
+
+async function refresh(): Promise<void> {
+  // undefined: that answer did not arrive this time; its section keeps its last view.
+  const get = (path: string): Promise<unknown> => getJson(path).catch(() => undefined);
+  const [ups, trees, incs, cache, series] = await Promise.all(
+    ['/api/upstreams', '/api/sumdb', '/api/incidents', '/api/cache', '/api/series'].map(get),
+  );
+  const now = Date.now();
+  let bad = 0;
+  let ongoing = 0;
+  let forks = 0;
+  const heard = ups !== undefined;
+  if (ups !== undefined) bad = renderUpstreams(ups, now);
+  if (trees !== undefined) forks = renderTrees(trees, now);
+  if (incs !== undefined) ongoing = renderIncidents(incs, now);
+  if (cache !== undefined) renderCache(cache);
+  if (series !== undefined && series !== null) drawCharts(series as SeriesView);
+  if (heard) lastHeard = now;
+  const summary = byId('summary');
+  const updated = byId('updated');
+  if (heard) {
+    const problems = [
+      ...(bad > 0 ? [`${bad} upstream${bad === 1 ? '' : 's'} failing`] : []),
+      ...(ongoing > 0 ? [`${ongoing} ongoing incident${ongoing === 1 ? '' : 's'}`] : []),
+      ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
+    ];
+    summary.textContent = problems.length === 0 ? 'All upstreams healthy' : problems.join(', ');
+    summary.className = problems.length === 0 ? 'ok' : 'bad';
+    document.title = `${problems.length === 0 ? '' : '(!) '}godepot — operator page`;
+  }
+  updated.textContent =
+    lastHeard === 0
+      ? 'cannot reach godepot'
+      : `updated ${clock(lastHeard)}${heard ? '' : ' — cannot reach godepot now'}`;
+  updated.className = heard ? 'muted' : 'stale';
+}
+
+async function copyMarkdown(): Promise<void> {
+  const md = incidentsMarkdown(incidents, Date.now());
+  const area = byId('md') as HTMLTextAreaElement;
+  const status = byId('copy-status');
+  area.value = md;
+  try {
+    await navigator.clipboard.writeText(md);
+    area.hidden = true;
+    status.textContent = 'Copied the incident table as Markdown.';
+  } catch {
+    // No clipboard (plain http on a remote host): show it selected for Ctrl+C.
+    area.hidden = false;
+    area.focus();
+    area.select();
+    status.textContent = 'Press Ctrl+C to copy the selected Markdown.';
+  }
+}
+
+function loop(): void {
+  void refresh()
+    .catch(() => undefined)
+    .finally(() => setTimeout(loop, POLL_MS));
+}
+
+byId('copy-md').addEventListener('click', () => void copyMarkdown());
+loop();

@@ -1,0 +1,187 @@
+// The operator page's words and numbers: pure functions from the JSON the
+// API answers to text. A missing or malformed number becomes "—", never
+// "NaN" or an exception, so a partial answer still renders.
+
+/** The fields of /api/upstreams the page reads (each may be missing). */
+export interface UpstreamView {
+  readonly url?: string;
+  readonly role?: string;
+  readonly db?: string;
+  readonly state?: string;
+  readonly failingSince?: string;
+  readonly lastFailure?: { readonly class?: string; readonly detail?: string; readonly at?: string };
+  readonly requests?: number;
+  readonly failures?: number;
+  readonly breakerRefusals?: number;
+  readonly p50Ms?: number | null;
+  readonly p99Ms?: number | null;
+}
+
+/** The fields of /api/incidents the page reads. */
+export interface IncidentView {
+  readonly id?: string;
+  readonly upstream?: string;
+  readonly start?: string;
+  readonly end?: string;
+  readonly durationMs?: number;
+  readonly failureClass?: string;
+  readonly detail?: string;
+  readonly servedFromCache?: number;
+  readonly servedUnverified?: number;
+  readonly failed?: number;
+}
+
+export const MISSING = '—';
+
+export function isNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** ms since epoch of an ISO time, or null. */
+export function parseTime(iso: unknown): number | null {
+  if (typeof iso !== 'string') return null;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** HH:MM:SS in local time. */
+export function clock(ms: number | null): string {
+  if (ms === null) return MISSING;
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** YYYY-MM-DD HH:MM:SS in local time. */
+export function dateTime(ms: number | null): string {
+  if (ms === null) return MISSING;
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(ms)}`;
+}
+
+/** A duration in words: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function duration(ms: number | null | undefined): string {
+  if (!isNumber(ms) || ms < 0) return MISSING;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+export function count(n: unknown): string {
+  return isNumber(n) ? Math.round(n).toLocaleString('en-US') : MISSING;
+}
+
+export function millis(n: unknown): string {
+  if (!isNumber(n)) return MISSING;
+  return n < 10 ? `${n.toFixed(1)} ms` : `${Math.round(n).toLocaleString('en-US')} ms`;
+}
+
+export function bytes(n: unknown): string {
+  if (!isNumber(n) || n < 0) return MISSING;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i] ?? ''}`;
+}
+
+export function percent(ratio: unknown): string {
+  return isNumber(ratio) ? `${(ratio * 100).toFixed(1)} %` : MISSING;
+}
+
+/** The first characters of a base64 root hash. */
+export function shortHash(h: unknown): string {
+  return typeof h === 'string' && h !== '' ? h.slice(0, 12) + '…' : MISSING;
+}
+
+export type StateKind = 'healthy' | 'failing' | 'open' | 'probing' | 'offline' | 'unknown';
+
+/** An upstream's state in words: healthy / failing since HH:MM:SS for N min / circuit open / offline. */
+export function upstreamState(u: UpstreamView, offline: boolean, now: number): { kind: StateKind; text: string } {
+  if (offline) return { kind: 'offline', text: 'offline (godepot runs with --offline: never contacted)' };
+  const since = parseTime(u.failingSince);
+  const failing = since === null ? '' : `failing since ${clock(since)} for ${duration(now - since)}`;
+  switch (u.state) {
+    case 'open':
+      return { kind: 'open', text: `circuit open — ${failing || 'recent calls failed'}` };
+    case 'half-open':
+      return { kind: 'probing', text: `circuit half-open, probing — ${failing || 'recent calls failed'}` };
+    case 'closed':
+      return since === null ? { kind: 'healthy', text: 'healthy' } : { kind: 'failing', text: failing };
+  }
+  return { kind: 'unknown', text: MISSING };
+}
+
+const FAILURE_WORDS: Record<string, string> = {
+  dns: 'DNS lookup failed',
+  connect: 'could not connect',
+  tls: 'TLS handshake failed',
+  timeout: 'no answer in time',
+  status: 'answered with an error status',
+  body: 'sent a malformed or cut-off answer',
+  breaker_open: 'circuit open',
+};
+
+/** The last failure in words, with when it happened. */
+export function lastError(u: UpstreamView): string {
+  const f = u.lastFailure;
+  if (!f) return 'none';
+  const words = (f.class !== undefined ? FAILURE_WORDS[f.class] : undefined) ?? f.class ?? 'failed';
+  const at = parseTime(f.at);
+  return `${words}${f.detail ? `: ${f.detail}` : ''}${at === null ? '' : ` (at ${clock(at)})`}`;
+}
+
+/** An incident's duration: its recorded one, or "ongoing" with the time so far. */
+export function incidentDuration(i: IncidentView, now: number): string {
+  if (i.end !== undefined) {
+    if (isNumber(i.durationMs)) return duration(i.durationMs);
+    const s = parseTime(i.start);
+    const e = parseTime(i.end);
+    return s !== null && e !== null ? duration(e - s) : MISSING;
+  }
+  const s = parseTime(i.start);
+  return s === null ? MISSING : `${duration(now - s)} so far`;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** The incident timeline as a Markdown table, ready for a post-mortem. */
+export function incidentsMarkdown(incidents: readonly IncidentView[], now: number): string {
+  const rows = [
+    '| Start | End | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const i of incidents) {
+    const failure = [i.failureClass, i.detail].filter((x) => x !== undefined && x !== '').join(': ');
+    rows.push(
+      '| ' +
+        [
+          dateTime(parseTime(i.start)),
+          i.end === undefined ? 'ongoing' : dateTime(parseTime(i.end)),
+          incidentDuration(i, now),
+          i.upstream ?? MISSING,
+          failure || MISSING,
+          count(i.servedFromCache),
+          count(i.servedUnverified),
+          count(i.failed),
+        ]
+          .map(cell)
+          .join(' | ') +
+        ' |',
+    );
+  }
+  if (incidents.length === 0) rows.push('| (no incidents) | | | | | | | |');
+  return rows.join('\n') + '\n';
+}

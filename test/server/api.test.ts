@@ -1,0 +1,173 @@
+// The operator page's routes and JSON (server/api.ts), over HTTP on
+// loopback, with a memory storage, a fake endpoint list and a page folder.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MemoryStorage } from '../../src/storage/index.js';
+import { OperatorApi, operatorRoutes, prefersHtml } from '../../src/server/api.js';
+import { OperatorStats } from '../../src/server/stats.js';
+import { removeDir, tempDir } from '../support/godepot.js';
+
+const PROXY = 'http://127.0.0.1:9/proxy';
+const MIRROR = 'http://127.0.0.1:9/sumdb';
+
+describe('prefersHtml', () => {
+  it.each([
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', true],
+    ['text/html', true],
+    ['*/*', false],
+    [undefined, false],
+    ['text/plain, text/html;q=0.5', false],
+    ['application/json', false],
+    ['text/html;q=0', false],
+    ['text/html;q=abc', false],
+  ])('%s → %s', (accept, want) => {
+    expect(prefersHtml(accept)).toBe(want);
+  });
+});
+
+describe('operator routes', () => {
+  let server: Server;
+  let base: string;
+  let ui: string;
+  const storage = new MemoryStorage();
+  const stats = new OperatorStats();
+
+  beforeAll(async () => {
+    ui = await tempDir('godepot-ui-');
+    await mkdir(ui, { recursive: true });
+    await writeFile(join(ui, 'index.html'), '<!doctype html><title>t</title>');
+    await writeFile(join(ui, 'app.js'), 'export {};');
+    for (const [key, body] of [
+      ['mod/example.com/a/@v/v1.0.0.info', '{}'],
+      ['mod/example.com/a/@v/v1.0.0.mod', 'module example.com/a\n'],
+      ['mod/example.com/a/@v/v1.0.0.zip', 'zipbytes'],
+      ['mod/example.com/a/@v/list', 'v1.0.0\n'],
+      ['mod/example.com/b/@v/v2.0.0.mod', 'module example.com/b\n'],
+      ['unverified/example.com/c/@v/v1.0.0.zip', 'z'],
+    ] as const)
+      await storage.put(key, Buffer.from(body));
+    stats.serviceEvents().served?.({ kind: 'zip', outcome: 'hit' });
+    stats.serviceEvents().served?.({ kind: 'zip', outcome: 'miss' });
+    stats.endpointObserver().onCall?.({ upstream: PROXY, kind: 'zip', outcome: 'timeout', seconds: 1 });
+    const api = new OperatorApi({
+      stats,
+      endpoints: () => [
+        { url: PROXY, state: 'open', failingSince: '2026-01-01T00:00:00.000Z' },
+        { url: MIRROR, state: 'closed' },
+      ],
+      proxies: [PROXY],
+      sumdbMirrors: [{ name: 'sum.example', urls: [MIRROR] }],
+      trees: [
+        {
+          name: 'sum.example',
+          tree: { head: { tree: { n: 42, hash: new Uint8Array(32).fill(1) }, checkedAt: 1_000 }, fork: null },
+          status: () => ({ name: 'sum.example', treeSize: 42, status: 'ok', sources: [] }),
+        },
+      ],
+      storage,
+      unverified: async () => 1,
+      offline: false,
+      uiDir: ui,
+    });
+    const routes = operatorRoutes(api);
+    server = createServer((req, res) => {
+      const r = routes(req.url ?? '/', req);
+      if (!r) {
+        res.writeHead(418).end('not an operator route');
+        return;
+      }
+      void r.serve(req, res, req.method === 'HEAD');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const addr = server.address();
+    if (!addr || typeof addr === 'string') throw new Error('no address');
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+
+  afterAll(async () => {
+    server?.closeAllConnections();
+    server?.close();
+    await removeDir(ui);
+  });
+
+  it('sends a browser from / to /ui/ and leaves / to everyone else', async () => {
+    const r = await fetch(`${base}/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    expect(r.status).toBe(302);
+    expect(r.headers.get('location')).toBe('/ui/');
+    expect((await fetch(`${base}/`, { headers: { accept: '*/*' } })).status).toBe(418);
+    const slash = await fetch(`${base}/ui`, { redirect: 'manual' });
+    expect(slash.status).toBe(302);
+    expect(slash.headers.get('location')).toBe('/ui/');
+  });
+
+  it('serves the page’s files with a policy that allows nothing from elsewhere, and nothing outside its folder', async () => {
+    const page = await fetch(`${base}/ui/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    const js = await fetch(`${base}/ui/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    for (const p of [
+      '/ui/missing.js',
+      '/ui/../package.json',
+      '/ui/%2e%2e/package.json',
+      '/ui/sub/app.js',
+      '/ui/.hidden.js',
+    ]) {
+      const r = await fetch(base + p);
+      expect(r.status, p).not.toBe(200);
+      expect(await r.text(), p).not.toContain('"name"');
+    }
+    expect((await fetch(`${base}/api/nothing`)).status).toBe(418);
+  });
+
+  it('answers /api/upstreams with breaker state, role and the 5-minute numbers', async () => {
+    const body = (await (await fetch(`${base}/api/upstreams`)).json()) as {
+      offline: boolean;
+      upstreams: Array<Record<string, unknown>>;
+    };
+    expect(body.offline).toBe(false);
+    expect(body.upstreams).toEqual([
+      expect.objectContaining({ url: PROXY, role: 'proxy', state: 'open', requests: 1, failures: 1, p50Ms: 1000 }),
+      expect.objectContaining({ url: MIRROR, role: 'sumdb', db: 'sum.example', state: 'closed', p50Ms: null }),
+    ]);
+  });
+
+  it('answers /api/sumdb with size, root hash and check times', async () => {
+    const body = (await (await fetch(`${base}/api/sumdb`)).json()) as { trees: Array<Record<string, unknown>> };
+    expect(body.trees).toEqual([
+      expect.objectContaining({
+        name: 'sum.example',
+        size: 42,
+        rootHash: Buffer.alloc(32, 1).toString('base64'),
+        status: 'ok',
+        lastCheckedAt: new Date(1_000).toISOString(),
+        fork: null,
+      }),
+    ]);
+  });
+
+  it('answers /api/cache with what storage holds and the hit ratio', async () => {
+    const body = (await (await fetch(`${base}/api/cache`)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      modules: 2,
+      versions: 2,
+      files: 4,
+      bytes: 2 + 21 + 8 + 21,
+      hitRatio: 0.5,
+      artifacts: { verified: 3, unverified: 1, refused: 0 },
+      refused: [],
+    });
+  });
+
+  it('answers /api/series with an hour of samples', async () => {
+    const body = (await (await fetch(`${base}/api/series`)).json()) as { t: number[]; hit: Array<number | null> };
+    expect(body.t).toHaveLength(360);
+    expect(body.hit).toHaveLength(360);
+  });
+});

@@ -1,0 +1,99 @@
+// OperatorStats: what the operator page reads beyond /metrics, from the same
+// events, on an injected clock (no test waits for time to pass).
+import { describe, expect, it } from 'vitest';
+import { OperatorStats, percentile, SAMPLES, STEP_MS } from '../../src/server/stats.js';
+
+function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+const U = 'http://127.0.0.1:1';
+
+describe('OperatorStats', () => {
+  it('gives p50/p99 latency and counts of the last five minutes per upstream, totals since start', () => {
+    const c = clock();
+    const s = new OperatorStats(c.now);
+    const obs = s.endpointObserver();
+    for (let i = 1; i <= 100; i++) obs.onCall?.({ upstream: U, kind: 'zip', outcome: 'ok', seconds: i / 1000 });
+    obs.onCall?.({ upstream: U, kind: 'zip', outcome: 'timeout', seconds: 2 });
+    obs.onCall?.({ upstream: U, kind: 'zip', outcome: 'breaker_open', seconds: 0 });
+    let u = s.upstream(U);
+    expect(u).toMatchObject({ requests: 101, failures: 1, breakerRefusals: 1, requestsTotal: 101, failuresTotal: 1 });
+    expect(u.p50Ms).toBe(51);
+    expect(u.p99Ms).toBe(100);
+
+    // Five minutes later the window is empty; the totals remain.
+    c.advance(5 * 60_000);
+    u = s.upstream(U);
+    expect(u).toMatchObject({ requests: 0, failures: 0, breakerRefusals: 0, p50Ms: null, p99Ms: null });
+    expect(u.requestsTotal).toBe(101);
+    expect(s.upstream('http://never.example')).toMatchObject({ requests: 0, p50Ms: null, requestsTotal: 0 });
+  });
+
+  it('keeps an hour of 10 s samples: requests per second by outcome and each upstream’s latency', () => {
+    const c = clock(1_700_000_000_000 - (1_700_000_000_000 % STEP_MS));
+    const s = new OperatorStats(c.now);
+    const ev = s.serviceEvents();
+    for (let i = 0; i < 20; i++) ev.served?.({ kind: 'zip', outcome: 'hit' });
+    ev.served?.({ kind: 'zip', outcome: 'stale' });
+    ev.served?.({ kind: 'mod', outcome: 'miss' });
+    ev.served?.({ kind: 'info', outcome: 'error', status: 504 });
+    s.endpointObserver().onCall?.({ upstream: U, kind: 'mod', outcome: 'ok', seconds: 0.25 });
+    c.advance(STEP_MS);
+    let series = s.series();
+    expect(series.t).toHaveLength(SAMPLES);
+    expect(series.stepSeconds).toBe(10);
+    // Before the process started: no data, not zero.
+    expect(series.hit[0]).toBeNull();
+    expect(series.hit.at(-2)).toBeCloseTo(2.1);
+    expect(series.miss.at(-2)).toBeCloseTo(0.1);
+    expect(series.error.at(-2)).toBeCloseTo(0.1);
+    expect(series.hit.at(-1)).toBe(0);
+    expect(series.latencyMs[U]?.at(-2)).toBe(250);
+    expect(series.latencyMs[U]?.at(-1)).toBeNull();
+    expect(s.hitRatio()).toBeCloseTo(21 / 22);
+
+    // An hour on, the old samples have left the ring.
+    c.advance(SAMPLES * STEP_MS);
+    series = s.series();
+    expect(series.hit.every((v) => v === 0)).toBe(true);
+    expect(series.latencyMs[U]).toBeUndefined();
+  });
+
+  it('lists refused artifacts newest first and notes when each tree took its head', () => {
+    const c = clock();
+    const s = new OperatorStats(c.now);
+    expect(s.hitRatio()).toBeNull();
+    const ev = s.serviceEvents();
+    for (const version of ['v1.0.0', 'v1.1.0']) {
+      ev.checksumMismatch?.({
+        module: 'example.com/m',
+        version,
+        kind: 'zip',
+        expected: 'h1:want=',
+        received: 'h1:got=',
+        upstream: U,
+      });
+      c.advance(1000);
+    }
+    expect(s.refused().map((r) => r.version)).toEqual(['v1.1.0', 'v1.0.0']);
+    expect(s.refused()[0]).toMatchObject({ module: 'example.com/m', expected: 'h1:want=', received: 'h1:got=' });
+
+    s.treeAdvanced('db', 10);
+    const first = c.now();
+    c.advance(5000);
+    s.treeAdvanced('db', 10); // the same head again: not a new one
+    expect(s.headTakenAt('db')).toBe(first);
+    s.treeAdvanced('db', 12);
+    expect(s.headTakenAt('db')).toBe(first + 5000);
+    expect(s.headTakenAt('other')).toBeUndefined();
+  });
+
+  it('percentile is nearest-rank and null for no values', () => {
+    expect(percentile([], 0.5)).toBeNull();
+    expect(percentile([7], 0.99)).toBe(7);
+    expect(percentile([1, 2, 3, 4], 0.5)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 0.99)).toBe(4);
+  });
+});

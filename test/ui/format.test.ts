@@ -1,0 +1,98 @@
+// The operator page's words and numbers (src/ui/format.ts): missing data
+// reads "—", states read as the issue names them, and the incident table
+// copies as Markdown a post-mortem can paste.
+import { describe, expect, it } from 'vitest';
+import {
+  bytes,
+  count,
+  duration,
+  incidentDuration,
+  incidentsMarkdown,
+  lastError,
+  millis,
+  MISSING,
+  percent,
+  shortHash,
+  upstreamState,
+} from '../../src/ui/format.js';
+
+const NOW = Date.parse('2026-03-01T12:10:00Z');
+
+describe('operator page formatting', () => {
+  it('never prints NaN or undefined for a missing number', () => {
+    for (const f of [count, millis, bytes, percent])
+      for (const v of [undefined, null, Number.NaN, 'x', Infinity]) expect(f(v)).toBe(MISSING);
+    for (const v of [undefined, null, '', 42]) expect(shortHash(v)).toBe(MISSING);
+    expect(shortHash('0HWfD+SFLTzBxxxx')).toBe('0HWfD+SFLTzB…');
+    expect(duration(undefined)).toBe(MISSING);
+    expect(duration(-1)).toBe(MISSING);
+    expect(count(1234567)).toBe('1,234,567');
+    expect(millis(3.25)).toBe('3.3 ms');
+    expect(millis(1234.4)).toBe('1,234 ms');
+    expect(bytes(512)).toBe('512 B');
+    expect(bytes(1536)).toBe('1.5 KiB');
+    expect(percent(0.5)).toBe('50.0 %');
+    expect(duration(45_000)).toBe('45 s');
+    expect(duration(12 * 60_000)).toBe('12 min');
+    expect(duration(3 * 3600_000 + 5 * 60_000)).toBe('3 h 5 min');
+  });
+
+  it('names the state: healthy, failing since HH:MM:SS for N min, circuit open, offline', () => {
+    const since = new Date(NOW - 7 * 60_000);
+    const hhmmss = [since.getHours(), since.getMinutes(), since.getSeconds()]
+      .map((n) => String(n).padStart(2, '0'))
+      .join(':');
+    expect(upstreamState({ state: 'closed' }, false, NOW)).toEqual({ kind: 'healthy', text: 'healthy' });
+    expect(upstreamState({ state: 'closed', failingSince: since.toISOString() }, false, NOW)).toEqual({
+      kind: 'failing',
+      text: `failing since ${hhmmss} for 7 min`,
+    });
+    expect(upstreamState({ state: 'open', failingSince: since.toISOString() }, false, NOW).text).toBe(
+      `circuit open — failing since ${hhmmss} for 7 min`,
+    );
+    expect(upstreamState({ state: 'open' }, true, NOW).kind).toBe('offline');
+    expect(upstreamState({}, false, NOW)).toEqual({ kind: 'unknown', text: MISSING });
+    expect(lastError({})).toBe('none');
+    expect(lastError({ lastFailure: { class: 'timeout', detail: 'no answer within 1s' } })).toBe(
+      'no answer in time: no answer within 1s',
+    );
+  });
+
+  it('copies incidents as a Markdown table, ongoing ones included', () => {
+    const md = incidentsMarkdown(
+      [
+        {
+          upstream: 'https://proxy.example|x',
+          start: '2026-03-01T12:00:00Z',
+          failureClass: 'timeout',
+          detail: 'no answer\nat all',
+          servedFromCache: 12,
+          servedUnverified: 3,
+          failed: 1,
+        },
+        {
+          upstream: 'https://sum.example',
+          start: '2026-03-01T10:00:00Z',
+          end: '2026-03-01T10:30:00Z',
+          durationMs: 30 * 60_000,
+          failureClass: 'connect',
+          servedFromCache: 0,
+          servedUnverified: 0,
+          failed: 0,
+        },
+      ],
+      NOW,
+    );
+    const lines = md.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(
+      '| Start | End | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
+    );
+    expect(lines[2]).toContain(
+      '| ongoing | 10 min so far | https://proxy.example\\|x | timeout: no answer at all | 12 | 3 | 1 |',
+    );
+    expect(lines[3]).toContain('| 30 min | https://sum.example | connect | 0 | 0 | 0 |');
+    expect(incidentDuration({ start: 'garbage' }, NOW)).toBe(MISSING);
+    expect(incidentsMarkdown([], NOW)).toContain('(no incidents)');
+  });
+});

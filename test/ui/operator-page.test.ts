@@ -1,0 +1,295 @@
+// Issue 15: the operator page in a real browser (Debian's chromium driven by
+// playwright-core) against a godepot in front of the test world. After a
+// warm-up (and one tampered zip, refused), the upstream proxy and the
+// checksum database hang: without a reload the page must show the verified
+// tree size, the upstream's address, that it is failing, and the incident —
+// which ends once the upstreams heal. The page logs no console error and
+// makes no request beyond godepot's loopback address.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { findComponent } from '../support/components.js';
+import { REPO_ROOT, removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+
+const CHROMIUM = findComponent('chromium');
+const ARTIFACTS = join(REPO_ROOT, 'test', 'ui', 'artifacts');
+const FAILING_WITHIN_MS = 30_000;
+
+function fixture(i: number): { path: string; version: string; files: Record<string, string> } {
+  const path = `example.com/ops/m${i}`;
+  return {
+    path,
+    version: 'v1.0.0',
+    files: { 'go.mod': `module ${path}\n\ngo 1.21\n`, 'lib.go': `package m${i}\n\nconst N = ${i}\n` },
+  };
+}
+
+describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+  let built: BuiltModule[];
+  let victim: BuiltModule;
+  let altered: BuiltModule;
+  const consoleErrors: string[] = [];
+  const requested: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(REPO_ROOT, 'dist', 'ui', 'app.js')))
+      throw new Error('dist/ui/ is missing: run `npm run build` first (npm test does)');
+    built = await buildModules([0, 1, 2, 3].map(fixture));
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      // Short ages and deadlines: an outage is noticed (and healed) within seconds.
+      'sumdb-ttl': '1s',
+      'list-ttl': '1s',
+      'stale-grace': '200ms',
+      'metadata-first-byte-timeout': '700ms',
+      'metadata-total-timeout': '1s',
+      'zip-first-byte-timeout': '700ms',
+      'zip-total-timeout': '1s',
+      'sumdb-first-byte-timeout': '700ms',
+      'sumdb-total-timeout': '1s',
+      'retry-attempts': '1',
+      'breaker-failures': '2',
+      'breaker-half-open-after': '2s',
+    });
+    // The warm-up: three modules fetched through godepot, verified and stored.
+    for (const m of built.slice(0, 3)) {
+      for (const ext of ['info', 'mod', 'zip']) {
+        const r = await fetch(`${godepot.url}/${m.path}/@v/${m.version}.${ext}`);
+        expect(r.status, `${m.path} .${ext}`).toBe(200);
+        await r.arrayBuffer();
+      }
+    }
+    // One tampered zip, refused.
+    victim = built[3] as BuiltModule;
+    altered = await upstream.alteredModule(victim);
+    const clear = upstream.setFault(faults.alter(), `${victim.version}.zip`);
+    const r = await fetch(`${godepot.url}/${victim.path}/@v/${victim.version}.zip`);
+    expect(r.status).toBe(502);
+    await r.text();
+    clear();
+
+    profile = await tempDir('godepot-chromium-');
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM as string,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1280, height: 900 },
+      colorScheme: 'light',
+    });
+    context.on('request', (req) => requested.push(req.url()));
+    page = context.pages()[0] ?? (await context.newPage());
+    watch(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    upstream?.clearFaults();
+    sumdb?.clearFaults();
+    await context?.close();
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+    if (profile) await removeDir(profile);
+  });
+
+  /** Collects a page's console errors and uncaught exceptions. */
+  const watch = (p: Page): void => {
+    p.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    p.on('pageerror', (e) => consoleErrors.push(e.message));
+  };
+
+  /** The row of the upstream proxy on the page. */
+  const proxyRow = () => page.locator(`#upstream-rows tr[data-url="${upstream.url}"]`);
+
+  it('a browser asking for / is sent to /ui/, which shows the verified tree, the upstream and the refused zip', async () => {
+    await page.goto(`${godepot.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/ui/');
+    const size = godepot.g.mirrors[0]?.tree.head?.tree.n;
+    expect(size).toBe(sumdb.size);
+    await page.locator('.tree-size', { hasText: String(size) }).waitFor({ timeout: 10_000 });
+    await proxyRow().locator('.state', { hasText: 'healthy' }).waitFor({ timeout: 10_000 });
+    expect(await proxyRow().locator('code').textContent()).toBe(upstream.url);
+    const refused = page.locator('#refused-rows tr.refused', { hasText: victim.path });
+    await refused.waitFor({ timeout: 10_000 });
+    const text = (await refused.textContent()) ?? '';
+    for (const part of [victim.version, victim.h1, altered.h1]) expect(text).toContain(part);
+    // The go command and curl never get the page.
+    const plain = await fetch(`${godepot.url}/`, { headers: { accept: '*/*' } });
+    expect(plain.status).toBe(200);
+    expect(await plain.text()).toContain('GOPROXY');
+  }, 60_000);
+
+  it('shows the upstream failing and the incident within 30 s of the hang, without a reload, and its end after healing', async () => {
+    const loadsBefore = requested.filter((u) => u.endsWith('/ui/')).length;
+    const driving = driveTraffic(godepot.url, built, sumdb.name);
+    try {
+      upstream.setFault(faults.hang());
+      sumdb.setFault(faults.hang());
+      const hungAt = performance.now();
+      await proxyRow().locator('.state', { hasText: 'failing' }).waitFor({ timeout: FAILING_WITHIN_MS });
+      const incident = page.locator('#incident-rows tr.incident-ongoing', { hasText: upstream.url });
+      await incident.waitFor({ timeout: FAILING_WITHIN_MS - (performance.now() - hungAt) });
+      // The tree is still the verified one, shown during the outage.
+      await page.locator('.tree-size', { hasText: String(sumdb.size) }).waitFor({ timeout: 5_000 });
+      await page.locator('#summary', { hasText: 'failing' }).waitFor({ timeout: 5_000 });
+      // Cached zips keep being served, and the incident counts them.
+      await expect
+        .poll(async () => Number(await incident.first().locator('td').nth(5).textContent()), { timeout: 15_000 })
+        .toBeGreaterThan(0);
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'operator-outage.png'), fullPage: true });
+      if (process.env.GODEPOT_UPDATE_SCREENSHOT === '1')
+        await page.screenshot({ path: join(REPO_ROOT, 'docs', 'operator-page.png'), fullPage: true });
+
+      upstream.clearFaults();
+      sumdb.clearFaults();
+      await proxyRow().locator('.state', { hasText: 'healthy' }).waitFor({ timeout: 30_000 });
+      const ended = page.locator('#incident-rows tr.incident:not(.incident-ongoing)', { hasText: upstream.url });
+      await ended.waitFor({ timeout: 30_000 });
+      expect(await ended.first().textContent()).not.toContain('ongoing');
+    } finally {
+      upstream.clearFaults();
+      sumdb.clearFaults();
+      await driving.stop();
+    }
+    // Never reloaded: the page refreshed itself.
+    expect(requested.filter((u) => u.endsWith('/ui/')).length).toBe(loadsBefore);
+  }, 120_000);
+
+  it('copies the incident table as Markdown', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: godepot.url });
+    await page.locator('#copy-md').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#copy-status', { hasText: /Cop/ }).waitFor({ timeout: 5_000 });
+    // The Markdown went to the clipboard (or, without one, is shown selected); the page keeps it in #md either way.
+    const md = await page.locator('#md').inputValue();
+    expect(md).toContain('| Start | End | Duration | Upstream |');
+    expect(md).toContain(upstream.url);
+  }, 30_000);
+
+  it('shows a red banner with both signed heads once a forked history is refused', async () => {
+    const verifiedHead = await (await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`)).text();
+    await sumdb.fork();
+    // The head is refreshed after its 1 s age: ask until godepot has seen (and refused) the fork.
+    await expect
+      .poll(
+        async () => {
+          await (await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`)).arrayBuffer();
+          return godepot.g.mirrors[0]?.tree.fork !== null;
+        },
+        { timeout: 20_000, interval: 300 },
+      )
+      .toBe(true);
+    const banner = page.locator('#fork');
+    await banner.locator('pre', { hasText: 'SECURITY ERROR' }).waitFor({ timeout: 10_000 });
+    const text = (await banner.textContent()) ?? '';
+    // Both heads: the verified one and the refused one (one more record).
+    const forkedHead = await (await fetch(`${sumdb.url}/latest`)).text();
+    for (const head of [verifiedHead, forkedHead]) expect(text).toContain(head.split('\n')[2] ?? 'no root hash');
+    expect(text).toContain(`conflicting size ${sumdb.size}`);
+    await page.locator('#summary', { hasText: 'forked' }).waitFor({ timeout: 5_000 });
+  }, 60_000);
+
+  it('is usable by keyboard and follows a dark colour scheme', async () => {
+    const second = await context.newPage();
+    watch(second);
+    try {
+      await second.goto(`${godepot.url}/ui/`);
+      await second.locator('.tree-size').waitFor({ timeout: 10_000 });
+      const focused = (selector: string) =>
+        second
+          .locator(selector)
+          .evaluate(
+            (el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement,
+          );
+      await second.keyboard.press('Tab');
+      expect(await focused('.skip')).toBe(true);
+      let reached = false;
+      for (let i = 0; i < 20 && !reached; i++) {
+        await second.keyboard.press('Tab');
+        reached = await focused('#copy-md');
+      }
+      expect(reached, 'the copy button is reachable with Tab').toBe(true);
+      const background = () =>
+        second
+          .locator('body')
+          .evaluate(
+            (el) =>
+              (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(
+                el,
+              ).backgroundColor,
+          );
+      expect(await background()).toBe('rgb(255, 255, 255)');
+      await second.emulateMedia({ colorScheme: 'dark' });
+      expect(await background()).toBe('rgb(13, 17, 23)');
+      await mkdir(ARTIFACTS, { recursive: true });
+      await second.screenshot({ path: join(ARTIFACTS, 'operator-dark.png'), fullPage: true });
+    } finally {
+      await second.close();
+    }
+  }, 30_000);
+
+  it('logged no console error and requested nothing beyond godepot', () => {
+    expect(consoleErrors).toEqual([]);
+    expect(requested.length).toBeGreaterThan(10);
+    const outside = requested.filter((u) => !u.startsWith(`${godepot.url}/`));
+    expect(outside).toEqual([]);
+  });
+});
+
+/**
+ * Clients during the outage, a few requests a second: cached zips (served
+ * from cache), version lists and the tree head past their age (refreshed,
+ * served stale), and a version never fetched (fails). Each request is bounded.
+ */
+function driveTraffic(base: string, built: readonly BuiltModule[], db: string): { stop(): Promise<void> } {
+  const warm = built[0] as BuiltModule;
+  const cold = built[3] as BuiltModule;
+  const paths = [
+    `/${warm.path}/@v/${warm.version}.zip`,
+    `/${warm.path}/@v/list`,
+    `/${cold.path}/@v/${cold.version}.info`,
+    `/sumdb/${db}/latest`,
+  ];
+  const pending = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    for (const p of paths) {
+      const r = fetch(base + p, { signal: AbortSignal.timeout(5_000) })
+        .then((res) => res.arrayBuffer())
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+      pending.add(r);
+      void r.finally(() => pending.delete(r));
+    }
+  }, 300);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+    },
+  };
+}
