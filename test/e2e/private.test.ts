@@ -10,6 +10,7 @@ import { describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
 import { findComponent } from '../support/components.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { privateCommand } from '../../src/cli/private.js';
+import { doctor } from '../../src/cli/doctor/index.js';
 import { APP, LIB, startPrivateWorld, USER, PASSWORD, vcsEnv, type PrivateWorld } from './private-support.js';
 
 const go = findGo();
@@ -165,6 +166,11 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
         });
         expect(dl.code).not.toBe(0);
         expect(dl.stderr).toMatch(/no valid credentials for corp\.example/);
+        const d = await doctor(['--goproxy', g.url, '--gosumdb', 'off', '--no-go', '--module', LIB], {
+          env: { PATH: '/usr/bin:/bin' },
+        });
+        expect(d.code).toBe(1);
+        expect(d.output).toMatch(/credentials: godepot's own credentials for the Git host/);
       } finally {
         await g.close();
       }
