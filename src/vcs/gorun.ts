@@ -33,6 +33,14 @@ export interface GoRun {
   readonly modcache: string;
 }
 
+/** The go binary is not installed where godepot runs. */
+export class GoMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GoMissingError';
+  }
+}
+
 /** At most 16 MiB of output is kept per stream; `go mod download -json` prints far less. */
 const MAX_OUTPUT = 16 << 20;
 
@@ -116,9 +124,15 @@ export class GoRunner {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
       };
-      child.on('error', (e) => {
+      child.on('error', (e: NodeJS.ErrnoException) => {
         done();
-        reject(e);
+        reject(
+          e.code === 'ENOENT'
+            ? new GoMissingError(
+                `godepot cannot run the go command (${this.opts.go}): not found on godepot's PATH; install Go on the godepot host to fetch from version control`,
+              )
+            : e,
+        );
       });
       child.on('close', (code) => {
         done();

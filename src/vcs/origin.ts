@@ -12,7 +12,7 @@ import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP
 import { isCanonicalVersion } from '../module/index.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { classify, hostOf, OriginError } from './errors.js';
-import type { GoRunner } from './gorun.js';
+import { GoMissingError, type GoRunner, type GoRun } from './gorun.js';
 import type { PrivateLedger } from './ledger.js';
 
 export interface Download {
@@ -71,6 +71,16 @@ function errorText(j: GoModuleJson): string {
 }
 
 export class Origin {
+  /** Runs go for path; a missing go binary becomes an OriginError that says so. */
+  private async go<T>(path: string, args: string[], signal: AbortSignal, use: (r: GoRun) => Promise<T>): Promise<T> {
+    try {
+      return await this.opts.runner.run(args, signal, use);
+    } catch (err) {
+      if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, hostOf(path));
+      throw err;
+    }
+  }
+
   private readonly downloads: SingleFlight<Download>;
   private readonly kept = new Map<string, { until: number; download: Download }>();
 
@@ -83,7 +93,7 @@ export class Origin {
 
   /** The tagged versions (what `go list -m -versions` prints). */
   async list(path: string, signal: AbortSignal): Promise<string[]> {
-    return this.opts.runner.run(['list', '-m', '-json', '-versions', path], signal, async (r) => {
+    return this.go(path, ['list', '-m', '-json', '-versions', path], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '')
         throw classify(path, `${path} (version list)`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
@@ -93,7 +103,7 @@ export class Origin {
 
   /** Resolves a query (latest, a branch, a commit hash, a version prefix) to {Version, Time}. */
   async query(path: string, query: string, signal: AbortSignal): Promise<{ Version: string; Time?: string }> {
-    return this.opts.runner.run(['list', '-m', '-json', `${path}@${query}`], signal, async (r) => {
+    return this.go(path, ['list', '-m', '-json', `${path}@${query}`], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '' || typeof j.Version !== 'string')
         throw classify(path, `${path}@${query}`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
@@ -139,7 +149,7 @@ export class Origin {
 
   private async run(path: string, version: string, signal: AbortSignal): Promise<Download> {
     const what = `${path}@${version}`;
-    return this.opts.runner.run(['mod', 'download', '-json', what], signal, async (r) => {
+    return this.go(path, ['mod', 'download', '-json', what], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '' || !j.Info || !j.GoMod || !j.Zip)
         throw classify(path, what, `${errorText(j)}\n${r.stderr}`, r.timedOut);

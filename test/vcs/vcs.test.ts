@@ -102,6 +102,21 @@ describe('running go', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('a missing go binary is a clear error, not a crash', async () => {
+    const runner = new GoRunner({
+      go: join(dir, 'no-such-go'),
+      env: { PATH: '' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 10_000,
+    });
+    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log });
+    await expect(origin.list(M, new AbortController().signal)).rejects.toThrow(
+      /cannot run the go command .*install Go on the godepot host/,
+    );
+  });
+
   it('kills a stuck go and everything it started at the deadline', async () => {
     const pidFile = join(dir, 'child.pid');
     const go = await fakeGo(dir, `sleep 600 & echo $! > "${pidFile}"\nwait`);
