@@ -13,7 +13,14 @@ import { Health } from '../server/health.js';
 import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
-import { EndpointRegistry, HttpPools, MirrorSet, ProxyList, type EndpointObserver } from '../upstream/index.js';
+import {
+  EndpointRegistry,
+  HttpPools,
+  MirrorSet,
+  ProxyList,
+  UpstreamError,
+  type EndpointObserver,
+} from '../upstream/index.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
@@ -77,7 +84,18 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
   const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);
-  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, opts.vcs);
+  const incidentObserver = incidents.endpointObserver();
+  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, {
+    ...opts.vcs,
+    onOriginState: (host, state, detail) =>
+      incidentObserver.onBreaker?.(
+        `origin ${host}`,
+        state,
+        state === 'open'
+          ? new UpstreamError({ upstream: `origin ${host}`, failure: 'connect', detail, transient: true })
+          : undefined,
+      ),
+  });
 
   const mirrors: SumdbMirror[] = [];
   for (const spec of settings.sumdb) {

@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { isCanonicalVersion } from '../module/index.js';
 import { SingleFlight } from '../util/singleflight.js';
-import { classify, hostOf, OriginError } from './errors.js';
+import { classify, hostOf, OriginError, type OriginFailure } from './errors.js';
+import type { OriginBreaker } from './breaker.js';
 import { GoMissingError, type GoRunner, type GoRun } from './gorun.js';
 import type { PrivateLedger } from './ledger.js';
 
@@ -39,6 +40,8 @@ export interface OriginOptions {
   readonly isPrivate: (path: string) => boolean;
   readonly log: Logger;
   readonly onTagMoved?: (e: TagMovedEvent) => void;
+  /** Fails fast for hosts that are down (optional). */
+  readonly breaker?: OriginBreaker;
   /** How long a finished download stays in memory for the next request of the same version (ms). */
   readonly keepMs?: number;
 }
@@ -55,6 +58,9 @@ interface GoModuleJson {
 }
 
 const KEEP_ENTRIES = 32;
+
+/** Failures that say the origin host is down, not something about the module. */
+const OUTAGES = new Set<OriginFailure>(['unreachable', 'timeout', 'tls']);
 
 function parseJson(stdout: string): GoModuleJson {
   try {
@@ -73,10 +79,25 @@ function errorText(j: GoModuleJson): string {
 export class Origin {
   /** Runs go for path; a missing go binary becomes an OriginError that says so. */
   private async go<T>(path: string, args: string[], signal: AbortSignal, use: (r: GoRun) => Promise<T>): Promise<T> {
+    const host = hostOf(path);
+    const breaker = this.opts.breaker;
+    const refused = breaker?.refusal(host) ?? null;
+    if (refused !== null)
+      throw new OriginError(
+        'unreachable',
+        `godepot: cannot fetch ${path} now: ${refused}; stored versions are still served`,
+        host,
+      );
     try {
-      return await this.opts.runner.run(args, signal, use);
+      const result = await this.opts.runner.run(args, signal, use);
+      breaker?.succeeded(host);
+      return result;
     } catch (err) {
-      if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, hostOf(path));
+      if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, host);
+      if (err instanceof OriginError) {
+        if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure);
+        else if (err.failure !== 'bad_content') breaker?.succeeded(host);
+      }
       throw err;
     }
   }

@@ -42,6 +42,7 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
         'list-ttl': '1ms',
         'query-ttl': '1ms',
         'stale-grace': '50ms',
+        'breaker-half-open-after': '1ms',
       },
       { vcs: { env } },
     );
@@ -120,10 +121,18 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
       // A version never fetched: the outage is named, with the host.
       const missing = await fetch(`${godepot.url}/${LIB}/@v/v0.9.0.info`);
       expect(missing.status).toBe(502);
-      expect(await missing.text()).toMatch(/cannot reach corp\.example/);
+      expect(await missing.text()).toMatch(/cannot reach corp\.example|origin host corp\.example is unavailable/);
+      // The outage is an incident, as for upstream proxies.
+      const open = (await godepot.g.incidents.list()).find((i) => i.upstream === 'origin corp.example');
+      expect(open).toBeDefined();
+      expect(open?.end).toBeUndefined();
     } finally {
       world.git.mode = 'up';
     }
+    expect((await fetch(`${godepot.url}/${LIB}/@v/list`)).status).toBe(200);
+    await godepot.g.service.idle(); // the refresh may outlive the stale grace
+    const closed = (await godepot.g.incidents.list()).find((i) => i.upstream === 'origin corp.example');
+    expect(closed?.end).toBeDefined();
   }, 400_000);
 
   it('a hanging Git host: the fetch is cut at --vcs-timeout with a 504 that says so', async () => {

@@ -10,6 +10,7 @@ import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
 import { GoRunner } from '../../src/vcs/gorun.js';
 import { Origin } from '../../src/vcs/origin.js';
+import { OriginBreaker } from '../../src/vcs/breaker.js';
 import { buildModule } from '../world/index.js';
 
 const M = 'corp.example/lib';
@@ -211,5 +212,33 @@ describe('running go', () => {
     } finally {
       await rm(ledgerDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the origin breaker', () => {
+  it('opens after consecutive outages, fails fast, probes after a while, and reports one incident', () => {
+    let now = 1_000;
+    const states: string[] = [];
+    const b = new OriginBreaker({
+      failures: 2,
+      halfOpenAfter: 10_000,
+      now: () => now,
+      onState: (host, state) => states.push(`${host} ${state}`),
+    });
+    expect(b.refusal('corp.example')).toBeNull();
+    b.failed('corp.example', 'unreachable');
+    expect(b.refusal('corp.example')).toBeNull();
+    b.failed('corp.example', 'unreachable');
+    expect(b.refusal('corp.example')).toMatch(/origin host corp\.example is unavailable since .*unreachable/);
+    expect(b.refusal('other.example')).toBeNull();
+    now += 10_000;
+    expect(b.refusal('corp.example')).toBeNull(); // the probe
+    b.failed('corp.example', 'timeout');
+    expect(b.refusal('corp.example')).not.toBeNull();
+    now += 10_000;
+    expect(b.refusal('corp.example')).toBeNull();
+    b.succeeded('corp.example');
+    expect(b.refusal('corp.example')).toBeNull();
+    expect(states).toEqual(['corp.example open', 'corp.example closed']);
   });
 });
