@@ -38,7 +38,7 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
       {
         upstream: world.upstream.url,
         sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
-        private: 'corp.example',
+        private: 'corp.example/*',
         'list-ttl': '1ms',
         'query-ttl': '1ms',
         'stale-grace': '50ms',
