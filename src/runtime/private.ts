@@ -71,6 +71,7 @@ export async function wirePrivate(
     concurrency: settings.vcs.concurrency,
     timeoutMs: settings.vcs.timeout,
   });
+  await runner.sweep();
   const breaker = new OriginBreaker({
     failures: settings.breaker.failures,
     halfOpenAfter: settings.breaker.halfOpenAfter,

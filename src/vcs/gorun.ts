@@ -6,7 +6,7 @@
 // deadline or an abort the whole process group (go and the git processes
 // it started) is killed.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface GoRunnerOptions {
@@ -49,6 +49,29 @@ export class GoRunner {
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly opts: GoRunnerOptions) {}
+
+  /**
+   * Removes run folders left by a process that died mid-run. Only folders
+   * older than twice the run deadline go: other processes sharing the data
+   * folder may be running go right now.
+   */
+  async sweep(now = Date.now()): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.opts.workRoot);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith('run-')) continue;
+      const dir = join(this.opts.workRoot, name);
+      try {
+        if (now - (await stat(dir)).mtimeMs > 2 * this.opts.timeoutMs) await rm(dir, { recursive: true, force: true });
+      } catch {
+        // Gone already, or not ours to remove: not worth failing a start for.
+      }
+    }
+  }
 
   /** The environment of a run: godepot's own, with the module settings of an origin fetch on top. */
   environment(gopath: string): NodeJS.ProcessEnv {

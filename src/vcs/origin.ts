@@ -58,6 +58,7 @@ interface GoModuleJson {
 }
 
 const KEEP_ENTRIES = 32;
+const KEEP_MAX_ZIP = 8 << 20;
 
 /** Failures that say the origin host is down, not something about the module. */
 const OUTAGES = new Set<OriginFailure>(['unreachable', 'timeout', 'tls']);
@@ -139,6 +140,8 @@ export class Origin {
     if (kept && kept.until > Date.now()) return kept.download;
     const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
     this.kept.delete(key);
+    // Large zips are not kept: memory stays bounded (KEEP_ENTRIES × KEEP_MAX_ZIP).
+    if (value.zip.length > KEEP_MAX_ZIP) return value;
     this.kept.set(key, { until: Date.now() + (this.opts.keepMs ?? 120_000), download: value });
     if (this.kept.size > KEEP_ENTRIES) {
       const oldest = this.kept.keys().next();

@@ -242,3 +242,29 @@ describe('the origin breaker', () => {
     expect(states).toEqual(['corp.example open', 'corp.example closed']);
   });
 });
+
+describe('leftover run folders', () => {
+  it('are swept when older than twice the deadline, others are left alone', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
+    try {
+      const { mkdir: mk, utimes } = await import('node:fs/promises');
+      await mk(join(root, 'run-old', 'pkg', 'mod'), { recursive: true });
+      await mk(join(root, 'run-new'), { recursive: true });
+      const old = new Date(Date.now() - 3_600_000);
+      await utimes(join(root, 'run-old'), old, old);
+      const runner = new GoRunner({
+        go: 'go',
+        env: {},
+        privatePatterns: '',
+        workRoot: root,
+        concurrency: 1,
+        timeoutMs: 60_000,
+      });
+      await runner.sweep();
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(root)).toEqual(['run-new']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
