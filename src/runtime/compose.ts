@@ -24,6 +24,7 @@ import {
   ProxyList,
   Reachability,
   SumdbSources,
+  UpstreamError,
   type EndpointObserver,
 } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -124,7 +125,18 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
   const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);
-  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, opts.vcs);
+  const incidentObserver = incidents.endpointObserver();
+  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, {
+    ...opts.vcs,
+    onOriginState: (host, state, detail) =>
+      incidentObserver.onBreaker?.(
+        `origin ${host}`,
+        state,
+        state === 'open'
+          ? new UpstreamError({ upstream: `origin ${host}`, failure: 'connect', detail, transient: true })
+          : undefined,
+      ),
+  });
 
   const mirrors: SumdbMirror[] = [];
   const sources: SumdbSources[] = [];

@@ -13,12 +13,15 @@ import type { ProxyList } from '../upstream/index.js';
 import { GoRunner } from '../vcs/gorun.js';
 import { PrivateLedger } from '../vcs/ledger.js';
 import { Origin } from '../vcs/origin.js';
+import { OriginBreaker, type OriginBreakerState } from '../vcs/breaker.js';
 
 export interface VcsOptions {
   /** The go binary (default `go` on PATH). */
   readonly go?: string;
   /** The environment of origin fetches (default: godepot's own, process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Told when an origin host's breaker opens or closes (the incident log listens). */
+  readonly onOriginState?: (host: string, state: OriginBreakerState, detail: string) => void;
 }
 
 export interface PrivateWiring {
@@ -68,7 +71,13 @@ export async function wirePrivate(
     concurrency: settings.vcs.concurrency,
     timeoutMs: settings.vcs.timeout,
   });
-  const origin = new Origin({ runner, ledger, isPrivate, log, onTagMoved: () => moved.inc() }, shutdown);
+  await runner.sweep();
+  const breaker = new OriginBreaker({
+    failures: settings.breaker.failures,
+    halfOpenAfter: settings.breaker.halfOpenAfter,
+    ...(vcs.onOriginState ? { onState: vcs.onOriginState } : {}),
+  });
+  const origin = new Origin({ runner, ledger, isPrivate, log, breaker, onTagMoved: () => moved.inc() }, shutdown);
   const source = new OriginSource(origin);
   return {
     publicSource: settings.upstream.direct ? new DirectFallback(upstream, source) : upstream,

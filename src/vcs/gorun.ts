@@ -6,7 +6,7 @@
 // deadline or an abort the whole process group (go and the git processes
 // it started) is killed.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface GoRunnerOptions {
@@ -33,6 +33,14 @@ export interface GoRun {
   readonly modcache: string;
 }
 
+/** The go binary is not installed where godepot runs. */
+export class GoMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GoMissingError';
+  }
+}
+
 /** At most 16 MiB of output is kept per stream; `go mod download -json` prints far less. */
 const MAX_OUTPUT = 16 << 20;
 
@@ -41,6 +49,29 @@ export class GoRunner {
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly opts: GoRunnerOptions) {}
+
+  /**
+   * Removes run folders left by a process that died mid-run. Only folders
+   * older than twice the run deadline go: other processes sharing the data
+   * folder may be running go right now.
+   */
+  async sweep(now = Date.now()): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.opts.workRoot);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith('run-')) continue;
+      const dir = join(this.opts.workRoot, name);
+      try {
+        if (now - (await stat(dir)).mtimeMs > 2 * this.opts.timeoutMs) await rm(dir, { recursive: true, force: true });
+      } catch {
+        // Gone already, or not ours to remove: not worth failing a start for.
+      }
+    }
+  }
 
   /** The environment of a run: godepot's own, with the module settings of an origin fetch on top. */
   environment(gopath: string): NodeJS.ProcessEnv {
@@ -116,9 +147,15 @@ export class GoRunner {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
       };
-      child.on('error', (e) => {
+      child.on('error', (e: NodeJS.ErrnoException) => {
         done();
-        reject(e);
+        reject(
+          e.code === 'ENOENT'
+            ? new GoMissingError(
+                `godepot cannot run the go command (${this.opts.go}): not found on godepot's PATH; install Go on the godepot host to fetch from version control`,
+              )
+            : e,
+        );
       });
       child.on('close', (code) => {
         done();

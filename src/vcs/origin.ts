@@ -11,8 +11,9 @@ import type { Logger } from 'pino';
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { isCanonicalVersion } from '../module/index.js';
 import { SingleFlight } from '../util/singleflight.js';
-import { classify, hostOf, OriginError } from './errors.js';
-import type { GoRunner } from './gorun.js';
+import { classify, hostOf, OriginError, type OriginFailure } from './errors.js';
+import type { OriginBreaker } from './breaker.js';
+import { GoMissingError, type GoRunner, type GoRun } from './gorun.js';
 import type { PrivateLedger } from './ledger.js';
 
 export interface Download {
@@ -39,6 +40,8 @@ export interface OriginOptions {
   readonly isPrivate: (path: string) => boolean;
   readonly log: Logger;
   readonly onTagMoved?: (e: TagMovedEvent) => void;
+  /** Fails fast for hosts that are down (optional). */
+  readonly breaker?: OriginBreaker;
   /** How long a finished download stays in memory for the next request of the same version (ms). */
   readonly keepMs?: number;
 }
@@ -55,6 +58,10 @@ interface GoModuleJson {
 }
 
 const KEEP_ENTRIES = 32;
+const KEEP_MAX_ZIP = 8 << 20;
+
+/** Failures that say the origin host is down, not something about the module. */
+const OUTAGES = new Set<OriginFailure>(['unreachable', 'timeout', 'tls']);
 
 function parseJson(stdout: string): GoModuleJson {
   try {
@@ -71,6 +78,31 @@ function errorText(j: GoModuleJson): string {
 }
 
 export class Origin {
+  /** Runs go for path; a missing go binary becomes an OriginError that says so. */
+  private async go<T>(path: string, args: string[], signal: AbortSignal, use: (r: GoRun) => Promise<T>): Promise<T> {
+    const host = hostOf(path);
+    const breaker = this.opts.breaker;
+    const refused = breaker?.refusal(host) ?? null;
+    if (refused !== null)
+      throw new OriginError(
+        'unreachable',
+        `godepot: cannot fetch ${path} now: ${refused}; stored versions are still served`,
+        host,
+      );
+    try {
+      const result = await this.opts.runner.run(args, signal, use);
+      breaker?.succeeded(host);
+      return result;
+    } catch (err) {
+      if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, host);
+      if (err instanceof OriginError) {
+        if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure);
+        else if (err.failure !== 'bad_content') breaker?.succeeded(host);
+      }
+      throw err;
+    }
+  }
+
   private readonly downloads: SingleFlight<Download>;
   private readonly kept = new Map<string, { until: number; download: Download }>();
 
@@ -83,7 +115,7 @@ export class Origin {
 
   /** The tagged versions (what `go list -m -versions` prints). */
   async list(path: string, signal: AbortSignal): Promise<string[]> {
-    return this.opts.runner.run(['list', '-m', '-json', '-versions', path], signal, async (r) => {
+    return this.go(path, ['list', '-m', '-json', '-versions', path], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '')
         throw classify(path, `${path} (version list)`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
@@ -93,7 +125,7 @@ export class Origin {
 
   /** Resolves a query (latest, a branch, a commit hash, a version prefix) to {Version, Time}. */
   async query(path: string, query: string, signal: AbortSignal): Promise<{ Version: string; Time?: string }> {
-    return this.opts.runner.run(['list', '-m', '-json', `${path}@${query}`], signal, async (r) => {
+    return this.go(path, ['list', '-m', '-json', `${path}@${query}`], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '' || typeof j.Version !== 'string')
         throw classify(path, `${path}@${query}`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
@@ -108,6 +140,8 @@ export class Origin {
     if (kept && kept.until > Date.now()) return kept.download;
     const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
     this.kept.delete(key);
+    // Large zips are not kept: memory stays bounded (KEEP_ENTRIES × KEEP_MAX_ZIP).
+    if (value.zip.length > KEEP_MAX_ZIP) return value;
     this.kept.set(key, { until: Date.now() + (this.opts.keepMs ?? 120_000), download: value });
     if (this.kept.size > KEEP_ENTRIES) {
       const oldest = this.kept.keys().next();
@@ -139,7 +173,7 @@ export class Origin {
 
   private async run(path: string, version: string, signal: AbortSignal): Promise<Download> {
     const what = `${path}@${version}`;
-    return this.opts.runner.run(['mod', 'download', '-json', what], signal, async (r) => {
+    return this.go(path, ['mod', 'download', '-json', what], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '' || !j.Info || !j.GoMod || !j.Zip)
         throw classify(path, what, `${errorText(j)}\n${r.stderr}`, r.timedOut);

@@ -10,6 +10,7 @@ import { describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
 import { findComponent } from '../support/components.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { privateCommand } from '../../src/cli/private.js';
+import { doctor } from '../../src/cli/doctor/index.js';
 import { APP, LIB, startPrivateWorld, USER, PASSWORD, vcsEnv, type PrivateWorld } from './private-support.js';
 
 const go = findGo();
@@ -37,10 +38,11 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
       {
         upstream: world.upstream.url,
         sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
-        private: 'corp.example',
+        private: 'corp.example/*',
         'list-ttl': '1ms',
         'query-ttl': '1ms',
         'stale-grace': '50ms',
+        'breaker-half-open-after': '1ms',
       },
       { vcs: { env } },
     );
@@ -68,6 +70,9 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     const gosum = await readFile(join(appDir, 'go.sum'), 'utf8');
     expect(gosum).toContain(`${LIB} v1.1.0 h1:`);
     expect(gosum).toContain('example.com/pub v1.0.0 h1:');
+    // Asked directly, godepot's checksum-database mirror does not pass a private path on either.
+    const db = world.sumdb.vkey.split('+')[0] ?? '';
+    expect((await fetch(`${godepot.url}/sumdb/${db}/lookup/${LIB}@v1.1.0`)).status).not.toBe(200);
     expect(world.upstream.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
     expect(world.sumdb.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
     const served = world.git.requests.filter((r) => r.url.includes('/git/lib') && r.status === 200);
@@ -116,10 +121,18 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
       // A version never fetched: the outage is named, with the host.
       const missing = await fetch(`${godepot.url}/${LIB}/@v/v0.9.0.info`);
       expect(missing.status).toBe(502);
-      expect(await missing.text()).toMatch(/cannot reach corp\.example/);
+      expect(await missing.text()).toMatch(/cannot reach corp\.example|origin host corp\.example is unavailable/);
+      // The outage is an incident, as for upstream proxies.
+      const open = (await godepot.g.incidents.list()).find((i) => i.upstream === 'origin corp.example');
+      expect(open).toBeDefined();
+      expect(open?.end).toBeUndefined();
     } finally {
       world.git.mode = 'up';
     }
+    expect((await fetch(`${godepot.url}/${LIB}/@v/list`)).status).toBe(200);
+    await godepot.g.service.idle(); // the refresh may outlive the stale grace
+    const closed = (await godepot.g.incidents.list()).find((i) => i.upstream === 'origin corp.example');
+    expect(closed?.end).toBeDefined();
   }, 400_000);
 
   it('a hanging Git host: the fetch is cut at --vcs-timeout with a 504 that says so', async () => {
@@ -165,6 +178,11 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
         });
         expect(dl.code).not.toBe(0);
         expect(dl.stderr).toMatch(/no valid credentials for corp\.example/);
+        const d = await doctor(['--goproxy', g.url, '--gosumdb', 'off', '--no-go', '--module', LIB], {
+          env: { PATH: '/usr/bin:/bin' },
+        });
+        expect(d.code).toBe(1);
+        expect(d.output).toMatch(/credentials: godepot's own credentials for the Git host/);
       } finally {
         await g.close();
       }

@@ -10,6 +10,7 @@ import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
 import { GoRunner } from '../../src/vcs/gorun.js';
 import { Origin } from '../../src/vcs/origin.js';
+import { OriginBreaker } from '../../src/vcs/breaker.js';
 import { buildModule } from '../world/index.js';
 
 const M = 'corp.example/lib';
@@ -100,6 +101,21 @@ describe('running go', () => {
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a missing go binary is a clear error, not a crash', async () => {
+    const runner = new GoRunner({
+      go: join(dir, 'no-such-go'),
+      env: { PATH: '' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 10_000,
+    });
+    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log });
+    await expect(origin.list(M, new AbortController().signal)).rejects.toThrow(
+      /cannot run the go command .*install Go on the godepot host/,
+    );
   });
 
   it('kills a stuck go and everything it started at the deadline', async () => {
@@ -195,6 +211,60 @@ describe('running go', () => {
       await expect(origin.download('corp.example/other', 'v1.0.0', s)).rejects.toThrow(/not_found|resolves|zip rules/);
     } finally {
       await rm(ledgerDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the origin breaker', () => {
+  it('opens after consecutive outages, fails fast, probes after a while, and reports one incident', () => {
+    let now = 1_000;
+    const states: string[] = [];
+    const b = new OriginBreaker({
+      failures: 2,
+      halfOpenAfter: 10_000,
+      now: () => now,
+      onState: (host, state) => states.push(`${host} ${state}`),
+    });
+    expect(b.refusal('corp.example')).toBeNull();
+    b.failed('corp.example', 'unreachable');
+    expect(b.refusal('corp.example')).toBeNull();
+    b.failed('corp.example', 'unreachable');
+    expect(b.refusal('corp.example')).toMatch(/origin host corp\.example is unavailable since .*unreachable/);
+    expect(b.refusal('other.example')).toBeNull();
+    now += 10_000;
+    expect(b.refusal('corp.example')).toBeNull(); // the probe
+    b.failed('corp.example', 'timeout');
+    expect(b.refusal('corp.example')).not.toBeNull();
+    now += 10_000;
+    expect(b.refusal('corp.example')).toBeNull();
+    b.succeeded('corp.example');
+    expect(b.refusal('corp.example')).toBeNull();
+    expect(states).toEqual(['corp.example open', 'corp.example closed']);
+  });
+});
+
+describe('leftover run folders', () => {
+  it('are swept when older than twice the deadline, others are left alone', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
+    try {
+      const { mkdir: mk, utimes } = await import('node:fs/promises');
+      await mk(join(root, 'run-old', 'pkg', 'mod'), { recursive: true });
+      await mk(join(root, 'run-new'), { recursive: true });
+      const old = new Date(Date.now() - 3_600_000);
+      await utimes(join(root, 'run-old'), old, old);
+      const runner = new GoRunner({
+        go: 'go',
+        env: {},
+        privatePatterns: '',
+        workRoot: root,
+        concurrency: 1,
+        timeoutMs: 60_000,
+      });
+      await runner.sweep();
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(root)).toEqual(['run-new']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

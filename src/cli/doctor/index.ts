@@ -6,6 +6,7 @@ import { parseDuration } from '../../config/values.js';
 import { readGoConfig } from './goenv.js';
 import { formatJson, formatReport } from './report.js';
 import { redact, runDoctor, type DoctorReport } from './run.js';
+import { diagnoseModuleFetch, fetchModuleList } from './private.js';
 
 const FLAGS: readonly OptionSpec[] = [
   { name: 'goproxy', type: 'string', default: '', help: "check this GOPROXY instead of the client's" },
@@ -13,9 +14,10 @@ const FLAGS: readonly OptionSpec[] = [
   { name: 'json', type: 'boolean', default: 'false', help: 'print JSON' },
   { name: 'timeout', type: 'duration', default: '5s', help: 'deadline of each check' },
   { name: 'no-go', type: 'boolean', default: 'false', help: 'read the environment, not `go env`' },
+  { name: 'module', type: 'list', default: [], help: 'a (private) module to fetch through the first proxy' },
 ];
 
-export const DOCTOR_HELP = `Usage: godepot doctor [--goproxy LIST] [--gosumdb SPEC] [--json] [--timeout 5s] [--no-go]
+export const DOCTOR_HELP = `Usage: godepot doctor [--goproxy LIST] [--gosumdb SPEC] [--module PATH]... [--json] [--timeout 5s] [--no-go]
 
 Diagnoses a Go client's module settings and the path to its proxies and
 checksum database, from where it runs. Settings come from 'go env' when a go
@@ -28,6 +30,10 @@ checks DNS, TCP, TLS (https), an HTTP request to the protocol
 (/sumdb/<name>/supported, the database's /latest) and the tree head's
 signature with the configured key. One line per check with its time, then a
 verdict separating network problems from configuration problems, with fixes.
+
+With --module PATH (repeatable), it also fetches that module's version list
+through the first proxy and says why it fails: credentials (the client's for
+godepot, or godepot's for the Git host), network, or configuration.
 
 Exit status: 0 when all is well, 1 when something is broken, 2 for bad flags.
 `;
@@ -62,7 +68,21 @@ export async function doctor(
       ...(gosumdb === undefined ? {} : { GOSUMDB: gosumdb }),
     },
   });
-  const report = await runDoctor(config, { timeoutMs, source });
+  const checked = await runDoctor(config, { timeoutMs, source });
+  const first = checked.config.GOPROXY.split(/[,|]/).find((p) => /^https?:/.test(p.trim()));
+  for (const module of flags.values.get('module') ?? []) {
+    if (!first) break;
+    const f = await fetchModuleList(first.trim(), module, timeoutMs).then(
+      (a) => diagnoseModuleFetch(module, redact(first.trim()), a),
+      (err: unknown) =>
+        diagnoseModuleFetch(module, redact(first.trim()), {
+          status: 0,
+          body: `cannot reach godepot: ${(err as Error).message}`,
+        }),
+    );
+    if (f) checked.findings.push(f);
+  }
+  const report: DoctorReport = { ...checked, ok: !checked.findings.some((f) => f.severity === 'problem') };
   const env = deps.env ?? process.env;
   const httpProxy =
     env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy;

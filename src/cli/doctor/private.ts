@@ -1,0 +1,84 @@
+// `godepot doctor --module PATH`: why a (private) module does not come
+// through godepot. Asks the first proxy for the module's version list and
+// reads the answer: the client's credentials for godepot (401, 403),
+// godepot's credentials for the Git host, the network between godepot and
+// the Git host, or configuration (the path is wrong, or godepot does not
+// know the module is private).
+import { Agent, request } from 'undici';
+import { escapePath } from '../../module/index.js';
+import type { Finding } from './config-check.js';
+
+export interface ModuleAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A finding for a failed fetch of module from proxy (redacted URL); null when it came through. */
+export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnswer): Finding | null {
+  if (a.status === 200) return null;
+  const said = a.body.trim().split('\n')[0]?.slice(0, 300) ?? '';
+  const problem = (kind: Finding['kind'], message: string, fix: string): Finding => ({
+    kind,
+    severity: 'problem',
+    subject: module,
+    message: `${module} through ${proxy}: ${message} (${a.status}: ${said})`,
+    fix,
+  });
+  if (a.status === 401)
+    return problem(
+      'config',
+      'credentials: godepot wants a user and token',
+      `put your godepot token in GOPROXY (https://USER:TOKEN@host) or in a .netrc entry for godepot's host (or GOAUTH)`,
+    );
+  if (a.status === 403)
+    return problem(
+      'config',
+      'credentials: your godepot user may not read this module',
+      'ask for its module patterns in the auth file to be extended',
+    );
+  if (/no valid credentials for/.test(said))
+    return problem(
+      'config',
+      "credentials: godepot's own credentials for the Git host are missing or wrong",
+      'on the godepot host, add a .netrc entry (or GOAUTH, a git credential helper) for the user godepot runs as',
+    );
+  if (/cannot reach|timed out|TLS failure/.test(said))
+    return problem(
+      'network',
+      'godepot cannot reach the Git host',
+      'check DNS, firewalls, HTTP(S)_PROXY and certificates between godepot and the Git host; builds of stored versions keep working meanwhile',
+    );
+  if (/GOVCS/.test(said))
+    return problem('config', "godepot's GOVCS forbids this host", 'set GOVCS for the user godepot runs as');
+  if (a.status === 404 || a.status === 410)
+    return problem(
+      'config',
+      'not found',
+      'check the module path; if it is private, godepot needs it in --private (and the client in GONOSUMDB)',
+    );
+  return problem('service', 'godepot failed', "check godepot's log and /readyz");
+}
+
+/** GET <proxy>/<module>/@v/list, credentials from the proxy URL's userinfo sent as basic auth. */
+export async function fetchModuleList(proxyUrl: string, module: string, timeoutMs: number): Promise<ModuleAnswer> {
+  const u = new URL(proxyUrl);
+  const headers: Record<string, string> = {};
+  if (u.username !== '')
+    headers.authorization =
+      'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  const agent = new Agent({ connect: { timeout: timeoutMs } });
+  try {
+    const res = await request(`${u.toString().replace(/\/+$/, '')}/${escapePath(module)}/@v/list`, {
+      dispatcher: agent,
+      headers,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs * 2),
+    });
+    return { status: res.statusCode, body: (await res.body.text()).slice(0, 4096) };
+  } finally {
+    await agent.close().catch(() => undefined);
+  }
+}

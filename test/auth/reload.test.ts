@@ -1,0 +1,104 @@
+// The users file and the TLS certificate are picked up again when they
+// change, and a broken edit keeps the last good one in force.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { UsersFile } from '../../src/auth/users-file.js';
+import { hashToken, withUser } from '../../src/auth/users.js';
+import { createTlsServer } from '../../src/runtime/tls.js';
+
+const log = pino({ level: 'silent' });
+const openssl = spawnSync('openssl', ['version']).status === 0;
+
+/** Resolves when check() holds, re-checking on each watcher poll; fails after `tries`. */
+async function eventually(check: () => Promise<boolean> | boolean, tries = 200): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition never held');
+}
+
+describe('reloading', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'godepot-reload-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the users file: changes apply, a broken edit keeps the last good users', async () => {
+    const file = join(dir, 'users.json');
+    await writeFile(file, withUser(null, 'a', hashToken('1'), '*'));
+    const users = new UsersFile(file, log);
+    expect(users.current.map((u) => u.name)).toEqual(['a']);
+    const stop = users.watch(20);
+    try {
+      await writeFile(file, withUser(await readFile(file, 'utf8'), 'b', hashToken('2'), 'x.example/*'));
+      await eventually(() => users.current.length === 2);
+      await writeFile(file, '{ broken');
+      users.reload();
+      expect(users.current.map((u) => u.name)).toEqual(['a', 'b']);
+    } finally {
+      stop();
+    }
+  });
+
+  it.skipIf(!openssl)('the TLS certificate: a rotated pair is served to new connections', async () => {
+    const make = (name: string): { cert: string; key: string } => {
+      const cert = join(dir, `${name}.crt`);
+      const key = join(dir, `${name}.key`);
+      const r = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${name}`,
+      ]);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      return { cert, key };
+    };
+    const first = make('first');
+    const second = make('second');
+    const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
+    await writeFile(live.cert, await readFile(first.cert));
+    await writeFile(live.key, await readFile(first.key));
+    const server = createTlsServer(live, {}, (_req, res) => res.end('ok'), log);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const servedCn = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+          const cn = s.getPeerCertificate().subject.CN;
+          s.destroy();
+          resolve(Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? ''));
+        });
+        s.on('error', reject);
+      });
+    try {
+      expect(await servedCn()).toBe('first');
+      await writeFile(live.key, await readFile(second.key));
+      await writeFile(live.cert, await readFile(second.cert));
+      await eventually(async () => (await servedCn()) === 'second');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

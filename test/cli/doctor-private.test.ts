@@ -1,0 +1,29 @@
+// doctor --module: a failed private-module fetch is diagnosed as the
+// client's credentials, godepot's credentials, network, or configuration.
+import { describe, expect, it } from 'vitest';
+import { diagnoseModuleFetch } from '../../src/cli/doctor/private.js';
+
+const M = 'corp.example/lib';
+const P = 'https://godepot.internal';
+
+describe('diagnosing a private module fetch', () => {
+  it('names who lacks what', () => {
+    expect(diagnoseModuleFetch(M, P, { status: 200, body: 'v1.0.0\n' })).toBeNull();
+    const cases: Array<[number, string, string, RegExp]> = [
+      [401, 'godepot: authentication required', 'config', /godepot wants a user and token/],
+      [403, 'godepot: user x may not read', 'config', /may not read this module/],
+      [502, 'godepot: no valid credentials for corp.example to fetch …', 'config', /godepot's own credentials/],
+      [502, 'godepot: cannot reach corp.example to fetch …', 'network', /cannot reach the Git host/],
+      [504, 'godepot: fetching … timed out', 'network', /cannot reach the Git host/],
+      [404, 'not found: corp.example/lib version list', 'config', /not found/],
+      [500, 'godepot: internal error', 'service', /godepot failed/],
+    ];
+    for (const [status, body, kind, message] of cases) {
+      const f = diagnoseModuleFetch(M, P, { status, body });
+      expect(f?.kind, body).toBe(kind);
+      expect(f?.message, body).toMatch(message);
+      expect(f?.severity).toBe('problem');
+    }
+    expect(diagnoseModuleFetch(M, P, { status: 404, body: '' })?.fix).toMatch(/--private/);
+  });
+});
