@@ -203,7 +203,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   }
   const server = await startDirServer(root, configured);
   const settings = importSettings(cs.settings, server.url);
-  const log = commandLogger(settings);
+  const log = commandLogger(settings, io, 'godepot import');
   const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
   const interrupt = interruptible();
   let report: WarmReport;
