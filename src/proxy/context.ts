@@ -1,5 +1,6 @@
 // What the module service's parts share: storage, upstreams, the checksum
 // source, settings, logging and event hooks (metrics and incidents listen).
+import type { Clock } from '../util/clock.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
 import type { ProxyList } from '../upstream/index.js';
@@ -78,4 +79,6 @@ export interface ServiceContext {
   readonly shutdown: AbortSignal;
   /** Set when other processes share the data folder (--workers N). */
   readonly leases?: FetchLeases;
+  /** Ages mutable answers (default: the system clock). */
+  readonly clock?: Clock;
 }

@@ -135,6 +135,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
+        clock,
         events: {
           advanced: (db, size) => metrics.treeSize.set({ db }, size),
           fork: (db) => metrics.inconsistentTrees.inc({ db }),
@@ -165,6 +166,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       events,
       memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
       shutdown: shutdown.signal,
+      clock,
       ...(opts.leases ? { leases: opts.leases } : {}),
     },
     settings.memoryCacheItem,

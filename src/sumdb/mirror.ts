@@ -3,6 +3,7 @@
 // every byte against the signed, append-only tree before keeping it.
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
@@ -82,6 +83,8 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
+  /** Ages the tree head (default: the system clock). */
+  readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
   readonly dataTileFailed?: (db: string) => void;
 }
@@ -96,12 +99,22 @@ export class SumdbMirror {
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
   private readonly background = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
+  private readonly clock: Clock;
 
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
     this.name = verifier.name;
     this.store = new SumdbStore(opts.storage, this.name);
-    this.tree = new TreeState(this.name, this.store, opts.remote, new Verifiers(verifier), opts.log, opts.events ?? {});
+    this.clock = opts.clock ?? systemClock;
+    this.tree = new TreeState(
+      this.name,
+      this.store,
+      opts.remote,
+      new Verifiers(verifier),
+      opts.log,
+      opts.events ?? {},
+      this.clock,
+    );
     this.lookups = new SingleFlight<StoredRecord>();
   }
 
@@ -209,7 +222,8 @@ export class SumdbMirror {
   /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */
   async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: MirrorAnswer['cache'] }> {
     const head = this.tree.head;
-    if (head && (this.opts.offline || Date.now() - head.checkedAt < this.opts.latestTtl)) return { head, cache: 'hit' };
+    if (head && (this.opts.offline || this.clock.now() - head.checkedAt < this.opts.latestTtl))
+      return { head, cache: 'hit' };
     if (this.opts.offline)
       throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
     const refresh = this.refresh(signal);
@@ -248,10 +262,10 @@ export class SumdbMirror {
             },
             this.suspected,
           );
-          this.lastRefresh = { ok: true, at: Date.now() };
+          this.lastRefresh = { ok: true, at: this.clock.now() };
           return head;
         } catch (err) {
-          this.lastRefresh = { ok: false, at: Date.now(), error: (err as Error).message };
+          this.lastRefresh = { ok: false, at: this.clock.now(), error: (err as Error).message };
           throw err;
         }
       },

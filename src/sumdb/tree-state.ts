@@ -16,6 +16,7 @@ import {
   type ForkProof,
   type Tree,
 } from './tlog/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { SumdbError } from './errors.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
@@ -56,6 +57,7 @@ export class TreeState {
     private readonly verifiers: Verifiers,
     private readonly log: Logger,
     private readonly events: TreeEvents,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Loads the persisted head (re-checking its signature) and any fork evidence. */
@@ -103,7 +105,7 @@ export class TreeState {
         return this.head;
       }
       if (!this.head || tree.n > this.head.tree.n) {
-        this.head = { tree, note, checkedAt: Date.now() };
+        this.head = { tree, note, checkedAt: this.clock.now() };
         this.events.advanced?.(this.name, tree.n);
       }
       return this.head;
@@ -158,7 +160,7 @@ export class TreeState {
     if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes);
     if (tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
       // The same tree again (every lookup answer carries the current head): nothing to prove, no tile to read.
-      cur.checkedAt = Date.now();
+      cur.checkedAt = this.clock.now();
       return cur;
     }
     if (this.refused.has(headKey(tree))) {
@@ -212,7 +214,7 @@ export class TreeState {
 
   private async adopt(tree: Tree, note: Buffer): Promise<VerifiedHead> {
     await this.store.storage.put(this.store.latestKey(), note);
-    const head: VerifiedHead = { tree, note, checkedAt: Date.now() };
+    const head: VerifiedHead = { tree, note, checkedAt: this.clock.now() };
     this.head = head;
     this.events.advanced?.(this.name, tree.n);
     return head;
