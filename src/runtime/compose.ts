@@ -24,7 +24,6 @@ import {
 } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
-import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
 import { probeAtStart } from './probe.js';
 
@@ -183,18 +182,17 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
           (err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'),
         )
       : Promise.resolve();
-  const sumdbEndpoints = mirrors.map(toSumdbEndpoint);
   const health = new Health(
     storage,
     endpoints,
-    sumdbEndpoints,
+    mirrors,
     settings.offline,
     async () => (await reverify.pending()).length,
     reach,
   );
   const app = createApp({
     service,
-    sumdbs: sumdbEndpoints,
+    sumdbs: mirrors,
     metrics,
     health,
     log,

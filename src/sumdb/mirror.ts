@@ -59,11 +59,16 @@ export interface SumdbStatus {
   readonly sources: readonly RemoteSourceStatus[];
 }
 
-export interface MirrorAnswer {
+/** Where an answer came from: storage (hit), upstream (miss), storage after a failed or slow refresh (stale), a refresh (revalidated). */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'revalidated';
+
+/** One answer to GET /sumdb/<name>/…, as the HTTP layer sends it. */
+export interface SumdbAnswer {
   readonly body: Buffer;
   readonly contentType: string;
+  /** Lookup records and full tiles never change; tree heads and partial tiles do. */
   readonly immutable: boolean;
-  readonly cache: 'hit' | 'miss' | 'stale' | 'revalidated';
+  readonly cache: CacheOutcome;
 }
 
 export interface SumdbMirrorOptions {
@@ -184,7 +189,7 @@ export class SumdbMirror {
   }
 
   /** Answers GET /sumdb/<name>/<sub>. */
-  async serve(sub: string, signal?: AbortSignal): Promise<MirrorAnswer> {
+  async serve(sub: string, signal?: AbortSignal): Promise<SumdbAnswer> {
     if (sub === 'supported') return { body: Buffer.alloc(0), contentType: TEXT, immutable: false, cache: 'hit' };
     if (sub === 'latest') {
       const { head, cache } = await this.latest(signal);
@@ -220,7 +225,7 @@ export class SumdbMirror {
   }
 
   /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */
-  async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: MirrorAnswer['cache'] }> {
+  async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: CacheOutcome }> {
     const head = this.tree.head;
     if (head && (this.opts.offline || this.clock.now() - head.checkedAt < this.opts.latestTtl))
       return { head, cache: 'hit' };
@@ -278,7 +283,7 @@ export class SumdbMirror {
   async lookup(
     ref: ModuleVersionRef,
     signal?: AbortSignal,
-  ): Promise<{ record: StoredRecord; cache: MirrorAnswer['cache'] }> {
+  ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
     // Before storage: the answer for a --nosumdb path must not depend on whether a data tile happened to hold it.
     if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
       throw new SumdbError(
@@ -426,7 +431,7 @@ export class SumdbMirror {
     );
   }
 
-  private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
+  private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
     if (stored) return { body: stored, cache: 'hit' };
     const last = t.n * FULL + t.w - 1;
@@ -450,7 +455,7 @@ export class SumdbMirror {
     return { body, cache: 'miss' };
   }
 
-  private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
+  private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
     if (stored) {
       const records = splitDataTile(stored);
