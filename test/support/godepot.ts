@@ -100,12 +100,13 @@ export interface ChildGodepot {
 }
 
 /** Runs `node bin/godepot.js serve <args>` and waits until it listens (needs `npm run build`). */
-export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildGodepot> {
+export async function spawnGodepot(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<ChildGodepot> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd === undefined ? {} : { cwd }),
   });
   let out = '';
   child.stdout?.setEncoding('utf8');

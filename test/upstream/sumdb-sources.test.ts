@@ -181,4 +181,16 @@ describe('the start-up probe', () => {
       await db.close();
     }
   });
+
+  it('--sumdb off is said out loud: a warning at start and verification "off" in /readyz', async () => {
+    const g = await startGodepot({ upstream: 'http://127.0.0.1:1', sumdb: 'off' });
+    try {
+      const ready = (await (await fetch(`${g.url}/readyz`)).json()) as { verification: string; sumdb: unknown[] };
+      expect(ready.verification).toBe('off');
+      expect(ready.sumdb).toEqual([]);
+      expect(g.logs.some((l) => l.level === 40 && String(l.msg).includes('checksum verification is off'))).toBe(true);
+    } finally {
+      await g.close();
+    }
+  });
 });
