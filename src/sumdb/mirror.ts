@@ -8,12 +8,10 @@ import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
 import {
-  BadTilePathError,
   formatRecord,
   hashEqual,
   InconsistentTileError,
   parseRecord,
-  parseTilePath,
   recordHash,
   storedHashIndex,
   tileHashReader,
@@ -21,14 +19,8 @@ import {
   type Tile,
 } from './tlog/index.js';
 import { SumdbError } from './errors.js';
-import {
-  dataTilePrefix,
-  parseLookupPath,
-  recordMentions,
-  recordSubject,
-  splitDataTile,
-  type ModuleVersionRef,
-} from './records.js';
+import { parseSumdbRequest, type SumdbRequest } from './request.js';
+import { dataTilePrefix, recordMentions, recordSubject, splitDataTile, type ModuleVersionRef } from './records.js';
 import {
   askHonestMirrors,
   RemoteError,
@@ -188,40 +180,37 @@ export class SumdbMirror {
     return { ...base, status: 'ok' };
   }
 
-  /** Answers GET /sumdb/<name>/<sub>. */
-  async serve(sub: string, signal?: AbortSignal): Promise<SumdbAnswer> {
-    if (sub === 'supported') return { body: Buffer.alloc(0), contentType: TEXT, immutable: false, cache: 'hit' };
-    if (sub === 'latest') {
-      const { head, cache } = await this.latest(signal);
-      return { body: head.note, contentType: TEXT, immutable: false, cache };
-    }
-    if (sub.startsWith('lookup/')) {
-      const ref = parseLookupPath(sub.slice('lookup/'.length));
-      const { record, cache } = await this.lookup(ref, signal);
-      let head = this.tree.head;
-      // Another process on the same data folder may have stored the record under a newer head.
-      if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
-      if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
-      return {
-        body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
-        contentType: TEXT,
-        immutable: false,
-        cache,
-      };
-    }
-    if (sub.startsWith('tile/')) {
-      let t: Tile;
-      try {
-        t = parseTilePath(sub);
-      } catch (err) {
-        if (err instanceof BadTilePathError) throw new SumdbError('bad_request', 'invalid tile syntax');
-        throw err;
+  /** Answers GET /sumdb/<name>/<sub>: a request parsed at the edge (a raw sub-path is parsed here). */
+  async serve(request: SumdbRequest | string, signal?: AbortSignal): Promise<SumdbAnswer> {
+    const r = typeof request === 'string' ? parseSumdbRequest(request) : request;
+    switch (r.kind) {
+      case 'supported':
+        return { body: Buffer.alloc(0), contentType: TEXT, immutable: false, cache: 'hit' };
+      case 'latest': {
+        const { head, cache } = await this.latest(signal);
+        return { body: head.note, contentType: TEXT, immutable: false, cache };
       }
-      if (t.h !== TILE_HEIGHT) throw new SumdbError('not_found', `godepot mirrors tiles of height ${TILE_HEIGHT} only`);
-      const { body, cache } = t.l < 0 ? await this.dataTile(t, signal) : await this.hashTile(t, signal);
-      return { body, contentType: t.l < 0 ? TEXT : 'application/octet-stream', immutable: t.w === FULL, cache };
+      case 'lookup': {
+        const { record, cache } = await this.lookup(r.ref, signal);
+        let head = this.tree.head;
+        // Another process on the same data folder may have stored the record under a newer head.
+        if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
+        if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
+        return {
+          body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
+          contentType: TEXT,
+          immutable: false,
+          cache,
+        };
+      }
+      case 'tile': {
+        const t = r.tile;
+        if (t.h !== TILE_HEIGHT)
+          throw new SumdbError('not_found', `godepot mirrors tiles of height ${TILE_HEIGHT} only`);
+        const { body, cache } = t.l < 0 ? await this.dataTile(t, signal) : await this.hashTile(t, signal);
+        return { body, contentType: t.l < 0 ? TEXT : 'application/octet-stream', immutable: t.w === FULL, cache };
+      }
     }
-    throw new SumdbError('not_found', 'not found');
   }
 
   /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */
@@ -280,10 +269,7 @@ export class SumdbMirror {
   }
 
   /** The verified record for path@version: stored, or fetched and proven to be in the verified tree. */
-  async lookup(
-    ref: ModuleVersionRef,
-    signal?: AbortSignal,
-  ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
+  async lookup(ref: ModuleVersionRef, signal?: AbortSignal): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
     // Before storage: the answer for a --nosumdb path must not depend on whether a data tile happened to hold it.
     if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
       throw new SumdbError(
