@@ -115,6 +115,8 @@ export class SumdbSources implements SourceList {
   }
 
   async ready(signal?: AbortSignal): Promise<void> {
+    // The common case, every probe answered: no timer, no promise.
+    if (![...this.probes.values()].some((p) => p.supported === null)) return;
     const probes = this.probe(signal);
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, this.opts.waitForProbesMs)));
