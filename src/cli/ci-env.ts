@@ -11,6 +11,7 @@ import { ConfigError, parseFlags } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
 import { ValueError } from '../config/values.js';
 import { parseGosumdb } from './doctor/config-check.js';
+import { PROCESS_IO, type CommandIO } from './command-settings.js';
 import { publicPathsMatched } from './doctor/config-check.js';
 
 export type Fallback = 'none' | 'proxy.golang.org' | 'direct';
@@ -25,6 +26,8 @@ export interface CiEnvOptions {
   readonly privateVia: 'direct' | 'godepot';
   /** GOSUMDB value: a database name or "NAME+HASH+KEY" (never off). */
   readonly sumdb: string;
+  /** The GOFLAGS already set where the job runs: kept, with -mod=readonly added. */
+  readonly goflags?: string;
 }
 
 export interface CiVar {
@@ -49,7 +52,7 @@ export const CI_ENV_HELP = `Usage: godepot ci-env --proxy URL [--fallback none|p
 Prints the Go settings a CI job needs to build through godepot:
   GOPROXY   godepot, then the fallback joined with '|' (any godepot failure falls through)
   GOSUMDB   left on (the go command finds the database through godepot)
-  GOFLAGS   -mod=readonly: a build never rewrites go.mod/go.sum, so every hash is checked
+  GOFLAGS   -mod=readonly added to the GOFLAGS of the environment (kept): a build never rewrites go.mod/go.sum, so every hash is checked
   GOPRIVATE, GONOSUMDB, GONOPROXY  for --private patterns only
 `;
 
@@ -112,7 +115,11 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
       value: checkGosumdb(o.sumdb),
       why: 'checksum database on; the go command reaches it through godepot (/sumdb/<name>/)',
     },
-    { name: 'GOFLAGS', value: '-mod=readonly', why: 'builds never rewrite go.mod or go.sum' },
+    {
+      name: 'GOFLAGS',
+      value: mergeGoflags(o.goflags ?? ''),
+      why: `builds never rewrite go.mod or go.sum${(o.goflags ?? '').trim() ? ' (your GOFLAGS kept)' : ''}`,
+    },
   ];
   const patterns = o.private.trim();
   if (patterns !== '') {
@@ -140,6 +147,18 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
     });
   }
   return vars;
+}
+
+/**
+ * The user's GOFLAGS with -mod=readonly added: every entry kept, except a
+ * -mod=mod, which would let a build rewrite go.mod and go.sum (-mod=vendor
+ * never does, so it stays).
+ */
+export function mergeGoflags(existing: string): string {
+  const flags = existing.split(/\s+/).filter((f) => f !== '');
+  const mod = flags.find((f) => /^--?mod=/.test(f));
+  if (mod !== undefined && /=(readonly|vendor)$/.test(mod)) return flags.join(' ');
+  return [...flags.filter((f) => f !== mod), '-mod=readonly'].join(' ');
 }
 
 export function formatCiEnv(vars: readonly CiVar[], format: CiFormat): string {
@@ -170,10 +189,10 @@ function choice<T extends string>(name: string, value: string, choices: readonly
   throw new ConfigError(`invalid --${name} ${JSON.stringify(value)}: want ${choices.join(', ')}`);
 }
 
-export async function ciEnvCommand(args: string[]): Promise<number> {
+export async function ciEnvCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
   const flags = parseFlags(args, FLAGS);
   if (flags.help) {
-    process.stdout.write(CI_ENV_HELP);
+    io.out(CI_ENV_HELP);
     return 0;
   }
   if (flags.positionals.length > 0)
@@ -189,8 +208,9 @@ export async function ciEnvCommand(args: string[]): Promise<number> {
       private: get('private'),
       privateVia: choice('private-via', get('private-via'), ['direct', 'godepot'] as const),
       sumdb: get('gosumdb'),
+      goflags: io.env.GOFLAGS ?? '',
     });
-    process.stdout.write(formatCiEnv(vars, choice('format', get('format'), ['shell', 'github', 'gitlab'] as const)));
+    io.out(formatCiEnv(vars, choice('format', get('format'), ['shell', 'github', 'gitlab'] as const)));
   } catch (err) {
     if (err instanceof ValueError) throw new ConfigError(err.message);
     throw err;

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildSettings, ConfigError, layeredValues, parseFlags, type ParsedArgs } from '../config/load.js';
 import { envName, type OptionSpec } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
-import { makeLogger } from '../runtime/logging.js';
+import { makeLogger, makeTextLogger } from '../runtime/logging.js';
 import type { ProgressWriter } from './progress.js';
 
 /** Where a command writes and what environment it reads (tests pass their own). */
@@ -71,9 +71,13 @@ export function intFlag(cs: CommandSettings, name: string, min: number, max: num
   return n;
 }
 
-/** Logs of a command go to stderr, so stdout holds only its report. */
-export function commandLogger(settings: Settings): Logger {
-  return makeLogger(settings, 2);
+/**
+ * Logs of a command go to stderr, so stdout holds only its report: plain
+ * lines ("godepot warm: warning: …"), or JSON lines with --log-format json.
+ */
+export function commandLogger(settings: Settings, io: CommandIO = PROCESS_IO, command = 'godepot'): Logger {
+  if (settings.logFormat === 'json') return makeLogger(settings, 2);
+  return makeTextLogger(settings, (s) => void io.err.write(s), command);
 }
 
 /** For help texts: the serve flags these commands also take. */

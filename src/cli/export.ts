@@ -130,7 +130,7 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
   const out = await FsStorage.open(dir, { durable: false });
   const exported = new Map<string, Set<string>>();
   const settings = cs.settings;
-  const log = commandLogger(settings);
+  const log = commandLogger(settings, io, 'godepot export');
   const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
   const interrupt = interruptible();
   let report: WarmReport;

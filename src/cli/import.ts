@@ -163,7 +163,11 @@ export function importSettings(base: Settings, dirUrl: string): Settings {
     // --offline here means "only the folder"; godepot itself must fetch (from the folder).
     offline: false,
     upstream: { entries: [{ url: dirUrl, fallBackOnError: true }, ...(only ? [] : base.upstream.entries)], off: false },
-    sumdb: base.sumdb.map((s) => ({ ...s, urls: [`${dirUrl}/sumdb/${s.name}`, ...(only ? [] : s.urls)] })),
+    sumdb: base.sumdb.map((s) => ({
+      ...s,
+      urls: [`${dirUrl}/sumdb/${s.name}`, ...(only ? [] : s.urls)],
+      viaUpstreams: !only && s.viaUpstreams,
+    })),
     // A carried-over folder is foreign: keep nothing the database has not vouched for.
     verify: { mode: 'strict', rules: [] },
   };
@@ -203,7 +207,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   }
   const server = await startDirServer(root, configured);
   const settings = importSettings(cs.settings, server.url);
-  const log = commandLogger(settings);
+  const log = commandLogger(settings, io, 'godepot import');
   const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
   const interrupt = interruptible();
   let report: WarmReport;

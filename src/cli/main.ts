@@ -1,4 +1,5 @@
 // `godepot <command>`: the command-line entry point.
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { serveCommand } from './serve.js';
 import { incidentsCommand } from './incidents.js';
@@ -29,12 +30,19 @@ Usage:
                                the private checksum ledger; verify re-fetches each version and exits 1 if one changed
   godepot auth add NAME [--modules PATTERNS] [--auth FILE]
                                add a user of the --auth file; prints its new token once
+  godepot --version            the version
   godepot help                 this text
 
 Point Go at it:  GOPROXY=http://HOST:PORT  (keep GOSUMDB on)
 `;
 
 type Command = (args: string[]) => Promise<number>;
+
+/** The version in package.json (two folders up from src/cli and from dist/cli). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
@@ -51,6 +59,10 @@ const COMMANDS: Record<string, Command> = {
 /** Runs a command; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === 'version') {
+    process.stdout.write(`godepot ${version()}\n`);
+    return 0;
+  }
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     process.stdout.write(USAGE);
     return cmd === undefined ? 2 : 0;

@@ -5,6 +5,7 @@
 // half-written files); one of them at a time fetches a given artifact
 // (cluster-leases.ts), and /metrics answers for all of them.
 import cluster from 'node:cluster';
+import { resolve as resolvePath } from 'node:path';
 import type { Server } from 'node:http';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { OPTIONS, envName } from '../config/options.js';
@@ -136,15 +137,19 @@ async function runWorker(settings: Settings): Promise<number> {
   g.log.info(
     {
       url,
-      data: settings.data,
+      data: resolvePath(settings.data),
       storage: g.storage.kind,
       coordination: g.coord.status(),
       upstream: formatUpstreamList(settings.upstream),
-      sumdb: settings.sumdb.map((s) => s.name),
+      sumdb: g.sources.map((s) => ({ name: s.name, sources: s.candidates() })),
       offline: settings.offline,
       verify: settings.verify.mode,
     },
-    `godepot listening on ${url}; point Go at it with GOPROXY=${url} (keep GOSUMDB on)`,
+    `godepot listening on ${url}; point Go at it with GOPROXY=${url} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
+      g.sources.length === 0
+        ? 'checksum verification off'
+        : g.sources.map((s) => `checksum database ${s.name} at ${s.candidates().join(', ')}`).join('; ')
+    }`,
   );
   return await new Promise<number>((resolve) => {
     let stopping = false;

@@ -110,7 +110,7 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const mode = progressMode(cs.flag('progress'));
   const collected = await collectTargets(inputs);
   const settings = cs.settings;
-  const log = commandLogger(settings);
+  const log = commandLogger(settings, io, 'godepot warm');
   const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
   const interrupt = interruptible();
   let report: WarmReport;

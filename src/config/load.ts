@@ -288,6 +288,7 @@ export function buildSettings(raw: RawValues): Settings {
     memoryCacheItem: size('memory-cache-item'),
     workers: int('workers', 1, 64),
     logLevel: choice<Settings['logLevel']>('log-level'),
+    logFormat: choice<Settings['logFormat']>('log-format'),
     accessLog: bool('access-log'),
     private: privateModules,
     vcs: { concurrency: int('vcs-concurrency', 1, 64), timeout: duration('vcs-timeout') },

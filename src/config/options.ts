@@ -185,6 +185,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     help: 'Log level.',
   },
+  {
+    name: 'log-format',
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'json', 'text'],
+    help: 'json: one JSON object per line (for machines); text: one plain line per message; auto: json for serve, text for the other commands.',
+  },
   { name: 'access-log', type: 'boolean', default: 'true', help: 'Log one JSON line per request.' },
   {
     name: 'private',

@@ -44,6 +44,8 @@ export interface Settings {
   readonly memoryCacheItem: number;
   readonly workers: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** auto: JSON lines for serve, plain text for the other commands. */
+  readonly logFormat: 'auto' | 'json' | 'text';
   /** One JSON log line per request. */
   readonly accessLog: boolean;
   /** GOPRIVATE-syntax patterns of private modules, comma-joined ('' for none). */

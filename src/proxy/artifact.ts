@@ -1,5 +1,6 @@
 // What the service hands the HTTP layer: bytes (in memory or an open stored
 // blob) plus everything a response header needs.
+import type { CacheOutcome } from '../sumdb/mirror.js';
 import type { OpenBlob, BlobInfo } from '../storage/index.js';
 import type { ArtifactKind } from './request.js';
 
@@ -13,7 +14,7 @@ export function isProvisional(v: Verification): boolean {
   return v === 'unverified' || v === 'quorum';
 }
 
-export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'revalidated';
+export type { CacheOutcome };
 
 export interface Artifact {
   readonly kind: ArtifactKind;

@@ -1,5 +1,6 @@
 // What the module service's parts share: storage, upstreams, the checksum
 // source, settings, logging and event hooks (metrics and incidents listen).
+import type { Clock } from '../util/clock.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
 import type { ProxyList } from '../upstream/index.js';
@@ -86,6 +87,8 @@ export interface ServiceContext {
   readonly shutdown: AbortSignal;
   /** Set when other processes share the storage (--workers N, or nodes through Redis). */
   readonly leases?: FetchLeases;
+  /** Ages mutable answers (default: the system clock). */
+  readonly clock?: Clock;
   /** Where upstream 404/410 answers are remembered (shared by the nodes with Redis); default: this service alone. */
   readonly notFound?: NotFoundCache;
 }

@@ -3,6 +3,7 @@
 // and served stale — never dropped — when the upstream fails or is slow
 // (DESIGN invariant 2).
 import { NotFoundError } from '../upstream/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
 import type { ServiceContext } from './context.js';
@@ -24,8 +25,11 @@ export class MutableCache {
   /** Recent 404/410 answers, so a missing module does not cost an upstream call per request. */
   private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
 
+  private readonly clock: Clock;
+
   constructor(private readonly ctx: ServiceContext) {
     this.flights = new SingleFlight<Refreshed>(ctx.shutdown);
+    this.clock = ctx.clock ?? systemClock;
   }
 
   async idle(): Promise<void> {
@@ -42,7 +46,7 @@ export class MutableCache {
     let stored: { body: Buffer; etag: string; age: number } | null = null;
     if (blob) {
       try {
-        stored = { body: await blob.read(), etag: etagOf(blob), age: Date.now() - blob.mtimeMs };
+        stored = { body: await blob.read(), etag: etagOf(blob), age: this.clock.now() - blob.mtimeMs };
       } finally {
         await blob.close();
       }
@@ -67,7 +71,7 @@ export class MutableCache {
       );
     }
     const neg = this.notFound.get(key);
-    if (neg && neg.until > Date.now() && !stored) throw fromNotFound(neg.error, describeRequest(req));
+    if (neg && neg.until > this.clock.now() && !stored) throw fromNotFound(neg.error, describeRequest(req));
 
     const refresh = this.flights.do(key, (signal) => this.refresh(req, key, signal)).then((r) => r.value);
     if (!stored) {
@@ -109,7 +113,8 @@ export class MutableCache {
     try {
       fetched = await fetchSmall(this.ctx.upstream, req, signal);
     } catch (err) {
-      if (err instanceof NotFoundError) rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err);
+      if (err instanceof NotFoundError)
+        rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err, this.clock.now());
       throw err;
     }
     this.notFound.delete(key);
@@ -127,7 +132,7 @@ export class MutableCache {
     }
     return {
       body: fetched.value,
-      etag: etagOf(st ?? { size: fetched.value.length, mtimeMs: Date.now() }),
+      etag: etagOf(st ?? { size: fetched.value.length, mtimeMs: this.clock.now() }),
       upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
     };
   }
@@ -141,10 +146,11 @@ export function rememberNotFound(
   key: string,
   ttl: number,
   error: NotFoundError,
+  now = Date.now(),
 ): void {
   if (ttl <= 0) return;
   map.delete(key);
-  map.set(key, { until: Date.now() + ttl, error });
+  map.set(key, { until: now + ttl, error });
   if (map.size > NOT_FOUND_ENTRIES) {
     const oldest = map.keys().next();
     if (!oldest.done) map.delete(oldest.value);

@@ -29,7 +29,6 @@ import {
 } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
-import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
 import { probeAtStart } from './probe.js';
 import { wirePrivate, type VcsOptions } from './private.js';
@@ -163,6 +162,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
+        clock,
         events: {
           advanced: (db, size) => {
             metrics.treeSize.set({ db }, size);
@@ -201,6 +201,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     events,
     memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
     shutdown: shutdown.signal,
+    clock,
     ...(coord.leases ? { leases: coord.leases } : {}),
     notFound: coord,
   };
@@ -224,11 +225,10 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
           (err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'),
         )
       : Promise.resolve();
-  const sumdbEndpoints = mirrors.map(toSumdbEndpoint);
   const health = new Health(
     storage,
     endpoints,
-    sumdbEndpoints,
+    mirrors,
     settings.offline,
     async () => (await reverify.pending()).length,
     reach,
@@ -236,7 +236,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   );
   const app = createApp({
     service,
-    sumdbs: sumdbEndpoints,
+    sumdbs: mirrors,
     metrics,
     health,
     log,

@@ -116,7 +116,12 @@ export interface Logging {
 }
 
 /** The logger and, sharing its destination and clock, the access-log writer. */
-export function makeLogging(settings: Pick<Settings, 'logLevel'>, destination: 1 | 2 = 1): Logging {
+export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, destination: 1 | 2 = 1): Logging {
+  if (settings.logFormat === 'text') {
+    const fd = destination;
+    const log = makeTextLogger(settings, (s) => writeSync(fd, s));
+    return { log, access: (record) => log.info(record, 'request') };
+  }
   const sink = new BatchingSink(pino.destination({ dest: destination, sync: false }));
   process.on('exit', () => {
     try {
@@ -131,7 +136,7 @@ export function makeLogging(settings: Pick<Settings, 'logLevel'>, destination: 1
   return { log, access: accessLogWriter(log, { write: (line) => sink.queue(line) }, time, base) };
 }
 
-export function makeLogger(settings: Pick<Settings, 'logLevel'>, destination: 1 | 2 = 1): Logger {
+export function makeLogger(settings: Pick<Settings, 'logLevel' | 'logFormat'>, destination: 1 | 2 = 1): Logger {
   return makeLogging(settings, destination).log;
 }
 
@@ -159,4 +164,49 @@ export function accessLogWriter(
       `{"level":${info}${time()}${bindings}${fields.length > 2 ? ',' + fields.slice(1, -1) : ''},"msg":"request"}\n`,
     );
   };
+}
+
+const LEVEL_WORDS: Record<number, string> = {
+  60: 'fatal',
+  50: 'error',
+  40: 'warning',
+  30: '',
+  20: 'debug',
+  10: 'trace',
+};
+
+/**
+ * A pino destination for people: each JSON line becomes one plain line,
+ * "warning: <message>" (info lines carry no prefix), followed by the error
+ * when the message does not already say it. For commands' stderr.
+ */
+export function humanSink(out: (s: string) => void, prefix = 'godepot'): LogSink {
+  return {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) {
+        if (line === '') continue;
+        let rec: Record<string, unknown>;
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          out(line + '\n');
+          continue;
+        }
+        const level = LEVEL_WORDS[typeof rec.level === 'number' ? rec.level : 30] ?? '';
+        const msg = typeof rec.msg === 'string' ? rec.msg : '';
+        const err = typeof rec.err === 'string' && !msg.includes(rec.err) ? `: ${rec.err}` : '';
+        out(`${prefix}: ${level ? `${level}: ` : ''}${msg}${err}\n`);
+      }
+      return true;
+    },
+  };
+}
+
+/** A logger writing plain lines through out (for commands; --log-format json gives JSON lines on stderr instead). */
+export function makeTextLogger(
+  settings: Pick<Settings, 'logLevel'>,
+  out: (s: string) => void,
+  prefix?: string,
+): Logger {
+  return pino({ level: settings.logLevel, base: null, timestamp: false }, humanSink(out, prefix));
 }

@@ -10,6 +10,7 @@ import type { ServiceEvents } from '../proxy/context.js';
 import type { Metrics } from './metrics.js';
 import { sendArtifact, sendBuffered, sendError, sendText } from './respond.js';
 import type { Health } from './health.js';
+import { parseSumdbRequest, sumdbRoute } from '../sumdb/request.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
 import type { OperatorRoutes } from './api.js';
 
@@ -199,9 +200,9 @@ export function createApp(deps: AppDeps): App {
         `not found: godepot does not mirror checksum database ${JSON.stringify(rest.split('/')[0] ?? '')}`,
       );
     }
-    const sub = rest.slice(db.name.length + 1);
-    info.route = sumdbRoute(sub);
-    const answer = await db.serve(sub, signal);
+    const request = parseSumdbRequest(rest.slice(db.name.length + 1));
+    info.route = sumdbRoute(request);
+    const answer = await db.serve(request, signal);
     info.cache = answer.cache;
     const headers: Record<string, string | number> = {
       'content-type': answer.contentType,
@@ -353,13 +354,4 @@ function note(info: RequestLog, a: Artifact): void {
     info.upstream = a.upstream.url;
     info.upstreamMs = Math.round(a.upstream.ms);
   }
-}
-
-function sumdbRoute(sub: string): string {
-  if (sub === 'supported') return 'sumdb_supported';
-  if (sub === 'latest') return 'sumdb_latest';
-  if (sub.startsWith('lookup/')) return 'sumdb_lookup';
-  if (/^tile\/\d+\/data\//.test(sub)) return 'sumdb_data_tile';
-  if (sub.startsWith('tile/')) return 'sumdb_tile';
-  return 'sumdb_other';
 }

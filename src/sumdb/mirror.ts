@@ -3,49 +3,30 @@
 // every byte against the signed, append-only tree before keeping it.
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
 import {
-  BadTilePathError,
   formatRecord,
   hashEqual,
-  InconsistentTileError,
   parseRecord,
-  parseTilePath,
   recordHash,
   storedHashIndex,
-  tileHashReader,
   tilePath,
   type Tile,
 } from './tlog/index.js';
 import { SumdbError } from './errors.js';
-import {
-  dataTilePrefix,
-  parseLookupPath,
-  recordMentions,
-  recordSubject,
-  splitDataTile,
-  type ModuleVersionRef,
-} from './records.js';
-import {
-  askHonestMirrors,
-  RemoteError,
-  type RemoteResult,
-  type RemoteSourceStatus,
-  type SumdbRemote,
-} from './remote.js';
+import { parseSumdbRequest, type SumdbRequest } from './request.js';
+import { dataTilePrefix, recordMentions, splitDataTile, type ModuleVersionRef } from './records.js';
+import { askHonestMirrors, type RemoteSourceStatus, type SumdbRemote } from './remote.js';
+import { DataTileIndex } from './data-tiles.js';
+import { provenHashes, remoteGet } from './proven.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
-import type { VerifiedTileReader } from './tiles.js';
 import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
 const TEXT = 'text/plain; charset=utf-8';
-
-/** The mirrors to blame when tlog found fetched tiles inconsistent with a signed head. */
-function tileSuspects(err: unknown, reader: { readonly sources: ReadonlySet<string> }): ReadonlySet<string> {
-  return err instanceof InconsistentTileError ? reader.sources : new Set();
-}
 
 export interface SumdbStatus {
   readonly name: string;
@@ -58,11 +39,16 @@ export interface SumdbStatus {
   readonly sources: readonly RemoteSourceStatus[];
 }
 
-export interface MirrorAnswer {
+/** Where an answer came from: storage (hit), upstream (miss), storage after a failed or slow refresh (stale), a refresh (revalidated). */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'revalidated';
+
+/** One answer to GET /sumdb/<name>/…, as the HTTP layer sends it. */
+export interface SumdbAnswer {
   readonly body: Buffer;
   readonly contentType: string;
+  /** Lookup records and full tiles never change; tree heads and partial tiles do. */
   readonly immutable: boolean;
-  readonly cache: 'hit' | 'miss' | 'stale' | 'revalidated';
+  readonly cache: CacheOutcome;
 }
 
 export interface SumdbMirrorOptions {
@@ -82,6 +68,8 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
+  /** Ages the tree head (default: the system clock). */
+  readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
   readonly dataTileFailed?: (db: string) => void;
 }
@@ -92,16 +80,36 @@ export class SumdbMirror {
   readonly tree: TreeState;
   private readonly lookups: SingleFlight<StoredRecord>;
   private readonly refreshes = new SingleFlight<VerifiedHead>();
-  private readonly dataTiles = new SingleFlight<Buffer[]>();
+  private readonly dataTiles: DataTileIndex;
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
   private readonly background = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
+  private readonly clock: Clock;
 
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
     this.name = verifier.name;
     this.store = new SumdbStore(opts.storage, this.name);
-    this.tree = new TreeState(this.name, this.store, opts.remote, new Verifiers(verifier), opts.log, opts.events ?? {});
+    this.clock = opts.clock ?? systemClock;
+    this.tree = new TreeState(
+      this.name,
+      this.store,
+      opts.remote,
+      new Verifiers(verifier),
+      opts.log,
+      opts.events ?? {},
+      this.clock,
+    );
+    this.dataTiles = new DataTileIndex({
+      name: this.name,
+      store: this.store,
+      tree: this.tree,
+      remote: opts.remote,
+      log: opts.log,
+      offline: opts.offline,
+      suspected: this.suspected,
+      ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
+    });
     this.lookups = new SingleFlight<StoredRecord>();
   }
 
@@ -170,46 +178,44 @@ export class SumdbMirror {
     return { ...base, status: 'ok' };
   }
 
-  /** Answers GET /sumdb/<name>/<sub>. */
-  async serve(sub: string, signal?: AbortSignal): Promise<MirrorAnswer> {
-    if (sub === 'supported') return { body: Buffer.alloc(0), contentType: TEXT, immutable: false, cache: 'hit' };
-    if (sub === 'latest') {
-      const { head, cache } = await this.latest(signal);
-      return { body: head.note, contentType: TEXT, immutable: false, cache };
-    }
-    if (sub.startsWith('lookup/')) {
-      const ref = parseLookupPath(sub.slice('lookup/'.length));
-      const { record, cache } = await this.lookup(ref, signal);
-      let head = this.tree.head;
-      // Another process on the same data folder may have stored the record under a newer head.
-      if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
-      if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
-      return {
-        body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
-        contentType: TEXT,
-        immutable: false,
-        cache,
-      };
-    }
-    if (sub.startsWith('tile/')) {
-      let t: Tile;
-      try {
-        t = parseTilePath(sub);
-      } catch (err) {
-        if (err instanceof BadTilePathError) throw new SumdbError('bad_request', 'invalid tile syntax');
-        throw err;
+  /** Answers GET /sumdb/<name>/<sub>: a request parsed at the edge (a raw sub-path is parsed here). */
+  async serve(request: SumdbRequest | string, signal?: AbortSignal): Promise<SumdbAnswer> {
+    const r = typeof request === 'string' ? parseSumdbRequest(request) : request;
+    switch (r.kind) {
+      case 'supported':
+        return { body: Buffer.alloc(0), contentType: TEXT, immutable: false, cache: 'hit' };
+      case 'latest': {
+        const { head, cache } = await this.latest(signal);
+        return { body: head.note, contentType: TEXT, immutable: false, cache };
       }
-      if (t.h !== TILE_HEIGHT) throw new SumdbError('not_found', `godepot mirrors tiles of height ${TILE_HEIGHT} only`);
-      const { body, cache } = t.l < 0 ? await this.dataTile(t, signal) : await this.hashTile(t, signal);
-      return { body, contentType: t.l < 0 ? TEXT : 'application/octet-stream', immutable: t.w === FULL, cache };
+      case 'lookup': {
+        const { record, cache } = await this.lookup(r.ref, signal);
+        let head = this.tree.head;
+        // Another process on the same data folder may have stored the record under a newer head.
+        if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
+        if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
+        return {
+          body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
+          contentType: TEXT,
+          immutable: false,
+          cache,
+        };
+      }
+      case 'tile': {
+        const t = r.tile;
+        if (t.h !== TILE_HEIGHT)
+          throw new SumdbError('not_found', `godepot mirrors tiles of height ${TILE_HEIGHT} only`);
+        const { body, cache } = t.l < 0 ? await this.dataTile(t, signal) : await this.hashTile(t, signal);
+        return { body, contentType: t.l < 0 ? TEXT : 'application/octet-stream', immutable: t.w === FULL, cache };
+      }
     }
-    throw new SumdbError('not_found', 'not found');
   }
 
   /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */
-  async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: MirrorAnswer['cache'] }> {
+  async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: CacheOutcome }> {
     const head = this.tree.head;
-    if (head && (this.opts.offline || Date.now() - head.checkedAt < this.opts.latestTtl)) return { head, cache: 'hit' };
+    if (head && (this.opts.offline || this.clock.now() - head.checkedAt < this.opts.latestTtl))
+      return { head, cache: 'hit' };
     if (this.opts.offline)
       throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
     const refresh = this.refresh(signal);
@@ -238,7 +244,14 @@ export class SumdbMirror {
           const head = await askHonestMirrors(
             this.opts.remote,
             async (remote) => {
-              const r = await this.remoteGet(remote, '/latest', 'latest', (b) => this.tree.openHead(b, 'a mirror'), s);
+              const r = await remoteGet(
+                this.name,
+                remote,
+                '/latest',
+                'latest',
+                (b) => this.tree.openHead(b, 'a mirror'),
+                s,
+              );
               if (!r.found)
                 throw new SumdbError(
                   'unavailable',
@@ -248,10 +261,10 @@ export class SumdbMirror {
             },
             this.suspected,
           );
-          this.lastRefresh = { ok: true, at: Date.now() };
+          this.lastRefresh = { ok: true, at: this.clock.now() };
           return head;
         } catch (err) {
-          this.lastRefresh = { ok: false, at: Date.now(), error: (err as Error).message };
+          this.lastRefresh = { ok: false, at: this.clock.now(), error: (err as Error).message };
           throw err;
         }
       },
@@ -261,10 +274,7 @@ export class SumdbMirror {
   }
 
   /** The verified record for path@version: stored, or fetched and proven to be in the verified tree. */
-  async lookup(
-    ref: ModuleVersionRef,
-    signal?: AbortSignal,
-  ): Promise<{ record: StoredRecord; cache: MirrorAnswer['cache'] }> {
+  async lookup(ref: ModuleVersionRef, signal?: AbortSignal): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
     // Before storage: the answer for a --nosumdb path must not depend on whether a data tile happened to hold it.
     if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
       throw new SumdbError(
@@ -291,7 +301,8 @@ export class SumdbMirror {
       this.suspected,
     );
     await this.store.writeRecord(ref.path, ref.version, record);
-    if (this.opts.indexDataTiles !== false) this.inBackground(this.indexAroundReported(record.id));
+    if (this.opts.indexDataTiles !== false)
+      this.inBackground(this.dataTiles.aroundReported(record.id, this.stopping.signal));
     return record;
   }
 
@@ -309,7 +320,8 @@ export class SumdbMirror {
     signal: AbortSignal,
   ): Promise<StoredRecord> {
     const path = `/lookup/${escapePath(ref.path)}@${escapeVersion(ref.version)}`;
-    const r = await this.remoteGet(
+    const r = await remoteGet(
+      this.name,
       remote,
       path,
       'lookup',
@@ -340,30 +352,6 @@ export class SumdbMirror {
     return { id, text };
   }
 
-  /**
-   * The hashes at indexes of head's tree, read through reader (stored tiles,
-   * else fetched ones proven against head). Throws SumdbError('unavailable')
-   * saying `what` failed, blaming the mirrors whose tiles did not fit.
-   */
-  private async provenHashes(
-    head: VerifiedHead,
-    reader: VerifiedTileReader,
-    indexes: number[],
-    what: string,
-  ): Promise<Buffer[]> {
-    try {
-      return await tileHashReader(head.tree, reader).readHashes(indexes);
-    } catch (err) {
-      if (err instanceof SumdbError) throw err;
-      throw new SumdbError(
-        'unavailable',
-        `checksum database ${this.name}: ${what}: ${(err as Error).message}`,
-        false,
-        tileSuspects(err, reader),
-      );
-    }
-  }
-
   /** Proves the record `from` served is leaf id of head's tree; blames the mirror that served what does not verify. */
   private async verifyInclusion(
     remote: SumdbRemote,
@@ -379,7 +367,8 @@ export class SumdbMirror {
         `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`,
       );
     const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-    const [h] = await this.provenHashes(
+    const [h] = await provenHashes(
+      this.name,
       head,
       reader,
       [storedHashIndex(0, id)],
@@ -412,7 +401,7 @@ export class SumdbMirror {
     );
   }
 
-  private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
+  private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
     if (stored) return { body: stored, cache: 'hit' };
     const last = t.n * FULL + t.w - 1;
@@ -421,7 +410,8 @@ export class SumdbMirror {
       this.opts.remote,
       async (remote) => {
         const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-        await this.provenHashes(
+        await provenHashes(
+          this.name,
           head,
           reader,
           [storedHashIndex(TILE_HEIGHT * t.l, last)],
@@ -436,129 +426,19 @@ export class SumdbMirror {
     return { body, cache: 'miss' };
   }
 
-  private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: MirrorAnswer['cache'] }> {
+  private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
     if (stored) {
       const records = splitDataTile(stored);
       if (records.length >= t.w) return { body: dataTilePrefix(records, t.w), cache: 'hit' };
     }
     const head = await this.headCovering(t.n * FULL + t.w, signal);
-    const records = await this.fetchDataTile(t.n, head, signal);
+    const records = await this.dataTiles.fetch(t.n, head, signal);
     return { body: dataTilePrefix(records, t.w), cache: 'miss' };
   }
 
-  /** Fetches data tile n as wide as head allows, checks every record against head's level-0 hashes, keeps and indexes it. */
-  private async fetchDataTile(n: number, head: VerifiedHead, signal?: AbortSignal): Promise<Buffer[]> {
-    const w = Math.min(FULL, head.tree.n - n * FULL);
-    if (w <= 0) throw new SumdbError('not_found', 'not found: data tile beyond the verified tree');
-    const { value } = await this.dataTiles.do(
-      `${n}/${w}`,
-      async (s) => {
-        const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
-        const { body, records } = await askHonestMirrors(
-          this.opts.remote,
-          async (remote) => {
-            const r = await this.remoteGet(
-              remote,
-              '/' + tilePath(t),
-              'data',
-              (b) => {
-                if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
-              },
-              s,
-            );
-            if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
-            const records = splitDataTile(r.body);
-            const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
-            const hashes = await this.provenHashes(
-              head,
-              this.tree.verifiedReader(true, s, remote),
-              indexes,
-              `cannot verify ${tilePath(t)}`,
-            );
-            records.forEach((rec, i) => {
-              if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) {
-                throw new SumdbError(
-                  'inconsistent',
-                  `checksum database ${this.name}: record ${n * FULL + i} of ${tilePath(t)} from ${r.from} does not match the verified tree`,
-                  false,
-                  new Set([r.from]),
-                );
-              }
-            });
-            return { body: r.body, records };
-          },
-          this.suspected,
-        );
-        await this.store.writeTile(t, body, w);
-        await this.index(n, records);
-        return records;
-      },
-      signal,
-    );
-    return value;
-  }
-
-  /** Stores every record of a verified data tile as the lookup answer for its module version (the index used when the mirrors are down). */
-  private async index(n: number, records: readonly Buffer[]): Promise<void> {
-    for (let i = 0; i < records.length; i++) {
-      const text = records[i] as Buffer;
-      const ref = recordSubject(text.toString('utf8'));
-      if (!ref) continue;
-      try {
-        if (!(await this.store.hasRecord(ref.path, ref.version)))
-          await this.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
-      } catch {
-        // A record line that is not a valid module path cannot be a lookup answer; skip it.
-      }
-    }
-  }
-
-  private indexFailures = 0;
-
-  /** indexAround in the background: a failure is counted, and logged once until indexing works again. */
-  private async indexAroundReported(id: number): Promise<void> {
-    const signal = this.stopping.signal;
-    try {
-      await this.indexAround(id, signal);
-      if (this.indexFailures > 0)
-        this.opts.log.info({ db: this.name, failures: this.indexFailures }, 'data tiles are fetched again');
-      this.indexFailures = 0;
-    } catch (err) {
-      if (signal.aborted) return;
-      this.opts.dataTileFailed?.(this.name);
-      if (this.indexFailures++ === 0)
-        this.opts.log.warn(
-          { db: this.name, err: (err as Error).message },
-          `cannot fetch the data tile around record ${id}; lookups of its neighbours will not be answered during an outage (further failures are counted, not logged)`,
-        );
-    }
-  }
-
-  /** Background: fetch and index the data tile holding record id (unless already held at the current width). */
-  async indexAround(id: number, signal?: AbortSignal): Promise<void> {
-    const head = this.tree.head;
-    if (!head || this.opts.offline) return;
-    const n = Math.floor(id / FULL);
-    const w = Math.min(FULL, head.tree.n - n * FULL);
-    const stored = await this.store.readTile({ h: TILE_HEIGHT, l: -1, n, w });
-    if (stored && splitDataTile(stored).length >= w) return;
-    await this.fetchDataTile(n, head, signal);
-  }
-
-  private async remoteGet(
-    remote: SumdbRemote,
-    path: string,
-    kind: 'latest' | 'lookup' | 'tile' | 'data',
-    accept: (b: Buffer) => void,
-    signal?: AbortSignal,
-  ): Promise<RemoteResult> {
-    try {
-      return await remote.get(path, kind, accept, signal);
-    } catch (err) {
-      if (err instanceof RemoteError)
-        throw new SumdbError('unavailable', `checksum database ${this.name}: ${err.message}`, err.timeout);
-      throw err;
-    }
+  /** Fetches and indexes the data tile holding record id (unless already held at the current width). */
+  indexAround(id: number, signal?: AbortSignal): Promise<void> {
+    return this.dataTiles.around(id, signal);
   }
 }

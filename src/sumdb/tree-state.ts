@@ -16,6 +16,7 @@ import {
   type ForkProof,
   type Tree,
 } from './tlog/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { SumdbError } from './errors.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
@@ -78,6 +79,7 @@ export class TreeState {
     private readonly verifiers: Verifiers,
     private readonly log: Logger,
     private readonly events: TreeEvents,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Loads the persisted head (re-checking its signature) and any fork evidence. */
@@ -125,7 +127,7 @@ export class TreeState {
         return this.head;
       }
       if (!this.head || tree.n > this.head.tree.n) {
-        this.head = { tree, note, checkedAt: Date.now() };
+        this.head = { tree, note, checkedAt: this.clock.now() };
         this.events.advanced?.(this.name, tree.n);
       }
       return this.head;
@@ -239,7 +241,7 @@ export class TreeState {
     if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes, publishAfter);
     if (tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
       // The same tree again (every lookup answer carries the current head): nothing to prove, no tile to read.
-      cur.checkedAt = Date.now();
+      cur.checkedAt = this.clock.now();
       return cur;
     }
     const refusedHere = this.refused.has(headKey(tree));
@@ -308,7 +310,7 @@ export class TreeState {
     )
       throw new SharedHeadMoved();
     await this.store.storage.put(this.store.latestKey(), note);
-    const head: VerifiedHead = { tree, note, checkedAt: Date.now() };
+    const head: VerifiedHead = { tree, note, checkedAt: this.clock.now() };
     this.head = head;
     this.events.advanced?.(this.name, tree.n);
     return head;

@@ -95,6 +95,11 @@ export class SumdbSources implements SourceList {
     return [...new Set([...viaUpstreams, ...this.opts.fixed])];
   }
 
+  /** Every URL the log may be read at: the fixed ones and each upstream's (if it says it serves the database). */
+  candidates(): readonly string[] {
+    return [...[...this.probes.keys()].map((u) => `${this.viaUpstream(u)} (if ${u} serves it)`), ...this.opts.fixed];
+  }
+
   /** Starts the probes that are due (never asked, or failed long enough ago); resolves when they are done. */
   probe(signal?: AbortSignal): Promise<void> {
     const now = this.opts.clock.now();
@@ -110,6 +115,8 @@ export class SumdbSources implements SourceList {
   }
 
   async ready(signal?: AbortSignal): Promise<void> {
+    // The common case, every probe answered: no timer, no promise.
+    if (![...this.probes.values()].some((p) => p.supported === null)) return;
     const probes = this.probe(signal);
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, this.opts.waitForProbesMs)));

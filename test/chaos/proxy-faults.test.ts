@@ -97,12 +97,12 @@ describe('upstream proxy faults', () => {
     expect(await keptFor(g, 'example.com/m3')).toEqual([]);
   });
 
-  it('a 4xx other than 404/410 is not retried and is not a 404', async () => {
+  it('a 4xx other than 404/410 is not retried and is passed on as the upstream said it, not as 404 or 502', async () => {
     const g = await start();
     upstream.setFault(faults.status(403, 'forbidden by policy'), '/example.com/m4/');
     const r = await get(`${g.url}/example.com/m4/@v/v1.0.0.info`);
-    expect(r.status).toBe(502);
-    expect(r.text).toContain('403: forbidden by policy');
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('answered 403: forbidden by policy');
     expect(upstream.count('/example.com/m4/')).toBe(1);
   });
 

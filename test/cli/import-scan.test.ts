@@ -75,16 +75,14 @@ describe('reading a Go module cache', () => {
     const base = settingsFrom({ upstream: 'https://up.example', sumdb: 'sum.golang.org', verify: 'fallback' });
     const on = importSettings(base, 'http://127.0.0.1:9');
     expect(on.upstream.entries.map((e) => e.url)).toEqual(['http://127.0.0.1:9', 'https://up.example']);
-    expect(on.sumdb[0]?.urls).toEqual([
-      'http://127.0.0.1:9/sumdb/sum.golang.org',
-      'https://sum.golang.org',
-      'https://sum.golang.google.cn',
-    ]);
+    expect(on.sumdb[0]?.urls).toEqual(['http://127.0.0.1:9/sumdb/sum.golang.org', 'https://sum.golang.org']);
+    expect(on.sumdb[0]?.viaUpstreams).toBe(true);
     expect(on.verify.mode).toBe('strict');
     const off = importSettings({ ...base, offline: true }, 'http://127.0.0.1:9');
     expect(off.offline).toBe(false);
     expect(off.upstream.entries.map((e) => e.url)).toEqual(['http://127.0.0.1:9']);
     expect(off.sumdb[0]?.urls).toEqual(['http://127.0.0.1:9/sumdb/sum.golang.org']);
+    expect(off.sumdb[0]?.viaUpstreams).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@
 // reset, hang), a forked history, a stale tree head while the database
 // hangs, lookups answered from the data-tile index while every mirror is
 // down, and --nosumdb.
+import { ManualClock } from '../../src/util/clock.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
 import { parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
@@ -57,14 +58,10 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
       r = await rig([bad.url, good.url], { wrap: (x) => (remote = new RecordingRemote(x)), settings: SLOW_TIMEOUTS });
       bad.setFault(fault);
       for (const i of [5, 260, 599]) {
-        const started = performance.now();
         const a = await r.mirror.serve(`lookup/${mod(i).path}@${mod(i).version}`);
-        const ms = performance.now() - started;
         const { id, text: rec } = parseRecord(a.body);
         expect(id).toBe(i);
         expect(text(rec)).toBe(recordText(mod(i)));
-        // A hanging or failing first mirror costs about the hedge delay (150ms), never its time-out (5s).
-        expect(ms, `lookup ${i} took ${Math.round(ms)}ms`).toBeLessThan(2500);
       }
       expect(sizeOf((await r.mirror.serve('latest')).body)).toBe(600);
       const tile = await r.mirror.serve('tile/8/0/001');
@@ -92,9 +89,9 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
     const second = good.requests[0];
     expect(first && second).toBeTruthy();
     if (!first || !second) return;
-    // The bad mirror was asked first; the good one only after the hedge delay, not after a time-out.
-    expect(second.at - first.at).toBeGreaterThanOrEqual(100);
-    expect(second.at - first.at).toBeLessThan(2500);
+    // The bad mirror was asked first; the good one while it still hung (the hedge, not its time-out).
+    expect(second.at).toBeGreaterThanOrEqual(first.at);
+    expect(first.status).toBeUndefined();
     expect(remote.calls.every((c) => c.from === good.url)).toBe(true);
   });
 
@@ -193,17 +190,17 @@ describe('SumdbMirror: the database is down', () => {
 
   it('serves the stale tree head within the stale grace when every mirror hangs, and reports it in status()', async () => {
     // Deadlines far beyond the grace, so "stale within the grace" cannot be confused with "failed fast".
-    r = await rig([db.url], { mirror: { latestTtl: 50, staleGrace: 300 }, settings: SLOW_TIMEOUTS });
+    const clock = new ManualClock();
+    r = await rig([db.url], { mirror: { latestTtl: 60_000, staleGrace: 300, clock }, settings: SLOW_TIMEOUTS });
     const head = await r.mirror.serve('latest');
-    await new Promise((res) => setTimeout(res, 80));
+    clock.advance(59_000);
+    expect((await r.mirror.serve('latest')).cache).toBe('hit');
+    clock.advance(1_000); // the head is now as old as its TTL
     db.setFault(faults.hang());
     for (let k = 0; k < 3; k++) {
-      const started = performance.now();
       const a = await r.mirror.serve('latest');
-      const ms = performance.now() - started;
       expect(a.body.equals(head.body)).toBe(true);
       expect(a.cache).toBe('stale');
-      expect(ms, `stale latest took ${Math.round(ms)}ms`).toBeLessThan(2_500);
     }
     // Once the refresh has failed for good, /readyz's status says so.
     for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 20_000; waited += 100)
@@ -216,14 +213,13 @@ describe('SumdbMirror: the database is down', () => {
   });
 
   it('serves the stale tree head at once when every mirror refuses the connection', async () => {
-    r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 5_000 } });
+    // A grace of ten minutes: waiting it out would time the test out, so passing means "at once".
+    r = await rig([db.url], { mirror: { latestTtl: 0, staleGrace: 600_000 } });
     const head = await r.mirror.serve('latest');
     db.setFault(faults.reset());
-    const started = performance.now();
     const a = await r.mirror.serve('latest');
     expect(a.body.equals(head.body)).toBe(true);
     expect(a.cache).toBe('stale');
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('answers a lookup it never made from the records of data tiles it holds, with a verified head covering it', async () => {

@@ -115,7 +115,7 @@ export interface ChildGodepot {
 export async function spawnGodepot(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  opts: { nofile?: number } = {},
+  opts: { nofile?: number; cwd?: string } = {},
 ): Promise<ChildGodepot> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
@@ -127,6 +127,7 @@ export async function spawnGodepot(
   const child = spawn(cmd, cmdArgs, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
   });
   let out = '';
   child.stdout?.setEncoding('utf8');

@@ -135,3 +135,62 @@ describe('the 502 a client sees when no source answers', () => {
     }
   });
 });
+
+describe('the start-up probe', () => {
+  it('shows in /readyz and the log, before any build, that a database has no source that answers', async () => {
+    const db = await FakeSumDb.start();
+    const g = await startGodepot(
+      { upstream: 'http://127.0.0.1:1', sumdb: `${db.vkey} http://127.0.0.1:1/sumdb` },
+      { background: true },
+    );
+    try {
+      await g.g.probed;
+      const ready = (await (await fetch(`${g.url}/readyz`)).json()) as {
+        status: string;
+        upstreams: Array<{ url: string; reachable?: boolean }>;
+        sumdb: Array<{ status: string; sources: Array<{ url: string; state: string }> }>;
+      };
+      expect(ready.status).toBe('degraded');
+      expect(ready.sumdb[0]?.status).toBe('unreachable');
+      expect(ready.sumdb[0]?.sources).toEqual([
+        expect.objectContaining({ url: 'http://127.0.0.1:1/sumdb', state: 'failing' }),
+      ]);
+      expect(ready.upstreams.find((u) => u.url === 'http://127.0.0.1:1')?.reachable).toBe(false);
+      expect(g.logs.some((l) => String(l.msg).startsWith(`checksum database ${db.name}: no source answers`))).toBe(
+        true,
+      );
+    } finally {
+      await g.close();
+      await db.close();
+    }
+  });
+
+  it('logs which sources work when one does', async () => {
+    const db = await FakeSumDb.start();
+    const g = await startGodepot(
+      { upstream: 'http://127.0.0.1:1', sumdb: `${db.vkey} ${db.url}` },
+      { background: true },
+    );
+    try {
+      await g.g.probed;
+      expect(g.logs.map((l) => l.msg)).toContain(`checksum database ${db.name}: read through ${db.url}`);
+      const ready = (await (await fetch(`${g.url}/readyz`)).json()) as { sumdb: Array<{ status: string }> };
+      expect(ready.sumdb[0]?.status).not.toBe('unreachable');
+    } finally {
+      await g.close();
+      await db.close();
+    }
+  });
+
+  it('--sumdb off is said out loud: a warning at start and verification "off" in /readyz', async () => {
+    const g = await startGodepot({ upstream: 'http://127.0.0.1:1', sumdb: 'off' });
+    try {
+      const ready = (await (await fetch(`${g.url}/readyz`)).json()) as { verification: string; sumdb: unknown[] };
+      expect(ready.verification).toBe('off');
+      expect(ready.sumdb).toEqual([]);
+      expect(g.logs.some((l) => l.level === 40 && String(l.msg).includes('checksum verification is off'))).toBe(true);
+    } finally {
+      await g.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 // `godepot doctor`: is it the network or our config? Diagnoses a Go client's
 // settings and the path to its proxies and checksum database.
+import { PROCESS_IO, type CommandIO } from '../command-settings.js';
 import { ConfigError, parseFlags } from '../../config/load.js';
 import type { OptionSpec } from '../../config/options.js';
 import { parseDuration } from '../../config/values.js';
@@ -98,12 +99,12 @@ export async function doctor(
   return { report, code: report.ok ? 0 : 1, output };
 }
 
-export async function doctorCommand(args: string[]): Promise<number> {
+export async function doctorCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(DOCTOR_HELP);
+    io.out(DOCTOR_HELP);
     return 0;
   }
   const { code, output } = await doctor(args);
-  process.stdout.write(output);
+  io.out(output);
   return code;
 }

@@ -159,20 +159,57 @@ export function checkTreeHead(body: Buffer, key: string, ms: number): Step {
   }
 }
 
+interface ReadyzSource {
+  url?: string;
+  via?: string;
+  state?: string;
+  detail?: string;
+}
+
+/** What to do about one database, from where godepot reads its log (readyz sources). */
+export function sourceAdvice(name: string, sources: readonly ReadyzSource[]): { ok: boolean; text: string } | null {
+  const ok = sources.filter((s) => s.state === 'ok');
+  const failing = sources.filter((s) => s.state === 'failing');
+  const said = (s: ReadyzSource): string => `${s.url ?? '?'}${s.detail ? ` (${s.detail})` : ''}`;
+  if (failing.length === 0) return null;
+  if (ok.length > 0)
+    return {
+      ok: true,
+      text: `database ${name}: ${failing.map(said).join(', ')} does not answer, but godepot reads the log through ${ok.map((s) => s.url ?? '?').join(', ')}: no action needed`,
+    };
+  const viaUpstream = sources.some((s) => s.via === 'upstream');
+  return {
+    ok: false,
+    text: `database ${name}: no source answers: ${failing.map(said).join('; ')}; ${
+      viaUpstream
+        ? 'fix the network path to one of them'
+        : `if your upstream proxy serves the log (as proxy.golang.org serves sum.golang.org), give godepot --sumdb with the key alone so it is read there too, or add <upstream>/sumdb/${name} to its URLs`
+    }`,
+  };
+}
+
 /** A godepot answers /readyz with its readiness JSON; anything else is not a godepot (no line). */
 async function godepotStep(base: string, timeoutMs: number): Promise<Step | null> {
   try {
     const r = await httpGet(`${base}/readyz`, timeoutMs);
     const j = JSON.parse(r.body.toString('utf8')) as {
       status?: unknown;
-      upstreams?: Array<{ url?: string; state?: string }>;
-      sumdb?: Array<{ name?: string; status?: string }>;
+      verification?: unknown;
+      upstreams?: Array<{ url?: string; state?: string; reachable?: boolean }>;
+      sumdb?: Array<{ name?: string; status?: string; sources?: ReadyzSource[] }>;
     };
     if (typeof j.status !== 'string' || !Array.isArray(j.upstreams)) return null;
     const open = j.upstreams.filter((u) => u.state !== 'closed').map((u) => `${u.url ?? '?'} ${u.state ?? ''}`);
     const dbs = (j.sumdb ?? []).map((d) => `${d.name ?? '?'} ${d.status ?? ''}`);
-    const detail = `godepot is ${j.status}${open.length ? `; upstreams failing: ${open.join(', ')}` : ''}${dbs.length ? `; databases: ${dbs.join(', ')}` : ''}`;
-    return { name: 'godepot', ok: true, note: j.status !== 'ok', ms: r.ms, detail };
+    const advice = (j.sumdb ?? []).flatMap((d) => {
+      const a = sourceAdvice(d.name ?? '?', d.sources ?? []);
+      return a ? [a] : [];
+    });
+    const off = j.verification === 'off' ? '; checksum verification is OFF (--sumdb off): modules are not checked' : '';
+    const detail = `godepot is ${j.status}${open.length ? `; upstreams failing: ${open.join(', ')}` : ''}${dbs.length ? `; databases: ${dbs.join(', ')}` : ''}${off}${advice.map((a) => `; ${a.text}`).join('')}`;
+    const broken = advice.some((a) => !a.ok);
+    if (broken) return { name: 'godepot', ok: false, failure: 'status', ms: r.ms, detail };
+    return { name: 'godepot', ok: true, note: j.status !== 'ok' || off !== '', ms: r.ms, detail };
   } catch {
     return null;
   }

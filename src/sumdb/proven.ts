@@ -1,0 +1,53 @@
+// The two steps every fetch of the checksum-database mirror shares: asking
+// the sources (their failure becomes SumdbError 'unavailable', saying what
+// each did), and reading hashes of the verified tree through tiles proven
+// against its head (blaming the sources whose tiles did not fit).
+import { InconsistentTileError, tileHashReader } from './tlog/index.js';
+import { SumdbError } from './errors.js';
+import { RemoteError, type RemoteResult, type SumdbRemote } from './remote.js';
+import type { VerifiedTileReader } from './tiles.js';
+import type { VerifiedHead } from './tree-state.js';
+
+/** GETs path from remote; no source answering is SumdbError('unavailable') naming database `name` once. */
+export async function remoteGet(
+  name: string,
+  remote: SumdbRemote,
+  path: string,
+  kind: 'latest' | 'lookup' | 'tile' | 'data',
+  accept: (b: Buffer) => void,
+  signal?: AbortSignal,
+): Promise<RemoteResult> {
+  try {
+    return await remote.get(path, kind, accept, signal);
+  } catch (err) {
+    if (err instanceof RemoteError)
+      throw new SumdbError('unavailable', `checksum database ${name}: ${err.message}`, err.timeout);
+    throw err;
+  }
+}
+
+/**
+ * The hashes at indexes of head's tree, read through reader (stored tiles,
+ * else fetched ones proven against head). Throws SumdbError('unavailable')
+ * saying `what` failed, blaming the sources whose tiles did not fit.
+ */
+export async function provenHashes(
+  name: string,
+  head: VerifiedHead,
+  reader: VerifiedTileReader,
+  indexes: number[],
+  what: string,
+): Promise<Buffer[]> {
+  try {
+    return await tileHashReader(head.tree, reader).readHashes(indexes);
+  } catch (err) {
+    if (err instanceof SumdbError) throw err;
+    const suspects = err instanceof InconsistentTileError ? reader.sources : new Set<string>();
+    throw new SumdbError(
+      'unavailable',
+      `checksum database ${name}: ${what}: ${(err as Error).message}`,
+      false,
+      suspects,
+    );
+  }
+}

@@ -1,0 +1,43 @@
+// Mutable answers age on the injected clock: @v/list is a hit until its TTL
+// has passed on that clock, then it is refreshed — no test sleeps for a TTL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/util/clock.js';
+import { FakeGoProxy, FakeSumDb } from '../world/index.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+
+describe('the mutable cache on a fake clock', () => {
+  const clock = new ManualClock(Date.now());
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  beforeAll(async () => {
+    upstream = await FakeGoProxy.start([
+      { path: 'example.com/aged', version: 'v1.0.0', files: { 'a.go': 'package a\n' } },
+    ]);
+    sumdb = await FakeSumDb.start();
+    godepot = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'list-ttl': '5m' },
+      { compose: { clock } },
+    );
+  });
+  afterAll(async () => {
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+  });
+
+  it('serves @v/list from cache until the TTL has passed, then refreshes it', async () => {
+    const get = async (): Promise<{ cache: string | null; body: string }> => {
+      const r = await fetch(`${godepot.url}/example.com/aged/@v/list`);
+      expect(r.status).toBe(200);
+      return { cache: r.headers.get('x-godepot-cache'), body: await r.text() };
+    };
+    expect(await get()).toEqual({ cache: 'miss', body: 'v1.0.0\n' });
+    await upstream.add({ path: 'example.com/aged', version: 'v1.1.0', files: { 'a.go': 'package a\n' } });
+    clock.advance(4 * 60_000);
+    expect(await get()).toEqual({ cache: 'hit', body: 'v1.0.0\n' });
+    clock.advance(61_000);
+    expect(await get()).toEqual({ cache: 'revalidated', body: 'v1.0.0\nv1.1.0\n' });
+    expect(upstream.count('/@v/list')).toBe(2);
+  });
+});
