@@ -14,6 +14,7 @@ import { Metrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
 import { EndpointRegistry, HttpPools, MirrorSet, ProxyList, type EndpointObserver } from '../upstream/index.js';
+import type { Clock } from '../upstream/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { toSumdbEndpoint } from './sumdb-endpoint.js';
 import { makeLogging } from './logging.js';
@@ -44,6 +45,8 @@ export interface ComposeOptions {
   readonly background?: boolean;
   /** Fetch coordination with other processes sharing the data folder (serve --workers N). */
   readonly leases?: FetchLeases;
+  /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
+  readonly clock?: Clock;
 }
 
 function combine(...observers: EndpointObserver[]): EndpointObserver {
@@ -68,6 +71,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     pools,
     settings,
     combine(metrics.endpointObserver(), incidents.endpointObserver()),
+    opts.clock,
   );
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
