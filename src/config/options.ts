@@ -145,7 +145,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'breaker-failures',
     type: 'int',
     default: '3',
-    help: "Consecutive failed calls that open an upstream's circuit breaker.",
+    help: "Failed calls (over 30 s, across at least 3 modules, at least half of all calls) that open an upstream's circuit breaker.",
   },
   {
     name: 'breaker-half-open-after',

@@ -259,7 +259,9 @@ export class ModuleService {
         `godepot: cannot verify ${describeRequest(req)}: the checksum database is unreachable and the verify policy for this module is strict`,
       );
     }
-    const a = await this.fromStore(req, storageKey(req, 'unverified'), 'unverified', 'hit');
+    // Under the quorum policy a quarantined copy got there only by agreeing proxies: it is served as such, every time.
+    const provisional = policy === 'quorum' ? 'quorum' : 'unverified';
+    const a = await this.fromStore(req, storageKey(req, 'unverified'), provisional, 'hit');
     if (!a) throw new GodepotError('internal', `godepot: unverified copy of ${describeRequest(req)} vanished`);
     return a;
   }

@@ -28,6 +28,7 @@ import {
   type EndpointObserver,
 } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import type { Clock as UpstreamClock } from '../upstream/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { makeLogging } from './logging.js';
 import { probeAtStart } from './probe.js';
@@ -74,6 +75,8 @@ export interface ComposeOptions {
   readonly pools?: ConstructorParameters<typeof HttpPools>[1];
   /** The go binary and environment of origin fetches (tests; default: `go` and process.env). */
   readonly vcs?: VcsOptions;
+  /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
+  readonly upstreamClock?: UpstreamClock;
 }
 
 /** How long a call waits for the upstreams' /sumdb/<name>/supported answers before asking the sources known. */
@@ -119,6 +122,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     pools,
     settings,
     combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer(), stats.endpointObserver()),
+    opts.upstreamClock,
   );
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);

@@ -9,12 +9,14 @@
 //     name at least min(failures, MIN_DISTINCT) distinct subjects (module
 //     paths), and they are at least half of the calls in the window;
 //   - while open, calls about a subject that failed are refused at once; a
-//     call about any other subject is let through as a probe, one at a time
-//     (so modules an attacker made fail cannot take the others away: the
-//     first other module asked proves the upstream well and closes the
-//     breaker); after `halfOpenAfter` any subject may probe;
-//   - the probe's success closes the breaker and forgets the window; its
-//     failure opens it again for another `halfOpenAfter`.
+//     call about any other subject is let through as a probe, one at a time,
+//     until a probe fails (so modules an attacker made fail cannot take the
+//     others away: the first other module asked proves the upstream well and
+//     closes the breaker; in a real outage one more call fails, then all
+//     fail fast); after `halfOpenAfter` any subject may probe;
+//   - a probe's success closes the breaker and forgets the window; its
+//     failure opens it again for another `halfOpenAfter`, with no more
+//     probes before then.
 import type { Clock } from './clock.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -39,6 +41,8 @@ export class HealthBreaker {
   private current: BreakerState = 'closed';
   /** Subjects whose failures opened the breaker (or failed a probe since). */
   private failing = new Set<string>();
+  /** A probe failed since the breaker opened: no more probes until halfOpenAfter. */
+  private probeFailed = false;
 
   constructor(
     private readonly failures: number,
@@ -59,7 +63,7 @@ export class HealthBreaker {
   admit(subject: string): { readonly probe: boolean } | null {
     const s = this.state;
     if (s === 'closed') return { probe: false };
-    if (this.probing || (s === 'open' && this.failing.has(subject))) return null;
+    if (this.probing || (s === 'open' && (this.probeFailed || this.failing.has(subject)))) return null;
     this.probing = true;
     this.set('half-open');
     return { probe: true };
@@ -72,6 +76,7 @@ export class HealthBreaker {
       this.probing = false;
       if (outcome === 'failure') {
         this.openedAt = now;
+        this.probeFailed = true;
         this.failing.add(subject);
         this.set('open');
       } else {
@@ -87,6 +92,7 @@ export class HealthBreaker {
     if (this.outcomes.length > MAX_REMEMBERED) this.outcomes.splice(0, this.outcomes.length - MAX_REMEMBERED);
     if (outcome === 'failure' && this.current === 'closed' && this.shouldOpen(now)) {
       this.openedAt = now;
+      this.probeFailed = false;
       this.failing = new Set(this.outcomes.filter((o) => !o.ok).map((o) => o.subject));
       this.set('open');
     }

@@ -1,7 +1,9 @@
-// Issue 4's outage acceptance, with godepot's default deadlines and breaker:
-// a hanging upstream costs one request a bounded time, then fails fast while
-// cached artifacts keep flowing; a brand-new godepot meeting a checksum
-// database outage still lets a CI job with a committed go.sum build.
+// Issue 4's outage acceptance: a hanging upstream costs a few requests a
+// bounded time (one slow module alone never opens the breaker: issue 11),
+// then fails fast while cached artifacts keep flowing; a brand-new godepot
+// meeting a checksum database outage still lets a CI job with a committed
+// go.sum build. What is asserted is what happened (statuses, how many calls
+// reached the upstream), never how long it took: timings belong to bench/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import {
 import { startGodepot, removeDir, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { fetchAll as timed } from '../support/http.js';
 
-describe('a hanging upstream, default settings', () => {
+describe('a hanging upstream', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let godepot: RunningGodepot;
@@ -41,7 +43,11 @@ describe('a hanging upstream, default settings', () => {
     );
     upstream = await FakeGoProxy.start(mods);
     sumdb = await FakeSumDb.start({ records: mods });
-    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      'metadata-first-byte-timeout': '200ms',
+    });
   }, 60_000);
   afterAll(async () => {
     await godepot.close();
@@ -50,33 +56,33 @@ describe('a hanging upstream, default settings', () => {
     await removeDir(godepot.data);
   });
 
-  it('fails the first request within 15s naming the upstream, then fails fast; cached zips keep flowing', async () => {
+  it('fails requests with a time-out naming the upstream until the breaker opens, then fails fast; cached zips keep flowing', async () => {
     const cachedUrl = `${godepot.url}/example.com/h0/@v/v1.0.0.zip`;
     expect((await timed(cachedUrl)).status).toBe(200);
     upstream.setFault(faults.hang());
 
     const first = timed(`${godepot.url}/example.com/h1/@v/v1.0.0.info`);
-    // Meanwhile, 50 requests for the cached zip.
-    const t = performance.now();
+    // Meanwhile, 50 requests for the cached zip, none of which reaches the upstream.
     const cached = await Promise.all(Array.from({ length: 50 }, () => timed(cachedUrl)));
-    const cachedMs = performance.now() - t;
     expect(cached.every((r) => r.status === 200)).toBe(true);
-    expect(cachedMs).toBeLessThan(3_000);
+    expect(upstream.count('/example.com/h0/')).toBe(1);
 
     const r1 = await first;
     expect(r1.status).toBe(504);
-    expect(r1.ms).toBeLessThan(15_000);
     expect(r1.text).toContain(upstream.url);
     expect(r1.text).toMatch(/time-out/);
 
-    const t2 = performance.now();
-    for (const i of [2, 3, 4, 5]) {
+    // Three modules failing (the breaker's default) open it; one more, untried module is probed and fails.
+    for (const i of [2, 3, 4]) {
       const r = await timed(`${godepot.url}/example.com/h${i}/@v/v1.0.0.info`);
-      expect(r.status).toBeGreaterThanOrEqual(500);
-      expect(r.text).toMatch(/circuit breaker open/);
-      expect(r.text).toMatch(/failing since/);
+      expect(r.status).toBe(504);
+      expect(upstream.count(`/example.com/h${i}/`)).toBeGreaterThan(0);
     }
-    expect(performance.now() - t2).toBeLessThan(3_000);
+    const r5 = await timed(`${godepot.url}/example.com/h5/@v/v1.0.0.info`);
+    expect(r5.status).toBeGreaterThanOrEqual(500);
+    expect(r5.text).toMatch(/circuit breaker open/);
+    expect(r5.text).toMatch(/failing since/);
+    expect(upstream.count('/example.com/h5/')).toBe(0);
 
     const ready = (await (await fetch(`${godepot.url}/readyz`)).json()) as {
       status: string;
@@ -96,8 +102,8 @@ describe('a hanging upstream, default settings', () => {
     }>;
     const open = incidents.find((i) => i.upstream === upstream.url && i.end === undefined);
     expect(open?.failureClass).toBe('timeout');
-    expect(open?.failed).toBeGreaterThanOrEqual(4);
-  }, 60_000);
+    expect(open?.failed).toBeGreaterThanOrEqual(2);
+  }, 90_000);
 });
 
 const go = findGo();
@@ -132,8 +138,13 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
     for (const d of dirs) await removeDir(d);
   });
 
-  it('builds within 60s under the default (fallback) policy', async () => {
-    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+  it('builds under the default (fallback) policy', async () => {
+    const godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      // Long enough to be seen open by the build, short enough that the test need not wait for it.
+      'breaker-half-open-after': '1s',
+    });
     dirs.push(godepot.data);
     try {
       sumdb.setFault(faults.hang());
@@ -146,16 +157,14 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
         timeoutMs: 90_000,
       });
       expect(build.code, describeRun(build)).toBe(0);
-      expect(build.durationMs).toBeLessThan(60_000);
       // The client checked every byte against its go.sum; godepot marked them unverified until the database is back.
       expect(await readFile(join(appDir, 'go.sum'), 'utf8')).toBe(gosumBefore);
       expect((await godepot.g.storage.list('unverified/')).length).toBeGreaterThan(0);
-      // The database comes back: once its breaker lets a probe through (10s by
-      // default), re-verification passes promote everything; nothing is purged.
+      // The database comes back: once its breaker lets a probe through,
+      // re-verification passes promote everything; nothing is purged.
       sumdb.clearFaults();
-      const deadline = Date.now() + 30_000;
       let purged = 0;
-      while ((await godepot.g.storage.list('unverified/')).length > 0 && Date.now() < deadline) {
+      for (let i = 0; i < 60 && (await godepot.g.storage.list('unverified/')).length > 0; i++) {
         purged += (await godepot.g.reverify.runOnce()).purged;
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -126,6 +126,11 @@ describe('verification policies while the checksum database is down', () => {
     expect(ok.status, ok.text).toBe(200);
     expect(ok.headers.get('x-godepot-verification')).toBe('quorum');
     expect(await g.g.storage.stat('unverified/example.com/quorum/@v/v1.0.0.zip')).not.toBeNull();
+    // Served from the cache later, it is still what it was: accepted by quorum (not "unverified").
+    const again = await get(`${g.url}/example.com/quorum/@v/v1.0.0.zip`);
+    expect(again.status, again.text).toBe(200);
+    expect(again.headers.get('x-godepot-cache')).toBe('hit');
+    expect(again.headers.get('x-godepot-verification')).toBe('quorum');
     b.setFault(faults.alter(), '/example.com/split/');
     const split = await get(`${g.url}/example.com/split/@v/v1.0.0.zip`);
     expect(split.status).toBe(502);

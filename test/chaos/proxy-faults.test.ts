@@ -70,7 +70,6 @@ describe('upstream proxy faults', () => {
     expect(r.status).toBe(504);
     expect(r.text).toContain(upstream.url);
     expect(r.text).toMatch(/time-out/);
-    expect(r.ms).toBeLessThan(10_000);
     expect(await keptFor(g, 'example.com/m0')).toEqual([]);
   });
 
@@ -178,12 +177,12 @@ describe('upstream proxy faults', () => {
   });
 
   it('list and @latest are served stale when the upstream fails, refreshed after their TTL otherwise', async () => {
-    // A first-byte deadline far beyond the stale grace, so a stale answer within the grace is unmistakable.
+    // Deadlines beyond the test's own time-out: a stale answer can only come from the stale grace.
     const g = await start({
       'list-ttl': '1ms',
       'stale-grace': '200ms',
-      'metadata-first-byte-timeout': '8s',
-      'metadata-total-timeout': '9s',
+      'metadata-first-byte-timeout': '60s',
+      'metadata-total-timeout': '60s',
     });
     const first = await get(`${g.url}/example.com/m0/@v/list`);
     expect(first.status).toBe(200);
@@ -202,6 +201,5 @@ describe('upstream proxy faults', () => {
     const slowStale = await get(`${g.url}/example.com/m1/@latest`);
     expect(slowStale.status).toBe(200);
     expect(slowStale.headers.get('x-godepot-cache')).toBe('stale');
-    expect(slowStale.ms).toBeLessThan(4_000);
   });
 });

@@ -229,9 +229,11 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     // A module that has not failed is let through as a probe; it fails too, so the breaker stays open.
     await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ status: 500 });
     expect(up.hits).toHaveLength(4);
-    await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({
-      breakerOpen: true,
-    });
+    // After a failed probe every call fails fast, new modules included, until the half-open time.
+    for (const m of ['d', 'f'])
+      await expect(ep.get(`/example.com/${m}/@v/list`, 'list', 'metadata', read)).rejects.toMatchObject({
+        breakerOpen: true,
+      });
     expect(up.hits).toHaveLength(4);
     await clock.advance(9_999);
     expect(ep.state).toBe('open');
@@ -246,7 +248,7 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(other.status).toBe('rejected');
     expect(ep.state).toBe('closed');
     expect(up.hits).toHaveLength(5);
-    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(3);
+    expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(4);
   });
 
   it('a failed probe opens the breaker again for another half-open period', async () => {

@@ -1,0 +1,66 @@
+// The breaker's rules on a fake clock (src/upstream/breaker.ts): it measures
+// the upstream's health across modules, not one module's.
+import { describe, expect, it } from 'vitest';
+import { HealthBreaker, WINDOW_MS, subjectOf, type BreakerState } from '../../src/upstream/breaker.js';
+import { FakeClock } from '../support/clock.js';
+
+function call(b: HealthBreaker, subject: string, outcome: 'ok' | 'failure' | 'neutral'): boolean {
+  const t = b.admit(subject);
+  if (!t) return false;
+  b.record(t, subject, outcome);
+  return true;
+}
+
+describe('HealthBreaker', () => {
+  it('failures of one module alone never open it, however many', () => {
+    const b = new HealthBreaker(3, 10_000, new FakeClock());
+    for (let i = 0; i < 50; i++) call(b, '/example.com/slow', 'failure');
+    expect(b.state).toBe('closed');
+  });
+
+  it('failures across modules do not open it while most calls succeed', () => {
+    const b = new HealthBreaker(3, 10_000, new FakeClock());
+    for (let i = 0; i < 10; i++) call(b, `/example.com/ok${i}`, 'ok');
+    for (const m of ['a', 'b', 'c', 'd']) call(b, `/example.com/${m}`, 'failure');
+    expect(b.state).toBe('closed');
+    call(b, '/example.com/e', 'failure');
+    call(b, '/example.com/f', 'failure');
+    call(b, '/example.com/g', 'failure');
+    call(b, '/example.com/h', 'failure');
+    call(b, '/example.com/i', 'failure');
+    call(b, '/example.com/j', 'failure');
+    expect(b.state).toBe('open');
+  });
+
+  it('forgets calls older than its window', async () => {
+    const clock = new FakeClock();
+    const b = new HealthBreaker(3, 10_000, clock);
+    call(b, '/a', 'failure');
+    call(b, '/b', 'failure');
+    await clock.advance(WINDOW_MS + 1);
+    call(b, '/c', 'failure');
+    expect(b.state).toBe('closed');
+    call(b, '/d', 'failure');
+    call(b, '/e', 'failure');
+    expect(b.state).toBe('open');
+  });
+
+  it('definite answers (neutral) count neither way; reports every state change', async () => {
+    const clock = new FakeClock();
+    const changes: BreakerState[] = [];
+    const b = new HealthBreaker(2, 1_000, clock, (s) => changes.push(s));
+    for (let i = 0; i < 10; i++) call(b, `/n${i}`, 'neutral');
+    call(b, '/a', 'failure');
+    call(b, '/b', 'failure');
+    expect(changes).toEqual(['open']);
+    await clock.advance(1_000);
+    expect(call(b, '/a', 'ok')).toBe(true);
+    expect(changes).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('names the module of a GOPROXY path as the subject', () => {
+    expect(subjectOf('/example.com/m/@v/v1.0.0.zip')).toBe('/example.com/m');
+    expect(subjectOf('/example.com/m/@latest')).toBe('/example.com/m');
+    expect(subjectOf('/lookup/example.com/m@v1.0.0')).toBe('/lookup/example.com/m@v1.0.0');
+  });
+});
