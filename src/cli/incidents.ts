@@ -1,10 +1,9 @@
 // `godepot incidents`: the upstream outage log of a data folder, as a table
 // (or JSON with --json). Reads the folder directly, so it works whether or
 // not the server is running.
-import { ConfigError, parseFlags } from '../config/load.js';
-import { DEFAULT_DATA } from '../config/settings.js';
+import { buildSettings, ConfigError, layeredValues, parseFlags } from '../config/load.js';
 import { readIncidents, type Incident } from '../proxy/incidents.js';
-import { FsStorage } from '../storage/index.js';
+import { openStorage } from '../runtime/stores.js';
 import { formatAge } from '../upstream/errors.js';
 
 const FLAGS = [{ name: 'json', type: 'boolean', default: 'false', help: 'print JSON' }] as const;
@@ -42,9 +41,9 @@ export async function incidentsCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, FLAGS);
   if (flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-  const data = flags.values.get('data')?.[0] ?? process.env.GODEPOT_DATA ?? DEFAULT_DATA;
-  const storage = await FsStorage.open(data);
-  const incidents = await readIncidents(storage);
+  // The same storage settings as serve: with --storage s3://…, the whole cluster's incidents.
+  const storage = await openStorage(buildSettings(layeredValues(flags, process.env)));
+  const incidents = await readIncidents(storage).finally(() => storage.close());
   if (flags.values.get('json')?.[0] === 'true') process.stdout.write(JSON.stringify(incidents, null, 2) + '\n');
   else process.stdout.write(formatIncidentTable(incidents));
   return 0;
