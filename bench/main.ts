@@ -10,6 +10,7 @@ import { benchH1 } from './h1.js';
 import { benchHerd } from './herd.js';
 import { benchHits } from './hits.js';
 import { benchManyEntries } from './many-entries.js';
+import { benchTwoNodes } from './ha.js';
 import { REPO_ROOT } from './procs.js';
 import { describeMachine, ensureTools, type Tools } from './tools.js';
 import { machineText, passes, textTable, writeResults, type Row } from './report.js';
@@ -21,7 +22,7 @@ function loadAverage(): string {
   return loadavg()[0]?.toFixed(2) ?? '?';
 }
 
-const BENCHES = ['hits', 'gomod', 'cold', 'herd', 'h1', 'startup', 'many'] as const;
+const BENCHES = ['hits', 'gomod', 'cold', 'herd', 'h1', 'startup', 'many', 'ha'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -130,7 +131,7 @@ export async function main(args: string[]): Promise<number> {
   const f = flags;
   const say = (line: string): void => void process.stdout.write(line + '\n');
   const started = new Date().toISOString();
-  const needsLoad = f.only.has('hits');
+  const needsLoad = f.only.has('hits') || f.only.has('ha');
   const tools: Tools =
     needsLoad || f.only.has('herd') ? ensureTools(say, f.install) : ensureTools(() => undefined, false);
   const machine = describeMachine(tools);
@@ -191,6 +192,20 @@ async function runOne(
   }
   if (!world) throw new Error('bench: no world');
   switch (name) {
+    case 'ha':
+      if (!tools.wrk) {
+        skip('two nodes', 'wrk is missing');
+        return none;
+      }
+      return benchTwoNodes({
+        world,
+        wrk: tools.wrk,
+        seconds: f.seconds,
+        rounds: f.quick ? 1 : 3,
+        connections: f.connections.filter((c) => c >= 2),
+        say,
+        skip,
+      });
     case 'hits':
       if (!tools.nginx || !tools.wrk) {
         skip('cache hits', 'nginx or wrk is missing');

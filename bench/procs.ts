@@ -108,6 +108,8 @@ export interface GodepotOptions {
   readonly workers?: number;
   readonly logFile: string;
   readonly extra?: readonly string[];
+  /** More environment (e.g. the AWS credentials of an object store). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -136,7 +138,7 @@ export async function startGodepot(o: GodepotOptions): Promise<Child & { readonl
       String(o.workers ?? 1),
       ...(o.extra ?? []),
     ],
-    { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } },
+    { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...o.env } },
   );
   closeSync(log);
   try {

@@ -1,11 +1,11 @@
 // `godepot incidents`: the upstream outage log of a data folder, as a table
 // (or JSON with --json). Reads the folder directly, so it works whether or
 // not the server is running.
-import { ConfigError, parseFlags } from '../config/load.js';
+import { buildSettings, ConfigError, layeredValues, parseFlags } from '../config/load.js';
 import { envName } from '../config/options.js';
 import { DEFAULT_DATA } from '../config/settings.js';
 import { readIncidents, type Incident } from '../proxy/incidents.js';
-import { FsStorage } from '../storage/index.js';
+import { openStorage } from '../runtime/stores.js';
 import { formatAge } from '../upstream/errors.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 
@@ -59,8 +59,8 @@ export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_I
   }
   if (flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-  const data = flags.values.get('data')?.[0] ?? io.env.GODEPOT_DATA ?? DEFAULT_DATA;
-  const storage = await FsStorage.open(data);
+  // The same storage settings as serve: with --storage s3://…, the whole cluster's incidents.
+  const storage = await openStorage(buildSettings(layeredValues(flags, io.env)));
   try {
     const incidents = await readIncidents(storage);
     if (flags.values.get('json')?.[0] === 'true') io.out(JSON.stringify(incidents, null, 2) + '\n');

@@ -117,6 +117,10 @@ export class S3Storage implements Storage {
         throw new Error(
           `access to the bucket "${opts.bucket}" is denied; check the AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, …)`,
         );
+      if ((err as ServiceError | null)?.name === 'CredentialsProviderError')
+        throw new Error(
+          `no AWS credentials for the object store ${storage.name}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an instance/pod role`,
+        );
       throw new Error(`cannot reach the object store ${storage.name}: ${describe(err)}`);
     }
     return storage;

@@ -195,7 +195,8 @@ export class TreeState {
       }
       const clusterHead = await shared.head(this.name);
       if (clusterHead && !(cur && cur.note.equals(clusterHead))) {
-        await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, remote);
+        // Its tiles may come from any mirror (not only the one that sent the new head).
+        await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, this.remote);
       }
       try {
         return await this.mergeLocked(noteBytes, from, signal, remote, clusterHead);

@@ -25,6 +25,9 @@ import {
   type RunningGodepot,
 } from '../support/godepot.js';
 import { findComponent } from '../support/components.js';
+import { warmCommand } from '../../src/cli/warm.js';
+import type { CommandIO } from '../../src/cli/command-settings.js';
+import { S3Storage } from '../../src/storage/index.js';
 import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 
@@ -100,8 +103,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
     await a.stop('SIGKILL');
     upstream.resetLog();
     sumdb.resetLog();
-    upstream.setFault(faults.hang());
-    sumdb.setFault(faults.hang());
+    const undo = [upstream.setFault(faults.hang()), sumdb.setFault(faults.hang())];
     const h2 = await dir('godepot-gohome-');
     const build = await runGo(['build', '-o', join(h2, 'app'), '.'], {
       cwd: appDir,
@@ -110,5 +112,42 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
     });
     expect(build.code, describeRun(build)).toBe(0);
     expect(upstream.count('.zip')).toBe(0);
+    for (const u of undo) u();
   }, 400_000);
+
+  it('godepot warm fills a bucket from a go.sum', async () => {
+    let out = '';
+    const io: CommandIO = {
+      out: (t) => void (out += t),
+      err: { write: (t: string) => void (out += t), isTTY: false },
+      env: {},
+    };
+    const code = await warmCommand(
+      [
+        '--storage',
+        's3://godepot-build/warmed',
+        '--s3-endpoint',
+        minio.endpoint,
+        '--upstream',
+        upstream.url,
+        '--sumdb',
+        `${sumdb.vkey} ${sumdb.url}`,
+        join(appDir, 'go.sum'),
+      ],
+      io,
+    );
+    expect(code, out).toBe(0);
+    const bucket = await S3Storage.open({
+      bucket: 'godepot-build',
+      prefix: 'warmed',
+      endpoint: minio.endpoint,
+      timeout: 5000,
+    });
+    try {
+      const zips = (await bucket.list('mod/')).filter((k) => k.endsWith('.zip'));
+      expect(zips.length).toBeGreaterThanOrEqual(Object.keys(world.app.selected).length);
+    } finally {
+      await bucket.close();
+    }
+  }, 300_000);
 });

@@ -70,7 +70,6 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
       sumdb: `${sumdb.vkey} ${sumdb.url}`,
       storage: 's3://godepot-ha/cluster',
       's3-endpoint': minio.endpoint,
-      'storage-timeout': '2s',
       redis: redis.url,
       'node-name': name,
       'sumdb-ttl': '0ms',
