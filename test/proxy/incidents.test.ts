@@ -43,8 +43,9 @@ describe('incident log', () => {
       servedUnverified: 1,
       failed: 1,
     });
+    // The duration is the span between the recorded start and end, to the millisecond.
     expect(inc?.end).toBeDefined();
-    expect(inc?.durationMs).toBeGreaterThanOrEqual(0);
+    expect(inc?.durationMs).toBe(Date.parse(inc?.end ?? '') - Date.parse(inc?.start ?? ''));
     const table = formatIncidentTable(await readIncidents(storage));
     expect(table.split('\n')[0]).toMatch(
       /^START\s+END\s+DURATION\s+UPSTREAM\s+FAILURE\s+FROM CACHE\s+UNVERIFIED\s+FAILED\s+DETAIL$/,
