@@ -11,6 +11,7 @@ import { benchHerd } from './herd.js';
 import { benchHits } from './hits.js';
 import { benchManyEntries } from './many-entries.js';
 import { benchTwoNodes } from './ha.js';
+import { benchOverhead } from './overhead.js';
 import { REPO_ROOT } from './procs.js';
 import { describeMachine, ensureTools, type Tools } from './tools.js';
 import { machineText, passes, textTable, writeResults, type Row } from './report.js';
@@ -22,7 +23,7 @@ function loadAverage(): string {
   return loadavg()[0]?.toFixed(2) ?? '?';
 }
 
-const BENCHES = ['hits', 'gomod', 'cold', 'herd', 'h1', 'startup', 'many', 'ha'] as const;
+const BENCHES = ['hits', 'gomod', 'cold', 'herd', 'h1', 'startup', 'many', 'overhead', 'ha'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -144,7 +145,7 @@ export async function main(args: string[]): Promise<number> {
   };
 
   let world: BenchWorld | undefined;
-  const needsWorld = [...f.only].some((b) => b !== 'h1' && b !== 'many');
+  const needsWorld = [...f.only].some((b) => !['h1', 'many', 'overhead'].includes(b));
   try {
     if (needsWorld) world = await createWorld({ coldModules: f.quick ? 10 : 30, say });
     for (const name of BENCHES) {
@@ -184,6 +185,7 @@ async function runOne(
 ): Promise<{ rows: Row[]; notes: string[] }> {
   const none = { rows: [], notes: [] };
   if (name === 'h1') return benchH1({ quick: f.quick, say });
+  if (name === 'overhead') return benchOverhead({ quick: f.quick, say });
   if (name === 'many') {
     const entries = f.quick ? 30_000 : 300_000;
     const one = await benchManyEntries({ entries, parallel: 1, say });

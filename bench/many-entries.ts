@@ -27,7 +27,7 @@ export interface ManyEntriesOptions {
  * entries, as a hostile upstream would send them): building it through the
  * test world's Create takes minutes at this size.
  */
-function manyEntryModule(path: string, entries: number): BuiltModule {
+export function manyEntryModule(path: string, entries: number): BuiltModule {
   const version = 'v1.0.0';
   const goMod = `module ${path}\n\ngo 1.21\n`;
   const files: Array<{ name: string; data: Buffer }> = [{ name: 'go.mod', data: Buffer.from(goMod) }];

@@ -419,7 +419,7 @@ export async function verifyModuleZip(
     uncompressedSize += size;
   });
   if (summary.count !== entries) throw new ZipError('zip: the central directory changed while it was read');
-  return { h1: summary.digest(), files, uncompressedSize };
+  return { h1: await summary.digest(opts.yieldTurn), files, uncompressedSize };
 }
 
 /**
@@ -455,7 +455,7 @@ export async function hashZip(source: ByteSource, opts: ZipReadOptions = {}): Pr
     if (!e.name.endsWith('/')) files += name.count;
     uncompressedSize += size * name.count;
   });
-  return { h1: summary.digest(), files, uncompressedSize };
+  return { h1: await summary.digest(opts.yieldTurn), files, uncompressedSize };
 }
 
 /**

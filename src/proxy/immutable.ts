@@ -59,11 +59,13 @@ export async function hashArtifact(
 type Lookup = Promise<GoSumHashes | ChecksumUnavailableError>;
 
 /**
- * Zip verifications at once, and queued: each holds a staged zip open and
- * keeps the CPU busy, so more at once only slows every one of them down.
+ * Zip verifications at once, and queued behind them. Each running one keeps
+ * a CPU busy and holds its bounded working memory; a queued one holds only
+ * its staged file and request, so the queue is deep enough for a go
+ * command's parallel downloads (a 503 fails its build) and still bounded.
  */
-const VERIFY_RUNNING = 2;
-const VERIFY_WAITING = 8;
+const VERIFY_RUNNING = 4;
+const VERIFY_WAITING = 256;
 
 export class ImmutableFetcher {
   private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);

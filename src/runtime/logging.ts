@@ -27,7 +27,7 @@ export function isoTimeCached(): () => string {
  * per access-log line, each line cost a trip to libuv's thread pool (a
  * thread wake-up), most of godepot's CPU when requests trickle in one at a
  * time as they do from the go command, and sonic-boom measures its pending
- * text on every line, which under load cost more than the line itself. So
+ * text on every line. So
  * access-log lines are queued and handed over in batches of up to
  * ACCESS_BATCH_CHARS characters, at most ACCESS_DELAY_MS later; any other log
  * line first hands over what is queued, so lines stay in order; and what is
@@ -143,9 +143,10 @@ export function makeLogger(settings: Pick<Settings, 'logLevel' | 'logFormat'>, d
 /**
  * The access log's writer: the same line pino writes for
  * log.info(record, 'request') with this logger's base bindings and clock,
- * built with JSON.stringify instead of pino's generic serializer (which cost
- * about 4 µs a line, a fifth of a cache hit). Records hold strings, numbers
- * and undefined (left out, as pino does).
+ * built with JSON.stringify instead of pino's generic serializer. With the
+ * batching sink it roughly halves the CPU an access-log line costs
+ * (bench/overhead.ts; figures in the bench report). Records hold strings,
+ * numbers and undefined (left out, as pino does).
  */
 export function accessLogWriter(
   log: Logger,

@@ -1,7 +1,6 @@
 // Prometheus metrics (GET /metrics). The lower layers only emit events
 // through their observer interfaces; this is where they become series.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BatchedCounter, LocalHistogram } from './hot-metrics.js';
 import type { ServiceEvents } from '../proxy/context.js';
 import type { BreakerState, EndpointObserver } from '../upstream/index.js';
 
@@ -14,29 +13,31 @@ export class Metrics {
    * --workers N the whole group's (see cli/cluster-metrics.ts).
    */
   exposition: () => Promise<string> = () => this.registry.metrics();
-  /** Counted on every request: see hot-metrics.ts. */
-  readonly httpRequests = new BatchedCounter(
-    {
-      name: 'godepot_http_requests_total',
-      help: 'HTTP requests by route and status code.',
-      registers: [this.registry],
-    },
-    ['route', 'status'],
-  );
-  readonly httpDuration = new LocalHistogram(
-    'godepot_http_request_duration_seconds',
-    'Time to answer a request, by route.',
-    'route',
-    [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 15, 60],
-  );
-  readonly cache = new BatchedCounter(
-    {
-      name: 'godepot_cache_requests_total',
-      help: 'Artifact lookups by kind and outcome (hit, miss, stale).',
-      registers: [this.registry],
-    },
-    ['kind', 'outcome'],
-  );
+  private readonly requestsTotal = new Counter({
+    name: 'godepot_http_requests_total',
+    help: 'HTTP requests by route and status code.',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestSeconds = new Histogram({
+    name: 'godepot_http_request_duration_seconds',
+    help: 'Time to answer a request, by route.',
+    labelNames: ['route'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 15, 60],
+    registers: [this.registry],
+  });
+  private readonly cacheTotal = new Counter({
+    name: 'godepot_cache_requests_total',
+    help: 'Artifact lookups by kind and outcome (hit, miss, stale).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  /** Counted on every request, with the label values in the order the series names them. */
+  readonly httpRequests = { inc: (route: string, status: string): void => this.requestsTotal.inc({ route, status }) };
+  readonly httpDuration = {
+    observe: (route: string, seconds: number): void => this.requestSeconds.observe({ route }, seconds),
+  };
+  readonly cache = { inc: (kind: string, outcome: string): void => this.cacheTotal.inc({ kind, outcome }) };
   readonly upstreamRequests = new Counter({
     name: 'godepot_upstream_requests_total',
     help: 'Upstream calls (attempts) by upstream URL, artifact kind and outcome (ok, not_found, dns, connect, tls, timeout, status, body, breaker_open).',
@@ -83,17 +84,14 @@ export class Metrics {
     labelNames: ['db'] as const,
     registers: [this.registry],
   });
-  readonly served = new BatchedCounter(
-    {
-      name: 'godepot_served_total',
-      help: 'Artifacts served by kind and verification state (verified, unverified, quorum, skipped, n/a).',
-      registers: [this.registry],
-    },
-    ['kind', 'verification'],
-  );
+  readonly served = new Counter({
+    name: 'godepot_served_total',
+    help: 'Artifacts served by kind and verification state (verified, unverified, quorum, skipped, n/a).',
+    labelNames: ['kind', 'verification'] as const,
+    registers: [this.registry],
+  });
 
   constructor(withProcessMetrics = true) {
-    this.httpDuration.registerIn(this.registry);
     this.checksumMismatch.inc({ kind: 'zip' }, 0);
     this.checksumMismatch.inc({ kind: 'mod' }, 0);
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'godepot_' });
@@ -114,7 +112,7 @@ export class Metrics {
     return {
       checksumMismatch: (e) => this.checksumMismatch.inc({ kind: e.kind }),
       served: (e) => {
-        if (e.verification) this.served.inc(e.kind, e.verification);
+        if (e.verification) this.served.inc({ kind: e.kind, verification: e.verification });
       },
     };
   }

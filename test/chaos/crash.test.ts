@@ -65,6 +65,12 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
     const started = Date.now();
     while (upstream.count('.zip') < 40 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 20));
     expect(upstream.count('.zip')).toBe(40);
+    // Half-written staging files exist at the moment of the kill (else their removal below proves nothing).
+    const staged = async (): Promise<string[]> =>
+      (await readdir(join(data, '.staging'), { recursive: true }).catch(() => [])).filter((n) => n.includes('/'));
+    for (let i = 0; i < 100 && (await staged()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const leftovers = await staged();
+    expect(leftovers.length).toBeGreaterThan(0);
     await first.stop('SIGKILL');
     await Promise.all(pending);
     upstream.clearFaults();
@@ -81,6 +87,7 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
       const staging = await readdir(join(data, '.staging'));
       expect(staging.filter((n) => n.endsWith('.lock'))).toHaveLength(1);
       expect(staging).toHaveLength(2);
+      expect(staging.filter((n) => leftovers.some((l) => l.startsWith(n)))).toEqual([]);
     } finally {
       await second.stop();
     }

@@ -52,9 +52,19 @@ export function locateGo(pathVar: string, fallbacks: readonly string[], ci: bool
  * when `CI=true`, where a missing go is an error that fails the run.
  */
 export function findGo(): string | null {
-  if (cachedGo === undefined) cachedGo = locateGo(process.env.PATH ?? '', FALLBACK_GO, process.env.CI === 'true');
+  if (cachedGo === undefined) {
+    cachedGo = locateGo(process.env.PATH ?? '', FALLBACK_GO, process.env.CI === 'true');
+    // Every test file that needs go asks here: a skip is never silent.
+    if (cachedGo === null) process.stderr.write(GO_MISSING);
+  }
   return cachedGo;
 }
+
+const GO_MISSING =
+  '\n*** SKIPPING end-to-end tests: the go command was not found ' +
+  `(looked in PATH and ${FALLBACK_GO.join(', ')}). ` +
+  'They are the independent judge of what godepot serves: install Go 1.21+ to run them ' +
+  '(under CI=true a missing go fails the run). ***\n\n';
 
 /** Like findGo, but a missing binary is always an error (for code that already decided to run go). */
 export function requireGo(): string {

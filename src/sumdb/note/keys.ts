@@ -3,7 +3,6 @@
 // "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || ed25519 seed)>", and <hash> is
 // keyHash(name, 0x01 || public key) as 8 hex digits.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { decodeStdBase64 } from './base64.js';
 import { hex8, InvalidSignerError, KeyFormatError } from './errors.js';
 
 /** Verifies signatures by one key. */
@@ -153,4 +152,17 @@ function encodedPublicKey(privateKey: KeyObject): Buffer {
 function chop(s: string): [string, string] {
   const i = s.indexOf('+');
   return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/**
+ * base64.StdEncoding.DecodeString, as Go's note package decodes keys and
+ * signatures: padding required, standard alphabet only, '\r' and '\n'
+ * ignored (Buffer.from alone accepts far more). null when Go would fail.
+ * sumdb/tlog decodes hashes by the same rules with its own copy: neither
+ * package may import the other.
+ */
+export function decodeStdBase64(s: string): Buffer | null {
+  const compact = s.replace(/[\r\n]/g, '');
+  const ok = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact);
+  return ok ? Buffer.from(compact, 'base64') : null;
 }

@@ -2,7 +2,6 @@
 // "— <name> <base64(keyhash[4] || signature)>\n". openNote verifies with the
 // known keys; signNote produces byte-identical output to golang.org/x/mod.
 import { isUtf8 } from 'node:buffer';
-import { decodeStdBase64 } from './base64.js';
 import {
   InvalidSignatureError,
   InvalidSignerError,
@@ -11,7 +10,7 @@ import {
   UnknownVerifierError,
   UnverifiedNoteError,
 } from './errors.js';
-import { isValidName, type Signer, type Verifier } from './keys.js';
+import { decodeStdBase64, isValidName, type Signer, type Verifier } from './keys.js';
 
 /** One signature line of a note, verified or not. */
 export interface Signature {
