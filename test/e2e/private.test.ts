@@ -137,7 +137,7 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
 
   it('a hanging Git host: the fetch is cut at --vcs-timeout with a 504 that says so', async () => {
     const g = await startGodepot(
-      { upstream: world.upstream.url, private: 'corp.example', sumdb: [], 'vcs-timeout': '2s' },
+      { upstream: world.upstream.url, private: 'corp.example', sumdb: 'off', 'vcs-timeout': '2s' },
       { vcs: { env } },
     );
     world.git.mode = 'hang';
@@ -158,7 +158,7 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     dirs.push(bare.HOME as string, wrong.HOME as string);
     for (const e of [bare, wrong]) {
       const g = await startGodepot(
-        { upstream: world.upstream.url, private: 'corp.example', sumdb: [] },
+        { upstream: world.upstream.url, private: 'corp.example', sumdb: 'off' },
         { vcs: { env: e } },
       );
       try {
@@ -215,7 +215,7 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     // The cache is lost (and godepot restarted); the ledger is not: the moved tag is refused.
     await rm(join(godepot.data, 'mod'), { recursive: true, force: true });
     const restarted = await startGodepot(
-      { upstream: world.upstream.url, sumdb: [], private: 'corp.example', data: godepot.data },
+      { upstream: world.upstream.url, sumdb: 'off', private: 'corp.example', data: godepot.data },
       { vcs: { env } },
     );
     try {
