@@ -253,7 +253,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         stats,
         endpoints: () => endpoints.all().map((e) => e.status()),
         proxies: settings.upstream.entries.map((e) => e.url),
-        sumdbMirrors: settings.sumdb.map((s) => ({ name: s.name, urls: s.urls })),
+        sumdbMirrors: () => sources.map((s) => ({ name: s.name, urls: s.current() })),
         trees: mirrors,
         storage,
         unverified: async () => (await reverify.pending()).length,

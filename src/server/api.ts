@@ -47,8 +47,8 @@ export interface OperatorApiDeps {
   readonly endpoints: () => readonly EndpointStatus[];
   /** The GOPROXY-list entries, in order. */
   readonly proxies: readonly string[];
-  /** The mirrors of each checksum database. */
-  readonly sumdbMirrors: readonly { readonly name: string; readonly urls: readonly string[] }[];
+  /** The sources of each checksum database now: its own host, mirrors, and upstreams serving /sumdb/<name>/. */
+  readonly sumdbMirrors: () => readonly { readonly name: string; readonly urls: readonly string[] }[];
   readonly trees: readonly TreeSource[];
   readonly storage: Storage;
   /** Artifacts held in quarantine, awaiting re-verification. */
@@ -100,7 +100,7 @@ export class OperatorApi {
   upstreams(): object {
     const roles = new Map<string, { role: 'proxy' | 'sumdb'; db?: string }>();
     for (const url of this.deps.proxies) roles.set(url, { role: 'proxy' });
-    for (const m of this.deps.sumdbMirrors) for (const url of m.urls) roles.set(url, { role: 'sumdb', db: m.name });
+    for (const m of this.deps.sumdbMirrors()) for (const url of m.urls) roles.set(url, { role: 'sumdb', db: m.name });
     return {
       now: new Date(this.now()).toISOString(),
       offline: this.deps.offline,

@@ -59,7 +59,7 @@ describe('operator routes', () => {
         { url: MIRROR, state: 'closed' },
       ],
       proxies: [PROXY],
-      sumdbMirrors: [{ name: 'sum.example', urls: [MIRROR] }],
+      sumdbMirrors: () => [{ name: 'sum.example', urls: [MIRROR] }],
       trees: [
         {
           name: 'sum.example',
