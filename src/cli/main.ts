@@ -1,15 +1,6 @@
 // `godepot <command>`: the command-line entry point.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
-import { serveCommand } from './serve.js';
-import { incidentsCommand } from './incidents.js';
-import { doctorCommand } from './doctor/index.js';
-import { warmCommand } from './warm.js';
-import { importCommand } from './import.js';
-import { exportCommand } from './export.js';
-import { ciEnvCommand } from './ci-env.js';
-import { privateCommand } from './private.js';
-import { authCommand } from './auth.js';
 
 const USAGE = `godepot — a verifying Go module proxy and checksum-database mirror
 
@@ -44,16 +35,18 @@ export function version(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
+// Each command's module is loaded only when it runs: `serve` never pays the
+// memory of warm/import/export/doctor code (a few MB of RSS per process).
 const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  incidents: incidentsCommand,
-  doctor: doctorCommand,
-  warm: warmCommand,
-  import: importCommand,
-  export: exportCommand,
-  'ci-env': ciEnvCommand,
-  private: (args) => privateCommand(args),
-  auth: (args) => authCommand(args),
+  serve: async (args) => (await import('./serve.js')).serveCommand(args),
+  incidents: async (args) => (await import('./incidents.js')).incidentsCommand(args),
+  doctor: async (args) => (await import('./doctor/index.js')).doctorCommand(args),
+  warm: async (args) => (await import('./warm.js')).warmCommand(args),
+  import: async (args) => (await import('./import.js')).importCommand(args),
+  export: async (args) => (await import('./export.js')).exportCommand(args),
+  'ci-env': async (args) => (await import('./ci-env.js')).ciEnvCommand(args),
+  private: async (args) => (await import('./private.js')).privateCommand(args),
+  auth: async (args) => (await import('./auth.js')).authCommand(args),
 };
 
 /** Runs a command; resolves to the process exit code. */
