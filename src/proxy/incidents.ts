@@ -150,6 +150,30 @@ export class IncidentLog {
     this.prune();
   }
 
+  /**
+   * Records an event that is over as soon as it happens (a private tag moved
+   * at its origin): an incident that starts and ends now, so the timeline and
+   * the post-mortem see it beside the outages.
+   */
+  recordEvent(service: string, failureClass: string, detail: string): void {
+    const now = new Date(this.clock.now());
+    const inc: Incident = {
+      id: `${now.toISOString().replace(/[:.]/g, '-')}-${slug(service)}-${slug(failureClass)}`,
+      upstream: service,
+      start: now.toISOString(),
+      end: now.toISOString(),
+      durationMs: 0,
+      failureClass,
+      detail,
+      servedFromCache: 0,
+      servedUnverified: 0,
+      failed: 0,
+    };
+    this.closed.push(inc);
+    this.touch(inc);
+    this.prune();
+  }
+
   /** Keeps the newest `keep` ended incidents, none older than maxAgeMs; the rest are deleted from storage. */
   private prune(): void {
     const keep = this.opts.keep ?? INCIDENTS_KEPT;

@@ -131,6 +131,12 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const incidentObserver = incidents.endpointObserver();
   const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, {
     ...opts.vcs,
+    onTagMoved: (e) =>
+      incidents.recordEvent(
+        `origin of ${e.module}`,
+        'tag_moved',
+        `${e.module}@${e.version} changed at its origin after it was recorded: zip ${e.recordedZip} then ${e.currentZip}; the recorded bytes are served`,
+      ),
     onOriginState: (host, state, detail) =>
       incidentObserver.onBreaker?.(
         `origin ${host}`,

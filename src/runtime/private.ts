@@ -12,7 +12,7 @@ import { DirectFallback, OriginSource } from '../proxy/origin-source.js';
 import type { ProxyList } from '../upstream/index.js';
 import { GoRunner } from '../vcs/gorun.js';
 import { PrivateLedger } from '../vcs/ledger.js';
-import { Origin } from '../vcs/origin.js';
+import { Origin, type TagMovedEvent } from '../vcs/origin.js';
 import { OriginBreaker, type OriginBreakerState } from '../vcs/breaker.js';
 
 export interface VcsOptions {
@@ -22,6 +22,8 @@ export interface VcsOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Told when an origin host's breaker opens or closes (the incident log listens). */
   readonly onOriginState?: (host: string, state: OriginBreakerState, detail: string) => void;
+  /** Told when a recorded private version's content changed at its origin (the incident log records it). */
+  readonly onTagMoved?: (e: TagMovedEvent) => void;
 }
 
 export interface PrivateWiring {
@@ -77,7 +79,20 @@ export async function wirePrivate(
     halfOpenAfter: settings.breaker.halfOpenAfter,
     ...(vcs.onOriginState ? { onState: vcs.onOriginState } : {}),
   });
-  const origin = new Origin({ runner, ledger, isPrivate, log, breaker, onTagMoved: () => moved.inc() }, shutdown);
+  const origin = new Origin(
+    {
+      runner,
+      ledger,
+      isPrivate,
+      log,
+      breaker,
+      onTagMoved: (e) => {
+        moved.inc();
+        vcs.onTagMoved?.(e);
+      },
+    },
+    shutdown,
+  );
   const source = new OriginSource(origin);
   return {
     publicSource: settings.upstream.direct ? new DirectFallback(upstream, source) : upstream,

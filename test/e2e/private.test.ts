@@ -226,6 +226,8 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
       const metrics = await (await fetch(`${restarted.url}/metrics`)).text();
       expect(metrics).toMatch(/godepot_private_tag_moved_total 1/);
       expect(restarted.logs.some((l) => l.level === 60 && l.alert === 'private_tag_moved')).toBe(true);
+      const incidents = (await (await fetch(`${restarted.url}/api/incidents`)).json()) as { failureClass: string }[];
+      expect(incidents.filter((i) => i.failureClass === 'tag_moved')).toHaveLength(1);
     } finally {
       await restarted.close();
     }

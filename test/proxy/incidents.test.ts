@@ -157,3 +157,20 @@ describe('incident log', () => {
     expect(await storage.list('incidents/')).toEqual([]);
   });
 });
+
+describe('incident log events', () => {
+  it('records a moved private tag as an incident that starts and ends at once, kept in storage', async () => {
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock });
+    log.recordEvent('origin of corp.example/lib', 'tag_moved', 'corp.example/lib@v1.0.0 changed at its origin');
+    await log.flush();
+    const [inc, ...rest] = await readIncidents(storage);
+    expect(rest).toEqual([]);
+    expect(inc?.upstream).toBe('origin of corp.example/lib');
+    expect(inc?.failureClass).toBe('tag_moved');
+    expect(inc?.start).toBe('2026-01-01T00:00:00.000Z');
+    expect(inc?.end).toBe('2026-01-01T00:00:00.000Z');
+    expect(inc?.durationMs).toBe(0);
+  });
+});
