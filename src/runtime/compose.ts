@@ -27,8 +27,7 @@ import {
   UpstreamError,
   type EndpointObserver,
 } from '../upstream/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import type { Clock as UpstreamClock } from '../upstream/clock.js';
+import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { makeLogging } from './logging.js';
 import { probeAtStart } from './probe.js';
@@ -76,7 +75,7 @@ export interface ComposeOptions {
   /** The go binary and environment of origin fetches (tests; default: `go` and process.env). */
   readonly vcs?: VcsOptions;
   /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
-  readonly upstreamClock?: UpstreamClock;
+  readonly upstreamClock?: WaitingClock;
 }
 
 /** How long a call waits for the upstreams' /sumdb/<name>/supported answers before asking the sources known. */

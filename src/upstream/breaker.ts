@@ -17,7 +17,7 @@
 //   - a probe's success closes the breaker and forgets the window; its
 //     failure opens it again for another `halfOpenAfter`, with no more
 //     probes before then.
-import type { Clock } from './clock.js';
+import type { WaitingClock as Clock } from '../util/clock.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

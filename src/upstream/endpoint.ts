@@ -10,7 +10,7 @@ import type { CallClass, Deadlines } from './types.js';
 import { isAbortError, isHealthFailure, UpstreamError, type FailureClass } from './errors.js';
 import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './http.js';
 import { HealthBreaker, subjectOf, type BreakerState } from './breaker.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type WaitingClock as Clock } from '../util/clock.js';
 
 export type { BreakerState } from './breaker.js';
 

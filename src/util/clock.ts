@@ -1,12 +1,31 @@
 // Time, injected (DESIGN invariant 10): code that ages, expires or measures
-// takes a Clock; tests hand in a ManualClock and move it instead of sleeping.
+// takes a Clock; code that also waits (the upstream client's retries, breaker
+// and deadlines) takes a WaitingClock. Tests hand in a ManualClock, or
+// test/support/clock.ts's FakeClock for waits, and move it instead of sleeping.
+import { setTimeout as sleepFor } from 'node:timers/promises';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** A clock that can also wait; every wait takes a signal and ends when it aborts (DESIGN invariant 9). */
+export interface WaitingClock extends Clock {
+  /** Resolves after ms; rejects with the signal's reason as soon as it aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** A signal that aborts with a TimeoutError DOMException after ms. */
+  timeout(ms: number): AbortSignal;
+}
+
+export const systemClock: WaitingClock = {
+  now: () => Date.now(),
+  async sleep(ms, signal) {
+    await sleepFor(ms, undefined, signal ? { signal } : {}).catch((err: unknown) => {
+      throw signal?.aborted ? signal.reason : err;
+    });
+  },
+  timeout: (ms) => AbortSignal.timeout(ms),
+};
 
 /** A clock that moves only when told (tests). */
 export class ManualClock implements Clock {

@@ -1,6 +1,6 @@
-// A clock that tests move by hand (src/upstream/clock.ts): sleeps and
+// A waiting clock that tests move by hand (src/util/clock.ts): sleeps and
 // time-outs fire only when advance() passes their time, in time order.
-import type { Clock } from '../../src/upstream/clock.js';
+import type { WaitingClock as Clock } from '../../src/util/clock.js';
 
 interface Timer {
   readonly at: number;

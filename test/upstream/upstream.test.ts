@@ -18,7 +18,7 @@ import {
 import { SingleFlight } from '../../src/util/singleflight.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
-import type { Clock } from '../../src/upstream/clock.js';
+import type { WaitingClock as Clock } from '../../src/util/clock.js';
 import { FakeClock } from '../support/clock.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
