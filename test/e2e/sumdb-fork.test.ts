@@ -15,6 +15,7 @@ import {
   writeApp,
 } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { checkout, Dirs, metric, readyz, sumdbEnv, text } from './sumdb-support.js';
 
 describe.skipIf(findGo() === null)('a checksum database that forks its history', () => {
@@ -23,6 +24,8 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let godepot: RunningGodepot;
+  // Time moves only when the test says so: the tree head ages past its TTL by advance(), not by sleeping.
+  const clock = new ManualClock(Date.now());
   let appDir: string;
   let warmHome: string;
   let warmGoSum: string;
@@ -38,7 +41,10 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     const built = await buildModules(world.modules);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
-    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'sumdb-ttl': '300ms' });
+    godepot = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'sumdb-ttl': '300ms' },
+      { compose: { clock } },
+    );
     appDir = await dirs.make('godepot-app-');
     await writeApp(appDir, world.app);
     warmHome = await dirs.make();
@@ -68,7 +74,7 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     const forked = await sumdb.signedTree();
     expect(await metric(godepot.url, 'godepot_sumdb_inconsistent_trees_total')).toBe(0);
 
-    await new Promise((r) => setTimeout(r, 400)); // past the tree-head TTL: godepot asks the database again
+    clock.advance(1_000); // past the tree-head TTL: godepot asks the database again
     for (let i = 0; i < 3; i++) {
       const body = await latest();
       expect(body.equals(verified), 'the verified head, never the forked one').toBe(true);
