@@ -164,7 +164,7 @@ replace example.com/a => example.com/fork/a v1.2.4
 replace example.com/quoted v0.1.0 => ./local
 `;
       writeFileSync(join(dir, 'go.mod'), text);
-      // The hermetic environment of every go run in the tests (telemetry off: its writer can outlive the command and race the cleanup).
+      // The hermetic environment of every go run in the tests (telemetry off: see telemetryOff).
       const r = spawnSync(go, ['mod', 'edit', '-json'], {
         cwd: dir,
         encoding: 'utf8',

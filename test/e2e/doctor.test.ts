@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { doctor } from '../../src/cli/doctor/index.js';
 import { generateKey } from '../../src/sumdb/note/index.js';
-import { FakeGoProxy, FakeSumDb, findGo } from '../world/index.js';
+import { FakeGoProxy, FakeSumDb, findGo, telemetryOff } from '../world/index.js';
 import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
 
 async function closedPort(): Promise<number> {
@@ -33,6 +33,7 @@ describe('godepot doctor', () => {
     await sumdb.addRecord(`example.com/a v1.0.0 h1:${Buffer.alloc(32, 1).toString('base64')}\n`);
     godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
     home = await tempDir('godepot-doctor-home-');
+    telemetryOff(home);
   });
 
   afterAll(async () => {

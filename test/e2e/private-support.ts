@@ -9,6 +9,7 @@ import {
   FakeGoProxy,
   FakeSumDb,
   requireGo,
+  telemetryOff,
   type BuiltModule,
   type FixtureModule,
 } from '../world/index.js';
@@ -99,11 +100,11 @@ export async function vcsEnv(git: FakeGitHost, netrc: string | null): Promise<Re
     await writeFile(join(home, '.netrc'), netrc);
     await chmod(join(home, '.netrc'), 0o600);
   }
+  telemetryOff(home);
   const go = requireGo();
   return {
     PATH: [join(go, '..'), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
     HOME: home,
-    GOTELEMETRY: 'off',
     GOCACHE: join(home, 'gocache'),
     ...git.clientEnv(),
   };

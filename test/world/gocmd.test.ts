@@ -55,6 +55,8 @@ describe.skipIf(findGo() === null)('go command harness', () => {
       GOINSECURE: '',
       GOVCS: '*:off',
       GOWORK: 'off',
+      // Read from HOME's telemetry mode file (see telemetryOff); the variable itself is ignored.
+      GOTELEMETRY: 'off',
       CGO_ENABLED: '0',
     });
   });

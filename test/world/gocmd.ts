@@ -2,7 +2,7 @@
 // godepot) serves: finding the binary, a hermetic environment built from
 // scratch, a runner with a hard timeout, and writing the app module to disk.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -123,6 +123,7 @@ export function goPaths(home: string): GoPaths {
 export function goEnv(options: GoEnvOptions): Record<string, string> {
   const go = requireGo();
   const paths = goPaths(options.home);
+  telemetryOff(options.home);
   const env: Record<string, string> = {
     HOME: options.home,
     PATH: [dirname(go), '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter),
@@ -140,7 +141,6 @@ export function goEnv(options: GoEnvOptions): Record<string, string> {
     GOVCS: '*:off',
     GOAUTH: 'off',
     GOENV: 'off',
-    GOTELEMETRY: 'off',
     GOWORK: 'off',
     CGO_ENABLED: '0',
   };
@@ -250,4 +250,17 @@ export function goVersion(): string | null {
   if (go === null) return null;
   const r = spawnSync(go, ['version'], { encoding: 'utf8', env: { PATH: dirname(go), HOME: tmpdir() } });
   return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * Turns the go command's telemetry off for a HOME the way the go command reads
+ * it: a `mode` file under `$HOME/.config/go/telemetry` (the GOTELEMETRY
+ * variable is read-only and ignored). With telemetry on, go writes counter
+ * files there, from a process that can outlive the command and race a test's
+ * cleanup of HOME (ENOTEMPTY in rmdir).
+ */
+export function telemetryOff(home: string): void {
+  const dir = join(home, '.config', 'go', 'telemetry');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'mode'), 'off\n');
 }

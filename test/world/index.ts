@@ -36,6 +36,7 @@ export {
   sharedGoCache,
   goVersion,
   GoMissingError,
+  telemetryOff,
   type AppFiles,
   type GoEnvOptions,
   type GoPaths,
