@@ -2,8 +2,9 @@
 // (stop accepting, drain in-flight requests, then close). With --workers N,
 // a primary process forks N workers that share the listen socket and the
 // data folder (writes are atomic renames, so they never see each other's
-// half-written files); one of them at a time fetches a given artifact
-// (cluster-leases.ts), and /metrics answers for all of them.
+// half-written files); the primary coordinates them as one small cluster —
+// one fetch per artifact, one verified tree head, one breaker state and
+// not-found cache (runtime/cluster-coord.ts) — and /metrics answers for all.
 import cluster from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import type { Server } from 'node:http';
@@ -13,7 +14,8 @@ import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
 import { DataFolderError } from '../storage/fs.js';
 import { createHttpServer } from '../server/http-server.js';
-import { clusterFetchLeases, serveFetchLeases } from '../runtime/cluster-leases.js';
+import { serveFetchLeases } from '../runtime/cluster-leases.js';
+import { serveCoordination, WorkerCoord } from '../runtime/cluster-coord.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { compose } from '../runtime/compose.js';
 import { openStorage } from '../runtime/stores.js';
@@ -68,6 +70,7 @@ async function runPrimary(settings: Settings): Promise<number> {
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();
   serveFetchLeases();
+  serveCoordination();
   let stopping = false;
   const fork = (): void => {
     cluster.fork();
@@ -98,7 +101,7 @@ async function runPrimary(settings: Settings): Promise<number> {
 }
 
 async function runWorker(settings: Settings): Promise<number> {
-  const g = await compose(settings, cluster.isWorker ? { leases: clusterFetchLeases() } : {}).catch((err: unknown) => {
+  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord() } : {}).catch((err: unknown) => {
     throw dataError(err, settings.data);
   });
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);

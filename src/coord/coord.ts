@@ -12,10 +12,19 @@
 // - the verified checksum-database tree head, advanced only by
 //   compare-and-set after the consistency proof, and the heads refused as
 //   forks with their evidence, so a fork one node saw is refused by all;
-// - the not-found cache (an upstream's 404/410), with its expiry.
+// - the not-found cache (an upstream's 404/410), with its expiry;
+// - upstream health: when a breaker opens or closes in one process, the
+//   others follow it (news), so an outage costs its first timeouts once for
+//   the group, not once per process, and every process reports the same
+//   "failing since".
 // @v/list and @latest answers are shared through the storage (one object
 // store), with their age (the stored object's write time).
 import type { FetchLeases, Lease } from '../proxy/context.js';
+import type { FailureClass, HealthNews } from '../upstream/index.js';
+
+export type { HealthNews } from '../upstream/index.js';
+
+const FAILURE_CLASSES: readonly FailureClass[] = ['dns', 'connect', 'tls', 'timeout', 'status', 'body'];
 
 /** A remembered 404/410 answer of the upstreams. */
 export interface NotFoundEntry {
@@ -59,6 +68,11 @@ export interface Coordination {
   notFound(key: string): Promise<NotFoundEntry | null>;
   rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void>;
   forgetNotFound(key: string): Promise<void>;
+
+  /** Tells the other processes that an upstream's breaker opened or closed here. */
+  shareHealth(news: HealthNews): void;
+  /** Calls listener with the other processes' news (never with this process's own). */
+  onHealth(listener: (news: HealthNews) => void): void;
 
   status(): CoordStatus;
   close(): Promise<void>;
@@ -141,9 +155,30 @@ export class LocalCoord implements Coordination {
     this.negative.delete(key);
   }
 
+  /** Alone, there is nobody to tell (workers share news through the primary: runtime/cluster-coord.ts). */
+  shareHealth(): void {}
+
+  onHealth(): void {}
+
   status(): CoordStatus {
     return { kind: this.kind };
   }
 
   async close(): Promise<void> {}
+}
+
+/** A HealthNews from untrusted JSON (another process, Redis), or null when it is not one. */
+export function parseHealthNews(value: unknown): HealthNews | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const o = value as Record<string, unknown>;
+  if (typeof o.upstream !== 'string' || (o.state !== 'open' && o.state !== 'closed')) return null;
+  if (typeof o.at !== 'number' || !Number.isFinite(o.at)) return null;
+  return {
+    upstream: o.upstream,
+    state: o.state,
+    at: o.at,
+    ...(typeof o.since === 'number' && Number.isFinite(o.since) ? { since: o.since } : {}),
+    ...(FAILURE_CLASSES.includes(o.failure as FailureClass) ? { failure: o.failure as FailureClass } : {}),
+    ...(typeof o.detail === 'string' ? { detail: o.detail } : {}),
+  };
 }

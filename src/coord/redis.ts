@@ -9,20 +9,28 @@
 // being fetched, not per request: each node's own single flight joins its
 // requests first).
 //
+// Upstream health: a breaker that opens or closes on one node is published
+// on a channel (and kept in a hash, read on every (re)connection, for
+// nodes that join later or were away); every other node follows it.
+//
 // Degrade, never down: commands are never queued while Redis is away
 // (enableOfflineQueue off) and time out after commandTimeout; every operation
-// then runs against a LocalCoord instead, a warning is logged once per
+// then runs against the fallback (a LocalCoord, or with --workers the
+// machine's coordination through its primary) instead, a warning is logged once per
 // outage, the state is in status() (/readyz) and onState (a metric), and
 // when Redis answers again the node uses it again.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
+import { randomUUID } from 'node:crypto';
 import {
   LocalCoord,
   SOLO_LEASE,
+  parseHealthNews,
   type Clock,
   type Coordination,
   type CoordStatus,
+  type HealthNews,
   type NotFoundEntry,
 } from './coord.js';
 
@@ -40,6 +48,8 @@ export interface RedisCoordOptions {
   readonly now?: Clock;
   /** Told when Redis becomes reachable (true) or unreachable (false). */
   readonly onState?: (up: boolean) => void;
+  /** What coordinates while Redis is away (default: this process alone). */
+  readonly fallback?: Coordination;
 }
 
 const CAS_HEAD = `
@@ -62,7 +72,11 @@ return 1`;
 export class RedisCoord implements Coordination {
   readonly kind = 'redis';
   readonly leases: FetchLeases;
-  private readonly local: LocalCoord;
+  private readonly local: Coordination;
+  /** This process, so that it ignores its own news coming back. */
+  private readonly origin = randomUUID();
+  private readonly listeners: Array<(news: HealthNews) => void> = [];
+  private sub: Redis | null = null;
   private up = false;
   private since: number;
   private lastError: string | undefined;
@@ -78,12 +92,15 @@ export class RedisCoord implements Coordination {
     private readonly opts: RedisCoordOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.local = new LocalCoord(null, this.now);
+    this.local = opts.fallback ?? new LocalCoord(null, this.now);
     this.since = this.now();
     this.leaseTtl = opts.leaseTtl ?? 15_000;
     this.pollInterval = opts.pollInterval ?? 50;
     this.leases = { acquire: (key, signal) => this.acquire(key, signal) };
-    redis.on('ready', () => this.setUp(true));
+    redis.on('ready', () => {
+      this.setUp(true);
+      void this.catchUp();
+    });
     redis.on('close', () => this.setUp(false));
     redis.on('end', () => this.setUp(false));
     redis.on('error', (err: Error) => {
@@ -107,7 +124,15 @@ export class RedisCoord implements Coordination {
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
       lazyConnect: true,
     };
-    const coord = new RedisCoord(new RedisClient(opts.url, options), opts);
+    const redis = new RedisClient(opts.url, options);
+    const coord = new RedisCoord(redis, opts);
+    // Subscribing takes a connection of its own.
+    const sub = redis.duplicate();
+    coord.sub = sub;
+    sub.on('error', () => undefined);
+    sub.on('ready', () => void sub.subscribe(coord.key('health')).catch(() => undefined));
+    sub.on('message', (_channel: string, text: string) => coord.heard(text));
+    void sub.connect().catch(() => undefined);
     await Promise.race([
       coord.redis.connect().catch(() => undefined),
       new Promise<void>((resolve) => coord.timer(() => resolve(), timeout)),
@@ -234,6 +259,46 @@ export class RedisCoord implements Coordination {
     );
   }
 
+  shareHealth(news: HealthNews): void {
+    this.local.shareHealth(news);
+    if (!this.up) return;
+    const text = JSON.stringify({ origin: this.origin, news });
+    this.redis
+      .multi()
+      .hset(this.key('health'), news.upstream, text)
+      .publish(this.key('health'), text)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  onHealth(listener: (news: HealthNews) => void): void {
+    this.listeners.push(listener);
+    this.local.onHealth(listener);
+  }
+
+  /** News from the channel or the hash; this process's own is ignored. */
+  private heard(text: string): void {
+    let o: { origin?: unknown; news?: unknown };
+    try {
+      o = JSON.parse(text) as { origin?: unknown; news?: unknown };
+    } catch {
+      return;
+    }
+    const news = parseHealthNews(o.news);
+    if (!news || o.origin === this.origin) return;
+    for (const l of this.listeners) l(news);
+  }
+
+  /** On (re)connection: the latest news of every upstream, in case some came while this node was away. */
+  private async catchUp(): Promise<void> {
+    try {
+      const all = await this.redis.hgetall(this.key('health'));
+      for (const text of Object.values(all)) this.heard(text);
+    } catch {
+      // Redis went away again: the next connection catches up.
+    }
+  }
+
   /**
    * One holder per key across the nodes. Without Redis, this node fetches
    * on its own (its own single flight still joins its requests).
@@ -245,7 +310,7 @@ export class RedisCoord implements Coordination {
     try {
       for (;;) {
         signal.throwIfAborted();
-        if (!this.up) return SOLO_LEASE;
+        if (!this.up) return this.alone(key, signal);
         const token = await this.redis.incr(this.key('fence'));
         if ((await this.redis.set(leaseKey, String(token), 'PX', this.leaseTtl, 'NX')) === 'OK') {
           if (!signal.aborted) return this.lead(leaseKey, outKey, token);
@@ -256,7 +321,7 @@ export class RedisCoord implements Coordination {
         // Another node holds it: wait for its outcome, or for its lease to end without one (it died).
         for (;;) {
           await this.pause(signal);
-          if (!this.up) return SOLO_LEASE;
+          if (!this.up) return this.alone(key, signal);
           const [holder, out] = await this.redis.mget(leaseKey, outKey);
           if (holder === null && out) {
             const outcome = parseOutcome(out);
@@ -269,8 +334,13 @@ export class RedisCoord implements Coordination {
       if (signal.aborted) throw signal.reason;
       this.lastError = (err as Error).message;
       if (this.redis.status !== 'ready') this.setUp(false);
-      return SOLO_LEASE;
+      return this.alone(key, signal);
     }
+  }
+
+  /** A lease while Redis is away: the fallback's (the machine's workers), or this process fetches on its own. */
+  private alone(key: string, signal: AbortSignal): Promise<Lease> | Lease {
+    return this.local.leases ? this.local.leases.acquire(key, signal) : SOLO_LEASE;
   }
 
   private pause(signal: AbortSignal): Promise<void> {
@@ -338,7 +408,9 @@ export class RedisCoord implements Coordination {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.sub?.disconnect();
     this.redis.disconnect();
+    await this.local.close();
   }
 }
 

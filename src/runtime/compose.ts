@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { MirrorChecksums } from '../proxy/checksums.js';
-import type { CachedArtifact, FetchLeases, ServiceEvents } from '../proxy/context.js';
+import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
 import { IncidentLog } from '../proxy/incidents.js';
 import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
@@ -65,8 +65,8 @@ export interface ComposeOptions {
   readonly processMetrics?: boolean;
   /** Start the background re-verifier (default true). */
   readonly background?: boolean;
-  /** Fetch coordination with other processes sharing the data folder (serve --workers N). */
-  readonly leases?: FetchLeases;
+  /** The machine's coordination when this process is one of `serve --workers N` (runtime/cluster-coord.ts). */
+  readonly group?: Coordination;
   readonly clock?: Clock;
   /** Keep an incident log in storage (default true); batch commands (warm, import, export) do not. */
   readonly recordIncidents?: boolean;
@@ -100,7 +100,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const metrics = new Metrics(opts.processMetrics ?? true);
   // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
-  const coord = await openCoord(settings, log, metrics.registry, opts.leases);
+  const coord = await openCoord(settings, log, metrics.registry, opts.group);
   const clock = opts.clock ?? systemClock;
   const incidents = new IncidentLog(storage, log, {
     clock,
@@ -120,9 +120,14 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const endpoints: EndpointRegistry = new EndpointRegistry(
     pools,
     settings,
-    combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer(), stats.endpointObserver()),
+    {
+      ...combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer(), stats.endpointObserver()),
+      // A breaker that opens or closes here is news for the other processes; theirs is followed here.
+      onHealthNews: (news) => coord.shareHealth(news),
+    },
     opts.upstreamClock,
   );
+  coord.onHealth((news) => endpoints.follow(news));
   const shutdown = new AbortController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
@@ -181,7 +186,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         },
       }),
     );
-    (mirrors[mirrors.length - 1] as SumdbMirror).tree.shared = coord.kind === 'redis' ? coord : null;
+    (mirrors[mirrors.length - 1] as SumdbMirror).tree.shared = coord.kind === 'local' ? null : coord;
     metrics.inconsistentTrees.inc({ db: spec.name }, 0);
     metrics.dataTileFailures.inc({ db: spec.name }, 0);
     for (const u of spec.urls) endpoints.get(u);

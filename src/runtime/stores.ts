@@ -1,14 +1,13 @@
 // The storage and the coordination a godepot runs on, from its settings:
 // the data folder or an S3-compatible bucket; this process alone, the
-// workers of one machine (leases from the primary over IPC), or several
-// nodes through Redis. Kept apart from compose.ts so that the composition
+// workers of one machine (through their primary: cluster-coord.ts), or
+// several nodes through Redis. Kept apart from compose.ts so that the composition
 // root stays one readable page.
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
 import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
-import type { FetchLeases } from '../proxy/context.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
 
 /** Opens the configured storage; an S3 bucket that is missing or unreachable fails here, with a clear message. */
@@ -31,16 +30,17 @@ export function coordNamespace(settings: Settings): string {
 
 /**
  * The coordination of this process: Redis when configured (a Redis that is
- * away at start-up makes a degraded node, not a failed start), else local,
- * with the workers' IPC leases when there are workers.
+ * away at start-up makes a degraded node, not a failed start), else the
+ * machine's (`group`: the workers' coordination through their primary), else
+ * this process alone. With Redis, `group` is what coordinates while Redis is away.
  */
 export async function openCoord(
   settings: Settings,
   log: Logger,
   registry: Registry,
-  workerLeases?: FetchLeases,
+  group?: Coordination,
 ): Promise<Coordination> {
-  if (settings.redis === '') return new LocalCoord(workerLeases ?? null);
+  if (settings.redis === '') return group ?? new LocalCoord();
   const up = new Gauge({
     name: 'godepot_coordination_redis_up',
     help: '1 while Redis answers; 0 while this node coordinates locally (degraded: other nodes may fetch the same artifacts).',
@@ -57,6 +57,7 @@ export async function openCoord(
     url: settings.redis,
     namespace: coordNamespace(settings),
     log,
+    ...(group ? { fallback: group } : {}),
     onState: (ok) => {
       up.set(ok ? 1 : 0);
       if (!ok) outages.inc();

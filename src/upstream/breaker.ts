@@ -37,6 +37,8 @@ interface Outcome {
 export class HealthBreaker {
   private outcomes: Outcome[] = [];
   private openedAt: number | undefined;
+  /** When the breaker last changed to open or closed (here or by news followed). */
+  private changedAt = -Infinity;
   private probing = false;
   private current: BreakerState = 'closed';
   /** Subjects whose failures opened the breaker (or failed a probe since). */
@@ -50,6 +52,11 @@ export class HealthBreaker {
     private readonly clock: Clock,
     private readonly onChange: (s: BreakerState) => void = () => undefined,
   ) {}
+
+  /** When the breaker opened (epoch ms by its clock), while open or half-open. */
+  get openedSince(): number | undefined {
+    return this.current === 'closed' ? undefined : this.openedAt;
+  }
 
   get state(): BreakerState {
     if (this.current === 'open' && this.clock.now() - (this.openedAt ?? 0) >= this.halfOpenAfter) return 'half-open';
@@ -69,11 +76,35 @@ export class HealthBreaker {
     return { probe: true };
   }
 
+  /**
+   * Follows another process's breaker that opened or closed at `at`. False
+   * (nothing changes) when the news is not newer than this breaker's own
+   * last change, or says what it already knows.
+   */
+  follow(state: 'open' | 'closed', at: number): boolean {
+    if (at <= this.changedAt) return false;
+    if (state === 'closed') {
+      if (this.current === 'closed') return false;
+      this.outcomes = [];
+      this.failing.clear();
+      this.openedAt = undefined;
+      this.changedAt = at;
+      this.set('closed');
+      return true;
+    }
+    this.openedAt = at;
+    this.probeFailed = true;
+    this.changedAt = at;
+    this.set('open');
+    return true;
+  }
+
   /** Reports a call's outcome: ok, a health failure, or neutral (a definite answer that says nothing of health). */
   record(ticket: { readonly probe: boolean }, subject: string, outcome: 'ok' | 'failure' | 'neutral'): void {
     const now = this.clock.now();
     if (ticket.probe) {
       this.probing = false;
+      this.changedAt = now;
       if (outcome === 'failure') {
         this.openedAt = now;
         this.probeFailed = true;
@@ -92,6 +123,7 @@ export class HealthBreaker {
     if (this.outcomes.length > MAX_REMEMBERED) this.outcomes.splice(0, this.outcomes.length - MAX_REMEMBERED);
     if (outcome === 'failure' && this.current === 'closed' && this.shouldOpen(now)) {
       this.openedAt = now;
+      this.changedAt = now;
       this.probeFailed = false;
       this.failing = new Set(this.outcomes.filter((o) => !o.ok).map((o) => o.subject));
       this.set('open');

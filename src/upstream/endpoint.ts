@@ -22,9 +22,24 @@ export interface EndpointEvent {
   readonly seconds: number;
 }
 
+/** An upstream breaker that opened or closed in one process, for the other processes to follow (coord/). */
+export interface HealthNews {
+  /** The endpoint URL. */
+  readonly upstream: string;
+  readonly state: 'open' | 'closed';
+  /** When the breaker changed (epoch ms); an open breaker lets probes through halfOpenAfter after it. */
+  readonly at: number;
+  /** With open: when the failures began (epoch ms), their class and detail. */
+  readonly since?: number;
+  readonly failure?: FailureClass;
+  readonly detail?: string;
+}
+
 export interface EndpointObserver {
   onCall?(e: EndpointEvent): void;
   onBreaker?(upstream: string, state: BreakerState, failure: UpstreamError | undefined): void;
+  /** This process's own breaker opened or closed (not one followed from news): tell the others. */
+  onHealthNews?(news: HealthNews): void;
 }
 
 export interface ResilienceSettings {
@@ -50,6 +65,8 @@ export class Endpoint {
   private readonly breaker: HealthBreaker;
   private failingSince: number | undefined;
   private lastFailure: { error: UpstreamError; at: number } | undefined;
+  /** True while following news: the breaker's changes are not news to share again. */
+  private following = false;
 
   constructor(
     readonly url: string,
@@ -59,9 +76,49 @@ export class Endpoint {
     private readonly clock: Clock = systemClock,
     private readonly random: () => number = Math.random,
   ) {
-    this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) =>
-      observer.onBreaker?.(url, s, this.lastFailure?.error),
-    );
+    this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) => {
+      observer.onBreaker?.(url, s, this.lastFailure?.error);
+      if (this.following || s === 'half-open') return;
+      const last = this.lastFailure?.error;
+      observer.onHealthNews?.({
+        upstream: url,
+        state: s,
+        at: this.clock.now(),
+        ...(s === 'open' && this.failingSince !== undefined ? { since: this.failingSince } : {}),
+        ...(s === 'open' && last ? { failure: last.failure, detail: last.detail } : {}),
+      });
+    });
+  }
+
+  /**
+   * Follows another process's news about this upstream: its breaker opened
+   * (this one refuses calls as if its own had, reporting the other's failure
+   * and "failing since") or closed (this one closes too).
+   */
+  follow(news: HealthNews): void {
+    const before = { failingSince: this.failingSince, lastFailure: this.lastFailure };
+    if (news.state === 'open') {
+      this.failingSince = news.since ?? news.at;
+      const error = new UpstreamError({
+        upstream: this.url,
+        failure: news.failure ?? 'connect',
+        detail: news.detail ?? 'failing (seen by another godepot process)',
+        transient: true,
+      });
+      error.since = this.failingSince;
+      this.lastFailure = { error, at: news.at };
+    } else {
+      this.failingSince = undefined;
+    }
+    this.following = true;
+    try {
+      if (!this.breaker.follow(news.state, news.at)) {
+        this.failingSince = before.failingSince;
+        this.lastFailure = before.lastFailure;
+      }
+    } finally {
+      this.following = false;
+    }
   }
 
   get state(): BreakerState {
@@ -239,5 +296,10 @@ export class EndpointRegistry {
 
   all(): Endpoint[] {
     return [...this.endpoints.values()];
+  }
+
+  /** Applies another process's news to the endpoint it names, if this process talks to it. */
+  follow(news: HealthNews): void {
+    this.endpoints.get(news.upstream)?.follow(news);
   }
 }

@@ -4,7 +4,7 @@
 // tokens, and falling back to local coordination while Redis is away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { LocalCoord, RedisCoord, type Coordination } from '../../src/coord/index.js';
+import { LocalCoord, RedisCoord, parseHealthNews, type Coordination, type HealthNews } from '../../src/coord/index.js';
 import type { Lease } from '../../src/proxy/context.js';
 import { findComponent } from '../support/components.js';
 import { waitFor } from '../support/ports.js';
@@ -81,6 +81,16 @@ describe.each(impls)('%s coordination contract', (_name, make) => {
   });
 });
 
+describe('breaker news from another process', () => {
+  it('is read only when it is well formed (another program or version may write to the channel)', () => {
+    const news = { upstream: 'http://u', state: 'open', at: 5, since: 4, failure: 'dns', detail: 'no such host' };
+    expect(parseHealthNews(news)).toEqual(news);
+    expect(parseHealthNews({ ...news, failure: 'meteor' })).toEqual({ ...news, failure: undefined });
+    for (const bad of [null, 'open', {}, { ...news, state: 'ajar' }, { ...news, at: 'now' }, { ...news, upstream: 7 }])
+      expect(parseHealthNews(bad)).toBeNull();
+  });
+});
+
 describe('LocalCoord', () => {
   it('forgets not-found answers when their time is up (injected clock)', async () => {
     let now = 1000;
@@ -150,6 +160,44 @@ describe.skipIf(redisBinary === null)('RedisCoord across nodes', () => {
     expect(settled).toBe(false);
     held.release({ kind: 'stored' });
     expect(await waiting).toEqual({ lead: false, outcome: { kind: 'stored' } });
+  });
+
+  it("passes one node's breaker news to every other node, and to a node that joins later", async () => {
+    const heardA: HealthNews[] = [];
+    const heardB: HealthNews[] = [];
+    a.onHealth((n) => heardA.push(n));
+    b.onHealth((n) => heardB.push(n));
+    const news: HealthNews = {
+      upstream: 'http://proxy.example',
+      state: 'open',
+      at: 1_000,
+      since: 900,
+      failure: 'timeout',
+      detail: 'no answer within 10s',
+    };
+    // The subscriptions are live once a message published now reaches them.
+    await waitFor(
+      async () => {
+        a.shareHealth(news);
+        await new Promise((r) => setImmediate(r));
+        return heardB.length > 0;
+      },
+      10_000,
+      'node B never heard node A',
+    );
+    expect(heardB.at(-1)).toEqual(news);
+    // A node never hears its own news back.
+    expect(heardA).toEqual([]);
+    // A node that starts later learns the latest news of every upstream when it connects.
+    const late = await redisCoord({ namespace: 'nodes' });
+    const heardLate: HealthNews[] = [];
+    late.onHealth((n) => heardLate.push(n));
+    await waitFor(async () => heardLate.length > 0, 10_000, 'the late node learnt nothing');
+    expect(heardLate[0]).toEqual(news);
+    const closed: HealthNews = { upstream: 'http://proxy.example', state: 'closed', at: 2_000 };
+    b.shareHealth(closed);
+    await waitFor(async () => heardA.length > 0, 10_000, 'node A never heard node B');
+    expect(heardA).toEqual([closed]);
   });
 
   it('stops waiting when the caller aborts', async () => {

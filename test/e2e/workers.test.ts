@@ -60,6 +60,13 @@ describe('godepot serve --workers 2', () => {
       upstream.url,
       '--sumdb',
       `${sumdb.vkey} ${sumdb.url}`,
+      // An outage is noticed after 3 failures across modules, and not probed again during the test.
+      '--retry-attempts',
+      '1',
+      '--breaker-failures',
+      '3',
+      '--breaker-half-open-after',
+      '10m',
     ]);
     // spawnGodepot returns when the first worker listens; wait for the second.
     for (let i = 0; i < 100 && listeningPids().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
@@ -103,6 +110,35 @@ describe('godepot serve --workers 2', () => {
     const answers = await Promise.all(Array.from({ length: 12 }, () => getAlone(godepot.url + missing)));
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 404));
     expect(upstream.count(missing)).toBe(1);
+  });
+
+  it("costs the group an outage's first failures once: when one worker's breaker opens, the other fails fast too", async () => {
+    upstream.setFault(faults.status(503, 'down for maintenance'), '/example.com/down');
+    const info = (i: number): string => `${godepot.url}/example.com/down${i}/@v/v1.0.0.info`;
+    // Modules one after another, each on a new connection (so both workers get some), until a breaker opens.
+    let i = 0;
+    let body = '';
+    while (!body.includes('circuit breaker open') && i < 20) {
+      const a = await getAlone(info(i++));
+      expect(a.status).toBeGreaterThanOrEqual(500);
+      body = a.body.toString();
+    }
+    expect(body).toContain('circuit breaker open');
+    const since = /failing since (\S+)/.exec(body)?.[1];
+    expect(since).toBeDefined();
+    // The group asks the upstream at most once more: the opening worker's one probe with a module that has not
+    // failed yet (breaker.ts); the other worker followed at once and asks nothing. Alone, it would have needed
+    // failures of its own to open, then a probe of its own.
+    const calls = upstream.count('/example.com/down');
+    const more = await Promise.all(Array.from({ length: 10 }, (_, k) => getAlone(info(100 + k))));
+    const bodies = more.map((a) => a.body.toString());
+    expect(more.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 502));
+    expect(upstream.count('/example.com/down') - calls).toBeLessThanOrEqual(1);
+    expect(bodies.filter((b) => b.includes('circuit breaker open')).length).toBeGreaterThanOrEqual(9);
+    // One "failing since" for the whole group.
+    for (const b of bodies) expect(b).toContain(`failing since ${since}`);
+    // The breaker stays open (10 min): the tests after this one need no upstream.
+    upstream.clearFaults();
   });
 
   it('answers /metrics for the whole group from either worker', async () => {

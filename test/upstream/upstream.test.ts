@@ -14,6 +14,7 @@ import {
   readLimited,
   UpstreamError,
   type EndpointEvent,
+  type HealthNews,
 } from '../../src/upstream/index.js';
 import { SingleFlight } from '../../src/util/singleflight.js';
 import { parseUpstreamList } from '../../src/config/values.js';
@@ -53,6 +54,7 @@ function registry(
     events?: EndpointEvent[];
     deadlines?: Deadlines;
     clock?: Clock;
+    news?: (n: HealthNews) => void;
   } = {},
 ) {
   const d = opts.deadlines ?? fast;
@@ -66,7 +68,7 @@ function registry(
       retry: { attempts: opts.attempts ?? 3, baseDelay: 5, maxDelay: 20 },
       breaker: { failures: opts.failures ?? 100, halfOpenAfter: opts.halfOpenAfter ?? 60_000 },
     },
-    { onCall: (e) => opts.events?.push(e) },
+    { onCall: (e) => opts.events?.push(e), ...(opts.news ? { onHealthNews: opts.news } : {}) },
     opts.clock,
   );
 }
@@ -211,6 +213,45 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     ctl.abort(new Error('client went away'));
     await expect(call).rejects.toThrow('client went away');
     expect(busy.hits).toHaveLength(1);
+  });
+
+  it('follows another process: its opening makes this one fail fast with its "failing since", its closing reopens the way', async () => {
+    let healthy = false;
+    const up = await serve((req, res) => (healthy ? text('ok')(req, res) : text('down', 500)(req, res)));
+    const clock = new FakeClock();
+    // Two processes that talk to one upstream; what one shares, the other follows (coord/ carries it between them).
+    const sharedA: HealthNews[] = [];
+    const sharedB: HealthNews[] = [];
+    const a = registry({ attempts: 1, failures: 3, halfOpenAfter: 10_000, clock, news: (n) => sharedA.push(n) });
+    const b = registry({ attempts: 1, failures: 3, halfOpenAfter: 10_000, clock, news: (n) => sharedB.push(n) });
+    const epA = a.get(up.url);
+    const epB = b.get(up.url);
+    for (const m of ['a', 'b', 'c'])
+      await epA.get(`/example.com/${m}/@v/list`, 'list', 'metadata', read).catch(() => 0);
+    expect(epA.state).toBe('open');
+    expect(sharedA).toEqual([expect.objectContaining({ upstream: up.url, state: 'open', failure: 'status' })]);
+    const since = sharedA[0]?.since;
+    expect(since).toBe(clock.now());
+    await clock.advance(1_000);
+    for (const n of sharedA) b.follow(n);
+    // B never asked the upstream, yet fails fast, for any module, reporting A's failure and its start.
+    const fast = await epB.get('/example.com/new/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
+    expect(fast).toMatchObject({ breakerOpen: true, failure: 'status', since });
+    expect(up.hits).toHaveLength(3);
+    expect(epB.status().failingSince).toBe(new Date(since ?? 0).toISOString());
+    // Following is not news: B shares nothing of it, so news never echoes between processes.
+    expect(sharedB).toEqual([]);
+    // Old news never undoes a newer state.
+    b.follow({ upstream: up.url, state: 'closed', at: (sharedA[0]?.at ?? 0) - 1 });
+    expect(epB.state).toBe('open');
+    // Past the half-open time B probes for itself; the upstream is back, so B closes and says so.
+    healthy = true;
+    await clock.advance(10_000);
+    await expect(epB.get('/example.com/new/@v/list', 'list', 'metadata', read)).resolves.toMatchObject({ found: true });
+    expect(sharedB).toEqual([expect.objectContaining({ state: 'closed', at: clock.now() })]);
+    for (const n of sharedB) a.follow(n);
+    expect(epA.state).toBe('closed');
+    expect(up.hits).toHaveLength(4);
   });
 
   it('opens when several modules fail, fails fast while open, lets one probe through half-open (fake time)', async () => {

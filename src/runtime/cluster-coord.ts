@@ -1,0 +1,196 @@
+// Coordination across the workers of `serve --workers N` (coord/): one
+// machine is a small cluster whose coordinator is the primary process. The
+// primary keeps a LocalCoord (tree head, refused heads, not-found answers)
+// and answers the workers' calls over the cluster's IPC channel; a worker's
+// breaker news is passed on to every other worker; fetch leases come from
+// the primary's broker (cluster-leases.ts). A worker whose primary is gone
+// coordinates alone (its own LocalCoord): degraded, never down.
+import cluster, { type Worker } from 'node:cluster';
+import {
+  LocalCoord,
+  parseHealthNews,
+  type Coordination,
+  type CoordStatus,
+  type HealthNews,
+  type NotFoundEntry,
+} from '../coord/index.js';
+import type { FetchLeases } from '../proxy/context.js';
+import { clusterFetchLeases, is } from './cluster-leases.js';
+
+const CALL = 'godepot:coord?';
+const ANSWER = 'godepot:coord!';
+const NEWS = 'godepot:health';
+
+/** The calls a worker makes; heads travel as base64. */
+type Op =
+  | { readonly op: 'head'; readonly db: string }
+  | { readonly op: 'cas'; readonly db: string; readonly expected: string | null; readonly next: string }
+  | { readonly op: 'recordFork'; readonly db: string; readonly head: string; readonly evidence: string }
+  | { readonly op: 'isRefused'; readonly db: string; readonly head: string }
+  | { readonly op: 'fork'; readonly db: string }
+  | { readonly op: 'notFound'; readonly key: string }
+  | { readonly op: 'rememberNotFound'; readonly key: string; readonly entry: NotFoundEntry; readonly ttlMs: number }
+  | { readonly op: 'forgetNotFound'; readonly key: string };
+
+type Call = { readonly type: typeof CALL; readonly id: number } & Op;
+
+interface Answer {
+  readonly type: typeof ANSWER;
+  readonly id: number;
+  readonly value?: unknown;
+  readonly error?: string;
+}
+
+interface News {
+  readonly type: typeof NEWS;
+  readonly news: unknown;
+}
+
+/** Runs one call against the primary's coordination. */
+async function run(coord: Coordination, c: Op): Promise<unknown> {
+  switch (c.op) {
+    case 'head':
+      return (await coord.head(c.db))?.toString('base64') ?? null;
+    case 'cas':
+      return coord.compareAndSetHead(
+        c.db,
+        c.expected === null ? null : Buffer.from(c.expected, 'base64'),
+        Buffer.from(c.next, 'base64'),
+      );
+    case 'recordFork':
+      return coord.recordFork(c.db, c.head, c.evidence);
+    case 'isRefused':
+      return coord.isRefused(c.db, c.head);
+    case 'fork':
+      return coord.fork(c.db);
+    case 'notFound':
+      return coord.notFound(c.key);
+    case 'rememberNotFound':
+      return coord.rememberNotFound(c.key, c.entry, c.ttlMs);
+    case 'forgetNotFound':
+      return coord.forgetNotFound(c.key);
+  }
+}
+
+/** In the primary: answers the workers' coordination calls and passes each worker's news to the others. */
+export function serveCoordination(coord: Coordination = new LocalCoord()): void {
+  cluster.on('message', (worker: Worker, m: unknown) => {
+    if (is<Call>(m, CALL)) {
+      const reply = (a: Omit<Answer, 'type' | 'id'>): void => {
+        if (worker.isConnected()) worker.send({ type: ANSWER, id: m.id, ...a } satisfies Answer);
+      };
+      run(coord, m).then(
+        (value) => reply({ value: value ?? null }),
+        (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+      );
+    } else if (is<News>(m, NEWS)) {
+      for (const w of Object.values(cluster.workers ?? {}))
+        if (w && w !== worker && w.isConnected()) w.send({ type: NEWS, news: m.news } satisfies News);
+    }
+  });
+}
+
+/** In a worker: coordination through the primary. */
+export class WorkerCoord implements Coordination {
+  readonly kind = 'workers';
+  readonly leases: FetchLeases = clusterFetchLeases();
+  /** While the primary is gone: this worker alone. */
+  private readonly alone = new LocalCoord();
+  private next = 0;
+  private readonly pending = new Map<number, (a: Answer | null) => void>();
+  private readonly listeners: Array<(news: HealthNews) => void> = [];
+
+  constructor() {
+    process.on('message', (m: unknown) => {
+      if (is<Answer>(m, ANSWER)) this.pending.get(m.id)?.(m);
+      else if (is<News>(m, NEWS)) {
+        const news = parseHealthNews(m.news);
+        if (news) for (const l of this.listeners) l(news);
+      }
+    });
+    process.once('disconnect', () => [...this.pending.values()].forEach((answer) => answer(null)));
+  }
+
+  /** Asks the primary; null when it cannot answer (gone, or it failed), and then `alone` answers instead. */
+  private ask(op: Op): Promise<unknown> {
+    return new Promise((resolve) => {
+      if (!process.send || !process.connected) {
+        resolve(null);
+        return;
+      }
+      const id = this.next++;
+      this.pending.set(id, (a) => {
+        this.pending.delete(id);
+        resolve(a && a.error === undefined ? a.value : null);
+      });
+      process.send({ type: CALL, id, ...op } satisfies Call);
+    });
+  }
+
+  private connected(): boolean {
+    return process.send !== undefined && process.connected;
+  }
+
+  async head(db: string): Promise<Buffer | null> {
+    if (!this.connected()) return this.alone.head(db);
+    const v = await this.ask({ op: 'head', db });
+    return typeof v === 'string' ? Buffer.from(v, 'base64') : null;
+  }
+
+  async compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean> {
+    if (!this.connected()) return this.alone.compareAndSetHead(db, expected, next);
+    const v = await this.ask({
+      op: 'cas',
+      db,
+      expected: expected?.toString('base64') ?? null,
+      next: next.toString('base64'),
+    });
+    // No answer: this worker's own verified chain is the authority, as a node's is without Redis.
+    return v !== false;
+  }
+
+  async recordFork(db: string, head: string, evidence: string): Promise<void> {
+    await this.alone.recordFork(db, head, evidence);
+    if (this.connected()) await this.ask({ op: 'recordFork', db, head, evidence });
+  }
+
+  async isRefused(db: string, head: string): Promise<boolean> {
+    if (await this.alone.isRefused(db, head)) return true;
+    return this.connected() && (await this.ask({ op: 'isRefused', db, head })) === true;
+  }
+
+  async fork(db: string): Promise<string | null> {
+    const v = this.connected() ? await this.ask({ op: 'fork', db }) : null;
+    return typeof v === 'string' ? v : this.alone.fork(db);
+  }
+
+  async notFound(key: string): Promise<NotFoundEntry | null> {
+    if (!this.connected()) return this.alone.notFound(key);
+    const v = await this.ask({ op: 'notFound', key });
+    return v === null ? null : (v as NotFoundEntry);
+  }
+
+  async rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void> {
+    if (!this.connected()) return this.alone.rememberNotFound(key, entry, ttlMs);
+    await this.ask({ op: 'rememberNotFound', key, entry, ttlMs });
+  }
+
+  async forgetNotFound(key: string): Promise<void> {
+    await this.alone.forgetNotFound(key);
+    if (this.connected()) await this.ask({ op: 'forgetNotFound', key });
+  }
+
+  shareHealth(news: HealthNews): void {
+    if (this.connected()) process.send?.({ type: NEWS, news } satisfies News);
+  }
+
+  onHealth(listener: (news: HealthNews) => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(): CoordStatus {
+    return { kind: 'workers' };
+  }
+
+  async close(): Promise<void> {}
+}
