@@ -8,6 +8,14 @@
 // A service is out when every one of its endpoints has an open breaker; the
 // incident ends when any of them answers again. Incidents left open by a
 // process that stopped end at their last record when the next one loads.
+//
+// Several processes (workers, nodes) may write to one storage: each writes
+// records of its own (the id names the process), an open record is rewritten
+// every REFRESH_MS so that one left by a dead process is known by its age,
+// and the log is read as the group's view (groupView): the records of one
+// service that overlap in time are one outage, with the requests every
+// process served meanwhile added up.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
 import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/index.js';
@@ -29,6 +37,8 @@ export interface Incident {
   servedFromCache: number;
   servedUnverified: number;
   failed: number;
+  /** An event that is over as soon as it happens (recordEvent), not an outage: never merged with others. */
+  event?: true;
 }
 
 /** Which service an endpoint URL belongs to, and every endpoint of that service. */
@@ -43,12 +53,20 @@ export interface IncidentLogOptions {
   readonly maxAgeMs?: number;
   /** False for batch commands: nothing is read or written; outages are only logged. */
   readonly persist?: boolean;
+  /** Other processes record incidents in the same storage: list() shows the group's view. */
+  readonly shared?: boolean;
 }
 
 const KEY_PREFIX = 'incidents/';
 const FLUSH_EVERY_MS = 5_000;
 export const INCIDENTS_KEPT = 500;
 export const INCIDENTS_MAX_AGE_MS = 90 * 24 * 3600_000;
+/** An open record is rewritten this often while its outage lasts… */
+const REFRESH_MS = 30_000;
+/** …so one not rewritten for this long was left by a process that stopped: it ended at its last record. */
+export const STALE_AFTER_MS = 3 * REFRESH_MS;
+/** How long the group's view read from storage is reused (the operator page asks every few seconds). */
+const VIEW_REUSE_MS = 5_000;
 
 export class IncidentLog {
   private readonly open = new Map<string, Incident>();
@@ -61,6 +79,11 @@ export class IncidentLog {
   private readonly clock: Clock;
   private readonly serviceOf: ServiceOf;
   private readonly persist: boolean;
+  private readonly shared: boolean;
+  /** Names this process in its records' ids, so that processes sharing the storage never overwrite each other. */
+  private readonly proc = randomBytes(3).toString('hex');
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private view: { at: number; records: Promise<Incident[]> } | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -70,19 +93,26 @@ export class IncidentLog {
     this.clock = opts.clock ?? systemClock;
     this.serviceOf = opts.serviceOf ?? ((url) => ({ name: url, members: [url] }));
     this.persist = opts.persist ?? true;
+    this.shared = this.persist && (opts.shared ?? false);
   }
 
-  /** Reads past incidents; ones left open by a process that stopped end at their last record. */
+  /**
+   * Reads past incidents; ones left open by a process that stopped end at
+   * their last record (alone: every open one; shared: those not rewritten
+   * for STALE_AFTER_MS, as the others' processes may still be running).
+   */
   async load(): Promise<void> {
     if (!this.persist) return;
-    const all = await readIncidents(this.storage);
+    const all = await readRecords(this.storage);
+    const now = this.clock.now();
     for (const inc of all) {
       if (inc.end !== undefined) continue;
-      inc.end = inc.updatedAt ?? inc.start;
-      inc.durationMs = Math.max(0, Date.parse(inc.end) - Date.parse(inc.start));
+      if (this.shared && !isStale(inc, now)) continue;
+      endAtLastRecord(inc);
       this.dirty.add(inc);
     }
-    this.closed = all;
+    // Alone, every record is this process's to keep; shared, each process prunes its own.
+    this.closed = this.shared ? [] : all;
     this.prune();
     await this.flush();
   }
@@ -110,7 +140,7 @@ export class IncidentLog {
     if (!service.members.every((m) => (this.states.get(m) ?? 'closed') !== 'closed')) return;
     const start = new Date(this.clock.now());
     const inc: Incident = {
-      id: `${start.toISOString().replace(/[:.]/g, '-')}-${slug(service.name)}`,
+      id: `${start.toISOString().replace(/[:.]/g, '-')}-${slug(service.name)}-${this.proc}`,
       upstream: service.name,
       start: start.toISOString(),
       failureClass: failure?.failure ?? 'unknown',
@@ -120,6 +150,7 @@ export class IncidentLog {
       failed: 0,
     };
     this.open.set(service.name, inc);
+    this.keepFresh();
     this.log.error(
       { upstream: service.name, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
       `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}`,
@@ -158,7 +189,7 @@ export class IncidentLog {
   recordEvent(service: string, failureClass: string, detail: string): void {
     const now = new Date(this.clock.now());
     const inc: Incident = {
-      id: `${now.toISOString().replace(/[:.]/g, '-')}-${slug(service)}-${slug(failureClass)}`,
+      id: `${now.toISOString().replace(/[:.]/g, '-')}-${slug(service)}-${slug(failureClass)}-${this.proc}`,
       upstream: service,
       start: now.toISOString(),
       end: now.toISOString(),
@@ -168,6 +199,7 @@ export class IncidentLog {
       servedFromCache: 0,
       servedUnverified: 0,
       failed: 0,
+      event: true,
     };
     this.closed.push(inc);
     this.touch(inc);
@@ -203,9 +235,34 @@ export class IncidentLog {
     };
   }
 
-  /** All incidents, newest first; open ones have no end. */
+  /** All incidents, newest first; open ones have no end. Shared: the group's view (groupView). */
   async list(): Promise<Incident[]> {
-    return [...this.open.values(), ...this.closed].sort((a, b) => b.start.localeCompare(a.start));
+    const mine = [...this.open.values(), ...this.closed];
+    if (!this.shared) return mine.sort((a, b) => b.start.localeCompare(a.start));
+    const now = this.clock.now();
+    if (!this.view || now - this.view.at >= VIEW_REUSE_MS) {
+      const records = this.flush().then(() => readRecords(this.storage));
+      this.view = { at: now, records };
+      records.catch(() => (this.view = undefined));
+    }
+    // This process's own records as they are now, the others' as last read.
+    const ids = new Set(mine.map((i) => i.id));
+    const others = (await this.view.records).filter((i) => !ids.has(i.id));
+    return groupView([...others, ...mine.map((i) => ({ ...i }))], now);
+  }
+
+  /** Shared: rewrites open records every REFRESH_MS while any is open, so that their age tells they are alive. */
+  private keepFresh(): void {
+    if (!this.shared || this.refreshTimer) return;
+    this.refreshTimer = setInterval(() => {
+      if (this.open.size === 0) {
+        clearInterval(this.refreshTimer);
+        this.refreshTimer = undefined;
+        return;
+      }
+      for (const inc of this.open.values()) this.touch(inc);
+    }, REFRESH_MS);
+    this.refreshTimer.unref();
   }
 
   private touch(inc: Incident): void {
@@ -223,6 +280,10 @@ export class IncidentLog {
   /** Writes changed incidents and deletes pruned ones; resolves after every earlier flush has finished too. */
   flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.open.size === 0 && this.refreshTimer) {
+      clearInterval(this.refreshTimer);
+      this.refreshTimer = undefined;
+    }
     this.flushTimer = undefined;
     if (!this.persist) return this.flushing;
     this.flushing = this.flushing.then(() => this.writeDirty());
@@ -258,8 +319,70 @@ function slug(name: string): string {
     .slice(0, 80);
 }
 
-/** Incidents recorded in a data folder (used by `godepot incidents` without a running server). */
-export async function readIncidents(storage: Storage): Promise<Incident[]> {
+/**
+ * The incidents recorded in a storage, as the group of processes that wrote
+ * them saw them (used by `godepot incidents` without a running server).
+ */
+export async function readIncidents(storage: Storage, now = Date.now()): Promise<Incident[]> {
+  return groupView(await readRecords(storage), now);
+}
+
+function isStale(inc: Incident, now: number): boolean {
+  return now - Date.parse(inc.updatedAt ?? inc.start) > STALE_AFTER_MS;
+}
+
+function endAtLastRecord(inc: Incident): void {
+  inc.end = inc.updatedAt ?? inc.start;
+  inc.durationMs = Math.max(0, Date.parse(inc.end) - Date.parse(inc.start));
+}
+
+/**
+ * One outage per service and span of time, whichever processes recorded it:
+ * records of one service that overlap in time are merged (the earliest
+ * start and its failure, the latest end — open while any is — and the
+ * counts added up). An open record not rewritten for STALE_AFTER_MS was
+ * left by a process that stopped and ends at its last record. Events are
+ * kept as they are. Newest first.
+ */
+export function groupView(records: readonly Incident[], now: number): Incident[] {
+  const out: Incident[] = [];
+  const byService = new Map<string, Incident[]>();
+  for (const r of records) {
+    const inc = { ...r };
+    if (inc.end === undefined && isStale(inc, now)) endAtLastRecord(inc);
+    if (inc.event) out.push(inc);
+    else byService.set(inc.upstream, [...(byService.get(inc.upstream) ?? []), inc]);
+  }
+  const endOf = (i: Incident): number => (i.end === undefined ? Infinity : Date.parse(i.end));
+  for (const list of byService.values()) {
+    list.sort((a, b) => a.start.localeCompare(b.start));
+    let cur: Incident | undefined;
+    for (const r of list) {
+      if (cur && Date.parse(r.start) <= endOf(cur)) {
+        const end = Math.max(endOf(cur), endOf(r));
+        if (end === Infinity) {
+          delete cur.end;
+          delete cur.durationMs;
+        } else {
+          cur.end = new Date(end).toISOString();
+          cur.durationMs = end - Date.parse(cur.start);
+        }
+        cur.servedFromCache += r.servedFromCache;
+        cur.servedUnverified += r.servedUnverified;
+        cur.failed += r.failed;
+        if ((r.updatedAt ?? '') > (cur.updatedAt ?? '')) cur.updatedAt = r.updatedAt;
+        continue;
+      }
+      if (cur) out.push(cur);
+      cur = r;
+    }
+    if (cur) out.push(cur);
+  }
+  return out.sort((a, b) => b.start.localeCompare(a.start));
+}
+
+/** Every incident record in a storage, as written. */
+async function readRecords(storage: Storage): Promise<Incident[]> {
   const out: Incident[] = [];
   for (const key of await storage.list(KEY_PREFIX)) {
     if (!key.endsWith('.json')) continue;

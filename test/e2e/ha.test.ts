@@ -37,6 +37,7 @@ interface Readiness {
   storage: { kind: string; writable: boolean; error?: string };
   sumdb: Array<{ name: string; status: string }>;
   coordination?: { kind: string; redis?: { state: string; url: string } };
+  upstreams: Array<{ url: string; state: string; failingSince?: string }>;
 }
 
 async function readyz(base: string): Promise<{ code: number; body: Readiness }> {
@@ -164,6 +165,51 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
     expect(b.logs.some((l) => String(l.msg).includes('another godepot node proved inconsistent'))).toBe(true);
     const ready = await readyz(b.url);
     expect(ready.body.sumdb.find((s) => s.name === sumdb.name)?.status).toBe('inconsistent');
+  });
+
+  it("costs the cluster an upstream outage's first failures once, and both nodes show one incident", async () => {
+    // An upstream of these two nodes only, so the outage stays theirs.
+    const flaky = await FakeGoProxy.start([]);
+    const outage = { 'retry-attempts': '1', 'breaker-failures': '3', 'breaker-half-open-after': '10m' };
+    const c = await node('c', { upstream: flaky.url, sumdb: 'off', ...outage });
+    const d = await node('d', { upstream: flaky.url, sumdb: 'off', ...outage });
+    try {
+      flaky.setFault(faults.status(503, 'down for maintenance'), '/example.com/');
+      const info = (n: RunningGodepot, m: string): Promise<{ status: number; body: Buffer }> =>
+        getAlone(`${n.url}/example.com/outage/${m}/@v/v1.0.0.info`);
+      // Three modules fail on C: its breaker opens.
+      for (const m of ['m1', 'm2', 'm3']) expect((await info(c, m)).status).toBe(502);
+      const since = (await readyz(c.url)).body.upstreams.find((u) => u.url === flaky.url)?.failingSince;
+      expect(since).toBeDefined();
+      // D has not asked the upstream once, yet learns it through Redis, and fails fast with C's "failing since".
+      await waitFor(
+        async () => (await readyz(d.url)).body.upstreams.find((u) => u.url === flaky.url)?.state === 'open',
+        10_000,
+        "node D never followed node C's breaker",
+      );
+      const calls = flaky.count('/example.com/');
+      expect(calls).toBe(3);
+      const fast = await info(d, 'm4');
+      expect(fast.status).toBe(502);
+      expect(fast.body.toString()).toContain('circuit breaker open');
+      expect(fast.body.toString()).toContain(`failing since ${since}`);
+      expect(flaky.count('/example.com/')).toBe(calls);
+      expect((await info(c, 'm1')).status).toBe(502);
+      // One outage in the cluster's log, from either node, with what each served meanwhile.
+      await c.g.incidents.flush();
+      await d.g.incidents.flush();
+      for (const n of [c, d]) {
+        const outages = (await n.g.incidents.list()).filter((i) => i.upstream === flaky.url);
+        expect(outages).toHaveLength(1);
+        expect(outages[0]?.end).toBeUndefined();
+        // C's request that opened its breaker, D's failed fast, C's last one.
+        expect(outages[0]?.failed).toBe(3);
+      }
+    } finally {
+      await c.close();
+      await d.close();
+      await flaky.close();
+    }
   });
 
   it('with Redis killed, node B still fetches an uncached zip and /readyz mentions Redis', async () => {

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { IncidentLog, readIncidents } from '../../src/proxy/incidents.js';
+import { IncidentLog, readIncidents, STALE_AFTER_MS } from '../../src/proxy/incidents.js';
 import { formatIncidentTable, incidentsCommand } from '../../src/cli/incidents.js';
 import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { UpstreamError } from '../../src/upstream/index.js';
@@ -172,5 +172,82 @@ describe('incident log events', () => {
     expect(inc?.start).toBe('2026-01-01T00:00:00.000Z');
     expect(inc?.end).toBe('2026-01-01T00:00:00.000Z');
     expect(inc?.durationMs).toBe(0);
+  });
+});
+
+describe('incident log of several processes on one storage', () => {
+  const up = 'https://proxy.example';
+  const served = (log: IncidentLog, n: number, outcome: 'hit' | 'error'): void => {
+    for (let i = 0; i < n; i++)
+      log
+        .serviceEvents()
+        .served?.({ kind: 'zip', outcome, ...(outcome === 'hit' ? { verification: 'verified' } : {}) });
+  };
+
+  it('shows one outage seen by two processes, with what both served, from either of them', async () => {
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const a = new IncidentLog(storage, silent, { clock, shared: true });
+    const b = new IncidentLog(storage, silent, { clock, shared: true });
+    await a.load();
+    await b.load();
+    a.endpointObserver().onBreaker?.(up, 'open', failure());
+    served(a, 3, 'hit');
+    clock.advance(2_000);
+    // B follows A's breaker a little later, and serves requests of its own meanwhile.
+    b.endpointObserver().onBreaker?.(up, 'open', failure());
+    served(b, 4, 'hit');
+    served(b, 2, 'error');
+    await a.flush();
+    await b.flush();
+    const during = await b.list();
+    expect(during).toHaveLength(1);
+    expect(during[0]).toMatchObject({ upstream: up, start: '2026-01-01T00:00:00.000Z', servedFromCache: 7, failed: 2 });
+    expect(during[0]?.end).toBeUndefined();
+    clock.advance(60_000);
+    a.endpointObserver().onBreaker?.(up, 'closed', undefined);
+    clock.advance(1_000);
+    b.endpointObserver().onBreaker?.(up, 'closed', undefined);
+    await a.flush();
+    await b.flush();
+    clock.advance(10_000); // past the reuse of A's last reading
+    for (const view of [await a.list(), await b.list(), await readIncidents(storage, clock.now())]) {
+      expect(view).toHaveLength(1);
+      expect(view[0]).toMatchObject({
+        start: '2026-01-01T00:00:00.000Z',
+        end: '2026-01-01T00:01:03.000Z',
+        durationMs: 63_000,
+        servedFromCache: 7,
+        failed: 2,
+      });
+    }
+    // Two records in storage, one per process: neither overwrote the other.
+    expect(await storage.list('incidents/')).toHaveLength(2);
+    // A later outage is another incident.
+    clock.advance(3_600_000);
+    b.endpointObserver().onBreaker?.(up, 'open', failure());
+    await b.flush();
+    expect((await b.list()).map((i) => i.end === undefined)).toEqual([true, false]);
+  });
+
+  it('ends a record left open by a process that stopped at its last write, and keeps a live one open', async () => {
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const dead = new IncidentLog(storage, silent, { clock, shared: true });
+    dead.endpointObserver().onBreaker?.(up, 'open', failure());
+    served(dead, 1, 'error');
+    await dead.flush();
+    const lastWrite = new Date(clock.now()).toISOString();
+    // A process that starts while the record is recent leaves it open: its writer may be alive.
+    clock.advance(STALE_AFTER_MS - 1);
+    const fresh = new IncidentLog(storage, silent, { clock, shared: true });
+    await fresh.load();
+    expect((await fresh.list())[0]?.end).toBeUndefined();
+    // Not rewritten for longer than that: it was left behind, and ended at its last write.
+    clock.advance(2);
+    const later = new IncidentLog(storage, silent, { clock, shared: true });
+    await later.load();
+    expect((await later.list())[0]).toMatchObject({ end: lastWrite, failed: 1 });
+    expect((await readIncidents(storage, clock.now()))[0]?.end).toBe(lastWrite);
   });
 });
