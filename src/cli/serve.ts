@@ -58,7 +58,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const settings = loadSettings(args);
   if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings);
-  return runWorker(settings);
+  if (!cluster.isWorker) return runWorker(settings);
+  try {
+    return await runWorker(settings);
+  } catch (err) {
+    // A worker that cannot start (--listen in use…) reports it and ends: its IPC channel would keep it alive.
+    cluster.worker?.disconnect();
+    throw err;
+  }
 }
 
 async function runPrimary(settings: Settings): Promise<number> {
@@ -72,16 +79,25 @@ async function runPrimary(settings: Settings): Promise<number> {
   serveFetchLeases();
   serveCoordination();
   let stopping = false;
+  let listening = false;
+  cluster.on('listening', () => (listening = true));
   const fork = (): void => {
     cluster.fork();
   };
   for (let i = 0; i < settings.workers; i++) fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
-    fork();
-  });
   return await new Promise<number>((resolve) => {
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      if (!listening) {
+        // A worker that could not start (it said why): the others cannot either.
+        exitCode = code ?? 1;
+        stop();
+        return;
+      }
+      log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
+      fork();
+    });
+    let exitCode = 0;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
@@ -89,10 +105,10 @@ async function runPrimary(settings: Settings): Promise<number> {
       void storage.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       let alive = Object.keys(cluster.workers ?? {}).length;
-      if (alive === 0) resolve(0);
+      if (alive === 0) resolve(exitCode);
       cluster.on('exit', () => {
         alive--;
-        if (alive <= 0) resolve(0);
+        if (alive <= 0) resolve(exitCode);
       });
     };
     process.once('SIGTERM', stop);

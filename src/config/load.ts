@@ -2,6 +2,7 @@
 // config file (--config), then defaults — in that order of precedence —
 // validated once at start with a message that names the bad setting.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { pathMatch } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
@@ -149,6 +150,13 @@ export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawVal
   return raw;
 }
 
+/** `--workers auto`: one per core the process may use, at most AUTO_WORKERS_MAX. */
+export function autoWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(AUTO_WORKERS_MAX, cores));
+}
+/** Past this, the primary's accept and IPC and each worker's memory cache cost more than another core gives. */
+const AUTO_WORKERS_MAX = 8;
+
 export function buildSettings(raw: RawValues): Settings {
   const get = (name: string): string[] => {
     const spec = findOption(name);
@@ -286,7 +294,7 @@ export function buildSettings(raw: RawValues): Settings {
     reverifyInterval: duration('reverify-interval'),
     memoryCache: size('memory-cache'),
     memoryCacheItem: size('memory-cache-item'),
-    workers: int('workers', 1, 64),
+    workers: get('workers')[0]?.trim() === 'auto' ? autoWorkers() : int('workers', 1, 64),
     logLevel: choice<Settings['logLevel']>('log-level'),
     logFormat: choice<Settings['logFormat']>('log-format'),
     accessLog: bool('access-log'),

@@ -174,9 +174,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'memory-cache-item', type: 'size', default: '512KiB', help: 'Largest artifact kept in the memory cache.' },
   {
     name: 'workers',
-    type: 'int',
-    default: '1',
-    help: 'Worker processes sharing the listen socket and the data folder (one at a time fetches a given artifact; /metrics sums them all).',
+    type: 'string',
+    default: 'auto',
+    help: 'Worker processes sharing the listen socket, coordinated by a primary as one small cluster (one fetch per artifact, one breaker state, one tree head; /metrics sums them all). auto: one per CPU core, at most 8; 1: a single process.',
   },
   {
     name: 'log-level',

@@ -1,8 +1,9 @@
 // Issue 10 item 5: the start-up line says where the data is (absolute) and
 // every place godepot will read from: each upstream and each source of each
-// checksum database.
+// checksum database. With the defaults a new user gets: one worker per core.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { autoWorkers } from '../../src/config/load.js';
 import { removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
 import { TEST_KEY, TEST_KEY_NAME } from '../world/index.js';
 
@@ -12,14 +13,22 @@ describe('the start-up line', () => {
     const g = await spawnGodepot(
       ['--data', 'data', '--upstream', 'http://127.0.0.1:1', '--sumdb', TEST_KEY.vkey],
       {},
-      { cwd: dir },
+      { cwd: dir, defaultWorkers: true },
     );
     try {
-      const line = g
-        .output()
-        .split('\n')
-        .find((l) => l.includes('godepot listening on'));
+      const lines = (): string[] =>
+        g
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('godepot listening on'));
+      // Every worker says it listens (spawnGodepot returns at the first).
+      const workers = autoWorkers();
+      for (let i = 0; i < 100 && lines().length < workers; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(lines()).toHaveLength(workers);
+      if (workers > 1) expect(g.output()).toContain(`"workers":${workers}`);
+      const line = lines()[0];
       expect(line).toBeDefined();
+      expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
       const rec = JSON.parse(line ?? '{}') as { msg: string; data: string };
       expect(rec.data).toBe(join(dir, 'data'));
       expect(rec.msg).toContain(`data in ${join(dir, 'data')}`);

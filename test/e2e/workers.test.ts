@@ -182,3 +182,36 @@ describe('godepot serve --workers 2', () => {
     expect(workerPids.filter(alive)).toEqual([]);
   });
 });
+
+describe('godepot serve --workers 2 when its primary is killed', () => {
+  // Node's cluster ends a worker whose channel to the primary closes unexpectedly; this keeps it so.
+  it('the workers stop too, rather than live on with nobody to coordinate them', async () => {
+    const data = await tempDir();
+    const godepot = await spawnGodepot(['--workers', '2', '--data', data, '--upstream', 'off', '--sumdb', 'off']);
+    try {
+      const pids = (): number[] =>
+        godepot
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"msg":"godepot listening'))
+          .map((l) => (JSON.parse(l) as { pid: number }).pid);
+      for (let i = 0; i < 100 && pids().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(pids()).toHaveLength(2);
+      const alive = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(pids().filter(alive)).toHaveLength(2);
+      await godepot.stop('SIGKILL');
+      for (let i = 0; i < 200 && pids().some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(pids().filter(alive)).toEqual([]);
+    } finally {
+      await godepot.stop('SIGKILL');
+      await removeDir(data);
+    }
+  }, 30_000);
+});

@@ -111,15 +111,18 @@ export interface ChildGodepot {
 /**
  * Runs `node bin/godepot.js serve <args>` and waits until it listens (needs
  * `npm run build`). `nofile` limits the server's open descriptors (`prlimit`).
+ * One process unless args say `--workers` or `defaultWorkers` is set (then
+ * the default, one worker per core: the tests about workers and defaults).
  */
 export async function spawnGodepot(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  opts: { nofile?: number; cwd?: string } = {},
+  opts: { nofile?: number; cwd?: string; defaultWorkers?: boolean } = {},
 ): Promise<ChildGodepot> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-  const argv = [BIN, 'serve', '--listen', '127.0.0.1:0', ...args];
+  const workers = opts.defaultWorkers || args.includes('--workers') ? [] : ['--workers', '1'];
+  const argv = [BIN, 'serve', '--listen', '127.0.0.1:0', ...workers, ...args];
   const [cmd, cmdArgs] =
     opts.nofile === undefined
       ? [process.execPath, argv]
