@@ -243,11 +243,16 @@ export class IncidentLog {
     if (!this.view || now - this.view.at >= VIEW_REUSE_MS) {
       const records = this.flush().then(() => readRecords(this.storage));
       this.view = { at: now, records };
-      records.catch(() => (this.view = undefined));
     }
+    const view = this.view;
+    // A storage that cannot be read now: this process's own records, read again at the next call.
+    const stored = await view.records.catch(() => {
+      if (this.view === view) this.view = undefined;
+      return [];
+    });
     // This process's own records as they are now, the others' as last read.
     const ids = new Set(mine.map((i) => i.id));
-    const others = (await this.view.records).filter((i) => !ids.has(i.id));
+    const others = stored.filter((i) => !ids.has(i.id));
     return groupView([...others, ...mine.map((i) => ({ ...i }))], now);
   }
 
