@@ -13,14 +13,11 @@ import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
 import { DataFolderError } from '../storage/fs.js';
-import { createHttpServer } from '../server/http-server.js';
 import { serveFetchLeases } from '../runtime/cluster-leases.js';
 import { serveCoordination, WorkerCoord } from '../runtime/cluster-coord.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
-import { compose } from '../runtime/compose.js';
 import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
-import { createTlsServer } from '../runtime/tls.js';
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -117,6 +114,12 @@ async function runPrimary(settings: Settings): Promise<number> {
 }
 
 async function runWorker(settings: Settings): Promise<number> {
+  // Loaded here, not at the top: the primary of --workers N never serves, and stays small without them.
+  const [{ compose }, { createHttpServer }, { createTlsServer }] = await Promise.all([
+    import('../runtime/compose.js'),
+    import('../server/http-server.js'),
+    import('../runtime/tls.js'),
+  ]);
   const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord() } : {}).catch((err: unknown) => {
     throw dataError(err, settings.data);
   });
