@@ -15,6 +15,7 @@ import { formatUpstreamList } from '../config/values.js';
 import { DataFolderError } from '../storage/fs.js';
 import { serveFetchLeases } from '../runtime/cluster-leases.js';
 import { serveCoordination, WorkerCoord } from '../runtime/cluster-coord.js';
+import { groupStats, serveGroupStats } from '../runtime/cluster-stats.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
@@ -75,6 +76,7 @@ async function runPrimary(settings: Settings): Promise<number> {
   serveGroupMetrics();
   serveFetchLeases();
   serveCoordination();
+  serveGroupStats();
   let stopping = false;
   let listening = false;
   cluster.on('listening', () => (listening = true));
@@ -120,7 +122,7 @@ async function runWorker(settings: Settings): Promise<number> {
     import('../server/http-server.js'),
     import('../runtime/tls.js'),
   ]);
-  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord() } : {}).catch((err: unknown) => {
+  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord(), groupStats } : {}).catch((err: unknown) => {
     throw dataError(err, settings.data);
   });
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);

@@ -67,6 +67,8 @@ export interface ComposeOptions {
   readonly background?: boolean;
   /** The machine's coordination when this process is one of `serve --workers N` (runtime/cluster-coord.ts). */
   readonly group?: Coordination;
+  /** With workers: the operator page's statistics of the whole group, from this process's own (cluster-stats.ts). */
+  readonly groupStats?: (own: OperatorStats) => () => Promise<OperatorStats>;
   readonly clock?: Clock;
   /** Keep an incident log in storage (default true); batch commands (warm, import, export) do not. */
   readonly recordIncidents?: boolean;
@@ -263,6 +265,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     operator: operatorRoutes(
       new OperatorApi({
         stats,
+        ...(opts.groupStats ? { groupStats: opts.groupStats(stats) } : {}),
         endpoints: () => endpoints.all().map((e) => e.status()),
         proxies: settings.upstream.entries.map((e) => e.url),
         sumdbMirrors: () => sources.map((s) => ({ name: s.name, urls: s.current() })),

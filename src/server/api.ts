@@ -43,6 +43,8 @@ export interface TreeSource {
 
 export interface OperatorApiDeps {
   readonly stats: OperatorStats;
+  /** The statistics of the whole group of workers (default: this process's `stats`). */
+  readonly groupStats?: () => Promise<OperatorStats>;
   /** Every upstream endpoint's breaker state (proxies and checksum-database mirrors). */
   readonly endpoints: () => readonly EndpointStatus[];
   /** The GOPROXY-list entries, in order. */
@@ -96,8 +98,13 @@ export class OperatorApi {
     this.uiDir = deps.uiDir ?? fileURLToPath(new URL('../../dist/ui/', import.meta.url));
   }
 
+  private stats(): Promise<OperatorStats> {
+    return this.deps.groupStats ? this.deps.groupStats() : Promise.resolve(this.deps.stats);
+  }
+
   /** GET /api/upstreams */
-  upstreams(): object {
+  async upstreams(): Promise<object> {
+    const stats = await this.stats();
     const roles = new Map<string, { role: 'proxy' | 'sumdb'; db?: string }>();
     for (const url of this.deps.proxies) roles.set(url, { role: 'proxy' });
     for (const m of this.deps.sumdbMirrors()) for (const url of m.urls) roles.set(url, { role: 'sumdb', db: m.name });
@@ -107,7 +114,7 @@ export class OperatorApi {
       upstreams: this.deps.endpoints().map((e) => ({
         ...e,
         ...(roles.get(e.url) ?? { role: 'proxy' }),
-        ...this.deps.stats.upstream(e.url),
+        ...stats.upstream(e.url),
       })),
     };
   }
@@ -136,8 +143,12 @@ export class OperatorApi {
 
   /** GET /api/cache */
   async cache(): Promise<object> {
-    const [inv, unverified] = await Promise.all([this.scan(), this.deps.unverified().catch(() => null)]);
-    const refused = this.deps.stats.refused();
+    const [inv, unverified, stats] = await Promise.all([
+      this.scan(),
+      this.deps.unverified().catch(() => null),
+      this.stats(),
+    ]);
+    const refused = stats.refused();
     return {
       now: new Date(this.now()).toISOString(),
       modules: inv.modules,
@@ -145,15 +156,15 @@ export class OperatorApi {
       files: inv.files,
       bytes: inv.bytes,
       scannedAt: inv.scannedAt,
-      hitRatio: this.deps.stats.hitRatio(),
+      hitRatio: stats.hitRatio(),
       artifacts: { verified: inv.verifiedArtifacts, unverified, refused: refused.length },
       refused,
     };
   }
 
   /** GET /api/series */
-  series(): object {
-    return this.deps.stats.series();
+  async series(): Promise<object> {
+    return (await this.stats()).series();
   }
 
   /** The stored-artifact counts, rescanned at most every INVENTORY_TTL_MS. */

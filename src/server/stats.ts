@@ -70,6 +70,22 @@ export interface Series {
   readonly latencyMs: Record<string, Array<number | null>>;
 }
 
+/** What one process's OperatorStats holds, as plain data: the workers send it to each other (runtime/cluster-stats.ts). */
+export interface StatsSnapshot {
+  readonly firstSlot: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly samples: ReadonlyArray<{
+    readonly slot: number;
+    readonly hit: number;
+    readonly miss: number;
+    readonly error: number;
+    readonly upstreams: Readonly<Record<string, UpstreamSample>>;
+  }>;
+  readonly totals: Readonly<Record<string, { readonly requests: number; readonly failures: number }>>;
+  readonly refused: readonly RefusedArtifact[];
+}
+
 export class OperatorStats {
   private readonly ring: Sample[] = [];
   private readonly totals = new Map<string, { requests: number; failures: number }>();
@@ -78,10 +94,61 @@ export class OperatorStats {
   private hits = 0;
   private misses = 0;
   /** Slots before this one are before this process started: no data, not zero. */
-  private readonly firstSlot: number;
+  private firstSlot: number;
 
   constructor(private readonly now: () => number = Date.now) {
     this.firstSlot = this.slot();
+  }
+
+  snapshot(): StatsSnapshot {
+    return {
+      firstSlot: this.firstSlot,
+      hits: this.hits,
+      misses: this.misses,
+      samples: this.ring.map((s) => ({ ...s, upstreams: Object.fromEntries(s.upstreams) })),
+      totals: Object.fromEntries(this.totals),
+      refused: this.refusedList,
+    };
+  }
+
+  /**
+   * The statistics of a group of processes (serve's workers): their
+   * snapshots added up — counts summed per 10 s slot, latencies pooled, the
+   * refused lists merged newest first. Head times are this process's.
+   */
+  static group(self: OperatorStats, snapshots: readonly StatsSnapshot[]): OperatorStats {
+    const g = new OperatorStats(self.now);
+    for (const [db, h] of self.heads) g.heads.set(db, h);
+    g.firstSlot = Math.min(...snapshots.map((s) => s.firstSlot), self.firstSlot);
+    const bySlot = new Map<number, Sample>();
+    for (const snap of snapshots) {
+      g.hits += snap.hits;
+      g.misses += snap.misses;
+      for (const [url, t] of Object.entries(snap.totals)) {
+        const mine = g.totals.get(url) ?? { requests: 0, failures: 0 };
+        g.totals.set(url, { requests: mine.requests + t.requests, failures: mine.failures + t.failures });
+      }
+      for (const s of snap.samples) {
+        let m = bySlot.get(s.slot);
+        if (!m) bySlot.set(s.slot, (m = { slot: s.slot, hit: 0, miss: 0, error: 0, upstreams: new Map() }));
+        m.hit += s.hit;
+        m.miss += s.miss;
+        m.error += s.error;
+        for (const [url, u] of Object.entries(s.upstreams)) {
+          const mu = m.upstreams.get(url) ?? { calls: 0, failures: 0, refusals: 0, latencies: [] };
+          mu.calls += u.calls;
+          mu.failures += u.failures;
+          mu.refusals += u.refusals;
+          mu.latencies.push(...u.latencies);
+          m.upstreams.set(url, mu);
+        }
+      }
+      g.refusedList.push(...snap.refused);
+    }
+    g.ring.push(...[...bySlot.values()].sort((a, b) => a.slot - b.slot));
+    g.refusedList.sort((a, b) => b.at.localeCompare(a.at));
+    g.refusedList.length = Math.min(g.refusedList.length, REFUSED_MAX);
+    return g;
   }
 
   endpointObserver(): EndpointObserver {

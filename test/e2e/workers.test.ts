@@ -165,6 +165,26 @@ describe('godepot serve --workers 2', () => {
     for (let i = 0; i < 6; i++) expect(counts(await scrape())).toEqual(want);
   });
 
+  it("shows the whole group's numbers on the operator page from either worker", async () => {
+    // Hits in the last hour, from a scrape on a connection of its own (so scrapes reach both workers).
+    const hits = async (): Promise<number> => {
+      const s = JSON.parse((await getAlone(`${godepot.url}/api/series`)).body.toString()) as {
+        hit: Array<number | null>;
+      };
+      return Math.round(s.hit.reduce<number>((n, x) => n + (x ?? 0), 0) * 10);
+    };
+    const before = await Promise.all(Array.from({ length: 4 }, hits));
+    expect(new Set(before).size).toBe(1);
+    // The zip the first test stored (the upstream's breaker is open since the outage test).
+    const url = `${godepot.url}/example.com/workers/@v/v1.0.0.zip`;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => getAlone(url)));
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 200));
+    // Each answer is counted when it ends; then every scrape, whichever worker answers it, sees all 12.
+    const want = (before[0] ?? 0) + 12;
+    for (let i = 0; i < 50 && (await hits()) < want; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await Promise.all(Array.from({ length: 6 }, hits))).toEqual(Array.from({ length: 6 }, () => want));
+  });
+
   // Last, as it stops the server the others share.
   it('stops on SIGTERM: the primary and every worker exit', async () => {
     const workerPids = listeningPids();

@@ -97,3 +97,43 @@ describe('OperatorStats', () => {
     expect(percentile([1, 2, 3, 4], 0.99)).toBe(4);
   });
 });
+
+describe('OperatorStats of a group of workers', () => {
+  it('adds the workers’ snapshots up: requests per slot, hit ratio, totals, pooled latencies, refused newest first', () => {
+    const c = clock(1_700_000_000_000 - (1_700_000_000_000 % STEP_MS));
+    const a = new OperatorStats(c.now);
+    const b = new OperatorStats(c.now);
+    for (let i = 0; i < 3; i++) a.serviceEvents().served?.({ kind: 'zip', outcome: 'hit' });
+    b.serviceEvents().served?.({ kind: 'zip', outcome: 'miss' });
+    for (let i = 1; i <= 50; i++)
+      a.endpointObserver().onCall?.({ upstream: U, kind: 'zip', outcome: 'ok', seconds: i / 1000 });
+    for (let i = 51; i <= 100; i++)
+      b.endpointObserver().onCall?.({ upstream: U, kind: 'zip', outcome: 'timeout', seconds: i / 1000 });
+    const refusal = { module: 'example.com/m', version: 'v1.0.0', kind: 'zip', expected: 'h1:a', received: 'h1:b' };
+    a.serviceEvents().checksumMismatch?.({ ...refusal, upstream: 'http://a' });
+    c.advance(STEP_MS);
+    b.serviceEvents().checksumMismatch?.({ ...refusal, upstream: 'http://b' });
+    b.serviceEvents().served?.({ kind: 'zip', outcome: 'error' });
+
+    // Snapshots cross the IPC channel as JSON.
+    const wire = [a, b].map((s) => JSON.parse(JSON.stringify(s.snapshot())) as ReturnType<OperatorStats['snapshot']>);
+    const g = OperatorStats.group(a, wire);
+    expect(g.hitRatio()).toBe(3 / 4);
+    expect(g.upstream(U)).toMatchObject({
+      requests: 100,
+      failures: 50,
+      requestsTotal: 100,
+      failuresTotal: 50,
+      p50Ms: 50,
+    });
+    expect(g.upstream(U).p99Ms).toBe(99);
+    const series = g.series();
+    expect(series.hit.slice(-2)).toEqual([0.3, 0]);
+    expect(series.miss.slice(-2)).toEqual([0.1, 0]);
+    expect(series.error.slice(-2)).toEqual([0, 0.1]);
+    expect(g.refused().map((r) => r.upstream)).toEqual(['http://b', 'http://a']);
+    // Each worker's own numbers are unchanged.
+    expect(a.hitRatio()).toBe(1);
+    expect(b.hitRatio()).toBe(0);
+  });
+});

@@ -1,0 +1,91 @@
+// The operator page with --workers N: whichever worker a browser reaches
+// answers with the whole group's numbers (requests/s, hit ratio, upstream
+// latency, refused artifacts). The worker asks the primary, which asks every
+// worker for a snapshot of its OperatorStats and returns them all; the
+// worker adds them up (OperatorStats.group). A worker that does not answer
+// within GATHER_MS is left out; without a primary, a worker shows its own.
+import cluster, { type Worker } from 'node:cluster';
+import { OperatorStats, type StatsSnapshot } from '../server/stats.js';
+import { is } from './cluster-leases.js';
+
+const ASK = 'godepot:stats?';
+const ANSWER = 'godepot:stats!';
+const COLLECT = 'godepot:stats-collect?';
+const SNAPSHOT = 'godepot:stats-collect!';
+/** How long the primary waits for the workers' snapshots. */
+const GATHER_MS = 1_000;
+/** How long a worker waits for the primary's answer before showing its own numbers. */
+const ANSWER_MS = 2_000;
+
+interface Ask {
+  readonly type: typeof ASK;
+  readonly id: number;
+}
+interface Answer {
+  readonly type: typeof ANSWER;
+  readonly id: number;
+  readonly snapshots: StatsSnapshot[];
+}
+interface Collect {
+  readonly type: typeof COLLECT;
+  readonly gathering: number;
+}
+interface Snapshot {
+  readonly type: typeof SNAPSHOT;
+  readonly gathering: number;
+  readonly snapshot: StatsSnapshot;
+}
+
+/** In the primary: gathers every worker's snapshot for the worker that asks. */
+export function serveGroupStats(): void {
+  let next = 0;
+  const gatherings = new Map<number, { readonly got: StatsSnapshot[]; readonly done: () => void; left: number }>();
+  cluster.on('message', (worker: Worker, m: unknown) => {
+    if (is<Snapshot>(m, SNAPSHOT)) {
+      const g = gatherings.get(m.gathering);
+      if (!g) return;
+      g.got.push(m.snapshot);
+      if (--g.left <= 0) g.done();
+      return;
+    }
+    if (!is<Ask>(m, ASK)) return;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+    const gathering = next++;
+    const got: StatsSnapshot[] = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      gatherings.delete(gathering);
+      if (worker.isConnected()) worker.send({ type: ANSWER, id: m.id, snapshots: got } satisfies Answer);
+    };
+    const timer = setTimeout(done, GATHER_MS);
+    gatherings.set(gathering, { got, done, left: workers.length });
+    for (const w of workers) w.send({ type: COLLECT, gathering } satisfies Collect);
+  });
+}
+
+/** In a worker: offers its snapshot to the primary's gatherings; returns the group's statistics on demand. */
+export function groupStats(own: OperatorStats): () => Promise<OperatorStats> {
+  let next = 0;
+  const waiting = new Map<number, (snapshots: StatsSnapshot[] | null) => void>();
+  process.on('message', (m: unknown) => {
+    if (is<Collect>(m, COLLECT)) {
+      if (process.connected)
+        process.send?.({ type: SNAPSHOT, gathering: m.gathering, snapshot: own.snapshot() } satisfies Snapshot);
+    } else if (is<Answer>(m, ANSWER)) waiting.get(m.id)?.(m.snapshots);
+  });
+  return () =>
+    new Promise<OperatorStats>((resolve) => {
+      if (!process.send || !process.connected) {
+        resolve(own);
+        return;
+      }
+      const id = next++;
+      const timer = setTimeout(() => waiting.get(id)?.(null), ANSWER_MS);
+      waiting.set(id, (snapshots) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(snapshots && snapshots.length > 0 ? OperatorStats.group(own, snapshots) : own);
+      });
+      process.send({ type: ASK, id } satisfies Ask);
+    });
+}
