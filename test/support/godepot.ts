@@ -45,7 +45,7 @@ export async function startGodepot(
   opts: {
     storage?: Storage;
     background?: boolean;
-    compose?: Pick<ComposeOptions, 'clock' | 'pools'>;
+    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools'>;
     limits?: Partial<HttpServerLimits>;
     vcs?: VcsOptions;
   } = {},
