@@ -158,7 +158,11 @@ export const SETTINGS_SCHEMA = z
     'reverify-interval': duration,
     'memory-cache': size,
     'memory-cache-item': size,
-    workers: parsed((s) => (s.trim() === 'auto' ? autoWorkers() : wholeNumber(s, 1, 64))),
+    workers: parsed((s) => {
+      if (s.trim() === 'auto') return autoWorkers();
+      if (!/^\d+$/.test(s.trim())) throw new Error(`${JSON.stringify(s)} is neither auto nor a whole number`);
+      return wholeNumber(s, 1, 64);
+    }),
     'log-level': choice(LOG_LEVELS),
     'log-format': choice(LOG_FORMATS),
     'access-log': bool,

@@ -176,6 +176,9 @@ describe('loadSettings', () => {
     expect(() => loadSettings(['-x'], {})).toThrow(/unknown flag -x/);
     expect(() => loadSettings(['--listen'], {})).toThrow(/--listen needs a value/);
     expect(() => loadSettings(['stray'], {})).toThrow(/unexpected argument "stray"/);
+    expect(() => loadSettings(['--workers', 'lots'], {})).toThrow(
+      /--workers: "lots" is neither auto nor a whole number/,
+    );
     expect(loadSettings(['--access-log=false', '--workers', '2', '--workers', '3'], {})).toMatchObject({
       accessLog: false,
       workers: 3,
