@@ -24,7 +24,7 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
     io.out(USAGE);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }
-  const flags = parseFlags(rest, FLAGS);
+  const flags = parseFlags(rest, 'auth', FLAGS);
   const name = flags.positionals[0];
   if (name === undefined || flags.positionals.length > 1) throw new ConfigError('give exactly one user NAME');
   const file = flags.values.get('auth')?.[0] ?? io.env.GODEPOT_AUTH ?? '';

@@ -190,7 +190,7 @@ function choice<T extends string>(name: string, value: string, choices: readonly
 }
 
 export async function ciEnvCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  const flags = parseFlags(args, FLAGS);
+  const flags = parseFlags(args, 'ci-env', FLAGS);
   if (flags.help) {
     io.out(CI_ENV_HELP);
     return 0;

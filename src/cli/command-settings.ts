@@ -4,7 +4,7 @@
 // command's own flags and positional arguments.
 import type { Logger } from 'pino';
 import { buildSettings, ConfigError, layeredValues, parseFlags, type ParsedArgs } from '../config/load.js';
-import { envName, type OptionSpec } from '../config/options.js';
+import { envName, OPTIONS, type OptionSpec } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { makeLogger, makeTextLogger } from '../runtime/logging.js';
 import type { ProgressWriter } from './progress.js';
@@ -29,14 +29,15 @@ export interface CommandSettings {
 }
 
 export function loadCommandSettings(
+  command: string,
   args: readonly string[],
   extra: readonly OptionSpec[],
   env: NodeJS.ProcessEnv = process.env,
 ): CommandSettings {
-  const flags = parseFlags(args, extra);
+  const flags = parseFlags(args, command, [...OPTIONS, ...extra]);
   const raw = layeredValues(flags, env);
   // Commands print their own report; the server's info lines would drown it.
-  if (!raw.has('log-level')) raw.set('log-level', ['warn']);
+  raw.values['log-level'] ??= 'warn';
   // Each artifact is read once: a memory cache would only hold copies.
   const settings = { ...buildSettings(raw), memoryCache: 0 };
   const spec = (name: string): OptionSpec => {

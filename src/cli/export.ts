@@ -114,7 +114,7 @@ async function exportSumdb(
 }
 
 export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  const cs = loadCommandSettings(args, EXPORT_FLAGS, io.env);
+  const cs = loadCommandSettings('export', args, EXPORT_FLAGS, io.env);
   if (cs.flags.help) {
     io.out(EXPORT_HELP);
     return 0;

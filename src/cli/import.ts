@@ -174,7 +174,7 @@ export function importSettings(base: Settings, dirUrl: string): Settings {
 }
 
 export async function importCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  const cs = loadCommandSettings(args, BATCH_FLAGS, io.env);
+  const cs = loadCommandSettings('import', args, BATCH_FLAGS, io.env);
   if (cs.flags.help) {
     io.out(IMPORT_HELP);
     return 0;

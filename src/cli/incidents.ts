@@ -2,7 +2,7 @@
 // (or JSON with --json). Reads the folder directly, so it works whether or
 // not the server is running.
 import { buildSettings, ConfigError, layeredValues, parseFlags } from '../config/load.js';
-import { envName } from '../config/options.js';
+import { envName, OPTIONS } from '../config/options.js';
 import { DEFAULT_DATA } from '../config/settings.js';
 import { readIncidents, type Incident } from '../proxy/incidents.js';
 import { openStorage } from '../runtime/stores.js';
@@ -52,7 +52,7 @@ Reads the folder directly, so it works whether or not the server runs.
 `;
 
 export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  const flags = parseFlags(args, FLAGS);
+  const flags = parseFlags(args, 'incidents', [...OPTIONS, ...FLAGS]);
   if (flags.help) {
     io.out(HELP);
     return 0;

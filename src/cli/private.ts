@@ -34,7 +34,7 @@ export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO)
     io.out(USAGE);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }
-  const cs = loadCommandSettings(rest, [], io.env);
+  const cs = loadCommandSettings('private', rest, [], io.env);
   if (cs.flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(cs.flags.positionals[0])}`);
   const settings = cs.settings;

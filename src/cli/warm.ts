@@ -96,7 +96,7 @@ export function interruptible(): { signal: AbortSignal; release(): void } {
 }
 
 export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  const cs = loadCommandSettings(args, BATCH_FLAGS, io.env);
+  const cs = loadCommandSettings('warm', args, BATCH_FLAGS, io.env);
   if (cs.flags.help) {
     io.out(WARM_HELP);
     return 0;

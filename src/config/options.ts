@@ -15,6 +15,10 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
 }
 
+export const VERIFY_MODES = ['strict', 'fallback', 'quorum'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
+
 function ms(n: number): string {
   if (n % 60_000 === 0) return `${n / 60_000}m`;
   if (n % 1000 === 0) return `${n / 1000}s`;
@@ -93,7 +97,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'verify',
     type: 'string',
     default: 'fallback',
-    choices: ['strict', 'fallback', 'quorum'],
+    choices: VERIFY_MODES,
     help: 'When the checksum database cannot be reached: strict refuses, fallback serves marked unverified and checks later, quorum needs two proxies to agree.',
   },
   {
@@ -182,14 +186,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'log-level',
     type: 'string',
     default: 'info',
-    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    choices: LOG_LEVELS,
     help: 'Log level.',
   },
   {
     name: 'log-format',
     type: 'string',
     default: 'auto',
-    choices: ['auto', 'json', 'text'],
+    choices: LOG_FORMATS,
     help: 'json: one JSON object per line (for machines); text: one plain line per message; auto: json for serve, text for the other commands.',
   },
   { name: 'access-log', type: 'boolean', default: 'true', help: 'Log one JSON line per request.' },

@@ -253,3 +253,13 @@ export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; buck
     throw new ValueError(`the prefix ${JSON.stringify(prefix)} may use only letters, digits and ._~!@+-/`);
   return { kind: 's3', bucket: m[1] as string, prefix };
 }
+
+/** "HOST:PORT", ":PORT" (all interfaces) or "[v6]:PORT". */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535)
+    throw new ValueError(`${JSON.stringify(s)} is not HOST:PORT (for example 127.0.0.1:8080 or :8080)`);
+  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));
+  return { host, port };
+}

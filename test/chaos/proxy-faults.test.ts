@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
 import { MemoryStorage } from '../../src/storage/index.js';
+import { ManualClock, type Clock } from '../../src/util/clock.js';
 import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
 const FAST: RawSettings = {
@@ -25,10 +26,10 @@ describe('upstream proxy faults', () => {
   const mods = new Map<string, BuiltModule>();
   const running: RunningGodepot[] = [];
 
-  const start = async (extra: RawSettings = {}, storage?: MemoryStorage): Promise<RunningGodepot> => {
+  const start = async (extra: RawSettings = {}, storage?: MemoryStorage, clock?: Clock): Promise<RunningGodepot> => {
     const g = await startGodepot(
       { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...FAST, ...extra },
-      storage ? { storage } : {},
+      { ...(storage ? { storage } : {}), ...(clock ? { compose: { clock } } : {}) },
     );
     running.push(g);
     return g;
@@ -178,15 +179,24 @@ describe('upstream proxy faults', () => {
 
   it('list and @latest are served stale when the upstream fails, refreshed after their TTL otherwise', async () => {
     // Deadlines beyond the test's own time-out: a stale answer can only come from the stale grace.
-    const g = await start({
-      'list-ttl': '1ms',
-      'stale-grace': '200ms',
-      'metadata-first-byte-timeout': '60s',
-      'metadata-total-timeout': '60s',
-    });
+    // The lists age on a clock the test moves.
+    const clock = new ManualClock(Date.now());
+    const g = await start(
+      {
+        'list-ttl': '1m',
+        'stale-grace': '200ms',
+        'metadata-first-byte-timeout': '60s',
+        'metadata-total-timeout': '60s',
+      },
+      undefined,
+      clock,
+    );
     const first = await get(`${g.url}/example.com/m0/@v/list`);
     expect(first.status).toBe(200);
     expect(first.headers.get('x-godepot-cache')).toBe('miss');
+    expect((await get(`${g.url}/example.com/m0/@v/list`)).headers.get('x-godepot-cache')).toBe('hit');
+    // Stored copies are dated by the storage (real time): two TTLs on are past them, however long the test took.
+    clock.advance(120_000);
     upstream.setFault(faults.status(500));
     const stale = await get(`${g.url}/example.com/m0/@v/list`);
     expect(stale.status).toBe(200);
@@ -197,6 +207,7 @@ describe('upstream proxy faults', () => {
     expect(fresh.headers.get('x-godepot-cache')).toBe('revalidated');
     // A hanging upstream costs a stale answer the stale grace, not a time-out.
     expect((await get(`${g.url}/example.com/m1/@latest`)).status).toBe(200);
+    clock.advance(120_000);
     upstream.setFault(faults.hang());
     const slowStale = await get(`${g.url}/example.com/m1/@latest`);
     expect(slowStale.status).toBe(200);

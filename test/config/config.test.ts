@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadSettings, parseListen } from '../../src/config/load.js';
 import { OPTIONS, envName } from '../../src/config/options.js';
+import { SETTINGS_SCHEMA } from '../../src/config/schema.js';
 import {
   DEFAULT_SUMDB,
   formatUpstreamList,
@@ -164,6 +165,34 @@ describe('loadSettings', () => {
     expect(loadSettings(['--sumdb', 'off'], {}).sumdb).toEqual([]);
     expect(loadSettings([], { GODEPOT_SUMDB: 'off' }).sumdb).toEqual([]);
     expect(() => loadSettings(['--sumdb', 'off', '--sumdb', 'sum.golang.org'], {})).toThrow(/cannot be combined/);
+  });
+
+  it('has one schema entry for every option', () => {
+    expect(Object.keys(SETTINGS_SCHEMA.in.shape).sort()).toEqual(OPTIONS.map((o) => o.name).sort());
+  });
+
+  it('parses flags strictly and says where a bad value came from', () => {
+    expect(() => loadSettings(['--frobnicate=1'], {})).toThrow(/^unknown flag --frobnicate; see godepot serve --help$/);
+    expect(() => loadSettings(['-x'], {})).toThrow(/unknown flag -x/);
+    expect(() => loadSettings(['--listen'], {})).toThrow(/--listen needs a value/);
+    expect(() => loadSettings(['stray'], {})).toThrow(/unexpected argument "stray"/);
+    expect(() => loadSettings(['--workers', 'lots'], {})).toThrow(
+      /--workers: "lots" is neither auto nor a whole number/,
+    );
+    expect(loadSettings(['--access-log=false', '--workers', '2', '--workers', '3'], {})).toMatchObject({
+      accessLog: false,
+      workers: 3,
+    });
+    expect(() => loadSettings([], { GODEPOT_LIST_TTL: 'soon' })).toThrow(
+      /--list-ttl: .*"soon".*\(from GODEPOT_LIST_TTL\)$/,
+    );
+    const file = join(mkdtempSync(join(tmpdir(), 'godepot-config-')), 'c.json');
+    writeFileSync(file, JSON.stringify({ workers: 2, offline: true, 'retry-attempts': [2] }));
+    expect(() => loadSettings(['--config', file], {})).toThrow(
+      new RegExp(`--retry-attempts: expected one value.*\\(from config file ${file}\\)`),
+    );
+    writeFileSync(file, JSON.stringify({ workers: 2, offline: true, sumdb: 'off' }));
+    expect(loadSettings(['--config', file], {})).toMatchObject({ workers: 2, offline: true, sumdb: [] });
   });
 
   it('refuses unknown keys and bad JSON in the config file', () => {

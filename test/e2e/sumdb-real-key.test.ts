@@ -12,7 +12,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey, newSigner, newVerifier, signNote, type Signer } from '../../src/sumdb/note/index.js';
-import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+import { startGodepot, type RawSettings, type RunningGodepot } from '../support/godepot.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { vectorPath } from '../support/txtar.js';
 import { Dirs, readyz } from './sumdb-support.js';
 
@@ -92,14 +93,18 @@ describe('the real sum.golang.org key', () => {
     data,
     upstream: 'off',
     sumdb: `${real.verifier_key} ${db.url}`,
-    'sumdb-ttl': '50ms',
+    'sumdb-ttl': '1m',
     'stale-grace': '2s',
   });
+  // The tree head ages on a clock the test moves, never by waiting.
+  const clock = new ManualClock(Date.now());
+  const start = (raw: RawSettings) => startGodepot(raw, { compose: { clock } });
   const latest = async (g: RunningGodepot): Promise<{ status: number; body: Buffer }> => {
     const r = await fetch(`${g.url}/sumdb/sum.golang.org/latest`);
     return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
   };
-  const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 80));
+  /** The held head becomes as old as its TTL: the next request asks the database again. */
+  const pause = (): void => clock.advance(60_000);
 
   beforeAll(async () => {
     expect(real.notes.find((n) => n.label === 'C-neg')?.expect_sum_golang_org_signature).toBe('invalid');
@@ -113,14 +118,14 @@ describe('the real sum.golang.org key', () => {
   });
 
   it('refuses an altered or forged head as the very first one: nothing to serve, nothing kept', async () => {
-    const fresh = await startGodepot({ ...settings(), data: await dirs.make('godepot-data-') });
+    const fresh = await start({ ...settings(), data: await dirs.make('godepot-data-') });
     try {
       for (const bad of [altered, forged, forgedSame]) {
         db.current = bad;
         const r = await latest(fresh);
         expect(r.status).toBe(502);
         expect(r.body.toString()).toContain('does not verify');
-        await pause();
+        pause();
       }
       expect(await fresh.g.storage.get('sumdb/sum.golang.org/latest')).toBeNull();
     } finally {
@@ -129,7 +134,7 @@ describe('the real sum.golang.org key', () => {
   });
 
   it('serves the genuine head, and never the altered or forged ones that follow it', async () => {
-    godepot = await startGodepot(settings());
+    godepot = await start(settings());
     db.current = genuine;
     const first = await latest(godepot);
     expect(first.status).toBe(200);
@@ -138,7 +143,7 @@ describe('the real sum.golang.org key', () => {
     const asked = db.latestRequests;
     for (const bad of [altered, forged, forgedSame, altered]) {
       db.current = bad;
-      await pause(); // older than the TTL: godepot asks again
+      pause();
       const r = await latest(godepot);
       expect(r.status).toBe(200);
       expect(r.body.equals(genuine)).toBe(true);
@@ -156,7 +161,7 @@ describe('the real sum.golang.org key', () => {
     if (!godepot) throw new Error('previous test did not start godepot');
     for (const label of ['B', 'H']) {
       db.current = note(label);
-      await pause();
+      pause();
       const r = await latest(godepot);
       expect(r.status).toBe(200);
       expect(r.body.equals(genuine), label).toBe(true);
@@ -169,13 +174,13 @@ describe('the real sum.golang.org key', () => {
     await godepot?.close();
     godepot = undefined;
     db.current = forged;
-    const again = await startGodepot(settings());
+    const again = await start(settings());
     godepot = again;
     const r = await latest(again);
     expect(r.status).toBe(200);
     expect(r.body.equals(genuine)).toBe(true);
     db.current = genuine;
-    await pause();
+    pause();
     const ok = await latest(again);
     expect(ok.body.equals(genuine)).toBe(true);
     expect((await readyz(again.url)).sumdb[0]?.status).toBe('ok');

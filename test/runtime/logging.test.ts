@@ -1,6 +1,6 @@
 // The access log's own writer must write exactly the line pino writes for
 // log.info(record, 'request'): same fields, order, escaping, bindings, time.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { accessLogWriter, BatchingSink, isoTimeCached } from '../../src/runtime/logging.js';
 
@@ -77,16 +77,22 @@ describe('BatchingSink', () => {
     expect(out.lines).toEqual(['a1\na2\n', 'warn\n', 'a3\n', 'error\n']);
   });
 
-  it('hands over when the batch is full, and after the delay otherwise', async () => {
-    const out = capture();
-    const sink = new BatchingSink(out, 10, 20);
-    sink.queue('12345\n');
-    sink.queue('67890\n');
-    expect(out.lines).toEqual(['12345\n67890\n']);
-    sink.queue('late\n');
-    expect(out.lines).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(out.lines).toEqual(['12345\n67890\n', 'late\n']);
+  it('hands over when the batch is full, and after the delay otherwise', () => {
+    vi.useFakeTimers();
+    try {
+      const out = capture();
+      const sink = new BatchingSink(out, 10, 20);
+      sink.queue('12345\n');
+      sink.queue('67890\n');
+      expect(out.lines).toEqual(['12345\n67890\n']);
+      sink.queue('late\n');
+      vi.advanceTimersByTime(19);
+      expect(out.lines).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(out.lines).toEqual(['12345\n67890\n', 'late\n']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('flush and flushSync leave nothing queued', () => {

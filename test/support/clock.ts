@@ -1,6 +1,6 @@
 // A waiting clock that tests move by hand (src/util/clock.ts): sleeps and
 // time-outs fire only when advance() passes their time, in time order.
-import type { WaitingClock as Clock } from '../../src/util/clock.js';
+import { systemClock, type WaitingClock as Clock } from '../../src/util/clock.js';
 
 interface Timer {
   readonly at: number;
@@ -72,5 +72,21 @@ export class FakeClock implements Clock {
       if (performance.now() - start > limitMs) throw new Error(`fake clock: gave up waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+}
+
+/**
+ * Real time plus an offset the test moves forward (src/util/clock.ts's
+ * systemClock, skipped ahead): sleeps and deadlines run in real time, so a
+ * hanging upstream still times out, but a breaker's half-open time or a TTL
+ * is reached at once with skip() instead of being waited for.
+ */
+export class OffsetClock implements Clock {
+  private offset = 0;
+  now = (): number => systemClock.now() + this.offset;
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> => systemClock.sleep(ms, signal);
+  timeout = (ms: number): AbortSignal => systemClock.timeout(ms);
+  skip(ms: number): void {
+    this.offset += ms;
   }
 }

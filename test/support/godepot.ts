@@ -18,12 +18,8 @@ import type { VcsOptions } from '../../src/runtime/private.js';
 export type RawSettings = Record<string, string | string[]>;
 
 export function settingsFrom(raw: RawSettings) {
-  const m = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(raw)) {
-    if (!findOption(k)) throw new Error(`test: unknown setting ${k}`);
-    m.set(k, Array.isArray(v) ? v : [v]);
-  }
-  return buildSettings(m);
+  for (const k of Object.keys(raw)) if (!findOption(k)) throw new Error(`test: unknown setting ${k}`);
+  return buildSettings({ values: raw, from: {} });
 }
 
 export interface RunningGodepot {
@@ -49,7 +45,7 @@ export async function startGodepot(
   opts: {
     storage?: Storage;
     background?: boolean;
-    compose?: Pick<ComposeOptions, 'clock' | 'pools'>;
+    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools'>;
     limits?: Partial<HttpServerLimits>;
     vcs?: VcsOptions;
   } = {},

@@ -13,6 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { findComponent } from '../support/components.js';
 import { REPO_ROOT, removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { OffsetClock } from '../support/clock.js';
 
 const CHROMIUM = findComponent('chromium');
 const ARTIFACTS = join(REPO_ROOT, 'test', 'ui', 'artifacts');
@@ -38,6 +39,10 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
   let victim: BuiltModule;
   let altered: BuiltModule;
   const consoleErrors: string[] = [];
+  // Ages (TTLs, the breakers' half-open time) are long, and reached by moving these clocks, never by waiting;
+  // the clocks keep real time otherwise, so the hung upstreams' deadlines pass as they would.
+  const clock = new OffsetClock();
+  const upstreamClock = new OffsetClock();
   const requested: string[] = [];
 
   beforeAll(async () => {
@@ -46,23 +51,26 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     built = await buildModules([0, 1, 2, 3].map(fixture));
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
-    godepot = await startGodepot({
-      upstream: upstream.url,
-      sumdb: `${sumdb.vkey} ${sumdb.url}`,
-      // Short ages and deadlines: an outage is noticed (and healed) within seconds.
-      'sumdb-ttl': '1s',
-      'list-ttl': '1s',
-      'stale-grace': '200ms',
-      'metadata-first-byte-timeout': '700ms',
-      'metadata-total-timeout': '1s',
-      'zip-first-byte-timeout': '700ms',
-      'zip-total-timeout': '1s',
-      'sumdb-first-byte-timeout': '700ms',
-      'sumdb-total-timeout': '1s',
-      'retry-attempts': '1',
-      'breaker-failures': '2',
-      'breaker-half-open-after': '2s',
-    });
+    godepot = await startGodepot(
+      {
+        upstream: upstream.url,
+        sumdb: `${sumdb.vkey} ${sumdb.url}`,
+        // Short deadlines: an outage is noticed within seconds.
+        'sumdb-ttl': '1h',
+        'list-ttl': '1h',
+        'stale-grace': '200ms',
+        'metadata-first-byte-timeout': '700ms',
+        'metadata-total-timeout': '1s',
+        'zip-first-byte-timeout': '700ms',
+        'zip-total-timeout': '1s',
+        'sumdb-first-byte-timeout': '700ms',
+        'sumdb-total-timeout': '1s',
+        'retry-attempts': '1',
+        'breaker-failures': '2',
+        'breaker-half-open-after': '1h',
+      },
+      { compose: { clock, upstreamClock } },
+    );
     // The warm-up: three modules fetched through godepot, verified and stored.
     for (const m of built.slice(0, 3)) {
       for (const ext of ['info', 'mod', 'zip']) {
@@ -147,6 +155,7 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     try {
       upstream.setFault(faults.hang());
       sumdb.setFault(faults.hang());
+      clock.skip(3_600_000); // the version list and the tree head are past their age: clients' requests refresh them
       const hungAt = performance.now();
       await proxyRow().locator('.state', { hasText: 'failing' }).waitFor({ timeout: FAILING_WITHIN_MS });
       const incident = page.locator('#incident-rows tr.incident-ongoing', { hasText: upstream.url });
@@ -165,6 +174,19 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
 
       upstream.clearFaults();
       sumdb.clearFaults();
+      // Past the half-open time (again, should a probe still in flight have failed), a probe goes through.
+      await expect
+        .poll(
+          async () => {
+            upstreamClock.skip(3_600_000);
+            const api = (await (await fetch(`${godepot.url}/api/upstreams`)).json()) as {
+              upstreams: Array<{ state: string }>;
+            };
+            return api.upstreams.map((u) => u.state);
+          },
+          { timeout: 30_000, interval: 300 },
+        )
+        .toEqual(['closed', 'closed']);
       await proxyRow().locator('.state', { hasText: 'healthy' }).waitFor({ timeout: 30_000 });
       const ended = page.locator('#incident-rows tr.incident:not(.incident-ongoing)', { hasText: upstream.url });
       await ended.waitFor({ timeout: 30_000 });
@@ -192,7 +214,8 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
   it('shows a red banner with both signed heads once a forked history is refused', async () => {
     const verifiedHead = await (await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`)).text();
     await sumdb.fork();
-    // The head is refreshed after its 1 s age: ask until godepot has seen (and refused) the fork.
+    // The head is refreshed once past its age: ask until godepot has seen (and refused) the fork.
+    clock.skip(3_600_000);
     await expect
       .poll(
         async () => {

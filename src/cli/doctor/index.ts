@@ -49,7 +49,7 @@ export async function doctor(
   args: readonly string[],
   deps: DoctorDeps = {},
 ): Promise<{ report: DoctorReport; code: number; output: string }> {
-  const flags = parseFlags(args, FLAGS);
+  const flags = parseFlags(args, 'doctor', FLAGS);
   if (flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
   const one = (n: string): string | undefined => flags.values.get(n)?.at(-1);

@@ -1,0 +1,237 @@
+// The one schema of every setting: it turns each raw value — the text of a
+// flag or of a GODEPOT_* variable, or a JSON value from the config file —
+// into the Settings type, checking every value and the rules that tie
+// settings together. Each issue's path starts with the setting's name (then
+// the index of a list entry), which load.ts turns into "invalid --NAME: …".
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { pathMatch } from '../module/index.js';
+import { newVerifier } from '../sumdb/note/index.js';
+import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
+import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
+import {
+  DEFAULT_SUMDB,
+  parseDuration,
+  parseListen,
+  parseSize,
+  parseStorage,
+  parseSumdbSpec,
+  parseUpstreamList,
+  SUMDB_OFF,
+} from './values.js';
+
+/** One value: text, or a number or true/false from the config file, read as its text. */
+const one = z
+  .union([z.string(), z.number(), z.boolean()], { error: 'expected one value (text, a number or true/false)' })
+  .transform(String);
+
+/** Every occurrence of a repeatable setting (the config file may give one string instead of a list). */
+const many = z.union([z.string().transform((s) => [s]), z.array(z.string())], {
+  error: 'expected a string or a list of strings',
+});
+
+/** A value read by a parser that throws an Error saying what is wrong. */
+function parsed<T>(parse: (s: string) => T) {
+  return one.transform((s, ctx) => {
+    try {
+      return parse(s);
+    } catch (err) {
+      ctx.addIssue((err as Error).message);
+      return z.NEVER;
+    }
+  });
+}
+
+const text = one.transform((s) => s.trim());
+const duration = parsed(parseDuration);
+const size = parsed(parseSize);
+function wholeNumber(s: string, min: number, max: number): number {
+  if (!/^\d+$/.test(s.trim())) throw new Error(`${JSON.stringify(s)} is not a whole number`);
+  const n = Number(s);
+  if (n < min || n > max) throw new Error(`${n} is out of range ${min}..${max}`);
+  return n;
+}
+const int = (min: number, max: number) => parsed((s) => wholeNumber(s, min, max));
+const bool = parsed((s) => {
+  const v = s.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new Error(`${JSON.stringify(s)} is not true or false`);
+});
+const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
+  one.pipe(z.enum(choices, { error: (i) => `${JSON.stringify(i.input)} is not one of ${choices.join(', ')}` }));
+/** Text that is empty or matches re (described by want). */
+const optional = (re: RegExp, want: string) =>
+  text.refine((s) => s === '' || re.test(s), { error: (i) => `${JSON.stringify(i.input)} is not ${want}` });
+
+const sumdb = many.transform((given, ctx) => {
+  const specs = given.map((s) => s.trim());
+  if (specs.length === 0 || specs.includes('')) {
+    ctx.addIssue(
+      `empty; name a checksum database (the default is ${DEFAULT_SUMDB}), or say --sumdb ${SUMDB_OFF} to run without verification`,
+    );
+    return z.NEVER;
+  }
+  if (specs.includes(SUMDB_OFF)) {
+    if (specs.length > 1) ctx.addIssue(`"${SUMDB_OFF}" cannot be combined with databases`);
+    return [];
+  }
+  const out = specs.flatMap((spec, i) => {
+    try {
+      const parsed = parseSumdbSpec(spec);
+      newVerifier(parsed.key);
+      return [parsed];
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(spec)}: ${(err as Error).message}` });
+      return [];
+    }
+  });
+  const twice = out.find((s, i) => out.findIndex((t) => t.name === s.name) < i);
+  if (twice) ctx.addIssue(`database ${twice.name} is configured twice; list its mirrors as URL,URL in one entry`);
+  return out;
+});
+
+const verifyRules = many.transform((given, ctx) =>
+  given.map((r) => {
+    const eq = r.lastIndexOf('=');
+    const pattern = r.slice(0, eq).trim();
+    const mode = r.slice(eq + 1).trim();
+    if (eq <= 0 || pattern === '' || !(VERIFY_MODES as readonly string[]).includes(mode))
+      ctx.addIssue(`${JSON.stringify(r)} is not PATTERN=${VERIFY_MODES.join('|')}`);
+    return { pattern, mode: mode as VerifyMode };
+  }),
+);
+
+/** --private values joined into one GOPRIVATE list; each pattern must be a valid path.Match pattern. */
+const privatePatterns = many.transform((given, ctx) => {
+  const patterns = given
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const p of patterns) {
+    try {
+      pathMatch(p, '');
+    } catch (err) {
+      ctx.addIssue(`pattern ${JSON.stringify(p)}: ${(err as Error).message}`);
+    }
+  }
+  return patterns.join(',');
+});
+
+/** `--workers auto`: one per core the process may use, at most AUTO_WORKERS_MAX. */
+export function autoWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(AUTO_WORKERS_MAX, cores));
+}
+/** Past this, the primary's accept and IPC and each worker's memory cache cost more than another core gives. */
+const AUTO_WORKERS_MAX = 8;
+
+const CLASSES = ['metadata', 'zip', 'sumdb'] as const;
+const DEADLINES = { connect: 'connect', firstByte: 'first-byte', idle: 'idle', total: 'total' } as const;
+type DeadlineKey = `${CallClass}-${(typeof DEADLINES)[keyof Deadlines]}-timeout`;
+const deadlineFields = Object.fromEntries(
+  CLASSES.flatMap((cls) => Object.values(DEADLINES).map((d) => [`${cls}-${d}-timeout`, duration])),
+) as Record<DeadlineKey, typeof duration>;
+
+/** Every setting by its name in OPTIONS (options.ts); a test checks that the two list the same names. */
+export const SETTINGS_SCHEMA = z
+  .strictObject({
+    listen: parsed(parseListen),
+    data: text.refine((s) => s !== '', 'empty folder name'),
+    upstream: parsed(parseUpstreamList),
+    sumdb,
+    nosumdb: one,
+    offline: bool,
+    verify: choice(VERIFY_MODES),
+    'verify-rule': verifyRules,
+    'list-ttl': duration,
+    'query-ttl': duration,
+    'sumdb-ttl': duration,
+    'notfound-ttl': duration,
+    'stale-grace': duration,
+    ...deadlineFields,
+    'retry-attempts': int(1, 10),
+    'retry-base-delay': duration,
+    'retry-max-delay': duration,
+    'breaker-failures': int(1, 1000),
+    'breaker-half-open-after': duration,
+    'hedge-delay': duration,
+    'reverify-interval': duration,
+    'memory-cache': size,
+    'memory-cache-item': size,
+    workers: parsed((s) => {
+      if (s.trim() === 'auto') return autoWorkers();
+      if (!/^\d+$/.test(s.trim())) throw new Error(`${JSON.stringify(s)} is neither auto nor a whole number`);
+      return wholeNumber(s, 1, 64);
+    }),
+    'log-level': choice(LOG_LEVELS),
+    'log-format': choice(LOG_FORMATS),
+    'access-log': bool,
+    private: privatePatterns,
+    'vcs-concurrency': int(1, 64),
+    'vcs-timeout': duration,
+    auth: text,
+    'tls-cert': text,
+    'tls-key': text,
+    'insecure-auth': bool,
+    storage: parsed(parseStorage),
+    's3-endpoint': optional(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
+    'storage-timeout': duration,
+    redis: optional(/^rediss?:\/\/[^\s]+$/, 'redis://HOST:PORT[/DB]'),
+    'node-name': text,
+  })
+  .transform((v, ctx): Settings => {
+    const problem = (setting: string, message: string) => ctx.addIssue({ code: 'custom', path: [setting], message });
+    const deadlines = Object.fromEntries(
+      CLASSES.map((cls): [CallClass, Deadlines] => {
+        const d = (k: keyof Deadlines) => v[`${cls}-${DEADLINES[k]}-timeout`];
+        if (d('total') < d('firstByte'))
+          problem(`${cls}-total-timeout`, `it must be at least --${cls}-first-byte-timeout`);
+        return [cls, { connect: d('connect'), firstByte: d('firstByte'), idle: d('idle'), total: d('total') }];
+      }),
+    ) as Record<CallClass, Deadlines>;
+    const tls = v['tls-cert'] === '' ? null : { cert: v['tls-cert'], key: v['tls-key'] };
+    if ((tls === null) !== (v['tls-key'] === ''))
+      problem(
+        tls ? 'tls-cert' : 'tls-key',
+        'give both the certificate (--tls-cert) and its key (--tls-key), or neither',
+      );
+    if (v.auth !== '' && !tls && !v['insecure-auth'])
+      problem(
+        'auth',
+        'tokens would cross the network in clear text; serve HTTPS with --tls-cert and --tls-key, or set --insecure-auth when a TLS-terminating proxy is in front',
+      );
+    const store = v.storage;
+    return {
+      listen: v.listen,
+      data: v.data,
+      upstream: v.upstream,
+      sumdb: v.sumdb,
+      nosumdb: v.nosumdb,
+      offline: v.offline,
+      verify: { mode: v.verify, rules: v['verify-rule'] },
+      ttl: { list: v['list-ttl'], query: v['query-ttl'], sumdbLatest: v['sumdb-ttl'], notFound: v['notfound-ttl'] },
+      staleGrace: v['stale-grace'],
+      deadlines,
+      retry: { attempts: v['retry-attempts'], baseDelay: v['retry-base-delay'], maxDelay: v['retry-max-delay'] },
+      breaker: { failures: v['breaker-failures'], halfOpenAfter: v['breaker-half-open-after'] },
+      hedgeDelay: v['hedge-delay'],
+      reverifyInterval: v['reverify-interval'],
+      memoryCache: v['memory-cache'],
+      memoryCacheItem: v['memory-cache-item'],
+      workers: v.workers,
+      logLevel: v['log-level'],
+      logFormat: v['log-format'],
+      accessLog: v['access-log'],
+      private: v.private,
+      vcs: { concurrency: v['vcs-concurrency'], timeout: v['vcs-timeout'] },
+      auth: v.auth,
+      tls,
+      insecureAuth: v['insecure-auth'],
+      storage:
+        store.kind === 'fs'
+          ? store
+          : { ...store, endpoint: v['s3-endpoint'].replace(/\/$/, ''), timeout: v['storage-timeout'] },
+      redis: v.redis,
+      nodeName: v['node-name'],
+    };
+  });
