@@ -122,9 +122,11 @@ async function runWorker(settings: Settings): Promise<number> {
     import('../server/http-server.js'),
     import('../runtime/tls.js'),
   ]);
-  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord(), groupStats } : {}).catch((err: unknown) => {
-    throw dataError(err, settings.data);
-  });
+  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord(), groupStats } : {}).catch(
+    (err: unknown) => {
+      throw dataError(err, settings.data);
+    },
+  );
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
   const tls = settings.tls;
   const server = createHttpServer(
