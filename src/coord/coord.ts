@@ -1,10 +1,11 @@
 // What several godepot processes or nodes must agree on (DESIGN invariant 11),
-// behind one interface with two implementations that run one contract test
+// behind one interface; LocalCoord and RedisCoord run one contract test
 // list (test/coord/contract.test.ts):
-// - LocalCoord: this process alone (or the workers of one machine, whose
-//   fetch leases come from the primary over IPC: runtime/cluster-leases.ts);
-// - RedisCoord (redis.ts): several nodes through one Redis, falling back to a
-//   LocalCoord while Redis is unreachable ("degrade, never down").
+// - LocalCoord: this process alone;
+// - WorkerCoord (runtime/cluster-coord.ts): the workers of one machine,
+//   through their primary process, which keeps a LocalCoord for them;
+// - RedisCoord (redis.ts): several nodes through one Redis, falling back to
+//   local coordination while Redis is unreachable ("degrade, never down").
 //
 // What is shared:
 // - fetch leases (single flight): one holder per artifact key, with an expiry
@@ -86,23 +87,19 @@ const NOT_FOUND_ENTRIES = 10_000;
 export const SOLO_LEASE: Lease = { lead: true, release: () => undefined };
 
 /**
- * Coordination inside one process (the default, and RedisCoord's fallback).
- * With `leases` (the workers of `serve --workers N`), fetches are single
- * flight across the machine's workers too.
+ * Coordination inside one process: `--workers 1`, the primary of the
+ * workers (runtime/cluster-coord.ts), and RedisCoord's fallback.
  */
 export class LocalCoord implements Coordination {
-  readonly kind: 'local' | 'workers';
+  readonly kind = 'local';
+  /** Alone, this process's own single flight suffices. */
+  readonly leases = null;
   private readonly heads = new Map<string, Buffer>();
   private readonly refused = new Map<string, Set<string>>();
   private readonly forks = new Map<string, string>();
   private readonly negative = new Map<string, { until: number; entry: NotFoundEntry }>();
 
-  constructor(
-    readonly leases: FetchLeases | null = null,
-    private readonly now: Clock = Date.now,
-  ) {
-    this.kind = leases ? 'workers' : 'local';
-  }
+  constructor(private readonly now: Clock = Date.now) {}
 
   async head(db: string): Promise<Buffer | null> {
     return this.heads.get(db) ?? null;

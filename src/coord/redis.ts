@@ -92,7 +92,7 @@ export class RedisCoord implements Coordination {
     private readonly opts: RedisCoordOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.local = opts.fallback ?? new LocalCoord(null, this.now);
+    this.local = opts.fallback ?? new LocalCoord(this.now);
     this.since = this.now();
     this.leaseTtl = opts.leaseTtl ?? 15_000;
     this.pollInterval = opts.pollInterval ?? 50;

@@ -94,7 +94,7 @@ describe('breaker news from another process', () => {
 describe('LocalCoord', () => {
   it('forgets not-found answers when their time is up (injected clock)', async () => {
     let now = 1000;
-    const c = new LocalCoord(null, () => now);
+    const c = new LocalCoord(() => now);
     await c.rememberNotFound('k', { upstream: 'u', status: 404, detail: '' }, 500);
     now += 499;
     expect(await c.notFound('k')).not.toBeNull();
