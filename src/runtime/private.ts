@@ -14,6 +14,7 @@ import { GoRunner } from '../vcs/gorun.js';
 import { PrivateLedger } from '../vcs/ledger.js';
 import { Origin, type TagMovedEvent } from '../vcs/origin.js';
 import { OriginBreaker, type OriginBreakerState } from '../vcs/breaker.js';
+import type { Clock } from '../util/clock.js';
 
 export interface VcsOptions {
   /** The go binary (default `go` on PATH). */
@@ -51,6 +52,7 @@ export async function wirePrivate(
   log: Logger,
   registry: Registry,
   shutdown: AbortSignal,
+  clock: Clock,
   vcs: VcsOptions = {},
 ): Promise<PrivateWiring> {
   const patterns = settings.private;
@@ -77,6 +79,8 @@ export async function wirePrivate(
   const breaker = new OriginBreaker({
     failures: settings.breaker.failures,
     halfOpenAfter: settings.breaker.halfOpenAfter,
+    // The composition root's clock, as for the incidents the breaker reports and the answers it keeps stale.
+    now: () => clock.now(),
     ...(vcs.onOriginState ? { onState: vcs.onOriginState } : {}),
   });
   const origin = new Origin(
@@ -86,6 +90,7 @@ export async function wirePrivate(
       isPrivate,
       log,
       breaker,
+      clock,
       onTagMoved: (e) => {
         moved.inc();
         vcs.onTagMoved?.(e);

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { isCanonicalVersion } from '../module/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { classify, hostOf, OriginError, type OriginFailure } from './errors.js';
 import type { OriginBreaker } from './breaker.js';
@@ -44,6 +45,8 @@ export interface OriginOptions {
   readonly breaker?: OriginBreaker;
   /** How long a finished download stays in memory for the next request of the same version (ms). */
   readonly keepMs?: number;
+  /** Ages the downloads kept in memory (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 interface GoModuleJson {
@@ -105,12 +108,14 @@ export class Origin {
 
   private readonly downloads: SingleFlight<Download>;
   private readonly kept = new Map<string, { until: number; download: Download }>();
+  private readonly clock: Clock;
 
   constructor(
     private readonly opts: OriginOptions,
     shutdown?: AbortSignal,
   ) {
     this.downloads = new SingleFlight<Download>(shutdown);
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** The tagged versions (what `go list -m -versions` prints). */
@@ -137,12 +142,12 @@ export class Origin {
   async download(path: string, version: string, signal: AbortSignal): Promise<Download> {
     const key = `${path}@${version}`;
     const kept = this.kept.get(key);
-    if (kept && kept.until > Date.now()) return kept.download;
+    if (kept && kept.until > this.clock.now()) return kept.download;
     const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
     this.kept.delete(key);
     // Large zips are not kept: memory stays bounded (KEEP_ENTRIES × KEEP_MAX_ZIP).
     if (value.zip.length > KEEP_MAX_ZIP) return value;
-    this.kept.set(key, { until: Date.now() + (this.opts.keepMs ?? 120_000), download: value });
+    this.kept.set(key, { until: this.clock.now() + (this.opts.keepMs ?? 120_000), download: value });
     if (this.kept.size > KEEP_ENTRIES) {
       const oldest = this.kept.keys().next();
       if (!oldest.done) this.kept.delete(oldest.value);
