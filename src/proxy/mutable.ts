@@ -1,7 +1,10 @@
 // @v/list, @latest and .info of branch/commit queries: answers that change.
-// They are kept with their age (the file's write time), refreshed after a TTL,
-// and served stale — never dropped — when the upstream fails or is slow
-// (DESIGN invariant 2).
+// They are kept with their write time, read from the injected clock and
+// recorded by the storage as the blob's mtime, so that their age is measured
+// on that one clock (answers stored before godepot recorded it carry the
+// storage's own write time, which is the system clock's). They are refreshed
+// after a TTL, and served stale — never dropped — when the upstream fails or
+// is slow (DESIGN invariant 2).
 import { NotFoundError } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
@@ -121,7 +124,7 @@ export class MutableCache {
     if (req.kind !== 'list') checkInfo(req, fetched.value, fetched.meta.upstream);
     let st = null;
     try {
-      await this.ctx.storage.put(key, fetched.value);
+      await this.ctx.storage.put(key, fetched.value, { mtimeMs: this.clock.now() });
       st = await this.ctx.storage.stat(key);
     } catch (err) {
       // Not keeping a list is no reason to withhold it from this client.

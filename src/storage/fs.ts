@@ -18,7 +18,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { checkKey, type BlobInfo, type OpenBlob, type StagedBlob, type Storage } from './storage.js';
+import { checkKey, type BlobInfo, type OpenBlob, type PutOptions, type StagedBlob, type Storage } from './storage.js';
 
 const STAGING = '.staging';
 /** A staging owner whose lock has not been refreshed for this long is gone, whatever its PID says. */
@@ -255,17 +255,18 @@ export class FsStorage implements Storage {
     }
   }
 
-  async put(key: string, data: Uint8Array): Promise<void> {
+  async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
     const staged = await this.stage();
     try {
       await staged.write(data);
+      if (opts.mtimeMs !== undefined) await staged.dateAs(opts.mtimeMs);
       await staged.commit(key);
     } finally {
       await staged.discard();
     }
   }
 
-  async stage(): Promise<StagedBlob> {
+  async stage(): Promise<FsStagedBlob> {
     const tmp = this.stagingFile();
     const fh = await open(tmp, 'wx+', 0o644);
     return new FsStagedBlob(this, tmp, fh);
@@ -361,6 +362,13 @@ class FsStagedBlob implements StagedBlob {
       off += bytesWritten;
       this.size += bytesWritten;
     }
+  }
+
+  /** Records ms (since epoch) as the file's write time; the rename into place keeps it. */
+  async dateAs(ms: number): Promise<void> {
+    if (this.finished || this.done) throw new Error('dateAs after finish');
+    const t = new Date(ms);
+    await this.fh.utimes(t, t);
   }
 
   async finish(): Promise<OpenBlob> {

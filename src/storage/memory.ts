@@ -1,7 +1,7 @@
 // MemoryStorage: the in-process backend for tests. Same contract as FsStorage
 // (atomic puts, staging invisible until commit), no durability.
 import { Readable } from 'node:stream';
-import { checkKey, type BlobInfo, type OpenBlob, type StagedBlob, type Storage } from './storage.js';
+import { checkKey, type BlobInfo, type OpenBlob, type PutOptions, type StagedBlob, type Storage } from './storage.js';
 
 interface Entry {
   data: Buffer;
@@ -32,10 +32,10 @@ export class MemoryStorage implements Storage {
     return e ? bufferBlob(e.data, e.mtimeMs) : null;
   }
 
-  async put(key: string, data: Uint8Array): Promise<void> {
+  async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
     checkKey(key);
     if (this.writeError) throw this.writeError;
-    this.entries.set(key, { data: Buffer.from(data), mtimeMs: Date.now() });
+    this.entries.set(key, { data: Buffer.from(data), mtimeMs: opts.mtimeMs ?? Date.now() });
   }
 
   async stage(): Promise<StagedBlob> {

@@ -29,6 +29,7 @@ import {
   StorageUnavailableError,
   type BlobInfo,
   type OpenBlob,
+  type PutOptions,
   type StagedBlob,
   type Storage,
 } from './storage.js';
@@ -254,7 +255,7 @@ export class S3Storage implements Storage {
     return out;
   }
 
-  async put(key: string, data: Uint8Array): Promise<void> {
+  async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
     const k = this.key(key);
     try {
       await this.client.send(
@@ -263,7 +264,7 @@ export class S3Storage implements Storage {
           Key: k,
           Body: data,
           ContentLength: data.length,
-          Metadata: { [MTIME]: String(Date.now()) },
+          Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
         }),
         this.deadline(),
       );

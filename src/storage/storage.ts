@@ -7,8 +7,20 @@ import type { Readable } from 'node:stream';
 
 export interface BlobInfo {
   readonly size: number;
-  /** Last write time (ms since epoch). Mutable entries use it as their age. */
+  /**
+   * Last write time (ms since epoch): the time the writer gave to put, else
+   * the backend's own clock at the write. Mutable entries use it as their age.
+   */
   readonly mtimeMs: number;
+}
+
+export interface PutOptions {
+  /**
+   * The write time to record (ms since epoch), read from the writer's clock,
+   * so that an age computed later on that clock is measured on one clock
+   * only (default: now, by the backend's clock).
+   */
+  readonly mtimeMs?: number;
 }
 
 /** A stored blob opened for reading: a stable snapshot even if the key is rewritten meanwhile. */
@@ -46,7 +58,7 @@ export interface Storage {
   stat(key: string): Promise<BlobInfo | null>;
   open(key: string): Promise<OpenBlob | null>;
   /** Atomic write of a whole blob. */
-  put(key: string, data: Uint8Array): Promise<void>;
+  put(key: string, data: Uint8Array, opts?: PutOptions): Promise<void>;
   stage(): Promise<StagedBlob>;
   delete(key: string): Promise<void>;
   /** Atomic move of an existing blob to another key (e.g. promoting a quarantined file). */

@@ -181,9 +181,10 @@ describe('upstream proxy faults', () => {
     // Deadlines beyond the test's own time-out: a stale answer can only come from the stale grace.
     // The lists age on a clock the test moves.
     const clock = new ManualClock(Date.now());
+    const LIST_TTL_MS = 60_000;
     const g = await start(
       {
-        'list-ttl': '1m',
+        'list-ttl': `${LIST_TTL_MS}ms`,
         'stale-grace': '200ms',
         'metadata-first-byte-timeout': '60s',
         'metadata-total-timeout': '60s',
@@ -195,8 +196,9 @@ describe('upstream proxy faults', () => {
     expect(first.status).toBe(200);
     expect(first.headers.get('x-godepot-cache')).toBe('miss');
     expect((await get(`${g.url}/example.com/m0/@v/list`)).headers.get('x-godepot-cache')).toBe('hit');
-    // Stored copies are dated by the storage (real time): two TTLs on are past them, however long the test took.
-    clock.advance(120_000);
+    // Stored copies are dated by the clock their age is read on (the one godepot was given, not the storage's):
+    // one TTL and 1 ms on, they are stale, however long the test took.
+    clock.advance(LIST_TTL_MS + 1);
     upstream.setFault(faults.status(500));
     const stale = await get(`${g.url}/example.com/m0/@v/list`);
     expect(stale.status).toBe(200);
@@ -207,7 +209,7 @@ describe('upstream proxy faults', () => {
     expect(fresh.headers.get('x-godepot-cache')).toBe('revalidated');
     // A hanging upstream costs a stale answer the stale grace, not a time-out.
     expect((await get(`${g.url}/example.com/m1/@latest`)).status).toBe(200);
-    clock.advance(120_000);
+    clock.advance(LIST_TTL_MS + 1);
     upstream.setFault(faults.hang());
     const slowStale = await get(`${g.url}/example.com/m1/@latest`);
     expect(slowStale.status).toBe(200);

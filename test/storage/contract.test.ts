@@ -97,6 +97,23 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     await blob.close();
   });
 
+  it('records the write time the writer gives (read from its clock), else its own', async () => {
+    const s = await make();
+    const given = Date.parse('2001-02-03T04:05:06.789Z');
+    const writtenAt = async (key: string): Promise<number[]> => {
+      const blob = await s.open(key);
+      await blob?.close();
+      return [(await s.stat(key))?.mtimeMs ?? NaN, blob?.mtimeMs ?? NaN];
+    };
+    await s.put('mod/a/@v/list', Buffer.from('v1.0.0\n'), { mtimeMs: given });
+    // fs keeps file times in a double of seconds: within a microsecond.
+    for (const t of await writtenAt('mod/a/@v/list')) expect(Math.abs(t - given)).toBeLessThan(0.01);
+    await s.put('mod/a/@v/list', Buffer.from('v1.0.0\nv1.1.0\n'), { mtimeMs: given + 60_000 });
+    for (const t of await writtenAt('mod/a/@v/list')) expect(Math.abs(t - (given + 60_000))).toBeLessThan(0.01);
+    await s.put('mod/b/@v/list', Buffer.from('v1.0.0\n'));
+    for (const t of await writtenAt('mod/b/@v/list')) expect(t).toBeGreaterThan(given + 365 * 86_400_000);
+  });
+
   it('keeps staged bytes invisible until commit, and replaces atomically', async () => {
     const s = await make();
     await s.put('k/x', Buffer.from('old'));
