@@ -2,7 +2,8 @@
 // from a Git host (git http-backend behind a proxy, basic auth) through
 // godepot, which the client uses as its only GOPROXY; queries; the Git host
 // down after a warm-up; missing credentials; a tag moved after it was
-// recorded in the private ledger.
+// recorded in the private ledger. Lists, @latest and the origin breaker age
+// on a clock the test moves, never by waiting for time to pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,16 +12,20 @@ import { findComponent } from '../support/components.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { privateCommand } from '../../src/cli/private.js';
 import { doctor } from '../../src/cli/doctor/index.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { APP, LIB, startPrivateWorld, USER, PASSWORD, vcsEnv, type PrivateWorld } from './private-support.js';
 
 const go = findGo();
 const git = go === null ? null : findComponent('git');
+const LIST_TTL_MS = 60_000;
+const HALF_OPEN_AFTER_MS = 10_000;
 
 describe.skipIf(go === null || git === null)('private modules from a Git host, through godepot', () => {
   let world: PrivateWorld;
   let godepot: RunningGodepot;
   let env: Record<string, string>;
   let appDir: string;
+  const clock = new ManualClock(Date.now());
   const dirs: string[] = [];
   const home = async (): Promise<string> => {
     const d = await tempDir('godepot-gohome-');
@@ -39,12 +44,11 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
         upstream: world.upstream.url,
         sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
         private: 'corp.example/*',
-        'list-ttl': '1ms',
-        'query-ttl': '1ms',
+        'list-ttl': `${LIST_TTL_MS}ms`,
         'stale-grace': '50ms',
-        'breaker-half-open-after': '1ms',
+        'breaker-half-open-after': `${HALF_OPEN_AFTER_MS}ms`,
       },
-      { vcs: { env } },
+      { vcs: { env }, compose: { clock } },
     );
     appDir = await tempDir('godepot-app-');
     dirs.push(appDir);
@@ -103,6 +107,8 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
 
   it('with the Git host down, a fresh client rebuilds the app; lists and @latest are served stale', async () => {
     expect((await fetch(`${godepot.url}/${LIB}/@latest`)).status).toBe(200);
+    // The list and @latest are past their TTL: each request asks the origin again.
+    clock.advance(LIST_TTL_MS + 1);
     world.git.mode = 'down';
     try {
       const h = await home();
@@ -129,6 +135,8 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     } finally {
       world.git.mode = 'up';
     }
+    // The origin breaker lets a probe through once its half-open time has passed: the list's refresh.
+    clock.advance(HALF_OPEN_AFTER_MS);
     expect((await fetch(`${godepot.url}/${LIB}/@v/list`)).status).toBe(200);
     await godepot.g.service.idle(); // the refresh may outlive the stale grace
     const closed = (await godepot.g.incidents.list()).find((i) => i.upstream === 'origin corp.example');

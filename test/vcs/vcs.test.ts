@@ -11,6 +11,7 @@ import { ledgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
 import { GoRunner } from '../../src/vcs/gorun.js';
 import { Origin } from '../../src/vcs/origin.js';
 import { OriginBreaker } from '../../src/vcs/breaker.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { buildModule } from '../world/index.js';
 
 const M = 'corp.example/lib';
@@ -170,7 +171,7 @@ describe('running go', () => {
     expect(out).not.toContain('leak.example');
   });
 
-  it('shares one go run among concurrent fetches of a version, and checks the zip it made', async () => {
+  it('shares one go run among concurrent fetches of a version, keeps it a while on its clock, and checks the zip it made', async () => {
     const built = await buildModule({
       path: M,
       version: 'v1.0.0',
@@ -201,11 +202,21 @@ describe('running go', () => {
     });
     const ledgerDir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
     try {
-      const origin = new Origin({ runner, ledger: await PrivateLedger.open(ledgerDir), isPrivate: () => true, log });
+      const clock = new ManualClock();
+      const ledger = await PrivateLedger.open(ledgerDir);
+      const origin = new Origin({ runner, ledger, isPrivate: () => true, log, clock, keepMs: 60_000 });
       const s = new AbortController().signal;
+      const runs = async (): Promise<number> => (await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n').length;
       const all = await Promise.all([1, 2, 3].map(() => origin.download(M, 'v1.0.0', s)));
       expect(all.every((d) => d.zipH1 === built.h1 && d.modH1 === built.goModH1)).toBe(true);
-      expect((await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n')).toHaveLength(1);
+      expect(await runs()).toBe(1);
+      // The download is kept for keepMs on the clock the origin was given, then fetched again.
+      clock.advance(59_999);
+      expect((await origin.download(M, 'v1.0.0', s)).zipH1).toBe(built.h1);
+      expect(await runs()).toBe(1);
+      clock.advance(1);
+      expect((await origin.download(M, 'v1.0.0', s)).zipH1).toBe(built.h1);
+      expect(await runs()).toBe(2);
       expect((await PrivateLedger.open(ledgerDir)).get(M, 'v1.0.0')?.zip).toBe(built.h1);
       // A zip breaking the module zip rules (another module's files) is refused.
       await expect(origin.download('corp.example/other', 'v1.0.0', s)).rejects.toThrow(/not_found|resolves|zip rules/);
@@ -217,12 +228,12 @@ describe('running go', () => {
 
 describe('the origin breaker', () => {
   it('opens after consecutive outages, fails fast, probes after a while, and reports one incident', () => {
-    let now = 1_000;
+    const clock = new ManualClock();
     const states: string[] = [];
     const b = new OriginBreaker({
       failures: 2,
       halfOpenAfter: 10_000,
-      now: () => now,
+      now: () => clock.now(),
       onState: (host, state) => states.push(`${host} ${state}`),
     });
     expect(b.refusal('corp.example')).toBeNull();
@@ -231,11 +242,13 @@ describe('the origin breaker', () => {
     b.failed('corp.example', 'unreachable');
     expect(b.refusal('corp.example')).toMatch(/origin host corp\.example is unavailable since .*unreachable/);
     expect(b.refusal('other.example')).toBeNull();
-    now += 10_000;
+    clock.advance(9_999);
+    expect(b.refusal('corp.example')).not.toBeNull();
+    clock.advance(1);
     expect(b.refusal('corp.example')).toBeNull(); // the probe
     b.failed('corp.example', 'timeout');
     expect(b.refusal('corp.example')).not.toBeNull();
-    now += 10_000;
+    clock.advance(10_000);
     expect(b.refusal('corp.example')).toBeNull();
     b.succeeded('corp.example');
     expect(b.refusal('corp.example')).toBeNull();
