@@ -1,5 +1,6 @@
 // The module service: cache → single flight → upstream → verify → store →
 // serve. One entry point, get(request), for every GOPROXY artifact.
+import { systemClock } from '../util/clock.js';
 import { NotFoundError } from '../upstream/index.js';
 import { SingleFlight } from '../util/singleflight.js';
 import {
@@ -186,14 +187,14 @@ export class ModuleService {
       return e ? new NotFoundError(e.upstream, e.status, e.detail) : null;
     }
     const neg = this.notFound.get(key);
-    return neg && neg.until > Date.now() ? neg.error : null;
+    return neg && neg.until > (this.ctx.clock ?? systemClock).now() ? neg.error : null;
   }
 
   private async rememberNotFound(key: string, err: NotFoundError): Promise<void> {
     const ttl = this.ctx.settings.ttl.notFound;
     const shared = this.ctx.notFound;
     if (!shared) {
-      rememberNotFound(this.notFound, key, ttl, err);
+      rememberNotFound(this.notFound, key, ttl, err, (this.ctx.clock ?? systemClock).now());
       return;
     }
     await shared

@@ -102,8 +102,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const metrics = new Metrics(opts.processMetrics ?? true);
   // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
-  const coord = await openCoord(settings, log, metrics.registry, opts.group);
   const clock = opts.clock ?? systemClock;
+  const coord = await openCoord(settings, log, metrics.registry, opts.group, () => clock.now());
   const incidents = new IncidentLog(storage, log, {
     clock,
     persist: opts.recordIncidents ?? true,

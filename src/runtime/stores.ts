@@ -39,8 +39,9 @@ export async function openCoord(
   log: Logger,
   registry: Registry,
   group?: Coordination,
+  now: () => number = Date.now,
 ): Promise<Coordination> {
-  if (settings.redis === '') return group ?? new LocalCoord();
+  if (settings.redis === '') return group ?? new LocalCoord(now);
   const up = new Gauge({
     name: 'godepot_coordination_redis_up',
     help: '1 while Redis answers; 0 while this node coordinates locally (degraded: other nodes may fetch the same artifacts).',
@@ -57,6 +58,7 @@ export async function openCoord(
     url: settings.redis,
     namespace: coordNamespace(settings),
     log,
+    now,
     ...(group ? { fallback: group } : {}),
     onState: (ok) => {
       up.set(ok ? 1 : 0);
