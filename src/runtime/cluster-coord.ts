@@ -20,6 +20,8 @@ import { clusterFetchLeases, is } from './cluster-leases.js';
 const CALL = 'godepot:coord?';
 const ANSWER = 'godepot:coord!';
 const NEWS = 'godepot:health';
+/** How long a worker waits for the primary's answer before answering alone (every wait is bounded). */
+const ANSWER_MS = 2_000;
 
 /** The calls a worker makes; heads travel as base64. */
 type Op =
@@ -111,7 +113,7 @@ export class WorkerCoord implements Coordination {
     process.once('disconnect', () => [...this.pending.values()].forEach((answer) => answer(null)));
   }
 
-  /** Asks the primary; null when it cannot answer (gone, or it failed), and then `alone` answers instead. */
+  /** Asks the primary; null when it cannot answer (gone, failed, or silent for ANSWER_MS). */
   private ask(op: Op): Promise<unknown> {
     return new Promise((resolve) => {
       if (!process.send || !process.connected) {
@@ -119,7 +121,9 @@ export class WorkerCoord implements Coordination {
         return;
       }
       const id = this.next++;
+      const timer = setTimeout(() => this.pending.get(id)?.(null), ANSWER_MS);
       this.pending.set(id, (a) => {
+        clearTimeout(timer);
         this.pending.delete(id);
         resolve(a && a.error === undefined ? a.value : null);
       });
