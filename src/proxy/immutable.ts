@@ -1,7 +1,7 @@
 // .info, .mod and .zip of canonical versions: fetched once, verified, stored
 // atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
-import type { OpenBlob } from '../storage/index.js';
+import type { OpenBlob, StagedBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
 import { isProvisional, type Verification } from './artifact.js';
 import { GodepotError } from './errors.js';
@@ -105,16 +105,41 @@ export class ImmutableFetcher {
     }
     const fetched = await fetchSmall(this.ctx.upstream, req, signal);
     if (req.kind === 'info') checkInfo(req, fetched.value, fetched.meta.upstream);
-    const verification =
-      req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
-    const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
-    await this.ctx.storage.put(key, fetched.value);
-    return {
-      key,
-      verification,
-      upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
-      body: fetched.value,
-    };
+    // Written (and flushed) to a private staging file while the database is
+    // asked; only the verdict's commit puts it under a key.
+    const staging = this.stageBytes(fetched.value);
+    // Its failure is thrown where it is awaited, not while the verdict is pending.
+    staging.catch(() => undefined);
+    try {
+      const verification =
+        req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
+      const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
+      await (await staging).commit(key);
+      return {
+        key,
+        verification,
+        upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
+        body: fetched.value,
+      };
+    } finally {
+      await staging.then(
+        (s) => s.discard(),
+        () => undefined,
+      );
+    }
+  }
+
+  /** Stages bytes and starts flushing them (StagedBlob.finish); the caller commits or discards. */
+  private async stageBytes(bytes: Buffer): Promise<StagedBlob> {
+    const staged = await this.ctx.storage.stage();
+    try {
+      await staged.write(bytes);
+      await staged.finish();
+      return staged;
+    } catch (err) {
+      await staged.discard();
+      throw err;
+    }
   }
 
   private lookup(req: ImmutableRequest, signal: AbortSignal): Lookup {

@@ -346,6 +346,8 @@ export class FsStorage implements Storage {
 class FsStagedBlob implements StagedBlob {
   private done = false;
   private finished: OpenBlob | null = null;
+  /** The fsync finish() started; commit() waits for it, so it runs while the caller verifies the bytes. */
+  private synced: Promise<void> = Promise.resolve();
   private size = 0;
 
   constructor(
@@ -373,8 +375,12 @@ class FsStagedBlob implements StagedBlob {
 
   async finish(): Promise<OpenBlob> {
     if (this.finished) return this.finished;
-    if (this.storage.isDurable) await this.fh.sync();
     const st = await this.fh.stat();
+    if (this.storage.isDurable) {
+      this.synced = this.fh.sync();
+      // Awaited by commit(); a blob discarded instead has no use for the outcome.
+      this.synced.catch(() => undefined);
+    }
     // The staged blob shares the writer's descriptor; closing it is discard's job.
     this.finished = openFileBlob(this.fh, st.size, st.mtimeMs, false);
     return this.finished;
@@ -382,6 +388,7 @@ class FsStagedBlob implements StagedBlob {
 
   async commit(key: string): Promise<void> {
     await this.finish();
+    await this.synced;
     await this.storage.install(this.tmp, key);
     this.done = true;
     await this.fh.close().catch(() => undefined);

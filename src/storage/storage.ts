@@ -44,9 +44,13 @@ export interface OpenBlob extends BlobInfo {
  */
 export interface StagedBlob {
   write(chunk: Uint8Array): Promise<void>;
-  /** Flushes and makes the staged bytes readable (for verification). */
+  /**
+   * Makes the staged bytes readable (for verification). A durable backend
+   * starts flushing them to disk here, so that the flush runs while the
+   * caller verifies; commit() waits for it.
+   */
   finish(): Promise<OpenBlob>;
-  /** Durably moves the finished blob under key, replacing what was there. */
+  /** Durably moves the finished blob under key (flushed, then renamed), replacing what was there. */
   commit(key: string): Promise<void>;
   /** Drops the staged bytes. Safe to call after commit (no-op) or more than once. */
   discard(): Promise<void>;

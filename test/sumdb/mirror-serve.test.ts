@@ -15,6 +15,7 @@ import {
   type Tile,
   type TileReader,
 } from '../../src/sumdb/tlog/index.js';
+import { MemoryStorage } from '../../src/storage/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY } from '../world/index.js';
 import { b64, loadVectors } from './tlog/support.js';
 import {
@@ -66,6 +67,29 @@ function vectorTile(t: Tile): Buffer {
   throw new Error(`no vector tile for ${tilePath(t)}`);
 }
 
+/** MemoryStorage whose puts of matching keys wait until letThrough() (a slow disk), recording which are held. */
+class GatedStorage extends MemoryStorage {
+  readonly held: string[] = [];
+  private release: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+
+  constructor(private readonly slow: (key: string) => boolean) {
+    super();
+  }
+
+  override async put(key: string, data: Uint8Array): Promise<void> {
+    if (this.slow(key)) {
+      this.held.push(key);
+      await this.gate;
+    }
+    await super.put(key, data);
+  }
+
+  letThrough(): void {
+    this.release();
+  }
+}
+
 /** A go client's tile reader that asks the mirror, as the go command asks godepot. */
 class MirrorClientReader implements TileReader {
   readonly requested: string[] = [];
@@ -107,6 +131,8 @@ describe('SumdbMirror: lookups', () => {
     expect(id).toBe(137);
     expect(text(rec)).toBe(recordText(m));
     expect(parseTree(openNote(rest, verifiers).text).n).toBe(300);
+    // The record is written in the background (the answer does not wait for the disk).
+    await r.mirror.idle();
     expect(await r.storage.get(r.mirror.store.lookupKey(m.path, m.version))).not.toBeNull();
     // The hash tiles used for the proof were kept as well (full tile 0 and the partial level-1 tile).
     expect(await r.mirror.store.readTile(parseTilePath('tile/8/0/000'))).not.toBeNull();
@@ -118,6 +144,56 @@ describe('SumdbMirror: lookups', () => {
     expect(b.cache).toBe('hit');
     expect(b.body.equals(a.body)).toBe(true);
     expect(remote.calls.length).toBe(before);
+  });
+
+  it('answers a verified lookup before its record is stored, and from memory (not the database) until it is', async () => {
+    const storage = new GatedStorage((key) => key.includes('/lookup/'));
+    r = await rig([db.url], {
+      storage,
+      wrap: (x) => (remote = new RecordingRemote(x)),
+      mirror: { indexDataTiles: false },
+    });
+    const m = modules[42];
+    if (!m) throw new Error('fixture');
+    const key = r.mirror.store.lookupKey(m.path, m.version);
+    const a = await r.mirror.serve(`lookup/${m.path}@${m.version}`);
+    expect(a.cache).toBe('miss');
+    expect(parseRecord(a.body).id).toBe(42);
+    expect(storage.held).toEqual([key]);
+    expect(await r.storage.get(key)).toBeNull();
+    const b = await r.mirror.serve(`lookup/${m.path}@${m.version}`);
+    expect(b.body.equals(a.body)).toBe(true);
+    expect(remote.count('/lookup/')).toBe(1);
+    storage.letThrough();
+    await r.mirror.idle();
+    expect(await r.storage.get(key)).not.toBeNull();
+    const reopened = await r.reopen();
+    db.setFault(faults.hang());
+    expect((await reopened.serve(`lookup/${m.path}@${m.version}`)).body.equals(a.body)).toBe(true);
+    expect(remote.count('/lookup/')).toBe(1);
+    await reopened.close();
+  });
+
+  it('when a verified record cannot be stored, says so and looks it up again next time', async () => {
+    const storage = new MemoryStorage();
+    r = await rig([db.url], {
+      storage,
+      wrap: (x) => (remote = new RecordingRemote(x)),
+      mirror: { indexDataTiles: false },
+    });
+    const m = modules[43];
+    if (!m) throw new Error('fixture');
+    // Tiles and the tree head first, so that only the record's write fails below.
+    await r.mirror.serve(`lookup/${modules[44]?.path ?? ''}@v1.0.0`);
+    await r.mirror.idle();
+    storage.writeError = new Error('disk full');
+    const a = await r.mirror.serve(`lookup/${m.path}@${m.version}`);
+    expect(parseRecord(a.body).id).toBe(43);
+    await r.mirror.idle();
+    expect(r.logs.some((l) => String(l.msg).includes('could not be stored'))).toBe(true);
+    storage.writeError = null;
+    await r.mirror.serve(`lookup/${m.path}@${m.version}`);
+    expect(remote.count(`/lookup/${m.path}@`)).toBe(2);
   });
 
   it('refuses a lookup path that is malformed (400) and reports an unknown version as not found', async () => {
