@@ -5,6 +5,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchColdFetch } from './cold.js';
+import { benchColdFill } from './coldfill.js';
 import { benchGoModDownload } from './gomod.js';
 import { benchH1 } from './h1.js';
 import { benchHerd } from './herd.js';
@@ -231,8 +232,15 @@ async function runOne(
         return none;
       }
       return benchGoModDownload({ world, nginx: tools.nginx, repeats: f.quick ? 3 : 11, workers: f.workers, say });
-    case 'cold':
-      return benchColdFetch({ world, say });
+    case 'cold': {
+      const fetches = await benchColdFetch({ world, say });
+      if (!tools.go) {
+        skip('cold fill', 'the go command is missing');
+        return fetches;
+      }
+      const fill = await benchColdFill({ world, repeats: f.quick ? 3 : 7, say });
+      return { rows: [...fetches.rows, ...fill.rows], notes: [...fetches.notes, ...fill.notes] };
+    }
     case 'herd':
       return benchHerd({ world, nginx: tools.nginx, clients: 500, say });
     case 'startup':

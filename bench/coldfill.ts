@@ -1,0 +1,106 @@
+// Cold fill: a `go mod download` through a godepot with an empty data folder
+// (every artifact fetched from the upstream, looked up in the checksum
+// database, verified and stored on the way) against the same download
+// straight from the upstream (GOPROXY=<the test upstream>). Each run starts
+// from an empty module cache, and each godepot run from a fresh data folder
+// and a fresh process (started before the clock starts); the two are run
+// alternately and the medians compared. The go command's own work (go.sum
+// checks, unzipping into the module cache) is in both.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
+import { startGodepot } from './procs.js';
+import { median, type Row } from './report.js';
+import type { BenchWorld } from './world.js';
+
+export interface ColdFillOptions {
+  readonly world: BenchWorld;
+  readonly repeats: number;
+  readonly say: (line: string) => void;
+}
+
+/** A main module importing the root package of every cold (300 KB payload) module, with its go.sum. */
+async function writePayloadApp(dir: string, world: BenchWorld): Promise<void> {
+  const alias = (i: number): string => `p${String(i).padStart(3, '0')}`;
+  const requires = world.cold.map((m) => `\t${m.path} ${m.version}\n`).join('');
+  const imports = world.cold.map((m, i) => `\t${alias(i)} "${m.path}"\n`).join('');
+  const calls = world.cold.map((_, i) => `\tprintln(${alias(i)}.Name())\n`).join('');
+  await writeApp(dir, {
+    files: {
+      'go.mod': `module bench.example/coldapp\n\ngo 1.21\n\nrequire (\n${requires})\n`,
+      'go.sum': world.cold.map((m) => m.goSum).join(''),
+      'main.go': `package main\n\nimport (\n${imports})\n\nfunc main() {\n${calls}}\n`,
+    },
+  });
+}
+
+export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const { world } = o;
+  const appDir = join(world.tmp, 'coldfill-app');
+  const payloadDir = join(world.tmp, 'coldfill-payload-app');
+  await writeApp(appDir, world.fixture.app);
+  await writePayloadApp(payloadDir, world);
+  const download = async (cwd: string, proxy: string, sumdb: string): Promise<number> => {
+    const home = await mkdtemp(join(world.tmp, 'gohome-'));
+    try {
+      const r = await runGo(['mod', 'download'], { cwd, env: goEnv({ home, proxy, sumdb }), timeoutMs: 300_000 });
+      if (r.code !== 0) throw new Error(`go mod download failed:\n${describeRun(r)}`);
+      return r.durationMs;
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  };
+  // go.sum for the fixture app, straight from the upstream (untimed).
+  const home = await mkdtemp(join(world.tmp, 'gohome-'));
+  const tidy = await runGo(['mod', 'tidy'], {
+    cwd: appDir,
+    env: goEnv({ home, proxy: world.upstream.url, sumdb: world.sumdbSetting }),
+    timeoutMs: 300_000,
+  });
+  await rm(home, { recursive: true, force: true });
+  if (tidy.code !== 0) throw new Error(`go mod tidy against the upstream failed:\n${describeRun(tidy)}`);
+  // One untimed direct download of each, so the upstream's and the go command's caches are warm for both sides.
+  await download(appDir, world.upstream.url, world.sumdbSetting);
+  await download(payloadDir, world.upstream.url, world.sumdbSetting);
+
+  const rows: Row[] = [];
+  const cases = [
+    { name: `~60-module app (${Object.keys(world.fixture.app.selected).length} modules, small zips)`, dir: appDir },
+    { name: `${world.cold.length} modules of 300 KB`, dir: payloadDir },
+  ];
+  for (const c of cases) {
+    const direct: number[] = [];
+    const through: number[] = [];
+    for (let i = 0; i < o.repeats; i++) {
+      direct.push(await download(c.dir, world.upstream.url, world.sumdbSetting));
+      const data = await mkdtemp(join(world.tmp, 'coldfill-data-'));
+      const g = await startGodepot({
+        data,
+        upstream: world.upstream.url,
+        sumdb: world.sumdbSetting,
+        logFile: join(world.tmp, 'coldfill-godepot.log'),
+      });
+      try {
+        through.push(await download(c.dir, g.url, world.sumdb.vkey));
+      } finally {
+        await g.stop();
+        await rm(data, { recursive: true, force: true });
+      }
+    }
+    const gm = median(through);
+    const dm = median(direct);
+    o.say(`  cold fill, ${c.name}: godepot ${gm} ms, direct ${dm} ms (${(gm / dm).toFixed(2)}x)`);
+    rows.push({
+      bench: 'cold fill',
+      name: `go mod download, ${c.name}, empty godepot`,
+      unit: 'ms',
+      godepot: gm,
+      refName: 'upstream direct',
+      reference: dm,
+      detail: `median of ${o.repeats}; godepot runs ${through.join(', ')} ms; direct runs ${direct.join(', ')} ms`,
+      target: { on: 'ratio', op: '<=', value: 1.1 },
+      raw: { through, direct },
+    });
+  }
+  return { rows, notes: [] };
+}
