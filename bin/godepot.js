@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Entry point for the `godepot` command; the code lives in dist/ (built by `npm run build`,
 // which `npm ci` runs through the `prepare` script).
+// V8 settings first: they must be in place before the code they tune runs.
+import '../dist/runtime/v8-flags.js';
 import { main } from '../dist/cli/main.js';
 
 main(process.argv.slice(2)).then(
