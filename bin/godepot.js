@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Entry point for the `godepot` command; the code lives in dist/ (built by `npm run build`,
 // which `npm ci` runs through the `prepare` script).
+import { applyV8Flags } from '../dist/runtime/v8-flags.js';
+
 // V8 settings first: they must be in place before the code they tune runs.
-import '../dist/runtime/v8-flags.js';
-import { main } from '../dist/cli/main.js';
+applyV8Flags();
+const { main } = await import('../dist/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -19,6 +19,7 @@ import { groupStats, serveGroupStats } from '../runtime/cluster-stats.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
+import { WORKER_NODE_FLAGS } from '../runtime/v8-flags.js';
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -80,6 +81,7 @@ async function runPrimary(settings: Settings): Promise<number> {
   let stopping = false;
   let listening = false;
   cluster.on('listening', () => (listening = true));
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS] });
   const fork = (): void => {
     cluster.fork();
   };
