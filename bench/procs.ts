@@ -138,7 +138,17 @@ export async function startGodepot(o: GodepotOptions): Promise<Child & { readonl
       String(o.workers ?? 1),
       ...(o.extra ?? []),
     ],
-    { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...o.env } },
+    {
+      stdio: ['ignore', log, log],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        ...(process.env.NODE_CLUSTER_SCHED_POLICY
+          ? { NODE_CLUSTER_SCHED_POLICY: process.env.NODE_CLUSTER_SCHED_POLICY }
+          : {}),
+        ...o.env,
+      },
+    },
   );
   closeSync(log);
   try {

@@ -51,23 +51,28 @@ describe('godepot serve --workers 2', () => {
     upstream = await FakeGoProxy.start([mod]);
     sumdb = await FakeSumDb.start({ records: [mod] });
     data = await tempDir();
-    godepot = await spawnGodepot([
-      '--workers',
-      '2',
-      '--data',
-      data,
-      '--upstream',
-      upstream.url,
-      '--sumdb',
-      `${sumdb.vkey} ${sumdb.url}`,
-      // An outage is noticed after 3 failures across modules, and not probed again during the test.
-      '--retry-attempts',
-      '1',
-      '--breaker-failures',
-      '3',
-      '--breaker-half-open-after',
-      '10m',
-    ]);
+    godepot = await spawnGodepot(
+      [
+        '--workers',
+        '2',
+        '--data',
+        data,
+        '--upstream',
+        upstream.url,
+        '--sumdb',
+        `${sumdb.vkey} ${sumdb.url}`,
+        // An outage is noticed after 3 failures across modules, and not probed again during the test.
+        '--retry-attempts',
+        '1',
+        '--breaker-failures',
+        '3',
+        '--breaker-half-open-after',
+        '10m',
+      ],
+      // Node's round-robin: connections alternate between the workers, so every test here reaches both for sure
+      // (by default the kernel picks, which may hand a short burst to one worker).
+      { NODE_CLUSTER_SCHED_POLICY: 'rr' },
+    );
     // spawnGodepot returns when the first worker listens; wait for the second.
     for (let i = 0; i < 100 && listeningPids().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect(listeningPids()).toHaveLength(2);
