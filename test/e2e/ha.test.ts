@@ -5,10 +5,10 @@
 // serving, /readyz says so); losing the object store fails fast with 503s
 // that name it, while what is in a node's memory is still served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RawSettings, type RunningGodepot } from '../support/godepot.js';
 import { findComponent } from '../support/components.js';
+import { getAlone } from '../support/http.js';
 import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 import { waitFor } from '../support/ports.js';
@@ -16,20 +16,6 @@ import { S3Storage } from '../../src/storage/index.js';
 
 const minioBinary = findComponent('minio');
 const redisBinary = findComponent('redis-server');
-
-/** GET on a connection of its own, so 200 requests are 200 concurrent requests. */
-function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 interface Readiness {
   status: string;

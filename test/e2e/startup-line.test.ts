@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { autoWorkers } from '../../src/config/load.js';
-import { removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
+import { allListening, removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
 import { TEST_KEY, TEST_KEY_NAME } from '../world/index.js';
 
 describe('the start-up line', () => {
@@ -16,20 +16,14 @@ describe('the start-up line', () => {
       { cwd: dir, defaultWorkers: true },
     );
     try {
-      const lines = (): string[] =>
-        g
-          .output()
-          .split('\n')
-          .filter((l) => l.includes('godepot listening on'));
       // Every worker says it listens (spawnGodepot returns at the first).
       const workers = autoWorkers();
-      for (let i = 0; i < 100 && lines().length < workers; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(lines()).toHaveLength(workers);
+      const lines = await allListening(g, workers);
+      expect(lines).toHaveLength(workers);
       if (workers > 1) expect(g.output()).toContain(`"workers":${workers}`);
-      const line = lines()[0];
-      expect(line).toBeDefined();
+      const rec = lines[0];
+      if (!rec) throw new Error(`no start-up line in:\n${g.output()}`);
       expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
-      const rec = JSON.parse(line ?? '{}') as { msg: string; data: string };
       expect(rec.data).toBe(join(dir, 'data'));
       expect(rec.msg).toContain(`data in ${join(dir, 'data')}`);
       expect(rec.msg).toContain('upstream http://127.0.0.1:1');

@@ -1,27 +1,23 @@
 // serve --workers 2, the real CLI: requests spread over both workers still
 // fetch an uncached zip from the upstream once, every client gets the same
-// verified bytes, and /metrics answers for the whole group whichever worker
-// a scrape reaches. Each test stands alone: it makes the requests it
-// counts and finds the worker pids itself.
+// verified bytes, an outage one worker sees is the other's at once, and
+// /metrics and the operator page answer for the whole group whichever worker
+// a scrape reaches. The tests share one server, in order: the first stores
+// the zip the later ones serve, and the outage test leaves the upstream's
+// breaker open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
-import { removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
+import {
+  allListening,
+  isAlive,
+  listeningLines,
+  removeDir,
+  spawnGodepot,
+  tempDir,
+  type ChildGodepot,
+} from '../support/godepot.js';
 import { sampleSum } from '../support/metrics.js';
-
-/** GET on a connection of its own (so the cluster spreads them over the workers). */
-function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { getAlone } from '../support/http.js';
 
 describe('godepot serve --workers 2', () => {
   let upstream: FakeGoProxy;
@@ -31,12 +27,7 @@ describe('godepot serve --workers 2', () => {
   let godepot: ChildGodepot;
 
   /** The pids of the processes that logged that they listen: the workers. */
-  const listeningPids = (): number[] =>
-    godepot
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"msg":"godepot listening'))
-      .map((l) => (JSON.parse(l) as { pid: number }).pid);
+  const listeningPids = (): number[] => listeningLines(godepot).map((l) => l.pid);
 
   beforeAll(async () => {
     // Big enough to stream from storage rather than memory, small enough to build fast.
@@ -74,8 +65,7 @@ describe('godepot serve --workers 2', () => {
       { NODE_CLUSTER_SCHED_POLICY: 'rr' },
     );
     // spawnGodepot returns when the first worker listens; wait for the second.
-    for (let i = 0; i < 100 && listeningPids().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(listeningPids()).toHaveLength(2);
+    expect(await allListening(godepot, 2)).toHaveLength(2);
   });
 
   afterAll(async () => {
@@ -195,16 +185,8 @@ describe('godepot serve --workers 2', () => {
     const workerPids = listeningPids();
     expect(workerPids).toHaveLength(2);
     expect(await godepot.stop()).toBe(0);
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 50 && workerPids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(workerPids.filter(alive)).toEqual([]);
+    for (let i = 0; i < 50 && workerPids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(workerPids.filter(isAlive)).toEqual([]);
   });
 });
 
@@ -214,26 +196,12 @@ describe('godepot serve --workers 2 when its primary is killed', () => {
     const data = await tempDir();
     const godepot = await spawnGodepot(['--workers', '2', '--data', data, '--upstream', 'off', '--sumdb', 'off']);
     try {
-      const pids = (): number[] =>
-        godepot
-          .output()
-          .split('\n')
-          .filter((l) => l.includes('"msg":"godepot listening'))
-          .map((l) => (JSON.parse(l) as { pid: number }).pid);
-      for (let i = 0; i < 100 && pids().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(pids()).toHaveLength(2);
-      const alive = (pid: number): boolean => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      expect(pids().filter(alive)).toHaveLength(2);
+      const pids = (await allListening(godepot, 2)).map((l) => l.pid);
+      expect(pids).toHaveLength(2);
+      expect(pids.filter(isAlive)).toHaveLength(2);
       await godepot.stop('SIGKILL');
-      for (let i = 0; i < 200 && pids().some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(pids().filter(alive)).toEqual([]);
+      for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(pids.filter(isAlive)).toEqual([]);
     } finally {
       await godepot.stop('SIGKILL');
       await removeDir(data);

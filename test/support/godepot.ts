@@ -159,6 +159,34 @@ export async function spawnGodepot(
   };
 }
 
+/** The start-up lines ("godepot listening on …") a served child logged so far: one per worker. */
+export function listeningLines(g: ChildGodepot): Array<{ pid: number; msg: string; data: string }> {
+  return g
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"msg":"godepot listening'))
+    .map((l) => JSON.parse(l) as { pid: number; msg: string; data: string });
+}
+
+/** Waits (bounded) until n workers of a served child have said they listen; returns their lines. */
+export async function allListening(
+  g: ChildGodepot,
+  n: number,
+): Promise<Array<{ pid: number; msg: string; data: string }>> {
+  for (let i = 0; i < 100 && listeningLines(g).length < n; i++) await new Promise((r) => setTimeout(r, 100));
+  return listeningLines(g);
+}
+
+/** Whether a process is alive (signal 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by the server, chaos and e2e tests.
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 
 export interface Fetched {
   readonly status: number;
@@ -20,4 +21,21 @@ export async function fetchAll(url: string, init?: RequestInit): Promise<Fetched
 
 export function sha256hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * GET on a connection of its own (no keep-alive agent): N calls are N
+ * concurrent connections, which the workers of a cluster share out.
+ */
+export function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
