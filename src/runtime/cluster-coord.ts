@@ -15,7 +15,8 @@ import {
   type NotFoundEntry,
 } from '../coord/index.js';
 import type { FetchLeases } from '../proxy/context.js';
-import { clusterFetchLeases, is } from './cluster-leases.js';
+import { is, PrimaryQuestions } from './cluster-ipc.js';
+import { clusterFetchLeases } from './cluster-leases.js';
 
 const CALL = 'godepot:coord?';
 const ANSWER = 'godepot:coord!';
@@ -35,6 +36,7 @@ type Op =
   | { readonly op: 'forgetNotFound'; readonly key: string };
 
 type Call = { readonly type: typeof CALL; readonly id: number } & Op;
+type Question = { readonly type: typeof CALL } & Op;
 
 interface Answer {
   readonly type: typeof ANSWER;
@@ -98,41 +100,25 @@ export class WorkerCoord implements Coordination {
   readonly leases: FetchLeases = clusterFetchLeases();
   /** While the primary is gone: this worker alone. */
   private readonly alone = new LocalCoord();
-  private next = 0;
-  private readonly pending = new Map<number, (a: Answer | null) => void>();
+  private readonly primary = new PrimaryQuestions<Answer>(ANSWER, ANSWER_MS);
   private readonly listeners: Array<(news: HealthNews) => void> = [];
 
   constructor() {
     process.on('message', (m: unknown) => {
-      if (is<Answer>(m, ANSWER)) this.pending.get(m.id)?.(m);
-      else if (is<News>(m, NEWS)) {
-        const news = parseHealthNews(m.news);
-        if (news) for (const l of this.listeners) l(news);
-      }
+      if (!is<News>(m, NEWS)) return;
+      const news = parseHealthNews(m.news);
+      if (news) for (const l of this.listeners) l(news);
     });
-    process.once('disconnect', () => [...this.pending.values()].forEach((answer) => answer(null)));
   }
 
   /** Asks the primary; null when it cannot answer (gone, failed, or silent for ANSWER_MS). */
-  private ask(op: Op): Promise<unknown> {
-    return new Promise((resolve) => {
-      if (!process.send || !process.connected) {
-        resolve(null);
-        return;
-      }
-      const id = this.next++;
-      const timer = setTimeout(() => this.pending.get(id)?.(null), ANSWER_MS);
-      this.pending.set(id, (a) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(a && a.error === undefined ? a.value : null);
-      });
-      process.send({ type: CALL, id, ...op } satisfies Call);
-    });
+  private async ask(op: Op): Promise<unknown> {
+    const a = await this.primary.ask({ type: CALL, ...op } satisfies Question);
+    return a && a.error === undefined ? a.value : null;
   }
 
   private connected(): boolean {
-    return process.send !== undefined && process.connected;
+    return this.primary.connected;
   }
 
   async head(db: string): Promise<Buffer | null> {

@@ -5,6 +5,7 @@
 // cluster's IPC channel, which keeps each worker's messages in order.
 import cluster, { type Worker } from 'node:cluster';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
+import { is } from './cluster-ipc.js';
 
 const ASK = 'godepot:lease?';
 const GRANT = 'godepot:lease!';
@@ -35,11 +36,6 @@ interface Cancel {
 }
 
 const FAILED: FetchOutcome = { kind: 'failed' };
-
-/** Whether an IPC message is one of ours of this type. */
-export function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
-  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
-}
 
 interface Held<W> {
   readonly worker: W;

@@ -5,7 +5,7 @@
 // counters and Prometheus would read the jumps between workers as resets.
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import { is } from './cluster-leases.js';
+import { is, PrimaryQuestions } from './cluster-ipc.js';
 
 const ASK = 'godepot:metrics?';
 const ANSWER = 'godepot:metrics!';
@@ -47,34 +47,16 @@ export function groupMetricsText(registry: Registry): () => Promise<string> {
   AggregatorRegistry.setRegistries([registry]);
   // Constructing one installs prom-client's listener for the primary's gathering requests.
   new AggregatorRegistry();
-  let next = 0;
-  const waiting = new Map<number, (a: Answer) => void>();
-  process.on('message', (message: unknown) => {
-    if (!is<Answer>(message, ANSWER)) return;
-    waiting.get(message.id)?.(message);
-  });
-  return () =>
-    new Promise<string>((resolve, reject) => {
-      const send = process.send?.bind(process);
-      if (!send) {
-        reject(new Error('godepot: this worker has lost its primary process'));
-        return;
-      }
-      const id = next++;
-      const timer = setTimeout(() => {
-        waiting.delete(id);
-        reject(
-          new Error(
-            `godepot: the primary process did not gather the workers' metrics within ${ANSWER_TIMEOUT_MS / 1000} s`,
-          ),
-        );
-      }, ANSWER_TIMEOUT_MS);
-      waiting.set(id, (a) => {
-        clearTimeout(timer);
-        waiting.delete(id);
-        if (a.text !== undefined) resolve(a.text);
-        else reject(new Error(`godepot: gathering the workers' metrics failed: ${a.error ?? 'no answer'}`));
-      });
-      send({ type: ASK, id } satisfies Ask);
-    });
+  const primary = new PrimaryQuestions<Answer>(ANSWER, ANSWER_TIMEOUT_MS);
+  return async () => {
+    if (!primary.connected) throw new Error('godepot: this worker has lost its primary process');
+    const a = await primary.ask({ type: ASK });
+    if (!a)
+      throw new Error(
+        `godepot: the primary process did not gather the workers' metrics within ${ANSWER_TIMEOUT_MS / 1000} s`,
+      );
+    if (a.text === undefined)
+      throw new Error(`godepot: gathering the workers' metrics failed: ${a.error ?? 'no answer'}`);
+    return a.text;
+  };
 }

@@ -6,7 +6,7 @@
 // within GATHER_MS is left out; without a primary, a worker shows its own.
 import cluster, { type Worker } from 'node:cluster';
 import { OperatorStats, type StatsSnapshot } from '../server/stats.js';
-import { is } from './cluster-leases.js';
+import { is, PrimaryQuestions } from './cluster-ipc.js';
 
 const ASK = 'godepot:stats?';
 const ANSWER = 'godepot:stats!';
@@ -21,6 +21,7 @@ interface Ask {
   readonly type: typeof ASK;
   readonly id: number;
 }
+
 interface Answer {
   readonly type: typeof ANSWER;
   readonly id: number;
@@ -65,27 +66,13 @@ export function serveGroupStats(): void {
 
 /** In a worker: offers its snapshot to the primary's gatherings; returns the group's statistics on demand. */
 export function groupStats(own: OperatorStats): () => Promise<OperatorStats> {
-  let next = 0;
-  const waiting = new Map<number, (snapshots: StatsSnapshot[] | null) => void>();
+  const primary = new PrimaryQuestions<Answer>(ANSWER, ANSWER_MS);
   process.on('message', (m: unknown) => {
-    if (is<Collect>(m, COLLECT)) {
-      if (process.connected)
-        process.send?.({ type: SNAPSHOT, gathering: m.gathering, snapshot: own.snapshot() } satisfies Snapshot);
-    } else if (is<Answer>(m, ANSWER)) waiting.get(m.id)?.(m.snapshots);
+    if (is<Collect>(m, COLLECT) && process.connected)
+      process.send?.({ type: SNAPSHOT, gathering: m.gathering, snapshot: own.snapshot() } satisfies Snapshot);
   });
-  return () =>
-    new Promise<OperatorStats>((resolve) => {
-      if (!process.send || !process.connected) {
-        resolve(own);
-        return;
-      }
-      const id = next++;
-      const timer = setTimeout(() => waiting.get(id)?.(null), ANSWER_MS);
-      waiting.set(id, (snapshots) => {
-        clearTimeout(timer);
-        waiting.delete(id);
-        resolve(snapshots && snapshots.length > 0 ? OperatorStats.group(own, snapshots) : own);
-      });
-      process.send({ type: ASK, id } satisfies Ask);
-    });
+  return async () => {
+    const a = await primary.ask({ type: ASK });
+    return a && a.snapshots.length > 0 ? OperatorStats.group(own, a.snapshots) : own;
+  };
 }

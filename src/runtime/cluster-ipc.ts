@@ -1,0 +1,52 @@
+// The messages of `serve --workers N` between a worker and its primary
+// (cluster-leases, cluster-coord, cluster-stats, cluster-metrics): how a
+// message is recognised, and how a worker asks the primary something and
+// waits — at most a deadline, and not at all once the primary is gone.
+
+/** Whether an IPC message is one of ours of this type. */
+export function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+}
+
+/**
+ * In a worker: questions to the primary, each answered by a message of type
+ * `answerType` carrying the question's id. ask() resolves with the answer,
+ * or null when there is no primary, it went away, or it was silent for
+ * `timeoutMs`.
+ */
+export class PrimaryQuestions<A extends { readonly type: string; readonly id: number }> {
+  private next = 0;
+  private readonly waiting = new Map<number, (a: A | null) => void>();
+
+  constructor(
+    answerType: A['type'],
+    private readonly timeoutMs: number,
+  ) {
+    process.on('message', (m: unknown) => {
+      if (is<A>(m, answerType)) this.waiting.get(m.id)?.(m);
+    });
+    process.once('disconnect', () => [...this.waiting.values()].forEach((answer) => answer(null)));
+  }
+
+  /** Whether a primary is there to ask. */
+  get connected(): boolean {
+    return process.send !== undefined && process.connected;
+  }
+
+  ask(question: { readonly type: string }): Promise<A | null> {
+    return new Promise((resolve) => {
+      if (!this.connected) {
+        resolve(null);
+        return;
+      }
+      const id = this.next++;
+      const timer = setTimeout(() => this.waiting.get(id)?.(null), this.timeoutMs);
+      this.waiting.set(id, (a) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(a);
+      });
+      process.send?.({ ...question, id });
+    });
+  }
+}
