@@ -260,8 +260,11 @@ export class RedisCoord implements Coordination {
   }
 
   shareHealth(news: HealthNews): void {
-    this.local.shareHealth(news);
-    if (!this.up) return;
+    // Redis reaches every other process (the workers of this machine are Redis clients too); without it, the fallback.
+    if (!this.up) {
+      this.local.shareHealth(news);
+      return;
+    }
     const text = JSON.stringify({ origin: this.origin, news });
     this.redis
       .multi()

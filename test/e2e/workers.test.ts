@@ -18,6 +18,7 @@ import {
 } from '../support/godepot.js';
 import { sampleSum } from '../support/metrics.js';
 import { getAlone } from '../support/http.js';
+import { waitFor } from '../support/ports.js';
 
 describe('godepot serve --workers 2', () => {
   let upstream: FakeGoProxy;
@@ -132,6 +133,28 @@ describe('godepot serve --workers 2', () => {
     expect(bodies.filter((b) => b.includes('circuit breaker open')).length).toBeGreaterThanOrEqual(9);
     // One "failing since" for the whole group.
     for (const b of bodies) expect(b).toContain(`failing since ${since}`);
+    // One ongoing outage in the group's incident log, whichever worker is asked (each writes its own record),
+    // counting the failed answers of both: the 10 above at least. A worker writes its counts within 5 s and
+    // reuses what it read of the others' for 5 s, so every worker's view adds up within about 10 s.
+    const outages = async (): Promise<Array<{ end?: string; failed: number }>> =>
+      (
+        JSON.parse((await getAlone(`${godepot.url}/api/incidents`)).body.toString()) as Array<{
+          upstream: string;
+          end?: string;
+          failed: number;
+        }>
+      ).filter((x) => x.upstream === upstream.url);
+    const views = async (): Promise<Array<Array<{ end?: string; failed: number }>>> =>
+      Promise.all(Array.from({ length: 4 }, outages));
+    await waitFor(
+      async () => (await views()).every((v) => (v[0]?.failed ?? 0) >= 10),
+      20_000,
+      'the group view never added up',
+    );
+    for (const view of await views()) {
+      expect(view.map((x) => x.end)).toEqual([undefined]);
+      expect(view[0]?.failed).toBeGreaterThanOrEqual(10);
+    }
     // The breaker stays open (10 min): the tests after this one need no upstream.
     upstream.clearFaults();
   });
