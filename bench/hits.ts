@@ -19,6 +19,8 @@ export interface HitOptions {
   readonly warmupSeconds: number;
   readonly connections: readonly number[];
   readonly workers: readonly number[];
+  /** Which artifacts to load (default all of HIT_ARTIFACTS). */
+  readonly artifacts?: readonly HitArtifact[];
   readonly say: (line: string) => void;
   /** A goproxy/goproxy binary to measure beside godepot (GODEPOT_BENCH_PEER). */
   readonly peer?: string;
@@ -37,6 +39,10 @@ const RSS_TARGET: Target = { on: 'godepot', op: '<=', value: 128 };
 const PEER_ARTIFACTS = new Set(['.mod', '300 KB .zip']);
 
 type Who = 'godepot' | 'nginx' | 'peer';
+
+/** The cache-hit artifacts by their --artifacts name. */
+export const HIT_ARTIFACTS = ['info', 'mod', 'zip300k', 'zip50m'] as const;
+export type HitArtifact = (typeof HIT_ARTIFACTS)[number];
 
 function ms(n: number): string {
   return n < 10 ? n.toFixed(2) : n.toFixed(1);
@@ -77,12 +83,13 @@ function secondsFor(o: HitOptions, big: boolean, connections: number): number {
 export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: string[] }> {
   const { world } = o;
   const script = await writeWrkScript(world.tmp);
-  const artifacts: Array<[string, string]> = [
-    ['.info', artifactPath(world.hot.small, 'info')],
-    ['.mod', artifactPath(world.hot.small, 'mod')],
-    ['300 KB .zip', artifactPath(world.hot.zip300k, 'zip')],
-    ['50 MB .zip', artifactPath(world.hot.zip50m, 'zip')],
-  ];
+  const all: Record<HitArtifact, [string, string]> = {
+    info: ['.info', artifactPath(world.hot.small, 'info')],
+    mod: ['.mod', artifactPath(world.hot.small, 'mod')],
+    zip300k: ['300 KB .zip', artifactPath(world.hot.zip300k, 'zip')],
+    zip50m: ['50 MB .zip', artifactPath(world.hot.zip50m, 'zip')],
+  };
+  const artifacts = (o.artifacts ?? HIT_ARTIFACTS).map((a) => all[a]);
   const rows: Row[] = [];
   const notes: string[] = [];
   for (const workers of o.workers) {

@@ -9,7 +9,7 @@ import { benchColdFill } from './coldfill.js';
 import { benchGoModDownload } from './gomod.js';
 import { benchH1 } from './h1.js';
 import { benchHerd } from './herd.js';
-import { benchHits } from './hits.js';
+import { benchHits, HIT_ARTIFACTS, type HitArtifact } from './hits.js';
 import { benchManyEntries } from './many-entries.js';
 import { benchTwoNodes } from './ha.js';
 import { benchOverhead } from './overhead.js';
@@ -37,6 +37,7 @@ bench/results/latest.{json,md} (plus time-stamped copies).
   --seconds N         seconds per wrk run (default 3, three alternating rounds; quick: 2, one round)
   --connections LIST  wrk connection counts (default 1,32,256)
   --workers LIST      godepot --workers / nginx worker_processes pairs (default 1,2)
+  --artifacts LIST    cache-hit artifacts, a subset of: ${HIT_ARTIFACTS.join(', ')} (default all)
   --no-install        never apt-get install nginx/wrk, even as root
   --out DIR           results folder (default bench/results)
 
@@ -51,6 +52,7 @@ interface Flags {
   seconds: number;
   connections: number[];
   workers: number[];
+  artifacts: HitArtifact[];
   install: boolean;
   out: string;
 }
@@ -69,6 +71,7 @@ export function parseFlags(args: readonly string[]): Flags | 'help' {
     seconds: 0,
     connections: [1, 32, 256],
     workers: [1, 2],
+    artifacts: [...HIT_ARTIFACTS],
     install: true,
     out: join(REPO_ROOT, 'bench', 'results'),
   };
@@ -104,6 +107,16 @@ export function parseFlags(args: readonly string[]): Flags | 'help' {
       case '--workers':
         f.workers = numbers(value(), '--workers');
         break;
+      case '--artifacts': {
+        const names = value()
+          .split(',')
+          .map((n) => n.trim());
+        const bad = names.filter((n) => !(HIT_ARTIFACTS as readonly string[]).includes(n));
+        if (bad.length)
+          throw new Error(`unknown artifact(s) ${bad.join(', ')}; choose from ${HIT_ARTIFACTS.join(', ')}`);
+        f.artifacts = names as HitArtifact[];
+        break;
+      }
       case '--no-install':
         f.install = false;
         break;
@@ -223,6 +236,7 @@ async function runOne(
         warmupSeconds: f.quick ? 0 : 1,
         connections: f.connections,
         workers: f.workers,
+        artifacts: f.artifacts,
         say,
         ...(process.env.GODEPOT_BENCH_PEER ? { peer: process.env.GODEPOT_BENCH_PEER } : {}),
       });

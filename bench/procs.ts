@@ -101,6 +101,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = env[n];
+    if (v !== undefined) out[n] = v;
+  }
+  return out;
+}
+
 export interface GodepotOptions {
   readonly data: string;
   readonly upstream: string;
@@ -143,9 +152,8 @@ export async function startGodepot(o: GodepotOptions): Promise<Child & { readonl
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',
-        ...(process.env.NODE_CLUSTER_SCHED_POLICY
-          ? { NODE_CLUSTER_SCHED_POLICY: process.env.NODE_CLUSTER_SCHED_POLICY }
-          : {}),
+        // Knobs of Node's cluster and of libuv's accept, passed through for experiments.
+        ...pick(process.env, ['NODE_CLUSTER_SCHED_POLICY', 'UV_TCP_SINGLE_ACCEPT', 'UV_THREADPOOL_SIZE']),
         ...o.env,
       },
     },
