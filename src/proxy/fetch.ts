@@ -37,10 +37,17 @@ export async function fetchSmall(
 export interface StagedZip {
   readonly staged: StagedBlob;
   readonly blob: OpenBlob;
+  /** The same bytes in memory, for a zip of at most the reader's `inMemory` bytes. */
+  readonly bytes?: Buffer;
 }
 
-/** A body reader that streams a zip into a fresh staged blob (one per attempt), refusing more than MAX_ZIP_FILE bytes. */
-export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
+/**
+ * A body reader that stages a zip in a fresh staged blob (one per attempt),
+ * refusing more than MAX_ZIP_FILE bytes. A zip of at most `inMemory` bytes
+ * is collected in memory and staged in one write (it is verified and
+ * answered from memory); a larger one is written as it arrives.
+ */
+export function stageZipReader(storage: Storage, inMemory = 0): BodyReader<StagedZip> {
   const local = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -52,15 +59,27 @@ export function stageZipReader(storage: Storage): BodyReader<StagedZip> {
     const staged = await local(() => storage.stage());
     try {
       let n = 0;
+      let held: Buffer[] | null = [];
       for await (const chunk of body) {
         const b = chunk as Buffer;
         n += b.length;
         if (n > MAX_ZIP_FILE)
           throw new BadBodyError(`module zip larger than the go command's limit of ${MAX_ZIP_FILE} bytes`);
+        if (held && n <= inMemory) {
+          held.push(b);
+          continue;
+        }
+        if (held) {
+          // Larger than kept in memory after all: what was held goes first, then every chunk as it comes.
+          for (const h of held) await local(() => staged.write(h));
+          held = null;
+        }
         await local(() => staged.write(b));
       }
+      const bytes = held ? Buffer.concat(held, n) : undefined;
+      if (bytes) await local(() => staged.write(bytes));
       const blob = await local(() => staged.finish());
-      return { staged, blob };
+      return bytes ? { staged, blob, bytes } : { staged, blob };
     } catch (err) {
       await staged.discard();
       throw err;
@@ -72,9 +91,10 @@ export async function fetchZip(
   upstream: ModuleSource,
   storage: Storage,
   req: ProxyRequest,
+  inMemory: number,
   signal?: AbortSignal,
 ): Promise<Fetched<StagedZip>> {
-  return upstream.get(upstreamPath(req), 'zip', 'zip', stageZipReader(storage), signal);
+  return upstream.get(upstreamPath(req), 'zip', 'zip', stageZipReader(storage, inMemory), signal);
 }
 
 interface InfoJson {

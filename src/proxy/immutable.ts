@@ -13,13 +13,26 @@ import { ChecksumUnavailableError, policyFor, type GoSumHashes, type Policy } fr
 
 export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
 
-/** Where a freshly fetched artifact ended up. */
+/** Where a freshly fetched artifact is going. */
 export interface StoreOutcome {
   readonly key: string;
   readonly verification: Verification;
   readonly upstream: { readonly url: string; readonly ms: number };
-  /** Small artifacts only: the bytes, so waiters need not read them back. */
+  /**
+   * The verified bytes of an artifact small enough for the memory cache:
+   * served from here while they are still being stored (`stored`).
+   * Absent for a large zip, which is served from storage once stored.
+   */
   readonly body?: Buffer;
+  /** The stored file's write time (for its ETag), known before the write lands. */
+  readonly mtimeMs: number;
+  /**
+   * Settles when the artifact is durably under key: true, or false when
+   * that write failed (logged; the bytes were verified, so what was
+   * answered stands, and the next request after they leave memory fetches
+   * again). Never rejects.
+   */
+  readonly stored: Promise<boolean>;
 }
 
 export function blobSource(blob: OpenBlob): ByteSource {
@@ -70,12 +83,16 @@ const VERIFY_WAITING = 256;
 export class ImmutableFetcher {
   private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);
 
-  constructor(private readonly ctx: ServiceContext) {}
+  /** memoryItemLimit: the largest artifact answered from memory while it is being stored. */
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly memoryItemLimit: number,
+  ) {}
 
   /** hashArtifact for a zip, within the bound on verifications; a full queue is a 503 the client may retry. */
-  private async hashZip(req: ImmutableRequest, blob: OpenBlob, signal: AbortSignal): Promise<string> {
+  private async hashZip(req: ImmutableRequest, zip: Buffer | OpenBlob, signal: AbortSignal): Promise<string> {
     try {
-      return await this.verifications.run(() => hashArtifact(req, blob, signal), signal);
+      return await this.verifications.run(() => hashArtifact(req, zip, signal), signal);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       throw new GodepotError(
@@ -85,22 +102,44 @@ export class ImmutableFetcher {
     }
   }
 
-  /** Fetches from the upstream, verifies and stores; the caller dedupes (singleflight). */
+  /**
+   * Fetches from the upstream, verifies and stores; the caller dedupes
+   * (singleflight) and keeps deduping until `stored` settles. The bytes are
+   * written to a private staging file as they arrive and flushed while they
+   * are verified; once verified, an artifact small enough for memory is
+   * answered at once and moved under its key behind the answer (the
+   * flush, the rename and the folder's flush take longer than the rest of
+   * a miss on a fast network). A large zip is answered from storage once
+   * stored.
+   */
   async fetchAndStore(req: ImmutableRequest, signal: AbortSignal): Promise<StoreOutcome> {
     const started = performance.now();
     const policy = req.kind === 'info' ? 'skip' : policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
     const lookup: Lookup | null = policy === 'skip' ? null : this.lookup(req, signal);
     if (req.kind === 'zip') {
-      const fetched = await fetchZip(this.ctx.upstream, this.ctx.storage, req, signal);
-      const { staged, blob } = fetched.value;
+      const fetched = await fetchZip(this.ctx.upstream, this.ctx.storage, req, this.memoryItemLimit, signal);
+      const { staged, blob, bytes } = fetched.value;
+      let behind = false;
       try {
-        const h1 = await this.hashZip(req, blob, signal);
+        const h1 = await this.hashZip(req, bytes ?? blob, signal);
         const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
         const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
-        await staged.commit(key);
-        return { key, verification, upstream: { url: fetched.meta.upstream, ms: performance.now() - started } };
+        const upstream = { url: fetched.meta.upstream, ms: performance.now() - started };
+        if (!bytes) {
+          await staged.commit(key);
+          return { key, verification, upstream, mtimeMs: blob.mtimeMs, stored: Promise.resolve(true) };
+        }
+        behind = true;
+        return {
+          key,
+          verification,
+          upstream,
+          body: bytes,
+          mtimeMs: blob.mtimeMs,
+          stored: this.commitBehind(req, staged, key),
+        };
       } finally {
-        await staged.discard();
+        if (!behind) await staged.discard();
       }
     }
     const fetched = await fetchSmall(this.ctx.upstream, req, signal);
@@ -110,32 +149,53 @@ export class ImmutableFetcher {
     const staging = this.stageBytes(fetched.value);
     // Its failure is thrown where it is awaited, not while the verdict is pending.
     staging.catch(() => undefined);
+    let behind = false;
     try {
       const verification =
         req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
       const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
-      await (await staging).commit(key);
+      // A staging write that failed (a full disk) fails the request here, before anything is answered.
+      const { staged, blob } = await staging;
+      behind = true;
       return {
         key,
         verification,
         upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
         body: fetched.value,
+        mtimeMs: blob.mtimeMs,
+        stored: this.commitBehind(req, staged, key),
       };
     } finally {
-      await staging.then(
-        (s) => s.discard(),
-        () => undefined,
+      if (!behind)
+        await staging.then(
+          (s) => s.staged.discard(),
+          () => undefined,
+        );
+    }
+  }
+
+  /** Moves a verified staged blob under key after the answer; resolves false (logged) when that fails. */
+  private async commitBehind(req: ImmutableRequest, staged: StagedBlob, key: string): Promise<boolean> {
+    try {
+      await staged.commit(key);
+      return true;
+    } catch (err) {
+      this.ctx.log.error(
+        { module: req.path, version: req.version, kind: req.kind, key, err: (err as Error).message },
+        'a verified artifact was served but could not be stored; it will be fetched again when next asked for',
       );
+      return false;
+    } finally {
+      await staged.discard().catch(() => undefined);
     }
   }
 
   /** Stages bytes and starts flushing them (StagedBlob.finish); the caller commits or discards. */
-  private async stageBytes(bytes: Buffer): Promise<StagedBlob> {
+  private async stageBytes(bytes: Buffer): Promise<{ staged: StagedBlob; blob: OpenBlob }> {
     const staged = await this.ctx.storage.stage();
     try {
       await staged.write(bytes);
-      await staged.finish();
-      return staged;
+      return { staged, blob: await staged.finish() };
     } catch (err) {
       await staged.discard();
       throw err;

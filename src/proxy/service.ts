@@ -13,7 +13,7 @@ import {
   type Verification,
 } from './artifact.js';
 import type { OpenBlob } from '../storage/index.js';
-import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
+import type { CachedArtifact, ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
@@ -61,8 +61,10 @@ export class ModuleService {
     private readonly memoryItemLimit: number,
   ) {
     this.mutable = new MutableCache(ctx);
-    this.fetcher = new ImmutableFetcher(ctx);
-    this.flights = new SingleFlight<StoreOutcome | null>(ctx.shutdown);
+    this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
+    // A fetch answers once verified; its key stays in flight until the artifact is stored, so a request
+    // meanwhile shares that answer rather than fetching again (and shutdown waits for the write).
+    this.flights = new SingleFlight<StoreOutcome | null>(ctx.shutdown, (o) => o?.stored);
     this.reverifyFlights = new SingleFlight(ctx.shutdown);
   }
 
@@ -163,8 +165,7 @@ export class ModuleService {
       return this.serveQuarantined(req);
     }
     if (outcome.body) {
-      const st = await this.ctx.storage.stat(outcome.key);
-      const etag = etagOf(st ?? { size: outcome.body.length, mtimeMs: Date.now() });
+      const etag = etagOf({ size: outcome.body.length, mtimeMs: outcome.mtimeMs });
       if (!isProvisional(outcome.verification)) {
         this.ctx.memory.set(outcome.key, { body: outcome.body, etag, verification: outcome.verification });
       }
@@ -214,18 +215,20 @@ export class ModuleService {
     if (!leases) return this.fetcher.fetchAndStore(req, signal);
     const lease = await leases.acquire(key, signal);
     if (lease.lead) {
-      let outcome: FetchOutcome = { kind: 'failed' };
+      let stored: StoreOutcome;
       try {
-        const stored = await this.fetcher.fetchAndStore(req, signal);
-        outcome = { kind: 'stored' };
-        return stored;
+        stored = await this.fetcher.fetchAndStore(req, signal);
       } catch (err) {
-        if (err instanceof NotFoundError)
-          outcome = { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail };
+        lease.release(
+          err instanceof NotFoundError
+            ? { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail }
+            : { kind: 'failed' },
+        );
         throw err;
-      } finally {
-        lease.release(outcome);
       }
+      // The others read storage when told: tell them once the artifact is there.
+      void stored.stored.then((ok) => lease.release(ok ? { kind: 'stored' } : { kind: 'failed' }));
+      return stored;
     }
     const o = lease.outcome;
     if (o.kind === 'stored') return null;

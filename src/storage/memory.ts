@@ -40,8 +40,10 @@ export class MemoryStorage implements Storage {
 
   async stage(): Promise<StagedBlob> {
     const chunks: Buffer[] = [];
-    let finished: Buffer | null = null;
+    let finished: { data: Buffer; mtimeMs: number } | null = null;
     let done = false;
+    const finish = (): { data: Buffer; mtimeMs: number } =>
+      (finished ??= { data: Buffer.concat(chunks), mtimeMs: Date.now() });
     return {
       write: async (chunk) => {
         if (finished || done) throw new Error('write after finish');
@@ -49,12 +51,12 @@ export class MemoryStorage implements Storage {
         chunks.push(Buffer.from(chunk));
       },
       finish: async () => {
-        finished ??= Buffer.concat(chunks);
-        return bufferBlob(finished, Date.now());
+        const f = finish();
+        return bufferBlob(f.data, f.mtimeMs);
       },
       commit: async (key) => {
-        finished ??= Buffer.concat(chunks);
-        await this.put(key, finished);
+        const f = finish();
+        await this.put(key, f.data, { mtimeMs: f.mtimeMs });
         done = true;
       },
       discard: async () => {

@@ -298,8 +298,9 @@ export class S3Storage implements Storage {
   private async upload(key: string, blob: OpenBlob): Promise<void> {
     const k = this.key(key);
     const partSize = this.opts.partSize ?? DEFAULT_PART;
+    // The staged file's write time, as on the filesystem: an ETag given before the upload is the stored one's.
     if (blob.size <= partSize) {
-      await this.put(key, await blob.read());
+      await this.put(key, await blob.read(), { mtimeMs: blob.mtimeMs });
       return;
     }
     const { Upload } = await import('@aws-sdk/lib-storage');
@@ -309,7 +310,7 @@ export class S3Storage implements Storage {
         Bucket: this.opts.bucket,
         Key: k,
         Body: blob.stream(),
-        Metadata: { [MTIME]: String(Date.now()) },
+        Metadata: { [MTIME]: String(blob.mtimeMs) },
       },
       partSize,
       queueSize: 2,

@@ -50,7 +50,10 @@ export interface StagedBlob {
    * caller verifies; commit() waits for it.
    */
   finish(): Promise<OpenBlob>;
-  /** Durably moves the finished blob under key (flushed, then renamed), replacing what was there. */
+  /**
+   * Durably moves the finished blob under key (flushed, then renamed), replacing what was there. The stored
+   * blob keeps the finished one's mtimeMs, so a validator made from finish() is the stored blob's.
+   */
   commit(key: string): Promise<void>;
   /** Drops the staged bytes. Safe to call after commit (no-op) or more than once. */
   discard(): Promise<void>;

@@ -2,6 +2,8 @@
 // share one execution. The shared work gets its own AbortSignal, aborted only
 // when every caller waiting on it has gone (or at shutdown), so one client
 // hanging up does not cancel a download others still wait for.
+// An execution may answer before its work is done (holdUntil): callers that
+// arrive until then share the answer instead of starting the work again.
 // A generic primitive with no I/O and no imports of ours, shared by
 // upstream/, sumdb/ and proxy/ (so sumdb/ need not depend on upstream/).
 
@@ -9,14 +11,24 @@ interface Flight<T> {
   promise: Promise<T>;
   controller: AbortController;
   waiters: number;
+  /** fn has answered: nothing is left to cancel, and the flight stays for its held work. */
+  answered: boolean;
 }
 
 export class SingleFlight<T> {
   private readonly flights = new Map<string, Flight<T>>();
-  /** Every execution still running, including abandoned ones no longer in `flights`. */
-  private readonly running = new Set<Promise<T>>();
+  /** Every execution still running (abandoned ones no longer in `flights` and held answers included). */
+  private readonly running = new Set<Promise<unknown>>();
 
-  constructor(private readonly shutdown?: AbortSignal) {}
+  /**
+   * holdUntil(value) names the rest of an execution's work after its
+   * answer (a write behind it): until that settles, the key keeps its
+   * flight, new callers get the same answer at once, and settled() waits.
+   */
+  constructor(
+    private readonly shutdown?: AbortSignal,
+    private readonly holdUntil?: (value: T) => Promise<unknown> | undefined,
+  ) {}
 
   /** Executions still running (abandoned ones included: they may still be writing). */
   get size(): number {
@@ -26,6 +38,11 @@ export class SingleFlight<T> {
   /** Resolves when every execution started so far has settled (used at shutdown). */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.running]);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.running.add(p);
+    void p.catch(() => undefined).finally(() => this.running.delete(p));
   }
 
   /** Runs fn once per key at a time; `shared` tells whether this caller joined an existing flight. */
@@ -39,18 +56,25 @@ export class SingleFlight<T> {
     if (!flight) {
       const controller = new AbortController();
       const signals = this.shutdown ? AbortSignal.any([controller.signal, this.shutdown]) : controller.signal;
-      const f: Flight<T> = { promise: Promise.resolve() as Promise<T>, controller, waiters: 0 };
+      const f: Flight<T> = { promise: Promise.resolve() as Promise<T>, controller, waiters: 0, answered: false };
+      const end = (): void => {
+        if (this.flights.get(key) === f) this.flights.delete(key);
+      };
       f.promise = (async () => {
+        let held: Promise<unknown> | undefined;
         try {
-          return await fn(signals);
+          const value = await fn(signals);
+          f.answered = true;
+          held = this.holdUntil?.(value);
+          return value;
         } finally {
-          if (this.flights.get(key) === f) this.flights.delete(key);
+          if (held) this.track(held.then(end, end));
+          else end();
         }
       })();
       // Callers that leave early must not turn the rejection into an unhandled one.
       f.promise.catch(() => undefined);
-      this.running.add(f.promise);
-      void f.promise.catch(() => undefined).finally(() => this.running.delete(f.promise));
+      this.track(f.promise);
       this.flights.set(key, f);
       flight = f;
     }
@@ -74,7 +98,7 @@ export class SingleFlight<T> {
       };
       const onAbort = (): void => {
         leave();
-        if (f.waiters === 0) {
+        if (f.waiters === 0 && !f.answered) {
           // Nobody waits any more: cancel, and let the next caller start afresh.
           if (this.flights.get(key) === f) this.flights.delete(key);
           f.controller.abort(signal.reason);

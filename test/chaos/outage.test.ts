@@ -161,6 +161,7 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
       expect(build.code, describeRun(build)).toBe(0);
       // The client checked every byte against its go.sum; godepot marked them unverified until the database is back.
       expect(await readFile(join(appDir, 'go.sum'), 'utf8')).toBe(gosumBefore);
+      await godepot.g.service.idle();
       expect((await godepot.g.storage.list('unverified/')).length).toBeGreaterThan(0);
       // The database comes back but its breaker is still open: re-verification finds it unavailable.
       sumdb.clearFaults();

@@ -76,6 +76,8 @@ describe('verification policies while the checksum database is down', () => {
     expect(r.headers.get('x-godepot-verification')).toBe('unverified');
     expect(r.headers.get('cache-control')).toBe('no-store');
     expect(sha(r.body)).toBe(sha((mods.get('example.com/fallback') as BuiltModule).zip));
+    // Answered once checked; stored behind the answer.
+    await g.g.service.idle();
     expect(await g.g.storage.stat('unverified/example.com/fallback/@v/v1.0.0.zip')).not.toBeNull();
     expect(await g.g.storage.stat('mod/example.com/fallback/@v/v1.0.0.zip')).toBeNull();
     const ready = (await (await fetch(`${g.url}/readyz`)).json()) as { status: string; unverifiedArtifacts: number };
@@ -92,6 +94,7 @@ describe('verification policies while the checksum database is down', () => {
     expect((await get(`${g.url}/example.com/heal/@v/v1.0.0.mod`)).headers.get('x-godepot-verification')).toBe(
       'unverified',
     );
+    await g.g.service.idle();
     sumdb.clearFaults();
     const pass = await g.g.reverify.runOnce();
     expect(pass).toEqual({ verified: 2, purged: 0, unavailable: 0 });
@@ -108,6 +111,7 @@ describe('verification policies while the checksum database is down', () => {
     a.setFault(faults.alter(), '/example.com/bad/');
     const r = await get(`${g.url}/example.com/bad/@v/v1.0.0.zip`);
     expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+    await g.g.service.idle();
     sumdb.clearFaults();
     a.clearFaults();
     expect(await g.g.reverify.runOnce()).toEqual({ verified: 0, purged: 1, unavailable: 0 });
@@ -125,6 +129,7 @@ describe('verification policies while the checksum database is down', () => {
     const ok = await get(`${g.url}/example.com/quorum/@v/v1.0.0.zip`);
     expect(ok.status, ok.text).toBe(200);
     expect(ok.headers.get('x-godepot-verification')).toBe('quorum');
+    await g.g.service.idle();
     expect(await g.g.storage.stat('unverified/example.com/quorum/@v/v1.0.0.zip')).not.toBeNull();
     // Served from the cache later, it is still what it was: accepted by quorum (not "unverified").
     const again = await get(`${g.url}/example.com/quorum/@v/v1.0.0.zip`);

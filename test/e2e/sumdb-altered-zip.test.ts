@@ -80,6 +80,7 @@ describe.skipIf(findGo() === null)('an upstream serving an altered zip', () => {
       for (const part of [victim.path, victim.version, victim.h1, altered.h1]) expect(body).toContain(part);
     }
     expect(await metric(godepot.url, 'godepot_checksum_mismatch_total')).toBeGreaterThanOrEqual(before + 1);
+    await godepot.g.service.idle();
     for (const area of ['mod/', 'unverified/']) {
       const kept = (await godepot.g.storage.list(area)).filter((k) =>
         k.includes(`${victim.path}/@v/${victim.version}.zip`),

@@ -76,6 +76,8 @@ describe('cache hits from memory answer as hits from storage do', () => {
       const path = `/example.com/hit/@v/v1.2.3.${ext}`;
       const first = await ask(withMemory.url + path);
       expect(first.status).toBe(200);
+      // Stored behind the answer: the storage-only godepot reads it once it has landed.
+      await withMemory.g.service.idle();
       expect(
         withMemory.g.service.peek({ kind: ext, path: 'example.com/hit', version: 'v1.2.3', query: false }),
         ext,

@@ -128,6 +128,18 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     expect(await s.get('k/x')).toEqual(Buffer.from('new bytes'));
   });
 
+  it("keeps the finished blob's write time through commit (an ETag given before the commit is the stored one's)", async () => {
+    const s = await make();
+    const staged = await s.stage();
+    await staged.write(Buffer.from('verified bytes'));
+    const view = await staged.finish();
+    await staged.commit('k/dated');
+    await staged.discard();
+    const stored = await s.stat('k/dated');
+    expect(stored?.size).toBe(view.size);
+    expect(Math.floor(stored?.mtimeMs ?? NaN)).toBe(Math.floor(view.mtimeMs));
+  });
+
   it('discards staged bytes', async () => {
     const s = await make();
     const staged = await s.stage();

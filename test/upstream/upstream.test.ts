@@ -454,4 +454,27 @@ describe('SingleFlight', () => {
     await expect(pc).rejects.toThrow('c left');
     expect(aborted).toBe(true);
   });
+
+  it('holdUntil: after the answer, callers share it until the held work settles, and settled() waits for it', async () => {
+    let release!: (v: boolean) => void;
+    const writeBehind = new Promise<boolean>((r) => (release = r));
+    const sf = new SingleFlight<{ n: number; stored: Promise<boolean> }>(undefined, (v) => v.stored);
+    let runs = 0;
+    const work = async (): Promise<{ n: number; stored: Promise<boolean> }> => ({ n: ++runs, stored: writeBehind });
+    const first = await sf.do('k', work);
+    expect(first.value.n).toBe(1);
+    // Answered, still held: a caller now shares that answer instead of running the work again.
+    const second = await sf.do('k', work, new AbortController().signal);
+    expect(second).toMatchObject({ value: { n: 1 }, shared: true });
+    expect(sf.size).toBe(1);
+    let settled = false;
+    const waiting = sf.settled().then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    release(true);
+    await waiting;
+    expect(sf.size).toBe(0);
+    // Released: the next caller runs the work afresh.
+    expect((await sf.do('k', work)).value.n).toBe(2);
+  });
 });

@@ -1,0 +1,174 @@
+// A miss is answered once its bytes are verified; the artifact is moved under
+// its key behind the answer (issue 16: cold fill). What that must not change:
+// one upstream fetch per artifact while the write is pending, nothing served
+// that was not verified, the same ETag before and after the write, shutdown
+// waiting for the write, and a failed write costing a refetch, not an error.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
+import { removeDir, startGodepot, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+import { MemoryStorage, type StagedBlob } from '../../src/storage/index.js';
+import { fetchAll as get, sha256hex as sha } from '../support/http.js';
+
+/** Memory storage whose staged commits wait until the test opens the gate (or fails them). */
+class GatedStorage extends MemoryStorage {
+  private release!: () => void;
+  private refuse!: (err: Error) => void;
+  private readonly gate = new Promise<void>((resolve, reject) => {
+    this.release = resolve;
+    this.refuse = reject;
+  });
+  /** Keys whose commit was asked for, and those that landed. */
+  readonly pending: string[] = [];
+  readonly committed: string[] = [];
+  /** How many commits had landed when godepot closed its storage (its last step at shutdown). */
+  committedAtClose = -1;
+
+  constructor() {
+    super();
+    this.gate.catch(() => undefined);
+  }
+
+  open_(): void {
+    this.release();
+  }
+
+  fail(err: Error): void {
+    this.refuse(err);
+  }
+
+  override async close(): Promise<void> {
+    this.committedAtClose = this.committed.length;
+    await super.close();
+  }
+
+  override async stage(): Promise<StagedBlob> {
+    const inner = await super.stage();
+    return {
+      write: (chunk) => inner.write(chunk),
+      finish: () => inner.finish(),
+      commit: async (key) => {
+        this.pending.push(key);
+        await this.gate;
+        await inner.commit(key);
+        this.committed.push(key);
+      },
+      discard: () => inner.discard(),
+    };
+  }
+}
+
+describe('answers a verified miss before its write lands', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  const mods = new Map<string, BuiltModule>();
+  const running: RunningGodepot[] = [];
+
+  const start = async (storage: MemoryStorage, extra: RawSettings = {}): Promise<RunningGodepot> => {
+    const g = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...extra },
+      { storage },
+    );
+    running.push(g);
+    return g;
+  };
+  const fetches = (path: string): number => upstream.requests.filter((r) => r.decodedPath.endsWith(path)).length;
+
+  beforeAll(async () => {
+    const fixtures = Array.from({ length: 4 }, (_, i) => ({
+      path: `example.com/wb${i}`,
+      version: 'v1.0.0',
+      files: {
+        'go.mod': `module example.com/wb${i}\n`,
+        'wb.go': `package wb${i}\n`,
+        'data.txt': 'y'.repeat(30_000 + i),
+      },
+    }));
+    for (const b of await buildModules(fixtures)) mods.set(b.path, b);
+    upstream = await FakeGoProxy.start([...mods.values()]);
+    sumdb = await FakeSumDb.start({ records: [...mods.values()] });
+  }, 60_000);
+  afterEach(async () => {
+    upstream.resetLog();
+    for (const g of running.splice(0)) {
+      await g.close();
+      await removeDir(g.data);
+    }
+  });
+  afterAll(async () => {
+    await upstream.close();
+    await sumdb.close();
+  });
+
+  it('serves .mod and .zip verified while the write is pending, fetches once, and stores them after', async () => {
+    const storage = new GatedStorage();
+    // Memory cache off: the second request cannot be a memory hit, only a share of the pending fetch.
+    const g = await start(storage, { 'memory-cache': '0' });
+    const m = mods.get('example.com/wb0') as BuiltModule;
+    for (const [ext, want] of [
+      ['mod', m.mod],
+      ['zip', m.zip],
+    ] as const) {
+      const path = `/example.com/wb0/@v/v1.0.0.${ext}`;
+      const first = await get(g.url + path);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-godepot-verification')).toBe('verified');
+      expect(sha(first.body)).toBe(sha(want));
+      // Answered, not yet stored: a second request shares the answer instead of fetching again.
+      expect(await storage.stat(`mod/example.com/wb0/@v/v1.0.0.${ext}`)).toBeNull();
+      const second = await get(g.url + path);
+      expect(second.status).toBe(200);
+      expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+      expect(fetches(path)).toBe(1);
+    }
+    expect(storage.pending.sort()).toEqual(['mod/example.com/wb0/@v/v1.0.0.mod', 'mod/example.com/wb0/@v/v1.0.0.zip']);
+    storage.open_();
+    await g.g.service.idle();
+    expect(await storage.get('mod/example.com/wb0/@v/v1.0.0.zip')).toEqual(m.zip);
+    expect(await storage.get('mod/example.com/wb0/@v/v1.0.0.mod')).toEqual(m.mod);
+  });
+
+  it("gives the stored file's ETag on the miss (memory cache off: the second answer comes from storage)", async () => {
+    const storage = new MemoryStorage();
+    const g = await start(storage, { 'memory-cache': '0' });
+    const path = '/example.com/wb1/@v/v1.0.0.zip';
+    const miss = await get(g.url + path);
+    expect(miss.headers.get('x-godepot-cache')).toBe('miss');
+    await g.g.service.idle();
+    const hit = await get(g.url + path);
+    expect(hit.headers.get('x-godepot-cache')).toBe('hit');
+    expect(hit.headers.get('etag')).toBe(miss.headers.get('etag'));
+    expect(fetches(path)).toBe(1);
+  });
+
+  it('shutdown waits for a pending write', async () => {
+    const storage = new GatedStorage();
+    const g = await start(storage);
+    expect((await get(`${g.url}/example.com/wb2/@v/v1.0.0.info`)).status).toBe(200);
+    running.splice(running.indexOf(g), 1);
+    const closing = g.close();
+    // Turns of the event loop, not time: a close that did not wait would get to its storage meanwhile.
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(storage.committedAtClose).toBe(-1);
+    storage.open_();
+    await closing;
+    expect(storage.committedAtClose).toBe(1);
+    expect(await storage.stat('mod/example.com/wb2/@v/v1.0.0.info')).not.toBeNull();
+    await removeDir(g.data);
+  });
+
+  it('a write that fails after the answer is logged, and the next request fetches again', async () => {
+    const storage = new GatedStorage();
+    const g = await start(storage, { 'memory-cache': '0' });
+    const path = '/example.com/wb3/@v/v1.0.0.mod';
+    expect((await get(g.url + path)).status).toBe(200);
+    storage.fail(Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' }));
+    await g.g.service.idle();
+    expect(g.logs.some((l) => String(l.msg).includes('could not be stored') && String(l.err).includes('EIO'))).toBe(
+      true,
+    );
+    expect(await storage.stat('mod/example.com/wb3/@v/v1.0.0.mod')).toBeNull();
+    const again = await get(g.url + path);
+    expect(again.status).toBe(200);
+    expect(fetches(path)).toBe(2);
+  });
+});
