@@ -25,7 +25,7 @@ export interface ColdFillOptions {
 }
 
 /** A main module importing the root package of every cold (300 KB payload) module, with its go.sum. */
-async function writePayloadApp(dir: string, world: BenchWorld): Promise<void> {
+export async function writePayloadApp(dir: string, world: BenchWorld): Promise<void> {
   const alias = (i: number): string => `p${String(i).padStart(3, '0')}`;
   const requires = world.cold.map((m) => `\t${m.path} ${m.version}\n`).join('');
   const imports = world.cold.map((m, i) => `\t${alias(i)} "${m.path}"\n`).join('');
