@@ -104,13 +104,14 @@ export class ImmutableFetcher {
 
   /**
    * Fetches from the upstream, verifies and stores; the caller dedupes
-   * (singleflight) and keeps deduping until `stored` settles. The bytes are
-   * written to a private staging file as they arrive and flushed while they
-   * are verified; once verified, an artifact small enough for memory is
-   * answered at once and moved under its key behind the answer (the
-   * flush, the rename and the folder's flush take longer than the rest of
-   * a miss on a fast network). A large zip is answered from storage once
-   * stored.
+   * (singleflight) and keeps deduping until `stored` settles. The bytes go
+   * to a private staging file (an artifact small enough for memory in one
+   * write, a larger zip as it arrives) whose flush starts before they are
+   * verified; once verified, an artifact small enough for memory is answered
+   * at once and moved under its key behind the answer (the flush, the rename
+   * and the folder's flush take longer than the rest of a miss on a fast
+   * network). A larger zip is verified on disk and answered from storage
+   * once stored.
    */
   async fetchAndStore(req: ImmutableRequest, signal: AbortSignal): Promise<StoreOutcome> {
     const started = performance.now();
