@@ -78,9 +78,12 @@ export class SumdbMirror {
   readonly name: string;
   readonly store: SumdbStore;
   readonly tree: TreeState;
-  private readonly lookups: SingleFlight<StoredRecord>;
-  /** Verified records on their way to storage, by path@version: lookups answer from here until they are stored. */
-  private readonly storing = new Map<string, StoredRecord>();
+  /**
+   * Lookups of the database, by path@version. A verified record answers at
+   * once and is stored behind the answer (`stored`); until it is, its flight
+   * stays and a lookup meanwhile shares the answer (SingleFlight holdUntil).
+   */
+  private readonly lookups: SingleFlight<{ readonly record: StoredRecord; readonly stored: Promise<void> }>;
   private readonly refreshes = new SingleFlight<VerifiedHead>();
   private readonly dataTiles: DataTileIndex;
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
@@ -112,7 +115,7 @@ export class SumdbMirror {
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
     });
-    this.lookups = new SingleFlight<StoredRecord>();
+    this.lookups = new SingleFlight(undefined, (v) => v.stored);
   }
 
   static async open(opts: SumdbMirrorOptions): Promise<SumdbMirror> {
@@ -284,9 +287,6 @@ export class SumdbMirror {
         `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
       );
     }
-    const key = `${ref.path}@${ref.version}`;
-    const pending = this.storing.get(key);
-    if (pending) return { record: pending, cache: 'hit' };
     const stored = await this.store.readRecord(ref.path, ref.version);
     if (stored) return { record: stored, cache: 'hit' };
     if (this.opts.offline)
@@ -294,45 +294,38 @@ export class SumdbMirror {
         'not_found',
         `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`,
       );
-    const { value } = await this.lookups.do(key, (s) => this.fetchRecord(ref, s), signal);
-    return { record: value, cache: 'miss' };
+    const { value } = await this.lookups.do(`${ref.path}@${ref.version}`, (s) => this.fetchRecord(ref, s), signal);
+    return { record: value.record, cache: 'miss' };
   }
 
-  private async fetchRecord(ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
+  private async fetchRecord(
+    ref: ModuleVersionRef,
+    signal: AbortSignal,
+  ): Promise<{ record: StoredRecord; stored: Promise<void> }> {
     const record = await askHonestMirrors(
       this.opts.remote,
       (remote) => this.fetchVerifiedRecord(remote, ref, signal),
       this.suspected,
     );
-    this.keepRecord(ref, record);
     if (this.opts.indexDataTiles !== false)
       this.inBackground(this.dataTiles.aroundReported(record.id, this.stopping.signal));
-    return record;
+    return { record, stored: this.storeRecord(ref, record) };
   }
 
   /**
-   * Stores a verified record in the background: the module fetch waiting
-   * for it goes on at once instead of after two fsyncs, and lookups answer
-   * from memory until the write lands (a failed write only means the next
-   * lookup asks the database again).
+   * Stores a verified record behind the answer: the module fetch waiting for
+   * it goes on at once instead of after two fsyncs. A failed write is logged
+   * and only means the next lookup asks the database again.
    */
-  private keepRecord(ref: ModuleVersionRef, record: StoredRecord): void {
-    const key = `${ref.path}@${ref.version}`;
-    this.storing.set(key, record);
-    // Tracked even while closing (unlike inBackground's tasks): close() waits for the write.
-    const p = this.store
-      .writeRecord(ref.path, ref.version, record)
-      .catch((err: unknown) => {
-        this.opts.log.warn(
-          { db: this.name, module: ref.path, version: ref.version, err: (err as Error).message },
-          'a verified checksum-database record could not be stored; it will be looked up again',
-        );
-      })
-      .finally(() => {
-        this.storing.delete(key);
-        this.background.delete(p);
-      });
-    this.background.add(p);
+  private async storeRecord(ref: ModuleVersionRef, record: StoredRecord): Promise<void> {
+    try {
+      await this.store.writeRecord(ref.path, ref.version, record);
+    } catch (err) {
+      this.opts.log.warn(
+        { db: this.name, module: ref.path, version: ref.version, err: (err as Error).message },
+        'a verified checksum-database record could not be stored; it will be looked up again',
+      );
+    }
   }
 
   /** Logs a mirror whose answers did not verify; askHonestMirrors then asks the others. */
