@@ -4,7 +4,7 @@
 // proxies to agree. And what the database says later is final.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
-import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+import { closeAll, startGodepot, type RunningGodepot, type RawSettings } from '../support/godepot.js';
 import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
 const FAST: RawSettings = {
@@ -47,10 +47,7 @@ describe('verification policies while the checksum database is down', () => {
       p.clearFaults();
       p.resetLog();
     }
-    for (const g of running.splice(0)) {
-      await g.close();
-      await removeDir(g.data);
-    }
+    await closeAll(running);
   });
   afterAll(async () => {
     await a.close();

@@ -3,7 +3,7 @@
 // suite stays quick; the defaults are exercised in outage.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
-import { startGodepot, removeDir, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+import { closeAll, startGodepot, type RunningGodepot, type RawSettings } from '../support/godepot.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { ManualClock, type Clock } from '../../src/util/clock.js';
 import { fetchAll as get, sha256hex as sha } from '../support/http.js';
@@ -54,10 +54,7 @@ describe('upstream proxy faults', () => {
     upstream.clearFaults();
     sumdb.clearFaults();
     upstream.resetLog();
-    for (const g of running.splice(0)) {
-      await g.close();
-      await removeDir(g.data);
-    }
+    await closeAll(running);
   });
   afterAll(async () => {
     await upstream.close();

@@ -5,57 +5,13 @@
 // waiting for the write, and a failed write costing a refetch, not an error.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
-import { removeDir, startGodepot, type RunningGodepot, type RawSettings } from '../support/godepot.js';
-import { MemoryStorage, type StagedBlob } from '../../src/storage/index.js';
+import { closeAll, removeDir, startGodepot, type RunningGodepot, type RawSettings } from '../support/godepot.js';
+import { GatedStorage } from '../support/gated-storage.js';
+import { MemoryStorage } from '../../src/storage/index.js';
 import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
-/** Memory storage whose staged commits wait until the test opens the gate (or fails them). */
-class GatedStorage extends MemoryStorage {
-  private release!: () => void;
-  private refuse!: (err: Error) => void;
-  private readonly gate = new Promise<void>((resolve, reject) => {
-    this.release = resolve;
-    this.refuse = reject;
-  });
-  /** Keys whose commit was asked for, and those that landed. */
-  readonly pending: string[] = [];
-  readonly committed: string[] = [];
-  /** How many commits had landed when godepot closed its storage (its last step at shutdown). */
-  committedAtClose = -1;
-
-  constructor() {
-    super();
-    this.gate.catch(() => undefined);
-  }
-
-  open_(): void {
-    this.release();
-  }
-
-  fail(err: Error): void {
-    this.refuse(err);
-  }
-
-  override async close(): Promise<void> {
-    this.committedAtClose = this.committed.length;
-    await super.close();
-  }
-
-  override async stage(): Promise<StagedBlob> {
-    const inner = await super.stage();
-    return {
-      write: (chunk) => inner.write(chunk),
-      finish: () => inner.finish(),
-      commit: async (key) => {
-        this.pending.push(key);
-        await this.gate;
-        await inner.commit(key);
-        this.committed.push(key);
-      },
-      discard: () => inner.discard(),
-    };
-  }
-}
+/** The writes held at the gate: artifacts only (the checksum database's head and records go through). */
+const ARTIFACT = (key: string): boolean => key.startsWith('mod/');
 
 describe('answers a verified miss before its write lands', () => {
   let upstream: FakeGoProxy;
@@ -89,10 +45,7 @@ describe('answers a verified miss before its write lands', () => {
   }, 60_000);
   afterEach(async () => {
     upstream.resetLog();
-    for (const g of running.splice(0)) {
-      await g.close();
-      await removeDir(g.data);
-    }
+    await closeAll(running);
   });
   afterAll(async () => {
     await upstream.close();
@@ -100,7 +53,7 @@ describe('answers a verified miss before its write lands', () => {
   });
 
   it('serves .mod and .zip verified while the write is pending, fetches once, and stores them after', async () => {
-    const storage = new GatedStorage();
+    const storage = new GatedStorage(ARTIFACT);
     // Memory cache off: the second request cannot be a memory hit, only a share of the pending fetch.
     const g = await start(storage, { 'memory-cache': '0' });
     const m = mods.get('example.com/wb0') as BuiltModule;
@@ -120,8 +73,11 @@ describe('answers a verified miss before its write lands', () => {
       expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
       expect(fetches(path)).toBe(1);
     }
-    expect(storage.pending.sort()).toEqual(['mod/example.com/wb0/@v/v1.0.0.mod', 'mod/example.com/wb0/@v/v1.0.0.zip']);
-    storage.open_();
+    expect([...storage.held].sort()).toEqual([
+      'mod/example.com/wb0/@v/v1.0.0.mod',
+      'mod/example.com/wb0/@v/v1.0.0.zip',
+    ]);
+    storage.letThrough();
     await g.g.service.idle();
     expect(await storage.get('mod/example.com/wb0/@v/v1.0.0.zip')).toEqual(m.zip);
     expect(await storage.get('mod/example.com/wb0/@v/v1.0.0.mod')).toEqual(m.mod);
@@ -141,27 +97,27 @@ describe('answers a verified miss before its write lands', () => {
   });
 
   it('shutdown waits for a pending write', async () => {
-    const storage = new GatedStorage();
+    const storage = new GatedStorage(ARTIFACT);
     const g = await start(storage);
     expect((await get(`${g.url}/example.com/wb2/@v/v1.0.0.info`)).status).toBe(200);
     running.splice(running.indexOf(g), 1);
     const closing = g.close();
     // Turns of the event loop, not time: a close that did not wait would get to its storage meanwhile.
     for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
-    expect(storage.committedAtClose).toBe(-1);
-    storage.open_();
+    expect(storage.writtenAtClose).toBe(-1);
+    storage.letThrough();
     await closing;
-    expect(storage.committedAtClose).toBe(1);
+    expect(storage.writtenAtClose).toBe(1);
     expect(await storage.stat('mod/example.com/wb2/@v/v1.0.0.info')).not.toBeNull();
     await removeDir(g.data);
   });
 
   it('a write that fails after the answer is logged, and the next request fetches again', async () => {
-    const storage = new GatedStorage();
+    const storage = new GatedStorage(ARTIFACT);
     const g = await start(storage, { 'memory-cache': '0' });
     const path = '/example.com/wb3/@v/v1.0.0.mod';
     expect((await get(g.url + path)).status).toBe(200);
-    storage.fail(Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' }));
+    storage.failWith(Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' }));
     await g.g.service.idle();
     expect(g.logs.some((l) => String(l.msg).includes('could not be stored') && String(l.err).includes('EIO'))).toBe(
       true,

@@ -17,6 +17,7 @@ import {
 } from '../../src/sumdb/tlog/index.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY } from '../world/index.js';
+import { GatedStorage } from '../support/gated-storage.js';
 import { b64, loadVectors } from './tlog/support.js';
 import {
   biglogRecord,
@@ -65,29 +66,6 @@ function vectorTile(t: Tile): Buffer {
     if (wider) return wider.subarray(0, t.w * 32);
   }
   throw new Error(`no vector tile for ${tilePath(t)}`);
-}
-
-/** MemoryStorage whose puts of matching keys wait until letThrough() (a slow disk), recording which are held. */
-class GatedStorage extends MemoryStorage {
-  readonly held: string[] = [];
-  private release: () => void = () => undefined;
-  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
-
-  constructor(private readonly slow: (key: string) => boolean) {
-    super();
-  }
-
-  override async put(key: string, data: Uint8Array): Promise<void> {
-    if (this.slow(key)) {
-      this.held.push(key);
-      await this.gate;
-    }
-    await super.put(key, data);
-  }
-
-  letThrough(): void {
-    this.release();
-  }
 }
 
 /** A go client's tile reader that asks the mirror, as the go command asks godepot. */

@@ -187,6 +187,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Closes godepots a test started and removes their data folders (for afterEach); empties the list. */
+export async function closeAll(running: RunningGodepot[]): Promise<void> {
+  for (const g of running.splice(0)) {
+    await g.close();
+    await removeDir(g.data);
+  }
+}
+
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
