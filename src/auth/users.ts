@@ -6,7 +6,7 @@
 // `modules` are GOPRIVATE-style patterns (comma lists allowed in each entry);
 // "*" allows every module. A file that does not parse is refused as a whole.
 import { createHash, randomBytes } from 'node:crypto';
-import { pathMatch } from '../module/index.js';
+import { InvalidPatternError, patternList } from '../module/index.js';
 
 export interface User {
   readonly name: string;
@@ -37,18 +37,12 @@ export function newToken(): string {
 
 /** Comma-joined patterns, each checked to be a valid path.Match pattern. */
 export function checkPatterns(patterns: readonly string[]): string {
-  const list = patterns
-    .flatMap((p) => p.split(','))
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  for (const p of list) {
-    try {
-      pathMatch(p, '');
-    } catch {
-      throw new UsersFileError(`invalid module pattern ${JSON.stringify(p)}`);
-    }
+  try {
+    return patternList(patterns).join(',');
+  } catch (err) {
+    if (err instanceof InvalidPatternError) throw new UsersFileError(`invalid module ${err.message}`);
+    throw err;
   }
-  return list.join(',');
 }
 
 /** Parses the users file's text; throws UsersFileError naming what is wrong. */

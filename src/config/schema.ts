@@ -5,7 +5,7 @@
 // the index of a list entry), which load.ts turns into "invalid --NAME: …".
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { pathMatch } from '../module/index.js';
+import { patternList } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
 import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
@@ -104,18 +104,12 @@ const verifyRules = many.transform((given, ctx) =>
 
 /** --private values joined into one GOPRIVATE list; each pattern must be a valid path.Match pattern. */
 const privatePatterns = many.transform((given, ctx) => {
-  const patterns = given
-    .flatMap((v) => v.split(','))
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  for (const p of patterns) {
-    try {
-      pathMatch(p, '');
-    } catch (err) {
-      ctx.addIssue(`pattern ${JSON.stringify(p)}: ${(err as Error).message}`);
-    }
+  try {
+    return patternList(given).join(',');
+  } catch (err) {
+    ctx.addIssue((err as Error).message);
+    return z.NEVER;
   }
-  return patterns.join(',');
 });
 
 /** `--workers auto`: one per core the process may use, at most AUTO_WORKERS_MAX. */

@@ -33,7 +33,7 @@ export {
   isCanonicalVersion,
 } from './check.js';
 export { escapePath, unescapePath, escapeVersion, unescapeVersion } from './escape.js';
-export { matchPrefixPatterns } from './patterns.js';
+export { InvalidPatternError, matchPrefixPatterns, patternList } from './patterns.js';
 export { pathMatch, BadPatternError } from './pathmatch.js';
 export {
   isPseudoVersion,

@@ -50,3 +50,34 @@ export function matchPrefixPatterns(globs: string, target: string): boolean {
   }
   return false;
 }
+
+/** An entry of a pattern list that is not a valid path.Match glob. */
+export class InvalidPatternError extends Error {
+  constructor(
+    readonly pattern: string,
+    reason: string,
+  ) {
+    super(`pattern ${JSON.stringify(pattern)}: ${reason}`);
+    this.name = 'InvalidPatternError';
+  }
+}
+
+/**
+ * Comma-separated pattern lists (a repeated --private, a user's modules) as
+ * one list: entries trimmed, empty ones dropped, each checked to be a valid
+ * path.Match glob; throws InvalidPatternError for the first that is not.
+ */
+export function patternList(values: readonly string[]): string[] {
+  const list = values
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const p of list) {
+    try {
+      pathMatch(p, '');
+    } catch (err) {
+      throw new InvalidPatternError(p, (err as Error).message);
+    }
+  }
+  return list;
+}

@@ -82,7 +82,7 @@ describe('the users file', () => {
       /name/,
     );
     expect(() => parseUsers('{"users":[{"name":"a","tokenSha256":"' + 'a'.repeat(64) + '","modules":["["]}]}')).toThrow(
-      /pattern/,
+      /invalid module pattern "\["/,
     );
     const twice = withUser(withUser(null, 'a', hashToken('1'), '*'), 'a', hashToken('2'), 'x.example/*');
     expect(parseUsers(twice)).toHaveLength(1);

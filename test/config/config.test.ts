@@ -143,6 +143,7 @@ describe('loadSettings', () => {
       [['--frobnicate'], {}, /unknown flag --frobnicate/],
       [['--sumdb', 'sum.golang.org', '--sumdb', 'sum.golang.org'], {}, /configured twice/],
       [['--metadata-total-timeout', '1s'], {}, /--metadata-total-timeout/],
+      [['--private', 'corp.example/*,corp.example/[x'], {}, /--private: pattern "corp\.example\/\[x"/],
     ];
     for (const [args, env, re] of bad) {
       expect(() => loadSettings(args, env), args.join(' ')).toThrow(ConfigError);
