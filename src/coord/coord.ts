@@ -21,11 +21,9 @@
 // @v/list and @latest answers are shared through the storage (one object
 // store), with their age (the stored object's write time).
 import type { FetchLeases, Lease } from '../proxy/context.js';
-import type { FailureClass, HealthNews } from '../upstream/index.js';
+import { isFailureClass, type HealthNews } from '../upstream/index.js';
 
 export type { HealthNews } from '../upstream/index.js';
-
-const FAILURE_CLASSES: readonly FailureClass[] = ['dns', 'connect', 'tls', 'timeout', 'status', 'body'];
 
 /** A remembered 404/410 answer of the upstreams. */
 export interface NotFoundEntry {
@@ -175,7 +173,7 @@ export function parseHealthNews(value: unknown): HealthNews | null {
     state: o.state,
     at: o.at,
     ...(typeof o.since === 'number' && Number.isFinite(o.since) ? { since: o.since } : {}),
-    ...(FAILURE_CLASSES.includes(o.failure as FailureClass) ? { failure: o.failure as FailureClass } : {}),
+    ...(isFailureClass(o.failure) ? { failure: o.failure } : {}),
     ...(typeof o.detail === 'string' ? { detail: o.detail } : {}),
   };
 }

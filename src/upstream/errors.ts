@@ -13,6 +13,11 @@ const CLASS_WORDS: Record<FailureClass, string> = {
   body: 'bad response body',
 };
 
+/** Whether a value (from another process, say) names a failure class. */
+export function isFailureClass(v: unknown): v is FailureClass {
+  return typeof v === 'string' && Object.hasOwn(CLASS_WORDS, v);
+}
+
 export function describeClass(c: FailureClass): string {
   return CLASS_WORDS[c];
 }
