@@ -15,7 +15,7 @@ import {
   type NotFoundEntry,
 } from '../coord/index.js';
 import type { FetchLeases } from '../proxy/context.js';
-import { is, PrimaryQuestions } from './cluster-ipc.js';
+import { is, PrimaryQuestions, type Asked } from './cluster-ipc.js';
 import { clusterFetchLeases } from './cluster-leases.js';
 
 const CALL = 'godepot:coord?';
@@ -35,15 +35,9 @@ type Op =
   | { readonly op: 'rememberNotFound'; readonly key: string; readonly entry: NotFoundEntry; readonly ttlMs: number }
   | { readonly op: 'forgetNotFound'; readonly key: string };
 
-type Call = { readonly type: typeof CALL; readonly id: number } & Op;
+type Call = Asked<typeof CALL> & Op;
 type Question = { readonly type: typeof CALL } & Op;
-
-interface Answer {
-  readonly type: typeof ANSWER;
-  readonly id: number;
-  readonly value?: unknown;
-  readonly error?: string;
-}
+type Answer = Asked<typeof ANSWER, { value?: unknown; error?: string }>;
 
 interface News {
   readonly type: typeof NEWS;

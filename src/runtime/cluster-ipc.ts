@@ -3,6 +3,12 @@
 // message is recognised, and how a worker asks the primary something and
 // waits — at most a deadline, and not at all once the primary is gone.
 
+/** A question a worker asks its primary, or the primary's answer to it: matched by id (PrimaryQuestions). */
+export type Asked<T extends string, B extends object = object> = {
+  readonly type: T;
+  readonly id: number;
+} & Readonly<B>;
+
 /** Whether an IPC message is one of ours of this type. */
 export function is<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
@@ -14,7 +20,7 @@ export function is<T extends { type: string }>(m: unknown, type: T['type']): m i
  * or null when there is no primary, it went away, or it was silent for
  * `timeoutMs`.
  */
-export class PrimaryQuestions<A extends { readonly type: string; readonly id: number }> {
+export class PrimaryQuestions<A extends Asked<string>> {
   private next = 0;
   private readonly waiting = new Map<number, (a: A | null) => void>();
 

@@ -5,24 +5,15 @@
 // counters and Prometheus would read the jumps between workers as resets.
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import { is, PrimaryQuestions } from './cluster-ipc.js';
+import { is, PrimaryQuestions, type Asked } from './cluster-ipc.js';
 
 const ASK = 'godepot:metrics?';
 const ANSWER = 'godepot:metrics!';
 /** prom-client gives up on a silent worker after 5 s; the asking worker waits a little longer. */
 const ANSWER_TIMEOUT_MS = 7_000;
 
-interface Ask {
-  readonly type: typeof ASK;
-  readonly id: number;
-}
-
-interface Answer {
-  readonly type: typeof ANSWER;
-  readonly id: number;
-  readonly text?: string;
-  readonly error?: string;
-}
+type Ask = Asked<typeof ASK>;
+type Answer = Asked<typeof ANSWER, { text?: string; error?: string }>;
 
 /** In the primary: answers workers' requests for the group's metrics. */
 export function serveGroupMetrics(): void {

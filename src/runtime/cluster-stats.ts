@@ -6,7 +6,7 @@
 // within GATHER_MS is left out; without a primary, a worker shows its own.
 import cluster, { type Worker } from 'node:cluster';
 import { OperatorStats, type StatsSnapshot } from '../server/stats.js';
-import { is, PrimaryQuestions } from './cluster-ipc.js';
+import { is, PrimaryQuestions, type Asked } from './cluster-ipc.js';
 
 const ASK = 'godepot:stats?';
 const ANSWER = 'godepot:stats!';
@@ -17,16 +17,8 @@ const GATHER_MS = 1_000;
 /** How long a worker waits for the primary's answer before showing its own numbers. */
 const ANSWER_MS = 2_000;
 
-interface Ask {
-  readonly type: typeof ASK;
-  readonly id: number;
-}
-
-interface Answer {
-  readonly type: typeof ANSWER;
-  readonly id: number;
-  readonly snapshots: StatsSnapshot[];
-}
+type Ask = Asked<typeof ASK>;
+type Answer = Asked<typeof ANSWER, { snapshots: StatsSnapshot[] }>;
 interface Collect {
   readonly type: typeof COLLECT;
   readonly gathering: number;
