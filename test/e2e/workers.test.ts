@@ -95,8 +95,7 @@ describe('godepot serve --workers 2', () => {
         .split('\n')
         .filter((l) => l.includes('"msg":"request"') && l.includes('v1.0.0.zip'))
         .map((l) => JSON.parse(l) as { pid: number });
-    for (let i = 0; i < 50 && zipLines().length < 24; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(zipLines().length).toBeGreaterThanOrEqual(24);
+    await waitFor(async () => zipLines().length >= 24, 5_000, 'the access log never showed all 24 answers');
     expect(new Set(zipLines().map((l) => l.pid)).size).toBe(2);
   });
 
@@ -172,13 +171,12 @@ describe('godepot serve --workers 2', () => {
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 200));
     // Responses are counted when they finish; wait until all 12 are.
     const want = before.map((n) => n + 12);
-    let text = '';
-    for (let i = 0; i < 50; i++) {
-      text = await scrape();
-      if ((counts(text)[0] ?? 0) >= (want[0] ?? 0)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(counts(text)).toEqual(want);
+    await waitFor(
+      async () => (counts(await scrape())[0] ?? 0) >= (want[0] ?? 0),
+      5_000,
+      'the group metrics never counted all 12 answers',
+    );
+    expect(counts(await scrape())).toEqual(want);
     // Scrapes on fresh connections reach both workers; each sees the group's totals.
     for (let i = 0; i < 6; i++) expect(counts(await scrape())).toEqual(want);
   });
@@ -199,7 +197,7 @@ describe('godepot serve --workers 2', () => {
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 200));
     // Each answer is counted when it ends; then every scrape, whichever worker answers it, sees all 12.
     const want = (before[0] ?? 0) + 12;
-    for (let i = 0; i < 50 && (await hits()) < want; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await hits()) >= want, 5_000, 'the operator page never counted all 12 answers');
     expect(await Promise.all(Array.from({ length: 6 }, hits))).toEqual(Array.from({ length: 6 }, () => want));
   });
 
@@ -208,8 +206,7 @@ describe('godepot serve --workers 2', () => {
     const workerPids = listeningPids();
     expect(workerPids).toHaveLength(2);
     expect(await godepot.stop()).toBe(0);
-    for (let i = 0; i < 50 && workerPids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(workerPids.filter(isAlive)).toEqual([]);
+    await waitFor(async () => !workerPids.some(isAlive), 5_000, 'a worker outlived its primary');
   });
 });
 
@@ -223,8 +220,7 @@ describe('godepot serve --workers 2 when its primary is killed', () => {
       expect(pids).toHaveLength(2);
       expect(pids.filter(isAlive)).toHaveLength(2);
       await godepot.stop('SIGKILL');
-      for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(pids.filter(isAlive)).toEqual([]);
+      await waitFor(async () => !pids.some(isAlive), 20_000, 'a worker outlived its killed primary');
     } finally {
       await godepot.stop('SIGKILL');
       await removeDir(data);

@@ -14,6 +14,7 @@ import { compose, type ComposeOptions, type Godepot } from '../../src/runtime/co
 import type { Storage } from '../../src/storage/index.js';
 import { createHttpServer, type GodepotServer, type HttpServerLimits } from '../../src/server/http-server.js';
 import type { VcsOptions } from '../../src/runtime/private.js';
+import { waitFor } from './ports.js';
 
 export type RawSettings = Record<string, string | string[]>;
 
@@ -173,7 +174,7 @@ export async function allListening(
   g: ChildGodepot,
   n: number,
 ): Promise<Array<{ pid: number; msg: string; data: string }>> {
-  for (let i = 0; i < 100 && listeningLines(g).length < n; i++) await new Promise((r) => setTimeout(r, 100));
+  await waitFor(async () => listeningLines(g).length >= n, 10_000, `${n} workers did not say they listen`);
   return listeningLines(g);
 }
 
