@@ -1,16 +1,27 @@
 // The data-tile index of a checksum-database mirror: around every record it
 // looks up, the mirror fetches the data tile (256 records), proves each
-// record against the verified tree and files it as the lookup answer for its
-// module version — so that during an outage it can answer lookups it never
-// made. Failures in the background are counted and logged once per run.
+// record against the verified tree and keeps the tile — so that while no
+// source of the database answers it can still answer lookups it never made,
+// from the records of the tiles it holds. Failures in the background are
+// counted and logged once per run.
+//
+// The tiles are the index: nothing is written per record (the log spreads
+// the module versions a build needs over as many tiles, so that would be
+// 256 files, or 256 object-store writes, per module version looked up). The
+// first lookup the database cannot answer reads the stored data tiles into
+// a map from a 30-bit hash of each record's subject to its record number
+// (about 40 bytes per record, 10 KB per tile); tiles fetched afterwards are
+// added to it. A hash only names a candidate: the record is read back from
+// its verified tile and must be about the module version asked for.
+import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { SingleFlight } from '../util/singleflight.js';
-import { hashEqual, recordHash, storedHashIndex, tilePath, type Tile } from './tlog/index.js';
+import { hashEqual, parseTilePath, recordHash, storedHashIndex, tilePath, type Tile } from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import { provenHashes, remoteGet } from './proven.js';
-import { recordSubject, splitDataTile } from './records.js';
+import { recordSubject, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type SumdbRemote } from './remote.js';
-import { TILE_HEIGHT, type SumdbStore } from './store.js';
+import { TILE_HEIGHT, type StoredRecord, type SumdbStore } from './store.js';
 import type { TreeState, VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
@@ -31,6 +42,9 @@ export interface DataTileContext {
 export class DataTileIndex {
   private readonly flights = new SingleFlight<Buffer[]>();
   private failures = 0;
+  /** Subject hash → record number(s): filled from storage by load(), kept up to date by fetch(); null before. */
+  private bySubject: Map<number, number | number[]> | null = null;
+  private loaded: Promise<Map<number, number | number[]>> | null = null;
 
   constructor(private readonly c: DataTileContext) {}
 
@@ -89,7 +103,7 @@ export class DataTileIndex {
           this.c.suspected,
         );
         await this.c.store.writeTile(t, body, w);
-        await this.index(n, records);
+        if (this.bySubject) remember(this.bySubject, n, records);
         return records;
       },
       signal,
@@ -97,19 +111,53 @@ export class DataTileIndex {
     return value;
   }
 
-  /** Stores every record of a verified data tile as the lookup answer for its module version (the index used when the mirrors are down). */
-  private async index(n: number, records: readonly Buffer[]): Promise<void> {
-    for (let i = 0; i < records.length; i++) {
-      const text = records[i] as Buffer;
-      const ref = recordSubject(text.toString('utf8'));
-      if (!ref) continue;
+  /**
+   * The verified record whose subject is ref, from the data tiles held, or
+   * null. Reads every stored data tile on first use (see the top of the file).
+   */
+  async find(ref: ModuleVersionRef): Promise<StoredRecord | null> {
+    this.loaded ??= this.load().catch((err: unknown) => {
+      [this.loaded, this.bySubject] = [null, null];
+      throw err;
+    });
+    const index = await this.loaded;
+    const ids = index.get(subjectHash(ref.path, ref.version));
+    for (const id of typeof ids === 'number' ? [ids] : (ids ?? [])) {
+      const n = Math.floor(id / FULL);
+      const stored = await this.c.store.readTile({ h: TILE_HEIGHT, l: -1, n, w: (id % FULL) + 1 });
+      const text = stored ? splitDataTile(stored)[id % FULL] : undefined;
+      const subject = text ? recordSubject(text.toString('utf8')) : null;
+      if (text && subject?.path === ref.path && subject.version === ref.version) return { id, text };
+    }
+    return null;
+  }
+
+  private async load(): Promise<Map<number, number | number[]>> {
+    const index = new Map<number, number | number[]>();
+    // Tiles fetched while the stored ones are read are added too (twice is harmless).
+    this.bySubject = index;
+    const prefix = this.c.store.prefix;
+    const keys = [
+      ...(await this.c.store.storage.list(`${prefix}tile/${TILE_HEIGHT}/data/`)),
+      ...(await this.c.store.storage.list(`${prefix}partial/${TILE_HEIGHT}/data/`)),
+    ];
+    for (const key of keys) {
+      const rel = key.slice(prefix.length).replace(/^partial\//, 'tile/');
+      let n: number;
       try {
-        if (!(await this.c.store.hasRecord(ref.path, ref.version)))
-          await this.c.store.writeRecord(ref.path, ref.version, { id: n * FULL + i, text });
+        n = parseTilePath(rel).n;
       } catch {
-        // A record line that is not a valid module path cannot be a lookup answer; skip it.
+        continue; // not a tile godepot wrote
+      }
+      const stored = await this.c.store.storage.get(key);
+      try {
+        if (stored) remember(index, n, splitDataTile(stored));
+      } catch (err) {
+        // Verified when it was kept: this is damage in storage. The other tiles still answer.
+        this.c.log.warn({ db: this.c.name, key, err: (err as Error).message }, 'a stored data tile cannot be read');
       }
     }
+    return index;
   }
 
   /** around() in the background: a failure is counted, and logged once until indexing works again. */
@@ -140,4 +188,23 @@ export class DataTileIndex {
     if (stored && splitDataTile(stored).length >= w) return;
     await this.fetch(n, head, signal);
   }
+}
+
+/** Files the records of data tile n under their subjects (a record that names no valid subject is skipped). */
+function remember(index: Map<number, number | number[]>, n: number, records: readonly Buffer[]): void {
+  records.forEach((text, i) => {
+    const ref = recordSubject(text.toString('utf8'));
+    if (!ref) return;
+    const id = n * FULL + i;
+    const key = subjectHash(ref.path, ref.version);
+    const have = index.get(key);
+    if (have === undefined) index.set(key, id);
+    else if (typeof have === 'number') {
+      if (have !== id) index.set(key, [have, id]);
+    } else if (!have.includes(id)) have.push(id);
+  });
+}
+
+function subjectHash(path: string, version: string): number {
+  return crc32(`${path}@${version}`) & 0x3fffffff;
 }

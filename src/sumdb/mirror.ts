@@ -289,13 +289,32 @@ export class SumdbMirror {
     }
     const stored = await this.store.readRecord(ref.path, ref.version);
     if (stored) return { record: stored, cache: 'hit' };
-    if (this.opts.offline)
+    if (this.opts.offline) {
+      const held = await this.fromHeldTiles(ref);
+      if (held) return { record: held, cache: 'hit' };
       throw new SumdbError(
         'not_found',
         `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`,
       );
-    const { value } = await this.lookups.do(`${ref.path}@${ref.version}`, (s) => this.fetchRecord(ref, s), signal);
-    return { record: value.record, cache: 'miss' };
+    }
+    try {
+      const { value } = await this.lookups.do(`${ref.path}@${ref.version}`, (s) => this.fetchRecord(ref, s), signal);
+      return { record: value.record, cache: 'miss' };
+    } catch (err) {
+      // No source gave a verified answer: a data tile held may have the record (verified when it was kept).
+      if (!(err instanceof SumdbError) || err.kind === 'unavailable' || err.kind === 'inconsistent') {
+        const held = await this.fromHeldTiles(ref).catch(() => null);
+        if (held) return { record: held, cache: 'hit' };
+      }
+      throw err;
+    }
+  }
+
+  /** The record of ref from a data tile godepot holds (verified when it was kept), stored under its key behind the answer. */
+  private async fromHeldTiles(ref: ModuleVersionRef): Promise<StoredRecord | null> {
+    const held = await this.dataTiles.find(ref);
+    if (held) this.inBackground(this.storeRecord(ref, held));
+    return held;
   }
 
   private async fetchRecord(

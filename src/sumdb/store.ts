@@ -64,10 +64,6 @@ export class SumdbStore {
     await this.storage.put(this.lookupKey(path, version), Buffer.concat([Buffer.from(`${rec.id}\n`), rec.text]));
   }
 
-  async hasRecord(path: string, version: string): Promise<boolean> {
-    return (await this.storage.stat(this.lookupKey(path, version))) !== null;
-  }
-
   /**
    * Bytes of tile t (exactly its width's worth for hash tiles) from a stored
    * full or wide-enough partial copy, or null. For data tiles the whole

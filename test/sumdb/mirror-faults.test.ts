@@ -265,13 +265,45 @@ describe('SumdbMirror: the database is down', () => {
     }
   });
 
+  it('keeps the data tile, not a file per record, and answers from the tiles it holds after a restart; a record whose subject only hashes alike is no answer', async () => {
+    // example.com/c89590@v1.0.0 and example.com/c13664020@v1.0.0 share the 30-bit subject hash of the index.
+    const [held, alike] = [fakeModules(1, 89590, 'example.com/c')[0], fakeModules(1, 13664020, 'example.com/c')[0]];
+    if (!held || !alike) throw new Error('fixture');
+    const local = await FakeSumDb.start({ records: [...modules.slice(0, 5), held] });
+    r = await rig([local.url], { settings: SLOW_TIMEOUTS });
+    try {
+      await r.mirror.lookup(mod(0));
+      await r.mirror.indexAround(0);
+      await r.mirror.idle();
+      expect(await r.storage.list(r.mirror.store.prefix + 'lookup/')).toEqual([
+        r.mirror.store.lookupKey(mod(0).path, mod(0).version),
+      ]);
+      local.setFault(faults.reset());
+      const again = await r.reopen();
+      try {
+        expect(await again.lookup(mod(3))).toMatchObject({ record: { id: 3 }, cache: 'hit' });
+        const a = await again.lookup(held);
+        expect(a.record.id).toBe(5);
+        expect(text(a.record.text)).toBe(recordText(held));
+        await expect(again.lookup(alike)).rejects.toMatchObject({ kind: 'unavailable' });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await local.close();
+    }
+  });
+
   it('offline: answers from storage only, never asks the database', async () => {
     r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     await r.mirror.lookup(mod(7));
+    await r.mirror.idle();
     db.resetLog();
     const off = await rig([db.url], { storage: r.storage, mirror: { offline: true } });
     try {
       expect((await off.mirror.lookup(mod(7))).cache).toBe('hit');
+      // A record it never looked up, from the data tile around mod(7) it keeps.
+      expect(await off.mirror.lookup(mod(9))).toMatchObject({ record: { id: 9 }, cache: 'hit' });
       expect((await off.mirror.serve('latest')).cache).toBe('hit');
       await expect(off.mirror.lookup(mod(400))).rejects.toMatchObject({ kind: 'not_found' });
       expect(db.count()).toBe(0);

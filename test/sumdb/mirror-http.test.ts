@@ -23,6 +23,11 @@ const fixtures: FixtureModule[] = [
     version: 'v1.2.3',
     files: { 'go.mod': 'module corp.example/private/lib\n', 'l.go': 'package lib\n' },
   },
+  {
+    path: 'example.com/late',
+    version: 'v1.0.0',
+    files: { 'go.mod': 'module example.com/late\n', 'l.go': 'package late\n' },
+  },
 ];
 
 describe('godepot /sumdb/<name>/ and the module service', () => {
@@ -44,7 +49,8 @@ describe('godepot /sumdb/<name>/ and the module service', () => {
     mods = await buildModules(fixtures);
     upstream = await FakeGoProxy.start(mods);
     // The database knows the private module too: godepot must still never ask it.
-    sumdb = await FakeSumDb.start({ records: mods });
+    // example.com/late is published later, in the test.
+    sumdb = await FakeSumDb.start({ records: mods.slice(0, 3) });
     godepot = await startGodepot({
       upstream: upstream.url,
       sumdb: `${sumdb.vkey} ${sumdb.url}`,
@@ -76,17 +82,24 @@ describe('godepot /sumdb/<name>/ and the module service', () => {
     expect(tile.status).toBe(200);
     expect(tile.cache).toBe('no-cache');
 
+    // The data tile around the first lookup is fetched and kept in the background.
+    await godepot.g.service.idle();
+    await sumdb.add(mods[3] as BuiltModule);
     const undo = sumdb.setFault(faults.alterRecord(), '/lookup/');
     try {
-      const lie = await get(`/sumdb/${sumdb.name}/lookup/example.com/other@v1.0.0`);
+      const lie = await get(`/sumdb/${sumdb.name}/lookup/example.com/late@v1.0.0`);
       expect(lie.status).toBe(502);
       expect(lie.body.toString()).toContain('does not match the verified tree');
+      // A record of a data tile godepot holds: the verified record, not the lie.
+      const held = await get(`/sumdb/${sumdb.name}/lookup/example.com/other@v1.0.0`);
+      expect(held.status).toBe(200);
+      expect(parseRecord(held.body).text.toString()).toBe(mods[1]?.goSum);
     } finally {
       undo();
     }
     // Nothing of the lie was kept: the true record is served once the database is honest.
-    const truth = await get(`/sumdb/${sumdb.name}/lookup/example.com/other@v1.0.0`);
-    expect(parseRecord(truth.body).text.toString()).toBe(mods[1]?.goSum);
+    const truth = await get(`/sumdb/${sumdb.name}/lookup/example.com/late@v1.0.0`);
+    expect(parseRecord(truth.body).text.toString()).toBe(mods[3]?.goSum);
   });
 
   it('--nosumdb: 403 from the mirror, and the module service serves the module without asking the database', async () => {
