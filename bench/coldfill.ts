@@ -8,9 +8,18 @@
 // checks, unzipping into the module cache) is in both; the app's go.sum is
 // complete, so going direct asks the checksum database nothing, while
 // godepot looks up every module it fetches (its verification).
+//
+// The bench world's database holds only the world's modules, all in one data
+// tile; sum.golang.org holds tens of millions of records, so the module
+// versions a build needs lie in as many data tiles. The last cases run the
+// ~60-module app against a database laid out that way (each module's record
+// behind 255 others): the data-tile work godepot does around every lookup
+// then shows at its real size.
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
+import { FakeSumDb, type SumRecordInput } from '../test/world/sumdb.js';
 import { startGodepot } from './procs.js';
 import { median, type Row } from './report.js';
 import type { BenchWorld } from './world.js';
@@ -77,13 +86,17 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
   // step (verification, fsyncs) shows in full; with 10 ms added before each
   // answer of the upstream and of the checksum database (a nearby public
   // proxy), what godepot overlaps with the network shows too.
-  const cases = [0, LATENCY_MS].flatMap((latency) => apps.map((a) => ({ ...a, latency })));
+  const spread = await FakeSumDb.start({ records: spreadLog(world) });
+  const cases = [
+    ...[0, LATENCY_MS].flatMap((latency) => apps.map((a) => ({ ...a, latency, sumdb: world.sumdb, spread: false }))),
+    ...[0, LATENCY_MS].map((latency) => ({ ...(apps[0] as (typeof apps)[0]), latency, sumdb: spread, spread: true })),
+  ];
   for (const c of cases) {
     world.upstream.clearFaults();
-    world.sumdb.clearFaults();
+    c.sumdb.clearFaults();
     if (c.latency > 0) {
       world.upstream.setFault({ kind: 'delay', ms: c.latency });
-      world.sumdb.setFault({ kind: 'delay', ms: c.latency });
+      c.sumdb.setFault({ kind: 'delay', ms: c.latency });
     }
     const direct: number[] = [];
     const through: number[] = [];
@@ -93,7 +106,7 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
       const g = await startGodepot({
         data,
         upstream: world.upstream.url,
-        sumdb: world.sumdbSetting,
+        sumdb: `${c.sumdb.vkey} ${c.sumdb.url}`,
         logFile: join(world.tmp, 'coldfill-godepot.log'),
       });
       try {
@@ -105,7 +118,9 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
     }
     const gm = median(through);
     const dm = median(direct);
-    const where = c.latency > 0 ? `upstream ${c.latency} ms away` : 'upstream on loopback';
+    const where =
+      (c.latency > 0 ? `upstream ${c.latency} ms away` : 'upstream on loopback') +
+      (c.spread ? ', one data tile per module' : '');
     o.say(`  cold fill, ${c.name}, ${where}: godepot ${gm} ms, direct ${dm} ms (${(gm / dm).toFixed(2)}x)`);
     rows.push({
       bench: 'cold fill',
@@ -121,5 +136,18 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
   }
   world.upstream.clearFaults();
   world.sumdb.clearFaults();
+  await spread.close();
   return { rows, notes: [] };
+}
+
+/** The world's module versions, each behind 255 made-up records (as far apart as in sum.golang.org's log). */
+function spreadLog(world: BenchWorld): SumRecordInput[] {
+  const h1 = (s: string): string => `h1:${createHash('sha256').update(s).digest('base64')}`;
+  return world.modules.flatMap((m, i) => [
+    ...Array.from({ length: 255 }, (_, k) => {
+      const path = `filler.example/t${i}/m${k}`;
+      return { path, version: 'v1.0.0', h1: h1(`zip ${path}`), goModH1: h1(`mod ${path}`) };
+    }),
+    m,
+  ]);
 }

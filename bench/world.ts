@@ -40,6 +40,8 @@ export interface BenchWorld {
   readonly sumdb: FakeSumDb;
   /** godepot's --sumdb value for the fake database. */
   readonly sumdbSetting: string;
+  /** Every module version the upstream serves (and the database holds). */
+  readonly modules: readonly BuiltModule[];
   /** Modules every cache-hit benchmark reads. */
   readonly hot: { readonly small: BuiltModule; readonly zip300k: BuiltModule; readonly zip50m: BuiltModule };
   /** A 50 MB module nothing has fetched (the thundering herd). */
@@ -122,6 +124,7 @@ export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
     upstream,
     sumdb,
     sumdbSetting,
+    modules: built,
     hot,
     herd,
     cold,
