@@ -279,6 +279,8 @@ describe('SumdbMirror: the database is down', () => {
         r.mirror.store.lookupKey(mod(0).path, mod(0).version),
       ]);
       local.setFault(faults.reset());
+      // Damage in storage costs its own tile only.
+      await r.storage.put(`${r.mirror.store.prefix}tile/8/data/007`, Buffer.from('not a data tile'));
       const again = await r.reopen();
       try {
         expect(await again.lookup(mod(3))).toMatchObject({ record: { id: 3 }, cache: 'hit' });
@@ -286,6 +288,7 @@ describe('SumdbMirror: the database is down', () => {
         expect(a.record.id).toBe(5);
         expect(text(a.record.text)).toBe(recordText(held));
         await expect(again.lookup(alike)).rejects.toMatchObject({ kind: 'unavailable' });
+        expect(r.logs.some((l) => l.msg === 'a stored data tile cannot be read' && l.level === 40)).toBe(true);
       } finally {
         await again.close();
       }
