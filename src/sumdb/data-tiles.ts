@@ -124,13 +124,21 @@ export class DataTileIndex {
     const index = await this.loaded;
     const ids = index.get(subjectHash(ref.path, ref.version));
     for (const id of typeof ids === 'number' ? [ids] : (ids ?? [])) {
-      const n = Math.floor(id / FULL);
-      const stored = await this.c.store.readTile({ h: TILE_HEIGHT, l: -1, n, w: (id % FULL) + 1 });
-      const text = stored ? splitDataTile(stored)[id % FULL] : undefined;
+      const text = await this.heldRecord(id);
       const subject = text ? recordSubject(text.toString('utf8')) : null;
       if (text && subject?.path === ref.path && subject.version === ref.version) return { id, text };
     }
     return null;
+  }
+
+  /** Record id's text from its stored data tile, or null (not held, or the stored copy no longer parses). */
+  private async heldRecord(id: number): Promise<Buffer | null> {
+    const stored = await this.c.store.readTile({ h: TILE_HEIGHT, l: -1, n: Math.floor(id / FULL), w: (id % FULL) + 1 });
+    try {
+      return (stored && splitDataTile(stored)[id % FULL]) ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private async load(): Promise<Map<number, number | number[]>> {
