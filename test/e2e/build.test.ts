@@ -87,7 +87,7 @@ describe.skipIf(go === null)('building through godepot with the real go command'
     // The go command found the database through godepot (GOSUMDB has no URL): every lookup went through it.
     const lookups = await metric(godepot.url, 'godepot_http_requests_total', { route: 'sumdb_lookup', status: '200' });
     expect(lookups).toBeGreaterThanOrEqual(Object.keys(world.app.selected).length);
-    // godepot answered most of them from the data tiles it verified and indexed, not one upstream lookup each.
+    // godepot fetched, verified and kept the data tile around its lookups (its index for an outage).
     expect(sumdb.count('/tile/8/data/')).toBeGreaterThan(0);
   });
 
