@@ -96,6 +96,8 @@ export class VerifiedTileReader implements TileReader {
   fetched = 0;
   /** The mirrors those tiles came from. */
   readonly sources = new Set<string>();
+  /** Tiles read from storage (by path): already kept at least this wide, so not saved again. */
+  private readonly stored = new Set<string>();
 
   constructor(
     private readonly store: SumdbStore,
@@ -111,7 +113,10 @@ export class VerifiedTileReader implements TileReader {
     return Promise.all(
       tiles.map(async (t) => {
         const stored = await this.store.readTile(t);
-        if (stored) return stored;
+        if (stored) {
+          this.stored.add(tilePath(t));
+          return stored;
+        }
         if (!this.opts.network)
           throw new TileFetchError(tilePath(t), `${tilePath(t)} is not stored and godepot is not fetching`);
         this.fetched++;
@@ -121,7 +126,9 @@ export class VerifiedTileReader implements TileReader {
   }
 
   async saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): Promise<void> {
-    await Promise.all(tiles.map((t, i) => this.store.writeTile(t, data[i] as Buffer, t.w)));
+    await Promise.all(
+      tiles.map((t, i) => (this.stored.has(tilePath(t)) ? undefined : this.store.writeTile(t, data[i] as Buffer, t.w))),
+    );
   }
 }
 

@@ -15,7 +15,7 @@ import {
   type Tile,
   type TileReader,
 } from '../../src/sumdb/tlog/index.js';
-import { MemoryStorage } from '../../src/storage/index.js';
+import { MemoryStorage, type PutOptions } from '../../src/storage/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY } from '../world/index.js';
 import { GatedStorage } from '../support/gated-storage.js';
 import { b64, loadVectors } from './tlog/support.js';
@@ -82,6 +82,27 @@ class MirrorClientReader implements TileReader {
   saveTiles(): void {}
 }
 
+/** Memory storage that notes every get, stat, put and delete as "<op> <key>". */
+class CountingStorage extends MemoryStorage {
+  readonly ops: string[] = [];
+  override async get(key: string): Promise<Buffer | null> {
+    this.ops.push(`get ${key}`);
+    return super.get(key);
+  }
+  override async stat(key: string): ReturnType<MemoryStorage['stat']> {
+    this.ops.push(`stat ${key}`);
+    return super.stat(key);
+  }
+  override async put(key: string, data: Uint8Array, opts?: PutOptions): Promise<void> {
+    this.ops.push(`put ${key}`);
+    return super.put(key, data, opts);
+  }
+  override async delete(key: string): Promise<void> {
+    this.ops.push(`delete ${key}`);
+    return super.delete(key);
+  }
+}
+
 describe('SumdbMirror: lookups', () => {
   const modules = fakeModules(300);
   let db: FakeSumDb;
@@ -97,6 +118,21 @@ describe('SumdbMirror: lookups', () => {
   });
   afterAll(async () => {
     await db.close();
+  });
+
+  it('a lookup reads the tiles it holds and writes none of them again (on an object store each check is a request)', async () => {
+    const storage = new CountingStorage();
+    r = await rig([db.url], { storage });
+    const [a, b] = [modules[1], modules[2]];
+    if (!a || !b) throw new Error('fixture');
+    await r.mirror.lookup(a);
+    await r.mirror.idle();
+    storage.ops.length = 0;
+    expect((await r.mirror.lookup(b)).record.id).toBe(2);
+    await r.mirror.idle();
+    const tiles = storage.ops.filter((o) => /\/(tile|partial)\//.test(o));
+    expect(tiles.length).toBeGreaterThan(0);
+    expect(tiles.filter((o) => !o.startsWith('get '))).toEqual([]);
   });
 
   it('verifies a record by inclusion proof, keeps it, and answers it from storage when the database hangs', async () => {
