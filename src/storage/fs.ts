@@ -275,8 +275,7 @@ export class FsStorage implements Storage {
   /** Renames a finished staging file into place (used by FsStagedBlob). */
   async install(tmp: string, key: string): Promise<void> {
     const target = this.file(key);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(tmp, target);
+    await renameInto(tmp, target);
     if (this.durable) await fsyncDir(dirname(target));
   }
 
@@ -294,8 +293,7 @@ export class FsStorage implements Storage {
 
   async move(from: string, to: string): Promise<void> {
     const target = this.file(to);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(this.file(from), target);
+    await renameInto(this.file(from), target);
     if (this.durable) await fsyncDir(dirname(target));
   }
 
@@ -431,6 +429,17 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
     },
   };
   return blob;
+}
+
+/** Renames from to target, making target's folder only when the rename finds it missing (most exist already). */
+async function renameInto(from: string, target: string): Promise<void> {
+  try {
+    await rename(from, target);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await mkdir(dirname(target), { recursive: true });
+    await rename(from, target);
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
