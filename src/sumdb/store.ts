@@ -19,8 +19,13 @@ export interface StoredRecord {
   readonly text: Buffer;
 }
 
+/** Hash tiles kept in memory (at most 8 KB each): the tree's right edge is read by every lookup's proof. */
+const RECENT_TILES = 256;
+
 export class SumdbStore {
   readonly prefix: string;
+  /** Verified hash tiles by level/number, the widest copy seen, least recently used first. */
+  private readonly recent = new Map<string, Buffer>();
 
   constructor(
     readonly storage: Storage,
@@ -70,16 +75,23 @@ export class SumdbStore {
    * stored copy is returned with its record count; the caller cuts it.
    */
   async readTile(t: Tile): Promise<Buffer | null> {
+    const want = t.w * 32;
+    const known = t.l < 0 ? undefined : this.recent.get(`${t.l}/${t.n}`);
+    if (known && known.length >= want) {
+      this.remember(t, known);
+      return known.subarray(0, want);
+    }
     const full = await this.storage.get(this.fullKey(t));
-    if (full) return t.l < 0 ? full : full.subarray(0, t.w * 32);
+    if (full) return t.l < 0 ? full : this.remember(t, full).subarray(0, want);
     const part = await this.storage.get(this.partialKey(t));
     if (!part) return null;
     if (t.l < 0) return part;
-    return part.length >= t.w * 32 ? part.subarray(0, t.w * 32) : null;
+    return part.length >= want ? this.remember(t, part).subarray(0, want) : null;
   }
 
   /** Keeps a verified tile: full tiles once, partial ones only when wider than what is kept. */
   async writeTile(t: Tile, data: Buffer, width: number): Promise<void> {
+    if (t.l >= 0) this.remember(t, data);
     if (width === FULL) {
       if (!(await this.storage.stat(this.fullKey(t)))) await this.storage.put(this.fullKey(t), data);
       await this.storage.delete(this.partialKey(t));
@@ -89,5 +101,16 @@ export class SumdbStore {
     const have = await this.storage.stat(this.partialKey(t));
     if (have && have.size >= data.length) return;
     await this.storage.put(this.partialKey(t), data);
+  }
+
+  /** Notes verified hash-tile bytes as the most recently used, unless a wider copy is known; returns the widest. */
+  private remember(t: Tile, data: Buffer): Buffer {
+    const key = `${t.l}/${t.n}`;
+    const known = this.recent.get(key);
+    const widest = known && known.length > data.length ? known : data;
+    this.recent.delete(key);
+    this.recent.set(key, widest);
+    if (this.recent.size > RECENT_TILES) this.recent.delete(this.recent.keys().next().value as string);
+    return widest;
   }
 }
