@@ -12,6 +12,7 @@ import { benchHerd } from './herd.js';
 import { benchHits, HIT_ARTIFACTS, type HitArtifact } from './hits.js';
 import { benchManyEntries } from './many-entries.js';
 import { benchTwoNodes } from './ha.js';
+import { benchLookups } from './lookups.js';
 import { benchOverhead } from './overhead.js';
 import { REPO_ROOT } from './procs.js';
 import { describeMachine, ensureTools, type Tools } from './tools.js';
@@ -24,7 +25,7 @@ function loadAverage(): string {
   return loadavg()[0]?.toFixed(2) ?? '?';
 }
 
-const BENCHES = ['hits', 'gomod', 'cold', 'herd', 'h1', 'startup', 'many', 'overhead', 'ha'] as const;
+const BENCHES = ['hits', 'gomod', 'cold', 'herd', 'h1', 'startup', 'many', 'overhead', 'ha', 'lookups'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -159,7 +160,7 @@ export async function main(args: string[]): Promise<number> {
   };
 
   let world: BenchWorld | undefined;
-  const needsWorld = [...f.only].some((b) => !['h1', 'many', 'overhead'].includes(b));
+  const needsWorld = [...f.only].some((b) => !['h1', 'many', 'overhead', 'lookups'].includes(b));
   try {
     if (needsWorld) world = await createWorld({ coldModules: f.quick ? 10 : 30, say });
     for (const name of BENCHES) {
@@ -200,6 +201,7 @@ async function runOne(
   const none = { rows: [], notes: [] };
   if (name === 'h1') return benchH1({ quick: f.quick, say });
   if (name === 'overhead') return benchOverhead({ quick: f.quick, say });
+  if (name === 'lookups') return benchLookups({ repeats: f.quick ? 20 : 60, say, skip });
   if (name === 'many') {
     const entries = f.quick ? 30_000 : 300_000;
     const one = await benchManyEntries({ entries, parallel: 1, say });

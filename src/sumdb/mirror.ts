@@ -94,7 +94,12 @@ export class SumdbMirror {
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
     this.name = verifier.name;
-    this.store = new SumdbStore(opts.storage, this.name);
+    this.store = new SumdbStore(opts.storage, this.name, (err) =>
+      opts.log.warn(
+        { db: this.name, err: err.message },
+        'a verified checksum-database tile could not be stored; it will be fetched again when needed',
+      ),
+    );
     this.clock = opts.clock ?? systemClock;
     this.tree = new TreeState(
       this.name,
@@ -133,12 +138,19 @@ export class SumdbMirror {
   /** Resolves when no background work or lookup is under way. */
   async idle(): Promise<void> {
     // Settling one task can start another (a lookup starts indexing): wait until quiet.
-    while (this.background.size > 0 || this.lookups.size > 0 || this.dataTiles.size > 0 || this.refreshes.size > 0) {
+    while (
+      this.background.size > 0 ||
+      this.lookups.size > 0 ||
+      this.dataTiles.size > 0 ||
+      this.refreshes.size > 0 ||
+      this.store.pendingWrites > 0
+    ) {
       await Promise.allSettled([
         ...this.background,
         this.lookups.settled(),
         this.dataTiles.settled(),
         this.refreshes.settled(),
+        this.store.writesSettled(),
       ]);
     }
   }

@@ -27,11 +27,36 @@ export class SumdbStore {
   /** Verified hash tiles by level/number, the widest copy seen, least recently used first. */
   private readonly recent = new Map<string, Buffer>();
 
+  /** Tile writes started by keepTile that have not landed yet. */
+  private readonly writes = new Set<Promise<void>>();
+
   constructor(
     readonly storage: Storage,
     name: string,
+    /** A tile write behind the answer failed (the tile is fetched again when next needed and not in memory). */
+    private readonly writeFailed: (err: Error) => void = () => undefined,
   ) {
     this.prefix = `sumdb/${name}/`;
+  }
+
+  /** Tile writes under way. */
+  get pendingWrites(): number {
+    return this.writes.size;
+  }
+
+  /** Resolves once the tile writes under way have landed or failed. */
+  async writesSettled(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
+  }
+
+  /**
+   * writeTile behind the caller: the tile is answered from memory at once
+   * (readTile) and its write lands in the background, like a record's.
+   */
+  keepTile(t: Tile, data: Buffer, width: number): void {
+    const p = this.writeTile(t, data, width).catch((err: unknown) => this.writeFailed(err as Error));
+    this.writes.add(p);
+    void p.finally(() => this.writes.delete(p));
   }
 
   latestKey(): string {

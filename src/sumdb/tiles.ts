@@ -1,7 +1,7 @@
 // Tile readers for tlog's authenticating tileHashReader. Two modes:
 //  - "verified": tiles of the tree godepot has verified. Stored copies are
-//    used first; fetched ones are saved as soon as tlog has authenticated
-//    them against that tree.
+//    used first; fetched ones are kept as soon as tlog has authenticated
+//    them against that tree (in memory at once, in storage behind).
 //  - "candidate": tiles of a tree head not yet accepted. Everything comes
 //    from the network (stored tiles belong to the verified history and must
 //    not be mixed in), and authenticated tiles are only held in memory until
@@ -125,10 +125,11 @@ export class VerifiedTileReader implements TileReader {
     );
   }
 
-  async saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): Promise<void> {
-    await Promise.all(
-      tiles.map((t, i) => (this.stored.has(tilePath(t)) ? undefined : this.store.writeTile(t, data[i] as Buffer, t.w))),
-    );
+  /** Keeps the tiles fetched (not the ones read from storage); they are answered from memory until their writes land. */
+  saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): void {
+    tiles.forEach((t, i) => {
+      if (!this.stored.has(tilePath(t))) this.store.keepTile(t, data[i] as Buffer, t.w);
+    });
   }
 }
 

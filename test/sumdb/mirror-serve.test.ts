@@ -190,6 +190,26 @@ describe('SumdbMirror: lookups', () => {
     await reopened.close();
   });
 
+  it('answers a lookup before the tiles of its proof are stored, from memory until they are; closing waits for them', async () => {
+    const storage = new GatedStorage((key) => /\/(tile|partial)\/8\/\d/.test(key));
+    r = await rig([db.url], {
+      storage,
+      wrap: (x) => (remote = new RecordingRemote(x)),
+      mirror: { indexDataTiles: false },
+    });
+    const [a, b] = [modules[10], modules[11]];
+    if (!a || !b) throw new Error('fixture');
+    expect((await r.mirror.lookup(a)).record.id).toBe(10);
+    expect(storage.held.length).toBeGreaterThan(0);
+    for (const key of storage.held) expect(await r.storage.get(key)).toBeNull();
+    const tiles = remote.count('/tile/');
+    expect((await r.mirror.lookup(b)).record.id).toBe(11);
+    expect(remote.count('/tile/')).toBe(tiles);
+    storage.letThrough();
+    await r.mirror.close();
+    expect(storage.written.length).toBe(storage.held.length);
+  });
+
   it('when a verified record cannot be stored, says so and looks it up again next time', async () => {
     const storage = new MemoryStorage();
     r = await rig([db.url], {
