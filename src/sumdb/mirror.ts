@@ -97,7 +97,7 @@ export class SumdbMirror {
     this.store = new SumdbStore(opts.storage, this.name, (err) =>
       opts.log.warn(
         { db: this.name, err: err.message },
-        'a verified checksum-database tile could not be stored; it will be fetched again when needed',
+        'a verified checksum-database tile or tree head could not be stored; it will be fetched and proven again when needed',
       ),
     );
     this.clock = opts.clock ?? systemClock;
@@ -350,6 +350,8 @@ export class SumdbMirror {
    */
   private async storeRecord(ref: ModuleVersionRef, record: StoredRecord): Promise<void> {
     try {
+      // After the head that covers it: a process sharing the storage that reads the record finds that head too.
+      await this.store.headsSettled();
       await this.store.writeRecord(ref.path, ref.version, record);
     } catch (err) {
       this.opts.log.warn(

@@ -27,26 +27,46 @@ export class SumdbStore {
   /** Verified hash tiles by level/number, the widest copy seen, least recently used first. */
   private readonly recent = new Map<string, Buffer>();
 
-  /** Tile writes started by keepTile that have not landed yet. */
+  /** Writes started by keepTile and keepLatest that have not landed yet. */
   private readonly writes = new Set<Promise<void>>();
+  /** The last tree-head write: the next one starts after it. */
+  private latestWrites: Promise<void> = Promise.resolve();
 
   constructor(
     readonly storage: Storage,
     name: string,
-    /** A tile write behind the answer failed (the tile is fetched again when next needed and not in memory). */
+    /** A write behind the answer failed (a tile is fetched again when next needed; a head is proven again). */
     private readonly writeFailed: (err: Error) => void = () => undefined,
   ) {
     this.prefix = `sumdb/${name}/`;
   }
 
-  /** Tile writes under way. */
+  /** Tile and tree-head writes under way. */
   get pendingWrites(): number {
     return this.writes.size;
   }
 
-  /** Resolves once the tile writes under way have landed or failed. */
+  /** Resolves once the writes under way have landed or failed. */
   async writesSettled(): Promise<void> {
     await Promise.allSettled([...this.writes]);
+  }
+
+  /**
+   * Stores a verified tree head behind the caller. Heads are written in the
+   * order they were verified (each extends the one before), so the last to
+   * land is the newest; a head lost to a crash is proven again after it.
+   */
+  keepLatest(note: Buffer): void {
+    const p = (this.latestWrites = this.latestWrites
+      .then(() => this.storage.put(this.latestKey(), note))
+      .catch((err: unknown) => this.writeFailed(err as Error)));
+    this.writes.add(p);
+    void p.finally(() => this.writes.delete(p));
+  }
+
+  /** Resolves once the tree heads kept so far have landed (or failed). */
+  async headsSettled(): Promise<void> {
+    await this.latestWrites;
   }
 
   /**

@@ -4,7 +4,7 @@
 //    them against that tree (in memory at once, in storage behind).
 //  - "candidate": tiles of a tree head not yet accepted. Everything comes
 //    from the network (stored tiles belong to the verified history and must
-//    not be mixed in), and authenticated tiles are only held in memory until
+//    not be mixed in), and authenticated tiles are only held aside until
 //    the candidate is proven to extend the verified tree.
 import { tilePath, type Tile, type TileReader } from './tlog/index.js';
 import type { SumdbRemote } from './remote.js';
@@ -156,8 +156,8 @@ export class CandidateTileReader implements TileReader {
     tiles.forEach((t, i) => this.pending.set(tilePath(t), { tile: t, data: data[i] as Buffer }));
   }
 
-  /** Persists the held tiles once the candidate has been accepted. */
-  async commit(store: SumdbStore): Promise<void> {
-    await Promise.all([...this.pending.values()].map(({ tile, data }) => store.writeTile(tile, data, tile.w)));
+  /** Keeps the held tiles once the candidate has been accepted (in memory at once, in storage behind). */
+  commit(store: SumdbStore): void {
+    for (const { tile, data } of this.pending.values()) store.keepTile(tile, data, tile.w);
   }
 }

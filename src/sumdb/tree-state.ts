@@ -278,7 +278,7 @@ export class TreeState {
       candidate.sources,
     );
     if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
-    await candidate.commit(this.store);
+    candidate.commit(this.store);
     return this.adopt(tree, noteBytes, publishAfter);
   }
 
@@ -310,7 +310,7 @@ export class TreeState {
       !(await this.shared.compareAndSetHead(this.name, publishAfter, note))
     )
       throw new SharedHeadMoved();
-    await this.store.storage.put(this.store.latestKey(), note);
+    this.store.keepLatest(note);
     const head: VerifiedHead = { tree, note, checkedAt: this.clock.now() };
     this.head = head;
     this.events.advanced?.(this.name, tree.n);

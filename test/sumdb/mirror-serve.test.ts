@@ -210,6 +210,33 @@ describe('SumdbMirror: lookups', () => {
     expect(storage.written.length).toBe(storage.held.length);
   });
 
+  it('stores new tree heads behind the answer in the order they were verified, and a record only after the head covering it', async () => {
+    const local = await FakeSumDb.start({ records: modules.slice(0, 10) });
+    const storage = new GatedStorage((key) => key.endsWith('/latest'));
+    r = await rig([local.url], { storage, mirror: { indexDataTiles: false } });
+    try {
+      const [a, b] = [modules[3], modules[15]];
+      if (!a || !b) throw new Error('fixture');
+      expect((await r.mirror.lookup(a)).record.id).toBe(3);
+      await local.addAll(modules.slice(10, 20));
+      expect((await r.mirror.lookup(b)).record.id).toBe(15);
+      expect(r.mirror.tree.head?.tree.n).toBe(20);
+      // The second head waits for the first to land.
+      const latest = r.mirror.store.latestKey();
+      expect(storage.held).toEqual([latest]);
+      expect(await storage.get(latest)).toBeNull();
+      expect(await storage.get(r.mirror.store.lookupKey(b.path, b.version))).toBeNull();
+      storage.letThrough();
+      await r.mirror.idle();
+      expect(storage.written).toEqual([latest, latest]);
+      const stored = await storage.get(latest);
+      expect(parseTree(openNote(stored ?? Buffer.alloc(0), verifiers).text).n).toBe(20);
+      expect(await storage.get(r.mirror.store.lookupKey(b.path, b.version))).not.toBeNull();
+    } finally {
+      await local.close();
+    }
+  });
+
   it('when a verified record cannot be stored, says so and looks it up again next time', async () => {
     const storage = new MemoryStorage();
     r = await rig([db.url], {
