@@ -121,20 +121,36 @@ describe('SumdbMirror: lookups', () => {
     await db.close();
   });
 
-  it('a second lookup in the same tiles neither reads nor writes a hash tile in storage (on an object store each is a request)', async () => {
+  it('a lookup whose proof needs only tiles seen lately neither reads nor writes a hash tile in storage (on an object store each is a request)', async () => {
     const storage = new CountingStorage();
     r = await rig([db.url], { storage });
-    const [a, b] = [modules[1], modules[2]];
+    // Records 1 and 257 lie in different data tiles; the proof of 1 fetched every hash tile the proof of 257 needs.
+    const [a, b] = [modules[1], modules[257]];
     if (!a || !b) throw new Error('fixture');
     await r.mirror.lookup(a);
     await r.mirror.idle();
     storage.ops.length = 0;
-    expect((await r.mirror.lookup(b)).record.id).toBe(2);
+    expect((await r.mirror.lookup(b)).record.id).toBe(257);
     await r.mirror.idle();
     const tiles = storage.ops.filter((o) => /\/(tile|partial)\//.test(o));
-    // Only the data tile around the record is looked at (read, to learn its width); the proof's hash tiles come from memory.
+    // Only the data tile around the record is looked at (and fetched and kept); the hash tiles come from memory.
     expect(tiles.length).toBeGreaterThan(0);
-    expect(tiles.filter((o) => !(o.startsWith('get ') && o.includes('/data/')))).toEqual([]);
+    expect(tiles.filter((o) => !o.includes('/data/'))).toEqual([]);
+  });
+
+  it('answers a neighbour of a record looked up lately from its data tile, without asking the database', async () => {
+    r = await rig([db.url], { wrap: (x) => (remote = new RecordingRemote(x)) });
+    const [a, b] = [modules[20], modules[21]];
+    if (!a || !b) throw new Error('fixture');
+    await r.mirror.lookup(a);
+    await r.mirror.idle(); // the data tile around record 20 is fetched in the background
+    const calls = remote.calls.length;
+    const near = await r.mirror.lookup(b);
+    expect(near).toMatchObject({ record: { id: 21 }, cache: 'hit' });
+    expect(text(near.record.text)).toBe(recordText(b));
+    expect(remote.calls.length).toBe(calls);
+    await r.mirror.idle();
+    expect(await r.storage.get(r.mirror.store.lookupKey(b.path, b.version))).not.toBeNull();
   });
 
   it('verifies a record by inclusion proof, keeps it, and answers it from storage when the database hangs', async () => {
