@@ -1,6 +1,6 @@
 // The outage index with the real go command: godepot has fetched one module,
-// and with it the data tile around that module's record. The checksum
-// database then goes down (the upstream proxy stays up), and a fresh client
+// and with it the data tile around that module's record, and restarted. The
+// checksum database then goes down (the upstream proxy stays up), and a fresh client
 // adds a module godepot never fetched whose record is in that tile: the go
 // command verifies it through godepot, and godepot stores it as verified.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,9 @@ describe.skipIf(findGo() === null)('a lookup godepot never made, answered from a
     await first.arrayBuffer();
     await godepot.g.service.idle(); // the data tile around first's record is fetched in the background
     expect(sumdb.count('/tile/8/data/')).toBeGreaterThan(0);
+    // A restart: what godepot knows about the tile now comes from storage only.
+    await godepot.close();
+    godepot = await startGodepot({ data: godepot.data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
 
     sumdb.resetLog();
     const undo = sumdb.setFault(faults.reset());
