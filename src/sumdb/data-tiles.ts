@@ -7,12 +7,16 @@
 //
 // The tiles are the index: nothing is written per record (the log spreads
 // the module versions a build needs over as many tiles, so that would be
-// 256 files, or 256 object-store writes, per module version looked up). The
-// first lookup the database cannot answer reads the stored data tiles into
-// a map from a 30-bit hash of each record's subject to its record number
-// (about 40 bytes per record, 10 KB per tile); tiles fetched afterwards are
-// added to it. A hash only names a candidate: the record is read back from
-// its verified tile and must be about the module version asked for.
+// 256 files, or 256 object-store writes, per module version looked up).
+// Two ways in:
+//  - near(): the records of the 64 tiles used last, in memory, answer at
+//    once, outage or not (modules released together sit side by side);
+//  - find(): the first lookup the database cannot answer reads every stored
+//    data tile into a map from a 30-bit hash of each record's subject to its
+//    record number (about 40 bytes per record, 10 KB per tile); tiles
+//    fetched afterwards are added to it. A hash only names a candidate: the
+//    record is read back from its verified tile and must be about the module
+//    version asked for.
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Limiter } from '../util/limiter.js';
