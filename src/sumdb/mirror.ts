@@ -78,12 +78,8 @@ export class SumdbMirror {
   readonly name: string;
   readonly store: SumdbStore;
   readonly tree: TreeState;
-  /**
-   * Lookups of the database, by path@version. A verified record answers at
-   * once and is stored behind the answer (`stored`); until it is, its flight
-   * stays and a lookup meanwhile shares the answer (SingleFlight holdUntil).
-   */
-  private readonly lookups: SingleFlight<{ readonly record: StoredRecord; readonly stored: Promise<void> }>;
+  /** Lookups of the database, by path@version (a verified record is stored behind the answer: SumdbStore.keepRecord). */
+  private readonly lookups = new SingleFlight<StoredRecord>();
   private readonly refreshes = new SingleFlight<VerifiedHead>();
   private readonly dataTiles: DataTileIndex;
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
@@ -94,10 +90,10 @@ export class SumdbMirror {
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
     this.name = verifier.name;
-    this.store = new SumdbStore(opts.storage, this.name, (err) =>
+    this.store = new SumdbStore(opts.storage, this.name, (what, err) =>
       opts.log.warn(
         { db: this.name, err: err.message },
-        'a verified checksum-database tile or tree head could not be stored; it will be fetched and proven again when needed',
+        `a verified checksum-database ${what} could not be stored; it will be fetched and proven again when needed`,
       ),
     );
     this.clock = opts.clock ?? systemClock;
@@ -120,7 +116,6 @@ export class SumdbMirror {
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
     });
-    this.lookups = new SingleFlight(undefined, (v) => v.stored);
   }
 
   static async open(opts: SumdbMirrorOptions): Promise<SumdbMirror> {
@@ -303,13 +298,10 @@ export class SumdbMirror {
     if (stored) return { record: stored, cache: 'hit' };
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
     const near = this.dataTiles.near(ref);
-    if (near) {
-      this.inBackground(this.storeRecord(ref, near));
-      return { record: near, cache: 'hit' };
-    }
+    if (near) return this.held(ref, near);
     if (this.opts.offline) {
-      const held = await this.fromHeldTiles(ref);
-      if (held) return { record: held, cache: 'hit' };
+      const held = await this.dataTiles.find(ref);
+      if (held) return this.held(ref, held);
       throw new SumdbError(
         'not_found',
         `not found: ${ref.path}@${ref.version} is not in godepot's copy of ${this.name} and godepot is offline`,
@@ -317,28 +309,24 @@ export class SumdbMirror {
     }
     try {
       const { value } = await this.lookups.do(`${ref.path}@${ref.version}`, (s) => this.fetchRecord(ref, s), signal);
-      return { record: value.record, cache: 'miss' };
+      return { record: value, cache: 'miss' };
     } catch (err) {
       // No source gave a verified answer: a data tile held may have the record (verified when it was kept).
       if (!(err instanceof SumdbError) || err.kind === 'unavailable' || err.kind === 'inconsistent') {
-        const held = await this.fromHeldTiles(ref).catch(() => null);
-        if (held) return { record: held, cache: 'hit' };
+        const held = await this.dataTiles.find(ref).catch(() => null);
+        if (held) return this.held(ref, held);
       }
       throw err;
     }
   }
 
-  /** The record of ref from a data tile godepot holds (verified when it was kept), stored under its key behind the answer. */
-  private async fromHeldTiles(ref: ModuleVersionRef): Promise<StoredRecord | null> {
-    const held = await this.dataTiles.find(ref);
-    if (held) this.inBackground(this.storeRecord(ref, held));
-    return held;
+  /** A record from a data tile godepot holds (verified when it was kept): the answer, and stored under its own key. */
+  private held(ref: ModuleVersionRef, record: StoredRecord): { record: StoredRecord; cache: CacheOutcome } {
+    this.store.keepRecord(ref.path, ref.version, record);
+    return { record, cache: 'hit' };
   }
 
-  private async fetchRecord(
-    ref: ModuleVersionRef,
-    signal: AbortSignal,
-  ): Promise<{ record: StoredRecord; stored: Promise<void> }> {
+  private async fetchRecord(ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
     const record = await askHonestMirrors(
       this.opts.remote,
       (remote) => this.fetchVerifiedRecord(remote, ref, signal),
@@ -346,25 +334,8 @@ export class SumdbMirror {
     );
     if (this.opts.indexDataTiles !== false)
       this.inBackground(this.dataTiles.aroundReported(record.id, this.stopping.signal));
-    return { record, stored: this.storeRecord(ref, record) };
-  }
-
-  /**
-   * Stores a verified record behind the answer: the module fetch waiting for
-   * it goes on at once instead of after two fsyncs. A failed write is logged
-   * and only means the next lookup asks the database again.
-   */
-  private async storeRecord(ref: ModuleVersionRef, record: StoredRecord): Promise<void> {
-    try {
-      // After the head that covers it: a process sharing the storage that reads the record finds that head too.
-      await this.store.headsSettled();
-      await this.store.writeRecord(ref.path, ref.version, record);
-    } catch (err) {
-      this.opts.log.warn(
-        { db: this.name, module: ref.path, version: ref.version, err: (err as Error).message },
-        'a verified checksum-database record could not be stored; it will be looked up again',
-      );
-    }
+    this.store.keepRecord(ref.path, ref.version, record);
+    return record;
   }
 
   /** Logs a mirror whose answers did not verify; askHonestMirrors then asks the others. */

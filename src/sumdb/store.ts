@@ -27,21 +27,26 @@ export class SumdbStore {
   /** Verified hash tiles by level/number, the widest copy seen, least recently used first. */
   private readonly recent = new Map<string, Buffer>();
 
-  /** Writes started by keepTile and keepLatest that have not landed yet. */
+  /**
+   * Writes behind the answer (keepRecord, keepTile, keepLatest) that have not
+   * landed yet. Until they do, what they write is answered from memory:
+   * records from `pendingRecords`, tiles from `recent`, the head by the tree.
+   */
   private readonly writes = new Set<Promise<void>>();
-  /** The last tree-head write: the next one starts after it. */
+  private readonly pendingRecords = new Map<string, StoredRecord>();
+  /** The last tree-head write: the next one (and any record's) starts after it. */
   private latestWrites: Promise<void> = Promise.resolve();
 
   constructor(
     readonly storage: Storage,
     name: string,
-    /** A write behind the answer failed (a tile is fetched again when next needed; a head is proven again). */
-    private readonly writeFailed: (err: Error) => void = () => undefined,
+    /** A write behind the answer failed: what it was ("record", "tile", "tree head"); it is fetched and proven again. */
+    private readonly writeFailed: (what: string, err: Error) => void = () => undefined,
   ) {
     this.prefix = `sumdb/${name}/`;
   }
 
-  /** Tile and tree-head writes under way. */
+  /** Writes behind the answer under way. */
   get pendingWrites(): number {
     return this.writes.size;
   }
@@ -51,32 +56,44 @@ export class SumdbStore {
     await Promise.allSettled([...this.writes]);
   }
 
+  private behind(what: string, write: Promise<void>): Promise<void> {
+    const p = write.catch((err: unknown) => this.writeFailed(what, err as Error));
+    this.writes.add(p);
+    void p.finally(() => this.writes.delete(p));
+    return p;
+  }
+
   /**
    * Stores a verified tree head behind the caller. Heads are written in the
    * order they were verified (each extends the one before), so the last to
    * land is the newest; a head lost to a crash is proven again after it.
    */
   keepLatest(note: Buffer): void {
-    const p = (this.latestWrites = this.latestWrites
-      .then(() => this.storage.put(this.latestKey(), note))
-      .catch((err: unknown) => this.writeFailed(err as Error)));
-    this.writes.add(p);
-    void p.finally(() => this.writes.delete(p));
-  }
-
-  /** Resolves once the tree heads kept so far have landed (or failed). */
-  async headsSettled(): Promise<void> {
-    await this.latestWrites;
+    this.latestWrites = this.behind(
+      'tree head',
+      this.latestWrites.then(() => this.storage.put(this.latestKey(), note)),
+    );
   }
 
   /**
-   * writeTile behind the caller: the tile is answered from memory at once
-   * (readTile) and its write lands in the background, like a record's.
+   * Stores a verified record behind the caller, after the heads kept so far
+   * (a process sharing the storage that reads the record finds a head
+   * covering it); readRecord answers it from memory meanwhile.
    */
+  keepRecord(path: string, version: string, rec: StoredRecord): void {
+    const key = this.lookupKey(path, version);
+    this.pendingRecords.set(key, rec);
+    void this.behind(
+      'record',
+      this.latestWrites.then(() => this.writeRecord(path, version, rec)),
+    ).finally(() => {
+      if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
+    });
+  }
+
+  /** writeTile behind the caller: the tile is answered from memory at once (readTile). */
   keepTile(t: Tile, data: Buffer, width: number): void {
-    const p = this.writeTile(t, data, width).catch((err: unknown) => this.writeFailed(err as Error));
-    this.writes.add(p);
-    void p.finally(() => this.writes.delete(p));
+    void this.behind('tile', this.writeTile(t, data, width));
   }
 
   latestKey(): string {
@@ -102,7 +119,10 @@ export class SumdbStore {
   }
 
   async readRecord(path: string, version: string): Promise<StoredRecord | null> {
-    const b = await this.storage.get(this.lookupKey(path, version));
+    const key = this.lookupKey(path, version);
+    const pending = this.pendingRecords.get(key);
+    if (pending) return pending;
+    const b = await this.storage.get(key);
     if (!b) return null;
     const nl = b.indexOf(0x0a);
     const id = Number(b.subarray(0, nl).toString('ascii'));
@@ -110,7 +130,7 @@ export class SumdbStore {
     return { id, text: b.subarray(nl + 1) };
   }
 
-  async writeRecord(path: string, version: string, rec: StoredRecord): Promise<void> {
+  private async writeRecord(path: string, version: string, rec: StoredRecord): Promise<void> {
     await this.storage.put(this.lookupKey(path, version), Buffer.concat([Buffer.from(`${rec.id}\n`), rec.text]));
   }
 
