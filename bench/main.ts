@@ -2,6 +2,7 @@
 // reference in the same run on the same machine, prints one table (godepot,
 // reference, ratio, target, pass/fail) and writes it to bench/results/ as
 // JSON and Markdown. Benchmarks report; they never fail a build.
+import { accessSync, constants, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchColdFetch } from './cold.js';
@@ -132,6 +133,15 @@ export function parseFlags(args: readonly string[]): Flags | 'help' {
   return f;
 }
 
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export async function main(args: string[]): Promise<number> {
   let flags: Flags | 'help';
   try {
@@ -145,6 +155,13 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const f = flags;
+  const peer = process.env.GODEPOT_BENCH_PEER;
+  if (peer && !isExecutableFile(peer)) {
+    process.stderr.write(
+      `bench: GODEPOT_BENCH_PEER=${peer} is not an executable file; build the peer with \`go build ./cmd/goproxy\` in a clone of goproxy/goproxy and name the binary it writes\n`,
+    );
+    return 2;
+  }
   const say = (line: string): void => void process.stdout.write(line + '\n');
   const started = new Date().toISOString();
   const needsLoad = f.only.has('hits') || f.only.has('ha');
