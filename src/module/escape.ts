@@ -53,6 +53,23 @@ function unescapeString(s: string): string | null {
   return run === 0 ? s : out + s.slice(run);
 }
 
+/**
+ * godepot's bounds on what a client may ask for, escaped: Go sets none, but a
+ * module path and version become storage keys (at most 1024 characters with
+ * their folder and suffix), and no real module comes near them.
+ */
+export const MAX_ESCAPED_PATH_LENGTH = 512;
+export const MAX_ESCAPED_VERSION_LENGTH = 256;
+
+/** Why an escaped path@version from a request is too long to serve, or null. */
+export function escapedLengthProblem(escapedPath: string, escapedVersion = ''): string | null {
+  if (escapedPath.length > MAX_ESCAPED_PATH_LENGTH)
+    return `module path too long (${escapedPath.length} characters escaped; godepot serves at most ${MAX_ESCAPED_PATH_LENGTH})`;
+  if (escapedVersion.length > MAX_ESCAPED_VERSION_LENGTH)
+    return `version too long (${escapedVersion.length} characters escaped; godepot serves at most ${MAX_ESCAPED_VERSION_LENGTH})`;
+  return null;
+}
+
 /** module.EscapePath: throws InvalidPathError if path is not a valid module path. */
 export function escapePath(path: string): string {
   checkPath(path);

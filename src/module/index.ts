@@ -32,7 +32,7 @@ export {
   canonicalVersion,
   isCanonicalVersion,
 } from './check.js';
-export { escapePath, unescapePath, escapeVersion, unescapeVersion } from './escape.js';
+export { escapePath, unescapePath, escapeVersion, unescapeVersion, escapedLengthProblem } from './escape.js';
 export { InvalidPatternError, matchPrefixPatterns, patternList } from './patterns.js';
 export { pathMatch, BadPatternError } from './pathmatch.js';
 export {

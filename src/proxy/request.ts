@@ -3,6 +3,7 @@
 // URL text. Malformed input becomes a 400 with a reason (never a crash).
 import {
   check,
+  escapedLengthProblem,
   escapePath,
   escapeVersion,
   isCanonicalVersion,
@@ -51,6 +52,8 @@ export function decodeRequestPath(raw: string): string {
 }
 
 function moduleFrom(escaped: string): string {
+  const long = escapedLengthProblem(escaped);
+  if (long !== null) throw badRequest(`godepot: ${long}`);
   try {
     return unescapePath(escaped);
   } catch (err) {
@@ -59,6 +62,8 @@ function moduleFrom(escaped: string): string {
 }
 
 function versionFrom(path: string, escaped: string, kind: ImmutableKind): { version: string; query: boolean } {
+  const long = escapedLengthProblem('', escaped);
+  if (long !== null) throw badRequest(`godepot: ${long}`);
   let version: string;
   try {
     version = unescapeVersion(escaped);

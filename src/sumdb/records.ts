@@ -2,7 +2,7 @@
 // record is about the module asked for, and splitting data tiles into
 // records (which godepot indexes so it can answer lookups it never made).
 import { isValidRecordText } from './tlog/index.js';
-import { check, unescapePath, unescapeVersion } from '../module/index.js';
+import { check, escapedLengthProblem, unescapePath, unescapeVersion } from '../module/index.js';
 import { SumdbError } from './errors.js';
 
 // golang.org/x/mod/sumdb/server.go's lookup syntax.
@@ -17,6 +17,8 @@ export interface ModuleVersionRef {
 export function parseLookupPath(escaped: string): ModuleVersionRef {
   if (!LOOKUP_RE.test(escaped)) throw new SumdbError('bad_request', 'invalid module@version syntax');
   const at = escaped.lastIndexOf('@');
+  const long = escapedLengthProblem(escaped.slice(0, at), escaped.slice(at + 1));
+  if (long !== null) throw new SumdbError('bad_request', long);
   let path: string;
   let version: string;
   try {
