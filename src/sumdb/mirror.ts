@@ -358,10 +358,13 @@ export class SumdbMirror {
       path,
       'lookup',
       (body) => {
-        const { text, rest } = parseRecord(body);
+        const { id, text, rest } = parseRecord(body);
         if (!recordMentions(text.toString('utf8'), ref.path, ref.version))
           throw new Error(`record is not about ${ref.path}@${ref.version}`);
-        this.tree.openHead(rest, 'a mirror');
+        // Go's checkRecord: a record id must lie in the tree of the head served with it.
+        const tree = this.tree.openHead(rest, 'a mirror');
+        if (id < 0 || id >= tree.n)
+          throw new Error(`record id ${id} is not in the tree of size ${tree.n} served with it`);
       },
       signal,
     );
@@ -393,10 +396,13 @@ export class SumdbMirror {
     from: string,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (id >= head.tree.n)
+    // accept() checked id against the head served with it; beyond ours, that head was refused: blame its mirror.
+    if (id < 0 || id >= head.tree.n)
       throw new SumdbError(
-        'unavailable',
-        `checksum database ${this.name}: record ${id} is not in the verified tree of size ${head.tree.n}`,
+        'inconsistent',
+        `checksum database ${this.name}: record ${id} from ${from} is not in the verified tree of size ${head.tree.n}`,
+        false,
+        new Set([from]),
       );
     const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
     const [h] = await provenHashes(
