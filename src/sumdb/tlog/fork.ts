@@ -26,6 +26,9 @@ export interface ForkProof {
  * hashes cannot be read.
  */
 export async function findFork(older: Tree, newer: Tree, reader: HashReader): Promise<ForkProof | null> {
+  // The empty tree is a prefix of every tree, whatever hash it is signed with: Go's server signs
+  // tlog.TreeHash(0), the all-zero hash, where RFC 6962 (and treeHash(0)) say SHA-256(""). No fork.
+  if (older.n === 0) return null;
   const h = await treeHash(older.n, reader);
   if (hashEqual(h, older.hash)) return null;
   let treeProof: TreeProof;

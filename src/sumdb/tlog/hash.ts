@@ -26,9 +26,9 @@ const EMPTY_TREE_HASH = createHash('sha256').digest();
 /**
  * The hash of the tree with no records, SHA-256("") as RFC 6962 defines it
  * (47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=). treeHash(0) returns this.
- * golang.org/x/mod's TreeHash(0) returns an all-zero hash instead; no signed
- * tree of size 0 is ever exchanged with the go command, so the difference
- * is not observable on the wire.
+ * golang.org/x/mod's TreeHash(0) returns an all-zero hash instead, and Go's
+ * server signs its empty tree with that; findFork takes a tree of size 0 as
+ * a prefix of every tree, whichever of the two it names.
  */
 export function emptyTreeHash(): Hash {
   return Buffer.from(EMPTY_TREE_HASH);

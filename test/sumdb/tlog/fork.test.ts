@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../../src/sumdb/note/index.js';
 import {
+  emptyTreeHash,
   findFork,
   formatSecurityError,
   hashToString,
@@ -55,6 +56,13 @@ describe('fork detection', () => {
     const sameTimeline = { n: 5, hash: b64(fork.timelineB_trees[4]?.hash_b64 ?? '') };
     const tr = MapTileReader.fromBase64(2, fork.timelineB_tiles_h2);
     expect(await findFork(sameTimeline, newer, tileHashReader(newer, tr))).toBeNull();
+  });
+
+  it('takes a tree of size 0 as a prefix of every tree, whether signed with Go\'s zero hash or SHA-256("")', async () => {
+    const newer = tree(fork.newer_note);
+    const tr = MapTileReader.fromBase64(2, fork.timelineB_tiles_h2);
+    for (const hash of [Buffer.alloc(32), emptyTreeHash()])
+      expect(await findFork({ n: 0, hash }, newer, tileHashReader(newer, tr))).toBeNull();
   });
 
   it('reports an internal error the way Go does when no proof can be built', () => {
