@@ -14,6 +14,18 @@ export function isProvisional(v: Verification): boolean {
   return v === 'unverified' || v === 'quorum';
 }
 
+/**
+ * Where an artifact is kept: under mod/ only what the checksum database
+ * vouched for (and .info, which no database covers); anything stored without
+ * a verdict — kept while the database was unreachable, vouched for by agreeing
+ * proxies, or not looked up because no database applies to it — goes to the
+ * unverified area. So a later configuration that does check a module never
+ * takes a copy nobody checked for a verified one: it re-verifies it first.
+ */
+export function storedArea(v: Verification): 'mod' | 'unverified' {
+  return v === 'verified' || v === 'n/a' ? 'mod' : 'unverified';
+}
+
 export type { CacheOutcome };
 
 export interface Artifact {

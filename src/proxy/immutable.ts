@@ -3,7 +3,7 @@
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
 import type { OpenBlob, StagedBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
-import { isProvisional, type Verification } from './artifact.js';
+import { storedArea, type Verification } from './artifact.js';
 import { GodepotError } from './errors.js';
 import { Limiter, QueueFullError } from '../util/limiter.js';
 import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
@@ -124,7 +124,7 @@ export class ImmutableFetcher {
       try {
         const h1 = await this.hashZip(req, bytes ?? blob, signal);
         const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
-        const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
+        const key = storageKey(req, storedArea(verification));
         const upstream = { url: fetched.meta.upstream, ms: performance.now() - started };
         if (!bytes) {
           await staged.commit(key);
@@ -154,7 +154,7 @@ export class ImmutableFetcher {
     try {
       const verification =
         req.kind === 'info' ? 'n/a' : await this.decide(req, policy, lookup, hashGoMod(fetched.value), fetched, signal);
-      const key = storageKey(req, isProvisional(verification) ? 'unverified' : 'mod');
+      const key = storageKey(req, storedArea(verification));
       // A staging write that failed (a full disk) fails the request here, before anything is answered.
       const { staged, blob } = await staging;
       behind = true;

@@ -1,7 +1,8 @@
 // The background re-verifier: artifacts served while the checksum database
-// was unreachable are checked again, every interval, until the database
-// vouches for them (promoted to verified storage) or contradicts them
-// (purged, and the mismatch alert raised).
+// was unreachable (or stored unchecked under an earlier configuration that
+// asked no database about them) are checked again, every interval, until the
+// database vouches for them (promoted to verified storage) or contradicts
+// them (purged, and the mismatch alert raised).
 import type { Storage } from '../storage/index.js';
 import type { Logger } from 'pino';
 import { parseProxyPath } from './request.js';
@@ -9,6 +10,8 @@ import type { ImmutableRequest } from './immutable.js';
 
 export interface Reverifier {
   reverify(req: ImmutableRequest): Promise<'verified' | 'purged' | 'unavailable'>;
+  /** Whether a database is asked about req's module now: copies of the others wait in the area unchecked. */
+  checks(req: ImmutableRequest): boolean;
 }
 
 export class ReverifyLoop {
@@ -33,13 +36,13 @@ export class ReverifyLoop {
     this.timer = undefined;
   }
 
-  /** Quarantined artifacts right now. */
+  /** Quarantined artifacts right now (those a database is asked about: the others are kept unchecked by choice). */
   async pending(): Promise<ImmutableRequest[]> {
     const out: ImmutableRequest[] = [];
     for (const key of await this.storage.list('unverified/')) {
       try {
         const req = parseProxyPath(key.slice('unverified'.length));
-        if (req && (req.kind === 'mod' || req.kind === 'zip')) out.push(req);
+        if (req && (req.kind === 'mod' || req.kind === 'zip') && this.target.checks(req)) out.push(req);
       } catch {
         this.log.warn({ key }, 'unexpected file in the unverified area');
       }

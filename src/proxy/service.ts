@@ -107,9 +107,15 @@ export class ModuleService {
     return this.getImmutable(req as ImmutableRequest, signal);
   }
 
+  /** Whether the current configuration looks req's module up in a checksum database (it does not for --nosumdb paths, or with none). */
+  checks(req: ImmutableRequest): boolean {
+    return policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null) !== 'skip';
+  }
+
+  /** How a copy under mod/ is labelled: it was verified when stored (or is a .info, which nothing verifies). */
   private storedVerification(req: ImmutableRequest): Verification {
     if (req.kind === 'info') return 'n/a';
-    return policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null) === 'skip' ? 'skipped' : 'verified';
+    return this.checks(req) ? 'verified' : 'skipped';
   }
 
   /** Serves key from memory or storage; null when it is not stored. */
@@ -137,9 +143,15 @@ export class ModuleService {
 
   private async getImmutable(req: ImmutableRequest, signal?: AbortSignal): Promise<Artifact> {
     const key = storageKey(req);
+    // A module no database is asked about: what was stored for it without a verdict is served as such.
+    const unchecked = req.kind !== 'info' && !this.checks(req);
+    if (unchecked) {
+      const kept = await this.fromStore(req, storageKey(req, 'unverified'), 'skipped', 'hit');
+      if (kept) return kept;
+    }
     const hit = await this.fromStore(req, key, this.storedVerification(req), 'hit');
     if (hit) return hit;
-    if (req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified')))) {
+    if (!unchecked && req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified')))) {
       return this.serveQuarantined(req);
     }
     if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
@@ -160,8 +172,15 @@ export class ModuleService {
     this.notFound.delete(key);
     if (outcome === null) {
       // Another worker fetched it: serve what it stored.
-      const stored = await this.fromStore(req, key, this.storedVerification(req), 'miss');
+      const stored =
+        (await this.fromStore(req, key, this.storedVerification(req), 'miss')) ??
+        (unchecked ? await this.fromStore(req, storageKey(req, 'unverified'), 'skipped', 'miss') : null);
       if (stored) return stored;
+      if (unchecked)
+        throw new GodepotError(
+          'internal',
+          `godepot: ${describeRequest(req)} vanished from storage right after it was stored`,
+        );
       return this.serveQuarantined(req);
     }
     if (outcome.body) {
@@ -272,6 +291,8 @@ export class ModuleService {
 
   /** Re-checks a quarantined artifact (deduplicated). */
   async reverify(req: ImmutableRequest): Promise<'verified' | 'purged' | 'unavailable'> {
+    // No database applies to it now (--nosumdb, or none configured): nothing to check it against, and its path must not be sent.
+    if (!this.checks(req)) return 'unavailable';
     const key = storageKey(req, 'unverified');
     try {
       return (await this.reverifyFlights.do(key, (s) => this.fetcher.reverify(req, s))).value;

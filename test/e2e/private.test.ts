@@ -223,7 +223,9 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     expect(Buffer.from(await again.arrayBuffer()).equals(recorded)).toBe(true);
 
     // The cache is lost (and godepot restarted); the ledger is not: the moved tag is refused.
+    // (What no checksum database checks, as a private module, is kept in the unverified area.)
     await rm(join(godepot.data, 'mod'), { recursive: true, force: true });
+    await rm(join(godepot.data, 'unverified'), { recursive: true, force: true });
     const restarted = await startGodepot(
       { upstream: world.upstream.url, sumdb: 'off', private: 'corp.example', data: godepot.data },
       { vcs: { env } },
