@@ -194,12 +194,22 @@ export const SETTINGS_SCHEMA = z
         'auth',
         'tokens would cross the network in clear text; serve HTTPS with --tls-cert and --tls-key, or set --insecure-auth when a TLS-terminating proxy is in front',
       );
+    const credentials = [
+      ...v.upstream.entries.flatMap((e) => (e.credential ? [e.credential] : [])),
+      ...v.sumdb.flatMap((s) => s.credentials),
+    ];
+    const clash = credentials.find((c, i) =>
+      credentials.some((d, j) => j < i && d.url === c.url && d.authorization !== c.authorization),
+    );
+    if (clash)
+      problem('sumdb', `${clash.url} is given twice with different passwords (in --upstream or --sumdb); give it one`);
     const store = v.storage;
     return {
       listen: v.listen,
       data: v.data,
       upstream: v.upstream,
       sumdb: v.sumdb,
+      credentials,
       nosumdb: v.nosumdb,
       offline: v.offline,
       verify: { mode: v.verify, rules: v['verify-rule'] },

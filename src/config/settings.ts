@@ -2,7 +2,7 @@
 // Every default is written out here; the README's configuration reference and
 // `godepot serve --help` are generated from OPTIONS (options.ts).
 import type { VerifyMode } from '../proxy/verify.js';
-import type { CallClass, Deadlines, UpstreamList } from '../upstream/types.js';
+import type { CallClass, Deadlines, UpstreamList, UrlCredential } from '../upstream/types.js';
 import { DEFAULT_SUMDB, type SumdbSpec } from './values.js';
 
 export type { CallClass, Deadlines, VerifyMode };
@@ -12,6 +12,12 @@ export interface Settings {
   readonly data: string;
   readonly upstream: UpstreamList;
   readonly sumdb: readonly SumdbSpec[];
+  /**
+   * The user:password of --upstream and --sumdb URLs, sent as HTTP Basic
+   * authorization to those URLs and below (an upstream's /sumdb/ too); the
+   * URLs themselves are held redacted (upstream/credentials.ts).
+   */
+  readonly credentials: readonly UrlCredential[];
   /** GONOSUMDB-syntax patterns: module paths never sent to a checksum database. */
   readonly nosumdb: string;
   readonly offline: boolean;

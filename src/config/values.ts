@@ -2,7 +2,8 @@
 // GOPROXY-style upstream lists, GOSUMDB-style database specs.
 // Each throws ValueError with a message that says what is wrong and what is expected.
 
-import type { UpstreamEntry, UpstreamList } from '../upstream/types.js';
+import { redactText, splitCredentials } from '../upstream/credentials.js';
+import type { UpstreamEntry, UpstreamList, UrlCredential } from '../upstream/types.js';
 
 export class ValueError extends Error {
   constructor(message: string) {
@@ -97,6 +98,10 @@ export function goproxyEntry(token: string): string {
  * ',' falls through only on 404/410, '|' on any error; 'off' ends the list.
  * 'direct' ends the list too: what no proxy has is fetched from its origin
  * (version control) by running the go command.
+ *
+ * An entry's user:password is sent to it as HTTP Basic authorization, as the
+ * go command does, and the entry is named with the password redacted
+ * (credentials.ts).
  */
 export function parseUpstreamList(input: string): UpstreamList {
   const entries: UpstreamEntry[] = [];
@@ -114,23 +119,43 @@ export function parseUpstreamList(input: string): UpstreamList {
     if (token === 'noproxy') {
       throw new ValueError(`upstream "noproxy" is not supported: list proxy URLs, "direct" or "off"`);
     }
-    let url: URL;
-    try {
-      url = new URL(goproxyEntry(token));
-    } catch {
-      throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: the scheme must be http or https`);
-    }
+    const url = httpUrl(goproxyEntry(token), 'upstream');
     if (url.search || url.hash)
-      throw new ValueError(`invalid upstream URL ${JSON.stringify(token)}: no query or fragment allowed`);
-    entries.push({ url: url.toString().replace(/\/+$/, ''), fallBackOnError });
+      throw new ValueError(`invalid upstream URL ${shown(token)}: no query or fragment allowed`);
+    const { name, credential } = credentialsOf(url, token, 'upstream');
+    entries.push(credential ? { url: name, fallBackOnError, credential } : { url: name, fallBackOnError });
   }
   if (entries.length === 0 && !off && !direct) {
     throw new ValueError('upstream list is empty: give proxy URLs joined by "," or "|", "direct", or "off"');
   }
   return direct ? { entries, off, direct } : { entries, off };
+}
+
+/** A raw URL for an error message: quoted, any credentials in it redacted. */
+function shown(raw: string): string {
+  return JSON.stringify(redactText(raw));
+}
+
+/** An http(s) URL, or a ValueError naming what it is for (upstream, sumdb). */
+function httpUrl(token: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(token);
+  } catch {
+    throw new ValueError(`invalid ${what} URL ${shown(token)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ValueError(`invalid ${what} URL ${shown(token)}: the scheme must be http or https`);
+  return url;
+}
+
+/** The name a URL is shown by and its credential (credentials.ts); a ValueError for a malformed user:password. */
+function credentialsOf(url: URL, token: string, what: string): { name: string; credential?: UrlCredential } {
+  try {
+    return splitCredentials(url);
+  } catch {
+    throw new ValueError(`invalid ${what} URL ${shown(token)}: its user:password has a malformed %-escape`);
+  }
 }
 
 export function formatUpstreamList(list: UpstreamList): string {
@@ -172,6 +197,8 @@ export interface SumdbSpec {
    * supports it. Explicit URLs stay explicit.
    */
   readonly viaUpstreams: boolean;
+  /** The credentials of URLs given with user:password (urls holds them redacted). */
+  readonly credentials: readonly UrlCredential[];
 }
 
 /**
@@ -185,7 +212,7 @@ export function parseSumdbSpec(input: string): SumdbSpec {
   const s = SUMDB_ALIASES[input.trim()] ?? input.trim();
   const fields = s.split(/\s+/);
   if (fields.length > 2 || fields[0] === '') {
-    throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: expected "NAME+HASH+KEY [URL[,URL...]]"`);
+    throw new ValueError(`invalid sumdb ${shown(input)}: expected "NAME+HASH+KEY [URL[,URL...]]"`);
   }
   const first = fields[0] as string;
   const key = KNOWN_SUMDB_KEYS[first] ?? first;
@@ -201,21 +228,17 @@ export function parseSumdbSpec(input: string): SumdbSpec {
   const name = parts[1] as string;
   checkSumdbName(name);
   const urlField = fields[1];
-  if (urlField === undefined) return { name, key, urls: [`https://${name}`], viaUpstreams: true };
+  if (urlField === undefined) return { name, key, urls: [`https://${name}`], viaUpstreams: true, credentials: [] };
   const urls = urlField.split(',').filter((u) => u !== '');
-  if (urls.length === 0) throw new ValueError(`invalid sumdb ${JSON.stringify(input)}: empty URL list`);
-  const normalized = urls.map((u) => {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)} for ${name}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new ValueError(`invalid sumdb URL ${JSON.stringify(u)}: the scheme must be http or https`);
-    return url.toString().replace(/\/+$/, '');
-  });
-  return { name, key, urls: normalized, viaUpstreams: false };
+  if (urls.length === 0) throw new ValueError(`invalid sumdb ${shown(input)}: empty URL list`);
+  const named = urls.map((u) => credentialsOf(httpUrl(u, 'sumdb'), u, 'sumdb'));
+  return {
+    name,
+    key,
+    urls: named.map((n) => n.name),
+    viaUpstreams: false,
+    credentials: named.flatMap((n) => (n.credential ? [n.credential] : [])),
+  };
 }
 
 /** The go command's rule: "https://"+name must parse as host[/path]. */

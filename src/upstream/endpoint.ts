@@ -6,7 +6,8 @@
 // Retry-After asks for, never outlasts the deadline — a Retry-After beyond
 // the remaining time fails the call at once, saying when the upstream asked
 // to be retried. Time comes from an injected Clock.
-import type { CallClass, Deadlines } from './types.js';
+import type { CallClass, Deadlines, UrlCredential } from './types.js';
+import { authorizationFor } from './credentials.js';
 import { isAbortError, isHealthFailure, UpstreamError, type FailureClass } from './errors.js';
 import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './http.js';
 import { HealthBreaker, subjectOf, type BreakerState } from './breaker.js';
@@ -46,6 +47,8 @@ export interface ResilienceSettings {
   readonly deadlines: Readonly<Record<CallClass, Deadlines>>;
   readonly retry: { readonly attempts: number; readonly baseDelay: number; readonly maxDelay: number };
   readonly breaker: { readonly failures: number; readonly halfOpenAfter: number };
+  /** The user:password credentials of upstream and database URLs, sent to the endpoints at and below them. */
+  readonly credentials?: readonly UrlCredential[];
 }
 
 export interface EndpointStatus {
@@ -67,6 +70,8 @@ export class Endpoint {
   private lastFailure: { error: UpstreamError; at: number } | undefined;
   /** True while following news: the breaker's changes are not news to share again. */
   private following = false;
+  /** The Authorization header of every call, from the credentials of this URL (or one it is below). */
+  private readonly headers: Record<string, string> | undefined;
 
   constructor(
     readonly url: string,
@@ -76,6 +81,8 @@ export class Endpoint {
     private readonly clock: Clock = systemClock,
     private readonly random: () => number = Math.random,
   ) {
+    const authorization = authorizationFor(settings.credentials ?? [], url);
+    this.headers = authorization === undefined ? undefined : { authorization };
     this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) => {
       observer.onBreaker?.(url, s, this.lastFailure?.error);
       if (this.following || s === 'half-open') return;
@@ -213,6 +220,7 @@ export class Endpoint {
           deadlines: this.settings.deadlines[cls],
           signal,
           now: this.clock.now,
+          ...(this.headers ? { headers: this.headers } : {}),
         },
         read,
       );

@@ -6,3 +6,4 @@ export * from './hedge.js';
 export * from './mirrors.js';
 export type * from './types.js';
 export * from './reachability.js';
+export * from './credentials.js';

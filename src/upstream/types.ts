@@ -15,9 +15,19 @@ export interface Deadlines {
 
 export type CallClass = 'metadata' | 'zip' | 'sumdb';
 
-export interface UpstreamEntry {
-  /** Base URL without a trailing slash. */
+/** HTTP Basic credentials given in an upstream URL's user:password (credentials.ts). */
+export interface UrlCredential {
+  /** The URL they were given in, redacted as it is shown: calls to it and below it carry them. */
   readonly url: string;
+  /** The Authorization header value ("Basic …"): a secret, never logged or shown. */
+  readonly authorization: string;
+}
+
+export interface UpstreamEntry {
+  /** Base URL without a trailing slash, its password redacted: the upstream's name everywhere. */
+  readonly url: string;
+  /** The credentials of the URL's user:password, if it had any. */
+  readonly credential?: UrlCredential;
   /** True when the separator after this entry is '|': fall through on any error, not only 404/410. */
   readonly fallBackOnError: boolean;
 }

@@ -50,6 +50,41 @@ describe('value syntaxes', () => {
     expect(() => parseUpstreamList(' , ')).toThrow(/empty/);
   });
 
+  it('keeps the user:password of an upstream or database URL as Basic credentials, and names the URL without it', () => {
+    const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+    const l = parseUpstreamList('https://alice:s3cr%40t@corp.example/go,https://tok3n@other.example');
+    expect(l.entries).toEqual([
+      {
+        url: 'https://alice:xxxxx@corp.example/go',
+        fallBackOnError: false,
+        credential: { url: 'https://alice:xxxxx@corp.example/go', authorization: basic('alice:s3cr@t') },
+      },
+      {
+        url: 'https://xxxxx@other.example',
+        fallBackOnError: false,
+        credential: { url: 'https://xxxxx@other.example', authorization: basic('tok3n:') },
+      },
+    ]);
+    expect(formatUpstreamList(l)).toBe('https://alice:xxxxx@corp.example/go,https://xxxxx@other.example');
+    const t = parseSumdbSpec(`${TEST_KEY} https://bob:pw@mirror.example/sumdb/x,https://mirror2.example`);
+    expect(t.urls).toEqual(['https://bob:xxxxx@mirror.example/sumdb/x', 'https://mirror2.example']);
+    expect(t.credentials).toEqual([
+      { url: 'https://bob:xxxxx@mirror.example/sumdb/x', authorization: basic('bob:pw') },
+    ]);
+    // Settings hold them all, for the endpoints; a bad URL's message does not repeat the password.
+    const s = loadSettings(
+      ['--upstream', 'https://alice:s3cret@corp.example', '--sumdb', `${TEST_KEY} https://bob:pw@m.example`],
+      {},
+    );
+    expect(s.credentials.map((c) => c.url)).toEqual([
+      'https://alice:xxxxx@corp.example',
+      'https://bob:xxxxx@m.example',
+    ]);
+    expect(() => parseUpstreamList('https://alice:s3cret@corp.example?x')).toThrow(
+      /"https:\/\/alice:xxxxx@corp\.example\?x": no query/,
+    );
+  });
+
   it('parses GOSUMDB-style database specs, keys with "+" in their data included', () => {
     const d = parseSumdbSpec(DEFAULT_SUMDB);
     // The default, like the go command's: the key of sum.golang.org, its own host, and the upstreams' /sumdb/ endpoints.
@@ -58,6 +93,7 @@ describe('value syntaxes', () => {
       key: SUM_GOLANG_ORG_KEY,
       urls: ['https://sum.golang.org'],
       viaUpstreams: true,
+      credentials: [],
     });
     expect(parseSumdbSpec('sum.golang.org')).toEqual(d);
     expect(parseSumdbSpec(SUM_GOLANG_ORG_KEY)).toEqual(d);
@@ -67,12 +103,14 @@ describe('value syntaxes', () => {
       key: SUM_GOLANG_ORG_KEY,
       urls: ['https://mirror.example/sumdb/sum.golang.org'],
       viaUpstreams: false,
+      credentials: [],
     });
     expect(parseSumdbSpec('sum.golang.google.cn')).toEqual({
       name: 'sum.golang.org',
       key: SUM_GOLANG_ORG_KEY,
       urls: ['https://sum.golang.google.cn'],
       viaUpstreams: false,
+      credentials: [],
     });
     expect(() => parseSumdbSpec('sum.example.com')).toThrow(
       /unknown checksum database "sum.example.com".*NAME\+HASH\+KEY/,
