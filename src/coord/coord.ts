@@ -53,8 +53,9 @@ export interface Coordination {
   head(db: string): Promise<Buffer | null>;
   /**
    * Sets db's head to next when the shared head is still `expected` (or there
-   * is none yet). False when another node moved it first: read it, prove,
-   * and try again.
+   * is none yet). False when another node moved it first, or when no answer
+   * came (then it may or may not be set): either way next is not published;
+   * read the head, prove, and try again.
    */
   compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean>;
   /** Records a refused (forked) head of db, by its "size:hash" key, with the evidence (JSON). */

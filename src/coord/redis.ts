@@ -14,11 +14,15 @@
 // nodes that join later or were away); every other node follows it.
 //
 // Degrade, never down: commands are never queued while Redis is away
-// (enableOfflineQueue off) and time out after commandTimeout; every operation
-// then runs against the fallback (a LocalCoord, or with --workers the
-// machine's coordination through its primary) instead, a warning is logged once per
-// outage, the state is in status() (/readyz) and onState (a metric), and
-// when Redis answers again the node uses it again.
+// (enableOfflineQueue off) and time out after commandTimeout. Any command
+// that fails or times out marks Redis down, even while the connection stays
+// open (a stalled or overloaded Redis is as useless as a lost one, and more
+// dangerous if it goes unnoticed): every operation then runs against the
+// fallback (a LocalCoord, or with --workers the machine's coordination
+// through its primary) instead, a warning is logged once per outage, the
+// state is in status() (/readyz) and onState (a metric). Redis is marked up
+// again only once it answers: a new connection, or a PING every PROBE_MS.
+// A compare-and-set whose reply was lost is unknown, never a success.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
@@ -52,6 +56,9 @@ export interface RedisCoordOptions {
   readonly fallback?: Coordination;
 }
 
+/** While Redis is marked down, how often it is asked whether it answers again (ms). */
+const PROBE_MS = 250;
+
 const CAS_HEAD = `
 local cur = redis.call('GET', KEYS[1])
 if cur == false or cur == ARGV[1] then
@@ -81,6 +88,7 @@ export class RedisCoord implements Coordination {
   private since: number;
   private lastError: string | undefined;
   private warned = false;
+  private probing = false;
   private readonly leaseTtl: number;
   private readonly pollInterval: number;
   private readonly now: Clock;
@@ -97,10 +105,7 @@ export class RedisCoord implements Coordination {
     this.leaseTtl = opts.leaseTtl ?? 15_000;
     this.pollInterval = opts.pollInterval ?? 50;
     this.leases = { acquire: (key, signal) => this.acquire(key, signal) };
-    redis.on('ready', () => {
-      this.setUp(true);
-      void this.catchUp();
-    });
+    redis.on('ready', () => this.setUp(true));
     redis.on('close', () => this.setUp(false));
     redis.on('end', () => this.setUp(false));
     redis.on('error', (err: Error) => {
@@ -169,9 +174,11 @@ export class RedisCoord implements Coordination {
       this.warned = false;
       this.lastError = undefined;
       this.opts.onState?.(true);
+      void this.catchUp();
       return;
     }
     this.up = false;
+    this.probe();
     // Logged once per outage, however often the client retries meanwhile.
     if (this.warned) return;
     this.warned = true;
@@ -183,15 +190,61 @@ export class RedisCoord implements Coordination {
     this.opts.onState?.(false);
   }
 
-  /** Runs op against Redis, or fallback when Redis is down or fails (marking it down). */
-  private async shared<T>(op: (r: Redis) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+  /** A Redis command failed or missed its deadline: coordinate locally until Redis answers again. */
+  private failed(err: unknown): void {
+    // Already down: the failure that began the outage says why.
+    if (!this.up) return;
+    this.lastError = errorText(err);
+    this.setUp(false);
+  }
+
+  /**
+   * While down: PING every PROBE_MS until Redis answers within the deadline.
+   * A new connection marks it up by itself ('ready'), but a Redis that
+   * stalled never dropped the connection, so nothing else would tell.
+   */
+  private probe(): void {
+    if (this.probing) return;
+    this.probing = true;
+    const again = (): void => {
+      if (this.up || this.closed) {
+        this.probing = false;
+        return;
+      }
+      // Not connected: the client reconnects by itself, and its 'ready' marks Redis up.
+      if (this.redis.status !== 'ready') {
+        this.timer(again, PROBE_MS);
+        return;
+      }
+      this.redis.ping().then(
+        () => {
+          this.probing = false;
+          this.setUp(true);
+        },
+        (err: unknown) => {
+          this.lastError = errorText(err);
+          this.timer(again, PROBE_MS);
+        },
+      );
+    };
+    this.timer(again, PROBE_MS);
+  }
+
+  /**
+   * Runs op against Redis, or fallback when Redis is down. When op fails,
+   * Redis is marked down and `onError` answers (default: the fallback).
+   */
+  private async shared<T>(
+    op: (r: Redis) => Promise<T>,
+    fallback: () => Promise<T>,
+    onError: () => Promise<T> = fallback,
+  ): Promise<T> {
     if (!this.up) return fallback();
     try {
       return await op(this.redis);
     } catch (err) {
-      this.lastError = (err as Error).message;
-      if (this.redis.status !== 'ready') this.setUp(false);
-      return fallback();
+      this.failed(err);
+      return onError();
     }
   }
 
@@ -205,8 +258,12 @@ export class RedisCoord implements Coordination {
   compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean> {
     return this.shared(
       async (r) => (await r.eval(CAS_HEAD, 1, this.key('head', db), expected ?? '', next)) === 1,
-      // Alone, this node's own verified chain is the authority; it is reconciled with the cluster's on rejoin.
-      async () => true,
+      // Without Redis, the machine's shared head (its workers' primary, or this process's own);
+      // the cluster's is reconciled with it on rejoin (the caller proves one against the other).
+      () => this.local.compareAndSetHead(db, expected, next),
+      // No answer: Redis may or may not have taken it. Not published, then: the caller reads
+      // the head again and retries, by now against the fallback.
+      async () => false,
     );
   }
 
@@ -271,7 +328,7 @@ export class RedisCoord implements Coordination {
       .hset(this.key('health'), news.upstream, text)
       .publish(this.key('health'), text)
       .exec()
-      .catch(() => undefined);
+      .catch((err: unknown) => this.failed(err));
   }
 
   onHealth(listener: (news: HealthNews) => void): void {
@@ -297,8 +354,9 @@ export class RedisCoord implements Coordination {
     try {
       const all = await this.redis.hgetall(this.key('health'));
       for (const text of Object.values(all)) this.heard(text);
-    } catch {
-      // Redis went away again: the next connection catches up.
+    } catch (err) {
+      // Redis failed again: catching up is part of the next rejoin.
+      this.failed(err);
     }
   }
 
@@ -335,8 +393,7 @@ export class RedisCoord implements Coordination {
       }
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      this.lastError = (err as Error).message;
-      if (this.redis.status !== 'ready') this.setUp(false);
+      this.failed(err);
       return this.alone(key, signal);
     }
   }
@@ -378,7 +435,7 @@ export class RedisCoord implements Coordination {
               'fetch lease expired while fetching; another node may fetch too',
             );
         },
-        () => undefined,
+        (err: unknown) => this.failed(err),
       );
       this.timer(renew, this.leaseTtl / 3);
     };
@@ -390,7 +447,9 @@ export class RedisCoord implements Coordination {
         renewing = false;
         // The outcome outlives the lease briefly: long enough for every waiter's next look.
         const keep = Math.max(5_000, this.pollInterval * 20);
-        this.redis.eval(RELEASE, 2, leaseKey, outKey, value, JSON.stringify(outcome), keep).catch(() => undefined);
+        this.redis
+          .eval(RELEASE, 2, leaseKey, outKey, value, JSON.stringify(outcome), keep)
+          .catch((err: unknown) => this.failed(err));
       },
     };
   }
@@ -426,6 +485,10 @@ export function redactUrl(url: string): string {
   } catch {
     return 'redis://(invalid URL)';
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function parseOutcome(s: string): FetchOutcome | null {

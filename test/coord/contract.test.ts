@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { LocalCoord, RedisCoord, parseHealthNews, type Coordination, type HealthNews } from '../../src/coord/index.js';
 import type { Lease } from '../../src/proxy/context.js';
 import { findComponent } from '../support/components.js';
-import { waitFor } from '../support/ports.js';
+import { freePort, waitFor } from '../support/ports.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 
 const redisBinary = findComponent('redis-server');
@@ -243,5 +243,20 @@ describe.skipIf(redisBinary === null)('RedisCoord without Redis', () => {
     } finally {
       await r.stop();
     }
+  });
+
+  it("shares the tree head through the fallback (the workers' primary), not each process alone", async () => {
+    // Two workers of one machine; their primary's coordination is the fallback of both.
+    const primary = new LocalCoord();
+    const nowhere = `redis://127.0.0.1:${await freePort()}`;
+    const worker = (): Promise<RedisCoord> =>
+      RedisCoord.connect({ url: nowhere, namespace: 'away', log: quiet, commandTimeout: 200, fallback: primary });
+    const [w1, w2] = [await worker(), await worker()];
+    open.push(w1, w2);
+    expect(w1.status().redis?.state).toBe('down');
+    expect(await w1.compareAndSetHead('db', null, Buffer.from('h1'))).toBe(true);
+    // W2 started from a stale view: refused, as it would be with Redis.
+    expect(await w2.compareAndSetHead('db', null, Buffer.from('h2'))).toBe(false);
+    expect(await w2.head('db')).toEqual(Buffer.from('h1'));
   });
 });
