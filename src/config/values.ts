@@ -101,10 +101,12 @@ export function goproxyEntry(token: string): string {
  *
  * An entry's user:password is sent to it as HTTP Basic authorization, as the
  * go command does, and the entry is named with the password redacted
- * (credentials.ts).
+ * (credentials.ts). An upstream listed twice is refused: the quorum policy
+ * counts entries, and one proxy must not count as two.
  */
 export function parseUpstreamList(input: string): UpstreamList {
   const entries: UpstreamEntry[] = [];
+  const seen = new Set<string>();
   let off = false;
   let direct = false;
   for (const { token, fallBackOnError } of goproxyTokens(input)) {
@@ -123,6 +125,12 @@ export function parseUpstreamList(input: string): UpstreamList {
     if (url.search || url.hash)
       throw new ValueError(`invalid upstream URL ${shown(token)}: no query or fragment allowed`);
     const { name, credential } = credentialsOf(url, token, 'upstream');
+    const where = withoutUserinfo(url);
+    if (seen.has(where))
+      throw new ValueError(
+        `upstream ${where} is listed twice: each upstream counts once (for the quorum policy too); remove one`,
+      );
+    seen.add(where);
     entries.push(credential ? { url: name, fallBackOnError, credential } : { url: name, fallBackOnError });
   }
   if (entries.length === 0 && !off && !direct) {
@@ -156,6 +164,14 @@ function credentialsOf(url: URL, token: string, what: string): { name: string; c
   } catch {
     throw new ValueError(`invalid ${what} URL ${shown(token)}: its user:password has a malformed %-escape`);
   }
+}
+
+/** The URL with no user:password and no trailing slash: what two entries are compared by. */
+function withoutUserinfo(url: URL): string {
+  const u = new URL(url.toString());
+  u.username = '';
+  u.password = '';
+  return u.toString().replace(/\/+$/, '');
 }
 
 export function formatUpstreamList(list: UpstreamList): string {

@@ -50,6 +50,18 @@ describe('value syntaxes', () => {
     expect(() => parseUpstreamList(' , ')).toThrow(/empty/);
   });
 
+  it('refuses an upstream listed twice, however its URL is spelled: one proxy must not count as two', () => {
+    for (const twice of [
+      'https://a.example,https://a.example',
+      'https://a.example|a.example/',
+      'https://A.example:443/x,https://a.example/x',
+      'https://a.example,https://alice:s3cret@a.example',
+    ])
+      expect(() => parseUpstreamList(twice), twice).toThrow(/upstream https:\/\/a\.example(\/x)? is listed twice/);
+    // The same host under another path is another upstream.
+    expect(parseUpstreamList('https://a.example/one,https://a.example/two').entries).toHaveLength(2);
+  });
+
   it('keeps the user:password of an upstream or database URL as Basic credentials, and names the URL without it', () => {
     const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
     const l = parseUpstreamList('https://alice:s3cr%40t@corp.example/go,https://tok3n@other.example');
