@@ -76,6 +76,10 @@ redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
+const DROP = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 export class RedisCoord implements Coordination {
   readonly kind = 'redis';
   readonly leases: FetchLeases;
@@ -373,10 +377,20 @@ export class RedisCoord implements Coordination {
         signal.throwIfAborted();
         if (!this.up) return this.alone(key, signal);
         const token = await this.redis.incr(this.key('fence'));
-        if ((await this.redis.set(leaseKey, String(token), 'PX', this.leaseTtl, 'NX')) === 'OK') {
+        const value = String(token);
+        let granted: boolean;
+        try {
+          granted = (await this.redis.set(leaseKey, value, 'PX', this.leaseTtl, 'NX')) === 'OK';
+        } catch (err) {
+          // The SET may have landed with its reply too late: give back a lease this node will not hold,
+          // or the other nodes would wait out its whole TTL.
+          this.redis.eval(DROP, 1, leaseKey, value).catch(() => undefined);
+          throw err;
+        }
+        if (granted) {
           if (!signal.aborted) return this.lead(leaseKey, outKey, token);
           // The caller left while the lease was being granted: give it back at once.
-          void this.redis.eval(RELEASE, 2, leaseKey, outKey, String(token), JSON.stringify({ kind: 'failed' }), 1);
+          this.redis.eval(DROP, 1, leaseKey, value).catch(() => undefined);
           throw signal.reason;
         }
         // Another node holds it: wait for its outcome, or for its lease to end without one (it died).

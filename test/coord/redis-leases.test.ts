@@ -1,0 +1,59 @@
+// Fetch leases in Redis when things go wrong between the nodes and Redis: a
+// grant whose reply came too late.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { RedisCoord } from '../../src/coord/index.js';
+import { findComponent } from '../support/components.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+
+const redisBinary = findComponent('redis-server');
+let redis: RunningRedis | null = null;
+let admin: Redis | null = null;
+let namespaces = 0;
+const open: RedisCoord[] = [];
+
+beforeAll(async () => {
+  if (redisBinary === null) return;
+  redis = await startRedis(redisBinary);
+  admin = new Redis(redis.url);
+});
+
+afterAll(async () => {
+  for (const c of open) await c.close();
+  admin?.disconnect();
+  await redis?.stop();
+});
+
+/** n nodes of one cluster. */
+async function nodes(n: number): Promise<RedisCoord[]> {
+  const namespace = `leases${namespaces++}`;
+  const out: RedisCoord[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await RedisCoord.connect({ url: redis!.url, namespace, log: pino({ level: 'silent' }) });
+    open.push(c);
+    out.push(c);
+  }
+  return out;
+}
+
+/** What p settles to within ms, or 'waits'. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'waits'> {
+  return Promise.race([p, new Promise<'waits'>((r) => setTimeout(() => r('waits'), ms))]);
+}
+
+it.skipIf(redisBinary === null)('gives back a lease whose grant timed out, so nobody waits it out', async () => {
+  const [a, b] = (await nodes(2)) as [RedisCoord, RedisCoord];
+  // Redis applies the SET, but its reply misses the deadline.
+  const client = (a as unknown as { redis: { set: (...args: unknown[]) => Promise<unknown> } }).redis;
+  const set = client.set.bind(client);
+  client.set = async (...args: unknown[]) => {
+    await set(...args);
+    throw new Error('Command timed out');
+  };
+  const signal = new AbortController().signal;
+  // A goes on alone (it cannot know it holds the lease)…
+  expect((await a.leases.acquire('mod/x.zip', signal)).lead).toBe(true);
+  // …and the lease it may have been granted is not left standing for the lease TTL (15 s).
+  expect(await within(b.leases.acquire('mod/x.zip', signal), 2_000)).toMatchObject({ lead: true });
+});
