@@ -250,9 +250,25 @@ export class ModuleService {
       return stored;
     }
     const o = lease.outcome;
-    if (o.kind === 'stored') return null;
     if (o.kind === 'not_found') throw new NotFoundError(o.upstream, o.status, o.detail);
+    if (o.kind === 'stored') {
+      if (await this.storedAnywhere(req, key)) return null;
+      // Told it was stored, yet this storage has no copy: the nodes do not share one store (--redis with a
+      // local data folder on each machine). Fetch it here rather than report a copy that is not there.
+      this.ctx.log.warn(
+        { module: req.path, version: req.version, kind: req.kind },
+        "another node stored this artifact, but not in this node's storage: fetching it here; nodes coordinated through one Redis must share one object store",
+      );
+    }
+    // It failed there, or is not in this storage: fetch it once here.
     return this.fetcher.fetchAndStore(req, signal);
+  }
+
+  private async storedAnywhere(req: ImmutableRequest, key: string): Promise<boolean> {
+    return (
+      (await this.ctx.storage.stat(key)) !== null ||
+      (req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified'))) !== null)
+    );
   }
 
   /**
