@@ -2,9 +2,12 @@
 // loaded only here). Every key lives under a namespace (one per shared
 // store), so two clusters can share one Redis.
 //
-// Leases: SET lease NX PX ttl with a fencing token from INCR; the holder
-// renews it while it works (a node that dies stops renewing, and its lease
-// expires after at most ttl); on release it writes its outcome for the
+// Leases: SET lease NX PX ttl; the value is a fencing token from INCR and a
+// random id, because the counter starts again at 1 when a Redis without
+// persistence restarts, and a holder from before must not pass for the
+// holder after it. The holder renews it while it works (a node that dies
+// stops renewing, and its lease expires after at most ttl); on release, if
+// the lease is still its own, it deletes it and writes its outcome for the
 // waiters, who poll the lease and the outcome (a few small GETs per artifact
 // being fetched, not per request: each node's own single flight joins its
 // requests first).
@@ -71,9 +74,11 @@ const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
+/** Only the holder writes an outcome: a holder whose lease ended must not answer for the one after it. */
 const RELEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
 const DROP = `
@@ -377,7 +382,7 @@ export class RedisCoord implements Coordination {
         signal.throwIfAborted();
         if (!this.up) return this.alone(key, signal);
         const token = await this.redis.incr(this.key('fence'));
-        const value = String(token);
+        const value = `${token}:${randomUUID()}`;
         let granted: boolean;
         try {
           granted = (await this.redis.set(leaseKey, value, 'PX', this.leaseTtl, 'NX')) === 'OK';
@@ -388,7 +393,7 @@ export class RedisCoord implements Coordination {
           throw err;
         }
         if (granted) {
-          if (!signal.aborted) return this.lead(leaseKey, outKey, token);
+          if (!signal.aborted) return this.lead(leaseKey, outKey, token, value);
           // The caller left while the lease was being granted: give it back at once.
           this.redis.eval(DROP, 1, leaseKey, value).catch(() => undefined);
           throw signal.reason;
@@ -436,8 +441,7 @@ export class RedisCoord implements Coordination {
     });
   }
 
-  private lead(leaseKey: string, outKey: string, token: number): Lease {
-    const value = String(token);
+  private lead(leaseKey: string, outKey: string, token: number, value: string): Lease {
     let renewing = true;
     const renew = (): void => {
       if (!renewing) return;

@@ -1,9 +1,11 @@
 // Fetch leases in Redis when things go wrong between the nodes and Redis: a
-// grant whose reply came too late.
+// grant whose reply came too late, and a Redis that restarted without
+// persistence (the README runs it so) and so hands out fencing tokens again.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
+import type { Lease } from '../../src/proxy/context.js';
 import { findComponent } from '../support/components.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 
@@ -37,6 +39,11 @@ async function nodes(n: number): Promise<RedisCoord[]> {
   return out;
 }
 
+function leadOf(l: Lease): Extract<Lease, { lead: true }> {
+  if (!l.lead) throw new Error('expected to lead');
+  return l;
+}
+
 /** What p settles to within ms, or 'waits'. */
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'waits'> {
   return Promise.race([p, new Promise<'waits'>((r) => setTimeout(() => r('waits'), ms))]);
@@ -57,3 +64,26 @@ it.skipIf(redisBinary === null)('gives back a lease whose grant timed out, so no
   // …and the lease it may have been granted is not left standing for the lease TTL (15 s).
   expect(await within(b.leases.acquire('mod/x.zip', signal), 2_000)).toMatchObject({ lead: true });
 });
+
+it.skipIf(redisBinary === null)(
+  'a holder from before a Redis restart cannot end or answer for the next holder',
+  async () => {
+    const [a, b, c, d] = (await nodes(4)) as [RedisCoord, RedisCoord, RedisCoord, RedisCoord];
+    const signal = new AbortController().signal;
+    const old = leadOf(await a.leases.acquire('mod/x.zip', signal));
+    await admin!.flushall(); // Redis restarted and forgot everything, the fencing counter too
+    const current = leadOf(await b.leases.acquire('mod/x.zip', signal));
+    expect(current.token).toBe(old.token);
+    const waiter = c.leases.acquire('mod/x.zip', signal);
+
+    old.release({ kind: 'not_found', upstream: 'http://up', status: 404, detail: 'stale answer' });
+    // B still holds the lease: D waits too, and C is not given the old holder's outcome.
+    const intruder = d.leases.acquire('mod/x.zip', signal);
+    expect(await within(intruder, 500)).toBe('waits');
+    expect(await within(waiter, 0)).toBe('waits');
+
+    current.release({ kind: 'stored' });
+    expect(await waiter).toEqual({ lead: false, outcome: { kind: 'stored' } });
+    expect(await intruder).toEqual({ lead: false, outcome: { kind: 'stored' } });
+  },
+);
