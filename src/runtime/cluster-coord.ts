@@ -129,8 +129,9 @@ export class WorkerCoord implements Coordination {
       expected: expected?.toString('base64') ?? null,
       next: next.toString('base64'),
     });
-    // No answer: this worker's own verified chain is the authority, as a node's is without Redis.
-    return v !== false;
+    // No answer (the primary was silent): it may or may not have taken it, so next is not published;
+    // the caller reads the head again and retries.
+    return v === true;
   }
 
   async recordFork(db: string, head: string, evidence: string): Promise<void> {
