@@ -146,7 +146,8 @@ export class DataTileIndex {
           },
           this.c.suspected,
         );
-        await this.c.store.writeTile(t, body, w);
+        // After the head it was verified under (nothing is stored beyond the stored head).
+        await this.c.store.keepTile(t, body, w);
         this.keepRecent(n, records);
         if (this.bySubject) remember(this.bySubject, n, records);
         return records;

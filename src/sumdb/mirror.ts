@@ -6,11 +6,12 @@ import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.
 import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
-import { newVerifier, Verifiers } from './note/index.js';
+import { newVerifier, openNote, Verifiers } from './note/index.js';
 import {
   formatRecord,
   hashEqual,
   parseRecord,
+  parseTree,
   recordHash,
   storedHashIndex,
   tilePath,
@@ -89,23 +90,26 @@ export class SumdbMirror {
 
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
+    const verifiers = new Verifiers(verifier);
     this.name = verifier.name;
-    this.store = new SumdbStore(opts.storage, this.name, (what, err) =>
-      opts.log.warn(
-        { db: this.name, err: err.message },
-        `a verified checksum-database ${what} could not be stored; it will be fetched and proven again when needed`,
-      ),
+    this.store = new SumdbStore(
+      opts.storage,
+      this.name,
+      (what, err) =>
+        opts.log.warn(
+          { db: this.name, err: err.message },
+          `a verified checksum-database ${what} could not be stored; it will be fetched and proven again when needed`,
+        ),
+      (note) => {
+        try {
+          return parseTree(openNote(note, verifiers).text).n;
+        } catch {
+          return null;
+        }
+      },
     );
     this.clock = opts.clock ?? systemClock;
-    this.tree = new TreeState(
-      this.name,
-      this.store,
-      opts.remote,
-      new Verifiers(verifier),
-      opts.log,
-      opts.events ?? {},
-      this.clock,
-    );
+    this.tree = new TreeState(this.name, this.store, opts.remote, verifiers, opts.log, opts.events ?? {}, this.clock);
     this.dataTiles = new DataTileIndex({
       name: this.name,
       store: this.store,
@@ -202,10 +206,7 @@ export class SumdbMirror {
       }
       case 'lookup': {
         const { record, cache } = await this.lookup(r.ref, signal);
-        let head = this.tree.head;
-        // Another process on the same data folder may have stored the record under a newer head.
-        if (!head || record.id >= head.tree.n) head = await this.tree.adoptPersisted();
-        if (!head) throw new SumdbError('unavailable', `checksum database ${this.name}: no verified tree head`);
+        const head = await this.headForRecord(record.id, signal);
         return {
           body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
           contentType: TEXT,
@@ -221,6 +222,23 @@ export class SumdbMirror {
         return { body, contentType: t.l < 0 ? TEXT : 'application/octet-stream', immutable: t.w === FULL, cache };
       }
     }
+  }
+
+  /** A verified head that covers record id: the go command refuses a record served with a head that does not. */
+  private async headForRecord(id: number, signal?: AbortSignal): Promise<VerifiedHead> {
+    let head = this.tree.head;
+    // Another process on the same storage may have stored the record under a newer head.
+    if (!head || id >= head.tree.n) head = await this.tree.adoptPersisted();
+    // Stored beyond every stored head (by a release that did not order its writes): the database's head covers it.
+    if ((!head || id >= head.tree.n) && !this.opts.offline) head = await this.refresh(signal);
+    if (head && id < head.tree.n) return head;
+    throw new SumdbError(
+      'unavailable',
+      `checksum database ${this.name}: record ${id} lies beyond the verified tree head godepot holds (size ${head?.tree.n ?? 0})` +
+        (this.opts.offline
+          ? '; it is served once godepot, run online, has verified a newer head'
+          : `; the database's own head does not cover it either: remove the stored record to have it fetched again`),
+    );
   }
 
   /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */

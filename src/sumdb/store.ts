@@ -1,5 +1,7 @@
 // What the mirror keeps, under sumdb/<name>/ in storage. Only verified data
-// is ever written here:
+// is ever written here, and nothing beyond the stored tree head: records and
+// tiles land after the head they were verified under (a process that reads
+// them after a restart, or beside us, finds a head that covers them).
 //   latest                       the verified signed tree head (note bytes)
 //   inconsistent                 JSON evidence of a refused (forked) history
 //   lookup/<escpath>@<escver>    "<id>\n<record text>" of a verified record
@@ -7,7 +9,7 @@
 //   tile/8/data/<NNN>            a verified full data tile
 //   partial/8/<L|data>/<NNN>     the widest verified partial tile seen
 import { escapePath, escapeVersion } from '../module/index.js';
-import { tilePath, type Tile } from './tlog/index.js';
+import { parseTree, tilePath, type Tile } from './tlog/index.js';
 import type { Storage } from '../storage/index.js';
 
 export const TILE_HEIGHT = 8;
@@ -34,14 +36,18 @@ export class SumdbStore {
    */
   private readonly writes = new Set<Promise<void>>();
   private readonly pendingRecords = new Map<string, StoredRecord>();
-  /** The last tree-head write: the next one (and any record's) starts after it. */
+  /** The last tree-head write: the next one (and any record's or tile's) starts after it. */
   private latestWrites: Promise<void> = Promise.resolve();
+  /** The newest tree head kept, and whether it is in storage yet. */
+  private newest: { readonly note: Buffer; readonly n: number; landed: boolean } | null = null;
 
   constructor(
     readonly storage: Storage,
     name: string,
     /** A write behind the answer failed: what it was ("record", "tile", "tree head"); it is fetched and proven again. */
     private readonly writeFailed: (what: string, err: Error) => void = () => undefined,
+    /** The size of the tree a stored head signs, or null when it does not verify (default: read without checking the signature). */
+    private readonly storedTreeSize: (note: Buffer) => number | null = unsignedTreeSize,
   ) {
     this.prefix = `sumdb/${name}/`;
   }
@@ -64,36 +70,64 @@ export class SumdbStore {
   }
 
   /**
-   * Stores a verified tree head behind the caller. Heads are written in the
-   * order they were verified (each extends the one before), so the last to
-   * land is the newest; a head lost to a crash is proven again after it.
+   * Stores a verified tree head of n records behind the caller. Heads are
+   * written in the order they were verified (each extends the one before),
+   * so the last to land is the newest; a head whose write failed is written
+   * again before the next record or tile (afterHead).
    */
-  keepLatest(note: Buffer): void {
+  keepLatest(note: Buffer, n: number): void {
+    this.newest = { note, n, landed: false };
     this.latestWrites = this.behind(
       'tree head',
-      this.latestWrites.then(() => this.storage.put(this.latestKey(), note)),
+      this.latestWrites.then(() => this.writeNewest()),
     );
   }
 
   /**
-   * Stores a verified record behind the caller, after the heads kept so far
-   * (a process sharing the storage that reads the record finds a head
-   * covering it); readRecord answers it from memory meanwhile.
+   * Writes the newest head kept unless it is in storage already, or storage
+   * holds a larger tree (another node sharing the storage verified further:
+   * the stored head is the cluster's durable truth and never moves back).
    */
+  private async writeNewest(): Promise<void> {
+    const head = this.newest;
+    if (!head || head.landed) return;
+    const stored = await this.storage.get(this.latestKey());
+    const replace = !stored || (!stored.equals(head.note) && (this.storedTreeSize(stored) ?? -1) <= head.n);
+    if (replace) await this.storage.put(this.latestKey(), head.note);
+    head.landed = true;
+  }
+
+  /** Runs write once the newest head kept is in storage, writing it again first if its write failed. */
+  private afterHead(write: () => Promise<void>): Promise<void> {
+    if (!this.newest || this.newest.landed) return write();
+    const landed = this.latestWrites.then(() => this.writeNewest());
+    this.latestWrites = landed.catch(() => undefined);
+    return landed.then(write);
+  }
+
+  /** Stores a verified record behind the caller, after its head (afterHead); readRecord answers it from memory meanwhile. */
   keepRecord(path: string, version: string, rec: StoredRecord): void {
     const key = this.lookupKey(path, version);
     this.pendingRecords.set(key, rec);
     void this.behind(
       'record',
-      this.latestWrites.then(() => this.writeRecord(path, version, rec)),
+      this.afterHead(() => this.writeRecord(path, version, rec)),
     ).finally(() => {
       if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
     });
   }
 
-  /** writeTile behind the caller: the tile is answered from memory at once (readTile). */
-  keepTile(t: Tile, data: Buffer, width: number): void {
-    void this.behind('tile', this.writeTile(t, data, width));
+  /**
+   * writeTile behind the caller, after its head (afterHead): a hash tile is
+   * answered from memory at once (readTile). Resolves when the write has
+   * landed or failed (the failure is reported, not thrown).
+   */
+  keepTile(t: Tile, data: Buffer, width: number): Promise<void> {
+    if (t.l >= 0) this.remember(t, data);
+    return this.behind(
+      'tile',
+      this.afterHead(() => this.writeTile(t, data, width)),
+    );
   }
 
   latestKey(): string {
@@ -177,5 +211,14 @@ export class SumdbStore {
     this.recent.set(key, widest);
     if (this.recent.size > RECENT_TILES) this.recent.delete(this.recent.keys().next().value as string);
     return widest;
+  }
+}
+
+/** The tree size a stored head's text names, without checking its signature; null when it does not parse. */
+function unsignedTreeSize(note: Buffer): number | null {
+  try {
+    return parseTree(note).n;
+  } catch {
+    return null;
   }
 }

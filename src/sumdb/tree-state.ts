@@ -310,7 +310,7 @@ export class TreeState {
       !(await this.shared.compareAndSetHead(this.name, publishAfter, note))
     )
       throw new SharedHeadMoved();
-    this.store.keepLatest(note);
+    this.store.keepLatest(note, tree.n);
     const head: VerifiedHead = { tree, note, checkedAt: this.clock.now() };
     this.head = head;
     this.events.advanced?.(this.name, tree.n);

@@ -82,8 +82,9 @@ describe('godepot /sumdb/<name>/ and the module service', () => {
     expect(tile.status).toBe(200);
     expect(tile.cache).toBe('no-cache');
 
-    // The data tile around the first lookup is fetched and kept in the background.
+    // The data tile around the first lookup is fetched and kept in the background (the mirror's, not the service's).
     await godepot.g.service.idle();
+    for (const m of godepot.g.mirrors) await m.idle();
     await sumdb.add(mods[3] as BuiltModule);
     const undo = sumdb.setFault(faults.alterRecord(), '/lookup/');
     try {

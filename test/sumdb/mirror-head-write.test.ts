@@ -1,0 +1,128 @@
+// Nothing is stored beyond the stored tree head: a record or data tile
+// lands only after the head it was verified under (a head write that failed
+// is written again first), so after a restart a stored record is served
+// with a head that covers it. The go command refuses any other answer
+// ("cannot validate record 15 in tree of size 10"). A record that still lies
+// beyond every head held (stored by an older release) is served with the
+// database's current head, or refused offline; a stored head is never
+// replaced by a smaller tree.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryStorage, type PutOptions } from '../../src/storage/index.js';
+import { SumdbError } from '../../src/sumdb/errors.js';
+import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
+import { SumdbStore } from '../../src/sumdb/store.js';
+import { formatTree, parseRecord, parseTree, type Tile } from '../../src/sumdb/tlog/index.js';
+import { FakeSumDb, recordText, TEST_KEY } from '../world/index.js';
+import { makeSigners } from '../world/sumkeys.js';
+import { fakeModules, rig } from './mirror-harness.js';
+
+const verifiers = new Verifiers(newVerifier(TEST_KEY.vkey));
+const sizeOf = (note: Buffer): number => parseTree(openNote(note, verifiers).text).n;
+const modules = fakeModules(20);
+const mod = (i: number) => modules[i] as (typeof modules)[number];
+
+/** Fails writes of the tree head while failHeads > 0. */
+class FlakyHeadStorage extends MemoryStorage {
+  failHeads = 0;
+  override async put(key: string, data: Uint8Array, opts?: PutOptions): Promise<void> {
+    if (this.failHeads > 0 && key.endsWith('/latest')) {
+      this.failHeads--;
+      throw new Error('EIO: transient write failure');
+    }
+    return super.put(key, data, opts);
+  }
+}
+
+/** The record id served, and the size of the head served with it. */
+function served(body: Buffer): { id: number; n: number } {
+  const { id, rest } = parseRecord(body);
+  return { id, n: sizeOf(rest) };
+}
+
+describe('SumdbMirror: records are stored after a head that covers them', () => {
+  let db: FakeSumDb;
+  beforeEach(async () => {
+    db = await FakeSumDb.start({ records: modules.slice(0, 10) });
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('a failed tree-head write is written again before the record; after a restart the record is served with it', async () => {
+    const storage = new FlakyHeadStorage();
+    const r = await rig([db.url], { storage, mirror: { indexDataTiles: false } });
+    await r.mirror.lookup(mod(3)); // head of size 10 stored
+    await db.addAll(modules.slice(10));
+    storage.failHeads = 1;
+    await r.mirror.lookup(mod(15)); // head of size 20: its first write fails
+    await r.mirror.close();
+    expect(sizeOf((await storage.get(r.mirror.store.latestKey())) as Buffer)).toBe(20);
+
+    const again = await r.reopen();
+    expect(served((await again.serve(`lookup/${mod(15).path}@${mod(15).version}`)).body)).toEqual({ id: 15, n: 20 });
+    await again.close();
+    await r.close();
+  });
+
+  it('a record stored beyond the stored head is served with the database head (online) or refused (offline)', async () => {
+    const storage = new MemoryStorage();
+    const r = await rig([db.url], { storage, mirror: { indexDataTiles: false } });
+    await r.mirror.tree.merge(await db.signedTree(), 'test');
+    await db.addAll(modules.slice(10));
+    await r.mirror.close();
+    // As an older release could leave it: head of size 10, record 15 (its head write lost).
+    await storage.put(
+      r.mirror.store.lookupKey(mod(15).path, mod(15).version),
+      Buffer.from(`15\n${recordText(mod(15))}`),
+    );
+    const lookup = `lookup/${mod(15).path}@${mod(15).version}`;
+
+    const offline = await rig([db.url], { storage, mirror: { offline: true } });
+    const refused = await offline.mirror.serve(lookup).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SumdbError);
+    expect((refused as SumdbError).kind).toBe('unavailable');
+    expect((refused as SumdbError).message).toContain('record 15 lies beyond the verified tree head godepot holds');
+    await offline.mirror.close();
+    await offline.close();
+
+    const online = await rig([db.url], { storage, mirror: { indexDataTiles: false } });
+    expect(served((await online.mirror.serve(lookup)).body)).toEqual({ id: 15, n: 20 });
+    await online.mirror.close();
+    await online.close();
+    await r.close();
+  });
+});
+
+describe('SumdbStore: the stored tree head', () => {
+  const signers = makeSigners(TEST_KEY);
+  const head = (n: number): Buffer => signers.sign(formatTree({ n, hash: Buffer.alloc(32, n) }));
+  const dataTile: Tile = { h: 8, l: -1, n: 0, w: 1 };
+  const rec = { id: 0, text: Buffer.from(recordText(mod(0))) };
+
+  it('records and tiles wait for their head: while its write fails they are not stored, then it is written first', async () => {
+    const storage = new FlakyHeadStorage();
+    const store = new SumdbStore(storage, 'db.example');
+    storage.failHeads = 3; // the head's own write, and the retry before each of the next two
+    store.keepLatest(head(1), 1);
+    store.keepRecord(mod(0).path, mod(0).version, rec);
+    await store.keepTile(dataTile, Buffer.from(recordText(mod(0)) + '\n'), 1);
+    await store.writesSettled();
+    expect(await storage.list('sumdb/db.example/')).toEqual([]);
+
+    await store.keepTile(dataTile, Buffer.from(recordText(mod(0)) + '\n'), 1);
+    expect(await storage.get(store.latestKey())).toEqual(head(1));
+    expect(await storage.stat(store.partialKey(dataTile))).not.toBeNull();
+  });
+
+  it('is never replaced by a smaller tree (another node sharing the storage verified further)', async () => {
+    const storage = new MemoryStorage();
+    const store = new SumdbStore(storage, 'db.example');
+    await storage.put(store.latestKey(), head(30));
+    store.keepLatest(head(25), 25);
+    await store.writesSettled();
+    expect(await storage.get(store.latestKey())).toEqual(head(30));
+    store.keepLatest(head(31), 31);
+    await store.writesSettled();
+    expect(await storage.get(store.latestKey())).toEqual(head(31));
+  });
+});
