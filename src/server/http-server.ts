@@ -10,8 +10,16 @@
 //     within `reserveHeadersTimeout`, and only /healthz and cache hits held
 //     in memory are answered on them (anything else: 503, closed), so health
 //     checks and hot artifacts keep flowing during a flood;
-//   - beyond the cap: a 503 is written at once and the connection closed.
+//   - beyond the cap: a 503 is written at once and the connection closed
+//     (over HTTPS it is closed without a word: an answer would first cost
+//     a TLS handshake, during a flood).
 // Reaching the reserve also closes idle keep-alive connections.
+//
+// Every TCP connection counts towards the cap from the moment it is
+// accepted: it holds a descriptor. A connection enters the reserve when it
+// can carry a request: at once for plain HTTP, after its handshake for HTTPS
+// — the socket the request handler sees is then the TLS socket, not the TCP
+// one. The handshake itself must end within headersTimeout.
 //
 // The protocol is read-only: a request that announces a body is answered 400
 // and its connection closed, so a client cannot hold a descriptor by never
@@ -19,6 +27,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { App } from './app.js';
 
 export interface HttpServerLimits {
@@ -85,7 +94,8 @@ export interface GodepotServer extends Server {
 
 /** Makes the listening server from Node's server options and the handler: plain HTTP unless given (HTTPS). */
 export type ServerFactory = (
-  options: ServerOptions,
+  /** handshakeTimeout: for an HTTPS server (node:tls), ignored by plain HTTP. */
+  options: ServerOptions & { readonly handshakeTimeout?: number },
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ) => Server;
 
@@ -97,7 +107,7 @@ export function createHttpServer(
   const limits: HttpServerLimits = { ...DEFAULT_LIMITS, ...given };
   const cap = connectionCap(limits);
   const reserve = Math.min(limits.reserve, Math.floor(cap / 2));
-  /** Connections in the reserve, with the timer that closes them if no request comes. */
+  /** Connections in the reserve (the socket requests arrive on), with the timer that closes them if none comes. */
   const limited = new WeakMap<Socket, NodeJS.Timeout>();
   let open = 0;
   let lastIdleSweep = -Infinity;
@@ -123,33 +133,45 @@ export function createHttpServer(
       requestTimeout: limits.requestTimeout,
       keepAliveTimeout: limits.keepAliveTimeout,
       connectionsCheckingInterval: limits.checkInterval,
+      handshakeTimeout: limits.headersTimeout,
     },
     handler,
   ) as GodepotServer;
   server.maxRequestsPerSocket = 0;
   server.timeout = limits.socketTimeout;
 
+  const tls = server instanceof TlsServer;
+
+  /** Puts a connection that can carry requests in the reserve, if the server is that close to its cap. */
+  const admit = (socket: Socket): void => {
+    if (open <= cap - reserve) return;
+    const t = setTimeout(() => socket.destroy(), limits.reserveHeadersTimeout);
+    t.unref();
+    limited.set(socket, t);
+    socket.once('close', () => clearTimeout(t));
+    const now = performance.now();
+    if (now - lastIdleSweep > 1_000) {
+      lastIdleSweep = now;
+      server.closeIdleConnections();
+    }
+  };
+
   server.on('connection', (socket: Socket) => {
     open++;
     socket.once('close', () => open--);
     if (open > cap) {
+      if (tls) {
+        socket.destroy();
+        return;
+      }
       socket.end(OVER_CAP);
       socket.destroySoon();
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
-    if (open > cap - reserve) {
-      const t = setTimeout(() => socket.destroy(), limits.reserveHeadersTimeout);
-      t.unref();
-      limited.set(socket, t);
-      socket.once('close', () => clearTimeout(t));
-      const now = performance.now();
-      if (now - lastIdleSweep > 1_000) {
-        lastIdleSweep = now;
-        server.closeIdleConnections();
-      }
-    }
+    if (!tls) admit(socket);
   });
+  if (tls) server.on('secureConnection', admit);
   // A client that sends garbage or resets mid-request: answer 400 when possible, never crash.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable && !socket.writableEnded && err.code !== 'ECONNRESET') {

@@ -1,0 +1,137 @@
+// The connection cap and reserve of http-server.ts over HTTPS: the handler
+// sees the TLS socket, not the TCP one the server accepted, so the reserve
+// is entered after the handshake, on the TLS socket. A request there is
+// answered (marked reserved) and not cut off; a silent one is closed; past
+// the cap the connection is closed, with no plain-text 503 inside TLS.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { pino } from 'pino';
+import { createHttpServer, type GodepotServer } from '../../src/server/http-server.js';
+import { createTlsServer } from '../../src/runtime/tls.js';
+import type { App } from '../../src/server/app.js';
+import { removeDir, tempDir } from '../support/godepot.js';
+
+async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > ms) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const openssl = spawnSync('openssl', ['version']).status === 0;
+/** A reserve connection must send its request within this long; the app answers after ANSWER_MS, later. */
+const RESERVE_MS = 500;
+const ANSWER_MS = 1_000;
+
+describe.skipIf(!openssl)('the connection reserve over HTTPS', () => {
+  let dir: string;
+  let server: GodepotServer;
+  let port: number;
+  const sockets: TLSSocket[] = [];
+  const reserved: boolean[] = [];
+  /** Answers to /hold requests, kept open: their connections are busy, not idle (reaching the reserve closes idle ones). */
+  const holding: ServerResponse[] = [];
+
+  beforeAll(async () => {
+    dir = await tempDir('godepot-tls-reserve-');
+    const cert = join(dir, 'c.crt');
+    const key = join(dir, 'c.key');
+    const made = spawnSync('openssl', [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+      ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+    ]);
+    expect(made.status).toBe(0);
+    // An app that answers after ANSWER_MS, as an upstream fetch would; /hold, at the end of the test.
+    const app: App = {
+      handle(req: IncomingMessage, res: ServerResponse, inReserve?: boolean) {
+        if (req.url === '/hold') {
+          holding.push(res);
+          return;
+        }
+        reserved.push(inReserve === true);
+        setTimeout(() => res.end('done\n'), ANSWER_MS);
+      },
+      refuse(_req, res) {
+        res.statusCode = 400;
+        res.end();
+      },
+      drain: async () => true,
+      inFlight: 0,
+    };
+    // Cap 6, reserve 3: connections 4 to 6 are in the reserve, the 7th is past the cap.
+    server = createHttpServer(
+      app,
+      { maxConnections: 6, reserve: 3, reserveHeadersTimeout: RESERVE_MS },
+      (o, h) => createTlsServer({ cert, key }, o, h, pino({ level: 'silent' })) as unknown as Server,
+    );
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    holding.splice(0);
+    await waitFor(() => server.connectionCount === 0, 'every connection closed');
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((res) => server.close(res));
+    await removeDir(dir);
+  });
+
+  /** A TLS connection and what it receives; `closed` settles with the client-side error code, if any. */
+  function open(): Promise<{ socket: TLSSocket; received: () => string; closed: Promise<string | undefined> }> {
+    return new Promise((resolve) => {
+      let got = '';
+      let code: string | undefined;
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      sockets.push(socket);
+      const closed = new Promise<string | undefined>((r) => socket.on('close', () => r(code)));
+      const connection = { socket, received: () => got, closed };
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        code = err.code;
+        resolve(connection);
+      });
+      socket.on('secureConnect', () => resolve(connection));
+    });
+  }
+
+  /** Opens n connections, each with a request in flight. */
+  async function hold(n: number): Promise<void> {
+    const before = holding.length;
+    for (let i = 0; i < n; i++) (await open()).socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => holding.length === before + n, 'the held requests');
+  }
+
+  it('a request on a reserve connection is served as reserved, and answered after the reserve timeout', async () => {
+    await hold(3);
+    const c = await open(); // the 4th: in the reserve
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.closed;
+    expect({ reserved: reserved.at(-1), answered: c.received().includes('done') }).toEqual({
+      reserved: true,
+      answered: true,
+    });
+  });
+
+  it('a reserve connection that sends no request is closed after the reserve timeout', async () => {
+    await hold(3);
+    const c = await open();
+    const started = performance.now();
+    await c.closed;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(RESERVE_MS - 50);
+    expect(c.received()).toBe('');
+  });
+
+  it('past the cap a connection is closed, with nothing written into the TLS stream', async () => {
+    await hold(6);
+    const past = await open(); // the 7th
+    expect(await past.closed).toBe('ECONNRESET');
+    expect(past.received()).toBe('');
+  });
+});
