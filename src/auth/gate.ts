@@ -5,6 +5,10 @@
 //   anything else                  needs HTTP basic auth: a user of the file and its token → else 401
 //   /<module>/@v/…, /<module>/@latest,
 //   /sumdb/<db>/lookup/<module>@…  the module must match one of the user's patterns → else 403
+//   /api/…, /ui/…, /metrics        the operator surfaces: only a user allowed every module
+//                                  ("*" among its patterns) → else 403. They name modules
+//                                  (incidents name private module@versions), so a user
+//                                  allowed some modules must not learn the others there.
 //
 // Tokens are compared as SHA-256 digests in constant time, and an unknown
 // user costs the same comparison as a known one. Failures are counted and
@@ -18,15 +22,28 @@ export type GateDecision =
   | {
       readonly allow: false;
       readonly status: 401 | 403;
-      readonly reason: 'no_credentials' | 'bad_credentials' | 'module_not_allowed';
+      readonly reason: GateRefusal;
       readonly user: string | null;
       readonly message: string;
     };
+
+export const REFUSALS = ['no_credentials', 'bad_credentials', 'module_not_allowed', 'operator_only'] as const;
+export type GateRefusal = (typeof REFUSALS)[number];
 
 export const REALM = 'Basic realm="godepot", charset="UTF-8"';
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 const NOBODY = Buffer.alloc(32);
+
+/** The operator page, its JSON API and the metrics: paths that show what godepot holds across modules. */
+export function isOperatorPath(path: string): boolean {
+  return path === '/metrics' || /^\/(api|ui)(\/|$)/.test(path);
+}
+
+/** True when the user may read every module: "*" is among its patterns (it matches any path). */
+export function allowedEveryModule(user: User): boolean {
+  return user.modules.split(',').includes('*');
+}
 
 /** The module a request path (already %-decoded, no query) is about; null when it names none. */
 export function moduleOfPath(path: string): string | null {
@@ -84,6 +101,15 @@ export function decide(users: readonly User[], path: string, authorization: stri
       reason: 'bad_credentials',
       user: creds.user,
       message: 'godepot: authentication failed: unknown user or wrong token',
+    };
+  }
+  if (isOperatorPath(path) && !allowedEveryModule(user)) {
+    return {
+      allow: false,
+      status: 403,
+      reason: 'operator_only',
+      user: user.name,
+      message: `godepot: user ${user.name} may not read the operator pages (/api, /ui, /metrics): they name modules of every pattern, so they need a user allowed every module ("*" among its module patterns in godepot's auth file); ask its administrator`,
     };
   }
   const module = moduleOfPath(path);

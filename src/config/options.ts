@@ -219,7 +219,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'auth',
     type: 'string',
     default: '',
-    help: 'A JSON users file ({"users":[{"name","tokenSha256","modules":[patterns]}]}): every module and checksum-database request then needs HTTP basic auth (user, token). Re-read when it changes.',
+    help: 'A JSON users file ({"users":[{"name","tokenSha256","modules":[patterns]}]}): every module and checksum-database request then needs HTTP basic auth (user, token), and a module matching one of the user\'s patterns. The operator surfaces (/api, /ui, /metrics) name modules of every pattern: they need a user allowed every module ("*" among its patterns). /healthz and /readyz stay open. Re-read when it changes.',
   },
   {
     name: 'tls-cert',

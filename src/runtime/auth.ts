@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { decide } from '../auth/gate.js';
+import { decide, REFUSALS } from '../auth/gate.js';
 import { UsersFile } from '../auth/users-file.js';
 import { UsersFileError } from '../auth/users.js';
 import { ConfigError } from '../config/load.js';
@@ -26,11 +26,11 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
   const stop = users.watch();
   const failures = new Counter({
     name: 'godepot_auth_failures_total',
-    help: 'Requests refused by --auth, by reason (no_credentials, bad_credentials, module_not_allowed).',
+    help: `Requests refused by --auth, by reason (${REFUSALS.join(', ')}).`,
     labelNames: ['reason'],
     registers: [registry],
   });
-  for (const r of ['no_credentials', 'bad_credentials', 'module_not_allowed']) failures.inc({ reason: r }, 0);
+  for (const r of REFUSALS) failures.inc({ reason: r }, 0);
   const authorize = (req: IncomingMessage): GodepotError | null => {
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');

@@ -65,6 +65,23 @@ describe('the auth gate', () => {
     expect(decide(users, '/corp.example/lib/@latest', basic('public', 'pub-token')).allow).toBe(false);
   });
 
+  it('opens the operator surfaces only to a user allowed every module: they name modules of every pattern', () => {
+    for (const p of ['/metrics', '/api/incidents', '/api/upstreams', '/api', '/ui', '/ui/', '/ui/app.js']) {
+      expect(decide(users, p, basic('ci', 'full-token')).allow, p).toBe(true);
+      const d = decide(users, p, basic('public', 'pub-token'));
+      expect(d.allow, p).toBe(false);
+      if (!d.allow) {
+        expect(d).toMatchObject({ status: 403, reason: 'operator_only', user: 'public' });
+        expect(d.message).toMatch(/user public may not read the operator pages.*"\*"/);
+      }
+    }
+    // Not operator surfaces: the about page, and module paths that merely begin alike.
+    for (const p of ['/', '/apis.example/m/@v/list', '/ui.example/m/@latest', '/metrics.example/m/@latest']) {
+      const d = decide(users, p, basic('public', 'pub-token'));
+      expect(d.allow ? 'allowed' : d.reason, p).not.toBe('operator_only');
+    }
+  });
+
   it('reads module paths as the router does (case-escaped, @latest, lookups)', () => {
     expect(moduleOfPath('/github.com/!azure/sdk/@v/list')).toBe('github.com/Azure/sdk');
     expect(moduleOfPath('/corp.example/lib/@latest')).toBe('corp.example/lib');
