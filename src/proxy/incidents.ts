@@ -14,7 +14,11 @@
 // every REFRESH_MS so that one left by a dead process is known by its age,
 // and the log is read as the group's view (groupView): the records of one
 // service that overlap in time are one outage, with the requests every
-// process served meanwhile added up.
+// process served meanwhile added up. Whoever reads the records (at load and
+// for list()) deletes those beyond the limits, whichever process wrote
+// them: a process that stopped (a restart, a respawned worker, a deploy)
+// never prunes its own again. Deleting is idempotent, so processes that
+// prune at once do no harm.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
@@ -111,8 +115,10 @@ export class IncidentLog {
       endAtLastRecord(inc);
       this.dirty.add(inc);
     }
-    // Alone, every record is this process's to keep; shared, each process prunes its own.
-    this.closed = this.shared ? [] : all;
+    // Alone, every record is this process's to keep; shared, each process keeps its own, and the others'
+    // beyond the limits go now.
+    if (this.shared) this.pruneStored(all);
+    else this.closed = all;
     this.prune();
     await this.flush();
   }
@@ -206,19 +212,48 @@ export class IncidentLog {
     this.prune();
   }
 
-  /** Keeps the newest `keep` ended incidents, none older than maxAgeMs; the rest are deleted from storage. */
+  /** Keeps this process's newest `keep` ended incidents, none older than maxAgeMs; the rest are deleted from storage. */
   private prune(): void {
+    const gone = this.beyondLimits(this.closed);
+    this.closed = this.closed.filter((inc) => !gone.has(inc.id));
+    this.forget(gone);
+  }
+
+  /**
+   * Shared: deletes the stored records beyond the limits, whichever process
+   * wrote them; returns the rest. This process's open ones are alive, whatever
+   * their stored copy says.
+   */
+  private pruneStored(records: readonly Incident[]): Incident[] {
+    const open = new Set([...this.open.values()].map((inc) => inc.id));
+    const gone = this.beyondLimits(records.filter((inc) => !open.has(inc.id)));
+    this.closed = this.closed.filter((inc) => !gone.has(inc.id));
+    this.forget(gone);
+    return records.filter((inc) => !gone.has(inc.id));
+  }
+
+  /**
+   * The ids of the ended records beyond the limits: all but the newest
+   * `keep`, and any that ended more than maxAgeMs ago. An open record left by
+   * a process that stopped counts as ended at its last record.
+   */
+  private beyondLimits(records: readonly Incident[]): Set<string> {
     const keep = this.opts.keep ?? INCIDENTS_KEPT;
-    const oldest = this.clock.now() - (this.opts.maxAgeMs ?? INCIDENTS_MAX_AGE_MS);
-    this.closed.sort((a, b) => b.start.localeCompare(a.start));
-    const kept = this.closed.filter((inc, i) => i < keep && Date.parse(inc.end ?? inc.start) >= oldest);
-    for (const inc of this.closed) {
-      if (kept.includes(inc)) continue;
-      this.removed.add(inc.id);
-      this.dirty.delete(inc);
-    }
-    this.closed = kept;
-    if (this.removed.size > 0) void this.flush();
+    const now = this.clock.now();
+    const oldest = now - (this.opts.maxAgeMs ?? INCIDENTS_MAX_AGE_MS);
+    const ended = records
+      .filter((inc) => inc.end !== undefined || isStale(inc, now))
+      .sort((a, b) => b.start.localeCompare(a.start));
+    const endOf = (inc: Incident): number => Date.parse(inc.end ?? inc.updatedAt ?? inc.start);
+    return new Set(ended.filter((inc, i) => i >= keep || endOf(inc) < oldest).map((inc) => inc.id));
+  }
+
+  /** Deletes these records from storage (and drops any pending write of them). */
+  private forget(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    for (const id of ids) this.removed.add(id);
+    for (const inc of this.dirty) if (ids.has(inc.id)) this.dirty.delete(inc);
+    void this.flush();
   }
 
   serviceEvents(): ServiceEvents {
@@ -241,7 +276,9 @@ export class IncidentLog {
     if (!this.shared) return mine.sort((a, b) => b.start.localeCompare(a.start));
     const now = this.clock.now();
     if (!this.view || now - this.view.at >= VIEW_REUSE_MS) {
-      const records = this.flush().then(() => readRecords(this.storage));
+      const records = this.flush()
+        .then(() => readRecords(this.storage))
+        .then((all) => this.pruneStored(all));
       this.view = { at: now, records };
     }
     const view = this.view;
