@@ -172,10 +172,16 @@ export class TreeState {
   }
 
   /**
-   * With a shared tree: first proves the cluster's head against ours (a node
-   * never accepts a head that does not extend the one another node
+   * With a shared tree: first proves the heads other nodes verified against
+   * ours (a node never accepts a head that does not extend one another node
    * verified), then merges the new one and publishes it by compare-and-set;
    * when another node moved the shared head meanwhile, starts over.
+   *
+   * The head in shared storage is the durable one: the coordinator's may be
+   * lost (a Redis restarted without persistence takes any head then), so it
+   * is merged first, and a coordinator behind this node's head is brought up
+   * to it. A node never publishes a head smaller than, or not extending, the
+   * stored one, and the shared head never moves back.
    */
   private async mergeShared(
     noteBytes: Buffer,
@@ -189,14 +195,21 @@ export class TreeState {
       const cur = this.head;
       const tree = this.openHead(noteBytes, from);
       if (cur && cur.tree.n > 0 && tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
-        cur.checkedAt = Date.now();
+        cur.checkedAt = this.clock.now();
         await this.syncFork(shared);
         return cur;
       }
-      const clusterHead = await shared.head(this.name);
-      if (clusterHead && !(cur && cur.note.equals(clusterHead))) {
-        // Its tiles may come from any mirror (not only the one that sent the new head).
+      let clusterHead = await shared.head(this.name);
+      // Their tiles may come from any mirror (not only the one that sent the new head).
+      const stored = await this.storedHead();
+      if (stored && !this.head?.note.equals(stored))
+        await this.mergeLocked(stored, 'the tree head in shared storage', signal, this.remote);
+      if (clusterHead && !this.head?.note.equals(clusterHead))
         await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, this.remote);
+      const ours = this.head;
+      if (ours && (!clusterHead || this.openHead(clusterHead, 'the coordinator').n < ours.tree.n)) {
+        if (!(await shared.compareAndSetHead(this.name, clusterHead, ours.note))) continue;
+        clusterHead = ours.note;
       }
       try {
         return await this.mergeLocked(noteBytes, from, signal, remote, clusterHead);
@@ -210,9 +223,21 @@ export class TreeState {
     );
   }
 
+  /** The head in storage, or null when there is none or it does not verify under the key (load() logged that). */
+  private async storedHead(): Promise<Buffer | null> {
+    const note = await this.store.storage.get(this.store.latestKey());
+    if (!note) return null;
+    try {
+      openNote(note, this.verifiers);
+      return note;
+    } catch {
+      return null;
+    }
+  }
+
   /** Learns a fork another node recorded (at most every few seconds): /readyz shows it on every node. */
   private async syncFork(shared: SharedTreeHead): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.fork || now - this.forkSyncedAt < FORK_SYNC_MS) return;
     this.forkSyncedAt = now;
     const f = await shared.fork(this.name);
@@ -278,8 +303,7 @@ export class TreeState {
       candidate.sources,
     );
     if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
-    candidate.commit(this.store);
-    return this.adopt(tree, noteBytes, publishAfter);
+    return this.adopt(tree, noteBytes, publishAfter, candidate);
   }
 
   private async check(
@@ -303,14 +327,22 @@ export class TreeState {
     }
   }
 
-  private async adopt(tree: Tree, note: Buffer, publishAfter?: Buffer | null): Promise<VerifiedHead> {
+  /** Adopts a proven head (published first when publishAfter is set), then keeps it and the candidate tiles that proved it. */
+  private async adopt(
+    tree: Tree,
+    note: Buffer,
+    publishAfter?: Buffer | null,
+    candidate?: CandidateTileReader,
+  ): Promise<VerifiedHead> {
     if (
       publishAfter !== undefined &&
       this.shared &&
       !(await this.shared.compareAndSetHead(this.name, publishAfter, note))
     )
       throw new SharedHeadMoved();
+    // Not before: full tiles are never replaced, and a head the cluster did not take may be a fork of the one it has.
     this.store.keepLatest(note, tree.n);
+    candidate?.commit(this.store);
     const head: VerifiedHead = { tree, note, checkedAt: this.clock.now() };
     this.head = head;
     this.events.advanced?.(this.name, tree.n);
@@ -335,7 +367,7 @@ export class TreeState {
       ? formatSecurityError(cur.note, note, proof)
       : formatSecurityError(note, cur.note, proof);
     const evidence: ForkEvidence = {
-      detectedAt: new Date().toISOString(),
+      detectedAt: new Date(this.clock.now()).toISOString(),
       from,
       verifiedSize: cur.tree.n,
       conflictingSize: tree.n,
