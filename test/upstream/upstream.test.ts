@@ -117,7 +117,8 @@ describe('ProxyList (GOPROXY walk)', () => {
     });
     const pipe = new ProxyList(parseUpstreamList(`${broken.url}|${good.url}`), r);
     expect((await pipe.get('/m/@v/list', 'list', 'metadata', read)).meta.upstream).toBe(good.url);
-    const allMissing = new ProxyList(parseUpstreamList(`${notFound.url},${notFound.url}`), r);
+    const alsoNotFound = await serve(text('not found: nope', 404));
+    const allMissing = new ProxyList(parseUpstreamList(`${notFound.url},${alsoNotFound.url}`), r);
     const err = await allMissing.get('/m/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect((err as NotFoundError).detail).toBe('not found: nope');
