@@ -121,10 +121,12 @@ export function parseUpstreamList(input: string): UpstreamList {
     if (token === 'noproxy') {
       throw new ValueError(`upstream "noproxy" is not supported: list proxy URLs, "direct" or "off"`);
     }
-    const url = httpUrl(goproxyEntry(token), 'upstream');
+    // As read (a bare host gets https://), so that messages can redact its user:password.
+    const entry = goproxyEntry(token);
+    const url = httpUrl(entry, 'upstream');
     if (url.search || url.hash)
-      throw new ValueError(`invalid upstream URL ${shown(token)}: no query or fragment allowed`);
-    const { name, credential } = credentialsOf(url, token, 'upstream');
+      throw new ValueError(`invalid upstream URL ${shown(entry)}: no query or fragment allowed`);
+    const { name, credential } = credentialsOf(url, entry, 'upstream');
     const where = withoutUserinfo(url);
     if (seen.has(where))
       throw new ValueError(

@@ -34,7 +34,8 @@ export function redactUrl(url: URL): string {
  * an error message): whatever stands between "://" and "@" in a URL.
  */
 export function redactText(text: string): string {
-  return text.replace(/(:\/\/)([^/@\s"]*)@/g, (_m, scheme: string, userinfo: string) => {
+  // Up to the last '@' before the path: a URL parser reads an unescaped '@' in a password so too.
+  return text.replace(/(:\/\/)([^/\s"]*)@/g, (_m, scheme: string, userinfo: string) => {
     const colon = userinfo.indexOf(':');
     return `${scheme}${colon < 0 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`}@`;
   });

@@ -92,9 +92,8 @@ describe('value syntaxes', () => {
       'https://alice:xxxxx@corp.example',
       'https://bob:xxxxx@m.example',
     ]);
-    expect(() => parseUpstreamList('https://alice:s3cret@corp.example?x')).toThrow(
-      /"https:\/\/alice:xxxxx@corp\.example\?x": no query/,
-    );
+    for (const bad of ['https://alice:s3cret@corp.example?x', 'alice:s3cret@corp.example?x'])
+      expect(() => parseUpstreamList(bad)).toThrow(/"https:\/\/alice:xxxxx@corp\.example\?x": no query/);
   });
 
   it('parses GOSUMDB-style database specs, keys with "+" in their data included', () => {

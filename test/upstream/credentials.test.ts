@@ -29,6 +29,8 @@ describe('redaction', () => {
     expect(redactText('"https://alice:s3cret@corp example" or http://tok3n@x|y')).toBe(
       '"https://alice:xxxxx@corp example" or http://xxxxx@x|y',
     );
+    // An unescaped '@' in the password: the URL parser reads up to the last one, and so does redaction.
+    expect(redactText('https://alice:p@ss@corp.example/a@b')).toBe('https://alice:xxxxx@corp.example/a@b');
   });
 });
 
