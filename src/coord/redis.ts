@@ -511,8 +511,20 @@ function errorText(err: unknown): string {
 
 function parseOutcome(s: string): FetchOutcome | null {
   try {
-    const o = JSON.parse(s) as { kind?: unknown; upstream?: unknown; status?: unknown; detail?: unknown };
-    if (o.kind === 'stored' || o.kind === 'failed') return { kind: o.kind };
+    const o = JSON.parse(s) as {
+      kind?: unknown;
+      upstream?: unknown;
+      status?: unknown;
+      detail?: unknown;
+      error?: unknown;
+    };
+    if (o.kind === 'stored') return { kind: o.kind };
+    if (o.kind === 'failed') {
+      const e = o.error as { code?: unknown; message?: unknown } | undefined;
+      return typeof e?.code === 'string' && typeof e.message === 'string'
+        ? { kind: 'failed', error: { code: e.code, message: e.message } }
+        : { kind: 'failed' };
+    }
     if (
       o.kind === 'not_found' &&
       typeof o.upstream === 'string' &&

@@ -46,7 +46,12 @@ export interface ServiceSettings extends PolicySettings {
 export type FetchOutcome =
   | { readonly kind: 'stored' }
   | { readonly kind: 'not_found'; readonly upstream: string; readonly status: number; readonly detail: string }
-  | { readonly kind: 'failed' };
+  /**
+   * error: the holder's failure when it is the upstream's or the checksum
+   * database's answer, the same for every node (waiters report it rather than
+   * each fetch again); none when the holder gave up for its own reasons.
+   */
+  | { readonly kind: 'failed'; readonly error?: { readonly code: string; readonly message: string } };
 
 /** A fetch lease: this process fetches (lead), or another one did and finished so. */
 export type Lease =

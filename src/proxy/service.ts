@@ -13,8 +13,8 @@ import {
   type Verification,
 } from './artifact.js';
 import type { OpenBlob } from '../storage/index.js';
-import type { CachedArtifact, ServiceContext } from './context.js';
-import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
+import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
+import { fromNotFound, GodepotError, toGodepotError, type ErrorCode } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
@@ -44,6 +44,31 @@ function artifactOf<B extends Buffer | OpenBlob>(
 
 function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
+}
+
+/** Failures that are the upstream's or the checksum database's answer: a lease holder's is every waiter's. */
+const SHARED_FAILURES: ReadonlySet<string> = new Set<ErrorCode>([
+  'upstream_failed',
+  'upstream_timeout',
+  'bad_upstream_content',
+  'upstream_refused',
+  'checksum_mismatch',
+  'verification_unavailable',
+  'quorum_failed',
+  'sumdb_inconsistent',
+]);
+
+function isSharedFailure(code: string): code is ErrorCode {
+  return SHARED_FAILURES.has(code);
+}
+
+/** How a lease holder's failed fetch is reported to the waiters. */
+function failureOutcome(err: unknown, req: ImmutableRequest, signal: AbortSignal): FetchOutcome {
+  if (err instanceof NotFoundError)
+    return { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail };
+  if (signal.aborted) return { kind: 'failed' };
+  const e = toGodepotError(err, describeRequest(req));
+  return isSharedFailure(e.code) ? { kind: 'failed', error: { code: e.code, message: e.message } } : { kind: 'failed' };
 }
 
 export class ModuleService {
@@ -227,41 +252,51 @@ export class ModuleService {
    * other workers, the one holding the lease for key fetches while the rest
    * wait and take its outcome: null when it stored the artifact (or its
    * quarantined copy), its NotFoundError when the upstreams have no such
-   * thing. When it failed otherwise, a waiter fetches once itself.
+   * thing, its error when the upstream or the database failed it (the same
+   * answer here). When it gave up for its own reasons, a waiter leads.
    */
   private async fetchShared(req: ImmutableRequest, key: string, signal: AbortSignal): Promise<StoreOutcome | null> {
     const leases = this.ctx.leases;
     if (!leases) return this.fetcher.fetchAndStore(req, signal);
-    const lease = await leases.acquire(key, signal);
-    if (lease.lead) {
-      let stored: StoreOutcome;
-      try {
-        stored = await this.fetcher.fetchAndStore(req, signal);
-      } catch (err) {
-        lease.release(
-          err instanceof NotFoundError
-            ? { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail }
-            : { kind: 'failed' },
+    // A holder that gave up for its own reasons (its clients left, it stopped, it could not store) hands
+    // over: the waiters ask once more, so one of them fetches while the rest wait again; only after that
+    // does each fetch alone.
+    for (let ask = 0; ask < 2; ask++) {
+      const lease = await leases.acquire(key, signal);
+      if (lease.lead) return this.lead(req, lease.release, signal);
+      const o = lease.outcome;
+      if (o.kind === 'not_found') throw new NotFoundError(o.upstream, o.status, o.detail);
+      if (o.kind === 'stored') {
+        if (await this.storedAnywhere(req, key)) return null;
+        // Told it was stored, yet this storage has no copy: the nodes do not share one store (--redis with a
+        // local data folder on each machine). Fetch it here rather than report a copy that is not there.
+        this.ctx.log.warn(
+          { module: req.path, version: req.version, kind: req.kind },
+          "another node stored this artifact, but not in this node's storage: fetching it here; nodes coordinated through one Redis must share one object store",
         );
-        throw err;
+        return this.fetcher.fetchAndStore(req, signal);
       }
-      // The others read storage when told: tell them once the artifact is there.
-      void stored.stored.then((ok) => lease.release(ok ? { kind: 'stored' } : { kind: 'failed' }));
-      return stored;
+      // The upstream's or the database's answer to the holder would be this process's too.
+      if (o.error && isSharedFailure(o.error.code)) throw new GodepotError(o.error.code, o.error.message);
     }
-    const o = lease.outcome;
-    if (o.kind === 'not_found') throw new NotFoundError(o.upstream, o.status, o.detail);
-    if (o.kind === 'stored') {
-      if (await this.storedAnywhere(req, key)) return null;
-      // Told it was stored, yet this storage has no copy: the nodes do not share one store (--redis with a
-      // local data folder on each machine). Fetch it here rather than report a copy that is not there.
-      this.ctx.log.warn(
-        { module: req.path, version: req.version, kind: req.kind },
-        "another node stored this artifact, but not in this node's storage: fetching it here; nodes coordinated through one Redis must share one object store",
-      );
-    }
-    // It failed there, or is not in this storage: fetch it once here.
     return this.fetcher.fetchAndStore(req, signal);
+  }
+
+  /** Fetches as the lease holder; the others read storage when told, so they are told once the artifact is there. */
+  private async lead(
+    req: ImmutableRequest,
+    release: (o: FetchOutcome) => void,
+    signal: AbortSignal,
+  ): Promise<StoreOutcome> {
+    let stored: StoreOutcome;
+    try {
+      stored = await this.fetcher.fetchAndStore(req, signal);
+    } catch (err) {
+      release(failureOutcome(err, req, signal));
+      throw err;
+    }
+    void stored.stored.then((ok) => release(ok ? { kind: 'stored' } : { kind: 'failed' }));
+    return stored;
   }
 
   private async storedAnywhere(req: ImmutableRequest, key: string): Promise<boolean> {
