@@ -28,6 +28,12 @@ import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
 const TEXT = 'text/plain; charset=utf-8';
+/**
+ * A tile beyond the verified tree refreshes the head (a client may have seen
+ * a newer one elsewhere), at most once in this long (ms): asked again and
+ * again for a tile no tree holds yet, godepot answers 404 without asking.
+ */
+const BEYOND_TREE_REFRESH_MS = 2_000;
 
 export interface SumdbStatus {
   readonly name: string;
@@ -84,6 +90,8 @@ export class SumdbMirror {
   private readonly refreshes = new SingleFlight<VerifiedHead>();
   private readonly dataTiles: DataTileIndex;
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
+  /** When a request beyond the verified tree last refreshed the head (headCovering). */
+  private beyondRefreshAt = -Infinity;
   private readonly background = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly clock: Clock;
@@ -440,11 +448,16 @@ export class SumdbMirror {
     }
   }
 
-  /** Makes sure head covers `size` records, refreshing it when it does not. */
+  /** Makes sure head covers `size` records, refreshing it when it does not (at most once per BEYOND_TREE_REFRESH_MS). */
   private async headCovering(size: number, signal?: AbortSignal): Promise<VerifiedHead> {
     const head = this.tree.head;
     if (head && head.tree.n >= size) return head;
-    if (!this.opts.offline) {
+    const now = this.clock.now();
+    const due = now - this.beyondRefreshAt >= BEYOND_TREE_REFRESH_MS;
+    // No tree holds more than Number.MAX_SAFE_INTEGER records (parseTree): such a tile is never asked upstream.
+    // A refresh in flight is joined (a client reads several tiles at once), which costs no request.
+    if (!this.opts.offline && Number.isSafeInteger(size) && (due || this.refreshes.size > 0)) {
+      if (due) this.beyondRefreshAt = now;
       const fresh = await this.refresh(signal).catch((err: unknown) => {
         if (err instanceof SumdbError && err.kind === 'inconsistent') return this.tree.head;
         throw err;
@@ -484,13 +497,34 @@ export class SumdbMirror {
 
   private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
-    if (stored) {
-      const records = splitDataTile(stored);
-      if (records.length >= t.w) return { body: dataTilePrefix(records, t.w), cache: 'hit' };
-    }
+    const held = stored ? await this.storedRecords(t, stored) : [];
+    if (held.length >= t.w) return { body: dataTilePrefix(held, t.w), cache: 'hit' };
     const head = await this.headCovering(t.n * FULL + t.w, signal);
     const records = await this.dataTiles.fetch(t.n, head, signal);
     return { body: dataTilePrefix(records, t.w), cache: 'miss' };
+  }
+
+  /**
+   * The records of a stored data tile. One that no longer splits into
+   * records was damaged in storage (it was verified when kept): it is
+   * dropped, to be fetched and verified again, and none are returned.
+   */
+  private async storedRecords(t: Tile, stored: Buffer): Promise<Buffer[]> {
+    try {
+      return splitDataTile(stored);
+    } catch (err) {
+      this.opts.log.warn(
+        { db: this.name, tile: tilePath(t), err: (err as Error).message },
+        'a stored data tile is damaged; it is dropped and fetched again',
+      );
+      await this.store.dropTile(t);
+      if (this.opts.offline)
+        throw new SumdbError(
+          'unavailable',
+          `checksum database ${this.name}: the stored ${tilePath(t)} was damaged and godepot is offline; it is fetched again once godepot runs online`,
+        );
+      return [];
+    }
   }
 
   /** Fetches and indexes the data tile holding record id (unless already held at the current width). */

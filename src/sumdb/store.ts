@@ -202,6 +202,13 @@ export class SumdbStore {
     await this.storage.put(this.partialKey(t), data);
   }
 
+  /** Forgets every stored copy of t (one damaged in storage), so that it is fetched and verified again. */
+  async dropTile(t: Tile): Promise<void> {
+    this.recent.delete(`${t.l}/${t.n}`);
+    await this.storage.delete(this.fullKey(t));
+    await this.storage.delete(this.partialKey(t));
+  }
+
   /** Notes verified hash-tile bytes as the most recently used, unless a wider copy is known; returns the widest. */
   private remember(t: Tile, data: Buffer): Buffer {
     const key = `${t.l}/${t.n}`;
