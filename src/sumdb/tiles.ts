@@ -128,7 +128,7 @@ export class VerifiedTileReader implements TileReader {
   /** Keeps the tiles fetched (not the ones read from storage); they are answered from memory until their writes land. */
   saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): void {
     tiles.forEach((t, i) => {
-      if (!this.stored.has(tilePath(t))) this.store.keepTile(t, data[i] as Buffer, t.w);
+      if (!this.stored.has(tilePath(t))) void this.store.keepTile(t, data[i] as Buffer, t.w);
     });
   }
 }
@@ -158,6 +158,6 @@ export class CandidateTileReader implements TileReader {
 
   /** Keeps the held tiles once the candidate has been accepted (in memory at once, in storage behind). */
   commit(store: SumdbStore): void {
-    for (const { tile, data } of this.pending.values()) store.keepTile(tile, data, tile.w);
+    for (const { tile, data } of this.pending.values()) void store.keepTile(tile, data, tile.w);
   }
 }
