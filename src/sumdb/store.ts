@@ -36,6 +36,8 @@ export class SumdbStore {
    */
   private readonly writes = new Set<Promise<void>>();
   private readonly pendingRecords = new Map<string, StoredRecord>();
+  /** The last write of each tile (by level/index): the next write of the same tile starts after it. */
+  private readonly tileWrites = new Map<string, Promise<void>>();
   /** The last tree-head write: the next one (and any record's or tile's) starts after it. */
   private latestWrites: Promise<void> = Promise.resolve();
   /** The newest tree head kept, and whether it is in storage yet. */
@@ -126,8 +128,24 @@ export class SumdbStore {
     if (t.l >= 0) this.remember(t, data);
     return this.behind(
       'tile',
-      this.afterHead(() => this.writeTile(t, data, width)),
+      this.afterHead(() => this.oneAtATime(t, () => this.writeTile(t, data, width))),
     );
+  }
+
+  /**
+   * Runs the writes of one tile one after another: writeTile keeps the widest
+   * copy by looking first, and two writes of the same tile at once (a growing
+   * tree verified twice in a row) could otherwise leave the narrower one.
+   */
+  private oneAtATime(t: Tile, write: () => Promise<void>): Promise<void> {
+    const key = `${t.l}/${t.n}`;
+    const next = (this.tileWrites.get(key) ?? Promise.resolve()).then(write, write);
+    this.tileWrites.set(key, next);
+    const done = (): void => {
+      if (this.tileWrites.get(key) === next) this.tileWrites.delete(key);
+    };
+    next.then(done, done);
+    return next;
   }
 
   latestKey(): string {

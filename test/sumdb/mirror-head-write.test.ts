@@ -39,6 +39,21 @@ function served(body: Buffer): { id: number; n: number } {
   return { id, n: sizeOf(rest) };
 }
 
+/** Holds the first write of a partial tile until the test lets it through. */
+class FirstPartialHeld extends MemoryStorage {
+  puts = 0;
+  private release: (() => void) | null = null;
+
+  override async put(key: string, data: Uint8Array, opts?: PutOptions): Promise<void> {
+    if (key.includes('/partial/') && ++this.puts === 1) await new Promise<void>((r) => (this.release = r));
+    await super.put(key, data, opts);
+  }
+
+  letFirstThrough(): void {
+    this.release?.();
+  }
+}
+
 describe('SumdbMirror: records are stored after a head that covers them', () => {
   let db: FakeSumDb;
   beforeEach(async () => {
@@ -112,6 +127,19 @@ describe('SumdbStore: the stored tree head', () => {
     await store.keepTile(dataTile, Buffer.from(recordText(mod(0)) + '\n'), 1);
     expect(await storage.get(store.latestKey())).toEqual(head(1));
     expect(await storage.stat(store.partialKey(dataTile))).not.toBeNull();
+  });
+
+  it('keeps the widest copy of a partial tile written twice at once (a growing tree verified twice in a row)', async () => {
+    const storage = new FirstPartialHeld();
+    const store = new SumdbStore(storage, 'db.example');
+    const tile = (w: number): Tile => ({ h: 8, l: 0, n: 0, w });
+    const narrow = store.keepTile(tile(58), Buffer.alloc(58 * 32, 1), 58);
+    const wide = store.keepTile(tile(59), Buffer.alloc(59 * 32, 1), 59);
+    // Give the second write every chance to overtake the first, held one.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    storage.letFirstThrough();
+    await Promise.all([narrow, wide]);
+    expect((await storage.stat(store.partialKey(tile(59))))?.size).toBe(59 * 32);
   });
 
   it('is never replaced by a smaller tree (another node sharing the storage verified further)', async () => {
