@@ -219,7 +219,7 @@ export class TreeState {
     }
     throw new SumdbError(
       'unavailable',
-      `checksum database ${this.name}: the cluster's verified tree head kept moving while ${from}'s was checked; try again`,
+      `checksum database ${this.name}: the tree head from ${from} could not be published to the cluster (another node kept moving the shared head, or the coordination did not answer); try again`,
     );
   }
 
