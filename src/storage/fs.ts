@@ -3,6 +3,7 @@
 // an fsync, so a reader (or a restart after SIGKILL) only ever sees whole files.
 import { constants } from 'node:fs';
 import {
+  lstat,
   mkdir,
   open,
   readdir,
@@ -143,7 +144,15 @@ export class FsStorage implements Storage {
    */
   static async open(root: string, opts: FsStorageOptions = {}): Promise<FsStorage> {
     const abs = resolve(root);
-    await makeFolder(join(abs, STAGING));
+    const staging = join(abs, STAGING);
+    await makeFolder(staging);
+    // cleanStaging removes what it does not recognise there: through a planted symlink, that would be
+    // someone else's files.
+    const st = await lstat(staging).catch((err: unknown) => {
+      throw new DataFolderError(abs, describeFsError(err, `cannot look at ${staging}`));
+    });
+    if (!st.isDirectory())
+      throw new DataFolderError(abs, `${staging} is a symlink, not a folder; remove it (godepot creates its own)`);
     const s = new FsStorage(abs, opts, randomBytes(8).toString('hex'));
     try {
       await writeFile(s.lockFile(s.owner), JSON.stringify({ pid: process.pid }) + '\n', { flag: 'wx' });
@@ -168,15 +177,23 @@ export class FsStorage implements Storage {
   /** Whether the start that owns a staging folder may still be writing there. */
   private async ownerAlive(owner: string, now: number): Promise<boolean> {
     if (liveOwners.has(owner)) return true;
+    let text: string;
     try {
       const lock = this.lockFile(owner);
       const st = await stat(lock);
       if (now - st.mtimeMs > STAGING_STALE_MS) return false;
-      const { pid } = JSON.parse(await readFile(lock, 'utf8')) as { pid?: unknown };
-      return typeof pid === 'number' && pid !== process.pid && pidAlive(pid);
+      text = await readFile(lock, 'utf8');
     } catch {
       return false;
     }
+    let pid: unknown;
+    try {
+      ({ pid } = JSON.parse(text) as { pid?: unknown });
+    } catch {
+      // A fresh lock that does not parse is being written by its owner (open() creates it, then fills it).
+      return true;
+    }
+    return typeof pid === 'number' && pid !== process.pid && pidAlive(pid);
   }
 
   /** Removes staging leftovers of starts that are gone; returns how many entries were removed. */

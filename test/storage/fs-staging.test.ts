@@ -1,0 +1,44 @@
+// FsStorage's staging folder against a second start racing a first one, and
+// against a symlink planted where .staging belongs.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataFolderError, FsStorage } from '../../src/storage/fs.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'godepot-staging-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('FsStorage staging', () => {
+  it('keeps the staging folder of a start whose fresh lock is still being written', async () => {
+    const d = await tempDir();
+    const st = join(d, '.staging');
+    await mkdir(join(st, '00000000000000b1'), { recursive: true });
+    await writeFile(join(st, '00000000000000b1', 'blob'), 'staged');
+    // writeFile(…, { flag: 'wx' }) creates the lock, then writes it: another start can read it empty.
+    await writeFile(join(st, '00000000000000b1.lock'), '');
+    const s = await FsStorage.open(d);
+    try {
+      expect(await readdir(st)).toEqual(expect.arrayContaining(['00000000000000b1', '00000000000000b1.lock']));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses a .staging that is a symlink, and removes nothing where it points', async () => {
+    const d = await tempDir();
+    const outside = await tempDir();
+    await writeFile(join(outside, 'precious'), 'not godepot’s');
+    await symlink(outside, join(d, '.staging'));
+    await expect(FsStorage.open(d)).rejects.toThrow(DataFolderError);
+    expect(await readdir(outside)).toEqual(['precious']);
+  });
+});
