@@ -14,15 +14,21 @@ export class ValueError extends Error {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "250ms", "10s", "5m", "1h30m" or a plain number of milliseconds. */
+/**
+ * The longest duration: Node's timers hold 2^31-1 ms (about 24.8 days) and fire
+ * after 1 ms when given more, which would turn a generous deadline into none.
+ */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** "250ms", "10s", "5m", "1h30m" or a plain number of milliseconds; at most 596h. */
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0)
       throw new ValueError(`invalid duration ${input}: must be a non-negative number of milliseconds`);
-    return input;
+    return atMostMax(input, input);
   }
   const s = input.trim();
-  if (/^\d+$/.test(s)) return Number(s);
+  if (/^\d+$/.test(s)) return atMostMax(Number(s), input);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
@@ -36,7 +42,15 @@ export function parseDuration(input: string | number): number {
       `invalid duration ${JSON.stringify(input)}: use a number with a unit, like 500ms, 10s, 5m or 1h30m`,
     );
   }
-  return Math.round(total);
+  return atMostMax(Math.round(total), input);
+}
+
+function atMostMax(ms: number, input: string | number): number {
+  if (ms > MAX_DURATION_MS)
+    throw new ValueError(
+      `invalid duration ${JSON.stringify(input)}: at most 596h (about 24 days), the longest a timer can wait`,
+    );
+  return ms;
 }
 
 const SIZE_UNITS: Record<string, number> = {
