@@ -12,6 +12,7 @@ import type { Settings } from '../config/settings.js';
 import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
 import { policyFor } from '../proxy/verify.js';
 import { compose } from '../runtime/compose.js';
+import { withPrivateNosumdb } from '../runtime/private.js';
 import {
   commandLogger,
   intFlag,
@@ -197,9 +198,9 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       withoutMod++;
       continue;
     }
-    // Private (--nosumdb) modules, or every module when no database is
-    // configured, would be kept unchecked: a foreign folder is not trusted.
-    if (policyFor(v.path, cs.settings, cs.settings.sumdb.length > 0) === 'skip') {
+    // Private (--private, --nosumdb) modules, or every module when no database
+    // is configured, would be kept unchecked: a foreign folder is not trusted.
+    if (policyFor(v.path, withPrivateNosumdb(cs.settings), cs.settings.sumdb.length > 0) === 'skip') {
       unverifiable++;
       continue;
     }
@@ -246,7 +247,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   let out = formatWarmReport(report, 'imported', notes);
   if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;
   if (unverifiable > 0) {
-    out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
+    out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --private or --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
   }
   io.out(out);
   return warmFailed(report) ? 1 : 0;

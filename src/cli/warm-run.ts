@@ -10,6 +10,7 @@ import type { ImmutableKind } from '../proxy/request.js';
 import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.js';
 import type { ModuleVersion } from '../module/index.js';
 import type { Godepot } from '../runtime/compose.js';
+import { withPrivateNosumdb } from '../runtime/private.js';
 import { parseGoMod } from './gofiles.js';
 import type { Progress } from './progress.js';
 import { proveRecords, type ReadTile } from './sumdb-tiles.js';
@@ -79,7 +80,8 @@ async function warmOne(
   let stored = 0;
   let cached = 0;
   const mirror = g.mirrors[0];
-  const policy = policyFor(t.path, g.settings, mirror !== undefined);
+  // Private modules are --nosumdb modules too: they come from their origin, no database can vouch for them.
+  const policy = policyFor(t.path, withPrivateNosumdb(g.settings), mirror !== undefined);
   if (mirror && policy !== 'skip') {
     let db: GoSumHashes;
     try {
