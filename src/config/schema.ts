@@ -64,6 +64,14 @@ const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
 const optional = (re: RegExp, want: string) =>
   text.refine((s) => s === '' || re.test(s), { error: (i) => `${JSON.stringify(i.input)} is not ${want}` });
 
+/**
+ * A redis URL for a message, up to its last '@' hidden: a malformed URL (a
+ * mistyped scheme) may still hold a password, and a password may hold '@'.
+ */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z]*[:/]*).*@/i, '$1xxxxx@');
+}
+
 const sumdb = many.transform((given, ctx) => {
   const specs = given.map((s) => s.trim());
   if (specs.length === 0 || specs.includes('')) {
@@ -170,7 +178,9 @@ export const SETTINGS_SCHEMA = z
     storage: parsed(parseStorage),
     's3-endpoint': optional(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
     'storage-timeout': duration,
-    redis: optional(/^rediss?:\/\/[^\s]+$/, 'redis://HOST:PORT[/DB]'),
+    redis: text.refine((s) => s === '' || /^rediss?:\/\/[^\s]+$/.test(s), {
+      error: (i) => `${JSON.stringify(withoutPassword(String(i.input)))} is not redis://[:PASSWORD@]HOST:PORT[/DB]`,
+    }),
     'node-name': text,
   })
   .transform((v, ctx): Settings => {
