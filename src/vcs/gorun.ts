@@ -4,7 +4,7 @@
 // answering with the old bytes); the run's folder is removed afterwards.
 // At most `concurrency` runs at once; each has a deadline, and on the
 // deadline or an abort the whole process group (go and the git processes
-// it started) is killed.
+// it started) is killed and the run ends, whatever still holds its output.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -136,7 +136,13 @@ export class GoRunner {
         if ((errLen += b.length) <= MAX_OUTPUT) err.push(b);
       });
       let timedOut = false;
-      const kill = (): void => killGroup(child.pid);
+      // A process that left the group (setsid: an ssh or credential daemon) may hold the pipes open and
+      // survive the kill; the run ends anyway, so the pipes are closed on our side too.
+      const kill = (): void => {
+        killGroup(child.pid);
+        child.stdout.destroy();
+        child.stderr.destroy();
+      };
       const timer = setTimeout(() => {
         timedOut = true;
         kill();

@@ -150,6 +150,25 @@ describe('running go', () => {
     expect(alive).toBe(false);
   });
 
+  it('ends a run at its deadline even when something go started left its group and holds the output open', async () => {
+    const pidFile = join(dir, 'escaped.pid');
+    const go = await fakeGo(dir, `setsid sleep 600 & echo $! > "${pidFile}"\nwait`);
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 300,
+    });
+    try {
+      const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
+      expect(r.timedOut).toBe(true);
+    } finally {
+      process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
+    }
+  }, 10_000);
+
   it('gives go the origin-fetch environment on top of godepot own', async () => {
     const go = await fakeGo(dir, 'env');
     const runner = new GoRunner({
