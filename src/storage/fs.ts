@@ -8,6 +8,7 @@ import {
   open,
   readdir,
   readFile,
+  realpath,
   rename,
   rm,
   stat,
@@ -129,6 +130,8 @@ export class FsStorage implements Storage {
 
   private constructor(
     readonly root: string,
+    /** root with its symlinks resolved: what every folder written in must lie in. */
+    private readonly realRoot: string,
     opts: FsStorageOptions,
     readonly owner: string,
   ) {
@@ -153,7 +156,7 @@ export class FsStorage implements Storage {
     });
     if (!st.isDirectory())
       throw new DataFolderError(abs, `${staging} is a symlink, not a folder; remove it (godepot creates its own)`);
-    const s = new FsStorage(abs, opts, randomBytes(8).toString('hex'));
+    const s = new FsStorage(abs, await realpath(abs), opts, randomBytes(8).toString('hex'));
     try {
       await writeFile(s.lockFile(s.owner), JSON.stringify({ pid: process.pid }) + '\n', { flag: 'wx' });
       await mkdir(s.staging);
@@ -227,6 +230,31 @@ export class FsStorage implements Storage {
     return p;
   }
 
+  /**
+   * Throws unless the folder of a file about to be written or removed lies in
+   * the data folder once symlinks are followed: a symlink planted in the data
+   * folder (cache -> /etc) must not let godepot write or delete elsewhere.
+   * Reads are not checked: they change nothing.
+   */
+  private async checkFolder(file: string): Promise<void> {
+    let dir = dirname(file);
+    let real: string;
+    for (;;) {
+      try {
+        real = await realpath(dir);
+        break;
+      } catch (err) {
+        // A folder still to be made: what matters is where its nearest existing parent is.
+        if (!isNotFound(err) || dir === this.root) throw err;
+        dir = dirname(dir);
+      }
+    }
+    if (real !== this.realRoot && !real.startsWith(this.realRoot + sep))
+      throw new Error(
+        `storage refuses ${file}: ${dir} leads outside the data folder (to ${real}) through a symlink; remove the symlink`,
+      );
+  }
+
   private stagingFile(): string {
     return join(this.staging, randomBytes(8).toString('hex'));
   }
@@ -292,6 +320,7 @@ export class FsStorage implements Storage {
   /** Renames a finished staging file into place (used by FsStagedBlob). */
   async install(tmp: string, key: string): Promise<void> {
     const target = this.file(key);
+    await this.checkFolder(target);
     await renameInto(tmp, target);
     if (this.durable) await fsyncDir(dirname(target));
   }
@@ -301,16 +330,21 @@ export class FsStorage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
+    const file = this.file(key);
     try {
-      await unlink(this.file(key));
+      await this.checkFolder(file);
+      await unlink(file);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
   }
 
   async move(from: string, to: string): Promise<void> {
+    const source = this.file(from);
     const target = this.file(to);
-    await renameInto(this.file(from), target);
+    await this.checkFolder(source);
+    await this.checkFolder(target);
+    await renameInto(source, target);
     if (this.durable) await fsyncDir(dirname(target));
   }
 

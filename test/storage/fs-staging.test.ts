@@ -42,3 +42,27 @@ describe('FsStorage staging', () => {
     expect(await readdir(outside)).toEqual(['precious']);
   });
 });
+
+describe('FsStorage symlinks planted in the data folder', () => {
+  it('neither writes nor deletes through a folder symlink to outside the data folder', async () => {
+    const d = await tempDir();
+    const outside = await tempDir();
+    await writeFile(join(outside, 'victim'), 'not godepot’s');
+    await symlink(outside, join(d, 'cache'));
+    const s = await FsStorage.open(d);
+    try {
+      await expect(s.put('cache/planted', Buffer.from('x'))).rejects.toThrow(/outside the data folder/);
+      await expect(s.delete('cache/victim')).rejects.toThrow(/outside the data folder/);
+      await expect(s.move('cache/victim', 'moved')).rejects.toThrow(/outside the data folder/);
+      expect(await readdir(outside)).toEqual(['victim']);
+      // A data folder reached through a symlink of its own is fine.
+      await symlink(d, join(outside, 'link'));
+      const t = await FsStorage.open(join(outside, 'link'));
+      await t.put('mod/a', Buffer.from('a'));
+      await t.delete('mod/a');
+      await t.close();
+    } finally {
+      await s.close();
+    }
+  });
+});
