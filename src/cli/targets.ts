@@ -115,6 +115,9 @@ export function addGoMod(set: TargetSet, text: string, file: string): void {
   for (const r of gm.replacements) set.add(r, { ...FULL, graph: true }, file);
 }
 
+/** The largest input file read: real go.sum files are a few MiB; a larger one would only cost memory. */
+const MAX_INPUT = 64 << 20;
+
 export interface Collected {
   readonly targets: TargetSet;
   /** Files read, for the report. */
@@ -146,6 +149,16 @@ export async function collectTargets(
       errors.push(err as Error);
     }
   };
+  // A file that cannot be read, or is too large to be a go.sum, is reported like one that does not parse.
+  const readInput = async (file: string): Promise<void> => {
+    try {
+      if ((await stat(file)).size > MAX_INPUT)
+        throw new Error(`larger than ${MAX_INPUT >> 20} MiB: not a go.sum, go.mod or list godepot reads`);
+      await readOne(file, await readFile(file, 'utf8'));
+    } catch (err) {
+      errors.push(new GoFileError(file, 0, `cannot read: ${(err as Error).message}`));
+    }
+  };
   for (const input of inputs) {
     if (input === '-') {
       await readOne('(stdin)', await readStdin());
@@ -155,9 +168,9 @@ export async function collectTargets(
     if (st?.isDirectory()) {
       const sums = await findGoSums(input);
       if (sums.length === 0) errors.push(new GoFileError(input, 0, 'no go.sum file found below this folder'));
-      for (const f of sums) await readOne(f, await readFile(f, 'utf8'));
+      for (const f of sums) await readInput(f);
     } else if (st?.isFile()) {
-      await readOne(input, await readFile(input, 'utf8'));
+      await readInput(input);
     } else if (input.includes('@')) {
       try {
         targets.add(parseModuleArg(input), FULL, 'arguments');

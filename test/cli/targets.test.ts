@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectTargets, findGoSums, FULL, GO_MOD_ONLY, TargetSet } from '../../src/cli/targets.js';
@@ -86,6 +86,19 @@ describe('collectTargets', () => {
     expect(c.errors.map((e) => e.message)).toEqual([
       expect.stringMatching(/bad\.sum:1: malformed go\.sum line/),
       expect.stringMatching(/missing:0: no such file or folder/),
+    ]);
+  });
+
+  it('reports a file too large to be a go.sum (a hostile repository) instead of reading it', async () => {
+    const d = await tmp();
+    await writeFile(join(d, 'go.sum'), '');
+    await truncate(join(d, 'go.sum'), 3 * 2 ** 30); // sparse: no disk used
+    await writeFile(join(d, 'list.txt'), 'example.com/ok@v1.0.0\n');
+    const c = await collectTargets([d, join(d, 'go.sum'), join(d, 'list.txt')]);
+    expect(c.targets.list().map((t) => t.path)).toEqual(['example.com/ok']);
+    expect(c.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/go\.sum:0: .*larger than 64 MiB/),
+      expect.stringMatching(/go\.sum:0: .*larger than 64 MiB/),
     ]);
   });
 
