@@ -399,6 +399,8 @@ export class S3Storage implements Storage {
 
   async close(): Promise<void> {
     this.client.destroy();
+    // Its lock's heartbeat timer would otherwise keep running (and the process alive) after close.
+    await this.scratch.close();
     await rm(this.scratchDir, { recursive: true, force: true });
   }
 }
