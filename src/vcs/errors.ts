@@ -26,9 +26,12 @@ export function hostOf(modulePath: string): string {
   return slash < 0 ? modulePath : modulePath.slice(0, slash);
 }
 
-/** Removes user:password@ from URLs and anything that looks like a token parameter. */
+/**
+ * Removes user:password@ from URLs and anything that looks like a token parameter. The userinfo runs to
+ * the last '@' before the host, as git reads it: a password may hold a raw '@'.
+ */
 export function scrub(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1').replace(/(token|password)=[^&\s]+/gi, '$1=***');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s'"]*@/gi, '$1').replace(/(token|password)=[^&\s]+/gi, '$1=***');
 }
 
 /** The go command's error, cut to its most telling line (git's "fatal:" line when there is one). */
