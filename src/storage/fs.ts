@@ -18,6 +18,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { checkKey, type BlobInfo, type OpenBlob, type PutOptions, type StagedBlob, type Storage } from './storage.js';
@@ -30,6 +31,8 @@ const HEARTBEAT_MS = 60_000;
 
 /** Staging owners open in this process (several FsStorage may share one folder, e.g. in tests). */
 const liveOwners = new Set<string>();
+/** Names the machine (or container) in staging locks: a PID means something only there. */
+const HOST = hostname();
 
 function errCode(err: unknown): unknown {
   return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
@@ -158,7 +161,7 @@ export class FsStorage implements Storage {
       throw new DataFolderError(abs, `${staging} is a symlink, not a folder; remove it (godepot creates its own)`);
     const s = new FsStorage(abs, await realpath(abs), opts, randomBytes(8).toString('hex'));
     try {
-      await writeFile(s.lockFile(s.owner), JSON.stringify({ pid: process.pid }) + '\n', { flag: 'wx' });
+      await writeFile(s.lockFile(s.owner), JSON.stringify({ pid: process.pid, host: HOST }) + '\n', { flag: 'wx' });
       await mkdir(s.staging);
     } catch (err) {
       throw new DataFolderError(abs, describeFsError(err, `cannot write in ${join(abs, STAGING)}`));
@@ -190,12 +193,16 @@ export class FsStorage implements Storage {
       return false;
     }
     let pid: unknown;
+    let host: unknown;
     try {
-      ({ pid } = JSON.parse(text) as { pid?: unknown });
+      ({ pid, host } = JSON.parse(text) as { pid?: unknown; host?: unknown });
     } catch {
       // A fresh lock that does not parse is being written by its owner (open() creates it, then fills it).
       return true;
     }
+    // A start on another machine or in another container (where every first process is PID 1): its PID
+    // says nothing here, and its lock is fresh.
+    if (typeof host === 'string' && host !== HOST) return true;
     return typeof pid === 'number' && pid !== process.pid && pidAlive(pid);
   }
 

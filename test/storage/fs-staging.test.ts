@@ -2,7 +2,7 @@
 // against a symlink planted where .staging belongs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataFolderError, FsStorage } from '../../src/storage/fs.js';
 
@@ -28,6 +28,25 @@ describe('FsStorage staging', () => {
     const s = await FsStorage.open(d);
     try {
       expect(await readdir(st)).toEqual(expect.arrayContaining(['00000000000000b1', '00000000000000b1.lock']));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("keeps a fresh lock's staging folder written in another container, even with this process's PID", async () => {
+    const d = await tempDir();
+    const st = join(d, '.staging');
+    await mkdir(join(st, '00000000000000c1'), { recursive: true });
+    // Every container's first process is PID 1: the same PID on another host is not this start's earlier life.
+    await writeFile(join(st, '00000000000000c1.lock'), JSON.stringify({ pid: process.pid, host: 'another-container' }));
+    await mkdir(join(st, '00000000000000c2'), { recursive: true });
+    await writeFile(join(st, '00000000000000c2.lock'), JSON.stringify({ pid: process.pid, host: hostname() }));
+    const s = await FsStorage.open(d);
+    try {
+      const left = await readdir(st);
+      expect(left).toEqual(expect.arrayContaining(['00000000000000c1', '00000000000000c1.lock']));
+      // The same PID on this host is this process's earlier life: gone.
+      expect(left).not.toContain('00000000000000c2');
     } finally {
       await s.close();
     }
