@@ -84,6 +84,7 @@ export class GoRunner {
       // godepot checks public modules against its own verified database mirror, and private ones against its ledger.
       GOSUMDB: 'off',
       GOFLAGS: '-mod=mod -modcacherw',
+      GO111MODULE: 'on',
       GOTOOLCHAIN: 'local',
       GOWORK: 'off',
       GOENV: 'off',

@@ -177,7 +177,12 @@ describe('running go', () => {
     const go = await fakeGo(dir, 'env');
     const runner = new GoRunner({
       go,
-      env: { PATH: process.env.PATH ?? '', GOINSECURE: 'corp.example', GOPROXY: 'https://leak.example' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        GOINSECURE: 'corp.example',
+        GOPROXY: 'https://leak.example',
+        GO111MODULE: 'off',
+      },
       privatePatterns: M,
       workRoot: join(dir, 'work'),
       concurrency: 1,
@@ -191,6 +196,8 @@ describe('running go', () => {
     expect(out).toContain('GOTOOLCHAIN=local\n');
     expect(out).toContain('GOFLAGS=-mod=mod -modcacherw\n');
     expect(out).toContain('GOINSECURE=corp.example\n');
+    // GO111MODULE=off in godepot's environment would make every fetch fail with "modules disabled".
+    expect(out).toContain('GO111MODULE=on\n');
     expect(out).not.toContain('leak.example');
   });
 
