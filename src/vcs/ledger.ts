@@ -97,9 +97,13 @@ export class PrivateLedger {
     const line = JSON.stringify(entry) + '\n';
     const append = this.appending.then(async () => {
       await mkdir(dirname(this.file), { recursive: true });
-      const fh = await open(this.file, 'a', 0o644);
+      const fh = await open(this.file, 'a+', 0o644);
       try {
-        await fh.appendFile(line);
+        // A line torn by a crash would swallow this record: it starts on a line of its own.
+        const { size } = await fh.stat();
+        const last = Buffer.alloc(1);
+        if (size > 0) await fh.read(last, 0, 1, size - 1);
+        await fh.appendFile(size > 0 && last[0] !== 0x0a ? '\n' + line : line);
         await fh.sync();
       } finally {
         await fh.close();

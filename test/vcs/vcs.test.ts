@@ -2,7 +2,7 @@
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmod, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -87,6 +87,27 @@ describe('the private ledger', () => {
     expect(again.list()).toHaveLength(1);
     const text = await readFile(ledgerFile(dir), 'utf8');
     expect(text.split('\n')[0]).toContain('"h1:zip"');
+  });
+});
+
+describe('the private ledger after a crash', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the next record whole when the last line was torn mid-write', async () => {
+    const first = await PrivateLedger.open(dir);
+    await first.check(M, 'v1.0.0', 'h1:zip', 'h1:mod');
+    await appendFile(ledgerFile(dir), '{"module":"corp.example/lib","version":"v1.1.0","zi');
+    const l = await PrivateLedger.open(dir);
+    expect((await l.check(M, 'v1.2.0', 'h1:zip2', 'h1:mod2')).kind).toBe('recorded');
+    const again = await PrivateLedger.open(dir);
+    expect(again.get(M, 'v1.2.0')?.zip).toBe('h1:zip2');
+    expect(again.list()).toHaveLength(2);
   });
 });
 
