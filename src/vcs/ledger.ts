@@ -110,7 +110,13 @@ export class PrivateLedger {
       }
     });
     this.appending = append.catch(() => undefined);
-    await append;
+    try {
+      await append;
+    } catch (err) {
+      // Not recorded: the next fetch records it (a version that only seems recorded would never be pinned).
+      if (this.entries.get(keyOf(module, version)) === entry) this.entries.delete(keyOf(module, version));
+      throw err;
+    }
     return { kind: 'recorded' };
   }
 }

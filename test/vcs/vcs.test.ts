@@ -2,7 +2,7 @@
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -108,6 +108,16 @@ describe('the private ledger after a crash', () => {
     const again = await PrivateLedger.open(dir);
     expect(again.get(M, 'v1.2.0')?.zip).toBe('h1:zip2');
     expect(again.list()).toHaveLength(2);
+  });
+
+  it('does not take a record that could not be written for one that was', async () => {
+    // Reads find no ledger; the append cannot create its folder (a dangling link stands in for a full disk).
+    await mkdir(join(dir, 'unwritable'));
+    await symlink(join(dir, 'nowhere', 'x'), join(dir, 'unwritable', 'ledger'));
+    const l = await PrivateLedger.open(join(dir, 'unwritable'));
+    await expect(l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).rejects.toThrow();
+    await expect(l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).rejects.toThrow();
+    expect(l.get(M, 'v1.0.0')).toBeUndefined();
   });
 });
 
