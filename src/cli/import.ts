@@ -84,7 +84,10 @@ export async function scanLayout(root: string): Promise<{ found: FoundVersion[];
         skipped.push(`${escPath}: not a module path`);
         continue;
       }
-      for (const f of await readdir(sub).catch(() => [])) {
+      for (const fe of await readdir(sub, { withFileTypes: true }).catch(() => [])) {
+        // Regular files only: a link in a foreign folder may point anywhere on this machine.
+        if (!fe.isFile()) continue;
+        const f = fe.name;
         const m = /^(.+)\.(info|mod|zip)$/.exec(f);
         if (!m) continue;
         let version: string;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileFor, startDirServer } from '../../src/runtime/dir-server.js';
@@ -47,6 +47,17 @@ describe('reading a Go module cache', () => {
     });
     expect(skipped).toEqual(['example.com/bad/@v/notaversion.mod: not a valid module version']);
     expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
+  });
+
+  it('takes only regular files: a link in a carried-over folder may point anywhere on this machine', async () => {
+    const root = await tmp();
+    const outside = await tmp();
+    await put(outside, 'secret', 'not for godepot');
+    await put(root, 'example.com/a/@v/v1.0.0.mod');
+    await symlink(join(outside, 'secret'), join(root, 'example.com/a/@v/v1.0.0.zip'));
+    await symlink(join(outside, 'secret'), join(root, 'example.com/a/@v/v1.1.0.mod'));
+    const { found } = await scanLayout(root);
+    expect(found.map((f) => [`${f.path}@${f.version}`, [...f.files]])).toEqual([['example.com/a@v1.0.0', ['mod']]]);
   });
 
   it("lists a database's lookups oldest first (the go command's order), skipping empty and foreign files", async () => {
