@@ -6,7 +6,7 @@
 // deadline or an abort the whole process group (go and the git processes
 // it started) is killed and the run ends, whatever still holds its output.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface GoRunnerOptions {
@@ -107,7 +107,12 @@ export class GoRunner {
       await mkdir(this.opts.workRoot, { recursive: true });
       const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
       try {
-        const r = await this.spawn(args, gopath, signal);
+        // go runs in a module of its own, empty: else a go.mod above the data folder would be the main
+        // module, and a query such as @upgrade would answer from (and fetch) that module's requirements.
+        const cwd = join(gopath, 'work');
+        await mkdir(cwd);
+        await writeFile(join(cwd, 'go.mod'), 'module godepot.invalid/fetch\n');
+        const r = await this.spawn(args, gopath, cwd, signal);
         return await use(r);
       } finally {
         await rm(gopath, { recursive: true, force: true });
@@ -117,11 +122,11 @@ export class GoRunner {
     }
   }
 
-  private spawn(args: readonly string[], gopath: string, signal: AbortSignal): Promise<GoRun> {
+  private spawn(args: readonly string[], gopath: string, cwd: string, signal: AbortSignal): Promise<GoRun> {
     signal.throwIfAborted();
     return new Promise<GoRun>((resolve, reject) => {
       const child = spawn(this.opts.go, args, {
-        cwd: gopath,
+        cwd,
         env: this.environment(gopath),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,

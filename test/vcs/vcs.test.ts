@@ -12,7 +12,7 @@ import { GoRunner } from '../../src/vcs/gorun.js';
 import { Origin } from '../../src/vcs/origin.js';
 import { OriginBreaker } from '../../src/vcs/breaker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { buildModule } from '../world/index.js';
+import { buildModule, findGo } from '../world/index.js';
 
 const M = 'corp.example/lib';
 
@@ -203,6 +203,23 @@ describe('running go', () => {
       process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
     }
   }, 10_000);
+
+  it.skipIf(findGo() === null)('does not answer from a Go module the data folder happens to sit in', async () => {
+    // A client's query such as @upgrade would otherwise fetch that module's requirements.
+    const outer = join(dir, 'outer');
+    await mkdir(outer, { recursive: true });
+    await writeFile(join(outer, 'go.mod'), 'module example.com/outer\n\ngo 1.21\n');
+    const runner = new GoRunner({
+      go: findGo() as string,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      privatePatterns: M,
+      workRoot: join(outer, 'data', 'vcs'),
+      concurrency: 1,
+      timeoutMs: 30_000,
+    });
+    const r = await runner.run(['list', '-m', '-json'], new AbortController().signal, async (x) => x);
+    expect(r.stdout + r.stderr).not.toContain('example.com/outer');
+  });
 
   it('gives go the origin-fetch environment on top of godepot own', async () => {
     const go = await fakeGo(dir, 'env');
