@@ -250,7 +250,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   let out = formatWarmReport(report, 'imported', notes);
   if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;
   if (unverifiable > 0) {
-    out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --private or --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
+    out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
   }
   io.out(out);
   return warmFailed(report) ? 1 : 0;
