@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { decodeRequestPath } from '../proxy/request.js';
 
@@ -57,7 +57,8 @@ export async function startDirServer(root: string, databases: readonly string[])
         return notFound(res);
       }
       const file = fileFor(root, url);
-      const st = file ? await stat(file).catch(() => null) : null;
+      // lstat: a link in a carried-over folder may point anywhere on this machine; only regular files are served.
+      const st = file ? await lstat(file).catch(() => null) : null;
       // The go command treats an empty cache file as missing; so do we.
       if (!file || !st?.isFile() || st.size === 0) return notFound(res);
       counts.served++;
