@@ -138,7 +138,7 @@ export class SumdbStore {
    * tree verified twice in a row) could otherwise leave the narrower one.
    */
   private oneAtATime(t: Tile, write: () => Promise<void>): Promise<void> {
-    const key = `${t.l}/${t.n}`;
+    const key = tileKey(t);
     const next = (this.tileWrites.get(key) ?? Promise.resolve()).then(write, write);
     this.tileWrites.set(key, next);
     const done = (): void => {
@@ -193,7 +193,7 @@ export class SumdbStore {
    */
   async readTile(t: Tile): Promise<Buffer | null> {
     const want = t.w * 32;
-    const known = t.l < 0 ? undefined : this.recent.get(`${t.l}/${t.n}`);
+    const known = t.l < 0 ? undefined : this.recent.get(tileKey(t));
     if (known && known.length >= want) {
       this.remember(t, known);
       return known.subarray(0, want);
@@ -207,8 +207,7 @@ export class SumdbStore {
   }
 
   /** Keeps a verified tile: full tiles once, partial ones only when wider than what is kept. */
-  async writeTile(t: Tile, data: Buffer, width: number): Promise<void> {
-    if (t.l >= 0) this.remember(t, data);
+  private async writeTile(t: Tile, data: Buffer, width: number): Promise<void> {
     if (width === FULL) {
       if (!(await this.storage.stat(this.fullKey(t)))) await this.storage.put(this.fullKey(t), data);
       await this.storage.delete(this.partialKey(t));
@@ -222,14 +221,14 @@ export class SumdbStore {
 
   /** Forgets every stored copy of t (one damaged in storage), so that it is fetched and verified again. */
   async dropTile(t: Tile): Promise<void> {
-    this.recent.delete(`${t.l}/${t.n}`);
+    this.recent.delete(tileKey(t));
     await this.storage.delete(this.fullKey(t));
     await this.storage.delete(this.partialKey(t));
   }
 
   /** Notes verified hash-tile bytes as the most recently used, unless a wider copy is known; returns the widest. */
   private remember(t: Tile, data: Buffer): Buffer {
-    const key = `${t.l}/${t.n}`;
+    const key = tileKey(t);
     const known = this.recent.get(key);
     const widest = known && known.length > data.length ? known : data;
     this.recent.delete(key);
@@ -237,6 +236,11 @@ export class SumdbStore {
     if (this.recent.size > RECENT_TILES) this.recent.delete(this.recent.keys().next().value as string);
     return widest;
   }
+}
+
+/** A tile's identity whatever its width (level/number): the key of `recent` and of the writes of one tile. */
+function tileKey(t: Tile): string {
+  return `${t.l}/${t.n}`;
 }
 
 /** The tree size a stored head's text names, without checking its signature; null when it does not parse. */

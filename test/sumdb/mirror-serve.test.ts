@@ -565,8 +565,8 @@ describe('SumdbStore: hash tiles in memory', () => {
   it('answers the widest copy it has seen, and keeps the 256 most recently used', async () => {
     const storage = new CountingStorage();
     const store = new SumdbStore(storage, 'db.example');
-    await store.writeTile(tile(0, 10), bytes(0, 10), 10);
-    await store.writeTile(tile(0, 20), bytes(0, 20), 20);
+    await store.keepTile(tile(0, 10), bytes(0, 10), 10);
+    await store.keepTile(tile(0, 20), bytes(0, 20), 20);
     storage.ops.length = 0;
     expect((await store.readTile(tile(0, 15)))?.length).toBe(15 * 32);
     expect(storage.ops).toEqual([]);
@@ -574,7 +574,7 @@ describe('SumdbStore: hash tiles in memory', () => {
     expect(await store.readTile(tile(0, 30))).toBeNull();
     expect(storage.ops.length).toBeGreaterThan(0);
 
-    for (let n = 1; n <= 256; n++) await store.writeTile(tile(n), bytes(n), 256);
+    for (let n = 1; n <= 256; n++) await store.keepTile(tile(n), bytes(n), 256);
     storage.ops.length = 0;
     expect((await store.readTile(tile(256)))?.equals(bytes(256))).toBe(true);
     expect(storage.ops).toEqual([]);
