@@ -6,12 +6,11 @@ import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.
 import { systemClock, type Clock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
-import { newVerifier, openNote, Verifiers } from './note/index.js';
+import { newVerifier, Verifiers } from './note/index.js';
 import {
   formatRecord,
   hashEqual,
   parseRecord,
-  parseTree,
   recordHash,
   storedHashIndex,
   tilePath,
@@ -24,7 +23,7 @@ import { askHonestMirrors, type RemoteSourceStatus, type SumdbRemote } from './r
 import { DataTileIndex } from './data-tiles.js';
 import { provenHashes, remoteGet } from './proven.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
-import { TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
+import { signedTree, TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
 const TEXT = 'text/plain; charset=utf-8';
@@ -108,13 +107,7 @@ export class SumdbMirror {
           { db: this.name, err: err.message },
           `a verified checksum-database ${what} could not be stored; it will be fetched and proven again when needed`,
         ),
-      (note) => {
-        try {
-          return parseTree(openNote(note, verifiers).text).n;
-        } catch {
-          return null;
-        }
-      },
+      (note) => signedTree(note, verifiers)?.n ?? null,
     );
     this.clock = opts.clock ?? systemClock;
     this.tree = new TreeState(this.name, this.store, opts.remote, verifiers, opts.log, opts.events ?? {}, this.clock);

@@ -118,14 +118,9 @@ export class TreeState {
    */
   adoptPersisted(): Promise<VerifiedHead | null> {
     const run = this.lock.then(async () => {
-      const note = await this.store.storage.get(this.store.latestKey());
-      if (!note) return this.head;
-      let tree: Tree;
-      try {
-        tree = parseTree(openNote(note, this.verifiers).text);
-      } catch {
-        return this.head;
-      }
+      const stored = await this.storedHead();
+      if (!stored) return this.head;
+      const { note, tree } = stored;
       if (!this.head || tree.n > this.head.tree.n) {
         this.head = { tree, note, checkedAt: this.clock.now() };
         this.events.advanced?.(this.name, tree.n);
@@ -201,7 +196,7 @@ export class TreeState {
       }
       let clusterHead = await shared.head(this.name);
       // Their tiles may come from any mirror (not only the one that sent the new head).
-      const stored = await this.storedHead();
+      const stored = (await this.storedHead())?.note;
       if (stored && !this.head?.note.equals(stored))
         await this.mergeLocked(stored, 'the tree head in shared storage', signal, this.remote);
       if (clusterHead && !this.head?.note.equals(clusterHead))
@@ -224,15 +219,10 @@ export class TreeState {
   }
 
   /** The head in storage, or null when there is none or it does not verify under the key (load() logged that). */
-  private async storedHead(): Promise<Buffer | null> {
+  private async storedHead(): Promise<{ readonly note: Buffer; readonly tree: Tree } | null> {
     const note = await this.store.storage.get(this.store.latestKey());
-    if (!note) return null;
-    try {
-      openNote(note, this.verifiers);
-      return note;
-    } catch {
-      return null;
-    }
+    const tree = note ? signedTree(note, this.verifiers) : null;
+    return note && tree ? { note, tree } : null;
   }
 
   /** Learns a fork another node recorded (at most every few seconds): /readyz shows it on every node. */
@@ -404,4 +394,13 @@ export class TreeState {
 
 function headKey(tree: Tree): string {
   return `${tree.n}:${hashToString(tree.hash)}`;
+}
+
+/** The tree a signed head names when it verifies under the database key, else null. */
+export function signedTree(note: Buffer, verifiers: Verifiers): Tree | null {
+  try {
+    return parseTree(openNote(note, verifiers).text);
+  } catch {
+    return null;
+  }
 }
