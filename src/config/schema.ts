@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { patternList } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
+import { redactText } from '../upstream/credentials.js';
 import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
 import {
@@ -63,14 +64,6 @@ const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
 /** Text that is empty or matches re (described by want). */
 const optional = (re: RegExp, want: string) =>
   text.refine((s) => s === '' || re.test(s), { error: (i) => `${JSON.stringify(i.input)} is not ${want}` });
-
-/**
- * A redis URL for a message, up to its last '@' hidden: a malformed URL (a
- * mistyped scheme) may still hold a password, and a password may hold '@'.
- */
-function withoutPassword(url: string): string {
-  return url.replace(/^([a-z]*[:/]*).*@/i, '$1xxxxx@');
-}
 
 const sumdb = many.transform((given, ctx) => {
   const specs = given.map((s) => s.trim());
@@ -179,7 +172,7 @@ export const SETTINGS_SCHEMA = z
     's3-endpoint': optional(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
     'storage-timeout': duration,
     redis: text.refine((s) => s === '' || /^rediss?:\/\/[^\s]+$/.test(s), {
-      error: (i) => `${JSON.stringify(withoutPassword(String(i.input)))} is not redis://[:PASSWORD@]HOST:PORT[/DB]`,
+      error: (i) => `${JSON.stringify(redactText(String(i.input)))} is not redis://[:PASSWORD@]HOST:PORT[/DB]`,
     }),
     'node-name': text,
   })

@@ -31,11 +31,12 @@ export function redactUrl(url: URL): string {
 
 /**
  * Redacts every URL in a text that may not parse (a setting's raw value in
- * an error message): whatever stands between "://" and "@" in a URL.
+ * an error message): whatever stands between the scheme ("https://", or a
+ * mistyped "redis//" or "redis:") and "@".
  */
 export function redactText(text: string): string {
   // Up to the last '@' before the path: a URL parser reads an unescaped '@' in a password so too.
-  return text.replace(/(:\/\/)([^/\s"]*)@/g, (_m, scheme: string, userinfo: string) => {
+  return text.replace(/([a-z][a-z0-9+.-]*:(?:\/\/)?|\/\/)([^/\s"]*)@/gi, (_m, scheme: string, userinfo: string) => {
     const colon = userinfo.indexOf(':');
     return `${scheme}${colon < 0 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`}@`;
   });
