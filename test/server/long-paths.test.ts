@@ -1,24 +1,9 @@
 // A valid but very long module path or version is a client's mistake: a 400
 // that says so, not a 500 from the storage key it would need.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request as httpRequest } from 'node:http';
 import { buildModules, FakeGoProxy, FakeSumDb } from '../world/index.js';
 import { startGodepot, removeDir, type RunningGodepot } from '../support/godepot.js';
-
-function raw(url: string, path: string): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, method: 'GET', path, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { getAlone } from '../support/http.js';
 
 describe('very long module paths and versions', () => {
   let upstream: FakeGoProxy;
@@ -51,13 +36,16 @@ describe('very long module paths and versions', () => {
     ['checksum-database lookup', `/sumdb/localhost.localdev/sumdb/lookup/${long}@v1.0.0`, 'module path too long'],
     ['query version', `/example.com/ok/@v/${'b'.repeat(300)}.info`, 'version too long'],
   ])('%s: 400 with the reason', async (_n, path, reason) => {
-    const r = await raw(godepot.url, path);
-    expect(r.status, r.body).toBe(400);
-    expect(r.body).toContain(reason);
+    const r = await getAlone(godepot.url + path);
+    expect(r.status, r.body.toString()).toBe(400);
+    expect(r.body.toString()).toContain(reason);
   });
 
-  it('a path at the bound is still served', async () => {
-    const r = await raw(godepot.url, '/example.com/ok/@v/v1.0.0.info');
-    expect(r.status, r.body).toBe(200);
+  it('a module path of exactly 512 characters is looked up (not found upstream), one more is refused', async () => {
+    const at = 'example.com/' + 'a'.repeat(512 - 'example.com/'.length);
+    const r = await getAlone(`${godepot.url}/${at}/@v/v1.0.0.info`);
+    expect(r.status, r.body.toString()).toBe(404);
+    const over = await getAlone(`${godepot.url}/${at}b/@v/v1.0.0.info`);
+    expect(over.status, over.body.toString()).toBe(400);
   });
 });
