@@ -52,6 +52,19 @@ describe('LeaseBroker', () => {
     expect(told.at(-1)).toEqual(['a', 5, 'stored']);
   });
 
+  it("passes a holder's failure on whole, with the error its waiters answer with (the default --workers)", () => {
+    const { broker, told, outcomes } = book();
+    broker.ask('a', 'k', 1);
+    broker.ask('b', 'k', 2);
+    const failed: FetchOutcome = {
+      kind: 'failed',
+      error: { code: 'checksum_mismatch', message: 'godepot: checksum mismatch for example.com/m@v1.0.0' },
+    };
+    broker.release('a', 'k', failed);
+    expect(told.at(-1)).toEqual(['b', 2, 'failed']);
+    expect(outcomes.at(-1)).toEqual(failed);
+  });
+
   it('forgets a cancelled wait, and a cancelled grant ends the lease as failed', () => {
     const { broker, told } = book();
     broker.ask('a', 'k', 1);
