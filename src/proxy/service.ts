@@ -137,12 +137,6 @@ export class ModuleService {
     return policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null) !== 'skip';
   }
 
-  /** How a copy under mod/ is labelled: it was verified when stored (or is a .info, which nothing verifies). */
-  private storedVerification(req: ImmutableRequest): Verification {
-    if (req.kind === 'info') return 'n/a';
-    return this.checks(req) ? 'verified' : 'skipped';
-  }
-
   /** Serves key from memory or storage; null when it is not stored. */
   private async fromStore(
     req: ImmutableRequest,
@@ -170,11 +164,13 @@ export class ModuleService {
     const key = storageKey(req);
     // A module no database is asked about: what was stored for it without a verdict is served as such.
     const unchecked = req.kind !== 'info' && !this.checks(req);
+    // How a copy under mod/ is labelled: verified when stored (a .info: nothing verifies it).
+    const inMod: Verification = req.kind === 'info' ? 'n/a' : unchecked ? 'skipped' : 'verified';
     if (unchecked) {
       const kept = await this.fromStore(req, storageKey(req, 'unverified'), 'skipped', 'hit');
       if (kept) return kept;
     }
-    const hit = await this.fromStore(req, key, this.storedVerification(req), 'hit');
+    const hit = await this.fromStore(req, key, inMod, 'hit');
     if (hit) return hit;
     if (!unchecked && req.kind !== 'info' && (await this.ctx.storage.stat(storageKey(req, 'unverified')))) {
       return this.serveQuarantined(req);
@@ -198,7 +194,7 @@ export class ModuleService {
     if (outcome === null) {
       // Another worker fetched it: serve what it stored.
       const stored =
-        (await this.fromStore(req, key, this.storedVerification(req), 'miss')) ??
+        (await this.fromStore(req, key, inMod, 'miss')) ??
         (unchecked ? await this.fromStore(req, storageKey(req, 'unverified'), 'skipped', 'miss') : null);
       if (stored) return stored;
       if (unchecked)
