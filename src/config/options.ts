@@ -177,6 +177,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'memory-cache-item', type: 'size', default: '512KiB', help: 'Largest artifact kept in the memory cache.' },
   {
+    name: 'read-ahead',
+    type: 'boolean',
+    default: 'true',
+    help: "Fetch what the go command asks for next while it waits for the current answer: a version's .info when its .mod is fetched, its .zip when its .info is asked for.",
+  },
+  {
     name: 'workers',
     type: 'string',
     default: 'auto',

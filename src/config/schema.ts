@@ -153,6 +153,7 @@ export const SETTINGS_SCHEMA = z
     'reverify-interval': duration,
     'memory-cache': size,
     'memory-cache-item': size,
+    'read-ahead': bool,
     workers: parsed((s) => {
       if (s.trim() === 'auto') return autoWorkers();
       if (!/^\d+$/.test(s.trim())) throw new Error(`${JSON.stringify(s)} is neither auto nor a whole number`);
@@ -225,6 +226,7 @@ export const SETTINGS_SCHEMA = z
       reverifyInterval: v['reverify-interval'],
       memoryCache: v['memory-cache'],
       memoryCacheItem: v['memory-cache-item'],
+      readAhead: v['read-ahead'],
       workers: v.workers,
       logLevel: v['log-level'],
       logFormat: v['log-format'],

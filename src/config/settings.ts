@@ -48,6 +48,8 @@ export interface Settings {
   readonly memoryCache: number;
   /** Largest artifact kept in the memory cache. */
   readonly memoryCacheItem: number;
+  /** Fetch a version's .info when its .mod is fetched, and its .zip when its .info is asked for (proxy/read-ahead.ts). */
+  readonly readAhead: boolean;
   readonly workers: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** auto: JSON lines for serve, plain text for the other commands. */

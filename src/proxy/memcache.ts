@@ -33,6 +33,11 @@ export class MemoryCache<V extends CachedBytes = CachedBytes> {
     return v;
   }
 
+  /** Whether key is held, without counting as a use. */
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
   /** Stores value unless it is larger than an item may be; evicts least recently used entries. */
   set(key: string, value: V): void {
     const n = value.body.length;

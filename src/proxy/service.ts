@@ -17,6 +17,7 @@ import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js'
 import { fromNotFound, GodepotError, toGodepotError, type ErrorCode } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
+import { ReadAhead } from './read-ahead.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { policyFor } from './verify.js';
 
@@ -81,12 +82,17 @@ export class ModuleService {
   private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
     null;
 
+  /** Fetches the artifacts a client asks for next (read-ahead.ts); null when off. */
+  private readonly readAhead: ReadAhead | null;
+
   constructor(
     readonly ctx: ServiceContext,
     private readonly memoryItemLimit: number,
+    options: { readonly readAhead?: boolean } = {},
   ) {
     this.mutable = new MutableCache(ctx);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
+    this.readAhead = options.readAhead ? new ReadAhead((req) => this.fetchAhead(req), ctx.shutdown) : null;
     // A fetch answers once verified; its key stays in flight until the artifact is stored, so a request
     // meanwhile shares that answer rather than fetching again (and shutdown waits for the write).
     this.flights = new SingleFlight<StoreOutcome | null>(ctx.shutdown, (o) => o?.stored);
@@ -101,8 +107,8 @@ export class ModuleService {
   /** Resolves when fetches and re-verifications in flight have settled. */
   async idle(): Promise<void> {
     await this.privateModules?.service.idle();
-    while (this.flights.size + this.reverifyFlights.size > 0) {
-      await Promise.all([this.flights.settled(), this.reverifyFlights.settled()]);
+    while (this.flights.size + this.reverifyFlights.size + (this.readAhead?.size ?? 0) > 0) {
+      await Promise.all([this.flights.settled(), this.reverifyFlights.settled(), this.readAhead?.idle()]);
     }
     await this.mutable.idle();
   }
@@ -122,14 +128,44 @@ export class ModuleService {
     if (isMutable(req)) return null;
     const r = req as ImmutableRequest;
     const mem = this.ctx.memory.get(storageKey(r));
+    if (!mem) return null;
+    // get() does this for an answer from storage or upstream.
+    if (r.kind === 'info') this.ahead(r, 'zip');
     // Its verification was decided when it was cached (policies do not change while running).
-    return mem ? artifactOf(r, mem.verification, 'hit', mem.body, mem.etag) : null;
+    return artifactOf(r, mem.verification, 'hit', mem.body, mem.etag);
   }
 
   async get(req: ProxyRequest, signal?: AbortSignal): Promise<Artifact> {
     if (this.privateModules?.matches(req.path)) return this.privateModules.service.get(req, signal);
     if (isMutable(req)) return this.mutable.get(req);
-    return this.getImmutable(req as ImmutableRequest, signal);
+    const r = req as ImmutableRequest;
+    const a = await this.getImmutable(r, signal, true);
+    // peek() does this on a hit from memory.
+    if (r.kind === 'info') this.ahead(r, 'zip');
+    return a;
+  }
+
+  /** Starts fetching req's version's `next` artifact for the client asking req (read-ahead.ts), when it is not in memory. */
+  private ahead(req: ImmutableRequest, next: 'info' | 'zip'): void {
+    if (!this.readAhead || this.ctx.settings.offline || this.ctx.upstream.disabled) return;
+    const { path, version } = req;
+    const r: ImmutableRequest =
+      next === 'info' ? { kind: next, path, version, query: false } : { kind: next, path, version };
+    const key = storageKey(r);
+    if (!this.ctx.memory.has(key)) this.readAhead.request(key, r);
+  }
+
+  /** A read-ahead: getImmutable for no client; its failure is the client's own request's to report. */
+  private async fetchAhead(req: ImmutableRequest): Promise<void> {
+    try {
+      const a = await this.getImmutable(req, this.ctx.shutdown, false);
+      if (isBlob(a.body)) await a.body.close();
+    } catch (err) {
+      this.ctx.log.debug(
+        { module: req.path, version: req.version, kind: req.kind, err: (err as Error).message },
+        'read-ahead did not fetch; a request for it will try again',
+      );
+    }
   }
 
   /** Whether the current configuration looks req's module up in a checksum database (it does not for --nosumdb paths, or with none). */
@@ -160,7 +196,12 @@ export class ModuleService {
     }
   }
 
-  private async getImmutable(req: ImmutableRequest, signal?: AbortSignal): Promise<Artifact> {
+  /** client: a client asked for req (a read-ahead is not one, and starts no other). */
+  private async getImmutable(
+    req: ImmutableRequest,
+    signal: AbortSignal | undefined,
+    client: boolean,
+  ): Promise<Artifact> {
     const key = storageKey(req);
     // A module no database is asked about: what was stored for it without a verdict is served as such.
     const unchecked = req.kind !== 'info' && !this.checks(req);
@@ -191,6 +232,7 @@ export class ModuleService {
       throw toGodepotError(err, describeRequest(req));
     }
     this.notFound.delete(key);
+    if (client && req.kind === 'mod') this.ahead(req, 'info');
     if (outcome === null) {
       // Another worker fetched it: serve what it stored.
       const stored =

@@ -223,7 +223,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     ...(coord.leases ? { leases: coord.leases } : {}),
     notFound: coord,
   };
-  const service = new ModuleService(serviceContext, settings.memoryCacheItem);
+  const service = new ModuleService(serviceContext, settings.memoryCacheItem, { readAhead: settings.readAhead });
   if (priv.privateSource) {
     const privateService = new ModuleService(
       { ...serviceContext, upstream: priv.privateSource, checksums: null },

@@ -89,6 +89,13 @@ describe.skipIf(go === null)('building through godepot with the real go command'
     expect(lookups).toBeGreaterThanOrEqual(Object.keys(world.app.selected).length);
     // godepot fetched, verified and kept the data tile around its lookups (its index for an outage).
     expect(sumdb.count('/tile/8/data/')).toBeGreaterThan(0);
+    // One upstream fetch per artifact, with the go command's requests and godepot's read-aheads racing.
+    const perArtifact = new Map<string, number>();
+    for (const r of upstream.requests)
+      if (/\.(info|mod|zip)$/.test(r.decodedPath))
+        perArtifact.set(r.decodedPath, (perArtifact.get(r.decodedPath) ?? 0) + 1);
+    expect(perArtifact.size).toBeGreaterThan(0);
+    expect([...perArtifact].filter(([, n]) => n > 1)).toEqual([]);
   });
 
   it('a fresh client rebuilds with the upstream and the database down; no zip is fetched again', async () => {
