@@ -30,6 +30,8 @@ const LATENCY_MS = 10;
 export interface ColdFillOptions {
   readonly world: BenchWorld;
   readonly repeats: number;
+  /** godepot --workers values to run each case with (the default on a 2-core machine is 2). */
+  readonly workers: readonly number[];
   readonly say: (line: string) => void;
 }
 
@@ -90,7 +92,7 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
   const cases = [
     ...[0, LATENCY_MS].flatMap((latency) => apps.map((a) => ({ ...a, latency, sumdb: world.sumdb, spread: false }))),
     ...[0, LATENCY_MS].map((latency) => ({ ...(apps[0] as (typeof apps)[0]), latency, sumdb: spread, spread: true })),
-  ];
+  ].flatMap((c) => o.workers.map((workers) => ({ ...c, workers })));
   for (const c of cases) {
     world.upstream.clearFaults();
     c.sumdb.clearFaults();
@@ -107,6 +109,7 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
         data,
         upstream: world.upstream.url,
         sumdb: `${c.sumdb.vkey} ${c.sumdb.url}`,
+        workers: c.workers,
         logFile: join(world.tmp, 'coldfill-godepot.log'),
       });
       try {
@@ -120,7 +123,8 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
     const dm = median(direct);
     const where =
       (c.latency > 0 ? `upstream ${c.latency} ms away` : 'upstream on loopback') +
-      (c.spread ? ', one data tile per module' : '');
+      (c.spread ? ', one data tile per module' : '') +
+      `, ${c.workers} worker${c.workers > 1 ? 's' : ''}`;
     o.say(`  cold fill, ${c.name}, ${where}: godepot ${gm} ms, direct ${dm} ms (${(gm / dm).toFixed(2)}x)`);
     rows.push({
       bench: 'cold fill',
@@ -131,7 +135,7 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
       reference: dm,
       detail: `median of ${o.repeats}; godepot runs ${through.join(', ')} ms; direct runs ${direct.join(', ')} ms`,
       target: { on: 'ratio', op: '<=', value: 1.1 },
-      raw: { through, direct, latencyMs: c.latency },
+      raw: { through, direct, latencyMs: c.latency, workers: c.workers },
     });
   }
   world.upstream.clearFaults();
