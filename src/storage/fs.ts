@@ -328,8 +328,8 @@ export class FsStorage implements Storage {
   async install(tmp: string, key: string): Promise<void> {
     const target = this.file(key);
     await this.checkFolder(target);
-    await renameInto(tmp, target);
-    if (this.durable) await fsyncDir(dirname(target));
+    const made = await renameInto(tmp, target);
+    if (this.durable) await syncFolders(target, made);
   }
 
   get isDurable(): boolean {
@@ -351,8 +351,8 @@ export class FsStorage implements Storage {
     const target = this.file(to);
     await this.checkFolder(source);
     await this.checkFolder(target);
-    await renameInto(source, target);
-    if (this.durable) await fsyncDir(dirname(target));
+    const made = await renameInto(source, target);
+    if (this.durable) await syncFolders(target, made);
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -489,15 +489,36 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
   return blob;
 }
 
-/** Renames from to target, making target's folder only when the rename finds it missing (most exist already). */
-async function renameInto(from: string, target: string): Promise<void> {
+/**
+ * Renames from to target, making target's folder only when the rename finds
+ * it missing (most exist already). Returns the folders it made, outermost
+ * first.
+ */
+export async function renameInto(from: string, target: string): Promise<string[]> {
   try {
     await rename(from, target);
+    return [];
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await mkdir(dirname(target), { recursive: true });
-    await rename(from, target);
   }
+  const first = await mkdir(dirname(target), { recursive: true });
+  await rename(from, target);
+  const made: string[] = [];
+  if (first === undefined) return made;
+  for (let d = dirname(target); ; d = dirname(d)) {
+    made.unshift(d);
+    if (d === first || dirname(d) === d) return made;
+  }
+}
+
+/**
+ * Makes a rename into target durable: target's folder, and the parent of
+ * every folder made for it (a new folder's own entry is in its parent, and
+ * a crash could otherwise lose the folder with the file in it).
+ */
+async function syncFolders(target: string, made: readonly string[]): Promise<void> {
+  await fsyncDir(dirname(target));
+  for (const d of [...made].reverse()) await fsyncDir(dirname(d));
 }
 
 async function fsyncDir(dir: string): Promise<void> {

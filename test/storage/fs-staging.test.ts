@@ -1,10 +1,10 @@
 // FsStorage's staging folder against a second start racing a first one, and
-// against a symlink planted where .staging belongs.
+// against a symlink planted where .staging belongs; and the folders a write makes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataFolderError, FsStorage } from '../../src/storage/fs.js';
+import { DataFolderError, FsStorage, renameInto } from '../../src/storage/fs.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -83,5 +83,21 @@ describe('FsStorage symlinks planted in the data folder', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('renameInto: the folders a write makes (each then flushed into its parent)', () => {
+  it('makes none when the folder exists, and names each one it made, outermost first', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'godepot-rename-'));
+    dirs.push(root);
+    await writeFile(join(root, 'a'), 'one');
+    expect(await renameInto(join(root, 'a'), join(root, 'a2'))).toEqual([]);
+    await mkdir(join(root, 'x'));
+    await writeFile(join(root, 'b'), 'two');
+    expect(await renameInto(join(root, 'b'), join(root, 'x', 'y', 'z', 'b'))).toEqual([
+      join(root, 'x', 'y'),
+      join(root, 'x', 'y', 'z'),
+    ]);
+    expect(await readdir(join(root, 'x', 'y', 'z'))).toEqual(['b']);
   });
 });
