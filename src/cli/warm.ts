@@ -111,7 +111,11 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const collected = await collectTargets(inputs);
   const settings = cs.settings;
   const log = commandLogger(settings, io, 'godepot warm');
-  const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
+  // Warm asks for exactly what its go.sum lines need, itself: nothing to read ahead.
+  const g = await compose(
+    { ...settings, readAhead: false },
+    { log, background: false, processMetrics: false, recordIncidents: false },
+  );
   const interrupt = interruptible();
   let report: WarmReport;
   try {
