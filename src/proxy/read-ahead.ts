@@ -20,13 +20,16 @@ export interface ReadAheadLimits {
   readonly running: number;
   /** Read-aheads waiting for a turn; more are dropped. */
   readonly queued: number;
+  /** Triggers remembered (first()), so that a hit asked again and again starts nothing. */
+  readonly remembered: number;
 }
 
-export const READ_AHEAD_LIMITS: ReadAheadLimits = { running: 2, queued: 64 };
+export const READ_AHEAD_LIMITS: ReadAheadLimits = { running: 2, queued: 64, remembered: 4096 };
 
 export class ReadAhead {
   private readonly queue = new Map<string, ImmutableRequest>();
   private readonly active = new Map<string, Promise<void>>();
+  private readonly triggers = new Set<string>();
 
   /** fetch: the service's own fetch of an artifact; it must not throw (a read-ahead's failure is only logged). */
   constructor(
@@ -38,6 +41,22 @@ export class ReadAhead {
   /** Read-aheads queued or running. */
   get size(): number {
     return this.queue.size + this.active.size;
+  }
+
+  /**
+   * True the first time trigger (the key of what a client asked for) is
+   * seen lately: its read-ahead is then asked for once, whatever comes of it.
+   */
+  first(trigger: string): boolean {
+    if (this.triggers.has(trigger)) return false;
+    this.triggers.add(trigger);
+    if (this.triggers.size > this.limits.remembered) {
+      for (const oldest of this.triggers) {
+        this.triggers.delete(oldest);
+        break;
+      }
+    }
+    return true;
   }
 
   /** Fetches req (stored under key) soon, unless it is already queued or running, or the queue is full. */

@@ -127,10 +127,11 @@ export class ModuleService {
     if (this.privateModules?.matches(req.path)) return this.privateModules.service.peek(req);
     if (isMutable(req)) return null;
     const r = req as ImmutableRequest;
-    const mem = this.ctx.memory.get(storageKey(r));
+    const key = storageKey(r);
+    const mem = this.ctx.memory.get(key);
     if (!mem) return null;
     // get() does this for an answer from storage or upstream.
-    if (r.kind === 'info') this.ahead(r, 'zip');
+    if (r.kind === 'info') this.ahead(key, r, 'zip');
     // Its verification was decided when it was cached (policies do not change while running).
     return artifactOf(r, mem.verification, 'hit', mem.body, mem.etag);
   }
@@ -141,13 +142,17 @@ export class ModuleService {
     const r = req as ImmutableRequest;
     const a = await this.getImmutable(r, signal, true);
     // peek() does this on a hit from memory.
-    if (r.kind === 'info') this.ahead(r, 'zip');
+    if (r.kind === 'info') this.ahead(storageKey(r), r, 'zip');
     return a;
   }
 
-  /** Starts fetching req's version's `next` artifact for the client asking req (read-ahead.ts), when it is not in memory. */
-  private ahead(req: ImmutableRequest, next: 'info' | 'zip'): void {
+  /**
+   * Starts fetching the `next` artifact of req's version for the client that
+   * asked for req (stored under trigger), unless done lately or in memory (read-ahead.ts).
+   */
+  private ahead(trigger: string, req: ImmutableRequest, next: 'info' | 'zip'): void {
     if (!this.readAhead || this.ctx.settings.offline || this.ctx.upstream.disabled) return;
+    if (!this.readAhead.first(trigger)) return;
     const { path, version } = req;
     const r: ImmutableRequest =
       next === 'info' ? { kind: next, path, version, query: false } : { kind: next, path, version };
@@ -232,7 +237,7 @@ export class ModuleService {
       throw toGodepotError(err, describeRequest(req));
     }
     this.notFound.delete(key);
-    if (client && req.kind === 'mod') this.ahead(req, 'info');
+    if (client && req.kind === 'mod') this.ahead(key, req, 'info');
     if (outcome === null) {
       // Another worker fetched it: serve what it stored.
       const stored =

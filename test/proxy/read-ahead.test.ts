@@ -29,7 +29,7 @@ describe('ReadAhead: bounded, deduplicated, stopped by shutdown', () => {
 
   it('runs at most `running` at once, queues at most `queued`, and drops the rest', async () => {
     const c = controlled();
-    const ra = new ReadAhead(c.fetch, new AbortController().signal, { running: 2, queued: 3 });
+    const ra = new ReadAhead(c.fetch, new AbortController().signal, { running: 2, queued: 3, remembered: 8 });
     for (let n = 0; n < 8; n++) ra.request(`k${n}`, zipOf(n));
     expect(c.started).toEqual(['example.com/m0', 'example.com/m1']);
     expect(ra.size).toBe(5);
@@ -54,7 +54,7 @@ describe('ReadAhead: bounded, deduplicated, stopped by shutdown', () => {
 
   it('asks once for a key already queued or running', async () => {
     const c = controlled();
-    const ra = new ReadAhead(c.fetch, new AbortController().signal, { running: 1, queued: 4 });
+    const ra = new ReadAhead(c.fetch, new AbortController().signal, { running: 1, queued: 4, remembered: 8 });
     ra.request('a', zipOf(0));
     ra.request('a', zipOf(0));
     ra.request('b', zipOf(1));
@@ -67,10 +67,25 @@ describe('ReadAhead: bounded, deduplicated, stopped by shutdown', () => {
     expect(c.started).toEqual(['example.com/m0', 'example.com/m1']);
   });
 
+  it('remembers the triggers it saw lately, forgetting the oldest beyond its bound', () => {
+    const ra = new ReadAhead(() => Promise.resolve(), new AbortController().signal, {
+      running: 1,
+      queued: 1,
+      remembered: 2,
+    });
+    expect(ra.first('a')).toBe(true);
+    expect(ra.first('a')).toBe(false);
+    expect(ra.first('b')).toBe(true);
+    expect(ra.first('c')).toBe(true);
+    // 'a' was the oldest of three: forgotten, so new again; 'c' is still remembered.
+    expect(ra.first('a')).toBe(true);
+    expect(ra.first('c')).toBe(false);
+  });
+
   it('starts nothing after shutdown, and drops what was queued', async () => {
     const c = controlled();
     const stop = new AbortController();
-    const ra = new ReadAhead(c.fetch, stop.signal, { running: 1, queued: 4 });
+    const ra = new ReadAhead(c.fetch, stop.signal, { running: 1, queued: 4, remembered: 8 });
     ra.request('a', zipOf(0));
     ra.request('b', zipOf(1));
     stop.abort();
