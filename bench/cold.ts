@@ -1,7 +1,9 @@
 // Cold fetches: what godepot adds (fetch, checksum-database lookup, h1
 // verification, atomic store) over fetching the same artifact straight from
 // the test upstream. Each module is asked for once, one request at a time,
-// from an empty data folder.
+// from an empty data folder, with read-ahead off: each row is what one miss
+// costs (with it on, the .info would start the zip, which would then run
+// beside the .mod and be a hit itself; the cold fill below measures that).
 import { join } from 'node:path';
 import { startGodepot } from './procs.js';
 import { median, type Row } from './report.js';
@@ -27,6 +29,7 @@ export async function benchColdFetch(o: ColdOptions): Promise<{ rows: Row[]; not
     upstream: world.upstream.url,
     sumdb: world.sumdbSetting,
     logFile: join(world.tmp, 'cold-godepot.log'),
+    extra: ['--read-ahead', 'false'],
   });
   const kinds = ['info', 'mod', 'zip'] as const;
   const direct: Record<string, number[]> = { info: [], mod: [], zip: [] };
