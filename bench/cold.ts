@@ -29,7 +29,7 @@ export async function benchColdFetch(o: ColdOptions): Promise<{ rows: Row[]; not
     upstream: world.upstream.url,
     sumdb: world.sumdbSetting,
     logFile: join(world.tmp, 'cold-godepot.log'),
-    extra: ['--read-ahead', 'false'],
+    extra: ['--read-ahead=false'],
   });
   const kinds = ['info', 'mod', 'zip'] as const;
   const direct: Record<string, number[]> = { info: [], mod: [], zip: [] };
