@@ -29,9 +29,16 @@ export interface ServeEvent {
   readonly status?: number;
 }
 
+/** How a read-ahead (read-ahead.ts) ended: fetched from the upstream, already held, failed, or dropped (queue full). */
+export interface ReadAheadEvent {
+  readonly kind: 'info' | 'zip';
+  readonly outcome: 'fetched' | 'held' | 'failed' | 'dropped';
+}
+
 export interface ServiceEvents {
   checksumMismatch?(e: MismatchEvent): void;
   served?(e: ServeEvent): void;
+  readAhead?(e: ReadAheadEvent): void;
 }
 
 /** The settings the module service reads (a subset of config's Settings). */

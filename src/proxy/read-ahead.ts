@@ -59,12 +59,17 @@ export class ReadAhead {
     return true;
   }
 
-  /** Fetches req (stored under key) soon, unless it is already queued or running, or the queue is full. */
-  request(key: string, req: ImmutableRequest): void {
-    if (this.shutdown.aborted || this.queue.has(key) || this.active.has(key)) return;
-    if (this.queue.size >= this.limits.queued) return;
+  /**
+   * Fetches req (stored under key) soon: 'queued', or 'known' when it is
+   * already queued or running (or godepot is stopping), or 'full' when the
+   * queue is (the client's own request then fetches it).
+   */
+  request(key: string, req: ImmutableRequest): 'queued' | 'known' | 'full' {
+    if (this.shutdown.aborted || this.queue.has(key) || this.active.has(key)) return 'known';
+    if (this.queue.size >= this.limits.queued) return 'full';
     this.queue.set(key, req);
     this.next();
+    return 'queued';
   }
 
   private next(): void {

@@ -157,15 +157,19 @@ export class ModuleService {
     const r: ImmutableRequest =
       next === 'info' ? { kind: next, path, version, query: false } : { kind: next, path, version };
     const key = storageKey(r);
-    if (!this.ctx.memory.has(key)) this.readAhead.request(key, r);
+    if (this.ctx.memory.has(key)) return;
+    if (this.readAhead.request(key, r) === 'full') this.ctx.events.readAhead?.({ kind: next, outcome: 'dropped' });
   }
 
   /** A read-ahead: getImmutable for no client; its failure is the client's own request's to report. */
   private async fetchAhead(req: ImmutableRequest): Promise<void> {
+    const kind = req.kind === 'info' ? 'info' : 'zip';
     try {
       const a = await this.getImmutable(req, this.ctx.shutdown, false);
       if (isBlob(a.body)) await a.body.close();
+      this.ctx.events.readAhead?.({ kind, outcome: a.cache === 'miss' ? 'fetched' : 'held' });
     } catch (err) {
+      this.ctx.events.readAhead?.({ kind, outcome: 'failed' });
       this.ctx.log.debug(
         { module: req.path, version: req.version, kind: req.kind, err: (err as Error).message },
         'read-ahead did not fetch; a request for it will try again',

@@ -209,6 +209,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       incidentEvents.served?.(e);
       statsEvents.served?.(e);
     },
+    readAhead: (e) => metricEvents.readAhead?.(e),
   };
   const serviceContext = {
     storage,

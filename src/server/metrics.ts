@@ -91,6 +91,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly readAhead = new Counter({
+    name: 'godepot_read_ahead_total',
+    help: "Read-aheads (--read-ahead): a version's .info or .zip fetched before a client asked for it (fetched), found held already (held), failed, or dropped with the queue full.",
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(withProcessMetrics = true) {
     this.checksumMismatch.inc({ kind: 'zip' }, 0);
     this.checksumMismatch.inc({ kind: 'mod' }, 0);
@@ -114,6 +121,7 @@ export class Metrics {
       served: (e) => {
         if (e.verification) this.served.inc({ kind: e.kind, verification: e.verification });
       },
+      readAhead: (e) => this.readAhead.inc({ kind: e.kind, outcome: e.outcome }),
     };
   }
 }

@@ -8,6 +8,7 @@ import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '
 import { closeAll, startGodepot, type RawSettings, type RunningGodepot } from '../support/godepot.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { fetchAll as get } from '../support/http.js';
+import { metric } from '../support/metrics.js';
 
 const zipOf = (n: number): ImmutableRequest => ({ kind: 'zip', path: `example.com/m${n}`, version: 'v1.0.0' });
 
@@ -30,7 +31,9 @@ describe('ReadAhead: bounded, deduplicated, stopped by shutdown', () => {
   it('runs at most `running` at once, queues at most `queued`, and drops the rest', async () => {
     const c = controlled();
     const ra = new ReadAhead(c.fetch, new AbortController().signal, { running: 2, queued: 3, remembered: 8 });
-    for (let n = 0; n < 8; n++) ra.request(`k${n}`, zipOf(n));
+    const answers = Array.from({ length: 8 }, (_, n) => ra.request(`k${n}`, zipOf(n)));
+    expect(answers).toEqual(['queued', 'queued', 'queued', 'queued', 'queued', 'full', 'full', 'full']);
+    expect(ra.request('k0', zipOf(0))).toBe('known');
     expect(c.started).toEqual(['example.com/m0', 'example.com/m1']);
     expect(ra.size).toBe(5);
     c.finish.get('example.com/m0')?.();
@@ -166,6 +169,9 @@ describe('read-ahead through godepot', () => {
     expect(zip.headers.get('x-godepot-verification')).toBe('verified');
     expect(zip.body).toEqual(m.zip);
     expect(asked(m, 'zip')).toBe(1);
+    // The operator sees the extra upstream fetch.
+    expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'zip', outcome: 'fetched' })).toBe(1);
+    expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'zip', outcome: 'failed' })).toBe(0);
   });
 
   it('an .info answered from memory starts the .zip too', async () => {
@@ -193,6 +199,7 @@ describe('read-ahead through godepot', () => {
     const zip = await get(g.url + path(m, 'zip'));
     expect(zip.status).toBe(502);
     expect(zip.headers.get('x-godepot-error')).toBe('checksum_mismatch');
+    expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'zip', outcome: 'failed' })).toBe(1);
   });
 
   it('nothing is read ahead after a failed request, nor with --read-ahead false', async () => {
