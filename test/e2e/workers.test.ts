@@ -1,5 +1,5 @@
 // serve --workers 2, the real CLI: requests spread over both workers still
-// fetch an uncached zip from the upstream once, every client gets the same
+// fetch an uncached zip from the upstream once (read-aheads included), every client gets the same
 // verified bytes, an outage one worker sees is the other's at once, and
 // /metrics and the operator page answer for the whole group whichever worker
 // a scrape reaches. The tests share one server, in order: the first stores
@@ -24,6 +24,7 @@ describe('godepot serve --workers 2', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let mod: BuiltModule;
+  let ahead: BuiltModule;
   let data: string;
   let godepot: ChildGodepot;
 
@@ -33,15 +34,20 @@ describe('godepot serve --workers 2', () => {
   beforeAll(async () => {
     // Big enough to stream from storage rather than memory, small enough to build fast.
     const payload = 'package w\n\n// ' + 'x'.repeat(3 << 20) + '\n';
-    [mod] = (await buildModules([
+    [mod, ahead] = (await buildModules([
       {
         path: 'example.com/workers',
         version: 'v1.0.0',
         files: { 'go.mod': 'module example.com/workers\n', 'w.go': payload },
       },
-    ])) as [BuiltModule];
-    upstream = await FakeGoProxy.start([mod]);
-    sumdb = await FakeSumDb.start({ records: [mod] });
+      {
+        path: 'example.com/ahead',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/ahead\n', 'a.go': 'package ahead\n' },
+      },
+    ])) as [BuiltModule, BuiltModule];
+    upstream = await FakeGoProxy.start([mod, ahead]);
+    sumdb = await FakeSumDb.start({ records: [mod, ahead] });
     data = await tempDir();
     godepot = await spawnGodepot(
       [
@@ -97,6 +103,27 @@ describe('godepot serve --workers 2', () => {
         .map((l) => JSON.parse(l) as { pid: number });
     await waitFor(async () => zipLines().length >= 24, 5_000, 'the access log never showed all 24 answers');
     expect(new Set(zipLines().map((l) => l.pid)).size).toBe(2);
+  });
+
+  it("reads ahead across workers: a client's .mod, .info and .zip on alternating workers cost one upstream fetch each", async () => {
+    // The .mod's worker reads the .info ahead, the .info's the zip; the other worker, asked for
+    // what is being read ahead, waits for its lease rather than fetching again.
+    upstream.setFault(faults.delay(300), '/example.com/ahead/');
+    const base = `${godepot.url}/example.com/ahead/@v/v1.0.0`;
+    const answers = [];
+    for (const [ext, want] of [
+      ['mod', ahead.mod],
+      ['info', ahead.info],
+      ['zip', ahead.zip],
+    ] as const) {
+      const a = await getAlone(`${base}.${ext}`);
+      expect(a.status, ext).toBe(200);
+      expect(a.body.equals(want), ext).toBe(true);
+      answers.push(a);
+    }
+    expect(answers[2]?.headers['x-godepot-verification']).toBe('verified');
+    for (const ext of ['mod', 'info', 'zip'])
+      expect(upstream.count(`/example.com/ahead/@v/v1.0.0.${ext}`), ext).toBe(1);
   });
 
   it('asks the upstream once about a module it does not have, and every worker answers 404', async () => {

@@ -1,6 +1,6 @@
 // Small HTTP helpers shared by the server, chaos and e2e tests.
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 
 export interface Fetched {
   readonly status: number;
@@ -27,12 +27,12 @@ export function sha256hex(b: Uint8Array): string {
  * GET on a connection of its own (no keep-alive agent): N calls are N
  * concurrent connections, which the workers of a cluster share out.
  */
-export function getAlone(url: string): Promise<{ status: number; body: Buffer }> {
+export function getAlone(url: string): Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
       res.on('error', reject);
     });
     req.on('error', reject);
