@@ -310,7 +310,15 @@ export class ModuleService {
     // does each fetch alone.
     for (let ask = 0; ask < 2; ask++) {
       const lease = await leases.acquire(key, signal);
-      if (lease.lead) return this.lead(req, lease.release, signal);
+      if (lease.lead) {
+        // Another process may have stored it between this one's miss and this lease (its own lease ended
+        // just before: a read-ahead in another worker, a client a moment earlier): nothing left to fetch.
+        if (await this.storedAnywhere(req, key)) {
+          lease.release({ kind: 'stored' });
+          return null;
+        }
+        return this.lead(req, lease.release, signal);
+      }
       const o = lease.outcome;
       if (o.kind === 'not_found') throw new NotFoundError(o.upstream, o.status, o.detail);
       if (o.kind === 'stored') {
