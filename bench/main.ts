@@ -38,7 +38,7 @@ bench/results/latest.{json,md} (plus time-stamped copies).
   --quick             short runs (2 s per load run, fewer repeats) for a smoke check
   --seconds N         seconds per wrk run (default 3, three alternating rounds; quick: 2, one round)
   --connections LIST  wrk connection counts (default 1,32,256)
-  --workers LIST      godepot --workers / nginx worker_processes pairs (default 1,2)
+  --workers LIST      godepot --workers values for hits, go mod download and cold fills; nginx worker_processes to match (default 1,2)
   --artifacts LIST    cache-hit artifacts, a subset of: ${HIT_ARTIFACTS.join(', ')} (default all)
   --no-install        never apt-get install nginx/wrk, even as root
   --out DIR           results folder (default bench/results)
