@@ -55,18 +55,30 @@ function unescapeString(s: string): string | null {
 
 /**
  * godepot's bounds on what a client may ask for, escaped: Go sets none, but a
- * module path and version become storage keys (at most 1024 characters with
- * their folder and suffix), and no real module comes near them.
+ * module path and version become storage keys, and no real module comes near
+ * them. A key is at most 1024 characters with its folder and suffix, and each
+ * of its names at most NAME_MAX: every path element is a folder, a version a
+ * file name with its suffix (<version>.info), and a checksum-database record
+ * is kept as <last element>@<version>.
  */
 export const MAX_ESCAPED_PATH_LENGTH = 512;
-export const MAX_ESCAPED_VERSION_LENGTH = 256;
+/** The longest file or folder name (bytes) on the filesystems godepot runs on (Linux NAME_MAX). */
+export const NAME_MAX = 255;
+export const MAX_ESCAPED_VERSION_LENGTH = NAME_MAX - '.info'.length;
 
 /** Why an escaped path@version from a request is too long to serve, or null. */
 export function escapedLengthProblem(escapedPath: string, escapedVersion = ''): string | null {
   if (escapedPath.length > MAX_ESCAPED_PATH_LENGTH)
     return `module path too long (${escapedPath.length} characters escaped; godepot serves at most ${MAX_ESCAPED_PATH_LENGTH})`;
+  const elements = escapedPath.split('/');
+  const longest = Math.max(...elements.map((e) => e.length));
+  if (longest > NAME_MAX)
+    return `module path element too long (${longest} characters escaped; godepot serves at most ${NAME_MAX})`;
   if (escapedVersion.length > MAX_ESCAPED_VERSION_LENGTH)
     return `version too long (${escapedVersion.length} characters escaped; godepot serves at most ${MAX_ESCAPED_VERSION_LENGTH})`;
+  const record = (elements[elements.length - 1] ?? '').length + 1 + escapedVersion.length;
+  if (escapedPath !== '' && escapedVersion !== '' && record > NAME_MAX)
+    return `version too long for this module path (its last element and version make ${record} characters escaped; godepot serves at most ${NAME_MAX})`;
   return null;
 }
 

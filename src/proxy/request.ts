@@ -61,8 +61,13 @@ function moduleFrom(escaped: string): string {
   }
 }
 
-function versionFrom(path: string, escaped: string, kind: ImmutableKind): { version: string; query: boolean } {
-  const long = escapedLengthProblem('', escaped);
+function versionFrom(
+  path: string,
+  escapedPath: string,
+  escaped: string,
+  kind: ImmutableKind,
+): { version: string; query: boolean } {
+  const long = escapedLengthProblem(escapedPath, escaped);
   if (long !== null) throw badRequest(`godepot: ${long}`);
   let version: string;
   try {
@@ -107,7 +112,7 @@ export function parseProxyPath(path: string): ProxyRequest | null {
       `godepot: unknown request ${JSON.stringify(rest.slice(0, 100))} under /@v/ (expected list, <version>.info, .mod or .zip)`,
     );
   const kind = m[2] as ImmutableKind;
-  const { version, query } = versionFrom(mod, m[1] as string, kind);
+  const { version, query } = versionFrom(mod, body.slice(0, at), m[1] as string, kind);
   if (kind === 'info') return { kind, path: mod, version, query };
   return { kind, path: mod, version };
 }

@@ -135,4 +135,46 @@ describe('hostile requests', () => {
     const e = await raw(godepot.url, 'GET', '/example.com/inc/@v/v2.0.0%20incompatible.zip');
     expect(e.status).toBe(400);
   });
+
+  // A valid but very long module path or version is a client's mistake: a 400
+  // that says so, not a 500 from the storage key it would need.
+  const long = 'example.com/' + 'abcdefghi/'.repeat(110) + 'x';
+  it.each([
+    ['.zip', `/${long}/@v/v1.0.0.zip`, 'module path too long'],
+    ['list', `/${long}/@v/list`, 'module path too long'],
+    ['@latest', `/${long}/@latest`, 'module path too long'],
+    ['checksum-database lookup', `/sumdb/localhost.localdev/sumdb/lookup/${long}@v1.0.0`, 'module path too long'],
+    ['query version', `/example.com/ok/@v/${'b'.repeat(300)}.info`, 'version too long'],
+    // A folder or file name longer than the filesystem allows (255 bytes), beside folders that exist.
+    ['path element', `/example.com/${'a'.repeat(256)}/@v/v1.0.0.info`, 'path element too long'],
+    [
+      'path element, checksum-database lookup',
+      `/sumdb/localhost.localdev/sumdb/lookup/example.com/${'a'.repeat(256)}@v1.0.0`,
+      'path element too long',
+    ],
+    ['version as a file name', `/example.com/ok/@v/${'b'.repeat(251)}.info`, 'version too long'],
+    // Its checksum-database record would be kept as <last element>@<version>: 268 characters.
+    [
+      'last element and version together',
+      `/example.com/${'a'.repeat(200)}/@v/v1.0.0-${'c'.repeat(60)}.mod`,
+      'version too long for this module path',
+    ],
+  ])('a very long module path or version, %s: 400 with the reason', async (_n, path, reason) => {
+    const r = await raw(godepot.url, 'GET', path);
+    expect(r.status, r.body).toBe(400);
+    expect(r.body).toContain(reason);
+  });
+
+  it('a module path of 512 characters with elements of 255 is looked up (not found upstream), one more is refused', async () => {
+    const element = 'a'.repeat(255);
+    const at = `example.com/${element}/${'b'.repeat(512 - 'example.com/'.length - 256)}`;
+    expect(at).toHaveLength(512);
+    const r = await raw(godepot.url, 'GET', `/${at}/@v/v1.0.0.info`);
+    expect(r.status, r.body).toBe(404);
+    const over = await raw(godepot.url, 'GET', `/${at}b/@v/v1.0.0.info`);
+    expect(over.status, over.body).toBe(400);
+    // The longest version whose .info is still a file name: looked up, not refused.
+    const v = await raw(godepot.url, 'GET', `/example.com/ok/@v/v1.0.0-${'c'.repeat(250 - 'v1.0.0-'.length)}.info`);
+    expect(v.status, v.body).toBe(404);
+  });
 });
