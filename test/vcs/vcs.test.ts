@@ -1,7 +1,7 @@
 // src/vcs without a Git host: what a failed go run means, the ledger's
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,10 +62,10 @@ describe('classifying go errors', () => {
 
 describe('the private ledger', () => {
   let dir: string;
-  beforeAll(async () => {
+  beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -87,16 +87,6 @@ describe('the private ledger', () => {
     expect(again.list()).toHaveLength(1);
     const text = await readFile(ledgerFile(dir), 'utf8');
     expect(text.split('\n')[0]).toContain('"h1:zip"');
-  });
-});
-
-describe('the private ledger after a crash', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('keeps the next record whole when the last line was torn mid-write', async () => {
