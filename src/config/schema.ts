@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { patternList } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
-import { redactText } from '../upstream/credentials.js';
+import { redactText } from '../util/redact.js';
 import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
 import {

@@ -2,7 +2,8 @@
 // GOPROXY-style upstream lists, GOSUMDB-style database specs.
 // Each throws ValueError with a message that says what is wrong and what is expected.
 
-import { redactText, splitCredentials } from '../upstream/credentials.js';
+import { splitCredentials } from '../upstream/credentials.js';
+import { redactText } from '../util/redact.js';
 import type { UpstreamEntry, UpstreamList, UrlCredential } from '../upstream/types.js';
 
 export class ValueError extends Error {

@@ -11,10 +11,8 @@
 // checksum database an upstream serves at <upstream>/sumdb/<name>) turns into
 // the Authorization header of its calls. undici drops that header on a
 // redirect to another origin, as Go's client does.
+import { REDACTED } from '../util/redact.js';
 import type { UrlCredential } from './types.js';
-
-/** What a redacted password reads as (the go command's word). */
-const REDACTED = 'xxxxx';
 
 /**
  * The URL for display: the password replaced by xxxxx. A user name alone is
@@ -27,19 +25,6 @@ export function redactUrl(url: URL): string {
   if (url.password !== '') shown.password = REDACTED;
   else shown.username = REDACTED;
   return shown.toString();
-}
-
-/**
- * Redacts every URL in a text that may not parse (a setting's raw value in
- * an error message): whatever stands between the scheme ("https://", or a
- * mistyped "redis//" or "redis:") and "@".
- */
-export function redactText(text: string): string {
-  // Up to the last '@' before the path: a URL parser reads an unescaped '@' in a password so too.
-  return text.replace(/([a-z][a-z0-9+.-]*:(?:\/\/)?|\/\/)([^/\s"]*)@/gi, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    return `${scheme}${colon < 0 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`}@`;
-  });
 }
 
 /**

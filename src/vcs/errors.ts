@@ -1,8 +1,9 @@
 // What a failed origin fetch means, in one line a person can act on. The go
 // command's own messages are long and name git's internals; the client gets
 // the class (not found, credentials, unreachable, TLS, GOVCS, time-out), the
-// module, the host and the fix. Credentials never appear: URLs lose their
-// userinfo before any text leaves this file.
+// module, the host and the fix. Credentials never appear: URLs have them
+// redacted before any text leaves this file.
+import { redactText } from '../util/redact.js';
 
 export type OriginFailure =
   'not_found' | 'gone' | 'auth' | 'unreachable' | 'tls' | 'govcs' | 'timeout' | 'moved' | 'bad_content' | 'failed';
@@ -27,11 +28,11 @@ export function hostOf(modulePath: string): string {
 }
 
 /**
- * Removes user:password@ from URLs and anything that looks like a token parameter. The userinfo runs to
- * the last '@' before the host, as git reads it: a password may hold a raw '@'.
+ * Redacts the credentials of URLs (util/redact.ts, as everywhere in godepot; the userinfo runs to the last
+ * '@' before the host, as git reads it) and anything that looks like a token parameter.
  */
 export function scrub(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s'"]*@/gi, '$1').replace(/(token|password)=[^&\s]+/gi, '$1=***');
+  return redactText(text).replace(/(token|password)=[^&\s]+/gi, '$1=***');
 }
 
 /** The go command's error, cut to its most telling line (git's "fatal:" line when there is one). */

@@ -11,10 +11,10 @@ import {
   EndpointRegistry,
   HttpPools,
   readLimited,
-  redactText,
   redactUrl,
   splitCredentials,
 } from '../../src/upstream/index.js';
+import { redactText } from '../../src/util/redact.js';
 
 describe('redaction', () => {
   it.each([

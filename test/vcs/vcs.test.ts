@@ -52,10 +52,12 @@ describe('classifying go errors', () => {
     expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
   });
   it('scrubs credentials from URLs', () => {
-    expect(scrub('GET https://ci:s3cret@corp.example/x?token=abc')).toBe('GET https://corp.example/x?token=***');
+    expect(scrub('GET https://ci:s3cret@corp.example/x?token=abc')).toBe(
+      'GET https://ci:xxxxx@corp.example/x?token=***',
+    );
     // git takes the last '@' before the host, so a password may hold a raw '@'.
     expect(scrub("fatal: unable to access 'https://ci:p@ss@corp.example/x/'")).toBe(
-      "fatal: unable to access 'https://corp.example/x/'",
+      "fatal: unable to access 'https://ci:xxxxx@corp.example/x/'",
     );
   });
 });
