@@ -141,34 +141,31 @@ describe('read-ahead through godepot', () => {
     await sumdb.close();
   });
 
-  it("a .mod miss fetches the version's .info, which the client then gets as a hit, fetched once", async () => {
+  /** A client asks for `asks`; godepot reads `next` ahead: fetched once, stored, then answered as a hit. */
+  const readsAhead = async (m: BuiltModule, asks: 'mod' | 'info', next: 'info' | 'zip') => {
     const g = await start();
-    const m = mods[0] as BuiltModule;
-    expect((await get(g.url + path(m, 'mod'))).status).toBe(200);
+    expect((await get(g.url + path(m, asks))).status).toBe(200);
     await g.g.service.idle();
-    expect(asked(m, 'info')).toBe(1);
-    expect(await g.storage.get(`mod${path(m, 'info')}`)).toEqual(m.info);
-    const info = await get(g.url + path(m, 'info'));
-    expect(info.status).toBe(200);
-    expect(info.headers.get('x-godepot-cache')).toBe('hit');
-    expect(info.body).toEqual(m.info);
-    expect(asked(m, 'info')).toBe(1);
+    expect(asked(m, next)).toBe(1);
+    expect(await g.storage.get(`mod${path(m, next)}`)).toEqual(m[next]);
+    const answer = await get(g.url + path(m, next));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-godepot-cache')).toBe('hit');
+    expect(answer.body).toEqual(m[next]);
+    expect(asked(m, next)).toBe(1);
+    return { g, answer };
+  };
+
+  it("a .mod miss fetches the version's .info, which the client then gets as a hit, fetched once", async () => {
+    const m = mods[0] as BuiltModule;
+    await readsAhead(m, 'mod', 'info');
     // The .info read ahead started nothing itself: no zip until a client asks for the .info.
     expect(asked(m, 'zip')).toBe(0);
   });
 
   it("a client's .info fetches the version's .zip, verified and stored, then served as a hit", async () => {
-    const g = await start();
-    const m = mods[1] as BuiltModule;
-    expect((await get(g.url + path(m, 'info'))).status).toBe(200);
-    await g.g.service.idle();
-    expect(asked(m, 'zip')).toBe(1);
-    expect(await g.storage.get(`mod${path(m, 'zip')}`)).toEqual(m.zip);
-    const zip = await get(g.url + path(m, 'zip'));
-    expect(zip.headers.get('x-godepot-cache')).toBe('hit');
-    expect(zip.headers.get('x-godepot-verification')).toBe('verified');
-    expect(zip.body).toEqual(m.zip);
-    expect(asked(m, 'zip')).toBe(1);
+    const { g, answer } = await readsAhead(mods[1] as BuiltModule, 'info', 'zip');
+    expect(answer.headers.get('x-godepot-verification')).toBe('verified');
     // The operator sees the extra upstream fetch.
     expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'zip', outcome: 'fetched' })).toBe(1);
     expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'zip', outcome: 'failed' })).toBe(0);
