@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NODE_START_FLAGS } from '../src/runtime/v8-flags.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const GODEPOT_BIN = join(REPO_ROOT, 'bin', 'godepot.js');
@@ -133,6 +134,8 @@ export async function startGodepot(o: GodepotOptions): Promise<Child & { readonl
   const child = spawn(
     process.execPath,
     [
+      // As `npm start` runs it.
+      ...NODE_START_FLAGS,
       GODEPOT_BIN,
       'serve',
       '--listen',

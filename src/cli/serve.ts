@@ -19,7 +19,7 @@ import { groupStats, serveGroupStats } from '../runtime/cluster-stats.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
-import { WORKER_NODE_FLAGS } from '../runtime/v8-flags.js';
+import { withStartFlags } from '../runtime/v8-flags.js';
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -85,7 +85,7 @@ async function runPrimary(settings: Settings): Promise<number> {
   // new connections is not queued behind the primary's round-robin hand-over (p99 at 256 new connections
   // 177 → 34 ms; README, Performance). NODE_CLUSTER_SCHED_POLICY=rr chooses Node's even round-robin instead.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS] });
+  cluster.setupPrimary({ execArgv: withStartFlags(process.execArgv) });
   const fork = (): void => {
     cluster.fork();
   };
