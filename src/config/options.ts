@@ -98,7 +98,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     default: 'fallback',
     choices: VERIFY_MODES,
-    help: 'When the checksum database cannot be reached: strict refuses, fallback serves marked unverified and checks later, quorum needs two proxies to agree.',
+    help: 'When the checksum database cannot be reached: strict refuses, fallback serves marked unverified and checks later, quorum needs two sources to agree (upstream proxies; with `direct`, the origin too).',
   },
   {
     name: 'verify-rule',

@@ -267,7 +267,7 @@ export class ImmutableFetcher {
       if (agreeing < 2) {
         throw new GodepotError(
           'quorum_failed',
-          `godepot: cannot verify ${what}: ${why.message}; the quorum policy needs two upstream proxies serving identical bytes, ${agreeing} did`,
+          `godepot: cannot verify ${what}: ${why.message}; the quorum policy needs two sources (upstream proxies, and the origin with direct) serving identical bytes, ${agreeing} did`,
         );
       }
       this.ctx.log.warn(
@@ -283,7 +283,7 @@ export class ImmutableFetcher {
     return 'unverified';
   }
 
-  /** How many upstream proxies serve bytes hashing to `got` (the copy already fetched counts once). */
+  /** How many sources (each proxy; the origin with direct) serve bytes hashing to `got` (the copy already fetched counts once). */
   private async quorum(req: ImmutableRequest, got: string, signal: AbortSignal): Promise<number> {
     if (req.kind === 'zip') {
       const each = await this.ctx.upstream.getEach(

@@ -3,7 +3,8 @@
 // single flight, stale serving and verification unchanged. Two shapes:
 // OriginSource for private modules (only their origin, never a proxy), and
 // DirectFallback for `--upstream <proxies>,direct` (the origin after every
-// proxy said 404/410; the checksum database still checks what it returns).
+// proxy said 404/410; the checksum database still checks what it returns,
+// and under --verify quorum the origin is one of the sources that must agree).
 import { Readable } from 'node:stream';
 import { isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
 import { NotFoundError, type BodyReader, type CallClass, type Fetched, type ProxyList } from '../upstream/index.js';
@@ -126,13 +127,18 @@ export class DirectFallback implements ModuleSource {
     return this.origin.get(upstreamPath, kind, cls, read, signal);
   }
 
-  getEach<T>(
+  /** Every proxy and the origin, each on its own (quorum: the origin is a source as independent as any proxy). */
+  async getEach<T>(
     upstreamPath: string,
     kind: string,
     cls: CallClass,
     read: BodyReader<T>,
     signal?: AbortSignal,
   ): Promise<{ found: Fetched<T>[]; errors: Error[] }> {
-    return this.proxies.getEach(upstreamPath, kind, cls, read, signal);
+    const [proxies, origin] = await Promise.all([
+      this.proxies.disabled ? { found: [], errors: [] } : this.proxies.getEach(upstreamPath, kind, cls, read, signal),
+      this.origin.getEach(upstreamPath, kind, cls, read, signal),
+    ]);
+    return { found: [...proxies.found, ...origin.found], errors: [...proxies.errors, ...origin.errors] };
   }
 }

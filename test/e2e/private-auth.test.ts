@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
+import { buildModules, describeRun, FakeGoProxy, faults, findGo, goEnv, runGo, writeApp } from '../world/index.js';
 import { findComponent } from '../support/components.js';
 import {
   removeDir,
@@ -250,5 +250,46 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
     const body = await r.text();
     expect(r.status, body).toBe(502);
     expect(body).toMatch(/checksum mismatch for pub\.example\/bad@v1\.0\.0 from origin pub\.example/);
+  }, 200_000);
+
+  it('--verify quorum with the database down: the origin is the second source that must agree', async () => {
+    // A proxy holding both modules as released; the origin of pub.example/bad was altered after release.
+    const proxy = await FakeGoProxy.start(
+      await buildModules([
+        { path: 'pub.example/direct', version: 'v1.0.0', files: DIRECT_FILES },
+        { path: 'pub.example/bad', version: 'v1.0.0', files: BAD_FILES },
+      ]),
+    );
+    const env = await vcsEnv(world.git, null);
+    dirs.push(env.HOME as string);
+    const quorum = await startGodepot(
+      {
+        upstream: `${proxy.url},direct`,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        verify: 'quorum',
+        'retry-base-delay': '10ms',
+        'retry-max-delay': '50ms',
+      },
+      { vcs: { env } },
+    );
+    world.sumdb.setFault(faults.status(503));
+    try {
+      const before = world.git.count('/git/direct');
+      const ok = await fetch(`${quorum.url}/pub.example/direct/@v/v1.0.0.zip`);
+      expect(ok.status, await ok.clone().text()).toBe(200);
+      expect(ok.headers.get('x-godepot-verification')).toBe('quorum');
+      expect(proxy.requests.filter((r) => r.path === '/pub.example/direct/@v/v1.0.0.zip').length).toBe(2);
+      expect(world.git.count('/git/direct')).toBeGreaterThan(before);
+
+      const bad = await fetch(`${quorum.url}/pub.example/bad/@v/v1.0.0.zip`);
+      const text = await bad.text();
+      expect(bad.status, text).toBe(502);
+      expect(text).toMatch(/quorum policy needs two sources .* serving identical bytes, 1 did/);
+      expect(await quorum.g.storage.list('mod/pub.example/')).toEqual([]);
+    } finally {
+      world.sumdb.clearFaults();
+      await quorum.close();
+      await proxy.close();
+    }
   }, 200_000);
 });
