@@ -63,9 +63,15 @@ function statusOf(err: unknown): number | undefined {
   return (err as ServiceError | null)?.$metadata?.httpStatusCode;
 }
 
+/** The bucket itself is gone (a 404 too, but not a missing key: nothing can be stored until it is back). */
+function isBucketGone(err: unknown): boolean {
+  const e = err as ServiceError | null;
+  return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
+}
+
 function isMissing(err: unknown): boolean {
   const name = (err as ServiceError | null)?.name;
-  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404;
+  return !isBucketGone(err) && (name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404);
 }
 
 export class S3Storage implements Storage {
@@ -135,6 +141,11 @@ export class S3Storage implements Storage {
   /** Wraps a store failure that is not a definite answer into StorageUnavailableError. */
   private fail(err: unknown, what: string): Error {
     if (err instanceof StorageUnavailableError) return err;
+    if (isBucketGone(err))
+      return new StorageUnavailableError(
+        this.name,
+        `${what}: the bucket "${this.opts.bucket}" no longer exists; create it again (e.g. \`mc mb ALIAS/${this.opts.bucket}\` or \`aws s3 mb s3://${this.opts.bucket}\`) and godepot fills it again from its upstreams`,
+      );
     const status = statusOf(err);
     if (status !== undefined && status < 500 && status !== 408 && status !== 429) {
       return new Error(`object store ${this.name}: ${what}: ${describe(err)}`);

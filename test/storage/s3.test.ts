@@ -1,7 +1,8 @@
 // What only the object-store backend has to get right, against a real MinIO:
 // a missing bucket is a clear start-up error, large blobs go up in parts
 // and appear only whole, and a store that stops answering fails fast with
-// an error that names it.
+// an error that names it, and a bucket deleted under a running godepot is
+// reported as such, not taken for missing keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { findComponent } from '../support/components.js';
@@ -52,6 +53,24 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       expect(blob?.size).toBe(data.length);
       expect((await blob?.read(7 << 20, (7 << 20) + 10))?.equals(data.subarray(7 << 20, (7 << 20) + 10))).toBe(true);
       expect((await s.get('mod/big.zip'))?.equals(data)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('says the bucket is gone when it is deleted while godepot runs', async () => {
+    await minio.makeBucket('doomed');
+    const s = await S3Storage.open({ bucket: 'doomed', prefix: '', endpoint: minio.endpoint, timeout: 5000 });
+    try {
+      await s.put('mod/a.mod', Buffer.from('module a\n'));
+      await s.delete('mod/a.mod');
+      await minio.removeBucket('doomed');
+      const gone = /bucket "doomed" no longer exists; create it again/;
+      const put = await s.put('mod/b.mod', Buffer.from('module b\n')).catch((e: unknown) => e);
+      expect(put).toBeInstanceOf(StorageUnavailableError);
+      expect((put as Error).message).toMatch(gone);
+      await expect(s.move('mod/b.mod', 'mod/c.mod')).rejects.toThrow(gone);
+      await expect(s.checkWritable()).rejects.toThrow(gone);
     } finally {
       await s.close();
     }

@@ -13,6 +13,8 @@ export interface RunningMinio {
   readonly env: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string; AWS_REGION: string };
   /** Creates a bucket (idempotent). */
   makeBucket(name: string): Promise<void>;
+  /** Deletes an empty bucket (an operator's `mc rb`). */
+  removeBucket(name: string): Promise<void>;
   /** SIGKILLs the server (the store "dies"); start() brings it back on the same port and folder. */
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -66,22 +68,35 @@ export async function startMinio(binary: string): Promise<RunningMinio> {
     c.kill('SIGKILL');
     await once(c, 'exit');
   };
+  const adminClient = async (): Promise<import('@aws-sdk/client-s3').S3Client> => {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    return new S3Client({
+      region: env.AWS_REGION,
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: USER, secretAccessKey: PASSWORD },
+    });
+  };
   await start();
   return {
     endpoint,
     env,
     async makeBucket(name) {
-      const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-      const client = new S3Client({
-        region: env.AWS_REGION,
-        endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: USER, secretAccessKey: PASSWORD },
-      });
+      const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+      const client = await adminClient();
       try {
         await client.send(new CreateBucketCommand({ Bucket: name }));
       } catch (err) {
         if ((err as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw err;
+      } finally {
+        client.destroy();
+      }
+    },
+    async removeBucket(name) {
+      const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+      const client = await adminClient();
+      try {
+        await client.send(new DeleteBucketCommand({ Bucket: name }));
       } finally {
         client.destroy();
       }
