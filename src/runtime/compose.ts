@@ -29,7 +29,7 @@ import {
 } from '../upstream/index.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
-import { makeLogging } from './logging.js';
+import { makeLogging, registerLogMetrics } from './logging.js';
 import { probeAtStart } from './probe.js';
 import { wirePrivate, type VcsOptions } from './private.js';
 import { wireAuth } from './auth.js';
@@ -102,6 +102,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const metrics = new Metrics(opts.processMetrics ?? true);
   // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
+  if (!given) registerLogMetrics(metrics.registry);
   const clock = opts.clock ?? systemClock;
   const coord = await openCoord(settings, log, metrics.registry, opts.group, () => clock.now());
   const incidents = new IncidentLog(storage, log, {

@@ -2,7 +2,19 @@
 // log.info(record, 'request'): same fields, order, escaping, bindings, time.
 import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { accessLogWriter, BatchingSink, isoTimeCached } from '../../src/runtime/logging.js';
+import { once } from 'node:events';
+import { openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import {
+  accessLogWriter,
+  BatchingSink,
+  isoTimeCached,
+  logDestination,
+  registerLogMetrics,
+} from '../../src/runtime/logging.js';
 
 function capture(): { lines: string[]; write(s: string): void } {
   const lines: string[] = [];
@@ -112,5 +124,33 @@ describe('BatchingSink', () => {
     sink.flushSync();
     expect(out.lines).toEqual(['x\n', 'y\n']);
     expect(out.flushed).toBe(1);
+  });
+});
+
+describe('log destination', () => {
+  it('drops and counts lines beyond its bound instead of holding them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'godepot-log-'));
+    const fd = openSync(join(dir, 'log'), 'w');
+    try {
+      const registry = new Registry();
+      registerLogMetrics(registry);
+      const dropped = async (): Promise<number> =>
+        (await registry.getSingleMetric('godepot_log_lines_dropped_total')?.get())?.values[0]?.value ?? 0;
+      const before = await dropped();
+      const dest = logDestination(fd, { writeBytes: 4096, bufferBytes: 64 * 1024 });
+      const line = Buffer.from('x'.repeat(99) + '\n');
+      // Written in one turn of the loop: the first write is in flight, the rest waits in the buffer until it is full.
+      for (let i = 0; i < 2000; i++) dest.write(line as unknown as string);
+      // Ends once everything kept is written (and closes fd).
+      const closed = once(dest, 'close');
+      dest.end();
+      await closed;
+      const kept = readFileSync(join(dir, 'log'), 'utf8').split('\n').length - 1;
+      expect(kept).toBeGreaterThan(600);
+      expect(kept).toBeLessThanOrEqual(64 * 10 + 41);
+      expect((await dropped()) - before).toBe(2000 - kept);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
