@@ -146,7 +146,8 @@ export function logDestination(
   },
 ): ReturnType<typeof pino.destination> {
   // Buffers, not strings: sonic-boom measures the byte length of its pending string chunk on every write,
-  // which with chunks this large cost more than the writing (.mod hits at 256 connections: 0.63 → 0.50x nginx).
+  // which with chunks this large cost more than the writing (.mod hits at 256 connections: 0.50x nginx in one run,
+  // 0.57–0.78x in the runs around it).
   const dest = pino.destination({
     dest: fd,
     sync: false,
