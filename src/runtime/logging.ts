@@ -37,12 +37,30 @@ export function isoTimeCached(): () => string {
 const ACCESS_BATCH_CHARS = 16_384;
 const ACCESS_DELAY_MS = 100;
 
+/**
+ * How the log is written (sonic-boom, pino's destination). It has one write
+ * in flight at a time and starts the next when the event loop next turns,
+ * so under load its pending text drains by one chunk per turn: with its
+ * default 16 KiB chunks, one process answering ~17,000 cache hits/s (5 MB/s
+ * of access log) drained ~2.7 MB/s, and the pending lines grew without
+ * bound — 35 MB of them after 15 s, RSS 101 → 183 MB in 20 s (2026-12-05,
+ * heap snapshot). Chunks of up to LOG_WRITE_BYTES keep up; and while more
+ * than LOG_BEHIND_BYTES wait to be written, access-log lines are dropped
+ * and counted (godepot_log_lines_dropped_total) instead of held, so memory
+ * stays bounded however slow the log's reader (a pipe, a terminal) is.
+ * Every other line (warnings, errors, security alerts) is always kept.
+ */
+export const LOG_WRITE_BYTES = 256 * 1024;
+export const LOG_BEHIND_BYTES = 16 * 1024 * 1024;
+
 export interface LogSink {
   write(line: string): unknown;
 }
 
 interface FlushableSink extends LogSink {
   readonly fd?: number;
+  /** Bytes handed over and not yet written (LogDestination). */
+  readonly behind?: number;
   flush?(cb?: (err?: Error | null) => void): void;
   flushSync?(): void;
 }
@@ -57,6 +75,9 @@ export class BatchingSink implements LogSink {
     private readonly out: FlushableSink,
     private readonly batchChars = ACCESS_BATCH_CHARS,
     private readonly delayMs = ACCESS_DELAY_MS,
+    /** Queued (access-log) lines are dropped while the destination is this far behind; pino's own lines never are. */
+    private readonly behindLimit = LOG_BEHIND_BYTES,
+    private readonly onDrop: (lines: number) => void = () => {},
   ) {}
 
   /** Queues a line, written with the next batch. */
@@ -106,57 +127,65 @@ export class BatchingSink implements LogSink {
   }
 
   private handOver(): void {
-    if (this.queued.length > 0) this.out.write(this.take());
+    if (this.queued.length === 0) return;
+    if ((this.out.behind ?? 0) > this.behindLimit) {
+      const lines = this.queued.length;
+      this.take();
+      this.onDrop(lines);
+      return;
+    }
+    this.out.write(this.take());
   }
 }
-
-/**
- * Bounds of the log destination (sonic-boom). It has one write in flight at
- * a time and starts the next when the event loop next runs, so under load
- * its pending text drains by one chunk per turn of the loop: with its
- * default 16 KiB chunks, one process answering ~17,000 cache hits/s (5 MB/s
- * of access log) drained ~2.7 MB/s, and the pending lines grew without
- * bound — 35 MB of them after 15 s, RSS 101 → 183 MB in 20 s (2026-12-05,
- * heap snapshot). Chunks of up to LOG_WRITE_BYTES keep up; and past
- * LOG_BUFFER_BYTES pending, lines are dropped and counted
- * (godepot_log_lines_dropped_total) instead of held, so memory stays bounded
- * however slow the log's reader (a pipe, a terminal) is.
- */
-export const LOG_WRITE_BYTES = 256 * 1024;
-export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /** How long after the first dropped line the warning about it is written. */
 const DROP_NOTICE_MS = 10_000;
 
-/** Log lines this process dropped because its log destination fell LOG_BUFFER_BYTES behind. */
+/** Access-log lines this process dropped because its log destination was LOG_BEHIND_BYTES behind. */
 let droppedLines = 0;
 
-function lineCount(data: string | Buffer): number {
-  let n = 0;
-  for (let i = data.indexOf('\n'); i >= 0; i = data.indexOf('\n', i + 1)) n++;
-  return Math.max(n, 1);
-}
+/** The asynchronous destination of fd, counting the bytes it has still to write. */
+export class LogDestination implements FlushableSink {
+  private pending = 0;
+  private readonly dest: ReturnType<typeof pino.destination>;
 
-/** The asynchronous destination of fd, bounded as above, taking Buffers (the limits are for tests). */
-export function logDestination(
-  fd: number,
-  limits: { readonly writeBytes: number; readonly bufferBytes: number } = {
-    writeBytes: LOG_WRITE_BYTES,
-    bufferBytes: LOG_BUFFER_BYTES,
-  },
-): ReturnType<typeof pino.destination> {
-  // Buffers, not strings: sonic-boom measures the byte length of its pending string chunk on every write,
-  // which with chunks this large cost more than the writing (.mod hits at 256 connections: 0.50x nginx in one run,
-  // 0.57–0.78x in the runs around it).
-  const dest = pino.destination({
-    dest: fd,
-    sync: false,
-    maxWrite: limits.writeBytes,
-    maxLength: limits.bufferBytes,
-    contentMode: 'buffer',
-  });
-  dest.on('drop', (data: string | Buffer) => (droppedLines += lineCount(data)));
-  return dest;
+  constructor(
+    readonly fd: number,
+    writeBytes = LOG_WRITE_BYTES,
+  ) {
+    // Buffers, not strings: sonic-boom measures the byte length of its pending string chunk on every write,
+    // which with chunks this large cost more than the writing (.mod hits at 256 connections: 0.50x nginx in one run,
+    // 0.57–0.78x in the runs around it).
+    this.dest = pino.destination({ dest: fd, sync: false, maxWrite: writeBytes, contentMode: 'buffer' });
+    this.dest.on('write', (n: number) => (this.pending -= n));
+  }
+
+  get behind(): number {
+    return this.pending;
+  }
+
+  write(text: string): void {
+    const b = Buffer.from(text);
+    this.pending += b.length;
+    // In buffer mode sonic-boom takes Buffers; its types only know strings.
+    this.dest.write(b as unknown as string);
+  }
+
+  flush(cb?: (err?: Error | null) => void): void {
+    this.dest.flush(cb);
+  }
+
+  flushSync(): void {
+    this.dest.flushSync();
+  }
+
+  /** Writes what is pending, then closes fd. */
+  end(): Promise<void> {
+    return new Promise((resolve) => {
+      this.dest.once('close', () => resolve());
+      this.dest.end();
+    });
+  }
 }
 
 /** godepot_log_lines_dropped_total in registry. */
@@ -164,7 +193,7 @@ export function registerLogMetrics(registry: Registry): void {
   let reported = 0;
   new Counter({
     name: 'godepot_log_lines_dropped_total',
-    help: 'Log lines dropped because the log destination (stdout) fell 16 MiB behind: memory stays bounded; a reader of the log that keeps up avoids it.',
+    help: 'Access-log lines dropped because the log destination (stdout) was 16 MiB behind: memory stays bounded; other log lines are always kept.',
     registers: [registry],
     collect() {
       this.inc(droppedLines - reported);
@@ -186,13 +215,17 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
     const log = makeTextLogger(settings, (s) => writeSync(fd, s));
     return { log, access: (record) => log.info(record, 'request') };
   }
-  const dest = logDestination(destination);
-  const sink = new BatchingSink({
-    write: (line: string) => dest.write(Buffer.from(line) as unknown as string),
-    flush: (cb) => dest.flush(cb),
-    flushSync: () => dest.flushSync(),
-    fd: destination,
-  });
+  let tellDrops = (): void => {};
+  const sink = new BatchingSink(
+    new LogDestination(destination),
+    ACCESS_BATCH_CHARS,
+    ACCESS_DELAY_MS,
+    LOG_BEHIND_BYTES,
+    (lines) => {
+      droppedLines += lines;
+      tellDrops();
+    },
+  );
   process.on('exit', () => {
     try {
       sink.flushSync();
@@ -203,19 +236,19 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
   const time = isoTimeCached();
   const base = { pid: process.pid };
   const log = pino({ level: settings.logLevel, base, timestamp: time }, sink);
-  // Said once the destination has had time to catch up (said at once, it would be dropped too).
+  // Said once, DROP_NOTICE_MS after the first drop, with how many went since the last time it was said.
   let told = droppedLines;
   let tell: NodeJS.Timeout | undefined;
-  dest.on('drop', () => {
+  tellDrops = () => {
     tell ??= setTimeout(() => {
       tell = undefined;
       log.warn(
         { dropped: droppedLines - told },
-        'log lines dropped: the log destination fell 16 MiB behind (a slow reader of stdout); see godepot_log_lines_dropped_total',
+        'access-log lines dropped: the log destination fell 16 MiB behind (a slow reader of stdout); see godepot_log_lines_dropped_total',
       );
       told = droppedLines;
     }, DROP_NOTICE_MS).unref();
-  });
+  };
   return { log, access: accessLogWriter(log, { write: (line) => sink.queue(line) }, time, base) };
 }
 

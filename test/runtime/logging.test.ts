@@ -2,7 +2,6 @@
 // log.info(record, 'request'): same fields, order, escaping, bindings, time.
 import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { once } from 'node:events';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import {
   accessLogWriter,
   BatchingSink,
   isoTimeCached,
-  logDestination,
+  LogDestination,
   registerLogMetrics,
 } from '../../src/runtime/logging.js';
 
@@ -128,29 +127,44 @@ describe('BatchingSink', () => {
 });
 
 describe('log destination', () => {
-  it('drops and counts lines beyond its bound instead of holding them', async () => {
+  it('counts what it has still to write, down to nothing once written', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'godepot-log-'));
-    const fd = openSync(join(dir, 'log'), 'w');
     try {
-      const registry = new Registry();
-      registerLogMetrics(registry);
-      const dropped = async (): Promise<number> =>
-        (await registry.getSingleMetric('godepot_log_lines_dropped_total')?.get())?.values[0]?.value ?? 0;
-      const before = await dropped();
-      const dest = logDestination(fd, { writeBytes: 4096, bufferBytes: 64 * 1024 });
-      const line = Buffer.from('x'.repeat(99) + '\n');
-      // Written in one turn of the loop: the first write is in flight, the rest waits in the buffer until it is full.
-      for (let i = 0; i < 2000; i++) dest.write(line as unknown as string);
-      // Ends once everything kept is written (and closes fd).
-      const closed = once(dest, 'close');
-      dest.end();
-      await closed;
-      const kept = readFileSync(join(dir, 'log'), 'utf8').split('\n').length - 1;
-      expect(kept).toBeGreaterThan(600);
-      expect(kept).toBeLessThanOrEqual(64 * 10 + 41);
-      expect((await dropped()) - before).toBe(2000 - kept);
+      const dest = new LogDestination(openSync(join(dir, 'log'), 'w'), 4096);
+      const line = 'x'.repeat(99) + '\n';
+      // Written in one turn of the loop: the first chunk is in flight, the rest waits.
+      for (let i = 0; i < 2000; i++) dest.write(line);
+      expect(dest.behind).toBe(200_000);
+      await dest.end();
+      expect(dest.behind).toBe(0);
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(line.repeat(2000));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('drops and counts access-log lines while it is too far behind, never the other lines', () => {
+    const out = { ...capture(), behind: 0 };
+    const dropped: number[] = [];
+    const sink = new BatchingSink(out, 1000, 60_000, 500, (n) => dropped.push(n));
+    sink.queue('a\n');
+    sink.write('warn 1\n');
+    out.behind = 501;
+    sink.queue('b\n');
+    sink.queue('c\n');
+    sink.write('fatal\n');
+    out.behind = 0;
+    sink.queue('d\n');
+    sink.write('warn 2\n');
+    expect(out.lines).toEqual(['a\n', 'warn 1\n', 'fatal\n', 'd\n', 'warn 2\n']);
+    expect(dropped).toEqual([2]);
+  });
+
+  it('reports the dropped lines as godepot_log_lines_dropped_total', async () => {
+    const registry = new Registry();
+    registerLogMetrics(registry);
+    const value = async (): Promise<number> =>
+      (await registry.getSingleMetric('godepot_log_lines_dropped_total')?.get())?.values[0]?.value ?? -1;
+    expect(await value()).toBe(0);
   });
 });
