@@ -188,6 +188,11 @@ export class LogDestination implements FlushableSink {
   }
 }
 
+/** Counts access-log lines dropped (godepot_log_lines_dropped_total). */
+export function countDroppedLines(lines: number): void {
+  droppedLines += lines;
+}
+
 /** godepot_log_lines_dropped_total in registry. */
 export function registerLogMetrics(registry: Registry): void {
   let reported = 0;
@@ -215,16 +220,12 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
     const log = makeTextLogger(settings, (s) => writeSync(fd, s));
     return { log, access: (record) => log.info(record, 'request') };
   }
-  let tellDrops = (): void => {};
   const sink = new BatchingSink(
     new LogDestination(destination),
     ACCESS_BATCH_CHARS,
     ACCESS_DELAY_MS,
     LOG_BEHIND_BYTES,
-    (lines) => {
-      droppedLines += lines;
-      tellDrops();
-    },
+    (lines) => dropped(lines),
   );
   process.on('exit', () => {
     try {
@@ -236,10 +237,11 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
   const time = isoTimeCached();
   const base = { pid: process.pid };
   const log = pino({ level: settings.logLevel, base, timestamp: time }, sink);
-  // Said once, DROP_NOTICE_MS after the first drop, with how many went since the last time it was said.
+  // Counted at once; said DROP_NOTICE_MS after the first drop, with how many went since it was last said.
   let told = droppedLines;
   let tell: NodeJS.Timeout | undefined;
-  tellDrops = () => {
+  const dropped = (lines: number): void => {
+    countDroppedLines(lines);
     tell ??= setTimeout(() => {
       tell = undefined;
       log.warn(
