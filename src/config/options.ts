@@ -202,7 +202,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     choices: LOG_FORMATS,
     help: 'json: one JSON object per line (for machines); text: one plain line per message; auto: json for serve, text for the other commands.',
   },
-  { name: 'access-log', type: 'boolean', default: 'true', help: 'Log one JSON line per request.' },
+  {
+    name: 'access-log',
+    type: 'boolean',
+    default: 'true',
+    help: 'Log one line per request (JSON, or plain with --log-format text).',
+  },
   {
     name: 'private',
     type: 'list',

@@ -213,13 +213,13 @@ export interface Logging {
   readonly access: (record: object) => void;
 }
 
-/** The logger and, sharing its destination and clock, the access-log writer. */
+/**
+ * The logger and, sharing its destination and clock, the access-log writer.
+ * Both formats write through the same asynchronous, bounded destination: a
+ * terminal or pipe that reads slowly (a paused `| less`) never stalls the
+ * server, it only costs access-log lines.
+ */
 export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, destination: 1 | 2 = 1): Logging {
-  if (settings.logFormat === 'text') {
-    const fd = destination;
-    const log = makeTextLogger(settings, (s) => writeSync(fd, s));
-    return { log, access: (record) => log.info(record, 'request') };
-  }
   const sink = new BatchingSink(
     new LogDestination(destination),
     ACCESS_BATCH_CHARS,
@@ -234,9 +234,20 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
       // the destination is gone (closed pipe): nothing more can be written
     }
   });
-  const time = isoTimeCached();
-  const base = { pid: process.pid };
-  const log = pino({ level: settings.logLevel, base, timestamp: time }, sink);
+  let log: Logger;
+  let access: (record: object) => void;
+  if (settings.logFormat === 'text') {
+    log = makeTextLogger(settings, (s) => sink.write(s));
+    const textLog = log;
+    access = (record) => {
+      if (textLog.isLevelEnabled('info')) sink.queue(textAccessLine(record));
+    };
+  } else {
+    const time = isoTimeCached();
+    const base = { pid: process.pid };
+    log = pino({ level: settings.logLevel, base, timestamp: time }, sink);
+    access = accessLogWriter(log, { write: (line) => sink.queue(line) }, time, base);
+  }
   // Counted at once; said DROP_NOTICE_MS after the first drop, with how many went since it was last said.
   let told = droppedLines;
   let tell: NodeJS.Timeout | undefined;
@@ -251,7 +262,23 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
       told = droppedLines;
     }, DROP_NOTICE_MS).unref();
   };
-  return { log, access: accessLogWriter(log, { write: (line) => sink.queue(line) }, time, base) };
+  return { log, access };
+}
+
+/**
+ * An access-log record as a line for people (--log-format text):
+ * "godepot: GET /m/@v/v1.0.0.zip 200 1.2 ms cache=hit verification=verified".
+ */
+export function textAccessLine(record: object, prefix = 'godepot'): string {
+  const { method, path, status, ms, ...rest } = record as Record<string, unknown>;
+  let line = `${prefix}: ${String(method ?? '-')} ${String(path ?? '-')} ${String(status ?? '-')}`;
+  if (typeof ms === 'number') line += ` ${ms} ms`;
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === undefined || k === 'route') continue;
+    const text = String(v);
+    line += ` ${k}=${/^[\w./:@+-]+$/.test(text) ? text : JSON.stringify(text)}`;
+  }
+  return line + '\n';
 }
 
 export function makeLogger(settings: Pick<Settings, 'logLevel' | 'logFormat'>, destination: 1 | 2 = 1): Logger {

@@ -114,3 +114,30 @@ describe('SIGTERM with a hostile upstream', () => {
     expect(await hanging).not.toBe(200);
   }, 60_000);
 });
+
+describe('a log nobody reads', () => {
+  it('keeps answering with --log-format text while its stdout is not read, and says what each request was', async () => {
+    const data = await tempDir();
+    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--log-format', 'text']);
+    try {
+      expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
+      for (let i = 0; i < 200 && !/GET \/healthz 200 /.test(g.output()); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(g.output()).toMatch(/^godepot: GET \/healthz 200 [\d.]+ ms$/m);
+      // The pipe holds 64 KiB; 5,000 access lines are ~200 KiB. A server writing its log synchronously
+      // stops answering once the pipe is full.
+      g.child.stdout?.pause();
+      const started = performance.now();
+      for (let i = 0; i < 5000; i++) {
+        const r = await fetch(`${g.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+        expect(r.status).toBe(200);
+        await r.arrayBuffer();
+      }
+      expect(performance.now() - started).toBeLessThan(30_000);
+    } finally {
+      g.child.stdout?.resume();
+      await g.stop('SIGKILL');
+      await removeDir(data);
+    }
+  }, 60_000);
+});

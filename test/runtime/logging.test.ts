@@ -14,6 +14,7 @@ import {
   isoTimeCached,
   LogDestination,
   registerLogMetrics,
+  textAccessLine,
 } from '../../src/runtime/logging.js';
 
 function capture(): { lines: string[]; write(s: string): void } {
@@ -172,5 +173,25 @@ describe('log destination', () => {
     countDroppedLines(2);
     expect(await value()).toBe(before + 5);
     expect(await value()).toBe(before + 5);
+  });
+});
+
+describe('text access line', () => {
+  it('says method, path, status and time, then the fields that are set', () => {
+    expect(
+      textAccessLine({
+        method: 'GET',
+        path: '/example.com/m/@v/v1.0.0.zip',
+        status: 200,
+        ms: 1.2,
+        route: 'zip',
+        module: 'example.com/m',
+        version: undefined,
+        cache: 'hit',
+        error: 'upstream said no',
+      }),
+    ).toBe(
+      'godepot: GET /example.com/m/@v/v1.0.0.zip 200 1.2 ms module=example.com/m cache=hit error="upstream said no"\n',
+    );
   });
 });

@@ -135,8 +135,9 @@ export async function spawnGodepot(
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: string): void => {
       out += chunk;
-      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) resolve(m[1] as string);
+      // A JSON log line ("url":"…"), or the text one (--log-format text: "godepot listening on …;").
+      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"|listening on (https?:\/\/127\.0\.0\.1:\d+);/.exec(out);
+      if (m) resolve((m[1] ?? m[2]) as string);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (c: string) => (out += c));
