@@ -27,7 +27,7 @@ export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promis
           .get(`/sumdb/${name}/supported`, 'probe', 'metadata', readLimited(4096), signal)
           .catch(() => undefined),
       ),
-    ...t.sources.flatMap((s) => [s.probe(signal), s.checkFixed(signal)]),
+    ...t.sources.map((s) => s.checkSources(signal)),
   ]);
   if (signal.aborted) return;
   for (const u of t.upstreams) {

@@ -142,16 +142,24 @@ export class SumdbSources implements SourceList {
     }
   }
 
-  /** Asks each fixed source for its tree head, so that /readyz knows at start whether it answers. */
-  async checkFixed(signal?: AbortSignal): Promise<void> {
-    await Promise.all(
-      this.opts.fixed.map((url) =>
-        this.opts.endpoints
-          .get(url)
-          .get('/latest', 'sumdb-probe', 'sumdb', readLimited(64 << 10), signal)
-          .catch(() => undefined),
-      ),
-    );
+  /**
+   * At start: finds which upstreams serve the database and asks every source
+   * (those found and the fixed ones) for its tree head, so that /readyz and
+   * the log know from the first seconds which of them answer — an upstream
+   * that serves the database is a source like the others, not "unknown"
+   * until the first build needs it.
+   */
+  async checkSources(signal?: AbortSignal): Promise<void> {
+    const latest = (url: string): Promise<unknown> =>
+      this.opts.endpoints
+        .get(url)
+        .get('/latest', 'sumdb-probe', 'sumdb', readLimited(64 << 10), signal)
+        .catch(() => undefined);
+    const fixed = new Set(this.opts.fixed);
+    await Promise.all([
+      ...this.opts.fixed.map(latest),
+      this.probe(signal).then(() => Promise.all(this.current().filter((u) => !fixed.has(u)).map(latest))),
+    ]);
   }
 
   /** Every source and what is known of it, the upstreams first. */

@@ -66,6 +66,18 @@ describe.skipIf(findGo() === null)('the field case: the database host is down, t
     await dirs.removeAll();
   });
 
+  it('before any build, the log and /readyz say the log is read through the proxy', async () => {
+    // Found in the field (2026-12-05): the start-up probe asked the proxy only whether it serves the database,
+    // never for the log itself, so with the own host down the log said "no source answers" and /readyz "unknown".
+    const via = `${upstream.url}/sumdb/${sumdb.name}`;
+    const said = godepot.logs.map((l) => String(l.msg)).filter((m) => m.startsWith(`checksum database ${sumdb.name}:`));
+    expect(said).toEqual([expect.stringMatching(new RegExp(`^checksum database ${sumdb.name}: read through ${via};`))]);
+    expect(said[0]).toContain(`not reachable: https://${sumdb.name}`);
+    const db = (await readyz(godepot.url)).sumdb.find((d) => d.name === sumdb.name);
+    expect(db?.sources).toContainEqual(expect.objectContaining({ url: via, via: 'upstream', state: 'ok' }));
+    expect(db?.status).not.toBe('unreachable');
+  });
+
   it('a cold tidy and build succeed, every artifact verified, go.sum as the direct run', async () => {
     const h = await dirs.make();
     const job = await dirs.make('godepot-ci-');
