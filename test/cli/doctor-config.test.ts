@@ -147,6 +147,12 @@ describe('configuration problems, each with a fix', () => {
     expect(single.map((f) => [f.severity, f.message.slice(0, 30)])).toEqual([
       ['info', 'only https://godepot.internal,'],
     ]);
+    expect(single[0]?.message).toContain('otherwise add "|https://proxy.golang.org"');
+    // The public proxy alone: its note does not suggest adding the public proxy.
+    const publicOnly = analyzeConfig({ ...BASE, GOPROXY: 'https://proxy.golang.org' }).findings;
+    expect(publicOnly.map((f) => f.severity)).toEqual(['info']);
+    expect(publicOnly[0]?.message).not.toContain('add "|https://proxy.golang.org"');
+    expect(publicOnly[0]?.message).toContain('GOPROXY=https://godepot.internal|https://proxy.golang.org');
     expect(analyzeConfig({ ...BASE, GOPROXY: 'direct' }).findings[0]?.severity).toBe('warning');
   });
 

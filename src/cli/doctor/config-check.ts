@@ -201,7 +201,11 @@ function checkProxies(cfg: GoConfig, out: Finding[]): ReturnType<typeof parseGop
       kind: 'config',
       severity: 'info',
       subject: 'GOPROXY',
-      message: `only ${only.url}, no fallback: if it is down, builds stop. Right when every module must come through it; otherwise add "|https://proxy.golang.org"`,
+      message: `only ${only.url}, no fallback: if it is down, builds stop. ${
+        only.url.replace(/\/+$/, '') === 'https://proxy.golang.org'
+          ? 'A godepot in front of it (GOPROXY=https://godepot.internal|https://proxy.golang.org) keeps builds going in its outages'
+          : 'Right when every module must come through it; otherwise add "|https://proxy.golang.org"'
+      }`,
     });
   }
   return list;
