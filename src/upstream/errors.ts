@@ -126,6 +126,10 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** OpenSSL's codes for a certificate chain that leads to no trusted CA (a private CA, a TLS-intercepting proxy). */
+const UNTRUSTED_CODE =
+  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_UNTRUSTED)/;
+
 /** Node and OpenSSL error codes of a failed TLS handshake. */
 export const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;
 
@@ -184,7 +188,9 @@ export function classifyNetworkError(upstream: string, err: unknown, phase: 'req
     detail = 'no complete answer within the total deadline';
   } else if (codes.some((c) => TLS_CODE.test(c))) {
     failure = 'tls';
-    detail = msg;
+    detail = codes.some((c) => UNTRUSTED_CODE.test(c))
+      ? `${msg}: signed by a CA godepot does not trust (it trusts Node's list and the system's, as the go command does); add the CA to the system's store, or name it with SSL_CERT_FILE or NODE_EXTRA_CA_CERTS`
+      : msg;
     transient = false;
   } else if (phase === 'body') {
     failure = 'body';

@@ -3,6 +3,7 @@
 // deadlines are layered on top (endpoint.ts).
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { LookupFunction } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
@@ -51,8 +52,12 @@ export class HttpPools {
 
   constructor(
     private readonly deadlines: Readonly<Record<CallClass, Deadlines>>,
-    /** Extra connect options: tests pass a `lookup` so names resolve without leaving loopback. */
-    private readonly connect: { readonly lookup?: LookupFunction } = {},
+    /**
+     * Extra connect options: the TLS context trusting the go command's
+     * certificates too (roots.ts); tests pass a `lookup` so names resolve
+     * without leaving loopback.
+     */
+    private readonly connect: { readonly lookup?: LookupFunction; readonly secureContext?: SecureContext } = {},
   ) {}
 
   dispatcher(cls: CallClass): Dispatcher {

@@ -7,3 +7,4 @@ export * from './mirrors.js';
 export type * from './types.js';
 export * from './reachability.js';
 export * from './credentials.js';
+export * from './roots.js';

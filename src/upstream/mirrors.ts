@@ -158,7 +158,13 @@ export class SumdbSources implements SourceList {
     const fixed = new Set(this.opts.fixed);
     await Promise.all([
       ...this.opts.fixed.map(latest),
-      this.probe(signal).then(() => Promise.all(this.current().filter((u) => !fixed.has(u)).map(latest))),
+      this.probe(signal).then(() =>
+        Promise.all(
+          this.current()
+            .filter((u) => !fixed.has(u))
+            .map(latest),
+        ),
+      ),
     ]);
   }
 

@@ -7,6 +7,8 @@
 import { Agent, request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
+import { trustedContext } from '../../upstream/roots.js';
+import type { SecureContext } from 'node:tls';
 
 export interface ModuleAnswer {
   readonly status: number;
@@ -68,7 +70,7 @@ export async function fetchModuleList(proxyUrl: string, module: string, timeoutM
       'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
   u.username = '';
   u.password = '';
-  const agent = new Agent({ connect: { timeout: timeoutMs } });
+  const agent = new Agent({ connect: { timeout: timeoutMs, ...trusted() } });
   try {
     const res = await request(`${u.toString().replace(/\/+$/, '')}/${escapePath(module)}/@v/list`, {
       dispatcher: agent,
@@ -81,4 +83,10 @@ export async function fetchModuleList(proxyUrl: string, module: string, timeoutM
   } finally {
     await agent.close().catch(() => undefined);
   }
+}
+
+/** TLS trust as the go command's (roots.ts): its certificates, besides Node's. */
+function trusted(): { secureContext?: SecureContext } {
+  const secureContext = trustedContext();
+  return secureContext ? { secureContext } : {};
 }

@@ -1,0 +1,116 @@
+// The certificate authorities godepot trusts for https upstreams and
+// checksum databases: the go command's, plus Node's own.
+//
+// Node trusts its bundled Mozilla list (and NODE_EXTRA_CA_CERTS); the go
+// command trusts the system's. On a network whose TLS-intercepting proxy has
+// its CA in the system store (common in companies), `go` reaches
+// proxy.golang.org and godepot did not: "self-signed certificate in
+// certificate chain" (seen on 2026-12-05). So on Linux godepot also loads
+// the certificates the go command loads (crypto/x509, root_unix.go and
+// root_linux.go):
+//
+//   - SSL_CERT_FILE if set, else the first of the distributions' bundles
+//     below that can be read;
+//   - every file in each folder of SSL_CERT_DIR (colon-separated) if set,
+//     else in /etc/ssl/certs and /etc/pki/tls/certs.
+//
+// Elsewhere (macOS, Windows) the go command asks the platform, which Node
+// cannot: Node's own list stays (set NODE_EXTRA_CA_CERTS for a private CA).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+
+export const CERT_FILES = [
+  '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Gentoo…
+  '/etc/pki/tls/certs/ca-bundle.crt', // Fedora, RHEL 6
+  '/etc/ssl/ca-bundle.pem', // OpenSUSE
+  '/etc/pki/tls/cacert.pem', // OpenELEC
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // CentOS, RHEL 7
+  '/etc/ssl/cert.pem', // Alpine
+];
+export const CERT_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs'];
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The certificates the go command would load on this Linux system, as PEM blocks (unchecked). */
+export function goCertificates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const pems: string[] = [];
+  const add = (text: string | null): void => {
+    if (text !== null) pems.push(...(text.match(PEM_BLOCK) ?? []));
+  };
+  const files = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : CERT_FILES;
+  for (const f of files) {
+    const text = readText(f);
+    if (text !== null) {
+      add(text);
+      break;
+    }
+  }
+  const dirs = env.SSL_CERT_DIR ? env.SSL_CERT_DIR.split(':').filter(Boolean) : CERT_DIRS;
+  for (const d of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) add(readText(join(d, n)));
+  }
+  return pems;
+}
+
+/**
+ * Node's trusted certificates (its bundled list and NODE_EXTRA_CA_CERTS)
+ * plus the go command's (Linux), each once; certificates that do not parse
+ * are left out. Undefined when the go command's add nothing: Node's
+ * defaults then apply unchanged.
+ */
+export function trustedCertificates(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string[] | undefined {
+  if (platform !== 'linux') return undefined;
+  const own = new Set(rootCertificates.map(normalise));
+  const extra = env.NODE_EXTRA_CA_CERTS ? (readText(env.NODE_EXTRA_CA_CERTS)?.match(PEM_BLOCK) ?? []) : [];
+  const added = new Map<string, string>();
+  for (const pem of [...extra, ...goCertificates(env)]) {
+    const key = normalise(pem);
+    if (own.has(key) || added.has(key)) continue;
+    try {
+      new X509Certificate(pem);
+    } catch {
+      continue;
+    }
+    added.set(key, pem);
+  }
+  if (added.size === 0) return undefined;
+  return [...rootCertificates, ...added.values()];
+}
+
+function normalise(pem: string): string {
+  return pem.replace(/\s+/g, '');
+}
+
+let made: SecureContext | null | undefined;
+
+/**
+ * One TLS context trusting trustedCertificates(), made on first use and
+ * shared by every https connection (a context per connection would parse
+ * the list each time); undefined when Node's defaults apply.
+ */
+export function trustedContext(): SecureContext | undefined {
+  if (made === undefined) {
+    const ca = trustedCertificates();
+    made = ca ? createSecureContext({ ca }) : null;
+  }
+  return made ?? undefined;
+}
