@@ -1,5 +1,6 @@
 // godepot's logs: JSON lines (pino) on stdout or stderr, written in batches,
 // and the access log's own fast writer (one line per request).
+import cluster from 'node:cluster';
 import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -237,10 +238,12 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
   let log: Logger;
   let access: (record: object) => void;
   if (settings.logFormat === 'text') {
-    log = makeTextLogger(settings, (s) => sink.write(s));
+    // With --workers N each worker says what it sees (its start, its probes): the prefix tells them apart.
+    const prefix = cluster.worker ? `godepot worker ${cluster.worker.id}` : 'godepot';
+    log = makeTextLogger(settings, (s) => sink.write(s), prefix);
     const textLog = log;
     access = (record) => {
-      if (textLog.isLevelEnabled('info')) sink.queue(textAccessLine(record));
+      if (textLog.isLevelEnabled('info')) sink.queue(textAccessLine(record, prefix));
     };
   } else {
     const time = isoTimeCached();

@@ -115,6 +115,23 @@ describe('SIGTERM with a hostile upstream', () => {
   }, 60_000);
 });
 
+describe('text logs of several workers', () => {
+  it('say which worker each line is from', async () => {
+    const data = await tempDir();
+    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--log-format', 'text', '--workers', '2']);
+    try {
+      const said = (): string[] =>
+        [...g.output().matchAll(/^godepot worker (\d+): godepot listening on /gm)].map((m) => m[1] as string);
+      for (let i = 0; i < 400 && said().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(new Set(said()).size, g.output()).toBe(2);
+      expect(g.output()).toMatch(/^godepot: starting workers$/m);
+    } finally {
+      await g.stop();
+      await removeDir(data);
+    }
+  }, 30_000);
+});
+
 describe('a log nobody reads', () => {
   it('keeps answering with --log-format text while its stdout is not read, and says what each request was', async () => {
     const data = await tempDir();
