@@ -24,7 +24,7 @@ import {
   ProxyList,
   Reachability,
   SumdbSources,
-  trustedContext,
+  trustOptions,
   UpstreamError,
   type EndpointObserver,
 } from '../upstream/index.js';
@@ -119,8 +119,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const stats = new OperatorStats();
   await incidents.load();
   // https upstreams are trusted as the go command trusts them (roots.ts), unless the caller says otherwise.
-  const trusted = trustedContext();
-  const pools = new HttpPools(settings.deadlines, { ...(trusted ? { secureContext: trusted } : {}), ...opts.pools });
+  const pools = new HttpPools(settings.deadlines, { ...trustOptions(), ...opts.pools });
   const reach: Reachability = new Reachability(
     clock,
     (url): string | undefined => endpoints.get(url).status().lastFailure?.detail,

@@ -114,3 +114,9 @@ export function trustedContext(): SecureContext | undefined {
   }
   return made ?? undefined;
 }
+
+/** Connect options for TLS trust as the go command's: { secureContext } when roots.ts adds certificates, else none. */
+export function trustOptions(): { secureContext?: SecureContext } {
+  const secureContext = trustedContext();
+  return secureContext ? { secureContext } : {};
+}

@@ -7,8 +7,7 @@
 import { Agent, request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
-import { trustedContext } from '../../upstream/roots.js';
-import type { SecureContext } from 'node:tls';
+import { trustOptions } from '../../upstream/roots.js';
 
 export interface ModuleAnswer {
   readonly status: number;
@@ -70,7 +69,7 @@ export async function fetchModuleList(proxyUrl: string, module: string, timeoutM
       'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
   u.username = '';
   u.password = '';
-  const agent = new Agent({ connect: { timeout: timeoutMs, ...trusted() } });
+  const agent = new Agent({ connect: { timeout: timeoutMs, ...trustOptions() } });
   try {
     const res = await request(`${u.toString().replace(/\/+$/, '')}/${escapePath(module)}/@v/list`, {
       dispatcher: agent,
@@ -83,10 +82,4 @@ export async function fetchModuleList(proxyUrl: string, module: string, timeoutM
   } finally {
     await agent.close().catch(() => undefined);
   }
-}
-
-/** TLS trust as the go command's (roots.ts): its certificates, besides Node's. */
-function trusted(): { secureContext?: SecureContext } {
-  const secureContext = trustedContext();
-  return secureContext ? { secureContext } : {};
 }

@@ -3,11 +3,11 @@
 // HTTP. Each step has its own deadline and reports how long it took.
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { codesOf, TLS_CODE } from '../../upstream/errors.js';
 import { USER_AGENT } from '../../upstream/http.js';
-import { trustedContext } from '../../upstream/roots.js';
+import { trustOptions } from '../../upstream/roots.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
 export type StepFailure = 'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'body' | 'key';
@@ -144,7 +144,7 @@ export async function probeConnection(url: string, timeoutMs: number): Promise<{
               port,
               ...(isIP(host) === 0 ? { servername: host } : {}),
               ALPNProtocols: ['http/1.1'],
-              ...trusted(),
+              ...trustOptions(),
             }),
           'secureConnect',
           signal,
@@ -182,7 +182,7 @@ export interface HttpAnswer {
 
 /** One GET with deadlines (connect, headers, body); the body is cut at 1 MiB. */
 export async function httpGet(url: string, timeoutMs: number): Promise<HttpAnswer> {
-  const agent = new Agent({ connect: { timeout: timeoutMs, ...trusted() } });
+  const agent = new Agent({ connect: { timeout: timeoutMs, ...trustOptions() } });
   const started = performance.now();
   try {
     const res = await request(url, {
@@ -204,10 +204,4 @@ export async function httpGet(url: string, timeoutMs: number): Promise<HttpAnswe
   } finally {
     await agent.close().catch(() => undefined);
   }
-}
-
-/** TLS trust as the go command's (roots.ts): its certificates, besides Node's. */
-function trusted(): { secureContext?: SecureContext } {
-  const secureContext = trustedContext();
-  return secureContext ? { secureContext } : {};
 }
