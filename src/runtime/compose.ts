@@ -22,11 +22,13 @@ import {
   HttpPools,
   MirrorSet,
   ProxyList,
+  proxyRules,
   Reachability,
   SumdbSources,
   trustOptions,
   UpstreamError,
   type EndpointObserver,
+  type ProxyRules,
 } from '../upstream/index.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
@@ -75,6 +77,8 @@ export interface ComposeOptions {
   readonly recordIncidents?: boolean;
   /** Options for the upstream connection pools (tests resolve names with their own lookup). */
   readonly pools?: ConstructorParameters<typeof HttpPools>[1];
+  /** Which upstream calls go through an HTTP proxy (default: HTTPS_PROXY, HTTP_PROXY, NO_PROXY of the environment). */
+  readonly proxies?: ProxyRules;
   /** The go binary and environment of origin fetches (tests; default: `go` and process.env). */
   readonly vcs?: VcsOptions;
   /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
@@ -119,7 +123,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const stats = new OperatorStats();
   await incidents.load();
   // https upstreams are trusted as the go command trusts them (roots.ts), unless the caller says otherwise.
-  const pools = new HttpPools(settings.deadlines, { ...trustOptions(), ...opts.pools });
+  const proxies = opts.proxies ?? proxyRules();
+  const pools = new HttpPools(settings.deadlines, { ...trustOptions(), ...opts.pools }, proxies);
+  if (proxies.any) log.info({ proxies: proxies.describe() }, `upstream calls: ${proxies.describe()}`);
   const reach: Reachability = new Reachability(
     clock,
     (url): string | undefined => endpoints.get(url).status().lastFailure?.detail,

@@ -1,12 +1,13 @@
 // One HTTP GET to an upstream, with the first-byte and idle deadlines of its
 // call class, over keep-alive connection pools. Retries, breakers and overall
 // deadlines are layered on top (endpoint.ts).
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import { Agent, Dispatcher, interceptors, ProxyAgent } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
+import { NO_PROXY_RULES, type ProxyRules } from './env-proxy.js';
 
 export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';
 
@@ -58,17 +59,27 @@ export class HttpPools {
      * without leaving loopback.
      */
     private readonly connect: { readonly lookup?: LookupFunction; readonly secureContext?: SecureContext } = {},
+    /** Which calls go through an HTTP proxy (env-proxy.ts: HTTPS_PROXY, HTTP_PROXY, NO_PROXY as the go command reads them). */
+    private readonly proxies: ProxyRules = NO_PROXY_RULES,
   ) {}
 
   dispatcher(cls: CallClass): Dispatcher {
     let d = this.agents.get(cls);
     if (!d) {
-      d = new Agent({
-        connect: { timeout: this.deadlines[cls].connect, ...this.connect },
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 120_000,
-        connections: 128,
-      }).compose(interceptors.redirect({ maxRedirections: 10 }));
+      const connect = { timeout: this.deadlines[cls].connect, ...this.connect };
+      const pool = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128 };
+      const direct = new Agent({ ...pool, connect });
+      const routed = this.proxies.any
+        ? new ProxyRouter(
+            direct,
+            this.proxies,
+            // proxyTunnel off: an http URL is asked of the proxy in absolute form, an https one through CONNECT, as
+            // the go command does.
+            (uri) => new ProxyAgent({ ...pool, uri, proxyTunnel: false, proxyTls: connect, requestTls: connect }),
+          )
+        : direct;
+      // Redirects are followed through the router, so a redirect to another host takes that host's route.
+      d = routed.compose(interceptors.redirect({ maxRedirections: 10 }));
       this.agents.set(cls, d);
     }
     return d;
@@ -77,6 +88,39 @@ export class HttpPools {
   async close(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.destroy().catch(() => undefined)));
     this.agents.clear();
+  }
+}
+
+/** Sends each request directly or through the proxy the rules name for its origin. */
+class ProxyRouter extends Dispatcher {
+  private readonly viaProxy = new Map<string, Dispatcher>();
+
+  constructor(
+    private readonly direct: Dispatcher,
+    private readonly rules: ProxyRules,
+    private readonly make: (proxy: string) => Dispatcher,
+  ) {
+    super();
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin));
+    const proxy = origin ? this.rules.proxyFor(origin) : undefined;
+    if (proxy === undefined) return this.direct.dispatch(opts, handler);
+    let d = this.viaProxy.get(proxy);
+    if (!d) {
+      d = this.make(proxy);
+      this.viaProxy.set(proxy, d);
+    }
+    return d.dispatch(opts, handler);
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all([this.direct, ...this.viaProxy.values()].map((d) => d.close()));
+  }
+
+  override async destroy(): Promise<void> {
+    await Promise.all([this.direct, ...this.viaProxy.values()].map((d) => d.destroy()));
   }
 }
 

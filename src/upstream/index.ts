@@ -8,3 +8,4 @@ export type * from './types.js';
 export * from './reachability.js';
 export * from './credentials.js';
 export * from './roots.js';
+export * from './env-proxy.js';

@@ -12,6 +12,7 @@ import { buildSettings } from '../../src/config/load.js';
 import { findOption } from '../../src/config/options.js';
 import { compose, type ComposeOptions, type Godepot } from '../../src/runtime/compose.js';
 import type { Storage } from '../../src/storage/index.js';
+import { NO_PROXY_RULES } from '../../src/upstream/index.js';
 import { createHttpServer, type GodepotServer, type HttpServerLimits } from '../../src/server/http-server.js';
 import type { VcsOptions } from '../../src/runtime/private.js';
 import { waitFor } from './ports.js';
@@ -46,7 +47,7 @@ export async function startGodepot(
   opts: {
     storage?: Storage;
     background?: boolean;
-    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools'>;
+    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools' | 'proxies'>;
     limits?: Partial<HttpServerLimits>;
     vcs?: VcsOptions;
   } = {},
@@ -70,6 +71,8 @@ export async function startGodepot(
     log,
     processMetrics: false,
     background: opts.background ?? false,
+    // The test's world is on loopback: an HTTP proxy set in the environment running the tests is not its business.
+    proxies: NO_PROXY_RULES,
     ...(opts.storage ? { storage: opts.storage } : {}),
     ...opts.compose,
     ...(opts.vcs ? { vcs: opts.vcs } : {}),

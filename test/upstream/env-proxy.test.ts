@@ -1,0 +1,206 @@
+// godepot reaches its upstreams through the HTTP proxy the environment
+// names, by the go command's rules (env-proxy.ts): where `go` gets through a
+// company's proxy, godepot must too. Until 2026-12-05 it ignored
+// HTTPS_PROXY and connected directly. The proxy here is a small forward
+// proxy on loopback that maps the upstream's name to the test world, while
+// godepot's own resolver resolves no name at all: an answer can only have
+// come through the proxy.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect as netConnect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { proxyRules } from '../../src/upstream/index.js';
+import { noNameResolves } from '../support/dns.js';
+import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+
+const u = (s: string): URL => new URL(s);
+
+describe('which calls go through a proxy (the go command’s rules)', () => {
+  it('HTTPS_PROXY for https, HTTP_PROXY for http; upper case first; a value without a scheme is http://', () => {
+    const r = proxyRules({ HTTPS_PROXY: 'corp:3128', https_proxy: 'http://other:1', http_proxy: 'http://plain:8080' });
+    expect(r.any).toBe(true);
+    expect(r.proxyFor(u('https://proxy.golang.org/x'))).toBe('http://corp:3128/');
+    expect(r.proxyFor(u('http://mirror.example/x'))).toBe('http://plain:8080/');
+    expect(proxyRules({}).any).toBe(false);
+    expect(proxyRules({}).proxyFor(u('https://proxy.golang.org'))).toBeUndefined();
+    expect(proxyRules({ HTTP_PROXY: 'http://p:1' }).proxyFor(u('https://proxy.golang.org'))).toBeUndefined();
+  });
+
+  it('never for localhost or loopback addresses', () => {
+    const r = proxyRules({ HTTPS_PROXY: 'http://p:1', HTTP_PROXY: 'http://p:1' });
+    for (const url of ['http://localhost:8080', 'http://127.0.0.1:9', 'https://127.200.1.1', 'http://[::1]:80'])
+      expect(r.proxyFor(u(url)), url).toBeUndefined();
+    expect(r.proxyFor(u('http://128.0.0.1'))).toBe('http://p:1/');
+  });
+
+  it('NO_PROXY: *, domains with and without a leading dot or "*.", ports, addresses and CIDR blocks', () => {
+    const r = proxyRules({
+      HTTPS_PROXY: 'http://p:1',
+      HTTP_PROXY: 'http://p:1',
+      NO_PROXY:
+        ' Corp.Example , .inner.example,*.star.example, ports.example:8443, 10.0.0.0/8, 192.168.1.5, [2001:db8::1]:443',
+    });
+    const direct = [
+      'https://corp.example',
+      'https://git.corp.example',
+      'https://a.inner.example',
+      'https://b.star.example',
+      'https://ports.example:8443',
+      'http://10.20.30.40',
+      'http://192.168.1.5:8080',
+      'https://[2001:db8::1]',
+    ];
+    const proxied = [
+      'https://notcorp.example',
+      'https://inner.example',
+      'https://star.example',
+      'https://ports.example',
+      'http://11.0.0.1',
+      'http://192.168.1.6',
+      'http://[2001:db8::1]:80',
+    ];
+    for (const url of direct) expect(r.proxyFor(u(url)), url).toBeUndefined();
+    for (const url of proxied) expect(r.proxyFor(u(url)), url).toBe('http://p:1/');
+    expect(proxyRules({ HTTPS_PROXY: 'http://p:1', no_proxy: '*' }).proxyFor(u('https://x.example'))).toBeUndefined();
+  });
+
+  it('says what it does without the proxy password', () => {
+    const r = proxyRules({ HTTPS_PROXY: 'http://me:secret@corp:3128', NO_PROXY: 'corp.example' });
+    expect(r.describe()).toBe(
+      'https URLs through http://me:xxxxx@corp:3128 (HTTPS_PROXY); never for loopback or NO_PROXY=corp.example',
+    );
+  });
+});
+
+const openssl = spawnSync('openssl', ['version']).status === 0;
+
+describe.skipIf(!openssl)('godepot behind an HTTP proxy', () => {
+  const NAME = 'mirror.corp.example';
+  let dir: string;
+  let cert: string;
+  let plain: Server;
+  let secure: Server;
+  let proxy: Server;
+  let proxyUrl: string;
+  /** What the proxy was asked: absolute-form requests and CONNECT targets. */
+  const asked: string[] = [];
+  const port = (s: Server): number => (s.address() as AddressInfo).port;
+  const list = (_req: unknown, res: import('node:http').ServerResponse): void => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('v1.0.0\nv1.1.0\n');
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir('godepot-proxy-');
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${NAME}`,
+      '-addext',
+      `subjectAltName=DNS:${NAME}`,
+    ]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+    plain = createHttpServer(list);
+    secure = createHttpsServer({ cert, key: await readFile(join(dir, 'key.pem')) }, list);
+    // The forward proxy: NAME is the test world's loopback; it resolves nothing else.
+    const target = (host: string): string => {
+      if (host !== NAME) throw new Error(`proxy: unknown host ${host}`);
+      return '127.0.0.1';
+    };
+    proxy = createHttpServer((req, res) => {
+      asked.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      const to = new URL(req.url ?? '');
+      const up = httpRequest(
+        { host: target(to.hostname), port: to.port, path: to.pathname, method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    proxy.on('connect', (req, socket, head) => {
+      asked.push(`CONNECT ${req.url ?? ''}`);
+      const [host, p] = (req.url ?? '').split(':');
+      const out = netConnect(Number(p), target(host ?? ''), () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        out.write(head);
+        out.pipe(socket);
+        socket.pipe(out);
+      });
+      out.on('error', () => socket.destroy());
+      socket.on('error', () => out.destroy());
+    });
+    for (const s of [plain, secure, proxy]) {
+      s.listen(0, '127.0.0.1');
+      await once(s, 'listening');
+    }
+    proxyUrl = `http://127.0.0.1:${port(proxy)}`;
+  });
+
+  afterAll(async () => {
+    for (const s of [plain, secure, proxy]) s?.close();
+    await removeDir(dir);
+  });
+
+  const viaGodepot = async (upstream: string, env: NodeJS.ProcessEnv): Promise<{ status: number; body: string }> => {
+    const g = await startGodepot(
+      { upstream, sumdb: 'off' },
+      {
+        compose: {
+          proxies: proxyRules(env),
+          pools: { lookup: noNameResolves(), secureContext: createSecureContext({ ca: cert }) },
+        },
+      },
+    );
+    try {
+      const res = await fetch(`${g.url}/example.com/m/@v/list`);
+      return { status: res.status, body: await res.text() };
+    } finally {
+      await g.close();
+      await removeDir(g.data);
+    }
+  };
+
+  it('asks an http upstream through HTTP_PROXY, in absolute form', async () => {
+    asked.length = 0;
+    const upstream = `http://${NAME}:${port(plain)}`;
+    expect(await viaGodepot(upstream, { HTTP_PROXY: proxyUrl })).toEqual({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
+    expect(asked).toContain(`GET ${upstream}/example.com/m/@v/list`);
+  });
+
+  it('asks an https upstream through HTTPS_PROXY, by CONNECT, checking its certificate', async () => {
+    asked.length = 0;
+    const upstream = `https://${NAME}:${port(secure)}`;
+    expect(await viaGodepot(upstream, { HTTPS_PROXY: proxyUrl })).toEqual({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
+    expect(asked).toEqual([`CONNECT ${NAME}:${port(secure)}`]);
+  });
+
+  it('connects directly to a host NO_PROXY names (here its name does not resolve: a 502 that says so)', async () => {
+    asked.length = 0;
+    const upstream = `https://${NAME}:${port(secure)}`;
+    const r = await viaGodepot(upstream, { HTTPS_PROXY: proxyUrl, NO_PROXY: 'corp.example' });
+    expect(r.status).toBe(502);
+    expect(r.body).toMatch(/cannot resolve host/);
+    expect(asked).toEqual([]);
+  });
+});
