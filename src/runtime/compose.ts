@@ -21,6 +21,7 @@ import {
   EndpointRegistry,
   HttpPools,
   MirrorSet,
+  netrcCredentials,
   ProxyList,
   proxyRules,
   Reachability,
@@ -79,6 +80,8 @@ export interface ComposeOptions {
   readonly pools?: ConstructorParameters<typeof HttpPools>[1];
   /** Which upstream calls go through an HTTP proxy (default: HTTPS_PROXY, HTTP_PROXY, NO_PROXY of the environment). */
   readonly proxies?: ProxyRules;
+  /** Credentials for upstream URLs that carry none (default: ~/.netrc or $NETRC, as the go command reads it). */
+  readonly ambientAuth?: (url: string) => string | undefined;
   /** The go binary and environment of origin fetches (tests; default: `go` and process.env). */
   readonly vcs?: VcsOptions;
   /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
@@ -130,9 +133,16 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     clock,
     (url): string | undefined => endpoints.get(url).status().lastFailure?.detail,
   );
+  const ambientAuth = opts.ambientAuth ?? netrcCredentials();
+  const fromNetrc = settings.upstream.entries.filter((e) => !e.credential && ambientAuth(e.url) !== undefined);
+  if (fromNetrc.length > 0)
+    log.info(
+      { upstreams: fromNetrc.map((e) => e.url) },
+      `credentials from .netrc (as the go command sends them) for ${fromNetrc.map((e) => e.url).join(', ')}`,
+    );
   const endpoints: EndpointRegistry = new EndpointRegistry(
     pools,
-    settings,
+    { ...settings, ambientAuth },
     {
       ...combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer(), stats.endpointObserver()),
       // A breaker that opens or closes here is news for the other processes; theirs is followed here.

@@ -49,6 +49,8 @@ export interface ResilienceSettings {
   readonly breaker: { readonly failures: number; readonly halfOpenAfter: number };
   /** The user:password credentials of upstream and database URLs, sent to the endpoints at and below them. */
   readonly credentials?: readonly UrlCredential[];
+  /** Credentials from elsewhere for a URL without its own (.netrc, as the go command reads it: netrc.ts). */
+  readonly ambientAuth?: (url: string) => string | undefined;
 }
 
 export interface EndpointStatus {
@@ -81,7 +83,7 @@ export class Endpoint {
     private readonly clock: Clock = systemClock,
     private readonly random: () => number = Math.random,
   ) {
-    const authorization = authorizationFor(settings.credentials ?? [], url);
+    const authorization = authorizationFor(settings.credentials ?? [], url) ?? settings.ambientAuth?.(url);
     this.headers = authorization === undefined ? undefined : { authorization };
     this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) => {
       observer.onBreaker?.(url, s, this.lastFailure?.error);

@@ -9,3 +9,4 @@ export * from './reachability.js';
 export * from './credentials.js';
 export * from './roots.js';
 export * from './env-proxy.js';
+export * from './netrc.js';

@@ -47,7 +47,7 @@ export async function startGodepot(
   opts: {
     storage?: Storage;
     background?: boolean;
-    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools' | 'proxies'>;
+    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools' | 'proxies' | 'ambientAuth'>;
     limits?: Partial<HttpServerLimits>;
     vcs?: VcsOptions;
   } = {},
@@ -73,6 +73,8 @@ export async function startGodepot(
     background: opts.background ?? false,
     // The test's world is on loopback: an HTTP proxy set in the environment running the tests is not its business.
     proxies: NO_PROXY_RULES,
+    // Nor are the credentials in the ~/.netrc of whoever runs them.
+    ambientAuth: () => undefined,
     ...(opts.storage ? { storage: opts.storage } : {}),
     ...opts.compose,
     ...(opts.vcs ? { vcs: opts.vcs } : {}),

@@ -1,0 +1,173 @@
+// Credentials from .netrc for https upstreams, as the go command sends them
+// (netrc.ts): a company's module proxy that `go` reaches with the user's
+// ~/.netrc must not answer godepot 401 with the same file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { goauthUsesNetrc, netrcCredentials, parseNetrc } from '../../src/upstream/index.js';
+import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+
+const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('reading .netrc as the go command does', () => {
+  it('takes machine entries with a password, on one line or several, skipping macros and stopping at default', () => {
+    const text = [
+      'machine one.example login alice password a1',
+      'machine two.example',
+      '  login bob',
+      '  password b2',
+      'machine nopass.example login carol',
+      'macdef init',
+      'machine inmacro.example login x password y',
+      '',
+      'machine three.example:8443 login dan password d3',
+      'default',
+      'machine after.example login e password e5',
+    ].join('\n');
+    expect(parseNetrc(text)).toEqual([
+      { machine: 'one.example', login: 'alice', password: 'a1' },
+      { machine: 'two.example', login: 'bob', password: 'b2' },
+      { machine: 'three.example:8443', login: 'dan', password: 'd3' },
+    ]);
+  });
+
+  it('uses it when GOAUTH is unset or names netrc, not when it is off or names only other commands', () => {
+    expect(goauthUsesNetrc(undefined)).toBe(true);
+    expect(goauthUsesNetrc('')).toBe(true);
+    expect(goauthUsesNetrc('netrc')).toBe(true);
+    expect(goauthUsesNetrc('git /src ; netrc')).toBe(true);
+    expect(goauthUsesNetrc('off')).toBe(false);
+    expect(goauthUsesNetrc('git /src')).toBe(false);
+  });
+
+  it('gives https URLs of a machine (host and port as the URL has them) its credentials, the last entry winning', async () => {
+    const dir = await tempDir('godepot-netrc-');
+    try {
+      const file = join(dir, 'netrc');
+      await writeFile(
+        file,
+        'machine corp.example login old password p0\nmachine corp.example login ci password p1\nmachine ports.example:8443 login p password p2\n',
+      );
+      const auth = netrcCredentials({ NETRC: file });
+      expect(auth('https://corp.example/goproxy')).toBe(basic('ci', 'p1'));
+      expect(auth('http://corp.example/goproxy')).toBeUndefined();
+      expect(auth('https://sub.corp.example')).toBeUndefined();
+      expect(auth('https://ports.example:8443/x')).toBe(basic('p', 'p2'));
+      expect(auth('https://ports.example/x')).toBeUndefined();
+      expect(netrcCredentials({ NETRC: file, GOAUTH: 'off' })('https://corp.example')).toBeUndefined();
+      expect(netrcCredentials({ NETRC: join(dir, 'missing') })('https://corp.example')).toBeUndefined();
+      // HOME/.netrc when NETRC is not set.
+      await writeFile(join(dir, '.netrc'), 'machine home.example login h password h1\n');
+      expect(netrcCredentials({ HOME: dir })('https://home.example')).toBe(basic('h', 'h1'));
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
+
+const openssl = spawnSync('openssl', ['version']).status === 0;
+
+describe.skipIf(!openssl)('an upstream that wants the credentials of .netrc', () => {
+  let dir: string;
+  let cert: string;
+  let server: Server;
+  let url: string;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    dir = await tempDir('godepot-netrc-');
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=godepot netrc test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+    server = createServer({ cert, key: await readFile(join(dir, 'key.pem')) }, (req, res) => {
+      const auth = req.headers.authorization ?? '';
+      seen.push(auth);
+      if (auth !== basic('ci', 'from-netrc') && auth !== basic('url', 'from-url')) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="corp"' });
+        res.end('unauthorized: give a user and token\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('v1.0.0\n');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    await writeFile(
+      join(dir, 'netrc'),
+      `machine 127.0.0.1:${(server.address() as { port: number }).port} login ci password from-netrc\n`,
+    );
+  });
+
+  afterAll(async () => {
+    server?.close();
+    await removeDir(dir);
+  });
+
+  const list = async (
+    upstream: string,
+    netrcFile: string,
+  ): Promise<{ status: number; body: string; said: string[] }> => {
+    const g = await startGodepot(
+      { upstream, sumdb: 'off' },
+      {
+        compose: {
+          ambientAuth: netrcCredentials({ NETRC: netrcFile }),
+          pools: { secureContext: createSecureContext({ ca: cert }) },
+        },
+      },
+    );
+    try {
+      const res = await fetch(`${g.url}/example.com/m/@v/list`);
+      return { status: res.status, body: await res.text(), said: g.logs.map((l) => String(l.msg)) };
+    } finally {
+      await g.close();
+      await removeDir(g.data);
+    }
+  };
+
+  it('sends them, and an upstream URL with its own user:password sends those instead', async () => {
+    seen.length = 0;
+    const r = await list(url, join(dir, 'netrc'));
+    expect([r.status, r.body]).toEqual([200, 'v1.0.0\n']);
+    expect(seen).toEqual([basic('ci', 'from-netrc')]);
+    expect(r.said).toContain(`credentials from .netrc (as the go command sends them) for ${url}`);
+    seen.length = 0;
+    const withUser = url.replace('https://', 'https://url:from-url@');
+    const own = await list(withUser, join(dir, 'netrc'));
+    expect([own.status, own.body]).toEqual([200, 'v1.0.0\n']);
+    expect(seen).toEqual([basic('url', 'from-url')]);
+    expect(own.said.some((m) => m.startsWith('credentials from .netrc'))).toBe(false);
+  });
+
+  it('without an entry the upstream refuses, and the client is told so', async () => {
+    seen.length = 0;
+    const r = await list(url, join(dir, 'none'));
+    expect(seen).toEqual(['']);
+    expect(r.status).not.toBe(200);
+    expect(r.body).toMatch(/401|unauthorized/);
+  });
+});
