@@ -1,7 +1,6 @@
 // The users file and the TLS certificate are picked up again when they
 // change, and a broken edit keeps the last good one in force.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -11,9 +10,9 @@ import { pino } from 'pino';
 import { UsersFile } from '../../src/auth/users-file.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
 import { createTlsServer } from '../../src/runtime/tls.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 const log = pino({ level: 'silent' });
-const openssl = spawnSync('openssl', ['version']).status === 0;
 
 /** Resolves when check() holds, re-checking on each watcher poll; fails after `tries`. */
 async function eventually(check: () => Promise<boolean> | boolean, tries = 200): Promise<void> {
@@ -50,29 +49,10 @@ describe('reloading', () => {
     }
   });
 
-  it.skipIf(!openssl)('the TLS certificate: a rotated pair is served to new connections', async () => {
+  it.skipIf(!hasOpenssl)('the TLS certificate: a rotated pair is served to new connections', async () => {
     const make = (name: string): { cert: string; key: string } => {
-      const cert = join(dir, `${name}.crt`);
-      const key = join(dir, `${name}.key`);
-      const r = spawnSync('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${name}`,
-      ]);
-      expect(r.status, r.stderr.toString()).toBe(0);
-      return { cert, key };
+      const { certFile, keyFile } = selfSignedCert(dir, name);
+      return { cert: certFile, key: keyFile };
     };
     const first = make('first');
     const second = make('second');

@@ -4,8 +4,7 @@
 // example.com/*, the token in GOPROXY's userinfo; and `--upstream <proxy>,direct`
 // for a public module no proxy has, checked against the checksum database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { buildModules, describeRun, FakeGoProxy, faults, findGo, goEnv, runGo, writeApp } from '../world/index.js';
@@ -20,10 +19,10 @@ import {
 } from '../support/godepot.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
 import { APP, LIB, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 const go = findGo();
 const git = go === null ? null : findComponent('git');
-const openssl = spawnSync('openssl', ['version']).status === 0;
 
 const FULL = 'full-token-0123456789abcdef';
 const LIMITED = 'limited-token-0123456789abcdef';
@@ -34,7 +33,7 @@ const DIRECT_FILES = {
 };
 const BAD_FILES = { 'go.mod': 'module pub.example/bad\n\ngo 1.21\n', 'bad.go': 'package bad\n\n// as released\n' };
 
-describe.skipIf(go === null || git === null || !openssl)('HTTPS, --auth and direct, through godepot', () => {
+describe.skipIf(go === null || git === null || !hasOpenssl)('HTTPS, --auth and direct, through godepot', () => {
   let world: PrivateWorld;
   let godepot: ChildGodepot;
   let cert: string;
@@ -83,29 +82,9 @@ describe.skipIf(go === null || git === null || !openssl)('HTTPS, --auth and dire
 
     const dir = await tempDir('godepot-tls-');
     dirs.push(dir);
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    const made = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=godepot test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
-    expect(made.status, made.stderr.toString()).toBe(0);
-    cert = await readFile(certFile, 'utf8');
+    const made = selfSignedCert(dir, 'godepot-test', 'IP:127.0.0.1');
+    const { certFile, keyFile } = made;
+    cert = made.cert;
     const usersFile = join(dir, 'users.json');
     await writeFile(
       usersFile,

@@ -4,16 +4,15 @@
 // answered (marked reserved) and not cut off; a silent one is closed; past
 // the cap the connection is closed, with no plain-text 503 inside TLS.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import { createHttpServer, type GodepotServer } from '../../src/server/http-server.js';
 import { createTlsServer } from '../../src/runtime/tls.js';
 import type { App } from '../../src/server/app.js';
 import { removeDir, tempDir } from '../support/godepot.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
   const start = performance.now();
@@ -23,12 +22,11 @@ async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<v
   }
 }
 
-const openssl = spawnSync('openssl', ['version']).status === 0;
 /** A reserve connection must send its request within this long; the app answers after ANSWER_MS, later. */
 const RESERVE_MS = 500;
 const ANSWER_MS = 1_000;
 
-describe.skipIf(!openssl)('the connection reserve over HTTPS', () => {
+describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
   let dir: string;
   let server: GodepotServer;
   let port: number;
@@ -39,13 +37,7 @@ describe.skipIf(!openssl)('the connection reserve over HTTPS', () => {
 
   beforeAll(async () => {
     dir = await tempDir('godepot-tls-reserve-');
-    const cert = join(dir, 'c.crt');
-    const key = join(dir, 'c.key');
-    const made = spawnSync('openssl', [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
-      ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
-    ]);
-    expect(made.status).toBe(0);
+    const { certFile: cert, keyFile: key } = selfSignedCert(dir, 'localhost');
     // An app that answers after ANSWER_MS, as an upstream fetch would; /hold, at the end of the test.
     const app: App = {
       handle(req: IncomingMessage, res: ServerResponse, inReserve?: boolean) {

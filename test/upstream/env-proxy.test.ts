@@ -6,17 +6,15 @@
 // godepot's own resolver resolves no name at all: an answer can only have
 // come through the proxy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect as netConnect, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { proxyRules } from '../../src/upstream/index.js';
 import { noNameResolves } from '../support/dns.js';
 import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 const u = (s: string): URL => new URL(s);
 
@@ -77,9 +75,7 @@ describe('which calls go through a proxy (the go command’s rules)', () => {
   });
 });
 
-const openssl = spawnSync('openssl', ['version']).status === 0;
-
-describe.skipIf(!openssl)('godepot behind an HTTP proxy', () => {
+describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
   const NAME = 'mirror.corp.example';
   let dir: string;
   let cert: string;
@@ -97,29 +93,10 @@ describe.skipIf(!openssl)('godepot behind an HTTP proxy', () => {
 
   beforeAll(async () => {
     dir = await tempDir('godepot-proxy-');
-    const made = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${NAME}`,
-      '-addext',
-      `subjectAltName=DNS:${NAME}`,
-    ]);
-    expect(made.status, made.stderr.toString()).toBe(0);
-    cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+    const made = selfSignedCert(dir, NAME, `DNS:${NAME}`);
+    cert = made.cert;
     plain = createHttpServer(list);
-    secure = createHttpsServer({ cert, key: await readFile(join(dir, 'key.pem')) }, list);
+    secure = createHttpsServer({ cert, key: made.key }, list);
     // The forward proxy: NAME is the test world's loopback; it resolves nothing else.
     const target = (host: string): string => {
       if (host !== NAME) throw new Error(`proxy: unknown host ${host}`);

@@ -2,14 +2,14 @@
 // (netrc.ts): a company's module proxy that `go` reaches with the user's
 // ~/.netrc must not answer godepot 401 with the same file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { goauthUsesNetrc, netrcCredentials, parseNetrc } from '../../src/upstream/index.js';
 import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 const basic = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -70,9 +70,7 @@ describe('reading .netrc as the go command does', () => {
   });
 });
 
-const openssl = spawnSync('openssl', ['version']).status === 0;
-
-describe.skipIf(!openssl)('an upstream that wants the credentials of .netrc', () => {
+describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc', () => {
   let dir: string;
   let cert: string;
   let server: Server;
@@ -81,28 +79,9 @@ describe.skipIf(!openssl)('an upstream that wants the credentials of .netrc', ()
 
   beforeAll(async () => {
     dir = await tempDir('godepot-netrc-');
-    const made = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=godepot netrc test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
-    expect(made.status, made.stderr.toString()).toBe(0);
-    cert = await readFile(join(dir, 'cert.pem'), 'utf8');
-    server = createServer({ cert, key: await readFile(join(dir, 'key.pem')) }, (req, res) => {
+    const made = selfSignedCert(dir, 'corp-proxy', 'IP:127.0.0.1');
+    cert = made.cert;
+    server = createServer({ cert, key: made.key }, (req, res) => {
       const auth = req.headers.authorization ?? '';
       seen.push(auth);
       if (auth !== basic('ci', 'from-netrc') && auth !== basic('url', 'from-url')) {

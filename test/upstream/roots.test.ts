@@ -4,19 +4,17 @@
 // Node's own list godepot said "self-signed certificate in certificate
 // chain" where the go command worked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { DEFAULT_DEADLINES } from '../../src/config/settings.js';
 import { goCertificates, HttpPools, trustedCertificates } from '../../src/upstream/index.js';
 import { removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
-const openssl = spawnSync('openssl', ['version']).status === 0;
-
-describe.skipIf(!openssl)('the certificates godepot trusts', () => {
+describe.skipIf(!hasOpenssl)('the certificates godepot trusts', () => {
   let dir: string;
   let cert: string;
   let server: Server;
@@ -24,31 +22,10 @@ describe.skipIf(!openssl)('the certificates godepot trusts', () => {
 
   beforeAll(async () => {
     dir = await tempDir('godepot-roots-');
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    const made = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=godepot intercepting proxy',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
-    expect(made.status, made.stderr.toString()).toBe(0);
-    cert = await readFile(certFile, 'utf8');
+    const made = selfSignedCert(dir, 'intercepting-proxy', 'IP:127.0.0.1');
+    cert = made.cert;
     // An upstream behind a CA only the system trusts: a 404 for everything is an answer (reachable).
-    server = createServer({ cert, key: await readFile(keyFile) }, (_req, res) => {
+    server = createServer({ cert, key: made.key }, (_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found\n');
     });
