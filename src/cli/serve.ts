@@ -8,7 +8,8 @@
 import cluster from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import type { Server } from 'node:http';
-import { ConfigError, loadSettings } from '../config/load.js';
+import { ConfigError, layeredValues, loadSettings, parseFlags } from '../config/load.js';
+import { goEnvHints } from '../config/go-env.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { formatUpstreamList } from '../config/values.js';
@@ -56,8 +57,12 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const settings = loadSettings(args);
-  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings);
-  if (!cluster.isWorker) return runWorker(settings);
+  // Said once, by the process that starts first (not by each worker).
+  const hints = cluster.isWorker
+    ? []
+    : goEnvHints(layeredValues(parseFlags(args, 'serve'), process.env), process.env, settings.listen.port);
+  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints);
+  if (!cluster.isWorker) return runWorker(settings, hints);
   try {
     return await runWorker(settings);
   } catch (err) {
@@ -67,8 +72,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
 }
 
-async function runPrimary(settings: Settings): Promise<number> {
+async function runPrimary(settings: Settings, hints: readonly string[]): Promise<number> {
   const log = makeLogger(settings);
+  for (const h of hints) log.warn(h);
   // Storage godepot cannot use (a data folder, a missing bucket) fails here, once, before any worker starts.
   const storage = await openStorage(settings).catch((err: unknown) => {
     throw dataError(err, settings.data);
@@ -121,7 +127,7 @@ async function runPrimary(settings: Settings): Promise<number> {
   });
 }
 
-async function runWorker(settings: Settings): Promise<number> {
+async function runWorker(settings: Settings, hints: readonly string[] = []): Promise<number> {
   // Loaded here, not at the top: the primary of --workers N never serves, and stays small without them.
   const [{ compose }, { createHttpServer }, { createTlsServer }] = await Promise.all([
     import('../runtime/compose.js'),
@@ -134,6 +140,7 @@ async function runWorker(settings: Settings): Promise<number> {
     },
   );
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
+  for (const h of hints) g.log.warn(h);
   const tls = settings.tls;
   const server = createHttpServer(
     g.app,

@@ -158,3 +158,31 @@ describe('a log nobody reads', () => {
     }
   }, 60_000);
 });
+
+describe("the go command's environment", () => {
+  it('a GOPROXY unlike the default upstream is said once at start, also with several workers', async () => {
+    const data = await tempDir();
+    const g = await spawnGodepot(['--data', data, '--workers', '2'], {
+      GOPROXY: 'https://goproxy.cn,direct',
+      GODEPOT_UPSTREAM: 'off',
+      GOSUMDB: 'sum.golang.google.cn',
+      GODEPOT_SUMDB: 'off',
+    });
+    await g.stop();
+    await removeDir(data);
+    // Settings given (GODEPOT_*): nothing to say.
+    expect(g.output()).not.toContain("godepot's environment");
+    const data2 = await tempDir();
+    const h = await spawnGodepot(['--data', data2, '--workers', '2', '--offline'], {
+      GOPROXY: 'https://goproxy.cn,direct',
+    });
+    await h.stop();
+    await removeDir(data2);
+    const said = h
+      .output()
+      .split('\n')
+      .filter((l) => l.includes("GOPROXY in godepot's environment"));
+    expect(said, h.output()).toHaveLength(1);
+    expect(said[0]).toContain('"level":40');
+  }, 60_000);
+});

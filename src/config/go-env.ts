@@ -1,0 +1,60 @@
+// What the go command in godepot's own environment would do differently.
+// godepot takes its upstream and checksum database from its own settings
+// (--upstream, --sumdb), not from GOPROXY and GOSUMDB. Where those say
+// otherwise — GOPROXY=https://goproxy.cn,direct on a network that cannot
+// reach proxy.golang.org, say — a godepot left at its defaults fails where
+// `go` works. It does not adopt them silently (a GOPROXY that names godepot
+// itself would make it its own upstream): it says so at start, with the
+// setting that does what `go` does.
+import { DEFAULT_SUMDB, DEFAULT_UPSTREAM } from './settings.js';
+import type { RawSettings } from './load.js';
+
+function sameList(a: string, b: string): boolean {
+  const norm = (s: string): string =>
+    s
+      .split(/([,|])/)
+      .map((p) => p.trim().replace(/\/+$/, ''))
+      .join('');
+  return norm(a) === norm(b);
+}
+
+/** Whether a GOPROXY entry names a server on this machine at godepot's own port (the developer's GOPROXY to godepot). */
+function namesItself(entry: string, port: number): boolean {
+  try {
+    const u = new URL(/^[a-z]+:\/\//i.test(entry) ? entry : `https://${entry}`);
+    const p = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    return p === port && /^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)$/i.test(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One warning for each of GOPROXY and GOSUMDB that is set in env, differs
+ * from what godepot uses, and whose godepot setting was left at its default.
+ */
+export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: number): string[] {
+  const out: string[] = [];
+  const goproxy = env.GOPROXY?.trim() ?? '';
+  if (
+    raw.values.upstream === undefined &&
+    goproxy !== '' &&
+    goproxy !== 'off' &&
+    !sameList(goproxy, DEFAULT_UPSTREAM)
+  ) {
+    const entries = goproxy.split(/[,|]/).map((e) => e.trim());
+    const toGodepot = entries.some((e) => namesItself(e, port));
+    const viaProxies = entries.filter((e) => e !== '' && e !== 'direct' && e !== 'off');
+    const usesDefault = viaProxies.some((e) => sameList(e, DEFAULT_UPSTREAM));
+    if (!toGodepot && viaProxies.length > 0 && !usesDefault)
+      out.push(
+        `GOPROXY in godepot's environment is "${goproxy}", but godepot fetches from its --upstream, left at ${DEFAULT_UPSTREAM}; if that cannot be reached from here, start godepot with --upstream '${goproxy}' (or GODEPOT_UPSTREAM) to fetch as the go command here does`,
+      );
+  }
+  const gosumdb = env.GOSUMDB?.trim() ?? '';
+  if (raw.values.sumdb === undefined && gosumdb !== '' && gosumdb !== 'off' && gosumdb !== DEFAULT_SUMDB)
+    out.push(
+      `GOSUMDB in godepot's environment is "${gosumdb}", but godepot verifies against its --sumdb, left at ${DEFAULT_SUMDB}; to use the database the go command here uses, start godepot with --sumdb '${gosumdb}' (or GODEPOT_SUMDB)`,
+    );
+  return out;
+}

@@ -1,0 +1,35 @@
+// godepot does not read GOPROXY and GOSUMDB, but where its environment sets
+// them differently from godepot's defaults it says so at start, with the
+// setting that fetches and verifies as the go command there would (a network
+// that cannot reach proxy.golang.org but sets GOPROXY=https://goproxy.cn).
+import { describe, expect, it } from 'vitest';
+import { goEnvHints } from '../../src/config/go-env.js';
+
+const none = { values: {}, from: {} };
+
+describe("hints from the go command's environment", () => {
+  it('names GOPROXY and GOSUMDB when they differ from the defaults godepot kept', () => {
+    const h = goEnvHints(none, { GOPROXY: 'https://goproxy.cn,direct', GOSUMDB: 'sum.golang.google.cn' }, 8080);
+    expect(h).toHaveLength(2);
+    expect(h[0]).toContain(`--upstream 'https://goproxy.cn,direct'`);
+    expect(h[1]).toContain(`--sumdb 'sum.golang.google.cn'`);
+  });
+
+  it('says nothing when they agree, are off or unset, name godepot itself, or the setting was given', () => {
+    for (const env of [
+      {},
+      { GOPROXY: 'https://proxy.golang.org,direct', GOSUMDB: 'sum.golang.org' },
+      { GOPROXY: 'https://proxy.golang.org/', GOSUMDB: 'off' },
+      { GOPROXY: 'off' },
+      { GOPROXY: 'direct' },
+      { GOPROXY: 'http://localhost:8080' },
+      { GOPROXY: 'http://127.0.0.1:8080,https://proxy.golang.org' },
+      { GOPROXY: 'https://corp.example|https://proxy.golang.org' },
+    ])
+      expect(goEnvHints(none, env, 8080), JSON.stringify(env)).toEqual([]);
+    const given = { values: { upstream: 'https://corp.example', sumdb: 'sum.golang.org' }, from: {} };
+    expect(goEnvHints(given, { GOPROXY: 'https://goproxy.cn', GOSUMDB: 'sum.golang.google.cn' }, 8080)).toEqual([]);
+    // Another port on this machine is another server: worth saying.
+    expect(goEnvHints(none, { GOPROXY: 'http://localhost:9090' }, 8080)).toHaveLength(1);
+  });
+});
