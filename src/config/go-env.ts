@@ -30,8 +30,9 @@ function namesItself(entry: string, port: number): boolean {
 }
 
 /**
- * One warning for each of GOPROXY and GOSUMDB that is set in env, differs
- * from what godepot uses, and whose godepot setting was left at its default.
+ * One warning for each of GOPROXY, GOSUMDB and GOPRIVATE that is set in
+ * env, differs from what godepot uses, and whose godepot setting was left at
+ * its default.
  */
 export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: number): string[] {
   const out: string[] = [];
@@ -55,6 +56,11 @@ export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: numbe
   if (raw.values.sumdb === undefined && gosumdb !== '' && gosumdb !== 'off' && gosumdb !== DEFAULT_SUMDB)
     out.push(
       `GOSUMDB in godepot's environment is "${gosumdb}", but godepot verifies against its --sumdb, left at ${DEFAULT_SUMDB}; to use the database the go command here uses, start godepot with --sumdb '${gosumdb}' (or GODEPOT_SUMDB)`,
+    );
+  const goprivate = env.GOPRIVATE?.trim() ?? '';
+  if (raw.values.private === undefined && raw.values.nosumdb === undefined && goprivate !== '')
+    out.push(
+      `GOPRIVATE in godepot's environment is "${goprivate}", but godepot's --private is empty: a module matching it that a client asks godepot for is fetched from the upstream proxies and looked up in the checksum database, which learn its path; start godepot with --private '${goprivate}' (or GODEPOT_PRIVATE) to fetch such modules from their origin and keep their paths private`,
     );
   return out;
 }

@@ -29,6 +29,12 @@ describe("hints from the go command's environment", () => {
       expect(goEnvHints(none, env, 8080), JSON.stringify(env)).toEqual([]);
     const given = { values: { upstream: 'https://corp.example', sumdb: 'sum.golang.org' }, from: {} };
     expect(goEnvHints(given, { GOPROXY: 'https://goproxy.cn', GOSUMDB: 'sum.golang.google.cn' }, 8080)).toEqual([]);
+    // GOPRIVATE: godepot would send those paths upstream unless told --private (or --nosumdb for lookups).
+    const priv = goEnvHints(none, { GOPRIVATE: 'git.corp.example/*' }, 8080);
+    expect(priv).toHaveLength(1);
+    expect(priv[0]).toContain(`--private 'git.corp.example/*'`);
+    expect(goEnvHints({ values: { private: ['git.corp.example/*'] }, from: {} }, { GOPRIVATE: 'x' }, 8080)).toEqual([]);
+    expect(goEnvHints({ values: { nosumdb: ['git.corp.example/*'] }, from: {} }, { GOPRIVATE: 'x' }, 8080)).toEqual([]);
     // Another port on this machine is another server: worth saying.
     expect(goEnvHints(none, { GOPROXY: 'http://localhost:9090' }, 8080)).toHaveLength(1);
   });
