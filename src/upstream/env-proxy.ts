@@ -4,7 +4,8 @@
 // proxyForURL, which net/http's ProxyFromEnvironment uses):
 //
 //   - HTTPS_PROXY (or https_proxy) for https URLs, HTTP_PROXY (or
-//     http_proxy) for http URLs; a value without a scheme means http://;
+//     http_proxy) for http URLs; an http, https or socks5 proxy; a value
+//     without a scheme means http://;
 //   - never for localhost or a loopback address;
 //   - not for hosts NO_PROXY (or no_proxy) names: "*" (all), an IP address,
 //     a CIDR block, or a domain — "example.com" matches it and its
@@ -46,7 +47,7 @@ function parseProxy(value: string): string | undefined {
   if (value === '') return undefined;
   try {
     const u = new URL(value);
-    if (u.host !== '' && /^(https?|socks5h?):$/.test(u.protocol)) return u.href;
+    if (u.host !== '' && /^(https?|socks5?):$/.test(u.protocol)) return u.href;
   } catch {
     // tried again with http:// below, as the go command does
   }

@@ -24,6 +24,9 @@ describe('which calls go through a proxy (the go command’s rules)', () => {
     expect(r.any).toBe(true);
     expect(r.proxyFor(u('https://proxy.golang.org/x'))).toBe('http://corp:3128/');
     expect(r.proxyFor(u('http://mirror.example/x'))).toBe('http://plain:8080/');
+    expect(proxyRules({ HTTPS_PROXY: 'socks5://corp:1080' }).proxyFor(u('https://x.example'))).toBe(
+      'socks5://corp:1080',
+    );
     expect(proxyRules({}).any).toBe(false);
     expect(proxyRules({}).proxyFor(u('https://proxy.golang.org'))).toBeUndefined();
     expect(proxyRules({ HTTP_PROXY: 'http://p:1' }).proxyFor(u('https://proxy.golang.org'))).toBeUndefined();
