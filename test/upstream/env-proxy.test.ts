@@ -7,14 +7,15 @@
 // come through the proxy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect as netConnect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { proxyRules } from '../../src/upstream/index.js';
 import { noNameResolves } from '../support/dns.js';
 import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
+import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js';
 
 const u = (s: string): URL => new URL(s);
 
@@ -84,10 +85,8 @@ describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
   let cert: string;
   let plain: Server;
   let secure: Server;
-  let proxy: Server;
+  let proxy: ForwardProxy;
   let proxyUrl: string;
-  /** What the proxy was asked: absolute-form requests and CONNECT targets. */
-  const asked: string[] = [];
   const port = (s: Server): number => (s.address() as AddressInfo).port;
   const list = (_req: unknown, res: import('node:http').ServerResponse): void => {
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -100,45 +99,17 @@ describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
     cert = made.cert;
     plain = createHttpServer(list);
     secure = createHttpsServer({ cert, key: made.key }, list);
-    // The forward proxy: NAME is the test world's loopback; it resolves nothing else.
-    const target = (host: string): string => {
-      if (host !== NAME) throw new Error(`proxy: unknown host ${host}`);
-      return '127.0.0.1';
-    };
-    proxy = createHttpServer((req, res) => {
-      asked.push(`${req.method ?? ''} ${req.url ?? ''}`);
-      const to = new URL(req.url ?? '');
-      const up = httpRequest(
-        { host: target(to.hostname), port: to.port, path: to.pathname, method: req.method, headers: req.headers },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-    proxy.on('connect', (req, socket, head) => {
-      asked.push(`CONNECT ${req.url ?? ''}`);
-      const [host, p] = (req.url ?? '').split(':');
-      const out = netConnect(Number(p), target(host ?? ''), () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        out.write(head);
-        out.pipe(socket);
-        socket.pipe(out);
-      });
-      out.on('error', () => socket.destroy());
-      socket.on('error', () => out.destroy());
-    });
-    for (const s of [plain, secure, proxy]) {
+    for (const s of [plain, secure]) {
       s.listen(0, '127.0.0.1');
       await once(s, 'listening');
     }
-    proxyUrl = `http://127.0.0.1:${port(proxy)}`;
+    proxy = await startForwardProxy([NAME]);
+    proxyUrl = proxy.url;
   });
 
   afterAll(async () => {
-    for (const s of [plain, secure, proxy]) s?.close();
+    for (const s of [plain, secure]) s?.close();
+    await proxy?.close();
     await removeDir(dir);
   });
 
@@ -162,25 +133,25 @@ describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
   };
 
   it('asks an http upstream through HTTP_PROXY, in absolute form', async () => {
-    asked.length = 0;
+    proxy.asked.length = 0;
     const upstream = `http://${NAME}:${port(plain)}`;
     expect(await viaGodepot(upstream, { HTTP_PROXY: proxyUrl })).toEqual({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
-    expect(asked).toContain(`GET ${upstream}/example.com/m/@v/list`);
+    expect(proxy.asked).toContain(`GET ${upstream}/example.com/m/@v/list`);
   });
 
   it('asks an https upstream through HTTPS_PROXY, by CONNECT, checking its certificate', async () => {
-    asked.length = 0;
+    proxy.asked.length = 0;
     const upstream = `https://${NAME}:${port(secure)}`;
     expect(await viaGodepot(upstream, { HTTPS_PROXY: proxyUrl })).toEqual({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
-    expect(asked).toEqual([`CONNECT ${NAME}:${port(secure)}`]);
+    expect(proxy.asked).toEqual([`CONNECT ${NAME}:${port(secure)}`]);
   });
 
   it('connects directly to a host NO_PROXY names (here its name does not resolve: a 502 that says so)', async () => {
-    asked.length = 0;
+    proxy.asked.length = 0;
     const upstream = `https://${NAME}:${port(secure)}`;
     const r = await viaGodepot(upstream, { HTTPS_PROXY: proxyUrl, NO_PROXY: 'corp.example' });
     expect(r.status).toBe(502);
     expect(r.body).toMatch(/cannot resolve host/);
-    expect(asked).toEqual([]);
+    expect(proxy.asked).toEqual([]);
   });
 });

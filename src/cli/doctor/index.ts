@@ -8,6 +8,7 @@ import { readGoConfig } from './goenv.js';
 import { formatJson, formatReport } from './report.js';
 import { redact, runDoctor, type DoctorReport } from './run.js';
 import { diagnoseModuleFetch, fetchModuleList } from './private.js';
+import { proxyRules } from '../../upstream/env-proxy.js';
 
 const FLAGS: readonly OptionSpec[] = [
   { name: 'goproxy', type: 'string', default: '', help: "check this GOPROXY instead of the client's" },
@@ -69,11 +70,14 @@ export async function doctor(
       ...(gosumdb === undefined ? {} : { GOSUMDB: gosumdb }),
     },
   });
-  const checked = await runDoctor(config, { timeoutMs, source });
+  const env = deps.env ?? process.env;
+  // The go command's HTTP proxies (HTTPS_PROXY…): the checks take the path its requests take.
+  const proxies = proxyRules(env);
+  const checked = await runDoctor(config, { timeoutMs, source, proxies });
   const first = checked.config.GOPROXY.split(/[,|]/).find((p) => /^https?:/.test(p.trim()));
   for (const module of flags.values.get('module') ?? []) {
     if (!first) break;
-    const f = await fetchModuleList(first.trim(), module, timeoutMs).then(
+    const f = await fetchModuleList(first.trim(), module, timeoutMs, proxies.proxyFor(new URL(first.trim()))).then(
       (a) => diagnoseModuleFetch(module, redact(first.trim()), a),
       (err: unknown) =>
         diagnoseModuleFetch(module, redact(first.trim()), {
@@ -84,7 +88,6 @@ export async function doctor(
     if (f) checked.findings.push(f);
   }
   const report: DoctorReport = { ...checked, ok: !checked.findings.some((f) => f.severity === 'problem') };
-  const env = deps.env ?? process.env;
   const httpProxy =
     env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy;
   if (httpProxy) {
@@ -92,7 +95,7 @@ export async function doctor(
       kind: 'network',
       severity: 'info',
       subject: 'HTTPS_PROXY',
-      message: `the go command sends its requests through the HTTP proxy ${redact(httpProxy)} (unless NO_PROXY matches); these checks connect directly, so a failure here may not be the go command's`,
+      message: `the go command sends its requests through the HTTP proxy ${redact(httpProxy)} (unless NO_PROXY matches), and so do these checks: their DNS, TCP and TLS lines are about the proxy, their HTTP lines about the service behind it`,
     });
   }
   const output = one('json') === 'true' ? formatJson(report) : formatReport(report);

@@ -4,7 +4,7 @@
 // godepot's credentials for the Git host, the network between godepot and
 // the Git host, or configuration (the path is wrong, or godepot does not
 // know the module is private).
-import { Agent, request } from 'undici';
+import { Agent, ProxyAgent, request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
 import { trustOptions } from '../../upstream/roots.js';
@@ -61,7 +61,12 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
 }
 
 /** GET <proxy>/<module>/@v/list, credentials from the proxy URL's userinfo sent as basic auth. */
-export async function fetchModuleList(proxyUrl: string, module: string, timeoutMs: number): Promise<ModuleAnswer> {
+export async function fetchModuleList(
+  proxyUrl: string,
+  module: string,
+  timeoutMs: number,
+  httpProxy?: string,
+): Promise<ModuleAnswer> {
   const u = new URL(proxyUrl);
   const headers: Record<string, string> = {};
   if (u.username !== '')
@@ -69,7 +74,11 @@ export async function fetchModuleList(proxyUrl: string, module: string, timeoutM
       'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
   u.username = '';
   u.password = '';
-  const agent = new Agent({ connect: { timeout: timeoutMs, ...trustOptions() } });
+  const connect = { timeout: timeoutMs, ...trustOptions() };
+  const agent =
+    httpProxy === undefined
+      ? new Agent({ connect })
+      : new ProxyAgent({ uri: httpProxy, proxyTunnel: false, proxyTls: connect, requestTls: connect });
   try {
     const res = await request(`${u.toString().replace(/\/+$/, '')}/${escapePath(module)}/@v/list`, {
       dispatcher: agent,

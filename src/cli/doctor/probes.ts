@@ -4,7 +4,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, ProxyAgent, request } from 'undici';
 import { codesOf, TLS_CODE } from '../../upstream/errors.js';
 import { USER_AGENT } from '../../upstream/http.js';
 import { trustOptions } from '../../upstream/roots.js';
@@ -180,9 +180,16 @@ export interface HttpAnswer {
   readonly ms: number;
 }
 
-/** One GET with deadlines (connect, headers, body); the body is cut at 1 MiB. */
-export async function httpGet(url: string, timeoutMs: number): Promise<HttpAnswer> {
-  const agent = new Agent({ connect: { timeout: timeoutMs, ...trustOptions() } });
+/**
+ * One GET with deadlines (connect, headers, body); the body is cut at 1 MiB.
+ * Through `proxy` (an HTTP proxy URL) when given, as the go command would send it.
+ */
+export async function httpGet(url: string, timeoutMs: number, proxy?: string): Promise<HttpAnswer> {
+  const connect = { timeout: timeoutMs, ...trustOptions() };
+  const agent =
+    proxy === undefined
+      ? new Agent({ connect })
+      : new ProxyAgent({ uri: proxy, proxyTunnel: false, proxyTls: connect, requestTls: connect });
   const started = performance.now();
   try {
     const res = await request(url, {

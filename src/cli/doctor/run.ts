@@ -14,6 +14,7 @@ import {
 import { parseTree } from '../../sumdb/tlog/index.js';
 import { analyzeConfig, type Finding, type GoConfig, type SumdbConfig } from './config-check.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
+import { NO_PROXY_RULES, type ProxyRules } from '../../upstream/env-proxy.js';
 
 export interface Target {
   readonly role: 'proxy' | 'database';
@@ -91,10 +92,11 @@ async function httpStep(
   url: string,
   timeoutMs: number,
   what: string,
+  proxy?: string,
 ): Promise<{ step: Step; status?: number; body?: Buffer }> {
   const started = performance.now();
   try {
-    const r = await httpGet(url, timeoutMs);
+    const r = await httpGet(url, timeoutMs, proxy);
     return {
       step: {
         name: 'http',
@@ -189,9 +191,9 @@ export function sourceAdvice(name: string, sources: readonly ReadyzSource[]): { 
 }
 
 /** A godepot answers /readyz with its readiness JSON; anything else is not a godepot (no line). */
-async function godepotStep(base: string, timeoutMs: number): Promise<Step | null> {
+async function godepotStep(base: string, timeoutMs: number, proxy?: string): Promise<Step | null> {
   try {
-    const r = await httpGet(`${base}/readyz`, timeoutMs);
+    const r = await httpGet(`${base}/readyz`, timeoutMs, proxy);
     const j = JSON.parse(r.body.toString('utf8')) as {
       status?: unknown;
       verification?: unknown;
@@ -218,9 +220,32 @@ async function godepotStep(base: string, timeoutMs: number): Promise<Step | null
 export interface RunOptions {
   readonly timeoutMs: number;
   readonly source: string;
+  /** The HTTP proxies the go command would use here (HTTPS_PROXY…; default: none). */
+  readonly proxies?: ProxyRules;
+}
+
+/**
+ * The connection to url's host, or, when the go command would go through an
+ * HTTP proxy, to that proxy (its steps say so): a network that allows only
+ * the proxy is not a broken path.
+ */
+async function connection(
+  url: string,
+  timeoutMs: number,
+  proxies: ProxyRules,
+): Promise<{ steps: Step[]; ok: boolean; proxy?: string }> {
+  const proxy = proxies.proxyFor(new URL(url));
+  if (proxy === undefined) return probeConnection(url, timeoutMs);
+  const c = await probeConnection(proxy, timeoutMs);
+  return {
+    ok: c.ok,
+    proxy,
+    steps: c.steps.map((s) => ({ ...s, detail: `HTTP proxy ${redact(proxy).replace(/\/$/, '')}: ${s.detail}` })),
+  };
 }
 
 export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<DoctorReport> {
+  const proxies = opts.proxies ?? NO_PROXY_RULES;
   const analysis = analyzeConfig(config);
   const findings = [...analysis.findings];
   const targets: Target[] = [];
@@ -245,7 +270,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     }
     const t: Target = { role: 'proxy', url: redact(entry.url), steps: [] };
     targets.push(t);
-    const conn = await probeConnection(entry.url, opts.timeoutMs);
+    const conn = await connection(entry.url, opts.timeoutMs, proxies);
     t.steps.push(...conn.steps);
     let supported: number | undefined;
     if (conn.ok) {
@@ -253,6 +278,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
         `${entry.url}/sumdb/${probeName}/supported`,
         opts.timeoutMs,
         `/sumdb/${probeName}/supported`,
+        conn.proxy,
       );
       supported = h.status;
       const serves =
@@ -262,7 +288,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
             ? `: does not serve ${probeName}`
             : '';
       t.steps.push({ ...h.step, detail: h.step.detail + serves });
-      const gd = await godepotStep(entry.url, opts.timeoutMs);
+      const gd = await godepotStep(entry.url, opts.timeoutMs, conn.proxy);
       if (gd) t.steps.push(gd);
     }
     for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
@@ -300,10 +326,12 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     };
     targets.push(t);
     const viaProxy = analysis.proxies.some((x) => x.kind === 'url' && dbBase.startsWith(x.url + '/'));
-    const conn = viaProxy ? { steps: [], ok: true } : await probeConnection(dbBase, opts.timeoutMs);
+    const conn = viaProxy
+      ? { steps: [], ok: true, proxy: proxies.proxyFor(new URL(dbBase)) }
+      : await connection(dbBase, opts.timeoutMs, proxies);
     t.steps.push(...conn.steps);
     if (conn.ok) {
-      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest');
+      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest', conn.proxy);
       t.steps.push(h.step);
       if (h.status === 200 && h.body) t.steps.push(checkTreeHead(h.body, db.key, h.step.ms));
       else if (h.status === 404 || h.status === 410)
