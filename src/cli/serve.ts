@@ -8,7 +8,7 @@
 import cluster from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import type { Server } from 'node:http';
-import { ConfigError, layeredValues, loadSettings, parseFlags } from '../config/load.js';
+import { buildSettings, ConfigError, serveValues } from '../config/load.js';
 import { goEnvHints } from '../config/go-env.js';
 import { OPTIONS, envName } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
@@ -56,11 +56,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.stdout.write(serveHelp());
     return 0;
   }
-  const settings = loadSettings(args);
+  const given = serveValues(args);
+  const settings = buildSettings(given);
   // Said once, by the process that starts first (not by each worker).
-  const hints = cluster.isWorker
-    ? []
-    : goEnvHints(layeredValues(parseFlags(args, 'serve'), process.env), process.env, settings.listen.port);
+  const hints = cluster.isWorker ? [] : goEnvHints(given, process.env, settings.listen.port);
   if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints);
   if (!cluster.isWorker) return runWorker(settings, hints);
   try {

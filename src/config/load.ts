@@ -74,10 +74,15 @@ export interface RawSettings {
 
 /** Settings for `godepot serve`: flags > environment > config file > defaults. */
 export function loadSettings(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Settings {
+  return buildSettings(serveValues(args, env));
+}
+
+/** The raw values of `godepot serve`'s flags, environment and config file (what was given, before defaults). */
+export function serveValues(args: readonly string[], env: NodeJS.ProcessEnv = process.env): RawSettings {
   const flags = parseFlags(args, 'serve');
   if (flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-  return buildSettings(layeredValues(flags, env));
+  return layeredValues(flags, env);
 }
 
 /** The raw settings of parsed flags over the environment over the config file (--config, else GODEPOT_CONFIG). */
