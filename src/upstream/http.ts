@@ -68,15 +68,9 @@ export class HttpPools {
     if (!d) {
       const connect = { timeout: this.deadlines[cls].connect, ...this.connect };
       const pool = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128 };
-      const direct = new Agent({ ...pool, connect });
+      const direct = connectingAgent(connect, undefined, pool);
       const routed = this.proxies.any
-        ? new ProxyRouter(
-            direct,
-            this.proxies,
-            // proxyTunnel off: an http URL is asked of the proxy in absolute form, an https one through CONNECT, as
-            // the go command does.
-            (uri) => new ProxyAgent({ ...pool, uri, proxyTunnel: false, proxyTls: connect, requestTls: connect }),
-          )
+        ? new ProxyRouter(direct, this.proxies, (uri) => connectingAgent(connect, uri, pool))
         : direct;
       // Redirects are followed through the router, so a redirect to another host takes that host's route.
       d = routed.compose(interceptors.redirect({ maxRedirections: 10 }));
@@ -89,6 +83,28 @@ export class HttpPools {
     await Promise.all([...this.agents.values()].map((a) => a.destroy().catch(() => undefined)));
     this.agents.clear();
   }
+}
+
+/** Connect options of every upstream connection: its deadline, TLS trust (roots.ts), and a test's resolver. */
+export interface ConnectOptions {
+  readonly timeout: number;
+  readonly lookup?: LookupFunction;
+  readonly secureContext?: SecureContext;
+}
+
+/**
+ * A connection pool making connections with these options: directly, or
+ * through the HTTP proxy `proxy` as the go command goes through one (an
+ * http URL asked of it in absolute form, an https one through CONNECT, the
+ * same options for the connection to the proxy and for TLS behind it).
+ */
+export function connectingAgent(
+  connect: ConnectOptions,
+  proxy?: string,
+  pool: Omit<Agent.Options, 'connect'> = {},
+): Dispatcher {
+  if (proxy === undefined) return new Agent({ ...pool, connect });
+  return new ProxyAgent({ ...pool, uri: proxy, proxyTunnel: false, proxyTls: connect, requestTls: connect });
 }
 
 /** Sends each request directly or through the proxy the rules name for its origin. */

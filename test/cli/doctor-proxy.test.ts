@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { configFromEnv } from '../../src/cli/doctor/goenv.js';
+import { doctor } from '../../src/cli/doctor/index.js';
 import { runDoctor } from '../../src/cli/doctor/run.js';
 import { proxyRules } from '../../src/upstream/index.js';
 import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js';
@@ -51,5 +52,17 @@ describe('doctor behind an HTTP proxy', () => {
     expect(proxy.asked).toContain(`GET ${url}/sumdb/sum.golang.org/supported`);
     // No network problem (GOSUMDB=off is a configuration one, said on its own).
     expect(report.findings.filter((f) => f.kind === 'network').map((f) => f.message)).toEqual([]);
+  });
+
+  it('takes the proxy from the environment, as `godepot doctor` is run, and says so', async () => {
+    proxy.asked.length = 0;
+    const { report, output } = await doctor(['--no-go', '--timeout', '5s'], {
+      env: { GOPROXY: url, GOSUMDB: 'off', HTTP_PROXY: proxy.url, NO_PROXY: 'other.example' },
+    });
+    expect(proxy.asked).toContain(`GET ${url}/sumdb/sum.golang.org/supported`);
+    expect(output).toContain(`HTTP proxy ${proxy.url}: connected to 127.0.0.1`);
+    expect(report.findings.filter((f) => f.kind === 'network').map((f) => f.message)).toEqual([
+      `the go command's requests go through an HTTP proxy (http URLs through ${proxy.url} (HTTP_PROXY); never for loopback or NO_PROXY=other.example), and so do these checks: their DNS, TCP and TLS lines are about the proxy, their HTTP lines about the service behind it`,
+    ]);
   });
 });

@@ -88,14 +88,12 @@ export async function doctor(
     if (f) checked.findings.push(f);
   }
   const report: DoctorReport = { ...checked, ok: !checked.findings.some((f) => f.severity === 'problem') };
-  const httpProxy =
-    env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy;
-  if (httpProxy) {
+  if (proxies.any) {
     report.findings.push({
       kind: 'network',
       severity: 'info',
       subject: 'HTTPS_PROXY',
-      message: `the go command sends its requests through the HTTP proxy ${redact(httpProxy)} (unless NO_PROXY matches), and so do these checks: their DNS, TCP and TLS lines are about the proxy, their HTTP lines about the service behind it`,
+      message: `the go command's requests go through an HTTP proxy (${proxies.describe()}), and so do these checks: their DNS, TCP and TLS lines are about the proxy, their HTTP lines about the service behind it`,
     });
   }
   const output = one('json') === 'true' ? formatJson(report) : formatReport(report);

@@ -4,10 +4,11 @@
 // godepot's credentials for the Git host, the network between godepot and
 // the Git host, or configuration (the path is wrong, or godepot does not
 // know the module is private).
-import { Agent, ProxyAgent, request } from 'undici';
+import { request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
 import { trustOptions } from '../../upstream/roots.js';
+import { connectingAgent } from '../../upstream/http.js';
 
 export interface ModuleAnswer {
   readonly status: number;
@@ -74,11 +75,7 @@ export async function fetchModuleList(
       'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
   u.username = '';
   u.password = '';
-  const connect = { timeout: timeoutMs, ...trustOptions() };
-  const agent =
-    httpProxy === undefined
-      ? new Agent({ connect })
-      : new ProxyAgent({ uri: httpProxy, proxyTunnel: false, proxyTls: connect, requestTls: connect });
+  const agent = connectingAgent({ timeout: timeoutMs, ...trustOptions() }, httpProxy);
   try {
     const res = await request(`${u.toString().replace(/\/+$/, '')}/${escapePath(module)}/@v/list`, {
       dispatcher: agent,

@@ -4,9 +4,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Agent, ProxyAgent, request } from 'undici';
+import { request } from 'undici';
 import { codesOf, TLS_CODE } from '../../upstream/errors.js';
-import { USER_AGENT } from '../../upstream/http.js';
+import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
 import { trustOptions } from '../../upstream/roots.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
@@ -185,11 +185,7 @@ export interface HttpAnswer {
  * Through `proxy` (an HTTP proxy URL) when given, as the go command would send it.
  */
 export async function httpGet(url: string, timeoutMs: number, proxy?: string): Promise<HttpAnswer> {
-  const connect = { timeout: timeoutMs, ...trustOptions() };
-  const agent =
-    proxy === undefined
-      ? new Agent({ connect })
-      : new ProxyAgent({ uri: proxy, proxyTunnel: false, proxyTls: connect, requestTls: connect });
+  const agent = connectingAgent({ timeout: timeoutMs, ...trustOptions() }, proxy);
   const started = performance.now();
   try {
     const res = await request(url, {
