@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { proxyRules } from '../../src/upstream/index.js';
 import { noNameResolves } from '../support/dns.js';
-import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+import { removeDir, spawnGodepot, startGodepot, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js';
 
@@ -153,5 +153,23 @@ describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
     expect(r.status).toBe(502);
     expect(r.body).toMatch(/cannot resolve host/);
     expect(proxy.asked).toEqual([]);
+  });
+
+  it('a served godepot takes HTTP_PROXY from its environment, with the defaults (as `npm start` runs it)', async () => {
+    proxy.asked.length = 0;
+    const upstream = `http://${NAME}:${port(plain)}`;
+    const data = await tempDir();
+    const g = await spawnGodepot(['--data', data, '--upstream', upstream, '--sumdb', 'off'], {
+      HTTP_PROXY: proxy.url,
+    });
+    try {
+      const res = await fetch(`${g.url}/example.com/m/@v/list`);
+      expect([res.status, await res.text()]).toEqual([200, 'v1.0.0\nv1.1.0\n']);
+      expect(proxy.asked).toContain(`GET ${upstream}/example.com/m/@v/list`);
+      expect(g.output()).toContain(`upstream calls: http URLs through ${proxy.url} (HTTP_PROXY)`);
+    } finally {
+      await g.stop();
+      await removeDir(data);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { goauthUsesNetrc, netrcCredentials, parseNetrc } from '../../src/upstream/index.js';
-import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+import { removeDir, spawnGodepot, startGodepot, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 const basic = (user: string, password: string): string =>
@@ -73,6 +73,7 @@ describe('reading .netrc as the go command does', () => {
 describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc', () => {
   let dir: string;
   let cert: string;
+  let certFile: string;
   let server: Server;
   let url: string;
   const seen: string[] = [];
@@ -81,6 +82,7 @@ describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc',
     dir = await tempDir('godepot-netrc-');
     const made = selfSignedCert(dir, 'corp-proxy', 'IP:127.0.0.1');
     cert = made.cert;
+    certFile = made.certFile;
     server = createServer({ cert, key: made.key }, (req, res) => {
       const auth = req.headers.authorization ?? '';
       seen.push(auth);
@@ -148,5 +150,26 @@ describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc',
     expect(seen).toEqual(['']);
     expect(r.status).not.toBe(200);
     expect(r.body).toMatch(/401|unauthorized/);
+  });
+
+  it('a served godepot reads $NETRC on its own, with the defaults (as `npm start` runs it)', async () => {
+    seen.length = 0;
+    const data = await tempDir();
+    const empty = await tempDir();
+    const g = await spawnGodepot(['--data', data, '--upstream', url, '--sumdb', 'off'], {
+      NETRC: join(dir, 'netrc'),
+      SSL_CERT_FILE: certFile,
+      SSL_CERT_DIR: empty,
+    });
+    try {
+      const res = await fetch(`${g.url}/example.com/m/@v/list`);
+      expect([res.status, await res.text()]).toEqual([200, 'v1.0.0\n']);
+      expect(seen).toContain(basic('ci', 'from-netrc'));
+      expect(g.output()).toContain(`credentials from .netrc (as the go command sends them) for ${url}`);
+    } finally {
+      await g.stop();
+      await removeDir(data);
+      await removeDir(empty);
+    }
   });
 });
