@@ -116,7 +116,20 @@ export function trustedContext(): SecureContext | undefined {
 }
 
 /** Connect options for TLS trust as the go command's: { secureContext } when roots.ts adds certificates, else none. */
-export function trustOptions(): { secureContext?: SecureContext } {
-  const secureContext = trustedContext();
+export interface TrustOptions {
+  readonly secureContext?: SecureContext;
+}
+
+/**
+ * TrustOptions for this process's environment (made once), or for another
+ * environment (a command given one, such as doctor's: made each call).
+ */
+export function trustOptions(env: NodeJS.ProcessEnv = process.env): TrustOptions {
+  let secureContext: SecureContext | undefined;
+  if (env === process.env) secureContext = trustedContext();
+  else {
+    const ca = trustedCertificates(env);
+    secureContext = ca ? createSecureContext({ ca }) : undefined;
+  }
   return secureContext ? { secureContext } : {};
 }

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { goauthUsesNetrc, netrcCredentials, parseNetrc } from '../../src/upstream/index.js';
+import { doctor } from '../../src/cli/doctor/index.js';
 import { removeDir, spawnGodepot, startGodepot, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
@@ -169,6 +170,33 @@ describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc',
     } finally {
       await g.stop();
       await removeDir(data);
+      await removeDir(empty);
+    }
+  });
+
+  it('doctor --module sends them as the go command would, trusting the CA of its environment', async () => {
+    seen.length = 0;
+    const empty = await tempDir();
+    try {
+      const env = {
+        GOPROXY: url,
+        GOSUMDB: 'off',
+        NETRC: join(dir, 'netrc'),
+        SSL_CERT_FILE: certFile,
+        SSL_CERT_DIR: empty,
+      };
+      const { report, output } = await doctor(['--no-go', '--timeout', '5s', '--module', 'example.com/m'], { env });
+      expect(seen).toContain(basic('ci', 'from-netrc'));
+      expect(report.findings.filter((f) => f.severity === 'problem').map((f) => f.message)).toEqual([
+        'GOSUMDB=off: checksum verification is disabled; no download is checked against the checksum database',
+      ]);
+      expect(output).toMatch(/ok {4}tls/);
+      // Without the file the same check names the missing credentials.
+      const without = await doctor(['--no-go', '--timeout', '5s', '--module', 'example.com/m'], {
+        env: { ...env, NETRC: join(dir, 'none') },
+      });
+      expect(without.output).toMatch(/godepot wants a user and token/);
+    } finally {
       await removeDir(empty);
     }
   });

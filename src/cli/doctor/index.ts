@@ -9,6 +9,8 @@ import { formatJson, formatReport } from './report.js';
 import { redact, runDoctor, type DoctorReport } from './run.js';
 import { diagnoseModuleFetch, fetchModuleList } from './private.js';
 import { proxyRules } from '../../upstream/env-proxy.js';
+import { netrcCredentials } from '../../upstream/netrc.js';
+import { trustOptions } from '../../upstream/roots.js';
 
 const FLAGS: readonly OptionSpec[] = [
   { name: 'goproxy', type: 'string', default: '', help: "check this GOPROXY instead of the client's" },
@@ -73,11 +75,18 @@ export async function doctor(
   const env = deps.env ?? process.env;
   // The go command's HTTP proxies (HTTPS_PROXY…): the checks take the path its requests take.
   const proxies = proxyRules(env);
-  const checked = await runDoctor(config, { timeoutMs, source, proxies });
+  const trust = trustOptions(env);
+  // GOAUTH as the go command has it (go env), not only as the environment says.
+  const ambientAuth = netrcCredentials({ ...env, GOAUTH: config.GOAUTH });
+  const checked = await runDoctor(config, { timeoutMs, source, proxies, trust });
   const first = checked.config.GOPROXY.split(/[,|]/).find((p) => /^https?:/.test(p.trim()));
   for (const module of flags.values.get('module') ?? []) {
     if (!first) break;
-    const f = await fetchModuleList(first.trim(), module, timeoutMs, proxies.proxyFor(new URL(first.trim()))).then(
+    const f = await fetchModuleList(first.trim(), module, timeoutMs, {
+      httpProxy: proxies.proxyFor(new URL(first.trim())),
+      ambientAuth,
+      trust,
+    }).then(
       (a) => diagnoseModuleFetch(module, redact(first.trim()), a),
       (err: unknown) =>
         diagnoseModuleFetch(module, redact(first.trim()), {

@@ -7,7 +7,8 @@
 import { request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
-import { trustOptions } from '../../upstream/roots.js';
+import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
+import { splitCredentials } from '../../upstream/credentials.js';
 import { connectingAgent } from '../../upstream/http.js';
 
 export interface ModuleAnswer {
@@ -61,23 +62,31 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
   return problem('service', 'godepot failed', "check godepot's log and /readyz");
 }
 
-/** GET <proxy>/<module>/@v/list, credentials from the proxy URL's userinfo sent as basic auth. */
+/**
+ * GET <proxy>/<module>/@v/list as the go command would: credentials from
+ * the proxy URL's userinfo, else from .netrc (`ambientAuth`), through the
+ * HTTP proxy it would use, trusting what it trusts.
+ */
 export async function fetchModuleList(
   proxyUrl: string,
   module: string,
   timeoutMs: number,
-  httpProxy?: string,
+  via: {
+    readonly httpProxy?: string | undefined;
+    readonly ambientAuth?: (url: string) => string | undefined;
+    readonly trust?: TrustOptions;
+  } = {},
 ): Promise<ModuleAnswer> {
   const u = new URL(proxyUrl);
-  const headers: Record<string, string> = {};
-  if (u.username !== '')
-    headers.authorization =
-      'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  const { credential } = splitCredentials(u);
   u.username = '';
   u.password = '';
-  const agent = connectingAgent({ timeout: timeoutMs, ...trustOptions() }, httpProxy);
+  const base = u.toString().replace(/\/+$/, '');
+  const authorization = credential?.authorization ?? via.ambientAuth?.(base);
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+  const agent = connectingAgent({ timeout: timeoutMs, ...(via.trust ?? trustOptions()) }, via.httpProxy);
   try {
-    const res = await request(`${u.toString().replace(/\/+$/, '')}/${escapePath(module)}/@v/list`, {
+    const res = await request(`${base}/${escapePath(module)}/@v/list`, {
       dispatcher: agent,
       headers,
       headersTimeout: timeoutMs,

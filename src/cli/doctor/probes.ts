@@ -7,7 +7,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { request } from 'undici';
 import { codesOf, TLS_CODE } from '../../upstream/errors.js';
 import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
-import { trustOptions } from '../../upstream/roots.js';
+import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
 export type StepFailure = 'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'body' | 'key';
@@ -74,7 +74,11 @@ function portOf(u: URL): number {
 }
 
 /** DNS, TCP and (for https) TLS to the URL's host; stops at the first failure. */
-export async function probeConnection(url: string, timeoutMs: number): Promise<{ steps: Step[]; ok: boolean }> {
+export async function probeConnection(
+  url: string,
+  timeoutMs: number,
+  trust: TrustOptions = trustOptions(),
+): Promise<{ steps: Step[]; ok: boolean }> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = portOf(u);
@@ -144,7 +148,7 @@ export async function probeConnection(url: string, timeoutMs: number): Promise<{
               port,
               ...(isIP(host) === 0 ? { servername: host } : {}),
               ALPNProtocols: ['http/1.1'],
-              ...trustOptions(),
+              ...trust,
             }),
           'secureConnect',
           signal,
@@ -184,8 +188,13 @@ export interface HttpAnswer {
  * One GET with deadlines (connect, headers, body); the body is cut at 1 MiB.
  * Through `proxy` (an HTTP proxy URL) when given, as the go command would send it.
  */
-export async function httpGet(url: string, timeoutMs: number, proxy?: string): Promise<HttpAnswer> {
-  const agent = connectingAgent({ timeout: timeoutMs, ...trustOptions() }, proxy);
+export async function httpGet(
+  url: string,
+  timeoutMs: number,
+  proxy?: string,
+  trust: TrustOptions = trustOptions(),
+): Promise<HttpAnswer> {
+  const agent = connectingAgent({ timeout: timeoutMs, ...trust }, proxy);
   const started = performance.now();
   try {
     const res = await request(url, {

@@ -15,6 +15,7 @@ import { parseTree } from '../../sumdb/tlog/index.js';
 import { analyzeConfig, type Finding, type GoConfig, type SumdbConfig } from './config-check.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
 import { NO_PROXY_RULES, type ProxyRules } from '../../upstream/env-proxy.js';
+import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 
 export interface Target {
   readonly role: 'proxy' | 'database';
@@ -92,11 +93,12 @@ async function httpStep(
   url: string,
   timeoutMs: number,
   what: string,
-  proxy?: string,
+  proxy: string | undefined,
+  trust: TrustOptions,
 ): Promise<{ step: Step; status?: number; body?: Buffer }> {
   const started = performance.now();
   try {
-    const r = await httpGet(url, timeoutMs, proxy);
+    const r = await httpGet(url, timeoutMs, proxy, trust);
     return {
       step: {
         name: 'http',
@@ -191,9 +193,14 @@ export function sourceAdvice(name: string, sources: readonly ReadyzSource[]): { 
 }
 
 /** A godepot answers /readyz with its readiness JSON; anything else is not a godepot (no line). */
-async function godepotStep(base: string, timeoutMs: number, proxy?: string): Promise<Step | null> {
+async function godepotStep(
+  base: string,
+  timeoutMs: number,
+  proxy: string | undefined,
+  trust: TrustOptions,
+): Promise<Step | null> {
   try {
-    const r = await httpGet(`${base}/readyz`, timeoutMs, proxy);
+    const r = await httpGet(`${base}/readyz`, timeoutMs, proxy, trust);
     const j = JSON.parse(r.body.toString('utf8')) as {
       status?: unknown;
       verification?: unknown;
@@ -222,6 +229,8 @@ export interface RunOptions {
   readonly source: string;
   /** The HTTP proxies the go command would use here (HTTPS_PROXY…; default: none). */
   readonly proxies?: ProxyRules;
+  /** The certificate authorities the go command trusts here (default: this process's, roots.ts). */
+  readonly trust?: TrustOptions;
 }
 
 /**
@@ -233,10 +242,11 @@ async function connection(
   url: string,
   timeoutMs: number,
   proxies: ProxyRules,
+  trust: TrustOptions,
 ): Promise<{ steps: Step[]; ok: boolean; proxy?: string }> {
   const proxy = proxies.proxyFor(new URL(url));
-  if (proxy === undefined) return probeConnection(url, timeoutMs);
-  const c = await probeConnection(proxy, timeoutMs);
+  if (proxy === undefined) return probeConnection(url, timeoutMs, trust);
+  const c = await probeConnection(proxy, timeoutMs, trust);
   return {
     ok: c.ok,
     proxy,
@@ -246,6 +256,7 @@ async function connection(
 
 export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<DoctorReport> {
   const proxies = opts.proxies ?? NO_PROXY_RULES;
+  const trust = opts.trust ?? trustOptions();
   const analysis = analyzeConfig(config);
   const findings = [...analysis.findings];
   const targets: Target[] = [];
@@ -270,7 +281,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     }
     const t: Target = { role: 'proxy', url: redact(entry.url), steps: [] };
     targets.push(t);
-    const conn = await connection(entry.url, opts.timeoutMs, proxies);
+    const conn = await connection(entry.url, opts.timeoutMs, proxies, trust);
     t.steps.push(...conn.steps);
     let supported: number | undefined;
     if (conn.ok) {
@@ -279,6 +290,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
         opts.timeoutMs,
         `/sumdb/${probeName}/supported`,
         conn.proxy,
+        trust,
       );
       supported = h.status;
       const serves =
@@ -288,7 +300,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
             ? `: does not serve ${probeName}`
             : '';
       t.steps.push({ ...h.step, detail: h.step.detail + serves });
-      const gd = await godepotStep(entry.url, opts.timeoutMs, conn.proxy);
+      const gd = await godepotStep(entry.url, opts.timeoutMs, conn.proxy, trust);
       if (gd) t.steps.push(gd);
     }
     for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
@@ -328,10 +340,10 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
     const viaProxy = analysis.proxies.some((x) => x.kind === 'url' && dbBase.startsWith(x.url + '/'));
     const conn = viaProxy
       ? { steps: [], ok: true, proxy: proxies.proxyFor(new URL(dbBase)) }
-      : await connection(dbBase, opts.timeoutMs, proxies);
+      : await connection(dbBase, opts.timeoutMs, proxies, trust);
     t.steps.push(...conn.steps);
     if (conn.ok) {
-      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest', conn.proxy);
+      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest', conn.proxy, trust);
       t.steps.push(h.step);
       if (h.status === 200 && h.body) t.steps.push(checkTreeHead(h.body, db.key, h.step.ms));
       else if (h.status === 404 || h.status === 410)
