@@ -9,24 +9,19 @@
 import { DEFAULT_SUMDB, DEFAULT_UPSTREAM } from './settings.js';
 import type { RawSettings } from './load.js';
 
-function sameList(a: string, b: string): boolean {
-  const norm = (s: string): string =>
-    s
-      .split(/([,|])/)
-      .map((p) => p.trim().replace(/\/+$/, ''))
-      .join('');
-  return norm(a) === norm(b);
+/** A GOPROXY entry as a URL (the go command takes a scheme-less entry as https), or null. */
+function entryUrl(entry: string): URL | null {
+  try {
+    return new URL(/^[a-z]+:\/\//i.test(entry) ? entry : `https://${entry}`);
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a GOPROXY entry names a server on this machine at godepot's own port (the developer's GOPROXY to godepot). */
-function namesItself(entry: string, port: number): boolean {
-  try {
-    const u = new URL(/^[a-z]+:\/\//i.test(entry) ? entry : `https://${entry}`);
-    const p = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
-    return p === port && /^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)$/i.test(u.hostname);
-  } catch {
-    return false;
-  }
+function namesItself(u: URL, port: number): boolean {
+  const p = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  return p === port && /^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)$/i.test(u.hostname);
 }
 
 /**
@@ -37,21 +32,21 @@ function namesItself(entry: string, port: number): boolean {
 export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: number): string[] {
   const out: string[] = [];
   const goproxy = env.GOPROXY?.trim() ?? '';
+  // The proxies it lists ("direct" and "off" are not); none of them godepot itself or godepot's default.
+  const proxies = goproxy
+    .split(/[,|]/)
+    .map((e) => e.trim())
+    .filter((e) => e !== '' && e !== 'direct' && e !== 'off')
+    .map(entryUrl);
+  const defaultUrl = new URL(DEFAULT_UPSTREAM).href;
   if (
     raw.values.upstream === undefined &&
-    goproxy !== '' &&
-    goproxy !== 'off' &&
-    !sameList(goproxy, DEFAULT_UPSTREAM)
-  ) {
-    const entries = goproxy.split(/[,|]/).map((e) => e.trim());
-    const toGodepot = entries.some((e) => namesItself(e, port));
-    const viaProxies = entries.filter((e) => e !== '' && e !== 'direct' && e !== 'off');
-    const usesDefault = viaProxies.some((e) => sameList(e, DEFAULT_UPSTREAM));
-    if (!toGodepot && viaProxies.length > 0 && !usesDefault)
-      out.push(
-        `GOPROXY in godepot's environment is "${goproxy}", but godepot fetches from its --upstream, left at ${DEFAULT_UPSTREAM}; if that cannot be reached from here, start godepot with --upstream '${goproxy}' (or GODEPOT_UPSTREAM) to fetch as the go command here does`,
-      );
-  }
+    proxies.length > 0 &&
+    !proxies.some((u) => u !== null && (namesItself(u, port) || u.href === defaultUrl))
+  )
+    out.push(
+      `GOPROXY in godepot's environment is "${goproxy}", but godepot fetches from its --upstream, left at ${DEFAULT_UPSTREAM}; if that cannot be reached from here, start godepot with --upstream '${goproxy}' (or GODEPOT_UPSTREAM) to fetch as the go command here does`,
+    );
   const gosumdb = env.GOSUMDB?.trim() ?? '';
   if (raw.values.sumdb === undefined && gosumdb !== '' && gosumdb !== 'off' && gosumdb !== DEFAULT_SUMDB)
     out.push(

@@ -21,6 +21,7 @@ describe("hints from the go command's environment", () => {
       { GOPROXY: 'https://proxy.golang.org,direct', GOSUMDB: 'sum.golang.org' },
       { GOPROXY: 'https://proxy.golang.org/', GOSUMDB: 'off' },
       { GOPROXY: 'off' },
+      { GOPROXY: 'proxy.golang.org' },
       { GOPROXY: 'direct' },
       { GOPROXY: 'http://localhost:8080' },
       { GOPROXY: 'http://127.0.0.1:8080,https://proxy.golang.org' },
