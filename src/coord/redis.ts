@@ -30,6 +30,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
 import { randomUUID } from 'node:crypto';
+import { isUntrusted, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   LocalCoord,
   SOLO_LEASE,
@@ -57,6 +58,8 @@ export interface RedisCoordOptions {
   readonly onState?: (up: boolean) => void;
   /** What coordinates while Redis is away (default: this process alone). */
   readonly fallback?: Coordination;
+  /** The CAs a rediss:// server may be signed by (roots.ts: the go command's and Node's); absent: Node's. */
+  readonly trust?: TrustOptions;
 }
 
 /** While Redis is marked down, how often it is asked whether it answers again (ms). */
@@ -118,7 +121,7 @@ export class RedisCoord implements Coordination {
     redis.on('close', () => this.setUp(false));
     redis.on('end', () => this.setUp(false));
     redis.on('error', (err: Error) => {
-      this.lastError = err.message;
+      this.lastError = errorText(err);
     });
   }
 
@@ -137,6 +140,10 @@ export class RedisCoord implements Coordination {
       // Keep trying, at most every 2 s, for as long as the node runs.
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
       lazyConnect: true,
+      // A rediss:// URL turns TLS on; this says which CAs its certificate may lead to.
+      ...(/^rediss:/i.test(opts.url) && opts.trust?.secureContext
+        ? { tls: { secureContext: opts.trust.secureContext } }
+        : {}),
     };
     const redis = new RedisClient(opts.url, options);
     const coord = new RedisCoord(redis, opts);
@@ -506,7 +513,8 @@ export function redactUrl(url: string): string {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  return isUntrusted(err) ? `${text}: ${UNTRUSTED_FIX}` : text;
 }
 
 function parseOutcome(s: string): FetchOutcome | null {

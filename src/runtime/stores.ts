@@ -9,6 +9,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
 import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
+import { trustOptions } from '../upstream/roots.js';
 
 /** Opens the configured storage; an S3 bucket that is missing or unreachable fails here, with a clear message. */
 export async function openStorage(settings: Settings): Promise<Storage> {
@@ -19,6 +20,7 @@ export async function openStorage(settings: Settings): Promise<Storage> {
     prefix: s.prefix,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     timeout: s.timeout,
+    trust: trustOptions(),
   });
 }
 
@@ -59,6 +61,7 @@ export async function openCoord(
     namespace: coordNamespace(settings),
     log,
     now,
+    trust: trustOptions(),
     ...(group ? { fallback: group } : {}),
     onState: (ok) => {
       up.set(ok ? 1 : 0);

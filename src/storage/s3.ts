@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { FsStorage } from './fs.js';
+import { isUntrusted, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   checkKey,
   StorageUnavailableError,
@@ -48,6 +49,8 @@ export interface S3StorageOptions {
   readonly timeout: number;
   /** Objects larger than this are uploaded in parts of this size. */
   readonly partSize?: number;
+  /** The CAs an https endpoint may be signed by (roots.ts: the go command's and Node's); absent: Node's. */
+  readonly trust?: TrustOptions;
 }
 
 const DEFAULT_PART = 8 << 20;
@@ -102,7 +105,11 @@ export class S3Storage implements Storage {
       region,
       ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
       // Socket idle deadline (also inside bodies) and connect deadline.
-      requestHandler: { connectionTimeout: opts.timeout, requestTimeout: opts.timeout },
+      requestHandler: {
+        connectionTimeout: opts.timeout,
+        requestTimeout: opts.timeout,
+        ...(opts.trust?.secureContext ? { httpsAgent: { secureContext: opts.trust.secureContext } } : {}),
+      },
       maxAttempts: 2,
       // Range reads and our own hashes make the SDK's response checksums redundant.
       responseChecksumValidation: 'WHEN_REQUIRED',
@@ -431,5 +438,6 @@ function describe(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const status = statusOf(err);
   const msg = err.message || err.name;
-  return [typeof code === 'string' ? code : '', status ? `HTTP ${status}` : '', msg].filter((s) => s).join(' ');
+  const fix = isUntrusted(err) ? `: ${UNTRUSTED_FIX}` : '';
+  return [typeof code === 'string' ? code : '', status ? `HTTP ${status}` : '', msg].filter((s) => s).join(' ') + fix;
 }

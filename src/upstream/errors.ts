@@ -1,6 +1,7 @@
 // Named upstream failures (DESIGN invariant 6): every failed upstream call
 // carries its class, and the class is in the message, the log line and the
 // metric label.
+import { UNTRUSTED_CODE, UNTRUSTED_FIX } from '../util/trust.js';
 
 export type FailureClass = 'dns' | 'connect' | 'tls' | 'timeout' | 'status' | 'body';
 
@@ -126,10 +127,6 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** OpenSSL's codes for a certificate chain that leads to no trusted CA (a private CA, a TLS-intercepting proxy). */
-const UNTRUSTED_CODE =
-  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_UNTRUSTED)/;
-
 /** Node and OpenSSL error codes of a failed TLS handshake. */
 export const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;
 
@@ -188,9 +185,7 @@ export function classifyNetworkError(upstream: string, err: unknown, phase: 'req
     detail = 'no complete answer within the total deadline';
   } else if (codes.some((c) => TLS_CODE.test(c))) {
     failure = 'tls';
-    detail = codes.some((c) => UNTRUSTED_CODE.test(c))
-      ? `${msg}: signed by a CA godepot does not trust (it trusts Node's list and the system's, as the go command does); add the CA to the system's store, or name it with SSL_CERT_FILE or NODE_EXTRA_CA_CERTS`
-      : msg;
+    detail = codes.some((c) => UNTRUSTED_CODE.test(c)) ? `${msg}: ${UNTRUSTED_FIX}` : msg;
     transient = false;
   } else if (phase === 'body') {
     failure = 'body';

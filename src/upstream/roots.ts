@@ -20,6 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { TrustOptions } from '../util/trust.js';
 
 export const CERT_FILES = [
   '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Gentoo…
@@ -115,10 +116,7 @@ export function trustedContext(): SecureContext | undefined {
   return made ?? undefined;
 }
 
-/** Connect options for TLS trust as the go command's: { secureContext } when roots.ts adds certificates, else none. */
-export interface TrustOptions {
-  readonly secureContext?: SecureContext;
-}
+export type { TrustOptions };
 
 /**
  * TrustOptions for this process's environment (made once), or for another

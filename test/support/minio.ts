@@ -3,10 +3,12 @@
 // the AWS environment the S3 backend reads. Located with findComponent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports.js';
+import type { TestCert } from './tls.js';
 
 export interface RunningMinio {
   readonly endpoint: string;
@@ -24,18 +26,48 @@ export interface RunningMinio {
 const USER = 'godepot-test';
 const PASSWORD = 'godepot-test-secret';
 
-export async function startMinio(binary: string): Promise<RunningMinio> {
+/** Status of GET url, trusting ca for https (null when it cannot be reached). */
+function statusOf(url: string, ca?: string): Promise<number | null> {
+  if (ca === undefined)
+    return fetch(url)
+      .then((r) => r.status)
+      .catch(() => null);
+  return new Promise((resolve) => {
+    const req = httpsRequest(url, { ca, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? null);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
+/**
+ * Starts MinIO on loopback; with `tls` (a certificate for IP:127.0.0.1) it
+ * serves https only, as a company's MinIO signed by a private CA would.
+ */
+export async function startMinio(binary: string, opts: { tls?: TestCert } = {}): Promise<RunningMinio> {
   const dir = await mkdtemp(join(tmpdir(), 'godepot-minio-'));
   const port = await freePort();
   const consolePort = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const certsDir = join(dir, '.certs');
+  if (opts.tls) {
+    await mkdir(certsDir);
+    await copyFile(opts.tls.certFile, join(certsDir, 'public.crt'));
+    await copyFile(opts.tls.keyFile, join(certsDir, 'private.key'));
+  }
   const env = { AWS_ACCESS_KEY_ID: USER, AWS_SECRET_ACCESS_KEY: PASSWORD, AWS_REGION: 'us-east-1' };
   let child: ChildProcess | null = null;
   let out = '';
   const start = async (): Promise<void> => {
     const c = spawn(
       binary,
-      ['server', dir, '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`],
+      [
+        ...['server', join(dir, 'data'), '--quiet', '--address', `127.0.0.1:${port}`],
+        ...['--console-address', `127.0.0.1:${consolePort}`, '--certs-dir', certsDir],
+      ],
       {
         env: {
           PATH: process.env.PATH ?? '',
@@ -54,8 +86,7 @@ export async function startMinio(binary: string): Promise<RunningMinio> {
     await waitFor(
       async () => {
         if (c.exitCode !== null) throw new Error(`minio exited with ${c.exitCode}:\n${out}`);
-        const r = await fetch(`${endpoint}/minio/health/live`).catch(() => null);
-        return r?.status === 200;
+        return (await statusOf(`${endpoint}/minio/health/live`, opts.tls?.cert)) === 200;
       },
       30_000,
       `minio did not become live on ${endpoint}`,
@@ -75,6 +106,7 @@ export async function startMinio(binary: string): Promise<RunningMinio> {
       endpoint,
       forcePathStyle: true,
       credentials: { accessKeyId: USER, secretAccessKey: PASSWORD },
+      ...(opts.tls ? { requestHandler: { httpsAgent: { ca: opts.tls.cert } } } : {}),
     });
   };
   await start();

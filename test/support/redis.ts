@@ -5,8 +5,10 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { freePort, waitFor } from './ports.js';
+import type { TestCert } from './tls.js';
 
 export interface RunningRedis {
   readonly url: string;
@@ -16,12 +18,12 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-function pong(port: number): Promise<boolean> {
+function pong(port: number, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
+    const s: Socket = ca === undefined ? connect(port, '127.0.0.1') : tlsConnect({ port, host: '127.0.0.1', ca });
     let got = '';
     s.setTimeout(1000, () => s.destroy());
-    s.on('connect', () => s.write('PING\r\n'));
+    s.on(ca === undefined ? 'connect' : 'secureConnect', () => s.write('PING\r\n'));
     s.on('data', (b) => {
       got += b.toString('utf8');
       if (got.includes('\r\n')) s.end();
@@ -31,7 +33,11 @@ function pong(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(binary: string): Promise<RunningRedis> {
+/**
+ * Starts redis-server on loopback; with `tls` (a certificate for
+ * IP:127.0.0.1) it speaks TLS only (rediss://), as a managed Redis does.
+ */
+export async function startRedis(binary: string, opts: { tls?: TestCert } = {}): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'godepot-redis-'));
   const port = await freePort();
   let child: ChildProcess | null = null;
@@ -39,7 +45,14 @@ export async function startRedis(binary: string): Promise<RunningRedis> {
   const start = async (): Promise<void> => {
     const c = spawn(
       binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        ...(opts.tls
+          ? ['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no']
+          : ['--port', String(port)]),
+        ...(opts.tls ? ['--tls-cert-file', opts.tls.certFile, '--tls-key-file', opts.tls.keyFile] : []),
+        ...(opts.tls ? ['--tls-ca-cert-file', opts.tls.certFile] : []),
+        ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = c;
@@ -48,7 +61,7 @@ export async function startRedis(binary: string): Promise<RunningRedis> {
     await waitFor(
       async () => {
         if (c.exitCode !== null) throw new Error(`redis-server exited with ${c.exitCode}:\n${out}`);
-        return pong(port);
+        return pong(port, opts.tls?.cert);
       },
       15_000,
       `redis-server did not answer on port ${port}`,
@@ -63,7 +76,7 @@ export async function startRedis(binary: string): Promise<RunningRedis> {
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     kill,
     start,
