@@ -6,7 +6,7 @@
 //   - the file is $NETRC, else ~/.netrc;
 //   - only when GOAUTH is unset or lists the netrc command ("off" turns
 //     credentials off, as for the go command);
-//   - a "machine" entry with a password gives HTTP Basic credentials for
+//   - a "machine" entry with a login and a password gives HTTP Basic credentials for
 //     https URLs whose host (with its port, if the URL has one) is that
 //     machine; a later entry for the same machine wins; "default" is not
 //     used; "macdef" bodies are skipped;
@@ -41,7 +41,7 @@ export function parseNetrc(text: string): NetrcEntry[] {
       else if (key === 'login') cur.login = value;
       else if (key === 'password') cur.password = value;
       else if (key === 'macdef') inMacro = true;
-      if (cur.machine !== '' && cur.password !== '') {
+      if (cur.machine !== '' && cur.login !== '' && cur.password !== '') {
         out.push(cur);
         cur = { machine: '', login: '', password: '' };
       }

@@ -16,13 +16,14 @@ const basic = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('reading .netrc as the go command does', () => {
-  it('takes machine entries with a password, on one line or several, skipping macros and stopping at default', () => {
+  it('takes machine entries with a login and a password, on one line or several, skipping macros and stopping at default', () => {
     const text = [
       'machine one.example login alice password a1',
       'machine two.example',
       '  login bob',
       '  password b2',
       'machine nopass.example login carol',
+      'machine nologin.example password c0',
       'macdef init',
       'machine inmacro.example login x password y',
       '',
