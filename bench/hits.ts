@@ -2,10 +2,20 @@
 // connections, godepot --workers N against nginx worker_processes N serving
 // the same files from the same disk, measured alternately in the same run.
 // With GODEPOT_BENCH_PEER naming a goproxy/goproxy binary, the peer is warmed
-// from the same upstream and measured in the same rounds.
+// from the same upstream and measured in the same rounds. At 256 connections
+// the `.mod` and 300 KB rounds also measure a bare node:http server serving
+// the same bytes from memory (bare-node.ts): the Node floor, for context.
 import { join } from 'node:path';
 import { median, type Row, type Target } from './report.js';
-import { peakRss, peakRssPerProcess, startGodepot, startGoproxy, startNginx, type Child } from './procs.js';
+import {
+  peakRss,
+  peakRssPerProcess,
+  startBareNode,
+  startGodepot,
+  startGoproxy,
+  startNginx,
+  type Child,
+} from './procs.js';
 import { artifactPath, type BenchWorld } from './world.js';
 import { runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
@@ -38,7 +48,7 @@ const P99_TARGET: Target = { on: 'godepot', op: '<=', value: 50 };
 const RSS_TARGET: Target = { on: 'godepot', op: '<=', value: 128 };
 const PEER_ARTIFACTS = new Set(['.mod', '300 KB .zip']);
 
-type Who = 'godepot' | 'nginx' | 'peer';
+type Who = 'godepot' | 'nginx' | 'peer' | 'node';
 
 /** The cache-hit artifacts by their --artifacts name. */
 export const HIT_ARTIFACTS = ['info', 'mod', 'zip300k', 'zip50m'] as const;
@@ -96,6 +106,7 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
     let godepot: Child | undefined;
     let nginx: Child | undefined;
     let peer: Child | undefined;
+    let bare: Child | undefined;
     try {
       godepot = await startGodepot({
         data: world.warmData,
@@ -110,6 +121,7 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
         workers,
         dir: join(world.tmp, `nginx-w${workers}`),
       });
+      bare = await startBareNode({ root: join(world.warmData, 'mod'), workers });
       if (o.peer)
         peer = await startGoproxy({
           binary: o.peer,
@@ -122,9 +134,12 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
           godepot: godepot.url + path,
           nginx: nginx.url + path,
           peer: peer ? peer.url + path : '',
+          node: bare.url + path,
         };
         const who: Who[] = peer ? ['nginx', 'godepot', 'peer'] : ['nginx', 'godepot'];
-        for (const w of who) {
+        // The Node floor only where issue 16's targets are (bounded time).
+        const floorToo = PEER_ARTIFACTS.has(label);
+        for (const w of floorToo ? [...who, 'node' as const] : who) {
           const url = urls[w];
           const r = await fetch(url);
           await r.arrayBuffer();
@@ -136,10 +151,11 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
         for (const c of o.connections) {
           const seconds = secondsFor(o, big, c);
           const rounds = seconds === o.seconds ? o.rounds : 1;
-          const results: Record<Who, WrkResult[]> = { godepot: [], nginx: [], peer: [] };
+          const results: Record<Who, WrkResult[]> = { godepot: [], nginx: [], peer: [], node: [] };
+          const these: Who[] = floorToo && c >= 256 ? [...who, 'node'] : who;
           for (let i = 0; i < rounds; i++) {
             // Rotate who goes first, so no server always runs on a warmer or cooler machine.
-            const order = [...who.slice(i % who.length), ...who.slice(0, i % who.length)];
+            const order = [...these.slice(i % these.length), ...these.slice(0, i % these.length)];
             for (const w of order)
               results[w].push(await runWrk({ binary: o.wrk, script, url: urls[w], connections: c, seconds }));
           }
@@ -161,6 +177,20 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
           o.say(
             `  ${row.name}: godepot ${Math.round(g.rps)} req/s, nginx ${Math.round(n.rps)} req/s (${(g.rps / n.rps).toFixed(2)}x); ${row.detail}`,
           );
+          const floor = results.node.length > 0 ? summarize(results.node) : undefined;
+          if (floor) {
+            rows.push({
+              bench: 'Node floor',
+              name: row.name,
+              unit: 'req/s',
+              godepot: g.rps,
+              refName: 'bare node:http',
+              reference: floor.rps,
+              detail: `context, not a target: the same bytes from a bare node:http server's memory; p50 ${ms(g.p50Ms)} vs ${ms(floor.p50Ms)} ms, p99 ${ms(g.p99Ms)} vs ${ms(floor.p99Ms)} ms`,
+              raw: { node: floor.runs, workers, connections: c, artifact: label },
+            });
+            o.say(`  vs bare node:http: ${Math.round(floor.rps)} req/s, p99 ${ms(floor.p99Ms)} ms`);
+          }
           if (peer) {
             const pr = summarize(results.peer);
             const goal = c >= 256 && PEER_ARTIFACTS.has(label);
@@ -186,7 +216,7 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
                 godepot: g.p99Ms,
                 refName: 'goproxy',
                 reference: pr.p99Ms,
-                detail: `nginx ${ms(n.p99Ms)} ms`,
+                detail: `nginx ${ms(n.p99Ms)} ms${floor ? `; bare node:http ${ms(floor.p99Ms)} ms` : ''}`,
                 target: P99_TARGET,
               });
           }
@@ -210,6 +240,7 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
       await godepot?.stop();
       await nginx?.stop();
       await peer?.stop();
+      await bare?.stop();
     }
   }
   return { rows, notes };

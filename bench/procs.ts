@@ -288,3 +288,26 @@ export async function startGoproxy(o: PeerOptions): Promise<Child> {
   }
   return { url, pid: child.pid ?? 0, child, stop: () => stopChild(child) };
 }
+
+export interface BareNodeOptions {
+  /** The folder served at / (godepot's data/mod). */
+  readonly root: string;
+  readonly workers: number;
+}
+
+/** A bare node:http server (bare-node.ts) serving root from memory: the Node floor beside nginx. */
+export async function startBareNode(o: BareNodeOptions): Promise<Child> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const script = fileURLToPath(new URL('./bare-node.js', import.meta.url));
+  const child = spawn(process.execPath, [script, resolve(o.root), String(port), String(o.workers)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitFor(`${url}/`, 15_000, child, 'any');
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`the bare node:http server did not start: ${(err as Error).message}`);
+  }
+  return { url, pid: child.pid ?? 0, child, stop: () => stopChild(child) };
+}
