@@ -6,10 +6,10 @@
 //   - the file is $NETRC, else ~/.netrc;
 //   - only when GOAUTH is unset or lists the netrc command ("off" turns
 //     credentials off, as for the go command);
-//   - a "machine" entry with a login and a password gives HTTP Basic credentials for
-//     https URLs whose host (with its port, if the URL has one) is that
-//     machine; a later entry for the same machine wins; "default" is not
-//     used; "macdef" bodies are skipped;
+//   - a "machine" entry with a login and a password gives HTTP Basic
+//     credentials for https URLs whose host (with its port, if the URL has
+//     one) is that machine; a later entry for the same machine wins;
+//     "default" is not used; "macdef" bodies are skipped;
 //   - never for http URLs.
 //
 // A user:password in the upstream URL itself comes first (credentials.ts).
