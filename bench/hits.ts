@@ -2,9 +2,11 @@
 // connections, godepot --workers N against nginx worker_processes N serving
 // the same files from the same disk, measured alternately in the same run.
 // With GODEPOT_BENCH_PEER naming a goproxy/goproxy binary, the peer is warmed
-// from the same upstream and measured in the same rounds. At 256 connections
-// the `.mod` and 300 KB rounds also measure a bare node:http server serving
-// the same bytes from memory (bare-node.ts): the Node floor, for context.
+// from the same upstream and measured in the same rounds, with GOMAXPROCS
+// equal to godepot's --workers (as nginx gets that many worker processes).
+// At 256 connections the `.mod` and 300 KB rounds also measure a bare
+// node:http server serving the same bytes from memory (bare-node.ts): the
+// Node floor, for context.
 import { join } from 'node:path';
 import { median, type Row, type Target } from './report.js';
 import {
@@ -128,6 +130,9 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
           upstream: world.upstream.url,
           sumdb: world.sumdbSetting,
           dir: join(world.tmp, `peer-w${workers}`),
+          // As many cores as godepot has workers, as nginx gets that many worker processes: the 1-worker
+          // rows compare one core with one core (a 1-core machine's defaults).
+          procs: workers,
         });
       for (const [label, path] of artifacts) {
         const urls: Record<Who, string> = {

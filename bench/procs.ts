@@ -248,6 +248,8 @@ export interface PeerOptions {
   readonly sumdb: string;
   /** Its cache, temp folder and log go here. */
   readonly dir: string;
+  /** GOMAXPROCS: the cores it may use at once (absent: all, Go's default). */
+  readonly procs?: number;
 }
 
 /**
@@ -274,6 +276,7 @@ export async function startGoproxy(o: PeerOptions): Promise<Child> {
         GOPRIVATE: '',
         GOFLAGS: '-mod=mod',
         GOTOOLCHAIN: 'local',
+        ...(o.procs === undefined ? {} : { GOMAXPROCS: String(o.procs) }),
         GOPATH: join(dir, 'gopath'),
         GOMODCACHE: join(dir, 'gopath', 'pkg', 'mod'),
       },
