@@ -8,11 +8,12 @@
 // setting that does what `go` does.
 import { DEFAULT_SUMDB, DEFAULT_UPSTREAM } from './settings.js';
 import type { RawSettings } from './load.js';
+import { goproxyEntry, goproxyTokens } from './values.js';
 
-/** A GOPROXY entry as a URL (the go command takes a scheme-less entry as https), or null. */
-function entryUrl(entry: string): URL | null {
+/** A GOPROXY entry as a URL, read as the go command reads it (goproxyEntry), or null. */
+function entryUrl(token: string): URL | null {
   try {
-    return new URL(/^[a-z]+:\/\//i.test(entry) ? entry : `https://${entry}`);
+    return new URL(goproxyEntry(token));
   } catch {
     return null;
   }
@@ -33,10 +34,9 @@ export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: numbe
   const out: string[] = [];
   const goproxy = env.GOPROXY?.trim() ?? '';
   // The proxies it lists ("direct" and "off" are not); none of them godepot itself or godepot's default.
-  const proxies = goproxy
-    .split(/[,|]/)
-    .map((e) => e.trim())
-    .filter((e) => e !== '' && e !== 'direct' && e !== 'off')
+  const proxies = goproxyTokens(goproxy)
+    .map((t) => t.token)
+    .filter((t) => t !== 'direct' && t !== 'off')
     .map(entryUrl);
   const defaultUrl = new URL(DEFAULT_UPSTREAM).href;
   if (
