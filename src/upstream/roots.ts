@@ -12,11 +12,13 @@
 //   - SSL_CERT_FILE if set, else the first of the distributions' bundles
 //     below that can be read;
 //   - every file in each folder of SSL_CERT_DIR (colon-separated) if set,
-//     else in /etc/ssl/certs and /etc/pki/tls/certs.
+//     else in /etc/ssl/certs and /etc/pki/tls/certs, leaving out symlinks
+//     to a file of the same folder (the hash-named links c_rehash makes:
+//     readUniqueDirectoryEntries), which would read each certificate twice.
 //
 // Elsewhere (macOS, Windows) the go command asks the platform, which Node
 // cannot: Node's own list stays (set NODE_EXTRA_CA_CERTS for a private CA).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
@@ -42,6 +44,16 @@ function readText(file: string): string | null {
   }
 }
 
+/** A symlink whose target has no "/": another entry of the same folder (Go's isSameDirSymlink). */
+function sameFolderLink(dir: string, e: Dirent): boolean {
+  if (!e.isSymbolicLink()) return false;
+  try {
+    return !readlinkSync(join(dir, e.name)).includes('/');
+  } catch {
+    return false;
+  }
+}
+
 /** The certificates the go command would load on this Linux system, as PEM blocks (unchecked). */
 export function goCertificates(env: NodeJS.ProcessEnv = process.env): string[] {
   const pems: string[] = [];
@@ -58,13 +70,13 @@ export function goCertificates(env: NodeJS.ProcessEnv = process.env): string[] {
   }
   const dirs = env.SSL_CERT_DIR ? env.SSL_CERT_DIR.split(':').filter(Boolean) : CERT_DIRS;
   for (const d of dirs) {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(d);
+      entries = readdirSync(d, { withFileTypes: true });
     } catch {
       continue;
     }
-    for (const n of names) add(readText(join(d, n)));
+    for (const e of entries) if (!sameFolderLink(d, e)) add(readText(join(d, e.name)));
   }
   return pems;
 }

@@ -5,7 +5,7 @@
 // chain" where the go command worked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates } from 'node:tls';
@@ -51,6 +51,19 @@ describe.skipIf(!hasOpenssl)('the certificates godepot trusts', () => {
     expect(goCertificates(env).map((p) => p.trim())).toEqual([cert, cert, cert, cert].map((p) => p.trim()));
     // SSL_CERT_FILE names the one file read: a missing one is not replaced by the distributions' bundles.
     expect(goCertificates({ SSL_CERT_FILE: join(dir, 'missing.pem'), SSL_CERT_DIR: a })).toHaveLength(1);
+  });
+
+  it('leaves out symlinks to a file of the same folder (hash-named links), as the go command does', async () => {
+    const linked = join(dir, 'linked');
+    await mkdir(linked);
+    await writeFile(join(linked, 'ca.pem'), cert);
+    // c_rehash's link to ca.pem: the same certificate again, not read twice.
+    await symlink('ca.pem', join(linked, '1a2b3c4d.0'));
+    // A link to a file elsewhere (Debian's links into /usr/share/ca-certificates) is read.
+    await writeFile(join(dir, 'elsewhere.pem'), cert);
+    await symlink(join(dir, 'elsewhere.pem'), join(linked, 'elsewhere.pem'));
+    const env = { SSL_CERT_FILE: join(dir, 'missing.pem'), SSL_CERT_DIR: linked };
+    expect(goCertificates(env)).toHaveLength(2);
   });
 
   it("adds the go command's certificates to Node's, each once, leaving out what does not parse", async () => {
