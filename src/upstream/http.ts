@@ -58,7 +58,7 @@ export class HttpPools {
      * certificates too (roots.ts); tests pass a `lookup` so names resolve
      * without leaving loopback.
      */
-    private readonly connect: { readonly lookup?: LookupFunction; readonly secureContext?: SecureContext } = {},
+    private readonly connect: Omit<ConnectOptions, 'timeout'> = {},
     /** Which calls go through an HTTP proxy (env-proxy.ts: HTTPS_PROXY, HTTP_PROXY, NO_PROXY as the go command reads them). */
     private readonly proxies: ProxyRules = NO_PROXY_RULES,
   ) {}
