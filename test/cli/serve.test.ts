@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { BIN, removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
+import { waitFor } from '../support/ports.js';
 
 /** Runs `godepot serve args`; resolves with its exit code and output, or kills it after limitMs. */
 async function serveUntilExit(args: string[], limitMs: number): Promise<{ code: number | null; out: string }> {
@@ -122,7 +123,7 @@ describe('text logs of several workers', () => {
     try {
       const said = (): string[] =>
         [...g.output().matchAll(/^godepot worker (\d+): godepot listening on /gm)].map((m) => m[1] as string);
-      for (let i = 0; i < 400 && said().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(async () => said().length >= 2, 10_000, `two workers did not say they listen:\n${g.output()}`);
       expect(new Set(said()).size, g.output()).toBe(2);
       expect(g.output()).toMatch(/^godepot: starting workers$/m);
     } finally {
@@ -138,8 +139,7 @@ describe('a log nobody reads', () => {
     const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--log-format', 'text']);
     try {
       expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
-      for (let i = 0; i < 200 && !/GET \/healthz 200 /.test(g.output()); i++)
-        await new Promise((r) => setTimeout(r, 10));
+      await waitFor(async () => /GET \/healthz 200 /.test(g.output()), 10_000, 'no access-log line');
       expect(g.output()).toMatch(/^godepot: GET \/healthz 200 [\d.]+ ms$/m);
       // The pipe holds 64 KiB; 5,000 access lines are ~200 KiB. A server writing its log synchronously
       // stops answering once the pipe is full.

@@ -13,6 +13,7 @@ import { DEFAULT_DEADLINES } from '../../src/config/settings.js';
 import { goCertificates, HttpPools, trustedCertificates } from '../../src/upstream/index.js';
 import { removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
+import { waitFor } from '../support/ports.js';
 
 describe.skipIf(!hasOpenssl)('the certificates godepot trusts', () => {
   let dir: string;
@@ -115,15 +116,19 @@ describe.skipIf(!hasOpenssl)('the certificates godepot trusts', () => {
       });
       try {
         // The start-up probe's answer, awaited (bounded), not slept for.
-        for (let i = 0; i < 400; i++) {
-          const ready = (await (await fetch(`${g.url}/readyz`)).json()) as {
-            upstreams: Array<{ url: string; reachable?: boolean; detail?: string }>;
-          };
-          const up = ready.upstreams.find((u) => u.url === url);
-          if (up?.reachable !== undefined) return up;
-          await new Promise((r) => setTimeout(r, 25));
-        }
-        return undefined;
+        let up: { url: string; reachable?: boolean; detail?: string } | undefined;
+        await waitFor(
+          async () => {
+            const ready = (await (await fetch(`${g.url}/readyz`)).json()) as {
+              upstreams: Array<{ url: string; reachable?: boolean; detail?: string }>;
+            };
+            up = ready.upstreams.find((u) => u.url === url);
+            return up?.reachable !== undefined;
+          },
+          10_000,
+          `the start-up probe never reached ${url}`,
+        );
+        return up;
       } finally {
         await g.stop();
         await removeDir(data);
