@@ -1,7 +1,10 @@
 // Named upstream failures (DESIGN invariant 6): every failed upstream call
 // carries its class, and the class is in the message, the log line and the
 // metric label.
-import { UNTRUSTED_CODE, UNTRUSTED_FIX } from '../util/trust.js';
+import { codesOf } from '../util/error-codes.js';
+import { isUntrusted, UNTRUSTED_FIX } from '../util/trust.js';
+
+export { codesOf };
 
 export type FailureClass = 'dns' | 'connect' | 'tls' | 'timeout' | 'status' | 'body';
 
@@ -130,20 +133,6 @@ export function formatAge(ms: number): string {
 /** Node and OpenSSL error codes of a failed TLS handshake. */
 export const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;
 
-/** Error codes (and names) of err, its causes and an AggregateError's errors. */
-export function codesOf(err: unknown): string[] {
-  const codes: string[] = [];
-  let e: unknown = err;
-  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const o = e as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof o.code === 'string') codes.push(o.code);
-    if (typeof o.name === 'string') codes.push(o.name);
-    if (Array.isArray(o.errors)) for (const inner of o.errors) codes.push(...codesOf(inner));
-    e = o.cause;
-  }
-  return codes;
-}
-
 function messageOf(err: unknown): string {
   let e: unknown = err;
   let msg = '';
@@ -185,7 +174,7 @@ export function classifyNetworkError(upstream: string, err: unknown, phase: 'req
     detail = 'no complete answer within the total deadline';
   } else if (codes.some((c) => TLS_CODE.test(c))) {
     failure = 'tls';
-    detail = codes.some((c) => UNTRUSTED_CODE.test(c)) ? `${msg}: ${UNTRUSTED_FIX}` : msg;
+    detail = isUntrusted(err) ? `${msg}: ${UNTRUSTED_FIX}` : msg;
     transient = false;
   } else if (phase === 'body') {
     failure = 'body';

@@ -2,6 +2,7 @@
 // no CA godepot trusts, shared by every kind of connection godepot makes
 // (upstreams, checksum databases, the object store, Redis).
 import type { SecureContext } from 'node:tls';
+import { codesOf } from './error-codes.js';
 
 /** Connect options for TLS trust as the go command's: { secureContext } when roots.ts adds certificates, else none. */
 export interface TrustOptions {
@@ -9,7 +10,7 @@ export interface TrustOptions {
 }
 
 /** OpenSSL's codes for a certificate chain that leads to no trusted CA (a private CA, a TLS-intercepting proxy). */
-export const UNTRUSTED_CODE =
+const UNTRUSTED_CODE =
   /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_UNTRUSTED)/;
 
 /** What to do about an untrusted certificate: appended to the error that reports one. */
@@ -18,11 +19,5 @@ export const UNTRUSTED_FIX =
 
 /** Whether err (or one of its causes) says the server's certificate leads to no trusted CA. */
 export function isUntrusted(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && UNTRUSTED_CODE.test(code)) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
+  return codesOf(err).some((c) => UNTRUSTED_CODE.test(c));
 }
