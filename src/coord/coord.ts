@@ -21,9 +21,10 @@
 // @v/list and @latest answers are shared through the storage (one object
 // store), with their age (the stored object's write time).
 import type { FetchLeases, Lease } from '../proxy/context.js';
-import { isFailureClass, type HealthNews } from '../upstream/index.js';
+import { isFailureClass } from '../upstream/errors.js';
+import type { HealthNews } from '../upstream/endpoint.js';
 
-export type { HealthNews } from '../upstream/index.js';
+export type { HealthNews } from '../upstream/endpoint.js';
 
 /** A remembered 404/410 answer of the upstreams. */
 export interface NotFoundEntry {

@@ -12,7 +12,7 @@ import { createApp, type App } from '../server/app.js';
 import { OperatorApi, operatorRoutes } from '../server/api.js';
 import { OperatorStats } from '../server/stats.js';
 import { Health } from '../server/health.js';
-import { Metrics } from '../server/metrics.js';
+import { Metrics, registerLogMetrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Coordination } from '../coord/index.js';
@@ -33,7 +33,7 @@ import {
 } from '../upstream/index.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
-import { makeLogging, registerLogMetrics } from './logging.js';
+import { droppedLineCount, makeLogging } from './logging.js';
 import { probeAtStart } from './probe.js';
 import { wirePrivate, type VcsOptions } from './private.js';
 import { wireAuth } from './auth.js';
@@ -110,7 +110,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const metrics = new Metrics(opts.processMetrics ?? true);
   // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
-  if (!given) registerLogMetrics(metrics.registry);
+  if (!given) registerLogMetrics(metrics.registry, droppedLineCount);
   const clock = opts.clock ?? systemClock;
   const coord = await openCoord(settings, log, metrics.registry, opts.group, () => clock.now());
   const incidents = new IncidentLog(storage, log, {

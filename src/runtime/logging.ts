@@ -3,7 +3,6 @@
 import cluster from 'node:cluster';
 import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
 
 /**
@@ -194,18 +193,9 @@ export function countDroppedLines(lines: number): void {
   droppedLines += lines;
 }
 
-/** godepot_log_lines_dropped_total in registry. */
-export function registerLogMetrics(registry: Registry): void {
-  let reported = 0;
-  new Counter({
-    name: 'godepot_log_lines_dropped_total',
-    help: 'Access-log lines dropped because the log destination (stdout) was 16 MiB behind: memory stays bounded; other log lines are always kept.',
-    registers: [registry],
-    collect() {
-      this.inc(droppedLines - reported);
-      reported = droppedLines;
-    },
-  });
+/** Access-log lines dropped since the process started (godepot_log_lines_dropped_total, server/metrics.ts). */
+export function droppedLineCount(): number {
+  return droppedLines;
 }
 
 export interface Logging {

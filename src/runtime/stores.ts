@@ -5,7 +5,7 @@
 // root stays one readable page.
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
 import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
@@ -44,6 +44,8 @@ export async function openCoord(
   now: () => number = Date.now,
 ): Promise<Coordination> {
   if (settings.redis === '') return group ?? new LocalCoord(now);
+  // Here, not at the top: the primary of --workers N opens its storage through this module without metrics.
+  const { Gauge } = await import('prom-client');
   const up = new Gauge({
     name: 'godepot_coordination_redis_up',
     help: '1 while Redis answers; 0 while this node coordinates locally (degraded: other nodes may fetch the same artifacts).',

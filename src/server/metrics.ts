@@ -4,6 +4,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ServiceEvents } from '../proxy/context.js';
 import type { BreakerState, EndpointObserver } from '../upstream/index.js';
 
+/** godepot_log_lines_dropped_total in registry, read from count (runtime/logging.ts's droppedLineCount). */
+export function registerLogMetrics(registry: Registry, count: () => number): void {
+  let reported = 0;
+  new Counter({
+    name: 'godepot_log_lines_dropped_total',
+    help: 'Access-log lines dropped because the log destination (stdout) was 16 MiB behind: memory stays bounded; other log lines are always kept.',
+    registers: [registry],
+    collect() {
+      const now = count();
+      this.inc(now - reported);
+      reported = now;
+    },
+  });
+}
+
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export class Metrics {

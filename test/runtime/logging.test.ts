@@ -11,11 +11,12 @@ import {
   accessLogWriter,
   BatchingSink,
   countDroppedLines,
+  droppedLineCount,
   isoTimeCached,
   LogDestination,
-  registerLogMetrics,
   textAccessLine,
 } from '../../src/runtime/logging.js';
+import { registerLogMetrics } from '../../src/server/metrics.js';
 
 function capture(): { lines: string[]; write(s: string): void } {
   const lines: string[] = [];
@@ -164,7 +165,7 @@ describe('log destination', () => {
 
   it('reports the dropped lines as godepot_log_lines_dropped_total', async () => {
     const registry = new Registry();
-    registerLogMetrics(registry);
+    registerLogMetrics(registry, droppedLineCount);
     const value = async (): Promise<number> =>
       (await registry.getSingleMetric('godepot_log_lines_dropped_total')?.get())?.values[0]?.value ?? -1;
     const before = await value();
