@@ -127,7 +127,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   await incidents.load();
   // https upstreams are trusted as the go command trusts them (roots.ts), unless the caller says otherwise.
   const proxies = opts.proxies ?? proxyRules();
-  const pools = new HttpPools(settings.deadlines, { ...trustOptions(), ...opts.pools }, proxies);
+  const pools = new HttpPools(settings.deadlines, opts.pools, proxies, () => trustOptions());
   if (proxies.any) log.info({ proxies: proxies.describe() }, `upstream calls: ${proxies.describe()}`);
   const reach: Reachability = new Reachability(
     clock,

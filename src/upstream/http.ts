@@ -1,13 +1,14 @@
 // One HTTP GET to an upstream, with the first-byte and idle deadlines of its
 // call class, over keep-alive connection pools. Retries, breakers and overall
 // deadlines are layered on top (endpoint.ts).
-import { Agent, Dispatcher, interceptors, ProxyAgent } from 'undici';
+import { Agent, buildConnector, Dispatcher, interceptors, ProxyAgent } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
 import { NO_PROXY_RULES, type ProxyRules } from './env-proxy.js';
+import type { TrustOptions } from '../util/trust.js';
 
 export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';
 
@@ -61,16 +62,24 @@ export class HttpPools {
     private readonly connect: Omit<ConnectOptions, 'timeout'> = {},
     /** Which calls go through an HTTP proxy (env-proxy.ts: HTTPS_PROXY, HTTP_PROXY, NO_PROXY as the go command reads them). */
     private readonly proxies: ProxyRules = NO_PROXY_RULES,
+    /**
+     * The TLS trust of https connections (roots.ts), asked for at the first
+     * one: loading the go command's certificates takes ~100 ms, which a
+     * start-up need not wait for and plain-http upstreams never need.
+     * `connect`'s own secureContext wins over it.
+     */
+    private readonly trust: () => TrustOptions = () => ({}),
   ) {}
 
   dispatcher(cls: CallClass): Dispatcher {
     let d = this.agents.get(cls);
     if (!d) {
       const connect = { timeout: this.deadlines[cls].connect, ...this.connect };
+      const withTrust = (): ConnectOptions => ({ ...this.trust(), ...connect });
       const pool = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128 };
-      const direct = connectingAgent(connect, undefined, pool);
+      const direct = new Agent({ ...pool, connect: trustOnDemand(connect, withTrust) });
       const routed = this.proxies.any
-        ? new ProxyRouter(direct, this.proxies, (uri) => connectingAgent(connect, uri, pool))
+        ? new ProxyRouter(direct, this.proxies, (uri) => connectingAgent(withTrust(), uri, pool))
         : direct;
       // Redirects are followed through the router, so a redirect to another host takes that host's route.
       d = routed.compose(interceptors.redirect({ maxRedirections: 10 }));
@@ -90,6 +99,17 @@ export interface ConnectOptions {
   readonly timeout: number;
   readonly lookup?: LookupFunction;
   readonly secureContext?: SecureContext;
+}
+
+/** undici's connector, with the options for https connections (TLS trust included) made at the first one. */
+function trustOnDemand(plain: ConnectOptions, tls: () => ConnectOptions): buildConnector.connector {
+  const connectPlain = buildConnector(plain);
+  let connectTls: buildConnector.connector | undefined;
+  return (opts, callback) => {
+    if (opts.protocol !== 'https:') return connectPlain(opts, callback);
+    connectTls ??= buildConnector(tls());
+    return connectTls(opts, callback);
+  };
 }
 
 /**

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { DEFAULT_DEADLINES } from '../../src/config/settings.js';
@@ -101,6 +103,37 @@ describe.skipIf(!hasOpenssl)('the certificates godepot trusts', () => {
     } finally {
       await nodeOnly.close();
       await withSystem.close();
+    }
+  });
+
+  it('asks for the trust at the first https connection only (plain http never needs it)', async () => {
+    const empty = join(dir, 'empty');
+    await mkdir(empty, { recursive: true });
+    await writeFile(join(dir, 'system.pem'), cert);
+    const plain = createHttpServer((_req, res) => res.end('plain'));
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    const { port } = plain.address() as AddressInfo;
+    let asked = 0;
+    const pools = new HttpPools(DEFAULT_DEADLINES, {}, undefined, () => {
+      asked++;
+      const ca = trustedCertificates({ SSL_CERT_FILE: join(dir, 'system.pem'), SSL_CERT_DIR: empty }, 'linux');
+      return { secureContext: createSecureContext({ ca }) };
+    });
+    // reset: each request on a connection of its own.
+    const get = async (origin: string): Promise<string> => {
+      const res = await pools.dispatcher('metadata').request({ origin, path: '/x', method: 'GET', reset: true });
+      return `${res.statusCode} ${(await res.body.text()).trim()}`;
+    };
+    try {
+      expect(await get(`http://127.0.0.1:${port}`)).toBe('200 plain');
+      expect(asked).toBe(0);
+      expect(await get(url)).toBe('404 not found');
+      expect(await get(url)).toBe('404 not found');
+      expect(asked).toBe(1);
+    } finally {
+      await pools.close();
+      plain.close();
     }
   });
 
