@@ -1,6 +1,10 @@
 // /readyz: can godepot do its job? Storage must be writable (else 503);
 // open breakers, a stale or forked checksum database make it "degraded" —
-// still serving what it has verified, so still ready (200).
+// still serving what it has verified, so still ready (200). A checksum
+// database's sources are copies of one signed log, hedged: one that fails
+// while another answers degrades nothing (the field's outage: sum.golang.org
+// down, its log read through the proxy's /sumdb/); the database's own status
+// says when none answers.
 import type { CoordStatus } from '../coord/index.js';
 import type { Storage } from '../storage/index.js';
 import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
@@ -9,6 +13,8 @@ import type { SumdbEndpoint, SumdbStatus } from './sumdb-endpoint.js';
 export interface Readiness {
   readonly ready: boolean;
   readonly status: 'ok' | 'degraded' | 'not-ready';
+  /** Why the status is not ok, in words (empty when it is). */
+  readonly reasons: readonly string[];
   readonly storage: { readonly kind: string; readonly writable: boolean; readonly error?: string };
   readonly config: 'loaded';
   readonly offline: boolean;
@@ -52,14 +58,22 @@ export class Health {
     const sumdb = this.sumdbs.map((s) => s.status());
     const coordination = this.coordination?.();
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
-    const degraded =
-      upstreams.some((u) => u.state !== 'closed') ||
-      sumdb.some((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable') ||
-      (unverified ?? 0) > 0 ||
-      coordination?.redis?.state === 'down';
+    const sources = new Set(sumdb.flatMap((s) => s.sources.map((x) => x.url)));
+    const reasons = [
+      ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
+      ...upstreams
+        .filter((u) => u.state !== 'closed' && !sources.has(u.url))
+        .map((u) => `upstream ${u.url}: ${u.detail ?? u.lastFailure?.detail ?? `circuit breaker ${u.state}`}`),
+      ...sumdb
+        .filter((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable')
+        .map((s) => `checksum database ${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ''}`),
+      ...((unverified ?? 0) > 0 ? [`${unverified} artifacts served unverified, awaiting re-verification`] : []),
+      ...(coordination?.redis?.state === 'down' ? ['Redis is down: this node coordinates alone'] : []),
+    ];
     return {
       ready: writable,
-      status: !writable ? 'not-ready' : degraded ? 'degraded' : 'ok',
+      status: !writable ? 'not-ready' : reasons.length > 0 ? 'degraded' : 'ok',
+      reasons,
       storage: { kind: this.storage.kind, writable, ...(error ? { error } : {}) },
       config: 'loaded',
       offline: this.offline,

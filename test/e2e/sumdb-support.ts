@@ -38,9 +38,11 @@ export interface ReadyzSumdb {
   sources: Array<{ url: string; via: string; state: string; detail?: string }>;
 }
 
-export async function readyz(base: string): Promise<{ status: string; verification: string; sumdb: ReadyzSumdb[] }> {
+export async function readyz(
+  base: string,
+): Promise<{ status: string; reasons: string[]; verification: string; sumdb: ReadyzSumdb[] }> {
   const r = await fetch(`${base}/readyz`);
-  return (await r.json()) as { status: string; verification: string; sumdb: ReadyzSumdb[] };
+  return (await r.json()) as { status: string; reasons: string[]; verification: string; sumdb: ReadyzSumdb[] };
 }
 
 /** A CI checkout of the app: its go.mod and sources, optionally its go.sum. */

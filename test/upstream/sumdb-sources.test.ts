@@ -147,10 +147,14 @@ describe('the start-up probe', () => {
       await g.g.probed;
       const ready = (await (await fetch(`${g.url}/readyz`)).json()) as {
         status: string;
+        reasons: string[];
         upstreams: Array<{ url: string; reachable?: boolean }>;
         sumdb: Array<{ status: string; sources: Array<{ url: string; state: string }> }>;
       };
       expect(ready.status).toBe('degraded');
+      expect(ready.reasons).toContainEqual(
+        expect.stringMatching(new RegExp(`^checksum database ${db.name}: unreachable`)),
+      );
       expect(ready.sumdb[0]?.status).toBe('unreachable');
       expect(ready.sumdb[0]?.sources).toEqual([
         expect.objectContaining({ url: 'http://127.0.0.1:1/sumdb', state: 'failing' }),

@@ -1,0 +1,78 @@
+// /readyz's status and its reasons (server/health.ts): degraded when
+// something godepot depends on fails, not when one copy of a checksum
+// database's log fails while another answers.
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_DEADLINES } from '../../src/config/settings.js';
+import { Health } from '../../src/server/health.js';
+import type { SumdbEndpoint } from '../../src/server/sumdb-endpoint.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+import type { SumdbStatus } from '../../src/sumdb/index.js';
+import { EndpointRegistry, HttpPools } from '../../src/upstream/index.js';
+
+const PROXY = 'http://127.0.0.1:9/proxy';
+const DB_HOST = 'https://sum.example';
+const VIA_PROXY = `${PROXY}/sumdb/sum.example`;
+
+const pools: HttpPools[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+});
+
+function world(db: Pick<SumdbStatus, 'status' | 'detail'>, opts: { unverified?: number } = {}) {
+  const p = new HttpPools(DEFAULT_DEADLINES);
+  pools.push(p);
+  const endpoints = new EndpointRegistry(p, {
+    deadlines: DEFAULT_DEADLINES,
+    retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
+    breaker: { failures: 3, halfOpenAfter: 60_000 },
+  });
+  for (const url of [PROXY, DB_HOST, VIA_PROXY]) endpoints.get(url);
+  const open = (url: string): void =>
+    endpoints.follow({ upstream: url, state: 'open', at: Date.now(), failure: 'dns', detail: 'cannot resolve host' });
+  const sumdb: SumdbEndpoint = {
+    name: 'sum.example',
+    serve: () => Promise.reject(new Error('not used')),
+    status: () => ({
+      name: 'sum.example',
+      treeSize: 42,
+      ...db,
+      sources: [
+        { url: VIA_PROXY, via: 'upstream', state: 'ok', at: new Date().toISOString() },
+        { url: DB_HOST, via: 'database', state: 'failing', at: new Date().toISOString() },
+      ],
+    }),
+  };
+  const health = new Health(new MemoryStorage(), endpoints, [sumdb], false, async () => opts.unverified ?? 0);
+  return { health, open };
+}
+
+describe('/readyz status', () => {
+  it("is ok while the database's own host is down and its log is read through the proxy", async () => {
+    const { health, open } = world({ status: 'ok' });
+    open(DB_HOST);
+    const r = await health.readiness();
+    expect(r.upstreams.find((u) => u.url === DB_HOST)?.state).toBe('open');
+    expect([r.status, r.reasons]).toEqual(['ok', []]);
+  });
+
+  it('is degraded, saying why, when the proxy fails', async () => {
+    const { health, open } = world({ status: 'ok' });
+    open(PROXY);
+    const r = await health.readiness();
+    expect([r.status, r.reasons]).toEqual(['degraded', [`upstream ${PROXY}: cannot resolve host`]]);
+  });
+
+  it('is degraded when no copy of the log answers, and with artifacts awaiting re-verification', async () => {
+    const { health, open } = world({ status: 'unreachable', detail: 'no source answers' }, { unverified: 3 });
+    open(DB_HOST);
+    open(VIA_PROXY);
+    const r = await health.readiness();
+    expect([r.status, r.reasons]).toEqual([
+      'degraded',
+      [
+        'checksum database sum.example: unreachable (no source answers)',
+        '3 artifacts served unverified, awaiting re-verification',
+      ],
+    ]);
+  });
+});
