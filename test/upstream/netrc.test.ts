@@ -197,6 +197,12 @@ describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc',
         env: { ...env, NETRC: join(dir, 'none') },
       });
       expect(without.output).toMatch(/godepot wants a user and token/);
+      // GOPROXY written as a bare host (the go command reads it as https://) is checked the same way.
+      seen.length = 0;
+      await doctor(['--no-go', '--timeout', '5s', '--module', 'example.com/m'], {
+        env: { ...env, GOPROXY: url.replace(/^https:\/\//, '') },
+      });
+      expect(seen).toContain(basic('ci', 'from-netrc'));
     } finally {
       await removeDir(empty);
     }

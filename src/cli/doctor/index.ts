@@ -4,6 +4,7 @@ import { PROCESS_IO, type CommandIO } from '../command-settings.js';
 import { ConfigError, parseFlags } from '../../config/load.js';
 import type { OptionSpec } from '../../config/options.js';
 import { parseDuration } from '../../config/values.js';
+import { parseGoproxy } from './config-check.js';
 import { readGoConfig } from './goenv.js';
 import { formatJson, formatReport } from './report.js';
 import { redact, runDoctor, type DoctorReport } from './run.js';
@@ -79,17 +80,20 @@ export async function doctor(
   // GOAUTH as the go command has it (go env), not only as the environment says.
   const ambientAuth = netrcCredentials({ ...env, GOAUTH: config.GOAUTH });
   const checked = await runDoctor(config, { timeoutMs, source, proxies, trust });
-  const first = checked.config.GOPROXY.split(/[,|]/).find((p) => /^https?:/.test(p.trim()));
+  // The first proxy the go command asks, read as it reads GOPROXY (a bare host is https; nothing after direct or off).
+  const first = parseGoproxy(checked.config.GOPROXY).entries.find(
+    (e) => e.kind === 'url' && /^https?:/.test(e.url),
+  )?.url;
   for (const module of flags.values.get('module') ?? []) {
     if (!first) break;
-    const f = await fetchModuleList(first.trim(), module, timeoutMs, {
-      httpProxy: proxies.proxyFor(new URL(first.trim())),
+    const f = await fetchModuleList(first, module, timeoutMs, {
+      httpProxy: proxies.proxyFor(new URL(first)),
       ambientAuth,
       trust,
     }).then(
-      (a) => diagnoseModuleFetch(module, redact(first.trim()), a),
+      (a) => diagnoseModuleFetch(module, redact(first), a),
       (err: unknown) =>
-        diagnoseModuleFetch(module, redact(first.trim()), {
+        diagnoseModuleFetch(module, redact(first), {
           status: 0,
           body: `cannot reach godepot: ${(err as Error).message}`,
         }),
