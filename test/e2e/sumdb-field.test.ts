@@ -92,6 +92,12 @@ describe.skipIf(findGo() === null)('the field case: the database host is down, t
     // godepot probed the database's own host (it did not resolve) and read the log through the proxy.
     expect(asked).toContain('localhost.localdev');
     expect(sumdb.count('/sumdb/localhost.localdev/sumdb/lookup/')).toBeGreaterThan(0);
+    // The proxy refuses data tiles, as proxy.golang.org does: asked once, not again around every lookup
+    // (found in the field: one refused request per module looked up), and said once in the log.
+    expect(upstream.count('/tile/8/data/')).toBe(1);
+    expect(godepot.logs.filter((l) => String(l.msg).includes('data tile')).map((l) => String(l.err))).toEqual([
+      expect.stringContaining(`${upstream.url}/sumdb/${sumdb.name} failed: bad HTTP status (403`),
+    ]);
 
     const served = godepot.logs.filter(
       (l) => l.msg === 'request' && (l.route === 'mod' || l.route === 'zip') && l.status === 200,

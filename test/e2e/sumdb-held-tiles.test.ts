@@ -41,7 +41,9 @@ describe.skipIf(findGo() === null)('a lookup godepot never made, answered from a
     mods = await buildModules([lib('first'), lib('second')]);
     upstream = await FakeGoProxy.start(mods);
     sumdb = await FakeSumDb.start({ records: mods });
-    upstream.mountSumDb(sumdb);
+    // Here the proxy passes data tiles through (as Athens and goproxy/goproxy do; proxy.golang.org refuses them,
+    // and godepot then holds the tiles it fetched from the database's own host before the outage).
+    upstream.mountSumDb(sumdb, sumdb.name, { dataTiles: true });
     godepot = await start();
   });
 

@@ -8,6 +8,9 @@ import { FakeHttpServer, notFound, textReply, type Delegation, type Reply } from
 import { buildModule, isBuiltModule, type BuiltModule, type FixtureModule } from './modules.js';
 import type { FakeSumDb } from './sumdb.js';
 
+/** A data tile below a checksum database's mount: `/tile/<H>/data/…`. */
+const DATA_TILE = /\/tile\/\d+\/data\//;
+
 /** What a proxy request asks for, once parsed. */
 export type ProxyQuery =
   | { kind: 'list'; path: string }
@@ -59,6 +62,8 @@ export class FakeGoProxy extends FakeHttpServer {
   private readonly byPath = new Map<string, Map<string, BuiltModule>>();
   private readonly altered = new Map<string, Promise<BuiltModule>>();
   private readonly mounts = new Map<string, FakeSumDb>();
+  /** Mounts whose data tiles are passed through too (mountSumDb). */
+  private readonly dataTileMounts = new Set<string>();
 
   private constructor(readonly prefix: string) {
     super(['alter']);
@@ -130,10 +135,17 @@ export class FakeGoProxy extends FakeHttpServer {
   /**
    * Serves a checksum database below `/sumdb/<name>/` (and `supported`), the
    * way a proxy that proxies the sumdb does. The database applies its own
-   * faults and log to those requests, after this proxy's.
+   * faults and log to those requests, after this proxy's. Data tiles are
+   * refused as proxy.golang.org refuses them (seen 2026-12-05: `403 Go
+   * module path not permitted` for every `/sumdb/sum.golang.org/tile/8/data/…`,
+   * while lookups, hash tiles and `latest` are served), unless
+   * `dataTiles` (a proxy that passes every path through, as Athens and
+   * goproxy/goproxy do).
    */
-  mountSumDb(db: FakeSumDb, name: string = db.name): void {
+  mountSumDb(db: FakeSumDb, name: string = db.name, opts: { dataTiles?: boolean } = {}): void {
     this.mounts.set(name, db);
+    if (opts.dataTiles) this.dataTileMounts.add(name);
+    else this.dataTileMounts.delete(name);
   }
 
   protected override delegate(rawPath: string): Delegation | undefined {
@@ -141,7 +153,10 @@ export class FakeGoProxy extends FakeHttpServer {
     if (!rawPath.startsWith(base)) return undefined;
     const rest = rawPath.slice(base.length);
     for (const [name, db] of this.mounts) {
-      if (rest.startsWith(`${name}/`)) return { target: db, path: db.prefix + rest.slice(name.length) };
+      if (!rest.startsWith(`${name}/`)) continue;
+      const below = rest.slice(name.length);
+      if (DATA_TILE.test(below) && !this.dataTileMounts.has(name)) return undefined;
+      return { target: db, path: db.prefix + below };
     }
     return undefined;
   }
@@ -159,6 +174,8 @@ export class FakeGoProxy extends FakeHttpServer {
 
   protected override async reply(rawPath: string, request: LoggedRequest, fault: Fault | undefined): Promise<Reply> {
     if (!rawPath.startsWith(`${this.prefix}/`)) return notFound(rawPath);
+    if (rawPath.startsWith(`${this.prefix}/sumdb/`) && DATA_TILE.test(rawPath))
+      return textReply(403, 'Go module path not permitted\n');
     let decoded: string;
     try {
       decoded = decodeURIComponent(rawPath.slice(this.prefix.length));
