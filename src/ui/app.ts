@@ -9,6 +9,7 @@ import {
   clock,
   count,
   dateTime,
+  headline,
   incidentDuration,
   incidentsMarkdown,
   isNumber,
@@ -105,13 +106,16 @@ function list<T>(v: unknown, field?: string): T[] {
 
 let incidents: IncidentView[] = [];
 
-function renderUpstreams(v: unknown, now: number): number {
-  const offline = v !== null && typeof v === 'object' && (v as { offline?: unknown }).offline === true;
-  const ups = list<UpstreamView>(v, 'upstreams');
-  let bad = 0;
-  const trs = ups.map((u) => {
+/** The last answers the headline is made from (a section that did not answer keeps its last view). */
+let upstreams: UpstreamView[] = [];
+let offline = false;
+let trees: TreeView[] = [];
+
+function renderUpstreams(v: unknown, now: number): void {
+  offline = v !== null && typeof v === 'object' && (v as { offline?: unknown }).offline === true;
+  upstreams = list<UpstreamView>(v, 'upstreams');
+  const trs = upstreams.map((u) => {
     const s = upstreamState(u, offline, now);
-    if (s.kind !== 'healthy' && s.kind !== 'offline') bad++;
     const role = u.role === 'sumdb' ? `checksum database${u.db ? ` ${u.db}` : ''}` : 'module proxy';
     const refusals =
       isNumber(u.breakerRefusals) && u.breakerRefusals > 0
@@ -129,11 +133,10 @@ function renderUpstreams(v: unknown, now: number): number {
     );
   });
   rows(byId('upstream-rows'), trs, 'No upstreams configured.', 6);
-  return bad;
 }
 
-function renderTrees(v: unknown, now: number): number {
-  const trees = list<TreeView>(v, 'trees');
+function renderTrees(v: unknown, now: number): void {
+  trees = list<TreeView>(v, 'trees');
   const age = (iso: string | null | undefined): string => {
     const t = parseTime(iso);
     return t === null
@@ -174,14 +177,11 @@ function renderTrees(v: unknown, now: number): number {
       h('pre', {}, t.fork?.report ?? ''),
     ]),
   );
-  return forks.length;
 }
 
-function renderIncidents(v: unknown, now: number): number {
+function renderIncidents(v: unknown, now: number): void {
   incidents = list<IncidentView>(v);
-  let ongoing = 0;
   const trs = incidents.map((i) => {
-    if (i.end === undefined) ongoing++;
     const failure = [i.failureClass, i.detail].filter((x) => x !== undefined && x !== '').join(': ');
     return h(
       'tr',
@@ -197,7 +197,6 @@ function renderIncidents(v: unknown, now: number): number {
     );
   });
   rows(byId('incident-rows'), trs, 'No incidents recorded.', 8);
-  return ongoing;
 }
 
 function renderCache(v: unknown): void {
@@ -233,31 +232,25 @@ let lastHeard = 0;
 async function refresh(): Promise<void> {
   // undefined: that answer did not arrive this time; its section keeps its last view.
   const get = (path: string): Promise<unknown> => getJson(path).catch(() => undefined);
-  const [ups, trees, incs, cache, series] = await Promise.all(
+  const [ups, sumdb, incs, cache, series] = await Promise.all(
     ['/api/upstreams', '/api/sumdb', '/api/incidents', '/api/cache', '/api/series'].map(get),
   );
   const now = Date.now();
-  let bad = 0;
-  let ongoing = 0;
-  let forks = 0;
   const heard = ups !== undefined;
-  if (ups !== undefined) bad = renderUpstreams(ups, now);
-  if (trees !== undefined) forks = renderTrees(trees, now);
-  if (incs !== undefined) ongoing = renderIncidents(incs, now);
+  if (ups !== undefined) renderUpstreams(ups, now);
+  if (sumdb !== undefined) renderTrees(sumdb, now);
+  if (incs !== undefined) renderIncidents(incs, now);
   if (cache !== undefined) renderCache(cache);
   if (series !== undefined && series !== null) drawCharts(series as SeriesView);
   if (heard) lastHeard = now;
   const summary = byId('summary');
   const updated = byId('updated');
   if (heard) {
-    const problems = [
-      ...(bad > 0 ? [`${bad} upstream${bad === 1 ? '' : 's'} failing`] : []),
-      ...(ongoing > 0 ? [`${ongoing} ongoing incident${ongoing === 1 ? '' : 's'}`] : []),
-      ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
-    ];
-    summary.textContent = problems.length === 0 ? 'All upstreams healthy' : problems.join(', ');
-    summary.className = problems.length === 0 ? 'ok' : 'bad';
-    document.title = `${problems.length === 0 ? '' : '(!) '}godepot — operator page`;
+    const forks = trees.filter((t) => t.fork).length;
+    const head = headline(upstreams, trees, incidents, forks, offline, now);
+    summary.textContent = head.text;
+    summary.className = head.ok ? 'ok' : 'bad';
+    document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;
   }
   updated.textContent =
     lastHeard === 0

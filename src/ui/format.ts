@@ -122,6 +122,57 @@ export function upstreamState(u: UpstreamView, offline: boolean, now: number): {
   return { kind: 'unknown', text: MISSING };
 }
 
+/** What the page's headline needs of a tree (/api/sumdb). */
+export interface TreeStatusView {
+  readonly name?: string;
+  readonly status?: string;
+}
+
+/**
+ * The page's headline: what is wrong, or that nothing is. A failing source
+ * of a checksum database is covered while another source of it is healthy
+ * and its tree is ok (its log is read through the other: the field's
+ * outage, sum.golang.org down and proxy.golang.org up), as /readyz counts
+ * it; so are the ongoing incidents of covered sources.
+ */
+export function headline(
+  ups: readonly UpstreamView[],
+  trees: readonly TreeStatusView[],
+  incidents: readonly IncidentView[],
+  forks: number,
+  offline: boolean,
+  now: number,
+): { ok: boolean; text: string } {
+  const kind = (u: UpstreamView): StateKind => upstreamState(u, offline, now).kind;
+  const treeOk = new Set(trees.filter((t) => t.status === 'ok').map((t) => t.name));
+  const covered = new Set(
+    ups
+      .filter(
+        (u) =>
+          u.role === 'sumdb' &&
+          treeOk.has(u.db) &&
+          ups.some((o) => o !== u && o.role === 'sumdb' && o.db === u.db && kind(o) === 'healthy'),
+      )
+      .map((u) => u.url),
+  );
+  const failing = ups.filter((u) => kind(u) !== 'healthy' && kind(u) !== 'offline');
+  const bad = failing.filter((u) => !covered.has(u.url)).length;
+  const coveredFailing = failing.length - bad;
+  const ongoing = incidents.filter((i) => i.end === undefined && !covered.has(i.upstream)).length;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const problems = [
+    ...(bad > 0 ? [`${plural(bad, 'upstream')} failing`] : []),
+    ...(ongoing > 0 ? [`${plural(ongoing, 'ongoing incident')}`] : []),
+    ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
+  ];
+  const note =
+    coveredFailing > 0
+      ? `${plural(coveredFailing, 'checksum-database source')} failing, covered: the log is read through another`
+      : '';
+  if (problems.length > 0) return { ok: false, text: [...problems, ...(note ? [note] : [])].join(', ') };
+  return { ok: true, text: note ? `Serving normally; ${note}` : 'All upstreams healthy' };
+}
+
 const FAILURE_WORDS: Record<string, string> = {
   dns: 'DNS lookup failed',
   connect: 'could not connect',
