@@ -2,9 +2,8 @@
 // open breakers, a stale or forked checksum database make it "degraded" —
 // still serving what it has verified, so still ready (200). A checksum
 // database's sources are copies of one signed log, hedged: one that fails
-// while another answers degrades nothing (the field's outage: sum.golang.org
-// down, its log read through the proxy's /sumdb/); the database's own status
-// says when none answers.
+// while another is healthy degrades nothing (the field's outage:
+// sum.golang.org down, its log read through the proxy's /sumdb/).
 import type { CoordStatus } from '../coord/index.js';
 import type { Storage } from '../storage/index.js';
 import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
@@ -58,11 +57,15 @@ export class Health {
     const sumdb = this.sumdbs.map((s) => s.status());
     const coordination = this.coordination?.();
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
-    const sources = new Set(sumdb.flatMap((s) => s.sources.map((x) => x.url)));
+    // A failing source of a database is covered while another source of it is healthy.
+    const dbOf = new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const)));
+    const healthy = (u: EndpointStatus): boolean => u.state === 'closed' && u.failingSince === undefined;
+    const covered = (u: EndpointStatus): boolean =>
+      dbOf.has(u.url) && upstreams.some((o) => o.url !== u.url && dbOf.get(o.url) === dbOf.get(u.url) && healthy(o));
     const reasons = [
       ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
       ...upstreams
-        .filter((u) => u.state !== 'closed' && !sources.has(u.url))
+        .filter((u) => u.state !== 'closed' && !covered(u))
         .map((u) => `upstream ${u.url}: ${u.detail ?? u.lastFailure?.detail ?? `circuit breaker ${u.state}`}`),
       ...sumdb
         .filter((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable')

@@ -55,6 +55,17 @@ describe('/readyz status', () => {
     expect([r.status, r.reasons]).toEqual(['ok', []]);
   });
 
+  it('is degraded when every source of the database fails, whatever its status says yet', async () => {
+    const { health, open } = world({ status: 'ok' });
+    open(DB_HOST);
+    open(VIA_PROXY);
+    const r = await health.readiness();
+    expect([r.status, r.reasons]).toEqual([
+      'degraded',
+      [`upstream ${DB_HOST}: cannot resolve host`, `upstream ${VIA_PROXY}: cannot resolve host`],
+    ]);
+  });
+
   it('is degraded, saying why, when the proxy fails', async () => {
     const { health, open } = world({ status: 'ok' });
     open(PROXY);
@@ -70,6 +81,8 @@ describe('/readyz status', () => {
     expect([r.status, r.reasons]).toEqual([
       'degraded',
       [
+        `upstream ${DB_HOST}: cannot resolve host`,
+        `upstream ${VIA_PROXY}: cannot resolve host`,
         'checksum database sum.example: unreachable (no source answers)',
         '3 artifacts served unverified, awaiting re-verification',
       ],
