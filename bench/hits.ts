@@ -101,7 +101,12 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
     zip300k: ['300 KB .zip', artifactPath(world.hot.zip300k, 'zip')],
     zip50m: ['50 MB .zip', artifactPath(world.hot.zip50m, 'zip')],
   };
-  const artifacts = (o.artifacts ?? HIT_ARTIFACTS).map((a) => all[a]);
+  // The 50 MB zips last: issue 16's memory target is for the load it measures (small artifacts and 300 KB
+  // zips), so the peak RSS is read before the 50 MB rounds for it, and after them for the whole bench.
+  const isBig = ([label]: [string, string]): boolean => label.startsWith('50 MB');
+  const artifacts = (o.artifacts ?? HIT_ARTIFACTS)
+    .map((a) => all[a])
+    .sort((a, b) => Number(isBig(a)) - Number(isBig(b)));
   const rows: Row[] = [];
   const notes: string[] = [];
   for (const workers of o.workers) {
@@ -134,7 +139,18 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
           // rows compare one core with one core (a 1-core machine's defaults).
           procs: workers,
         });
+      const g = godepot;
+      const n = nginx;
+      const p = peer;
+      const snapshot = () => ({
+        largest: peakRssPerProcess(g.pid),
+        all: peakRss(g.pid),
+        nginx: peakRss(n.pid),
+        peer: p ? peakRss(p.pid) : undefined,
+      });
+      let beforeBig: ReturnType<typeof snapshot> | undefined;
       for (const [label, path] of artifacts) {
+        if (isBig([label, path])) beforeBig ??= snapshot();
         const urls: Record<Who, string> = {
           godepot: godepot.url + path,
           nginx: nginx.url + path,
@@ -229,19 +245,27 @@ export async function benchHits(o: HitOptions): Promise<{ rows: Row[]; notes: st
         }
       }
       const mb = (b: number): number => b / 2 ** 20;
-      rows.push({
+      const end = snapshot();
+      const wk = `${workers} worker${workers > 1 ? 's' : ''}`;
+      const rssRow = (name: string, at: ReturnType<typeof snapshot>, target: boolean): Row => ({
         bench: 'peak RSS',
-        name: `cache hits, per process, ${workers} worker${workers > 1 ? 's' : ''}`,
+        name: `${name}, per process, ${wk}`,
         unit: 'MB',
-        godepot: mb(peakRssPerProcess(godepot.pid)),
-        refName: peer ? 'goproxy' : 'nginx',
-        reference: mb(peer ? peakRss(peer.pid) : peakRss(nginx.pid)),
-        detail: `all processes ${mb(peakRss(godepot.pid)).toFixed(0)} MB; nginx ${mb(peakRss(nginx.pid)).toFixed(0)} MB`,
-        target: RSS_TARGET,
+        godepot: mb(at.largest),
+        refName: at.peer !== undefined ? 'goproxy' : 'nginx',
+        reference: mb(at.peer ?? at.nginx),
+        detail: `all processes ${mb(at.all).toFixed(0)} MB; nginx ${mb(at.nginx).toFixed(0)} MB`,
+        ...(target ? { target: RSS_TARGET } : {}),
       });
-      notes.push(
-        `cache hits, ${workers} worker(s): godepot peak RSS ${mb(peakRss(godepot.pid)).toFixed(0)} MB (all processes; largest one ${mb(peakRssPerProcess(godepot.pid)).toFixed(0)} MB), nginx ${mb(peakRss(nginx.pid)).toFixed(0)} MB${peer ? `, goproxy ${mb(peakRss(peer.pid)).toFixed(0)} MB` : ''}`,
-      );
+      rows.push(rssRow(`cache hits${beforeBig ? ' before the 50 MB zips' : ''}`, beforeBig ?? end, true));
+      if (beforeBig) rows.push(rssRow('cache hits, 50 MB zips included', end, false));
+      for (const [what, at] of [
+        ...(beforeBig ? [['before the 50 MB zips', beforeBig] as const] : []),
+        ['all rounds', end] as const,
+      ])
+        notes.push(
+          `cache hits, ${wk}, ${what}: godepot peak RSS ${mb(at.all).toFixed(0)} MB (all processes; largest one ${mb(at.largest).toFixed(0)} MB), nginx ${mb(at.nginx).toFixed(0)} MB${at.peer !== undefined ? `, goproxy ${mb(at.peer).toFixed(0)} MB` : ''}`,
+        );
     } finally {
       await godepot?.stop();
       await nginx?.stop();
