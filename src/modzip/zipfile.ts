@@ -101,8 +101,11 @@ export interface ReadOptions {
    * Entries whose compressed and declared sizes are both at most this many
    * bytes are read in one piece and inflated by one synchronous zlib call,
    * bounded work; larger ones are streamed through zlib. Default 64 KiB.
-   * The checks after inflating are the same either way; bench/ measures
-   * what the one-piece read saves (0 streams every entry).
+   * The checks after inflating are the same either way (0 streams every
+   * entry). Measured 2026-12-05 on github.com/aws/aws-sdk-go@v1.55.5 (5,507
+   * files, 324 MB inflated): 1 MiB verified 10–15% faster (575–640 against
+   * 650–740 ms) but would block the event loop for a whole 1 MiB inflate,
+   * several ms, where 64 KiB keeps each block well under one; not taken.
    */
   wholeEntryMax?: number;
   /**
