@@ -14,6 +14,7 @@ import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '
 import { findComponent } from '../support/components.js';
 import { REPO_ROOT, removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { OffsetClock } from '../support/clock.js';
+import { noNameResolves } from '../support/dns.js';
 
 const CHROMIUM = findComponent('chromium');
 const ARTIFACTS = join(REPO_ROOT, 'test', 'ui', 'artifacts');
@@ -26,6 +27,26 @@ function fixture(i: number): { path: string; version: string; files: Record<stri
     version: 'v1.0.0',
     files: { 'go.mod': `module ${path}\n\ngo 1.21\n`, 'lib.go': `package m${i}\n\nconst N = ${i}\n` },
   };
+}
+
+/** Debian's chromium, headless, with a profile of its own and nothing that calls out. */
+function launch(profile: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM as string,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+    colorScheme: 'light',
+  });
 }
 
 describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
@@ -89,22 +110,7 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     clear();
 
     profile = await tempDir('godepot-chromium-');
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM as string,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 900 },
-      colorScheme: 'light',
-    });
+    context = await launch(profile);
     context.on('request', (req) => requested.push(req.url()));
     page = context.pages()[0] ?? (await context.newPage());
     watch(page);
@@ -280,6 +286,45 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     const outside = requested.filter((u) => !u.startsWith(`${godepot.url}/`));
     expect(outside).toEqual([]);
   });
+});
+
+describe.skipIf(CHROMIUM === null)("the operator page in the field's outage", () => {
+  // The database's own host does not resolve while the upstream proxy serves its log at /sumdb/ (as
+  // proxy.golang.org serves sum.golang.org's): godepot verifies everything, so the page must not say it is failing.
+  it('names the failing host as covered, not as a problem', async () => {
+    const built = await buildModules([fixture(7)]);
+    const m = built[0] as BuiltModule;
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    upstream.mountSumDb(sumdb);
+    const godepot = await startGodepot(
+      { upstream: upstream.url, sumdb: sumdb.vkey },
+      { background: true, compose: { pools: { lookup: noNameResolves() } } },
+    );
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    try {
+      await godepot.g.probed;
+      const r = await fetch(`${godepot.url}/${m.path}/@v/${m.version}.mod`);
+      expect(r.headers.get('x-godepot-verification')).toBe('verified');
+      await r.arrayBuffer();
+      context = await launch(profile);
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${godepot.url}/ui/`);
+      const summary = page.locator('#summary', { hasText: 'covered' });
+      await summary.waitFor({ timeout: 10_000 });
+      expect(await summary.textContent()).toBe(
+        'Serving normally; 1 checksum-database source failing, covered: the log is read through another',
+      );
+      expect(await summary.getAttribute('class')).toBe('ok');
+    } finally {
+      await context?.close();
+      await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+    }
+  }, 60_000);
 });
 
 /**
