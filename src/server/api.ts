@@ -12,6 +12,7 @@ import type { Storage } from '../storage/index.js';
 import type { EndpointStatus } from '../upstream/index.js';
 import type { SumdbStatus } from './sumdb-endpoint.js';
 import type { OperatorStats } from './stats.js';
+import { coveredSources } from './health.js';
 
 /** One route of the page or its API: the label for logs and metrics, and its answer. */
 export interface OperatorRoute {
@@ -107,13 +108,21 @@ export class OperatorApi {
     const stats = await this.stats();
     const roles = new Map<string, { role: 'proxy' | 'sumdb'; db?: string }>();
     for (const url of this.deps.proxies) roles.set(url, { role: 'proxy' });
-    for (const m of this.deps.sumdbMirrors()) for (const url of m.urls) roles.set(url, { role: 'sumdb', db: m.name });
+    const dbOf = new Map<string, string>();
+    for (const m of this.deps.sumdbMirrors())
+      for (const url of m.urls) {
+        roles.set(url, { role: 'sumdb', db: m.name });
+        dbOf.set(url, m.name);
+      }
+    const endpoints = this.deps.endpoints();
+    const covered = coveredSources(endpoints, dbOf);
     return {
       now: new Date(this.now()).toISOString(),
       offline: this.deps.offline,
-      upstreams: this.deps.endpoints().map((e) => ({
+      upstreams: endpoints.map((e) => ({
         ...e,
         ...(roles.get(e.url) ?? { role: 'proxy' }),
+        ...(covered.has(e.url) ? { covered: true } : {}),
         ...stats.upstream(e.url),
       })),
     };

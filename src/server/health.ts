@@ -1,9 +1,7 @@
 // /readyz: can godepot do its job? Storage must be writable (else 503);
 // open breakers, a stale or forked checksum database make it "degraded" —
-// still serving what it has verified, so still ready (200). A checksum
-// database's sources are copies of one signed log, hedged: one that fails
-// while another is healthy degrades nothing (the field's outage:
-// sum.golang.org down, its log read through the proxy's /sumdb/).
+// still serving what it has verified, so still ready (200); a failing
+// checksum-database source another one covers degrades nothing (coveredSources).
 import type { CoordStatus } from '../coord/index.js';
 import type { Storage } from '../storage/index.js';
 import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
@@ -24,6 +22,28 @@ export interface Readiness {
   readonly unverifiedArtifacts?: number;
   /** How this node coordinates with the others (with --redis: whether Redis answers). */
   readonly coordination?: CoordStatus;
+}
+
+/**
+ * The failing checksum-database sources another source of the same database
+ * covers: a database's sources are copies of one signed log, hedged, so one
+ * that fails while another is healthy degrades nothing (the field's outage:
+ * sum.golang.org down, its log read through the proxy's /sumdb/). dbOf maps
+ * each source URL to its database. /readyz and the operator page
+ * (/api/upstreams) both count by this.
+ */
+export function coveredSources(endpoints: readonly EndpointStatus[], dbOf: ReadonlyMap<string, string>): Set<string> {
+  const healthy = (e: EndpointStatus): boolean => e.state === 'closed' && e.failingSince === undefined;
+  return new Set(
+    endpoints
+      .filter(
+        (e) =>
+          !healthy(e) &&
+          dbOf.has(e.url) &&
+          endpoints.some((o) => o.url !== e.url && dbOf.get(o.url) === dbOf.get(e.url) && healthy(o)),
+      )
+      .map((e) => e.url),
+  );
 }
 
 export class Health {
@@ -57,15 +77,14 @@ export class Health {
     const sumdb = this.sumdbs.map((s) => s.status());
     const coordination = this.coordination?.();
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
-    // A failing source of a database is covered while another source of it is healthy.
-    const dbOf = new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const)));
-    const healthy = (u: EndpointStatus): boolean => u.state === 'closed' && u.failingSince === undefined;
-    const covered = (u: EndpointStatus): boolean =>
-      dbOf.has(u.url) && upstreams.some((o) => o.url !== u.url && dbOf.get(o.url) === dbOf.get(u.url) && healthy(o));
+    const covered = coveredSources(
+      upstreams,
+      new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const))),
+    );
     const reasons = [
       ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
       ...upstreams
-        .filter((u) => u.state !== 'closed' && !covered(u))
+        .filter((u) => u.state !== 'closed' && !covered.has(u.url))
         .map((u) => `upstream ${u.url}: ${u.detail ?? u.lastFailure?.detail ?? `circuit breaker ${u.state}`}`),
       ...sumdb
         .filter((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable')

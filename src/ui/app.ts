@@ -247,7 +247,8 @@ async function refresh(): Promise<void> {
   const updated = byId('updated');
   if (heard) {
     const forks = trees.filter((t) => t.fork).length;
-    const head = headline(upstreams, trees, incidents, forks, offline, now);
+    const ongoing = incidents.filter((i) => i.end === undefined).length;
+    const head = headline(upstreams, ongoing, forks, offline, now);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;

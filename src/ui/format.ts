@@ -7,6 +7,8 @@ export interface UpstreamView {
   readonly url?: string;
   readonly role?: string;
   readonly db?: string;
+  /** A failing checksum-database source another source of that database covers (server/health.ts). */
+  readonly covered?: boolean;
   readonly state?: string;
   readonly failingSince?: string;
   readonly lastFailure?: { readonly class?: string; readonly detail?: string; readonly at?: string };
@@ -122,52 +124,31 @@ export function upstreamState(u: UpstreamView, offline: boolean, now: number): {
   return { kind: 'unknown', text: MISSING };
 }
 
-/** What the page's headline needs of a tree (/api/sumdb). */
-export interface TreeStatusView {
-  readonly name?: string;
-  readonly status?: string;
-}
-
 /**
  * The page's headline: what is wrong, or that nothing is. A failing source
- * of a checksum database is covered while another source of it is healthy
- * and its tree is ok (its log is read through the other: the field's
- * outage, sum.golang.org down and proxy.golang.org up), as /readyz counts
- * it; so are the ongoing incidents of covered sources.
+ * the server marks covered (another source of its checksum database is
+ * healthy: the field's outage, sum.golang.org down and proxy.golang.org up)
+ * is named as such, not as a problem, as /readyz counts it.
  */
 export function headline(
   ups: readonly UpstreamView[],
-  trees: readonly TreeStatusView[],
-  incidents: readonly IncidentView[],
+  ongoing: number,
   forks: number,
   offline: boolean,
   now: number,
 ): { ok: boolean; text: string } {
-  const kind = (u: UpstreamView): StateKind => upstreamState(u, offline, now).kind;
-  const treeOk = new Set(trees.filter((t) => t.status === 'ok').map((t) => t.name));
-  const covered = new Set(
-    ups
-      .filter(
-        (u) =>
-          u.role === 'sumdb' &&
-          treeOk.has(u.db) &&
-          ups.some((o) => o !== u && o.role === 'sumdb' && o.db === u.db && kind(o) === 'healthy'),
-      )
-      .map((u) => u.url),
-  );
-  const failing = ups.filter((u) => kind(u) !== 'healthy' && kind(u) !== 'offline');
-  const bad = failing.filter((u) => !covered.has(u.url)).length;
-  const coveredFailing = failing.length - bad;
-  const ongoing = incidents.filter((i) => i.end === undefined && !covered.has(i.upstream)).length;
+  const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline, now).kind));
+  const covered = failing.filter((u) => u.covered === true).length;
+  const bad = failing.length - covered;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const problems = [
     ...(bad > 0 ? [`${plural(bad, 'upstream')} failing`] : []),
-    ...(ongoing > 0 ? [`${plural(ongoing, 'ongoing incident')}`] : []),
+    ...(ongoing > 0 ? [plural(ongoing, 'ongoing incident')] : []),
     ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
   ];
   const note =
-    coveredFailing > 0
-      ? `${plural(coveredFailing, 'checksum-database source')} failing, covered: the log is read through another`
+    covered > 0
+      ? `${plural(covered, 'checksum-database source')} failing, covered: the log is read through another`
       : '';
   if (problems.length > 0) return { ok: false, text: [...problems, ...(note ? [note] : [])].join(', ') };
   return { ok: true, text: note ? `Serving normally; ${note}` : 'All upstreams healthy' };

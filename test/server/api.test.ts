@@ -136,6 +136,8 @@ describe('operator routes', () => {
       expect.objectContaining({ url: PROXY, role: 'proxy', state: 'open', requests: 1, failures: 1, p50Ms: 1000 }),
       expect.objectContaining({ url: MIRROR, role: 'sumdb', db: 'sum.example', state: 'closed', p50Ms: null }),
     ]);
+    // One source of the database: none covers another.
+    expect(body.upstreams.map((u) => u.covered)).toEqual([undefined, undefined]);
   });
 
   it('answers /api/sumdb with size, root hash and check times', async () => {

@@ -3,7 +3,7 @@
 // database's log fails while another answers.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_DEADLINES } from '../../src/config/settings.js';
-import { Health } from '../../src/server/health.js';
+import { coveredSources, Health } from '../../src/server/health.js';
 import type { SumdbEndpoint } from '../../src/server/sumdb-endpoint.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import type { SumdbStatus } from '../../src/sumdb/index.js';
@@ -87,5 +87,27 @@ describe('/readyz status', () => {
         '3 artifacts served unverified, awaiting re-verification',
       ],
     ]);
+  });
+});
+
+describe('coveredSources', () => {
+  const at = (url: string, state: 'closed' | 'open', failing = state === 'open') => ({
+    url,
+    state,
+    ...(failing ? { failingSince: '2026-12-05T12:00:00.000Z' } : {}),
+  });
+  const dbOf = new Map([
+    [DB_HOST, 'sum.example'],
+    [VIA_PROXY, 'sum.example'],
+  ]);
+
+  it('is the failing sources of a database with another healthy source, never a proxy', () => {
+    expect(coveredSources([at(PROXY, 'open'), at(DB_HOST, 'open'), at(VIA_PROXY, 'closed')], dbOf)).toEqual(
+      new Set([DB_HOST]),
+    );
+    // Closed but failing lately is not healthy, so it covers nothing.
+    expect(coveredSources([at(DB_HOST, 'open'), at(VIA_PROXY, 'closed', true)], dbOf)).toEqual(new Set());
+    expect(coveredSources([at(DB_HOST, 'open'), at(VIA_PROXY, 'open')], dbOf)).toEqual(new Set());
+    expect(coveredSources([at(DB_HOST, 'open')], dbOf)).toEqual(new Set());
   });
 });
