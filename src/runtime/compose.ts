@@ -191,7 +191,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     mirrors.push(
       await SumdbMirror.open({
         key: spec.key,
-        remote: new MirrorRemote(new MirrorSet(known, endpoints, settings.hedgeDelay), known),
+        remote: new MirrorRemote(new MirrorSet(known, endpoints, settings.hedgeDelay), known, () =>
+          (opts.upstreamClock ?? systemClock).now(),
+        ),
         storage,
         log,
         offline: settings.offline,

@@ -28,9 +28,10 @@ export class MirrorRemote implements SumdbRemote {
   constructor(
     private readonly mirrors: MirrorSet,
     private readonly known?: SumdbSources,
+    /** The clock of the refusals below (the upstream breakers' clock). */
+    private readonly now: () => number = Date.now,
     /** Sources that refused a data tile, until when (shared with the remotes made by without()). */
     private readonly refusedData = new Map<string, number>(),
-    private readonly now: () => number = Date.now,
   ) {}
 
   get urls(): readonly string[] {
@@ -43,7 +44,7 @@ export class MirrorRemote implements SumdbRemote {
 
   without(urls: ReadonlySet<string>): SumdbRemote | null {
     const rest = this.mirrors.without(urls);
-    return rest.urls.length > 0 ? new MirrorRemote(rest, this.known, this.refusedData, this.now) : null;
+    return rest.urls.length > 0 ? new MirrorRemote(rest, this.known, this.now, this.refusedData) : null;
   }
 
   async get(

@@ -55,9 +55,8 @@ export class HttpPools {
   constructor(
     private readonly deadlines: Readonly<Record<CallClass, Deadlines>>,
     /**
-     * Extra connect options: the TLS context trusting the go command's
-     * certificates too (roots.ts); tests pass a `lookup` so names resolve
-     * without leaving loopback.
+     * Extra connect options: tests pass a `lookup` so names resolve without
+     * leaving loopback, or a secureContext of their own.
      */
     private readonly connect: Omit<ConnectOptions, 'timeout'> = {},
     /** Which calls go through an HTTP proxy (env-proxy.ts: HTTPS_PROXY, HTTP_PROXY, NO_PROXY as the go command reads them). */

@@ -36,7 +36,7 @@ describe('a source that refuses data tiles', () => {
     const p = new HttpPools(settings.deadlines);
     pools.push(p);
     const endpoints = new EndpointRegistry(p, { ...settings, retry: { attempts: 1, baseDelay: 1, maxDelay: 1 } });
-    return new MirrorRemote(new MirrorSet(sources, endpoints, settings.hedgeDelay), undefined, new Map(), now);
+    return new MirrorRemote(new MirrorSet(sources, endpoints, settings.hedgeDelay), undefined, now);
   };
 
   const DEAD = 'http://127.0.0.1:1/sumdb/sum.example';
