@@ -91,18 +91,20 @@ export function serveCoordination(coord: Coordination = new LocalCoord()): void 
 /** In a worker: coordination through the primary. */
 export class WorkerCoord implements Coordination {
   readonly kind = 'workers';
-  readonly leases: FetchLeases = clusterFetchLeases();
+  readonly leases: FetchLeases & { close(): void } = clusterFetchLeases();
   /** While the primary is gone: this worker alone. */
   private readonly alone = new LocalCoord();
   private readonly primary = new PrimaryQuestions<Answer>(ANSWER, ANSWER_MS);
   private readonly listeners: Array<(news: HealthNews) => void> = [];
 
+  private readonly onNews = (m: unknown): void => {
+    if (!is<News>(m, NEWS)) return;
+    const news = parseHealthNews(m.news);
+    if (news) for (const l of this.listeners) l(news);
+  };
+
   constructor() {
-    process.on('message', (m: unknown) => {
-      if (!is<News>(m, NEWS)) return;
-      const news = parseHealthNews(m.news);
-      if (news) for (const l of this.listeners) l(news);
-    });
+    process.on('message', this.onNews);
   }
 
   /** Asks the primary; null when it cannot answer (gone, failed, or silent for ANSWER_MS). */
@@ -177,5 +179,10 @@ export class WorkerCoord implements Coordination {
     return { kind: 'workers' };
   }
 
-  async close(): Promise<void> {}
+  /** Stops listening to the primary (calls still waiting get no answer, as when it is gone). */
+  async close(): Promise<void> {
+    process.off('message', this.onNews);
+    this.primary.close();
+    this.leases.close();
+  }
 }

@@ -23,15 +23,25 @@ export function is<T extends { type: string }>(m: unknown, type: T['type']): m i
 export class PrimaryQuestions<A extends Asked<string>> {
   private next = 0;
   private readonly waiting = new Map<number, (a: A | null) => void>();
+  private readonly onMessage: (m: unknown) => void;
+  private readonly onDisconnect = (): void => [...this.waiting.values()].forEach((answer) => answer(null));
 
   constructor(
     answerType: A['type'],
     private readonly timeoutMs: number,
   ) {
-    process.on('message', (m: unknown) => {
+    this.onMessage = (m) => {
       if (is<A>(m, answerType)) this.waiting.get(m.id)?.(m);
-    });
-    process.once('disconnect', () => [...this.waiting.values()].forEach((answer) => answer(null)));
+    };
+    process.on('message', this.onMessage);
+    process.once('disconnect', this.onDisconnect);
+  }
+
+  /** Stops listening to the primary; questions still waiting are answered null. */
+  close(): void {
+    process.off('message', this.onMessage);
+    process.off('disconnect', this.onDisconnect);
+    this.onDisconnect();
   }
 
   /** Whether a primary is there to ask. */

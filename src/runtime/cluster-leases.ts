@@ -114,22 +114,29 @@ export function serveFetchLeases(): void {
   cluster.on('exit', (worker: Worker) => broker.gone(worker));
 }
 
-/** In a worker: leases from the primary. */
-export function clusterFetchLeases(): FetchLeases {
+/** In a worker: leases from the primary; close() stops listening to it (whoever still waits fetches alone). */
+export function clusterFetchLeases(): FetchLeases & { close(): void } {
   let next = 0;
   /** Answers awaited, by ask id: called with no outcome to lead. */
   const waiting = new Map<number, (outcome?: FetchOutcome) => void>();
-  process.on('message', (m: unknown) => {
+  const onMessage = (m: unknown): void => {
     if (is<Grant>(m, GRANT)) waiting.get(m.id)?.(m.outcome);
-  });
+  };
   // The primary is gone: nobody will answer, so every waiter fetches for itself.
-  process.once('disconnect', () => [...waiting.values()].forEach((answer) => answer()));
+  const onDisconnect = (): void => [...waiting.values()].forEach((answer) => answer());
+  process.on('message', onMessage);
+  process.once('disconnect', onDisconnect);
   const send = (m: Ask | Release | Cancel): boolean => {
     if (!process.send || !process.connected) return false;
     process.send(m);
     return true;
   };
   return {
+    close(): void {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+      onDisconnect();
+    },
     acquire(key: string, signal: AbortSignal): Promise<Lease> {
       return new Promise<Lease>((resolve, reject) => {
         if (signal.aborted) {

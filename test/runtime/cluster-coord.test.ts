@@ -36,6 +36,18 @@ it.skipIf(!process.send)('publishes a tree head through the primary by compare-a
   expect(await w1.compareAndSetHead('db', null, Buffer.from('h1'))).toBe(true);
   expect(await w2.compareAndSetHead('db', null, Buffer.from('h2'))).toBe(false);
   expect(await w2.head('db')).toEqual(Buffer.from('h1'));
+  await w1.close();
+  await w2.close();
+});
+
+it.skipIf(!process.send)('stops listening to the primary when closed', async () => {
+  const before = process.listenerCount('message');
+  const beforeDisconnect = process.listenerCount('disconnect');
+  const w = new WorkerCoord();
+  expect(process.listenerCount('message')).toBeGreaterThan(before);
+  await w.close();
+  expect(process.listenerCount('message')).toBe(before);
+  expect(process.listenerCount('disconnect')).toBe(beforeDisconnect);
 });
 
 it.skipIf(!process.send)('does not take a compare-and-set its primary never answered for a success', async () => {
@@ -45,4 +57,5 @@ it.skipIf(!process.send)('does not take a compare-and-set its primary never answ
   const cas = w.compareAndSetHead('db', null, Buffer.from('h1'));
   await vi.advanceTimersByTimeAsync(2_000);
   expect(await cas).toBe(false);
+  await w.close();
 });
