@@ -133,11 +133,14 @@ async function runWorker(settings: Settings, hints: readonly string[] = []): Pro
     import('../server/http-server.js'),
     import('../runtime/tls.js'),
   ]);
-  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord(), groupStats } : {}).catch(
-    (err: unknown) => {
-      throw dataError(err, settings.data);
-    },
-  );
+  // With --workers N every worker finds the same at start; the first says it (the others at debug level).
+  const says = !cluster.isWorker || cluster.worker?.id === 1;
+  const g = await compose(
+    settings,
+    cluster.isWorker ? { group: new WorkerCoord(), groupStats, saysStart: says } : {},
+  ).catch((err: unknown) => {
+    throw dataError(err, settings.data);
+  });
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
   for (const h of hints) g.log.warn(h);
   const tls = settings.tls;
@@ -147,7 +150,7 @@ async function runWorker(settings: Settings, hints: readonly string[] = []): Pro
     // https.Server answers requests exactly as http.Server does; only the socket differs.
     tls ? (options, handler) => createTlsServer(tls, options, handler, g.log) as unknown as Server : undefined,
   );
-  if (settings.auth !== '' && !tls)
+  if (settings.auth !== '' && !tls && says)
     g.log.warn(
       '--auth without --tls-cert (--insecure-auth): tokens cross the network in clear text unless a TLS-terminating proxy is in front',
     );
@@ -172,23 +175,31 @@ async function runWorker(settings: Settings, hints: readonly string[] = []): Pro
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;
   const url = `${settings.tls ? 'https' : 'http'}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
-  g.log.info(
-    {
-      url,
-      data: resolvePath(settings.data),
-      storage: g.storage.kind,
-      coordination: g.coord.status(),
-      upstream: formatUpstreamList(settings.upstream),
-      sumdb: g.sources.map((s) => ({ name: s.name, sources: s.candidates() })),
-      offline: settings.offline,
-      verify: settings.verify.mode,
-    },
-    `godepot listening on ${url}; point Go at it with GOPROXY=${url} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
-      g.sources.length === 0
-        ? 'checksum verification off'
-        : g.sources.map((s) => `checksum database ${s.name} at ${s.candidates().join(', ')}`).join('; ')
-    }`,
-  );
+  // The first worker says where godepot listens and how; the others only that they do (the same line N times is noise).
+  if (!says)
+    g.log.info(
+      { worker: cluster.worker?.id, workers: settings.workers },
+      `listening (worker ${cluster.worker?.id} of ${settings.workers})`,
+    );
+  else
+    g.log.info(
+      {
+        url,
+        ...(cluster.isWorker ? { workers: settings.workers } : {}),
+        data: resolvePath(settings.data),
+        storage: g.storage.kind,
+        coordination: g.coord.status(),
+        upstream: formatUpstreamList(settings.upstream),
+        sumdb: g.sources.map((s) => ({ name: s.name, sources: s.candidates() })),
+        offline: settings.offline,
+        verify: settings.verify.mode,
+      },
+      `godepot listening on ${url}; point Go at it with GOPROXY=${url} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
+        g.sources.length === 0
+          ? 'checksum verification off'
+          : g.sources.map((s) => `checksum database ${s.name} at ${s.candidates().join(', ')}`).join('; ')
+      }${cluster.isWorker ? `; ${settings.workers} workers` : ''}`,
+    );
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {

@@ -86,6 +86,12 @@ export interface ComposeOptions {
   readonly vcs?: VcsOptions;
   /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
   readonly upstreamClock?: WaitingClock;
+  /**
+   * Say what the start-up probe found at its own level (default true). The
+   * workers of `serve --workers N` each probe for their own /readyz; only the
+   * first says it, the others at debug level, so the log says it once.
+   */
+  readonly saysStart?: boolean;
 }
 
 /** How long a call waits for the upstreams' /sumdb/<name>/supported answers before asking the sources known. */
@@ -128,7 +134,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   // https upstreams are trusted as the go command trusts them (roots.ts), unless the caller says otherwise.
   const proxies = opts.proxies ?? proxyRules();
   const pools = new HttpPools(settings.deadlines, opts.pools, proxies, () => trustOptions());
-  if (proxies.any) log.info({ proxies: proxies.describe() }, `upstream calls: ${proxies.describe()}`);
+  // What every worker finds alike at start is said once, by the first (saysStart); the others say it at debug.
+  const startLevel = (l: 'info' | 'warn'): 'info' | 'warn' | 'debug' => (opts.saysStart === false ? 'debug' : l);
+  if (proxies.any) log[startLevel('info')]({ proxies: proxies.describe() }, `upstream calls: ${proxies.describe()}`);
   const reach: Reachability = new Reachability(
     clock,
     (url): string | undefined => endpoints.get(url).status().lastFailure?.detail,
@@ -136,7 +144,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const ambientAuth = opts.ambientAuth ?? netrcCredentials();
   const fromNetrc = settings.upstream.entries.filter((e) => !e.credential && ambientAuth(e.url) !== undefined);
   if (fromNetrc.length > 0)
-    log.info(
+    log[startLevel('info')](
       { upstreams: fromNetrc.map((e) => e.url) },
       `credentials from .netrc (as the go command sends them) for ${fromNetrc.map((e) => e.url).join(', ')}`,
     );
@@ -256,14 +264,15 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log);
   if (opts.background ?? true) reverify.start();
   if (settings.sumdb.length === 0)
-    log.warn(
+    log[startLevel('warn')](
       'checksum verification is off (--sumdb off): modules are served without being checked against any database',
     );
   const probed =
     (opts.background ?? true) && !settings.offline
-      ? probeAtStart({ upstreams: upstream.urls, sources, endpoints, reach, log }, shutdown.signal).catch(
-          (err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'),
-        )
+      ? probeAtStart(
+          { upstreams: upstream.urls, sources, endpoints, reach, log, quiet: opts.saysStart === false },
+          shutdown.signal,
+        ).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'))
       : Promise.resolve();
   const health = new Health(
     storage,

@@ -119,12 +119,27 @@ describe('SIGTERM with a hostile upstream', () => {
 describe('text logs of several workers', () => {
   it('say which worker each line is from', async () => {
     const data = await tempDir();
-    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--log-format', 'text', '--workers', '2']);
+    const g = await spawnGodepot([
+      '--data',
+      data,
+      '--upstream',
+      'off',
+      '--sumdb',
+      'off',
+      '--log-format',
+      'text',
+      '--workers',
+      '2',
+    ]);
     try {
       const said = (): string[] =>
-        [...g.output().matchAll(/^godepot worker (\d+): godepot listening on /gm)].map((m) => m[1] as string);
+        [...g.output().matchAll(/^godepot worker (\d+): (?:godepot listening on |listening \(worker )/gm)].map(
+          (m) => m[1] as string,
+        );
       await waitFor(async () => said().length >= 2, 10_000, `two workers did not say they listen:\n${g.output()}`);
       expect(new Set(said()).size, g.output()).toBe(2);
+      // The long line once, not once per worker.
+      expect([...g.output().matchAll(/godepot listening on /g)], g.output()).toHaveLength(1);
       expect(g.output()).toMatch(/^godepot: starting workers$/m);
     } finally {
       await g.stop();
@@ -136,7 +151,7 @@ describe('text logs of several workers', () => {
 describe('a log nobody reads', () => {
   it('keeps answering with --log-format text while its stdout is not read, and says what each request was', async () => {
     const data = await tempDir();
-    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--log-format', 'text']);
+    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--sumdb', 'off', '--log-format', 'text']);
     try {
       expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
       await waitFor(async () => /GET \/healthz 200 /.test(g.output()), 10_000, 'no access-log line');

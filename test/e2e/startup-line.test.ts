@@ -16,11 +16,13 @@ describe('the start-up line', () => {
       { cwd: dir, defaultWorkers: true },
     );
     try {
-      // Every worker says it listens (spawnGodepot returns at the first).
+      // Every worker says it listens (spawnGodepot returns at the line with the URL).
       const workers = autoWorkers();
       const lines = await allListening(g, workers);
       expect(lines).toHaveLength(workers);
       if (workers > 1) expect(g.output()).toContain(`"workers":${workers}`);
+      // Said once, by the first worker; the others say only that they listen.
+      expect(g.output().match(/godepot listening on/g), g.output()).toHaveLength(1);
       const rec = lines[0];
       if (!rec) throw new Error(`no start-up line in:\n${g.output()}`);
       expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
