@@ -123,6 +123,14 @@ export async function spawnGodepot(
 ): Promise<ChildGodepot> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  // Hermetic: godepot's defaults are the public proxy and checksum database, which no test may reach (even a DNS
+  // lookup of them): every served child names its own, or is --offline.
+  for (const [flag, variable] of [
+    ['--upstream', 'GODEPOT_UPSTREAM'],
+    ['--sumdb', 'GODEPOT_SUMDB'],
+  ] as const)
+    if (!args.includes(flag) && env[variable] === undefined && !args.includes('--offline'))
+      throw new Error(`spawnGodepot: give ${flag} (the defaults are the public Go infrastructure)`);
   const workers = opts.defaultWorkers || args.includes('--workers') ? [] : ['--workers', '1'];
   const argv = [BIN, 'serve', '--listen', '127.0.0.1:0', ...workers, ...args];
   const [cmd, cmdArgs] =
@@ -166,20 +174,25 @@ export async function spawnGodepot(
   };
 }
 
-/** The start-up lines ("godepot listening on …") a served child logged so far: one per worker. */
-export function listeningLines(g: ChildGodepot): Array<{ pid: number; msg: string; data: string }> {
-  return g
+/**
+ * The start-up lines a served child logged so far, one per worker: the first
+ * worker's "godepot listening on …" (first here), each other's "listening
+ * (worker N of M)".
+ */
+export function listeningLines(g: ChildGodepot): Array<{ pid: number; msg: string; data?: string }> {
+  const lines = g
     .output()
     .split('\n')
-    .filter((l) => l.includes('"msg":"godepot listening'))
-    .map((l) => JSON.parse(l) as { pid: number; msg: string; data: string });
+    .filter((l) => l.includes('"msg":"godepot listening') || l.includes('"msg":"listening (worker '))
+    .map((l) => JSON.parse(l) as { pid: number; msg: string; data?: string });
+  return [...lines.filter((l) => l.data !== undefined), ...lines.filter((l) => l.data === undefined)];
 }
 
 /** Waits (bounded) until n workers of a served child have said they listen; returns their lines. */
 export async function allListening(
   g: ChildGodepot,
   n: number,
-): Promise<Array<{ pid: number; msg: string; data: string }>> {
+): Promise<Array<{ pid: number; msg: string; data?: string }>> {
   await waitFor(async () => listeningLines(g).length >= n, 10_000, `${n} workers did not say they listen`);
   return listeningLines(g);
 }
