@@ -21,9 +21,16 @@ export interface StoreOutcome {
   /**
    * The verified bytes of an artifact small enough for the memory cache:
    * served from here while they are still being stored (`stored`).
-   * Absent for a large zip, which is served from storage once stored.
+   * Absent for a large zip (staged).
    */
   readonly body?: Buffer;
+  /**
+   * For a large zip: the verified bytes on their staged blob, served from
+   * there while they are being stored (each request gets its own view and
+   * closes it). Null once the staged blob is gone (stored and every reader
+   * done): storage has it then.
+   */
+  readonly staged?: () => OpenBlob | null;
   /** The stored file's write time (for its ETag), known before the write lands. */
   readonly mtimeMs: number;
   /**
@@ -110,8 +117,8 @@ export class ImmutableFetcher {
    * verified; once verified, an artifact small enough for memory is answered
    * at once and moved under its key behind the answer (the flush, the rename
    * and the folder's flush take longer than the rest of a miss on a fast
-   * network). A larger zip is verified on disk and answered from storage
-   * once stored.
+   * network). A larger zip is verified on its staging file and answered
+   * from there too, while it is flushed and renamed (or uploaded) behind.
    */
   async fetchAndStore(req: ImmutableRequest, signal: AbortSignal): Promise<StoreOutcome> {
     const started = performance.now();
@@ -126,11 +133,19 @@ export class ImmutableFetcher {
         const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
         const key = storageKey(req, storedArea(verification));
         const upstream = { url: fetched.meta.upstream, ms: performance.now() - started };
-        if (!bytes) {
-          await staged.commit(key);
-          return { key, verification, upstream, mtimeMs: blob.mtimeMs, stored: Promise.resolve(true) };
-        }
         behind = true;
+        if (!bytes) {
+          // Answered from the verified staged file while its flush, rename and upload land behind.
+          const readers = new StagedReaders(blob, () => staged.discard());
+          return {
+            key,
+            verification,
+            upstream,
+            staged: () => readers.open(),
+            mtimeMs: blob.mtimeMs,
+            stored: this.commitBehind(req, staged, key, () => readers.end()),
+          };
+        }
         return {
           key,
           verification,
@@ -175,8 +190,16 @@ export class ImmutableFetcher {
     }
   }
 
-  /** Moves a verified staged blob under key after the answer; resolves false (logged) when that fails. */
-  private async commitBehind(req: ImmutableRequest, staged: StagedBlob, key: string): Promise<boolean> {
+  /**
+   * Moves a verified staged blob under key after the answer; resolves false (logged) when that fails.
+   * Then calls done: by default discards the staged blob (a large zip's readers discard it after the last).
+   */
+  private async commitBehind(
+    req: ImmutableRequest,
+    staged: StagedBlob,
+    key: string,
+    done: () => Promise<void> = () => staged.discard(),
+  ): Promise<boolean> {
     try {
       await staged.commit(key);
       return true;
@@ -187,7 +210,7 @@ export class ImmutableFetcher {
       );
       return false;
     } finally {
-      await staged.discard().catch(() => undefined);
+      await done().catch(() => undefined);
     }
   }
 
@@ -376,5 +399,52 @@ export class ImmutableFetcher {
       'unverified artifact verified against the checksum database and promoted',
     );
     return 'verified';
+  }
+}
+
+/**
+ * The readers of a large zip's verified staged blob while it is stored: each
+ * gets a view of its own; the staged blob is discarded once the commit has
+ * settled (end) and the last view is closed, and no view is given after that.
+ */
+class StagedReaders {
+  private readers = 0;
+  private ended = false;
+  private gone = false;
+
+  constructor(
+    private readonly blob: OpenBlob,
+    private readonly discard: () => Promise<void>,
+  ) {}
+
+  open(): OpenBlob | null {
+    if (this.gone) return null;
+    this.readers++;
+    const { blob } = this;
+    let closed = false;
+    return {
+      size: blob.size,
+      mtimeMs: blob.mtimeMs,
+      stream: (start, end) => blob.stream(start, end),
+      read: (start, end, into) => blob.read(start, end, into),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.readers--;
+        await this.settle();
+      },
+    };
+  }
+
+  /** The commit has settled: discard now, or when the last reader closes. */
+  async end(): Promise<void> {
+    this.ended = true;
+    await this.settle();
+  }
+
+  private async settle(): Promise<void> {
+    if (!this.ended || this.readers > 0 || this.gone) return;
+    this.gone = true;
+    await this.discard();
   }
 }

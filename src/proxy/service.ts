@@ -262,6 +262,12 @@ export class ModuleService {
       }
       return artifactOf(req, outcome.verification, 'miss', outcome.body, etag, outcome.upstream);
     }
+    // A large zip: its verified staged bytes while they are stored, else the stored copy.
+    const staged = outcome.staged?.();
+    if (staged) {
+      const etag = etagOf(staged);
+      return artifactOf(req, outcome.verification, 'miss', staged, etag, outcome.upstream);
+    }
     const served = await this.fromStore(req, outcome.key, outcome.verification, 'miss', outcome.upstream);
     if (!served)
       throw new GodepotError(

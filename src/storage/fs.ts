@@ -446,8 +446,8 @@ class FsStagedBlob implements StagedBlob {
     await this.finish();
     await this.synced;
     await this.storage.install(this.tmp, key);
+    // The descriptor stays open for readers of the finished blob (the rename does not move it); discard closes it.
     this.done = true;
-    await this.fh.close().catch(() => undefined);
   }
 
   async discard(): Promise<void> {

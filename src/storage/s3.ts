@@ -302,8 +302,8 @@ export class S3Storage implements Storage {
         if (done) throw new Error('commit after commit or discard');
         const blob = (finished ??= await local.finish());
         await this.upload(key, blob);
+        // The local copy stays readable until discard (readers of the finished blob), which removes it.
         done = true;
-        await local.discard();
       },
       discard: async () => {
         done = true;

@@ -52,10 +52,15 @@ export interface StagedBlob {
   finish(): Promise<OpenBlob>;
   /**
    * Durably moves the finished blob under key (flushed, then renamed), replacing what was there. The stored
-   * blob keeps the finished one's mtimeMs, so a validator made from finish() is the stored blob's.
+   * blob keeps the finished one's mtimeMs, so a validator made from finish() is the stored blob's. The
+   * blob finish() returned stays readable until discard(), so a reader that began before the commit
+   * finishes reading what it began.
    */
   commit(key: string): Promise<void>;
-  /** Drops the staged bytes. Safe to call after commit (no-op) or more than once. */
+  /**
+   * Drops the staged bytes and ends the blob finish() returned. Call it after commit too (then only
+   * the reading ends); safe more than once.
+   */
   discard(): Promise<void>;
 }
 

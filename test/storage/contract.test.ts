@@ -140,6 +140,22 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     expect(Math.floor(stored?.mtimeMs ?? NaN)).toBe(Math.floor(view.mtimeMs));
   });
 
+  it('keeps the finished blob readable after commit until discard (a reader that began before the commit finishes)', async () => {
+    const s = await make();
+    const bytes = Buffer.from('x'.repeat(200_000));
+    const staged = await s.stage();
+    await staged.write(bytes);
+    const view = await staged.finish();
+    const head = await view.read(0, 1000);
+    await staged.commit('k/read-on');
+    const chunks: Buffer[] = [];
+    for await (const c of view.stream(1000)) chunks.push(c as Buffer);
+    expect(Buffer.concat([head, ...chunks])).toEqual(bytes);
+    expect(await view.read(150_000, 150_010)).toEqual(bytes.subarray(150_000, 150_010));
+    await staged.discard();
+    expect(await s.get('k/read-on')).toEqual(bytes);
+  });
+
   it('discards staged bytes', async () => {
     const s = await make();
     const staged = await s.stage();
