@@ -88,7 +88,7 @@ async function runPrimary(settings: Settings, hints: readonly string[]): Promise
   cluster.on('listening', () => (listening = true));
   // The workers accept connections themselves, the kernel handing each to one that waits for it: a burst of
   // new connections is not queued behind the primary's round-robin hand-over (p99 at 256 new connections
-  // 177 → 34 ms; README, Performance). NODE_CLUSTER_SCHED_POLICY=rr chooses Node's even round-robin instead.
+  // 177 → 34 ms; docs/performance.md). NODE_CLUSTER_SCHED_POLICY=rr chooses Node's even round-robin instead.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ execArgv: withStartFlags(process.execArgv) });
   const fork = (): void => {

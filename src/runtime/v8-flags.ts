@@ -2,7 +2,7 @@
 // anything else is loaded (so in every worker too, which run the same entry
 // point; importing this module changes nothing by itself). Both are read by V8 when they apply, not only at start-up, so
 // setting them first thing is the same as passing them to node; measured
-// with `npm run bench -- --only hits` (README, Performance):
+// with `npm run bench -- --only hits` (docs/performance.md):
 //
 //   --liftoff-only          WebAssembly is compiled by the baseline compiler
 //                           only. The one module godepot runs is undici's
