@@ -231,7 +231,7 @@ export class DataTileIndex {
       if (this.failures++ === 0)
         this.c.log.warn(
           { db: this.c.name, err: (err as Error).message },
-          `cannot fetch the data tile around record ${id}; lookups of its neighbours will not be answered during an outage (further failures are counted, not logged)`,
+          `checksum database ${this.c.name}: no data tile around record ${id} (${(err as Error).message}). Every module is still verified by its own lookup; what is lost is answering lookups of that record's neighbours from the tile while the database is down. Nothing to do unless the database's own host should be reachable from here (further failures are counted in godepot_sumdb_data_tile_failures_total, not logged)`,
         );
     }
   }

@@ -32,6 +32,9 @@ describe('background data-tile fetches', () => {
       expect(failed).toEqual([r.mirror.name, r.mirror.name, r.mirror.name]);
       const warnings = r.logs.filter((l) => l.level === 40 && String(l.msg).includes('data tile'));
       expect(warnings).toHaveLength(1);
+      // What failed, why, and what it means: verification goes on; only outage answers from the tile are lost.
+      expect(String(warnings[0]?.msg)).toMatch(/^checksum database \S+: no data tile around record \d+ \(.*500/);
+      expect(String(warnings[0]?.msg)).toContain('Every module is still verified by its own lookup');
       undo();
       const again = await rig([db.url], { storage: r.storage, mirror: { dataTileFailed: (n) => failed.push(n) } });
       await again.mirror.lookup({ path: records[3]!.path, version: 'v1.0.0' });
