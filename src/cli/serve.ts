@@ -21,6 +21,7 @@ import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.
 import { openStorage } from '../runtime/stores.js';
 import { makeLogger } from '../runtime/logging.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
+import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -91,10 +92,12 @@ async function runPrimary(settings: Settings, hints: readonly string[]): Promise
   // 177 → 34 ms; docs/performance.md). NODE_CLUSTER_SCHED_POLICY=rr chooses Node's even round-robin instead.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ execArgv: withStartFlags(process.execArgv) });
-  const fork = (): void => {
-    cluster.fork();
+  // Each worker has a slot, 1 to N, that its replacement takes over: slot 1 speaks for the group (runWorker).
+  const slots = new Map<number, number>();
+  const fork = (slot: number): void => {
+    slots.set(cluster.fork({ [WORKER_SLOT]: String(slot) }).id, slot);
   };
-  for (let i = 0; i < settings.workers; i++) fork();
+  for (let slot = 1; slot <= settings.workers; slot++) fork(slot);
   return await new Promise<number>((resolve) => {
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
@@ -104,8 +107,10 @@ async function runPrimary(settings: Settings, hints: readonly string[]): Promise
         stop();
         return;
       }
-      log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
-      fork();
+      const slot = slots.get(worker.id) ?? 1;
+      slots.delete(worker.id);
+      log.error({ worker: slot, pid: worker.process.pid, code, signal }, `worker ${slot} died; starting another`);
+      fork(slot);
     });
     let exitCode = 0;
     const stop = (): void => {
@@ -133,8 +138,9 @@ async function runWorker(settings: Settings, hints: readonly string[] = []): Pro
     import('../server/http-server.js'),
     import('../runtime/tls.js'),
   ]);
-  // With --workers N every worker finds the same at start; the first says it (the others at debug level).
-  const says = !cluster.isWorker || cluster.worker?.id === 1;
+  // With --workers N every worker finds the same at start; the one in slot 1 says it (the others at debug level).
+  const slot = workerSlot();
+  const says = slot === null || slot === 1;
   const g = await compose(
     settings,
     cluster.isWorker ? { group: new WorkerCoord(), groupStats, saysStart: says } : {},
@@ -177,10 +183,7 @@ async function runWorker(settings: Settings, hints: readonly string[] = []): Pro
   const url = `${settings.tls ? 'https' : 'http'}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
   // The first worker says where godepot listens and how; the others only that they do (the same line N times is noise).
   if (!says)
-    g.log.info(
-      { worker: cluster.worker?.id, workers: settings.workers },
-      `listening (worker ${cluster.worker?.id} of ${settings.workers})`,
-    );
+    g.log.info({ worker: slot, workers: settings.workers }, `listening (worker ${slot} of ${settings.workers})`);
   else
     g.log.info(
       {

@@ -3,6 +3,18 @@
 // message is recognised, and how a worker asks the primary something and
 // waits — at most a deadline, and not at all once the primary is gone.
 
+import cluster from 'node:cluster';
+
+/** The environment variable the primary gives a worker its slot (1 to N) in; a replacement takes the dead one's. */
+export const WORKER_SLOT = 'GODEPOT_WORKER_SLOT';
+
+/** This worker's slot in the group of `serve --workers N`; null in a process that is not a worker. */
+export function workerSlot(): number | null {
+  if (!cluster.isWorker) return null;
+  const slot = Number(process.env[WORKER_SLOT]);
+  return Number.isInteger(slot) && slot > 0 ? slot : (cluster.worker?.id ?? 1);
+}
+
 /** A question a worker asks its primary, or the primary's answer to it: matched by id (PrimaryQuestions). */
 export type Asked<T extends string, B extends object = object> = {
   readonly type: T;

@@ -1,8 +1,8 @@
 // godepot's logs: JSON lines (pino) on stdout or stderr, written in batches,
 // and the access log's own fast writer (one line per request).
-import cluster from 'node:cluster';
 import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { workerSlot } from './cluster-ipc.js';
 import type { Settings } from '../config/settings.js';
 
 /**
@@ -229,7 +229,8 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
   let access: (record: object) => void;
   if (settings.logFormat === 'text') {
     // With --workers N each worker says what it sees (its start, its probes): the prefix tells them apart.
-    const prefix = cluster.worker ? `godepot worker ${cluster.worker.id}` : 'godepot';
+    const slot = workerSlot();
+    const prefix = slot === null ? 'godepot' : `godepot worker ${slot}`;
     log = makeTextLogger(settings, (s) => sink.write(s), prefix);
     const textLog = log;
     access = (record) => {

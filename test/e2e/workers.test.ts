@@ -254,3 +254,37 @@ describe('godepot serve --workers 2 when its primary is killed', () => {
     }
   }, 30_000);
 });
+
+describe('godepot serve --workers 2 when a worker dies', () => {
+  it('starts another in its slot: the group keeps answering, and slot 1 still speaks for it', async () => {
+    const data = await tempDir();
+    const godepot = await spawnGodepot(['--workers', '2', '--data', data, '--upstream', 'off', '--sumdb', 'off']);
+    const lines = (): Array<{ pid: number; msg: string; data?: string }> => listeningLines(godepot);
+    const said = (text: string): number => godepot.output().split(text).length - 1;
+    try {
+      const [lead, second] = await allListening(godepot, 2);
+      if (!lead || !second) throw new Error(`two workers did not say they listen:\n${godepot.output()}`);
+      expect(lead.data).toBe(data);
+      expect(second.msg).toBe('listening (worker 2 of 2)');
+
+      process.kill(second.pid, 'SIGKILL');
+      await waitFor(async () => lines().length >= 3, 20_000, 'no worker replaced worker 2');
+      expect(said('worker 2 died; starting another')).toBe(1);
+      const replacement = lines().find((l) => l.pid !== second.pid && l.msg === 'listening (worker 2 of 2)');
+      expect(replacement, godepot.output()).toBeDefined();
+      expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
+
+      // The worker in slot 1 says where godepot listens; its replacement does too, once.
+      process.kill(lead.pid, 'SIGKILL');
+      await waitFor(async () => lines().length >= 4, 20_000, 'no worker replaced worker 1');
+      expect(said('worker 1 died; starting another')).toBe(1);
+      const leads = lines().filter((l) => l.data !== undefined);
+      expect(leads.map((l) => l.pid)).toHaveLength(2);
+      expect(leads[1]?.pid).not.toBe(lead.pid);
+      expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
+    } finally {
+      await godepot.stop();
+      await removeDir(data);
+    }
+  }, 60_000);
+});
