@@ -83,9 +83,28 @@ export function fromUpstream(err: UpstreamError, what: string): GodepotError {
   });
 }
 
-/** A 404/410 upstream answer, or another definite 4xx, passed on with the upstream's own status and words. */
-export function fromNotFound(err: NotFoundError, what: string): GodepotError {
-  const detail = err.detail ? `: ${err.detail}` : '';
+/**
+ * What an upstream proxy says when it cannot fetch a module from its origin
+ * as an anonymous client: the signs of a private module (proxy.golang.org
+ * passes on the go command's own words).
+ */
+const PRIVATE_SIGNS =
+  /terminal prompts disabled|could not read (Username|Password)|unrecognized import path|authentication (required|failed)|module host not permitted/i;
+
+/** The hint for a module an upstream proxy could not fetch from its origin: godepot can, as a private module. */
+function privateHint(err: NotFoundError, path: string | undefined): string {
+  if (path === undefined || !/^https?:/.test(err.upstream) || !PRIVATE_SIGNS.test(err.detail ?? '')) return '';
+  const host = path.split('/')[0] ?? path;
+  return ` (if ${host} is private, godepot fetches from it itself with --private '${host}/*': README, Private modules)`;
+}
+
+/**
+ * A 404/410 upstream answer, or another definite 4xx, passed on with the
+ * upstream's own status and words; with a hint when they are a private
+ * module's signs (path: the module's).
+ */
+export function fromNotFound(err: NotFoundError, what: string, path?: string): GodepotError {
+  const detail = (err.detail ? `: ${err.detail}` : '') + privateHint(err, path);
   if (err.status !== 404 && err.status !== 410)
     return new GodepotError(
       'upstream_refused',
@@ -98,10 +117,10 @@ export function fromNotFound(err: NotFoundError, what: string): GodepotError {
   });
 }
 
-export function toGodepotError(err: unknown, what: string): GodepotError {
+export function toGodepotError(err: unknown, what: string, path?: string): GodepotError {
   if (err instanceof GodepotError) return err;
   if (err instanceof UpstreamError) return fromUpstream(err, what);
-  if (err instanceof NotFoundError) return fromNotFound(err, what);
+  if (err instanceof NotFoundError) return fromNotFound(err, what, path);
   if (err instanceof SumdbError) return fromSumdb(err);
   if (err instanceof StorageUnavailableError) {
     return new GodepotError(

@@ -74,7 +74,7 @@ export class MutableCache {
       );
     }
     const neg = this.notFound.get(key);
-    if (neg && neg.until > this.clock.now() && !stored) throw fromNotFound(neg.error, describeRequest(req));
+    if (neg && neg.until > this.clock.now() && !stored) throw fromNotFound(neg.error, describeRequest(req), req.path);
 
     const refresh = this.flights.do(key, (signal) => this.refresh(req, key, signal)).then((r) => r.value);
     if (!stored) {
@@ -82,7 +82,7 @@ export class MutableCache {
         const r = await refresh;
         return serve(r.body, r.etag, 'miss', r.upstream);
       } catch (err) {
-        throw toGodepotError(err, describeRequest(req));
+        throw toGodepotError(err, describeRequest(req), req.path);
       }
     }
     // A stale copy is at hand: give the refresh a short grace, then serve stale.
@@ -99,7 +99,7 @@ export class MutableCache {
       }
       return serve(r.body, r.etag, 'revalidated', r.upstream);
     } catch (err) {
-      if (err instanceof NotFoundError) throw fromNotFound(err, describeRequest(req));
+      if (err instanceof NotFoundError) throw fromNotFound(err, describeRequest(req), req.path);
       this.ctx.log.warn(
         { module: req.path, kind: req.kind, err: (err as Error).message },
         'refresh failed; serving the stale copy',

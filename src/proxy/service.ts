@@ -232,13 +232,13 @@ export class ModuleService {
       );
     }
     const neg = await this.knownNotFound(key);
-    if (neg) throw fromNotFound(neg, describeRequest(req));
+    if (neg) throw fromNotFound(neg, describeRequest(req), req.path);
     let outcome: StoreOutcome | null;
     try {
       outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
     } catch (err) {
       if (err instanceof NotFoundError) await this.rememberNotFound(key, err);
-      throw toGodepotError(err, describeRequest(req));
+      throw toGodepotError(err, describeRequest(req), req.path);
     }
     this.notFound.delete(key);
     if (client && req.kind === 'mod') this.ahead(key, req, 'info');
