@@ -108,14 +108,9 @@ export class OperatorApi {
     const stats = await this.stats();
     const roles = new Map<string, { role: 'proxy' | 'sumdb'; db?: string }>();
     for (const url of this.deps.proxies) roles.set(url, { role: 'proxy' });
-    const dbOf = new Map<string, string>();
-    for (const m of this.deps.sumdbMirrors())
-      for (const url of m.urls) {
-        roles.set(url, { role: 'sumdb', db: m.name });
-        dbOf.set(url, m.name);
-      }
+    for (const m of this.deps.sumdbMirrors()) for (const url of m.urls) roles.set(url, { role: 'sumdb', db: m.name });
     const endpoints = this.deps.endpoints();
-    const covered = coveredSources(endpoints, dbOf);
+    const covered = coveredSources(endpoints, (url) => roles.get(url)?.db);
     return {
       now: new Date(this.now()).toISOString(),
       offline: this.deps.offline,

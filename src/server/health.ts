@@ -28,20 +28,23 @@ export interface Readiness {
  * The failing checksum-database sources another source of the same database
  * covers: a database's sources are copies of one signed log, hedged, so one
  * that fails while another is healthy degrades nothing (the field's outage:
- * sum.golang.org down, its log read through the proxy's /sumdb/). dbOf maps
- * each source URL to its database. /readyz and the operator page
+ * sum.golang.org down, its log read through the proxy's /sumdb/). dbOf gives
+ * a source URL's database (undefined for a module proxy). /readyz and the operator page
  * (/api/upstreams) both count by this.
  */
-export function coveredSources(endpoints: readonly EndpointStatus[], dbOf: ReadonlyMap<string, string>): Set<string> {
+export function coveredSources(
+  endpoints: readonly EndpointStatus[],
+  dbOf: (url: string) => string | undefined,
+): Set<string> {
   const healthy = (e: EndpointStatus): boolean => e.state === 'closed' && e.failingSince === undefined;
   return new Set(
     endpoints
-      .filter(
-        (e) =>
-          !healthy(e) &&
-          dbOf.has(e.url) &&
-          endpoints.some((o) => o.url !== e.url && dbOf.get(o.url) === dbOf.get(e.url) && healthy(o)),
-      )
+      .filter((e) => {
+        const db = dbOf(e.url);
+        return (
+          !healthy(e) && db !== undefined && endpoints.some((o) => o.url !== e.url && dbOf(o.url) === db && healthy(o))
+        );
+      })
       .map((e) => e.url),
   );
 }
@@ -77,10 +80,8 @@ export class Health {
     const sumdb = this.sumdbs.map((s) => s.status());
     const coordination = this.coordination?.();
     const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
-    const covered = coveredSources(
-      upstreams,
-      new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const))),
-    );
+    const dbOf = new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const)));
+    const covered = coveredSources(upstreams, (url) => dbOf.get(url));
     const reasons = [
       ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
       ...upstreams

@@ -96,10 +96,11 @@ describe('coveredSources', () => {
     state,
     ...(failing ? { failingSince: '2026-12-05T12:00:00.000Z' } : {}),
   });
-  const dbOf = new Map([
+  const dbs = new Map([
     [DB_HOST, 'sum.example'],
     [VIA_PROXY, 'sum.example'],
   ]);
+  const dbOf = (url: string): string | undefined => dbs.get(url);
 
   it('is the failing sources of a database with another healthy source, never a proxy', () => {
     expect(coveredSources([at(PROXY, 'open'), at(DB_HOST, 'open'), at(VIA_PROXY, 'closed')], dbOf)).toEqual(
