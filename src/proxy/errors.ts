@@ -5,6 +5,7 @@
 import { UpstreamError, NotFoundError } from '../upstream/errors.js';
 import { SumdbError } from '../sumdb/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
+import { originOutOfReach } from '../vcs/errors.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -84,16 +85,15 @@ export function fromUpstream(err: UpstreamError, what: string): GodepotError {
 }
 
 /**
- * What an upstream proxy says when it cannot fetch a module from its origin
- * as an anonymous client: the signs of a private module (proxy.golang.org
- * passes on the go command's own words).
+ * The hint for a module an upstream proxy could not fetch from its origin as
+ * an anonymous client (it passes on the go command's words, which an origin
+ * fetch of godepot's own classifies the same way, or says the host is not
+ * permitted): the signs of a private module, which godepot can fetch itself.
  */
-const PRIVATE_SIGNS =
-  /terminal prompts disabled|could not read (Username|Password)|unrecognized import path|authentication (required|failed)|module host not permitted/i;
-
-/** The hint for a module an upstream proxy could not fetch from its origin: godepot can, as a private module. */
 function privateHint(err: NotFoundError, path: string | undefined): string {
-  if (path === undefined || !/^https?:/.test(err.upstream) || !PRIVATE_SIGNS.test(err.detail ?? '')) return '';
+  const detail = err.detail ?? '';
+  const signs = originOutOfReach(detail) || /module host not permitted/i.test(detail);
+  if (path === undefined || !/^https?:/.test(err.upstream) || !signs) return '';
   const host = path.split('/')[0] ?? path;
   return ` (if ${host} is private, godepot fetches from it itself with --private '${host}/*': README, Private modules)`;
 }

@@ -52,6 +52,15 @@ const TLS = /x509:|certificate|tls:|SSL/i;
 const GOVCS = /disallowed by GOVCS|GOVCS/;
 const UNREACHABLE =
   /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|unrecognized import path|EOF/i;
+/**
+ * Whether a fetch's error text (git's, the go command's, or an upstream
+ * proxy passing them on) says the origin could not be read as an anonymous
+ * client: credentials wanted, or a host the fetcher cannot reach.
+ */
+export function originOutOfReach(text: string): boolean {
+  return AUTH.test(text) || UNREACHABLE.test(text);
+}
+
 const NOT_FOUND =
   /unknown revision|invalid version|no matching versions|not found|does not exist|does not contain package|repository .* not found|no tags|disallowed version string|malformed module path|cannot find module/i;
 
