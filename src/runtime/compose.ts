@@ -135,7 +135,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const proxies = opts.proxies ?? proxyRules();
   const pools = new HttpPools(settings.deadlines, opts.pools, proxies, () => trustOptions());
   // What every worker finds alike at start is said once, by the first (saysStart); the others say it at debug.
-  const startLevel = (l: 'info' | 'warn'): 'info' | 'warn' | 'debug' => (opts.saysStart === false ? 'debug' : l);
+  const startLevel = <L extends 'info' | 'warn' | 'error'>(l: L): L | 'debug' =>
+    opts.saysStart === false ? 'debug' : l;
   if (proxies.any) log[startLevel('info')]({ proxies: proxies.describe() }, `upstream calls: ${proxies.describe()}`);
   const reach: Reachability = new Reachability(
     clock,
@@ -270,7 +271,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const probed =
     (opts.background ?? true) && !settings.offline
       ? probeAtStart(
-          { upstreams: upstream.urls, sources, endpoints, reach, log, quiet: opts.saysStart === false },
+          { upstreams: upstream.urls, sources, endpoints, reach, log, level: startLevel },
           shutdown.signal,
         ).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'))
       : Promise.resolve();

@@ -12,8 +12,8 @@ export interface ProbeTargets {
   readonly endpoints: EndpointRegistry;
   readonly reach: Reachability;
   readonly log: Logger;
-  /** Say the findings at debug level only (a second worker of `serve --workers N`: the first says them). */
-  readonly quiet?: boolean;
+  /** The level a finding is said at (compose's startLevel: debug on all but the first worker of `serve --workers N`). */
+  readonly level: (l: 'info' | 'warn' | 'error') => 'info' | 'warn' | 'error' | 'debug';
 }
 
 export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promise<void> {
@@ -32,11 +32,10 @@ export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promis
     ...t.sources.map((s) => s.checkSources(signal)),
   ]);
   if (signal.aborted) return;
-  const level = (l: 'info' | 'warn' | 'error'): 'info' | 'warn' | 'error' | 'debug' => (t.quiet ? 'debug' : l);
   for (const u of t.upstreams) {
     const r = t.reach.of(u);
     if (r && !r.reachable)
-      t.log[level('warn')]({ upstream: u, detail: r.detail }, `upstream ${u} does not answer: ${r.detail ?? ''}`);
+      t.log[t.level('warn')]({ upstream: u, detail: r.detail }, `upstream ${u} does not answer: ${r.detail ?? ''}`);
   }
   for (const s of t.sources) {
     const all = s.status();
@@ -44,12 +43,12 @@ export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promis
     const not = all.filter((x) => x.state === 'failing').map((x) => `${x.url} (${x.detail ?? 'failing'})`);
     const fields = { db: s.name, ok, failing: not };
     if (ok.length === 0)
-      t.log[level('error')](
+      t.log[t.level('error')](
         fields,
         `checksum database ${s.name}: no source answers${not.length ? `: ${not.join('; ')}` : ''}; modules it has not verified are served as --verify says until one does`,
       );
     else
-      t.log[level('info')](
+      t.log[t.level('info')](
         fields,
         `checksum database ${s.name}: read through ${ok.join(', ')}${not.length ? `; not reachable: ${not.join('; ')}` : ''}`,
       );
