@@ -4,13 +4,17 @@
 // request is most of the difference) and an app needing the 30 modules of
 // 300 KB (the go command's own work, hashing and unzipping, is a share of the
 // time closer to real modules). Each run starts from an empty module cache;
-// the two are run alternately and the medians compared.
+// the two are run alternately and the medians compared. For context (not a
+// target), two other servers of the same files are alternated with them
+// once per app: nginx (what any HTTP server costs) and a bare node:http
+// server answering from memory (what Node's HTTP costs: the floor under
+// godepot's figure).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
 import { median, type Row } from './report.js';
-import { startGodepot, startNginx, type Child } from './procs.js';
+import { startBareNode, startGodepot, startNginx, type Child } from './procs.js';
 import type { BenchWorld } from './world.js';
 import { writePayloadApp } from './coldfill.js';
 
@@ -53,8 +57,27 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
       await rm(home, { recursive: true, force: true });
     }
   };
-  const nginxRuns = new Map<string, number[]>();
-  const fileRunsBesideNginx = new Map<string, number[]>();
+  // Context servers, each once per app, beside the first godepot configuration.
+  const contexts: { name: string; start: (workers: number) => Promise<Child> }[] = [];
+  const nginxBinary = o.nginx;
+  if (nginxBinary) {
+    contexts.push({
+      name: 'nginx',
+      start: (workers) =>
+        startNginx({
+          binary: nginxBinary,
+          root: join(world.warmData, 'mod'),
+          workers,
+          dir: join(world.tmp, 'nginx-gomod'),
+        }),
+    });
+  }
+  contexts.push({
+    name: 'bare node:http',
+    start: (workers) => startBareNode({ root: join(world.warmData, 'mod'), workers }),
+  });
+  const contextRuns: { server: string; app: string; runs: number[]; fileRuns: number[] }[] = [];
+  const appsWithContext = new Set<string>();
   for (const workers of o.workers) {
     const g = await startGodepot({
       data: world.warmData,
@@ -83,31 +106,25 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
         world.sumdb.resetLog();
         const viaGodepot: number[] = [];
         const viaFile: number[] = [];
-        // nginx once per app, beside the first godepot configuration.
-        let nginx: Child | undefined;
-        if (o.nginx && !nginxRuns.has(app.name)) {
-          nginx = await startNginx({
-            binary: o.nginx,
-            root: join(world.warmData, 'mod'),
-            workers,
-            dir: join(world.tmp, 'nginx-gomod'),
-          });
-          await download(app.dir, nginx.url, world.sumdbSetting);
-        }
-        const viaNginx: number[] = [];
+        const others: { server: string; child: Child; runs: number[] }[] = [];
         try {
+          if (!appsWithContext.has(app.name)) {
+            appsWithContext.add(app.name);
+            for (const c of contexts) {
+              const child = await c.start(workers);
+              others.push({ server: c.name, child, runs: [] });
+              for (let i = 0; i < WARMUP_RUNS; i++) await download(app.dir, child.url, world.sumdbSetting);
+            }
+          }
           for (let i = 0; i < o.repeats; i++) {
             viaFile.push(await download(app.dir, fileProxy, world.sumdbSetting));
             viaGodepot.push(await download(app.dir, g.url, world.sumdb.vkey));
-            if (nginx) viaNginx.push(await download(app.dir, nginx.url, world.sumdbSetting));
+            for (const x of others) x.runs.push(await download(app.dir, x.child.url, world.sumdbSetting));
           }
         } finally {
-          await nginx?.stop();
+          for (const x of others) await x.child.stop();
         }
-        if (nginx) {
-          nginxRuns.set(app.name, viaNginx);
-          fileRunsBesideNginx.set(app.name, viaFile);
-        }
+        for (const x of others) contextRuns.push({ server: x.server, app: app.name, runs: x.runs, fileRuns: viaFile });
         const upstreamCalls = world.upstream.requests.length + world.sumdb.requests.length;
         const gm = median(viaGodepot);
         const fm = median(viaFile);
@@ -128,20 +145,21 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
       await g.stop();
     }
   }
-  for (const [name, runs] of nginxRuns) {
-    const nm = median(runs);
-    const fm = median(fileRunsBesideNginx.get(name) ?? []);
+  for (const c of contextRuns) {
+    const cm = median(c.runs);
+    const fm = median(c.fileRuns);
+    const what = c.server === 'nginx' ? 'the cost of HTTP itself' : "Node's HTTP, the floor under godepot";
     rows.push({
       bench: 'go mod download',
-      name: `warm, ${name}, nginx as the GOPROXY (context: the cost of HTTP itself)`,
+      name: `warm, ${c.app}, ${c.server} as the GOPROXY (context: ${what})`,
       unit: 'ms',
-      godepot: nm,
+      godepot: cm,
       refName: 'GOPROXY=file://',
       reference: fm,
-      detail: `not godepot: nginx serving the same files, alternated with the runs above; ${runs.join(', ')} ms`,
-      raw: { nginxRuns: runs },
+      detail: `not godepot: ${c.server} serving the same files, alternated with the runs above; ${c.runs.join(', ')} ms`,
+      raw: { server: c.server, runs: c.runs },
     });
-    o.say(`  ${name}, nginx as GOPROXY: ${nm} ms, file:// ${fm} ms (${(nm / fm).toFixed(2)}x)`);
+    o.say(`  ${c.app}, ${c.server} as GOPROXY: ${cm} ms, file:// ${fm} ms (${(cm / fm).toFixed(2)}x)`);
   }
   return { rows, notes };
 }
