@@ -15,12 +15,17 @@
 // ~60-module app against a database laid out that way (each module's record
 // behind 255 others): the data-tile work godepot does around every lookup
 // then shows at its real size.
+//
+// With GODEPOT_BENCH_PEER naming a goproxy/goproxy binary, the peer (which
+// verifies against the same database with golang.org/x/mod's sumdb client)
+// fills from empty in the same alternation, once per case beside the first
+// --workers value: context for the target, measured in the same run.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeRun, goEnv, runGo, writeApp } from '../test/world/gocmd.js';
 import { FakeSumDb, type SumRecordInput } from '../test/world/sumdb.js';
-import { startGodepot } from './procs.js';
+import { startGodepot, startGoproxy } from './procs.js';
 import { median, type Row } from './report.js';
 import type { BenchWorld } from './world.js';
 
@@ -32,6 +37,8 @@ export interface ColdFillOptions {
   readonly repeats: number;
   /** godepot --workers values to run each case with (the default on a 2-core machine is 2). */
   readonly workers: readonly number[];
+  /** A goproxy/goproxy binary: the peer's cold fill is measured beside godepot's (context). */
+  readonly peer?: string;
   readonly say: (line: string) => void;
 }
 
@@ -102,6 +109,8 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
     }
     const direct: number[] = [];
     const through: number[] = [];
+    const peerBinary = c.workers === o.workers[0] ? o.peer : undefined;
+    const viaPeer: number[] = [];
     for (let i = 0; i < o.repeats; i++) {
       direct.push(await download(c.dir, world.upstream.url, world.sumdbSetting));
       const data = await mkdtemp(join(world.tmp, 'coldfill-data-'));
@@ -117,6 +126,21 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
       } finally {
         await g.stop();
         await rm(data, { recursive: true, force: true });
+      }
+      if (peerBinary) {
+        const dir = await mkdtemp(join(world.tmp, 'coldfill-peer-'));
+        const p = await startGoproxy({
+          binary: peerBinary,
+          upstream: world.upstream.url,
+          sumdb: `${c.sumdb.vkey} ${c.sumdb.url}`,
+          dir,
+        });
+        try {
+          viaPeer.push(await download(c.dir, p.url, world.sumdb.vkey));
+        } finally {
+          await p.stop();
+          await rm(dir, { recursive: true, force: true });
+        }
       }
     }
     const gm = median(through);
@@ -137,6 +161,21 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
       target: { on: 'ratio', op: '<=', value: 1.1 },
       raw: { through, direct, latencyMs: c.latency, workers: c.workers },
     });
+    if (viaPeer.length > 0) {
+      const pm = median(viaPeer);
+      const peerWhere = where.slice(0, where.lastIndexOf(', '));
+      o.say(`  cold fill, ${c.name}, ${peerWhere}: goproxy ${pm} ms, direct ${dm} ms (${(pm / dm).toFixed(2)}x)`);
+      rows.push({
+        bench: 'cold fill',
+        name: `go mod download, ${c.name}, ${peerWhere}, goproxy (the peer; context)`,
+        unit: 'ms',
+        godepot: pm,
+        refName: 'upstream direct',
+        reference: dm,
+        detail: `not godepot: goproxy/goproxy from an empty cache, alternated with the runs above; ${viaPeer.join(', ')} ms`,
+        raw: { viaPeer, direct, latencyMs: c.latency },
+      });
+    }
   }
   world.upstream.clearFaults();
   world.sumdb.clearFaults();

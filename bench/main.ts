@@ -271,7 +271,13 @@ async function runOne(
         skip('cold fill', 'the go command is missing');
         return fetches;
       }
-      const fill = await benchColdFill({ world, repeats: f.quick ? 3 : 7, workers: f.workers, say });
+      const fill = await benchColdFill({
+        world,
+        repeats: f.quick ? 3 : 7,
+        workers: f.workers,
+        ...(process.env.GODEPOT_BENCH_PEER ? { peer: process.env.GODEPOT_BENCH_PEER } : {}),
+        say,
+      });
       return { rows: [...fetches.rows, ...fill.rows], notes: [...fetches.notes, ...fill.notes] };
     }
     case 'herd':
