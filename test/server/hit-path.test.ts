@@ -2,7 +2,7 @@
 // promise) must answer exactly what the storage path answers: same status,
 // headers and bytes for GET, HEAD, If-None-Match and Range, and the same
 // access-log line and metrics.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
@@ -106,6 +106,8 @@ describe('cache hits from memory answer as hits from storage do', () => {
   it('streams a stored zip of several chunks whole and by ranges across chunk boundaries', async () => {
     const path = '/example.com/big/@v/v1.0.0.zip';
     expect((await ask(withMemory.url + path)).body.equals(big.zip)).toBe(true);
+    // Stored behind the answer: the storage-only godepot reads it once it has landed.
+    await withMemory.g.service.idle();
     const size = big.zip.length;
     for (const range of [
       'bytes=0-',
@@ -132,8 +134,12 @@ describe('cache hits from memory answer as hits from storage do', () => {
     await ask(withMemory.url + path);
     const before = withMemory.logs.length;
     await ask(withMemory.url + path);
-    await new Promise((r) => setTimeout(r, 20));
-    const line = withMemory.logs.slice(before).find((l) => l.msg === 'request');
+    // The access log is written in batches, after the answer.
+    const line = await vi.waitFor(() => {
+      const found = withMemory.logs.slice(before).find((l) => l.msg === 'request');
+      if (!found) throw new Error('no access-log line yet');
+      return found;
+    });
     expect(line).toMatchObject({
       method: 'GET',
       path,
