@@ -17,6 +17,13 @@
 //    fetched afterwards are added to it. A hash only names a candidate: the
 //    record is read back from its verified tile and must be about the module
 //    version asked for.
+//
+// Indexing waits for a pause in lookups (later()): a build's cold fill asks
+// for tens of module versions in a burst, and on sum.golang.org's log each
+// lies in a data tile of its own (~70 KB to fetch, prove and store: a few
+// ms of this process's one thread each), which would otherwise delay the
+// very answers the build is waiting for. Each lookup is verified on its own
+// either way; only the outage index comes after the burst.
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Limiter } from '../util/limiter.js';
@@ -32,6 +39,12 @@ import type { TreeState, VerifiedHead } from './tree-state.js';
 const FULL = 1 << TILE_HEIGHT;
 /** Data tiles whose records are kept in memory (see DataTileIndex.recent): about 4.5 MB at most. */
 const RECENT_DATA_TILES = 64;
+/** How long lookups must pause before the data tiles around them are indexed (ms). */
+export const DATA_TILE_QUIET_MS = 250;
+/** Tiles waiting for that pause beyond which indexing starts anyway (lookups that never pause). */
+const PENDING_MAX = 64;
+/** Data tiles indexed at once after a pause. */
+const INDEXING_WIDTH = 4;
 
 export interface DataTileContext {
   readonly name: string;
@@ -44,6 +57,8 @@ export interface DataTileContext {
   readonly suspected: (err: SumdbError) => void;
   /** A background fetch failed. */
   readonly failed?: (db: string) => void;
+  /** How long lookups must pause before indexing starts (ms; default DATA_TILE_QUIET_MS). */
+  readonly quietMs?: number;
 }
 
 export class DataTileIndex {
@@ -62,6 +77,11 @@ export class DataTileIndex {
     number,
     { readonly records: readonly Buffer[]; readonly ids: Map<string, number> }
   >();
+
+  /** Data tiles to index after the next pause in lookups: tile number → a record id in it. */
+  private readonly pending = new Map<number, number>();
+  private quiet: ReturnType<typeof setTimeout> | undefined;
+  private indexing: Promise<void> | null = null;
 
   constructor(private readonly c: DataTileContext) {}
 
@@ -92,13 +112,53 @@ export class DataTileIndex {
     if (this.recent.size > RECENT_DATA_TILES) this.recent.delete(this.recent.keys().next().value as number);
   }
 
-  /** Fetches under way. */
+  /** Fetches under way or waiting for a pause. */
   get size(): number {
-    return this.flights.size;
+    return this.flights.size + this.pending.size + (this.indexing ? 1 : 0);
   }
 
-  settled(): Promise<unknown> {
-    return this.flights.settled();
+  /** Starts what waits for a pause now, and resolves when it and every fetch under way have settled. */
+  settled(signal: AbortSignal): Promise<unknown> {
+    return Promise.allSettled([this.indexPending(signal), this.flights.settled()]);
+  }
+
+  /**
+   * Indexes the data tile around record id once lookups pause for quietMs
+   * (each call restarts the wait), or at once when PENDING_MAX tiles wait.
+   * Failures are reported as aroundReported() does. Nothing starts after
+   * signal aborts.
+   */
+  later(id: number, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.pending.set(Math.floor(id / FULL), id);
+    clearTimeout(this.quiet);
+    if (this.pending.size >= PENDING_MAX) {
+      void this.indexPending(signal);
+      return;
+    }
+    this.quiet = setTimeout(() => void this.indexPending(signal), this.c.quietMs ?? DATA_TILE_QUIET_MS);
+    this.quiet.unref();
+  }
+
+  /** Indexes the tiles waiting (and those added meanwhile), INDEXING_WIDTH at a time; never rejects. */
+  private indexPending(signal: AbortSignal): Promise<void> {
+    clearTimeout(this.quiet);
+    this.quiet = undefined;
+    const next = (): number | undefined => {
+      if (signal.aborted) this.pending.clear();
+      const first = this.pending.entries().next();
+      if (first.done) return undefined;
+      this.pending.delete(first.value[0]);
+      return first.value[1];
+    };
+    this.indexing ??= Promise.all(
+      Array.from({ length: INDEXING_WIDTH }, async () => {
+        for (let id = next(); id !== undefined; id = next()) await this.aroundReported(id, signal);
+      }),
+    ).then(() => {
+      this.indexing = null;
+    });
+    return this.indexing;
   }
 
   /** Fetches data tile n as wide as head allows, checks every record against head's level-0 hashes, keeps and indexes it. */

@@ -74,6 +74,8 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
+  /** How long lookups must pause before those data tiles are indexed (ms; default DATA_TILE_QUIET_MS). */
+  readonly dataTileQuietMs?: number;
   /** Ages the tree head (default: the system clock). */
   readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
@@ -91,7 +93,6 @@ export class SumdbMirror {
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
   /** When a request beyond the verified tree last refreshed the head (headCovering). */
   private beyondRefreshAt = -Infinity;
-  private readonly background = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly clock: Clock;
 
@@ -120,6 +121,7 @@ export class SumdbMirror {
       offline: opts.offline,
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
+      ...(opts.dataTileQuietMs !== undefined ? { quietMs: opts.dataTileQuietMs } : {}),
     });
   }
 
@@ -135,37 +137,22 @@ export class SumdbMirror {
     await this.idle();
   }
 
-  /** Resolves when no background work or lookup is under way. */
+  /** Resolves when no background work or lookup is under way (data tiles waiting for a pause in lookups are indexed now). */
   async idle(): Promise<void> {
     // Settling one task can start another (a lookup starts indexing): wait until quiet.
     while (
-      this.background.size > 0 ||
       this.lookups.size > 0 ||
       this.dataTiles.size > 0 ||
       this.refreshes.size > 0 ||
       this.store.pendingWrites > 0
     ) {
       await Promise.allSettled([
-        ...this.background,
         this.lookups.settled(),
-        this.dataTiles.settled(),
+        this.dataTiles.settled(this.stopping.signal),
         this.refreshes.settled(),
         this.store.writesSettled(),
       ]);
     }
-  }
-
-  private inBackground(task: Promise<void>): void {
-    if (this.stopping.signal.aborted) {
-      // Started after close(): it will stop at its first step; its rejection is expected.
-      task.catch(() => undefined);
-      return;
-    }
-    const p = task.catch((e: unknown) =>
-      this.opts.log.debug({ db: this.name, err: (e as Error).message }, 'background task skipped'),
-    );
-    this.background.add(p);
-    void p.finally(() => this.background.delete(p));
   }
 
   status(): SumdbStatus {
@@ -351,8 +338,7 @@ export class SumdbMirror {
       (remote) => this.fetchVerifiedRecord(remote, ref, signal),
       this.suspected,
     );
-    if (this.opts.indexDataTiles !== false)
-      this.inBackground(this.dataTiles.aroundReported(record.id, this.stopping.signal));
+    if (this.opts.indexDataTiles !== false) this.dataTiles.later(record.id, this.stopping.signal);
     this.store.keepRecord(ref.path, ref.version, record);
     return record;
   }

@@ -93,7 +93,9 @@ describe.skipIf(findGo() === null)('the field case: the database host is down, t
     expect(asked).toContain('localhost.localdev');
     expect(sumdb.count('/sumdb/localhost.localdev/sumdb/lookup/')).toBeGreaterThan(0);
     // The proxy refuses data tiles, as proxy.golang.org does: asked once, not again around every lookup
-    // (found in the field: one refused request per module looked up), and said once in the log.
+    // (found in the field: one refused request per module looked up), and said once in the log. (They are
+    // indexed once lookups pause; idle() starts that now.)
+    await Promise.all(godepot.g.mirrors.map((m) => m.idle()));
     expect(upstream.count('/tile/8/data/')).toBe(1);
     expect(godepot.logs.filter((l) => String(l.msg).includes('data tile')).map((l) => String(l.err))).toEqual([
       expect.stringContaining(`${upstream.url}/sumdb/${sumdb.name} failed: bad HTTP status (403`),

@@ -68,7 +68,9 @@ describe.skipIf(findGo() === null)('a lookup godepot never made, answered from a
     const first = await fetch(`${godepot.url}/example.com/held/first/@v/v1.0.0.mod`);
     expect(first.headers.get('x-godepot-verification')).toBe('verified');
     await first.arrayBuffer();
-    await godepot.g.service.idle(); // the data tile around first's record is fetched in the background
+    // The data tile around first's record is indexed in the background once lookups pause; idle() starts it now.
+    await godepot.g.service.idle();
+    await Promise.all(godepot.g.mirrors.map((m) => m.idle()));
     expect(sumdb.count('/tile/8/data/')).toBeGreaterThan(0);
     // A restart: what godepot knows about the tile now comes from storage only.
     await godepot.close();

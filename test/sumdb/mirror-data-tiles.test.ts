@@ -1,8 +1,9 @@
 // Issue 10 item 4: a data tile the mirror cannot fetch in the background is
-// counted, and logged once per run of failures — not silently skipped.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// counted, and logged once per run of failures — not silently skipped. And
+// data tiles are fetched once lookups pause, not during a build's burst.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeSumDb, faults } from '../world/index.js';
-import { rig } from './mirror-harness.js';
+import { fakeModules, rig } from './mirror-harness.js';
 
 const records = Array.from({ length: 5 }, (_, i) => ({
   path: `example.com/m${i}`,
@@ -48,5 +49,56 @@ describe('background data-tile fetches', () => {
       await r.mirror.close();
       await r.close();
     }
+  });
+});
+
+// A build's cold fill looks up tens of module versions in a burst; the data
+// tiles around them (the outage index) are fetched once lookups pause, so
+// they do not compete with the answers the build is waiting for.
+describe('data tiles wait for a pause in lookups', () => {
+  const many = fakeModules(600); // tiles 0 and 1 full, tile 2 partial (88 records)
+  const at = (i: number) => ({ path: many[i]!.path, version: many[i]!.version });
+  let db: FakeSumDb;
+  beforeAll(async () => {
+    db = await FakeSumDb.start({ records: many });
+  });
+  afterEach(() => db.resetLog());
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('none is fetched during the burst; idle() indexes each tile once, and it then answers the neighbours', async () => {
+    const r = await rig([db.url], { mirror: { dataTileQuietMs: 60_000 } });
+    try {
+      for (const i of [5, 6, 300, 550]) await r.mirror.lookup(at(i));
+      expect(db.count('/tile/8/data/')).toBe(0);
+      await r.mirror.idle();
+      expect(db.requests.filter((q) => q.path.includes('/tile/8/data/')).map((q) => q.path)).toEqual(
+        expect.arrayContaining(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002.p/88']),
+      );
+      expect(db.count('/tile/8/data/')).toBe(3);
+      const lookups = db.count('/lookup/');
+      for (const i of [7, 299, 599]) expect((await r.mirror.lookup(at(i))).cache).toBe('hit');
+      expect(db.count('/lookup/')).toBe(lookups);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('indexing starts by itself once lookups pause', async () => {
+    const r = await rig([db.url], { mirror: { dataTileQuietMs: 0 } });
+    try {
+      await r.mirror.lookup(at(10));
+      await vi.waitFor(() => expect(db.count('/tile/8/data/')).toBe(1));
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('closing drops what waits: no request after close', async () => {
+    const r = await rig([db.url], { mirror: { dataTileQuietMs: 60_000 } });
+    await r.mirror.lookup(at(20));
+    await r.close();
+    expect(db.count('/tile/8/data/')).toBe(0);
   });
 });

@@ -61,8 +61,9 @@ export async function rig(urls: readonly string[], opts: RigOptions = {}): Promi
   const advanced: number[] = [];
   const base = new MirrorRemote(new MirrorSet(urls, endpoints, settings.hedgeDelay));
   const remote = opts.wrap ? opts.wrap(base) : base;
-  const open = (): Promise<SumdbMirror> =>
-    SumdbMirror.open({
+  const opened: SumdbMirror[] = [];
+  const open = async (): Promise<SumdbMirror> => {
+    const m = await SumdbMirror.open({
       key: TEST_KEY.vkey,
       remote,
       storage,
@@ -74,8 +75,16 @@ export async function rig(urls: readonly string[], opts: RigOptions = {}): Promi
       events: { fork: (_db, e) => forks.push(e), advanced: (_db, n) => advanced.push(n) },
       ...opts.mirror,
     });
+    opened.push(m);
+    return m;
+  };
   const mirror = await open();
-  return { mirror, storage, logs, forks, advanced, reopen: open, close: () => pools.close() };
+  const close = async (): Promise<void> => {
+    // Each mirror's background work (data tiles waiting for a pause in lookups) stops with it.
+    await Promise.all(opened.map((m) => m.close()));
+    await pools.close();
+  };
+  return { mirror, storage, logs, forks, advanced, reopen: open, close };
 }
 
 /** Record i of the vectors' biglog_h8 (record_text_format). */
