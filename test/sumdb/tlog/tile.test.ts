@@ -16,6 +16,8 @@ import {
   tileParent,
   tilePath,
   TileError,
+  tileHash,
+  nodeHash,
   treeHash,
   type Tile,
 } from '../../../src/sumdb/tlog/index.js';
@@ -194,6 +196,44 @@ describe('tileHashReader', () => {
       await expect(reader.readHashes([(n + 1) * 2])).rejects.toThrow('indexes not in tree');
       for (let j = 1; j <= n; j++) expect((await treeHash(j, reader)).equals(await treeHash(j, log))).toBe(true);
     }
+  });
+
+  it('a full tile proven before is proven again from its bytes: a flipped bit after an honest read is refused', async () => {
+    // Height 8: whole tiles of 256 hashes, whose subtree hashes tileHash looks up by their bytes' own SHA-256.
+    const log = await MemoryLog.of([...Array(600).keys()].map((i) => `leaf ${i}`));
+    const tree = await log.tree();
+    const indexes = [0, 255, 256, 511, 599].map((i) => storedHashIndex(0, i));
+    const honest = new ComputedTileReader(8, log);
+    const want = await tileHashReader(tree, honest).readHashes(indexes);
+    expect(await tileHashReader(tree, new ComputedTileReader(8, log)).readHashes(indexes)).toEqual(want);
+    const rand = prng(11);
+    for (const victim of ['tile/8/0/000', 'tile/8/0/001', 'tile/8/0/002.p/88', 'tile/8/1/000.p/2']) {
+      const r = randomInt(rand, 0, 1 << 30);
+      const tr = new ComputedTileReader(8, log, (t, d) => {
+        if (tilePath(t) !== victim) return d;
+        const bit = r % (d.length * 8);
+        const bad = Buffer.from(d);
+        bad[bit >> 3] = (bad[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+        return bad;
+      });
+      await expect(tileHashReader(tree, tr).readHashes(indexes), victim).rejects.toThrow(InconsistentTileError);
+    }
+  });
+
+  it('tileHash of a whole tile is the subtree hash, however often it is asked and whatever the caller does with it', () => {
+    const rand = prng(12);
+    const data = Buffer.from(Array.from({ length: 256 * 32 }, () => randomInt(rand, 0, 255)));
+    const naive = (d: Buffer): Buffer =>
+      d.length === 32 ? d : nodeHash(naive(d.subarray(0, d.length / 2)), naive(d.subarray(d.length / 2)));
+    const want = naive(data);
+    const first = tileHash(data);
+    expect(first.equals(want)).toBe(true);
+    first.fill(0); // a caller scribbling on its copy changes nothing for the next
+    expect(tileHash(data).equals(want)).toBe(true);
+    const other = Buffer.from(data);
+    other[4000] = (other[4000] ?? 0) ^ 1;
+    expect(tileHash(other).equals(naive(other))).toBe(true);
+    expect(tileHash(other).equals(want)).toBe(false);
   });
 
   it('throws and saves nothing when any bit of any tile is flipped', async () => {
