@@ -138,6 +138,10 @@ export class TreeState {
 
   /** Opens a signed note with the database key; throws SumdbError('unavailable') when it does not verify. */
   openHead(noteBytes: Buffer, from: string): Tree {
+    // Every lookup answer carries the current head: the very bytes verified when it was adopted need no
+    // second check of the signature (~110 µs each, twice per lookup).
+    const cur = this.head;
+    if (cur?.note.equals(noteBytes)) return cur.tree;
     try {
       return parseTree(openNote(noteBytes, this.verifiers).text);
     } catch (err) {
