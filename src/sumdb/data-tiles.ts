@@ -23,7 +23,9 @@
 // lies in a data tile of its own (~70 KB to fetch, prove and store: a few
 // ms of this process's one thread each), which would otherwise delay the
 // very answers the build is waiting for. Each lookup is verified on its own
-// either way; only the outage index comes after the burst.
+// either way; only the outage index comes after the burst. A tile a second
+// lookup of the burst falls in is indexed at once: its neighbours are being
+// asked for now, and it answers the rest of them without a lookup each.
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Limiter } from '../util/limiter.js';
@@ -82,6 +84,8 @@ export class DataTileIndex {
   private readonly pending = new Map<number, number>();
   private quiet: ReturnType<typeof setTimeout> | undefined;
   private indexing: Promise<void> | null = null;
+  /** Tiles indexed at once, without waiting for the pause (see later()). */
+  private readonly eager = new Set<Promise<void>>();
 
   constructor(private readonly c: DataTileContext) {}
 
@@ -114,23 +118,31 @@ export class DataTileIndex {
 
   /** Fetches under way or waiting for a pause. */
   get size(): number {
-    return this.flights.size + this.pending.size + (this.indexing ? 1 : 0);
+    return this.flights.size + this.pending.size + this.eager.size + (this.indexing ? 1 : 0);
   }
 
   /** Starts what waits for a pause now, and resolves when it and every fetch under way have settled. */
   settled(signal: AbortSignal): Promise<unknown> {
-    return Promise.allSettled([this.indexPending(signal), this.flights.settled()]);
+    return Promise.allSettled([this.indexPending(signal), this.flights.settled(), ...this.eager]);
   }
 
   /**
    * Indexes the data tile around record id once lookups pause for quietMs
-   * (each call restarts the wait), or at once when PENDING_MAX tiles wait.
-   * Failures are reported as aroundReported() does. Nothing starts after
-   * signal aborts.
+   * (each call restarts the wait), or at once when PENDING_MAX tiles wait
+   * or a second record of the same tile is looked up. Failures are reported
+   * as aroundReported() does. Nothing starts after signal aborts.
    */
   later(id: number, signal: AbortSignal): void {
     if (signal.aborted) return;
-    this.pending.set(Math.floor(id / FULL), id);
+    const n = Math.floor(id / FULL);
+    if (this.pending.delete(n)) {
+      // A second lookup in one tile within the burst: its neighbours are being asked for now (modules
+      // released together), and the tile answers the rest of them at once.
+      const task = this.aroundReported(id, signal).finally(() => this.eager.delete(task));
+      this.eager.add(task);
+      return;
+    }
+    this.pending.set(n, id);
     clearTimeout(this.quiet);
     if (this.pending.size >= PENDING_MAX) {
       void this.indexPending(signal);
