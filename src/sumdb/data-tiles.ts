@@ -42,7 +42,7 @@ const FULL = 1 << TILE_HEIGHT;
 /** Data tiles whose records are kept in memory (see DataTileIndex.recent): about 4.5 MB at most. */
 const RECENT_DATA_TILES = 64;
 /** How long lookups must pause before the data tiles around them are indexed (ms). */
-export const DATA_TILE_QUIET_MS = 250;
+const DATA_TILE_QUIET_MS = 250;
 /** Tiles waiting for that pause beyond which indexing starts anyway (lookups that never pause). */
 const PENDING_MAX = 64;
 /** Data tiles indexed at once after a pause. */

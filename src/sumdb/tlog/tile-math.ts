@@ -57,7 +57,7 @@ export function hashFromTile(t: Tile, data: Uint8Array, index: number): Hash {
 
 /** Subtree hashes computed lately, by the SHA-256 of the hashes they were computed from (see tileHash). */
 const known = new Map<string, Hash>();
-/** About 200 KB of keys and hashes. */
+/** A few hundred KB of keys and hashes at most. */
 const KNOWN_MAX = 2048;
 /** Fewer hashes than this are hashed, not looked up. */
 const KNOWN_MIN_BYTES = 16 * HASH_SIZE;
