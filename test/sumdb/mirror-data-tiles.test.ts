@@ -3,7 +3,7 @@
 // data tiles are fetched once lookups pause, not during a build's burst.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeSumDb, faults } from '../world/index.js';
-import { fakeModules, rig } from './mirror-harness.js';
+import { fakeModules, rig, type Rig } from './mirror-harness.js';
 
 const records = Array.from({ length: 5 }, (_, i) => ({
   path: `example.com/m${i}`,
@@ -66,49 +66,46 @@ describe('data tiles wait for a pause in lookups', () => {
   afterAll(async () => {
     await db.close();
   });
-
-  it('none is fetched during the burst; idle() indexes each tile once, and it then answers the neighbours', async () => {
-    const r = await rig([db.url], { mirror: { dataTileQuietMs: 60_000 } });
+  /** Runs body with a mirror of db whose data tiles wait quietMs for a pause, closing it afterwards. */
+  const withMirror = async (quietMs: number, body: (mirror: Rig['mirror']) => Promise<void>): Promise<void> => {
+    const r = await rig([db.url], { mirror: { dataTileQuietMs: quietMs } });
     try {
-      for (const i of [5, 300, 550]) await r.mirror.lookup(at(i));
+      await body(r.mirror);
+    } finally {
+      await r.close();
+    }
+  };
+
+  it('none is fetched during the burst; idle() indexes each tile once, and it then answers the neighbours', () =>
+    withMirror(60_000, async (mirror) => {
+      for (const i of [5, 300, 550]) await mirror.lookup(at(i));
       expect(db.count('/tile/8/data/')).toBe(0);
-      await r.mirror.idle();
+      await mirror.idle();
       expect(db.requests.filter((q) => q.path.includes('/tile/8/data/')).map((q) => q.path)).toEqual(
         expect.arrayContaining(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002.p/88']),
       );
       expect(db.count('/tile/8/data/')).toBe(3);
       const lookups = db.count('/lookup/');
-      for (const i of [7, 299, 599]) expect((await r.mirror.lookup(at(i))).cache).toBe('hit');
+      for (const i of [7, 299, 599]) expect((await mirror.lookup(at(i))).cache).toBe('hit');
       expect(db.count('/lookup/')).toBe(lookups);
-    } finally {
-      await r.close();
-    }
-  });
+    }));
 
-  it('a tile a second lookup of the burst falls in is indexed at once', async () => {
-    const r = await rig([db.url], { mirror: { dataTileQuietMs: 60_000 } });
-    try {
-      await r.mirror.lookup(at(300));
-      await r.mirror.lookup(at(5));
+  it('a tile a second lookup of the burst falls in is indexed at once', () =>
+    withMirror(60_000, async (mirror) => {
+      await mirror.lookup(at(300));
+      await mirror.lookup(at(5));
       expect(db.count('/tile/8/data/')).toBe(0);
-      await r.mirror.lookup(at(6)); // tile 0 again
+      await mirror.lookup(at(6)); // tile 0 again
       await vi.waitFor(() => expect(db.count('/tile/8/data/000')).toBe(1));
       // The other still waits for the pause.
       expect(db.count('/tile/8/data/')).toBe(1);
-    } finally {
-      await r.close();
-    }
-  });
+    }));
 
-  it('indexing starts by itself once lookups pause', async () => {
-    const r = await rig([db.url], { mirror: { dataTileQuietMs: 0 } });
-    try {
-      await r.mirror.lookup(at(10));
+  it('indexing starts by itself once lookups pause', () =>
+    withMirror(0, async (mirror) => {
+      await mirror.lookup(at(10));
       await vi.waitFor(() => expect(db.count('/tile/8/data/')).toBe(1));
-    } finally {
-      await r.close();
-    }
-  });
+    }));
 
   it('closing drops what waits: no request after close', async () => {
     const r = await rig([db.url], { mirror: { dataTileQuietMs: 60_000 } });
