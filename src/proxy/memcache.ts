@@ -6,9 +6,18 @@ export interface CachedBytes {
   readonly etag: string;
 }
 
+interface Entry<V> {
+  readonly value: V;
+  /** The value of `moves` when the entry was last put at the most recent end. */
+  at: number;
+}
+
 export class MemoryCache<V extends CachedBytes = CachedBytes> {
-  private readonly map = new Map<string, V>();
+  /** Least recently used first (a Map keeps insertion order). */
+  private readonly map = new Map<string, Entry<V>>();
   private bytes = 0;
+  /** Entries put at the most recent end so far: how far an entry has drifted towards eviction. */
+  private moves = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -24,13 +33,16 @@ export class MemoryCache<V extends CachedBytes = CachedBytes> {
   }
 
   get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v) {
-      // Re-insert to mark as most recently used (Map keeps insertion order).
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    // Moved to the most recent end only once it has drifted into the older half: a hot entry is found
+    // without a delete and an insert on every hit, and none that is used is ever the next to go.
+    if (this.moves - e.at > this.map.size / 2) {
       this.map.delete(key);
-      this.map.set(key, v);
+      this.map.set(key, e);
+      e.at = ++this.moves;
     }
-    return v;
+    return e.value;
   }
 
   /** Whether key is held, without counting as a use. */
@@ -43,20 +55,20 @@ export class MemoryCache<V extends CachedBytes = CachedBytes> {
     const n = value.body.length;
     if (n > this.maxItemBytes || n > this.maxBytes) return;
     this.delete(key);
-    this.map.set(key, value);
+    this.map.set(key, { value, at: ++this.moves });
     this.bytes += n;
-    for (const [k, v] of this.map) {
+    for (const [k, e] of this.map) {
       if (this.bytes <= this.maxBytes) break;
       this.map.delete(k);
-      this.bytes -= v.body.length;
+      this.bytes -= e.value.body.length;
     }
   }
 
   delete(key: string): void {
-    const v = this.map.get(key);
-    if (v) {
+    const e = this.map.get(key);
+    if (e) {
       this.map.delete(key);
-      this.bytes -= v.body.length;
+      this.bytes -= e.value.body.length;
     }
   }
 }
