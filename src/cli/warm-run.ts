@@ -210,8 +210,15 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
   opts.progress.finish();
   report.interrupted = opts.signal?.aborted ?? false;
   // The data tiles around the records looked up (the outage index) wait for a pause in lookups; the end of
-  // a run that prepares for an outage is that pause (close() would drop what still waits).
-  if (!report.interrupted) await Promise.all(g.mirrors.map((m) => m.idle()));
+  // a run that prepares for an outage is that pause (close() would drop what still waits). An interrupt
+  // ends the wait at once: the caller's close() then stops what is under way.
+  if (!report.interrupted) {
+    const interrupted = new Promise<void>((resolve) =>
+      opts.signal?.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await Promise.race([Promise.all(g.mirrors.map((m) => m.idle())), interrupted]);
+    report.interrupted = opts.signal?.aborted ?? false;
+  }
   const mirror = g.mirrors[0];
   if (mirror && report.recordIds.size > 0 && !report.interrupted) {
     try {

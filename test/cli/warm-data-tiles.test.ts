@@ -2,13 +2,16 @@
 // wait for a pause in lookups; `godepot warm` prepares for an outage, so its
 // end is that pause: every tile is indexed before it exits, even on a log
 // laid out like sum.golang.org's, where no two of its modules share a tile.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { warmCommand } from '../../src/cli/warm.js';
+import { runWarm } from '../../src/cli/warm-run.js';
+import { createProgress } from '../../src/cli/progress.js';
+import { FULL, TargetSet } from '../../src/cli/targets.js';
 import type { CommandIO } from '../../src/cli/command-settings.js';
-import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
-import { removeDir, tempDir } from '../support/godepot.js';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
 
 const lib = (i: number) => ({
   path: `example.com/spread/m${i}`,
@@ -35,6 +38,11 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
     dir = await tempDir('godepot-warm-tiles-');
   });
 
+  afterEach(() => {
+    sumdb.clearFaults();
+    sumdb.resetLog();
+  });
+
   afterAll(async () => {
     await upstream?.close();
     await sumdb?.close();
@@ -59,4 +67,34 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
         .sort(),
     ).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
   });
+
+  it('an interrupt while the tiles are fetched ends the run at once, reported as interrupted', async () => {
+    // The database's data tiles hang, and its deadlines are far longer than this test may take.
+    sumdb.setFault(faults.hang(), '/tile/8/data/');
+    const godepot = await startGodepot({
+      data: join(dir, 'interrupted'),
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      'sumdb-first-byte-timeout': '60s',
+      'sumdb-idle-timeout': '60s',
+      'sumdb-total-timeout': '120s',
+    });
+    try {
+      const targets = new TargetSet();
+      for (const m of mods) targets.add({ path: m.path, version: m.version }, FULL, 'arguments');
+      const interrupt = new AbortController();
+      const run = runWarm(godepot.g, targets, {
+        concurrency: 1,
+        progress: createProgress({ write: () => undefined, isTTY: false }, 'none'),
+        signal: interrupt.signal,
+      });
+      await vi.waitFor(() => expect(sumdb.count('/tile/8/data/')).toBeGreaterThan(0));
+      interrupt.abort(new Error('interrupted'));
+      const report = await run;
+      expect(report.ok).toBe(mods.length);
+      expect(report.interrupted).toBe(true);
+    } finally {
+      await godepot.close();
+    }
+  }, 20_000);
 });
