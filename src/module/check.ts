@@ -70,6 +70,15 @@ export function check(path: string, version: string): void {
     if (err instanceof InvalidPathError) throw new ModuleError(path, version, err, err.message);
     throw err;
   }
+  checkVersionOf(path, version);
+}
+
+/**
+ * The second half of check(), for a path already known to be a valid module
+ * path: throws ModuleError unless version is valid semver whose major version
+ * fits the path's.
+ */
+export function checkVersionOf(path: string, version: string): void {
   if (!semver.isValid(version)) {
     throw new ModuleError(path, version, new InvalidVersionError(version, false, 'not a semantic version'));
   }

@@ -70,13 +70,20 @@ export const MAX_ESCAPED_VERSION_LENGTH = NAME_MAX - '.info'.length;
 export function escapedLengthProblem(escapedPath: string, escapedVersion = ''): string | null {
   if (escapedPath.length > MAX_ESCAPED_PATH_LENGTH)
     return `module path too long (${escapedPath.length} characters escaped; godepot serves at most ${MAX_ESCAPED_PATH_LENGTH})`;
-  const elements = escapedPath.split('/');
-  const longest = Math.max(...elements.map((e) => e.length));
+  let longest = 0;
+  let last = 0; // the length of the last element
+  for (let start = 0; ;) {
+    const slash = escapedPath.indexOf('/', start);
+    last = (slash < 0 ? escapedPath.length : slash) - start;
+    longest = Math.max(longest, last);
+    if (slash < 0) break;
+    start = slash + 1;
+  }
   if (longest > NAME_MAX)
     return `module path element too long (${longest} characters escaped; godepot serves at most ${NAME_MAX})`;
   if (escapedVersion.length > MAX_ESCAPED_VERSION_LENGTH)
     return `version too long (${escapedVersion.length} characters escaped; godepot serves at most ${MAX_ESCAPED_VERSION_LENGTH})`;
-  const record = (elements[elements.length - 1] ?? '').length + 1 + escapedVersion.length;
+  const record = last + 1 + escapedVersion.length;
   if (escapedPath !== '' && escapedVersion !== '' && record > NAME_MAX)
     return `version too long for this module path (its last element and version make ${record} characters escaped; godepot serves at most ${NAME_MAX})`;
   return null;

@@ -26,6 +26,7 @@ export {
 } from './path.js';
 export {
   check,
+  checkVersionOf,
   checkPathMajor,
   matchPathMajor,
   pathMajorPrefix,

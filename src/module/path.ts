@@ -77,7 +77,7 @@ const BAD_WINDOWS_NAMES = new Set([
  * so ASCII folding gives the same answers.
  */
 function asciiLower(s: string): string {
-  return s.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 32));
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 32)) : s;
 }
 
 /**
@@ -96,10 +96,11 @@ export function checkElem(elem: string, kind: PathKind): string | null {
   if (allDots) return `invalid path element ${goQuote(elem)}`;
   if (elem.charCodeAt(0) === 0x2e && kind === 'module') return 'leading dot in path element';
   if (elem.charCodeAt(elem.length - 1) === 0x2e) return 'trailing dot in path element';
-  for (const ch of elem) {
-    const cp = ch.codePointAt(0) ?? 0xfffd;
-    const ok = kind === 'module' ? modPathOK(cp) : kind === 'import' ? importPathOK(cp) : fileNameOK(cp);
-    if (!ok) return `invalid char ${goQuoteRune(cp)}`;
+  const ok = kind === 'module' ? modPathOK : kind === 'import' ? importPathOK : fileNameOK;
+  for (let i = 0; i < elem.length; i++) {
+    const cp = elem.codePointAt(i) ?? 0xfffd;
+    if (cp > 0xffff) i++; // a surrogate pair: one character
+    if (!ok(cp)) return `invalid char ${goQuoteRune(cp)}`;
   }
 
   const dot = elem.indexOf('.');

@@ -2,7 +2,7 @@
 // Everything after this holds a valid module path and version, never raw
 // URL text. Malformed input becomes a 400 with a reason (never a crash).
 import {
-  check,
+  checkVersionOf,
   escapedLengthProblem,
   escapePath,
   escapeVersion,
@@ -36,18 +36,18 @@ export function decodeRequestPath(raw: string): string {
   if (raw.length > MAX_PATH_LENGTH)
     throw new GodepotError('uri_too_long', `godepot: request path longer than ${MAX_PATH_LENGTH} bytes`);
   if (/%(2f|5c|00)/i.test(raw)) throw badRequest('godepot: encoded "/", "\\" or NUL in the request path');
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    throw badRequest('godepot: malformed percent-encoding in the request path');
+  let decoded = raw;
+  if (raw.includes('%')) {
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      throw badRequest('godepot: malformed percent-encoding in the request path');
+    }
   }
-
   if (/[\x00-\x1f\x7f\\]/.test(decoded))
     throw badRequest('godepot: control character or backslash in the request path');
   if (!decoded.startsWith('/')) throw badRequest('godepot: request path must start with "/"');
-  if (decoded.split('/').some((seg) => seg === '.' || seg === '..'))
-    throw badRequest('godepot: "." or ".." in the request path');
+  if (/\/\.\.?(\/|$)/.test(decoded)) throw badRequest('godepot: "." or ".." in the request path');
   return decoded;
 }
 
@@ -87,7 +87,7 @@ function versionFrom(
     if (problem !== null) throw badRequest(`godepot: invalid version query ${JSON.stringify(version)}: ${problem}`);
   } else {
     try {
-      check(path, version);
+      checkVersionOf(path, version); // moduleFrom checked the path
     } catch (err) {
       throw badRequest(`godepot: ${(err as Error).message}`);
     }

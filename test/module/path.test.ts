@@ -102,6 +102,12 @@ describe('Go error texts', () => {
     [() => checkFilePath('x.y/z\\'), `malformed file path "x.y/z\\\\": invalid char '\\\\'`],
     [() => checkFilePath('a/\u00a0'), `malformed file path "a/\\u00a0": invalid char '\\u00a0'`],
     [() => checkFilePath('a/b\tc'), `malformed file path "a/b\\tc": invalid char '\\t'`],
+    // A character outside the BMP is one character (two UTF-16 units): quoted whole, and the one after it checked.
+    [() => checkFilePath('a/\u{1F600}b'), `malformed file path "a/\u{1F600}b": invalid char '\u{1F600}'`],
+    [
+      () => checkFilePath('a/\u{1D49C}\u{1F600}'),
+      `malformed file path "a/\u{1D49C}\u{1F600}": invalid char '\u{1F600}'`,
+    ],
     [() => check('rsc.io/quote', '0.1.0'), 'rsc.io/quote@0.1.0: invalid version: not a semantic version'],
     [
       () => check('github.com/go-yaml/yaml', 'v2.0.0'),
@@ -115,6 +121,10 @@ describe('Go error texts', () => {
     [() => check('rsc io/quote', 'v1.0.0'), `malformed module path "rsc io/quote": invalid char ' '`],
     [() => checkPathMajor('v2.0.0', ''), 'version "v2.0.0" invalid: should be v0 or v1, not v2'],
   ];
+  it('takes a letter outside the BMP as one character', () => {
+    expect(isValidFilePath('a/\u{1D49C}x')).toBe(true);
+    expect(isValidFilePath('a/x\u{1D49C}')).toBe(true);
+  });
   it.each(cases)('%#', (fn, message) => {
     const err = thrown(fn);
     expect(err).toBeInstanceOf(Error);
