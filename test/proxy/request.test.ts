@@ -61,6 +61,10 @@ describe('request paths', () => {
     ['/example.com/%E0%A4%A/@v/list', 400, /percent-encoding/],
     ['/a/../b/@v/list', 400, /"\.\."/],
     ['/%2e%2e/x/@v/list', 400, /"\.\."/],
+    ['/a/./b/@v/list', 400, /"\.\."/],
+    ['/example.com/m/@v/..', 400, /"\.\."/],
+    ['/example.com/m/@v/.', 400, /"\.\."/],
+    ['/example.com/m/%2E/@v/list', 400, /"\.\."/],
     ['/Example.com/m/@v/list', 400, /invalid module path/],
     ['/example.com/m/@v/v1.0.zip', 400, /canonical versions only.*use v1\.0\.0/],
     ['/example.com/m/@v/v1.0.0+meta.mod', 400, /canonical/],
@@ -79,6 +83,11 @@ describe('request paths', () => {
     expect(err).toBeInstanceOf(GodepotError);
     expect((err as GodepotError).status).toBe(status);
     expect((err as GodepotError).message).toMatch(message);
+  });
+
+  it('takes "..." and names that start with dots as names, not dot segments', () => {
+    expect(decodeRequestPath('/example.com/m/.../@v/list')).toBe('/example.com/m/.../@v/list');
+    expect(decodeRequestPath('/example.com/..m/@v/list')).toBe('/example.com/..m/@v/list');
   });
 
   it('parses whatever escapePath produces for random upper-case paths (property)', () => {
