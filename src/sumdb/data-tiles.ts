@@ -181,6 +181,8 @@ export class DataTileIndex {
       `${n}/${w}`,
       async (s) => {
         const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
+        // The records of each body the check below accepted (hedged attempts may each bring one), split once.
+        const split = new WeakMap<Buffer, Buffer[]>();
         const { body, records } = await askHonestMirrors(
           this.c.remote,
           async (remote) => {
@@ -190,12 +192,14 @@ export class DataTileIndex {
               '/' + tilePath(t),
               'data',
               (b) => {
-                if (splitDataTile(b).length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
+                const records = splitDataTile(b);
+                if (records.length !== w) throw new Error(`${tilePath(t)} does not hold ${w} records`);
+                split.set(b, records);
               },
               s,
             );
             if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
-            const records = splitDataTile(r.body);
+            const records = split.get(r.body) ?? splitDataTile(r.body);
             const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
             const hashes = await provenHashes(
               this.c.name,

@@ -77,7 +77,8 @@ export function parseRecord(msg: Uint8Array): { id: number; text: Buffer; rest: 
 export function isValidRecordText(text: Uint8Array): boolean {
   if (text.length === 0 || text[text.length - 1] !== NEWLINE) return false;
   let last = -1;
-  for (const b of text) {
+  for (let i = 0; i < text.length; i++) {
+    const b = text[i] as number;
     // Bytes of multi-byte UTF-8 sequences are all >= 0x80, so a byte scan
     // finds exactly the control runes.
     if ((b < 0x20 && b !== NEWLINE) || (b === NEWLINE && last === NEWLINE)) return false;
