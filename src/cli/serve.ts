@@ -19,9 +19,11 @@ import { serveCoordination, WorkerCoord } from '../runtime/cluster-coord.js';
 import { groupStats, serveGroupStats } from '../runtime/cluster-stats.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { openStorage } from '../runtime/stores.js';
-import { makeLogger } from '../runtime/logging.js';
+import { holdProcessWarnings, makeLogger } from '../runtime/logging.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
+
+type HeldWarnings = ReturnType<typeof holdProcessWarnings>;
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -59,12 +61,13 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const given = serveValues(args);
   const settings = buildSettings(given);
+  const warnings = holdProcessWarnings();
   // Said once, by the process that starts first (not by each worker).
   const hints = cluster.isWorker ? [] : goEnvHints(given, process.env, settings.listen.port);
-  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints);
-  if (!cluster.isWorker) return runWorker(settings, hints);
+  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints, warnings);
+  if (!cluster.isWorker) return runWorker(settings, warnings, hints);
   try {
-    return await runWorker(settings);
+    return await runWorker(settings, warnings);
   } catch (err) {
     // A worker that cannot start (--listen in use…) reports it and ends: its IPC channel would keep it alive.
     cluster.worker?.disconnect();
@@ -72,8 +75,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
 }
 
-async function runPrimary(settings: Settings, hints: readonly string[]): Promise<number> {
+async function runPrimary(settings: Settings, hints: readonly string[], warnings: HeldWarnings): Promise<number> {
   const log = makeLogger(settings);
+  warnings.logTo(log, 'warn');
   for (const h of hints) log.warn(h);
   // Storage godepot cannot use (a data folder, a missing bucket) fails here, once, before any worker starts.
   const storage = await openStorage(settings).catch((err: unknown) => {
@@ -131,7 +135,7 @@ async function runPrimary(settings: Settings, hints: readonly string[]): Promise
   });
 }
 
-async function runWorker(settings: Settings, hints: readonly string[] = []): Promise<number> {
+async function runWorker(settings: Settings, warnings: HeldWarnings, hints: readonly string[] = []): Promise<number> {
   // Loaded here, not at the top: the primary of --workers N never serves, and stays small without them.
   const [{ compose }, { createHttpServer }, { createTlsServer }] = await Promise.all([
     import('../runtime/compose.js'),
@@ -148,6 +152,8 @@ async function runWorker(settings: Settings, hints: readonly string[] = []): Pro
     throw dataError(err, settings.data);
   });
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
+  // What every worker finds alike (a library's notice as it loads) is said by the first, the others at debug.
+  warnings.logTo(g.log, says ? 'warn' : 'debug');
   for (const h of hints) g.log.warn(h);
   const tls = settings.tls;
   const server = createHttpServer(

@@ -350,3 +350,37 @@ export function makeTextLogger(
 ): Logger {
   return pino({ level: settings.logLevel, base: null, timestamp: false }, humanSink(out, prefix));
 }
+
+/**
+ * Node's process warnings (a library's deprecation or support notice, such
+ * as the AWS SDK's on Node 20) as log lines, one each, instead of the
+ * several lines of plain text Node prints on stderr between the JSON lines.
+ * Warnings are held from this call (before the logger exists: a library
+ * warns as it loads) until logTo() names the logger and the level; after
+ * that each is logged as it comes. release() gives Node its printer back.
+ */
+export function holdProcessWarnings(): {
+  logTo(log: Logger, level: 'warn' | 'debug'): void;
+  release(): void;
+} {
+  const previous = process.listeners('warning');
+  const held: Array<Error & { code?: string }> = [];
+  let say: ((w: Error & { code?: string }) => void) | null = null;
+  const onWarning = (w: Error & { code?: string }): void => {
+    if (say) say(w);
+    else held.push(w);
+  };
+  process.removeAllListeners('warning');
+  process.on('warning', onWarning);
+  return {
+    logTo(log, level) {
+      say = (w) =>
+        log[level]({ warning: w.name, code: w.code }, `Node.js warning: ${w.message.replace(/\s*\n\s*/g, ' ').trim()}`);
+      for (const w of held.splice(0)) say(w);
+    },
+    release() {
+      process.off('warning', onWarning);
+      for (const l of previous) process.on('warning', l);
+    },
+  };
+}

@@ -148,6 +148,40 @@ describe('text logs of several workers', () => {
   }, 30_000);
 });
 
+describe("Node's own warnings", () => {
+  it('are JSON log lines, said by the primary and the first worker, never raw text on stderr', async () => {
+    const data = await tempDir();
+    // A library's notice (as the AWS SDK gives on Node 20), in every process of the group once it listens.
+    const preload = join(data, 'warn.cjs');
+    await writeFile(
+      preload,
+      "setTimeout(() => process.emitWarning('first line\\nsecond line', 'TestNoticeWarning'), 1500);\n",
+    );
+    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--sumdb', 'off', '--workers', '2'], {
+      NODE_OPTIONS: `--require ${preload}`,
+    });
+    try {
+      const lines = (): Array<Record<string, unknown>> =>
+        g
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('Node.js warning'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      await waitFor(async () => lines().length >= 2, 10_000, `no warning logged:\n${g.output()}`);
+      for (const l of lines()) {
+        expect(l.level).toBe(40);
+        expect(l.warning).toBe('TestNoticeWarning');
+        expect(l.msg).toBe('Node.js warning: first line second line');
+      }
+      expect(new Set(lines().map((l) => l.pid)).size).toBe(2);
+      expect(g.output()).not.toMatch(/^\(node:\d+\) TestNoticeWarning/m);
+    } finally {
+      await g.stop();
+      await removeDir(data);
+    }
+  }, 30_000);
+});
+
 describe('a log nobody reads', () => {
   it('keeps answering with --log-format text while its stdout is not read, and says what each request was', async () => {
     const data = await tempDir();

@@ -12,6 +12,7 @@ import {
   BatchingSink,
   countDroppedLines,
   droppedLineCount,
+  holdProcessWarnings,
   isoTimeCached,
   LogDestination,
   textAccessLine,
@@ -194,5 +195,30 @@ describe('text access line', () => {
     ).toBe(
       'godepot: GET /example.com/m/@v/v1.0.0.zip 200 1.2 ms module=example.com/m cache=hit error="upstream said no"\n',
     );
+  });
+});
+
+describe('Node warnings', () => {
+  it('are held until the logger exists, then logged one line each; release gives Node its printer back', async () => {
+    const before = process.listeners('warning');
+    const warnings = holdProcessWarnings();
+    try {
+      expect(process.listeners('warning')).toHaveLength(1);
+      process.emitWarning('loaded\nwith two lines', 'EarlyWarning');
+      await new Promise((r) => setImmediate(r)); // emitWarning emits on the next tick
+      const out = capture();
+      const log = pino({ level: 'debug' }, out);
+      warnings.logTo(log, 'warn');
+      process.emitWarning('later', { type: 'LateWarning', code: 'X1' });
+      await new Promise((r) => setImmediate(r));
+      const lines = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l.level, l.warning, l.code, l.msg])).toEqual([
+        [40, 'EarlyWarning', undefined, 'Node.js warning: loaded with two lines'],
+        [40, 'LateWarning', 'X1', 'Node.js warning: later'],
+      ]);
+    } finally {
+      warnings.release();
+    }
+    expect(process.listeners('warning')).toEqual(before);
   });
 });
