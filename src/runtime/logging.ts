@@ -358,15 +358,19 @@ export function makeTextLogger(
  * Warnings are held from this call (before the logger exists: a library
  * warns as it loads) until logTo() names the logger and the level; after
  * that each is logged as it comes. release() gives Node its printer back.
+ * Node told not to print warnings (`--no-warnings`, NODE_NO_WARNINGS=1: it
+ * then has no printer) logs none; `--no-deprecation` is kept as well.
  */
 export function holdProcessWarnings(): {
   logTo(log: Logger, level: 'warn' | 'debug'): void;
   release(): void;
 } {
   const previous = process.listeners('warning');
+  if (previous.length === 0) return { logTo: () => {}, release: () => {} };
   const held: Array<Error & { code?: string }> = [];
   let say: ((w: Error & { code?: string }) => void) | null = null;
   const onWarning = (w: Error & { code?: string }): void => {
+    if (w.name === 'DeprecationWarning' && process.noDeprecation) return;
     if (say) say(w);
     else held.push(w);
   };

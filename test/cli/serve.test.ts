@@ -180,6 +180,28 @@ describe("Node's own warnings", () => {
       await removeDir(data);
     }
   }, 30_000);
+  it('are not logged when Node is told not to print warnings (--no-warnings)', async () => {
+    const data = await tempDir();
+    const preload = join(data, 'warn.cjs');
+    // After the warning's listeners ran (they run on the next tick), the child says so on stderr.
+    await writeFile(
+      preload,
+      "setTimeout(() => { process.emitWarning('a notice', 'TestNoticeWarning'); setImmediate(() => process.stderr.write('EMITTED\\n')); }, 500);\n",
+    );
+    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--sumdb', 'off'], {
+      NODE_OPTIONS: `--require ${preload} --no-warnings`,
+    });
+    try {
+      await waitFor(async () => g.output().includes('EMITTED'), 10_000, 'the warning was not emitted');
+      // A request's access-log line comes after any line logged before it: had the warning been logged, it is out.
+      expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
+      await waitFor(async () => g.output().includes('"path":"/healthz"'), 10_000, 'no access-log line');
+      expect(g.output()).not.toContain('notice');
+    } finally {
+      await g.stop();
+      await removeDir(data);
+    }
+  }, 30_000);
 });
 
 describe('a log nobody reads', () => {
