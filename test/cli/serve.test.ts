@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
-import { BIN, removeDir, spawnGodepot, tempDir } from '../support/godepot.js';
+import { BIN, removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
 import { waitFor } from '../support/ports.js';
 
 /** Runs `godepot serve args`; resolves with its exit code and output, or kills it after limitMs. */
@@ -149,58 +149,63 @@ describe('text logs of several workers', () => {
 });
 
 describe("Node's own warnings", () => {
-  it('are JSON log lines, said by the primary and the first worker, never raw text on stderr', async () => {
+  /** Serves with a preload that emits a warning `script` (its body), 1.5 s after start, in every process. */
+  async function withWarning(
+    script: string,
+    args: string[],
+    nodeOptions: string,
+    check: (g: ChildGodepot) => Promise<void>,
+  ): Promise<void> {
     const data = await tempDir();
-    // A library's notice (as the AWS SDK gives on Node 20), in every process of the group once it listens.
     const preload = join(data, 'warn.cjs');
-    await writeFile(
-      preload,
-      "setTimeout(() => process.emitWarning('first line\\nsecond line', 'TestNoticeWarning'), 1500);\n",
-    );
-    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--sumdb', 'off', '--workers', '2'], {
-      NODE_OPTIONS: `--require ${preload}`,
+    await writeFile(preload, `setTimeout(() => { ${script} }, 1500);\n`);
+    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--sumdb', 'off', ...args], {
+      NODE_OPTIONS: `--require ${preload} ${nodeOptions}`,
     });
     try {
-      const lines = (): Array<Record<string, unknown>> =>
-        g
-          .output()
-          .split('\n')
-          .filter((l) => l.includes('Node.js warning'))
-          .map((l) => JSON.parse(l) as Record<string, unknown>);
-      await waitFor(async () => lines().length >= 2, 10_000, `no warning logged:\n${g.output()}`);
-      for (const l of lines()) {
-        expect(l.level).toBe(40);
-        expect(l.warning).toBe('TestNoticeWarning');
-        expect(l.msg).toBe('Node.js warning: first line second line');
-      }
-      expect(new Set(lines().map((l) => l.pid)).size).toBe(2);
-      expect(g.output()).not.toMatch(/^\(node:\d+\) TestNoticeWarning/m);
+      await check(g);
     } finally {
       await g.stop();
       await removeDir(data);
     }
-  }, 30_000);
-  it('are not logged when Node is told not to print warnings (--no-warnings)', async () => {
-    const data = await tempDir();
-    const preload = join(data, 'warn.cjs');
-    // After the warning's listeners ran (they run on the next tick), the child says so on stderr.
-    await writeFile(
-      preload,
-      "setTimeout(() => { process.emitWarning('a notice', 'TestNoticeWarning'); setImmediate(() => process.stderr.write('EMITTED\\n')); }, 500);\n",
+  }
+
+  it('are JSON log lines, said by the primary and the first worker, never raw text on stderr', async () => {
+    // A library's notice (as the AWS SDK gives on Node 20), in every process of the group once it listens.
+    await withWarning(
+      "process.emitWarning('first line\\nsecond line', 'TestNoticeWarning');",
+      ['--workers', '2'],
+      '',
+      async (g) => {
+        const lines = (): Array<Record<string, unknown>> =>
+          g
+            .output()
+            .split('\n')
+            .filter((l) => l.includes('Node.js warning'))
+            .map((l) => JSON.parse(l) as Record<string, unknown>);
+        await waitFor(async () => lines().length >= 2, 10_000, `no warning logged:\n${g.output()}`);
+        for (const l of lines()) {
+          expect(l.level).toBe(40);
+          expect(l.warning).toBe('TestNoticeWarning');
+          expect(l.msg).toBe('Node.js warning: first line second line');
+        }
+        expect(new Set(lines().map((l) => l.pid)).size).toBe(2);
+        expect(g.output()).not.toMatch(/^\(node:\d+\) TestNoticeWarning/m);
+      },
     );
-    const g = await spawnGodepot(['--data', data, '--upstream', 'off', '--sumdb', 'off'], {
-      NODE_OPTIONS: `--require ${preload} --no-warnings`,
-    });
-    try {
+  }, 30_000);
+
+  it('are not logged when Node is told not to print warnings (--no-warnings)', async () => {
+    // After the warning's listeners ran (they run on the next tick), the child says so on stderr.
+    const script =
+      "process.emitWarning('a notice', 'TestNoticeWarning'); setImmediate(() => process.stderr.write('EMITTED\\n'));";
+    await withWarning(script, [], '--no-warnings', async (g) => {
       await waitFor(async () => g.output().includes('EMITTED'), 10_000, 'the warning was not emitted');
       // A request's access-log line comes after any line logged before it: had the warning been logged, it is out.
       expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
       await waitFor(async () => g.output().includes('"path":"/healthz"'), 10_000, 'no access-log line');
       expect(g.output()).not.toContain('notice');
-    } finally {
-      await g.stop();
-      await removeDir(data);
-    }
+    });
   }, 30_000);
 });
 
