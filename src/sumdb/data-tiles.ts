@@ -28,6 +28,7 @@
 // asked for now, and it answers the rest of them without a lookup each.
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
+import type { WaitingClock } from '../util/clock.js';
 import { Limiter } from '../util/limiter.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { hashEqual, parseTilePath, recordHash, storedHashIndex, tilePath, type Tile } from './tlog/index.js';
@@ -59,8 +60,8 @@ export interface DataTileContext {
   readonly suspected: (err: SumdbError) => void;
   /** A background fetch failed. */
   readonly failed?: (db: string) => void;
-  /** How long lookups must pause before indexing starts (ms; default DATA_TILE_QUIET_MS). */
-  readonly quietMs?: number;
+  /** What the pause in lookups is waited on (tests move a fake one). */
+  readonly waits: WaitingClock;
 }
 
 export class DataTileIndex {
@@ -82,7 +83,8 @@ export class DataTileIndex {
 
   /** Data tiles to index after the next pause in lookups: tile number → a record id in it. */
   private readonly pending = new Map<number, number>();
-  private quiet: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the current wait for a pause (a new lookup restarts it). */
+  private quiet: AbortController | undefined;
   private indexing: Promise<void> | null = null;
   /** Tiles indexed at once, without waiting for the pause (see later()). */
   private readonly eager = new Set<Promise<void>>();
@@ -127,8 +129,8 @@ export class DataTileIndex {
   }
 
   /**
-   * Indexes the data tile around record id once lookups pause for quietMs
-   * (each call restarts the wait), or at once when PENDING_MAX tiles wait
+   * Indexes the data tile around record id once lookups pause for
+   * DATA_TILE_QUIET_MS (each call restarts the wait), or at once when PENDING_MAX tiles wait
    * or a second record of the same tile is looked up. Failures are reported
    * as aroundReported() does. Nothing starts after signal aborts.
    */
@@ -143,18 +145,21 @@ export class DataTileIndex {
       return;
     }
     this.pending.set(n, id);
-    clearTimeout(this.quiet);
+    this.quiet?.abort();
     if (this.pending.size >= PENDING_MAX) {
       void this.indexPending(signal);
       return;
     }
-    this.quiet = setTimeout(() => void this.indexPending(signal), this.c.quietMs ?? DATA_TILE_QUIET_MS);
-    this.quiet.unref();
+    const quiet = (this.quiet = new AbortController());
+    this.c.waits.sleep(DATA_TILE_QUIET_MS, AbortSignal.any([quiet.signal, signal])).then(
+      () => void this.indexPending(signal),
+      () => undefined, // another lookup came first, or the mirror closed
+    );
   }
 
   /** Indexes the tiles waiting (and those added meanwhile), INDEXING_WIDTH at a time; never rejects. */
   private indexPending(signal: AbortSignal): Promise<void> {
-    clearTimeout(this.quiet);
+    this.quiet?.abort();
     this.quiet = undefined;
     const next = (): number | undefined => {
       if (signal.aborted) this.pending.clear();
@@ -169,6 +174,8 @@ export class DataTileIndex {
       }),
     ).then(() => {
       this.indexing = null;
+      // Tiles added as the last worker finished found indexing still running and no wait of their own.
+      if (this.pending.size > 0) void this.indexPending(signal);
     });
     return this.indexing;
   }

@@ -3,7 +3,7 @@
 // every byte against the signed, append-only tree before keeping it.
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
@@ -74,8 +74,8 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
-  /** How long lookups must pause before those data tiles are indexed (ms; default DATA_TILE_QUIET_MS). */
-  readonly dataTileQuietMs?: number;
+  /** What the pause in lookups before those data tiles are indexed is waited on (default: the system clock). */
+  readonly waits?: WaitingClock;
   /** Ages the tree head (default: the system clock). */
   readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
@@ -121,7 +121,7 @@ export class SumdbMirror {
       offline: opts.offline,
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
-      ...(opts.dataTileQuietMs !== undefined ? { quietMs: opts.dataTileQuietMs } : {}),
+      waits: opts.waits ?? systemClock,
     });
   }
 

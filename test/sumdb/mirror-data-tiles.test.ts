@@ -3,6 +3,7 @@
 // data tiles are fetched once lookups pause, not during a build's burst.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeSumDb, faults } from '../world/index.js';
+import { FakeClock } from '../support/clock.js';
 import { fakeModules, rig, type Rig } from './mirror-harness.js';
 
 const records = Array.from({ length: 5 }, (_, i) => ({
@@ -66,18 +67,19 @@ describe('data tiles wait for a pause in lookups', () => {
   afterAll(async () => {
     await db.close();
   });
-  /** Runs body with a mirror of db whose data tiles wait quietMs for a pause, closing it afterwards. */
-  const withMirror = async (quietMs: number, body: (mirror: Rig['mirror']) => Promise<void>): Promise<void> => {
-    const r = await rig([db.url], { mirror: { dataTileQuietMs: quietMs } });
+  /** Runs body with a mirror of db whose pause in lookups is waited on clock, closing it afterwards. */
+  const withMirror = async (body: (mirror: Rig['mirror'], clock: FakeClock) => Promise<void>): Promise<void> => {
+    const clock = new FakeClock();
+    const r = await rig([db.url], { mirror: { waits: clock } });
     try {
-      await body(r.mirror);
+      await body(r.mirror, clock);
     } finally {
       await r.close();
     }
   };
 
   it('none is fetched during the burst; idle() indexes each tile once, and it then answers the neighbours', () =>
-    withMirror(60_000, async (mirror) => {
+    withMirror(async (mirror) => {
       for (const i of [5, 300, 550]) await mirror.lookup(at(i));
       expect(db.count('/tile/8/data/')).toBe(0);
       await mirror.idle();
@@ -91,7 +93,7 @@ describe('data tiles wait for a pause in lookups', () => {
     }));
 
   it('a tile a second lookup of the burst falls in is indexed at once', () =>
-    withMirror(60_000, async (mirror) => {
+    withMirror(async (mirror) => {
       await mirror.lookup(at(300));
       await mirror.lookup(at(5));
       expect(db.count('/tile/8/data/')).toBe(0);
@@ -101,16 +103,26 @@ describe('data tiles wait for a pause in lookups', () => {
       expect(db.count('/tile/8/data/')).toBe(1);
     }));
 
-  it('indexing starts by itself once lookups pause', () =>
-    withMirror(0, async (mirror) => {
+  it('indexing starts by itself once lookups pause for 250 ms; each lookup restarts the wait', () =>
+    withMirror(async (mirror, clock) => {
       await mirror.lookup(at(10));
-      await vi.waitFor(() => expect(db.count('/tile/8/data/')).toBe(1));
+      await clock.advance(249);
+      await mirror.lookup(at(300)); // another tile: the wait starts again
+      await clock.advance(249);
+      expect(db.count('/tile/8/data/')).toBe(0);
+      await clock.advance(1);
+      await vi.waitFor(() => expect(db.count('/tile/8/data/')).toBe(2));
     }));
 
   it('closing drops what waits: no request after close', async () => {
-    const r = await rig([db.url], { mirror: { dataTileQuietMs: 60_000 } });
+    const clock = new FakeClock();
+    const r = await rig([db.url], { mirror: { waits: clock } });
     await r.mirror.lookup(at(20));
+    expect(clock.pending).toBe(1);
     await r.close();
+    // The wait for the pause ended with the mirror: moving time on starts nothing.
+    expect(clock.pending).toBe(0);
+    await clock.advance(1_000);
     expect(db.count('/tile/8/data/')).toBe(0);
   });
 });
