@@ -28,6 +28,7 @@ import { FakeSumDb, type SumRecordInput } from '../test/world/sumdb.js';
 import { startGodepot, startGoproxy } from './procs.js';
 import { median, type Row } from './report.js';
 import type { BenchWorld } from './world.js';
+import type { BuiltModule } from '../test/world/modules.js';
 
 /** Added before every answer of the upstream and the checksum database in the second set of runs. */
 const LATENCY_MS = 10;
@@ -42,16 +43,20 @@ export interface ColdFillOptions {
   readonly say: (line: string) => void;
 }
 
-/** A main module importing the root package of every cold (300 KB payload) module, with its go.sum. */
-export async function writePayloadApp(dir: string, world: BenchWorld): Promise<void> {
+/** A main module importing the root package of each of modules (payload modules: cold ones by default), with its go.sum. */
+export async function writePayloadApp(
+  dir: string,
+  world: BenchWorld,
+  modules: readonly BuiltModule[] = world.cold,
+): Promise<void> {
   const alias = (i: number): string => `p${String(i).padStart(3, '0')}`;
-  const requires = world.cold.map((m) => `\t${m.path} ${m.version}\n`).join('');
-  const imports = world.cold.map((m, i) => `\t${alias(i)} "${m.path}"\n`).join('');
-  const calls = world.cold.map((_, i) => `\tprintln(${alias(i)}.Name())\n`).join('');
+  const requires = modules.map((m) => `\t${m.path} ${m.version}\n`).join('');
+  const imports = modules.map((m, i) => `\t${alias(i)} "${m.path}"\n`).join('');
+  const calls = modules.map((_, i) => `\tprintln(${alias(i)}.Name())\n`).join('');
   await writeApp(dir, {
     files: {
       'go.mod': `module bench.example/coldapp\n\ngo 1.21\n\nrequire (\n${requires})\n`,
-      'go.sum': world.cold.map((m) => m.goSum).join(''),
+      'go.sum': modules.map((m) => m.goSum).join(''),
       'main.go': `package main\n\nimport (\n${imports})\n\nfunc main() {\n${calls}}\n`,
     },
   });

@@ -1,10 +1,12 @@
 // A warm `go mod download` through godepot (every artifact already stored)
 // against GOPROXY=file:// of the very files godepot stores (no server at
-// all), for two apps: the ~60-module test app (tiny zips: HTTP's own cost per
-// request is most of the difference) and an app needing the 30 modules of
+// all), for three apps: the ~60-module test app (tiny zips: HTTP's own cost
+// per request is most of the difference), an app needing the 30 modules of
 // 300 KB (the go command's own work, hashing and unzipping, is a share of the
-// time closer to real modules). Each run starts from an empty module cache;
-// the two are run alternately and the medians compared. For context (not a
+// time closer to real modules), and an app whose 38 modules have the file
+// counts and sizes of a real program's (bench/real-app.ts: 7,223 files, 186
+// MB unpacked: what a real build downloads). Each run starts from an empty
+// module cache; the two are run alternately and the medians compared. For context (not a
 // target), two other servers of the same files are alternated with them
 // once per app: nginx (what any HTTP server costs) and a bare node:http
 // server answering from memory (what Node's HTTP costs: the floor under
@@ -36,9 +38,12 @@ export async function benchGoModDownload(o: GoModOptions): Promise<{ rows: Row[]
   await writeApp(smallDir, world.fixture.app);
   const payloadDir = join(world.tmp, 'gomod-payload-app');
   await writePayloadApp(payloadDir, world);
+  const realDir = join(world.tmp, 'gomod-real-app');
+  await writePayloadApp(realDir, world, world.realApp);
   const apps = [
     { dir: smallDir, name: '~60-module app' },
     { dir: payloadDir, name: `${world.cold.length} modules of 300 KB` },
+    { dir: realDir, name: `an app shaped like gin + Prometheus client + cobra (${world.realApp.length} modules)` },
   ];
   const fileProxy = pathToFileURL(join(world.warmData, 'mod')).href;
   const rows: Row[] = [];

@@ -13,6 +13,7 @@ import { FakeGoProxy } from '../test/world/goproxy.js';
 import { buildModules, type BuiltModule, type FixtureModule } from '../test/world/modules.js';
 import { FakeSumDb } from '../test/world/sumdb.js';
 import { startGodepot } from './procs.js';
+import { realShapedModules } from './real-app.js';
 
 const MiB = 1 << 20;
 
@@ -44,6 +45,8 @@ export interface BenchWorld {
   readonly modules: readonly BuiltModule[];
   /** Modules every cache-hit benchmark reads. */
   readonly hot: { readonly small: BuiltModule; readonly zip300k: BuiltModule; readonly zip50m: BuiltModule };
+  /** The modules of an app shaped like a real one (bench/real-app.ts), stored like the rest. */
+  readonly realApp: readonly BuiltModule[];
   /** A 50 MB module nothing has fetched (the thundering herd). */
   readonly herd: BuiltModule;
   /** Modules nothing has fetched (cold fetches). */
@@ -70,8 +73,9 @@ async function pool<T>(items: readonly T[], width: number, job: (item: T) => Pro
 export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
   const tmp = await mkdtemp(join(tmpdir(), 'godepot-bench-'));
   const fixture = buildApp(60);
+  const real = realShapedModules();
   o.say(
-    `bench: building the world in ${tmp} (${fixture.modules.length} app module versions, payload modules of 300 KB and 2 × 50 MB)`,
+    `bench: building the world in ${tmp} (${fixture.modules.length} app module versions, payload modules of 300 KB and 2 × 50 MB, ${real.length} real-shaped modules)`,
   );
   const payload = [
     payloadModule('bench.example/zip300k', 'v1.0.0', 300 * 1024, 300 * 1024),
@@ -81,7 +85,7 @@ export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
   const colds = Array.from({ length: o.coldModules }, (_, i) =>
     payloadModule(`bench.example/cold/m${String(i).padStart(3, '0')}`, 'v1.0.0', 300 * 1024, 300 * 1024),
   );
-  const built = await buildModules([...fixture.modules, ...payload, ...colds]);
+  const built = await buildModules([...fixture.modules, ...payload, ...colds, ...real]);
   const find = (path: string): BuiltModule => {
     const m = built.find((b) => b.path === path);
     if (!m) throw new Error(`bench world: no module ${path}`);
@@ -97,6 +101,7 @@ export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
   };
   const herd = find('bench.example/herd50m');
   const cold = built.filter((b) => b.path.startsWith('bench.example/cold/'));
+  const realApp = built.filter((b) => b.path.startsWith('bench.example/real/'));
   const skip = new Set([herd, ...cold]);
   const warm = built.filter((b) => !skip.has(b));
 
@@ -126,6 +131,7 @@ export async function createWorld(o: WorldOptions): Promise<BenchWorld> {
     sumdbSetting,
     modules: built,
     hot,
+    realApp,
     herd,
     cold,
     warmData,
