@@ -213,10 +213,17 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
   // a run that prepares for an outage is that pause (close() would drop what still waits). An interrupt
   // ends the wait at once: the caller's close() then stops what is under way.
   if (!report.interrupted) {
-    const interrupted = new Promise<void>((resolve) =>
-      opts.signal?.addEventListener('abort', () => resolve(), { once: true }),
-    );
-    await Promise.race([Promise.all(g.mirrors.map((m) => m.idle())), interrupted]);
+    let stop = (): void => undefined;
+    const interrupted = new Promise<void>((resolve) => {
+      stop = resolve;
+      opts.signal?.addEventListener('abort', stop, { once: true });
+    });
+    try {
+      await Promise.race([Promise.all(g.mirrors.map((m) => m.idle())), interrupted]);
+    } finally {
+      // A long-lived caller's signal (serve's warm-up) must not collect one listener per run.
+      opts.signal?.removeEventListener('abort', stop);
+    }
     report.interrupted = opts.signal?.aborted ?? false;
   }
   const mirror = g.mirrors[0];

@@ -3,6 +3,7 @@
 // end is that pause: every tile is indexed before it exits, even on a log
 // laid out like sum.golang.org's, where no two of its modules share a tile.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getEventListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { warmCommand } from '../../src/cli/warm.js';
@@ -66,6 +67,31 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
         .map((r) => r.path)
         .sort(),
     ).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
+  });
+
+  it('runs that finish leave nothing on a long-lived signal (no listener per run)', async () => {
+    const godepot = await startGodepot({
+      data: join(dir, 'listeners'),
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+    });
+    try {
+      const lifetime = new AbortController();
+      for (let run = 0; run < 3; run++) {
+        const targets = new TargetSet();
+        for (const m of mods) targets.add({ path: m.path, version: m.version }, FULL, 'arguments');
+        const report = await runWarm(godepot.g, targets, {
+          concurrency: 2,
+          progress: createProgress({ write: () => undefined, isTTY: false }, 'none'),
+          signal: lifetime.signal,
+        });
+        expect(report.ok).toBe(mods.length);
+        expect(report.interrupted).toBe(false);
+      }
+      expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    } finally {
+      await godepot.close();
+    }
   });
 
   it('an interrupt while the tiles are fetched ends the run at once, reported as interrupted', async () => {
