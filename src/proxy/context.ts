@@ -1,6 +1,7 @@
 // What the module service's parts share: storage, upstreams, the checksum
 // source, settings, logging and event hooks (metrics and incidents listen).
 import type { Clock } from '../util/clock.js';
+import type { FetchLeases } from '../util/leases.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
 import type { ProxyList } from '../upstream/index.js';
@@ -49,40 +50,7 @@ export interface ServiceSettings extends PolicySettings {
   readonly staleGrace: number;
 }
 
-/** How the holder of a fetch lease finished (sent between processes, so plain data). */
-export type FetchOutcome =
-  | { readonly kind: 'stored' }
-  | { readonly kind: 'not_found'; readonly upstream: string; readonly status: number; readonly detail: string }
-  /**
-   * error: the holder's failure when it is the upstream's or the checksum
-   * database's answer, the same for every node (waiters report it rather than
-   * each fetch again); none when the holder gave up for its own reasons.
-   */
-  | { readonly kind: 'failed'; readonly error?: { readonly code: string; readonly message: string } };
-
-/** A fetch lease: this process fetches (lead), or another one did and finished so. */
-export type Lease =
-  | {
-      readonly lead: true;
-      /** The fencing token of a shared lease (grows with every grant), when there is one. */
-      readonly token?: number;
-      release(outcome: FetchOutcome): void;
-    }
-  | { readonly lead: false; readonly outcome: FetchOutcome };
-
-/**
- * Coordination between processes that share one data folder (--workers N):
- * at most one of them fetches a given artifact at a time, and the others
- * wait for it and then read what it stored.
- */
-export interface FetchLeases {
-  /**
-   * Resolves when this process may fetch key (release() when done), or when
-   * the process that held it has finished, with how it did. Rejects
-   * with signal's reason when signal aborts first.
-   */
-  acquire(key: string, signal: AbortSignal): Promise<Lease>;
-}
+export type { FetchLeases, FetchOutcome, Lease } from '../util/leases.js';
 
 /** Where the service fetches from: the upstream proxy list, or a module origin (origin-source.ts). */
 export type ModuleSource = Pick<ProxyList, 'disabled' | 'get' | 'getEach'>;

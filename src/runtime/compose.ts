@@ -210,6 +210,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
+        ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
         events: {
           advanced: (db, size) => {

@@ -29,6 +29,7 @@
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { WaitingClock } from '../util/clock.js';
+import type { FetchLeases } from '../util/leases.js';
 import { Limiter } from '../util/limiter.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { hashEqual, parseTilePath, recordHash, storedHashIndex, tilePath, type Tile } from './tlog/index.js';
@@ -40,6 +41,8 @@ import { TILE_HEIGHT, type StoredRecord, type SumdbStore } from './store.js';
 import type { TreeState, VerifiedHead } from './tree-state.js';
 
 const FULL = 1 << TILE_HEIGHT;
+/** A signal that never aborts (a lease asked for without one). */
+const NEVER = new AbortController().signal;
 /** Data tiles whose records are kept in memory (see DataTileIndex.recent): about 4.5 MB at most. */
 const RECENT_DATA_TILES = 64;
 /** How long lookups must pause before the data tiles around them are indexed (ms). */
@@ -62,6 +65,8 @@ export interface DataTileContext {
   readonly failed?: (db: string) => void;
   /** What the pause in lookups is waited on (tests move a fake one). */
   readonly waits: WaitingClock;
+  /** Set when other processes share the storage: one of them fetches a data tile, the others read it (around()). */
+  readonly leases?: FetchLeases;
 }
 
 export class DataTileIndex {
@@ -325,14 +330,37 @@ export class DataTileIndex {
     if (!head || this.c.offline) return;
     const n = Math.floor(id / FULL);
     const w = Math.min(FULL, head.tree.n - n * FULL);
-    if ((this.recent.get(n)?.records.length ?? 0) >= w) return;
-    const stored = await this.c.store.readTile({ h: TILE_HEIGHT, l: -1, n, w });
-    const records = stored ? splitDataTile(stored) : [];
-    if (records.length >= w) {
-      this.keepRecent(n, records);
+    if ((this.recent.get(n)?.records.length ?? 0) >= w || (await this.readHeld(n, w))) return;
+    const leases = this.c.leases;
+    if (!leases) {
+      await this.fetch(n, head, signal);
       return;
     }
-    await this.fetch(n, head, signal);
+    // Once across the processes sharing the storage: the others read the tile the holder stored.
+    const lease = await leases.acquire(`${this.c.store.prefix}data/${n}/${w}`, signal ?? NEVER);
+    if (!lease.lead) {
+      if (lease.outcome.kind !== 'stored' || !(await this.readHeld(n, w))) await this.fetch(n, head, signal);
+      return;
+    }
+    try {
+      // Another process may have stored it between this one's read and the grant.
+      if (!(await this.readHeld(n, w))) await this.fetch(n, head, signal);
+      lease.release({ kind: 'stored' });
+    } catch (err) {
+      lease.release({ kind: 'failed' });
+      throw err;
+    }
+  }
+
+  /** Whether data tile n is stored at least w records wide; if so, its records are kept near (and indexed). */
+  private async readHeld(n: number, w: number): Promise<boolean> {
+    const stored = await this.c.store.readTile({ h: TILE_HEIGHT, l: -1, n, w });
+    const records = stored ? splitDataTile(stored) : [];
+    if (records.length < w) return false;
+    this.keepRecent(n, records);
+    // Stored by another process after this one read every stored tile into the index: added now.
+    if (this.bySubject) remember(this.bySubject, n, records);
+    return true;
   }
 }
 

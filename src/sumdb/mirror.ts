@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
+import type { FetchLeases } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
@@ -80,6 +81,12 @@ export interface SumdbMirrorOptions {
   readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
   readonly dataTileFailed?: (db: string) => void;
+  /**
+   * Set when other processes share this storage (--workers N, nodes through
+   * Redis): one of them asks the database for a record or a data tile, the
+   * others wait and read what it stored.
+   */
+  readonly leases?: FetchLeases;
 }
 
 export class SumdbMirror {
@@ -87,7 +94,7 @@ export class SumdbMirror {
   readonly store: SumdbStore;
   readonly tree: TreeState;
   /** Lookups of the database, by path@version (a verified record is stored behind the answer: SumdbStore.keepRecord). */
-  private readonly lookups = new SingleFlight<StoredRecord>();
+  private readonly lookups = new SingleFlight<{ record: StoredRecord; cache: CacheOutcome }>();
   private readonly refreshes = new SingleFlight<VerifiedHead>();
   private readonly dataTiles: DataTileIndex;
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
@@ -122,6 +129,7 @@ export class SumdbMirror {
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
       waits: opts.waits ?? systemClock,
+      ...(opts.leases ? { leases: opts.leases } : {}),
     });
   }
 
@@ -314,8 +322,8 @@ export class SumdbMirror {
       );
     }
     try {
-      const { value } = await this.lookups.do(`${ref.path}@${ref.version}`, (s) => this.fetchRecord(ref, s), signal);
-      return { record: value, cache: 'miss' };
+      const { value } = await this.lookups.do(`${ref.path}@${ref.version}`, (s) => this.lookupShared(ref, s), signal);
+      return value;
     } catch (err) {
       // No source gave a verified answer: a data tile held may have the record (verified when it was kept).
       if (!(err instanceof SumdbError) || err.kind === 'unavailable' || err.kind === 'inconsistent') {
@@ -328,19 +336,63 @@ export class SumdbMirror {
 
   /** A record from a data tile godepot holds (verified when it was kept): the answer, and stored under its own key. */
   private held(ref: ModuleVersionRef, record: StoredRecord): { record: StoredRecord; cache: CacheOutcome } {
-    this.store.keepRecord(ref.path, ref.version, record);
+    void this.store.keepRecord(ref.path, ref.version, record);
     return { record, cache: 'hit' };
   }
 
-  private async fetchRecord(ref: ModuleVersionRef, signal: AbortSignal): Promise<StoredRecord> {
+  /**
+   * fetchRecord, once across the processes sharing this storage: the holder
+   * of the lease asks the database; the others wait, then read the record it
+   * stored or answer its not-found. When the holder failed otherwise, or its
+   * record is not in this storage, this process asks on its own.
+   */
+  private async lookupShared(
+    ref: ModuleVersionRef,
+    signal: AbortSignal,
+  ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
+    const leases = this.opts.leases;
+    if (!leases) return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
+    const lease = await leases.acquire(`${this.store.prefix}lookup/${ref.path}@${ref.version}`, signal);
+    if (!lease.lead) {
+      const o = lease.outcome;
+      if (o.kind === 'not_found') throw new SumdbError('not_found', o.detail);
+      const stored = o.kind === 'stored' ? await this.store.readRecord(ref.path, ref.version) : null;
+      if (stored) return { record: stored, cache: 'hit' };
+      return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
+    }
+    try {
+      // Another process may have stored it between this one's miss and the grant.
+      const stored = await this.store.readRecord(ref.path, ref.version);
+      if (stored) {
+        lease.release({ kind: 'stored' });
+        return { record: stored, cache: 'hit' };
+      }
+      const { record, written } = await this.fetchRecord(ref, signal);
+      // The waiters read storage when told, so they are told once the record is there; this answer need not wait.
+      void written.then(() => lease.release({ kind: 'stored' }));
+      return { record, cache: 'miss' };
+    } catch (err) {
+      lease.release(
+        err instanceof SumdbError && err.kind === 'not_found'
+          ? { kind: 'not_found', upstream: this.name, status: 404, detail: err.message }
+          : { kind: 'failed' },
+      );
+      throw err;
+    }
+  }
+
+  /** Looks ref up and proves it; written resolves when the record's write behind the answer has landed (or failed). */
+  private async fetchRecord(
+    ref: ModuleVersionRef,
+    signal: AbortSignal,
+  ): Promise<{ record: StoredRecord; written: Promise<void> }> {
     const record = await askHonestMirrors(
       this.opts.remote,
       (remote) => this.fetchVerifiedRecord(remote, ref, signal),
       this.suspected,
     );
     if (this.opts.indexDataTiles !== false) this.dataTiles.later(record.id, this.stopping.signal);
-    this.store.keepRecord(ref.path, ref.version, record);
-    return record;
+    return { record, written: this.store.keepRecord(ref.path, ref.version, record) };
   }
 
   /** Logs a mirror whose answers did not verify; askHonestMirrors then asks the others. */

@@ -107,11 +107,15 @@ export class SumdbStore {
     return landed.then(write);
   }
 
-  /** Stores a verified record behind the caller, after its head (afterHead); readRecord answers it from memory meanwhile. */
-  keepRecord(path: string, version: string, rec: StoredRecord): void {
+  /**
+   * Stores a verified record behind the caller, after its head (afterHead);
+   * readRecord answers it from memory meanwhile. Resolves when the write has
+   * landed or failed (the failure is reported, not thrown).
+   */
+  keepRecord(path: string, version: string, rec: StoredRecord): Promise<void> {
     const key = this.lookupKey(path, version);
     this.pendingRecords.set(key, rec);
-    void this.behind(
+    return this.behind(
       'record',
       this.afterHead(() => this.writeRecord(path, version, rec)),
     ).finally(() => {

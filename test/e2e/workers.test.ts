@@ -25,6 +25,7 @@ describe('godepot serve --workers 2', () => {
   let sumdb: FakeSumDb;
   let mod: BuiltModule;
   let ahead: BuiltModule;
+  let looked: BuiltModule;
   let data: string;
   let godepot: ChildGodepot;
 
@@ -34,7 +35,7 @@ describe('godepot serve --workers 2', () => {
   beforeAll(async () => {
     // Big enough to stream from storage rather than memory, small enough to build fast.
     const payload = 'package w\n\n// ' + 'x'.repeat(3 << 20) + '\n';
-    [mod, ahead] = (await buildModules([
+    [mod, ahead, looked] = (await buildModules([
       {
         path: 'example.com/workers',
         version: 'v1.0.0',
@@ -45,8 +46,13 @@ describe('godepot serve --workers 2', () => {
         version: 'v1.0.0',
         files: { 'go.mod': 'module example.com/ahead\n', 'a.go': 'package ahead\n' },
       },
-    ])) as [BuiltModule, BuiltModule];
-    upstream = await FakeGoProxy.start([mod, ahead]);
+      {
+        path: 'example.com/looked',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/looked\n', 'l.go': 'package looked\n' },
+      },
+    ])) as [BuiltModule, BuiltModule, BuiltModule];
+    upstream = await FakeGoProxy.start([mod, ahead, looked]);
     sumdb = await FakeSumDb.start({ records: [mod, ahead] });
     data = await tempDir();
     godepot = await spawnGodepot(
@@ -124,6 +130,23 @@ describe('godepot serve --workers 2', () => {
     expect(answers[2]?.headers['x-godepot-verification']).toBe('verified');
     for (const ext of ['mod', 'info', 'zip'])
       expect(upstream.count(`/example.com/ahead/@v/v1.0.0.${ext}`), ext).toBe(1);
+  });
+
+  it('looks a module up in the checksum database once when both workers need its record at once', async () => {
+    // Released now: no data tile either worker holds (the earlier tests' modules) can answer for it.
+    await sumdb.addAll([looked]);
+    // The database answers slowly, so the second worker asks while the first one's lookup is under way.
+    sumdb.setFault(faults.delay(300), '/lookup/');
+    try {
+      const base = `${godepot.url}/example.com/looked/@v/v1.0.0`;
+      const [m, z] = await Promise.all([getAlone(`${base}.mod`), getAlone(`${base}.zip`)]);
+      expect(m.status).toBe(200);
+      expect(z.status).toBe(200);
+      expect(z.headers['x-godepot-verification']).toBe('verified');
+      expect(sumdb.count('/lookup/example.com/looked@v1.0.0')).toBe(1);
+    } finally {
+      sumdb.clearFaults();
+    }
   });
 
   it('asks the upstream once about a module it does not have, and every worker answers 404', async () => {

@@ -119,7 +119,7 @@ describe('SumdbStore: the stored tree head', () => {
     const store = new SumdbStore(storage, 'db.example');
     storage.failHeads = 3; // the head's own write, and the retry before each of the next two
     store.keepLatest(head(1), 1);
-    store.keepRecord(mod(0).path, mod(0).version, rec);
+    void store.keepRecord(mod(0).path, mod(0).version, rec);
     await store.keepTile(dataTile, Buffer.from(recordText(mod(0)) + '\n'), 1);
     await store.writesSettled();
     expect(await storage.list('sumdb/db.example/')).toEqual([]);

@@ -1,0 +1,130 @@
+// Two processes sharing one storage (serve --workers N, or nodes through
+// Redis) ask the checksum database once for a record or a data tile both
+// need at the same moment: the holder of the lease asks, the other reads what
+// it stored, or answers its not-found; a holder that gives up for its own
+// reasons leaves the asking to the other. The leases are the primary's real
+// lease book (runtime/cluster-leases.ts) without the IPC.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseBroker } from '../../src/runtime/cluster-leases.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+import type { SumdbMirror } from '../../src/sumdb/index.js';
+import type { FetchLeases, FetchOutcome } from '../../src/util/leases.js';
+import { FakeSumDb, faults } from '../world/index.js';
+import { fakeModules, rig, type Rig } from './mirror-harness.js';
+
+/** Fetch leases of two processes ('a' and 'b') from one lease book. */
+function twoProcesses(): [FetchLeases, FetchLeases] {
+  const waiting = new Map<number, (outcome?: FetchOutcome) => void>();
+  let ids = 0;
+  const broker = new LeaseBroker<string>((_worker, id, outcome) => waiting.get(id)?.(outcome));
+  const side = (worker: string): FetchLeases => ({
+    acquire: (key, signal) =>
+      new Promise((resolve, reject) => {
+        const id = ++ids;
+        const aborted = (): void => {
+          waiting.delete(id);
+          broker.cancel(worker, key, id);
+          reject(signal.reason as Error);
+        };
+        waiting.set(id, (outcome) => {
+          waiting.delete(id);
+          signal.removeEventListener('abort', aborted);
+          resolve(
+            outcome
+              ? { lead: false, outcome }
+              : { lead: true, release: (o: FetchOutcome) => broker.release(worker, key, o) },
+          );
+        });
+        signal.addEventListener('abort', aborted, { once: true });
+        broker.ask(worker, key, id);
+      }),
+  });
+  return [side('a'), side('b')];
+}
+
+describe('a checksum database asked once by the processes sharing a store', () => {
+  const mods = fakeModules(300);
+  let db: FakeSumDb;
+  const rigs: Rig[] = [];
+
+  /** Mirrors a and b of db on one storage, each with its side of one lease book. */
+  async function pair(indexDataTiles = false): Promise<[SumdbMirror, SumdbMirror]> {
+    const storage = new MemoryStorage();
+    const [la, lb] = twoProcesses();
+    const a = await rig([db.url], { storage, mirror: { leases: la, indexDataTiles } });
+    const b = await rig([db.url], { storage, mirror: { leases: lb, indexDataTiles } });
+    rigs.push(a, b);
+    return [a.mirror, b.mirror];
+  }
+
+  beforeAll(async () => {
+    db = await FakeSumDb.start({ records: mods });
+  });
+  afterEach(async () => {
+    db.clearFaults();
+    db.resetLog();
+    for (const r of rigs.splice(0)) await r.close();
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('one lookup for a record both ask for at once; the other reads the stored record', async () => {
+    const [a, b] = await pair();
+    const ref = { path: mods[7]!.path, version: 'v1.0.0' };
+    // Slow answers: b asks while a's lookup is under way.
+    db.setFault(faults.delay(200), '/lookup/');
+    const [ra, rb] = await Promise.all([a.lookup(ref), b.lookup(ref)]);
+    expect(db.count('/lookup/')).toBe(1);
+    expect(rb.record.text.equals(ra.record.text)).toBe(true);
+    expect(rb.record.id).toBe(ra.record.id);
+    expect([ra.cache, rb.cache].sort()).toEqual(['hit', 'miss']);
+  });
+
+  it("one lookup for a module the database does not have; both answer the database's not-found", async () => {
+    const [a, b] = await pair();
+    const ref = { path: 'example.com/nowhere', version: 'v1.0.0' };
+    db.setFault(faults.delay(200), '/lookup/');
+    const answers = await Promise.allSettled([a.lookup(ref), b.lookup(ref)]);
+    expect(db.count('/lookup/')).toBe(1);
+    for (const x of answers) {
+      expect(x.status).toBe('rejected');
+      expect(((x as PromiseRejectedResult).reason as { kind: string }).kind).toBe('not_found');
+    }
+  });
+
+  it('a holder whose client left hands over: the waiter asks the database itself', async () => {
+    const [a, b] = await pair();
+    const ref = { path: mods[9]!.path, version: 'v1.0.0' };
+    db.setFault(faults.delay(300), '/lookup/');
+    const leaving = new AbortController();
+    const first = a.lookup(ref, leaving.signal);
+    const second = b.lookup(ref);
+    // a's request is at the database; its client leaves.
+    while (db.count('/lookup/') === 0) await new Promise((r) => setImmediate(r));
+    leaving.abort(new Error('client left'));
+    await expect(first).rejects.toThrow();
+    const rb = await second;
+    expect(rb.cache).toBe('miss');
+    expect(rb.record.text.toString()).toContain(ref.path);
+    expect(db.count('/lookup/')).toBe(2);
+  });
+
+  it('one fetch of a data tile both index at once', async () => {
+    const [a, b] = await pair();
+    // Each process has verified a head (a lookup), then both index the tile around record 3.
+    await a.lookup({ path: mods[3]!.path, version: 'v1.0.0' });
+    await b.lookup({ path: mods[4]!.path, version: 'v1.0.0' });
+    db.resetLog();
+    db.setFault(faults.delay(200), '/tile/8/data/');
+    await Promise.all([a.indexAround(3), b.indexAround(3)]);
+    expect(db.count('/tile/8/data/')).toBe(1);
+    // Both hold it: a neighbour's lookup is answered from the tile, without a request.
+    db.resetLog();
+    for (const m of [a, b]) {
+      const r = await m.lookup({ path: mods[200]!.path, version: 'v1.0.0' });
+      expect(r.cache).toBe('hit');
+    }
+    expect(db.count('/lookup/')).toBe(0);
+  });
+});
