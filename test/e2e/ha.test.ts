@@ -1,6 +1,7 @@
 // Issue 14: two godepot nodes on one MinIO bucket and one Redis (both real,
 // started here) act as one godepot: a herd spread over both nodes fetches a
-// zip once; a tampered zip never reaches the bucket; a fork one node saw is
+// zip once; a record both nodes need at once is looked up in the checksum
+// database once; a tampered zip never reaches the bucket; a fork one node saw is
 // refused by the other; losing Redis degrades to local coordination (still
 // serving, /readyz says so); losing the object store fails fast with 503s
 // that name it, while what is in a node's memory is still served.
@@ -74,10 +75,12 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
       mod('noredis'),
       mod('inmemory'),
       mod('nostore'),
+      mod('looked'),
     ]);
     mods = Object.fromEntries(built.map((m) => [m.path.split('/').pop() as string, m]));
     upstream = await FakeGoProxy.start(built);
-    sumdb = await FakeSumDb.start({ records: built });
+    // 'looked' is released during its test: no data tile a node holds by then answers for it.
+    sumdb = await FakeSumDb.start({ records: built.filter((m) => m !== mods.looked) });
     a = await node('a');
     b = await node('b');
     bucket = await S3Storage.open({ bucket: 'godepot-ha', prefix: 'cluster', endpoint: minio.endpoint, timeout: 5000 });
@@ -113,6 +116,24 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
       undo();
     }
   }, 60_000);
+
+  it('looks a module up in the checksum database once when both nodes need its record at once', async () => {
+    const m = mods.looked as BuiltModule;
+    await sumdb.addAll([m]);
+    // The database answers slowly, so node B asks while node A's lookup is under way.
+    const undo = sumdb.setFault(faults.delay(500), '/lookup/');
+    try {
+      const base = `/${m.path}/@v/${m.version}`;
+      const [mod, zip] = await Promise.all([getAlone(`${a.url}${base}.mod`), getAlone(`${b.url}${base}.zip`)]);
+      expect(mod.status).toBe(200);
+      expect(mod.body.equals(m.mod)).toBe(true);
+      expect(zip.status).toBe(200);
+      expect(zip.headers['x-godepot-verification']).toBe('verified');
+      expect(sumdb.count(`/lookup/${m.path}@${m.version}`)).toBe(1);
+    } finally {
+      undo();
+    }
+  });
 
   it('never writes a tampered zip to the bucket', async () => {
     const m = mods.tampered as BuiltModule;
