@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
-import type { FetchLeases } from '../util/leases.js';
+import type { FetchLeases, FetchOutcome } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
@@ -88,6 +88,9 @@ export interface SumdbMirrorOptions {
    */
   readonly leases?: FetchLeases;
 }
+
+/** The code a lookup lease's holder reports when the database's sources timed out (waiters answer 504 too). */
+const TIMEOUT = 'sumdb_timeout';
 
 export class SumdbMirror {
   readonly name: string;
@@ -356,6 +359,9 @@ export class SumdbMirror {
     if (!lease.lead) {
       const o = lease.outcome;
       if (o.kind === 'not_found') throw new SumdbError('not_found', o.detail);
+      // The database's sources failed the holder: they would fail this process too (no second timeout).
+      if (o.kind === 'failed' && o.error)
+        throw new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT);
       const stored = o.kind === 'stored' ? await this.store.readRecord(ref.path, ref.version) : null;
       if (stored) return { record: stored, cache: 'hit' };
       return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
@@ -372,13 +378,22 @@ export class SumdbMirror {
       void written.then(() => lease.release({ kind: 'stored' }));
       return { record, cache: 'miss' };
     } catch (err) {
-      lease.release(
-        err instanceof SumdbError && err.kind === 'not_found'
-          ? { kind: 'not_found', upstream: this.name, status: 404, detail: err.message }
-          : { kind: 'failed' },
-      );
+      lease.release(this.lookupOutcome(err, signal));
       throw err;
     }
+  }
+
+  /**
+   * How a lookup's holder failed, for the waiters: the database's own answer
+   * (not found, or no source answering) is theirs too; anything else (this
+   * process's clients left, it is stopping) leaves the asking to them.
+   */
+  private lookupOutcome(err: unknown, signal: AbortSignal): FetchOutcome {
+    if (!(err instanceof SumdbError) || signal.aborted) return { kind: 'failed' };
+    if (err.kind === 'not_found') return { kind: 'not_found', upstream: this.name, status: 404, detail: err.message };
+    if (err.kind === 'unavailable')
+      return { kind: 'failed', error: { code: err.timeout ? TIMEOUT : 'sumdb_unavailable', message: err.message } };
+    return { kind: 'failed' };
   }
 
   /** Looks ref up and proves it; written resolves when the record's write behind the answer has landed (or failed). */

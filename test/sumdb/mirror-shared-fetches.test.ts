@@ -1,16 +1,17 @@
 // Two processes sharing one storage (serve --workers N, or nodes through
 // Redis) ask the checksum database once for a record or a data tile both
-// need at the same moment: the holder of the lease asks, the other reads what
-// it stored, or answers its not-found; a holder that gives up for its own
-// reasons leaves the asking to the other. The leases are the primary's real
-// lease book (runtime/cluster-leases.ts) without the IPC.
+// need at the same moment: the holder of the lease asks, the other reads
+// what it stored, or gives the holder's not-found or no-source-answered; a
+// holder that gives up for its own reasons leaves the asking to the other.
+// The leases are the primary's real lease book (runtime/cluster-leases.ts)
+// without the IPC.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseBroker } from '../../src/runtime/cluster-leases.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import type { SumdbMirror } from '../../src/sumdb/index.js';
 import type { FetchLeases, FetchOutcome } from '../../src/util/leases.js';
 import { FakeSumDb, faults } from '../world/index.js';
-import { fakeModules, rig, type Rig } from './mirror-harness.js';
+import { fakeModules, RecordingRemote, rig, type Rig } from './mirror-harness.js';
 
 /** Fetch leases of two processes ('a' and 'b') from one lease book. */
 function twoProcesses(): [FetchLeases, FetchLeases] {
@@ -48,11 +49,15 @@ describe('a checksum database asked once by the processes sharing a store', () =
   const rigs: Rig[] = [];
 
   /** Mirrors a and b of db on one storage, each with its side of one lease book. */
-  async function pair(indexDataTiles = false): Promise<[SumdbMirror, SumdbMirror]> {
+  async function pair(bCalls?: RecordingRemote['calls']): Promise<[SumdbMirror, SumdbMirror]> {
     const storage = new MemoryStorage();
     const [la, lb] = twoProcesses();
-    const a = await rig([db.url], { storage, mirror: { leases: la, indexDataTiles } });
-    const b = await rig([db.url], { storage, mirror: { leases: lb, indexDataTiles } });
+    const a = await rig([db.url], { storage, mirror: { leases: la, indexDataTiles: false } });
+    const b = await rig([db.url], {
+      storage,
+      mirror: { leases: lb, indexDataTiles: false },
+      ...(bCalls ? { wrap: (r) => new RecordingRemote(r, bCalls) } : {}),
+    });
     rigs.push(a, b);
     return [a.mirror, b.mirror];
   }
@@ -91,6 +96,21 @@ describe('a checksum database asked once by the processes sharing a store', () =
       expect(x.status).toBe('rejected');
       expect(((x as PromiseRejectedResult).reason as { kind: string }).kind).toBe('not_found');
     }
+  });
+
+  it('a holder no source of the database answered: the waiter gives the same answer without asking again', async () => {
+    const bCalls: RecordingRemote['calls'] = [];
+    const [a, b] = await pair(bCalls);
+    const ref = { path: mods[11]!.path, version: 'v1.0.0' };
+    // Lookups hang: the holder gives up at its deadline (FAST: 1.5 s).
+    db.setFault(faults.hang(), '/lookup/');
+    const [ea, eb] = await Promise.all([a.lookup(ref), b.lookup(ref)].map((p) => p.catch((e: unknown) => e)));
+    for (const e of [ea, eb]) {
+      expect((e as { kind: string }).kind).toBe('unavailable');
+      expect((e as { timeout: boolean }).timeout).toBe(true);
+    }
+    expect((eb as Error).message).toBe((ea as Error).message);
+    expect(bCalls.filter((c) => c.path.startsWith('/lookup/'))).toEqual([]);
   });
 
   it('a holder whose client left hands over: the waiter asks the database itself', async () => {
