@@ -106,37 +106,33 @@ export function serveFetchLeases(): void {
   const broker = new LeaseBroker<Worker>((worker, id, outcome) => {
     if (worker.isConnected()) worker.send({ type: GRANT, id, ...(outcome ? { outcome } : {}) } satisfies Grant);
   });
-  cluster.on('message', (worker: Worker, m: unknown) => {
-    if (is<Ask>(m, ASK)) broker.ask(worker, m.key, m.id);
-    else if (is<Release>(m, RELEASE)) broker.release(worker, m.key, m.outcome);
-    else if (is<Cancel>(m, CANCEL)) broker.cancel(worker, m.key, m.id);
-  });
+  cluster.on('message', (worker: Worker, m: unknown) => deliverToBroker(broker, worker, m));
   cluster.on('exit', (worker: Worker) => broker.gone(worker));
 }
 
-/** In a worker: leases from the primary; close() stops listening to it (whoever still waits fetches alone). */
-export function clusterFetchLeases(): FetchLeases & { close(): void } {
+/** Hands a worker's lease message to the broker (anything else is ignored). */
+export function deliverToBroker<W>(broker: LeaseBroker<W>, worker: W, m: unknown): void {
+  if (is<Ask>(m, ASK)) broker.ask(worker, m.key, m.id);
+  else if (is<Release>(m, RELEASE)) broker.release(worker, m.key, m.outcome);
+  else if (is<Cancel>(m, CANCEL)) broker.cancel(worker, m.key, m.id);
+}
+
+/** The worker's side of the leases, apart from how its messages travel (clusterFetchLeases: the cluster's IPC). */
+export interface LeaseAsker extends FetchLeases {
+  /** A grant arrived for ask id: no outcome, lead; an outcome, the holder finished so. */
+  answer(id: number, outcome?: FetchOutcome): void;
+  /** Nobody will answer any more (the primary is gone): every waiter fetches alone. */
+  abandon(): void;
+}
+
+/** Asks through send(), which returns false when the message cannot go (then this process fetches alone). */
+export function leaseAsker(send: (m: Ask | Release | Cancel) => boolean): LeaseAsker {
   let next = 0;
   /** Answers awaited, by ask id: called with no outcome to lead. */
   const waiting = new Map<number, (outcome?: FetchOutcome) => void>();
-  const onMessage = (m: unknown): void => {
-    if (is<Grant>(m, GRANT)) waiting.get(m.id)?.(m.outcome);
-  };
-  // The primary is gone: nobody will answer, so every waiter fetches for itself.
-  const onDisconnect = (): void => [...waiting.values()].forEach((answer) => answer());
-  process.on('message', onMessage);
-  process.once('disconnect', onDisconnect);
-  const send = (m: Ask | Release | Cancel): boolean => {
-    if (!process.send || !process.connected) return false;
-    process.send(m);
-    return true;
-  };
   return {
-    close(): void {
-      process.off('message', onMessage);
-      process.off('disconnect', onDisconnect);
-      onDisconnect();
-    },
+    answer: (id, outcome) => waiting.get(id)?.(outcome),
+    abandon: () => [...waiting.values()].forEach((answer) => answer()),
     acquire(key: string, signal: AbortSignal): Promise<Lease> {
       return new Promise<Lease>((resolve, reject) => {
         if (signal.aborted) {
@@ -163,5 +159,29 @@ export function clusterFetchLeases(): FetchLeases & { close(): void } {
         if (!send({ type: ASK, key, id })) waiting.get(id)?.();
       });
     },
+  };
+}
+
+/** In a worker: leases from the primary; close() stops listening to it (whoever still waits fetches alone). */
+export function clusterFetchLeases(): FetchLeases & { close(): void } {
+  const asker = leaseAsker((m) => {
+    if (!process.send || !process.connected) return false;
+    process.send(m);
+    return true;
+  });
+  const onMessage = (m: unknown): void => {
+    if (is<Grant>(m, GRANT)) asker.answer(m.id, m.outcome);
+  };
+  // The primary is gone: nobody will answer, so every waiter fetches for itself.
+  const onDisconnect = (): void => asker.abandon();
+  process.on('message', onMessage);
+  process.once('disconnect', onDisconnect);
+  return {
+    close(): void {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+      onDisconnect();
+    },
+    acquire: (key, signal) => asker.acquire(key, signal),
   };
 }

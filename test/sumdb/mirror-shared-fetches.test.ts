@@ -3,43 +3,28 @@
 // need at the same moment: the holder of the lease asks, the other reads
 // what it stored, or gives the holder's not-found or no-source-answered; a
 // holder that gives up for its own reasons leaves the asking to the other.
-// The leases are the primary's real lease book (runtime/cluster-leases.ts)
-// without the IPC.
+// The leases are the workers' and the primary's real code
+// (runtime/cluster-leases.ts) without the IPC.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseBroker } from '../../src/runtime/cluster-leases.js';
+import { deliverToBroker, LeaseBroker, leaseAsker, type LeaseAsker } from '../../src/runtime/cluster-leases.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import type { SumdbMirror } from '../../src/sumdb/index.js';
-import type { FetchLeases, FetchOutcome } from '../../src/util/leases.js';
+import type { FetchLeases } from '../../src/util/leases.js';
 import { FakeSumDb, faults } from '../world/index.js';
 import { fakeModules, RecordingRemote, rig, type Rig } from './mirror-harness.js';
 
-/** Fetch leases of two processes ('a' and 'b') from one lease book. */
+/** Fetch leases of two processes ('a' and 'b'): the workers' askers and the primary's lease book, minus the IPC. */
 function twoProcesses(): [FetchLeases, FetchLeases] {
-  const waiting = new Map<number, (outcome?: FetchOutcome) => void>();
-  let ids = 0;
-  const broker = new LeaseBroker<string>((_worker, id, outcome) => waiting.get(id)?.(outcome));
-  const side = (worker: string): FetchLeases => ({
-    acquire: (key, signal) =>
-      new Promise((resolve, reject) => {
-        const id = ++ids;
-        const aborted = (): void => {
-          waiting.delete(id);
-          broker.cancel(worker, key, id);
-          reject(signal.reason as Error);
-        };
-        waiting.set(id, (outcome) => {
-          waiting.delete(id);
-          signal.removeEventListener('abort', aborted);
-          resolve(
-            outcome
-              ? { lead: false, outcome }
-              : { lead: true, release: (o: FetchOutcome) => broker.release(worker, key, o) },
-          );
-        });
-        signal.addEventListener('abort', aborted, { once: true });
-        broker.ask(worker, key, id);
-      }),
-  });
+  const askers = new Map<string, LeaseAsker>();
+  const broker = new LeaseBroker<string>((worker, id, outcome) => askers.get(worker)?.answer(id, outcome));
+  const side = (worker: string): LeaseAsker => {
+    const asker = leaseAsker((m) => {
+      deliverToBroker(broker, worker, m);
+      return true;
+    });
+    askers.set(worker, asker);
+    return asker;
+  };
   return [side('a'), side('b')];
 }
 
