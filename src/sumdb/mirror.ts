@@ -346,39 +346,55 @@ export class SumdbMirror {
   /**
    * fetchRecord, once across the processes sharing this storage: the holder
    * of the lease asks the database; the others wait, then read the record it
-   * stored or answer its not-found. When the holder failed otherwise, or its
-   * record is not in this storage, this process asks on its own.
+   * stored, or give its not-found or its no-source-answered. When the holder
+   * gave up for its own reasons, the waiters ask once more, so one of them
+   * asks while the rest wait again; only after that, or when the holder's
+   * record is not in this storage, does each ask on its own.
    */
   private async lookupShared(
     ref: ModuleVersionRef,
     signal: AbortSignal,
   ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
     const leases = this.opts.leases;
-    if (!leases) return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
-    const lease = await leases.acquire(`${this.store.prefix}lookup/${ref.path}@${ref.version}`, signal);
-    if (!lease.lead) {
+    for (let ask = 0; leases && ask < 2; ask++) {
+      const lease = await leases.acquire(`${this.store.prefix}lookup/${ref.path}@${ref.version}`, signal);
+      if (lease.lead) return this.leadLookup(ref, lease.release, signal);
       const o = lease.outcome;
       if (o.kind === 'not_found') throw new SumdbError('not_found', o.detail);
       // The database's sources failed the holder: they would fail this process too (no second timeout).
       if (o.kind === 'failed' && o.error)
         throw new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT);
-      const stored = o.kind === 'stored' ? await this.store.readRecord(ref.path, ref.version) : null;
-      if (stored) return { record: stored, cache: 'hit' };
-      return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
+      if (o.kind === 'stored') {
+        const stored = await this.store.readRecord(ref.path, ref.version);
+        if (stored) return { record: stored, cache: 'hit' };
+        break; // stored where this process does not look (nodes without one shared store)
+      }
     }
+    return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
+  }
+
+  /** Looks ref up as the lease holder; the waiters read storage when told, so they are told once the record is there. */
+  private async leadLookup(
+    ref: ModuleVersionRef,
+    release: (o: FetchOutcome) => void,
+    signal: AbortSignal,
+  ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
     try {
       // Another process may have stored it between this one's miss and the grant.
       const stored = await this.store.readRecord(ref.path, ref.version);
       if (stored) {
-        lease.release({ kind: 'stored' });
+        release({ kind: 'stored' });
         return { record: stored, cache: 'hit' };
       }
       const { record, written } = await this.fetchRecord(ref, signal);
-      // The waiters read storage when told, so they are told once the record is there; this answer need not wait.
-      void written.then(() => lease.release({ kind: 'stored' }));
+      // This answer need not wait for the write.
+      void written.then(
+        (landed) => release(landed ? { kind: 'stored' } : { kind: 'failed' }),
+        () => release({ kind: 'failed' }),
+      );
       return { record, cache: 'miss' };
     } catch (err) {
-      lease.release(this.lookupOutcome(err, signal));
+      release(this.lookupOutcome(err, signal));
       throw err;
     }
   }
@@ -396,11 +412,14 @@ export class SumdbMirror {
     return { kind: 'failed' };
   }
 
-  /** Looks ref up and proves it; written resolves when the record's write behind the answer has landed (or failed). */
+  /**
+   * Looks ref up and proves it; written resolves once the record's write
+   * behind the answer has landed (true) or failed (false).
+   */
   private async fetchRecord(
     ref: ModuleVersionRef,
     signal: AbortSignal,
-  ): Promise<{ record: StoredRecord; written: Promise<void> }> {
+  ): Promise<{ record: StoredRecord; written: Promise<boolean> }> {
     const record = await askHonestMirrors(
       this.opts.remote,
       (remote) => this.fetchVerifiedRecord(remote, ref, signal),

@@ -109,18 +109,23 @@ export class SumdbStore {
 
   /**
    * Stores a verified record behind the caller, after its head (afterHead);
-   * readRecord answers it from memory meanwhile. Resolves when the write has
-   * landed or failed (the failure is reported, not thrown).
+   * readRecord answers it from memory meanwhile. Resolves once the write has
+   * landed (true) or failed (false; the failure is reported, not thrown).
    */
-  keepRecord(path: string, version: string, rec: StoredRecord): Promise<void> {
+  keepRecord(path: string, version: string, rec: StoredRecord): Promise<boolean> {
     const key = this.lookupKey(path, version);
     this.pendingRecords.set(key, rec);
-    return this.behind(
-      'record',
-      this.afterHead(() => this.writeRecord(path, version, rec)),
-    ).finally(() => {
-      if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
-    });
+    const write = this.afterHead(() => this.writeRecord(path, version, rec));
+    return this.behind('record', write)
+      .then(() =>
+        write.then(
+          () => true,
+          () => false,
+        ),
+      )
+      .finally(() => {
+        if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
+      });
   }
 
   /**

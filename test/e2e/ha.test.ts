@@ -133,7 +133,7 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
     } finally {
       undo();
     }
-  });
+  }, 60_000);
 
   it('never writes a tampered zip to the bucket', async () => {
     const m = mods.tampered as BuiltModule;

@@ -144,6 +144,16 @@ describe('godepot serve --workers 2', () => {
       expect(z.status).toBe(200);
       expect(z.headers['x-godepot-verification']).toBe('verified');
       expect(sumdb.count('/lookup/example.com/looked@v1.0.0')).toBe(1);
+      // The two requests reached different workers (else this proves nothing across processes).
+      const pids = (): Set<number> =>
+        new Set(
+          godepot
+            .output()
+            .split('\n')
+            .filter((l) => l.includes('"msg":"request"') && l.includes('example.com/looked/@v/v1.0.0.'))
+            .map((l) => (JSON.parse(l) as { pid: number }).pid),
+        );
+      await waitFor(async () => pids().size === 2, 5_000, 'the .mod and the .zip were not answered by both workers');
     } finally {
       sumdb.clearFaults();
     }

@@ -13,19 +13,18 @@ import type { FetchLeases } from '../../src/util/leases.js';
 import { FakeSumDb, faults } from '../world/index.js';
 import { fakeModules, RecordingRemote, rig, type Rig } from './mirror-harness.js';
 
-/** Fetch leases of two processes ('a' and 'b'): the workers' askers and the primary's lease book, minus the IPC. */
-function twoProcesses(): [FetchLeases, FetchLeases] {
-  const askers = new Map<string, LeaseAsker>();
-  const broker = new LeaseBroker<string>((worker, id, outcome) => askers.get(worker)?.answer(id, outcome));
-  const side = (worker: string): LeaseAsker => {
+/** Fetch leases of n processes: the workers' askers and the primary's lease book, minus the IPC. */
+function processes(n: number): FetchLeases[] {
+  const askers = new Map<number, LeaseAsker>();
+  const broker = new LeaseBroker<number>((worker, id, outcome) => askers.get(worker)?.answer(id, outcome));
+  return Array.from({ length: n }, (_, worker) => {
     const asker = leaseAsker((m) => {
       deliverToBroker(broker, worker, m);
       return true;
     });
     askers.set(worker, asker);
     return asker;
-  };
-  return [side('a'), side('b')];
+  });
 }
 
 describe('a checksum database asked once by the processes sharing a store', () => {
@@ -33,19 +32,26 @@ describe('a checksum database asked once by the processes sharing a store', () =
   let db: FakeSumDb;
   const rigs: Rig[] = [];
 
-  /** Mirrors a and b of db on one storage, each with its side of one lease book. */
-  async function pair(bCalls?: RecordingRemote['calls']): Promise<[SumdbMirror, SumdbMirror]> {
+  /** n mirrors of db on one storage, each with its side of one lease book; calls[i] records mirror i's requests. */
+  async function group(n: number, calls: RecordingRemote['calls'][] = []): Promise<SumdbMirror[]> {
     const storage = new MemoryStorage();
-    const [la, lb] = twoProcesses();
-    const a = await rig([db.url], { storage, mirror: { leases: la, indexDataTiles: false } });
-    const b = await rig([db.url], {
-      storage,
-      mirror: { leases: lb, indexDataTiles: false },
-      ...(bCalls ? { wrap: (r) => new RecordingRemote(r, bCalls) } : {}),
-    });
-    rigs.push(a, b);
-    return [a.mirror, b.mirror];
+    const leases = processes(n);
+    const mirrors: SumdbMirror[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = calls[i];
+      const r = await rig([db.url], {
+        storage,
+        mirror: { leases: leases[i], indexDataTiles: false },
+        ...(c ? { wrap: (remote) => new RecordingRemote(remote, c) } : {}),
+      });
+      rigs.push(r);
+      mirrors.push(r.mirror);
+    }
+    return mirrors;
   }
+
+  const pair = async (bCalls?: RecordingRemote['calls']): Promise<[SumdbMirror, SumdbMirror]> =>
+    (await group(2, bCalls ? [[], bCalls] : [])) as [SumdbMirror, SumdbMirror];
 
   beforeAll(async () => {
     db = await FakeSumDb.start({ records: mods });
@@ -87,9 +93,11 @@ describe('a checksum database asked once by the processes sharing a store', () =
     const bCalls: RecordingRemote['calls'] = [];
     const [a, b] = await pair(bCalls);
     const ref = { path: mods[11]!.path, version: 'v1.0.0' };
-    // Lookups hang: the holder gives up at its deadline (FAST: 1.5 s).
+    // Lookups hang: the holder gives up at its deadline (FAST: 1.5 s). b asks once a's lookup is at the database.
     db.setFault(faults.hang(), '/lookup/');
-    const [ea, eb] = await Promise.all([a.lookup(ref), b.lookup(ref)].map((p) => p.catch((e: unknown) => e)));
+    const first = a.lookup(ref).catch((e: unknown) => e);
+    while (db.count('/lookup/') === 0) await new Promise((r) => setImmediate(r));
+    const [ea, eb] = await Promise.all([first, b.lookup(ref).catch((e: unknown) => e)]);
     for (const e of [ea, eb]) {
       expect((e as { kind: string }).kind).toBe('unavailable');
       expect((e as { timeout: boolean }).timeout).toBe(true);
@@ -112,6 +120,22 @@ describe('a checksum database asked once by the processes sharing a store', () =
     const rb = await second;
     expect(rb.cache).toBe('miss');
     expect(rb.record.text.toString()).toContain(ref.path);
+    expect(db.count('/lookup/')).toBe(2);
+  });
+
+  it('a holder whose client left hands over to one waiter: of two waiting, one asks and the other reads', async () => {
+    const [a, b, c] = (await group(3)) as [SumdbMirror, SumdbMirror, SumdbMirror];
+    const ref = { path: mods[13]!.path, version: 'v1.0.0' };
+    db.setFault(faults.delay(300), '/lookup/');
+    const leaving = new AbortController();
+    const first = a.lookup(ref, leaving.signal);
+    while (db.count('/lookup/') === 0) await new Promise((r) => setImmediate(r));
+    const waiting = [b.lookup(ref), c.lookup(ref)];
+    leaving.abort(new Error('client left'));
+    await expect(first).rejects.toThrow();
+    const [rb, rc] = await Promise.all(waiting);
+    expect([rb.cache, rc.cache].sort()).toEqual(['hit', 'miss']);
+    expect(rc.record.text.equals(rb.record.text)).toBe(true);
     expect(db.count('/lookup/')).toBe(2);
   });
 
