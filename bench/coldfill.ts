@@ -188,14 +188,20 @@ export async function benchColdFill(o: ColdFillOptions): Promise<{ rows: Row[]; 
   return { rows, notes: [] };
 }
 
-/** The world's module versions, each behind 255 made-up records (as far apart as in sum.golang.org's log). */
+/**
+ * The world's module versions (not the real-shaped app's: no fill uses
+ * them), each behind 255 made-up records (as far apart as in
+ * sum.golang.org's log).
+ */
 function spreadLog(world: BenchWorld): SumRecordInput[] {
   const h1 = (s: string): string => `h1:${createHash('sha256').update(s).digest('base64')}`;
-  return world.modules.flatMap((m, i) => [
-    ...Array.from({ length: 255 }, (_, k) => {
-      const path = `filler.example/t${i}/m${k}`;
-      return { path, version: 'v1.0.0', h1: h1(`zip ${path}`), goModH1: h1(`mod ${path}`) };
-    }),
-    m,
-  ]);
+  return world.modules
+    .filter((m) => !world.realApp.includes(m))
+    .flatMap((m, i) => [
+      ...Array.from({ length: 255 }, (_, k) => {
+        const path = `filler.example/t${i}/m${k}`;
+        return { path, version: 'v1.0.0', h1: h1(`zip ${path}`), goModH1: h1(`mod ${path}`) };
+      }),
+      m,
+    ]);
 }

@@ -6,7 +6,7 @@
 // time closer to real modules), and an app whose 38 modules have the file
 // counts and sizes of a real program's (bench/real-app.ts: 7,223 files, 186
 // MB unpacked: what a real build downloads). Each run starts from an empty
-// module cache; the two are run alternately and the medians compared. For context (not a
+// module cache; godepot and file:// are run alternately and the medians compared. For context (not a
 // target), two other servers of the same files are alternated with them
 // once per app: nginx (what any HTTP server costs) and a bare node:http
 // server answering from memory (what Node's HTTP costs: the floor under
