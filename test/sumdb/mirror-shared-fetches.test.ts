@@ -130,7 +130,7 @@ describe('a checksum database asked once by the processes sharing a store', () =
     const leaving = new AbortController();
     const first = a.lookup(ref, leaving.signal);
     while (db.count('/lookup/') === 0) await new Promise((r) => setImmediate(r));
-    const waiting = [b.lookup(ref), c.lookup(ref)];
+    const waiting = [b.lookup(ref), c.lookup(ref)] as const;
     leaving.abort(new Error('client left'));
     await expect(first).rejects.toThrow();
     const [rb, rc] = await Promise.all(waiting);
