@@ -2,6 +2,7 @@
 // serve. One entry point, get(request), for every GOPROXY artifact.
 import { systemClock } from '../util/clock.js';
 import { NotFoundError } from '../upstream/index.js';
+import { fetchOnceAcross } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import {
   CONTENT_TYPES,
@@ -301,63 +302,33 @@ export class ModuleService {
   }
 
   /**
-   * fetchAndStore, once across the processes sharing the data folder: with
-   * other workers, the one holding the lease for key fetches while the rest
-   * wait and take its outcome: null when it stored the artifact (or its
-   * quarantined copy), its NotFoundError when the upstreams have no such
-   * thing, its error when the upstream or the database failed it (the same
-   * answer here). When it gave up for its own reasons, a waiter leads.
+   * fetchAndStore, once across the processes sharing the data folder
+   * (fetchOnceAcross): null when another process stored the artifact (or
+   * its quarantined copy); a waiter gives the holder's NotFoundError, or its
+   * error when the upstream or the database failed it (the same answer here).
    */
   private async fetchShared(req: ImmutableRequest, key: string, signal: AbortSignal): Promise<StoreOutcome | null> {
-    const leases = this.ctx.leases;
-    if (!leases) return this.fetcher.fetchAndStore(req, signal);
-    // A holder that gave up for its own reasons (its clients left, it stopped, it could not store) hands
-    // over: the waiters ask once more, so one of them fetches while the rest wait again; only after that
-    // does each fetch alone.
-    for (let ask = 0; ask < 2; ask++) {
-      const lease = await leases.acquire(key, signal);
-      if (lease.lead) {
-        // Another process may have stored it between this one's miss and this lease (its own lease ended
-        // just before: a read-ahead in another worker, a client a moment earlier): nothing left to fetch.
-        if (await this.storedAnywhere(req, key)) {
-          lease.release({ kind: 'stored' });
-          return null;
-        }
-        return this.lead(req, lease.release, signal);
-      }
-      const o = lease.outcome;
-      if (o.kind === 'not_found') throw new NotFoundError(o.upstream, o.status, o.detail);
-      if (o.kind === 'stored') {
-        if (await this.storedAnywhere(req, key)) return null;
-        // Told it was stored, yet this storage has no copy: the nodes do not share one store (--redis with a
-        // local data folder on each machine). Fetch it here rather than report a copy that is not there.
+    const { value } = await fetchOnceAcross<StoreOutcome | null>(this.ctx.leases, key, signal, {
+      held: async () => ((await this.storedAnywhere(req, key)) ? { value: null } : null),
+      fetch: async (s) => {
+        const outcome = await this.fetcher.fetchAndStore(req, s);
+        return { value: outcome, stored: outcome.stored };
+      },
+      failure: (err) => failureOutcome(err, req, signal),
+      sharedError: (o) => {
+        if (o.kind === 'not_found') return new NotFoundError(o.upstream, o.status, o.detail);
+        // The upstream's or the database's answer to the holder would be this process's too.
+        if (o.kind === 'failed' && o.error && isSharedFailure(o.error.code))
+          return new GodepotError(o.error.code, o.error.message);
+        return null;
+      },
+      storedElsewhere: () =>
         this.ctx.log.warn(
           { module: req.path, version: req.version, kind: req.kind },
           "another node stored this artifact, but not in this node's storage: fetching it here; nodes coordinated through one Redis must share one object store",
-        );
-        return this.fetcher.fetchAndStore(req, signal);
-      }
-      // The upstream's or the database's answer to the holder would be this process's too.
-      if (o.error && isSharedFailure(o.error.code)) throw new GodepotError(o.error.code, o.error.message);
-    }
-    return this.fetcher.fetchAndStore(req, signal);
-  }
-
-  /** Fetches as the lease holder; the others read storage when told, so they are told once the artifact is there. */
-  private async lead(
-    req: ImmutableRequest,
-    release: (o: FetchOutcome) => void,
-    signal: AbortSignal,
-  ): Promise<StoreOutcome> {
-    let stored: StoreOutcome;
-    try {
-      stored = await this.fetcher.fetchAndStore(req, signal);
-    } catch (err) {
-      release(failureOutcome(err, req, signal));
-      throw err;
-    }
-    void stored.stored.then((ok) => release(ok ? { kind: 'stored' } : { kind: 'failed' }));
-    return stored;
+        ),
+    });
+    return value;
   }
 
   private async storedAnywhere(req: ImmutableRequest, key: string): Promise<boolean> {

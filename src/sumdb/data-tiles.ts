@@ -29,7 +29,7 @@
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { WaitingClock } from '../util/clock.js';
-import type { FetchLeases } from '../util/leases.js';
+import { fetchOnceAcross, type FetchLeases } from '../util/leases.js';
 import { Limiter } from '../util/limiter.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { hashEqual, parseTilePath, recordHash, storedHashIndex, tilePath, type Tile } from './tlog/index.js';
@@ -70,7 +70,7 @@ export interface DataTileContext {
 }
 
 export class DataTileIndex {
-  private readonly flights = new SingleFlight<Buffer[]>();
+  private readonly flights = new SingleFlight<{ records: Buffer[]; stored: boolean }>();
   private failures = 0;
   /** Subject hash → record number(s): filled from storage by load(), kept up to date by fetch(); null before. */
   private bySubject: Map<number, number | number[]> | null = null;
@@ -185,8 +185,12 @@ export class DataTileIndex {
     return this.indexing;
   }
 
-  /** Fetches data tile n as wide as head allows, checks every record against head's level-0 hashes, keeps and indexes it. */
-  async fetch(n: number, head: VerifiedHead, signal?: AbortSignal): Promise<Buffer[]> {
+  /**
+   * Fetches data tile n as wide as head allows, checks every record against
+   * head's level-0 hashes, keeps and indexes it; returns once its write has
+   * landed (stored) or failed.
+   */
+  async fetch(n: number, head: VerifiedHead, signal?: AbortSignal): Promise<{ records: Buffer[]; stored: boolean }> {
     const w = Math.min(FULL, head.tree.n - n * FULL);
     if (w <= 0) throw new SumdbError('not_found', 'not found: data tile beyond the verified tree');
     const { value } = await this.flights.do(
@@ -235,10 +239,10 @@ export class DataTileIndex {
           this.c.suspected,
         );
         // After the head it was verified under (nothing is stored beyond the stored head).
-        await this.c.store.keepTile(t, body, w);
+        const stored = await this.c.store.keepTile(t, body, w);
         this.keepRecent(n, records);
         if (this.bySubject) remember(this.bySubject, n, records);
-        return records;
+        return { records, stored };
       },
       signal,
     );
@@ -331,25 +335,13 @@ export class DataTileIndex {
     const n = Math.floor(id / FULL);
     const w = Math.min(FULL, head.tree.n - n * FULL);
     if ((this.recent.get(n)?.records.length ?? 0) >= w || (await this.readHeld(n, w))) return;
-    const leases = this.c.leases;
-    if (!leases) {
-      await this.fetch(n, head, signal);
-      return;
-    }
     // Once across the processes sharing the storage: the others read the tile the holder stored.
-    const lease = await leases.acquire(`${this.c.store.prefix}data/${n}/${w}`, signal ?? NEVER);
-    if (!lease.lead) {
-      if (lease.outcome.kind !== 'stored' || !(await this.readHeld(n, w))) await this.fetch(n, head, signal);
-      return;
-    }
-    try {
-      // Another process may have stored it between this one's read and the grant.
-      if (!(await this.readHeld(n, w))) await this.fetch(n, head, signal);
-      lease.release({ kind: 'stored' });
-    } catch (err) {
-      lease.release({ kind: 'failed' });
-      throw err;
-    }
+    await fetchOnceAcross(this.c.leases, `${this.c.store.prefix}data/${n}/${w}`, signal ?? NEVER, {
+      held: async () => ((await this.readHeld(n, w)) ? { value: undefined } : null),
+      fetch: async (s) => ({ value: undefined, stored: Promise.resolve((await this.fetch(n, head, s)).stored) }),
+      failure: () => ({ kind: 'failed' }),
+      sharedError: () => null,
+    });
   }
 
   /** Whether data tile n is stored at least w records wide; if so, its records are kept near (and indexed). */

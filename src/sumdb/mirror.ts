@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
-import type { FetchLeases, FetchOutcome } from '../util/leases.js';
+import { fetchOnceAcross, type FetchLeases, type FetchOutcome } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
 import { newVerifier, Verifiers } from './note/index.js';
@@ -344,59 +344,38 @@ export class SumdbMirror {
   }
 
   /**
-   * fetchRecord, once across the processes sharing this storage: the holder
-   * of the lease asks the database; the others wait, then read the record it
-   * stored, or give its not-found or its no-source-answered. When the holder
-   * gave up for its own reasons, the waiters ask once more, so one of them
-   * asks while the rest wait again; only after that, or when the holder's
-   * record is not in this storage, does each ask on its own.
+   * fetchRecord, once across the processes sharing this storage
+   * (fetchOnceAcross): a waiter reads the record the holder stored, or gives
+   * its not-found or its no-source-answered.
    */
   private async lookupShared(
     ref: ModuleVersionRef,
     signal: AbortSignal,
   ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
-    const leases = this.opts.leases;
-    for (let ask = 0; leases && ask < 2; ask++) {
-      const lease = await leases.acquire(`${this.store.prefix}lookup/${ref.path}@${ref.version}`, signal);
-      if (lease.lead) return this.leadLookup(ref, lease.release, signal);
-      const o = lease.outcome;
-      if (o.kind === 'not_found') throw new SumdbError('not_found', o.detail);
-      // The database's sources failed the holder: they would fail this process too (no second timeout).
-      if (o.kind === 'failed' && o.error)
-        throw new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT);
-      if (o.kind === 'stored') {
-        const stored = await this.store.readRecord(ref.path, ref.version);
-        if (stored) return { record: stored, cache: 'hit' };
-        break; // stored where this process does not look (nodes without one shared store)
-      }
-    }
-    return { record: (await this.fetchRecord(ref, signal)).record, cache: 'miss' };
-  }
-
-  /** Looks ref up as the lease holder; the waiters read storage when told, so they are told once the record is there. */
-  private async leadLookup(
-    ref: ModuleVersionRef,
-    release: (o: FetchOutcome) => void,
-    signal: AbortSignal,
-  ): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
-    try {
-      // Another process may have stored it between this one's miss and the grant.
-      const stored = await this.store.readRecord(ref.path, ref.version);
-      if (stored) {
-        release({ kind: 'stored' });
-        return { record: stored, cache: 'hit' };
-      }
-      const { record, written } = await this.fetchRecord(ref, signal);
-      // This answer need not wait for the write.
-      void written.then(
-        (landed) => release(landed ? { kind: 'stored' } : { kind: 'failed' }),
-        () => release({ kind: 'failed' }),
-      );
-      return { record, cache: 'miss' };
-    } catch (err) {
-      release(this.lookupOutcome(err, signal));
-      throw err;
-    }
+    const { value, fetched } = await fetchOnceAcross(
+      this.opts.leases,
+      `${this.store.prefix}lookup/${ref.path}@${ref.version}`,
+      signal,
+      {
+        held: async () => {
+          const record = await this.store.readRecord(ref.path, ref.version);
+          return record ? { value: record } : null;
+        },
+        fetch: async (s) => {
+          const { record, written } = await this.fetchRecord(ref, s);
+          return { value: record, stored: written };
+        },
+        failure: (err) => this.lookupOutcome(err, signal),
+        sharedError: (o) => {
+          if (o.kind === 'not_found') return new SumdbError('not_found', o.detail);
+          // The database's sources failed the holder: they would fail this process too (no second timeout).
+          if (o.kind === 'failed' && o.error)
+            return new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT);
+          return null;
+        },
+      },
+    );
+    return { record: value, cache: fetched ? 'miss' : 'hit' };
   }
 
   /**
@@ -565,7 +544,7 @@ export class SumdbMirror {
     const held = stored ? await this.storedRecords(t, stored) : [];
     if (held.length >= t.w) return { body: dataTilePrefix(held, t.w), cache: 'hit' };
     const head = await this.headCovering(t.n * FULL + t.w, signal);
-    const records = await this.dataTiles.fetch(t.n, head, signal);
+    const { records } = await this.dataTiles.fetch(t.n, head, signal);
     return { body: dataTilePrefix(records, t.w), cache: 'miss' };
   }
 

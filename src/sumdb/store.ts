@@ -34,12 +34,12 @@ export class SumdbStore {
    * landed yet. Until they do, what they write is answered from memory:
    * records from `pendingRecords`, tiles from `recent`, the head by the tree.
    */
-  private readonly writes = new Set<Promise<void>>();
+  private readonly writes = new Set<Promise<boolean>>();
   private readonly pendingRecords = new Map<string, StoredRecord>();
   /** The last write of each tile (by level/index): the next write of the same tile starts after it. */
   private readonly tileWrites = new Map<string, Promise<void>>();
   /** The last tree-head write: the next one (and any record's or tile's) starts after it. */
-  private latestWrites: Promise<void> = Promise.resolve();
+  private latestWrites: Promise<unknown> = Promise.resolve();
   /** The newest tree head kept, and whether it is in storage yet. */
   private newest: { readonly note: Buffer; readonly n: number; landed: boolean } | null = null;
 
@@ -64,8 +64,15 @@ export class SumdbStore {
     await Promise.allSettled([...this.writes]);
   }
 
-  private behind(what: string, write: Promise<void>): Promise<void> {
-    const p = write.catch((err: unknown) => this.writeFailed(what, err as Error));
+  /** Tracks write; resolves once it has landed (true) or failed (false: reported through writeFailed, not thrown). */
+  private behind(what: string, write: Promise<void>): Promise<boolean> {
+    const p = write.then(
+      () => true,
+      (err: unknown) => {
+        this.writeFailed(what, err as Error);
+        return false;
+      },
+    );
     this.writes.add(p);
     void p.finally(() => this.writes.delete(p));
     return p;
@@ -115,25 +122,20 @@ export class SumdbStore {
   keepRecord(path: string, version: string, rec: StoredRecord): Promise<boolean> {
     const key = this.lookupKey(path, version);
     this.pendingRecords.set(key, rec);
-    const write = this.afterHead(() => this.writeRecord(path, version, rec));
-    return this.behind('record', write)
-      .then(() =>
-        write.then(
-          () => true,
-          () => false,
-        ),
-      )
-      .finally(() => {
-        if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
-      });
+    return this.behind(
+      'record',
+      this.afterHead(() => this.writeRecord(path, version, rec)),
+    ).finally(() => {
+      if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
+    });
   }
 
   /**
    * writeTile behind the caller, after its head (afterHead): a hash tile is
-   * answered from memory at once (readTile). Resolves when the write has
-   * landed or failed (the failure is reported, not thrown).
+   * answered from memory at once (readTile). Resolves once the write has
+   * landed (true) or failed (false; the failure is reported, not thrown).
    */
-  keepTile(t: Tile, data: Buffer, width: number): Promise<void> {
+  keepTile(t: Tile, data: Buffer, width: number): Promise<boolean> {
     if (t.l >= 0) this.remember(t, data);
     return this.behind(
       'tile',

@@ -1,6 +1,7 @@
 // Fetch leases: the single flight of several processes (coord/ and
-// runtime/cluster-leases.ts implement it; proxy/ and sumdb/ use it). Types
-// only, so that every layer may name them.
+// runtime/cluster-leases.ts implement them), and the one protocol every user
+// of them follows (fetchOnceAcross: artifacts in proxy/, checksum records and
+// data tiles in sumdb/). No I/O of its own, so that every layer may use it.
 
 /** How the holder of a fetch lease finished (sent between processes, so plain data). */
 export type FetchOutcome =
@@ -36,4 +37,73 @@ export interface FetchLeases {
    * with signal's reason when signal aborts first.
    */
   acquire(key: string, signal: AbortSignal): Promise<Lease>;
+}
+
+/** What fetchOnceAcross needs of one kind of shared fetch. */
+export interface SharedFetch<T> {
+  /** What this process's storage holds now, or null. */
+  held(): Promise<{ readonly value: T } | null>;
+  /** Fetches, verifies and stores; stored resolves once the write has landed (true) or failed (false). */
+  fetch(signal: AbortSignal): Promise<{ readonly value: T; readonly stored: Promise<boolean> }>;
+  /** How this process's failure is told to the waiters (see FetchOutcome). */
+  failure(err: unknown): FetchOutcome;
+  /** The error a waiter gives for the holder's outcome when that is the source's own answer; null: not so. */
+  sharedError(outcome: FetchOutcome): Error | null;
+  /** Told "stored", yet this process's storage has no copy (nodes that do not share one store). */
+  storedElsewhere?(): void;
+}
+
+const STORED: FetchOutcome = { kind: 'stored' };
+const FAILED: FetchOutcome = { kind: 'failed' };
+
+/**
+ * f.fetch, once across the processes sharing a store. The holder of key's
+ * lease looks at storage once more (another process may have stored it
+ * between this one's miss and the grant), else fetches, and tells the
+ * waiters "stored" once the write has landed, or how it failed. A waiter
+ * reads what was stored, or gives the holder's answer when it is the
+ * source's own (sharedError). A holder that gave up for its own reasons
+ * hands over: the waiters ask once more, so one of them fetches while the
+ * rest wait again; only after that (or when told "stored" of a copy its
+ * storage lacks) does each fetch alone. Without leases, f.fetch.
+ * fetched: whether this process fetched the value.
+ */
+export async function fetchOnceAcross<T>(
+  leases: FetchLeases | null | undefined,
+  key: string,
+  signal: AbortSignal,
+  f: SharedFetch<T>,
+): Promise<{ value: T; fetched: boolean }> {
+  for (let ask = 0; leases && ask < 2; ask++) {
+    const lease = await leases.acquire(key, signal);
+    if (lease.lead) {
+      let got: { readonly value: T; readonly stored: Promise<boolean> };
+      try {
+        const held = await f.held();
+        if (held) {
+          lease.release(STORED);
+          return { value: held.value, fetched: false };
+        }
+        got = await f.fetch(signal);
+      } catch (err) {
+        lease.release(f.failure(err));
+        throw err;
+      }
+      // The waiters read storage when told, so they are told once it is there; this answer need not wait.
+      void got.stored.then(
+        (ok) => lease.release(ok ? STORED : FAILED),
+        () => lease.release(FAILED),
+      );
+      return { value: got.value, fetched: true };
+    }
+    const shared = f.sharedError(lease.outcome);
+    if (shared) throw shared;
+    if (lease.outcome.kind === 'stored') {
+      const held = await f.held();
+      if (held) return { value: held.value, fetched: false };
+      f.storedElsewhere?.();
+      break;
+    }
+  }
+  return { value: (await f.fetch(signal)).value, fetched: true };
 }

@@ -3,29 +3,14 @@
 // need at the same moment: the holder of the lease asks, the other reads
 // what it stored, or gives the holder's not-found or no-source-answered; a
 // holder that gives up for its own reasons leaves the asking to the other.
-// The leases are the workers' and the primary's real code
-// (runtime/cluster-leases.ts) without the IPC.
+// The leases are the workers' and the primary's real code without the IPC
+// (test/support/leases.ts); the protocol is util/leases.ts fetchOnceAcross.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deliverToBroker, LeaseBroker, leaseAsker, type LeaseAsker } from '../../src/runtime/cluster-leases.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import type { SumdbMirror } from '../../src/sumdb/index.js';
-import type { FetchLeases } from '../../src/util/leases.js';
+import { processLeases } from '../support/leases.js';
 import { FakeSumDb, faults } from '../world/index.js';
 import { fakeModules, RecordingRemote, rig, type Rig } from './mirror-harness.js';
-
-/** Fetch leases of n processes: the workers' askers and the primary's lease book, minus the IPC. */
-function processes(n: number): FetchLeases[] {
-  const askers = new Map<number, LeaseAsker>();
-  const broker = new LeaseBroker<number>((worker, id, outcome) => askers.get(worker)?.answer(id, outcome));
-  return Array.from({ length: n }, (_, worker) => {
-    const asker = leaseAsker((m) => {
-      deliverToBroker(broker, worker, m);
-      return true;
-    });
-    askers.set(worker, asker);
-    return asker;
-  });
-}
 
 describe('a checksum database asked once by the processes sharing a store', () => {
   const mods = fakeModules(300);
@@ -35,7 +20,7 @@ describe('a checksum database asked once by the processes sharing a store', () =
   /** n mirrors of db on one storage, each with its side of one lease book; calls[i] records mirror i's requests. */
   async function group(n: number, calls: RecordingRemote['calls'][] = []): Promise<SumdbMirror[]> {
     const storage = new MemoryStorage();
-    const leases = processes(n);
+    const leases = processLeases(n);
     const mirrors: SumdbMirror[] = [];
     for (let i = 0; i < n; i++) {
       const c = calls[i];
