@@ -45,7 +45,7 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     if (d.allow) return null;
     failures.inc({ reason: d.reason });
     log.warn(
-      { user: d.user, reason: d.reason, path: rawPath.slice(0, 200), remote: req.socket.remoteAddress },
+      { user: d.user?.slice(0, 100), reason: d.reason, path: rawPath.slice(0, 200), remote: req.socket.remoteAddress },
       'request refused by --auth',
     );
     return new GodepotError(d.status === 401 ? 'unauthorized' : 'forbidden', d.message);

@@ -8,7 +8,7 @@ import { decodeRequestPath, parseProxyPath, type ProxyRequest } from '../proxy/r
 import type { ModuleService } from '../proxy/service.js';
 import type { ServiceEvents } from '../proxy/context.js';
 import type { Metrics } from './metrics.js';
-import { sendArtifact, sendBuffered, sendError, sendText } from './respond.js';
+import { sendArtifact, sendBuffered, sendError, sendText, type CacheScope } from './respond.js';
 import type { Health } from './health.js';
 import { parseSumdbRequest, sumdbRoute } from '../sumdb/request.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
@@ -66,6 +66,8 @@ const ABOUT =
 export function createApp(deps: AppDeps): App {
   let inFlight = 0;
   let draining = false;
+  // Behind --auth every answer is someone's: a shared cache in front must not keep module artifacts for others.
+  const scope: CacheScope = deps.authorize ? 'private' : 'public';
   const idleWaiters: Array<() => void> = [];
 
   const finished = (): void => {
@@ -159,7 +161,7 @@ export function createApp(deps: AppDeps): App {
     const hit = deps.service.peek(p);
     if (hit) {
       served(info, hit);
-      sendBuffered(req, res, hit, hit.body);
+      sendBuffered(req, res, hit, hit.body, scope);
       return undefined;
     }
     if (reserved) throw overloaded();
@@ -175,7 +177,7 @@ export function createApp(deps: AppDeps): App {
   ): Promise<void> {
     const artifact = await deps.service.get(parsed, signal);
     served(info, artifact);
-    await sendArtifact(req, res, artifact);
+    await sendArtifact(req, res, artifact, scope);
   }
 
   function served(info: RequestLog, artifact: Artifact): void {

@@ -5,9 +5,20 @@ import { isBlob, isProvisional, type Artifact } from '../proxy/artifact.js';
 import type { OpenBlob } from '../storage/index.js';
 import type { GodepotError } from '../proxy/errors.js';
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const MUTABLE = 'public, max-age=60';
 const NO_STORE = 'no-store';
+
+/**
+ * Who may keep a copy of an artifact: any cache ('public'), or only the
+ * client's own ('private'): with --auth, a shared cache in front of godepot
+ * must not hand one user's modules to another (or to anyone without
+ * credentials).
+ */
+export type CacheScope = 'public' | 'private';
+
+function cacheControl(a: Artifact, scope: CacheScope): string {
+  if (isProvisional(a.verification)) return NO_STORE;
+  return a.immutable ? `${scope}, max-age=31536000, immutable` : `${scope}, max-age=60`;
+}
 
 export function sendError(res: ServerResponse, err: GodepotError, head = false): void {
   if (res.headersSent) {
@@ -81,10 +92,10 @@ function etagMatches(header: string | undefined, etag: string | undefined): bool
  * ends the response and returns null when there is no body to send (304,
  * 416, HEAD), else returns the byte range to send.
  */
-function begin(req: IncomingMessage, res: ServerResponse, a: Artifact): ByteRange | null {
+function begin(req: IncomingMessage, res: ServerResponse, a: Artifact, scope: CacheScope): ByteRange | null {
   const headers: Record<string, string | number> = {
     'content-type': a.contentType,
-    'cache-control': isProvisional(a.verification) ? NO_STORE : a.immutable ? IMMUTABLE : MUTABLE,
+    'cache-control': cacheControl(a, scope),
     'x-godepot-cache': a.cache,
   };
   if (a.verification !== 'n/a') headers['x-godepot-verification'] = a.verification;
@@ -101,7 +112,13 @@ function begin(req: IncomingMessage, res: ServerResponse, a: Artifact): ByteRang
     const ifRange = h['if-range'];
     const r = ifRange === undefined || ifRange === a.etag ? parseRange(h.range, a.size) : null;
     if (r === 'unsatisfiable') {
-      res.writeHead(416, { ...headers, 'content-range': `bytes */${a.size}`, 'content-length': 0 });
+      // An error about this request's range, not the artifact: no cache may keep it in the zip's place.
+      res.writeHead(416, {
+        'cache-control': NO_STORE,
+        'accept-ranges': 'bytes',
+        'content-range': `bytes */${a.size}`,
+        'content-length': 0,
+      });
       res.end();
       return null;
     }
@@ -120,18 +137,29 @@ function begin(req: IncomingMessage, res: ServerResponse, a: Artifact): ByteRang
 }
 
 /** sendArtifact for a body held in memory: synchronous (the cache-hit fast path). Returns the body bytes written. */
-export function sendBuffered(req: IncomingMessage, res: ServerResponse, a: Artifact, body: Buffer): number {
-  const r = begin(req, res, a);
+export function sendBuffered(
+  req: IncomingMessage,
+  res: ServerResponse,
+  a: Artifact,
+  body: Buffer,
+  scope: CacheScope = 'public',
+): number {
+  const r = begin(req, res, a, scope);
   if (!r) return 0;
   res.end(r.start === 0 && r.end === body.length ? body : body.subarray(r.start, r.end));
   return r.end - r.start;
 }
 
-export async function sendArtifact(req: IncomingMessage, res: ServerResponse, a: Artifact): Promise<number> {
+export async function sendArtifact(
+  req: IncomingMessage,
+  res: ServerResponse,
+  a: Artifact,
+  scope: CacheScope = 'public',
+): Promise<number> {
   const body = a.body;
-  if (!isBlob(body)) return sendBuffered(req, res, a, body);
+  if (!isBlob(body)) return sendBuffered(req, res, a, body, scope);
   try {
-    const r = begin(req, res, a);
+    const r = begin(req, res, a, scope);
     if (!r) return 0;
     await streamBlob(body, res, r.start, r.end);
     return r.end - r.start;

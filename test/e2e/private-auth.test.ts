@@ -46,7 +46,10 @@ describe.skipIf(go === null || git === null || !hasOpenssl)('HTTPS, --auth and d
   };
 
   /** GET over HTTPS trusting only the test certificate. */
-  const get = (path: string, auth?: string): Promise<{ status: number; body: string; wwwAuth?: string }> =>
+  const get = (
+    path: string,
+    auth?: string,
+  ): Promise<{ status: number; body: string; wwwAuth?: string; cacheControl?: string }> =>
     new Promise((resolve, reject) => {
       const req = request(
         `https://127.0.0.1:${port}${path}`,
@@ -57,7 +60,13 @@ describe.skipIf(go === null || git === null || !hasOpenssl)('HTTPS, --auth and d
           res.on('data', (c: string) => (body += c));
           res.on('end', () => {
             const w = res.headers['www-authenticate'];
-            resolve({ status: res.statusCode ?? 0, body, ...(w ? { wwwAuth: w } : {}) });
+            const c = res.headers['cache-control'];
+            resolve({
+              status: res.statusCode ?? 0,
+              body,
+              ...(w ? { wwwAuth: w } : {}),
+              ...(c ? { cacheControl: c } : {}),
+            });
           });
         },
       );
@@ -146,7 +155,13 @@ describe.skipIf(go === null || git === null || !hasOpenssl)('HTTPS, --auth and d
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/user public may not read corp\.example\/lib/);
     expect(r.body).not.toContain('example.com/*');
-    expect((await get('/example.com/pub/@v/list', `public:${LIMITED}`)).status).toBe(200);
+    const list = await get('/example.com/pub/@v/list', `public:${LIMITED}`);
+    expect(list.status).toBe(200);
+    // Behind --auth an answer is for its user only: a shared cache in front must not keep it for others.
+    expect(list.cacheControl).toBe('private, max-age=60');
+    const mod = await get('/example.com/pub/@v/v1.0.0.mod', `public:${LIMITED}`);
+    expect(mod.status).toBe(200);
+    expect(mod.cacheControl).toBe('private, max-age=31536000, immutable');
   }, 60_000);
 
   it('the full token in GOPROXY userinfo builds the app over HTTPS', async () => {

@@ -80,7 +80,7 @@ describe('GOPROXY protocol through godepot', () => {
   it('serves immutable artifacts with validators, ranges and HEAD', async () => {
     const url = `${godepot.url}/example.com/big/@v/v1.0.0.zip`;
     const full = await get(url);
-    expect(full.headers.get('cache-control')).toContain('immutable');
+    expect(full.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(full.headers.get('content-type')).toBe('application/zip');
     expect(full.headers.get('x-godepot-verification')).toBe('verified');
     const etag = full.headers.get('etag');
@@ -90,6 +90,13 @@ describe('GOPROXY protocol through godepot', () => {
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 100-199/${big.zip.length}`);
     expect(part.body).toEqual(big.zip.subarray(100, 200));
+    // A range past the end is this request's error, not the artifact: no cache may keep it for the zip's URL.
+    for (const range of [`bytes=${big.zip.length}-`, 'bytes=-0']) {
+      const none = await get(url, { headers: { range } });
+      expect(none.status).toBe(416);
+      expect(none.headers.get('cache-control')).toBe('no-store');
+      expect(none.headers.get('content-range')).toBe(`bytes */${big.zip.length}`);
+    }
     const stale = await get(url, { headers: { range: 'bytes=100-199', 'if-range': '"other"' } });
     expect(stale.status).toBe(200);
     expect(stale.body.length).toBe(big.zip.length);
