@@ -88,7 +88,10 @@ export class GoRunner {
       GOTOOLCHAIN: 'local',
       GOWORK: 'off',
       GOENV: 'off',
-      GOTELEMETRY: 'off',
+      // go keeps telemetry (a mode file, counters) under the user's config folder, outside the data folder,
+      // and its GOTELEMETRY variable is read-only; this variable, which the go command reads (cmd/internal/
+      // telemetry), moves it into the run's folder, where a mode file says off (run()).
+      TEST_TELEMETRY_DIR: join(gopath, 'telemetry'),
       GOPRIVATE: p,
       GONOSUMDB: p,
       GONOPROXY: '',
@@ -112,6 +115,9 @@ export class GoRunner {
         const cwd = join(gopath, 'work');
         await mkdir(cwd);
         await writeFile(join(cwd, 'go.mod'), 'module godepot.invalid/fetch\n');
+        // Telemetry off, in the run's folder (see environment()).
+        await mkdir(join(gopath, 'telemetry'));
+        await writeFile(join(gopath, 'telemetry', 'mode'), 'off\n');
         const r = await this.spawn(args, gopath, cwd, signal);
         return await use(r);
       } finally {

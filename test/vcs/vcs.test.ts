@@ -2,7 +2,7 @@
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -211,6 +211,24 @@ describe('running go', () => {
     });
     const r = await runner.run(['list', '-m', '-json'], new AbortController().signal, async (x) => x);
     expect(r.stdout + r.stderr).not.toContain('example.com/outer');
+  });
+
+  it.skipIf(findGo() === null)('the go command writes nothing outside the data folder, telemetry too', async () => {
+    // go keeps its telemetry counters under the user's config folder unless told another place (its
+    // GOTELEMETRY variable is read-only): a HOME go never saw stays empty.
+    const home = join(dir, 'home');
+    await mkdir(home, { recursive: true });
+    const runner = new GoRunner({
+      go: findGo() as string,
+      env: { PATH: process.env.PATH ?? '', HOME: home },
+      privatePatterns: M,
+      workRoot: join(dir, 'data', 'vcs'),
+      concurrency: 1,
+      timeoutMs: 30_000,
+    });
+    const r = await runner.run(['list', '-m', '-json'], new AbortController().signal, async (x) => x);
+    expect(r.code).toBe(0);
+    expect(await readdir(home, { recursive: true })).toEqual([]);
   });
 
   it('gives go the origin-fetch environment on top of godepot own', async () => {
