@@ -358,8 +358,8 @@ export class SumdbMirror {
       signal,
       {
         held: async () => {
-          const record = await this.store.readRecord(ref.path, ref.version);
-          return record ? { value: record } : null;
+          const held = await this.store.heldRecord(ref.path, ref.version);
+          return held ? { value: held.record, ...(held.landed ? { stored: held.landed } : {}) } : null;
         },
         fetch: async (s) => {
           const { record, written } = await this.fetchRecord(ref, s);

@@ -35,7 +35,10 @@ export class SumdbStore {
    * records from `pendingRecords`, tiles from `recent`, the head by the tree.
    */
   private readonly writes = new Set<Promise<boolean>>();
-  private readonly pendingRecords = new Map<string, StoredRecord>();
+  private readonly pendingRecords = new Map<
+    string,
+    { readonly rec: StoredRecord; readonly landed: Promise<boolean> }
+  >();
   /** The last write of each tile (by level/index): the next write of the same tile starts after it. */
   private readonly tileWrites = new Map<string, Promise<void>>();
   /** The last tree-head write: the next one (and any record's or tile's) starts after it. */
@@ -121,13 +124,14 @@ export class SumdbStore {
    */
   keepRecord(path: string, version: string, rec: StoredRecord): Promise<boolean> {
     const key = this.lookupKey(path, version);
-    this.pendingRecords.set(key, rec);
-    return this.behind(
+    const landed = this.behind(
       'record',
       this.afterHead(() => this.writeRecord(path, version, rec)),
     ).finally(() => {
-      if (this.pendingRecords.get(key) === rec) this.pendingRecords.delete(key);
+      if (this.pendingRecords.get(key)?.rec === rec) this.pendingRecords.delete(key);
     });
+    this.pendingRecords.set(key, { rec, landed });
+    return landed;
   }
 
   /**
@@ -182,15 +186,26 @@ export class SumdbStore {
   }
 
   async readRecord(path: string, version: string): Promise<StoredRecord | null> {
+    return (await this.heldRecord(path, version))?.record ?? null;
+  }
+
+  /**
+   * readRecord, saying for a record kept but not yet written when its write
+   * lands (true) or fails (false): only then is it in storage for others.
+   */
+  async heldRecord(
+    path: string,
+    version: string,
+  ): Promise<{ readonly record: StoredRecord; readonly landed?: Promise<boolean> } | null> {
     const key = this.lookupKey(path, version);
     const pending = this.pendingRecords.get(key);
-    if (pending) return pending;
+    if (pending) return { record: pending.rec, landed: pending.landed };
     const b = await this.storage.get(key);
     if (!b) return null;
     const nl = b.indexOf(0x0a);
     const id = Number(b.subarray(0, nl).toString('ascii'));
     if (nl <= 0 || !Number.isSafeInteger(id)) return null;
-    return { id, text: b.subarray(nl + 1) };
+    return { record: { id, text: b.subarray(nl + 1) } };
   }
 
   private async writeRecord(path: string, version: string, rec: StoredRecord): Promise<void> {

@@ -41,8 +41,12 @@ export interface FetchLeases {
 
 /** What fetchOnceAcross needs of one kind of shared fetch. */
 export interface SharedFetch<T> {
-  /** What this process's storage holds now, or null. */
-  held(): Promise<{ readonly value: T } | null>;
+  /**
+   * What this process holds now, or null. stored: for a value held in memory
+   * while its write is still landing, settles once it has (true) or failed
+   * (false); absent when the value was read from storage.
+   */
+  held(): Promise<{ readonly value: T; readonly stored?: Promise<boolean> } | null>;
   /** Fetches, verifies and stores; stored resolves once the write has landed (true) or failed (false). */
   fetch(signal: AbortSignal): Promise<{ readonly value: T; readonly stored: Promise<boolean> }>;
   /** How this process's failure is told to the waiters (see FetchOutcome). */
@@ -81,7 +85,9 @@ export async function fetchOnceAcross<T>(
       try {
         const held = await f.held();
         if (held) {
-          lease.release(STORED);
+          // "stored" only once others can read it there.
+          if (held.stored) releaseWhen(lease, held.stored);
+          else lease.release(STORED);
           return { value: held.value, fetched: false };
         }
         got = await f.fetch(signal);
@@ -90,10 +96,7 @@ export async function fetchOnceAcross<T>(
         throw err;
       }
       // The waiters read storage when told, so they are told once it is there; this answer need not wait.
-      void got.stored.then(
-        (ok) => lease.release(ok ? STORED : FAILED),
-        () => lease.release(FAILED),
-      );
+      releaseWhen(lease, got.stored);
       return { value: got.value, fetched: true };
     }
     const shared = f.sharedError(lease.outcome);
@@ -106,4 +109,12 @@ export async function fetchOnceAcross<T>(
     }
   }
   return { value: (await f.fetch(signal)).value, fetched: true };
+}
+
+/** Releases lease once stored settles: "stored" when the write landed, else a failure that hands over. */
+function releaseWhen(lease: { release(outcome: FetchOutcome): void }, stored: Promise<boolean>): void {
+  void stored.then(
+    (ok) => lease.release(ok ? STORED : FAILED),
+    () => lease.release(FAILED),
+  );
 }

@@ -65,6 +65,28 @@ describe('fetchOnceAcross', () => {
     expect(w.fetches()).toBe(1);
   });
 
+  it('a holder holding the value in memory while its write lands tells "stored" only once it has', async () => {
+    const w = world();
+    const [a, b] = processLeases(2);
+    let land: (ok: boolean) => void = () => undefined;
+    const landing = new Promise<boolean>((r) => (land = r));
+    const inMemory: SharedFetch<string> = {
+      ...w.fetcher('k'),
+      held: async () => ({ value: 'bytes', stored: landing }),
+    };
+    expect(await fetchOnceAcross(a, 'k', never, inMemory)).toEqual({ value: 'bytes', fetched: false });
+    const second = fetchOnceAcross(b, 'k', never, w.fetcher('k'));
+    let answered = false;
+    void second.then(() => (answered = true));
+    for (let i = 0; i < 10; i++) await w.tick();
+    // Told "stored" now, it would find storage empty and fetch itself.
+    expect([answered, w.fetches()]).toEqual([false, 0]);
+    w.store.set('k', 'bytes');
+    land(true);
+    expect(await second).toEqual({ value: 'bytes', fetched: false });
+    expect(w.fetches()).toBe(0);
+  });
+
   it("gives the holder's not-found to the waiter without fetching again", async () => {
     const w = world();
     const [a, b] = processLeases(2);
