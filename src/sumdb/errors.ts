@@ -20,6 +20,11 @@ export class SumdbError extends Error {
     readonly timeout = false,
     /** Mirrors whose answers failed verification: asking the others may still succeed. */
     readonly suspects: ReadonlySet<string> = new Set(),
+    /**
+     * The database's sources failed to answer (not this process's storage or
+     * coordination): another process asking now would fail the same way.
+     */
+    readonly fromSources = false,
   ) {
     super(message);
     this.name = 'SumdbError';

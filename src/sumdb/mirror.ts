@@ -370,7 +370,7 @@ export class SumdbMirror {
           if (o.kind === 'not_found') return new SumdbError('not_found', o.detail);
           // The database's sources failed the holder: they would fail this process too (no second timeout).
           if (o.kind === 'failed' && o.error)
-            return new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT);
+            return new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT, new Set(), true);
           return null;
         },
       },
@@ -381,12 +381,13 @@ export class SumdbMirror {
   /**
    * How a lookup's holder failed, for the waiters: the database's own answer
    * (not found, or no source answering) is theirs too; anything else (this
-   * process's clients left, it is stopping) leaves the asking to them.
+   * process's clients left, it is stopping, its storage or the coordination
+   * failed it) leaves the asking to them.
    */
   private lookupOutcome(err: unknown, signal: AbortSignal): FetchOutcome {
     if (!(err instanceof SumdbError) || signal.aborted) return { kind: 'failed' };
     if (err.kind === 'not_found') return { kind: 'not_found', upstream: this.name, status: 404, detail: err.message };
-    if (err.kind === 'unavailable')
+    if (err.kind === 'unavailable' && err.fromSources)
       return { kind: 'failed', error: { code: err.timeout ? TIMEOUT : 'sumdb_unavailable', message: err.message } };
     return { kind: 'failed' };
   }

@@ -21,7 +21,7 @@ export async function remoteGet(
     return await remote.get(path, kind, accept, signal);
   } catch (err) {
     if (err instanceof RemoteError)
-      throw new SumdbError('unavailable', `checksum database ${name}: ${err.message}`, err.timeout);
+      throw new SumdbError('unavailable', `checksum database ${name}: ${err.message}`, err.timeout, new Set(), true);
     throw err;
   }
 }

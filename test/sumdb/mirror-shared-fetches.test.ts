@@ -91,6 +91,35 @@ describe('a checksum database asked once by the processes sharing a store', () =
     expect(bCalls.filter((c) => c.path.startsWith('/lookup/'))).toEqual([]);
   });
 
+  it("a holder failed by its own storage hands over: the waiter's storage is fine and it asks itself", async () => {
+    const shared = new MemoryStorage();
+    let failTiles = false;
+    // a's view of the shared store: its tile reads fail (a storage hiccup on a only).
+    const aStorage = Object.create(shared) as MemoryStorage;
+    aStorage.get = async (key: string) => {
+      if (failTiles && key.includes('tile/')) throw new Error('EIO: local read failed');
+      return shared.get(key);
+    };
+    const leases = processLeases(2);
+    const bCalls: RecordingRemote['calls'] = [];
+    const a = await rig([db.url], { storage: aStorage, mirror: { leases: leases[0], indexDataTiles: false } });
+    const b = await rig([db.url], {
+      storage: shared,
+      mirror: { leases: leases[1], indexDataTiles: false },
+      wrap: (remote) => new RecordingRemote(remote, bCalls),
+    });
+    rigs.push(a, b);
+    const ref = { path: mods[150]!.path, version: 'v1.0.0' };
+    failTiles = true;
+    db.setFault(faults.delay(200), '/lookup/');
+    const first = a.mirror.lookup(ref).catch((e: unknown) => e);
+    while (db.count('/lookup/') === 0) await new Promise((r) => setImmediate(r));
+    const [ea, rb] = await Promise.all([first, b.mirror.lookup(ref)]);
+    expect((ea as Error).message).toContain('EIO');
+    expect(rb.record.text.toString()).toContain(ref.path);
+    expect(bCalls.filter((c) => c.path.startsWith('/lookup/')).length).toBe(1);
+  });
+
   it('a holder whose client left hands over: the waiter asks the database itself', async () => {
     const [a, b] = await pair();
     const ref = { path: mods[9]!.path, version: 'v1.0.0' };
