@@ -10,7 +10,9 @@
 // the lease is still its own, it deletes it and writes its outcome for the
 // waiters, who poll the lease and the outcome (a few small GETs per artifact
 // being fetched, not per request: each node's own single flight joins its
-// requests first).
+// requests first). A grant clears the last holder's outcome, so waiters
+// never take it for the new holder's; a release that failed is sent again
+// once Redis answers, so they do not wait out the lease.
 //
 // Upstream health: a breaker that opens or closes on one node is published
 // on a channel (and kept in a hash, read on every (re)connection, for
@@ -77,6 +79,16 @@ const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
+/**
+ * A lease for a new holder. The last holder's outcome goes with the grant:
+ * if this holder's lease ends without one (given back, expired), its waiters
+ * must not take the last one's for it.
+ */
+const GRANT = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+redis.call('DEL', KEYS[2])
+return 1`;
+
 /** Only the holder writes an outcome: a holder whose lease ended must not answer for the one after it. */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -106,6 +118,12 @@ export class RedisCoord implements Coordination {
   private readonly now: Clock;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /**
+   * Releases whose command failed, by lease value: sent again once Redis
+   * answers (RELEASE ends only the lease it names, so sending twice is
+   * safe), until the lease would have expired anyway.
+   */
+  private readonly unreleased = new Map<string, { send: () => Promise<unknown>; until: number }>();
 
   private constructor(
     private readonly redis: Redis,
@@ -191,6 +209,7 @@ export class RedisCoord implements Coordination {
       this.lastError = undefined;
       this.opts.onState?.(true);
       void this.catchUp();
+      this.sendUnreleased();
       return;
     }
     this.up = false;
@@ -207,6 +226,21 @@ export class RedisCoord implements Coordination {
   }
 
   /** A Redis command failed or missed its deadline: coordinate locally until Redis answers again. */
+  /** Sends the releases that failed again (Redis answers again); those whose lease has expired are dropped. */
+  private sendUnreleased(): void {
+    const now = this.now();
+    for (const [value, r] of this.unreleased) {
+      if (now >= r.until) {
+        this.unreleased.delete(value);
+        continue;
+      }
+      r.send().then(
+        () => this.unreleased.delete(value),
+        (err: unknown) => this.failed(err),
+      );
+    }
+  }
+
   private failed(err: unknown): void {
     // Already down: the failure that began the outage says why.
     if (!this.up) return;
@@ -392,9 +426,9 @@ export class RedisCoord implements Coordination {
         const value = `${token}:${randomUUID()}`;
         let granted: boolean;
         try {
-          granted = (await this.redis.set(leaseKey, value, 'PX', this.leaseTtl, 'NX')) === 'OK';
+          granted = (await this.redis.eval(GRANT, 2, leaseKey, outKey, value, this.leaseTtl)) === 1;
         } catch (err) {
-          // The SET may have landed with its reply too late: give back a lease this node will not hold,
+          // The grant may have landed with its reply too late: give back a lease this node will not hold,
           // or the other nodes would wait out its whole TTL.
           this.redis.eval(DROP, 1, leaseKey, value).catch(() => undefined);
           throw err;
@@ -472,9 +506,13 @@ export class RedisCoord implements Coordination {
         renewing = false;
         // The outcome outlives the lease briefly: long enough for every waiter's next look.
         const keep = Math.max(5_000, this.pollInterval * 20);
-        this.redis
-          .eval(RELEASE, 2, leaseKey, outKey, value, JSON.stringify(outcome), keep)
-          .catch((err: unknown) => this.failed(err));
+        const send = (): Promise<unknown> =>
+          this.redis.eval(RELEASE, 2, leaseKey, outKey, value, JSON.stringify(outcome), keep);
+        send().catch((err: unknown) => {
+          this.failed(err);
+          // Else the other nodes' waiters wait out the whole lease, long after the outcome is known.
+          this.unreleased.set(value, { send, until: this.now() + this.leaseTtl });
+        });
       },
     };
   }

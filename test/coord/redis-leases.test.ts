@@ -51,12 +51,13 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'waits'> {
 
 it.skipIf(redisBinary === null)('gives back a lease whose grant timed out, so nobody waits it out', async () => {
   const [a, b] = (await nodes(2)) as [RedisCoord, RedisCoord];
-  // Redis applies the SET, but its reply misses the deadline.
-  const client = (a as unknown as { redis: { set: (...args: unknown[]) => Promise<unknown> } }).redis;
-  const set = client.set.bind(client);
-  client.set = async (...args: unknown[]) => {
-    await set(...args);
-    throw new Error('Command timed out');
+  // Redis applies the grant, but its reply misses the deadline.
+  const client = (a as unknown as { redis: { eval: (...args: unknown[]) => Promise<unknown> } }).redis;
+  const evalScript = client.eval.bind(client);
+  client.eval = async (...args: unknown[]) => {
+    const reply = await evalScript(...args);
+    if (String(args[0]).includes("'NX'")) throw new Error('Command timed out');
+    return reply;
   };
   const signal = new AbortController().signal;
   // A goes on alone (it cannot know it holds the lease)…
@@ -86,4 +87,47 @@ it.skipIf(redisBinary === null)(
     expect(await waiter).toEqual({ lead: false, outcome: { kind: 'stored' } });
     expect(await intruder).toEqual({ lead: false, outcome: { kind: 'stored' } });
   },
+);
+
+it.skipIf(redisBinary === null)(
+  'a release lost in a Redis hiccup is sent again once Redis answers: waiters do not wait out the lease',
+  async () => {
+    const [a, b] = (await nodes(2)) as [RedisCoord, RedisCoord];
+    const signal = new AbortController().signal;
+    const lead = leadOf(await a.leases.acquire('mod/x.zip', signal));
+    const waiter = b.leases.acquire('mod/x.zip', signal);
+    // A's connection drops just before it releases (a failover, a network blip); it reconnects at once.
+    const client = (a as unknown as { redis: Redis }).redis;
+    const id = await client.client('ID');
+    await admin!.client('KILL', 'ID', String(id));
+    while (client.status === 'ready') await new Promise((r) => setImmediate(r));
+    lead.release({ kind: 'stored' });
+    // The lease lives 15 s; the outcome comes as soon as A is back.
+    expect(await within(waiter, 5_000)).toEqual({ lead: false, outcome: { kind: 'stored' } });
+  },
+  20_000,
+);
+
+it.skipIf(redisBinary === null)(
+  "a waiter is never given the last holder's outcome for a holder that ended without one",
+  async () => {
+    const [a, b, c] = (await nodes(3)) as [RedisCoord, RedisCoord, RedisCoord];
+    const never = new AbortController().signal;
+    // A round that ended with an outcome, still kept for its waiters.
+    leadOf(await a.leases.acquire('mod/x.zip', never)).release({
+      kind: 'failed',
+      error: { code: 'upstream_timeout', message: 'the last round' },
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // The next holder is granted, and C waits on it…
+    const gone = new AbortController();
+    const next = leadOf(await b.leases.acquire('mod/x.zip', gone.signal));
+    const waiter = c.leases.acquire('mod/x.zip', never);
+    await new Promise((r) => setTimeout(r, 100));
+    // …then its lease ends with no outcome (its Redis key is gone, as when it expires): C leads.
+    await admin!.del(`${(b as unknown as { opts: { namespace: string } }).opts.namespace}:lease:mod/x.zip`);
+    void next;
+    expect(await within(waiter, 3_000)).toMatchObject({ lead: true });
+  },
+  20_000,
 );
