@@ -74,6 +74,8 @@ export class Endpoint {
   private following = false;
   /** The Authorization header of every call, from the credentials of this URL (or one it is below). */
   private readonly headers: Record<string, string> | undefined;
+  /** The HTTP proxy this upstream is reached through, if any (named in connection failures). */
+  private readonly via: string | undefined;
 
   constructor(
     readonly url: string,
@@ -85,6 +87,7 @@ export class Endpoint {
   ) {
     const authorization = authorizationFor(settings.credentials ?? [], url) ?? settings.ambientAuth?.(url);
     this.headers = authorization === undefined ? undefined : { authorization };
+    this.via = pools.via(new URL(url));
     this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) => {
       observer.onBreaker?.(url, s, this.lastFailure?.error);
       if (this.following || s === 'half-open') return;
@@ -219,6 +222,7 @@ export class Endpoint {
         path,
         {
           dispatcher: this.pools.dispatcher(cls),
+          ...(this.via ? { via: this.via } : {}),
           deadlines: this.settings.deadlines[cls],
           signal,
           now: this.clock.now,

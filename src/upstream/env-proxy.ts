@@ -148,7 +148,8 @@ export function proxyRules(env: NodeJS.ProcessEnv = process.env): ProxyRules {
   };
 }
 
-function redactProxy(url: string): string {
+/** A proxy URL for messages and logs: its password hidden. */
+export function redactProxy(url: string): string {
   const u = new URL(url);
   if (u.password !== '') u.password = 'xxxxx';
   return u.href.replace(/\/$/, '');

@@ -149,7 +149,13 @@ function messageOf(err: unknown): string {
  * whether the response had started (a reset then is a bad body, not a failed
  * connection).
  */
-export function classifyNetworkError(upstream: string, err: unknown, phase: 'request' | 'body'): UpstreamError {
+/** via: the HTTP proxy the call went through; a failure to connect or to get an answer names it. */
+export function classifyNetworkError(
+  upstream: string,
+  err: unknown,
+  phase: 'request' | 'body',
+  via?: string,
+): UpstreamError {
   const codes = codesOf(err);
   const has = (...c: string[]): boolean => codes.some((x) => c.includes(x));
   const msg = messageOf(err);
@@ -201,6 +207,8 @@ export function classifyNetworkError(upstream: string, err: unknown, phase: 'req
     failure = 'connect';
     detail = msg;
   }
+  // Through a proxy, a refused or stalled connection may well be the proxy's: say which way the call went.
+  if (via !== undefined && phase === 'request') detail += ` (through the HTTP proxy ${via})`;
   return new UpstreamError({ upstream, failure, detail, transient });
 }
 

@@ -1,13 +1,13 @@
 // One HTTP GET to an upstream, with the first-byte and idle deadlines of its
 // call class, over keep-alive connection pools. Retries, breakers and overall
 // deadlines are layered on top (endpoint.ts).
-import { Agent, buildConnector, Dispatcher, interceptors, ProxyAgent } from 'undici';
+import { Agent, buildConnector, Dispatcher, interceptors, Pool, ProxyAgent } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
-import { NO_PROXY_RULES, type ProxyRules } from './env-proxy.js';
+import { NO_PROXY_RULES, redactProxy, type ProxyRules } from './env-proxy.js';
 import type { TrustOptions } from '../util/trust.js';
 
 export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';
@@ -70,6 +70,12 @@ export class HttpPools {
     private readonly trust: () => TrustOptions = () => ({}),
   ) {}
 
+  /** The HTTP proxy calls to url go through (credentials hidden), for messages; undefined when direct. */
+  via(url: URL): string | undefined {
+    const proxy = this.proxies.proxyFor(url);
+    return proxy === undefined ? undefined : redactProxy(proxy);
+  }
+
   dispatcher(cls: CallClass): Dispatcher {
     let d = this.agents.get(cls);
     if (!d) {
@@ -123,7 +129,17 @@ export function connectingAgent(
   pool: Omit<Agent.Options, 'connect'> = {},
 ): Dispatcher {
   if (proxy === undefined) return new Agent({ ...pool, connect });
-  return new ProxyAgent({ ...pool, uri: proxy, proxyTunnel: false, proxyTls: connect, requestTls: connect });
+  return new ProxyAgent({
+    ...pool,
+    uri: proxy,
+    proxyTunnel: false,
+    proxyTls: connect,
+    requestTls: connect,
+    // The proxy's answer to CONNECT is part of connecting: due within the connect deadline (undici's own
+    // default is 300 s, and a request waiting for a connection does not see its abort signal).
+    clientFactory: (origin, opts) =>
+      new Pool(origin, { ...opts, headersTimeout: connect.timeout, bodyTimeout: connect.timeout }),
+  });
 }
 
 /** Sends each request directly or through the proxy the rules name for its origin. */
@@ -212,6 +228,8 @@ export function upstreamUrl(base: string, path: string): URL {
 
 export interface AttemptOptions {
   readonly dispatcher: Dispatcher;
+  /** The HTTP proxy the call goes through (HttpPools.via), named in connection failures. */
+  readonly via?: string;
   readonly deadlines: Deadlines;
   readonly signal: AbortSignal;
   readonly headers?: Record<string, string>;
@@ -229,22 +247,25 @@ export async function getOnce<T>(
   const url = upstreamUrl(base, path);
   let res: Dispatcher.ResponseData;
   try {
-    res = await opts.dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: 'GET',
-      headersTimeout: opts.deadlines.firstByte,
-      bodyTimeout: opts.deadlines.idle,
-      signal: opts.signal,
-      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...opts.headers },
-    });
+    res = await untilAborted(
+      opts.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'GET',
+        headersTimeout: opts.deadlines.firstByte,
+        bodyTimeout: opts.deadlines.idle,
+        signal: opts.signal,
+        headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...opts.headers },
+      }),
+      opts.signal,
+    );
   } catch (err) {
     if (
       opts.signal.aborted &&
       !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
     )
       throw err;
-    throw classifyNetworkError(base, err, 'request');
+    throw classifyNetworkError(base, err, 'request', opts.via);
   }
   const meta: ResponseMeta = { upstream: base, url: url.toString(), status: res.statusCode, headers: res.headers };
   if (res.statusCode === 200) {
@@ -283,6 +304,46 @@ export async function getOnce<T>(
     detail,
     transient,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+/**
+ * The response, or signal's reason as soon as it aborts: undici sees a
+ * request's signal only once the request has a connection, so a connection
+ * that never comes (a proxy that never answers CONNECT) would otherwise hold
+ * the call past every deadline. A response that comes after is thrown away.
+ */
+function untilAborted(
+  response: Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  if (signal.aborted) {
+    response.then(
+      (r) => r.body.destroy(),
+      () => undefined,
+    );
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      response.then(
+        (r) => r.body.destroy(),
+        () => undefined,
+      );
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    response.then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) r.body.destroy();
+        else resolve(r);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
   });
 }
 

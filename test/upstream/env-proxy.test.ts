@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { proxyRules } from '../../src/upstream/index.js';
 import { noNameResolves } from '../support/dns.js';
@@ -113,9 +113,13 @@ describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
     await removeDir(dir);
   });
 
-  const viaGodepot = async (upstream: string, env: NodeJS.ProcessEnv): Promise<{ status: number; body: string }> => {
+  const viaGodepot = async (
+    upstream: string,
+    env: NodeJS.ProcessEnv,
+    settings: Record<string, string> = {},
+  ): Promise<{ status: number; body: string }> => {
     const g = await startGodepot(
-      { upstream, sumdb: 'off' },
+      { upstream, sumdb: 'off', ...settings },
       {
         compose: {
           proxies: proxyRules(env),
@@ -144,6 +148,39 @@ describe.skipIf(!hasOpenssl)('godepot behind an HTTP proxy', () => {
     const upstream = `https://${NAME}:${port(secure)}`;
     expect(await viaGodepot(upstream, { HTTPS_PROXY: proxyUrl })).toEqual({ status: 200, body: 'v1.0.0\nv1.1.0\n' });
     expect(proxy.asked).toEqual([`CONNECT ${NAME}:${port(secure)}`]);
+  });
+
+  it('a proxy that accepts and never answers CONNECT: a 504 within the deadline, naming the proxy', async () => {
+    // undici waits up to 300 s for a proxy's answer to CONNECT, and a request waiting for its connection
+    // does not see its abort signal: every build through such a proxy hung for minutes.
+    const silent = createNetServer((socket) => socket.on('error', () => undefined));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const started = performance.now();
+      const r = await viaGodepot(
+        `https://${NAME}:${port(secure)}`,
+        { HTTPS_PROXY: silentUrl },
+        { 'metadata-connect-timeout': '500ms', 'metadata-first-byte-timeout': '500ms', 'metadata-total-timeout': '2s' },
+      );
+      expect(performance.now() - started).toBeLessThan(6_000);
+      expect(r.status).toBe(504);
+      expect(r.body).toContain(`through the HTTP proxy ${silentUrl}`);
+    } finally {
+      silent.close();
+    }
+  }, 20_000);
+
+  it('a proxy that refuses connections: the 502 names the proxy, not only the upstream', async () => {
+    const closed = createNetServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const r = await viaGodepot(`https://${NAME}:${port(secure)}`, { HTTPS_PROXY: closedUrl });
+    expect(r.status).toBe(502);
+    expect(r.body).toContain(`connection refused (through the HTTP proxy ${closedUrl})`);
   });
 
   it('connects directly to a host NO_PROXY names (here its name does not resolve: a 502 that says so)', async () => {
