@@ -1,5 +1,6 @@
 // /readyz: can godepot do its job? Storage must be writable (else 503);
-// open breakers, a stale or forked checksum database make it "degraded" —
+// a failing upstream (unreachable at the start-up probe, failing since a
+// call, or its breaker open), a stale or forked checksum database make it "degraded" —
 // still serving what it has verified, so still ready (200); a failing
 // checksum-database source another one covers degrades nothing (coveredSources).
 import type { CoordStatus } from '../coord/index.js';
@@ -84,9 +85,16 @@ export class Health {
     const covered = coveredSources(upstreams, (url) => dbOf.get(url));
     const reasons = [
       ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
+      // Failing, not only once its breaker opens: a lone upstream that refuses every connection serves
+      // nothing new, whatever number of modules it has failed so far.
       ...upstreams
-        .filter((u) => u.state !== 'closed' && !covered.has(u.url))
-        .map((u) => `upstream ${u.url}: ${u.detail ?? u.lastFailure?.detail ?? `circuit breaker ${u.state}`}`),
+        .filter(
+          (u) => (u.state !== 'closed' || u.failingSince !== undefined || u.reachable === false) && !covered.has(u.url),
+        )
+        .map(
+          (u) =>
+            `upstream ${u.url}: ${u.detail ?? u.lastFailure?.detail ?? (u.state === 'closed' ? 'unreachable' : `circuit breaker ${u.state}`)}`,
+        ),
       ...sumdb
         .filter((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable')
         .map((s) => `checksum database ${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ''}`),

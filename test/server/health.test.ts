@@ -7,7 +7,7 @@ import { coveredSources, Health } from '../../src/server/health.js';
 import type { SumdbEndpoint } from '../../src/server/sumdb-endpoint.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import type { SumdbStatus } from '../../src/sumdb/index.js';
-import { EndpointRegistry, HttpPools } from '../../src/upstream/index.js';
+import { EndpointRegistry, HttpPools, readLimited, UpstreamError } from '../../src/upstream/index.js';
 
 const PROXY = 'http://127.0.0.1:9/proxy';
 const DB_HOST = 'https://sum.example';
@@ -43,7 +43,7 @@ function world(db: Pick<SumdbStatus, 'status' | 'detail'>, opts: { unverified?: 
     }),
   };
   const health = new Health(new MemoryStorage(), endpoints, [sumdb], false, async () => opts.unverified ?? 0);
-  return { health, open };
+  return { health, open, endpoints };
 }
 
 describe('/readyz status', () => {
@@ -71,6 +71,21 @@ describe('/readyz status', () => {
     open(PROXY);
     const r = await health.readiness();
     expect([r.status, r.reasons]).toEqual(['degraded', [`upstream ${PROXY}: cannot resolve host`]]);
+  });
+
+  it('is degraded once the proxy fails a call, before its breaker opens', async () => {
+    // A lone upstream refusing every connection serves nothing new: the field saw "ok" here until the
+    // breaker opened, which takes failures across three modules.
+    const { health, endpoints } = world({ status: 'ok' });
+    const refused = await endpoints
+      .get(PROXY)
+      .get('/example.com/m/@v/list', 'list', 'metadata', readLimited(1000))
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UpstreamError);
+    const r = await health.readiness();
+    expect(r.upstreams.find((u) => u.url === PROXY)?.state).toBe('closed');
+    expect(r.status).toBe('degraded');
+    expect(r.reasons).toEqual([`upstream ${PROXY}: ${(refused as UpstreamError).detail}`]);
   });
 
   it('is degraded when no copy of the log answers, and with artifacts awaiting re-verification', async () => {
