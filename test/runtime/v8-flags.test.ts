@@ -7,8 +7,9 @@ describe('node start flags', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       scripts: { start: string };
     };
-    const [node, ...rest] = pkg.scripts.start.split(' ');
-    expect(node).toBe('node');
+    // exec: the shell npm runs the script in hands over to node, so npm's SIGTERM reaches godepot.
+    const [exec, node, ...rest] = pkg.scripts.start.split(' ');
+    expect([exec, node]).toEqual(['exec', 'node']);
     expect(rest.slice(0, NODE_START_FLAGS.length)).toEqual([...NODE_START_FLAGS]);
     expect(rest.slice(NODE_START_FLAGS.length)).toEqual(['bin/godepot.js', 'serve']);
   });
