@@ -29,7 +29,12 @@ export function parseDuration(input: string | number): number {
     return atMostMax(input, input);
   }
   const s = input.trim();
-  if (/^\d+$/.test(s)) return atMostMax(Number(s), input);
+  // A bare number could mean seconds (--list-ttl 300) as well as milliseconds: refused rather than guessed,
+  // as the go command refuses it; 0 means the same in every unit. (A config file's JSON number is milliseconds.)
+  if (/^\d+$/.test(s)) {
+    if (Number(s) === 0) return 0;
+    throw new ValueError(`invalid duration ${JSON.stringify(input)}: give a unit, like ${s}s or ${s}ms`);
+  }
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;

@@ -22,7 +22,10 @@ describe('value syntaxes', () => {
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('1.5s')).toBe(1500);
-    expect(parseDuration('42')).toBe(42);
+    // A bare number is seconds to one reader and milliseconds to another: refused, saying so (0 is 0 either way).
+    expect(() => parseDuration('300')).toThrow('invalid duration "300": give a unit, like 300s or 300ms');
+    expect(parseDuration('0')).toBe(0);
+    expect(parseDuration(42)).toBe(42);
     for (const bad of ['', '5 minutes', '-1s', '1x', 's']) expect(() => parseDuration(bad)).toThrow(/invalid duration/);
     expect(parseSize('256MiB')).toBe(256 * 1024 * 1024);
     expect(parseSize('1GB')).toBe(1e9);
