@@ -1,6 +1,8 @@
 // `godepot incidents`: the upstream outage log of a data folder, as a table
 // (or JSON with --json). Reads the folder directly, so it works whether or
 // not the server is running.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { buildSettings, ConfigError, layeredValues, parseFlags } from '../config/load.js';
 import { envName, OPTIONS } from '../config/options.js';
 import { DEFAULT_DATA } from '../config/settings.js';
@@ -60,11 +62,28 @@ export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_I
   if (flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
   // The same storage settings as serve: with --storage s3://…, the whole cluster's incidents.
-  const storage = await openStorage(buildSettings(layeredValues(flags, io.env)));
+  const settings = buildSettings(layeredValues(flags, io.env));
+  if (settings.storage.kind === 'fs') {
+    // Reading must not make a data folder (opening one does): a wrong folder would say "no incidents".
+    const folder = resolve(settings.data);
+    // Every folder godepot has served from holds .staging (FsStorage makes it).
+    if (!existsSync(join(folder, '.staging')))
+      throw new ConfigError(
+        `no godepot data folder at ${folder}: give --data DIR, the folder godepot serve keeps its data in (${envName('data')})`,
+      );
+  }
+  const storage = await openStorage(settings);
   try {
     const incidents = await readIncidents(storage);
     if (flags.values.get('json')?.[0] === 'true') io.out(JSON.stringify(incidents, null, 2) + '\n');
-    else io.out(formatIncidentTable(incidents));
+    else {
+      io.out(formatIncidentTable(incidents));
+      const where =
+        settings.storage.kind === 'fs'
+          ? resolve(settings.data)
+          : `s3://${settings.storage.bucket}/${settings.storage.prefix}`;
+      if (incidents.length === 0) io.out(`(read ${where})\n`);
+    }
   } finally {
     await storage.close();
   }

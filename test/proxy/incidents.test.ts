@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,6 +71,25 @@ describe('incident log', () => {
     expect(out[0]).toMatch(/ongoing/);
     expect(JSON.parse(out[1] ?? '[]')[0]).toMatchObject({ upstream: 'https://sum.example' });
     expect(formatIncidentTable([])).toBe('No upstream incidents recorded.\n');
+  });
+
+  it('`godepot incidents` on a folder that is not there says so, and makes none', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'godepot-incidents-'));
+    const missing = join(parent, 'data');
+    const io = { out: () => undefined, err: process.stderr, env: {} };
+    await expect(incidentsCommand(['--data', missing], io)).rejects.toThrow(
+      `no godepot data folder at ${missing}: give --data DIR, the folder godepot serve keeps its data in (GODEPOT_DATA)`,
+    );
+    expect(existsSync(missing)).toBe(false);
+    // A folder that is there but no data folder (a mistyped path's parent, a home folder): the same.
+    await expect(incidentsCommand(['--data', parent], io)).rejects.toThrow(`no godepot data folder at ${parent}`);
+    expect(existsSync(join(parent, '.staging'))).toBe(false);
+    // An empty log says which folder it read: an empty answer from the wrong folder looks like a right one.
+    const empty = await mkdtemp(join(tmpdir(), 'godepot-incidents-'));
+    await (await FsStorage.open(empty)).close();
+    const out: string[] = [];
+    expect(await incidentsCommand(['--data', empty], { ...io, out: (t: string) => void out.push(t) })).toBe(0);
+    expect(out.join('')).toBe(`No upstream incidents recorded.\n(read ${empty})\n`);
   });
 
   it('`godepot incidents --help` prints help', async () => {
