@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'upstream_refused'
   | 'unauthorized'
+  | 'loop_detected'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -51,6 +52,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   upstream_refused: 403,
   unauthorized: 401,
+  loop_detected: 508,
   internal: 500,
 };
 

@@ -16,7 +16,7 @@ import { Metrics, registerLogMetrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Coordination } from '../coord/index.js';
-import { openCoord, openStorage } from './stores.js';
+import { openCoord, openStorage, selfTag } from './stores.js';
 import {
   EndpointRegistry,
   HttpPools,
@@ -149,9 +149,10 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       { upstreams: fromNetrc.map((e) => e.url) },
       `credentials from .netrc (as the go command sends them) for ${fromNetrc.map((e) => e.url).join(', ')}`,
     );
+  const self = selfTag(settings);
   const endpoints: EndpointRegistry = new EndpointRegistry(
     pools,
-    { ...settings, ambientAuth },
+    { ...settings, ambientAuth, via: self },
     {
       ...combine(metrics.endpointObserver(), incidents.endpointObserver(), reach.observer(), stats.endpointObserver()),
       // A breaker that opens or closes here is news for the other processes; theirs is followed here.
@@ -295,6 +296,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     events,
     incidents: () => incidents.list(),
     ...(auth ? { authorize: auth.authorize } : {}),
+    self,
     operator: operatorRoutes(
       new OperatorApi({
         stats,

@@ -3,6 +3,8 @@
 // workers of one machine (through their primary: cluster-coord.ts), or
 // several nodes through Redis. Kept apart from compose.ts so that the composition
 // root stays one readable page.
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -22,6 +24,19 @@ export async function openStorage(settings: Settings): Promise<Storage> {
     timeout: s.timeout,
     trust: trustOptions(),
   });
+}
+
+/**
+ * This godepot's name in the Via header of its upstream calls (loop check):
+ * the same for its workers and for the nodes that share its store (asking
+ * one of them could only find what the store has), another godepot's
+ * differs — on another machine even with the same data path.
+ */
+export function selfTag(settings: Settings): string {
+  const s = settings.storage;
+  const store =
+    s.kind === 's3' ? `s3:${s.endpoint ?? ''}/${s.bucket}/${s.prefix}` : `fs:${hostname()}:${resolve(settings.data)}`;
+  return 'godepot-' + createHash('sha256').update(store).digest('hex').slice(0, 12);
 }
 
 /** The Redis key namespace of the nodes that share this store (two clusters may share one Redis). */

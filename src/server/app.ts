@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly events: ServiceEvents;
   /** JSON for GET /api/incidents. */
   readonly incidents?: () => Promise<unknown>;
+  /** This godepot's name in the Via header of its upstream calls (selfTag): a request carrying it is a loop. */
+  readonly self?: string;
   /** The --auth gate: the refusal (401 'unauthorized', 403 'forbidden') of a request, or null to let it in. */
   readonly authorize?: (req: IncomingMessage) => GodepotError | null;
   /** The operator page and its JSON API (api.ts); an auth gate wraps this one function. */
@@ -290,6 +292,17 @@ export function createApp(deps: AppDeps): App {
           'method_not_allowed',
           `godepot: method ${method.slice(0, 20)} not allowed; the module proxy protocol is read-only (GET, HEAD)`,
         ),
+      );
+    } else if (deps.self !== undefined && req.headers.via?.includes(deps.self)) {
+      // This godepot asking itself: answered at once (else each miss waits out its own deadline, then says "time-out").
+      info.route = 'loop';
+      sendError(
+        res,
+        new GodepotError(
+          'loop_detected',
+          'godepot: this request came from this godepot itself: its --upstream (or a proxy behind it) leads back here; point --upstream at a module proxy such as https://proxy.golang.org',
+        ),
+        method === 'HEAD',
       );
     } else if (deps.authorize && (gate = deps.authorize(req)) !== null) {
       info.route = 'auth';

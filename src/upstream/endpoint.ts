@@ -51,6 +51,8 @@ export interface ResilienceSettings {
   readonly credentials?: readonly UrlCredential[];
   /** Credentials from elsewhere for a URL without its own (.netrc, as the go command reads it: netrc.ts). */
   readonly ambientAuth?: (url: string) => string | undefined;
+  /** This godepot's name (selfTag), sent in the Via header of every call: a godepot that is its own upstream sees it come back. */
+  readonly via?: string;
 }
 
 export interface EndpointStatus {
@@ -72,7 +74,7 @@ export class Endpoint {
   private lastFailure: { error: UpstreamError; at: number } | undefined;
   /** True while following news: the breaker's changes are not news to share again. */
   private following = false;
-  /** The Authorization header of every call, from the credentials of this URL (or one it is below). */
+  /** The Authorization header of every call (the credentials of this URL, or one it is below), and Via. */
   private readonly headers: Record<string, string> | undefined;
   /** The HTTP proxy this upstream is reached through, if any (named in connection failures). */
   private readonly via: string | undefined;
@@ -86,7 +88,11 @@ export class Endpoint {
     private readonly random: () => number = Math.random,
   ) {
     const authorization = authorizationFor(settings.credentials ?? [], url) ?? settings.ambientAuth?.(url);
-    this.headers = authorization === undefined ? undefined : { authorization };
+    const headers = {
+      ...(authorization === undefined ? {} : { authorization }),
+      ...(settings.via === undefined ? {} : { via: `1.1 ${settings.via}` }),
+    };
+    this.headers = Object.keys(headers).length > 0 ? headers : undefined;
     this.via = pools.via(new URL(url));
     this.breaker = new HealthBreaker(settings.breaker.failures, settings.breaker.halfOpenAfter, clock, (s) => {
       observer.onBreaker?.(url, s, this.lastFailure?.error);

@@ -295,7 +295,11 @@ export async function getOnce<T>(
     return { found: false, notFound: new NotFoundError(base, res.statusCode, firstLine(text)) };
   }
   const detail = `${res.statusCode}${text ? `: ${firstLine(text)}` : ''}`;
-  const transient = res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408;
+  // 501 and 508 (a loop: a godepot whose upstream leads back to itself) do not change by asking again.
+  const transient =
+    (res.statusCode >= 500 && res.statusCode !== 501 && res.statusCode !== 508) ||
+    res.statusCode === 429 ||
+    res.statusCode === 408;
   const retryAfterMs = parseRetryAfter(res.headers['retry-after'], (opts.now ?? Date.now)());
   throw new UpstreamError({
     upstream: base,
