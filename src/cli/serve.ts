@@ -5,6 +5,7 @@
 // half-written files); the primary coordinates them as one small cluster —
 // one fetch per artifact, one verified tree head, one breaker state and
 // not-found cache (runtime/cluster-coord.ts) — and /metrics answers for all.
+import { hostname } from 'node:os';
 import cluster from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import type { Server } from 'node:http';
@@ -182,6 +183,10 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     if (code === 'EACCES')
       throw new ConfigError(`--listen ${where}: permission denied (ports below 1024 need privileges); choose another`);
     if (code === 'EADDRNOTAVAIL') throw new ConfigError(`--listen ${where}: no such local address on this machine`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL')
+      throw new ConfigError(
+        `--listen ${where}: the host name ${settings.listen.host} does not resolve; give an address of this machine (or :PORT for all)`,
+      );
     throw err;
   }
   const addr = server.address();
@@ -203,7 +208,7 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
         offline: settings.offline,
         verify: settings.verify.mode,
       },
-      `godepot listening on ${url}; point Go at it with GOPROXY=${url} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
+      `godepot listening on ${url}; point Go at it with GOPROXY=${goproxyHint(settings.listen.host, url)} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
         g.sources.length === 0
           ? 'checksum verification off'
           : g.sources.map((s) => `checksum database ${s.name} at ${s.candidates().join(', ')}`).join('; ')
@@ -237,4 +242,11 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** What to set GOPROXY to: the URL, or for a wildcard address (every interface) how to reach it from here and elsewhere. */
+function goproxyHint(host: string, url: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return url;
+  const here = url.replace(host === '::' ? '[::]' : '0.0.0.0', '127.0.0.1');
+  return `${here} from this machine, ${url.replace(host === '::' ? '[::]' : '0.0.0.0', hostname())} from others`;
 }

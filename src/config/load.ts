@@ -38,6 +38,19 @@ export function parseFlags(
   flags: readonly OptionSpec[] = OPTIONS,
 ): ParsedArgs {
   const specs = new Map(flags.map((f) => [f.name, f]));
+  for (const a of args) {
+    if (a === '--') break;
+    // Go's flag package takes -listen; parseArgs would read it as -l -i -s …
+    const single = /^-([a-z][a-z0-9-]+)(=.*)?$/.exec(a);
+    if (single) {
+      const name = single[1] as string;
+      throw new ConfigError(
+        specs.has(name) || name === 'config' || name === 'help'
+          ? `unknown flag ${a.split('=')[0]}: godepot's flags take two dashes (--${name}); see godepot ${command} --help`
+          : `unknown flag ${a.split('=')[0]}; see godepot ${command} --help`,
+      );
+    }
+  }
   const options = Object.fromEntries(
     flags.map((f) => [f.name, { type: f.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
   );

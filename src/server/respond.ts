@@ -115,6 +115,7 @@ function begin(req: IncomingMessage, res: ServerResponse, a: Artifact, scope: Ca
       // An error about this request's range, not the artifact: no cache may keep it in the zip's place.
       res.writeHead(416, {
         'cache-control': NO_STORE,
+        'x-godepot-cache': a.cache,
         'accept-ranges': 'bytes',
         'content-range': `bytes */${a.size}`,
         'content-length': 0,

@@ -144,7 +144,10 @@ describe('value syntaxes', () => {
     expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(parseListen(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
     expect(parseListen('[::1]:80')).toEqual({ host: '::1', port: 80 });
-    for (const bad of ['8080', 'host:', 'host:99999', 'a:b:c']) expect(() => parseListen(bad)).toThrow(/HOST:PORT/);
+    for (const bad of ['8080', 'host:', 'a:b:c']) expect(() => parseListen(bad)).toThrow(/HOST:PORT/);
+    expect(() => parseListen('127.0.0.1:99999')).toThrow(
+      '"127.0.0.1:99999": port 99999 is out of range (1–65535, or 0 for any)',
+    );
   });
 });
 
@@ -227,6 +230,11 @@ describe('loadSettings', () => {
   it('parses flags strictly and says where a bad value came from', () => {
     expect(() => loadSettings(['--frobnicate=1'], {})).toThrow(/^unknown flag --frobnicate; see godepot serve --help$/);
     expect(() => loadSettings(['-x'], {})).toThrow(/unknown flag -x/);
+    // Go's single-dash spelling of a known flag: told how godepot spells it (not "unknown flag -l").
+    expect(() => loadSettings(['-listen', '127.0.0.1:8080'], {})).toThrow(
+      "unknown flag -listen: godepot's flags take two dashes (--listen); see godepot serve --help",
+    );
+    expect(() => loadSettings(['-frobnicate=1'], {})).toThrow(/^unknown flag -frobnicate; see godepot serve --help$/);
     expect(() => loadSettings(['--listen'], {})).toThrow(/--listen needs a value/);
     expect(() => loadSettings(['stray'], {})).toThrow(/unexpected argument "stray"/);
     expect(() => loadSettings(['--workers', 'lots'], {})).toThrow(
