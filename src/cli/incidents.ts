@@ -19,8 +19,9 @@ export function formatIncidentTable(incidents: readonly Incident[], now = Date.n
   for (const i of incidents) {
     rows.push([
       i.start.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-      i.end ? i.end.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'ongoing',
-      formatAge(i.durationMs ?? now - Date.parse(i.start)),
+      // An end godepot did not see (it stopped while the outage was open): when it last looked.
+      i.end ? `${i.endUnknown ? 'stopped ' : ''}${i.end.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : 'ongoing',
+      `${i.endUnknown ? '≥' : ''}${formatAge(i.durationMs ?? now - Date.parse(i.start))}`,
       i.upstream,
       i.failureClass,
       String(i.servedFromCache),

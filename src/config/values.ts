@@ -259,7 +259,7 @@ export function parseSumdbSpec(input: string): SumdbSpec {
   if (!parts) {
     if (!key.includes('+'))
       throw new ValueError(
-        `unknown checksum database ${JSON.stringify(key)}: godepot knows the key of ${Object.keys(KNOWN_SUMDB_KEYS).join(', ')} only; give its verifier key as in GOSUMDB, "NAME+HASH+KEY [URL]" (like ${SUM_GOLANG_ORG_KEY})`,
+        `unknown checksum database ${JSON.stringify(key)}: godepot knows the key of ${Object.keys(KNOWN_SUMDB_KEYS).join(', ')} only (and its mirror ${Object.keys(SUMDB_ALIASES).join(', ')}); give its verifier key as in GOSUMDB, "NAME+HASH+KEY [URL]" (like ${SUM_GOLANG_ORG_KEY})`,
       );
     throw new ValueError(`invalid sumdb key ${JSON.stringify(key)}: expected NAME+HASH+KEY like ${SUM_GOLANG_ORG_KEY}`);
   }

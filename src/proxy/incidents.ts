@@ -36,6 +36,11 @@ export interface Incident {
   durationMs?: number;
   /** When this record last changed; a record left open by a stopped process ends here. */
   updatedAt?: string;
+  /**
+   * Set when the process recording it stopped while the outage was open: end
+   * is when godepot last looked, and the outage may have gone on after.
+   */
+  endUnknown?: boolean;
   failureClass: string;
   detail: string;
   servedFromCache: number;
@@ -376,6 +381,7 @@ function isStale(inc: Incident, now: number): boolean {
 function endAtLastRecord(inc: Incident): void {
   inc.end = inc.updatedAt ?? inc.start;
   inc.durationMs = Math.max(0, Date.parse(inc.end) - Date.parse(inc.start));
+  inc.endUnknown = true;
 }
 
 /**
@@ -405,7 +411,12 @@ export function groupView(records: readonly Incident[], now: number): Incident[]
         if (end === Infinity) {
           delete cur.end;
           delete cur.durationMs;
+          delete cur.endUnknown;
         } else {
+          // The record that ends last says whether that end was seen or is only when godepot stopped looking.
+          const last = endOf(r) >= endOf(cur) ? r : cur;
+          if (last.endUnknown) cur.endUnknown = true;
+          else delete cur.endUnknown;
           cur.end = new Date(end).toISOString();
           cur.durationMs = end - Date.parse(cur.start);
         }

@@ -26,6 +26,8 @@ export interface IncidentView {
   readonly start?: string;
   readonly end?: string;
   readonly durationMs?: number;
+  /** godepot stopped while it was open: end is when it last looked (the outage may have gone on). */
+  readonly endUnknown?: boolean;
   readonly failureClass?: string;
   readonly detail?: string;
   readonly servedFromCache?: number;
@@ -173,13 +175,20 @@ export function lastError(u: UpstreamView): string {
   return `${words}${f.detail ? `: ${f.detail}` : ''}${at === null ? '' : ` (at ${clock(at)})`}`;
 }
 
-/** An incident's duration: its recorded one, or "ongoing" with the time so far. */
+/** An incident's end: when, "ongoing", or when godepot stopped looking (its end unseen). */
+export function incidentEnd(i: IncidentView): string {
+  if (i.end === undefined) return 'ongoing';
+  return i.endUnknown === true ? `${dateTime(parseTime(i.end))} (godepot stopped)` : dateTime(parseTime(i.end));
+}
+
+/** An incident's duration: its recorded one (at least, if its end was unseen), or "ongoing" with the time so far. */
 export function incidentDuration(i: IncidentView, now: number): string {
   if (i.end !== undefined) {
-    if (isNumber(i.durationMs)) return duration(i.durationMs);
+    const at = i.endUnknown === true ? 'at least ' : '';
+    if (isNumber(i.durationMs)) return at + duration(i.durationMs);
     const s = parseTime(i.start);
     const e = parseTime(i.end);
-    return s !== null && e !== null ? duration(e - s) : MISSING;
+    return s !== null && e !== null ? at + duration(e - s) : MISSING;
   }
   const s = parseTime(i.start);
   return s === null ? MISSING : `${duration(now - s)} so far`;
@@ -201,7 +210,7 @@ export function incidentsMarkdown(incidents: readonly IncidentView[], now: numbe
       '| ' +
         [
           dateTime(parseTime(i.start)),
-          i.end === undefined ? 'ongoing' : dateTime(parseTime(i.end)),
+          incidentEnd(i),
           incidentDuration(i, now),
           i.upstream ?? MISSING,
           failure || MISSING,

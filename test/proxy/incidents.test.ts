@@ -142,7 +142,12 @@ describe('incident log', () => {
     const [inc] = await readIncidents(storage);
     expect(inc?.end).toBe('2026-01-01T00:01:00.000Z');
     expect(inc?.durationMs).toBe(60_000);
+    // Not an end anyone saw: the outage may have gone on after godepot stopped.
+    expect(inc?.endUnknown).toBe(true);
     expect((await second.list())[0]?.end).toBe('2026-01-01T00:01:00.000Z');
+    const table = formatIncidentTable([inc!]);
+    expect(table).toContain('stopped 2026-01-01 00:01:00Z');
+    expect(table).toMatch(/≥1m/);
   });
 
   it('keeps a bounded history: the newest incidents, none older than the age limit', async () => {

@@ -94,6 +94,15 @@ describe('operator page formatting', () => {
     );
     expect(lines[3]).toContain('| 30 min | https://sum.example | connect | 0 | 0 | 0 |');
     expect(incidentDuration({ start: 'garbage' }, NOW)).toBe(MISSING);
+    // godepot stopped while it was open: not an end anyone saw.
+    const unseen = {
+      start: '2026-03-01T10:00:00Z',
+      end: '2026-03-01T10:30:00Z',
+      durationMs: 30 * 60_000,
+      endUnknown: true,
+    };
+    expect(incidentDuration(unseen, NOW)).toBe('at least 30 min');
+    expect(incidentsMarkdown([unseen], NOW)).toContain('(godepot stopped) | at least 30 min |');
     expect(incidentsMarkdown([], NOW)).toContain('(no incidents)');
   });
 });
