@@ -159,6 +159,9 @@ export class Endpoint {
    * GETs url + path with retries inside the class's total deadline. Throws
    * UpstreamError (named failure, with `since`), or the caller's abort error.
    * A 404/410 is returned, not thrown, and counts as the upstream working.
+   * A time-out is not retried when the upstream was failing already as the
+   * call began: a hung upstream then costs each request one deadline, not
+   * one per attempt, until its breaker opens.
    */
   async get<T>(
     path: string,
@@ -172,6 +175,7 @@ export class Endpoint {
     const total = this.clock.timeout(deadlines.total);
     const combined = signal ? AbortSignal.any([signal, total]) : total;
     const attempts = Math.max(1, this.settings.retry.attempts);
+    const failingAlready = this.failingSince !== undefined;
     let lastError: UpstreamError | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
@@ -182,6 +186,7 @@ export class Endpoint {
         if ('result' in err) return err.result;
         const e = err.error;
         if (!(e instanceof UpstreamError) || !e.transient || e.breakerOpen || attempt >= attempts) throw e;
+        if (failingAlready && e.failure === 'timeout') throw e;
         lastError = e;
         let pause = backoff(attempt, this.settings.retry, this.random);
         if (e.retryAfterMs !== undefined) pause = Math.max(pause, e.retryAfterMs);

@@ -330,9 +330,26 @@ describe('Endpoint: failure classes, retries, breaker', () => {
         expect(err).toBeInstanceOf(UpstreamError);
       }
     }
-    expect(up.hits.filter((h) => h.includes('/slow/'))).toHaveLength(6);
+    // The first call tries 3 times; the second starts with the upstream failing already: one try.
+    expect(up.hits.filter((h) => h.includes('/slow/'))).toHaveLength(4);
     expect(ep.state).toBe('closed');
     expect((await ep.get('/example.com/fine/@v/v1.0.0.info', 'info', 'metadata', read)).found).toBe(true);
+  });
+
+  it('a hung upstream costs a request one deadline once it is known to be failing, not one per attempt', async () => {
+    // Field run: with the only upstream hung, a build needing one module waited 13 s per .mod and 51 s per
+    // .zip (3 attempts of 15 s) although godepot already said "failing since …".
+    const up = await serve(() => undefined);
+    const clock = new FakeClock();
+    const ep = registry({ attempts: 3, failures: 3, clock, deadlines: { ...fast, total: 60_000 } }).get(up.url);
+    expect(await settle(clock, ep.get('/example.com/a/@v/v1.0.0.info', 'info', 'metadata', read))).toBeInstanceOf(
+      UpstreamError,
+    );
+    expect(up.hits).toHaveLength(3);
+    const second = await settle(clock, ep.get('/example.com/b/@v/v1.0.0.info', 'info', 'metadata', read));
+    expect(second).toMatchObject({ failure: 'timeout' });
+    expect(up.hits).toHaveLength(4);
+    expect(ep.state).toBe('closed');
   });
 
   it('modules an attacker made fail open the breaker, but the next other module is probed and closes it', async () => {
