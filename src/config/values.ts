@@ -129,13 +129,16 @@ export function parseUpstreamList(input: string): UpstreamList {
   const seen = new Set<string>();
   let off = false;
   let direct = false;
-  for (const { token, fallBackOnError } of goproxyTokens(input)) {
-    if (token === 'off') {
-      off = true;
-      break;
-    }
-    if (token === 'direct') {
-      direct = true;
+  for (const { token, fallBackOnError, rest } of goproxyTokens(input)) {
+    if (token === 'off' || token === 'direct') {
+      // The go command would silently never ask them; for godepot's own list that is a mistake to say.
+      const after = goproxyTokens(rest).map((t) => t.token);
+      if (after.length > 0)
+        throw new ValueError(
+          `upstream list: "${token}" ends it, so ${after.map((t) => JSON.stringify(t)).join(', ')} after it would never be asked; put proxies before "${token}"`,
+        );
+      if (token === 'off') off = true;
+      else direct = true;
       break;
     }
     if (token === 'noproxy') {

@@ -43,8 +43,14 @@ describe('value syntaxes', () => {
     expect(l.off).toBe(false);
     expect(formatUpstreamList(l)).toBe('https://a.example|https://b.example/sub,http://127.0.0.1:9/x');
     expect(parseUpstreamList('off')).toEqual({ entries: [], off: true });
-    expect(parseUpstreamList('https://a.example,off,https://ignored').entries).toHaveLength(1);
-    const d = parseUpstreamList('https://a.example,direct,https://ignored');
+    // The go command never asks what follows off or direct; godepot's own list says so instead of dropping it.
+    expect(() => parseUpstreamList('https://a.example,off,https://ignored')).toThrow(
+      'upstream list: "off" ends it, so "https://ignored" after it would never be asked; put proxies before "off"',
+    );
+    expect(() => parseUpstreamList('direct,https://proxy.golang.org|https://b.example')).toThrow(
+      /"direct" ends it, so "https:\/\/proxy.golang.org", "https:\/\/b.example" after it would never be asked/,
+    );
+    const d = parseUpstreamList('https://a.example,direct');
     expect(d).toEqual({ entries: [{ url: 'https://a.example', fallBackOnError: false }], off: false, direct: true });
     expect(formatUpstreamList(d)).toBe('https://a.example,direct');
     expect(parseUpstreamList('direct')).toEqual({ entries: [], off: false, direct: true });
