@@ -32,8 +32,12 @@ const DRAIN_MS = 10_000;
 const STOP_MS = 18_000;
 
 /** A data-folder problem, as a settings error naming --data. */
+/** Where --data was set when not by the flag ('GODEPOT_DATA', 'config file …'), for messages; set by serveCommand. */
+let dataFrom: string | undefined;
+
 function dataError(err: unknown, folder: string): unknown {
-  if (err instanceof DataFolderError) return new ConfigError(`--data ${folder}: ${err.reason}`);
+  if (err instanceof DataFolderError)
+    return new ConfigError(`--data ${folder}${dataFrom ? ` (from ${dataFrom})` : ''}: ${err.reason}`);
   return err;
 }
 
@@ -62,6 +66,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const given = serveValues(args);
   const settings = buildSettings(given);
+  dataFrom = given.from.data;
   const warnings = holdProcessWarnings();
   // Said once, by the process that starts first (not by each worker).
   const hints = cluster.isWorker ? [] : goEnvHints(given, process.env, settings.listen.port);

@@ -14,9 +14,13 @@ import { BIN, removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../sup
 import { waitFor } from '../support/ports.js';
 
 /** Runs `godepot serve args`; resolves with its exit code and output, or kills it after limitMs. */
-async function serveUntilExit(args: string[], limitMs: number): Promise<{ code: number | null; out: string }> {
+async function serveUntilExit(
+  args: string[],
+  limitMs: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -48,6 +52,10 @@ describe('settings godepot cannot use', () => {
     const r = await serveUntilExit(['--data', join(d, 'file', 'data'), '--listen', '127.0.0.1:0'], 10_000);
     expect(r.code, r.out).toBe(2);
     expect(r.out).toMatch(/--data .*file\/data: .*not a folder/);
+    // Set in the environment, the message says so, as for every other setting.
+    const e = await serveUntilExit(['--listen', '127.0.0.1:0'], 10_000, { GODEPOT_DATA: join(d, 'file') });
+    expect(e.code, e.out).toBe(2);
+    expect(e.out).toContain(`--data ${join(d, 'file')} (from GODEPOT_DATA): `);
   }, 15_000);
 
   it('a --listen address in use names --listen', async () => {
