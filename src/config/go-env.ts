@@ -9,6 +9,7 @@
 import { DEFAULT_SUMDB, DEFAULT_UPSTREAM } from './settings.js';
 import type { RawSettings } from './load.js';
 import { goproxyEntry, goproxyTokens } from './values.js';
+import { envName, OPTIONS } from './options.js';
 
 /** A GOPROXY entry as a URL, read as the go command reads it (goproxyEntry), or null. */
 function entryUrl(token: string): URL | null {
@@ -52,10 +53,46 @@ export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: numbe
     out.push(
       `GOSUMDB in godepot's environment is "${gosumdb}", but godepot verifies against its --sumdb, left at ${DEFAULT_SUMDB}; to use the database the go command here uses, start godepot with --sumdb '${gosumdb}' (or GODEPOT_SUMDB)`,
     );
+  out.push(...unknownGodepotVariables(env));
   const goprivate = env.GOPRIVATE?.trim() ?? '';
   if (raw.values.private === undefined && raw.values.nosumdb === undefined && goprivate !== '')
     out.push(
       `GOPRIVATE in godepot's environment is "${goprivate}", but godepot's --private is empty: a module matching it that a client asks godepot for is fetched from the upstream proxies and looked up in the checksum database, which learn its path; start godepot with --private '${goprivate}' (or GODEPOT_PRIVATE) to fetch such modules from their origin and keep their paths private`,
     );
   return out;
+}
+
+/** GODEPOT_ variables that are not a setting, besides the config file's and the workers' own. */
+const OTHER_VARIABLES = new Set(['GODEPOT_CONFIG', 'GODEPOT_WORKER_SLOT']);
+
+/**
+ * A warning for each GODEPOT_ variable that names no setting: a mistyped flag
+ * is refused, a mistyped variable would otherwise be ignored without a word.
+ */
+export function unknownGodepotVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = OPTIONS.map((o) => envName(o.name));
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('GODEPOT_') || OTHER_VARIABLES.has(name) || known.includes(name)) continue;
+    const near = known.find((k) => editDistance(k, name) <= 2);
+    out.push(
+      `${name} in godepot's environment is not a godepot setting and is ignored${near ? ` (did you mean ${near}?)` : ''}; see godepot serve --help`,
+    );
+  }
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = cur;
+  }
+  return prev[b.length] as number;
 }

@@ -39,4 +39,17 @@ describe("hints from the go command's environment", () => {
     // Another port on this machine is another server: worth saying.
     expect(goEnvHints(none, { GOPROXY: 'http://localhost:9090' }, 8080)).toHaveLength(1);
   });
+
+  it('names a GODEPOT_ variable that is no setting (a mistyped flag is refused; a variable was ignored)', () => {
+    expect(
+      goEnvHints(
+        none,
+        { GODEPOT_LISTN: ':8080', GODEPOT_LISTEN: ':8080', GODEPOT_CONFIG: 'x.json', GODEPOT_X: '1' },
+        8080,
+      ),
+    ).toEqual([
+      "GODEPOT_LISTN in godepot's environment is not a godepot setting and is ignored (did you mean GODEPOT_LISTEN?); see godepot serve --help",
+      "GODEPOT_X in godepot's environment is not a godepot setting and is ignored; see godepot serve --help",
+    ]);
+  });
 });
