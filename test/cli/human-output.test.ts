@@ -100,7 +100,7 @@ describe('doctor reading godepot /readyz sources', () => {
       { url: 'https://sum.golang.org', via: 'mirror', state: 'failing', detail: 'dns' },
     ]);
     expect(a?.ok).toBe(false);
-    expect(a?.text).toMatch(/--sumdb with the key alone.*<upstream>\/sumdb\/sum\.golang\.org/);
+    expect(a?.text).toMatch(/--sumdb without URLs \(--sumdb sum\.golang\.org\).*<upstream>\/sumdb\/sum\.golang\.org/);
     expect(sourceAdvice('x', [{ url: 'https://x', via: 'database', state: 'ok' }])).toBeNull();
   });
 });

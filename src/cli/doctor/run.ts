@@ -187,7 +187,7 @@ export function sourceAdvice(name: string, sources: readonly ReadyzSource[]): { 
     text: `database ${name}: no source answers: ${failing.map(said).join('; ')}; ${
       viaUpstream
         ? 'fix the network path to one of them'
-        : `if your upstream proxy serves the log (as proxy.golang.org serves sum.golang.org), give godepot --sumdb with the key alone so it is read there too, or add <upstream>/sumdb/${name} to its URLs`
+        : `if your upstream proxy serves the log (as proxy.golang.org serves sum.golang.org), give godepot --sumdb without URLs (--sumdb ${name === 'sum.golang.org' ? name : 'NAME+HASH+KEY'}) so it is read there too, or add <upstream>/sumdb/${name} to its URLs`
     }`,
   };
 }
