@@ -71,6 +71,9 @@ const NOT_FOUND =
 export function classify(path: string, what: string, stderr: string, timedOut: boolean): OriginError {
   const host = hostOf(path);
   const why = essence(stderr);
+  // Classified without the module path and version the client chose: a version named ssl1 or a module named
+  // …/geofence must not read as a TLS failure or an EOF, and open the host's breaker for everyone.
+  const said = withoutClientWords(stderr, path, what);
   if (timedOut) {
     return new OriginError(
       'timeout',
@@ -78,36 +81,52 @@ export function classify(path: string, what: string, stderr: string, timedOut: b
       host,
     );
   }
-  if (GOVCS.test(stderr)) {
+  if (GOVCS.test(said)) {
     return new OriginError(
       'govcs',
       `godepot: fetching ${what} from ${host} is not allowed by GOVCS in godepot's environment; set GOVCS (for example GOVCS=${host}:git) for the user godepot runs as (${why})`,
       host,
     );
   }
-  if (AUTH.test(stderr)) {
+  if (AUTH.test(said)) {
     return new OriginError(
       'auth',
       `godepot: no valid credentials for ${host} to fetch ${what}: add a .netrc entry (machine ${host} login USER password TOKEN) for the user godepot runs as, or set GOAUTH or a git credential helper`,
       host,
     );
   }
-  if (TLS.test(stderr)) {
+  // The host answered: whatever else the output says, the version is not there.
+  if (/unknown revision|invalid version/.test(said)) {
+    return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host);
+  }
+  if (TLS.test(said)) {
     return new OriginError(
       'tls',
       `godepot: TLS failure talking to ${host} for ${what}: ${why}; add the host's CA to godepot's trust store (SSL_CERT_FILE) or list it in GOINSECURE`,
       host,
     );
   }
-  if (UNREACHABLE.test(stderr) && !/unknown revision|invalid version/.test(stderr)) {
+  if (UNREACHABLE.test(said)) {
     return new OriginError(
       'unreachable',
       `godepot: cannot reach ${host} to fetch ${what}: ${why}; check the network, DNS and HTTP(S)_PROXY of godepot's environment (stored versions are still served)`,
       host,
     );
   }
-  if (NOT_FOUND.test(stderr)) {
+  if (NOT_FOUND.test(said)) {
     return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host);
   }
   return new OriginError('failed', `godepot: fetching ${what} from ${host} failed: ${why}`, host);
+}
+
+/**
+ * text with the words the client chose replaced by neutral ones: the module
+ * path, its host (a --private pattern like *.corp.example lets the client
+ * name that too) and the version or query asked for.
+ */
+function withoutClientWords(text: string, path: string, what: string): string {
+  const version = what.startsWith(path + '@') ? what.slice(path.length + 1) : '';
+  let out = text.split(path).join('MODULE').split(hostOf(path)).join('HOST');
+  if (version !== '') out = out.split(version).join('VERSION');
+  return out;
 }

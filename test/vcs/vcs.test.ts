@@ -48,6 +48,38 @@ describe('classifying go errors', () => {
     expect(e.message).not.toContain('hunter2');
     expect(e.message.includes('\n')).toBe(false);
   });
+  it('is not fooled by the words a client chose: a version, module or host named like an error', () => {
+    // Each would have opened the host's breaker for every client (a TLS failure, an EOF), from one user's requests.
+    const cases: Array<[string, string, string, string]> = [
+      [
+        'corp.example/lib',
+        'corp.example/lib@ssl1',
+        'go: corp.example/lib@ssl1: invalid version: unknown revision ssl1',
+        'not_found',
+      ],
+      [
+        'corp.example/lib',
+        'corp.example/lib@v1.0.0-certificate',
+        'go: corp.example/lib@v1.0.0-certificate: invalid version: unknown revision v1.0.0-certificate',
+        'not_found',
+      ],
+      [
+        'corp.example/geofence',
+        'corp.example/geofence@latest',
+        "go: corp.example/geofence@latest: git ls-remote -q origin in /x: exit status 128:\n\tfatal: repository 'https://corp.example/geofence/' not found",
+        'not_found',
+      ],
+      [
+        'ssl.corp.example/x',
+        'ssl.corp.example/x@latest',
+        'go: ssl.corp.example/x@latest: unrecognized import path "ssl.corp.example/x": https fetch: Get "https://ssl.corp.example/x?go-get=1": dial tcp: lookup ssl.corp.example: no such host',
+        'unreachable',
+      ],
+    ];
+    for (const [path, what, stderr, failure] of cases)
+      expect(classify(path, what, stderr, false).failure, what).toBe(failure);
+  });
+
   it('a run killed at its deadline is a time-out whatever it printed', () => {
     expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
   });
