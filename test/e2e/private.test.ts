@@ -199,6 +199,20 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     }
   }, 200_000);
 
+  it('doctor --module never sends a path the client keeps private to its first proxy', async () => {
+    // A developer whose GOPROXY still names a public proxy, with GOPRIVATE set: the go command goes to the origin
+    // for it; doctor asking the proxy would tell it the private path (and then say "not found").
+    world.upstream.requests.length = 0;
+    const d = await doctor(
+      ['--goproxy', `${world.upstream.url},direct`, '--gosumdb', 'off', '--no-go', '--module', LIB],
+      {
+        env: { PATH: '/usr/bin:/bin', GOPRIVATE: 'corp.example/*' },
+      },
+    );
+    expect(world.upstream.requests.filter((r) => r.path.includes('corp.example'))).toEqual([]);
+    expect(d.output).toContain(`${LIB} matches GONOPROXY (or GOPRIVATE, its default) here`);
+  });
+
   it('a tag moved after it was recorded: verify names it, clients keep the recorded bytes, a refetch is refused', async () => {
     const first = await fetch(`${godepot.url}/${LIB}/@v/v1.0.0.zip`);
     expect(first.status).toBe(200);

@@ -1,5 +1,6 @@
 // `godepot doctor`: is it the network or our config? Diagnoses a Go client's
 // settings and the path to its proxies and checksum database.
+import { matchPrefixPatterns } from '../../module/index.js';
 import { PROCESS_IO, type CommandIO } from '../command-settings.js';
 import { ConfigError, parseFlags } from '../../config/load.js';
 import type { OptionSpec } from '../../config/options.js';
@@ -86,6 +87,17 @@ export async function doctor(
   )?.url;
   for (const module of flags.values.get('module') ?? []) {
     if (!first) break;
+    // The go command never sends such a path to a proxy; nor does doctor (a public proxy would learn it).
+    if (matchPrefixPatterns(checked.config.GONOPROXY, module)) {
+      checked.findings.push({
+        kind: 'config',
+        severity: 'warning',
+        subject: module,
+        message: `${module} matches GONOPROXY (or GOPRIVATE, its default) here: the go command fetches it from its origin, not through ${redact(first)}, so it was not asked for it`,
+        fix: `to fetch it through godepot, leave it out of the client's GONOPROXY and GOPRIVATE and start godepot with --private for it`,
+      });
+      continue;
+    }
     const f = await fetchModuleList(first, module, timeoutMs, {
       httpProxy: proxies.proxyFor(new URL(first)),
       ambientAuth,
