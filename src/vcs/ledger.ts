@@ -117,6 +117,20 @@ export class PrivateLedger {
       if (this.entries.get(keyOf(module, version)) === entry) this.entries.delete(keyOf(module, version));
       throw err;
     }
-    return { kind: 'recorded' };
+    // Another process sharing the folder (a worker fetching the version's other artifact) may have appended
+    // its own first record meanwhile: the first line in the file is the record, for both and after a restart.
+    const first = (await this.firstInFile(keyOf(module, version))) ?? entry;
+    this.entries.set(keyOf(module, version), first);
+    if (first.zip !== zip || first.mod !== mod) return { kind: 'moved', recorded: first };
+    return first.recorded === entry.recorded ? { kind: 'recorded' } : { kind: 'match' };
+  }
+
+  /** The first record of key in the file. */
+  private async firstInFile(key: string): Promise<LedgerEntry | undefined> {
+    for (const line of (await readFile(this.file, 'utf8')).split('\n')) {
+      const e = parseLine(line);
+      if (e && keyOf(e.module, e.version) === key) return e;
+    }
+    return undefined;
   }
 }

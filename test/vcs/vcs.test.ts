@@ -123,6 +123,24 @@ describe('the private ledger', () => {
     expect(text.split('\n')[0]).toContain('"h1:zip"');
   });
 
+  it('two processes recording one version at once agree on the first line, even with different hashes', async () => {
+    // Two workers fetching a version's .mod and .zip at once, the tag moved between: one record, for both.
+    const a = await PrivateLedger.open(dir);
+    const b = await PrivateLedger.open(dir);
+    const [ra, rb] = await Promise.all([
+      a.check(M, 'v1.0.0', 'h1:zipA', 'h1:modA'),
+      b.check(M, 'v1.0.0', 'h1:zipB', 'h1:modB'),
+    ]);
+    const text = await readFile(ledgerFile(dir), 'utf8');
+    const first = text.indexOf('"h1:zipA"') < text.indexOf('"h1:zipB"') ? 'A' : 'B';
+    expect([ra.kind, rb.kind].sort()).toEqual(['moved', 'recorded']);
+    const winner = first === 'A' ? ['h1:zipA', 'h1:modA'] : ['h1:zipB', 'h1:modB'];
+    for (const l of [a, b, await PrivateLedger.open(dir)]) {
+      expect(l.get(M, 'v1.0.0')?.zip).toBe(winner[0]);
+      expect((await l.check(M, 'v1.0.0', winner[0]!, winner[1]!)).kind).toBe('match');
+    }
+  });
+
   it('keeps the next record whole when the last line was torn mid-write', async () => {
     const first = await PrivateLedger.open(dir);
     await first.check(M, 'v1.0.0', 'h1:zip', 'h1:mod');
