@@ -72,7 +72,7 @@ export async function wirePrivate(
     env: vcs.env ?? process.env,
     privatePatterns: patterns,
     workRoot: join(settings.data, 'vcs'),
-    concurrency: settings.vcs.concurrency,
+    concurrency: vcsRunsPerProcess(settings.vcs.concurrency, settings.workers),
     timeoutMs: settings.vcs.timeout,
   });
   await runner.sweep();
@@ -107,4 +107,13 @@ export async function wirePrivate(
     origin,
     settings: effective,
   };
+}
+
+/**
+ * Each process's share of --vcs-concurrency: the limit is the machine's (go and
+ * git use its disk and CPU), and every worker runs its own go commands.
+ * At least one each.
+ */
+export function vcsRunsPerProcess(concurrency: number, workers: number): number {
+  return Math.max(1, Math.floor(concurrency / Math.max(1, workers)));
 }

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
 import { GoRunner } from '../../src/vcs/gorun.js';
+import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
 import { OriginBreaker } from '../../src/vcs/breaker.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -91,6 +92,15 @@ describe('classifying go errors', () => {
     expect(scrub("fatal: unable to access 'https://ci:p@ss@corp.example/x/'")).toBe(
       "fatal: unable to access 'https://ci:xxxxx@corp.example/x/'",
     );
+  });
+});
+
+describe('the go commands a machine runs at once', () => {
+  it('--vcs-concurrency is shared out among the workers, at least one each', () => {
+    expect(vcsRunsPerProcess(4, 1)).toBe(4);
+    expect(vcsRunsPerProcess(4, 2)).toBe(2);
+    expect(vcsRunsPerProcess(4, 8)).toBe(1);
+    expect(vcsRunsPerProcess(1, 2)).toBe(1);
   });
 });
 
