@@ -1,6 +1,6 @@
 // /readyz: can godepot do its job? Storage must be writable (else 503);
-// a failing upstream (unreachable at the start-up probe, failing since a
-// call, or its breaker open), a stale or forked checksum database make it "degraded" —
+// a failing upstream (failing since a call, the start-up probe's too, until
+// one succeeds in any process; or its breaker open), a stale or forked checksum database make it "degraded" —
 // still serving what it has verified, so still ready (200); a failing
 // checksum-database source another one covers degrades nothing (coveredSources).
 import type { CoordStatus } from '../coord/index.js';
@@ -86,15 +86,11 @@ export class Health {
     const reasons = [
       ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
       // Failing, not only once its breaker opens: a lone upstream that refuses every connection serves
-      // nothing new, whatever number of modules it has failed so far.
+      // nothing new, whatever number of modules it has failed so far. (Its start-up probe counts: it goes
+      // through the endpoint. A call that succeeds, in any process, ends the streak.)
       ...upstreams
-        .filter(
-          (u) => (u.state !== 'closed' || u.failingSince !== undefined || u.reachable === false) && !covered.has(u.url),
-        )
-        .map(
-          (u) =>
-            `upstream ${u.url}: ${u.detail ?? u.lastFailure?.detail ?? (u.state === 'closed' ? 'unreachable' : `circuit breaker ${u.state}`)}`,
-        ),
+        .filter((u) => (u.state !== 'closed' || u.failingSince !== undefined) && !covered.has(u.url))
+        .map((u) => `upstream ${u.url}: ${u.lastFailure?.detail ?? u.detail ?? `circuit breaker ${u.state}`}`),
       ...sumdb
         .filter((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable')
         .map((s) => `checksum database ${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ''}`),

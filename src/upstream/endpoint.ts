@@ -114,6 +114,11 @@ export class Endpoint {
    * and "failing since") or closed (this one closes too).
    */
   follow(news: HealthNews): void {
+    if (news.state === 'closed' && this.state === 'closed') {
+      // Another process's failure streak ended without the breaker opening: one of this process's ends too.
+      if (this.failingSince !== undefined && news.at >= this.failingSince) this.failingSince = undefined;
+      return;
+    }
     const before = { failingSince: this.failingSince, lastFailure: this.lastFailure };
     if (news.state === 'open') {
       this.failingSince = news.since ?? news.at;
@@ -253,8 +258,13 @@ export class Endpoint {
       }
       throw err;
     }
+    const streakEnded = this.failingSince !== undefined && this.state === 'closed';
     this.failingSince = undefined;
     this.breaker.record(ticket, subject, 'ok');
+    // A failure streak ended with the breaker closed all along (a breaker that closes says so itself): the
+    // other processes end theirs too, so /readyz answers alike whichever of them is asked.
+    if (streakEnded && !this.following)
+      this.observer.onHealthNews?.({ upstream: this.url, state: 'closed', at: this.clock.now() });
     this.emit(kind, result.found ? 'ok' : 'not_found', started);
     return result;
   }

@@ -255,6 +255,37 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(up.hits).toHaveLength(4);
   });
 
+  it('a failure streak that ends before the breaker opens ends in every process (/readyz alike in all)', async () => {
+    let healthy = false;
+    const up = await serve((req, res) => (healthy ? text('ok')(req, res) : text('down', 500)(req, res)));
+    const clock = new FakeClock();
+    const sharedA: HealthNews[] = [];
+    const sharedB: HealthNews[] = [];
+    const a = registry({ attempts: 1, failures: 3, clock, news: (n) => sharedA.push(n) });
+    const b = registry({ attempts: 1, failures: 3, clock, news: (n) => sharedB.push(n) });
+    const epA = a.get(up.url);
+    const epB = b.get(up.url);
+    // Both saw a failure (A's start-up probe, B's first request): both are failing, breakers closed.
+    await epA.get('/example.com/a/@v/list', 'list', 'metadata', read).catch(() => 0);
+    await epB.get('/example.com/b/@v/list', 'list', 'metadata', read).catch(() => 0);
+    expect([epA.state, epB.state]).toEqual(['closed', 'closed']);
+    expect(epB.status().failingSince).toBeDefined();
+    await clock.advance(1_000);
+    // The upstream is back; only A asks it. B, told, is no longer failing either.
+    healthy = true;
+    await epA.get('/example.com/a/@v/list', 'list', 'metadata', read);
+    expect(sharedA).toEqual([{ upstream: up.url, state: 'closed', at: clock.now() }]);
+    for (const n of sharedA) b.follow(n);
+    expect(epB.status().failingSince).toBeUndefined();
+    expect(sharedB).toEqual([]);
+    // News older than a streak does not end it.
+    healthy = false;
+    await clock.advance(1_000);
+    await epB.get('/example.com/b/@v/list', 'list', 'metadata', read).catch(() => 0);
+    b.follow({ upstream: up.url, state: 'closed', at: clock.now() - 500 });
+    expect(epB.status().failingSince).toBeDefined();
+  });
+
   it('opens when several modules fail, fails fast while open, lets one probe through half-open (fake time)', async () => {
     let healthy = false;
     const up = await serve((req, res) => (healthy ? text('ok')(req, res) : text('down', 500)(req, res)));
