@@ -77,6 +77,14 @@ function isMissing(err: unknown): boolean {
   return !isBucketGone(err) && (name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404);
 }
 
+/** The object changed between its HEAD and a read of its bytes (another node replaced it). */
+class ReplacedWhileReading extends Error {
+  constructor(store: string, key: string) {
+    super(`object store ${store}: ${key} was replaced while being read`);
+    this.name = 'ReplacedWhileReading';
+  }
+}
+
 export class S3Storage implements Storage {
   readonly kind = 's3';
   /** How this store is named in errors and /readyz. */
@@ -165,12 +173,17 @@ export class S3Storage implements Storage {
   }
 
   async get(key: string): Promise<Buffer | null> {
-    const blob = await this.open(key);
-    if (!blob) return null;
-    try {
-      return await blob.read();
-    } finally {
-      await blob.close();
+    // A whole read of a key another node replaces meanwhile (the shared tree head) reads the new one.
+    for (let attempt = 1; ; attempt++) {
+      const blob = await this.open(key);
+      if (!blob) return null;
+      try {
+        return await blob.read();
+      } catch (err) {
+        if (!(err instanceof ReplacedWhileReading) || attempt >= 3) throw err;
+      } finally {
+        await blob.close();
+      }
     }
   }
 
@@ -263,11 +276,7 @@ export class S3Storage implements Storage {
         },
         (err: unknown) => {
           clearTimeout(timer);
-          out.destroy(
-            statusOf(err) === 412
-              ? new Error(`object store ${this.name}: ${key} was replaced while being read`)
-              : this.fail(err, `read ${key}`),
-          );
+          out.destroy(statusOf(err) === 412 ? new ReplacedWhileReading(this.name, key) : this.fail(err, `read ${key}`));
         },
       );
     return out;

@@ -58,6 +58,30 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     }
   });
 
+  it('a whole read of an object another node replaces meanwhile reads the new one (the shared tree head)', async () => {
+    // HA field run: a node reading sumdb/…/latest while another replaced it took the 412 for "the checksum
+    // database is unavailable" and served an artifact unverified.
+    const s = await S3Storage.open({ bucket: 'blobs', prefix: 'replaced', endpoint: minio.endpoint, timeout: 5000 });
+    try {
+      await s.put('sumdb/latest', Buffer.from('head 1\n'));
+      // Between the HEAD and the read of the bytes, once, another node writes a new head.
+      const open = s.open.bind(s);
+      let replaced = false;
+      s.open = async (key: string) => {
+        const blob = await open(key);
+        if (!replaced) {
+          replaced = true;
+          await s.put('sumdb/latest', Buffer.from('head 2, longer\n'));
+        }
+        return blob;
+      };
+      expect((await s.get('sumdb/latest'))?.toString()).toBe('head 2, longer\n');
+      expect(replaced).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('says the bucket is gone when it is deleted while godepot runs', async () => {
     await minio.makeBucket('doomed');
     const s = await S3Storage.open({ bucket: 'doomed', prefix: '', endpoint: minio.endpoint, timeout: 5000 });
