@@ -65,11 +65,15 @@ export async function openCoord(
     name: 'godepot_coordination_redis_up',
     help: '1 while Redis answers; 0 while this node coordinates locally (degraded: other nodes may fetch the same artifacts).',
     registers: [registry],
+    // With --workers N each worker has its own connection: the node is up only if every one is (not their sum).
+    aggregator: 'min',
   });
   const outages = new Gauge({
     name: 'godepot_coordination_redis_outages',
     help: 'Times this node lost Redis since it started.',
     registers: [registry],
+    // Every worker sees the same outage: the most any of them counted, not their sum.
+    aggregator: 'max',
   });
   up.set(0);
   outages.set(0);

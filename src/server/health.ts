@@ -59,16 +59,36 @@ export class Health {
     private readonly unverifiedCount?: () => Promise<number>,
     private readonly reach?: Reachability,
     private readonly coordination?: () => CoordStatus,
+    /**
+     * How long the storage check may take: a load balancer's health check
+     * gives up after a few seconds, and a hung object store would otherwise
+     * hold /readyz for a write and a delete's deadlines in a row.
+     */
+    private readonly storageCheckMs = 3_000,
   ) {}
 
   async readiness(): Promise<Readiness> {
     let writable = true;
     let error: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.storage.checkWritable();
+      const check = this.storage.checkWritable();
+      check.catch(() => undefined);
+      await Promise.race([
+        check,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new Error(`storage ${this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`)),
+            this.storageCheckMs,
+          );
+        }),
+      ]);
     } catch (err) {
       writable = false;
       error = (err as Error).message;
+    } finally {
+      clearTimeout(timer);
     }
     const upstreams = this.endpoints.all().map((e) => {
       const r = this.reach?.of(e.url);

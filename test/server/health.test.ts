@@ -105,6 +105,24 @@ describe('/readyz status', () => {
   });
 });
 
+describe('/readyz storage check', () => {
+  it('answers within its bound when the store hangs: not ready, saying so', async () => {
+    const p = new HttpPools(DEFAULT_DEADLINES);
+    pools.push(p);
+    const endpoints = new EndpointRegistry(p, {
+      deadlines: DEFAULT_DEADLINES,
+      retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
+      breaker: { failures: 3, halfOpenAfter: 60_000 },
+    });
+    const hung = new MemoryStorage();
+    hung.checkWritable = () => new Promise<void>(() => undefined);
+    const health = new Health(hung, endpoints, [], false, undefined, undefined, undefined, 50);
+    const r = await health.readiness();
+    expect([r.ready, r.status]).toEqual([false, 'not-ready']);
+    expect(r.storage.error).toBe('storage memory did not answer within 0.05s');
+  });
+});
+
 describe('coveredSources', () => {
   const at = (url: string, state: 'closed' | 'open', failing = state === 'open') => ({
     url,

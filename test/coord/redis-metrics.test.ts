@@ -1,0 +1,32 @@
+// The Redis gauges of a node whose workers each hold a connection: /metrics
+// adds the workers' series up (prom-client's AggregatorRegistry), and a node
+// with two workers said godepot_coordination_redis_up 2 (the README says 1
+// or 0) and counted one outage twice (HA field run).
+import { afterAll, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import { loadSettings } from '../../src/config/load.js';
+import type { Coordination } from '../../src/coord/index.js';
+import { openCoord } from '../../src/runtime/stores.js';
+import { findComponent } from '../support/components.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+
+const redisBinary = findComponent('redis-server');
+let redis: RunningRedis | null = null;
+const open: Coordination[] = [];
+
+afterAll(async () => {
+  for (const c of open) await c.close();
+  await redis?.stop();
+});
+
+it.skipIf(redisBinary === null)('two workers up: the node reports Redis up once, not twice', async () => {
+  redis = await startRedis(redisBinary as string);
+  const settings = loadSettings(['--redis', redis.url, '--data', '/nonexistent/godepot-metrics', '--offline'], {});
+  const registries = [new Registry(), new Registry()];
+  for (const r of registries) open.push(await openCoord(settings, pino({ level: 'silent' }), r));
+  const node = AggregatorRegistry.aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON())));
+  const text = await node.metrics();
+  expect(text).toMatch(/^godepot_coordination_redis_up 1$/m);
+  expect(text).toMatch(/^godepot_coordination_redis_outages 0$/m);
+});
