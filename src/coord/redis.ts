@@ -118,6 +118,8 @@ export class RedisCoord implements Coordination {
   private readonly now: Clock;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** The database of the URL does not exist (Redis refused the SELECT; ioredis then goes on in database 0). */
+  private badDatabase: string | undefined;
   /**
    * Releases whose command failed, by lease value: sent again once Redis
    * answers (RELEASE ends only the lease it names, so sending twice is
@@ -140,6 +142,7 @@ export class RedisCoord implements Coordination {
     redis.on('end', () => this.setUp(false));
     redis.on('error', (err: Error) => {
       this.lastError = errorText(err);
+      if (/DB index is out of range/i.test(err.message)) this.badDatabase = err.message;
     });
   }
 
@@ -176,6 +179,14 @@ export class RedisCoord implements Coordination {
       coord.redis.connect().catch(() => undefined),
       new Promise<void>((resolve) => coord.timer(() => resolve(), timeout)),
     ]);
+    // ioredis goes on in database 0 when the URL's database does not exist: a node that would share nothing
+    // with the nodes that use the right number, while every status says Redis is up.
+    if (coord.badDatabase !== undefined) {
+      await coord.close();
+      throw new Error(
+        `--redis ${redactUrl(opts.url)}: that Redis has no database ${new URL(opts.url).pathname.slice(1)} (${coord.badDatabase}); use one it has, like /0, the same on every node`,
+      );
+    }
     if (!coord.up) coord.setUp(false);
     return coord;
   }

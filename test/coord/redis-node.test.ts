@@ -1,7 +1,8 @@
-// The Redis gauges of a node whose workers each hold a connection: /metrics
-// adds the workers' series up (prom-client's AggregatorRegistry), and a node
-// with two workers said godepot_coordination_redis_up 2 (the README says 1
-// or 0) and counted one outage twice (HA field run).
+// What a node says of its Redis (HA field run): its gauges when its workers
+// each hold a connection (/metrics adds the workers' series up, and a node
+// with two workers said godepot_coordination_redis_up 2, the README says 1
+// or 0, and counted one outage twice), and a --redis database that server
+// does not have (ioredis went on in database 0, reporting Redis up).
 import { afterAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
@@ -30,3 +31,15 @@ it.skipIf(redisBinary === null)('two workers up: the node reports Redis up once,
   expect(text).toMatch(/^godepot_coordination_redis_up 1$/m);
   expect(text).toMatch(/^godepot_coordination_redis_outages 0$/m);
 });
+
+it.skipIf(redisBinary === null)(
+  'a --redis database the server does not have is refused at start, not used as 0',
+  async () => {
+    // ioredis goes on in database 0 when SELECT fails: a node that shared nothing with the others, "up" everywhere.
+    redis ??= await startRedis(redisBinary as string);
+    const settings = loadSettings(['--redis', `${redis.url}/99`, '--data', '/nonexistent/godepot-db', '--offline'], {});
+    await expect(openCoord(settings, pino({ level: 'silent' }), new Registry())).rejects.toThrow(
+      /that Redis has no database 99 \(ERR DB index is out of range\); use one it has, like \/0, the same on every node/,
+    );
+  },
+);
