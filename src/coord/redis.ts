@@ -62,6 +62,8 @@ export interface RedisCoordOptions {
   readonly fallback?: Coordination;
   /** The CAs a rediss:// server may be signed by (roots.ts: the go command's and Node's); absent: Node's. */
   readonly trust?: TrustOptions;
+  /** Another process of this node says when Redis goes and comes back (--workers N): this one at debug level. */
+  readonly quiet?: boolean;
 }
 
 /** While Redis is marked down, how often it is asked whether it answers again (ms). */
@@ -212,7 +214,7 @@ export class RedisCoord implements Coordination {
       this.up = true;
       this.since = this.now();
       if (this.warned)
-        this.opts.log.info(
+        this.opts.log[this.opts.quiet ? 'debug' : 'info'](
           { redis: redactUrl(this.opts.url) },
           'Redis is reachable again: coordinating with the other nodes',
         );
@@ -229,7 +231,7 @@ export class RedisCoord implements Coordination {
     if (this.warned) return;
     this.warned = true;
     this.since = this.now();
-    this.opts.log.warn(
+    this.opts.log[this.opts.quiet ? 'debug' : 'warn'](
       { redis: redactUrl(this.opts.url), err: this.lastError },
       'Redis is unreachable: this node coordinates locally (serving on; other nodes may fetch the same artifacts) until it is back',
     );

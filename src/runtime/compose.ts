@@ -118,7 +118,14 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
   if (!given) registerLogMetrics(metrics.registry, droppedLineCount);
   const clock = opts.clock ?? systemClock;
-  const coord = await openCoord(settings, log, metrics.registry, opts.group, () => clock.now());
+  const coord = await openCoord(
+    settings,
+    log,
+    metrics.registry,
+    opts.group,
+    () => clock.now(),
+    opts.saysStart === false,
+  );
   const incidents = new IncidentLog(storage, log, {
     clock,
     persist: opts.recordIncidents ?? true,

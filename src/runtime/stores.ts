@@ -57,6 +57,8 @@ export async function openCoord(
   registry: Registry,
   group?: Coordination,
   now: () => number = Date.now,
+  /** Another worker of this node says when Redis goes and comes back (see RedisCoordOptions.quiet). */
+  quiet = false,
 ): Promise<Coordination> {
   if (settings.redis === '') return group ?? new LocalCoord(now);
   // Here, not at the top: the primary of --workers N opens its storage through this module without metrics.
@@ -83,6 +85,7 @@ export async function openCoord(
     log,
     now,
     trust: trustOptions(),
+    quiet,
     ...(group ? { fallback: group } : {}),
     onState: (ok) => {
       up.set(ok ? 1 : 0);

@@ -7,10 +7,11 @@ import { afterAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { loadSettings } from '../../src/config/load.js';
-import type { Coordination } from '../../src/coord/index.js';
+import { RedisCoord, type Coordination } from '../../src/coord/index.js';
 import { openCoord } from '../../src/runtime/stores.js';
 import { findComponent } from '../support/components.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
+import { waitFor } from '../support/ports.js';
 
 const redisBinary = findComponent('redis-server');
 let redis: RunningRedis | null = null;
@@ -42,4 +43,32 @@ it.skipIf(redisBinary === null)(
       /that Redis has no database 99 \(ERR DB index is out of range\); use one it has, like \/0, the same on every node/,
     );
   },
+);
+
+it.skipIf(redisBinary === null)(
+  "a node's outage is logged once, by one of its workers (the others at debug)",
+  async () => {
+    const own = await startRedis(redisBinary as string);
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino(
+      { level: 'debug' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) },
+    );
+    const down: boolean[] = [];
+    const workers = await Promise.all(
+      [false, true].map((quiet) =>
+        RedisCoord.connect({ url: own.url, namespace: 'quiet', log, quiet, onState: (up) => !up && down.push(up) }),
+      ),
+    );
+    try {
+      await own.kill();
+      await waitFor(async () => down.length === 2, 10_000, 'both workers did not see Redis go');
+      const warned = lines.filter((l) => l.level >= 40 && /Redis is unreachable/.test(l.msg));
+      expect(warned).toHaveLength(1);
+      expect(lines.filter((l) => l.level === 20 && /Redis is unreachable/.test(l.msg))).toHaveLength(1);
+    } finally {
+      for (const w of workers) await w.close();
+    }
+  },
+  20_000,
 );
