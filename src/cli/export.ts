@@ -168,7 +168,11 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     collected.errors.map((e) => `input: ${e.message}`),
   );
   text += `wrote ${exported.size} modules and ${records} checksum-database records to ${dir}\n`;
-  text += `next: carry ${dir} over and run 'godepot import ${dir}' there (or use GOPROXY=file://${resolve(dir)} directly, GOSUMDB on)\n`;
+  const failed = warmFailed(report) || collected.errors.length > 0;
+  // Carrying an incomplete folder over is what the air-gapped side then finds out the hard way.
+  text += failed
+    ? `not complete: fix what is listed above and export again before carrying ${dir} over\n`
+    : `next: carry ${dir} over and run 'godepot import ${dir}' there (or use GOPROXY=file://${resolve(dir)} directly, GOSUMDB on)\n`;
   io.out(text);
-  return warmFailed(report) || collected.errors.length > 0 ? 1 : 0;
+  return failed ? 1 : 0;
 }

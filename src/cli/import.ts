@@ -9,7 +9,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
-import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
+import {
+  escapePath,
+  isCanonicalVersion,
+  unescapePath,
+  unescapeVersion,
+  check,
+  type ModuleVersion,
+} from '../module/index.js';
 import { policyFor } from '../proxy/verify.js';
 import { compose } from '../runtime/compose.js';
 import { withPrivateNosumdb } from '../runtime/private.js';
@@ -196,6 +203,8 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   const targets = new TargetSet();
   let withoutMod = 0;
   let unverifiable = 0;
+  /** The modules with a version to import: only their version lists come too. */
+  const kept = new Set<string>();
   for (const v of found) {
     if (!v.files.has('mod') && !v.files.has('zip')) {
       withoutMod++;
@@ -208,13 +217,30 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       continue;
     }
     targets.add(v, { info: v.files.has('info'), zip: v.files.has('zip') }, root);
+    kept.add(v.path);
+  }
+  if (found.length === 0) {
+    // Pointed one level off (the mount above an export folder, GOPATH instead of GOMODCACHE, …): say so, not
+    // "imported 0 of 0" and success.
+    const inner = await findLayoutBelow(dir);
+    throw new ConfigError(
+      `no module versions found in ${dir}${inner ? `; an exported folder or module cache is at ${inner}: import that` : ': give an exported folder (godepot export) or a Go module cache ($GOMODCACHE)'}`,
+    );
   }
   const server = await startDirServer(root, configured);
   const settings = importSettings(cs.settings, server.url);
   const log = commandLogger(settings, io, 'godepot import');
-  const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
+  const g = await compose(settings, {
+    log,
+    background: false,
+    processMetrics: false,
+    recordIncidents: false,
+    // An export holds the records and tiles its lookups need, not data tiles: indexing would warn of each.
+    indexDataTiles: false,
+  });
   const interrupt = interruptible();
   let report: WarmReport;
+  let lists = 0;
   try {
     // Replaying the lookups one at a time, in the go command's order, checks each against the tree head the go
     // command used, so the tiles the folder holds suffice; concurrent lookups could meet the heads in another order.
@@ -230,6 +256,17 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       progress: createProgress(io.err, mode, 'importing'),
       signal: interrupt.signal,
     });
+    // The version lists the folder holds: without them an offline godepot answers @v/list, @latest and
+    // `go get …@latest` with 404, where GOPROXY=file:// of the same folder answers them.
+    for (const path of kept) {
+      if (interrupt.signal.aborted) break;
+      if (!(await stat(join(root, ...escapePath(path).split('/'), '@v', 'list')).catch(() => null))?.isFile()) continue;
+      const ok = await g.service.get({ kind: 'list', path }, interrupt.signal).then(
+        () => true,
+        () => false,
+      );
+      if (ok) lists++;
+    }
   } finally {
     interrupt.release();
     await g.close();
@@ -248,10 +285,28 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     );
   }
   let out = formatWarmReport(report, 'imported', notes);
+  if (lists > 0) out += `${lists} version lists imported (for @v/list and @latest)\n`;
   if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;
   if (unverifiable > 0) {
     out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
   }
   io.out(out);
   return warmFailed(report) ? 1 : 0;
+}
+
+/** The nearest folder below dir (two levels at most) that holds module versions, or null. */
+async function findLayoutBelow(dir: string): Promise<string | null> {
+  const level = async (d: string, depth: number): Promise<string | null> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory() || e.name.startsWith('.')) continue;
+      const sub = join(d, e.name);
+      if ((await scanLayout(await layoutRoot(sub))).found.length > 0) return sub;
+      if (depth < 2) {
+        const deeper = await level(sub, depth + 1);
+        if (deeper) return deeper;
+      }
+    }
+    return null;
+  };
+  return level(dir, 1);
 }

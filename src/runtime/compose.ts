@@ -69,6 +69,11 @@ export interface ComposeOptions {
   readonly processMetrics?: boolean;
   /** Start the background re-verifier (default true). */
   readonly background?: boolean;
+  /**
+   * Fetch the data tile around each record looked up (default true): an
+   * import replays a folder that holds no data tiles, and would warn of each.
+   */
+  readonly indexDataTiles?: boolean;
   /** The machine's coordination when this process is one of `serve --workers N` (runtime/cluster-coord.ts). */
   readonly group?: Coordination;
   /** With workers: the operator page's statistics of the whole group, from this process's own (cluster-stats.ts). */
@@ -218,6 +223,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
+        ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
         events: {

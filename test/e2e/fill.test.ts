@@ -162,6 +162,11 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const c = capture();
     expect(await warmCommand([...serverFlags(data), bad], c.io)).toBe(1);
     expect(c.text()).toMatch(/go\.sum \(.*\) has h1:BwcH.* for its zip, the checksum database .* has h1:/);
+    // Exported from that go.sum, the folder is incomplete: not "next: carry it over".
+    const e = capture();
+    expect(await exportCommand([...serverFlags(data), await dir('godepot-export-'), '--from', bad], e.io)).toBe(1);
+    expect(e.text()).toMatch(/not complete: fix what is listed above and export again/);
+    expect(e.text()).not.toMatch(/next: carry/);
   }, 120_000);
 
   it("godepot import of the builder's module cache (--offline: nothing but the folder) fills an empty godepot that then serves the build alone", async () => {
@@ -215,6 +220,22 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const i = capture();
     expect(await importCommand([...serverFlags(target), '--offline', out], i.io), i.text()).toBe(0);
     expect(i.text()).toMatch(/imported (\d+) of \1 module versions/);
+    // An export holds no data tiles: the import does not go looking for them (it warned once per record).
+    expect(i.text()).not.toMatch(/data tile/);
+    // Its version lists come too: an offline godepot answers @v/list (and so `go get …@latest`) as file:// does.
+    expect(i.text()).toMatch(/\d+ version lists imported/);
+    const offline = await startGodepot({ data: target, offline: 'true', upstream: 'off', sumdb: `${sumdb.vkey}` });
+    running.push(offline);
+    const listed = await fetch(`${offline.url}/example.com/mvs/@v/list`);
+    expect(listed.status).toBe(200);
+    expect((await listed.text()).trim().split('\n').length).toBeGreaterThan(0);
+    // Pointed one level too high (the mount above the folder), it says where the folder is instead of "0 of 0".
+    const mount = await dir('godepot-usb-');
+    await cp(out, join(mount, 'godepot'), { recursive: true });
+    const m = capture();
+    await expect(importCommand([...serverFlags(await dir('godepot-data-')), '--offline', mount], m.io)).rejects.toThrow(
+      `no module versions found in ${mount}; an exported folder or module cache is at ${join(mount, 'godepot')}: import that`,
+    );
     // Private modules (--nosumdb) cannot be checked against a database: from a foreign folder they are left out, not kept unchecked.
     const privateTarget = await dir('godepot-data-');
     const p = capture();
