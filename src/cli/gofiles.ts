@@ -1,7 +1,7 @@
 // Readers for the files operators hand to warm/export: go.sum, go.mod and
 // plain lists of module@version. Pure (text in, values out); finding the
 // files on disk is targets.ts's job.
-import { check, isCanonicalVersion, canonicalVersion, type ModuleVersion } from '../module/index.js';
+import { check, isCanonicalVersion, type ModuleVersion } from '../module/index.js';
 
 export class GoFileError extends Error {
   constructor(
@@ -33,10 +33,11 @@ function checkModuleVersion(file: string, line: number, path: string, version: s
     throw new GoFileError(file, line, (err as Error).message);
   }
   if (!isCanonicalVersion(version)) {
+    // v1 or v1.2 is a query to the go command (the latest v1.x), not v1.0.0: never suggest that.
     throw new GoFileError(
       file,
       line,
-      `${path}@${version}: version is not canonical (${canonicalVersion(version) || 'invalid'})`,
+      `${path}@${version}: not an exact version; give one like v1.2.3 (queries such as @latest or @v1 are not resolved here)`,
     );
   }
 }
