@@ -230,12 +230,29 @@ function renderCache(v: unknown): void {
 
 let lastHeard = 0;
 
+/** Whether an answer has the shape its section reads (an array, or an object with an array field): else it is no answer. */
+function shaped(v: unknown, field?: string): boolean {
+  if (field === undefined) return Array.isArray(v);
+  return v !== null && typeof v === 'object' && Array.isArray((v as Record<string, unknown>)[field]);
+}
+
+let unreachableSince = 0;
+
 async function refresh(): Promise<void> {
-  // undefined: that answer did not arrive this time; its section keeps its last view.
-  const get = (path: string): Promise<unknown> => getJson(path).catch(() => undefined);
-  const [ups, sumdb, incs, cache, series] = await Promise.all(
-    ['/api/upstreams', '/api/sumdb', '/api/incidents', '/api/cache', '/api/series'].map(get),
-  );
+  // undefined: that answer did not arrive this time (or not in its shape: an empty or garbled answer must not
+  // read as "nothing is wrong"); its section keeps its last view.
+  const get = (path: string, field?: string): Promise<unknown> =>
+    getJson(path).then(
+      (v) => (shaped(v, field) ? v : undefined),
+      () => undefined,
+    );
+  const [ups, sumdb, incs, cache, series] = await Promise.all([
+    get('/api/upstreams', 'upstreams'),
+    get('/api/sumdb', 'trees'),
+    get('/api/incidents'),
+    getJson('/api/cache').catch(() => undefined),
+    getJson('/api/series').catch(() => undefined),
+  ]);
   const now = Date.now();
   const heard = ups !== undefined;
   if (ups !== undefined) renderUpstreams(ups, now);
@@ -247,12 +264,19 @@ async function refresh(): Promise<void> {
   const summary = byId('summary');
   const updated = byId('updated');
   if (heard) {
+    unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
     const ongoing = incidents.filter((i) => i.end === undefined).length;
     const head = headline(upstreams, ongoing, forks, offline, now);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;
+  } else {
+    // Is it us: the page cannot read godepot, whatever the last view said.
+    unreachableSince ||= now;
+    summary.textContent = `Cannot reach godepot since ${clock(unreachableSince)}: below is the last state it reported`;
+    summary.className = 'bad';
+    document.title = '(!) godepot — operator page';
   }
   updated.textContent =
     lastHeard === 0

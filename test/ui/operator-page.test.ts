@@ -288,6 +288,44 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
   });
 });
 
+describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepot', () => {
+  // Is it us: an empty or garbled answer, or no answer at all, must not leave "All upstreams healthy" up.
+  it('says so in the headline and the title, for a garbled answer and for godepot gone', async () => {
+    const built = await buildModules([fixture(8)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    let closed = false;
+    try {
+      context = await launch(profile);
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${godepot.url}/ui/`);
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      await page.route('**/api/upstreams', (route) =>
+        route.fulfill({ status: 200, contentType: 'application/json', body: '{}' }),
+      );
+      const unreadable = page.locator('#summary', { hasText: 'Cannot reach godepot since' });
+      await unreadable.waitFor({ timeout: 10_000 });
+      expect(await unreadable.getAttribute('class')).toBe('bad');
+      expect(await page.title()).toMatch(/^\(!\) /);
+      await page.unroute('**/api/upstreams');
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      await godepot.close();
+      closed = true;
+      await unreadable.waitFor({ timeout: 10_000 });
+    } finally {
+      await context?.close();
+      if (!closed) await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(godepot.data);
+    }
+  }, 60_000);
+});
+
 describe.skipIf(CHROMIUM === null)("the operator page in the field's outage", () => {
   // The database's own host does not resolve while the upstream proxy serves its log at /sumdb/ (as
   // proxy.golang.org serves sum.golang.org's): godepot verifies everything, so the page must not say it is failing.
