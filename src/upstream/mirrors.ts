@@ -194,6 +194,12 @@ export class SumdbSources implements SourceList {
     const r = this.opts.reach.of(url);
     if (r === undefined) return { url, via, state: 'unknown' };
     const at = new Date(r.at).toISOString();
+    // This process's last call failed, but the source has answered since — here or in another process of the
+    // group, whose news ended the failure streak: with --workers N every worker then says the same.
+    if (!r.reachable) {
+      const e = this.opts.endpoints.get(url).status();
+      if (e.state === 'closed' && e.failingSince === undefined) return { url, via, state: 'ok', at };
+    }
     return { url, via, state: r.reachable ? 'ok' : 'failing', ...detail(r.detail), at };
   }
 }

@@ -115,6 +115,23 @@ describe('the sources of a database given without URLs', () => {
   });
 });
 
+describe("a source's state in a group of processes", () => {
+  it('is ok again in a process whose last call failed once another process ends the failure streak', async () => {
+    // Browser review with --workers 2: the tree section flipped between "unreachable" and "ok" on every poll
+    // after the database came back, as each worker told its own last call.
+    const own = 'http://127.0.0.1:1/sumdb';
+    const { sources, endpoints } = setup([], [own]);
+    await endpoints
+      .get(own)
+      .get('/latest', 'sumdb-latest', 'sumdb', readLimited(1 << 16))
+      .catch(() => 0);
+    expect(sources.status()[0]?.state).toBe('failing');
+    // Another process's call succeeded (its news: the streak ended, the breaker closed all along).
+    endpoints.get(own).follow({ upstream: own, state: 'closed', at: Date.now() + 1 });
+    expect(sources.status()[0]?.state).toBe('ok');
+  });
+});
+
 describe('the 502 a client sees when no source answers', () => {
   it('names every source tried and what each did, with the database named once', async () => {
     const db = await FakeSumDb.start();
