@@ -200,8 +200,12 @@ function renderIncidents(v: unknown, now: number): void {
   rows(byId('incident-rows'), trs, 'No incidents recorded.', 8);
 }
 
+/** Refused artifacts since godepot started, for the headline (a section that did not answer keeps its last). */
+let refusedCount = 0;
+
 function renderCache(v: unknown): void {
   const c = (v !== null && typeof v === 'object' ? v : {}) as CacheView;
+  refusedCount = isNumber(c.artifacts?.refused) ? c.artifacts.refused : refusedCount;
   facts(byId('cache-facts'), [
     ['Modules stored', count(c.modules)],
     ['Versions stored', count(c.versions)],
@@ -267,7 +271,7 @@ async function refresh(): Promise<void> {
     unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
     const ongoing = incidents.filter((i) => i.end === undefined).length;
-    const head = headline(upstreams, ongoing, forks, offline, now);
+    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;

@@ -138,6 +138,8 @@ export function headline(
   forks: number,
   offline: boolean,
   now: number,
+  /** Artifacts refused since godepot started: an upstream served bytes the checksum database contradicts. */
+  refused = 0,
 ): { ok: boolean; text: string } {
   const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline, now).kind));
   const covered = failing.filter((u) => u.covered === true).length;
@@ -147,6 +149,9 @@ export function headline(
     ...(bad > 0 ? [`${plural(bad, 'upstream')} failing`] : []),
     ...(ongoing > 0 ? [plural(ongoing, 'ongoing incident')] : []),
     ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
+    ...(refused > 0
+      ? [`${plural(refused, 'artifact')} refused: an upstream served bytes the checksum database contradicts`]
+      : []),
   ];
   const note =
     covered > 0

@@ -137,5 +137,10 @@ describe('headline', () => {
       ok: false,
       text: '1 upstream failing, a forked checksum-database history was refused, 1 checksum-database source failing, covered: the log is read through another',
     });
+    // A refused artifact is a tampered or corrupt upstream answer: the headline says it, not only a table below.
+    expect(headline([proxy, viaProxy], 0, 0, false, NOW, 2)).toEqual({
+      ok: false,
+      text: '2 artifacts refused: an upstream served bytes the checksum database contradicts',
+    });
   });
 });

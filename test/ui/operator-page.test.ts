@@ -149,6 +149,10 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     await refused.waitFor({ timeout: 10_000 });
     const text = (await refused.textContent()) ?? '';
     for (const part of [victim.version, victim.h1, altered.h1]) expect(text).toContain(part);
+    // Not only in a table below the fold: the headline says it.
+    const summary = page.locator('#summary', { hasText: '1 artifact refused' });
+    await summary.waitFor({ timeout: 10_000 });
+    expect(await summary.getAttribute('class')).toBe('bad');
     // The go command and curl never get the page.
     const plain = await fetch(`${godepot.url}/`, { headers: { accept: '*/*' } });
     expect(plain.status).toBe(200);
