@@ -278,7 +278,11 @@ export class IncidentLog {
   /** All incidents, newest first; open ones have no end. Shared: the group's view (groupView). */
   async list(): Promise<Incident[]> {
     const mine = [...this.open.values(), ...this.closed];
-    if (!this.shared) return mine.sort((a, b) => b.start.localeCompare(a.start));
+    // Alone, the records of earlier starts (with --workers N, one per worker) are merged as the group's are.
+    if (!this.shared)
+      return [...this.open.values(), ...groupView(this.closed, this.clock.now())].sort((a, b) =>
+        b.start.localeCompare(a.start),
+      );
     const now = this.clock.now();
     if (!this.view || now - this.view.at >= VIEW_REUSE_MS) {
       const records = this.flush()
@@ -296,6 +300,26 @@ export class IncidentLog {
     const ids = new Set(mine.map((i) => i.id));
     const others = stored.filter((i) => !ids.has(i.id));
     return groupView([...others, ...mine.map((i) => ({ ...i }))], now);
+  }
+
+  /**
+   * This process stops watching (shutdown): its open records end where it
+   * stopped, marked endUnknown, so that a reader meanwhile (godepot incidents,
+   * the next start) does not take them for ongoing; another process still
+   * watching keeps the outage open in the group's view (groupView).
+   */
+  async stop(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    const now = new Date(this.clock.now()).toISOString();
+    for (const inc of this.open.values()) {
+      inc.updatedAt = now;
+      endAtLastRecord(inc);
+      this.closed.push(inc);
+      if (this.persist) this.dirty.add(inc);
+    }
+    this.open.clear();
+    await this.flush();
   }
 
   /** Shared: rewrites open records every REFRESH_MS while any is open, so that their age tells they are alive. */

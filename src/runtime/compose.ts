@@ -347,7 +347,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       await service.idle();
       await probed;
       await Promise.all(mirrors.map((m) => m.close()));
-      await incidents.flush();
+      await incidents.stop();
       await pools.close();
       await storage.close();
       await coord.close();

@@ -150,6 +150,36 @@ describe('incident log', () => {
     expect(table).toMatch(/≥1m/);
   });
 
+  it('a process that stops during an outage ends its record where it stopped, not as a recovery', async () => {
+    // Browser review: after a graceful stop, `godepot incidents` said "ongoing" for minutes.
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock, shared: true });
+    log.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    clock.advance(45_000);
+    await log.stop();
+    const [inc] = await readIncidents(storage, clock.now());
+    expect(inc?.end).toBe('2026-01-01T00:00:45.000Z');
+    expect(inc?.endUnknown).toBe(true);
+  });
+
+  it('alone, the records two workers of an earlier start kept of one outage are one incident', async () => {
+    // Browser review: after going from --workers 2 to 1, every incident was listed twice, each with half the counts.
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const workers = [0, 1].map(() => new IncidentLog(storage, silent, { clock, shared: true }));
+    for (const w of workers) w.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    for (const w of workers) w.serviceEvents().served?.({ kind: 'zip', outcome: 'hit', verification: 'verified' });
+    clock.advance(60_000);
+    for (const w of workers) w.endpointObserver().onBreaker?.('https://proxy.example', 'closed', undefined);
+    for (const w of workers) await w.flush();
+    const alone = new IncidentLog(storage, silent, { clock });
+    await alone.load();
+    const listed = await alone.list();
+    expect(listed).toHaveLength(1);
+    expect(listed[0]?.servedFromCache).toBe(2);
+  });
+
   it('keeps a bounded history: the newest incidents, none older than the age limit', async () => {
     const storage = new MemoryStorage();
     const clock = new ManualClock();
