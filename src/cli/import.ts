@@ -253,7 +253,16 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     }
     report = await runWarm(g, targets, {
       concurrency,
-      progress: createProgress(io.err, mode, 'importing'),
+      progress: createProgress(
+        {
+          // Its lines name the folder, not the loopback port it is served on (as the report below does).
+          write: (t: string) => io.err.write(t.split(server.url).join(`folder ${dir}`)),
+          ...(io.err.isTTY === undefined ? {} : { isTTY: io.err.isTTY }),
+          ...(io.err.columns === undefined ? {} : { columns: io.err.columns }),
+        },
+        mode,
+        'importing',
+      ),
       signal: interrupt.signal,
     });
     // The version lists the folder holds: without them an offline godepot answers @v/list, @latest and
@@ -290,7 +299,8 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   if (unverifiable > 0) {
     out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
   }
-  io.out(out);
+  // The folder is served on a private loopback port: a failure names the folder, not that port.
+  io.out(out.split(server.url).join(`folder ${dir}`));
   return warmFailed(report) ? 1 : 0;
 }
 

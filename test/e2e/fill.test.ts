@@ -5,7 +5,7 @@
 // proxy and the checksum database both down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { warmCommand } from '../../src/cli/warm.js';
 import { importCommand } from '../../src/cli/import.js';
@@ -229,6 +229,18 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const listed = await fetch(`${offline.url}/example.com/mvs/@v/list`);
     expect(listed.status).toBe(200);
     expect((await listed.text()).trim().split('\n').length).toBeGreaterThan(0);
+    // A go.mod altered in the folder is refused, and the report names the folder, not the loopback port it is
+    // served on to the import.
+    const tampered = await dir('godepot-usb-');
+    await cp(out, tampered, { recursive: true });
+    const vdir = join(tampered, 'example.com', 'mvs', '@v');
+    const mod = (await readdir(vdir)).find((f) => f.endsWith('.mod')) ?? '';
+    await writeFile(join(vdir, mod), (await readFile(join(vdir, mod), 'utf8')) + '// altered\n');
+    const t = capture();
+    expect(await importCommand([...serverFlags(await dir('godepot-data-')), '--offline', tampered], t.io)).toBe(1);
+    expect(t.text()).toMatch(/checksum mismatch for example\.com\/mvs@/);
+    expect(t.text()).toContain(`folder ${tampered}`);
+    expect(t.text()).not.toMatch(/http:\/\/127\.0\.0\.1:/);
     // Pointed one level too high (the mount above the folder), it says where the folder is instead of "0 of 0".
     const mount = await dir('godepot-usb-');
     await cp(out, join(mount, 'godepot'), { recursive: true });
