@@ -66,6 +66,15 @@ export function dateTime(ms: number | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(ms)}`;
 }
 
+/** YYYY-MM-DD HH:MM:SSZ in UTC: what the logs, the API and `godepot incidents` say, for a post-mortem. */
+export function utcDateTime(ms: number | null): string {
+  if (ms === null) return MISSING;
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
 /** A duration in words: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
 export function duration(ms: number | null | undefined): string {
   if (!isNumber(ms) || ms < 0) return MISSING;
@@ -181,9 +190,9 @@ export function lastError(u: UpstreamView): string {
 }
 
 /** An incident's end: when, "ongoing", or when godepot stopped looking (its end unseen). */
-export function incidentEnd(i: IncidentView): string {
+export function incidentEnd(i: IncidentView, when: (ms: number | null) => string = dateTime): string {
   if (i.end === undefined) return 'ongoing';
-  return i.endUnknown === true ? `${dateTime(parseTime(i.end))} (godepot stopped)` : dateTime(parseTime(i.end));
+  return i.endUnknown === true ? `${when(parseTime(i.end))} (godepot stopped)` : when(parseTime(i.end));
 }
 
 /** An incident's duration: its recorded one (at least, if its end was unseen), or "ongoing" with the time so far. */
@@ -206,7 +215,7 @@ function cell(s: string): string {
 /** The incident timeline as a Markdown table, ready for a post-mortem. */
 export function incidentsMarkdown(incidents: readonly IncidentView[], now: number): string {
   const rows = [
-    '| Start | End | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
+    '| Start (UTC) | End (UTC) | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const i of incidents) {
@@ -214,8 +223,9 @@ export function incidentsMarkdown(incidents: readonly IncidentView[], now: numbe
     rows.push(
       '| ' +
         [
-          dateTime(parseTime(i.start)),
-          incidentEnd(i),
+          // UTC, as the logs and `godepot incidents` say it: pasted beside them, the times agree.
+          utcDateTime(parseTime(i.start)),
+          incidentEnd(i, utcDateTime),
           incidentDuration(i, now),
           i.upstream ?? MISSING,
           failure || MISSING,

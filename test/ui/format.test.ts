@@ -87,12 +87,13 @@ describe('operator page formatting', () => {
     const lines = md.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[0]).toBe(
-      '| Start | End | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
+      '| Start (UTC) | End (UTC) | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
     );
     expect(lines[2]).toContain(
       '| ongoing | 10 min so far | https://proxy.example\\|x | timeout: no answer at all | 12 | 3 | 1 |',
     );
     expect(lines[3]).toContain('| 30 min | https://sum.example | connect | 0 | 0 | 0 |');
+    expect(lines[3]).toContain('| 2026-03-01 10:00:00Z | 2026-03-01 10:30:00Z | 30 min |');
     expect(incidentDuration({ start: 'garbage' }, NOW)).toBe(MISSING);
     // godepot stopped while it was open: not an end anyone saw.
     const unseen = {

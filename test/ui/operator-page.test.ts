@@ -217,7 +217,7 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     await page.locator('#copy-status', { hasText: /Cop/ }).waitFor({ timeout: 5_000 });
     // The Markdown went to the clipboard (or, without one, is shown selected); the page keeps it in #md either way.
     const md = await page.locator('#md').inputValue();
-    expect(md).toContain('| Start | End | Duration | Upstream |');
+    expect(md).toContain('| Start (UTC) | End (UTC) | Duration | Upstream |');
     expect(md).toContain(upstream.url);
   }, 30_000);
 
