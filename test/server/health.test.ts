@@ -18,14 +18,19 @@ afterEach(async () => {
   for (const p of pools.splice(0)) await p.close();
 });
 
-function world(db: Pick<SumdbStatus, 'status' | 'detail'>, opts: { unverified?: number } = {}) {
+/** Endpoints as a served godepot has them, one attempt per call. */
+function registry(): EndpointRegistry {
   const p = new HttpPools(DEFAULT_DEADLINES);
   pools.push(p);
-  const endpoints = new EndpointRegistry(p, {
+  return new EndpointRegistry(p, {
     deadlines: DEFAULT_DEADLINES,
     retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
     breaker: { failures: 3, halfOpenAfter: 60_000 },
   });
+}
+
+function world(db: Pick<SumdbStatus, 'status' | 'detail'>, opts: { unverified?: number } = {}) {
+  const endpoints = registry();
   for (const url of [PROXY, DB_HOST, VIA_PROXY]) endpoints.get(url);
   const open = (url: string): void =>
     endpoints.follow({ upstream: url, state: 'open', at: Date.now(), failure: 'dns', detail: 'cannot resolve host' });
@@ -107,16 +112,9 @@ describe('/readyz status', () => {
 
 describe('/readyz storage check', () => {
   it('answers within its bound when the store hangs: not ready, saying so', async () => {
-    const p = new HttpPools(DEFAULT_DEADLINES);
-    pools.push(p);
-    const endpoints = new EndpointRegistry(p, {
-      deadlines: DEFAULT_DEADLINES,
-      retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
-      breaker: { failures: 3, halfOpenAfter: 60_000 },
-    });
     const hung = new MemoryStorage();
     hung.checkWritable = () => new Promise<void>(() => undefined);
-    const health = new Health(hung, endpoints, [], false, undefined, undefined, undefined, 50);
+    const health = new Health(hung, registry(), [], false, undefined, undefined, undefined, 50);
     const r = await health.readiness();
     expect([r.ready, r.status]).toEqual([false, 'not-ready']);
     expect(r.storage.error).toBe('storage memory did not answer within 0.05s');

@@ -181,6 +181,18 @@ async function fakeGo(dir: string, body: string): Promise<string> {
   return file;
 }
 
+/** A runner of the real go command, with HOME home, one run at a time. */
+function realGo(home: string, workRoot: string): GoRunner {
+  return new GoRunner({
+    go: findGo() as string,
+    env: { PATH: process.env.PATH ?? '', HOME: home },
+    privatePatterns: M,
+    workRoot,
+    concurrency: 1,
+    timeoutMs: 30_000,
+  });
+}
+
 describe('running go', () => {
   let dir: string;
   const log = pino({ level: 'silent' });
@@ -261,14 +273,7 @@ describe('running go', () => {
     const outer = join(dir, 'outer');
     await mkdir(outer, { recursive: true });
     await writeFile(join(outer, 'go.mod'), 'module example.com/outer\n\ngo 1.21\n');
-    const runner = new GoRunner({
-      go: findGo() as string,
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-      privatePatterns: M,
-      workRoot: join(outer, 'data', 'vcs'),
-      concurrency: 1,
-      timeoutMs: 30_000,
-    });
+    const runner = realGo(dir, join(outer, 'data', 'vcs'));
     const r = await runner.run(['list', '-m', '-json'], new AbortController().signal, async (x) => x);
     expect(r.stdout + r.stderr).not.toContain('example.com/outer');
   });
@@ -278,14 +283,7 @@ describe('running go', () => {
     // GOTELEMETRY variable is read-only): a HOME go never saw stays empty.
     const home = join(dir, 'home');
     await mkdir(home, { recursive: true });
-    const runner = new GoRunner({
-      go: findGo() as string,
-      env: { PATH: process.env.PATH ?? '', HOME: home },
-      privatePatterns: M,
-      workRoot: join(dir, 'data', 'vcs'),
-      concurrency: 1,
-      timeoutMs: 30_000,
-    });
+    const runner = realGo(home, join(dir, 'data', 'vcs'));
     const r = await runner.run(['list', '-m', '-json'], new AbortController().signal, async (x) => x);
     expect(r.code).toBe(0);
     expect(await readdir(home, { recursive: true })).toEqual([]);
