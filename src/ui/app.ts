@@ -202,10 +202,12 @@ function renderIncidents(v: unknown, now: number): void {
 
 /** Refused artifacts since godepot started, for the headline (a section that did not answer keeps its last). */
 let refusedCount = 0;
+let unverifiedCount = 0;
 
 function renderCache(v: unknown): void {
   const c = (v !== null && typeof v === 'object' ? v : {}) as CacheView;
   refusedCount = isNumber(c.artifacts?.refused) ? c.artifacts.refused : refusedCount;
+  unverifiedCount = isNumber(c.artifacts?.unverified) ? c.artifacts.unverified : unverifiedCount;
   facts(byId('cache-facts'), [
     ['Modules stored', count(c.modules)],
     ['Versions stored', count(c.versions)],
@@ -271,7 +273,7 @@ async function refresh(): Promise<void> {
     unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
     const ongoing = incidents.filter((i) => i.end === undefined).length;
-    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount);
+    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount, unverifiedCount);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;

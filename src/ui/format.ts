@@ -149,6 +149,8 @@ export function headline(
   now: number,
   /** Artifacts refused since godepot started: an upstream served bytes the checksum database contradicts. */
   refused = 0,
+  /** Artifacts served unverified (the database could not vouch for them), awaiting re-verification. */
+  unverified = 0,
 ): { ok: boolean; text: string } {
   const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline, now).kind));
   const covered = failing.filter((u) => u.covered === true).length;
@@ -160,6 +162,11 @@ export function headline(
     ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
     ...(refused > 0
       ? [`${plural(refused, 'artifact')} refused: an upstream served bytes the checksum database contradicts`]
+      : []),
+    ...(unverified > 0
+      ? [
+          `${plural(unverified, 'artifact')} served UNVERIFIED (the checksum database could not vouch), re-verified when it can`,
+        ]
       : []),
   ];
   const note =

@@ -143,5 +143,10 @@ describe('headline', () => {
       ok: false,
       text: '2 artifacts refused: an upstream served bytes the checksum database contradicts',
     });
+    // What is served degraded, in the headline: not only a count far below.
+    expect(headline([proxy, viaProxy], 0, 0, false, NOW, 0, 8)).toEqual({
+      ok: false,
+      text: '8 artifacts served UNVERIFIED (the checksum database could not vouch), re-verified when it can',
+    });
   });
 });

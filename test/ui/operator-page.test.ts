@@ -279,6 +279,12 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
       expect(await background()).toBe('rgb(13, 17, 23)');
       await mkdir(ARTIFACTS, { recursive: true });
       await second.screenshot({ path: join(ARTIFACTS, 'operator-dark.png'), fullPage: true });
+      // A phone-wide window scrolls the wide tables, not the page (the upstreams' state stays in view).
+      await second.setViewportSize({ width: 390, height: 800 });
+      // (The charts follow their container when it resizes, a moment later.)
+      const pageWidth = () =>
+        second.locator('html').evaluate((el) => (el as unknown as { scrollWidth: number }).scrollWidth);
+      await expect.poll(pageWidth, { timeout: 5_000 }).toBeLessThanOrEqual(390);
     } finally {
       await second.close();
     }
