@@ -9,7 +9,8 @@ export class GoFileError extends Error {
     readonly line: number,
     readonly reason: string,
   ) {
-    super(`${file}:${line}: ${reason}`);
+    // Line 0: not a line of a file (a command-line argument, a folder): said without one.
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
     this.name = 'GoFileError';
   }
 }

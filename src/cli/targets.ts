@@ -173,12 +173,18 @@ export async function collectTargets(
       await readInput(input);
     } else if (input.includes('@')) {
       try {
-        targets.add(parseModuleArg(input), FULL, 'arguments');
+        targets.add(parseModuleArg(input, 'argument'), FULL, 'arguments');
       } catch (err) {
         errors.push(err as Error);
       }
     } else {
-      errors.push(new GoFileError(input, 0, 'no such file or folder (and not module@version)'));
+      errors.push(
+        new GoFileError(
+          input === '' ? 'an empty argument' : input,
+          0,
+          'no such file or folder (and not module@version)',
+        ),
+      );
     }
   }
   return { targets, files, errors };

@@ -85,7 +85,13 @@ describe('collectTargets', () => {
     });
     expect(c.errors.map((e) => e.message)).toEqual([
       expect.stringMatching(/bad\.sum:1: malformed go\.sum line/),
-      expect.stringMatching(/missing:0: no such file or folder/),
+      expect.stringMatching(/missing: no such file or folder/),
+    ]);
+    // An argument is no file: said without a made-up place ("arguments:0:", ":0:").
+    const args = await collectTargets(['example.com/a@v1', '']);
+    expect(args.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^argument: example\.com\/a@v1: not an exact version/),
+      'an empty argument: no such file or folder (and not module@version)',
     ]);
   });
 
@@ -97,8 +103,8 @@ describe('collectTargets', () => {
     const c = await collectTargets([d, join(d, 'go.sum'), join(d, 'list.txt')]);
     expect(c.targets.list().map((t) => t.path)).toEqual(['example.com/ok']);
     expect(c.errors.map((e) => e.message)).toEqual([
-      expect.stringMatching(/go\.sum:0: .*larger than 64 MiB/),
-      expect.stringMatching(/go\.sum:0: .*larger than 64 MiB/),
+      expect.stringMatching(/go\.sum: .*larger than 64 MiB/),
+      expect.stringMatching(/go\.sum: .*larger than 64 MiB/),
     ]);
   });
 
