@@ -8,6 +8,7 @@ import { RedisCoord } from '../../src/coord/index.js';
 import type { Lease } from '../../src/proxy/context.js';
 import { findComponent } from '../support/components.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
+import { waitFor } from '../support/ports.js';
 
 const redisBinary = findComponent('redis-server');
 let redis: RunningRedis | null = null;
@@ -113,20 +114,28 @@ it.skipIf(redisBinary === null)(
   async () => {
     const [a, b, c] = (await nodes(3)) as [RedisCoord, RedisCoord, RedisCoord];
     const never = new AbortController().signal;
+    const namespace = (b as unknown as { opts: { namespace: string } }).opts.namespace;
     // A round that ended with an outcome, still kept for its waiters.
     leadOf(await a.leases.acquire('mod/x.zip', never)).release({
       kind: 'failed',
       error: { code: 'upstream_timeout', message: 'the last round' },
     });
-    await new Promise((r) => setTimeout(r, 50));
-    // The next holder is granted, and C waits on it…
-    const gone = new AbortController();
-    const next = leadOf(await b.leases.acquire('mod/x.zip', gone.signal));
+    await waitFor(async () => (await admin!.exists(`${namespace}:out:mod/x.zip`)) === 1, 5_000, 'no outcome');
+    // The next holder is granted, and C waits on it (its own grant refused)…
+    leadOf(await b.leases.acquire('mod/x.zip', never));
+    const client = (c as unknown as { redis: { eval: (...args: unknown[]) => Promise<unknown> } }).redis;
+    const evalScript = client.eval.bind(client);
+    let refused = (): void => undefined;
+    const cWaits = new Promise<void>((r) => (refused = r));
+    client.eval = async (...args: unknown[]) => {
+      const reply = await evalScript(...args);
+      if (String(args[0]).includes("'NX'") && reply === 0) refused();
+      return reply;
+    };
     const waiter = c.leases.acquire('mod/x.zip', never);
-    await new Promise((r) => setTimeout(r, 100));
-    // …then its lease ends with no outcome (its Redis key is gone, as when it expires): C leads.
-    await admin!.del(`${(b as unknown as { opts: { namespace: string } }).opts.namespace}:lease:mod/x.zip`);
-    void next;
+    await cWaits;
+    // …then B's lease ends with no outcome (its Redis key is gone, as when it expires): C leads.
+    await admin!.del(`${namespace}:lease:mod/x.zip`);
     expect(await within(waiter, 3_000)).toMatchObject({ lead: true });
   },
   20_000,
