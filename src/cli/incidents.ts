@@ -1,13 +1,13 @@
 // `godepot incidents`: the upstream outage log of a data folder, as a table
 // (or JSON with --json). Reads the folder directly, so it works whether or
 // not the server is running.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { buildSettings, ConfigError, layeredValues, parseFlags } from '../config/load.js';
 import { envName, OPTIONS } from '../config/options.js';
 import { DEFAULT_DATA } from '../config/settings.js';
 import { readIncidents, type Incident } from '../proxy/incidents.js';
 import { openStorage } from '../runtime/stores.js';
+import { isDataFolder } from '../storage/index.js';
 import { formatAge } from '../upstream/errors.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 
@@ -67,8 +67,7 @@ export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_I
   if (settings.storage.kind === 'fs') {
     // Reading must not make a data folder (opening one does): a wrong folder would say "no incidents".
     const folder = resolve(settings.data);
-    // Every folder godepot has served from holds .staging (FsStorage makes it).
-    if (!existsSync(join(folder, '.staging')))
+    if (!isDataFolder(folder))
       throw new ConfigError(
         `no godepot data folder at ${folder}: give --data DIR, the folder godepot serve keeps its data in (${envName('data')})`,
       );

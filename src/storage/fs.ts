@@ -1,7 +1,7 @@
 // FsStorage: the default backend. Every key is a file below the data folder;
 // writes go to a private staging folder first and are renamed into place after
 // an fsync, so a reader (or a restart after SIGKILL) only ever sees whole files.
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import {
   lstat,
   mkdir,
@@ -98,6 +98,11 @@ async function makeFolder(folder: string): Promise<void> {
       throw new DataFolderError(folder, describeFsError(err, `cannot create ${dir}`));
     }
   }
+}
+
+/** Whether root is a data folder some FsStorage has opened (it holds the staging folder every start makes). */
+export function isDataFolder(root: string): boolean {
+  return existsSync(join(root, STAGING));
 }
 
 function pidAlive(pid: number): boolean {

@@ -33,18 +33,12 @@ describe('a godepot whose upstream leads back to itself', () => {
     const data = await tempDir();
     dirs.push(data);
     const self = `http://127.0.0.1:${port}`;
-    const g = await spawnGodepot([
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data',
-      data,
-      '--upstream',
-      self,
-      '--sumdb',
-      `${sumdb.vkey} ${sumdb.url}`,
-      '--metadata-total-timeout',
-      '13s',
-    ]);
+    // The defaults otherwise (a worker per core, the 13 s metadata deadline): every worker knows itself.
+    const g = await spawnGodepot(
+      ['--listen', `127.0.0.1:${port}`, '--data', data, '--upstream', self, '--sumdb', `${sumdb.vkey} ${sumdb.url}`],
+      {},
+      { defaultWorkers: true },
+    );
     try {
       const started = performance.now();
       const res = await fetch(`${g.url}/example.com/chain/@v/list`);
