@@ -31,13 +31,10 @@ const DRAIN_MS = 10_000;
 /** After SIGTERM the process ends within this time, whatever is still pending (a bounded drain). */
 const STOP_MS = 18_000;
 
-/** A data-folder problem, as a settings error naming --data. */
-/** Where --data was set when not by the flag ('GODEPOT_DATA', 'config file …'), for messages; set by serveCommand. */
-let dataFrom: string | undefined;
-
-function dataError(err: unknown, folder: string): unknown {
+/** A data-folder problem, as a settings error naming --data and where it was set when not by the flag. */
+function dataError(err: unknown, folder: string, from: string | undefined): unknown {
   if (err instanceof DataFolderError)
-    return new ConfigError(`--data ${folder}${dataFrom ? ` (from ${dataFrom})` : ''}: ${err.reason}`);
+    return new ConfigError(`--data ${folder}${from ? ` (from ${from})` : ''}: ${err.reason}`);
   return err;
 }
 
@@ -66,14 +63,17 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const given = serveValues(args);
   const settings = buildSettings(given);
-  dataFrom = given.from.data;
   const warnings = holdProcessWarnings();
   // Said once, by the process that starts first (not by each worker).
   const hints = cluster.isWorker ? [] : goEnvHints(given, process.env, settings.listen.port);
-  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints, warnings);
-  if (!cluster.isWorker) return runWorker(settings, warnings, hints);
+  // Storage that cannot be used is said here, once, naming the setting (and where it came from).
+  const named = (err: unknown): never => {
+    throw dataError(err, settings.data, given.from.data);
+  };
+  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints, warnings).catch(named);
+  if (!cluster.isWorker) return runWorker(settings, warnings, hints).catch(named);
   try {
-    return await runWorker(settings, warnings);
+    return await runWorker(settings, warnings).catch(named);
   } catch (err) {
     // A worker that cannot start (--listen in use…) reports it and ends: its IPC channel would keep it alive.
     cluster.worker?.disconnect();
@@ -86,9 +86,7 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
   warnings.logTo(log, 'warn');
   for (const h of hints) log.warn(h);
   // Storage godepot cannot use (a data folder, a missing bucket) fails here, once, before any worker starts.
-  const storage = await openStorage(settings).catch((err: unknown) => {
-    throw dataError(err, settings.data);
-  });
+  const storage = await openStorage(settings);
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();
   serveFetchLeases();
@@ -151,12 +149,7 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
   // With --workers N every worker finds the same at start; the one in slot 1 says it (the others at debug level).
   const slot = workerSlot();
   const says = slot === null || slot === 1;
-  const g = await compose(
-    settings,
-    cluster.isWorker ? { group: new WorkerCoord(), groupStats, saysStart: says } : {},
-  ).catch((err: unknown) => {
-    throw dataError(err, settings.data);
-  });
+  const g = await compose(settings, cluster.isWorker ? { group: new WorkerCoord(), groupStats, saysStart: says } : {});
   if (cluster.isWorker) g.metrics.exposition = groupMetricsText(g.metrics.registry);
   // What every worker finds alike (a library's notice as it loads) is said by the first, the others at debug.
   warnings.logTo(g.log, says ? 'warn' : 'debug');
