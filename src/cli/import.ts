@@ -9,14 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
-import {
-  escapePath,
-  isCanonicalVersion,
-  unescapePath,
-  unescapeVersion,
-  check,
-  type ModuleVersion,
-} from '../module/index.js';
+import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
 import { policyFor } from '../proxy/verify.js';
 import { compose } from '../runtime/compose.js';
 import { withPrivateNosumdb } from '../runtime/private.js';
@@ -68,10 +61,16 @@ export async function layoutRoot(dir: string): Promise<string> {
   return (await stat(inner).catch(() => null))?.isDirectory() ? inner : dir;
 }
 
-/** Every module version with a .info, .mod or .zip under root (the sumdb/ folder and hidden folders skipped). */
-export async function scanLayout(root: string): Promise<{ found: FoundVersion[]; skipped: string[] }> {
+/**
+ * Every module version with a .info, .mod or .zip under root (the sumdb/
+ * folder and hidden folders skipped), and the modules with a version list.
+ */
+export async function scanLayout(
+  root: string,
+): Promise<{ found: FoundVersion[]; skipped: string[]; listed: Set<string> }> {
   const found = new Map<string, FoundVersion>();
   const skipped: string[] = [];
+  const listed = new Set<string>();
   const walk = async (d: string, depth: number): Promise<void> => {
     if (depth > 40) return;
     const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
@@ -95,6 +94,7 @@ export async function scanLayout(root: string): Promise<{ found: FoundVersion[];
         // Regular files only: a link in a foreign folder may point anywhere on this machine.
         if (!fe.isFile()) continue;
         const f = fe.name;
+        if (f === 'list') listed.add(path);
         const m = /^(.+)\.(info|mod|zip)$/.exec(f);
         if (!m) continue;
         let version: string;
@@ -114,7 +114,7 @@ export async function scanLayout(root: string): Promise<{ found: FoundVersion[];
     }
   };
   await walk(root, 0);
-  return { found: [...found.values()], skipped };
+  return { found: [...found.values()], skipped, listed };
 }
 
 /** Database names (host[/path]) with lookups or tiles under root/sumdb. */
@@ -197,7 +197,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const mode = progressMode(cs.flag('progress'));
   const root = await layoutRoot(dir);
-  const { found, skipped } = await scanLayout(root);
+  const { found, skipped, listed } = await scanLayout(root);
   const databases = await scanDatabases(root);
   const configured = cs.settings.sumdb.map((s) => s.name);
   const targets = new TargetSet();
@@ -269,7 +269,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     // `go get …@latest` with 404, where GOPROXY=file:// of the same folder answers them.
     for (const path of kept) {
       if (interrupt.signal.aborted) break;
-      if (!(await stat(join(root, ...escapePath(path).split('/'), '@v', 'list')).catch(() => null))?.isFile()) continue;
+      if (!listed.has(path)) continue;
       const ok = await g.service.get({ kind: 'list', path }, interrupt.signal).then(
         () => true,
         () => false,

@@ -39,12 +39,14 @@ describe('reading a Go module cache', () => {
     await put(modcache, 'example.com/!upper/!lib@v1.0.0/lib.go');
     const root = await layoutRoot(modcache);
     expect(root).toBe(dl);
-    const { found, skipped } = await scanLayout(root);
+    const { found, skipped, listed } = await scanLayout(root);
     const byKey = Object.fromEntries(found.map((f) => [`${f.path}@${f.version}`, [...f.files].sort()]));
     expect(byKey).toEqual({
       'example.com/Upper/Lib@v1.0.0': ['info', 'mod', 'zip'],
       'example.com/modonly@v0.1.0': ['mod'],
     });
+    // The modules whose version list came along (imported for @v/list and @latest).
+    expect([...listed]).toEqual(['example.com/Upper/Lib']);
     expect(skipped).toEqual(['example.com/bad/@v/notaversion.mod: not a valid module version']);
     expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
   });
