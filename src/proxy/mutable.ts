@@ -4,15 +4,19 @@
 // on that one clock (answers stored before godepot recorded it carry the
 // storage's own write time, which is the system clock's). They are refreshed
 // after a TTL, and served stale — never dropped — when the upstream fails or
-// is slow (DESIGN invariant 2).
+// is slow (DESIGN invariant 2). A refresh is shared like an artifact's
+// fetch: one process of those sharing the store asks the upstream, the
+// others read the answer it stored.
 import { NotFoundError } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { fetchOnceAcross } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
 import type { ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { checkInfo, fetchSmall } from './fetch.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
+import { failureOutcome, sharedError, type NotFoundMemory } from './shared-fetch.js';
 
 /** list, @latest, or an .info whose `query` is true. */
 export type MutableRequest = Extract<ProxyRequest, { kind: 'list' | 'latest' | 'info' }>;
@@ -20,17 +24,25 @@ export type MutableRequest = Extract<ProxyRequest, { kind: 'list' | 'latest' | '
 interface Refreshed {
   readonly body: Buffer;
   readonly etag: string;
-  readonly upstream: { readonly url: string; readonly ms: number };
+  /** Absent when another process asked the upstream and this one read what it stored. */
+  readonly upstream?: { readonly url: string; readonly ms: number };
+}
+
+interface Stored {
+  readonly body: Buffer;
+  readonly etag: string;
+  readonly mtimeMs: number;
 }
 
 export class MutableCache {
   private readonly flights: SingleFlight<Refreshed>;
-  /** Recent 404/410 answers, so a missing module does not cost an upstream call per request. */
-  private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
-
   private readonly clock: Clock;
 
-  constructor(private readonly ctx: ServiceContext) {
+  constructor(
+    private readonly ctx: ServiceContext,
+    /** Recent 404/410 answers (shared with the service's artifacts). */
+    private readonly notFound: NotFoundMemory,
+  ) {
     this.flights = new SingleFlight<Refreshed>(ctx.shutdown);
     this.clock = ctx.clock ?? systemClock;
   }
@@ -45,15 +57,7 @@ export class MutableCache {
 
   async get(req: MutableRequest): Promise<Artifact> {
     const key = storageKey(req);
-    const blob = await this.ctx.storage.open(key);
-    let stored: { body: Buffer; etag: string; age: number } | null = null;
-    if (blob) {
-      try {
-        stored = { body: await blob.read(), etag: etagOf(blob), age: this.clock.now() - blob.mtimeMs };
-      } finally {
-        await blob.close();
-      }
-    }
+    const stored = await this.read(key);
     const serve = (body: Buffer, etag: string, cache: CacheOutcome, upstream?: Refreshed['upstream']): Artifact => ({
       kind: req.kind,
       contentType: CONTENT_TYPES[req.kind],
@@ -65,7 +69,7 @@ export class MutableCache {
       cache,
       ...(upstream ? { upstream } : {}),
     });
-    if (stored && stored.age < this.ttl(req)) return serve(stored.body, stored.etag, 'hit');
+    if (stored && this.clock.now() - stored.mtimeMs < this.ttl(req)) return serve(stored.body, stored.etag, 'hit');
     if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
       if (stored) return serve(stored.body, stored.etag, 'stale');
       throw new GodepotError(
@@ -73,10 +77,12 @@ export class MutableCache {
         `not found: ${describeRequest(req)} is not in godepot's cache and godepot is offline`,
       );
     }
-    const neg = this.notFound.get(key);
-    if (neg && neg.until > this.clock.now() && !stored) throw fromNotFound(neg.error, describeRequest(req), req.path);
+    const neg = stored ? null : await this.notFound.known(key);
+    if (neg) throw fromNotFound(neg, describeRequest(req), req.path);
 
-    const refresh = this.flights.do(key, (signal) => this.refresh(req, key, signal)).then((r) => r.value);
+    const refresh = this.flights
+      .do(key, (signal) => this.refreshShared(req, key, stored?.mtimeMs, signal))
+      .then((r) => r.value);
     if (!stored) {
       try {
         const r = await refresh;
@@ -110,17 +116,56 @@ export class MutableCache {
     }
   }
 
-  private async refresh(req: MutableRequest, key: string, signal: AbortSignal): Promise<Refreshed> {
+  private async read(key: string): Promise<Stored | null> {
+    const blob = await this.ctx.storage.open(key);
+    if (!blob) return null;
+    try {
+      return { body: await blob.read(), etag: etagOf(blob), mtimeMs: blob.mtimeMs };
+    } finally {
+      await blob.close();
+    }
+  }
+
+  /**
+   * refresh, once across the processes sharing the store: a process that
+   * waited reads the answer the holder stored (one written since this
+   * process read `staleMtime`'s copy), or gives the holder's 404 or upstream failure.
+   */
+  private async refreshShared(
+    req: MutableRequest,
+    key: string,
+    staleMtime: number | undefined,
+    signal: AbortSignal,
+  ): Promise<Refreshed> {
+    const { value } = await fetchOnceAcross<Refreshed>(this.ctx.leases, key, signal, {
+      held: async () => {
+        const s = await this.read(key);
+        return s && s.mtimeMs !== staleMtime ? { value: { body: s.body, etag: s.etag } } : null;
+      },
+      fetch: async (s) => {
+        const r = await this.refresh(req, key, s);
+        return { value: r, stored: Promise.resolve(r.stored) };
+      },
+      failure: (err) => failureOutcome(err, describeRequest(req), signal),
+      sharedError,
+    });
+    return value;
+  }
+
+  private async refresh(
+    req: MutableRequest,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<Refreshed & { readonly stored: boolean }> {
     const started = performance.now();
     let fetched;
     try {
       fetched = await fetchSmall(this.ctx.upstream, req, signal);
     } catch (err) {
-      if (err instanceof NotFoundError)
-        rememberNotFound(this.notFound, key, this.ctx.settings.ttl.notFound, err, this.clock.now());
+      if (err instanceof NotFoundError) await this.notFound.remember(key, err);
       throw err;
     }
-    this.notFound.delete(key);
+    this.notFound.forget(key);
     if (req.kind !== 'list') checkInfo(req, fetched.value, fetched.meta.upstream);
     let st = null;
     try {
@@ -137,25 +182,7 @@ export class MutableCache {
       body: fetched.value,
       etag: etagOf(st ?? { size: fetched.value.length, mtimeMs: this.clock.now() }),
       upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
+      stored: st !== null,
     };
-  }
-}
-
-const NOT_FOUND_ENTRIES = 10_000;
-
-/** Remembers a 404/410 for ttl, bounded so that requests for random names cannot grow memory without limit. */
-export function rememberNotFound(
-  map: Map<string, { until: number; error: NotFoundError }>,
-  key: string,
-  ttl: number,
-  error: NotFoundError,
-  now = Date.now(),
-): void {
-  if (ttl <= 0) return;
-  map.delete(key);
-  map.set(key, { until: now + ttl, error });
-  if (map.size > NOT_FOUND_ENTRIES) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
   }
 }

@@ -1,6 +1,5 @@
 // The module service: cache → single flight → upstream → verify → store →
 // serve. One entry point, get(request), for every GOPROXY artifact.
-import { systemClock } from '../util/clock.js';
 import { NotFoundError } from '../upstream/index.js';
 import { fetchOnceAcross } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
@@ -14,12 +13,13 @@ import {
   type Verification,
 } from './artifact.js';
 import type { OpenBlob } from '../storage/index.js';
-import type { CachedArtifact, FetchOutcome, ServiceContext } from './context.js';
-import { fromNotFound, GodepotError, toGodepotError, type ErrorCode } from './errors.js';
+import type { CachedArtifact, ServiceContext } from './context.js';
+import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
-import { MutableCache, rememberNotFound, type MutableRequest } from './mutable.js';
+import { MutableCache, type MutableRequest } from './mutable.js';
 import { ReadAhead } from './read-ahead.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
+import { failureOutcome, NotFoundMemory, sharedError } from './shared-fetch.js';
 import { policyFor } from './verify.js';
 
 /** What the service answers for an immutable artifact, however it was found. */
@@ -48,37 +48,12 @@ function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
 }
 
-/** Failures that are the upstream's or the checksum database's answer: a lease holder's is every waiter's. */
-const SHARED_FAILURES: ReadonlySet<string> = new Set<ErrorCode>([
-  'upstream_failed',
-  'upstream_timeout',
-  'bad_upstream_content',
-  'upstream_refused',
-  'checksum_mismatch',
-  'verification_unavailable',
-  'quorum_failed',
-  'sumdb_inconsistent',
-]);
-
-function isSharedFailure(code: string): code is ErrorCode {
-  return SHARED_FAILURES.has(code);
-}
-
-/** How a lease holder's failed fetch is reported to the waiters. */
-function failureOutcome(err: unknown, req: ImmutableRequest, signal: AbortSignal): FetchOutcome {
-  if (err instanceof NotFoundError)
-    return { kind: 'not_found', upstream: err.upstream, status: err.status, detail: err.detail };
-  if (signal.aborted) return { kind: 'failed' };
-  const e = toGodepotError(err, describeRequest(req));
-  return isSharedFailure(e.code) ? { kind: 'failed', error: { code: e.code, message: e.message } } : { kind: 'failed' };
-}
-
 export class ModuleService {
   readonly mutable: MutableCache;
   readonly fetcher: ImmutableFetcher;
   private readonly flights: SingleFlight<StoreOutcome | null>;
   private readonly reverifyFlights: SingleFlight<'verified' | 'purged' | 'unavailable'>;
-  private readonly notFound = new Map<string, { until: number; error: NotFoundError }>();
+  private readonly notFound: NotFoundMemory;
   /** Private modules (--private) go to a service of their own whose source is their origin, never a proxy. */
   private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
     null;
@@ -91,7 +66,8 @@ export class ModuleService {
     private readonly memoryItemLimit: number,
     options: { readonly readAhead?: boolean } = {},
   ) {
-    this.mutable = new MutableCache(ctx);
+    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound, ctx.clock);
+    this.mutable = new MutableCache(ctx, this.notFound);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
     this.readAhead = options.readAhead ? new ReadAhead((req) => this.fetchAhead(req), ctx.shutdown) : null;
     // A fetch answers once verified; its key stays in flight until the artifact is stored, so a request
@@ -232,16 +208,16 @@ export class ModuleService {
         `not found: ${describeRequest(req)} is not in godepot's cache and godepot is ${this.ctx.settings.offline ? 'offline' : 'configured with --upstream off'}`,
       );
     }
-    const neg = await this.knownNotFound(key);
+    const neg = await this.notFound.known(key);
     if (neg) throw fromNotFound(neg, describeRequest(req), req.path);
     let outcome: StoreOutcome | null;
     try {
       outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
     } catch (err) {
-      if (err instanceof NotFoundError) await this.rememberNotFound(key, err);
+      if (err instanceof NotFoundError) await this.notFound.remember(key, err);
       throw toGodepotError(err, describeRequest(req), req.path);
     }
-    this.notFound.delete(key);
+    this.notFound.forget(key);
     if (client && req.kind === 'mod') this.ahead(key, req, 'info');
     if (outcome === null) {
       // Another worker fetched it: serve what it stored.
@@ -278,29 +254,6 @@ export class ModuleService {
     return served;
   }
 
-  /** A recent 404/410 for key: this service's own, or (with shared coordination) another node's. */
-  private async knownNotFound(key: string): Promise<NotFoundError | null> {
-    const shared = this.ctx.notFound;
-    if (shared) {
-      const e = await shared.notFound(key);
-      return e ? new NotFoundError(e.upstream, e.status, e.detail) : null;
-    }
-    const neg = this.notFound.get(key);
-    return neg && neg.until > (this.ctx.clock ?? systemClock).now() ? neg.error : null;
-  }
-
-  private async rememberNotFound(key: string, err: NotFoundError): Promise<void> {
-    const ttl = this.ctx.settings.ttl.notFound;
-    const shared = this.ctx.notFound;
-    if (!shared) {
-      rememberNotFound(this.notFound, key, ttl, err, (this.ctx.clock ?? systemClock).now());
-      return;
-    }
-    await shared
-      .rememberNotFound(key, { upstream: err.upstream, status: err.status, detail: err.detail }, ttl)
-      .catch(() => undefined);
-  }
-
   /**
    * fetchAndStore, once across the processes sharing the data folder
    * (fetchOnceAcross): null when another process stored the artifact (or
@@ -314,14 +267,8 @@ export class ModuleService {
         const outcome = await this.fetcher.fetchAndStore(req, s);
         return { value: outcome, stored: outcome.stored };
       },
-      failure: (err) => failureOutcome(err, req, signal),
-      sharedError: (o) => {
-        if (o.kind === 'not_found') return new NotFoundError(o.upstream, o.status, o.detail);
-        // The upstream's or the database's answer to the holder would be this process's too.
-        if (o.kind === 'failed' && o.error && isSharedFailure(o.error.code))
-          return new GodepotError(o.error.code, o.error.message);
-        return null;
-      },
+      failure: (err) => failureOutcome(err, describeRequest(req), signal),
+      sharedError,
       storedElsewhere: () =>
         this.ctx.log.warn(
           { module: req.path, version: req.version, kind: req.kind },

@@ -7,7 +7,9 @@
 //  - "stored", when the waiter's own storage has no copy (a misconfiguration:
 //    two machines with the same local --data path, so one Redis namespace and
 //    two stores): it fetches the artifact itself, rather than reporting a
-//    checksum mismatch for a copy that was never there.
+//    checksum mismatch for a copy that was never there;
+//  - a version list is refreshed by one node, the other reads what it
+//    stored; an upstream's 404 for a list is remembered for both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
@@ -116,6 +118,36 @@ describe.skipIf(redisBinary === null)('lease outcomes across two nodes', () => {
       expect(b.logs.some((l) => String(l.msg).includes("not in this node's storage"))).toBe(true);
     } finally {
       undo();
+    }
+  });
+
+  it('a version list asked of both nodes at once is fetched from the upstream once', async () => {
+    const [a, b] = await twoNodes('one');
+    const path = '/example.com/shared/@v/list';
+    const before = upstream.count(path);
+    const undo = upstream.setFault(faults.delay(800), path, { times: 1 });
+    try {
+      const answer = fetch(a.url + path).then(async (r) => ({ status: r.status, body: await r.text() }));
+      await waitFor(async () => upstream.count(path) === before + 1, 10_000, 'node a asking the upstream for the list');
+      const second = await fetch(b.url + path);
+      expect(second.status).toBe(200);
+      expect(await second.text()).toBe('v1.0.0\n');
+      expect(await answer).toEqual({ status: 200, body: 'v1.0.0\n' });
+      expect(upstream.count(path)).toBe(before + 1);
+    } finally {
+      undo();
+    }
+  });
+
+  it("an upstream's 404 for a version list or @latest is remembered for both nodes", async () => {
+    const [a, b] = await twoNodes('one');
+    for (const path of ['/example.com/nowhere/@v/list', '/example.com/nowhere/@latest']) {
+      const before = upstream.count(path);
+      const first = await fetch(a.url + path);
+      expect(first.status, await first.text()).toBe(404);
+      const second = await fetch(b.url + path);
+      expect(second.status, await second.text()).toBe(404);
+      expect(upstream.count(path), path).toBe(before + 1);
     }
   });
 });
