@@ -1,7 +1,7 @@
 // The module service's checksum source: godepot's own verifying mirror of the
 // primary checksum database, so that module bytes are checked against records
 // proven to be in the signed tree (and cached for clients to reuse).
-import { SumdbError } from '../sumdb/errors.js';
+import { NotInLogError, SumdbError } from '../sumdb/errors.js';
 import type { SumdbMirror } from '../sumdb/mirror.js';
 import { ChecksumUnavailableError, hashesFromRecord, type ChecksumSource, type GoSumHashes } from './verify.js';
 
@@ -18,7 +18,7 @@ export class MirrorChecksums implements ChecksumSource {
       return hashesFromRecord(record.text.toString('utf8'), path, version);
     } catch (err) {
       if (err instanceof SumdbError)
-        throw new ChecksumUnavailableError(this.name, err.message, err.kind === 'not_found');
+        throw new ChecksumUnavailableError(this.name, err.message, err instanceof NotInLogError);
       throw err;
     }
   }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'checksum_mismatch'
   | 'verification_unavailable'
   | 'quorum_failed'
+  | 'not_in_checksum_db'
   | 'sumdb_inconsistent'
   | 'storage_failed'
   | 'shutting_down'
@@ -44,6 +45,8 @@ const STATUS: Record<ErrorCode, number> = {
   checksum_mismatch: 502,
   verification_unavailable: 502,
   quorum_failed: 502,
+  // As the go command refuses it: the client may move on to the next proxy or direct (with its own GONOSUMDB).
+  not_in_checksum_db: 404,
   sumdb_inconsistent: 502,
   storage_failed: 503,
   shutting_down: 503,
@@ -135,6 +138,13 @@ export function toGodepotError(err: unknown, what: string, path?: string): Godep
     return new GodepotError(
       'storage_failed',
       `godepot: cannot store ${what}: the data folder is full; free space or grow the volume`,
+    );
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return new GodepotError(
+      'storage_failed',
+      `godepot: cannot store ${what}: the data folder is not writable (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}); make it writable for the user godepot runs as`,
     );
   }
   return new GodepotError('internal', `godepot: internal error while serving ${what}; see the server log`, {

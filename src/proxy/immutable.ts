@@ -268,7 +268,21 @@ export class ImmutableFetcher {
         signal,
       );
     }
+    if (r.notInDatabase) throw this.notInDatabase(req, r, fetched.meta.upstream);
     return this.whenUnavailable(req, policy, r, got, signal);
+  }
+
+  /** The database answered that it has no record of req: refused under every policy, as the go command refuses it. */
+  private notInDatabase(req: ImmutableRequest, why: ChecksumUnavailableError, upstream: string): GodepotError {
+    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    this.ctx.log.warn(
+      { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
+      'refused: the checksum database has no record of this module version; nothing stored',
+    );
+    return new GodepotError(
+      'not_in_checksum_db',
+      `godepot: ${what} is not in checksum database ${why.database} (${why.reason}); the go command refuses a module the database does not know, and so does godepot. If the module is private, add its path to godepot's --private and to GOPRIVATE where go runs`,
+    );
   }
 
   private async whenUnavailable(
@@ -383,6 +397,16 @@ export class ImmutableFetcher {
       await blob.close();
     }
     const r = await this.lookup(req, signal);
+    if (r instanceof ChecksumUnavailableError && r.notInDatabase) {
+      // Not an outage: the database does not know it, so it will never vouch for this copy.
+      this.ctx.log.warn(
+        { module: req.path, version: req.version, kind: req.kind, reason: r.reason },
+        'quarantined copy purged: the checksum database has no record of this module version',
+      );
+      await this.ctx.storage.delete(key);
+      this.ctx.memory.delete(key);
+      return 'purged';
+    }
     if (r instanceof ChecksumUnavailableError) return 'unavailable';
     const want = req.kind === 'zip' ? r.zip : r.mod;
     if (want === undefined) return 'unavailable';

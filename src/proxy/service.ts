@@ -302,7 +302,7 @@ export class ModuleService {
     if (result === 'purged') {
       throw new GodepotError(
         'checksum_mismatch',
-        `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable does not match the database; it was purged`,
+        `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable was purged: it does not match the database or the database has no record of it (godepot's log says which); ask again to fetch it anew`,
       );
     }
     const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);

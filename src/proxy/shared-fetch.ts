@@ -16,6 +16,7 @@ const SHARED_FAILURES: ReadonlySet<string> = new Set<ErrorCode>([
   'checksum_mismatch',
   'verification_unavailable',
   'quorum_failed',
+  'not_in_checksum_db',
   'sumdb_inconsistent',
 ]);
 

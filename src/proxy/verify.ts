@@ -18,7 +18,7 @@ export class ChecksumUnavailableError extends Error {
   constructor(
     readonly database: string,
     readonly reason: string,
-    /** True when the database answered that it has no record (404/410), as opposed to failing. */
+    /** True when the database answered that it has no record (its 404/410), as opposed to failing: not an outage. */
     readonly notInDatabase = false,
   ) {
     // The mirror's own messages already name the database; say it once.

@@ -30,3 +30,14 @@ export class SumdbError extends Error {
     this.name = 'SumdbError';
   }
 }
+
+/**
+ * The database answered that it has no record of a module version (its
+ * 404/410): not an outage. The go command refuses such a module, so does godepot.
+ */
+export class NotInLogError extends SumdbError {
+  constructor(message: string) {
+    super('not_found', message);
+    this.name = 'NotInLogError';
+  }
+}

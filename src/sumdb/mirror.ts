@@ -17,7 +17,7 @@ import {
   tilePath,
   type Tile,
 } from './tlog/index.js';
-import { SumdbError } from './errors.js';
+import { NotInLogError, SumdbError } from './errors.js';
 import { parseSumdbRequest, type SumdbRequest } from './request.js';
 import { dataTilePrefix, recordMentions, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type RemoteSourceStatus, type SumdbRemote } from './remote.js';
@@ -367,7 +367,7 @@ export class SumdbMirror {
         },
         failure: (err) => this.lookupOutcome(err, signal),
         sharedError: (o) => {
-          if (o.kind === 'not_found') return new SumdbError('not_found', o.detail);
+          if (o.kind === 'not_found') return new NotInLogError(o.detail);
           // The database's sources failed the holder: they would fail this process too (no second timeout).
           if (o.kind === 'failed' && o.error)
             return new SumdbError('unavailable', o.error.message, o.error.code === TIMEOUT, new Set(), true);
@@ -440,10 +440,7 @@ export class SumdbMirror {
       signal,
     );
     if (!r.found)
-      throw new SumdbError(
-        'not_found',
-        `not found: ${r.detail || `${ref.path}@${ref.version} is not in ${this.name}`}`,
-      );
+      throw new NotInLogError(`not found: ${r.detail || `${ref.path}@${ref.version} is not in ${this.name}`}`);
     const { id, text, rest } = parseRecord(r.body);
     let head: VerifiedHead | null;
     try {

@@ -177,6 +177,16 @@ class ProxyRouter extends Dispatcher {
 
 const ERROR_BODY_LIMIT = 4096;
 
+/**
+ * Lets an upstream body go: undici reports the end of a body nobody read
+ * as an 'error' event (RequestAbortedError), which with no listener left
+ * would bring the process down.
+ */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 async function readText(body: Readable, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
@@ -186,7 +196,7 @@ async function readText(body: Readable, limit: number): Promise<string> {
     n += b.length;
     if (n >= limit) break;
   }
-  body.destroy();
+  discard(body);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -272,7 +282,7 @@ export async function getOnce<T>(
     try {
       return { found: true, value: await read(res.body, meta), meta };
     } catch (err) {
-      res.body.destroy();
+      discard(res.body);
       if (err instanceof LocalFailure) throw err.cause;
       if (err instanceof BadBodyError)
         throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
@@ -323,7 +333,7 @@ function untilAborted(
 ): Promise<Dispatcher.ResponseData> {
   if (signal.aborted) {
     response.then(
-      (r) => r.body.destroy(),
+      (r) => discard(r.body),
       () => undefined,
     );
     return Promise.reject(signal.reason as Error);
@@ -331,7 +341,7 @@ function untilAborted(
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       response.then(
-        (r) => r.body.destroy(),
+        (r) => discard(r.body),
         () => undefined,
       );
       reject(signal.reason as Error);
@@ -340,7 +350,7 @@ function untilAborted(
     response.then(
       (r) => {
         signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) r.body.destroy();
+        if (signal.aborted) discard(r.body);
         else resolve(r);
       },
       (err: unknown) => {

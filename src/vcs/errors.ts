@@ -66,9 +66,16 @@ const NOT_FOUND =
 
 /**
  * Classifies a failed go run for path (what: "corp.example/lib@v1.0.0", …).
- * timedOut: the run hit its deadline and was killed.
+ * timedOut: the run hit its deadline and was killed. credentials: the run
+ * had godepot's credentials (a private module's: gorun.ts).
  */
-export function classify(path: string, what: string, stderr: string, timedOut: boolean): OriginError {
+export function classify(
+  path: string,
+  what: string,
+  stderr: string,
+  timedOut: boolean,
+  credentials = true,
+): OriginError {
   const host = hostOf(path);
   const why = essence(stderr);
   // Classified without the module path and version the client chose: a version named ssl1 or a module named
@@ -85,6 +92,13 @@ export function classify(path: string, what: string, stderr: string, timedOut: b
     return new OriginError(
       'govcs',
       `godepot: fetching ${what} from ${host} is not allowed by GOVCS in godepot's environment; set GOVCS (for example GOVCS=${host}:git) for the user godepot runs as (${why})`,
+      host,
+    );
+  }
+  if (AUTH.test(said) && !credentials) {
+    return new OriginError(
+      'auth',
+      `godepot: the origin of ${what} asks for credentials, and godepot fetches public modules without any (only modules matching --private get its .netrc, GOAUTH and Git credential helpers); if ${path} is private, add it to --private`,
       host,
     );
   }

@@ -5,6 +5,9 @@
 // At most `concurrency` runs at once; each has a deadline, and on the
 // deadline or an abort the whole process group (go and the git processes
 // it started) is killed and the run ends, whatever still holds its output.
+// Only a private module's run gets godepot's credentials (.netrc, GOAUTH,
+// Git's credential helpers, …): a public module's path is the client's
+// choice, and its host may redirect go (go-import) to a private repository.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +15,11 @@ import { join } from 'node:path';
 export interface GoRunnerOptions {
   /** The go binary (default: `go` on PATH). */
   readonly go: string;
-  /** godepot's own environment: credentials, proxies, GIT_*, GOINSECURE… pass through. */
+  /**
+   * godepot's own environment: a private module's run gets all of it but
+   * godepot's settings (GODEPOT_*: upstream and Redis credentials); a public
+   * module's run only what reaches the network (publicEnvironment).
+   */
   readonly env: NodeJS.ProcessEnv;
   /** GOPRIVATE-syntax patterns of private modules ('' for none). */
   readonly privatePatterns: string;
@@ -73,11 +80,14 @@ export class GoRunner {
     }
   }
 
-  /** The environment of a run: godepot's own, with the module settings of an origin fetch on top. */
-  environment(gopath: string): NodeJS.ProcessEnv {
+  /**
+   * The environment of a run: godepot's own (for a public module's run,
+   * without credentials), with the module settings of an origin fetch on top.
+   */
+  environment(gopath: string, credentials: boolean): NodeJS.ProcessEnv {
     const p = this.opts.privatePatterns;
     return {
-      ...this.opts.env,
+      ...(credentials ? withoutSettings(this.opts.env) : publicEnvironment(this.opts.env, join(gopath, 'home'))),
       GOPATH: gopath,
       GOMODCACHE: join(gopath, 'pkg', 'mod'),
       GOPROXY: 'direct',
@@ -103,8 +113,14 @@ export class GoRunner {
    * Runs `go args` in a fresh GOPATH, then `use` with the result while the
    * run's module cache still exists. Never rejects for a failed go command
    * (use looks at code and stderr); rejects with signal's reason on abort.
+   * credentials: a private module's run (see environment()).
    */
-  async run<T>(args: readonly string[], signal: AbortSignal, use: (r: GoRun) => Promise<T>): Promise<T> {
+  async run<T>(
+    args: readonly string[],
+    signal: AbortSignal,
+    use: (r: GoRun) => Promise<T>,
+    credentials = false,
+  ): Promise<T> {
     await this.slot(signal);
     try {
       await mkdir(this.opts.workRoot, { recursive: true });
@@ -118,7 +134,8 @@ export class GoRunner {
         // Telemetry off, in the run's folder (see environment()).
         await mkdir(join(gopath, 'telemetry'));
         await writeFile(join(gopath, 'telemetry', 'mode'), 'off\n');
-        const r = await this.spawn(args, gopath, cwd, signal);
+        if (!credentials) await mkdir(join(gopath, 'home'));
+        const r = await this.spawn(args, gopath, cwd, signal, credentials);
         return await use(r);
       } finally {
         await rm(gopath, { recursive: true, force: true });
@@ -128,12 +145,18 @@ export class GoRunner {
     }
   }
 
-  private spawn(args: readonly string[], gopath: string, cwd: string, signal: AbortSignal): Promise<GoRun> {
+  private spawn(
+    args: readonly string[],
+    gopath: string,
+    cwd: string,
+    signal: AbortSignal,
+    credentials: boolean,
+  ): Promise<GoRun> {
     signal.throwIfAborted();
     return new Promise<GoRun>((resolve, reject) => {
       const child = spawn(this.opts.go, args, {
         cwd,
-        env: this.environment(gopath),
+        env: this.environment(gopath, credentials),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });
@@ -231,4 +254,29 @@ function killGroup(pid: number | undefined): void {
       // Already gone.
     }
   }
+}
+
+/** godepot's environment without its own settings (GODEPOT_*: credentials of upstreams, Redis, users). */
+function withoutSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('GODEPOT_')));
+}
+
+/** What a public module's run keeps: the way to the network (proxies, certificates, GOINSECURE, GOVCS), no credentials. */
+const PUBLIC_VARIABLES =
+  /^(PATH|LANG|LC_[A-Z]+|TZ|TMPDIR|GOROOT|GODEBUG|GOVCS|GOINSECURE|GIT_EXEC_PATH|GIT_SSL_CAINFO|GIT_SSL_CAPATH|SSL_CERT_FILE|SSL_CERT_DIR|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy)$/;
+
+/**
+ * A public module's environment: an empty home (no .netrc, Git
+ * configuration, credential store or SSH keys), GOAUTH off, and Git's
+ * system configuration (where credential helpers may be set) not read.
+ */
+export function publicEnvironment(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(Object.entries(env).filter(([k]) => PUBLIC_VARIABLES.test(k))),
+    HOME: home,
+    NETRC: join(home, '.netrc'),
+    GOAUTH: 'off',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+  };
 }

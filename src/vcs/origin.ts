@@ -93,7 +93,7 @@ export class Origin {
         host,
       );
     try {
-      const result = await this.opts.runner.run(args, signal, use);
+      const result = await this.opts.runner.run(args, signal, use, this.opts.isPrivate(path));
       breaker?.succeeded(host);
       return result;
     } catch (err) {
@@ -123,7 +123,13 @@ export class Origin {
     return this.go(path, ['list', '-m', '-json', '-versions', path], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '')
-        throw classify(path, `${path} (version list)`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
+        throw classify(
+          path,
+          `${path} (version list)`,
+          `${errorText(j)}\n${r.stderr}`,
+          r.timedOut,
+          this.opts.isPrivate(path),
+        );
       return (j.Versions ?? []).filter(isCanonicalVersion);
     });
   }
@@ -133,7 +139,7 @@ export class Origin {
     return this.go(path, ['list', '-m', '-json', `${path}@${query}`], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '' || typeof j.Version !== 'string')
-        throw classify(path, `${path}@${query}`, `${errorText(j)}\n${r.stderr}`, r.timedOut);
+        throw classify(path, `${path}@${query}`, `${errorText(j)}\n${r.stderr}`, r.timedOut, this.opts.isPrivate(path));
       return typeof j.Time === 'string' ? { Version: j.Version, Time: j.Time } : { Version: j.Version };
     });
   }
@@ -181,7 +187,7 @@ export class Origin {
     return this.go(path, ['mod', 'download', '-json', what], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '' || !j.Info || !j.GoMod || !j.Zip)
-        throw classify(path, what, `${errorText(j)}\n${r.stderr}`, r.timedOut);
+        throw classify(path, what, `${errorText(j)}\n${r.stderr}`, r.timedOut, this.opts.isPrivate(path));
       if (j.Version !== version)
         throw new OriginError(
           'not_found',

@@ -41,7 +41,7 @@ describe('upstream proxy faults', () => {
     );
 
   beforeAll(async () => {
-    const fixtures = Array.from({ length: 12 }, (_, i) => ({
+    const fixtures = Array.from({ length: 14 }, (_, i) => ({
       path: `example.com/m${i}`,
       version: 'v1.0.0',
       files: { 'go.mod': `module example.com/m${i}\n`, 'm.go': `package m${i}\n`, 'data.txt': 'x'.repeat(20_000 + i) },
@@ -172,6 +172,33 @@ describe('upstream proxy faults', () => {
     expect(await keptFor(g, 'example.com/m11')).toEqual([]);
     storage.writeError = null;
     expect((await get(`${g.url}/example.com/m11/@v/v1.0.0.zip`)).status).toBe(200);
+  });
+
+  it('a data folder turned read-only: a clear 503 for each miss (read-ahead included), never a crash', async () => {
+    const readOnly = Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' });
+    // Staging fails before the upstream body is read: the unread body must be let go without an unheard 'error'
+    // (vitest fails the run on an unhandled error, as the process would have died on it).
+    const storage = new (class extends MemoryStorage {
+      override async stage(): ReturnType<MemoryStorage['stage']> {
+        if (this.writeError) throw this.writeError;
+        return super.stage();
+      }
+    })();
+    const g = await start({}, storage);
+    storage.writeError = readOnly;
+    for (const path of [
+      '/example.com/m12/@v/v1.0.0.info',
+      '/example.com/m12/@v/v1.0.0.zip',
+      '/example.com/m13/@v/v1.0.0.mod',
+    ]) {
+      const r = await get(g.url + path);
+      expect(r.status, r.text).toBe(503);
+      expect(r.text).toMatch(/data folder is not writable \(read-only file system\); make it writable/);
+    }
+    await g.g.service.idle();
+    expect(g.logs.some((l) => l.msg === 'internal error')).toBe(false);
+    storage.writeError = null;
+    expect((await get(`${g.url}/example.com/m12/@v/v1.0.0.zip`)).status).toBe(200);
   });
 
   it('list and @latest are served stale when the upstream fails, refreshed after their TTL otherwise', async () => {

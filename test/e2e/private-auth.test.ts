@@ -239,6 +239,66 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
     expect(zip.headers.get('x-godepot-verification')).toBe('verified');
   }, 200_000);
 
+  it('a public module the checksum database does not know is refused (404, saying so), as the go command refuses it', async () => {
+    await world.git.createRepo('pub.example/unknown', {
+      'go.mod': 'module pub.example/unknown\n',
+      'u.go': 'package u\n',
+    });
+    world.git.tag('pub.example/unknown', 'v1.0.0');
+    for (const kind of ['mod', 'zip']) {
+      const r = await fetch(`${godepot.url}/pub.example/unknown/@v/v1.0.0.${kind}`);
+      const body = await r.text();
+      expect(r.status, body).toBe(404);
+      expect(body).toMatch(/pub\.example\/unknown@v1\.0\.0(\/go\.mod)? is not in checksum database .*--private/);
+    }
+    expect(await godepot.g.storage.list('unverified/pub.example/')).toEqual([]);
+    expect(await godepot.g.storage.list('mod/pub.example/unknown/')).not.toContain(
+      'mod/pub.example/unknown/@v/v1.0.0.zip',
+    );
+  }, 200_000);
+
+  it("a public module whose host sends go to a private repository is fetched without godepot's credentials", async () => {
+    // godepot holds credentials for corp.example (its private modules); pub.example/evil's go-import names corp.example/lib.
+    const env = await vcsEnv(world.git, world.git.netrc());
+    dirs.push(env.HOME as string);
+    const withCredentials = await startGodepot(
+      {
+        upstream: `${world.upstream.url},direct`,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        private: 'corp.example',
+      },
+      { vcs: { env } },
+    );
+    world.git.redirect('pub.example/evil', 'http://corp.example/git/lib');
+    try {
+      // The private module itself is fetched with the credentials...
+      const own = await fetch(`${withCredentials.url}/${LIB}/@v/list`);
+      expect(own.status, await own.clone().text()).toBe(200);
+      expect(await own.text()).toContain('v1.1.0');
+      const authorized = (): number => world.git.requests.filter((r) => r.user !== null).length;
+      const before = authorized();
+      // ...but a public path leading to it is not: no tags, no source.
+      for (const path of [
+        '/pub.example/evil/@v/list',
+        '/pub.example/evil/@v/v1.1.0.info',
+        '/pub.example/evil/@v/v1.1.0.zip',
+      ]) {
+        const r = await fetch(withCredentials.url + path);
+        const body = await r.text();
+        expect(r.status, `${path}: ${body}`).toBeGreaterThanOrEqual(400);
+        expect(body).not.toContain('v1.1.0\n');
+      }
+      expect(world.git.count('/git/lib')).toBeGreaterThan(0);
+      expect(authorized()).toBe(before);
+      const list = await (await fetch(`${withCredentials.url}/pub.example/evil/@v/list`)).text();
+      expect(list).toMatch(
+        /asks for credentials, and godepot fetches public modules without any .*add it to --private/,
+      );
+    } finally {
+      await withCredentials.close();
+    }
+  }, 200_000);
+
   it('refuses origin bytes that contradict the checksum database', async () => {
     const r = await fetch(`${godepot.url}/pub.example/bad/@v/v1.0.0.zip`);
     const body = await r.text();

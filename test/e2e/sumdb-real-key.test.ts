@@ -15,6 +15,7 @@ import { generateKey, newSigner, newVerifier, signNote, type Signer } from '../.
 import { startGodepot, type RawSettings, type RunningGodepot } from '../support/godepot.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { vectorPath } from '../support/txtar.js';
+import { waitFor } from '../support/ports.js';
 import { Dirs, readyz } from './sumdb-support.js';
 
 interface RealNote {
@@ -154,6 +155,12 @@ describe('the real sum.golang.org key', () => {
     const ready = await readyz(godepot.url);
     expect(ready.sumdb.find((s) => s.name === 'sum.golang.org')).toMatchObject({ status: 'stale', treeSize: 15368405 });
     expect(ready.sumdb[0]?.detail).toContain('does not verify');
+    // The head is stored behind the first answer: wait for that write, then it must be the genuine one.
+    await waitFor(
+      async () => (await godepot?.g.storage.get('sumdb/sum.golang.org/latest')) != null,
+      10_000,
+      'the verified head stored',
+    );
     expect((await godepot.g.storage.get('sumdb/sum.golang.org/latest'))?.equals(genuine)).toBe(true);
   });
 

@@ -317,6 +317,43 @@ describe('running go', () => {
     expect(out).not.toContain('leak.example');
   });
 
+  it("a private module's run gets godepot's credentials but not its settings; a public module's run neither", async () => {
+    const go = await fakeGo(dir, 'env');
+    const runner = new GoRunner({
+      go,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: '/home/godepot',
+        NETRC: '/home/godepot/.netrc',
+        GOAUTH: 'netrc',
+        AWS_SECRET_ACCESS_KEY: 'aws-secret',
+        GIT_CONFIG_PARAMETERS: "'credential.helper'='store'",
+        GODEPOT_UPSTREAM: 'https://ci:upstream-secret@proxy.example',
+        HTTPS_PROXY: 'http://egress.example:3128',
+        GOINSECURE: 'pub.example',
+      },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 10_000,
+    });
+    const env = (credentials: boolean): Promise<string> =>
+      runner.run(['x'], new AbortController().signal, async (r) => r.stdout, credentials);
+    const own = await env(true);
+    expect(own).toContain('HOME=/home/godepot\n');
+    expect(own).toContain('GOAUTH=netrc\n');
+    expect(own).toContain('AWS_SECRET_ACCESS_KEY=aws-secret\n');
+    expect(own).not.toContain('upstream-secret');
+    const anonymous = await env(false);
+    for (const secret of ['/home/godepot', 'aws-secret', 'upstream-secret', 'credential.helper'])
+      expect(anonymous).not.toContain(secret);
+    expect(anonymous).toContain('GOAUTH=off\n');
+    expect(anonymous).toContain('GIT_CONFIG_NOSYSTEM=1\n');
+    expect(anonymous).toContain('HTTPS_PROXY=http://egress.example:3128\n');
+    expect(anonymous).toContain('GOINSECURE=pub.example\n');
+    expect(anonymous).toMatch(/^HOME=.*\/work\/run-[^/]+\/home$/m);
+  });
+
   it('shares one go run among concurrent fetches of a version, keeps it a while on its clock, and checks the zip it made', async () => {
     const built = await buildModule({
       path: M,

@@ -45,6 +45,8 @@ const FIXED_ENV = {
 export class FakeGitHost {
   readonly requests: GitHostRequest[] = [];
   mode: GitHostMode = 'up';
+  /** go-import answers that send a module root elsewhere (redirect()). */
+  private readonly imports = new Map<string, string>();
   private readonly sockets = new Set<Socket>();
   private readonly hung = new Set<ServerResponse>();
   private commits = 0;
@@ -103,6 +105,11 @@ export class FakeGitHost {
   /** A .netrc line with this host's credentials for host. */
   netrc(host = this.hosts[0] ?? 'corp.example', password = this.opts.password ?? ''): string {
     return `machine ${host} login ${this.opts.user ?? ''} password ${password}\n`;
+  }
+
+  /** Answers `<root>?go-get=1` with a go-import naming repoUrl (any host's repository, as a hostile host may). */
+  redirect(root: string, repoUrl: string): void {
+    this.imports.set(root, repoUrl);
   }
 
   count(match: string): number {
@@ -200,7 +207,7 @@ export class FakeGitHost {
       log(200, null);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(
-        `<!DOCTYPE html><html><head><meta name="go-import" content="${repo} git http://${url.hostname}/git/${parts[0] ?? ''}"></head><body></body></html>\n`,
+        `<!DOCTYPE html><html><head><meta name="go-import" content="${repo} git ${this.imports.get(repo) ?? `http://${url.hostname}/git/${parts[0] ?? ''}`}"></head><body></body></html>\n`,
       );
       return;
     }
