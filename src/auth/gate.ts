@@ -12,7 +12,7 @@
 //
 // Tokens are compared as SHA-256 digests in constant time, and an unknown
 // user costs the same comparison as a known one. Failures are counted and
-// logged with the user name and the reason, never the token.
+// logged with the user name (when the file knows it) and the reason, never the token.
 import { timingSafeEqual } from 'node:crypto';
 import { matchPrefixPatterns, unescapePath } from '../module/index.js';
 import { hashToken, type User } from './users.js';
@@ -99,7 +99,8 @@ export function decide(users: readonly User[], path: string, authorization: stri
       allow: false,
       status: 401,
       reason: 'bad_credentials',
-      user: creds.user,
+      // Only a name the file knows: an unknown one is often the token itself (GOPROXY=https://TOKEN@host).
+      user: user ? user.name : null,
       message: 'godepot: authentication failed: unknown user or wrong token',
     };
   }

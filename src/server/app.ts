@@ -211,7 +211,7 @@ export function createApp(deps: AppDeps): App {
     const headers: Record<string, string | number> = {
       'content-type': answer.contentType,
       'content-length': answer.body.length,
-      'cache-control': answer.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'cache-control': answer.immutable ? `${scope}, max-age=31536000, immutable` : 'no-cache',
       'x-godepot-cache': answer.cache,
     };
     res.writeHead(200, headers);

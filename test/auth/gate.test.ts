@@ -48,6 +48,13 @@ describe('the auth gate', () => {
     }
   });
 
+  it('names in its decision (which is logged) only a user the file knows: an unknown name is often the token itself', () => {
+    const asToken = decide(users, '/example.com/a/@v/list', basic('full-token-in-the-name', ''));
+    expect(asToken).toMatchObject({ allow: false, reason: 'bad_credentials', user: null });
+    const wrongToken = decide(users, '/example.com/a/@v/list', basic('ci', 'nope'));
+    expect(wrongToken).toMatchObject({ allow: false, reason: 'bad_credentials', user: 'ci' });
+  });
+
   it('lets a user read only modules matching its patterns (403 naming the rule, not the list)', () => {
     expect(decide(users, '/example.com/a/@v/v1.0.0.zip', basic('public', 'pub-token')).allow).toBe(true);
     expect(decide(users, '/corp.example/lib/@v/v1.0.0.zip', basic('ci', 'full-token')).allow).toBe(true);

@@ -112,6 +112,18 @@ describe('godepot doctor', () => {
     expect(output).toMatch(/Verdict: CONFIGURATION problem[\s\S]*key does not match its database/);
   });
 
+  it('never prints the token of a GOPROXY URL, in text or JSON', async () => {
+    const withToken = godepot.url.replace('http://', 'http://ci:full-token@');
+    const tokenOnly = godepot.url.replace('http://', 'http://lone-token@');
+    for (const proxy of [withToken, tokenOnly]) {
+      for (const json of [[], ['--json']]) {
+        const { output } = await run([...json, '--goproxy', proxy, '--gosumdb', sumdb.vkey]);
+        expect(output).not.toMatch(/full-token|lone-token/);
+        expect(output).toMatch(/xxxxx@127\.0\.0\.1/);
+      }
+    }
+  });
+
   it('prints JSON for machines with --json', async () => {
     const { code, output } = await run(['--json', '--goproxy', godepot.url, '--gosumdb', sumdb.vkey]);
     expect(code).toBe(0);

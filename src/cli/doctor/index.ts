@@ -13,6 +13,7 @@ import { diagnoseModuleFetch, fetchModuleList } from './private.js';
 import { proxyRules } from '../../upstream/env-proxy.js';
 import { netrcCredentials } from '../../upstream/netrc.js';
 import { trustOptions } from '../../upstream/roots.js';
+import { redactText } from '../../util/redact.js';
 
 const FLAGS: readonly OptionSpec[] = [
   { name: 'goproxy', type: 'string', default: '', help: "check this GOPROXY instead of the client's" },
@@ -121,7 +122,8 @@ export async function doctor(
       message: `the go command's requests go through an HTTP proxy (${proxies.describe()}), and so do these checks: their DNS, TCP and TLS lines are about the proxy, their HTTP lines about the service behind it`,
     });
   }
-  const output = one('json') === 'true' ? formatJson(report) : formatReport(report);
+  // A report is pasted into tickets: no credential from GOPROXY or GOSUMDB in it, wherever a line quotes them.
+  const output = redactText(one('json') === 'true' ? formatJson(report) : formatReport(report));
   return { report, code: report.ok ? 0 : 1, output };
 }
 
