@@ -62,7 +62,7 @@ export function originOutOfReach(text: string): boolean {
 }
 
 const NOT_FOUND =
-  /unknown revision|invalid version|no matching versions|not found|does not exist|does not contain package|repository .* not found|no tags|disallowed version string|malformed module path|cannot find module/i;
+  /unknown revision|invalid version|no matching versions|no existing version is required|not found|does not exist|does not contain package|repository .* not found|no tags|disallowed version string|malformed module path|cannot find module/i;
 
 /**
  * Classifies a failed go run for path (what: "corp.example/lib@v1.0.0", …).

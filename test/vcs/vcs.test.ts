@@ -41,6 +41,11 @@ describe('classifying go errors', () => {
       'not_found',
       /does not exist at its origin corp\.example/,
     ],
+    [
+      `go: can't query version "patch" of module ${M}: no existing version is required`,
+      'not_found',
+      /does not exist at its origin corp\.example/,
+    ],
   ];
   it.each(cases)('%#: %s', (stderr, failure, message) => {
     const e = classify(M, `${M}@v1.0.0`, stderr, false);
