@@ -68,28 +68,20 @@ export class Health {
   ) {}
 
   async readiness(): Promise<Readiness> {
-    let writable = true;
-    let error: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const check = this.storage.checkWritable();
-      check.catch(() => undefined);
-      await Promise.race([
-        check,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`storage ${this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`)),
-            this.storageCheckMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      writable = false;
-      error = (err as Error).message;
-    } finally {
-      clearTimeout(timer);
-    }
+    // Everything that may wait on the store or Redis, at once and within one bound.
+    const late = `storage ${this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`;
+    const [check, unverified] = await Promise.all([
+      within(this.storage.checkWritable(), this.storageCheckMs, late).then(
+        () => null,
+        (err: unknown) => (err as Error).message,
+      ),
+      this.unverifiedCount
+        ? within(this.unverifiedCount(), this.storageCheckMs, late).catch(() => undefined)
+        : Promise.resolve(undefined),
+      ...this.sumdbs.map((s) => within(s.syncShared?.(), this.storageCheckMs, late).catch(() => undefined)),
+    ]);
+    const writable = check === null;
+    const error = check ?? undefined;
     const upstreams = this.endpoints.all().map((e) => {
       const r = this.reach?.of(e.url);
       return {
@@ -100,7 +92,6 @@ export class Health {
     });
     const sumdb = this.sumdbs.map((s) => s.status());
     const coordination = this.coordination?.();
-    const unverified = this.unverifiedCount ? await this.unverifiedCount().catch(() => undefined) : undefined;
     const dbOf = new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const)));
     const covered = coveredSources(upstreams, (url) => dbOf.get(url));
     const reasons = [
@@ -130,5 +121,22 @@ export class Health {
       ...(unverified === undefined ? {} : { unverifiedArtifacts: unverified }),
       ...(coordination ? { coordination } : {}),
     };
+  }
+}
+
+/** p, or a rejection with `late` once ms have passed (p then settles unheard). */
+async function within<T>(p: Promise<T> | undefined, ms: number, late: string): Promise<T | undefined> {
+  if (p === undefined) return undefined;
+  p.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(late)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

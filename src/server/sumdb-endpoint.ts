@@ -3,4 +3,4 @@ import type { SumdbMirror } from '../sumdb/mirror.js';
 
 export type { SumdbAnswer, SumdbStatus } from '../sumdb/mirror.js';
 
-export type SumdbEndpoint = Pick<SumdbMirror, 'name' | 'serve' | 'status'>;
+export type SumdbEndpoint = Pick<SumdbMirror, 'name' | 'serve' | 'status'> & Partial<Pick<SumdbMirror, 'syncShared'>>;

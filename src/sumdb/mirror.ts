@@ -166,6 +166,11 @@ export class SumdbMirror {
     }
   }
 
+  /** Learns what other nodes know that status() shows: a fork one of them refused. */
+  async syncShared(): Promise<void> {
+    await this.tree.learnFork();
+  }
+
   status(): SumdbStatus {
     const head = this.tree.head;
     const sources = this.opts.remote.sources?.() ?? [];

@@ -229,10 +229,18 @@ export class TreeState {
     return note && tree ? { note, tree } : null;
   }
 
-  /** Learns a fork another node recorded (at most every few seconds): /readyz shows it on every node. */
-  private async syncFork(shared: SharedTreeHead): Promise<void> {
+  /** With a shared tree, learns a fork another node recorded (syncFork); /readyz asks before it answers. */
+  async learnFork(): Promise<void> {
+    if (this.shared) await this.syncFork(this.shared, true);
+  }
+
+  /**
+   * Learns a fork another node recorded: when merging, at most every few
+   * seconds (always: each time, as /readyz does): /readyz shows it on every node.
+   */
+  private async syncFork(shared: SharedTreeHead, always = false): Promise<void> {
     const now = this.clock.now();
-    if (this.fork || now - this.forkSyncedAt < FORK_SYNC_MS) return;
+    if (this.fork || (!always && now - this.forkSyncedAt < FORK_SYNC_MS)) return;
     this.forkSyncedAt = now;
     const f = await shared.fork(this.name);
     if (!f) return;

@@ -164,6 +164,9 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
     // A refreshes (sumdb-ttl 0), proves the new head inconsistent and refuses it.
     expect((await latest(a)).equals(verified)).toBe(true);
     expect(a.logs.some((l) => l.level === 60 && l.alert === 'sumdb_inconsistent_tree')).toBe(true);
+    // B's /readyz shows the fork at once, before B has served anything of the database since.
+    const early = await readyz(b.url);
+    expect(early.body.sumdb.find((s) => s.name === sumdb.name)?.status).toBe('inconsistent');
     // B is served the same forked head: refused because A refused it, with no proof (and no SECURITY log) of its own.
     const body = await latest(b);
     expect(body.equals(forked)).toBe(false);
