@@ -16,7 +16,7 @@ import { Metrics, registerLogMetrics } from '../server/metrics.js';
 import { SumdbMirror } from '../sumdb/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Coordination } from '../coord/index.js';
-import { openCoord, openStorage, selfTag } from './stores.js';
+import { moduleCoordination, openCoord, openStorage, selfTag } from './stores.js';
 import {
   EndpointRegistry,
   HttpPools,
@@ -266,8 +266,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
     shutdown: shutdown.signal,
     clock,
-    ...(coord.leases ? { leases: coord.leases } : {}),
-    notFound: coord,
+    ...moduleCoordination(coord, settings),
   };
   const service = new ModuleService(serviceContext, settings.memoryCacheItem, { readAhead: settings.readAhead });
   if (priv.privateSource) {

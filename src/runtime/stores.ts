@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
 import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
+import type { FetchLeases, NotFoundCache } from '../proxy/context.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
 import { trustOptions } from '../upstream/roots.js';
 
@@ -37,6 +38,32 @@ export function selfTag(settings: Settings): string {
   const store =
     s.kind === 's3' ? `s3:${s.endpoint ?? ''}/${s.bucket}/${s.prefix}` : `fs:${hostname()}:${resolve(settings.data)}`;
   return 'godepot-' + createHash('sha256').update(store).digest('hex').slice(0, 12);
+}
+
+/**
+ * The module service's share of the coordination: fetch leases and the
+ * not-found cache, keyed also by where this node fetches modules from
+ * (--upstream, --private). Nodes configured with other upstreams (a
+ * mistake, or a rollout half done) then neither take each other's 404s nor
+ * wait on each other's fetches; they still share the store.
+ */
+export function moduleCoordination(
+  coord: Coordination,
+  settings: Settings,
+): { readonly leases?: FetchLeases; readonly notFound: NotFoundCache } {
+  const tag =
+    createHash('sha256')
+      .update(JSON.stringify([settings.upstream, settings.private]))
+      .digest('hex')
+      .slice(0, 12) + ':';
+  const leases = coord.leases;
+  return {
+    ...(leases ? { leases: { acquire: (key, signal) => leases.acquire(tag + key, signal) } } : {}),
+    notFound: {
+      notFound: (key) => coord.notFound(tag + key),
+      rememberNotFound: (key, entry, ttlMs) => coord.rememberNotFound(tag + key, entry, ttlMs),
+    },
+  };
 }
 
 /** The Redis key namespace of the nodes that share this store (two clusters may share one Redis). */

@@ -150,4 +150,36 @@ describe.skipIf(redisBinary === null)('lease outcomes across two nodes', () => {
       expect(upstream.count(path), path).toBe(before + 1);
     }
   });
+
+  it("a node with other upstreams does not take another node's 404 for its own", async () => {
+    const data = await tempDir();
+    dirs.push(data);
+    const shared = new MemoryStorage();
+    const empty = await FakeGoProxy.start([]);
+    try {
+      const node = async (name: string, from: string): Promise<RunningGodepot> => {
+        const g = await startGodepot(
+          { upstream: from, sumdb: `${sumdb.vkey} ${sumdb.url}`, redis: redis.url, 'node-name': name, data },
+          { storage: shared },
+        );
+        started.push(g);
+        await waitFor(
+          async () =>
+            ((await (await fetch(`${g.url}/readyz`)).json()) as { coordination?: { redis?: { state?: string } } })
+              .coordination?.redis?.state === 'up',
+          10_000,
+          `node ${name} connected to Redis`,
+        );
+        return g;
+      };
+      const wrong = await node('wrong', empty.url);
+      const right = await node('right', upstream.url);
+      const path = '/example.com/elsewhere/@v/v1.0.0.info';
+      expect((await fetch(wrong.url + path)).status).toBe(404);
+      const r = await fetch(right.url + path);
+      expect(r.status, await r.clone().text()).toBe(200);
+    } finally {
+      await empty.close();
+    }
+  });
 });
