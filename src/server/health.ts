@@ -103,7 +103,7 @@ export class Health {
         .filter((u) => (u.state !== 'closed' || u.failingSince !== undefined) && !covered.has(u.url))
         .map((u) => `upstream ${u.url}: ${u.lastFailure?.detail ?? u.detail ?? `circuit breaker ${u.state}`}`),
       ...sumdb
-        .filter((s) => s.status === 'inconsistent' || s.status === 'stale' || s.status === 'unreachable')
+        .filter((s) => s.status !== 'ok' && s.status !== 'empty')
         .map((s) => `checksum database ${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ''}`),
       ...((unverified ?? 0) > 0 ? [`${unverified} artifacts served unverified, awaiting re-verification`] : []),
       ...(coordination?.redis?.state === 'down' ? ['Redis is down: this node coordinates alone'] : []),

@@ -40,7 +40,7 @@ export interface SumdbStatus {
   readonly treeSize: number;
   /** ISO time the tree head was last confirmed by a source. */
   readonly checkedAt?: string;
-  readonly status: 'ok' | 'stale' | 'inconsistent' | 'empty' | 'unreachable';
+  readonly status: 'ok' | 'stale' | 'inconsistent' | 'misconfigured' | 'empty' | 'unreachable';
   readonly detail?: string;
   /** Where the log is read and whether each place answers. */
   readonly sources: readonly RemoteSourceStatus[];
@@ -185,6 +185,12 @@ export class SumdbMirror {
         ...base,
         status: 'inconsistent',
         detail: `refused a tree head of size ${this.tree.fork.conflictingSize} from ${this.tree.fork.from} at ${this.tree.fork.detectedAt}`,
+      };
+    if (this.tree.foreign)
+      return {
+        ...base,
+        status: 'misconfigured',
+        detail: `the cluster's head does not verify under this node's key (${this.tree.foreign.reason}): another node checks ${this.name} with another key; give every node the same --sumdb`,
       };
     if (sources.length > 0 && sources.every((s) => s.state === 'failing' || s.state === 'unsupported'))
       return {

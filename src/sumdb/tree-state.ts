@@ -67,6 +67,12 @@ export class TreeState {
   fork: ForkEvidence | null = null;
   /** Set by the composition root when several nodes share this tree (null: this process alone). */
   shared: SharedTreeHead | null = null;
+  /**
+   * The cluster's head as last seen, when it does not verify under this
+   * node's key: a node sharing the coordination checks this database with
+   * another key (a configuration mistake). Null once it verifies again.
+   */
+  foreign: { readonly reason: string; readonly note: Buffer } | null = null;
   private forkSyncedAt = 0;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
@@ -199,14 +205,17 @@ export class TreeState {
         return cur;
       }
       let clusterHead = await shared.head(this.name);
+      // Another log's head (another key) proves nothing about ours: it is published over, and said.
+      const foreign = clusterHead !== null && !this.head?.note.equals(clusterHead) && this.sawForeign(clusterHead);
+      if (!foreign) this.foreign = null;
       // Their tiles may come from any mirror (not only the one that sent the new head).
       const stored = (await this.storedHead())?.note;
       if (stored && !this.head?.note.equals(stored))
         await this.mergeLocked(stored, 'the tree head in shared storage', signal, this.remote);
-      if (clusterHead && !this.head?.note.equals(clusterHead))
+      if (clusterHead && !foreign && !this.head?.note.equals(clusterHead))
         await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, this.remote);
       const ours = this.head;
-      if (ours && (!clusterHead || this.openHead(clusterHead, 'the coordinator').n < ours.tree.n)) {
+      if (ours && (!clusterHead || foreign || this.openHead(clusterHead, 'the coordinator').n < ours.tree.n)) {
         if (!(await shared.compareAndSetHead(this.name, clusterHead, ours.note))) continue;
         clusterHead = ours.note;
       }
@@ -220,6 +229,27 @@ export class TreeState {
       'unavailable',
       `checksum database ${this.name}: the tree head from ${from} could not be published to the cluster (another node kept moving the shared head, or the coordination did not answer); try again`,
     );
+  }
+
+  /**
+   * Whether note, the cluster's head, fails to verify under this node's key;
+   * if so it is remembered for /readyz and logged (once per head).
+   */
+  private sawForeign(note: Buffer): boolean {
+    let reason: string;
+    try {
+      parseTree(openNote(note, this.verifiers).text);
+      return false;
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    if (!this.foreign?.note.equals(note))
+      this.log.error(
+        { db: this.name, err: reason },
+        `the cluster's tree head for ${this.name} does not verify under this node's key: a node sharing this Redis and store checks ${this.name} with another key; give every node the same --sumdb (this node keeps its own verified head and publishes it over that one)`,
+      );
+    this.foreign = { reason, note };
+    return true;
   }
 
   /** The head in storage, or null when there is none or it does not verify under the key (load() logged that). */

@@ -66,6 +66,30 @@ describe('a tree head shared by two nodes', () => {
     expect(await shared.head(a.mirror.name)).toEqual(head3);
   });
 
+  it('a cluster head under another key (a node with another --sumdb) is published over, said in status, never merged', async () => {
+    const shared = new LocalCoord();
+    const a = await node(shared);
+    const other = await FakeSumDb.start({ key: 'generate', records: fakeModules(3) });
+    try {
+      const foreign = await other.signedTree();
+      await shared.compareAndSetHead(a.mirror.name, null, foreign);
+      const head = await db.signedTree();
+      const result = await a.mirror.tree.merge(head, 'test');
+      expect(result.note).toEqual(head);
+      expect(await shared.head(a.mirror.name)).toEqual(head);
+      const s = a.mirror.status();
+      expect(s.status).toBe('misconfigured');
+      expect(s.detail).toMatch(/another node checks .* with another key; give every node the same --sumdb/);
+      expect(a.logs.filter((l) => l.level === 50 && String(l.msg).includes('another key'))).toHaveLength(1);
+      // Once the cluster's head verifies again (here: ours), the mistake is no longer shown.
+      await db.addAll(fakeModules(2, 60));
+      await a.mirror.tree.merge(await db.signedTree(), 'test');
+      expect(a.mirror.status().status).toBe('ok');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses a head another node refused, without proving it', async () => {
     const shared = new LocalCoord();
     const c = await node(shared);
