@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { doctor } from '../../src/cli/doctor/index.js';
 import { generateKey } from '../../src/sumdb/note/index.js';
-import { FakeGoProxy, FakeSumDb, findGo, telemetryOff } from '../world/index.js';
+import { FakeGoProxy, FakeSumDb, faults, findGo, telemetryOff } from '../world/index.js';
 import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
 
 async function closedPort(): Promise<number> {
@@ -121,6 +121,22 @@ describe('godepot doctor', () => {
         expect(output).not.toMatch(/full-token|lone-token/);
         expect(output).toMatch(/xxxxx@127\.0\.0\.1/);
       }
+    }
+  });
+
+  it("calls a failing upstream godepot's problem (exit 1), with godepot's reasons", async () => {
+    upstream.setFault(faults.status(503));
+    try {
+      expect((await fetch(`${godepot.url}/example.com/failing/@v/list`)).status).toBe(502);
+      const { code, output } = await run(['--goproxy', godepot.url, '--gosumdb', sumdb.vkey]);
+      expect(code, output).toBe(1);
+      expect(output).toContain('godepot reports a problem');
+      expect(output).toContain(`upstream ${upstream.url}`);
+      expect(output).not.toContain('Verdict: all good');
+    } finally {
+      upstream.clearFaults();
+      // An answer ends the failure streak, for the tests after this one.
+      expect((await fetch(`${godepot.url}/example.com/failing/@v/list`)).status).toBe(404);
     }
   });
 

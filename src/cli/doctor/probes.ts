@@ -10,7 +10,7 @@ import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
-export type StepFailure = 'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'body' | 'key';
+export type StepFailure = 'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'body' | 'key' | 'unhealthy';
 
 export interface Step {
   readonly name: StepName;

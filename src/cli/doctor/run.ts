@@ -41,6 +41,8 @@ const NETWORK_FIX: Record<StepFailure, string> = {
   status: 'the service answers with an error: check its logs and health (for godepot: /readyz, godepot incidents)',
   body: 'the service answered something unexpected: is this URL really a module proxy / checksum database?',
   key: 'use the key the database publishes (godepot mirrors a database under its own key; for sum.golang.org just GOSUMDB=sum.golang.org)',
+  unhealthy:
+    "godepot's reasons above say what and where; meanwhile it serves what it has verified (builds with a complete go.sum keep working): see /ui/ and godepot incidents on its host",
 };
 
 const KIND_OF: Record<StepFailure, Finding['kind']> = {
@@ -52,6 +54,7 @@ const KIND_OF: Record<StepFailure, Finding['kind']> = {
   status: 'service',
   body: 'service',
   key: 'config',
+  unhealthy: 'service',
 };
 
 const WORDS: Record<StepFailure, string> = {
@@ -63,6 +66,7 @@ const WORDS: Record<StepFailure, string> = {
   status: 'HTTP error',
   body: 'unexpected answer',
   key: 'key does not match its database',
+  unhealthy: 'godepot reports a problem',
 };
 
 /** A URL for output: credentials replaced. */
@@ -203,21 +207,30 @@ async function godepotStep(
     const r = await httpGet(`${base}/readyz`, timeoutMs, proxy, trust);
     const j = JSON.parse(r.body.toString('utf8')) as {
       status?: unknown;
+      reasons?: unknown;
       verification?: unknown;
-      upstreams?: Array<{ url?: string; state?: string; reachable?: boolean }>;
+      upstreams?: Array<{ url?: string; state?: string; failingSince?: string }>;
       sumdb?: Array<{ name?: string; status?: string; sources?: ReadyzSource[] }>;
     };
     if (typeof j.status !== 'string' || !Array.isArray(j.upstreams)) return null;
-    const open = j.upstreams.filter((u) => u.state !== 'closed').map((u) => `${u.url ?? '?'} ${u.state ?? ''}`);
-    const dbs = (j.sumdb ?? []).map((d) => `${d.name ?? '?'} ${d.status ?? ''}`);
-    const advice = (j.sumdb ?? []).flatMap((d) => {
+    const dbs = j.sumdb ?? [];
+    const advice = dbs.flatMap((d) => {
       const a = sourceAdvice(d.name ?? '?', d.sources ?? []);
       return a ? [a] : [];
     });
+    const reasons = Array.isArray(j.reasons) ? j.reasons.filter((x): x is string => typeof x === 'string') : [];
     const off = j.verification === 'off' ? '; checksum verification is OFF (--sumdb off): modules are not checked' : '';
-    const detail = `godepot is ${j.status}${open.length ? `; upstreams failing: ${open.join(', ')}` : ''}${dbs.length ? `; databases: ${dbs.join(', ')}` : ''}${off}${advice.map((a) => `; ${a.text}`).join('')}`;
-    const broken = advice.some((a) => !a.ok);
-    if (broken) return { name: 'godepot', ok: false, failure: 'status', ms: r.ms, detail };
+    const detail = `godepot is ${j.status}${reasons.length ? `: ${reasons.join('; ')}` : ''}${off}${advice.map((a) => `; ${a.text}`).join('')}`;
+    // Database sources are judged by the advice (one may fail while another covers it); a module proxy failing,
+    // a store that takes no writes, a fork or a key mismatch between nodes is godepot's problem to report.
+    const dbSources = new Set(dbs.flatMap((d) => (d.sources ?? []).map((s) => s.url)));
+    const proxyFailing = j.upstreams.some(
+      (u) => !dbSources.has(u.url) && (u.state !== 'closed' || u.failingSince !== undefined),
+    );
+    const dbWrong = dbs.some((d) => d.status === 'inconsistent' || d.status === 'misconfigured');
+    if (advice.some((a) => !a.ok)) return { name: 'godepot', ok: false, failure: 'status', ms: r.ms, detail };
+    if (proxyFailing || dbWrong || j.status === 'not-ready')
+      return { name: 'godepot', ok: false, failure: 'unhealthy', ms: r.ms, detail };
     return { name: 'godepot', ok: true, note: j.status !== 'ok' || off !== '', ms: r.ms, detail };
   } catch {
     return null;
