@@ -73,12 +73,13 @@ export class UpstreamError extends Error {
  * True when the failure says the upstream is unwell (unreachable, slow,
  * 5xx, 429, a broken body) rather than giving a definite answer about this
  * request (another 4xx, such as 400 "module host not permitted" or 403):
- * only the former count against its breaker and its "failing since".
+ * only the former count against its breaker and its "failing since". A 401
+ * or 407 is godepot's own credentials refused: every request fails so.
  */
 export function isHealthFailure(err: UpstreamError): boolean {
   if (err.failure !== 'status') return err.failure !== 'body' || err.transient;
   const s = err.status ?? 0;
-  return s >= 500 || s === 429 || s === 408;
+  return s >= 500 || s === 429 || s === 408 || s === 401 || s === 407;
 }
 
 /**
@@ -180,7 +181,12 @@ export function classifyNetworkError(
     detail = 'no complete answer within the total deadline';
   } else if (codes.some((c) => TLS_CODE.test(c))) {
     failure = 'tls';
-    detail = isUntrusted(err) ? `${msg}: ${UNTRUSTED_FIX}` : msg;
+    detail = isUntrusted(err)
+      ? `${msg}: ${UNTRUSTED_FIX}`
+      : /wrong version number|packet length too long|http request/i.test(msg)
+        ? // OpenSSL's words when the other end answers in plain HTTP.
+          `the server answered in plain HTTP, not TLS: if it serves http, write its URL with http:// (a URL without a scheme means https://, as for the go command)`
+        : msg.trimEnd();
     transient = false;
   } else if (phase === 'body') {
     failure = 'body';

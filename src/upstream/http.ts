@@ -247,6 +247,12 @@ export interface AttemptOptions {
   readonly now?: () => number;
 }
 
+/** What a 401 or 407 of an upstream means: godepot's credentials (not the client's) are missing or refused. */
+const CREDENTIALS_REFUSED: Readonly<Record<number, string>> = {
+  401: " (godepot's credentials for this upstream are missing or refused: give them as user:password@ in its --upstream URL, or a .netrc entry for its host for the user godepot runs as)",
+  407: ' (the HTTP proxy wants credentials godepot did not send or it refused: give them as user:password@ in HTTPS_PROXY)',
+};
+
 /** GET base + path once. 404/410 is a result, not an error; every other failure is an UpstreamError. */
 export async function getOnce<T>(
   base: string,
@@ -304,7 +310,7 @@ export async function getOnce<T>(
   if (res.statusCode === 404 || res.statusCode === 410) {
     return { found: false, notFound: new NotFoundError(base, res.statusCode, firstLine(text)) };
   }
-  const detail = `${res.statusCode}${text ? `: ${firstLine(text)}` : ''}`;
+  const detail = `${res.statusCode}${text ? `: ${firstLine(text)}` : ''}${CREDENTIALS_REFUSED[res.statusCode] ?? ''}`;
   // 501 and 508 (a loop: a godepot whose upstream leads back to itself) do not change by asking again.
   const transient =
     (res.statusCode >= 500 && res.statusCode !== 501 && res.statusCode !== 508) ||

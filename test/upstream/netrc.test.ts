@@ -150,8 +150,9 @@ describe.skipIf(!hasOpenssl)('an upstream that wants the credentials of .netrc',
     seen.length = 0;
     const r = await list(url, join(dir, 'none'));
     expect(seen).toEqual(['']);
-    expect(r.status).not.toBe(200);
-    expect(r.body).toMatch(/401|unauthorized/);
+    // godepot's credentials were refused, not the client's: a 502 that says whose and what to do, never a 401.
+    expect(r.status).toBe(502);
+    expect(r.body).toMatch(/401: .*godepot's credentials for this upstream are missing or refused: .*\.netrc/);
   });
 
   it('a served godepot reads $NETRC on its own, with the defaults (as `npm start` runs it)', async () => {

@@ -153,6 +153,14 @@ describe('Endpoint: failure classes, retries, breaker', () => {
       .catch((e: unknown) => e);
     expect(t).toMatchObject({ failure: 'timeout' });
     expect((t as UpstreamError).describe()).toMatch(/time-out/);
+    // A plain-http server asked over https (a URL written without its scheme means https://).
+    const plain = await serve(text('v1.0.0\n'));
+    const tls = await r
+      .get(plain.url.replace('http://', 'https://'))
+      .get('/x', 'info', 'metadata', read)
+      .catch((e: unknown) => e);
+    expect(tls).toMatchObject({ failure: 'tls' });
+    expect((tls as UpstreamError).detail).toMatch(/^the server answered in plain HTTP, not TLS: .*http:\/\//);
   });
 
   it('retries transient failures after the pause a Retry-After asks for (fake time), and never retries a 4xx', async () => {
