@@ -117,9 +117,13 @@ export function fromNotFound(err: NotFoundError, what: string, path?: string): G
       { upstream: err.upstream },
       err.status,
     );
-  return new GodepotError(err.status === 410 ? 'gone' : 'not_found', `not found: ${what}${detail}`, {
-    upstream: err.upstream,
-  });
+  // Whose answer it is, in its own words.
+  const said = `${err.upstream} answered ${err.status}${err.detail ? `: ${err.detail}` : ''}`;
+  return new GodepotError(
+    err.status === 410 ? 'gone' : 'not_found',
+    `not found: ${what} (${said})${privateHint(err, path)}`,
+    { upstream: err.upstream },
+  );
 }
 
 export function toGodepotError(err: unknown, what: string, path?: string): GodepotError {

@@ -55,10 +55,12 @@ export function blobSource(blob: OpenBlob): ByteSource {
 /** A turn of the event loop for other requests, taken while a large zip is verified. */
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** from: where the bytes came from (an upstream), named when they are not a valid module zip. */
 export async function hashArtifact(
   req: ImmutableRequest,
   bytes: Buffer | OpenBlob,
   signal?: AbortSignal,
+  from?: string,
 ): Promise<string> {
   if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
   const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : blobSource(bytes);
@@ -70,7 +72,8 @@ export async function hashArtifact(
     if (err instanceof ZipError)
       throw new GodepotError(
         'bad_upstream_content',
-        `godepot: malformed module zip for ${req.path}@${req.version}: ${err.message}`,
+        `godepot: malformed module zip for ${req.path}@${req.version}${from ? ` from ${from}` : ''}: ${err.message}; refused and not stored`,
+        from ? { upstream: from } : {},
       );
     throw err;
   }
@@ -97,9 +100,14 @@ export class ImmutableFetcher {
   ) {}
 
   /** hashArtifact for a zip, within the bound on verifications; a full queue is a 503 the client may retry. */
-  private async hashZip(req: ImmutableRequest, zip: Buffer | OpenBlob, signal: AbortSignal): Promise<string> {
+  private async hashZip(
+    req: ImmutableRequest,
+    zip: Buffer | OpenBlob,
+    signal: AbortSignal,
+    from?: string,
+  ): Promise<string> {
     try {
-      return await this.verifications.run(() => hashArtifact(req, zip, signal), signal);
+      return await this.verifications.run(() => hashArtifact(req, zip, signal, from), signal);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       throw new GodepotError(
@@ -129,7 +137,7 @@ export class ImmutableFetcher {
       const { staged, blob, bytes } = fetched.value;
       let behind = false;
       try {
-        const h1 = await this.hashZip(req, bytes ?? blob, signal);
+        const h1 = await this.hashZip(req, bytes ?? blob, signal, fetched.meta.upstream);
         const verification = await this.decide(req, policy, lookup, h1, fetched, signal);
         const key = storageKey(req, storedArea(verification));
         const upstream = { url: fetched.meta.upstream, ms: performance.now() - started };

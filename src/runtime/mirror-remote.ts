@@ -50,7 +50,7 @@ export class MirrorRemote implements SumdbRemote {
   async get(
     path: string,
     kind: 'latest' | 'lookup' | 'tile' | 'data',
-    accept: (body: Buffer) => void,
+    accept: (body: Buffer, from: string) => void,
     signal?: AbortSignal,
   ): Promise<RemoteResult> {
     const read = readLimited(LIMIT);
@@ -71,7 +71,7 @@ export class MirrorRemote implements SumdbRemote {
         async (body, meta) => {
           const b = await read(body, meta);
           try {
-            accept(b);
+            accept(b, meta.upstream);
           } catch (err) {
             // Refused by verification: this mirror failed, another may do better; never retried here.
             throw new BadBodyError((err as Error).message);

@@ -289,7 +289,7 @@ export class SumdbMirror {
                 remote,
                 '/latest',
                 'latest',
-                (b) => this.tree.openHead(b, 'a mirror'),
+                (b, from) => this.tree.openHead(b, from),
                 s,
               );
               if (!r.found)
@@ -439,12 +439,12 @@ export class SumdbMirror {
       remote,
       path,
       'lookup',
-      (body) => {
+      (body, from) => {
         const { id, text, rest } = parseRecord(body);
         if (!recordMentions(text.toString('utf8'), ref.path, ref.version))
           throw new Error(`record is not about ${ref.path}@${ref.version}`);
         // Go's checkRecord: a record id must lie in the tree of the head served with it.
-        const tree = this.tree.openHead(rest, 'a mirror');
+        const tree = this.tree.openHead(rest, from);
         if (id < 0 || id >= tree.n)
           throw new Error(`record id ${id} is not in the tree of size ${tree.n} served with it`);
       },

@@ -14,7 +14,7 @@ export async function remoteGet(
   remote: SumdbRemote,
   path: string,
   kind: 'latest' | 'lookup' | 'tile' | 'data',
-  accept: (b: Buffer) => void,
+  accept: (b: Buffer, from: string) => void,
   signal?: AbortSignal,
 ): Promise<RemoteResult> {
   try {

@@ -34,13 +34,13 @@ export interface SumdbRemote {
   /**
    * GETs path ('/latest', '/lookup/…', '/tile/…') from the database's mirrors.
    * `accept` may throw to refuse a body (a bad signature, a wrong size), which
-   * makes the next mirror be asked. Throws RemoteError when no mirror
-   * answered (or the caller's abort error).
+   * makes the next mirror be asked; `from` names the mirror that sent it.
+   * Throws RemoteError when no mirror answered (or the caller's abort error).
    */
   get(
     path: string,
     kind: 'latest' | 'lookup' | 'tile' | 'data',
-    accept: (body: Buffer) => void,
+    accept: (body: Buffer, from: string) => void,
     signal?: AbortSignal,
   ): Promise<RemoteResult>;
   /** The mirror URLs, for messages. */

@@ -3,6 +3,7 @@
 // valid signature and a proof, from tiles, that it extends the verified one.
 // Anything else is a fork: refused, logged with both heads, counted, and
 // remembered (persisted) for /readyz.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { openNote, type Verifiers } from './note/index.js';
 import {
@@ -74,6 +75,8 @@ export class TreeState {
    */
   foreign: { readonly reason: string; readonly note: Buffer } | null = null;
   private forkSyncedAt = 0;
+  /** Heads that did not verify, already reported (by source), so a source repeating one is logged once. */
+  private readonly badHeads = new Set<string>();
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -151,11 +154,25 @@ export class TreeState {
     try {
       return parseTree(openNote(noteBytes, this.verifiers).text);
     } catch (err) {
+      const why = (err as Error).message;
+      this.reportBadHead(noteBytes, from, why);
       throw new SumdbError(
         'unavailable',
-        `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${(err as Error).message}`,
+        `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${why} (a forged head, or the wrong key for this database in --sumdb; refused — never turn verification off for it)`,
       );
     }
+  }
+
+  /** A head that does not verify is a security event (forged, or a wrong key): logged once per head and source. */
+  private reportBadHead(note: Buffer, from: string, why: string): void {
+    const id = `${from} ${createHash('sha256').update(note).digest('base64')}`;
+    if (this.badHeads.has(id)) return;
+    if (this.badHeads.size >= 100) this.badHeads.clear();
+    this.badHeads.add(id);
+    this.log.error(
+      { db: this.name, from, err: why, alert: 'sumdb_bad_signature' },
+      `SECURITY: ${from} sent a tree head for ${this.name} that does not verify under the configured key: refused (forged, or the wrong key in --sumdb)`,
+    );
   }
 
   /**

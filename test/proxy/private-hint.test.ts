@@ -52,6 +52,9 @@ describe('a private module asked of a public proxy', () => {
     running.push(g);
     const r = await get(`${g.url}/example.com/nosuch/@v/v1.0.0.info`);
     expect(r.status).toBe(404);
+    expect(r.text).toBe(
+      `not found: example.com/nosuch@v1.0.0 .info (${upstream.url} answered 404: not found: module example.com/nosuch)\n`,
+    );
     expect(r.text).not.toContain('--private');
   });
 

@@ -78,6 +78,18 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
     });
   }
 
+  it('a forged tree head is a security alert, logged once for a source that keeps sending it', async () => {
+    r = await rig([bad.url], { settings: SLOW_TIMEOUTS });
+    bad.setFault(faults.badSignature());
+    for (const i of [5, 260, 599])
+      await expect(r.mirror.lookup(mod(i))).rejects.toThrow(/does not verify: .*a forged head, or the wrong key/);
+    const alerts = r.logs.filter((l) => l.alert === 'sumdb_bad_signature');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ level: 50, from: bad.url });
+    expect(String(alerts[0]?.msg)).toMatch(/^SECURITY: .* does not verify under the configured key: refused/);
+    expect(bad.count()).toBeGreaterThanOrEqual(3);
+  });
+
   it('a hanging first mirror: the second is asked after the hedge delay, and its answer wins', async () => {
     r = await rig([bad.url, good.url], {
       wrap: (x) => (remote = new RecordingRemote(x)),

@@ -28,13 +28,13 @@ class ListRemote implements SumdbRemote {
   async get(
     path: string,
     _kind: 'latest' | 'lookup' | 'tile' | 'data',
-    accept: (b: Buffer) => void,
+    accept: (b: Buffer, from: string) => void,
   ): Promise<RemoteResult> {
     for (const s of this.list) {
       const b = await s.answer(path);
       if (!b) return { found: false, status: 404, detail: 'not found', from: s.url };
       try {
-        accept(b);
+        accept(b, s.url);
       } catch {
         continue;
       }
