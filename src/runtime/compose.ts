@@ -34,7 +34,7 @@ import {
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { droppedLineCount, makeLogging } from './logging.js';
-import { probeAtStart } from './probe.js';
+import { probeAtStart, reprobeFailing } from './probe.js';
 import { wirePrivate, type VcsOptions } from './private.js';
 import { wireAuth } from './auth.js';
 
@@ -289,6 +289,14 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
           shutdown.signal,
         ).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'))
       : Promise.resolve();
+  // While an upstream fails, it is asked again every half-open period, so that /readyz clears when it is back.
+  const reprobe =
+    (opts.background ?? true) && !settings.offline
+      ? setInterval(() => {
+          void reprobeFailing({ upstreams: upstream.urls, sources, endpoints }, shutdown.signal);
+        }, settings.breaker.halfOpenAfter)
+      : undefined;
+  reprobe?.unref();
   const health = new Health(
     storage,
     endpoints,
@@ -341,6 +349,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     app,
     async close() {
       shutdown.abort(new Error('godepot is shutting down'));
+      clearInterval(reprobe);
       auth?.close();
       reverify.stop();
       await service.idle();

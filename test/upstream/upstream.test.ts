@@ -17,6 +17,7 @@ import {
   type HealthNews,
 } from '../../src/upstream/index.js';
 import { SingleFlight } from '../../src/util/singleflight.js';
+import { reprobeFailing } from '../../src/runtime/probe.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
 import type { WaitingClock as Clock } from '../../src/util/clock.js';
@@ -413,6 +414,28 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(ep.state).toBe('closed');
     expect(ep.status().failingSince).toBeUndefined();
     expect(policy.hits).toHaveLength(5);
+  });
+
+  it('a failing upstream is asked again in the background (reprobeFailing): back, its streak ends with no request', async () => {
+    let down = true;
+    const probes: string[] = [];
+    const flaky = await serve((req, res) => {
+      if (req.url?.includes('/supported')) probes.push(req.url);
+      res.writeHead(down ? 503 : 404).end(down ? 'down' : 'not found');
+    });
+    const healthy = await serve(text('', 404));
+    const r = registry({ attempts: 1 });
+    await expect(r.get(flaky.url).get('/x/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ status: 503 });
+    expect(r.get(flaky.url).status().failingSince).toBeDefined();
+    const targets = { upstreams: [flaky.url, healthy.url], sources: [], endpoints: r };
+    await reprobeFailing(targets, new AbortController().signal);
+    expect(r.get(flaky.url).status().failingSince).toBeDefined();
+    down = false;
+    await reprobeFailing(targets, new AbortController().signal);
+    expect(r.get(flaky.url).status().failingSince).toBeUndefined();
+    expect(probes).toEqual(['/sumdb/sum.golang.org/supported', '/sumdb/sum.golang.org/supported']);
+    // A healthy upstream is not asked.
+    expect(healthy.hits).toEqual([]);
   });
 
   it('aborts a pending call when the caller goes away', async () => {
