@@ -8,9 +8,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
-import { BIN, removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
+import { BIN, removeDir, spawnGodepot, tempDir, testHome, type ChildGodepot } from '../support/godepot.js';
 import { waitFor } from '../support/ports.js';
 
 /** Runs `godepot serve args`; resolves with its exit code and output, or kills it after limitMs. */
@@ -20,7 +19,7 @@ async function serveUntilExit(
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: testHome(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

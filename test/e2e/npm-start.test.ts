@@ -5,9 +5,9 @@
 // went on serving, reparented, holding the port (found in a field run).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, removeDir, tempDir } from '../support/godepot.js';
+import { REPO_ROOT, removeDir, tempDir, testHome } from '../support/godepot.js';
 
 const npm = spawnSync('npm', ['--version'], { encoding: 'utf8' }).status === 0 ? 'npm' : null;
 if (npm === null && process.env.CI === 'true') throw new Error('npm is missing on this CI machine');
@@ -50,7 +50,7 @@ it.skipIf(npm === null)(
       ['start', '--', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--offline'],
       {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), npm_config_update_notifier: 'false' },
+        env: { PATH: process.env.PATH ?? '', HOME: testHome(), npm_config_update_notifier: 'false' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

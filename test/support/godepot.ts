@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildSettings } from '../../src/config/load.js';
@@ -103,6 +103,21 @@ export async function startGodepot(
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(REPO_ROOT, 'bin', 'godepot.js');
 
+let emptyHome: string | undefined;
+/**
+ * The HOME of every godepot a test spawns: empty, so no developer's
+ * ~/.netrc, ~/.gitconfig or ~/.config reaches it (hermetic); made once per
+ * test file, removed when it ends.
+ */
+export function testHome(): string {
+  if (emptyHome === undefined) {
+    const home = mkdtempSync(join(tmpdir(), 'godepot-test-home-'));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+    emptyHome = home;
+  }
+  return emptyHome;
+}
+
 export interface ChildGodepot {
   readonly url: string;
   readonly child: ChildProcess;
@@ -138,7 +153,7 @@ export async function spawnGodepot(
       ? [process.execPath, argv]
       : ['prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...argv]];
   const child = spawn(cmd, cmdArgs, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: testHome(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
   });

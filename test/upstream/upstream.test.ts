@@ -439,16 +439,24 @@ describe('Endpoint: failure classes, retries, breaker', () => {
   });
 
   it('aborts a pending call when the caller goes away', async () => {
-    let closed = false;
-    const hang = await serve((req) => req.socket.on('close', () => (closed = true)));
-    const r = registry();
+    let arrived!: () => void;
+    const asked = new Promise<void>((res) => (arrived = res));
+    let closed!: () => void;
+    const gone = new Promise<void>((res) => (closed = res));
+    const hang = await serve((req) => {
+      req.socket.on('close', closed);
+      arrived();
+    });
+    // Deadlines far beyond the test's: only the abort can end the call.
+    const slow = { connect: 60_000, firstByte: 60_000, idle: 60_000, total: 60_000 };
+    const r = registry({ deadlines: slow });
     const ctl = new AbortController();
     const p = r.get(hang.url).get('/x', 'info', 'metadata', read, ctl.signal);
-    await new Promise((res) => setTimeout(res, 50));
+    await asked;
     ctl.abort(new Error('client went away'));
     await expect(p).rejects.toThrow();
-    await new Promise((res) => setTimeout(res, 50));
-    expect(closed).toBe(true);
+    // The upstream connection is closed too (else this waits out the test's time-out).
+    await gone;
   });
 });
 
