@@ -161,6 +161,10 @@ export function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/** What a client does when no source of a checksum database answers. */
+const SUMDB_DOWN_NEXT =
+  "; modules whose go.sum lines you have keep building through godepot; for a new one try again later, and keep GOSUMDB on (godepot's /readyz and /ui/ show the outage)";
+
 export function fromSumdb(err: SumdbError): GodepotError {
   switch (err.kind) {
     case 'bad_request':
@@ -174,7 +178,7 @@ export function fromSumdb(err: SumdbError): GodepotError {
     case 'unavailable':
       return new GodepotError(
         err.timeout ? 'upstream_timeout' : 'upstream_failed',
-        err.message.startsWith('godepot') ? err.message : `godepot: ${err.message}`,
+        `${err.message.startsWith('godepot') ? err.message : `godepot: ${err.message}`}${err.fromSources ? SUMDB_DOWN_NEXT : ''}`,
       );
   }
 }

@@ -115,4 +115,17 @@ describe.skipIf(findGo() === null)('checksum database and upstream both hang aft
       sumdb.clearFaults();
     }
   }, 120_000);
+
+  it('a lookup no source can answer says what still works and what to do: keep GOSUMDB on', async () => {
+    sumdb.setFault(faults.status(503));
+    try {
+      const r = await fetch(`${godepot.url}/sumdb/${sumdb.name}/lookup/example.com/never-looked-up@v1.0.0`);
+      const body = await r.text();
+      expect(r.status, body).toBe(502);
+      expect(body).toMatch(/go\.sum lines you have keep building through godepot; .*keep GOSUMDB on/);
+      expect(body.trim().split('\n')).toHaveLength(1);
+    } finally {
+      sumdb.clearFaults();
+    }
+  }, 60_000);
 });
