@@ -9,6 +9,7 @@ import { Limiter, QueueFullError } from '../util/limiter.js';
 import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
 import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
 import type { ServiceContext } from './context.js';
+import type { ReverifyResult } from './reverify.js';
 import { ChecksumUnavailableError, policyFor, type GoSumHashes, type Policy } from './verify.js';
 
 export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
@@ -390,7 +391,7 @@ export class ImmutableFetcher {
   }
 
   /** Re-checks a quarantined artifact; promotes it when the database confirms it, purges it on mismatch. */
-  async reverify(req: ImmutableRequest, signal: AbortSignal): Promise<'verified' | 'purged' | 'unavailable'> {
+  async reverify(req: ImmutableRequest, signal: AbortSignal): Promise<ReverifyResult> {
     const key = storageKey(req, 'unverified');
     const blob = await this.ctx.storage.open(key);
     if (!blob) return 'purged';
@@ -405,17 +406,16 @@ export class ImmutableFetcher {
       await blob.close();
     }
     const r = await this.lookup(req, signal);
-    if (r instanceof ChecksumUnavailableError && r.notInDatabase) {
-      // Not an outage: the database does not know it, so it will never vouch for this copy.
+    if (r instanceof ChecksumUnavailableError) {
+      // A "not found" is kept as it is: one source's 404 proves nothing (a lagging or hostile mirror may say
+      // it while the database is away), and only an answer the tree proves may purge a copy.
+      if (!r.notInDatabase) return 'unavailable';
       this.ctx.log.warn(
         { module: req.path, version: req.version, kind: req.kind, reason: r.reason },
-        'quarantined copy purged: the checksum database has no record of this module version',
+        'quarantined copy kept: a source of the checksum database says it has no record of this module version',
       );
-      await this.ctx.storage.delete(key);
-      this.ctx.memory.delete(key);
-      return 'purged';
+      return 'unknown';
     }
-    if (r instanceof ChecksumUnavailableError) return 'unavailable';
     const want = req.kind === 'zip' ? r.zip : r.mod;
     if (want === undefined) return 'unavailable';
     if (want !== got) {

@@ -8,8 +8,15 @@ import type { Logger } from 'pino';
 import { parseProxyPath } from './request.js';
 import type { ImmutableRequest } from './immutable.js';
 
+/**
+ * verified: promoted; purged: contradicted by the database; unavailable: the
+ * database did not answer; unknown: a source said it has no record (kept:
+ * that proves nothing, and says nothing of the other copies).
+ */
+export type ReverifyResult = 'verified' | 'purged' | 'unavailable' | 'unknown';
+
 export interface Reverifier {
-  reverify(req: ImmutableRequest): Promise<'verified' | 'purged' | 'unavailable'>;
+  reverify(req: ImmutableRequest): Promise<ReverifyResult>;
   /** Whether a database is asked about req's module now: copies of the others wait in the area unchecked. */
   checks(req: ImmutableRequest): boolean;
 }
@@ -51,8 +58,8 @@ export class ReverifyLoop {
   }
 
   /** One pass; returns counts. Passes never overlap. */
-  async runOnce(): Promise<{ verified: number; purged: number; unavailable: number }> {
-    const counts = { verified: 0, purged: 0, unavailable: 0 };
+  async runOnce(): Promise<Record<ReverifyResult, number>> {
+    const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0 };
     if (this.running) return counts;
     this.running = true;
     try {

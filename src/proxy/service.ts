@@ -18,6 +18,7 @@ import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, type MutableRequest } from './mutable.js';
 import { ReadAhead } from './read-ahead.js';
+import type { ReverifyResult } from './reverify.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { failureOutcome, NotFoundMemory, sharedError } from './shared-fetch.js';
 import { policyFor } from './verify.js';
@@ -52,7 +53,7 @@ export class ModuleService {
   readonly mutable: MutableCache;
   readonly fetcher: ImmutableFetcher;
   private readonly flights: SingleFlight<StoreOutcome | null>;
-  private readonly reverifyFlights: SingleFlight<'verified' | 'purged' | 'unavailable'>;
+  private readonly reverifyFlights: SingleFlight<ReverifyResult>;
   private readonly notFound: NotFoundMemory;
   /** Private modules (--private) go to a service of their own whose source is their origin, never a proxy. */
   private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
@@ -302,7 +303,7 @@ export class ModuleService {
     if (result === 'purged') {
       throw new GodepotError(
         'checksum_mismatch',
-        `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable was purged: it does not match the database or the database has no record of it (godepot's log says which); ask again to fetch it anew`,
+        `godepot: the copy of ${describeRequest(req)} kept while the checksum database was unreachable does not match the database; it was purged`,
       );
     }
     const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
@@ -320,7 +321,7 @@ export class ModuleService {
   }
 
   /** Re-checks a quarantined artifact (deduplicated). */
-  async reverify(req: ImmutableRequest): Promise<'verified' | 'purged' | 'unavailable'> {
+  async reverify(req: ImmutableRequest): Promise<ReverifyResult> {
     // No database applies to it now (--nosumdb, or none configured): nothing to check it against, and its path must not be sent.
     if (!this.checks(req)) return 'unavailable';
     const key = storageKey(req, 'unverified');

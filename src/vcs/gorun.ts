@@ -261,14 +261,17 @@ function withoutSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('GODEPOT_')));
 }
 
-/** What a public module's run keeps: the way to the network (proxies, certificates, GOINSECURE, GOVCS), no credentials. */
+/** What a public module's run keeps: the way to the network (proxies, certificates, GOINSECURE), no credentials. */
 const PUBLIC_VARIABLES =
-  /^(PATH|LANG|LC_[A-Z]+|TZ|TMPDIR|GOROOT|GODEBUG|GOVCS|GOINSECURE|GIT_EXEC_PATH|GIT_SSL_CAINFO|GIT_SSL_CAPATH|SSL_CERT_FILE|SSL_CERT_DIR|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy)$/;
+  /^(PATH|LANG|LC_[A-Z]+|TZ|TMPDIR|GOROOT|GODEBUG|GOINSECURE|GIT_EXEC_PATH|GIT_SSL_CAINFO|GIT_SSL_CAPATH|SSL_CERT_FILE|SSL_CERT_DIR|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy)$/;
 
 /**
  * A public module's environment: an empty home (no .netrc, Git
- * configuration, credential store or SSH keys), GOAUTH off, and Git's
- * system configuration (where credential helpers may be set) not read.
+ * configuration or credential store), GOAUTH off, Git's system
+ * configuration (where credential helpers may be set) not read, and Git
+ * over http(s) only: ssh takes its keys from the passwd entry's home, not
+ * $HOME, and a go-import tag may name ssh://. Other version-control tools
+ * are not used (GOVCS), as Mercurial would read its own system files.
  */
 export function publicEnvironment(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
   return {
@@ -276,7 +279,10 @@ export function publicEnvironment(env: NodeJS.ProcessEnv, home: string): NodeJS.
     HOME: home,
     NETRC: join(home, '.netrc'),
     GOAUTH: 'off',
+    GOVCS: '*:git',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ALLOW_PROTOCOL: 'https:http',
+    GIT_SSH_COMMAND: 'false',
   };
 }

@@ -4,7 +4,7 @@
 // example.com/*, the token in GOPROXY's userinfo; and `--upstream <proxy>,direct`
 // for a public module no proxy has, checked against the checksum database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { buildModules, describeRun, FakeGoProxy, faults, findGo, goEnv, runGo, writeApp } from '../world/index.js';
@@ -296,6 +296,30 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
       );
     } finally {
       await withCredentials.close();
+    }
+  }, 200_000);
+
+  it("a public module whose go-import names an ssh:// repository never runs ssh (its keys are the user's, whatever HOME says)", async () => {
+    // An ssh on PATH that only records that it ran: a public fetch must not get that far.
+    const bin = await tempDir('godepot-fakessh-');
+    dirs.push(bin);
+    const ran = join(bin, 'ran');
+    await writeFile(join(bin, 'ssh'), `#!/bin/sh\necho "$@" >> ${ran}\nexit 1\n`, { mode: 0o755 });
+    const env = await vcsEnv(world.git, null);
+    dirs.push(env.HOME as string);
+    const g = await startGodepot(
+      { upstream: `${world.upstream.url},direct`, sumdb: `${world.sumdb.vkey} ${world.sumdb.url}` },
+      { vcs: { env: { ...env, PATH: `${bin}:${env.PATH ?? ''}` } } },
+    );
+    world.git.redirect('pub.example/viassh', 'ssh://git@corp.example/corp.example/lib');
+    try {
+      const r = await fetch(`${g.url}/pub.example/viassh/@v/list`);
+      const body = await r.text();
+      expect(r.status, body).toBeGreaterThanOrEqual(400);
+      expect(body).not.toContain('v1.1.0');
+      expect(await readFile(ran, 'utf8').catch(() => '')).toBe('');
+    } finally {
+      await g.close();
     }
   }, 200_000);
 

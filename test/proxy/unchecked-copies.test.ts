@@ -35,9 +35,15 @@ describe('copies stored unchecked', () => {
         version: 'v1.0.0',
         files: { 'go.mod': 'module corp.example/own\n', 'o.go': 'package own\n' },
       },
+      {
+        path: 'example.com/aaunknown',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/aaunknown\n', 'u.go': 'package u\n' },
+      },
     ]);
     upstream = await FakeGoProxy.start(built);
-    sumdb = await FakeSumDb.start({ records: built });
+    // The database has never heard of example.com/aaunknown: its lookups answer 404.
+    sumdb = await FakeSumDb.start({ records: built.filter((b) => b.path !== 'example.com/aaunknown') });
   });
   afterAll(async () => {
     await upstream.close();
@@ -124,10 +130,39 @@ describe('copies stored unchecked', () => {
       await g.g.service.idle();
       expect(await exists(join(d, 'unverified/corp.example/own/@v/v1.0.0.zip'))).toBe(true);
       expect(await g.g.reverify.pending()).toEqual([]);
-      expect(await g.g.reverify.runOnce()).toEqual({ verified: 0, purged: 0, unavailable: 0 });
+      expect(await g.g.reverify.runOnce()).toEqual({ verified: 0, purged: 0, unavailable: 0, unknown: 0 });
       expect(sumdb.count('corp.example')).toBe(0);
     } finally {
       await g.close();
+    }
+  });
+
+  it('a copy a source calls unknown (404) is kept, unverified, and does not stop the pass for the copies after it', async () => {
+    const d = await data();
+    const off = await startGodepot({ upstream: upstream.url, sumdb: 'off', data: d });
+    try {
+      for (const m of ['aaunknown', 'ok']) {
+        const r = await fetch(`${off.url}/example.com/${m}/@v/v1.0.0.zip`);
+        await r.arrayBuffer();
+        expect(r.status).toBe(200);
+      }
+      await off.g.service.idle();
+    } finally {
+      await off.close();
+    }
+    const on = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      data: d,
+      'reverify-interval': '0s',
+    });
+    try {
+      expect(await on.g.reverify.runOnce()).toEqual({ verified: 1, purged: 0, unavailable: 0, unknown: 1 });
+      expect(await exists(join(d, 'unverified/example.com/aaunknown/@v/v1.0.0.zip'))).toBe(true);
+      expect(await exists(join(d, 'mod/example.com/ok/@v/v1.0.0.zip'))).toBe(true);
+      expect(on.logs.some((l) => String(l.msg).startsWith('quarantined copy kept'))).toBe(true);
+    } finally {
+      await on.close();
     }
   });
 });
