@@ -209,7 +209,8 @@ describe('the verdict', () => {
   });
 
   it('never prints credentials of a proxy URL', () => {
-    expect(redact('https://user:secret@godepot.internal/base')).toBe('https://xxxxx@godepot.internal/base');
+    expect(redact('https://user:secret@godepot.internal/base')).toBe('https://user:xxxxx@godepot.internal/base');
+    expect(redact('https://lone-token@godepot.internal')).toBe('https://xxxxx@godepot.internal');
     expect(redact('https://godepot.internal')).toBe('https://godepot.internal');
   });
 });

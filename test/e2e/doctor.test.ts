@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { dirname } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { hashToken, withUser } from '../../src/auth/users.js';
 import { doctor } from '../../src/cli/doctor/index.js';
 import { generateKey } from '../../src/sumdb/note/index.js';
 import { FakeGoProxy, FakeSumDb, faults, findGo, telemetryOff } from '../world/index.js';
@@ -137,6 +139,31 @@ describe('godepot doctor', () => {
       upstream.clearFaults();
       // An answer ends the failure streak, for the tests after this one.
       expect((await fetch(`${godepot.url}/example.com/failing/@v/list`)).status).toBe(404);
+    }
+  });
+
+  it('calls a refused request (401) a configuration problem (exit 1), not a proxy that works', async () => {
+    const dir = await tempDir('godepot-doctor-auth-');
+    const users = join(dir, 'users.json');
+    await writeFile(users, withUser(null, 'ci', hashToken('right-token'), '*'));
+    const guarded = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      auth: users,
+      'insecure-auth': 'true',
+    });
+    try {
+      const as = (token: string): string => guarded.url.replace('http://', `http://ci:${token}@`);
+      // Over plain http the go command sends no credentials, and neither does doctor: every request is refused.
+      const r = await run(['--goproxy', as('right-token'), '--gosumdb', sumdb.vkey]);
+      expect(r.code, r.output).toBe(1);
+      expect(r.output).toMatch(/→ 401/);
+      expect(r.output).toContain('credentials missing or refused');
+      expect(r.output).not.toContain('Verdict: all good');
+      expect(r.output).not.toContain('right-token');
+    } finally {
+      await guarded.close();
+      await removeDir(dir);
     }
   });
 

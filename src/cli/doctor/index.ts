@@ -81,7 +81,7 @@ export async function doctor(
   const trust = trustOptions(env);
   // GOAUTH as the go command has it (go env), not only as the environment says.
   const ambientAuth = netrcCredentials({ ...env, GOAUTH: config.GOAUTH });
-  const checked = await runDoctor(config, { timeoutMs, source, proxies, trust });
+  const checked = await runDoctor(config, { timeoutMs, source, proxies, trust, ambientAuth });
   // The first proxy the go command asks, read as it reads GOPROXY (a bare host is https; nothing after direct or off).
   const first = parseGoproxy(checked.config.GOPROXY).entries.find(
     (e) => e.kind === 'url' && /^https?:/.test(e.url),

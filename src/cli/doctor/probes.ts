@@ -10,7 +10,8 @@ import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
-export type StepFailure = 'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'body' | 'key' | 'unhealthy';
+export type StepFailure =
+  'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'auth' | 'body' | 'key' | 'unhealthy';
 
 export interface Step {
   readonly name: StepName;
@@ -186,23 +187,35 @@ export interface HttpAnswer {
 
 /**
  * One GET with deadlines (connect, headers, body); the body is cut at 1 MiB.
- * Through `proxy` (an HTTP proxy URL) when given, as the go command would send it.
+ * Through `proxy` (an HTTP proxy URL) when given, and with the credentials
+ * the go command would send: over https only, the URL's user:password, else
+ * ambientAuth's (.netrc) for it.
  */
 export async function httpGet(
   url: string,
   timeoutMs: number,
   proxy?: string,
   trust: TrustOptions = trustOptions(),
+  ambientAuth?: (url: string) => string | undefined,
 ): Promise<HttpAnswer> {
+  const target = new URL(url);
+  let authorization: string | undefined;
+  const https = target.protocol === 'https:';
+  if (target.username !== '' || target.password !== '') {
+    const userinfo = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+    if (https) authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  } else if (https) authorization = ambientAuth?.(url);
   const agent = connectingAgent({ timeout: timeoutMs, ...trust }, proxy);
   const started = performance.now();
   try {
-    const res = await request(url, {
+    const res = await request(target, {
       dispatcher: agent,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs * 2),
-      headers: { 'user-agent': USER_AGENT },
+      headers: { 'user-agent': USER_AGENT, ...(authorization ? { authorization } : {}) },
     });
     const chunks: Buffer[] = [];
     let n = 0;

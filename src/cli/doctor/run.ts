@@ -13,6 +13,7 @@ import {
 } from '../../sumdb/note/index.js';
 import { parseTree } from '../../sumdb/tlog/index.js';
 import { analyzeConfig, type Finding, type GoConfig, type SumdbConfig } from './config-check.js';
+import { redactText } from '../../util/redact.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
 import { NO_PROXY_RULES, type ProxyRules } from '../../upstream/env-proxy.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
@@ -39,6 +40,7 @@ const NETWORK_FIX: Record<StepFailure, string> = {
   timeout: "packets are dropped or the service hangs: check firewalls, proxies (HTTPS_PROXY) and the service's health",
   tls: 'check the certificate (expired, wrong name, private CA: give Go the CA via SSL_CERT_FILE) and any TLS-intercepting proxy',
   status: 'the service answers with an error: check its logs and health (for godepot: /readyz, godepot incidents)',
+  auth: 'the credentials the go command sends are missing or refused: check the user and token in GOPROXY (https://USER:TOKEN@host), the .netrc entry for the host, or GOAUTH',
   body: 'the service answered something unexpected: is this URL really a module proxy / checksum database?',
   key: 'use the key the database publishes (godepot mirrors a database under its own key; for sum.golang.org just GOSUMDB=sum.golang.org)',
   unhealthy:
@@ -52,6 +54,7 @@ const KIND_OF: Record<StepFailure, Finding['kind']> = {
   timeout: 'network',
   tls: 'network',
   status: 'service',
+  auth: 'config',
   body: 'service',
   key: 'config',
   unhealthy: 'service',
@@ -64,22 +67,15 @@ const WORDS: Record<StepFailure, string> = {
   timeout: 'time-out',
   tls: 'TLS failure',
   status: 'HTTP error',
+  auth: 'credentials missing or refused',
   body: 'unexpected answer',
   key: 'key does not match its database',
   unhealthy: 'godepot reports a problem',
 };
 
-/** A URL for output: credentials replaced. */
+/** A URL for output: its password (or a lone user name, often a token) shown as xxxxx, as everywhere in godepot. */
 export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = 'xxxxx';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
+  return redactText(url);
 }
 
 export function findingFor(target: Target, step: Step): Finding {
@@ -99,17 +95,20 @@ async function httpStep(
   what: string,
   proxy: string | undefined,
   trust: TrustOptions,
+  ambientAuth?: (url: string) => string | undefined,
 ): Promise<{ step: Step; status?: number; body?: Buffer }> {
   const started = performance.now();
   try {
-    const r = await httpGet(url, timeoutMs, proxy, trust);
+    const r = await httpGet(url, timeoutMs, proxy, trust, ambientAuth);
+    // A refusal of the credentials is the go command's next request refused too.
+    const failure = r.status >= 500 ? 'status' : [401, 403, 407].includes(r.status) ? 'auth' : undefined;
     return {
       step: {
         name: 'http',
-        ok: r.status < 500,
+        ok: failure === undefined,
         ms: r.ms,
         detail: `GET ${what} → ${r.status}`,
-        ...(r.status >= 500 ? { failure: 'status' as const } : {}),
+        ...(failure ? { failure } : {}),
       },
       status: r.status,
       body: r.body,
@@ -202,9 +201,10 @@ async function godepotStep(
   timeoutMs: number,
   proxy: string | undefined,
   trust: TrustOptions,
+  ambientAuth?: (url: string) => string | undefined,
 ): Promise<Step | null> {
   try {
-    const r = await httpGet(`${base}/readyz`, timeoutMs, proxy, trust);
+    const r = await httpGet(`${base}/readyz`, timeoutMs, proxy, trust, ambientAuth);
     const j = JSON.parse(r.body.toString('utf8')) as {
       status?: unknown;
       reasons?: unknown;
@@ -244,6 +244,8 @@ export interface RunOptions {
   readonly proxies?: ProxyRules;
   /** The certificate authorities the go command trusts here (default: this process's, roots.ts). */
   readonly trust?: TrustOptions;
+  /** The credentials the go command would send a URL without its own (.netrc under GOAUTH; default: none). */
+  readonly ambientAuth?: (url: string) => string | undefined;
 }
 
 /**
@@ -304,6 +306,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
         `/sumdb/${probeName}/supported`,
         conn.proxy,
         trust,
+        opts.ambientAuth,
       );
       supported = h.status;
       const serves =
@@ -313,7 +316,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
             ? `: does not serve ${probeName}`
             : '';
       t.steps.push({ ...h.step, detail: h.step.detail + serves });
-      const gd = await godepotStep(entry.url, opts.timeoutMs, conn.proxy, trust);
+      const gd = await godepotStep(entry.url, opts.timeoutMs, conn.proxy, trust, opts.ambientAuth);
       if (gd) t.steps.push(gd);
     }
     for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
@@ -356,7 +359,7 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
       : await connection(dbBase, opts.timeoutMs, proxies, trust);
     t.steps.push(...conn.steps);
     if (conn.ok) {
-      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest', conn.proxy, trust);
+      const h = await httpStep(`${dbBase}/latest`, opts.timeoutMs, '/latest', conn.proxy, trust, opts.ambientAuth);
       t.steps.push(h.step);
       if (h.status === 200 && h.body) t.steps.push(checkTreeHead(h.body, db.key, h.step.ms));
       else if (h.status === 404 || h.status === 410)
