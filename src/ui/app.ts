@@ -17,6 +17,7 @@ import {
   lastError,
   millis,
   MISSING,
+  ownProblems,
   parseTime,
   percent,
   shortHash,
@@ -252,12 +253,16 @@ async function refresh(): Promise<void> {
       (v) => (shaped(v, field) ? v : undefined),
       () => undefined,
     );
-  const [ups, sumdb, incs, cache, series] = await Promise.all([
+  const [ups, sumdb, incs, cache, series, ready] = await Promise.all([
     get('/api/upstreams', 'upstreams'),
     get('/api/sumdb', 'trees'),
     get('/api/incidents'),
     getJson('/api/cache').catch(() => undefined),
     getJson('/api/series').catch(() => undefined),
+    // Its 503 (not ready: storage) is an answer too.
+    fetch('/readyz', { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } })
+      .then((r) => r.json() as Promise<unknown>)
+      .catch(() => undefined),
   ]);
   const now = Date.now();
   const heard = ups !== undefined;
@@ -273,7 +278,7 @@ async function refresh(): Promise<void> {
     unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
     const ongoing = incidents.filter((i) => i.end === undefined).length;
-    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount, unverifiedCount);
+    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount, unverifiedCount, ownProblems(ready));
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;

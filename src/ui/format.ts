@@ -141,6 +141,30 @@ export function upstreamState(u: UpstreamView, offline: boolean, now: number): {
  * healthy: the field's outage, sum.golang.org down and proxy.golang.org up)
  * is named as such, not as a problem, as /readyz counts it.
  */
+/**
+ * godepot's own problems in /readyz's answer (its storage, its coordination,
+ * nodes that disagree on a database's key): what is wrong with "us".
+ */
+export function ownProblems(readyz: unknown): string[] {
+  const r = (readyz ?? {}) as {
+    storage?: { kind?: unknown; writable?: unknown; error?: unknown };
+    coordination?: { redis?: { state?: unknown } };
+    sumdb?: Array<{ name?: unknown; status?: unknown }>;
+  };
+  const out: string[] = [];
+  if (r.storage?.writable === false)
+    out.push(
+      `godepot cannot write its storage${typeof r.storage.error === 'string' ? ` (${r.storage.error})` : ''}: new modules fail, what it holds is served`,
+    );
+  if (r.coordination?.redis?.state === 'down') out.push('Redis is down: this node coordinates alone');
+  for (const d of Array.isArray(r.sumdb) ? r.sumdb : [])
+    if (d.status === 'misconfigured')
+      out.push(
+        `nodes check checksum database ${String(d.name)} with different keys (give every node the same --sumdb)`,
+      );
+  return out;
+}
+
 export function headline(
   ups: readonly UpstreamView[],
   ongoing: number,
@@ -151,12 +175,15 @@ export function headline(
   refused = 0,
   /** Artifacts served unverified (the database could not vouch for them), awaiting re-verification. */
   unverified = 0,
+  /** godepot's own problems (ownProblems of /readyz): first, as they are "us", not "them". */
+  own: readonly string[] = [],
 ): { ok: boolean; text: string } {
   const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline, now).kind));
   const covered = failing.filter((u) => u.covered === true).length;
   const bad = failing.length - covered;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const problems = [
+    ...own,
     ...(bad > 0 ? [`${plural(bad, 'upstream')} failing`] : []),
     ...(ongoing > 0 ? [plural(ongoing, 'ongoing incident')] : []),
     ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),

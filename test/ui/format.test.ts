@@ -15,6 +15,7 @@ import {
   percent,
   shortHash,
   upstreamState,
+  ownProblems,
 } from '../../src/ui/format.js';
 
 const NOW = Date.parse('2026-03-01T12:10:00Z');
@@ -148,5 +149,32 @@ describe('headline', () => {
       ok: false,
       text: '8 artifacts served UNVERIFIED (the checksum database could not vouch), re-verified when it can',
     });
+  });
+
+  it("puts godepot's own problems first: storage it cannot write, Redis down, nodes that disagree on a key", () => {
+    const ready = {
+      status: 'not-ready',
+      storage: { kind: 'fs', writable: false, error: 'ENOSPC: no space left on device' },
+      coordination: { redis: { state: 'down' } },
+      sumdb: [
+        { name: 'sum.example', status: 'misconfigured' },
+        { name: 'other.example', status: 'ok' },
+      ],
+    };
+    const own = ownProblems(ready);
+    expect(own).toEqual([
+      'godepot cannot write its storage (ENOSPC: no space left on device): new modules fail, what it holds is served',
+      'Redis is down: this node coordinates alone',
+      'nodes check checksum database sum.example with different keys (give every node the same --sumdb)',
+    ]);
+    const proxyDown = { ...proxy, state: 'open', failingSince: since };
+    const head = headline([proxyDown, viaProxy], 0, 0, false, NOW, 0, 0, own);
+    expect(head.ok).toBe(false);
+    expect(head.text.startsWith('godepot cannot write its storage')).toBe(true);
+    expect(head.text).toContain('1 upstream failing');
+    // A healthy or absent answer adds nothing.
+    expect(ownProblems({ status: 'ok', storage: { kind: 'fs', writable: true }, sumdb: [] })).toEqual([]);
+    expect(ownProblems(undefined)).toEqual([]);
+    expect(ownProblems('garbled')).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { findComponent } from '../support/components.js';
 import { REPO_ROOT, removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { MemoryStorage } from '../../src/storage/index.js';
 import { OffsetClock } from '../support/clock.js';
 import { noNameResolves } from '../support/dns.js';
 
@@ -304,7 +305,8 @@ describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepo
     const built = await buildModules([fixture(8)]);
     const upstream = await FakeGoProxy.start(built);
     const sumdb = await FakeSumDb.start({ records: built });
-    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    const storage = new MemoryStorage();
+    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }, { storage });
     const profile = await tempDir('godepot-chromium-');
     let context: BrowserContext | undefined;
     let closed = false;
@@ -321,6 +323,13 @@ describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepo
       expect(await unreadable.getAttribute('class')).toBe('bad');
       expect(await page.title()).toMatch(/^\(!\) /);
       await page.unroute('**/api/upstreams');
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      // "Us" again: storage that takes no writes (a full disk) is said first, in red, not only in /readyz.
+      storage.writeError = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      const full = page.locator('#summary', { hasText: 'godepot cannot write its storage (ENOSPC' });
+      await full.waitFor({ timeout: 10_000 });
+      expect(await full.getAttribute('class')).toBe('bad');
+      storage.writeError = null;
       await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
       await godepot.close();
       closed = true;
