@@ -147,7 +147,10 @@ export class OperatorStats {
     }
     g.ring.push(...[...bySlot.values()].sort((a, b) => a.slot - b.slot));
     g.refusedList.sort((a, b) => b.at.localeCompare(a.at));
-    g.refusedList.length = Math.min(g.refusedList.length, REFUSED_MAX);
+    // The same bytes refused by several workers (or by a read-ahead and the request after it) are one artifact.
+    const seen = new Set<string>();
+    const distinct = g.refusedList.filter((r) => !seen.has(refusedKey(r)) && seen.add(refusedKey(r)));
+    g.refusedList.splice(0, g.refusedList.length, ...distinct.slice(0, REFUSED_MAX));
     return g;
   }
 
@@ -195,6 +198,9 @@ export class OperatorStats {
   }
 
   private noteRefused(e: MismatchEvent): void {
+    // One entry per artifact and received bytes, at its latest refusal.
+    const again = this.refusedList.findIndex((r) => refusedKey(r) === refusedKey(e));
+    if (again >= 0) this.refusedList.splice(again, 1);
     this.refusedList.unshift({
       at: new Date(this.now()).toISOString(),
       module: e.module,
@@ -311,4 +317,9 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
   return sorted[rank - 1] ?? null;
+}
+
+/** What makes a refusal the same one again: the module version, the file, the bytes received, from where. */
+function refusedKey(r: Pick<RefusedArtifact, 'module' | 'version' | 'kind' | 'received' | 'upstream'>): string {
+  return `${r.module}@${r.version} ${r.kind} ${r.received} ${r.upstream}`;
 }

@@ -257,7 +257,7 @@ async function refresh(): Promise<void> {
     get('/api/upstreams', 'upstreams'),
     get('/api/sumdb', 'trees'),
     get('/api/incidents'),
-    getJson('/api/cache').catch(() => undefined),
+    get('/api/cache', 'refused'),
     getJson('/api/series').catch(() => undefined),
     // Its 503 (not ready: storage) is an answer too.
     fetch('/readyz', { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } })
@@ -278,13 +278,30 @@ async function refresh(): Promise<void> {
     unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
     const ongoing = incidents.filter((i) => i.end === undefined).length;
-    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount, unverifiedCount, ownProblems(ready));
+    // A section godepot did not answer (or answered garbled) keeps its last view: said, not shown as normal.
+    const unanswered = (
+      [
+        ['/api/sumdb', sumdb],
+        ['/api/incidents', incs],
+        ['/api/cache', cache],
+      ] as const
+    )
+      .filter(([, v]) => v === undefined)
+      .map(([path]) => path);
+    const own = [
+      ...ownProblems(ready),
+      ...(unanswered.length > 0
+        ? [`godepot did not answer ${unanswered.join(', ')}: those sections show their last state`]
+        : []),
+    ];
+    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount, unverifiedCount, own);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;
   } else {
     // Is it us: the page cannot read godepot, whatever the last view said.
-    unreachableSince ||= now;
+    // Since its last answer: that is when "us" went quiet.
+    unreachableSince ||= lastHeard || now;
     summary.textContent = `Cannot reach godepot since ${clock(unreachableSince)}: below is the last state it reported`;
     summary.className = 'bad';
     document.title = '(!) godepot — operator page';

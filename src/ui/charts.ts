@@ -30,6 +30,8 @@ class Chart {
   constructor(
     private readonly el: HTMLElement,
     private readonly unit: string,
+    /** Draw every sample as a point too (latency: samples are sparse). */
+    private readonly points = false,
   ) {
     new ResizeObserver(() => this.plot?.setSize(this.size())).observe(el);
   }
@@ -58,7 +60,26 @@ class Chart {
     this.plot = new uPlot(
       {
         ...this.size(),
-        series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, spanGaps: false }))],
+        // The page speaks UTC, in 24-hour time (format.ts clock): so do the time axes.
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+        fmtDate: (tpl) =>
+          uPlot.fmtDate(
+            tpl
+              .replace(/\{h\}/g, '{HH}')
+              .replace(/\{aa\}|\{AA\}|\{a\}/g, '')
+              .replace('{M}/{D}/{YY}', '{YYYY}-{MM}-{DD}'),
+          ),
+        series: [
+          {},
+          ...lines.map((l) => ({
+            label: l.label,
+            stroke: l.color,
+            width: 2,
+            spanGaps: false,
+            // A lone sample between empty slots (one slow call in a quiet minute) is a point, not nothing.
+            ...(this.points ? { points: { show: true, size: 6, fill: l.color } } : {}),
+          })),
+        ],
         axes: [axis, { ...axis, label: this.unit, size: 60 }],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1)] } },
         legend: { live: false },
@@ -95,7 +116,7 @@ export function drawCharts(s: SeriesView): void {
   const latEl = document.getElementById('chart-latency');
   if (!reqEl || !latEl) return;
   requests ??= new Chart(reqEl, 'req/s');
-  latency ??= new Chart(latEl, 'ms');
+  latency ??= new Chart(latEl, 'ms', true);
   requests.draw(t, [
     { label: 'hit', color: cssVar('--hit'), values: fit(s.hit) },
     { label: 'miss', color: cssVar('--miss'), values: fit(s.miss) },

@@ -52,18 +52,25 @@ function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-/** HH:MM:SS in local time. */
+/**
+ * HH:MM:SS UTC. The page speaks UTC throughout, as godepot's logs, its API
+ * and `godepot incidents` do: an on-call engineer compares them side by side.
+ */
 export function clock(ms: number | null): string {
   if (ms === null) return MISSING;
-  const d = new Date(ms);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${hms(ms)} UTC`;
 }
 
-/** YYYY-MM-DD HH:MM:SS in local time. */
+function hms(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** YYYY-MM-DD HH:MM:SS in UTC (tables say "(UTC)" in their heading). */
 export function dateTime(ms: number | null): string {
   if (ms === null) return MISSING;
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(ms)}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${hms(ms)}`;
 }
 
 /** YYYY-MM-DD HH:MM:SSZ in UTC: what the logs, the API and `godepot incidents` say, for a post-mortem. */
@@ -75,13 +82,16 @@ export function utcDateTime(ms: number | null): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
-/** A duration in words: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+/**
+ * A duration in words, rounded to the second as `godepot incidents` rounds
+ * it (1m20s there is "1 min 20 s" here): "45 s", "12 min", "3 h 5 min", "2 d 4 h".
+ */
 export function duration(ms: number | null | undefined): string {
   if (!isNumber(ms) || ms < 0) return MISSING;
-  const s = Math.floor(ms / 1000);
+  const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min`;
+  if (m < 60) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
   const h = Math.floor(m / 60);
   if (h < 24) return `${h} h ${m % 60} min`;
   return `${Math.floor(h / 24)} d ${h % 24} h`;

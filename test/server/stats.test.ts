@@ -132,6 +132,15 @@ describe('OperatorStats of a group of workers', () => {
     expect(series.miss.slice(-2)).toEqual([0.1, 0]);
     expect(series.error.slice(-2)).toEqual([0, 0.1]);
     expect(g.refused().map((r) => r.upstream)).toEqual(['http://b', 'http://a']);
+    // The same bytes from the same upstream refused by both workers (or twice by one) are one artifact, at its latest.
+    c.advance(STEP_MS);
+    a.serviceEvents().checksumMismatch?.({ ...refusal, upstream: 'http://b' });
+    a.serviceEvents().checksumMismatch?.({ ...refusal, upstream: 'http://b' });
+    expect(a.refused().map((r) => r.upstream)).toEqual(['http://b', 'http://a']);
+    const again = [a, b].map((s) => JSON.parse(JSON.stringify(s.snapshot())) as ReturnType<OperatorStats['snapshot']>);
+    const g2 = OperatorStats.group(a, again);
+    expect(g2.refused().map((r) => r.upstream)).toEqual(['http://b', 'http://a']);
+    expect(g2.refused()[0]?.at).toBe(new Date(c.now()).toISOString());
     // Each worker's own numbers are unchanged.
     expect(a.hitRatio()).toBe(1);
     expect(b.hitRatio()).toBe(0);

@@ -37,13 +37,15 @@ describe('operator page formatting', () => {
     expect(duration(45_000)).toBe('45 s');
     expect(duration(12 * 60_000)).toBe('12 min');
     expect(duration(3 * 3600_000 + 5 * 60_000)).toBe('3 h 5 min');
+    // Rounded as `godepot incidents` rounds (80.4 s is its 1m20s, 35.5 s its 36s), seconds kept within the hour.
+    expect(duration(80_400)).toBe('1 min 20 s');
+    expect(duration(35_500)).toBe('36 s');
   });
 
   it('names the state: healthy, failing since HH:MM:SS for N min, circuit open, offline', () => {
     const since = new Date(NOW - 7 * 60_000);
-    const hhmmss = [since.getHours(), since.getMinutes(), since.getSeconds()]
-      .map((n) => String(n).padStart(2, '0'))
-      .join(':');
+    // In UTC, whatever the browser's zone: as the logs and `godepot incidents` say it.
+    const hhmmss = '12:03:00 UTC';
     expect(upstreamState({ state: 'closed' }, false, NOW)).toEqual({ kind: 'healthy', text: 'healthy' });
     expect(upstreamState({ state: 'closed', failingSince: since.toISOString() }, false, NOW)).toEqual({
       kind: 'failing',

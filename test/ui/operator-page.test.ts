@@ -331,6 +331,16 @@ describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepo
       expect(await full.getAttribute('class')).toBe('bad');
       storage.writeError = null;
       await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      // One section's answer failing: its last view stays, and the headline says so rather than looking normal.
+      await page.route('**/api/sumdb', (route) => route.fulfill({ status: 500, body: 'boom' }));
+      await page.locator('#summary', { hasText: 'godepot did not answer /api/sumdb' }).waitFor({ timeout: 10_000 });
+      await page.unroute('**/api/sumdb');
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      // A phone's width: every value of the facts lists keeps room to be read.
+      await page.setViewportSize({ width: 375, height: 800 });
+      const widths = await page.locator('.facts dd').evaluateAll((dds) => dds.map((d) => d.clientWidth));
+      expect(widths.length).toBeGreaterThan(0);
+      expect(Math.min(...widths)).toBeGreaterThan(200);
       await godepot.close();
       closed = true;
       await unreadable.waitFor({ timeout: 10_000 });
