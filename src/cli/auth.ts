@@ -2,20 +2,27 @@
 // re-keys) a user of the --auth file. The new random token is printed once;
 // only its SHA-256 is written. A running server picks the change up.
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ConfigError, parseFlags } from '../config/load.js';
 import { hashToken, newToken, UsersFileError, withUser } from '../auth/users.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 
 const FLAGS = [
-  { name: 'modules', type: 'string', default: '*', help: 'GOPRIVATE-style patterns the user may read ("*": all)' },
+  {
+    name: 'modules',
+    type: 'string',
+    default: '',
+    help: 'GOPRIVATE-style patterns the user may read ("*": every module and the operator pages)',
+  },
   { name: 'auth', type: 'string', default: '', help: 'the users file (default: GODEPOT_AUTH)' },
 ] as const;
 
-const USAGE = `Usage: godepot auth add NAME [--modules PATTERNS] [--auth FILE]
+const USAGE = `Usage: godepot auth add NAME --modules PATTERNS [--auth FILE]
 
 Adds user NAME to the users file (creating it; an existing NAME gets a new token),
 prints the new token once, and writes only its SHA-256. PATTERNS are GOPRIVATE-style,
-comma-separated; "*" (the default) allows every module.
+comma-separated; "*" allows every module and the operator pages. There is no default:
+what a token may read is said when it is made.
 `;
 
 export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
@@ -29,7 +36,11 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
   if (name === undefined || flags.positionals.length > 1) throw new ConfigError('give exactly one user NAME');
   const file = flags.values.get('auth')?.[0] ?? io.env.GODEPOT_AUTH ?? '';
   if (file === '') throw new ConfigError('no users file: give --auth FILE or set GODEPOT_AUTH');
-  const modules = flags.values.get('modules')?.[0] ?? '*';
+  const modules = flags.values.get('modules')?.[0] ?? '';
+  if (modules.trim() === '')
+    throw new ConfigError(
+      `give --modules PATTERNS: the modules ${name} may read, GOPRIVATE-style (for example 'corp.example/*,example.com'; '*' for every module and the operator pages)`,
+    );
   let text: string | null = null;
   try {
     text = await readFile(file, 'utf8');
@@ -46,8 +57,17 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
     throw err;
   }
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, next, { mode: 0o600 });
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, next, { mode: 0o600 });
+    await rename(tmp, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      code === 'ENOENT'
+        ? `cannot write ${file}: its folder ${dirname(file)} does not exist; create it first`
+        : `cannot write ${file}: ${(err as Error).message}`,
+    );
+  }
   io.out(
     `User ${name} may read modules matching ${modules}. Its token (shown only now; godepot keeps only its SHA-256):\n${token}\n`,
   );

@@ -127,6 +127,13 @@ describe('the users file', () => {
       expect(u?.tokenSha256.equals(hashToken(token))).toBe(true);
       expect(u?.modules).toBe('corp.example/*,example.com');
       expect(decide(parseUsers(text), '/corp.example/x/@v/list', basic('ci', token)).allow).toBe(true);
+      // What a token may read is said when it is made: no silent "every module".
+      await expect(authCommand(['add', 'other', '--auth', file], io)).rejects.toThrow(/give --modules PATTERNS/);
+      expect(parseUsers(await readFile(file, 'utf8')).map((x) => x.name)).toEqual(['ci']);
+      const nowhere = join(dir, 'missing', 'users.json');
+      await expect(authCommand(['add', 'ci', '--modules', '*', '--auth', nowhere], io)).rejects.toThrow(
+        `cannot write ${nowhere}: its folder ${join(dir, 'missing')} does not exist; create it first`,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
