@@ -62,8 +62,17 @@ export function parseFlags(
     tokens: true,
   });
   const parsed: ParsedArgs = { values: new Map(), positionals: [], help: false };
+  // A boolean flag given without "=": the word after it would be read as an argument.
+  let bareBoolean: string | null = null;
   for (const t of tokens) {
-    if (t.kind === 'positional') parsed.positionals.push(t.value);
+    if (t.kind === 'positional') {
+      if (bareBoolean !== null && /^(true|false|yes|no|on|off|1|0)$/i.test(t.value))
+        throw new ConfigError(
+          `${bareBoolean} ${t.value}: a boolean flag takes its value after "=": ${bareBoolean}=${t.value}`,
+        );
+      parsed.positionals.push(t.value);
+    }
+    bareBoolean = null;
     if (t.kind !== 'option') continue;
     if (t.name === 'help') {
       parsed.help = true;
@@ -72,6 +81,7 @@ export function parseFlags(
     const spec = specs.get(t.name);
     if (!spec && t.name !== 'config') throw new ConfigError(`unknown flag ${t.rawName}; see godepot ${command} --help`);
     const value = t.value ?? (spec?.type === 'boolean' ? 'true' : undefined);
+    if (t.value === undefined && spec?.type === 'boolean') bareBoolean = t.rawName;
     if (value === undefined) throw new ConfigError(`${t.rawName} needs a value`);
     if (t.name === 'config') parsed.configFile = value;
     else parsed.values.set(t.name, [...(parsed.values.get(t.name) ?? []), value]);

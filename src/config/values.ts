@@ -80,6 +80,9 @@ export function parseSize(input: string | number): number {
     return input;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
+  // "--memory-cache 32" is far more likely 32 MiB meant than 32 bytes: a unit is asked for, as for durations.
+  if (m && m[2] === '' && Number(m[1]) !== 0)
+    throw new ValueError(`invalid size ${JSON.stringify(input)}: give a unit, like ${m[1]}MiB (or ${m[1]}B for bytes)`);
   const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
   if (!m || unit === undefined)
     throw new ValueError(`invalid size ${JSON.stringify(input)}: use a number with a unit, like 256MiB or 1GB`);

@@ -31,6 +31,7 @@ import {
   type EndpointObserver,
   type ProxyRules,
 } from '../upstream/index.js';
+import { redactText } from '../util/redact.js';
 import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { MirrorRemote } from './mirror-remote.js';
 import { droppedLineCount, makeLogging } from './logging.js';
@@ -281,6 +282,12 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   if (settings.sumdb.length === 0)
     log[startLevel('warn')](
       'checksum verification is off (--sumdb off): modules are served without being checked against any database',
+    );
+  const quorum = settings.verify.mode === 'quorum' || settings.verify.rules.some((r) => r.mode === 'quorum');
+  const quorumSources = settings.upstream.entries.length + (settings.upstream.direct ? 1 : 0);
+  if (quorum && quorumSources < 2)
+    log[startLevel('warn')](
+      `--verify quorum needs two sources serving identical bytes, and there is one (${settings.upstream.entries.map((e) => redactText(e.url)).join('') || 'none'}): while the checksum database is unreachable, every module it has not verified fails; add a second upstream or ",direct"`,
     );
   const probed =
     (opts.background ?? true) && !settings.offline

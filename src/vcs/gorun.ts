@@ -87,7 +87,9 @@ export class GoRunner {
   environment(gopath: string, credentials: boolean): NodeJS.ProcessEnv {
     const p = this.opts.privatePatterns;
     return {
-      ...(credentials ? withoutSettings(this.opts.env) : publicEnvironment(this.opts.env, join(gopath, 'home'))),
+      ...lowerCaseProxies(
+        credentials ? withoutSettings(this.opts.env) : publicEnvironment(this.opts.env, join(gopath, 'home')),
+      ),
       GOPATH: gopath,
       GOMODCACHE: join(gopath, 'pkg', 'mod'),
       GOPROXY: 'direct',
@@ -285,4 +287,16 @@ export function publicEnvironment(env: NodeJS.ProcessEnv, home: string): NodeJS.
     GIT_ALLOW_PROTOCOL: 'https:http',
     GIT_SSH_COMMAND: 'false',
   };
+}
+
+/**
+ * The go command reads HTTP_PROXY and http_proxy alike; git (libcurl) reads
+ * only the lower-case http_proxy. The lower-case names are given the
+ * upper-case values when unset, so git goes the way go does.
+ */
+function lowerCaseProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY'])
+    if (out[name] !== undefined && out[name.toLowerCase()] === undefined) out[name.toLowerCase()] = out[name];
+  return out;
 }

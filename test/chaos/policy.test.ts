@@ -138,6 +138,14 @@ describe('verification policies while the checksum database is down', () => {
     expect(split.status).toBe(502);
     expect(split.text).toMatch(/quorum policy needs two sources .* serving identical bytes, 1 did/);
     expect(await g.g.storage.list('mod/')).toEqual([]);
+    expect(g.logs.some((l) => String(l.msg).startsWith('--verify quorum needs two sources'))).toBe(false);
+  });
+
+  it('quorum with a single source says at start that it can never agree', async () => {
+    const g = await start({ upstream: a.url, verify: 'quorum' });
+    const warned = g.logs.filter((l) => String(l.msg).startsWith('--verify quorum needs two sources'));
+    expect(warned).toHaveLength(1);
+    expect(String(warned[0]?.msg)).toContain(`there is one (${a.url})`);
   });
 
   it('per-module rules override the default, and --nosumdb modules are never looked up', async () => {

@@ -31,6 +31,11 @@ describe('value syntaxes', () => {
     expect(parseSize('1GB')).toBe(1e9);
     expect(parseSize('0')).toBe(0);
     for (const bad of ['', 'lots', '1TB', '-1']) expect(() => parseSize(bad)).toThrow(/invalid size/);
+    // A bare number is refused (32 is more likely 32 MiB meant than 32 bytes), as a bare duration is.
+    expect(() => parseSize('32')).toThrow('invalid size "32": give a unit, like 32MiB (or 32B for bytes)');
+    expect(parseSize('32B')).toBe(32);
+    // A config file's JSON number is bytes, as documented.
+    expect(parseSize(32)).toBe(32);
   });
 
   it('parses GOPROXY lists like the go command', () => {
@@ -243,6 +248,11 @@ describe('loadSettings', () => {
     expect(() => loadSettings(['-frobnicate=1'], {})).toThrow(/^unknown flag -frobnicate; see godepot serve --help$/);
     expect(() => loadSettings(['--listen'], {})).toThrow(/--listen needs a value/);
     expect(() => loadSettings(['stray'], {})).toThrow(/unexpected argument "stray"/);
+    // A boolean flag's value with a space is said how to write, not "unexpected argument".
+    expect(() => loadSettings(['--read-ahead', 'no'], {})).toThrow(
+      '--read-ahead no: a boolean flag takes its value after "=": --read-ahead=no',
+    );
+    expect(loadSettings(['--read-ahead=no'], {}).readAhead).toBe(false);
     expect(() => loadSettings(['--workers', 'lots'], {})).toThrow(
       /--workers: "lots" is neither auto nor a whole number/,
     );

@@ -92,7 +92,7 @@ describe('answers a verified miss before its write lands', () => {
   it('serves a zip too large for memory from its verified staged bytes while the write is pending', async () => {
     const storage = new GatedStorage(ARTIFACT);
     // Zips above 256 bytes are not held in memory: this one is staged on storage, verified there and read from there.
-    const g = await start(storage, { 'memory-cache-item': '256' });
+    const g = await start(storage, { 'memory-cache-item': '256B' });
     const m = mods.get('example.com/wb0') as BuiltModule;
     expect(m.zip.length).toBeGreaterThan(256);
     const path = '/example.com/wb0/@v/v1.0.0.zip';

@@ -357,6 +357,9 @@ describe('running go', () => {
     expect(anonymous).toContain('HTTPS_PROXY=http://egress.example:3128\n');
     expect(anonymous).toContain('GOINSECURE=pub.example\n');
     expect(anonymous).toMatch(/^HOME=.*\/work\/run-[^/]+\/home$/m);
+    // git reads only the lower-case http_proxy (libcurl): given the upper-case value go reads.
+    expect(anonymous).toContain('https_proxy=http://egress.example:3128\n');
+    expect(own).toContain('https_proxy=http://egress.example:3128\n');
   });
 
   it('shares one go run among concurrent fetches of a version, keeps it a while on its clock, and checks the zip it made', async () => {
