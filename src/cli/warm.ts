@@ -62,7 +62,7 @@ export function formatWarmReport(r: WarmReport, verb: string, notes: readonly st
   const lines: string[] = [];
   const dbPart =
     r.recordIds.size > 0
-      ? `; ${r.recordIds.size} checksum-database records and ${r.tiles.length} tiles kept for clients`
+      ? `; ${r.recordIds.size} checksum-database record${r.recordIds.size === 1 ? '' : 's'} and ${r.tiles.length} tile${r.tiles.length === 1 ? '' : 's'} kept for clients`
       : '';
   lines.push(
     `${verb} ${r.ok} of ${r.modules} module versions: ${r.stored} files fetched and verified now, ${r.cached} already cached, ${formatBytes(r.bytes)}${dbPart}`,

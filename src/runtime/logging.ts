@@ -333,8 +333,10 @@ export function humanSink(out: (s: string) => void, prefix = 'godepot'): LogSink
           continue;
         }
         const level = LEVEL_WORDS[typeof rec.level === 'number' ? rec.level : 30] ?? '';
-        const msg = typeof rec.msg === 'string' ? rec.msg : '';
+        let msg = typeof rec.msg === 'string' ? rec.msg : '';
         const err = typeof rec.err === 'string' && !msg.includes(rec.err) ? `: ${rec.err}` : '';
+        // "godepot listening on …" after the "godepot: " prefix would say godepot twice.
+        if (msg.startsWith('godepot ')) msg = msg.slice('godepot '.length);
         out(`${prefix}: ${level ? `${level}: ` : ''}${msg}${err}\n`);
       }
       return true;

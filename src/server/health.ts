@@ -101,7 +101,11 @@ export class Health {
       // through the endpoint. A call that succeeds, in any process, ends the streak.)
       ...upstreams
         .filter((u) => (u.state !== 'closed' || u.failingSince !== undefined) && !covered.has(u.url))
-        .map((u) => `upstream ${u.url}: ${u.lastFailure?.detail ?? u.detail ?? `circuit breaker ${u.state}`}`),
+        .map((u) => {
+          const db = dbOf.get(u.url);
+          const what = db === undefined ? 'upstream' : `checksum database ${db} source`;
+          return `${what} ${u.url}: ${u.lastFailure?.detail ?? u.detail ?? `circuit breaker ${u.state}`}`;
+        }),
       ...sumdb
         .filter((s) => s.status !== 'ok' && s.status !== 'empty')
         .map((s) => `checksum database ${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ''}`),

@@ -450,8 +450,11 @@ export class SumdbMirror {
       },
       signal,
     );
-    if (!r.found)
-      throw new NotInLogError(`not found: ${r.detail || `${ref.path}@${ref.version} is not in ${this.name}`}`);
+    if (!r.found) {
+      // The database's words are usually "not found: …" already: said once.
+      const said = r.detail || `${ref.path}@${ref.version} is not in ${this.name}`;
+      throw new NotInLogError(/^not found\b/i.test(said) ? said : `not found: ${said}`);
+    }
     const { id, text, rest } = parseRecord(r.body);
     let head: VerifiedHead | null;
     try {

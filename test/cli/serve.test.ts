@@ -140,13 +140,14 @@ describe('text logs of several workers', () => {
     ]);
     try {
       const said = (): string[] =>
-        [...g.output().matchAll(/^godepot worker (\d+): (?:godepot listening on |listening \(worker )/gm)].map(
+        [...g.output().matchAll(/^godepot worker (\d+): (?:listening on |listening \(worker )/gm)].map(
           (m) => m[1] as string,
         );
       await waitFor(async () => said().length >= 2, 10_000, `two workers did not say they listen:\n${g.output()}`);
       expect(new Set(said()).size, g.output()).toBe(2);
-      // The long line once, not once per worker.
-      expect([...g.output().matchAll(/godepot listening on /g)], g.output()).toHaveLength(1);
+      // The long line once, not once per worker; "godepot" said once per line.
+      expect([...g.output().matchAll(/: listening on /g)], g.output()).toHaveLength(1);
+      expect(g.output()).not.toMatch(/godepot[^:\n]*: godepot /);
       expect(g.output()).toMatch(/^godepot: starting workers$/m);
     } finally {
       await g.stop();

@@ -67,7 +67,10 @@ describe('/readyz status', () => {
     const r = await health.readiness();
     expect([r.status, r.reasons]).toEqual([
       'degraded',
-      [`upstream ${DB_HOST}: cannot resolve host`, `upstream ${VIA_PROXY}: cannot resolve host`],
+      [
+        `checksum database sum.example source ${DB_HOST}: cannot resolve host`,
+        `checksum database sum.example source ${VIA_PROXY}: cannot resolve host`,
+      ],
     ]);
   });
 
@@ -101,8 +104,8 @@ describe('/readyz status', () => {
     expect([r.status, r.reasons]).toEqual([
       'degraded',
       [
-        `upstream ${DB_HOST}: cannot resolve host`,
-        `upstream ${VIA_PROXY}: cannot resolve host`,
+        `checksum database sum.example source ${DB_HOST}: cannot resolve host`,
+        `checksum database sum.example source ${VIA_PROXY}: cannot resolve host`,
         'checksum database sum.example: unreachable (no source answers)',
         '3 artifacts served unverified, awaiting re-verification',
       ],
