@@ -149,7 +149,10 @@ export class IncidentLog {
   private maybeOpen(service: { name: string; members: readonly string[] }, failure: UpstreamError | undefined): void {
     if (this.open.has(service.name)) return;
     if (!service.members.every((m) => (this.states.get(m) ?? 'closed') !== 'closed')) return;
-    const start = new Date(this.clock.now());
+    // The outage began with the failure streak that opened the breaker, not when it opened.
+    const now = this.clock.now();
+    const since = failure?.since;
+    const start = new Date(since !== undefined && since <= now ? since : now);
     const inc: Incident = {
       id: `${start.toISOString().replace(/[:.]/g, '-')}-${slug(service.name)}-${this.proc}`,
       upstream: service.name,

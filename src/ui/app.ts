@@ -17,6 +17,7 @@ import {
   lastError,
   millis,
   MISSING,
+  newerCount,
   ownProblems,
   parseTime,
   percent,
@@ -137,8 +138,20 @@ function renderUpstreams(v: unknown, now: number): void {
   rows(byId('upstream-rows'), trs, 'No upstreams configured.', 6);
 }
 
+/** The first fork the page was told of, per database: each worker (or node) dates its own detection. */
+const firstForks = new Map<string, NonNullable<TreeView['fork']>>();
+
 function renderTrees(v: unknown, now: number): void {
-  trees = list<TreeView>(v, 'trees');
+  trees = list<TreeView>(v, 'trees').map((t) => {
+    if (!t.fork || t.name === undefined) return t;
+    const seen = firstForks.get(t.name);
+    const at = parseTime(t.fork.detectedAt);
+    if (seen === undefined || (at !== null && at < (parseTime(seen.detectedAt) ?? Infinity))) {
+      firstForks.set(t.name, t.fork);
+      return t;
+    }
+    return { ...t, fork: seen };
+  });
   const age = (iso: string | null | undefined): string => {
     const t = parseTime(iso);
     return t === null
@@ -205,8 +218,13 @@ function renderIncidents(v: unknown, now: number): void {
 let refusedCount = 0;
 let unverifiedCount = 0;
 
+/** The newest storage count shown: with several workers, each counts on its own, at its own time. */
+let newestScan: CacheView | null = null;
+
 function renderCache(v: unknown): void {
-  const c = (v !== null && typeof v === 'object' ? v : {}) as CacheView;
+  // Counts never go back to an older scan because this refresh reached another worker.
+  const c = newerCount((v !== null && typeof v === 'object' ? v : {}) as CacheView, newestScan);
+  newestScan = c;
   refusedCount = isNumber(c.artifacts?.refused) ? c.artifacts.refused : refusedCount;
   unverifiedCount = isNumber(c.artifacts?.unverified) ? c.artifacts.unverified : unverifiedCount;
   facts(byId('cache-facts'), [

@@ -285,3 +285,31 @@ export function incidentsMarkdown(incidents: readonly IncidentView[], now: numbe
   if (incidents.length === 0) rows.push('| (no incidents) | | | | | | | |');
   return rows.join('\n') + '\n';
 }
+
+/** What /api/cache says of storage (a count of it, made at scannedAt) and the rest. */
+export interface CountedStorage {
+  readonly modules?: number;
+  readonly versions?: number;
+  readonly bytes?: number | null;
+  readonly scannedAt?: string;
+  readonly artifacts?: { readonly verified?: number; readonly unverified?: number | null; readonly refused?: number };
+}
+
+/**
+ * got, with the storage count of shown when shown's is newer: with several
+ * workers each counts storage on its own, and a refresh answered by one with
+ * an older count must not make the page go back in time.
+ */
+export function newerCount<T extends CountedStorage>(got: T, shown: T | null): T {
+  const at = parseTime(got.scannedAt);
+  const before = parseTime(shown?.scannedAt);
+  if (shown === null || at === null || before === null || at >= before) return got;
+  return {
+    ...got,
+    modules: shown.modules,
+    versions: shown.versions,
+    bytes: shown.bytes,
+    scannedAt: shown.scannedAt,
+    artifacts: { ...got.artifacts, verified: shown.artifacts?.verified },
+  };
+}

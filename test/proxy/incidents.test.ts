@@ -57,6 +57,16 @@ describe('incident log', () => {
     expect(table).toMatch(/https:\/\/proxy\.example\s+timeout\s+2\s+1\s+1\s+no response/);
   });
 
+  it('starts when the failure streak that opened the breaker began, not when it opened', async () => {
+    const clock = new ManualClock();
+    const log = new IncidentLog(new MemoryStorage(), silent, { clock });
+    const streak = failure();
+    streak.since = clock.now() - 25_000;
+    log.endpointObserver().onBreaker?.('https://proxy.example', 'open', streak);
+    const [inc] = await log.list();
+    expect(inc?.start).toBe(new Date(clock.now() - 25_000).toISOString());
+  });
+
   it('`godepot incidents` prints the table of a data folder (and JSON with --json)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'godepot-incidents-'));
     const storage = await FsStorage.open(dir);

@@ -12,6 +12,7 @@ import {
   lastError,
   millis,
   MISSING,
+  newerCount,
   percent,
   shortHash,
   upstreamState,
@@ -178,5 +179,37 @@ describe('headline', () => {
     expect(ownProblems({ status: 'ok', storage: { kind: 'fs', writable: true }, sumdb: [] })).toEqual([]);
     expect(ownProblems(undefined)).toEqual([]);
     expect(ownProblems('garbled')).toEqual([]);
+  });
+});
+
+describe('newerCount', () => {
+  it('never shows an older storage count than one already shown (another worker counted earlier)', () => {
+    const newer = {
+      modules: 59,
+      versions: 120,
+      bytes: 1000,
+      scannedAt: '2026-03-01T12:00:30Z',
+      artifacts: { verified: 126, unverified: 2, refused: 1 },
+      hitRatio: 0.5,
+    };
+    const older = {
+      modules: 0,
+      versions: 0,
+      bytes: 0,
+      scannedAt: '2026-03-01T12:00:10Z',
+      artifacts: { verified: 0, unverified: 3, refused: 1 },
+      hitRatio: 0.6,
+    };
+    expect(newerCount(newer, null)).toBe(newer);
+    // The older count is replaced by the newer one; what is live (unverified, hit ratio) is kept.
+    expect(newerCount(older, newer)).toEqual({
+      ...older,
+      modules: 59,
+      versions: 120,
+      bytes: 1000,
+      scannedAt: '2026-03-01T12:00:30Z',
+      artifacts: { verified: 126, unverified: 3, refused: 1 },
+    });
+    expect(newerCount(newer, older)).toBe(newer);
   });
 });
