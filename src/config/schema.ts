@@ -132,7 +132,13 @@ export const SETTINGS_SCHEMA = z
   .strictObject({
     listen: parsed(parseListen),
     data: text.refine((s) => s !== '', 'empty folder name'),
-    upstream: parsed(parseUpstreamList),
+    // A list in the config file: its separators say what happens on failure, so they are the user's to write.
+    upstream: z
+      .unknown()
+      .refine((v) => !Array.isArray(v), {
+        error: 'give one string in GOPROXY syntax: the URLs joined by "," (next on 404/410) or "|" (next on any error)',
+      })
+      .pipe(parsed(parseUpstreamList)),
     sumdb,
     nosumdb: one,
     offline: bool,

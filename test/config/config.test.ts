@@ -270,6 +270,16 @@ describe('loadSettings', () => {
     );
     writeFileSync(file, JSON.stringify({ workers: 2, offline: true, sumdb: 'off' }));
     expect(loadSettings(['--config', file], {})).toMatchObject({ workers: 2, offline: true, sumdb: [] });
+    // A list of upstreams: which separator (what to do on failure) is the user's to say.
+    writeFileSync(file, JSON.stringify({ upstream: ['https://a.example', 'https://b.example'] }));
+    expect(() => loadSettings(['--config', file], {})).toThrow(
+      /--upstream: give one string in GOPROXY syntax: the URLs joined by "," \(next on 404\/410\) or "\|"/,
+    );
+    writeFileSync(file, JSON.stringify({ upstream: 'https://a.example|https://b.example', sumdb: 'off' }));
+    expect(loadSettings(['--config', file], {}).upstream.entries.map((e) => e.url)).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
   });
 
   it('refuses unknown keys and bad JSON in the config file', () => {
