@@ -232,7 +232,15 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
             metrics.treeSize.set({ db }, size);
             stats.treeAdvanced(db, size);
           },
-          fork: (db) => metrics.inconsistentTrees.inc({ db }),
+          fork: (db, evidence) => {
+            metrics.inconsistentTrees.inc({ db });
+            // On the timeline too, beside the outages: a post-mortem starts from there.
+            incidents.recordEvent(
+              `checksum database ${db}`,
+              'fork',
+              `${evidence.from} served a tree head of size ${evidence.conflictingSize} that does not extend the verified one of size ${evidence.verifiedSize}: refused; the verified history is still served`,
+            );
+          },
         },
       }),
     );

@@ -93,6 +93,15 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     expect(String(fatal?.report)).toContain('SECURITY ERROR');
     // The evidence survives in the data folder.
     expect(await godepot.g.storage.get(`sumdb/${sumdb.name}/inconsistent`)).not.toBeNull();
+    // And the fork is on the incident timeline, beside the outages.
+    const incidents = (await (await fetch(`${godepot.url}/api/incidents`)).json()) as Array<{
+      upstream: string;
+      failureClass: string;
+      detail: string;
+    }>;
+    const fork = incidents.find((i) => i.failureClass === 'fork');
+    expect(fork?.upstream).toBe(`checksum database ${sumdb.name}`);
+    expect(fork?.detail).toMatch(/does not extend the verified one .*: refused/);
   });
 
   it('clients still build from the verified history: a fresh CI job, and the client that remembers the old tree', async () => {
