@@ -228,9 +228,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
         events: {
-          advanced: (db, size) => {
+          advanced: (db, size, at) => {
             metrics.treeSize.set({ db }, size);
-            stats.treeAdvanced(db, size);
+            stats.treeAdvanced(db, size, at);
           },
           fork: (db, evidence) => {
             metrics.inconsistentTrees.inc({ db });

@@ -176,9 +176,9 @@ export class OperatorStats {
   }
 
   /** Called when a checksum-database tree takes a head (loaded, adopted or proven to extend the old one). */
-  treeAdvanced(db: string, size: number): void {
+  treeAdvanced(db: string, size: number, at: number = this.now()): void {
     const prev = this.heads.get(db);
-    if (!prev || prev.size !== size) this.heads.set(db, { size, at: this.now() });
+    if (!prev || prev.size !== size) this.heads.set(db, { size, at });
   }
 
   /** When this process took the database's current head (ms since epoch), if it has one. */

@@ -40,7 +40,8 @@ export interface ForkEvidence {
 }
 
 export interface TreeEvents {
-  advanced?(name: string, size: number): void;
+  /** at: when the head was taken (a head loaded from storage: when it was stored); absent: now. */
+  advanced?(name: string, size: number, at?: number): void;
   fork?(name: string, evidence: ForkEvidence): void;
 }
 
@@ -99,7 +100,7 @@ export class TreeState {
         const note = await blob.read();
         const tree = parseTree(openNote(note, this.verifiers).text);
         this.head = { tree, note, checkedAt: blob.mtimeMs };
-        this.events.advanced?.(this.name, tree.n);
+        this.events.advanced?.(this.name, tree.n, blob.mtimeMs);
       } catch (err) {
         this.log.error(
           { db: this.name, err: (err as Error).message },

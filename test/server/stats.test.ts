@@ -88,6 +88,9 @@ describe('OperatorStats', () => {
     s.treeAdvanced('db', 12);
     expect(s.headTakenAt('db')).toBe(first + 5000);
     expect(s.headTakenAt('other')).toBeUndefined();
+    // A head loaded at start was taken when it was stored, not when godepot (re)started.
+    s.treeAdvanced('loaded', 7, first - 60_000);
+    expect(s.headTakenAt('loaded')).toBe(first - 60_000);
   });
 
   it('percentile is nearest-rank and null for no values', () => {
