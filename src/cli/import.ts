@@ -222,9 +222,15 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   if (found.length === 0) {
     // Pointed one level off (the mount above an export folder, GOPATH instead of GOMODCACHE, …): say so, not
     // "imported 0 of 0" and success.
-    const inner = await findLayoutBelow(dir);
+    const inner = await findLayoutsBelow(dir);
     throw new ConfigError(
-      `no module versions found in ${dir}${inner ? `; an exported folder or module cache is at ${inner}: import that` : ': give an exported folder (godepot export) or a Go module cache ($GOMODCACHE)'}`,
+      `no module versions found in ${dir}${
+        inner.length === 1
+          ? `; an exported folder or module cache is at ${inner[0]}: import that`
+          : inner.length > 1
+            ? `; module versions are in ${inner.join(', ')}: import the one you meant`
+            : ': give an exported folder (godepot export) or a Go module cache ($GOMODCACHE)'
+      }`,
     );
   }
   const server = await startDirServer(root, configured);
@@ -304,19 +310,21 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   return warmFailed(report) ? 1 : 0;
 }
 
-/** The nearest folder below dir (two levels at most) that holds module versions, or null. */
-async function findLayoutBelow(dir: string): Promise<string | null> {
-  const level = async (d: string, depth: number): Promise<string | null> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      if (!e.isDirectory() || e.name.startsWith('.')) continue;
-      const sub = join(d, e.name);
-      if ((await scanLayout(await layoutRoot(sub))).found.length > 0) return sub;
-      if (depth < 2) {
-        const deeper = await level(sub, depth + 1);
-        if (deeper) return deeper;
+/** The folders below dir (two levels at most, at most 5) that hold module versions, nearest first. */
+async function findLayoutsBelow(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  let level = [dir];
+  for (let depth = 1; depth <= 2 && found.length < 5; depth++) {
+    const next: string[] = [];
+    for (const d of level) {
+      for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+        if (!e.isDirectory() || e.name.startsWith('.') || found.length >= 5) continue;
+        const sub = join(d, e.name);
+        if ((await scanLayout(await layoutRoot(sub))).found.length > 0) found.push(sub);
+        else next.push(sub);
       }
     }
-    return null;
-  };
-  return level(dir, 1);
+    level = next;
+  }
+  return found;
 }

@@ -248,6 +248,16 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     await expect(importCommand([...serverFlags(await dir('godepot-data-')), '--offline', mount], m.io)).rejects.toThrow(
       `no module versions found in ${mount}; an exported folder or module cache is at ${join(mount, 'godepot')}: import that`,
     );
+    // Several candidates (an export beside a data folder's mod/): each is named, not the first one found.
+    await cp(out, join(mount, 'data', 'mod'), { recursive: true });
+    await expect(importCommand([...serverFlags(await dir('godepot-data-')), '--offline', mount], m.io)).rejects.toThrow(
+      /^no module versions found in .*; module versions are in .*, .*: import the one you meant$/,
+    );
+    const named = await importCommand([...serverFlags(await dir('godepot-data-')), '--offline', mount], m.io).catch(
+      (e: Error) => e.message,
+    );
+    expect(named).toContain(join(mount, 'godepot'));
+    expect(named).toContain(join(mount, 'data', 'mod'));
     // Private modules (--nosumdb) cannot be checked against a database: from a foreign folder they are left out, not kept unchecked.
     const privateTarget = await dir('godepot-data-');
     const p = capture();
