@@ -295,7 +295,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const quorumSources = settings.upstream.entries.length + (settings.upstream.direct ? 1 : 0);
   if (quorum && quorumSources < 2)
     log[startLevel('warn')](
-      `--verify quorum needs two sources serving identical bytes, and there is one (${settings.upstream.entries.map((e) => redactText(e.url)).join('') || 'none'}): while the checksum database is unreachable, every module it has not verified fails; add a second upstream or ",direct"`,
+      `--verify quorum needs two sources serving identical bytes, and there is ${quorumSources === 1 ? `one (${settings.upstream.entries.map((e) => redactText(e.url)).join('') || 'direct'})` : 'none'}: while the checksum database is unreachable, every module it has not verified fails; add a second upstream or ",direct"`,
     );
   const probed =
     (opts.background ?? true) && !settings.offline
