@@ -72,7 +72,7 @@ const SIZE_UNITS: Record<string, number> = {
   gib: 1024 ** 3,
 };
 
-/** "512MiB", "64MB", "1GiB" or a plain number of bytes. */
+/** "512MiB", "64MB", "1GiB", "32B" or "0"; a JSON number (config file) is bytes; a bare number string is refused. */
 export function parseSize(input: string | number): number {
   if (typeof input === 'number') {
     if (!Number.isInteger(input) || input < 0)

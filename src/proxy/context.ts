@@ -81,4 +81,5 @@ export interface NotFoundCache {
     entry: { upstream: string; status: number; detail: string },
     ttlMs: number,
   ): Promise<void>;
+  forgetNotFound(key: string): Promise<void>;
 }

@@ -81,7 +81,13 @@ export class NotFoundMemory {
     }
   }
 
-  forget(key: string): void {
+  /**
+   * The thing was found (fetched): a remembered 404 for it goes. everywhere:
+   * for the others too (a list refreshed past a remembered 404; an artifact
+   * is never fetched while one is remembered, so it need not ask).
+   */
+  forget(key: string, everywhere = false): void {
     this.local.delete(key);
+    if (everywhere) this.shared?.forgetNotFound(key).catch(() => undefined);
   }
 }

@@ -304,12 +304,21 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
           shutdown.signal,
         ).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'))
       : Promise.resolve();
-  // While an upstream fails, it is asked again every half-open period, so that /readyz clears when it is back.
+  // While an upstream fails, it is asked again every half-open period (at least every second, one round at
+  // a time), so that /readyz clears when it is back.
+  let reprobing = false;
   const reprobe =
     (opts.background ?? true) && !settings.offline
-      ? setInterval(() => {
-          void reprobeFailing({ upstreams: upstream.urls, sources, endpoints }, shutdown.signal);
-        }, settings.breaker.halfOpenAfter)
+      ? setInterval(
+          () => {
+            if (reprobing) return;
+            reprobing = true;
+            void reprobeFailing({ upstreams: upstream.urls, endpoints }, shutdown.signal).finally(
+              () => (reprobing = false),
+            );
+          },
+          Math.max(1_000, settings.breaker.halfOpenAfter),
+        )
       : undefined;
   reprobe?.unref();
   const health = new Health(

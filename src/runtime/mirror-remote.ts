@@ -83,7 +83,13 @@ export class MirrorRemote implements SumdbRemote {
       return { found: true, body: f.value, from: f.meta.upstream };
     } catch (err) {
       if (err instanceof NotFoundError)
-        return { found: false, status: err.status, detail: err.detail, from: err.upstream };
+        return {
+          found: false,
+          status: err.status,
+          detail: err.detail,
+          from: err.upstream,
+          ...(err.othersFailed ? { alone: true } : {}),
+        };
       if (signal?.aborted) throw err;
       if (kind === 'data' && err instanceof SourcesFailedError)
         for (const f of err.failures)

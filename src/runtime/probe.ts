@@ -56,24 +56,30 @@ export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promis
 }
 
 /**
+ * What a re-probe asks: a module's version list, as a client would (a
+ * proxy may answer /sumdb/…/supported with 404 while every module request
+ * fails; a module path's answer, 404 included, shows modules are served).
+ */
+export const REPROBE_PATH = '/golang.org/x/mod/@v/list';
+
+/**
  * One round of asking again the upstreams that are failing (a failure
- * streak, or a breaker not closed), as the start-up probe asks: any HTTP
- * answer ends the streak. Without it, an upstream back after an outage
- * with no request meanwhile stayed "failing since" in /readyz and the
- * next outage's messages took the old start. A breaker that is open lets
- * the probe through only once half-open, as for any call.
+ * streak, or a breaker not closed), as a client would: an answer ends the
+ * streak. Without it, an upstream back after an outage with no request
+ * meanwhile stayed "failing since" in /readyz and the next outage's
+ * messages took the old start. A breaker that is open lets the probe
+ * through only once half-open, as for any call.
  */
 export async function reprobeFailing(
-  t: Pick<ProbeTargets, 'upstreams' | 'sources' | 'endpoints'>,
+  t: Pick<ProbeTargets, 'upstreams' | 'endpoints'>,
   signal: AbortSignal,
 ): Promise<void> {
-  const name = t.sources[0]?.name ?? 'sum.golang.org';
   await Promise.all(
     t.upstreams.map((u) => {
       const e = t.endpoints.get(u);
       const s = e.status();
       if (s.state === 'closed' && s.failingSince === undefined) return undefined;
-      return e.get(`/sumdb/${name}/supported`, 'probe', 'metadata', readLimited(4096), signal).catch(() => undefined);
+      return e.get(REPROBE_PATH, 'list', 'metadata', readLimited(1 << 20), signal).catch(() => undefined);
     }),
   );
 }

@@ -62,6 +62,7 @@ export function moduleCoordination(
     notFound: {
       notFound: (key) => coord.notFound(tag + key),
       rememberNotFound: (key, entry, ttlMs) => coord.rememberNotFound(tag + key, entry, ttlMs),
+      forgetNotFound: (key) => coord.forgetNotFound(tag + key),
     },
   };
 }

@@ -397,7 +397,9 @@ export class SumdbMirror {
    */
   private lookupOutcome(err: unknown, signal: AbortSignal): FetchOutcome {
     if (!(err instanceof SumdbError) || signal.aborted) return { kind: 'failed' };
-    if (err.kind === 'not_found') return { kind: 'not_found', upstream: this.name, status: 404, detail: err.message };
+    // Only the database's own "not found" is the waiters' answer too (not "beyond the verified tree").
+    if (err instanceof NotInLogError)
+      return { kind: 'not_found', upstream: this.name, status: 404, detail: err.message };
     if (err.kind === 'unavailable' && err.fromSources)
       return { kind: 'failed', error: { code: err.timeout ? TIMEOUT : 'sumdb_unavailable', message: err.message } };
     return { kind: 'failed' };
@@ -453,6 +455,16 @@ export class SumdbMirror {
     if (!r.found) {
       // The database's words are usually "not found: …" already: said once.
       const said = r.detail || `${ref.path}@${ref.version} is not in ${this.name}`;
+      // One source's "not found" while the others do not answer proves nothing (a lagging or hostile mirror
+      // may say it): an outage, not an answer.
+      if (r.alone)
+        throw new SumdbError(
+          'unavailable',
+          `checksum database ${this.name}: only ${r.from} answered, and it has no record of ${ref.path}@${ref.version} (${said}); the other sources did not answer`,
+          false,
+          new Set(),
+          true,
+        );
       throw new NotInLogError(/^not found\b/i.test(said) ? said : `not found: ${said}`);
     }
     const { id, text, rest } = parseRecord(r.body);

@@ -6,7 +6,14 @@ import { SumdbError } from './errors.js';
 
 export type RemoteResult =
   | { readonly found: true; readonly body: Buffer; readonly from: string }
-  | { readonly found: false; readonly status: number; readonly detail: string; readonly from: string };
+  | {
+      readonly found: false;
+      readonly status: number;
+      readonly detail: string;
+      readonly from: string;
+      /** Other sources failed rather than answer: the "not found" is this one source's alone. */
+      readonly alone?: boolean;
+    };
 
 /** No source of the database answered: `message` says what each did (which URL, which failure). */
 export class RemoteError extends Error {

@@ -146,12 +146,6 @@ export function upstreamState(u: UpstreamView, offline: boolean, now: number): {
 }
 
 /**
- * The page's headline: what is wrong, or that nothing is. A failing source
- * the server marks covered (another source of its checksum database is
- * healthy: the field's outage, sum.golang.org down and proxy.golang.org up)
- * is named as such, not as a problem, as /readyz counts it.
- */
-/**
  * godepot's own problems in /readyz's answer (its storage, its coordination,
  * nodes that disagree on a database's key): what is wrong with "us".
  */
@@ -175,6 +169,12 @@ export function ownProblems(readyz: unknown): string[] {
   return out;
 }
 
+/**
+ * The page's headline: what is wrong, or that nothing is. A failing source
+ * the server marks covered (another source of its checksum database is
+ * healthy: the field's outage, sum.golang.org down and proxy.golang.org up)
+ * is named as such, not as a problem, as /readyz counts it.
+ */
 export function headline(
   ups: readonly UpstreamView[],
   ongoing: number,

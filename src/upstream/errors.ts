@@ -88,6 +88,12 @@ export function isHealthFailure(err: UpstreamError): boolean {
  * available" (see isRefusal), which is passed on to the client as it is.
  */
 export class NotFoundError extends Error {
+  /**
+   * Set by hedged mirrors: other sources of the same thing failed rather
+   * than answer, so this "not found" is one source's word alone.
+   */
+  othersFailed = false;
+
   constructor(
     readonly upstream: string,
     readonly status: number,

@@ -31,7 +31,9 @@ export async function hedged<T>(
       const finishIfDone = (): void => {
         if (settled || pending > 0 || next < urls.length) return;
         settled = true;
-        // A mirror that says "no such record" answers the question; failures only matter when none did.
+        // A mirror that says "no such record" answers the question; failures only matter when none did
+        // (and the answer says whether others failed: then it is one source's word alone).
+        if (notFound) notFound.othersFailed = failures.length > 0;
         reject(notFound ?? new SourcesFailedError(failures));
       };
 

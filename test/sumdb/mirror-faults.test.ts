@@ -4,6 +4,7 @@
 // hangs, lookups answered from the data-tile index while every mirror is
 // down, and --nosumdb.
 import { ManualClock } from '../../src/util/clock.js';
+import { NotInLogError, SumdbError } from '../../src/sumdb/errors.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
 import { parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
@@ -77,6 +78,21 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
       for (const i of [5, 260, 599]) expect(text((await again.lookup(mod(i))).record.text)).toBe(recordText(mod(i)));
     });
   }
+
+  it("one source's 404 while the other fails is an outage, not 'not in the log'; every source's 404 is", async () => {
+    r = await rig([bad.url, good.url], { settings: SLOW_TIMEOUTS });
+    bad.setFault(faults.status(503));
+    good.setFault(faults.status(404, 'not found: no such module'), '/lookup/');
+    const alone = await r.mirror.lookup(mod(7)).catch((e: unknown) => e);
+    expect(alone).toBeInstanceOf(SumdbError);
+    expect(alone).not.toBeInstanceOf(NotInLogError);
+    expect(alone).toMatchObject({ kind: 'unavailable' });
+    expect((alone as Error).message).toMatch(
+      /only .* answered, and it has no record of .*; the other sources did not answer/,
+    );
+    bad.setFault(faults.status(404, 'not found: no such module'), '/lookup/');
+    await expect(r.mirror.lookup(mod(8))).rejects.toBeInstanceOf(NotInLogError);
+  });
 
   it('a forged tree head is a security alert, logged once for a source that keeps sending it', async () => {
     r = await rig([bad.url], { settings: SLOW_TIMEOUTS });

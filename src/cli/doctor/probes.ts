@@ -202,7 +202,7 @@ export async function httpGet(
   let authorization: string | undefined;
   const https = target.protocol === 'https:';
   if (target.username !== '' || target.password !== '') {
-    const userinfo = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+    const userinfo = `${decodeUserinfo(target.username)}:${decodeUserinfo(target.password)}`;
     if (https) authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
     target.username = '';
     target.password = '';
@@ -228,5 +228,14 @@ export async function httpGet(
     return { status: res.statusCode, body: Buffer.concat(chunks), ms: Math.round(performance.now() - started) };
   } finally {
     await agent.close().catch(() => undefined);
+  }
+}
+
+/** A URL's user or password as the go command sends it: %-escapes decoded (one that is not valid stays as written). */
+function decodeUserinfo(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
