@@ -313,7 +313,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
           () => {
             if (reprobing) return;
             reprobing = true;
-            void reprobeFailing({ upstreams: upstream.urls, endpoints }, shutdown.signal).finally(
+            const databaseSources = sources.flatMap((s) => s.current());
+            void reprobeFailing({ upstreams: upstream.urls, databaseSources, endpoints }, shutdown.signal).finally(
               () => (reprobing = false),
             );
           },

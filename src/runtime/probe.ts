@@ -71,15 +71,20 @@ export const REPROBE_PATH = '/golang.org/x/mod/@v/list';
  * through only once half-open, as for any call.
  */
 export async function reprobeFailing(
-  t: Pick<ProbeTargets, 'upstreams' | 'endpoints'>,
+  t: Pick<ProbeTargets, 'upstreams' | 'endpoints'> & {
+    /** The checksum databases' sources (their own hosts, mirrors, proxies' /sumdb/<name>): asked for /latest. */
+    readonly databaseSources?: readonly string[];
+  },
   signal: AbortSignal,
 ): Promise<void> {
-  await Promise.all(
-    t.upstreams.map((u) => {
-      const e = t.endpoints.get(u);
-      const s = e.status();
-      if (s.state === 'closed' && s.failingSince === undefined) return undefined;
-      return e.get(REPROBE_PATH, 'list', 'metadata', readLimited(1 << 20), signal).catch(() => undefined);
-    }),
-  );
+  const ask = (url: string, path: string, kind: 'list' | 'sumdb-latest', cls: 'metadata' | 'sumdb') => {
+    const e = t.endpoints.get(url);
+    const s = e.status();
+    if (s.state === 'closed' && s.failingSince === undefined) return undefined;
+    return e.get(path, kind, cls, readLimited(1 << 20), signal).catch(() => undefined);
+  };
+  await Promise.all([
+    ...t.upstreams.map((u) => ask(u, REPROBE_PATH, 'list', 'metadata')),
+    ...(t.databaseSources ?? []).map((u) => ask(u, '/latest', 'sumdb-latest', 'sumdb')),
+  ]);
 }

@@ -494,7 +494,7 @@ export class SumdbMirror {
     if (id < 0 || id >= head.tree.n)
       throw new SumdbError(
         'inconsistent',
-        `checksum database ${this.name}: record ${id} from ${from} is not in the verified tree of size ${head.tree.n}`,
+        `godepot: checksum database ${this.name}: record ${id} from ${from} is not in the verified tree of size ${head.tree.n}${this.tree.fork ? ': the database serves a history that does not extend the verified one (a fork, refused as a security event: see /readyz and the log); modules whose go.sum lines you have keep building, and keep GOSUMDB on' : ''}`,
         false,
         new Set([from]),
       );

@@ -249,8 +249,8 @@ export interface AttemptOptions {
 
 /** What a 401 or 407 of an upstream means: godepot's credentials (not the client's) are missing or refused. */
 const CREDENTIALS_REFUSED: Readonly<Record<number, string>> = {
-  401: " (godepot's credentials for this upstream are missing or refused: give them as user:password@ in its --upstream URL, or a .netrc entry for its host for the user godepot runs as)",
-  407: ' (the HTTP proxy wants credentials godepot did not send or it refused: give them as user:password@ in HTTPS_PROXY)',
+  401: " (godepot's credentials for this upstream are missing or refused: give the user and password in its --upstream URL, before the host, or a .netrc entry for its host for the user godepot runs as)",
+  407: ' (the HTTP proxy wants credentials godepot did not send or it refused: give the user and password in HTTPS_PROXY, before its host)',
 };
 
 /** GET base + path once. 404/410 is a result, not an error; every other failure is an UpstreamError. */

@@ -440,6 +440,22 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(probes).toEqual([REPROBE_PATH, REPROBE_PATH]);
     // A healthy upstream is not asked.
     expect(healthy.hits).toEqual([]);
+
+    // A checksum database's source is asked for its /latest.
+    let dbDown = true;
+    const db = await serve((_req, res) =>
+      res.writeHead(dbDown ? 503 : 200).end(dbDown ? 'down' : 'go.sum database tree\n'),
+    );
+    await expect(r.get(db.url).get('/lookup/x@v1.0.0', 'sumdb-lookup', 'sumdb', read)).rejects.toMatchObject({
+      status: 503,
+    });
+    const withDb = { upstreams: [], databaseSources: [db.url], endpoints: r };
+    await reprobeFailing(withDb, new AbortController().signal);
+    expect(r.get(db.url).status().failingSince).toBeDefined();
+    dbDown = false;
+    await reprobeFailing(withDb, new AbortController().signal);
+    expect(r.get(db.url).status().failingSince).toBeUndefined();
+    expect(db.hits.slice(-2)).toEqual(['/latest', '/latest']);
   });
 
   it('aborts a pending call when the caller goes away', async () => {
