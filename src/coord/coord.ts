@@ -168,7 +168,8 @@ export class LocalCoord implements Coordination {
 export function parseHealthNews(value: unknown): HealthNews | null {
   if (typeof value !== 'object' || value === null) return null;
   const o = value as Record<string, unknown>;
-  if (typeof o.upstream !== 'string' || (o.state !== 'open' && o.state !== 'closed')) return null;
+  if (typeof o.upstream !== 'string' || (o.state !== 'open' && o.state !== 'closed' && o.state !== 'failing'))
+    return null;
   if (typeof o.at !== 'number' || !Number.isFinite(o.at)) return null;
   return {
     upstream: o.upstream,

@@ -27,10 +27,15 @@ export interface EndpointEvent {
 export interface HealthNews {
   /** The endpoint URL. */
   readonly upstream: string;
-  readonly state: 'open' | 'closed';
+  /**
+   * open/closed: the breaker changed (closed also ends a failure streak the
+   * breaker never opened for); failing: a failure streak began, the
+   * breaker still closed (the others show it in /readyz alike).
+   */
+  readonly state: 'open' | 'closed' | 'failing';
   /** When the breaker changed (epoch ms); an open breaker lets probes through halfOpenAfter after it. */
   readonly at: number;
-  /** With open: when the failures began (epoch ms), their class and detail. */
+  /** With open and failing: when the failures began (epoch ms), their class and detail. */
   readonly since?: number;
   readonly failure?: FailureClass;
   readonly detail?: string;
@@ -114,6 +119,14 @@ export class Endpoint {
    * and "failing since") or closed (this one closes too).
    */
   follow(news: HealthNews): void {
+    if (news.state === 'failing') {
+      // Another process's streak began: this one shows it too, its breaker left as it is.
+      if (this.state === 'closed' && this.failingSince === undefined) {
+        this.failingSince = news.since ?? news.at;
+        this.lastFailure = { error: this.followedError(news), at: news.at };
+      }
+      return;
+    }
     if (news.state === 'closed' && this.state === 'closed') {
       // Another process's failure streak ended without the breaker opening: one of this process's ends too.
       if (this.failingSince !== undefined && news.at >= this.failingSince) this.failingSince = undefined;
@@ -122,14 +135,7 @@ export class Endpoint {
     const before = { failingSince: this.failingSince, lastFailure: this.lastFailure };
     if (news.state === 'open') {
       this.failingSince = news.since ?? news.at;
-      const error = new UpstreamError({
-        upstream: this.url,
-        failure: news.failure ?? 'connect',
-        detail: news.detail ?? 'failing (seen by another godepot process)',
-        transient: true,
-      });
-      error.since = this.failingSince;
-      this.lastFailure = { error, at: news.at };
+      this.lastFailure = { error: this.followedError(news), at: news.at };
     } else {
       this.failingSince = undefined;
     }
@@ -142,6 +148,18 @@ export class Endpoint {
     } finally {
       this.following = false;
     }
+  }
+
+  /** The failure another process reported, as this one's. */
+  private followedError(news: HealthNews): UpstreamError {
+    const error = new UpstreamError({
+      upstream: this.url,
+      failure: news.failure ?? 'connect',
+      detail: news.detail ?? 'failing (seen by another godepot process)',
+      transient: true,
+    });
+    error.since = news.since ?? news.at;
+    return error;
   }
 
   get state(): BreakerState {
@@ -286,9 +304,20 @@ export class Endpoint {
 
   private noteFailure(err: UpstreamError): void {
     const now = this.clock.now();
+    const began = this.failingSince === undefined;
     this.failingSince ??= now;
     this.lastFailure = { error: err, at: now };
     err.since = this.failingSince;
+    // The others learn that a streak began (and its end, 'closed'), so /readyz answers alike in every process.
+    if (began && !this.following && this.state === 'closed')
+      this.observer.onHealthNews?.({
+        upstream: this.url,
+        state: 'failing',
+        at: now,
+        since: now,
+        failure: err.failure,
+        detail: err.detail,
+      });
   }
 
   private openError(): UpstreamError {

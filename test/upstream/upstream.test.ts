@@ -239,8 +239,12 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     for (const m of ['a', 'b', 'c'])
       await epA.get(`/example.com/${m}/@v/list`, 'list', 'metadata', read).catch(() => 0);
     expect(epA.state).toBe('open');
-    expect(sharedA).toEqual([expect.objectContaining({ upstream: up.url, state: 'open', failure: 'status' })]);
-    const since = sharedA[0]?.since;
+    // The streak's start was news (B shows it failing), then the opening.
+    expect(sharedA).toEqual([
+      expect.objectContaining({ upstream: up.url, state: 'failing', failure: 'status' }),
+      expect.objectContaining({ upstream: up.url, state: 'open', failure: 'status' }),
+    ]);
+    const since = sharedA[1]?.since;
     expect(since).toBe(clock.now());
     await clock.advance(1_000);
     for (const n of sharedA) b.follow(n);
@@ -252,7 +256,7 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     // Following is not news: B shares nothing of it, so news never echoes between processes.
     expect(sharedB).toEqual([]);
     // Old news never undoes a newer state.
-    b.follow({ upstream: up.url, state: 'closed', at: (sharedA[0]?.at ?? 0) - 1 });
+    b.follow({ upstream: up.url, state: 'closed', at: (sharedA[1]?.at ?? 0) - 1 });
     expect(epB.state).toBe('open');
     // Past the half-open time B probes for itself; the upstream is back, so B closes and says so.
     healthy = true;
@@ -283,16 +287,46 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     // The upstream is back; only A asks it. B, told, is no longer failing either.
     healthy = true;
     await epA.get('/example.com/a/@v/list', 'list', 'metadata', read);
-    expect(sharedA).toEqual([{ upstream: up.url, state: 'closed', at: clock.now() }]);
-    for (const n of sharedA) b.follow(n);
+    const ended = (news: HealthNews[]): HealthNews[] => news.filter((n) => n.state === 'closed');
+    expect(ended(sharedA)).toEqual([{ upstream: up.url, state: 'closed', at: clock.now() }]);
+    for (const n of ended(sharedA)) b.follow(n);
     expect(epB.status().failingSince).toBeUndefined();
-    expect(sharedB).toEqual([]);
+    expect(ended(sharedB)).toEqual([]);
     // News older than a streak does not end it.
     healthy = false;
     await clock.advance(1_000);
     await epB.get('/example.com/b/@v/list', 'list', 'metadata', read).catch(() => 0);
     b.follow({ upstream: up.url, state: 'closed', at: clock.now() - 500 });
     expect(epB.status().failingSince).toBeDefined();
+  });
+
+  it('a failure streak that begins in one process shows in the others, breakers closed, with its start and words', async () => {
+    const up = await serve(text('down', 503));
+    const clock = new FakeClock();
+    const sharedA: HealthNews[] = [];
+    const a = registry({ attempts: 1, failures: 3, clock, news: (n) => sharedA.push(n) });
+    const b = registry({ attempts: 1, failures: 3, clock, news: () => undefined });
+    const started = clock.now();
+    await a
+      .get(up.url)
+      .get('/example.com/a/@v/list', 'list', 'metadata', read)
+      .catch(() => 0);
+    await clock.advance(1_000);
+    await a
+      .get(up.url)
+      .get('/example.com/a/@v/list', 'list', 'metadata', read)
+      .catch(() => 0);
+    // Said once, when the streak began, with its start and its failure.
+    expect(sharedA).toEqual([
+      { upstream: up.url, state: 'failing', at: started, since: started, failure: 'status', detail: '503: down' },
+    ]);
+    const seen = b.get(up.url);
+    for (const n of sharedA) b.follow(n);
+    expect(seen.state).toBe('closed');
+    expect(seen.status()).toMatchObject({
+      failingSince: new Date(started).toISOString(),
+      lastFailure: { class: 'status', detail: '503: down' },
+    });
   });
 
   it('opens when several modules fail, fails fast while open, lets one probe through half-open (fake time)', async () => {
