@@ -69,8 +69,8 @@ export interface ServiceContext {
   readonly leases?: FetchLeases;
   /** Ages mutable answers (default: the system clock). */
   readonly clock?: Clock;
-  /** Where upstream 404/410 answers are remembered (shared by the nodes with Redis); default: this service alone. */
-  readonly notFound?: NotFoundCache;
+  /** Where upstream 404/410 answers are remembered: coord/'s (this process's, the workers', or the nodes' through Redis). */
+  readonly notFound: NotFoundCache;
 }
 
 /** A remembered 404/410 of the upstreams (coord/ implements it, shared or local). */

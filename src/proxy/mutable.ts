@@ -165,7 +165,7 @@ export class MutableCache {
       if (err instanceof NotFoundError) await this.notFound.remember(key, err);
       throw err;
     }
-    this.notFound.forget(key, true);
+    this.notFound.forget(key);
     if (req.kind !== 'list') checkInfo(req, fetched.value, fetched.meta.upstream);
     let st = null;
     try {

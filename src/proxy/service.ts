@@ -67,7 +67,7 @@ export class ModuleService {
     private readonly memoryItemLimit: number,
     options: { readonly readAhead?: boolean } = {},
   ) {
-    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound, ctx.clock);
+    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound);
     this.mutable = new MutableCache(ctx, this.notFound);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
     this.readAhead = options.readAhead ? new ReadAhead((req) => this.fetchAhead(req), ctx.shutdown) : null;
@@ -218,7 +218,6 @@ export class ModuleService {
       if (err instanceof NotFoundError) await this.notFound.remember(key, err);
       throw toGodepotError(err, describeRequest(req), req.path);
     }
-    this.notFound.forget(key);
     if (client && req.kind === 'mod') this.ahead(key, req, 'info');
     if (outcome === null) {
       // Another worker fetched it: serve what it stored.

@@ -3,7 +3,6 @@
 // util/leases.ts), and the upstreams' recent 404/410 answers (one memory for
 // the machine's workers, or for the nodes through Redis).
 import { NotFoundError } from '../upstream/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
 import type { FetchOutcome, NotFoundCache } from './context.js';
 import { GodepotError, toGodepotError, type ErrorCode } from './errors.js';
 
@@ -39,55 +38,34 @@ export function sharedError(o: FetchOutcome): Error | null {
   return null;
 }
 
-const NOT_FOUND_ENTRIES = 10_000;
-
 /**
  * Recent 404/410 answers of the upstreams, so a missing module does not cost
- * an upstream call per request: in `shared` when there is one (coord/, for
- * the workers or the nodes), else in this process, bounded so that requests
- * for random names cannot grow memory without limit.
+ * an upstream call per request: kept by the coordination (coord/: this
+ * process's, the machine's workers', or the nodes' through Redis; bounded
+ * there), as NotFoundErrors here.
  */
 export class NotFoundMemory {
-  private readonly local = new Map<string, { until: number; error: NotFoundError }>();
-
   constructor(
-    private readonly shared: NotFoundCache | undefined,
+    private readonly shared: NotFoundCache,
     private readonly ttl: number,
-    private readonly clock: Clock = systemClock,
   ) {}
 
   async known(key: string): Promise<NotFoundError | null> {
-    if (this.shared) {
-      const e = await this.shared.notFound(key);
-      return e ? new NotFoundError(e.upstream, e.status, e.detail) : null;
-    }
-    const e = this.local.get(key);
-    return e && e.until > this.clock.now() ? e.error : null;
+    const e = await this.shared.notFound(key);
+    return e ? new NotFoundError(e.upstream, e.status, e.detail) : null;
   }
 
   async remember(key: string, err: NotFoundError): Promise<void> {
-    if (this.ttl <= 0) return;
-    if (this.shared) {
-      await this.shared
-        .rememberNotFound(key, { upstream: err.upstream, status: err.status, detail: err.detail }, this.ttl)
-        .catch(() => undefined);
-      return;
-    }
-    this.local.delete(key);
-    this.local.set(key, { until: this.clock.now() + this.ttl, error: err });
-    if (this.local.size > NOT_FOUND_ENTRIES) {
-      const oldest = this.local.keys().next();
-      if (!oldest.done) this.local.delete(oldest.value);
-    }
+    await this.shared
+      .rememberNotFound(key, { upstream: err.upstream, status: err.status, detail: err.detail }, this.ttl)
+      .catch(() => undefined);
   }
 
   /**
-   * The thing was found (fetched): a remembered 404 for it goes. everywhere:
-   * for the others too (a list refreshed past a remembered 404; an artifact
-   * is never fetched while one is remembered, so it need not ask).
+   * A list refreshed past a remembered 404: it goes, for the others too (an
+   * artifact is never fetched while a 404 of it is remembered).
    */
-  forget(key: string, everywhere = false): void {
-    this.local.delete(key);
-    if (everywhere) this.shared?.forgetNotFound(key).catch(() => undefined);
+  forget(key: string): void {
+    this.shared.forgetNotFound(key).catch(() => undefined);
   }
 }

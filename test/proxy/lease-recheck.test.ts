@@ -2,6 +2,7 @@
 // fetches: another worker (a read-ahead, or a client a moment earlier) may
 // have stored the artifact and released its own lease between this
 // process's miss and its ask, and the artifact is then not fetched twice.
+import { LocalCoord } from '../../src/coord/index.js';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -56,6 +57,7 @@ function world(storeBeforeGrant: boolean) {
       memory: new MemoryCache<CachedArtifact>(1 << 20, 1 << 16),
       shutdown: new AbortController().signal,
       leases,
+      notFound: new LocalCoord(),
     },
     1 << 16,
   );
