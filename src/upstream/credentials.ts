@@ -34,7 +34,7 @@ export function redactUrl(url: URL): string {
 export function splitCredentials(url: URL): { name: string; credential?: UrlCredential } {
   const name = redactUrl(url).replace(/\/+$/, '');
   if (url.username === '' && url.password === '') return { name };
-  const userPass = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  const userPass = `${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`;
   return { name, credential: { url: name, authorization: `Basic ${Buffer.from(userPass).toString('base64')}` } };
 }
 
@@ -48,4 +48,13 @@ export function authorizationFor(credentials: readonly UrlCredential[], url: str
     if ((url === c.url || url.startsWith(c.url + '/')) && c.url.length > (best?.url.length ?? -1)) best = c;
   }
   return best?.authorization;
+}
+
+/** A URL's user or password as the go command sends it: %-escapes decoded (one that is not valid stays as written). */
+function decodeUserinfo(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

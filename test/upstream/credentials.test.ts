@@ -41,6 +41,15 @@ describe('which calls carry the credentials', () => {
   ];
   const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
 
+  it('decodes %-escapes in the user and password, and keeps one that is not valid as written', () => {
+    expect(splitCredentials(new URL('https://ci:p%40ss@corp.example')).credential?.authorization).toBe(
+      basic('ci:p@ss'),
+    );
+    expect(splitCredentials(new URL('https://ci:100%zz@corp.example')).credential?.authorization).toBe(
+      basic('ci:100%zz'),
+    );
+  });
+
   it('the URL given, and below it, the longest match winning; not a sibling or another host', () => {
     expect(creds.map((c) => c.url)).toEqual([
       'https://alice:xxxxx@corp.example/go',

@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
-import { splitCredentials } from '../../upstream/credentials.js';
+import { withCredentials } from './probes.js';
 import { connectingAgent } from '../../upstream/http.js';
 
 export interface ModuleAnswer {
@@ -77,12 +77,8 @@ export async function fetchModuleList(
     readonly trust?: TrustOptions;
   } = {},
 ): Promise<ModuleAnswer> {
-  const u = new URL(proxyUrl);
-  const { credential } = splitCredentials(u);
-  u.username = '';
-  u.password = '';
-  const base = u.toString().replace(/\/+$/, '');
-  const authorization = credential?.authorization ?? via.ambientAuth?.(base);
+  const { target, authorization } = withCredentials(proxyUrl, via.ambientAuth);
+  const base = target.toString().replace(/\/+$/, '');
   const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
   const agent = connectingAgent({ timeout: timeoutMs, ...(via.trust ?? trustOptions()) }, via.httpProxy);
   try {

@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { codesOf, TLS_CODE } from '../../upstream/errors.js';
 import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
+import { splitCredentials } from '../../upstream/credentials.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
 export type StepFailure =
@@ -186,6 +187,24 @@ export interface HttpAnswer {
 }
 
 /**
+ * url without its userinfo, and the Authorization the go command would send
+ * it: over https only, the URL's own user:password, else ambientAuth's
+ * (.netrc) for it.
+ */
+export function withCredentials(
+  url: string,
+  ambientAuth?: (url: string) => string | undefined,
+): { target: URL; authorization?: string } {
+  const target = new URL(url);
+  const { credential } = splitCredentials(target);
+  target.username = '';
+  target.password = '';
+  if (target.protocol !== 'https:') return { target };
+  const authorization = credential?.authorization ?? ambientAuth?.(target.toString().replace(/\/+$/, ''));
+  return authorization === undefined ? { target } : { target, authorization };
+}
+
+/**
  * One GET with deadlines (connect, headers, body); the body is cut at 1 MiB.
  * Through `proxy` (an HTTP proxy URL) when given, and with the credentials
  * the go command would send: over https only, the URL's user:password, else
@@ -198,15 +217,7 @@ export async function httpGet(
   trust: TrustOptions = trustOptions(),
   ambientAuth?: (url: string) => string | undefined,
 ): Promise<HttpAnswer> {
-  const target = new URL(url);
-  let authorization: string | undefined;
-  const https = target.protocol === 'https:';
-  if (target.username !== '' || target.password !== '') {
-    const userinfo = `${decodeUserinfo(target.username)}:${decodeUserinfo(target.password)}`;
-    if (https) authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
-    target.username = '';
-    target.password = '';
-  } else if (https) authorization = ambientAuth?.(url);
+  const { target, authorization } = withCredentials(url, ambientAuth);
   const agent = connectingAgent({ timeout: timeoutMs, ...trust }, proxy);
   const started = performance.now();
   try {
@@ -228,14 +239,5 @@ export async function httpGet(
     return { status: res.statusCode, body: Buffer.concat(chunks), ms: Math.round(performance.now() - started) };
   } finally {
     await agent.close().catch(() => undefined);
-  }
-}
-
-/** A URL's user or password as the go command sends it: %-escapes decoded (one that is not valid stays as written). */
-function decodeUserinfo(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }
