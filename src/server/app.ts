@@ -8,7 +8,7 @@ import { decodeRequestPath, parseProxyPath, type ProxyRequest } from '../proxy/r
 import type { ModuleService } from '../proxy/service.js';
 import type { ServiceEvents } from '../proxy/context.js';
 import type { Metrics } from './metrics.js';
-import { sendArtifact, sendBuffered, sendError, sendText, type CacheScope } from './respond.js';
+import { immutableFor, sendArtifact, sendBuffered, sendError, sendText, type CacheScope } from './respond.js';
 import type { Health } from './health.js';
 import { parseSumdbRequest, sumdbRoute } from '../sumdb/request.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
@@ -211,7 +211,7 @@ export function createApp(deps: AppDeps): App {
     const headers: Record<string, string | number> = {
       'content-type': answer.contentType,
       'content-length': answer.body.length,
-      'cache-control': answer.immutable ? `${scope}, max-age=31536000, immutable` : 'no-cache',
+      'cache-control': answer.immutable ? immutableFor(scope) : 'no-cache',
       'x-godepot-cache': answer.cache,
     };
     res.writeHead(200, headers);

@@ -15,9 +15,14 @@ const NO_STORE = 'no-store';
  */
 export type CacheScope = 'public' | 'private';
 
+/** What a cache in front may keep of an answer that never changes (a verified artifact, a full tile). */
+export function immutableFor(scope: CacheScope): string {
+  return `${scope}, max-age=31536000, immutable`;
+}
+
 function cacheControl(a: Artifact, scope: CacheScope): string {
   if (isProvisional(a.verification)) return NO_STORE;
-  return a.immutable ? `${scope}, max-age=31536000, immutable` : `${scope}, max-age=60`;
+  return a.immutable ? immutableFor(scope) : `${scope}, max-age=60`;
 }
 
 export function sendError(res: ServerResponse, err: GodepotError, head = false): void {

@@ -48,8 +48,12 @@ export function parseTime(iso: unknown): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
+/** YYYY-MM-DD HH:MM:SS of ms, in UTC. */
+function utc(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
 }
 
 /**
@@ -57,29 +61,17 @@ function pad(n: number): string {
  * and `godepot incidents` do: an on-call engineer compares them side by side.
  */
 export function clock(ms: number | null): string {
-  if (ms === null) return MISSING;
-  return `${hms(ms)} UTC`;
-}
-
-function hms(ms: number): string {
-  const d = new Date(ms);
-  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return ms === null ? MISSING : `${utc(ms).slice(11)} UTC`;
 }
 
 /** YYYY-MM-DD HH:MM:SS in UTC (tables say "(UTC)" in their heading). */
 export function dateTime(ms: number | null): string {
-  if (ms === null) return MISSING;
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${hms(ms)}`;
+  return ms === null ? MISSING : utc(ms);
 }
 
 /** YYYY-MM-DD HH:MM:SSZ in UTC: what the logs, the API and `godepot incidents` say, for a post-mortem. */
 export function utcDateTime(ms: number | null): string {
-  if (ms === null) return MISSING;
-  return new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, 'Z');
+  return ms === null ? MISSING : `${utc(ms)}Z`;
 }
 
 /**
