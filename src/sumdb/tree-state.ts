@@ -152,16 +152,13 @@ export class TreeState {
     // second check of the signature (~110 µs each, twice per lookup).
     const cur = this.head;
     if (cur?.note.equals(noteBytes)) return cur.tree;
-    try {
-      return parseTree(openNote(noteBytes, this.verifiers).text);
-    } catch (err) {
-      const why = (err as Error).message;
-      this.reportBadHead(noteBytes, from, why);
-      throw new SumdbError(
-        'unavailable',
-        `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${why} (a forged head, or the wrong key for this database in --sumdb; refused — never turn verification off for it)`,
-      );
-    }
+    const checked = checkedTree(noteBytes, this.verifiers);
+    if (!(checked instanceof Error)) return checked;
+    this.reportBadHead(noteBytes, from, checked.message);
+    throw new SumdbError(
+      'unavailable',
+      `checksum database ${this.name}: ${from} sent a tree head that does not verify: ${checked.message} (a forged head, or the wrong key for this database in --sumdb; refused — never turn verification off for it)`,
+    );
   }
 
   /** A head that does not verify is a security event (forged, or a wrong key): logged once per head and source. */
@@ -254,13 +251,9 @@ export class TreeState {
    * if so it is remembered for /readyz and logged (once per head).
    */
   private sawForeign(note: Buffer): boolean {
-    let reason: string;
-    try {
-      parseTree(openNote(note, this.verifiers).text);
-      return false;
-    } catch (err) {
-      reason = (err as Error).message;
-    }
+    const checked = checkedTree(note, this.verifiers);
+    if (!(checked instanceof Error)) return false;
+    const reason = checked.message;
     if (!this.foreign?.note.equals(note))
       this.log.error(
         { db: this.name, err: reason },
@@ -458,9 +451,15 @@ function headKey(tree: Tree): string {
 
 /** The tree a signed head names when it verifies under the database key, else null. */
 export function signedTree(note: Buffer, verifiers: Verifiers): Tree | null {
+  const t = checkedTree(note, verifiers);
+  return t instanceof Error ? null : t;
+}
+
+/** The tree a signed head names, or why it does not verify under the database key. */
+function checkedTree(note: Buffer, verifiers: Verifiers): Tree | Error {
   try {
     return parseTree(openNote(note, verifiers).text);
-  } catch {
-    return null;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
   }
 }
