@@ -304,24 +304,24 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
           shutdown.signal,
         ).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'start-up probe failed'))
       : Promise.resolve();
-  // While an upstream fails, it is asked again every half-open period (at least every second, one round at
-  // a time), so that /readyz clears when it is back.
-  let reprobing = false;
-  const reprobe =
+  // While an upstream fails, it is asked again every half-open period (at least every second, one round at a
+  // time, on the upstreams' clock), so that /readyz clears when it is back.
+  const reprobing =
     (opts.background ?? true) && !settings.offline
-      ? setInterval(
-          () => {
-            if (reprobing) return;
-            reprobing = true;
+      ? (async () => {
+          const clock = opts.upstreamClock ?? systemClock;
+          const every = Math.max(1_000, settings.breaker.halfOpenAfter);
+          while (
+            await clock.sleep(every, shutdown.signal).then(
+              () => true,
+              () => false,
+            )
+          ) {
             const databaseSources = sources.flatMap((s) => s.current());
-            void reprobeFailing({ upstreams: upstream.urls, databaseSources, endpoints }, shutdown.signal).finally(
-              () => (reprobing = false),
-            );
-          },
-          Math.max(1_000, settings.breaker.halfOpenAfter),
-        )
-      : undefined;
-  reprobe?.unref();
+            await reprobeFailing({ upstreams: upstream.urls, databaseSources, endpoints }, shutdown.signal);
+          }
+        })()
+      : Promise.resolve();
   const health = new Health(
     storage,
     endpoints,
@@ -374,11 +374,11 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     app,
     async close() {
       shutdown.abort(new Error('godepot is shutting down'));
-      clearInterval(reprobe);
       auth?.close();
       reverify.stop();
       await service.idle();
       await probed;
+      await reprobing;
       await Promise.all(mirrors.map((m) => m.close()));
       await incidents.stop();
       await pools.close();
