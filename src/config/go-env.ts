@@ -10,6 +10,7 @@ import { DEFAULT_SUMDB, DEFAULT_UPSTREAM } from './settings.js';
 import type { RawSettings } from './load.js';
 import { goproxyEntry, goproxyTokens } from './values.js';
 import { envName, OPTIONS } from './options.js';
+import { WORKER_SLOT } from '../runtime/cluster-ipc.js';
 
 /** A GOPROXY entry as a URL, read as the go command reads it (goproxyEntry), or null. */
 function entryUrl(token: string): URL | null {
@@ -63,7 +64,7 @@ export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: numbe
 }
 
 /** GODEPOT_ variables that are not a setting, besides the config file's and the workers' own. */
-const OTHER_VARIABLES = new Set(['GODEPOT_CONFIG', 'GODEPOT_WORKER_SLOT']);
+const OTHER_VARIABLES = new Set(['GODEPOT_CONFIG', WORKER_SLOT]);
 
 /**
  * A warning for each GODEPOT_ variable that names no setting: a mistyped flag
