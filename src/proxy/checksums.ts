@@ -18,7 +18,11 @@ export class MirrorChecksums implements ChecksumSource {
       return hashesFromRecord(record.text.toString('utf8'), path, version);
     } catch (err) {
       if (err instanceof SumdbError)
-        throw new ChecksumUnavailableError(this.name, err.message, err instanceof NotInLogError);
+        throw new ChecksumUnavailableError(
+          this.name,
+          err.message,
+          err instanceof NotInLogError ? 'not_in_log' : err.kind === 'inconsistent' ? 'inconsistent' : undefined,
+        );
       throw err;
     }
   }

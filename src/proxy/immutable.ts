@@ -277,8 +277,26 @@ export class ImmutableFetcher {
         signal,
       );
     }
-    if (r.notInDatabase) throw this.notInDatabase(req, r, fetched.meta.upstream);
+    if (r.answer === 'not_in_log') throw this.notInDatabase(req, r, fetched.meta.upstream);
+    if (r.answer === 'inconsistent') throw this.contradicted(req, r, fetched.meta.upstream);
     return this.whenUnavailable(req, policy, r, got, signal);
+  }
+
+  /**
+   * The database's sources answered, and what they served contradicts the
+   * verified tree: evidence of tampering, not an outage, so no policy serves
+   * the module on the upstream's word alone.
+   */
+  private contradicted(req: ImmutableRequest, why: ChecksumUnavailableError, upstream: string): GodepotError {
+    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    this.ctx.log.error(
+      { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
+      'refused: the checksum database answered with a history that contradicts the verified tree; nothing stored',
+    );
+    return new GodepotError(
+      'sumdb_inconsistent',
+      `godepot: cannot verify ${what}: ${why.message}. That is evidence of tampering, not an outage, so godepot does not serve it unverified under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on, and see /readyz and the log`,
+    );
   }
 
   /** The database answered that it has no record of req: refused under every policy, as the go command refuses it. */
@@ -409,7 +427,7 @@ export class ImmutableFetcher {
     if (r instanceof ChecksumUnavailableError) {
       // A "not found" is kept as it is: one source's 404 proves nothing (a lagging or hostile mirror may say
       // it while the database is away), and only an answer the tree proves may purge a copy.
-      if (!r.notInDatabase) return 'unavailable';
+      if (r.answer !== 'not_in_log') return 'unavailable';
       this.ctx.log.warn(
         { module: req.path, version: req.version, kind: req.kind, reason: r.reason },
         'quarantined copy kept: a source of the checksum database says it has no record of this module version',

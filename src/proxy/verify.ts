@@ -13,13 +13,21 @@ export interface GoSumHashes {
   readonly mod?: string;
 }
 
+/**
+ * What the database's sources said when they did not vouch for a module, if
+ * they answered at all: 'not_in_log', it has no record (its 404/410);
+ * 'inconsistent', what they served contradicts the verified tree (a fork, or
+ * a record the tree does not prove). Neither is an outage.
+ */
+export type DatabaseAnswer = 'not_in_log' | 'inconsistent';
+
 /** The database could not vouch for a module: unreachable, not in the log, or its answer did not verify. */
 export class ChecksumUnavailableError extends Error {
   constructor(
     readonly database: string,
     readonly reason: string,
-    /** True when the database answered that it has no record (its 404/410), as opposed to failing: not an outage. */
-    readonly notInDatabase = false,
+    /** Set when the sources answered and the answer refuses the module; unset when they failed (an outage). */
+    readonly answer?: DatabaseAnswer,
   ) {
     // The mirror's own messages already name the database; say it once.
     const prefix = `checksum database ${database}: `;

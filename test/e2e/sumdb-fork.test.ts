@@ -134,4 +134,32 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     // godepot's head never moved.
     expect((await latest()).equals(verified)).toBe(true);
   }, 240_000);
+
+  it('refuses a module published only in the forked history, under the default --verify fallback: a fork is not an outage', async () => {
+    const [fresh] = await buildModules([
+      { path: 'example.com/after-fork', version: 'v1.0.0', files: { 'go.mod': 'module example.com/after-fork\n' } },
+    ]);
+    if (!fresh) throw new Error('no module built');
+    await upstream.add(fresh);
+    await sumdb.add(fresh);
+    clock.advance(1_000);
+    for (const ext of ['mod', 'zip']) {
+      const r = await fetch(`${godepot.url}/${fresh.path}/@v/${fresh.version}.${ext}`);
+      const body = await r.text();
+      expect(r.status, body).toBe(502);
+      expect(r.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
+      expect(r.headers.get('x-godepot-verification')).toBeNull();
+      expect(body).toContain(`${fresh.path}@${fresh.version}`);
+      expect(body).toContain('evidence of tampering, not an outage');
+      expect(body).not.toMatch(/\n\s+at /);
+    }
+    await godepot.g.service.idle();
+    for (const area of ['mod/', 'unverified/'])
+      expect(
+        (await godepot.g.storage.list(area)).filter((k) => k.includes(fresh.path)),
+        area,
+      ).toEqual([]);
+    const refused = godepot.logs.find((l) => l.module === fresh.path && l.level === 50);
+    expect(String(refused?.msg)).toContain('contradicts the verified tree');
+  });
 });
