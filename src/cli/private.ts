@@ -1,4 +1,4 @@
-// `godepot private ls|verify`: the private checksum ledger of a data folder.
+// `godepot private ls|verify`: the private checksum ledger in godepot's storage (data folder or bucket).
 // `ls` prints what was recorded; `verify` fetches every recorded version
 // afresh from its origin (the same go command, environment and settings as
 // `serve`) and exits 1 listing each one whose content changed — a tag moved
@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { GoRunner } from '../vcs/gorun.js';
 import { PrivateLedger } from '../vcs/ledger.js';
+import { openStorage } from '../runtime/stores.js';
+import { S3Storage } from '../storage/index.js';
 import { Origin } from '../vcs/origin.js';
 import { matchPrefixPatterns } from '../module/index.js';
 import { join } from 'node:path';
@@ -18,8 +20,8 @@ import {
   type CommandIO,
 } from './command-settings.js';
 
-const USAGE = `Usage: godepot private ls [--data DIR]
-       godepot private verify [--data DIR] [--private PATTERNS] [server flags]
+const USAGE = `Usage: godepot private ls [--data DIR | --storage s3://BUCKET/PREFIX ...]
+       godepot private verify [--data DIR | --storage ...] [--private PATTERNS] [server flags]
 
 ls      prints the private checksum ledger: module, version, h1: of the zip and of go.mod, when recorded
 verify  fetches every recorded version again from its origin; exits 1 listing those whose content changed
@@ -38,10 +40,16 @@ export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO)
   if (cs.flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(cs.flags.positionals[0])}`);
   const settings = cs.settings;
-  const ledger = await PrivateLedger.open(settings.data);
-  const entries = ledger.list();
+  const storage = await openStorage(settings);
+  const where = storage instanceof S3Storage ? storage.name : settings.data;
+  let entries;
+  try {
+    entries = await (await PrivateLedger.open(storage, settings.data)).list();
+  } finally {
+    await storage.close();
+  }
   if (sub === 'ls') {
-    if (entries.length === 0) io.out(`The private ledger of ${settings.data} is empty.\n`);
+    if (entries.length === 0) io.out(`The private ledger of ${where} is empty.\n`);
     for (const e of entries) io.out(`${e.module} ${e.version} ${e.zip} go.mod ${e.mod} recorded ${e.recorded}\n`);
     return 0;
   }

@@ -179,7 +179,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   for (const e of settings.upstream.entries) endpoints.get(e.url);
   const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);
   const incidentObserver = incidents.endpointObserver();
-  const priv = await wirePrivate(settings, upstream, log, metrics.registry, shutdown.signal, clock, {
+  const priv = await wirePrivate(settings, upstream, storage, log, metrics.registry, shutdown.signal, clock, {
     ...opts.vcs,
     onTagMoved: (e) =>
       incidents.recordEvent(

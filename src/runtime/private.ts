@@ -12,6 +12,7 @@ import { DirectFallback, OriginSource } from '../proxy/origin-source.js';
 import type { ProxyList } from '../upstream/index.js';
 import { GoRunner } from '../vcs/gorun.js';
 import { PrivateLedger } from '../vcs/ledger.js';
+import type { Storage } from '../storage/index.js';
 import { Origin, type TagMovedEvent } from '../vcs/origin.js';
 import { OriginBreaker, type OriginBreakerState } from '../vcs/breaker.js';
 import type { Clock } from '../util/clock.js';
@@ -49,6 +50,7 @@ export function withPrivateNosumdb(settings: Settings): Settings {
 export async function wirePrivate(
   settings: Settings,
   upstream: ProxyList,
+  storage: Storage,
   log: Logger,
   registry: Registry,
   shutdown: AbortSignal,
@@ -66,7 +68,11 @@ export async function wirePrivate(
     help: 'Private module versions whose content changed at the origin after the ledger recorded them (refused).',
     registers: [registry],
   });
-  const ledger = patterns === '' ? null : await PrivateLedger.open(settings.data);
+  const ledger = patterns === '' ? null : await PrivateLedger.open(storage, settings.data);
+  if (ledger && storage.kind === 's3' && !(await ledger.createHolds()))
+    log.warn(
+      'the object store ignores conditional writes (If-None-Match): two nodes fetching a new private version at once could both record it, and the last record would stay; use a store that honours them (AWS S3, MinIO, R2) to pin private versions for every node',
+    );
   const runner = new GoRunner({
     go: vcs.go ?? 'go',
     env: vcs.env ?? process.env,

@@ -3,6 +3,7 @@
 // an fsync, so a reader (or a restart after SIGKILL) only ever sees whole files.
 import { constants, existsSync } from 'node:fs';
 import {
+  link,
   lstat,
   mkdir,
   open,
@@ -323,6 +324,31 @@ export class FsStorage implements Storage {
     }
   }
 
+  async create(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
+    const target = this.file(key);
+    await this.checkFolder(target);
+    const tmp = this.stagingFile();
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      try {
+        await fh.writeFile(data);
+        if (opts.mtimeMs !== undefined) await fh.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
+        if (this.durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      // link(2), unlike rename, fails where the target exists: of concurrent creates exactly one links.
+      const made = await placeInto(tmp, target, link);
+      if (this.durable) await syncFolders(target, made);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
   async stage(): Promise<FsStagedBlob> {
     const tmp = this.stagingFile();
     const fh = await open(tmp, 'wx+', 0o644);
@@ -499,15 +525,24 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
  * it missing (most exist already). Returns the folders it made, outermost
  * first.
  */
-export async function renameInto(from: string, target: string): Promise<string[]> {
+export function renameInto(from: string, target: string): Promise<string[]> {
+  return placeInto(from, target, rename);
+}
+
+/** renameInto with another way of placing the file (link: only where nothing is). */
+async function placeInto(
+  from: string,
+  target: string,
+  place: (from: string, to: string) => Promise<void>,
+): Promise<string[]> {
   try {
-    await rename(from, target);
+    await place(from, target);
     return [];
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
   const first = await mkdir(dirname(target), { recursive: true });
-  await rename(from, target);
+  await place(from, target);
   const made: string[] = [];
   if (first === undefined) return made;
   for (let d = dirname(target); ; d = dirname(d)) {

@@ -38,6 +38,13 @@ export class MemoryStorage implements Storage {
     this.entries.set(key, { data: Buffer.from(data), mtimeMs: opts.mtimeMs ?? Date.now() });
   }
 
+  async create(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
+    checkKey(key);
+    if (this.entries.has(key)) return false;
+    await this.put(key, data, opts);
+    return true;
+  }
+
   async stage(): Promise<StagedBlob> {
     const chunks: Buffer[] = [];
     let finished: { data: Buffer; mtimeMs: number } | null = null;

@@ -300,6 +300,33 @@ export class S3Storage implements Storage {
     }
   }
 
+  async create(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
+    const k = this.key(key);
+    // A conditional PUT (If-None-Match: *): the store refuses it with 412 where the key exists. 409 is a
+    // conditional write racing another one: asked again, it then finds the winner's object (412).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new this.s3.PutObjectCommand({
+            Bucket: this.opts.bucket,
+            Key: k,
+            Body: data,
+            ContentLength: data.length,
+            IfNoneMatch: '*',
+            Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
+          }),
+          this.deadline(),
+        );
+        return true;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 412) return false;
+        if (status === 409 && attempt < 3) continue;
+        throw this.fail(err, `create ${key}`);
+      }
+    }
+  }
+
   async stage(): Promise<StagedBlob> {
     const local = await this.scratch.stage();
     let finished: OpenBlob | null = null;

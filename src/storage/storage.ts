@@ -71,6 +71,13 @@ export interface Storage {
   open(key: string): Promise<OpenBlob | null>;
   /** Atomic write of a whole blob. */
   put(key: string, data: Uint8Array, opts?: PutOptions): Promise<void>;
+  /**
+   * Atomic write of a whole blob only where there is none: resolves true when
+   * it wrote, false when a blob was already there (left as it was). Of
+   * concurrent creates of one key, from any process or node, exactly one
+   * writes: a first record that must never be rewritten.
+   */
+  create(key: string, data: Uint8Array, opts?: PutOptions): Promise<boolean>;
   stage(): Promise<StagedBlob>;
   delete(key: string): Promise<void>;
   /** Atomic move of an existing blob to another key (e.g. promoting a quarantined file). */

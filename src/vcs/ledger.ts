@@ -1,14 +1,19 @@
 // The private checksum ledger: what sum.golang.org is for public modules,
-// kept locally for private ones. The first time godepot fetches a private
-// module version it records the h1: hashes of its zip and go.mod; a later
-// fetch with other hashes (a tag moved to other code) is refused. The ledger
-// is one append-only file of JSON lines under <data>/ledger/, apart from the
-// artifact cache, so deleting the cache does not forget what was recorded.
-// Lines are only ever appended (O_APPEND, fsync); the first record of a
-// version wins, so a torn last line or a concurrent append cannot rewrite
-// history.
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+// kept by godepot for private ones. The first time any godepot process or
+// node fetches a private module version it records the h1: hashes of its zip
+// and go.mod; a later fetch with other hashes (a tag moved to other code) is
+// refused. Each version's record is one small object in godepot's storage —
+// the data folder, or the object store every node shares — under
+// ledger/modules/<escaped path>/@v/<escaped version>.json, apart from the
+// artifact cache (deleting mod/ does not forget it). A record is written with
+// create, which writes only where no record is: of concurrent first fetches
+// (two workers, two nodes) exactly one record is written, every one of them
+// compares with that one, and no record is ever rewritten.
+import { randomBytes } from 'node:crypto';
+import { readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { escapePath, escapeVersion } from '../module/index.js';
+import type { Storage } from '../storage/index.js';
 
 export interface LedgerEntry {
   readonly module: string;
@@ -26,17 +31,20 @@ export type LedgerCheck =
   | { readonly kind: 'match' }
   | { readonly kind: 'moved'; readonly recorded: LedgerEntry };
 
-export function ledgerFile(dataDir: string): string {
+const PREFIX = 'ledger/modules/';
+
+/** The ledger before 2026-12-06: one append-only file of JSON lines in the data folder (imported at open). */
+export function legacyLedgerFile(dataDir: string): string {
   return join(dataDir, 'ledger', 'private.jsonl');
 }
 
-function keyOf(module: string, version: string): string {
-  return `${module}@${version}`;
+export function ledgerKey(module: string, version: string): string {
+  return `${PREFIX}${escapePath(module)}/@v/${escapeVersion(version)}.json`;
 }
 
-function parseLine(line: string): LedgerEntry | null {
+function parseEntry(text: string): LedgerEntry | null {
   try {
-    const v = JSON.parse(line) as Record<string, unknown>;
+    const v = JSON.parse(text) as Record<string, unknown>;
     const { module, version, zip, mod, recorded } = v;
     if (
       typeof module !== 'string' ||
@@ -52,85 +60,106 @@ function parseLine(line: string): LedgerEntry | null {
   }
 }
 
+function encode(e: LedgerEntry): Buffer {
+  return Buffer.from(JSON.stringify(e) + '\n');
+}
+
 export class PrivateLedger {
-  private readonly entries = new Map<string, LedgerEntry>();
-  private appending: Promise<void> = Promise.resolve();
+  /** Records read or written: a record never changes, so what was seen once is kept. */
+  private readonly known = new Map<string, LedgerEntry>();
 
-  private constructor(readonly file: string) {}
+  private constructor(private readonly storage: Storage) {}
 
-  static async open(dataDir: string): Promise<PrivateLedger> {
-    const l = new PrivateLedger(ledgerFile(dataDir));
-    await l.reload();
+  /**
+   * The ledger in storage. With dataDir, a ledger file of the old layout
+   * there is imported first (its first record of each version; a version
+   * already recorded in storage keeps that record) and then renamed
+   * private.jsonl.imported.
+   */
+  static async open(storage: Storage, dataDir?: string): Promise<PrivateLedger> {
+    const l = new PrivateLedger(storage);
+    if (dataDir !== undefined) await l.importLegacy(legacyLedgerFile(dataDir));
     return l;
   }
 
-  /** Reads the file again (another process sharing the data folder may have appended). */
-  async reload(): Promise<void> {
-    let text = '';
+  private async importLegacy(file: string): Promise<void> {
+    let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      text = await readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
     }
+    const seen = new Set<string>();
     for (const line of text.split('\n')) {
-      const e = parseLine(line);
-      if (e && !this.entries.has(keyOf(e.module, e.version))) this.entries.set(keyOf(e.module, e.version), e);
+      const e = parseEntry(line);
+      if (!e) continue;
+      const key = ledgerKey(e.module, e.version);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      await this.storage.create(key, encode(e), { mtimeMs: Date.parse(e.recorded) || undefined });
+    }
+    await rename(file, `${file}.imported`);
+  }
+
+  /**
+   * Whether the storage keeps a record from being rewritten: false for an
+   * object store that ignores conditional writes (If-None-Match), where two
+   * nodes recording one version at once could both write it.
+   */
+  async createHolds(): Promise<boolean> {
+    const key = `ledger/probe/${randomBytes(8).toString('hex')}`;
+    try {
+      await this.storage.create(key, Buffer.from('1'));
+      return !(await this.storage.create(key, Buffer.from('2')));
+    } finally {
+      await this.storage.delete(key).catch(() => undefined);
     }
   }
 
-  /** Every recorded version, in the order recorded. */
-  list(): LedgerEntry[] {
-    return [...this.entries.values()];
+  /** Every recorded version, oldest record first. */
+  async list(): Promise<LedgerEntry[]> {
+    const out: LedgerEntry[] = [];
+    for (const key of await this.storage.list(PREFIX)) {
+      if (!key.endsWith('.json')) continue;
+      out.push(await this.read(key));
+    }
+    return out.sort((a, b) => a.recorded.localeCompare(b.recorded) || a.module.localeCompare(b.module));
   }
 
-  get(module: string, version: string): LedgerEntry | undefined {
-    return this.entries.get(keyOf(module, version));
+  async get(module: string, version: string): Promise<LedgerEntry | undefined> {
+    const key = ledgerKey(module, version);
+    if (this.known.has(key)) return this.known.get(key);
+    return (await this.storage.stat(key)) ? this.read(key) : undefined;
   }
 
   /** Compares hashes with the record; records them when the version is new. */
   async check(module: string, version: string, zip: string, mod: string, now = new Date()): Promise<LedgerCheck> {
-    if (!this.entries.has(keyOf(module, version))) await this.reload();
-    const had = this.entries.get(keyOf(module, version));
-    if (had) return had.zip === zip && had.mod === mod ? { kind: 'match' } : { kind: 'moved', recorded: had };
-    const entry: LedgerEntry = { module, version, zip, mod, recorded: now.toISOString() };
-    this.entries.set(keyOf(module, version), entry);
-    const line = JSON.stringify(entry) + '\n';
-    const append = this.appending.then(async () => {
-      await mkdir(dirname(this.file), { recursive: true });
-      const fh = await open(this.file, 'a+', 0o644);
-      try {
-        // A line torn by a crash would swallow this record: it starts on a line of its own.
-        const { size } = await fh.stat();
-        const last = Buffer.alloc(1);
-        if (size > 0) await fh.read(last, 0, 1, size - 1);
-        await fh.appendFile(size > 0 && last[0] !== 0x0a ? '\n' + line : line);
-        await fh.sync();
-      } finally {
-        await fh.close();
+    const key = ledgerKey(module, version);
+    let had = await this.get(module, version);
+    if (!had) {
+      const entry: LedgerEntry = { module, version, zip, mod, recorded: now.toISOString() };
+      if (await this.storage.create(key, encode(entry), { mtimeMs: now.getTime() })) {
+        this.known.set(key, entry);
+        return { kind: 'recorded' };
       }
-    });
-    this.appending = append.catch(() => undefined);
-    try {
-      await append;
-    } catch (err) {
-      // Not recorded: the next fetch records it (a version that only seems recorded would never be pinned).
-      if (this.entries.get(keyOf(module, version)) === entry) this.entries.delete(keyOf(module, version));
-      throw err;
+      // Another process or node recorded it first: its record is the record.
+      had = await this.read(key);
     }
-    // Another process sharing the folder (a worker fetching the version's other artifact) may have appended
-    // its own first record meanwhile: the first line in the file is the record, for both and after a restart.
-    const first = (await this.firstInFile(keyOf(module, version))) ?? entry;
-    this.entries.set(keyOf(module, version), first);
-    if (first.zip !== zip || first.mod !== mod) return { kind: 'moved', recorded: first };
-    return first.recorded === entry.recorded ? { kind: 'recorded' } : { kind: 'match' };
+    return had.zip === zip && had.mod === mod ? { kind: 'match' } : { kind: 'moved', recorded: had };
   }
 
-  /** The first record of key in the file. */
-  private async firstInFile(key: string): Promise<LedgerEntry | undefined> {
-    for (const line of (await readFile(this.file, 'utf8')).split('\n')) {
-      const e = parseLine(line);
-      if (e && keyOf(e.module, e.version) === key) return e;
-    }
-    return undefined;
+  /** A stored record; one that does not parse is an error, never "not recorded" (that would let it be replaced). */
+  private async read(key: string): Promise<LedgerEntry> {
+    const known = this.known.get(key);
+    if (known) return known;
+    const bytes = await this.storage.get(key);
+    const e = bytes ? parseEntry(bytes.toString('utf8')) : null;
+    if (!e || ledgerKey(e.module, e.version) !== key)
+      throw new Error(
+        `the private ledger's record ${key} is ${bytes ? 'damaged' : 'missing'}; remove it (godepot then records the version afresh at its next fetch) or restore it from a backup`,
+      );
+    this.known.set(key, e);
+    return e;
   }
 }

@@ -164,6 +164,26 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     expect(await s.list('k/')).toEqual([]);
   });
 
+  it('creates a blob only where there is none: of concurrent creates exactly one writes, and what it wrote stays', async () => {
+    const s = await make();
+    const key = 'ledger/modules/corp.example/!lib/@v/v1.0.0.json';
+    expect(await s.create(key, Buffer.from('first'), { mtimeMs: 1_700_000_000_000 })).toBe(true);
+    expect(await s.create(key, Buffer.from('second'))).toBe(false);
+    expect(await s.get(key)).toEqual(Buffer.from('first'));
+    expect((await s.stat(key))?.mtimeMs).toBe(1_700_000_000_000);
+    // A put still replaces (create is only for first records).
+    await s.put(key, Buffer.from('third'));
+    expect(await s.create(key, Buffer.from('fourth'))).toBe(false);
+    expect(await s.get(key)).toEqual(Buffer.from('third'));
+
+    const raced = 'ledger/modules/corp.example/race/@v/v0.1.0.json';
+    const bodies = Array.from({ length: 8 }, (_, i) => Buffer.from(`writer ${i}`));
+    const won = await Promise.all(bodies.map((b) => s.create(raced, b)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(await s.get(raced)).toEqual(bodies[won.indexOf(true)]);
+    expect((await s.list('ledger/')).sort()).toEqual([key, raced].sort());
+  });
+
   it('deletes, moves and lists', async () => {
     const s = await make();
     await s.put('a/b/c', Buffer.from('1'));

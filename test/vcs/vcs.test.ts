@@ -2,12 +2,13 @@
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
-import { ledgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
+import { ledgerKey, legacyLedgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
+import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { GoRunner } from '../../src/vcs/gorun.js';
 import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
@@ -111,70 +112,106 @@ describe('the go commands a machine runs at once', () => {
 
 describe('the private ledger', () => {
   let dir: string;
+  const opened: FsStorage[] = [];
+  /** One process's view of the data folder: its own FsStorage, as each worker and each restart has. */
+  const storage = async (): Promise<FsStorage> => {
+    const s = await FsStorage.open(dir);
+    opened.push(s);
+    return s;
+  };
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
   });
   afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('records the first hashes, then reports matches and moves; the first record wins', async () => {
-    const l = await PrivateLedger.open(dir);
+  it('records the first hashes, then reports matches and moves; another process and a restart read the same record', async () => {
+    const l = await PrivateLedger.open(await storage());
     expect((await l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).kind).toBe('recorded');
     expect((await l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).kind).toBe('match');
     const moved = await l.check(M, 'v1.0.0', 'h1:other', 'h1:mod');
     expect(moved.kind).toBe('moved');
     if (moved.kind === 'moved') expect(moved.recorded.zip).toBe('h1:zip');
-    // A second process (or a restart) reads the same record; torn or foreign lines are ignored.
-    await appendFile(ledgerFile(dir), '{"module":"corp.example/lib","version":"v1.0.0","zip":"h1:late"\n');
-    await appendFile(
-      ledgerFile(dir),
-      JSON.stringify({ module: M, version: 'v1.0.0', zip: 'h1:late', mod: 'h1:m', recorded: 'x' }) + '\n',
-    );
-    const again = await PrivateLedger.open(dir);
-    expect(again.get(M, 'v1.0.0')?.zip).toBe('h1:zip');
-    expect(again.list()).toHaveLength(1);
-    const text = await readFile(ledgerFile(dir), 'utf8');
-    expect(text.split('\n')[0]).toContain('"h1:zip"');
+    const again = await PrivateLedger.open(await storage());
+    expect((await again.get(M, 'v1.0.0'))?.zip).toBe('h1:zip');
+    expect((await again.check(M, 'v1.0.0', 'h1:zip', 'h1:other-mod')).kind).toBe('moved');
+    expect(await again.list()).toHaveLength(1);
+    // One small object per version, apart from the cache.
+    expect(JSON.parse(await readFile(join(dir, ledgerKey(M, 'v1.0.0')), 'utf8'))).toMatchObject({ zip: 'h1:zip' });
   });
 
-  it('two processes recording one version at once agree on the first line, even with different hashes', async () => {
-    // Two workers fetching a version's .mod and .zip at once, the tag moved between: one record, for both.
-    const a = await PrivateLedger.open(dir);
-    const b = await PrivateLedger.open(dir);
-    const [ra, rb] = await Promise.all([
-      a.check(M, 'v1.0.0', 'h1:zipA', 'h1:modA'),
-      b.check(M, 'v1.0.0', 'h1:zipB', 'h1:modB'),
-    ]);
-    const text = await readFile(ledgerFile(dir), 'utf8');
-    const first = text.indexOf('"h1:zipA"') < text.indexOf('"h1:zipB"') ? 'A' : 'B';
-    expect([ra.kind, rb.kind].sort()).toEqual(['moved', 'recorded']);
-    const winner = first === 'A' ? ['h1:zipA', 'h1:modA'] : ['h1:zipB', 'h1:modB'];
-    for (const l of [a, b, await PrivateLedger.open(dir)]) {
-      expect(l.get(M, 'v1.0.0')?.zip).toBe(winner[0]);
-      expect((await l.check(M, 'v1.0.0', winner[0]!, winner[1]!)).kind).toBe('match');
+  it('two processes recording one version at once agree on one record, even with different hashes', async () => {
+    // Two workers (or nodes) fetching a version's .mod and .zip at once, the tag moved between: one record, for both.
+    for (let round = 0; round < 5; round++) {
+      const v = `v1.0.${round}`;
+      const a = await PrivateLedger.open(await storage());
+      const b = await PrivateLedger.open(await storage());
+      const [ra, rb] = await Promise.all([a.check(M, v, 'h1:zipA', 'h1:modA'), b.check(M, v, 'h1:zipB', 'h1:modB')]);
+      expect([ra.kind, rb.kind].sort()).toEqual(['moved', 'recorded']);
+      const winner = ra.kind === 'recorded' ? ['h1:zipA', 'h1:modA'] : ['h1:zipB', 'h1:modB'];
+      for (const l of [a, b, await PrivateLedger.open(await storage())]) {
+        expect((await l.get(M, v))?.zip).toBe(winner[0]);
+        expect((await l.check(M, v, winner[0]!, winner[1]!)).kind).toBe('match');
+      }
     }
   });
 
-  it('keeps the next record whole when the last line was torn mid-write', async () => {
-    const first = await PrivateLedger.open(dir);
-    await first.check(M, 'v1.0.0', 'h1:zip', 'h1:mod');
-    await appendFile(ledgerFile(dir), '{"module":"corp.example/lib","version":"v1.1.0","zi');
-    const l = await PrivateLedger.open(dir);
-    expect((await l.check(M, 'v1.2.0', 'h1:zip2', 'h1:mod2')).kind).toBe('recorded');
-    const again = await PrivateLedger.open(dir);
-    expect(again.get(M, 'v1.2.0')?.zip).toBe('h1:zip2');
-    expect(again.list()).toHaveLength(2);
+  it('imports a ledger file of the old layout once: its first record of each version, torn lines skipped', async () => {
+    await mkdir(join(dir, 'ledger'));
+    const line = (zip: string, version = 'v1.0.0'): string =>
+      JSON.stringify({ module: M, version, zip, mod: 'h1:mod', recorded: '2026-12-01T10:00:00.000Z' }) + '\n';
+    await writeFile(
+      legacyLedgerFile(dir),
+      line('h1:first') +
+        line('h1:later') +
+        '{"module":"corp.example/lib","version":"v1.1.0","zi\n' +
+        line('h1:z2', 'v1.2.0'),
+    );
+    const l = await PrivateLedger.open(await storage(), dir);
+    expect((await l.list()).map((e) => [e.version, e.zip])).toEqual([
+      ['v1.0.0', 'h1:first'],
+      ['v1.2.0', 'h1:z2'],
+    ]);
+    expect((await l.check(M, 'v1.0.0', 'h1:later', 'h1:mod')).kind).toBe('moved');
+    expect(await readdir(join(dir, 'ledger'))).toContain('private.jsonl.imported');
+    // Opening again imports nothing more (the file was renamed), and forgets nothing.
+    expect(await (await PrivateLedger.open(await storage(), dir)).list()).toHaveLength(2);
+  });
+
+  it('refuses to treat a damaged record as "not recorded" (it would let a moved tag be recorded afresh)', async () => {
+    const s = await storage();
+    await s.put(ledgerKey(M, 'v1.0.0'), Buffer.from('{"module":"corp.example/lib","ver'));
+    const l = await PrivateLedger.open(s);
+    await expect(l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).rejects.toThrow(
+      /record ledger\/modules\/corp\.example\/lib\/@v\/v1\.0\.0\.json is damaged; remove it/,
+    );
+    expect((await s.get(ledgerKey(M, 'v1.0.0')))?.toString()).toBe('{"module":"corp.example/lib","ver');
+  });
+
+  it('tells a storage that keeps first records from one that ignores conditional writes', async () => {
+    const honest = new MemoryStorage();
+    expect(await (await PrivateLedger.open(honest)).createHolds()).toBe(true);
+    expect(await honest.list('ledger/')).toEqual([]);
+    // An object store that takes If-None-Match and writes anyway.
+    const lax = new MemoryStorage();
+    lax.create = async (key, data, opts) => {
+      await lax.put(key, data, opts);
+      return true;
+    };
+    expect(await (await PrivateLedger.open(lax)).createHolds()).toBe(false);
+    expect(await lax.list('ledger/')).toEqual([]);
   });
 
   it('does not take a record that could not be written for one that was', async () => {
-    // Reads find no ledger; the append cannot create its folder (a dangling link stands in for a full disk).
-    await mkdir(join(dir, 'unwritable'));
-    await symlink(join(dir, 'nowhere', 'x'), join(dir, 'unwritable', 'ledger'));
-    const l = await PrivateLedger.open(join(dir, 'unwritable'));
-    await expect(l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).rejects.toThrow();
-    await expect(l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).rejects.toThrow();
-    expect(l.get(M, 'v1.0.0')).toBeUndefined();
+    const s = new MemoryStorage();
+    s.writeError = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    const l = await PrivateLedger.open(s);
+    await expect(l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).rejects.toThrow(/no space/);
+    expect(await l.get(M, 'v1.0.0')).toBeUndefined();
+    s.writeError = null;
+    expect((await l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).kind).toBe('recorded');
   });
 });
 
@@ -391,10 +428,10 @@ describe('running go', () => {
       concurrency: 4,
       timeoutMs: 10_000,
     });
-    const ledgerDir = await mkdtemp(join(tmpdir(), 'godepot-ledger-'));
-    try {
+    const ledgerStorage = new MemoryStorage();
+    {
       const clock = new ManualClock();
-      const ledger = await PrivateLedger.open(ledgerDir);
+      const ledger = await PrivateLedger.open(ledgerStorage);
       const origin = new Origin({ runner, ledger, isPrivate: () => true, log, clock, keepMs: 60_000 });
       const s = new AbortController().signal;
       const runs = async (): Promise<number> => (await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n').length;
@@ -408,11 +445,9 @@ describe('running go', () => {
       clock.advance(1);
       expect((await origin.download(M, 'v1.0.0', s)).zipH1).toBe(built.h1);
       expect(await runs()).toBe(2);
-      expect((await PrivateLedger.open(ledgerDir)).get(M, 'v1.0.0')?.zip).toBe(built.h1);
+      expect((await (await PrivateLedger.open(ledgerStorage)).get(M, 'v1.0.0'))?.zip).toBe(built.h1);
       // A zip breaking the module zip rules (another module's files) is refused.
       await expect(origin.download('corp.example/other', 'v1.0.0', s)).rejects.toThrow(/not_found|resolves|zip rules/);
-    } finally {
-      await rm(ledgerDir, { recursive: true, force: true });
     }
   });
 });
