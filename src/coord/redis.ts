@@ -32,6 +32,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
 import { randomUUID } from 'node:crypto';
+import { isRefusalStatus } from '../upstream/errors.js';
 import { isUntrusted, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   LocalCoord,
@@ -587,7 +588,7 @@ function parseOutcome(s: string): FetchOutcome | null {
     if (
       o.kind === 'not_found' &&
       typeof o.upstream === 'string' &&
-      typeof o.status === 'number' &&
+      isRefusalStatus(o.status) &&
       typeof o.detail === 'string'
     )
       return { kind: 'not_found', upstream: o.upstream, status: o.status, detail: o.detail };
@@ -600,7 +601,8 @@ function parseOutcome(s: string): FetchOutcome | null {
 function parseNotFound(s: string): NotFoundEntry | null {
   try {
     const o = JSON.parse(s) as { upstream?: unknown; status?: unknown; detail?: unknown };
-    if (typeof o.upstream === 'string' && typeof o.status === 'number' && typeof o.detail === 'string')
+    // A value in Redis is input like any other: only a 4xx can be a remembered refusal.
+    if (typeof o.upstream === 'string' && isRefusalStatus(o.status) && typeof o.detail === 'string')
       return { upstream: o.upstream, status: o.status, detail: o.detail };
   } catch {
     // Not ours.

@@ -2,7 +2,7 @@
 // HTTP status (DESIGN invariant 7). server/ maps these to responses in one
 // place; the message is the short text/plain body the go command shows its
 // user verbatim, so it says what failed and what to do.
-import { UpstreamError, NotFoundError } from '../upstream/errors.js';
+import { UpstreamError, NotFoundError, isRefusalStatus } from '../upstream/errors.js';
 import { SumdbError } from '../sumdb/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
 import { originOutOfReach } from '../vcs/errors.js';
@@ -65,12 +65,12 @@ export class GodepotError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
-    /** Overrides the code's status (an upstream's own 4xx, passed on). */
+    /** Overrides the code's status (an upstream's own 4xx, passed on); anything but a 4xx keeps the code's. */
     status?: number,
   ) {
     super(message);
     this.name = 'GodepotError';
-    this.status = status ?? STATUS[code];
+    this.status = status !== undefined && isRefusalStatus(status) ? status : STATUS[code];
   }
 }
 
@@ -110,6 +110,11 @@ function privateHint(err: NotFoundError, path: string | undefined): string {
  */
 export function fromNotFound(err: NotFoundError, what: string, path?: string): GodepotError {
   const detail = (err.detail ? `: ${err.detail}` : '') + privateHint(err, path);
+  // Only a 4xx is a refusal; anything else (a corrupted shared entry) is no answer to pass on.
+  if (!isRefusalStatus(err.status))
+    return new GodepotError('upstream_failed', `godepot: ${what}: ${err.upstream} answered ${err.status}${detail}`, {
+      upstream: err.upstream,
+    });
   if (err.status !== 404 && err.status !== 410)
     return new GodepotError(
       'upstream_refused',

@@ -119,6 +119,11 @@ export class SourcesFailedError extends Error {
   }
 }
 
+/** A status an upstream's refusal (a NotFoundError) can carry: a whole 4xx, as read off the wire. */
+export function isRefusalStatus(status: unknown): status is number {
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 499;
+}
+
 /**
  * A definite 4xx answer other than 404/410 (403 "not available", 400 "module
  * host not permitted"): the upstream works and has said no to this request.

@@ -140,3 +140,28 @@ it.skipIf(redisBinary === null)(
   },
   20_000,
 );
+
+it.skipIf(redisBinary === null)(
+  'a remembered 404 or a lease outcome in Redis is input: a status that is no 4xx is no entry (it crashed the node)',
+  async () => {
+    const [a] = (await nodes(1)) as [RedisCoord];
+    const namespace = (a as unknown as { opts: { namespace: string } }).opts.namespace;
+    const key = 'mod/example.com/nope/@v/v1.0.0.mod';
+    await a.rememberNotFound(key, { upstream: 'http://up', status: 410, detail: 'gone' }, 60_000);
+    expect(await a.notFound(key)).toEqual({ upstream: 'http://up', status: 410, detail: 'gone' });
+    for (const status of [99, 200, 302, 500, 404.5, 1e9, '404', null]) {
+      await admin!.set(`${namespace}:nf:${key}`, JSON.stringify({ upstream: 'x', status, detail: 'boom' }));
+      expect(await a.notFound(key), String(status)).toBeNull();
+    }
+    // A lease's outcome the same way: the waiter, finding no usable outcome once the lease is gone, leads.
+    const signal = new AbortController().signal;
+    await admin!.set(`${namespace}:lease:${key}`, 'someone-else', 'PX', 60_000);
+    const waiter = a.leases.acquire(key, signal);
+    await admin!.set(
+      `${namespace}:out:${key}`,
+      JSON.stringify({ kind: 'not_found', upstream: 'x', status: 99, detail: 'boom' }),
+    );
+    await admin!.del(`${namespace}:lease:${key}`);
+    expect(await within(waiter, 3_000)).toMatchObject({ lead: true });
+  },
+);

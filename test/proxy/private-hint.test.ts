@@ -64,4 +64,16 @@ describe('a private module asked of a public proxy', () => {
       '--private',
     );
   });
+
+  it('passes on only a 4xx as the status: a refusal carrying anything else (a corrupted shared entry) is a 502', () => {
+    for (const [status, want] of [
+      [403, 403],
+      [451, 451],
+      [99, 502],
+      [200, 502],
+      [503, 502],
+      [404.5, 502],
+    ] as const)
+      expect(fromNotFound(new NotFoundError('http://up', status, 'x'), 'm@v1.0.0').status, String(status)).toBe(want);
+  });
 });
