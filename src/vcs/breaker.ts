@@ -1,9 +1,14 @@
 // A circuit breaker per origin host: after `failures` consecutive fetches
-// that found the host unreachable (network, TLS, time-out), further fetches
-// fail at once for `halfOpenAfter` ms instead of each waiting out its
-// deadline; then one fetch probes. Definite answers (not found, bad
-// credentials) are not outages and close it. State changes are reported so
-// that the incident log covers origin hosts as it covers upstream proxies.
+// that found the host unreachable (network, TLS, time-out), fetches of the
+// modules that failed fail at once for `halfOpenAfter` ms instead of each
+// waiting out its deadline; then one fetch probes. A module that has not
+// failed is still tried, one at a time (as an upstream proxy's breaker does):
+// modules a client chose so that they fail (a repository too big to clone
+// within --vcs-timeout, on a shared host) cannot take the host away from the
+// others — the first other module asked proves the host well and closes it.
+// Definite answers (not found, bad credentials) are not outages and close
+// it. State changes are reported so that the incident log covers origin
+// hosts as it covers upstream proxies.
 
 export type OriginBreakerState = 'open' | 'closed';
 
@@ -16,6 +21,10 @@ export interface OriginBreakerOptions {
 
 interface HostState {
   failures: number;
+  /** Modules that failed in this streak. */
+  readonly modules: Set<string>;
+  /** A module that had not failed is being tried while open. */
+  probing: boolean;
   openedAt: number | null;
   since: number;
   detail: string;
@@ -32,24 +41,40 @@ export class OriginBreaker {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** null when a fetch from host may go ahead; else why not (the host is known to be down). */
-  refusal(host: string): string | null {
+  /** null when a fetch of module from host may go ahead; else why not (the host is known to be down). */
+  refusal(host: string, module: string): string | null {
     const s = this.hosts.get(host);
     if (!s || s.openedAt === null) return null;
     if (this.now() - s.openedAt >= this.opts.halfOpenAfter) {
       // Half-open: this fetch probes; a failure re-opens at once.
       s.openedAt = null;
       s.failures = this.opts.failures - 1;
+      s.probing = false;
+      return null;
+    }
+    if (!s.modules.has(module) && !s.probing) {
+      s.probing = true;
       return null;
     }
     return `the origin host ${host} is unavailable since ${new Date(s.since).toISOString()} (${s.detail}); not retried for now`;
   }
 
-  failed(host: string, detail: string): void {
-    const s = this.hosts.get(host) ?? { failures: 0, openedAt: null, since: this.now(), detail, reported: false };
+  failed(host: string, detail: string, module: string): void {
+    const s = this.hosts.get(host) ?? {
+      failures: 0,
+      modules: new Set<string>(),
+      probing: false,
+      openedAt: null,
+      since: this.now(),
+      detail,
+      reported: false,
+    };
     if (s.failures === 0) s.since = this.now();
     s.failures++;
     s.detail = detail;
+    s.probing = false;
+    // Bounded: an outage that outlasts this many modules is refused for all of them anyway (it stays open).
+    if (s.modules.size < 1_000) s.modules.add(module);
     this.hosts.set(host, s);
     if (s.openedAt === null && s.failures >= this.opts.failures) {
       s.openedAt = this.now();

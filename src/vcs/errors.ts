@@ -48,17 +48,18 @@ function essence(stderr: string): string {
 
 const AUTH =
   /terminal prompts disabled|could not read (Username|Password)|Authentication failed|authentication required|HTTP Basic: Access denied|401 Unauthorized|403 Forbidden|returned error: 40[13]|Permission denied \(publickey/i;
-const TLS = /x509:|certificate|tls:|SSL/i;
+// Whole words and git's or Go's fixed phrases only: what is left of client-chosen text must not match.
+const TLS = /\bx509:|\bcertificate\b|\btls:|\bSSL\b|\bSSL_|gnutls/i;
 const GOVCS = /disallowed by GOVCS|GOVCS/;
 const UNREACHABLE =
-  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|unrecognized import path|EOF/i;
+  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|(: |\bunexpected )EOF\b/i;
 /**
  * Whether a fetch's error text (git's, the go command's, or an upstream
  * proxy passing them on) says the origin could not be read as an anonymous
  * client: credentials wanted, or a host the fetcher cannot reach.
  */
 export function originOutOfReach(text: string): boolean {
-  return AUTH.test(text) || UNREACHABLE.test(text);
+  return AUTH.test(text) || UNREACHABLE.test(text) || /unrecognized import path/i.test(text);
 }
 
 const NOT_FOUND =
@@ -136,11 +137,15 @@ export function classify(
 /**
  * text with the words the client chose replaced by neutral ones: the module
  * path, its host (a --private pattern like *.corp.example lets the client
- * name that too) and the version or query asked for.
+ * name that too), the version or query asked for, and every URL and file
+ * path (git names the repository by its URL, and the run by its folder).
  */
 function withoutClientWords(text: string, path: string, what: string): string {
   const version = what.startsWith(path + '@') ? what.slice(path.length + 1) : '';
-  let out = text.split(path).join('MODULE').split(hostOf(path)).join('HOST');
+  let out = text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]+/gi, 'URL')
+    .replace(/(^|[\s"'`(=])\/[^\s"'`:)]+/g, '$1PATH');
+  out = out.split(path).join('MODULE').split(hostOf(path)).join('HOST');
   if (version !== '') out = out.split(version).join('VERSION');
   return out;
 }

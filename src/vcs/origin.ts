@@ -85,7 +85,7 @@ export class Origin {
   private async go<T>(path: string, args: string[], signal: AbortSignal, use: (r: GoRun) => Promise<T>): Promise<T> {
     const host = hostOf(path);
     const breaker = this.opts.breaker;
-    const refused = breaker?.refusal(host) ?? null;
+    const refused = breaker?.refusal(host, path) ?? null;
     if (refused !== null)
       throw new OriginError(
         'unreachable',
@@ -99,7 +99,7 @@ export class Origin {
     } catch (err) {
       if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, host);
       if (err instanceof OriginError) {
-        if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure);
+        if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure, path);
         else if (err.failure !== 'bad_content') breaker?.succeeded(host);
       }
       throw err;

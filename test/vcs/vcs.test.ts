@@ -82,6 +82,52 @@ describe('classifying go errors', () => {
         'go: ssl.corp.example/x@latest: unrecognized import path "ssl.corp.example/x": https fetch: Get "https://ssl.corp.example/x?go-get=1": dial tcp: lookup ssl.corp.example: no such host',
         'unreachable',
       ],
+      // The repository URL git prints is not the module path: a repository named like an error.
+      [
+        'corp.example/ssl',
+        'corp.example/ssl@latest',
+        "go: corp.example/ssl@latest: git ls-remote -q origin in /x: exit status 128:\n\tfatal: repository 'http://corp.example/git/ssl/' not found",
+        'not_found',
+      ],
+      [
+        'corp.example/eof',
+        'corp.example/eof@latest',
+        "go: corp.example/eof@latest: git ls-remote -q origin in /x: exit status 128:\n\tfatal: repository 'http://corp.example/git/eof/' not found",
+        'not_found',
+      ],
+      // Nor is the folder the run was in (a data folder under /home/geoffrey).
+      [
+        M,
+        `${M}@latest`,
+        "go: corp.example/lib@latest: git ls-remote -q origin in /home/geoffrey/godepot/vcs/run-1/pkg/mod/cache/vcs/9f8e: exit status 128:\n\tfatal: repository 'http://corp.example/lib/' not found",
+        'not_found',
+      ],
+      // A host that answers go-get with 404 has no such module: not an outage.
+      [
+        'corp.example/nope',
+        'corp.example/nope@latest',
+        'go: corp.example/nope@latest: unrecognized import path "corp.example/nope": reading http://corp.example/nope?go-get=1: 404 Not Found',
+        'not_found',
+      ],
+      // The real failures still read as such.
+      [
+        M,
+        `${M}@latest`,
+        "go: corp.example/lib@latest: git ls-remote -q origin in /x: exit status 128:\n\tfatal: unable to access 'https://corp.example/lib/': SSL certificate problem: self-signed certificate",
+        'tls',
+      ],
+      [
+        M,
+        `${M}@latest`,
+        'go: corp.example/lib@latest: unrecognized import path "corp.example/lib": https fetch: Get "https://corp.example/lib?go-get=1": EOF',
+        'unreachable',
+      ],
+      [
+        M,
+        `${M}@latest`,
+        'go: corp.example/lib@latest: unrecognized import path "corp.example/lib": reading https://corp.example/lib?go-get=1: 502 Bad Gateway',
+        'unreachable',
+      ],
     ];
     for (const [path, what, stderr, failure] of cases)
       expect(classify(path, what, stderr, false).failure, what).toBe(failure);
@@ -453,32 +499,60 @@ describe('running go', () => {
 });
 
 describe('the origin breaker', () => {
-  it('opens after consecutive outages, fails fast, probes after a while, and reports one incident', () => {
-    const clock = new ManualClock();
-    const states: string[] = [];
-    const b = new OriginBreaker({
+  const H = 'corp.example';
+  const breaker = (clock: ManualClock, states: string[] = []): OriginBreaker =>
+    new OriginBreaker({
       failures: 2,
       halfOpenAfter: 10_000,
       now: () => clock.now(),
       onState: (host, state) => states.push(`${host} ${state}`),
     });
-    expect(b.refusal('corp.example')).toBeNull();
-    b.failed('corp.example', 'unreachable');
-    expect(b.refusal('corp.example')).toBeNull();
-    b.failed('corp.example', 'unreachable');
-    expect(b.refusal('corp.example')).toMatch(/origin host corp\.example is unavailable since .*unreachable/);
-    expect(b.refusal('other.example')).toBeNull();
+
+  it('opens after consecutive outages, fails fast, probes after a while, and reports one incident', () => {
+    const clock = new ManualClock();
+    const states: string[] = [];
+    const b = breaker(clock, states);
+    expect(b.refusal(H, M)).toBeNull();
+    b.failed(H, 'unreachable', M);
+    expect(b.refusal(H, M)).toBeNull();
+    b.failed(H, 'unreachable', M);
+    expect(b.refusal(H, M)).toMatch(/origin host corp\.example is unavailable since .*unreachable/);
+    expect(b.refusal('other.example', 'other.example/x')).toBeNull();
     clock.advance(9_999);
-    expect(b.refusal('corp.example')).not.toBeNull();
+    expect(b.refusal(H, M)).not.toBeNull();
     clock.advance(1);
-    expect(b.refusal('corp.example')).toBeNull(); // the probe
-    b.failed('corp.example', 'timeout');
-    expect(b.refusal('corp.example')).not.toBeNull();
+    expect(b.refusal(H, M)).toBeNull(); // the probe
+    b.failed(H, 'timeout', M);
+    expect(b.refusal(H, M)).not.toBeNull();
     clock.advance(10_000);
-    expect(b.refusal('corp.example')).toBeNull();
-    b.succeeded('corp.example');
-    expect(b.refusal('corp.example')).toBeNull();
+    expect(b.refusal(H, M)).toBeNull();
+    b.succeeded(H);
+    expect(b.refusal(H, M)).toBeNull();
     expect(states).toEqual(['corp.example open', 'corp.example closed']);
+  });
+
+  it('while open, tries a module that has not failed, one at a time: failing modules a client chose do not take the host away', () => {
+    const clock = new ManualClock();
+    const states: string[] = [];
+    const b = breaker(clock, states);
+    // A client asks for repositories too big to clone within the deadline.
+    for (const bad of ['corp.example/huge1', 'corp.example/huge2']) {
+      expect(b.refusal(H, bad)).toBeNull();
+      b.failed(H, 'timeout', bad);
+    }
+    expect(b.refusal(H, 'corp.example/huge1')).not.toBeNull();
+    // Another module is tried; a second one meanwhile waits for that probe's outcome.
+    expect(b.refusal(H, M)).toBeNull();
+    expect(b.refusal(H, 'corp.example/tool')).not.toBeNull();
+    b.succeeded(H);
+    expect(b.refusal(H, 'corp.example/tool')).toBeNull();
+    expect(b.refusal(H, 'corp.example/huge1')).toBeNull();
+    // In a real outage the probe fails too: then every module that failed is refused, and the next new one probes.
+    for (const bad of ['corp.example/huge1', 'corp.example/huge2']) b.failed(H, 'unreachable', bad);
+    expect(b.refusal(H, M)).toBeNull();
+    b.failed(H, 'unreachable', M);
+    expect(b.refusal(H, M)).not.toBeNull();
+    expect(states).toEqual(['corp.example open', 'corp.example closed', 'corp.example open']);
   });
 });
 
