@@ -218,7 +218,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'vcs-concurrency',
     type: 'int',
     default: '4',
-    help: 'At most this many go commands fetch from version control at once.',
+    help: 'At most this many go commands fetch private modules from version control at once, and as many public ones (direct) in a queue of their own.',
   },
   {
     name: 'vcs-timeout',

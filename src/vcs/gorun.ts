@@ -2,7 +2,10 @@
 // is bounded). Each run gets a fresh GOPATH under the data folder, so a tag
 // moved at the origin is seen as moved (a shared module cache would keep
 // answering with the old bytes); the run's folder is removed afterwards.
-// At most `concurrency` runs at once; each has a deadline, and on the
+// At most `concurrency` runs at once for private modules and as many for
+// public ones (`direct`), in two queues: public fetches name hosts and
+// repositories the client chose, and ones that hang or clone for long must
+// not hold the slots a private fetch needs. Each run has a deadline, and on the
 // deadline or an abort the whole process group (go and the git processes
 // it started) is killed and the run ends, whatever still holds its output.
 // Only a private module's run gets godepot's credentials (.netrc, GOAUTH,
@@ -25,6 +28,7 @@ export interface GoRunnerOptions {
   readonly privatePatterns: string;
   /** Folder for the per-run GOPATHs (inside the data folder). */
   readonly workRoot: string;
+  /** Runs at once, for private modules and again for public ones. */
   readonly concurrency: number;
   /** Deadline of one run (ms). */
   readonly timeoutMs: number;
@@ -51,11 +55,48 @@ export class GoMissingError extends Error {
 /** At most 16 MiB of output is kept per stream; `go mod download -json` prints far less. */
 const MAX_OUTPUT = 16 << 20;
 
-export class GoRunner {
+/** At most `limit` holders at once; the others wait their turn, or until their signal aborts. */
+class Slots {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly opts: GoRunnerOptions) {}
+  constructor(private readonly limit: number) {}
+
+  async take(signal: AbortSignal): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        this.active++;
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(go);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(go);
+    });
+  }
+
+  give(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+}
+
+export class GoRunner {
+  private readonly privateSlots: Slots;
+  private readonly publicSlots: Slots;
+
+  constructor(private readonly opts: GoRunnerOptions) {
+    this.privateSlots = new Slots(opts.concurrency);
+    this.publicSlots = new Slots(opts.concurrency);
+  }
 
   /**
    * Removes run folders left by a process that died mid-run. Only folders
@@ -123,7 +164,8 @@ export class GoRunner {
     use: (r: GoRun) => Promise<T>,
     credentials = false,
   ): Promise<T> {
-    await this.slot(signal);
+    const slots = credentials ? this.privateSlots : this.publicSlots;
+    await slots.take(signal);
     try {
       await mkdir(this.opts.workRoot, { recursive: true });
       const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
@@ -143,7 +185,7 @@ export class GoRunner {
         await rm(gopath, { recursive: true, force: true });
       }
     } finally {
-      this.release();
+      slots.give();
     }
   }
 
@@ -215,32 +257,6 @@ export class GoRunner {
         });
       });
     });
-  }
-
-  private async slot(signal: AbortSignal): Promise<void> {
-    if (this.active < this.opts.concurrency) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const go = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        this.active++;
-        resolve();
-      };
-      const onAbort = (): void => {
-        const i = this.waiting.indexOf(go);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(go);
-    });
-  }
-
-  private release(): void {
-    this.active--;
-    this.waiting.shift()?.();
   }
 }
 

@@ -306,6 +306,32 @@ describe('running go', () => {
     );
   });
 
+  it('public runs that hang do not hold the slots private runs need: two queues', async () => {
+    // A public run's HOME is an empty folder of its own (…/home); a private run has godepot's.
+    const go = await fakeGo(dir, `case "$HOME" in */home) sleep 600 ;; *) echo private ;; esac`);
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 60_000,
+    });
+    const stop = new AbortController();
+    const hung = [1, 2].map(() => runner.run(['mod', 'download'], stop.signal, async (x) => x, false));
+    for (const h of hung) h.catch(() => undefined);
+    try {
+      const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x, true);
+      expect(r.stdout.trim()).toBe('private');
+      // The second public run waits for the first one's slot, not the private queue's.
+      const waiting = await Promise.race([hung[1], new Promise((r2) => setTimeout(() => r2('waits'), 200))]);
+      expect(waiting).toBe('waits');
+    } finally {
+      stop.abort(new Error('test over'));
+      await Promise.allSettled(hung);
+    }
+  });
+
   it('kills a stuck go and everything it started at the deadline', async () => {
     const pidFile = join(dir, 'child.pid');
     const go = await fakeGo(dir, `sleep 600 & echo $! > "${pidFile}"\nwait`);
