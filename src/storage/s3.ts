@@ -285,38 +285,34 @@ export class S3Storage implements Storage {
   async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
     const k = this.key(key);
     try {
-      await this.client.send(
-        new this.s3.PutObjectCommand({
-          Bucket: this.opts.bucket,
-          Key: k,
-          Body: data,
-          ContentLength: data.length,
-          Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
-        }),
-        this.deadline(),
-      );
+      await this.putObject(k, data, opts, false);
     } catch (err) {
       throw this.fail(err, `write ${key}`);
     }
   }
 
+  /** One PUT of a whole object (k: the object's key); onlyNew: If-None-Match: *, refused (412) where k exists. */
+  private async putObject(k: string, data: Uint8Array, opts: PutOptions, onlyNew: boolean): Promise<void> {
+    await this.client.send(
+      new this.s3.PutObjectCommand({
+        Bucket: this.opts.bucket,
+        Key: k,
+        Body: data,
+        ContentLength: data.length,
+        ...(onlyNew ? { IfNoneMatch: '*' } : {}),
+        Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
+      }),
+      this.deadline(),
+    );
+  }
+
   async create(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
     const k = this.key(key);
-    // A conditional PUT (If-None-Match: *): the store refuses it with 412 where the key exists. 409 is a
-    // conditional write racing another one: asked again, it then finds the winner's object (412).
+    // A conditional PUT: the store refuses it with 412 where the key exists. 409 is a conditional write
+    // racing another one: asked again, it then finds the winner's object (412).
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(
-          new this.s3.PutObjectCommand({
-            Bucket: this.opts.bucket,
-            Key: k,
-            Body: data,
-            ContentLength: data.length,
-            IfNoneMatch: '*',
-            Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
-          }),
-          this.deadline(),
-        );
+        await this.putObject(k, data, opts, true);
         return true;
       } catch (err) {
         const status = statusOf(err);

@@ -214,6 +214,7 @@ describe.each(backends)('%s storage contract', (_name, make) => {
       '',
     ]) {
       await expect(s.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(s.create(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(s.get(key)).rejects.toBeInstanceOf(InvalidKeyError);
     }
   });
