@@ -12,6 +12,11 @@ export class MirrorChecksums implements ChecksumSource {
     return this.mirror.name;
   }
 
+  async held(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes | null> {
+    const record = await this.mirror.heldRecord({ path, version }, signal);
+    return record ? hashesFromRecord(record.text.toString('utf8'), path, version) : null;
+  }
+
   async lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes> {
     try {
       const { record } = await this.mirror.lookup({ path, version }, signal);

@@ -38,6 +38,8 @@ export interface ReadAheadEvent {
 
 export interface ServiceEvents {
   checksumMismatch?(e: MismatchEvent): void;
+  /** A stored copy was found damaged when read (removed; fetched again). */
+  storedDamaged?(kind: 'info' | 'mod' | 'zip'): void;
   served?(e: ServeEvent): void;
   readAhead?(e: ReadAheadEvent): void;
 }

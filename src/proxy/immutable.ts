@@ -119,6 +119,38 @@ export class ImmutableFetcher {
   }
 
   /**
+   * Whether a copy read from storage is still what was verified when it was
+   * stored: the zip rules and its h1: (or the go.mod's), compared with the
+   * checksum database's record when godepot holds one (asking the database
+   * nothing), a .info parsed again. The reason it is damaged, or null. An
+   * artifact that cannot be checked now (no record held, every verification
+   * slot taken) is taken as stored.
+   */
+  async damage(req: ImmutableRequest, bytes: Buffer | OpenBlob, signal: AbortSignal): Promise<string | null> {
+    if (req.kind === 'info') {
+      try {
+        checkInfo(req, Buffer.isBuffer(bytes) ? bytes : await bytes.read(), 'storage');
+        return null;
+      } catch (err) {
+        if (err instanceof GodepotError) return err.message;
+        throw err;
+      }
+    }
+    let got: string;
+    try {
+      got = req.kind === 'zip' ? await this.hashZip(req, bytes, signal) : await hashArtifact(req, bytes, signal);
+    } catch (err) {
+      if (err instanceof GodepotError && err.code === 'bad_upstream_content') return err.message;
+      if (err instanceof GodepotError && err.code === 'busy') return null;
+      throw err;
+    }
+    const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
+    const held = policy === 'skip' ? null : await this.ctx.checksums?.held(req.path, req.version, signal);
+    const want = req.kind === 'zip' ? held?.zip : held?.mod;
+    return want === undefined || want === got ? null : `its h1: is ${got}, the checksum database's record says ${want}`;
+  }
+
+  /**
    * Fetches from the upstream, verifies and stores; the caller dedupes
    * (singleflight) and keeps deduping until `stored` settles. The bytes go
    * to a private staging file (an artifact small enough for memory in one

@@ -45,6 +45,9 @@ function artifactOf<B extends Buffer | OpenBlob>(
   };
 }
 
+/** Large zips remembered as intact (then forgotten all at once: they are checked again on their next read). */
+const INTACT_ZIPS = 10_000;
+
 function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
 }
@@ -54,6 +57,10 @@ export class ModuleService {
   readonly fetcher: ImmutableFetcher;
   private readonly flights: SingleFlight<StoreOutcome | null>;
   private readonly reverifyFlights: SingleFlight<ReverifyResult>;
+  /** First reads from storage being checked (intact), by key. */
+  private readonly storedChecks: SingleFlight<string | null>;
+  /** Zips too large for memory this process found intact, with the ETag they had then. */
+  private readonly intactZips = new Map<string, string>();
   private readonly notFound: NotFoundMemory;
   /** Private modules (--private) go to a service of their own whose source is their origin, never a proxy. */
   private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
@@ -75,6 +82,7 @@ export class ModuleService {
     // meanwhile shares that answer rather than fetching again (and shutdown waits for the write).
     this.flights = new SingleFlight<StoreOutcome | null>(ctx.shutdown, (o) => o?.stored);
     this.reverifyFlights = new SingleFlight(ctx.shutdown);
+    this.storedChecks = new SingleFlight(ctx.shutdown);
   }
 
   /** Serves modules for which matches() is true by service instead (private modules). */
@@ -173,14 +181,49 @@ export class ModuleService {
     const blob = await this.ctx.storage.open(key);
     if (!blob) return null;
     const etag = etagOf(blob);
-    if (blob.size > this.memoryItemLimit) return artifactOf(req, verification, cache, blob, etag, upstream);
+    let body: Buffer | null = null;
     try {
-      const body = await blob.read();
-      this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
-      return artifactOf(req, verification, cache, body, etag, upstream);
-    } finally {
+      if (blob.size <= this.memoryItemLimit) body = await blob.read();
+      // A quarantined copy (unverified/) is checked by re-verification instead.
+      if (key === storageKey(req) && !(await this.intact(req, key, body ?? blob, etag))) return null;
+    } catch (err) {
       await blob.close();
+      throw err;
     }
+    if (body === null) return artifactOf(req, verification, cache, blob, etag, upstream);
+    await blob.close();
+    this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
+    return artifactOf(req, verification, cache, body, etag, upstream);
+  }
+
+  /**
+   * Whether a copy read from storage is what was verified when it was stored
+   * (ImmutableFetcher.damage): checked the first time this process reads it
+   * (an artifact small enough for memory stays there after; a larger zip is
+   * remembered by its ETag), so damage on disk — or a file changed by hand —
+   * is never served as verified, the client never sees a false "SECURITY
+   * ERROR", and the copy heals. A damaged copy is removed, logged at error
+   * level and counted; the caller then fetches it again.
+   */
+  private async intact(req: ImmutableRequest, key: string, bytes: Buffer | OpenBlob, etag: string): Promise<boolean> {
+    if (this.intactZips.get(key) === etag) return true;
+    const { value: damage } = await this.storedChecks.do(key, (s) => this.fetcher.damage(req, bytes, s));
+    if (damage === null) {
+      if (!Buffer.isBuffer(bytes)) {
+        if (this.intactZips.size >= INTACT_ZIPS) this.intactZips.clear();
+        this.intactZips.set(key, etag);
+      }
+      return true;
+    }
+    this.ctx.log.error(
+      { module: req.path, version: req.version, kind: req.kind, key, reason: damage, alert: 'stored_artifact_damaged' },
+      'a stored copy is not what was verified when it was stored (disk damage, or changed by hand): removed, and fetched again',
+    );
+    this.ctx.events.storedDamaged?.(req.kind);
+    this.ctx.memory.delete(key);
+    this.intactZips.delete(key);
+    await this.ctx.storage.delete(key);
+    return false;
   }
 
   /** client: a client asked for req (a read-ahead is not one, and starts no other). */

@@ -224,6 +224,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
+        storedDamaged: () => metrics.storedDamaged.inc({ kind: 'record' }),
         ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
@@ -264,6 +265,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       statsEvents.served?.(e);
     },
     readAhead: (e) => metricEvents.readAhead?.(e),
+    storedDamaged: (kind) => metricEvents.storedDamaged?.(kind),
   };
   const serviceContext = {
     storage,

@@ -81,6 +81,8 @@ export interface SumdbMirrorOptions {
   readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
   readonly dataTileFailed?: (db: string) => void;
+  /** A stored record was found damaged (counted; logged at error level). */
+  readonly storedDamaged?: () => void;
   /**
    * Set when other processes share this storage (--workers N, nodes through
    * Redis): one of them asks the database for a record or a data tile, the
@@ -91,6 +93,9 @@ export interface SumdbMirrorOptions {
 
 /** The code a lookup lease's holder reports when the database's sources timed out (waiters answer 504 too). */
 const TIMEOUT = 'sumdb_timeout';
+
+/** Stored records remembered as proven by this process (then forgotten all at once). */
+const PROVEN_RECORDS = 100_000;
 
 export class SumdbMirror {
   readonly name: string;
@@ -105,6 +110,8 @@ export class SumdbMirror {
   private beyondRefreshAt = -Infinity;
   private readonly stopping = new AbortController();
   private readonly clock: Clock;
+  /** path@version of stored records this process proved against the verified tree (storedRecord). */
+  private readonly provenRecords = new Set<string>();
 
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
@@ -191,6 +198,15 @@ export class SumdbMirror {
         ...base,
         status: 'misconfigured',
         detail: `the cluster's head does not verify under this node's key (${this.tree.foreign.reason}): another node checks ${this.name} with another key; give every node the same --sumdb`,
+      };
+    // Heads that do not verify, and none ever did here: the configured key is wrong (or every source forged).
+    // (After a head verified, one that does not is a forgery: an alert, and the head is stale.)
+    const bad = this.tree.lastBadHead;
+    if (bad && !head)
+      return {
+        ...base,
+        status: 'misconfigured',
+        detail: `${bad.from} sent a tree head that does not verify under the configured key (${bad.why}): the key for ${this.name} in --sumdb is wrong, or that source is forged; lookups fail until a head verifies`,
       };
     if (sources.length > 0 && sources.every((s) => s.state === 'failing' || s.state === 'unsupported'))
       return {
@@ -322,13 +338,13 @@ export class SumdbMirror {
         `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
       );
     }
-    const stored = await this.store.readRecord(ref.path, ref.version);
+    const stored = await this.storedRecord(ref, signal);
     if (stored) return { record: stored, cache: 'hit' };
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
-    const near = this.dataTiles.near(ref);
+    const near = this.tileRecord(ref);
     if (near) return this.held(ref, near);
     if (this.opts.offline) {
-      const held = await this.dataTiles.find(ref);
+      const held = await this.tileRecord(ref, true);
       if (held) return this.held(ref, held);
       throw new SumdbError(
         'not_found',
@@ -341,11 +357,101 @@ export class SumdbMirror {
     } catch (err) {
       // No source gave a verified answer: a data tile held may have the record (verified when it was kept).
       if (!(err instanceof SumdbError) || err.kind === 'unavailable' || err.kind === 'inconsistent') {
-        const held = await this.dataTiles.find(ref).catch(() => null);
+        const held = await this.tileRecord(ref, true).catch(() => null);
         if (held) return this.held(ref, held);
       }
       throw err;
     }
+  }
+
+  /**
+   * The verified record for path@version if godepot holds one (stored, or in
+   * a data tile it keeps), without asking the database; null when it holds
+   * none (or for a --nosumdb path).
+   */
+  async heldRecord(ref: ModuleVersionRef, signal?: AbortSignal): Promise<StoredRecord | null> {
+    if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) return null;
+    return (
+      (await this.storedRecord(ref, signal)) ??
+      this.tileRecord(ref) ??
+      (await this.tileRecord(ref, true).catch(() => null))
+    );
+  }
+
+  /**
+   * A record from storage, proven once per process against the verified
+   * tree with the tiles godepot holds (no request to the database). One
+   * damaged on disk or changed by hand is removed and not answered (the
+   * lookup asks the database afresh); with no verified head to prove it by
+   * (the stored head lost, or not made with the configured key) it is not
+   * answered either, and kept.
+   */
+  private async storedRecord(ref: ModuleVersionRef, signal?: AbortSignal): Promise<StoredRecord | null> {
+    const held = await this.store.heldRecord(ref.path, ref.version);
+    if (!held) return null;
+    const id = `${ref.path}@${ref.version}`;
+    // Kept by this process moments ago (its write pending), or proven since this process started.
+    if (held.landed || this.provenRecords.has(id)) return held.record;
+    // A head another process stored (godepot warm, a worker) proves it as well; with none that verifies under
+    // the configured key (a wrong key, a lost head), nothing stored is answered.
+    const head = this.tree.head ?? (await this.tree.adoptPersisted());
+    if (!head) return null;
+    const damage = await this.recordDamage(ref, held.record, head, signal);
+    if (damage === undefined) return held.record;
+    if (damage === null) {
+      if (this.provenRecords.size >= PROVEN_RECORDS) this.provenRecords.clear();
+      this.provenRecords.add(id);
+      return held.record;
+    }
+    this.opts.log.error(
+      { db: this.name, module: ref.path, version: ref.version, reason: damage, alert: 'stored_record_damaged' },
+      'a stored checksum-database record is not what the verified tree holds (disk damage, or changed by hand): removed, and looked up again',
+    );
+    this.opts.storedDamaged?.();
+    await this.store.deleteRecord(ref.path, ref.version).catch(() => undefined);
+    return null;
+  }
+
+  /** Why record is not the verified tree's for ref; null when it is; undefined when that cannot be told here now. */
+  private async recordDamage(
+    ref: ModuleVersionRef,
+    record: StoredRecord,
+    head: VerifiedHead,
+    signal?: AbortSignal,
+  ): Promise<string | null | undefined> {
+    if (!recordMentions(record.text.toString('utf8'), ref.path, ref.version))
+      return `the stored record ${record.id} is not about ${ref.path}@${ref.version}`;
+    if (record.id < 0) return `the stored record id ${record.id} is not in any tree`;
+    // Stored by another process that has verified a newer head than this one: proven when it is served.
+    if (record.id >= head.tree.n) return undefined;
+    let h: Buffer | undefined;
+    try {
+      [h] = await provenHashes(
+        this.name,
+        head,
+        this.tree.verifiedReader(false, signal),
+        [storedHashIndex(0, record.id)],
+        `cannot prove stored record ${record.id}`,
+      );
+    } catch {
+      return undefined; // the tiles to prove it are not held here: as it was before this check
+    }
+    return h && hashEqual(h, recordHash(record.text))
+      ? null
+      : `the stored record ${record.id} does not match the verified tree`;
+  }
+
+  /**
+   * ref's record from a data tile godepot holds (verified against the tree
+   * when it was kept): one looked at lately, or with search one in storage.
+   * None without a verified head: the tiles kept may be another log's (a
+   * head that no longer verifies under the configured key was dropped).
+   */
+  private tileRecord(ref: ModuleVersionRef): StoredRecord | null;
+  private tileRecord(ref: ModuleVersionRef, search: true): Promise<StoredRecord | null>;
+  private tileRecord(ref: ModuleVersionRef, search = false): StoredRecord | null | Promise<StoredRecord | null> {
+    if (!search) return this.tree.head ? this.dataTiles.near(ref) : null;
+    return (async () => ((this.tree.head ?? (await this.tree.adoptPersisted())) ? this.dataTiles.find(ref) : null))();
   }
 
   /** A record from a data tile godepot holds (verified when it was kept): the answer, and stored under its own key. */

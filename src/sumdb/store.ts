@@ -208,6 +208,11 @@ export class SumdbStore {
     return { record: { id, text: b.subarray(nl + 1) } };
   }
 
+  /** Removes a stored record (found damaged): the next lookup asks the database again. */
+  async deleteRecord(path: string, version: string): Promise<void> {
+    await this.storage.delete(this.lookupKey(path, version));
+  }
+
   private async writeRecord(path: string, version: string, rec: StoredRecord): Promise<void> {
     await this.storage.put(this.lookupKey(path, version), Buffer.concat([Buffer.from(`${rec.id}\n`), rec.text]));
   }

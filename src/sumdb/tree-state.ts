@@ -78,6 +78,8 @@ export class TreeState {
   private forkSyncedAt = 0;
   /** Heads that did not verify, already reported (by source), so a source repeating one is logged once. */
   private readonly badHeads = new Set<string>();
+  /** The last tree head a source sent that did not verify under the configured key (at: this state's clock). */
+  lastBadHead: { readonly from: string; readonly why: string; readonly at: number } | null = null;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -163,6 +165,7 @@ export class TreeState {
 
   /** A head that does not verify is a security event (forged, or a wrong key): logged once per head and source. */
   private reportBadHead(note: Buffer, from: string, why: string): void {
+    this.lastBadHead = { from, why, at: this.clock.now() };
     const id = `${from} ${createHash('sha256').update(note).digest('base64')}`;
     if (this.badHeads.has(id)) return;
     if (this.badHeads.size >= 100) this.badHeads.clear();

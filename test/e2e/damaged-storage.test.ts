@@ -1,0 +1,147 @@
+// A data folder damaged while godepot was down (a disk error, a truncated
+// copy, a file edited by hand): what godepot stored was verified when it was
+// stored, and the first read of each copy by a process checks it again. A
+// damaged .zip, .mod, .info or checksum-database record is never served as
+// verified (the go command would report a false SECURITY ERROR); it is
+// removed, logged at error level, counted, and fetched again. With the
+// upstream down, the client gets an error, never the damaged bytes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { open, readFile, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { metric } from '../support/metrics.js';
+import { escapePath, escapeVersion } from '../../src/module/index.js';
+
+const SMALL = 64 << 10;
+
+function fixture(name: string, size = 4 << 10) {
+  const path = `example.com/damage/${name}`;
+  return {
+    path,
+    version: 'v1.0.0',
+    files: { 'go.mod': `module ${path}\n`, 'a.go': `package ${name}\n\n// ${'z'.repeat(size)}\n` },
+  };
+}
+
+describe('a damaged data folder', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let data: string;
+  let mods: Record<string, BuiltModule>;
+  let godepot: RunningGodepot | null = null;
+  const start = async (): Promise<RunningGodepot> =>
+    (godepot = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, data, 'read-ahead': 'false' },
+      {},
+    ));
+  const file = (m: BuiltModule, ext: string): string =>
+    join(data, 'mod', escapePath(m.path), '@v', `${escapeVersion(m.version)}.${ext}`);
+  const get = async (m: BuiltModule, ext: string): Promise<{ status: number; body: Buffer; headers: Headers }> => {
+    const r = await fetch(`${(godepot as RunningGodepot).url}/${m.path}/@v/${m.version}.${ext}`);
+    return { status: r.status, body: Buffer.from(await r.arrayBuffer()), headers: r.headers };
+  };
+
+  beforeAll(async () => {
+    // 'big' is larger than the memory cache's items: read from storage each time, checked once.
+    const built = await buildModules([fixture('zip'), fixture('mod'), fixture('info'), fixture('big', 2 * SMALL)]);
+    mods = Object.fromEntries(built.map((m) => [m.path.split('/').pop() as string, m]));
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    data = await tempDir('godepot-damaged-');
+    await start();
+    for (const m of built) for (const ext of ['info', 'mod', 'zip']) expect((await get(m, ext)).status).toBe(200);
+    await godepot?.g.service.idle();
+    await godepot?.close();
+    godepot = null;
+  }, 60_000);
+
+  afterAll(async () => {
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+    await removeDir(data);
+  });
+
+  it('removes each damaged copy when it is first read, says so, and serves the verified bytes fetched again', async () => {
+    const m = mods as Record<'zip' | 'mod' | 'info' | 'big', BuiltModule>;
+    await truncate(file(m.zip, 'zip'), 100);
+    const mod = await readFile(file(m.mod, 'mod'));
+    mod[mod.length - 2] = (mod[mod.length - 2] as number) ^ 0x01;
+    await writeFile(file(m.mod, 'mod'), mod);
+    await writeFile(file(m.info, 'info'), '{"Version":"v1.0.0","Ti');
+    // One byte flipped in the middle of the large zip's compressed data.
+    const fh = await open(file(m.big, 'zip'), 'r+');
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, SMALL);
+    byte[0] = (byte[0] as number) ^ 0xff;
+    await fh.write(byte, 0, 1, SMALL);
+    await fh.close();
+    const record = join(data, 'sumdb', sumdb.name, 'lookup', `${escapePath(m.mod.path)}@${m.mod.version}`);
+    const stored = await readFile(record, 'utf8');
+    await writeFile(record, stored.replace(m.mod.goModH1, `h1:${Buffer.alloc(32, 7).toString('base64')}`));
+
+    const g = await start();
+    upstream.resetLog();
+    const cases: Array<[BuiltModule, string, Buffer]> = [
+      [m.zip, 'zip', m.zip.zip],
+      [m.mod, 'mod', m.mod.mod],
+      [m.info, 'info', m.info.info],
+      [m.big, 'zip', m.big.zip],
+    ];
+    for (const [mod, ext, want] of cases) {
+      const r = await get(mod, ext);
+      expect(r.status, `${mod.path}.${ext}`).toBe(200);
+      expect(r.body.equals(want), `${mod.path}.${ext}: the verified bytes`).toBe(true);
+      expect(r.headers.get('x-godepot-cache'), `${mod.path}.${ext}`).toBe('miss');
+    }
+    // Fetched again from the upstream, and stored whole again.
+    for (const [mod, ext] of cases)
+      expect(upstream.count(`${mod.path}/@v/${mod.version}.${ext}`), `${mod.path}.${ext}`).toBe(1);
+    await g.g.service.idle();
+    expect((await readFile(file(m.big, 'zip'))).equals(m.big.zip)).toBe(true);
+    // The record the client reads through godepot's /sumdb/ is the database's own again.
+    const lookup = await fetch(`${g.url}/sumdb/${sumdb.name}/lookup/${m.mod.path}@${m.mod.version}`);
+    expect(lookup.status).toBe(200);
+    expect(await lookup.text()).toContain(m.mod.goModH1);
+
+    const alerts = g.logs.filter((l) => l.alert === 'stored_artifact_damaged');
+    expect(alerts.map((l) => `${String(l.module)} ${String(l.kind)}`).sort()).toEqual(
+      [`${m.big.path} zip`, `${m.info.path} info`, `${m.mod.path} mod`, `${m.zip.path} zip`].sort(),
+    );
+    expect(alerts.every((l) => l.level === 50)).toBe(true);
+    expect(g.logs.some((l) => l.alert === 'stored_record_damaged' && l.module === m.mod.path)).toBe(true);
+    for (const [kind, n] of [
+      ['zip', 2],
+      ['mod', 1],
+      ['info', 1],
+      ['record', 1],
+    ] as const)
+      expect(await metric(g.url, 'godepot_storage_damaged_total', { kind }), kind).toBe(n);
+    // Intact copies read afterwards are not counted: the next reads come from memory or are remembered intact.
+    expect((await get(m.big, 'zip')).status).toBe(200);
+    expect(await metric(g.url, 'godepot_storage_damaged_total', { kind: 'zip' })).toBe(2);
+    expect(upstream.count(`${m.big.path}/@v/${m.big.version}.zip`)).toBe(1);
+    await g.close();
+    godepot = null;
+  }, 60_000);
+
+  it('with the upstream down, a damaged copy is an error for the client, never the damaged bytes', async () => {
+    const m = mods.zip as BuiltModule;
+    await truncate(file(m, 'zip'), 200);
+    const g = await start();
+    const undo = upstream.setFault(faults.status(500), '.zip');
+    try {
+      const r = await get(m, 'zip');
+      expect(r.status).toBe(502);
+      expect(r.body.toString()).toMatch(/500/);
+      expect(g.logs.some((l) => l.alert === 'stored_artifact_damaged' && l.module === m.path)).toBe(true);
+    } finally {
+      undo();
+    }
+    // Once the upstream is back, the copy heals.
+    const healed = await get(m, 'zip');
+    expect(healed.status).toBe(200);
+    expect(healed.body.equals(m.zip)).toBe(true);
+  }, 60_000);
+});
