@@ -149,11 +149,16 @@ export function toGodepotError(err: unknown, what: string, path?: string): Godep
       `godepot: cannot store ${what}: the data folder is full; free space or grow the volume`,
     );
   }
-  const code = (err as { code?: unknown } | null)?.code;
+  const { code, syscall, path: file } = (err ?? {}) as { code?: unknown; syscall?: unknown; path?: unknown };
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    // Which file, in the details (the server log), not in the client's answer.
+    const reading = syscall === 'open' && code !== 'EROFS' ? !/\.staging/.test(String(file)) : false;
     return new GodepotError(
       'storage_failed',
-      `godepot: cannot store ${what}: the data folder is not writable (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}); make it writable for the user godepot runs as`,
+      reading
+        ? `godepot: cannot read ${what} from the data folder (permission denied); make the data folder readable and writable for the user godepot runs as (the server log names the file)`
+        : `godepot: cannot store ${what}: the data folder is not writable (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}); make it writable for the user godepot runs as (the server log names the file)`,
+      { ...(typeof file === 'string' ? { file } : {}), ...(typeof syscall === 'string' ? { syscall } : {}) },
     );
   }
   return new GodepotError('internal', `godepot: internal error while serving ${what}; see the server log`, {

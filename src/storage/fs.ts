@@ -328,7 +328,7 @@ export class FsStorage implements Storage {
     const target = this.file(key);
     await this.checkFolder(target);
     const tmp = this.stagingFile();
-    const fh = await open(tmp, 'wx', 0o644);
+    const fh = await this.openStaging(tmp, 'wx');
     try {
       try {
         await fh.writeFile(data);
@@ -351,8 +351,22 @@ export class FsStorage implements Storage {
 
   async stage(): Promise<FsStagedBlob> {
     const tmp = this.stagingFile();
-    const fh = await open(tmp, 'wx+', 0o644);
+    const fh = await this.openStaging(tmp, 'wx+');
     return new FsStagedBlob(this, tmp, fh);
+  }
+
+  /**
+   * Creates a staging file. A staging folder found missing (the data folder
+   * removed while godepot runs) is made again: storage then fills afresh.
+   */
+  private async openStaging(tmp: string, flags: string): Promise<FileHandle> {
+    try {
+      return await open(tmp, flags, 0o644);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await mkdir(this.staging, { recursive: true });
+      return open(tmp, flags, 0o644);
+    }
   }
 
   /** Renames a finished staging file into place (used by FsStagedBlob). */
@@ -410,7 +424,7 @@ export class FsStorage implements Storage {
 
   async checkWritable(): Promise<void> {
     const tmp = this.stagingFile();
-    const fh = await open(tmp, 'wx');
+    const fh = await this.openStaging(tmp, 'wx');
     try {
       await fh.write('ok');
     } finally {

@@ -52,6 +52,25 @@ describe('FsStorage staging', () => {
     }
   });
 
+  it('makes the data folder again when it was removed while running: writes and the readiness check work', async () => {
+    const d = await tempDir();
+    const s = await FsStorage.open(d);
+    try {
+      await s.put('mod/a', Buffer.from('a'));
+      await rm(d, { recursive: true, force: true });
+      await s.checkWritable();
+      await s.put('mod/b', Buffer.from('b'));
+      expect(await s.create('mod/c', Buffer.from('c'))).toBe(true);
+      const staged = await s.stage();
+      await staged.write(Buffer.from('d'));
+      await staged.commit('mod/d');
+      await staged.discard();
+      expect((await s.list('mod/')).sort()).toEqual(['mod/b', 'mod/c', 'mod/d']);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('refuses a .staging that is a symlink, and removes nothing where it points', async () => {
     const d = await tempDir();
     const outside = await tempDir();
