@@ -106,7 +106,7 @@ export class TreeState {
       } catch (err) {
         this.log.error(
           { db: this.name, err: (err as Error).message },
-          'stored tree head does not verify under the configured key; starting from an empty tree',
+          'the stored tree head cannot be used (damaged, or not signed with the configured key: see err); starting from an empty tree: the next head a source sends is taken on its signature alone, and nothing stored answers a lookup until then',
         );
       } finally {
         await blob.close();
