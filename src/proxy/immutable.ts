@@ -140,7 +140,8 @@ export class ImmutableFetcher {
     try {
       got = req.kind === 'zip' ? await this.hashZip(req, bytes, signal) : await hashArtifact(req, bytes, signal);
     } catch (err) {
-      if (err instanceof GodepotError && err.code === 'bad_upstream_content') return err.message;
+      if (err instanceof GodepotError && err.code === 'bad_upstream_content')
+        return err.message.replace(/^godepot: /, '').replace(/; refused and not stored$/, '');
       if (err instanceof GodepotError && err.code === 'busy') return null;
       throw err;
     }
