@@ -131,8 +131,21 @@ export function fromNotFound(err: NotFoundError, what: string, path?: string): G
   );
 }
 
+/** The reason godepot's shutdown aborts what is still under way with (compose.ts). */
+export class ShuttingDownError extends Error {
+  constructor() {
+    super('godepot is shutting down');
+    this.name = 'ShuttingDownError';
+  }
+}
+
 export function toGodepotError(err: unknown, what: string, path?: string): GodepotError {
   if (err instanceof GodepotError) return err;
+  if (err instanceof ShuttingDownError)
+    return new GodepotError(
+      'shutting_down',
+      `godepot: ${what} was not finished: godepot is shutting down; try again (it is fetched afresh)`,
+    );
   if (err instanceof UpstreamError) return fromUpstream(err, what);
   if (err instanceof NotFoundError) return fromNotFound(err, what, path);
   if (err instanceof SumdbError) return fromSumdb(err);

@@ -37,6 +37,7 @@ import { MirrorRemote } from './mirror-remote.js';
 import { droppedLineCount, makeLogging } from './logging.js';
 import { probeAtStart, reprobeFailing } from './probe.js';
 import { wirePrivate, type VcsOptions } from './private.js';
+import { ShuttingDownError } from '../proxy/errors.js';
 import { wireAuth } from './auth.js';
 
 export interface Godepot {
@@ -375,7 +376,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     reverify,
     app,
     async close() {
-      shutdown.abort(new Error('godepot is shutting down'));
+      shutdown.abort(new ShuttingDownError());
       auth?.close();
       reverify.stop();
       await service.idle();

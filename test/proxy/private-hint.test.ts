@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGoProxy, faults } from '../world/index.js';
 import { closeAll, startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { fetchAll as get } from '../support/http.js';
-import { fromNotFound, toGodepotError } from '../../src/proxy/errors.js';
+import { fromNotFound } from '../../src/proxy/errors.js';
 import { NotFoundError } from '../../src/upstream/index.js';
 
 describe('a private module asked of a public proxy', () => {
@@ -75,21 +75,5 @@ describe('a private module asked of a public proxy', () => {
       [404.5, 502],
     ] as const)
       expect(fromNotFound(new NotFoundError('http://up', status, 'x'), 'm@v1.0.0').status, String(status)).toBe(want);
-  });
-
-  it('a data folder godepot may not read or write: says which, and keeps the file for the server log', () => {
-    const denied = (syscall: string, path: string) =>
-      Object.assign(new Error('EACCES'), { code: 'EACCES', syscall, path });
-    const read = toGodepotError(denied('open', '/data/mod/example.com/x/@v/v1.0.0.mod'), 'example.com/x@v1.0.0 .mod');
-    expect(read.status).toBe(503);
-    expect(read.message).toMatch(
-      /cannot read example\.com\/x@v1\.0\.0 \.mod from the data folder \(permission denied\)/,
-    );
-    expect(read.message).not.toContain('/data/mod');
-    expect(read.details).toMatchObject({ file: '/data/mod/example.com/x/@v/v1.0.0.mod', syscall: 'open' });
-    const write = toGodepotError(denied('open', '/data/.staging/ab/cd'), 'example.com/x@v1.0.0 .mod');
-    expect(write.message).toMatch(/cannot store .* not writable \(permission denied\)/);
-    const rename = toGodepotError(denied('rename', '/data/mod/x'), 'example.com/x@v1.0.0 .zip');
-    expect(rename.message).toMatch(/cannot store/);
   });
 });

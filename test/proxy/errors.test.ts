@@ -1,0 +1,29 @@
+// What a client is told when something that is not an upstream's answer
+// fails a request: godepot's own storage, and its shutdown.
+import { describe, expect, it } from 'vitest';
+import { ShuttingDownError, toGodepotError } from '../../src/proxy/errors.js';
+
+describe('toGodepotError', () => {
+  it('a data folder godepot may not read or write: says which, and keeps the file for the server log', () => {
+    const denied = (syscall: string, path: string) =>
+      Object.assign(new Error('EACCES'), { code: 'EACCES', syscall, path });
+    const read = toGodepotError(denied('open', '/data/mod/example.com/x/@v/v1.0.0.mod'), 'example.com/x@v1.0.0 .mod');
+    expect(read.status).toBe(503);
+    expect(read.message).toMatch(
+      /cannot read example\.com\/x@v1\.0\.0 \.mod from the data folder \(permission denied\)/,
+    );
+    expect(read.message).not.toContain('/data/mod');
+    expect(read.details).toMatchObject({ file: '/data/mod/example.com/x/@v/v1.0.0.mod', syscall: 'open' });
+    const write = toGodepotError(denied('open', '/data/.staging/ab/cd'), 'example.com/x@v1.0.0 .mod');
+    expect(write.message).toMatch(/cannot store .* not writable \(permission denied\)/);
+    const rename = toGodepotError(denied('rename', '/data/mod/x'), 'example.com/x@v1.0.0 .zip');
+    expect(rename.message).toMatch(/cannot store/);
+  });
+
+  it('a request cut by the shutdown says so (503, try again), not "internal error, see the server log"', () => {
+    const e = toGodepotError(new ShuttingDownError(), 'example.com/x@v1.0.0 .zip');
+    expect(e.status).toBe(503);
+    expect(e.code).toBe('shutting_down');
+    expect(e.message).toMatch(/example\.com\/x@v1\.0\.0 \.zip was not finished: godepot is shutting down; try again/);
+  });
+});
