@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { GoRunner } from '../vcs/gorun.js';
-import { PrivateLedger } from '../vcs/ledger.js';
+import { existsSync } from 'node:fs';
+import { legacyEntries, PrivateLedger } from '../vcs/ledger.js';
 import { openStorage } from '../runtime/stores.js';
 import { S3Storage } from '../storage/index.js';
 import { Origin } from '../vcs/origin.js';
@@ -40,18 +41,25 @@ export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO)
   if (cs.flags.positionals.length > 0)
     throw new ConfigError(`unexpected argument ${JSON.stringify(cs.flags.positionals[0])}`);
   const settings = cs.settings;
+  // Reading a ledger must not make a data folder where a mistyped --data names none.
+  if (settings.storage.kind === 'fs' && !existsSync(settings.data))
+    throw new ConfigError(`there is no data folder at ${settings.data}; give the one godepot serve uses (--data)`);
   const storage = await openStorage(settings);
   const where = storage instanceof S3Storage ? storage.name : settings.data;
+  const damaged: string[] = [];
   let entries;
   try {
-    entries = await (await PrivateLedger.open(storage, settings.data)).list();
+    // An earlier layout's ledger file is read, not imported (godepot serve imports it at its start).
+    entries = await (await PrivateLedger.open(storage)).list((key, why) => damaged.push(`${key}: ${why}`));
+    entries.push(...(await legacyEntries(settings.data, entries)));
   } finally {
     await storage.close();
   }
+  for (const d of damaged) io.out(`DAMAGED  ${d}\n`);
   if (sub === 'ls') {
     if (entries.length === 0) io.out(`The private ledger of ${where} is empty.\n`);
     for (const e of entries) io.out(`${e.module} ${e.version} ${e.zip} go.mod ${e.mod} recorded ${e.recorded}\n`);
-    return 0;
+    return damaged.length > 0 ? 1 : 0;
   }
   const log: Logger = commandLogger(settings);
   const runner = new GoRunner({
@@ -84,7 +92,7 @@ export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO)
     }
   }
   io.out(
-    `${entries.length} recorded, ${entries.length - changed - failed} unchanged, ${changed} changed, ${failed} could not be fetched\n`,
+    `${entries.length} recorded, ${entries.length - changed - failed} unchanged, ${changed} changed, ${failed} could not be fetched${damaged.length > 0 ? `, ${damaged.length} damaged records` : ''}\n`,
   );
-  return changed > 0 ? 1 : failed > 0 ? 3 : 0;
+  return changed > 0 || damaged.length > 0 ? 1 : failed > 0 ? 3 : 0;
 }

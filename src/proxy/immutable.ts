@@ -90,9 +90,40 @@ type Lookup = Promise<GoSumHashes | ChecksumUnavailableError>;
  */
 const VERIFY_RUNNING = 4;
 const VERIFY_WAITING = 256;
+/** Checks of stored copies at once, and queued (each queued one holds a copy of at most --memory-cache-item). */
+const STORED_CHECKS_RUNNING = 2;
+const STORED_CHECKS_WAITING = 256;
+
+/**
+ * blob, noting the first failure of a read or a stream: the zip reader
+ * reports any failure as a malformed zip, and a storage that failed to read
+ * must not pass for damaged bytes.
+ */
+function watchReads(blob: OpenBlob): { readonly source: OpenBlob; failure(): unknown } {
+  let failure: unknown = null;
+  const note = (err: unknown): void => {
+    failure ??= err;
+  };
+  return {
+    source: {
+      size: blob.size,
+      mtimeMs: blob.mtimeMs,
+      stream: (start, end) => blob.stream(start, end).once('error', note),
+      read: (start, end, into) =>
+        blob.read(start, end, into).catch((err: unknown) => {
+          note(err);
+          throw err;
+        }),
+      close: () => blob.close(),
+    },
+    failure: () => failure,
+  };
+}
 
 export class ImmutableFetcher {
   private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);
+  /** Checks of stored copies (damage): apart from fetches, so a burst of first reads never makes a miss busy. */
+  private readonly storedChecks = new Limiter(STORED_CHECKS_RUNNING, STORED_CHECKS_WAITING);
 
   /** memoryItemLimit: the largest artifact answered from memory while it is being stored. */
   constructor(
@@ -121,34 +152,47 @@ export class ImmutableFetcher {
   /**
    * Whether a copy read from storage is still what was verified when it was
    * stored: the zip rules and its h1: (or the go.mod's), compared with the
-   * checksum database's record when godepot holds one (asking the database
-   * nothing), a .info parsed again. The reason it is damaged, or null. An
-   * artifact that cannot be checked now (no record held, every verification
-   * slot taken) is taken as stored.
+   * checksum database's record when this process has proven one it holds
+   * (asking the database nothing), a .info parsed again. A storage read that
+   * fails is thrown (an I/O error is not damage: nothing is removed for it).
+   * 'unchecked' when every check slot is taken (served as stored, checked on
+   * a later read).
    */
-  async damage(req: ImmutableRequest, bytes: Buffer | OpenBlob, signal: AbortSignal): Promise<string | null> {
+  async damage(
+    req: ImmutableRequest,
+    bytes: Buffer | OpenBlob,
+    signal: AbortSignal,
+  ): Promise<{ readonly damaged: string } | 'intact' | 'unchecked'> {
     if (req.kind === 'info') {
       try {
         checkInfo(req, Buffer.isBuffer(bytes) ? bytes : await bytes.read(), 'storage');
-        return null;
+        return 'intact';
       } catch (err) {
-        if (err instanceof GodepotError) return err.message;
+        if (err instanceof GodepotError)
+          return { damaged: `the stored .info is not valid: ${err.message.replace(/^.*: /, '')}` };
         throw err;
       }
     }
+    const input = Buffer.isBuffer(bytes) ? { source: bytes, failure: () => null } : watchReads(bytes);
     let got: string;
     try {
-      got = req.kind === 'zip' ? await this.hashZip(req, bytes, signal) : await hashArtifact(req, bytes, signal);
+      got = await this.storedChecks.run(() => hashArtifact(req, input.source, signal), signal);
     } catch (err) {
+      const io = input.failure();
+      if (io !== null) throw io;
+      if (err instanceof QueueFullError) return 'unchecked';
       if (err instanceof GodepotError && err.code === 'bad_upstream_content')
-        return err.message.replace(/^godepot: /, '').replace(/; refused and not stored$/, '');
-      if (err instanceof GodepotError && err.code === 'busy') return null;
+        return { damaged: err.message.replace(/^godepot: /, '').replace(/; refused and not stored$/, '') };
       throw err;
     }
     const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
     const held = policy === 'skip' ? null : await this.ctx.checksums?.held(req.path, req.version, signal);
     const want = req.kind === 'zip' ? held?.zip : held?.mod;
-    return want === undefined || want === got ? null : `its h1: is ${got}, the checksum database's record says ${want}`;
+    return want === undefined || want === got
+      ? 'intact'
+      : {
+          damaged: `its h1: is ${got}, the checksum database's record (proven against the verified tree) says ${want}`,
+        };
   }
 
   /**
@@ -460,6 +504,7 @@ export class ImmutableFetcher {
     if (r instanceof ChecksumUnavailableError) {
       // A "not found" is kept as it is: one source's 404 proves nothing (a lagging or hostile mirror may say
       // it while the database is away), and only an answer the tree proves may purge a copy.
+      if (r.answer === 'inconsistent') return 'contradicted';
       if (r.answer !== 'not_in_log') return 'unavailable';
       this.ctx.log.warn(
         { module: req.path, version: req.version, kind: req.kind, reason: r.reason },

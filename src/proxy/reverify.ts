@@ -11,9 +11,11 @@ import type { ImmutableRequest } from './immutable.js';
 /**
  * verified: promoted; purged: contradicted by the database; unavailable: the
  * database did not answer; unknown: a source said it has no record (kept:
- * that proves nothing, and says nothing of the other copies).
+ * that proves nothing, and says nothing of the other copies); contradicted:
+ * the database's sources answered with a history that contradicts the
+ * verified tree (kept, and not served: evidence of tampering, not an outage).
  */
-export type ReverifyResult = 'verified' | 'purged' | 'unavailable' | 'unknown';
+export type ReverifyResult = 'verified' | 'purged' | 'unavailable' | 'unknown' | 'contradicted';
 
 export interface Reverifier {
   reverify(req: ImmutableRequest): Promise<ReverifyResult>;
@@ -59,7 +61,7 @@ export class ReverifyLoop {
 
   /** One pass; returns counts. Passes never overlap. */
   async runOnce(): Promise<Record<ReverifyResult, number>> {
-    const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0 };
+    const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0, contradicted: 0 };
     if (this.running) return counts;
     this.running = true;
     try {
@@ -67,7 +69,7 @@ export class ReverifyLoop {
         const r = await this.target.reverify(req);
         counts[r]++;
         // While the database is still unreachable, the rest of the pass would fail the same way.
-        if (r === 'unavailable') break;
+        if (r === 'unavailable' || r === 'contradicted') break;
       }
       if (counts.verified + counts.purged > 0) this.log.info(counts, 're-verification pass');
     } catch (err) {

@@ -45,8 +45,8 @@ function artifactOf<B extends Buffer | OpenBlob>(
   };
 }
 
-/** Large zips remembered as intact (then forgotten all at once: they are checked again on their next read). */
-const INTACT_ZIPS = 10_000;
+/** Stored copies remembered as intact (then forgotten all at once: each is checked again on its next read). */
+const INTACT_COPIES = 100_000;
 
 function isMutable(req: ProxyRequest): req is MutableRequest {
   return req.kind === 'list' || req.kind === 'latest' || (req.kind === 'info' && req.query);
@@ -57,10 +57,10 @@ export class ModuleService {
   readonly fetcher: ImmutableFetcher;
   private readonly flights: SingleFlight<StoreOutcome | null>;
   private readonly reverifyFlights: SingleFlight<ReverifyResult>;
-  /** First reads from storage being checked (intact), by key. */
-  private readonly storedChecks: SingleFlight<string | null>;
-  /** Zips too large for memory this process found intact, with the ETag they had then. */
-  private readonly intactZips = new Map<string, string>();
+  /** First reads from storage being checked (intact), by key and ETag. */
+  private readonly storedChecks: SingleFlight<Awaited<ReturnType<ImmutableFetcher['damage']>>>;
+  /** Stored copies this process found intact, with the ETag they had then. */
+  private readonly intactCopies = new Map<string, string>();
   private readonly notFound: NotFoundMemory;
   /** Private modules (--private) go to a service of their own whose source is their origin, never a proxy. */
   private privateModules: { readonly matches: (path: string) => boolean; readonly service: ModuleService } | null =
@@ -182,48 +182,64 @@ export class ModuleService {
     if (!blob) return null;
     const etag = etagOf(blob);
     let body: Buffer | null = null;
+    let intact = false;
     try {
       if (blob.size <= this.memoryItemLimit) body = await blob.read();
       // A quarantined copy (unverified/) is checked by re-verification instead.
-      if (key === storageKey(req) && !(await this.intact(req, key, body ?? blob, etag))) return null;
-    } catch (err) {
-      await blob.close();
-      throw err;
+      intact = key !== storageKey(req) || (await this.intact(req, key, body ?? blob, etag));
+    } finally {
+      if (!intact || body !== null) await blob.close();
     }
+    if (!intact) return null;
     if (body === null) return artifactOf(req, verification, cache, blob, etag, upstream);
-    await blob.close();
     this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
     return artifactOf(req, verification, cache, body, etag, upstream);
   }
 
   /**
    * Whether a copy read from storage is what was verified when it was stored
-   * (ImmutableFetcher.damage): checked the first time this process reads it
-   * (an artifact small enough for memory stays there after; a larger zip is
-   * remembered by its ETag), so damage on disk — or a file changed by hand —
-   * is never served as verified, the client never sees a false "SECURITY
-   * ERROR", and the copy heals. A damaged copy is removed, logged at error
-   * level and counted; the caller then fetches it again.
+   * (ImmutableFetcher.damage): checked the first time this process reads it,
+   * then remembered by its ETag, so damage on disk — or a file changed by
+   * hand — is not served as verified, the client never sees a false
+   * "SECURITY ERROR", and the copy heals. A damaged copy is removed (unless
+   * it changed meanwhile: another process stored it again), logged at error
+   * level and counted; the caller then fetches it again. A zip too large for
+   * memory is checked on the filesystem only: an object store keeps objects
+   * whole and checksummed, and reading one entry by entry would cost a GET
+   * each.
    */
   private async intact(req: ImmutableRequest, key: string, bytes: Buffer | OpenBlob, etag: string): Promise<boolean> {
-    if (this.intactZips.get(key) === etag) return true;
-    const { value: damage } = await this.storedChecks.do(key, (s) => this.fetcher.damage(req, bytes, s));
-    if (damage === null) {
-      if (!Buffer.isBuffer(bytes)) {
-        if (this.intactZips.size >= INTACT_ZIPS) this.intactZips.clear();
-        this.intactZips.set(key, etag);
-      }
+    if (this.intactCopies.get(key) === etag) return true;
+    if (!Buffer.isBuffer(bytes) && this.ctx.storage.kind !== 'fs') return true;
+    const { value: verdict } = await this.storedChecks.do(`${key} ${etag}`, (s) => this.fetcher.damage(req, bytes, s));
+    if (verdict === 'unchecked') return true;
+    if (verdict === 'intact') {
+      this.rememberIntact(key, etag);
       return true;
     }
+    this.ctx.memory.delete(key);
+    this.intactCopies.delete(key);
+    const now = await this.ctx.storage.stat(key);
+    if (now && etagOf(now) !== etag) return false; // stored again meanwhile: that copy is checked when read
     this.ctx.log.error(
-      { module: req.path, version: req.version, kind: req.kind, key, reason: damage, alert: 'stored_artifact_damaged' },
-      'a stored copy is not what was verified when it was stored (disk damage, or changed by hand): removed, and fetched again',
+      {
+        module: req.path,
+        version: req.version,
+        kind: req.kind,
+        key,
+        reason: verdict.damaged,
+        alert: 'stored_artifact_damaged',
+      },
+      'a stored copy is not what was verified when it was stored (disk damage, or changed by hand): removed; it is fetched again from the upstream',
     );
     this.ctx.events.storedDamaged?.(req.kind);
-    this.ctx.memory.delete(key);
-    this.intactZips.delete(key);
-    await this.ctx.storage.delete(key);
+    if (now) await this.ctx.storage.delete(key);
     return false;
+  }
+
+  private rememberIntact(key: string, etag: string): void {
+    if (this.intactCopies.size >= INTACT_COPIES) this.intactCopies.clear();
+    this.intactCopies.set(key, etag);
   }
 
   /** client: a client asked for req (a read-ahead is not one, and starts no other). */
@@ -286,6 +302,8 @@ export class ModuleService {
     const staged = outcome.staged?.();
     if (staged) {
       const etag = etagOf(staged);
+      // Verified here: the stored copy (the same bytes, the same ETag) needs no check when this process reads it.
+      this.rememberIntact(outcome.key, etag);
       return artifactOf(req, outcome.verification, 'miss', staged, etag, outcome.upstream);
     }
     const served = await this.fromStore(req, outcome.key, outcome.verification, 'miss', outcome.upstream);
@@ -341,6 +359,12 @@ export class ModuleService {
     if (result === 'verified') {
       const a = await this.fromStore(req, storageKey(req), 'verified', 'hit');
       if (a) return a;
+    }
+    if (result === 'contradicted') {
+      throw new GodepotError(
+        'sumdb_inconsistent',
+        `godepot: cannot verify ${describeRequest(req)}: the checksum database's sources answer with a history that contradicts the verified tree (see /readyz and the log). That is evidence of tampering, not an outage, so the copy kept while the database was unreachable is not served under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on`,
+      );
     }
     if (result === 'purged') {
       throw new GodepotError(

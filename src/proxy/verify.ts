@@ -41,7 +41,7 @@ export interface ChecksumSource {
   readonly name: string;
   /** Hashes for path@version, proven to be in the database's verified tree. Throws ChecksumUnavailableError. */
   lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes>;
-  /** The hashes of a verified record godepot holds for path@version, without asking the database; null if none. */
+  /** The hashes of a record godepot holds for path@version and has proven, without asking the database; null if none. */
   held(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes | null>;
 }
 

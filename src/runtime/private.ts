@@ -71,7 +71,7 @@ export async function wirePrivate(
   const ledger = patterns === '' ? null : await PrivateLedger.open(storage, settings.data);
   if (ledger && storage.kind === 's3' && !(await ledger.createHolds()))
     log.warn(
-      'the object store ignores conditional writes (If-None-Match): two nodes fetching a new private version at once could both record it, and the last record would stay; use a store that honours them (AWS S3, MinIO, R2) to pin private versions for every node',
+      'the object store does not honour conditional writes (If-None-Match): two nodes fetching a new private version at once could both record it, and the last record would stay; use a store that honours them (AWS S3, MinIO, R2) to pin private versions for every node',
     );
   const runner = new GoRunner({
     go: vcs.go ?? 'go',

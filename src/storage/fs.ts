@@ -337,8 +337,14 @@ export class FsStorage implements Storage {
       } finally {
         await fh.close();
       }
-      // link(2), unlike rename, fails where the target exists: of concurrent creates exactly one links.
-      const made = await placeInto(tmp, target, link);
+      // link(2), unlike rename, fails where the target exists: of concurrent creates exactly one links. A
+      // file system without hard links (some FUSE, SMB, NFS mounts) gets an exclusive create in place instead.
+      const made = await placeInto(tmp, target, (from, to) =>
+        link(from, to).catch((err: NodeJS.ErrnoException) => {
+          if (!NO_LINKS.has(err.code ?? '')) throw err;
+          return writeFile(to, data, { flag: 'wx', mode: 0o644 });
+        }),
+      );
       if (this.durable) await syncFolders(target, made);
       return true;
     } catch (err) {
@@ -365,6 +371,8 @@ export class FsStorage implements Storage {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await mkdir(this.staging, { recursive: true });
+      // With its lock, or the next start would take this live process's staging folder for a dead one's.
+      await writeFile(this.lockFile(this.owner), JSON.stringify({ pid: process.pid, host: HOST }) + '\n');
       return open(tmp, flags, 0o644);
     }
   }
@@ -583,6 +591,9 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.close();
   }
 }
+
+/** link(2)'s answers on a file system that has no hard links. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 const CHUNK = 64 << 10;
 

@@ -318,6 +318,12 @@ export class S3Storage implements Storage {
         const status = statusOf(err);
         if (status === 412) return false;
         if (status === 409 && attempt < 3) continue;
+        // A store without conditional writes: the best it can do is a look first (PrivateLedger warns of it).
+        if (status === 501) {
+          if (await this.stat(key)) return false;
+          await this.put(key, data, opts);
+          return true;
+        }
         throw this.fail(err, `create ${key}`);
       }
     }

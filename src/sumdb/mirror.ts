@@ -339,7 +339,7 @@ export class SumdbMirror {
       );
     }
     const stored = await this.storedRecord(ref, signal);
-    if (stored) return { record: stored, cache: 'hit' };
+    if (stored) return { record: stored.record, cache: 'hit' };
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
     const near = this.tileRecord(ref);
     if (near) return this.held(ref, near);
@@ -365,43 +365,51 @@ export class SumdbMirror {
   }
 
   /**
-   * The verified record for path@version if godepot holds one (stored, or in
-   * a data tile it keeps), without asking the database; null when it holds
-   * none (or for a --nosumdb path).
+   * The record for path@version if godepot holds one and this process has
+   * proven it against the verified tree (storedRecord), without asking the
+   * database; null otherwise (or for a --nosumdb path). What a stored
+   * artifact is held against before it is removed as damaged.
    */
   async heldRecord(ref: ModuleVersionRef, signal?: AbortSignal): Promise<StoredRecord | null> {
     if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) return null;
-    return (
-      (await this.storedRecord(ref, signal)) ??
-      this.tileRecord(ref) ??
-      (await this.tileRecord(ref, true).catch(() => null))
-    );
+    const held = await this.storedRecord(ref, signal);
+    if (held?.proven) return held.record;
+    // Else from a data tile godepot keeps, proven the same way.
+    const head = this.tree.head;
+    const tile = head ? await this.tileRecord(ref, true).catch(() => null) : null;
+    return head && tile && (await this.recordDamage(ref, tile, head, signal)) === null ? tile : null;
   }
 
   /**
    * A record from storage, proven once per process against the verified
-   * tree with the tiles godepot holds (no request to the database). One
-   * damaged on disk or changed by hand is removed and not answered (the
-   * lookup asks the database afresh); with no verified head to prove it by
-   * (the stored head lost, or not made with the configured key) it is not
-   * answered either, and kept.
+   * tree with the tiles godepot holds (no request to the database): proven
+   * true then, or when this process kept it moments ago. One damaged on disk
+   * or changed by hand is removed and not answered (the lookup asks the
+   * database afresh); with no verified head to prove it by (the stored head
+   * lost, or not made with the configured key) it is not answered either,
+   * and kept. One that cannot be proven here now (its tiles not held, or
+   * stored under a newer head by another process) is answered as before:
+   * proven false.
    */
-  private async storedRecord(ref: ModuleVersionRef, signal?: AbortSignal): Promise<StoredRecord | null> {
+  private async storedRecord(
+    ref: ModuleVersionRef,
+    signal?: AbortSignal,
+  ): Promise<{ readonly record: StoredRecord; readonly proven: boolean } | null> {
     const held = await this.store.heldRecord(ref.path, ref.version);
     if (!held) return null;
     const id = `${ref.path}@${ref.version}`;
     // Kept by this process moments ago (its write pending), or proven since this process started.
-    if (held.landed || this.provenRecords.has(id)) return held.record;
+    if (held.landed || this.provenRecords.has(id)) return { record: held.record, proven: true };
     // A head another process stored (godepot warm, a worker) proves it as well; with none that verifies under
     // the configured key (a wrong key, a lost head), nothing stored is answered.
     const head = this.tree.head ?? (await this.tree.adoptPersisted());
     if (!head) return null;
     const damage = await this.recordDamage(ref, held.record, head, signal);
-    if (damage === undefined) return held.record;
+    if (damage === undefined) return { record: held.record, proven: false };
     if (damage === null) {
       if (this.provenRecords.size >= PROVEN_RECORDS) this.provenRecords.clear();
       this.provenRecords.add(id);
-      return held.record;
+      return { record: held.record, proven: true };
     }
     this.opts.log.error(
       { db: this.name, module: ref.path, version: ref.version, reason: damage, alert: 'stored_record_damaged' },

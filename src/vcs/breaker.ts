@@ -83,6 +83,12 @@ export class OriginBreaker {
     }
   }
 
+  /** A fetch from host ended, however: a probe that ended without a verdict lets the next module probe. */
+  ended(host: string): void {
+    const s = this.hosts.get(host);
+    if (s) s.probing = false;
+  }
+
   succeeded(host: string): void {
     const s = this.hosts.get(host);
     if (!s) return;

@@ -52,7 +52,7 @@ const AUTH =
 const TLS = /\bx509:|\bcertificate\b|\btls:|\bSSL\b|\bSSL_|gnutls/i;
 const GOVCS = /disallowed by GOVCS|GOVCS/;
 const UNREACHABLE =
-  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|(: |\bunexpected )EOF\b/i;
+  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|(: |\bunexpected |\bearly )EOF\b|remote end hung up/i;
 /**
  * Whether a fetch's error text (git's, the go command's, or an upstream
  * proxy passing them on) says the origin could not be read as an anonymous

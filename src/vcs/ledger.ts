@@ -38,6 +38,32 @@ export function legacyLedgerFile(dataDir: string): string {
   return join(dataDir, 'ledger', 'private.jsonl');
 }
 
+/** The first record of each version in a ledger file of the old layout (none when there is no file). */
+async function readLegacy(file: string): Promise<LedgerEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const seen = new Set<string>();
+  const out: LedgerEntry[] = [];
+  for (const line of text.split('\n')) {
+    const e = parseEntry(line);
+    if (!e || seen.has(ledgerKey(e.module, e.version))) continue;
+    seen.add(ledgerKey(e.module, e.version));
+    out.push(e);
+  }
+  return out;
+}
+
+/** The records of dataDir's ledger file of the old layout that are not among recorded (read, not imported). */
+export async function legacyEntries(dataDir: string, recorded: readonly LedgerEntry[]): Promise<LedgerEntry[]> {
+  const have = new Set(recorded.map((e) => ledgerKey(e.module, e.version)));
+  return (await readLegacy(legacyLedgerFile(dataDir))).filter((e) => !have.has(ledgerKey(e.module, e.version)));
+}
+
 export function ledgerKey(module: string, version: string): string {
   return `${PREFIX}${escapePath(module)}/@v/${escapeVersion(version)}.json`;
 }
@@ -83,23 +109,14 @@ export class PrivateLedger {
   }
 
   private async importLegacy(file: string): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const seen = new Set<string>();
-    for (const line of text.split('\n')) {
-      const e = parseEntry(line);
-      if (!e) continue;
-      const key = ledgerKey(e.module, e.version);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      await this.storage.create(key, encode(e), { mtimeMs: Date.parse(e.recorded) || undefined });
-    }
-    await rename(file, `${file}.imported`);
+    for (const e of await readLegacy(file))
+      await this.storage.create(ledgerKey(e.module, e.version), encode(e), {
+        mtimeMs: Date.parse(e.recorded) || undefined,
+      });
+    // Every worker imports at its start: the first to finish renames the file, the others find it gone.
+    await rename(file, `${file}.imported`).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 
   /**
@@ -117,12 +134,17 @@ export class PrivateLedger {
     }
   }
 
-  /** Every recorded version, oldest record first. */
-  async list(): Promise<LedgerEntry[]> {
+  /** Every recorded version, oldest record first; a record that does not read is given to damaged (else thrown). */
+  async list(damaged?: (key: string, why: string) => void): Promise<LedgerEntry[]> {
     const out: LedgerEntry[] = [];
     for (const key of await this.storage.list(PREFIX)) {
       if (!key.endsWith('.json')) continue;
-      out.push(await this.read(key));
+      try {
+        out.push(await this.read(key));
+      } catch (err) {
+        if (!damaged) throw err;
+        damaged(key, (err as Error).message);
+      }
     }
     return out.sort((a, b) => a.recorded.localeCompare(b.recorded) || a.module.localeCompare(b.module));
   }

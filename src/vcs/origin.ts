@@ -103,6 +103,8 @@ export class Origin {
         else if (err.failure !== 'bad_content') breaker?.succeeded(host);
       }
       throw err;
+    } finally {
+      breaker?.ended(host);
     }
   }
 

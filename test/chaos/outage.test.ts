@@ -166,7 +166,13 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
       // The database comes back but its breaker is still open: re-verification finds it unavailable.
       sumdb.clearFaults();
       const before = sumdb.count();
-      expect(await godepot.g.reverify.runOnce()).toEqual({ verified: 0, purged: 0, unavailable: 1, unknown: 0 });
+      expect(await godepot.g.reverify.runOnce()).toEqual({
+        verified: 0,
+        purged: 0,
+        unavailable: 1,
+        unknown: 0,
+        contradicted: 0,
+      });
       expect(sumdb.count()).toBe(before);
       // Past the half-open time a probe goes through and closes the breaker; one pass promotes everything.
       clock.skip(3_600_000);

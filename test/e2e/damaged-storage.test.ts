@@ -6,12 +6,15 @@
 // removed, logged at error level, counted, and fetched again. With the
 // upstream down, the client gets an error, never the damaged bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { open, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { metric } from '../support/metrics.js';
 import { escapePath, escapeVersion } from '../../src/module/index.js';
+import { FsStorage, type Storage } from '../../src/storage/index.js';
+import { Readable } from 'node:stream';
 
 const SMALL = 64 << 10;
 
@@ -20,7 +23,8 @@ function fixture(name: string, size = 4 << 10) {
   return {
     path,
     version: 'v1.0.0',
-    files: { 'go.mod': `module ${path}\n`, 'a.go': `package ${name}\n\n// ${'z'.repeat(size)}\n` },
+    // Random bytes do not compress: the zip is as large as its content.
+    files: { 'go.mod': `module ${path}\n`, 'a.go': `package ${name}\n`, 'blob.bin': randomBytes(size) },
   };
 }
 
@@ -32,7 +36,14 @@ describe('a damaged data folder', () => {
   let godepot: RunningGodepot | null = null;
   const start = async (): Promise<RunningGodepot> =>
     (godepot = await startGodepot(
-      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, data, 'read-ahead': 'false' },
+      // Zips above 16 KiB are read from storage as a blob, checked once and remembered ('big').
+      {
+        upstream: upstream.url,
+        sumdb: `${sumdb.vkey} ${sumdb.url}`,
+        data,
+        'read-ahead': 'false',
+        'memory-cache-item': '16KiB',
+      },
       {},
     ));
   const file = (m: BuiltModule, ext: string): string =>
@@ -73,10 +84,11 @@ describe('a damaged data folder', () => {
     // One byte flipped in the middle of the large zip's compressed data.
     const fh = await open(file(m.big, 'zip'), 'r+');
     const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, SMALL);
+    expect((await fh.read(byte, 0, 1, SMALL)).bytesRead).toBe(1);
     byte[0] = (byte[0] as number) ^ 0xff;
     await fh.write(byte, 0, 1, SMALL);
     await fh.close();
+    expect((await readFile(file(m.big, 'zip'))).length).toBe(m.big.zip.length);
     const record = join(data, 'sumdb', sumdb.name, 'lookup', `${escapePath(m.mod.path)}@${m.mod.version}`);
     const stored = await readFile(record, 'utf8');
     await writeFile(record, stored.replace(m.mod.goModH1, `h1:${Buffer.alloc(32, 7).toString('base64')}`));
@@ -144,4 +156,47 @@ describe('a damaged data folder', () => {
     expect(healed.status).toBe(200);
     expect(healed.body.equals(m.zip)).toBe(true);
   }, 60_000);
+
+  it('a storage read that fails during the check is an error, not damage: the good copy stays', async () => {
+    const m = mods.big as BuiltModule;
+    const key = `mod/${escapePath(m.path)}/@v/${escapeVersion(m.version)}.zip`;
+    const fs = await FsStorage.open(data);
+    const eio = (): Error => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' });
+    // The disk fails every read of that file's bytes (its size and time still answer).
+    const failing: Storage = Object.assign(Object.create(fs) as Storage, {
+      open: async (k: string) => {
+        const blob = await fs.open(k);
+        if (!blob || k !== key) return blob;
+        return {
+          ...blob,
+          size: blob.size,
+          mtimeMs: blob.mtimeMs,
+          read: () => Promise.reject(eio()),
+          stream: () =>
+            new Readable({
+              read() {
+                this.destroy(eio());
+              },
+            }),
+        };
+      },
+    });
+    const g = (godepot = await startGodepot(
+      {
+        upstream: upstream.url,
+        sumdb: `${sumdb.vkey} ${sumdb.url}`,
+        data,
+        'read-ahead': 'false',
+        'memory-cache-item': '16KiB',
+      },
+      { storage: failing },
+    ));
+    const r = await get(m, 'zip');
+    expect(r.status).toBeGreaterThanOrEqual(500);
+    expect(g.logs.some((l) => l.alert === 'stored_artifact_damaged')).toBe(false);
+    expect((await readFile(file(m, 'zip'))).equals(m.zip)).toBe(true);
+    await g.close();
+    godepot = null;
+    await fs.close();
+  });
 });

@@ -8,6 +8,7 @@ import {
   buildApp,
   buildModules,
   describeRun,
+  faults,
   FakeGoProxy,
   FakeSumDb,
   findGo,
@@ -161,5 +162,37 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
       ).toEqual([]);
     const refused = godepot.logs.find((l) => l.module === fresh.path && l.level === 50);
     expect(String(refused?.msg)).toContain('contradicts the verified tree');
+  });
+
+  it('a copy quarantined while the database was away is not served once the database answers with the forked history', async () => {
+    const [kept] = await buildModules([
+      {
+        path: 'example.com/kept-in-outage',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/kept-in-outage\n' },
+      },
+    ]);
+    if (!kept) throw new Error('no module built');
+    await upstream.add(kept);
+    await sumdb.add(kept);
+    const url = `${godepot.url}/${kept.path}/@v/${kept.version}.mod`;
+    // The database away: served under the default fallback, marked unverified, kept in quarantine.
+    const undo = sumdb.setFault(faults.status(503), '/lookup/');
+    try {
+      const r = await fetch(url);
+      expect(r.status, await r.clone().text()).toBe(200);
+      expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+    } finally {
+      undo();
+    }
+    await godepot.g.service.idle();
+    // Back, with the forked history: the copy is kept, but not served.
+    clock.advance(1_000);
+    const again = await fetch(url);
+    const body = await again.text();
+    expect(again.status, body).toBe(502);
+    expect(again.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
+    expect(body).toContain('evidence of tampering, not an outage');
+    expect((await godepot.g.storage.list('unverified/')).some((k) => k.includes(kept.path))).toBe(true);
   });
 });

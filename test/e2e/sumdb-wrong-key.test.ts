@@ -59,10 +59,14 @@ describe('a restart with the wrong key for the database', () => {
     expect(db?.status).toBe('misconfigured');
     expect(db?.detail).toMatch(/does not verify under the configured key.*the key for .* in --sumdb is wrong/);
     expect(ready.reasons.join(' ')).toMatch(/misconfigured/);
-    // A module never fetched is not served as verified (nor at all: the database cannot vouch for it, and a
-    // head that does not verify is not an outage to fall back from).
+    // A module never fetched: nothing can vouch for it, so under the default fallback it is served as in an
+    // outage — marked unverified and quarantined (the client's own GOSUMDB check, with the right key, decides);
+    // never as verified. (A head that does not verify is what a blocked or forged database also looks like.)
     const fresh = await fetch(`${g.url}/${two.path}/@v/v1.0.0.mod`);
-    expect(fresh.headers.get('x-godepot-verification')).not.toBe('verified');
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('x-godepot-verification')).toBe('unverified');
+    await g.g.service.idle();
+    expect((await g.g.storage.list('mod/')).some((k) => k.includes(two.path) && k.endsWith('.mod'))).toBe(false);
     expect(g.logs.some((l) => l.alert === 'sumdb_bad_signature')).toBe(true);
   });
 });

@@ -130,7 +130,13 @@ describe('copies stored unchecked', () => {
       await g.g.service.idle();
       expect(await exists(join(d, 'unverified/corp.example/own/@v/v1.0.0.zip'))).toBe(true);
       expect(await g.g.reverify.pending()).toEqual([]);
-      expect(await g.g.reverify.runOnce()).toEqual({ verified: 0, purged: 0, unavailable: 0, unknown: 0 });
+      expect(await g.g.reverify.runOnce()).toEqual({
+        verified: 0,
+        purged: 0,
+        unavailable: 0,
+        unknown: 0,
+        contradicted: 0,
+      });
       expect(sumdb.count('corp.example')).toBe(0);
     } finally {
       await g.close();
@@ -157,7 +163,13 @@ describe('copies stored unchecked', () => {
       'reverify-interval': '0s',
     });
     try {
-      expect(await on.g.reverify.runOnce()).toEqual({ verified: 1, purged: 0, unavailable: 0, unknown: 1 });
+      expect(await on.g.reverify.runOnce()).toEqual({
+        verified: 1,
+        purged: 0,
+        unavailable: 0,
+        unknown: 1,
+        contradicted: 0,
+      });
       expect(await exists(join(d, 'unverified/example.com/aaunknown/@v/v1.0.0.zip'))).toBe(true);
       expect(await exists(join(d, 'mod/example.com/ok/@v/v1.0.0.zip'))).toBe(true);
       expect(on.logs.some((l) => String(l.msg).startsWith('quarantined copy kept'))).toBe(true);

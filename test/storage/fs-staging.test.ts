@@ -66,6 +66,8 @@ describe('FsStorage staging', () => {
       await staged.commit('mod/d');
       await staged.discard();
       expect((await s.list('mod/')).sort()).toEqual(['mod/b', 'mod/c', 'mod/d']);
+      // With its lock again: another start does not take the live staging folder for a dead one's.
+      expect((await readdir(join(d, '.staging'))).filter((n) => n.endsWith('.lock'))).toHaveLength(1);
     } finally {
       await s.close();
     }

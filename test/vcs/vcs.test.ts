@@ -128,6 +128,13 @@ describe('classifying go errors', () => {
         'go: corp.example/lib@latest: unrecognized import path "corp.example/lib": reading https://corp.example/lib?go-get=1: 502 Bad Gateway',
         'unreachable',
       ],
+      [
+        M,
+        `${M}@latest`,
+        'error: RPC failed; curl 18 transfer closed\nfatal: early EOF\nfatal: index-pack failed',
+        'unreachable',
+      ],
+      [M, `${M}@latest`, 'fatal: the remote end hung up unexpectedly', 'unreachable'],
     ];
     for (const [path, what, stderr, failure] of cases)
       expect(classify(path, what, stderr, false).failure, what).toBe(failure);
@@ -579,6 +586,11 @@ describe('the origin breaker', () => {
     b.failed(H, 'unreachable', M);
     expect(b.refusal(H, M)).not.toBeNull();
     expect(states).toEqual(['corp.example open', 'corp.example closed', 'corp.example open']);
+    // A probe that ends without a verdict (the go binary missing, bad content, an abort) lets the next one probe.
+    expect(b.refusal(H, 'corp.example/other')).toBeNull();
+    expect(b.refusal(H, 'corp.example/third')).not.toBeNull();
+    b.ended(H);
+    expect(b.refusal(H, 'corp.example/third')).toBeNull();
   });
 });
 
