@@ -22,13 +22,21 @@ export class MirrorChecksums implements ChecksumSource {
       const { record } = await this.mirror.lookup({ path, version }, signal);
       return hashesFromRecord(record.text.toString('utf8'), path, version);
     } catch (err) {
-      if (err instanceof SumdbError)
+      if (!(err instanceof SumdbError)) throw err;
+      if (err.kind === 'inconsistent') throw new ChecksumUnavailableError(this.name, err.message, 'inconsistent');
+      // Once a fork was refused, a database that then stops answering (or says it has no record) is not an
+      // outage to fall back from: the one who forged the history may also be the one who keeps it away. Until
+      // an operator clears the fork (README, Operations), nothing new is served on the upstream's word alone.
+      const fork = this.mirror.tree.fork;
+      if (!fork && err instanceof NotInLogError)
+        throw new ChecksumUnavailableError(this.name, err.message, 'not_in_log');
+      if (fork)
         throw new ChecksumUnavailableError(
           this.name,
-          err.message,
-          err instanceof NotInLogError ? 'not_in_log' : err.kind === 'inconsistent' ? 'inconsistent' : undefined,
+          `${err.message}; and ${fork.from} served a history that contradicts the verified tree at ${fork.detectedAt} (a fork, not cleared)`,
+          'inconsistent',
         );
-      throw err;
+      throw new ChecksumUnavailableError(this.name, err.message);
     }
   }
 }

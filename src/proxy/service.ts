@@ -211,30 +211,32 @@ export class ModuleService {
   private async intact(req: ImmutableRequest, key: string, bytes: Buffer | OpenBlob, etag: string): Promise<boolean> {
     if (this.intactCopies.get(key) === etag) return true;
     if (!Buffer.isBuffer(bytes) && this.ctx.storage.kind !== 'fs') return true;
-    const { value: verdict } = await this.storedChecks.do(`${key} ${etag}`, (s) => this.fetcher.damage(req, bytes, s));
+    // Requests reading the same copy at once share one check, and its removal.
+    const { value: verdict } = await this.storedChecks.do(`${key} ${etag}`, async (s) => {
+      const v = await this.fetcher.damage(req, bytes, s);
+      if (typeof v === 'object') await this.removeDamaged(req, key, etag, v.damaged);
+      return v;
+    });
     if (verdict === 'unchecked') return true;
     if (verdict === 'intact') {
       this.rememberIntact(key, etag);
       return true;
     }
+    return false;
+  }
+
+  /** Removes a damaged copy, unless it changed meanwhile (another process stored it again: checked when read). */
+  private async removeDamaged(req: ImmutableRequest, key: string, etag: string, why: string): Promise<void> {
     this.ctx.memory.delete(key);
     this.intactCopies.delete(key);
     const now = await this.ctx.storage.stat(key);
-    if (now && etagOf(now) !== etag) return false; // stored again meanwhile: that copy is checked when read
+    if (!now || etagOf(now) !== etag) return;
     this.ctx.log.error(
-      {
-        module: req.path,
-        version: req.version,
-        kind: req.kind,
-        key,
-        reason: verdict.damaged,
-        alert: 'stored_artifact_damaged',
-      },
+      { module: req.path, version: req.version, kind: req.kind, key, reason: why, alert: 'stored_artifact_damaged' },
       'a stored copy is not what was verified when it was stored (disk damage, or changed by hand): removed; it is fetched again from the upstream',
     );
     this.ctx.events.storedDamaged?.(req.kind);
-    if (now) await this.ctx.storage.delete(key);
-    return false;
+    await this.ctx.storage.delete(key);
   }
 
   private rememberIntact(key: string, etag: string): void {

@@ -14,6 +14,7 @@ import {
   findGo,
   runGo,
   writeApp,
+  type BuiltModule,
 } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -31,6 +32,7 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
   let warmHome: string;
   let warmGoSum: string;
   let verified: Buffer;
+  let kept: BuiltModule;
 
   const latest = async (): Promise<Buffer> => {
     const r = await fetch(`${godepot.url}/sumdb/${sumdb.name}/latest`);
@@ -59,6 +61,24 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     }
     warmGoSum = await text(join(appDir, 'go.sum'));
     verified = await latest();
+    // A module served while the database was away: kept in quarantine, marked unverified (before any fork).
+    [kept] = (await buildModules([
+      {
+        path: 'example.com/kept-in-outage',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/kept-in-outage\n' },
+      },
+    ])) as [BuiltModule];
+    await upstream.add(kept);
+    const undo = sumdb.setFault(faults.status(503), '/lookup/');
+    try {
+      const r = await fetch(`${godepot.url}/${kept.path}/@v/${kept.version}.mod`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+    } finally {
+      undo();
+    }
+    await godepot.g.service.idle();
   }, 240_000);
 
   afterAll(async () => {
@@ -164,29 +184,8 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     expect(String(refused?.msg)).toContain('contradicts the verified tree');
   });
 
-  it('a copy quarantined while the database was away is not served once the database answers with the forked history', async () => {
-    const [kept] = await buildModules([
-      {
-        path: 'example.com/kept-in-outage',
-        version: 'v1.0.0',
-        files: { 'go.mod': 'module example.com/kept-in-outage\n' },
-      },
-    ]);
-    if (!kept) throw new Error('no module built');
-    await upstream.add(kept);
-    await sumdb.add(kept);
+  it('a copy quarantined while the database was away, before the fork, is kept but not served after it', async () => {
     const url = `${godepot.url}/${kept.path}/@v/${kept.version}.mod`;
-    // The database away: served under the default fallback, marked unverified, kept in quarantine.
-    const undo = sumdb.setFault(faults.status(503), '/lookup/');
-    try {
-      const r = await fetch(url);
-      expect(r.status, await r.clone().text()).toBe(200);
-      expect(r.headers.get('x-godepot-verification')).toBe('unverified');
-    } finally {
-      undo();
-    }
-    await godepot.g.service.idle();
-    // Back, with the forked history: the copy is kept, but not served.
     clock.advance(1_000);
     const again = await fetch(url);
     const body = await again.text();
@@ -194,5 +193,34 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     expect(again.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
     expect(body).toContain('evidence of tampering, not an outage');
     expect((await godepot.g.storage.list('unverified/')).some((k) => k.includes(kept.path))).toBe(true);
+  });
+
+  it('after the fork, a database that stops answering is not an outage to fall back from: nothing new is served', async () => {
+    const [later] = await buildModules([
+      {
+        path: 'example.com/after-fork-away',
+        version: 'v1.0.0',
+        files: { 'go.mod': 'module example.com/after-fork-away\n' },
+      },
+    ]);
+    if (!later) throw new Error('no module built');
+    await upstream.add(later);
+    const undo = sumdb.setFault(faults.status(503));
+    try {
+      clock.advance(1_000);
+      const r = await fetch(`${godepot.url}/${later.path}/@v/${later.version}.mod`);
+      const body = await r.text();
+      expect(r.status, body).toBe(502);
+      expect(r.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
+      expect(body).toMatch(/a fork, not cleared/);
+    } finally {
+      undo();
+    }
+    await godepot.g.service.idle();
+    for (const area of ['mod/', 'unverified/'])
+      expect(
+        (await godepot.g.storage.list(area)).filter((k) => k.includes(later.path)),
+        area,
+      ).toEqual([]);
   });
 });
