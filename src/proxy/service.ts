@@ -182,17 +182,18 @@ export class ModuleService {
     if (!blob) return null;
     const etag = etagOf(blob);
     let body: Buffer | null = null;
-    let intact = false;
+    let verdict: 'intact' | 'unchecked' | 'damaged' = 'damaged';
     try {
       if (blob.size <= this.memoryItemLimit) body = await blob.read();
       // A quarantined copy (unverified/) is checked by re-verification instead.
-      intact = key !== storageKey(req) || (await this.intact(req, key, body ?? blob, etag));
+      verdict = key !== storageKey(req) ? 'intact' : await this.intact(req, key, body ?? blob, etag);
     } finally {
-      if (!intact || body !== null) await blob.close();
+      if (verdict === 'damaged' || body !== null) await blob.close();
     }
-    if (!intact) return null;
+    if (verdict === 'damaged') return null;
     if (body === null) return artifactOf(req, verification, cache, blob, etag, upstream);
-    this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
+    // Held in memory only once checked: an unchecked copy is read, and checked, again next time.
+    if (verdict === 'intact') this.ctx.memory.set(key, { body, etag, verification } satisfies CachedArtifact);
     return artifactOf(req, verification, cache, body, etag, upstream);
   }
 
@@ -208,21 +209,26 @@ export class ModuleService {
    * whole and checksummed, and reading one entry by entry would cost a GET
    * each.
    */
-  private async intact(req: ImmutableRequest, key: string, bytes: Buffer | OpenBlob, etag: string): Promise<boolean> {
-    if (this.intactCopies.get(key) === etag) return true;
-    if (!Buffer.isBuffer(bytes) && this.ctx.storage.kind !== 'fs') return true;
+  private async intact(
+    req: ImmutableRequest,
+    key: string,
+    bytes: Buffer | OpenBlob,
+    etag: string,
+  ): Promise<'intact' | 'unchecked' | 'damaged'> {
+    if (this.intactCopies.get(key) === etag) return 'intact';
+    if (!Buffer.isBuffer(bytes) && this.ctx.storage.kind !== 'fs') return 'intact';
     // Requests reading the same copy at once share one check, and its removal.
     const { value: verdict } = await this.storedChecks.do(`${key} ${etag}`, async (s) => {
       const v = await this.fetcher.damage(req, bytes, s);
       if (typeof v === 'object') await this.removeDamaged(req, key, etag, v.damaged);
       return v;
     });
-    if (verdict === 'unchecked') return true;
+    if (verdict === 'unchecked') return 'unchecked';
     if (verdict === 'intact') {
       this.rememberIntact(key, etag);
-      return true;
+      return 'intact';
     }
-    return false;
+    return 'damaged';
   }
 
   /** Removes a damaged copy, unless it changed meanwhile (another process stored it again: checked when read). */

@@ -94,6 +94,17 @@ export interface SumdbMirrorOptions {
 /** The code a lookup lease's holder reports when the database's sources timed out (waiters answer 504 too). */
 const TIMEOUT = 'sumdb_timeout';
 
+/** A record lies beyond every head godepot has; databaseHead: even beyond the database's own, just asked. */
+class BeyondTreeError extends SumdbError {
+  constructor(
+    message: string,
+    readonly databaseHead: boolean,
+  ) {
+    super('unavailable', message);
+    this.name = 'BeyondTreeError';
+  }
+}
+
 /** Stored records remembered as proven by this process (then forgotten all at once). */
 const PROVEN_RECORDS = 100_000;
 
@@ -231,8 +242,27 @@ export class SumdbMirror {
         return { body: head.note, contentType: TEXT, immutable: false, cache };
       }
       case 'lookup': {
-        const { record, cache } = await this.lookup(r.ref, signal);
-        const head = await this.headForRecord(record.id, signal);
+        let { record, cache } = await this.lookup(r.ref, signal);
+        let head = await this.headForRecord(record.id, signal).catch((err: unknown) => err as Error);
+        if (head instanceof BeyondTreeError && head.databaseHead && cache === 'hit') {
+          // A stored record the database's own fresh head does not cover: its id is damaged. Removed, asked again.
+          this.opts.log.error(
+            {
+              db: this.name,
+              module: r.ref.path,
+              version: r.ref.version,
+              alert: 'stored_record_damaged',
+              reason: head.message,
+            },
+            'a stored checksum-database record is not what the verified tree holds (disk damage, or changed by hand): removed, and looked up again',
+          );
+          this.opts.storedDamaged?.();
+          this.provenRecords.delete(`${r.ref.path}@${r.ref.version}`);
+          await this.store.deleteRecord(r.ref.path, r.ref.version);
+          ({ record, cache } = await this.lookup(r.ref, signal));
+          head = await this.headForRecord(record.id, signal);
+        }
+        if (head instanceof Error) throw head;
         return {
           body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
           contentType: TEXT,
@@ -258,12 +288,12 @@ export class SumdbMirror {
     // Stored beyond every stored head (by a release that did not order its writes): the database's head covers it.
     if ((!head || id >= head.tree.n) && !this.opts.offline) head = await this.refresh(signal);
     if (head && id < head.tree.n) return head;
-    throw new SumdbError(
-      'unavailable',
+    throw new BeyondTreeError(
       `checksum database ${this.name}: record ${id} lies beyond the verified tree head godepot holds (size ${head?.tree.n ?? 0})` +
         (this.opts.offline
           ? '; it is served once godepot, run online, has verified a newer head'
           : `; the database's own head does not cover it either: remove the stored record to have it fetched again`),
+      !this.opts.offline && head !== null,
     );
   }
 
@@ -402,8 +432,10 @@ export class SumdbMirror {
     if (held.landed || this.provenRecords.has(id)) return { record: held.record, proven: true };
     // A head another process stored (godepot warm, a worker) proves it as well; with none that verifies under
     // the configured key (a wrong key, a lost head), nothing stored is answered.
-    const head = this.tree.head ?? (await this.tree.adoptPersisted());
+    let head = this.tree.head ?? (await this.tree.adoptPersisted());
     if (!head) return null;
+    // Stored under a newer head another process verified: that head proves it.
+    if (held.record.id >= head.tree.n) head = (await this.tree.adoptPersisted()) ?? head;
     const damage = await this.recordDamage(ref, held.record, head, signal);
     if (damage === undefined) return { record: held.record, proven: false };
     if (damage === null) {

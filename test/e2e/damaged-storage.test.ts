@@ -199,4 +199,20 @@ describe('a damaged data folder', () => {
     godepot = null;
     await fs.close();
   });
+
+  it("a stored record whose id no head covers, not even the database's own, is removed and looked up again", async () => {
+    const m = mods.info as BuiltModule;
+    const record = join(data, 'sumdb', sumdb.name, 'lookup', `${escapePath(m.path)}@${m.version}`);
+    const stored = await readFile(record, 'utf8');
+    await writeFile(record, stored.replace(/^\d+\n/, '9999999\n'));
+    const g = (godepot = await start());
+    const r = await fetch(`${g.url}/sumdb/${sumdb.name}/lookup/${m.path}@${m.version}`);
+    const body = await r.text();
+    expect(r.status, body).toBe(200);
+    expect(body).toContain(m.goModH1);
+    expect(body.startsWith('9999999\n')).toBe(false);
+    expect(g.logs.some((l) => l.alert === 'stored_record_damaged' && l.module === m.path)).toBe(true);
+    await g.close();
+    godepot = null;
+  });
 });
