@@ -246,19 +246,7 @@ export class SumdbMirror {
         let head = await this.headForRecord(record.id, signal).catch((err: unknown) => err as Error);
         if (head instanceof BeyondTreeError && head.databaseHead && cache === 'hit') {
           // A stored record the database's own fresh head does not cover: its id is damaged. Removed, asked again.
-          this.opts.log.error(
-            {
-              db: this.name,
-              module: r.ref.path,
-              version: r.ref.version,
-              alert: 'stored_record_damaged',
-              reason: head.message,
-            },
-            'a stored checksum-database record is not what the verified tree holds (disk damage, or changed by hand): removed, and looked up again',
-          );
-          this.opts.storedDamaged?.();
-          this.provenRecords.delete(`${r.ref.path}@${r.ref.version}`);
-          await this.store.deleteRecord(r.ref.path, r.ref.version);
+          await this.removeDamagedRecord(r.ref, head.message);
           ({ record, cache } = await this.lookup(r.ref, signal));
           head = await this.headForRecord(record.id, signal);
         }
@@ -443,13 +431,19 @@ export class SumdbMirror {
       this.provenRecords.add(id);
       return { record: held.record, proven: true };
     }
+    await this.removeDamagedRecord(ref, damage);
+    return null;
+  }
+
+  /** A stored record that is not the verified tree's: logged, counted, removed (the lookup asks the database). */
+  private async removeDamagedRecord(ref: ModuleVersionRef, reason: string): Promise<void> {
     this.opts.log.error(
-      { db: this.name, module: ref.path, version: ref.version, reason: damage, alert: 'stored_record_damaged' },
+      { db: this.name, module: ref.path, version: ref.version, reason, alert: 'stored_record_damaged' },
       'a stored checksum-database record is not what the verified tree holds (disk damage, or changed by hand): removed, and looked up again',
     );
     this.opts.storedDamaged?.();
+    this.provenRecords.delete(`${ref.path}@${ref.version}`);
     await this.store.deleteRecord(ref.path, ref.version).catch(() => undefined);
-    return null;
   }
 
   /** Why record is not the verified tree's for ref; null when it is; undefined when that cannot be told here now. */
