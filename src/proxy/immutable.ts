@@ -496,9 +496,17 @@ export class ImmutableFetcher {
     const blob = await this.ctx.storage.open(key);
     if (!blob) return 'purged';
     let got: string;
+    const input = watchReads(blob);
     try {
-      got = req.kind === 'zip' ? await this.hashZip(req, blob, signal) : await hashArtifact(req, blob, signal);
-    } catch {
+      got =
+        req.kind === 'zip'
+          ? await this.hashZip(req, input.source, signal)
+          : await hashArtifact(req, input.source, signal);
+    } catch (err) {
+      // Only a copy that is not a module zip is purged: a storage read that failed, a full verification queue
+      // or an abort leave it for the next pass.
+      if (input.failure() !== null || !(err instanceof GodepotError && err.code === 'bad_upstream_content'))
+        return 'unavailable';
       await blob.close();
       await this.ctx.storage.delete(key);
       return 'purged';

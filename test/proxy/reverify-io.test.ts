@@ -1,0 +1,71 @@
+// Re-verification of a quarantined copy whose storage read fails (a disk
+// error, an object store time-out): that is no verdict on the copy. It is
+// kept for the next pass, never purged as if it were not a module zip.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+import { MemoryStorage, type Storage } from '../../src/storage/index.js';
+
+describe('re-verifying a quarantined copy that cannot be read', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let mod: BuiltModule;
+  let g: RunningGodepot;
+  const memory = new MemoryStorage();
+  let failReads = false;
+  const eio = (): Error => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+  const storage: Storage = Object.assign(Object.create(memory) as Storage, {
+    open: async (key: string) => {
+      const blob = await memory.open(key);
+      if (!blob || !failReads || !key.startsWith('unverified/')) return blob;
+      return {
+        ...blob,
+        size: blob.size,
+        mtimeMs: blob.mtimeMs,
+        read: () => Promise.reject(eio()),
+        stream: () =>
+          new Readable({
+            read() {
+              this.destroy(eio());
+            },
+          }),
+      };
+    },
+  });
+
+  beforeAll(async () => {
+    [mod] = (await buildModules([
+      { path: 'example.com/reverify/io', version: 'v1.0.0', files: { 'go.mod': 'module example.com/reverify/io\n' } },
+    ])) as [BuiltModule];
+    upstream = await FakeGoProxy.start([mod]);
+    sumdb = await FakeSumDb.start({ records: [mod] });
+    g = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }, { storage });
+  });
+
+  afterAll(async () => {
+    await g?.close();
+    await upstream?.close();
+    await sumdb?.close();
+  });
+
+  it('keeps the copy when its read fails, and promotes it once it reads', async () => {
+    const undo = sumdb.setFault(faults.status(503), '/lookup/');
+    try {
+      const r = await fetch(`${g.url}/${mod.path}/@v/${mod.version}.zip`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+    } finally {
+      undo();
+    }
+    await g.g.service.idle();
+    const key = (await memory.list('unverified/')).find((k) => k.endsWith('.zip'));
+    expect(key).toBeDefined();
+    failReads = true;
+    expect(await g.g.reverify.runOnce()).toMatchObject({ purged: 0, unavailable: 1 });
+    expect(await memory.get(key as string)).not.toBeNull();
+    failReads = false;
+    expect((await g.g.reverify.runOnce()).verified).toBeGreaterThanOrEqual(1);
+    expect((await memory.list('mod/')).some((k) => k.endsWith(`${mod.version}.zip`))).toBe(true);
+  });
+});
