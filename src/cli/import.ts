@@ -272,7 +272,12 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       signal: interrupt.signal,
     });
     // The version lists the folder holds: without them an offline godepot answers @v/list, @latest and
-    // `go get …@latest` with 404, where GOPROXY=file:// of the same folder answers them.
+    // `go get …@latest` with 404, where GOPROXY=file:// of the same folder answers them. Less the versions
+    // that could not be imported: an offline godepot would list a version it cannot serve.
+    for (const f of report.failures) {
+      const at = f.module.lastIndexOf('@');
+      if (at > 0) server.leaveOut(f.module.slice(0, at), f.module.slice(at + 1));
+    }
     for (const path of kept) {
       if (interrupt.signal.aborted) break;
       if (!listed.has(path)) continue;
