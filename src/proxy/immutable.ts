@@ -102,6 +102,10 @@ const STORED_CHECKS_WAITING = 256;
 function watchReads(blob: OpenBlob): { readonly source: OpenBlob; failure(): unknown } {
   let failure: unknown = null;
   const note = (err: unknown): void => {
+    // The zip reader ends a stream it has found damage in (pipeline destroys its input): that is its verdict,
+    // not a failure of the storage.
+    const e = err as { name?: unknown; code?: unknown } | null;
+    if (e?.name === 'AbortError' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     failure ??= err;
   };
   return {

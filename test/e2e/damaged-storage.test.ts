@@ -215,4 +215,30 @@ describe('a damaged data folder', () => {
     await g.close();
     godepot = null;
   });
+
+  it('damage found in the middle of a large entry is damage, not a storage failure: removed and fetched again', async () => {
+    const m = mods.big as BuiltModule;
+    const zip = Buffer.from(await readFile(file(m, 'zip')));
+    // blob.bin's declared size, made smaller than what its data inflates to (central directory and local header).
+    let edited = 0;
+    for (let i = 0; i + 46 < zip.length; i++) {
+      const central = zip.readUInt32LE(i) === 0x02014b50;
+      const local = zip.readUInt32LE(i) === 0x04034b50;
+      if (!central && !local) continue;
+      const nameLen = zip.readUInt16LE(i + (central ? 28 : 26));
+      const name = zip.subarray(i + (central ? 46 : 30), i + (central ? 46 : 30) + nameLen).toString();
+      if (!name.endsWith('/blob.bin')) continue;
+      zip.writeUInt32LE(SMALL, i + (central ? 24 : 22));
+      edited++;
+    }
+    expect(edited).toBe(2);
+    await writeFile(file(m, 'zip'), zip);
+    const g = (godepot = await start());
+    const r = await get(m, 'zip');
+    expect(r.status).toBe(200);
+    expect(r.body.equals(m.zip)).toBe(true);
+    expect(g.logs.some((l) => l.alert === 'stored_artifact_damaged' && l.module === m.path)).toBe(true);
+    await g.close();
+    godepot = null;
+  });
 });
