@@ -509,8 +509,13 @@ export class ImmutableFetcher {
     } catch (err) {
       // Only a copy that is not a module zip is purged: a storage read that failed, a full verification queue
       // or an abort leave it for the next pass.
-      if (input.failure() !== null || !(err instanceof GodepotError && err.code === 'bad_upstream_content'))
-        return 'unavailable';
+      if (input.failure() !== null || !(err instanceof GodepotError && err.code === 'bad_upstream_content')) {
+        this.ctx.log.warn(
+          { module: req.path, version: req.version, kind: req.kind, key, err: String(input.failure() ?? err) },
+          'a quarantined copy could not be read for re-verification; kept for the next pass',
+        );
+        return 'unreadable';
+      }
       await blob.close();
       await this.ctx.storage.delete(key);
       return 'purged';

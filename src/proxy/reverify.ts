@@ -13,9 +13,11 @@ import type { ImmutableRequest } from './immutable.js';
  * database did not answer; unknown: a source said it has no record (kept:
  * that proves nothing, and says nothing of the other copies); contradicted:
  * the database's sources answered with a history that contradicts the
- * verified tree (kept, and not served: evidence of tampering, not an outage).
+ * verified tree (kept, and not served: evidence of tampering, not an outage);
+ * unreadable: the copy could not be read or hashed now (a storage error, a
+ * full verification queue): kept for the next pass, and the pass goes on.
  */
-export type ReverifyResult = 'verified' | 'purged' | 'unavailable' | 'unknown' | 'contradicted';
+export type ReverifyResult = 'verified' | 'purged' | 'unavailable' | 'unknown' | 'contradicted' | 'unreadable';
 
 export interface Reverifier {
   reverify(req: ImmutableRequest): Promise<ReverifyResult>;
@@ -61,7 +63,7 @@ export class ReverifyLoop {
 
   /** One pass; returns counts. Passes never overlap. */
   async runOnce(): Promise<Record<ReverifyResult, number>> {
-    const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0, contradicted: 0 };
+    const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0, contradicted: 0, unreadable: 0 };
     if (this.running) return counts;
     this.running = true;
     try {

@@ -172,6 +172,7 @@ describe.skipIf(go === null)('a brand-new godepot meets a checksum database outa
         unavailable: 1,
         unknown: 0,
         contradicted: 0,
+        unreadable: 0,
       });
       expect(sumdb.count()).toBe(before);
       // Past the half-open time a probe goes through and closes the breaker; one pass promotes everything.

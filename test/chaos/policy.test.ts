@@ -94,7 +94,7 @@ describe('verification policies while the checksum database is down', () => {
     await g.g.service.idle();
     sumdb.clearFaults();
     const pass = await g.g.reverify.runOnce();
-    expect(pass).toEqual({ verified: 2, purged: 0, unavailable: 0, unknown: 0, contradicted: 0 });
+    expect(pass).toEqual({ verified: 2, purged: 0, unavailable: 0, unknown: 0, contradicted: 0, unreadable: 0 });
     const r = await get(`${g.url}/example.com/heal/@v/v1.0.0.zip`);
     expect(r.headers.get('x-godepot-verification')).toBe('verified');
     expect(r.headers.get('cache-control')).toContain('immutable');
@@ -117,6 +117,7 @@ describe('verification policies while the checksum database is down', () => {
       unavailable: 0,
       unknown: 0,
       contradicted: 0,
+      unreadable: 0,
     });
     expect(g.logs.some((l) => l.alert === 'checksum_mismatch')).toBe(true);
     const metrics = await (await fetch(`${g.url}/metrics`)).text();

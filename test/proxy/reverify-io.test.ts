@@ -11,6 +11,7 @@ describe('re-verifying a quarantined copy that cannot be read', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let mod: BuiltModule;
+  let other: BuiltModule;
   let g: RunningGodepot;
   const memory = new MemoryStorage();
   let failReads = false;
@@ -18,7 +19,7 @@ describe('re-verifying a quarantined copy that cannot be read', () => {
   const storage: Storage = Object.assign(Object.create(memory) as Storage, {
     open: async (key: string) => {
       const blob = await memory.open(key);
-      if (!blob || !failReads || !key.startsWith('unverified/')) return blob;
+      if (!blob || !failReads || !key.startsWith('unverified/') || !key.includes('/io/')) return blob;
       return {
         ...blob,
         size: blob.size,
@@ -35,11 +36,15 @@ describe('re-verifying a quarantined copy that cannot be read', () => {
   });
 
   beforeAll(async () => {
-    [mod] = (await buildModules([
-      { path: 'example.com/reverify/io', version: 'v1.0.0', files: { 'go.mod': 'module example.com/reverify/io\n' } },
-    ])) as [BuiltModule];
-    upstream = await FakeGoProxy.start([mod]);
-    sumdb = await FakeSumDb.start({ records: [mod] });
+    [mod, other] = (await buildModules(
+      ['io', 'other'].map((n) => ({
+        path: `example.com/reverify/${n}`,
+        version: 'v1.0.0',
+        files: { 'go.mod': `module example.com/reverify/${n}\n` },
+      })),
+    )) as [BuiltModule, BuiltModule];
+    upstream = await FakeGoProxy.start([mod, other]);
+    sumdb = await FakeSumDb.start({ records: [mod, other] });
     g = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }, { storage });
   });
 
@@ -49,20 +54,23 @@ describe('re-verifying a quarantined copy that cannot be read', () => {
     await sumdb?.close();
   });
 
-  it('keeps the copy when its read fails, and promotes it once it reads', async () => {
+  it('keeps the copy when its read fails, goes on with the others, and promotes it once it reads', async () => {
     const undo = sumdb.setFault(faults.status(503), '/lookup/');
     try {
-      const r = await fetch(`${g.url}/${mod.path}/@v/${mod.version}.zip`);
-      expect(r.status).toBe(200);
-      expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+      for (const m of [mod, other]) {
+        const r = await fetch(`${g.url}/${m.path}/@v/${m.version}.zip`);
+        expect(r.status).toBe(200);
+        expect(r.headers.get('x-godepot-verification')).toBe('unverified');
+      }
     } finally {
       undo();
     }
     await g.g.service.idle();
-    const key = (await memory.list('unverified/')).find((k) => k.endsWith('.zip'));
+    const key = (await memory.list('unverified/')).find((k) => k.endsWith('.zip') && k.includes('/io/'));
     expect(key).toBeDefined();
     failReads = true;
-    expect(await g.g.reverify.runOnce()).toMatchObject({ purged: 0, unavailable: 1 });
+    // The unreadable copy is kept, and the pass goes on: the other one is promoted.
+    expect(await g.g.reverify.runOnce()).toMatchObject({ purged: 0, unreadable: 1, verified: 1 });
     expect(await memory.get(key as string)).not.toBeNull();
     failReads = false;
     expect((await g.g.reverify.runOnce()).verified).toBeGreaterThanOrEqual(1);

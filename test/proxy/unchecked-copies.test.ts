@@ -136,6 +136,7 @@ describe('copies stored unchecked', () => {
         unavailable: 0,
         unknown: 0,
         contradicted: 0,
+        unreadable: 0,
       });
       expect(sumdb.count('corp.example')).toBe(0);
     } finally {
@@ -169,6 +170,7 @@ describe('copies stored unchecked', () => {
         unavailable: 0,
         unknown: 1,
         contradicted: 0,
+        unreadable: 0,
       });
       expect(await exists(join(d, 'unverified/example.com/aaunknown/@v/v1.0.0.zip'))).toBe(true);
       expect(await exists(join(d, 'mod/example.com/ok/@v/v1.0.0.zip'))).toBe(true);
