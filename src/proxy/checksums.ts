@@ -17,25 +17,28 @@ export class MirrorChecksums implements ChecksumSource {
     return record ? hashesFromRecord(record.text.toString('utf8'), path, version) : null;
   }
 
+  async forked(): Promise<string | null> {
+    const f = await this.mirror.tree.knownFork();
+    return f
+      ? `${f.from} served a history that contradicts the verified tree at ${f.detectedAt} (a fork, not cleared)`
+      : null;
+  }
+
   async lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes> {
     try {
       const { record } = await this.mirror.lookup({ path, version }, signal);
       return hashesFromRecord(record.text.toString('utf8'), path, version);
     } catch (err) {
+      if (err instanceof SumdbError && err.kind === 'inconsistent')
+        throw new ChecksumUnavailableError(this.name, err.message, 'inconsistent');
+      // Once a fork was refused (here, by another worker or node), a database that then stops answering, or
+      // says it has no record, or a lookup that fails for any other reason, is not an outage to fall back
+      // from: the one who forged the history may also be the one who keeps it away. Until an operator clears
+      // the fork (README, Operations), nothing new is served on the upstream's word alone.
+      const fork = await this.forked().catch(() => null);
+      if (fork) throw new ChecksumUnavailableError(this.name, `${(err as Error).message}; and ${fork}`, 'inconsistent');
       if (!(err instanceof SumdbError)) throw err;
-      if (err.kind === 'inconsistent') throw new ChecksumUnavailableError(this.name, err.message, 'inconsistent');
-      // Once a fork was refused, a database that then stops answering (or says it has no record) is not an
-      // outage to fall back from: the one who forged the history may also be the one who keeps it away. Until
-      // an operator clears the fork (README, Operations), nothing new is served on the upstream's word alone.
-      const fork = this.mirror.tree.fork;
-      if (!fork && err instanceof NotInLogError)
-        throw new ChecksumUnavailableError(this.name, err.message, 'not_in_log');
-      if (fork)
-        throw new ChecksumUnavailableError(
-          this.name,
-          `${err.message}; and ${fork.from} served a history that contradicts the verified tree at ${fork.detectedAt} (a fork, not cleared)`,
-          'inconsistent',
-        );
+      if (err instanceof NotInLogError) throw new ChecksumUnavailableError(this.name, err.message, 'not_in_log');
       throw new ChecksumUnavailableError(this.name, err.message);
     }
   }

@@ -377,7 +377,7 @@ export class ImmutableFetcher {
     const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
     this.ctx.log.error(
       { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
-      'refused: the checksum database answered with a history that contradicts the verified tree; nothing stored',
+      "refused: the checksum database's history contradicts the verified tree (a fork, refused now or earlier and not cleared); nothing stored",
     );
     return new GodepotError(
       'sumdb_inconsistent',

@@ -368,10 +368,16 @@ export class ModuleService {
       const a = await this.fromStore(req, storageKey(req), 'verified', 'hit');
       if (a) return a;
     }
-    if (result === 'contradicted') {
+    // A fork not cleared (the database's history contradicts the verified tree): whatever the pass above said
+    // in time, or not (a database that hangs outlasts the grace), the copy is kept and not served.
+    const fork =
+      result === 'contradicted'
+        ? 'it contradicts the verified tree'
+        : await this.ctx.checksums?.forked().catch(() => null);
+    if (fork && result !== 'purged') {
       throw new GodepotError(
         'sumdb_inconsistent',
-        `godepot: cannot verify ${describeRequest(req)}: the checksum database's sources answer with a history that contradicts the verified tree (see /readyz and the log). That is evidence of tampering, not an outage, so the copy kept while the database was unreachable is not served under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on`,
+        `godepot: cannot verify ${describeRequest(req)}: the checksum database's history contradicts the verified tree (${fork}; see /readyz and the log). That is evidence of tampering, not an outage, so the copy kept while the database was unreachable is not served under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on`,
       );
     }
     if (result === 'purged') {

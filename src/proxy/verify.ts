@@ -43,6 +43,8 @@ export interface ChecksumSource {
   lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes>;
   /** The hashes of a record godepot holds for path@version and has proven, without asking the database; null if none. */
   held(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes | null>;
+  /** What is known of a fork of the database that is not cleared (in words), or null. */
+  forked(): Promise<string | null>;
 }
 
 export type Policy = 'skip' | VerifyMode;

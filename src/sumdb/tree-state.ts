@@ -80,6 +80,8 @@ export class TreeState {
   private readonly badHeads = new Set<string>();
   /** The last tree head a source sent that did not verify under the configured key (at: this state's clock). */
   lastBadHead: { readonly from: string; readonly why: string; readonly at: number } | null = null;
+  /** When knownFork last looked beyond this process. */
+  private storedForkAt = -Infinity;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -276,6 +278,29 @@ export class TreeState {
   /** With a shared tree, learns a fork another node recorded (syncFork); /readyz asks before it answers. */
   async learnFork(): Promise<void> {
     if (this.shared) await this.syncFork(this.shared, true);
+  }
+
+  /**
+   * The fork refused here, by another worker or node (through the cluster),
+   * or recorded in storage (shared by every process that shares it): looked
+   * for at most every FORK_SYNC_MS.
+   */
+  async knownFork(): Promise<ForkEvidence | null> {
+    if (this.fork) return this.fork;
+    const now = this.clock.now();
+    if (now - this.storedForkAt < FORK_SYNC_MS) return null;
+    this.storedForkAt = now;
+    if (this.shared) await this.syncFork(this.shared, true).catch(() => undefined);
+    if (this.fork) return this.fork;
+    const f = await this.store.storage.get(this.store.inconsistentKey()).catch(() => null);
+    if (f) {
+      try {
+        this.fork = JSON.parse(f.toString('utf8')) as ForkEvidence;
+      } catch {
+        // Not evidence we wrote: ignore.
+      }
+    }
+    return this.fork;
   }
 
   /**

@@ -26,6 +26,8 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let godepot: RunningGodepot;
+  /** Another godepot on the same data folder, started before the fork: it learns it from storage. */
+  let second: RunningGodepot;
   // Time moves only when the test says so: the tree head ages past its TTL by advance(), not by sleeping.
   const clock = new ManualClock(Date.now());
   let appDir: string;
@@ -61,6 +63,10 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     }
     warmGoSum = await text(join(appDir, 'go.sum'));
     verified = await latest();
+    second = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'sumdb-ttl': '300ms', data: godepot.data },
+      { compose: { clock } },
+    );
     // A module served while the database was away: kept in quarantine, marked unverified (before any fork).
     [kept] = (await buildModules([
       {
@@ -82,6 +88,7 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
   }, 240_000);
 
   afterAll(async () => {
+    await second?.close();
     await godepot?.close();
     await upstream?.close();
     await sumdb?.close();
@@ -193,6 +200,15 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     expect(again.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
     expect(body).toContain('evidence of tampering, not an outage');
     expect((await godepot.g.storage.list('unverified/')).some((k) => k.includes(kept.path))).toBe(true);
+    // Nor when the database then hangs past the grace a quarantined copy is given (no verdict in time).
+    const undo = sumdb.setFault(faults.hang());
+    try {
+      const hung = await fetch(url);
+      expect(hung.status).toBe(502);
+      expect(hung.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
+    } finally {
+      undo();
+    }
   });
 
   it('after the fork, a database that stops answering is not an outage to fall back from: nothing new is served', async () => {
@@ -207,12 +223,15 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     await upstream.add(later);
     const undo = sumdb.setFault(faults.status(503));
     try {
-      clock.advance(1_000);
-      const r = await fetch(`${godepot.url}/${later.path}/@v/${later.version}.mod`);
-      const body = await r.text();
-      expect(r.status, body).toBe(502);
-      expect(r.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
-      expect(body).toMatch(/a fork, not cleared/);
+      clock.advance(10_000);
+      // The godepot that refused the fork, and one on the same data folder that learns it from storage.
+      for (const g of [godepot, second]) {
+        const r = await fetch(`${g.url}/${later.path}/@v/${later.version}.mod`);
+        const body = await r.text();
+        expect(r.status, body).toBe(502);
+        expect(r.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
+        expect(body).toMatch(/a fork, not cleared/);
+      }
     } finally {
       undo();
     }
