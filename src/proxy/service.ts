@@ -184,7 +184,11 @@ export class ModuleService {
     let body: Buffer | null = null;
     let verdict: 'intact' | 'unchecked' | 'damaged' = 'damaged';
     try {
-      if (blob.size <= this.memoryItemLimit) body = await blob.read();
+      if (blob.size <= this.memoryItemLimit) {
+        body = await blob.read();
+        // In memory now: the handle is not held while the bytes wait for their check (close is idempotent).
+        await blob.close();
+      }
       // A quarantined copy (unverified/) is checked by re-verification instead.
       verdict = key !== storageKey(req) ? 'intact' : await this.intact(req, key, body ?? blob, etag);
     } finally {

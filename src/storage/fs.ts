@@ -342,7 +342,7 @@ export class FsStorage implements Storage {
       const made = await placeInto(tmp, target, (from, to) =>
         link(from, to).catch((err: NodeJS.ErrnoException) => {
           if (!NO_LINKS.has(err.code ?? '')) throw err;
-          return writeFile(to, data, { flag: 'wx', mode: 0o644 });
+          return this.createInPlace(to, data, opts);
         }),
       );
       if (this.durable) await syncFolders(target, made);
@@ -353,6 +353,26 @@ export class FsStorage implements Storage {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * create on a file system without hard links: an exclusive create of the
+   * target itself, flushed; removed again if writing it fails (a torn first
+   * record would otherwise stand for good). A reader may see it while it is
+   * written: what create is for (small first records) is written in one call.
+   */
+  private async createInPlace(target: string, data: Uint8Array, opts: PutOptions): Promise<void> {
+    const fh = await open(target, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      if (opts.mtimeMs !== undefined) await fh.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
+      if (this.durable) await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await rm(target, { force: true });
+      throw err;
+    }
+    await fh.close();
   }
 
   async stage(): Promise<FsStagedBlob> {

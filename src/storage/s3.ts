@@ -87,6 +87,8 @@ class ReplacedWhileReading extends Error {
 
 export class S3Storage implements Storage {
   readonly kind = 's3';
+  /** False once the store refused a conditional write (501): create then looks before it writes. */
+  conditionalWrites = true;
   /** How this store is named in errors and /readyz. */
   readonly name: string;
   private readonly root: string;
@@ -320,6 +322,7 @@ export class S3Storage implements Storage {
         if (status === 409 && attempt < 3) continue;
         // A store without conditional writes: the best it can do is a look first (PrivateLedger warns of it).
         if (status === 501) {
+          this.conditionalWrites = false;
           if (await this.stat(key)) return false;
           await this.put(key, data, opts);
           return true;

@@ -94,17 +94,6 @@ export interface SumdbMirrorOptions {
 /** The code a lookup lease's holder reports when the database's sources timed out (waiters answer 504 too). */
 const TIMEOUT = 'sumdb_timeout';
 
-/** A record lies beyond every head godepot has; databaseHead: even beyond the database's own, just asked. */
-class BeyondTreeError extends SumdbError {
-  constructor(
-    message: string,
-    readonly databaseHead: boolean,
-  ) {
-    super('unavailable', message);
-    this.name = 'BeyondTreeError';
-  }
-}
-
 /** Stored records remembered as proven by this process (then forgotten all at once). */
 const PROVEN_RECORDS = 100_000;
 
@@ -242,15 +231,10 @@ export class SumdbMirror {
         return { body: head.note, contentType: TEXT, immutable: false, cache };
       }
       case 'lookup': {
-        let { record, cache } = await this.lookup(r.ref, signal);
-        let head = await this.headForRecord(record.id, signal).catch((err: unknown) => err as Error);
-        if (head instanceof BeyondTreeError && head.databaseHead && cache === 'hit') {
-          // A stored record the database's own fresh head does not cover: its id is damaged. Removed, asked again.
-          await this.removeDamagedRecord(r.ref, head.message);
-          ({ record, cache } = await this.lookup(r.ref, signal));
-          head = await this.headForRecord(record.id, signal);
-        }
-        if (head instanceof Error) throw head;
+        const { record, cache } = await this.lookup(r.ref, signal);
+        // A stored record beyond even the database's own head is not removed here: a source that lags may
+        // have answered that head, and the record be good (the error says how to have it fetched again).
+        const head = await this.headForRecord(record.id, signal);
         return {
           body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
           contentType: TEXT,
@@ -276,12 +260,12 @@ export class SumdbMirror {
     // Stored beyond every stored head (by a release that did not order its writes): the database's head covers it.
     if ((!head || id >= head.tree.n) && !this.opts.offline) head = await this.refresh(signal);
     if (head && id < head.tree.n) return head;
-    throw new BeyondTreeError(
+    throw new SumdbError(
+      'unavailable',
       `checksum database ${this.name}: record ${id} lies beyond the verified tree head godepot holds (size ${head?.tree.n ?? 0})` +
         (this.opts.offline
           ? '; it is served once godepot, run online, has verified a newer head'
           : `; the database's own head does not cover it either: remove the stored record to have it fetched again`),
-      !this.opts.offline && head !== null,
     );
   }
 
@@ -415,7 +399,8 @@ export class SumdbMirror {
   ): Promise<{ readonly record: StoredRecord; readonly proven: boolean } | null> {
     const held = await this.store.heldRecord(ref.path, ref.version);
     if (!held) return null;
-    const id = `${ref.path}@${ref.version}`;
+    // Remembered by what was proven, not only whose: a record changed on disk afterwards is proven again.
+    const id = `${ref.path}@${ref.version} ${held.record.id} ${recordHash(held.record.text).toString('base64')}`;
     // Kept by this process moments ago (its write pending), or proven since this process started.
     if (held.landed || this.provenRecords.has(id)) return { record: held.record, proven: true };
     // A head another process stored (godepot warm, a worker) proves it as well; with none that verifies under
@@ -442,7 +427,6 @@ export class SumdbMirror {
       'a stored checksum-database record is not what the verified tree holds (disk damage, or changed by hand): removed, and looked up again',
     );
     this.opts.storedDamaged?.();
-    this.provenRecords.delete(`${ref.path}@${ref.version}`);
     await this.store.deleteRecord(ref.path, ref.version).catch(() => undefined);
   }
 

@@ -128,7 +128,9 @@ export class PrivateLedger {
     const key = `ledger/probe/${randomBytes(8).toString('hex')}`;
     try {
       await this.storage.create(key, Buffer.from('1'));
-      return !(await this.storage.create(key, Buffer.from('2')));
+      const second = await this.storage.create(key, Buffer.from('2'));
+      // An object store that refused the conditional write (S3Storage looked first instead) holds no better.
+      return !second && (this.storage as { conditionalWrites?: boolean }).conditionalWrites !== false;
     } finally {
       await this.storage.delete(key).catch(() => undefined);
     }

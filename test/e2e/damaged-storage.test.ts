@@ -200,7 +200,8 @@ describe('a damaged data folder', () => {
     await fs.close();
   });
 
-  it("a stored record whose id no head covers, not even the database's own, is removed and looked up again", async () => {
+  it("a stored record whose id even the database's head does not cover is kept, and the answer says how to heal it", async () => {
+    // Not removed: a source that lags may have answered that head while the record is good.
     const m = mods.info as BuiltModule;
     const record = join(data, 'sumdb', sumdb.name, 'lookup', `${escapePath(m.path)}@${m.version}`);
     const stored = await readFile(record, 'utf8');
@@ -208,10 +209,10 @@ describe('a damaged data folder', () => {
     const g = (godepot = await start());
     const r = await fetch(`${g.url}/sumdb/${sumdb.name}/lookup/${m.path}@${m.version}`);
     const body = await r.text();
-    expect(r.status, body).toBe(200);
-    expect(body).toContain(m.goModH1);
-    expect(body.startsWith('9999999\n')).toBe(false);
-    expect(g.logs.some((l) => l.alert === 'stored_record_damaged' && l.module === m.path)).toBe(true);
+    expect(r.status, body).toBe(502);
+    expect(body).toMatch(/record 9999999 lies beyond .* remove the stored record to have it fetched again/);
+    expect((await readFile(record, 'utf8')).startsWith('9999999\n')).toBe(true);
+    await writeFile(record, stored);
     await g.close();
     godepot = null;
   });
