@@ -157,6 +157,18 @@ function corrupt(err: unknown, entry: ZipEntry): unknown {
 class SourceReader extends yauzl.RandomAccessReader {
   private readonly live = new Set<Readable>();
   private windows: Array<{ start: number; bytes: Buffer }> = [];
+  /**
+   * The first failure of the source itself (a storage read that failed): not
+   * a property of the zip, so it is what a read reports, never a ZipError.
+   */
+  sourceFailure: unknown = null;
+  private ending = false;
+  private readonly noteFailure = (err: unknown): void => {
+    // Streams ended here (an abort) or by their consumer (pipeline, after a failed check) report that end.
+    const e = err as { name?: unknown; code?: unknown } | null;
+    if (this.ending || e?.name === 'AbortError' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    this.sourceFailure ??= err;
+  };
 
   constructor(private readonly source: ByteSource) {
     super();
@@ -166,7 +178,13 @@ class SourceReader extends yauzl.RandomAccessReader {
     const stream = this.source.createReadStream(start, end);
     this.live.add(stream);
     stream.once('close', () => this.live.delete(stream));
+    stream.once('error', this.noteFailure);
     return stream;
+  }
+
+  /** err as a read reports it: the source's own failure when there was one, else as wrap makes it. */
+  failure(err: unknown, wrap: (err: unknown) => unknown): unknown {
+    return this.sourceFailure ?? wrap(err);
   }
 
   override read(
@@ -204,13 +222,20 @@ class SourceReader extends yauzl.RandomAccessReader {
     const hit = this.windows.find((w) => position >= w.start && position + length <= w.start + w.bytes.length);
     if (hit !== undefined) return hit.bytes.subarray(position - hit.start, position - hit.start + length);
     const end = Math.max(position + length, Math.min(this.source.size, position + READ_AHEAD));
-    const bytes = await this.source.read(position, end);
+    let bytes: Buffer;
+    try {
+      bytes = await this.source.read(position, end);
+    } catch (err) {
+      this.noteFailure(err);
+      throw err;
+    }
     if (bytes.length !== end - position) throw new RangeError(`short read at ${position} of the source`);
     this.windows = [{ start: position, bytes }, ...this.windows.slice(0, 1)];
     return bytes.subarray(0, length);
   }
 
   destroyAll(reason: unknown): void {
+    this.ending = true;
     const err = reason instanceof Error ? reason : new Error(String(reason));
     for (const stream of this.live) stream.destroy(err);
     this.live.clear();
@@ -241,11 +266,14 @@ export class ZipReader {
   ) {
     zipfile.on('entry', (raw: yauzl.Entry) => this.settle(null, raw));
     zipfile.on('end', () => this.settle(null, null));
-    zipfile.on('error', (err: unknown) => this.fail(notAZip(err)));
+    zipfile.on('error', (err: unknown) => this.fail(reader.failure(err, notAZip)));
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Reads the end of central directory record. Rejects with a ZipError when the zip is malformed. */
+  /**
+   * Reads the end of central directory record. Rejects with a ZipError when
+   * the zip is malformed, with the source's own error when reading it failed.
+   */
   static async open(source: ByteSource, opts: ReadOptions = {}): Promise<ZipReader> {
     opts.signal?.throwIfAborted();
     const reader = new SourceReader(source);
@@ -256,7 +284,7 @@ export class ZipReader {
         const options = { lazyEntries: true, decodeStrings: false, validateEntrySizes: false, autoClose: false };
         yauzl.fromRandomAccessReader(reader, source.size, options, (err, zf) => {
           if (err === null && zf !== undefined) resolve(zf);
-          else reject(notAZip(err ?? new Error('no zip file')));
+          else reject(reader.failure(err ?? new Error('no zip file'), notAZip));
         });
       });
       if (opts.signal?.aborted === true) {
@@ -289,7 +317,7 @@ export class ZipReader {
    * method Go reads (store or deflate), not encrypted, exactly the declared
    * size (a zip bomb stops one chunk past it), the CRC-32 (when one is
    * given), and a data descriptor's CRC-32. Rejects with a ZipError naming
-   * the entry.
+   * the entry, or with the source's own error when reading it failed.
    */
   async read(entry: ZipEntry): Promise<EntryDigest> {
     const { raw } = entry;
@@ -299,7 +327,7 @@ export class ZipReader {
       throw new ZipError('zip: encrypted entries are not supported', entry.name);
     const start = await new Promise<number>((resolve, reject) => {
       this.zipfile.readLocalFileHeader(raw, { minimal: true }, (err, header) => {
-        if (err !== null) reject(notAZip(err));
+        if (err !== null) reject(this.reader.failure(err, notAZip));
         else resolve(header.fileDataStart);
       });
     });
@@ -331,7 +359,7 @@ export class ZipReader {
       return content.finish(descriptor);
     } catch (err) {
       // A stream ended by a failed check reports its own close; the check's failure is the news.
-      throw corrupt(content.failure ?? err, entry);
+      throw this.reader.failure(content.failure ?? err, (e) => corrupt(e, entry));
     }
   }
 

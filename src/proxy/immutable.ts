@@ -94,36 +94,6 @@ const VERIFY_WAITING = 256;
 const STORED_CHECKS_RUNNING = 2;
 const STORED_CHECKS_WAITING = 256;
 
-/**
- * blob, noting the first failure of a read or a stream: the zip reader
- * reports any failure as a malformed zip, and a storage that failed to read
- * must not pass for damaged bytes.
- */
-function watchReads(blob: OpenBlob): { readonly source: OpenBlob; failure(): unknown } {
-  let failure: unknown = null;
-  const note = (err: unknown): void => {
-    // The zip reader ends a stream it has found damage in (pipeline destroys its input): that is its verdict,
-    // not a failure of the storage.
-    const e = err as { name?: unknown; code?: unknown } | null;
-    if (e?.name === 'AbortError' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
-    failure ??= err;
-  };
-  return {
-    source: {
-      size: blob.size,
-      mtimeMs: blob.mtimeMs,
-      stream: (start, end) => blob.stream(start, end).once('error', note),
-      read: (start, end, into) =>
-        blob.read(start, end, into).catch((err: unknown) => {
-          note(err);
-          throw err;
-        }),
-      close: () => blob.close(),
-    },
-    failure: () => failure,
-  };
-}
-
 export class ImmutableFetcher {
   private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);
   /** Checks of stored copies (damage): apart from fetches, so a burst of first reads never makes a miss busy. */
@@ -177,13 +147,12 @@ export class ImmutableFetcher {
         throw err;
       }
     }
-    const input = Buffer.isBuffer(bytes) ? { source: bytes, failure: () => null } : watchReads(bytes);
     let got: string;
     try {
-      got = await this.storedChecks.run(() => hashArtifact(req, input.source, signal), signal);
+      got = await this.storedChecks.run(() => hashArtifact(req, bytes, signal), signal);
     } catch (err) {
-      const io = input.failure();
-      if (io !== null) throw io;
+      // Only a zip the rules refuse is damage; a storage read that failed (modzip passes it on as it is) is the
+      // request's error.
       if (err instanceof QueueFullError) return 'unchecked';
       if (err instanceof GodepotError && err.code === 'bad_upstream_content')
         return { damaged: err.message.replace(/^godepot: /, '').replace(/; refused and not stored$/, '') };
@@ -500,18 +469,14 @@ export class ImmutableFetcher {
     const blob = await this.ctx.storage.open(key);
     if (!blob) return 'purged';
     let got: string;
-    const input = watchReads(blob);
     try {
-      got =
-        req.kind === 'zip'
-          ? await this.hashZip(req, input.source, signal)
-          : await hashArtifact(req, input.source, signal);
+      got = req.kind === 'zip' ? await this.hashZip(req, blob, signal) : await hashArtifact(req, blob, signal);
     } catch (err) {
       // Only a copy that is not a module zip is purged: a storage read that failed, a full verification queue
       // or an abort leave it for the next pass.
-      if (input.failure() !== null || !(err instanceof GodepotError && err.code === 'bad_upstream_content')) {
+      if (!(err instanceof GodepotError && err.code === 'bad_upstream_content')) {
         this.ctx.log.warn(
-          { module: req.path, version: req.version, kind: req.kind, key, err: String(input.failure() ?? err) },
+          { module: req.path, version: req.version, kind: req.kind, key, err: String(err) },
           'a quarantined copy could not be read for re-verification; kept for the next pass',
         );
         return 'unreadable';
