@@ -94,6 +94,11 @@ const VERIFY_WAITING = 256;
 const STORED_CHECKS_RUNNING = 2;
 const STORED_CHECKS_WAITING = 256;
 
+/** req as go.sum names it: path@version, with /go.mod for a .mod. */
+function goSumName(req: ImmutableRequest): string {
+  return `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+}
+
 export class ImmutableFetcher {
   private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);
   /** Checks of stored copies (damage): apart from fetches, so a burst of first reads never makes a miss busy. */
@@ -343,7 +348,7 @@ export class ImmutableFetcher {
    * the module on the upstream's word alone.
    */
   private contradicted(req: ImmutableRequest, why: ChecksumUnavailableError, upstream: string): GodepotError {
-    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    const what = goSumName(req);
     this.ctx.log.error(
       { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
       "refused: the checksum database's history contradicts the verified tree (a fork, refused now or earlier and not cleared); nothing stored",
@@ -356,7 +361,7 @@ export class ImmutableFetcher {
 
   /** The database answered that it has no record of req: refused under every policy, as the go command refuses it. */
   private notInDatabase(req: ImmutableRequest, why: ChecksumUnavailableError, upstream: string): GodepotError {
-    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    const what = goSumName(req);
     this.ctx.log.warn(
       { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
       'refused: the checksum database has no record of this module version; nothing stored',
@@ -374,7 +379,7 @@ export class ImmutableFetcher {
     got: string,
     signal: AbortSignal,
   ): Promise<Verification> {
-    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    const what = goSumName(req);
     if (policy === 'strict') {
       throw new GodepotError(
         'verification_unavailable',
@@ -435,7 +440,7 @@ export class ImmutableFetcher {
   }
 
   private mismatch(req: ImmutableRequest, want: string, got: string, upstream: string): GodepotError {
-    const what = `${req.path}@${req.version}${req.kind === 'mod' ? '/go.mod' : ''}`;
+    const what = goSumName(req);
     this.ctx.events.checksumMismatch?.({
       module: req.path,
       version: req.version,

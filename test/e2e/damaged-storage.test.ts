@@ -13,8 +13,8 @@ import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { metric } from '../support/metrics.js';
 import { escapePath, escapeVersion } from '../../src/module/index.js';
-import { FsStorage, type Storage } from '../../src/storage/index.js';
-import { Readable } from 'node:stream';
+import { FsStorage } from '../../src/storage/index.js';
+import { failingReads } from '../support/failing-reads.js';
 
 const SMALL = 64 << 10;
 
@@ -161,26 +161,8 @@ describe('a damaged data folder', () => {
     const m = mods.big as BuiltModule;
     const key = `mod/${escapePath(m.path)}/@v/${escapeVersion(m.version)}.zip`;
     const fs = await FsStorage.open(data);
-    const eio = (): Error => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' });
     // The disk fails every read of that file's bytes (its size and time still answer).
-    const failing: Storage = Object.assign(Object.create(fs) as Storage, {
-      open: async (k: string) => {
-        const blob = await fs.open(k);
-        if (!blob || k !== key) return blob;
-        return {
-          ...blob,
-          size: blob.size,
-          mtimeMs: blob.mtimeMs,
-          read: () => Promise.reject(eio()),
-          stream: () =>
-            new Readable({
-              read() {
-                this.destroy(eio());
-              },
-            }),
-        };
-      },
-    });
+    const failing = failingReads(fs, (k) => k === key);
     const g = (godepot = await startGodepot(
       {
         upstream: upstream.url,

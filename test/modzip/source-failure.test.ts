@@ -7,9 +7,9 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { bufferSource, verifyModuleZip, ZipError, type ByteSource } from '../../src/modzip/index.js';
 import { buildModule } from '../world/index.js';
+import { eio } from '../support/failing-reads.js';
 
 const mod = { path: 'example.com/source', version: 'v1.0.0' };
-const eio = (): Error => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
 
 async function zip(): Promise<Buffer> {
   const built = await buildModule({

@@ -2,10 +2,10 @@
 // error, an object store time-out): that is no verdict on the copy. It is
 // kept for the next pass, never purged as if it were not a module zip.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Readable } from 'node:stream';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
-import { MemoryStorage, type Storage } from '../../src/storage/index.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+import { failingReads } from '../support/failing-reads.js';
 
 describe('re-verifying a quarantined copy that cannot be read', () => {
   let upstream: FakeGoProxy;
@@ -15,25 +15,7 @@ describe('re-verifying a quarantined copy that cannot be read', () => {
   let g: RunningGodepot;
   const memory = new MemoryStorage();
   let failReads = false;
-  const eio = (): Error => Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
-  const storage: Storage = Object.assign(Object.create(memory) as Storage, {
-    open: async (key: string) => {
-      const blob = await memory.open(key);
-      if (!blob || !failReads || !key.startsWith('unverified/') || !key.includes('/io/')) return blob;
-      return {
-        ...blob,
-        size: blob.size,
-        mtimeMs: blob.mtimeMs,
-        read: () => Promise.reject(eio()),
-        stream: () =>
-          new Readable({
-            read() {
-              this.destroy(eio());
-            },
-          }),
-      };
-    },
-  });
+  const storage = failingReads(memory, (key) => failReads && key.startsWith('unverified/') && key.includes('/io/'));
 
   beforeAll(async () => {
     [mod, other] = (await buildModules(
