@@ -114,13 +114,17 @@ export class TreeState {
         await blob.close();
       }
     }
+    this.fork = await this.storedFork();
+  }
+
+  /** The fork evidence this or another process sharing the storage recorded; null if none (or not ours). */
+  private async storedFork(): Promise<ForkEvidence | null> {
     const f = await this.store.storage.get(this.store.inconsistentKey());
-    if (f) {
-      try {
-        this.fork = JSON.parse(f.toString('utf8')) as ForkEvidence;
-      } catch {
-        this.fork = null;
-      }
+    if (!f) return null;
+    try {
+      return JSON.parse(f.toString('utf8')) as ForkEvidence;
+    } catch {
+      return null;
     }
   }
 
@@ -292,14 +296,7 @@ export class TreeState {
     this.storedForkAt = now;
     if (this.shared) await this.syncFork(this.shared, true).catch(() => undefined);
     if (this.fork) return this.fork;
-    const f = await this.store.storage.get(this.store.inconsistentKey()).catch(() => null);
-    if (f) {
-      try {
-        this.fork = JSON.parse(f.toString('utf8')) as ForkEvidence;
-      } catch {
-        // Not evidence we wrote: ignore.
-      }
-    }
+    this.fork = await this.storedFork().catch(() => null);
     return this.fork;
   }
 
