@@ -334,7 +334,7 @@ export class SumdbMirror {
   /** The verified record for path@version: stored, or fetched and proven to be in the verified tree. */
   async lookup(ref: ModuleVersionRef, signal?: AbortSignal): Promise<{ record: StoredRecord; cache: CacheOutcome }> {
     // Before storage: the answer for a --nosumdb path must not depend on whether a data tile happened to hold it.
-    if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) {
+    if (this.neverAsked(ref.path)) {
       throw new SumdbError(
         'forbidden',
         `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
@@ -343,10 +343,10 @@ export class SumdbMirror {
     const stored = await this.storedRecord(ref, signal);
     if (stored) return { record: stored.record, cache: 'hit' };
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
-    const near = this.tileRecord(ref);
+    const near = this.nearRecord(ref);
     if (near) return this.held(ref, near);
     if (this.opts.offline) {
-      const held = await this.tileRecord(ref, true);
+      const held = await this.tileRecord(ref);
       if (held) return this.held(ref, held);
       throw new SumdbError(
         'not_found',
@@ -359,7 +359,7 @@ export class SumdbMirror {
     } catch (err) {
       // No source gave a verified answer: a data tile held may have the record (verified when it was kept).
       if (!(err instanceof SumdbError) || err.kind === 'unavailable' || err.kind === 'inconsistent') {
-        const held = await this.tileRecord(ref, true).catch(() => null);
+        const held = await this.tileRecord(ref).catch(() => null);
         if (held) return this.held(ref, held);
       }
       throw err;
@@ -373,12 +373,12 @@ export class SumdbMirror {
    * artifact is held against before it is removed as damaged.
    */
   async heldRecord(ref: ModuleVersionRef, signal?: AbortSignal): Promise<StoredRecord | null> {
-    if (this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, ref.path)) return null;
+    if (this.neverAsked(ref.path)) return null;
     const held = await this.storedRecord(ref, signal);
     if (held?.proven) return held.record;
     // Else from a data tile godepot keeps, proven the same way.
     const head = this.tree.head;
-    const tile = head ? await this.tileRecord(ref, true).catch(() => null) : null;
+    const tile = head ? await this.tileRecord(ref).catch(() => null) : null;
     return head && tile && (await this.recordDamage(ref, tile, head, signal)) === null ? tile : null;
   }
 
@@ -459,17 +459,23 @@ export class SumdbMirror {
       : `the stored record ${record.id} does not match the verified tree`;
   }
 
+  /** A --nosumdb path: never sent to the database, and answered from nothing godepot holds either. */
+  private neverAsked(path: string): boolean {
+    return this.opts.nosumdb !== '' && matchPrefixPatterns(this.opts.nosumdb, path);
+  }
+
   /**
-   * ref's record from a data tile godepot holds (verified against the tree
-   * when it was kept): one looked at lately, or with search one in storage.
-   * None without a verified head: the tiles kept may be another log's (a
-   * head that no longer verifies under the configured key was dropped).
+   * ref's record from a data tile godepot looked at lately (nearRecord) or
+   * holds in storage (tileRecord), verified against the tree when it was
+   * kept. None without a verified head: the tiles kept may be another log's
+   * (a head that no longer verifies under the configured key was dropped).
    */
-  private tileRecord(ref: ModuleVersionRef): StoredRecord | null;
-  private tileRecord(ref: ModuleVersionRef, search: true): Promise<StoredRecord | null>;
-  private tileRecord(ref: ModuleVersionRef, search = false): StoredRecord | null | Promise<StoredRecord | null> {
-    if (!search) return this.tree.head ? this.dataTiles.near(ref) : null;
-    return (async () => ((this.tree.head ?? (await this.tree.adoptPersisted())) ? this.dataTiles.find(ref) : null))();
+  private nearRecord(ref: ModuleVersionRef): StoredRecord | null {
+    return this.tree.head ? this.dataTiles.near(ref) : null;
+  }
+
+  private async tileRecord(ref: ModuleVersionRef): Promise<StoredRecord | null> {
+    return (this.tree.head ?? (await this.tree.adoptPersisted())) ? this.dataTiles.find(ref) : null;
   }
 
   /** A record from a data tile godepot holds (verified when it was kept): the answer, and stored under its own key. */
