@@ -1,6 +1,6 @@
 // What the module service's parts share: storage, upstreams, the checksum
 // source, settings, logging and event hooks (metrics and incidents listen).
-import type { Clock } from '../util/clock.js';
+import type { Clock, WaitingClock } from '../util/clock.js';
 import type { FetchLeases } from '../util/leases.js';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/index.js';
@@ -71,6 +71,8 @@ export interface ServiceContext {
   readonly leases?: FetchLeases;
   /** Ages mutable answers (default: the system clock). */
   readonly clock?: Clock;
+  /** What the stale grace is waited on (default: the system clock). */
+  readonly waits?: WaitingClock;
   /** Where upstream 404/410 answers are remembered: coord/'s (this process's, the workers', or the nodes' through Redis). */
   readonly notFound: NotFoundCache;
 }

@@ -8,7 +8,7 @@
 // fetch: one process of those sharing the store asks the upstream, the
 // others read the answer it stored.
 import { NotFoundError } from '../upstream/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { LATE, systemClock, within, type Clock } from '../util/clock.js';
 import { fetchOnceAcross } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
@@ -93,13 +93,9 @@ export class MutableCache {
     }
     // A stale copy is at hand: give the refresh a short grace, then serve stale.
     const s = stored;
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'grace'>((resolve) => {
-      timer = setTimeout(() => resolve('grace'), this.ctx.settings.staleGrace);
-    });
     try {
-      const r = await Promise.race([refresh, grace]);
-      if (r === 'grace') {
+      const r = await within(refresh, this.ctx.settings.staleGrace, this.ctx.waits ?? systemClock);
+      if (r === LATE) {
         refresh.catch(() => undefined);
         return serve(s.body, s.etag, 'stale');
       }
@@ -111,8 +107,6 @@ export class MutableCache {
         'refresh failed; serving the stale copy',
       );
       return serve(s.body, s.etag, 'stale');
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,6 +1,7 @@
 // The module service: cache → single flight → upstream → verify → store →
 // serve. One entry point, get(request), for every GOPROXY artifact.
 import { NotFoundError } from '../upstream/index.js';
+import { systemClock, within } from '../util/clock.js';
 import { fetchOnceAcross } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import {
@@ -365,9 +366,7 @@ export class ModuleService {
    */
   private async serveQuarantined(req: ImmutableRequest): Promise<Artifact> {
     const attempt = this.reverify(req);
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), this.ctx.settings.staleGrace)));
-    const result = await Promise.race([attempt, grace]).finally(() => clearTimeout(timer));
+    const result = await within(attempt, this.ctx.settings.staleGrace, this.ctx.waits ?? systemClock);
     if (result === 'verified') {
       const a = await this.fromStore(req, storageKey(req), 'verified', 'hit');
       if (a) return a;

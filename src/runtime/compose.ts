@@ -94,6 +94,11 @@ export interface ComposeOptions {
   /** The upstream client's clock (breakers, retry pauses, Retry-After, deadlines); tests pass a fake one. */
   readonly upstreamClock?: WaitingClock;
   /**
+   * What the stale grace (and the checksum-database mirror's pause before
+   * indexing data tiles) is waited on (default: the upstream client's clock).
+   */
+  readonly graceClock?: WaitingClock;
+  /**
    * Say what the start-up probe found at its own level (default true). The
    * workers of `serve --workers N` each probe for their own /readyz; only the
    * first says it, the others at debug level, so the log says it once.
@@ -125,6 +130,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });
   if (!given) registerLogMetrics(metrics.registry, droppedLineCount);
   const clock = opts.clock ?? systemClock;
+  const graceClock = opts.graceClock ?? opts.upstreamClock ?? systemClock;
   const coord = await openCoord(
     settings,
     log,
@@ -229,6 +235,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
+        waits: graceClock,
         events: {
           advanced: (db, size, at) => {
             metrics.treeSize.set({ db }, size);
@@ -278,6 +285,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     memory: new MemoryCache<CachedArtifact>(settings.memoryCache, settings.memoryCacheItem),
     shutdown: shutdown.signal,
     clock,
+    waits: graceClock,
     ...moduleCoordination(coord, settings),
   };
   const service = new ModuleService(serviceContext, settings.memoryCacheItem, { readAhead: settings.readAhead });

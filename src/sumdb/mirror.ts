@@ -3,7 +3,7 @@
 // every byte against the signed, append-only tree before keeping it.
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
-import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
+import { LATE, systemClock, within, type Clock, type WaitingClock } from '../util/clock.js';
 import { fetchOnceAcross, type FetchLeases, type FetchOutcome } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
@@ -75,7 +75,7 @@ export interface SumdbMirrorOptions {
   readonly nosumdb: string;
   /** Fetch and index the data tile around every record looked up (default true). */
   readonly indexDataTiles?: boolean;
-  /** What the pause in lookups before those data tiles are indexed is waited on (default: the system clock). */
+  /** What the stale grace and the pause in lookups before data tiles are indexed are waited on (default: the system clock). */
   readonly waits?: WaitingClock;
   /** Ages the tree head (default: the system clock). */
   readonly clock?: Clock;
@@ -278,19 +278,15 @@ export class SumdbMirror {
       throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
     const refresh = this.refresh(signal);
     if (!head) return { head: await refresh, cache: 'miss' };
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), this.opts.staleGrace)));
     try {
-      const r = await Promise.race([refresh, grace]);
-      if (r === 'grace') {
+      const r = await within(refresh, this.opts.staleGrace, this.opts.waits ?? systemClock);
+      if (r === LATE) {
         refresh.catch(() => undefined);
         return { head, cache: 'stale' };
       }
       return { head: r, cache: 'revalidated' };
     } catch {
       return { head: this.tree.head ?? head, cache: 'stale' };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

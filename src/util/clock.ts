@@ -37,3 +37,21 @@ export class ManualClock implements Clock {
     this.t += ms;
   }
 }
+
+/** What within() gives when the grace ran out first. */
+export const LATE: unique symbol = Symbol('late');
+
+/**
+ * The promise's value, or LATE when it has not settled within ms on the
+ * clock (it keeps running; a caller that moves on should catch it).
+ */
+export async function within<T>(p: Promise<T>, ms: number, clock: WaitingClock): Promise<T | typeof LATE> {
+  const stop = new AbortController();
+  const late = clock.sleep(ms, stop.signal).then((): typeof LATE => LATE);
+  late.catch(() => undefined);
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    stop.abort();
+  }
+}

@@ -6,6 +6,7 @@ import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '
 import { closeAll, startGodepot, type RunningGodepot, type RawSettings } from '../support/godepot.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { ManualClock, type Clock } from '../../src/util/clock.js';
+import { FakeClock } from '../support/clock.js';
 import { fetchAll as get, sha256hex as sha } from '../support/http.js';
 
 const FAST: RawSettings = {
@@ -26,10 +27,14 @@ describe('upstream proxy faults', () => {
   const mods = new Map<string, BuiltModule>();
   const running: RunningGodepot[] = [];
 
-  const start = async (extra: RawSettings = {}, storage?: MemoryStorage, clock?: Clock): Promise<RunningGodepot> => {
+  const start = async (
+    extra: RawSettings = {},
+    storage?: MemoryStorage,
+    clocks?: { clock: Clock; graceClock: FakeClock },
+  ): Promise<RunningGodepot> => {
     const g = await startGodepot(
       { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...FAST, ...extra },
-      { ...(storage ? { storage } : {}), ...(clock ? { compose: { clock } } : {}) },
+      { ...(storage ? { storage } : {}), ...(clocks ? { compose: clocks } : {}) },
     );
     running.push(g);
     return g;
@@ -203,18 +208,19 @@ describe('upstream proxy faults', () => {
 
   it('list and @latest are served stale when the upstream fails, refreshed after their TTL otherwise', async () => {
     // Deadlines beyond the test's own time-out: a stale answer can only come from the stale grace.
-    // The lists age on a clock the test moves.
+    // The lists age on a clock the test moves; the grace is waited on another it moves.
     const clock = new ManualClock(Date.now());
+    const graceClock = new FakeClock();
     const LIST_TTL_MS = 60_000;
     const g = await start(
       {
         'list-ttl': `${LIST_TTL_MS}ms`,
-        'stale-grace': '200ms',
+        'stale-grace': '20s',
         'metadata-first-byte-timeout': '60s',
         'metadata-total-timeout': '60s',
       },
       undefined,
-      clock,
+      { clock, graceClock },
     );
     const first = await get(`${g.url}/example.com/m0/@v/list`);
     expect(first.status).toBe(200);
@@ -224,6 +230,7 @@ describe('upstream proxy faults', () => {
     // one TTL and 1 ms on, they are stale, however long the test took.
     clock.advance(LIST_TTL_MS + 1);
     upstream.setFault(faults.status(500));
+    // An upstream that fails outright costs no grace.
     const stale = await get(`${g.url}/example.com/m0/@v/list`);
     expect(stale.status).toBe(200);
     expect(stale.headers.get('x-godepot-cache')).toBe('stale');
@@ -235,7 +242,11 @@ describe('upstream proxy faults', () => {
     expect((await get(`${g.url}/example.com/m1/@latest`)).status).toBe(200);
     clock.advance(LIST_TTL_MS + 1);
     upstream.setFault(faults.hang());
-    const slowStale = await get(`${g.url}/example.com/m1/@latest`);
+    const waiting = graceClock.pending;
+    const slow = get(`${g.url}/example.com/m1/@latest`);
+    await graceClock.until(() => graceClock.pending > waiting, 'the stale grace');
+    await graceClock.advance(20_000);
+    const slowStale = await slow;
     expect(slowStale.status).toBe(200);
     expect(slowStale.headers.get('x-godepot-cache')).toBe('stale');
   });

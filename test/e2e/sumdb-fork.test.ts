@@ -18,6 +18,7 @@ import {
 } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { FakeClock } from '../support/clock.js';
 import { checkout, Dirs, metric, readyz, sumdbEnv, text } from './sumdb-support.js';
 
 describe.skipIf(findGo() === null)('a checksum database that forks its history', () => {
@@ -30,6 +31,8 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
   let second: RunningGodepot;
   // Time moves only when the test says so: the tree head ages past its TTL by advance(), not by sleeping.
   const clock = new ManualClock(Date.now());
+  // And the stale grace a quarantined copy is given is waited on a clock the test moves too.
+  const graceClock = new FakeClock();
   let appDir: string;
   let warmHome: string;
   let warmGoSum: string;
@@ -48,7 +51,7 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     sumdb = await FakeSumDb.start({ records: built });
     godepot = await startGodepot(
       { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'sumdb-ttl': '300ms' },
-      { compose: { clock } },
+      { compose: { clock, graceClock } },
     );
     appDir = await dirs.make('godepot-app-');
     await writeApp(appDir, world.app);
@@ -203,11 +206,17 @@ describe.skipIf(findGo() === null)('a checksum database that forks its history',
     // Nor when the database then hangs past the grace a quarantined copy is given (no verdict in time).
     const undo = sumdb.setFault(faults.hang());
     try {
-      const hung = await fetch(url);
+      const waiting = graceClock.pending;
+      const hanging = fetch(url);
+      await graceClock.until(() => graceClock.pending > waiting, 'the stale grace');
+      await graceClock.advance(2_000);
+      const hung = await hanging;
       expect(hung.status).toBe(502);
       expect(hung.headers.get('x-godepot-error')).toBe('sumdb_inconsistent');
     } finally {
       undo();
+      // The lookup still hanging fails now rather than at its (real-time) deadline.
+      sumdb.dropHung();
     }
   });
 

@@ -3,7 +3,7 @@
 // reset, hang), a forked history, a stale tree head while the database
 // hangs, lookups answered from the data-tile index while every mirror is
 // down, and --nosumdb.
-import { ManualClock } from '../../src/util/clock.js';
+import { FakeClock } from '../support/clock.js';
 import { NotInLogError, SumdbError } from '../../src/sumdb/errors.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
@@ -218,23 +218,36 @@ describe('SumdbMirror: the database is down', () => {
   });
 
   it('serves the stale tree head within the stale grace when every mirror hangs, and reports it in status()', async () => {
-    // Deadlines far beyond the grace, so "stale within the grace" cannot be confused with "failed fast".
-    const clock = new ManualClock();
-    r = await rig([db.url], { mirror: { latestTtl: 60_000, staleGrace: 300, clock }, settings: SLOW_TIMEOUTS });
-    const head = await r.mirror.serve('latest');
-    clock.advance(59_000);
+    // Deadlines far beyond the grace, so "stale within the grace" cannot be confused with "failed fast"; the
+    // grace and the total deadline run on a clock the test moves (a grace waited in real time would time
+    // the test out).
+    const clock = new FakeClock();
+    const settings = { 'sumdb-first-byte-timeout': '2m', 'sumdb-idle-timeout': '2m', 'sumdb-total-timeout': '2m' };
+    const rg = await rig([db.url], { mirror: { latestTtl: 60_000, staleGrace: 30_000 }, settings, clock });
+    r = rg;
+    const head = await rg.mirror.serve('latest');
+    await clock.advance(59_000);
     expect((await r.mirror.serve('latest')).cache).toBe('hit');
-    clock.advance(1_000); // the head is now as old as its TTL
+    await clock.advance(1_000); // the head is now as old as its TTL
     db.setFault(faults.hang());
     for (let k = 0; k < 3; k++) {
-      const a = await r.mirror.serve('latest');
+      const waiting = clock.pending;
+      const served = r.mirror.serve('latest');
+      await clock.until(() => clock.pending > waiting, 'the stale grace');
+      // Not a moment before the grace is over.
+      await clock.advance(29_999);
+      expect(
+        await Promise.race([served.then(() => 'served'), new Promise((res) => setImmediate(res, 'waiting'))]),
+      ).toBe('waiting');
+      await clock.advance(1);
+      const a = await served;
       expect(a.body.equals(head.body)).toBe(true);
       expect(a.cache).toBe('stale');
     }
-    // Once the refresh has failed for good, /readyz's status says so.
-    for (let waited = 0; r.mirror.status().status !== 'stale' && waited < 20_000; waited += 100)
-      await new Promise((res) => setTimeout(res, 100));
-    expect(r.mirror.status().status).toBe('stale');
+    // Once the refresh has failed for good (its deadline passed), /readyz's status says so.
+    expect(r.mirror.status().status).toBe('ok');
+    await clock.advance(120_000);
+    await clock.until(() => rg.mirror.status().status === 'stale', 'the failed refresh');
     db.clearFaults();
     const fresh = await r.mirror.serve('latest');
     expect(fresh.cache).toBe('revalidated');

@@ -7,6 +7,7 @@ import { MirrorRemote } from '../../src/runtime/mirror-remote.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { SumdbMirror, type ForkEvidence, type SumdbMirrorOptions, type SumdbRemote } from '../../src/sumdb/index.js';
 import { EndpointRegistry, HttpPools, MirrorSet } from '../../src/upstream/index.js';
+import type { WaitingClock } from '../../src/util/clock.js';
 import { settingsFrom, type RawSettings } from '../support/godepot.js';
 import { FakeSumDb, TEST_KEY, type SumRecordInput } from '../world/index.js';
 
@@ -28,6 +29,8 @@ export interface RigOptions {
   readonly mirror?: Partial<Omit<SumdbMirrorOptions, 'remote' | 'storage' | 'log'>>;
   /** Wrap the remote (to count or alter calls). */
   readonly wrap?: (r: SumdbRemote) => SumdbRemote;
+  /** The mirrors' deadlines and the mirror's stale grace and ages run on it (default: the system clock). */
+  readonly clock?: WaitingClock;
 }
 
 export interface Rig {
@@ -54,7 +57,7 @@ export function captureLog(): { log: Logger; logs: Array<Record<string, unknown>
 export async function rig(urls: readonly string[], opts: RigOptions = {}): Promise<Rig> {
   const settings = settingsFrom({ data: '/nonexistent', ...FAST, ...opts.settings });
   const pools = new HttpPools(settings.deadlines);
-  const endpoints = new EndpointRegistry(pools, settings);
+  const endpoints = new EndpointRegistry(pools, settings, {}, opts.clock);
   const storage = opts.storage ?? new MemoryStorage();
   const { log, logs } = captureLog();
   const forks: ForkEvidence[] = [];
@@ -73,6 +76,7 @@ export async function rig(urls: readonly string[], opts: RigOptions = {}): Promi
       staleGrace: 300,
       nosumdb: '',
       events: { fork: (_db, e) => forks.push(e), advanced: (_db, n) => advanced.push(n) },
+      ...(opts.clock ? { clock: opts.clock, waits: opts.clock } : {}),
       ...opts.mirror,
     });
     opened.push(m);

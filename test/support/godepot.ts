@@ -47,7 +47,7 @@ export async function startGodepot(
   opts: {
     storage?: Storage;
     background?: boolean;
-    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'pools' | 'proxies' | 'ambientAuth'>;
+    compose?: Pick<ComposeOptions, 'clock' | 'upstreamClock' | 'graceClock' | 'pools' | 'proxies' | 'ambientAuth'>;
     limits?: Partial<HttpServerLimits>;
     vcs?: VcsOptions;
   } = {},

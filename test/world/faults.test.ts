@@ -120,6 +120,18 @@ describe('fault switches', () => {
     expect(r.ms).toBeLessThan(5_000);
   });
 
+  it('dropHung() resets the connections a hang holds, and only those', async () => {
+    s.setFault(faults.hang(), '/held');
+    const held = get(`${s.url}/held`, 10_000);
+    while (s.requests.length < 1) await new Promise((r) => setImmediate(r));
+    expect(s.dropHung()).toBe(1);
+    const r = await held;
+    expect(r.status).toBeUndefined();
+    expect(r.error).toMatch(/socket hang up|ECONNRESET/);
+    expect(s.dropHung()).toBe(0);
+    expect((await get(`${s.url}/other`)).status).not.toBeUndefined();
+  });
+
   it('refuses faults a server does not implement', () => {
     expect(() => s.setFault(faults.alter())).toThrow(/not supported/);
   });

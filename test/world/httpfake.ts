@@ -56,6 +56,8 @@ export abstract class FakeHttpServer {
   protected origin = '';
   private closing = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Requests a hang fault holds, until they end or dropHung(). */
+  private readonly hung = new Set<ServerResponse>();
 
   protected constructor(contentFaults: readonly FaultKind[]) {
     this.faultTable = new FaultTable(new Set<FaultKind>([...TRANSPORT_FAULTS, ...contentFaults]));
@@ -112,6 +114,14 @@ export abstract class FakeHttpServer {
 
   resetLog(): void {
     this.requests.length = 0;
+  }
+
+  /** Resets the connections of the requests a hang fault holds (the client sees them fail at once). Returns how many. */
+  dropHung(): number {
+    const n = this.hung.size;
+    for (const res of this.hung) res.socket?.resetAndDestroy();
+    this.hung.clear();
+    return n;
   }
 
   /** Stops listening and destroys every connection, hung ones included. Idempotent. */
@@ -173,7 +183,10 @@ export abstract class FakeHttpServer {
   ): Promise<void> {
     switch (fault?.kind) {
       case 'hang':
-        return; // close() destroys the socket.
+        // Held until the client gives up, dropHung() or close() destroys the socket.
+        this.hung.add(res);
+        res.on('close', () => this.hung.delete(res));
+        return;
       case 'reset':
         req.socket.resetAndDestroy();
         return;
