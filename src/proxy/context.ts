@@ -73,6 +73,14 @@ export interface ServiceContext {
   readonly clock?: Clock;
   /** What the stale grace is waited on (default: the system clock). */
   readonly waits?: WaitingClock;
+  /**
+   * Hashes recorded for modules no checksum database is asked about (the
+   * private ledger): a stored copy of one is held against them when first
+   * read. Absent: such copies are checked by the zip rules only.
+   */
+  readonly pins?: {
+    get(path: string, version: string): Promise<{ readonly zip: string; readonly mod: string } | undefined>;
+  };
   /** Where upstream 404/410 answers are remembered: coord/'s (this process's, the workers', or the nodes' through Redis). */
   readonly notFound: NotFoundCache;
 }

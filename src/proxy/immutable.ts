@@ -164,18 +164,34 @@ export class ImmutableFetcher {
       throw err;
     }
     const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
-    const held = policy === 'skip' ? null : await this.ctx.checksums?.held(req.path, req.version, signal);
+    const held =
+      policy === 'skip' ? await this.pinned(req) : await this.ctx.checksums?.held(req.path, req.version, signal);
     const want = req.kind === 'zip' ? held?.zip : held?.mod;
     if (want !== undefined)
       return want === got
         ? 'intact'
         : {
-            damaged: `its h1: is ${got}, the checksum database's record (proven against the verified tree) says ${want}`,
+            damaged: `its h1: is ${got}, ${policy === 'skip' ? "the private ledger's record" : "the checksum database's record (proven against the verified tree)"} says ${want}`,
           };
     // No proven record to hold it against. A zip's rules tie it to its path and version, and its entries'
     // CRC-32s to their bytes; nothing in a go.mod names its version (another version's passes every rule):
     // served as stored, not remembered, checked again on the next read.
     return req.kind === 'zip' || policy === 'skip' ? 'intact' : 'unchecked';
+  }
+
+  /** The hashes the private ledger recorded for req's version; null when none (or its record does not read). */
+  private async pinned(req: ImmutableRequest): Promise<{ zip: string; mod: string } | null> {
+    try {
+      return (await this.ctx.pins?.get(req.path, req.version)) ?? null;
+    } catch (err) {
+      // A damaged record is reported where it is used (the next fetch refuses with its fix); the copy is then
+      // held to the zip rules alone.
+      this.ctx.log.warn(
+        { module: req.path, version: req.version, err: (err as Error).message },
+        'ledger record unreadable',
+      );
+      return null;
+    }
   }
 
   /**

@@ -190,8 +190,12 @@ export class ModuleService {
         // In memory now: the handle is not held while the bytes wait for their check (close is idempotent).
         await blob.close();
       }
-      // A quarantined copy (unverified/) is checked by re-verification instead.
-      verdict = key !== storageKey(req) ? 'intact' : await this.intact(req, key, body ?? blob, etag);
+      // A quarantined copy (unverified/, of a module the database is asked about) is checked by re-verification
+      // instead; one kept without a verdict (private, --nosumdb) is checked here like a verified one.
+      verdict =
+        key !== storageKey(req) && verification !== 'skipped'
+          ? 'intact'
+          : await this.intact(req, key, body ?? blob, etag);
     } finally {
       if (verdict === 'damaged' || body !== null) await blob.close();
     }
@@ -244,7 +248,7 @@ export class ModuleService {
     if (!now || etagOf(now) !== etag) return;
     this.ctx.log.error(
       { module: req.path, version: req.version, kind: req.kind, key, reason: why, alert: 'stored_artifact_damaged' },
-      'a stored copy is not what was verified when it was stored (disk damage, or changed by hand): removed; it is fetched again from the upstream',
+      'a stored copy is not what was verified when it was stored (disk damage, or changed by hand): removed; it is fetched again when next asked for',
     );
     this.ctx.events.storedDamaged?.(req.kind);
     await this.ctx.storage.delete(key);

@@ -291,7 +291,12 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const service = new ModuleService(serviceContext, settings.memoryCacheItem, { readAhead: settings.readAhead });
   if (priv.privateSource) {
     const privateService = new ModuleService(
-      { ...serviceContext, upstream: priv.privateSource, checksums: null },
+      {
+        ...serviceContext,
+        upstream: priv.privateSource,
+        checksums: null,
+        ...(priv.ledger ? { pins: priv.ledger } : {}),
+      },
       settings.memoryCacheItem,
     );
     service.routePrivate(priv.isPrivate, privateService);

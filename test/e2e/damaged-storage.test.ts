@@ -224,4 +224,39 @@ describe('a damaged data folder', () => {
     await g.close();
     godepot = null;
   });
+  it('a copy kept without a verdict (--nosumdb: no database to ask) is held to the zip rules when first read', async () => {
+    const m = mods.zip as BuiltModule;
+    const own = await tempDir('godepot-damaged-nosumdb-');
+    const settings = {
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      nosumdb: 'example.com/damage',
+      data: own,
+      'read-ahead': 'false',
+    };
+    try {
+      const first = await startGodepot(settings);
+      expect((await fetch(`${first.url}/${m.path}/@v/${m.version}.zip`)).status).toBe(200);
+      await first.g.service.idle();
+      await first.close();
+      const kept = join(own, 'unverified', escapePath(m.path), '@v', `${escapeVersion(m.version)}.zip`);
+      expect((await readFile(kept)).equals(m.zip)).toBe(true);
+      await truncate(kept, 300);
+      const g = await startGodepot(settings);
+      try {
+        upstream.resetLog();
+        const r = await fetch(`${g.url}/${m.path}/@v/${m.version}.zip`);
+        const body = Buffer.from(await r.arrayBuffer());
+        expect(r.status).toBe(200);
+        expect(body.equals(m.zip), 'the truncated copy was served').toBe(true);
+        expect(r.headers.get('x-godepot-verification')).toBe('skipped');
+        expect(upstream.count(`${m.path}/@v/${m.version}.zip`)).toBe(1);
+        expect(g.logs.some((l) => l.alert === 'stored_artifact_damaged' && l.module === m.path)).toBe(true);
+      } finally {
+        await g.close();
+      }
+    } finally {
+      await removeDir(own);
+    }
+  }, 60_000);
 });

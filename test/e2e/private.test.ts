@@ -5,15 +5,16 @@
 // recorded in the private ledger. Lists, @latest and the origin breaker age
 // on a clock the test moves, never by waiting for time to pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
+import { buildModules, describeRun, findGo, goEnv, runGo, writeApp } from '../world/index.js';
+import { escapePath } from '../../src/module/index.js';
 import { findComponent } from '../support/components.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { privateCommand } from '../../src/cli/private.js';
 import { doctor } from '../../src/cli/doctor/index.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { APP, LIB, startPrivateWorld, USER, PASSWORD, vcsEnv, type PrivateWorld } from './private-support.js';
+import { APP, LIB, libFiles, startPrivateWorld, USER, PASSWORD, vcsEnv, type PrivateWorld } from './private-support.js';
 
 const go = findGo();
 const git = go === null ? null : findComponent('git');
@@ -212,6 +213,37 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     expect(world.upstream.requests.filter((r) => r.path.includes('corp.example'))).toEqual([]);
     expect(d.output).toContain(`${LIB} matches GONOPROXY (or GOPRIVATE, its default) here`);
   });
+
+  it('a stored private copy changed on disk is held against the ledger when first read: removed, fetched again from the origin', async () => {
+    const first = await fetch(`${godepot.url}/${LIB}/@v/v1.1.0.zip`);
+    expect(first.status).toBe(200);
+    const recorded = Buffer.from(await first.arrayBuffer());
+    // A valid zip of the same version with other code: it passes every zip rule; only the ledger's h1 tells.
+    const [forged] = await buildModules([{ path: LIB, version: 'v1.1.0', files: libFiles('forged') }]);
+    if (!forged) throw new Error('no module built');
+    await writeFile(join(godepot.data, 'unverified', escapePath(LIB), '@v', 'v1.1.0.zip'), forged.zip);
+    // A process that has not read it yet (the first keeps the bytes it checked in memory).
+    const second = await startGodepot(
+      {
+        upstream: world.upstream.url,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        private: 'corp.example/*',
+        data: godepot.data,
+      },
+      { vcs: { env } },
+    );
+    try {
+      const r = await fetch(`${second.url}/${LIB}/@v/v1.1.0.zip`);
+      const body = Buffer.from(await r.arrayBuffer());
+      expect(r.status).toBe(200);
+      expect(body.equals(forged.zip), 'the changed copy was served').toBe(false);
+      expect(body.equals(recorded)).toBe(true);
+      const alert = second.logs.find((l) => l.alert === 'stored_artifact_damaged');
+      expect(String(alert?.reason)).toContain("the private ledger's record says");
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
 
   it('a tag moved after it was recorded: verify names it, clients keep the recorded bytes, a refetch is refused', async () => {
     const first = await fetch(`${godepot.url}/${LIB}/@v/v1.0.0.zip`);
