@@ -74,7 +74,9 @@ export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_I
   }
   const storage = await openStorage(settings);
   try {
-    const incidents = await readIncidents(storage);
+    const incidents = await readIncidents(storage, Date.now(), (key, why) =>
+      io.err.write(`godepot: left out the incident record ${key} (${why}); remove it\n`),
+    );
     if (flags.values.get('json')?.[0] === 'true') io.out(JSON.stringify(incidents, null, 2) + '\n');
     else {
       io.out(formatIncidentTable(incidents));

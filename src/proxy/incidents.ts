@@ -93,6 +93,16 @@ export class IncidentLog {
   private readonly proc = randomBytes(3).toString('hex');
   private refreshTimer: NodeJS.Timeout | undefined;
   private view: { at: number; records: Promise<Incident[]> } | undefined;
+  /** Damaged records already reported (the group's view is read again every few seconds). */
+  private readonly reported = new Set<string>();
+  private readonly damaged: DamagedRecord = (key, why) => {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.log.warn(
+      { key, reason: why },
+      'an incident record that does not read was left out of the incident history; remove it (the other incidents are kept)',
+    );
+  };
 
   constructor(
     private readonly storage: Storage,
@@ -112,7 +122,7 @@ export class IncidentLog {
    */
   async load(): Promise<void> {
     if (!this.persist) return;
-    const all = await readRecords(this.storage);
+    const all = await readRecords(this.storage, this.damaged);
     const now = this.clock.now();
     for (const inc of all) {
       if (inc.end !== undefined) continue;
@@ -289,7 +299,7 @@ export class IncidentLog {
     const now = this.clock.now();
     if (!this.view || now - this.view.at >= VIEW_REUSE_MS) {
       const records = this.flush()
-        .then(() => readRecords(this.storage))
+        .then(() => readRecords(this.storage, this.damaged))
         .then((all) => this.pruneStored(all));
       this.view = { at: now, records };
     }
@@ -397,8 +407,12 @@ function slug(name: string): string {
  * The incidents recorded in a storage, as the group of processes that wrote
  * them saw them (used by `godepot incidents` without a running server).
  */
-export async function readIncidents(storage: Storage, now = Date.now()): Promise<Incident[]> {
-  return groupView(await readRecords(storage), now);
+export async function readIncidents(
+  storage: Storage,
+  now = Date.now(),
+  damaged: DamagedRecord = () => undefined,
+): Promise<Incident[]> {
+  return groupView(await readRecords(storage, damaged), now);
 }
 
 function isStale(inc: Incident, now: number): boolean {
@@ -461,17 +475,43 @@ export function groupView(records: readonly Incident[], now: number): Incident[]
   return out.sort((a, b) => b.start.localeCompare(a.start));
 }
 
-/** Every incident record in a storage, as written. */
-async function readRecords(storage: Storage): Promise<Incident[]> {
+/** What a reader is told of a record it left out: its key and why. */
+export type DamagedRecord = (key: string, why: string) => void;
+
+/**
+ * Every incident record in a storage, as written. One that does not read as
+ * an incident (torn, edited by hand, another program's file) is left out and
+ * given to damaged: a history with a hole beats a server that does not start.
+ */
+async function readRecords(storage: Storage, damaged: DamagedRecord): Promise<Incident[]> {
   const out: Incident[] = [];
   for (const key of await storage.list(KEY_PREFIX)) {
     if (!key.endsWith('.json')) continue;
-    try {
-      const b = await storage.get(key);
-      if (b) out.push(JSON.parse(b.toString('utf8')) as Incident);
-    } catch {
-      // A damaged record is skipped, not fatal.
-    }
+    const b = await storage.get(key);
+    if (!b) continue; // removed since the listing (pruned by another process)
+    const inc = parseIncident(b.toString('utf8'));
+    if (typeof inc === 'string') damaged(key, inc);
+    else out.push(inc);
   }
   return out.sort((a, b) => b.start.localeCompare(a.start));
+}
+
+/** A stored record as an Incident, or why it is not one. */
+function parseIncident(text: string): Incident | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
+  const r = v as Record<string, unknown>;
+  for (const f of ['id', 'upstream', 'start', 'failureClass', 'detail'])
+    if (typeof r[f] !== 'string') return `its ${f} is not a string`;
+  for (const f of ['servedFromCache', 'servedUnverified', 'failed'])
+    if (typeof r[f] !== 'number') return `its ${f} is not a number`;
+  if (Number.isNaN(Date.parse(r.start as string))) return 'its start is not a time';
+  for (const f of ['end', 'updatedAt'])
+    if (r[f] !== undefined && typeof r[f] !== 'string') return `its ${f} is not a string`;
+  return r as unknown as Incident;
 }

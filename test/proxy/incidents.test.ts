@@ -81,6 +81,13 @@ describe('incident log', () => {
     expect(out[0]).toMatch(/ongoing/);
     expect(JSON.parse(out[1] ?? '[]')[0]).toMatchObject({ upstream: 'https://sum.example' });
     expect(formatIncidentTable([])).toBe('No upstream incidents recorded.\n');
+    // A record that does not read: the table of the others, and a line on stderr that names it.
+    await storage.put('incidents/torn.json', Buffer.from('{"id":'));
+    const err: string[] = [];
+    out.length = 0;
+    expect(await incidentsCommand(['--data', dir], { ...io, err: { write: (t: string) => err.push(t) > 0 } })).toBe(0);
+    expect(out[0]).toMatch(/https:\/\/sum\.example\s+timeout/);
+    expect(err.join('')).toBe('godepot: left out the incident record incidents/torn.json (not JSON); remove it\n');
   });
 
   it('`godepot incidents` on a folder that is not there says so, and makes none', async () => {
@@ -188,6 +195,40 @@ describe('incident log', () => {
     const listed = await alone.list();
     expect(listed).toHaveLength(1);
     expect(listed[0]?.servedFromCache).toBe(2);
+  });
+
+  it('a damaged record is left out with a warning that names it, never a crash at start or in the view', async () => {
+    const storage = new MemoryStorage();
+    const good = new IncidentLog(storage, silent, {});
+    good.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    good.endpointObserver().onBreaker?.('https://proxy.example', 'closed', undefined);
+    await good.flush();
+    for (const [key, text] of <Array<[string, string]>>[
+      ['incidents/null.json', 'null'],
+      ['incidents/partial.json', '{"id":"partial"}'],
+      ['incidents/torn.json', '{"id":"torn","upstream":"u'],
+      ['incidents/wrong.json', '{"id":"w","upstream":"u","start":5,"failureClass":"x","detail":"d"}'],
+    ])
+      await storage.put(key, Buffer.from(text));
+    const warnings: Array<Record<string, unknown>> = [];
+    const log = pino(
+      { level: 'warn' },
+      { write: (l: string) => warnings.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    const second = new IncidentLog(storage, log, {});
+    await second.load();
+    expect(await second.list()).toHaveLength(1);
+    expect(await readIncidents(storage)).toHaveLength(1);
+    expect(warnings.map((w) => w.key).sort()).toEqual([
+      'incidents/null.json',
+      'incidents/partial.json',
+      'incidents/torn.json',
+      'incidents/wrong.json',
+    ]);
+    expect(String(warnings[0]?.msg)).toMatch(/left out.*remove it/);
+    const shared = new IncidentLog(storage, silent, { shared: true });
+    await shared.load();
+    expect(await shared.list()).toHaveLength(1);
   });
 
   it('keeps a bounded history: the newest incidents, none older than the age limit', async () => {
