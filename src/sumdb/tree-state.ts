@@ -39,6 +39,35 @@ export interface ForkEvidence {
   readonly report: string;
 }
 
+/**
+ * Recorded fork evidence. Evidence that does not read (damaged, edited by
+ * hand) is still a fork: only an operator clears one (README, Operations),
+ * never a broken file.
+ */
+function readEvidence(text: string, where: string): ForkEvidence {
+  try {
+    const v = JSON.parse(text) as Partial<ForkEvidence> | null;
+    if (
+      v &&
+      typeof v.detectedAt === 'string' &&
+      typeof v.from === 'string' &&
+      typeof v.verifiedSize === 'number' &&
+      typeof v.conflictingSize === 'number' &&
+      typeof v.report === 'string'
+    )
+      return v as ForkEvidence;
+  } catch {
+    // below
+  }
+  return {
+    detectedAt: 'an unknown time',
+    from: `a source unknown (${where} does not read; it still says a fork was refused)`,
+    verifiedSize: 0,
+    conflictingSize: 0,
+    report: `${where} is damaged; the fork it records stands until an operator clears it`,
+  };
+}
+
 export interface TreeEvents {
   /** at: when the head was taken (a head loaded from storage: when it was stored); absent: now. */
   advanced?(name: string, size: number, at?: number): void;
@@ -117,15 +146,10 @@ export class TreeState {
     this.fork = await this.storedFork();
   }
 
-  /** The fork evidence this or another process sharing the storage recorded; null if none (or not ours). */
+  /** The fork evidence this or another process sharing the storage recorded; null if none. */
   private async storedFork(): Promise<ForkEvidence | null> {
     const f = await this.store.storage.get(this.store.inconsistentKey());
-    if (!f) return null;
-    try {
-      return JSON.parse(f.toString('utf8')) as ForkEvidence;
-    } catch {
-      return null;
-    }
+    return f ? readEvidence(f.toString('utf8'), `the stored ${this.store.inconsistentKey()}`) : null;
   }
 
   /**
@@ -309,12 +333,7 @@ export class TreeState {
     if (this.fork || (!always && now - this.forkSyncedAt < FORK_SYNC_MS)) return;
     this.forkSyncedAt = now;
     const f = await shared.fork(this.name);
-    if (!f) return;
-    try {
-      this.fork = JSON.parse(f) as ForkEvidence;
-    } catch {
-      // Not evidence we wrote: ignore.
-    }
+    if (f) this.fork = readEvidence(f, "the cluster's fork record");
   }
 
   /**

@@ -200,6 +200,29 @@ describe('SumdbMirror: a forked history', () => {
       await other.close();
     }
   });
+
+  it('stored fork evidence that does not read still says a fork was refused: only an operator clears it', async () => {
+    const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
+    try {
+      await r.mirror.lookup(mod(3));
+      expect(r.mirror.status().status).toBe('ok');
+      for (const damaged of ['{"detectedAt":', 'null', '{}', '[1]']) {
+        await r.storage.put(r.mirror.store.inconsistentKey(), Buffer.from(damaged));
+        const again = await r.reopen();
+        expect(again.status().status, damaged).toBe('inconsistent');
+        expect((await again.tree.knownFork())?.from, damaged).toMatch(
+          /does not read; it still says a fork was refused/,
+        );
+      }
+      // Cleared by the operator (the file removed): a fresh start trusts the database again.
+      await r.storage.delete(r.mirror.store.inconsistentKey());
+      expect((await r.reopen()).status().status).toBe('ok');
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
 });
 
 describe('SumdbMirror: the database is down', () => {
