@@ -402,12 +402,14 @@ export class RedisCoord implements Coordination {
 
   /** News from the channel or the hash; this process's own is ignored. */
   private heard(text: string): void {
-    let o: { origin?: unknown; news?: unknown };
+    let o: { origin?: unknown; news?: unknown } | null;
     try {
-      o = JSON.parse(text) as { origin?: unknown; news?: unknown };
+      o = JSON.parse(text) as { origin?: unknown; news?: unknown } | null;
     } catch {
       return;
     }
+    // A value in Redis is input like any other: JSON that is not an object is not news.
+    if (typeof o !== 'object' || o === null) return;
     const news = parseHealthNews(o.news);
     if (!news || o.origin === this.origin) return;
     for (const l of this.listeners) l(news);

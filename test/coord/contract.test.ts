@@ -3,6 +3,7 @@
 // only the shared one does: leases across nodes with expiry and fencing
 // tokens, and falling back to local coordination while Redis is away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { LocalCoord, RedisCoord, parseHealthNews, type Coordination, type HealthNews } from '../../src/coord/index.js';
 import type { Lease } from '../../src/proxy/context.js';
@@ -175,6 +176,14 @@ describe.skipIf(redisBinary === null)('RedisCoord across nodes', () => {
       failure: 'timeout',
       detail: 'no answer within 10s',
     };
+    // Values in Redis that are not news (JSON of another shape, not JSON) are ignored, never a crash.
+    const raw = new Redis((redis as RunningRedis).url);
+    try {
+      for (const junk of ['null', '[1]', '"x"', '5', '{"news":null}', '{'])
+        await raw.multi().hset('nodes:health', `junk${junk}`, junk).publish('nodes:health', junk).exec();
+    } finally {
+      raw.disconnect();
+    }
     // The subscriptions are live once a message published now reaches them.
     await waitFor(
       async () => {
