@@ -111,8 +111,13 @@ describe('fault switches', () => {
   it('hang never answers, and close() frees the hung connection', async () => {
     s.setFault(faults.hang());
     const hung = get(`${s.url}/x`, 10_000);
-    await new Promise((r) => setTimeout(r, 100));
+    let answered = false;
+    void hung.then(() => (answered = true));
+    // Wait for the request to arrive (a state, not a guess at how long that takes), then look for an answer.
+    while (s.requests.length < 1) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
     expect(s.requests).toHaveLength(1);
+    expect(answered).toBe(false);
     await s.close();
     const r = await hung;
     expect(r.status).toBeUndefined();
