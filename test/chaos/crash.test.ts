@@ -99,19 +99,27 @@ describe('crashes and shutdown (built CLI as a child process)', () => {
     const g = await spawnGodepot(args(data));
     const m = mods[0] as BuiltModule;
     upstream.resetLog();
-    upstream.setFault(faults.delay(1_500), '.zip');
+    // The upstream holds the zip until the test lets it go: the download is in flight for as long as the test
+    // needs, with no delay to guess.
+    upstream.setFault(faults.hold(), '.zip');
     try {
-      const inflight = fetch(`${g.url}/${m.path}/@v/${m.version}.zip`).then(async (r) => ({
-        status: r.status,
-        body: Buffer.from(await r.arrayBuffer()),
-      }));
-      while (upstream.count(`/${m.path}/@v/${m.version}.zip`) < 1) await new Promise((r) => setTimeout(r, 10));
+      const inflight = fetch(`${g.url}/${m.path}/@v/${m.version}.zip`)
+        .then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }))
+        .catch((e: unknown) => ({ status: String(e), body: Buffer.alloc(0) }));
+      while (upstream.heldCount < 1) await new Promise((r) => setTimeout(r, 10));
       const exited = g.stop('SIGTERM');
+      let gone = false;
+      void exited.then(() => (gone = true));
+      // Polls for the log line (a state), not for time to pass.
+      while (!/draining in-flight requests/.test(g.output()) && !gone) await new Promise((r) => setTimeout(r, 10));
+      // Draining: the process is still there while the download waits on its upstream.
+      expect(gone).toBe(false);
+      expect(g.child.exitCode).toBeNull();
+      expect(upstream.releaseHeld()).toBe(1);
       const r = await inflight;
       expect(r.status).toBe(200);
       expect(sha(r.body)).toBe(sha(m.zip));
       expect(await exited).toBe(0);
-      expect(g.output()).toMatch(/draining in-flight requests/);
     } finally {
       upstream.clearFaults();
       await g.stop('SIGKILL');

@@ -137,6 +137,20 @@ describe('fault switches', () => {
     expect((await get(`${s.url}/other`)).status).not.toBeUndefined();
   });
 
+  it('hold keeps a request waiting until releaseHeld(), then answers it normally', async () => {
+    s.setFault(faults.hold(), '/held');
+    let answered = false;
+    const held = get(`${s.url}/held`, 10_000).then((r) => ((answered = true), r));
+    while (s.heldCount < 1) await new Promise((r) => setImmediate(r));
+    expect((await get(`${s.url}/other`)).status).toBe(200);
+    expect(answered).toBe(false);
+    expect(s.releaseHeld()).toBe(1);
+    const r = await held;
+    expect(r.status).toBe(200);
+    expect(r.body?.equals(BODY)).toBe(true);
+    expect(s.heldCount).toBe(0);
+  });
+
   it('refuses faults a server does not implement', () => {
     expect(() => s.setFault(faults.alter())).toThrow(/not supported/);
   });

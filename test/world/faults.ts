@@ -1,11 +1,13 @@
 // Fault switches shared by the fake upstreams. A fault is chosen per request
 // (the newest matching rule wins) and either replaces the transport behaviour
-// (hang, reset, status, slow, truncate, garbage, delay) or asks the handler
+// (hang, hold, reset, status, slow, truncate, garbage, delay) or asks the handler
 // for different content (alter, alterRecord, alterTile, badSignature).
 
 export type Fault =
   /** Accept the connection, read the request, never answer (until close()). */
   | { kind: 'hang' }
+  /** Accept the request and hold it until the test calls releaseHeld(), then answer normally (no clock involved). */
+  | { kind: 'hold' }
   /** Destroy the socket with a TCP RST as soon as the request arrives. */
   | { kind: 'reset' }
   /** Answer with this status and a text/plain body. */
@@ -36,6 +38,7 @@ export type FaultKind = Fault['kind'];
 /** Constructors, so tests read `proxy.setFault(faults.status(503), '.zip')`. */
 export const faults = {
   hang: (): Fault => ({ kind: 'hang' }),
+  hold: (): Fault => ({ kind: 'hold' }),
   reset: (): Fault => ({ kind: 'reset' }),
   status: (code: number, body?: string): Fault =>
     body === undefined ? { kind: 'status', code } : { kind: 'status', code, body },
@@ -54,6 +57,7 @@ export const faults = {
 /** The faults every fake server applies itself, whatever it serves. */
 export const TRANSPORT_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'hang',
+  'hold',
   'reset',
   'status',
   'slow',

@@ -58,6 +58,8 @@ export abstract class FakeHttpServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Requests a hang fault holds, until they end or dropHung(). */
   private readonly hung = new Set<ServerResponse>();
+  /** Requests a hold fault keeps waiting, until releaseHeld() (or close()). */
+  private readonly held = new Set<() => void>();
 
   protected constructor(contentFaults: readonly FaultKind[]) {
     this.faultTable = new FaultTable(new Set<FaultKind>([...TRANSPORT_FAULTS, ...contentFaults]));
@@ -124,12 +126,25 @@ export abstract class FakeHttpServer {
     return n;
   }
 
+  /** Lets the requests a hold fault keeps waiting go on to their normal answers. Returns how many. */
+  releaseHeld(): number {
+    const n = this.held.size;
+    for (const release of [...this.held]) release();
+    return n;
+  }
+
+  /** How many requests a hold fault keeps waiting now. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
   /** Stops listening and destroys every connection, hung ones included. Idempotent. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.releaseHeld();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
@@ -207,6 +222,17 @@ export abstract class FakeHttpServer {
       case 'delay':
         await this.sleep(fault.ms);
         if (this.closing) return;
+        break;
+      case 'hold':
+        await new Promise<void>((resolve) => {
+          const release = (): void => {
+            this.held.delete(release);
+            resolve();
+          };
+          this.held.add(release);
+          res.on('close', release);
+        });
+        if (this.closing || res.destroyed) return;
         break;
       default:
         break;
