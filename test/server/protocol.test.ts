@@ -66,9 +66,15 @@ describe('GOPROXY protocol through godepot', () => {
 
   it('100 simultaneous requests for one uncached zip make exactly one upstream fetch, all byte-identical', async () => {
     const url = `${godepot.url}/example.com/big/@v/v1.0.0.zip`;
-    // Slow the upstream a little so that all 100 requests arrive while the fetch is in flight.
-    upstream.setFault(faults.delay(300), '.zip');
-    const results = await Promise.all(Array.from({ length: 100 }, () => get(url)));
+    // The upstream holds the zip until all 100 requests are in godepot: none can arrive after the fetch.
+    upstream.setFault(faults.hold(), '.zip');
+    const pending = Promise.all(Array.from({ length: 100 }, () => get(url)));
+    const limit = performance.now() + 10_000;
+    while ((godepot.g.app.inFlight < 100 || upstream.heldCount < 1) && performance.now() < limit)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(godepot.g.app.inFlight).toBe(100);
+    expect(upstream.releaseHeld()).toBe(1);
+    const results = await pending;
     expect(upstream.count('/example.com/big/@v/v1.0.0.zip')).toBe(1);
     const want = sha(big.zip);
     for (const r of results) {
