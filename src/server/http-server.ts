@@ -29,6 +29,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { App } from './app.js';
+import { systemClock, type WaitingClock } from '../util/clock.js';
 
 export interface HttpServerLimits {
   /** Time to receive a request's headers (Node's headersTimeout). */
@@ -103,12 +104,14 @@ export function createHttpServer(
   app: App,
   given: Partial<HttpServerLimits> = {},
   make: ServerFactory = createServer,
+  /** Times the reserve's wait for a request (tests move a fake one). */
+  clock: WaitingClock = systemClock,
 ): GodepotServer {
   const limits: HttpServerLimits = { ...DEFAULT_LIMITS, ...given };
   const cap = connectionCap(limits);
   const reserve = Math.min(limits.reserve, Math.floor(cap / 2));
-  /** Connections in the reserve (the socket requests arrive on), with the timer that closes them if none comes. */
-  const limited = new WeakMap<Socket, NodeJS.Timeout>();
+  /** Connections in the reserve (the socket requests arrive on), with the abort of the wait that closes them. */
+  const limited = new WeakMap<Socket, AbortController>();
   let open = 0;
   let lastIdleSweep = -Infinity;
 
@@ -116,7 +119,7 @@ export function createHttpServer(
     const sock = req.socket;
     const reserved = sock !== undefined && limited.has(sock);
     if (reserved) {
-      clearTimeout(limited.get(sock));
+      limited.get(sock)?.abort();
       res.shouldKeepAlive = false;
     }
     if (hasBody(req)) {
@@ -145,10 +148,13 @@ export function createHttpServer(
   /** Puts a connection that can carry requests in the reserve, if the server is that close to its cap. */
   const admit = (socket: Socket): void => {
     if (open <= cap - reserve) return;
-    const t = setTimeout(() => socket.destroy(), limits.reserveHeadersTimeout);
-    t.unref();
-    limited.set(socket, t);
-    socket.once('close', () => clearTimeout(t));
+    const wait = new AbortController();
+    clock.sleep(limits.reserveHeadersTimeout, wait.signal).then(
+      () => socket.destroy(),
+      () => undefined,
+    );
+    limited.set(socket, wait);
+    socket.once('close', () => wait.abort());
     const now = performance.now();
     if (now - lastIdleSweep > 1_000) {
       lastIdleSweep = now;

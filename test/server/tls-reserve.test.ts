@@ -13,6 +13,7 @@ import { createTlsServer } from '../../src/runtime/tls.js';
 import type { App } from '../../src/server/app.js';
 import { removeDir, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
+import { FakeClock } from '../support/clock.js';
 
 async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
   const start = performance.now();
@@ -22,9 +23,8 @@ async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<v
   }
 }
 
-/** A reserve connection must send its request within this long; the app answers after ANSWER_MS, later. */
+/** A reserve connection must send its request within this long (on the fake clock: the test moves it). */
 const RESERVE_MS = 500;
-const ANSWER_MS = 1_000;
 
 describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
   let dir: string;
@@ -34,11 +34,14 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
   const reserved: boolean[] = [];
   /** Answers to /hold requests, kept open: their connections are busy, not idle (reaching the reserve closes idle ones). */
   const holding: ServerResponse[] = [];
+  /** Answers to other requests, ended when the test says (as an upstream fetch would, later). */
+  const answering: ServerResponse[] = [];
+  const clock = new FakeClock();
 
   beforeAll(async () => {
     dir = await tempDir('godepot-tls-reserve-');
     const { certFile: cert, keyFile: key } = selfSignedCert(dir, 'localhost');
-    // An app that answers after ANSWER_MS, as an upstream fetch would; /hold, at the end of the test.
+    // An app that answers when the test ends the response, as an upstream fetch would; /hold, never.
     const app: App = {
       handle(req: IncomingMessage, res: ServerResponse, inReserve?: boolean) {
         if (req.url === '/hold') {
@@ -46,7 +49,7 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
           return;
         }
         reserved.push(inReserve === true);
-        setTimeout(() => res.end('done\n'), ANSWER_MS);
+        answering.push(res);
       },
       refuse(_req, res) {
         res.statusCode = 400;
@@ -60,6 +63,7 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
       app,
       { maxConnections: 6, reserve: 3, reserveHeadersTimeout: RESERVE_MS },
       (o, h) => createTlsServer({ cert, key }, o, h, pino({ level: 'silent' })) as unknown as Server,
+      clock,
     );
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
     port = (server.address() as AddressInfo).port;
@@ -67,6 +71,7 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
     holding.splice(0);
+    answering.splice(0);
     await waitFor(() => server.connectionCount === 0, 'every connection closed');
   });
   afterAll(async () => {
@@ -104,6 +109,11 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
     await hold(3);
     const c = await open(); // the 4th: in the reserve
     c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => answering.length === 1, 'the request');
+    // The reserve timeout passes while the app works: the request came in time, so the connection stays.
+    await clock.advance(RESERVE_MS * 4);
+    expect(server.connectionCount).toBe(4);
+    answering[0]?.end('done\n');
     await c.closed;
     expect({ reserved: reserved.at(-1), answered: c.received().includes('done') }).toEqual({
       reserved: true,
@@ -114,9 +124,11 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
   it('a reserve connection that sends no request is closed after the reserve timeout', async () => {
     await hold(3);
     const c = await open();
-    const started = performance.now();
+    await clock.until(() => clock.pending === 1, 'the reserve to wait for a request');
+    await clock.advance(RESERVE_MS - 1);
+    expect(server.connectionCount).toBe(4);
+    await clock.advance(1);
     await c.closed;
-    expect(performance.now() - started).toBeGreaterThanOrEqual(RESERVE_MS - 50);
     expect(c.received()).toBe('');
   });
 
