@@ -12,6 +12,8 @@ import { decodeRequestPath } from '../proxy/request.js';
 
 export interface AuthWiring {
   readonly authorize: (req: IncomingMessage) => GodepotError | null;
+  /** Whether the request's user may read the operator pages (/api, /ui, /metrics); nothing counted or logged. */
+  readonly operatorUser: (req: IncomingMessage) => boolean;
   readonly users: UsersFile;
   close(): void;
 }
@@ -50,5 +52,7 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     );
     return new GodepotError(d.status === 401 ? 'unauthorized' : 'forbidden', d.message);
   };
-  return { authorize, users, close: stop };
+  const operatorUser = (req: IncomingMessage): boolean =>
+    decide(users.current, '/metrics', req.headers.authorization).allow;
+  return { authorize, operatorUser, users, close: stop };
 }

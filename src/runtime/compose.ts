@@ -356,7 +356,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     accessLog: settings.accessLog ? logging.access : null,
     events,
     incidents: () => incidents.list(),
-    ...(auth ? { authorize: auth.authorize } : {}),
+    ...(auth ? { authorize: auth.authorize, operatorUser: auth.operatorUser } : {}),
     self,
     operator: operatorRoutes(
       new OperatorApi({

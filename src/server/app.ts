@@ -29,6 +29,11 @@ export interface AppDeps {
   readonly self?: string;
   /** The --auth gate: the refusal (401 'unauthorized', 403 'forbidden') of a request, or null to let it in. */
   readonly authorize?: (req: IncomingMessage) => GodepotError | null;
+  /**
+   * With --auth: whether a request's user may read the operator pages (a user allowed every module). /readyz
+   * is open, and shows the others its failure texts withheld: they quote upstreams, which may name modules.
+   */
+  readonly operatorUser?: (req: IncomingMessage) => boolean;
   /** The operator page and its JSON API (api.ts); an auth gate wraps this one function. */
   readonly operator?: OperatorRoutes;
 }
@@ -93,9 +98,9 @@ export function createApp(deps: AppDeps): App {
           sendText(res, 200, 'ok\n', undefined, head);
         };
       case '/readyz':
-        return async (_req, res, info, head) => {
+        return async (req, res, info, head) => {
           info.route = 'readyz';
-          const r = await deps.health.readiness();
+          const r = await deps.health.readiness({ details: deps.operatorUser?.(req) ?? true });
           sendText(res, r.ready ? 200 : 503, JSON.stringify(r, null, 2) + '\n', 'application/json', head);
         };
       case '/metrics':

@@ -67,7 +67,13 @@ export class Health {
     private readonly storageCheckMs = 3_000,
   ) {}
 
-  async readiness(): Promise<Readiness> {
+  /**
+   * details false: without the failure texts (upstreams', checksum databases' and their sources'), which
+   * quote what an upstream answered and so may name modules: /readyz stays open under --auth, and a
+   * client without a user allowed every module must not learn there which modules others asked for.
+   */
+  async readiness(opts: { readonly details?: boolean } = {}): Promise<Readiness> {
+    const details = opts.details ?? true;
     // Everything that may wait on the store or Redis, at once and within one bound.
     const late = `storage ${this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`;
     const [check, unverified] = await Promise.all([
@@ -104,11 +110,14 @@ export class Health {
         .map((u) => {
           const db = dbOf.get(u.url);
           const what = db === undefined ? 'upstream' : `checksum database ${db} source`;
-          return `${what} ${u.url}: ${u.lastFailure?.detail ?? u.detail ?? `circuit breaker ${u.state}`}`;
+          const why = details
+            ? (u.lastFailure?.detail ?? u.detail)
+            : u.lastFailure && `${u.lastFailure.class}: ${WITHHELD}`;
+          return `${what} ${u.url}: ${why ?? `circuit breaker ${u.state}`}`;
         }),
       ...sumdb
         .filter((s) => s.status !== 'ok' && s.status !== 'empty')
-        .map((s) => `checksum database ${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ''}`),
+        .map((s) => `checksum database ${s.name}: ${s.status}${details && s.detail ? ` (${s.detail})` : ''}`),
       ...((unverified ?? 0) > 0 ? [`${unverified} artifacts served unverified, awaiting re-verification`] : []),
       ...(coordination?.redis?.state === 'down' ? ['Redis is down: this node coordinates alone'] : []),
     ];
@@ -119,13 +128,29 @@ export class Health {
       storage: { kind: this.storage.kind, writable, ...(error ? { error } : {}) },
       config: 'loaded',
       offline: this.offline,
-      upstreams,
+      upstreams: details ? upstreams : upstreams.map(withoutDetail),
       verification: this.sumdbs.length > 0 ? 'on' : 'off',
-      sumdb,
+      sumdb: details
+        ? sumdb
+        : sumdb.map((s) => ({ ...withoutDetail(s), sources: s.sources.map((x) => withoutDetail(x)) })),
       ...(unverified === undefined ? {} : { unverifiedArtifacts: unverified }),
       ...(coordination ? { coordination } : {}),
     };
   }
+}
+
+/** What a failure text reads as in a /readyz answer without details. */
+export const WITHHELD = 'withheld: shown to a user allowed every module';
+
+/** o with its failure texts (detail, lastFailure.detail) withheld: what an upstream said may name modules. */
+function withoutDetail<T extends { readonly detail?: string; readonly lastFailure?: { readonly detail: string } }>(
+  o: T,
+): T {
+  return {
+    ...o,
+    ...(o.detail === undefined ? {} : { detail: WITHHELD }),
+    ...(o.lastFailure === undefined ? {} : { lastFailure: { ...o.lastFailure, detail: WITHHELD } }),
+  };
 }
 
 /** p, or a rejection with `late` once ms have passed (p then settles unheard). */

@@ -1,0 +1,70 @@
+// /readyz stays open under --auth (load balancers carry no credentials), but
+// its failure texts quote what upstreams answered, and an upstream's error
+// may name the module it failed on: only a user allowed every module (who
+// may read /api and /metrics anyway) sees them; everyone else gets the
+// status with those texts withheld.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
+import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { hashToken, withUser } from '../../src/auth/users.js';
+import { WITHHELD } from '../../src/server/health.js';
+
+const FULL = 'full-token-0123456789abcdef';
+const LIMITED = 'limited-token-0123456789abcdef';
+const basic = (user: string, token: string): Record<string, string> => ({
+  authorization: 'Basic ' + Buffer.from(`${user}:${token}`).toString('base64'),
+});
+
+describe('/readyz under --auth', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  let dir: string;
+  beforeAll(async () => {
+    const built = await buildModules([
+      { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
+    ]);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    dir = await tempDir();
+    const users = join(dir, 'users.json');
+    await writeFile(
+      users,
+      withUser(withUser(null, 'ci', hashToken(FULL), '*'), 'oss', hashToken(LIMITED), 'example.com/*'),
+    );
+    godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      auth: users,
+      'insecure-auth': 'true',
+    });
+  });
+  afterAll(async () => {
+    await godepot.close();
+    await upstream.close();
+    await sumdb.close();
+    await removeDir(dir);
+  });
+
+  it('withholds the failure texts, which may name modules, from all but a user allowed every module', async () => {
+    upstream.setFault(faults.status(500, 'fetching corp.example/merger-plans@v1.0.0: internal error'), 'merger');
+    const failed = await fetch(`${godepot.url}/corp.example/merger-plans/@v/v1.0.0.info`, {
+      headers: basic('ci', FULL),
+    });
+    expect(failed.status).toBe(502);
+    for (const headers of [{}, basic('oss', LIMITED), basic('ci', 'wrong')]) {
+      const r = await fetch(`${godepot.url}/readyz`, { headers });
+      const text = await r.text();
+      expect(r.status).toBe(200);
+      expect(text).not.toContain('merger-plans');
+      const j = JSON.parse(text) as { status: string; reasons: string[]; upstreams: Array<{ detail?: string }> };
+      expect(j.status).toBe('degraded');
+      expect(j.reasons.join('\n')).toContain(WITHHELD);
+      expect(j.upstreams.some((u) => u.detail === WITHHELD)).toBe(true);
+    }
+    const full = await (await fetch(`${godepot.url}/readyz`, { headers: basic('ci', FULL) })).text();
+    expect(full).toContain('merger-plans');
+  });
+});
