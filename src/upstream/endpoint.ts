@@ -325,7 +325,14 @@ export class Endpoint {
     const e = new UpstreamError({
       upstream: this.url,
       failure: last?.failure ?? 'connect',
-      detail: last ? last.detail : 'recent calls failed',
+      // An answer's status, not its words: those were about another request (the module it named may be
+      // one this client may not read, under --auth). The operator reads them in /api/upstreams and the log.
+      detail:
+        last === undefined
+          ? 'recent calls failed'
+          : last.failure === 'status'
+            ? `${last.status ?? 'an error status'} to an earlier request`
+            : last.detail,
       transient: false,
     });
     e.breakerOpen = true;

@@ -367,6 +367,21 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(4);
   });
 
+  it("a call refused while open says the earlier answer's status, not its words (they named another module)", async () => {
+    const up = await serve(text('error fetching corp.example/merger-plans@v1.0.0', 503));
+    const ep = registry({ attempts: 1, failures: 2, halfOpenAfter: 60_000, clock: new FakeClock() }).get(up.url);
+    for (const m of ['a', 'b']) await ep.get(`/example.com/${m}/@latest`, 'latest', 'metadata', read).catch(() => 0);
+    expect(ep.state).toBe('open');
+    const open = (await ep
+      .get('/example.com/a/@latest', 'latest', 'metadata', read)
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(open).toMatchObject({ breakerOpen: true, failure: 'status' });
+    expect(open.describe()).toContain('503 to an earlier request');
+    expect(open.describe()).not.toContain('merger-plans');
+    // The operator still reads the upstream's words.
+    expect(ep.status().lastFailure?.detail).toContain('merger-plans');
+  });
+
   it('a failed probe opens the breaker again for another half-open period', async () => {
     const up = await serve(text('down', 500));
     const clock = new FakeClock();
