@@ -238,8 +238,8 @@ describe('malformed zips', () => {
 
   it('never crashes or hangs on corrupted bytes', async () => {
     const zip = await rawZip(good);
-    const want = (await verify(zip)).h1;
     const rand = prng(42);
+    const seen = { refused: 0, accepted: 0 };
     for (let round = 0; round < 400; round++) {
       const bad = Buffer.from(zip);
       for (let flips = 1 + Math.floor(rand() * 3); flips > 0; flips--) {
@@ -249,11 +249,18 @@ describe('malformed zips', () => {
         (s) => s.h1,
         (e: unknown) => e,
       );
-      // Either refused as a bad zip, or accepted; if accepted with another hash, the
-      // change must be visible in what was hashed (names or content), never silent.
-      if (typeof outcome !== 'string') expect(outcome).toBeInstanceOf(ZipError);
-      else if (outcome !== want) expect(bad.equals(zip)).toBe(false);
+      // Either refused as a bad zip (never another kind of error), or accepted with an h1.
+      if (typeof outcome === 'string') {
+        expect(outcome).toMatch(/^h1:[A-Za-z0-9+/]{43}=$/);
+        seen.accepted++;
+      } else {
+        expect(outcome).toBeInstanceOf(ZipError);
+        seen.refused++;
+      }
     }
+    // The rounds reach both ends: bytes the rules refuse, and bytes (a flipped comment, a date) they accept.
+    expect(seen.refused).toBeGreaterThan(0);
+    expect(seen.accepted).toBeGreaterThan(0);
   });
 
   it('reads a large central directory in few reads from a source with read()', async () => {
