@@ -124,7 +124,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     ? { log: given, access: (record: object) => given.info(record, 'request') }
     : makeLogging(settings);
   const log = logging.log;
-  const storage = opts.storage ?? (await openStorage(settings));
+  const storage = opts.storage ?? (await openStorage(settings, true));
   const metrics = new Metrics(opts.processMetrics ?? true);
   // Per-node series that sum across nodes: a "node" label when named, else Prometheus' instance label.
   if (settings.nodeName !== '') metrics.registry.setDefaultLabels({ node: settings.nodeName });

@@ -5,7 +5,7 @@
 // root stays one readable page.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
@@ -14,8 +14,13 @@ import type { FetchLeases, NotFoundCache } from '../proxy/context.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
 import { trustOptions } from '../upstream/roots.js';
 
-/** Opens the configured storage; an S3 bucket that is missing or unreachable fails here, with a clear message. */
-export async function openStorage(settings: Settings): Promise<Storage> {
+/**
+ * Opens the configured storage; an S3 bucket that is missing or unreachable
+ * fails here, with a clear message. writes: this process stores artifacts
+ * (serve's workers, warm, import): an object store's scratch files go in the
+ * data folder (`<data>/s3-staging/`), not outside it.
+ */
+export async function openStorage(settings: Settings, writes = false): Promise<Storage> {
   const s = settings.storage;
   if (s.kind === 'fs') return FsStorage.open(settings.data);
   return S3Storage.open({
@@ -24,6 +29,7 @@ export async function openStorage(settings: Settings): Promise<Storage> {
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     timeout: s.timeout,
     trust: trustOptions(),
+    ...(writes ? { scratchRoot: join(resolve(settings.data), 's3-staging') } : {}),
   });
 }
 

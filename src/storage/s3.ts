@@ -51,6 +51,13 @@ export interface S3StorageOptions {
   readonly partSize?: number;
   /** The CAs an https endpoint may be signed by (roots.ts: the go command's and Node's); absent: Node's. */
   readonly trust?: TrustOptions;
+  /**
+   * The folder verified bytes wait in before their upload (made at the first
+   * upload; godepot's data folder, shared by its processes: a crashed
+   * process's leftovers are swept as in the data folder). Absent: a folder of
+   * this process's own in the OS's temporary folder, removed at close.
+   */
+  readonly scratchRoot?: string;
 }
 
 const DEFAULT_PART = 8 << 20;
@@ -97,8 +104,6 @@ export class S3Storage implements Storage {
     private readonly s3: S3Module,
     private readonly client: S3Client,
     private readonly opts: S3StorageOptions,
-    private readonly scratch: FsStorage,
-    private readonly scratchDir: string,
   ) {
     const p = opts.prefix.replace(/^\/+|\/+$/g, '');
     this.root = p === '' ? '' : p + '/';
@@ -124,9 +129,7 @@ export class S3Storage implements Storage {
       // Range reads and our own hashes make the SDK's response checksums redundant.
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
-    const scratchDir = await mkdtemp(join(tmpdir(), 'godepot-s3-staging-'));
-    const scratch = await FsStorage.open(scratchDir, { durable: false });
-    const storage = new S3Storage(s3, client, opts, scratch, scratchDir);
+    const storage = new S3Storage(s3, client, opts);
     try {
       await client.send(new s3.HeadBucketCommand({ Bucket: opts.bucket }), {
         abortSignal: AbortSignal.timeout(opts.timeout),
@@ -332,8 +335,24 @@ export class S3Storage implements Storage {
     }
   }
 
+  /** The local scratch storage, made at the first upload (a failure to make it is tried again next time). */
+  private scratch: Promise<{ readonly fs: FsStorage; readonly own?: string }> | null = null;
+
+  private scratchStore(): Promise<{ readonly fs: FsStorage; readonly own?: string }> {
+    this.scratch ??= (async () => {
+      if (this.opts.scratchRoot !== undefined)
+        return { fs: await FsStorage.open(this.opts.scratchRoot, { durable: false }) };
+      const own = await mkdtemp(join(tmpdir(), 'godepot-s3-staging-'));
+      return { fs: await FsStorage.open(own, { durable: false }), own };
+    })().catch((err: unknown) => {
+      this.scratch = null;
+      throw err;
+    });
+    return this.scratch;
+  }
+
   async stage(): Promise<StagedBlob> {
-    const local = await this.scratch.stage();
+    const local = await (await this.scratchStore()).fs.stage();
     let finished: OpenBlob | null = null;
     let done = false;
     return {
@@ -458,9 +477,11 @@ export class S3Storage implements Storage {
 
   async close(): Promise<void> {
     this.client.destroy();
+    const scratch = await this.scratch?.catch(() => null);
+    if (!scratch) return;
     // Its lock's heartbeat timer would otherwise keep running (and the process alive) after close.
-    await this.scratch.close();
-    await rm(this.scratchDir, { recursive: true, force: true });
+    await scratch.fs.close();
+    if (scratch.own !== undefined) await rm(scratch.own, { recursive: true, force: true });
   }
 }
 

@@ -4,6 +4,10 @@
 // an error that names it, and a bucket deleted under a running godepot is
 // reported as such, not taken for missing keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { findComponent } from '../support/components.js';
 import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
@@ -55,6 +59,39 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       expect((await s.get('mod/big.zip'))?.equals(data)).toBe(true);
     } finally {
       await s.close();
+    }
+  });
+
+  it('stages in the scratch folder it is given (the data folder), made at the first upload, shared and kept', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'godepot-s3-scratch-'));
+    const scratchRoot = join(data, 's3-staging');
+    const open = () =>
+      S3Storage.open({ bucket: 'blobs', prefix: 'scratch', endpoint: minio.endpoint, timeout: 5000, scratchRoot });
+    try {
+      const a = await open();
+      const b = await open();
+      try {
+        expect(existsSync(scratchRoot), 'made before anything was staged').toBe(false);
+        const staged = await a.stage();
+        await staged.write(Buffer.from('verified bytes'));
+        expect(existsSync(scratchRoot)).toBe(true);
+        await staged.commit('mod/s.zip');
+        await staged.discard();
+        // A second process stages beside the first in the same folder.
+        const other = await b.stage();
+        await other.write(Buffer.from('more'));
+        await other.commit('mod/t.zip');
+        await other.discard();
+        expect((await a.get('mod/s.zip'))?.toString()).toBe('verified bytes');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+      // Kept for the next start (shared with the other processes); no scratch file is left in it.
+      const left = await readdir(scratchRoot, { recursive: true, withFileTypes: true });
+      expect(left.filter((e) => e.isFile() && !e.name.endsWith('.lock')).map((e) => e.name)).toEqual([]);
+    } finally {
+      await rm(data, { recursive: true, force: true });
     }
   });
 
