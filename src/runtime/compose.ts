@@ -358,6 +358,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     incidents: () => incidents.list(),
     ...(auth ? { authorize: auth.authorize, operatorUser: auth.operatorUser } : {}),
     self,
+    ...(settings.nodeName !== '' ? { node: settings.nodeName } : {}),
     operator: operatorRoutes(
       new OperatorApi({
         stats,

@@ -210,7 +210,12 @@ export interface Logging {
  * terminal or pipe that reads slowly (a paused `| less`) never stalls the
  * server, it only costs access-log lines.
  */
-export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, destination: 1 | 2 = 1): Logging {
+export function makeLogging(
+  settings: Pick<Settings, 'logLevel' | 'logFormat'> & Partial<Pick<Settings, 'nodeName'>>,
+  destination: 1 | 2 = 1,
+): Logging {
+  // --node-name: on every line, so that the logs of several nodes shipped to one place tell them apart.
+  const node = settings.nodeName ?? '';
   const sink = new BatchingSink(
     new LogDestination(destination),
     ACCESS_BATCH_CHARS,
@@ -230,7 +235,7 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
   if (settings.logFormat === 'text') {
     // With --workers N each worker says what it sees (its start, its probes): the prefix tells them apart.
     const slot = workerSlot();
-    const prefix = slot === null ? 'godepot' : `godepot worker ${slot}`;
+    const prefix = `godepot${node === '' ? '' : ` ${node}`}${slot === null ? '' : ` worker ${slot}`}`;
     log = makeTextLogger(settings, (s) => sink.write(s), prefix);
     const textLog = log;
     access = (record) => {
@@ -238,7 +243,7 @@ export function makeLogging(settings: Pick<Settings, 'logLevel' | 'logFormat'>, 
     };
   } else {
     const time = isoTimeCached();
-    const base = { pid: process.pid };
+    const base = { pid: process.pid, ...(node === '' ? {} : { node }) };
     log = pino({ level: settings.logLevel, base, timestamp: time }, sink);
     access = accessLogWriter(log, { write: (line) => sink.queue(line) }, time, base);
   }
@@ -275,7 +280,10 @@ export function textAccessLine(record: object, prefix = 'godepot'): string {
   return line + '\n';
 }
 
-export function makeLogger(settings: Pick<Settings, 'logLevel' | 'logFormat'>, destination: 1 | 2 = 1): Logger {
+export function makeLogger(
+  settings: Pick<Settings, 'logLevel' | 'logFormat'> & Partial<Pick<Settings, 'nodeName'>>,
+  destination: 1 | 2 = 1,
+): Logger {
   return makeLogging(settings, destination).log;
 }
 

@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly incidents?: () => Promise<unknown>;
   /** This godepot's name in the Via header of its upstream calls (selfTag): a request carrying it is a loop. */
   readonly self?: string;
+  /** --node-name: named first in /readyz, so that a check of several nodes says which one answered. */
+  readonly node?: string;
   /** The --auth gate: the refusal (401 'unauthorized', 403 'forbidden') of a request, or null to let it in. */
   readonly authorize?: (req: IncomingMessage) => GodepotError | null;
   /**
@@ -101,7 +103,8 @@ export function createApp(deps: AppDeps): App {
         return async (req, res, info, head) => {
           info.route = 'readyz';
           const r = await deps.health.readiness({ details: deps.operatorUser?.(req) ?? true });
-          sendText(res, r.ready ? 200 : 503, JSON.stringify(r, null, 2) + '\n', 'application/json', head);
+          const body = deps.node ? { node: deps.node, ...r } : r;
+          sendText(res, r.ready ? 200 : 503, JSON.stringify(body, null, 2) + '\n', 'application/json', head);
         };
       case '/metrics':
         return async (_req, res, info, head) => {

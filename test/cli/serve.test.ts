@@ -156,6 +156,39 @@ describe('text logs of several workers', () => {
   }, 30_000);
 });
 
+describe('--node-name', () => {
+  it('is on every JSON log line, in the text prefix, and named in /readyz', async () => {
+    const data = await tempDir();
+    const off = ['--data', data, '--upstream', 'off', '--sumdb', 'off', '--node-name', 'east-1'];
+    const g = await spawnGodepot(off);
+    try {
+      const ready = (await (await fetch(`${g.url}/readyz`)).json()) as { node?: string };
+      expect(ready.node).toBe('east-1');
+      await waitFor(async () => /"msg":"request"/.test(g.output()), 10_000, `no access-log line:\n${g.output()}`);
+      const lines = g
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { node?: string; msg?: string });
+      expect(lines.length, g.output()).toBeGreaterThan(1);
+      expect(
+        lines.filter((l) => l.node !== 'east-1'),
+        g.output(),
+      ).toEqual([]);
+    } finally {
+      await g.stop();
+    }
+    const t = await spawnGodepot([...off, '--log-format', 'text']);
+    try {
+      await waitFor(async () => /^godepot east-1: /m.test(t.output()), 10_000, `no prefix:\n${t.output()}`);
+      expect(t.output()).not.toMatch(/^godepot: /m);
+    } finally {
+      await t.stop();
+      await removeDir(data);
+    }
+  }, 30_000);
+});
+
 describe("Node's own warnings", () => {
   /** Serves with a preload that emits a warning `script` (its body), 1.5 s after start, in every process. */
   async function withWarning(
