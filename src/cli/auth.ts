@@ -32,6 +32,10 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }
   const flags = parseFlags(rest, 'auth', FLAGS);
+  if (flags.help) {
+    io.out(USAGE);
+    return 0;
+  }
   const name = flags.positionals[0];
   if (name === undefined || flags.positionals.length > 1) throw new ConfigError('give exactly one user NAME');
   const file = flags.values.get('auth')?.[0] ?? io.env.GODEPOT_AUTH ?? '';

@@ -43,15 +43,18 @@ export function formatIncidentTable(incidents: readonly Incident[], now = Date.n
   );
 }
 
-const HELP = `Usage: godepot incidents [--data DIR] [--json]
+const HELP = `Usage: godepot incidents [--data DIR | --storage s3://BUCKET/PREFIX [--s3-endpoint URL]] [--json]
 
-Prints the outage log of a godepot data folder: each outage of an upstream
-proxy or checksum database with its start, end, duration, failure, and how
-many requests were served from cache, served unverified, or failed meanwhile.
-Reads the folder directly, so it works whether or not the server runs.
+Prints the outage log of a godepot data folder or object store: each outage
+of an upstream proxy or checksum database with its start, end, duration,
+failure, and how many requests were served from cache, served unverified, or
+failed meanwhile. Reads the storage directly, so it works whether or not the
+server runs (with several nodes: the cluster's incidents).
 
-  --data DIR   the data folder (${envName('data')}; default ${DEFAULT_DATA})
-  --json       print JSON instead of a table
+  --data DIR            the data folder (${envName('data')}; default ${DEFAULT_DATA})
+  --storage URL         fs (the data folder) or s3://BUCKET/PREFIX (${envName('storage')})
+  --s3-endpoint URL     an S3-compatible endpoint such as MinIO (${envName('s3-endpoint')})
+  --json                print JSON instead of a table
 `;
 
 export async function incidentsCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {

@@ -129,6 +129,9 @@ describe('the users file', () => {
       expect(decide(parseUsers(text), '/corp.example/x/@v/list', basic('ci', token)).allow).toBe(true);
       // What a token may read is said when it is made: no silent "every module".
       await expect(authCommand(['add', 'other', '--auth', file], io)).rejects.toThrow(/give --modules PATTERNS/);
+      const help: string[] = [];
+      expect(await authCommand(['add', '--help'], { ...io, out: (t: string) => void help.push(t) })).toBe(0);
+      expect(help.join('')).toMatch(/^Usage: godepot auth add NAME --modules PATTERNS/);
       expect(parseUsers(await readFile(file, 'utf8')).map((x) => x.name)).toEqual(['ci']);
       const nowhere = join(dir, 'missing', 'users.json');
       await expect(authCommand(['add', 'ci', '--modules', '*', '--auth', nowhere], io)).rejects.toThrow(

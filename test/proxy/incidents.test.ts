@@ -112,7 +112,8 @@ describe('incident log', () => {
   it('`godepot incidents --help` prints help', async () => {
     const out: string[] = [];
     expect(await incidentsCommand(['--help'], { out: (t) => void out.push(t), err: process.stderr, env: {} })).toBe(0);
-    expect(out.join('')).toMatch(/^Usage: godepot incidents \[--data DIR\] \[--json\]/);
+    expect(out.join('')).toMatch(/^Usage: godepot incidents \[--data DIR \| --storage s3:\/\/BUCKET\/PREFIX/);
+    expect(out.join('')).toMatch(/--s3-endpoint URL/);
   });
 
   it('ends an incident when its upstream answers again, without waiting for the breaker to close', async () => {
