@@ -173,9 +173,12 @@ export class SumdbMirror {
     }
   }
 
-  /** Learns what other nodes know that status() shows: a fork one of them refused. */
+  /**
+   * Learns what other processes know that status() shows: a newer head one
+   * of them verified and stored, a fork one of them refused.
+   */
   async syncShared(): Promise<void> {
-    await this.tree.learnFork();
+    await Promise.all([this.tree.catchUp(), this.tree.learnFork()]);
   }
 
   status(): SumdbStatus {

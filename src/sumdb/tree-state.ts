@@ -92,6 +92,8 @@ class SharedHeadMoved extends Error {}
 
 const SHARED_ATTEMPTS = 3;
 const FORK_SYNC_MS = 5_000;
+/** How often status looks for a newer head another process stored (catchUp). */
+const HEAD_SYNC_MS = 5_000;
 
 export class TreeState {
   head: VerifiedHead | null = null;
@@ -111,6 +113,8 @@ export class TreeState {
   lastBadHead: { readonly from: string; readonly why: string; readonly at: number } | null = null;
   /** When knownFork last looked beyond this process. */
   private storedForkAt = -Infinity;
+  /** When catchUp last looked for a head another process stored. */
+  private storedHeadAt = -Infinity;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -171,6 +175,19 @@ export class TreeState {
     });
     this.lock = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * For status (/readyz, /api/sumdb): adopts the newer head another process
+   * sharing the storage verified (adoptPersisted), at most every
+   * HEAD_SYNC_MS, so every worker and node shows the tree they share, not
+   * the one its own last lookup left it with.
+   */
+  async catchUp(): Promise<void> {
+    const now = this.clock.now();
+    if (now - this.storedHeadAt < HEAD_SYNC_MS) return;
+    this.storedHeadAt = now;
+    await this.adoptPersisted();
   }
 
   /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */

@@ -1,0 +1,70 @@
+// The status of a checksum database (/readyz, /api/sumdb) on a process that
+// shares its storage with another (--workers N; nodes on one bucket): the
+// head another process verified and stored is shown here too once status
+// syncs (SumdbMirror.syncShared), though this process looked nothing up;
+// looked for at most every few seconds on the injected clock, re-checked
+// against the key, and never a smaller tree than the one held.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCoord } from '../../src/coord/index.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { FakeSumDb } from '../world/index.js';
+import { fakeModules, rig, type Rig } from './mirror-harness.js';
+
+describe('SumdbMirror status beside another process on the same storage', () => {
+  let db: FakeSumDb;
+  let r: Rig | undefined;
+  beforeAll(async () => {
+    db = await FakeSumDb.start({ records: fakeModules(5) });
+  });
+  afterEach(async () => {
+    await r?.close();
+    r = undefined;
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('shows the head another worker verified, though this one looked nothing up', async () => {
+    const clock = new ManualClock();
+    const storage = new MemoryStorage();
+    r = await rig([db.url], { storage, mirror: { clock, indexDataTiles: false } });
+    // Two workers: one storage, one coordination (the primary's), a mirror each.
+    const coord = new LocalCoord();
+    const looking = r.mirror;
+    const idle = await r.reopen();
+    looking.tree.shared = coord;
+    idle.tree.shared = coord;
+
+    await looking.serve('lookup/example.com/m1@v1.0.0');
+    await looking.idle();
+    expect(looking.status()).toMatchObject({ treeSize: 5, status: 'ok' });
+    await idle.syncShared();
+    expect(idle.status()).toMatchObject({ treeSize: 5, status: 'ok' });
+
+    // The tree grows and the other worker verifies it; this one looks again only after a few seconds.
+    const older = await storage.get(looking.store.latestKey());
+    await db.addAll(fakeModules(3, 5));
+    await looking.serve('lookup/example.com/m6@v1.0.0');
+    await looking.idle();
+    expect(looking.status().treeSize).toBe(8);
+    await idle.syncShared();
+    expect(idle.status().treeSize).toBe(5);
+    clock.advance(5_000);
+    await idle.syncShared();
+    expect(idle.status()).toMatchObject({ treeSize: 8, status: 'ok' });
+
+    // A smaller stored head (a slow writer's) never moves the shown tree back; nor one another key signed.
+    await storage.put(looking.store.latestKey(), older ?? Buffer.alloc(0));
+    clock.advance(5_000);
+    await idle.syncShared();
+    expect(idle.status().treeSize).toBe(8);
+    const other = await FakeSumDb.start({ key: 'generate', records: fakeModules(9) });
+    const foreign = await other.signedTree();
+    await other.close();
+    await storage.put(looking.store.latestKey(), foreign);
+    clock.advance(5_000);
+    await idle.syncShared();
+    expect(idle.status().treeSize).toBe(8);
+  });
+});
