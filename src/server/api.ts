@@ -12,7 +12,7 @@ import type { Storage } from '../storage/index.js';
 import type { EndpointStatus } from '../upstream/index.js';
 import type { SumdbStatus } from './sumdb-endpoint.js';
 import type { OperatorStats } from './stats.js';
-import { coveredSources } from './health.js';
+import { coveredSources, within } from './health.js';
 
 /** One route of the page or its API: the label for logs and metrics, and its answer. */
 export interface OperatorRoute {
@@ -40,6 +40,8 @@ export interface TreeSource {
     } | null;
   };
   status(): SumdbStatus;
+  /** Learns what other workers or nodes verified or refused, as /readyz does (SumdbMirror.syncShared). */
+  syncShared?(): Promise<void>;
 }
 
 export interface OperatorApiDeps {
@@ -64,6 +66,8 @@ export interface OperatorApiDeps {
 
 /** The storage scan behind /api/cache is reused this long (ms): it lists every stored artifact. */
 const INVENTORY_TTL_MS = 30_000;
+/** How long /api/sumdb waits to learn the other processes' tree (ms), as /readyz waits for storage. */
+const SYNC_MS = 3_000;
 /** Above this many stored files, bytes are not summed (one stat each). */
 const STAT_LIMIT = 50_000;
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.(html|js|css|map|png|svg)$/;
@@ -124,7 +128,10 @@ export class OperatorApi {
   }
 
   /** GET /api/sumdb */
-  sumdb(): object {
+  async sumdb(): Promise<object> {
+    // Else each worker would show its own last lookup's tree. A hung store holds the page no longer than SYNC_MS.
+    const late = `the checksum databases' shared state did not answer within ${SYNC_MS / 1000}s`;
+    await Promise.all(this.deps.trees.map((t) => within(t.syncShared?.(), SYNC_MS, late).catch(() => undefined)));
     return {
       now: new Date(this.now()).toISOString(),
       trees: this.deps.trees.map((t) => {

@@ -34,6 +34,7 @@ describe('operator routes', () => {
   let ui: string;
   const storage = new MemoryStorage();
   const stats = new OperatorStats();
+  let synced = 0;
 
   beforeAll(async () => {
     ui = await tempDir('godepot-ui-');
@@ -65,6 +66,7 @@ describe('operator routes', () => {
           name: 'sum.example',
           tree: { head: { tree: { n: 42, hash: new Uint8Array(32).fill(1) }, checkedAt: 1_000 }, fork: null },
           status: () => ({ name: 'sum.example', treeSize: 42, status: 'ok', sources: [] }),
+          syncShared: async () => void synced++,
         },
       ],
       storage,
@@ -140,7 +142,8 @@ describe('operator routes', () => {
     expect(body.upstreams.map((u) => u.covered)).toEqual([undefined, undefined]);
   });
 
-  it('answers /api/sumdb with size, root hash and check times', async () => {
+  it('answers /api/sumdb with size, root hash and check times, after learning what the other processes know', async () => {
+    const before = synced;
     const body = (await (await fetch(`${base}/api/sumdb`)).json()) as { trees: Array<Record<string, unknown>> };
     expect(body.trees).toEqual([
       expect.objectContaining({
@@ -152,6 +155,7 @@ describe('operator routes', () => {
         fork: null,
       }),
     ]);
+    expect(synced).toBe(before + 1);
   });
 
   it('answers /api/cache with what storage holds and the hit ratio', async () => {
