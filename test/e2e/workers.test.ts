@@ -5,6 +5,8 @@
 // a scrape reaches. The tests share one server, in order: the first stores
 // the zip the later ones serve, and the outage test leaves the upstream's
 // breaker open.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import {
@@ -157,6 +159,34 @@ describe('godepot serve --workers 2', () => {
     } finally {
       sumdb.clearFaults();
     }
+  });
+
+  it('shows one verified tree on /readyz and /api/sumdb from either worker, though only one looked up its head', async () => {
+    // A record of a release no worker holds: one lookup, on one worker, verifies the grown tree.
+    await sumdb.addAll([
+      { path: 'example.com/status', version: 'v1.0.0', h1: `h1:${'A'.repeat(43)}=`, goModH1: `h1:${'B'.repeat(43)}=` },
+    ]);
+    const lookup = await getAlone(`${godepot.url}/sumdb/${sumdb.name}/lookup/example.com/status@v1.0.0`);
+    expect(lookup.status).toBe(200);
+    // The head is stored behind the answer: once it is there, the other worker learns it when asked its status.
+    const latest = join(data, 'sumdb', ...sumdb.name.split('/'), 'latest');
+    const stored = async (): Promise<string | undefined> =>
+      (await readFile(latest, 'utf8').catch(() => '')).split('\n')[1];
+    await waitFor(async () => (await stored()) === String(sumdb.size), 5_000, 'the verified head was never stored');
+    // Scrapes on fresh connections alternate between the workers (round-robin): both answer, with one size.
+    const sizes = async (): Promise<number[]> => {
+      const ready = JSON.parse((await getAlone(`${godepot.url}/readyz`)).body.toString()) as {
+        sumdb: Array<{ treeSize: number; status: string }>;
+      };
+      const api = JSON.parse((await getAlone(`${godepot.url}/api/sumdb`)).body.toString()) as {
+        trees: Array<{ size: number; status: string }>;
+      };
+      expect(ready.sumdb[0]?.status).toBe('ok');
+      expect(api.trees[0]?.status).toBe('ok');
+      return [ready.sumdb[0]?.treeSize ?? 0, api.trees[0]?.size ?? 0];
+    };
+    const seen = await Promise.all(Array.from({ length: 6 }, sizes));
+    expect(seen.flat()).toEqual(Array.from({ length: 12 }, () => sumdb.size));
   });
 
   it('asks the upstream once about a module it does not have, and every worker answers 404', async () => {
