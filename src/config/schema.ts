@@ -21,21 +21,33 @@ import {
   SUMDB_OFF,
 } from './values.js';
 
-/** One value: text, or a number or true/false from the config file, read as its text. */
-const one = z
-  .union([z.string(), z.number(), z.boolean()], { error: 'expected one value (text, a number or true/false)' })
-  .transform(String);
+/** How a config file's value that does not fit is named in a message. */
+function given(v: unknown): string {
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return Array.isArray(v) ? 'a list' : `a JSON ${typeof v}`;
+}
+
+/**
+ * One value as text: a flag's, a variable's, or a JSON string in the config
+ * file. A JSON number or true/false is refused where it has no meaning (a
+ * URL, a pattern, a name) rather than read as its text.
+ */
+const one = z.string({ error: (i) => `expected a string, not ${given(i.input)}` });
+/** One value, or a JSON number in the config file (`number` says what it counts). */
+const oneOrNumber = (number: string) =>
+  z.union([z.string(), z.number()], { error: (i) => `expected a string or ${number}, not ${given(i.input)}` });
 
 /** Every occurrence of a repeatable setting (the config file may give one string instead of a list). */
 const many = z.union([z.string().transform((s) => [s]), z.array(z.string())], {
-  error: 'expected a string or a list of strings',
+  error: (i) => `expected a string or a list of strings, not ${given(i.input)}`,
 });
 
 /** A value read by a parser that throws an Error saying what is wrong. */
-function parsed<T>(parse: (s: string) => T) {
-  return one.transform((s, ctx) => {
+function parsed<I, T>(value: z.ZodType<I>, parse: (v: I) => T) {
+  return value.transform((v, ctx) => {
     try {
-      return parse(s);
+      return parse(v);
     } catch (err) {
       ctx.addIssue((err as Error).message);
       return z.NEVER;
@@ -44,21 +56,27 @@ function parsed<T>(parse: (s: string) => T) {
 }
 
 const text = one.transform((s) => s.trim());
-const duration = parsed(parseDuration);
-const size = parsed(parseSize);
-function wholeNumber(s: string, min: number, max: number): number {
-  if (!/^\d+$/.test(s.trim())) throw new Error(`${JSON.stringify(s)} is not a whole number`);
-  const n = Number(s);
+// A JSON number is milliseconds, or bytes (parseDuration, parseSize); a flag's bare number is refused there.
+const duration = parsed(oneOrNumber('a number of milliseconds'), parseDuration);
+const size = parsed(oneOrNumber('a number of bytes'), parseSize);
+function wholeNumber(v: string | number, min: number, max: number): number {
+  if (typeof v === 'number' ? !Number.isInteger(v) : !/^\d+$/.test(v.trim()))
+    throw new Error(`${JSON.stringify(v)} is not a whole number`);
+  const n = Number(v);
   if (n < min || n > max) throw new Error(`${n} is out of range ${min}..${max}`);
   return n;
 }
-const int = (min: number, max: number) => parsed((s) => wholeNumber(s, min, max));
-const bool = parsed((s) => {
-  const v = s.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
-  throw new Error(`${JSON.stringify(s)} is not true or false`);
-});
+const int = (min: number, max: number) => parsed(oneOrNumber('a whole number'), (v) => wholeNumber(v, min, max));
+const bool = parsed(
+  z.union([z.string(), z.boolean()], { error: (i) => `expected true or false, not ${given(i.input)}` }),
+  (v) => {
+    if (typeof v === 'boolean') return v;
+    const w = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(w)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(w)) return false;
+    throw new Error(`${JSON.stringify(v)} is not true or false`);
+  },
+);
 const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
   one.pipe(z.enum(choices, { error: (i) => `${JSON.stringify(i.input)} is not one of ${choices.join(', ')}` }));
 /** Text that is empty or matches re (described by want). */
@@ -130,7 +148,7 @@ const deadlineFields = Object.fromEntries(
 /** Every setting by its name in OPTIONS (options.ts); a test checks that the two list the same names. */
 export const SETTINGS_SCHEMA = z
   .strictObject({
-    listen: parsed(parseListen),
+    listen: parsed(one, parseListen),
     data: text.refine((s) => s !== '', 'empty folder name'),
     // A list in the config file: its separators say what happens on failure, so they are the user's to write.
     upstream: z
@@ -138,7 +156,7 @@ export const SETTINGS_SCHEMA = z
       .refine((v) => !Array.isArray(v), {
         error: 'give one string in GOPROXY syntax: the URLs joined by "," (next on 404/410) or "|" (next on any error)',
       })
-      .pipe(parsed(parseUpstreamList)),
+      .pipe(parsed(one, parseUpstreamList)),
     sumdb,
     nosumdb: one,
     offline: bool,
@@ -160,10 +178,11 @@ export const SETTINGS_SCHEMA = z
     'memory-cache': size,
     'memory-cache-item': size,
     'read-ahead': bool,
-    workers: parsed((s) => {
-      if (s.trim() === 'auto') return autoWorkers();
-      if (!/^\d+$/.test(s.trim())) throw new Error(`${JSON.stringify(s)} is neither auto nor a whole number`);
-      return wholeNumber(s, 1, 64);
+    workers: parsed(oneOrNumber('a whole number'), (v) => {
+      if (typeof v === 'string' && v.trim() === 'auto') return autoWorkers();
+      if (typeof v === 'string' && !/^\d+$/.test(v.trim()))
+        throw new Error(`${JSON.stringify(v)} is neither auto nor a whole number`);
+      return wholeNumber(v, 1, 64);
     }),
     'log-level': choice(LOG_LEVELS),
     'log-format': choice(LOG_FORMATS),
@@ -175,7 +194,7 @@ export const SETTINGS_SCHEMA = z
     'tls-cert': text,
     'tls-key': text,
     'insecure-auth': bool,
-    storage: parsed(parseStorage),
+    storage: parsed(one, parseStorage),
     's3-endpoint': optional(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
     'storage-timeout': duration,
     redis: text.refine((s) => s === '' || /^rediss?:\/\/[^\s]+$/.test(s), {

@@ -24,8 +24,9 @@ const MAX_DURATION_MS = 2 ** 31 - 1;
 /** "250ms", "10s", "5m", "1h30m" or a plain number of milliseconds; at most 596h. */
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0)
-      throw new ValueError(`invalid duration ${input}: must be a non-negative number of milliseconds`);
+    // 1.5 in a config file may well mean seconds: only whole milliseconds are taken.
+    if (!Number.isInteger(input) || input < 0)
+      throw new ValueError(`invalid duration ${input}: must be a whole number of milliseconds`);
     return atMostMax(input, input);
   }
   const s = input.trim();

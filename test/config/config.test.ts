@@ -266,7 +266,7 @@ describe('loadSettings', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'godepot-config-')), 'c.json');
     writeFileSync(file, JSON.stringify({ workers: 2, offline: true, 'retry-attempts': [2] }));
     expect(() => loadSettings(['--config', file], {})).toThrow(
-      new RegExp(`--retry-attempts: expected one value.*\\(from config file ${file}\\)`),
+      new RegExp(`--retry-attempts: expected a string or a whole number, not a list.*\\(from config file ${file}\\)`),
     );
     writeFileSync(file, JSON.stringify({ workers: 2, offline: true, sumdb: 'off' }));
     expect(loadSettings(['--config', file], {})).toMatchObject({ workers: 2, offline: true, sumdb: [] });
@@ -280,6 +280,71 @@ describe('loadSettings', () => {
       'https://a.example',
       'https://b.example',
     ]);
+  });
+
+  it('reads a JSON number in the config file as milliseconds, bytes or a count, and refuses one elsewhere', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'godepot-config-')), 'numbers.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'list-ttl': 300000,
+        'hedge-delay': 0,
+        'memory-cache': 33554432,
+        'memory-cache-item': 0,
+        'retry-attempts': 5,
+        'vcs-concurrency': 2,
+        workers: 3,
+      }),
+    );
+    expect(loadSettings(['--config', file], {})).toMatchObject({
+      ttl: { list: 300_000 },
+      hedgeDelay: 0,
+      memoryCache: 32 * 1024 * 1024,
+      memoryCacheItem: 0,
+      retry: { attempts: 5 },
+      vcs: { concurrency: 2 },
+      workers: 3,
+    });
+    // GODEPOT_CONFIG is read the same way.
+    expect(loadSettings([], { GODEPOT_CONFIG: file }).ttl.list).toBe(300_000);
+    // A flag or a variable is text: a bare number there is still refused (seconds or milliseconds?).
+    expect(() => loadSettings(['--config', file, '--list-ttl', '300000'], {})).toThrow(
+      /^invalid --list-ttl: invalid duration "300000": give a unit, like 300000s or 300000ms$/,
+    );
+    expect(() => loadSettings(['--config', file], { GODEPOT_MEMORY_CACHE: '33554432' })).toThrow(
+      /^invalid --memory-cache: invalid size "33554432": give a unit.*\(from GODEPOT_MEMORY_CACHE\)$/,
+    );
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [{ 'list-ttl': 1.5 }, /^invalid --list-ttl: invalid duration 1\.5: must be a whole number of milliseconds/],
+      [{ 'list-ttl': -1 }, /^invalid --list-ttl: invalid duration -1/],
+      [{ 'memory-cache': 0.5 }, /^invalid --memory-cache: invalid size 0\.5: must be a whole number of bytes/],
+      [{ 'retry-attempts': 2.5 }, /^invalid --retry-attempts: 2\.5 is not a whole number/],
+      [{ 'retry-attempts': 0 }, /^invalid --retry-attempts: 0 is out of range 1\.\.10/],
+      [{ workers: 0 }, /^invalid --workers: 0 is out of range 1\.\.64/],
+      // Where a number means nothing, it is refused, naming the setting, rather than read as its text.
+      [{ listen: 8080 }, /^invalid --listen: expected a string, not the number 8080/],
+      [{ upstream: 1 }, /^invalid --upstream: expected a string, not the number 1/],
+      [{ nosumdb: 5 }, /^invalid --nosumdb: expected a string.*, not the number 5/],
+      [{ data: true }, /^invalid --data: expected a string, not true/],
+      [{ offline: 1 }, /^invalid --offline: expected true or false, not the number 1/],
+      [{ verify: 2 }, /^invalid --verify: expected a string, not the number 2/],
+      [{ 'node-name': 7 }, /^invalid --node-name: expected a string, not the number 7/],
+      [{ 'list-ttl': true }, /^invalid --list-ttl: expected a string or a number of milliseconds, not true/],
+      [{ 'memory-cache': '32' }, /^invalid --memory-cache: invalid size "32": give a unit/],
+    ];
+    for (const [json, re] of refused) {
+      writeFileSync(file, JSON.stringify(json));
+      expect(() => loadSettings(['--config', file], {}), JSON.stringify(json)).toThrow(
+        new RegExp(`${re.source}.*\\(from config file ${file}\\)$`),
+      );
+    }
+    // true/false stay booleans' own, and a string still says the same as a flag.
+    writeFileSync(file, JSON.stringify({ offline: true, 'read-ahead': 'off', 'list-ttl': '90s', workers: 'auto' }));
+    expect(loadSettings(['--config', file], {})).toMatchObject({
+      offline: true,
+      readAhead: false,
+      ttl: { list: 90_000 },
+    });
   });
 
   it('refuses unknown keys and bad JSON in the config file', () => {
