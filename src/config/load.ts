@@ -134,7 +134,8 @@ export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawSet
   for (const o of OPTIONS) {
     const v = flags.values.get(o.name);
     if (v === undefined) continue;
-    // A setting given twice takes the last value; a list takes them all.
+    // A setting given twice takes the last value, as the go command's flags do (a wrapper's default, then the
+    // user's); a list (--sumdb, --verify-rule, the patterns of --private and --nosumdb) takes them all.
     raw.values[o.name] = o.type === 'list' ? v : v.at(-1);
     delete raw.from[o.name];
   }

@@ -83,9 +83,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'nosumdb',
-    type: 'string',
-    default: '',
-    help: 'GONOSUMDB-syntax patterns of module paths never looked up in a checksum database (private modules).',
+    type: 'list',
+    default: [],
+    help: 'GONOSUMDB-syntax patterns of module paths never looked up in a checksum database (private modules; comma-separated, repeatable).',
   },
   {
     name: 'offline',

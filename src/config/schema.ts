@@ -121,6 +121,18 @@ const verifyRules = many.transform((given, ctx) =>
   }),
 );
 
+/**
+ * --nosumdb values joined into one GONOSUMDB list (entries trimmed, empty ones
+ * dropped). A pattern that is not a valid glob matches nothing, as in the go command.
+ */
+const nosumdbPatterns = many.transform((given) =>
+  given
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .join(','),
+);
+
 /** --private values joined into one GOPRIVATE list; each pattern must be a valid path.Match pattern. */
 const privatePatterns = many.transform((given, ctx) => {
   try {
@@ -158,7 +170,7 @@ export const SETTINGS_SCHEMA = z
       })
       .pipe(parsed(one, parseUpstreamList)),
     sumdb,
-    nosumdb: one,
+    nosumdb: nosumdbPatterns,
     offline: bool,
     verify: choice(VERIFY_MODES),
     'verify-rule': verifyRules,

@@ -282,6 +282,35 @@ describe('loadSettings', () => {
     ]);
   });
 
+  it('takes every occurrence of a repeated pattern or list flag, and the last of a scalar', () => {
+    const twice = (name: string, a: string, b: string) => loadSettings([`--${name}`, a, `--${name}`, b], {});
+    // Patterns add up: dropping one would send a private module path to a checksum database or proxy.
+    expect(twice('nosumdb', 'a.example/*', 'b.example/*,c.example').nosumdb).toBe('a.example/*,b.example/*,c.example');
+    expect(twice('private', 'a.example/*', 'b.example/*,c.example').private).toBe('a.example/*,b.example/*,c.example');
+    expect(twice('verify-rule', 'a.example/*=strict', 'b.example/*=quorum').verify.rules).toEqual([
+      { pattern: 'a.example/*', mode: 'strict' },
+      { pattern: 'b.example/*', mode: 'quorum' },
+    ]);
+    expect(twice('sumdb', 'sum.golang.org', `${TEST_KEY} http://127.0.0.1:1`).sumdb.map((x) => x.name)).toEqual([
+      'sum.golang.org',
+      'localhost.localdev/sumdb',
+    ]);
+    // The variable is one comma-separated list; a flag replaces it rather than adding to it.
+    const env = { GODEPOT_NOSUMDB: 'a.example/*, b.example', GODEPOT_PRIVATE: 'c.example/*,d.example' };
+    expect(loadSettings([], env)).toMatchObject({ nosumdb: 'a.example/*,b.example', private: 'c.example/*,d.example' });
+    expect(loadSettings(['--nosumdb', 'e.example', '--nosumdb=f.example'], env).nosumdb).toBe('e.example,f.example');
+    // The config file's value: one string, or a list of them.
+    const file = join(mkdtempSync(join(tmpdir(), 'godepot-config-')), 'lists.json');
+    writeFileSync(file, JSON.stringify({ nosumdb: ['a.example/*', 'b.example,c.example'], private: 'd.example' }));
+    expect(loadSettings(['--config', file], {})).toMatchObject({
+      nosumdb: 'a.example/*,b.example,c.example',
+      private: 'd.example',
+    });
+    // A scalar given twice takes the last, as the go command's flags do (a wrapper's default, then the user's).
+    expect(twice('list-ttl', '1m', '2m').ttl.list).toBe(120_000);
+    expect(twice('listen', '127.0.0.1:1111', '127.0.0.1:2222').listen.port).toBe(2222);
+  });
+
   it('reads a JSON number in the config file as milliseconds, bytes or a count, and refuses one elsewhere', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'godepot-config-')), 'numbers.json');
     writeFileSync(
