@@ -136,6 +136,8 @@ export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawSet
     if (v === undefined) continue;
     // A setting given twice takes the last value, as the go command's flags do (a wrapper's default, then the
     // user's); a list (--sumdb, --verify-rule, the patterns of --private and --nosumdb) takes them all.
+    if (v.length > 1 && o.once !== undefined)
+      throw new ConfigError(`--${o.name} is given ${v.length} times: ${o.once}`);
     raw.values[o.name] = o.type === 'list' ? v : v.at(-1);
     delete raw.from[o.name];
   }

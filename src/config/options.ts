@@ -13,6 +13,11 @@ export interface OptionSpec {
   readonly help: string;
   /** Values an enum-like string option accepts. */
   readonly choices?: readonly string[];
+  /**
+   * Set where the flag given twice is refused, saying what to write instead.
+   * Otherwise a repeated flag takes its last value (a list: every value).
+   */
+  readonly once?: string;
 }
 
 export const VERIFY_MODES = ['strict', 'fallback', 'quorum'] as const;
@@ -73,6 +78,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'upstream',
     type: 'string',
     default: DEFAULT_UPSTREAM,
+    // Which separator joins two would say what happens on failure: the user's to write.
+    once: 'give one list in GOPROXY syntax, the URLs joined by "," (next on 404/410) or "|" (next on any error)',
     help: 'Upstream module proxies in GOPROXY syntax: URLs joined by "," (next one only on 404/410) or "|" (next one on any error), or "off". Ending in ",direct" fetches what no proxy has from its origin with the go command (still checked against the checksum database).',
   },
   {

@@ -282,7 +282,7 @@ describe('loadSettings', () => {
     ]);
   });
 
-  it('takes every occurrence of a repeated pattern or list flag, and the last of a scalar', () => {
+  it('takes every occurrence of a repeated pattern or list flag, the last of a scalar, and refuses two --upstream', () => {
     const twice = (name: string, a: string, b: string) => loadSettings([`--${name}`, a, `--${name}`, b], {});
     // Patterns add up: dropping one would send a private module path to a checksum database or proxy.
     expect(twice('nosumdb', 'a.example/*', 'b.example/*,c.example').nosumdb).toBe('a.example/*,b.example/*,c.example');
@@ -306,6 +306,11 @@ describe('loadSettings', () => {
       nosumdb: 'a.example/*,b.example,c.example',
       private: 'd.example',
     });
+    // Which separator joins two upstreams says what happens on failure: the user's to write, not godepot's to guess.
+    expect(() => twice('upstream', 'https://a.example', 'https://b.example')).toThrow(
+      /^--upstream is given 2 times: give one list in GOPROXY syntax, the URLs joined by "," \(next on 404\/410\) or "\|" \(next on any error\)/,
+    );
+    expect(loadSettings(['--upstream', 'https://a.example|https://b.example'], {}).upstream.entries).toHaveLength(2);
     // A scalar given twice takes the last, as the go command's flags do (a wrapper's default, then the user's).
     expect(twice('list-ttl', '1m', '2m').ttl.list).toBe(120_000);
     expect(twice('listen', '127.0.0.1:1111', '127.0.0.1:2222').listen.port).toBe(2222);
