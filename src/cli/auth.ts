@@ -40,7 +40,8 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
   if (name === undefined || flags.positionals.length > 1) throw new ConfigError('give exactly one user NAME');
   const file = flags.values.get('auth')?.[0] ?? io.env.GODEPOT_AUTH ?? '';
   if (file === '') throw new ConfigError('no users file: give --auth FILE or set GODEPOT_AUTH');
-  const modules = flags.values.get('modules')?.[0] ?? '';
+  // Patterns add up when --modules is repeated.
+  const modules = (flags.values.get('modules') ?? []).filter((v) => v.trim() !== '').join(',');
   if (modules.trim() === '')
     throw new ConfigError(
       `give --modules PATTERNS: the modules ${name} may read, GOPRIVATE-style (for example 'corp.example/*,example.com'; '*' for every module and the operator pages)`,

@@ -39,7 +39,12 @@ export interface CiVar {
 const FLAGS: readonly OptionSpec[] = [
   { name: 'proxy', type: 'string', default: '', help: "godepot's URL" },
   { name: 'fallback', type: 'string', default: 'none', help: 'none | proxy.golang.org | direct' },
-  { name: 'private', type: 'string', default: '', help: 'GOPRIVATE-syntax patterns of private modules' },
+  {
+    name: 'private',
+    type: 'string',
+    default: '',
+    help: 'GOPRIVATE-syntax patterns of private modules (comma-separated, repeatable)',
+  },
   { name: 'private-via', type: 'string', default: 'direct', help: 'direct | godepot' },
   { name: 'gosumdb', type: 'string', default: 'sum.golang.org', help: 'the checksum database (name or NAME+HASH+KEY)' },
   { name: 'format', type: 'string', default: 'shell', help: 'shell | github | gitlab' },
@@ -205,7 +210,8 @@ export async function ciEnvCommand(args: string[], io: CommandIO = PROCESS_IO): 
     const vars = ciEnv({
       proxy,
       fallback: choice('fallback', get('fallback'), ['none', 'proxy.golang.org', 'direct'] as const),
-      private: get('private'),
+      // Patterns add up when --private is repeated, as godepot's own --private does.
+      private: (flags.values.get('private') ?? []).filter((v) => v.trim() !== '').join(','),
       privateVia: choice('private-via', get('private-via'), ['direct', 'godepot'] as const),
       sumdb: get('gosumdb'),
       goflags: io.env.GOFLAGS ?? '',

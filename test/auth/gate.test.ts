@@ -129,10 +129,17 @@ describe('the users file', () => {
       expect(decide(parseUsers(text), '/corp.example/x/@v/list', basic('ci', token)).allow).toBe(true);
       // What a token may read is said when it is made: no silent "every module".
       await expect(authCommand(['add', 'other', '--auth', file], io)).rejects.toThrow(/give --modules PATTERNS/);
+      // --modules given twice: both patterns.
+      expect(
+        await authCommand(['add', 'two', '--modules', 'a.example', '--modules', 'b.example/*', '--auth', file], io),
+      ).toBe(0);
+      expect(parseUsers(await readFile(file, 'utf8')).find((x) => x.name === 'two')?.modules).toBe(
+        'a.example,b.example/*',
+      );
       const help: string[] = [];
       expect(await authCommand(['add', '--help'], { ...io, out: (t: string) => void help.push(t) })).toBe(0);
       expect(help.join('')).toMatch(/^Usage: godepot auth add NAME --modules PATTERNS/);
-      expect(parseUsers(await readFile(file, 'utf8')).map((x) => x.name)).toEqual(['ci']);
+      expect(parseUsers(await readFile(file, 'utf8')).map((x) => x.name)).toEqual(['ci', 'two']);
       const nowhere = join(dir, 'missing', 'users.json');
       await expect(authCommand(['add', 'ci', '--modules', '*', '--auth', nowhere], io)).rejects.toThrow(
         `cannot write ${nowhere}: its folder ${join(dir, 'missing')} does not exist; create it first`,

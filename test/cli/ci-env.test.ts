@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { ciEnv, formatCiEnv, type CiEnvOptions } from '../../src/cli/ci-env.js';
+import { ciEnv, ciEnvCommand, formatCiEnv, type CiEnvOptions } from '../../src/cli/ci-env.js';
 import { parseGoproxy } from '../../src/cli/doctor/config-check.js';
 import { analyzeConfig } from '../../src/cli/doctor/config-check.js';
 import { configFromEnv } from '../../src/cli/doctor/goenv.js';
@@ -54,6 +54,21 @@ describe('ci-env', () => {
     );
     expect(why?.why).toMatch(/godepot --private .*credentials for the Git host.*USER:TOKEN/);
     expect(() => vars({ private: 'github.com' })).toThrow(/covers public modules/);
+  });
+
+  it('--private given twice keeps both patterns', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: process.stderr, env: {} };
+    const args = [
+      '--proxy',
+      'https://godepot.internal',
+      '--private',
+      'git.corp.example',
+      '--private',
+      'github.com/mycorp',
+    ];
+    expect(await ciEnvCommand(args, io)).toBe(0);
+    expect(out.join('')).toContain("export GOPRIVATE='git.corp.example,github.com/mycorp'");
   });
 
   it("what it prints passes the doctor's configuration checks", () => {
