@@ -325,14 +325,7 @@ export class Endpoint {
     const e = new UpstreamError({
       upstream: this.url,
       failure: last?.failure ?? 'connect',
-      // An answer's status, not its words: those were about another request (the module it named may be
-      // one this client may not read, under --auth). The operator reads them in /api/upstreams and the log.
-      detail:
-        last === undefined
-          ? 'recent calls failed'
-          : last.failure === 'status'
-            ? `${last.status ?? 'an error status'} to an earlier request`
-            : last.detail,
+      detail: last === undefined ? 'recent calls failed' : earlierFailure(last),
       transient: false,
     });
     e.breakerOpen = true;
@@ -354,12 +347,14 @@ export class EndpointRegistry {
     private readonly settings: ResilienceSettings,
     private readonly observer: EndpointObserver = {},
     private readonly clock: Clock = systemClock,
+    /** The retry pauses' jitter (tests fix it). */
+    private readonly random: () => number = Math.random,
   ) {}
 
   get(url: string): Endpoint {
     let e = this.endpoints.get(url);
     if (!e) {
-      e = new Endpoint(url, this.pools, this.settings, this.observer, this.clock);
+      e = new Endpoint(url, this.pools, this.settings, this.observer, this.clock, this.random);
       this.endpoints.set(url, e);
     }
     return e;
@@ -372,5 +367,26 @@ export class EndpointRegistry {
   /** Applies another process's news to the endpoint it names, if this process talks to it. */
   follow(news: HealthNews): void {
     this.endpoints.get(news.upstream)?.follow(news);
+  }
+}
+
+/**
+ * What an earlier call's failure tells another client: its class and status,
+ * never the upstream's words — those were about that call (the module they
+ * named may be one this client may not read, under --auth; a time-out quotes
+ * its last attempt's answer). A name, connection or TLS failure is the
+ * host's and says only that. The operator reads the words in /api/upstreams
+ * and the log.
+ */
+function earlierFailure(e: UpstreamError): string {
+  switch (e.failure) {
+    case 'status':
+      return `${e.status ?? 'an error status'} to an earlier request`;
+    case 'timeout':
+      return 'an earlier request got no complete answer in time';
+    case 'body':
+      return 'an earlier request got a broken answer';
+    default:
+      return e.detail;
   }
 }

@@ -56,6 +56,7 @@ function registry(
     deadlines?: Deadlines;
     clock?: Clock;
     news?: (n: HealthNews) => void;
+    random?: () => number;
   } = {},
 ) {
   const d = opts.deadlines ?? fast;
@@ -71,6 +72,7 @@ function registry(
     },
     { onCall: (e) => opts.events?.push(e), ...(opts.news ? { onHealthNews: opts.news } : {}) },
     opts.clock,
+    opts.random,
   );
 }
 const pools_: HttpPools[] = [];
@@ -380,6 +382,37 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(open.describe()).not.toContain('merger-plans');
     // The operator still reads the upstream's words.
     expect(ep.status().lastFailure?.detail).toContain('merger-plans');
+  });
+
+  it('nor the words a time-out quoted from its last attempt', async () => {
+    // The upstream's words name the module each request asked for.
+    const up = await serve((req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end(`error fetching ${req.url ?? ''}`);
+    });
+    const clock = new FakeClock();
+    // No jitter: the first retry pause is 5 ms, and the total deadline (3 ms, on the fake clock) ends in it.
+    const deadlines = { connect: 500, firstByte: 300, idle: 300, total: 3 };
+    const ep = registry({ attempts: 5, failures: 2, halfOpenAfter: 60_000, clock, deadlines, random: () => 1 }).get(
+      up.url,
+    );
+    for (const m of ['merger-plans', 'merger-dates']) {
+      const call = ep.get(`/corp.example/${m}/@latest`, 'latest', 'metadata', read).catch((e: unknown) => e);
+      await clock.until(() => clock.pending >= 2, 'the retry pause');
+      await clock.advance(3);
+      const e = (await call) as UpstreamError;
+      expect(e).toMatchObject({ failure: 'timeout' });
+      // To the one who asked, the words about its own request.
+      expect(e.describe()).toContain(`last attempt: 503: error fetching /corp.example/${m}/@latest`);
+    }
+    expect(ep.state).toBe('open');
+    // Another client asking for the first module is refused by the open breaker, without the second's words.
+    const open = (await ep
+      .get('/corp.example/merger-plans/@latest', 'latest', 'metadata', read)
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(open).toMatchObject({ breakerOpen: true, failure: 'timeout' });
+    expect(open.describe()).toContain('an earlier request got no complete answer in time');
+    expect(open.describe()).not.toContain('merger-dates');
   });
 
   it('a failed probe opens the breaker again for another half-open period', async () => {
