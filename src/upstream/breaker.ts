@@ -92,7 +92,9 @@ export class HealthBreaker {
       this.set('closed');
       return true;
     }
-    this.openedAt = at;
+    // News is input: dated ahead of this clock (a node's skewed clock, a bad value in Redis), it would hold the
+    // breaker open, with no probe, until that date. It is open from now at the latest.
+    this.openedAt = Math.min(at, this.clock.now());
     this.probeFailed = true;
     this.changedAt = at;
     this.set('open');

@@ -64,3 +64,18 @@ describe('HealthBreaker', () => {
     expect(subjectOf('/lookup/example.com/m@v1.0.0')).toBe('/lookup/example.com/m@v1.0.0');
   });
 });
+
+describe('HealthBreaker: news from another process is input', () => {
+  it('news of an opening dated in the future (a skewed clock, a bad value in Redis) opens it no longer than halfOpenAfter', async () => {
+    const clock = new FakeClock();
+    const b = new HealthBreaker(3, 1_000, clock);
+    expect(b.follow('open', clock.now() + 365 * 24 * 3600_000)).toBe(true);
+    expect(b.state).toBe('open');
+    expect(call(b, '/a', 'ok')).toBe(false);
+    await clock.advance(1_000);
+    // Else it stayed open until that date: every call refused, no probe, and no news newer than it.
+    expect(b.state).toBe('half-open');
+    expect(call(b, '/a', 'ok')).toBe(true);
+    expect(b.state).toBe('closed');
+  });
+});
