@@ -164,18 +164,23 @@ export class LocalCoord implements Coordination {
   async close(): Promise<void> {}
 }
 
+/** A time (ms since epoch) that is a date: status() prints it (toISOString throws a RangeError beyond ±8.64e15). */
+function isDate(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 8.64e15;
+}
+
 /** A HealthNews from untrusted JSON (another process, Redis), or null when it is not one. */
 export function parseHealthNews(value: unknown): HealthNews | null {
   if (typeof value !== 'object' || value === null) return null;
   const o = value as Record<string, unknown>;
   if (typeof o.upstream !== 'string' || (o.state !== 'open' && o.state !== 'closed' && o.state !== 'failing'))
     return null;
-  if (typeof o.at !== 'number' || !Number.isFinite(o.at)) return null;
+  if (!isDate(o.at)) return null;
   return {
     upstream: o.upstream,
     state: o.state,
     at: o.at,
-    ...(typeof o.since === 'number' && Number.isFinite(o.since) ? { since: o.since } : {}),
+    ...(isDate(o.since) ? { since: o.since } : {}),
     ...(isFailureClass(o.failure) ? { failure: o.failure } : {}),
     ...(typeof o.detail === 'string' ? { detail: o.detail } : {}),
   };

@@ -89,6 +89,11 @@ describe('breaker news from another process', () => {
     expect(parseHealthNews({ ...news, failure: 'meteor' })).toEqual({ ...news, failure: undefined });
     for (const bad of [null, 'open', {}, { ...news, state: 'ajar' }, { ...news, at: 'now' }, { ...news, upstream: 7 }])
       expect(parseHealthNews(bad)).toBeNull();
+    // A finite number that is no date: status() (/readyz) printed it with toISOString, a RangeError on every node.
+    for (const at of [1e20, -1e20]) {
+      expect(parseHealthNews({ ...news, at })).toBeNull();
+      expect(parseHealthNews({ ...news, since: at })).toEqual({ ...news, since: undefined });
+    }
   });
 });
 
