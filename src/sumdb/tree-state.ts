@@ -136,8 +136,12 @@ export class TreeState {
       try {
         const note = await blob.read();
         const tree = parseTree(openNote(note, this.verifiers).text);
-        this.head = { tree, note, checkedAt: blob.mtimeMs };
-        this.events.advanced?.(this.name, tree.n, blob.mtimeMs);
+        // Dated ahead of this clock (another writer's clock, an object's metadata): its age would stay negative,
+        // the head never refreshed until that date (and a date beyond ±8.64e15 ms made status() throw). Its
+        // age is unknown then: due for a refresh at once.
+        const dated = blob.mtimeMs <= this.clock.now();
+        this.head = { tree, note, checkedAt: dated ? blob.mtimeMs : 0 };
+        this.events.advanced?.(this.name, tree.n, dated ? blob.mtimeMs : undefined);
       } catch (err) {
         this.log.error(
           { db: this.name, err: (err as Error).message },

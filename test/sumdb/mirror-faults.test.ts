@@ -201,6 +201,30 @@ describe('SumdbMirror: a forked history', () => {
     }
   });
 
+  it('a stored tree head dated ahead of the clock (a skewed writer, S3 metadata) is refreshed, and its date shown, as any other', async () => {
+    const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      const note = await r.storage.get(r.mirror.store.latestKey());
+      if (!note) throw new Error('no stored head');
+      await db.addRecord(recordText(mod(20)), `${mod(20).path}@${mod(20).version}`);
+      for (const mtimeMs of [Date.now() + 365 * 24 * 3600_000, 1e20]) {
+        await r.storage.put(r.mirror.store.latestKey(), note, { mtimeMs });
+        const again = await r.reopen();
+        // Else its age was negative until that date (never refreshed), and 1e20 made status() throw a RangeError.
+        expect(() => again.status(), String(mtimeMs)).not.toThrow();
+        const { head, cache } = await again.latest();
+        expect(cache, String(mtimeMs)).toBe('revalidated');
+        expect(head.tree.n).toBe(21);
+      }
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+
   it('stored fork evidence that does not read still says a fork was refused: only an operator clears it', async () => {
     const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
