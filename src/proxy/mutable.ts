@@ -34,6 +34,9 @@ interface Stored {
   readonly mtimeMs: number;
 }
 
+/** How far ahead of this clock a stored copy's date may be and still count as fresh (nodes' clocks differ a little). */
+const CLOCK_SKEW_MS = 60_000;
+
 export class MutableCache {
   private readonly flights: SingleFlight<Refreshed>;
   private readonly clock: Clock;
@@ -69,7 +72,10 @@ export class MutableCache {
       cache,
       ...(upstream ? { upstream } : {}),
     });
-    if (stored && this.clock.now() - stored.mtimeMs < this.ttl(req)) return serve(stored.body, stored.etag, 'hit');
+    // A copy dated ahead of this clock by more than nodes' clocks differ (a skewed node's, an object's metadata,
+    // a hand edit) has no known age: it is refreshed as a stale one, not a hit until that date.
+    const age = stored ? this.clock.now() - stored.mtimeMs : NaN;
+    if (stored && age > -CLOCK_SKEW_MS && age < this.ttl(req)) return serve(stored.body, stored.etag, 'hit');
     if (this.ctx.settings.offline || this.ctx.upstream.disabled) {
       if (stored) return serve(stored.body, stored.etag, 'stale');
       throw new GodepotError(
