@@ -511,7 +511,9 @@ function parseIncident(text: string): Incident | string {
   for (const f of ['servedFromCache', 'servedUnverified', 'failed'])
     if (typeof r[f] !== 'number') return `its ${f} is not a number`;
   if (Number.isNaN(Date.parse(r.start as string))) return 'its start is not a time';
+  // Not a time, they made the group's view throw (new Date(NaN).toISOString()) or kept the record open forever.
   for (const f of ['end', 'updatedAt'])
-    if (r[f] !== undefined && typeof r[f] !== 'string') return `its ${f} is not a string`;
+    if (r[f] !== undefined && (typeof r[f] !== 'string' || Number.isNaN(Date.parse(r[f]))))
+      return `its ${f} is not a time`;
   return r as unknown as Incident;
 }

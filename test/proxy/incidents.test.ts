@@ -232,6 +232,24 @@ describe('incident log', () => {
     expect(await shared.list()).toHaveLength(1);
   });
 
+  it('a record whose end or updatedAt is not a time is left out too: the merged view threw a RangeError', async () => {
+    const storage = new MemoryStorage();
+    const good = new IncidentLog(storage, silent, {});
+    good.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    good.endpointObserver().onBreaker?.('https://proxy.example', 'closed', undefined);
+    await good.flush();
+    const [key] = await storage.list('incidents/');
+    const record = JSON.parse(String(await storage.get(key ?? ''))) as Record<string, unknown>;
+    await storage.put('incidents/end.json', Buffer.from(JSON.stringify({ ...record, id: 'end', end: 'soon' })));
+    await storage.put(
+      'incidents/upd.json',
+      Buffer.from(JSON.stringify({ ...record, id: 'upd', end: undefined, updatedAt: 'never' })),
+    );
+    const damaged: string[] = [];
+    expect((await readIncidents(storage, Date.now(), (k) => damaged.push(k))).map((i) => i.id)).toEqual([record.id]);
+    expect(damaged.sort()).toEqual(['incidents/end.json', 'incidents/upd.json']);
+  });
+
   it('keeps a bounded history: the newest incidents, none older than the age limit', async () => {
     const storage = new MemoryStorage();
     const clock = new ManualClock();
