@@ -342,10 +342,10 @@ export class SumdbMirror {
     const stored = await this.storedRecord(ref, signal);
     if (stored) return { record: stored.record, cache: 'hit' };
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
-    const near = this.nearRecord(ref);
+    const near = await this.provenTileRecord(ref, this.nearRecord(ref), signal);
     if (near) return this.held(ref, near);
     if (this.opts.offline) {
-      const held = await this.tileRecord(ref);
+      const held = await this.provenTileRecord(ref, await this.tileRecord(ref), signal);
       if (held) return this.held(ref, held);
       throw new SumdbError(
         'not_found',
@@ -358,7 +358,7 @@ export class SumdbMirror {
     } catch (err) {
       // No source gave a verified answer: a data tile held may have the record (verified when it was kept).
       if (!(err instanceof SumdbError) || err.kind === 'unavailable' || err.kind === 'inconsistent') {
-        const held = await this.tileRecord(ref).catch(() => null);
+        const held = await this.provenTileRecord(ref, await this.tileRecord(ref).catch(() => null), signal);
         if (held) return this.held(ref, held);
       }
       throw err;
@@ -456,6 +456,34 @@ export class SumdbMirror {
     return h && hashEqual(h, recordHash(record.text))
       ? null
       : `the stored record ${record.id} does not match the verified tree`;
+  }
+
+  /**
+   * A record of a data tile godepot holds, once proven against the verified
+   * tree with the hash tiles it holds: the tile was verified when it was
+   * kept, but storage is input (a disk error, a hand edit, a co-tenant of the
+   * bucket), and its record would verify the module's zip. Null when it is
+   * not proven; one that is not the tree's is logged and its tile dropped.
+   */
+  private async provenTileRecord(
+    ref: ModuleVersionRef,
+    record: StoredRecord | null,
+    signal?: AbortSignal,
+  ): Promise<StoredRecord | null> {
+    const head = this.tree.head;
+    if (!record || !head) return null;
+    const damage = await this.recordDamage(ref, record, head, signal).catch(() => undefined);
+    if (typeof damage === 'string') {
+      this.opts.log.error(
+        { db: this.name, module: ref.path, version: ref.version, reason: damage, alert: 'stored_record_damaged' },
+        'a record of a stored checksum-database data tile is not what the verified tree holds (disk damage, or changed by hand): its tile is dropped, and the record looked up again',
+      );
+      this.opts.storedDamaged?.();
+      await this.store
+        .dropTile({ h: TILE_HEIGHT, l: -1, n: Math.floor(record.id / FULL), w: FULL })
+        .catch(() => undefined);
+    }
+    return damage === null ? record : null;
   }
 
   /** A --nosumdb path: never sent to the database, and answered from nothing godepot holds either. */
