@@ -2,7 +2,7 @@
 // the sources (their failure becomes SumdbError 'unavailable', saying what
 // each did), and reading hashes of the verified tree through tiles proven
 // against its head (blaming the sources whose tiles did not fit).
-import { InconsistentTileError, tileHashReader } from './tlog/index.js';
+import { InconsistentTileError, TileError, tileHashReader } from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import { RemoteError, type RemoteResult, type SumdbRemote } from './remote.js';
 import type { VerifiedTileReader } from './tiles.js';
@@ -39,7 +39,16 @@ export async function provenHashes(
   what: string,
 ): Promise<Buffer[]> {
   try {
-    return await tileHashReader(head.tree, reader).readHashes(indexes);
+    try {
+      return await tileHashReader(head.tree, reader).readHashes(indexes);
+    } catch (err) {
+      // Through tiles read from storage (verified when kept), storage has changed since: those are dropped
+      // and the proof read again, from the sources (else every proof through them failed until an operator
+      // removed them).
+      if (!(err instanceof InconsistentTileError || err instanceof TileError) || !(await reader.dropStored()))
+        throw err;
+      return await tileHashReader(head.tree, reader).readHashes(indexes);
+    }
   } catch (err) {
     if (err instanceof SumdbError) throw err;
     const suspects = err instanceof InconsistentTileError ? reader.sources : new Set<string>();

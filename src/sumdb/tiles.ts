@@ -88,6 +88,8 @@ export interface TileReaderOptions {
   /** When false, tiles not in storage fail at once (offline mode). */
   readonly network: boolean;
   readonly signal?: AbortSignal;
+  /** Told the stored tiles dropped by dropStored (their paths). */
+  readonly dropped?: (paths: readonly string[]) => void;
 }
 
 /** Reads tiles of the verified tree: storage first, then mirrors; saves what tlog authenticated. */
@@ -97,7 +99,7 @@ export class VerifiedTileReader implements TileReader {
   /** The mirrors those tiles came from. */
   readonly sources = new Set<string>();
   /** Tiles read from storage (by path): already kept at least this wide, so not saved again. */
-  private readonly stored = new Set<string>();
+  private readonly stored = new Map<string, Tile>();
 
   constructor(
     private readonly store: SumdbStore,
@@ -114,7 +116,7 @@ export class VerifiedTileReader implements TileReader {
       tiles.map(async (t) => {
         const stored = await this.store.readTile(t);
         if (stored) {
-          this.stored.add(tilePath(t));
+          this.stored.set(tilePath(t), t);
           return stored;
         }
         if (!this.opts.network)
@@ -123,6 +125,20 @@ export class VerifiedTileReader implements TileReader {
         return fetchTile(this.remote, t, this.opts.signal, this.sources);
       }),
     );
+  }
+
+  /**
+   * Drops from storage every tile this reader read there, so that they are
+   * fetched and verified again: a proof through them failed, and they were
+   * verified when kept (a disk error, a hand edit). False when it read none.
+   */
+  async dropStored(): Promise<boolean> {
+    if (this.stored.size === 0) return false;
+    const tiles = [...this.stored.values()];
+    this.stored.clear();
+    await Promise.all(tiles.map((t) => this.store.dropTile(t)));
+    this.opts.dropped?.(tiles.map((t) => tilePath(t)));
+    return true;
   }
 
   /** Keeps the tiles fetched (not the ones read from storage); they are answered from memory until their writes land. */

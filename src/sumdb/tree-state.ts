@@ -196,7 +196,15 @@ export class TreeState {
 
   /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */
   verifiedReader(network: boolean, signal?: AbortSignal, remote: SumdbRemote = this.remote): VerifiedTileReader {
-    return new VerifiedTileReader(this.store, remote, { network, ...(signal ? { signal } : {}) });
+    return new VerifiedTileReader(this.store, remote, {
+      network,
+      ...(signal ? { signal } : {}),
+      dropped: (tiles) =>
+        this.log.warn(
+          { db: this.name, tiles },
+          'stored checksum-database hash tiles no longer prove the verified tree (disk damage, or changed by hand): dropped, to be fetched and verified again',
+        ),
+    });
   }
 
   /** Opens a signed note with the database key; throws SumdbError('unavailable') when it does not verify. */

@@ -42,4 +42,35 @@ describe('SumdbMirror: tiles damaged in storage', () => {
       await db.close();
     }
   });
+
+  it('a stored hash tile changed in storage is dropped and fetched again: not a failed proof for every record it covers', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      const keys = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/(tile|partial)\/8\/0\//.test(k));
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) {
+        const b = Buffer.from((await r.storage.get(key)) ?? Buffer.alloc(0));
+        b[0] = (b[0] ?? 0) ^ 0xff;
+        await r.storage.put(key, b);
+      }
+      const again = await r.reopen();
+      // Records not stored: their proofs read the changed tile.
+      for (const i of [5, 6]) {
+        const got = await again.lookup(mod(i)).catch((e: unknown) => e as Error);
+        expect(got, String(i)).not.toBeInstanceOf(Error);
+      }
+      expect(r.logs.filter((l) => /hash tiles no longer prove/.test(String(l.msg)))).toHaveLength(1);
+      // What godepot serves of that tile is the verified one again (the first mirror holds it in memory).
+      await again.idle();
+      const verified = await r.mirror.serve('tile/8/0/000.p/20');
+      expect((await again.serve('tile/8/0/000.p/20')).body.equals(verified.body)).toBe(true);
+      expect((await (await r.reopen()).serve('tile/8/0/000.p/20')).body.equals(verified.body)).toBe(true);
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
 });
