@@ -42,10 +42,15 @@ export async function provenHashes(
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     } catch (err) {
-      // Through tiles read from storage (verified when kept), storage has changed since: those are dropped
-      // and the proof read again, from the sources (else every proof through them failed until an operator
-      // removed them).
-      if (!(err instanceof InconsistentTileError || err instanceof TileError) || !(await reader.dropStored()))
+      // Through tiles read from storage only (verified when kept), storage has changed since: those are
+      // dropped and the proof read again, from the sources (else every proof through them failed until an
+      // operator removed them). With a tile from a source in the proof, that source is suspect instead: a
+      // hostile mirror must not make godepot drop the verified tiles it holds.
+      if (
+        !(err instanceof InconsistentTileError || err instanceof TileError) ||
+        reader.sources.size > 0 ||
+        !(await reader.dropStored())
+      )
         throw err;
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     }

@@ -79,6 +79,22 @@ describe('SumdbMirror: one bad mirror beside a healthy one', () => {
     });
   }
 
+  it('a mirror that serves altered tiles does not make godepot drop the verified tiles it holds', async () => {
+    const first = await rig([good.url], { settings: SLOW_TIMEOUTS });
+    await first.mirror.lookup(mod(5));
+    const held = (await first.storage.list('sumdb/')).filter((k) => k.includes('/tile/'));
+    await first.close();
+    expect(held.length).toBeGreaterThan(0);
+    r = await rig([bad.url, good.url], { storage: first.storage, settings: SLOW_TIMEOUTS });
+    bad.setFault(faults.alterTile());
+    for (const i of [260, 599]) expect((await r.mirror.lookup(mod(i))).record.id).toBe(i);
+    expect(bad.count('/tile/')).toBeGreaterThan(0);
+    const now = await r.storage.list('sumdb/');
+    expect(held.filter((k) => !now.includes(k))).toEqual([]);
+    // Not dropped and fetched again either: the altered tile's source is the suspect, not the stored tiles.
+    expect(r.logs.filter((l) => String(l.msg).includes('no longer prove'))).toEqual([]);
+  });
+
   it("one source's 404 while the other fails is an outage, not 'not in the log'; every source's 404 is", async () => {
     r = await rig([bad.url, good.url], { settings: SLOW_TIMEOUTS });
     bad.setFault(faults.status(503));
