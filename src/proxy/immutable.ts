@@ -166,6 +166,8 @@ export class ImmutableFetcher {
     const policy = policyFor(req.path, this.ctx.settings, this.ctx.checksums !== null);
     const held =
       policy === 'skip' ? await this.pinned(req) : await this.ctx.checksums?.held(req.path, req.version, signal);
+    // The ledger's record could not be read: served as stored (its zip rules held), not remembered as intact.
+    if (held === 'unreadable') return 'unchecked';
     const want = req.kind === 'zip' ? held?.zip : held?.mod;
     if (want !== undefined)
       return want === got
@@ -179,18 +181,20 @@ export class ImmutableFetcher {
     return req.kind === 'zip' || policy === 'skip' ? 'intact' : 'unchecked';
   }
 
-  /** The hashes the private ledger recorded for req's version; null when none (or its record does not read). */
-  private async pinned(req: ImmutableRequest): Promise<{ zip: string; mod: string } | null> {
+  /**
+   * The hashes the private ledger recorded for req's version; null when none
+   * is recorded; 'unreadable' when its record could not be read (a storage
+   * failure, or a damaged record: its fix is in the warning).
+   */
+  private async pinned(req: ImmutableRequest): Promise<{ zip: string; mod: string } | null | 'unreadable'> {
     try {
       return (await this.ctx.pins?.get(req.path, req.version)) ?? null;
     } catch (err) {
-      // A damaged record is reported where it is used (the next fetch refuses with its fix); the copy is then
-      // held to the zip rules alone.
       this.ctx.log.warn(
         { module: req.path, version: req.version, err: (err as Error).message },
-        'ledger record unreadable',
+        'the private ledger record of a stored copy could not be read; the copy is served as stored and checked again on its next read',
       );
-      return null;
+      return 'unreadable';
     }
   }
 

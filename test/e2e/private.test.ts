@@ -243,6 +243,33 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     } finally {
       await second.close();
     }
+    // A ledger record that does not read: the copy is served as stored (its zip rules hold) and never remembered
+    // as checked: each read warns and checks again.
+    const record = join(godepot.data, 'ledger', 'modules', escapePath(LIB), '@v', 'v1.1.0.json');
+    const good = await readFile(record);
+    await writeFile(record, '{"module":');
+    const third = await startGodepot(
+      {
+        upstream: world.upstream.url,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        private: 'corp.example/*',
+        data: godepot.data,
+      },
+      { vcs: { env } },
+    );
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(`${third.url}/${LIB}/@v/v1.1.0.zip`);
+        expect(r.status).toBe(200);
+        expect(Buffer.from(await r.arrayBuffer()).equals(recorded)).toBe(true);
+      }
+      expect(
+        third.logs.filter((l) => String(l.msg).includes('ledger record of a stored copy could not be read')),
+      ).toHaveLength(2);
+    } finally {
+      await third.close();
+      await writeFile(record, good);
+    }
   }, 120_000);
 
   it('a tag moved after it was recorded: verify names it, clients keep the recorded bytes, a refetch is refused', async () => {
