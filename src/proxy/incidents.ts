@@ -487,10 +487,18 @@ async function readRecords(storage: Storage, damaged: DamagedRecord): Promise<In
   const out: Incident[] = [];
   for (const key of await storage.list(KEY_PREFIX)) {
     if (!key.endsWith('.json')) continue;
-    const b = await storage.get(key);
+    let b: Buffer | null;
+    try {
+      b = await storage.get(key);
+    } catch (err) {
+      damaged(key, `it could not be read: ${(err as Error).message}`);
+      continue;
+    }
     if (!b) continue; // removed since the listing (pruned by another process)
     const inc = parseIncident(b.toString('utf8'));
     if (typeof inc === 'string') damaged(key, inc);
+    // Pruning deletes a record by its id: one filed under another name is not this record.
+    else if (KEY_PREFIX + inc.id + '.json' !== key) damaged(key, `its id ${JSON.stringify(inc.id)} is not its name`);
     else out.push(inc);
   }
   return out.sort((a, b) => b.start.localeCompare(a.start));

@@ -230,6 +230,20 @@ describe('incident log', () => {
     const shared = new IncidentLog(storage, silent, { shared: true });
     await shared.load();
     expect(await shared.list()).toHaveLength(1);
+    // A good record filed under another name (pruning deletes by id: it would delete another file), and a
+    // record whose read fails: left out and named too, never a failed start.
+    const [own] = (await storage.list('incidents/')).filter((k) => !warnings.some((w) => w.key === k));
+    await storage.put('incidents/renamed.json', (await storage.get(own ?? '')) ?? Buffer.alloc(0));
+    const flaky = Object.assign(Object.create(storage) as MemoryStorage, {
+      get: (key: string) => (key === own ? Promise.reject(new Error('EIO: i/o error, read')) : storage.get(key)),
+    });
+    warnings.length = 0;
+    const third = new IncidentLog(flaky, log, {});
+    await third.load();
+    expect(await third.list()).toEqual([]);
+    const why = Object.fromEntries(warnings.map((w) => [String(w.key), String(w.reason)]));
+    expect(why['incidents/renamed.json']).toMatch(/its id ".*" is not its name/);
+    expect(why[own ?? '']).toMatch(/could not be read: EIO/);
   });
 
   it('a record whose end or updatedAt is not a time is left out too: the merged view threw a RangeError', async () => {
