@@ -52,10 +52,11 @@ export interface S3StorageOptions {
   /** The CAs an https endpoint may be signed by (roots.ts: the go command's and Node's); absent: Node's. */
   readonly trust?: TrustOptions;
   /**
-   * The folder verified bytes wait in before their upload (made at the first
-   * upload; godepot's data folder, shared by its processes: a crashed
-   * process's leftovers are swept as in the data folder). Absent: a folder of
-   * this process's own in the OS's temporary folder, removed at close.
+   * The folder verified bytes wait in before their upload (made at open: a
+   * folder that cannot be used stops it; godepot's data folder, shared by its
+   * processes: a crashed process's leftovers are swept as in the data
+   * folder). Absent: a folder of this process's own in the OS's temporary
+   * folder, made at the first upload and removed at close.
    */
   readonly scratchRoot?: string;
 }
@@ -150,6 +151,12 @@ export class S3Storage implements Storage {
         );
       throw new Error(`cannot reach the object store ${storage.name}: ${describe(err)}`);
     }
+    // A data folder that cannot hold the scratch files stops the start, as it does with filesystem storage.
+    if (opts.scratchRoot !== undefined)
+      await storage.scratchStore().catch(async (err: unknown) => {
+        await storage.close();
+        throw err;
+      });
     return storage;
   }
 
@@ -335,7 +342,7 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** The local scratch storage, made at the first upload (a failure to make it is tried again next time). */
+  /** The local scratch storage: made at open with a scratchRoot, else at the first upload (a failure is tried again next time). */
   private scratch: Promise<{ readonly fs: FsStorage; readonly own?: string }> | null = null;
 
   private scratchStore(): Promise<{ readonly fs: FsStorage; readonly own?: string }> {

@@ -5,7 +5,7 @@
 // reported as such, not taken for missing keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
@@ -62,7 +62,7 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     }
   });
 
-  it('stages in the scratch folder it is given (the data folder), made at the first upload, shared and kept', async () => {
+  it('stages in the scratch folder it is given (the data folder), made at open, shared and kept', async () => {
     const data = await mkdtemp(join(tmpdir(), 'godepot-s3-scratch-'));
     const scratchRoot = join(data, 's3-staging');
     const open = () =>
@@ -71,10 +71,9 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       const a = await open();
       const b = await open();
       try {
-        expect(existsSync(scratchRoot), 'made before anything was staged').toBe(false);
+        expect(existsSync(scratchRoot), 'made at open').toBe(true);
         const staged = await a.stage();
         await staged.write(Buffer.from('verified bytes'));
-        expect(existsSync(scratchRoot)).toBe(true);
         await staged.commit('mod/s.zip');
         await staged.discard();
         // A second process stages beside the first in the same folder.
@@ -90,6 +89,17 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       // Kept for the next start (shared with the other processes); no scratch file is left in it.
       const left = await readdir(scratchRoot, { recursive: true, withFileTypes: true });
       expect(left.filter((e) => e.isFile() && !e.name.endsWith('.lock')).map((e) => e.name)).toEqual([]);
+      // A data folder that cannot hold them stops the start, naming it.
+      await writeFile(join(data, 'file'), 'not a folder');
+      await expect(
+        S3Storage.open({
+          bucket: 'blobs',
+          prefix: 'scratch',
+          endpoint: minio.endpoint,
+          timeout: 5000,
+          scratchRoot: join(data, 'file', 's3-staging'),
+        }),
+      ).rejects.toThrow(/s3-staging|not a folder|ENOTDIR/);
     } finally {
       await rm(data, { recursive: true, force: true });
     }
