@@ -12,7 +12,7 @@ import { decodeRequestPath } from '../proxy/request.js';
 
 export interface AuthWiring {
   readonly authorize: (req: IncomingMessage) => GodepotError | null;
-  /** Whether the request's user may read the operator pages (/api, /ui, /metrics); nothing counted or logged. */
+  /** Whether the request's user may read the operator pages (/api, /ui, /metrics); bad credentials are counted and logged. */
   readonly operatorUser: (req: IncomingMessage) => boolean;
   readonly users: UsersFile;
   close(): void;
@@ -52,7 +52,19 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     );
     return new GodepotError(d.status === 401 ? 'unauthorized' : 'forbidden', d.message);
   };
-  const operatorUser = (req: IncomingMessage): boolean =>
-    decide(users.current, '/metrics', req.headers.authorization).allow;
+  // /readyz is open: no credentials is the usual case and says nothing; credentials that do not hold are counted
+  // and logged as anywhere else (else /readyz would check a stolen token unseen).
+  const operatorUser = (req: IncomingMessage): boolean => {
+    const d = decide(users.current, '/metrics', req.headers.authorization);
+    if (d.allow) return true;
+    if (d.reason === 'bad_credentials') {
+      failures.inc({ reason: d.reason });
+      log.warn(
+        { user: d.user?.slice(0, 100), reason: d.reason, path: '/readyz', remote: req.socket.remoteAddress },
+        'credentials refused by --auth (on /readyz, which then withholds its failure texts)',
+      );
+    }
+    return false;
+  };
   return { authorize, operatorUser, users, close: stop };
 }

@@ -67,4 +67,17 @@ describe('/readyz under --auth', () => {
     const full = await (await fetch(`${godepot.url}/readyz`, { headers: basic('ci', FULL) })).text();
     expect(full).toContain('merger-plans');
   });
+
+  it('counts and logs a wrong token shown to /readyz (it must not check a stolen token unseen); no credentials says nothing', async () => {
+    const refusals = () =>
+      godepot.logs.filter((l) => l.reason === 'bad_credentials' && l.path === '/readyz' && l.user === 'ci').length;
+    const before = refusals();
+    expect((await fetch(`${godepot.url}/readyz`, { headers: basic('ci', 'stolen?') })).status).toBe(200);
+    expect(refusals()).toBe(before + 1);
+    const metrics = await (await fetch(`${godepot.url}/metrics`, { headers: basic('ci', FULL) })).text();
+    expect(metrics).toMatch(/godepot_auth_failures_total\{reason="bad_credentials"\} [1-9]/);
+    const quiet = godepot.logs.length;
+    expect((await fetch(`${godepot.url}/readyz`)).status).toBe(200);
+    expect(godepot.logs.slice(quiet).filter((l) => l.level === 40)).toEqual([]);
+  });
 });
