@@ -113,8 +113,9 @@ export class TreeState {
   lastBadHead: { readonly from: string; readonly why: string; readonly at: number } | null = null;
   /** When knownFork last looked beyond this process. */
   private storedForkAt = -Infinity;
-  /** When catchUp last looked for a head another process stored. */
+  /** When catchUp last looked for a head another process stored, and the look under way. */
   private storedHeadAt = -Infinity;
+  private catching: Promise<void> | null = null;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -172,8 +173,12 @@ export class TreeState {
       if (!stored) return this.head;
       const { note, tree } = stored;
       if (!this.head || tree.n > this.head.tree.n) {
-        this.head = { tree, note, checkedAt: this.clock.now() };
-        this.events.advanced?.(this.name, tree.n);
+        // Checked when it was stored (as load() dates it), not now; a date ahead of this clock is no date.
+        // (Its time is read apart from its bytes, a whole read: another writer may replace it in between.)
+        const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs ?? 0;
+        const dated = mtimeMs <= this.clock.now();
+        this.head = { tree, note, checkedAt: dated ? mtimeMs : 0 };
+        this.events.advanced?.(this.name, tree.n, dated ? mtimeMs : undefined);
       }
       return this.head;
     });
@@ -188,10 +193,15 @@ export class TreeState {
    * the one its own last lookup left it with.
    */
   async catchUp(): Promise<void> {
+    // A status asked while a catch-up runs answers after it, with what it found.
+    if (this.catching) return this.catching;
     const now = this.clock.now();
     if (now - this.storedHeadAt < HEAD_SYNC_MS) return;
     this.storedHeadAt = now;
-    await this.adoptPersisted();
+    this.catching = this.adoptPersisted()
+      .then(() => undefined)
+      .finally(() => (this.catching = null));
+    return this.catching;
   }
 
   /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */

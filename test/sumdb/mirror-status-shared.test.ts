@@ -26,7 +26,8 @@ describe('SumdbMirror status beside another process on the same storage', () => 
   });
 
   it('shows the head another worker verified, though this one looked nothing up', async () => {
-    const clock = new ManualClock();
+    // Ahead of the storage's own clock (a MemoryStorage dates writes by the system's), as a later reader is.
+    const clock = new ManualClock(Date.now() + 60_000);
     const storage = new MemoryStorage();
     r = await rig([db.url], { storage, mirror: { clock, indexDataTiles: false } });
     // Two workers: one storage, one coordination (the primary's), a mirror each.
@@ -41,6 +42,10 @@ describe('SumdbMirror status beside another process on the same storage', () => 
     expect(looking.status()).toMatchObject({ treeSize: 5, status: 'ok' });
     await idle.syncShared();
     expect(idle.status()).toMatchObject({ treeSize: 5, status: 'ok' });
+    // Dated when it was stored (checked then), not when this worker read it.
+    const storedAt = (await storage.stat(looking.store.latestKey()))?.mtimeMs;
+    clock.advance(1_000);
+    expect(idle.tree.head?.checkedAt).toBe(storedAt);
 
     // The tree grows and the other worker verifies it; this one looks again only after a few seconds.
     const older = await storage.get(looking.store.latestKey());
