@@ -12,7 +12,7 @@ import type { Storage } from '../storage/index.js';
 import type { EndpointStatus } from '../upstream/index.js';
 import type { SumdbStatus } from './sumdb-endpoint.js';
 import type { OperatorStats } from './stats.js';
-import { coveredSources, within } from './health.js';
+import { coveredSources, settleWithin } from './health.js';
 
 /** One route of the page or its API: the label for logs and metrics, and its answer. */
 export interface OperatorRoute {
@@ -131,7 +131,7 @@ export class OperatorApi {
   async sumdb(): Promise<object> {
     // Else each worker would show its own last lookup's tree. A hung store holds the page no longer than SYNC_MS.
     const late = `the checksum databases' shared state did not answer within ${SYNC_MS / 1000}s`;
-    await Promise.all(this.deps.trees.map((t) => within(t.syncShared?.(), SYNC_MS, late).catch(() => undefined)));
+    await Promise.all(this.deps.trees.map((t) => settleWithin(t.syncShared?.(), SYNC_MS, late).catch(() => undefined)));
     return {
       now: new Date(this.now()).toISOString(),
       trees: this.deps.trees.map((t) => {

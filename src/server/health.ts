@@ -77,14 +77,14 @@ export class Health {
     // Everything that may wait on the store or Redis, at once and within one bound.
     const late = `storage ${this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`;
     const [check, unverified] = await Promise.all([
-      within(this.storage.checkWritable(), this.storageCheckMs, late).then(
+      settleWithin(this.storage.checkWritable(), this.storageCheckMs, late).then(
         () => null,
         (err: unknown) => (err as Error).message,
       ),
       this.unverifiedCount
-        ? within(this.unverifiedCount(), this.storageCheckMs, late).catch(() => undefined)
+        ? settleWithin(this.unverifiedCount(), this.storageCheckMs, late).catch(() => undefined)
         : Promise.resolve(undefined),
-      ...this.sumdbs.map((s) => within(s.syncShared?.(), this.storageCheckMs, late).catch(() => undefined)),
+      ...this.sumdbs.map((s) => settleWithin(s.syncShared?.(), this.storageCheckMs, late).catch(() => undefined)),
     ]);
     const writable = check === null;
     const error = check ?? undefined;
