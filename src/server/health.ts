@@ -154,7 +154,7 @@ function withoutDetail<T extends { readonly detail?: string; readonly lastFailur
 }
 
 /** p, or a rejection with `late` once ms have passed (p then settles unheard). */
-export async function within<T>(p: Promise<T> | undefined, ms: number, late: string): Promise<T | undefined> {
+export async function settleWithin<T>(p: Promise<T> | undefined, ms: number, late: string): Promise<T | undefined> {
   if (p === undefined) return undefined;
   p.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
