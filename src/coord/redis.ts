@@ -85,10 +85,15 @@ return 0`;
 /**
  * A lease for a new holder. The last holder's outcome goes with the grant:
  * if this holder's lease ends without one (given back, expired), its waiters
- * must not take the last one's for it.
+ * must not take the last one's for it. A lease key with no expiry is none
+ * godepot set (a hand edit, another program): it is given one lease time,
+ * or every node would wait on it for ever.
  */
 const GRANT = `
-if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+  return 0
+end
 redis.call('DEL', KEYS[2])
 return 1`;
 

@@ -165,3 +165,16 @@ it.skipIf(redisBinary === null)(
     expect(await within(waiter, 3_000)).toMatchObject({ lead: true });
   },
 );
+
+it.skipIf(redisBinary === null)(
+  'a lease key left with no expiry (a hand edit, another program) ends after one lease time',
+  async () => {
+    const namespace = `leases${namespaces++}`;
+    const c = await RedisCoord.connect({ url: redis!.url, namespace, log: pino({ level: 'silent' }), leaseTtl: 300 });
+    open.push(c);
+    await admin!.set(`${namespace}:lease:mod/left.zip`, 'left-behind');
+    // Bounded: a lease that never ends would keep this waiting until the signal gives up.
+    const l = await c.leases.acquire('mod/left.zip', AbortSignal.timeout(10_000));
+    leadOf(l).release({ kind: 'stored' });
+  },
+);
