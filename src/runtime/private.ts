@@ -68,7 +68,8 @@ export async function wirePrivate(
     help: 'Private module versions whose content changed at the origin after the ledger recorded them (refused).',
     registers: [registry],
   });
-  const ledger = patterns === '' ? null : await PrivateLedger.open(storage, settings.data);
+  const ledger =
+    patterns === '' ? null : await PrivateLedger.open(storage, settings.data, (fields, msg) => log.warn(fields, msg));
   if (ledger && storage.kind === 's3' && !(await ledger.createHolds()))
     log.warn(
       'the object store does not honour conditional writes (If-None-Match): two nodes fetching a new private version at once could both record it, and the last record would stay; use a store that honours them (AWS S3, MinIO, R2) to pin private versions for every node',

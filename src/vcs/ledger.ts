@@ -39,7 +39,7 @@ export function legacyLedgerFile(dataDir: string): string {
 }
 
 /** The first record of each version in a ledger file of the old layout (none when there is no file). */
-async function readLegacy(file: string): Promise<LedgerEntry[]> {
+async function readLegacy(file: string, skipped?: (lines: number[]) => void): Promise<LedgerEntry[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -49,12 +49,18 @@ async function readLegacy(file: string): Promise<LedgerEntry[]> {
   }
   const seen = new Set<string>();
   const out: LedgerEntry[] = [];
-  for (const line of text.split('\n')) {
+  const bad: number[] = [];
+  text.split('\n').forEach((line, i) => {
     const e = parseEntry(line);
-    if (!e || seen.has(ledgerKey(e.module, e.version))) continue;
+    if (!e) {
+      if (line.trim() !== '') bad.push(i + 1);
+      return;
+    }
+    if (seen.has(ledgerKey(e.module, e.version))) return;
     seen.add(ledgerKey(e.module, e.version));
     out.push(e);
-  }
+  });
+  if (bad.length > 0) skipped?.(bad);
   return out;
 }
 
@@ -102,14 +108,25 @@ export class PrivateLedger {
    * already recorded in storage keeps that record) and then renamed
    * private.jsonl.imported.
    */
-  static async open(storage: Storage, dataDir?: string): Promise<PrivateLedger> {
+  static async open(
+    storage: Storage,
+    dataDir?: string,
+    warn?: (fields: object, msg: string) => void,
+  ): Promise<PrivateLedger> {
     const l = new PrivateLedger(storage);
-    if (dataDir !== undefined) await l.importLegacy(legacyLedgerFile(dataDir));
+    if (dataDir !== undefined) await l.importLegacy(legacyLedgerFile(dataDir), warn);
     return l;
   }
 
-  private async importLegacy(file: string): Promise<void> {
-    for (const e of await readLegacy(file))
+  private async importLegacy(file: string, warn?: (fields: object, msg: string) => void): Promise<void> {
+    // A line that does not read (torn by a crash while it was appended, or damaged) records nothing: its version
+    // is recorded afresh at its next fetch. Said, with the lines, so that one in the middle is looked at.
+    const skipped = (lines: number[]): void =>
+      warn?.(
+        { file, lines: lines.slice(0, 100) },
+        `lines of the old private ledger file do not read and were not imported: those versions are recorded afresh at their next fetch (the file is kept as ${file}.imported)`,
+      );
+    for (const e of await readLegacy(file, skipped))
       await this.storage.create(ledgerKey(e.module, e.version), encode(e), {
         mtimeMs: Date.parse(e.recorded) || undefined,
       });

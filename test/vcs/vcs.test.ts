@@ -222,11 +222,16 @@ describe('the private ledger', () => {
         '{"module":"corp.example/lib","version":"v1.1.0","zi\n' +
         line('h1:z2', 'v1.2.0'),
     );
-    const l = await PrivateLedger.open(await storage(), dir);
+    const warned: Array<{ fields: object; msg: string }> = [];
+    const l = await PrivateLedger.open(await storage(), dir, (fields, msg) => warned.push({ fields, msg }));
     expect((await l.list()).map((e) => [e.version, e.zip])).toEqual([
       ['v1.0.0', 'h1:first'],
       ['v1.2.0', 'h1:z2'],
     ]);
+    // The line that does not read is said, by its number.
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.fields).toMatchObject({ lines: [3] });
+    expect(warned[0]?.msg).toMatch(/recorded afresh at their next fetch/);
     expect((await l.check(M, 'v1.0.0', 'h1:later', 'h1:mod')).kind).toBe('moved');
     expect(await readdir(join(dir, 'ledger'))).toContain('private.jsonl.imported');
     // Opening again imports nothing more (the file was renamed), and forgets nothing.
