@@ -15,6 +15,7 @@ import {
   type NotFoundEntry,
 } from '../coord/index.js';
 import type { FetchLeases } from '../proxy/context.js';
+import { isRefusalStatus } from '../upstream/errors.js';
 import { is, PrimaryQuestions, type Asked } from './cluster-ipc.js';
 import { clusterFetchLeases } from './cluster-leases.js';
 
@@ -153,8 +154,11 @@ export class WorkerCoord implements Coordination {
 
   async notFound(key: string): Promise<NotFoundEntry | null> {
     if (!this.connected()) return this.alone.notFound(key);
-    const v = await this.ask({ op: 'notFound', key });
-    return v === null ? null : (v as NotFoundEntry);
+    const v = (await this.ask({ op: 'notFound', key })) as Partial<NotFoundEntry> | null;
+    // Only a 4xx with its words is a remembered refusal (as coord/redis.ts reads one from Redis).
+    return v && typeof v.upstream === 'string' && isRefusalStatus(v.status) && typeof v.detail === 'string'
+      ? { upstream: v.upstream, status: v.status, detail: v.detail }
+      : null;
   }
 
   async rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void> {
