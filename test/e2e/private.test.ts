@@ -218,20 +218,22 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     const first = await fetch(`${godepot.url}/${LIB}/@v/v1.1.0.zip`);
     expect(first.status).toBe(200);
     const recorded = Buffer.from(await first.arrayBuffer());
+    /** A godepot on the same data folder that has read nothing yet (the first keeps what it checked in memory). */
+    const another = () =>
+      startGodepot(
+        {
+          upstream: world.upstream.url,
+          sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+          private: 'corp.example/*',
+          data: godepot.data,
+        },
+        { vcs: { env } },
+      );
     // A valid zip of the same version with other code: it passes every zip rule; only the ledger's h1 tells.
     const [forged] = await buildModules([{ path: LIB, version: 'v1.1.0', files: libFiles('forged') }]);
     if (!forged) throw new Error('no module built');
     await writeFile(join(godepot.data, 'unverified', escapePath(LIB), '@v', 'v1.1.0.zip'), forged.zip);
-    // A process that has not read it yet (the first keeps the bytes it checked in memory).
-    const second = await startGodepot(
-      {
-        upstream: world.upstream.url,
-        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
-        private: 'corp.example/*',
-        data: godepot.data,
-      },
-      { vcs: { env } },
-    );
+    const second = await another();
     try {
       const r = await fetch(`${second.url}/${LIB}/@v/v1.1.0.zip`);
       const body = Buffer.from(await r.arrayBuffer());
@@ -248,15 +250,7 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     const record = join(godepot.data, 'ledger', 'modules', escapePath(LIB), '@v', 'v1.1.0.json');
     const good = await readFile(record);
     await writeFile(record, '{"module":');
-    const third = await startGodepot(
-      {
-        upstream: world.upstream.url,
-        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
-        private: 'corp.example/*',
-        data: godepot.data,
-      },
-      { vcs: { env } },
-    );
+    const third = await another();
     try {
       for (let i = 0; i < 2; i++) {
         const r = await fetch(`${third.url}/${LIB}/@v/v1.1.0.zip`);
