@@ -42,17 +42,20 @@ export async function provenHashes(
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     } catch (err) {
-      // Through tiles read from storage only (verified when kept), storage has changed since: those are
-      // dropped and the proof read again, from the sources (else every proof through them failed until an
-      // operator removed them). With a tile from a source in the proof, that source is suspect instead: a
-      // hostile mirror must not make godepot drop the verified tiles it holds.
-      if (
-        !(err instanceof InconsistentTileError || err instanceof TileError) ||
-        reader.sources.size > 0 ||
-        !(await reader.dropStored())
-      )
-        throw err;
-      return await tileHashReader(head.tree, reader).readHashes(indexes);
+      // A proof through tiles read from storage only (verified when kept) failed: storage changed since (a
+      // disk error, a hand edit). The proof is read again from the sources alone, and only once it holds are
+      // the stored copies replaced by the tiles it authenticated; if the sources cannot be reached (an
+      // outage), nothing is dropped. With a tile from a source in the first proof, that source is the
+      // suspect instead: a hostile mirror must not make godepot replace the verified tiles it holds.
+      const fresh = reader.sources.size === 0 ? reader.fromSources() : null;
+      if (!(err instanceof InconsistentTileError || err instanceof TileError) || !fresh) throw err;
+      const hashes = await tileHashReader(head.tree, fresh)
+        .readHashes(indexes)
+        .catch(() => {
+          throw err;
+        });
+      await fresh.replaceStored();
+      return hashes;
     }
   } catch (err) {
     if (err instanceof SumdbError) throw err;

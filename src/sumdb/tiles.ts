@@ -88,8 +88,10 @@ export interface TileReaderOptions {
   /** When false, tiles not in storage fail at once (offline mode). */
   readonly network: boolean;
   readonly signal?: AbortSignal;
-  /** Told the stored tiles dropped by dropStored (their paths). */
-  readonly dropped?: (paths: readonly string[]) => void;
+  /** Told the stored tiles replaced by replaceStored (their paths). */
+  readonly replaced?: (paths: readonly string[]) => void;
+  /** Never reads storage: every tile from the sources (fromSources). */
+  readonly sourcesOnly?: boolean;
 }
 
 /** Reads tiles of the verified tree: storage first, then mirrors; saves what tlog authenticated. */
@@ -114,7 +116,7 @@ export class VerifiedTileReader implements TileReader {
   async readTiles(tiles: readonly Tile[]): Promise<Buffer[]> {
     return Promise.all(
       tiles.map(async (t) => {
-        const stored = await this.store.readTile(t);
+        const stored = this.opts.sourcesOnly ? null : await this.store.readTile(t);
         if (stored) {
           this.stored.set(tilePath(t), t);
           return stored;
@@ -128,23 +130,39 @@ export class VerifiedTileReader implements TileReader {
   }
 
   /**
-   * Drops from storage every tile this reader read there, so that they are
-   * fetched and verified again: a proof through them failed, and they were
-   * verified when kept (a disk error, a hand edit). False when it read none.
+   * A reader of the same tree that reads every tile from the sources (none
+   * from storage); null when this one may not fetch (offline).
    */
-  async dropStored(): Promise<boolean> {
-    if (this.stored.size === 0) return false;
-    const tiles = [...this.stored.values()];
-    this.stored.clear();
-    await Promise.all(tiles.map((t) => this.store.dropTile(t)));
-    this.opts.dropped?.(tiles.map((t) => tilePath(t)));
-    return true;
+  fromSources(): VerifiedTileReader | null {
+    if (!this.opts.network) return null;
+    return new VerifiedTileReader(this.store, this.remote, { ...this.opts, sourcesOnly: true });
+  }
+
+  /** Tiles a sources-only reader authenticated, by path (replaceStored writes them over the stored copies). */
+  private readonly authenticated = new Map<string, { readonly tile: Tile; readonly data: Buffer }>();
+
+  /**
+   * For a sources-only reader whose proof held: writes the tiles it
+   * authenticated over the stored copies that differ (one damaged in
+   * storage), and says which.
+   */
+  async replaceStored(): Promise<void> {
+    const replaced: string[] = [];
+    for (const [path, { tile, data }] of this.authenticated) {
+      const stored = await this.store.readTile(tile);
+      if (stored?.equals(data)) continue;
+      await this.store.dropTile(tile);
+      await this.store.keepTile(tile, data, tile.w);
+      replaced.push(path);
+    }
+    if (replaced.length > 0) this.opts.replaced?.(replaced);
   }
 
   /** Keeps the tiles fetched (not the ones read from storage); they are answered from memory until their writes land. */
   saveTiles(tiles: readonly Tile[], data: readonly Buffer[]): void {
     tiles.forEach((t, i) => {
-      if (!this.stored.has(tilePath(t))) void this.store.keepTile(t, data[i] as Buffer, t.w);
+      if (this.opts.sourcesOnly) this.authenticated.set(tilePath(t), { tile: t, data: data[i] as Buffer });
+      else if (!this.stored.has(tilePath(t))) void this.store.keepTile(t, data[i] as Buffer, t.w);
     });
   }
 }

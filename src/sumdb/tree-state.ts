@@ -209,10 +209,10 @@ export class TreeState {
     return new VerifiedTileReader(this.store, remote, {
       network,
       ...(signal ? { signal } : {}),
-      dropped: (tiles) =>
+      replaced: (tiles) =>
         this.log.warn(
           { db: this.name, tiles },
-          'stored checksum-database hash tiles no longer prove the verified tree (disk damage, or changed by hand): dropped, to be fetched and verified again',
+          'stored checksum-database hash tiles no longer proved the verified tree (disk damage, or changed by hand): replaced by copies from the sources, verified against it',
         ),
     });
   }
