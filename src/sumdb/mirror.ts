@@ -339,8 +339,12 @@ export class SumdbMirror {
         `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
       );
     }
-    const stored = await this.storedRecord(ref, signal);
-    if (stored) return { record: stored.record, cache: 'hit' };
+    // A stored record answers only once proven: online, the tiles that prove it are fetched if not held; one
+    // that cannot be proven is not answered (the database is asked, and in an outage --verify decides).
+    const stored = await this.storedRecord(ref, signal, !this.opts.offline);
+    if (stored?.proven) return { record: stored.record, cache: 'hit' };
+    // Offline, one stored beyond the verified head is refused saying so (and how it heals).
+    if (stored && this.opts.offline) await this.headForRecord(stored.record.id, signal);
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
     const near = await this.provenTileRecord(ref, this.nearRecord(ref), signal);
     if (near) return this.held(ref, near);
@@ -388,13 +392,14 @@ export class SumdbMirror {
    * or changed by hand is removed and not answered (the lookup asks the
    * database afresh); with no verified head to prove it by (the stored head
    * lost, or not made with the configured key) it is not answered either,
-   * and kept. One that cannot be proven here now (its tiles not held, or
-   * stored under a newer head by another process) is answered as before:
-   * proven false.
+   * and kept. One that cannot be proven with the tiles held (with network,
+   * nor with those the sources have) is given as proven false: not a
+   * record to verify anything by.
    */
   private async storedRecord(
     ref: ModuleVersionRef,
     signal?: AbortSignal,
+    network = false,
   ): Promise<{ readonly record: StoredRecord; readonly proven: boolean } | null> {
     const held = await this.store.heldRecord(ref.path, ref.version);
     if (!held) return null;
@@ -408,7 +413,8 @@ export class SumdbMirror {
     if (!head) return null;
     // Stored under a newer head another process verified: that head proves it.
     if (held.record.id >= head.tree.n) head = (await this.tree.adoptPersisted()) ?? head;
-    const damage = await this.recordDamage(ref, held.record, head, signal);
+    let damage = await this.recordDamage(ref, held.record, head, signal);
+    if (damage === undefined && network) damage = await this.recordDamage(ref, held.record, head, signal, true);
     if (damage === undefined) return { record: held.record, proven: false };
     if (damage === null) {
       if (this.provenRecords.size >= PROVEN_RECORDS) this.provenRecords.clear();
@@ -435,18 +441,23 @@ export class SumdbMirror {
     record: StoredRecord,
     head: VerifiedHead,
     signal?: AbortSignal,
+    network = false,
   ): Promise<string | null | undefined> {
     if (!recordMentions(record.text.toString('utf8'), ref.path, ref.version))
       return `the stored record ${record.id} is not about ${ref.path}@${ref.version}`;
     if (record.id < 0) return `the stored record id ${record.id} is not in any tree`;
-    // Stored by another process that has verified a newer head than this one: proven when it is served.
-    if (record.id >= head.tree.n) return undefined;
+    // Beyond the verified tree: with network, a head that covers it is asked for; else it cannot be told now.
+    if (record.id >= head.tree.n) {
+      const covering = network ? await this.headCovering(record.id + 1, signal).catch(() => null) : null;
+      if (!covering) return undefined;
+      head = covering;
+    }
     let h: Buffer | undefined;
     try {
       [h] = await provenHashes(
         this.name,
         head,
-        this.tree.verifiedReader(false, signal),
+        this.tree.verifiedReader(network, signal),
         [storedHashIndex(0, record.id)],
         `cannot prove stored record ${record.id}`,
       );
