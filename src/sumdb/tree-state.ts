@@ -116,6 +116,8 @@ export class TreeState {
   /** When catchUp last looked for a head another process stored, and the look under way. */
   private storedHeadAt = -Infinity;
   private catching: Promise<void> | null = null;
+  /** Merges queued or under way (they hold the lock, possibly on the network). */
+  private merging = 0;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -195,6 +197,9 @@ export class TreeState {
   async catchUp(): Promise<void> {
     // A status asked while a catch-up runs answers after it, with what it found.
     if (this.catching) return this.catching;
+    // Nor does status wait behind a merge (it may be fetching tiles from a slow database): the merge itself
+    // moves the head, and the next status looks again.
+    if (this.merging > 0) return;
     const now = this.clock.now();
     if (now - this.storedHeadAt < HEAD_SYNC_MS) return;
     this.storedHeadAt = now;
@@ -258,8 +263,10 @@ export class TreeState {
     signal?: AbortSignal,
     remote: SumdbRemote = this.remote,
   ): Promise<VerifiedHead> {
+    this.merging++;
     const run = this.lock.then(() => this.mergeShared(noteBytes, from, signal, remote));
     this.lock = run.catch(() => undefined);
+    void this.lock.then(() => this.merging--);
     return run;
   }
 

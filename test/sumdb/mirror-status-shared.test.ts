@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCoord } from '../../src/coord/index.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { FakeSumDb } from '../world/index.js';
+import { FakeSumDb, faults } from '../world/index.js';
 import { fakeModules, rig, type Rig } from './mirror-harness.js';
 
 describe('SumdbMirror status beside another process on the same storage', () => {
@@ -71,5 +71,27 @@ describe('SumdbMirror status beside another process on the same storage', () => 
     clock.advance(5_000);
     await idle.syncShared();
     expect(idle.status().treeSize).toBe(8);
+  });
+  it('status does not wait behind a merge that is fetching tiles from a database that hangs', async () => {
+    const slow = await FakeSumDb.start({ records: fakeModules(5) });
+    const clock = new ManualClock(Date.now() + 60_000);
+    const settings = { 'sumdb-first-byte-timeout': '20s', 'sumdb-idle-timeout': '20s', 'sumdb-total-timeout': '20s' };
+    try {
+      r = await rig([slow.url], { mirror: { clock, latestTtl: 0, staleGrace: 10 }, settings });
+      await r.mirror.serve('lookup/example.com/m1@v1.0.0');
+      await slow.addAll(fakeModules(300, 5));
+      slow.setFault(faults.hang(), '/tile/');
+      // A refresh finds a larger head and merges it: its consistency proof waits on the hung tiles.
+      await r.mirror.serve('latest');
+      await new Promise((res) => setImmediate(res));
+      clock.advance(5_000);
+      const status = r.mirror.syncShared().then(() => 'answered');
+      // Bounded in real time: waiting behind the merge would take its 20 s deadline.
+      expect(await Promise.race([status, new Promise((res) => setTimeout(res, 2_000, 'waited'))])).toBe('answered');
+    } finally {
+      slow.dropHung();
+      slow.clearFaults();
+      await slow.close();
+    }
   });
 });
