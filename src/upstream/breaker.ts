@@ -82,6 +82,10 @@ export class HealthBreaker {
    * last change, or says what it already knows.
    */
   follow(state: 'open' | 'closed', at: number): boolean {
+    // News is input: dated ahead of this clock (a node's skewed clock, a bad value in Redis), it would hold the
+    // breaker open, with no probe, until that date, and make every newer news look old. It happened now at the
+    // latest.
+    at = Math.min(at, this.clock.now());
     if (at <= this.changedAt) return false;
     if (state === 'closed') {
       if (this.current === 'closed') return false;
@@ -92,9 +96,7 @@ export class HealthBreaker {
       this.set('closed');
       return true;
     }
-    // News is input: dated ahead of this clock (a node's skewed clock, a bad value in Redis), it would hold the
-    // breaker open, with no probe, until that date. It is open from now at the latest.
-    this.openedAt = Math.min(at, this.clock.now());
+    this.openedAt = at;
     this.probeFailed = true;
     this.changedAt = at;
     this.set('open');

@@ -78,4 +78,19 @@ describe('HealthBreaker: news from another process is input', () => {
     expect(call(b, '/a', 'ok')).toBe(true);
     expect(b.state).toBe('closed');
   });
+
+  it('news dated in the future does not make the news after it look old', async () => {
+    const clock = new FakeClock();
+    const b = new HealthBreaker(3, 60_000, clock);
+    expect(b.follow('open', clock.now() + 365 * 24 * 3600_000)).toBe(true);
+    await clock.advance(1);
+    // Another node's recovery, a moment later: followed.
+    expect(b.follow('closed', clock.now())).toBe(true);
+    expect(b.state).toBe('closed');
+    // And a future-dated "closed" does not shut out the next opening either.
+    expect(b.follow('closed', clock.now() + 365 * 24 * 3600_000)).toBe(false);
+    await clock.advance(1);
+    expect(b.follow('open', clock.now())).toBe(true);
+    expect(b.state).toBe('open');
+  });
 });
