@@ -94,6 +94,8 @@ const SHARED_ATTEMPTS = 3;
 const FORK_SYNC_MS = 5_000;
 /** How often status looks for a newer head another process stored (catchUp). */
 const HEAD_SYNC_MS = 5_000;
+/** How far ahead of this clock another writer's may be (as mutable.ts allows for stored answers). */
+const CLOCK_SKEW_MS = 60_000;
 
 export class TreeState {
   head: VerifiedHead | null = null;
@@ -139,12 +141,12 @@ export class TreeState {
       try {
         const note = await blob.read();
         const tree = parseTree(openNote(note, this.verifiers).text);
-        // Dated ahead of this clock (another writer's clock, an object's metadata): its age would stay negative,
-        // the head never refreshed until that date (and a date beyond ±8.64e15 ms made status() throw). Its
-        // age is unknown then: due for a refresh at once.
-        const dated = blob.mtimeMs <= this.clock.now();
-        this.head = { tree, note, checkedAt: dated ? blob.mtimeMs : 0 };
-        this.events.advanced?.(this.name, tree.n, dated ? blob.mtimeMs : undefined);
+        // Dated far ahead of this clock (another writer's clock, an object's metadata), its age would stay
+        // negative, the head never refreshed until that date (and a date beyond ±8.64e15 ms made status()
+        // throw): storedAt.
+        const at = this.storedAt(blob.mtimeMs);
+        this.head = { tree, note, checkedAt: at ?? 0 };
+        this.events.advanced?.(this.name, tree.n, at);
       } catch (err) {
         this.log.error(
           { db: this.name, err: (err as Error).message },
@@ -178,9 +180,9 @@ export class TreeState {
         // Checked when it was stored (as load() dates it), not now; a date ahead of this clock is no date.
         // (Its time is read apart from its bytes, a whole read: another writer may replace it in between.)
         const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs ?? 0;
-        const dated = mtimeMs <= this.clock.now();
-        this.head = { tree, note, checkedAt: dated ? mtimeMs : 0 };
-        this.events.advanced?.(this.name, tree.n, dated ? mtimeMs : undefined);
+        const at = this.storedAt(mtimeMs);
+        this.head = { tree, note, checkedAt: at ?? 0 };
+        this.events.advanced?.(this.name, tree.n, at);
       }
       return this.head;
     });
@@ -207,6 +209,17 @@ export class TreeState {
       .then(() => undefined)
       .finally(() => (this.catching = null));
     return this.catching;
+  }
+
+  /**
+   * When a stored head was checked: its write time, on another writer's clock
+   * (a worker's, another node's, an object's metadata), so up to a minute
+   * ahead of this one is taken as now; beyond that it is no date (undefined:
+   * due for a refresh at once).
+   */
+  private storedAt(mtimeMs: number): number | undefined {
+    const now = this.clock.now();
+    return mtimeMs <= now + CLOCK_SKEW_MS ? Math.min(mtimeMs, now) : undefined;
   }
 
   /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */

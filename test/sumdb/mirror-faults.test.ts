@@ -235,6 +235,12 @@ describe('SumdbMirror: a forked history', () => {
         expect(cache, String(mtimeMs)).toBe('revalidated');
         expect(head.tree.n).toBe(21);
       }
+      // A writer up to a minute ahead (a node's clock a little off): taken as checked now, not refreshed at once.
+      await r.storage.put(r.mirror.store.latestKey(), note, { mtimeMs: Date.now() + 30_000 });
+      const skewed = await r.reopen();
+      expect(skewed.tree.head?.checkedAt).toBeLessThanOrEqual(Date.now());
+      expect(skewed.tree.head?.checkedAt).toBeGreaterThan(Date.now() - 10_000);
+      expect((await skewed.latest()).cache).toBe('hit');
     } finally {
       await r.close();
       await db.close();
