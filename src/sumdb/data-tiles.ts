@@ -107,6 +107,11 @@ export class DataTileIndex {
     return null;
   }
 
+  /** Forgets data tile n's records held in memory (its stored copy was found damaged and dropped). */
+  forget(n: number): void {
+    this.recent.delete(n);
+  }
+
   private keepRecent(n: number, records: readonly Buffer[]): void {
     const have = this.recent.get(n);
     this.recent.delete(n);

@@ -403,8 +403,7 @@ export class SumdbMirror {
   ): Promise<{ readonly record: StoredRecord; readonly proven: boolean } | null> {
     const held = await this.store.heldRecord(ref.path, ref.version);
     if (!held) return null;
-    // Remembered by what was proven, not only whose: a record changed on disk afterwards is proven again.
-    const id = `${ref.path}@${ref.version} ${held.record.id} ${recordHash(held.record.text).toString('base64')}`;
+    const id = provenKey(ref, held.record);
     // Kept by this process moments ago (its write pending), or proven since this process started.
     if (held.landed || this.provenRecords.has(id)) return { record: held.record, proven: true };
     // A head another process stored (godepot warm, a worker) proves it as well; with none that verifies under
@@ -417,12 +416,16 @@ export class SumdbMirror {
     if (damage === undefined && network) damage = await this.recordDamage(ref, held.record, head, signal, true);
     if (damage === undefined) return { record: held.record, proven: false };
     if (damage === null) {
-      if (this.provenRecords.size >= PROVEN_RECORDS) this.provenRecords.clear();
-      this.provenRecords.add(id);
+      this.rememberProven(id);
       return { record: held.record, proven: true };
     }
     await this.removeDamagedRecord(ref, damage);
     return null;
+  }
+
+  private rememberProven(key: string): void {
+    if (this.provenRecords.size >= PROVEN_RECORDS) this.provenRecords.clear();
+    this.provenRecords.add(key);
   }
 
   /** A stored record that is not the verified tree's: logged, counted, removed (the lookup asks the database). */
@@ -490,10 +493,13 @@ export class SumdbMirror {
         'a record of a stored checksum-database data tile is not what the verified tree holds (disk damage, or changed by hand): its tile is dropped, and the record looked up again',
       );
       this.opts.storedDamaged?.();
+      this.dataTiles.forget(Math.floor(record.id / FULL));
       await this.store
         .dropTile({ h: TILE_HEIGHT, l: -1, n: Math.floor(record.id / FULL), w: FULL })
         .catch(() => undefined);
     }
+    // Proven: when it is stored as this lookup's record (held()), it is not proven again.
+    if (damage === null) this.rememberProven(provenKey(ref, record));
     return damage === null ? record : null;
   }
 
@@ -767,4 +773,9 @@ export class SumdbMirror {
   indexAround(id: number, signal?: AbortSignal): Promise<void> {
     return this.dataTiles.around(id, signal);
   }
+}
+
+/** What provenRecords remembers a record by: what was proven, not only whose (a record changed since is proven again). */
+function provenKey(ref: ModuleVersionRef, record: StoredRecord): string {
+  return `${ref.path}@${ref.version} ${record.id} ${recordHash(record.text).toString('base64')}`;
 }
