@@ -379,7 +379,20 @@ export class TreeState {
     this.storedForkAt = now;
     if (this.shared) await this.syncFork(this.shared, true).catch(() => undefined);
     if (this.fork) return this.fork;
-    this.fork = await this.storedFork().catch(() => null);
+    try {
+      this.fork = await this.storedFork();
+    } catch (err) {
+      // Whether a fork is recorded cannot be told now: not "no fork" (that would let this call serve on an
+      // upstream's word alone); asked again at the next call.
+      this.storedForkAt = -Infinity;
+      return {
+        detectedAt: 'an unknown time',
+        from: `a source unknown (the stored fork evidence could not be read: ${(err as Error).message})`,
+        verifiedSize: 0,
+        conflictingSize: 0,
+        report: 'the stored fork evidence could not be read',
+      };
+    }
     return this.fork;
   }
 

@@ -4,6 +4,7 @@
 // hangs, lookups answered from the data-tile index while every mirror is
 // down, and --nosumdb.
 import { FakeClock } from '../support/clock.js';
+import { MemoryStorage } from '../../src/storage/index.js';
 import { NotInLogError, SumdbError } from '../../src/sumdb/errors.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
@@ -241,6 +242,26 @@ describe('SumdbMirror: a forked history', () => {
       expect(skewed.tree.head?.checkedAt).toBeLessThanOrEqual(Date.now());
       expect(skewed.tree.head?.checkedAt).toBeGreaterThan(Date.now() - 10_000);
       expect((await skewed.latest()).cache).toBe('hit');
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+
+  it('stored fork evidence that cannot be read now is not taken for "no fork"', async () => {
+    const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
+    const storage = new MemoryStorage();
+    let failing = false;
+    const get = storage.get.bind(storage);
+    storage.get = (key: string) =>
+      failing && key.endsWith('/inconsistent') ? Promise.reject(new Error('EIO: i/o error, read')) : get(key);
+    const r = await rig([db.url], { storage, settings: SLOW_TIMEOUTS });
+    try {
+      failing = true;
+      expect((await r.mirror.tree.knownFork())?.from).toMatch(/could not be read: EIO/);
+      failing = false;
+      // Asked again at once (not after the usual pause), and there is none.
+      expect(await r.mirror.tree.knownFork()).toBeNull();
     } finally {
       await r.close();
       await db.close();
