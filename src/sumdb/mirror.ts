@@ -544,7 +544,12 @@ export class SumdbMirror {
       {
         held: async () => {
           const held = await this.store.heldRecord(ref.path, ref.version);
-          return held ? { value: held.record, ...(held.landed ? { stored: held.landed } : {}) } : null;
+          if (!held) return null;
+          if (held.landed) return { value: held.record, stored: held.landed };
+          // Read from storage (another process stored it, or it was there before): proven as any stored record
+          // before it is taken (its proof's tiles may land after it: online, fetched if not held yet).
+          const proven = await this.storedRecord(ref, signal, !this.opts.offline);
+          return proven?.proven ? { value: proven.record } : null;
         },
         fetch: async (s) => {
           const { record, written } = await this.fetchRecord(ref, s);

@@ -42,18 +42,26 @@ export async function provenHashes(
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
     } catch (err) {
-      // A proof through tiles read from storage only (verified when kept) failed: storage changed since (a
-      // disk error, a hand edit). The proof is read again from the sources alone, and only once it holds are
-      // the stored copies replaced by the tiles it authenticated; if the sources cannot be reached (an
-      // outage), nothing is dropped. With a tile from a source in the first proof, that source is the
-      // suspect instead: a hostile mirror must not make godepot replace the verified tiles it holds.
-      const fresh = reader.sources.size === 0 ? reader.fromSources() : null;
+      // The tiles did not fit: a stored one changed since it was verified (a disk error, a hand edit), or a
+      // source sent a wrong one. The proof is read again from the sources alone: once it holds, its tiles are
+      // authentic (they prove the verified head), and stored copies that differ are replaced by them; nothing
+      // is dropped before (in an outage a stored tile stays as it is). If the sources' own tiles do not fit
+      // either, they are the suspects; if they could not be fetched, the first failure stands.
+      const fresh = reader.fromSources();
       if (!(err instanceof InconsistentTileError || err instanceof TileError) || !fresh) throw err;
-      const hashes = await tileHashReader(head.tree, fresh)
-        .readHashes(indexes)
-        .catch(() => {
-          throw err;
-        });
+      let hashes: Buffer[];
+      try {
+        hashes = await tileHashReader(head.tree, fresh).readHashes(indexes);
+      } catch (again) {
+        if (again instanceof InconsistentTileError || again instanceof TileError)
+          throw new SumdbError(
+            'unavailable',
+            `checksum database ${name}: ${what}: ${again.message}`,
+            false,
+            fresh.sources,
+          );
+        throw err;
+      }
       await fresh.replaceStored();
       return hashes;
     }

@@ -250,6 +250,27 @@ export class SumdbStore {
     await this.storage.put(this.partialKey(t), data);
   }
 
+  /**
+   * Writes verified hash-tile bytes over a stored copy found damaged: in
+   * place, never removing first (a crash in between loses nothing that
+   * was good). A full copy whose prefix agrees is kept; one that does not
+   * is replaced by these bytes (a narrower copy: it widens again later).
+   */
+  async replaceTile(t: Tile, data: Buffer): Promise<void> {
+    this.recent.delete(tileKey(t));
+    if (t.w === FULL) {
+      await this.storage.put(this.fullKey(t), data);
+      await this.storage.delete(this.partialKey(t));
+    } else {
+      const full = await this.storage.get(this.fullKey(t));
+      if (!full?.subarray(0, data.length).equals(data)) {
+        await this.storage.put(this.partialKey(t), data);
+        if (full) await this.storage.delete(this.fullKey(t));
+      }
+    }
+    this.remember(t, data);
+  }
+
   /** Forgets every stored copy of t (one damaged in storage), so that it is fetched and verified again. */
   async dropTile(t: Tile): Promise<void> {
     this.recent.delete(tileKey(t));

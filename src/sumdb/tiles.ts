@@ -151,8 +151,7 @@ export class VerifiedTileReader implements TileReader {
     for (const [path, { tile, data }] of this.authenticated) {
       const stored = await this.store.readTile(tile);
       if (stored?.equals(data)) continue;
-      await this.store.dropTile(tile);
-      await this.store.keepTile(tile, data, tile.w);
+      await this.store.replaceTile(tile, data);
       replaced.push(path);
     }
     if (replaced.length > 0) this.opts.replaced?.(replaced);

@@ -1,5 +1,6 @@
 // Tiles damaged in storage (a disk error, a hand edit, a co-tenant of the bucket) after they were verified and kept.
 import { describe, expect, it } from 'vitest';
+import { SOLO_LEASE } from '../../src/coord/coord.js';
 import { FakeSumDb, faults, recordText } from '../world/index.js';
 import { fakeModules, rig, text } from './mirror-harness.js';
 
@@ -76,45 +77,48 @@ describe('SumdbMirror: tiles damaged in storage', () => {
       await db.close();
     }
   });
-  it('a stored lookup record that cannot be proven (beyond the head, or its tiles damaged) answers nothing in an outage; no tile is lost', async () => {
-    const db = await FakeSumDb.start({ records: modules });
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
-    try {
-      for (const i of [3, 4]) await r.mirror.lookup(mod(i));
-      await r.mirror.idle();
-      const forge = (good: string): string =>
-        good.replace(/h1:[A-Za-z0-9+/=]+/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
-      // Record 3 moved beyond the head, with another h1.
-      const key3 = r.mirror.store.lookupKey(mod(3).path, mod(3).version);
-      await r.storage.put(key3, Buffer.from(`999999\n${forge(recordText(mod(3)))}`));
-      // Record 4 with another h1, and the level-0 hash tile that would prove it changed too.
-      const key4 = r.mirror.store.lookupKey(mod(4).path, mod(4).version);
-      await r.storage.put(key4, Buffer.from(`4\n${forge(recordText(mod(4)))}`));
-      const tiles = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/(tile|partial)\/8\//.test(k));
-      expect(tiles.length).toBeGreaterThan(1);
-      const level0 = tiles.find((k) => /\/8\/0\//.test(k)) ?? '';
-      const bytes = Buffer.from((await r.storage.get(level0)) ?? Buffer.alloc(0));
-      bytes[4 * 32] = (bytes[4 * 32] ?? 0) ^ 0xff;
-      await r.storage.put(level0, bytes);
-      db.setFault(faults.status(503));
-      const again = await r.reopen();
-      for (const i of [3, 4]) {
-        const got = await again.lookup(mod(i)).catch((e: unknown) => e as Error);
-        // Else a zip an upstream forged to match the stored h1 would be served as verified.
-        if (!(got instanceof Error)) expect(text(got.record.text), String(i)).toBe(recordText(mod(i)));
-        expect(got, String(i)).toBeInstanceOf(Error);
+  // With fetch leases (--workers N, nodes through Redis) a lookup goes through the lease holder's look at storage.
+  for (const leased of [false, true])
+    it(`a stored lookup record that cannot be proven (beyond the head, or its tiles damaged) answers nothing in an outage; no tile is lost${leased ? ' (with fetch leases)' : ''}`, async () => {
+      const db = await FakeSumDb.start({ records: modules });
+      const leases = { acquire: async () => SOLO_LEASE };
+      const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: leased ? { leases } : {} });
+      try {
+        for (const i of [3, 4]) await r.mirror.lookup(mod(i));
+        await r.mirror.idle();
+        const forge = (good: string): string =>
+          good.replace(/h1:[A-Za-z0-9+/=]+/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
+        // Record 3 moved beyond the head, with another h1.
+        const key3 = r.mirror.store.lookupKey(mod(3).path, mod(3).version);
+        await r.storage.put(key3, Buffer.from(`999999\n${forge(recordText(mod(3)))}`));
+        // Record 4 with another h1, and the level-0 hash tile that would prove it changed too.
+        const key4 = r.mirror.store.lookupKey(mod(4).path, mod(4).version);
+        await r.storage.put(key4, Buffer.from(`4\n${forge(recordText(mod(4)))}`));
+        const tiles = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/(tile|partial)\/8\//.test(k));
+        expect(tiles.length).toBeGreaterThan(1);
+        const level0 = tiles.find((k) => /\/8\/0\//.test(k)) ?? '';
+        const bytes = Buffer.from((await r.storage.get(level0)) ?? Buffer.alloc(0));
+        bytes[4 * 32] = (bytes[4 * 32] ?? 0) ^ 0xff;
+        await r.storage.put(level0, bytes);
+        db.setFault(faults.status(503));
+        const again = await r.reopen();
+        for (const i of [3, 4]) {
+          const got = await again.lookup(mod(i)).catch((e: unknown) => e as Error);
+          // Else a zip an upstream forged to match the stored h1 would be served as verified.
+          if (!(got instanceof Error)) expect(text(got.record.text), String(i)).toBe(recordText(mod(i)));
+          expect(got, String(i)).toBeInstanceOf(Error);
+        }
+        // Nothing was dropped while nothing could be fetched again.
+        const now = await r.storage.list(r.mirror.store.prefix);
+        expect(tiles.filter((k) => !now.includes(k))).toEqual([]);
+        // The database back: the records it proves, the damaged tile replaced by the verified one.
+        db.clearFaults();
+        for (const i of [3, 4]) expect(text((await again.lookup(mod(i))).record.text)).toBe(recordText(mod(i)));
+        await again.idle();
+        expect(r.logs.some((l) => /replaced by copies from the sources/.test(String(l.msg)))).toBe(true);
+      } finally {
+        await r.close();
+        await db.close();
       }
-      // Nothing was dropped while nothing could be fetched again.
-      const now = await r.storage.list(r.mirror.store.prefix);
-      expect(tiles.filter((k) => !now.includes(k))).toEqual([]);
-      // The database back: the records it proves, the damaged tile replaced by the verified one.
-      db.clearFaults();
-      for (const i of [3, 4]) expect(text((await again.lookup(mod(i))).record.text)).toBe(recordText(mod(i)));
-      await again.idle();
-      expect(r.logs.some((l) => /replaced by copies from the sources/.test(String(l.msg)))).toBe(true);
-    } finally {
-      await r.close();
-      await db.close();
-    }
-  });
+    });
 });

@@ -473,3 +473,30 @@ describe('SumdbMirror: --nosumdb', () => {
     }
   });
 });
+
+describe('SumdbMirror: a damaged stored tile in a proof that also fetches one', () => {
+  it('is replaced by the verified one and the lookups go on; the honest database is not blamed', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      // The level-1 tile every proof of the tree's right edge reads, changed in storage.
+      const level1 = (await r.storage.list(r.mirror.store.prefix)).find((k) => /\/(tile|partial)\/8\/1\//.test(k));
+      if (!level1) throw new Error('no level-1 tile stored');
+      const bytes = Buffer.from((await r.storage.get(level1)) ?? Buffer.alloc(0));
+      bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+      await r.storage.put(level1, bytes);
+      const again = await r.reopen();
+      // Records whose level-0 tile is not held: each proof mixes the damaged stored tile with a fetched one.
+      for (const i of [300, 301, 310]) expect((await again.lookup(mod(i))).record.id).toBe(i);
+      expect(r.logs.filter((l) => /does not verify/.test(String(l.msg)))).toEqual([]);
+      expect(r.logs.some((l) => /replaced by copies from the sources/.test(String(l.msg)))).toBe(true);
+      await again.idle();
+      expect((await r.storage.get(level1))?.equals(bytes)).toBe(false);
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+});
