@@ -179,8 +179,8 @@ export class TreeState {
       if (!this.head || tree.n > this.head.tree.n) {
         // Checked when it was stored (as load() dates it), not now; a date ahead of this clock is no date.
         // (Its time is read apart from its bytes, a whole read: another writer may replace it in between.)
-        const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs ?? 0;
-        const at = this.storedAt(mtimeMs);
+        const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs;
+        const at = mtimeMs === undefined ? undefined : this.storedAt(mtimeMs);
         this.head = { tree, note, checkedAt: at ?? 0 };
         this.events.advanced?.(this.name, tree.n, at);
       }
@@ -214,12 +214,12 @@ export class TreeState {
   /**
    * When a stored head was checked: its write time, on another writer's clock
    * (a worker's, another node's, an object's metadata), so up to a minute
-   * ahead of this one is taken as now; beyond that it is no date (undefined:
-   * due for a refresh at once).
+   * ahead of this one is taken as now; beyond that, or at or before 1970, it
+   * is no date (undefined: due for a refresh at once).
    */
   private storedAt(mtimeMs: number): number | undefined {
     const now = this.clock.now();
-    return mtimeMs <= now + CLOCK_SKEW_MS ? Math.min(mtimeMs, now) : undefined;
+    return mtimeMs > 0 && mtimeMs <= now + CLOCK_SKEW_MS ? Math.min(mtimeMs, now) : undefined;
   }
 
   /** A reader of the verified tree's tiles, fetching what storage lacks through `remote` (default: every mirror). */

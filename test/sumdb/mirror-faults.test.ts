@@ -227,7 +227,7 @@ describe('SumdbMirror: a forked history', () => {
       const note = await r.storage.get(r.mirror.store.latestKey());
       if (!note) throw new Error('no stored head');
       await db.addRecord(recordText(mod(20)), `${mod(20).path}@${mod(20).version}`);
-      for (const mtimeMs of [Date.now() + 365 * 24 * 3600_000, 1e20]) {
+      for (const mtimeMs of [Date.now() + 365 * 24 * 3600_000, 1e20, -1e20]) {
         await r.storage.put(r.mirror.store.latestKey(), note, { mtimeMs });
         const again = await r.reopen();
         // Else its age was negative until that date (never refreshed), and 1e20 made status() throw a RangeError.
