@@ -39,6 +39,8 @@ export class HealthBreaker {
   private openedAt: number | undefined;
   /** When the breaker last changed to open or closed (here or by news followed). */
   private changedAt = -Infinity;
+  /** News dated ahead of this clock already followed (follow). */
+  private readonly futureNews = new Set<string>();
   private probing = false;
   private current: BreakerState = 'closed';
   /** Subjects whose failures opened the breaker (or failed a probe since). */
@@ -85,7 +87,16 @@ export class HealthBreaker {
     // News is input: dated ahead of this clock (a node's skewed clock, a bad value in Redis), it would hold the
     // breaker open, with no probe, until that date, and make every newer news look old. It happened now at the
     // latest.
-    at = Math.min(at, this.clock.now());
+    const now = this.clock.now();
+    if (at > now) {
+      // Taken as of now, it would be newer again at each replay (Redis gives the latest news at each
+      // reconnect): such news is followed once.
+      const heard = `${state} ${at}`;
+      if (this.futureNews.has(heard)) return false;
+      if (this.futureNews.size >= 64) this.futureNews.clear();
+      this.futureNews.add(heard);
+      at = now;
+    }
     if (at <= this.changedAt) return false;
     if (state === 'closed') {
       if (this.current === 'closed') return false;

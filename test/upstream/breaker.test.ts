@@ -93,4 +93,17 @@ describe('HealthBreaker: news from another process is input', () => {
     expect(b.follow('open', clock.now())).toBe(true);
     expect(b.state).toBe('open');
   });
+
+  it('a replay of news dated in the future (Redis gives the latest at each reconnect) is followed once', async () => {
+    const clock = new FakeClock();
+    const b = new HealthBreaker(3, 1_000, clock);
+    const future = clock.now() + 365 * 24 * 3600_000;
+    expect(b.follow('open', future)).toBe(true);
+    await clock.advance(1_000);
+    expect(call(b, '/a', 'ok')).toBe(true);
+    expect(b.state).toBe('closed');
+    await clock.advance(1);
+    expect(b.follow('open', future)).toBe(false);
+    expect(b.state).toBe('closed');
+  });
 });
