@@ -17,11 +17,15 @@ export class MirrorChecksums implements ChecksumSource {
     return record ? hashesFromRecord(record.text.toString('utf8'), path, version) : null;
   }
 
-  async forked(): Promise<string | null> {
+  async forked(): Promise<{ readonly text: string; readonly known: boolean } | null> {
     const f = await this.mirror.tree.knownFork();
-    return f
-      ? `${f.from} served a history that contradicts the verified tree at ${f.detectedAt} (a fork, not cleared)`
-      : null;
+    if (!f) return null;
+    if (f.unknown)
+      return { text: `whether the database's history was forked cannot be told now (${f.from})`, known: false };
+    return {
+      text: `${f.from} served a history that contradicts the verified tree at ${f.detectedAt} (a fork, not cleared)`,
+      known: true,
+    };
   }
 
   async lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes> {
@@ -36,7 +40,8 @@ export class MirrorChecksums implements ChecksumSource {
       // from: the one who forged the history may also be the one who keeps it away. Until an operator clears
       // the fork (README, Operations), nothing new is served on the upstream's word alone.
       const fork = await this.forked().catch(() => null);
-      if (fork) throw new ChecksumUnavailableError(this.name, `${(err as Error).message}; and ${fork}`, 'inconsistent');
+      if (fork)
+        throw new ChecksumUnavailableError(this.name, `${(err as Error).message}; and ${fork.text}`, 'inconsistent');
       if (!(err instanceof SumdbError)) throw err;
       if (err instanceof NotInLogError) throw new ChecksumUnavailableError(this.name, err.message, 'not_in_log');
       throw new ChecksumUnavailableError(this.name, err.message);

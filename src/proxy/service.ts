@@ -379,12 +379,14 @@ export class ModuleService {
     // in time, or not (a database that hangs outlasts the grace), the copy is kept and not served.
     const fork =
       result === 'contradicted'
-        ? 'it contradicts the verified tree'
+        ? { text: 'it contradicts the verified tree', known: true }
         : await this.ctx.checksums?.forked().catch(() => null);
     if (fork && result !== 'purged') {
       throw new GodepotError(
         'sumdb_inconsistent',
-        `godepot: cannot verify ${describeRequest(req)}: the checksum database's history contradicts the verified tree (${fork}; see /readyz and the log). That is evidence of tampering, not an outage, so the copy kept while the database was unreachable is not served under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on`,
+        fork.known
+          ? `godepot: cannot verify ${describeRequest(req)}: the checksum database's history contradicts the verified tree (${fork.text}; see /readyz and the log). That is evidence of tampering, not an outage, so the copy kept while the database was unreachable is not served under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on`
+          : `godepot: cannot verify ${describeRequest(req)}: ${fork.text}; until it can, the copy kept while the database was unreachable is not served (see the log; a storage read failed)`,
       );
     }
     if (result === 'purged') {

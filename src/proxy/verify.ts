@@ -43,8 +43,13 @@ export interface ChecksumSource {
   lookup(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes>;
   /** The hashes of a record godepot holds for path@version and has proven, without asking the database; null if none. */
   held(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes | null>;
-  /** What is known of a fork of the database that is not cleared (in words), or null. */
-  forked(): Promise<string | null>;
+  /**
+   * A fork of the database that is not cleared (in words), or null; known
+   * false when whether there is one cannot be told now (its recorded
+   * evidence could not be read): nothing is served on an upstream's word
+   * alone meanwhile either.
+   */
+  forked(): Promise<{ readonly text: string; readonly known: boolean } | null>;
 }
 
 export type Policy = 'skip' | VerifyMode;

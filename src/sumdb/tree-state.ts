@@ -37,6 +37,8 @@ export interface ForkEvidence {
   readonly conflictingSize: number;
   /** The go command's SECURITY ERROR text for this pair of heads. */
   readonly report: string;
+  /** Not evidence: whether a fork was recorded could not be told (its record could not be read now). */
+  readonly unknown?: true;
 }
 
 /**
@@ -113,6 +115,8 @@ export class TreeState {
   private readonly badHeads = new Set<string>();
   /** The last tree head a source sent that did not verify under the configured key (at: this state's clock). */
   lastBadHead: { readonly from: string; readonly why: string; readonly at: number } | null = null;
+  /** What knownFork says meanwhile when the stored evidence could not be read at its last look. */
+  private forkUnknown: ForkEvidence | null = null;
   /** When knownFork last looked beyond this process. */
   private storedForkAt = -Infinity;
   /** When catchUp last looked for a head another process stored, and the look under way. */
@@ -375,23 +379,24 @@ export class TreeState {
   async knownFork(): Promise<ForkEvidence | null> {
     if (this.fork) return this.fork;
     const now = this.clock.now();
-    if (now - this.storedForkAt < FORK_SYNC_MS) return null;
+    if (now - this.storedForkAt < FORK_SYNC_MS) return this.forkUnknown;
     this.storedForkAt = now;
     if (this.shared) await this.syncFork(this.shared, true).catch(() => undefined);
     if (this.fork) return this.fork;
     try {
       this.fork = await this.storedFork();
+      this.forkUnknown = null;
     } catch (err) {
-      // Whether a fork is recorded cannot be told now: not "no fork" (that would let this call serve on an
-      // upstream's word alone); asked again at the next call.
-      this.storedForkAt = -Infinity;
-      return {
+      // Whether a fork is recorded cannot be told now: not "no fork" (that would let these calls serve on an
+      // upstream's word alone); asked again after the usual pause.
+      return (this.forkUnknown = {
         detectedAt: 'an unknown time',
         from: `a source unknown (the stored fork evidence could not be read: ${(err as Error).message})`,
         verifiedSize: 0,
         conflictingSize: 0,
         report: 'the stored fork evidence could not be read',
-      };
+        unknown: true,
+      });
     }
     return this.fork;
   }
