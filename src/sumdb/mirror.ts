@@ -343,8 +343,15 @@ export class SumdbMirror {
     // that cannot be proven is not answered (the database is asked, and in an outage --verify decides).
     const stored = await this.storedRecord(ref, signal, !this.opts.offline);
     if (stored?.proven) return { record: stored.record, cache: 'hit' };
-    // Offline, one stored beyond the verified head is refused saying so (and how it heals).
-    if (stored && this.opts.offline) await this.headForRecord(stored.record.id, signal);
+    // Offline, one stored beyond the verified head is refused saying so (and how it heals), and so is one the
+    // tiles held cannot prove.
+    if (stored && this.opts.offline) {
+      await this.headForRecord(stored.record.id, signal);
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: the stored record of ${ref.path}@${ref.version} cannot be proven with the tiles godepot holds; it is served once godepot, run online (or \`godepot warm\`), has fetched them`,
+      );
+    }
     // A neighbour of a record looked up lately, from its verified data tile: no request to the database.
     const near = await this.provenTileRecord(ref, this.nearRecord(ref), signal);
     if (near) return this.held(ref, near);

@@ -121,4 +121,27 @@ describe('SumdbMirror: tiles damaged in storage', () => {
         await db.close();
       }
     });
+  it('offline, a stored record the tiles held cannot prove is refused saying so, not "not found"', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      for (const k of await r.storage.list(r.mirror.store.prefix))
+        if (/\/(tile|partial)\/8\/0\//.test(k)) await r.storage.delete(k);
+      const offline = await rig([db.url], { storage: r.storage, mirror: { offline: true } });
+      try {
+        const err = await offline.mirror.lookup(mod(3)).catch((e: unknown) => e as Error);
+        expect(err).toBeInstanceOf(Error);
+        expect(String((err as Error).message)).toMatch(
+          /stored record of .* cannot be proven with the tiles godepot holds/,
+        );
+      } finally {
+        await offline.close();
+      }
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
 });
