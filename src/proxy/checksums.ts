@@ -41,7 +41,11 @@ export class MirrorChecksums implements ChecksumSource {
       // the fork (README, Operations), nothing new is served on the upstream's word alone.
       const fork = await this.forked().catch(() => null);
       if (fork)
-        throw new ChecksumUnavailableError(this.name, `${(err as Error).message}; and ${fork.text}`, 'inconsistent');
+        throw new ChecksumUnavailableError(
+          this.name,
+          `${(err as Error).message}; and ${fork.text}`,
+          fork.known ? 'inconsistent' : 'undecidable',
+        );
       if (!(err instanceof SumdbError)) throw err;
       if (err instanceof NotInLogError) throw new ChecksumUnavailableError(this.name, err.message, 'not_in_log');
       throw new ChecksumUnavailableError(this.name, err.message);

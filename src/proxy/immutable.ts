@@ -359,6 +359,11 @@ export class ImmutableFetcher {
     }
     if (r.answer === 'not_in_log') throw this.notInDatabase(req, r, fetched.meta.upstream);
     if (r.answer === 'inconsistent') throw this.contradicted(req, r, fetched.meta.upstream);
+    if (r.answer === 'undecidable')
+      throw new GodepotError(
+        'storage_failed',
+        `godepot: cannot verify ${goSumName(req)}: ${r.message}; until that can be told, nothing is served on an upstream's word alone: check the data folder or object store (see the log), then retry`,
+      );
     return this.whenUnavailable(req, policy, r, got, signal);
   }
 
@@ -517,6 +522,7 @@ export class ImmutableFetcher {
       // A "not found" is kept as it is: one source's 404 proves nothing (a lagging or hostile mirror may say
       // it while the database is away), and only an answer the tree proves may purge a copy.
       if (r.answer === 'inconsistent') return 'contradicted';
+      // 'undecidable' too: kept for the next pass (serveQuarantined refuses it meanwhile, saying why).
       if (r.answer !== 'not_in_log') return 'unavailable';
       this.ctx.log.warn(
         { module: req.path, version: req.version, kind: req.kind, reason: r.reason },

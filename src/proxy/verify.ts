@@ -17,9 +17,11 @@ export interface GoSumHashes {
  * What the database's sources said when they did not vouch for a module, if
  * they answered at all: 'not_in_log', it has no record (its 404/410);
  * 'inconsistent', what they served contradicts the verified tree (a fork, or
- * a record the tree does not prove). Neither is an outage.
+ * a record the tree does not prove). Neither is an outage. 'undecidable':
+ * whether a fork was recorded cannot be told now (its evidence could not be
+ * read), so no policy may fall back either.
  */
-export type DatabaseAnswer = 'not_in_log' | 'inconsistent';
+export type DatabaseAnswer = 'not_in_log' | 'inconsistent' | 'undecidable';
 
 /** The database could not vouch for a module: unreachable, not in the log, or its answer did not verify. */
 export class ChecksumUnavailableError extends Error {
