@@ -605,7 +605,11 @@ export class SumdbMirror {
       this.suspected,
     );
     if (this.opts.indexDataTiles !== false) this.dataTiles.later(record.id, this.stopping.signal);
-    return { record, written: this.store.keepRecord(ref.path, ref.version, record) };
+    // Written once the record and the tiles of its proof (kept while it was proven) have landed: a waiter told
+    // so proves the stored record with stored tiles, asking the database nothing.
+    const record$ = this.store.keepRecord(ref.path, ref.version, record);
+    const written = Promise.all([record$, this.store.writesSettled()]).then(([ok]) => ok);
+    return { record, written };
   }
 
   /** Logs a mirror whose answers did not verify; askHonestMirrors then asks the others. */

@@ -50,6 +50,60 @@ describe('a checksum database asked once by the processes sharing a store', () =
     await db.close();
   });
 
+  it('a waiter proves the stored record with the tiles the holder stored: the holder says "stored" once they landed', async () => {
+    // A larger log, whose records lie in level-0 tiles not held yet; tiles land after the record on a slower
+    // store: the waiter must not find the record before the tiles that prove it, or it fetches them again.
+    const big = fakeModules(3000);
+    const bigDb = await FakeSumDb.start({ records: big });
+    try {
+      const storage = new MemoryStorage();
+      const put = storage.put.bind(storage);
+      storage.put = async (key, data, opts) => {
+        if (/\/(tile|partial)\//.test(key)) await new Promise((r) => setTimeout(r, 50));
+        return put(key, data, opts);
+      };
+      const leases = processLeases(2);
+      const calls: RecordingRemote['calls'][] = [[], []];
+      const [a, b] = (await Promise.all(
+        [0, 1].map(async (i) => {
+          const r = await rig([bigDb.url], {
+            storage,
+            mirror: { leases: leases[i], indexDataTiles: false },
+            wrap: (remote) => new RecordingRemote(remote, calls[i]),
+          });
+          rigs.push(r);
+          return r.mirror;
+        }),
+      )) as [SumdbMirror, SumdbMirror];
+      const at = (i: number) => {
+        const m = big[i];
+        if (!m) throw new Error('fixture');
+        return m;
+      };
+      await a.lookup(at(1));
+      await a.idle();
+      await b.lookup(at(1));
+      await b.idle();
+      for (const c of calls) c.length = 0;
+      bigDb.resetLog();
+      bigDb.setFault(faults.delay(30), '/lookup/');
+      for (const i of [1200, 1700, 2500, 2900]) {
+        const [ra, rb] = await Promise.all([a.lookup(at(i)), b.lookup(at(i))]);
+        expect(rb.record.id).toBe(ra.record.id);
+      }
+      expect(bigDb.count('/lookup/')).toBe(4);
+      // No tile was asked for twice: a waiter proved with what the holder stored, not with tiles of its own.
+      const tiles = calls
+        .flat()
+        .filter((x) => x.path.startsWith('/tile/'))
+        .map((x) => x.path);
+      expect(tiles.length).toBeGreaterThan(0);
+      expect(tiles.filter((t, i) => tiles.indexOf(t) !== i)).toEqual([]);
+    } finally {
+      await bigDb.close();
+    }
+  });
+
   it('one lookup for a record both ask for at once; the other reads the stored record', async () => {
     const [a, b] = await pair();
     const ref = { path: mods[7]!.path, version: 'v1.0.0' };
