@@ -257,18 +257,27 @@ export class SumdbStore {
    * is replaced by these bytes (a narrower copy: it widens again later).
    */
   async replaceTile(t: Tile, data: Buffer): Promise<void> {
-    this.recent.delete(tileKey(t));
-    if (t.w === FULL) {
-      await this.storage.put(this.fullKey(t), data);
-      await this.storage.delete(this.partialKey(t));
-    } else {
-      const full = await this.storage.get(this.fullKey(t));
-      if (!full?.subarray(0, data.length).equals(data)) {
-        await this.storage.put(this.partialKey(t), data);
-        if (full) await this.storage.delete(this.fullKey(t));
+    // After any write of this tile under way here (keepTile), and in memory these bytes, not the damaged ones.
+    await this.oneAtATime(t, async () => {
+      this.recent.delete(tileKey(t));
+      if (t.w === FULL) {
+        await this.storage.put(this.fullKey(t), data);
+        await this.storage.delete(this.partialKey(t));
+      } else {
+        const agrees = async (): Promise<boolean | null> => {
+          const full = await this.storage.get(this.fullKey(t));
+          return full ? full.subarray(0, data.length).equals(data) : null;
+        };
+        if ((await agrees()) !== true) {
+          await this.storage.put(this.partialKey(t), data);
+          // Only a full copy that still disagrees goes (another process may have written a good one meanwhile).
+          if ((await agrees()) === false) await this.storage.delete(this.fullKey(t));
+        }
       }
-    }
-    this.remember(t, data);
+      // A read meanwhile may have put the damaged copy back in memory: these bytes replace it.
+      this.recent.delete(tileKey(t));
+      if (t.l >= 0) this.remember(t, data);
+    });
   }
 
   /** Forgets every stored copy of t (one damaged in storage), so that it is fetched and verified again. */
