@@ -553,9 +553,9 @@ export class SumdbMirror {
           const held = await this.store.heldRecord(ref.path, ref.version);
           if (!held) return null;
           if (held.landed) return { value: held.record, stored: held.landed };
-          // Read from storage (another process stored it, or it was there before): proven as any stored record
-          // before it is taken (its proof's tiles may land after it: online, fetched if not held yet).
-          const proven = await this.storedRecord(ref, signal, !this.opts.offline);
+          // Read from storage (another process stored it with the tiles of its proof, or it was there before and
+          // lookup() could not prove it): proven with the tiles held before it is taken.
+          const proven = await this.storedRecord(ref, signal);
           return proven?.proven ? { value: proven.record } : null;
         },
         fetch: async (s) => {
