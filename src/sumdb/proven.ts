@@ -60,6 +60,10 @@ export async function provenHashes(
             false,
             fresh.sources,
           );
+        // The sources could not be asked again: with stored tiles in the first proof, which tile was wrong cannot
+        // be told, so no source is blamed for it.
+        if (reader.readStored())
+          throw new SumdbError('unavailable', `checksum database ${name}: ${what}: ${(err as Error).message}`, false);
         throw err;
       }
       await fresh.replaceStored();

@@ -129,6 +129,11 @@ export class VerifiedTileReader implements TileReader {
     );
   }
 
+  /** Whether this reader read any tile from storage. */
+  readStored(): boolean {
+    return this.stored.size > 0;
+  }
+
   /**
    * A reader of the same tree that reads every tile from the sources (none
    * from storage); null when this one may not fetch (offline).

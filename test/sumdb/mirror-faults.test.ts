@@ -6,6 +6,7 @@
 import { FakeClock } from '../support/clock.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/index.js';
+import { RemoteError, type SumdbRemote } from '../../src/sumdb/remote.js';
 import { NotInLogError, SumdbError } from '../../src/sumdb/errors.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
@@ -498,6 +499,52 @@ describe('SumdbMirror: a damaged stored tile in a proof that also fetches one', 
       expect(r.logs.some((l) => /replaced by copies from the sources/.test(String(l.msg)))).toBe(true);
       await again.idle();
       expect((await r.storage.get(level1))?.equals(bytes)).toBe(false);
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+});
+
+describe('SumdbMirror: a damaged stored tile while the sources stop answering', () => {
+  it('blames no source for the tile that did not fit: which one was wrong cannot be told', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    // The sources answer one tile, then no more (they went away between the proof and its retry).
+    let tiles = 0;
+    const flaky = (inner: SumdbRemote): SumdbRemote => ({
+      urls: inner.urls,
+      without: (u) => {
+        const rest = inner.without(u);
+        return rest ? flaky(rest) : null;
+      },
+      get: (...args) =>
+        args[0].startsWith('/tile/') && tiles++ >= 1
+          ? Promise.reject(new RemoteError('no source answered', false))
+          : inner.get(...args),
+    });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      const level1 = (await r.storage.list(r.mirror.store.prefix)).find((k) => /\/(tile|partial)\/8\/1\//.test(k));
+      if (!level1) throw new Error('no level-1 tile stored');
+      const bytes = Buffer.from((await r.storage.get(level1)) ?? Buffer.alloc(0));
+      bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+      await r.storage.put(level1, bytes);
+      const other = await rig([db.url], {
+        storage: r.storage,
+        settings: SLOW_TIMEOUTS,
+        mirror: { indexDataTiles: false },
+        wrap: flaky,
+      });
+      try {
+        await expect(other.mirror.lookup(mod(300))).rejects.toBeInstanceOf(SumdbError);
+        expect(other.logs.filter((l) => /does not verify/.test(String(l.msg)))).toEqual([]);
+        // Nothing was replaced or dropped: the stored tile is as it was.
+        expect((await r.storage.get(level1))?.equals(bytes)).toBe(true);
+      } finally {
+        await other.close();
+      }
     } finally {
       await r.close();
       await db.close();
