@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
 import { parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY, type Fault } from '../world/index.js';
-import { fakeModules, RecordingRemote, rig, text, type Rig } from './mirror-harness.js';
+import { fakeModules, RecordingRemote, rig, text, type Rig, type RigOptions } from './mirror-harness.js';
 
 /** Time-outs far above the hedge delay (150ms), so "costs the hedge delay, not a time-out" is measurable. */
 const SLOW_TIMEOUTS = { 'sumdb-first-byte-timeout': '4s', 'sumdb-idle-timeout': '4s', 'sumdb-total-timeout': '5s' };
@@ -24,6 +24,18 @@ const mod = (i: number) => {
   if (!m) throw new Error(`no fixture module ${i}`);
   return m;
 };
+
+/** A database of the first 20 modules and a rig on it (with opts), both closed after fn. */
+async function onSmallDb(opts: RigOptions, fn: (r: Rig, db: FakeSumDb) => Promise<void>): Promise<void> {
+  const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
+  const r = await rig([db.url], { settings: SLOW_TIMEOUTS, ...opts });
+  try {
+    await fn(r, db);
+  } finally {
+    await r.close();
+    await db.close();
+  }
+}
 
 describe('SumdbMirror: one bad mirror beside a healthy one', () => {
   let bad: FakeSumDb;
@@ -221,9 +233,7 @@ describe('SumdbMirror: a forked history', () => {
   });
 
   it('a stored tree head dated ahead of the clock (a skewed writer, S3 metadata) is refreshed, and its date shown, as any other', async () => {
-    const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
-    try {
+    await onSmallDb({}, async (r, db) => {
       await r.mirror.lookup(mod(3));
       await r.mirror.idle();
       const note = await r.storage.get(r.mirror.store.latestKey());
@@ -244,22 +254,17 @@ describe('SumdbMirror: a forked history', () => {
       expect(skewed.tree.head?.checkedAt).toBeLessThanOrEqual(Date.now());
       expect(skewed.tree.head?.checkedAt).toBeGreaterThan(Date.now() - 10_000);
       expect((await skewed.latest()).cache).toBe('hit');
-    } finally {
-      await r.close();
-      await db.close();
-    }
+    });
   });
 
   it('stored fork evidence that cannot be read now is not taken for "no fork"', async () => {
-    const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
     const storage = new MemoryStorage();
     let failing = false;
     const get = storage.get.bind(storage);
     storage.get = (key: string) =>
       failing && key.endsWith('/inconsistent') ? Promise.reject(new Error('EIO: i/o error, read')) : get(key);
     const clock = new ManualClock();
-    const r = await rig([db.url], { storage, settings: SLOW_TIMEOUTS, mirror: { clock } });
-    try {
+    await onSmallDb({ storage, mirror: { clock } }, async (r) => {
       failing = true;
       expect(await r.mirror.tree.knownFork()).toMatchObject({ unknown: true, from: expect.stringMatching(/EIO/) });
       failing = false;
@@ -267,16 +272,11 @@ describe('SumdbMirror: a forked history', () => {
       expect(await r.mirror.tree.knownFork()).toMatchObject({ unknown: true });
       clock.advance(5_000);
       expect(await r.mirror.tree.knownFork()).toBeNull();
-    } finally {
-      await r.close();
-      await db.close();
-    }
+    });
   });
 
   it('stored fork evidence that does not read still says a fork was refused: only an operator clears it', async () => {
-    const db = await FakeSumDb.start({ records: modules.slice(0, 20) });
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
-    try {
+    await onSmallDb({}, async (r) => {
       await r.mirror.lookup(mod(3));
       expect(r.mirror.status().status).toBe('ok');
       for (const damaged of ['{"detectedAt":', 'null', '{}', '[1]']) {
@@ -290,10 +290,7 @@ describe('SumdbMirror: a forked history', () => {
       // Cleared by the operator (the file removed): a fresh start trusts the database again.
       await r.storage.delete(r.mirror.store.inconsistentKey());
       expect((await r.reopen()).status().status).toBe('ok');
-    } finally {
-      await r.close();
-      await db.close();
-    }
+    });
   });
 });
 
