@@ -476,19 +476,28 @@ describe('SumdbMirror: --nosumdb', () => {
   });
 });
 
+/**
+ * Looks mod(3) up (its proof's tiles stored), then changes in storage the
+ * level-1 tile every proof of the tree's right edge reads; returns its key
+ * and the bytes now stored.
+ */
+async function damageLevel1(r: Rig): Promise<{ level1: string; bytes: Buffer }> {
+  await r.mirror.lookup(mod(3));
+  await r.mirror.idle();
+  const level1 = (await r.storage.list(r.mirror.store.prefix)).find((k) => /\/(tile|partial)\/8\/1\//.test(k));
+  if (!level1) throw new Error('no level-1 tile stored');
+  const bytes = Buffer.from((await r.storage.get(level1)) ?? Buffer.alloc(0));
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+  await r.storage.put(level1, bytes);
+  return { level1, bytes };
+}
+
 describe('SumdbMirror: a damaged stored tile in a proof that also fetches one', () => {
   it('is replaced by the verified one and the lookups go on; the honest database is not blamed', async () => {
     const db = await FakeSumDb.start({ records: modules });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
     try {
-      await r.mirror.lookup(mod(3));
-      await r.mirror.idle();
-      // The level-1 tile every proof of the tree's right edge reads, changed in storage.
-      const level1 = (await r.storage.list(r.mirror.store.prefix)).find((k) => /\/(tile|partial)\/8\/1\//.test(k));
-      if (!level1) throw new Error('no level-1 tile stored');
-      const bytes = Buffer.from((await r.storage.get(level1)) ?? Buffer.alloc(0));
-      bytes[0] = (bytes[0] ?? 0) ^ 0xff;
-      await r.storage.put(level1, bytes);
+      const { level1, bytes } = await damageLevel1(r);
       const again = await r.reopen();
       // Records whose level-0 tile is not held: each proof mixes the damaged stored tile with a fetched one.
       for (const i of [300, 301, 310]) expect((await again.lookup(mod(i))).record.id).toBe(i);
@@ -521,13 +530,7 @@ describe('SumdbMirror: a damaged stored tile while the sources stop answering', 
     });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
     try {
-      await r.mirror.lookup(mod(3));
-      await r.mirror.idle();
-      const level1 = (await r.storage.list(r.mirror.store.prefix)).find((k) => /\/(tile|partial)\/8\/1\//.test(k));
-      if (!level1) throw new Error('no level-1 tile stored');
-      const bytes = Buffer.from((await r.storage.get(level1)) ?? Buffer.alloc(0));
-      bytes[0] = (bytes[0] ?? 0) ^ 0xff;
-      await r.storage.put(level1, bytes);
+      const { level1, bytes } = await damageLevel1(r);
       const other = await rig([db.url], {
         storage: r.storage,
         settings: SLOW_TIMEOUTS,
