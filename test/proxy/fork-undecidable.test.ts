@@ -2,20 +2,16 @@
 // stored fork evidence could not be read now) while the database is away:
 // nothing is served on an upstream's word alone, under any --verify policy,
 // and the answer says a storage read failed — not that there was tampering.
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { LocalCoord } from '../../src/coord/index.js';
 import { MirrorChecksums } from '../../src/proxy/checksums.js';
-import { MemoryCache } from '../../src/proxy/memcache.js';
 import { ModuleService } from '../../src/proxy/service.js';
-import type { CachedArtifact, ModuleSource } from '../../src/proxy/context.js';
+import { oneBodyUpstream, serviceContext } from '../support/service.js';
 import { GodepotError } from '../../src/proxy/errors.js';
 import { ChecksumUnavailableError } from '../../src/proxy/verify.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { SumdbError } from '../../src/sumdb/errors.js';
 import type { SumdbMirror } from '../../src/sumdb/mirror.js';
-import type { ResponseMeta } from '../../src/upstream/http.js';
 
 const GO_MOD = Buffer.from('module example.com/m\n');
 
@@ -51,36 +47,12 @@ describe('fork evidence that cannot be read, in an outage', () => {
 
   it('the service refuses under the fallback policy, saying a storage read failed, and stores nothing', async () => {
     const storage = new MemoryStorage();
-    const meta: ResponseMeta = {
-      upstream: 'http://upstream.test',
-      url: 'http://upstream.test/x',
-      status: 200,
-      headers: {},
-    };
-    const upstream: ModuleSource = {
-      disabled: false,
-      get: async (_path, _kind, _cls, read) => ({ value: await read(Readable.from([GO_MOD]), meta), meta }),
-      getEach: () => Promise.reject(new Error('not used')),
-    };
     const logs: Array<Record<string, unknown>> = [];
     const service = new ModuleService(
-      {
-        storage,
-        upstream,
+      serviceContext(storage, oneBodyUpstream(GO_MOD), {
         checksums: new MirrorChecksums(mirror()),
-        settings: {
-          offline: false,
-          ttl: { list: 60_000, query: 60_000, notFound: 60_000 },
-          staleGrace: 1_000,
-          nosumdb: '',
-          verify: { mode: 'fallback', rules: [] },
-        },
         log: pino({ level: 'info' }, { write: (l: string) => logs.push(JSON.parse(l) as Record<string, unknown>) }),
-        events: {},
-        memory: new MemoryCache<CachedArtifact>(1 << 20, 1 << 16),
-        shutdown: new AbortController().signal,
-        notFound: new LocalCoord(),
-      },
+      }),
       1 << 16,
       { readAhead: false },
     );

@@ -2,15 +2,11 @@
 // fetches: another worker (a read-ahead, or a client a moment earlier) may
 // have stored the artifact and released its own lease between this
 // process's miss and its ask, and the artifact is then not fetched twice.
-import { LocalCoord } from '../../src/coord/index.js';
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { ModuleService } from '../../src/proxy/service.js';
-import { MemoryCache } from '../../src/proxy/memcache.js';
+import { oneBodyUpstream, serviceContext } from '../support/service.js';
 import { MemoryStorage } from '../../src/storage/index.js';
-import type { CachedArtifact, FetchLeases, FetchOutcome, ModuleSource } from '../../src/proxy/context.js';
-import type { ResponseMeta } from '../../src/upstream/http.js';
+import type { FetchLeases, FetchOutcome } from '../../src/proxy/context.js';
 
 const INFO = Buffer.from('{"Version":"v1.0.0","Time":"2023-01-01T00:00:00Z"}');
 const KEY = 'mod/example.com/raced/@v/v1.0.0.info';
@@ -18,20 +14,6 @@ const KEY = 'mod/example.com/raced/@v/v1.0.0.info';
 function world(storeBeforeGrant: boolean) {
   const storage = new MemoryStorage();
   const upstreamPaths: string[] = [];
-  const meta: ResponseMeta = {
-    upstream: 'http://upstream.test',
-    url: 'http://upstream.test/x',
-    status: 200,
-    headers: {},
-  };
-  const upstream: ModuleSource = {
-    disabled: false,
-    get: async (path, _kind, _cls, read) => {
-      upstreamPaths.push(path);
-      return { value: await read(Readable.from([INFO]), meta), meta };
-    },
-    getEach: () => Promise.reject(new Error('not used')),
-  };
   const released: FetchOutcome[] = [];
   const leases: FetchLeases = {
     acquire: async (key) => {
@@ -40,27 +22,7 @@ function world(storeBeforeGrant: boolean) {
       return { lead: true, release: (o) => released.push(o) };
     },
   };
-  const service = new ModuleService(
-    {
-      storage,
-      upstream,
-      checksums: null,
-      settings: {
-        offline: false,
-        ttl: { list: 60_000, query: 60_000, notFound: 60_000 },
-        staleGrace: 1_000,
-        nosumdb: '',
-        verify: { mode: 'fallback', rules: [] },
-      },
-      log: pino({ level: 'silent' }),
-      events: {},
-      memory: new MemoryCache<CachedArtifact>(1 << 20, 1 << 16),
-      shutdown: new AbortController().signal,
-      leases,
-      notFound: new LocalCoord(),
-    },
-    1 << 16,
-  );
+  const service = new ModuleService(serviceContext(storage, oneBodyUpstream(INFO, upstreamPaths), { leases }), 1 << 16);
   return { service, storage, upstreamPaths, released };
 }
 
