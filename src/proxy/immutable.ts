@@ -4,13 +4,13 @@ import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } f
 import type { OpenBlob, StagedBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
 import { storedArea, type Verification } from './artifact.js';
-import { GodepotError } from './errors.js';
+import { GodepotError, type ErrorCode } from './errors.js';
 import { Limiter, QueueFullError } from '../util/limiter.js';
 import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
 import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
 import type { ServiceContext } from './context.js';
 import type { ReverifyResult } from './reverify.js';
-import { ChecksumUnavailableError, policyFor, type GoSumHashes, type Policy } from './verify.js';
+import { ChecksumUnavailableError, policyFor, type DatabaseAnswer, type GoSumHashes, type Policy } from './verify.js';
 
 export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
 
@@ -93,6 +93,42 @@ const VERIFY_WAITING = 256;
 /** Checks of stored copies at once, and queued (each queued one holds a copy of at most --memory-cache-item). */
 const STORED_CHECKS_RUNNING = 2;
 const STORED_CHECKS_WAITING = 256;
+
+/** How each answer of the database that no policy falls back from refuses a module (ImmutableFetcher.refused). */
+const REFUSALS: Record<
+  DatabaseAnswer,
+  {
+    readonly level: 'warn' | 'error';
+    readonly note: string;
+    readonly code: ErrorCode;
+    readonly message: (what: string, why: ChecksumUnavailableError) => string;
+  }
+> = {
+  // As the go command refuses a module the database does not know.
+  not_in_log: {
+    level: 'warn',
+    note: 'refused: the checksum database has no record of this module version; nothing stored',
+    code: 'not_in_checksum_db',
+    message: (what, why) =>
+      `godepot: ${what} is not in checksum database ${why.database} (${why.reason}); the go command refuses a module the database does not know, and so does godepot. If the module is private, add its path to godepot's --private and to GOPRIVATE where go runs`,
+  },
+  // What the sources served contradicts the verified tree: evidence of tampering, not an outage.
+  inconsistent: {
+    level: 'error',
+    note: "refused: the checksum database's history contradicts the verified tree (a fork, refused now or earlier and not cleared); nothing stored",
+    code: 'sumdb_inconsistent',
+    message: (what, why) =>
+      `godepot: cannot verify ${what}: ${why.message}. That is evidence of tampering, not an outage, so godepot does not serve it unverified under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on, and see /readyz and the log`,
+  },
+  // Whether the history was forked cannot be told (the fork evidence did not read): a storage failure.
+  undecidable: {
+    level: 'error',
+    note: 'refused: whether the checksum database was forked cannot be told (its recorded evidence could not be read); nothing stored',
+    code: 'storage_failed',
+    message: (what, why) =>
+      `godepot: cannot verify ${what}: ${why.message}; until that can be told, nothing is served on an upstream's word alone: check the data folder or object store (see the log), then retry`,
+  },
+};
 
 /** req as go.sum names it: path@version, with /go.mod for a .mod. */
 function goSumName(req: ImmutableRequest): string {
@@ -357,44 +393,26 @@ export class ImmutableFetcher {
         signal,
       );
     }
-    if (r.answer === 'not_in_log') throw this.notInDatabase(req, r, fetched.meta.upstream);
-    if (r.answer === 'inconsistent') throw this.contradicted(req, r, fetched.meta.upstream);
-    if (r.answer === 'undecidable')
-      throw new GodepotError(
-        'storage_failed',
-        `godepot: cannot verify ${goSumName(req)}: ${r.message}; until that can be told, nothing is served on an upstream's word alone: check the data folder or object store (see the log), then retry`,
-      );
+    if (r.answer) throw this.refused(req, r, r.answer, fetched.meta.upstream);
     return this.whenUnavailable(req, policy, r, got, signal);
   }
 
   /**
-   * The database's sources answered, and what they served contradicts the
-   * verified tree: evidence of tampering, not an outage, so no policy serves
-   * the module on the upstream's word alone.
+   * The database's sources answered, and the answer refuses req under every
+   * --verify policy (REFUSALS): logged, nothing stored.
    */
-  private contradicted(req: ImmutableRequest, why: ChecksumUnavailableError, upstream: string): GodepotError {
-    const what = goSumName(req);
-    this.ctx.log.error(
+  private refused(
+    req: ImmutableRequest,
+    why: ChecksumUnavailableError,
+    answer: DatabaseAnswer,
+    upstream: string,
+  ): GodepotError {
+    const r = REFUSALS[answer];
+    this.ctx.log[r.level](
       { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
-      "refused: the checksum database's history contradicts the verified tree (a fork, refused now or earlier and not cleared); nothing stored",
+      r.note,
     );
-    return new GodepotError(
-      'sumdb_inconsistent',
-      `godepot: cannot verify ${what}: ${why.message}. That is evidence of tampering, not an outage, so godepot does not serve it unverified under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on, and see /readyz and the log`,
-    );
-  }
-
-  /** The database answered that it has no record of req: refused under every policy, as the go command refuses it. */
-  private notInDatabase(req: ImmutableRequest, why: ChecksumUnavailableError, upstream: string): GodepotError {
-    const what = goSumName(req);
-    this.ctx.log.warn(
-      { module: req.path, version: req.version, kind: req.kind, upstream, reason: why.reason },
-      'refused: the checksum database has no record of this module version; nothing stored',
-    );
-    return new GodepotError(
-      'not_in_checksum_db',
-      `godepot: ${what} is not in checksum database ${why.database} (${why.reason}); the go command refuses a module the database does not know, and so does godepot. If the module is private, add its path to godepot's --private and to GOPRIVATE where go runs`,
-    );
+    return new GodepotError(r.code, r.message(goSumName(req), why));
   }
 
   private async whenUnavailable(
