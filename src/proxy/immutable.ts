@@ -95,7 +95,7 @@ const STORED_CHECKS_RUNNING = 2;
 const STORED_CHECKS_WAITING = 256;
 
 /** How each answer of the database that no policy falls back from refuses a module (ImmutableFetcher.refused). */
-const REFUSALS: Record<
+export const REFUSALS: Record<
   DatabaseAnswer,
   {
     readonly level: 'warn' | 'error';

@@ -16,13 +16,13 @@ import {
 import type { OpenBlob } from '../storage/index.js';
 import type { CachedArtifact, ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
-import { ImmutableFetcher, type ImmutableRequest, type StoreOutcome } from './immutable.js';
+import { ImmutableFetcher, REFUSALS, type ImmutableRequest, type StoreOutcome } from './immutable.js';
 import { MutableCache, type MutableRequest } from './mutable.js';
 import { ReadAhead } from './read-ahead.js';
 import type { ReverifyResult } from './reverify.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { failureOutcome, NotFoundMemory, sharedError } from './shared-fetch.js';
-import { policyFor } from './verify.js';
+import { ChecksumUnavailableError, policyFor } from './verify.js';
 
 /** What the service answers for an immutable artifact, however it was found. */
 function artifactOf<B extends Buffer | OpenBlob>(
@@ -382,12 +382,10 @@ export class ModuleService {
         ? { text: 'it contradicts the verified tree', known: true }
         : await this.ctx.checksums?.forked().catch(() => null);
     if (fork && result !== 'purged') {
-      throw new GodepotError(
-        'sumdb_inconsistent',
-        fork.known
-          ? `godepot: cannot verify ${describeRequest(req)}: the checksum database's history contradicts the verified tree (${fork.text}; see /readyz and the log). That is evidence of tampering, not an outage, so the copy kept while the database was unreachable is not served under any --verify policy; modules whose go.sum lines you have keep building, keep GOSUMDB on`
-          : `godepot: cannot verify ${describeRequest(req)}: ${fork.text}; until it can, the copy kept while the database was unreachable is not served (see the log; a storage read failed)`,
-      );
+      // Refused as a fetch would be (ImmutableFetcher.refused): a fork, or no telling whether there is one.
+      const why = new ChecksumUnavailableError(this.ctx.checksums?.name ?? '', fork.text);
+      const r = REFUSALS[fork.known ? 'inconsistent' : 'undecidable'];
+      throw new GodepotError(r.code, r.message(describeRequest(req), why));
     }
     if (result === 'purged') {
       throw new GodepotError(
