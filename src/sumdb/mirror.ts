@@ -235,8 +235,7 @@ export class SumdbMirror {
       }
       case 'lookup': {
         const { record, cache } = await this.lookup(r.ref, signal);
-        // A stored record beyond even the database's own head is not removed here: a source that lags may
-        // have answered that head, and the record be good (the error says how to have it fetched again).
+        // The record comes with a head that covers it (the go command refuses one that does not).
         const head = await this.headForRecord(record.id, signal);
         return {
           body: Buffer.concat([formatRecord(record.id, record.text), head.note]),
@@ -387,9 +386,7 @@ export class SumdbMirror {
     const held = await this.storedRecord(ref, signal);
     if (held?.proven) return held.record;
     // Else from a data tile godepot keeps, proven the same way.
-    const head = this.tree.head;
-    const tile = head ? await this.tileRecord(ref).catch(() => null) : null;
-    return head && tile && (await this.recordDamage(ref, tile, head, signal)) === null ? tile : null;
+    return this.provenTileRecord(ref, await this.tileRecord(ref).catch(() => null), signal);
   }
 
   /**
@@ -407,12 +404,14 @@ export class SumdbMirror {
     ref: ModuleVersionRef,
     signal?: AbortSignal,
     network = false,
-  ): Promise<{ readonly record: StoredRecord; readonly proven: boolean } | null> {
+  ): Promise<{ readonly record: StoredRecord; readonly proven: boolean; readonly landed?: Promise<boolean> } | null> {
     const held = await this.store.heldRecord(ref.path, ref.version);
     if (!held) return null;
+    // Kept by this process moments ago (its write pending: landed settles once it is stored).
+    if (held.landed) return { record: held.record, proven: true, landed: held.landed };
     const id = provenKey(ref, held.record);
-    // Kept by this process moments ago (its write pending), or proven since this process started.
-    if (held.landed || this.provenRecords.has(id)) return { record: held.record, proven: true };
+    // Proven since this process started.
+    if (this.provenRecords.has(id)) return { record: held.record, proven: true };
     // A head another process stored (godepot warm, a worker) proves it as well; with none that verifies under
     // the configured key (a wrong key, a lost head), nothing stored is answered.
     let head = this.tree.head ?? (await this.tree.adoptPersisted());
@@ -550,13 +549,10 @@ export class SumdbMirror {
       signal,
       {
         held: async () => {
-          const held = await this.store.heldRecord(ref.path, ref.version);
-          if (!held) return null;
-          if (held.landed) return { value: held.record, stored: held.landed };
-          // Read from storage (another process stored it with the tiles of its proof, or it was there before and
-          // lookup() could not prove it): proven with the tiles held before it is taken.
-          const proven = await this.storedRecord(ref, signal);
-          return proven?.proven ? { value: proven.record } : null;
+          // This process's own pending write, or one read from storage (another process stored it with the tiles
+          // of its proof, or it was there and lookup() could not prove it) proven with the tiles held.
+          const held = await this.storedRecord(ref, signal);
+          return held?.proven ? { value: held.record, ...(held.landed ? { stored: held.landed } : {}) } : null;
         },
         fetch: async (s) => {
           const { record, written } = await this.fetchRecord(ref, s);
