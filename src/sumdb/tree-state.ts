@@ -61,12 +61,21 @@ function readEvidence(text: string, where: string): ForkEvidence {
   } catch {
     // below
   }
+  return noEvidence(
+    `${where} does not read; it still says a fork was refused`,
+    `${where} is damaged; the fork it records stands until an operator clears it`,
+  );
+}
+
+/** What stands for fork evidence whose record could not be used: why, and no sizes or source known. */
+function noEvidence(why: string, report: string, unknown?: true): ForkEvidence {
   return {
     detectedAt: 'an unknown time',
-    from: `a source unknown (${where} does not read; it still says a fork was refused)`,
+    from: `a source unknown (${why})`,
     verifiedSize: 0,
     conflictingSize: 0,
-    report: `${where} is damaged; the fork it records stands until an operator clears it`,
+    report,
+    ...(unknown ? { unknown } : {}),
   };
 }
 
@@ -389,14 +398,11 @@ export class TreeState {
     } catch (err) {
       // Whether a fork is recorded cannot be told now: not "no fork" (that would let these calls serve on an
       // upstream's word alone); asked again after the usual pause.
-      return (this.forkUnknown = {
-        detectedAt: 'an unknown time',
-        from: `a source unknown (the stored fork evidence could not be read: ${(err as Error).message})`,
-        verifiedSize: 0,
-        conflictingSize: 0,
-        report: 'the stored fork evidence could not be read',
-        unknown: true,
-      });
+      return (this.forkUnknown = noEvidence(
+        `the stored fork evidence could not be read: ${(err as Error).message}`,
+        'the stored fork evidence could not be read',
+        true,
+      ));
     }
     return this.fork;
   }
