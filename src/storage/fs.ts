@@ -331,9 +331,7 @@ export class FsStorage implements Storage {
     const fh = await this.openStaging(tmp, 'wx');
     try {
       try {
-        await fh.writeFile(data);
-        if (opts.mtimeMs !== undefined) await fh.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
-        if (this.durable) await fh.sync();
+        await this.writeWhole(fh, data, opts);
       } finally {
         await fh.close();
       }
@@ -355,6 +353,13 @@ export class FsStorage implements Storage {
     }
   }
 
+  /** Writes data as a new file's whole content, dated as opts says, flushed when durable. */
+  private async writeWhole(fh: FileHandle, data: Uint8Array, opts: PutOptions): Promise<void> {
+    await fh.writeFile(data);
+    if (opts.mtimeMs !== undefined) await fh.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
+    if (this.durable) await fh.sync();
+  }
+
   /**
    * create on a file system without hard links: an exclusive create of the
    * target itself, flushed; removed again if writing it fails (a torn first
@@ -364,9 +369,7 @@ export class FsStorage implements Storage {
   private async createInPlace(target: string, data: Uint8Array, opts: PutOptions): Promise<void> {
     const fh = await open(target, 'wx', 0o644);
     try {
-      await fh.writeFile(data);
-      if (opts.mtimeMs !== undefined) await fh.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
-      if (this.durable) await fh.sync();
+      await this.writeWhole(fh, data, opts);
     } catch (err) {
       await fh.close().catch(() => undefined);
       await rm(target, { force: true });
