@@ -38,6 +38,9 @@ export async function provenHashes(
   indexes: number[],
   what: string,
 ): Promise<Buffer[]> {
+  /** The proof failed with err: sources the suspects (their tiles did not fit), or none named. */
+  const unavailable = (err: unknown, suspects?: ReadonlySet<string>): SumdbError =>
+    new SumdbError('unavailable', `checksum database ${name}: ${what}: ${(err as Error).message}`, false, suspects);
   try {
     try {
       return await tileHashReader(head.tree, reader).readHashes(indexes);
@@ -54,16 +57,10 @@ export async function provenHashes(
         hashes = await tileHashReader(head.tree, fresh).readHashes(indexes);
       } catch (again) {
         if (again instanceof InconsistentTileError || again instanceof TileError)
-          throw new SumdbError(
-            'unavailable',
-            `checksum database ${name}: ${what}: ${again.message}`,
-            false,
-            fresh.sources,
-          );
+          throw unavailable(again, fresh.sources);
         // The sources could not be asked again: with stored tiles in the first proof, which tile was wrong cannot
         // be told, so no source is blamed for it.
-        if (reader.readStored())
-          throw new SumdbError('unavailable', `checksum database ${name}: ${what}: ${(err as Error).message}`, false);
+        if (reader.readStored()) throw unavailable(err);
         throw err;
       }
       await fresh.replaceStored();
@@ -71,12 +68,6 @@ export async function provenHashes(
     }
   } catch (err) {
     if (err instanceof SumdbError) throw err;
-    const suspects = err instanceof InconsistentTileError ? reader.sources : new Set<string>();
-    throw new SumdbError(
-      'unavailable',
-      `checksum database ${name}: ${what}: ${(err as Error).message}`,
-      false,
-      suspects,
-    );
+    throw unavailable(err, err instanceof InconsistentTileError ? reader.sources : undefined);
   }
 }
