@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { ConfigError, parseFlags } from '../config/load.js';
 import { hashToken, newToken, UsersFileError, withUser } from '../auth/users.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
+import { splitPatterns } from '../module/index.js';
 
 const FLAGS = [
   {
@@ -41,7 +42,7 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const file = flags.values.get('auth')?.[0] ?? io.env.GODEPOT_AUTH ?? '';
   if (file === '') throw new ConfigError('no users file: give --auth FILE or set GODEPOT_AUTH');
   // Patterns add up when --modules is repeated.
-  const modules = (flags.values.get('modules') ?? []).filter((v) => v.trim() !== '').join(',');
+  const modules = splitPatterns(flags.values.get('modules') ?? []).join(',');
   if (modules.trim() === '')
     throw new ConfigError(
       `give --modules PATTERNS: the modules ${name} may read, GOPRIVATE-style (for example 'corp.example/*,example.com'; '*' for every module and the operator pages)`,

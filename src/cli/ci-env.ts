@@ -13,6 +13,7 @@ import { ValueError } from '../config/values.js';
 import { parseGosumdb } from './doctor/config-check.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 import { publicPathsMatched } from './doctor/config-check.js';
+import { splitPatterns } from '../module/index.js';
 
 export type Fallback = 'none' | 'proxy.golang.org' | 'direct';
 export type CiFormat = 'shell' | 'github' | 'gitlab';
@@ -211,7 +212,7 @@ export async function ciEnvCommand(args: string[], io: CommandIO = PROCESS_IO): 
       proxy,
       fallback: choice('fallback', get('fallback'), ['none', 'proxy.golang.org', 'direct'] as const),
       // Patterns add up when --private is repeated, as godepot's own --private does.
-      private: (flags.values.get('private') ?? []).filter((v) => v.trim() !== '').join(','),
+      private: splitPatterns(flags.values.get('private') ?? []).join(','),
       privateVia: choice('private-via', get('private-via'), ['direct', 'godepot'] as const),
       sumdb: get('gosumdb'),
       goflags: io.env.GOFLAGS ?? '',

@@ -5,7 +5,7 @@
 // the index of a list entry), which load.ts turns into "invalid --NAME: …".
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { patternList } from '../module/index.js';
+import { patternList, splitPatterns } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
 import { redactText } from '../util/redact.js';
 import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
@@ -125,13 +125,7 @@ const verifyRules = many.transform((given, ctx) =>
  * --nosumdb values joined into one GONOSUMDB list (entries trimmed, empty ones
  * dropped). A pattern that is not a valid glob matches nothing, as in the go command.
  */
-const nosumdbPatterns = many.transform((given) =>
-  given
-    .flatMap((v) => v.split(','))
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .join(','),
-);
+const nosumdbPatterns = many.transform((given) => splitPatterns(given).join(','));
 
 /** --private values joined into one GOPRIVATE list; each pattern must be a valid path.Match pattern. */
 const privatePatterns = many.transform((given, ctx) => {

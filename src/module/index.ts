@@ -34,7 +34,7 @@ export {
   isCanonicalVersion,
 } from './check.js';
 export { escapePath, unescapePath, escapeVersion, unescapeVersion, escapedLengthProblem } from './escape.js';
-export { InvalidPatternError, matchPrefixPatterns, patternList } from './patterns.js';
+export { InvalidPatternError, matchPrefixPatterns, patternList, splitPatterns } from './patterns.js';
 export { pathMatch, BadPatternError } from './pathmatch.js';
 export {
   isPseudoVersion,

@@ -68,10 +68,7 @@ export class InvalidPatternError extends Error {
  * path.Match glob; throws InvalidPatternError for the first that is not.
  */
 export function patternList(values: readonly string[]): string[] {
-  const list = values
-    .flatMap((v) => v.split(','))
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
+  const list = splitPatterns(values);
   for (const p of list) {
     try {
       pathMatch(p, '');
@@ -80,4 +77,12 @@ export function patternList(values: readonly string[]): string[] {
     }
   }
   return list;
+}
+
+/** The patterns of comma-separated lists (given repeatedly, say), trimmed, empty entries dropped; not checked. */
+export function splitPatterns(values: readonly string[]): string[] {
+  return values
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }
