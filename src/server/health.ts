@@ -4,6 +4,7 @@
 // still serving what it has verified, so still ready (200); a failing
 // checksum-database source another one covers degrades nothing (coveredSources).
 import type { CoordStatus } from '../coord/index.js';
+import { LATE, systemClock, within } from '../util/clock.js';
 import type { Storage } from '../storage/index.js';
 import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
 import type { SumdbEndpoint, SumdbStatus } from './sumdb-endpoint.js';
@@ -157,15 +158,7 @@ function withoutDetail<T extends { readonly detail?: string; readonly lastFailur
 export async function settleWithin<T>(p: Promise<T> | undefined, ms: number, late: string): Promise<T | undefined> {
   if (p === undefined) return undefined;
   p.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(late)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const r = await within(p, ms, systemClock);
+  if (r === LATE) throw new Error(late);
+  return r;
 }
