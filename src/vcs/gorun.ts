@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Limiter } from '../util/limiter.js';
 
 export interface GoRunnerOptions {
   /** The go binary (default: `go` on PATH). */
@@ -55,47 +56,14 @@ export class GoMissingError extends Error {
 /** At most 16 MiB of output is kept per stream; `go mod download -json` prints far less. */
 const MAX_OUTPUT = 16 << 20;
 
-/** At most `limit` holders at once; the others wait their turn, or until their signal aborts. */
-class Slots {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  async take(signal: AbortSignal): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const go = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        this.active++;
-        resolve();
-      };
-      const onAbort = (): void => {
-        const i = this.waiting.indexOf(go);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(go);
-    });
-  }
-
-  give(): void {
-    this.active--;
-    this.waiting.shift()?.();
-  }
-}
-
 export class GoRunner {
-  private readonly privateSlots: Slots;
-  private readonly publicSlots: Slots;
+  /** Runs for private modules and for public ones; the others queued (as many as ask: each holds a request). */
+  private readonly privateSlots: Limiter;
+  private readonly publicSlots: Limiter;
 
   constructor(private readonly opts: GoRunnerOptions) {
-    this.privateSlots = new Slots(opts.concurrency);
-    this.publicSlots = new Slots(opts.concurrency);
+    this.privateSlots = new Limiter(opts.concurrency, Number.MAX_SAFE_INTEGER);
+    this.publicSlots = new Limiter(opts.concurrency, Number.MAX_SAFE_INTEGER);
   }
 
   /**
@@ -165,8 +133,7 @@ export class GoRunner {
     credentials = false,
   ): Promise<T> {
     const slots = credentials ? this.privateSlots : this.publicSlots;
-    await slots.take(signal);
-    try {
+    return slots.run(async () => {
       await mkdir(this.opts.workRoot, { recursive: true });
       const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
       try {
@@ -184,9 +151,7 @@ export class GoRunner {
       } finally {
         await rm(gopath, { recursive: true, force: true });
       }
-    } finally {
-      slots.give();
-    }
+    }, signal);
   }
 
   private spawn(
