@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { decide, REFUSALS } from '../auth/gate.js';
+import { decide, REFUSALS, type GateRefusal } from '../auth/gate.js';
 import { UsersFile } from '../auth/users-file.js';
 import { UsersFileError } from '../auth/users.js';
 import { ConfigError } from '../config/load.js';
@@ -33,6 +33,19 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     registers: [registry],
   });
   for (const r of REFUSALS) failures.inc({ reason: r }, 0);
+  /** A refusal, counted and logged (the user named, never the token). */
+  const refused = (
+    req: IncomingMessage,
+    d: { readonly user: string | null; readonly reason: GateRefusal },
+    path: string,
+    msg: string,
+  ): void => {
+    failures.inc({ reason: d.reason });
+    log.warn(
+      { user: d.user?.slice(0, 100), reason: d.reason, path: path.slice(0, 200), remote: req.socket.remoteAddress },
+      msg,
+    );
+  };
   const authorize = (req: IncomingMessage): GodepotError | null => {
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
@@ -45,11 +58,7 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     }
     const d = decide(users.current, path, req.headers.authorization);
     if (d.allow) return null;
-    failures.inc({ reason: d.reason });
-    log.warn(
-      { user: d.user?.slice(0, 100), reason: d.reason, path: rawPath.slice(0, 200), remote: req.socket.remoteAddress },
-      'request refused by --auth',
-    );
+    refused(req, d, rawPath, 'request refused by --auth');
     return new GodepotError(d.status === 401 ? 'unauthorized' : 'forbidden', d.message);
   };
   // /readyz is open: no credentials is the usual case and says nothing; credentials that do not hold are counted
@@ -57,13 +66,8 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
   const operatorUser = (req: IncomingMessage): boolean => {
     const d = decide(users.current, '/metrics', req.headers.authorization);
     if (d.allow) return true;
-    if (d.reason === 'bad_credentials') {
-      failures.inc({ reason: d.reason });
-      log.warn(
-        { user: d.user?.slice(0, 100), reason: d.reason, path: '/readyz', remote: req.socket.remoteAddress },
-        'credentials refused by --auth (on /readyz, which then withholds its failure texts)',
-      );
-    }
+    if (d.reason === 'bad_credentials')
+      refused(req, d, '/readyz', 'credentials refused by --auth (on /readyz, which then withholds its failure texts)');
     return false;
   };
   return { authorize, operatorUser, users, close: stop };
