@@ -12,6 +12,10 @@ const mod = (i: number) => {
   return m;
 };
 
+/** The record text with another h1 for the same module version: a well-formed record the tree does not hold. */
+const forge = (good: string): string =>
+  good.replace(/h1:[A-Za-z0-9+/=]+/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
+
 describe('SumdbMirror: tiles damaged in storage', () => {
   it('a record of a stored data tile is proven before it answers a lookup (the database away): a changed one is not', async () => {
     const db = await FakeSumDb.start({ records: modules });
@@ -25,8 +29,7 @@ describe('SumdbMirror: tiles damaged in storage', () => {
       const good = recordText(mod(5));
       expect(tile).toContain(good);
       // Another h1 for the same module version, in a well-formed record.
-      const forged = good.replace(/h1:[A-Za-z0-9+/=]+/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
-      await r.storage.put(key, Buffer.from(tile.replace(good, forged)));
+      await r.storage.put(key, Buffer.from(tile.replace(good, forge(good))));
       db.setFault(faults.status(503));
       const again = await r.reopen();
       const got = await again.lookup(mod(5)).catch((e: unknown) => e as Error);
@@ -86,8 +89,6 @@ describe('SumdbMirror: tiles damaged in storage', () => {
       try {
         for (const i of [3, 4]) await r.mirror.lookup(mod(i));
         await r.mirror.idle();
-        const forge = (good: string): string =>
-          good.replace(/h1:[A-Za-z0-9+/=]+/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
         // Record 3 moved beyond the head, with another h1.
         const key3 = r.mirror.store.lookupKey(mod(3).path, mod(3).version);
         await r.storage.put(key3, Buffer.from(`999999\n${forge(recordText(mod(3)))}`));
