@@ -43,6 +43,34 @@ function isNotFound(err: unknown): boolean {
   return errCode(err) === 'ENOENT';
 }
 
+/**
+ * No file under this key: nothing there, a folder there (a key that is the
+ * prefix of others, or made by hand), or a file where a folder of its path
+ * should be. Object stores and memory answer such keys as absent too.
+ */
+function isNoFile(err: unknown): boolean {
+  const code = errCode(err);
+  return code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR';
+}
+
+/**
+ * A write that found a folder where its file goes, or a file where a folder
+ * of its path goes (made by hand, or left by another program): said in
+ * words, with the path and what to remove, instead of an errno.
+ */
+function inTheWay(err: unknown, target: string): unknown {
+  const code = errCode(err);
+  if (code === 'EISDIR')
+    return new Error(
+      `storage cannot write ${target}: a folder is there, where godepot keeps a file; remove the folder`,
+    );
+  if (code === 'ENOTDIR')
+    return new Error(
+      `storage cannot write ${target}: a path element of it is a file, where godepot keeps a folder; remove that file`,
+    );
+  return err;
+}
+
 /** The data folder cannot be used: says which folder and why, in words (not an errno and a syscall). */
 export class DataFolderError extends Error {
   constructor(
@@ -276,7 +304,7 @@ export class FsStorage implements Storage {
     try {
       return await readFile(this.file(key));
     } catch (err) {
-      if (isNotFound(err)) return null;
+      if (isNoFile(err)) return null;
       throw err;
     }
   }
@@ -287,7 +315,7 @@ export class FsStorage implements Storage {
       if (!st.isFile()) return null;
       return { size: st.size, mtimeMs: st.mtimeMs };
     } catch (err) {
-      if (isNotFound(err)) return null;
+      if (isNoFile(err)) return null;
       throw err;
     }
   }
@@ -297,7 +325,7 @@ export class FsStorage implements Storage {
     try {
       fh = await open(this.file(key), constants.O_RDONLY);
     } catch (err) {
-      if (isNotFound(err)) return null;
+      if (isNoFile(err)) return null;
       throw err;
     }
     try {
@@ -326,7 +354,9 @@ export class FsStorage implements Storage {
 
   async create(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
     const target = this.file(key);
-    await this.checkFolder(target);
+    await this.checkFolder(target).catch((err: unknown) => {
+      throw inTheWay(err, target);
+    });
     const tmp = this.stagingFile();
     const fh = await this.openStaging(tmp, 'wx');
     try {
@@ -347,7 +377,7 @@ export class FsStorage implements Storage {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
+      throw inTheWay(err, target);
     } finally {
       await rm(tmp, { force: true });
     }
@@ -403,9 +433,13 @@ export class FsStorage implements Storage {
   /** Renames a finished staging file into place (used by FsStagedBlob). */
   async install(tmp: string, key: string): Promise<void> {
     const target = this.file(key);
-    await this.checkFolder(target);
-    const made = await renameInto(tmp, target);
-    if (this.durable) await syncFolders(target, made);
+    try {
+      await this.checkFolder(target);
+      const made = await renameInto(tmp, target);
+      if (this.durable) await syncFolders(target, made);
+    } catch (err) {
+      throw inTheWay(err, target);
+    }
   }
 
   get isDurable(): boolean {
@@ -418,17 +452,22 @@ export class FsStorage implements Storage {
       await this.checkFolder(file);
       await unlink(file);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      // A folder under the key is no blob (reads say absent): not godepot's to remove.
+      if (!isNoFile(err)) throw err;
     }
   }
 
   async move(from: string, to: string): Promise<void> {
     const source = this.file(from);
     const target = this.file(to);
-    await this.checkFolder(source);
-    await this.checkFolder(target);
-    const made = await renameInto(source, target);
-    if (this.durable) await syncFolders(target, made);
+    try {
+      await this.checkFolder(source);
+      await this.checkFolder(target);
+      const made = await renameInto(source, target);
+      if (this.durable) await syncFolders(target, made);
+    } catch (err) {
+      throw inTheWay(err, target);
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -7,7 +7,7 @@
 // upstream down, the client gets an error, never the damaged bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { open, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
@@ -253,6 +253,35 @@ describe('a damaged data folder', () => {
         expect(r.headers.get('x-godepot-verification')).toBe('skipped');
         expect(upstream.count(`${m.path}/@v/${m.version}.zip`)).toBe(1);
         expect(g.logs.some((l) => l.alert === 'stored_artifact_damaged' && l.module === m.path)).toBe(true);
+      } finally {
+        await g.close();
+      }
+    } finally {
+      await removeDir(own);
+    }
+  }, 60_000);
+
+  it('a folder made by hand where a stored file goes: godepot starts, serves, and names the folder to remove', async () => {
+    // The tree head, the fork evidence and a version list read as folders threw EISDIR: the start failed
+    // with "EISDIR: illegal operation on a directory, read", naming no path.
+    const m = mods.mod as BuiltModule;
+    const own = await tempDir('godepot-damaged-folders-');
+    const list = join(own, 'mod', escapePath(m.path), '@v', 'list');
+    for (const f of ['latest', 'inconsistent']) await mkdir(join(own, 'sumdb', sumdb.name, f), { recursive: true });
+    await mkdir(list, { recursive: true });
+    try {
+      const g = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, data: own });
+      try {
+        const r = await fetch(`${g.url}/${m.path}/@v/list`);
+        expect(r.status).toBe(200);
+        expect(await r.text()).toContain(m.version);
+        expect((await fetch(`${g.url}/${m.path}/@v/${m.version}.mod`)).status).toBe(200);
+        await g.g.service.idle();
+        const said = g.logs.map((l) => String(l.err ?? ''));
+        expect(said).toContain(
+          `storage cannot write ${list}: a folder is there, where godepot keeps a file; remove the folder`,
+        );
+        expect(said.some((e) => e.includes(join(own, 'sumdb', sumdb.name, 'latest')))).toBe(true);
       } finally {
         await g.close();
       }

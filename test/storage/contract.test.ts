@@ -76,6 +76,18 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     expect(await s.open('mod/a/@v/v1.0.0.zip')).toBeNull();
   });
 
+  it('reads a key that lies above or below another as absent (a folder, or a file on its path, in fs)', async () => {
+    const s = await make();
+    await s.put('p/q/r', Buffer.from('1'));
+    for (const key of ['p/q', 'p/q/r/t']) {
+      expect(await s.get(key)).toBeNull();
+      expect(await s.stat(key)).toBeNull();
+      expect(await s.open(key)).toBeNull();
+      await s.delete(key);
+    }
+    expect(await s.get('p/q/r')).toEqual(Buffer.from('1'));
+  });
+
   it('puts and reads back whole and by range', async () => {
     const s = await make();
     const data = Buffer.from('0123456789');

@@ -107,6 +107,32 @@ describe('FsStorage symlinks planted in the data folder', () => {
   });
 });
 
+describe('FsStorage where a folder stands for a file, or a file for a folder (made by hand)', () => {
+  it('reads such a key as absent, and a write to it names the path and what to remove', async () => {
+    const d = await tempDir();
+    const s = await FsStorage.open(d);
+    try {
+      await mkdir(join(d, 'mod', 'a', '@v', 'list'), { recursive: true });
+      await writeFile(join(d, 'mod', 'b'), 'a file');
+      expect(await s.get('mod/a/@v/list')).toBeNull();
+      expect(await s.get('mod/b/@v/list')).toBeNull();
+      await expect(s.put('mod/a/@v/list', Buffer.from('v1.0.0\n'))).rejects.toThrow(
+        `storage cannot write ${join(d, 'mod', 'a', '@v', 'list')}: a folder is there, where godepot keeps a file; remove the folder`,
+      );
+      await expect(s.put('mod/b/@v/list', Buffer.from('v1.0.0\n'))).rejects.toThrow(
+        `storage cannot write ${join(d, 'mod', 'b', '@v', 'list')}: a path element of it is a file, where godepot keeps a folder; remove that file`,
+      );
+      await expect(s.create('mod/b/@v/v1.0.0.json', Buffer.from('{}'))).rejects.toThrow(
+        /a path element of it is a file/,
+      );
+      await s.put('mod/c', Buffer.from('x'));
+      await expect(s.move('mod/c', 'mod/a/@v/list')).rejects.toThrow(/a folder is there/);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('renameInto: the folders a write makes (each then flushed into its parent)', () => {
   it('makes none when the folder exists, and names each one it made, outermost first', async () => {
     const root = await mkdtemp(join(tmpdir(), 'godepot-rename-'));
