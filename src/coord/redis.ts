@@ -104,6 +104,18 @@ redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
+/**
+ * The fencing counter set anew when it holds no integer (a hand edit,
+ * another program): tokens start again from 1, as after a Redis restart
+ * without persistence (the random id beside each token keeps the holders
+ * apart). Returns the token and whether it set the counter.
+ */
+const REFENCE = `
+local t = redis.pcall('INCR', KEYS[1])
+if type(t) == 'number' then return {t, 0} end
+redis.call('SET', KEYS[1], 1)
+return {1, 1}`;
+
 const DROP = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -134,6 +146,8 @@ export class RedisCoord implements Coordination {
    * safe), until the lease would have expired anyway.
    */
   private readonly unreleased = new Map<string, { send: () => Promise<unknown>; until: number }>();
+  /** Keys found holding what godepot did not write (keyFault), each logged once. */
+  private readonly faultyKeys = new Set<string>();
 
   private constructor(
     private readonly redis: Redis,
@@ -261,10 +275,30 @@ export class RedisCoord implements Coordination {
   }
 
   private failed(err: unknown): void {
+    if (isKeyFault(err)) {
+      this.keyFault(err);
+      return;
+    }
     // Already down: the failure that began the outage says why.
     if (!this.up) return;
     this.lastError = errorText(err);
     this.setUp(false);
+  }
+
+  /**
+   * Redis answered, but a key of ours holds what godepot never wrote there (a
+   * hand edit, another program): no outage (marking Redis down would flap
+   * with every PING that answers), so the operations on that key answer from
+   * the fallback and the key is named once, with how to clear it.
+   */
+  private keyFault(err: unknown): void {
+    const key = faultKey(err);
+    if (this.faultyKeys.has(key) || this.faultyKeys.size >= 100) return;
+    this.faultyKeys.add(key);
+    this.opts.log.error(
+      { redis: redactUrl(this.opts.url), key, err: errorText(err) },
+      `the Redis key ${key} holds a value godepot did not write there: what godepot keeps in it is coordinated by this node alone until it is removed (redis-cli DEL '${key}'; godepot writes it afresh)`,
+    );
   }
 
   /**
@@ -313,7 +347,8 @@ export class RedisCoord implements Coordination {
       return await op(this.redis);
     } catch (err) {
       this.failed(err);
-      return onError();
+      // A key holding another type refused the command before it changed anything: not "maybe taken".
+      return isKeyFault(err) ? fallback() : onError();
     }
   }
 
@@ -443,7 +478,7 @@ export class RedisCoord implements Coordination {
       for (;;) {
         signal.throwIfAborted();
         if (!this.up) return this.alone(key, signal);
-        const token = await this.redis.incr(this.key('fence'));
+        const token = await this.fence();
         const value = `${token}:${randomUUID()}`;
         let granted: boolean;
         try {
@@ -476,6 +511,23 @@ export class RedisCoord implements Coordination {
       if (signal.aborted) throw signal.reason;
       this.failed(err);
       return this.alone(key, signal);
+    }
+  }
+
+  /** The next fencing token; a counter that holds no integer is set anew, at error level (REFENCE). */
+  private async fence(): Promise<number> {
+    const key = this.key('fence');
+    try {
+      return await this.redis.incr(key);
+    } catch (err) {
+      if (!isKeyFault(err)) throw err;
+      const [token, reset] = (await this.redis.eval(REFENCE, 1, key)) as [number, number];
+      if (reset === 1)
+        this.opts.log.error(
+          { redis: redactUrl(this.opts.url), key, err: errorText(err) },
+          `the fencing counter ${key} in Redis held a value that is not an integer (a hand edit, another program): set anew, its tokens start again from 1 as after a Redis restart`,
+        );
+      return token;
     }
   }
 
@@ -569,6 +621,26 @@ export function redactUrl(url: string): string {
   } catch {
     return 'redis://(invalid URL)';
   }
+}
+
+/**
+ * Redis's answer that a key holds another type or a value that is no
+ * integer: that key's fault, not Redis's (which answered).
+ */
+function isKeyFault(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    err.name === 'ReplyError' &&
+    /^WRONGTYPE |value is not an integer|would overflow/.test(err.message)
+  );
+}
+
+/** The key a command that failed on its key was about (ioredis gives the command with its reply error). */
+function faultKey(err: unknown): string {
+  const c = (err as { command?: { name?: unknown; args?: unknown } }).command;
+  const args = Array.isArray(c?.args) ? (c.args as unknown[]) : [];
+  const key = c?.name === 'eval' || c?.name === 'evalsha' ? args[2] : args[0];
+  return typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : '(a key of godepot)';
 }
 
 function errorText(err: unknown): string {
