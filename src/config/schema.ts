@@ -80,8 +80,11 @@ const bool = parsed(
 const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
   one.pipe(z.enum(choices, { error: (i) => `${JSON.stringify(i.input)} is not one of ${choices.join(', ')}` }));
 /** Text that is empty or matches re (described by want). */
-const optional = (re: RegExp, want: string) =>
-  text.refine((s) => s === '' || re.test(s), { error: (i) => `${JSON.stringify(i.input)} is not ${want}` });
+/** An optional URL of the shape re: one that passes re but is no URL (a port above 65535) is refused here too. */
+const optionalUrl = (re: RegExp, want: string) =>
+  text.refine((s) => s === '' || (re.test(s) && URL.canParse(s)), {
+    error: (i) => `${JSON.stringify(i.input)} is not ${want}`,
+  });
 
 const sumdb = many.transform((given, ctx) => {
   const specs = given.map((s) => s.trim());
@@ -201,9 +204,9 @@ export const SETTINGS_SCHEMA = z
     'tls-key': text,
     'insecure-auth': bool,
     storage: parsed(one, parseStorage),
-    's3-endpoint': optional(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
+    's3-endpoint': optionalUrl(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
     'storage-timeout': duration,
-    redis: text.refine((s) => s === '' || /^rediss?:\/\/[^\s]+$/.test(s), {
+    redis: text.refine((s) => s === '' || (/^rediss?:\/\/[^\s]+$/.test(s) && URL.canParse(s)), {
       error: (i) => `${JSON.stringify(redactText(String(i.input)))} is not redis://[:PASSWORD@]HOST:PORT[/DB]`,
     }),
     'node-name': text,

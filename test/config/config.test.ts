@@ -209,6 +209,12 @@ describe('loadSettings', () => {
       [['--frobnicate'], {}, /unknown flag --frobnicate/],
       [['--sumdb', 'sum.golang.org', '--sumdb', 'sum.golang.org'], {}, /configured twice/],
       [['--metadata-total-timeout', '1s'], {}, /--metadata-total-timeout/],
+      // Passed the shape's check, then stopped the start as "cannot reach the object store … Invalid URL".
+      [
+        ['--storage', 's3://bucket/p', '--s3-endpoint', 'http://minio:99999'],
+        {},
+        /--s3-endpoint.*http:\/\/minio:99999/,
+      ],
       [['--private', 'corp.example/*,corp.example/[x'], {}, /--private: pattern "corp\.example\/\[x"/],
     ];
     for (const [args, env, re] of bad) {
