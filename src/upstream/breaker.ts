@@ -60,8 +60,22 @@ export class HealthBreaker {
     return this.current === 'closed' ? undefined : this.openedAt;
   }
 
+  /**
+   * The clock's time. A time of ours ahead of it means the wall clock stepped
+   * back (NTP, a VM resumed), or the breaker stayed open with no probe, and
+   * every other process's news looked old, until the clock had caught up
+   * again (an hour's step, an hour of refusals): the opening is taken as
+   * now, and the last change as of unknown date (any news is newer).
+   */
+  private now(): number {
+    const now = this.clock.now();
+    if (this.openedAt !== undefined && this.openedAt > now) this.openedAt = now;
+    if (this.changedAt > now) this.changedAt = -Infinity;
+    return now;
+  }
+
   get state(): BreakerState {
-    if (this.current === 'open' && this.clock.now() - (this.openedAt ?? 0) >= this.halfOpenAfter) return 'half-open';
+    if (this.current === 'open' && this.now() - (this.openedAt ?? 0) >= this.halfOpenAfter) return 'half-open';
     return this.current;
   }
 
@@ -87,7 +101,7 @@ export class HealthBreaker {
     // News is input: dated ahead of this clock (a node's skewed clock, a bad value in Redis), it would hold the
     // breaker open, with no probe, until that date, and make every newer news look old. It happened now at the
     // latest.
-    const now = this.clock.now();
+    const now = this.now();
     if (at > now) {
       // Taken as of now, it would be newer again at each replay (Redis gives the latest news at each
       // reconnect): such news is followed once.
@@ -116,7 +130,7 @@ export class HealthBreaker {
 
   /** Reports a call's outcome: ok, a health failure, or neutral (a definite answer that says nothing of health). */
   record(ticket: { readonly probe: boolean }, subject: string, outcome: 'ok' | 'failure' | 'neutral'): void {
-    const now = this.clock.now();
+    const now = this.now();
     if (ticket.probe) {
       this.probing = false;
       this.changedAt = now;

@@ -2,6 +2,7 @@
 // the upstream's health across modules, not one module's.
 import { describe, expect, it } from 'vitest';
 import { HealthBreaker, WINDOW_MS, subjectOf, type BreakerState } from '../../src/upstream/breaker.js';
+import type { WaitingClock } from '../../src/util/clock.js';
 import { FakeClock } from '../support/clock.js';
 
 function call(b: HealthBreaker, subject: string, outcome: 'ok' | 'failure' | 'neutral'): boolean {
@@ -62,6 +63,47 @@ describe('HealthBreaker', () => {
     expect(subjectOf('/example.com/m/@v/v1.0.0.zip')).toBe('/example.com/m');
     expect(subjectOf('/example.com/m/@latest')).toBe('/example.com/m');
     expect(subjectOf('/lookup/example.com/m@v1.0.0')).toBe('/lookup/example.com/m@v1.0.0');
+  });
+});
+
+describe('HealthBreaker: the system clock stepped back (NTP, a VM resumed)', () => {
+  /** A FakeClock whose now() the test can also step back, as a wall clock is. */
+  function steppingClock(): { clock: FakeClock; stepBack: (ms: number) => void; wall: WaitingClock } {
+    const clock = new FakeClock();
+    let offset = 0;
+    const wall: WaitingClock = {
+      now: () => clock.now() - offset,
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      timeout: (ms) => clock.timeout(ms),
+    };
+    return { clock, stepBack: (ms) => (offset += ms), wall };
+  }
+
+  it('an open breaker probes again halfOpenAfter later, not once the clock has caught up with its opening', async () => {
+    const { clock, stepBack, wall } = steppingClock();
+    const b = new HealthBreaker(2, 1_000, wall);
+    call(b, '/a', 'failure');
+    call(b, '/b', 'failure');
+    await clock.advance(1_000);
+    expect(call(b, '/c', 'failure')).toBe(true); // the probe failed: no more until halfOpenAfter
+    stepBack(3600_000);
+    expect(call(b, '/d', 'ok')).toBe(false);
+    await clock.advance(1_000);
+    // Else every call was refused, with no probe, for the hour the clock went back.
+    expect(b.state).toBe('half-open');
+    expect(call(b, '/d', 'ok')).toBe(true);
+    expect(b.state).toBe('closed');
+  });
+
+  it("a change dated ahead of the stepped-back clock does not make another process's news look old", async () => {
+    const { clock, stepBack, wall } = steppingClock();
+    const b = new HealthBreaker(2, 60_000, wall);
+    call(b, '/a', 'failure');
+    call(b, '/b', 'failure');
+    stepBack(3600_000);
+    await clock.advance(1);
+    expect(b.follow('closed', wall.now())).toBe(true);
+    expect(b.state).toBe('closed');
   });
 });
 
