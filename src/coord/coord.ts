@@ -97,7 +97,7 @@ export class LocalCoord implements Coordination {
   private readonly heads = new Map<string, Buffer>();
   private readonly refused = new Map<string, Set<string>>();
   private readonly forks = new Map<string, string>();
-  private readonly negative = new Map<string, { until: number; entry: NotFoundEntry }>();
+  private readonly negative = new Map<string, { until: number; ttl: number; entry: NotFoundEntry }>();
 
   constructor(private readonly now: Clock = Date.now) {}
 
@@ -130,7 +130,10 @@ export class LocalCoord implements Coordination {
   async notFound(key: string): Promise<NotFoundEntry | null> {
     const e = this.negative.get(key);
     if (!e) return null;
-    if (e.until <= this.now()) {
+    const left = e.until - this.now();
+    // More left than it was given: the wall clock stepped back (NTP, a VM resumed), and a 404 would be
+    // answered from memory for as long as the step besides.
+    if (left <= 0 || left > e.ttl) {
       this.negative.delete(key);
       return null;
     }
@@ -140,7 +143,7 @@ export class LocalCoord implements Coordination {
   async rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void> {
     if (ttlMs <= 0) return;
     this.negative.delete(key);
-    this.negative.set(key, { until: this.now() + ttlMs, entry });
+    this.negative.set(key, { until: this.now() + ttlMs, ttl: ttlMs, entry });
     // Bounded, so requests for random names cannot grow memory without limit.
     if (this.negative.size > NOT_FOUND_ENTRIES) {
       const oldest = this.negative.keys().next();

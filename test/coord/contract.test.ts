@@ -109,6 +109,14 @@ describe('LocalCoord', () => {
     expect(c.leases).toBeNull();
     expect(c.status()).toEqual({ kind: 'local' });
   });
+  it('forgets a not-found answer when the clock steps back (NTP, a VM resumed), not the length of the step later', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const c = new LocalCoord(() => now);
+    await c.rememberNotFound('k', { upstream: 'u', status: 404, detail: '' }, 60_000);
+    now -= 3600_000;
+    // Else the module stayed "not found" for the hour besides its minute.
+    expect(await c.notFound('k')).toBeNull();
+  });
 });
 
 function leadOf(l: Lease): Extract<Lease, { lead: true }> {
