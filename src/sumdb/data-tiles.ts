@@ -107,6 +107,20 @@ export class DataTileIndex {
     return null;
   }
 
+  /**
+   * Drops a stored data tile that no longer splits into records (verified
+   * when it was kept: this is damage in storage), so that it is fetched and
+   * verified again.
+   */
+  async dropDamaged(t: Tile, err: Error): Promise<void> {
+    this.c.log.warn(
+      { db: this.c.name, tile: tilePath(t), err: err.message },
+      'a stored data tile is damaged; it is dropped and fetched again',
+    );
+    this.forget(t.n);
+    await this.c.store.dropTile(t);
+  }
+
   /** Forgets data tile n's records held in memory (its stored copy was found damaged and dropped). */
   forget(n: number): void {
     this.recent.delete(n);
@@ -351,8 +365,15 @@ export class DataTileIndex {
 
   /** Whether data tile n is stored at least w records wide; if so, its records are kept near (and indexed). */
   private async readHeld(n: number, w: number): Promise<boolean> {
-    const stored = await this.c.store.readTile({ h: TILE_HEIGHT, l: -1, n, w });
-    const records = stored ? splitDataTile(stored) : [];
+    const t: Tile = { h: TILE_HEIGHT, l: -1, n, w };
+    const stored = await this.c.store.readTile(t);
+    let records: Buffer[];
+    try {
+      records = stored ? splitDataTile(stored) : [];
+    } catch (err) {
+      await this.dropDamaged(t, err as Error);
+      return false;
+    }
     if (records.length < w) return false;
     this.keepRecent(n, records);
     // Stored by another process after this one read every stored tile into the index: added now.

@@ -767,11 +767,7 @@ export class SumdbMirror {
     try {
       return splitDataTile(stored);
     } catch (err) {
-      this.opts.log.warn(
-        { db: this.name, tile: tilePath(t), err: (err as Error).message },
-        'a stored data tile is damaged; it is dropped and fetched again',
-      );
-      await this.store.dropTile(t);
+      await this.dataTiles.dropDamaged(t, err as Error);
       if (this.opts.offline)
         throw new SumdbError(
           'unavailable',

@@ -50,6 +50,32 @@ describe('SumdbMirror: tiles damaged in storage', () => {
     }
   });
 
+  it('a stored data tile that no longer splits into records is dropped and fetched again by the background index', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      const [key] = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/8\/data\//.test(k));
+      if (!key) throw new Error('no data tile stored');
+      const tile = (await r.storage.get(key)) ?? Buffer.alloc(0);
+      // Cut short: it no longer ends with a blank line.
+      await r.storage.put(key, tile.subarray(0, tile.length - 1));
+      const again = await r.reopen();
+      await again.lookup(mod(4));
+      await again.idle();
+      // Not reported as a data tile the database would not give ("no data tile around record …").
+      expect(r.logs.filter((l) => /no data tile around record/.test(String(l.msg)))).toEqual([]);
+      expect((await r.storage.get(key))?.equals(tile)).toBe(true);
+      // So it answers a lookup never made while the database is away.
+      db.setFault(faults.status(503));
+      expect(text((await (await r.reopen()).lookup(mod(7))).record.text)).toBe(recordText(mod(7)));
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+
   it('a stored hash tile changed in storage is dropped and fetched again: not a failed proof for every record it covers', async () => {
     const db = await FakeSumDb.start({ records: modules });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
