@@ -149,13 +149,18 @@ export class VerifiedTileReader implements TileReader {
   /**
    * For a sources-only reader whose proof held: writes the tiles it
    * authenticated over the stored copies that differ (one damaged in
-   * storage), and says which.
+   * storage), and says which; keeps those not stored (a source's tile in
+   * the first proof did not fit: no damage here).
    */
   async replaceStored(): Promise<void> {
     const replaced: string[] = [];
     for (const [path, { tile, data }] of this.authenticated) {
       const stored = await this.store.readTile(tile);
       if (stored?.equals(data)) continue;
+      if (!stored) {
+        void this.store.keepTile(tile, data, tile.w);
+        continue;
+      }
       await this.store.replaceTile(tile, data);
       replaced.push(path);
     }

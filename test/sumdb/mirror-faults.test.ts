@@ -512,6 +512,53 @@ describe('SumdbMirror: a damaged stored tile in a proof that also fetches one', 
   });
 });
 
+describe('SumdbMirror: a source sends one altered tile in a proof through stored ones', () => {
+  it('the tile the sources then prove is kept; no stored tile is said to be damaged', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    // The first answer for level-0 tile 001 has a byte flipped (a transient fault of the source); later ones are right.
+    let altered = 0;
+    const once = (inner: SumdbRemote): SumdbRemote => ({
+      urls: inner.urls,
+      without: (u) => {
+        const rest = inner.without(u);
+        return rest ? once(rest) : null;
+      },
+      get: async (...args) => {
+        const got = await inner.get(...args);
+        if (!got.found || args[0] !== '/tile/8/0/001' || altered++ > 0) return got;
+        const body = Buffer.from(got.body);
+        body[0] = (body[0] ?? 0) ^ 0xff;
+        return { ...got, body };
+      },
+    });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    try {
+      await r.mirror.lookup(mod(3));
+      await r.mirror.idle();
+      const other = await rig([db.url], {
+        storage: r.storage,
+        settings: SLOW_TIMEOUTS,
+        mirror: { indexDataTiles: false },
+        wrap: once,
+      });
+      try {
+        // Its proof reads the stored level-1 tile and fetches level-0 tile 001.
+        expect((await other.mirror.lookup(mod(300))).record.id).toBe(300);
+        await other.mirror.idle();
+        expect(altered).toBeGreaterThan(1);
+        // Nothing in storage was damaged: no warning says so.
+        expect(other.logs.filter((l) => /no longer proved/.test(String(l.msg)))).toEqual([]);
+        expect(await r.storage.get(`${r.mirror.store.prefix}tile/8/0/001`)).not.toBeNull();
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await r.close();
+      await db.close();
+    }
+  });
+});
+
 describe('SumdbMirror: a damaged stored tile while the sources stop answering', () => {
   it('blames no source for the tile that did not fit: which one was wrong cannot be told', async () => {
     const db = await FakeSumDb.start({ records: modules });
