@@ -15,10 +15,12 @@ import {
   parseTree,
   tileHashReader,
   type ForkProof,
+  type HashReader,
   type Tree,
 } from './tlog/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SumdbError } from './errors.js';
+import { provenHashes } from './proven.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
 import { CandidateTileReader, VerifiedTileReader } from './tiles.js';
@@ -456,13 +458,21 @@ export class TreeState {
       );
     }
     if (tree.n <= cur.tree.n) {
-      // An older head must be a prefix of ours (one of our size with another hash is a fork); check against our stored tiles.
+      // An older head must be a prefix of ours (one of our size with another hash is a fork); checked through our
+      // stored tiles, proven as every read of the verified tree is (a stored one that no longer fits is replaced
+      // once the sources' copies prove it).
       const reader = this.verifiedReader(true, signal, remote);
-      const proof = await this.check(
-        () => findFork(tree, cur.tree, tileHashReader(cur.tree, reader)),
-        from,
-        reader.sources,
-      );
+      const hashes: HashReader = {
+        readHashes: (indexes) =>
+          provenHashes(
+            this.name,
+            cur,
+            reader,
+            [...indexes],
+            `cannot check the tree head from ${from} against the verified one`,
+          ),
+      };
+      const proof = await this.check(() => findFork(tree, cur.tree, hashes), from, reader.sources);
       if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
       return cur;
     }
@@ -484,6 +494,8 @@ export class TreeState {
     try {
       return await f();
     } catch (err) {
+      // provenHashes said what failed, and whom it suspects.
+      if (err instanceof SumdbError) throw err;
       const bad = err instanceof InconsistentTileError;
       const why = bad
         ? `tiles from ${[...sources].join(', ') || 'storage'} do not match the signed tree head`

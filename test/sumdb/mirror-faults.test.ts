@@ -10,7 +10,7 @@ import { RemoteError, type SumdbRemote } from '../../src/sumdb/remote.js';
 import { NotInLogError, SumdbError } from '../../src/sumdb/errors.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
-import { parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
+import { formatRecord, parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY, type Fault } from '../world/index.js';
 import { fakeModules, RecordingRemote, rig, text, type Rig, type RigOptions } from './mirror-harness.js';
 
@@ -554,6 +554,50 @@ describe('SumdbMirror: a source sends one altered tile in a proof through stored
       }
     } finally {
       await r.close();
+      await db.close();
+    }
+  });
+});
+
+describe('SumdbMirror: a damaged stored tile when a lookup comes with an older head', () => {
+  it('the older head is checked through the tile the sources prove, and the lookup goes on', async () => {
+    const db = await FakeSumDb.start({ records: modules });
+    // A lagging source: lookups answered with the head of the first 512 records (a prefix of the same log).
+    const lag = await FakeSumDb.start({ records: modules.slice(0, 512) });
+    const older = (inner: SumdbRemote): SumdbRemote => ({
+      urls: inner.urls,
+      without: (u) => {
+        const rest = inner.without(u);
+        return rest ? older(rest) : null;
+      },
+      get: async (...args) => {
+        const got = await inner.get(...args);
+        if (!got.found || !args[0].startsWith('/lookup/')) return got;
+        const { id, text } = parseRecord(got.body);
+        return { ...got, body: Buffer.concat([formatRecord(id, text), await lag.signedTree()]) };
+      },
+    });
+    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    try {
+      const { level1, bytes } = await damageLevel1(r);
+      const other = await rig([db.url], {
+        storage: r.storage,
+        settings: SLOW_TIMEOUTS,
+        mirror: { indexDataTiles: false },
+        wrap: older,
+      });
+      try {
+        // Checking the older head reads the damaged level-1 tile: the database is fine, so is the lookup.
+        expect((await other.mirror.lookup(mod(5))).record.id).toBe(5);
+        await other.mirror.idle();
+        expect(other.logs.filter((l) => /does not verify/.test(String(l.msg)))).toEqual([]);
+        expect((await r.storage.get(level1))?.equals(bytes)).toBe(false);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await r.close();
+      await lag.close();
       await db.close();
     }
   });
