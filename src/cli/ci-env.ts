@@ -134,6 +134,12 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
       throw new ConfigError(
         `--private ${patterns} also covers public modules (${hits.slice(0, 3).join(', ')}): their checksums would never be checked; name your private paths, e.g. github.com/yourorg`,
       );
+    // Through godepot, private modules are asked of every GOPROXY entry (no GONOPROXY), and '|' moves on
+    // whatever godepot answered: a public proxy behind it would learn their paths.
+    if (o.privateVia === 'godepot' && o.fallback === 'proxy.golang.org')
+      throw new ConfigError(
+        `--private-via godepot with --fallback proxy.golang.org would send private module paths to proxy.golang.org whenever godepot does not serve them (down, a Git host outage, a refused token): use --fallback none or direct, or --private-via direct`,
+      );
     if (o.privateVia === 'direct') {
       vars.push({
         name: 'GOPRIVATE',

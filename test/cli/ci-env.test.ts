@@ -56,6 +56,20 @@ describe('ci-env', () => {
     expect(() => vars({ private: 'github.com' })).toThrow(/covers public modules/);
   });
 
+  it('refuses private modules through godepot with proxy.golang.org behind it: any godepot failure would send their paths there', () => {
+    // Only GONOSUMDB is set then, so the go command asks every GOPROXY entry for a private module, and after
+    // '|' it asks the next one whatever godepot answered (a Git host outage, a 403, godepot down).
+    expect(() => vars({ private: 'git.corp.example', privateVia: 'godepot', fallback: 'proxy.golang.org' })).toThrow(
+      /--private-via godepot.*--fallback proxy\.golang\.org.*private module paths to proxy\.golang\.org/,
+    );
+    expect(vars({ private: 'git.corp.example', privateVia: 'godepot', fallback: 'direct' }).GOPROXY).toBe(
+      'https://godepot.internal|direct',
+    );
+    expect(vars({ private: 'git.corp.example', privateVia: 'direct', fallback: 'proxy.golang.org' }).GONOPROXY).toBe(
+      'git.corp.example',
+    );
+  });
+
   it('--private given twice keeps both patterns', async () => {
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: process.stderr, env: {} };
