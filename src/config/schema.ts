@@ -5,7 +5,7 @@
 // the index of a list entry), which load.ts turns into "invalid --NAME: …".
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { patternList, splitPatterns } from '../module/index.js';
+import { patternList } from '../module/index.js';
 import { newVerifier } from '../sumdb/note/index.js';
 import { redactText } from '../util/redact.js';
 import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
@@ -120,25 +120,28 @@ const verifyRules = many.transform((given, ctx) =>
     const mode = r.slice(eq + 1).trim();
     if (eq <= 0 || pattern === '' || !(VERIFY_MODES as readonly string[]).includes(mode))
       ctx.addIssue(`${JSON.stringify(r)} is not PATTERN=${VERIFY_MODES.join('|')}`);
+    else checkPatterns([pattern], ctx);
     return { pattern, mode: mode as VerifyMode };
   }),
 );
 
 /**
- * --nosumdb values joined into one GONOSUMDB list (entries trimmed, empty ones
- * dropped). A pattern that is not a valid glob matches nothing, as in the go command.
+ * Comma-separated pattern lists joined into one (entries trimmed, empty ones
+ * dropped); each pattern must be a valid path.Match glob. The go command
+ * ignores one that is not, so it matches nothing: a path meant to stay out of
+ * the checksum database (--nosumdb) or away from the upstreams (--private)
+ * would then be sent there without a word. Refused at start instead.
  */
-const nosumdbPatterns = many.transform((given) => splitPatterns(given).join(','));
+const patternLists = many.transform((given, ctx) => checkPatterns(given, ctx)?.join(',') ?? z.NEVER);
 
-/** --private values joined into one GOPRIVATE list; each pattern must be a valid path.Match pattern. */
-const privatePatterns = many.transform((given, ctx) => {
+function checkPatterns(given: readonly string[], ctx: { addIssue(message: string): void }): string[] | undefined {
   try {
-    return patternList(given).join(',');
+    return patternList(given);
   } catch (err) {
     ctx.addIssue((err as Error).message);
-    return z.NEVER;
+    return undefined;
   }
-});
+}
 
 /** `--workers auto`: one per core the process may use, at most AUTO_WORKERS_MAX. */
 export function autoWorkers(cores = availableParallelism()): number {
@@ -167,7 +170,7 @@ export const SETTINGS_SCHEMA = z
       })
       .pipe(parsed(one, parseUpstreamList)),
     sumdb,
-    nosumdb: nosumdbPatterns,
+    nosumdb: patternLists,
     offline: bool,
     verify: choice(VERIFY_MODES),
     'verify-rule': verifyRules,
@@ -196,7 +199,7 @@ export const SETTINGS_SCHEMA = z
     'log-level': choice(LOG_LEVELS),
     'log-format': choice(LOG_FORMATS),
     'access-log': bool,
-    private: privatePatterns,
+    private: patternLists,
     'vcs-concurrency': int(1, 64),
     'vcs-timeout': duration,
     auth: text,

@@ -216,6 +216,9 @@ describe('loadSettings', () => {
         /--s3-endpoint.*http:\/\/minio:99999/,
       ],
       [['--private', 'corp.example/*,corp.example/[x'], {}, /--private: pattern "corp\.example\/\[x"/],
+      // The go command ignores a malformed GONOSUMDB entry: the paths it was meant to keep out would be looked up.
+      [['--nosumdb', 'corp.example/[x'], {}, /--nosumdb: pattern "corp\.example\/\[x"/],
+      [['--verify-rule', 'corp.example/[x=strict'], {}, /--verify-rule: pattern "corp\.example\/\[x"/],
     ];
     for (const [args, env, re] of bad) {
       expect(() => loadSettings(args, env), args.join(' ')).toThrow(ConfigError);
