@@ -32,9 +32,9 @@ import type { WaitingClock } from '../util/clock.js';
 import { fetchOnceAcross, type FetchLeases } from '../util/leases.js';
 import { Limiter } from '../util/limiter.js';
 import { SingleFlight } from '../util/singleflight.js';
-import { hashEqual, parseTilePath, recordHash, storedHashIndex, tilePath, type Tile } from './tlog/index.js';
+import { parseTilePath, tilePath, type Tile } from './tlog/index.js';
 import { SumdbError } from './errors.js';
-import { provenHashes, remoteGet } from './proven.js';
+import { remoteGet, tileHashes, unprovenRecord } from './proven.js';
 import { recordSubject, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type SumdbRemote } from './remote.js';
 import { TILE_HEIGHT, type StoredRecord, type SumdbStore } from './store.js';
@@ -235,24 +235,21 @@ export class DataTileIndex {
             );
             if (!r.found) throw new SumdbError('not_found', `not found: ${tilePath(t)} (${r.detail})`);
             const records = split.get(r.body) ?? splitDataTile(r.body);
-            const indexes = records.map((_, i) => storedHashIndex(0, n * FULL + i));
-            const hashes = await provenHashes(
+            const hashes = await tileHashes(
               this.c.name,
               head,
               this.c.tree.verifiedReader(true, s, remote),
-              indexes,
+              t,
               `cannot verify ${tilePath(t)}`,
             );
-            records.forEach((rec, i) => {
-              if (!hashEqual(hashes[i] as Buffer, recordHash(rec))) {
-                throw new SumdbError(
-                  'inconsistent',
-                  `checksum database ${this.c.name}: record ${n * FULL + i} of ${tilePath(t)} from ${r.from} does not match the verified tree`,
-                  false,
-                  new Set([r.from]),
-                );
-              }
-            });
+            const bad = unprovenRecord(records, hashes);
+            if (bad >= 0)
+              throw new SumdbError(
+                'inconsistent',
+                `checksum database ${this.c.name}: record ${n * FULL + bad} of ${tilePath(t)} from ${r.from} does not match the verified tree`,
+                false,
+                new Set([r.from]),
+              );
             return { body: r.body, records };
           },
           this.c.suspected,

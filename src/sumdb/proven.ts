@@ -1,8 +1,17 @@
 // The two steps every fetch of the checksum-database mirror shares: asking
 // the sources (their failure becomes SumdbError 'unavailable', saying what
 // each did), and reading hashes of the verified tree through tiles proven
-// against its head (blaming the sources whose tiles did not fit).
-import { InconsistentTileError, TileError, tileHashReader } from './tlog/index.js';
+// against its head (blaming the sources whose tiles did not fit) — among
+// them the hashes a tile stands for, which prove that tile.
+import {
+  hashEqual,
+  InconsistentTileError,
+  recordHash,
+  storedHashIndex,
+  TileError,
+  tileHashReader,
+  type Tile,
+} from './tlog/index.js';
 import { SumdbError } from './errors.js';
 import { RemoteError, type RemoteResult, type SumdbRemote } from './remote.js';
 import type { VerifiedTileReader } from './tiles.js';
@@ -70,4 +79,36 @@ export async function provenHashes(
     if (err instanceof SumdbError) throw err;
     throw unavailable(err, err instanceof InconsistentTileError ? reader.sources : undefined);
   }
+}
+
+/**
+ * The hashes of head's tree that tile t stands for, read by provenHashes: a
+ * hash tile's own t.w hashes (its bytes are these, in order), a data tile's
+ * records' (level 0: record i's is recordHash of its text). A copy of t
+ * whose entries are these is the tree's.
+ */
+export function tileHashes(
+  name: string,
+  head: VerifiedHead,
+  reader: VerifiedTileReader,
+  t: Tile,
+  what: string,
+): Promise<Buffer[]> {
+  const level = t.l < 0 ? 0 : t.h * t.l;
+  const first = t.n * 2 ** t.h;
+  return provenHashes(
+    name,
+    head,
+    reader,
+    Array.from({ length: t.w }, (_, i) => storedHashIndex(level, first + i)),
+    what,
+  );
+}
+
+/** The first of a data tile's records whose hash is not its hash in `hashes` (tileHashes), or -1: all are the tree's. */
+export function unprovenRecord(records: readonly Buffer[], hashes: readonly Buffer[]): number {
+  return records.findIndex((rec, i) => {
+    const h = hashes[i];
+    return !h || !hashEqual(h, recordHash(rec));
+  });
 }
