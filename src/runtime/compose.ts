@@ -231,7 +231,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         staleGrace: settings.staleGrace,
         nosumdb: priv.settings.nosumdb,
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
-        storedDamaged: () => metrics.storedDamaged.inc({ kind: 'record' }),
+        storedDamaged: (kind) => metrics.storedDamaged.inc({ kind }),
         ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,

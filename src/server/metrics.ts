@@ -82,7 +82,7 @@ export class Metrics {
   });
   readonly storedDamaged = new Counter({
     name: 'godepot_storage_damaged_total',
-    help: 'Stored copies found damaged when first read (disk damage, or changed by hand): removed and fetched again (kind: info, mod, zip, record).',
+    help: 'Stored copies found damaged when first read (disk damage, or changed by hand): removed and fetched again (kind: info, mod, zip, record, tile).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -122,7 +122,7 @@ export class Metrics {
   constructor(withProcessMetrics = true) {
     this.checksumMismatch.inc({ kind: 'zip' }, 0);
     this.checksumMismatch.inc({ kind: 'mod' }, 0);
-    for (const kind of ['info', 'mod', 'zip', 'record']) this.storedDamaged.inc({ kind }, 0);
+    for (const kind of ['info', 'mod', 'zip', 'record', 'tile']) this.storedDamaged.inc({ kind }, 0);
     // The event-loop lag histogram samples every 100 ms, not prom-client's 10 ms: the 10 ms timer woke an idle
     // process 100 times a second (0.4-0.6 s of CPU a minute per process, against 0.16 s at 100 ms); a stall of
     // 100 ms or more still shows in full.

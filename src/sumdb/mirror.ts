@@ -22,7 +22,7 @@ import { parseSumdbRequest, type SumdbRequest } from './request.js';
 import { dataTilePrefix, recordMentions, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type RemoteSourceStatus, type SumdbRemote } from './remote.js';
 import { DataTileIndex } from './data-tiles.js';
-import { provenHashes, remoteGet } from './proven.js';
+import { provenHashes, remoteGet, tileHashes, unprovenRecord } from './proven.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import { signedTree, TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 
@@ -81,8 +81,8 @@ export interface SumdbMirrorOptions {
   readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
   readonly dataTileFailed?: (db: string) => void;
-  /** A stored record was found damaged (counted; logged at error level). */
-  readonly storedDamaged?: () => void;
+  /** A stored record or tile was found damaged (counted; logged at error level). */
+  readonly storedDamaged?: (kind: 'record' | 'tile') => void;
   /**
    * Set when other processes share this storage (--workers N, nodes through
    * Redis): one of them asks the database for a record or a data tile, the
@@ -96,6 +96,8 @@ const TIMEOUT = 'sumdb_timeout';
 
 /** Stored records remembered as proven by this process (then forgotten all at once). */
 const PROVEN_RECORDS = 100_000;
+/** Bytes of stored tiles remembered as proven by this process (then forgotten all at once): 2,048 full hash tiles. */
+const PROVEN_TILE_BYTES = 16 << 20;
 
 export class SumdbMirror {
   readonly name: string;
@@ -112,6 +114,13 @@ export class SumdbMirror {
   private readonly clock: Clock;
   /** path@version of stored records this process proved against the verified tree (storedRecord). */
   private readonly provenRecords = new Set<string>();
+  /**
+   * Stored tiles this process proved against the verified tree and served
+   * (hashTile, dataTile), by path: the bytes proven. A stored copy that
+   * differs from them is proven again; one that equals them needs no hash.
+   */
+  private readonly provenTiles = new Map<string, Buffer>();
+  private provenTileBytes = 0;
 
   private constructor(private readonly opts: SumdbMirrorOptions) {
     const verifier = newVerifier(opts.key);
@@ -434,13 +443,28 @@ export class SumdbMirror {
     this.provenRecords.add(key);
   }
 
+  /** Whether body is what this process proved tile t's stored copy to be (one map lookup and a compare). */
+  private provenTile(t: Tile, body: Buffer): boolean {
+    return this.provenTiles.get(tilePath(t))?.equals(body) === true;
+  }
+
+  private rememberProvenTile(t: Tile, body: Buffer): void {
+    if (this.provenTileBytes + body.length > PROVEN_TILE_BYTES) {
+      this.provenTiles.clear();
+      this.provenTileBytes = 0;
+    }
+    // A copy: a view would keep the whole buffer it was read into. (One replaced is counted twice: cleared sooner.)
+    this.provenTiles.set(tilePath(t), Buffer.from(body));
+    this.provenTileBytes += body.length;
+  }
+
   /** A stored record that is not the verified tree's: logged, counted, removed (the lookup asks the database). */
   private async removeDamagedRecord(ref: ModuleVersionRef, reason: string): Promise<void> {
     this.opts.log.error(
       { db: this.name, module: ref.path, version: ref.version, reason, alert: 'stored_record_damaged' },
       'a stored checksum-database record is not what the verified tree holds (disk damage, or changed by hand): removed, and looked up again',
     );
-    this.opts.storedDamaged?.();
+    this.opts.storedDamaged?.('record');
     await this.store.deleteRecord(ref.path, ref.version).catch(() => undefined);
   }
 
@@ -498,7 +522,7 @@ export class SumdbMirror {
         { db: this.name, module: ref.path, version: ref.version, reason: damage, alert: 'stored_record_damaged' },
         'a record of a stored checksum-database data tile is not what the verified tree holds (disk damage, or changed by hand): its tile is dropped, and the record looked up again',
       );
-      this.opts.storedDamaged?.();
+      this.opts.storedDamaged?.('record');
       this.dataTiles.forget(Math.floor(record.id / FULL));
       await this.store
         .dropTile({ h: TILE_HEIGHT, l: -1, n: Math.floor(record.id / FULL), w: FULL })
@@ -724,57 +748,109 @@ export class SumdbMirror {
     );
   }
 
+  /**
+   * Hash tile t, proven against the verified tree: its bytes are the hashes
+   * it stands for (tileHashes). A stored copy is proven the first time this
+   * process serves it, through the tiles held (no request to the database),
+   * and then remembered; one that is not the tree's is damage, never served:
+   * the proof that showed it read the sources' copies and wrote them over it
+   * (provenHashes), and those are the answer.
+   */
   private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
-    if (stored) return { body: stored, cache: 'hit' };
-    const last = t.n * FULL + t.w - 1;
-    const head = await this.headCovering((last + 1) * FULL ** t.l, signal);
-    await askHonestMirrors(
-      this.opts.remote,
-      async (remote) => {
-        const reader = this.tree.verifiedReader(!this.opts.offline, signal, remote);
-        await provenHashes(
-          this.name,
-          head,
-          reader,
-          [storedHashIndex(TILE_HEIGHT * t.l, last)],
-          `cannot fetch and verify ${tilePath(t)}`,
-        );
-      },
-      this.suspected,
-    );
-    const body = await this.store.readTile(t);
-    if (!body)
-      throw new SumdbError('unavailable', `checksum database ${this.name}: ${tilePath(t)} was verified but not kept`);
-    return { body, cache: 'miss' };
+    if (stored && this.provenTile(t, stored)) return { body: stored, cache: 'hit' };
+    const body = Buffer.concat(await this.tileHashes(t, stored !== null, signal));
+    if (!stored) return { body, cache: 'miss' };
+    if (!body.equals(stored)) {
+      this.storedTileDamaged(t, `the stored ${tilePath(t)} holds hashes that are not the verified tree's`);
+      return { body, cache: 'miss' };
+    }
+    this.rememberProvenTile(t, stored);
+    return { body: stored, cache: 'hit' };
   }
 
+  /** Data tile t: a stored copy once proven (provenDataTile), else fetched from the sources and proven. */
   private async dataTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
-    const held = stored ? await this.storedRecords(t, stored) : [];
-    if (held.length >= t.w) return { body: dataTilePrefix(held, t.w), cache: 'hit' };
+    const held = stored && (await this.provenDataTile(t, stored, signal));
+    if (held) return { body: held, cache: 'hit' };
     const head = await this.headCovering(t.n * FULL + t.w, signal);
     const { records } = await this.dataTiles.fetch(t.n, head, signal);
     return { body: dataTilePrefix(records, t.w), cache: 'miss' };
   }
 
   /**
-   * The records of a stored data tile. One that no longer splits into
-   * records was damaged in storage (it was verified when kept): it is
-   * dropped, to be fetched and verified again, and none are returned.
+   * The first t.w records of a stored data tile, proven against the verified
+   * tree (tileHashes) the first time this process serves them, as hashTile
+   * does; null when it holds fewer. One that no longer splits into records,
+   * or whose records are not the tree's, is damage: dropped (to be fetched
+   * again), never served.
    */
-  private async storedRecords(t: Tile, stored: Buffer): Promise<Buffer[]> {
+  private async provenDataTile(t: Tile, stored: Buffer, signal?: AbortSignal): Promise<Buffer | null> {
+    let records: Buffer[];
     try {
-      return splitDataTile(stored);
+      records = splitDataTile(stored);
     } catch (err) {
-      await this.dataTiles.dropDamaged(t, err as Error);
-      if (this.opts.offline)
-        throw new SumdbError(
-          'unavailable',
-          `checksum database ${this.name}: the stored ${tilePath(t)} was damaged and godepot is offline; it is fetched again once godepot runs online`,
-        );
-      return [];
+      await this.dropDamagedDataTile(
+        t,
+        `the stored ${tilePath(t)} does not split into records: ${(err as Error).message}`,
+      );
+      return null;
     }
+    if (records.length < t.w) return null;
+    const body = dataTilePrefix(records, t.w);
+    if (this.provenTile(t, body)) return body;
+    const bad = unprovenRecord(records.slice(0, t.w), await this.tileHashes(t, true, signal));
+    if (bad < 0) {
+      this.rememberProvenTile(t, body);
+      return body;
+    }
+    await this.dropDamagedDataTile(
+      t,
+      `record ${t.n * FULL + bad} of the stored ${tilePath(t)} is not the verified tree's`,
+    );
+    return null;
+  }
+
+  /** A damaged stored data tile: logged, counted and dropped; offline, the request fails saying so. */
+  private async dropDamagedDataTile(t: Tile, reason: string): Promise<void> {
+    this.storedTileDamaged(t, reason);
+    this.dataTiles.forget(t.n);
+    await this.store.dropTile(t);
+    if (this.opts.offline)
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: the stored ${tilePath(t)} was damaged and godepot is offline; it is fetched again once godepot runs online`,
+      );
+  }
+
+  /**
+   * The hashes tile t stands for in the verified tree (tileHashes), read
+   * through the tiles held, fetching those not held (online). For a stored
+   * copy, a head another process verified and stored covers it too (the
+   * copy was kept under it).
+   */
+  private async tileHashes(t: Tile, stored: boolean, signal?: AbortSignal): Promise<Buffer[]> {
+    const size = (t.n * FULL + t.w) * FULL ** Math.max(t.l, 0);
+    if (stored && (this.tree.head?.tree.n ?? 0) < size) await this.tree.adoptPersisted();
+    const head = await this.headCovering(size, signal);
+    const what = stored
+      ? `the stored ${tilePath(t)} is not served: it does not prove against the verified tree${this.opts.offline ? ' with the tiles godepot holds, and godepot is offline' : ''}`
+      : `cannot fetch and verify ${tilePath(t)}`;
+    return askHonestMirrors(
+      this.opts.remote,
+      (remote) => tileHashes(this.name, head, this.tree.verifiedReader(!this.opts.offline, signal, remote), t, what),
+      this.suspected,
+    );
+  }
+
+  /** A stored tile that is not the verified tree's (disk damage, or changed by hand): logged and counted; the caller serves the tree's. */
+  private storedTileDamaged(t: Tile, reason: string): void {
+    this.opts.log.error(
+      { db: this.name, tile: tilePath(t), reason, alert: 'stored_tile_damaged' },
+      'a stored checksum-database tile is not what the verified tree holds (disk damage, or changed by hand): not served, and replaced by the copy the sources give, proven against the tree',
+    );
+    this.opts.storedDamaged?.('tile');
   }
 
   /** Fetches and indexes the data tile holding record id (unless already held at the current width). */

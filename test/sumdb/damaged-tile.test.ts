@@ -1,8 +1,9 @@
 // Tiles damaged in storage (a disk error, a hand edit, a co-tenant of the bucket) after they were verified and kept.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SOLO_LEASE } from '../../src/coord/coord.js';
+import { VerifiedTileReader } from '../../src/sumdb/tiles.js';
 import { FakeSumDb, faults, recordText } from '../world/index.js';
-import { fakeModules, rig, text } from './mirror-harness.js';
+import { fakeModules, RecordingRemote, rig, text, type Rig } from './mirror-harness.js';
 
 const SLOW_TIMEOUTS = { 'sumdb-first-byte-timeout': '4s', 'sumdb-idle-timeout': '4s', 'sumdb-total-timeout': '5s' };
 const modules = fakeModules(20);
@@ -170,5 +171,152 @@ describe('SumdbMirror: tiles damaged in storage', () => {
       await r.close();
       await db.close();
     }
+  });
+});
+
+/** The database's own copy of a tile (what the go command checks godepot's against). */
+async function dbTile(db: FakeSumDb, path: string): Promise<Buffer> {
+  const r = await fetch(`${db.url}/${path}`);
+  if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
+  return Buffer.from(await r.arrayBuffer());
+}
+
+const HASH_TILE = 'tile/8/0/000.p/20';
+const DATA_TILE = 'tile/8/data/000.p/20';
+
+/**
+ * A database of 20 records and a rig that has looked one up (so it keeps the
+ * level-0 hash tile and the data tile, 20 wide), counting what it finds damaged.
+ */
+async function withStoredTiles(
+  fn: (r: Rig, db: FakeSumDb, damaged: string[], remote: RecordingRemote) => Promise<void>,
+): Promise<void> {
+  const db = await FakeSumDb.start({ records: modules });
+  const damaged: string[] = [];
+  let remote: RecordingRemote | undefined;
+  const r = await rig([db.url], {
+    settings: SLOW_TIMEOUTS,
+    mirror: { storedDamaged: (kind) => damaged.push(kind) },
+    wrap: (inner) => (remote = new RecordingRemote(inner)),
+  });
+  try {
+    await r.mirror.lookup(mod(3));
+    await r.mirror.idle();
+    expect(await r.storage.get(hashKey(r))).toEqual(await dbTile(db, HASH_TILE));
+    expect(await r.storage.get(dataKey(r))).toEqual(await dbTile(db, DATA_TILE));
+    await fn(r, db, damaged, remote as RecordingRemote);
+  } finally {
+    await r.close();
+    await db.close();
+  }
+}
+const hashKey = (r: Rig): string => r.mirror.store.partialKey({ h: 8, l: 0, n: 0, w: 20 });
+const dataKey = (r: Rig): string => r.mirror.store.partialKey({ h: 8, l: -1, n: 0, w: 20 });
+
+/** Flips a byte of the stored level-0 hash tile (record 5's hash). */
+async function damageHashTile(r: Rig): Promise<void> {
+  const b = Buffer.from((await r.storage.get(hashKey(r))) ?? Buffer.alloc(0));
+  b[5 * 32] = (b[5 * 32] ?? 0) ^ 0xff;
+  await r.storage.put(hashKey(r), b);
+}
+
+/** Gives record 5 of the stored data tile another h1: still well-formed records, not the tree's. */
+async function damageDataTile(r: Rig): Promise<void> {
+  const good = recordText(mod(5));
+  const tile = String(await r.storage.get(dataKey(r)));
+  expect(tile).toContain(good);
+  await r.storage.put(dataKey(r), Buffer.from(tile.replace(good, forge(good))));
+}
+
+// A client (the go command) reads tiles too: each stored one is proven the first time a process serves it.
+describe('SumdbMirror: stored tiles served to clients', () => {
+  for (const [kind, path, damage, key] of [
+    ['hash', HASH_TILE, damageHashTile, hashKey],
+    ['data', DATA_TILE, damageDataTile, dataKey],
+  ] as const) {
+    it(`a stored ${kind} tile changed in storage is not served: the client gets the verified one; the damage is logged, counted and the copy replaced`, async () => {
+      await withStoredTiles(async (r, db, damaged) => {
+        const want = await dbTile(db, path);
+        await damage(r);
+        // A restart: nothing of the tile is in memory, and nothing proved it yet.
+        const again = await r.reopen();
+        const got = await again.serve(path);
+        expect(got.body.equals(want), 'the verified tile').toBe(true);
+        expect(got.cache).toBe('miss');
+        const alerts = r.logs.filter((l) => l.alert === 'stored_tile_damaged');
+        expect(alerts.map((l) => [l.level, l.tile])).toEqual([[50, path]]);
+        expect(damaged).toEqual(['tile']);
+        await again.idle();
+        expect((await r.storage.get(key(r)))?.equals(want), 'the stored copy replaced').toBe(true);
+        // Another process serves the replaced copy as stored, and finds nothing damaged.
+        const third = await r.reopen();
+        expect(await third.serve(path)).toMatchObject({ body: want, cache: 'hit' });
+        expect(damaged).toEqual(['tile']);
+      });
+    });
+
+    it(`with no source answering, a damaged stored ${kind} tile is an error saying so, never the damaged bytes`, async () => {
+      await withStoredTiles(async (r, db) => {
+        const want = await dbTile(db, path);
+        await damage(r);
+        const bad = (await r.storage.get(key(r))) ?? Buffer.alloc(0);
+        db.setFault(faults.status(503));
+        const err = await (await r.reopen()).serve(path).catch((e: unknown) => e as Error);
+        expect(err).toMatchObject({ kind: 'unavailable' });
+        // A hash tile through which the proof fails is kept (which stored tile is wrong cannot be told without the
+        // sources); a data tile whose record is not the tree's (the hash tiles proved) is dropped.
+        if (kind === 'hash') {
+          expect((err as Error).message).toMatch(
+            /the stored tile\/8\/0\/000\.p\/20 is not served: it does not prove against the verified tree/,
+          );
+          expect(await r.storage.get(key(r))).toEqual(bad);
+        } else {
+          expect((err as Error).message).toMatch(/checksum database .*503/);
+          expect(await r.storage.get(key(r))).toBeNull();
+          await r.storage.put(key(r), bad);
+        }
+        // Offline: the same, saying godepot is offline.
+        const offline = await rig([db.url], { storage: r.storage, mirror: { offline: true } });
+        try {
+          const off = await offline.mirror.serve(path).catch((e: unknown) => e as Error);
+          expect(off).toMatchObject({ kind: 'unavailable' });
+          expect((off as Error).message).toMatch(/godepot is offline/);
+        } finally {
+          await offline.close();
+        }
+        // The database back: the verified tile.
+        db.clearFaults();
+        expect((await (await r.reopen()).serve(path)).body.equals(want)).toBe(true);
+      });
+    });
+  }
+
+  it('an intact stored tile is proven once per process, from stored tiles only; a copy changed since is proven again', async () => {
+    await withStoredTiles(async (r, db, damaged, remote) => {
+      const proofs = vi.spyOn(VerifiedTileReader.prototype, 'readTiles');
+      try {
+        const again = await r.reopen();
+        remote.calls.length = 0;
+        for (const path of [HASH_TILE, DATA_TILE, 'tile/8/0/000.p/7']) {
+          const before = proofs.mock.calls.length;
+          for (let i = 0; i < 5; i++) expect((await again.serve(path)).cache, path).toBe('hit');
+          expect(proofs.mock.calls.length - before, `${path}: proofs`).toBe(1);
+        }
+        // Nothing asked of the database: the tiles that prove them are held.
+        expect(remote.calls).toEqual([]);
+        // A changed copy is not the one proven: proven again, found damaged, and not served.
+        await damageDataTile(r);
+        const got = await again.serve(DATA_TILE);
+        expect(got.body.equals(await dbTile(db, DATA_TILE))).toBe(true);
+        expect(damaged).toEqual(['tile']);
+        // Another process proves its copies once again.
+        const third = await r.reopen();
+        const before = proofs.mock.calls.length;
+        for (let i = 0; i < 3; i++) await third.serve(HASH_TILE);
+        expect(proofs.mock.calls.length - before).toBe(1);
+      } finally {
+        proofs.mockRestore();
+      }
+    });
   });
 });

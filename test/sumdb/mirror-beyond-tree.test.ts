@@ -56,7 +56,7 @@ describe('SumdbMirror: tiles beyond the verified tree', () => {
     const again = await r.mirror.serve('tile/8/data/000.p/5');
     expect(again.body).toEqual(good);
     expect(again.cache).toBe('miss');
-    expect(r.logs.some((l) => String(l.msg).includes('stored data tile is damaged'))).toBe(true);
+    expect(r.logs.some((l) => l.alert === 'stored_tile_damaged' && l.level === 50)).toBe(true);
     await r.mirror.idle();
     expect(await storage.get(key)).toEqual(good);
 
