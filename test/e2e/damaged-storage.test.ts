@@ -276,7 +276,8 @@ describe('a damaged data folder', () => {
         expect(r.status).toBe(200);
         expect(await r.text()).toContain(m.version);
         expect((await fetch(`${g.url}/${m.path}/@v/${m.version}.mod`)).status).toBe(200);
-        await g.g.service.idle();
+        // The tree head is written behind the lookup's answer: its failure is logged once the mirror is idle.
+        await Promise.all([g.g.service.idle(), ...g.g.mirrors.map((mirror) => mirror.idle())]);
         const said = g.logs.map((l) => String(l.err ?? ''));
         expect(said).toContain(
           `storage cannot write ${list}: a folder is there, where godepot keeps a file; remove the folder`,
