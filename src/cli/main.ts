@@ -19,7 +19,7 @@ Usage:
                                the Go settings a CI job needs to build through godepot
   godepot private ls|verify [--data DIR]
                                the private checksum ledger; verify re-fetches each version and exits 1 if one changed
-  godepot auth add NAME [--modules PATTERNS] [--auth FILE]
+  godepot auth add NAME --modules PATTERNS [--auth FILE]
                                add a user of the --auth file; prints its new token once
   godepot --version            the version
   godepot help                 this text

@@ -1,12 +1,13 @@
 // The --auth gate and users file: who gets in, with which status, and what
 // the refusal says (never the token, never the pattern list).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide, moduleOfPath, basicCredentials } from '../../src/auth/gate.js';
 import { hashToken, parseUsers, withUser } from '../../src/auth/users.js';
 import { authCommand } from '../../src/cli/auth.js';
+import { main } from '../../src/cli/main.js';
 
 const basic = (user: string, token: string): string => 'Basic ' + Buffer.from(`${user}:${token}`).toString('base64');
 
@@ -139,6 +140,14 @@ describe('the users file', () => {
       const help: string[] = [];
       expect(await authCommand(['add', '--help'], { ...io, out: (t: string) => void help.push(t) })).toBe(0);
       expect(help.join('')).toMatch(/^Usage: godepot auth add NAME --modules PATTERNS/);
+      // The overview says so too: --modules has no default there either.
+      const write = vi.spyOn(process.stdout, 'write').mockReturnValue(true);
+      try {
+        expect(await main(['help'])).toBe(0);
+        expect(write.mock.calls.join('')).toContain('godepot auth add NAME --modules PATTERNS [--auth FILE]');
+      } finally {
+        write.mockRestore();
+      }
       expect(parseUsers(await readFile(file, 'utf8')).map((x) => x.name)).toEqual(['ci', 'two']);
       const nowhere = join(dir, 'missing', 'users.json');
       await expect(authCommand(['add', 'ci', '--modules', '*', '--auth', nowhere], io)).rejects.toThrow(
