@@ -142,6 +142,9 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** OpenSSL's words when the other end of a TLS handshake answers in plain HTTP. */
+export const PLAIN_HTTP_ANSWER = /wrong version number|packet length too long|http request/i;
+
 /** Node and OpenSSL error codes of a failed TLS handshake. */
 export const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;
 
@@ -194,9 +197,8 @@ export function classifyNetworkError(
     failure = 'tls';
     detail = isUntrusted(err)
       ? `${msg}: ${UNTRUSTED_FIX}`
-      : /wrong version number|packet length too long|http request/i.test(msg)
-        ? // OpenSSL's words when the other end answers in plain HTTP.
-          `the server answered in plain HTTP, not TLS: if it serves http, write its URL with http:// (a URL without a scheme means https://, as for the go command)`
+      : PLAIN_HTTP_ANSWER.test(msg)
+        ? `the server answered in plain HTTP, not TLS: if it serves http, write its URL with http:// (a URL without a scheme means https://, as for the go command)`
         : msg.trimEnd();
     transient = false;
   } else if (phase === 'body') {

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { createProgress, formatBytes, renderBar } from '../../src/cli/progress.js';
+import { createServer as createHttpServer } from 'node:http';
 import { classify, probeConnection } from '../../src/cli/doctor/probes.js';
+import { runDoctor } from '../../src/cli/doctor/run.js';
+import { configFromEnv } from '../../src/cli/doctor/goenv.js';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -89,7 +92,11 @@ describe('doctor probes', () => {
         ['tcp', true],
         ['tls', false],
       ]);
-      expect(tls.steps[1]?.failure).toBe('tls');
+      // Not a certificate problem: the server there speaks no TLS at all.
+      expect(tls.steps[1]).toMatchObject({
+        failure: 'plain-http',
+        detail: `127.0.0.1:${addr.port} answered in plain HTTP, not TLS`,
+      });
     } finally {
       for (const s of accepted) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -98,5 +105,27 @@ describe('doctor probes', () => {
     expect(closed.steps[0]).toMatchObject({ name: 'tcp', ok: false, failure: 'refused' });
     const dns = await probeConnection('https://no-such-host.invalid', 2000);
     expect(dns.steps[0]).toMatchObject({ name: 'dns', ok: false, failure: 'dns' });
+  });
+
+  it('says to write http:// when a GOPROXY entry without a scheme (https) names a plain-HTTP godepot', async () => {
+    const server = createHttpServer((_req, res) => res.end());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const addr = server.address();
+    if (!addr || typeof addr === 'string') throw new Error('no address');
+    try {
+      const report = await runDoctor(
+        { ...configFromEnv({}), GOPROXY: `127.0.0.1:${addr.port}`, GOSUMDB: 'off' },
+        { timeoutMs: 2000, source: 'test' },
+      );
+      const proxy = report.findings.filter((f) => f.subject === `https://127.0.0.1:${addr.port}`);
+      expect(proxy.map((f) => f.kind)).toEqual(['config']);
+      expect(proxy[0]?.message).toContain('https to a plain-HTTP server');
+      expect(proxy[0]?.fix).toContain('write its URL with http://');
+      expect(proxy[0]?.fix).not.toContain('certificate');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

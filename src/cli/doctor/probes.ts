@@ -5,14 +5,14 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { request } from 'undici';
-import { codesOf, TLS_CODE } from '../../upstream/errors.js';
+import { codesOf, PLAIN_HTTP_ANSWER, TLS_CODE } from '../../upstream/errors.js';
 import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 import { splitCredentials } from '../../upstream/credentials.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
 export type StepFailure =
-  'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'status' | 'auth' | 'body' | 'key' | 'unhealthy';
+  'dns' | 'refused' | 'connect' | 'timeout' | 'tls' | 'plain-http' | 'status' | 'auth' | 'body' | 'key' | 'unhealthy';
 
 export interface Step {
   readonly name: StepName;
@@ -162,6 +162,18 @@ export async function probeConnection(
       s.destroy();
       steps.push({ name: 'tls', ok: true, ms: r.ms, detail });
     } catch (err) {
+      // An https URL of a plain-HTTP server (a GOPROXY entry without a scheme means https://): not a certificate problem.
+      if (PLAIN_HTTP_ANSWER.test(errText(err))) {
+        const ms = Math.round(performance.now() - started);
+        steps.push({
+          name: 'tls',
+          ok: false,
+          ms,
+          failure: 'plain-http',
+          detail: `${host}:${port} answered in plain HTTP, not TLS`,
+        });
+        return { steps, ok: false };
+      }
       return fail('tls', started, err, 'tls', `TLS handshake with ${host} failed`);
     }
   }
