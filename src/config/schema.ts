@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { patternList } from '../module/index.js';
-import { newVerifier } from '../sumdb/note/index.js';
+import { KeyFormatError, newVerifier } from '../sumdb/note/index.js';
 import { redactText } from '../util/redact.js';
 import { LOG_FORMATS, LOG_LEVELS, VERIFY_MODES } from './options.js';
 import type { CallClass, Deadlines, Settings, VerifyMode } from './settings.js';
@@ -18,6 +18,7 @@ import {
   parseStorage,
   parseSumdbSpec,
   parseUpstreamList,
+  SUM_GOLANG_ORG_KEY,
   SUMDB_OFF,
 } from './values.js';
 
@@ -104,7 +105,12 @@ const sumdb = many.transform((given, ctx) => {
       newVerifier(parsed.key);
       return [parsed];
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(spec)}: ${(err as Error).message}` });
+      // Go's words alone ("malformed verifier id") do not say what to do.
+      const why =
+        err instanceof KeyFormatError
+          ? `not a usable verifier key (${err.message}): copy the database's NAME+HASH+KEY whole, as for GOSUMDB (sum.golang.org's is ${SUM_GOLANG_ORG_KEY})`
+          : (err as Error).message;
+      ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(spec)}: ${why}` });
       return [];
     }
   });

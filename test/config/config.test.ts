@@ -205,6 +205,13 @@ describe('loadSettings', () => {
       [['--upstream', 'noproxy'], {}, /--upstream.*noproxy/],
       [['--auth', '/x/users.json'], {}, /--auth.*--tls-cert.*--insecure-auth/],
       [['--sumdb', 'sum.golang.org+00000000+AAAA'], {}, /--sumdb #1/],
+      // A key that parses but does not check out (a copy-paste slip) says what to do, not only Go's words.
+      [
+        ['--sumdb', 'sum.golang.org+00000000+AAAA'],
+        {},
+        /not a usable verifier key \(invalid verifier hash\): copy the database's NAME\+HASH\+KEY whole/,
+      ],
+      [['--sumdb', `${TEST_KEY}x`], {}, /not a usable verifier key \(malformed verifier id\)/],
       [['--verify-rule', 'nomode'], {}, /--verify-rule/],
       [['--frobnicate'], {}, /unknown flag --frobnicate/],
       [['--sumdb', 'sum.golang.org', '--sumdb', 'sum.golang.org'], {}, /configured twice/],
