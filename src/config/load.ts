@@ -113,7 +113,10 @@ export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawSet
   const raw: RawSettings = { values: {}, from: {} };
   const file = flags.configFile ?? env.GODEPOT_CONFIG;
   if (file) {
-    for (const [name, value] of Object.entries(readConfigFile(file))) {
+    // A GODEPOT_CONFIG left in the environment is easily forgotten: its problems name it.
+    const named =
+      flags.configFile === undefined ? `config file ${file} (named by GODEPOT_CONFIG)` : `config file ${file}`;
+    for (const [name, value] of Object.entries(readConfigFile(file, named))) {
       raw.values[name] = value;
       raw.from[name] = `config file ${file}`;
     }
@@ -144,24 +147,25 @@ export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawSet
   return raw;
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
+/** The settings of a JSON config file; named is how messages call it ("config file FILE"). */
+function readConfigFile(file: string, named: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read ${named}: ${(err as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(`${named} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new ConfigError(`config file ${file}: expected a JSON object of settings, like {"listen": ":8080"}`);
+    throw new ConfigError(`${named}: expected a JSON object of settings, like {"listen": ":8080"}`);
   const unknown = Object.keys(json).find((k) => !findOption(k));
   if (unknown !== undefined)
-    throw new ConfigError(`config file ${file}: unknown setting ${JSON.stringify(unknown)} (see godepot serve --help)`);
+    throw new ConfigError(`${named}: unknown setting ${JSON.stringify(unknown)} (see godepot serve --help)`);
   return json as Record<string, unknown>;
 }
 

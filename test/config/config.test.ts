@@ -406,6 +406,14 @@ describe('loadSettings', () => {
     writeFileSync(f2, '{');
     expect(() => loadSettings(['--config', f2], {})).toThrow(/not valid JSON/);
     expect(() => loadSettings(['--config', join(dir, 'missing.json')], {})).toThrow(/cannot read config file/);
+    // A file named by a GODEPOT_CONFIG left in the environment says where its name came from.
+    const missing = join(dir, 'gone.json');
+    expect(() => loadSettings([], { GODEPOT_CONFIG: missing })).toThrow(
+      `cannot read config file ${missing} (named by GODEPOT_CONFIG)`,
+    );
+    expect(() => loadSettings([], { GODEPOT_CONFIG: f1 })).toThrow(
+      `config file ${f1} (named by GODEPOT_CONFIG): unknown setting "listn"`,
+    );
   });
 });
 
