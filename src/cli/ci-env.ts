@@ -71,6 +71,12 @@ function quoteYaml(v: string): string {
 }
 
 export function normalizeProxyUrl(input: string): string {
+  // "godepot.internal:8443" parses as a URL of scheme "godepot.internal:": say what is missing instead.
+  const bare = input.trim();
+  if (bare !== '' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(bare) && !/[\s,|]/.test(bare))
+    throw new ConfigError(
+      `invalid --proxy ${JSON.stringify(input)}: give godepot's URL with its scheme: https://${bare}, or http://${bare} if it serves plain HTTP`,
+    );
   let url: URL;
   try {
     url = new URL(input.trim());

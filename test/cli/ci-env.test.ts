@@ -97,6 +97,10 @@ describe('ci-env', () => {
     expect(() => vars({ proxy: 'ftp://x' })).toThrow(/http or https/);
     expect(() => vars({ proxy: 'https://a,b' })).toThrow(/separate GOPROXY entries/);
     expect(() => vars({ proxy: 'not a url' })).toThrow(/invalid --proxy/);
+    // A host and port alone: the scheme is what is missing (it is not "the scheme godepot.internal:").
+    expect(() => vars({ proxy: 'godepot.internal:8443' })).toThrow(
+      'invalid --proxy "godepot.internal:8443": give godepot\'s URL with its scheme: https://godepot.internal:8443, or http://godepot.internal:8443 if it serves plain HTTP',
+    );
   });
 
   it('shell output is valid sh that sets exactly these values, quotes and all', () => {
