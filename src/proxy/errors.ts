@@ -89,6 +89,9 @@ export function fromUpstream(err: UpstreamError, what: string): GodepotError {
   });
 }
 
+/** Hosts whose module paths are host/OWNER/…: only an owner there can be private, never the whole host. */
+const PUBLIC_CODE_HOSTS = new Set(['github.com', 'gitlab.com', 'bitbucket.org']);
+
 /**
  * The hint for a module an upstream proxy could not fetch from its origin as
  * an anonymous client (it passes on the go command's words, which an origin
@@ -99,8 +102,13 @@ function privateHint(err: NotFoundError, path: string | undefined): string {
   const detail = err.detail ?? '';
   const signs = originOutOfReach(detail) || /module host not permitted/i.test(detail);
   if (path === undefined || !/^https?:/.test(err.upstream) || !signs) return '';
-  const host = path.split('/')[0] ?? path;
-  return ` (if ${host} is private, godepot fetches from it itself with --private '${host}/*': README, Private modules)`;
+  // The bare name covers the host itself too (the go command asks for it when it
+  // probes a package path's prefixes); 'host/*' would not. On a public code host
+  // the owner is what can be private.
+  const [host = path, owner] = path.split('/');
+  const privatePart = PUBLIC_CODE_HOSTS.has(host) ? (owner === undefined ? '' : `${host}/${owner}`) : host;
+  if (privatePart === '') return '';
+  return ` (if ${privatePart} is private, godepot fetches from it itself with --private '${privatePart}': README, Private modules)`;
 }
 
 /**

@@ -39,7 +39,7 @@ describe('a private module asked of a public proxy', () => {
         const r = await get(`${g.url}/git.corp.example/team/lib${i}/@v/list`);
         expect(r.status).toBe(status);
         expect(r.text).toContain(words.slice(0, 40));
-        expect(r.text).toContain("with --private 'git.corp.example/*'");
+        expect(r.text).toContain("with --private 'git.corp.example'");
         expect(r.text.trim().split('\n')).toHaveLength(1);
       } finally {
         undo();
@@ -56,6 +56,20 @@ describe('a private module asked of a public proxy', () => {
       `not found: example.com/nosuch@v1.0.0 .info (${upstream.url} answered 404: not found: module example.com/nosuch)\n`,
     );
     expect(r.text).not.toContain('--private');
+  });
+
+  it('names a pattern that covers the path asked for, and never a whole public code host', () => {
+    const hint = (path: string): string =>
+      fromNotFound(new NotFoundError('https://proxy.golang.org', 400, 'Go module host not permitted'), path, path)
+        .message;
+    // The go command probes the host itself (go get git.corp.example/team/lib asks for git.corp.example
+    // too): 'git.corp.example/*' would not cover it, the bare name does.
+    expect(hint('git.corp.example')).toContain("with --private 'git.corp.example':");
+    expect(hint('git.corp.example/team/lib')).toContain("with --private 'git.corp.example':");
+    expect(hint('github.com/acme/secret')).toContain(
+      "if github.com/acme is private, godepot fetches from it itself with --private 'github.com/acme':",
+    );
+    expect(hint('github.com')).not.toContain('--private');
   });
 
   it('gives no such hint for an origin fetch (the module is private already)', () => {
