@@ -24,6 +24,16 @@
 // The protocol is read-only: a request that announces a body is answered 400
 // and its connection closed, so a client cannot hold a descriptor by never
 // sending the body it announced.
+//
+// The cap bounds work only if a connection carries a bounded amount of it:
+// Node starts every request pipelined on a connection at once (it stops
+// reading only once answers pile up unread, and an answer waiting for an
+// upstream piles up nothing), so one connection could start thousands of
+// upstream fetches. Beyond MAX_PIPELINED unanswered requests, a connection's
+// next request is answered 503 and the connection closed after it. Node
+// tells only the response being written that its connection closed; those
+// queued behind it (pipelined) are told here, so that their work is given
+// up and they stop counting as in flight.
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -63,6 +73,9 @@ export const DEFAULT_LIMITS: HttpServerLimits = {
 
 /** Descriptors kept for everything but client connections (files, upstream pools, logs). */
 const DESCRIPTORS_FOR_OTHERS = 128;
+
+/** Unanswered requests one connection may have (HTTP/1.1 pipelining; the go command sends one at a time). */
+export const MAX_PIPELINED = 32;
 
 /** The soft limit on open descriptors (Linux: /proc/self/limits), or null when unknown. */
 export function descriptorLimit(): number | null {
@@ -112,8 +125,33 @@ export function createHttpServer(
   const reserve = Math.min(limits.reserve, Math.floor(cap / 2));
   /** Connections in the reserve (the socket requests arrive on), with the abort of the wait that closes them. */
   const limited = new WeakMap<Socket, AbortController>();
+  /** The responses of each connection not yet sent whole or given up, in request order. */
+  const unanswered = new WeakMap<Socket, Set<ServerResponse>>();
   let open = 0;
   let lastIdleSweep = -Infinity;
+
+  /** Adds res to its connection's unanswered responses; returns how many there are now. */
+  const track = (sock: Socket, res: ServerResponse): number => {
+    let pending = unanswered.get(sock);
+    if (!pending) {
+      const p = new Set<ServerResponse>();
+      pending = p;
+      unanswered.set(sock, p);
+      sock.once('close', () => {
+        // The response being written (it has the socket) hears of the close from Node; the ones queued behind it do not.
+        for (const r of [...p]) {
+          if (r.socket !== null) continue;
+          r.destroy();
+          r.emit('close');
+        }
+        p.clear();
+      });
+    }
+    const p = pending;
+    p.add(res);
+    res.once('close', () => p.delete(res));
+    return p.size;
+  };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const sock = req.socket;
@@ -125,6 +163,16 @@ export function createHttpServer(
     if (hasBody(req)) {
       res.shouldKeepAlive = false;
       app.refuse(req, res, 'bad_request', 'godepot: requests to a module proxy carry no body');
+      return;
+    }
+    if (sock !== undefined && track(sock, res) > MAX_PIPELINED) {
+      res.shouldKeepAlive = false;
+      app.refuse(
+        req,
+        res,
+        'overloaded',
+        `godepot: too many requests in flight on one connection (at most ${MAX_PIPELINED} pipelined); send fewer at a time`,
+      );
       return;
     }
     app.handle(req, res, reserved);
