@@ -226,9 +226,11 @@ export function createHttpServer(
     if (!tls) admit(socket);
   });
   if (tls) server.on('secureConnection', admit);
-  // A client that sends garbage or resets mid-request: answer 400 when possible, never crash.
+  // A client that sends garbage or resets mid-request: answer 400 when possible, never crash. Not while an
+  // earlier request is unanswered: the client takes the next answer for that request's (or finds it in a body).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && !socket.writableEnded && err.code !== 'ECONNRESET') {
+    const answering = (unanswered.get(socket as Socket)?.size ?? 0) > 0;
+    if (socket.writable && !socket.writableEnded && !answering && err.code !== 'ECONNRESET') {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
         socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
