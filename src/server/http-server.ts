@@ -155,6 +155,7 @@ export function createHttpServer(
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const sock = req.socket;
+    req.url = originForm(req.url ?? '/');
     const reserved = sock !== undefined && limited.has(sock);
     if (reserved) {
       limited.get(sock)?.abort();
@@ -247,4 +248,16 @@ function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   if (cl !== undefined && cl !== '0') return true;
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * The path and query of a request target: an absolute-form target (`GET http://host/path`, what a client sends
+ * to a forward proxy) is one a server must accept (RFC 9112 §3.2.2). Made here, before the --auth gate and the
+ * router read req.url, so that both see the same path.
+ */
+export function originForm(target: string): string {
+  const m = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (!m) return target;
+  const rest = target.slice(m[0].length);
+  return rest.startsWith('/') ? rest : '/' + rest;
 }

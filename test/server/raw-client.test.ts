@@ -1,14 +1,18 @@
 // A hostile client speaking HTTP/1.1 on raw sockets, where fetch would
 // normalise what it sends: many requests pipelined on one connection, a
 // connection closed with answers still queued, a parse error while a zip is
-// streaming. Loopback only; every wait bounded.
+// streaming, an absolute-form request target. Loopback only; every wait
+// bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
-import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { MemoryStorage, type OpenBlob } from '../../src/storage/index.js';
+import { hashToken, withUser } from '../../src/auth/users.js';
 import { MAX_PIPELINED } from '../../src/server/http-server.js';
 
 /** A connection that collects every byte it receives. */
@@ -217,5 +221,69 @@ describe('a hostile client on raw connections', () => {
     // Whatever the client got of the zip is the zip's bytes (cut short, which it notices by Content-Length).
     expect(body.equals(big.zip.subarray(0, body.length))).toBe(true);
     expect(got.subarray(head).includes('HTTP/1.1 400')).toBe(false);
+  });
+
+  it('accepts an absolute-form request target as its path (RFC 9112 §3.2.2)', async () => {
+    const c = await open(godepot.url);
+    c.socket.write(
+      get(`http://127.0.0.1/example.com/ok/@v/v1.0.0.info`) +
+        get('HTTP://x:1/example.com/ok/@v/list?x=1') +
+        get('http://x') +
+        get('https://x/healthz', 'Connection: close\r\n'),
+    );
+    await c.closed;
+    const r = responses(c.received());
+    expect(r.map((x) => x.status)).toEqual([200, 200, 200, 200]);
+    expect(r[0]?.body.equals(ok.info)).toBe(true);
+    expect(r[1]?.body.toString()).toBe('v1.0.0\n');
+    expect(r[2]?.body.toString()).toMatch(/^godepot: a verifying Go module proxy/);
+    expect(r[3]?.body.toString()).toBe('ok\n');
+  });
+});
+
+describe('an absolute-form request target under --auth', () => {
+  let upstream: FakeGoProxy;
+  let sumdb: FakeSumDb;
+  let godepot: RunningGodepot;
+  let dir: string;
+  const TOKEN = 'limited-token-0123456789abcdef';
+
+  beforeAll(async () => {
+    const built = await buildModules([
+      { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
+      { path: 'corp.example/secret', version: 'v1.0.0', files: { 'go.mod': 'module corp.example/secret\n' } },
+    ]);
+    upstream = await FakeGoProxy.start(built);
+    sumdb = await FakeSumDb.start({ records: built });
+    dir = await tempDir();
+    const users = join(dir, 'users.json');
+    await writeFile(users, withUser(null, 'oss', hashToken(TOKEN), 'example.com/*'));
+    godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      auth: users,
+      'insecure-auth': 'true',
+    });
+  });
+  afterAll(async () => {
+    await godepot?.close();
+    await upstream?.close();
+    await sumdb?.close();
+    await removeDir(dir);
+  });
+
+  it('is checked against the module it names, as the same path in origin form is', async () => {
+    const auth = `Authorization: Basic ${Buffer.from(`oss:${TOKEN}`).toString('base64')}\r\n`;
+    const c = await open(godepot.url);
+    c.socket.write(
+      get('http://x/example.com/pub/@v/v1.0.0.info', auth) +
+        get('http://x/corp.example/secret/@v/v1.0.0.info', auth) +
+        get('http://x/api/cache', auth) +
+        get('http://x/healthz', 'Connection: close\r\n'),
+    );
+    await c.closed;
+    const r = responses(c.received());
+    expect(r.map((x) => x.status)).toEqual([200, 403, 403, 200]);
+    expect(upstream.count('secret')).toBe(0);
   });
 });
