@@ -100,6 +100,12 @@ const OVER_CAP =
   `Retry-After: 5\r\nCache-Control: no-store\r\nX-Godepot-Error: overloaded\r\n` +
   `Content-Length: ${Buffer.byteLength(OVER_CAP_BODY)}\r\n\r\n${OVER_CAP_BODY}`;
 
+const CONNECT_BODY = 'godepot: method CONNECT not allowed; godepot is a module proxy (GOPROXY), not an HTTP proxy\n';
+const CONNECT_REFUSED =
+  'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+  `X-Godepot-Error: method_not_allowed\r\nConnection: close\r\n` +
+  `Content-Length: ${Buffer.byteLength(CONNECT_BODY)}\r\n\r\n${CONNECT_BODY}`;
+
 export interface GodepotServer extends Server {
   /** Open client connections now. */
   readonly connectionCount: number;
@@ -238,6 +244,12 @@ export function createHttpServer(
       else socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     }
     socket.destroy();
+  });
+  // CONNECT (a client taking godepot for a forward proxy): Node would close the connection without a word.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => undefined);
+    socket.end(CONNECT_REFUSED);
+    setTimeout(() => socket.destroy(), 1_000).unref();
   });
   Object.defineProperty(server, 'connectionCount', { get: () => open });
   Object.defineProperty(server, 'connectionCap', { value: cap });

@@ -1,8 +1,8 @@
 // A hostile client speaking HTTP/1.1 on raw sockets, where fetch would
 // normalise what it sends: many requests pipelined on one connection, a
 // connection closed with answers still queued, a parse error while a zip is
-// streaming, an absolute-form request target. Loopback only; every wait
-// bounded.
+// streaming, an absolute-form request target, CONNECT. Loopback only; every
+// wait bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -238,6 +238,13 @@ describe('a hostile client on raw connections', () => {
     expect(r[1]?.body.toString()).toBe('v1.0.0\n');
     expect(r[2]?.body.toString()).toMatch(/^godepot: a verifying Go module proxy/);
     expect(r[3]?.body.toString()).toBe('ok\n');
+  });
+
+  it('answers CONNECT 405 instead of dropping the connection without a word', async () => {
+    const c = await open(godepot.url);
+    c.socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    await c.closed;
+    expect(c.received().toString('latin1')).toMatch(/^HTTP\/1\.1 405 [^]*\r\nallow: GET, HEAD\r\n/i);
   });
 });
 
