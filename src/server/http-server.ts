@@ -268,6 +268,7 @@ function hasBody(req: IncomingMessage): boolean {
  * router read req.url, so that both see the same path.
  */
 export function originForm(target: string): string {
+  if (target.charCodeAt(0) === 0x2f) return target; // '/': the origin form every client but a proxy's sends
   const m = /^https?:\/\/[^/?#]*/i.exec(target);
   if (!m) return target;
   const rest = target.slice(m[0].length);
