@@ -22,6 +22,9 @@ import {
   type CommandIO,
 } from './command-settings.js';
 import { startDirServer } from '../runtime/dir-server.js';
+import { storageKey } from '../proxy/request.js';
+import type { Storage } from '../storage/index.js';
+import { mergeVersionList } from './export.js';
 import { createProgress } from './progress.js';
 import { TargetSet } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
@@ -203,8 +206,6 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   const targets = new TargetSet();
   let withoutMod = 0;
   let unverifiable = 0;
-  /** The modules with a version to import: only their version lists come too. */
-  const kept = new Set<string>();
   for (const v of found) {
     if (!v.files.has('mod') && !v.files.has('zip')) {
       withoutMod++;
@@ -217,7 +218,6 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       continue;
     }
     targets.add(v, { info: v.files.has('info'), zip: v.files.has('zip') }, root);
-    kept.add(v.path);
   }
   if (found.length === 0) {
     // Pointed one level off (the mount above an export folder, GOPATH instead of GOMODCACHE, …): say so, not
@@ -272,16 +272,19 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       signal: interrupt.signal,
     });
     // The version lists the folder holds: without them an offline godepot answers @v/list, @latest and
-    // `go get …@latest` with 404, where GOPROXY=file:// of the same folder answers them. Less the versions
-    // that could not be imported: an offline godepot would list a version it cannot serve.
-    for (const f of report.failures) {
-      const at = f.module.lastIndexOf('@');
-      if (at > 0) server.leaveOut(f.module.slice(0, at), f.module.slice(at + 1));
+    // `go get …@latest` with 404, where GOPROXY=file:// of the same folder answers them. What is listed is what
+    // this import verified and stored, added to the list already kept: the folder's own list is no more than a
+    // claim (it may name versions the folder does not hold, which an offline godepot could not serve), and
+    // another folder imported earlier, or the upstream, may know versions this one does not.
+    const failed = new Set(report.failures.map((f) => f.module));
+    const imported = new Map<string, string[]>();
+    for (const t of targets.list()) {
+      if (!listed.has(t.path) || failed.has(`${t.path}@${t.version}`)) continue;
+      imported.set(t.path, [...(imported.get(t.path) ?? []), t.version]);
     }
-    for (const path of kept) {
+    for (const [path, versions] of imported) {
       if (interrupt.signal.aborted) break;
-      if (!listed.has(path)) continue;
-      const ok = await g.service.get({ kind: 'list', path }, interrupt.signal).then(
+      const ok = await mergeList(g.storage, path, versions).then(
         () => true,
         () => false,
       );
@@ -313,6 +316,29 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   // The folder is served on a private loopback port: a failure names the folder, not that port.
   io.out(out.split(server.url).join(`folder ${dir}`));
   return warmFailed(report) ? 1 : 0;
+}
+
+/**
+ * Adds versions to path's stored @v/list. The list keeps the stored one's
+ * date, or none (1970) when there was none: it is never fresher than what
+ * the upstream last said, so a serving godepot online refreshes it as
+ * before, and an offline one serves it as it is.
+ */
+async function mergeList(storage: Storage, path: string, versions: readonly string[]): Promise<void> {
+  const key = storageKey({ kind: 'list', path });
+  const blob = await storage.open(key);
+  let existing = '';
+  let mtimeMs = 0;
+  if (blob) {
+    try {
+      existing = (await blob.read()).toString('utf8');
+      mtimeMs = blob.mtimeMs;
+    } finally {
+      await blob.close();
+    }
+  }
+  const merged = mergeVersionList(existing, versions);
+  if (merged !== existing) await storage.put(key, Buffer.from(merged), { mtimeMs });
 }
 
 /** The folders below dir (two levels at most, at most 5) that hold module versions, nearest first. */

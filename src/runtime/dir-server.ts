@@ -7,17 +7,14 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { decodeRequestPath } from '../proxy/request.js';
-import { escapePath } from '../module/index.js';
 
 export interface DirServer {
   readonly url: string;
   /** Requests answered / answered 404 (for the report). */
   readonly counts: { served: number; missing: number };
-  /** Leaves version out of path's @v/list from now on (it could not be imported: nothing would serve it). */
-  leaveOut(path: string, version: string): void;
   close(): Promise<void>;
 }
 
@@ -40,8 +37,6 @@ export function fileFor(root: string, rawPath: string): string | null {
 
 export async function startDirServer(root: string, databases: readonly string[]): Promise<DirServer> {
   const counts = { served: 0, missing: 0 };
-  /** Versions left out, by the request path of their module's list. */
-  const leftOut = new Map<string, Set<string>>();
   const notFound = (res: import('node:http').ServerResponse): void => {
     counts.missing++;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
@@ -67,16 +62,6 @@ export async function startDirServer(root: string, databases: readonly string[])
       // The go command treats an empty cache file as missing; so do we.
       if (!file || !st?.isFile() || st.size === 0) return notFound(res);
       counts.served++;
-      const hidden = leftOut.get(url.split('?')[0] ?? '');
-      if (hidden) {
-        const kept = (await readFile(file, 'utf8'))
-          .split('\n')
-          .filter((v) => v.trim() !== '' && !hidden.has(v.trim()))
-          .map((v) => v.trim() + '\n')
-          .join('');
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(kept) });
-        return res.end(req.method === 'HEAD' ? undefined : kept);
-      }
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size) });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file)
@@ -91,12 +76,6 @@ export async function startDirServer(root: string, databases: readonly string[])
   return {
     url: `http://127.0.0.1:${addr.port}`,
     counts,
-    leaveOut(path, version) {
-      const list = `/${escapePath(path)}/@v/list`;
-      let set = leftOut.get(list);
-      if (!set) leftOut.set(list, (set = new Set()));
-      set.add(version);
-    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
