@@ -25,7 +25,7 @@ import { startDirServer } from '../runtime/dir-server.js';
 import { storageKey } from '../proxy/request.js';
 import type { Storage } from '../storage/index.js';
 import { mergeVersionList } from './export.js';
-import { createProgress } from './progress.js';
+import { createProgress, printable } from './progress.js';
 import { TargetSet } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
 import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
@@ -222,7 +222,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   if (found.length === 0) {
     // Pointed one level off (the mount above an export folder, GOPATH instead of GOMODCACHE, …): say so, not
     // "imported 0 of 0" and success.
-    const inner = await findLayoutsBelow(dir);
+    const inner = (await findLayoutsBelow(dir)).map(printable);
     throw new ConfigError(
       `no module versions found in ${dir}${
         inner.length === 1

@@ -19,6 +19,16 @@ export interface Progress {
   finish(): void;
 }
 
+/**
+ * s with its control characters (C0, DEL, C1) written as \xNN: names and
+ * lines from a foreign folder or someone else's go.sum are printed to the
+ * operator's terminal, where an escape sequence would rewrite the screen
+ * and a newline could forge a line of the report.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -68,7 +78,9 @@ export function createProgress(
       c.total += n;
       if (resolved === 'bar') draw(false);
     },
-    done(label, ok, bytes, detail) {
+    done(rawLabel, ok, bytes, rawDetail) {
+      const label = printable(rawLabel);
+      const detail = rawDetail === undefined ? undefined : printable(rawDetail);
       c.done++;
       c.bytes += bytes;
       if (!ok) c.failed++;

@@ -14,7 +14,7 @@ import {
   SERVER_FLAGS_HELP,
   type CommandIO,
 } from './command-settings.js';
-import { createProgress, formatBytes, type ProgressMode } from './progress.js';
+import { createProgress, formatBytes, printable, type ProgressMode } from './progress.js';
 import { collectTargets } from './targets.js';
 import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
@@ -77,7 +77,8 @@ export function formatWarmReport(r: WarmReport, verb: string, notes: readonly st
       for (const p of f.problems) lines.push(`      ${p}`);
     }
   }
-  return lines.join('\n') + '\n';
+  // One line each, whatever a name or a message from a foreign folder or go.sum holds.
+  return lines.map(printable).join('\n') + '\n';
 }
 
 /** Aborts the signal on the first SIGINT/SIGTERM (the run reports what it did); returns an undo. */
