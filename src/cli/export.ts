@@ -4,13 +4,14 @@
 // records and the exact tiles a go client reads to check them. The folder
 // works as GOPROXY=file://DIR and is what `godepot import` reads on the far
 // side of an air gap.
-import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, readFile, realpath, rmdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
 import { compare, escapePath, escapeVersion, isValid } from '../module/index.js';
 import { isBlob, type Artifact } from '../proxy/artifact.js';
 import type { ImmutableKind } from '../proxy/request.js';
+import { MAX_LIST } from '../proxy/fetch.js';
 import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
 import { compose, type Godepot } from '../runtime/compose.js';
@@ -86,6 +87,28 @@ export function mergeVersionList(existing: string, versions: Iterable<string>): 
   return [...all].sort(compare).join('\n') + '\n';
 }
 
+/**
+ * The version list already in the export folder, if it is a regular file of
+ * a list's size: the folder may hold anything (a link to a FIFO or a device
+ * would never end the read; a link elsewhere is not the folder's). Whatever
+ * else is there is replaced by the rename of the new list, not read.
+ */
+async function existingList(dir: string, key: string): Promise<string> {
+  const file = join(dir, ...key.split('/'));
+  const st = await lstat(file).catch(() => null);
+  if (!st?.isFile() || st.size > MAX_LIST) return '';
+  return readFile(file, 'utf8').catch(() => '');
+}
+
+/** p with its symlinks resolved, as far as it exists (the rest appended). */
+async function realish(p: string): Promise<string> {
+  const abs = resolve(p);
+  const real = await realpath(abs).catch(() => null);
+  if (real !== null) return real;
+  const parent = dirname(abs);
+  return parent === abs ? abs : join(await realish(parent), basename(abs));
+}
+
 /** Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported. */
 async function exportSumdb(
   g: Godepot,
@@ -126,6 +149,13 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     throw new ConfigError('nothing to export: give --from go.sum (or go.mod, a list, a folder, module@version)');
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const mode = progressMode(cs.flag('progress'));
+  // The data folder has its own layout and live writers (its sumdb/ records, its .staging): an export written
+  // there would overwrite the one and end with removing the other's staging folder.
+  const [realDir, realData] = await Promise.all([realish(dir), realish(cs.settings.data)]);
+  if (realDir === realData || realDir.startsWith(realData + sep))
+    throw new ConfigError(
+      `${dir} is godepot's data folder${realDir === realData ? '' : ' (or inside it)'}: export into a folder of its own, e.g. /media/usb/godepot`,
+    );
   const collected = await collectTargets(inputs);
   const out = await FsStorage.open(dir, { durable: false });
   const exported = new Map<string, Set<string>>();
@@ -151,7 +181,7 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     });
     for (const [path, versions] of exported) {
       const key = `${escapePath(path)}/@v/list`;
-      const existing = (await out.get(key))?.toString('utf8') ?? '';
+      const existing = await existingList(dir, key);
       await out.put(key, Buffer.from(mergeVersionList(existing, versions)));
     }
     records = await exportSumdb(g, out, collected.targets.list(), report);
@@ -159,7 +189,8 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     interrupt.release();
     await g.close();
     await out.close();
-    await rm(join(dir, '.staging'), { recursive: true, force: true });
+    // Only when empty: another export into the same folder may be staging there still (close() removed ours).
+    await rmdir(join(dir, '.staging')).catch(() => undefined);
     log.flush();
   }
   let text = formatWarmReport(
