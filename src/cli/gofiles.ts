@@ -195,16 +195,31 @@ export function parseModuleArg(arg: string, file = 'arguments', line = 0): Modul
   return { path, version };
 }
 
-/** A list of module versions: one "path@version" (or "path version") per line; '#' and '//' comments and blank lines ignored. */
+/**
+ * A list of module versions: one "path@version" (or "path version") per
+ * line; '#' and '//' comments and blank lines ignored. Until one line has
+ * read as a module version, a bad line is not repeated in the error: any
+ * file not named .sum or .mod is read as a list, and one named by a slip
+ * (a .env, a token file) would have its secret printed to a CI log.
+ */
 export function parseModuleList(text: string, file = 'list'): ModuleVersion[] {
   const out: ModuleVersion[] = [];
   text.split('\n').forEach((raw, i) => {
     const s = raw.replace(/(^|\s)(#|\/\/).*$/, '').trim();
     if (s === '') return;
     const f = s.split(/\s+/);
-    if (f.length === 2) out.push(parseModuleArg(`${f[0]}@${f[1]}`, file, i + 1));
-    else if (f.length === 1) out.push(parseModuleArg(f[0] as string, file, i + 1));
-    else throw new GoFileError(file, i + 1, 'want one module@version per line');
+    try {
+      if (f.length === 2) out.push(parseModuleArg(`${f[0]}@${f[1]}`, file, i + 1));
+      else if (f.length === 1) out.push(parseModuleArg(f[0] as string, file, i + 1));
+      else throw new GoFileError(file, i + 1, 'want one module@version per line');
+    } catch (err) {
+      if (out.length > 0) throw err;
+      throw new GoFileError(
+        file,
+        i + 1,
+        'not a list of module@version (want one module@version per line; the line is not shown, in case the file is something else)',
+      );
+    }
   });
   return out;
 }

@@ -200,6 +200,25 @@ describe('module lists', () => {
       'example.com/a@v1.0: not an exact version; give one like v1.2.3 (queries such as @latest or @v1 are not resolved here)',
     );
     expect(() => parseModuleArg('example.com/a')).toThrow(/not module@version/);
-    expect(() => parseModuleList('a b c\n', 'l.txt')).toThrow(/^l\.txt:1: want one module@version per line/);
+    expect(() => parseModuleList('a b c\n', 'l.txt')).toThrow(
+      /^l\.txt:1: not a list of module@version \(want one module@version per line/,
+    );
+  });
+
+  it('does not repeat the first line of a file that is no list (a .env, a token file named by a slip)', () => {
+    for (const secret of ['GITHUB_TOKEN=ghp_s3cr3t', 'ghp_s3cr3t@host', 'ghp_s3cr3t v1.0.0', 'https://bob:s3cr3t@x']) {
+      let message = '';
+      try {
+        parseModuleList(`# comment\n${secret}\nexample.com/a@v1.0.0\n`, '.env');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, secret).toMatch(/^\.env:2: not a list of module@version/);
+      expect(message, secret).not.toContain('s3cr3t');
+    }
+    // Once the file has shown itself to be a list, a bad line is quoted: it is a typo to find.
+    expect(() => parseModuleList('example.com/a@v1.0.0\nexample.com/b@v1\n', 'tools.txt')).toThrow(
+      /^tools\.txt:2: example\.com\/b@v1: not an exact version/,
+    );
   });
 });
