@@ -161,7 +161,14 @@ export async function collectTargets(
   };
   for (const input of inputs) {
     if (input === '-') {
-      await readOne('(stdin)', await readStdin());
+      let text: string;
+      try {
+        text = await readStdin();
+      } catch (err) {
+        errors.push(new GoFileError('(stdin)', 0, `cannot read: ${(err as Error).message}`));
+        continue;
+      }
+      await readOne('(stdin)', text);
       continue;
     }
     const st = await stat(input).catch(() => null);
@@ -171,6 +178,11 @@ export async function collectTargets(
       for (const f of sums) await readInput(f);
     } else if (st?.isFile()) {
       await readInput(input);
+    } else if (st) {
+      // A read would wait for a writer that may never come (a FIFO) or never end (/dev/zero).
+      errors.push(
+        new GoFileError(input, 0, 'not a file or folder (a pipe or a device): give a file, or - to read stdin'),
+      );
     } else if (input.includes('@')) {
       try {
         targets.add(parseModuleArg(input, 'argument'), FULL, 'arguments');
@@ -190,8 +202,16 @@ export async function collectTargets(
   return { targets, files, errors };
 }
 
-async function readAllStdin(): Promise<string> {
+/** All of stdin (or another stream), refusing more than an input file may hold (`cat /dev/zero | godepot warm -`). */
+export async function readAllStdin(stream: AsyncIterable<unknown> = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let n = 0;
+  for await (const c of stream) {
+    const b = c as Buffer;
+    n += b.length;
+    if (n > MAX_INPUT)
+      throw new Error(`larger than ${MAX_INPUT >> 20} MiB: not a go.sum, go.mod or list godepot reads`);
+    chunks.push(b);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

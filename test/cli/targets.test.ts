@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectTargets, findGoSums, FULL, GO_MOD_ONLY, TargetSet } from '../../src/cli/targets.js';
+import { execFileSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { collectTargets, findGoSums, FULL, GO_MOD_ONLY, readAllStdin, TargetSet } from '../../src/cli/targets.js';
 
 const dirs: string[] = [];
 async function tmp(): Promise<string> {
@@ -106,6 +108,26 @@ describe('collectTargets', () => {
       expect.stringMatching(/go\.sum: .*larger than 64 MiB/),
       expect.stringMatching(/go\.sum: .*larger than 64 MiB/),
     ]);
+  });
+
+  it('says what an input that is neither file nor folder is (a FIFO, a device), and reads none of it', async () => {
+    const d = await tmp();
+    execFileSync('mkfifo', [join(d, 'go.sum')]);
+    const c = await collectTargets([join(d, 'go.sum'), '/dev/zero']);
+    expect(c.errors.map((e) => e.message)).toEqual([
+      `${join(d, 'go.sum')}: not a file or folder (a pipe or a device): give a file, or - to read stdin`,
+      '/dev/zero: not a file or folder (a pipe or a device): give a file, or - to read stdin',
+    ]);
+  });
+
+  it('reads at most 64 MiB from stdin, reporting more as an input error', async () => {
+    const endless = Readable.from(
+      (function* () {
+        for (;;) yield Buffer.alloc(1 << 20, 0x20);
+      })(),
+    );
+    const c = await collectTargets(['-'], () => readAllStdin(endless));
+    expect(c.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^\(stdin\): .*larger than 64 MiB/)]);
   });
 
   it('says so when a folder holds no go.sum', async () => {
