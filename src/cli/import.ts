@@ -120,19 +120,19 @@ export async function scanLayout(
   return { found: [...found.values()], skipped, listed };
 }
 
-/** Database names (host[/path]) with lookups or tiles under root/sumdb. */
+/** Database names (host[/path]) with lookups or tiles under root/sumdb (linked folders not followed). */
 export async function scanDatabases(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, depth: number): Promise<void> => {
-    const names = await readdir(d).catch(() => [] as string[]);
-    if (depth > 0 && (names.includes('lookup') || names.includes('tile'))) {
+    const dirs = (await readdir(d, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    if (depth > 0 && (dirs.includes('lookup') || dirs.includes('tile'))) {
       out.push(relative(join(root, 'sumdb'), d).split(sep).join('/'));
       return;
     }
     if (depth > 4) return;
-    for (const n of names)
-      if (!n.startsWith('.') && (await stat(join(d, n)).catch(() => null))?.isDirectory())
-        await walk(join(d, n), depth + 1);
+    for (const n of dirs) if (!n.startsWith('.')) await walk(join(d, n), depth + 1);
   };
   await walk(join(root, 'sumdb'), 0);
   return out.sort();

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { lstat, stat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { decodeRequestPath } from '../proxy/request.js';
 
@@ -37,6 +37,7 @@ export function fileFor(root: string, rawPath: string): string | null {
 
 export async function startDirServer(root: string, databases: readonly string[]): Promise<DirServer> {
   const counts = { served: 0, missing: 0 };
+  const realRoot = await realpath(resolve(root));
   const notFound = (res: import('node:http').ServerResponse): void => {
     counts.missing++;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
@@ -48,7 +49,7 @@ export async function startDirServer(root: string, databases: readonly string[])
       // The go command probes <proxy>/sumdb/<name>/supported; answer for the databases the folder has.
       const supported = databases.find((name) => url === `/sumdb/${name}/supported`);
       if (supported !== undefined) {
-        const has = await stat(join(root, 'sumdb', ...supported.split('/'))).catch(() => null);
+        const has = await lstat(join(root, 'sumdb', ...supported.split('/'))).catch(() => null);
         if (has?.isDirectory()) {
           counts.served++;
           res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end();
@@ -57,10 +58,13 @@ export async function startDirServer(root: string, databases: readonly string[])
         return notFound(res);
       }
       const file = fileFor(root, url);
-      // lstat: a link in a carried-over folder may point anywhere on this machine; only regular files are served.
+      // lstat: a link in a carried-over folder may point anywhere on this machine; only regular files are served,
+      // and only where they are (a linked folder on the way, sumdb/x -> /home/…, leads out of the folder too).
       const st = file ? await lstat(file).catch(() => null) : null;
       // The go command treats an empty cache file as missing; so do we.
       if (!file || !st?.isFile() || st.size === 0) return notFound(res);
+      const real = await realpath(file).catch(() => '');
+      if (!real.startsWith(realRoot + sep)) return notFound(res);
       counts.served++;
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size) });
       if (req.method === 'HEAD') return res.end();

@@ -49,6 +49,11 @@ describe('reading a Go module cache', () => {
     expect([...listed]).toEqual(['example.com/Upper/Lib']);
     expect(skipped).toEqual(['example.com/bad/@v/notaversion.mod: not a valid module version']);
     expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
+    // A linked folder is not walked: it may lead anywhere on this machine (through / it took many seconds).
+    const outside = await tmp();
+    await put(outside, 'db.example/tile/8/0/000', 'x');
+    await symlink(outside, join(dl, 'sumdb', 'linked.example'));
+    expect(await scanDatabases(root)).toEqual(['localhost.localdev/sumdb', 'sum.golang.org']);
   });
 
   it('takes only regular files: a link in a carried-over folder may point anywhere on this machine', async () => {
@@ -140,7 +145,11 @@ describe('the folder server', () => {
       await writeFile(outside, 'not for the verifier\n');
       await symlink(outside, join(root, 'sumdb/sum.golang.org/lookup/example.com/a@v1.0.2'));
       expect((await get('/sumdb/sum.golang.org/lookup/example.com/a@v1.0.2'))[0]).toBe(404);
-      expect(s.counts).toEqual({ served: 3, missing: 4 });
+      // Nor is a file below a linked folder.
+      await put(join(outside, '..'), 'elsewhere/b@v1.0.0', 'not for the verifier\n');
+      await symlink(join(outside, '..', 'elsewhere'), join(root, 'sumdb/sum.golang.org/lookup/example.org'));
+      expect((await get('/sumdb/sum.golang.org/lookup/example.org/b@v1.0.0'))[0]).toBe(404);
+      expect(s.counts).toEqual({ served: 3, missing: 5 });
     } finally {
       await s.close();
     }
