@@ -320,7 +320,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
 
 /**
  * Adds versions to path's stored @v/list. The list keeps the stored one's
- * date, or none (1970) when there was none: it is never fresher than what
+ * date, or the epoch's when there was none: it is never fresher than what
  * the upstream last said, so a serving godepot online refreshes it as
  * before, and an offline one serves it as it is.
  */
@@ -328,7 +328,8 @@ async function mergeList(storage: Storage, path: string, versions: readonly stri
   const key = storageKey({ kind: 'list', path });
   const blob = await storage.open(key);
   let existing = '';
-  let mtimeMs = 0;
+  // 1 ms after the epoch, not 0: S3 storage reads a date of 0 as none and takes the upload's time instead.
+  let mtimeMs = 1;
   if (blob) {
     try {
       existing = (await blob.read()).toString('utf8');
