@@ -6,6 +6,11 @@
 // arrive until then share the answer instead of starting the work again.
 // A generic primitive with no I/O and no imports of ours, shared by
 // upstream/, sumdb/ and proxy/ (so sumdb/ need not depend on upstream/).
+// Shutdown reaches the executions through one listener, not AbortSignal.any:
+// Node 20 keeps, on each source of an AbortSignal.any, a reference to every
+// signal ever combined with it until that source aborts (nodejs/node#55351),
+// so combining the process-long shutdown signal with each flight's grew
+// memory by one entry per miss for as long as godepot ran.
 
 interface Flight<T> {
   promise: Promise<T>;
@@ -19,6 +24,8 @@ export class SingleFlight<T> {
   private readonly flights = new Map<string, Flight<T>>();
   /** Every execution still running (abandoned ones no longer in `flights` and held answers included). */
   private readonly running = new Set<Promise<unknown>>();
+  /** The controllers of executions not yet done (held work included): what shutdown aborts. */
+  private readonly live = new Set<AbortController>();
 
   /**
    * holdUntil(value) names the rest of an execution's work after its
@@ -28,7 +35,9 @@ export class SingleFlight<T> {
   constructor(
     private readonly shutdown?: AbortSignal,
     private readonly holdUntil?: (value: T) => Promise<unknown> | undefined,
-  ) {}
+  ) {
+    shutdown?.addEventListener('abort', () => this.live.forEach((c) => c.abort(shutdown.reason)), { once: true });
+  }
 
   /** Executions still running (abandoned ones included: they may still be writing). */
   get size(): number {
@@ -55,15 +64,17 @@ export class SingleFlight<T> {
     const shared = flight !== undefined;
     if (!flight) {
       const controller = new AbortController();
-      const signals = this.shutdown ? AbortSignal.any([controller.signal, this.shutdown]) : controller.signal;
+      if (this.shutdown?.aborted) controller.abort(this.shutdown.reason);
+      this.live.add(controller);
       const f: Flight<T> = { promise: Promise.resolve() as Promise<T>, controller, waiters: 0, answered: false };
       const end = (): void => {
+        this.live.delete(controller);
         if (this.flights.get(key) === f) this.flights.delete(key);
       };
       f.promise = (async () => {
         let held: Promise<unknown> | undefined;
         try {
-          const value = await fn(signals);
+          const value = await fn(controller.signal);
           f.answered = true;
           held = this.holdUntil?.(value);
           return value;
