@@ -174,8 +174,11 @@ export class DataTileIndex {
       void this.indexPending(signal);
       return;
     }
+    // The wait is on quiet alone: combining it with signal, which lives as long as the mirror, left one entry
+    // per lookup on signal (AbortSignal.any in Node 20: see util/singleflight.ts). Closing needs no abort of its
+    // own: settled() indexes what waits and so ends the wait, and a wait that ends after signal starts nothing.
     const quiet = (this.quiet = new AbortController());
-    this.c.waits.sleep(DATA_TILE_QUIET_MS, AbortSignal.any([quiet.signal, signal])).then(
+    this.c.waits.sleep(DATA_TILE_QUIET_MS, quiet.signal).then(
       () => void this.indexPending(signal),
       () => undefined, // another lookup came first, or the mirror closed
     );

@@ -3,7 +3,9 @@
 // data tiles are fetched once lookups pause, not during a build's burst.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeSumDb, faults } from '../world/index.js';
+import { DataTileIndex, type DataTileContext } from '../../src/sumdb/data-tiles.js';
 import { FakeClock } from '../support/clock.js';
+import { dependantSignals } from '../support/signals.js';
 import { fakeModules, rig, type Rig } from './mirror-harness.js';
 
 const records = Array.from({ length: 5 }, (_, i) => ({
@@ -124,5 +126,16 @@ describe('data tiles wait for a pause in lookups', () => {
     expect(clock.pending).toBe(0);
     await clock.advance(1_000);
     expect(db.count('/tile/8/data/')).toBe(0);
+  });
+
+  it('waiting for the pause leaves nothing on the signal the mirror lives by, however many lookups restart it', () => {
+    const clock = new FakeClock();
+    // Only the wait is exercised: each record in a tile of its own, fewer than start indexing at once.
+    const tiles = new DataTileIndex({ name: 'test', waits: clock } as unknown as DataTileContext);
+    const mirrorLife = new AbortController();
+    for (let n = 0; n < 60; n++) tiles.later(n * 256, mirrorLife.signal);
+    expect(clock.pending).toBe(1);
+    // Node 20 kept one entry per lookup on it (AbortSignal.any) for as long as the mirror ran.
+    expect(dependantSignals(mirrorLife.signal)).toBe(0);
   });
 });
