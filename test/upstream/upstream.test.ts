@@ -22,6 +22,7 @@ import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
 import type { WaitingClock as Clock } from '../../src/util/clock.js';
 import { FakeClock } from '../support/clock.js';
+import { dependantSignals } from '../support/signals.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -538,6 +539,18 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     await reprobeFailing(withDb, new AbortController().signal);
     expect(r.get(db.url).status().failingSince).toBeUndefined();
     expect(db.hits.slice(-2)).toEqual(['/latest', '/latest']);
+  });
+
+  it('reprobing an upstream down for many rounds leaves nothing on the shutdown signal the rounds run under', async () => {
+    const down = await serve(text('down', 503));
+    const r = registry({ attempts: 1 });
+    await expect(r.get(down.url).get('/x/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ status: 503 });
+    const shutdown = new AbortController();
+    for (let round = 0; round < 20; round++)
+      await reprobeFailing({ upstreams: [down.url], endpoints: r }, shutdown.signal);
+    expect(down.hits.filter((h) => h === REPROBE_PATH)).toHaveLength(20);
+    // Node 20 kept one entry per probe on it (AbortSignal.any) for as long as godepot ran: a round every 10 s of an outage.
+    expect(dependantSignals(shutdown.signal)).toBe(0);
   });
 
   it('aborts a pending call when the caller goes away', async () => {
