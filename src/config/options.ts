@@ -180,7 +180,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'memory-cache',
     type: 'size',
     default: '32MiB',
-    help: 'Memory for small immutable artifacts (.info, .mod, small zips); 0 disables.',
+    help: 'Memory for small immutable artifacts (.info, .mod, small zips), counting 1 KiB per entry besides its bytes; 0 disables.',
   },
   { name: 'memory-cache-item', type: 'size', default: '512KiB', help: 'Largest artifact kept in the memory cache.' },
   {
