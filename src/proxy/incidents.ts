@@ -76,6 +76,14 @@ const REFRESH_MS = 30_000;
 export const STALE_AFTER_MS = 3 * REFRESH_MS;
 /** How long the group's view read from storage is reused (the operator page asks every few seconds). */
 const VIEW_REUSE_MS = 5_000;
+/**
+ * An outage of a service that ended less than this long ago goes on when the
+ * service fails again, in the same record: when only some requests fail (one
+ * kind of artifact reset, truncated zips), one answer ends the incident and
+ * the next failures open it again, and the history filled with sub-second
+ * records that pushed the real ones out.
+ */
+export const REOPEN_WITHIN_MS = 60_000;
 
 export class IncidentLog {
   private readonly open = new Map<string, Incident>();
@@ -159,8 +167,9 @@ export class IncidentLog {
   private maybeOpen(service: { name: string; members: readonly string[] }, failure: UpstreamError | undefined): void {
     if (this.open.has(service.name)) return;
     if (!service.members.every((m) => (this.states.get(m) ?? 'closed') !== 'closed')) return;
-    // The outage began with the failure streak that opened the breaker, not when it opened.
     const now = this.clock.now();
+    if (this.reopen(service.name, now)) return;
+    // The outage began with the failure streak that opened the breaker, not when it opened.
     const since = failure?.since;
     const start = new Date(since !== undefined && since <= now ? since : now);
     const inc: Incident = {
@@ -180,6 +189,24 @@ export class IncidentLog {
       `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}`,
     );
     this.touch(inc);
+  }
+
+  /** Goes on with the service's last outage if it ended within REOPEN_WITHIN_MS; false if there is none such. */
+  private reopen(name: string, now: number): boolean {
+    const last = this.closed.findLast((inc) => inc.upstream === name && inc.event === undefined);
+    const ended = last?.end === undefined ? NaN : Date.parse(last.end);
+    if (!last || !(now - ended >= 0 && now - ended < REOPEN_WITHIN_MS) || last.endUnknown) return false;
+    this.closed = this.closed.filter((inc) => inc !== last);
+    delete last.end;
+    delete last.durationMs;
+    this.open.set(name, last);
+    this.keepFresh();
+    this.log.info(
+      { upstream: name, incident: last.id, answeredForMs: now - ended },
+      `${name} fails again ${Math.round((now - ended) / 1000)}s after answering: the outage goes on`,
+    );
+    this.touch(last);
+    return true;
   }
 
   private end(name: string): void {

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { IncidentLog, readIncidents, STALE_AFTER_MS } from '../../src/proxy/incidents.js';
+import { IncidentLog, readIncidents, REOPEN_WITHIN_MS, STALE_AFTER_MS } from '../../src/proxy/incidents.js';
 import { formatIncidentTable, incidentsCommand } from '../../src/cli/incidents.js';
 import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { UpstreamError } from '../../src/upstream/index.js';
@@ -125,6 +125,40 @@ describe('incident log', () => {
     expect((await log.list())[0]?.end).toBeUndefined();
     ep.onCall?.({ upstream: 'https://proxy.example', kind: 'list', outcome: 'not_found', seconds: 0.01 });
     expect((await log.list())[0]?.end).toBeDefined();
+  });
+
+  it('goes on with the same incident when the upstream fails again within a minute of answering', async () => {
+    // Only some requests failing (one kind reset, truncated zips): one answer ended the incident and the next
+    // failures opened another, 28 records of under a second in 15 minutes of a soak run.
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock });
+    const ep = log.endpointObserver();
+    const ev = log.serviceEvents();
+    const answered = (): void =>
+      ep.onCall?.({ upstream: 'https://proxy.example', kind: 'mod', outcome: 'ok', seconds: 0.01 });
+    ep.onBreaker?.('https://proxy.example', 'open', failure());
+    ev.served?.({ kind: 'info', outcome: 'error', status: 502 });
+    for (let i = 0; i < 5; i++) {
+      clock.advance(2_000);
+      answered();
+      expect((await log.list())[0]?.end).toBeDefined();
+      clock.advance(REOPEN_WITHIN_MS - 1);
+      ep.onBreaker?.('https://proxy.example', 'open', failure());
+      ev.served?.({ kind: 'info', outcome: 'error', status: 502 });
+    }
+    clock.advance(1_000);
+    answered();
+    await log.flush();
+    const one = await readIncidents(storage);
+    expect(one).toHaveLength(1);
+    expect(one[0]).toMatchObject({ start: '2026-01-01T00:00:00.000Z', failed: 6 });
+    expect(one[0]?.durationMs).toBe(5 * (2_000 + REOPEN_WITHIN_MS - 1) + 1_000);
+    // A minute or more after it answered, a failure is another outage.
+    clock.advance(REOPEN_WITHIN_MS);
+    ep.onBreaker?.('https://proxy.example', 'open', failure());
+    await log.flush();
+    expect(await readIncidents(storage)).toHaveLength(2);
   });
 
   it('records one outage of a database as one incident, not one per source', async () => {
