@@ -131,18 +131,25 @@ export function createHttpServer(
   const reserve = Math.min(limits.reserve, Math.floor(cap / 2));
   /** Connections in the reserve (the socket requests arrive on), with the abort of the wait that closes them. */
   const limited = new WeakMap<Socket, AbortController>();
-  /** The responses of each connection not yet sent whole or given up, in request order. */
-  const unanswered = new WeakMap<Socket, Set<ServerResponse>>();
+  /**
+   * The responses of each connection that arrived while another was being
+   * answered (pipelined: Node gives them no socket until their turn), until
+   * each is sent whole or given up. The go command sends one request at a
+   * time: this stays empty, and a request costs one property read here.
+   */
+  const queued = new WeakMap<Socket, Set<ServerResponse>>();
+  /** Each connection's latest response that had the socket when it arrived (the one being answered, if unfinished). */
+  const current = new WeakMap<Socket, ServerResponse>();
   let open = 0;
   let lastIdleSweep = -Infinity;
 
-  /** Adds res to its connection's unanswered responses; returns how many there are now. */
-  const track = (sock: Socket, res: ServerResponse): number => {
-    let pending = unanswered.get(sock);
+  /** Adds a pipelined res to its connection's queue; returns how many of them are unanswered now. */
+  const enqueue = (sock: Socket, res: ServerResponse): number => {
+    let pending = queued.get(sock);
     if (!pending) {
       const p = new Set<ServerResponse>();
       pending = p;
-      unanswered.set(sock, p);
+      queued.set(sock, p);
       sock.once('close', () => {
         // The response being written (it has the socket) hears of the close from Node; the ones queued behind it do not.
         for (const r of [...p]) {
@@ -159,6 +166,12 @@ export function createHttpServer(
     return p.size;
   };
 
+  /** Whether a response is being answered on sock (an answer started or owed there). */
+  const answering = (sock: Socket): boolean => {
+    const r = current.get(sock);
+    return (r !== undefined && !r.writableFinished) || (queued.get(sock)?.size ?? 0) > 0;
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const sock = req.socket;
     req.url = originForm(req.url ?? '/');
@@ -172,7 +185,8 @@ export function createHttpServer(
       app.refuse(req, res, 'bad_request', 'godepot: requests to a module proxy carry no body');
       return;
     }
-    if (sock !== undefined && track(sock, res) > MAX_PIPELINED) {
+    if (res.socket !== null) current.set(sock, res);
+    else if (enqueue(sock, res) >= MAX_PIPELINED) {
       res.shouldKeepAlive = false;
       app.refuse(
         req,
@@ -236,8 +250,7 @@ export function createHttpServer(
   // A client that sends garbage or resets mid-request: answer 400 when possible, never crash. Not while an
   // earlier request is unanswered: the client takes the next answer for that request's (or finds it in a body).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    const answering = (unanswered.get(socket as Socket)?.size ?? 0) > 0;
-    if (socket.writable && !socket.writableEnded && !answering && err.code !== 'ECONNRESET') {
+    if (socket.writable && !socket.writableEnded && !answering(socket as Socket) && err.code !== 'ECONNRESET') {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
         socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
