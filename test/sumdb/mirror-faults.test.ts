@@ -6,13 +6,13 @@
 import { FakeClock } from '../support/clock.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/index.js';
-import { RemoteError, type SumdbRemote } from '../../src/sumdb/remote.js';
+import { RemoteError } from '../../src/sumdb/remote.js';
 import { NotInLogError, SumdbError } from '../../src/sumdb/errors.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newVerifier, openNote, Verifiers } from '../../src/sumdb/note/index.js';
 import { formatRecord, parseRecord, parseTree } from '../../src/sumdb/tlog/index.js';
 import { FakeSumDb, faults, recordText, TEST_KEY, type Fault } from '../world/index.js';
-import { fakeModules, RecordingRemote, rig, text, type Rig, type RigOptions } from './mirror-harness.js';
+import { fakeModules, RecordingRemote, rig, text, wrapRemote, type Rig, type RigOptions } from './mirror-harness.js';
 
 /** Time-outs far above the hedge delay (150ms), so "costs the hedge delay, not a time-out" is measurable. */
 const SLOW_TIMEOUTS = { 'sumdb-first-byte-timeout': '4s', 'sumdb-idle-timeout': '4s', 'sumdb-total-timeout': '5s' };
@@ -517,19 +517,12 @@ describe('SumdbMirror: a source sends one altered tile in a proof through stored
     const db = await FakeSumDb.start({ records: modules });
     // The first answer for level-0 tile 001 has a byte flipped (a transient fault of the source); later ones are right.
     let altered = 0;
-    const once = (inner: SumdbRemote): SumdbRemote => ({
-      urls: inner.urls,
-      without: (u) => {
-        const rest = inner.without(u);
-        return rest ? once(rest) : null;
-      },
-      get: async (...args) => {
-        const got = await inner.get(...args);
-        if (!got.found || args[0] !== '/tile/8/0/001' || altered++ > 0) return got;
-        const body = Buffer.from(got.body);
-        body[0] = (body[0] ?? 0) ^ 0xff;
-        return { ...got, body };
-      },
+    const once = wrapRemote(async (inner, ...args) => {
+      const got = await inner.get(...args);
+      if (!got.found || args[0] !== '/tile/8/0/001' || altered++ > 0) return got;
+      const body = Buffer.from(got.body);
+      body[0] = (body[0] ?? 0) ^ 0xff;
+      return { ...got, body };
     });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
     try {
@@ -564,18 +557,11 @@ describe('SumdbMirror: a damaged stored tile when a lookup comes with an older h
     const db = await FakeSumDb.start({ records: modules });
     // A lagging source: lookups answered with the head of the first 512 records (a prefix of the same log).
     const lag = await FakeSumDb.start({ records: modules.slice(0, 512) });
-    const older = (inner: SumdbRemote): SumdbRemote => ({
-      urls: inner.urls,
-      without: (u) => {
-        const rest = inner.without(u);
-        return rest ? older(rest) : null;
-      },
-      get: async (...args) => {
-        const got = await inner.get(...args);
-        if (!got.found || !args[0].startsWith('/lookup/')) return got;
-        const { id, text } = parseRecord(got.body);
-        return { ...got, body: Buffer.concat([formatRecord(id, text), await lag.signedTree()]) };
-      },
+    const older = wrapRemote(async (inner, ...args) => {
+      const got = await inner.get(...args);
+      if (!got.found || !args[0].startsWith('/lookup/')) return got;
+      const { id, text } = parseRecord(got.body);
+      return { ...got, body: Buffer.concat([formatRecord(id, text), await lag.signedTree()]) };
     });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
     try {
@@ -608,17 +594,11 @@ describe('SumdbMirror: a damaged stored tile while the sources stop answering', 
     const db = await FakeSumDb.start({ records: modules });
     // The sources answer one tile, then no more (they went away between the proof and its retry).
     let tiles = 0;
-    const flaky = (inner: SumdbRemote): SumdbRemote => ({
-      urls: inner.urls,
-      without: (u) => {
-        const rest = inner.without(u);
-        return rest ? flaky(rest) : null;
-      },
-      get: (...args) =>
-        args[0].startsWith('/tile/') && tiles++ >= 1
-          ? Promise.reject(new RemoteError('no source answered', false))
-          : inner.get(...args),
-    });
+    const flaky = wrapRemote((inner, ...args) =>
+      args[0].startsWith('/tile/') && tiles++ >= 1
+        ? Promise.reject(new RemoteError('no source answered', false))
+        : inner.get(...args),
+    );
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
     try {
       const { level1, bytes } = await damageLevel1(r);

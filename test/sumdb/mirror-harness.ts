@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { MirrorRemote } from '../../src/runtime/mirror-remote.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { SumdbMirror, type ForkEvidence, type SumdbMirrorOptions, type SumdbRemote } from '../../src/sumdb/index.js';
+import type { RemoteResult } from '../../src/sumdb/remote.js';
 import { EndpointRegistry, HttpPools, MirrorSet } from '../../src/upstream/index.js';
 import type { WaitingClock } from '../../src/util/clock.js';
 import { settingsFrom, type RawSettings } from '../support/godepot.js';
@@ -153,3 +154,21 @@ export class RecordingRemote implements SumdbRemote {
 }
 
 export const text = (b: Buffer): string => b.toString('utf8');
+
+/**
+ * Wraps a remote (RigOptions.wrap) so that every get goes through get(inner, …),
+ * also after some of its mirrors are left out (without).
+ */
+export function wrapRemote(
+  get: (inner: SumdbRemote, ...args: Parameters<SumdbRemote['get']>) => Promise<RemoteResult>,
+): (inner: SumdbRemote) => SumdbRemote {
+  const wrap = (inner: SumdbRemote): SumdbRemote => ({
+    urls: inner.urls,
+    without: (u) => {
+      const rest = inner.without(u);
+      return rest ? wrap(rest) : null;
+    },
+    get: (...args) => get(inner, ...args),
+  });
+  return wrap;
+}
