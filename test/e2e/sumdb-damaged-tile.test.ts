@@ -20,16 +20,9 @@ import {
 } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { fakeModules } from '../sumdb/mirror-harness.js';
-import { Dirs, metric, sumdbEnv } from './sumdb-support.js';
+import { Dirs, metric, sumdbEnv, tinyLib } from './sumdb-support.js';
 
-const lib = (name: string) => ({
-  path: `example.com/tiles/${name}`,
-  version: 'v1.0.0',
-  files: {
-    'go.mod': `module example.com/tiles/${name}\n\ngo 1.21\n`,
-    [`${name}.go`]: `package ${name}\n\nfunc Name() string { return "${name}" }\n`,
-  },
-});
+const lib = (name: string) => tinyLib('example.com/tiles', name);
 
 describe.skipIf(findGo() === null)('a stored tile damaged on disk, asked for by the go command', () => {
   const dirs = new Dirs();

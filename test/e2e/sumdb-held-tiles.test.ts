@@ -19,16 +19,9 @@ import {
 } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { noNameResolves } from '../support/dns.js';
-import { Dirs, sumdbEnv, text } from './sumdb-support.js';
+import { Dirs, sumdbEnv, text, tinyLib } from './sumdb-support.js';
 
-const lib = (name: string) => ({
-  path: `example.com/held/${name}`,
-  version: 'v1.0.0',
-  files: {
-    'go.mod': `module example.com/held/${name}\n\ngo 1.21\n`,
-    [`${name}.go`]: `package ${name}\n\nfunc Name() string { return "${name}" }\n`,
-  },
-});
+const lib = (name: string) => tinyLib('example.com/held', name);
 
 describe.skipIf(findGo() === null)('a lookup godepot never made, answered from a data tile it holds', () => {
   const dirs = new Dirs();

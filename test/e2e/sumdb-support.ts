@@ -4,7 +4,7 @@
 // /sumdb/<name>/ — and small readers of /metrics (support/metrics.ts) and /readyz.
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { goEnv } from '../world/index.js';
+import { goEnv, type FixtureModule } from '../world/index.js';
 import { removeDir, tempDir } from '../support/godepot.js';
 export { metric } from '../support/metrics.js';
 
@@ -55,4 +55,16 @@ export async function checkout(from: string, to: string, withGoSum: boolean): Pr
 
 export async function text(file: string): Promise<string> {
   return readFile(file, 'utf8');
+}
+
+/** A one-file library module under prefix (example.com/tiles, …): its package is name, with a Name() function. */
+export function tinyLib(prefix: string, name: string): FixtureModule {
+  return {
+    path: `${prefix}/${name}`,
+    version: 'v1.0.0',
+    files: {
+      'go.mod': `module ${prefix}/${name}\n\ngo 1.21\n`,
+      [`${name}.go`]: `package ${name}\n\nfunc Name() string { return "${name}" }\n`,
+    },
+  };
 }
