@@ -75,7 +75,7 @@ const bool = parsed(
     const w = v.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(w)) return true;
     if (['0', 'false', 'no', 'off', ''].includes(w)) return false;
-    throw new Error(`${JSON.stringify(v)} is not true or false`);
+    throw new Error(`${JSON.stringify(v)} is not true or false (true/false, yes/no, on/off, 1/0)`);
   },
 );
 const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>

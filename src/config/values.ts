@@ -179,7 +179,9 @@ function httpUrl(token: string, what: string): URL {
   try {
     url = new URL(token);
   } catch {
-    throw new ValueError(`invalid ${what} URL ${shown(token)}`);
+    throw new ValueError(
+      `invalid ${what} URL ${shown(token)}: not a URL (want http(s)://HOST[:PORT][/PATH], e.g. https://proxy.golang.org)`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ValueError(`invalid ${what} URL ${shown(token)}: the scheme must be http or https`);

@@ -203,6 +203,13 @@ describe('loadSettings', () => {
       [[], { GODEPOT_RETRY_ATTEMPTS: '0' }, /--retry-attempts.*out of range/],
       [['--verify', 'maybe'], {}, /--verify.*strict, fallback, quorum/],
       [['--upstream', 'noproxy'], {}, /--upstream.*noproxy/],
+      // Said why: it read "invalid upstream URL" and nothing more.
+      [
+        ['--upstream', 'https://'],
+        {},
+        /--upstream: invalid upstream URL "https:\/\/": not a URL \(want http\(s\):\/\/HOST/,
+      ],
+      [['--access-log=2'], {}, /--access-log: "2" is not true or false \(true\/false, yes\/no, on\/off, 1\/0\)/],
       [['--auth', '/x/users.json'], {}, /--auth.*--tls-cert.*--insecure-auth/],
       [['--sumdb', 'sum.golang.org+00000000+AAAA'], {}, /--sumdb #1/],
       // A key that parses but does not check out (a copy-paste slip) says what to do, not only Go's words.
