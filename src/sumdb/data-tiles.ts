@@ -63,6 +63,8 @@ export interface DataTileContext {
   readonly suspected: (err: SumdbError) => void;
   /** A background fetch failed. */
   readonly failed?: (db: string) => void;
+  /** A stored data tile was found damaged (reported by the mirror: logged at error level and counted). */
+  readonly damaged: (t: Tile, reason: string) => void;
   /** What the pause in lookups is waited on (tests move a fake one). */
   readonly waits: WaitingClock;
   /** Set when other processes share the storage: one of them fetches a data tile, the others read it (around()). */
@@ -108,15 +110,12 @@ export class DataTileIndex {
   }
 
   /**
-   * Drops a stored data tile that no longer splits into records (verified
-   * when it was kept: this is damage in storage), so that it is fetched and
-   * verified again.
+   * Drops a stored data tile found damaged (verified when it was kept: this
+   * is damage in storage), reported, so that it is fetched and verified
+   * again.
    */
-  async dropDamaged(t: Tile, err: Error): Promise<void> {
-    this.c.log.warn(
-      { db: this.c.name, tile: tilePath(t), err: err.message },
-      'a stored data tile is damaged; it is dropped and fetched again',
-    );
+  async dropDamaged(t: Tile, reason: string): Promise<void> {
+    this.c.damaged(t, reason);
     this.forget(t.n);
     await this.c.store.dropTile(t);
   }
@@ -371,7 +370,7 @@ export class DataTileIndex {
     try {
       records = stored ? splitDataTile(stored) : [];
     } catch (err) {
-      await this.dropDamaged(t, err as Error);
+      await this.dropDamaged(t, `the stored ${tilePath(t)} does not split into records: ${(err as Error).message}`);
       return false;
     }
     if (records.length < w) return false;

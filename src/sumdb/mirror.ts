@@ -147,6 +147,7 @@ export class SumdbMirror {
       offline: opts.offline,
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
+      damaged: (t, reason) => this.storedTileDamaged(t, reason),
       waits: opts.waits ?? systemClock,
       ...(opts.leases ? { leases: opts.leases } : {}),
     });
@@ -814,9 +815,7 @@ export class SumdbMirror {
 
   /** A damaged stored data tile: logged, counted and dropped; offline, the request fails saying so. */
   private async dropDamagedDataTile(t: Tile, reason: string): Promise<void> {
-    this.storedTileDamaged(t, reason);
-    this.dataTiles.forget(t.n);
-    await this.store.dropTile(t);
+    await this.dataTiles.dropDamaged(t, reason);
     if (this.opts.offline)
       throw new SumdbError(
         'unavailable',

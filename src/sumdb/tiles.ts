@@ -101,7 +101,7 @@ export class VerifiedTileReader implements TileReader {
   /** The mirrors those tiles came from. */
   readonly sources = new Set<string>();
   /** Tiles read from storage (by path): already kept at least this wide, so not saved again. */
-  private readonly stored = new Map<string, Tile>();
+  private readonly stored = new Set<string>();
 
   constructor(
     private readonly store: SumdbStore,
@@ -118,7 +118,7 @@ export class VerifiedTileReader implements TileReader {
       tiles.map(async (t) => {
         const stored = this.opts.sourcesOnly ? null : await this.store.readTile(t);
         if (stored) {
-          this.stored.set(tilePath(t), t);
+          this.stored.add(tilePath(t));
           return stored;
         }
         if (!this.opts.network)

@@ -67,6 +67,8 @@ describe('SumdbMirror: tiles damaged in storage', () => {
       await again.idle();
       // Not reported as a data tile the database would not give ("no data tile around record …").
       expect(r.logs.filter((l) => /no data tile around record/.test(String(l.msg)))).toEqual([]);
+      // Reported as the damage it is, as when a client asks for the tile.
+      expect(r.logs.filter((l) => l.alert === 'stored_tile_damaged' && l.level === 50)).toHaveLength(1);
       expect((await r.storage.get(key))?.equals(tile)).toBe(true);
       // So it answers a lookup never made while the database is away.
       db.setFault(faults.status(503));
