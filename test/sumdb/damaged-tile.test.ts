@@ -17,14 +17,19 @@ const mod = (i: number) => {
 const forge = (good: string): string =>
   good.replace(/h1:[A-Za-z0-9+/=]+/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
 
+/** Looks up mod(3) through r and lets its writes land; returns the stored keys of the database that match re. */
+async function storedAfterLookup(r: Rig, re: RegExp): Promise<string[]> {
+  await r.mirror.lookup(mod(3));
+  await r.mirror.idle();
+  return (await r.storage.list(r.mirror.store.prefix)).filter((k) => re.test(k));
+}
+
 describe('SumdbMirror: tiles damaged in storage', () => {
   it('a record of a stored data tile is proven before it answers a lookup (the database away): a changed one is not', async () => {
     const db = await FakeSumDb.start({ records: modules });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     try {
-      await r.mirror.lookup(mod(3));
-      await r.mirror.idle();
-      const [key] = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/8\/data\//.test(k));
+      const [key] = await storedAfterLookup(r, /\/8\/data\//);
       if (!key) throw new Error('no data tile stored');
       const tile = String(await r.storage.get(key));
       const good = recordText(mod(5));
@@ -55,9 +60,7 @@ describe('SumdbMirror: tiles damaged in storage', () => {
     const db = await FakeSumDb.start({ records: modules });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     try {
-      await r.mirror.lookup(mod(3));
-      await r.mirror.idle();
-      const [key] = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/8\/data\//.test(k));
+      const [key] = await storedAfterLookup(r, /\/8\/data\//);
       if (!key) throw new Error('no data tile stored');
       const tile = (await r.storage.get(key)) ?? Buffer.alloc(0);
       // Cut short: it no longer ends with a blank line.
@@ -83,9 +86,7 @@ describe('SumdbMirror: tiles damaged in storage', () => {
     const db = await FakeSumDb.start({ records: modules });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     try {
-      await r.mirror.lookup(mod(3));
-      await r.mirror.idle();
-      const keys = (await r.storage.list(r.mirror.store.prefix)).filter((k) => /\/(tile|partial)\/8\/0\//.test(k));
+      const keys = await storedAfterLookup(r, /\/(tile|partial)\/8\/0\//);
       expect(keys.length).toBeGreaterThan(0);
       for (const key of keys) {
         const b = Buffer.from((await r.storage.get(key)) ?? Buffer.alloc(0));
@@ -155,10 +156,7 @@ describe('SumdbMirror: tiles damaged in storage', () => {
     const db = await FakeSumDb.start({ records: modules });
     const r = await rig([db.url], { settings: SLOW_TIMEOUTS });
     try {
-      await r.mirror.lookup(mod(3));
-      await r.mirror.idle();
-      for (const k of await r.storage.list(r.mirror.store.prefix))
-        if (/\/(tile|partial)\/8\/0\//.test(k)) await r.storage.delete(k);
+      for (const k of await storedAfterLookup(r, /\/(tile|partial)\/8\/0\//)) await r.storage.delete(k);
       const offline = await rig([db.url], { storage: r.storage, mirror: { offline: true } });
       try {
         const err = await offline.mirror.lookup(mod(3)).catch((e: unknown) => e as Error);
