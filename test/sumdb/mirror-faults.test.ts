@@ -492,10 +492,17 @@ async function damageLevel1(r: Rig): Promise<{ level1: string; bytes: Buffer }> 
   return { level1, bytes };
 }
 
+/** How the damaged-tile cases below run their mirrors: patient deadlines, no data-tile index. */
+const DAMAGE_RIG: RigOptions = { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } };
+
+/** A second mirror on r's storage whose answers pass through wrap. */
+const sharing = (db: FakeSumDb, r: Rig, wrap: NonNullable<RigOptions['wrap']>): Promise<Rig> =>
+  rig([db.url], { ...DAMAGE_RIG, storage: r.storage, wrap });
+
 describe('SumdbMirror: a damaged stored tile in a proof that also fetches one', () => {
   it('is replaced by the verified one and the lookups go on; the honest database is not blamed', async () => {
     const db = await FakeSumDb.start({ records: modules });
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    const r = await rig([db.url], DAMAGE_RIG);
     try {
       const { level1, bytes } = await damageLevel1(r);
       const again = await r.reopen();
@@ -524,16 +531,11 @@ describe('SumdbMirror: a source sends one altered tile in a proof through stored
       body[0] = (body[0] ?? 0) ^ 0xff;
       return { ...got, body };
     });
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    const r = await rig([db.url], DAMAGE_RIG);
     try {
       await r.mirror.lookup(mod(3));
       await r.mirror.idle();
-      const other = await rig([db.url], {
-        storage: r.storage,
-        settings: SLOW_TIMEOUTS,
-        mirror: { indexDataTiles: false },
-        wrap: once,
-      });
+      const other = await sharing(db, r, once);
       try {
         // Its proof reads the stored level-1 tile and fetches level-0 tile 001.
         expect((await other.mirror.lookup(mod(300))).record.id).toBe(300);
@@ -563,15 +565,10 @@ describe('SumdbMirror: a damaged stored tile when a lookup comes with an older h
       const { id, text } = parseRecord(got.body);
       return { ...got, body: Buffer.concat([formatRecord(id, text), await lag.signedTree()]) };
     });
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    const r = await rig([db.url], DAMAGE_RIG);
     try {
       const { level1, bytes } = await damageLevel1(r);
-      const other = await rig([db.url], {
-        storage: r.storage,
-        settings: SLOW_TIMEOUTS,
-        mirror: { indexDataTiles: false },
-        wrap: older,
-      });
+      const other = await sharing(db, r, older);
       try {
         // Checking the older head reads the damaged level-1 tile: the database is fine, so is the lookup.
         expect((await other.mirror.lookup(mod(5))).record.id).toBe(5);
@@ -599,15 +596,10 @@ describe('SumdbMirror: a damaged stored tile while the sources stop answering', 
         ? Promise.reject(new RemoteError('no source answered', false))
         : inner.get(...args),
     );
-    const r = await rig([db.url], { settings: SLOW_TIMEOUTS, mirror: { indexDataTiles: false } });
+    const r = await rig([db.url], DAMAGE_RIG);
     try {
       const { level1, bytes } = await damageLevel1(r);
-      const other = await rig([db.url], {
-        storage: r.storage,
-        settings: SLOW_TIMEOUTS,
-        mirror: { indexDataTiles: false },
-        wrap: flaky,
-      });
+      const other = await sharing(db, r, flaky);
       try {
         await expect(other.mirror.lookup(mod(300))).rejects.toBeInstanceOf(SumdbError);
         expect(other.logs.filter((l) => /does not verify/.test(String(l.msg)))).toEqual([]);
