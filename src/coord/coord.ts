@@ -21,7 +21,7 @@
 // @v/list and @latest answers are shared through the storage (one object
 // store), with their age (the stored object's write time).
 import type { FetchLeases, Lease } from '../proxy/context.js';
-import { isFailureClass } from '../upstream/errors.js';
+import { isFailureClass, isRefusalStatus } from '../upstream/errors.js';
 import type { HealthNews } from '../upstream/endpoint.js';
 
 export type { HealthNews } from '../upstream/endpoint.js';
@@ -170,6 +170,15 @@ export class LocalCoord implements Coordination {
 /** A time (ms since epoch) that is a date: status() prints it (toISOString throws a RangeError beyond ±8.64e15). */
 function isDate(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 8.64e15;
+}
+
+/** A NotFoundEntry from untrusted JSON (another process, Redis): only a 4xx with its words is a remembered refusal. */
+export function parseNotFoundEntry(value: unknown): NotFoundEntry | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const o = value as Record<string, unknown>;
+  return typeof o.upstream === 'string' && isRefusalStatus(o.status) && typeof o.detail === 'string'
+    ? { upstream: o.upstream, status: o.status, detail: o.detail }
+    : null;
 }
 
 /** A HealthNews from untrusted JSON (another process, Redis), or null when it is not one. */

@@ -38,6 +38,7 @@ import {
   LocalCoord,
   SOLO_LEASE,
   parseHealthNews,
+  parseNotFoundEntry,
   type Clock,
   type Coordination,
   type CoordStatus,
@@ -679,12 +680,9 @@ function parseOutcome(s: string): FetchOutcome | null {
 
 function parseNotFound(s: string): NotFoundEntry | null {
   try {
-    const o = JSON.parse(s) as { upstream?: unknown; status?: unknown; detail?: unknown };
-    // A value in Redis is input like any other: only a 4xx can be a remembered refusal.
-    if (typeof o.upstream === 'string' && isRefusalStatus(o.status) && typeof o.detail === 'string')
-      return { upstream: o.upstream, status: o.status, detail: o.detail };
+    return parseNotFoundEntry(JSON.parse(s));
   } catch {
     // Not ours.
+    return null;
   }
-  return null;
 }

@@ -9,13 +9,13 @@ import cluster, { type Worker } from 'node:cluster';
 import {
   LocalCoord,
   parseHealthNews,
+  parseNotFoundEntry,
   type Coordination,
   type CoordStatus,
   type HealthNews,
   type NotFoundEntry,
 } from '../coord/index.js';
 import type { FetchLeases } from '../proxy/context.js';
-import { isRefusalStatus } from '../upstream/errors.js';
 import { is, PrimaryQuestions, type Asked } from './cluster-ipc.js';
 import { clusterFetchLeases } from './cluster-leases.js';
 
@@ -154,11 +154,7 @@ export class WorkerCoord implements Coordination {
 
   async notFound(key: string): Promise<NotFoundEntry | null> {
     if (!this.connected()) return this.alone.notFound(key);
-    const v = (await this.ask({ op: 'notFound', key })) as Partial<NotFoundEntry> | null;
-    // Only a 4xx with its words is a remembered refusal (as coord/redis.ts reads one from Redis).
-    return v && typeof v.upstream === 'string' && isRefusalStatus(v.status) && typeof v.detail === 'string'
-      ? { upstream: v.upstream, status: v.status, detail: v.detail }
-      : null;
+    return parseNotFoundEntry(await this.ask({ op: 'notFound', key }));
   }
 
   async rememberNotFound(key: string, entry: NotFoundEntry, ttlMs: number): Promise<void> {
