@@ -12,7 +12,7 @@ import type { Storage } from '../storage/index.js';
 import type { EndpointStatus } from '../upstream/index.js';
 import type { SumdbStatus } from './sumdb-endpoint.js';
 import type { OperatorStats } from './stats.js';
-import { coveredSources, settleWithin } from './health.js';
+import { coveredSources, learnShared } from './health.js';
 
 /** One route of the page or its API: the label for logs and metrics, and its answer. */
 export interface OperatorRoute {
@@ -130,8 +130,7 @@ export class OperatorApi {
   /** GET /api/sumdb */
   async sumdb(): Promise<object> {
     // Else each worker would show its own last lookup's tree. A hung store holds the page no longer than SYNC_MS.
-    const late = `the checksum databases' shared state did not answer within ${SYNC_MS / 1000}s`;
-    await Promise.all(this.deps.trees.map((t) => settleWithin(t.syncShared?.(), SYNC_MS, late).catch(() => undefined)));
+    await learnShared(this.deps.trees, SYNC_MS);
     return {
       now: new Date(this.now()).toISOString(),
       trees: this.deps.trees.map((t) => {

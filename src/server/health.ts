@@ -85,7 +85,7 @@ export class Health {
       this.unverifiedCount
         ? settleWithin(this.unverifiedCount(), this.storageCheckMs, late).catch(() => undefined)
         : Promise.resolve(undefined),
-      ...this.sumdbs.map((s) => settleWithin(s.syncShared?.(), this.storageCheckMs, late).catch(() => undefined)),
+      learnShared(this.sumdbs, this.storageCheckMs),
     ]);
     const writable = check === null;
     const error = check ?? undefined;
@@ -154,8 +154,22 @@ function withoutDetail<T extends { readonly detail?: string; readonly lastFailur
   };
 }
 
+/**
+ * Has each checksum database learn at once what other workers or nodes
+ * verified or refused (syncShared): a hung store or Redis holds the caller no
+ * longer than ms, and a failure leaves the database as this process knew it.
+ */
+export async function learnShared(dbs: readonly { syncShared?(): Promise<void> }[], ms: number): Promise<void> {
+  await Promise.all(
+    dbs.map(async (db) => {
+      const synced = db.syncShared?.().catch(() => undefined);
+      if (synced) await within(synced, ms, systemClock);
+    }),
+  );
+}
+
 /** p, or a rejection with `late` once ms have passed (p then settles unheard). */
-export async function settleWithin<T>(p: Promise<T> | undefined, ms: number, late: string): Promise<T | undefined> {
+async function settleWithin<T>(p: Promise<T> | undefined, ms: number, late: string): Promise<T | undefined> {
   if (p === undefined) return undefined;
   p.catch(() => undefined);
   const r = await within(p, ms, systemClock);
