@@ -8,7 +8,7 @@
 // fetch: one process of those sharing the store asks the upstream, the
 // others read the answer it stored.
 import { NotFoundError } from '../upstream/index.js';
-import { LATE, systemClock, within, type Clock } from '../util/clock.js';
+import { CLOCK_SKEW_MS, LATE, systemClock, within, type Clock } from '../util/clock.js';
 import { fetchOnceAcross } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
@@ -33,9 +33,6 @@ interface Stored {
   readonly etag: string;
   readonly mtimeMs: number;
 }
-
-/** How far ahead of this clock a stored copy's date may be and still count as fresh (nodes' clocks differ a little). */
-const CLOCK_SKEW_MS = 60_000;
 
 export class MutableCache {
   private readonly flights: SingleFlight<Refreshed>;

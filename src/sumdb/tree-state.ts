@@ -18,7 +18,7 @@ import {
   type HashReader,
   type Tree,
 } from './tlog/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { CLOCK_SKEW_MS, systemClock, type Clock } from '../util/clock.js';
 import { SumdbError } from './errors.js';
 import { provenHashes } from './proven.js';
 import type { SumdbRemote } from './remote.js';
@@ -107,8 +107,6 @@ const SHARED_ATTEMPTS = 3;
 const FORK_SYNC_MS = 5_000;
 /** How often status looks for a newer head another process stored (catchUp). */
 const HEAD_SYNC_MS = 5_000;
-/** How far ahead of this clock another writer's may be (as mutable.ts allows for stored answers). */
-const CLOCK_SKEW_MS = 60_000;
 
 export class TreeState {
   head: VerifiedHead | null = null;

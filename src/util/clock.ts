@@ -17,6 +17,13 @@ export interface WaitingClock extends Clock {
   timeout(ms: number): AbortSignal;
 }
 
+/**
+ * How far ahead of this clock another writer's date may be and still be
+ * taken as now: nodes' clocks, workers' and an object store's metadata differ
+ * a little. Further ahead, the date is no date (due for a refresh).
+ */
+export const CLOCK_SKEW_MS = 60_000;
+
 export const systemClock: WaitingClock = {
   now: () => Date.now(),
   async sleep(ms, signal) {
