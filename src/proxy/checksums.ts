@@ -3,7 +3,13 @@
 // proven to be in the signed tree (and cached for clients to reuse).
 import { NotInLogError, SumdbError } from '../sumdb/errors.js';
 import type { SumdbMirror } from '../sumdb/mirror.js';
-import { ChecksumUnavailableError, hashesFromRecord, type ChecksumSource, type GoSumHashes } from './verify.js';
+import {
+  ChecksumUnavailableError,
+  hashesFromRecord,
+  type ChecksumSource,
+  type GoSumHashes,
+  type KnownFork,
+} from './verify.js';
 
 export class MirrorChecksums implements ChecksumSource {
   constructor(private readonly mirror: SumdbMirror) {}
@@ -17,14 +23,17 @@ export class MirrorChecksums implements ChecksumSource {
     return record ? hashesFromRecord(record.text.toString('utf8'), path, version) : null;
   }
 
-  async forked(): Promise<{ readonly text: string; readonly known: boolean } | null> {
+  async forked(): Promise<KnownFork | null> {
     const f = await this.mirror.tree.knownFork();
     if (!f) return null;
     if (f.unknown)
-      return { text: `whether the database's history was forked cannot be told now (${f.from})`, known: false };
+      return {
+        text: `whether the database's history was forked cannot be told now (${f.from})`,
+        answer: 'undecidable',
+      };
     return {
       text: `${f.from} served a history that contradicts the verified tree at ${f.detectedAt} (a fork, not cleared)`,
-      known: true,
+      answer: 'inconsistent',
     };
   }
 
@@ -41,11 +50,7 @@ export class MirrorChecksums implements ChecksumSource {
       // the fork (README, Operations), nothing new is served on the upstream's word alone.
       const fork = await this.forked().catch(() => null);
       if (fork)
-        throw new ChecksumUnavailableError(
-          this.name,
-          `${(err as Error).message}; and ${fork.text}`,
-          fork.known ? 'inconsistent' : 'undecidable',
-        );
+        throw new ChecksumUnavailableError(this.name, `${(err as Error).message}; and ${fork.text}`, fork.answer);
       if (!(err instanceof SumdbError)) throw err;
       if (err instanceof NotInLogError) throw new ChecksumUnavailableError(this.name, err.message, 'not_in_log');
       throw new ChecksumUnavailableError(this.name, err.message);

@@ -379,12 +379,12 @@ export class ModuleService {
     // in time, or not (a database that hangs outlasts the grace), the copy is kept and not served.
     const fork =
       result === 'contradicted'
-        ? { text: 'it contradicts the verified tree', known: true }
+        ? ({ text: 'it contradicts the verified tree', answer: 'inconsistent' } as const)
         : await this.ctx.checksums?.forked().catch(() => null);
     if (fork && result !== 'purged') {
       // Refused as a fetch would be (ImmutableFetcher.refused): a fork, or no telling whether there is one.
       const why = new ChecksumUnavailableError(this.ctx.checksums?.name ?? '', fork.text);
-      const r = REFUSALS[fork.known ? 'inconsistent' : 'undecidable'];
+      const r = REFUSALS[fork.answer];
       throw new GodepotError(r.code, r.message(describeRequest(req), why));
     }
     if (result === 'purged') {

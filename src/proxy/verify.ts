@@ -23,6 +23,12 @@ export interface GoSumHashes {
  */
 export type DatabaseAnswer = 'not_in_log' | 'inconsistent' | 'undecidable';
 
+/** What forked() says: a fork not cleared ('inconsistent'), or no telling whether there is one ('undecidable'). */
+export interface KnownFork {
+  readonly text: string;
+  readonly answer: Extract<DatabaseAnswer, 'inconsistent' | 'undecidable'>;
+}
+
 /** The database could not vouch for a module: unreachable, not in the log, or its answer did not verify. */
 export class ChecksumUnavailableError extends Error {
   constructor(
@@ -46,12 +52,12 @@ export interface ChecksumSource {
   /** The hashes of a record godepot holds for path@version and has proven, without asking the database; null if none. */
   held(path: string, version: string, signal?: AbortSignal): Promise<GoSumHashes | null>;
   /**
-   * A fork of the database that is not cleared (in words), or null; known
-   * false when whether there is one cannot be told now (its recorded
+   * A fork of the database that is not cleared (in words), or null; answer
+   * 'undecidable' when whether there is one cannot be told now (its recorded
    * evidence could not be read): nothing is served on an upstream's word
    * alone meanwhile either.
    */
-  forked(): Promise<{ readonly text: string; readonly known: boolean } | null>;
+  forked(): Promise<KnownFork | null>;
 }
 
 export type Policy = 'skip' | VerifyMode;
