@@ -80,11 +80,14 @@ const bool = parsed(
 );
 const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
   one.pipe(z.enum(choices, { error: (i) => `${JSON.stringify(i.input)} is not one of ${choices.join(', ')}` }));
-/** Text that is empty or matches re (described by want). */
-/** An optional URL of the shape re: one that passes re but is no URL (a port above 65535) is refused here too. */
+/**
+ * An optional URL of the shape re (described by want): one that passes re but
+ * is no URL (a port above 65535) is refused here too. A refused value is
+ * shown with any user:password in it redacted.
+ */
 const optionalUrl = (re: RegExp, want: string) =>
   text.refine((s) => s === '' || (re.test(s) && URL.canParse(s)), {
-    error: (i) => `${JSON.stringify(i.input)} is not ${want}`,
+    error: (i) => `${JSON.stringify(redactText(String(i.input)))} is not ${want}`,
   });
 
 const sumdb = many.transform((given, ctx) => {
@@ -215,9 +218,7 @@ export const SETTINGS_SCHEMA = z
     storage: parsed(one, parseStorage),
     's3-endpoint': optionalUrl(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
     'storage-timeout': duration,
-    redis: text.refine((s) => s === '' || (/^rediss?:\/\/[^\s]+$/.test(s) && URL.canParse(s)), {
-      error: (i) => `${JSON.stringify(redactText(String(i.input)))} is not redis://[:PASSWORD@]HOST:PORT[/DB]`,
-    }),
+    redis: optionalUrl(/^rediss?:\/\/[^\s]+$/, 'redis://[:PASSWORD@]HOST:PORT[/DB]'),
     'node-name': text,
   })
   .transform((v, ctx): Settings => {
