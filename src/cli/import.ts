@@ -328,8 +328,7 @@ async function mergeList(storage: Storage, path: string, versions: readonly stri
   const key = storageKey({ kind: 'list', path });
   const blob = await storage.open(key);
   let existing = '';
-  // 1 ms after the epoch, not 0: S3 storage reads a date of 0 as none and takes the upload's time instead.
-  let mtimeMs = 1;
+  let mtimeMs = 0;
   if (blob) {
     try {
       existing = (await blob.read()).toString('utf8');

@@ -496,9 +496,11 @@ function clamp(n: number, size: number): number {
   return Math.min(Math.max(n, 0), size);
 }
 
+/** The write time godepot recorded in the object's metadata (0, the epoch, included), else the store's. */
 function mtimeOf(meta: Record<string, string> | undefined, lastModified: Date | undefined): number {
-  const m = Number(meta?.[MTIME]);
-  if (Number.isFinite(m) && m > 0) return m;
+  const raw = meta?.[MTIME]?.trim();
+  const m = raw ? Number(raw) : NaN;
+  if (Number.isFinite(m) && m >= 0) return m;
   return lastModified?.getTime() ?? 0;
 }
 

@@ -151,6 +151,9 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     for (const t of await writtenAt('mod/a/@v/list')) expect(Math.abs(t - (given + 60_000))).toBeLessThan(0.01);
     await s.put('mod/b/@v/list', Buffer.from('v1.0.0\n'));
     for (const t of await writtenAt('mod/b/@v/list')) expect(t).toBeGreaterThan(given + 365 * 86_400_000);
+    // The epoch is a date too (import dates a list it made so, older than any answer of an upstream).
+    await s.put('mod/c/@v/list', Buffer.from('v1.0.0\n'), { mtimeMs: 0 });
+    for (const t of await writtenAt('mod/c/@v/list')) expect(t).toBe(0);
   });
 
   it('keeps staged bytes invisible until commit, and replaces atomically', async () => {
