@@ -7,20 +7,10 @@ import { mkdir, open, readFile, symlink } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { exportCommand } from '../../src/cli/export.js';
-import type { CommandIO } from '../../src/cli/command-settings.js';
 import { FsStorage } from '../../src/storage/index.js';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { removeDir, tempDir } from '../support/godepot.js';
-
-function capture(): { io: CommandIO; text: () => string } {
-  let out = '';
-  const io: CommandIO = {
-    out: (s) => void (out += s),
-    err: { write: (s: string) => void (out += s), isTTY: false },
-    env: {},
-  };
-  return { io, text: () => out };
-}
+import { captureIo } from '../support/io.js';
 
 describe('exporting into a folder that is not empty', () => {
   let dir: string;
@@ -61,7 +51,7 @@ describe('exporting into a folder that is not empty', () => {
     try {
       const staged = await other.stage();
       await staged.write(Buffer.from('half written'));
-      const c = capture();
+      const c = captureIo();
       expect(await exportCommand([...flags(join(dir, 'data1')), out, `${path}@v1.0.0`], c.io), c.text()).toBe(0);
       await staged.commit('note.txt');
       expect(await readFile(join(out, 'note.txt'), 'utf8')).toBe('half written');
@@ -76,7 +66,7 @@ describe('exporting into a folder that is not empty', () => {
     await mkdir(v, { recursive: true });
     execFileSync('mkfifo', [join(dir, 'pipe')]);
     await symlink(join(dir, 'pipe'), join(v, 'list'));
-    const c = capture();
+    const c = captureIo();
     const run = exportCommand([...flags(join(dir, 'data2')), out, `${path}@v1.0.0`], c.io);
     const settled = await Promise.race([run.then(() => 'done'), new Promise((r) => setTimeout(r, 20_000, 'hung'))]);
     if (settled === 'hung') {
@@ -93,7 +83,7 @@ describe('exporting into a folder that is not empty', () => {
   it("refuses godepot's own data folder, or a folder inside it", async () => {
     const data = join(dir, 'data3');
     for (const out of [data, join(data, 'mod')]) {
-      const c = capture();
+      const c = captureIo();
       await expect(exportCommand([...flags(data), out, `${path}@v1.0.0`], c.io)).rejects.toThrow(
         /is godepot.s data folder/,
       );

@@ -8,19 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importCommand } from '../../src/cli/import.js';
 import { warmCommand } from '../../src/cli/warm.js';
-import type { CommandIO } from '../../src/cli/command-settings.js';
 import { FakeSumDb } from '../world/index.js';
 import { removeDir, tempDir } from '../support/godepot.js';
-
-function capture(): { io: CommandIO; text: () => string } {
-  let out = '';
-  const io: CommandIO = {
-    out: (s) => void (out += s),
-    err: { write: (s: string) => void (out += s), isTTY: false },
-    env: {},
-  };
-  return { io, text: () => out };
-}
+import { captureIo } from '../support/io.js';
 
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 
@@ -48,7 +38,7 @@ describe('names that carry control characters', () => {
     await put('example.com/x\x1b[2J\nimported 9 of 9 module versions/@v/v1.0.0.mod', 'x');
     await put('example.com/y/@v/\x1b]0;pwned\x07v1.0.0.mod', 'x');
     await put('sumdb/db\x9b31m.example/lookup/example.com/ok@v1.0.0', 'x');
-    const c = capture();
+    const c = captureIo();
     const code = await importCommand(
       ['--progress', 'plain', '--data', join(dir, 'data'), '--sumdb', sumdb.gosumdb, root],
       c.io,
@@ -62,7 +52,7 @@ describe('names that carry control characters', () => {
   it('warm prints them escaped', async () => {
     const list = join(dir, 'tools.txt');
     await writeFile(list, 'example.com/a@v1.0.0\x1b[2K\r\nexample.com/b v1\x9b2J\n');
-    const c = capture();
+    const c = captureIo();
     const code = await warmCommand(
       ['--progress', 'plain', '--data', join(dir, 'data2'), '--sumdb', sumdb.gosumdb, list],
       c.io,

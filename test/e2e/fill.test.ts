@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { warmCommand } from '../../src/cli/warm.js';
 import { importCommand } from '../../src/cli/import.js';
 import { exportCommand } from '../../src/cli/export.js';
-import type { CommandIO } from '../../src/cli/command-settings.js';
 import {
   buildApp,
   buildModules,
@@ -25,18 +24,9 @@ import {
   writeApp,
 } from '../world/index.js';
 import { startGodepot, tempDir, removeDir, type RunningGodepot } from '../support/godepot.js';
+import { captureIo } from '../support/io.js';
 
 const go = findGo();
-
-function capture(): { io: CommandIO; text: () => string } {
-  let out = '';
-  const io: CommandIO = {
-    out: (s) => void (out += s),
-    err: { write: (s: string) => void (out += s), isTTY: false },
-    env: {},
-  };
-  return { io, text: () => out };
-}
 
 describe.skipIf(go === null)('filling godepot before the outage', () => {
   const world = buildApp();
@@ -128,7 +118,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     // The server runs on the folder while warm fills it (it has seen nothing yet, not even a tree head).
     const godepot = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
     running.push(godepot);
-    const c = capture();
+    const c = captureIo();
     const code = await warmCommand([...serverFlags(data), join(appDir, 'go.sum')], c.io);
     expect(code, c.text()).toBe(0);
     const lines = (await readFile(join(appDir, 'go.sum'), 'utf8')).trim().split('\n');
@@ -144,7 +134,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     expect(c.text()).toContain(`warmed ${versions.size} of ${versions.size} module versions`);
     // A second run finds everything cached and fetches nothing.
     upstream.resetLog();
-    const again = capture();
+    const again = captureIo();
     expect(await warmCommand([...serverFlags(data), join(appDir, 'go.sum')], again.io), again.text()).toBe(0);
     expect(again.text()).toMatch(/ 0 files fetched and verified now/);
     expect(upstream.count('.zip')).toBe(0);
@@ -159,11 +149,11 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     expect(line).not.toBe('');
     const forged = line.replace(/h1:.*$/, `h1:${Buffer.alloc(32, 7).toString('base64')}`);
     await writeFile(bad, `${forged}\n`);
-    const c = capture();
+    const c = captureIo();
     expect(await warmCommand([...serverFlags(data), bad], c.io)).toBe(1);
     expect(c.text()).toMatch(/go\.sum \(.*\) has h1:BwcH.* for its zip, the checksum database .* has h1:/);
     // Exported from that go.sum, the folder is incomplete: not "next: carry it over".
-    const e = capture();
+    const e = captureIo();
     expect(await exportCommand([...serverFlags(data), await dir('godepot-export-'), '--from', bad], e.io)).toBe(1);
     expect(e.text()).toMatch(/not complete: fix what is listed above and export again/);
     expect(e.text()).not.toMatch(/next: carry/);
@@ -171,7 +161,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
 
   it("godepot import of the builder's module cache (--offline: nothing but the folder) fills an empty godepot that then serves the build alone", async () => {
     const data = await dir('godepot-data-');
-    const c = capture();
+    const c = captureIo();
     const code = await importCommand([...serverFlags(data), '--offline', goPaths(builderHome).modcache], c.io);
     expect(code, c.text()).toBe(0);
     expect(c.text()).toMatch(/imported (\d+) of \1 module versions.* and [2-9] tiles kept/);
@@ -202,7 +192,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
       await growing.close();
     }
     const data = await dir('godepot-data-');
-    const c = capture();
+    const c = captureIo();
     expect(await importCommand([...serverFlags(data), '--offline', goPaths(home).modcache], c.io), c.text()).toBe(0);
     const godepot = await startGodepot({ data, upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
     running.push(godepot);
@@ -212,12 +202,12 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
   it('godepot export writes a folder that godepot import (--offline) takes in whole, and a go client can use as GOPROXY=file://', async () => {
     const source = await dir('godepot-data-');
     const out = await dir('godepot-export-');
-    const c = capture();
+    const c = captureIo();
     expect(await exportCommand([...serverFlags(source), out, '--from', join(appDir, 'go.sum')], c.io), c.text()).toBe(
       0,
     );
     const target = await dir('godepot-data-');
-    const i = capture();
+    const i = captureIo();
     expect(await importCommand([...serverFlags(target), '--offline', out], i.io), i.text()).toBe(0);
     expect(i.text()).toMatch(/imported (\d+) of \1 module versions/);
     // An export holds no data tiles: the import does not go looking for them (it warned once per record).
@@ -236,7 +226,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     const vdir = join(tampered, 'example.com', 'mvs', '@v');
     const mod = (await readdir(vdir)).find((f) => f.endsWith('.mod')) ?? '';
     await writeFile(join(vdir, mod), (await readFile(join(vdir, mod), 'utf8')) + '// altered\n');
-    const t = capture();
+    const t = captureIo();
     expect(await importCommand([...serverFlags(await dir('godepot-data-')), '--offline', tampered], t.io)).toBe(1);
     expect(t.text()).toMatch(/checksum mismatch for example\.com\/mvs@/);
     expect(t.text()).toContain(`folder ${tampered}`);
@@ -244,7 +234,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     // Pointed one level too high (the mount above the folder), it says where the folder is instead of "0 of 0".
     const mount = await dir('godepot-usb-');
     await cp(out, join(mount, 'godepot'), { recursive: true });
-    const m = capture();
+    const m = captureIo();
     await expect(importCommand([...serverFlags(await dir('godepot-data-')), '--offline', mount], m.io)).rejects.toThrow(
       `no module versions found in ${mount}; an exported folder or module cache is at ${join(mount, 'godepot')}: import that`,
     );
@@ -260,7 +250,7 @@ describe.skipIf(go === null)('filling godepot before the outage', () => {
     expect(named).toContain(join(mount, 'data', 'mod'));
     // Private modules (--nosumdb) cannot be checked against a database: from a foreign folder they are left out, not kept unchecked.
     const privateTarget = await dir('godepot-data-');
-    const p = capture();
+    const p = captureIo();
     expect(
       await importCommand([...serverFlags(privateTarget), '--offline', '--nosumdb', 'example.com/gen', out], p.io),
       p.text(),
