@@ -100,14 +100,36 @@ export interface SharedTreeHead {
   fork(db: string): Promise<string | null>;
 }
 
-/** Another node advanced the shared head between our read and our compare-and-set. */
-class SharedHeadMoved extends Error {}
+/**
+ * The head a merge proved against moved before the merge could adopt: a
+ * head another process stored was adopted meanwhile (adoptPersisted), or
+ * another node advanced the shared head between our read and our
+ * compare-and-set. The merge starts over from the head held now.
+ */
+class HeadMoved extends Error {}
 
-const SHARED_ATTEMPTS = 3;
+const MERGE_ATTEMPTS = 3;
 const FORK_SYNC_MS = 5_000;
 /** How often status looks for a newer head another process stored (catchUp). */
 const HEAD_SYNC_MS = 5_000;
 
+/**
+ * The head only moves forward: it is replaced only by the head of a larger
+ * tree that extends it (the same head again only renews checkedAt), so a
+ * prefix of the head read at any moment is a prefix of every later one, and
+ * a tree that does not extend it extends none of them.
+ *
+ * Two paths move it. merge() proves a source's head on the network; merges
+ * run one at a time (`lock`). adoptPersisted() takes a larger head from
+ * storage, which the process that stored it verified (its signature is
+ * re-checked, as load() does), with no network: it takes no lock, so a
+ * lookup that needs it never waits behind a merge fetching tiles from a
+ * database that hangs. A merge therefore proves against the head it read
+ * (`cur`) and adopts only if that is still the head, checked and set with
+ * no await in between; if it moved, the merge starts over against the new
+ * one (HeadMoved). Its other findings hold for any later head, by the rule
+ * above: a fork of cur is a fork of it, a prefix of cur a prefix of it.
+ */
 export class TreeState {
   head: VerifiedHead | null = null;
   fork: ForkEvidence | null = null;
@@ -131,10 +153,9 @@ export class TreeState {
   /** When catchUp last looked for a head another process stored, and the look under way. */
   private storedHeadAt = -Infinity;
   private catching: Promise<void> | null = null;
-  /** Merges queued or under way (they hold the lock, possibly on the network). */
-  private merging = 0;
   /** Conflicting heads already refused (and reported) by this process. */
   private readonly refused = new Set<string>();
+  /** The merges, one at a time (each may wait on the network); adoptPersisted does not wait for them. */
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -183,24 +204,21 @@ export class TreeState {
    * worker, `godepot warm` or `import`) verified and persisted, trusting the
    * folder as load() does (the signature is re-checked). Needed before
    * serving a record that process stored: its id may lie beyond our head.
+   * Storage only, no lock: it never waits behind a merge (see the class).
    */
-  adoptPersisted(): Promise<VerifiedHead | null> {
-    const run = this.lock.then(async () => {
-      const stored = await this.storedHead();
-      if (!stored) return this.head;
-      const { note, tree } = stored;
-      if (!this.head || tree.n > this.head.tree.n) {
-        // Checked when it was stored (as load() dates it), not now; a date ahead of this clock is no date.
-        // (Its time is read apart from its bytes, a whole read: another writer may replace it in between.)
-        const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs;
-        const at = mtimeMs === undefined ? undefined : this.storedAt(mtimeMs);
-        this.head = { tree, note, checkedAt: at ?? 0 };
-        this.events.advanced?.(this.name, tree.n, at);
-      }
-      return this.head;
-    });
-    this.lock = run.catch(() => undefined);
-    return run;
+  async adoptPersisted(): Promise<VerifiedHead | null> {
+    const stored = await this.storedHead();
+    if (!stored || (this.head && stored.tree.n <= this.head.tree.n)) return this.head;
+    const { note, tree } = stored;
+    // Checked when it was stored (as load() dates it), not now; a date ahead of this clock is no date.
+    // (Its time is read apart from its bytes, a whole read: another writer may replace it in between.)
+    const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs;
+    // Again after that read: a merge may have moved the head meanwhile, and it never moves back.
+    if (this.head && tree.n <= this.head.tree.n) return this.head;
+    const at = mtimeMs === undefined ? undefined : this.storedAt(mtimeMs);
+    this.head = { tree, note, checkedAt: at ?? 0 };
+    this.events.advanced?.(this.name, tree.n, at);
+    return this.head;
   }
 
   /**
@@ -212,9 +230,6 @@ export class TreeState {
   async catchUp(): Promise<void> {
     // A status asked while a catch-up runs answers after it, with what it found.
     if (this.catching) return this.catching;
-    // Nor does status wait behind a merge (it may be fetching tiles from a slow database): the merge itself
-    // moves the head, and the next status looks again.
-    if (this.merging > 0) return;
     const now = this.clock.now();
     if (now - this.storedHeadAt < HEAD_SYNC_MS) return;
     this.storedHeadAt = now;
@@ -289,18 +304,41 @@ export class TreeState {
     signal?: AbortSignal,
     remote: SumdbRemote = this.remote,
   ): Promise<VerifiedHead> {
-    this.merging++;
-    const run = this.lock.then(() => this.mergeShared(noteBytes, from, signal, remote));
+    const run = this.lock.then(() => this.mergeAttempts(noteBytes, from, signal, remote));
     this.lock = run.catch(() => undefined);
-    void this.lock.then(() => this.merging--);
     return run;
+  }
+
+  /** Starts over (a few times) when the head a merge proved against moved before it could adopt (HeadMoved). */
+  private async mergeAttempts(
+    noteBytes: Buffer,
+    from: string,
+    signal: AbortSignal | undefined,
+    remote: SumdbRemote,
+  ): Promise<VerifiedHead> {
+    for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
+      try {
+        return this.shared
+          ? await this.mergeShared(this.shared, noteBytes, from, signal, remote)
+          : await this.mergeLocked(noteBytes, from, signal, remote);
+      } catch (err) {
+        if (!(err instanceof HeadMoved)) throw err;
+      }
+    }
+    throw new SumdbError(
+      'unavailable',
+      this.shared
+        ? `checksum database ${this.name}: the tree head from ${from} could not be published to the cluster (other nodes or processes kept moving the verified head, or the coordination did not answer); try again`
+        : `checksum database ${this.name}: the tree head from ${from} could not be adopted (other godepot processes sharing the storage kept moving the verified head meanwhile); try again`,
+    );
   }
 
   /**
    * With a shared tree: first proves the heads other nodes verified against
    * ours (a node never accepts a head that does not extend one another node
    * verified), then merges the new one and publishes it by compare-and-set;
-   * when another node moved the shared head meanwhile, starts over.
+   * when another node moved the shared head meanwhile, throws HeadMoved (the
+   * merge starts over).
    *
    * The head in shared storage is the durable one: the coordinator's may be
    * lost (a Redis restarted without persistence takes any head then), so it
@@ -309,46 +347,37 @@ export class TreeState {
    * stored one, and the shared head never moves back.
    */
   private async mergeShared(
+    shared: SharedTreeHead,
     noteBytes: Buffer,
     from: string,
     signal: AbortSignal | undefined,
     remote: SumdbRemote,
   ): Promise<VerifiedHead> {
-    const shared = this.shared;
-    if (!shared) return this.mergeLocked(noteBytes, from, signal, remote);
-    for (let attempt = 0; attempt < SHARED_ATTEMPTS; attempt++) {
-      const cur = this.head;
-      const tree = this.openHead(noteBytes, from);
-      if (cur && cur.tree.n > 0 && tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
-        cur.checkedAt = this.clock.now();
-        await this.syncFork(shared);
-        return cur;
-      }
-      let clusterHead = await shared.head(this.name);
-      // Another log's head (another key) proves nothing about ours: it is published over, and said.
-      const foreign = clusterHead !== null && !this.head?.note.equals(clusterHead) && this.sawForeign(clusterHead);
-      if (!foreign) this.foreign = null;
-      // Their tiles may come from any mirror (not only the one that sent the new head).
-      const stored = (await this.storedHead())?.note;
-      if (stored && !this.head?.note.equals(stored))
-        await this.mergeLocked(stored, 'the tree head in shared storage', signal, this.remote);
-      if (clusterHead && !foreign && !this.head?.note.equals(clusterHead))
-        await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, this.remote);
-      const ours = this.head;
-      if (ours && (!clusterHead || foreign || this.openHead(clusterHead, 'the coordinator').n < ours.tree.n)) {
-        if (!(await shared.compareAndSetHead(this.name, clusterHead, ours.note))) continue;
-        clusterHead = ours.note;
-      }
-      try {
-        return await this.mergeLocked(noteBytes, from, signal, remote, clusterHead);
-      } catch (err) {
-        if (!(err instanceof SharedHeadMoved)) throw err;
-      }
+    const cur = this.head;
+    const tree = this.openHead(noteBytes, from);
+    if (cur && cur.tree.n > 0 && tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
+      cur.checkedAt = this.clock.now();
+      await this.syncFork(shared);
+      return cur;
     }
-    throw new SumdbError(
-      'unavailable',
-      `checksum database ${this.name}: the tree head from ${from} could not be published to the cluster (another node kept moving the shared head, or the coordination did not answer); try again`,
-    );
+    let clusterHead = await shared.head(this.name);
+    // Another log's head (another key) proves nothing about ours: it is published over, and said.
+    const foreign = clusterHead !== null && !this.head?.note.equals(clusterHead) && this.sawForeign(clusterHead);
+    if (!foreign) this.foreign = null;
+    // Their tiles may come from any mirror (not only the one that sent the new head).
+    const stored = (await this.storedHead())?.note;
+    if (stored && !this.head?.note.equals(stored))
+      await this.mergeLocked(stored, 'the tree head in shared storage', signal, this.remote);
+    if (clusterHead && !foreign && !this.head?.note.equals(clusterHead))
+      await this.mergeLocked(clusterHead, 'the head another godepot node verified', signal, this.remote);
+    // Our head now extends the cluster's (or the cluster's is foreign); it only grows from here (see the class),
+    // so a head proven against it later extends the one published here too.
+    const ours = this.head;
+    if (ours && (!clusterHead || foreign || this.openHead(clusterHead, 'the coordinator').n < ours.tree.n)) {
+      if (!(await shared.compareAndSetHead(this.name, clusterHead, ours.note))) throw new HeadMoved();
+      clusterHead = ours.note;
+    }
+    return this.mergeLocked(noteBytes, from, signal, remote, clusterHead);
   }
 
   /**
@@ -433,8 +462,9 @@ export class TreeState {
     publishAfter?: Buffer | null,
   ): Promise<VerifiedHead> {
     const tree = this.openHead(noteBytes, from);
+    // What this merge proves against; the head may move forward meanwhile (adoptPersisted: see the class).
     const cur = this.head;
-    if (!cur || cur.tree.n === 0) return this.adopt(tree, noteBytes, publishAfter);
+    if (!cur || cur.tree.n === 0) return this.adopt(cur, tree, noteBytes, publishAfter);
     if (tree.n === cur.tree.n && hashEqual(tree.hash, cur.tree.hash)) {
       // The same tree again (every lookup answer carries the current head): nothing to prove, no tile to read.
       cur.checkedAt = this.clock.now();
@@ -472,7 +502,8 @@ export class TreeState {
       };
       const proof = await this.check(() => findFork(tree, cur.tree, hashes), from, reader.sources);
       if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
-      return cur;
+      // A prefix of cur is a prefix of the head held now, which extends cur.
+      return this.head ?? cur;
     }
     const candidate = new CandidateTileReader(remote, signal);
     const proof = await this.check(
@@ -480,8 +511,9 @@ export class TreeState {
       from,
       candidate.sources,
     );
+    // Not extending cur, it extends no head that replaced cur either: a fork whatever the head is now.
     if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, true);
-    return this.adopt(tree, noteBytes, publishAfter, candidate);
+    return this.adopt(cur, tree, noteBytes, publishAfter, candidate);
   }
 
   private async check(
@@ -507,19 +539,29 @@ export class TreeState {
     }
   }
 
-  /** Adopts a proven head (published first when publishAfter is set), then keeps it and the candidate tiles that proved it. */
+  /**
+   * Adopts a head proven to extend `cur` (published first when publishAfter
+   * is set), then keeps it and the candidate tiles that proved it. Throws
+   * HeadMoved when cur is no longer the head: the proof says nothing about
+   * the one that replaced it.
+   */
   private async adopt(
+    cur: VerifiedHead | null,
     tree: Tree,
     note: Buffer,
     publishAfter?: Buffer | null,
     candidate?: CandidateTileReader,
   ): Promise<VerifiedHead> {
+    if (this.head !== cur) throw new HeadMoved();
     if (
       publishAfter !== undefined &&
       this.shared &&
       !(await this.shared.compareAndSetHead(this.name, publishAfter, note))
     )
-      throw new SharedHeadMoved();
+      throw new HeadMoved();
+    // Again after the compare-and-set, with no await from here to the assignment. (Published meanwhile, the new
+    // head is proven against ours by the next attempt, as every head another node verified is.)
+    if (this.head !== cur) throw new HeadMoved();
     // Not before: full tiles are never replaced, and a head the cluster did not take may be a fork of the one it has.
     this.store.keepLatest(note, tree.n);
     candidate?.commit(this.store);
