@@ -6,7 +6,17 @@
 import { redactText } from '../util/redact.js';
 
 export type OriginFailure =
-  'not_found' | 'gone' | 'auth' | 'unreachable' | 'tls' | 'govcs' | 'timeout' | 'moved' | 'bad_content' | 'failed';
+  | 'not_found'
+  | 'gone'
+  | 'auth'
+  | 'unreachable'
+  | 'tls'
+  | 'govcs'
+  | 'timeout'
+  | 'toolchain'
+  | 'moved'
+  | 'bad_content'
+  | 'failed';
 
 export class OriginError extends Error {
   constructor(
@@ -51,6 +61,8 @@ const AUTH =
 // Whole words and git's or Go's fixed phrases only: what is left of client-chosen text must not match.
 const TLS = /\bx509:|\bcertificate\b|\btls:|\bSSL\b|\bSSL_|gnutls/i;
 const GOVCS = /disallowed by GOVCS|GOVCS/;
+// The go command's TooNewError: it makes no zip of a module whose go.mod asks for a newer Go than its own.
+const TOO_NEW = /requires go >= ([0-9][0-9a-z.]*) \(running go ([0-9][0-9a-z.]*)/;
 const UNREACHABLE =
   /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|(: |\bunexpected |\bearly )EOF\b|remote end hung up/i;
 /**
@@ -86,6 +98,16 @@ export function classify(
     return new OriginError(
       'timeout',
       `godepot: fetching ${what} from its origin ${host} timed out (the git host hangs or is very slow); stored versions are still served — try again later or raise --vcs-timeout`,
+      host,
+    );
+  }
+  // godepot's go is too old for this version (GOTOOLCHAIN=local): not the origin's failure, and not an outage.
+  const tooNew = TOO_NEW.exec(scrub(stderr));
+  if (tooNew) {
+    const [, need, have] = tooNew;
+    return new OriginError(
+      'toolchain',
+      `godepot: ${what} requires go >= ${need}, and the go command godepot fetches with is go ${have}; install Go ${need} or later on the godepot host (godepot runs go with GOTOOLCHAIN=local: it never downloads a toolchain)`,
       host,
     );
   }

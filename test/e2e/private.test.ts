@@ -163,6 +163,20 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     }
   }, 120_000);
 
+  it("a version whose go.mod asks for a newer Go than godepot's: a 502 naming the Go to install on the godepot host", async () => {
+    // The go command refuses to make its zip (GOTOOLCHAIN=local): the origin is fine, godepot's go is too old.
+    const FUTURE = 'corp.example/future';
+    await world.git.createRepo(FUTURE, { 'go.mod': `module ${FUTURE}\n\ngo 1.999\n`, 'f.go': 'package future\n' });
+    world.git.tag(FUTURE, 'v1.0.0');
+    const r = await fetch(`${godepot.url}/${FUTURE}/@v/v1.0.0.zip`);
+    const body = await r.text();
+    expect(r.status, body).toBe(502);
+    expect(body).toMatch(
+      /^godepot: corp\.example\/future@v1\.0\.0 requires go >= 1\.999, and the go command godepot fetches with is go \S+; install Go 1\.999 or later on the godepot host/,
+    );
+    expect(body.trim().split('\n')).toHaveLength(1);
+  }, 120_000);
+
   it('without credentials, the answer says they are missing for that host (and never shows one)', async () => {
     const bare = await vcsEnv(world.git, null);
     const wrong = await vcsEnv(world.git, world.git.netrc('corp.example', 'wrong-password'));

@@ -140,6 +140,21 @@ describe('classifying go errors', () => {
       expect(classify(path, what, stderr, false).failure, what).toBe(failure);
   });
 
+  it("a version needing a newer Go than godepot's is godepot's to fix (a newer go on its host), not the origin's", () => {
+    // The go command makes no zip of a module whose go.mod asks for a newer Go, and GOTOOLCHAIN=local stops it
+    // from downloading one: every build that needs the version fails until godepot's host has that Go.
+    const e = classify(
+      M,
+      `${M}@v1.0.0`,
+      `${M}@v1.0.0 requires go >= 1.99 (running go 1.26.8; GOTOOLCHAIN=local)\n`,
+      false,
+    );
+    expect(e.failure).toBe('toolchain');
+    expect(e.message).toBe(
+      `godepot: ${M}@v1.0.0 requires go >= 1.99, and the go command godepot fetches with is go 1.26.8; install Go 1.99 or later on the godepot host (godepot runs go with GOTOOLCHAIN=local: it never downloads a toolchain)`,
+    );
+  });
+
   it('a run killed at its deadline is a time-out whatever it printed', () => {
     expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
   });
