@@ -114,7 +114,10 @@ export function classify(
   if (GOVCS.test(said)) {
     return new OriginError(
       'govcs',
-      `godepot: fetching ${what} from ${host} is not allowed by GOVCS in godepot's environment; set GOVCS (for example GOVCS=${host}:git) for the user godepot runs as (${why})`,
+      credentials
+        ? `godepot: fetching ${what} from ${host} is not allowed by GOVCS in godepot's environment; set GOVCS (for example GOVCS=${host}:git) for the user godepot runs as (${why})`
+        : // Public runs have GOVCS=*:git whatever godepot's environment says (gorun.ts).
+          `godepot: ${what} is not kept in git at ${host}, and godepot fetches public modules with git only; get it through an upstream proxy that has it, or if ${path} is private, add it to --private (${why})`,
       host,
     );
   }

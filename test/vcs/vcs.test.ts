@@ -155,6 +155,20 @@ describe('classifying go errors', () => {
     );
   });
 
+  it("a public module in another version-control system: godepot's environment cannot allow it, so the answer does not say to", () => {
+    // Public runs get GOVCS=*:git whatever godepot's environment says (gorun.ts): setting GOVCS there changes nothing.
+    const e = classify(
+      'pub.example/hg',
+      'pub.example/hg@v1.0.0',
+      "go: pub.example/hg@v1.0.0: GOVCS disallows using hg for public pub.example/hg; see 'go help vcs'",
+      false,
+      false,
+    );
+    expect(e.failure).toBe('govcs');
+    expect(e.message).not.toMatch(/set GOVCS/);
+    expect(e.message).toMatch(/public modules with git only.*upstream proxy.*--private/);
+  });
+
   it('a run killed at its deadline is a time-out whatever it printed', () => {
     expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
   });
