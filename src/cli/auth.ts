@@ -1,7 +1,7 @@
 // `godepot auth add NAME --modules PATTERNS [--auth FILE]`: adds (or
 // re-keys) a user of the --auth file. The new random token is printed once;
 // only its SHA-256 is written. A running server picks the change up.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, parseFlags } from '../config/load.js';
 import { hashToken, newToken, UsersFileError, withUser } from '../auth/users.js';
@@ -48,8 +48,12 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
       `give --modules PATTERNS: the modules ${name} may read, GOPRIVATE-style (for example 'corp.example/*,example.com'; '*' for every module and the operator pages)`,
     );
   let text: string | null = null;
+  // The file's mode and owner, kept: godepot may run as another user than the one adding (root:godepot 0640).
+  let kept: { mode: number; uid: number; gid: number } | null = null;
   try {
     text = await readFile(file, 'utf8');
+    const st = await stat(file);
+    kept = { mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
@@ -65,6 +69,13 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, next, { mode: 0o600 });
+    if (kept) {
+      await chmod(tmp, kept.mode);
+      // Only root may give a file away; anyone else writes a file of their own, as before.
+      await chown(tmp, kept.uid, kept.gid).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPERM') throw err;
+      });
+    }
     await rename(tmp, file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

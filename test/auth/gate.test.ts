@@ -1,7 +1,7 @@
 // The --auth gate and users file: who gets in, with which status, and what
 // the refusal says (never the token, never the pattern list).
 import { describe, expect, it, vi } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide, moduleOfPath, basicCredentials } from '../../src/auth/gate.js';
@@ -153,6 +153,29 @@ describe('the users file', () => {
       await expect(authCommand(['add', 'ci', '--modules', '*', '--auth', nowhere], io)).rejects.toThrow(
         `cannot write ${nowhere}: its folder ${join(dir, 'missing')} does not exist; create it first`,
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('godepot auth add on a users file that exists', () => {
+  // An administrator (often root) adds a user to a file godepot, another user, reads (root:godepot 0640): a copy
+  // that only its writer may read would keep the new token out, and godepot from starting again.
+  it("keeps the file's mode, and its owner when it may (as root)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'godepot-auth-'));
+    try {
+      const file = join(dir, 'users.json');
+      await writeFile(file, withUser(null, 'ci', hashToken('t'), '*'));
+      await chmod(file, 0o640);
+      const root = process.getuid?.() === 0;
+      if (root) await chown(file, 4321, 4322);
+      const io = { out: () => undefined, err: process.stderr, env: {} };
+      expect(await authCommand(['add', 'other', '--modules', 'example.com/*', '--auth', file], io)).toBe(0);
+      const st = await stat(file);
+      expect((st.mode & 0o777).toString(8)).toBe('640');
+      if (root) expect([st.uid, st.gid]).toEqual([4321, 4322]);
+      expect(parseUsers(await readFile(file, 'utf8')).map((u) => u.name)).toEqual(['ci', 'other']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
