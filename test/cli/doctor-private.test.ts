@@ -25,5 +25,12 @@ describe('diagnosing a private module fetch', () => {
       expect(f?.severity).toBe('problem');
     }
     expect(diagnoseModuleFetch(M, P, { status: 404, body: '' })?.fix).toMatch(/--private/);
+    // A public module in hg or svn: public fetches are git only whatever godepot's GOVCS says, so not "set GOVCS".
+    const hg = diagnoseModuleFetch(M, P, {
+      status: 502,
+      body: "godepot: corp.example/lib version list is not kept in git at corp.example, and godepot fetches public modules with git only; get it through an upstream proxy that has it, or if corp.example/lib is private, add it to --private (go: GOVCS disallows using hg for public corp.example/lib; see 'go help vcs')",
+    });
+    expect(hg?.fix).not.toMatch(/set GOVCS/);
+    expect(hg?.fix).toMatch(/--private/);
   });
 });

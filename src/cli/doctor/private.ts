@@ -51,6 +51,13 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
       'godepot cannot reach the Git host',
       'check DNS, firewalls, HTTP(S)_PROXY and certificates between godepot and the Git host; builds of stored versions keep working meanwhile',
     );
+  // godepot's answer for a public module in hg, svn, …: public fetches are git only, whatever its GOVCS says.
+  if (/fetches public modules with git only/.test(said))
+    return problem(
+      'config',
+      'godepot fetches public modules with git only, and this one is kept in another version-control system',
+      "get it through an upstream proxy that has it; if it is private, add it to godepot's --private",
+    );
   if (/GOVCS/.test(said))
     return problem('config', "godepot's GOVCS forbids this host", 'set GOVCS for the user godepot runs as');
   if (a.status === 404 || a.status === 410)
