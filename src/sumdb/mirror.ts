@@ -345,7 +345,7 @@ export class SumdbMirror {
     if (this.neverAsked(ref.path)) {
       throw new SumdbError(
         'forbidden',
-        `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
+        `godepot does not send ${ref.path} to checksum database ${this.name}: it matches --private or --nosumdb; set GONOSUMDB (or GOPRIVATE) for it in the go command too`,
       );
     }
     // A stored record answers only once proven: online, the tiles that prove it are fetched if not held; one

@@ -77,7 +77,9 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
     expect(gosum).toContain('example.com/pub v1.0.0 h1:');
     // Asked directly, godepot's checksum-database mirror does not pass a private path on either.
     const db = world.sumdb.vkey.split('+')[0] ?? '';
-    expect((await fetch(`${godepot.url}/sumdb/${db}/lookup/${LIB}@v1.1.0`)).status).not.toBe(200);
+    const asked = await fetch(`${godepot.url}/sumdb/${db}/lookup/${LIB}@v1.1.0`);
+    expect(asked.status).toBe(403);
+    expect(await asked.text()).toContain('matches --private or --nosumdb; set GONOSUMDB (or GOPRIVATE)');
     expect(world.upstream.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
     expect(world.sumdb.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
     const served = world.git.requests.filter((r) => r.url.includes('/git/lib') && r.status === 200);
