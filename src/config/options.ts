@@ -80,7 +80,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_UPSTREAM,
     // Which separator joins two would say what happens on failure: the user's to write.
     once: 'give one list in GOPROXY syntax, the URLs joined by "," (next on 404/410) or "|" (next on any error)',
-    help: 'Upstream module proxies in GOPROXY syntax: URLs joined by "," (next one only on 404/410) or "|" (next one on any error), or "off". Ending in ",direct" fetches what no proxy has from its origin with the go command (still checked against the checksum database).',
+    help: 'Upstream module proxies in GOPROXY syntax: URLs joined by "," (next one only on 404/410) or "|" (next one on any error), or "off". Ending in ",direct" fetches what no proxy has from its origin with the go command ("|direct": also what a failing proxy does not serve), still checked against the checksum database.',
   },
   {
     name: 'sumdb',

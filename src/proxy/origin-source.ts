@@ -2,9 +2,10 @@
 // the upstream proxy list, so that origin fetches get the service's cache,
 // single flight, stale serving and verification unchanged. Two shapes:
 // OriginSource for private modules (only their origin, never a proxy), and
-// DirectFallback for `--upstream <proxies>,direct` (the origin after every
-// proxy said 404/410; the checksum database still checks what it returns,
-// and under --verify quorum the origin is one of the sources that must agree).
+// DirectFallback for `--upstream <proxies>,direct` (the origin where the
+// GOPROXY walk reaches direct; the checksum database still checks what it
+// returns, and under --verify quorum the origin is one of the sources that
+// must agree).
 import { Readable } from 'node:stream';
 import { isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
 import { NotFoundError, type BodyReader, type CallClass, type Fetched, type ProxyList } from '../upstream/index.js';
@@ -101,13 +102,18 @@ export class OriginSource implements ModuleSource {
   }
 }
 
-/** `<proxies>,direct`: the proxies first; the origin when every one of them said 404/410. */
+/**
+ * `<proxies>,direct` or `<proxies>|direct`: the proxies first; the origin when
+ * the GOPROXY walk goes past them, as the go command's does — after ',' only
+ * when they said 404/410 (a proxy's 403 or outage ends the walk: what a
+ * gatekeeper refuses is not fetched around it), after '|' whatever they did.
+ */
 export class DirectFallback implements ModuleSource {
   readonly disabled = false;
 
   constructor(
     private readonly proxies: ProxyList,
-    private readonly origin: OriginSource,
+    private readonly origin: ModuleSource,
   ) {}
 
   async get<T>(
@@ -118,11 +124,8 @@ export class DirectFallback implements ModuleSource {
     signal?: AbortSignal,
   ): Promise<Fetched<T>> {
     if (!this.proxies.disabled) {
-      try {
-        return await this.proxies.get(upstreamPath, kind, cls, read, signal);
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-      }
+      const fetched = await this.proxies.getOrPass(upstreamPath, kind, cls, read, signal);
+      if (fetched) return fetched;
     }
     return this.origin.get(upstreamPath, kind, cls, read, signal);
   }

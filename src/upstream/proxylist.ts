@@ -39,9 +39,41 @@ export class ProxyList {
     read: BodyReader<T>,
     signal?: AbortSignal,
   ): Promise<Fetched<T>> {
+    const r = await this.walk(path, kind, cls, read, signal);
+    if ('error' in r) throw r.error;
+    return r;
+  }
+
+  /**
+   * As get, for a list that goes on after its last entry (`direct`): null
+   * when the walk went past the last entry — where the go command asks
+   * `direct` — because each entry said 404/410, or failed with '|' after it.
+   */
+  async getOrPass<T>(
+    path: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<Fetched<T> | null> {
+    const r = await this.walk(path, kind, cls, read, signal);
+    if (!('error' in r)) return r;
+    if (r.passed) return null;
+    throw r.error;
+  }
+
+  /** The walk: the first answer, or the error to report and whether the walk went past the last entry. */
+  private async walk<T>(
+    path: string,
+    kind: string,
+    cls: CallClass,
+    read: BodyReader<T>,
+    signal?: AbortSignal,
+  ): Promise<Fetched<T> | { error: Error; passed: boolean }> {
     let notFound: NotFoundError | undefined;
     let refused: NotFoundError | undefined;
     let failure: UpstreamError | undefined;
+    let passed = true;
     for (const entry of this.list.entries) {
       try {
         const r = await this.endpoints.get(entry.url).get(path, kind, cls, read, signal);
@@ -54,11 +86,16 @@ export class ProxyList {
         const refusal = refusalOf(err);
         if (refusal) refused = refusal;
         else failure = err;
-        if (!entry.fallBackOnError) break;
+        if (!entry.fallBackOnError) {
+          passed = false;
+          break;
+        }
       }
     }
-    if (failure) throw failure;
-    throw refused ?? notFound ?? new NotFoundError('(none)', 404, 'no upstream configured');
+    return {
+      error: failure ?? refused ?? notFound ?? new NotFoundError('(none)', 404, 'no upstream configured'),
+      passed,
+    };
   }
 
   /**

@@ -1,0 +1,122 @@
+// `--upstream <proxies>,direct` and `<proxies>|direct`: the origin is asked
+// exactly when the go command's GOPROXY walk would reach `direct`
+// (PROTOCOL.md §1.3): after ',' only when the proxy said 404/410, after '|'
+// on any error. A proxy's 403 after ',' ends the walk (a gatekeeper's "no"
+// is not bypassed by fetching from the origin).
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import {
+  EndpointRegistry,
+  HttpPools,
+  NotFoundError,
+  ProxyList,
+  readLimited,
+  UpstreamError,
+  type Fetched,
+} from '../../src/upstream/index.js';
+import { DirectFallback } from '../../src/proxy/origin-source.js';
+import type { ModuleSource } from '../../src/proxy/context.js';
+import { parseUpstreamList } from '../../src/config/values.js';
+import type { DEFAULT_DEADLINES, Deadlines } from '../../src/config/settings.js';
+
+const servers: Server[] = [];
+/** A proxy answering every request with this status. */
+async function proxy(status: number): Promise<string> {
+  const s = createServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(status === 200 ? 'v1.0.0\n' : `answer ${status}`);
+  });
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  servers.push(s);
+  const a = s.address();
+  if (!a || typeof a === 'string') throw new Error('no address');
+  return `http://127.0.0.1:${a.port}`;
+}
+afterAll(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+const pools: HttpPools[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+});
+function registry(): EndpointRegistry {
+  const d: Deadlines = { connect: 500, firstByte: 500, idle: 500, total: 2_000 };
+  const deadlines = { metadata: d, zip: d, sumdb: d } as typeof DEFAULT_DEADLINES;
+  const p = new HttpPools(deadlines);
+  pools.push(p);
+  return new EndpointRegistry(p, {
+    deadlines,
+    retry: { attempts: 1, baseDelay: 5, maxDelay: 20 },
+    breaker: { failures: 100, halfOpenAfter: 60_000 },
+  });
+}
+
+/** An origin that answers every request, counting them. */
+function origin(): ModuleSource & { asked: number } {
+  const meta = { upstream: 'origin example.com', url: 'origin example.com', status: 200, headers: {} };
+  const o = {
+    asked: 0,
+    disabled: false,
+    get: async <T>(): Promise<Fetched<T>> => {
+      o.asked++;
+      return { value: Buffer.from('from the origin\n') as T, meta };
+    },
+    getEach: async () => ({ found: [], errors: [] }),
+  };
+  return o;
+}
+
+/** The answer of `<list>` ending in direct for one list request: the body, or the error. */
+async function ask(list: string, from: ModuleSource): Promise<string | Error> {
+  const parsed = parseUpstreamList(list);
+  const source = new DirectFallback(new ProxyList(parsed, registry()), from);
+  return source.get('/example.com/m/@v/list', 'list', 'metadata', readLimited(1 << 20)).then(
+    (f) => (f.value as Buffer).toString(),
+    (e: unknown) => e as Error,
+  );
+}
+
+describe('DirectFallback follows the GOPROXY walk to direct', () => {
+  it("after ',' the origin is asked only when the proxies said 404/410", async () => {
+    const [missing, gone, forbidden, broken] = await Promise.all([proxy(404), proxy(410), proxy(403), proxy(500)]);
+    for (const p of [missing, gone]) {
+      const o = origin();
+      expect(await ask(`${p},direct`, o)).toBe('from the origin\n');
+      expect(o.asked).toBe(1);
+    }
+    const refused = origin();
+    const r = await ask(`${forbidden},direct`, refused);
+    expect(r).toBeInstanceOf(NotFoundError);
+    expect(r).toMatchObject({ status: 403 });
+    expect(refused.asked).toBe(0);
+    const failed = origin();
+    expect(await ask(`${broken},direct`, failed)).toBeInstanceOf(UpstreamError);
+    expect(failed.asked).toBe(0);
+  });
+
+  it("after '|' the origin is asked whatever the proxy did", async () => {
+    const [forbidden, broken, missing] = await Promise.all([proxy(403), proxy(500), proxy(404)]);
+    for (const list of [`${forbidden}|direct`, `${broken}|direct`, `${broken}|${missing},direct`]) {
+      const o = origin();
+      expect(await ask(list, o), list).toBe('from the origin\n');
+      expect(o.asked, list).toBe(1);
+    }
+    // The walk stops before direct when an entry after ',' fails.
+    const stopped = origin();
+    expect(await ask(`${missing}|${broken},direct`, stopped)).toBeInstanceOf(UpstreamError);
+    expect(stopped.asked).toBe(0);
+  });
+
+  it('a proxy that has the module answers; the origin is not asked', async () => {
+    const good = await proxy(200);
+    const o = origin();
+    expect(await ask(`${good}|direct`, o)).toBe('v1.0.0\n');
+    expect(o.asked).toBe(0);
+  });
+});
