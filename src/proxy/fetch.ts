@@ -97,6 +97,21 @@ export async function fetchZip(
   return upstream.get(upstreamPath(req), 'zip', 'zip', stageZipReader(storage, inMemory), signal);
 }
 
+/**
+ * A time as Go's time.Time reads it from JSON (RFC 3339, strictly: the go
+ * command refuses a .info whose Time it cannot read, and a canonical
+ * version's .info is kept for good). Date.parse takes far more ("2020",
+ * "Jan 1", a day past the month's end).
+ */
+function isRfc3339(s: string): boolean {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(s);
+  if (!m) return false;
+  const [year = NaN, month = NaN, day = NaN, hour = NaN, minute = NaN, second = NaN] = m.slice(1, 7).map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+}
+
 interface InfoJson {
   Version: string;
   Time?: string;
@@ -123,8 +138,7 @@ export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): In
   if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
   const { Version, Time } = json as Record<string, unknown>;
   if (typeof Version !== 'string') throw bad('no Version');
-  if (Time !== undefined && (typeof Time !== 'string' || Number.isNaN(Date.parse(Time))))
-    throw bad('Time is not an RFC 3339 time');
+  if (Time !== undefined && (typeof Time !== 'string' || !isRfc3339(Time))) throw bad('Time is not an RFC 3339 time');
   if (!isCanonicalVersion(Version)) throw bad(`Version ${JSON.stringify(Version)} is not canonical`);
   try {
     check(req.path, Version);
