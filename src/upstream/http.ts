@@ -4,7 +4,8 @@
 import { Agent, buildConnector, Dispatcher, interceptors, Pool, ProxyAgent } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
 import { NO_PROXY_RULES, redactProxy, type ProxyRules } from './env-proxy.js';
@@ -285,10 +286,13 @@ export async function getOnce<T>(
   }
   const meta: ResponseMeta = { upstream: base, url: url.toString(), status: res.statusCode, headers: res.headers };
   if (res.statusCode === 200) {
+    let body: Readable = res.body;
     try {
-      return { found: true, value: await read(res.body, meta), meta };
+      body = decoded(res.body, res.headers['content-encoding']);
+      return { found: true, value: await read(body, meta), meta };
     } catch (err) {
       discard(res.body);
+      if (body !== res.body) discard(body);
       if (err instanceof LocalFailure) throw err.cause;
       if (err instanceof BadBodyError)
         throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
@@ -325,6 +329,24 @@ export async function getOnce<T>(
     transient,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+/**
+ * A 200 body as it was before its Content-Encoding. godepot asks for
+ * identity, but a server may encode anyway (a static file store serves an
+ * object uploaded gzipped as it is, whatever the request asks); the go
+ * command's HTTP client decodes gzip, so godepot does too, and the body
+ * readers' limits count the decoded bytes. Any other encoding is refused:
+ * its bytes are not the artifact (a .mod's would fail its checksum as if
+ * the upstream had altered it).
+ */
+function decoded(body: Readable, encoding: string | string[] | undefined): Readable {
+  const e = (Array.isArray(encoding) ? encoding.join(', ') : (encoding ?? '')).trim().toLowerCase();
+  if (e === '' || e === 'identity') return body;
+  if (e === 'gzip') return pipeline(body, createGunzip(), () => undefined);
+  throw new BadBodyError(
+    `the answer has Content-Encoding ${JSON.stringify(e)}, which godepot did not ask for and cannot decode`,
+  );
 }
 
 /**
