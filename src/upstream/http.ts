@@ -1,7 +1,7 @@
 // One HTTP GET to an upstream, with the first-byte and idle deadlines of its
 // call class, over keep-alive connection pools. Retries, breakers and overall
 // deadlines are layered on top (endpoint.ts).
-import { Agent, buildConnector, Dispatcher, interceptors, Pool, ProxyAgent } from 'undici';
+import { Agent, buildConnector, Dispatcher, Pool, ProxyAgent } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { pipeline, type Readable } from 'node:stream';
@@ -84,11 +84,10 @@ export class HttpPools {
       const withTrust = (): ConnectOptions => ({ ...this.trust(), ...connect });
       const pool = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128 };
       const direct = new Agent({ ...pool, connect: trustOnDemand(connect, withTrust) });
-      const routed = this.proxies.any
+      // No redirect interceptor: getOnce follows redirects (as the go command does), each hop through the router.
+      d = this.proxies.any
         ? new ProxyRouter(direct, this.proxies, (uri) => connectingAgent(withTrust(), uri, pool))
         : direct;
-      // Redirects are followed through the router, so a redirect to another host takes that host's route.
-      d = routed.compose(interceptors.redirect({ maxRedirections: 10 }));
       this.agents.set(cls, d);
     }
     return d;
@@ -262,27 +261,15 @@ export async function getOnce<T>(
   read: BodyReader<T>,
 ): Promise<AttemptResult<T>> {
   const url = upstreamUrl(base, path);
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await untilAborted(
-      opts.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: 'GET',
-        headersTimeout: opts.deadlines.firstByte,
-        bodyTimeout: opts.deadlines.idle,
-        signal: opts.signal,
-        headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...opts.headers },
-      }),
-      opts.signal,
-    );
-  } catch (err) {
-    if (
-      opts.signal.aborted &&
-      !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
-    )
-      throw err;
-    throw classifyNetworkError(base, err, 'request', opts.via);
+  let res = await send(base, url, opts, opts.headers);
+  // Redirects are followed here, each hop through the dispatcher (so a redirect to another host takes that
+  // host's route), the Authorization header sent to the upstream's own origin only.
+  let at = url;
+  for (let requests = 1; REDIRECTS.has(res.statusCode) && locationOf(res) !== ''; requests++) {
+    discard(res.body);
+    at = redirectTarget(base, url, at, res, requests);
+    const { authorization: _, ...elsewhere } = opts.headers ?? {};
+    res = await send(base, at, opts, at.origin === url.origin ? opts.headers : elsewhere);
   }
   const meta: ResponseMeta = { upstream: base, url: url.toString(), status: res.statusCode, headers: res.headers };
   if (res.statusCode === 200) {
@@ -329,6 +316,81 @@ export async function getOnce<T>(
     transient,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+/** One GET of url; a failure to get an answer is classified (the caller's own abort is passed on as it is). */
+async function send(
+  base: string,
+  url: URL,
+  opts: AttemptOptions,
+  headers: Record<string, string> | undefined,
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await untilAborted(
+      opts.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'GET',
+        headersTimeout: opts.deadlines.firstByte,
+        bodyTimeout: opts.deadlines.idle,
+        signal: opts.signal,
+        headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...headers },
+      }),
+      opts.signal,
+    );
+  } catch (err) {
+    if (
+      opts.signal.aborted &&
+      !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
+    )
+      throw err;
+    throw classifyNetworkError(base, err, 'request', opts.via);
+  }
+}
+
+/** The redirects the go command's HTTP client follows (Go's net/http), and how many requests one call makes at most. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REQUESTS = 10;
+
+/**
+ * Where a redirect from `from` (the call began at `first`, and has made
+ * `requests` requests) leads, as the go command follows one (web/http.go):
+ * to an http(s) URL, never from https to plain http (what comes over plain
+ * http anyone on the way may have changed), and 10 requests at most.
+ * Otherwise the redirect is the answer: a bad status, not worth retrying.
+ */
+function redirectTarget(base: string, first: URL, from: URL, res: Dispatcher.ResponseData, requests: number): URL {
+  const refuse = (why: string): UpstreamError =>
+    new UpstreamError({
+      upstream: base,
+      failure: 'status',
+      status: res.statusCode,
+      detail: `${res.statusCode}: ${why}`,
+      transient: false,
+    });
+  if (requests >= MAX_REQUESTS) throw refuse(`stopped after ${MAX_REQUESTS} redirects`);
+  const location = locationOf(res);
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw refuse(`redirected to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`);
+  }
+  if (to.protocol !== 'http:' && to.protocol !== 'https:')
+    throw refuse(`redirected to ${shown(to)}, not an http(s) URL`);
+  if (first.protocol === 'https:' && to.protocol !== 'https:')
+    throw refuse(`redirected from secure URL ${shown(from)} to insecure URL ${shown(to)}`);
+  return to;
+}
+
+/** A response's Location ('' when it has none: a 3xx without one is the answer, as for Go's client). */
+function locationOf(res: Dispatcher.ResponseData): string {
+  return [res.headers.location].flat()[0] ?? '';
+}
+
+/** A URL for messages: no user:password, no query (a presigned download URL carries its token there). */
+function shown(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`.slice(0, 300);
 }
 
 /**

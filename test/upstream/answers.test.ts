@@ -1,17 +1,28 @@
-// How an upstream's 200 is read when it is not plainly the bytes asked for:
-// a Content-Encoding godepot did not ask for (it sends identity; a static
-// file store serves an object uploaded gzipped as it is, and the go
-// command's HTTP client decodes gzip).
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+// How an upstream's answer is read when it is not plainly the bytes asked
+// for: a Content-Encoding godepot did not ask for (it sends identity; a
+// static file store serves an object uploaded gzipped as it is, and the go
+// command's HTTP client decodes gzip), and redirects, followed as the go
+// command follows them (at most 10, never from https to http).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
-import { EndpointRegistry, HttpPools, readLimited, UpstreamError } from '../../src/upstream/index.js';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import {
+  EndpointRegistry,
+  HttpPools,
+  readLimited,
+  UpstreamError,
+  type UrlCredential,
+} from '../../src/upstream/index.js';
+import { removeDir, tempDir } from '../support/godepot.js';
+import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 import type { DEFAULT_DEADLINES, Deadlines } from '../../src/config/settings.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-const servers: Server[] = [];
+const servers: (Server | HttpsServer)[] = [];
 async function serve(handler: Handler): Promise<string> {
   const s = createServer(handler);
   s.listen(0, '127.0.0.1');
@@ -32,15 +43,18 @@ const pools: HttpPools[] = [];
 afterEach(async () => {
   for (const p of pools.splice(0)) await p.close();
 });
-function registry(): EndpointRegistry {
+function registry(
+  opts: { attempts?: number; credentials?: UrlCredential[]; connect?: { secureContext: SecureContext } } = {},
+): EndpointRegistry {
   const d: Deadlines = { connect: 500, firstByte: 500, idle: 500, total: 2_000 };
   const deadlines = { metadata: d, zip: d, sumdb: d } as typeof DEFAULT_DEADLINES;
-  const p = new HttpPools(deadlines);
+  const p = new HttpPools(deadlines, opts.connect);
   pools.push(p);
   return new EndpointRegistry(p, {
     deadlines,
-    retry: { attempts: 1, baseDelay: 5, maxDelay: 20 },
+    retry: { attempts: opts.attempts ?? 1, baseDelay: 5, maxDelay: 20 },
     breaker: { failures: 100, halfOpenAfter: 60_000 },
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
 }
 
@@ -97,5 +111,118 @@ describe('Content-Encoding of an answer', () => {
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ failure: 'body', transient: false });
     expect((err as UpstreamError).detail).toMatch(/Content-Encoding "br"/);
+  });
+});
+
+/** A server whose every answer is a redirect to `to(path)` with this status (no Location when to gives undefined). */
+const redirect =
+  (to: (path: string) => string | undefined, status = 302): Handler =>
+  (req, res) => {
+    const location = to(req.url ?? '/');
+    res.writeHead(status, location === undefined ? {} : { location });
+    res.end();
+  };
+
+const read = readLimited(1 << 20);
+
+describe('redirects', () => {
+  it('are followed to another host; the credentials for the upstream go to it alone', async () => {
+    const seen: (string | undefined)[] = [];
+    const other = await serve((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200);
+      res.end('v1.0.0\n');
+    });
+    const upstream = await serve((req, res) => {
+      seen.push(req.headers.authorization);
+      redirect((p) => other + p, 307)(req, res);
+    });
+    const credentials = [{ url: upstream, authorization: 'Basic dTpw' }];
+    const r = await registry({ credentials }).get(upstream).get('/example.com/m/@v/list', 'list', 'metadata', read);
+    expect(r.found && r.value.toString()).toBe('v1.0.0\n');
+    expect(seen).toEqual(['Basic dTpw', undefined]);
+  });
+
+  it('a 3xx without a Location (or an empty one) is the answer: a bad status', async () => {
+    for (const to of [undefined, '']) {
+      const url = await serve(redirect(() => to));
+      await expect(registry().get(url).get('/example.com/m/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({
+        failure: 'status',
+        status: 302,
+        detail: '302',
+      });
+    }
+  });
+
+  it('a redirect loop stops after 10 redirects, as the go command stops, and is not retried', async () => {
+    let hits = 0;
+    const url = await serve((req, res) => {
+      hits++;
+      redirect((p) => (p.endsWith('/a') ? p.replace(/a$/, 'b') : p.replace(/b$/, 'a')))(req, res);
+    });
+    const err = await registry({ attempts: 3 })
+      .get(url)
+      .get('/example.com/m/@v/a', 'info', 'metadata', read)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ failure: 'status', status: 302, transient: false });
+    expect((err as UpstreamError).detail).toMatch(/stopped after 10 redirects/);
+    expect(hits).toBe(10);
+  });
+
+  it('a redirect to another scheme (file:) is refused at once, not retried as a connection failure', async () => {
+    let hits = 0;
+    const url = await serve((req, res) => {
+      hits++;
+      redirect(() => 'file:///etc/passwd')(req, res);
+    });
+    const err = await registry({ attempts: 3 })
+      .get(url)
+      .get('/example.com/m/@v/list', 'list', 'metadata', read)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ failure: 'status', status: 302, transient: false });
+    expect((err as UpstreamError).detail).toMatch(/redirected to file:\/\/\/etc\/passwd, not an http\(s\) URL/);
+    expect(hits).toBe(1);
+  });
+
+  describe.skipIf(!hasOpenssl)('from https', () => {
+    let dir: string;
+    let secureContext: SecureContext;
+    let https: string;
+    let plainHits = 0;
+    let plain: string;
+
+    beforeAll(async () => {
+      dir = await tempDir('godepot-redirects-');
+      const made = selfSignedCert(dir, 'upstream', 'IP:127.0.0.1');
+      secureContext = createSecureContext({ ca: made.cert });
+      plain = await serve((_req, res) => {
+        plainHits++;
+        res.writeHead(200);
+        res.end('v6.6.6\n');
+      });
+      const s = createHttpsServer(
+        { cert: made.cert, key: made.key },
+        redirect((p) => plain + p),
+      );
+      s.listen(0, '127.0.0.1');
+      await once(s, 'listening');
+      servers.push(s);
+      https = `https://127.0.0.1:${(s.address() as { port: number }).port}`;
+    });
+    afterAll(async () => {
+      await removeDir(dir);
+    });
+
+    it('never to http, as the go command refuses (what comes over plain http anyone on the way may have changed)', async () => {
+      const err = await registry({ connect: { secureContext } })
+        .get(https)
+        .get('/example.com/m/@v/list', 'list', 'metadata', read)
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ failure: 'status', status: 302, transient: false });
+      expect((err as UpstreamError).detail).toMatch(
+        /^302: redirected from secure URL https:\/\/127\.0\.0\.1:\d+\/example\.com\/m\/@v\/list to insecure URL http:/,
+      );
+      expect(plainHits).toBe(0);
+    });
   });
 });
