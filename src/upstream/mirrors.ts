@@ -116,14 +116,22 @@ export class SumdbSources implements SourceList {
 
   async ready(signal?: AbortSignal): Promise<void> {
     // The common case, every probe answered: no timer, no promise.
-    if (![...this.probes.values()].some((p) => p.supported === null)) return;
-    const probes = this.probe(signal);
+    if (![...this.probes.values()].some((p) => p.supported === null) || signal?.aborted) return;
+    // A probe is shared by every caller that waits for it, and its answer is kept for all: it runs under no
+    // caller's signal, bounded by its own deadline, and a caller that goes away only stops waiting.
+    const probes = this.probe();
     let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((r) => (timer = setTimeout(r, this.opts.waitForProbesMs)));
+    let stop: (() => void) | undefined;
+    const bound = new Promise<void>((r) => {
+      timer = setTimeout(r, this.opts.waitForProbesMs);
+      stop = () => r();
+      signal?.addEventListener('abort', stop, { once: true });
+    });
     try {
       await Promise.race([probes, bound]);
     } finally {
       clearTimeout(timer);
+      if (stop) signal?.removeEventListener('abort', stop);
     }
   }
 

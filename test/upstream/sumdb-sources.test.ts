@@ -16,6 +16,7 @@ import {
 import { ManualClock } from '../../src/util/clock.js';
 import { FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { startGodepot } from '../support/godepot.js';
+import { waitFor } from '../support/ports.js';
 
 const pools: HttpPools[] = [];
 afterEach(async () => {
@@ -91,6 +92,22 @@ describe('the sources of a database given without URLs', () => {
     await sources.probe();
     expect(serving.count('/supported')).toBe(1);
     expect(sources.current()).toEqual([`${serving.url}/sumdb/${db.name}`]);
+  });
+
+  it("a probe is shared: one caller that goes away stops waiting, the probe goes on for the others' sake", async () => {
+    const own = 'http://127.0.0.1:1/sumdb';
+    const { sources } = setup([serving.url], [own]);
+    serving.setFault(faults.hold(), '/supported', { times: 1 });
+    const gone = new AbortController();
+    const first = sources.ready(gone.signal);
+    await waitFor(async () => serving.heldCount === 1, 5_000, 'the probe to arrive');
+    gone.abort();
+    await first;
+    serving.releaseHeld();
+    // The probe that was under way answers (a new one is not due yet): the upstream serves the database.
+    await sources.probe();
+    expect(sources.current()).toEqual([`${serving.url}/sumdb/${db.name}`, own]);
+    expect(sources.status()[0]?.state).not.toBe('failing');
   });
 
   it('reads the log through a discovered upstream when the own host is down', async () => {
