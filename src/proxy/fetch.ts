@@ -25,12 +25,27 @@ export function smallLimit(req: ProxyRequest): number {
   }
 }
 
+/**
+ * Fetches a list, .mod, .info or @latest. An .info or @latest the go command
+ * could not use (checkInfo) is a bad body of the upstream that sent it, as
+ * the go command takes it: after '|' the next upstream is asked.
+ */
 export async function fetchSmall(
   upstream: ModuleSource,
   req: ProxyRequest,
   signal?: AbortSignal,
 ): Promise<Fetched<Buffer>> {
-  const read = readLimited(smallLimit(req));
+  const limited = readLimited(smallLimit(req));
+  const read: BodyReader<Buffer> =
+    req.kind === 'list' || req.kind === 'mod'
+      ? limited
+      : async (body, meta) => {
+          const bytes = await limited(body, meta);
+          const why = infoProblem(req, bytes);
+          if (why !== null)
+            throw new BadBodyError(`invalid ${req.kind === 'latest' ? '@latest' : '.info'} answer: ${why}`);
+          return bytes;
+        };
   return upstream.get(upstreamPath(req), req.kind, 'metadata', read, signal);
 }
 
@@ -112,40 +127,41 @@ function isRfc3339(s: string): boolean {
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
 }
 
-interface InfoJson {
-  Version: string;
-  Time?: string;
-}
-
 /**
  * Checks an .info / @latest body: JSON with a valid Version for this module
  * (exactly the requested one for a canonical request, as the go command
- * insists) and, if present, an RFC 3339 Time.
+ * insists) and, if present, an RFC 3339 Time. (A stored copy's: fetchSmall
+ * checks an upstream's as it reads it.)
  */
-export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): InfoJson {
-  const bad = (why: string): GodepotError =>
-    new GodepotError(
+export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): void {
+  const why = infoProblem(req, body);
+  if (why !== null)
+    throw new GodepotError(
       'bad_upstream_content',
       `godepot: upstream ${upstream} returned an invalid answer for ${describeRequest(req)}: ${why}`,
       { upstream },
     );
+}
+
+/** What is wrong with an .info / @latest body (see checkInfo), or null. */
+function infoProblem(req: ProxyRequest, body: Buffer): string | null {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch {
-    throw bad('not JSON');
+    return 'not JSON';
   }
-  if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
+  if (typeof json !== 'object' || json === null) return 'not a JSON object';
   const { Version, Time } = json as Record<string, unknown>;
-  if (typeof Version !== 'string') throw bad('no Version');
-  if (Time !== undefined && (typeof Time !== 'string' || !isRfc3339(Time))) throw bad('Time is not an RFC 3339 time');
-  if (!isCanonicalVersion(Version)) throw bad(`Version ${JSON.stringify(Version)} is not canonical`);
+  if (typeof Version !== 'string') return 'no Version';
+  if (Time !== undefined && (typeof Time !== 'string' || !isRfc3339(Time))) return 'Time is not an RFC 3339 time';
+  if (!isCanonicalVersion(Version)) return `Version ${JSON.stringify(Version)} is not canonical`;
   try {
     check(req.path, Version);
   } catch (err) {
-    throw bad((err as Error).message);
+    return (err as Error).message;
   }
   if (req.kind === 'info' && !req.query && Version !== req.version)
-    throw bad(`info for version ${Version} instead of requested version ${req.version}`);
-  return Time === undefined ? { Version } : { Version, Time };
+    return `info for version ${Version} instead of requested version ${req.version}`;
+  return null;
 }

@@ -284,7 +284,6 @@ export class ImmutableFetcher {
       }
     }
     const fetched = await fetchSmall(this.ctx.upstream, req, signal);
-    if (req.kind === 'info') checkInfo(req, fetched.value, fetched.meta.upstream);
     // Written (and flushed) to a private staging file while the database is
     // asked; only the verdict's commit puts it under a key.
     const staging = this.stageBytes(fetched.value);

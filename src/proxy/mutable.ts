@@ -14,7 +14,7 @@ import { SingleFlight } from '../util/singleflight.js';
 import { CONTENT_TYPES, etagOf, type Artifact, type CacheOutcome } from './artifact.js';
 import type { ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
-import { checkInfo, fetchSmall } from './fetch.js';
+import { fetchSmall } from './fetch.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { failureOutcome, sharedError, type NotFoundMemory } from './shared-fetch.js';
 
@@ -163,7 +163,6 @@ export class MutableCache {
       throw err;
     }
     this.notFound.forget(key);
-    if (req.kind !== 'list') checkInfo(req, fetched.value, fetched.meta.upstream);
     let st = null;
     try {
       await this.ctx.storage.put(key, fetched.value, { mtimeMs: this.clock.now() });

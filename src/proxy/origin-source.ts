@@ -8,7 +8,15 @@
 // must agree).
 import { Readable } from 'node:stream';
 import { isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
-import { NotFoundError, type BodyReader, type CallClass, type Fetched, type ProxyList } from '../upstream/index.js';
+import {
+  BadBodyError,
+  LocalFailure,
+  NotFoundError,
+  type BodyReader,
+  type CallClass,
+  type Fetched,
+  type ProxyList,
+} from '../upstream/index.js';
 import { OriginError } from '../vcs/errors.js';
 import type { Origin } from '../vcs/origin.js';
 import type { ModuleSource } from './context.js';
@@ -84,7 +92,17 @@ export class OriginSource implements ModuleSource {
   ): Promise<Fetched<T>> {
     const { body, host } = await this.body(upstreamPath, signal ?? new AbortController().signal);
     const meta = { upstream: `origin ${host}`, url: `origin ${host}${upstreamPath}`, status: 200, headers: {} };
-    return { value: await read(Readable.from([body]), meta), meta };
+    try {
+      return { value: await read(Readable.from([body]), meta), meta };
+    } catch (err) {
+      // What getOnce makes of a reader's errors for a proxy: a body refused, or a failure on our side (the disk).
+      if (err instanceof LocalFailure) throw err.cause;
+      if (err instanceof BadBodyError) {
+        const message = `godepot: ${meta.upstream} sent a bad answer for ${upstreamPath}: ${err.message}`;
+        throw new GodepotError('bad_upstream_content', message, { upstream: meta.upstream });
+      }
+      throw err;
+    }
   }
 
   async getEach<T>(

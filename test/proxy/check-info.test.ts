@@ -1,9 +1,16 @@
 // checkInfo: an upstream's .info / @latest is refused unless the go command
 // can read it, since a canonical version's .info is stored for good. Its
 // Time is read by Go's time.Time JSON decoding (strict RFC 3339): what it
-// refuses, godepot must not keep.
-import { describe, expect, it } from 'vitest';
-import { checkInfo } from '../../src/proxy/fetch.js';
+// refuses, godepot must not keep. And such an answer is that upstream
+// failing, as the go command takes it: after '|' the next one is asked.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { checkInfo, fetchSmall } from '../../src/proxy/fetch.js';
+import { EndpointRegistry, HttpPools, ProxyList, UpstreamError } from '../../src/upstream/index.js';
+import { parseUpstreamList } from '../../src/config/values.js';
+import { DEFAULT_DEADLINES } from '../../src/config/settings.js';
 import type { ProxyRequest } from '../../src/proxy/request.js';
 
 const req: ProxyRequest = { kind: 'info', path: 'example.com/m', version: 'v1.0.0', query: false };
@@ -17,7 +24,7 @@ describe('checkInfo', () => {
     '2020-02-29T23:59:59.999999999-07:30',
     '9999-12-31T23:59:59Z',
   ])('takes Time %s, which the go command reads', (time) => {
-    expect(checkInfo(req, info(time), 'http://up.example')).toEqual({ Version: 'v1.0.0', Time: time });
+    expect(() => checkInfo(req, info(time), 'http://up.example')).not.toThrow();
   });
 
   it.each([
@@ -39,5 +46,56 @@ describe('checkInfo', () => {
     '2020-01-01T00:00:00.Z',
   ])('refuses Time %s, which the go command cannot read', (time) => {
     expect(() => checkInfo(req, info(time), 'http://up.example')).toThrow(/Time is not an RFC 3339 time/);
+  });
+});
+
+describe("an .info the go command cannot use is that upstream's failure, as in the go command's GOPROXY walk", () => {
+  const servers: Server[] = [];
+  const pools: HttpPools[] = [];
+  afterAll(async () => {
+    for (const p of pools) await p.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+  async function upstream(body: string): Promise<{ url: string; hits: () => number }> {
+    let hits = 0;
+    const s = createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    s.listen(0, '127.0.0.1');
+    await once(s, 'listening');
+    servers.push(s);
+    return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits };
+  }
+  function list(spec: string): ProxyList {
+    const d = DEFAULT_DEADLINES.metadata;
+    const deadlines = { metadata: d, zip: d, sumdb: d };
+    const p = new HttpPools(deadlines);
+    pools.push(p);
+    const settings = {
+      deadlines,
+      retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
+      breaker: { failures: 100, halfOpenAfter: 60_000 },
+    };
+    return new ProxyList(parseUpstreamList(spec), new EndpointRegistry(p, settings));
+  }
+
+  it("after '|' the next upstream is asked; after ',' the walk stops with a bad body", async () => {
+    const wrong = await upstream('{"Version":"v1.0.1","Time":"2020-01-01T00:00:00Z"}');
+    const right = await upstream('{"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"}');
+    const f = await fetchSmall(list(`${wrong.url}|${right.url}`), req);
+    expect(f.meta.upstream).toBe(right.url);
+    expect(JSON.parse(f.value.toString())).toMatchObject({ Version: 'v1.0.0' });
+    const err = await fetchSmall(list(`${wrong.url},${right.url}`), req).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ upstream: wrong.url, failure: 'body', transient: false });
+    expect((err as UpstreamError).detail).toBe(
+      'invalid .info answer: info for version v1.0.1 instead of requested version v1.0.0',
+    );
+    expect(right.hits()).toBe(1);
   });
 });

@@ -15,7 +15,11 @@ import {
   UpstreamError,
   type Fetched,
 } from '../../src/upstream/index.js';
-import { DirectFallback } from '../../src/proxy/origin-source.js';
+import { DirectFallback, OriginSource } from '../../src/proxy/origin-source.js';
+import { fetchSmall, fetchZip } from '../../src/proxy/fetch.js';
+import { GodepotError, toGodepotError } from '../../src/proxy/errors.js';
+import type { Origin } from '../../src/vcs/origin.js';
+import { MemoryStorage, type Storage } from '../../src/storage/index.js';
 import type { ModuleSource } from '../../src/proxy/context.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import type { DEFAULT_DEADLINES, Deadlines } from '../../src/config/settings.js';
@@ -118,5 +122,34 @@ describe('DirectFallback follows the GOPROXY walk to direct', () => {
     const o = origin();
     expect(await ask(`${good}|direct`, o)).toBe('v1.0.0\n');
     expect(o.asked).toBe(0);
+  });
+});
+
+describe("an origin's answer is held to the rules a proxy's is", () => {
+  const download = {
+    info: Buffer.from('{"Version":"v1.0.1"}'),
+    mod: Buffer.from(''),
+    zip: Buffer.from(''),
+    zipH1: '',
+    modH1: '',
+  };
+  const origin = new OriginSource({ download: async () => download } as unknown as Origin);
+
+  it('an .info it cannot have sent is bad upstream content naming the origin, not an internal error', async () => {
+    const req = { kind: 'info', path: 'example.com/m', version: 'v1.0.0', query: false } as const;
+    const err = await fetchSmall(origin, req).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GodepotError);
+    expect(err).toMatchObject({ code: 'bad_upstream_content' });
+    expect((err as Error).message).toMatch(/origin example\.com.*instead of requested version v1\.0\.0/);
+  });
+
+  it('a full disk while staging its zip is said as one, not as an internal error', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const storage = Object.assign(Object.create(new MemoryStorage()) as Storage, {
+      stage: () => Promise.reject(full),
+    });
+    const req = { kind: 'zip', path: 'example.com/m', version: 'v1.0.0' } as const;
+    const err = await fetchZip(origin, storage, req, 1 << 20).catch((e: unknown) => e);
+    expect(toGodepotError(err, 'example.com/m@v1.0.0.zip')).toMatchObject({ code: 'storage_failed' });
   });
 });
