@@ -9,6 +9,7 @@ import { readIncidents, type Incident } from '../proxy/incidents.js';
 import { openStorage } from '../runtime/stores.js';
 import { isDataFolder } from '../storage/index.js';
 import { formatAge } from '../upstream/errors.js';
+import { shorten } from '../util/shorten.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 
 const FLAGS = [{ name: 'json', type: 'boolean', default: 'false', help: 'print JSON' }] as const;
@@ -27,7 +28,7 @@ export function formatIncidentTable(incidents: readonly Incident[], now = Date.n
       String(i.servedFromCache),
       String(i.servedUnverified),
       String(i.failed),
-      i.detail.slice(0, 60),
+      shorten(i.detail, 60),
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));

@@ -10,6 +10,7 @@ import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
 import { NO_PROXY_RULES, redactProxy, type ProxyRules } from './env-proxy.js';
 import type { TrustOptions } from '../util/trust.js';
+import { shorten } from '../util/shorten.js';
 
 export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';
 
@@ -207,7 +208,7 @@ function firstLine(text: string): string {
       .split('\n')
       .map((l) => l.trim())
       .find((l) => l !== '') ?? '';
-  return line.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
+  return shorten(line.replace(/[^\x20-\x7e]/g, '?'), 300);
 }
 
 /** Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) as milliseconds from now; undefined when absent or unreadable. */

@@ -4,6 +4,7 @@
 // module, the host and the fix. Credentials never appear: URLs have them
 // redacted before any text leaves this file.
 import { redactText } from '../util/redact.js';
+import { shorten } from '../util/shorten.js';
 
 export type OriginFailure =
   | 'not_found'
@@ -53,7 +54,7 @@ function essence(stderr: string): string {
     .filter((l) => l !== '');
   const fatal = lines.find((l) => /fatal:|error:/.test(l) && !/^go: downloading/.test(l));
   const line = fatal ?? lines[lines.length - 1] ?? 'no error output';
-  return line.length > 300 ? line.slice(0, 300) + '…' : line;
+  return shorten(line, 300);
 }
 
 const AUTH =

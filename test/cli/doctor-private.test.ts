@@ -34,3 +34,17 @@ describe('diagnosing a private module fetch', () => {
     expect(hg?.fix).toMatch(/--private/);
   });
 });
+
+describe("quoting godepot's answer", () => {
+  it("quotes a long answer whole, and a stranger's page shortened at word boundaries, its end kept", () => {
+    const module = `${M}/${'deep/'.repeat(20)}pkg`;
+    const godepot = `godepot: cannot reach corp.example to fetch ${module}: fatal: unable to access 'https://corp.example/${'x'.repeat(150)}/': Connection refused; check the network, DNS and HTTP(S)_PROXY of godepot's environment (stored versions are still served)`;
+    expect(godepot.length).toBeGreaterThan(300);
+    const f = diagnoseModuleFetch(module, P, { status: 502, body: godepot });
+    expect(f?.message).toContain(`(502: ${godepot})`);
+    const page = `${'<p>words of a proxy error page</p> '.repeat(100)}please retry`;
+    const said = diagnoseModuleFetch(module, P, { status: 500, body: page })?.message ?? '';
+    expect(said.length).toBeLessThan(page.length);
+    expect(said).toMatch(/\(500: <p>words .* … .*please retry\)$/);
+  });
+});

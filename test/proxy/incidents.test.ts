@@ -57,6 +57,20 @@ describe('incident log', () => {
     expect(table).toMatch(/https:\/\/proxy\.example\s+timeout\s+2\s+1\s+1\s+no response/);
   });
 
+  it('shortens a long detail in the table at word boundaries, keeping its end (the JSON keeps it whole)', async () => {
+    const storage = new MemoryStorage();
+    const log = new IncidentLog(storage, silent, { clock: new ManualClock() });
+    const detail = 'no complete answer within 13s (last attempt: connect: connection refused to https://proxy.example)';
+    const e = new UpstreamError({ upstream: 'https://proxy.example', failure: 'timeout', detail, transient: true });
+    log.endpointObserver().onBreaker?.('https://proxy.example', 'open', e);
+    await log.flush();
+    const [inc] = await readIncidents(storage);
+    expect(inc?.detail).toBe(detail);
+    const row = formatIncidentTable([inc!]).split('\n')[1] ?? '';
+    // Cut at 60 characters it ended "connect: connect", a word cut in two, and the URL it named was gone.
+    expect(row).toMatch(/\s{2}no complete answer within 13s … to https:\/\/proxy\.example\)$/);
+  });
+
   it('starts when the failure streak that opened the breaker began, not when it opened', async () => {
     const clock = new ManualClock();
     const log = new IncidentLog(new MemoryStorage(), silent, { clock });

@@ -370,6 +370,18 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(4);
   });
 
+  it("quotes a long error answer's first line shortened at word boundaries, its start and end kept", async () => {
+    const said = `proxy error: ${'the backend did not answer, '.repeat(30)}retry after maintenance`;
+    const up = await serve(text(`${said}\nsecond line`, 503));
+    const ep = registry({ attempts: 1, failures: 3, clock: new FakeClock() }).get(up.url);
+    const e = (await ep
+      .get('/example.com/a/@latest', 'latest', 'metadata', read)
+      .catch((x: unknown) => x)) as UpstreamError;
+    expect(e.detail.length).toBeLessThanOrEqual('503: '.length + 300);
+    // Cut at 300 characters it ended in "the bac", a word cut in two, and its end was gone.
+    expect(e.detail).toMatch(/^503: proxy error: the backend did not answer, .* … .*retry after maintenance$/);
+  });
+
   it("a call refused while open says the earlier answer's status, not its words (they named another module)", async () => {
     const up = await serve(text('error fetching corp.example/merger-plans@v1.0.0', 503));
     const ep = registry({ attempts: 1, failures: 2, halfOpenAfter: 60_000, clock: new FakeClock() }).get(up.url);

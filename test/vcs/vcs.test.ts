@@ -55,6 +55,16 @@ describe('classifying go errors', () => {
     expect(e.message).not.toContain('hunter2');
     expect(e.message.includes('\n')).toBe(false);
   });
+  it('quotes a long git line shortened at word boundaries: a URL too long for it left out whole, its end kept', () => {
+    const url = `https://corp.example/${'group/'.repeat(40)}lib/`;
+    const stderr = `fatal: unable to access '${url}': Failed to connect to corp.example port 443 after 3 ms: Connection refused`;
+    const e = classify(M, `${M}@v1.0.0`, stderr, false);
+    expect(e.failure).toBe('unreachable');
+    // Cut at 300 characters it ended inside the URL, a path that is not the module's.
+    expect(e.message).toContain(
+      `: fatal: unable to access … Failed to connect to corp.example port 443 after 3 ms: Connection refused; check the network`,
+    );
+  });
   it('is not fooled by the words a client chose: a version, module or host named like an error', () => {
     // Each would have opened the host's breaker for every client (a TLS failure, an EOF), from one user's requests.
     const cases: Array<[string, string, string, string]> = [

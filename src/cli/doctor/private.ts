@@ -10,6 +10,10 @@ import type { Finding } from './config-check.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 import { withCredentials } from './probes.js';
 import { connectingAgent } from '../../upstream/http.js';
+import { shorten } from '../../util/shorten.js';
+
+/** The most of godepot's answer a finding quotes (characters): its messages fit, a stranger's page does not. */
+const SAID_MAX = 600;
 
 export interface ModuleAnswer {
   readonly status: number;
@@ -19,12 +23,13 @@ export interface ModuleAnswer {
 /** A finding for a failed fetch of module from proxy (redacted URL); null when it came through. */
 export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnswer): Finding | null {
   if (a.status === 200) return null;
-  const said = a.body.trim().split('\n')[0]?.slice(0, 300) ?? '';
+  // Read whole, shown shortened: godepot's answer ends with what to do, and names the module and URLs whole.
+  const said = a.body.trim().split('\n')[0] ?? '';
   const problem = (kind: Finding['kind'], message: string, fix: string): Finding => ({
     kind,
     severity: 'problem',
     subject: module,
-    message: `${module} through ${proxy}: ${message} (${a.status}: ${said})`,
+    message: `${module} through ${proxy}: ${message} (${a.status}: ${shorten(said, SAID_MAX)})`,
     fix,
   });
   if (a.status === 401)
