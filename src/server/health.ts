@@ -90,11 +90,15 @@ export class Health {
     const writable = check === null;
     const error = check ?? undefined;
     const upstreams = this.endpoints.all().map((e) => {
+      const s = e.status();
       const r = this.reach?.of(e.url);
+      // This process's last call failed, but the upstream has answered since — in another process of the group,
+      // whose news ended the streak: that failure is history, as for a database's sources (mirrors.ts).
+      const healthy = s.state === 'closed' && s.failingSince === undefined;
       return {
-        ...e.status(),
-        ...(r ? { reachable: r.reachable } : {}),
-        ...(r?.detail === undefined ? {} : { detail: r.detail }),
+        ...s,
+        ...(r ? { reachable: r.reachable || healthy } : {}),
+        ...(r?.detail === undefined || healthy ? {} : { detail: r.detail }),
       };
     });
     const sumdb = this.sumdbs.map((s) => s.status());
@@ -114,7 +118,8 @@ export class Health {
           const why = details
             ? (u.lastFailure?.detail ?? u.detail)
             : u.lastFailure && `${u.lastFailure.class}: ${WITHHELD}`;
-          return `${what} ${u.url}: ${why ?? `circuit breaker ${u.state}`}`;
+          // What failed, then the state in the words every view of it uses (health-words.ts).
+          return `${what} ${u.url}: ${why === undefined ? '' : `${why}; `}${u.health}`;
         }),
       ...sumdb
         .filter((s) => s.status !== 'ok' && s.status !== 'empty')

@@ -11,6 +11,8 @@ export interface UpstreamView {
   readonly covered?: boolean;
   readonly state?: string;
   readonly failingSince?: string;
+  /** While the circuit is open: when a probe may go. */
+  readonly nextProbeAt?: string;
   readonly lastFailure?: { readonly class?: string; readonly detail?: string; readonly at?: string };
   readonly requests?: number;
   readonly failures?: number;
@@ -121,16 +123,28 @@ export function shortHash(h: unknown): string {
 
 export type StateKind = 'healthy' | 'failing' | 'open' | 'probing' | 'offline' | 'unknown';
 
-/** An upstream's state in words: healthy / failing since HH:MM:SS for N min / circuit open / offline. */
+/**
+ * An upstream's state in the words the server uses for it (src/upstream/health-words.ts), one state at a
+ * time: healthy / failing since HH:MM:SS for N min / circuit open, next probe in N s / half-open: probing /
+ * offline.
+ */
 export function upstreamState(u: UpstreamView, offline: boolean, now: number): { kind: StateKind; text: string } {
   if (offline) return { kind: 'offline', text: 'offline (godepot runs with --offline: never contacted)' };
   const since = parseTime(u.failingSince);
   const failing = since === null ? '' : `failing since ${clock(since)} for ${duration(now - since)}`;
   switch (u.state) {
-    case 'open':
-      return { kind: 'open', text: `circuit open — ${failing || 'recent calls failed'}` };
+    case 'open': {
+      const next = parseTime(u.nextProbeAt);
+      const when =
+        next === null
+          ? ''
+          : next > now
+            ? `, next probe in ${duration(Math.max(1000, next - now))}`
+            : ', next probe due now';
+      return { kind: 'open', text: `circuit open${when} — ${failing || 'recent calls failed'}` };
+    }
     case 'half-open':
-      return { kind: 'probing', text: `circuit half-open, probing — ${failing || 'recent calls failed'}` };
+      return { kind: 'probing', text: `half-open: probing — ${failing || 'recent calls failed'}` };
     case 'closed':
       return since === null ? { kind: 'healthy', text: 'healthy' } : { kind: 'failing', text: failing };
   }

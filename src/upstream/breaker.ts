@@ -17,6 +17,10 @@
 //   - a probe's success closes the breaker and forgets the window; its
 //     failure opens it again for another `halfOpenAfter`, with no more
 //     probes before then.
+// Its state is what is happening: half-open only while a probe is out. An
+// open breaker whose `halfOpenAfter` has passed stays open until a call
+// comes to probe (nextProbeAt says when one may): read as "half-open" it
+// read as probing beside the open breaker's refusals of the same moment.
 import type { WaitingClock as Clock } from '../util/clock.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -75,8 +79,17 @@ export class HealthBreaker {
   }
 
   get state(): BreakerState {
-    if (this.current === 'open' && this.now() - (this.openedAt ?? 0) >= this.halfOpenAfter) return 'half-open';
     return this.current;
+  }
+
+  /**
+   * While open: when any call may probe (epoch ms by its clock; it may have
+   * passed, with no call since). A call about a module that has not failed
+   * may probe sooner, until a probe fails.
+   */
+  get nextProbeAt(): number | undefined {
+    this.now();
+    return this.current === 'open' ? (this.openedAt ?? 0) + this.halfOpenAfter : undefined;
   }
 
   /**
@@ -84,9 +97,11 @@ export class HealthBreaker {
    * when the breaker refuses the call (open, or a probe is already out).
    */
   admit(subject: string): { readonly probe: boolean } | null {
-    const s = this.state;
-    if (s === 'closed') return { probe: false };
-    if (this.probing || (s === 'open' && (this.probeFailed || this.failing.has(subject)))) return null;
+    const now = this.now();
+    if (this.current === 'closed') return { probe: false };
+    if (this.probing) return null;
+    const due = now - (this.openedAt ?? 0) >= this.halfOpenAfter;
+    if (!due && (this.probeFailed || this.failing.has(subject))) return null;
     this.probing = true;
     this.set('half-open');
     return { probe: true };

@@ -11,6 +11,7 @@ import { authorizationFor } from './credentials.js';
 import { isAbortError, isHealthFailure, UpstreamError, type FailureClass } from './errors.js';
 import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './http.js';
 import { HealthBreaker, subjectOf, type BreakerState } from './breaker.js';
+import { healthWords } from './health-words.js';
 import { systemClock, type WaitingClock as Clock } from '../util/clock.js';
 
 export type { BreakerState } from './breaker.js';
@@ -62,9 +63,14 @@ export interface ResilienceSettings {
 
 export interface EndpointStatus {
   readonly url: string;
+  /** closed, open (calls refused), half-open (a probe is out). */
   readonly state: BreakerState;
+  /** The state in words (health-words.ts): healthy, failing since …, circuit open, next probe in …, half-open: probing. */
+  readonly health: string;
   /** Start of the current failure streak, if failing. */
   readonly failingSince?: string;
+  /** While open: when a probe may go (it may have passed, with no call since). */
+  readonly nextProbeAt?: string;
   readonly lastFailure?: { readonly class: FailureClass; readonly detail: string; readonly at: string };
 }
 
@@ -168,10 +174,14 @@ export class Endpoint {
 
   status(): EndpointStatus {
     const last = this.lastFailure;
+    const state = this.state;
+    const nextProbeAt = this.breaker.nextProbeAt;
     return {
       url: this.url,
-      state: this.state,
+      state,
+      health: healthWords({ state, failingSince: this.failingSince, nextProbeAt }, this.clock.now()),
       ...(this.failingSince === undefined ? {} : { failingSince: new Date(this.failingSince).toISOString() }),
+      ...(nextProbeAt === undefined ? {} : { nextProbeAt: new Date(nextProbeAt).toISOString() }),
       ...(last
         ? { lastFailure: { class: last.error.failure, detail: last.error.detail, at: new Date(last.at).toISOString() } }
         : {}),
@@ -330,6 +340,7 @@ export class Endpoint {
     });
     e.breakerOpen = true;
     e.since = this.failingSince;
+    e.nextProbeAt = this.breaker.nextProbeAt;
     return e;
   }
 

@@ -3,8 +3,9 @@
 // metric label.
 import { codesOf } from '../util/error-codes.js';
 import { isUntrusted, UNTRUSTED_FIX } from '../util/trust.js';
+import { formatAge, healthWords, type HealthFacts } from './health-words.js';
 
-export { codesOf };
+export { codesOf, formatAge };
 
 export type FailureClass = 'dns' | 'connect' | 'tls' | 'timeout' | 'status' | 'body';
 
@@ -47,6 +48,8 @@ export class UpstreamError extends Error {
   since: number | undefined;
   /** True when the call was not even tried because the upstream's breaker is open. */
   breakerOpen = false;
+  /** With breakerOpen: when a probe may go (ms since epoch), filled in by the endpoint. */
+  nextProbeAt: number | undefined;
 
   constructor(init: UpstreamErrorInit) {
     super(`${init.upstream}: ${describeClass(init.failure)}: ${init.detail}`);
@@ -59,13 +62,16 @@ export class UpstreamError extends Error {
     this.retryAfterMs = init.retryAfterMs;
   }
 
-  /** One line for a client: which upstream, what failed, since when. */
+  /** One line for a client: which upstream, what failed, since when, and (refused) when it is tried again. */
   describe(now = Date.now()): string {
-    let s = `upstream ${this.upstream} ${this.breakerOpen ? 'is unavailable' : 'failed'}: ${describeClass(this.failure)} (${this.detail})`;
-    if (this.since !== undefined)
-      s += `; failing since ${new Date(this.since).toISOString()} (${formatAge(now - this.since)})`;
-    if (this.breakerOpen) s += '; circuit breaker open, not retried for now';
-    return s;
+    const s = `upstream ${this.upstream} ${this.breakerOpen ? 'is unavailable' : 'failed'}: ${describeClass(this.failure)} (${this.detail})`;
+    // In the words /readyz and the operator page use for the upstream.
+    const state: HealthFacts = {
+      state: this.breakerOpen ? 'open' : 'closed',
+      failingSince: this.since,
+      nextProbeAt: this.nextProbeAt,
+    };
+    return this.breakerOpen || this.since !== undefined ? `${s}; ${healthWords(state, now)}` : s;
   }
 }
 
@@ -133,13 +139,6 @@ export function refusalOf(err: UpstreamError): NotFoundError | null {
   if (err.failure !== 'status' || err.status === undefined || isHealthFailure(err)) return null;
   if (err.status < 400 || err.status > 499) return null;
   return new NotFoundError(err.upstream, err.status, err.detail.replace(/^\d{3}(: )?/, ''));
-}
-
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** OpenSSL's words when the other end of a TLS handshake answers in plain HTTP. */

@@ -27,12 +27,17 @@ export class Reachability {
   }
 
   private note(e: EndpointEvent): void {
+    // A call this process's own breaker refused learnt nothing of the upstream: what the last call that reached
+    // it showed stands. (Said as "circuit breaker open", it stood beside the breaker's state in /readyz, and
+    // contradicted it once the breaker was half-open or closed.)
+    if (e.outcome === 'breaker_open' && this.last.has(e.upstream)) return;
     const reachable = e.outcome === 'ok' || e.outcome === 'not_found' || e.outcome === 'refused';
     let detail: string | undefined;
     if (!reachable) {
       const f = this.lastFailure(e.upstream);
-      detail = e.outcome === 'breaker_open' ? 'circuit breaker open' : e.outcome;
-      if (f !== undefined) detail = `${detail}: ${f}`;
+      // Refused with no call of its own yet: the breaker followed another process's, whose failure it holds.
+      const what = e.outcome === 'breaker_open' ? undefined : e.outcome;
+      detail = [what, f].filter((x) => x !== undefined).join(': ') || 'failing';
     }
     this.last.set(e.upstream, { reachable, at: this.clock.now(), ...(detail === undefined ? {} : { detail }) });
   }

@@ -201,7 +201,7 @@ describe.skipIf(minioBinary === null || redisBinary === null)('two nodes on one 
       expect(calls).toBe(3);
       const fast = await info(d, 'm4');
       expect(fast.status).toBe(502);
-      expect(fast.body.toString()).toContain('circuit breaker open');
+      expect(fast.body.toString()).toContain('circuit open');
       expect(fast.body.toString()).toContain(`failing since ${since}`);
       expect(flaky.count('/example.com/')).toBe(calls);
       expect((await info(c, 'm1')).status).toBe(502);

@@ -13,6 +13,8 @@ import { removeDir, tempDir } from '../support/godepot.js';
 const PROXY = 'http://127.0.0.1:9/proxy';
 const MIRROR = 'http://127.0.0.1:9/sumdb';
 
+const OPEN_WORDS = 'circuit open, next probe in 10s; failing since 2026-01-01T00:00:00.000Z (0s)';
+
 describe('prefersHtml', () => {
   it.each([
     ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', true],
@@ -56,8 +58,14 @@ describe('operator routes', () => {
     const api = new OperatorApi({
       stats,
       endpoints: () => [
-        { url: PROXY, state: 'open', failingSince: '2026-01-01T00:00:00.000Z' },
-        { url: MIRROR, state: 'closed' },
+        {
+          url: PROXY,
+          state: 'open',
+          health: OPEN_WORDS,
+          failingSince: '2026-01-01T00:00:00.000Z',
+          nextProbeAt: '2026-01-01T00:00:10.000Z',
+        },
+        { url: MIRROR, state: 'closed', health: 'healthy' },
       ],
       proxies: [PROXY],
       sumdbMirrors: () => [{ name: 'sum.example', urls: [MIRROR] }],
@@ -137,6 +145,11 @@ describe('operator routes', () => {
     expect(body.upstreams).toEqual([
       expect.objectContaining({ url: PROXY, role: 'proxy', state: 'open', requests: 1, failures: 1, p50Ms: 1000 }),
       expect.objectContaining({ url: MIRROR, role: 'sumdb', db: 'sum.example', state: 'closed', p50Ms: null }),
+    ]);
+    // The state in the words /readyz uses, and when the open circuit lets a probe go (the page words it so).
+    expect(body.upstreams.map((u) => [u.health, u.nextProbeAt])).toEqual([
+      [OPEN_WORDS, '2026-01-01T00:00:10.000Z'],
+      ['healthy', undefined],
     ]);
     // One source of the database: none covers another.
     expect(body.upstreams.map((u) => u.covered)).toEqual([undefined, undefined]);

@@ -7,7 +7,8 @@ import { coveredSources, Health } from '../../src/server/health.js';
 import type { SumdbEndpoint } from '../../src/server/sumdb-endpoint.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import type { SumdbStatus } from '../../src/sumdb/index.js';
-import { EndpointRegistry, HttpPools, readLimited, UpstreamError } from '../../src/upstream/index.js';
+import { EndpointRegistry, HttpPools, Reachability, readLimited, UpstreamError } from '../../src/upstream/index.js';
+import { FakeClock } from '../support/clock.js';
 
 const PROXY = 'http://127.0.0.1:9/proxy';
 const DB_HOST = 'https://sum.example';
@@ -18,22 +19,31 @@ afterEach(async () => {
   for (const p of pools.splice(0)) await p.close();
 });
 
-/** Endpoints as a served godepot has them, one attempt per call. */
-function registry(): EndpointRegistry {
+/** Endpoints as a served godepot has them, one attempt per call, on clock. */
+function registry(clock = new FakeClock(), reach?: Reachability): EndpointRegistry {
   const p = new HttpPools(DEFAULT_DEADLINES);
   pools.push(p);
-  return new EndpointRegistry(p, {
-    deadlines: DEFAULT_DEADLINES,
-    retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
-    breaker: { failures: 3, halfOpenAfter: 60_000 },
-  });
+  return new EndpointRegistry(
+    p,
+    {
+      deadlines: DEFAULT_DEADLINES,
+      retry: { attempts: 1, baseDelay: 5, maxDelay: 5 },
+      breaker: { failures: 3, halfOpenAfter: 60_000 },
+    },
+    reach?.observer(),
+    clock,
+  );
 }
 
+/** What an upstream opened at the clock's start (2026-01-01) reads as, at that moment. */
+const OPENED = 'circuit open, next probe in 1m00s; failing since 2026-01-01T00:00:00.000Z (0s)';
+
 function world(db: Pick<SumdbStatus, 'status' | 'detail'>, opts: { unverified?: number } = {}) {
-  const endpoints = registry();
+  const clock = new FakeClock();
+  const endpoints = registry(clock);
   for (const url of [PROXY, DB_HOST, VIA_PROXY]) endpoints.get(url);
   const open = (url: string): void =>
-    endpoints.follow({ upstream: url, state: 'open', at: Date.now(), failure: 'dns', detail: 'cannot resolve host' });
+    endpoints.follow({ upstream: url, state: 'open', at: clock.now(), failure: 'dns', detail: 'cannot resolve host' });
   const sumdb: SumdbEndpoint = {
     name: 'sum.example',
     serve: () => Promise.reject(new Error('not used')),
@@ -68,8 +78,8 @@ describe('/readyz status', () => {
     expect([r.status, r.reasons]).toEqual([
       'degraded',
       [
-        `checksum database sum.example source ${DB_HOST}: cannot resolve host`,
-        `checksum database sum.example source ${VIA_PROXY}: cannot resolve host`,
+        `checksum database sum.example source ${DB_HOST}: cannot resolve host; ${OPENED}`,
+        `checksum database sum.example source ${VIA_PROXY}: cannot resolve host; ${OPENED}`,
       ],
     ]);
   });
@@ -78,7 +88,7 @@ describe('/readyz status', () => {
     const { health, open } = world({ status: 'ok' });
     open(PROXY);
     const r = await health.readiness();
-    expect([r.status, r.reasons]).toEqual(['degraded', [`upstream ${PROXY}: cannot resolve host`]]);
+    expect([r.status, r.reasons]).toEqual(['degraded', [`upstream ${PROXY}: cannot resolve host; ${OPENED}`]]);
   });
 
   it('is degraded once the proxy fails a call, before its breaker opens', async () => {
@@ -93,7 +103,9 @@ describe('/readyz status', () => {
     const r = await health.readiness();
     expect(r.upstreams.find((u) => u.url === PROXY)?.state).toBe('closed');
     expect(r.status).toBe('degraded');
-    expect(r.reasons).toEqual([`upstream ${PROXY}: ${(refused as UpstreamError).detail}`]);
+    expect(r.reasons).toEqual([
+      `upstream ${PROXY}: ${(refused as UpstreamError).detail}; failing since 2026-01-01T00:00:00.000Z (0s)`,
+    ]);
   });
 
   it('is degraded when no copy of the log answers, and with artifacts awaiting re-verification', async () => {
@@ -104,12 +116,48 @@ describe('/readyz status', () => {
     expect([r.status, r.reasons]).toEqual([
       'degraded',
       [
-        `checksum database sum.example source ${DB_HOST}: cannot resolve host`,
-        `checksum database sum.example source ${VIA_PROXY}: cannot resolve host`,
+        `checksum database sum.example source ${DB_HOST}: cannot resolve host; ${OPENED}`,
+        `checksum database sum.example source ${VIA_PROXY}: cannot resolve host; ${OPENED}`,
         'checksum database sum.example: unreachable (no source answers)',
         '3 artifacts served unverified, awaiting re-verification',
       ],
     ]);
+  });
+});
+
+describe('/readyz upstream state', () => {
+  it('says one state per upstream: open until a probe goes, never half-open beside "circuit breaker open"', async () => {
+    const clock = new FakeClock();
+    // As compose.ts wires them: the reachability reads each endpoint's last failure.
+    const reach: Reachability = new Reachability(clock, (url) => endpoints.get(url).status().lastFailure?.detail);
+    const endpoints = registry(clock, reach);
+    const health = new Health(new MemoryStorage(), endpoints, [], false, undefined, reach);
+    const proxy = endpoints.get(PROXY);
+    const read = readLimited(1000);
+    for (const m of ['a', 'b', 'c'])
+      await proxy.get(`/example.com/${m}/@v/list`, 'list', 'metadata', read).catch(() => 0);
+    // Refused by the open breaker: nothing learnt about the upstream.
+    await expect(proxy.get('/example.com/a/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({
+      breakerOpen: true,
+    });
+    const refused = (await health.readiness()).upstreams[0];
+    expect(refused).toMatchObject({
+      state: 'open',
+      health: 'circuit open, next probe in 1m00s; failing since 2026-01-01T00:00:00.000Z (0s)',
+      nextProbeAt: '2026-01-01T00:01:00.000Z',
+      reachable: false,
+    });
+    expect(refused?.detail).toMatch(/^connect: /);
+    // Past the half-open time, with no call yet to probe: still open, and nothing says otherwise.
+    await clock.advance(61_000);
+    const r = await health.readiness();
+    const u = r.upstreams[0];
+    expect(u).toMatchObject({
+      state: 'open',
+      health: 'circuit open, next probe due now; failing since 2026-01-01T00:00:00.000Z (1m01s)',
+    });
+    expect(JSON.stringify(r)).not.toMatch(/half-open|circuit breaker open/);
+    expect(r.reasons).toEqual([`upstream ${PROXY}: ${u?.lastFailure?.detail ?? '?'}; ${u?.health ?? '?'}`]);
   });
 });
 
@@ -130,6 +178,7 @@ describe('coveredSources', () => {
   const at = (url: string, state: 'closed' | 'open', failing = state === 'open') => ({
     url,
     state,
+    health: failing ? 'failing' : 'healthy',
     ...(failing ? { failingSince: '2026-12-05T12:00:00.000Z' } : {}),
   });
   const dbs = new Map([

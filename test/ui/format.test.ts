@@ -43,7 +43,7 @@ describe('operator page formatting', () => {
     expect(duration(35_500)).toBe('36 s');
   });
 
-  it('names the state: healthy, failing since HH:MM:SS for N min, circuit open, offline', () => {
+  it('names the state: healthy, failing since HH:MM:SS for N min, circuit open, half-open: probing, offline', () => {
     const since = new Date(NOW - 7 * 60_000);
     // In UTC, whatever the browser's zone: as the logs and `godepot incidents` say it.
     const hhmmss = '12:03:00 UTC';
@@ -55,6 +55,22 @@ describe('operator page formatting', () => {
     expect(upstreamState({ state: 'open', failingSince: since.toISOString() }, false, NOW).text).toBe(
       `circuit open — failing since ${hhmmss} for 7 min`,
     );
+    // When the open circuit lets a probe go, in the server's words (src/upstream/health-words.ts).
+    const open = (next: number) => ({
+      state: 'open',
+      failingSince: since.toISOString(),
+      nextProbeAt: new Date(next).toISOString(),
+    });
+    expect(upstreamState(open(NOW + 8_000), false, NOW).text).toBe(
+      `circuit open, next probe in 8 s — failing since ${hhmmss} for 7 min`,
+    );
+    expect(upstreamState(open(NOW - 1_000), false, NOW).text).toBe(
+      `circuit open, next probe due now — failing since ${hhmmss} for 7 min`,
+    );
+    expect(upstreamState({ state: 'half-open', failingSince: since.toISOString() }, false, NOW)).toEqual({
+      kind: 'probing',
+      text: `half-open: probing — failing since ${hhmmss} for 7 min`,
+    });
     expect(upstreamState({ state: 'open' }, true, NOW).kind).toBe('offline');
     expect(upstreamState({}, false, NOW)).toEqual({ kind: 'unknown', text: MISSING });
     expect(lastError({})).toBe('none');

@@ -59,6 +59,23 @@ describe('HealthBreaker', () => {
     expect(changes).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('is half-open only while a probe is out; open until then, saying when one may go', async () => {
+    const clock = new FakeClock();
+    const b = new HealthBreaker(2, 1_000, clock);
+    call(b, '/a', 'failure');
+    call(b, '/b', 'failure');
+    expect([b.state, b.nextProbeAt]).toEqual(['open', clock.now() + 1_000]);
+    await clock.advance(1_500);
+    // Its time has come, but no call has come to probe: still open (it read "half-open", beside refusals).
+    expect([b.state, b.nextProbeAt]).toEqual(['open', clock.now() - 500]);
+    const probe = b.admit('/a');
+    expect(probe).toEqual({ probe: true });
+    expect([b.state, b.nextProbeAt]).toEqual(['half-open', undefined]);
+    expect(b.admit('/c')).toBeNull();
+    b.record(probe!, '/a', 'failure');
+    expect([b.state, b.nextProbeAt]).toEqual(['open', clock.now() + 1_000]);
+  });
+
   it('names the module of a GOPROXY path as the subject', () => {
     expect(subjectOf('/example.com/m/@v/v1.0.0.zip')).toBe('/example.com/m');
     expect(subjectOf('/example.com/m/@latest')).toBe('/example.com/m');
@@ -90,7 +107,7 @@ describe('HealthBreaker: the system clock stepped back (NTP, a VM resumed)', () 
     expect(call(b, '/d', 'ok')).toBe(false);
     await clock.advance(1_000);
     // Else every call was refused, with no probe, for the hour the clock went back.
-    expect(b.state).toBe('half-open');
+    expect(b.nextProbeAt).toBe(wall.now());
     expect(call(b, '/d', 'ok')).toBe(true);
     expect(b.state).toBe('closed');
   });
@@ -116,7 +133,7 @@ describe('HealthBreaker: news from another process is input', () => {
     expect(call(b, '/a', 'ok')).toBe(false);
     await clock.advance(1_000);
     // Else it stayed open until that date: every call refused, no probe, and no news newer than it.
-    expect(b.state).toBe('half-open');
+    expect(b.nextProbeAt).toBe(clock.now());
     expect(call(b, '/a', 'ok')).toBe(true);
     expect(b.state).toBe('closed');
   });

@@ -343,7 +343,7 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(ep.state).toBe('open');
     const open = await ep.get('/example.com/a/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
     expect(open).toMatchObject({ breakerOpen: true, failure: 'status' });
-    expect((open as UpstreamError).describe(clock.now())).toMatch(/failing since .*circuit breaker open/);
+    expect((open as UpstreamError).describe(clock.now())).toMatch(/; circuit open, next probe in 10s; failing since /);
     expect(up.hits).toHaveLength(3);
     // A module that has not failed is let through as a probe; it fails too, so the breaker stays open.
     await expect(ep.get('/example.com/d/@v/list', 'list', 'metadata', read)).rejects.toMatchObject({ status: 500 });
@@ -355,9 +355,10 @@ describe('Endpoint: failure classes, retries, breaker', () => {
       });
     expect(up.hits).toHaveLength(4);
     await clock.advance(9_999);
-    expect(ep.state).toBe('open');
+    expect(ep.status().health).toMatch(/^circuit open, next probe in 1s; failing since /);
     await clock.advance(1);
-    expect(ep.state).toBe('half-open');
+    expect(ep.state).toBe('open');
+    expect(ep.status().health).toMatch(/^circuit open, next probe due now; failing since /);
     healthy = true;
     const [probe, other] = await Promise.allSettled([
       ep.get('/example.com/d/@v/list', 'list', 'metadata', read),
