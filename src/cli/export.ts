@@ -26,7 +26,7 @@ import {
 import { createProgress } from './progress.js';
 import { collectTargets, type WarmTarget } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
-import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
+import { DATA_TILE_FAILURES_COUNTED, runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
 const EXPORT_FLAGS: readonly OptionSpec[] = [
   ...BATCH_FLAGS,
@@ -161,7 +161,13 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
   const exported = new Map<string, Set<string>>();
   const settings = cs.settings;
   const log = commandLogger(settings, io, 'godepot export');
-  const g = await compose(settings, { log, background: false, processMetrics: false, recordIncidents: false });
+  const g = await compose(settings, {
+    log,
+    background: false,
+    processMetrics: false,
+    recordIncidents: false,
+    dataTileFailuresCounted: DATA_TILE_FAILURES_COUNTED,
+  });
   const interrupt = interruptible();
   let report: WarmReport;
   let records = 0;

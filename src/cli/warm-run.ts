@@ -48,6 +48,11 @@ export interface WarmReport {
   tiles: ReadTile[];
   /** Set when the tiles could not all be had. */
   tileProblem?: string;
+  /**
+   * The data tiles around those records (the outage index: they answer lookups of their neighbours while the
+   * database is down), when some could not be had: how many of how many, and the first failure.
+   */
+  dataTilesMissing?: { readonly db: string; readonly missing: number; readonly tiles: number; readonly error?: string };
   interrupted: boolean;
 }
 
@@ -233,9 +238,26 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     } catch (err) {
       report.tileProblem = `cannot keep the checksum-database tiles clients need: ${errorText(err)}`;
     }
+    // Those indexed in the background are held already; those of records found stored (an earlier run's) and
+    // those that failed are asked for now, so that running again is the way to fill what is missing.
+    const data = await mirror.keepDataTilesAround(report.recordIds, opts.signal);
+    if (data.missing > 0 && !(opts.signal?.aborted ?? false))
+      report.dataTilesMissing = {
+        db: mirror.name,
+        missing: data.missing,
+        tiles: data.tiles,
+        ...(data.error === undefined ? {} : { error: data.error }),
+      };
   }
   return report;
 }
+
+/**
+ * What the warning about a data tile that could not be had says instead of the server's metric: a command
+ * counts them in its summary (formatWarmReport), where running it again is the fix.
+ */
+export const DATA_TILE_FAILURES_COUNTED =
+  'further failures are not logged: the summary at the end counts the tiles missing, and running the same command again fetches them';
 
 /** Exit status of a warm-like run: 0 only when everything was fetched and verified. */
 export function warmFailed(r: WarmReport): boolean {

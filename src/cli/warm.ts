@@ -16,7 +16,7 @@ import {
 } from './command-settings.js';
 import { createProgress, formatBytes, printable, type ProgressMode } from './progress.js';
 import { collectTargets } from './targets.js';
-import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
+import { DATA_TILE_FAILURES_COUNTED, runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
 export const BATCH_FLAGS: readonly OptionSpec[] = [
   { name: 'concurrency', type: 'int', default: '8', help: 'module versions fetched at the same time' },
@@ -69,6 +69,12 @@ export function formatWarmReport(r: WarmReport, verb: string, notes: readonly st
   );
   if (r.interrupted) lines.push('interrupted: the rest was not tried');
   if (r.tileProblem) lines.push(`problem: ${r.tileProblem}`);
+  const gap = r.dataTilesMissing;
+  // Not a failure: every module above is verified and kept; these would answer lookups of modules not fetched.
+  if (gap)
+    lines.push(
+      `note: ${gap.missing} of ${gap.tiles} data tile${gap.tiles === 1 ? '' : 's'} of checksum database ${gap.db} around these records could not be kept${gap.error ? ` (${gap.error})` : ''}; every module above is verified and kept, what is missing is answering lookups of their neighbours in the log (modules not fetched here) while the database is down. If ${gap.db} should be reachable from here, check the way to it, then run the same command again: it fetches only the missing tiles`,
+    );
   lines.push(...notes);
   if (r.failures.length > 0) {
     lines.push(`${r.failures.length} failed:`);
@@ -115,7 +121,13 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
   // Warm asks for exactly what its go.sum lines need, itself: nothing to read ahead.
   const g = await compose(
     { ...settings, readAhead: false },
-    { log, background: false, processMetrics: false, recordIncidents: false },
+    {
+      log,
+      background: false,
+      processMetrics: false,
+      recordIncidents: false,
+      dataTileFailuresCounted: DATA_TILE_FAILURES_COUNTED,
+    },
   );
   const interrupt = interruptible();
   let report: WarmReport;

@@ -76,6 +76,11 @@ export interface ComposeOptions {
    * import replays a folder that holds no data tiles, and would warn of each.
    */
   readonly indexDataTiles?: boolean;
+  /**
+   * Where data-tile failures after the one logged are counted, as the warning says: a command without a
+   * server (warm, export) has no /metrics to point at (default: the metric).
+   */
+  readonly dataTileFailuresCounted?: string;
   /** The machine's coordination when this process is one of `serve --workers N` (runtime/cluster-coord.ts). */
   readonly group?: Coordination;
   /** With workers: the operator page's statistics of the whole group, from this process's own (cluster-stats.ts). */
@@ -233,6 +238,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         dataTileFailed: (db) => metrics.dataTileFailures.inc({ db }),
         storedDamaged: (kind) => metrics.storedDamaged.inc({ kind }),
         ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
+        ...(opts.dataTileFailuresCounted ? { dataTileFailuresCounted: opts.dataTileFailuresCounted } : {}),
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
         waits: graceClock,

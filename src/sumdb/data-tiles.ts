@@ -63,6 +63,11 @@ export interface DataTileContext {
   readonly suspected: (err: SumdbError) => void;
   /** A background fetch failed. */
   readonly failed?: (db: string) => void;
+  /**
+   * Where the background failures after the first (the one logged) are counted, as its warning says it
+   * (default: the metric /metrics exposes; a command without a server says where it counts them).
+   */
+  readonly laterFailures?: string;
   /** A stored data tile was found damaged (reported by the mirror: logged at error level and counted). */
   readonly damaged: (t: Tile, reason: string) => void;
   /** What the pause in lookups is waited on (tests move a fake one). */
@@ -341,9 +346,36 @@ export class DataTileIndex {
       if (this.failures++ === 0)
         this.c.log.warn(
           { db: this.c.name, err: (err as Error).message },
-          `checksum database ${this.c.name}: no data tile around record ${id} (${(err as Error).message}). Every module is still verified by its own lookup; what is lost is answering lookups of that record's neighbours from the tile while the database is down. Nothing to do unless the database's own host should be reachable from here (further failures are counted in godepot_sumdb_data_tile_failures_total, not logged)`,
+          `checksum database ${this.c.name}: no data tile around record ${id} (${(err as Error).message}). Every module is still verified by its own lookup; what is lost is answering lookups of that record's neighbours from the tile while the database is down. Nothing to do unless the database's own host should be reachable from here (${this.c.laterFailures ?? 'further failures are counted in godepot_sumdb_data_tile_failures_total, not logged'})`,
         );
     }
+  }
+
+  /**
+   * The data tiles holding records ids, each fetched and indexed unless held (around()), INDEXING_WIDTH at a
+   * time: how many tiles that is, how many could not be had, and the first failure.
+   */
+  async aroundAll(
+    ids: Iterable<number>,
+    signal?: AbortSignal,
+  ): Promise<{ tiles: number; missing: number; error?: string }> {
+    const byTile = new Map<number, number>();
+    for (const id of ids) byTile.set(Math.floor(id / FULL), id);
+    const width = new Limiter(INDEXING_WIDTH, byTile.size);
+    let missing = 0;
+    let error: string | undefined;
+    await Promise.all(
+      [...byTile.values()].map((id) =>
+        width
+          .run(() => this.around(id, signal), signal)
+          .catch((err: unknown) => {
+            if (signal?.aborted) return;
+            missing++;
+            error ??= (err as Error).message;
+          }),
+      ),
+    );
+    return { tiles: byTile.size, missing, ...(error === undefined ? {} : { error }) };
   }
 
   /** Background: fetch and index the data tile holding record id (unless already held at the current width). */

@@ -81,6 +81,8 @@ export interface SumdbMirrorOptions {
   readonly clock?: Clock;
   /** A background data-tile fetch failed (counted; logged once per run of failures). */
   readonly dataTileFailed?: (db: string) => void;
+  /** Where the data-tile failures after the one logged are counted, as the warning says (default: the metric). */
+  readonly dataTileFailuresCounted?: string;
   /** A stored record or tile was found damaged (counted; logged at error level). */
   readonly storedDamaged?: (kind: 'record' | 'tile') => void;
   /**
@@ -147,6 +149,7 @@ export class SumdbMirror {
       offline: opts.offline,
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
+      ...(opts.dataTileFailuresCounted ? { laterFailures: opts.dataTileFailuresCounted } : {}),
       damaged: (t, reason) => this.storedTileDamaged(t, reason),
       waits: opts.waits ?? systemClock,
       ...(opts.leases ? { leases: opts.leases } : {}),
@@ -855,6 +858,20 @@ export class SumdbMirror {
   /** Fetches and indexes the data tile holding record id (unless already held at the current width). */
   indexAround(id: number, signal?: AbortSignal): Promise<void> {
     return this.dataTiles.around(id, signal);
+  }
+
+  /**
+   * Makes sure the data tiles holding records ids are kept, fetching those
+   * that are not (a command preparing for an outage, at its end: records it
+   * found stored were never fetched, so their tiles were not indexed then).
+   * Nothing when this mirror does not index data tiles.
+   */
+  async keepDataTilesAround(
+    ids: Iterable<number>,
+    signal?: AbortSignal,
+  ): Promise<{ tiles: number; missing: number; error?: string }> {
+    if (this.opts.indexDataTiles === false) return { tiles: 0, missing: 0 };
+    return this.dataTiles.aroundAll(ids, signal);
   }
 }
 

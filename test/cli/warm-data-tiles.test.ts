@@ -13,6 +13,7 @@ import { FULL, TargetSet } from '../../src/cli/targets.js';
 import type { CommandIO } from '../../src/cli/command-settings.js';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { removeDir, startGodepot, tempDir } from '../support/godepot.js';
+import { captureIo } from '../support/io.js';
 
 const lib = (i: number) => ({
   path: `example.com/spread/m${i}`,
@@ -61,6 +62,35 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
     };
     const flags = ['--data', join(dir, 'data'), '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`];
     expect(await warmCommand([...flags, '--progress', 'plain', gosum], io), out).toBe(0);
+    expect(
+      sumdb.requests
+        .filter((r) => r.path.startsWith('/tile/8/data/'))
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
+  });
+
+  it('counts the tiles it could not have in its summary, says what to do from the command line, and a second run fetches them', async () => {
+    sumdb.setFault(faults.status(503), '/tile/8/data/');
+    const gosum = join(dir, 'go.sum');
+    await writeFile(gosum, mods.map((m) => m.goSum).join(''));
+    const flags = ['--data', join(dir, 'gap'), '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`];
+    const first = captureIo();
+    // Not a failure: every module is verified and kept.
+    expect(await warmCommand([...flags, '--retry-attempts', '1', '--progress', 'none', gosum], first.io)).toBe(0);
+    expect(first.text()).toContain(
+      `note: 3 of 3 data tiles of checksum database ${sumdb.name} around these records could not be kept (`,
+    );
+    expect(first.text()).toContain('then run the same command again: it fetches only the missing tiles');
+    // A command has no /metrics: its warning points at the summary, not at a series nobody can read.
+    expect(first.text()).not.toContain('godepot_sumdb_data_tile_failures_total');
+    expect(first.text()).toContain('the summary at the end counts the tiles missing');
+    sumdb.clearFaults();
+    sumdb.resetLog();
+    const second = captureIo();
+    expect(await warmCommand([...flags, '--progress', 'none', gosum], second.io)).toBe(0);
+    // Its records were stored, so no lookup indexed their tiles: the end of the run did.
+    expect(second.text()).not.toContain('note:');
     expect(
       sumdb.requests
         .filter((r) => r.path.startsWith('/tile/8/data/'))
