@@ -180,7 +180,7 @@ describe('the verdict', () => {
     const lines = verdict([cfg!, http, dns]);
     expect(lines.filter((l) => l.startsWith('Verdict:'))).toEqual([
       'Verdict: NETWORK problem: the path to a proxy or database is broken',
-      'Verdict: SERVICE problem: it is reachable but answers with errors',
+      'Verdict: SERVICE problem: it is reachable but answers with errors or reports a problem',
       'Verdict: CONFIGURATION problem: the Go settings are wrong',
     ]);
     expect(lines.filter((l) => l.startsWith('    fix: '))).toHaveLength(3);

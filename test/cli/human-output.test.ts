@@ -100,7 +100,8 @@ describe('doctor reading godepot /readyz sources', () => {
       { url: 'https://sum.golang.org', via: 'mirror', state: 'failing', detail: 'dns' },
     ]);
     expect(a?.ok).toBe(false);
-    expect(a?.text).toMatch(/--sumdb without URLs \(--sumdb sum\.golang\.org\).*<upstream>\/sumdb\/sum\.golang\.org/);
+    expect(a?.text).toBe('database sum.golang.org: no source answers: https://sum.golang.org (dns)');
+    expect(a?.fix).toMatch(/--sumdb without URLs \(--sumdb sum\.golang\.org\).*<upstream>\/sumdb\/sum\.golang\.org/);
     expect(sourceAdvice('x', [{ url: 'https://x', via: 'database', state: 'ok' }])).toBeNull();
   });
 });

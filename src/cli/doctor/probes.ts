@@ -22,6 +22,8 @@ export interface Step {
   readonly failure?: StepFailure;
   /** Informational lines (e.g. "does not serve this database") are neither ok nor failed. */
   readonly note?: boolean;
+  /** What to do, when the step knows better than its failure's usual fix (a godepot's reasons). */
+  readonly fix?: string;
 }
 
 const CODE_FAILURE: Record<string, StepFailure> = {

@@ -12,7 +12,7 @@ function stepLine(s: Step): string {
 
 const VERDICT_TITLE: Record<Finding['kind'], string> = {
   network: 'NETWORK problem: the path to a proxy or database is broken',
-  service: 'SERVICE problem: it is reachable but answers with errors',
+  service: 'SERVICE problem: it is reachable but answers with errors or reports a problem',
   config: 'CONFIGURATION problem: the Go settings are wrong',
 };
 

@@ -17,6 +17,7 @@ import { redactText } from '../../util/redact.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
 import { NO_PROXY_RULES, type ProxyRules } from '../../upstream/env-proxy.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
+import { shorten } from '../../util/shorten.js';
 
 export interface Target {
   readonly role: 'proxy' | 'database';
@@ -89,8 +90,21 @@ export function findingFor(target: Target, step: Step): Finding {
     severity: 'problem',
     subject: target.url,
     message: `${target.role} ${target.url}: ${WORDS[f]} (${step.detail})`,
-    fix: NETWORK_FIX[f],
+    fix: step.fix ?? NETWORK_FIX[f],
   };
+}
+
+/** The first line of an error answer, for its step's line: what the service said went wrong. */
+function answerSaid(body: Buffer | undefined): string {
+  const line =
+    body
+      ?.toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
+  // An HTML error page's first line is markup, not words.
+  if (line === '' || line.startsWith('<')) return '';
+  return `: ${shorten(line.replace(/[^\x20-\x7e]/g, '?'), 600)}`;
 }
 
 async function httpStep(
@@ -111,7 +125,7 @@ async function httpStep(
         name: 'http',
         ok: failure === undefined,
         ms: r.ms,
-        detail: `GET ${what} → ${r.status}`,
+        detail: `GET ${what} → ${r.status}${failure === undefined ? '' : answerSaid(r.body)}`,
         ...(failure ? { failure } : {}),
       },
       status: r.status,
@@ -177,8 +191,14 @@ interface ReadyzSource {
   detail?: string;
 }
 
-/** What to do about one database, from where godepot reads its log (readyz sources). */
-export function sourceAdvice(name: string, sources: readonly ReadyzSource[]): { ok: boolean; text: string } | null {
+/**
+ * What to do about one database, from where godepot reads its log (readyz sources): a note when another
+ * source covers a failing one; when none answers, what is wrong and the fix.
+ */
+export function sourceAdvice(
+  name: string,
+  sources: readonly ReadyzSource[],
+): { ok: boolean; text: string; fix?: string } | null {
   const ok = sources.filter((s) => s.state === 'ok');
   const failing = sources.filter((s) => s.state === 'failing');
   const said = (s: ReadyzSource): string => `${s.url ?? '?'}${s.detail ? ` (${s.detail})` : ''}`;
@@ -191,11 +211,10 @@ export function sourceAdvice(name: string, sources: readonly ReadyzSource[]): { 
   const viaUpstream = sources.some((s) => s.via === 'upstream');
   return {
     ok: false,
-    text: `database ${name}: no source answers: ${failing.map(said).join('; ')}; ${
-      viaUpstream
-        ? 'fix the network path to one of them'
-        : `if your upstream proxy serves the log (as proxy.golang.org serves sum.golang.org), give godepot --sumdb without URLs (--sumdb ${name === 'sum.golang.org' ? name : 'NAME+HASH+KEY'}) so it is read there too, or add <upstream>/sumdb/${name} to its URLs`
-    }`,
+    text: `database ${name}: no source answers: ${failing.map(said).join('; ')}`,
+    fix: viaUpstream
+      ? `fix the network path from godepot to one of them`
+      : `if godepot's upstream proxy serves the log (as proxy.golang.org serves sum.golang.org), give godepot --sumdb without URLs (--sumdb ${name === 'sum.golang.org' ? name : 'NAME+HASH+KEY'}) so it is read there too, or add <upstream>/sumdb/${name} to its URLs`,
   };
 }
 
@@ -225,6 +244,7 @@ async function godepotStep(
     const reasons = Array.isArray(j.reasons) ? j.reasons.filter((x): x is string => typeof x === 'string') : [];
     const off = j.verification === 'off' ? '; checksum verification is OFF (--sumdb off): modules are not checked' : '';
     const detail = `godepot is ${j.status}${reasons.length ? `: ${reasons.join('; ')}` : ''}${off}${advice.map((a) => `; ${a.text}`).join('')}`;
+    const noSource = advice.flatMap((a) => (a.ok || a.fix === undefined ? [] : [a.fix]));
     // Database sources are judged by the advice (one may fail while another covers it); a module proxy failing,
     // a store that takes no writes, a fork or a key mismatch between nodes is godepot's problem to report.
     const dbSources = new Set(dbs.flatMap((d) => (d.sources ?? []).map((s) => s.url)));
@@ -232,9 +252,19 @@ async function godepotStep(
       (u) => !dbSources.has(u.url) && (u.state !== 'closed' || u.failingSince !== undefined),
     );
     const dbWrong = dbs.some((d) => d.status === 'inconsistent' || d.status === 'misconfigured');
-    if (advice.some((a) => !a.ok)) return { name: 'godepot', ok: false, failure: 'status', ms: r.ms, detail };
-    if (proxyFailing || dbWrong || j.status === 'not-ready')
-      return { name: 'godepot', ok: false, failure: 'unhealthy', ms: r.ms, detail };
+    const otherwise = proxyFailing || dbWrong || j.status === 'not-ready';
+    // /readyz answered: the godepot is reachable and says what is wrong (it read as "HTTP error"), and a database
+    // no source of which answers has a fix of its own.
+    if (noSource.length > 0)
+      return {
+        name: 'godepot',
+        ok: false,
+        failure: 'unhealthy',
+        fix: `on godepot's host: ${noSource.join('; ')}${otherwise ? "; godepot's other reasons above say what else fails, and where" : ''}; meanwhile it serves what it has verified (builds with a complete go.sum keep working)`,
+        ms: r.ms,
+        detail,
+      };
+    if (otherwise) return { name: 'godepot', ok: false, failure: 'unhealthy', ms: r.ms, detail };
     return { name: 'godepot', ok: true, note: j.status !== 'ok' || off !== '', ms: r.ms, detail };
   } catch {
     return null;
