@@ -78,10 +78,16 @@ export function badRequest(message: string): GodepotError {
   return new GodepotError('bad_request', message);
 }
 
+/**
+ * What to do when an upstream fails something godepot does not hold: said alike to the go command and by
+ * `godepot warm`, which gets the same error (so nothing here points at a server's pages).
+ */
+const UPSTREAM_DOWN_NEXT = '; what godepot holds is still served: try this again once the upstream answers';
+
 /** Maps an upstream failure to the client-facing error: 504 for time-outs, 502 otherwise. */
 export function fromUpstream(err: UpstreamError, what: string): GodepotError {
   const code = err.failure === 'timeout' ? 'upstream_timeout' : 'upstream_failed';
-  return new GodepotError(code, `godepot: ${what}: ${err.describe()}`, {
+  return new GodepotError(code, `godepot: ${what}: ${err.describe()}${UPSTREAM_DOWN_NEXT}`, {
     upstream: err.upstream,
     failure: err.failure,
     breakerOpen: err.breakerOpen,

@@ -1,7 +1,8 @@
 // What a client is told when something that is not an upstream's answer
-// fails a request: godepot's own storage, and its shutdown.
+// fails a request: godepot's own storage, its shutdown, an upstream down.
 import { describe, expect, it } from 'vitest';
 import { ShuttingDownError, toGodepotError } from '../../src/proxy/errors.js';
+import { UpstreamError } from '../../src/upstream/index.js';
 
 describe('toGodepotError', () => {
   it('a data folder godepot may not read or write: says which, and keeps the file for the server log', () => {
@@ -18,6 +19,25 @@ describe('toGodepotError', () => {
     expect(write.message).toMatch(/cannot store .* not writable \(permission denied\)/);
     const rename = toGodepotError(denied('rename', '/data/mod/x'), 'example.com/x@v1.0.0 .zip');
     expect(rename.message).toMatch(/cannot store/);
+  });
+
+  it('an upstream down says what failed, its state, and what the client can do', () => {
+    const down = new UpstreamError({
+      upstream: 'https://proxy.example',
+      failure: 'connect',
+      detail: 'connection refused',
+      transient: false,
+    });
+    down.breakerOpen = true;
+    // The message is dated by the system clock, as served.
+    down.since = Date.now();
+    down.nextProbeAt = down.since + 20_000;
+    const e = toGodepotError(down, 'example.com/x@v1.0.0 .info');
+    expect(e.status).toBe(502);
+    // It ended at the breaker's state: nothing said what to do about it.
+    expect(e.message).toMatch(
+      /^godepot: example\.com\/x@v1\.0\.0 \.info: upstream https:\/\/proxy\.example is unavailable: connection failed \(connection refused\); circuit open, next probe in \d+s; failing since \S+ \(\d+s\); what godepot holds is still served: try this again once the upstream answers$/,
+    );
   });
 
   it('a request cut by the shutdown says so (503, try again), not "internal error, see the server log"', () => {
