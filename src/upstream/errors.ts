@@ -4,6 +4,7 @@
 import { codesOf } from '../util/error-codes.js';
 import { isUntrusted, UNTRUSTED_FIX } from '../util/trust.js';
 import { formatAge, healthWords, type HealthFacts } from './health-words.js';
+import type { Deadlines } from './types.js';
 
 export { codesOf, formatAge };
 
@@ -163,16 +164,21 @@ function messageOf(err: unknown): string {
  * whether the response had started (a reset then is a bad body, not a failed
  * connection).
  */
-/** via: the HTTP proxy the call went through; a failure to connect or to get an answer names it. */
+/**
+ * via: the HTTP proxy the call went through; a failure to connect or to get an answer names it. deadlines:
+ * the call's, so that a time-out says which one ran out and how long it was (the setting to raise).
+ */
 export function classifyNetworkError(
   upstream: string,
   err: unknown,
   phase: 'request' | 'body',
   via?: string,
+  deadlines?: Deadlines,
 ): UpstreamError {
   const codes = codesOf(err);
   const has = (...c: string[]): boolean => codes.some((x) => c.includes(x));
   const msg = messageOf(err);
+  const of = (ms: number | undefined): string => (ms === undefined ? '' : ` of ${ms / 1000}s`);
   let failure: FailureClass;
   let detail: string;
   let transient = true;
@@ -182,16 +188,16 @@ export function classifyNetworkError(
     transient = has('EAI_AGAIN');
   } else if (has('UND_ERR_CONNECT_TIMEOUT')) {
     failure = 'timeout';
-    detail = 'no connection within the connect deadline';
+    detail = `no connection within the connect deadline${of(deadlines?.connect)}`;
   } else if (has('UND_ERR_HEADERS_TIMEOUT')) {
     failure = 'timeout';
-    detail = 'no response within the first-byte deadline';
+    detail = `no response within the first-byte deadline${of(deadlines?.firstByte)}`;
   } else if (has('UND_ERR_BODY_TIMEOUT')) {
     failure = 'timeout';
-    detail = 'the response body stalled past the idle deadline';
+    detail = `the response body stalled past the idle deadline${of(deadlines?.idle)}`;
   } else if (has('TimeoutError')) {
     failure = 'timeout';
-    detail = 'no complete answer within the total deadline';
+    detail = `no complete answer within the total deadline${of(deadlines?.total)}`;
   } else if (codes.some((c) => TLS_CODE.test(c))) {
     failure = 'tls';
     detail = isUntrusted(err)

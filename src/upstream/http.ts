@@ -290,7 +290,7 @@ export async function getOnce<T>(
         !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
       )
         throw err;
-      throw classifyNetworkError(base, err, 'body');
+      throw classifyNetworkError(base, err, 'body', undefined, opts.deadlines);
     }
   }
   let text = '';
@@ -345,7 +345,7 @@ async function send(
       !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
     )
       throw err;
-    throw classifyNetworkError(base, err, 'request', opts.via);
+    throw classifyNetworkError(base, err, 'request', opts.via, opts.deadlines);
   }
 }
 

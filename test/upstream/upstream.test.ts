@@ -484,6 +484,10 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(up.hits).toHaveLength(3);
     const second = await settle(clock, ep.get('/example.com/b/@v/v1.0.0.info', 'info', 'metadata', read));
     expect(second).toMatchObject({ failure: 'timeout' });
+    // Which deadline ran out, and how long it was: the setting to look at (it said "the first-byte deadline").
+    expect((second as UpstreamError).detail).toBe(
+      `no response within the first-byte deadline of ${fast.firstByte / 1000}s`,
+    );
     expect(up.hits).toHaveLength(4);
     expect(ep.state).toBe('closed');
   });
