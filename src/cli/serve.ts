@@ -82,6 +82,8 @@ export async function serveCommand(args: string[]): Promise<number> {
 }
 
 async function runPrimary(settings: Settings, hints: readonly string[], warnings: HeldWarnings): Promise<number> {
+  // Said once, here, rather than by every worker.
+  if (settings.tls) (await import('../runtime/tls.js')).readTlsPair(settings.tls);
   const log = makeLogger(settings);
   warnings.logTo(log, 'warn');
   for (const h of hints) log.warn(h);
@@ -141,11 +143,14 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
 
 async function runWorker(settings: Settings, warnings: HeldWarnings, hints: readonly string[] = []): Promise<number> {
   // Loaded here, not at the top: the primary of --workers N never serves, and stays small without them.
-  const [{ compose }, { createHttpServer }, { createTlsServer }] = await Promise.all([
+  const [{ compose }, { createHttpServer }, { createTlsServer, readTlsPair }] = await Promise.all([
     import('../runtime/compose.js'),
     import('../server/http-server.js'),
     import('../runtime/tls.js'),
   ]);
+  // Before anything starts that would keep the process alive (the start-up probe, the background loops).
+  const tls = settings.tls;
+  if (tls) readTlsPair(tls);
   // With --workers N every worker finds the same at start; the one in slot 1 says it (the others at debug level).
   const slot = workerSlot();
   const says = slot === null || slot === 1;
@@ -154,7 +159,6 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
   // What every worker finds alike (a library's notice as it loads) is said by the first, the others at debug.
   warnings.logTo(g.log, says ? 'warn' : 'debug');
   for (const h of hints) g.log.warn(h);
-  const tls = settings.tls;
   const server = createHttpServer(
     g.app,
     {},

@@ -4,6 +4,7 @@
 // does not load is logged and the previous one stays in use.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
@@ -16,19 +17,28 @@ function readPair(tls: { cert: string; key: string }): { cert: Buffer; key: Buff
   }
 }
 
+/**
+ * The certificate and key of --tls-cert/--tls-key, read and checked to make a usable pair; a ConfigError
+ * naming the settings otherwise. `serve` checks them before it starts anything (a worker that found them
+ * unusable after its background work had started said so and then hung, serving nothing).
+ */
+export function readTlsPair(tls: { readonly cert: string; readonly key: string }): { cert: Buffer; key: Buffer } {
+  const pair = readPair(tls);
+  try {
+    createSecureContext(pair);
+  } catch (err) {
+    throw new ConfigError(`--tls-cert/--tls-key do not make a usable certificate and key: ${(err as Error).message}`);
+  }
+  return pair;
+}
+
 export function createTlsServer(
   tls: { readonly cert: string; readonly key: string },
   options: ServerOptions,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   log: Logger,
 ): Server {
-  let server: Server;
-  try {
-    server = createServer({ ...options, ...readPair(tls) }, handler);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`--tls-cert/--tls-key do not make a usable certificate and key: ${(err as Error).message}`);
-  }
+  const server = createServer({ ...options, ...readTlsPair(tls) }, handler);
   const reload = (): void => {
     try {
       server.setSecureContext(readPair(tls));

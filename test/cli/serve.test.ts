@@ -74,6 +74,31 @@ describe('settings godepot cannot use', () => {
   }, 15_000);
 });
 
+describe('a --tls-cert godepot cannot use', () => {
+  it('stops it within 10s, said once, with one process or several', async () => {
+    const d = await tempDir();
+    try {
+      await writeFile(join(d, 'bad.pem'), 'not a certificate\n');
+      // Loopback upstreams that refuse: the start-up probe and the background re-probes have something to do.
+      const rest = ['--data', join(d, 'data'), '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:1'];
+      const sumdb = ['--sumdb', 'sum.golang.org http://127.0.0.1:1/sumdb'];
+      for (const workers of ['1', '2']) {
+        const missing = ['--tls-cert', join(d, 'nope.pem'), '--tls-key', join(d, 'nope.key')];
+        // It said so, then hung (its background work went on), serving nothing, until killed.
+        const r = await serveUntilExit([...rest, ...sumdb, ...missing, '--workers', workers], 10_000);
+        expect(r.code, r.out).toBe(2);
+        expect(r.out.match(/cannot read --tls-cert\/--tls-key: /g), r.out).toHaveLength(1);
+        const bad = ['--tls-cert', join(d, 'bad.pem'), '--tls-key', join(d, 'bad.pem')];
+        const b = await serveUntilExit([...rest, ...sumdb, ...bad, '--workers', workers], 10_000);
+        expect(b.code, b.out).toBe(2);
+        expect(b.out.match(/--tls-cert\/--tls-key do not make a usable certificate and key: /g), b.out).toHaveLength(1);
+      }
+    } finally {
+      await removeDir(d);
+    }
+  }, 60_000);
+});
+
 describe('SIGTERM with a hostile upstream', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
