@@ -84,6 +84,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 async function runPrimary(settings: Settings, hints: readonly string[], warnings: HeldWarnings): Promise<number> {
   // Said once, here, rather than by every worker.
   if (settings.tls) (await import('../runtime/tls.js')).readTlsPair(settings.tls);
+  if (settings.auth !== '') (await import('../runtime/auth.js')).checkAuthFile(settings.auth);
   const log = makeLogger(settings);
   warnings.logTo(log, 'warn');
   for (const h of hints) log.warn(h);

@@ -18,13 +18,22 @@ export interface AuthWiring {
   close(): void;
 }
 
-export function wireAuth(file: string, log: Logger, registry: Registry): AuthWiring {
-  let users: UsersFile;
+/** f(), with a users file that cannot be read or does not parse as a settings error naming --auth. */
+function asSetting<T>(f: () => T): T {
   try {
-    users = new UsersFile(file, log);
+    return f();
   } catch (err) {
     throw err instanceof UsersFileError ? new ConfigError(`invalid --auth: ${err.message}`) : err;
   }
+}
+
+/** Reads the --auth file once, to refuse a bad one before anything starts (serve's primary, said once). */
+export function checkAuthFile(file: string): void {
+  asSetting(() => UsersFile.read(file));
+}
+
+export function wireAuth(file: string, log: Logger, registry: Registry): AuthWiring {
+  const users = asSetting(() => new UsersFile(file, log));
   const stop = users.watch();
   const failures = new Counter({
     name: 'godepot_auth_failures_total',

@@ -74,7 +74,7 @@ describe('settings godepot cannot use', () => {
   }, 15_000);
 });
 
-describe('a --tls-cert godepot cannot use', () => {
+describe('a --tls-cert or --auth file godepot cannot use', () => {
   it('stops it within 10s, said once, with one process or several', async () => {
     const d = await tempDir();
     try {
@@ -88,11 +88,19 @@ describe('a --tls-cert godepot cannot use', () => {
         const r = await serveUntilExit([...rest, ...sumdb, ...missing, '--workers', workers], 10_000);
         expect(r.code, r.out).toBe(2);
         expect(r.out.match(/cannot read --tls-cert\/--tls-key: /g), r.out).toHaveLength(1);
+        // Refused before any worker starts (each worker said it, as many times as workers that got so far).
+        expect(r.out).not.toContain('starting workers');
         const bad = ['--tls-cert', join(d, 'bad.pem'), '--tls-key', join(d, 'bad.pem')];
         const b = await serveUntilExit([...rest, ...sumdb, ...bad, '--workers', workers], 10_000);
         expect(b.code, b.out).toBe(2);
         expect(b.out.match(/--tls-cert\/--tls-key do not make a usable certificate and key: /g), b.out).toHaveLength(1);
       }
+      // An --auth file likewise (each worker said it).
+      const auth = ['--auth', join(d, 'users.json'), '--insecure-auth', '--workers', '2'];
+      const a = await serveUntilExit([...rest, ...sumdb, ...auth], 10_000);
+      expect(a.code, a.out).toBe(2);
+      expect(a.out.match(/invalid --auth: cannot read the auth file /g), a.out).toHaveLength(1);
+      expect(a.out).not.toContain('starting workers');
     } finally {
       await removeDir(d);
     }
