@@ -65,7 +65,11 @@ describe('settings godepot cannot use', () => {
     await once(taken, 'listening');
     const port = (taken.address() as { port: number }).port;
     try {
-      const r = await serveUntilExit(['--data', d, '--listen', `127.0.0.1:${port}`, '--upstream', 'off'], 10_000);
+      // --sumdb off too: the default database's start-up probe would ask sum.golang.org (loopback only, here).
+      const r = await serveUntilExit(
+        ['--data', d, '--listen', `127.0.0.1:${port}`, '--upstream', 'off', '--sumdb', 'off'],
+        10_000,
+      );
       expect(r.code, r.out).toBe(2);
       expect(r.out).toContain(`--listen 127.0.0.1:${port}: address already in use`);
     } finally {
