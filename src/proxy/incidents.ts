@@ -9,10 +9,11 @@
 // incident ends when any of them answers again. Incidents left open by a
 // process that stopped end at their last record when the next one loads.
 //
+// An open record is rewritten every REFRESH_MS, so that one left by a dead
+// process is known by its age — by `godepot incidents` too, which reads the
+// storage while the server runs, alone or not.
 // Several processes (workers, nodes) may write to one storage: each writes
-// records of its own (the id names the process), an open record is rewritten
-// every REFRESH_MS so that one left by a dead process is known by its age,
-// and the log is read as the group's view (groupView): the records of one
+// records of its own (the id names the process), and the log is read as the group's view (groupView): the records of one
 // service that overlap in time are one outage, with the requests every
 // process served meanwhile added up. Whoever reads the records (at load and
 // for list()) deletes those beyond the limits, whichever process wrote
@@ -362,9 +363,13 @@ export class IncidentLog {
     await this.flush();
   }
 
-  /** Shared: rewrites open records every REFRESH_MS while any is open, so that their age tells they are alive. */
+  /**
+   * Rewrites open records every REFRESH_MS while any is open, so that their age tells they are alive. Alone
+   * too: a lone server's open outage, unchanged for STALE_AFTER_MS, read as "stopped" in `godepot incidents`
+   * while /api/incidents said ongoing.
+   */
   private keepFresh(): void {
-    if (!this.shared || this.refreshTimer) return;
+    if (!this.persist || this.refreshTimer) return;
     this.refreshTimer = setInterval(() => {
       if (this.open.size === 0) {
         clearInterval(this.refreshTimer);

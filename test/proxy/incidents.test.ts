@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -415,6 +415,31 @@ describe('incident log of several processes on one storage', () => {
     b.endpointObserver().onBreaker?.(up, 'open', failure());
     await b.flush();
     expect((await b.list()).map((i) => i.end === undefined)).toEqual([true, false]);
+  });
+
+  it('a lone process keeps its open record fresh: `godepot incidents` reads it as ongoing while it runs', async () => {
+    // Field: with --workers 1, an outage a minute and a half old was "stopped …, ≥1m30s" in `godepot incidents`
+    // while the server went on watching it (/api/incidents: ongoing).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    try {
+      const storage = new MemoryStorage();
+      const clock = new ManualClock();
+      const alone = new IncidentLog(storage, silent, { clock });
+      await alone.load();
+      alone.endpointObserver().onBreaker?.(up, 'open', failure());
+      await alone.flush();
+      for (let s = 0; s < 10; s++) {
+        clock.advance(30_000);
+        await vi.advanceTimersByTimeAsync(30_000);
+      }
+      await alone.flush();
+      const [inc] = await readIncidents(storage, clock.now());
+      expect(inc?.end).toBeUndefined();
+      expect(inc?.endUnknown).toBeUndefined();
+      expect(inc?.updatedAt).toBe(new Date(clock.now()).toISOString());
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('ends a record left open by a process that stopped at its last write, and keeps a live one open', async () => {
