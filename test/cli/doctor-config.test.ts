@@ -121,6 +121,15 @@ describe('configuration problems, each with a fix', () => {
     expect(ps[0]?.message).toMatch(/covers public modules/);
   });
 
+  it('says when the public modules named are only the first of more, for GONOSUMDB and GONOPROXY alike', () => {
+    const ps = problems({ GONOSUMDB: 'git.corp', GONOPROXY: '*' });
+    // GONOPROXY's list ended at three, as if those were all.
+    expect(ps.find((p) => p.subject === 'GONOPROXY')?.message).toMatch(
+      /^GONOPROXY=\* covers public modules \([^)]*, …\): /,
+    );
+    expect(problems({ GONOSUMDB: '*' })[0]?.message).toMatch(/^GONOSUMDB=\* covers public modules \([^)]*, …\): /);
+  });
+
   it.each(['git.corp.example', 'github.com/mycorp', '*.corp.example,gitlab.com/mycorp/*'])(
     'private patterns %s are fine',
     (v) => {

@@ -274,7 +274,7 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
       kind: 'config',
       severity: 'problem',
       subject: noproxy.name,
-      message: `${noproxy.name}=${noproxy.v} covers public modules (${bypass.slice(0, 3).join(', ')}): they bypass the proxy and its cache`,
+      message: `${noproxy.name}=${noproxy.v} covers public modules (${bypass.slice(0, 3).join(', ')}${bypass.length > 3 ? ', …' : ''}): they bypass the proxy and its cache`,
       fix: `list only your private module paths in ${noproxy.name}`,
     });
   }
