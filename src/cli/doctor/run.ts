@@ -243,7 +243,9 @@ async function godepotStep(
     });
     const reasons = Array.isArray(j.reasons) ? j.reasons.filter((x): x is string => typeof x === 'string') : [];
     const off = j.verification === 'off' ? '; checksum verification is OFF (--sumdb off): modules are not checked' : '';
-    const detail = `godepot is ${j.status}${reasons.length ? `: ${reasons.join('; ')}` : ''}${off}${advice.map((a) => `; ${a.text}`).join('')}`;
+    // A database no source of which answers is among the reasons already: its advice adds the fix, not the words.
+    const notes = advice.filter((a) => a.ok || reasons.length === 0);
+    const detail = `godepot is ${j.status}${reasons.length ? `: ${reasons.join('; ')}` : ''}${off}${notes.map((a) => `; ${a.text}`).join('')}`;
     const noSource = advice.flatMap((a) => (a.ok || a.fix === undefined ? [] : [a.fix]));
     // Database sources are judged by the advice (one may fail while another covers it); a module proxy failing,
     // a store that takes no writes, a fork or a key mismatch between nodes is godepot's problem to report.
