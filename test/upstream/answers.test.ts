@@ -99,7 +99,10 @@ describe('Content-Encoding of an answer', () => {
       .get(url)
       .get('/example.com/m/@v/v1.0.0.mod', 'mod', 'metadata', readLimited(2 << 20))
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ failure: 'timeout', detail: 'the response body stalled past the idle deadline' });
+    expect(err).toMatchObject({
+      failure: 'timeout',
+      detail: 'the response body stalled past the idle deadline of 0.5s',
+    });
   });
 
   it('an encoding godepot cannot decode is a bad body naming it, not bytes taken for the artifact', async () => {
