@@ -3,18 +3,8 @@
 // (PROTOCOL.md §1.3): after ',' only when the proxy said 404/410, after '|'
 // on any error. A proxy's 403 after ',' ends the walk (a gatekeeper's "no"
 // is not bypassed by fetching from the origin).
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
-import {
-  EndpointRegistry,
-  HttpPools,
-  NotFoundError,
-  ProxyList,
-  readLimited,
-  UpstreamError,
-  type Fetched,
-} from '../../src/upstream/index.js';
+import { describe, expect, it } from 'vitest';
+import { NotFoundError, ProxyList, readLimited, UpstreamError, type Fetched } from '../../src/upstream/index.js';
 import { DirectFallback, OriginSource } from '../../src/proxy/origin-source.js';
 import { fetchSmall, fetchZip } from '../../src/proxy/fetch.js';
 import { GodepotError, toGodepotError } from '../../src/proxy/errors.js';
@@ -22,44 +12,17 @@ import type { Origin } from '../../src/vcs/origin.js';
 import { MemoryStorage, type Storage } from '../../src/storage/index.js';
 import type { ModuleSource } from '../../src/proxy/context.js';
 import { parseUpstreamList } from '../../src/config/values.js';
-import type { DEFAULT_DEADLINES, Deadlines } from '../../src/config/settings.js';
+import { loopbackServers, shortRegistries } from '../support/upstream-rig.js';
 
-const servers: Server[] = [];
+const { serve } = loopbackServers();
 /** A proxy answering every request with this status. */
-async function proxy(status: number): Promise<string> {
-  const s = createServer((_req, res) => {
+function proxy(status: number): Promise<string> {
+  return serve((_req, res) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(status === 200 ? 'v1.0.0\n' : `answer ${status}`);
   });
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  servers.push(s);
-  const a = s.address();
-  if (!a || typeof a === 'string') throw new Error('no address');
-  return `http://127.0.0.1:${a.port}`;
 }
-afterAll(() => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    s.close();
-  }
-});
-
-const pools: HttpPools[] = [];
-afterEach(async () => {
-  for (const p of pools.splice(0)) await p.close();
-});
-function registry(): EndpointRegistry {
-  const d: Deadlines = { connect: 500, firstByte: 500, idle: 500, total: 2_000 };
-  const deadlines = { metadata: d, zip: d, sumdb: d } as typeof DEFAULT_DEADLINES;
-  const p = new HttpPools(deadlines);
-  pools.push(p);
-  return new EndpointRegistry(p, {
-    deadlines,
-    retry: { attempts: 1, baseDelay: 5, maxDelay: 20 },
-    breaker: { failures: 100, halfOpenAfter: 60_000 },
-  });
-}
+const registry = shortRegistries();
 
 /** An origin that answers every request, counting them. */
 function origin(): ModuleSource & { asked: number } {

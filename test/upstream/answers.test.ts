@@ -3,60 +3,18 @@
 // static file store serves an object uploaded gzipped as it is, and the go
 // command's HTTP client decodes gzip), and redirects, followed as the go
 // command follows them (at most 10, never from https to http).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import {
-  EndpointRegistry,
-  HttpPools,
-  readLimited,
-  UpstreamError,
-  type UrlCredential,
-} from '../../src/upstream/index.js';
+import { readLimited, UpstreamError } from '../../src/upstream/index.js';
 import { removeDir, tempDir } from '../support/godepot.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
-import type { DEFAULT_DEADLINES, Deadlines } from '../../src/config/settings.js';
+import { loopbackServers, shortRegistries, type Handler } from '../support/upstream-rig.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-const servers: (Server | HttpsServer)[] = [];
-async function serve(handler: Handler): Promise<string> {
-  const s = createServer(handler);
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  servers.push(s);
-  const a = s.address();
-  if (!a || typeof a === 'string') throw new Error('no address');
-  return `http://127.0.0.1:${a.port}`;
-}
-afterAll(() => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    s.close();
-  }
-});
-
-const pools: HttpPools[] = [];
-afterEach(async () => {
-  for (const p of pools.splice(0)) await p.close();
-});
-function registry(
-  opts: { attempts?: number; credentials?: UrlCredential[]; connect?: { secureContext: SecureContext } } = {},
-): EndpointRegistry {
-  const d: Deadlines = { connect: 500, firstByte: 500, idle: 500, total: 2_000 };
-  const deadlines = { metadata: d, zip: d, sumdb: d } as typeof DEFAULT_DEADLINES;
-  const p = new HttpPools(deadlines, opts.connect);
-  pools.push(p);
-  return new EndpointRegistry(p, {
-    deadlines,
-    retry: { attempts: opts.attempts ?? 1, baseDelay: 5, maxDelay: 20 },
-    breaker: { failures: 100, halfOpenAfter: 60_000 },
-    ...(opts.credentials ? { credentials: opts.credentials } : {}),
-  });
-}
+const { serve, keep } = loopbackServers();
+const registry = shortRegistries();
 
 /** A server answering 200 with body, sent with this Content-Encoding. */
 const encoded =
@@ -209,7 +167,7 @@ describe('redirects', () => {
       );
       s.listen(0, '127.0.0.1');
       await once(s, 'listening');
-      servers.push(s);
+      keep(s);
       https = `https://127.0.0.1:${(s.address() as { port: number }).port}`;
     });
     afterAll(async () => {
