@@ -102,9 +102,10 @@ async function getJson(path: string): Promise<unknown> {
   return r.json();
 }
 
+/** The objects of an array answer (or of its field): an entry that is not one (null, a number) is left out. */
 function list<T>(v: unknown, field?: string): T[] {
   const x = field !== undefined && v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[field] : v;
-  return Array.isArray(x) ? (x as T[]) : [];
+  return Array.isArray(x) ? (x.filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e)) as T[]) : [];
 }
 
 let incidents: IncidentView[] = [];
@@ -284,11 +285,25 @@ async function refresh(): Promise<void> {
   ]);
   const now = Date.now();
   const heard = ups !== undefined;
-  if (ups !== undefined) renderUpstreams(ups, now);
-  if (sumdb !== undefined) renderTrees(sumdb, now);
-  if (incs !== undefined) renderIncidents(incs, now);
-  if (cache !== undefined) renderCache(cache);
-  if (series !== undefined && series !== null) drawCharts(series as SeriesView);
+  // Each section on its own: one that cannot be drawn from its answer keeps its last view (and is said below),
+  // never leaving the headline and the other sections as they were.
+  const drawn = (path: string, v: unknown, render: (v: unknown) => void): unknown => {
+    if (v === undefined) return undefined;
+    try {
+      render(v);
+      return v;
+    } catch (err) {
+      console.warn(`godepot operator page: could not show ${path}:`, err);
+      return undefined;
+    }
+  };
+  drawn('/api/upstreams', ups, (v) => renderUpstreams(v, now));
+  const shown = {
+    sumdb: drawn('/api/sumdb', sumdb, (v) => renderTrees(v, now)),
+    incs: drawn('/api/incidents', incs, (v) => renderIncidents(v, now)),
+    cache: drawn('/api/cache', cache, renderCache),
+  };
+  if (series !== null && typeof series === 'object') drawn('/api/series', series, (v) => drawCharts(v as SeriesView));
   if (heard) lastHeard = now;
   const summary = byId('summary');
   const updated = byId('updated');
@@ -299,9 +314,9 @@ async function refresh(): Promise<void> {
     // A section godepot did not answer (or answered garbled) keeps its last view: said, not shown as normal.
     const unanswered = (
       [
-        ['/api/sumdb', sumdb],
-        ['/api/incidents', incs],
-        ['/api/cache', cache],
+        ['/api/sumdb', shown.sumdb],
+        ['/api/incidents', shown.incs],
+        ['/api/cache', shown.cache],
       ] as const
     )
       .filter(([, v]) => v === undefined)

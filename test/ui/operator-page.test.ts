@@ -355,6 +355,72 @@ describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepo
   }, 60_000);
 });
 
+/** What the page must never read as, whatever godepot answered: a number or a time it could not make. */
+const BROKEN = /NaN|undefined|Invalid Date|\bnull\b|Infinity|\[object /;
+
+describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or answers it cannot read', () => {
+  // A godepot just started (no request yet, an empty tree, no latency): every number is missing or zero. Then
+  // answers with fields missing, null or of another type (an older or newer godepot, a proxy in front that
+  // rewrites JSON): each section shows "—" where it cannot tell, and one bad entry takes down nothing else.
+  it('reads "—", not NaN or undefined, draws both charts, and keeps the headline going', async () => {
+    const built = await buildModules([fixture(9)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    const errors: string[] = [];
+    try {
+      context = await launch(profile);
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${godepot.url}/ui/`);
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      await page.locator('#cache-facts dd').first().waitFor({ timeout: 10_000 });
+      await page.locator('#chart-latency canvas').waitFor({ timeout: 10_000 });
+      expect(await page.locator('#chart-requests canvas').count()).toBe(1);
+      expect(await page.locator('body').innerText()).not.toMatch(BROKEN);
+
+      const garbled: Record<string, unknown> = {
+        '/api/upstreams': {
+          upstreams: [
+            {},
+            null,
+            { url: 5, state: 'open', failingSince: 'x', lastFailure: {}, requests: 'a', p50Ms: null },
+          ],
+        },
+        '/api/sumdb': { trees: [{}, 7, { name: 'x', size: null, rootHash: 7, headTakenAt: 'yesterday', fork: null }] },
+        '/api/incidents': [{}, null, 5, { start: 'x', end: 'y', durationMs: 'z', upstream: 'https://odd.example' }],
+        '/api/cache': { refused: [{}, null], artifacts: null, scannedAt: 'never', bytes: -1, hitRatio: 'x' },
+        '/api/series': { t: [1, 'x', null], hit: 'no', latencyMs: { a: 5, b: [1, 2, 3] } },
+        '/readyz': { storage: null, coordination: 5, sumdb: 'x', node: 7 },
+      };
+      for (const [path, body] of Object.entries(garbled))
+        await page.route(`**${path}`, (route) =>
+          route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }),
+        );
+      // Each section shows what it could read of its answer: the incident godepot named, the refused row.
+      await page.locator('#incident-rows tr', { hasText: 'odd.example' }).waitFor({ timeout: 10_000 });
+      await page.locator('#refused-rows tr.refused').waitFor({ timeout: 10_000 });
+      await page.locator('#summary', { hasText: 'upstreams failing' }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('#cache-facts dd').first().textContent()).toBe('—');
+      expect(await page.locator('body').innerText()).not.toMatch(BROKEN);
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: godepot.url });
+      await page.locator('#copy-md').click();
+      await page.locator('#copy-status', { hasText: /Cop/ }).waitFor({ timeout: 5_000 });
+      expect(await page.locator('#md').inputValue()).not.toMatch(BROKEN);
+      expect(errors).toEqual([]);
+    } finally {
+      await context?.close();
+      await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(godepot.data);
+    }
+  }, 60_000);
+});
+
 describe.skipIf(CHROMIUM === null)("the operator page in the field's outage", () => {
   // The database's own host does not resolve while the upstream proxy serves its log at /sumdb/ (as
   // proxy.golang.org serves sum.golang.org's): godepot verifies everything, so the page must not say it is failing.
