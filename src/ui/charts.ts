@@ -25,7 +25,8 @@ function cssVar(name: string): string {
 
 class Chart {
   private plot: uPlot | null = null;
-  private key = '';
+  /** The labels the chart was built with; null: build it anew on the next draw (never equal to a set of labels). */
+  private key: string | null = null;
 
   constructor(
     private readonly el: HTMLElement,
@@ -42,7 +43,7 @@ class Chart {
 
   /** Rebuilds on the next draw (colours are read from CSS when a chart is built). */
   restyle(): void {
-    this.key = '';
+    this.key = null;
   }
 
   draw(t: number[], lines: Line[]): void {
@@ -56,6 +57,8 @@ class Chart {
     this.key = key;
     const fg = cssVar('--fg');
     const grid = cssVar('--line');
+    // Which colours it was drawn in (they are painted on a canvas): the browser test reads it after a scheme change.
+    this.el.dataset.fg = fg;
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     this.plot = new uPlot(
       {

@@ -380,6 +380,11 @@ describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or a
       await page.locator('#chart-latency canvas').waitFor({ timeout: 10_000 });
       expect(await page.locator('#chart-requests canvas').count()).toBe(1);
       expect(await page.locator('body').innerText()).not.toMatch(BROKEN);
+      // The scheme changes under an open page (dark at sunset): both charts are drawn again in its colours, the
+      // latency chart too while it has no line (it kept its light axes on a dark page).
+      await page.emulateMedia({ colorScheme: 'dark' });
+      for (const chart of ['#chart-requests', '#chart-latency'])
+        await page.locator(`${chart}[data-fg="#e6edf3"]`).waitFor({ timeout: 10_000 });
 
       const garbled: Record<string, unknown> = {
         '/api/upstreams': {
