@@ -18,6 +18,7 @@ import {
   millis,
   MISSING,
   newerCount,
+  ongoing,
   ownProblems,
   parseTime,
   percent,
@@ -201,9 +202,9 @@ function renderIncidents(v: unknown, now: number): void {
     const failure = [i.failureClass, i.detail].filter((x) => x !== undefined && x !== '').join(': ');
     return h(
       'tr',
-      { class: i.end === undefined ? 'incident incident-ongoing' : 'incident' },
+      { class: ongoing(i) ? 'incident incident-ongoing' : 'incident' },
       h('td', {}, dateTime(parseTime(i.start))),
-      h('td', {}, i.end === undefined ? h('span', { class: 'ongoing' }, 'ongoing') : incidentEnd(i)),
+      h('td', {}, ongoing(i) ? h('span', { class: 'ongoing' }, 'ongoing') : incidentEnd(i)),
       h('td', {}, incidentDuration(i, now)),
       h('td', { class: 'url' }, h('code', {}, i.upstream ?? MISSING)),
       h('td', {}, failure || MISSING),
@@ -310,7 +311,7 @@ async function refresh(): Promise<void> {
   if (heard) {
     unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
-    const ongoing = incidents.filter((i) => i.end === undefined).length;
+    const open = incidents.filter(ongoing).length;
     // A section godepot did not answer (or answered garbled) keeps its last view: said, not shown as normal.
     const unanswered = (
       [
@@ -327,7 +328,7 @@ async function refresh(): Promise<void> {
         ? [`godepot did not answer ${unanswered.join(', ')}: those sections show their last state`]
         : []),
     ];
-    const head = headline(upstreams, ongoing, forks, offline, now, refusedCount, unverifiedCount, own);
+    const head = headline(upstreams, open, forks, offline, now, refusedCount, unverifiedCount, own);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
     document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;

@@ -30,6 +30,8 @@ export interface IncidentView {
   readonly durationMs?: number;
   /** godepot stopped while it was open: end is when it last looked (the outage may have gone on). */
   readonly endUnknown?: boolean;
+  /** Over as it happened (a refused fork, a moved tag): a moment on the timeline, not an outage with a length. */
+  readonly event?: boolean;
   readonly failureClass?: string;
   readonly detail?: string;
   readonly servedFromCache?: number;
@@ -239,14 +241,22 @@ export function lastError(u: UpstreamView): string {
   return `${words}${f.detail ? `: ${f.detail}` : ''}${at === null ? '' : ` (at ${clock(at)})`}`;
 }
 
-/** An incident's end: when, "ongoing", or when godepot stopped looking (its end unseen). */
+/** Whether an incident is still going on (an event never is: it was over as it happened). */
+export function ongoing(i: IncidentView): boolean {
+  return i.end === undefined && i.event !== true;
+}
+
+/** An incident's end: when, "ongoing", or when godepot stopped looking (its end unseen); none for an event. */
 export function incidentEnd(i: IncidentView, when: (ms: number | null) => string = dateTime): string {
+  if (i.event === true) return MISSING;
   if (i.end === undefined) return 'ongoing';
   return i.endUnknown === true ? `${when(parseTime(i.end))} (godepot stopped)` : when(parseTime(i.end));
 }
 
 /** An incident's duration: its recorded one (at least, if its end was unseen), or "ongoing" with the time so far. */
 export function incidentDuration(i: IncidentView, now: number): string {
+  // Its recorded end is its start: "0 s" would read as a blip, not as a fork refused.
+  if (i.event === true) return 'event';
   if (i.end !== undefined) {
     const at = i.endUnknown === true ? 'at least ' : '';
     if (isNumber(i.durationMs)) return at + duration(i.durationMs);
@@ -275,7 +285,8 @@ export function incidentsMarkdown(incidents: readonly IncidentView[], now: numbe
         [
           // UTC, as the logs and `godepot incidents` say it: pasted beside them, the times agree.
           utcDateTime(parseTime(i.start)),
-          incidentEnd(i, utcDateTime),
+          // Pasted later, "so far" needs its moment.
+          ongoing(i) ? `ongoing (as of ${utcDateTime(now)})` : incidentEnd(i, utcDateTime),
           incidentDuration(i, now),
           i.upstream ?? MISSING,
           failure || MISSING,

@@ -8,11 +8,13 @@ import {
   duration,
   headline,
   incidentDuration,
+  incidentEnd,
   incidentsMarkdown,
   lastError,
   millis,
   MISSING,
   newerCount,
+  ongoing,
   percent,
   shortHash,
   upstreamState,
@@ -109,8 +111,9 @@ describe('operator page formatting', () => {
     expect(lines[0]).toBe(
       '| Start (UTC) | End (UTC) | Duration | Upstream | Failure | From cache | Degraded (unverified) | Failed |',
     );
+    // Pasted into a post-mortem later, "so far" says as of when.
     expect(lines[2]).toContain(
-      '| ongoing | 10 min so far | https://proxy.example\\|x | timeout: no answer at all | 12 | 3 | 1 |',
+      '| ongoing (as of 2026-03-01 12:10:00Z) | 10 min so far | https://proxy.example\\|x | timeout: no answer at all | 12 | 3 | 1 |',
     );
     expect(lines[3]).toContain('| 30 min | https://sum.example | connect | 0 | 0 | 0 |');
     expect(lines[3]).toContain('| 2026-03-01 10:00:00Z | 2026-03-01 10:30:00Z | 30 min |');
@@ -125,6 +128,27 @@ describe('operator page formatting', () => {
     expect(incidentDuration(unseen, NOW)).toBe('at least 30 min');
     expect(incidentsMarkdown([unseen], NOW)).toContain('(godepot stopped) | at least 30 min |');
     expect(incidentsMarkdown([], NOW)).toContain('(no incidents)');
+  });
+
+  it('shows an event (a refused fork) as a moment, not as an outage of 0 s, and never as ongoing', () => {
+    const fork = {
+      upstream: 'checksum database sum.example',
+      start: '2026-03-01T11:00:00Z',
+      end: '2026-03-01T11:00:00Z',
+      durationMs: 0,
+      failureClass: 'fork',
+      detail: 'refused a tree head of size 6',
+      event: true,
+    };
+    expect(incidentEnd(fork)).toBe(MISSING);
+    expect(incidentDuration(fork, NOW)).toBe('event');
+    expect(ongoing(fork)).toBe(false);
+    // An event recorded without an end is still no outage going on.
+    expect(ongoing({ ...fork, end: undefined })).toBe(false);
+    expect(ongoing({ start: '2026-03-01T11:00:00Z' })).toBe(true);
+    expect(incidentsMarkdown([fork], NOW)).toContain(
+      '| 2026-03-01 11:00:00Z | — | event | checksum database sum.example | fork: refused a tree head of size 6 |',
+    );
   });
 });
 
