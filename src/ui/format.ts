@@ -181,7 +181,10 @@ export function ownProblems(readyz: unknown): string[] {
  * The page's headline: what is wrong, or that nothing is. A failing source
  * the server marks covered (another source of its checksum database is
  * healthy: the field's outage, sum.golang.org down and proxy.golang.org up)
- * is named as such, not as a problem, as /readyz counts it.
+ * is named as such, not as a problem, as /readyz counts it; a database none
+ * of whose sources answers is named (it is what the failing "upstreams"
+ * mean: nothing new can be verified), as is --offline, where no upstream is
+ * healthy or failing.
  */
 export function headline(
   ups: readonly UpstreamView[],
@@ -198,11 +201,15 @@ export function headline(
 ): { ok: boolean; text: string } {
   const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline, now).kind));
   const covered = failing.filter((u) => u.covered === true).length;
-  const bad = failing.length - covered;
+  const bad = failing.filter((u) => u.covered !== true);
+  // Not covered: no other source of that database is healthy (the server's rule).
+  const databases = [...new Set(bad.flatMap((u) => (u.role === 'sumdb' && u.db ? [u.db] : [])))];
+  const proxies = bad.filter((u) => !(u.role === 'sumdb' && u.db)).length;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const problems = [
     ...own,
-    ...(bad > 0 ? [`${plural(bad, 'upstream')} failing`] : []),
+    ...(proxies > 0 ? [`${plural(proxies, 'upstream')} failing`] : []),
+    ...databases.map((db) => `checksum database ${db} unreachable: no source of it answers`),
     ...(ongoing > 0 ? [plural(ongoing, 'ongoing incident')] : []),
     ...(forks > 0 ? ['a forked checksum-database history was refused'] : []),
     ...(refused > 0
@@ -219,6 +226,7 @@ export function headline(
       ? `${plural(covered, 'checksum-database source')} failing, covered: the log is read through another`
       : '';
   if (problems.length > 0) return { ok: false, text: [...problems, ...(note ? [note] : [])].join(', ') };
+  if (offline) return { ok: true, text: 'Offline (--offline): serving what godepot holds, asking no upstream' };
   return { ok: true, text: note ? `Serving normally; ${note}` : 'All upstreams healthy' };
 }
 

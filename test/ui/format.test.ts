@@ -171,11 +171,28 @@ describe('headline', () => {
     expect(headline([proxy, viaProxy], 0, 0, false, NOW)).toEqual({ ok: true, text: 'All upstreams healthy' });
   });
 
+  it('says godepot is offline, not that its upstreams are healthy, when it asks none', () => {
+    expect(headline([{ ...proxy, state: 'open' }], 0, 0, true, NOW)).toEqual({
+      ok: true,
+      text: 'Offline (--offline): serving what godepot holds, asking no upstream',
+    });
+    // What is wrong still comes first.
+    expect(headline([proxy], 0, 0, true, NOW, 1).ok).toBe(false);
+  });
+
   it('is red for failing upstreams not covered, ongoing incidents and a refused fork', () => {
     const viaDown = { ...viaProxy, state: 'open', failingSince: since };
+    // No source of the database answers: named, for what it means (nothing new verifies), not as 2 upstreams.
     expect(headline([proxy, viaDown, dbHost], 1, 0, false, NOW)).toEqual({
       ok: false,
-      text: '2 upstreams failing, 1 ongoing incident',
+      text: 'checksum database sum.example unreachable: no source of it answers, 1 ongoing incident',
+    });
+    const proxyFailing = { ...proxy, failingSince: since };
+    expect(
+      headline([proxyFailing, { ...proxy, url: 'https://b.example', state: 'open' }, viaProxy], 0, 0, false, NOW),
+    ).toEqual({
+      ok: false,
+      text: '2 upstreams failing',
     });
     const proxyDown = { ...proxy, state: 'open', failingSince: since };
     expect(headline([proxyDown, viaProxy, { ...dbHost, covered: true }], 0, 1, false, NOW)).toEqual({
