@@ -94,11 +94,20 @@ function facts(dl: HTMLElement, items: Array<[string, Child]>): void {
   dl.replaceChildren(...items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
+/**
+ * godepot's refusal of this page's credentials (401, 403 under --auth: a
+ * token changed or removed, a user no longer allowed every module), or 0.
+ * It is no outage, and asking again every 2 s would only be refused,
+ * logged and counted as failed authentication: the page stops asking.
+ */
+let refusedWith = 0;
+
 async function getJson(path: string): Promise<unknown> {
   const r = await fetch(path, {
     signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     headers: { accept: 'application/json' },
   });
+  if (r.status === 401 || r.status === 403) refusedWith = r.status;
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
   return r.json();
 }
@@ -308,6 +317,17 @@ async function refresh(): Promise<void> {
   if (heard) lastHeard = now;
   const summary = byId('summary');
   const updated = byId('updated');
+  if (refusedWith !== 0) {
+    summary.textContent =
+      refusedWith === 401
+        ? 'godepot no longer accepts the credentials this page signed in with (HTTP 401: a token changed or was removed); reload the page to sign in again'
+        : 'godepot refuses this user the operator page (HTTP 403: it needs a user allowed every module); reload the page to sign in as one';
+    summary.className = 'bad';
+    document.title = '(!) godepot — operator page';
+    updated.textContent = `${lastHeard === 0 ? '' : `updated ${clock(lastHeard)} — `}stopped refreshing`;
+    updated.className = 'stale';
+    return;
+  }
   if (heard) {
     unreachableSince = 0;
     const forks = trees.filter((t) => t.fork).length;
@@ -368,7 +388,9 @@ async function copyMarkdown(): Promise<void> {
 function loop(): void {
   void refresh()
     .catch(() => undefined)
-    .finally(() => setTimeout(loop, POLL_MS));
+    .finally(() => {
+      if (refusedWith === 0) setTimeout(loop, POLL_MS);
+    });
 }
 
 byId('copy-md').addEventListener('click', () => void copyMarkdown());

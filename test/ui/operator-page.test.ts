@@ -7,7 +7,7 @@
 // makes no request beyond godepot's loopback address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
@@ -16,6 +16,7 @@ import { REPO_ROOT, removeDir, startGodepot, tempDir, type RunningGodepot } from
 import { MemoryStorage } from '../../src/storage/index.js';
 import { OffsetClock } from '../support/clock.js';
 import { noNameResolves } from '../support/dns.js';
+import { hashToken, withUser } from '../../src/auth/users.js';
 
 const CHROMIUM = findComponent('chromium');
 const ARTIFACTS = join(REPO_ROOT, 'test', 'ui', 'artifacts');
@@ -421,6 +422,77 @@ describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or a
       await upstream.close();
       await sumdb.close();
       await removeDir(profile);
+      await removeDir(godepot.data);
+    }
+  }, 60_000);
+});
+
+describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
+  // The browser asks for a user and token (HTTP basic auth, as the go command sends them) and the page's own
+  // requests carry them, never in a URL. A token changed while the page is open is no outage: the page says so
+  // and stops asking, rather than have every refresh refused, logged and counted as failed authentication.
+  it('asks for credentials, keeps the token out of URLs and logs, and stops on a refused token', async () => {
+    const TOKEN = 'operator-token-5f1c0a9e7d3b2468';
+    const built = await buildModules([fixture(6)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const dir = await tempDir();
+    const users = join(dir, 'users.json');
+    await writeFile(users, withUser(null, 'ops', hashToken(TOKEN), '*'));
+    const godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      auth: users,
+      'insecure-auth': 'true',
+      'access-log': 'true',
+    });
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    try {
+      const anonymous = await fetch(`${godepot.url}/ui/`, { headers: { accept: 'text/html' } });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="godepot"/);
+      await anonymous.text();
+
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM as string,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+        httpCredentials: { username: 'ops', password: TOKEN },
+      });
+      const requested: string[] = [];
+      context.on('request', (r) => requested.push(r.url()));
+      const page = context.pages()[0] ?? (await context.newPage());
+      // The page's timers on a clock the test moves (it keeps real time until then).
+      await page.clock.install();
+      await page.goto(`${godepot.url}/`);
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+
+      // The token is changed in the users file (re-read within seconds): the open page's credentials no longer hold.
+      await writeFile(users, withUser(null, 'ops', hashToken(`${TOKEN}-new`), '*'));
+      const refused = page.locator('#summary', { hasText: 'no longer accepts the credentials' });
+      await refused.waitFor({ timeout: 15_000 });
+      expect(await refused.getAttribute('class')).toBe('bad');
+      expect(await page.title()).toMatch(/^\(!\) /);
+      expect(await page.locator('#summary').textContent()).not.toContain('Cannot reach');
+      // A minute of the page's time later it has asked nothing more: a request the test makes now is the next one.
+      const asked = requested.length;
+      await page.clock.runFor(60_000);
+      await page.evaluate(() => fetch('/healthz').then((r) => r.text()));
+      expect(requested.slice(asked).map((u) => new URL(u).pathname)).toEqual(['/healthz']);
+
+      expect(requested.length).toBeGreaterThan(10);
+      for (const u of requested) expect(u).not.toContain(TOKEN);
+      const logged = JSON.stringify(godepot.logs);
+      expect(logged).toContain('request refused by --auth');
+      expect(logged).not.toContain(TOKEN);
+    } finally {
+      await context?.close();
+      await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(dir);
       await removeDir(godepot.data);
     }
   }, 60_000);
