@@ -18,6 +18,7 @@ import {
   millis,
   MISSING,
   newerCount,
+  nodeLine,
   ongoing,
   ownProblems,
   parseTime,
@@ -274,6 +275,9 @@ function shaped(v: unknown, field?: string): boolean {
 
 let unreachableSince = 0;
 
+/** --node-name, as /readyz last said it: in the title, so that tabs on several nodes are told apart. */
+let nodeName = '';
+
 async function refresh(): Promise<void> {
   // undefined: that answer did not arrive this time (or not in its shape: an empty or garbled answer must not
   // read as "nothing is wrong"); its section keeps its last view.
@@ -315,6 +319,13 @@ async function refresh(): Promise<void> {
   };
   if (series !== null && typeof series === 'object') drawn('/api/series', series, (v) => drawCharts(v as SeriesView));
   if (heard) lastHeard = now;
+  // Kept while /readyz does not answer: the page is still that node's.
+  if (ready !== undefined) {
+    byId('node').textContent = nodeLine(ready);
+    const n = ready !== null && typeof ready === 'object' ? (ready as { node?: unknown }).node : undefined;
+    nodeName = typeof n === 'string' ? n : '';
+  }
+  const title = `godepot${nodeName === '' ? '' : ` ${nodeName}`} — operator page`;
   const summary = byId('summary');
   const updated = byId('updated');
   if (refusedWith !== 0) {
@@ -323,7 +334,7 @@ async function refresh(): Promise<void> {
         ? 'godepot no longer accepts the credentials this page signed in with (HTTP 401: a token changed or was removed); reload the page to sign in again'
         : 'godepot refuses this user the operator page (HTTP 403: it needs a user allowed every module); reload the page to sign in as one';
     summary.className = 'bad';
-    document.title = '(!) godepot — operator page';
+    document.title = `(!) ${title}`;
     updated.textContent = `${lastHeard === 0 ? '' : `updated ${clock(lastHeard)} — `}stopped refreshing`;
     updated.className = 'stale';
     return;
@@ -351,14 +362,14 @@ async function refresh(): Promise<void> {
     const head = headline(upstreams, open, forks, offline, now, refusedCount, unverifiedCount, own);
     summary.textContent = head.text;
     summary.className = head.ok ? 'ok' : 'bad';
-    document.title = `${head.ok ? '' : '(!) '}godepot — operator page`;
+    document.title = `${head.ok ? '' : '(!) '}${title}`;
   } else {
     // Is it us: the page cannot read godepot, whatever the last view said.
     // Since its last answer: that is when "us" went quiet.
     unreachableSince ||= lastHeard || now;
     summary.textContent = `Cannot reach godepot since ${clock(unreachableSince)}: below is the last state it reported`;
     summary.className = 'bad';
-    document.title = '(!) godepot — operator page';
+    document.title = `(!) ${title}`;
   }
   updated.textContent =
     lastHeard === 0

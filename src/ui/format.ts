@@ -178,6 +178,29 @@ export function ownProblems(readyz: unknown): string[] {
 }
 
 /**
+ * Which node answered and how it coordinates with the others, from
+ * /readyz: behind a load balancer the page is one node's, and its requests
+ * and latency are that node's own, beside the cluster's shared state.
+ */
+export function nodeLine(readyz: unknown): string {
+  const r = (readyz !== null && typeof readyz === 'object' ? readyz : {}) as {
+    node?: unknown;
+    coordination?: { kind?: unknown; redis?: { state?: unknown; since?: unknown } | null } | null;
+  };
+  const parts = typeof r.node === 'string' && r.node !== '' ? [`node ${r.node}`] : [];
+  const c = r.coordination !== null && typeof r.coordination === 'object' ? r.coordination : {};
+  if (c.kind === 'redis') {
+    const state = c.redis?.state === 'up' || c.redis?.state === 'down' ? c.redis.state : MISSING;
+    const since = parseTime(c.redis?.since);
+    parts.push(
+      `Redis ${state}${since === null ? '' : ` since ${clock(since)}`}`,
+      "requests and latency are this node's",
+    );
+  } else if (c.kind === 'workers') parts.push("this machine's workers");
+  return parts.join(' · ');
+}
+
+/**
  * The page's headline: what is wrong, or that nothing is. A failing source
  * the server marks covered (another source of its checksum database is
  * healthy: the field's outage, sum.golang.org down and proxy.golang.org up)

@@ -14,6 +14,7 @@ import {
   millis,
   MISSING,
   newerCount,
+  nodeLine,
   ongoing,
   percent,
   shortHash,
@@ -236,6 +237,25 @@ describe('headline', () => {
     expect(ownProblems({ status: 'ok', storage: { kind: 'fs', writable: true }, sumdb: [] })).toEqual([]);
     expect(ownProblems(undefined)).toEqual([]);
     expect(ownProblems('garbled')).toEqual([]);
+  });
+});
+
+describe('nodeLine', () => {
+  it('names the node that answered and its Redis, and nothing it was not told', () => {
+    const since = '2026-03-01T12:03:00Z';
+    expect(
+      nodeLine({
+        node: 'node-b',
+        coordination: { kind: 'redis', redis: { url: 'redis://r:6379', state: 'up', since } },
+      }),
+    ).toBe("node node-b · Redis up since 12:03:00 UTC · requests and latency are this node's");
+    expect(nodeLine({ coordination: { kind: 'redis', redis: { state: 'down', since } } })).toBe(
+      "Redis down since 12:03:00 UTC · requests and latency are this node's",
+    );
+    expect(nodeLine({ node: 'a', coordination: { kind: 'workers' } })).toBe("node a · this machine's workers");
+    expect(nodeLine({ coordination: { kind: 'local' } })).toBe('');
+    for (const garbled of [undefined, null, 'x', { node: 7, coordination: 5 }, { coordination: { kind: 'redis' } }])
+      expect(nodeLine(garbled)).not.toMatch(/undefined|null|NaN|Invalid/);
   });
 });
 

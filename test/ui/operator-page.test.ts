@@ -17,8 +17,10 @@ import { MemoryStorage } from '../../src/storage/index.js';
 import { OffsetClock } from '../support/clock.js';
 import { noNameResolves } from '../support/dns.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
+import { startRedis } from '../support/redis.js';
 
 const CHROMIUM = findComponent('chromium');
+const REDIS = findComponent('redis-server');
 const ARTIFACTS = join(REPO_ROOT, 'test', 'ui', 'artifacts');
 const FAILING_WITHIN_MS = 30_000;
 
@@ -494,6 +496,52 @@ describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
       await removeDir(profile);
       await removeDir(dir);
       await removeDir(godepot.data);
+    }
+  }, 60_000);
+});
+
+describe.skipIf(CHROMIUM === null || REDIS === null)('the operator page of one node of several', () => {
+  // Behind a load balancer the page is whichever node answered: it names that node (its requests and latency are
+  // that node's own) and the Redis the nodes coordinate through, and says when Redis goes.
+  it('names the node and its Redis, up and then down', async () => {
+    const redis = await startRedis(REDIS as string);
+    const built = await buildModules([fixture(5)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const data = await tempDir();
+    const node = (name: string): Promise<RunningGodepot> =>
+      startGodepot({
+        upstream: upstream.url,
+        sumdb: `${sumdb.vkey} ${sumdb.url}`,
+        data,
+        redis: redis.url,
+        'node-name': name,
+      });
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    try {
+      context = await launch(profile);
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${b.url}/ui/`);
+      await page
+        .locator('#node', { hasText: /^node node-b · Redis up since \d\d:\d\d:\d\d UTC · / })
+        .waitFor({ timeout: 10_000 });
+      expect(await page.title()).toBe('godepot node-b — operator page');
+      await redis.kill();
+      await page.locator('#node', { hasText: 'node node-b · Redis down since' }).waitFor({ timeout: 20_000 });
+      await page.locator('#summary', { hasText: 'Redis is down' }).waitFor({ timeout: 10_000 });
+      expect(await page.title()).toBe('(!) godepot node-b — operator page');
+    } finally {
+      await context?.close();
+      await a.close();
+      await b.close();
+      await redis.stop();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(data);
     }
   }, 60_000);
 });
