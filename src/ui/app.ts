@@ -86,6 +86,9 @@ function byId(id: string): HTMLElement {
 }
 
 function rows(tbody: HTMLElement, trs: HTMLElement[], empty: string, cols: number): void {
+  // Each cell carries its column's name: a phone shows a row as a card of labelled values (style.css).
+  const names = [...(tbody.closest('table')?.querySelectorAll('thead th') ?? [])].map((th) => th.textContent ?? '');
+  for (const tr of trs) [...tr.children].forEach((td, i) => td.setAttribute('data-label', names[i] ?? ''));
   tbody.replaceChildren(
     ...(trs.length > 0 ? trs : [h('tr', {}, h('td', { colspan: String(cols), class: 'muted' }, empty))]),
   );

@@ -289,6 +289,20 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
       const pageWidth = () =>
         second.locator('html').evaluate((el) => (el as unknown as { scrollWidth: number }).scrollWidth);
       await expect.poll(pageWidth, { timeout: 5_000 }).toBeLessThanOrEqual(390);
+      // And what a row is read for is on the screen, not in a sideways scroll: each row is a card of labelled values.
+      for (const cell of [
+        `#upstream-rows tr[data-url="${upstream.url}"] .state`,
+        '#incident-rows tr.incident td:nth-child(2)',
+        '#refused-rows tr.refused td:nth-child(6)',
+      ]) {
+        const box = await second.locator(cell).first().boundingBox();
+        expect(box, cell).not.toBeNull();
+        expect((box?.x ?? 0) + (box?.width ?? 0), cell).toBeLessThanOrEqual(390);
+      }
+      expect(
+        await second.locator(`#upstream-rows tr[data-url="${upstream.url}"] td`).nth(2).getAttribute('data-label'),
+      ).toBe('State');
+      await second.screenshot({ path: join(ARTIFACTS, 'operator-phone.png'), fullPage: true });
     } finally {
       await second.close();
     }
