@@ -85,17 +85,47 @@ function byId(id: string): HTMLElement {
   return el;
 }
 
+/**
+ * Makes parent's children read as fresh ones, replacing only those that
+ * differ: text an operator selected to copy (a hash, an error, the fork's
+ * evidence) survives the refresh every 2 s unless it changed. An element
+ * that differs only inside (same tag and attributes, element children
+ * alone, as many) is gone into; anything else is replaced whole.
+ */
+function sync(parent: Element, fresh: readonly Element[]): void {
+  const old = [...parent.children];
+  if (old.length !== fresh.length || parent.childNodes.length !== old.length) {
+    parent.replaceChildren(...fresh);
+    return;
+  }
+  fresh.forEach((f, i) => {
+    const o = old[i] as Element;
+    if (o.isEqualNode(f)) return;
+    const shell = (e: Element): string => (e.cloneNode(false) as Element).outerHTML;
+    const inner = (e: Element): boolean => e.children.length > 0 && e.childNodes.length === e.children.length;
+    if (shell(o) === shell(f) && inner(o) && inner(f)) sync(o, [...f.children]);
+    else o.replaceWith(f);
+  });
+}
+
+/** Sets an element's text only when it changes: a live region re-read every 2 s says nothing new. */
+function say(el: HTMLElement, text: string, className?: string): void {
+  if (el.textContent !== text) el.textContent = text;
+  if (className !== undefined && el.className !== className) el.className = className;
+}
+
 function rows(tbody: HTMLElement, trs: HTMLElement[], empty: string, cols: number): void {
   // Each cell carries its column's name: a phone shows a row as a card of labelled values (style.css).
   const names = [...(tbody.closest('table')?.querySelectorAll('thead th') ?? [])].map((th) => th.textContent ?? '');
   for (const tr of trs) [...tr.children].forEach((td, i) => td.setAttribute('data-label', names[i] ?? ''));
-  tbody.replaceChildren(
-    ...(trs.length > 0 ? trs : [h('tr', {}, h('td', { colspan: String(cols), class: 'muted' }, empty))]),
-  );
+  sync(tbody, trs.length > 0 ? trs : [h('tr', {}, h('td', { colspan: String(cols), class: 'muted' }, empty))]);
 }
 
 function facts(dl: HTMLElement, items: Array<[string, Child]>): void {
-  dl.replaceChildren(...items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  sync(
+    dl,
+    items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+  );
 }
 
 /**
@@ -173,8 +203,9 @@ function renderTrees(v: unknown, now: number): void {
       ? MISSING
       : `${clock(t)} (${Math.max(0, Math.round((now - t) / 1000)).toLocaleString('en-US')} s ago)`;
   };
-  byId('trees').replaceChildren(
-    ...(trees.length > 0
+  sync(
+    byId('trees'),
+    trees.length > 0
       ? trees.map((t) => {
           const dl = h('dl', { class: 'facts' });
           facts(dl, [
@@ -187,13 +218,14 @@ function renderTrees(v: unknown, now: number): void {
           ]);
           return h('div', { class: 'tree' }, dl);
         })
-      : [h('p', { class: 'muted' }, 'No checksum database configured.')]),
+      : [h('p', { class: 'muted' }, 'No checksum database configured.')],
   );
   const forks = trees.filter((t) => t.fork);
   const banner = byId('fork');
   banner.hidden = forks.length === 0;
-  banner.replaceChildren(
-    ...forks.flatMap((t) => [
+  sync(
+    banner,
+    forks.flatMap((t) => [
       h(
         'h2',
         {},
@@ -324,7 +356,7 @@ async function refresh(): Promise<void> {
   if (heard) lastHeard = now;
   // Kept while /readyz does not answer: the page is still that node's.
   if (ready !== undefined) {
-    byId('node').textContent = nodeLine(ready);
+    say(byId('node'), nodeLine(ready));
     const n = ready !== null && typeof ready === 'object' ? (ready as { node?: unknown }).node : undefined;
     nodeName = typeof n === 'string' ? n : '';
   }
@@ -332,11 +364,13 @@ async function refresh(): Promise<void> {
   const summary = byId('summary');
   const updated = byId('updated');
   if (refusedWith !== 0) {
-    summary.textContent =
+    say(
+      summary,
       refusedWith === 401
         ? 'godepot no longer accepts the credentials this page signed in with (HTTP 401: a token changed or was removed); reload the page to sign in again'
-        : 'godepot refuses this user the operator page (HTTP 403: it needs a user allowed every module); reload the page to sign in as one';
-    summary.className = 'bad';
+        : 'godepot refuses this user the operator page (HTTP 403: it needs a user allowed every module); reload the page to sign in as one',
+      'bad',
+    );
     document.title = `(!) ${title}`;
     updated.textContent = `${lastHeard === 0 ? '' : `updated ${clock(lastHeard)} — `}stopped refreshing`;
     updated.className = 'stale';
@@ -363,15 +397,13 @@ async function refresh(): Promise<void> {
         : []),
     ];
     const head = headline(upstreams, open, forks, offline, now, refusedCount, unverifiedCount, own);
-    summary.textContent = head.text;
-    summary.className = head.ok ? 'ok' : 'bad';
+    say(summary, head.text, head.ok ? 'ok' : 'bad');
     document.title = `${head.ok ? '' : '(!) '}${title}`;
   } else {
     // Is it us: the page cannot read godepot, whatever the last view said.
     // Since its last answer: that is when "us" went quiet.
     unreachableSince ||= lastHeard || now;
-    summary.textContent = `Cannot reach godepot since ${clock(unreachableSince)}: below is the last state it reported`;
-    summary.className = 'bad';
+    say(summary, `Cannot reach godepot since ${clock(unreachableSince)}: below is the last state it reported`, 'bad');
     document.title = `(!) ${title}`;
   }
   updated.textContent =

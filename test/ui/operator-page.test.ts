@@ -163,6 +163,48 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
     expect(await plain.text()).toContain('GOPROXY');
   }, 60_000);
 
+  it('keeps the text an operator selects to copy (a refused hash, an address) across its refreshes', async () => {
+    const select = (selector: string) =>
+      page.locator(selector).evaluate((el) => {
+        const doc = (el as unknown as { ownerDocument: { createRange(): unknown; getSelection(): unknown } })
+          .ownerDocument;
+        const range = doc.createRange() as { selectNodeContents(n: unknown): void };
+        range.selectNodeContents(el);
+        const sel = doc.getSelection() as { removeAllRanges(): void; addRange(r: unknown): void };
+        sel.removeAllRanges();
+        sel.addRange(range);
+      });
+    const selected = () =>
+      page.evaluate(() => String((globalThis as unknown as { getSelection(): unknown }).getSelection()));
+    const refreshed = async (): Promise<void> => {
+      const before = await page.locator('#updated').textContent();
+      await expect.poll(() => page.locator('#updated').textContent(), { timeout: 10_000 }).not.toBe(before);
+    };
+    // The headline is a live region: rewritten with the same words, a screen reader would read it out every 2 s.
+    await page.locator('#summary').evaluate((el) => {
+      const w = globalThis as unknown as { summaryChanges: number; MutationObserver: new (f: () => void) => unknown };
+      w.summaryChanges = 0;
+      const observer = new w.MutationObserver(() => w.summaryChanges++) as {
+        observe(n: unknown, o: object): void;
+      };
+      observer.observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    const received = `#refused-rows tr.refused:has-text("${victim.path}") td:nth-child(6) code`;
+    await select(received);
+    expect(await selected()).toBe(altered.h1);
+    await refreshed();
+    await refreshed();
+    expect(await selected()).toBe(altered.h1);
+    await select(`#upstream-rows tr[data-url="${upstream.url}"] td.url code`);
+    await refreshed();
+    await refreshed();
+    expect(await selected()).toBe(upstream.url);
+    expect(await page.evaluate(() => (globalThis as unknown as { summaryChanges: number }).summaryChanges)).toBe(0);
+    await page.evaluate(() =>
+      (globalThis as unknown as { getSelection(): { removeAllRanges(): void } }).getSelection().removeAllRanges(),
+    );
+  }, 30_000);
+
   it('shows the upstream failing and the incident within 30 s of the hang, without a reload, and its end after healing', async () => {
     const loadsBefore = requested.filter((u) => u.endsWith('/ui/')).length;
     const driving = driveTraffic(godepot.url, built, sumdb.name);
