@@ -438,6 +438,21 @@ describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or a
       await page.locator('#cache-facts dd').first().waitFor({ timeout: 10_000 });
       await page.locator('#chart-latency canvas').waitFor({ timeout: 10_000 });
       expect(await page.locator('#chart-requests canvas').count()).toBe(1);
+      // The page's table styles are its tables': uPlot's legend (a table) gets no striped row or borders.
+      const legend = await page
+        .locator('#chart-requests .u-legend tr, #chart-requests .u-legend td')
+        .evaluateAll((els) =>
+          els.map((el) => {
+            const style = (
+              globalThis as unknown as {
+                getComputedStyle(e: unknown): { backgroundColor: string; borderBottomStyle: string };
+              }
+            ).getComputedStyle(el);
+            return `${style.backgroundColor} ${style.borderBottomStyle}`;
+          }),
+        );
+      expect(legend.length).toBeGreaterThan(0);
+      expect(new Set(legend)).toEqual(new Set(['rgba(0, 0, 0, 0) none']));
       expect(await page.locator('body').innerText()).not.toMatch(BROKEN);
       // The scheme changes under an open page (dark at sunset): both charts are drawn again in its colours, the
       // latency chart too while it has no line (it kept its light axes on a dark page).
