@@ -12,6 +12,9 @@ import { formatAge } from '../upstream/errors.js';
 import { shorten } from '../util/shorten.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 
+/** An ISO time as the table shows it: 2026-12-06 10:11:37Z. */
+const time = (iso: string): string => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
 const FLAGS = [{ name: 'json', type: 'boolean', default: 'false', help: 'print JSON' }] as const;
 
 export function formatIncidentTable(incidents: readonly Incident[], now = Date.now()): string {
@@ -19,10 +22,11 @@ export function formatIncidentTable(incidents: readonly Incident[], now = Date.n
   const rows = [['START', 'END', 'DURATION', 'UPSTREAM', 'FAILURE', 'FROM CACHE', 'UNVERIFIED', 'FAILED', 'DETAIL']];
   for (const i of incidents) {
     rows.push([
-      i.start.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      time(i.start),
       // An end godepot did not see (it stopped while the outage was open): when it last looked.
-      i.end ? `${i.endUnknown ? 'stopped ' : ''}${i.end.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : 'ongoing',
-      `${i.endUnknown ? '≥' : ''}${formatAge(i.durationMs ?? now - Date.parse(i.start))}`,
+      // An event (a refused fork) is over as it happens: no end, no duration, not a 0s outage.
+      i.event ? '-' : i.end ? `${i.endUnknown ? 'stopped ' : ''}${time(i.end)}` : 'ongoing',
+      i.event ? 'event' : `${i.endUnknown ? '≥' : ''}${formatAge(i.durationMs ?? now - Date.parse(i.start))}`,
       i.upstream,
       i.failureClass,
       String(i.servedFromCache),

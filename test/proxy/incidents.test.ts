@@ -71,6 +71,16 @@ describe('incident log', () => {
     expect(row).toMatch(/\s{2}no complete answer within 13s … to https:\/\/proxy\.example\)$/);
   });
 
+  it('shows an event (a refused fork) as an event, not as an outage of 0s', async () => {
+    const log = new IncidentLog(new MemoryStorage(), silent, { clock: new ManualClock() });
+    log.recordEvent('checksum database sum.example', 'inconsistent', 'refused a tree head that does not extend ours');
+    const [inc] = await log.list();
+    expect(inc?.event).toBe(true);
+    const row = formatIncidentTable([inc!]).split('\n')[1] ?? '';
+    expect(row).toMatch(/Z\s+-\s+event\s+checksum database sum\.example\s+inconsistent/);
+    expect(row).not.toMatch(/\b0s\b/);
+  });
+
   it('starts when the failure streak that opened the breaker began, not when it opened', async () => {
     const clock = new ManualClock();
     const log = new IncidentLog(new MemoryStorage(), silent, { clock });
