@@ -218,7 +218,13 @@ function renderTrees(v: unknown, now: number): void {
           ]);
           return h('div', { class: 'tree' }, dl);
         })
-      : [h('p', { class: 'muted' }, 'No checksum database configured.')],
+      : [
+          h(
+            'p',
+            { class: 'muted' },
+            'No checksum database configured (--sumdb off): what godepot serves is not checked against one.',
+          ),
+        ],
   );
   const forks = trees.filter((t) => t.fork);
   const banner = byId('fork');
