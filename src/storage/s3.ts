@@ -120,10 +120,11 @@ export class S3Storage implements Storage {
     const client = new s3.S3Client({
       region,
       ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
-      // Socket idle deadline (also inside bodies) and connect deadline.
+      // Connect deadline, and socket idle deadline (also inside bodies: socketTimeout; requestTimeout bounds only
+      // the wait for headers, which every call's abortSignal does, and only warns on the console).
       requestHandler: {
         connectionTimeout: opts.timeout,
-        requestTimeout: opts.timeout,
+        socketTimeout: opts.timeout,
         ...(opts.trust?.secureContext ? { httpsAgent: { secureContext: opts.trust.secureContext } } : {}),
       },
       maxAttempts: 2,

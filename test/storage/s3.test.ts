@@ -147,6 +147,43 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     }
   });
 
+  it('a read whose store stops answering halfway through the body fails within the deadline, naming the store', async () => {
+    // Found in review: the SDK's requestTimeout bounds only the wait for headers (and then only warns), so a
+    // store that froze mid-body (SIGSTOP here: connections open, nothing sent) held the reader, and the client
+    // of a large zip, for ever.
+    const s = await S3Storage.open({ bucket: 'blobs', prefix: 'frozen', endpoint: minio.endpoint, timeout: 1000 });
+    try {
+      // Larger than what the sockets' buffers hold, so the read is still waiting on the store when it freezes.
+      const data = Buffer.alloc(48 << 20, 7);
+      await s.put('mod/big.zip', data);
+      const blob = await s.open('mod/big.zip');
+      let got = 0;
+      let frozenAt = 0;
+      // Thawed after 8 s at the latest, so that a reader that waits for ever fails this test instead of hanging it.
+      let thaw: NodeJS.Timeout | undefined;
+      const err = await (async () => {
+        for await (const c of blob?.stream() ?? []) {
+          got += (c as Buffer).length;
+          if (frozenAt === 0 && got >= 1 << 20) {
+            minio.pause();
+            frozenAt = Date.now();
+            thaw = setTimeout(() => minio.resume(), 8000);
+          }
+        }
+      })().catch((e: unknown) => e);
+      const waited = Date.now() - frozenAt;
+      clearTimeout(thaw);
+      minio.resume();
+      expect(got).toBeLessThan(data.length);
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect((err as Error).message).toContain(`s3://blobs/frozen at ${minio.endpoint}`);
+      expect(waited).toBeLessThan(5000);
+    } finally {
+      minio.resume();
+      await s.close();
+    }
+  }, 20_000);
+
   it('fails fast with an error naming the store when the store is gone', async () => {
     const s = await S3Storage.open({ bucket: 'blobs', prefix: 'gone', endpoint: minio.endpoint, timeout: 2000 });
     try {

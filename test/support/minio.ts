@@ -20,6 +20,9 @@ export interface RunningMinio {
   /** SIGKILLs the server (the store "dies"); start() brings it back on the same port and folder. */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOPs the server: connections stay open and nothing answers (a store that hangs); resume() SIGCONTs it. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -135,7 +138,14 @@ export async function startMinio(binary: string, opts: { tls?: TestCert } = {}):
     },
     kill,
     start,
+    pause() {
+      (child as ChildProcess | null)?.kill('SIGSTOP');
+    },
+    resume() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
+    },
     async stop() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
       await kill();
       await rm(dir, { recursive: true, force: true });
     },
