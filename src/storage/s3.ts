@@ -304,8 +304,17 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** One PUT of a whole object (k: the object's key); onlyNew: If-None-Match: *, refused (412) where k exists. */
-  private async putObject(k: string, data: Uint8Array, opts: PutOptions, onlyNew: boolean): Promise<void> {
+  /**
+   * One PUT of a whole object (k: the object's key); onlyNew: If-None-Match: *, refused (412) where k exists.
+   * whole: the call has `timeout` in all; else (a large body) only no pause longer than that (socketTimeout).
+   */
+  private async putObject(
+    k: string,
+    data: Uint8Array,
+    opts: PutOptions,
+    onlyNew: boolean,
+    whole = true,
+  ): Promise<void> {
     await this.client.send(
       new this.s3.PutObjectCommand({
         Bucket: this.opts.bucket,
@@ -315,7 +324,7 @@ export class S3Storage implements Storage {
         ...(onlyNew ? { IfNoneMatch: '*' } : {}),
         Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
       }),
-      this.deadline(),
+      whole ? this.deadline() : {},
     );
   }
 
@@ -385,8 +394,14 @@ export class S3Storage implements Storage {
     const k = this.key(key);
     const partSize = this.opts.partSize ?? DEFAULT_PART;
     // The staged file's write time, as on the filesystem: an ETag given before the upload is the stored one's.
+    // An upload may take longer than `timeout` (a slow link, or many at once): its deadline is on its pauses.
     if (blob.size <= partSize) {
-      await this.put(key, await blob.read(), { mtimeMs: blob.mtimeMs });
+      const data = await blob.read();
+      try {
+        await this.putObject(k, data, { mtimeMs: blob.mtimeMs }, false, false);
+      } catch (err) {
+        throw this.fail(err, `write ${key}`);
+      }
       return;
     }
     const { Upload } = await import('@aws-sdk/lib-storage');
@@ -402,18 +417,13 @@ export class S3Storage implements Storage {
       queueSize: 2,
       leavePartsOnError: false,
     });
-    // A deadline on progress: an upload that moves no byte for `timeout` is aborted (and its parts with it).
-    let timer = setTimeout(() => void upload.abort(), this.opts.timeout * 2);
-    upload.on('httpUploadProgress', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void upload.abort(), this.opts.timeout * 2);
-    });
+    // Each of its requests fails on a pause longer than `timeout` (socketTimeout), and then the upload with it
+    // (its parts are aborted); a deadline on the whole would fail a large zip on a slow link however steadily
+    // its bytes moved (progress is told only per part, 8 MiB).
     try {
       await upload.done();
     } catch (err) {
       throw this.fail(err, `upload ${key}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { findComponent } from '../support/components.js';
 import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import { startSlowLink } from '../support/slow-link.js';
 
 const binary = findComponent('minio');
 
@@ -146,6 +147,42 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       await s.close();
     }
   });
+
+  it('stores a zip over a link slower than a part per deadline: an upload is bounded by its pauses, not its length', async () => {
+    // Found in review: a single PUT had --storage-timeout for all of its body, and a multipart upload twice that
+    // for each pair of parts (8 MiB each), so a store taking bytes steadily at under ~1.6 MB/s per upload (a
+    // thin line, or many uploads sharing one) never stored a zip of more than a few MB, however steadily the
+    // bytes moved: each request for it fetched it again. Scaled here to 6 MiB/s per connection and 1.5 s, a
+    // deadline above the time what the sockets' buffers hold on loopback (about 4 MiB, bytes Node no longer
+    // sees moving) takes to drain.
+    const link = await startSlowLink(minio.endpoint, 6 << 20);
+    const s = await S3Storage.open({
+      bucket: 'blobs',
+      prefix: 'slow',
+      endpoint: link.url,
+      timeout: 1500,
+      partSize: 24 << 20,
+    });
+    try {
+      // One PUT of 12 MiB (2 s on the link), then 50 MiB in three parts (the first two at once: 4 s).
+      for (const [key, size] of [
+        ['mod/a.zip', 12 << 20],
+        ['mod/b.zip', 50 << 20],
+      ] as const) {
+        const data = Buffer.alloc(size);
+        for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE(i, i);
+        const staged = await s.stage();
+        await staged.write(data);
+        await staged.finish();
+        await staged.commit(key);
+        await staged.discard();
+        expect((await s.stat(key))?.size, key).toBe(size);
+      }
+    } finally {
+      await s.close();
+      await link.close();
+    }
+  }, 30_000);
 
   it('a read whose store stops answering halfway through the body fails within the deadline, naming the store', async () => {
     // Found in review: the SDK's requestTimeout bounds only the wait for headers (and then only warns), so a
