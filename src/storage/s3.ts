@@ -166,8 +166,8 @@ export class S3Storage implements Storage {
     return this.root + key;
   }
 
-  /** Wraps a store failure that is not a definite answer into StorageUnavailableError. */
-  private fail(err: unknown, what: string): Error {
+  /** Wraps a store failure that is not a definite answer into StorageUnavailableError; then: said after the cause. */
+  private fail(err: unknown, what: string, then = ''): Error {
     if (err instanceof StorageUnavailableError) return err;
     if (isBucketGone(err))
       return new StorageUnavailableError(
@@ -175,10 +175,11 @@ export class S3Storage implements Storage {
         `${what}: the bucket "${this.opts.bucket}" no longer exists; create it again (e.g. \`mc mb ALIAS/${this.opts.bucket}\` or \`aws s3 mb s3://${this.opts.bucket}\`) and godepot fills it again from its upstreams`,
       );
     const status = statusOf(err);
+    const why = `${what}: ${then ? describe(err).replace(/\.$/, '') : describe(err)}${then}`;
     if (status !== undefined && status < 500 && status !== 408 && status !== 429) {
-      return new Error(`object store ${this.name}: ${what}: ${describe(err)}`);
+      return new Error(`object store ${this.name}: ${why}`);
     }
-    return new StorageUnavailableError(this.name, `${what}: ${describe(err)}`);
+    return new StorageUnavailableError(this.name, why);
   }
 
   private deadline(): { abortSignal: AbortSignal } {
@@ -415,15 +416,31 @@ export class S3Storage implements Storage {
       },
       partSize,
       queueSize: 2,
-      leavePartsOnError: false,
+      // Removed below, once every part has settled: the error then says why the upload failed, and where its parts are.
+      leavePartsOnError: true,
     });
-    // Each of its requests fails on a pause longer than `timeout` (socketTimeout), and then the upload with it
-    // (its parts are aborted); a deadline on the whole would fail a large zip on a slow link however steadily
-    // its bytes moved (progress is told only per part, 8 MiB).
+    // Each of its requests fails on a pause longer than `timeout` (socketTimeout), and then the upload with it;
+    // a deadline on the whole would fail a large zip on a slow link however steadily its bytes moved (progress
+    // is told only per part, 8 MiB).
     try {
       await upload.done();
     } catch (err) {
-      throw this.fail(err, `upload ${key}`);
+      const UploadId = upload.uploadId;
+      if (UploadId === undefined) throw this.fail(err, `upload ${key}`);
+      // Unfinished, it is no object (S3 shows an object only once complete), but its parts take space.
+      const aborted = await this.client
+        .send(new this.s3.AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: k, UploadId }), this.deadline())
+        .then(
+          () => true,
+          () => false,
+        );
+      throw this.fail(
+        err,
+        `upload ${key}`,
+        aborted
+          ? '; the parts it sent were removed'
+          : '; its parts are left in the bucket, invisible, for its lifecycle rule to remove (AbortIncompleteMultipartUpload; MinIO drops them after a day)',
+      );
     }
   }
 

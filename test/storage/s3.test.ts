@@ -12,6 +12,7 @@ import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { findComponent } from '../support/components.js';
 import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { startSlowLink } from '../support/slow-link.js';
+import { startTcpGate } from '../support/tcp-gate.js';
 
 const binary = findComponent('minio');
 
@@ -181,6 +182,60 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     } finally {
       await s.close();
       await link.close();
+    }
+  }, 30_000);
+
+  it('a multipart upload that fails leaves no object, and says what became of its parts', async () => {
+    // Part 2 never reaches MinIO: with the store up, the upload fails on its deadline and its parts are removed;
+    // with the store killed meanwhile, nothing can remove them, and the error says they are left for the
+    // bucket's lifecycle rule (found in review: it said only the failure of the abort, not why the upload failed
+    // nor that an unfinished upload stays in the bucket).
+    const { S3Client, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
+    const unfinished = async (key: string): Promise<number> => {
+      const client = new S3Client({ region: minio.env.AWS_REGION, endpoint: minio.endpoint, forcePathStyle: true });
+      try {
+        const r = await client.send(new ListMultipartUploadsCommand({ Bucket: 'blobs', Prefix: `parts/${key}` }));
+        return (r.Uploads ?? []).length;
+      } finally {
+        client.destroy();
+      }
+    };
+    const data = Buffer.alloc(12 << 20, 3);
+    for (const storeDies of [false, true]) {
+      const key = `mod/${storeDies ? 'dead' : 'alive'}.zip`;
+      const gate = await startTcpGate(minio.endpoint, /[?&]partNumber=2(&|\s)/);
+      const s = await S3Storage.open({
+        bucket: 'blobs',
+        prefix: 'parts',
+        endpoint: gate.url,
+        timeout: 1000,
+        partSize: 5 << 20,
+      });
+      try {
+        const staged = await s.stage();
+        await staged.write(data);
+        const committed = staged.commit(key).catch((e: unknown) => e);
+        await gate.held;
+        if (storeDies) await minio.kill();
+        const err = await committed;
+        await staged.discard();
+        if (storeDies) await minio.start();
+        expect(err, key).toBeInstanceOf(StorageUnavailableError);
+        // Alive: part 2 timed out (twice: the SDK tries once more); killed: its connection was cut.
+        expect((err as Error).message).toMatch(
+          storeDies ? /upload mod\/dead\.zip: .*(ECONNRESET|ECONNREFUSED)/ : /upload mod\/alive\.zip: .*timed out/,
+        );
+        expect((err as Error).message).toMatch(
+          storeDies
+            ? /its parts are left in the bucket, invisible, for its lifecycle rule to remove \(AbortIncompleteMultipartUpload/
+            : /the parts it sent were removed/,
+        );
+        expect(await s.stat(key)).toBeNull();
+        expect(await unfinished(key)).toBe(storeDies ? 1 : 0);
+      } finally {
+        await s.close();
+        await gate.close();
+      }
     }
   }, 30_000);
 
