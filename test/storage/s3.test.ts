@@ -107,6 +107,20 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     }
   });
 
+  it('lists every key under a prefix, beyond the 1,000 of one ListObjectsV2 page', async () => {
+    const s = await S3Storage.open({ bucket: 'blobs', prefix: 'many/', endpoint: minio.endpoint, timeout: 5000 });
+    try {
+      const keys = Array.from({ length: 1203 }, (_, i) => `incidents/n${i % 3}/r${String(i).padStart(5, '0')}.json`);
+      for (let i = 0; i < keys.length; i += 100)
+        await Promise.all(keys.slice(i, i + 100).map((k) => s.put(k, Buffer.from('{}'))));
+      await s.put('other/x', Buffer.from('not listed'));
+      expect((await s.list('incidents/')).sort()).toEqual([...keys].sort());
+      expect((await s.list('incidents/n1')).length).toBe(401);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
   it('a whole read of an object another node replaces meanwhile reads the new one (the shared tree head)', async () => {
     // HA field run: a node reading sumdb/…/latest while another replaced it took the 412 for "the checksum
     // database is unavailable" and served an artifact unverified.
