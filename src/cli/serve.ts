@@ -88,8 +88,8 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
   const log = makeLogger(settings);
   warnings.logTo(log, 'warn');
   for (const h of hints) log.warn(h);
-  // Storage godepot cannot use (a data folder, a missing bucket) fails here, once, before any worker starts.
-  const storage = await openStorage(settings);
+  // Storage godepot cannot use (a data folder, a missing or read-only bucket) fails here, once, before any worker starts.
+  const storage = await openStorage(settings, 'check');
   log.info({ workers: settings.workers }, 'starting workers');
   serveGroupMetrics();
   serveFetchLeases();

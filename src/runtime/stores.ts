@@ -17,10 +17,12 @@ import { trustOptions } from '../upstream/roots.js';
 /**
  * Opens the configured storage; an S3 bucket that is missing or unreachable
  * fails here, with a clear message. writes: this process stores artifacts
- * (serve's workers, warm, import): an object store's scratch files go in the
- * data folder (`<data>/s3-staging/`), not outside it.
+ * (serve's workers, warm, import, export): an object store's scratch files go
+ * in the data folder (`<data>/s3-staging/`), not outside it, and a bucket it
+ * may not write to fails here too ('check': only that, for serve's primary
+ * before its workers start).
  */
-export async function openStorage(settings: Settings, writes = false): Promise<Storage> {
+export async function openStorage(settings: Settings, writes: boolean | 'check' = false): Promise<Storage> {
   const s = settings.storage;
   if (s.kind === 'fs') return FsStorage.open(settings.data);
   return S3Storage.open({
@@ -29,7 +31,8 @@ export async function openStorage(settings: Settings, writes = false): Promise<S
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     timeout: s.timeout,
     trust: trustOptions(),
-    ...(writes ? { scratchRoot: join(resolve(settings.data), 's3-staging') } : {}),
+    writable: writes !== false,
+    ...(writes === true ? { scratchRoot: join(resolve(settings.data), 's3-staging') } : {}),
   });
 }
 

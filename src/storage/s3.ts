@@ -59,6 +59,8 @@ export interface S3StorageOptions {
    * folder, made at the first upload and removed at close.
    */
   readonly scratchRoot?: string;
+  /** This process stores in the bucket (serve, warm, import, export): credentials that may not write there stop the open. */
+  readonly writable?: boolean;
 }
 
 const DEFAULT_PART = 8 << 20;
@@ -151,6 +153,22 @@ export class S3Storage implements Storage {
           `no AWS credentials for the object store ${storage.name}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an instance/pod role`,
         );
       throw new Error(`cannot reach the object store ${storage.name}: ${describe(err)}`);
+    }
+    // A bucket this process could not store in stops it, as a read-only data folder does: it would fetch, verify
+    // and fail to store every artifact, again at each request.
+    if (opts.writable) {
+      const refused = await storage.writeAndRemove().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      if (refused !== null) {
+        await storage.close();
+        if (storage.fail(refused, 'write check') instanceof StorageUnavailableError)
+          throw new Error(`cannot write to the object store ${storage.name}: ${describe(refused)}`);
+        throw new Error(
+          `the bucket "${opts.bucket}" is not writable with these AWS credentials (${describe(refused)}): godepot stores what it fetches there; grant them s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on s3://${opts.bucket}/${storage.root}*, or use credentials that have them`,
+        );
+      }
     }
     // A data folder that cannot hold the scratch files stops the start, as it does with filesystem storage.
     if (opts.scratchRoot !== undefined)
@@ -496,18 +514,22 @@ export class S3Storage implements Storage {
     return out;
   }
 
-  /** Writes and removes a small object (outside the key space checkKey allows). */
   async checkWritable(): Promise<void> {
-    const k = `${this.root}.godepot/writable-${process.pid}`;
     try {
-      await this.client.send(
-        new this.s3.PutObjectCommand({ Bucket: this.opts.bucket, Key: k, Body: 'ok' }),
-        this.deadline(),
-      );
-      await this.client.send(new this.s3.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: k }), this.deadline());
+      await this.writeAndRemove();
     } catch (err) {
       throw this.fail(err, 'write check');
     }
+  }
+
+  /** Writes and removes a small object (outside the key space checkKey allows); throws what the store answered. */
+  private async writeAndRemove(): Promise<void> {
+    const k = `${this.root}.godepot/writable-${process.pid}`;
+    await this.client.send(
+      new this.s3.PutObjectCommand({ Bucket: this.opts.bucket, Key: k, Body: 'ok' }),
+      this.deadline(),
+    );
+    await this.client.send(new this.s3.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: k }), this.deadline());
   }
 
   async close(): Promise<void> {

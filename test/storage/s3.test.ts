@@ -37,6 +37,28 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     ).rejects.toThrow(/bucket "no-such-bucket" does not exist/);
   });
 
+  it('refuses to open for storing a bucket its credentials may only read, saying what to grant', async () => {
+    // Found in review: such a node started, every fetch failed to store (each request fetched again), and only
+    // /readyz said why; a read-only data folder stops the start.
+    const restoreRo = useAwsEnv(await minio.readOnlyEnv('blobs'));
+    try {
+      const open = (writable: boolean) =>
+        S3Storage.open({ bucket: 'blobs', prefix: 'ro', endpoint: minio.endpoint, timeout: 5000, writable });
+      const err = await open(true).catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(
+        /^the bucket "blobs" is not writable with these AWS credentials \(.*403.*\): .*grant them s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on s3:\/\/blobs\/ro\/\*/,
+      );
+      expect((err as Error).message).not.toContain(process.env.AWS_SECRET_ACCESS_KEY as string);
+      // A command that only reads it (godepot incidents, private ls) opens it.
+      const s = await open(false);
+      expect(await s.get('mod/x.mod')).toBeNull();
+      await s.close();
+    } finally {
+      restoreRo();
+    }
+  });
+
   it('uploads a large staged blob in parts, visible only once complete', async () => {
     const s = await S3Storage.open({
       bucket: 'blobs',

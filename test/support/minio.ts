@@ -3,7 +3,9 @@
 // the AWS environment the S3 backend reads. Located with findComponent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createHash, createHmac } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,11 @@ export interface RunningMinio {
   makeBucket(name: string): Promise<void>;
   /** Deletes an empty bucket (an operator's `mc rb`). */
   removeBucket(name: string): Promise<void>;
+  /**
+   * Temporary credentials (STS AssumeRole) that may only read and list the bucket: an operator's
+   * read-only key. As AWS_* variables, for useAwsEnv.
+   */
+  readOnlyEnv(bucket: string): Promise<Record<string, string>>;
   /** SIGKILLs the server (the store "dies"); start() brings it back on the same port and folder. */
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -136,6 +143,31 @@ export async function startMinio(binary: string, opts: { tls?: TestCert } = {}):
         client.destroy();
       }
     },
+    async readOnlyEnv(bucket) {
+      const policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketLocation'],
+            Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+          },
+        ],
+      });
+      const body = new URLSearchParams({ Action: 'AssumeRole', Version: '2011-06-15', Policy: policy }).toString();
+      const res = await stsPost(endpoint, body, opts.tls?.cert);
+      const field = (name: string): string => {
+        const m = new RegExp(`<${name}>([^<]+)</${name}>`).exec(res);
+        if (!m) throw new Error(`minio AssumeRole answered no ${name}: ${res.slice(0, 500)}`);
+        return m[1] as string;
+      };
+      return {
+        AWS_ACCESS_KEY_ID: field('AccessKeyId'),
+        AWS_SECRET_ACCESS_KEY: field('SecretAccessKey'),
+        AWS_SESSION_TOKEN: field('SessionToken'),
+        AWS_REGION: env.AWS_REGION,
+      };
+    },
     kill,
     start,
     pause() {
@@ -150,6 +182,45 @@ export async function startMinio(binary: string, opts: { tls?: TestCert } = {}):
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A POST to MinIO's STS endpoint, signed (SigV4) with the root credentials; the answer's body. */
+async function stsPost(endpoint: string, body: string, ca?: string): Promise<string> {
+  const url = new URL(endpoint);
+  const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const day = date.slice(0, 8);
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+  const hmac = (key: string | Buffer, s: string): Buffer => createHmac('sha256', key).update(s).digest();
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    host: url.host,
+    'x-amz-content-sha256': sha(body),
+    'x-amz-date': date,
+  };
+  const names = Object.keys(headers).sort();
+  const canonical = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha(body)];
+  const scope = `${day}/us-east-1/sts/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', date, scope, sha(canonical.join('\n'))].join('\n');
+  let key = hmac(`AWS4${PASSWORD}`, day);
+  for (const part of ['us-east-1', 'sts', 'aws4_request']) key = hmac(key, part);
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  const authorization = `AWS4-HMAC-SHA256 Credential=${USER}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      url,
+      { method: 'POST', headers: { ...headers, authorization }, ...(ca ? { ca } : {}) },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(text) : reject(new Error(`STS ${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Sets the AWS environment for the S3 backend in this process; returns a restore function. */
