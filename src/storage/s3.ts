@@ -163,7 +163,8 @@ export class S3Storage implements Storage {
       );
       if (refused !== null) {
         await storage.close();
-        if (storage.fail(refused, 'write check') instanceof StorageUnavailableError)
+        const status = statusOf(refused);
+        if (status !== 401 && status !== 403)
           throw new Error(`cannot write to the object store ${storage.name}: ${describe(refused)}`);
         throw new Error(
           `the bucket "${opts.bucket}" is not writable with these AWS credentials (${describe(refused)}): godepot stores what it fetches there; grant them s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on s3://${opts.bucket}/${storage.root}*, or use credentials that have them`,
@@ -194,6 +195,12 @@ export class S3Storage implements Storage {
       );
     const status = statusOf(err);
     const why = `${what}: ${then ? describe(err).replace(/\.$/, '') : describe(err)}${then}`;
+    // Credentials that expired or were revoked while godepot runs: the store's failure, not the request's.
+    if (status === 401 || status === 403)
+      return new StorageUnavailableError(
+        this.name,
+        `${why}: access denied; check the AWS credentials (expired, rotated or revoked?) and what they may do on s3://${this.opts.bucket}/${this.root}*`,
+      );
     if (status !== undefined && status < 500 && status !== 408 && status !== 429) {
       return new Error(`object store ${this.name}: ${why}`);
     }

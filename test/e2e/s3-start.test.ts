@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findComponent } from '../support/components.js';
 import { spawnGodepot } from '../support/godepot.js';
-import { startMinio, type RunningMinio } from '../support/minio.js';
+import { READ_ONLY, startMinio, type RunningMinio } from '../support/minio.js';
 
 const minioBinary = findComponent('minio');
 
@@ -32,7 +32,7 @@ describe.skipIf(minioBinary === null)('start on an object store', () => {
   it.each([[['--workers', '1']], [['--workers', '2']]])(
     'refuses a bucket its credentials may only read (%s), naming what to grant and not the secret',
     async (workers) => {
-      const env = await minio.readOnlyEnv('cache');
+      const env = await minio.envAllowing('cache', READ_ONLY);
       const err = await spawnGodepot(
         [
           ...['--offline', '--data', join(dir, 'data'), ...workers],

@@ -9,8 +9,9 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
+import { toGodepotError } from '../../src/proxy/errors.js';
 import { findComponent } from '../support/components.js';
-import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import { READ_ONLY, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { startSlowLink } from '../support/slow-link.js';
 import { startTcpGate } from '../support/tcp-gate.js';
 
@@ -40,7 +41,7 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
   it('refuses to open for storing a bucket its credentials may only read, saying what to grant', async () => {
     // Found in review: such a node started, every fetch failed to store (each request fetched again), and only
     // /readyz said why; a read-only data folder stops the start.
-    const restoreRo = useAwsEnv(await minio.readOnlyEnv('blobs'));
+    const restoreRo = useAwsEnv(await minio.envAllowing('blobs', READ_ONLY));
     try {
       const open = (writable: boolean) =>
         S3Storage.open({ bucket: 'blobs', prefix: 'ro', endpoint: minio.endpoint, timeout: 5000, writable });
@@ -56,6 +57,34 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       await s.close();
     } finally {
       restoreRo();
+    }
+  });
+
+  it('a store that refuses the credentials while godepot runs (expired, revoked) is a 503 naming the store, not a 500', async () => {
+    // Found in review: any 4xx but a missing key became a plain error, which clients got as "internal error; see
+    // the server log" (500), for every read of a stored artifact, until someone read that log.
+    const root = await S3Storage.open({ bucket: 'blobs', prefix: 'denied', endpoint: minio.endpoint, timeout: 5000 });
+    await root.put('mod/a.mod', Buffer.from('module a\n'));
+    await root.close();
+    // May list the bucket (so the start's HeadBucket passes), not read or write objects.
+    const restoreDenied = useAwsEnv(await minio.envAllowing('blobs', ['s3:ListBucket']));
+    const s = await S3Storage.open({ bucket: 'blobs', prefix: 'denied', endpoint: minio.endpoint, timeout: 5000 });
+    try {
+      for (const [what, call] of [
+        ['open', () => s.open('mod/a.mod')],
+        ['write', () => s.put('mod/b.mod', Buffer.from('module b\n'))],
+      ] as const) {
+        const err = await call().catch((e: unknown) => e);
+        expect(err, what).toBeInstanceOf(StorageUnavailableError);
+        expect((err as Error).message).toContain(`s3://blobs/denied at ${minio.endpoint}`);
+        expect((err as Error).message).toMatch(/403.*: access denied; check the AWS credentials/);
+        const answer = toGodepotError(err, 'example.com/a@v1.0.0.mod');
+        expect(answer.code).toBe('storage_failed');
+        expect(answer.message).toContain('s3://blobs/denied');
+      }
+    } finally {
+      await s.close();
+      restoreDenied();
     }
   });
 

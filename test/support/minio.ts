@@ -20,10 +20,10 @@ export interface RunningMinio {
   /** Deletes an empty bucket (an operator's `mc rb`). */
   removeBucket(name: string): Promise<void>;
   /**
-   * Temporary credentials (STS AssumeRole) that may only read and list the bucket: an operator's
-   * read-only key. As AWS_* variables, for useAwsEnv.
+   * Temporary credentials (STS AssumeRole) that may do only these actions on the bucket and its objects
+   * (READ_ONLY: an operator's read-only key). As AWS_* variables, for useAwsEnv.
    */
-  readOnlyEnv(bucket: string): Promise<Record<string, string>>;
+  envAllowing(bucket: string, actions: readonly string[]): Promise<Record<string, string>>;
   /** SIGKILLs the server (the store "dies"); start() brings it back on the same port and folder. */
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -32,6 +32,9 @@ export interface RunningMinio {
   resume(): void;
   stop(): Promise<void>;
 }
+
+/** What a read-only key may do (envAllowing). */
+export const READ_ONLY = ['s3:GetObject', 's3:ListBucket', 's3:GetBucketLocation'];
 
 const USER = 'godepot-test';
 const PASSWORD = 'godepot-test-secret';
@@ -143,13 +146,13 @@ export async function startMinio(binary: string, opts: { tls?: TestCert } = {}):
         client.destroy();
       }
     },
-    async readOnlyEnv(bucket) {
+    async envAllowing(bucket, actions) {
       const policy = JSON.stringify({
         Version: '2012-10-17',
         Statement: [
           {
             Effect: 'Allow',
-            Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketLocation'],
+            Action: actions,
             Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
           },
         ],
