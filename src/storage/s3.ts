@@ -152,7 +152,7 @@ export class S3Storage implements Storage {
         throw new Error(
           `no AWS credentials for the object store ${storage.name}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an instance/pod role`,
         );
-      throw new Error(`cannot reach the object store ${storage.name}: ${describe(err)}`);
+      throw new Error(`cannot reach the object store ${storage.name}: ${storage.explain(err)}`);
     }
     // A bucket this process could not store in stops it, as a read-only data folder does: it would fetch, verify
     // and fail to store every artifact, again at each request.
@@ -185,6 +185,13 @@ export class S3Storage implements Storage {
     return this.root + key;
   }
 
+  /** What the store answered, or that the call's deadline ended it (the SDK says only "Request aborted"). */
+  private explain(err: unknown): string {
+    if ((err as Error | null)?.name === 'AbortError')
+      return `not done within ${this.opts.timeout / 1000} s (--storage-timeout)`;
+    return describe(err);
+  }
+
   /** Wraps a store failure that is not a definite answer into StorageUnavailableError; then: said after the cause. */
   private fail(err: unknown, what: string, then = ''): Error {
     if (err instanceof StorageUnavailableError) return err;
@@ -194,7 +201,8 @@ export class S3Storage implements Storage {
         `${what}: the bucket "${this.opts.bucket}" no longer exists; create it again (e.g. \`mc mb ALIAS/${this.opts.bucket}\` or \`aws s3 mb s3://${this.opts.bucket}\`) and godepot fills it again from its upstreams`,
       );
     const status = statusOf(err);
-    const why = `${what}: ${then ? describe(err).replace(/\.$/, '') : describe(err)}${then}`;
+    const cause = this.explain(err);
+    const why = `${what}: ${then ? cause.replace(/\.$/, '') : cause}${then}`;
     // Credentials that expired or were revoked while godepot runs: the store's failure, not the request's.
     if (status === 401 || status === 403)
       return new StorageUnavailableError(

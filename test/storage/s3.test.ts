@@ -4,10 +4,13 @@
 // an error that names it, and a bucket deleted under a running godepot is
 // reported as such, not taken for missing keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { toGodepotError } from '../../src/proxy/errors.js';
 import { findComponent } from '../support/components.js';
@@ -340,6 +343,80 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       await s.close();
     }
   }, 20_000);
+
+  it('asks a throttling store (503 SlowDown) once more, within the deadline, and says why it gave up', async () => {
+    // A relay in front of MinIO answers 503 SlowDown to the next `throttled` requests, with Retry-After.
+    let throttled = 0;
+    let retryAfter = '1';
+    let asked = 0;
+    const to = new URL(minio.endpoint);
+    const relay = createServer((req, res) => {
+      asked++;
+      if (throttled > 0) {
+        throttled--;
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/xml', 'retry-after': retryAfter });
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+        );
+        return;
+      }
+      const up = httpRequest(
+        { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const { port } = relay.address() as AddressInfo;
+    const store = `s3://blobs/throttled at http://127.0.0.1:${port}`;
+    const s = await S3Storage.open({
+      bucket: 'blobs',
+      prefix: 'throttled',
+      endpoint: `http://127.0.0.1:${port}`,
+      timeout: 1500,
+    });
+    const attempt = async (n: number, call: () => Promise<unknown>): Promise<[unknown, number, number]> => {
+      throttled = n;
+      asked = 0;
+      const started = Date.now();
+      const got = await call().catch((e: unknown) => e);
+      throttled = 0;
+      return [got, asked, Date.now() - started];
+    };
+    try {
+      await s.put('k/v', Buffer.from('x'));
+      // Throttled once: asked again after the second it says, and done.
+      const [stat, statAsked] = await attempt(1, () => s.stat('k/v'));
+      expect(stat).toMatchObject({ size: 1 });
+      expect(statAsked).toBe(2);
+      // Throttled twice: the store's own words.
+      const [put, putAsked] = await attempt(2, () => s.put('k/v', Buffer.from('y')));
+      expect(putAsked).toBe(2);
+      expect((put as Error).message).toBe(
+        `the storage ${store} is unavailable: write k/v: HTTP 503 Please reduce your request rate.`,
+      );
+      // Told to wait longer than the deadline: the deadline ends the wait, and says so (found in review: the
+      // error said "Request aborted").
+      retryAfter = '30';
+      const [list, listAsked, listMs] = await attempt(2, () => s.list('k/'));
+      expect(listAsked).toBe(1);
+      expect(listMs).toBeLessThan(3000);
+      expect(list).toBeInstanceOf(StorageUnavailableError);
+      expect((list as Error).message).toBe(
+        `the storage ${store} is unavailable: list k/: not done within 1.5 s (--storage-timeout)`,
+      );
+      expect(await s.get('k/v')).toEqual(Buffer.from('x'));
+    } finally {
+      await s.close();
+      relay.close();
+    }
+  });
 
   it('fails fast with an error naming the store when the store is gone', async () => {
     const s = await S3Storage.open({ bucket: 'blobs', prefix: 'gone', endpoint: minio.endpoint, timeout: 2000 });
