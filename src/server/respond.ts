@@ -185,6 +185,13 @@ const SEND_CHUNK = 64 << 10;
  * keeps the connection busy meanwhile).
  */
 async function streamBlob(blob: OpenBlob, res: ServerResponse, start: number, end: number): Promise<void> {
+  if (blob.remote) {
+    // An object store: one request for the whole range (a read per chunk would be a GET per 64 KiB), read on
+    // only as the socket takes what came (the stream's buffers are what this response holds meanwhile).
+    for await (const chunk of blob.stream(start, end)) await writeChunk(res, chunk as Buffer);
+    res.end();
+    return;
+  }
   const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, end - start));
   for (let pos = start; pos < end;) {
     const chunk = await blob.read(pos, Math.min(end, pos + SEND_CHUNK), buf);

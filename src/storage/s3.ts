@@ -106,6 +106,8 @@ export class S3Storage implements Storage {
   private constructor(
     private readonly s3: S3Module,
     private readonly client: S3Client,
+    /** For the bodies of reads, which wait on their reader as well as the store (rangeStream times the store). */
+    private readonly reads: S3Client,
     private readonly opts: S3StorageOptions,
   ) {
     const p = opts.prefix.replace(/^\/+|\/+$/g, '');
@@ -119,23 +121,25 @@ export class S3Storage implements Storage {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const s3 = await import('@aws-sdk/client-s3');
     const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const client = new s3.S3Client({
-      region,
-      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
-      // Connect deadline, and socket idle deadline (also inside bodies: socketTimeout; requestTimeout bounds only
-      // the wait for headers, which every call's abortSignal does, and only warns on the console).
-      requestHandler: {
-        connectionTimeout: opts.timeout,
-        socketTimeout: opts.timeout,
-        ...(opts.trust?.secureContext ? { httpsAgent: { secureContext: opts.trust.secureContext } } : {}),
-      },
-      maxAttempts: 2,
-      // Range reads and our own hashes make the SDK's response checksums redundant.
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    const storage = new S3Storage(s3, client, opts);
+    const clientFor = (idle: boolean): S3Client =>
+      new s3.S3Client({
+        region,
+        ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+        // Connect deadline, and socket idle deadline (also inside bodies: socketTimeout; requestTimeout bounds
+        // only the wait for headers, which every call's abortSignal does, and only warns on the console).
+        requestHandler: {
+          connectionTimeout: opts.timeout,
+          ...(idle ? { socketTimeout: opts.timeout } : {}),
+          ...(opts.trust?.secureContext ? { httpsAgent: { secureContext: opts.trust.secureContext } } : {}),
+        },
+        maxAttempts: 2,
+        // Range reads and our own hashes make the SDK's response checksums redundant.
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+    // A socket idle deadline would also end a read whose reader paused (a client slower than the deadline).
+    const storage = new S3Storage(s3, clientFor(true), clientFor(false), opts);
     try {
-      await client.send(new s3.HeadBucketCommand({ Bucket: opts.bucket }), {
+      await storage.client.send(new s3.HeadBucketCommand({ Bucket: opts.bucket }), {
         abortSignal: AbortSignal.timeout(opts.timeout),
       });
     } catch (err) {
@@ -265,6 +269,7 @@ export class S3Storage implements Storage {
     return {
       size,
       mtimeMs: mtimeOf(head.Metadata, head.LastModified),
+      remote: true,
       stream: (start = 0, end = size) => range(clamp(start, size), clamp(end, size)),
       read: async (start = 0, end = size, into?: Buffer) => {
         const s = clamp(start, size);
@@ -287,7 +292,10 @@ export class S3Storage implements Storage {
     };
   }
 
-  /** Bytes [start, end) of the object whose ETag is etag; the headers wait at most `timeout`. */
+  /**
+   * Bytes [start, end) of the object whose ETag is etag: the headers wait at most `timeout`, and so does the
+   * reader for each next piece (a pause of the reader's own is not the store's).
+   */
   private rangeStream(key: string, k: string, etag: string | undefined, start: number, end: number): Readable {
     const out = new PassThrough();
     if (end <= start) {
@@ -299,7 +307,7 @@ export class S3Storage implements Storage {
       () => headers.abort(new Error(`no answer within ${this.opts.timeout} ms`)),
       this.opts.timeout,
     );
-    this.client
+    this.reads
       .send(
         new this.s3.GetObjectCommand({
           Bucket: this.opts.bucket,
@@ -319,7 +327,29 @@ export class S3Storage implements Storage {
           }
           body.on('error', (err: unknown) => out.destroy(this.fail(err, `read ${key}`)));
           out.on('close', () => body.destroy());
-          body.pipe(out);
+          // Copied as out takes it; the deadline runs only while out waits for the store.
+          let stall: NodeJS.Timeout | undefined;
+          const wait = (): void => {
+            clearTimeout(stall);
+            stall = setTimeout(() => {
+              const s = this.opts.timeout / 1000;
+              body.destroy(
+                new StorageUnavailableError(this.name, `read ${key}: nothing received for ${s} s (--storage-timeout)`),
+              );
+            }, this.opts.timeout);
+          };
+          body.on('data', (chunk: Buffer) => {
+            if (out.write(chunk)) return wait();
+            clearTimeout(stall);
+            body.pause();
+            out.once('drain', () => {
+              wait();
+              body.resume();
+            });
+          });
+          body.on('end', () => out.end());
+          body.on('close', () => clearTimeout(stall));
+          wait();
         },
         (err: unknown) => {
           clearTimeout(timer);
@@ -549,6 +579,7 @@ export class S3Storage implements Storage {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.reads.destroy();
     const scratch = await this.scratch?.catch(() => null);
     if (!scratch) return;
     // Its lock's heartbeat timer would otherwise keep running (and the process alive) after close.

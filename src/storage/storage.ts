@@ -25,6 +25,11 @@ export interface PutOptions {
 
 /** A stored blob opened for reading: a stable snapshot even if the key is rewritten meanwhile. */
 export interface OpenBlob extends BlobInfo {
+  /**
+   * Each read() costs a request to a remote store (S3: a ranged GET): a reader
+   * of consecutive pieces streams them instead, in one request.
+   */
+  readonly remote?: boolean;
   /** Bytes [start, end) (end exclusive, defaults to size). May be called more than once. */
   stream(start?: number, end?: number): Readable;
   /**
