@@ -216,7 +216,14 @@ export const SETTINGS_SCHEMA = z
     'tls-key': text,
     'insecure-auth': bool,
     storage: parsed(one, parseStorage),
-    's3-endpoint': optionalUrl(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]'),
+    's3-endpoint': optionalUrl(/^https?:\/\/[^/]+\/?$/, 'http(s)://HOST[:PORT]').refine(
+      // The AWS chain signs every request: credentials here would go unused, and be shown wherever the store is named.
+      (s) => !/^https?:\/\/[^/]*@/.test(s),
+      {
+        error: (i) =>
+          `${JSON.stringify(redactText(String(i.input)))} carries credentials (user:password@): give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) instead, and the endpoint as http(s)://HOST[:PORT]`,
+      },
+    ),
     'storage-timeout': duration,
     redis: optionalUrl(/^rediss?:\/\/[^\s]+$/, 'redis://[:PASSWORD@]HOST:PORT[/DB]'),
     'node-name': text,
