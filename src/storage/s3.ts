@@ -87,10 +87,10 @@ function isMissing(err: unknown): boolean {
   return !isBucketGone(err) && (name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404);
 }
 
-/** The object changed between its HEAD and a read of its bytes (another node replaced it). */
+/** The object changed between its HEAD and a read of its bytes (another node replaced or removed it). */
 class ReplacedWhileReading extends Error {
   constructor(store: string, key: string) {
-    super(`object store ${store}: ${key} was replaced while being read`);
+    super(`object store ${store}: ${key} was replaced or removed while being read`);
     this.name = 'ReplacedWhileReading';
   }
 }
@@ -224,7 +224,8 @@ export class S3Storage implements Storage {
   }
 
   async get(key: string): Promise<Buffer | null> {
-    // A whole read of a key another node replaces meanwhile (the shared tree head) reads the new one.
+    // A whole read of a key another node replaces meanwhile (the shared tree head) reads the new one; one it
+    // removes meanwhile (a pruned incident record) reads as missing.
     for (let attempt = 1; ; attempt++) {
       const blob = await this.open(key);
       if (!blob) return null;
@@ -353,7 +354,11 @@ export class S3Storage implements Storage {
         },
         (err: unknown) => {
           clearTimeout(timer);
-          out.destroy(statusOf(err) === 412 ? new ReplacedWhileReading(this.name, key) : this.fail(err, `read ${key}`));
+          out.destroy(
+            statusOf(err) === 412 || isMissing(err)
+              ? new ReplacedWhileReading(this.name, key)
+              : this.fail(err, `read ${key}`),
+          );
         },
       );
     return out;
