@@ -144,6 +144,23 @@ export class S3Storage implements Storage {
       });
     } catch (err) {
       await storage.close();
+      // A bucket in another region than the one signed for: the answer (a HEAD's: no body) names its region.
+      const bucketRegion = (err as { $response?: { headers?: Record<string, string> } } | null)?.$response?.headers?.[
+        'x-amz-bucket-region'
+      ];
+      if (bucketRegion && bucketRegion !== region) {
+        const source =
+          opts.region !== undefined
+            ? 'as configured'
+            : process.env.AWS_REGION
+              ? 'AWS_REGION'
+              : process.env.AWS_DEFAULT_REGION
+                ? 'AWS_DEFAULT_REGION'
+                : 'the default, with AWS_REGION unset';
+        throw new Error(
+          `the bucket "${opts.bucket}" is in the region ${bucketRegion}, not ${region} (${source}): set AWS_REGION=${bucketRegion}`,
+        );
+      }
       if (isMissing(err))
         throw new Error(
           `the bucket "${opts.bucket}" does not exist${opts.endpoint ? ` at ${opts.endpoint}` : ''}; create it (e.g. \`mc mb ALIAS/${opts.bucket}\` or \`aws s3 mb s3://${opts.bucket}\`) or fix --storage`,

@@ -41,6 +41,22 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     ).rejects.toThrow(/bucket "no-such-bucket" does not exist/);
   });
 
+  it('refuses to start on a bucket in another region than AWS_REGION, naming the one to set', async () => {
+    // Found in review: 'cannot reach the object store …: HTTP 400 UnknownError' (a HEAD's answer has no body;
+    // AWS answers 301 there). The store names the bucket's region in a header of that answer.
+    const other = await startMinio(binary as string, { region: 'eu-west-1' });
+    try {
+      await other.makeBucket('far');
+      await expect(
+        S3Storage.open({ bucket: 'far', prefix: '', endpoint: other.endpoint, timeout: 5000 }),
+      ).rejects.toThrow(
+        /^the bucket "far" is in the region eu-west-1, not us-east-1 \(AWS_REGION\): set AWS_REGION=eu-west-1$/,
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('refuses to open for storing a bucket its credentials may only read, saying what to grant', async () => {
     // Found in review: such a node started, every fetch failed to store (each request fetched again), and only
     // /readyz said why; a read-only data folder stops the start.

@@ -60,7 +60,10 @@ function statusOf(url: string, ca?: string): Promise<number | null> {
  * Starts MinIO on loopback; with `tls` (a certificate for IP:127.0.0.1) it
  * serves https only, as a company's MinIO signed by a private CA would.
  */
-export async function startMinio(binary: string, opts: { tls?: TestCert } = {}): Promise<RunningMinio> {
+export async function startMinio(
+  binary: string,
+  opts: { tls?: TestCert; region?: string } = {},
+): Promise<RunningMinio> {
   const dir = await mkdtemp(join(tmpdir(), 'godepot-minio-'));
   const port = await freePort();
   const consolePort = await freePort();
@@ -71,7 +74,7 @@ export async function startMinio(binary: string, opts: { tls?: TestCert } = {}):
     await copyFile(opts.tls.certFile, join(certsDir, 'public.crt'));
     await copyFile(opts.tls.keyFile, join(certsDir, 'private.key'));
   }
-  const env = { AWS_ACCESS_KEY_ID: USER, AWS_SECRET_ACCESS_KEY: PASSWORD, AWS_REGION: 'us-east-1' };
+  const env = { AWS_ACCESS_KEY_ID: USER, AWS_SECRET_ACCESS_KEY: PASSWORD, AWS_REGION: opts.region ?? 'us-east-1' };
   let child: ChildProcess | null = null;
   let out = '';
   const start = async (): Promise<void> => {
@@ -89,6 +92,7 @@ export async function startMinio(binary: string, opts: { tls?: TestCert } = {}):
           MINIO_ROOT_PASSWORD: PASSWORD,
           MINIO_BROWSER: 'off',
           MINIO_UPDATE: 'off',
+          ...(opts.region ? { MINIO_SITE_REGION: opts.region } : {}),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
