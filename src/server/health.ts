@@ -76,7 +76,7 @@ export class Health {
   async readiness(opts: { readonly details?: boolean } = {}): Promise<Readiness> {
     const details = opts.details ?? true;
     // Everything that may wait on the store or Redis, at once and within one bound.
-    const late = `storage ${this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`;
+    const late = `storage ${this.storage.name ?? this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`;
     const [check, unverified] = await Promise.all([
       settleWithin(this.storage.checkWritable(), this.storageCheckMs, late).then(
         () => null,

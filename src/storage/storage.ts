@@ -71,6 +71,8 @@ export interface StagedBlob {
 
 export interface Storage {
   readonly kind: string;
+  /** How messages name this store where its kind is not enough (an object store: s3://BUCKET/PREFIX at ENDPOINT). */
+  readonly name?: string;
   get(key: string): Promise<Buffer | null>;
   stat(key: string): Promise<BlobInfo | null>;
   open(key: string): Promise<OpenBlob | null>;

@@ -172,6 +172,15 @@ describe('/readyz storage check', () => {
     expect([r.ready, r.status]).toEqual([false, 'not-ready']);
     expect(r.storage.error).toBe('storage memory did not answer within 0.05s');
   });
+
+  it('names an object store that hangs as its errors do, not by its kind alone', async () => {
+    const hung = Object.assign(new MemoryStorage(), { name: 's3://bucket/prefix at http://127.0.0.1:9000' });
+    hung.checkWritable = () => new Promise<void>(() => undefined);
+    const count = (): Promise<number> => new Promise<number>(() => undefined);
+    const health = new Health(hung, registry(), [], false, count, undefined, undefined, 50);
+    const r = await health.readiness();
+    expect(r.storage.error).toBe('storage s3://bucket/prefix at http://127.0.0.1:9000 did not answer within 0.05s');
+  });
 });
 
 describe('coveredSources', () => {
