@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashFiles, hashGoMod } from '../../src/modzip/index.js';
 import { faults } from './faults.js';
 import { FakeGoProxy, latestVersion, parseProxyPath } from './goproxy.js';
-import { buildModule, type FixtureModule } from './modules.js';
+import { buildModule, buildToolchain, type FixtureModule } from './modules.js';
 import { FakeSumDb } from './sumdb.js';
 import { readZipEntries } from './zipread.js';
 
@@ -87,6 +87,18 @@ describe('FakeGoProxy', () => {
     expect((await get(`${proxy.url}/example.com/!upper/!lib/@v/v1.0.0`)).status).toBe(404);
   });
 
+  it('alias answers .info of a query with a version, and nothing else', async () => {
+    proxy.alias('example.com/old', 'v2.0.0', 'v2.0.0+incompatible');
+    proxy.alias('example.com/Upper/Lib', 'abcdefabcdef', 'v1.1.0');
+    const incompatible = await get(`${proxy.url}/example.com/old/@v/v2.0.0.info`);
+    expect(JSON.parse(incompatible.body.toString())).toMatchObject({ Version: 'v2.0.0+incompatible' });
+    const hash = await get(`${proxy.url}/example.com/!upper/!lib/@v/abcdefabcdef.info`);
+    expect(JSON.parse(hash.body.toString())).toMatchObject({ Version: 'v1.1.0' });
+    // Only .info resolves a query: .mod and .zip are served for the versions themselves.
+    expect((await get(`${proxy.url}/example.com/old/@v/v2.0.0.mod`)).status).toBe(404);
+    expect((await get(`${proxy.url}/example.com/old/@v/main.info`)).status).toBe(404);
+  });
+
   it('alter serves a valid zip and go.mod whose hashes differ; remove forgets', async () => {
     const m = proxy.get('example.com/pre', 'v0.1.0-alpha');
     if (m === undefined) throw new Error('fixture missing');
@@ -152,5 +164,22 @@ describe('buildModule', () => {
     expect(m.goSum).toBe(
       `example.com/x v2.0.0+incompatible ${m.h1}\nexample.com/x v2.0.0+incompatible/go.mod ${m.goModH1}\n`,
     );
+  });
+});
+
+describe('buildToolchain', () => {
+  it('makes a golang.org/toolchain version as cmd/distpack does: no go.mod inside, _go.mod and vendor/ kept', async () => {
+    const t = await buildToolchain('go1.99.0', 'linux', 'amd64');
+    expect(t.path).toBe('golang.org/toolchain');
+    expect(t.version).toBe('v0.0.1-go1.99.0.linux-amd64');
+    expect(t.mod.toString()).toBe('module golang.org/toolchain\n');
+    const names = (await readZipEntries(t.zip)).map((e) => e.name);
+    expect(names).toEqual(t.zipEntries);
+    expect(names).toContain('golang.org/toolchain@v0.0.1-go1.99.0.linux-amd64/bin/go');
+    expect(names).toContain('golang.org/toolchain@v0.0.1-go1.99.0.linux-amd64/src/_go.mod');
+    expect(names.some((n) => n.includes('/vendor/'))).toBe(true);
+    expect(names.some((n) => n.endsWith('/go.mod'))).toBe(false);
+    expect(t.h1).toBe(hashFiles(await readZipEntries(t.zip)));
+    expect(t.goSum).toBe(`${t.path} ${t.version} ${t.h1}\n${t.path} ${t.version}/go.mod ${hashGoMod(t.mod)}\n`);
   });
 });

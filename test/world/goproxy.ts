@@ -64,6 +64,8 @@ export class FakeGoProxy extends FakeHttpServer {
   private readonly mounts = new Map<string, FakeSumDb>();
   /** Mounts whose data tiles are passed through too (mountSumDb). */
   private readonly dataTileMounts = new Set<string>();
+  /** `.info` answers for queries (a branch, a commit hash): `path@query` → the version they name. */
+  private readonly queries = new Map<string, string>();
 
   private constructor(readonly prefix: string) {
     super(['alter']);
@@ -110,6 +112,15 @@ export class FakeGoProxy extends FakeHttpServer {
     const removed = versions.delete(version);
     if (versions.size === 0) this.byPath.delete(path);
     return removed;
+  }
+
+  /**
+   * Makes `.info` of `query` (a commit hash, a branch) answer the info of
+   * `version`, as proxy.golang.org resolves a query it can ask the origin
+   * about. Without one, a query is a 404 like any unknown version.
+   */
+  alias(path: string, query: string, version: string): void {
+    this.queries.set(`${path}@${query}`, version);
   }
 
   /** The true module version as served without faults. */
@@ -195,7 +206,8 @@ export class FakeGoProxy extends FakeHttpServer {
       const m = v === undefined ? undefined : versions.get(v);
       return m === undefined ? notFound(`${q.path}@latest`) : jsonReply(m.info);
     }
-    const found = versions.get(q.version);
+    const aliased = q.kind === 'info' ? this.queries.get(`${q.path}@${q.version}`) : undefined;
+    const found = versions.get(aliased ?? q.version);
     if (found === undefined) return notFound(`${q.path}@${q.version}`);
     const m = fault?.kind === 'alter' && q.kind !== 'info' ? await this.alteredModule(found) : found;
     switch (q.kind) {

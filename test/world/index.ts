@@ -12,6 +12,7 @@ export { FakeHttpServer, GARBAGE, type Reply } from './httpfake.js';
 export {
   buildModule,
   buildModules,
+  buildToolchain,
   fixtureGoMod,
   isBuiltModule,
   type BuiltModule,

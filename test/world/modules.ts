@@ -3,7 +3,7 @@
 // lines a checksum database records for them.
 import { hashFiles, hashGoMod } from '../../src/modzip/index.js';
 import { isPseudoVersion, pseudoVersionTime } from '../../src/module/index.js';
-import { createModuleZip } from '../support/modzip.js';
+import { createModuleZip, rawZip } from '../support/modzip.js';
 import { readZipEntries } from './zipread.js';
 
 export { buildApp, SHAPES, APP_PATH, type FixtureApp, type FixtureTool, type FixtureWorld } from './app.js';
@@ -20,6 +20,8 @@ export interface FixtureModule {
   goMod?: string;
   /** RFC 3339 time for .info. Default: the pseudo-version's time, else 2023-01-01T00:00:00Z. */
   time?: string;
+  /** The .info's Origin (where the version came from), as proxy.golang.org serves it for recent versions. */
+  origin?: Record<string, string>;
 }
 
 export interface BuiltModule {
@@ -74,7 +76,7 @@ export async function buildModule(m: FixtureModule): Promise<BuiltModule> {
     path: m.path,
     version: m.version,
     time,
-    info: Buffer.from(JSON.stringify({ Version: m.version, Time: time })),
+    info: Buffer.from(JSON.stringify({ Version: m.version, Time: time, ...(m.origin ? { Origin: m.origin } : {}) })),
     mod,
     zip,
     zipEntries: entries.map((e) => e.name),
@@ -87,4 +89,46 @@ export async function buildModule(m: FixtureModule): Promise<BuiltModule> {
 
 export function buildModules(ms: Iterable<FixtureModule>): Promise<BuiltModule[]> {
   return Promise.all([...ms].map(buildModule));
+}
+
+/**
+ * A golang.org/toolchain version (`v0.0.1-<go>.<goos>-<goarch>`) shaped as
+ * cmd/distpack makes them: no root go.mod (the .mod is `module
+ * golang.org/toolchain`), the tree's go.mod files renamed _go.mod, vendor/
+ * folders kept — so its zip is written entry by entry, not by Create's
+ * rules. bin/go is a shell script that prints `fake <go> toolchain: <args>`:
+ * the go command runs it when GOTOOLCHAIN selects this version.
+ */
+export async function buildToolchain(go: string, goos: string, goarch: string): Promise<BuiltModule> {
+  const path = 'golang.org/toolchain';
+  const version = `v0.0.1-${go}.${goos}-${goarch}`;
+  const files: Record<string, string> = {
+    'bin/go': `#!/bin/sh\necho "fake ${go} toolchain: $*"\n`,
+    'bin/gofmt': '#!/bin/sh\n',
+    VERSION: `${go}\ntime ${DEFAULT_TIME}\n`,
+    'lib/wasm/go_js_wasm_exec': '#!/bin/sh\n',
+    [`pkg/tool/${goos}_${goarch}/compile`]: '#!/bin/sh\n',
+    'src/_go.mod': 'module std\n',
+    'src/cmd/_go.mod': 'module cmd\n',
+    'src/vendor/modules.txt': '# golang.org/x/net v0.0.0\n',
+    'src/vendor/golang.org/x/net/http/httpguts/guts.go': 'package httpguts\n',
+  };
+  const prefix = `${path}@${version}/`;
+  const zip = await rawZip(Object.entries(files).map(([name, data]) => ({ name: prefix + name, data })));
+  const mod = Buffer.from(`module ${path}\n`);
+  const h1 = hashFiles(await readZipEntries(zip));
+  const goModH1 = hashGoMod(mod);
+  return {
+    path,
+    version,
+    time: DEFAULT_TIME,
+    info: Buffer.from(JSON.stringify({ Version: version, Time: DEFAULT_TIME })),
+    mod,
+    zip,
+    zipEntries: Object.keys(files).map((name) => prefix + name),
+    h1,
+    goModH1,
+    goSum: `${path} ${version} ${h1}\n${path} ${version}/go.mod ${goModH1}\n`,
+    fixture: { path, version, files, goMod: mod.toString() },
+  };
 }
