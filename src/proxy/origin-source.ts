@@ -7,7 +7,7 @@
 // returns, and under --verify quorum the origin is one of the sources that
 // must agree).
 import { Readable } from 'node:stream';
-import { isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
+import { checkVersionOf, isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
 import {
   BadBodyError,
   LocalFailure,
@@ -33,6 +33,16 @@ function parseUpstreamPath(p: string): { path: string; kind: string; version: st
   if (file === 'list') return { path, kind: 'list', version: '' };
   const dot = file.lastIndexOf('.');
   return { path, kind: file.slice(dot + 1), version: unescapeVersion(file.slice(0, dot)) };
+}
+
+/** Whether a canonical version is one of path's (its major version fits the path's). */
+function isVersionOf(path: string, version: string): boolean {
+  try {
+    checkVersionOf(path, version);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The error the service reports for a failed origin fetch (404/410 pass through as NotFoundError). */
@@ -70,7 +80,10 @@ export class OriginSource implements ModuleSource {
         case 'latest':
           return { body: json(await this.origin.query(path, 'latest', signal)), host };
         case 'info':
-          if (!isCanonicalVersion(version)) return { body: json(await this.origin.query(path, version, signal)), host };
+          // A branch, a commit, or a version that is not this path's (v2.0.0 of a module without /v2): the go
+          // command resolves it (to v2.0.0+incompatible) or says it does not exist.
+          if (!isCanonicalVersion(version) || !isVersionOf(path, version))
+            return { body: json(await this.origin.query(path, version, signal)), host };
           return { body: (await this.origin.download(path, version, signal)).info, host };
         case 'mod':
           return { body: (await this.origin.download(path, version, signal)).mod, host };

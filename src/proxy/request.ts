@@ -19,7 +19,11 @@ export type ArtifactKind = 'list' | 'latest' | ImmutableKind;
 
 export type ProxyRequest =
   | { readonly kind: 'list' | 'latest'; readonly path: string }
-  /** `query` is true for .info of a branch or commit name: its answer can change, so it is cached with a TTL. */
+  /**
+   * `query` is true for .info of a branch or commit name, or of a version another major version's than the
+   * path's: the upstream resolves it (or says it does not exist), and its answer can change, so it is cached
+   * with a TTL.
+   */
   | { readonly kind: 'info'; readonly path: string; readonly version: string; readonly query: boolean }
   | { readonly kind: 'mod' | 'zip'; readonly path: string; readonly version: string };
 
@@ -85,14 +89,21 @@ function versionFrom(
   if (!canonical) {
     const problem = queryVersionProblem(version);
     if (problem !== null) throw badRequest(`godepot: invalid version query ${JSON.stringify(version)}: ${problem}`);
-  } else {
-    try {
-      checkVersionOf(path, version); // moduleFrom checked the path
-    } catch (err) {
-      throw badRequest(`godepot: ${(err as Error).message}`);
-    }
+    return { version, query: true };
   }
-  return { version, query: !canonical };
+  try {
+    checkVersionOf(path, version); // moduleFrom checked the path
+  } catch (err) {
+    // v2.0.0 of example.com/m, or v1.0.0 of example.com/m/v2, is no version of that module, but the go command
+    // asks for its .info: to resolve `go get example.com/m@v2.0.0` (a proxy answers v2.0.0+incompatible when
+    // that tag has no go.mod, as proxy.golang.org does for github.com/docker/docker@v20.10.24), and for each
+    // prefix of a package path (`go install example.com/m/v2/cmd/x@v2.1.0` asks example.com/m/v2/cmd/x and
+    // example.com/m/v2/cmd too), where only a 404 lets it go on to the module that has it. A query, then:
+    // the upstream says which. Its .mod and .zip are never asked for.
+    if (kind === 'info') return { version, query: true };
+    throw badRequest(`godepot: ${(err as Error).message}`);
+  }
+  return { version, query: false };
 }
 
 /** Parses a decoded request path (from decodeRequestPath). Returns null for paths outside the protocol. */
@@ -124,7 +135,8 @@ export function parseProxyPath(path: string): ProxyRequest | null {
  * and is refused again here in case a request was made some other way.
  */
 export function upstreamPath(req: ProxyRequest): string {
-  if (req.kind === 'info' && req.query) {
+  // A canonical version (a query only when it is not the path's) is made of [0-9A-Za-z.+-] only.
+  if (req.kind === 'info' && req.query && !isCanonicalVersion(req.version)) {
     const problem = queryVersionProblem(req.version);
     if (problem !== null) throw badRequest(`godepot: invalid version query ${JSON.stringify(req.version)}: ${problem}`);
   }

@@ -116,3 +116,23 @@ describe("an origin's answer is held to the rules a proxy's is", () => {
     expect(toGodepotError(err, 'example.com/m@v1.0.0.zip')).toMatchObject({ code: 'storage_failed' });
   });
 });
+
+describe("an origin asked for .info of a version that is not the path's", () => {
+  it('resolves it as the go command does (v2.0.0 → v2.0.0+incompatible), not as a download of that version', async () => {
+    const asked: string[] = [];
+    const origin = new OriginSource({
+      query: async (path: string, query: string) => {
+        asked.push(`query ${path}@${query}`);
+        return { Version: `${query}+incompatible` };
+      },
+      download: async (path: string, version: string) => {
+        asked.push(`download ${path}@${version}`);
+        throw new Error('not this way');
+      },
+    } as unknown as Origin);
+    const req = { kind: 'info', path: 'corp.example/m', version: 'v2.0.0', query: true } as const;
+    const info = await fetchSmall(origin, req);
+    expect(JSON.parse(info.value.toString())).toEqual({ Version: 'v2.0.0+incompatible' });
+    expect(asked).toEqual(['query corp.example/m@v2.0.0']);
+  });
+});

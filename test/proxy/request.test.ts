@@ -55,6 +55,24 @@ describe('request paths', () => {
     );
   });
 
+  it(".info of a version that is not the path's is a query for the upstream to resolve; its .mod and .zip are 400s", () => {
+    // go get example.com/m@v2.0.0 (a proxy answers v2.0.0+incompatible), go install example.com/m/v2/cmd/x@v2.1.0
+    // (asks example.com/m/v2/cmd/x and example.com/m/v2/cmd, which must answer 404 for it to go on).
+    for (const [path, escaped, version] of [
+      ['example.com/m', 'example.com/m', 'v2.0.0'],
+      ['example.com/m/v2/cmd/x', 'example.com/m/v2/cmd/x', 'v2.1.0'],
+      ['example.com/m/v2', 'example.com/m/v2', 'v1.0.0'],
+      ['gopkg.in/yaml.v1', 'gopkg.in/yaml.v1', 'v2.0.0'],
+      ['github.com/Docker/docker', 'github.com/!docker/docker', 'v20.10.24-RC1'],
+    ] as const) {
+      const req = parse(`/${escaped}/@v/${version.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`)}.info`);
+      expect(req).toEqual({ kind: 'info', path, version, query: true });
+      if (req === null) continue;
+      expect(storageKey(req)).toMatch(/^query\//);
+      expect(parse(upstreamPath(req))).toEqual(req);
+    }
+  });
+
   const bad: Array<[string, number, RegExp]> = [
     ['/example.com%2fm/@v/list', 400, /encoded/],
     ['/example.com/m%00/@v/list', 400, /encoded/],
@@ -69,6 +87,7 @@ describe('request paths', () => {
     ['/example.com/m/@v/v1.0.zip', 400, /canonical versions only.*use v1\.0\.0/],
     ['/example.com/m/@v/v1.0.0+meta.mod', 400, /canonical/],
     ['/example.com/m/@v/v2.0.0.zip', 400, /v2/],
+    ['/example.com/m/v2/@v/v1.0.0.mod', 400, /should be v2, not v1/],
     ['/example.com/m/@v/v1.0.0.tgz', 400, /unknown request/],
     ['/example.com/m/@v/a/b.info', 400, /unknown request/],
     ['/example.com/' + 'x'.repeat(3000) + '/@v/list', 414, /longer than/],
