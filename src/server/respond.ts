@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isBlob, isProvisional, type Artifact } from '../proxy/artifact.js';
 import type { OpenBlob } from '../storage/index.js';
 import type { GodepotError } from '../proxy/errors.js';
+import { shorten } from '../util/shorten.js';
 
 const NO_STORE = 'no-store';
 
@@ -25,16 +26,27 @@ function cacheControl(a: Artifact, scope: CacheScope): string {
   return a.immutable ? immutableFor(scope) : `${scope}, max-age=60`;
 }
 
+/**
+ * The longest line of an error body the go command shows: one longer is
+ * shown as "[Truncated: too long.]" and nothing else (cmd/go/internal/web,
+ * maxErrorDetailBytes).
+ */
+export const MAX_SHOWN_LINE = 648;
+
+/** text on one line of at most MAX_SHOWN_LINE bytes, its middle left out if need be (shorten). */
+function shownLine(text: string): string {
+  let line = shorten(text, MAX_SHOWN_LINE);
+  for (let max = MAX_SHOWN_LINE; Buffer.byteLength(line) > MAX_SHOWN_LINE; max -= 16) line = shorten(text, max);
+  return line;
+}
+
 export function sendError(res: ServerResponse, err: GodepotError, head = false): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   // One line, no control characters: the go command prints it verbatim (PROTOCOL.md §1.4).
-  const body = Buffer.from(
-    err.message.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?') + '\n',
-    'utf8',
-  );
+  const body = Buffer.from(shownLine(err.message.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?')) + '\n', 'utf8');
   const headers: Record<string, string | number> = {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': body.length,

@@ -7,7 +7,7 @@ import type { SecureContext } from 'node:tls';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { CallClass, Deadlines } from './types.js';
-import { classifyNetworkError, NotFoundError, UpstreamError } from './errors.js';
+import { classifyNetworkError, isRefusalStatus, NotFoundError, UpstreamError } from './errors.js';
 import { NO_PROXY_RULES, redactProxy, type ProxyRules } from './env-proxy.js';
 import type { TrustOptions } from '../util/trust.js';
 import { shorten } from '../util/shorten.js';
@@ -211,6 +211,25 @@ function firstLine(text: string): string {
   return shorten(line.replace(/[^\x20-\x7e]/g, '?'), 300);
 }
 
+/**
+ * An upstream's 4xx body as the go command would have shown it to its user
+ * (cmd/go/internal/web formatErrorDetail: the lines up to the first blank
+ * one, at most 8 and 648 bytes), for godepot to pass on: proxy.golang.org
+ * says why a module cannot be fetched under its first line (git's "terminal
+ * prompts disabled", "Confirm the import path was typed correctly."), and
+ * not always in ASCII. On one line, for godepot's one-line answers and its
+ * logs; control and format characters (which would make the go command show
+ * nothing) become '?'.
+ */
+function refusalWords(text: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() !== '');
+  if (start < 0) return '';
+  const end = lines.findIndex((l, i) => i > start && l.trim() === '');
+  const shown = lines.slice(start, end < 0 ? undefined : end).slice(0, 8);
+  return shorten(shown.join('\n').replace(/[^\p{L}\p{M}\p{N}\p{P}\p{S}\s]/gu, '?'), 648);
+}
+
 /** Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) as milliseconds from now; undefined when absent or unreadable. */
 export function parseRetryAfter(v: string | string[] | undefined, now: number): number | undefined {
   const s = (Array.isArray(v) ? v[0] : v)?.trim();
@@ -300,9 +319,11 @@ export async function getOnce<T>(
     // The status line is what matters; a broken error body is not worth more.
   }
   if (res.statusCode === 404 || res.statusCode === 410) {
-    return { found: false, notFound: new NotFoundError(base, res.statusCode, firstLine(text)) };
+    return { found: false, notFound: new NotFoundError(base, res.statusCode, refusalWords(text)) };
   }
-  const detail = `${res.statusCode}${text ? `: ${firstLine(text)}` : ''}${CREDENTIALS_REFUSED[res.statusCode] ?? ''}`;
+  // Another 4xx is passed on too (refusalOf); a 5xx's words are only quoted in godepot's 502 and its log.
+  const said = isRefusalStatus(res.statusCode) ? refusalWords(text) : firstLine(text);
+  const detail = `${res.statusCode}${said ? `: ${said}` : ''}${CREDENTIALS_REFUSED[res.statusCode] ?? ''}`;
   // 501 and 508 (a loop: a godepot whose upstream leads back to itself) do not change by asking again.
   const transient =
     (res.statusCode >= 500 && res.statusCode !== 501 && res.statusCode !== 508) ||

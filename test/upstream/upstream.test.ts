@@ -371,6 +371,36 @@ describe('Endpoint: failure classes, retries, breaker', () => {
     expect(events.filter((e) => e.outcome === 'breaker_open')).toHaveLength(4);
   });
 
+  it('passes on a 4xx answer in the words the go command would show: every line to the first blank one, non-ASCII kept', async () => {
+    const detail = async (body: string, status: number): Promise<string> => {
+      const ep = registry({ attempts: 1 }).get((await serve(text(body, status))).url);
+      try {
+        const r = await ep.get('/example.com/m/@v/list', 'list', 'metadata', read);
+        if (r.found) throw new Error(`a ${status} read as found`);
+        return r.notFound.detail;
+      } catch (err) {
+        if (err instanceof UpstreamError) return err.detail;
+        throw err;
+      }
+    };
+    // proxy.golang.org's answer for a module it cannot fetch from its origin: why is under the first line.
+    const said = [
+      'not found: example.com/m@v1.0.0: invalid version: git ls-remote -q origin in /tmp/vcs/0f: exit status 128:',
+      "\tfatal: could not read Username for 'https://example.com': terminal prompts disabled",
+      'Confirm the import path was typed correctly.',
+      'If this is a private repository, see https://golang.org/doc/faq#git_https for additional information.',
+    ];
+    expect(await detail(`\n${said.join('\n')}\n\nnot shown\n`, 410)).toBe(said.map((l) => l.trim()).join(' '));
+    // Letters need not be ASCII; control and format characters (a terminal escape, a right-to-left override) are
+    // not shown: the go command would show nothing of a body holding them.
+    expect(await detail('zurückgezogen: auf Wunsch des Autors’\u001b[31m \u202eok\n', 403)).toBe(
+      '403: zurückgezogen: auf Wunsch des Autors’?[31m ?ok',
+    );
+    // At most 8 lines, as the go command shows.
+    const twelve = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join('\n');
+    expect(await detail(twelve, 404)).toBe('line 1 line 2 line 3 line 4 line 5 line 6 line 7 line 8');
+  });
+
   it("quotes a long error answer's first line shortened at word boundaries, its start and end kept", async () => {
     const said = `proxy error: ${'the backend did not answer, '.repeat(30)}retry after maintenance`;
     const up = await serve(text(`${said}\nsecond line`, 503));

@@ -1,0 +1,43 @@
+// Error bodies as the go command shows them: it prints a text/plain body's
+// lines under "server response:", but a line longer than 648 bytes only as
+// "[Truncated: too long.]" (cmd/go/internal/web). godepot's one line is kept
+// within that, its start (what failed) and its end (what to do) shown.
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { GodepotError } from '../../src/proxy/errors.js';
+import { MAX_SHOWN_LINE, sendError } from '../../src/server/respond.js';
+
+async function bodyOf(err: GodepotError): Promise<string> {
+  const server = createServer((_req, res) => sendError(res, err));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  try {
+    return await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  } finally {
+    server.close();
+  }
+}
+
+describe('sendError', () => {
+  it('answers one line of at most 648 bytes, the middle left out of a longer message', async () => {
+    const upstreamWords = 'fatal: could not read Username for ‘https://example.com’: terminal prompts disabled '.repeat(
+      12,
+    );
+    const message = `not found: example.com/m@v1.0.0 .info (https://proxy.example answered 410: ${upstreamWords})\n(if example.com is private, use --private 'example.com')`;
+    const body = await bodyOf(new GodepotError('gone', message));
+    expect(body.endsWith('\n')).toBe(true);
+    const line = body.slice(0, -1);
+    expect(line).not.toContain('\n');
+    expect(Buffer.byteLength(line)).toBeLessThanOrEqual(MAX_SHOWN_LINE);
+    expect(line).toMatch(/^not found: example\.com\/m@v1\.0\.0 \.info \(https:\/\/proxy\.example answered 410: fatal/);
+    expect(line).toMatch(/ … .*use --private 'example\.com'\)$/);
+  });
+
+  it('leaves a message that fits as it is, but for control characters', async () => {
+    expect(await bodyOf(new GodepotError('not_found', 'not found: zurückgezogen\u001b[31m'))).toBe(
+      'not found: zurückgezogen?[31m\n',
+    );
+  });
+});
