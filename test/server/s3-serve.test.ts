@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { findComponent } from '../support/components.js';
-import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import { readFreezingHalfway, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { S3Storage } from '../../src/storage/index.js';
 
 const minioBinary = findComponent('minio');
@@ -136,26 +136,7 @@ describe.skipIf(minioBinary === null)('zips served from an object store', () => 
   it('a store that freezes halfway through a download breaks that response within the deadline; the zip stays', async () => {
     const r = await fetch(`${godepot.url}/${big.path}/@v/${big.version}.zip`);
     expect(r.status).toBe(200);
-    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-    let got = 0;
-    let frozenAt = 0;
-    // Thawed after 8 s at the latest, so that a response that waits for ever fails this test instead of hanging it.
-    let thaw: NodeJS.Timeout | undefined;
-    const err = await (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return null;
-        got += value.length;
-        if (frozenAt === 0 && got >= 1 << 20) {
-          minio.pause();
-          frozenAt = Date.now();
-          thaw = setTimeout(() => minio.resume(), 8000);
-        }
-      }
-    })().catch((e: unknown) => e);
-    const waited = Date.now() - frozenAt;
-    clearTimeout(thaw);
-    minio.resume();
+    const { got, err, waitedMs: waited } = await readFreezingHalfway(r.body as ReadableStream<Uint8Array>, minio);
     expect(got).toBeLessThan(big.zip.length);
     expect(err).toBeInstanceOf(Error);
     expect(waited).toBeLessThan(5000);

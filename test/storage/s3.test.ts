@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { toGodepotError } from '../../src/proxy/errors.js';
 import { findComponent } from '../support/components.js';
-import { READ_ONLY, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import { READ_ONLY, readFreezingHalfway, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { startSlowLink } from '../support/slow-link.js';
 import { startTcpGate } from '../support/tcp-gate.js';
 
@@ -351,23 +351,8 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
       const data = Buffer.alloc(48 << 20, 7);
       await s.put('mod/big.zip', data);
       const blob = await s.open('mod/big.zip');
-      let got = 0;
-      let frozenAt = 0;
-      // Thawed after 8 s at the latest, so that a reader that waits for ever fails this test instead of hanging it.
-      let thaw: NodeJS.Timeout | undefined;
-      const err = await (async () => {
-        for await (const c of blob?.stream() ?? []) {
-          got += (c as Buffer).length;
-          if (frozenAt === 0 && got >= 1 << 20) {
-            minio.pause();
-            frozenAt = Date.now();
-            thaw = setTimeout(() => minio.resume(), 8000);
-          }
-        }
-      })().catch((e: unknown) => e);
-      const waited = Date.now() - frozenAt;
-      clearTimeout(thaw);
-      minio.resume();
+      if (!blob) throw new Error('mod/big.zip is not stored');
+      const { got, err, waitedMs: waited } = await readFreezingHalfway(blob.stream(), minio);
       expect(got).toBeLessThan(data.length);
       expect(err).toBeInstanceOf(StorageUnavailableError);
       expect((err as Error).message).toContain(`s3://blobs/frozen at ${minio.endpoint}`);

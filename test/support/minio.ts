@@ -34,6 +34,37 @@ export interface RunningMinio {
 }
 
 /** What a read-only key may do (envAllowing). */
+/**
+ * Reads chunks until they end or fail, pausing the store once 1 MiB has come
+ * (so the read is still waiting on it), and resuming it after 8 s at the
+ * latest: a reader that would wait for ever then fails its test instead of
+ * hanging it. Returns the bytes read, what ended the read (null: it ended
+ * whole) and how long it waited after the pause.
+ */
+export async function readFreezingHalfway(
+  chunks: AsyncIterable<Uint8Array>,
+  store: Pick<RunningMinio, 'pause' | 'resume'>,
+): Promise<{ got: number; err: unknown; waitedMs: number }> {
+  let got = 0;
+  let frozenAt = 0;
+  let thaw: NodeJS.Timeout | undefined;
+  const err = await (async () => {
+    for await (const c of chunks) {
+      got += c.length;
+      if (frozenAt === 0 && got >= 1 << 20) {
+        store.pause();
+        frozenAt = Date.now();
+        thaw = setTimeout(() => store.resume(), 8000);
+      }
+    }
+    return null;
+  })().catch((e: unknown) => e);
+  const waitedMs = Date.now() - frozenAt;
+  clearTimeout(thaw);
+  store.resume();
+  return { got, err, waitedMs };
+}
+
 export const READ_ONLY = ['s3:GetObject', 's3:ListBucket', 's3:GetBucketLocation'];
 
 const USER = 'godepot-test';
