@@ -26,7 +26,8 @@
 // fallback (a LocalCoord, or with --workers the machine's coordination
 // through its primary) instead, a warning is logged once per outage, the
 // state is in status() (/readyz) and onState (a metric). Redis is marked up
-// again only once it answers: a new connection, or a PING every PROBE_MS.
+// again only once it answers: a new connection, or a CHECK (a write under the
+// namespace: PING answers when writes do not) every PROBE_MS.
 // A compare-and-set whose reply was lost is unknown, never a success.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -117,6 +118,19 @@ if type(t) == 'number' then return {t, 0} end
 redis.call('SET', KEYS[1], 1)
 return {1, 1}`;
 
+/**
+ * What godepot needs of Redis, asked with a write under its namespace: a
+ * Redis that answers PING may still refuse EVAL (rename-command), godepot's
+ * keys or channel (ACL), two keys in one script (Redis Cluster: a lease and
+ * its outcome are two slots), or any write (OOM under maxmemory noeviction,
+ * a read-only replica). ARGV[1]: the health channel, or '' (not published to).
+ */
+const CHECK = `
+redis.call('SET', KEYS[1], '1', 'PX', 1000)
+redis.call('GET', KEYS[2])
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], '') end
+return 1`;
+
 const DROP = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -139,6 +153,11 @@ export class RedisCoord implements Coordination {
   private readonly now: Clock;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /**
+   * Until connect() returns: its check of Redis comes first, and catching up
+   * on health news waits for it, or the news would reach no listener yet.
+   */
+  private starting = true;
   /** The database of the URL does not exist (Redis refused the SELECT; ioredis then goes on in database 0). */
   private badDatabase: string | undefined;
   /**
@@ -210,8 +229,28 @@ export class RedisCoord implements Coordination {
         `--redis ${redactUrl(opts.url)}: that Redis has no database ${new URL(opts.url).pathname.slice(1)} (${coord.badDatabase}); use one it has, like /0, the same on every node`,
       );
     }
-    if (!coord.up) coord.setUp(false);
+    if (coord.up) {
+      try {
+        await coord.check(coord.key('health'));
+      } catch (err) {
+        const why = misconfigured(err, opts.namespace);
+        if (why !== null) {
+          await coord.close();
+          throw new Error(`--redis ${redactUrl(opts.url)}: ${why}`);
+        }
+        // For now only (out of memory, too slow): a degraded node, not a failed start.
+        coord.failed(err);
+      }
+    }
+    coord.starting = false;
+    if (coord.up) void coord.catchUp();
+    else coord.setUp(false);
     return coord;
+  }
+
+  /** Runs CHECK: resolves when Redis does what godepot asks of it. */
+  private async check(channel: string): Promise<void> {
+    await this.redis.eval(CHECK, 2, this.key('probe'), this.key('probe', 'slot'), channel);
   }
 
   private key(...parts: string[]): string {
@@ -242,7 +281,7 @@ export class RedisCoord implements Coordination {
       this.warned = false;
       this.lastError = undefined;
       this.opts.onState?.(true);
-      void this.catchUp();
+      if (!this.starting) void this.catchUp();
       this.sendUnreleased();
       return;
     }
@@ -303,7 +342,7 @@ export class RedisCoord implements Coordination {
   }
 
   /**
-   * While down: PING every PROBE_MS until Redis answers within the deadline.
+   * While down: CHECK every PROBE_MS until Redis takes a write within the deadline.
    * A new connection marks it up by itself ('ready'), but a Redis that
    * stalled never dropped the connection, so nothing else would tell.
    */
@@ -320,7 +359,9 @@ export class RedisCoord implements Coordination {
         this.timer(again, PROBE_MS);
         return;
       }
-      this.redis.ping().then(
+      // Not PING: a Redis out of memory (maxmemory, noeviction) answers PING but refuses every write, and
+      // would be marked up and down again at each request.
+      this.check('').then(
         () => {
           this.probing = false;
           this.setUp(true);
@@ -642,6 +683,24 @@ function faultKey(err: unknown): string {
   const args = Array.isArray(c?.args) ? (c.args as unknown[]) : [];
   const key = c?.name === 'eval' || c?.name === 'evalsha' ? args[2] : args[0];
   return typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : '(a key of godepot)';
+}
+
+/**
+ * Why a Redis that answers cannot coordinate godepot at all, as a start-up
+ * error that says what to change; null for what passes (out of memory, a timeout).
+ */
+function misconfigured(err: unknown, namespace: string): string | null {
+  if (!(err instanceof Error) || err.name !== 'ReplyError') return null;
+  // Not the script itself, which Redis quotes after an unknown command.
+  const m = err.message.replace(/, with args beginning with:.*$/s, '');
+  if (/^(MOVED|ASK|CROSSSLOT|CLUSTERDOWN) /.test(m))
+    return `that Redis is a Redis Cluster (${m}), which godepot does not support (a lease and its outcome live in two hash slots): use a standalone Redis`;
+  if (/^READONLY /.test(m)) return `that Redis is a read-only replica (${m}): point --redis at its primary`;
+  if (/^NOPERM |no permissions|can't (access|publish)/i.test(m))
+    return `its user may not use godepot's keys, channel or commands (${m}): grant them, e.g. ACL SETUSER <user> ~${namespace}:* &${namespace}:* +@all (the key namespace comes from --storage)`;
+  if (/unknown (redis )?command/i.test(m))
+    return `that Redis does not know a command godepot uses (${m}): renamed or disabled with rename-command? godepot needs EVAL, SET, GET, MGET, DEL, INCR, PEXPIRE, PTTL, SADD, SISMEMBER, MULTI, HSET, HGETALL, PUBLISH, SUBSCRIBE, PING`;
+  return null;
 }
 
 function errorText(err: unknown): string {

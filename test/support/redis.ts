@@ -37,7 +37,11 @@ function pong(port: number, ca?: string): Promise<boolean> {
  * Starts redis-server on loopback; with `tls` (a certificate for
  * IP:127.0.0.1) it speaks TLS only (rediss://), as a managed Redis does.
  */
-export async function startRedis(binary: string, opts: { tls?: TestCert } = {}): Promise<RunningRedis> {
+export async function startRedis(
+  binary: string,
+  /** args: more redis-server options, as an operator's configuration has them (--rename-command EVAL ''). */
+  opts: { tls?: TestCert; args?: readonly string[] } = {},
+): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'godepot-redis-'));
   const port = await freePort();
   let child: ChildProcess | null = null;
@@ -52,6 +56,7 @@ export async function startRedis(binary: string, opts: { tls?: TestCert } = {}):
         ...(opts.tls ? ['--tls-cert-file', opts.tls.certFile, '--tls-key-file', opts.tls.keyFile] : []),
         ...(opts.tls ? ['--tls-ca-cert-file', opts.tls.certFile] : []),
         ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        ...(opts.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

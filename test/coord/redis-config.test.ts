@@ -1,0 +1,99 @@
+// A Redis configured as operators configure theirs: a memory limit that
+// refuses writes, EVAL renamed away, an ACL user limited to other keys,
+// Redis Cluster. Such a Redis answers PING, so "it answers" is not "it works":
+// what it refuses for good is a start-up error that says what to change, and
+// what it refuses for now (OOM) is one clear degraded state, not a flap.
+import { afterAll, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { RedisCoord } from '../../src/coord/index.js';
+import { findComponent } from '../support/components.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+
+const redisBinary = findComponent('redis-server');
+const running: RunningRedis[] = [];
+const open: Array<RedisCoord | Redis> = [];
+
+afterAll(async () => {
+  for (const c of open) await (c instanceof RedisCoord ? c.close() : c.disconnect());
+  for (const r of running) await r.stop();
+});
+
+async function server(args: string[] = []): Promise<RunningRedis> {
+  const r = await startRedis(redisBinary!, { args });
+  running.push(r);
+  return r;
+}
+
+type Line = { level: number; msg: string };
+
+async function node(url: string, namespace = 'cfg'): Promise<{ coord: RedisCoord; lines: Line[]; states: boolean[] }> {
+  const lines: Line[] = [];
+  const states: boolean[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Line) });
+  const coord = await RedisCoord.connect({ url, namespace, log, onState: (up) => states.push(up) });
+  open.push(coord);
+  return { coord, lines, states };
+}
+
+it.skipIf(redisBinary === null)(
+  'maxmemory with noeviction: down once, saying Redis is out of memory; no flapping while it stays full',
+  async () => {
+    const r = await server();
+    const admin = new Redis(r.url);
+    open.push(admin);
+    const { coord, lines, states } = await node(r.url);
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    const signal = new AbortController().signal;
+    // Every grant is refused (INCR is a write): this node fetches on its own.
+    for (let i = 0; i < 4; i++) {
+      const lease = await coord.leases.acquire(`mod/x${i}.zip`, signal);
+      expect(lease.lead).toBe(true);
+      if (lease.lead) lease.release({ kind: 'stored' });
+      // Longer than the probe's period: PING answers under OOM, and used to mark Redis up again each time.
+      await new Promise((res) => setTimeout(res, 400));
+    }
+    expect(states).toEqual([true, false]);
+    expect(coord.status().redis).toMatchObject({ state: 'down' });
+    expect(coord.status().redis?.error).toMatch(/OOM|maxmemory/);
+    expect(lines.filter((l) => l.level >= 40)).toHaveLength(1);
+    // Room again: the node rejoins by itself.
+    await admin.config('SET', 'maxmemory', '0');
+    await new Promise((res) => setTimeout(res, 600));
+    expect(coord.status().redis?.state).toBe('up');
+  },
+);
+
+it.skipIf(redisBinary === null)('EVAL renamed away: a start-up error that names it', async () => {
+  const r = await server(['--rename-command', 'EVAL', '']);
+  await expect(node(r.url)).rejects.toThrow(/unknown command 'eval'\): renamed or disabled with rename-command/);
+});
+
+it.skipIf(redisBinary === null)(
+  "an ACL user limited to other keys or channels: a start-up error naming godepot's keys",
+  async () => {
+    const r = await server();
+    const admin = new Redis(r.url);
+    open.push(admin);
+    await admin.call('ACL', 'SETUSER', 'app', 'on', '>pw', '~other:*', '&other:*', '+@all');
+    await admin.call('ACL', 'SETUSER', 'keys', 'on', '>pw', '~cfg:*', 'resetchannels', '+@all');
+    const url = r.url.replace('redis://', 'redis://app:pw@');
+    await expect(node(url)).rejects.toThrow(/cfg:\*/);
+    // Keys allowed but not the health channel: news from the other nodes would never come.
+    await expect(node(r.url.replace('redis://', 'redis://keys:pw@'))).rejects.toThrow(/&cfg:\*/);
+    // With both, it starts.
+    await admin.call('ACL', 'SETUSER', 'keys', '&cfg:*');
+    const { coord } = await node(r.url.replace('redis://', 'redis://keys:pw@'));
+    expect(coord.status().redis?.state).toBe('up');
+  },
+);
+
+it.skipIf(redisBinary === null)('Redis Cluster: refused at start as unsupported', async () => {
+  const r = await server(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${Date.now()}.conf`]);
+  const admin = new Redis(r.url);
+  open.push(admin);
+  // One node serving every slot: single keys work, but a lease and its outcome are two slots (CROSSSLOT).
+  await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+  await expect(node(r.url)).rejects.toThrow(/Redis Cluster/);
+});
