@@ -214,7 +214,20 @@ export class RedisCoord implements Coordination {
     const sub = redis.duplicate();
     coord.sub = sub;
     sub.on('error', () => undefined);
-    sub.on('ready', () => void sub.subscribe(coord.key('health')).catch(() => undefined));
+    let deaf = false;
+    sub.on(
+      'ready',
+      () =>
+        void sub.subscribe(coord.key('health')).catch((err: unknown) => {
+          // Lost connections resubscribe on their own; a refusal (an ACL without SUBSCRIBE) is for good: say it once.
+          if (deaf || !(err instanceof Error) || err.name !== 'ReplyError') return;
+          deaf = true;
+          opts.log.error(
+            { redis: redactUrl(opts.url), err: errorText(err) },
+            `Redis refused SUBSCRIBE ${coord.key('health')}: this node does not hear the other nodes' upstream health news (it learns each outage by itself); allow the user SUBSCRIBE on that channel`,
+          );
+        }),
+    );
     sub.on('message', (_channel: string, text: string) => coord.heard(text));
     void sub.connect().catch(() => undefined);
     await Promise.race([

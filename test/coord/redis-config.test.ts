@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
 import { findComponent } from '../support/components.js';
+import { waitFor } from '../support/ports.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 
 const redisBinary = findComponent('redis-server');
@@ -97,3 +98,18 @@ it.skipIf(redisBinary === null)('Redis Cluster: refused at start as unsupported'
   await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
   await expect(node(r.url)).rejects.toThrow(/Redis Cluster/);
 });
+
+it.skipIf(redisBinary === null)(
+  'an ACL user that may publish but not subscribe: said at error level, not silently deaf to the other nodes',
+  async () => {
+    const r = await server();
+    const admin = new Redis(r.url);
+    open.push(admin);
+    await admin.call('ACL', 'SETUSER', 'deaf', 'on', '>pw', '~cfg:*', '&cfg:*', '+@all', '-subscribe');
+    const { coord, lines } = await node(r.url.replace('redis://', 'redis://deaf:pw@'));
+    await waitFor(async () => lines.some((l) => l.level >= 50), 5_000, 'the refused SUBSCRIBE was never said');
+    expect(lines.find((l) => l.level >= 50)?.msg).toMatch(/SUBSCRIBE.*cfg:health/);
+    // Everything else is coordinated through Redis as before.
+    expect(coord.status().redis?.state).toBe('up');
+  },
+);
