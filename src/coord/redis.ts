@@ -222,7 +222,8 @@ export class RedisCoord implements Coordination {
           // Lost connections resubscribe on their own; a refusal (an ACL without SUBSCRIBE) is for good: say it once.
           if (deaf || !(err instanceof Error) || err.name !== 'ReplyError') return;
           deaf = true;
-          opts.log.error(
+          // --workers N: said by one of them (quiet: the others).
+          opts.log[opts.quiet ? 'debug' : 'error'](
             { redis: redactUrl(opts.url), err: errorText(err) },
             `Redis refused SUBSCRIBE ${coord.key('health')}: this node does not hear the other nodes' upstream health news (it learns each outage by itself); allow the user SUBSCRIBE on that channel`,
           );
