@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
+import { connect } from 'node:net';
 import { buildModules, FakeGoProxy, FakeSumDb } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 
@@ -24,7 +25,11 @@ describe('a client that goes away mid-response', () => {
     ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
-    godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' });
+    // A short idle deadline for connections (no bytes either way), for the client that stops reading.
+    godepot = await startGodepot(
+      { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' },
+      { limits: { socketTimeout: 500 } },
+    );
     const r = await fetch(godepot.url + path);
     await r.arrayBuffer();
     expect(r.status).toBe(200);
@@ -53,5 +58,24 @@ describe('a client that goes away mid-response', () => {
     expect(await line()).toMatchObject({ route: 'zip', cache: 'hit', error: 'client_closed' });
     const alarms = godepot.logs.slice(before).filter((l) => typeof l.level === 'number' && l.level >= 40);
     expect(alarms).toEqual([]);
+  });
+
+  it('one that stops reading is closed at the idle deadline, and its download given up', async () => {
+    const before = godepot.logs.length;
+    const open = godepot.server.connectionCount; // the set-up's keep-alive connection, if still open
+    const sock = connect(Number(new URL(godepot.url).port), '127.0.0.1');
+    sock.on('error', () => undefined);
+    sock.write(`GET ${path} HTTP/1.1\r\nHost: godepot\r\n\r\n`);
+    // Never read: the socket buffers fill and the server's writes stop moving.
+    sock.pause();
+    const line = (): Record<string, unknown> | undefined =>
+      godepot.logs.slice(before).find((l) => l.msg === 'request' && l.path === path);
+    // Polls for the state (the request accounted for, the connection gone), 10 s at most.
+    for (let i = 0; i < 500 && !(line() && godepot.server.connectionCount === open); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    sock.destroy();
+    expect(line()).toMatchObject({ route: 'zip', cache: 'hit', error: 'client_closed' });
+    expect(godepot.server.connectionCount).toBe(open);
+    expect(godepot.g.app.inFlight).toBe(0);
   });
 });

@@ -145,6 +145,39 @@ describe('redirects', () => {
     expect(hits).toBe(1);
   });
 
+  it("a chain of redirects each just inside the first-byte deadline is held to the call's total deadline", async () => {
+    // Each hop answers after 0.4 s (the first-byte deadline is 0.5 s): a fresh deadline per hop would let 10 hops
+    // take 4 s; the call has 2 s in all.
+    let hits = 0;
+    const url = await serve((req, res) => {
+      hits++;
+      const n = Number(/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+      setTimeout(() => redirect((p) => p.replace(/\d+$/, String(n + 1)))(req, res), 400);
+    });
+    const started = performance.now();
+    const err = await registry()
+      .get(url)
+      .get('/example.com/m/@v/0', 'info', 'metadata', read)
+      .catch((e: unknown) => e);
+    const took = performance.now() - started;
+    expect(err).toMatchObject({ failure: 'timeout', detail: 'no complete answer within 2s' });
+    expect(took).toBeLessThan(3_000);
+    expect(hits).toBeLessThanOrEqual(6);
+  });
+
+  it('a Retry-After on a redirect is no failure: the redirect is followed at once, as the go command follows it', async () => {
+    const other = await serve((_req, res) => {
+      res.writeHead(200);
+      res.end('v1.0.0\n');
+    });
+    const url = await serve((req, res) => {
+      res.writeHead(307, { location: other + (req.url ?? '/'), 'retry-after': '3600' });
+      res.end();
+    });
+    const r = await registry({ attempts: 3 }).get(url).get('/example.com/m/@v/list', 'list', 'metadata', read);
+    expect(r.found && r.value.toString()).toBe('v1.0.0\n');
+  });
+
   describe.skipIf(!hasOpenssl)('from https', () => {
     let dir: string;
     let secureContext: SecureContext;
