@@ -36,6 +36,10 @@ export function shorten(text: string, max: number): string {
     head.push(w);
     headLength += w.length + 1;
   }
-  if (head.length === 0 && tail.length === 0) return whole.slice(0, max - ELIDED.length) + ELIDED;
+  if (head.length === 0 && tail.length === 0) {
+    // Not between the two halves of a character outside the BMP (an emoji): a lone half is sent as U+FFFD.
+    const cut = max - ELIDED.length;
+    return whole.slice(0, /[\ud800-\udbff]/.test(whole[cut - 1] ?? '') ? cut - 1 : cut) + ELIDED;
+  }
   return [...head, ELIDED, ...tail].join(' ');
 }

@@ -38,4 +38,14 @@ describe('shorten', () => {
     const one = 'x'.repeat(500);
     expect(shorten(one, 20)).toBe(`${'x'.repeat(19)}…`);
   });
+
+  it('never cuts a character in two (an emoji is two UTF-16 units): the text stays well-formed', () => {
+    // A cut between the two halves left a lone surrogate, sent as U+FFFD in place of the character.
+    for (const max of [20, 21]) {
+      const s = shorten('😀'.repeat(300), max);
+      expect(Buffer.from(s, 'utf8').toString('utf8')).toBe(s);
+      expect(s.length).toBeLessThanOrEqual(max);
+      expect(s).toMatch(/^(😀)+…$/);
+    }
+  });
 });
