@@ -304,6 +304,14 @@ export async function getOnce<T>(
       if (err instanceof BadBodyError)
         throw new UpstreamError({ upstream: base, failure: 'body', detail: err.message, transient: err.transient });
       if (err instanceof UpstreamError) throw err;
+      // Bytes gzip cannot read are what the upstream has, not a cut connection: asking again gets the same.
+      if (body !== res.body && (err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR')
+        throw new UpstreamError({
+          upstream: base,
+          failure: 'body',
+          detail: `the answer has Content-Encoding gzip, but its bytes are no gzip (${(err as Error).message})`,
+          transient: false,
+        });
       if (
         opts.signal.aborted &&
         !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')

@@ -63,6 +63,24 @@ describe('Content-Encoding of an answer', () => {
     });
   });
 
+  it('a gzipped body that is not gzip is a bad body saying so, not retried as a connection cut short', async () => {
+    let hits = 0;
+    const url = await serve((req, res) => {
+      hits++;
+      encoded('gzip', Buffer.from('module example.com/m\n'))(req, res);
+    });
+    const err = await registry({ attempts: 3 })
+      .get(url)
+      .get('/example.com/m/@v/v1.0.0.mod', 'mod', 'metadata', readLimited(1 << 20))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ failure: 'body', transient: false });
+    expect((err as UpstreamError).detail).toMatch(
+      /^the answer has Content-Encoding gzip, but its bytes are no gzip \(/,
+    );
+    expect(hits).toBe(1);
+  });
+
   it('an encoding godepot cannot decode is a bad body naming it, not bytes taken for the artifact', async () => {
     const url = await serve(encoded('br', Buffer.from([0x0b, 0x02, 0x80])));
     const err = await registry()
