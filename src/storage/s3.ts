@@ -343,6 +343,11 @@ export class S3Storage implements Storage {
             out.destroy(new StorageUnavailableError(this.name, `read ${key}: no body`));
             return;
           }
+          if (out.destroyed) {
+            // Its reader went before the store answered: left paused, the body would hold its connection for ever.
+            body.destroy();
+            return;
+          }
           body.on('error', (err: unknown) => out.destroy(this.fail(err, `read ${key}`)));
           out.on('close', () => body.destroy());
           // Copied as out takes it; the deadline runs only while out waits for the store.
