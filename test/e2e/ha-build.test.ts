@@ -11,53 +11,27 @@ import {
   FakeGoProxy,
   FakeSumDb,
   faults,
-  findGo,
   goEnv,
   runGo,
   writeApp,
 } from '../world/index.js';
-import {
-  removeDir,
-  spawnGodepot,
-  startGodepot,
-  tempDir,
-  type ChildGodepot,
-  type RunningGodepot,
-} from '../support/godepot.js';
-import { findComponent } from '../support/components.js';
+import { startGodepot, type ChildGodepot, type RunningGodepot } from '../support/godepot.js';
 import { warmCommand } from '../../src/cli/warm.js';
 import type { CommandIO } from '../../src/cli/command-settings.js';
 import { S3Storage } from '../../src/storage/index.js';
-import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
-import { startRedis, type RunningRedis } from '../support/redis.js';
+import { haMissing, useHaBackends } from '../support/ha-rig.js';
 
-const minioBinary = findComponent('minio');
-const redisBinary = findComponent('redis-server');
-const go = findGo();
-
-describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a node dies; the other serves', () => {
+describe.skipIf(haMissing)('a node dies; the other serves', () => {
   const world = buildApp();
-  const dirs: string[] = [];
-  let minio: RunningMinio;
-  let redis: RunningRedis;
-  let restoreEnv: () => void;
+  const ha = useHaBackends('godepot-build');
+  const { dir } = ha;
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let a: ChildGodepot;
   let b: RunningGodepot;
   let appDir: string;
 
-  const dir = async (prefix?: string): Promise<string> => {
-    const d = await tempDir(prefix);
-    dirs.push(d);
-    return d;
-  };
-
   beforeAll(async () => {
-    minio = await startMinio(minioBinary as string);
-    restoreEnv = useAwsEnv(minio.env);
-    await minio.makeBucket('godepot-build');
-    redis = await startRedis(redisBinary as string);
     const built = await buildModules(world.modules);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
@@ -65,13 +39,10 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
       upstream: upstream.url,
       sumdb: `${sumdb.vkey} ${sumdb.url}`,
       storage: 's3://godepot-build/nodes',
-      's3-endpoint': minio.endpoint,
-      redis: redis.url,
+      's3-endpoint': ha.minio.endpoint,
+      redis: ha.redis.url,
     };
-    a = await spawnGodepot(
-      [...Object.entries(shared).flatMap(([k, v]) => [`--${k}`, v]), '--node-name', 'a', '--data', await dir()],
-      { ...minio.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    );
+    a = await ha.spawnNode(shared, 'a');
     b = await startGodepot({ ...shared, 'node-name': 'b' });
     appDir = await dir('godepot-app-');
     await writeApp(appDir, world.app);
@@ -82,10 +53,6 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
     await b?.close();
     await upstream?.close();
     await sumdb?.close();
-    await redis?.stop();
-    await minio?.stop();
-    restoreEnv?.();
-    for (const d of dirs) await removeDir(d);
   });
 
   it('builds through A; with A killed and the upstreams down, a fresh client builds through B', async () => {
@@ -127,7 +94,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
         '--storage',
         's3://godepot-build/warmed',
         '--s3-endpoint',
-        minio.endpoint,
+        ha.minio.endpoint,
         '--upstream',
         upstream.url,
         '--sumdb',
@@ -140,7 +107,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
     const bucket = await S3Storage.open({
       bucket: 'godepot-build',
       prefix: 'warmed',
-      endpoint: minio.endpoint,
+      endpoint: ha.minio.endpoint,
       timeout: 5000,
     });
     try {

@@ -11,39 +11,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { buildModules, describeRun, FakeGoProxy, FakeSumDb, findGo, goEnv, runGo } from '../world/index.js';
+import { buildModules, describeRun, FakeGoProxy, FakeSumDb, goEnv, runGo } from '../world/index.js';
 import type { BuiltModule } from '../world/index.js';
-import {
-  removeDir,
-  spawnGodepot,
-  startGodepot,
-  tempDir,
-  type ChildGodepot,
-  type RunningGodepot,
-} from '../support/godepot.js';
-import { findComponent } from '../support/components.js';
+import { startGodepot, type ChildGodepot, type RunningGodepot } from '../support/godepot.js';
 import { getAlone } from '../support/http.js';
-import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
-import { startRedis, type RunningRedis } from '../support/redis.js';
+import { haMissing, useHaBackends } from '../support/ha-rig.js';
 import { waitFor } from '../support/ports.js';
 import { startTcpGate, type TcpGate } from '../support/tcp-gate.js';
 import { S3Storage } from '../../src/storage/index.js';
-
-const minioBinary = findComponent('minio');
-const redisBinary = findComponent('redis-server');
-const go = findGo();
 
 /** godepot's lease time (coord/redis.ts): a dead holder's lease ends at most this long after its last renewal. */
 const LEASE_TTL_MS = 15_000;
 const BUCKET = 'godepot-kill';
 const PREFIX = 'nodes';
 
-describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a node dies mid-upload', () => {
-  const dirs: string[] = [];
-  let minio: RunningMinio;
-  let redis: RunningRedis;
+describe.skipIf(haMissing)('a node dies mid-upload', () => {
+  const ha = useHaBackends(BUCKET);
   let admin: Redis;
-  let restoreEnv: () => void;
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let big: BuiltModule;
@@ -52,17 +36,8 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
   let b: RunningGodepot;
   let bucket: S3Storage;
 
-  const dir = async (prefix?: string): Promise<string> => {
-    const d = await tempDir(prefix);
-    dirs.push(d);
-    return d;
-  };
-
   beforeAll(async () => {
-    minio = await startMinio(minioBinary as string);
-    restoreEnv = useAwsEnv(minio.env);
-    await minio.makeBucket(BUCKET);
-    redis = await startRedis(redisBinary as string);
+    const { minio, redis } = ha;
     admin = new Redis(redis.url);
     // Incompressible and above the 8 MiB part size: uploaded in parts.
     const path = 'example.com/kill/big';
@@ -83,13 +58,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
       storage: `s3://${BUCKET}/${PREFIX}`,
       redis: redis.url,
     };
-    a = await spawnGodepot(
-      [
-        ...Object.entries(shared).flatMap(([k, v]) => [`--${k}`, v]),
-        ...['--s3-endpoint', gate.url, '--node-name', 'a', '--data', await dir()],
-      ],
-      { ...minio.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    );
+    a = await ha.spawnNode({ ...shared, 's3-endpoint': gate.url }, 'a');
     b = await startGodepot({ ...shared, 's3-endpoint': minio.endpoint, 'node-name': 'b' });
     bucket = await S3Storage.open({ bucket: BUCKET, prefix: PREFIX, endpoint: minio.endpoint, timeout: 5000 });
   }, 120_000);
@@ -102,16 +71,12 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
     admin?.disconnect();
     await upstream?.close();
     await sumdb?.close();
-    await redis?.stop();
-    await minio?.stop();
-    restoreEnv?.();
-    for (const d of dirs) await removeDir(d);
   });
 
   /** The multipart uploads MinIO holds unfinished under key. */
   async function unfinished(key: string): Promise<number> {
     const { S3Client, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({ region: minio.env.AWS_REGION, endpoint: minio.endpoint, forcePathStyle: true });
+    const client = new S3Client({ region: ha.minio.env.AWS_REGION, endpoint: ha.minio.endpoint, forcePathStyle: true });
     try {
       const r = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: `${PREFIX}/${key}` }));
       return (r.Uploads ?? []).length;
@@ -169,7 +134,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('a 
     await waitFor(async () => (await bucket.get(key)) !== null, 10_000, "node B's upload never became the object");
     expect((await bucket.get(key))?.equals(m.zip)).toBe(true);
     expect(await unfinished(key)).toBe(1);
-    const h = await dir('godepot-gohome-');
+    const h = await ha.dir('godepot-gohome-');
     const dl = await runGo(['mod', 'download', '-json', `${m.path}@${m.version}`], {
       cwd: h,
       env: goEnv({ home: h, proxy: b.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }),

@@ -22,25 +22,18 @@ import {
   FakeGoProxy,
   FakeSumDb,
   faults,
-  findGo,
   goEnv,
   runGo,
   writeApp,
   type BuiltModule,
   type FixtureModule,
 } from '../world/index.js';
-import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
-import { findComponent } from '../support/components.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { getAlone } from '../support/http.js';
-import { startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
-import { startRedis, type RunningRedis } from '../support/redis.js';
+import { haMissing, useHaBackends } from '../support/ha-rig.js';
 import { waitFor } from '../support/ports.js';
 import { S3Storage } from '../../src/storage/index.js';
 import { escapePath, escapeVersion } from '../../src/module/escape.js';
-
-const minioBinary = findComponent('minio');
-const redisBinary = findComponent('redis-server');
-const go = findGo();
 
 const BUCKET = 'godepot-redis-loss';
 const PREFIX = 'cluster';
@@ -70,12 +63,10 @@ function treeSize(note: Buffer | null): number {
   return size === undefined ? -1 : Number(size);
 }
 
-describe.skipIf(minioBinary === null || redisBinary === null || go === null)('two nodes lose their Redis', () => {
+describe.skipIf(haMissing)('two nodes lose their Redis', () => {
   const world = buildApp(24);
-  const dirs: string[] = [];
-  let minio: RunningMinio;
-  let redis: RunningRedis;
-  let restoreEnv: () => void;
+  const ha = useHaBackends(BUCKET);
+  const { dir } = ha;
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let built: BuiltModule[];
@@ -84,15 +75,9 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('tw
   let b: RunningGodepot;
   let bucket: S3Storage;
 
-  const dir = async (prefix?: string): Promise<string> => {
-    const d = await tempDir(prefix);
-    dirs.push(d);
-    return d;
-  };
-
   /** One Redis command on a connection of its own (an admin's redis-cli). */
   async function redisCall<T>(f: (r: Redis) => Promise<T>): Promise<T> {
-    const r = new Redis(redis.url, { maxRetriesPerRequest: 0, lazyConnect: true });
+    const r = new Redis(ha.redis.url, { maxRetriesPerRequest: 0, lazyConnect: true });
     r.on('error', () => undefined);
     try {
       await r.connect();
@@ -108,10 +93,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('tw
     n.logs.filter((l) => l.msg === 'request' && typeof l.status === 'number' && l.status >= 500);
 
   beforeAll(async () => {
-    minio = await startMinio(minioBinary as string);
-    restoreEnv = useAwsEnv(minio.env);
-    await minio.makeBucket(BUCKET);
-    redis = await startRedis(redisBinary as string);
+    const { minio, redis } = ha;
     const extra = await buildModules(['later1', 'later2', 'later3', 'warm', 'held', 'fresh', 'after'].map(mod));
     built = await buildModules(world.modules);
     mods = Object.fromEntries(extra.map((m) => [m.path.split('/').pop() as string, m]));
@@ -140,10 +122,6 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('tw
     await bucket?.close();
     await upstream?.close();
     await sumdb?.close();
-    await redis?.stop();
-    await minio?.stop();
-    restoreEnv?.();
-    for (const d of dirs) await removeDir(d);
   });
 
   it('Redis SIGKILLed mid-build: both builds succeed, verified; rejoined, the cluster is one again', async () => {
@@ -171,7 +149,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('tw
     const before = await redisCall((r) => r.getBuffer(headKey()));
     expect(treeSize(before)).toBeGreaterThan(0);
     const killedAt = Date.now();
-    await redis.kill();
+    await ha.redis.kill();
     const fetchedBefore = upstream.count('.zip');
     await builds;
     undoDelay();
@@ -200,7 +178,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('tw
       expect(r.code).toBe(200);
       expect(r.body.status).toBe('degraded');
       expect(r.body.coordination?.redis).toMatchObject({ state: 'down' });
-      expect(r.body.coordination?.redis?.url).toContain(`127.0.0.1:${redis.port}`);
+      expect(r.body.coordination?.redis?.url).toContain(`127.0.0.1:${ha.redis.port}`);
     }
     // Everything fetched is in the bucket as the upstream has it, and each node serves it, verified, from there.
     upstream.resetLog();
@@ -222,7 +200,7 @@ describe.skipIf(minioBinary === null || redisBinary === null || go === null)('tw
     expect(upstream.count('/@v/')).toBe(0);
 
     // Redis back, empty: both rejoin.
-    await redis.start();
+    await ha.redis.start();
     for (const n of [a, b])
       await waitFor(
         async () => (await readyz(n.url)).body.coordination?.redis?.state === 'up',
