@@ -26,6 +26,11 @@ export interface Readiness {
   readonly coordination?: CoordStatus;
 }
 
+/** The upstream answers: its breaker closed and no failure streak (another process's news may have ended it). */
+function healthy(e: EndpointStatus): boolean {
+  return e.state === 'closed' && e.failingSince === undefined;
+}
+
 /**
  * The failing checksum-database sources another source of the same database
  * covers: a database's sources are copies of one signed log, hedged, so one
@@ -38,7 +43,6 @@ export function coveredSources(
   endpoints: readonly EndpointStatus[],
   dbOf: (url: string) => string | undefined,
 ): Set<string> {
-  const healthy = (e: EndpointStatus): boolean => e.state === 'closed' && e.failingSince === undefined;
   return new Set(
     endpoints
       .filter((e) => {
@@ -94,11 +98,11 @@ export class Health {
       const r = this.reach?.of(e.url);
       // This process's last call failed, but the upstream has answered since — in another process of the group,
       // whose news ended the streak: that failure is history, as for a database's sources (mirrors.ts).
-      const healthy = s.state === 'closed' && s.failingSince === undefined;
+      const answers = healthy(s);
       return {
         ...s,
-        ...(r ? { reachable: r.reachable || healthy } : {}),
-        ...(r?.detail === undefined || healthy ? {} : { detail: r.detail }),
+        ...(r ? { reachable: r.reachable || answers } : {}),
+        ...(r?.detail === undefined || answers ? {} : { detail: r.detail }),
       };
     });
     const sumdb = this.sumdbs.map((s) => s.status());
