@@ -119,12 +119,15 @@ export async function fetchZip(
  * "Jan 1", a day past the month's end).
  */
 function isRfc3339(s: string): boolean {
-  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(s);
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))$/.exec(s);
   if (!m) return false;
-  const [year = NaN, month = NaN, day = NaN, hour = NaN, minute = NaN, second = NaN] = m.slice(1, 7).map(Number);
+  const [year = NaN, month = NaN, day = NaN, hour = NaN, minute = NaN, second = NaN, zoneHour = 0, zoneMinute = 0] = m
+    .slice(1)
+    .map((x) => (x === undefined ? 0 : Number(x)));
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+  const inRange = hour < 24 && minute < 60 && second < 60 && zoneHour < 24 && zoneMinute < 60; // Go: "+25:00" is out of range
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && inRange;
 }
 
 /**

@@ -44,6 +44,8 @@ describe('checkInfo', () => {
     '2020-01-01T00:60:00Z',
     '2020-01-01T00:00:60Z',
     '2020-01-01T00:00:00.Z',
+    '2020-01-01T00:00:00+99:00',
+    '2020-01-01T00:00:00+00:75',
   ])('refuses Time %s, which the go command cannot read', (time) => {
     expect(() => checkInfo(req, info(time), 'http://up.example')).toThrow(/Time is not an RFC 3339 time/);
   });
