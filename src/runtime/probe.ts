@@ -77,25 +77,14 @@ export async function reprobeFailing(
   },
   signal: AbortSignal,
 ): Promise<void> {
-  // The calls run under this round's signal, not signal itself: each call combines its caller's signal with its
-  // deadline (AbortSignal.any), and Node 20 keeps an entry on the caller's signal for every such call until it
-  // aborts (nodejs/node#55351), so probes under shutdown's grew memory every round of an outage.
-  const round = new AbortController();
-  const stop = (): void => round.abort(signal.reason);
-  if (signal.aborted) stop();
-  else signal.addEventListener('abort', stop, { once: true });
   const ask = (url: string, path: string, kind: 'list' | 'sumdb-latest', cls: 'metadata' | 'sumdb') => {
     const e = t.endpoints.get(url);
     const s = e.status();
     if (s.state === 'closed' && s.failingSince === undefined) return undefined;
-    return e.get(path, kind, cls, readLimited(1 << 20), round.signal).catch(() => undefined);
+    return e.get(path, kind, cls, readLimited(1 << 20), signal).catch(() => undefined);
   };
-  try {
-    await Promise.all([
-      ...t.upstreams.map((u) => ask(u, REPROBE_PATH, 'list', 'metadata')),
-      ...(t.databaseSources ?? []).map((u) => ask(u, '/latest', 'sumdb-latest', 'sumdb')),
-    ]);
-  } finally {
-    signal.removeEventListener('abort', stop);
-  }
+  await Promise.all([
+    ...t.upstreams.map((u) => ask(u, REPROBE_PATH, 'list', 'metadata')),
+    ...(t.databaseSources ?? []).map((u) => ask(u, '/latest', 'sumdb-latest', 'sumdb')),
+  ]);
 }

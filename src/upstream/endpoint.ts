@@ -13,6 +13,7 @@ import { getOnce, type AttemptResult, type BodyReader, type HttpPools } from './
 import { HealthBreaker, subjectOf, type BreakerState } from './breaker.js';
 import { healthWords } from './health-words.js';
 import { systemClock, type WaitingClock as Clock } from '../util/clock.js';
+import { eitherSignal } from '../util/signals.js';
 
 export type { BreakerState } from './breaker.js';
 
@@ -206,7 +207,8 @@ export class Endpoint {
     const deadlines = this.settings.deadlines[cls];
     const deadlineAt = this.clock.now() + deadlines.total;
     const total = this.clock.timeout(deadlines.total);
-    const combined = signal ? AbortSignal.any([signal, total]) : total;
+    const link = signal ? eitherSignal(signal, total) : undefined;
+    const combined = link?.signal ?? total;
     const attempts = Math.max(1, this.settings.retry.attempts);
     const failingAlready = this.failingSince !== undefined;
     let lastError: UpstreamError | undefined;
@@ -241,6 +243,8 @@ export class Endpoint {
       }
       if (isAbortError(err) && lastError) throw lastError;
       throw err;
+    } finally {
+      link?.release();
     }
   }
 

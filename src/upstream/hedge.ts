@@ -45,7 +45,9 @@ export async function hedged<T>(
         pending++;
         if (timer) clearTimeout(timer);
         if (next < urls.length) timer = setTimeout(launch, delayMs);
-        call(url, signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal).then(
+        // The caller's signal reaches each call through onAbort (not AbortSignal.any: see util/signals.ts).
+        if (signal?.aborted) ctl.abort(signal.reason);
+        call(url, ctl.signal).then(
           (r) => {
             pending--;
             if (settled) return;
