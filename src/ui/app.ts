@@ -159,11 +159,11 @@ let upstreams: UpstreamView[] = [];
 let offline = false;
 let trees: TreeView[] = [];
 
-function renderUpstreams(v: unknown, now: number): void {
+function renderUpstreams(v: unknown): void {
   offline = v !== null && typeof v === 'object' && (v as { offline?: unknown }).offline === true;
   upstreams = list<UpstreamView>(v, 'upstreams');
   const trs = upstreams.map((u) => {
-    const s = upstreamState(u, offline, now);
+    const s = upstreamState(u, offline);
     const role = u.role === 'sumdb' ? `checksum database${u.db ? ` ${u.db}` : ''}` : 'module proxy';
     const refusals =
       isNumber(u.breakerRefusals) && u.breakerRefusals > 0
@@ -352,7 +352,7 @@ async function refresh(): Promise<void> {
       return undefined;
     }
   };
-  drawn('/api/upstreams', ups, (v) => renderUpstreams(v, now));
+  drawn('/api/upstreams', ups, renderUpstreams);
   const shown = {
     sumdb: drawn('/api/sumdb', sumdb, (v) => renderTrees(v, now)),
     incs: drawn('/api/incidents', incs, (v) => renderIncidents(v, now)),
@@ -402,7 +402,7 @@ async function refresh(): Promise<void> {
         ? [`godepot did not answer ${unanswered.join(', ')}: those sections show their last state`]
         : []),
     ];
-    const head = headline(upstreams, open, forks, offline, now, refusedCount, unverifiedCount, own);
+    const head = headline(upstreams, open, forks, offline, refusedCount, unverifiedCount, own);
     say(summary, head.text, head.ok ? 'ok' : 'bad');
     document.title = `${head.ok ? '' : '(!) '}${title}`;
   } else {

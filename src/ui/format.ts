@@ -11,8 +11,8 @@ export interface UpstreamView {
   readonly covered?: boolean;
   readonly state?: string;
   readonly failingSince?: string;
-  /** While the circuit is open: when a probe may go. */
-  readonly nextProbeAt?: string;
+  /** The state in the server's words (src/upstream/health-words.ts): healthy, failing since …, circuit open, …. */
+  readonly health?: string;
   readonly lastFailure?: { readonly class?: string; readonly detail?: string; readonly at?: string };
   readonly requests?: number;
   readonly failures?: number;
@@ -126,29 +126,20 @@ export function shortHash(h: unknown): string {
 export type StateKind = 'healthy' | 'failing' | 'open' | 'probing' | 'offline' | 'unknown';
 
 /**
- * An upstream's state in the words the server uses for it (src/upstream/health-words.ts), one state at a
- * time: healthy / failing since HH:MM:SS for N min / circuit open, next probe in N s / half-open: probing /
- * offline.
+ * An upstream's state: its kind (its colour, and whether the headline counts it) from the breaker's state, its
+ * words the server's own `health` (src/upstream/health-words.ts), as /readyz, doctor and error messages say them.
+ * Not worded again here: the server words them on the clock its times are on, which the browser's may not be.
  */
-export function upstreamState(u: UpstreamView, offline: boolean, now: number): { kind: StateKind; text: string } {
+export function upstreamState(u: UpstreamView, offline: boolean): { kind: StateKind; text: string } {
   if (offline) return { kind: 'offline', text: 'offline (godepot runs with --offline: never contacted)' };
-  const since = parseTime(u.failingSince);
-  const failing = since === null ? '' : `failing since ${clock(since)} for ${duration(now - since)}`;
+  const text = typeof u.health === 'string' && u.health !== '' ? u.health : MISSING;
   switch (u.state) {
-    case 'open': {
-      const next = parseTime(u.nextProbeAt);
-      const when =
-        next === null
-          ? ''
-          : next > now
-            ? `, next probe in ${duration(Math.max(1000, next - now))}`
-            : ', next probe due now';
-      return { kind: 'open', text: `circuit open${when} — ${failing || 'recent calls failed'}` };
-    }
+    case 'open':
+      return { kind: 'open', text };
     case 'half-open':
-      return { kind: 'probing', text: `half-open: probing — ${failing || 'recent calls failed'}` };
+      return { kind: 'probing', text };
     case 'closed':
-      return since === null ? { kind: 'healthy', text: 'healthy' } : { kind: 'failing', text: failing };
+      return { kind: parseTime(u.failingSince) === null ? 'healthy' : 'failing', text };
   }
   return { kind: 'unknown', text: MISSING };
 }
@@ -214,7 +205,6 @@ export function headline(
   ongoing: number,
   forks: number,
   offline: boolean,
-  now: number,
   /** Artifacts refused since godepot started: an upstream served bytes the checksum database contradicts. */
   refused = 0,
   /** Artifacts served unverified (the database could not vouch for them), awaiting re-verification. */
@@ -222,7 +212,7 @@ export function headline(
   /** godepot's own problems (ownProblems of /readyz): first, as they are "us", not "them". */
   own: readonly string[] = [],
 ): { ok: boolean; text: string } {
-  const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline, now).kind));
+  const failing = ups.filter((u) => !['healthy', 'offline'].includes(upstreamState(u, offline).kind));
   const covered = failing.filter((u) => u.covered === true).length;
   const bad = failing.filter((u) => u.covered !== true);
   // Not covered: no other source of that database is healthy (the server's rule).

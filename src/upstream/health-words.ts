@@ -6,7 +6,7 @@
 //   failing since <when> (<how long>)                      calls fail, the breaker still closed
 //   circuit open, next probe in <how long>; failing since …  calls refused until a probe may go
 //   half-open: probing; failing since …                    one probe out, the others refused
-// The operator page words them alike from the same fields (src/ui/format.ts).
+// The operator page shows these words as /api/upstreams carries them (src/ui/format.ts).
 import type { BreakerState } from './breaker.js';
 
 /** A duration as `godepot incidents` and the messages say it: 45s, 12m05s, 3h05m. */

@@ -46,36 +46,34 @@ describe('operator page formatting', () => {
     expect(duration(35_500)).toBe('36 s');
   });
 
-  it('names the state: healthy, failing since HH:MM:SS for N min, circuit open, half-open: probing, offline', () => {
-    const since = new Date(NOW - 7 * 60_000);
-    // In UTC, whatever the browser's zone: as the logs and `godepot incidents` say it.
-    const hhmmss = '12:03:00 UTC';
-    expect(upstreamState({ state: 'closed' }, false, NOW)).toEqual({ kind: 'healthy', text: 'healthy' });
-    expect(upstreamState({ state: 'closed', failingSince: since.toISOString() }, false, NOW)).toEqual({
+  it("colours the state by the breaker and words it in the server's own words (its `health`), offline aside", () => {
+    const since = new Date(NOW - 7 * 60_000).toISOString();
+    // As the server words them (src/upstream/health-words.ts), on its clock: shown as they are, not worded again.
+    const failing = 'failing since 2026-03-01T12:03:00.000Z (7m00s)';
+    expect(upstreamState({ state: 'closed', health: 'healthy' }, false)).toEqual({ kind: 'healthy', text: 'healthy' });
+    expect(upstreamState({ state: 'closed', failingSince: since, health: failing }, false)).toEqual({
       kind: 'failing',
-      text: `failing since ${hhmmss} for 7 min`,
+      text: failing,
     });
-    expect(upstreamState({ state: 'open', failingSince: since.toISOString() }, false, NOW).text).toBe(
-      `circuit open — failing since ${hhmmss} for 7 min`,
-    );
-    // When the open circuit lets a probe go, in the server's words (src/upstream/health-words.ts).
-    const open = (next: number) => ({
-      state: 'open',
-      failingSince: since.toISOString(),
-      nextProbeAt: new Date(next).toISOString(),
+    const open = `circuit open, next probe in 8s; ${failing}`;
+    expect(upstreamState({ state: 'open', failingSince: since, health: open }, false)).toEqual({
+      kind: 'open',
+      text: open,
     });
-    expect(upstreamState(open(NOW + 8_000), false, NOW).text).toBe(
-      `circuit open, next probe in 8 s — failing since ${hhmmss} for 7 min`,
-    );
-    expect(upstreamState(open(NOW - 1_000), false, NOW).text).toBe(
-      `circuit open, next probe due now — failing since ${hhmmss} for 7 min`,
-    );
-    expect(upstreamState({ state: 'half-open', failingSince: since.toISOString() }, false, NOW)).toEqual({
+    const probing = `half-open: probing; ${failing}`;
+    expect(upstreamState({ state: 'half-open', failingSince: since, health: probing }, false)).toEqual({
       kind: 'probing',
-      text: `half-open: probing — failing since ${hhmmss} for 7 min`,
+      text: probing,
     });
-    expect(upstreamState({ state: 'open' }, true, NOW).kind).toBe('offline');
-    expect(upstreamState({}, false, NOW)).toEqual({ kind: 'unknown', text: MISSING });
+    expect(upstreamState({ state: 'open', health: open }, true)).toEqual({
+      kind: 'offline',
+      text: 'offline (godepot runs with --offline: never contacted)',
+    });
+    // No words from the server: a dash, never "undefined"; its state still coloured.
+    expect(upstreamState({ state: 'open' }, false)).toEqual({ kind: 'open', text: MISSING });
+    expect(upstreamState({ state: 'closed', health: '' }, false)).toEqual({ kind: 'healthy', text: MISSING });
+    expect(upstreamState({ health: 'healthy' }, false)).toEqual({ kind: 'unknown', text: MISSING });
+    expect(upstreamState({}, false)).toEqual({ kind: 'unknown', text: MISSING });
     expect(lastError({})).toBe('none');
     expect(lastError({ lastFailure: { class: 'timeout', detail: 'no answer within 1s' } })).toBe(
       'no answer in time: no answer within 1s',
@@ -165,48 +163,48 @@ describe('headline', () => {
   const dbHost = { url: 'https://sum.example', role: 'sumdb', db: 'sum.example', state: 'open', failingSince: since };
 
   it('is not red for a failing source the server marks covered', () => {
-    expect(headline([proxy, viaProxy, { ...dbHost, covered: true }], 0, 0, false, NOW)).toEqual({
+    expect(headline([proxy, viaProxy, { ...dbHost, covered: true }], 0, 0, false)).toEqual({
       ok: true,
       text: 'Serving normally; 1 checksum-database source failing, covered: the log is read through another',
     });
-    expect(headline([proxy, viaProxy], 0, 0, false, NOW)).toEqual({ ok: true, text: 'All upstreams healthy' });
+    expect(headline([proxy, viaProxy], 0, 0, false)).toEqual({ ok: true, text: 'All upstreams healthy' });
   });
 
   it('says godepot is offline, not that its upstreams are healthy, when it asks none', () => {
-    expect(headline([{ ...proxy, state: 'open' }], 0, 0, true, NOW)).toEqual({
+    expect(headline([{ ...proxy, state: 'open' }], 0, 0, true)).toEqual({
       ok: true,
       text: 'Offline (--offline): serving what godepot holds, asking no upstream',
     });
     // What is wrong still comes first.
-    expect(headline([proxy], 0, 0, true, NOW, 1).ok).toBe(false);
+    expect(headline([proxy], 0, 0, true, 1).ok).toBe(false);
   });
 
   it('is red for failing upstreams not covered, ongoing incidents and a refused fork', () => {
     const viaDown = { ...viaProxy, state: 'open', failingSince: since };
     // No source of the database answers: named, for what it means (nothing new verifies), not as 2 upstreams.
-    expect(headline([proxy, viaDown, dbHost], 1, 0, false, NOW)).toEqual({
+    expect(headline([proxy, viaDown, dbHost], 1, 0, false)).toEqual({
       ok: false,
       text: 'checksum database sum.example unreachable: no source of it answers, 1 ongoing incident',
     });
     const proxyFailing = { ...proxy, failingSince: since };
     expect(
-      headline([proxyFailing, { ...proxy, url: 'https://b.example', state: 'open' }, viaProxy], 0, 0, false, NOW),
+      headline([proxyFailing, { ...proxy, url: 'https://b.example', state: 'open' }, viaProxy], 0, 0, false),
     ).toEqual({
       ok: false,
       text: '2 upstreams failing',
     });
     const proxyDown = { ...proxy, state: 'open', failingSince: since };
-    expect(headline([proxyDown, viaProxy, { ...dbHost, covered: true }], 0, 1, false, NOW)).toEqual({
+    expect(headline([proxyDown, viaProxy, { ...dbHost, covered: true }], 0, 1, false)).toEqual({
       ok: false,
       text: '1 upstream failing, a forked checksum-database history was refused, 1 checksum-database source failing, covered: the log is read through another',
     });
     // A refused artifact is a tampered or corrupt upstream answer: the headline says it, not only a table below.
-    expect(headline([proxy, viaProxy], 0, 0, false, NOW, 2)).toEqual({
+    expect(headline([proxy, viaProxy], 0, 0, false, 2)).toEqual({
       ok: false,
       text: '2 artifacts refused: an upstream served bytes the checksum database contradicts',
     });
     // What is served degraded, in the headline: not only a count far below.
-    expect(headline([proxy, viaProxy], 0, 0, false, NOW, 0, 8)).toEqual({
+    expect(headline([proxy, viaProxy], 0, 0, false, 0, 8)).toEqual({
       ok: false,
       text: '8 artifacts served UNVERIFIED (the checksum database could not vouch), re-verified when it can',
     });
@@ -229,7 +227,7 @@ describe('headline', () => {
       'nodes check checksum database sum.example with different keys (give every node the same --sumdb)',
     ]);
     const proxyDown = { ...proxy, state: 'open', failingSince: since };
-    const head = headline([proxyDown, viaProxy], 0, 0, false, NOW, 0, 0, own);
+    const head = headline([proxyDown, viaProxy], 0, 0, false, 0, 0, own);
     expect(head.ok).toBe(false);
     expect(head.text.startsWith('godepot cannot write its storage')).toBe(true);
     expect(head.text).toContain('1 upstream failing');
