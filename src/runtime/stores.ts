@@ -13,6 +13,7 @@ import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
 import type { FetchLeases, NotFoundCache } from '../proxy/context.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
 import { trustOptions } from '../upstream/roots.js';
+import { checkClusterMark } from './cluster-mark.js';
 
 /**
  * Opens the configured storage; an S3 bucket that is missing or unreachable
@@ -20,9 +21,22 @@ import { trustOptions } from '../upstream/roots.js';
  * (serve's workers, warm, import, export): an object store's scratch files go
  * in the data folder (`<data>/s3-staging/`), not outside it, and a bucket it
  * may not write to fails here too ('check': only that, for serve's primary
- * before its workers start).
+ * before its workers start), as does one that nodes coordinated through
+ * Redis share when this process has no --redis (cluster-mark.ts).
  */
 export async function openStorage(settings: Settings, writes: boolean | 'check' = false): Promise<Storage> {
+  const storage = await openBackend(settings, writes);
+  if (writes === false) return storage;
+  try {
+    await checkClusterMark(storage, settings);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  return storage;
+}
+
+function openBackend(settings: Settings, writes: boolean | 'check'): Promise<Storage> {
   const s = settings.storage;
   if (s.kind === 'fs') return FsStorage.open(settings.data);
   return S3Storage.open({

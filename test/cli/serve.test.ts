@@ -57,6 +57,24 @@ describe('settings godepot cannot use', () => {
     expect(e.out).toContain(`--data ${join(d, 'file')} (from GODEPOT_DATA): `);
   }, 15_000);
 
+  it('a data folder nodes share through Redis stops a server without --redis before any worker starts', async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    // What a node with --redis leaves (runtime/cluster-mark.ts); the server below has the default --workers.
+    await writeFile(
+      join(d, 'cluster'),
+      JSON.stringify({ coordination: 'redis', redis: 'redis://10.0.0.5:6379', markedBy: 'node-a', markedAt: 'x' }),
+    );
+    const r = await serveUntilExit(
+      ['--data', d, '--upstream', 'off', '--sumdb', 'off', '--listen', '127.0.0.1:0'],
+      10_000,
+    );
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toContain('coordinate through Redis redis://10.0.0.5:6379');
+    expect(r.out).toContain("Pass the cluster's --redis");
+    expect(r.out).not.toMatch(/starting workers|listening/);
+  }, 15_000);
+
   it('a --listen address in use names --listen', async () => {
     const d = await tempDir();
     dirs.push(d);
