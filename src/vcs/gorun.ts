@@ -56,6 +56,13 @@ export class GoMissingError extends Error {
 /** At most 16 MiB of output is kept per stream; `go mod download -json` prints far less. */
 const MAX_OUTPUT = 16 << 20;
 
+/**
+ * How long the pipes are read after go exits. Something go started may have left its group (setsid: an ssh
+ * ControlPersist master, a credential daemon) and outlive go with its output open; what go wrote is in the
+ * pipes already, and the run ends without waiting for that process (Go's exec.Cmd.WaitDelay).
+ */
+const PIPE_GRACE_MS = 1_000;
+
 export class GoRunner {
   /** Runs for private modules and for public ones; the others queued (as many as ask: each holds a request). */
   private readonly privateSlots: Limiter;
@@ -193,8 +200,18 @@ export class GoRunner {
       }, this.opts.timeoutMs);
       const onAbort = (): void => kill();
       signal.addEventListener('abort', onAbort, { once: true });
+      let grace: NodeJS.Timeout | undefined;
+      child.on('exit', () => {
+        // go ended by itself: not a time-out, whatever still holds its pipes.
+        clearTimeout(timer);
+        grace = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, PIPE_GRACE_MS);
+      });
       const done = (): void => {
         clearTimeout(timer);
+        clearTimeout(grace);
         signal.removeEventListener('abort', onAbort);
       };
       child.on('error', (e: NodeJS.ErrnoException) => {

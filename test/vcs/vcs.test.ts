@@ -436,6 +436,27 @@ describe('running go', () => {
     }
   }, 10_000);
 
+  it('ends a run when go exits, even when something it started left its group and holds the output open', async () => {
+    // An ssh ControlPersist master or a credential daemon outlives go with go's stderr: the run must not wait
+    // for it until the deadline (10 minutes by default) and then call a run that succeeded a time-out.
+    const pidFile = join(dir, 'daemon.pid');
+    const go = await fakeGo(dir, `setsid sleep 600 & echo $! > "${pidFile}"\necho '{"Version":"v1.0.0"}'\nexit 0`);
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '' },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 60_000,
+    });
+    try {
+      const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
+      expect(r).toMatchObject({ code: 0, timedOut: false, stdout: '{"Version":"v1.0.0"}\n' });
+    } finally {
+      process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
+    }
+  }, 10_000);
+
   it.skipIf(findGo() === null)('does not answer from a Go module the data folder happens to sit in', async () => {
     // A client's query such as @upgrade would otherwise fetch that module's requirements.
     const outer = join(dir, 'outer');
