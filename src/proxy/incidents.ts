@@ -65,6 +65,13 @@ export interface IncidentLogOptions {
   readonly persist?: boolean;
   /** Other processes record incidents in the same storage: list() shows the group's view. */
   readonly shared?: boolean;
+  /**
+   * Another process writing to the same log output says when outages begin
+   * and end (the first worker of `serve --workers N`; every worker opens
+   * the same outage, its breaker following the others'): this one says it
+   * at debug level, so the log has one line per outage, not one per worker.
+   */
+  readonly quiet?: boolean;
 }
 
 const KEY_PREFIX = 'incidents/';
@@ -98,6 +105,8 @@ export class IncidentLog {
   private readonly serviceOf: ServiceOf;
   private readonly persist: boolean;
   private readonly shared: boolean;
+  /** The level of the lines that say an outage began, goes on or ended (quiet: debug). */
+  private readonly say: <L extends 'info' | 'warn' | 'error'>(level: L) => L | 'debug';
   /** Names this process in its records' ids, so that processes sharing the storage never overwrite each other. */
   private readonly proc = randomBytes(3).toString('hex');
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -122,6 +131,7 @@ export class IncidentLog {
     this.serviceOf = opts.serviceOf ?? ((url) => ({ name: url, members: [url] }));
     this.persist = opts.persist ?? true;
     this.shared = this.persist && (opts.shared ?? false);
+    this.say = (level) => (opts.quiet ? 'debug' : level);
   }
 
   /**
@@ -185,7 +195,7 @@ export class IncidentLog {
     };
     this.open.set(service.name, inc);
     this.keepFresh();
-    this.log.error(
+    this.log[this.say('error')](
       { upstream: service.name, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
       `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}`,
     );
@@ -202,7 +212,7 @@ export class IncidentLog {
     delete last.durationMs;
     this.open.set(name, last);
     this.keepFresh();
-    this.log.info(
+    this.log[this.say('info')](
       { upstream: name, incident: last.id, answeredForMs: now - ended },
       `${name} fails again ${Math.round((now - ended) / 1000)}s after answering: the outage goes on`,
     );
@@ -218,7 +228,7 @@ export class IncidentLog {
     inc.end = new Date(end).toISOString();
     inc.durationMs = end - Date.parse(inc.start);
     this.closed.push(inc);
-    this.log.warn(
+    this.log[this.say('warn')](
       {
         upstream: name,
         incident: inc.id,

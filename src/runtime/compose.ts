@@ -149,6 +149,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     persist: opts.recordIncidents ?? true,
     // Workers and nodes (Redis, or one bucket) write incidents to one storage: show the group's view.
     shared: coord.kind !== 'local' || storage.kind === 's3',
+    quiet: opts.saysStart === false,
     serviceOf: (url) => {
       const db = sources.find((s) => s.current().includes(url));
       return db ? { name: `checksum database ${db.name}`, members: db.current() } : { name: url, members: [url] };

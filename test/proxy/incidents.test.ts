@@ -57,6 +57,34 @@ describe('incident log', () => {
     expect(table).toMatch(/https:\/\/proxy\.example\s+timeout\s+2\s+1\s+1\s+no response/);
   });
 
+  it("says an outage's start, return and end once per log output: a quiet worker says them at debug", async () => {
+    const levels = (quiet: boolean): Array<[number, string]> => {
+      const lines: Array<[number, string]> = [];
+      const logger = pino(
+        { level: 'debug' },
+        { write: (l: string) => void lines.push([JSON.parse(l).level, JSON.parse(l).msg]) },
+      );
+      const clock = new ManualClock();
+      const log = new IncidentLog(new MemoryStorage(), logger, { clock, quiet, persist: false });
+      const ep = log.endpointObserver();
+      ep.onBreaker?.('https://proxy.example', 'open', failure());
+      clock.advance(60_000);
+      ep.onBreaker?.('https://proxy.example', 'closed', undefined);
+      clock.advance(1_000);
+      ep.onBreaker?.('https://proxy.example', 'open', failure());
+      return lines;
+    };
+    const said = levels(false);
+    expect(said.map(([, m]) => m)).toEqual([
+      'outage of https://proxy.example: timeout (no response within the first-byte deadline)',
+      'https://proxy.example answers again: the outage is over',
+      'https://proxy.example fails again 1s after answering: the outage goes on',
+    ]);
+    expect(said.map(([l]) => l)).toEqual([50, 40, 30]);
+    // The same lines from every other worker of the node, at debug (20): the log says each once.
+    expect(levels(true)).toEqual(said.map(([, m]) => [20, m]));
+  });
+
   it('shortens a long detail in the table at word boundaries, keeping its end (the JSON keeps it whole)', async () => {
     const storage = new MemoryStorage();
     const log = new IncidentLog(storage, silent, { clock: new ManualClock() });
