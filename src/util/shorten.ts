@@ -5,7 +5,7 @@
 // says what happened, and godepot's own messages end with what to do.
 
 /** The mark where words were left out. */
-export const ELIDED = '…';
+const ELIDED = '…';
 
 /**
  * text in at most max characters: whole words from its start and from its
