@@ -33,7 +33,7 @@ export function redisWithoutCredentials(url: string): string {
 }
 
 /**
- * With --redis: marks storage as a cluster's (once; an existing mark is kept).
+ * With --redis: marks storage as a cluster's (an existing mark is kept).
  * Without: throws ConfigError when storage carries a mark.
  */
 export async function checkClusterMark(
@@ -48,7 +48,10 @@ export async function checkClusterMark(
       markedBy: settings.nodeName || hostname(),
       markedAt: new Date(now()).toISOString(),
     };
-    await storage.create(CLUSTER_MARK_KEY, Buffer.from(JSON.stringify(mark, null, 2) + '\n'));
+    // A look, then a plain write (not create(): a store without conditional writes must not stop a node's
+    // start for this); two nodes marking at once leave one of two equivalent marks.
+    if (await storage.stat(CLUSTER_MARK_KEY)) return;
+    await storage.put(CLUSTER_MARK_KEY, Buffer.from(JSON.stringify(mark, null, 2) + '\n'));
     return;
   }
   const bytes = await storage.get(CLUSTER_MARK_KEY);
