@@ -5,6 +5,9 @@ import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide, moduleOfPath, basicCredentials } from '../../src/auth/gate.js';
+import { decodeRequestPath, parseProxyPath } from '../../src/proxy/request.js';
+import { parseSumdbRequest } from '../../src/sumdb/request.js';
+import { prng } from '../support/prng.js';
 import { hashToken, parseUsers, withUser } from '../../src/auth/users.js';
 import { authCommand } from '../../src/cli/auth.js';
 import { main } from '../../src/cli/main.js';
@@ -211,5 +214,66 @@ describe('user names', () => {
       const d = decide(users, '/example.com/a/@v/list', basic(name, token));
       expect(d, name).toMatchObject({ allow: false, status: 401, reason: 'bad_credentials' });
     }
+  });
+});
+
+describe('the gate and the router read the same module', () => {
+  // The gate parses paths on its own (it must decide before routing): for every path the router would serve
+  // as a module (or a lookup), the gate must have checked that very module, whatever the spelling.
+  const PIECES = [
+    'corp.example',
+    'secret',
+    '!secret',
+    '@v',
+    '%40v',
+    '@latest',
+    'list',
+    'v1.0.0.info',
+    'v1.0.0.zip',
+    '',
+    '.',
+    '%2e',
+    'x@v1.0.0',
+    'x@v1.0.0-a',
+    'lookup',
+    'sumdb',
+    'sum.golang.org',
+    'v2',
+    'example.com',
+  ];
+
+  /** The module the router serves for a raw path (proxy or sumdb lookup); null when it serves none. */
+  function routed(raw: string): string | null {
+    let path: string;
+    try {
+      path = decodeRequestPath(raw);
+    } catch {
+      return null;
+    }
+    try {
+      if (path.startsWith('/sumdb/sum.golang.org/')) {
+        const r = parseSumdbRequest(path.slice('/sumdb/sum.golang.org/'.length));
+        return r.kind === 'lookup' ? r.ref.path : null;
+      }
+      return parseProxyPath(path)?.path ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  it('on random paths made of hostile pieces', () => {
+    const rand = prng(23);
+    let served = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const n = 1 + Math.floor(rand() * 6);
+      const parts = Array.from({ length: n }, () => PIECES[Math.floor(rand() * PIECES.length)]);
+      const raw = '/' + parts.join('/');
+      const module = routed(raw);
+      if (module === null) continue;
+      served++;
+      expect(moduleOfPath(decodeRequestPath(raw)), raw).toBe(module);
+    }
+    // The pieces make real module requests often enough for the comparison to mean something.
+    expect(served).toBeGreaterThan(100);
   });
 });
