@@ -1,0 +1,130 @@
+// --auth and --private with the default --workers (auto: one worker per core,
+// 2 here), the real CLI: the other end-to-end tests of these features run one
+// process, so what each worker does on its own (watching the users file,
+// fetching from the origin, writing the ledger) was never seen from both.
+import { readdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findGo } from '../world/index.js';
+import { findComponent } from '../support/components.js';
+import { allListening, removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
+import { sha256hex } from '../support/http.js';
+import { waitFor } from '../support/ports.js';
+import { hashToken, withUser } from '../../src/auth/users.js';
+import { LIB, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
+
+const go = findGo();
+const git = go === null ? null : findComponent('git');
+
+const FULL = 'full-token-0123456789abcdef';
+const LATER = 'later-token-0123456789abcdef';
+
+/** GET on a connection of its own (so that round-robin spreads calls over the workers), as user:token. */
+function get(url: string, auth?: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = auth ? { authorization: 'Basic ' + Buffer.from(auth).toString('base64') } : {};
+    const req = request(url, { agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe.skipIf(go === null || git === null)('--auth and --private with the default workers', () => {
+  let world: PrivateWorld;
+  let godepot: ChildGodepot;
+  let usersFile: string;
+  let data: string;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    world = await startPrivateWorld(git as string);
+    const env = await vcsEnv(world.git, world.git.netrc());
+    dirs.push(env.HOME as string);
+    const dir = await tempDir('godepot-workers-auth-');
+    dirs.push(dir);
+    usersFile = join(dir, 'users.json');
+    await writeFile(usersFile, withUser(null, 'ci', hashToken(FULL), '*'));
+    data = await tempDir('godepot-data-');
+    dirs.push(data);
+    godepot = await spawnGodepot(
+      [
+        '--data',
+        data,
+        '--upstream',
+        world.upstream.url,
+        '--sumdb',
+        `${world.sumdb.vkey} ${world.sumdb.url}`,
+        '--private',
+        'corp.example',
+        '--auth',
+        usersFile,
+        '--insecure-auth',
+      ],
+      // Round-robin: consecutive connections reach both workers for sure.
+      { ...env, NODE_CLUSTER_SCHED_POLICY: 'rr' },
+      { defaultWorkers: true },
+    );
+    // --workers auto is one worker per core: this machine's count, at least the two these tests need.
+    expect((await allListening(godepot, 2)).length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  afterAll(async () => {
+    await godepot?.stop();
+    await world?.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  /** Every go run (each with a module cache of its own) first asks the Git host where the module's repository is. */
+  const goRuns = (): number => world.git.count('/lib?go-get=1');
+
+  it('fetches a private zip asked through every worker at once from its origin once, recorded in the ledger once', async () => {
+    const url = `${godepot.url}/${LIB}/@v/v1.1.0.zip`;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => get(url, `ci:${FULL}`)));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    expect(new Set(answers.map((a) => sha256hex(a.body))).size).toBe(1);
+    expect(goRuns()).toBe(1);
+    // Nothing private reached the proxy or the checksum database from either worker.
+    expect(world.upstream.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
+    expect(world.sumdb.requests.some((r) => r.path.includes('corp.example'))).toBe(false);
+    // One record, whichever worker fetched first.
+    const recorded = godepot
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('private version recorded in the ledger'));
+    expect(recorded).toHaveLength(1);
+    const ledger = await readdir(join(data, 'ledger', 'modules', 'corp.example', 'lib', '@v'));
+    expect(ledger).toEqual(['v1.1.0.json']);
+  }, 20_000);
+
+  it('applies a change of the users file in every worker', async () => {
+    const info = `${godepot.url}/${LIB}/@v/v1.1.0.info`;
+    /** Statuses of consecutive connections: with round-robin, both workers' answers. */
+    const statuses = async (auth: string): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < 6; i++) out.push((await get(info, auth)).status);
+      return out;
+    };
+    expect(await statuses(`later:${LATER}`)).toEqual([401, 401, 401, 401, 401, 401]);
+    await writeFile(usersFile, withUser(withUser(null, 'ci', hashToken(FULL), '*'), 'later', hashToken(LATER), '*'));
+    // Each worker polls the file (every second): wait until every one has read it.
+    await waitFor(
+      async () => (await statuses(`later:${LATER}`)).every((s) => s === 200),
+      10_000,
+      'a worker kept refusing the user added to the users file',
+    );
+    // And a user removed is refused by every worker.
+    await writeFile(usersFile, withUser(null, 'later', hashToken(LATER), '*'));
+    await waitFor(
+      async () => (await statuses(`ci:${FULL}`)).every((s) => s === 401),
+      10_000,
+      'a worker kept letting in the user removed from the users file',
+    );
+    expect(await statuses(`later:${LATER}`)).toEqual([200, 200, 200, 200, 200, 200]);
+  }, 20_000);
+});
