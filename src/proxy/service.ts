@@ -70,11 +70,19 @@ export class ModuleService {
   /** Fetches the artifacts a client asks for next (read-ahead.ts); null when off. */
   private readonly readAhead: ReadAhead | null;
 
+  /** Whether a client's miss reads ahead both other artifacts of its version (a source that yields them at once). */
+  private readonly wholeVersions: boolean;
+
+  /**
+   * wholeVersions: the source fetches a version's three artifacts in one go (the origin's go run), so a client's
+   * miss stores the other two from that fetch as well (with readAhead).
+   */
   constructor(
     readonly ctx: ServiceContext,
     private readonly memoryItemLimit: number,
-    options: { readonly readAhead?: boolean } = {},
+    options: { readonly readAhead?: boolean; readonly wholeVersions?: boolean } = {},
   ) {
+    this.wholeVersions = options.wholeVersions ?? false;
     this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound);
     this.mutable = new MutableCache(ctx, this.notFound);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
@@ -137,7 +145,7 @@ export class ModuleService {
    * Starts fetching the `next` artifact of req's version for the client that
    * asked for req (stored under trigger), unless done lately or in memory (read-ahead.ts).
    */
-  private ahead(trigger: string, req: ImmutableRequest, next: 'info' | 'zip'): void {
+  private ahead(trigger: string, req: ImmutableRequest, next: ImmutableRequest['kind']): void {
     if (!this.readAhead || this.ctx.settings.offline || this.ctx.upstream.disabled) return;
     if (!this.readAhead.first(trigger)) return;
     const { path, version } = req;
@@ -150,7 +158,7 @@ export class ModuleService {
 
   /** A read-ahead: getImmutable for no client; its failure is the client's own request's to report. */
   private async fetchAhead(req: ImmutableRequest): Promise<void> {
-    const kind = req.kind === 'info' ? 'info' : 'zip';
+    const kind = req.kind;
     try {
       const a = await this.getImmutable(req, this.ctx.shutdown, false);
       if (isBlob(a.body)) await a.body.close();
@@ -289,7 +297,7 @@ export class ModuleService {
     if (neg) throw fromNotFound(neg, describeRequest(req), req.path);
     let outcome: StoreOutcome | null;
     try {
-      outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
+      outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s, client), signal)).value;
     } catch (err) {
       if (err instanceof NotFoundError) await this.notFound.remember(key, err);
       throw toGodepotError(err, describeRequest(req), req.path);
@@ -338,10 +346,20 @@ export class ModuleService {
    * its quarantined copy); a waiter gives the holder's NotFoundError, or its
    * error when the upstream or the database failed it (the same answer here).
    */
-  private async fetchShared(req: ImmutableRequest, key: string, signal: AbortSignal): Promise<StoreOutcome | null> {
+  private async fetchShared(
+    req: ImmutableRequest,
+    key: string,
+    signal: AbortSignal,
+    client: boolean,
+  ): Promise<StoreOutcome | null> {
     const { value } = await fetchOnceAcross<StoreOutcome | null>(this.ctx.leases, key, signal, {
       held: async () => ((await this.storedAnywhere(req, key)) ? { value: null } : null),
       fetch: async (s) => {
+        // Started by the process that fetches, while its go run is under way: they take their leases then, so
+        // that another worker asked for them waits for this run and reads what it stored, rather than run go again.
+        if (client && this.wholeVersions && !(req.kind === 'info' && req.query))
+          for (const next of ['info', 'mod', 'zip'] as const)
+            if (next !== req.kind) this.ahead(`${key}>${next}`, req, next);
         const outcome = await this.fetcher.fetchAndStore(req, s);
         return { value: outcome, stored: outcome.stored };
       },

@@ -305,6 +305,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         ...(priv.ledger ? { pins: priv.ledger } : {}),
       },
       settings.memoryCacheItem,
+      // One go run yields a version's .info, .mod and .zip: all are stored from it, so that no other worker runs
+      // go again for the next one the client asks for.
+      { readAhead: settings.readAhead, wholeVersions: true },
     );
     service.routePrivate(priv.isPrivate, privateService);
   }

@@ -102,6 +102,15 @@ describe.skipIf(go === null || git === null)('--auth and --private with the defa
     expect(ledger).toEqual(['v1.1.0.json']);
   }, 20_000);
 
+  it('runs go once for a private version whose .info, .mod and .zip the go command asks for in turn, on alternating workers', async () => {
+    // Field: each worker ran go for the artifact it was asked, so the go command's usual order cost two runs (a
+    // large repository cloned twice); one worker keeps its run's artifacts in memory, the others did not see them.
+    const before = goRuns();
+    const base = `${godepot.url}/${LIB}/@v/v1.0.0`;
+    for (const ext of ['.info', '.mod', '.zip']) expect((await get(base + ext, `ci:${FULL}`)).status).toBe(200);
+    expect(goRuns() - before).toBe(1);
+  }, 20_000);
+
   it('applies a change of the users file in every worker', async () => {
     const info = `${godepot.url}/${LIB}/@v/v1.1.0.info`;
     /** Statuses of consecutive connections: with round-robin, both workers' answers. */
