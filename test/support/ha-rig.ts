@@ -21,8 +21,16 @@ export interface HaBackends {
   readonly redis: RunningRedis;
   /** A temporary folder, removed after the block's tests. */
   dir(prefix?: string): Promise<string>;
-  /** Node `name` as the real CLI in a child process, with these flags (--name value), its own --data, and extra. */
-  spawnNode(flags: Readonly<Record<string, string>>, name: string, extra?: readonly string[]): Promise<ChildGodepot>;
+  /**
+   * Node `name` as the real CLI in a child process, with these flags (--name value), its own --data, and extra;
+   * one worker unless `defaultWorkers` (then no --workers flag: one worker per core, as operators run it).
+   */
+  spawnNode(
+    flags: Readonly<Record<string, string>>,
+    name: string,
+    extra?: readonly string[],
+    opts?: { defaultWorkers?: boolean },
+  ): Promise<ChildGodepot>;
 }
 
 export function useHaBackends(bucket: string): HaBackends {
@@ -59,7 +67,7 @@ export function useHaBackends(bucket: string): HaBackends {
       return started(redis, 'redis-server');
     },
     dir,
-    async spawnNode(flags, name, extra = []) {
+    async spawnNode(flags, name, extra = [], opts = {}) {
       return spawnGodepot(
         [
           ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]),
@@ -67,6 +75,7 @@ export function useHaBackends(bucket: string): HaBackends {
           ...extra,
         ],
         { ...started(minio, 'MinIO').env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        opts,
       );
     },
   };
