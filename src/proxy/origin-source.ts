@@ -142,10 +142,21 @@ export class OriginSource implements ModuleSource {
 export class DirectFallback implements ModuleSource {
   readonly disabled = false;
 
+  /** Told when the walk reaches the origin for a version's .info, .mod or .zip (whenDownloading). */
+  private downloading: ((path: string, version: string, kind: 'info' | 'mod' | 'zip') => void) | null = null;
+
   constructor(
     private readonly proxies: ProxyList,
     private readonly origin: ModuleSource,
   ) {}
+
+  /**
+   * Calls listener when the walk reaches the origin for a version's .info,
+   * .mod or .zip, before the origin's go run, which fetches all three.
+   */
+  whenDownloading(listener: (path: string, version: string, kind: 'info' | 'mod' | 'zip') => void): void {
+    this.downloading = listener;
+  }
 
   async get<T>(
     upstreamPath: string,
@@ -157,6 +168,16 @@ export class DirectFallback implements ModuleSource {
     if (!this.proxies.disabled) {
       const fetched = await this.proxies.getOrPass(upstreamPath, kind, cls, read, signal);
       if (fetched) return fetched;
+    }
+    if (this.downloading) {
+      const p = parseUpstreamPath(upstreamPath);
+      // What OriginSource fetches with `go mod download` (a query or a list is `go list`: no zip comes of it).
+      if (
+        (p.kind === 'info' || p.kind === 'mod' || p.kind === 'zip') &&
+        isCanonicalVersion(p.version) &&
+        isVersionOf(p.path, p.version)
+      )
+        this.downloading(p.path, p.version, p.kind);
     }
     return this.origin.get(upstreamPath, kind, cls, read, signal);
   }

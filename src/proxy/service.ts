@@ -156,6 +156,27 @@ export class ModuleService {
     if (this.readAhead.request(key, r) === 'full') this.ctx.events.readAhead?.({ kind: next, outcome: 'dropped' });
   }
 
+  /**
+   * The source is fetching path@version's .info, .mod and .zip in one go run
+   * (`--upstream …,direct` reached the origin for kind): the other two are
+   * stored from that run as well. Only then: a .mod from a proxy does not
+   * bring its .zip (the go command reads many go.mod files whose zips it
+   * never needs, and a proxy serves each on its own); from the origin the zip
+   * is fetched anyway. Started while the run is under way, they take their
+   * leases then, so another worker asked for one waits and reads what this
+   * one stored rather than run go again; one whose lease another worker
+   * already holds (its own run) waits for that instead.
+   */
+  fetchingWholeVersion(path: string, version: string, kind: 'info' | 'mod' | 'zip'): void {
+    this.siblingsAhead(kind === 'info' ? { kind, path, version, query: false } : { kind, path, version });
+  }
+
+  /** Reads ahead the two other artifacts of req's version. */
+  private siblingsAhead(req: ImmutableRequest): void {
+    const key = storageKey(req);
+    for (const next of ['info', 'mod', 'zip'] as const) if (next !== req.kind) this.ahead(`${key}>${next}`, req, next);
+  }
+
   /** A read-ahead: getImmutable for no client; its failure is the client's own request's to report. */
   private async fetchAhead(req: ImmutableRequest): Promise<void> {
     const kind = req.kind;
@@ -357,9 +378,7 @@ export class ModuleService {
       fetch: async (s) => {
         // Started by the process that fetches, while its go run is under way: they take their leases then, so
         // that another worker asked for them waits for this run and reads what it stored, rather than run go again.
-        if (client && this.wholeVersions && !(req.kind === 'info' && req.query))
-          for (const next of ['info', 'mod', 'zip'] as const)
-            if (next !== req.kind) this.ahead(`${key}>${next}`, req, next);
+        if (client && this.wholeVersions && !(req.kind === 'info' && req.query)) this.siblingsAhead(req);
         const outcome = await this.fetcher.fetchAndStore(req, s);
         return { value: outcome, stored: outcome.stored };
       },

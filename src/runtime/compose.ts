@@ -7,6 +7,7 @@ import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
 import { IncidentLog } from '../proxy/incidents.js';
 import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
+import { DirectFallback } from '../proxy/origin-source.js';
 import { ModuleService } from '../proxy/service.js';
 import { createApp, type App } from '../server/app.js';
 import { OperatorApi, operatorRoutes } from '../server/api.js';
@@ -296,6 +297,10 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     ...moduleCoordination(coord, settings),
   };
   const service = new ModuleService(serviceContext, settings.memoryCacheItem, { readAhead: settings.readAhead });
+  // A public version the proxies lack comes from one go run, as a private one does: all three artifacts are stored
+  // from it, so that no other worker runs go again for the next one the client asks for.
+  if (priv.publicSource instanceof DirectFallback)
+    priv.publicSource.whenDownloading((path, version, kind) => service.fetchingWholeVersion(path, version, kind));
   if (priv.privateSource) {
     const privateService = new ModuleService(
       {

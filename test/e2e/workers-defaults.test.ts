@@ -137,3 +137,58 @@ describe.skipIf(go === null || git === null)('--auth and --private with the defa
     expect(await statuses(`later:${LATER}`)).toEqual([200, 200, 200, 200, 200, 200]);
   }, 20_000);
 });
+
+describe.skipIf(go === null || git === null)('--upstream <proxy>,direct with the default workers', () => {
+  const DIRECT = 'pub.example/direct';
+  const FILES = { 'go.mod': `module ${DIRECT}\n\ngo 1.21\n`, 'direct.go': 'package direct\n\nconst Name = "direct"\n' };
+  let world: PrivateWorld;
+  let godepot: ChildGodepot;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    // The proxy serves only example.com/pub: it answers 404 for pub.example/direct, which its Git host serves.
+    world = await startPrivateWorld(
+      git as string,
+      ['pub.example'],
+      [{ path: DIRECT, version: 'v1.0.0', files: FILES }],
+    );
+    await world.git.createRepo(DIRECT, FILES);
+    world.git.tag(DIRECT, 'v1.0.0');
+    const env = await vcsEnv(world.git, null);
+    dirs.push(env.HOME as string);
+    const data = await tempDir('godepot-data-');
+    dirs.push(data);
+    godepot = await spawnGodepot(
+      [
+        '--data',
+        data,
+        '--upstream',
+        `${world.upstream.url},direct`,
+        '--sumdb',
+        `${world.sumdb.vkey} ${world.sumdb.url}`,
+      ],
+      { ...env, NODE_CLUSTER_SCHED_POLICY: 'rr' },
+      { defaultWorkers: true },
+    );
+    expect((await allListening(godepot, 2)).length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  afterAll(async () => {
+    await godepot?.stop();
+    await world?.close();
+    for (const d of dirs) await removeDir(d);
+  });
+
+  it('runs go once for a public version no proxy has, whose .info, .mod and .zip the go command asks for in turn, on alternating workers', async () => {
+    // Field: each worker that missed ran go again (the repository cloned once per worker), though the first run
+    // had fetched all three.
+    const base = `${godepot.url}/${DIRECT}/@v/v1.0.0`;
+    for (const ext of ['.info', '.mod', '.zip']) {
+      const a = await get(base + ext);
+      expect(a.status, a.body.toString()).toBe(200);
+    }
+    expect(world.git.count('/direct?go-get=1')).toBe(1);
+    // The proxy was asked first, as the go command's walk does.
+    expect(world.upstream.requests.some((r) => r.path === `/${DIRECT}/@v/v1.0.0.info`)).toBe(true);
+  }, 30_000);
+});

@@ -86,6 +86,26 @@ describe('DirectFallback follows the GOPROXY walk to direct', () => {
     expect(await ask(`${good}|direct`, o)).toBe('v1.0.0\n');
     expect(o.asked).toBe(0);
   });
+
+  it("tells when the walk reaches the origin for a version's .info, .mod or .zip (one go run fetches all three)", async () => {
+    const [missing, good] = await Promise.all([proxy(404), proxy(200)]);
+    const told: string[] = [];
+    const source = (list: string): DirectFallback => {
+      const s = new DirectFallback(new ProxyList(parseUpstreamList(list), registry()), origin());
+      s.whenDownloading((path, version, kind) => told.push(`${path}@${version}.${kind}`));
+      return s;
+    };
+    const read = readLimited(1 << 20);
+    const direct = source(`${missing},direct`);
+    for (const file of ['v1.0.0.info', 'v1.0.0.mod', 'v1.0.0.zip', 'master.info', 'v2.0.0.info', 'list'])
+      await direct.get(`/example.com/m/@v/${file}`, 'x', 'metadata', read);
+    await direct.get('/example.com/m/@latest', 'latest', 'metadata', read);
+    // A query, a version not the path's (v2 without /v2), a list or @latest: go list, no download.
+    expect(told).toEqual(['example.com/m@v1.0.0.info', 'example.com/m@v1.0.0.mod', 'example.com/m@v1.0.0.zip']);
+    // A proxy's answer: each artifact on its own, nothing to tell.
+    await source(`${good},direct`).get('/example.com/m/@v/v1.0.0.mod', 'mod', 'metadata', read);
+    expect(told).toHaveLength(3);
+  });
 });
 
 describe("an origin's answer is held to the rules a proxy's is", () => {
