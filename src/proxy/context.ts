@@ -32,7 +32,7 @@ export interface ServeEvent {
 
 /** How a read-ahead (read-ahead.ts) ended: fetched from the upstream, already held, failed, or dropped (queue full). */
 export interface ReadAheadEvent {
-  /** A .mod only for a private module (its siblings stored from one go run). */
+  /** A .mod only for a version from the origin (private, or `direct`: its siblings stored from one go run). */
   readonly kind: 'info' | 'mod' | 'zip';
   readonly outcome: 'fetched' | 'held' | 'failed' | 'dropped';
 }

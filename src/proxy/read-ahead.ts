@@ -6,7 +6,9 @@
 // instead of adding them up (issue 16, cold fills):
 //
 //   - a client's .mod that is not stored starts the version's .info;
-//   - a client's .info of a canonical version starts the version's .zip.
+//   - a client's .info of a canonical version starts the version's .zip;
+//   - a version fetched from its origin (private, or where `direct` is
+//     reached) starts the other two: one go run fetched all three.
 //
 // A read-ahead is an ordinary fetch through the service (one flight per
 // artifact, the same verification, the same leases across workers and

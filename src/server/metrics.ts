@@ -114,7 +114,7 @@ export class Metrics {
 
   readonly readAhead = new Counter({
     name: 'godepot_read_ahead_total',
-    help: "Read-aheads (--read-ahead): a version's .info or .zip (a private one's .mod too) fetched before a client asked for it (fetched), found held already (held), failed, or dropped with the queue full.",
+    help: "Read-aheads (--read-ahead): a version's .info or .zip (its .mod too when it comes from the origin: private, or direct) fetched before a client asked for it (fetched), found held already (held), failed, or dropped with the queue full.",
     labelNames: ['kind', 'outcome'] as const,
     registers: [this.registry],
   });
