@@ -171,8 +171,11 @@ export class ModuleService {
     this.siblingsAhead(kind === 'info' ? { kind, path, version, query: false } : { kind, path, version });
   }
 
-  /** Reads ahead the two other artifacts of req's version. */
+  /** Reads ahead the two other artifacts of req's version, once for the version. */
   private siblingsAhead(req: ImmutableRequest): void {
+    // Once per version, not per artifact: the siblings' own fetches reach the same go run (the listener of
+    // `direct` hears them too), and would each read the others ahead again, the client's own artifact among them.
+    if (!this.readAhead?.first(`${req.path}@${req.version}>siblings`)) return;
     const key = storageKey(req);
     for (const next of ['info', 'mod', 'zip'] as const) if (next !== req.kind) this.ahead(`${key}>${next}`, req, next);
   }

@@ -215,4 +215,15 @@ describe('read-ahead through godepot', () => {
     expect(asked(m, 'info')).toBe(1);
     expect(asked(m, 'zip')).toBe(0);
   });
+
+  it("a version's siblings read from its one go run are read ahead once, not again by their own fetches", async () => {
+    const g = await start();
+    const m = mods[5] as BuiltModule;
+    // What `direct`'s listener says as a client's .info reaches the origin, then as the .mod and .zip read ahead
+    // reach it in turn (the client fetches its .info itself).
+    for (const kind of ['info', 'mod', 'zip'] as const) g.g.service.fetchingWholeVersion(m.path, m.version, kind);
+    await g.g.service.idle();
+    expect([asked(m, 'info'), asked(m, 'mod'), asked(m, 'zip')]).toEqual([0, 1, 1]);
+    expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'info', outcome: 'fetched' })).toBe(0);
+  });
 });
