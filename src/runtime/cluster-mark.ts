@@ -69,6 +69,6 @@ export async function checkClusterMark(
       ? ` (marked by ${mark.markedBy} at ${mark.markedAt})`
       : '';
   throw new ConfigError(
-    `${where} is shared by godepot nodes that coordinate through Redis${redis}${since}; without --redis this process would keep its own single flight and verified checksum-database tree beside theirs. Pass the cluster's --redis${redis ? ` (${redis.trim()}, with its password)` : ''} or GODEPOT_REDIS; if no node uses Redis any more, delete "${CLUSTER_MARK_KEY}" from the storage first`,
+    `${where} is shared by godepot nodes that coordinate through Redis${redis}${since}; without --redis this process would keep its own single flight and verified checksum-database tree beside theirs. Pass the cluster's --redis${redis ? ` (${redis.trim()}, with its password if it has one)` : ''} or GODEPOT_REDIS; if no node uses Redis any more, delete "${CLUSTER_MARK_KEY}" from the storage first`,
   );
 }
