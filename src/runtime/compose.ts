@@ -241,6 +241,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         storedDamaged: (kind) => metrics.storedDamaged.inc({ kind }),
         ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
         ...(opts.dataTileFailuresCounted ? { dataTileFailuresCounted: opts.dataTileFailuresCounted } : {}),
+        // Every worker finds the same data tiles missing: the first says it.
+        ...(opts.saysStart === false ? { quietDataTiles: true } : {}),
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
         waits: graceClock,

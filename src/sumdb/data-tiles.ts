@@ -68,6 +68,11 @@ export interface DataTileContext {
    * (default: the metric /metrics exposes; a command without a server says where it counts them).
    */
   readonly laterFailures?: string;
+  /**
+   * Another process writing to the same log output (the first worker of `serve --workers N`) says when data
+   * tiles cannot be had and when they can again: this one says it at debug level, so the log says it once.
+   */
+  readonly quiet?: boolean;
   /** A stored data tile was found damaged (reported by the mirror: logged at error level and counted). */
   readonly damaged: (t: Tile, reason: string) => void;
   /** What the pause in lookups is waited on (tests move a fake one). */
@@ -338,13 +343,16 @@ export class DataTileIndex {
     try {
       await this.around(id, signal);
       if (this.failures > 0)
-        this.c.log.info({ db: this.c.name, failures: this.failures }, 'data tiles are fetched again');
+        this.c.log[this.c.quiet ? 'debug' : 'info'](
+          { db: this.c.name, failures: this.failures },
+          'data tiles are fetched again',
+        );
       this.failures = 0;
     } catch (err) {
       if (signal.aborted) return;
       this.c.failed?.(this.c.name);
       if (this.failures++ === 0)
-        this.c.log.warn(
+        this.c.log[this.c.quiet ? 'debug' : 'warn'](
           { db: this.c.name, err: (err as Error).message },
           `checksum database ${this.c.name}: no data tile around record ${id} (${(err as Error).message}). Every module is still verified by its own lookup; what is lost is answering lookups of that record's neighbours from the tile while the database is down. Nothing to do unless the database's own host should be reachable from here (${this.c.laterFailures ?? 'further failures are counted in godepot_sumdb_data_tile_failures_total, not logged'})`,
         );

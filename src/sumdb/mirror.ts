@@ -83,6 +83,8 @@ export interface SumdbMirrorOptions {
   readonly dataTileFailed?: (db: string) => void;
   /** Where the data-tile failures after the one logged are counted, as the warning says (default: the metric). */
   readonly dataTileFailuresCounted?: string;
+  /** Another process of this node logs the data-tile warnings (DataTileContext.quiet). */
+  readonly quietDataTiles?: boolean;
   /** A stored record or tile was found damaged (counted; logged at error level). */
   readonly storedDamaged?: (kind: 'record' | 'tile') => void;
   /**
@@ -150,6 +152,7 @@ export class SumdbMirror {
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
       ...(opts.dataTileFailuresCounted ? { laterFailures: opts.dataTileFailuresCounted } : {}),
+      ...(opts.quietDataTiles ? { quiet: true } : {}),
       damaged: (t, reason) => this.storedTileDamaged(t, reason),
       waits: opts.waits ?? systemClock,
       ...(opts.leases ? { leases: opts.leases } : {}),

@@ -53,6 +53,23 @@ describe('background data-tile fetches', () => {
       await r.close();
     }
   });
+
+  it('says it at debug level in a worker other than the first (the first says it for the node), counting alike', async () => {
+    const failed: string[] = [];
+    const r = await rig([db.url], { mirror: { dataTileFailed: (n) => failed.push(n), quietDataTiles: true } });
+    const undo = db.setFault(faults.status(500), '/tile/8/data/');
+    try {
+      await r.mirror.lookup({ path: records[4]!.path, version: 'v1.0.0' });
+      await r.mirror.idle();
+      expect(failed).toEqual([r.mirror.name]);
+      expect(r.logs.filter((l) => (l.level as number) > 20 && String(l.msg).includes('data tile'))).toEqual([]);
+      expect(r.logs.filter((l) => l.level === 20 && String(l.msg).includes('no data tile around'))).toHaveLength(1);
+    } finally {
+      undo();
+      await r.mirror.close();
+      await r.close();
+    }
+  });
 });
 
 // A build's cold fill looks up tens of module versions in a burst; the data
