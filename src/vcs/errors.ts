@@ -91,7 +91,12 @@ export function classify(
   credentials = true,
 ): OriginError {
   const host = hostOf(path);
-  const why = essence(stderr);
+  // A public module's run went wherever its host's go-import tag sent it, an internal host included: what the go
+  // command said may quote that host's answer (go's "server response:", git's "remote:" lines). It goes to
+  // godepot's log (details.output, logged by Origin); the client gets the kind of failure only.
+  const output = essence(stderr);
+  const why = credentials ? output : "the go command's words are in godepot's log";
+  const details: Record<string, string> = credentials ? {} : { output };
   // Classified without the module path and version the client chose: a version named ssl1 or a module named
   // …/geofence must not read as a TLS failure or an EOF, and open the host's breaker for everyone.
   const said = withoutClientWords(stderr, path, what);
@@ -100,6 +105,7 @@ export function classify(
       'timeout',
       `godepot: fetching ${what} from its origin ${host} timed out (the git host hangs or is very slow); stored versions are still served — try again later or raise --vcs-timeout`,
       host,
+      details,
     );
   }
   // godepot's go is too old for this version (GOTOOLCHAIN=local): not the origin's failure, and not an outage.
@@ -110,6 +116,7 @@ export function classify(
       'toolchain',
       `godepot: ${what} requires go >= ${need}, and the go command godepot fetches with is go ${have}; install Go ${need} or later on the godepot host (godepot runs go with GOTOOLCHAIN=local: it never downloads a toolchain)`,
       host,
+      details,
     );
   }
   if (GOVCS.test(said)) {
@@ -120,6 +127,7 @@ export function classify(
         : // Public runs have GOVCS=*:git whatever godepot's environment says (gorun.ts).
           `godepot: ${what} is not kept in git at ${host}, and godepot fetches public modules with git only; get it through an upstream proxy that has it, or if ${path} is private, add it to --private (${why})`,
       host,
+      details,
     );
   }
   if (AUTH.test(said) && !credentials) {
@@ -127,6 +135,7 @@ export function classify(
       'auth',
       `godepot: the origin of ${what} asks for credentials, and godepot fetches public modules without any (only modules matching --private get its .netrc, GOAUTH and Git credential helpers); if ${path} is private, add it to --private`,
       host,
+      details,
     );
   }
   if (AUTH.test(said)) {
@@ -134,17 +143,19 @@ export function classify(
       'auth',
       `godepot: no valid credentials for ${host} to fetch ${what}: add a .netrc entry (machine ${host} login USER password TOKEN) for the user godepot runs as, or set GOAUTH or a git credential helper`,
       host,
+      details,
     );
   }
   // The host answered: whatever else the output says, the version is not there.
   if (/unknown revision|invalid version/.test(said)) {
-    return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host);
+    return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host, details);
   }
   if (TLS.test(said)) {
     return new OriginError(
       'tls',
       `godepot: TLS failure talking to ${host} for ${what}: ${why}; add the host's CA to godepot's trust store (SSL_CERT_FILE) or list it in GOINSECURE`,
       host,
+      details,
     );
   }
   if (UNREACHABLE.test(said)) {
@@ -152,12 +163,13 @@ export function classify(
       'unreachable',
       `godepot: cannot reach ${host} to fetch ${what}: ${why}; check the network, DNS and HTTP(S)_PROXY of godepot's environment (stored versions are still served)`,
       host,
+      details,
     );
   }
   if (NOT_FOUND.test(said)) {
-    return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host);
+    return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host, details);
   }
-  return new OriginError('failed', `godepot: fetching ${what} from ${host} failed: ${why}`, host);
+  return new OriginError('failed', `godepot: fetching ${what} from ${host} failed: ${why}`, host, details);
 }
 
 /**

@@ -99,6 +99,13 @@ export class Origin {
     } catch (err) {
       if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, host);
       if (err instanceof OriginError) {
+        // A public module's failure reaches the client without the go command's words (classify): they are here.
+        const output = err.details.output;
+        if (output !== undefined)
+          this.opts.log.info(
+            { module: path, host, failure: err.failure, output },
+            'fetching a public module from its origin failed',
+          );
         if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure, path);
         else if (err.failure !== 'bad_content') breaker?.succeeded(host);
       }

@@ -5,7 +5,9 @@
 // for a public module no proxy has, checked against the checksum database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildModules, describeRun, FakeGoProxy, faults, findGo, goEnv, runGo, writeApp } from '../world/index.js';
 import { findComponent } from '../support/components.js';
@@ -320,6 +322,40 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
       expect(await readFile(ran, 'utf8').catch(() => '')).toBe('');
     } finally {
       await g.close();
+    }
+  }, 200_000);
+
+  it("a public module whose go-import names an internal host: the client never reads that host's answers", async () => {
+    // An internal service on loopback (plain http, as go follows a go-import's http:// URL): an admin page that
+    // answers every request with words meant for the inside only.
+    const secret = 'internal-secret-5150';
+    const asked: string[] = [];
+    const internal = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`error: admin console: ${secret}\n`);
+    });
+    await new Promise<void>((r) => internal.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(internal.address() as AddressInfo).port}`;
+    world.git.redirect('pub.example/intmod', `${at}/p`, 'mod');
+    world.git.redirect('pub.example/intgit', `${at}/repo`);
+    try {
+      for (const module of ['pub.example/intmod', 'pub.example/intgit']) {
+        for (const tail of ['@v/list', '@latest', '@v/v1.0.0.info', '@v/v1.0.0.mod', '@v/v1.0.0.zip']) {
+          const r = await fetch(`${godepot.url}/${module}/${tail}`);
+          const body = await r.text();
+          expect(r.status, `${module}/${tail}: ${body}`).toBeGreaterThanOrEqual(400);
+          expect(body, `${module}/${tail}`).not.toContain(secret);
+          expect(body, `${module}/${tail}`).not.toContain('127.0.0.1');
+        }
+      }
+      // go did ask the internal host (README: put --auth in front when that matters), and the operator can read
+      // what it said.
+      expect(asked.some((u) => u.startsWith('/p/pub.example/intmod/@v/'))).toBe(true);
+      expect(asked.some((u) => u.startsWith('/repo/info/refs'))).toBe(true);
+      expect(JSON.stringify(godepot.logs)).toContain(secret);
+    } finally {
+      internal.closeAllConnections();
+      await new Promise<void>((r) => internal.close(() => r()));
     }
   }, 200_000);
 

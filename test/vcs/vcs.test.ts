@@ -179,6 +179,30 @@ describe('classifying go errors', () => {
     expect(e.message).toMatch(/public modules with git only.*upstream proxy.*--private/);
   });
 
+  it("a public module's failure does not quote the go command: its words may be another host's answer", () => {
+    // A go-import tag may send a public fetch to any host, an internal one included; what that host answered (go's
+    // "server response:", git's "remote:" lines) stays in godepot's log, and the client gets the kind of failure.
+    const cases = [
+      'go: module pub.example/x: reading http://10.0.0.7/p/pub.example/x/@v/list: 404 Not Found\n\tserver response:\n\tadmin secret-1234',
+      "go: module pub.example/x: git ls-remote -q --end-of-options http://10.0.0.7/r in /x: exit status 128:\n\tremote: error: admin secret-1234\n\tfatal: unable to access 'http://10.0.0.7/r/': The requested URL returned error: 403",
+      "fatal: unable to access 'https://10.0.0.7/r/': SSL certificate problem: admin secret-1234",
+      "fatal: unable to access 'https://10.0.0.7/r/': Failed to connect to 10.0.0.7: Connection refused secret-1234",
+      'go: GOVCS disallows using hg for public pub.example/x; secret-1234',
+      'anything else: secret-1234',
+    ];
+    for (const stderr of cases) {
+      const e = classify('pub.example/x', 'pub.example/x@v1.0.0', stderr, false, false);
+      expect(e.message, stderr).not.toContain('secret-1234');
+      expect(e.message, stderr).not.toContain('10.0.0.7');
+      expect(e.details.output, stderr).toContain('secret-1234');
+    }
+    expect(classify('pub.example/x', 'pub.example/x@v1.0.0', cases[0] ?? '', false, false).message).toBe(
+      "pub.example/x@v1.0.0 does not exist at its origin pub.example: the go command's words are in godepot's log",
+    );
+    // A private module's run went where godepot's own configuration sent it: its words are quoted.
+    expect(classify(M, `${M}@v1.0.0`, 'anything else: secret-1234', false, true).message).toContain('secret-1234');
+  });
+
   it('a run killed at its deadline is a time-out whatever it printed', () => {
     expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
   });

@@ -107,9 +107,12 @@ export class FakeGitHost {
     return `machine ${host} login ${this.opts.user ?? ''} password ${password}\n`;
   }
 
-  /** Answers `<root>?go-get=1` with a go-import naming repoUrl (any host's repository, as a hostile host may). */
-  redirect(root: string, repoUrl: string): void {
-    this.imports.set(root, repoUrl);
+  /**
+   * Answers `<root>?go-get=1` with a go-import naming repoUrl (any host's repository, as a hostile host may);
+   * vcs 'mod': a module proxy's URL.
+   */
+  redirect(root: string, repoUrl: string, vcs: 'git' | 'mod' = 'git'): void {
+    this.imports.set(root, `${vcs} ${repoUrl}`);
   }
 
   count(match: string): number {
@@ -207,7 +210,7 @@ export class FakeGitHost {
       log(200, null);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(
-        `<!DOCTYPE html><html><head><meta name="go-import" content="${repo} git ${this.imports.get(repo) ?? `http://${url.hostname}/git/${parts[0] ?? ''}`}"></head><body></body></html>\n`,
+        `<!DOCTYPE html><html><head><meta name="go-import" content="${repo} ${this.imports.get(repo) ?? `git http://${url.hostname}/git/${parts[0] ?? ''}`}"></head><body></body></html>\n`,
       );
       return;
     }
