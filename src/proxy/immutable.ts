@@ -10,6 +10,7 @@ import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './f
 import { storageKey, upstreamPath, type ProxyRequest } from './request.js';
 import type { ServiceContext } from './context.js';
 import type { ReverifyResult } from './reverify.js';
+import { isOriginLabel } from './origin-source.js';
 import { ChecksumUnavailableError, policyFor, type DatabaseAnswer, type GoSumHashes, type Policy } from './verify.js';
 
 export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
@@ -384,6 +385,7 @@ export class ImmutableFetcher {
       return this.whenUnavailable(
         req,
         policy,
+        fetched,
         new ChecksumUnavailableError(
           this.ctx.checksums?.name ?? '',
           `its record has no ${req.kind === 'zip' ? 'zip' : 'go.mod'} hash`,
@@ -393,7 +395,7 @@ export class ImmutableFetcher {
       );
     }
     if (r.answer) throw this.refused(req, r, r.answer, fetched.meta.upstream);
-    return this.whenUnavailable(req, policy, r, got, signal);
+    return this.whenUnavailable(req, policy, fetched, r, got, signal);
   }
 
   /**
@@ -417,11 +419,22 @@ export class ImmutableFetcher {
   private async whenUnavailable(
     req: ImmutableRequest,
     policy: Policy,
+    fetched: Fetched<unknown>,
     why: ChecksumUnavailableError,
     got: string,
     signal: AbortSignal,
   ): Promise<Verification> {
     const what = goSumName(req);
+    // Bytes from a public module's origin (direct) came from wherever the client's module path sent godepot's
+    // go run, a repository the client cannot read included; and the client can make the lookup of its own
+    // module fail (its host hangs for the database's fetcher) while the database answers every other. So
+    // fallback does not serve them unverified: strict does not either, and quorum needs a proxy to agree.
+    if (policy === 'fallback' && isOriginLabel(fetched.meta.upstream)) {
+      throw new GodepotError(
+        'verification_unavailable',
+        `godepot: cannot verify ${what}: ${why.message}; it was fetched from its origin (direct), and godepot serves a public module fetched from its origin only once the checksum database vouches for it, so it is not served (try again when the database is reachable, or get it through an upstream proxy that has it)`,
+      );
+    }
     if (policy === 'strict') {
       throw new GodepotError(
         'verification_unavailable',

@@ -35,6 +35,16 @@ function parseUpstreamPath(p: string): { path: string; kind: string; version: st
   return { path, kind: file.slice(dot + 1), version: unescapeVersion(file.slice(0, dot)) };
 }
 
+/** How what an origin fetch returned names its source (Fetched meta.upstream, logs, errors). */
+export function originLabel(host: string): string {
+  return `origin ${host}`;
+}
+
+/** Whether meta.upstream names an origin (originLabel), not a proxy (a proxy is named by its URL). */
+export function isOriginLabel(upstream: string): boolean {
+  return upstream.startsWith('origin ');
+}
+
 /** Whether a canonical version is one of path's (its major version fits the path's). */
 function isVersionOf(path: string, version: string): boolean {
   try {
@@ -47,7 +57,7 @@ function isVersionOf(path: string, version: string): boolean {
 
 /** The error the service reports for a failed origin fetch (404/410 pass through as NotFoundError). */
 export function fromOrigin(err: OriginError): Error {
-  const upstream = `origin ${err.host}`;
+  const upstream = originLabel(err.host);
   switch (err.failure) {
     case 'not_found':
       return new NotFoundError(upstream, 404, err.message);
@@ -104,7 +114,7 @@ export class OriginSource implements ModuleSource {
     signal?: AbortSignal,
   ): Promise<Fetched<T>> {
     const { body, host } = await this.body(upstreamPath, signal ?? new AbortController().signal);
-    const meta = { upstream: `origin ${host}`, url: `origin ${host}${upstreamPath}`, status: 200, headers: {} };
+    const meta = { upstream: originLabel(host), url: `${originLabel(host)}${upstreamPath}`, status: 200, headers: {} };
     try {
       return { value: await read(Readable.from([body]), meta), meta };
     } catch (err) {

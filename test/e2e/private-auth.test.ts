@@ -359,6 +359,40 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
     }
   }, 200_000);
 
+  it('a public module from its origin is not served unverified while its lookup fails (--verify fallback)', async () => {
+    // A repository godepot reads without credentials, but the client should not (an internal host's, no go.mod:
+    // the go command makes a module of any repository). The client's own host sends go to it, and makes the
+    // database's lookup of that module fail (its host hangs for the database's fetcher): not an outage of the
+    // database, which answers everything else.
+    await world.git.createRepo('pub.example/intranet', { 'secret.txt': 'internal-secret-7070\n' });
+    world.git.tag('pub.example/intranet', 'v1.0.0');
+    world.git.redirect('pub.example/intzip', 'http://pub.example/git/intranet');
+    const g = await startGodepot(
+      {
+        upstream: `${world.upstream.url},direct`,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        'retry-base-delay': '10ms',
+        'retry-max-delay': '50ms',
+      },
+      { vcs: { env: await vcsEnv(world.git, null) } },
+    );
+    const clear = world.sumdb.setFault(faults.status(503), 'pub.example/intzip');
+    try {
+      for (const kind of ['mod', 'zip']) {
+        const r = await fetch(`${g.url}/pub.example/intzip/@v/v1.0.0.${kind}`);
+        const body = Buffer.from(await r.arrayBuffer());
+        expect(r.status, body.toString('latin1')).toBe(502);
+        expect(body.toString('latin1')).not.toContain('internal-secret-7070');
+        expect(body.toString('latin1')).toMatch(/fetched from its origin.*checksum database vouches/);
+      }
+      expect(world.git.count('/git/intranet')).toBeGreaterThan(0);
+      expect(await g.g.storage.list('unverified/pub.example/')).toEqual([]);
+    } finally {
+      clear();
+      await g.close();
+    }
+  }, 200_000);
+
   it('refuses origin bytes that contradict the checksum database', async () => {
     const r = await fetch(`${godepot.url}/pub.example/bad/@v/v1.0.0.zip`);
     const body = await r.text();
