@@ -99,11 +99,12 @@ export class Origin {
     } catch (err) {
       if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, host);
       if (err instanceof OriginError) {
-        // A public module's failure reaches the client without the go command's words (classify): they are here.
+        // A public module's failure reaches the client without the go command's words (classify): they are here,
+        // with what was fetched (module@version or @query: go's words often name only the repository's URL).
         const output = err.details.output;
         if (output !== undefined)
           this.opts.log.info(
-            { module: path, host, failure: err.failure, output },
+            { module: path, fetching: args[args.length - 1], host, failure: err.failure, output },
             'fetching a public module from its origin failed',
           );
         if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure, path);

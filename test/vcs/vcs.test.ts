@@ -384,6 +384,31 @@ describe('running go', () => {
     );
   });
 
+  it("logs a failed public fetch's go output with the module version it was for", async () => {
+    // The client's answer leaves the go command's words out; git's line names only the repository's URL, so the
+    // log line the operator looks for must say which version was fetched.
+    const go = await fakeGo(
+      dir,
+      `echo "fatal: unable to access 'http://10.0.0.7/r/': The requested URL returned error: 500" >&2; exit 1`,
+    );
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs: 30_000,
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logged = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as never) });
+    const origin = new Origin({ runner, ledger: null, isPrivate: () => false, log: logged });
+    const err = await origin.download('pub.example/x', 'v1.2.3', new AbortController().signal).catch((e: Error) => e);
+    expect((err as Error).message).not.toContain('10.0.0.7');
+    const line = lines.find((l) => l.msg === 'fetching a public module from its origin failed');
+    expect(line).toMatchObject({ module: 'pub.example/x', fetching: 'pub.example/x@v1.2.3', host: 'pub.example' });
+    expect(String(line?.output)).toContain('10.0.0.7');
+  });
+
   it('public runs that hang do not hold the slots private runs need: two queues', async () => {
     // A public run's HOME is an empty folder of its own (…/home); a private run has godepot's.
     const go = await fakeGo(dir, `case "$HOME" in */home) sleep 600 ;; *) echo private ;; esac`);
