@@ -17,6 +17,7 @@ import {
 import { createProgress, formatBytes, printable, type ProgressMode } from './progress.js';
 import { collectTargets } from './targets.js';
 import { DATA_TILE_FAILURES_COUNTED, runWarm, warmFailed, type WarmReport } from './warm-run.js';
+import { processWideController } from '../util/signals.js';
 
 export const BATCH_FLAGS: readonly OptionSpec[] = [
   { name: 'concurrency', type: 'int', default: '8', help: 'module versions fetched at the same time' },
@@ -89,7 +90,7 @@ export function formatWarmReport(r: WarmReport, verb: string, notes: readonly st
 
 /** Aborts the signal on the first SIGINT/SIGTERM (the run reports what it did); returns an undo. */
 export function interruptible(): { signal: AbortSignal; release(): void } {
-  const ctl = new AbortController();
+  const ctl = processWideController();
   const stop = (): void => ctl.abort(new Error('interrupted'));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

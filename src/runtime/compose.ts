@@ -40,6 +40,7 @@ import { probeAtStart, reprobeFailing } from './probe.js';
 import { wirePrivate, type VcsOptions } from './private.js';
 import { ShuttingDownError } from '../proxy/errors.js';
 import { wireAuth } from './auth.js';
+import { processWideController } from '../util/signals.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -188,7 +189,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     opts.upstreamClock,
   );
   coord.onHealth((news) => endpoints.follow(news));
-  const shutdown = new AbortController();
+  const shutdown = processWideController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
   const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);

@@ -25,6 +25,7 @@ import { DataTileIndex } from './data-tiles.js';
 import { provenHashes, remoteGet, tileHashes, unprovenRecord } from './proven.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import { signedTree, TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
+import { processWideController } from '../util/signals.js';
 
 const FULL = 1 << TILE_HEIGHT;
 const TEXT = 'text/plain; charset=utf-8';
@@ -114,7 +115,7 @@ export class SumdbMirror {
   private lastRefresh: { ok: boolean; at: number; error?: string } | null = null;
   /** When a request beyond the verified tree last refreshed the head (headCovering). */
   private beyondRefreshAt = -Infinity;
-  private readonly stopping = new AbortController();
+  private readonly stopping = processWideController();
   private readonly clock: Clock;
   /** path@version of stored records this process proved against the verified tree (storedRecord). */
   private readonly provenRecords = new Set<string>();

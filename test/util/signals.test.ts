@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eitherSignal } from '../../src/util/signals.js';
+import { eitherSignal, processWideController } from '../../src/util/signals.js';
 import { dependantSignals } from '../support/signals.js';
 
 describe('eitherSignal', () => {
@@ -37,5 +37,30 @@ describe('eitherSignal', () => {
     link.release();
     a.abort();
     expect(link.signal.aborted).toBe(false);
+  });
+});
+
+describe('processWideController', () => {
+  it('takes a listener per call under way without Node saying "Possible EventTarget memory leak"', async () => {
+    const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    // Node emits its warning on a later turn: what earlier tests left is let out first.
+    await turn();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const linkAll = (ctl: AbortController) =>
+        Array.from({ length: 50 }, () => eitherSignal(ctl.signal, new AbortController().signal));
+      const wide = linkAll(processWideController());
+      await turn();
+      expect(warnings).toEqual([]);
+      // The control: a plain controller past 10 listeners makes Node warn.
+      const plain = linkAll(new AbortController());
+      await turn();
+      expect(warnings).toContain('MaxListenersExceededWarning');
+      for (const l of [...wide, ...plain]) l.release();
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
