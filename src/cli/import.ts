@@ -94,9 +94,14 @@ export async function scanLayout(
         continue;
       }
       for (const fe of await readdir(sub, { withFileTypes: true }).catch(() => [])) {
-        // Regular files only: a link in a foreign folder may point anywhere on this machine.
-        if (!fe.isFile()) continue;
         const f = fe.name;
+        // Regular files only: a link in a foreign folder may point anywhere on this machine, and a FIFO or device
+        // would never end. Said, or "imported 3 of 3" would hide a zip left behind.
+        if (!fe.isFile()) {
+          if (!fe.isDirectory() && /^list$|\.(info|mod|zip)$/.test(f))
+            skipped.push(`${escPath}/@v/${f}: not a regular file (a link, a FIFO or a device), not read`);
+          continue;
+        }
         if (f === 'list') listed.add(path);
         const m = /^(.+)\.(info|mod|zip)$/.exec(f);
         if (!m) continue;
