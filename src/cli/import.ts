@@ -240,7 +240,13 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
   }
   const server = await startDirServer(root, configured);
   const settings = importSettings(cs.settings, server.url);
-  const log = commandLogger(settings, io, 'godepot import');
+  // Its log lines name the folder, not the loopback port it is served on (as the progress and report do).
+  const named = (t: string): string => t.split(server.url).join(`folder ${dir}`);
+  const log = commandLogger(
+    settings,
+    { ...io, err: { write: (t: string) => io.err.write(named(t)) } },
+    'godepot import',
+  );
   const g = await compose(settings, {
     log,
     background: false,
@@ -267,7 +273,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
       progress: createProgress(
         {
           // Its lines name the folder, not the loopback port it is served on (as the report below does).
-          write: (t: string) => io.err.write(t.split(server.url).join(`folder ${dir}`)),
+          write: (t: string) => io.err.write(named(t)),
           ...(io.err.isTTY === undefined ? {} : { isTTY: io.err.isTTY }),
           ...(io.err.columns === undefined ? {} : { columns: io.err.columns }),
         },
@@ -319,7 +325,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     out += `${unverifiable} module versions were left out: no checksum database can vouch for them (${cs.settings.sumdb.length > 0 ? 'private, --nosumdb' : 'no --sumdb configured'}); godepot fetches them from their own upstream instead\n`;
   }
   // The folder is served on a private loopback port: a failure names the folder, not that port.
-  io.out(out.split(server.url).join(`folder ${dir}`));
+  io.out(named(out));
   return warmFailed(report) ? 1 : 0;
 }
 

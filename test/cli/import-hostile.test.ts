@@ -157,6 +157,9 @@ w.close(); z.close()`,
     const r2 = await run(forkOut, full.data);
     expect(r2.code, r2.out).toBe(1);
     expect(r2.out).toContain('SECURITY');
+    // What it logs names the folder, not the loopback port it is served on (as its report does).
+    expect(r2.out).not.toMatch(/127\.0\.0\.1/);
+    expect(r2.out).toContain(`folder ${forkOut}/${DB}`);
     expect(await head()).toBe(before);
     const kept = await files(full.data);
     expect(kept).toContain(`${DB}/inconsistent`);
