@@ -10,7 +10,7 @@
 // (two workers, two nodes) exactly one record is written, every one of them
 // compares with that one, and no record is ever rewritten.
 import { randomBytes } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapePath, escapeVersion } from '../module/index.js';
 import type { Storage } from '../storage/index.js';
@@ -106,7 +106,7 @@ export class PrivateLedger {
    * The ledger in storage. With dataDir, a ledger file of the old layout
    * there is imported first (its first record of each version; a version
    * already recorded in storage keeps that record) and then renamed
-   * private.jsonl.imported.
+   * private.jsonl.imported (private.jsonl.imported-<time> if that is taken).
    */
   static async open(
     storage: Storage,
@@ -119,19 +119,24 @@ export class PrivateLedger {
   }
 
   private async importLegacy(file: string, warn?: (fields: object, msg: string) => void): Promise<void> {
+    // A file imported before is kept: an older godepot run on this folder in between (a downgrade, then the
+    // upgrade again) starts a new private.jsonl, and renaming that onto the first would lose the first.
+    const kept = (await stat(`${file}.imported`).catch(() => null))
+      ? `${file}.imported-${new Date().toISOString().replace(/[:.]/g, '-')}`
+      : `${file}.imported`;
     // A line that does not read (torn by a crash while it was appended, or damaged) records nothing: its version
     // is recorded afresh at its next fetch. Said, with the lines, so that one in the middle is looked at.
     const skipped = (lines: number[]): void =>
       warn?.(
         { file, lines: lines.slice(0, 100) },
-        `lines of the old private ledger file do not read and were not imported: those versions are recorded afresh at their next fetch (the file is kept as ${file}.imported)`,
+        `lines of the old private ledger file do not read and were not imported: those versions are recorded afresh at their next fetch (the file is kept as ${kept})`,
       );
     for (const e of await readLegacy(file, skipped))
       await this.storage.create(ledgerKey(e.module, e.version), encode(e), {
         mtimeMs: Date.parse(e.recorded) || undefined,
       });
     // Every worker imports at its start: the first to finish renames the file, the others find it gone.
-    await rename(file, `${file}.imported`).catch((err: NodeJS.ErrnoException) => {
+    await rename(file, kept).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }

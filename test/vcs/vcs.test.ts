@@ -301,6 +301,30 @@ describe('the private ledger', () => {
     expect(await (await PrivateLedger.open(await storage(), dir)).list()).toHaveLength(2);
   });
 
+  it('keeps the file it imported before when an older godepot wrote a new one in between (downgrade, upgrade again)', async () => {
+    await mkdir(join(dir, 'ledger'));
+    const line = (version: string, zip: string): string =>
+      JSON.stringify({ module: M, version, zip, mod: 'h1:mod', recorded: '2026-12-01T10:00:00.000Z' }) + '\n';
+    await writeFile(legacyLedgerFile(dir), line('v1.0.0', 'h1:first'));
+    await PrivateLedger.open(await storage(), dir);
+    // The older godepot finds no private.jsonl and starts one.
+    await writeFile(legacyLedgerFile(dir), line('v1.0.0', 'h1:moved') + line('v1.3.0', 'h1:z3'));
+    const l = await PrivateLedger.open(await storage(), dir);
+    // The record from before stays the record; the new version is imported.
+    expect((await l.list()).map((e) => [e.version, e.zip])).toEqual([
+      ['v1.0.0', 'h1:first'],
+      ['v1.3.0', 'h1:z3'],
+    ]);
+    const files = (await readdir(join(dir, 'ledger'))).filter((f) => f.startsWith('private.jsonl'));
+    expect(files).toHaveLength(2);
+    expect(await readFile(join(dir, 'ledger', 'private.jsonl.imported'), 'utf8')).toBe(line('v1.0.0', 'h1:first'));
+    const second = files.find((f) => f !== 'private.jsonl.imported') ?? '';
+    expect(second).toMatch(/^private\.jsonl\.imported-\d{4}-\d\d-\d\dT[\d-]+Z$/);
+    expect(await readFile(join(dir, 'ledger', second), 'utf8')).toBe(
+      line('v1.0.0', 'h1:moved') + line('v1.3.0', 'h1:z3'),
+    );
+  });
+
   it('refuses to treat a damaged record as "not recorded" (it would let a moved tag be recorded afresh)', async () => {
     const s = await storage();
     await s.put(ledgerKey(M, 'v1.0.0'), Buffer.from('{"module":"corp.example/lib","ver'));
