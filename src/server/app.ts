@@ -69,6 +69,9 @@ export interface App {
   readonly inFlight: number;
 }
 
+/** Failures an upstream caused: the incident log says the outage (src/proxy/incidents.ts). */
+const UPSTREAM_CODES: ReadonlySet<ErrorCode> = new Set(['upstream_failed', 'upstream_timeout']);
+
 const ABOUT =
   'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
@@ -276,8 +279,13 @@ export function createApp(deps: AppDeps): App {
       if (gone || res.destroyed) return;
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
+      // An upstream's failure is the incident log's to say, once per node (outage of …, answers again); one
+      // warning per request would bury it during an outage, and the access log has each request's code.
       if (e.status >= 500 && e.code !== 'overloaded')
-        deps.log.warn({ path: req.url, code: e.code, err: e.message, details: e.details }, 'request failed');
+        deps.log[UPSTREAM_CODES.has(e.code) ? 'debug' : 'warn'](
+          { path: req.url, code: e.code, err: e.message, details: e.details },
+          'request failed',
+        );
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
       deps.events.served?.({
