@@ -197,7 +197,8 @@ export class IncidentLog {
     this.keepFresh();
     this.log[this.say('error')](
       { upstream: service.name, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
-      `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}`,
+      `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}; godepot serves what it ` +
+        'holds until it answers again: if others reach it, check how this host does (network, DNS, HTTPS_PROXY)',
     );
     this.touch(inc);
   }

@@ -76,7 +76,8 @@ describe('incident log', () => {
     };
     const said = levels(false);
     expect(said.map(([, m]) => m)).toEqual([
-      'outage of https://proxy.example: timeout (no response within the first-byte deadline)',
+      'outage of https://proxy.example: timeout (no response within the first-byte deadline); godepot serves what it ' +
+        'holds until it answers again: if others reach it, check how this host does (network, DNS, HTTPS_PROXY)',
       'https://proxy.example answers again: the outage is over',
       'https://proxy.example fails again 1s after answering: the outage goes on',
     ]);
