@@ -130,11 +130,16 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
       setTimeout(() => process.exit(1), STOP_MS).unref();
       void storage.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      const stopped = (): void => {
+        // Said here, once for the group, rather than by every worker.
+        if (exitCode === 0) log.info('stopped');
+        resolve(exitCode);
+      };
       let alive = Object.keys(cluster.workers ?? {}).length;
-      if (alive === 0) resolve(exitCode);
+      if (alive === 0) stopped();
       cluster.on('exit', () => {
         alive--;
-        if (alive <= 0) resolve(exitCode);
+        if (alive === 0) stopped();
       });
     };
     process.once('SIGTERM', stop);
@@ -222,7 +227,11 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     const stop = (sig: string): void => {
       if (stopping) return;
       stopping = true;
-      g.log.info({ signal: sig, inFlight: g.app.inFlight }, 'shutting down: draining in-flight requests');
+      // Every worker gets the signal at once: the first says it; the primary says when all have stopped.
+      g.log[says ? 'info' : 'debug'](
+        { signal: sig, inFlight: g.app.inFlight },
+        'shutting down: draining in-flight requests',
+      );
       // Whatever still hangs (a storage call, a pool that will not close) cannot keep the process past STOP_MS.
       setTimeout(() => {
         g.log.error({ inFlight: g.app.inFlight }, `not stopped within ${STOP_MS / 1000}s; exiting`);
@@ -235,7 +244,7 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
         if (!drained) g.log.warn({ inFlight: g.app.inFlight }, 'drain deadline passed; closing anyway');
         server.closeAllConnections();
         await g.close();
-        g.log.info('stopped');
+        g.log[cluster.isWorker ? 'debug' : 'info']('stopped');
         // A worker's IPC channel to the primary keeps it alive until closed.
         if (cluster.isWorker) cluster.worker?.disconnect();
         g.log.flush();

@@ -204,6 +204,12 @@ describe('text logs of several workers', () => {
       expect([...g.output().matchAll(/: listening on /g)], g.output()).toHaveLength(1);
       expect(g.output()).not.toMatch(/godepot[^:\n]*: godepot /);
       expect(g.output()).toMatch(/^godepot: starting workers$/m);
+      // Stopping is said once for the group too: the first worker that it drains, the primary that all stopped.
+      expect(await g.stop()).toBe(0);
+      expect(g.output().match(/^godepot.*: shutting down: draining in-flight requests$/gm), g.output()).toEqual([
+        'godepot worker 1: shutting down: draining in-flight requests',
+      ]);
+      expect(g.output().match(/^godepot.*: stopped$/gm), g.output()).toEqual(['godepot: stopped']);
     } finally {
       await g.stop();
       await removeDir(data);
