@@ -366,6 +366,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     () => coord.status(),
   );
   const app = createApp({
+    clock,
     service,
     sumdbs: mirrors,
     metrics,

@@ -13,6 +13,7 @@ import type { Health } from './health.js';
 import { parseSumdbRequest, sumdbRoute } from '../sumdb/request.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
 import type { OperatorRoutes } from './api.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface AppDeps {
   readonly service: ModuleService;
@@ -38,6 +39,8 @@ export interface AppDeps {
   readonly operatorUser?: (req: IncomingMessage) => boolean;
   /** The operator page and its JSON API (api.ts); an auth gate wraps this one function. */
   readonly operator?: OperatorRoutes;
+  /** What the spacing of 'request failed' warnings is measured on (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 interface RequestLog {
@@ -72,10 +75,27 @@ export interface App {
 /** Failures an upstream caused: the incident log says the outage (src/proxy/incidents.ts). */
 const UPSTREAM_CODES: ReadonlySet<ErrorCode> = new Set(['upstream_failed', 'upstream_timeout']);
 
+/** 'request failed' is said at warn level at most this often per error code (the others at debug, counted). */
+const WARN_EVERY_MS = 10_000;
+
 const ABOUT =
   'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
 export function createApp(deps: AppDeps): App {
+  const clock = deps.clock ?? systemClock;
+  // A store that is down or full fails every request alike: one warning per code every WARN_EVERY_MS says it
+  // (with how many more failed since the last), not one per request (the access log has each request's code).
+  const warned = new Map<ErrorCode, { at: number; since: number }>();
+  const warnNow = (code: ErrorCode): number | null => {
+    const now = clock.now();
+    const w = warned.get(code);
+    if (w && now - w.at < WARN_EVERY_MS) {
+      w.since++;
+      return null;
+    }
+    warned.set(code, { at: now, since: 0 });
+    return w?.since ?? 0;
+  };
   let inFlight = 0;
   let draining = false;
   // Behind --auth every answer is someone's: a shared cache in front must not keep module artifacts for others.
@@ -281,11 +301,12 @@ export function createApp(deps: AppDeps): App {
       info.error = e.code;
       // An upstream's failure is the incident log's to say, once per node (outage of …, answers again); one
       // warning per request would bury it during an outage, and the access log has each request's code.
-      if (e.status >= 500 && e.code !== 'overloaded')
-        deps.log[UPSTREAM_CODES.has(e.code) ? 'debug' : 'warn'](
-          { path: req.url, code: e.code, err: e.message, details: e.details },
-          'request failed',
-        );
+      if (e.status >= 500 && e.code !== 'overloaded') {
+        const record = { path: req.url, code: e.code, err: e.message, details: e.details };
+        const since = UPSTREAM_CODES.has(e.code) ? null : warnNow(e.code);
+        if (since === null) deps.log.debug(record, 'request failed');
+        else deps.log.warn(since > 0 ? { ...record, alsoFailedSince: since } : record, 'request failed');
+      }
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
       deps.events.served?.({
