@@ -22,6 +22,7 @@
 // prune at once do no harm.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { saidAt, type SaidAt } from '../util/said-once.js';
 import type { Storage } from '../storage/index.js';
 import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -66,12 +67,12 @@ export interface IncidentLogOptions {
   /** Other processes record incidents in the same storage: list() shows the group's view. */
   readonly shared?: boolean;
   /**
-   * Another process writing to the same log output says when outages begin
-   * and end (the first worker of `serve --workers N`; every worker opens
-   * the same outage, its breaker following the others'): this one says it
-   * at debug level, so the log has one line per outage, not one per worker.
+   * The level of the lines that say an outage began, goes on or ended
+   * (default: their own): with `serve --workers N` every worker opens the
+   * same outage, its breaker following the others', and only the first says
+   * it (said-once.ts), so the log has one line per outage, not one per worker.
    */
-  readonly quiet?: boolean;
+  readonly level?: SaidAt;
 }
 
 const KEY_PREFIX = 'incidents/';
@@ -105,8 +106,7 @@ export class IncidentLog {
   private readonly serviceOf: ServiceOf;
   private readonly persist: boolean;
   private readonly shared: boolean;
-  /** The level of the lines that say an outage began, goes on or ended (quiet: debug). */
-  private readonly say: <L extends 'info' | 'warn' | 'error'>(level: L) => L | 'debug';
+  private readonly say: SaidAt;
   /** Names this process in its records' ids, so that processes sharing the storage never overwrite each other. */
   private readonly proc = randomBytes(3).toString('hex');
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -131,7 +131,7 @@ export class IncidentLog {
     this.serviceOf = opts.serviceOf ?? ((url) => ({ name: url, members: [url] }));
     this.persist = opts.persist ?? true;
     this.shared = this.persist && (opts.shared ?? false);
-    this.say = (level) => (opts.quiet ? 'debug' : level);
+    this.say = opts.level ?? saidAt(true);
   }
 
   /**

@@ -41,6 +41,7 @@ import { wirePrivate, type VcsOptions } from './private.js';
 import { ShuttingDownError } from '../proxy/errors.js';
 import { wireAuth } from './auth.js';
 import { processWideController } from '../util/signals.js';
+import { saidAt } from '../util/said-once.js';
 
 export interface Godepot {
   readonly settings: Settings;
@@ -138,6 +139,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   if (!given) registerLogMetrics(metrics.registry, droppedLineCount);
   const clock = opts.clock ?? systemClock;
   const graceClock = opts.graceClock ?? opts.upstreamClock ?? systemClock;
+  // What every worker finds alike (at start, an outage, missing data tiles) is said once, by the first (saysStart).
+  const startLevel = saidAt(opts.saysStart !== false);
   const coord = await openCoord(
     settings,
     log,
@@ -151,7 +154,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     persist: opts.recordIncidents ?? true,
     // Workers and nodes (Redis, or one bucket) write incidents to one storage: show the group's view.
     shared: coord.kind !== 'local' || storage.kind === 's3',
-    quiet: opts.saysStart === false,
+    level: startLevel,
     serviceOf: (url) => {
       const db = sources.find((s) => s.current().includes(url));
       return db ? { name: `checksum database ${db.name}`, members: db.current() } : { name: url, members: [url] };
@@ -162,9 +165,6 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   // https upstreams are trusted as the go command trusts them (roots.ts), unless the caller says otherwise.
   const proxies = opts.proxies ?? proxyRules();
   const pools = new HttpPools(settings.deadlines, opts.pools, proxies, () => trustOptions());
-  // What every worker finds alike at start is said once, by the first (saysStart); the others say it at debug.
-  const startLevel = <L extends 'info' | 'warn' | 'error'>(l: L): L | 'debug' =>
-    opts.saysStart === false ? 'debug' : l;
   if (proxies.any) log[startLevel('info')]({ proxies: proxies.describe() }, `upstream calls: ${proxies.describe()}`);
   const reach: Reachability = new Reachability(
     clock,
@@ -242,8 +242,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         storedDamaged: (kind) => metrics.storedDamaged.inc({ kind }),
         ...(opts.indexDataTiles === false ? { indexDataTiles: false } : {}),
         ...(opts.dataTileFailuresCounted ? { dataTileFailuresCounted: opts.dataTileFailuresCounted } : {}),
-        // Every worker finds the same data tiles missing: the first says it.
-        ...(opts.saysStart === false ? { quietDataTiles: true } : {}),
+        dataTileLevel: startLevel,
         ...(coord.leases ? { leases: coord.leases } : {}),
         clock,
         waits: graceClock,

@@ -3,6 +3,7 @@
 // /readyz shows the answers from the first second; the log says plainly
 // which sources work, so nobody learns it from the first failed build.
 import type { Logger } from 'pino';
+import type { SaidAt } from '../util/said-once.js';
 import type { EndpointRegistry, Reachability, SumdbSources } from '../upstream/index.js';
 import { readLimited } from '../upstream/index.js';
 
@@ -13,7 +14,7 @@ export interface ProbeTargets {
   readonly reach: Reachability;
   readonly log: Logger;
   /** The level a finding is said at (compose's startLevel: debug on all but the first worker of `serve --workers N`). */
-  readonly level: (l: 'info' | 'warn' | 'error') => 'info' | 'warn' | 'error' | 'debug';
+  readonly level: SaidAt;
 }
 
 export async function probeAtStart(t: ProbeTargets, signal: AbortSignal): Promise<void> {

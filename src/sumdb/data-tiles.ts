@@ -28,6 +28,7 @@
 // asked for now, and it answers the rest of them without a lookup each.
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
+import type { SaidAt } from '../util/said-once.js';
 import type { WaitingClock } from '../util/clock.js';
 import { fetchOnceAcross, type FetchLeases } from '../util/leases.js';
 import { Limiter } from '../util/limiter.js';
@@ -69,10 +70,10 @@ export interface DataTileContext {
    */
   readonly laterFailures?: string;
   /**
-   * Another process writing to the same log output (the first worker of `serve --workers N`) says when data
-   * tiles cannot be had and when they can again: this one says it at debug level, so the log says it once.
+   * The level of the lines that say data tiles cannot be had and can again (default: their own): every worker of
+   * `serve --workers N` finds the same tiles missing, and only the first says it (said-once.ts).
    */
-  readonly quiet?: boolean;
+  readonly level?: SaidAt;
   /** A stored data tile was found damaged (reported by the mirror: logged at error level and counted). */
   readonly damaged: (t: Tile, reason: string) => void;
   /** What the pause in lookups is waited on (tests move a fake one). */
@@ -343,7 +344,7 @@ export class DataTileIndex {
     try {
       await this.around(id, signal);
       if (this.failures > 0)
-        this.c.log[this.c.quiet ? 'debug' : 'info'](
+        this.c.log[this.c.level?.('info') ?? 'info'](
           { db: this.c.name, failures: this.failures },
           'data tiles are fetched again',
         );
@@ -352,7 +353,7 @@ export class DataTileIndex {
       if (signal.aborted) return;
       this.c.failed?.(this.c.name);
       if (this.failures++ === 0)
-        this.c.log[this.c.quiet ? 'debug' : 'warn'](
+        this.c.log[this.c.level?.('warn') ?? 'warn'](
           { db: this.c.name, err: (err as Error).message },
           `checksum database ${this.c.name}: no data tile around record ${id} (${(err as Error).message}). Every module is still verified by its own lookup; what is lost is answering lookups of that record's neighbours from the tile while the database is down. Nothing to do unless the database's own host should be reachable from here (${this.c.laterFailures ?? 'further failures are counted in godepot_sumdb_data_tile_failures_total, not logged'})`,
         );

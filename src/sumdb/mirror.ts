@@ -26,6 +26,7 @@ import { provenHashes, remoteGet, tileHashes, unprovenRecord } from './proven.js
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import { signedTree, TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
 import { processWideController } from '../util/signals.js';
+import type { SaidAt } from '../util/said-once.js';
 
 const FULL = 1 << TILE_HEIGHT;
 const TEXT = 'text/plain; charset=utf-8';
@@ -84,8 +85,8 @@ export interface SumdbMirrorOptions {
   readonly dataTileFailed?: (db: string) => void;
   /** Where the data-tile failures after the one logged are counted, as the warning says (default: the metric). */
   readonly dataTileFailuresCounted?: string;
-  /** Another process of this node logs the data-tile warnings (DataTileContext.quiet). */
-  readonly quietDataTiles?: boolean;
+  /** The level of the data-tile warnings (DataTileContext.level; default: their own). */
+  readonly dataTileLevel?: SaidAt;
   /** A stored record or tile was found damaged (counted; logged at error level). */
   readonly storedDamaged?: (kind: 'record' | 'tile') => void;
   /**
@@ -153,7 +154,7 @@ export class SumdbMirror {
       suspected: this.suspected,
       ...(opts.dataTileFailed ? { failed: opts.dataTileFailed } : {}),
       ...(opts.dataTileFailuresCounted ? { laterFailures: opts.dataTileFailuresCounted } : {}),
-      ...(opts.quietDataTiles ? { quiet: true } : {}),
+      ...(opts.dataTileLevel ? { level: opts.dataTileLevel } : {}),
       damaged: (t, reason) => this.storedTileDamaged(t, reason),
       waits: opts.waits ?? systemClock,
       ...(opts.leases ? { leases: opts.leases } : {}),

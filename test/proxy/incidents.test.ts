@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { saidAt } from '../../src/util/said-once.js';
 import { IncidentLog, readIncidents, REOPEN_WITHIN_MS, STALE_AFTER_MS } from '../../src/proxy/incidents.js';
 import { formatIncidentTable, incidentsCommand } from '../../src/cli/incidents.js';
 import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
@@ -65,7 +66,7 @@ describe('incident log', () => {
         { write: (l: string) => void lines.push([JSON.parse(l).level, JSON.parse(l).msg]) },
       );
       const clock = new ManualClock();
-      const log = new IncidentLog(new MemoryStorage(), logger, { clock, quiet, persist: false });
+      const log = new IncidentLog(new MemoryStorage(), logger, { clock, level: saidAt(!quiet), persist: false });
       const ep = log.endpointObserver();
       ep.onBreaker?.('https://proxy.example', 'open', failure());
       clock.advance(60_000);

@@ -7,6 +7,7 @@ import { DataTileIndex, type DataTileContext } from '../../src/sumdb/data-tiles.
 import { FakeClock } from '../support/clock.js';
 import { dependantSignals } from '../support/signals.js';
 import { fakeModules, rig, type Rig } from './mirror-harness.js';
+import { saidAt } from '../../src/util/said-once.js';
 
 const records = Array.from({ length: 5 }, (_, i) => ({
   path: `example.com/m${i}`,
@@ -56,7 +57,7 @@ describe('background data-tile fetches', () => {
 
   it('says it at debug level in a worker other than the first (the first says it for the node), counting alike', async () => {
     const failed: string[] = [];
-    const r = await rig([db.url], { mirror: { dataTileFailed: (n) => failed.push(n), quietDataTiles: true } });
+    const r = await rig([db.url], { mirror: { dataTileFailed: (n) => failed.push(n), dataTileLevel: saidAt(false) } });
     const undo = db.setFault(faults.status(500), '/tile/8/data/');
     try {
       await r.mirror.lookup({ path: records[4]!.path, version: 'v1.0.0' });
