@@ -72,9 +72,6 @@ export interface App {
   readonly inFlight: number;
 }
 
-/** Failures an upstream caused: the incident log says the outage (src/proxy/incidents.ts). */
-const UPSTREAM_CODES: ReadonlySet<ErrorCode> = new Set(['upstream_failed', 'upstream_timeout']);
-
 /** 'request failed' is said at warn level at most this often per error code (the others at debug, counted). */
 const WARN_EVERY_MS = 10_000;
 
@@ -83,8 +80,10 @@ const ABOUT =
 
 export function createApp(deps: AppDeps): App {
   const clock = deps.clock ?? systemClock;
-  // A store that is down or full fails every request alike: one warning per code every WARN_EVERY_MS says it
-  // (with how many more failed since the last), not one per request (the access log has each request's code).
+  // An upstream or a store that is down fails every request alike: one warning per code every WARN_EVERY_MS
+  // says it (with how many more failed since the last), not one per request, which would bury the outage line
+  // (the access log has each request's code); a failure that opens no outage (a private module's credentials,
+  // a single module's upstream error) still reaches the log with its reason.
   const warned = new Map<ErrorCode, { at: number; since: number }>();
   const warnNow = (code: ErrorCode): number | null => {
     const now = clock.now();
@@ -299,11 +298,9 @@ export function createApp(deps: AppDeps): App {
       if (gone || res.destroyed) return;
       const e = toGodepotError(err, 'the request');
       info.error = e.code;
-      // An upstream's failure is the incident log's to say, once per node (outage of …, answers again); one
-      // warning per request would bury it during an outage, and the access log has each request's code.
       if (e.status >= 500 && e.code !== 'overloaded') {
         const record = { path: req.url, code: e.code, err: e.message, details: e.details };
-        const since = UPSTREAM_CODES.has(e.code) ? null : warnNow(e.code);
+        const since = warnNow(e.code);
         if (since === null) deps.log.debug(record, 'request failed');
         else deps.log.warn(since > 0 ? { ...record, alsoFailedSince: since } : record, 'request failed');
       }

@@ -1,6 +1,7 @@
 // The 3 a.m. log during an upstream outage: the outage is said once (the
-// incident log's "outage of …"), not once per request that failed because of
-// it; each such request is in the access log with its code.
+// incident log's "outage of …"), and the requests that failed because of it
+// once per ten seconds with the reason, not once each; each such request is
+// in the access log with its code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
@@ -20,6 +21,7 @@ describe('requests that fail during an upstream outage', () => {
       sumdb: `${sumdb.vkey} ${sumdb.url}`,
       'access-log': 'true',
       'retry-attempts': '1',
+      'log-level': 'debug',
     });
   });
 
@@ -41,7 +43,9 @@ describe('requests that fail during an upstream outage', () => {
     const level = (l: Record<string, unknown>): number => (typeof l.level === 'number' ? l.level : 0);
     expect(logs.filter((l) => l.msg === 'request' && l.error === 'upstream_failed')).toHaveLength(8);
     const said = logs.filter((l) => level(l) >= 30 && l.msg !== 'request').map((l) => l.msg);
-    expect(said).toEqual([expect.stringMatching(/^outage of http:\/\/127\.0\.0\.1:\d+: /)]);
+    // The first failure with its reason (the next in ten seconds at debug), and the outage once.
+    expect(said.sort()).toEqual([expect.stringMatching(/^outage of http:\/\/127\.0\.0\.1:\d+: /), 'request failed']);
+    expect(logs.filter((l) => l.msg === 'request failed' && level(l) === 20)).toHaveLength(7);
   });
 });
 
