@@ -77,12 +77,33 @@ export function fromOrigin(err: OriginError): Error {
 export class OriginSource implements ModuleSource {
   readonly disabled = false;
 
+  /** Told before a go run that fetches a version's .info, .mod and .zip (whenDownloading). */
+  private downloading: ((path: string, version: string, kind: 'info' | 'mod' | 'zip') => void) | null = null;
+
   constructor(private readonly origin: Origin) {}
 
-  private async body(upstreamPath: string, signal: AbortSignal): Promise<{ body: Buffer; host: string }> {
+  /**
+   * Calls listener when a fetch of a version's .info, .mod or .zip is about
+   * to run `go mod download`, which fetches all three (a query, a list or
+   * @latest is `go list`: no zip comes of it). Not for getEach: that is a
+   * cross-check of what another source served, not a fetch stored from.
+   */
+  whenDownloading(listener: (path: string, version: string, kind: 'info' | 'mod' | 'zip') => void): void {
+    this.downloading = listener;
+  }
+
+  private async body(
+    upstreamPath: string,
+    signal: AbortSignal,
+    tell: boolean,
+  ): Promise<{ body: Buffer; host: string }> {
     const { path, kind, version } = parseUpstreamPath(upstreamPath);
     const host = path.split('/')[0] ?? path;
     const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v) + '\n');
+    const download = async (k: 'info' | 'mod' | 'zip'): Promise<Buffer> => {
+      if (tell) this.downloading?.(path, version, k);
+      return (await this.origin.download(path, version, signal))[k];
+    };
     try {
       switch (kind) {
         case 'list':
@@ -94,11 +115,10 @@ export class OriginSource implements ModuleSource {
           // command resolves it (to v2.0.0+incompatible) or says it does not exist.
           if (!isCanonicalVersion(version) || !isVersionOf(path, version))
             return { body: json(await this.origin.query(path, version, signal)), host };
-          return { body: (await this.origin.download(path, version, signal)).info, host };
+          return { body: await download('info'), host };
         case 'mod':
-          return { body: (await this.origin.download(path, version, signal)).mod, host };
         case 'zip':
-          return { body: (await this.origin.download(path, version, signal)).zip, host };
+          return { body: await download(kind), host };
       }
     } catch (err) {
       throw err instanceof OriginError ? fromOrigin(err) : err;
@@ -106,14 +126,23 @@ export class OriginSource implements ModuleSource {
     throw new Error(`internal: no origin fetch for ${kind}`);
   }
 
-  async get<T>(
+  get<T>(
     upstreamPath: string,
     _kind: string,
     _cls: CallClass,
     read: BodyReader<T>,
     signal?: AbortSignal,
   ): Promise<Fetched<T>> {
-    const { body, host } = await this.body(upstreamPath, signal ?? new AbortController().signal);
+    return this.fetch(upstreamPath, read, signal, true);
+  }
+
+  private async fetch<T>(
+    upstreamPath: string,
+    read: BodyReader<T>,
+    signal: AbortSignal | undefined,
+    tell: boolean,
+  ): Promise<Fetched<T>> {
+    const { body, host } = await this.body(upstreamPath, signal ?? new AbortController().signal, tell);
     const meta = { upstream: originLabel(host), url: `${originLabel(host)}${upstreamPath}`, status: 200, headers: {} };
     try {
       return { value: await read(Readable.from([body]), meta), meta };
@@ -130,13 +159,13 @@ export class OriginSource implements ModuleSource {
 
   async getEach<T>(
     upstreamPath: string,
-    kind: string,
-    cls: CallClass,
+    _kind: string,
+    _cls: CallClass,
     read: BodyReader<T>,
     signal?: AbortSignal,
   ): Promise<{ found: Fetched<T>[]; errors: Error[] }> {
     try {
-      return { found: [await this.get(upstreamPath, kind, cls, read, signal)], errors: [] };
+      return { found: [await this.fetch(upstreamPath, read, signal, false)], errors: [] };
     } catch (err) {
       return { found: [], errors: [err instanceof Error ? err : new Error(String(err))] };
     }
@@ -152,21 +181,10 @@ export class OriginSource implements ModuleSource {
 export class DirectFallback implements ModuleSource {
   readonly disabled = false;
 
-  /** Told when the walk reaches the origin for a version's .info, .mod or .zip (whenDownloading). */
-  private downloading: ((path: string, version: string, kind: 'info' | 'mod' | 'zip') => void) | null = null;
-
   constructor(
     private readonly proxies: ProxyList,
     private readonly origin: ModuleSource,
   ) {}
-
-  /**
-   * Calls listener when the walk reaches the origin for a version's .info,
-   * .mod or .zip, before the origin's go run, which fetches all three.
-   */
-  whenDownloading(listener: (path: string, version: string, kind: 'info' | 'mod' | 'zip') => void): void {
-    this.downloading = listener;
-  }
 
   async get<T>(
     upstreamPath: string,
@@ -178,16 +196,6 @@ export class DirectFallback implements ModuleSource {
     if (!this.proxies.disabled) {
       const fetched = await this.proxies.getOrPass(upstreamPath, kind, cls, read, signal);
       if (fetched) return fetched;
-    }
-    if (this.downloading) {
-      const p = parseUpstreamPath(upstreamPath);
-      // What OriginSource fetches with `go mod download` (a query or a list is `go list`: no zip comes of it).
-      if (
-        (p.kind === 'info' || p.kind === 'mod' || p.kind === 'zip') &&
-        isCanonicalVersion(p.version) &&
-        isVersionOf(p.path, p.version)
-      )
-        this.downloading(p.path, p.version, p.kind);
     }
     return this.origin.get(upstreamPath, kind, cls, read, signal);
   }

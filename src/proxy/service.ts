@@ -70,19 +70,11 @@ export class ModuleService {
   /** Fetches the artifacts a client asks for next (read-ahead.ts); null when off. */
   private readonly readAhead: ReadAhead | null;
 
-  /** Whether a client's miss reads ahead both other artifacts of its version (a source that yields them at once). */
-  private readonly wholeVersions: boolean;
-
-  /**
-   * wholeVersions: the source fetches a version's three artifacts in one go (the origin's go run), so a client's
-   * miss stores the other two from that fetch as well (with readAhead).
-   */
   constructor(
     readonly ctx: ServiceContext,
     private readonly memoryItemLimit: number,
-    options: { readonly readAhead?: boolean; readonly wholeVersions?: boolean } = {},
+    options: { readonly readAhead?: boolean } = {},
   ) {
-    this.wholeVersions = options.wholeVersions ?? false;
     this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound);
     this.mutable = new MutableCache(ctx, this.notFound);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
@@ -158,8 +150,9 @@ export class ModuleService {
 
   /**
    * The source is fetching path@version's .info, .mod and .zip in one go run
-   * (`--upstream …,direct` reached the origin for kind): the other two are
-   * stored from that run as well. Only then: a .mod from a proxy does not
+   * (its origin, for kind: OriginSource.whenDownloading, for a private module
+   * or where `--upstream …,direct` reached direct): the other two are stored
+   * from that run as well. Only then: a .mod from a proxy does not
    * bring its .zip (the go command reads many go.mod files whose zips it
    * never needs, and a proxy serves each on its own); from the origin the zip
    * is fetched anyway. Started while the run is under way, they take their
@@ -173,8 +166,8 @@ export class ModuleService {
 
   /** Reads ahead the two other artifacts of req's version, once for the version. */
   private siblingsAhead(req: ImmutableRequest): void {
-    // Once per version, not per artifact: the siblings' own fetches reach the same go run (the listener of
-    // `direct` hears them too), and would each read the others ahead again, the client's own artifact among them.
+    // Once per version, not per artifact: the siblings' own fetches reach the same go run (the origin's listener
+    // hears them too), and would each read the others ahead again, the client's own artifact among them.
     if (!this.readAhead?.first(`${req.path}@${req.version}>siblings`)) return;
     const key = storageKey(req);
     for (const next of ['info', 'mod', 'zip'] as const) if (next !== req.kind) this.ahead(`${key}>${next}`, req, next);
@@ -291,7 +284,7 @@ export class ModuleService {
     this.intactCopies.set(key, etag);
   }
 
-  /** client: a client asked for req (a read-ahead is not one, and starts no other). */
+  /** client: a client asked for req (a read-ahead is not one, and starts no other here). */
   private async getImmutable(
     req: ImmutableRequest,
     signal: AbortSignal | undefined,
@@ -321,7 +314,7 @@ export class ModuleService {
     if (neg) throw fromNotFound(neg, describeRequest(req), req.path);
     let outcome: StoreOutcome | null;
     try {
-      outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s, client), signal)).value;
+      outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
     } catch (err) {
       if (err instanceof NotFoundError) await this.notFound.remember(key, err);
       throw toGodepotError(err, describeRequest(req), req.path);
@@ -370,18 +363,10 @@ export class ModuleService {
    * its quarantined copy); a waiter gives the holder's NotFoundError, or its
    * error when the upstream or the database failed it (the same answer here).
    */
-  private async fetchShared(
-    req: ImmutableRequest,
-    key: string,
-    signal: AbortSignal,
-    client: boolean,
-  ): Promise<StoreOutcome | null> {
+  private async fetchShared(req: ImmutableRequest, key: string, signal: AbortSignal): Promise<StoreOutcome | null> {
     const { value } = await fetchOnceAcross<StoreOutcome | null>(this.ctx.leases, key, signal, {
       held: async () => ((await this.storedAnywhere(req, key)) ? { value: null } : null),
       fetch: async (s) => {
-        // Started by the process that fetches, while its go run is under way: they take their leases then, so
-        // that another worker asked for them waits for this run and reads what it stored, rather than run go again.
-        if (client && this.wholeVersions && !(req.kind === 'info' && req.query)) this.siblingsAhead(req);
         const outcome = await this.fetcher.fetchAndStore(req, s);
         return { value: outcome, stored: outcome.stored };
       },

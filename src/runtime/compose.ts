@@ -7,7 +7,6 @@ import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
 import { IncidentLog } from '../proxy/incidents.js';
 import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
-import { DirectFallback } from '../proxy/origin-source.js';
 import { ModuleService } from '../proxy/service.js';
 import { createApp, type App } from '../server/app.js';
 import { OperatorApi, operatorRoutes } from '../server/api.js';
@@ -299,10 +298,9 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     ...moduleCoordination(coord, settings),
   };
   const service = new ModuleService(serviceContext, settings.memoryCacheItem, { readAhead: settings.readAhead });
-  // A public version the proxies lack comes from one go run, as a private one does: all three artifacts are stored
-  // from it, so that no other worker runs go again for the next one the client asks for.
-  if (priv.publicSource instanceof DirectFallback)
-    priv.publicSource.whenDownloading((path, version, kind) => service.fetchingWholeVersion(path, version, kind));
+  // One go run yields a version's .info, .mod and .zip (a private one, or a public one the proxies lack): the service
+  // that asked for one stores all three from it, so that no other worker runs go again for the next one asked.
+  priv.directSource?.whenDownloading((path, version, kind) => service.fetchingWholeVersion(path, version, kind));
   if (priv.privateSource) {
     const privateService = new ModuleService(
       {
@@ -312,9 +310,10 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         ...(priv.ledger ? { pins: priv.ledger } : {}),
       },
       settings.memoryCacheItem,
-      // One go run yields a version's .info, .mod and .zip: all are stored from it, so that no other worker runs
-      // go again for the next one the client asks for.
-      { readAhead: settings.readAhead, wholeVersions: true },
+      { readAhead: settings.readAhead },
+    );
+    priv.privateSource.whenDownloading((path, version, kind) =>
+      privateService.fetchingWholeVersion(path, version, kind),
     );
     service.routePrivate(priv.isPrivate, privateService);
   }

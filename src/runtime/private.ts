@@ -33,6 +33,8 @@ export interface PrivateWiring {
   readonly publicSource: ModuleSource;
   /** Private modules: their origin (null without --private). */
   readonly privateSource: OriginSource | null;
+  /** The origin publicSource reaches at `direct` (null without direct); the public service stores its go runs. */
+  readonly directSource: OriginSource | null;
   readonly isPrivate: (path: string) => boolean;
   readonly ledger: PrivateLedger | null;
   readonly origin: Origin | null;
@@ -61,7 +63,8 @@ export async function wirePrivate(
   const isPrivate = (path: string): boolean => patterns !== '' && matchPrefixPatterns(patterns, path);
   const effective = withPrivateNosumdb(settings);
   if (patterns === '' && !settings.upstream.direct) {
-    return { publicSource: upstream, privateSource: null, isPrivate, ledger: null, origin: null, settings: effective };
+    const none = { privateSource: null, directSource: null, ledger: null, origin: null };
+    return { ...none, publicSource: upstream, isPrivate, settings: effective };
   }
   const moved = new Counter({
     name: 'godepot_private_tag_moved_total',
@@ -105,10 +108,11 @@ export async function wirePrivate(
     },
     shutdown,
   );
-  const source = new OriginSource(origin);
+  const direct = settings.upstream.direct ? new OriginSource(origin) : null;
   return {
-    publicSource: settings.upstream.direct ? new DirectFallback(upstream, source) : upstream,
-    privateSource: patterns === '' ? null : source,
+    publicSource: direct ? new DirectFallback(upstream, direct) : upstream,
+    privateSource: patterns === '' ? null : new OriginSource(origin),
+    directSource: direct,
     isPrivate,
     ledger,
     origin,

@@ -91,9 +91,14 @@ describe('DirectFallback follows the GOPROXY walk to direct', () => {
     const [missing, good] = await Promise.all([proxy(404), proxy(200)]);
     const told: string[] = [];
     const source = (list: string): DirectFallback => {
-      const s = new DirectFallback(new ProxyList(parseUpstreamList(list), registry()), origin());
-      s.whenDownloading((path, version, kind) => told.push(`${path}@${version}.${kind}`));
-      return s;
+      const artifact = Buffer.from('from the origin\n');
+      const o = new OriginSource({
+        download: async () => ({ info: artifact, mod: artifact, zip: artifact }),
+        query: async () => ({ Version: 'v1.0.0' }),
+        list: async () => [],
+      } as unknown as Origin);
+      o.whenDownloading((path, version, kind) => told.push(`${path}@${version}.${kind}`));
+      return new DirectFallback(new ProxyList(parseUpstreamList(list), registry()), o);
     };
     const read = readLimited(1 << 20);
     const direct = source(`${missing},direct`);
