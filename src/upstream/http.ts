@@ -312,11 +312,7 @@ export async function getOnce<T>(
           detail: `the answer has Content-Encoding gzip, but its bytes are no gzip (${(err as Error).message})`,
           transient: false,
         });
-      if (
-        opts.signal.aborted &&
-        !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
-      )
-        throw err;
+      if (abortedByCaller(opts.signal)) throw err;
       throw classifyNetworkError(base, err, 'body', undefined, opts.deadlines);
     }
   }
@@ -369,13 +365,14 @@ async function send(
       opts.signal,
     );
   } catch (err) {
-    if (
-      opts.signal.aborted &&
-      !(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError')
-    )
-      throw err;
+    if (abortedByCaller(opts.signal)) throw err;
     throw classifyNetworkError(base, err, 'request', opts.via, opts.deadlines);
   }
+}
+
+/** Whether signal was aborted by the caller (its own abort is passed on as it is), not by its deadline (a time-out). */
+function abortedByCaller(signal: AbortSignal): boolean {
+  return signal.aborted && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError');
 }
 
 /** The redirects the go command's HTTP client follows (Go's net/http), and how many requests one call makes at most. */
