@@ -86,6 +86,11 @@ export function checkVersionOf(path: string, version: string): void {
   if (reason !== null) throw new ModuleError(path, version, new InvalidVersionError(version, false, reason));
 }
 
+/** Whether checkVersionOf(path, version) passes: version is valid semver whose major version fits the path's. */
+export function isVersionOf(path: string, version: string): boolean {
+  return semver.isValid(version) && pathMajorProblem(version, splitPathVersion(path).pathMajor) === null;
+}
+
 /**
  * module.CanonicalVersion: semver.canonical, but keeping the special build
  * suffix '+incompatible'. '' when v is invalid.

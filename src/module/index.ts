@@ -27,6 +27,7 @@ export {
 export {
   check,
   checkVersionOf,
+  isVersionOf,
   checkPathMajor,
   matchPathMajor,
   pathMajorPrefix,

@@ -7,7 +7,7 @@
 // returns, and under --verify quorum the origin is one of the sources that
 // must agree).
 import { Readable } from 'node:stream';
-import { checkVersionOf, isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
+import { isCanonicalVersion, isVersionOf, unescapePath, unescapeVersion } from '../module/index.js';
 import {
   BadBodyError,
   LocalFailure,
@@ -43,16 +43,6 @@ export function originLabel(host: string): string {
 /** Whether meta.upstream names an origin (originLabel), not a proxy (a proxy is named by its URL). */
 export function isOriginLabel(upstream: string): boolean {
   return upstream.startsWith('origin ');
-}
-
-/** Whether a canonical version is one of path's (its major version fits the path's). */
-function isVersionOf(path: string, version: string): boolean {
-  try {
-    checkVersionOf(path, version);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The error the service reports for a failed origin fetch (404/410 pass through as NotFoundError). */

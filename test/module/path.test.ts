@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   check,
   checkPathMajor,
+  isVersionOf,
   matchPathMajor,
   pathMajorPrefix,
   canonicalVersion,
@@ -185,6 +186,8 @@ describe('module.checkTests vectors', () => {
     const err = thrown(() => check(path, version));
     if (ok) expect(err).toBeNull();
     else expect(err).toBeInstanceOf(ModuleError);
+    // For a valid path, check's verdict is isVersionOf's.
+    if (isValidModulePath(path)) expect(isVersionOf(path, version)).toBe(ok);
   });
 });
 
