@@ -385,7 +385,7 @@ export class ImmutableFetcher {
       return this.whenUnavailable(
         req,
         policy,
-        fetched,
+        fetched.meta.upstream,
         new ChecksumUnavailableError(
           this.ctx.checksums?.name ?? '',
           `its record has no ${req.kind === 'zip' ? 'zip' : 'go.mod'} hash`,
@@ -395,7 +395,7 @@ export class ImmutableFetcher {
       );
     }
     if (r.answer) throw this.refused(req, r, r.answer, fetched.meta.upstream);
-    return this.whenUnavailable(req, policy, fetched, r, got, signal);
+    return this.whenUnavailable(req, policy, fetched.meta.upstream, r, got, signal);
   }
 
   /**
@@ -419,7 +419,8 @@ export class ImmutableFetcher {
   private async whenUnavailable(
     req: ImmutableRequest,
     policy: Policy,
-    fetched: Fetched<unknown>,
+    /** Where the bytes came from (Fetched meta.upstream): a proxy's URL, or an origin (originLabel). */
+    from: string,
     why: ChecksumUnavailableError,
     got: string,
     signal: AbortSignal,
@@ -429,7 +430,7 @@ export class ImmutableFetcher {
     // go run, a repository the client cannot read included; and the client can make the lookup of its own
     // module fail (its host hangs for the database's fetcher) while the database answers every other. So
     // fallback does not serve them unverified: strict does not either, and quorum needs a proxy to agree.
-    if (policy === 'fallback' && isOriginLabel(fetched.meta.upstream)) {
+    if (policy === 'fallback' && isOriginLabel(from)) {
       throw new GodepotError(
         'verification_unavailable',
         `godepot: cannot verify ${what}: ${why.message}; it was fetched from its origin (direct), and godepot serves a public module fetched from its origin only once the checksum database vouches for it, so it is not served (try again when the database is reachable, or get it through an upstream proxy that has it)`,

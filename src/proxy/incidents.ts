@@ -13,12 +13,12 @@
 // process is known by its age — by `godepot incidents` too, which reads the
 // storage while the server runs, alone or not.
 // Several processes (workers, nodes) may write to one storage: each writes
-// records of its own (the id names the process), and the log is read as the group's view (groupView): the records of one
-// service that overlap in time are one outage, with the requests every
-// process served meanwhile added up. Whoever reads the records (at load and
-// for list()) deletes those beyond the limits, whichever process wrote
-// them: a process that stopped (a restart, a respawned worker, a deploy)
-// never prunes its own again. Deleting is idempotent, so processes that
+// records of its own (the id names the process), and the log is read as the
+// group's view (groupView): the records of one service that overlap in time
+// are one outage, with the requests every process served meanwhile added up.
+// Whoever reads the records (at load and for list()) deletes those beyond the
+// limits, whichever process wrote them: a process that stopped (a restart, a
+// respawned worker, a deploy) never prunes its own again. Deleting is idempotent, so processes that
 // prune at once do no harm.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
