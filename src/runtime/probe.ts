@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { SaidAt } from '../util/said-once.js';
 import type { EndpointRegistry, Reachability, SumdbSources } from '../upstream/index.js';
-import { readLimited } from '../upstream/index.js';
+import { isHealthy, readLimited } from '../upstream/index.js';
 
 export interface ProbeTargets {
   readonly upstreams: readonly string[];
@@ -80,8 +80,7 @@ export async function reprobeFailing(
 ): Promise<void> {
   const ask = (url: string, path: string, kind: 'list' | 'sumdb-latest', cls: 'metadata' | 'sumdb') => {
     const e = t.endpoints.get(url);
-    const s = e.status();
-    if (s.state === 'closed' && s.failingSince === undefined) return undefined;
+    if (isHealthy(e.status())) return undefined;
     return e.get(path, kind, cls, readLimited(1 << 20), signal).catch(() => undefined);
   };
   await Promise.all([

@@ -6,7 +6,7 @@
 import type { CoordStatus } from '../coord/index.js';
 import { LATE, systemClock, within } from '../util/clock.js';
 import type { Storage } from '../storage/index.js';
-import type { EndpointRegistry, EndpointStatus, Reachability } from '../upstream/index.js';
+import { isHealthy, type EndpointRegistry, type EndpointStatus, type Reachability } from '../upstream/index.js';
 import type { SumdbEndpoint, SumdbStatus } from './sumdb-endpoint.js';
 
 export interface Readiness {
@@ -26,11 +26,6 @@ export interface Readiness {
   readonly coordination?: CoordStatus;
 }
 
-/** The upstream answers: its breaker closed and no failure streak (another process's news may have ended it). */
-function healthy(e: EndpointStatus): boolean {
-  return e.state === 'closed' && e.failingSince === undefined;
-}
-
 /**
  * The failing checksum-database sources another source of the same database
  * covers: a database's sources are copies of one signed log, hedged, so one
@@ -48,7 +43,9 @@ export function coveredSources(
       .filter((e) => {
         const db = dbOf(e.url);
         return (
-          !healthy(e) && db !== undefined && endpoints.some((o) => o.url !== e.url && dbOf(o.url) === db && healthy(o))
+          !isHealthy(e) &&
+          db !== undefined &&
+          endpoints.some((o) => o.url !== e.url && dbOf(o.url) === db && isHealthy(o))
         );
       })
       .map((e) => e.url),
@@ -98,7 +95,7 @@ export class Health {
       const r = this.reach?.of(e.url);
       // This process's last call failed, but the upstream has answered since — in another process of the group,
       // whose news ended the streak: that failure is history, as for a database's sources (mirrors.ts).
-      const answers = healthy(s);
+      const answers = isHealthy(s);
       return {
         ...s,
         ...(r ? { reachable: r.reachable || answers } : {}),

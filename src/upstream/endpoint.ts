@@ -75,6 +75,11 @@ export interface EndpointStatus {
   readonly lastFailure?: { readonly class: FailureClass; readonly detail: string; readonly at: string };
 }
 
+/** The upstream answers: its breaker closed and no failure streak (another process's news may have ended one). */
+export function isHealthy(s: Pick<EndpointStatus, 'state' | 'failingSince'>): boolean {
+  return s.state === 'closed' && s.failingSince === undefined;
+}
+
 /** Exponential backoff with full jitter: a random pause in [0, min(max, base·2^(n-1))]. */
 function backoff(attempt: number, retry: ResilienceSettings['retry'], random: () => number): number {
   return Math.round(random() * Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1)));

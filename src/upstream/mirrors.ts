@@ -8,7 +8,7 @@
 // start, the next is asked too if it is slow or fails.
 import type { Clock } from '../util/clock.js';
 import type { CallClass } from './types.js';
-import type { EndpointRegistry } from './endpoint.js';
+import { isHealthy, type EndpointRegistry } from './endpoint.js';
 import type { Reachability } from './reachability.js';
 import { SourcesFailedError, UpstreamError } from './errors.js';
 import { hedged } from './hedge.js';
@@ -205,8 +205,7 @@ export class SumdbSources implements SourceList {
     // This process's last call failed, but the source has answered since — here or in another process of the
     // group, whose news ended the failure streak: with --workers N every worker then says the same.
     if (!r.reachable) {
-      const e = this.opts.endpoints.get(url).status();
-      if (e.state === 'closed' && e.failingSince === undefined) return { url, via, state: 'ok', at };
+      if (isHealthy(this.opts.endpoints.get(url).status())) return { url, via, state: 'ok', at };
     }
     return { url, via, state: r.reachable ? 'ok' : 'failing', ...detail(r.detail), at };
   }
