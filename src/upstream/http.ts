@@ -10,7 +10,7 @@ import type { CallClass, Deadlines } from './types.js';
 import { classifyNetworkError, isRefusalStatus, NotFoundError, UpstreamError } from './errors.js';
 import { NO_PROXY_RULES, redactProxy, type ProxyRules } from './env-proxy.js';
 import type { TrustOptions } from '../util/trust.js';
-import { shorten } from '../util/shorten.js';
+import { firstLine, shorten } from '../util/shorten.js';
 
 export const USER_AGENT = 'godepot/0.1 (+https://github.com/godepot/godepot)';
 
@@ -201,16 +201,6 @@ async function readText(body: Readable, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** First non-empty line of an error body, cleaned for logs and client messages. */
-function firstLine(text: string): string {
-  const line =
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '') ?? '';
-  return shorten(line.replace(/[^\x20-\x7e]/g, '?'), 300);
-}
-
 /**
  * An upstream's 4xx body as the go command would have shown it to its user
  * (cmd/go/internal/web formatErrorDetail: the lines up to the first blank
@@ -326,7 +316,7 @@ export async function getOnce<T>(
     return { found: false, notFound: new NotFoundError(base, res.statusCode, refusalWords(text)) };
   }
   // Another 4xx is passed on too (refusalOf); a 5xx's words are only quoted in godepot's 502 and its log.
-  const said = isRefusalStatus(res.statusCode) ? refusalWords(text) : firstLine(text);
+  const said = isRefusalStatus(res.statusCode) ? refusalWords(text) : firstLine(text, 300);
   const detail = `${res.statusCode}${said ? `: ${said}` : ''}${CREDENTIALS_REFUSED[res.statusCode] ?? ''}`;
   // 501 and 508 (a loop: a godepot whose upstream leads back to itself) do not change by asking again.
   const transient =

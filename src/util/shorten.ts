@@ -43,3 +43,17 @@ export function shorten(text: string, max: number): string {
   }
   return [...head, ELIDED, ...tail].join(' ');
 }
+
+/**
+ * The first line of text that is not blank (someone's error answer: what
+ * went wrong comes first), trimmed, with what is not printable ASCII as '?'
+ * (for a log line or a one-line message), shortened to max (shorten).
+ */
+export function firstLine(text: string, max: number): string {
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
+  return shorten(line.replace(/[^\x20-\x7e]/g, '?'), max);
+}

@@ -2,7 +2,7 @@
 // middle left out so that the start (what happened) and the end (what to do)
 // both stay.
 import { describe, expect, it } from 'vitest';
-import { shorten } from '../../src/util/shorten.js';
+import { firstLine, shorten } from '../../src/util/shorten.js';
 
 const SAID =
   "godepot: cannot reach corp.example to fetch corp.example/lib@v1.2.3: fatal: unable to access 'https://corp.example/lib/': Failed to connect to corp.example port 443 after 2 ms: Connection refused; check the network, DNS and HTTP(S)_PROXY of godepot's environment (stored versions are still served)";
@@ -47,5 +47,16 @@ describe('shorten', () => {
       expect(s.length).toBeLessThanOrEqual(max);
       expect(s).toMatch(/^(😀)+…$/);
     }
+  });
+});
+
+describe('firstLine', () => {
+  it('takes the first line that is not blank, trimmed, printable, and shortened', () => {
+    expect(firstLine('\n  \n  not found: example.com/m@v1.0.0  \nsecond line\n', 100)).toBe(
+      'not found: example.com/m@v1.0.0',
+    );
+    expect(firstLine('caf\u00e9 \u001b[31mred\n', 100)).toBe('caf? ?[31mred');
+    expect(firstLine('one two three four five six seven', 20)).toBe('one two … seven');
+    expect(firstLine('\n\n', 10)).toBe('');
   });
 });

@@ -17,7 +17,7 @@ import { redactText } from '../../util/redact.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
 import { NO_PROXY_RULES, type ProxyRules } from '../../upstream/env-proxy.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
-import { shorten } from '../../util/shorten.js';
+import { firstLine } from '../../util/shorten.js';
 
 export interface Target {
   readonly role: 'proxy' | 'database';
@@ -96,15 +96,10 @@ export function findingFor(target: Target, step: Step): Finding {
 
 /** The first line of an error answer, for its step's line: what the service said went wrong. */
 function answerSaid(body: Buffer | undefined): string {
-  const line =
-    body
-      ?.toString('utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '') ?? '';
+  const line = firstLine(body?.toString('utf8') ?? '', 600);
   // An HTML error page's first line is markup, not words.
   if (line === '' || line.startsWith('<')) return '';
-  return `: ${shorten(line.replace(/[^\x20-\x7e]/g, '?'), 600)}`;
+  return `: ${line}`;
 }
 
 async function httpStep(
