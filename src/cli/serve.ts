@@ -23,6 +23,7 @@ import { openStorage } from '../runtime/stores.js';
 import { holdProcessWarnings, makeLogger } from '../runtime/logging.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
+import { saidAt } from '../util/said-once.js';
 
 type HeldWarnings = ReturnType<typeof holdProcessWarnings>;
 
@@ -228,7 +229,7 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
       if (stopping) return;
       stopping = true;
       // Every worker gets the signal at once: the first says it; the primary says when all have stopped.
-      g.log[says ? 'info' : 'debug'](
+      g.log[saidAt(says)('info')](
         { signal: sig, inFlight: g.app.inFlight },
         'shutting down: draining in-flight requests',
       );
