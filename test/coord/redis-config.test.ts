@@ -47,22 +47,27 @@ it.skipIf(redisBinary === null)(
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
     await admin.config('SET', 'maxmemory', '1');
     const signal = new AbortController().signal;
+    /** Scripts Redis has run: the node's probes (CHECK) and grants; nothing else here runs one. */
+    const scripts = async (): Promise<number> =>
+      Number(/cmdstat_eval:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
     // Every grant is refused (INCR is a write): this node fetches on its own.
     for (let i = 0; i < 4; i++) {
       const lease = await coord.leases.acquire(`mod/x${i}.zip`, signal);
       expect(lease.lead).toBe(true);
       if (lease.lead) lease.release({ kind: 'stored' });
-      // Longer than the probe's period: PING answers under OOM, and used to mark Redis up again each time.
-      await new Promise((res) => setTimeout(res, 400));
     }
+    // Probes refused while Redis stays full (PING answers under OOM, and used to mark Redis up again each time):
+    // waited for as Redis counts them, not as time passes.
+    const before = await scripts();
+    await waitFor(async () => (await scripts()) >= before + 3, 10_000, 'three probes of a full Redis');
     expect(states).toEqual([true, false]);
     expect(coord.status().redis).toMatchObject({ state: 'down' });
     expect(coord.status().redis?.error).toMatch(/OOM|maxmemory/);
     expect(lines.filter((l) => l.level >= 40)).toHaveLength(1);
     // Room again: the node rejoins by itself.
     await admin.config('SET', 'maxmemory', '0');
-    await new Promise((res) => setTimeout(res, 600));
-    expect(coord.status().redis?.state).toBe('up');
+    await waitFor(async () => coord.status().redis?.state === 'up', 10_000, 'the node back on Redis');
+    expect(states).toEqual([true, false, true]);
   },
 );
 
