@@ -161,16 +161,12 @@ export class ModuleService {
    * already holds (its own run) waits for that instead.
    */
   fetchingWholeVersion(path: string, version: string, kind: 'info' | 'mod' | 'zip'): void {
-    this.siblingsAhead(kind === 'info' ? { kind, path, version, query: false } : { kind, path, version });
-  }
-
-  /** Reads ahead the two other artifacts of req's version, once for the version. */
-  private siblingsAhead(req: ImmutableRequest): void {
     // Once per version, not per artifact: the siblings' own fetches reach the same go run (the origin's listener
     // hears them too), and would each read the others ahead again, the client's own artifact among them.
-    if (!this.readAhead?.first(`${req.path}@${req.version}>siblings`)) return;
+    if (!this.readAhead?.first(`${path}@${version}>siblings`)) return;
+    const req: ImmutableRequest = kind === 'info' ? { kind, path, version, query: false } : { kind, path, version };
     const key = storageKey(req);
-    for (const next of ['info', 'mod', 'zip'] as const) if (next !== req.kind) this.ahead(`${key}>${next}`, req, next);
+    for (const next of ['info', 'mod', 'zip'] as const) if (next !== kind) this.ahead(`${key}>${next}`, req, next);
   }
 
   /** A read-ahead: getImmutable for no client; its failure is the client's own request's to report. */
