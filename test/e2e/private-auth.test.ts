@@ -11,16 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildModules, describeRun, FakeGoProxy, faults, findGo, goEnv, runGo, writeApp } from '../world/index.js';
 import { findComponent } from '../support/components.js';
-import {
-  removeDir,
-  spawnGodepot,
-  startGodepot,
-  tempDir,
-  type ChildGodepot,
-  type RunningGodepot,
-} from '../support/godepot.js';
+import { removeDir, startGodepot, tempDir, type ChildGodepot, type RunningGodepot } from '../support/godepot.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
-import { APP, LIB, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
+import { APP, LIB, spawnOnWorld, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 
 const go = findGo();
@@ -103,27 +96,16 @@ describe.skipIf(go === null || git === null || !hasOpenssl)('HTTPS, --auth and d
     );
     const env = await vcsEnv(world.git, world.git.netrc());
     dirs.push(env.HOME as string);
-    const data = await tempDir('godepot-data-');
-    dirs.push(data);
-    godepot = await spawnGodepot(
-      [
-        '--data',
-        data,
-        '--upstream',
-        world.upstream.url,
-        '--sumdb',
-        `${world.sumdb.vkey} ${world.sumdb.url}`,
-        '--private',
-        'corp.example',
-        '--auth',
-        usersFile,
-        '--tls-cert',
-        certFile,
-        '--tls-key',
-        keyFile,
-      ],
-      env,
-    );
+    ({ godepot } = await spawnOnWorld(world, env, dirs, [
+      '--private',
+      'corp.example',
+      '--auth',
+      usersFile,
+      '--tls-cert',
+      certFile,
+      '--tls-key',
+      keyFile,
+    ]));
     port = new URL(godepot.url).port;
     expect(godepot.url).toMatch(/^https:/);
   }, 120_000);

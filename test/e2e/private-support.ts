@@ -14,7 +14,7 @@ import {
   type FixtureModule,
 } from '../world/index.js';
 import { FakeGitHost } from '../world/githost.js';
-import { tempDir } from '../support/godepot.js';
+import { spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
 
 export const LIB = 'corp.example/lib';
 export const PUB = 'example.com/pub';
@@ -108,4 +108,33 @@ export async function vcsEnv(git: FakeGitHost, netrc: string | null): Promise<Re
     GOCACHE: join(home, 'gocache'),
     ...git.clientEnv(),
   };
+}
+
+/**
+ * godepot (the built CLI) on the world, its go runs in env: a data directory of its own (added to dirs, which the
+ * caller removes), the world's proxy (or upstream) and checksum database, then args.
+ */
+export async function spawnOnWorld(
+  world: PrivateWorld,
+  env: Record<string, string>,
+  dirs: string[],
+  args: readonly string[],
+  opts: { upstream?: string; defaultWorkers?: boolean } = {},
+): Promise<{ godepot: ChildGodepot; data: string }> {
+  const data = await tempDir('godepot-data-');
+  dirs.push(data);
+  const godepot = await spawnGodepot(
+    [
+      '--data',
+      data,
+      '--upstream',
+      opts.upstream ?? world.upstream.url,
+      '--sumdb',
+      `${world.sumdb.vkey} ${world.sumdb.url}`,
+      ...args,
+    ],
+    env,
+    { defaultWorkers: opts.defaultWorkers ?? false },
+  );
+  return { godepot, data };
 }

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findGo } from '../world/index.js';
 import { findComponent } from '../support/components.js';
-import { allListening, removeDir, spawnGodepot, tempDir, type ChildGodepot } from '../support/godepot.js';
+import { allListening, removeDir, tempDir, type ChildGodepot } from '../support/godepot.js';
 import { sha256hex } from '../support/http.js';
 import { waitFor } from '../support/ports.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
-import { LIB, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
+import { LIB, spawnOnWorld, startPrivateWorld, vcsEnv, type PrivateWorld } from './private-support.js';
 
 const go = findGo();
 const git = go === null ? null : findComponent('git');
@@ -35,6 +35,27 @@ function get(url: string, auth?: string): Promise<{ status: number; body: Buffer
   });
 }
 
+/** godepot on the world with the default workers (--workers auto), at least the two these tests need listening. */
+async function spawnOnWorkers(
+  world: PrivateWorld,
+  env: Record<string, string>,
+  dirs: string[],
+  args: string[],
+  upstream?: string,
+): Promise<{ godepot: ChildGodepot; data: string }> {
+  const spawned = await spawnOnWorld(
+    world,
+    // Round-robin: consecutive connections reach both workers for sure.
+    { ...env, NODE_CLUSTER_SCHED_POLICY: 'rr' },
+    dirs,
+    args,
+    { ...(upstream === undefined ? {} : { upstream }), defaultWorkers: true },
+  );
+  // --workers auto is one worker per core: this machine's count, at least the two these tests need.
+  expect((await allListening(spawned.godepot, 2)).length).toBeGreaterThanOrEqual(2);
+  return spawned;
+}
+
 describe.skipIf(go === null || git === null)('--auth and --private with the default workers', () => {
   let world: PrivateWorld;
   let godepot: ChildGodepot;
@@ -50,28 +71,13 @@ describe.skipIf(go === null || git === null)('--auth and --private with the defa
     dirs.push(dir);
     usersFile = join(dir, 'users.json');
     await writeFile(usersFile, withUser(null, 'ci', hashToken(FULL), '*'));
-    data = await tempDir('godepot-data-');
-    dirs.push(data);
-    godepot = await spawnGodepot(
-      [
-        '--data',
-        data,
-        '--upstream',
-        world.upstream.url,
-        '--sumdb',
-        `${world.sumdb.vkey} ${world.sumdb.url}`,
-        '--private',
-        'corp.example',
-        '--auth',
-        usersFile,
-        '--insecure-auth',
-      ],
-      // Round-robin: consecutive connections reach both workers for sure.
-      { ...env, NODE_CLUSTER_SCHED_POLICY: 'rr' },
-      { defaultWorkers: true },
-    );
-    // --workers auto is one worker per core: this machine's count, at least the two these tests need.
-    expect((await allListening(godepot, 2)).length).toBeGreaterThanOrEqual(2);
+    ({ godepot, data } = await spawnOnWorkers(world, env, dirs, [
+      '--private',
+      'corp.example',
+      '--auth',
+      usersFile,
+      '--insecure-auth',
+    ]));
   }, 60_000);
 
   afterAll(async () => {
@@ -156,21 +162,7 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct with the
     world.git.tag(DIRECT, 'v1.0.0');
     const env = await vcsEnv(world.git, null);
     dirs.push(env.HOME as string);
-    const data = await tempDir('godepot-data-');
-    dirs.push(data);
-    godepot = await spawnGodepot(
-      [
-        '--data',
-        data,
-        '--upstream',
-        `${world.upstream.url},direct`,
-        '--sumdb',
-        `${world.sumdb.vkey} ${world.sumdb.url}`,
-      ],
-      { ...env, NODE_CLUSTER_SCHED_POLICY: 'rr' },
-      { defaultWorkers: true },
-    );
-    expect((await allListening(godepot, 2)).length).toBeGreaterThanOrEqual(2);
+    ({ godepot } = await spawnOnWorkers(world, env, dirs, [], `${world.upstream.url},direct`));
   }, 60_000);
 
   afterAll(async () => {
