@@ -1,5 +1,6 @@
 // Loopback ports and readiness waits for the real components tests start.
-import { createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** A loopback TCP port free right now (the OS picks it). */
@@ -25,4 +26,26 @@ export async function waitFor(ready: () => Promise<boolean>, limitMs: number, wh
     if (Date.now() > until) throw new Error(`${what} within ${limitMs / 1000} s`);
     await delay(50);
   }
+}
+
+/**
+ * Starts server (a relay) on a free loopback port: its URL, and a close() that
+ * first ends the connections in sockets (which the relay keeps, both ends), as
+ * server.close() waits for them.
+ */
+export async function listenLoopback(
+  server: Server,
+  sockets: Set<Socket>,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('no address');
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

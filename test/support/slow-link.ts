@@ -4,7 +4,7 @@
 // each request's bytes no faster. The bytes keep moving, a slice every few
 // milliseconds, so nothing ever pauses for long.
 import { connect, createServer, type Socket } from 'node:net';
-import { once } from 'node:events';
+import { listenLoopback } from './ports.js';
 
 export interface SlowLink {
   readonly url: string;
@@ -54,15 +54,5 @@ export async function startSlowLink(target: string, bytesPerSecond: number): Pro
     });
     upstream.on('data', (chunk: Buffer) => client.write(chunk));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+  return listenLoopback(server, sockets);
 }

@@ -5,7 +5,7 @@
 // longer exchange (one part of a multipart upload to MinIO), so that it can
 // be killed exactly there.
 import { connect, createServer, type Socket } from 'node:net';
-import { once } from 'node:events';
+import { listenLoopback } from './ports.js';
 
 export interface TcpGate {
   readonly url: string;
@@ -47,16 +47,5 @@ export async function startTcpGate(target: string, hold: RegExp): Promise<TcpGat
     });
     server.on('data', (chunk: Buffer) => client.write(chunk));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    held,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+  return { ...(await listenLoopback(server, sockets)), held };
 }
