@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 import { findComponent } from '../support/components.js';
-import { readFreezingHalfway, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import { forwardTo, readFreezingHalfway, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
 import { S3Storage } from '../../src/storage/index.js';
 
 const minioBinary = findComponent('minio');
@@ -34,19 +34,9 @@ describe.skipIf(minioBinary === null)('zips served from an object store', () => 
     minio = await startMinio(minioBinary as string);
     restoreEnv = useAwsEnv(minio.env);
     await minio.makeBucket('zips');
-    const to = new URL(minio.endpoint);
     relay = createServer((req, res) => {
       asked.push(`${req.method ?? ''} ${decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)}`);
-      const up = httpRequest(
-        { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-          r.on('error', () => res.destroy());
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
+      forwardTo(minio.endpoint, req, res);
     });
     relay.listen(0, '127.0.0.1');
     await once(relay, 'listening');

@@ -9,12 +9,19 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Storage, StorageUnavailableError } from '../../src/storage/index.js';
 import { toGodepotError } from '../../src/proxy/errors.js';
 import { findComponent } from '../support/components.js';
-import { READ_ONLY, readFreezingHalfway, startMinio, useAwsEnv, type RunningMinio } from '../support/minio.js';
+import {
+  forwardTo,
+  READ_ONLY,
+  readFreezingHalfway,
+  startMinio,
+  useAwsEnv,
+  type RunningMinio,
+} from '../support/minio.js';
 import { startSlowLink } from '../support/slow-link.js';
 import { startTcpGate } from '../support/tcp-gate.js';
 
@@ -387,7 +394,6 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     let throttled = 0;
     let retryAfter = '1';
     let asked = 0;
-    const to = new URL(minio.endpoint);
     const relay = createServer((req, res) => {
       asked++;
       if (throttled > 0) {
@@ -399,15 +405,7 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
         );
         return;
       }
-      const up = httpRequest(
-        { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
+      forwardTo(minio.endpoint, req, res);
     });
     relay.listen(0, '127.0.0.1');
     await once(relay, 'listening');

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash, createHmac } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,4 +271,19 @@ export function useAwsEnv(env: Record<string, string>): () => void {
       else process.env[k] = v;
     }
   };
+}
+
+/** For a relay in front of MinIO: passes req on to endpoint as it came, and the answer back as it comes. */
+export function forwardTo(endpoint: string, req: IncomingMessage, res: ServerResponse): void {
+  const to = new URL(endpoint);
+  const up = httpRequest(
+    { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+    (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+      r.on('error', () => res.destroy());
+    },
+  );
+  up.on('error', () => res.destroy());
+  req.pipe(up);
 }
