@@ -40,6 +40,22 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
     dir = await tempDir('godepot-warm-tiles-');
   });
 
+  /** The data tiles the checksum database was asked for, sorted. */
+  const dataTilesAsked = (): string[] =>
+    sumdb.requests
+      .filter((r) => r.path.startsWith('/tile/8/data/'))
+      .map((r) => r.path)
+      .sort();
+  /** warm's flags for a data directory of its own, on the fake proxy and checksum database. */
+  const warmFlags = (data: string): string[] => [
+    '--data',
+    join(dir, data),
+    '--upstream',
+    upstream.url,
+    '--sumdb',
+    `${sumdb.vkey} ${sumdb.url}`,
+  ];
+
   afterEach(() => {
     sumdb.clearFaults();
     sumdb.resetLog();
@@ -60,21 +76,16 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
       err: { write: (s: string) => void (out += s), isTTY: false },
       env: {},
     };
-    const flags = ['--data', join(dir, 'data'), '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`];
+    const flags = warmFlags('data');
     expect(await warmCommand([...flags, '--progress', 'plain', gosum], io), out).toBe(0);
-    expect(
-      sumdb.requests
-        .filter((r) => r.path.startsWith('/tile/8/data/'))
-        .map((r) => r.path)
-        .sort(),
-    ).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
+    expect(dataTilesAsked()).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
   });
 
   it('counts the tiles it could not have in its summary, says what to do from the command line, and a second run fetches them', async () => {
     sumdb.setFault(faults.status(503), '/tile/8/data/');
     const gosum = join(dir, 'go.sum');
     await writeFile(gosum, mods.map((m) => m.goSum).join(''));
-    const flags = ['--data', join(dir, 'gap'), '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`];
+    const flags = warmFlags('gap');
     const first = captureIo();
     // Not a failure: every module is verified and kept.
     expect(await warmCommand([...flags, '--retry-attempts', '1', '--progress', 'none', gosum], first.io)).toBe(0);
@@ -91,12 +102,7 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
     expect(await warmCommand([...flags, '--progress', 'none', gosum], second.io)).toBe(0);
     // Its records were stored, so no lookup indexed their tiles: the end of the run did.
     expect(second.text()).not.toContain('note:');
-    expect(
-      sumdb.requests
-        .filter((r) => r.path.startsWith('/tile/8/data/'))
-        .map((r) => r.path)
-        .sort(),
-    ).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
+    expect(dataTilesAsked()).toEqual(['/tile/8/data/000', '/tile/8/data/001', '/tile/8/data/002']);
   });
 
   it('runs that finish leave nothing on a long-lived signal (no listener per run)', async () => {
