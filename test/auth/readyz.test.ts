@@ -4,10 +4,9 @@
 // may read /api and /metrics anyway) sees them; everyone else gets the
 // status with those texts withheld.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
-import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { FakeGoProxy, faults } from '../world/index.js';
+import type { RunningGodepot } from '../support/godepot.js';
+import { startAuthRig, type AuthRig } from '../support/auth-rig.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
 import { WITHHELD } from '../../src/server/health.js';
 
@@ -19,33 +18,17 @@ const basic = (user: string, token: string): Record<string, string> => ({
 
 describe('/readyz under --auth', () => {
   let upstream: FakeGoProxy;
-  let sumdb: FakeSumDb;
   let godepot: RunningGodepot;
-  let dir: string;
+  let rig: AuthRig;
   beforeAll(async () => {
-    const built = await buildModules([
-      { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
-    ]);
-    upstream = await FakeGoProxy.start(built);
-    sumdb = await FakeSumDb.start({ records: built });
-    dir = await tempDir();
-    const users = join(dir, 'users.json');
-    await writeFile(
-      users,
+    rig = await startAuthRig(
+      [{ path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } }],
       withUser(withUser(null, 'ci', hashToken(FULL), '*'), 'oss', hashToken(LIMITED), 'example.com/*'),
     );
-    godepot = await startGodepot({
-      upstream: upstream.url,
-      sumdb: `${sumdb.vkey} ${sumdb.url}`,
-      auth: users,
-      'insecure-auth': 'true',
-    });
+    ({ godepot, upstream } = rig);
   });
   afterAll(async () => {
-    await godepot.close();
-    await upstream.close();
-    await sumdb.close();
-    await removeDir(dir);
+    await rig.close();
   });
 
   it('withholds the failure texts, which may name modules, from all but a user allowed every module', async () => {

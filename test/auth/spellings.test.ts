@@ -7,10 +7,9 @@
 // normalise '//' and '/./' away before they reached godepot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { buildModules, FakeGoProxy, FakeSumDb } from '../world/index.js';
-import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import type { FakeGoProxy, FakeSumDb } from '../world/index.js';
+import type { RunningGodepot } from '../support/godepot.js';
+import { startAuthRig, type AuthRig } from '../support/auth-rig.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
 
 const FULL = 'full-token-0123456789abcdef';
@@ -43,37 +42,24 @@ describe('a module outside the user’s patterns, in every spelling', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
   let godepot: RunningGodepot;
-  let dir: string;
+  let rig: AuthRig;
 
   beforeAll(async () => {
-    const built = await buildModules([
-      { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
-      {
-        path: 'corp.example/secret',
-        version: 'v1.0.0',
-        files: { 'go.mod': 'module corp.example/secret\n', 'plans.go': 'package secret // MERGER-PLANS\n' },
-      },
-    ]);
-    upstream = await FakeGoProxy.start(built);
-    sumdb = await FakeSumDb.start({ records: built });
-    dir = await tempDir();
-    const users = join(dir, 'users.json');
-    await writeFile(
-      users,
+    rig = await startAuthRig(
+      [
+        { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
+        {
+          path: 'corp.example/secret',
+          version: 'v1.0.0',
+          files: { 'go.mod': 'module corp.example/secret\n', 'plans.go': 'package secret // MERGER-PLANS\n' },
+        },
+      ],
       withUser(withUser(null, 'ci', hashToken(FULL), '*'), 'oss', hashToken(LIMITED), 'example.com/*'),
     );
-    godepot = await startGodepot({
-      upstream: upstream.url,
-      sumdb: `${sumdb.vkey} ${sumdb.url}`,
-      auth: users,
-      'insecure-auth': 'true',
-    });
+    ({ godepot, upstream, sumdb } = rig);
   });
   afterAll(async () => {
-    await godepot?.close();
-    await upstream?.close();
-    await sumdb?.close();
-    await removeDir(dir);
+    await rig?.close();
   });
 
   it('refuses each spelling and way of asking, once the module is cached for a user who may read it', async () => {

@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
-import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { startGodepot, type RunningGodepot } from '../support/godepot.js';
+import { startAuthRig, type AuthRig } from '../support/auth-rig.js';
 import { MemoryStorage, type OpenBlob } from '../../src/storage/index.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
 import { MAX_PIPELINED } from '../../src/server/http-server.js';
@@ -250,33 +249,22 @@ describe('a hostile client on raw connections', () => {
 
 describe('an absolute-form request target under --auth', () => {
   let upstream: FakeGoProxy;
-  let sumdb: FakeSumDb;
   let godepot: RunningGodepot;
-  let dir: string;
+  let rig: AuthRig;
   const TOKEN = 'limited-token-0123456789abcdef';
 
   beforeAll(async () => {
-    const built = await buildModules([
-      { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
-      { path: 'corp.example/secret', version: 'v1.0.0', files: { 'go.mod': 'module corp.example/secret\n' } },
-    ]);
-    upstream = await FakeGoProxy.start(built);
-    sumdb = await FakeSumDb.start({ records: built });
-    dir = await tempDir();
-    const users = join(dir, 'users.json');
-    await writeFile(users, withUser(null, 'oss', hashToken(TOKEN), 'example.com/*'));
-    godepot = await startGodepot({
-      upstream: upstream.url,
-      sumdb: `${sumdb.vkey} ${sumdb.url}`,
-      auth: users,
-      'insecure-auth': 'true',
-    });
+    rig = await startAuthRig(
+      [
+        { path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } },
+        { path: 'corp.example/secret', version: 'v1.0.0', files: { 'go.mod': 'module corp.example/secret\n' } },
+      ],
+      withUser(null, 'oss', hashToken(TOKEN), 'example.com/*'),
+    );
+    ({ godepot, upstream } = rig);
   });
   afterAll(async () => {
-    await godepot?.close();
-    await upstream?.close();
-    await sumdb?.close();
-    await removeDir(dir);
+    await rig?.close();
   });
 
   it('is checked against the module it names, as the same path in origin form is', async () => {
