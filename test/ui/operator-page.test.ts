@@ -33,8 +33,11 @@ function fixture(i: number): { path: string; version: string; files: Record<stri
   };
 }
 
-/** Debian's chromium, headless, with a profile of its own and nothing that calls out. */
-function launch(profile: string): Promise<BrowserContext> {
+/**
+ * Debian's chromium, headless, with a profile of its own and nothing that calls out; httpCredentials: what it
+ * answers a server's request for them (HTTP basic auth).
+ */
+function launch(profile: string, httpCredentials?: { username: string; password: string }): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM as string,
     headless: true,
@@ -50,6 +53,7 @@ function launch(profile: string): Promise<BrowserContext> {
     ],
     viewport: { width: 1280, height: 900 },
     colorScheme: 'light',
+    ...(httpCredentials ? { httpCredentials } : {}),
   });
 }
 
@@ -527,12 +531,7 @@ describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="godepot"/);
       await anonymous.text();
 
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM as string,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-        httpCredentials: { username: 'ops', password: TOKEN },
-      });
+      context = await launch(profile, { username: 'ops', password: TOKEN });
       const requested: string[] = [];
       context.on('request', (r) => requested.push(r.url()));
       const page = context.pages()[0] ?? (await context.newPage());
