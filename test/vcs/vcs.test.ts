@@ -392,6 +392,16 @@ describe('running go', () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
+  /** A runner of the fake go at go, one run at a time, with HOME home (none unless given). */
+  const fakeRunner = (go: string, timeoutMs: number, home?: string): GoRunner =>
+    new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '', ...(home === undefined ? {} : { HOME: home }) },
+      privatePatterns: M,
+      workRoot: join(dir, 'work'),
+      concurrency: 1,
+      timeoutMs,
+    });
 
   it('a missing go binary is a clear error, not a crash', async () => {
     const runner = new GoRunner({
@@ -415,14 +425,7 @@ describe('running go', () => {
       dir,
       `echo "fatal: unable to access 'http://10.0.0.7/r/': The requested URL returned error: 500" >&2; exit 1`,
     );
-    const runner = new GoRunner({
-      go,
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-      privatePatterns: M,
-      workRoot: join(dir, 'work'),
-      concurrency: 1,
-      timeoutMs: 30_000,
-    });
+    const runner = fakeRunner(go, 30_000, dir);
     const lines: Array<Record<string, unknown>> = [];
     const logged = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as never) });
     const origin = new Origin({ runner, ledger: null, isPrivate: () => false, log: logged });
@@ -436,14 +439,7 @@ describe('running go', () => {
   it('public runs that hang do not hold the slots private runs need: two queues', async () => {
     // A public run's HOME is an empty folder of its own (…/home); a private run has godepot's.
     const go = await fakeGo(dir, `case "$HOME" in */home) sleep 600 ;; *) echo private ;; esac`);
-    const runner = new GoRunner({
-      go,
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-      privatePatterns: M,
-      workRoot: join(dir, 'work'),
-      concurrency: 1,
-      timeoutMs: 60_000,
-    });
+    const runner = fakeRunner(go, 60_000, dir);
     const stop = new AbortController();
     const hung = [1, 2].map(() => runner.run(['mod', 'download'], stop.signal, async (x) => x, false));
     for (const h of hung) h.catch(() => undefined);
@@ -462,14 +458,7 @@ describe('running go', () => {
   it('kills a stuck go and everything it started at the deadline', async () => {
     const pidFile = join(dir, 'child.pid');
     const go = await fakeGo(dir, `sleep 600 & echo $! > "${pidFile}"\nwait`);
-    const runner = new GoRunner({
-      go,
-      env: { PATH: process.env.PATH ?? '' },
-      privatePatterns: M,
-      workRoot: join(dir, 'work'),
-      concurrency: 1,
-      timeoutMs: 300,
-    });
+    const runner = fakeRunner(go, 300);
     const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
     expect(r.timedOut).toBe(true);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
@@ -493,14 +482,7 @@ describe('running go', () => {
   it('ends a run at its deadline even when something go started left its group and holds the output open', async () => {
     const pidFile = join(dir, 'escaped.pid');
     const go = await fakeGo(dir, `setsid sleep 600 & echo $! > "${pidFile}"\nwait`);
-    const runner = new GoRunner({
-      go,
-      env: { PATH: process.env.PATH ?? '' },
-      privatePatterns: M,
-      workRoot: join(dir, 'work'),
-      concurrency: 1,
-      timeoutMs: 300,
-    });
+    const runner = fakeRunner(go, 300);
     try {
       const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
       expect(r.timedOut).toBe(true);
@@ -514,14 +496,7 @@ describe('running go', () => {
     // for it until the deadline (10 minutes by default) and then call a run that succeeded a time-out.
     const pidFile = join(dir, 'daemon.pid');
     const go = await fakeGo(dir, `setsid sleep 600 & echo $! > "${pidFile}"\necho '{"Version":"v1.0.0"}'\nexit 0`);
-    const runner = new GoRunner({
-      go,
-      env: { PATH: process.env.PATH ?? '' },
-      privatePatterns: M,
-      workRoot: join(dir, 'work'),
-      concurrency: 1,
-      timeoutMs: 60_000,
-    });
+    const runner = fakeRunner(go, 60_000);
     try {
       const r = await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
       expect(r).toMatchObject({ code: 0, timedOut: false, stdout: '{"Version":"v1.0.0"}\n' });
