@@ -26,6 +26,14 @@ async function server(args: string[] = []): Promise<RunningRedis> {
   return r;
 }
 
+/** A Redis of its own, and an admin connection to it (closed after the file). */
+async function serverWithAdmin(args: string[] = []): Promise<{ r: RunningRedis; admin: Redis }> {
+  const r = await server(args);
+  const admin = new Redis(r.url);
+  open.push(admin);
+  return { r, admin };
+}
+
 type Line = { level: number; msg: string };
 
 async function node(url: string, namespace = 'cfg'): Promise<{ coord: RedisCoord; lines: Line[]; states: boolean[] }> {
@@ -40,9 +48,7 @@ async function node(url: string, namespace = 'cfg'): Promise<{ coord: RedisCoord
 it.skipIf(redisBinary === null)(
   'maxmemory with noeviction: down once, saying Redis is out of memory; no flapping while it stays full',
   async () => {
-    const r = await server();
-    const admin = new Redis(r.url);
-    open.push(admin);
+    const { r, admin } = await serverWithAdmin();
     const { coord, lines, states } = await node(r.url);
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
     await admin.config('SET', 'maxmemory', '1');
@@ -79,9 +85,7 @@ it.skipIf(redisBinary === null)('EVAL renamed away: a start-up error that names 
 it.skipIf(redisBinary === null)(
   "an ACL user limited to other keys or channels: a start-up error naming godepot's keys",
   async () => {
-    const r = await server();
-    const admin = new Redis(r.url);
-    open.push(admin);
+    const { r, admin } = await serverWithAdmin();
     await admin.call('ACL', 'SETUSER', 'app', 'on', '>pw', '~other:*', '&other:*', '+@all');
     await admin.call('ACL', 'SETUSER', 'keys', 'on', '>pw', '~cfg:*', 'resetchannels', '+@all');
     const url = r.url.replace('redis://', 'redis://app:pw@');
@@ -96,9 +100,12 @@ it.skipIf(redisBinary === null)(
 );
 
 it.skipIf(redisBinary === null)('Redis Cluster: refused at start as unsupported', async () => {
-  const r = await server(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${Date.now()}.conf`]);
-  const admin = new Redis(r.url);
-  open.push(admin);
+  const { r, admin } = await serverWithAdmin([
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    `nodes-${Date.now()}.conf`,
+  ]);
   // One node serving every slot: single keys work, but a lease and its outcome are two slots (CROSSSLOT).
   await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
   await expect(node(r.url)).rejects.toThrow(/Redis Cluster/);
@@ -107,9 +114,7 @@ it.skipIf(redisBinary === null)('Redis Cluster: refused at start as unsupported'
 it.skipIf(redisBinary === null)(
   'an ACL user that may publish but not subscribe: said at error level, not silently deaf to the other nodes',
   async () => {
-    const r = await server();
-    const admin = new Redis(r.url);
-    open.push(admin);
+    const { r, admin } = await serverWithAdmin();
     await admin.call('ACL', 'SETUSER', 'deaf', 'on', '>pw', '~cfg:*', '&cfg:*', '+@all', '-subscribe');
     const { coord, lines } = await node(r.url.replace('redis://', 'redis://deaf:pw@'));
     await waitFor(async () => lines.some((l) => l.level >= 50), 5_000, 'the refused SUBSCRIBE was never said');
