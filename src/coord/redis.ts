@@ -34,6 +34,7 @@ import type { Logger } from 'pino';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
 import { randomUUID } from 'node:crypto';
 import { isRefusalStatus } from '../upstream/errors.js';
+import type { SaidAt } from '../util/said-once.js';
 import { isUntrusted, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   LocalCoord,
@@ -65,8 +66,11 @@ export interface RedisCoordOptions {
   readonly fallback?: Coordination;
   /** The CAs a rediss:// server may be signed by (roots.ts: the go command's and Node's); absent: Node's. */
   readonly trust?: TrustOptions;
-  /** Another process of this node says when Redis goes and comes back (--workers N): this one at debug level. */
-  readonly quiet?: boolean;
+  /**
+   * The level of the lines that say Redis went, came back or refused SUBSCRIBE (default: their own): every worker
+   * of `serve --workers N` has its own connection and finds the same, the first says it (util/said-once.ts).
+   */
+  readonly level?: SaidAt;
 }
 
 /** While Redis is marked down, how often it is asked whether it answers again (ms). */
@@ -222,8 +226,7 @@ export class RedisCoord implements Coordination {
           // Lost connections resubscribe on their own; a refusal (an ACL without SUBSCRIBE) is for good: say it once.
           if (deaf || !(err instanceof Error) || err.name !== 'ReplyError') return;
           deaf = true;
-          // --workers N: said by one of them (quiet: the others).
-          opts.log[opts.quiet ? 'debug' : 'error'](
+          opts.log[opts.level?.('error') ?? 'error'](
             { redis: redactUrl(opts.url), err: errorText(err) },
             `Redis refused SUBSCRIBE ${coord.key('health')}: this node does not hear the other nodes' upstream health news (it learns each outage by itself); allow the user SUBSCRIBE on that channel`,
           );
@@ -288,7 +291,7 @@ export class RedisCoord implements Coordination {
       this.up = true;
       this.since = this.now();
       if (this.warned)
-        this.opts.log[this.opts.quiet ? 'debug' : 'info'](
+        this.opts.log[this.opts.level?.('info') ?? 'info'](
           { redis: redactUrl(this.opts.url) },
           'Redis is reachable again: coordinating with the other nodes',
         );
@@ -305,7 +308,7 @@ export class RedisCoord implements Coordination {
     if (this.warned) return;
     this.warned = true;
     this.since = this.now();
-    this.opts.log[this.opts.quiet ? 'debug' : 'warn'](
+    this.opts.log[this.opts.level?.('warn') ?? 'warn'](
       { redis: redactUrl(this.opts.url), err: this.lastError },
       'Redis is unreachable: this node coordinates locally (serving on; other nodes may fetch the same artifacts) until it is back',
     );

@@ -140,14 +140,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const graceClock = opts.graceClock ?? opts.upstreamClock ?? systemClock;
   // What every worker finds alike (at start, an outage, missing data tiles) is said once, by the first (saysStart).
   const startLevel = saidAt(opts.saysStart !== false);
-  const coord = await openCoord(
-    settings,
-    log,
-    metrics.registry,
-    opts.group,
-    () => clock.now(),
-    opts.saysStart === false,
-  );
+  const coord = await openCoord(settings, log, metrics.registry, opts.group, () => clock.now(), startLevel);
   const incidents = new IncidentLog(storage, log, {
     clock,
     persist: opts.recordIncidents ?? true,

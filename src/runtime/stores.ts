@@ -13,6 +13,7 @@ import { LocalCoord, RedisCoord, type Coordination } from '../coord/index.js';
 import type { FetchLeases, NotFoundCache } from '../proxy/context.js';
 import { FsStorage, S3Storage, type Storage } from '../storage/index.js';
 import { trustOptions } from '../upstream/roots.js';
+import type { SaidAt } from '../util/said-once.js';
 import { checkClusterMark } from './cluster-mark.js';
 
 /**
@@ -108,8 +109,8 @@ export async function openCoord(
   registry: Registry,
   group?: Coordination,
   now: () => number = Date.now,
-  /** Another worker of this node says when Redis goes and comes back (see RedisCoordOptions.quiet). */
-  quiet = false,
+  /** The level of the lines about Redis going and coming back (see RedisCoordOptions.level). */
+  level?: SaidAt,
 ): Promise<Coordination> {
   if (settings.redis === '') return group ?? new LocalCoord(now);
   // Here, not at the top: the primary of --workers N opens its storage through this module without metrics.
@@ -136,7 +137,7 @@ export async function openCoord(
     log,
     now,
     trust: trustOptions(),
-    quiet,
+    ...(level ? { level } : {}),
     ...(group ? { fallback: group } : {}),
     onState: (ok) => {
       up.set(ok ? 1 : 0);

@@ -9,6 +9,7 @@ import { AggregatorRegistry, Registry } from 'prom-client';
 import { loadSettings } from '../../src/config/load.js';
 import { RedisCoord, type Coordination } from '../../src/coord/index.js';
 import { openCoord } from '../../src/runtime/stores.js';
+import { saidAt } from '../../src/util/said-once.js';
 import { findComponent } from '../support/components.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 import { waitFor } from '../support/ports.js';
@@ -56,8 +57,14 @@ it.skipIf(redisBinary === null)(
     );
     const down: boolean[] = [];
     const workers = await Promise.all(
-      [false, true].map((quiet) =>
-        RedisCoord.connect({ url: own.url, namespace: 'quiet', log, quiet, onState: (up) => !up && down.push(up) }),
+      [true, false].map((speaks) =>
+        RedisCoord.connect({
+          url: own.url,
+          namespace: 'quiet',
+          log,
+          level: saidAt(speaks),
+          onState: (up) => !up && down.push(up),
+        }),
       ),
     );
     try {
