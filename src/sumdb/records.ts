@@ -2,7 +2,7 @@
 // record is about the module asked for, and splitting data tiles into
 // records (which godepot indexes so it can answer lookups it never made).
 import { isValidRecordText } from './tlog/index.js';
-import { check, escapedLengthProblem, unescapePath, unescapeVersion } from '../module/index.js';
+import { check, escapedLengthProblem, isCanonicalVersion, unescapePath, unescapeVersion } from '../module/index.js';
 import { SumdbError } from './errors.js';
 
 // golang.org/x/mod/sumdb/server.go's lookup syntax.
@@ -28,6 +28,10 @@ export function parseLookupPath(escaped: string): ModuleVersionRef {
   } catch (err) {
     throw new SumdbError('bad_request', `invalid module@version: ${(err as Error).message}`);
   }
+  // The database holds canonical versions only (the go command asks for nothing else): "v1.0.0-pre+meta" is not
+  // sent to it, where its answer, a record of another version, would count against an honest source.
+  if (!isCanonicalVersion(version))
+    throw new SumdbError('bad_request', `invalid module@version: ${version} is not a canonical version`);
   return { path, version };
 }
 
