@@ -114,3 +114,37 @@ describe('SumdbMirror: a lookup answer whose record id is outside its own signed
     });
   }
 });
+
+describe("SumdbMirror: a lookup answered with another module's genuine record", () => {
+  it('is refused (it proves in the tree, but is not the answer): the honest mirror answers, and only its record is served', async () => {
+    const { answer } = await honestLog();
+    const other = modules[3]!;
+    const asked: string[] = [];
+    // A genuine record and signed head, id and all, of another module: its inclusion proof holds.
+    const lying: Answer = async (path) => {
+      asked.push(path);
+      return answer(
+        path.startsWith('/lookup/') ? `/lookup/${escapePath(other.path)}@${escapeVersion(other.version)}` : path,
+      );
+    };
+    const mirror = await open(
+      new ListRemote([
+        { url: 'https://liar.example', answer: lying },
+        { url: 'https://honest.example', answer },
+      ]),
+    );
+    const m = modules[7]!;
+    try {
+      const { record } = await mirror.lookup({ path: m.path, version: m.version });
+      expect(record.id).toBe(7);
+      expect(record.text.toString()).toBe(recordText(m));
+      expect(asked.filter((p) => p.startsWith('/lookup/'))).toHaveLength(1);
+      // Served over HTTP the same way: the record of the module asked for, never the other one.
+      const served = await mirror.serve(`lookup/${escapePath(m.path)}@${escapeVersion(m.version)}`);
+      expect(served.body.toString()).toContain(recordText(m));
+      expect(served.body.toString()).not.toContain(other.path + ' ');
+    } finally {
+      await mirror.close();
+    }
+  });
+});
