@@ -129,6 +129,32 @@ describe('operator page formatting', () => {
     expect(incidentsMarkdown([], NOW)).toContain('(no incidents)');
   });
 
+  it('copies hostile text (an error body from upstream, a module path) as text: no link, no HTML, no broken table', () => {
+    const md = incidentsMarkdown(
+      [
+        {
+          upstream: 'https://proxy.example/<img src=x onerror=alert(1)>',
+          start: '2026-03-01T12:00:00Z',
+          failureClass: 'status',
+          detail:
+            'see [the fix](javascript:alert(1)) or <javascript:alert(2)>\r| 1 | 2 |\rnext `code` *bold* \\| ~~x~~',
+        },
+      ],
+      NOW,
+    );
+    const lines = md.trimEnd().split(/\r\n|\r|\n/);
+    // A lone carriage return ends a line in Markdown too: the row would split, its rest a table row of its own.
+    expect(lines).toHaveLength(3);
+    const row = lines[2] ?? '';
+    // Eight cells: nine pipes that no backslash escapes (a backslash escaped itself, "\\|", is no escape).
+    expect(row.match(/(?<!\\)(?:\\\\)*\|/g)).toHaveLength(9);
+    // Nothing a renderer reads as a link, an autolink, HTML, code or emphasis: each such character escaped.
+    expect(row).not.toMatch(/(?<!\\)(?:\\\\)*[[\]<>`*~]/);
+    expect(row).toContain(
+      'status: see \\[the fix\\](javascript:alert(1)) or \\<javascript:alert(2)\\> \\| 1 \\| 2 \\| next \\`code\\` \\*bold\\* \\\\\\| \\~\\~x\\~\\~',
+    );
+  });
+
   it('shows an event (a refused fork) as a moment, not as an outage of 0 s, and never as ongoing', () => {
     const fork = {
       upstream: 'checksum database sum.example',
