@@ -294,6 +294,8 @@ function notBuilt(res: ServerResponse, name: string): void {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    // It names the file asked for: never read as HTML.
+    'x-content-type-options': 'nosniff',
   });
   res.end(body);
 }

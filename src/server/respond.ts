@@ -51,6 +51,8 @@ export function sendError(res: ServerResponse, err: GodepotError, head = false):
     'content-type': 'text/plain; charset=utf-8',
     'content-length': body.length,
     'cache-control': NO_STORE,
+    // It names what a client asked for and what an upstream said: a browser must not read it as HTML.
+    'x-content-type-options': 'nosniff',
     'x-godepot-error': err.code,
   };
   if (err.code === 'method_not_allowed') headers.allow = 'GET, HEAD';
@@ -66,7 +68,13 @@ export function sendText(
   head = false,
 ): void {
   const body = Buffer.from(text, 'utf8');
-  res.writeHead(status, { 'content-type': contentType, 'content-length': body.length, 'cache-control': NO_STORE });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': body.length,
+    'cache-control': NO_STORE,
+    // /readyz and /api/incidents hold an upstream's words: a browser must not read them as HTML.
+    'x-content-type-options': 'nosniff',
+  });
   res.end(head ? undefined : body);
 }
 

@@ -133,6 +133,11 @@ describe('operator routes', () => {
       expect(r.status, p).not.toBe(200);
       expect(await r.text(), p).not.toContain('"name"');
     }
+    // Its "not found" names the file asked for: never sniffed as HTML.
+    const missing = await fetch(`${base}/ui/%3Cimg%20src=x%20onerror=alert(1)%3E.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+    await missing.text();
     expect((await fetch(`${base}/api/nothing`)).status).toBe(418);
   });
 

@@ -2,11 +2,11 @@
 // lines under "server response:", but a line longer than 648 bytes only as
 // "[Truncated: too long.]" (cmd/go/internal/web). godepot's one line is kept
 // within that, its start (what failed) and its end (what to do) shown.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { GodepotError } from '../../src/proxy/errors.js';
-import { MAX_SHOWN_LINE, sendError } from '../../src/server/respond.js';
+import { MAX_SHOWN_LINE, sendError, sendText } from '../../src/server/respond.js';
 
 async function bodyOf(err: GodepotError): Promise<string> {
   const server = createServer((_req, res) => sendError(res, err));
@@ -39,5 +39,31 @@ describe('sendError', () => {
     expect(await bodyOf(new GodepotError('not_found', 'not found: zurückgezogen\u001b[31m'))).toBe(
       'not found: zurückgezogen?[31m\n',
     );
+  });
+});
+
+describe('text answers in a browser', () => {
+  // An error names what a client asked for (any path) and what an upstream said; /readyz and /api/incidents are
+  // JSON the operator page reads, holding an upstream's error text. Opened in a browser, none may be sniffed as
+  // HTML: nosniff holds it to its content type.
+  it('forbids content sniffing on errors and on text and JSON answers', async () => {
+    const hostile = '<html><img src=x onerror=alert(1)></html>';
+    for (const send of [
+      (res: ServerResponse) => sendError(res, new GodepotError('not_found', `not found: ${hostile}`)),
+      (res: ServerResponse) => sendText(res, 200, JSON.stringify([{ detail: hostile }]), 'application/json'),
+      (res: ServerResponse) => sendText(res, 503, hostile),
+    ]) {
+      const server = createServer((_req, res) => send(res));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as { port: number };
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/`);
+        await r.text();
+        expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      } finally {
+        server.close();
+      }
+    }
   });
 });
