@@ -504,6 +504,174 @@ describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or a
   }, 60_000);
 });
 
+describe.skipIf(CHROMIUM === null)('the operator page fed hostile strings and numbers', () => {
+  // What ends up on the page comes from others: a module path a client asked for, an upstream's error text, a
+  // refused artifact's hashes, a value another node wrote to Redis. Markup in it is shown as text and runs
+  // nothing; absurd numbers and a 100 KB error neither break the page nor make it grow refresh after refresh
+  // (an hour of them, driven by the page's own clock, not waited for).
+  it('shows markup as text, runs nothing, and stays the same size over many refreshes', async () => {
+    const built = await buildModules([fixture(10)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    const errors: string[] = [];
+    const tag = (n: string): string =>
+      `<img src=x onerror="window.pwned='${n}'"></script><script>window.pwned='${n}'</script>`;
+    const long = `${tag('long')} ${'x'.repeat(100_000)}`;
+    let refreshes = 0;
+    // Two shapes in turn (rows, chart series): the page rebuilds, and must end each the same size.
+    const answers = (odd: boolean): Record<string, unknown> => ({
+      '/api/upstreams': {
+        offline: false,
+        upstreams: (odd ? [0, 1, 2] : [0]).map((i) => ({
+          url: `https://evil.example/${tag(`url${i}`)}`,
+          role: 'sumdb',
+          db: tag('db'),
+          state: 'closed',
+          failingSince: '2026-03-01T11:00:00Z',
+          health: tag('health'),
+          lastFailure: { class: tag('class'), detail: long, at: '2026-03-01T11:00:00Z' },
+          requests: 1e300,
+          failures: -5,
+          breakerRefusals: 1e21,
+          p50Ms: -1,
+          p99Ms: 1e308,
+        })),
+      },
+      '/api/sumdb': {
+        trees: [
+          {
+            name: tag('tree'),
+            size: -1e300,
+            rootHash: `"><${tag('hash')}`,
+            status: tag('status'),
+            detail: long,
+            headTakenAt: '+275760-09-13T00:00:00.000Z',
+            lastCheckedAt: '2026-03-01T11:00:00Z',
+            fork: { detectedAt: '2026-03-01T11:00:00Z', from: tag('from'), report: long },
+          },
+        ],
+      },
+      '/api/incidents': (odd ? [0, 1, 2, 3] : [0]).map((i) => ({
+        upstream: tag(`incident${i}`),
+        start: '2026-03-01T11:00:00Z',
+        failureClass: tag('failure'),
+        detail: long,
+        servedFromCache: 1e300,
+      })),
+      '/api/cache': {
+        modules: 1e300,
+        bytes: 1e300,
+        hitRatio: -3,
+        artifacts: { refused: 2 },
+        refused: (odd ? [0, 1] : [0]).map((i) => ({
+          module: tag(`module${i}`),
+          version: tag('version'),
+          kind: tag('kind'),
+          expected: tag('expected'),
+          received: long,
+          upstream: tag('upstream'),
+        })),
+      },
+      '/api/series': {
+        t: [1_772_362_800, 1_772_362_810],
+        hit: [1e308, -1],
+        latencyMs: Object.fromEntries((odd ? ['a', 'b'] : ['a']).map((k) => [tag(`series-${k}`), [1e308, 5]])),
+      },
+      '/readyz': {
+        node: tag('node'),
+        storage: { writable: false, error: long },
+        coordination: { kind: 'redis', redis: { state: 'down', since: '2026-03-01T11:00:00Z' } },
+        sumdb: [{ name: tag('readyz-db'), status: 'misconfigured' }],
+      },
+    });
+    try {
+      context = await launch(profile);
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('pageerror', (e) => errors.push(e.message));
+      // A policy refusing an inline handler or script would say so here (the markup became HTML).
+      await page.addInitScript(() => {
+        const w = globalThis as unknown as {
+          violations: string[];
+          document: { addEventListener(t: string, f: (e: { violatedDirective: string }) => void): void };
+        };
+        w.violations = [];
+        w.document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string }) =>
+          w.violations.push(e.violatedDirective),
+        );
+      });
+      for (const path of Object.keys(answers(false)))
+        await page.route(`**${path}`, (route) => {
+          if (path === '/api/upstreams') refreshes++;
+          return route.fulfill({
+            status: 200,
+            contentType: 'application/json',
+            body: JSON.stringify(answers(refreshes % 2 === 1)[path]),
+          });
+        });
+      await page.clock.install({ time: new Date('2026-03-01T12:00:00Z') });
+      await page.goto(`${godepot.url}/ui/`);
+      await page.locator('#summary', { hasText: 'godepot cannot write its storage' }).waitFor({ timeout: 10_000 });
+      await page.clock.pauseAt(new Date('2026-03-01T12:00:10Z'));
+      const updated = page.locator('#updated');
+      const size: number[] = [];
+      // 1,800 refreshes are an hour; 60 show whether each leaves something behind.
+      for (let i = 0; i < 60; i++) {
+        const before = await updated.textContent();
+        await page.clock.runFor(2_000);
+        await page.waitForFunction(
+          (b) =>
+            (
+              globalThis as unknown as {
+                document: {
+                  getElementById(id: string): { textContent: string | null } | null;
+                  getElementsByTagName(t: string): { length: number };
+                };
+              }
+            ).document.getElementById('updated')?.textContent !== b,
+          before,
+        );
+        size.push(
+          await page.evaluate(
+            () =>
+              (
+                globalThis as unknown as {
+                  document: {
+                    getElementById(id: string): { textContent: string | null } | null;
+                    getElementsByTagName(t: string): { length: number };
+                  };
+                }
+              ).document.getElementsByTagName('*').length,
+          ),
+        );
+      }
+      // The same shape, the same size: after ten refreshes and after sixty.
+      expect(size[59]).toBe(size[19]);
+      expect(size[58]).toBe(size[18]);
+      const text = await page.locator('body').innerText();
+      // Each string as it was sent, in the text (not toContain: a failure would print 100 KB).
+      for (const name of ['url0', 'health', 'tree', 'incident0', 'module0', 'expected', 'node', 'series-a'])
+        expect(text.includes(tag(name)), name).toBe(true);
+      expect(await page.locator('#trees code[title]').getAttribute('title')).toBe(`"><${tag('hash')}`);
+      expect(await page.evaluate(() => (globalThis as unknown as { pwned?: string }).pwned)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as unknown as { violations: string[] }).violations)).toEqual([]);
+      expect(await page.locator('img, script:not([src])').count()).toBe(0);
+      expect(await page.title()).toContain(tag('node'));
+      expect(BROKEN.exec(text)?.[0]).toBeUndefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await context?.close();
+      await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(godepot.data);
+    }
+  }, 120_000);
+});
+
 describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
   // The browser asks for a user and token (HTTP basic auth, as the go command sends them) and the page's own
   // requests carry them, never in a URL. A token changed while the page is open is no outage: the page says so
