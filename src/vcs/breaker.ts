@@ -32,10 +32,23 @@ interface HostState {
   reported: boolean;
 }
 
+/**
+ * Hosts remembered at most, the least recently failed forgotten first: the
+ * hosts are named by clients (any module path, with `direct` or a private
+ * pattern like `*.corp.example`), and each that fails would otherwise stay.
+ */
+export const ORIGIN_HOSTS = 1_000;
+
 export class OriginBreaker {
+  /** Least recently failed first (a Map keeps insertion order). */
   private readonly hosts = new Map<string, HostState>();
 
   constructor(private readonly opts: OriginBreakerOptions) {}
+
+  /** Hosts remembered. */
+  get size(): number {
+    return this.hosts.size;
+  }
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
@@ -75,12 +88,27 @@ export class OriginBreaker {
     s.probing = false;
     // Bounded: an outage that outlasts this many modules is refused for all of them anyway (it stays open).
     if (s.modules.size < 1_000) s.modules.add(module);
+    this.hosts.delete(host);
     this.hosts.set(host, s);
+    if (this.hosts.size > ORIGIN_HOSTS) this.forgetOldest();
     if (s.openedAt === null && s.failures >= this.opts.failures) {
       s.openedAt = this.now();
       if (!s.reported) this.opts.onState?.(host, 'open', detail);
       s.reported = true;
     }
+  }
+
+  /**
+   * Forgets the least recently failed host. Reported open, it is reported
+   * closed: its incident would otherwise stay open for ever, as no success
+   * of it would be told any more; if it still fails, it opens again.
+   */
+  private forgetOldest(): void {
+    const oldest = this.hosts.entries().next();
+    if (oldest.done) return;
+    const [host, s] = oldest.value;
+    this.hosts.delete(host);
+    if (s.reported) this.opts.onState?.(host, 'closed', '');
   }
 
   /** A fetch from host ended, however: a probe that ended without a verdict lets the next module probe. */

@@ -12,7 +12,7 @@ import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { GoRunner } from '../../src/vcs/gorun.js';
 import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
-import { OriginBreaker } from '../../src/vcs/breaker.js';
+import { ORIGIN_HOSTS, OriginBreaker } from '../../src/vcs/breaker.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { buildModule, findGo } from '../world/index.js';
 
@@ -707,6 +707,26 @@ describe('the origin breaker', () => {
     expect(b.refusal(H, 'corp.example/third')).not.toBeNull();
     b.ended(H);
     expect(b.refusal(H, 'corp.example/third')).toBeNull();
+  });
+  it('remembers a bounded number of hosts: distinct failing hosts a client names do not grow it without limit', () => {
+    const clock = new ManualClock();
+    const open = new Set<string>();
+    const b = new OriginBreaker({
+      failures: 2,
+      halfOpenAfter: 10_000,
+      now: () => clock.now(),
+      onState: (host, state) => (state === 'open' ? open.add(host) : open.delete(host)),
+    });
+    for (let i = 0; i < 20_000; i++) {
+      const host = `h${i}.example`;
+      b.failed(host, 'unreachable', `${host}/m`);
+      b.failed(host, 'unreachable', `${host}/m`);
+    }
+    expect(b.size).toBeLessThanOrEqual(ORIGIN_HOSTS);
+    // The hosts it forgot are no longer reported open (the incident log would keep each outage open for ever).
+    expect(open.size).toBeLessThanOrEqual(ORIGIN_HOSTS);
+    // The ones that failed last are still refused.
+    expect(b.refusal('h19999.example', 'h19999.example/m')).not.toBeNull();
   });
 });
 
