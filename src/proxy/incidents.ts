@@ -157,17 +157,24 @@ export class IncidentLog {
     await this.flush();
   }
 
+  /** Endpoints whose breaker is not closed (an endpoint it holds nothing of is closed). */
+  get failingEndpoints(): number {
+    return this.states.size;
+  }
+
   endpointObserver(): EndpointObserver {
     return {
       onBreaker: (url, state, failure) => {
-        this.states.set(url, state);
+        // Only what is not closed is kept: origin hosts (`origin <host>`) are named by clients, without limit.
+        if (state === 'closed') this.states.delete(url);
+        else this.states.set(url, state);
         const service = this.serviceOf(url);
         if (state === 'open') this.maybeOpen(service, failure);
         else if (state === 'closed') this.end(service.name);
       },
       onCall: (e) => {
         if (e.outcome === 'ok' || e.outcome === 'not_found' || e.outcome === 'refused') {
-          this.states.set(e.upstream, 'closed');
+          this.states.delete(e.upstream);
           this.end(this.serviceOf(e.upstream).name);
         }
       },

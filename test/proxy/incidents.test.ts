@@ -376,6 +376,17 @@ describe('incident log', () => {
     expect(await readIncidents(storage)).toEqual([]);
   });
 
+  it('forgets what it knew of an endpoint once its breaker closes: origin hosts are named by clients', async () => {
+    const log = new IncidentLog(new MemoryStorage(), silent, { clock: new ManualClock(), persist: false });
+    const ep = log.endpointObserver();
+    for (let i = 0; i < 20_000; i++) {
+      ep.onBreaker?.(`origin h${i}.example`, 'open', failure());
+      ep.onBreaker?.(`origin h${i}.example`, 'closed', undefined);
+    }
+    expect(log.failingEndpoints).toBe(0);
+    expect((await log.list()).filter((inc) => inc.end === undefined)).toEqual([]);
+  });
+
   it('batch commands record nothing', async () => {
     const storage = new MemoryStorage();
     const log = new IncidentLog(storage, silent, { persist: false });
