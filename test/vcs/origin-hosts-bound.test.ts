@@ -1,0 +1,56 @@
+// A client that names many distinct unreachable origin hosts (`--upstream
+// <proxy>,direct` walks to the origin of any module the proxy lacks) must not
+// grow godepot's memory or its list of open incidents without limit: the
+// origin breaker remembers ORIGIN_HOSTS hosts. Loopback only: a fake `go`
+// says each host does not resolve.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FakeGoProxy } from '../world/index.js';
+import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
+import { ORIGIN_HOSTS } from '../../src/vcs/breaker.js';
+
+let dir: string;
+let upstream: FakeGoProxy;
+let godepot: RunningGodepot;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  const go = join(dir, 'go');
+  await writeFile(go, '#!/bin/sh\necho "dial tcp: lookup somewhere.example: no such host" >&2\nexit 1\n');
+  await chmod(go, 0o755);
+  upstream = await FakeGoProxy.start([]);
+  godepot = await startGodepot(
+    { upstream: `${upstream.url},direct`, 'breaker-failures': '1', 'vcs-concurrency': '8', data: join(dir, 'data') },
+    { vcs: { go, env: { PATH: process.env.PATH ?? '' } } },
+  );
+});
+
+afterAll(async () => {
+  await godepot?.close();
+  await upstream?.close();
+  await removeDir(dir);
+});
+
+it('keeps at most ORIGIN_HOSTS origin outages open, however many hosts clients name', async () => {
+  const hosts = ORIGIN_HOSTS + 200;
+  let next = 0;
+  const statuses = new Map<number, number>();
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < hosts) {
+        const r = await fetch(`${godepot.url}/h${next++}.example/m/@v/list`);
+        await r.arrayBuffer();
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+    }),
+  );
+  // Every one reached its origin and failed there (not refused by an upstream's breaker, not answered 404).
+  expect(
+    [...statuses.keys()].every((s) => s >= 500),
+    JSON.stringify([...statuses]),
+  ).toBe(true);
+  const open = (await godepot.g.incidents.list()).filter((inc) => inc.end === undefined);
+  expect(open.length).toBeGreaterThan(0);
+  expect(open.length).toBeLessThanOrEqual(ORIGIN_HOSTS);
+}, 60_000);
