@@ -362,6 +362,28 @@ export class IncidentLog {
   }
 
   /**
+   * An endpoint is no longer followed (an origin host forgotten among more
+   * failing hosts than are kept): its open outage ends when it was last seen
+   * failing, marked endUnknown, as at shutdown; not "answers again", which
+   * nothing has seen.
+   */
+  unfollow(url: string): void {
+    this.states.delete(url);
+    const name = this.serviceOf(url).name;
+    const inc = this.open.get(name);
+    if (!inc) return;
+    this.open.delete(name);
+    endAtLastRecord(inc);
+    this.closed.push(inc);
+    this.log[this.say('info')](
+      { upstream: name, incident: inc.id },
+      `${name} is no longer followed (other hosts failed since): its outage is recorded as ending when it was last seen failing`,
+    );
+    this.touch(inc);
+    this.prune();
+  }
+
+  /**
    * This process stops watching (shutdown): its open records end where it
    * stopped, marked endUnknown, so that a reader meanwhile (godepot incidents,
    * the next start) does not take them for ongoing; another process still

@@ -195,13 +195,15 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         `${e.module}@${e.version} changed at its origin after it was recorded: zip ${e.recordedZip} then ${e.currentZip}; the recorded bytes are served`,
       ),
     onOriginState: (host, state, detail) =>
-      incidentObserver.onBreaker?.(
-        `origin ${host}`,
-        state,
-        state === 'open'
-          ? new UpstreamError({ upstream: `origin ${host}`, failure: 'connect', detail, transient: true })
-          : undefined,
-      ),
+      state === 'forgotten'
+        ? incidents.unfollow(`origin ${host}`)
+        : incidentObserver.onBreaker?.(
+            `origin ${host}`,
+            state,
+            state === 'open'
+              ? new UpstreamError({ upstream: `origin ${host}`, failure: 'connect', detail, transient: true })
+              : undefined,
+          ),
   });
 
   const mirrors: SumdbMirror[] = [];

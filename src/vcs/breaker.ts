@@ -10,7 +10,8 @@
 // it. State changes are reported so that the incident log covers origin
 // hosts as it covers upstream proxies.
 
-export type OriginBreakerState = 'open' | 'closed';
+/** 'forgotten': no longer followed (ORIGIN_HOSTS other hosts failed since), whether or not it answers now. */
+export type OriginBreakerState = 'open' | 'closed' | 'forgotten';
 
 export interface OriginBreakerOptions {
   readonly failures: number;
@@ -100,7 +101,7 @@ export class OriginBreaker {
 
   /**
    * Forgets the least recently failed host. Reported open, it is reported
-   * closed: its incident would otherwise stay open for ever, as no success
+   * forgotten: its incident would otherwise stay open for ever, as no success
    * of it would be told any more; if it still fails, it opens again.
    */
   private forgetOldest(): void {
@@ -108,7 +109,7 @@ export class OriginBreaker {
     if (oldest.done) return;
     const [host, s] = oldest.value;
     this.hosts.delete(host);
-    if (s.reported) this.opts.onState?.(host, 'closed', '');
+    if (s.reported) this.opts.onState?.(host, 'forgotten', '');
   }
 
   /** A fetch from host ended, however: a probe that ended without a verdict lets the next module probe. */

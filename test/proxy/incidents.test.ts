@@ -387,6 +387,22 @@ describe('incident log', () => {
     expect((await log.list()).filter((inc) => inc.end === undefined)).toEqual([]);
   });
 
+  it('ends the outage of an endpoint no longer followed when it was last seen failing, never as "answers again"', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l).msg) });
+    const clock = new ManualClock();
+    const log = new IncidentLog(new MemoryStorage(), logger, { clock, persist: false });
+    log.endpointObserver().onBreaker?.('origin gone.example', 'open', failure());
+    clock.advance(60_000);
+    log.unfollow('origin gone.example');
+    const [inc] = await log.list();
+    expect(inc).toMatchObject({ upstream: 'origin gone.example', endUnknown: true });
+    expect(inc?.end).toBe(inc?.start);
+    expect(lines.some((l) => l.includes('the outage is over'))).toBe(false);
+    expect(lines.at(-1)).toMatch(/^origin gone\.example is no longer followed/);
+    expect(log.failingEndpoints).toBe(0);
+  });
+
   it('batch commands record nothing', async () => {
     const storage = new MemoryStorage();
     const log = new IncidentLog(storage, silent, { persist: false });
