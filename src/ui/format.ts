@@ -28,7 +28,10 @@ export interface IncidentView {
   readonly start?: string;
   readonly end?: string;
   readonly durationMs?: number;
-  /** godepot stopped while it was open: end is when it last looked (the outage may have gone on). */
+  /**
+   * godepot stopped watching while it was open (it stopped, or forgot an origin host among many failing ones):
+   * end is when it last looked (the outage may have gone on).
+   */
   readonly endUnknown?: boolean;
   /** Over as it happened (a refused fork, a moved tag): a moment on the timeline, not an outage with a length. */
   readonly event?: boolean;
@@ -271,7 +274,7 @@ export function ongoing(i: IncidentView): boolean {
 export function incidentEnd(i: IncidentView, when: (ms: number | null) => string = dateTime): string {
   if (i.event === true) return MISSING;
   if (i.end === undefined) return 'ongoing';
-  return i.endUnknown === true ? `${when(parseTime(i.end))} (godepot stopped)` : when(parseTime(i.end));
+  return i.endUnknown === true ? `${when(parseTime(i.end))} (no longer watched)` : when(parseTime(i.end));
 }
 
 /** An incident's duration: its recorded one (at least, if its end was unseen), or "ongoing" with the time so far. */

@@ -125,7 +125,7 @@ describe('operator page formatting', () => {
       endUnknown: true,
     };
     expect(incidentDuration(unseen, NOW)).toBe('at least 30 min');
-    expect(incidentsMarkdown([unseen], NOW)).toContain('(godepot stopped) | at least 30 min |');
+    expect(incidentsMarkdown([unseen], NOW)).toContain('(no longer watched) | at least 30 min |');
     expect(incidentsMarkdown([], NOW)).toContain('(no incidents)');
   });
 
