@@ -45,7 +45,7 @@ export interface OriginOptions {
   readonly breaker?: OriginBreaker;
   /** How long a finished download stays in memory for the next request of the same version (ms). */
   readonly keepMs?: number;
-  /** Ages the downloads kept in memory (default: the system clock). */
+  /** Ages the downloads kept in memory and spaces the failure lines (default: the system clock). */
   readonly clock?: Clock;
 }
 
@@ -62,6 +62,9 @@ interface GoModuleJson {
 
 const KEEP_ENTRIES = 32;
 const KEEP_MAX_ZIP = 8 << 20;
+
+/** A public module's failed fetch is said at info level at most this often per kind of failure. */
+const FAILURE_SAID_EVERY_MS = 10_000;
 
 /** Failures that say the origin host is down, not something about the module. */
 const OUTAGES = new Set<OriginFailure>(['unreachable', 'timeout', 'tls']);
@@ -102,11 +105,18 @@ export class Origin {
         // A public module's failure reaches the client without the go command's words (classify): they are here,
         // with what was fetched (module@version or @query: go's words often name only the repository's URL).
         const output = err.details.output;
-        if (output !== undefined)
-          this.opts.log.info(
-            { module: path, fetching: args[args.length - 1], host, failure: err.failure, output },
-            'fetching a public module from its origin failed',
-          );
+        if (output !== undefined) {
+          const record = { module: path, fetching: args[args.length - 1], host, failure: err.failure, output };
+          // Clients name these modules, without limit: said at info level at most once per kind of failure every
+          // FAILURE_SAID_EVERY_MS (with how many more failed since), the others at debug level.
+          const since = this.sayFailure(err.failure);
+          if (since === null) this.opts.log.debug(record, 'fetching a public module from its origin failed');
+          else
+            this.opts.log.info(
+              since > 0 ? { ...record, alsoFailedSince: since } : record,
+              'fetching a public module from its origin failed',
+            );
+        }
         if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure, path);
         else if (err.failure !== 'bad_content') breaker?.succeeded(host);
       }
@@ -114,6 +124,19 @@ export class Origin {
     } finally {
       breaker?.ended(host);
     }
+  }
+
+  private readonly failuresSaid = new Map<OriginFailure, { at: number; since: number }>();
+  /** Whether a failure of this kind is said now (null: not; else how many went unsaid since the last). */
+  private sayFailure(failure: OriginFailure): number | null {
+    const now = this.clock.now();
+    const said = this.failuresSaid.get(failure);
+    if (said && now - said.at < FAILURE_SAID_EVERY_MS) {
+      said.since++;
+      return null;
+    }
+    this.failuresSaid.set(failure, { at: now, since: 0 });
+    return said?.since ?? 0;
   }
 
   private readonly downloads: SingleFlight<Download>;
