@@ -28,6 +28,7 @@ import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/
 import { systemClock, type Clock } from '../util/clock.js';
 import type { ServiceEvents } from './context.js';
 import { isProvisional } from './artifact.js';
+import { isOriginLabel } from './origin-source.js';
 
 export interface Incident {
   readonly id: string;
@@ -93,6 +94,13 @@ const VIEW_REUSE_MS = 5_000;
  * records that pushed the real ones out.
  */
 export const REOPEN_WITHIN_MS = 60_000;
+/**
+ * Origin hosts are named by clients (`<proxy>,direct`, private patterns), as
+ * many as they like: an origin outage opening (or going on) is said at most
+ * this often, with how many more were left unsaid; the others, and their
+ * ends, at debug level. Each is still recorded (the operator page lists it).
+ */
+const ORIGIN_SAID_EVERY_MS = 10_000;
 
 export class IncidentLog {
   private readonly open = new Map<string, Incident>();
@@ -111,6 +119,10 @@ export class IncidentLog {
   private readonly proc = randomBytes(3).toString('hex');
   private refreshTimer: NodeJS.Timeout | undefined;
   private view: { at: number; records: Promise<Incident[]> } | undefined;
+  /** When an origin outage was last said, and how many opened or went on unsaid since. */
+  private originSaid: { at: number; since: number } | undefined;
+  /** Origin outages said at debug level: their end is too (not persisted, unlike a field of the record). */
+  private readonly quiet = new WeakSet<Incident>();
   /** Damaged records already reported (the group's view is read again every few seconds). */
   private readonly reported = new Set<string>();
   private readonly damaged: DamagedRecord = (key, why) => {
@@ -202,10 +214,18 @@ export class IncidentLog {
     };
     this.open.set(service.name, inc);
     this.keepFresh();
-    this.log[this.say('error')](
-      { upstream: service.name, failure: inc.failureClass, detail: inc.detail, incident: inc.id },
+    const unsaid = this.sayOrigin(inc);
+    this.log[unsaid === null ? 'debug' : this.say('error')](
+      {
+        upstream: service.name,
+        failure: inc.failureClass,
+        detail: inc.detail,
+        incident: inc.id,
+        ...(unsaid ? { moreOriginOutages: unsaid } : {}),
+      },
       `outage of ${service.name}: ${inc.failureClass}${inc.detail ? ` (${inc.detail})` : ''}; godepot serves what it ` +
-        'holds until it answers again: if others reach it, check how this host does (network, DNS, HTTPS_PROXY)',
+        'holds until it answers again: if others reach it, check how this host does (network, DNS, HTTPS_PROXY)' +
+        (unsaid ? `; ${unsaid} more origin hosts failed since the last one said (see the incidents page)` : ''),
     );
     this.touch(inc);
   }
@@ -220,7 +240,7 @@ export class IncidentLog {
     delete last.durationMs;
     this.open.set(name, last);
     this.keepFresh();
-    this.log[this.say('info')](
+    this.log[this.sayOrigin(last) === null ? 'debug' : this.say('info')](
       { upstream: name, incident: last.id, answeredForMs: now - ended },
       `${name} fails again ${Math.round((now - ended) / 1000)}s after answering: the outage goes on`,
     );
@@ -236,7 +256,7 @@ export class IncidentLog {
     inc.end = new Date(end).toISOString();
     inc.durationMs = end - Date.parse(inc.start);
     this.closed.push(inc);
-    this.log[this.say('warn')](
+    this.log[this.quiet.has(inc) ? 'debug' : this.say('warn')](
       {
         upstream: name,
         incident: inc.id,
@@ -274,6 +294,26 @@ export class IncidentLog {
     this.closed.push(inc);
     this.touch(inc);
     this.prune();
+  }
+
+  /**
+   * Whether the line that inc (an outage) opens or goes on is said: always
+   * for a configured service; for an origin host, null (marked quiet) when
+   * another was said less than ORIGIN_SAID_EVERY_MS ago, else how many went
+   * unsaid since the last.
+   */
+  private sayOrigin(inc: Incident): number | null {
+    if (!isOriginLabel(inc.upstream)) return 0;
+    const now = this.clock.now();
+    const said = this.originSaid;
+    if (said && now - said.at < ORIGIN_SAID_EVERY_MS) {
+      said.since++;
+      this.quiet.add(inc);
+      return null;
+    }
+    this.originSaid = { at: now, since: 0 };
+    this.quiet.delete(inc);
+    return said?.since ?? 0;
   }
 
   /** Keeps this process's newest `keep` ended incidents, none older than maxAgeMs; the rest are deleted from storage. */
@@ -375,7 +415,7 @@ export class IncidentLog {
     this.open.delete(name);
     endAtLastRecord(inc);
     this.closed.push(inc);
-    this.log[this.say('info')](
+    this.log[this.quiet.has(inc) ? 'debug' : this.say('info')](
       { upstream: name, incident: inc.id },
       `${name} is no longer followed (other hosts failed since): its outage is recorded as ending when it was last seen failing`,
     );
