@@ -26,6 +26,7 @@ import { saidAt, type SaidAt } from '../util/said-once.js';
 import type { Storage } from '../storage/index.js';
 import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 import type { ServiceEvents } from './context.js';
 import { isProvisional } from './artifact.js';
 import { isOriginLabel } from './origin-source.js';
@@ -94,13 +95,6 @@ const VIEW_REUSE_MS = 5_000;
  * records that pushed the real ones out.
  */
 export const REOPEN_WITHIN_MS = 60_000;
-/**
- * Origin hosts are named by clients (`<proxy>,direct`, private patterns), as
- * many as they like: an origin outage opening (or going on) is said at most
- * this often, with how many more were left unsaid; the others, and their
- * ends, at debug level. Each is still recorded (the operator page lists it).
- */
-const ORIGIN_SAID_EVERY_MS = 10_000;
 
 export class IncidentLog {
   private readonly open = new Map<string, Incident>();
@@ -119,8 +113,13 @@ export class IncidentLog {
   private readonly proc = randomBytes(3).toString('hex');
   private refreshTimer: NodeJS.Timeout | undefined;
   private view: { at: number; records: Promise<Incident[]> } | undefined;
-  /** When an origin outage was last said, and how many opened or went on unsaid since. */
-  private originSaid: { at: number; since: number } | undefined;
+  /**
+   * Origin hosts are named by clients (`<proxy>,direct`, private patterns), as
+   * many as they like: an origin outage opening (or going on) is said at most
+   * once per SAID_EVERY_MS, with how many more were left unsaid; the others,
+   * and their ends, at debug level. Each is still recorded (the operator page lists it).
+   */
+  private readonly originSaid = new Spacing<'origin'>(SAID_EVERY_MS, () => this.clock.now());
   /** Origin outages said at debug level: their end is too (not persisted, unlike a field of the record). */
   private readonly quiet = new WeakSet<Incident>();
   /** Damaged records already reported (the group's view is read again every few seconds). */
@@ -299,21 +298,15 @@ export class IncidentLog {
   /**
    * Whether the line that inc (an outage) opens or goes on is said: always
    * for a configured service; for an origin host, null (marked quiet) when
-   * another was said less than ORIGIN_SAID_EVERY_MS ago, else how many went
+   * another was said less than SAID_EVERY_MS ago, else how many went
    * unsaid since the last.
    */
   private sayOrigin(inc: Incident): number | null {
     if (!isOriginLabel(inc.upstream)) return 0;
-    const now = this.clock.now();
-    const said = this.originSaid;
-    if (said && now - said.at < ORIGIN_SAID_EVERY_MS) {
-      said.since++;
-      this.quiet.add(inc);
-      return null;
-    }
-    this.originSaid = { at: now, since: 0 };
-    this.quiet.delete(inc);
-    return said?.since ?? 0;
+    const unsaid = this.originSaid.take('origin');
+    if (unsaid === null) this.quiet.add(inc);
+    else this.quiet.delete(inc);
+    return unsaid;
   }
 
   /** Keeps this process's newest `keep` ended incidents, none older than maxAgeMs; the rest are deleted from storage. */

@@ -9,6 +9,7 @@ import { UsersFileError } from '../auth/users.js';
 import { ConfigError } from '../config/load.js';
 import { GodepotError } from '../proxy/errors.js';
 import { decodeRequestPath } from '../proxy/request.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 export interface AuthWiring {
   readonly authorize: (req: IncomingMessage) => GodepotError | null;
@@ -32,7 +33,13 @@ export function checkAuthFile(file: string): void {
   asSetting(() => UsersFile.read(file));
 }
 
-export function wireAuth(file: string, log: Logger, registry: Registry): AuthWiring {
+export function wireAuth(
+  file: string,
+  log: Logger,
+  registry: Registry,
+  /** Spaces the refusal lines (default: the system clock). */
+  now: () => number = Date.now,
+): AuthWiring {
   const users = asSetting(() => new UsersFile(file, log));
   const stop = users.watch();
   const failures = new Counter({
@@ -42,6 +49,9 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     registers: [registry],
   });
   for (const r of REFUSALS) failures.inc({ reason: r }, 0);
+  // Anyone who reaches godepot can be refused as often as they like: each reason is said at warn level at most
+  // once per SAID_EVERY_MS, with how many more were refused since; the others at debug (all counted above).
+  const said = new Spacing<GateRefusal>(SAID_EVERY_MS, now);
   /** A refusal, counted and logged (the user named, never the token). */
   const refused = (
     req: IncomingMessage,
@@ -50,10 +60,15 @@ export function wireAuth(file: string, log: Logger, registry: Registry): AuthWir
     msg: string,
   ): void => {
     failures.inc({ reason: d.reason });
-    log.warn(
-      { user: d.user?.slice(0, 100), reason: d.reason, path: path.slice(0, 200), remote: req.socket.remoteAddress },
-      msg,
-    );
+    const record = {
+      user: d.user?.slice(0, 100),
+      reason: d.reason,
+      path: path.slice(0, 200),
+      remote: req.socket.remoteAddress,
+    };
+    const since = said.take(d.reason);
+    if (since === null) log.debug(record, msg);
+    else log.warn(since > 0 ? { ...record, alsoRefusedSince: since } : record, msg);
   };
   const authorize = (req: IncomingMessage): GodepotError | null => {
     const raw = req.url ?? '/';

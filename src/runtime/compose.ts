@@ -184,7 +184,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   const shutdown = processWideController();
   const upstream = new ProxyList(settings.upstream, endpoints);
   for (const e of settings.upstream.entries) endpoints.get(e.url);
-  const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry);
+  const auth = settings.auth === '' ? null : wireAuth(settings.auth, log, metrics.registry, () => clock.now());
   const incidentObserver = incidents.endpointObserver();
   const priv = await wirePrivate(settings, upstream, storage, log, metrics.registry, shutdown.signal, clock, {
     ...opts.vcs,

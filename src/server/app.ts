@@ -14,6 +14,7 @@ import { parseSumdbRequest, sumdbRoute } from '../sumdb/request.js';
 import type { SumdbEndpoint } from './sumdb-endpoint.js';
 import type { OperatorRoutes } from './api.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 export interface AppDeps {
   readonly service: ModuleService;
@@ -72,29 +73,16 @@ export interface App {
   readonly inFlight: number;
 }
 
-/** 'request failed' is said at warn level at most this often per error code (the others at debug, counted). */
-const WARN_EVERY_MS = 10_000;
-
 const ABOUT =
   'godepot: a verifying Go module proxy and checksum-database mirror.\nUse it with: GOPROXY=<this URL> (keep GOSUMDB on).\n';
 
 export function createApp(deps: AppDeps): App {
   const clock = deps.clock ?? systemClock;
-  // An upstream or a store that is down fails every request alike: one warning per code every WARN_EVERY_MS
+  // An upstream or a store that is down fails every request alike: one warning per code every SAID_EVERY_MS
   // says it (with how many more failed since the last), not one per request, which would bury the outage line
   // (the access log has each request's code); a failure that opens no outage (a private module's credentials,
   // a single module's upstream error) still reaches the log with its reason.
-  const warned = new Map<ErrorCode, { at: number; since: number }>();
-  const warnNow = (code: ErrorCode): number | null => {
-    const now = clock.now();
-    const w = warned.get(code);
-    if (w && now - w.at < WARN_EVERY_MS) {
-      w.since++;
-      return null;
-    }
-    warned.set(code, { at: now, since: 0 });
-    return w?.since ?? 0;
-  };
+  const warned = new Spacing<ErrorCode>(SAID_EVERY_MS, () => clock.now());
   let inFlight = 0;
   let draining = false;
   // Behind --auth every answer is someone's: a shared cache in front must not keep module artifacts for others.
@@ -300,7 +288,7 @@ export function createApp(deps: AppDeps): App {
       info.error = e.code;
       if (e.status >= 500 && e.code !== 'overloaded') {
         const record = { path: req.url, code: e.code, err: e.message, details: e.details };
-        const since = warnNow(e.code);
+        const since = warned.take(e.code);
         if (since === null) deps.log.debug(record, 'request failed');
         else deps.log.warn(since > 0 ? { ...record, alsoFailedSince: since } : record, 'request failed');
       }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
 import { isCanonicalVersion } from '../module/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { classify, hostOf, OriginError, type OriginFailure } from './errors.js';
 import type { OriginBreaker } from './breaker.js';
@@ -63,9 +64,6 @@ interface GoModuleJson {
 const KEEP_ENTRIES = 32;
 const KEEP_MAX_ZIP = 8 << 20;
 
-/** A public module's failed fetch is said at info level at most this often per kind of failure. */
-const FAILURE_SAID_EVERY_MS = 10_000;
-
 /** Failures that say the origin host is down, not something about the module. */
 const OUTAGES = new Set<OriginFailure>(['unreachable', 'timeout', 'tls']);
 
@@ -108,8 +106,8 @@ export class Origin {
         if (output !== undefined) {
           const record = { module: path, fetching: args[args.length - 1], host, failure: err.failure, output };
           // Clients name these modules, without limit: said at info level at most once per kind of failure every
-          // FAILURE_SAID_EVERY_MS (with how many more failed since), the others at debug level.
-          const since = this.sayFailure(err.failure);
+          // SAID_EVERY_MS (with how many more failed since), the others at debug level.
+          const since = this.failuresSaid.take(err.failure);
           if (since === null) this.opts.log.debug(record, 'fetching a public module from its origin failed');
           else
             this.opts.log.info(
@@ -126,22 +124,10 @@ export class Origin {
     }
   }
 
-  private readonly failuresSaid = new Map<OriginFailure, { at: number; since: number }>();
-  /** Whether a failure of this kind is said now (null: not; else how many went unsaid since the last). */
-  private sayFailure(failure: OriginFailure): number | null {
-    const now = this.clock.now();
-    const said = this.failuresSaid.get(failure);
-    if (said && now - said.at < FAILURE_SAID_EVERY_MS) {
-      said.since++;
-      return null;
-    }
-    this.failuresSaid.set(failure, { at: now, since: 0 });
-    return said?.since ?? 0;
-  }
-
   private readonly downloads: SingleFlight<Download>;
   private readonly kept = new Map<string, { until: number; download: Download }>();
   private readonly clock: Clock;
+  private readonly failuresSaid: Spacing<OriginFailure>;
 
   constructor(
     private readonly opts: OriginOptions,
@@ -149,6 +135,7 @@ export class Origin {
   ) {
     this.downloads = new SingleFlight<Download>(shutdown);
     this.clock = opts.clock ?? systemClock;
+    this.failuresSaid = new Spacing(SAID_EVERY_MS, () => this.clock.now());
   }
 
   /** The tagged versions (what `go list -m -versions` prints). */

@@ -24,6 +24,8 @@ describe('/readyz under --auth', () => {
     rig = await startAuthRig(
       [{ path: 'example.com/pub', version: 'v1.0.0', files: { 'go.mod': 'module example.com/pub\n' } }],
       withUser(withUser(null, 'ci', hashToken(FULL), '*'), 'oss', hashToken(LIMITED), 'example.com/*'),
+      // Refusals of one kind after the first within 10 s are logged at debug level (spaced): every one is seen here.
+      { 'log-level': 'debug' },
     );
     ({ godepot, upstream } = rig);
   });

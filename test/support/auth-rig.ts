@@ -13,8 +13,15 @@ export interface AuthRig {
   close(): Promise<void>;
 }
 
-/** The proxy serves modules and the database records them; users is the users file's text (see withUser). */
-export async function startAuthRig(modules: FixtureModule[], users: string): Promise<AuthRig> {
+/**
+ * The proxy serves modules and the database records them; users is the users file's text (see withUser);
+ * settings adds to godepot's (e.g. a log level).
+ */
+export async function startAuthRig(
+  modules: FixtureModule[],
+  users: string,
+  settings: Record<string, string> = {},
+): Promise<AuthRig> {
   const built = await buildModules(modules);
   const upstream = await FakeGoProxy.start(built);
   const sumdb = await FakeSumDb.start({ records: built });
@@ -26,6 +33,7 @@ export async function startAuthRig(modules: FixtureModule[], users: string): Pro
     sumdb: `${sumdb.vkey} ${sumdb.url}`,
     auth: usersFile,
     'insecure-auth': 'true',
+    ...settings,
   });
   return {
     godepot,
