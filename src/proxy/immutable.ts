@@ -12,6 +12,8 @@ import type { ServiceContext } from './context.js';
 import type { ReverifyResult } from './reverify.js';
 import { isOriginLabel } from './origin-source.js';
 import { ChecksumUnavailableError, policyFor, type DatabaseAnswer, type GoSumHashes, type Policy } from './verify.js';
+import { systemClock } from '../util/clock.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
 
@@ -140,6 +142,12 @@ export class ImmutableFetcher {
   private readonly verifications = new Limiter(VERIFY_RUNNING, VERIFY_WAITING);
   /** Checks of stored copies (damage): apart from fetches, so a burst of first reads never makes a miss busy. */
   private readonly storedChecks = new Limiter(STORED_CHECKS_RUNNING, STORED_CHECKS_WAITING);
+  /**
+   * In a checksum-database outage every artifact a client asks for is served unverified (or by quorum): said at
+   * warn level once per SAID_EVERY_MS with how many more since, the others at debug (the incident counts each,
+   * the operator page lists them).
+   */
+  private readonly degradedSaid = new Spacing<Verification>(SAID_EVERY_MS, () => (this.ctx.clock ?? systemClock).now());
 
   /** memoryItemLimit: the largest artifact answered from memory while it is being stored. */
   constructor(
@@ -450,17 +458,25 @@ export class ImmutableFetcher {
           `godepot: cannot verify ${what}: ${why.message}; the quorum policy needs two sources (upstream proxies, and the origin with direct) serving identical bytes, ${agreeing} did`,
         );
       }
-      this.ctx.log.warn(
+      this.saySpaced(
+        'quorum',
         { module: req.path, version: req.version, kind: req.kind, reason: why.message, agreeing },
         'accepted by quorum while the checksum database is unavailable; will re-verify',
       );
       return 'quorum';
     }
-    this.ctx.log.warn(
+    this.saySpaced(
+      'unverified',
       { module: req.path, version: req.version, kind: req.kind, reason: why.message },
       'serving unverified: checksum database unavailable; will re-verify',
     );
     return 'unverified';
+  }
+
+  private saySpaced(kind: Verification, record: Record<string, unknown>, msg: string): void {
+    const since = this.degradedSaid.take(kind);
+    if (since === null) this.ctx.log.debug(record, msg);
+    else this.ctx.log.warn(since > 0 ? { ...record, alsoServedSince: since } : record, msg);
   }
 
   /** How many sources (each proxy; the origin with direct) serve bytes hashing to `got` (the copy already fetched counts once). */

@@ -17,6 +17,7 @@ import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { fetchSmall } from './fetch.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
 import { failureOutcome, sharedError, type NotFoundMemory } from './shared-fetch.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 /** list, @latest, or an .info whose `query` is true. */
 export type MutableRequest = Extract<ProxyRequest, { kind: 'list' | 'latest' | 'info' }>;
@@ -37,6 +38,8 @@ interface Stored {
 export class MutableCache {
   private readonly flights: SingleFlight<Refreshed>;
   private readonly clock: Clock;
+  /** Every list and @latest a client asks for in an upstream outage is served stale: said once per SAID_EVERY_MS. */
+  private readonly staleSaid: Spacing<'stale'>;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -45,6 +48,7 @@ export class MutableCache {
   ) {
     this.flights = new SingleFlight<Refreshed>(ctx.shutdown);
     this.clock = ctx.clock ?? systemClock;
+    this.staleSaid = new Spacing(SAID_EVERY_MS, () => this.clock.now());
   }
 
   async idle(): Promise<void> {
@@ -105,10 +109,14 @@ export class MutableCache {
       return serve(r.body, r.etag, 'revalidated', r.upstream);
     } catch (err) {
       if (err instanceof NotFoundError) throw fromNotFound(err, describeRequest(req), req.path);
-      this.ctx.log.warn(
-        { module: req.path, kind: req.kind, err: (err as Error).message },
-        'refresh failed; serving the stale copy',
-      );
+      const record = { module: req.path, kind: req.kind, err: (err as Error).message };
+      const since = this.staleSaid.take('stale');
+      if (since === null) this.ctx.log.debug(record, 'refresh failed; serving the stale copy');
+      else
+        this.ctx.log.warn(
+          since > 0 ? { ...record, alsoServedSince: since } : record,
+          'refresh failed; serving the stale copy',
+        );
       return serve(s.body, s.etag, 'stale');
     }
   }

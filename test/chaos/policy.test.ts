@@ -55,6 +55,19 @@ describe('verification policies while the checksum database is down', () => {
     await sumdb.close();
   });
 
+  it('fallback: says "serving unverified" once for a burst of artifacts, not once each (the incident counts them)', async () => {
+    const g = await start({ upstream: a.url });
+    sumdb.setFault(faults.status(503));
+    const served = await Promise.all(
+      [...mods.keys()].flatMap((m) => ['mod', 'zip'].map((k) => get(`${g.url}/${m}/@v/v1.0.0.${k}`))),
+    );
+    const unverified = served.filter((r) => r.headers.get('x-godepot-verification') === 'unverified');
+    expect(unverified.length).toBeGreaterThan(8);
+    const said = g.logs.filter((l) => l.msg === 'serving unverified: checksum database unavailable; will re-verify');
+    expect(said).toHaveLength(1);
+    expect(said[0]?.level).toBe(40);
+  });
+
   it('strict: refuses with 502 saying why, stores nothing', async () => {
     const g = await start({ upstream: a.url, verify: 'strict' });
     sumdb.setFault(faults.hang());
