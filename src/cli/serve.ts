@@ -24,6 +24,7 @@ import { holdProcessWarnings, makeLogger } from '../runtime/logging.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
 import { saidAt } from '../util/said-once.js';
+import { systemClock } from '../util/clock.js';
 
 type HeldWarnings = ReturnType<typeof holdProcessWarnings>;
 
@@ -150,14 +151,14 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
 
 async function runWorker(settings: Settings, warnings: HeldWarnings, hints: readonly string[] = []): Promise<number> {
   // Loaded here, not at the top: the primary of --workers N never serves, and stays small without them.
-  const [{ compose }, { createHttpServer }, { createTlsServer, readTlsPair }] = await Promise.all([
+  const [{ compose }, { createHttpServer }, { createTlsServer, readTlsPair, certValidityWarning }] = await Promise.all([
     import('../runtime/compose.js'),
     import('../server/http-server.js'),
     import('../runtime/tls.js'),
   ]);
   // Before anything starts that would keep the process alive (the start-up probe, the background loops).
   const tls = settings.tls;
-  if (tls) readTlsPair(tls);
+  const pair = tls ? readTlsPair(tls) : null;
   // With --workers N every worker finds the same at start; the one in slot 1 says it (the others at debug level).
   const slot = workerSlot();
   const says = slot === null || slot === 1;
@@ -166,6 +167,8 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
   // What every worker finds alike (a library's notice as it loads) is said by the first, the others at debug.
   warnings.logTo(g.log, says ? 'warn' : 'debug');
   for (const h of hints) g.log.warn(h);
+  const expiry = tls && pair && says ? certValidityWarning(tls.cert, pair.cert, systemClock) : null;
+  if (expiry) g.log.warn(expiry);
   const server = createHttpServer(
     g.app,
     {},

@@ -5,16 +5,31 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
+import type { Clock } from '../util/clock.js';
 
 function readPair(tls: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
-  try {
-    return { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
-  } catch (err) {
-    throw new ConfigError(`cannot read --tls-cert/--tls-key: ${(err as Error).message}`);
-  }
+  // Each file read on its own, so that the message names the one that cannot be read.
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const why =
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES'
+            ? 'permission denied (not readable by this user)'
+            : code === 'EISDIR'
+              ? 'a folder, not a PEM file'
+              : (err as Error).message;
+      throw new ConfigError(`cannot read --tls-cert/--tls-key: ${flag} ${file}: ${why}`);
+    }
+  };
+  return { cert: read('--tls-cert', tls.cert), key: read('--tls-key', tls.key) };
 }
 
 /**
@@ -27,9 +42,35 @@ export function readTlsPair(tls: { readonly cert: string; readonly key: string }
   try {
     createSecureContext(pair);
   } catch (err) {
-    throw new ConfigError(`--tls-cert/--tls-key do not make a usable certificate and key: ${(err as Error).message}`);
+    const msg = (err as Error).message;
+    // OpenSSL's words ("key values mismatch") said as what to do.
+    const why = /key values mismatch/.test(msg)
+      ? `--tls-key ${tls.key} is not the private key of the certificate in --tls-cert ${tls.cert}; give the pair that belongs together`
+      : msg;
+    throw new ConfigError(`--tls-cert/--tls-key do not make a usable certificate and key: ${why}`);
   }
   return pair;
+}
+
+/**
+ * A warning when the certificate of --tls-cert is expired or not yet valid on `clock`: godepot still starts (a
+ * renewed certificate is picked up when the file changes), but every client refuses it until then.
+ */
+export function certValidityWarning(file: string, cert: Buffer, clock: Clock): string | null {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(cert);
+  } catch {
+    return null; // createSecureContext accepted it; nothing more to say than it did.
+  }
+  const now = new Date(clock.now());
+  const to = new Date(x.validTo);
+  const from = new Date(x.validFrom);
+  if (now > to)
+    return `--tls-cert ${file}: the certificate expired on ${to.toISOString()}; clients refuse it: renew it (godepot reloads the file when it changes)`;
+  if (now < from)
+    return `--tls-cert ${file}: the certificate is not valid before ${from.toISOString()}; clients refuse it until then: check this machine's clock or the certificate`;
+  return null;
 }
 
 export function createTlsServer(

@@ -1,0 +1,116 @@
+// --tls-cert/--tls-key as operators get them wrong: each mistake is one line
+// naming the file and what to do, and an expired certificate (which godepot
+// serves until it is renewed: the file is reloaded) is said at start rather
+// than left for every client to find out.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { certValidityWarning } from '../../src/runtime/tls.js';
+import { BIN, removeDir, tempDir, testHome } from '../support/godepot.js';
+import { FakeClock } from '../support/clock.js';
+import { hasOpenssl, selfSignedCert, type TestCert } from '../support/tls.js';
+
+/** Runs `godepot serve args` until it exits or says it listens (then stopped by SIGTERM). */
+async function serveUntil(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: testHome() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const seen = (c: string): void => {
+    out += c;
+    if (/godepot listening on/.test(out)) child.kill('SIGTERM');
+  };
+  child.stdout.setEncoding('utf8').on('data', seen);
+  child.stderr.setEncoding('utf8').on('data', seen);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, out };
+}
+
+describe.skipIf(!hasOpenssl)('--tls-cert and --tls-key that cannot be used as given', () => {
+  let d: string;
+  let a: TestCert;
+  let b: TestCert;
+  let rest: string[];
+  beforeAll(async () => {
+    d = await tempDir();
+    a = selfSignedCert(d, 'a');
+    b = selfSignedCert(d, 'b');
+    rest = ['--data', join(d, 'data'), '--listen', '127.0.0.1:0', '--upstream', 'off', '--sumdb', 'off'];
+  });
+  afterAll(async () => {
+    await removeDir(d);
+  });
+
+  it('a key of another certificate is named as such, not as OpenSSL\'s "key values mismatch"', async () => {
+    const r = await serveUntil([...rest, '--workers', '1', '--tls-cert', a.certFile, '--tls-key', b.keyFile]);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toContain(
+      `--tls-key ${b.keyFile} is not the private key of the certificate in --tls-cert ${a.certFile}`,
+    );
+    expect(r.out).not.toMatch(/mismatch|\n.*\n/);
+  }, 15_000);
+
+  it('a folder or an unreadable file is named with the flag that gave it', async () => {
+    await mkdir(join(d, 'certs'));
+    const f = await serveUntil([...rest, '--workers', '1', '--tls-cert', join(d, 'certs'), '--tls-key', a.keyFile]);
+    expect(f.code, f.out).toBe(2);
+    expect(f.out).toContain(`--tls-cert ${join(d, 'certs')}: a folder, not a PEM file`);
+    expect(f.out).not.toContain('EISDIR');
+    const n = await serveUntil([...rest, '--workers', '1', '--tls-cert', a.certFile, '--tls-key', join(d, 'no.key')]);
+    expect(n.code, n.out).toBe(2);
+    expect(n.out).toContain(`--tls-key ${join(d, 'no.key')}: no such file`);
+  }, 15_000);
+
+  it('an expired certificate is said once at start, with several workers too', async () => {
+    const csr = join(d, 'old.csr');
+    const cert = join(d, 'old.crt');
+    const made = spawnSync('openssl', ['req', '-new', '-key', a.keyFile, '-subj', '/CN=old', '-out', csr]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    // -days -1: it expired a day ago.
+    const signed = spawnSync('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-signkey',
+      a.keyFile,
+      '-days',
+      '-1',
+      '-out',
+      cert,
+    ]);
+    expect(signed.status, signed.stderr.toString()).toBe(0);
+    const r = await serveUntil([...rest, '--workers', '2', '--tls-cert', cert, '--tls-key', a.keyFile]);
+    expect(r.out).toContain('godepot listening on https://');
+    expect(r.out.match(/the certificate expired on \d{4}-/g), r.out).toHaveLength(1);
+    expect(r.out).toContain(`--tls-cert ${cert}: the certificate expired on`);
+  }, 15_000);
+
+  it('a certificate not valid yet is said too; a valid one gets no word', async () => {
+    const pem = await readFile(a.certFile);
+    expect(certValidityWarning('a.crt', pem, new FakeClock(Date.now()))).toBeNull();
+    expect(certValidityWarning('a.crt', pem, new FakeClock(Date.now() - 86_400_000))).toMatch(
+      /^--tls-cert a\.crt: the certificate is not valid before .*check this machine's clock/,
+    );
+    expect(certValidityWarning('a.crt', pem, new FakeClock(Date.now() + 3 * 86_400_000))).toMatch(
+      /^--tls-cert a\.crt: the certificate expired on /,
+    );
+  });
+
+  it('an unreadable key file (mode 000) is named, for a user that is not root', async () => {
+    if (process.getuid?.() === 0) return; // root reads it anyway
+    await chmod(a.keyFile, 0o000);
+    try {
+      const r = await serveUntil([...rest, '--workers', '1', '--tls-cert', a.certFile, '--tls-key', a.keyFile]);
+      expect(r.code, r.out).toBe(2);
+      expect(r.out).toContain(`--tls-key ${a.keyFile}: permission denied`);
+    } finally {
+      await chmod(a.keyFile, 0o600);
+    }
+  }, 15_000);
+});
