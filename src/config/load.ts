@@ -153,7 +153,17 @@ function readConfigFile(file: string, named: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read ${named}: ${(err as Error).message}`);
+    const code = (err as { code?: unknown }).code;
+    // Said in words, not as Node's "ENOENT: no such file or directory, open '…'".
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'a folder, not a JSON file'
+          : code === 'EACCES'
+            ? 'permission denied (not readable by this user)'
+            : (err as Error).message;
+    throw new ConfigError(`cannot read ${named}: ${why}`);
   }
   let json: unknown;
   try {

@@ -328,6 +328,11 @@ export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; buck
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s.trim());
   const port = Number(m?.[3]);
+  // "::1:8080" cannot be split: which colon starts the port? Go's net.SplitHostPort asks for brackets too.
+  if (!m && !s.includes('[') && (s.match(/:/g) ?? []).length > 1)
+    throw new ValueError(
+      `${JSON.stringify(s)} is not HOST:PORT: an IPv6 address goes in brackets, as in [::1]:8080 or [::]:8080`,
+    );
   if (!m) throw new ValueError(`${JSON.stringify(s)} is not HOST:PORT (for example 127.0.0.1:8080 or :8080)`);
   if (port > 65535) throw new ValueError(`${JSON.stringify(s)}: port ${port} is out of range (1–65535, or 0 for any)`);
   const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));

@@ -156,6 +156,9 @@ describe('value syntaxes', () => {
     expect(parseListen(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
     expect(parseListen('[::1]:80')).toEqual({ host: '::1', port: 80 });
     for (const bad of ['8080', 'host:', 'a:b:c']) expect(() => parseListen(bad)).toThrow(/HOST:PORT/);
+    // An IPv6 address without brackets (GODEPOT_LISTEN=::1:8080) says how to write it.
+    for (const bad of ['::1:8080', '::1', 'fe80::1:80'])
+      expect(() => parseListen(bad)).toThrow(/an IPv6 address goes in brackets, as in \[::1\]:8080/);
     expect(() => parseListen('127.0.0.1:99999')).toThrow(
       '"127.0.0.1:99999": port 99999 is out of range (1–65535, or 0 for any)',
     );
@@ -420,7 +423,13 @@ describe('loadSettings', () => {
     const f2 = join(dir, 'b.json');
     writeFileSync(f2, '{');
     expect(() => loadSettings(['--config', f2], {})).toThrow(/not valid JSON/);
-    expect(() => loadSettings(['--config', join(dir, 'missing.json')], {})).toThrow(/cannot read config file/);
+    // Said in words: it read "ENOENT: no such file or directory, open '…'", "EISDIR: illegal operation on a directory".
+    expect(() => loadSettings(['--config', join(dir, 'missing.json')], {})).toThrow(
+      `cannot read config file ${join(dir, 'missing.json')}: no such file`,
+    );
+    expect(() => loadSettings(['--config', dir], {})).toThrow(
+      `cannot read config file ${dir}: a folder, not a JSON file`,
+    );
     // A file named by a GODEPOT_CONFIG left in the environment says where its name came from.
     const missing = join(dir, 'gone.json');
     expect(() => loadSettings([], { GODEPOT_CONFIG: missing })).toThrow(
