@@ -95,6 +95,8 @@ function describeFsError(err: unknown, what: string): string {
       return `${what}: no space left on the device`;
     case 'ENOENT':
       return `${what}: a parent folder does not exist and cannot be created there`;
+    case 'ELOOP':
+      return `${what}: the path goes round a loop of symbolic links; give a folder the links lead to in the end`;
     default:
       return `${what}: ${err instanceof Error ? err.message : String(err)}`;
   }

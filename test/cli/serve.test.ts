@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { BIN, removeDir, spawnGodepot, tempDir, testHome, type ChildGodepot } from '../support/godepot.js';
@@ -55,6 +55,18 @@ describe('settings godepot cannot use', () => {
     const e = await serveUntilExit(['--listen', '127.0.0.1:0'], 10_000, { GODEPOT_DATA: join(d, 'file') });
     expect(e.code, e.out).toBe(2);
     expect(e.out).toContain(`--data ${join(d, 'file')} (from GODEPOT_DATA): `);
+  }, 15_000);
+
+  it('a --data through a loop of symbolic links says so in words', async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    await symlink(join(d, 'b'), join(d, 'a'));
+    await symlink(join(d, 'a'), join(d, 'b'));
+    const r = await serveUntilExit(['--data', join(d, 'a', 'data'), '--listen', '127.0.0.1:0'], 10_000);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toMatch(/--data .*a\/data: .*the path goes round a loop of symbolic links/);
+    // It read "ELOOP: too many symbolic links encountered, stat '…'".
+    expect(r.out).not.toContain('ELOOP');
   }, 15_000);
 
   it('a data folder nodes share through Redis stops a server without --redis before any worker starts', async () => {
