@@ -86,7 +86,9 @@ export function parseSize(input: string | number): number {
     throw new ValueError(`invalid size ${JSON.stringify(input)}: give a unit, like ${m[1]}MiB (or ${m[1]}B for bytes)`);
   const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
   if (!m || unit === undefined)
-    throw new ValueError(`invalid size ${JSON.stringify(input)}: use a number with a unit, like 256MiB or 1GB`);
+    throw new ValueError(
+      `invalid size ${JSON.stringify(input)}: use a number with a unit (B, KB, MB, GB, KiB, MiB or GiB), like 256MiB or 1GB`,
+    );
   return Math.round(Number(m[1]) * unit);
 }
 

@@ -31,6 +31,7 @@ describe('value syntaxes', () => {
     expect(parseSize('1GB')).toBe(1e9);
     expect(parseSize('0')).toBe(0);
     for (const bad of ['', 'lots', '1TB', '-1']) expect(() => parseSize(bad)).toThrow(/invalid size/);
+    expect(() => parseSize('1TiB')).toThrow(/unit \(B, KB, MB, GB, KiB, MiB or GiB\)/);
     // A bare number is refused (32 is more likely 32 MiB meant than 32 bytes), as a bare duration is.
     expect(() => parseSize('32')).toThrow('invalid size "32": give a unit, like 32MiB (or 32B for bytes)');
     expect(parseSize('32B')).toBe(32);
