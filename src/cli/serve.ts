@@ -173,7 +173,9 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     g.app,
     {},
     // https.Server answers requests exactly as http.Server does; only the socket differs.
-    tls ? (options, handler) => createTlsServer(tls, options, handler, g.log) as unknown as Server : undefined,
+    tls
+      ? (options, handler) => createTlsServer(tls, options, handler, g.log, saidAt(says)) as unknown as Server
+      : undefined,
   );
   if (settings.auth !== '' && !tls && says)
     g.log.warn(

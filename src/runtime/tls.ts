@@ -9,7 +9,8 @@ import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
-import type { Clock } from '../util/clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { saidAt, type SaidAt } from '../util/said-once.js';
 
 function readPair(tls: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
   // Each file read on its own, so that the message names the one that cannot be read.
@@ -39,6 +40,17 @@ function readPair(tls: { cert: string; key: string }): { cert: Buffer; key: Buff
  */
 export function readTlsPair(tls: { readonly cert: string; readonly key: string }): { cert: Buffer; key: Buffer } {
   const pair = readPair(tls);
+  // Files that are not what their flag says (swapped, or another kind of PEM) read in OpenSSL's words as "no start
+  // line": said as what they are.
+  const CERT = /-----BEGIN CERTIFICATE-----/;
+  const KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+  const cert = pair.cert.toString('latin1');
+  const key = pair.key.toString('latin1');
+  const swapped = KEY.test(cert) && CERT.test(key) ? ': it holds the other one (are the two swapped?)' : '';
+  if (!CERT.test(cert))
+    throw new ConfigError(`--tls-cert ${tls.cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----)${swapped}`);
+  if (!KEY.test(key))
+    throw new ConfigError(`--tls-key ${tls.key} holds no PEM private key (-----BEGIN … PRIVATE KEY-----)${swapped}`);
   try {
     createSecureContext(pair);
   } catch (err) {
@@ -78,14 +90,20 @@ export function createTlsServer(
   options: ServerOptions,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   log: Logger,
+  /** Every worker reloads the same files: the first says so (util/said-once.ts). */
+  level: SaidAt = saidAt(true),
+  clock: Clock = systemClock,
 ): Server {
   const server = createServer({ ...options, ...readTlsPair(tls) }, handler);
   const reload = (): void => {
     try {
-      server.setSecureContext(readPair(tls));
-      log.info({ cert: tls.cert }, 'TLS certificate reloaded');
+      const pair = readTlsPair(tls);
+      server.setSecureContext(pair);
+      log[level('info')]({ cert: tls.cert }, 'TLS certificate reloaded');
+      const invalid = certValidityWarning(tls.cert, pair.cert, clock);
+      if (invalid) log[level('warn')](invalid);
     } catch (err) {
-      log.error(
+      log[level('error')](
         { cert: tls.cert, err: (err as Error).message },
         'TLS certificate not reloaded; keeping the previous one',
       );

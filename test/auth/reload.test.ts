@@ -11,6 +11,8 @@ import { UsersFile } from '../../src/auth/users-file.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
 import { createTlsServer } from '../../src/runtime/tls.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
+import { FakeClock } from '../support/clock.js';
+import { saidAt } from '../../src/util/said-once.js';
 
 const log = pino({ level: 'silent' });
 
@@ -59,7 +61,11 @@ describe('reloading', () => {
     const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
     await writeFile(live.cert, await readFile(first.cert));
     await writeFile(live.key, await readFile(first.key));
-    const server = createTlsServer(live, {}, (_req, res) => res.end('ok'), log);
+    // The server's clock 30 days on: the rotated pair (valid for 2 days) has expired by then, and the reload says so.
+    const said: string[] = [];
+    const watched = pino({ level: 'info' }, { write: (l: string) => void said.push(JSON.parse(l).msg) });
+    const later = new FakeClock(Date.now() + 30 * 86_400_000);
+    const server = createTlsServer(live, {}, (_req, res) => res.end('ok'), watched, saidAt(true), later);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     const servedCn = (): Promise<string> =>
@@ -76,6 +82,8 @@ describe('reloading', () => {
       await writeFile(live.key, await readFile(second.key));
       await writeFile(live.cert, await readFile(second.cert));
       await eventually(async () => (await servedCn()) === 'second');
+      await eventually(() => said.includes('TLS certificate reloaded'));
+      expect(said.find((m) => m.includes('the certificate expired on'))).toMatch(/^--tls-cert .*live\.crt: /);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

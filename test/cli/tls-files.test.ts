@@ -55,6 +55,14 @@ describe.skipIf(!hasOpenssl)('--tls-cert and --tls-key that cannot be used as gi
     expect(r.out).not.toMatch(/mismatch|\n.*\n/);
   }, 15_000);
 
+  it('a certificate and key given the wrong way round are said to be swapped, not as "no start line"', async () => {
+    const r = await serveUntil([...rest, '--workers', '1', '--tls-cert', a.keyFile, '--tls-key', a.certFile]);
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toContain(`--tls-cert ${a.keyFile} holds no PEM certificate`);
+    expect(r.out).toContain('are the two swapped?');
+    expect(r.out).not.toContain('no start line');
+  }, 15_000);
+
   it('a folder or an unreadable file is named with the flag that gave it', async () => {
     await mkdir(join(d, 'certs'));
     const f = await serveUntil([...rest, '--workers', '1', '--tls-cert', join(d, 'certs'), '--tls-key', a.keyFile]);
