@@ -4,6 +4,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { parseUsers, UsersFileError, type User } from './users.js';
+import { unreadableFile } from '../util/error-codes.js';
 
 export class UsersFile {
   private users: readonly User[];
@@ -20,7 +21,7 @@ export class UsersFile {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new UsersFileError(`cannot read the auth file ${path}: ${(err as Error).message}`);
+      throw new UsersFileError(`cannot read the auth file ${path}: ${unreadableFile(err, 'a users file')}`);
     }
     try {
       return parseUsers(text);

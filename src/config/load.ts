@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { envName, findOption, OPTIONS, type OptionSpec } from './options.js';
 import { SETTINGS_SCHEMA } from './schema.js';
 import type { Settings } from './settings.js';
+import { unreadableFile } from '../util/error-codes.js';
 
 export { autoWorkers } from './schema.js';
 export { parseListen } from './values.js';
@@ -153,17 +154,7 @@ function readConfigFile(file: string, named: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    // Said in words, not as Node's "ENOENT: no such file or directory, open '…'".
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'a folder, not a JSON file'
-          : code === 'EACCES'
-            ? 'permission denied (not readable by this user)'
-            : (err as Error).message;
-    throw new ConfigError(`cannot read ${named}: ${why}`);
+    throw new ConfigError(`cannot read ${named}: ${unreadableFile(err, 'a JSON file')}`);
   }
   let json: unknown;
   try {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { saidAt, type SaidAt } from '../util/said-once.js';
+import { unreadableFile } from '../util/error-codes.js';
 
 function readPair(tls: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
   // Each file read on its own, so that the message names the one that cannot be read.
@@ -18,16 +19,7 @@ function readPair(tls: { cert: string; key: string }): { cert: Buffer; key: Buff
     try {
       return readFileSync(file);
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      const why =
-        code === 'ENOENT'
-          ? 'no such file'
-          : code === 'EACCES'
-            ? 'permission denied (not readable by this user)'
-            : code === 'EISDIR'
-              ? 'a folder, not a PEM file'
-              : (err as Error).message;
-      throw new ConfigError(`cannot read --tls-cert/--tls-key: ${flag} ${file}: ${why}`);
+      throw new ConfigError(`cannot read --tls-cert/--tls-key: ${flag} ${file}: ${unreadableFile(err, 'a PEM file')}`);
     }
   };
   return { cert: read('--tls-cert', tls.cert), key: read('--tls-key', tls.key) };

@@ -15,3 +15,22 @@ export function codesOf(err: unknown): string[] {
   }
   return codes;
 }
+
+/**
+ * Why a file a setting names cannot be read, in words ("no such file", not
+ * Node's "ENOENT: no such file or directory, open '…'"); expected is what the
+ * file should be ("a JSON file").
+ */
+export function unreadableFile(err: unknown, expected: string): string {
+  switch ((err as { code?: unknown }).code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return `a folder, not ${expected}`;
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied (not readable by this user)';
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
