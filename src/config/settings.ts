@@ -1,6 +1,7 @@
 // The resolved, validated settings of a godepot server, and their defaults.
-// Every default is written out here; the README's configuration reference and
-// `godepot serve --help` are generated from OPTIONS (options.ts).
+// Every default is written out here; `godepot serve --help` is generated from
+// OPTIONS (options.ts), and the README's configuration table, written by hand,
+// is checked to name every flag and variable (test/config/config.test.ts).
 import type { VerifyMode } from '../proxy/verify.js';
 import type { CallClass, Deadlines, UpstreamList, UrlCredential } from '../upstream/types.js';
 import { DEFAULT_SUMDB, type SumdbSpec } from './values.js';
