@@ -23,6 +23,7 @@ import { openStorage } from '../runtime/stores.js';
 import { holdProcessWarnings, makeLogger } from '../runtime/logging.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
+import { RestartPacer } from '../runtime/cluster-restarts.js';
 import { saidAt } from '../util/said-once.js';
 import { systemClock } from '../util/clock.js';
 
@@ -107,8 +108,14 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
   cluster.setupPrimary({ execArgv: withStartFlags(process.execArgv) });
   // Each worker has a slot, 1 to N, that its replacement takes over: slot 1 speaks for the group (runWorker).
   const slots = new Map<number, number>();
+  // Durations within this process: a monotonic clock, which a stepped wall clock does not move.
+  const pacer = new RestartPacer(() => performance.now());
+  /** Slots waiting for their next worker (cleared when stopping). */
+  const waiting = new Set<NodeJS.Timeout>();
   const fork = (slot: number): void => {
+    if (stopping) return;
     slots.set(cluster.fork({ [WORKER_SLOT]: String(slot) }).id, slot);
+    pacer.started(slot);
   };
   for (let slot = 1; slot <= settings.workers; slot++) fork(slot);
   return await new Promise<number>((resolve) => {
@@ -122,13 +129,32 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
       }
       const slot = slots.get(worker.id) ?? 1;
       slots.delete(worker.id);
-      log.error({ worker: slot, pid: worker.process.pid, code, signal }, `worker ${slot} died; starting another`);
-      fork(slot);
+      const r = pacer.died(slot);
+      const fields = { worker: slot, pid: worker.process.pid, code, signal, livedMs: Math.round(r.livedMs) };
+      if (r.delayMs === 0) {
+        log.error(fields, `worker ${slot} died; starting another`);
+        fork(slot);
+        return;
+      }
+      // Dying young again and again: its error lines (above this one) say why; waiting keeps the loop from
+      // burning a core while the other workers serve on.
+      log.error(
+        { ...fields, youngDeaths: r.youngDeaths, delayMs: r.delayMs },
+        `worker ${slot} died ${(r.livedMs / 1000).toFixed(1)}s after it started, ${r.youngDeaths} times in a row; ` +
+          `starting another in ${r.delayMs / 1000}s (the lines before say why it dies)`,
+      );
+      // Not unref'd: while every worker waits to be started again, this is what keeps the primary alive.
+      const t = setTimeout(() => {
+        waiting.delete(t);
+        fork(slot);
+      }, r.delayMs);
+      waiting.add(t);
     });
     let exitCode = 0;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      for (const t of waiting) clearTimeout(t);
       setTimeout(() => process.exit(1), STOP_MS).unref();
       void storage.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');

@@ -345,6 +345,14 @@ describe('godepot serve --workers 2 when a worker dies', () => {
       expect(leads.map((l) => l.pid)).toHaveLength(2);
       expect(leads[1]?.pid).not.toBe(lead.pid);
       expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
+
+      // Worker 2's replacement dies young too: the next one comes after a wait, said with why, not at once in a loop.
+      if (!replacement) throw new Error('no replacement');
+      process.kill(replacement.pid, 'SIGKILL');
+      await waitFor(async () => said('times in a row; starting another in 1s') === 1, 20_000, godepot.output());
+      expect(said('worker 2 died; starting another')).toBe(1);
+      await waitFor(async () => lines().length >= 5, 20_000, 'no worker replaced worker 2 after its wait');
+      expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
     } finally {
       await godepot.stop();
       await removeDir(data);
