@@ -239,7 +239,9 @@ export class IncidentLog {
     delete last.durationMs;
     this.open.set(name, last);
     this.keepFresh();
-    this.log[this.sayOrigin(last) === null ? 'debug' : this.say('info')](
+    // A quiet outage stays quiet: "goes on" (and then its end) would be the first the log says of it.
+    const said = this.quiet.has(last) ? null : this.sayOrigin(last);
+    this.log[said === null ? 'debug' : this.say('info')](
       { upstream: name, incident: last.id, answeredForMs: now - ended },
       `${name} fails again ${Math.round((now - ended) / 1000)}s after answering: the outage goes on`,
     );

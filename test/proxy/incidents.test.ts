@@ -10,6 +10,7 @@ import { formatIncidentTable, incidentsCommand } from '../../src/cli/incidents.j
 import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { UpstreamError } from '../../src/upstream/index.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { SAID_EVERY_MS } from '../../src/util/spacing.js';
 
 const silent = pino({ level: 'silent' });
 const failure = (): UpstreamError =>
@@ -401,6 +402,26 @@ describe('incident log', () => {
     expect(lines.some((l) => l.includes('the outage is over'))).toBe(false);
     expect(lines.at(-1)).toMatch(/^origin gone\.example is no longer followed/);
     expect(log.failingEndpoints).toBe(0);
+  });
+
+  it('never says a quiet origin outage "goes on": its start was not said', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const clock = new ManualClock();
+    const log = new IncidentLog(new MemoryStorage(), logger, { clock, persist: false });
+    const ep = log.endpointObserver();
+    ep.onBreaker?.('origin said.example', 'open', failure());
+    ep.onBreaker?.('origin quiet.example', 'open', failure());
+    expect(lines.map((l) => l.msg).filter((m) => m.includes('quiet.example'))).toEqual([]);
+    ep.onBreaker?.('origin quiet.example', 'closed', undefined);
+    // Past the spacing, within the reopening window: the same outage goes on, still unsaid, and so does its end.
+    clock.advance(SAID_EVERY_MS);
+    ep.onBreaker?.('origin quiet.example', 'open', failure());
+    ep.onBreaker?.('origin quiet.example', 'closed', undefined);
+    expect(lines.map((l) => l.msg).filter((m) => m.includes('quiet.example'))).toEqual([]);
+    // A new origin outage is still said.
+    ep.onBreaker?.('origin next.example', 'open', failure());
+    expect(lines.at(-1)?.msg).toMatch(/^outage of origin next\.example/);
   });
 
   it('batch commands record nothing', async () => {
