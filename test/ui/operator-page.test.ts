@@ -508,7 +508,7 @@ describe.skipIf(CHROMIUM === null)('the operator page fed hostile strings and nu
   // What ends up on the page comes from others: a module path a client asked for, an upstream's error text, a
   // refused artifact's hashes, a value another node wrote to Redis. Markup in it is shown as text and runs
   // nothing; absurd numbers and a 100 KB error neither break the page nor make it grow refresh after refresh
-  // (an hour of them, driven by the page's own clock, not waited for).
+  // (sixty of them, two minutes of the page's own clock, moved by the test, not waited for).
   it('shows markup as text, runs nothing, and stays the same size over many refreshes', async () => {
     const built = await buildModules([fixture(10)]);
     const upstream = await FakeGoProxy.start(built);
@@ -647,7 +647,7 @@ describe.skipIf(CHROMIUM === null)('the operator page fed hostile strings and nu
           ),
         );
       }
-      // The same shape, the same size: after ten refreshes and after sixty.
+      // The same shape, the same size: after twenty refreshes and after sixty.
       expect(size[59]).toBe(size[19]);
       expect(size[58]).toBe(size[18]);
       const text = await page.locator('body').innerText();
