@@ -96,14 +96,15 @@ export function buildModules(ms: Iterable<FixtureModule>): Promise<BuiltModule[]
  * cmd/distpack makes them: no root go.mod (the .mod is `module
  * golang.org/toolchain`), the tree's go.mod files renamed _go.mod, vendor/
  * folders kept — so its zip is written entry by entry, not by Create's
- * rules. bin/go is a shell script that prints `fake <go> toolchain: <args>`:
- * the go command runs it when GOTOOLCHAIN selects this version.
+ * rules. bin/go is a shell script that the go command runs when GOTOOLCHAIN
+ * selects this version: for `version` it prints `go version <go> <goos>/<goarch>`
+ * as that release would, for anything else `fake <go> toolchain: <args>`.
  */
 export async function buildToolchain(go: string, goos: string, goarch: string): Promise<BuiltModule> {
   const path = 'golang.org/toolchain';
   const version = `v0.0.1-${go}.${goos}-${goarch}`;
   const files: Record<string, string> = {
-    'bin/go': `#!/bin/sh\necho "fake ${go} toolchain: $*"\n`,
+    'bin/go': `#!/bin/sh\n[ "$*" = version ] && exec echo "go version ${go} ${goos}/${goarch}"\necho "fake ${go} toolchain: $*"\n`,
     'bin/gofmt': '#!/bin/sh\n',
     VERSION: `${go}\ntime ${DEFAULT_TIME}\n`,
     'lib/wasm/go_js_wasm_exec': '#!/bin/sh\n',
