@@ -34,6 +34,16 @@ export const systemClock: WaitingClock = {
   timeout: (ms) => AbortSignal.timeout(ms),
 };
 
+/**
+ * Whether ms have passed from at to now, both read on a wall clock. A time
+ * after now means the clock stepped back (NTP, a VM resumed after a pause):
+ * taken as passed, else what is spaced, retried or refreshed by it would wait
+ * until the clock caught up, an hour for a step of an hour.
+ */
+export function passed(at: number, ms: number, now: number): boolean {
+  return now < at || now - at >= ms;
+}
+
 /** A clock that moves only when told (tests). */
 export class ManualClock implements Clock {
   constructor(private t = Date.parse('2026-01-01T00:00:00Z')) {}

@@ -3,6 +3,7 @@
 // each kind is said at its level at most once per interval, with how many
 // went unsaid since; the others at debug level (the access log and the
 // metrics count every one).
+import { passed } from './clock.js';
 
 /** Says each kind at most once per everyMs; the kinds are a fixed set (an error code, a failure class). */
 export class Spacing<K> {
@@ -17,7 +18,7 @@ export class Spacing<K> {
   take(kind: K): number | null {
     const now = this.now();
     const s = this.said.get(kind);
-    if (s && now - s.at < this.everyMs) {
+    if (s && !passed(s.at, this.everyMs, now)) {
       s.since++;
       return null;
     }

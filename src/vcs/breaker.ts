@@ -9,6 +9,7 @@
 // Definite answers (not found, bad credentials) are not outages and close
 // it. State changes are reported so that the incident log covers origin
 // hosts as it covers upstream proxies.
+import { passed } from '../util/clock.js';
 
 /** 'forgotten': no longer followed (ORIGIN_HOSTS other hosts failed since), whether or not it answers now. */
 export type OriginBreakerState = 'open' | 'closed' | 'forgotten';
@@ -59,7 +60,7 @@ export class OriginBreaker {
   refusal(host: string, module: string): string | null {
     const s = this.hosts.get(host);
     if (!s || s.openedAt === null) return null;
-    if (this.now() - s.openedAt >= this.opts.halfOpenAfter) {
+    if (passed(s.openedAt, this.opts.halfOpenAfter, this.now())) {
       // Half-open: this fetch probes; a failure re-opens at once.
       s.openedAt = null;
       s.failures = this.opts.failures - 1;
