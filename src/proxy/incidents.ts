@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { saidAt, type SaidAt } from '../util/said-once.js';
 import type { Storage } from '../storage/index.js';
 import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { passed, systemClock, type Clock } from '../util/clock.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 import type { ServiceEvents } from './context.js';
 import { isProvisional } from './artifact.js';
@@ -378,7 +378,7 @@ export class IncidentLog {
         b.start.localeCompare(a.start),
       );
     const now = this.clock.now();
-    if (!this.view || now - this.view.at >= VIEW_REUSE_MS) {
+    if (!this.view || passed(this.view.at, VIEW_REUSE_MS, now)) {
       const records = this.flush()
         .then(() => readRecords(this.storage, this.damaged))
         .then((all) => this.pruneStored(all));

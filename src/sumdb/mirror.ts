@@ -3,7 +3,7 @@
 // every byte against the signed, append-only tree before keeping it.
 import type { Logger } from 'pino';
 import { escapePath, escapeVersion, matchPrefixPatterns } from '../module/index.js';
-import { LATE, systemClock, within, type Clock, type WaitingClock } from '../util/clock.js';
+import { LATE, passed, systemClock, within, type Clock, type WaitingClock } from '../util/clock.js';
 import { fetchOnceAcross, type FetchLeases, type FetchOutcome } from '../util/leases.js';
 import { SingleFlight } from '../util/singleflight.js';
 import type { Storage } from '../storage/index.js';
@@ -292,7 +292,7 @@ export class SumdbMirror {
   /** The verified tree head, refreshed after the TTL; served stale when every mirror fails. */
   async latest(signal?: AbortSignal): Promise<{ head: VerifiedHead; cache: CacheOutcome }> {
     const head = this.tree.head;
-    if (head && (this.opts.offline || this.clock.now() - head.checkedAt < this.opts.latestTtl))
+    if (head && (this.opts.offline || !passed(head.checkedAt, this.opts.latestTtl, this.clock.now())))
       return { head, cache: 'hit' };
     if (this.opts.offline)
       throw new SumdbError('not_found', `checksum database ${this.name}: no tree head stored and godepot is offline`);
@@ -740,7 +740,7 @@ export class SumdbMirror {
     const head = this.tree.head;
     if (head && head.tree.n >= size) return head;
     const now = this.clock.now();
-    const due = now - this.beyondRefreshAt >= BEYOND_TREE_REFRESH_MS;
+    const due = passed(this.beyondRefreshAt, BEYOND_TREE_REFRESH_MS, now);
     // No tree holds more than Number.MAX_SAFE_INTEGER records (parseTree): such a tile is never asked upstream.
     // A refresh in flight is joined (a client reads several tiles at once), which costs no request.
     if (!this.opts.offline && Number.isSafeInteger(size) && (due || this.refreshes.size > 0)) {

@@ -18,7 +18,7 @@ import {
   type HashReader,
   type Tree,
 } from './tlog/index.js';
-import { CLOCK_SKEW_MS, systemClock, type Clock } from '../util/clock.js';
+import { CLOCK_SKEW_MS, passed, systemClock, type Clock } from '../util/clock.js';
 import { SumdbError } from './errors.js';
 import { provenHashes } from './proven.js';
 import type { SumdbRemote } from './remote.js';
@@ -231,7 +231,7 @@ export class TreeState {
     // A status asked while a catch-up runs answers after it, with what it found.
     if (this.catching) return this.catching;
     const now = this.clock.now();
-    if (now - this.storedHeadAt < HEAD_SYNC_MS) return;
+    if (!passed(this.storedHeadAt, HEAD_SYNC_MS, now)) return;
     this.storedHeadAt = now;
     this.catching = this.adoptPersisted()
       .then(() => undefined)
@@ -417,7 +417,7 @@ export class TreeState {
   async knownFork(): Promise<ForkEvidence | null> {
     if (this.fork) return this.fork;
     const now = this.clock.now();
-    if (now - this.storedForkAt < FORK_SYNC_MS) return this.forkUnknown;
+    if (!passed(this.storedForkAt, FORK_SYNC_MS, now)) return this.forkUnknown;
     this.storedForkAt = now;
     if (this.shared) await this.syncFork(this.shared, true).catch(() => undefined);
     if (this.fork) return this.fork;
@@ -442,7 +442,7 @@ export class TreeState {
    */
   private async syncFork(shared: SharedTreeHead, always = false): Promise<void> {
     const now = this.clock.now();
-    if (this.fork || (!always && now - this.forkSyncedAt < FORK_SYNC_MS)) return;
+    if (this.fork || (!always && !passed(this.forkSyncedAt, FORK_SYNC_MS, now))) return;
     this.forkSyncedAt = now;
     const f = await shared.fork(this.name);
     if (f) this.fork = readEvidence(f, "the cluster's fork record");

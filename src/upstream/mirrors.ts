@@ -6,7 +6,7 @@
 // Every source is an Endpoint with its own breaker; all are checked against
 // the same key by the caller, and asked with hedging: the first gets a head
 // start, the next is asked too if it is slow or fails.
-import type { Clock } from '../util/clock.js';
+import { passed, type Clock } from '../util/clock.js';
 import type { CallClass } from './types.js';
 import { isHealthy, type EndpointRegistry } from './endpoint.js';
 import type { Reachability } from './reachability.js';
@@ -106,7 +106,7 @@ export class SumdbSources implements SourceList {
     const running: Promise<void>[] = [];
     for (const [upstream, p] of this.probes) {
       if (p.running) running.push(p.running);
-      else if (p.supported === null && (p.at === undefined || now - p.at >= this.opts.reprobeAfterMs)) {
+      else if (p.supported === null && (p.at === undefined || passed(p.at, this.opts.reprobeAfterMs, now))) {
         p.running = this.probeOne(upstream, p, signal).finally(() => (p.running = undefined));
         running.push(p.running);
       }
