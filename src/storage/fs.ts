@@ -158,7 +158,12 @@ export interface FsStorageOptions {
  * lock is missing, names a dead PID, names its own PID (a previous life of
  * this process: PID 1 in a container, or a restart before the dead process
  * was reaped), or has not been refreshed for STAGING_STALE_MS (the PID was
- * reused by someone else). A PID alone is never proof of ownership.
+ * reused by someone else). A PID alone is never proof of ownership. A date
+ * alone is not proof of death either: a wall clock stepped forward (NTP, a VM
+ * resumed after a pause) makes a live owner's lock look a day old until its
+ * next refresh. So a lock stale by date is removed only when, looked at again
+ * after two refreshes' time (on a timer, which the wall clock does not move),
+ * it has not been refreshed.
  */
 export class FsStorage implements Storage {
   readonly kind = 'fs';
@@ -166,6 +171,9 @@ export class FsStorage implements Storage {
   /** This start's staging folder. */
   private readonly staging: string;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Owners whose lock was stale by date, with its date then: swept by sweepQuiet() unless refreshed since. */
+  private readonly quiet = new Map<string, number>();
+  private quietCheck: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly root: string,
@@ -220,14 +228,24 @@ export class FsStorage implements Storage {
   private async ownerAlive(owner: string, now: number): Promise<boolean> {
     if (liveOwners.has(owner)) return true;
     let text: string;
+    let mtimeMs: number;
     try {
       const lock = this.lockFile(owner);
-      const st = await stat(lock);
-      if (now - st.mtimeMs > STAGING_STALE_MS) return false;
+      mtimeMs = (await stat(lock)).mtimeMs;
       text = await readFile(lock, 'utf8');
     } catch {
       return false;
     }
+    const alive = this.lockAlive(text);
+    if (alive && now - mtimeMs > STAGING_STALE_MS) {
+      // Stale by date: looked at again later, gone if not refreshed by then (see the class comment).
+      this.quiet.set(owner, mtimeMs);
+    }
+    return alive;
+  }
+
+  /** What a lock's text says of its owner, its date aside. */
+  private lockAlive(text: string): boolean {
     let pid: unknown;
     let host: unknown;
     try {
@@ -260,6 +278,33 @@ export class FsStorage implements Storage {
       }
       if (!gone) continue;
       await rm(join(dir, name), { force: true, recursive: true });
+      removed++;
+    }
+    if (this.quiet.size > 0 && this.quietCheck === undefined) {
+      this.quietCheck = setTimeout(() => {
+        this.quietCheck = undefined;
+        void this.sweepQuiet().catch(() => undefined);
+      }, 2 * HEARTBEAT_MS);
+      this.quietCheck.unref();
+    }
+    return removed;
+  }
+
+  /** Removes the staging of owners found stale by date whose lock has not been refreshed since; returns how many. */
+  async sweepQuiet(): Promise<number> {
+    let removed = 0;
+    const quiet = [...this.quiet];
+    this.quiet.clear();
+    for (const [owner, mtimeMs] of quiet) {
+      if (liveOwners.has(owner)) continue;
+      const dated = await stat(this.lockFile(owner)).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      );
+      // Refreshed since: its owner runs (the clock had stepped forward).
+      if (dated !== undefined && dated !== mtimeMs) continue;
+      await rm(join(this.root, STAGING, owner), { force: true, recursive: true });
+      await rm(this.lockFile(owner), { force: true });
       removed++;
     }
     return removed;
@@ -510,6 +555,8 @@ export class FsStorage implements Storage {
     if (this.heartbeat === undefined) return;
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    clearTimeout(this.quietCheck);
+    this.quietCheck = undefined;
     liveOwners.delete(this.owner);
     await rm(this.staging, { recursive: true, force: true }).catch(() => undefined);
     await rm(this.lockFile(this.owner), { force: true }).catch(() => undefined);

@@ -298,6 +298,18 @@ describe('FsStorage crash leftovers', () => {
     await mkdir(join(st, '00000000000000a5')); // no lock at all
     const s = await FsStorage.open(d);
     try {
+      // The lock stale by date is looked at again (after two refreshes' time): not refreshed, it goes.
+      expect((await readdir(st)).sort()).toEqual(
+        [
+          '00000000000000a3',
+          '00000000000000a3.lock',
+          '00000000000000a4',
+          '00000000000000a4.lock',
+          s.owner,
+          `${s.owner}.lock`,
+        ].sort(),
+      );
+      expect(await s.sweepQuiet()).toBe(1);
       expect((await readdir(st)).sort()).toEqual(
         ['00000000000000a4', '00000000000000a4.lock', s.owner, `${s.owner}.lock`].sort(),
       );
@@ -309,5 +321,29 @@ describe('FsStorage crash leftovers', () => {
       await s.close();
     }
     expect((await readdir(st)).sort()).toEqual(['00000000000000a4', '00000000000000a4.lock']);
+  });
+
+  it("keeps a live owner's staging whose lock looks stale because the clock stepped forward", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'godepot-storage-'));
+    dirs.push(d);
+    const st = join(d, '.staging');
+    await mkdir(join(st, '00000000000000b1'), { recursive: true });
+    await writeFile(join(st, '00000000000000b1', 'blob'), 'being staged');
+    const lock = join(st, '00000000000000b1.lock');
+    await writeFile(lock, JSON.stringify({ pid: process.ppid }));
+    // Refreshed a minute ago, by a clock a day behind the one reading it now.
+    const before = new Date(Date.now() - 24 * 3600_000 - 60_000);
+    await utimes(lock, before, before);
+    const s = await FsStorage.open(d);
+    try {
+      expect(await readdir(st)).toContain('00000000000000b1');
+      // Its owner's next refresh, on the clock as it is now.
+      const now = new Date();
+      await utimes(lock, now, now);
+      expect(await s.sweepQuiet()).toBe(0);
+      expect(await readdir(join(st, '00000000000000b1'))).toEqual(['blob']);
+    } finally {
+      await s.close();
+    }
   });
 });
