@@ -85,7 +85,8 @@ export async function wirePrivate(
     concurrency: vcsRunsPerProcess(settings.vcs.concurrency, settings.workers),
     timeoutMs: settings.vcs.timeout,
   });
-  await runner.sweep();
+  // Leftovers of runs that died go a run deadline from now (GoRunner.sweep); the start does not wait for it.
+  void runner.sweep();
   const breaker = new OriginBreaker({
     failures: settings.breaker.failures,
     halfOpenAfter: settings.breaker.halfOpenAfter,

@@ -63,6 +63,9 @@ const MAX_OUTPUT = 16 << 20;
  */
 const PIPE_GRACE_MS = 1_000;
 
+/** A wait that does not keep the process alive (GoRunner.sweep's second look). */
+const unrefSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 export class GoRunner {
   /** Runs for private modules and for public ones; the others queued (as many as ask: each holds a request). */
   private readonly privateSlots: Limiter;
@@ -74,26 +77,46 @@ export class GoRunner {
   }
 
   /**
-   * Removes run folders left by a process that died mid-run. Only folders
-   * older than twice the run deadline go: other processes sharing the data
-   * folder may be running go right now.
+   * Removes run folders left by a process that died mid-run; resolves with
+   * how many. Other processes sharing the data folder may be running go right
+   * now, so a folder dated more than twice the run deadline ago is only a
+   * candidate: a wall clock stepped forward (NTP, a VM resumed after a pause)
+   * makes a live run's folder look that old. It is removed a run deadline
+   * later (`later`: a timer, which the wall clock does not move) if it is
+   * still there with the same date; a live run has ended and removed its own
+   * folder by then.
    */
-  async sweep(now = Date.now()): Promise<void> {
+  async sweep(now = Date.now(), later: (ms: number) => Promise<void> = unrefSleep): Promise<number> {
     let names: string[];
     try {
       names = await readdir(this.opts.workRoot);
     } catch {
-      return;
+      return 0;
     }
+    const dated = async (dir: string): Promise<number | undefined> =>
+      stat(dir).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      );
+    const candidates: Array<[string, number]> = [];
     for (const name of names) {
       if (!name.startsWith('run-')) continue;
       const dir = join(this.opts.workRoot, name);
-      try {
-        if (now - (await stat(dir)).mtimeMs > 2 * this.opts.timeoutMs) await rm(dir, { recursive: true, force: true });
-      } catch {
-        // Gone already, or not ours to remove: not worth failing a start for.
-      }
+      const mtimeMs = await dated(dir);
+      if (mtimeMs !== undefined && now - mtimeMs > 2 * this.opts.timeoutMs) candidates.push([dir, mtimeMs]);
     }
+    if (candidates.length === 0) return 0;
+    await later(this.opts.timeoutMs);
+    let removed = 0;
+    for (const [dir, mtimeMs] of candidates) {
+      if ((await dated(dir)) !== mtimeMs) continue;
+      // Not ours to remove after all (permissions): not worth failing anything for.
+      await rm(dir, { recursive: true, force: true }).then(
+        () => removed++,
+        () => undefined,
+      );
+    }
+    return removed;
   }
 
   /**

@@ -731,6 +731,36 @@ describe('the origin breaker', () => {
 });
 
 describe('leftover run folders', () => {
+  it("are only candidates by their date: a live run's folder (the clock stepped forward) is left to its run", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
+    try {
+      const { mkdir: mk, readdir, utimes } = await import('node:fs/promises');
+      for (const name of ['run-live', 'run-busy', 'run-dead']) await mk(join(root, name));
+      const runner = new GoRunner({
+        go: 'go',
+        env: {},
+        privatePatterns: '',
+        workRoot: root,
+        concurrency: 1,
+        timeoutMs: 60_000,
+      });
+      // A day later by the wall clock, all three look old; the sweep's second look comes a deadline later.
+      let waited = 0;
+      const removed = await runner.sweep(Date.now() + 86_400_000, async (ms) => {
+        waited = ms;
+        // Meanwhile one live run ended and removed its folder; another is still writing to its own.
+        await rm(join(root, 'run-live'), { recursive: true });
+        const touched = new Date(Date.now() + 5_000);
+        await utimes(join(root, 'run-busy'), touched, touched);
+      });
+      expect(waited).toBe(60_000);
+      expect(removed).toBe(1);
+      expect(await readdir(root)).toEqual(['run-busy']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('are swept when older than twice the deadline, others are left alone', async () => {
     const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
     try {
@@ -747,8 +777,9 @@ describe('leftover run folders', () => {
         concurrency: 1,
         timeoutMs: 60_000,
       });
-      await runner.sweep();
       const { readdir } = await import('node:fs/promises');
+      // Looked at again a run deadline later (here at once): still there and unchanged, it goes.
+      expect(await runner.sweep(Date.now(), async () => undefined)).toBe(1);
       expect(await readdir(root)).toEqual(['run-new']);
     } finally {
       await rm(root, { recursive: true, force: true });
