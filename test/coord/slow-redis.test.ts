@@ -40,6 +40,11 @@ it.skipIf(redisBinary === null)(
     });
     closers.push(() => a.close());
     expect(await a.compareAndSetHead('db', null, Buffer.from('h1'))).toBe(true);
+    // Up now. On a loaded machine a command of the start may have missed its 200 ms already (a blip before this
+    // point): the story below is told from here.
+    expect(states.at(-1)).toBe(true);
+    const from = states.length - 1;
+    const said = lines.length;
 
     const admin = new Redis(redis.url);
     closers.push(async () => admin.disconnect());
@@ -49,15 +54,15 @@ it.skipIf(redisBinary === null)(
     // Redis would refuse this one (it holds h1); its answer comes too late: unknown, not a success.
     expect(await a.compareAndSetHead('db', Buffer.from('stale'), Buffer.from('h3'))).toBe(false);
     expect(a.status().redis).toMatchObject({ state: 'down', error: 'Command timed out' });
-    expect(states).toEqual([true, false]);
+    expect(states.slice(from)).toEqual([true, false]);
     // Meanwhile it coordinates locally.
     const lease = await a.leases.acquire('mod/x.zip', new AbortController().signal);
     expect(lease.lead).toBe(true);
     if (lease.lead) lease.release({ kind: 'stored' });
-    expect(lines.filter((l) => String(l.msg).startsWith('Redis is unreachable'))).toHaveLength(1);
+    expect(lines.slice(said).filter((l) => String(l.msg).startsWith('Redis is unreachable'))).toHaveLength(1);
 
     await waitFor(async () => a.status().redis?.state === 'up', 10_000, 'the coordinator did not rejoin');
-    expect(states).toEqual([true, false, true]);
+    expect(states.slice(from)).toEqual([true, false, true]);
     expect((await a.head('db'))?.toString()).toBe('h1');
   },
   20_000,
