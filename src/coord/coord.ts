@@ -107,7 +107,8 @@ export class LocalCoord implements Coordination {
 
   async compareAndSetHead(db: string, expected: Buffer | null, next: Buffer): Promise<boolean> {
     const cur = this.heads.get(db);
-    if (cur && !(expected && cur.equals(expected))) return false;
+    // As in Redis: a head expected but gone is no match (the caller reads again).
+    if (cur ? !(expected && cur.equals(expected)) : expected !== null) return false;
     this.heads.set(db, Buffer.from(next));
     return true;
   }

@@ -76,9 +76,14 @@ export interface RedisCoordOptions {
 /** While Redis is marked down, how often it is asked whether it answers again (ms). */
 const PROBE_MS = 250;
 
+/**
+ * ARGV[1] '' expects no head. A head expected but gone (Redis flushed, restarted empty, or failed over to a
+ * replica behind) is no match: another node may have published and stored a newer head just before, and the
+ * caller, told no, reads again and proves the stored head first.
+ */
 const CAS_HEAD = `
 local cur = redis.call('GET', KEYS[1])
-if cur == false or cur == ARGV[1] then
+if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2])
   return 1
 end

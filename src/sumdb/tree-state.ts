@@ -341,10 +341,13 @@ export class TreeState {
    * merge starts over).
    *
    * The head in shared storage is the durable one: the coordinator's may be
-   * lost (a Redis restarted without persistence takes any head then), so it
-   * is merged first, and a coordinator behind this node's head is brought up
-   * to it. A node never publishes a head smaller than, or not extending, the
-   * stored one, and the shared head never moves back.
+   * lost (a Redis restarted without persistence, flushed, or failed over to a
+   * replica behind), so it is merged first, and a coordinator behind this
+   * node's head is brought up to it. A compare-and-set from a head the
+   * coordinator lost meanwhile fails (HeadMoved), so the stored head, which
+   * another node may have moved just before, is read again. A node never
+   * publishes a head smaller than, or not extending, the stored one, and the
+   * shared head never moves back.
    */
   private async mergeShared(
     shared: SharedTreeHead,

@@ -48,6 +48,9 @@ describe.each(impls)('%s coordination contract', (_name, make) => {
     const h1 = Buffer.from('head 1\n');
     const h2 = Buffer.from('head 2\n');
     const h3 = Buffer.from('head 3\n');
+    // A head expected but gone (Redis flushed, or failed over to a replica behind) is no match either.
+    expect(await c.compareAndSetHead('sum.example', h2, h1)).toBe(false);
+    expect(await c.head('sum.example')).toBeNull();
     expect(await c.compareAndSetHead('sum.example', null, h1)).toBe(true);
     expect(await c.head('sum.example')).toEqual(h1);
     // Another node moved it first: a CAS from a stale view fails and changes nothing.
@@ -252,7 +255,10 @@ describe.skipIf(redisBinary === null)('RedisCoord without Redis', () => {
       const lease = await c.leases.acquire('mod/x.zip', new AbortController().signal);
       expect(lease.lead).toBe(true);
       if (lease.lead) lease.release({ kind: 'stored' });
-      expect(await c.compareAndSetHead('db', Buffer.from('h1'), Buffer.from('h2'))).toBe(true);
+      // The fallback's own head starts empty: a CAS from the head Redis held is refused (the caller reads again).
+      expect(await c.compareAndSetHead('db', Buffer.from('h1'), Buffer.from('h2'))).toBe(false);
+      expect(await c.head('db')).toBeNull();
+      expect(await c.compareAndSetHead('db', null, Buffer.from('h2'))).toBe(true);
       await c.rememberNotFound('k', { upstream: 'u', status: 404, detail: '' }, 60_000);
       expect(await c.notFound('k')).not.toBeNull();
       expect(await c.isRefused('db', 'x')).toBe(false);

@@ -2,13 +2,15 @@
 // a restart without persistence, as the README runs it, loses). Redis's
 // compare-and-set then takes any head; the head in shared storage keeps the
 // shared head from moving back or onto a fork (scenario: test/sumdb/shared-head-loss.ts).
-import { afterEach, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
 import { findComponent } from '../support/components.js';
 import { startRedis } from '../support/redis.js';
-import { coordinatorLosesItsHead, type Cleanups, type Coordinator } from '../sumdb/shared-head-loss.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+import { fakeModules } from '../sumdb/mirror-harness.js';
+import { coordinatorLosesItsHead, node, startDb, type Cleanups, type Coordinator } from '../sumdb/shared-head-loss.js';
 
 const redisBinary = findComponent('redis-server');
 const cleanups: Cleanups = [];
@@ -38,6 +40,65 @@ it.skipIf(redisBinary === null)(
   'the shared tree head never moves back or onto a fork across a Redis restart',
   async () => {
     await coordinatorLosesItsHead(cleanups, await redisCoordinator());
+  },
+  30_000,
+);
+
+// Node B publishes 25 over the 20 node A read, stores it, and Redis is flushed, all while A proves a fork of 25
+// (26, which extends 20 only). A's compare-and-set from 20 then finds no head at all: it must not take that for
+// "still 20", or the fork becomes the cluster's head and replaces B's verified 25 in storage.
+it.skipIf(redisBinary === null)(
+  'a compare-and-set from a head Redis lost meanwhile is no success: the stored head is proven first',
+  async () => {
+    const coordinator = await redisCoordinator();
+    const db = await startDb(cleanups, 20);
+    const storage = new MemoryStorage();
+    const aShared = await coordinator.connect();
+    const bShared = await coordinator.connect();
+    const a = await node(cleanups, db, aShared, storage);
+    const b = await node(cleanups, db, bShared, storage);
+    const name = a.mirror.name;
+    const sizeOf = (note: Buffer | null): number => (note ? a.mirror.tree.openHead(note, 'test').n : 0);
+    const head20 = await db.signedTree();
+    await a.mirror.tree.merge(head20, 'test');
+    await b.mirror.tree.merge(head20, 'test');
+
+    // B proves 25 and is held at its compare-and-set.
+    await db.addAll(fakeModules(5, 20));
+    const head25 = await db.signedTree();
+    let letB!: () => void;
+    const bHeld = new Promise<void>((resolve) => (letB = resolve));
+    let bAtCas!: () => void;
+    const bReady = new Promise<void>((resolve) => (bAtCas = resolve));
+    const bCas = bShared.compareAndSetHead.bind(bShared);
+    bShared.compareAndSetHead = async (db_, expected, next) => {
+      bAtCas();
+      await bHeld;
+      return bCas(db_, expected, next);
+    };
+    const bMerged = b.mirror.tree.merge(head25, 'test');
+    await bReady;
+
+    // The database forks after record 22; A reads the cluster's head (20) and proves the fork extends it.
+    await db.fork({ keep: 22 });
+    const forked = await db.signedTree();
+    const aCas = aShared.compareAndSetHead.bind(aShared);
+    aShared.compareAndSetHead = async (db_, expected, next) => {
+      if (next.equals(forked)) {
+        // Meanwhile B publishes and stores 25, and Redis loses everything.
+        letB();
+        expect((await bMerged).tree.n).toBe(25);
+        await b.mirror.idle();
+        await coordinator.lose();
+      }
+      return aCas(db_, expected, next);
+    };
+    await a.mirror.tree.merge(forked, 'test').catch(() => undefined);
+    await a.mirror.idle();
+
+    expect(a.mirror.tree.head?.note.equals(forked)).toBe(false);
+    expect((await aShared.head(name))?.equals(forked) ?? false).toBe(false);
+    expect(sizeOf(await storage.get(a.mirror.store.latestKey()))).toBe(25);
   },
   30_000,
 );
