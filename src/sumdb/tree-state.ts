@@ -407,9 +407,15 @@ export class TreeState {
     return note && tree ? { note, tree } : null;
   }
 
-  /** With a shared tree, learns a fork another node recorded (syncFork); /readyz asks before it answers. */
+  /**
+   * With a shared tree, learns a fork another node recorded (syncFork); /readyz asks before it answers. Redis may
+   * have lost its record (flushed, restarted empty, failed over to a replica behind): the one in shared storage
+   * stands, as it does for a node started since (knownFork looks there at most every FORK_SYNC_MS).
+   */
   async learnFork(): Promise<void> {
-    if (this.shared) await this.syncFork(this.shared, true);
+    if (!this.shared) return;
+    await this.syncFork(this.shared, true);
+    await this.knownFork();
   }
 
   /**
