@@ -18,7 +18,11 @@ export type FetchOutcome =
 export type Lease =
   | {
       readonly lead: true;
-      /** The fencing token of a shared lease (grows with every grant), when there is one. */
+      /**
+       * The fencing token of a shared lease (grows with every grant), when there is one. For logs only: it starts
+       * again when Redis loses its data (restarted empty, flushed, failed over to a replica behind), so it orders
+       * no write; the lease's random id keeps its holders apart.
+       */
       readonly token?: number;
       release(outcome: FetchOutcome): void;
     }
