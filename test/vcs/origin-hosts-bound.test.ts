@@ -1,8 +1,9 @@
 // A client that names many distinct unreachable origin hosts (`--upstream
 // <proxy>,direct` walks to the origin of any module the proxy lacks) must not
-// grow godepot's memory or its list of open incidents without limit: the
-// origin breaker remembers ORIGIN_HOSTS hosts. Loopback only: a fake `go`
-// says each host does not resolve.
+// grow godepot's memory or its list of open incidents without limit (the
+// origin breaker remembers ORIGIN_HOSTS hosts), nor flood the operator's log
+// (each host's failed fetch and outage would be a line: spaced). Loopback
+// only: a fake `go` says each host does not resolve.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,4 +66,8 @@ it('keeps at most ORIGIN_HOSTS origin outages open, however many hosts clients n
   }
   expect(loud.length, JSON.stringify([...byMsg])).toBeLessThan(50);
   expect(loud.some((l) => String(l.msg).startsWith('outage of origin h'))).toBe(true);
+  // What the go command said is still there for the operator, in the lines said.
+  expect(loud.some((l) => l.msg === 'fetching a public module from its origin failed' && l.output !== undefined)).toBe(
+    true,
+  );
 }, 60_000);
