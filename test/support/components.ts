@@ -1,11 +1,11 @@
 // Real components the tests start (DESIGN.md, Tests): MinIO, redis-server,
-// chromium, git. Under CI=true a missing one throws, so the run fails loudly;
+// chromium, git, nginx. Under CI=true a missing one throws, so the run fails loudly;
 // elsewhere the caller skips with a message that says how to get it.
 import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-export type ComponentName = 'minio' | 'redis-server' | 'chromium' | 'git';
+export type ComponentName = 'minio' | 'redis-server' | 'chromium' | 'git' | 'nginx';
 
 const HOW: Record<ComponentName, string> = {
   minio:
@@ -14,6 +14,7 @@ const HOW: Record<ComponentName, string> = {
   'redis-server': 'apt-get install -y redis-server (or set GODEPOT_REDIS_SERVER)',
   chromium: 'apt-get install -y chromium (or set GODEPOT_CHROMIUM)',
   git: 'apt-get install -y git',
+  nginx: 'apt-get install -y nginx (or set GODEPOT_NGINX)',
 };
 
 const ENV: Record<ComponentName, string> = {
@@ -21,6 +22,7 @@ const ENV: Record<ComponentName, string> = {
   'redis-server': 'GODEPOT_REDIS_SERVER',
   chromium: 'GODEPOT_CHROMIUM',
   git: 'GODEPOT_GIT',
+  nginx: 'GODEPOT_NGINX',
 };
 
 export class ComponentMissingError extends Error {
@@ -55,6 +57,8 @@ export function findComponent(name: ComponentName): string | null {
     const candidates = [process.env[ENV[name]] ?? ''];
     for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir !== '') candidates.push(join(dir, name));
     if (name === 'minio') candidates.push(join(testCacheDir(), 'bin', 'minio'));
+    // Debian puts nginx in /usr/sbin, which a non-root PATH often leaves out.
+    if (name === 'nginx') candidates.push('/usr/sbin/nginx');
     const found = candidates.find((c) => c !== '' && executable(c)) ?? null;
     cache.set(name, found);
     if (found === null && process.env.CI !== 'true') {
