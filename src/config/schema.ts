@@ -113,7 +113,7 @@ const sumdb = many.transform((given, ctx) => {
         err instanceof KeyFormatError
           ? `not a usable verifier key (${err.message}): copy the database's NAME+HASH+KEY whole, as for GOSUMDB (sum.golang.org's is ${SUM_GOLANG_ORG_KEY})`
           : (err as Error).message;
-      ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(spec)}: ${why}` });
+      ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(redactText(spec))}: ${why}` });
       return [];
     }
   });
