@@ -60,6 +60,7 @@ Prints the Go settings a CI job needs to build through godepot:
   GOSUMDB   left on (the go command finds the database through godepot)
   GOFLAGS   -mod=readonly added to the GOFLAGS of the environment (kept): a build never rewrites go.mod/go.sum, so every hash is checked
   GOPRIVATE, GONOSUMDB, GONOPROXY  for --private patterns only
+A token in --proxy (https://ci:TOKEN@host) is printed as a reference to the CI secret GODEPOT_TOKEN, never itself.
 `;
 
 function quoteShell(v: string): string {
@@ -68,6 +69,29 @@ function quoteShell(v: string): string {
 
 function quoteYaml(v: string): string {
   return JSON.stringify(v);
+}
+
+/**
+ * Where the token of a --proxy URL with one (https://ci:TOKEN@host, for
+ * godepot's --auth) stands in what ci-env prints: a reference to the CI
+ * secret GODEPOT_TOKEN, never the token, which would end up committed with
+ * the workflow file.
+ */
+const TOKEN_MARK = 'GODEPOT_TOKEN_MARK';
+export const TOKEN_SECRET = 'GODEPOT_TOKEN';
+
+/** v with the token's mark replaced by how the format reads the CI secret, quoted for that format. */
+function quoted(v: string, format: CiFormat): string {
+  const [before, after] = v.split(TOKEN_MARK) as [string, string | undefined];
+  if (after === undefined) return format === 'shell' ? quoteShell(v) : quoteYaml(v);
+  switch (format) {
+    case 'shell':
+      return `${quoteShell(before)}"\${${TOKEN_SECRET}}"${quoteShell(after)}`;
+    case 'github':
+      return quoteYaml(`${before}\${{ secrets.${TOKEN_SECRET} }}${after}`);
+    case 'gitlab':
+      return quoteYaml(`${before}\${${TOKEN_SECRET}}${after}`);
+  }
 }
 
 export function normalizeProxyUrl(input: string): string {
@@ -108,7 +132,13 @@ export function checkGosumdb(value: string): string {
 }
 
 export function ciEnv(o: CiEnvOptions): CiVar[] {
-  const proxy = normalizeProxyUrl(o.proxy);
+  let proxy = normalizeProxyUrl(o.proxy);
+  const url = new URL(proxy);
+  const token = url.password !== '';
+  if (token) {
+    url.password = TOKEN_MARK;
+    proxy = url.toString().replace(/\/+$/, '');
+  }
   const goproxy = {
     none: proxy,
     'proxy.golang.org': `${proxy}|https://proxy.golang.org`,
@@ -121,7 +151,11 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
     direct: "godepot, then the modules' own repositories on any godepot failure ('|'; needs VCS access)",
   }[o.fallback];
   const vars: CiVar[] = [
-    { name: 'GOPROXY', value: goproxy, why },
+    {
+      name: 'GOPROXY',
+      value: goproxy,
+      why: token ? `${why}; the token from the CI secret ${TOKEN_SECRET} (store it there, never in this file)` : why,
+    },
     {
       name: 'GOSUMDB',
       value: checkGosumdb(o.sumdb),
@@ -182,13 +216,13 @@ export function mergeGoflags(existing: string): string {
 export function formatCiEnv(vars: readonly CiVar[], format: CiFormat): string {
   switch (format) {
     case 'shell':
-      return vars.map((v) => `# ${v.why}\nexport ${v.name}=${quoteShell(v.value)}`).join('\n') + '\n';
+      return vars.map((v) => `# ${v.why}\nexport ${v.name}=${quoted(v.value, format)}`).join('\n') + '\n';
     case 'github':
       return (
         [
           '# GitHub Actions: at workflow or job level',
           'env:',
-          ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`]),
+          ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoted(v.value, format)}`]),
         ].join('\n') + '\n'
       );
     case 'gitlab':
@@ -196,7 +230,7 @@ export function formatCiEnv(vars: readonly CiVar[], format: CiFormat): string {
         [
           '# GitLab CI: at top level or in a job',
           'variables:',
-          ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoteYaml(v.value)}`]),
+          ...vars.flatMap((v) => [`  # ${v.why}`, `  ${v.name}: ${quoted(v.value, format)}`]),
         ].join('\n') + '\n'
       );
   }

@@ -117,6 +117,26 @@ describe('ci-env', () => {
     );
   });
 
+  it("never prints a --proxy URL's token: each format reads it from the CI secret GODEPOT_TOKEN", () => {
+    const token = 'tok-3f9a-secret';
+    const v = ciEnv({ ...base, proxy: `https://ci:${token}@godepot.internal`, fallback: 'direct' });
+    for (const format of ['shell', 'github', 'gitlab'] as const) {
+      const out = formatCiEnv(v, format);
+      expect(out, format).not.toContain(token);
+      expect(out, format).toContain('the token from the CI secret GODEPOT_TOKEN');
+    }
+    expect(formatCiEnv(v, 'github')).toContain(
+      '  GOPROXY: "https://ci:${{ secrets.GODEPOT_TOKEN }}@godepot.internal|direct"\n',
+    );
+    expect(formatCiEnv(v, 'gitlab')).toContain('  GOPROXY: "https://ci:${GODEPOT_TOKEN}@godepot.internal|direct"\n');
+    // The shell snippet is valid sh that reads the secret from the job's environment.
+    const r = spawnSync('sh', ['-c', `${formatCiEnv(v, 'shell')}\nprintf '%s\\n' "$GOPROXY"`], {
+      encoding: 'utf8',
+      env: { GODEPOT_TOKEN: token },
+    });
+    expect(r.stdout).toBe(`https://ci:${token}@godepot.internal|direct\n`);
+  });
+
   it('GitHub Actions and GitLab CI snippets', () => {
     const v = ciEnv({ ...base, fallback: 'direct' });
     const gh = formatCiEnv(v, 'github');
