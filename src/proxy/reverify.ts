@@ -7,6 +7,14 @@ import type { Storage } from '../storage/index.js';
 import type { Logger } from 'pino';
 import { parseProxyPath } from './request.js';
 import type { ImmutableRequest } from './immutable.js';
+import { passed, systemClock, type Clock } from '../util/clock.js';
+
+/**
+ * How long a listing of the unverified area answers pending() again: /readyz (a load balancer's check every few
+ * seconds, in every worker) and the operator page ask for the count, and the area also holds every copy of a
+ * module no database is asked about (private ones: tens of thousands of keys, tens of LIST requests on S3).
+ */
+const PENDING_REUSE_MS = 10_000;
 
 /**
  * verified: promoted; purged: contradicted by the database; unavailable: the
@@ -28,12 +36,15 @@ export interface Reverifier {
 export class ReverifyLoop {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** The last listing of the unverified area (or the one under way), shared by the callers of pending(). */
+  private listed: { readonly at: number; readonly reqs: Promise<ImmutableRequest[]> } | undefined;
 
   constructor(
     private readonly storage: Storage,
     private readonly target: Reverifier,
     private readonly intervalMs: number,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   start(): void {
@@ -49,6 +60,19 @@ export class ReverifyLoop {
 
   /** Quarantined artifacts right now (those a database is asked about: the others are kept unchecked by choice). */
   async pending(): Promise<ImmutableRequest[]> {
+    const now = this.clock.now();
+    if (!this.listed || passed(this.listed.at, PENDING_REUSE_MS, now)) {
+      const listed = { at: now, reqs: this.list() };
+      this.listed = listed;
+      // A listing that failed is not reused: the next caller lists again.
+      listed.reqs.catch(() => {
+        if (this.listed === listed) this.listed = undefined;
+      });
+    }
+    return [...(await this.listed.reqs)];
+  }
+
+  private async list(): Promise<ImmutableRequest[]> {
     const out: ImmutableRequest[] = [];
     for (const key of await this.storage.list('unverified/')) {
       try {
@@ -66,6 +90,8 @@ export class ReverifyLoop {
     const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0, contradicted: 0, unreadable: 0 };
     if (this.running) return counts;
     this.running = true;
+    // A pass starts from the area as it is now, not from a listing made before the last pass moved copies out.
+    this.listed = undefined;
     try {
       for (const req of await this.pending()) {
         const r = await this.target.reverify(req);
@@ -73,7 +99,11 @@ export class ReverifyLoop {
         // While the database is still unreachable, the rest of the pass would fail the same way.
         if (r === 'unavailable' || r === 'contradicted') break;
       }
-      if (counts.verified + counts.purged > 0) this.log.info(counts, 're-verification pass');
+      if (counts.verified + counts.purged > 0) {
+        // Copies left the area: the count /readyz shows is listed afresh.
+        this.listed = undefined;
+        this.log.info(counts, 're-verification pass');
+      }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 're-verification pass failed');
     } finally {

@@ -312,7 +312,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
     );
     service.routePrivate(priv.isPrivate, privateService);
   }
-  const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log);
+  const reverify = new ReverifyLoop(storage, service, settings.reverifyInterval, log, clock);
   if (opts.background ?? true) reverify.start();
   if (settings.sumdb.length === 0)
     log[startLevel('warn')](

@@ -1,0 +1,74 @@
+// The count of quarantined copies is asked by /readyz (a load balancer's check
+// every few seconds, in every worker) and the operator page; the unverified
+// area also keeps every copy of a module no database is asked about (private
+// modules: tens of thousands of keys, tens of LIST requests on an object
+// store). So one listing answers them all for a while, and a pass starts from
+// a fresh one.
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ReverifyLoop, type Reverifier } from '../../src/proxy/reverify.js';
+import { MemoryStorage } from '../../src/storage/index.js';
+import { ManualClock } from '../../src/util/clock.js';
+
+class CountingStorage extends MemoryStorage {
+  lists = 0;
+  override async list(prefix: string): Promise<string[]> {
+    this.lists++;
+    return super.list(prefix);
+  }
+}
+
+const checksAll: Reverifier = { reverify: async () => 'unavailable', checks: () => true };
+
+describe('re-verification listing', () => {
+  it('answers pending() from one listing for a while, then lists again', async () => {
+    const storage = new CountingStorage();
+    await storage.put('unverified/example.com/a/@v/v1.0.0.zip', Buffer.from('x'));
+    const clock = new ManualClock();
+    const loop = new ReverifyLoop(storage, checksAll, 0, pino({ level: 'silent' }), clock);
+    const [a, b] = await Promise.all([loop.pending(), loop.pending()]);
+    expect(a).toHaveLength(1);
+    expect(b).toHaveLength(1);
+    clock.advance(5_000);
+    expect(await loop.pending()).toHaveLength(1);
+    expect(storage.lists).toBe(1);
+    clock.advance(5_000);
+    await storage.put('unverified/example.com/b/@v/v1.0.0.zip', Buffer.from('x'));
+    expect(await loop.pending()).toHaveLength(2);
+    expect(storage.lists).toBe(2);
+  });
+
+  it('starts each pass from a fresh listing', async () => {
+    const storage = new CountingStorage();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const loop = new ReverifyLoop(
+      storage,
+      { reverify: async (req) => (seen.push(req.path), 'unknown'), checks: () => true },
+      0,
+      pino({ level: 'silent' }),
+      clock,
+    );
+    expect(await loop.pending()).toHaveLength(0);
+    await storage.put('unverified/example.com/a/@v/v1.0.0.zip', Buffer.from('x'));
+    await loop.runOnce();
+    expect(seen).toEqual(['example.com/a']);
+  });
+
+  it('lists again after a listing failed', async () => {
+    const storage = new CountingStorage();
+    let fail = true;
+    const list = storage.list.bind(storage);
+    storage.list = async (prefix) => {
+      if (fail) {
+        storage.lists++;
+        throw new Error('store unreachable');
+      }
+      return list(prefix);
+    };
+    const loop = new ReverifyLoop(storage, checksAll, 0, pino({ level: 'silent' }), new ManualClock());
+    await expect(loop.pending()).rejects.toThrow('store unreachable');
+    fail = false;
+    expect(await loop.pending()).toHaveLength(0);
+  });
+});
