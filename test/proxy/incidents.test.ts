@@ -551,3 +551,41 @@ describe('incident log of several processes on one storage', () => {
     expect((await readIncidents(storage, clock.now()))[0]?.end).toBe(lastWrite);
   });
 });
+
+describe('reading the stored incidents', () => {
+  it('reads the records several at a time, not one after the other', async () => {
+    // The 500 records kept, one after the other, took seconds on an object store at every start.
+    class Watched extends MemoryStorage {
+      reading = 0;
+      most = 0;
+      override async get(key: string): Promise<Buffer | null> {
+        this.most = Math.max(this.most, ++this.reading);
+        await new Promise((resolve) => setImmediate(resolve));
+        this.reading--;
+        return super.get(key);
+      }
+    }
+    const storage = new Watched();
+    for (let i = 0; i < 40; i++) {
+      const start = new Date(Date.parse('2026-01-01T00:00:00Z') + i * 3600_000).toISOString();
+      const inc = {
+        id: `p-${String(i).padStart(2, '0')}`,
+        upstream: `https://proxy${i}.example`,
+        start,
+        end: start,
+        durationMs: 0,
+        failureClass: 'timeout',
+        detail: 'no response',
+        servedFromCache: 0,
+        servedUnverified: 0,
+        failed: 1,
+      };
+      await storage.put(`incidents/${inc.id}.json`, Buffer.from(JSON.stringify(inc)));
+    }
+    const all = await readIncidents(storage, Date.parse('2026-03-01T00:00:00Z'));
+    expect(all).toHaveLength(40);
+    expect(all[0]?.upstream).toBe('https://proxy39.example');
+    expect(storage.most).toBeGreaterThan(1);
+    expect(storage.most).toBeLessThanOrEqual(16);
+  });
+});
