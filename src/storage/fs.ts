@@ -22,7 +22,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { checkKey, type BlobInfo, type OpenBlob, type PutOptions, type StagedBlob, type Storage } from './storage.js';
+import {
+  checkKey,
+  type BlobInfo,
+  type ListedBlob,
+  type OpenBlob,
+  type PutOptions,
+  type StagedBlob,
+  type Storage,
+} from './storage.js';
 
 const STAGING = '.staging';
 /** A staging owner whose lock has not been refreshed for this long is gone, whatever its PID says. */
@@ -518,9 +526,40 @@ export class FsStorage implements Storage {
   }
 
   async list(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    await this.walk(prefix, async (files) => {
+      for (const f of files) out.push(f.key);
+    });
+    return out;
+  }
+
+  async listSized(prefix: string): Promise<ListedBlob[]> {
+    const out: ListedBlob[] = [];
+    // One folder's files at a time: a module's @v folder holds three per version.
+    await this.walk(prefix, async (files) => {
+      const found = await Promise.all(
+        files.map(async ({ key, file }) => {
+          try {
+            const st = await lstat(file);
+            return st.isFile() ? { key, size: st.size } : null;
+          } catch (err) {
+            if (isNotFound(err)) return null; // removed since its folder was read
+            throw err;
+          }
+        }),
+      );
+      for (const b of found) if (b) out.push(b);
+    });
+    return out;
+  }
+
+  /** Calls found with the files of each folder under prefix, recursively (symlinks and other non-files left out). */
+  private async walk(
+    prefix: string,
+    found: (files: Array<{ key: string; file: string }>) => Promise<void>,
+  ): Promise<void> {
     checkKey(prefix, true);
     const base = join(this.root, ...prefix.split('/').filter((s) => s !== ''));
-    const out: string[] = [];
     const walk = async (dir: string, rel: string): Promise<void> => {
       let entries;
       try {
@@ -529,14 +568,15 @@ export class FsStorage implements Storage {
         if (isNotFound(err)) return;
         throw err;
       }
+      const files: Array<{ key: string; file: string }> = [];
       for (const e of entries) {
         const r = rel + e.name;
         if (e.isDirectory()) await walk(join(dir, e.name), r + '/');
-        else if (e.isFile()) out.push(r);
+        else if (e.isFile()) files.push({ key: r, file: join(dir, e.name) });
       }
+      await found(files);
     };
     await walk(base, prefix.endsWith('/') ? prefix : prefix + '/');
-    return out;
   }
 
   async checkWritable(): Promise<void> {

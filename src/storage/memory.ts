@@ -1,7 +1,15 @@
 // MemoryStorage: the in-process backend for tests. Same contract as FsStorage
 // (atomic puts, staging invisible until commit), no durability.
 import { Readable } from 'node:stream';
-import { checkKey, type BlobInfo, type OpenBlob, type PutOptions, type StagedBlob, type Storage } from './storage.js';
+import {
+  checkKey,
+  type BlobInfo,
+  type ListedBlob,
+  type OpenBlob,
+  type PutOptions,
+  type StagedBlob,
+  type Storage,
+} from './storage.js';
 
 interface Entry {
   data: Buffer;
@@ -92,6 +100,12 @@ export class MemoryStorage implements Storage {
     checkKey(prefix, true);
     const p = prefix.endsWith('/') ? prefix : prefix + '/';
     return [...this.entries.keys()].filter((k) => k.startsWith(p));
+  }
+
+  async listSized(prefix: string): Promise<ListedBlob[]> {
+    checkKey(prefix, true);
+    const p = prefix.endsWith('/') ? prefix : prefix + '/';
+    return [...this.entries].filter(([k]) => k.startsWith(p)).map(([key, e]) => ({ key, size: e.data.length }));
   }
 
   async checkWritable(): Promise<void> {

@@ -29,6 +29,7 @@ import {
   checkKey,
   StorageUnavailableError,
   type BlobInfo,
+  type ListedBlob,
   type OpenBlob,
   type PutOptions,
   type StagedBlob,
@@ -564,8 +565,12 @@ export class S3Storage implements Storage {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listSized(prefix)).map((b) => b.key);
+  }
+
+  async listSized(prefix: string): Promise<ListedBlob[]> {
     const p = this.key(prefix.endsWith('/') ? prefix : prefix + '/', true);
-    const out: string[] = [];
+    const out: ListedBlob[] = [];
     let token: string | undefined;
     try {
       do {
@@ -577,7 +582,8 @@ export class S3Storage implements Storage {
           }),
           this.deadline(),
         );
-        for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key.slice(this.root.length));
+        for (const o of page.Contents ?? [])
+          if (o.Key) out.push({ key: o.Key.slice(this.root.length), size: o.Size ?? 0 });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {

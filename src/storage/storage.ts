@@ -14,6 +14,12 @@ export interface BlobInfo {
   readonly mtimeMs: number;
 }
 
+/** A key that list gave, with the size of its blob then. */
+export interface ListedBlob {
+  readonly key: string;
+  readonly size: number;
+}
+
 export interface PutOptions {
   /**
    * The write time to record (ms since epoch), read from the writer's clock,
@@ -91,6 +97,11 @@ export interface Storage {
   move(from: string, to: string): Promise<void>;
   /** Keys under prefix (which ends with '/'), recursively, in no particular order. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * As list, with each blob's size, in the same round trips as list (an object store's listing carries
+   * sizes): a count of bytes stored costs no request per blob.
+   */
+  listSized(prefix: string): Promise<ListedBlob[]>;
   /** True when the backend can currently persist data (used by /readyz). */
   checkWritable(): Promise<void>;
   close(): Promise<void>;

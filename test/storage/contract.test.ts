@@ -241,6 +241,28 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     await s.checkWritable();
   });
 
+  it('lists keys with their sizes, as list lists them', async () => {
+    const s = await make();
+    await s.put('m/x/@v/v1.0.0.zip', randomBytes(1500));
+    await s.put('m/x/@v/v1.0.0.mod', Buffer.from('module x\n'));
+    await s.put('m/y/@v/list', Buffer.alloc(0));
+    await s.put('n/z', Buffer.from('outside the prefix'));
+    const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : 1);
+    expect((await s.listSized('m/')).sort(byKey)).toEqual([
+      { key: 'm/x/@v/v1.0.0.mod', size: 9 },
+      { key: 'm/x/@v/v1.0.0.zip', size: 1500 },
+      { key: 'm/y/@v/list', size: 0 },
+    ]);
+    expect((await s.listSized('m/')).map((b) => b.key).sort()).toEqual((await s.list('m/')).sort());
+    await s.put('m/x/@v/v1.0.0.mod', Buffer.from('module x // rewritten\n'));
+    await s.delete('m/y/@v/list');
+    expect((await s.listSized('m/x/')).sort(byKey)).toEqual([
+      { key: 'm/x/@v/v1.0.0.mod', size: 22 },
+      { key: 'm/x/@v/v1.0.0.zip', size: 1500 },
+    ]);
+    expect(await s.listSized('none/')).toEqual([]);
+  });
+
   it('refuses keys that could escape the root', async () => {
     const s = await make();
     for (const key of [
