@@ -62,14 +62,19 @@ export interface OperatorApiDeps {
   /** Where the built page lives (default: dist/ui of this package). */
   readonly uiDir?: string;
   readonly now?: () => number;
+  /** A monotonic clock (ms) that times the storage scan (default: performance.now). */
+  readonly monotonic?: () => number;
 }
 
-/** The storage scan behind /api/cache is reused this long (ms): it lists every stored artifact. */
+/**
+ * The storage scan behind /api/cache lists every stored artifact, so it is reused at least this long (ms),
+ * and at least INVENTORY_SCAN_FACTOR times as long as it took: a scan of 10 s on a huge bucket runs at most
+ * every 200 s, however many pages are open.
+ */
 const INVENTORY_TTL_MS = 30_000;
+const INVENTORY_SCAN_FACTOR = 20;
 /** How long /api/sumdb waits to learn the other processes' tree (ms), as /readyz waits for storage. */
 const SYNC_MS = 3_000;
-/** Above this many stored files, bytes are not summed (one stat each). */
-const STAT_LIMIT = 50_000;
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.(html|js|css|map|png|svg)$/;
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -87,19 +92,22 @@ export interface Inventory {
   readonly modules: number;
   readonly versions: number;
   readonly files: number;
-  readonly bytes: number | null;
+  readonly bytes: number;
   readonly verifiedArtifacts: number;
   readonly scannedAt: string;
 }
 
 export class OperatorApi {
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private readonly uiDir: string;
-  private inventory: { at: number; value: Promise<Inventory> } | null = null;
+  /** The last scan: started at (monotonic), reused for (ms), and its figures; reuse is Infinity while it runs. */
+  private inventory: { at: number; reuse: number; value: Promise<Inventory> } | null = null;
   private assets: Promise<Set<string>> | null = null;
 
   constructor(private readonly deps: OperatorApiDeps) {
     this.now = deps.now ?? Date.now;
+    this.monotonic = deps.monotonic ?? (() => performance.now());
     this.uiDir = deps.uiDir ?? fileURLToPath(new URL('../../dist/ui/', import.meta.url));
   }
 
@@ -177,15 +185,20 @@ export class OperatorApi {
     return (await this.stats()).series();
   }
 
-  /** The stored-artifact counts, rescanned at most every INVENTORY_TTL_MS. */
+  /** The stored-artifact counts: one scan at a time, reused as INVENTORY_TTL_MS and INVENTORY_SCAN_FACTOR say. */
   private scan(): Promise<Inventory> {
-    const t = this.now();
-    if (!this.inventory || t - this.inventory.at >= INVENTORY_TTL_MS) {
-      const value = inventory(this.deps.storage, t);
-      this.inventory = { at: t, value };
-      value.catch(() => (this.inventory = null));
-    }
-    return this.inventory.value;
+    const started = this.monotonic();
+    if (this.inventory && started - this.inventory.at < this.inventory.reuse) return this.inventory.value;
+    const value = inventory(this.deps.storage, this.now());
+    const scan = { at: started, reuse: Infinity, value };
+    this.inventory = scan;
+    value.then(
+      () => (scan.reuse = Math.max(INVENTORY_TTL_MS, INVENTORY_SCAN_FACTOR * (this.monotonic() - started))),
+      () => {
+        if (this.inventory === scan) this.inventory = null;
+      },
+    );
+    return value;
   }
 
   /** Serves a built asset of the page by file name; false when there is no such file. */
@@ -211,12 +224,13 @@ export class OperatorApi {
 }
 
 async function inventory(storage: Storage, at: number): Promise<Inventory> {
-  const keys = await storage.list('mod/');
+  const blobs = await storage.listSized('mod/');
   const modules = new Set<string>();
   const versions = new Set<string>();
-  const files: string[] = [];
+  let files = 0;
+  let bytes = 0;
   let verified = 0;
-  for (const key of keys) {
+  for (const { key, size } of blobs) {
     const i = key.lastIndexOf('/@v/');
     if (i < 0) continue;
     const file = key.slice(i + 4);
@@ -226,21 +240,14 @@ async function inventory(storage: Storage, at: number): Promise<Inventory> {
     const mod = key.slice('mod/'.length, i);
     modules.add(mod);
     versions.add(`${mod}@${file.slice(0, dot)}`);
-    files.push(key);
+    files++;
+    bytes += size;
     if (ext !== 'info') verified++;
-  }
-  let bytes: number | null = null;
-  if (files.length <= STAT_LIMIT) {
-    bytes = 0;
-    for (let i = 0; i < files.length; i += 32) {
-      const infos = await Promise.all(files.slice(i, i + 32).map((k) => storage.stat(k).catch(() => null)));
-      for (const info of infos) bytes += info?.size ?? 0;
-    }
   }
   return {
     modules: modules.size,
     versions: versions.size,
-    files: files.length,
+    files,
     bytes,
     verifiedArtifacts: verified,
     scannedAt: new Date(at).toISOString(),

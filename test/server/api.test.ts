@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MemoryStorage } from '../../src/storage/index.js';
+import { MemoryStorage, type BlobInfo, type ListedBlob } from '../../src/storage/index.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { OperatorApi, operatorRoutes, prefersHtml } from '../../src/server/api.js';
 import { OperatorStats } from '../../src/server/stats.js';
 import { removeDir, tempDir } from '../support/godepot.js';
@@ -193,5 +194,105 @@ describe('operator routes', () => {
     const body = (await (await fetch(`${base}/api/series`)).json()) as { t: number[]; hit: Array<number | null> };
     expect(body.t).toHaveLength(360);
     expect(body.hit).toHaveLength(360);
+  });
+});
+
+describe('the storage inventory behind /api/cache', () => {
+  /** Counts the scans; each one takes scanMs on the monotonic clock, and waits for a gate when one is set. */
+  class ScanStorage extends MemoryStorage {
+    scans = 0;
+    stats = 0;
+    scanMs = 0;
+    gate: Promise<void> | null = null;
+    constructor(private readonly clock: ManualClock) {
+      super();
+    }
+    override async listSized(prefix: string): Promise<ListedBlob[]> {
+      this.scans++;
+      this.clock.advance(this.scanMs);
+      await this.gate;
+      return super.listSized(prefix);
+    }
+    override async stat(key: string): Promise<BlobInfo | null> {
+      this.stats++;
+      return super.stat(key);
+    }
+  }
+
+  async function world(): Promise<{ api: OperatorApi; storage: ScanStorage; wall: ManualClock; mono: ManualClock }> {
+    const wall = new ManualClock();
+    const mono = new ManualClock(1_000);
+    const storage = new ScanStorage(mono);
+    await storage.put('mod/example.com/a/@v/v1.0.0.zip', Buffer.alloc(1000));
+    await storage.put('mod/example.com/a/@v/v1.0.0.mod', Buffer.from('module example.com/a\n'));
+    await storage.put('mod/example.com/a/@v/list', Buffer.from('v1.0.0\n'));
+    const api = new OperatorApi({
+      stats: new OperatorStats(),
+      endpoints: () => [],
+      proxies: [],
+      sumdbMirrors: () => [],
+      trees: [],
+      storage,
+      unverified: async () => 0,
+      offline: false,
+      now: () => wall.now(),
+      monotonic: () => mono.now(),
+    });
+    return { api, storage, wall, mono };
+  }
+
+  it('sums bytes from the listing, without a stat per file, and says when it counted', async () => {
+    const { api, storage, wall } = await world();
+    const taken = new Date(wall.now()).toISOString();
+    expect(await api.cache()).toMatchObject({ files: 2, bytes: 1000 + 21, scannedAt: taken });
+    expect(storage.scans).toBe(1);
+    expect(storage.stats).toBe(0);
+  });
+
+  it('rescans no sooner than 30 s after the last scan began', async () => {
+    const { api, storage, wall, mono } = await world();
+    await api.cache();
+    await storage.put('mod/example.com/a/@v/v1.0.0.info', Buffer.from('{"Version":"v1.0.0"}'));
+    mono.advance(29_999);
+    wall.advance(29_999);
+    expect(await api.cache()).toMatchObject({ files: 2, bytes: 1021 });
+    expect(storage.scans).toBe(1);
+    mono.advance(1);
+    wall.advance(1);
+    expect(await api.cache()).toMatchObject({ files: 3, bytes: 1041, scannedAt: new Date(wall.now()).toISOString() });
+    expect(storage.scans).toBe(2);
+  });
+
+  it('rescans no sooner than 20 times as long as the last scan took', async () => {
+    const { api, storage, mono } = await world();
+    storage.scanMs = 10_000;
+    await api.cache();
+    mono.advance(199_999 - 10_000);
+    await api.cache();
+    expect(storage.scans).toBe(1);
+    mono.advance(1);
+    await api.cache();
+    expect(storage.scans).toBe(2);
+  });
+
+  it('runs one scan at a time: a request during a long scan waits for it', async () => {
+    const { api, storage, mono } = await world();
+    let open = (): void => {};
+    storage.gate = new Promise((resolve) => (open = resolve));
+    const first = api.cache();
+    mono.advance(60_000);
+    const second = api.cache();
+    open();
+    expect(await second).toEqual(await first);
+    expect(storage.scans).toBe(1);
+  });
+
+  it('scans again at the next request after a scan failed', async () => {
+    const { api, storage } = await world();
+    storage.gate = Promise.reject(new Error('store down'));
+    await expect(api.cache()).rejects.toThrow('store down');
+    storage.gate = null;
+    expect(await api.cache()).toMatchObject({ files: 2 });
+    expect(storage.scans).toBe(2);
   });
 });
