@@ -11,12 +11,17 @@
 // Two ways in:
 //  - near(): the records of the 64 tiles used last, in memory, answer at
 //    once, outage or not (modules released together sit side by side);
-//  - find(): the first lookup the database cannot answer reads every stored
-//    data tile into a map from a 30-bit hash of each record's subject to its
-//    record number (about 40 bytes per record, 10 KB per tile); tiles
-//    fetched afterwards are added to it. A hash only names a candidate: the
-//    record is read back from its verified tile and must be about the module
-//    version asked for.
+//  - find(): the first lookup the database cannot answer reads the newest
+//    INDEXED_TILES stored data tiles (by their place in the log: the newest
+//    module versions, the ones a build is likeliest to want next) into a map
+//    from a 30-bit hash of each record's subject to its record number (about
+//    40 bytes per record, 10 KB per tile); tiles fetched afterwards are added
+//    to it, and past the bound it is dropped, to be read again at the next
+//    such lookup. A year of lookups can hold tens of thousands of tiles
+//    (gigabytes): reading them all held the first lookup of an outage for
+//    minutes and could pass a Map's 2^24 entries. A hash only names a
+//    candidate: the record is read back from its verified tile and must be
+//    about the module version asked for.
 //
 // Indexing waits for a pause in lookups (later()): a build's cold fill asks
 // for tens of module versions in a burst, and on sum.golang.org's log each
@@ -50,6 +55,8 @@ const RECENT_DATA_TILES = 64;
 const DATA_TILE_QUIET_MS = 250;
 /** Tiles waiting for that pause beyond which indexing starts anyway (lookups that never pause). */
 const PENDING_MAX = 64;
+/** Data tiles in the outage index at most: 524,288 records, ~20 MB of index, ~140 MB read to fill it. */
+export const INDEXED_TILES = 2_048;
 /** Data tiles indexed at once after a pause. */
 const INDEXING_WIDTH = 4;
 
@@ -78,6 +85,8 @@ export interface DataTileContext {
   readonly damaged: (t: Tile, reason: string) => void;
   /** What the pause in lookups is waited on (tests move a fake one). */
   readonly waits: WaitingClock;
+  /** Data tiles indexed for find() at most (default INDEXED_TILES; tests give fewer). */
+  readonly indexedTiles?: number;
   /** Set when other processes share the storage: one of them fetches a data tile, the others read it (around()). */
   readonly leases?: FetchLeases;
 }
@@ -88,6 +97,8 @@ export class DataTileIndex {
   /** Subject hash → record number(s): filled from storage by load(), kept up to date by fetch(); null before. */
   private bySubject: Map<number, number | number[]> | null = null;
   private loaded: Promise<Map<number, number | number[]>> | null = null;
+  /** Tiles in bySubject (read by load(), or fetched since). */
+  private indexed = 0;
   /**
    * The records of the data tiles fetched or read last, by tile number (least
    * recent first): modules released together (a multi-module repository's
@@ -270,7 +281,7 @@ export class DataTileIndex {
         // After the head it was verified under (nothing is stored beyond the stored head).
         const stored = await this.c.store.keepTile(t, body, w);
         this.keepRecent(n, records);
-        if (this.bySubject) remember(this.bySubject, n, records);
+        this.index(n, records);
         return { records, stored };
       },
       signal,
@@ -307,29 +318,40 @@ export class DataTileIndex {
     }
   }
 
+  /** Adds a tile's records to the outage index, if there is one; past the bound, drops it (read again when needed). */
+  private index(n: number, records: readonly Buffer[]): void {
+    if (!this.bySubject) return;
+    remember(this.bySubject, n, records);
+    if (++this.indexed > (this.c.indexedTiles ?? INDEXED_TILES)) [this.loaded, this.bySubject] = [null, null];
+  }
+
   private async load(): Promise<Map<number, number | number[]>> {
     const index = new Map<number, number | number[]>();
     // Tiles fetched while the stored ones are read are added too (twice is harmless).
     this.bySubject = index;
+    this.indexed = 0;
     const prefix = this.c.store.prefix;
-    const keys = [
+    const tiles: Array<{ key: string; n: number }> = [];
+    for (const key of [
       ...(await this.c.store.storage.list(`${prefix}tile/${TILE_HEIGHT}/data/`)),
       ...(await this.c.store.storage.list(`${prefix}partial/${TILE_HEIGHT}/data/`)),
-    ];
+    ]) {
+      try {
+        tiles.push({ key, n: parseTilePath(key.slice(prefix.length).replace(/^partial\//, 'tile/')).n });
+      } catch {
+        // not a tile godepot wrote
+      }
+    }
+    // The newest first (the end of the log: the module versions released last), as many as the bound allows.
+    const newest = tiles.sort((a, b) => b.n - a.n).slice(0, this.c.indexedTiles ?? INDEXED_TILES);
+    this.indexed += newest.length;
     // Sixteen reads at a time: an object store answers each in milliseconds, and the lookup waiting is in an outage.
-    const reads = new Limiter(16, keys.length);
-    await Promise.all(keys.map((key) => reads.run(() => this.readStoredTile(index, key))));
+    const reads = new Limiter(16, newest.length);
+    await Promise.all(newest.map(({ key, n }) => reads.run(() => this.readStoredTile(index, key, n))));
     return index;
   }
 
-  private async readStoredTile(index: Map<number, number | number[]>, key: string): Promise<void> {
-    const prefix = this.c.store.prefix;
-    let n: number;
-    try {
-      n = parseTilePath(key.slice(prefix.length).replace(/^partial\//, 'tile/')).n;
-    } catch {
-      return; // not a tile godepot wrote
-    }
+  private async readStoredTile(index: Map<number, number | number[]>, key: string, n: number): Promise<void> {
     const stored = await this.c.store.storage.get(key);
     try {
       if (stored) remember(index, n, splitDataTile(stored));
@@ -417,7 +439,7 @@ export class DataTileIndex {
     if (records.length < w) return false;
     this.keepRecent(n, records);
     // Stored by another process after this one read every stored tile into the index: added now.
-    if (this.bySubject) remember(this.bySubject, n, records);
+    this.index(n, records);
     return true;
   }
 }
