@@ -97,8 +97,11 @@ export class DataTileIndex {
   /** Subject hash → record number(s): filled from storage by load(), kept up to date by fetch(); null before. */
   private bySubject: Map<number, number | number[]> | null = null;
   private loaded: Promise<Map<number, number | number[]>> | null = null;
-  /** Tiles in bySubject (read by load(), or fetched since). */
-  private indexed = 0;
+  /**
+   * The tiles in bySubject (read by load(), or fetched or read back since), by number: a tile read again (every
+   * lookup of an outage reads its tile back, around()) or widened counts once toward the bound.
+   */
+  private indexed = new Set<number>();
   /**
    * The records of the data tiles fetched or read last, by tile number (least
    * recent first): modules released together (a multi-module repository's
@@ -322,14 +325,17 @@ export class DataTileIndex {
   private index(n: number, records: readonly Buffer[]): void {
     if (!this.bySubject) return;
     remember(this.bySubject, n, records);
-    if (++this.indexed > (this.c.indexedTiles ?? INDEXED_TILES)) [this.loaded, this.bySubject] = [null, null];
+    this.indexed.add(n);
+    if (this.indexed.size > (this.c.indexedTiles ?? INDEXED_TILES)) [this.loaded, this.bySubject] = [null, null];
   }
 
   private async load(): Promise<Map<number, number | number[]>> {
     const index = new Map<number, number | number[]>();
     // Tiles fetched while the stored ones are read are added too (twice is harmless).
     this.bySubject = index;
-    this.indexed = 0;
+    // This load's own set: a load dropped meanwhile (past the bound) and started again counts into its own.
+    const indexed = new Set<number>();
+    this.indexed = indexed;
     const prefix = this.c.store.prefix;
     const tiles: Array<{ key: string; n: number }> = [];
     for (const key of [
@@ -342,9 +348,16 @@ export class DataTileIndex {
         // not a tile godepot wrote
       }
     }
-    // The newest first (the end of the log: the module versions released last), as many as the bound allows.
-    const newest = tiles.sort((a, b) => b.n - a.n).slice(0, this.c.indexedTiles ?? INDEXED_TILES);
-    this.indexed += newest.length;
+    // The newest first (the end of the log: the module versions released last), as many as the bound allows; a
+    // tile stored both full and partial (a partial not yet deleted) is read once, full (listed first; sort is stable).
+    const bound = this.c.indexedTiles ?? INDEXED_TILES;
+    const newest: typeof tiles = [];
+    for (const t of tiles.sort((a, b) => b.n - a.n)) {
+      if (indexed.size >= bound) break;
+      if (indexed.has(t.n)) continue;
+      indexed.add(t.n);
+      newest.push(t);
+    }
     // Sixteen reads at a time: an object store answers each in milliseconds, and the lookup waiting is in an outage.
     const reads = new Limiter(16, newest.length);
     await Promise.all(newest.map(({ key, n }) => reads.run(() => this.readStoredTile(index, key, n))));
