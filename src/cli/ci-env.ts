@@ -78,7 +78,7 @@ function quoteYaml(v: string): string {
  * the workflow file.
  */
 const TOKEN_MARK = 'GODEPOT_TOKEN_MARK';
-export const TOKEN_SECRET = 'GODEPOT_TOKEN';
+const TOKEN_SECRET = 'GODEPOT_TOKEN';
 
 /** v with the token's mark replaced by how the format reads the CI secret, quoted for that format. */
 function quoted(v: string, format: CiFormat): string {

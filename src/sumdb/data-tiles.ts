@@ -56,7 +56,7 @@ const DATA_TILE_QUIET_MS = 250;
 /** Tiles waiting for that pause beyond which indexing starts anyway (lookups that never pause). */
 const PENDING_MAX = 64;
 /** Data tiles in the outage index at most: 524,288 records, ~20 MB of index, ~140 MB read to fill it. */
-export const INDEXED_TILES = 2_048;
+const INDEXED_TILES = 2_048;
 /** Data tiles indexed at once after a pause. */
 const INDEXING_WIDTH = 4;
 
