@@ -3,6 +3,7 @@
 // service uses. Kept apart from compose.ts so that the composition root
 // only calls it.
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Settings } from '../config/settings.js';
@@ -85,8 +86,9 @@ export async function wirePrivate(
     concurrency: vcsRunsPerProcess(settings.vcs.concurrency, settings.workers),
     timeoutMs: settings.vcs.timeout,
   });
-  // Leftovers of runs that died go a run deadline from now (GoRunner.sweep); the start does not wait for it.
-  void runner.sweep();
+  // Leftovers of runs that died go a run deadline from now (GoRunner.sweep). Neither the start nor the process waits
+  // for it (an unref'd timer), and shutdown calls it off: nothing is removed after godepot closed.
+  runner.sweep(Date.now(), (ms) => sleep(ms, undefined, { ref: false, signal: shutdown })).catch(() => undefined);
   const breaker = new OriginBreaker({
     failures: settings.breaker.failures,
     halfOpenAfter: settings.breaker.halfOpenAfter,

@@ -63,9 +63,6 @@ const MAX_OUTPUT = 16 << 20;
  */
 const PIPE_GRACE_MS = 1_000;
 
-/** A wait that does not keep the process alive (GoRunner.sweep's second look). */
-const unrefSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
-
 export class GoRunner {
   /** Runs for private modules and for public ones; the others queued (as many as ask: each holds a request). */
   private readonly privateSlots: Limiter;
@@ -84,9 +81,10 @@ export class GoRunner {
    * makes a live run's folder look that old. It is removed a run deadline
    * later (`later`: a timer, which the wall clock does not move) if it is
    * still there with the same date; a live run has ended and removed its own
-   * folder by then.
+   * folder by then. A `later` that rejects (shutdown) ends the sweep, with
+   * nothing removed.
    */
-  async sweep(now = Date.now(), later: (ms: number) => Promise<void> = unrefSleep): Promise<number> {
+  async sweep(now: number, later: (ms: number) => Promise<void>): Promise<number> {
     let names: string[];
     try {
       names = await readdir(this.opts.workRoot);

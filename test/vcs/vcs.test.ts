@@ -761,6 +761,31 @@ describe('leftover run folders', () => {
     }
   });
 
+  it('are left when the wait for the second look is called off (shutdown)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
+    try {
+      const { mkdir: mk, readdir } = await import('node:fs/promises');
+      await mk(join(root, 'run-dead'));
+      const runner = new GoRunner({
+        go: 'go',
+        env: {},
+        privatePatterns: '',
+        workRoot: root,
+        concurrency: 1,
+        timeoutMs: 60_000,
+      });
+      const shutdown = new AbortController();
+      const sweep = runner.sweep(Date.now() + 86_400_000, async () => {
+        shutdown.abort(new Error('godepot closed'));
+        throw shutdown.signal.reason;
+      });
+      await expect(sweep).rejects.toThrow('godepot closed');
+      expect(await readdir(root)).toEqual(['run-dead']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('are swept when older than twice the deadline, others are left alone', async () => {
     const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
     try {
