@@ -55,6 +55,24 @@ describe('re-verification listing', () => {
     expect(seen).toEqual(['example.com/a']);
   });
 
+  it('lists afresh after a pass moved copies out of the area', async () => {
+    const storage = new CountingStorage();
+    const key = 'unverified/example.com/a/@v/v1.0.0.zip';
+    await storage.put(key, Buffer.from('x'));
+    const loop = new ReverifyLoop(
+      storage,
+      // Verified: the copy leaves the area (promoted).
+      { reverify: async () => (await storage.delete(key), 'verified'), checks: () => true },
+      0,
+      pino({ level: 'silent' }),
+      new ManualClock(),
+    );
+    expect(await loop.pending()).toHaveLength(1);
+    await loop.runOnce();
+    // At once, not 10 s later: /readyz no longer counts the copy the pass promoted.
+    expect(await loop.pending()).toHaveLength(0);
+  });
+
   it('lists again after a listing failed', async () => {
     const storage = new CountingStorage();
     let fail = true;
