@@ -12,9 +12,17 @@ import { passed, systemClock, type Clock } from '../util/clock.js';
 /**
  * How long a listing of the unverified area answers pending() again: /readyz (a load balancer's check every few
  * seconds, in every worker) and the operator page ask for the count, and the area also holds every copy of a
- * module no database is asked about (private ones: tens of thousands of keys, tens of LIST requests on S3).
+ * module no database is asked about (private ones: tens of thousands of keys, tens of LIST requests on S3). A
+ * copy this process quarantines is counted at once (quarantined()); another process's within this time.
  */
-const PENDING_REUSE_MS = 10_000;
+const PENDING_REUSE_MS = 60_000;
+
+/**
+ * While the last listing found nothing to re-verify and this process has quarantined nothing since, a pass lists
+ * the area only this often (not every interval): what other processes quarantine they re-verify themselves, and
+ * this catches what a process that stopped left behind, and a configuration that now checks stored copies.
+ */
+export const IDLE_LISTING_MS = 5 * 60_000;
 
 /**
  * verified: promoted; purged: contradicted by the database; unavailable: the
@@ -38,6 +46,8 @@ export class ReverifyLoop {
   private running = false;
   /** The last listing of the unverified area (or the one under way), shared by the callers of pending(). */
   private listed: { readonly at: number; readonly reqs: Promise<ImmutableRequest[]> } | undefined;
+  /** When a pass last listed the area, whether it found copies to re-verify, and whether one came since. */
+  private passListed = { at: 0, found: true, since: true };
 
   constructor(
     private readonly storage: Storage,
@@ -56,6 +66,12 @@ export class ReverifyLoop {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** This process stored or served a quarantined copy: counted at once, and the next pass lists the area. */
+  quarantined(): void {
+    this.listed = undefined;
+    this.passListed.since = true;
   }
 
   /** Quarantined artifacts right now (those a database is asked about: the others are kept unchecked by choice). */
@@ -89,11 +105,18 @@ export class ReverifyLoop {
   async runOnce(): Promise<Record<ReverifyResult, number>> {
     const counts = { verified: 0, purged: 0, unavailable: 0, unknown: 0, contradicted: 0, unreadable: 0 };
     if (this.running) return counts;
+    const now = this.clock.now();
+    const last = this.passListed;
+    if (!last.found && !last.since && !passed(last.at, IDLE_LISTING_MS, now)) return counts;
     this.running = true;
     // A pass starts from the area as it is now, not from a listing made before the last pass moved copies out.
     this.listed = undefined;
     try {
-      for (const req of await this.pending()) {
+      // Marked before the listing: a copy quarantined while it runs keeps `since`; a failed listing keeps `found`.
+      this.passListed = { at: now, found: true, since: false };
+      const pending = await this.pending();
+      this.passListed.found = pending.length > 0;
+      for (const req of pending) {
         const r = await this.target.reverify(req);
         counts[r]++;
         // While the database is still unreachable, the rest of the pass would fail the same way.

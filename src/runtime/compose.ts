@@ -7,6 +7,7 @@ import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
 import { IncidentLog } from '../proxy/incidents.js';
 import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
+import { isProvisional } from '../proxy/artifact.js';
 import { ModuleService } from '../proxy/service.js';
 import { createApp, type App } from '../server/app.js';
 import { OperatorApi, operatorRoutes } from '../server/api.js';
@@ -275,6 +276,8 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       metricEvents.served?.(e);
       incidentEvents.served?.(e);
       statsEvents.served?.(e);
+      // A quarantined copy: the re-verifier lists the area at its next pass (it lists rarely while idle).
+      if (e.verification !== undefined && isProvisional(e.verification)) reverify.quarantined();
     },
     readAhead: (e) => metricEvents.readAhead?.(e),
     storedDamaged: (kind) => metricEvents.storedDamaged?.(kind),

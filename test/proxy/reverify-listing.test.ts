@@ -6,7 +6,7 @@
 // a fresh one.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { ReverifyLoop, type Reverifier } from '../../src/proxy/reverify.js';
+import { IDLE_LISTING_MS, ReverifyLoop, type Reverifier } from '../../src/proxy/reverify.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -32,10 +32,42 @@ describe('re-verification listing', () => {
     clock.advance(5_000);
     expect(await loop.pending()).toHaveLength(1);
     expect(storage.lists).toBe(1);
-    clock.advance(5_000);
+    // Another process's quarantine shows within a minute.
+    clock.advance(55_000);
     await storage.put('unverified/example.com/b/@v/v1.0.0.zip', Buffer.from('x'));
     expect(await loop.pending()).toHaveLength(2);
     expect(storage.lists).toBe(2);
+  });
+
+  it('while nothing waits, a pass lists the area only every IDLE_LISTING_MS, or at once after a quarantine here', async () => {
+    const storage = new CountingStorage();
+    // A private module's copy: kept in the area unchecked, never re-verified.
+    await storage.put('unverified/corp.example/x/@v/v1.0.0.zip', Buffer.from('x'));
+    const clock = new ManualClock();
+    const loop = new ReverifyLoop(
+      storage,
+      { reverify: async () => 'verified', checks: (req) => !req.path.startsWith('corp.example/') },
+      0,
+      pino({ level: 'silent' }),
+      clock,
+    );
+    await loop.runOnce();
+    expect(storage.lists).toBe(1);
+    // Passes every 30 s find nothing to do: no listing until the idle interval has passed.
+    for (let t = 30_000; t < IDLE_LISTING_MS; t += 30_000) {
+      clock.advance(30_000);
+      await loop.runOnce();
+    }
+    expect(storage.lists).toBe(1);
+    clock.advance(30_000);
+    await loop.runOnce();
+    expect(storage.lists).toBe(2);
+    // This process served a copy unverified: the next pass lists (and re-verifies it).
+    await storage.put('unverified/example.com/a/@v/v1.0.0.zip', Buffer.from('x'));
+    loop.quarantined();
+    clock.advance(30_000);
+    expect((await loop.runOnce()).verified).toBe(1);
+    expect(storage.lists).toBe(3);
   });
 
   it('starts each pass from a fresh listing', async () => {
