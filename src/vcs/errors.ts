@@ -46,15 +46,32 @@ export function scrub(text: string): string {
   return redactText(text).replace(/(token|password)=[^&\s]+/gi, '$1=***');
 }
 
-/** The go command's error, cut to its most telling line (git's "fatal:" line when there is one). */
-function essence(stderr: string): string {
-  const lines = scrub(stderr)
+/**
+ * How much of one line of the go command's output is looked at. The output is an origin's words too (git's
+ * "remote:" lines), up to 16 MiB (gorun.ts), and scrub's URL pattern takes time that grows with the square of
+ * a line without spaces: a whole page of it held the event loop for hours.
+ */
+const MAX_LINE = 2_000;
+
+/** stderr's lines, trimmed, blank ones left out, each cut to MAX_LINE (at a space: not in a URL's credentials). */
+function linesOf(stderr: string): string[] {
+  return stderr
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '');
+    .filter((l) => l !== '')
+    .map((l) => (l.length <= MAX_LINE ? l : `${l.slice(0, Math.max(0, l.lastIndexOf(' ', MAX_LINE)))} …`));
+}
+
+/**
+ * The go command's error, cut to its most telling line (git's "fatal:" line when there is one), scrubbed, as
+ * one line with no control or format characters (terminal escapes, direction overrides): it is quoted in an
+ * answer's body and in the log.
+ */
+function essence(stderr: string): string {
+  const lines = linesOf(stderr);
   const fatal = lines.find((l) => /fatal:|error:/.test(l) && !/^go: downloading/.test(l));
   const line = fatal ?? lines[lines.length - 1] ?? 'no error output';
-  return shorten(line, 300);
+  return shorten(scrub(line), 300).replace(/[\p{Cc}\p{Cf}]/gu, '?');
 }
 
 const AUTH =
@@ -109,7 +126,7 @@ export function classify(
     );
   }
   // godepot's go is too old for this version (GOTOOLCHAIN=local): not the origin's failure, and not an outage.
-  const tooNew = TOO_NEW.exec(scrub(stderr));
+  const tooNew = TOO_NEW.exec(linesOf(stderr).join('\n'));
   if (tooNew) {
     const [, need, have] = tooNew;
     return new OriginError(

@@ -203,6 +203,23 @@ describe('classifying go errors', () => {
     expect(classify(M, `${M}@v1.0.0`, 'anything else: secret-1234', false, true).message).toContain('secret-1234');
   });
 
+  it("quotes the origin's words as one clean line: no terminal escapes, control or direction characters", () => {
+    // A hostile Git host's words reach the 502 body and the log through git's "remote:" lines.
+    const stderr = 'remote: \x1b[2J\x1b]0;owned\x07 \x00 \u202egnp.evil \x7f\u0085 done\rfatal: bad object';
+    const m = classify(M, `${M}@v1.0.0`, stderr, false).message;
+    expect(m).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+    expect(m).toContain('fatal: bad object');
+  });
+  it("reads a page of git's output in linear time: a hostile host's long line does not stall godepot", () => {
+    // Scrubbing credentials from the whole output took the event loop for a minute for one 256 KiB line (and
+    // grew with its square: 16 MiB of stderr are kept).
+    for (const stderr of ['a'.repeat(1 << 17), 'a:'.repeat(1 << 16), `fatal: ${'x@'.repeat(1 << 16)}`]) {
+      const started = performance.now();
+      const e = classify(M, `${M}@v1.0.0`, stderr, false);
+      expect(e.message.length).toBeLessThan(1000);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+  });
   it('a run killed at its deadline is a time-out whatever it printed', () => {
     expect(classify(M, M, 'fatal: could not read Username', true).failure).toBe('timeout');
   });
