@@ -31,6 +31,15 @@ describe('redaction', () => {
     );
     // An unescaped '@' in the password: the URL parser reads up to the last one, and so does redaction.
     expect(redactText('https://alice:p@ss@corp.example/a@b')).toBe('https://alice:xxxxx@corp.example/a@b');
+    // A scheme right after other text is still one ("url=https://…").
+    expect(redactText('url=https://alice:s3cret@corp.example')).toBe('url=https://alice:xxxxx@corp.example');
+  });
+
+  it('reads a long run of letters in linear time (a hostile host writes one line of them)', () => {
+    const started = performance.now();
+    expect(redactText('a'.repeat(1 << 20))).toHaveLength(1 << 20);
+    // Quadratic, this took minutes; linear, a few ms (the bound leaves room for a loaded machine).
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 
