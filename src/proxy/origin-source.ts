@@ -59,6 +59,8 @@ export function fromOrigin(err: OriginError): Error {
       return new GodepotError('checksum_mismatch', err.message, { upstream, ...err.details });
     case 'bad_content':
       return new GodepotError('bad_upstream_content', err.message, { upstream });
+    case 'busy':
+      return new GodepotError('overloaded', err.message, { upstream });
     default:
       return new GodepotError('upstream_failed', err.message, { upstream, failure: err.failure });
   }

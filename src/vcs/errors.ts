@@ -17,6 +17,7 @@ export type OriginFailure =
   | 'toolchain'
   | 'moved'
   | 'bad_content'
+  | 'busy'
   | 'failed';
 
 export class OriginError extends Error {

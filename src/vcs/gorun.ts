@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Limiter } from '../util/limiter.js';
+import { eitherSignal } from '../util/signals.js';
 
 export interface GoRunnerOptions {
   /** The go binary (default: `go` on PATH). */
@@ -43,6 +44,11 @@ export interface GoRun {
   readonly timedOut: boolean;
   /** The run's GOMODCACHE (exists only inside the callback given to run()). */
   readonly modcache: string;
+}
+
+/** A fetch waited a whole run deadline for a free slot (the runs ahead of it are slow or stuck): not started. */
+export class GoQueueTimeoutError extends Error {
+  override readonly name = 'GoQueueTimeoutError';
 }
 
 /** The go binary is not installed where godepot runs. */
@@ -161,25 +167,53 @@ export class GoRunner {
     credentials = false,
   ): Promise<T> {
     const slots = credentials ? this.privateSlots : this.publicSlots;
-    return slots.run(async () => {
-      await mkdir(this.opts.workRoot, { recursive: true });
-      const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
-      try {
-        // go runs in a module of its own, empty: else a go.mod above the data folder would be the main
-        // module, and a query such as @upgrade would answer from (and fetch) that module's requirements.
-        const cwd = join(gopath, 'work');
-        await mkdir(cwd);
-        await writeFile(join(cwd, 'go.mod'), 'module godepot.invalid/fetch\n');
-        // Telemetry off, in the run's folder (see environment()).
-        await mkdir(join(gopath, 'telemetry'));
-        await writeFile(join(gopath, 'telemetry', 'mode'), 'off\n');
-        if (!credentials) await mkdir(join(gopath, 'home'));
-        const r = await this.spawn(args, gopath, cwd, signal, credentials);
-        return await use(r);
-      } finally {
-        await rm(gopath, { recursive: true, force: true });
-      }
-    }, signal);
+    // The wait for a slot has the run's deadline too: behind --vcs-concurrency stuck runs, a fetch would wait for
+    // each of them to be killed, then run its own deadline. It gives up instead, saying so (it then runs in full).
+    const queue = new AbortController();
+    const timer = setTimeout(
+      () =>
+        queue.abort(
+          new GoQueueTimeoutError(
+            `every one of the ${this.opts.concurrency} fetches from version control allowed at once (--vcs-concurrency) ran for the whole ${Math.round(this.opts.timeoutMs / 1000)}s (--vcs-timeout) while this one waited for its turn`,
+          ),
+        ),
+      this.opts.timeoutMs,
+    );
+    const waiting = eitherSignal(signal, queue.signal);
+    try {
+      return await slots.run(async () => {
+        clearTimeout(timer);
+        return this.runInSlot(args, signal, use, credentials);
+      }, waiting.signal);
+    } finally {
+      clearTimeout(timer);
+      waiting.release();
+    }
+  }
+
+  private async runInSlot<T>(
+    args: readonly string[],
+    signal: AbortSignal,
+    use: (r: GoRun) => Promise<T>,
+    credentials: boolean,
+  ): Promise<T> {
+    await mkdir(this.opts.workRoot, { recursive: true });
+    const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
+    try {
+      // go runs in a module of its own, empty: else a go.mod above the data folder would be the main
+      // module, and a query such as @upgrade would answer from (and fetch) that module's requirements.
+      const cwd = join(gopath, 'work');
+      await mkdir(cwd);
+      await writeFile(join(cwd, 'go.mod'), 'module godepot.invalid/fetch\n');
+      // Telemetry off, in the run's folder (see environment()).
+      await mkdir(join(gopath, 'telemetry'));
+      await writeFile(join(gopath, 'telemetry', 'mode'), 'off\n');
+      if (!credentials) await mkdir(join(gopath, 'home'));
+      const r = await this.spawn(args, gopath, cwd, signal, credentials);
+      return await use(r);
+    } finally {
+      await rm(gopath, { recursive: true, force: true });
+    }
   }
 
   private spawn(

@@ -15,7 +15,7 @@ import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 import { SingleFlight } from '../util/singleflight.js';
 import { classify, hostOf, OriginError, type OriginFailure } from './errors.js';
 import type { OriginBreaker } from './breaker.js';
-import { GoMissingError, type GoRunner, type GoRun } from './gorun.js';
+import { GoMissingError, GoQueueTimeoutError, type GoRunner, type GoRun } from './gorun.js';
 import type { PrivateLedger } from './ledger.js';
 
 export interface Download {
@@ -99,6 +99,13 @@ export class Origin {
       return result;
     } catch (err) {
       if (err instanceof GoMissingError) throw new OriginError('failed', `godepot: ${err.message}`, host);
+      // Not the origin's failure (the runs ahead were slow, for any host): no breaker is told.
+      if (err instanceof GoQueueTimeoutError)
+        throw new OriginError(
+          'busy',
+          `godepot: ${path} was not fetched from its origin: ${err.message}; try again later, or raise --vcs-concurrency or lower --vcs-timeout`,
+          host,
+        );
       if (err instanceof OriginError) {
         // A public module's failure reaches the client without the go command's words (classify): they are here,
         // with what was fetched (module@version or @query: go's words often name only the repository's URL).

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerKey, legacyLedgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
 import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
-import { GoRunner } from '../../src/vcs/gorun.js';
+import { GoQueueTimeoutError, GoRunner } from '../../src/vcs/gorun.js';
 import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
 import { ORIGIN_HOSTS, OriginBreaker } from '../../src/vcs/breaker.js';
@@ -470,6 +470,25 @@ describe('running go', () => {
       stop.abort(new Error('test over'));
       await Promise.allSettled(hung);
     }
+  });
+
+  it('gives up on a slot after a run deadline of waiting: behind stuck runs a fetch says so, not wait for each', async () => {
+    const go = await fakeGo(dir, 'exit 0');
+    const runner = fakeRunner(go, 300);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // The one slot (concurrency 1) held by a run that does not end.
+    const first = runner.run(['mod', 'download'], new AbortController().signal, () => held);
+    const started = performance.now();
+    const second = runner.run(['mod', 'download'], new AbortController().signal, async (x) => x);
+    await expect(second).rejects.toThrow(GoQueueTimeoutError);
+    await expect(second).rejects.toThrow(/--vcs-concurrency\) ran for the whole 0s \(--vcs-timeout\)/);
+    // It gave up at its deadline, while the slot was still held.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    release();
+    await first;
+    // The slot is free again: the next run gets it.
+    expect((await runner.run(['mod', 'download'], new AbortController().signal, async (x) => x)).code).toBe(0);
   });
 
   it('kills a stuck go and everything it started at the deadline', async () => {
