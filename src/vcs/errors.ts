@@ -93,8 +93,10 @@ export function originOutOfReach(text: string): boolean {
   return AUTH.test(text) || UNREACHABLE.test(text) || /unrecognized import path/i.test(text);
 }
 
+// Literal phrases (git's "repository '…' not found" is a "not found"): a `.*` ran to the line's end from each
+// of its words, in time the square of the line (the origin's words).
 const NOT_FOUND =
-  /unknown revision|invalid version|no matching versions|no existing version is required|not found|does not exist|does not contain package|repository .* not found|no tags|disallowed version string|malformed module path|cannot find module/i;
+  /unknown revision|invalid version|no matching versions|no existing version is required|not found|does not exist|does not contain package|no tags|disallowed version string|malformed module path|cannot find module/i;
 
 /**
  * Classifies a failed go run for path (what: "corp.example/lib@v1.0.0", …).
@@ -199,7 +201,9 @@ export function classify(
 function withoutClientWords(text: string, path: string, what: string): string {
   const version = what.startsWith(path + '@') ? what.slice(path.length + 1) : '';
   let out = text
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]+/gi, 'URL')
+    // A scheme starts where a run of scheme characters starts (as in redactText): from every word of "a.a.a…"
+    // (a whole stderr, an origin's words) the scheme ran to the run's end, in time the square of the run.
+    .replace(/(?<![a-z0-9+.-])[a-z0-9+.-]+:\/\/[^\s"'`<>]+/gi, 'URL')
     .replace(/(^|[\s"'`(=])\/[^\s"'`:)]+/g, '$1PATH');
   out = out.split(path).join('MODULE').split(hostOf(path)).join('HOST');
   if (version !== '') out = out.split(version).join('VERSION');

@@ -213,7 +213,15 @@ describe('classifying go errors', () => {
   it("reads a page of git's output in linear time: a hostile host's long line does not stall godepot", () => {
     // Scrubbing credentials from the whole output took the event loop for a minute for one 256 KiB line (and
     // grew with its square: 16 MiB of stderr are kept).
-    for (const stderr of ['a'.repeat(1 << 17), 'a:'.repeat(1 << 16), `fatal: ${'x@'.repeat(1 << 16)}`]) {
+    const lines = [
+      'a'.repeat(1 << 17),
+      'a:'.repeat(1 << 16),
+      `fatal: ${'x@'.repeat(1 << 16)}`,
+      // What is classified (the whole output, the client's words replaced) is read in linear time too.
+      'a.'.repeat(1 << 16),
+      'remote: repository '.repeat(1 << 13),
+    ];
+    for (const stderr of lines) {
       const started = performance.now();
       const e = classify(M, `${M}@v1.0.0`, stderr, false);
       expect(e.message.length).toBeLessThan(1000);
