@@ -35,6 +35,8 @@ export interface ReadAheadEvent {
   /** A .mod only for a version from the origin (private, or `direct`: its siblings stored from one go run). */
   readonly kind: 'info' | 'mod' | 'zip';
   readonly outcome: 'fetched' | 'held' | 'failed' | 'dropped';
+  /** What a fetched or held artifact was stored as (a quarantined one is re-verified at the next pass). */
+  readonly verification?: Verification;
 }
 
 export interface ServiceEvents {

@@ -175,7 +175,11 @@ export class ModuleService {
     try {
       const a = await this.getImmutable(req, this.ctx.shutdown, false);
       if (isBlob(a.body)) await a.body.close();
-      this.ctx.events.readAhead?.({ kind, outcome: a.cache === 'miss' ? 'fetched' : 'held' });
+      this.ctx.events.readAhead?.({
+        kind,
+        outcome: a.cache === 'miss' ? 'fetched' : 'held',
+        verification: a.verification,
+      });
     } catch (err) {
       this.ctx.events.readAhead?.({ kind, outcome: 'failed' });
       this.ctx.log.debug(

@@ -279,7 +279,11 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       // A quarantined copy: the re-verifier lists the area at its next pass (it lists rarely while idle).
       if (e.verification !== undefined && isProvisional(e.verification)) reverify.quarantined();
     },
-    readAhead: (e) => metricEvents.readAhead?.(e),
+    readAhead: (e) => {
+      metricEvents.readAhead?.(e);
+      // Quarantined with no client asking (the database down): re-verified at the next pass all the same.
+      if (e.verification !== undefined && isProvisional(e.verification)) reverify.quarantined();
+    },
     storedDamaged: (kind) => metricEvents.storedDamaged?.(kind),
   };
   const serviceContext = {

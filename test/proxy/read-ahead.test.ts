@@ -171,6 +171,23 @@ describe('read-ahead through godepot', () => {
     expect(await metric(g.url, 'godepot_read_ahead_total', { kind: 'zip', outcome: 'failed' })).toBe(0);
   });
 
+  it('a zip read ahead while the checksum database is down is re-verified at the next pass, though no client asked for it', async () => {
+    const g = await start();
+    const m = mods[3] as BuiltModule;
+    // A first pass finds nothing to re-verify: the loop is idle (it lists the area again only after a while).
+    await g.g.reverify.runOnce();
+    const undo = sumdb.setFault(faults.status(503), '/lookup/');
+    try {
+      expect((await get(g.url + path(m, 'info'))).status).toBe(200);
+      await g.g.service.idle();
+      expect(await g.storage.get(`unverified${path(m, 'zip')}`)).toEqual(m.zip);
+    } finally {
+      undo();
+    }
+    expect((await g.g.reverify.runOnce()).verified).toBe(1);
+    expect(await g.storage.get(`mod${path(m, 'zip')}`)).toEqual(m.zip);
+  });
+
   it('an .info answered from memory starts the .zip too', async () => {
     const g = await start();
     const m = mods[2] as BuiltModule;
