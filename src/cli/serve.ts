@@ -20,7 +20,7 @@ import { serveCoordination, WorkerCoord } from '../runtime/cluster-coord.js';
 import { groupStats, serveGroupStats } from '../runtime/cluster-stats.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { openStorage } from '../runtime/stores.js';
-import { holdProcessWarnings, makeLogger } from '../runtime/logging.js';
+import { flushLog, holdProcessWarnings, makeLogger } from '../runtime/logging.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
 import { RestartPacer } from '../runtime/cluster-restarts.js';
@@ -33,6 +33,8 @@ type HeldWarnings = ReturnType<typeof holdProcessWarnings>;
 const DRAIN_MS = 10_000;
 /** After SIGTERM the process ends within this time, whatever is still pending (a bounded drain). */
 const STOP_MS = 18_000;
+/** How long a stopping process waits for its last log lines to be written (a slow reader of stdout). */
+const LOG_FLUSH_MS = 2_000;
 
 /** A data-folder problem, as a settings error naming --data and where it was set when not by the flag. */
 function dataError(err: unknown, folder: string, from: string | undefined): unknown {
@@ -277,9 +279,9 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
         server.closeAllConnections();
         await g.close();
         g.log[cluster.isWorker ? 'debug' : 'info']('stopped');
+        await flushLog(g.log, LOG_FLUSH_MS);
         // A worker's IPC channel to the primary keeps it alive until closed.
         if (cluster.isWorker) cluster.worker?.disconnect();
-        g.log.flush();
         resolve(0);
       });
     };

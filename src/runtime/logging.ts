@@ -236,7 +236,12 @@ export function makeLogging(
     // With --workers N each worker says what it sees (its start, its probes): the prefix tells them apart.
     const slot = workerSlot();
     const prefix = `godepot${node === '' ? '' : ` ${node}`}${slot === null ? '' : ` worker ${slot}`}`;
-    log = makeTextLogger(settings, (s) => sink.write(s), prefix);
+    log = makeTextLogger(
+      settings,
+      (s) => sink.write(s),
+      prefix,
+      (cb) => sink.flush(cb),
+    );
     const textLog = log;
     access = (record) => {
       if (textLog.isLevelEnabled('info')) sink.queue(textAccessLine(record, prefix));
@@ -278,6 +283,21 @@ export function textAccessLine(record: object, prefix = 'godepot'): string {
     line += ` ${k}=${/^[\w./:@+-]+$/.test(text) ? text : JSON.stringify(text)}`;
   }
   return line + '\n';
+}
+
+/**
+ * Resolves once what log holds has been written to its destination, or after
+ * ms: a process that is about to end writes its last lines first (at exit, a
+ * pipe a slow reader has filled takes no more, and they were lost).
+ */
+export function flushLog(log: Logger, ms: number): Promise<void> {
+  return new Promise((done) => {
+    const t = setTimeout(done, ms);
+    log.flush(() => {
+      clearTimeout(t);
+      done();
+    });
+  });
 }
 
 export function makeLogger(
@@ -328,8 +348,14 @@ const LEVEL_WORDS: Record<number, string> = {
  * "warning: <message>" (info lines carry no prefix), followed by the error
  * when the message does not already say it. For commands' stderr.
  */
-export function humanSink(out: (s: string) => void, prefix = 'godepot'): LogSink {
+export function humanSink(
+  out: (s: string) => void,
+  prefix = 'godepot',
+  /** logger.flush(): what out wrote to reaches its destination (a server's log; commands write synchronously). */
+  flush?: (cb?: (err?: Error | null) => void) => void,
+): LogSink {
   return {
+    ...(flush ? { flush } : {}),
     write(chunk: string) {
       for (const line of chunk.split('\n')) {
         if (line === '') continue;
@@ -357,8 +383,9 @@ export function makeTextLogger(
   settings: Pick<Settings, 'logLevel'>,
   out: (s: string) => void,
   prefix?: string,
+  flush?: (cb?: (err?: Error | null) => void) => void,
 ): Logger {
-  return pino({ level: settings.logLevel, base: null, timestamp: false }, humanSink(out, prefix));
+  return pino({ level: settings.logLevel, base: null, timestamp: false }, humanSink(out, prefix, flush));
 }
 
 /**

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import {
+  flushLog,
+  makeTextLogger,
   accessLogWriter,
   BatchingSink,
   countDroppedLines,
@@ -220,5 +222,44 @@ describe('Node warnings', () => {
       warnings.release();
     }
     expect(process.listeners('warning')).toEqual(before);
+  });
+});
+
+describe('flushLog', () => {
+  it("waits for a text logger's destination to take its lines (a stopping process), at most the time given", async () => {
+    let taken: (() => void) | undefined;
+    const lines: string[] = [];
+    const log = makeTextLogger(
+      { logLevel: 'info' },
+      (s) => lines.push(s),
+      'godepot',
+      (cb) => (taken = () => cb?.()),
+    );
+    log.info('shutting down');
+    let flushed = false;
+    const done = flushLog(log, 60_000).then(() => (flushed = true));
+    await Promise.resolve();
+    // The destination has not said it took them: still waiting.
+    expect(flushed).toBe(false);
+    taken?.();
+    await done;
+    expect(lines).toEqual(['godepot: shutting down\n']);
+    // A destination that never answers does not hold the process past the bound.
+    vi.useFakeTimers();
+    try {
+      const stuck = flushLog(
+        makeTextLogger(
+          { logLevel: 'info' },
+          () => undefined,
+          'godepot',
+          () => undefined,
+        ),
+        2_000,
+      );
+      await vi.advanceTimersByTimeAsync(2_000);
+      await stuck;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
