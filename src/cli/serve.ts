@@ -231,32 +231,9 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
       );
     throw err;
   }
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;
-  const url = `${settings.tls ? 'https' : 'http'}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
-  // The first worker says where godepot listens and how; the others only that they do (the same line N times is noise).
-  if (!says)
-    g.log.info({ worker: slot, workers: settings.workers }, `listening (worker ${slot} of ${settings.workers})`);
-  else
-    g.log.info(
-      {
-        url,
-        ...(cluster.isWorker ? { workers: settings.workers } : {}),
-        data: resolvePath(settings.data),
-        storage: g.storage.kind,
-        coordination: g.coord.status(),
-        upstream: formatUpstreamList(settings.upstream),
-        sumdb: g.sources.map((s) => ({ name: s.name, sources: s.candidates() })),
-        offline: settings.offline,
-        verify: settings.verify.mode,
-      },
-      `godepot listening on ${url}; point Go at it with GOPROXY=${goproxyHint(settings.listen.host, url)} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
-        g.sources.length === 0
-          ? 'checksum verification off'
-          : g.sources.map((s) => `checksum database ${s.name} at ${s.candidates().join(', ')}`).join('; ')
-      }${cluster.isWorker ? `; ${settings.workers} workers` : ''}`,
-    );
-  return await new Promise<number>((resolve) => {
+  // The signal handlers before the line that says godepot listens: a SIGTERM right after it (an orchestrator
+  // stopping a fresh start, a test) found none yet under load, and Node's default ended the worker undrained.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;
@@ -288,6 +265,32 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;
+  const url = `${settings.tls ? 'https' : 'http'}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`;
+  // The first worker says where godepot listens and how; the others only that they do (the same line N times is noise).
+  if (!says)
+    g.log.info({ worker: slot, workers: settings.workers }, `listening (worker ${slot} of ${settings.workers})`);
+  else
+    g.log.info(
+      {
+        url,
+        ...(cluster.isWorker ? { workers: settings.workers } : {}),
+        data: resolvePath(settings.data),
+        storage: g.storage.kind,
+        coordination: g.coord.status(),
+        upstream: formatUpstreamList(settings.upstream),
+        sumdb: g.sources.map((s) => ({ name: s.name, sources: s.candidates() })),
+        offline: settings.offline,
+        verify: settings.verify.mode,
+      },
+      `godepot listening on ${url}; point Go at it with GOPROXY=${goproxyHint(settings.listen.host, url)} (keep GOSUMDB on); data in ${resolvePath(settings.data)}; upstream ${formatUpstreamList(settings.upstream) || 'off'}; ${
+        g.sources.length === 0
+          ? 'checksum verification off'
+          : g.sources.map((s) => `checksum database ${s.name} at ${s.candidates().join(', ')}`).join('; ')
+      }${cluster.isWorker ? `; ${settings.workers} workers` : ''}`,
+    );
+  return await stopped;
 }
 
 /** What to set GOPROXY to: the URL, or for a wildcard address (every interface) how to reach it from here and elsewhere. */
