@@ -47,11 +47,6 @@ export class OriginBreaker {
 
   constructor(private readonly opts: OriginBreakerOptions) {}
 
-  /** Hosts remembered. */
-  get size(): number {
-    return this.hosts.size;
-  }
-
   private now(): number {
     return (this.opts.now ?? Date.now)();
   }
