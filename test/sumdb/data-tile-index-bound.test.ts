@@ -17,15 +17,19 @@ const record = (n: number, i: number): string =>
   `example.com/t${n}/m${i} v1.0.0/go.mod h1:${Buffer.alloc(32, n % 256).toString('base64')}\n`;
 const tile = (n: number): Buffer => Buffer.from(Array.from({ length: FULL }, (_, i) => `${record(n, i)}\n`).join(''));
 
-it('reads only the newest tiles of the log, up to the bound, and finds their records but not older ones', async () => {
+/** Twelve full data tiles stored, and an index over them bounded to four tiles, that counts its reads of storage. */
+async function twelveTiles(context: object = {}): Promise<{
+  storage: MemoryStorage;
+  store: SumdbStore;
+  index: DataTileIndex;
+  reads: { n: number };
+}> {
   const storage = new MemoryStorage();
   const store = new SumdbStore(storage, 'db.example');
   for (let n = 0; n < 12; n++) await storage.put(`${store.prefix}${tilePath({ h: 8, l: -1, n, w: FULL })}`, tile(n));
-  // A partial copy of tile 11 not yet deleted (a write raced the full one): tile 11 takes one place of the bound.
-  await storage.put(store.partialKey({ h: 8, l: -1, n: 11, w: 100 }), tile(11).subarray(0, 1000));
-  let reads = 0;
+  const reads = { n: 0 };
   const counting = Object.create(storage, {
-    get: { value: (key: string) => (reads++, storage.get(key)) },
+    get: { value: (key: string) => (reads.n++, storage.get(key)) },
   }) as MemoryStorage;
   const index = new DataTileIndex({
     name: 'db.example',
@@ -33,37 +37,31 @@ it('reads only the newest tiles of the log, up to the bound, and finds their rec
     log: pino({ level: 'silent' }),
     waits: new FakeClock(),
     indexedTiles: 4,
+    ...context,
   } as unknown as DataTileContext);
+  return { storage, store, index, reads };
+}
+
+it('reads only the newest tiles of the log, up to the bound, and finds their records but not older ones', async () => {
+  const { storage, store, index, reads } = await twelveTiles();
+  // A partial copy of tile 11 not yet deleted (a write raced the full one): tile 11 takes one place of the bound.
+  await storage.put(store.partialKey({ h: 8, l: -1, n: 11, w: 100 }), tile(11).subarray(0, 1000));
   const found = await index.find({ path: 'example.com/t11/m7', version: 'v1.0.0' });
   expect(found?.id).toBe(11 * FULL + 7);
   expect(found?.text.toString()).toBe(record(11, 7));
   // The four newest tiles (8 to 11) were read to fill the index, and the one tile read back for the answer.
-  expect(reads).toBe(4 + 1);
+  expect(reads.n).toBe(4 + 1);
   expect(await index.find({ path: 'example.com/t8/m0', version: 'v1.0.0' })).not.toBeNull();
   expect(await index.find({ path: 'example.com/t7/m0', version: 'v1.0.0' })).toBeNull();
 });
 
 it('counts a tile once toward the bound: a tile already indexed, read again, does not drop the index', async () => {
-  const storage = new MemoryStorage();
-  const store = new SumdbStore(storage, 'db.example');
-  for (let n = 0; n < 12; n++) await storage.put(`${store.prefix}${tilePath({ h: 8, l: -1, n, w: FULL })}`, tile(n));
-  let reads = 0;
-  const counting = Object.create(storage, {
-    get: { value: (key: string) => (reads++, storage.get(key)) },
-  }) as MemoryStorage;
-  const index = new DataTileIndex({
-    name: 'db.example',
-    store: Object.assign(Object.create(store) as SumdbStore, { storage: counting }),
-    tree: { head: { tree: { n: 12 * FULL } } },
-    log: pino({ level: 'silent' }),
-    waits: new FakeClock(),
-    indexedTiles: 4,
-  } as unknown as DataTileContext);
+  const { index, reads } = await twelveTiles({ tree: { head: { tree: { n: 12 * FULL } } } });
   expect(await index.find({ path: 'example.com/t11/m7', version: 'v1.0.0' })).not.toBeNull();
   // Lookups around tiles the index holds read each tile back (kept near), as every lookup of an outage does.
   for (const n of [8, 9, 10, 11, 8]) await index.around(n * FULL);
-  reads = 0;
+  reads.n = 0;
   expect(await index.find({ path: 'example.com/t9/m3', version: 'v1.0.0' })).not.toBeNull();
   // The index was kept: only the answer's tile was read, not the four newest again.
-  expect(reads).toBe(1);
+  expect(reads.n).toBe(1);
 });
