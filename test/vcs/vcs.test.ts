@@ -776,19 +776,16 @@ describe('the origin breaker', () => {
 });
 
 describe('leftover run folders', () => {
+  /** A runner whose run folders are under root, with a run deadline of a minute; it never runs go here. */
+  const sweeper = (root: string): GoRunner =>
+    new GoRunner({ go: 'go', env: {}, privatePatterns: '', workRoot: root, concurrency: 1, timeoutMs: 60_000 });
+
   it("are only candidates by their date: a live run's folder (the clock stepped forward) is left to its run", async () => {
     const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
     try {
       const { mkdir: mk, readdir, utimes } = await import('node:fs/promises');
       for (const name of ['run-live', 'run-busy', 'run-dead']) await mk(join(root, name));
-      const runner = new GoRunner({
-        go: 'go',
-        env: {},
-        privatePatterns: '',
-        workRoot: root,
-        concurrency: 1,
-        timeoutMs: 60_000,
-      });
+      const runner = sweeper(root);
       // A day later by the wall clock, all three look old; the sweep's second look comes a deadline later.
       let waited = 0;
       const removed = await runner.sweep(Date.now() + 86_400_000, async (ms) => {
@@ -811,14 +808,7 @@ describe('leftover run folders', () => {
     try {
       const { mkdir: mk, readdir } = await import('node:fs/promises');
       await mk(join(root, 'run-dead'));
-      const runner = new GoRunner({
-        go: 'go',
-        env: {},
-        privatePatterns: '',
-        workRoot: root,
-        concurrency: 1,
-        timeoutMs: 60_000,
-      });
+      const runner = sweeper(root);
       const shutdown = new AbortController();
       const sweep = runner.sweep(Date.now() + 86_400_000, async () => {
         shutdown.abort(new Error('godepot closed'));
@@ -839,14 +829,7 @@ describe('leftover run folders', () => {
       await mk(join(root, 'run-new'), { recursive: true });
       const old = new Date(Date.now() - 3_600_000);
       await utimes(join(root, 'run-old'), old, old);
-      const runner = new GoRunner({
-        go: 'go',
-        env: {},
-        privatePatterns: '',
-        workRoot: root,
-        concurrency: 1,
-        timeoutMs: 60_000,
-      });
+      const runner = sweeper(root);
       const { readdir } = await import('node:fs/promises');
       // Looked at again a run deadline later (here at once): still there and unchanged, it goes.
       expect(await runner.sweep(Date.now(), async () => undefined)).toBe(1);
