@@ -8,10 +8,9 @@ import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
 import { findComponent } from '../support/components.js';
 import { startRedis } from '../support/redis.js';
-import { MemoryStorage } from '../../src/storage/index.js';
 import { SumdbError } from '../../src/sumdb/errors.js';
 import { fakeModules } from '../sumdb/mirror-harness.js';
-import { coordinatorLosesItsHead, node, startDb, type Cleanups, type Coordinator } from '../sumdb/shared-head-loss.js';
+import { coordinatorLosesItsHead, twoNodesAt20, type Cleanups, type Coordinator } from '../sumdb/shared-head-loss.js';
 
 const redisBinary = findComponent('redis-server');
 const cleanups: Cleanups = [];
@@ -52,17 +51,8 @@ it.skipIf(redisBinary === null)(
   'a compare-and-set from a head Redis lost meanwhile is no success: the stored head is proven first',
   async () => {
     const coordinator = await redisCoordinator();
-    const db = await startDb(cleanups, 20);
-    const storage = new MemoryStorage();
-    const aShared = await coordinator.connect();
-    const bShared = await coordinator.connect();
-    const a = await node(cleanups, db, aShared, storage);
-    const b = await node(cleanups, db, bShared, storage);
+    const { db, storage, a, b, aShared, bShared, sizeOf } = await twoNodesAt20(cleanups, coordinator);
     const name = a.mirror.name;
-    const sizeOf = (note: Buffer | null): number => (note ? a.mirror.tree.openHead(note, 'test').n : 0);
-    const head20 = await db.signedTree();
-    await a.mirror.tree.merge(head20, 'test');
-    await b.mirror.tree.merge(head20, 'test');
 
     // B proves 25 and is held at its compare-and-set.
     await db.addAll(fakeModules(5, 20));
@@ -110,13 +100,7 @@ it.skipIf(redisBinary === null)(
   'a fork recorded before Redis lost it is still shown by a running node that had not learned it',
   async () => {
     const coordinator = await redisCoordinator();
-    const db = await startDb(cleanups, 20);
-    const storage = new MemoryStorage();
-    const a = await node(cleanups, db, await coordinator.connect(), storage);
-    const b = await node(cleanups, db, await coordinator.connect(), storage);
-    const head20 = await db.signedTree();
-    await a.mirror.tree.merge(head20, 'test');
-    await b.mirror.tree.merge(head20, 'test');
+    const { db, a, b } = await twoNodesAt20(cleanups, coordinator);
 
     await db.fork({ keep: 15 });
     const refused = await a.mirror.tree.merge(await db.signedTree(), 'test').catch((e: unknown) => e);

@@ -58,20 +58,39 @@ export function localCoordinator(): Coordinator {
   };
 }
 
+/** Two nodes, A and B, on one storage and coordinator, both at the head of a database of 20 records. */
+export async function twoNodesAt20(
+  cleanups: Cleanups,
+  coordinator: Coordinator,
+): Promise<{
+  db: FakeSumDb;
+  storage: MemoryStorage;
+  a: Rig;
+  b: Rig;
+  aShared: SharedTreeHead;
+  bShared: SharedTreeHead;
+  /** The size of a signed tree head (0 for none). */
+  sizeOf(note: Buffer | null): number;
+}> {
+  const db = await startDb(cleanups, 20);
+  const storage = new MemoryStorage();
+  const aShared = await coordinator.connect();
+  const bShared = await coordinator.connect();
+  const a = await node(cleanups, db, aShared, storage);
+  const b = await node(cleanups, db, bShared, storage);
+  const head20 = await db.signedTree();
+  await a.mirror.tree.merge(head20, 'test');
+  await b.mirror.tree.merge(head20, 'test');
+  const sizeOf = (note: Buffer | null): number => (note ? a.mirror.tree.openHead(note, 'test').n : 0);
+  return { db, storage, a, b, aShared, bShared, sizeOf };
+}
+
 /**
  * Node A verifies 30 while B holds 20; the coordinator loses its head; B is
  * handed 25 by a lagging mirror; the database then forks after record 27.
  */
 export async function coordinatorLosesItsHead(cleanups: Cleanups, coordinator: Coordinator): Promise<void> {
-  const db = await startDb(cleanups, 20);
-  const storage = new MemoryStorage();
-  const a = await node(cleanups, db, await coordinator.connect(), storage);
-  const bShared = await coordinator.connect();
-  const b = await node(cleanups, db, bShared, storage);
-  const sizeOf = (note: Buffer | null): number => (note ? a.mirror.tree.openHead(note, 'test').n : 0);
-  const head20 = await db.signedTree();
-  await a.mirror.tree.merge(head20, 'test');
-  await b.mirror.tree.merge(head20, 'test');
+  const { db, storage, a, b, bShared, sizeOf } = await twoNodesAt20(cleanups, coordinator);
   await db.addAll(fakeModules(5, 20));
   const head25 = await db.signedTree();
   await db.addAll(fakeModules(5, 25));
