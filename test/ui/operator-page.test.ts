@@ -57,6 +57,32 @@ function launch(profile: string, httpCredentials?: { username: string; password:
   });
 }
 
+/**
+ * One fixture's module behind a fake proxy and database, a godepot in front of them (opts as startGodepot's) and a
+ * browser profile folder; close() stops and removes them all (godepot unless the test closed it itself).
+ */
+async function pageWorld(
+  i: number,
+  opts: Parameters<typeof startGodepot>[1] = {},
+): Promise<{ godepot: RunningGodepot; profile: string; close(godepotClosed?: boolean): Promise<void> }> {
+  const built = await buildModules([fixture(i)]);
+  const upstream = await FakeGoProxy.start(built);
+  const sumdb = await FakeSumDb.start({ records: built });
+  const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }, opts);
+  const profile = await tempDir('godepot-chromium-');
+  return {
+    godepot,
+    profile,
+    async close(godepotClosed = false) {
+      if (!godepotClosed) await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(godepot.data);
+    },
+  };
+}
+
 describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
@@ -365,12 +391,9 @@ describe.skipIf(CHROMIUM === null)('the operator page during an outage', () => {
 describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepot', () => {
   // Is it us: an empty or garbled answer, or no answer at all, must not leave "All upstreams healthy" up.
   it('says so in the headline and the title, for a garbled answer and for godepot gone', async () => {
-    const built = await buildModules([fixture(8)]);
-    const upstream = await FakeGoProxy.start(built);
-    const sumdb = await FakeSumDb.start({ records: built });
     const storage = new MemoryStorage();
-    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }, { storage });
-    const profile = await tempDir('godepot-chromium-');
+    const world = await pageWorld(8, { storage });
+    const { godepot, profile } = world;
     let context: BrowserContext | undefined;
     let closed = false;
     try {
@@ -409,11 +432,7 @@ describe.skipIf(CHROMIUM === null)('the operator page when it cannot read godepo
       await unreadable.waitFor({ timeout: 10_000 });
     } finally {
       await context?.close();
-      if (!closed) await godepot.close();
-      await upstream.close();
-      await sumdb.close();
-      await removeDir(profile);
-      await removeDir(godepot.data);
+      await world.close(closed);
     }
   }, 60_000);
 });
@@ -426,11 +445,8 @@ describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or a
   // answers with fields missing, null or of another type (an older or newer godepot, a proxy in front that
   // rewrites JSON): each section shows "—" where it cannot tell, and one bad entry takes down nothing else.
   it('reads "—", not NaN or undefined, draws both charts, and keeps the headline going', async () => {
-    const built = await buildModules([fixture(9)]);
-    const upstream = await FakeGoProxy.start(built);
-    const sumdb = await FakeSumDb.start({ records: built });
-    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
-    const profile = await tempDir('godepot-chromium-');
+    const world = await pageWorld(9);
+    const { godepot, profile } = world;
     let context: BrowserContext | undefined;
     const errors: string[] = [];
     try {
@@ -495,11 +511,7 @@ describe.skipIf(CHROMIUM === null)('the operator page with nothing to show, or a
       expect(errors).toEqual([]);
     } finally {
       await context?.close();
-      await godepot.close();
-      await upstream.close();
-      await sumdb.close();
-      await removeDir(profile);
-      await removeDir(godepot.data);
+      await world.close();
     }
   }, 60_000);
 });
@@ -510,11 +522,8 @@ describe.skipIf(CHROMIUM === null)('the operator page fed hostile strings and nu
   // nothing; absurd numbers and a 100 KB error neither break the page nor make it grow refresh after refresh
   // (sixty of them, two minutes of the page's own clock, moved by the test, not waited for).
   it('shows markup as text, runs nothing, and stays the same size over many refreshes', async () => {
-    const built = await buildModules([fixture(10)]);
-    const upstream = await FakeGoProxy.start(built);
-    const sumdb = await FakeSumDb.start({ records: built });
-    const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` });
-    const profile = await tempDir('godepot-chromium-');
+    const world = await pageWorld(10);
+    const { godepot, profile } = world;
     let context: BrowserContext | undefined;
     const errors: string[] = [];
     const tag = (n: string): string =>
@@ -663,11 +672,7 @@ describe.skipIf(CHROMIUM === null)('the operator page fed hostile strings and nu
       expect(errors).toEqual([]);
     } finally {
       await context?.close();
-      await godepot.close();
-      await upstream.close();
-      await sumdb.close();
-      await removeDir(profile);
-      await removeDir(godepot.data);
+      await world.close();
     }
   }, 120_000);
 });
