@@ -473,10 +473,8 @@ export class ImmutableFetcher {
     return 'unverified';
   }
 
-  private saySpaced(kind: Verification, record: Record<string, unknown>, msg: string): void {
-    const since = this.degradedSaid.take(kind);
-    if (since === null) this.ctx.log.debug(record, msg);
-    else this.ctx.log.warn(since > 0 ? { ...record, alsoServedSince: since } : record, msg);
+  private saySpaced(kind: Verification, record: object, msg: string): void {
+    this.degradedSaid.say(this.ctx.log, 'warn', kind, record, msg, 'alsoServedSince');
   }
 
   /** How many sources (each proxy; the origin with direct) serve bytes hashing to `got` (the copy already fetched counts once). */

@@ -110,13 +110,8 @@ export class MutableCache {
     } catch (err) {
       if (err instanceof NotFoundError) throw fromNotFound(err, describeRequest(req), req.path);
       const record = { module: req.path, kind: req.kind, err: (err as Error).message };
-      const since = this.staleSaid.take('stale');
-      if (since === null) this.ctx.log.debug(record, 'refresh failed; serving the stale copy');
-      else
-        this.ctx.log.warn(
-          since > 0 ? { ...record, alsoServedSince: since } : record,
-          'refresh failed; serving the stale copy',
-        );
+      const msg = 'refresh failed; serving the stale copy';
+      this.staleSaid.say(this.ctx.log, 'warn', 'stale', record, msg, 'alsoServedSince');
       return serve(s.body, s.etag, 'stale');
     }
   }

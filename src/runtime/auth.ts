@@ -66,9 +66,7 @@ export function wireAuth(
       path: path.slice(0, 200),
       remote: req.socket.remoteAddress,
     };
-    const since = said.take(d.reason);
-    if (since === null) log.debug(record, msg);
-    else log.warn(since > 0 ? { ...record, alsoRefusedSince: since } : record, msg);
+    said.say(log, 'warn', d.reason, record, msg, 'alsoRefusedSince');
   };
   const authorize = (req: IncomingMessage): GodepotError | null => {
     const raw = req.url ?? '/';

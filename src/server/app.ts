@@ -288,9 +288,7 @@ export function createApp(deps: AppDeps): App {
       info.error = e.code;
       if (e.status >= 500 && e.code !== 'overloaded') {
         const record = { path: req.url, code: e.code, err: e.message, details: e.details };
-        const since = warned.take(e.code);
-        if (since === null) deps.log.debug(record, 'request failed');
-        else deps.log.warn(since > 0 ? { ...record, alsoFailedSince: since } : record, 'request failed');
+        warned.say(deps.log, 'warn', e.code, record, 'request failed', 'alsoFailedSince');
       }
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');

@@ -3,6 +3,7 @@
 // each kind is said at its level at most once per interval, with how many
 // went unsaid since; the others at debug level (the access log and the
 // metrics count every one).
+import type { Logger } from 'pino';
 import { passed } from './clock.js';
 
 /** Says each kind at most once per everyMs; the kinds are a fixed set (an error code, a failure class). */
@@ -24,6 +25,13 @@ export class Spacing<K> {
     }
     this.said.set(kind, { at: now, since: 0 });
     return s?.since ?? 0;
+  }
+
+  /** Says msg at level, or at debug level when its kind was said lately; `counted` names how many went unsaid since. */
+  say(log: Logger, level: 'info' | 'warn', kind: K, record: object, msg: string, counted: string): void {
+    const since = this.take(kind);
+    if (since === null) log.debug(record, msg);
+    else log[level](since > 0 ? { ...record, [counted]: since } : record, msg);
   }
 }
 

@@ -114,13 +114,8 @@ export class Origin {
           const record = { module: path, fetching: args[args.length - 1], host, failure: err.failure, output };
           // Clients name these modules, without limit: said at info level at most once per kind of failure every
           // SAID_EVERY_MS (with how many more failed since), the others at debug level.
-          const since = this.failuresSaid.take(err.failure);
-          if (since === null) this.opts.log.debug(record, 'fetching a public module from its origin failed');
-          else
-            this.opts.log.info(
-              since > 0 ? { ...record, alsoFailedSince: since } : record,
-              'fetching a public module from its origin failed',
-            );
+          const msg = 'fetching a public module from its origin failed';
+          this.failuresSaid.say(this.opts.log, 'info', err.failure, record, msg, 'alsoFailedSince');
         }
         if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure, path);
         else if (err.failure !== 'bad_content') breaker?.succeeded(host);
