@@ -35,8 +35,6 @@ export interface ReadAheadEvent {
   /** A .mod only for a version from the origin (private, or `direct`: its siblings stored from one go run). */
   readonly kind: 'info' | 'mod' | 'zip';
   readonly outcome: 'fetched' | 'held' | 'failed' | 'dropped';
-  /** What a fetched or held artifact was stored as (a quarantined one is re-verified at the next pass). */
-  readonly verification?: Verification;
 }
 
 export interface ServiceEvents {
@@ -45,6 +43,8 @@ export interface ServiceEvents {
   storedDamaged?(kind: 'info' | 'mod' | 'zip'): void;
   served?(e: ServeEvent): void;
   readAhead?(e: ReadAheadEvent): void;
+  /** A copy was stored quarantined (unverified/, served unverified or by quorum): re-verification lists it. */
+  quarantined?(): void;
 }
 
 /** The settings the module service reads (a subset of config's Settings). */

@@ -3,7 +3,7 @@
 import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
 import type { OpenBlob, StagedBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
-import { storedArea, type Verification } from './artifact.js';
+import { isProvisional, storedArea, type Verification } from './artifact.js';
 import { GodepotError, type ErrorCode } from './errors.js';
 import { Limiter, QueueFullError } from '../util/limiter.js';
 import { checkInfo, fetchSmall, fetchZip, smallLimit, stageZipReader } from './fetch.js';
@@ -277,7 +277,7 @@ export class ImmutableFetcher {
             upstream,
             staged: () => readers.open(),
             mtimeMs: blob.mtimeMs,
-            stored: this.commitBehind(req, staged, key, () => readers.end()),
+            stored: this.commitBehind(req, staged, key, verification, () => readers.end()),
           };
         }
         return {
@@ -286,7 +286,7 @@ export class ImmutableFetcher {
           upstream,
           body: bytes,
           mtimeMs: blob.mtimeMs,
-          stored: this.commitBehind(req, staged, key),
+          stored: this.commitBehind(req, staged, key, verification),
         };
       } finally {
         if (!behind) await staged.discard();
@@ -312,7 +312,7 @@ export class ImmutableFetcher {
         upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
         body: fetched.value,
         mtimeMs: blob.mtimeMs,
-        stored: this.commitBehind(req, staged, key),
+        stored: this.commitBehind(req, staged, key, verification),
       };
     } finally {
       if (!behind)
@@ -331,10 +331,13 @@ export class ImmutableFetcher {
     req: ImmutableRequest,
     staged: StagedBlob,
     key: string,
+    verification: Verification,
     done: () => Promise<void> = () => staged.discard(),
   ): Promise<boolean> {
     try {
       await staged.commit(key);
+      // Told once it is there to be listed, whoever asked for it (a client, a read-ahead).
+      if (isProvisional(verification)) this.ctx.events.quarantined?.();
       return true;
     } catch (err) {
       this.ctx.log.error(

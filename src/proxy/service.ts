@@ -175,11 +175,7 @@ export class ModuleService {
     try {
       const a = await this.getImmutable(req, this.ctx.shutdown, false);
       if (isBlob(a.body)) await a.body.close();
-      this.ctx.events.readAhead?.({
-        kind,
-        outcome: a.cache === 'miss' ? 'fetched' : 'held',
-        verification: a.verification,
-      });
+      this.ctx.events.readAhead?.({ kind, outcome: a.cache === 'miss' ? 'fetched' : 'held' });
     } catch (err) {
       this.ctx.events.readAhead?.({ kind, outcome: 'failed' });
       this.ctx.log.debug(

@@ -7,7 +7,6 @@ import type { CachedArtifact, ServiceEvents } from '../proxy/context.js';
 import { IncidentLog } from '../proxy/incidents.js';
 import { MemoryCache } from '../proxy/memcache.js';
 import { ReverifyLoop } from '../proxy/reverify.js';
-import { isProvisional } from '../proxy/artifact.js';
 import { ModuleService } from '../proxy/service.js';
 import { createApp, type App } from '../server/app.js';
 import { OperatorApi, operatorRoutes } from '../server/api.js';
@@ -276,14 +275,11 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
       metricEvents.served?.(e);
       incidentEvents.served?.(e);
       statsEvents.served?.(e);
-      // A quarantined copy: the re-verifier lists the area at its next pass (it lists rarely while idle).
-      if (e.verification !== undefined && isProvisional(e.verification)) reverify.quarantined();
     },
-    readAhead: (e) => {
-      metricEvents.readAhead?.(e);
-      // Quarantined with no client asking (the database down): re-verified at the next pass all the same.
-      if (e.verification !== undefined && isProvisional(e.verification)) reverify.quarantined();
-    },
+    readAhead: (e) => metricEvents.readAhead?.(e),
+    // The re-verifier lists the area at its next pass (it lists rarely while idle), and /readyz counts it at once;
+    // a copy served again from the area changed nothing there.
+    quarantined: () => reverify.quarantined(),
     storedDamaged: (kind) => metricEvents.storedDamaged?.(kind),
   };
   const serviceContext = {

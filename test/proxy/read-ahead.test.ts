@@ -188,6 +188,34 @@ describe('read-ahead through godepot', () => {
     expect(await g.storage.get(`mod${path(m, 'zip')}`)).toEqual(m.zip);
   });
 
+  it('a quarantined copy served again does not list the area again: only a copy stored there does', async () => {
+    const g = await start();
+    const m = mods[4] as BuiltModule;
+    let listings = 0;
+    const list = g.storage.list.bind(g.storage);
+    g.storage.list = async (prefix) => {
+      if (prefix === 'unverified/') listings++;
+      return list(prefix);
+    };
+    const undo = sumdb.setFault(faults.status(503), '/lookup/');
+    try {
+      expect((await get(g.url + path(m, 'mod'))).headers.get('x-godepot-verification')).toBe('unverified');
+      await g.g.service.idle();
+      expect(await g.g.reverify.pending()).toHaveLength(1);
+      for (let i = 0; i < 3; i++) {
+        const again = await get(g.url + path(m, 'mod'));
+        expect([again.headers.get('x-godepot-cache'), again.headers.get('x-godepot-verification')]).toEqual([
+          'hit',
+          'unverified',
+        ]);
+      }
+      expect(await g.g.reverify.pending()).toHaveLength(1);
+      expect(listings).toBe(1);
+    } finally {
+      undo();
+    }
+  });
+
   it('an .info answered from memory starts the .zip too', async () => {
     const g = await start();
     const m = mods[2] as BuiltModule;
