@@ -30,18 +30,16 @@ export type GateDecision =
 export const REFUSALS = ['no_credentials', 'bad_credentials', 'module_not_allowed', 'operator_only'] as const;
 export type GateRefusal = (typeof REFUSALS)[number];
 
-export const REALM = 'Basic realm="godepot", charset="UTF-8"';
-
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 const NOBODY = Buffer.alloc(32);
 
 /** The operator page, its JSON API and the metrics: paths that show what godepot holds across modules. */
-export function isOperatorPath(path: string): boolean {
+function isOperatorPath(path: string): boolean {
   return path === '/metrics' || /^\/(api|ui)(\/|$)/.test(path);
 }
 
 /** True when the user may read every module: "*" is among its patterns (it matches any path). */
-export function allowedEveryModule(user: User): boolean {
+function allowedEveryModule(user: User): boolean {
   return user.modules.split(',').includes('*');
 }
 

@@ -51,7 +51,7 @@ const FLAGS: readonly OptionSpec[] = [
   { name: 'format', type: 'string', default: 'shell', help: 'shell | github | gitlab' },
 ];
 
-export const CI_ENV_HELP = `Usage: godepot ci-env --proxy URL [--fallback none|proxy.golang.org|direct]
+const CI_ENV_HELP = `Usage: godepot ci-env --proxy URL [--fallback none|proxy.golang.org|direct]
                      [--private PATTERNS [--private-via direct|godepot]]
                      [--gosumdb NAME|KEY] [--format shell|github|gitlab]
 
@@ -94,7 +94,7 @@ function quoted(v: string, format: CiFormat): string {
   }
 }
 
-export function normalizeProxyUrl(input: string): string {
+function normalizeProxyUrl(input: string): string {
   // "godepot.internal:8443" parses as a URL of scheme "godepot.internal:": say what is missing instead.
   const bare = input.trim();
   if (bare !== '' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(bare) && !/[\s,|]/.test(bare))
@@ -117,7 +117,7 @@ export function normalizeProxyUrl(input: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-export function checkGosumdb(value: string): string {
+function checkGosumdb(value: string): string {
   const v = value.trim();
   if (v === '' || v === 'off')
     throw new ConfigError('--gosumdb off is refused: builds through godepot keep the checksum database on');

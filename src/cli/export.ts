@@ -38,7 +38,7 @@ const EXPORT_FLAGS: readonly OptionSpec[] = [
   },
 ];
 
-export const EXPORT_HELP = `Usage: godepot export [flags] DIR --from INPUT [--from INPUT...]
+const EXPORT_HELP = `Usage: godepot export [flags] DIR --from INPUT [--from INPUT...]
 
 Writes the module versions named by the inputs (as for 'godepot warm': go.sum,
 go.mod, lists, folders of repositories, module@version) into DIR in GOPROXY

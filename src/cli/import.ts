@@ -30,7 +30,7 @@ import { TargetSet } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
 import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
-export const IMPORT_HELP = `Usage: godepot import [flags] DIR
+const IMPORT_HELP = `Usage: godepot import [flags] DIR
 
 Fills godepot from a folder carried over from elsewhere, verifying every
 module against the checksum-database records and tiles the folder holds (or

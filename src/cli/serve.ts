@@ -43,7 +43,7 @@ function dataError(err: unknown, folder: string, from: string | undefined): unkn
   return err;
 }
 
-export function serveHelp(): string {
+function serveHelp(): string {
   const lines = [
     'Usage: godepot serve [flags]',
     '',

@@ -103,13 +103,13 @@ export async function findGoSums(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-export function addGoSum(set: TargetSet, text: string, file: string): void {
+function addGoSum(set: TargetSet, text: string, file: string): void {
   for (const e of parseGoSum(text, file)) {
     set.add(e, e.kind === 'zip' ? FULL : GO_MOD_ONLY, `${file}:${e.line}`, { kind: e.kind, hash: e.hash });
   }
 }
 
-export function addGoMod(set: TargetSet, text: string, file: string): void {
+function addGoMod(set: TargetSet, text: string, file: string): void {
   const gm = parseGoMod(text, file);
   for (const r of gm.requires) if (!isReplaced(r, gm)) set.add(r, { ...FULL, graph: true }, file);
   for (const r of gm.replacements) set.add(r, { ...FULL, graph: true }, file);

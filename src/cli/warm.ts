@@ -30,7 +30,7 @@ export const BATCH_FLAGS: readonly OptionSpec[] = [
   },
 ];
 
-export const WARM_HELP = `Usage: godepot warm [flags] INPUT...
+const WARM_HELP = `Usage: godepot warm [flags] INPUT...
 
 Fills godepot's cache before it is needed: downloads every module version
 named by the inputs through godepot's own verifying path (checksum-database

@@ -217,7 +217,7 @@ export function formatUpstreamList(list: UpstreamList): string {
 export const SUM_GOLANG_ORG_KEY = 'sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8';
 
 /** Databases the go command knows by name (its knownGOSUMDB): `--sumdb NAME` means this key. */
-export const KNOWN_SUMDB_KEYS: Readonly<Record<string, string>> = { 'sum.golang.org': SUM_GOLANG_ORG_KEY };
+const KNOWN_SUMDB_KEYS: Readonly<Record<string, string>> = { 'sum.golang.org': SUM_GOLANG_ORG_KEY };
 
 /** The go command's one alias: sum.golang.google.cn serves sum.golang.org's log. */
 const SUMDB_ALIASES: Readonly<Record<string, string>> = {
@@ -291,7 +291,7 @@ export function parseSumdbSpec(input: string): SumdbSpec {
 }
 
 /** The go command's rule: "https://"+name must parse as host[/path]. */
-export function checkSumdbName(name: string): void {
+function checkSumdbName(name: string): void {
   let url: URL | null = null;
   try {
     url = new URL('https://' + name);

@@ -61,10 +61,10 @@ function unescapeString(s: string): string | null {
  * file name with its suffix (<version>.info), and a checksum-database record
  * is kept as <last element>@<version>.
  */
-export const MAX_ESCAPED_PATH_LENGTH = 512;
+const MAX_ESCAPED_PATH_LENGTH = 512;
 /** The longest file or folder name (bytes) on the filesystems godepot runs on (Linux NAME_MAX). */
-export const NAME_MAX = 255;
-export const MAX_ESCAPED_VERSION_LENGTH = NAME_MAX - '.info'.length;
+const NAME_MAX = 255;
+const MAX_ESCAPED_VERSION_LENGTH = NAME_MAX - '.info'.length;
 
 /** Why an escaped path@version from a request is too long to serve, or null. */
 export function escapedLengthProblem(escapedPath: string, escapedVersion = ''): string | null {

@@ -2,7 +2,6 @@
 // unicode tables (Unicode 15.0.0, Go 1.26): every code point whose simple case
 // folding orbit (unicode.SimpleFold) has a smaller member, as "cp:min" in hex,
 // 1454 entries. Do not edit by hand; regenerate when Go's Unicode version moves.
-export const GO_FOLD_VERSION = '15.0.0';
 
 export const GO_FOLD_MIN =
   '61:41,62:42,63:43,64:44,65:45,66:46,67:47,68:48,69:49,6a:4a,6b:4b,6c:4c,6d:4d,6e:4e,6f:4f,70:50,' +

@@ -19,7 +19,7 @@ function parseTable(): Map<number, number> {
 }
 
 /** The smallest code point of cp's simple folding orbit (cp itself when alone). */
-export function foldMin(cp: number): number {
+function foldMin(cp: number): number {
   orbitMin ??= parseTable();
   return orbitMin.get(cp) ?? cp;
 }

@@ -85,7 +85,7 @@ export function badRequest(message: string): GodepotError {
 const UPSTREAM_DOWN_NEXT = '; what godepot holds is still served: try this again once the upstream answers';
 
 /** Maps an upstream failure to the client-facing error: 504 for time-outs, 502 otherwise. */
-export function fromUpstream(err: UpstreamError, what: string): GodepotError {
+function fromUpstream(err: UpstreamError, what: string): GodepotError {
   const code = err.failure === 'timeout' ? 'upstream_timeout' : 'upstream_failed';
   return new GodepotError(code, `godepot: ${what}: ${err.describe()}${UPSTREAM_DOWN_NEXT}`, {
     upstream: err.upstream,
@@ -193,7 +193,7 @@ export function toGodepotError(err: unknown, what: string, path?: string): Godep
   });
 }
 
-export function isDiskFull(err: unknown): boolean {
+function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
@@ -202,7 +202,7 @@ export function isDiskFull(err: unknown): boolean {
 const SUMDB_DOWN_NEXT =
   "; modules whose go.sum lines you have keep building through godepot; for a new one try again later, and keep GOSUMDB on (godepot's /readyz and /ui/ show the outage)";
 
-export function fromSumdb(err: SumdbError): GodepotError {
+function fromSumdb(err: SumdbError): GodepotError {
   switch (err.kind) {
     case 'bad_request':
       return new GodepotError('bad_request', err.message);

@@ -11,7 +11,7 @@ import { GodepotError } from './errors.js';
 import { describeRequest, upstreamPath, type ProxyRequest } from './request.js';
 
 /** Limits for the small artifacts (the go command's own are similar or looser). */
-export const MAX_INFO = 64 << 10;
+const MAX_INFO = 64 << 10;
 export const MAX_LIST = 8 << 20;
 
 export function smallLimit(req: ProxyRequest): number {

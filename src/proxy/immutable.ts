@@ -46,7 +46,7 @@ export interface StoreOutcome {
   readonly stored: Promise<boolean>;
 }
 
-export function blobSource(blob: OpenBlob): ByteSource {
+function blobSource(blob: OpenBlob): ByteSource {
   // read(): yauzl's many small reads (central directory, local headers) without a stream each.
   return {
     size: blob.size,

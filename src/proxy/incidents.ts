@@ -80,7 +80,7 @@ export interface IncidentLogOptions {
 
 const KEY_PREFIX = 'incidents/';
 const FLUSH_EVERY_MS = 5_000;
-export const INCIDENTS_KEPT = 500;
+const INCIDENTS_KEPT = 500;
 export const INCIDENTS_MAX_AGE_MS = 90 * 24 * 3600_000;
 /** An open record is rewritten this often while its outage lasts… */
 const REFRESH_MS = 30_000;
@@ -541,7 +541,7 @@ function endAtLastRecord(inc: Incident): void {
  * left by a process that stopped and ends at its last record. Events are
  * kept as they are. Newest first.
  */
-export function groupView(records: readonly Incident[], now: number): Incident[] {
+function groupView(records: readonly Incident[], now: number): Incident[] {
   const out: Incident[] = [];
   const byService = new Map<string, Incident[]>();
   for (const r of records) {

@@ -46,7 +46,7 @@ export function isOriginLabel(upstream: string): boolean {
 }
 
 /** The error the service reports for a failed origin fetch (404/410 pass through as NotFoundError). */
-export function fromOrigin(err: OriginError): Error {
+function fromOrigin(err: OriginError): Error {
   const upstream = originLabel(err.host);
   switch (err.failure) {
     case 'not_found':

@@ -26,7 +26,7 @@ export interface ReadAheadLimits {
   readonly remembered: number;
 }
 
-export const READ_AHEAD_LIMITS: ReadAheadLimits = { running: 4, queued: 64, remembered: 4096 };
+const READ_AHEAD_LIMITS: ReadAheadLimits = { running: 4, queued: 64, remembered: 4096 };
 
 export class ReadAhead {
   private readonly queue = new Map<string, ImmutableRequest>();

@@ -28,7 +28,7 @@ export type ProxyRequest =
   | { readonly kind: 'mod' | 'zip'; readonly path: string; readonly version: string };
 
 /** Longest request path accepted (raw, before decoding). Real module paths are far shorter. */
-export const MAX_PATH_LENGTH = 2048;
+const MAX_PATH_LENGTH = 2048;
 
 /**
  * Percent-decodes a raw URL path the way a GOPROXY server must (PROTOCOL.md

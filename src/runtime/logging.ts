@@ -50,8 +50,8 @@ const ACCESS_DELAY_MS = 100;
  * stays bounded however slow the log's reader (a pipe, a terminal) is.
  * Every other line (warnings, errors, security alerts) is always kept.
  */
-export const LOG_WRITE_BYTES = 256 * 1024;
-export const LOG_BEHIND_BYTES = 16 * 1024 * 1024;
+const LOG_WRITE_BYTES = 256 * 1024;
+const LOG_BEHIND_BYTES = 16 * 1024 * 1024;
 
 export interface LogSink {
   write(line: string): unknown;

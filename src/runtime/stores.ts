@@ -92,7 +92,7 @@ export function moduleCoordination(
 }
 
 /** The Redis key namespace of the nodes that share this store (two clusters may share one Redis). */
-export function coordNamespace(settings: Settings): string {
+function coordNamespace(settings: Settings): string {
   const s = settings.storage;
   return s.kind === 's3' ? `godepot:s3:${s.bucket}/${s.prefix}` : `godepot:fs:${resolve(settings.data)}`;
 }

@@ -17,7 +17,7 @@
 //                           collects them at ~30 MB instead of 45–60 MB.
 import { setFlagsFromString } from 'node:v8';
 
-export const V8_FLAGS = ['--liftoff-only', '--heap-growing-percent=50'] as const;
+const V8_FLAGS = ['--liftoff-only', '--heap-growing-percent=50'] as const;
 
 /**
  * Given to node when a serving process starts: by `npm start` (package.json,

@@ -60,7 +60,7 @@ export interface HttpServerLimits {
   readonly reserveHeadersTimeout: number;
 }
 
-export const DEFAULT_LIMITS: HttpServerLimits = {
+const DEFAULT_LIMITS: HttpServerLimits = {
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   keepAliveTimeout: 65_000,
@@ -78,7 +78,7 @@ const DESCRIPTORS_FOR_OTHERS = 128;
 export const MAX_PIPELINED = 32;
 
 /** The soft limit on open descriptors (Linux: /proc/self/limits), or null when unknown. */
-export function descriptorLimit(): number | null {
+function descriptorLimit(): number | null {
   try {
     const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
     return m && m[1] !== 'unlimited' ? Number(m[1]) : null;
@@ -88,7 +88,7 @@ export function descriptorLimit(): number | null {
 }
 
 /** The connection cap: the configured one, else what the descriptor limit leaves room for. */
-export function connectionCap(limits: HttpServerLimits, fdLimit = descriptorLimit()): number {
+function connectionCap(limits: HttpServerLimits, fdLimit = descriptorLimit()): number {
   if (limits.maxConnections !== null) return limits.maxConnections;
   if (fdLimit === null) return 10_000;
   return Math.max(limits.reserve + 16, Math.min(10_000, fdLimit - DESCRIPTORS_FOR_OTHERS));
@@ -280,7 +280,7 @@ function hasBody(req: IncomingMessage): boolean {
  * to a forward proxy) is one a server must accept (RFC 9112 §3.2.2). Made here, before the --auth gate and the
  * router read req.url, so that both see the same path.
  */
-export function originForm(target: string): string {
+function originForm(target: string): string {
   if (target.charCodeAt(0) === 0x2f) return target; // '/': the origin form every client but a proxy's sends
   const m = /^https?:\/\/[^/?#]*/i.exec(target);
   if (!m) return target;

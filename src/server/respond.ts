@@ -84,7 +84,7 @@ interface ByteRange {
 }
 
 /** Parses a single "bytes=" range against size; null = ignore (serve whole), 'unsatisfiable' = 416. */
-export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
+function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return null;

@@ -13,7 +13,7 @@ import type { EndpointEvent, EndpointObserver } from '../upstream/index.js';
 export const STEP_MS = 10_000;
 export const SAMPLES = 360;
 /** The window of the per-upstream percentiles and counts: 30 samples. */
-export const WINDOW_SAMPLES = 30;
+const WINDOW_SAMPLES = 30;
 /** Latencies kept per upstream per sample; beyond that, older ones are overwritten in turn. */
 const LATENCIES_PER_SAMPLE = 512;
 /** Refused artifacts remembered (the newest). */

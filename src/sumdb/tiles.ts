@@ -12,7 +12,7 @@ import { TILE_HEIGHT, type SumdbStore } from './store.js';
 
 const FULL = 1 << TILE_HEIGHT;
 
-export class TileFetchError extends Error {
+class TileFetchError extends Error {
   constructor(
     readonly tile: string,
     message: string,
@@ -28,12 +28,7 @@ export class TileFetchError extends Error {
  * full tile cut to size (as the go command does). The answering mirror is
  * added to `sources`, so a tile that fails verification can be blamed on it.
  */
-export async function fetchTile(
-  remote: SumdbRemote,
-  t: Tile,
-  signal?: AbortSignal,
-  sources?: Set<string>,
-): Promise<Buffer> {
+async function fetchTile(remote: SumdbRemote, t: Tile, signal?: AbortSignal, sources?: Set<string>): Promise<Buffer> {
   const want = t.w * 32;
   const exact = async (): Promise<Buffer | null> => {
     const r = await remote.get(

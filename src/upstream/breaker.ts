@@ -28,7 +28,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 /** How far back calls are counted. */
 export const WINDOW_MS = 30_000;
 /** Distinct failing subjects needed to open (fewer when `failures` is smaller). */
-export const MIN_DISTINCT = 3;
+const MIN_DISTINCT = 3;
 /** Calls remembered at most (the oldest are forgotten first). */
 const MAX_REMEMBERED = 1_000;
 

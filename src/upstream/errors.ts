@@ -24,7 +24,7 @@ export function isFailureClass(v: unknown): v is FailureClass {
   return typeof v === 'string' && Object.hasOwn(CLASS_WORDS, v);
 }
 
-export function describeClass(c: FailureClass): string {
+function describeClass(c: FailureClass): string {
   return CLASS_WORDS[c];
 }
 

@@ -221,7 +221,7 @@ function refusalWords(text: string): string {
 }
 
 /** Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) as milliseconds from now; undefined when absent or unreadable. */
-export function parseRetryAfter(v: string | string[] | undefined, now: number): number | undefined {
+function parseRetryAfter(v: string | string[] | undefined, now: number): number | undefined {
   const s = (Array.isArray(v) ? v[0] : v)?.trim();
   if (!s) return undefined;
   if (/^\d{1,10}$/.test(s)) return Number(s) * 1000;

@@ -35,7 +35,7 @@ export interface SourceList {
   ready(signal?: AbortSignal): Promise<void>;
 }
 
-export function fixedSources(urls: readonly string[]): SourceList {
+function fixedSources(urls: readonly string[]): SourceList {
   return { current: () => urls, ready: () => Promise.resolve() };
 }
 

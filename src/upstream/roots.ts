@@ -24,7 +24,7 @@ import { X509Certificate } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { TrustOptions } from '../util/trust.js';
 
-export const CERT_FILES = [
+const CERT_FILES = [
   '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Gentoo…
   '/etc/pki/tls/certs/ca-bundle.crt', // Fedora, RHEL 6
   '/etc/ssl/ca-bundle.pem', // OpenSUSE
@@ -32,7 +32,7 @@ export const CERT_FILES = [
   '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // CentOS, RHEL 7
   '/etc/ssl/cert.pem', // Alpine
 ];
-export const CERT_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs'];
+const CERT_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs'];
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -120,7 +120,7 @@ let made: SecureContext | null | undefined;
  * shared by every https connection (a context per connection would parse
  * the list each time); undefined when Node's defaults apply.
  */
-export function trustedContext(): SecureContext | undefined {
+function trustedContext(): SecureContext | undefined {
   if (made === undefined) {
     const ca = trustedCertificates();
     made = ca ? createSecureContext({ ca }) : null;

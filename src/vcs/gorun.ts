@@ -328,7 +328,7 @@ const PUBLIC_VARIABLES =
  * $HOME, and a go-import tag may name ssh://. Other version-control tools
  * are not used (GOVCS), as Mercurial would read its own system files.
  */
-export function publicEnvironment(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
+function publicEnvironment(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
   return {
     ...Object.fromEntries(Object.entries(env).filter(([k]) => PUBLIC_VARIABLES.test(k))),
     HOME: home,

@@ -100,7 +100,7 @@ export function parseGosumdb(value: string): SumdbConfig {
 }
 
 /** Public module paths standing for the public ecosystem (orgs on code hosts are placeholders). */
-export const PUBLIC_SAMPLES = [
+const PUBLIC_SAMPLES = [
   'github.com/public-org-sample/repo',
   'gitlab.com/public-org-sample/repo',
   'bitbucket.org/public-org-sample/repo',

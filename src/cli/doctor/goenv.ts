@@ -22,7 +22,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): GoConfig {
   };
 }
 
-export function findGoBinary(env: NodeJS.ProcessEnv): string | null {
+function findGoBinary(env: NodeJS.ProcessEnv): string | null {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     const f = join(dir, 'go');
@@ -37,11 +37,7 @@ export function findGoBinary(env: NodeJS.ProcessEnv): string | null {
 }
 
 /** Runs `go env -json VARS…` with env; null when it fails. */
-export function goEnvJson(
-  go: string,
-  env: NodeJS.ProcessEnv,
-  timeoutMs = 15_000,
-): Promise<Record<string, string> | null> {
+function goEnvJson(go: string, env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<Record<string, string> | null> {
   return new Promise((resolve) => {
     execFile(
       go,

@@ -24,7 +24,7 @@ const FLAGS: readonly OptionSpec[] = [
   { name: 'module', type: 'list', default: [], help: 'a (private) module to fetch through the first proxy' },
 ];
 
-export const DOCTOR_HELP = `Usage: godepot doctor [--goproxy LIST] [--gosumdb SPEC] [--module PATH]... [--json] [--timeout 5s] [--no-go]
+const DOCTOR_HELP = `Usage: godepot doctor [--goproxy LIST] [--gosumdb SPEC] [--module PATH]... [--json] [--timeout 5s] [--no-go]
 
 Diagnoses a Go client's module settings and the path to its proxies and
 checksum database, from where it runs. Settings come from 'go env' when a go
