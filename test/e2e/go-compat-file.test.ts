@@ -19,11 +19,11 @@ import {
   findGo,
   goEnv,
   latestVersion,
-  runGo,
   writeApp,
   type BuiltModule,
   type FixtureModule,
 } from '../world/index.js';
+import { noGoMod, runSteps } from './compat-support.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
@@ -41,13 +41,6 @@ function lib(path: string, version: string, goMod = `module ${path}\n\ngo 1.21\n
     },
   };
 }
-
-/** A version without go.mod: +incompatible from v2 on. */
-const noGoMod = (path: string, version: string): FixtureModule => ({
-  path,
-  version,
-  files: { 'lib.go': `package lib\n\nfunc Name() string { return "${path}@${version}" }\n` },
-});
 
 const MODULES: FixtureModule[] = [
   ...['v1.0.0', 'v1.1.0', 'v1.1.1', 'v1.2.0', 'v1.2.1', 'v1.3.0'].map((v) => lib(`${W}/mvs`, v)),
@@ -120,14 +113,6 @@ const mainModule = (requires = ''): Record<string, string> => ({
   'go.mod': `module example.com/main\n\ngo 1.21\n${requires}`,
 });
 
-/** The go command looks modules up and downloads them in parallel: a run of `go: downloading` lines comes in any order. */
-function inOrder(stderr: string): string {
-  return stderr.replace(
-    /(^go: (downloading|finding module for package) .*\n)+/gm,
-    (run) => `${run.split('\n').slice(0, -1).sort().join('\n')}\n`,
-  );
-}
-
 describe.skipIf(go === null)('the go command gets the same answers from godepot as from a file:// proxy', () => {
   let upstream: FakeGoProxy;
   let sumdb: FakeSumDb;
@@ -159,11 +144,7 @@ describe.skipIf(go === null)('the go command gets the same answers from godepot 
     const files = c.files ?? mainModule();
     await writeApp(dir, { files });
     const env = goEnv({ home, proxy, sumdb: gosumdb, extra: c.env });
-    let out = '';
-    for (const step of c.steps) {
-      const r = await runGo(step, { cwd: dir, env, timeoutMs: 30_000 });
-      out += `$ go ${step.join(' ')}\nexit ${String(r.code)}\n${r.stdout}${inOrder(r.stderr)}`;
-    }
+    let out = await runSteps(c.steps, dir, env);
     // Every go.mod, go.sum and go.work the case started with, or the command may have written.
     const written = new Set(
       Object.keys(files).flatMap((f) => {

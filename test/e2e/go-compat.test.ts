@@ -21,11 +21,11 @@ import {
   findGo,
   goEnv,
   requireGo,
-  runGo,
   writeApp,
   type BuiltModule,
   type FixtureModule,
 } from '../world/index.js';
+import { noGoMod, runSteps } from './compat-support.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 import { freePort } from '../support/ports.js';
 
@@ -42,13 +42,6 @@ function lib(path: string, version: string, opts: { goMod?: string; cmd?: boolea
   if (opts.cmd) files['cmd/tool/main.go'] = `package main\n\nfunc main() { println("${path}@${version}") }\n`;
   return { path, version, files };
 }
-
-/** A version without go.mod: +incompatible from v2 on. */
-const noGoMod = (path: string, version: string): FixtureModule => ({
-  path,
-  version,
-  files: { 'lib.go': `package lib\n\nfunc Name() string { return "${path}@${version}" }\n` },
-});
 
 const UPSTREAM: FixtureModule[] = [
   ...['v1.0.0', 'v1.1.0', 'v1.1.1', 'v1.2.0'].map((v) => lib(`${C}/mvs`, v)),
@@ -126,17 +119,6 @@ interface Compared {
  */
 const WHOSE_WORDS = /^\tserver response: not found: .+ \(<upstream> answered 4\d\d: (.*)\)$/m;
 
-/**
- * The go command looks modules up and downloads them in parallel: a run of its
- * `go: downloading` and `go: finding module for package` lines comes in any order.
- */
-function inOrder(stderr: string): string {
-  return stderr.replace(
-    /(^go: (downloading|finding module for package) .*\n)+/gm,
-    (run) => `${run.split('\n').slice(0, -1).sort().join('\n')}\n`,
-  );
-}
-
 /** text with each of the URLs or paths replaced by its name (a URL not followed by a digit: not another port's). */
 function mask(text: string, names: ReadonlyArray<[string, string]>): string {
   return names.reduce(
@@ -200,11 +182,7 @@ describe.skipIf(go === null)('the go command gets the same answers through godep
     await mkdir(dir);
     await writeApp(dir, { files: { 'go.mod': `module example.com/app\n\ngo 1.21\n${s.gomod ?? ''}`, ...s.files } });
     const env = goEnv({ home, proxy: s.proxy ? s.proxy(first) : first, sumdb: sumdb.vkey, extra: s.env });
-    let out = '';
-    for (const step of s.steps) {
-      const r = await runGo(step, { cwd: dir, env, timeoutMs: 30_000 });
-      out += `$ go ${step.join(' ')}\nexit ${String(r.code)}\n${r.stdout}${inOrder(r.stderr)}`;
-    }
+    let out = await runSteps(s.steps, dir, env);
     out += `--- go.mod\n${await readFile(join(dir, 'go.mod'), 'utf8')}`;
     out += `--- go.sum\n${await readFile(join(dir, 'go.sum'), 'utf8').catch(() => '(none)\n')}`;
     return mask(out, [
