@@ -625,11 +625,13 @@ export class RedisCoord implements Coordination {
       if (!renewing) return;
       this.redis.eval(RENEW, 1, leaseKey, value, this.leaseTtl).then(
         (ok) => {
-          if (ok !== 1 && renewing)
-            this.opts.log.warn(
-              { lease: leaseKey, token },
-              'fetch lease expired while fetching; another node may fetch too',
-            );
+          if (ok === 1 || !renewing) return;
+          // Gone (expired, or Redis lost its data): no renewal brings it back, so it is said once and left.
+          renewing = false;
+          this.opts.log.warn(
+            { lease: leaseKey, token },
+            'fetch lease expired while fetching; another node may fetch too',
+          );
         },
         (err: unknown) => this.failed(err),
       );

@@ -179,6 +179,32 @@ describe.skipIf(redisBinary === null)('RedisCoord across nodes', () => {
     expect(await waiting).toEqual({ lead: false, outcome: { kind: 'stored' } });
   });
 
+  it('says once that a lease was lost (Redis flushed or restarted empty), and stops renewing it', async () => {
+    const lines: Array<{ msg?: string }> = [];
+    const log = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg?: string }) });
+    const holder = await redisCoord({ namespace: 'lost', leaseTtl: 300, log });
+    const held = leadOf(await holder.leases.acquire('mod/e.zip', new AbortController().signal));
+    const admin = new Redis((redis as RunningRedis).url);
+    const evals: string[] = [];
+    admin.on('error', () => undefined);
+    try {
+      await admin.del('lost:lease:mod/e.zip');
+      // Many renewal periods (100 ms) pass while the holder still fetches; Redis's MONITOR shows its renewals.
+      const monitor = await admin.monitor();
+      monitor.on('monitor', (_t: string, args: string[]) => {
+        if (args[0]?.toLowerCase() === 'eval' && args[3] === 'lost:lease:mod/e.zip') evals.push(args[4] ?? '');
+      });
+      let looks = 0;
+      await waitFor(async () => ++looks > 40, 30_000, 'never');
+      monitor.disconnect();
+    } finally {
+      admin.disconnect();
+    }
+    held.release({ kind: 'stored' });
+    expect(lines.filter((l) => l.msg?.startsWith('fetch lease expired')).length).toBe(1);
+    expect(evals.length).toBeLessThanOrEqual(1);
+  });
+
   it("passes one node's breaker news to every other node, and to a node that joins later", async () => {
     const heardA: HealthNews[] = [];
     const heardB: HealthNews[] = [];
