@@ -224,11 +224,11 @@ export function parseModuleList(text: string, file = 'list'): ModuleVersion[] {
   return out;
 }
 
+/** What a go.mod's replace directives replace. */
+export type Replaced = Pick<GoModRequirements, 'replacedPaths' | 'replacedVersions'>;
+
 /** True when mv is replaced by a go.mod's replace directives (so it is never downloaded itself). */
-export function isReplaced(
-  mv: ModuleVersion,
-  gomod: Pick<GoModRequirements, 'replacedPaths' | 'replacedVersions'>,
-): boolean {
+export function isReplaced(mv: ModuleVersion, gomod: Replaced): boolean {
   return (
     gomod.replacedPaths.includes(mv.path) ||
     gomod.replacedVersions.some((r) => r.path === mv.path && r.version === mv.version)

@@ -5,7 +5,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ModuleVersion } from '../module/index.js';
-import { GoFileError, isReplaced, parseGoMod, parseGoSum, parseModuleArg, parseModuleList } from './gofiles.js';
+import {
+  GoFileError,
+  isReplaced,
+  parseGoMod,
+  parseGoSum,
+  parseModuleArg,
+  parseModuleList,
+  type Replaced,
+} from './gofiles.js';
 
 export interface WarmTarget {
   readonly path: string;
@@ -14,6 +22,11 @@ export interface WarmTarget {
   zip: boolean;
   /** After fetching its go.mod, also fetch the go.mod of everything it requires (module graph walk). */
   graph: boolean;
+  /**
+   * The replace directives of the go.mod whose graph it was reached from: they apply to the whole graph (the go
+   * command never downloads a replaced module version, a dependency's requirement of it included).
+   */
+  replaced?: Replaced;
   /** Hashes recorded in go.sum files, to compare with the verified ones. */
   readonly sums: { zip?: string; mod?: string };
   /** Where it was named (file:line), for reports. */
@@ -26,6 +39,7 @@ export interface Want {
   readonly info: boolean;
   readonly zip: boolean;
   readonly graph?: boolean;
+  readonly replaced?: Replaced;
 }
 
 export const FULL: Want = { info: true, zip: true };
@@ -66,6 +80,7 @@ export class TargetSet {
     t.info ||= want.info;
     t.zip ||= want.zip;
     t.graph ||= want.graph ?? false;
+    t.replaced ??= want.replaced;
     if (t.sources.length < 3 && !t.sources.includes(source)) t.sources.push(source);
     if (sum) {
       const have = t.sums[sum.kind];
@@ -111,8 +126,9 @@ function addGoSum(set: TargetSet, text: string, file: string): void {
 
 function addGoMod(set: TargetSet, text: string, file: string): void {
   const gm = parseGoMod(text, file);
-  for (const r of gm.requires) if (!isReplaced(r, gm)) set.add(r, { ...FULL, graph: true }, file);
-  for (const r of gm.replacements) set.add(r, { ...FULL, graph: true }, file);
+  const replaced = { replacedPaths: gm.replacedPaths, replacedVersions: gm.replacedVersions };
+  for (const r of gm.requires) if (!isReplaced(r, gm)) set.add(r, { ...FULL, graph: true, replaced }, file);
+  for (const r of gm.replacements) set.add(r, { ...FULL, graph: true, replaced }, file);
 }
 
 /** The largest input file read: real go.sum files are a few MiB; a larger one would only cost memory. */

@@ -11,7 +11,7 @@ import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.j
 import type { ModuleVersion } from '../module/index.js';
 import type { Godepot } from '../runtime/compose.js';
 import { withPrivateNosumdb } from '../runtime/private.js';
-import { parseGoMod } from './gofiles.js';
+import { isReplaced, parseGoMod } from './gofiles.js';
 import type { Progress } from './progress.js';
 import { proveRecords, type ReadTile } from './sumdb-tiles.js';
 import { GO_MOD_ONLY, type TargetSet, type WarmTarget } from './targets.js';
@@ -189,8 +189,9 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
           else report.failures.push({ module: label, problems: r.problems });
           opts.progress.done(label, r.problems.length === 0, r.bytes, r.problems.join('; ') || undefined);
           for (const mv of r.graph) {
-            if (set.has(mv)) continue;
-            queue.push(set.add(mv, { ...GO_MOD_ONLY, graph: true }, `${label}/go.mod`));
+            if (set.has(mv) || (t.replaced && isReplaced(mv, t.replaced))) continue;
+            const want = { ...GO_MOD_ONLY, graph: true, ...(t.replaced ? { replaced: t.replaced } : {}) };
+            queue.push(set.add(mv, want, `${label}/go.mod`));
             opts.progress.addTotal(1);
           }
           return id;
