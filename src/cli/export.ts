@@ -171,6 +171,7 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
   const interrupt = interruptible();
   let report: WarmReport;
   let records = 0;
+  let writeProblem: string | undefined;
   try {
     report = await runWarm(g, collected.targets, {
       concurrency,
@@ -185,12 +186,22 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
         },
       },
     });
-    for (const [path, versions] of exported) {
-      const key = `${escapePath(path)}/@v/list`;
-      const existing = await existingList(dir, key);
-      await out.put(key, Buffer.from(mergeVersionList(existing, versions)));
+    // The folder may hold anything in the way (a file where a folder goes, a link out), or fill up: said in the
+    // report, which still tells what was written, not thrown past it.
+    try {
+      for (const [path, versions] of exported) {
+        const key = `${escapePath(path)}/@v/list`;
+        const existing = await existingList(dir, key);
+        await out.put(key, Buffer.from(mergeVersionList(existing, versions)));
+      }
+    } catch (err) {
+      writeProblem = `cannot write the version lists to ${dir}: ${(err as Error).message}`;
     }
-    records = await exportSumdb(g, out, collected.targets.list(), report);
+    try {
+      records = await exportSumdb(g, out, collected.targets.list(), report);
+    } catch (err) {
+      writeProblem ??= `cannot write the checksum-database records and tiles to ${dir}: ${(err as Error).message}`;
+    }
   } finally {
     interrupt.release();
     await g.close();
@@ -199,13 +210,12 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     await rmdir(join(dir, '.staging')).catch(() => undefined);
     log.flush();
   }
-  let text = formatWarmReport(
-    report,
-    'exported',
-    collected.errors.map((e) => `input: ${e.message}`),
-  );
+  let text = formatWarmReport(report, 'exported', [
+    ...(writeProblem === undefined ? [] : [`problem: ${writeProblem}`]),
+    ...collected.errors.map((e) => `input: ${e.message}`),
+  ]);
   text += `wrote ${exported.size} modules and ${records} checksum-database records to ${dir}\n`;
-  const failed = warmFailed(report) || collected.errors.length > 0;
+  const failed = warmFailed(report) || collected.errors.length > 0 || writeProblem !== undefined;
   // Carrying an incomplete folder over is what the air-gapped side then finds out the hard way.
   text += failed
     ? `not complete: fix what is listed above and export again before carrying ${dir} over\n`

@@ -3,7 +3,7 @@
 // left there, or — by a slip — godepot's own data folder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readFile, symlink } from 'node:fs/promises';
+import { mkdir, open, readFile, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { exportCommand } from '../../src/cli/export.js';
@@ -88,5 +88,19 @@ describe('exporting into a folder that is not empty', () => {
         /is godepot.s data folder/,
       );
     }
+  });
+
+  it('reports a part it cannot write (a file where its sumdb folder goes), with exit status 1, not a crash', async () => {
+    const out = join(dir, 'sumdb-is-a-file');
+    await mkdir(out);
+    await writeFile(join(out, 'sumdb'), 'left here by someone\n');
+    const c = captureIo();
+    const code = await exportCommand([...flags(join(dir, 'data4')), out, `${path}@v1.0.0`], c.io);
+    expect(c.text()).toMatch(/^exported 1 of 1 module versions/m);
+    expect(c.text()).toMatch(
+      /^problem: cannot write the checksum-database records and tiles to .*sumdb-is-a-file: .+/m,
+    );
+    expect(c.text()).toMatch(/^not complete: /m);
+    expect(code).toBe(1);
   });
 });
