@@ -104,6 +104,14 @@ function parseRange(header: string | undefined, size: number): ByteRange | null 
   return { start, end };
 }
 
+/** If-Match (RFC 9110 §13.1.1): strong comparison, so a weak tag never matches; '*' matches what exists. */
+function ifMatchHolds(header: string, etag: string | undefined): boolean {
+  return header.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || (etag !== undefined && v === etag);
+  });
+}
+
 function etagMatches(header: string | undefined, etag: string | undefined): boolean {
   if (!header || !etag) return false;
   return header.split(',').some((t) => {
@@ -127,6 +135,12 @@ function begin(req: IncomingMessage, res: ServerResponse, a: Artifact, scope: Ca
   if (a.etag) headers.etag = a.etag;
   if (a.kind === 'zip') headers['accept-ranges'] = 'bytes';
   const h = req.headers;
+  if (h['if-match'] !== undefined && !ifMatchHolds(h['if-match'], a.etag)) {
+    // The client holds (part of) another representation: sending this one, or a range of it, would mix the two.
+    res.writeHead(412, { 'cache-control': NO_STORE, 'x-godepot-cache': a.cache, 'content-length': 0 });
+    res.end();
+    return null;
+  }
   if (h['if-none-match'] !== undefined && etagMatches(h['if-none-match'], a.etag)) {
     res.writeHead(304, headers);
     res.end();

@@ -112,6 +112,23 @@ describe('GOPROXY protocol through godepot', () => {
     expect(upstream.count('.zip')).toBe(0);
   });
 
+  it('answers If-Match (RFC 9110 §13.1.1): 412 unless the tag is the strong ETag or *, checked before Range', async () => {
+    const url = `${godepot.url}/example.com/big/@v/v1.0.0.zip`;
+    const etag = (await get(url)).headers.get('etag') ?? '';
+    // A download resumed from another copy's bytes must not get this one's range spliced onto them.
+    for (const ifMatch of ['"other"', `W/${etag}`]) {
+      const refused = await get(url, { headers: { range: 'bytes=100-199', 'if-match': ifMatch } });
+      expect(refused.status, ifMatch).toBe(412);
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      expect(refused.body.length).toBe(0);
+    }
+    for (const ifMatch of [etag, `"other", ${etag}`, '*']) {
+      const part = await get(url, { headers: { range: 'bytes=100-199', 'if-match': ifMatch } });
+      expect(part.status, ifMatch).toBe(206);
+      expect(part.body).toEqual(big.zip.subarray(100, 200));
+    }
+  });
+
   it('passes through .info, .mod, list and @latest, and caches list for its TTL', async () => {
     const info = await get(`${godepot.url}/example.com/a/@v/v1.0.0.info`);
     expect(info.status).toBe(200);
