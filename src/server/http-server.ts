@@ -185,6 +185,12 @@ export function createHttpServer(
       app.refuse(req, res, 'bad_request', 'godepot: requests to a module proxy carry no body');
       return;
     }
+    if (hostLines(req.rawHeaders) > 1) {
+      // RFC 9112 §3.2: a 400. A proxy in front may have routed (or cached) it by the other one.
+      res.shouldKeepAlive = false;
+      app.refuse(req, res, 'bad_request', 'godepot: more than one Host header in the request; send one');
+      return;
+    }
     if (res.socket !== null) current.set(sock, res);
     else if (enqueue(sock, res) >= MAX_PIPELINED) {
       res.shouldKeepAlive = false;
@@ -267,6 +273,13 @@ export function createHttpServer(
   Object.defineProperty(server, 'connectionCount', { get: () => open });
   Object.defineProperty(server, 'connectionCap', { value: cap });
   return server;
+}
+
+/** How many Host field lines a request has (Node keeps the first and drops the others from req.headers). */
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && /^host$/i.test(raw[i] as string)) n++;
+  return n;
 }
 
 function hasBody(req: IncomingMessage): boolean {

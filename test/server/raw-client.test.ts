@@ -239,6 +239,18 @@ describe('a hostile client on raw connections', () => {
     expect(r[3]?.body.toString()).toBe('ok\n');
   });
 
+  it('answers a request with two Host lines 400 and closes the connection (RFC 9112 §3.2)', async () => {
+    const c = await open(godepot.url);
+    c.socket.write(
+      `GET /example.com/ok/@v/v1.0.0.info HTTP/1.1\r\nHost: x\r\nhost: y\r\n\r\n` +
+        get('/healthz', 'Connection: close\r\n'),
+    );
+    await c.closed;
+    const r = responses(c.received());
+    expect(r.map((x) => x.status)).toEqual([400]);
+    expect(r[0]?.body.toString()).toMatch(/more than one Host header/);
+  });
+
   it('answers CONNECT 405 instead of dropping the connection without a word', async () => {
     const c = await open(godepot.url);
     c.socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
