@@ -166,10 +166,13 @@ export function createHttpServer(
     return p.size;
   };
 
-  /** Whether a response is being answered on sock (an answer started or owed there). */
+  /**
+   * Whether a response is being answered on sock (an answer started or owed there), or the last one ended the
+   * connection (Connection: close): nothing may follow it.
+   */
   const answering = (sock: Socket): boolean => {
     const r = current.get(sock);
-    return (r !== undefined && !r.writableFinished) || (queued.get(sock)?.size ?? 0) > 0;
+    return (r !== undefined && (!r.writableFinished || !r.shouldKeepAlive)) || (queued.get(sock)?.size ?? 0) > 0;
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -180,6 +183,8 @@ export function createHttpServer(
       limited.get(sock)?.abort();
       res.shouldKeepAlive = false;
     }
+    // Before any refusal too: a parse error in the body it announced must not put a second answer behind it.
+    if (res.socket !== null) current.set(sock, res);
     if (hasBody(req)) {
       res.shouldKeepAlive = false;
       app.refuse(req, res, 'bad_request', 'godepot: requests to a module proxy carry no body');
@@ -191,8 +196,7 @@ export function createHttpServer(
       app.refuse(req, res, 'bad_request', 'godepot: more than one Host header in the request; send one');
       return;
     }
-    if (res.socket !== null) current.set(sock, res);
-    else if (enqueue(sock, res) >= MAX_PIPELINED) {
+    if (res.socket === null && enqueue(sock, res) >= MAX_PIPELINED) {
       res.shouldKeepAlive = false;
       app.refuse(
         req,

@@ -251,6 +251,17 @@ describe('a hostile client on raw connections', () => {
     expect(r[0]?.body.toString()).toMatch(/more than one Host header/);
   });
 
+  it('answers a request whose announced body does not parse once: no second answer behind the refusal', async () => {
+    for (const te of ['identity', 'gzip']) {
+      const c = await open(godepot.url);
+      c.socket.write(get('/healthz', `Transfer-Encoding: ${te}\r\n`));
+      await c.closed;
+      const got = c.received().toString('latin1');
+      expect(got.match(/HTTP\/1\.1 /g), got).toHaveLength(1);
+      expect(got).toMatch(/^HTTP\/1\.1 400 [^]*carry no body\n$/);
+    }
+  });
+
   it('answers CONNECT 405 instead of dropping the connection without a word', async () => {
     const c = await open(godepot.url);
     c.socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
