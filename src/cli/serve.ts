@@ -172,8 +172,10 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
         if (alive === 0) stopped();
       });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // Not once: a second signal (a unit's every process signalled, Ctrl-C twice) must not end the primary before
+    // its workers, whose drain is bounded (STOP_MS) all the same.
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 }
 
@@ -234,10 +236,20 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
   // The signal handlers before the line that says godepot listens: a SIGTERM right after it (an orchestrator
   // stopping a fresh start, a test) found none yet under load, and Node's default ended the worker undrained.
   const stopped = new Promise<number>((resolve) => {
-    let stopping = false;
+    let stopping: number | null = null;
     const stop = (sig: string): void => {
-      if (stopping) return;
-      stopping = true;
+      if (stopping !== null) {
+        // A second signal is the rule, not a mistake: systemd signals every process of the unit and the primary
+        // passes its own on; a terminal's Ctrl-C reaches the whole group. It must not end the drain (Node's
+        // default for a signal nobody listens to), so it is answered with how long the drain may still take.
+        const left = Math.max(0, Math.ceil((STOP_MS - (performance.now() - stopping)) / 1000));
+        g.log[saidAt(says)('info')](
+          { signal: sig, inFlight: g.app.inFlight },
+          `${sig} again: still draining ${g.app.inFlight} request(s) in flight; stopped within ${left}s`,
+        );
+        return;
+      }
+      stopping = performance.now();
       // Every worker gets the signal at once: the first says it; the primary says when all have stopped.
       g.log[saidAt(says)('info')](
         { signal: sig, inFlight: g.app.inFlight },
@@ -262,8 +274,8 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
         resolve(0);
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;

@@ -9,7 +9,15 @@ import { createServer, type Server } from 'node:net';
 import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
-import { BIN, removeDir, spawnGodepot, tempDir, testHome, type ChildGodepot } from '../support/godepot.js';
+import {
+  allListening,
+  BIN,
+  removeDir,
+  spawnGodepot,
+  tempDir,
+  testHome,
+  type ChildGodepot,
+} from '../support/godepot.js';
 import { waitFor } from '../support/ports.js';
 
 /** Runs `godepot serve args`; resolves with its exit code and output, or kills it after limitMs. */
@@ -150,6 +158,7 @@ describe('SIGTERM with a hostile upstream', () => {
     const built = await buildModules([
       { path: 'example.com/busy', version: 'v1.0.0', files: { 'go.mod': 'module example.com/busy\n' } },
       { path: 'example.com/hang', version: 'v1.0.0', files: { 'go.mod': 'module example.com/hang\n' } },
+      { path: 'example.com/held', version: 'v1.0.0', files: { 'go.mod': 'module example.com/held\n' } },
     ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
@@ -187,6 +196,36 @@ describe('SIGTERM with a hostile upstream', () => {
     clearTimeout(killer);
     expect(signal, g.output().slice(-2000)).toBeNull();
     expect(await hanging).not.toBe(200);
+  }, 60_000);
+  it('drains a request in flight when every process of the group is signalled, as systemd and Ctrl-C do', async () => {
+    // systemd's default (KillMode=control-group) signals the primary and each worker, and the primary passes its
+    // own signal on: each worker gets two. The second used to find no handler left and end the worker at once,
+    // cutting the requests the first had begun to drain.
+    upstream.setFault(faults.hold(), '/example.com/held/');
+    const g = await spawnGodepot([
+      ...['--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`],
+      ...['--workers', '2', '--log-level', 'debug'],
+    ]);
+    const workers = (await allListening(g, 2)).map((l) => l.pid);
+    const inFlight = fetch(`${g.url}/example.com/held/@v/v1.0.0.mod`).then(
+      async (r) => ({ status: r.status, body: await r.text() }),
+      (err: unknown) => ({ status: 0, body: String(err) }),
+    );
+    await waitFor(async () => upstream.count('/example.com/held/') > 0, 10_000, 'the request did not reach upstream');
+    const exited = once(g.child, 'exit');
+    for (const pid of workers) process.kill(pid, 'SIGTERM');
+    g.child.kill('SIGTERM');
+    // Each worker says so at its second signal (the primary's), and is still draining then.
+    await waitFor(
+      async () => (g.output().match(/"msg":"SIGTERM again: still draining/g) ?? []).length === 2,
+      10_000,
+      `the workers did not both take a second SIGTERM:\n${g.output().slice(-3000)}`,
+    );
+    expect(upstream.releaseHeld()).toBe(1);
+    expect(await inFlight).toEqual({ status: 200, body: 'module example.com/held\n' });
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    expect(g.output()).toMatch(/"msg":"shutting down: draining in-flight requests"/);
   }, 60_000);
 });
 
