@@ -175,6 +175,18 @@ export function createHttpServer(
     return (r !== undefined && (!r.writableFinished || !r.shouldKeepAlive)) || (queued.get(sock)?.size ?? 0) > 0;
   };
 
+  /**
+   * Whether the silence on sock is godepot's: an answer owed there that nothing has been written of yet (an
+   * upstream fetch, verification, a go run for a private module: bounded by their own deadlines). Not when the
+   * client has stopped reading an answer being written.
+   */
+  const preparing = (sock: Socket): boolean => {
+    const r = current.get(sock);
+    if (r !== undefined && !r.writableEnded) return !r.headersSent;
+    for (const q of queued.get(sock) ?? []) if (!q.headersSent) return true;
+    return false;
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const sock = req.socket;
     req.url = originForm(req.url ?? '/');
@@ -221,6 +233,13 @@ export function createHttpServer(
   ) as GodepotServer;
   server.maxRequestsPerSocket = 0;
   server.timeout = limits.socketTimeout;
+
+  // A connection silent for socketTimeout: Node would close it even while the client waits for an answer godepot
+  // is still preparing (a 500 MB zip over a slow link, a private repository's clone: minutes), and the go command
+  // would fail with an unexpected EOF. Closed only when the silence is the client's.
+  server.on('timeout', (socket: Socket) => {
+    if (!preparing(socket)) socket.destroy();
+  });
 
   const tls = server instanceof TlsServer;
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
 import { connect } from 'node:net';
-import { buildModules, FakeGoProxy, FakeSumDb } from '../world/index.js';
+import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 
 describe('a client that goes away mid-response', () => {
@@ -22,6 +22,7 @@ describe('a client that goes away mid-response', () => {
         version: 'v1.0.0',
         files: { 'go.mod': 'module example.com/gone\n', 'blob.bin': randomBytes(24 << 20) },
       },
+      { path: 'example.com/slow', version: 'v1.0.0', files: { 'go.mod': 'module example.com/slow\n' } },
     ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
@@ -77,5 +78,15 @@ describe('a client that goes away mid-response', () => {
     expect(line()).toMatchObject({ route: 'zip', cache: 'hit', error: 'client_closed' });
     expect(godepot.server.connectionCount).toBe(open);
     expect(godepot.g.app.inFlight).toBe(0);
+  });
+
+  it('one that waits for an answer godepot is still preparing keeps its connection past the idle deadline', async () => {
+    // The upstream takes four idle deadlines to answer (a large zip over a slow link, a private repository's
+    // clone): the silence is godepot's, not the client's, and the go command would fail with an unexpected EOF.
+    upstream.setFault(faults.delay(2_000), '/example.com/slow/@v/v1.0.0.mod');
+    const r = await fetch(`${godepot.url}/example.com/slow/@v/v1.0.0.mod`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('module example.com/slow\n');
+    expect(upstream.count('/example.com/slow/@v/v1.0.0.mod')).toBe(1);
   });
 });
