@@ -122,7 +122,8 @@ const HEAD_SYNC_MS = 5_000;
  * Two paths move it. merge() proves a source's head on the network; merges
  * run one at a time (`lock`). adoptPersisted() takes a larger head from
  * storage, which the process that stored it verified (its signature is
- * re-checked, as load() does), with no network: it takes no lock, so a
+ * re-checked, as load() does, and it is proven to extend the head held
+ * through the stored tiles), with no network: it takes no lock, so a
  * lookup that needs it never waits behind a merge fetching tiles from a
  * database that hangs. A merge therefore proves against the head it read
  * (`cur`) and adopts only if that is still the head, checked and set with
@@ -215,6 +216,19 @@ export class TreeState {
     const mtimeMs = (await this.store.storage.stat(this.store.latestKey()).catch(() => null))?.mtimeMs;
     // Again after that read: a merge may have moved the head meanwhile, and it never moves back.
     if (this.head && tree.n <= this.head.tree.n) return this.head;
+    // Signed is not enough: it must extend the head held (another process may have taken another history at its
+    // first contact, or started over a damaged head). Proven through the stored tiles, asking no source; until
+    // they prove it (its tiles land after it), it is not adopted. A proven fork is refused as merge() refuses one.
+    const cur = this.head;
+    if (cur && cur.tree.n > 0) {
+      if (this.refused.has(headKey(tree))) return cur;
+      const from = 'the tree head another godepot process stored';
+      const proof = await findFork(cur.tree, tree, tileHashReader(tree, this.verifiedReader(false))).catch(
+        () => undefined,
+      );
+      if (proof) await this.refuse(cur, tree, note, proof, from, true);
+      if (proof !== null || this.head !== cur) return this.head;
+    }
     const at = mtimeMs === undefined ? undefined : this.storedAt(mtimeMs);
     this.head = { tree, note, checkedAt: at ?? 0 };
     this.events.advanced?.(this.name, tree.n, at);
