@@ -192,7 +192,12 @@ export function importSettings(base: Settings, dirUrl: string): Settings {
   };
 }
 
-export async function importCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+export async function importCommand(
+  args: string[],
+  io: CommandIO = PROCESS_IO,
+  /** The data folder's storage instead of the one --data names (tests: a disk that fills up). */
+  storage?: Storage,
+): Promise<number> {
   const cs = loadCommandSettings('import', args, BATCH_FLAGS, io.env);
   if (cs.flags.help) {
     io.out(IMPORT_HELP);
@@ -252,6 +257,7 @@ export async function importCommand(args: string[], io: CommandIO = PROCESS_IO):
     background: false,
     processMetrics: false,
     recordIncidents: false,
+    ...(storage ? { storage } : {}),
     // An export holds the records and tiles its lookups need, not data tiles: indexing would warn of each.
     indexDataTiles: false,
   });

@@ -44,9 +44,12 @@ export interface WarmReport {
   bytes: number;
   /** Checksum-database record ids of the primary database, proven and kept. */
   readonly recordIds: Set<number>;
-  /** Tiles clients need for those records (all kept). */
+  /** Tiles clients need for those records. */
   tiles: ReadTile[];
-  /** Set when the tiles could not all be had. */
+  /** Of those records and tiles, how many are in storage (a write behind the answer may have failed: a full disk). */
+  recordsKept: number;
+  tilesKept: number;
+  /** Set when the tiles could not all be had, or records and tiles could not all be stored. */
   tileProblem?: string;
   /**
    * The data tiles around those records (the outage index: they answer lookups of their neighbours while the
@@ -76,7 +79,7 @@ async function warmOne(
   g: Godepot,
   t: WarmTarget,
   sink: WarmSink | undefined,
-  ids: Set<number>,
+  proven: (mv: ModuleVersion, id: number) => void,
   signal?: AbortSignal,
 ): Promise<OneResult> {
   const problems = [...t.conflicts];
@@ -91,7 +94,7 @@ async function warmOne(
     let db: GoSumHashes;
     try {
       const { record } = await mirror.lookup({ path: t.path, version: t.version }, signal);
-      ids.add(record.id);
+      proven(t, record.id);
       db = hashesFromRecord(record.text.toString('utf8'), t.path, t.version);
     } catch (err) {
       // Without a verified record nothing would be kept as verified; report it and move on.
@@ -168,7 +171,14 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     bytes: 0,
     recordIds: new Set(),
     tiles: [],
+    recordsKept: 0,
+    tilesKept: 0,
     interrupted: false,
+  };
+  const looked: ModuleVersion[] = [];
+  const proven = (mv: ModuleVersion, id: number): void => {
+    report.recordIds.add(id);
+    looked.push(mv);
   };
   const queue = set.list();
   opts.progress.addTotal(queue.length);
@@ -179,7 +189,7 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     const label = `${t.path}@${t.version}`;
     running.set(
       id,
-      warmOne(g, t, opts.sink, report.recordIds, opts.signal).then(
+      warmOne(g, t, opts.sink, proven, opts.signal).then(
         (r) => {
           report.modules++;
           report.bytes += r.bytes;
@@ -239,6 +249,16 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     } catch (err) {
       report.tileProblem = `cannot keep the checksum-database tiles clients need: ${errorText(err)}`;
     }
+    // Records and tiles are stored behind the answer, and a failed write is only logged: count what landed.
+    await mirror.store.writesSettled();
+    const { store } = mirror;
+    const held = async (key: string, size = 0): Promise<boolean> =>
+      ((await store.storage.stat(key).catch(() => null))?.size ?? -1) >= size;
+    for (const mv of looked) if (await held(store.lookupKey(mv.path, mv.version))) report.recordsKept++;
+    for (const { tile } of report.tiles)
+      if ((await held(store.fullKey(tile))) || (await held(store.partialKey(tile), tile.w * 32))) report.tilesKept++;
+    if (report.recordsKept < looked.length || report.tilesKept < report.tiles.length)
+      report.tileProblem ??= `${looked.length - report.recordsKept} of ${looked.length} checksum-database records and ${report.tiles.length - report.tilesKept} of ${report.tiles.length} tiles could not be stored in the data folder (the warnings above say why); fix that (a full disk: free space or grow the volume), then run the same command again`;
     // Those indexed in the background are held already; those of records found stored (an earlier run's) and
     // those that failed are asked for now, so that running again is the way to fill what is missing.
     const data = await mirror.keepDataTilesAround(report.recordIds, opts.signal);

@@ -62,8 +62,8 @@ export function progressMode(s: string): ProgressMode {
 export function formatWarmReport(r: WarmReport, verb: string, notes: readonly string[] = []): string {
   const lines: string[] = [];
   const dbPart =
-    r.recordIds.size > 0
-      ? `; ${r.recordIds.size} checksum-database record${r.recordIds.size === 1 ? '' : 's'} and ${r.tiles.length} tile${r.tiles.length === 1 ? '' : 's'} kept for clients`
+    r.recordsKept > 0 || r.tilesKept > 0
+      ? `; ${r.recordsKept} checksum-database record${r.recordsKept === 1 ? '' : 's'} and ${r.tilesKept} tile${r.tilesKept === 1 ? '' : 's'} kept for clients`
       : '';
   lines.push(
     `${verb} ${r.ok} of ${r.modules} module versions: ${r.stored} files fetched and verified now, ${r.cached} already cached, ${formatBytes(r.bytes)}${dbPart}`,
