@@ -14,6 +14,7 @@ import type { ImmutableKind } from '../proxy/request.js';
 import { MAX_LIST } from '../proxy/fetch.js';
 import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
+import { isDiskFull } from '../proxy/errors.js';
 import { compose, type Godepot } from '../runtime/compose.js';
 import {
   commandLogger,
@@ -112,7 +113,7 @@ async function realish(p: string): Promise<string> {
 /** Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported. */
 async function exportSumdb(
   g: Godepot,
-  out: Storage,
+  put: (key: string, data: Buffer) => Promise<void>,
   targets: readonly WarmTarget[],
   report: WarmReport,
 ): Promise<number> {
@@ -124,19 +125,24 @@ async function exportSumdb(
   for (const t of targets) {
     const rec = await mirror.store.readRecord(t.path, t.version);
     if (!rec || !report.recordIds.has(rec.id)) continue;
-    await out.put(
+    await put(
       `${base}lookup/${escapePath(t.path)}@${escapeVersion(t.version)}`,
       Buffer.concat([formatRecord(rec.id, rec.text), head.note]),
     );
     records++;
   }
-  for (const { tile, data } of report.tiles) await out.put(base + tilePath(tile), data);
-  await out.put(base + 'latest', head.note);
-  await out.put(base + 'supported', Buffer.alloc(0));
+  for (const { tile, data } of report.tiles) await put(base + tilePath(tile), data);
+  await put(base + 'latest', head.note);
+  await put(base + 'supported', Buffer.alloc(0));
   return records;
 }
 
-export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+export async function exportCommand(
+  args: string[],
+  io: CommandIO = PROCESS_IO,
+  /** Opens the export folder (tests: a disk that fills up). */
+  openFolder: (dir: string) => Promise<Storage> = (dir) => FsStorage.open(dir, { durable: false }),
+): Promise<number> {
   const cs = loadCommandSettings('export', args, EXPORT_FLAGS, io.env);
   if (cs.flags.help) {
     io.out(EXPORT_HELP);
@@ -157,8 +163,22 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
       `${dir} is godepot's data folder${realDir === realData ? '' : ' (or inside it)'}: export into a folder of its own, e.g. /media/usb/godepot`,
     );
   const collected = await collectTargets(inputs);
-  const out = await FsStorage.open(dir, { durable: false });
+  const out = await openFolder(dir);
+  /** path@version.kind of each artifact written to the folder. */
+  const written = new Set<string>();
+  /** The versions of each module written whole. */
   const exported = new Map<string, Set<string>>();
+  // A full disk is said once, for the folder, not as an errno per artifact, list and record.
+  let full = false;
+  const writing = async (write: () => Promise<unknown>): Promise<void> => {
+    try {
+      await write();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      full = true;
+      throw new Error(`not written: ${dir} is full`);
+    }
+  };
   const settings = cs.settings;
   const log = commandLogger(settings, io, 'godepot export');
   const g = await compose(settings, {
@@ -171,6 +191,8 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
   const interrupt = interruptible();
   let report: WarmReport;
   let records = 0;
+  /** Module versions written whole. */
+  let whole = 0;
   let writeProblem: string | undefined;
   try {
     report = await runWarm(g, collected.targets, {
@@ -179,28 +201,42 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
       signal: interrupt.signal,
       sink: {
         async artifact(t, kind, a) {
-          await copyArtifact(out, proxyKey(t.path, t.version, kind), a);
-          let vs = exported.get(t.path);
-          if (!vs) exported.set(t.path, (vs = new Set()));
-          vs.add(t.version);
+          await writing(() => copyArtifact(out, proxyKey(t.path, t.version, kind), a));
+          written.add(`${t.path}@${t.version}.${kind}`);
         },
       },
     });
+    // A module version is in the folder when all it should hold is: listed only then (the go command would take a
+    // listed version without its zip for one it can download).
+    const kinds = (t: WarmTarget): string[] => ['mod', ...(t.info ? ['info'] : []), ...(t.zip ? ['zip'] : [])];
+    for (const t of collected.targets.list()) {
+      if (!kinds(t).every((k) => written.has(`${t.path}@${t.version}.${k}`))) continue;
+      let vs = exported.get(t.path);
+      if (!vs) exported.set(t.path, (vs = new Set()));
+      vs.add(t.version);
+      whole++;
+    }
     // The folder may hold anything in the way (a file where a folder goes, a link out), or fill up: said in the
     // report, which still tells what was written, not thrown past it.
     try {
       for (const [path, versions] of exported) {
         const key = `${escapePath(path)}/@v/list`;
         const existing = await existingList(dir, key);
-        await out.put(key, Buffer.from(mergeVersionList(existing, versions)));
+        await writing(() => out.put(key, Buffer.from(mergeVersionList(existing, versions))));
       }
     } catch (err) {
-      writeProblem = `cannot write the version lists to ${dir}: ${(err as Error).message}`;
+      if (!full) writeProblem = `cannot write the version lists to ${dir}: ${(err as Error).message}`;
     }
     try {
-      records = await exportSumdb(g, out, collected.targets.list(), report);
+      records = await exportSumdb(
+        g,
+        (key, data) => writing(() => out.put(key, data)),
+        collected.targets.list(),
+        report,
+      );
     } catch (err) {
-      writeProblem ??= `cannot write the checksum-database records and tiles to ${dir}: ${(err as Error).message}`;
+      if (!full)
+        writeProblem ??= `cannot write the checksum-database records and tiles to ${dir}: ${(err as Error).message}`;
     }
   } finally {
     interrupt.release();
@@ -211,11 +247,18 @@ export async function exportCommand(args: string[], io: CommandIO = PROCESS_IO):
     log.flush();
   }
   let text = formatWarmReport(report, 'exported', [
+    ...(full
+      ? [
+          `problem: ${dir} is full (no space left on the device): free space there or export to a larger one, then export again`,
+        ]
+      : []),
     ...(writeProblem === undefined ? [] : [`problem: ${writeProblem}`]),
     ...collected.errors.map((e) => `input: ${e.message}`),
   ]);
-  text += `wrote ${exported.size} modules and ${records} checksum-database records to ${dir}\n`;
-  const failed = warmFailed(report) || collected.errors.length > 0 || writeProblem !== undefined;
+  const total = collected.targets.size;
+  text += `wrote ${whole} of ${total} module versions${whole < total ? ' whole (what the others miss is listed above)' : ''} and ${records} checksum-database records to ${dir}\n`;
+  const failed =
+    warmFailed(report) || collected.errors.length > 0 || writeProblem !== undefined || full || whole < total;
   // Carrying an incomplete folder over is what the air-gapped side then finds out the hard way.
   text += failed
     ? `not complete: fix what is listed above and export again before carrying ${dir} over\n`

@@ -193,7 +193,8 @@ export function toGodepotError(err: unknown, what: string, path?: string): Godep
   });
 }
 
-function isDiskFull(err: unknown): boolean {
+/** A write failed for want of space: the disk, or the quota of the user godepot runs as, is full. */
+export function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
 }

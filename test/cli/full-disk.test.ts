@@ -1,4 +1,5 @@
-// import when a disk fills up: the report counts only what was stored.
+// export and import when a disk fills up: the report says which folder is
+// full and what to do, once, and counts only what was written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { exportCommand } from '../../src/cli/export.js';
@@ -61,6 +62,27 @@ describe('a full disk', () => {
     'none',
   ];
   const targets = (): string[] => mods.map((m) => `${m.path}@${m.version}`);
+
+  it('export: names the full folder once, and counts a module without its zip as not written', async () => {
+    const out = join(dir, 'usb');
+    const c = captureIo();
+    // Room for the .mod and .info files and for one module's zip, not for the other's.
+    const folder = new FillingStorage((key) => key.endsWith('.zip') && key.includes('fullb'));
+    const code = await exportCommand([...flags(join(dir, 'data1')), out, ...targets()], c.io, async () => folder);
+    const text = c.text();
+    expect(text).toMatch(/^exported 1 of 2 module versions/m);
+    // Said once, with the folder and what to do; each module says what it misses, not an errno.
+    expect(text.match(/no space left/g)).toHaveLength(1);
+    expect(text).toMatch(
+      /^problem: .*usb is full \(no space left on the device\): free space there or export to a larger one/m,
+    );
+    expect(text).toMatch(/^ {6}\.zip: not written: .*usb is full$/m);
+    expect(text).toMatch(/^wrote 1 of 2 module versions whole/m);
+    // Listed only when whole: the go command would take a listed version for one it can download.
+    expect((await folder.get('example.com/fulla/@v/list'))?.toString()).toBe('v1.0.0\n');
+    expect(await folder.get('example.com/fullb/@v/list')).toBeNull();
+    expect(code).toBe(1);
+  });
 
   it('import: counts only the records and tiles it stored', async () => {
     const out = join(dir, 'carried');
