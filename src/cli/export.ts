@@ -4,7 +4,7 @@
 // records and the exact tiles a go client reads to check them. The folder
 // works as GOPROXY=file://DIR and is what `godepot import` reads on the far
 // side of an air gap.
-import { lstat, readFile, realpath, rmdir } from 'node:fs/promises';
+import { lstat, readFile, realpath, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
@@ -14,6 +14,7 @@ import type { ImmutableKind } from '../proxy/request.js';
 import { MAX_LIST } from '../proxy/fetch.js';
 import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
+import { DataFolderError } from '../storage/fs.js';
 import { isDiskFull } from '../proxy/errors.js';
 import { compose, type Godepot } from '../runtime/compose.js';
 import {
@@ -110,6 +111,19 @@ async function realish(p: string): Promise<string> {
   return parent === abs ? abs : join(await realish(parent), basename(abs));
 }
 
+/** The export folder, opened for writing; a path that cannot be one is a usage error that names it. */
+async function openExportFolder(dir: string): Promise<Storage> {
+  if ((await stat(dir).catch(() => null))?.isDirectory() === false)
+    throw new ConfigError(`${dir} is a file, not a folder: give the folder to export into (a new one is created)`);
+  try {
+    return await FsStorage.open(dir, { durable: false });
+  } catch (err) {
+    if (err instanceof DataFolderError)
+      throw new ConfigError(`export folder ${dir}: ${err.reason}; give a folder this user can create or write in`);
+    throw err;
+  }
+}
+
 /** Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported. */
 async function exportSumdb(
   g: Godepot,
@@ -141,7 +155,7 @@ export async function exportCommand(
   args: string[],
   io: CommandIO = PROCESS_IO,
   /** Opens the export folder (tests: a disk that fills up). */
-  openFolder: (dir: string) => Promise<Storage> = (dir) => FsStorage.open(dir, { durable: false }),
+  openFolder: (dir: string) => Promise<Storage> = openExportFolder,
 ): Promise<number> {
   const cs = loadCommandSettings('export', args, EXPORT_FLAGS, io.env);
   if (cs.flags.help) {

@@ -90,6 +90,20 @@ describe('exporting into a folder that is not empty', () => {
     }
   });
 
+  it('refuses a path that is a file, or lies below one, naming the export folder and what to give', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'not a folder\n');
+    const c = captureIo();
+    await expect(exportCommand([...flags(join(dir, 'data5')), file, `${path}@v1.0.0`], c.io)).rejects.toThrow(
+      /^\S*a-file is a file, not a folder: give the folder to export into/,
+    );
+    const below = join(file, 'sub');
+    await expect(exportCommand([...flags(join(dir, 'data5')), below, `${path}@v1.0.0`], c.io)).rejects.toThrow(
+      /^export folder \S*a-file\/sub: .*a path element is a file, not a folder; give a folder/,
+    );
+    expect(await readFile(file, 'utf8')).toBe('not a folder\n');
+  });
+
   it('reports a part it cannot write (a file where its sumdb folder goes), with exit status 1, not a crash', async () => {
     const out = join(dir, 'sumdb-is-a-file');
     await mkdir(out);
