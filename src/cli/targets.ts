@@ -98,7 +98,7 @@ export class TargetSet {
 /** Folders never searched for go.sum files: VCS metadata, dependencies of other ecosystems, test fixtures. */
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', 'vendor', 'testdata']);
 
-/** Every go.sum below dir (not following symlinks), sorted. */
+/** Every go.sum (and a workspace's go.work.sum) below dir (not following symlinks), sorted. */
 export async function findGoSums(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
@@ -111,7 +111,7 @@ export async function findGoSums(dir: string): Promise<string[]> {
     for (const e of entries) {
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) await walk(join(d, e.name));
-      } else if (e.isFile() && e.name === 'go.sum') out.push(join(d, e.name));
+      } else if (e.isFile() && (e.name === 'go.sum' || e.name === 'go.work.sum')) out.push(join(d, e.name));
     }
   };
   await walk(dir);
@@ -159,6 +159,13 @@ export async function collectTargets(
     const name = basename(file);
     try {
       if (name.endsWith('.sum')) addGoSum(targets, text, file);
+      else if (name === 'go.work')
+        // A workspace's modules are in its folders' go.sum files and go.work.sum, which the folder input reads.
+        throw new GoFileError(
+          file,
+          0,
+          'a go.work file is not read: give the folder holding it (every go.sum below it and go.work.sum are read)',
+        );
       else if (name === 'go.mod' || name.endsWith('.mod')) addGoMod(targets, text, file);
       else for (const mv of parseModuleList(text, file)) targets.add(mv, FULL, file);
     } catch (err) {

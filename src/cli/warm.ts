@@ -40,7 +40,7 @@ INPUT is any of:
   path/to/go.sum       every module version in it (go.mod-only lines fetch only the .mod)
   path/to/go.mod       its requirements, and the go.mod files of their module graph
   path/to/list.txt     one module@version per line ('-' reads stdin)
-  path/to/folder       every go.sum below it (.git, vendor, testdata, node_modules skipped)
+  path/to/folder       every go.sum and go.work.sum below it (.git, vendor, testdata, node_modules skipped)
   module@version       one module version
 
 Flags:

@@ -134,4 +134,23 @@ describe('collectTargets', () => {
     const c = await collectTargets([await tmp()]);
     expect(c.errors[0]?.message).toMatch(/no go\.sum file found/);
   });
+
+  it('says to give the folder for a go.work, and reads the go.work.sum of a folder', async () => {
+    const root = await tmp();
+    await mkdir(join(root, 'a'));
+    await writeFile(join(root, 'go.work'), 'go 1.22\n\nuse ./a\n');
+    await writeFile(join(root, 'a', 'go.sum'), 'example.com/x v1.0.0 h1:x=\nexample.com/x v1.0.0/go.mod h1:xm=\n');
+    await writeFile(join(root, 'go.work.sum'), 'example.com/w v1.2.0/go.mod h1:wm=\n');
+    const work = await collectTargets([join(root, 'go.work')]);
+    expect(work.targets.size).toBe(0);
+    expect(work.errors.map((e) => e.message)).toEqual([
+      `${join(root, 'go.work')}: a go.work file is not read: give the folder holding it (every go.sum below it and go.work.sum are read)`,
+    ]);
+    const folder = await collectTargets([root]);
+    expect(folder.errors).toEqual([]);
+    expect(folder.targets.list().map((t) => `${t.path}@${t.version}`)).toEqual([
+      'example.com/x@v1.0.0',
+      'example.com/w@v1.2.0',
+    ]);
+  });
 });
