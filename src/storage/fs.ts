@@ -356,11 +356,12 @@ export class FsStorage implements Storage {
   }
 
   async get(key: string): Promise<Buffer | null> {
+    const f = await this.openFile(key);
+    if (!f) return null;
     try {
-      return await readFile(this.file(key));
-    } catch (err) {
-      if (isNoFile(err)) return null;
-      throw err;
+      return await f.fh.readFile();
+    } finally {
+      await f.fh.close();
     }
   }
 
@@ -376,24 +377,33 @@ export class FsStorage implements Storage {
   }
 
   async open(key: string): Promise<OpenBlob | null> {
+    const f = await this.openFile(key);
+    return f && openFileBlob(f.fh, f.size, f.mtimeMs);
+  }
+
+  /**
+   * The stored file under key, open for reading; null when there is none, or what is there is not a file. Opened
+   * without waiting (O_NONBLOCK: nothing for a regular file): a FIFO put where a file belongs would otherwise
+   * hold the open, and one of libuv's four threads, until something writes to it — four such and every file
+   * access, DNS lookup and zip inflation of the process waits behind them.
+   */
+  private async openFile(key: string): Promise<{ fh: FileHandle; size: number; mtimeMs: number } | null> {
     let fh: FileHandle;
     try {
-      fh = await open(this.file(key), constants.O_RDONLY);
+      fh = await open(this.file(key), constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       if (isNoFile(err)) return null;
       throw err;
     }
     try {
       const st = await fh.stat();
-      if (!st.isFile()) {
-        await fh.close();
-        return null;
-      }
-      return openFileBlob(fh, st.size, st.mtimeMs);
+      if (st.isFile()) return { fh, size: st.size, mtimeMs: st.mtimeMs };
     } catch (err) {
       await fh.close();
       throw err;
     }
+    await fh.close();
+    return null;
   }
 
   async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
