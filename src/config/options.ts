@@ -273,7 +273,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'storage-timeout',
     type: 'duration',
     default: '5s',
-    help: 'Deadline of every object-store call (headers, and any pause inside a body); past it the request fails with 503.',
+    help: 'Deadline of every object-store call (headers, and any pause inside a body), and of each read and staging write on the data folder (a disk or network file system that hangs); past it the request fails with 503.',
   },
   {
     name: 'redis',

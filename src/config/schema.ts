@@ -289,7 +289,7 @@ export const SETTINGS_SCHEMA = z
       insecureAuth: v['insecure-auth'],
       storage:
         store.kind === 'fs'
-          ? store
+          ? { ...store, timeout: v['storage-timeout'] }
           : { ...store, endpoint: v['s3-endpoint'].replace(/\/$/, ''), timeout: v['storage-timeout'] },
       redis: v.redis,
       nodeName: v['node-name'],

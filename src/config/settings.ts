@@ -74,7 +74,11 @@ export interface Settings {
 }
 
 export type StorageSpec =
-  | { readonly kind: 'fs' }
+  | {
+      readonly kind: 'fs';
+      /** Deadline (ms) of each read, staging write and writability check (a hung disk: FsStorageOptions.timeout). */
+      readonly timeout: number;
+    }
   | {
       readonly kind: 's3';
       readonly bucket: string;

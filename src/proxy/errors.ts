@@ -166,7 +166,7 @@ export function toGodepotError(err: unknown, what: string, path?: string): Godep
   if (err instanceof StorageUnavailableError) {
     return new GodepotError(
       'storage_failed',
-      `godepot: cannot serve ${what}: ${err.message}; try again shortly (operators: check the object store)`,
+      `godepot: cannot serve ${what}: ${err.message}; try again shortly (operators: check the ${err.store.startsWith('s3://') ? 'object store' : 'disk under the data folder'})`,
       { store: err.store },
     );
   }

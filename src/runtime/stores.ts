@@ -39,7 +39,7 @@ export async function openStorage(settings: Settings, writes: boolean | 'check' 
 
 function openBackend(settings: Settings, writes: boolean | 'check'): Promise<Storage> {
   const s = settings.storage;
-  if (s.kind === 'fs') return FsStorage.open(settings.data);
+  if (s.kind === 'fs') return FsStorage.open(settings.data, { timeout: s.timeout });
   return S3Storage.open({
     bucket: s.bucket,
     prefix: s.prefix,

@@ -30,7 +30,9 @@ import {
   type PutOptions,
   type StagedBlob,
   type Storage,
+  StorageUnavailableError,
 } from './storage.js';
+import { LATE, systemClock, within, type WaitingClock } from '../util/clock.js';
 
 const STAGING = '.staging';
 /** A staging owner whose lock has not been refreshed for this long is gone, whatever its PID says. */
@@ -157,6 +159,14 @@ function pidAlive(pid: number): boolean {
 export interface FsStorageOptions {
   /** fsync files and their folders on commit (default true). */
   durable?: boolean;
+  /**
+   * Deadline (ms) of each read, staging write and writability check (default: none). A call on a disk or network
+   * file system that hangs cannot be taken back, but the request waiting for it fails with a 503 that says so,
+   * and /readyz says it, instead of hanging with it (see bounded()).
+   */
+  timeout?: number;
+  /** What the deadline is measured on (default: the system clock). */
+  clock?: WaitingClock;
 }
 
 /**
@@ -176,6 +186,8 @@ export interface FsStorageOptions {
 export class FsStorage implements Storage {
   readonly kind = 'fs';
   private readonly durable: boolean;
+  private readonly timeout: number | undefined;
+  private readonly clock: WaitingClock;
   /** This start's staging folder. */
   private readonly staging: string;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -191,6 +203,8 @@ export class FsStorage implements Storage {
     readonly owner: string,
   ) {
     this.durable = opts.durable ?? true;
+    this.timeout = opts.timeout;
+    this.clock = opts.clock ?? systemClock;
     this.staging = join(root, STAGING, owner);
   }
 
@@ -355,7 +369,11 @@ export class FsStorage implements Storage {
     return join(this.staging, randomBytes(8).toString('hex'));
   }
 
-  async get(key: string): Promise<Buffer | null> {
+  get(key: string): Promise<Buffer | null> {
+    return this.bounded(`reading ${key}`, this.read(key));
+  }
+
+  private async read(key: string): Promise<Buffer | null> {
     const f = await this.openFile(key);
     if (!f) return null;
     try {
@@ -365,7 +383,11 @@ export class FsStorage implements Storage {
     }
   }
 
-  async stat(key: string): Promise<BlobInfo | null> {
+  stat(key: string): Promise<BlobInfo | null> {
+    return this.bounded(`looking at ${key}`, this.statFile(key));
+  }
+
+  private async statFile(key: string): Promise<BlobInfo | null> {
     try {
       const st = await stat(this.file(key));
       if (!st.isFile()) return null;
@@ -377,8 +399,28 @@ export class FsStorage implements Storage {
   }
 
   async open(key: string): Promise<OpenBlob | null> {
-    const f = await this.openFile(key);
-    return f && openFileBlob(f.fh, f.size, f.mtimeMs);
+    const f = await this.bounded(`opening ${key}`, this.openFile(key), (late) => late?.fh.close());
+    return f && openFileBlob(f.fh, f.size, f.mtimeMs, true, (what, p) => this.bounded(`${what} ${key}`, p));
+  }
+
+  /**
+   * p, or a StorageUnavailableError once it has taken longer than the timeout: the disk (or the network file
+   * system) under the data folder hangs. The call itself goes on (a file-system call cannot be taken back, and
+   * holds one of libuv's threads until it returns); what it gives when it does is handed to late (a handle to
+   * close). Only the calls a client's answer waits for are bounded: a commit, the fsync of a large zip
+   * among them, lands behind the answer and may legitimately take longer.
+   */
+  bounded<T>(what: string, p: Promise<T>, late?: (value: T) => unknown): Promise<T> {
+    if (this.timeout === undefined) return p;
+    const ms = this.timeout;
+    return within(p, ms, this.clock).then((r) => {
+      if (r !== LATE) return r;
+      p.then(late, () => undefined).catch(() => undefined);
+      throw new StorageUnavailableError(
+        this.root,
+        `${what} did not finish within ${ms / 1000}s: the disk or network file system under it does not answer`,
+      );
+    });
   }
 
   /**
@@ -475,7 +517,9 @@ export class FsStorage implements Storage {
 
   async stage(): Promise<FsStagedBlob> {
     const tmp = this.stagingFile();
-    const fh = await this.openStaging(tmp, 'wx+');
+    const fh = await this.bounded('creating a staging file', this.openStaging(tmp, 'wx+'), (late) =>
+      late.close().then(() => rm(tmp, { force: true })),
+    );
     return new FsStagedBlob(this, tmp, fh);
   }
 
@@ -589,7 +633,11 @@ export class FsStorage implements Storage {
     await walk(base, prefix.endsWith('/') ? prefix : prefix + '/');
   }
 
-  async checkWritable(): Promise<void> {
+  checkWritable(): Promise<void> {
+    return this.bounded('writing a test file', this.writeTestFile());
+  }
+
+  private async writeTestFile(): Promise<void> {
     const tmp = this.stagingFile();
     const fh = await this.openStaging(tmp, 'wx');
     try {
@@ -626,7 +674,11 @@ class FsStagedBlob implements StagedBlob {
     private readonly fh: FileHandle,
   ) {}
 
-  async write(chunk: Uint8Array): Promise<void> {
+  write(chunk: Uint8Array): Promise<void> {
+    return this.storage.bounded('writing a staging file', this.writeAll(chunk));
+  }
+
+  private async writeAll(chunk: Uint8Array): Promise<void> {
     if (this.finished || this.done) throw new Error('write after finish');
     let off = 0;
     while (off < chunk.length) {
@@ -673,7 +725,13 @@ class FsStagedBlob implements StagedBlob {
   }
 }
 
-function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle = true): OpenBlob {
+function openFileBlob(
+  fh: FileHandle,
+  size: number,
+  mtimeMs: number,
+  ownsHandle = true,
+  bounded: <T>(what: string, p: Promise<T>) => Promise<T> = (_what, p) => p,
+): OpenBlob {
   let closed = false;
   const blob: OpenBlob = {
     size,
@@ -681,18 +739,8 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
     stream(start = 0, end = size): Readable {
       return new FileRangeStream(fh, start, Math.min(end, size));
     },
-    async read(start = 0, end = size, into?: Buffer): Promise<Buffer> {
-      const len = Math.max(0, end - start);
-      if (into && into.length < len)
-        throw new RangeError(`read buffer of ${into.length} bytes is too small for ${len} bytes`);
-      const buf = into ? into.subarray(0, len) : Buffer.allocUnsafe(len);
-      let off = 0;
-      while (off < len) {
-        const { bytesRead } = await fh.read(buf, off, len - off, start + off);
-        if (bytesRead === 0) throw new Error('unexpected end of stored file');
-        off += bytesRead;
-      }
-      return buf;
+    read(start = 0, end = size, into?: Buffer): Promise<Buffer> {
+      return bounded('reading', readRange(start, end, into));
     },
     async close(): Promise<void> {
       if (closed || !ownsHandle) return;
@@ -700,6 +748,19 @@ function openFileBlob(fh: FileHandle, size: number, mtimeMs: number, ownsHandle 
       await fh.close();
     },
   };
+  async function readRange(start: number, end: number, into?: Buffer): Promise<Buffer> {
+    const len = Math.max(0, end - start);
+    if (into && into.length < len)
+      throw new RangeError(`read buffer of ${into.length} bytes is too small for ${len} bytes`);
+    const buf = into ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+    let off = 0;
+    while (off < len) {
+      const { bytesRead } = await fh.read(buf, off, len - off, start + off);
+      if (bytesRead === 0) throw new Error('unexpected end of stored file');
+      off += bytesRead;
+    }
+    return buf;
+  }
   return blob;
 }
 

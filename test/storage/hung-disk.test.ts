@@ -1,0 +1,86 @@
+// A disk or network file system that hangs (an NFS server gone, a failing
+// volume): a file-system call on it does not return, and cannot be taken back.
+// FsStorage bounds the calls a client's answer waits for (reads, staging
+// writes, the writability check /readyz makes): past the deadline the caller
+// gets a StorageUnavailableError naming the data folder — a 503 that lets the
+// go command fall through to its next GOPROXY entry, not a build that hangs —
+// and when the disk answers again, what the late calls opened is closed.
+//
+// The hang is real: this process's libuv threads are all held in calls that do
+// not return (opens of FIFOs nobody writes to), so every file-system call of
+// the storage waits behind them, as behind a hung mount.
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsStorage } from '../../src/storage/fs.js';
+import { StorageUnavailableError } from '../../src/storage/index.js';
+import { FakeClock } from '../support/clock.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** Opens the FIFO for writing, which ends the wait of a reader blocked in its open. */
+function unblock(fifo: string): void {
+  try {
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // No reader waiting (ENXIO): nothing to end.
+  }
+}
+
+describe('FsStorage on a disk that hangs', () => {
+  it('fails each call a client waits for at the deadline, naming the data folder, and recovers', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
+    dirs.push(base);
+    const data = join(base, 'data');
+    const clock = new FakeClock();
+    const s = await FsStorage.open(data, { timeout: 5_000, clock });
+    const fifos: string[] = [];
+    try {
+      await s.put('mod/a', Buffer.from('module a\n'));
+      for (let i = 0; i < Number(process.env.UV_THREADPOOL_SIZE ?? 4); i++) {
+        fifos.push(join(base, `fifo${i}`));
+        execFileSync('mkfifo', [fifos[i] as string]);
+      }
+      const holding = fifos.map((f) => open(f, 'r'));
+      const calls = {
+        get: s.get('mod/a'),
+        stat: s.stat('mod/a'),
+        open: s.open('mod/a'),
+        stage: s.stage(),
+        checkWritable: s.checkWritable(),
+      };
+      const settled = Object.values(calls).map((p) =>
+        p.then(
+          () => 'answered',
+          (err: unknown) => err,
+        ),
+      );
+      expect(clock.pending).toBe(5);
+      await clock.advance(5_000);
+      const errors = await Promise.all(settled);
+      for (const err of errors) {
+        expect(err).toBeInstanceOf(StorageUnavailableError);
+        expect((err as StorageUnavailableError).store).toBe(data);
+      }
+      expect((errors[0] as Error).message).toBe(
+        `the storage ${data} is unavailable: reading mod/a did not finish within 5s: the disk or network file system under it does not answer`,
+      );
+      // The disk answers again: the late calls finish (what they opened is closed), and the storage serves on.
+      for (const f of fifos) unblock(f);
+      for (const h of await Promise.all(holding)) await h.close();
+      expect(await s.get('mod/a')).toEqual(Buffer.from('module a\n'));
+      const staging = join(data, '.staging', s.owner);
+      for (let i = 0; i < 100 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
+      expect(await readdir(staging)).toEqual([]);
+    } finally {
+      for (const f of fifos) unblock(f);
+      await s.close();
+    }
+  });
+});
