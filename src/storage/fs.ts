@@ -188,6 +188,9 @@ export class FsStorage implements Storage {
   private readonly durable: boolean;
   private readonly timeout: number | undefined;
   private readonly clock: WaitingClock;
+  /** Bounded calls past their deadline that have not returned yet, and since when the first has been running. */
+  private lateCalls = 0;
+  private hungSince: number | null = null;
   /** This start's staging folder. */
   private readonly staging: string;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -370,7 +373,7 @@ export class FsStorage implements Storage {
   }
 
   get(key: string): Promise<Buffer | null> {
-    return this.bounded(`reading ${key}`, this.read(key));
+    return this.bounded(`reading ${key}`, () => this.read(key));
   }
 
   private async read(key: string): Promise<Buffer | null> {
@@ -384,7 +387,7 @@ export class FsStorage implements Storage {
   }
 
   stat(key: string): Promise<BlobInfo | null> {
-    return this.bounded(`looking at ${key}`, this.statFile(key));
+    return this.bounded(`looking at ${key}`, () => this.statFile(key));
   }
 
   private async statFile(key: string): Promise<BlobInfo | null> {
@@ -399,23 +402,46 @@ export class FsStorage implements Storage {
   }
 
   async open(key: string): Promise<OpenBlob | null> {
-    const f = await this.bounded(`opening ${key}`, this.openFile(key), (late) => late?.fh.close());
-    return f && openFileBlob(f.fh, f.size, f.mtimeMs, true, (what, p) => this.bounded(`${what} ${key}`, p));
+    const f = await this.bounded(
+      `opening ${key}`,
+      () => this.openFile(key),
+      (late) => late?.fh.close(),
+    );
+    return f && openFileBlob(f.fh, f.size, f.mtimeMs, true, (what, call) => this.bounded(`${what} ${key}`, call));
   }
 
   /**
-   * p, or a StorageUnavailableError once it has taken longer than the timeout: the disk (or the network file
+   * call(), or a StorageUnavailableError once it has taken longer than the timeout: the disk (or the network file
    * system) under the data folder hangs. The call itself goes on (a file-system call cannot be taken back, and
    * holds one of libuv's threads until it returns); what it gives when it does is handed to late (a handle to
-   * close). Only the calls a client's answer waits for are bounded: a commit, the fsync of a large zip
-   * among them, lands behind the answer and may legitimately take longer.
+   * close). Until it has returned, the disk is taken as hung: other calls fail at once rather than queue behind
+   * it (each would hold a queued request and its buffers for as long as the disk hangs). Only the calls a
+   * client's answer waits for are bounded: a commit, the fsync of a large zip among them, lands behind the
+   * answer and may legitimately take longer.
    */
-  bounded<T>(what: string, p: Promise<T>, late?: (value: T) => unknown): Promise<T> {
-    if (this.timeout === undefined) return p;
+  bounded<T>(what: string, call: () => Promise<T>, late?: (value: T) => unknown): Promise<T> {
+    if (this.timeout === undefined) return call();
     const ms = this.timeout;
+    if (this.hungSince !== null) {
+      const s = Math.round((this.clock.now() - this.hungSince) / 1000);
+      return Promise.reject(
+        new StorageUnavailableError(
+          this.root,
+          `${what} not tried: a call made ${s}s ago has not returned (the disk or network file system under it does not answer)`,
+        ),
+      );
+    }
+    const p = call();
     return within(p, ms, this.clock).then((r) => {
       if (r !== LATE) return r;
-      p.then(late, () => undefined).catch(() => undefined);
+      this.lateCalls++;
+      this.hungSince ??= this.clock.now() - ms;
+      void p
+        .then(late, () => undefined)
+        .finally(() => {
+          if (--this.lateCalls === 0) this.hungSince = null;
+        })
+        .catch(() => undefined);
       throw new StorageUnavailableError(
         this.root,
         `${what} did not finish within ${ms / 1000}s: the disk or network file system under it does not answer`,
@@ -517,8 +543,10 @@ export class FsStorage implements Storage {
 
   async stage(): Promise<FsStagedBlob> {
     const tmp = this.stagingFile();
-    const fh = await this.bounded('creating a staging file', this.openStaging(tmp, 'wx+'), (late) =>
-      late.close().then(() => rm(tmp, { force: true })),
+    const fh = await this.bounded(
+      'creating a staging file',
+      () => this.openStaging(tmp, 'wx+'),
+      (late) => late.close().then(() => rm(tmp, { force: true })),
     );
     return new FsStagedBlob(this, tmp, fh);
   }
@@ -634,7 +662,7 @@ export class FsStorage implements Storage {
   }
 
   checkWritable(): Promise<void> {
-    return this.bounded('writing a test file', this.writeTestFile());
+    return this.bounded('writing a test file', () => this.writeTestFile());
   }
 
   private async writeTestFile(): Promise<void> {
@@ -675,7 +703,7 @@ class FsStagedBlob implements StagedBlob {
   ) {}
 
   write(chunk: Uint8Array): Promise<void> {
-    return this.storage.bounded('writing a staging file', this.writeAll(chunk));
+    return this.storage.bounded('writing a staging file', () => this.writeAll(chunk));
   }
 
   private async writeAll(chunk: Uint8Array): Promise<void> {
@@ -730,7 +758,7 @@ function openFileBlob(
   size: number,
   mtimeMs: number,
   ownsHandle = true,
-  bounded: <T>(what: string, p: Promise<T>) => Promise<T> = (_what, p) => p,
+  bounded: <T>(what: string, call: () => Promise<T>) => Promise<T> = (_what, call) => call(),
 ): OpenBlob {
   let closed = false;
   const blob: OpenBlob = {
@@ -740,7 +768,7 @@ function openFileBlob(
       return new FileRangeStream(fh, start, Math.min(end, size));
     },
     read(start = 0, end = size, into?: Buffer): Promise<Buffer> {
-      return bounded('reading', readRange(start, end, into));
+      return bounded('reading', () => readRange(start, end, into));
     },
     async close(): Promise<void> {
       if (closed || !ownsHandle) return;

@@ -71,13 +71,19 @@ describe('FsStorage on a disk that hangs', () => {
       expect((errors[0] as Error).message).toBe(
         `the storage ${data} is unavailable: reading mod/a did not finish within 5s: the disk or network file system under it does not answer`,
       );
+      // Until they return, the disk is taken as hung: a call is not even queued behind them, it fails at once.
+      await clock.advance(2_000);
+      await expect(s.get('mod/a')).rejects.toThrow(
+        `the storage ${data} is unavailable: reading mod/a not tried: a call made 7s ago has not returned`,
+      );
+      expect(clock.pending).toBe(0);
       // The disk answers again: the late calls finish (what they opened is closed), and the storage serves on.
       for (const f of fifos) unblock(f);
       for (const h of await Promise.all(holding)) await h.close();
-      expect(await s.get('mod/a')).toEqual(Buffer.from('module a\n'));
       const staging = join(data, '.staging', s.owner);
       for (let i = 0; i < 100 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
       expect(await readdir(staging)).toEqual([]);
+      expect(await s.get('mod/a')).toEqual(Buffer.from('module a\n'));
     } finally {
       for (const f of fifos) unblock(f);
       await s.close();
