@@ -22,6 +22,7 @@ import { parseSumdbRequest, type SumdbRequest } from './request.js';
 import { dataTilePrefix, recordMentions, splitDataTile, type ModuleVersionRef } from './records.js';
 import { askHonestMirrors, type RemoteSourceStatus, type SumdbRemote } from './remote.js';
 import { DataTileIndex } from './data-tiles.js';
+import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 import { provenHashes, remoteGet, tileHashes, unprovenRecord } from './proven.js';
 import { SumdbStore, TILE_HEIGHT, type StoredRecord } from './store.js';
 import { signedTree, TreeState, type TreeEvents, type VerifiedHead } from './tree-state.js';
@@ -132,13 +133,20 @@ export class SumdbMirror {
     const verifier = newVerifier(opts.key);
     const verifiers = new Verifiers(verifier);
     this.name = verifier.name;
+    // A full or failing disk fails every such write: said once per 10 s per kind, the rest counted (at debug level).
+    const clock = opts.clock ?? systemClock;
+    const unstored = new Spacing<string>(SAID_EVERY_MS, () => clock.now());
     this.store = new SumdbStore(
       opts.storage,
       this.name,
       (what, err) =>
-        opts.log.warn(
+        unstored.say(
+          opts.log,
+          'warn',
+          what,
           { db: this.name, err: err.message },
           `a verified checksum-database ${what} could not be stored; it will be fetched and proven again when needed`,
+          'alsoNotStored',
         ),
       (note) => signedTree(note, verifiers)?.n ?? null,
     );

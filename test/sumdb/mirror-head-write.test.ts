@@ -33,6 +33,14 @@ class FlakyHeadStorage extends MemoryStorage {
   }
 }
 
+/** A full disk for checksum-database records: every write of one fails. */
+class NoRoomForRecords extends MemoryStorage {
+  override async put(key: string, data: Uint8Array, opts?: PutOptions): Promise<void> {
+    if (key.includes('/lookup/')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    return super.put(key, data, opts);
+  }
+}
+
 /** The record id served, and the size of the head served with it. */
 function served(body: Buffer): { id: number; n: number } {
   const { id, rest } = parseRecord(body);
@@ -104,6 +112,17 @@ describe('SumdbMirror: records are stored after a head that covers them', () => 
     expect(served((await online.mirror.serve(lookup)).body)).toEqual({ id: 15, n: 20 });
     await online.mirror.close();
     await online.close();
+    await r.close();
+  });
+
+  it('records a full disk will not take are still served, and said once, not once per lookup', async () => {
+    const r = await rig([db.url], { storage: new NoRoomForRecords(), mirror: { indexDataTiles: false } });
+    for (let i = 0; i < 5; i++) expect((await r.mirror.lookup(mod(i))).record.id).toBe(i);
+    await r.mirror.idle();
+    const said = r.logs.filter((l) => String(l.msg).startsWith('a verified checksum-database record could not be'));
+    expect(said.map((l) => l.level)).toEqual([40, 20, 20, 20, 20]);
+    expect(said[4]).toMatchObject({ db: db.name, err: 'ENOSPC: no space left on device' });
+    await r.mirror.close();
     await r.close();
   });
 });
