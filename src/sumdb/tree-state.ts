@@ -606,7 +606,9 @@ export class TreeState {
       'inconsistent',
       `godepot: checksum database ${this.name} (${from}) served a tree head of size ${tree.n} that is inconsistent with the verified one of size ${cur.tree.n}; refused (see the godepot log for the evidence)`,
     );
-    // One alert per conflicting head: mergeLocked refuses it at once, quietly, from now on.
+    // One alert per conflicting head: mergeLocked refuses it at once, quietly, from now on. Another proof of it may
+    // have ended meanwhile (adoptPersisted takes no lock: lookups at once, or beside a merge): that one reported it.
+    if (this.refused.has(headKey(tree))) return error;
     this.refused.add(headKey(tree));
     const report = newerIsCandidate
       ? formatSecurityError(cur.note, note, proof)
