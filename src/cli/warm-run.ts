@@ -254,9 +254,18 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     const { store } = mirror;
     const held = async (key: string, size = 0): Promise<boolean> =>
       ((await store.storage.stat(key).catch(() => null))?.size ?? -1) >= size;
-    for (const mv of looked) if (await held(store.lookupKey(mv.path, mv.version))) report.recordsKept++;
-    for (const { tile } of report.tiles)
-      if ((await held(store.fullKey(tile))) || (await held(store.partialKey(tile), tile.w * 32))) report.tilesKept++;
+    // 32 at a time: on an object store each is a request, and a large warm looks up thousands.
+    const count = async <T>(items: readonly T[], isHeld: (item: T) => Promise<boolean>): Promise<number> => {
+      let n = 0;
+      for (let i = 0; i < items.length; i += 32)
+        n += (await Promise.all(items.slice(i, i + 32).map(isHeld))).filter(Boolean).length;
+      return n;
+    };
+    report.recordsKept = await count(looked, (mv) => held(store.lookupKey(mv.path, mv.version)));
+    report.tilesKept = await count(
+      report.tiles,
+      async ({ tile }) => (await held(store.fullKey(tile))) || held(store.partialKey(tile), tile.w * 32),
+    );
     if (report.recordsKept < looked.length || report.tilesKept < report.tiles.length)
       report.tileProblem ??= `${looked.length - report.recordsKept} of ${looked.length} checksum-database records and ${report.tiles.length - report.tilesKept} of ${report.tiles.length} tiles could not be stored in the data folder (the warnings above say why); fix that (a full disk: free space or grow the volume), then run the same command again`;
     // Those indexed in the background are held already; those of records found stored (an earlier run's) and
