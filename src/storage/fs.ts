@@ -761,6 +761,8 @@ function openFileBlob(
   bounded: <T>(what: string, call: () => Promise<T>) => Promise<T> = (_what, call) => call(),
 ): OpenBlob {
   let closed = false;
+  /** Reads in flight, a late one (past the storage's deadline, on a disk that hangs) among them. */
+  let reading = 0;
   const blob: OpenBlob = {
     size,
     mtimeMs,
@@ -768,12 +770,18 @@ function openFileBlob(
       return new FileRangeStream(fh, start, Math.min(end, size));
     },
     read(start = 0, end = size, into?: Buffer): Promise<Buffer> {
-      return bounded('reading', () => readRange(start, end, into));
+      return bounded('reading', () => {
+        reading++;
+        return readRange(start, end, into).finally(() => reading--);
+      });
     },
     async close(): Promise<void> {
       if (closed || !ownsHandle) return;
       closed = true;
-      await fh.close();
+      // FileHandle.close() waits for the reads in flight: after one went late, the response that gave up on it
+      // would wait (and its client with it) for as long as the disk hangs. The descriptor closes when it returns.
+      if (reading > 0) void fh.close().catch(() => undefined);
+      else await fh.close();
     },
   };
   async function readRange(start: number, end: number, into?: Buffer): Promise<Buffer> {

@@ -12,7 +12,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStorage } from '../../src/storage/fs.js';
@@ -84,6 +84,59 @@ describe('FsStorage on a disk that hangs', () => {
       for (let i = 0; i < 100 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
       expect(await readdir(staging)).toEqual([]);
       expect(await s.get('mod/a')).toEqual(Buffer.from('module a\n'));
+    } finally {
+      for (const f of fifos) unblock(f);
+      await s.close();
+    }
+  });
+
+  it('closes an open blob whose read went late at once, and its descriptor once the disk answers', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
+    dirs.push(base);
+    const data = join(base, 'data');
+    const clock = new FakeClock();
+    const s = await FsStorage.open(data, { timeout: 5_000, clock });
+    const fifos: string[] = [];
+    /** How many of this process's descriptors are open on the stored file. */
+    const openOnFile = async (): Promise<number> => {
+      let n = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        const to = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (to.startsWith(data) && to.endsWith('mod/a')) n++;
+      }
+      return n;
+    };
+    try {
+      await s.put('mod/a', Buffer.from('module a\n'));
+      const blob = await s.open('mod/a');
+      if (!blob) throw new Error('no blob');
+      for (let i = 0; i < Number(process.env.UV_THREADPOOL_SIZE ?? 4); i++) {
+        fifos.push(join(base, `fifo${i}`));
+        execFileSync('mkfifo', [fifos[i] as string]);
+      }
+      const holding = fifos.map((f) => open(f, 'r'));
+      const read = blob.read().then(
+        () => 'answered',
+        (err: unknown) => err,
+      );
+      await clock.advance(5_000);
+      expect(await read).toBeInstanceOf(StorageUnavailableError);
+      // The response that read for gives up (sendArtifact closes the blob in its finally): its close must not wait
+      // for the read in flight, or the request hangs as long as the disk does, its client with it.
+      const closed = blob.close().then(() => 'closed');
+      let turns = 0;
+      const later = new Promise<string>((resolve) => {
+        const turn = (): void => {
+          if (++turns >= 50) resolve('still waiting');
+          else setImmediate(turn);
+        };
+        turn();
+      });
+      expect(await Promise.race([closed, later])).toBe('closed');
+      for (const f of fifos) unblock(f);
+      for (const h of await Promise.all(holding)) await h.close();
+      for (let i = 0; i < 200 && (await openOnFile()) > 0; i++) await new Promise((r) => setImmediate(r));
+      expect(await openOnFile()).toBe(0);
     } finally {
       for (const f of fifos) unblock(f);
       await s.close();
