@@ -460,7 +460,8 @@ export class FsStorage implements Storage {
     try {
       fh = await open(this.file(key), constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
-      if (isNoFile(err)) return null;
+      // ENXIO: a socket (or a device file with no device) is there, no file either.
+      if (isNoFile(err) || errCode(err) === 'ENXIO') return null;
       throw err;
     }
     try {

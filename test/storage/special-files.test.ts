@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { FsStorage } from '../../src/storage/fs.js';
 
@@ -46,6 +47,27 @@ describe('FsStorage with a FIFO where a stored file belongs', () => {
       expect(await s.get(keys[0] as string)).toEqual(Buffer.from('module example.com/x\n'));
       expect((await lstat(join(data, keys[0] as string))).isFile()).toBe(true);
     } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('FsStorage with a Unix socket where a stored file belongs', () => {
+  it('reads it as nothing stored, as stat says, not as a failure of the storage', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'godepot-sock-'));
+    dirs.push(data);
+    const s = await FsStorage.open(data);
+    const key = 'mod/example.com/x/@v/v1.0.0.mod';
+    await mkdir(join(data, 'mod', 'example.com', 'x', '@v'), { recursive: true });
+    const srv = createServer().listen(join(data, key));
+    try {
+      await new Promise((r) => srv.once('listening', r));
+      expect(await s.stat(key)).toBeNull();
+      // Opening a socket fails with ENXIO: a 5xx naming the storage for what is only something that is no file.
+      expect(await s.get(key)).toBeNull();
+      expect(await s.open(key)).toBeNull();
+    } finally {
+      srv.close();
       await s.close();
     }
   });
