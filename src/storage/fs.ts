@@ -703,8 +703,14 @@ class FsStagedBlob implements StagedBlob {
     private readonly fh: FileHandle,
   ) {}
 
+  /** Writes in flight, a late one (past the storage's deadline, on a disk that hangs) among them. */
+  private writing = 0;
+
   write(chunk: Uint8Array): Promise<void> {
-    return this.storage.bounded('writing a staging file', () => this.writeAll(chunk));
+    return this.storage.bounded('writing a staging file', () => {
+      this.writing++;
+      return this.writeAll(chunk).finally(() => this.writing--);
+    });
   }
 
   private async writeAll(chunk: Uint8Array): Promise<void> {
@@ -746,6 +752,17 @@ class FsStagedBlob implements StagedBlob {
   }
 
   async discard(): Promise<void> {
+    if (this.writing > 0 && !this.done) {
+      // FileHandle.close() waits for the writes in flight: after one went late, the fetch that gave up on it (and
+      // the client waiting for its answer) would wait as long as the disk hangs. The file goes when it returns.
+      this.done = true;
+      void this.fh
+        .close()
+        .catch(() => undefined)
+        .then(() => rm(this.tmp, { force: true }))
+        .catch(() => undefined);
+      return;
+    }
     await this.fh.close().catch(() => undefined);
     if (!this.done) {
       this.done = true;

@@ -12,7 +12,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStorage } from '../../src/storage/fs.js';
@@ -31,6 +31,20 @@ function unblock(fifo: string): void {
   } catch {
     // No reader waiting (ENXIO): nothing to end.
   }
+}
+
+/**
+ * Ends the holding opens, again until each has: one not yet in a thread when unblocked (a thread still busy with
+ * something before it) would find no writer and wait forever.
+ */
+async function release(fifos: string[], holding: Promise<FileHandle>[]): Promise<void> {
+  let done = false;
+  const all = Promise.all(holding).finally(() => (done = true));
+  while (!done) {
+    for (const f of fifos) unblock(f);
+    await new Promise((r) => setImmediate(r));
+  }
+  for (const h of await all) await h.close();
 }
 
 describe('FsStorage on a disk that hangs', () => {
@@ -133,10 +147,51 @@ describe('FsStorage on a disk that hangs', () => {
         turn();
       });
       expect(await Promise.race([closed, later])).toBe('closed');
-      for (const f of fifos) unblock(f);
-      for (const h of await Promise.all(holding)) await h.close();
+      await release(fifos, holding);
       for (let i = 0; i < 200 && (await openOnFile()) > 0; i++) await new Promise((r) => setImmediate(r));
       expect(await openOnFile()).toBe(0);
+    } finally {
+      for (const f of fifos) unblock(f);
+      await s.close();
+    }
+  });
+
+  it('discards a staged file whose write went late at once, and removes it once the disk answers', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
+    dirs.push(base);
+    const data = join(base, 'data');
+    const clock = new FakeClock();
+    const s = await FsStorage.open(data, { timeout: 5_000, clock });
+    const fifos: string[] = [];
+    try {
+      const staged = await s.stage();
+      for (let i = 0; i < Number(process.env.UV_THREADPOOL_SIZE ?? 4); i++) {
+        fifos.push(join(base, `fifo${i}`));
+        execFileSync('mkfifo', [fifos[i] as string]);
+      }
+      const holding = fifos.map((f) => open(f, 'r'));
+      const write = staged.write(Buffer.from('PK')).then(
+        () => 'answered',
+        (err: unknown) => err,
+      );
+      await clock.advance(5_000);
+      expect(await write).toBeInstanceOf(StorageUnavailableError);
+      // The fetch that wrote gives up (stageZipReader discards in its catch): its discard must not wait for the
+      // write in flight, or the client waiting for the answer waits as long as the disk hangs.
+      const discarded = staged.discard().then(() => 'discarded');
+      let turns = 0;
+      const later = new Promise<string>((resolve) => {
+        const turn = (): void => {
+          if (++turns >= 50) resolve('still waiting');
+          else setImmediate(turn);
+        };
+        turn();
+      });
+      expect(await Promise.race([discarded, later])).toBe('discarded');
+      await release(fifos, holding);
+      const staging = join(data, '.staging', s.owner);
+      for (let i = 0; i < 200 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
+      expect(await readdir(staging)).toEqual([]);
     } finally {
       for (const f of fifos) unblock(f);
       await s.close();
