@@ -58,6 +58,11 @@ export interface HttpServerLimits {
   readonly reserve: number;
   /** Time a connection in the reserve has to send its request. */
   readonly reserveHeadersTimeout: number;
+  /**
+   * How long a connection may stay silent while godepot prepares its answer (past every fetch's own deadline:
+   * a backstop for an answer that would never come).
+   */
+  readonly preparingTimeout: number;
 }
 
 const DEFAULT_LIMITS: HttpServerLimits = {
@@ -69,6 +74,7 @@ const DEFAULT_LIMITS: HttpServerLimits = {
   maxConnections: null,
   reserve: 64,
   reserveHeadersTimeout: 2_000,
+  preparingTimeout: 30 * 60_000,
 };
 
 /** Descriptors kept for everything but client connections (files, upstream pools, logs). */
@@ -180,12 +186,14 @@ export function createHttpServer(
    * upstream fetch, verification, a go run for a private module: bounded by their own deadlines). Not when the
    * client has stopped reading an answer being written.
    */
-  const preparing = (sock: Socket): boolean => {
+  const preparing = (sock: Socket): ServerResponse | null => {
     const r = current.get(sock);
-    if (r !== undefined && !r.writableEnded) return !r.headersSent;
-    for (const q of queued.get(sock) ?? []) if (!q.headersSent) return true;
-    return false;
+    if (r !== undefined && !r.writableEnded) return r.headersSent ? null : r;
+    for (const q of queued.get(sock) ?? []) if (!q.headersSent) return q;
+    return null;
   };
+  /** Idle periods (socketTimeout) each answer being prepared has kept its connection silent so far. */
+  const silentPeriods = new WeakMap<ServerResponse, number>();
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const sock = req.socket;
@@ -238,7 +246,14 @@ export function createHttpServer(
   // is still preparing (a 500 MB zip over a slow link, a private repository's clone: minutes), and the go command
   // would fail with an unexpected EOF. Closed only when the silence is the client's.
   server.on('timeout', (socket: Socket) => {
-    if (!preparing(socket)) socket.destroy();
+    const r = preparing(socket);
+    const periods = r ? (silentPeriods.get(r) ?? 0) + 1 : 0;
+    if (!r || periods * limits.socketTimeout >= limits.preparingTimeout) {
+      socket.destroy();
+      return;
+    }
+    silentPeriods.set(r, periods);
+    socket.setTimeout(limits.socketTimeout); // Node arms the idle timer again only on activity
   });
 
   const tls = server instanceof TlsServer;

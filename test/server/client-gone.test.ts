@@ -23,13 +23,14 @@ describe('a client that goes away mid-response', () => {
         files: { 'go.mod': 'module example.com/gone\n', 'blob.bin': randomBytes(24 << 20) },
       },
       { path: 'example.com/slow', version: 'v1.0.0', files: { 'go.mod': 'module example.com/slow\n' } },
+      { path: 'example.com/never', version: 'v1.0.0', files: { 'go.mod': 'module example.com/never\n' } },
     ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
     // A short idle deadline for connections (no bytes either way), for the client that stops reading.
     godepot = await startGodepot(
       { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, 'access-log': 'true' },
-      { limits: { socketTimeout: 500 } },
+      { limits: { socketTimeout: 500, preparingTimeout: 3_000 } },
     );
     const r = await fetch(godepot.url + path);
     await r.arrayBuffer();
@@ -88,5 +89,19 @@ describe('a client that goes away mid-response', () => {
     expect(r.status).toBe(200);
     expect(await r.text()).toBe('module example.com/slow\n');
     expect(upstream.count('/example.com/slow/@v/v1.0.0.mod')).toBe(1);
+  });
+
+  it('one whose answer never comes is closed at the backstop, past every idle period it was spared', async () => {
+    // The upstream holds the request; godepot's own first-byte deadline (4 s) comes after the backstop (3 s here).
+    upstream.setFault(faults.hold(), '/example.com/never/');
+    try {
+      const r = await fetch(`${godepot.url}/example.com/never/@v/v1.0.0.mod`).then(
+        (res) => res.status,
+        (err: unknown) => String((err as { cause?: unknown }).cause ?? err),
+      );
+      expect(r).toMatch(/other side closed|socket hang up|ECONNRESET/);
+    } finally {
+      upstream.releaseHeld();
+    }
   });
 });
