@@ -16,10 +16,13 @@ let godepot: RunningGodepot;
 let db: string;
 
 beforeAll(async () => {
-  // Every answer differs (its words, and in turn its status), as a hostile or failing upstream's may.
+  // Every answer differs (its words, and in turn its status), as a hostile or failing upstream's may. Not found
+  // is 404 or 410 by the tens of the request's number (request()), so that the warm-up's first ten requests, one
+  // of each kind, get 404 and the next ten 410, however the eight connections interleave them.
   let n = 0;
   upstream = createServer((req, res) => {
-    res.writeHead(status === 404 && n % 2 === 1 ? 410 : status, { 'content-type': 'text/plain' });
+    const i = Number(/\/(?:example\.com\/m|h)(\d+)/.exec(String(req.url))?.[1] ?? 0);
+    res.writeHead(status === 404 && Math.floor(i / 10) % 2 === 1 ? 410 : status, { 'content-type': 'text/plain' });
     res.end(`no ${String(req.url)} (answer ${n++})\n`);
   });
   upstream.listen(0, '127.0.0.1');
