@@ -330,6 +330,11 @@ export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; buck
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s.trim());
   const port = Number(m?.[3]);
+  // "http://localhost:8080" copied from a GOPROXY line: its two colons are no IPv6 address.
+  if (!m && /^[a-z][a-z0-9+.-]*:\/\//i.test(s.trim()))
+    throw new ValueError(
+      `${JSON.stringify(s)} is not HOST:PORT: give the address without a scheme, like 127.0.0.1:8080`,
+    );
   // "::1:8080" cannot be split: which colon starts the port? Go's net.SplitHostPort asks for brackets too.
   if (!m && !s.includes('[') && (s.match(/:/g) ?? []).length > 1)
     throw new ValueError(

@@ -160,6 +160,11 @@ describe('value syntaxes', () => {
     // An IPv6 address without brackets (GODEPOT_LISTEN=::1:8080) says how to write it.
     for (const bad of ['::1:8080', '::1', 'fe80::1:80'])
       expect(() => parseListen(bad)).toThrow(/an IPv6 address goes in brackets, as in \[::1\]:8080/);
+    // A URL pasted from a GOPROXY line has two colons too, but is no IPv6 address.
+    for (const bad of ['http://localhost:8080', 'https://[::1]:8443'])
+      expect(() => parseListen(bad)).toThrow(
+        /is not HOST:PORT: give the address without a scheme, like 127.0.0.1:8080/,
+      );
     expect(() => parseListen('127.0.0.1:99999')).toThrow(
       '"127.0.0.1:99999": port 99999 is out of range (1–65535, or 0 for any)',
     );
