@@ -156,11 +156,13 @@ function readConfigFile(file: string, named: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`cannot read ${named}: ${unreadableFile(err, 'a JSON file')}`);
   }
+  // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`${named} is not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(`${named} is not valid JSON (${jsonProblem(text, (err as Error).message)}): ${NOT_JSON}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new ConfigError(`${named}: expected a JSON object of settings, like {"listen": ":8080"}`);
@@ -168,6 +170,21 @@ function readConfigFile(file: string, named: string): Record<string, unknown> {
   if (unknown !== undefined)
     throw new ConfigError(`${named}: unknown setting ${JSON.stringify(unknown)} (see godepot serve --help)`);
   return json as Record<string, unknown>;
+}
+
+const NOT_JSON = 'write it as one JSON object, like {"listen": ":8080"} (no comments, no YAML)';
+
+/**
+ * JSON.parse's reason, with where it stopped as "line L, column C". The text
+ * it quotes is left out: for a short file that is the whole file, newlines
+ * (a second log line) and any password in it included.
+ */
+function jsonProblem(text: string, message: string): string {
+  const reason = message.replace(/, ".*is not valid JSON$/s, '');
+  const at = /^(.*) in JSON at position (\d+)/s.exec(reason);
+  if (!at) return reason;
+  const before = text.slice(0, Number(at[2])).split('\n');
+  return `${at[1]} at line ${before.length}, column ${(before.at(-1) as string).length + 1}`;
 }
 
 /** Checks raw settings (missing ones take their defaults) and resolves them into Settings. */

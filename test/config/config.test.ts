@@ -429,6 +429,18 @@ describe('loadSettings', () => {
     const f2 = join(dir, 'b.json');
     writeFileSync(f2, '{');
     expect(() => loadSettings(['--config', f2], {})).toThrow(/not valid JSON/);
+    // A short YAML file: one line, without the file's text (newlines, a password), saying what to write instead.
+    const yaml = join(dir, 'c.yaml');
+    writeFileSync(yaml, 'upstream: https://al:pw@p\n');
+    expect(() => loadSettings(['--config', yaml], {})).toThrow(
+      `config file ${yaml} is not valid JSON (Unexpected token 'u'): write it as one JSON object, like {"listen": ":8080"} (no comments, no YAML)`,
+    );
+    writeFileSync(yaml, '{\n  // a comment\n  "listen": ":9090"\n}\n');
+    expect(() => loadSettings(['--config', yaml], {})).toThrow(/not valid JSON \(.* at line 2, column 3\): write it/);
+    // Saved with a byte-order mark (Windows editors): still JSON.
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, '\uFEFF{"listen": ":9090"}');
+    expect(loadSettings(['--config', bom], {}).listen).toEqual({ host: '0.0.0.0', port: 9090 });
     // Said in words: it read "ENOENT: no such file or directory, open '…'", "EISDIR: illegal operation on a directory".
     expect(() => loadSettings(['--config', join(dir, 'missing.json')], {})).toThrow(
       `cannot read config file ${join(dir, 'missing.json')}: no such file`,
