@@ -121,6 +121,18 @@ describe('configuration problems, each with a fix', () => {
     expect(ps[0]?.message).toMatch(/covers public modules/);
   });
 
+  it('names GOPRIVATE, the setting given, when GONOSUMDB and GONOPROXY only inherit it (as go env shows them)', () => {
+    const ps = analyzeConfig(configFromEnv({ GOPRIVATE: '*' })).findings.filter((f) => f.severity === 'problem');
+    expect(ps.map((p) => [p.subject, p.fix])).toEqual([
+      ['GOPRIVATE', 'list only your private module paths, e.g. GOPRIVATE=github.com/yourorg,git.internal.example'],
+    ]);
+    expect(ps[0]?.message).toMatch(/^GOPRIVATE=\* covers public modules .*never checked, and they bypass the proxy/);
+    // Set on its own, GONOSUMDB is named.
+    expect(problems({ GOPRIVATE: 'git.corp', GONOSUMDB: '*', GONOPROXY: 'git.corp' }).map((p) => p.subject)).toEqual([
+      'GONOSUMDB',
+    ]);
+  });
+
   it('says when the public modules named are only the first of more, for GONOSUMDB and GONOPROXY alike', () => {
     const ps = problems({ GONOSUMDB: 'git.corp', GONOPROXY: '*' });
     // GONOPROXY's list ended at three, as if those were all.

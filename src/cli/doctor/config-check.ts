@@ -254,20 +254,24 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
       fix: 'remove -insecure from GOFLAGS; for private modules set GOPRIVATE (or GONOSUMDB) to their paths, for plain-http repositories GOINSECURE',
     });
   }
-  const nosumdb =
-    cfg.GONOSUMDB.trim() !== '' ? { name: 'GONOSUMDB', v: cfg.GONOSUMDB } : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
+  // go env shows an unset GONOSUMDB or GONOPROXY as GOPRIVATE's value: GOPRIVATE is then the setting to change.
+  const named = (name: 'GONOSUMDB' | 'GONOPROXY') =>
+    cfg[name].trim() !== '' && cfg[name] !== cfg.GOPRIVATE
+      ? { name, v: cfg[name] }
+      : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
+  const nosumdb = named('GONOSUMDB');
+  const noproxy = named('GONOPROXY');
   const unchecked = publicPathsMatched(nosumdb.v);
   if (unchecked.length > 0) {
+    const alsoBypass = noproxy.name === nosumdb.name ? ', and they bypass the proxy and its cache' : '';
     out.push({
       kind: 'config',
       severity: 'problem',
       subject: nosumdb.name,
-      message: `${nosumdb.name}=${nosumdb.v} covers public modules (${unchecked.slice(0, 3).join(', ')}${unchecked.length > 3 ? ', …' : ''}): their checksums are never checked`,
+      message: `${nosumdb.name}=${nosumdb.v} covers public modules (${unchecked.slice(0, 3).join(', ')}${unchecked.length > 3 ? ', …' : ''}): their checksums are never checked${alsoBypass}`,
       fix: `list only your private module paths, e.g. ${nosumdb.name}=github.com/yourorg,git.internal.example`,
     });
   }
-  const noproxy =
-    cfg.GONOPROXY.trim() !== '' ? { name: 'GONOPROXY', v: cfg.GONOPROXY } : { name: 'GOPRIVATE', v: cfg.GOPRIVATE };
   const bypass = publicPathsMatched(noproxy.v);
   if (bypass.length > 0 && noproxy.name !== nosumdb.name) {
     out.push({
