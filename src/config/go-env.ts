@@ -11,6 +11,7 @@ import type { RawSettings } from './load.js';
 import { goproxyEntry, goproxyTokens } from './values.js';
 import { envName, OPTIONS } from './options.js';
 import { WORKER_SLOT } from '../runtime/cluster-ipc.js';
+import { redactText } from '../util/redact.js';
 
 /** A GOPROXY entry as a URL, read as the go command reads it (goproxyEntry), or null. */
 function entryUrl(token: string): URL | null {
@@ -60,7 +61,8 @@ export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: numbe
     out.push(
       `GOPRIVATE in godepot's environment is "${goprivate}", but godepot's --private is empty: a module matching it that a client asks godepot for is fetched from the upstream proxies and looked up in the checksum database, which learn its path; start godepot with --private '${goprivate}' (or GODEPOT_PRIVATE) to fetch such modules from their origin and keep their paths private`,
     );
-  return out;
+  // A GOPROXY or GOSUMDB URL may carry user:password: the log must not.
+  return out.map(redactText);
 }
 
 /** GODEPOT_ variables that are not a setting, besides the config file's and the workers' own. */

@@ -15,6 +15,17 @@ describe("hints from the go command's environment", () => {
     expect(h[1]).toContain(`--sumdb 'sum.golang.google.cn'`);
   });
 
+  it("never logs a password from GOPROXY's or GOSUMDB's URLs", () => {
+    const h = goEnvHints(
+      none,
+      { GOPROXY: 'https://alice:s3cret@corp.example', GOSUMDB: 'sum.golang.org https://bob:t0ken@sum.corp.example' },
+      8080,
+    );
+    expect(h).toHaveLength(2);
+    expect(h.join('\n')).not.toMatch(/s3cret|t0ken/);
+    expect(h[0]).toContain(`--upstream 'https://alice:xxxxx@corp.example'`);
+  });
+
   it('says nothing when they agree, are off or unset, name godepot itself, or the setting was given', () => {
     for (const env of [
       {},
