@@ -61,6 +61,11 @@ export function goEnvHints(raw: RawSettings, env: NodeJS.ProcessEnv, port: numbe
     out.push(
       `GOPRIVATE in godepot's environment is "${goprivate}", but godepot's --private is empty: a module matching it that a client asks godepot for is fetched from the upstream proxies and looked up in the checksum database, which learn its path; start godepot with --private '${goprivate}' (or GODEPOT_PRIVATE) to fetch such modules from their origin and keep their paths private`,
     );
+  const gonosumdb = env.GONOSUMDB?.trim() ?? '';
+  if (raw.values.private === undefined && raw.values.nosumdb === undefined && goprivate === '' && gonosumdb !== '')
+    out.push(
+      `GONOSUMDB in godepot's environment is "${gonosumdb}", but godepot's --nosumdb is empty: a module matching it that a client asks godepot for is looked up in the checksum database, which learns its path; start godepot with --nosumdb '${gonosumdb}' (or GODEPOT_NOSUMDB) to keep such paths out of it`,
+    );
   // A GOPROXY or GOSUMDB URL may carry user:password: the log must not.
   return out.map(redactText);
 }

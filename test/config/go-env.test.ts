@@ -47,6 +47,11 @@ describe("hints from the go command's environment", () => {
     expect(priv[0]).toContain(`--private 'git.corp.example/*'`);
     expect(goEnvHints({ values: { private: ['git.corp.example/*'] }, from: {} }, { GOPRIVATE: 'x' }, 8080)).toEqual([]);
     expect(goEnvHints({ values: { nosumdb: ['git.corp.example/*'] }, from: {} }, { GOPRIVATE: 'x' }, 8080)).toEqual([]);
+    // GONOSUMDB alone: those paths would be looked up in the checksum database unless told --nosumdb.
+    const nosum = goEnvHints(none, { GONOSUMDB: 'git.corp.example' }, 8080);
+    expect(nosum).toHaveLength(1);
+    expect(nosum[0]).toContain(`--nosumdb 'git.corp.example'`);
+    expect(goEnvHints({ values: { nosumdb: ['git.corp.example'] }, from: {} }, { GONOSUMDB: 'x' }, 8080)).toEqual([]);
     // Another port on this machine is another server: worth saying.
     expect(goEnvHints(none, { GOPROXY: 'http://localhost:9090' }, 8080)).toHaveLength(1);
   });
