@@ -112,6 +112,9 @@ export function serveValues(args: readonly string[], env: NodeJS.ProcessEnv = pr
 /** The raw settings of parsed flags over the environment over the config file (--config, else GODEPOT_CONFIG). */
 export function layeredValues(flags: ParsedArgs, env: NodeJS.ProcessEnv): RawSettings {
   const raw: RawSettings = { values: {}, from: {} };
+  // --config "$UNSET_VARIABLE": every setting of the file meant would be left at its default without a word.
+  if (flags.configFile?.trim() === '')
+    throw new ConfigError('--config is empty: name a JSON config file, or leave the flag out');
   const file = flags.configFile ?? env.GODEPOT_CONFIG;
   if (file) {
     // A GODEPOT_CONFIG left in the environment is easily forgotten: its problems name it.

@@ -437,6 +437,11 @@ describe('loadSettings', () => {
     );
     writeFileSync(yaml, '{\n  // a comment\n  "listen": ":9090"\n}\n');
     expect(() => loadSettings(['--config', yaml], {})).toThrow(/not valid JSON \(.* at line 2, column 3\): write it/);
+    // An empty --config ("$UNSET") is said, not taken for no file (nor for GODEPOT_CONFIG's).
+    for (const args of [['--config', ''], ['--config=']])
+      expect(() => loadSettings(args, { GODEPOT_CONFIG: f1 })).toThrow(
+        '--config is empty: name a JSON config file, or leave the flag out',
+      );
     // Saved with a byte-order mark (Windows editors): still JSON.
     const bom = join(dir, 'bom.json');
     writeFileSync(bom, '\uFEFF{"listen": ":9090"}');
