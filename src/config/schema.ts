@@ -79,7 +79,7 @@ const bool = parsed(
   },
 );
 const choice = <const T extends readonly [string, ...string[]]>(choices: T) =>
-  one.pipe(z.enum(choices, { error: (i) => `${JSON.stringify(i.input)} is not one of ${choices.join(', ')}` }));
+  text.pipe(z.enum(choices, { error: (i) => `${JSON.stringify(i.input)} is not one of ${choices.join(', ')}` }));
 /**
  * An optional URL of the shape re (described by want): one that passes re but
  * is no URL (a port above 65535) is refused here too. A refused value is

@@ -203,6 +203,9 @@ describe('loadSettings', () => {
     });
     expect(s3.sumdb).toHaveLength(2);
     expect(s3.verify.rules).toEqual([{ pattern: 'example.com/*', mode: 'strict' }]);
+    // A trailing space (an env file) is trimmed in a choice as in every other value.
+    const s4 = loadSettings([], { GODEPOT_VERIFY: 'strict ', GODEPOT_LOG_LEVEL: ' warn', GODEPOT_LOG_FORMAT: 'text ' });
+    expect([s4.verify.mode, s4.logLevel, s4.logFormat]).toEqual(['strict', 'warn', 'text']);
   });
 
   it('names the bad setting', () => {
