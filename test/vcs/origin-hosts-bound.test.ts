@@ -70,4 +70,4 @@ it('keeps at most ORIGIN_HOSTS origin outages open, however many hosts clients n
   expect(loud.some((l) => l.msg === 'fetching a public module from its origin failed' && l.output !== undefined)).toBe(
     true,
   );
-}, 60_000);
+}, 120_000);
