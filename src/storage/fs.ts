@@ -705,6 +705,8 @@ class FsStagedBlob implements StagedBlob {
 
   /** Writes in flight, a late one (past the storage's deadline, on a disk that hangs) among them. */
   private writing = 0;
+  /** The fsync finish() started has not returned (it is not bounded: a commit waits for it behind the answer). */
+  private syncing = false;
 
   write(chunk: Uint8Array): Promise<void> {
     return this.storage.bounded('writing a staging file', () => {
@@ -734,7 +736,8 @@ class FsStagedBlob implements StagedBlob {
     if (this.finished) return this.finished;
     const st = await this.fh.stat();
     if (this.storage.isDurable) {
-      this.synced = this.fh.sync();
+      this.syncing = true;
+      this.synced = this.fh.sync().finally(() => (this.syncing = false));
       // Awaited by commit(); a blob discarded instead has no use for the outcome.
       this.synced.catch(() => undefined);
     }
@@ -752,9 +755,10 @@ class FsStagedBlob implements StagedBlob {
   }
 
   async discard(): Promise<void> {
-    if (this.writing > 0 && !this.done) {
-      // FileHandle.close() waits for the writes in flight: after one went late, the fetch that gave up on it (and
-      // the client waiting for its answer) would wait as long as the disk hangs. The file goes when it returns.
+    if ((this.writing > 0 || this.syncing) && !this.done) {
+      // FileHandle.close() waits for the writes (and the fsync) in flight: after one went late, the fetch that gave
+      // up on it, or refused the bytes (the client waiting for its answer), would wait as long as the disk hangs.
+      // The file goes when they return.
       this.done = true;
       void this.fh
         .close()

@@ -198,3 +198,47 @@ describe('FsStorage on a disk that hangs', () => {
     }
   });
 });
+
+describe('FsStorage on a disk whose flush hangs', () => {
+  it('discards a finished staged file at once while its flush is in flight, and removes it once the disk answers', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
+    dirs.push(base);
+    const data = join(base, 'data');
+    const s = await FsStorage.open(data, { timeout: 5_000, clock: new FakeClock() });
+    const fifos: string[] = [];
+    try {
+      const staged = await s.stage();
+      await staged.write(Buffer.from('PK'));
+      const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+      for (let i = 0; i < threads; i++) {
+        fifos.push(join(base, `fifo${i}`));
+        execFileSync('mkfifo', [fifos[i] as string]);
+      }
+      // All threads but one held; finish's stat goes to the last, and the last hold queued behind it takes that
+      // thread next: the fsync finish starts (a durable storage's) then waits, as on a disk whose flush hangs.
+      const holding = fifos.slice(0, threads - 1).map((f) => open(f, 'r'));
+      const finished = staged.finish();
+      holding.push(open(fifos[threads - 1] as string, 'r'));
+      await finished;
+      // The verdict refuses the bytes, or the client leaves (fetchAndStore discards in its finally, before the
+      // answer): the discard must not wait for the flush, or the client waits as long as the disk does.
+      const discarded = staged.discard().then(() => 'discarded');
+      let turns = 0;
+      const later = new Promise<string>((resolve) => {
+        const turn = (): void => {
+          if (++turns >= 50) resolve('still waiting');
+          else setImmediate(turn);
+        };
+        turn();
+      });
+      expect(await Promise.race([discarded, later])).toBe('discarded');
+      await release(fifos, holding);
+      const staging = join(data, '.staging', s.owner);
+      for (let i = 0; i < 200 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
+      expect(await readdir(staging)).toEqual([]);
+    } finally {
+      for (const f of fifos) unblock(f);
+      await s.close();
+    }
+  });
+});
