@@ -188,7 +188,8 @@ export function createHttpServer(
    */
   const preparing = (sock: Socket): ServerResponse | null => {
     const r = current.get(sock);
-    if (r !== undefined && !r.writableEnded) return r.headersSent ? null : r;
+    // Not finished: still being prepared, or written and not yet taken by the client (whatever is queued behind).
+    if (r !== undefined && !r.writableFinished) return r.headersSent ? null : r;
     for (const q of queued.get(sock) ?? []) if (!q.headersSent) return q;
     return null;
   };

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { buildModules, FakeGoProxy, FakeSumDb, faults } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
 
@@ -24,6 +24,7 @@ describe('a client that goes away mid-response', () => {
       },
       { path: 'example.com/slow', version: 'v1.0.0', files: { 'go.mod': 'module example.com/slow\n' } },
       { path: 'example.com/never', version: 'v1.0.0', files: { 'go.mod': 'module example.com/never\n' } },
+      { path: 'example.com/later', version: 'v1.0.0', files: { 'go.mod': 'module example.com/later\n' } },
     ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
@@ -102,6 +103,43 @@ describe('a client that goes away mid-response', () => {
       expect(r).toMatch(/other side closed|socket hang up|ECONNRESET/);
     } finally {
       upstream.releaseHeld();
+    }
+  });
+
+  it('one that stops reading is closed at the idle deadline, though a request pipelined behind is still prepared', async () => {
+    upstream.setFault(faults.hold(), '/example.com/later/');
+    // The zip from memory (written whole at once, so its answer has ended while the client has not taken it): the
+    // connection must not count as being prepared for the request behind it.
+    const big = await startGodepot(
+      {
+        upstream: upstream.url,
+        sumdb: `${sumdb.vkey} ${sumdb.url}`,
+        'memory-cache': '64MiB',
+        'memory-cache-item': '32MiB',
+      },
+      { limits: { socketTimeout: 500, preparingTimeout: 3_000 } },
+    );
+    const warm = await fetch(big.url + path);
+    await warm.arrayBuffer();
+    expect(warm.status).toBe(200);
+    // The server's side of the connection (a paused client socket hears of the close only once it reads).
+    const accepted = new Promise<Socket>((resolve) => big.server.once('connection', resolve));
+    const sock = connect(Number(new URL(big.url).port), '127.0.0.1');
+    sock.on('error', () => undefined);
+    try {
+      const theirs = await accepted;
+      // A 24 MB zip the client never reads, and behind it a request whose answer is still being prepared.
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: godepot\r\n\r\nGET /example.com/later/@v/v1.0.0.mod HTTP/1.1\r\n`);
+      sock.write('Host: godepot\r\n\r\n');
+      sock.pause();
+      // Closed at the idle deadline (500 ms here), long before the backstop for answers being prepared (3 s).
+      const t0 = performance.now();
+      while (!theirs.destroyed && performance.now() - t0 < 2_500) await new Promise((r) => setTimeout(r, 20));
+      expect(theirs.destroyed).toBe(true);
+    } finally {
+      sock.destroy();
+      upstream.releaseHeld();
+      await big.close();
     }
   });
 });
