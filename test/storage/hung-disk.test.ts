@@ -47,20 +47,54 @@ async function release(fifos: string[], holding: Promise<FileHandle>[]): Promise
   for (const h of await all) await h.close();
 }
 
+/** libuv's threads in this process: all held, every file-system call waits behind them. */
+const THREADS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+
+/** A data folder in a fresh temporary folder, its storage's deadline (5 s) on a clock the test moves. */
+async function hangingDisk(): Promise<{ base: string; data: string; clock: FakeClock; s: FsStorage }> {
+  const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
+  dirs.push(base);
+  const data = join(base, 'data');
+  const clock = new FakeClock();
+  return { base, data, clock, s: await FsStorage.open(data, { timeout: 5_000, clock }) };
+}
+
+/** Makes n FIFOs under base (added to fifos, for release and clean-up). */
+function makeFifos(base: string, n: number, fifos: string[]): string[] {
+  for (let i = 0; i < n; i++) {
+    fifos.push(join(base, `fifo${i}`));
+    execFileSync('mkfifo', [fifos[i] as string]);
+  }
+  return fifos;
+}
+
+/** 'settled' when p settles within a few turns of the event loop (no time passes), else 'still waiting'. */
+function settlesAtOnce(p: Promise<unknown>): Promise<string> {
+  let turns = 0;
+  const later = new Promise<string>((resolve) => {
+    const turn = (): void => {
+      if (++turns >= 50) resolve('still waiting');
+      else setImmediate(turn);
+    };
+    turn();
+  });
+  return Promise.race([p.then(() => 'settled'), later]);
+}
+
+/** Waits (a bounded number of turns) until the storage's own staging folder is empty; returns what is left. */
+async function stagingLeft(data: string, s: FsStorage): Promise<string[]> {
+  const staging = join(data, '.staging', s.owner);
+  for (let i = 0; i < 200 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
+  return readdir(staging);
+}
+
 describe('FsStorage on a disk that hangs', () => {
   it('fails each call a client waits for at the deadline, naming the data folder, and recovers', async () => {
-    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
-    dirs.push(base);
-    const data = join(base, 'data');
-    const clock = new FakeClock();
-    const s = await FsStorage.open(data, { timeout: 5_000, clock });
+    const { base, data, clock, s } = await hangingDisk();
     const fifos: string[] = [];
     try {
       await s.put('mod/a', Buffer.from('module a\n'));
-      for (let i = 0; i < Number(process.env.UV_THREADPOOL_SIZE ?? 4); i++) {
-        fifos.push(join(base, `fifo${i}`));
-        execFileSync('mkfifo', [fifos[i] as string]);
-      }
+      makeFifos(base, THREADS, fifos);
       const holding = fifos.map((f) => open(f, 'r'));
       const calls = {
         get: s.get('mod/a'),
@@ -94,9 +128,7 @@ describe('FsStorage on a disk that hangs', () => {
       // The disk answers again: the late calls finish (what they opened is closed), and the storage serves on.
       for (const f of fifos) unblock(f);
       for (const h of await Promise.all(holding)) await h.close();
-      const staging = join(data, '.staging', s.owner);
-      for (let i = 0; i < 100 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
-      expect(await readdir(staging)).toEqual([]);
+      expect(await stagingLeft(data, s)).toEqual([]);
       expect(await s.get('mod/a')).toEqual(Buffer.from('module a\n'));
     } finally {
       for (const f of fifos) unblock(f);
@@ -105,11 +137,7 @@ describe('FsStorage on a disk that hangs', () => {
   });
 
   it('closes an open blob whose read went late at once, and its descriptor once the disk answers', async () => {
-    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
-    dirs.push(base);
-    const data = join(base, 'data');
-    const clock = new FakeClock();
-    const s = await FsStorage.open(data, { timeout: 5_000, clock });
+    const { base, data, clock, s } = await hangingDisk();
     const fifos: string[] = [];
     /** How many of this process's descriptors are open on the stored file. */
     const openOnFile = async (): Promise<number> => {
@@ -124,10 +152,7 @@ describe('FsStorage on a disk that hangs', () => {
       await s.put('mod/a', Buffer.from('module a\n'));
       const blob = await s.open('mod/a');
       if (!blob) throw new Error('no blob');
-      for (let i = 0; i < Number(process.env.UV_THREADPOOL_SIZE ?? 4); i++) {
-        fifos.push(join(base, `fifo${i}`));
-        execFileSync('mkfifo', [fifos[i] as string]);
-      }
+      makeFifos(base, THREADS, fifos);
       const holding = fifos.map((f) => open(f, 'r'));
       const read = blob.read().then(
         () => 'answered',
@@ -137,16 +162,7 @@ describe('FsStorage on a disk that hangs', () => {
       expect(await read).toBeInstanceOf(StorageUnavailableError);
       // The response that read for gives up (sendArtifact closes the blob in its finally): its close must not wait
       // for the read in flight, or the request hangs as long as the disk does, its client with it.
-      const closed = blob.close().then(() => 'closed');
-      let turns = 0;
-      const later = new Promise<string>((resolve) => {
-        const turn = (): void => {
-          if (++turns >= 50) resolve('still waiting');
-          else setImmediate(turn);
-        };
-        turn();
-      });
-      expect(await Promise.race([closed, later])).toBe('closed');
+      expect(await settlesAtOnce(blob.close())).toBe('settled');
       await release(fifos, holding);
       for (let i = 0; i < 200 && (await openOnFile()) > 0; i++) await new Promise((r) => setImmediate(r));
       expect(await openOnFile()).toBe(0);
@@ -157,18 +173,11 @@ describe('FsStorage on a disk that hangs', () => {
   });
 
   it('discards a staged file whose write went late at once, and removes it once the disk answers', async () => {
-    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
-    dirs.push(base);
-    const data = join(base, 'data');
-    const clock = new FakeClock();
-    const s = await FsStorage.open(data, { timeout: 5_000, clock });
+    const { base, data, clock, s } = await hangingDisk();
     const fifos: string[] = [];
     try {
       const staged = await s.stage();
-      for (let i = 0; i < Number(process.env.UV_THREADPOOL_SIZE ?? 4); i++) {
-        fifos.push(join(base, `fifo${i}`));
-        execFileSync('mkfifo', [fifos[i] as string]);
-      }
+      makeFifos(base, THREADS, fifos);
       const holding = fifos.map((f) => open(f, 'r'));
       const write = staged.write(Buffer.from('PK')).then(
         () => 'answered',
@@ -178,20 +187,9 @@ describe('FsStorage on a disk that hangs', () => {
       expect(await write).toBeInstanceOf(StorageUnavailableError);
       // The fetch that wrote gives up (stageZipReader discards in its catch): its discard must not wait for the
       // write in flight, or the client waiting for the answer waits as long as the disk hangs.
-      const discarded = staged.discard().then(() => 'discarded');
-      let turns = 0;
-      const later = new Promise<string>((resolve) => {
-        const turn = (): void => {
-          if (++turns >= 50) resolve('still waiting');
-          else setImmediate(turn);
-        };
-        turn();
-      });
-      expect(await Promise.race([discarded, later])).toBe('discarded');
+      expect(await settlesAtOnce(staged.discard())).toBe('settled');
       await release(fifos, holding);
-      const staging = join(data, '.staging', s.owner);
-      for (let i = 0; i < 200 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
-      expect(await readdir(staging)).toEqual([]);
+      expect(await stagingLeft(data, s)).toEqual([]);
     } finally {
       for (const f of fifos) unblock(f);
       await s.close();
@@ -201,19 +199,13 @@ describe('FsStorage on a disk that hangs', () => {
 
 describe('FsStorage on a disk whose flush hangs', () => {
   it('discards a finished staged file at once while its flush is in flight, and removes it once the disk answers', async () => {
-    const base = await mkdtemp(join(tmpdir(), 'godepot-hung-'));
-    dirs.push(base);
-    const data = join(base, 'data');
-    const s = await FsStorage.open(data, { timeout: 5_000, clock: new FakeClock() });
+    const { base, data, s } = await hangingDisk();
     const fifos: string[] = [];
     try {
       const staged = await s.stage();
       await staged.write(Buffer.from('PK'));
-      const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-      for (let i = 0; i < threads; i++) {
-        fifos.push(join(base, `fifo${i}`));
-        execFileSync('mkfifo', [fifos[i] as string]);
-      }
+      const threads = THREADS;
+      makeFifos(base, threads, fifos);
       // All threads but one held; finish's stat goes to the last, and the last hold queued behind it takes that
       // thread next: the fsync finish starts (a durable storage's) then waits, as on a disk whose flush hangs.
       const holding = fifos.slice(0, threads - 1).map((f) => open(f, 'r'));
@@ -222,20 +214,9 @@ describe('FsStorage on a disk whose flush hangs', () => {
       await finished;
       // The verdict refuses the bytes, or the client leaves (fetchAndStore discards in its finally, before the
       // answer): the discard must not wait for the flush, or the client waits as long as the disk does.
-      const discarded = staged.discard().then(() => 'discarded');
-      let turns = 0;
-      const later = new Promise<string>((resolve) => {
-        const turn = (): void => {
-          if (++turns >= 50) resolve('still waiting');
-          else setImmediate(turn);
-        };
-        turn();
-      });
-      expect(await Promise.race([discarded, later])).toBe('discarded');
+      expect(await settlesAtOnce(staged.discard())).toBe('settled');
       await release(fifos, holding);
-      const staging = join(data, '.staging', s.owner);
-      for (let i = 0; i < 200 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setImmediate(r));
-      expect(await readdir(staging)).toEqual([]);
+      expect(await stagingLeft(data, s)).toEqual([]);
     } finally {
       for (const f of fifos) unblock(f);
       await s.close();

@@ -25,23 +25,30 @@ async function mirrorOn(url: string, storage: MemoryStorage): Promise<Rig> {
   return r;
 }
 
+/** Two mirrors on one storage: a on the honest history (10 records), b on a fork of it (15), each with a lookup proven. */
+async function forkedPair(): Promise<{ a: Rig; b: Rig; honest: SumRecordInput[] }> {
+  const honest = fakeModules(15);
+  const forked = [...honest.slice(0, 5), ...fakeModules(10, 100)];
+  const dbH = await startDb(honest.slice(0, 10));
+  const dbF = await startDb(forked);
+  const storage = new MemoryStorage();
+  const a = await mirrorOn(dbH.url, storage);
+  const b = await mirrorOn(dbF.url, storage);
+  expect((await a.mirror.latest()).head.tree.n).toBe(10);
+  // b took the forked history at first contact and stored it (a larger tree).
+  expect((await b.mirror.latest()).head.tree.n).toBe(15);
+  // Each proves a lookup, keeping the tiles of its own history.
+  await a.mirror.lookup({ path: honest[0]!.path, version: 'v1.0.0' });
+  await b.mirror.lookup({ path: honest[0]!.path, version: 'v1.0.0' });
+  await a.mirror.idle();
+  await b.mirror.idle();
+  return { a, b, honest };
+}
+
 describe('TreeState.adoptPersisted: a larger stored head that does not extend the verified one', () => {
   it('is not adopted; one that extends it is', async () => {
-    const honest = fakeModules(15);
-    const forked = [...honest.slice(0, 5), ...fakeModules(10, 100)];
+    const { a, honest } = await forkedPair();
     const dbH = await startDb(honest.slice(0, 10));
-    const dbF = await startDb(forked);
-    const storage = new MemoryStorage();
-    const a = await mirrorOn(dbH.url, storage);
-    const b = await mirrorOn(dbF.url, storage);
-    expect((await a.mirror.latest()).head.tree.n).toBe(10);
-    // b took the forked history at first contact and stored it (a larger tree).
-    expect((await b.mirror.latest()).head.tree.n).toBe(15);
-    // Each proves a lookup, keeping the tiles of its own history.
-    await a.mirror.lookup({ path: honest[0]!.path, version: 'v1.0.0' });
-    await b.mirror.lookup({ path: honest[0]!.path, version: 'v1.0.0' });
-    await a.mirror.idle();
-    await b.mirror.idle();
     await a.mirror.tree.adoptPersisted();
     expect(a.mirror.tree.head?.tree.n).toBe(10);
     // Refused as a fork (once), for /readyz and the log, as merge() refuses one.
@@ -63,5 +70,13 @@ describe('TreeState.adoptPersisted: a larger stored head that does not extend th
     await d.mirror.tree.adoptPersisted();
     expect(d.mirror.tree.head?.tree.n).toBe(15);
     expect(d.forks).toHaveLength(0);
+  });
+
+  it('is refused and reported once when several lookups find it at once (adoptPersisted takes no lock)', async () => {
+    const { a } = await forkedPair();
+    await Promise.all([a.mirror.tree.adoptPersisted(), a.mirror.tree.adoptPersisted()]);
+    expect(a.mirror.tree.head?.tree.n).toBe(10);
+    expect(a.forks).toHaveLength(1);
+    expect(a.logs.filter((l) => l.alert === 'sumdb_inconsistent_tree')).toHaveLength(1);
   });
 });
