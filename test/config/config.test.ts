@@ -175,6 +175,8 @@ describe('loadSettings', () => {
   it('has working defaults: fs storage in ./data, proxy.golang.org, sum.golang.org', () => {
     const s = loadSettings([], {});
     expect(s.data).toBe('./data');
+    // The data folder's reads and staging writes are bounded by default (a disk that hangs fails requests at 5 s).
+    expect(s.storage).toEqual({ kind: 'fs', timeout: 5_000 });
     expect(s.upstream.entries.map((e) => e.url)).toEqual(['https://proxy.golang.org']);
     expect(s.sumdb.map((x) => x.name)).toEqual(['sum.golang.org']);
     expect(s.verify.mode).toBe('fallback');
