@@ -104,19 +104,14 @@ function parseRange(header: string | undefined, size: number): ByteRange | null 
   return { start, end };
 }
 
-/** If-Match (RFC 9110 §13.1.1): strong comparison, so a weak tag never matches; '*' matches what exists. */
-function ifMatchHolds(header: string, etag: string | undefined): boolean {
+/**
+ * Whether an If-Match or If-None-Match list names etag ('*' names what exists). If-Match compares strongly (RFC
+ * 9110 §13.1.1: a weak tag never matches), If-None-Match weakly (§13.1.2: W/"x" matches "x").
+ */
+function listNames(header: string, etag: string | undefined, weak: boolean): boolean {
   return header.split(',').some((t) => {
     const v = t.trim();
-    return v === '*' || (etag !== undefined && v === etag);
-  });
-}
-
-function etagMatches(header: string | undefined, etag: string | undefined): boolean {
-  if (!header || !etag) return false;
-  return header.split(',').some((t) => {
-    const v = t.trim();
-    return v === '*' || v === etag || v === `W/${etag}`;
+    return v === '*' || (etag !== undefined && (v === etag || (weak && v === `W/${etag}`)));
   });
 }
 
@@ -135,13 +130,13 @@ function begin(req: IncomingMessage, res: ServerResponse, a: Artifact, scope: Ca
   if (a.etag) headers.etag = a.etag;
   if (a.kind === 'zip') headers['accept-ranges'] = 'bytes';
   const h = req.headers;
-  if (h['if-match'] !== undefined && !ifMatchHolds(h['if-match'], a.etag)) {
+  if (h['if-match'] !== undefined && !listNames(h['if-match'], a.etag, false)) {
     // The client holds (part of) another representation: sending this one, or a range of it, would mix the two.
     res.writeHead(412, { 'cache-control': NO_STORE, 'x-godepot-cache': a.cache, 'content-length': 0 });
     res.end();
     return null;
   }
-  if (h['if-none-match'] !== undefined && etagMatches(h['if-none-match'], a.etag)) {
+  if (h['if-none-match'] && a.etag && listNames(h['if-none-match'], a.etag, true)) {
     res.writeHead(304, headers);
     res.end();
     return null;
