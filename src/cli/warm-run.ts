@@ -15,6 +15,7 @@ import { isReplaced, parseGoMod } from './gofiles.js';
 import type { Progress } from './progress.js';
 import { proveRecords, type ReadTile } from './sumdb-tiles.js';
 import { GO_MOD_ONLY, type TargetSet, type WarmTarget } from './targets.js';
+import { Limiter } from '../util/limiter.js';
 
 export interface WarmSink {
   /** Called with each artifact while it is open (export copies it out). */
@@ -255,12 +256,9 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     const held = async (key: string, size = 0): Promise<boolean> =>
       ((await store.storage.stat(key).catch(() => null))?.size ?? -1) >= size;
     // 32 at a time: on an object store each is a request, and a large warm looks up thousands.
-    const count = async <T>(items: readonly T[], isHeld: (item: T) => Promise<boolean>): Promise<number> => {
-      let n = 0;
-      for (let i = 0; i < items.length; i += 32)
-        n += (await Promise.all(items.slice(i, i + 32).map(isHeld))).filter(Boolean).length;
-      return n;
-    };
+    const limit = new Limiter(32, Number.MAX_SAFE_INTEGER);
+    const count = async <T>(items: readonly T[], isHeld: (item: T) => Promise<boolean>): Promise<number> =>
+      (await Promise.all(items.map((item) => limit.run(() => isHeld(item))))).filter(Boolean).length;
     report.recordsKept = await count(looked, (mv) => held(store.lookupKey(mv.path, mv.version)));
     report.tilesKept = await count(
       report.tiles,
