@@ -11,11 +11,11 @@
 // the storage waits behind them, as behind a hung mount.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
 import { type FileHandle, mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStorage } from '../../src/storage/fs.js';
+import { unblock } from '../support/fifo.js';
 import { StorageUnavailableError } from '../../src/storage/index.js';
 import { FakeClock } from '../support/clock.js';
 
@@ -23,15 +23,6 @@ const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-/** Opens the FIFO for writing, which ends the wait of a reader blocked in its open. */
-function unblock(fifo: string): void {
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // No reader waiting (ENXIO): nothing to end.
-  }
-}
 
 /**
  * Ends the holding opens, again until each has: one not yet in a thread when unblocked (a thread still busy with

@@ -6,23 +6,15 @@
 // at once, as a folder there does, and the next write replaces it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { FsStorage } from '../../src/storage/fs.js';
+import { unblock } from '../support/fifo.js';
 
 const dirs: string[] = [];
 
-/** Opens the FIFO for writing, which ends the wait of a reader blocked in its open. */
-function unblock(fifo: string): void {
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // No reader waiting (ENXIO): nothing to end.
-  }
-}
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
