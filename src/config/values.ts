@@ -49,6 +49,9 @@ export function parseDuration(input: string | number): number {
       `invalid duration ${JSON.stringify(input)}: use a number with a unit, like 500ms, 10s, 5m or 1h30m`,
     );
   }
+  // "0.4ms" would round to 0, which for most settings means "off": refused rather than turned into its opposite.
+  if (total > 0 && Math.round(total) === 0)
+    throw new ValueError(`invalid duration ${JSON.stringify(input)}: durations are whole milliseconds, at least 1ms`);
   return atMostMax(Math.round(total), input);
 }
 
@@ -78,7 +81,7 @@ export function parseSize(input: string | number): number {
   if (typeof input === 'number') {
     if (!Number.isInteger(input) || input < 0)
       throw new ValueError(`invalid size ${input}: must be a whole number of bytes`);
-    return input;
+    return atMostMaxSize(input, input);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
   // "--memory-cache 32" is far more likely 32 MiB meant than 32 bytes: a unit is asked for, as for durations.
@@ -89,7 +92,14 @@ export function parseSize(input: string | number): number {
     throw new ValueError(
       `invalid size ${JSON.stringify(input)}: use a number with a unit (B, KB, MB, GB, KiB, MiB or GiB), like 256MiB or 1GB`,
     );
-  return Math.round(Number(m[1]) * unit);
+  return atMostMaxSize(Math.round(Number(m[1]) * unit), input);
+}
+
+/** Beyond 2^53 bytes (8 PiB) a size is no longer exact in a JavaScript number, and is surely a typo. */
+function atMostMaxSize(bytes: number, input: string | number): number {
+  if (!Number.isSafeInteger(bytes))
+    throw new ValueError(`invalid size ${JSON.stringify(input)}: at most 8PiB (9007199254740991 bytes)`);
+  return bytes;
 }
 
 /** One entry of a GOPROXY list and the separator after it ('|' lets the walk fall through on any error). */
