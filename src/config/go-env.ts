@@ -82,12 +82,23 @@ function unknownGodepotVariables(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith('GODEPOT_') || OTHER_VARIABLES.has(name) || known.includes(name)) continue;
-    const near = known.find((k) => editDistance(k, name) <= 2);
+    const near = nearestName(name, known);
     out.push(
       `${name} in godepot's environment is not a godepot setting and is ignored${near ? ` (did you mean ${near}?)` : ''}; see godepot serve --help`,
     );
   }
   return out;
+}
+
+/** The known name within two edits of a mistyped one (the closest), for "did you mean". */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(k, name);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
 }
 
 function editDistance(a: string, b: string): number {

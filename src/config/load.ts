@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { envName, findOption, OPTIONS, type OptionSpec } from './options.js';
 import { SETTINGS_SCHEMA } from './schema.js';
+import { nearestName } from './go-env.js';
 import type { Settings } from './settings.js';
 import { unreadableFile } from '../util/error-codes.js';
 
@@ -48,7 +49,7 @@ export function parseFlags(
       throw new ConfigError(
         specs.has(name) || name === 'config' || name === 'help'
           ? `unknown flag ${a.split('=')[0]}: godepot's flags take two dashes (--${name}); see godepot ${command} --help`
-          : `unknown flag ${a.split('=')[0]}; see godepot ${command} --help`,
+          : `unknown flag ${a.split('=')[0]}${didYouMean(name, flags)}; see godepot ${command} --help`,
       );
     }
   }
@@ -80,7 +81,8 @@ export function parseFlags(
       continue;
     }
     const spec = specs.get(t.name);
-    if (!spec && t.name !== 'config') throw new ConfigError(`unknown flag ${t.rawName}; see godepot ${command} --help`);
+    if (!spec && t.name !== 'config')
+      throw new ConfigError(`unknown flag ${t.rawName}${didYouMean(t.name, flags)}; see godepot ${command} --help`);
     const value = t.value ?? (spec?.type === 'boolean' ? 'true' : undefined);
     if (t.value === undefined && spec?.type === 'boolean') bareBoolean = t.rawName;
     if (value === undefined) throw new ConfigError(`${t.rawName} needs a value`);
@@ -88,6 +90,15 @@ export function parseFlags(
     else parsed.values.set(t.name, [...(parsed.values.get(t.name) ?? []), value]);
   }
   return parsed;
+}
+
+/** " (did you mean --workers?)" for a flag or setting name two edits or fewer from a known one, else "". */
+function didYouMean(name: string, flags: readonly OptionSpec[], quote = '--'): string {
+  const near = nearestName(
+    name,
+    flags.map((f) => f.name),
+  );
+  return near === undefined ? '' : ` (did you mean ${quote}${near}${quote === '"' ? '"' : ''}?)`;
 }
 
 /** Raw settings by name, and where each came from (absent: a flag) for messages. */
@@ -171,7 +182,9 @@ function readConfigFile(file: string, named: string): Record<string, unknown> {
     throw new ConfigError(`${named}: expected a JSON object of settings, like {"listen": ":8080"}`);
   const unknown = Object.keys(json).find((k) => !findOption(k));
   if (unknown !== undefined)
-    throw new ConfigError(`${named}: unknown setting ${JSON.stringify(unknown)} (see godepot serve --help)`);
+    throw new ConfigError(
+      `${named}: unknown setting ${JSON.stringify(unknown)}${didYouMean(unknown, OPTIONS, '"')} (see godepot serve --help)`,
+    );
   return json as Record<string, unknown>;
 }
 

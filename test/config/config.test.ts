@@ -291,6 +291,13 @@ describe('loadSettings', () => {
       "unknown flag -listen: godepot's flags take two dashes (--listen); see godepot serve --help",
     );
     expect(() => loadSettings(['-frobnicate=1'], {})).toThrow(/^unknown flag -frobnicate; see godepot serve --help$/);
+    // A near miss of a known flag is named.
+    expect(() => loadSettings(['--workrs', '2'], {})).toThrow(
+      'unknown flag --workrs (did you mean --workers?); see godepot serve --help',
+    );
+    expect(() => loadSettings(['--upstreams=x'], {})).toThrow(
+      /^unknown flag --upstreams \(did you mean --upstream\?\)/,
+    );
     expect(() => loadSettings(['--listen'], {})).toThrow(/--listen needs a value/);
     expect(() => loadSettings(['stray'], {})).toThrow(/unexpected argument "stray"/);
     // A boolean flag's value with a space is said how to write, not "unexpected argument".
@@ -430,7 +437,7 @@ describe('loadSettings', () => {
     const dir = mkdtempSync(join(tmpdir(), 'godepot-config-'));
     const f1 = join(dir, 'a.json');
     writeFileSync(f1, '{"listn": "x"}');
-    expect(() => loadSettings(['--config', f1], {})).toThrow(/unknown setting "listn"/);
+    expect(() => loadSettings(['--config', f1], {})).toThrow(/unknown setting "listn" \(did you mean "listen"\?\)/);
     const f2 = join(dir, 'b.json');
     writeFileSync(f2, '{');
     expect(() => loadSettings(['--config', f2], {})).toThrow(/not valid JSON/);
