@@ -14,6 +14,11 @@ export interface Tree {
 
 const TREE_PREFIX = Buffer.from('go.sum database tree\n');
 const MAX_TREE_TEXT = 1_000_000;
+/**
+ * The largest tree whose hashes have safe-integer stored indexes (storedHashIndex(0, n) = 2n - popcount(n)):
+ * a larger head, once adopted, could never be proven against, nor replaced (the head only grows).
+ */
+export const MAX_TREE_SIZE = 2 ** 52;
 const NEWLINE = 0x0a;
 
 /** The note text for a tree: three lines, each ending in '\n'. */
@@ -24,7 +29,7 @@ export function formatTree(tree: Tree): string {
 /**
  * Parses a tree note text. Lines after the third are ignored (forward
  * compatibility); N must be canonical decimal; the hash must be 32 bytes.
- * Sizes above Number.MAX_SAFE_INTEGER are rejected too (Go allows int64).
+ * Sizes above MAX_TREE_SIZE are rejected too (Go allows int64).
  */
 export function parseTree(text: Uint8Array | string): Tree {
   const buf = toBuffer(text);
@@ -35,7 +40,7 @@ export function parseTree(text: Uint8Array | string): Tree {
   const nText = lines[1] ?? '';
   if (!/^(0|[1-9][0-9]*)$/.test(nText)) throw new MalformedTreeError();
   const n = Number(nText);
-  if (!Number.isSafeInteger(n)) throw new MalformedTreeError();
+  if (!Number.isSafeInteger(n) || n > MAX_TREE_SIZE) throw new MalformedTreeError();
   const hash = decodeStdBase64(lines[2] ?? '');
   if (hash === null || hash.length !== HASH_SIZE) throw new MalformedTreeError();
   return { n, hash };
