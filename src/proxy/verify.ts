@@ -78,15 +78,20 @@ export function policyFor(path: string, s: PolicySettings, hasDatabase: boolean)
   return s.verify.mode;
 }
 
-/** Parses go.sum lines of a database record into the hashes for path@version (the client's filter, PROTOCOL.md §2.1). */
+/**
+ * The h1: hashes a database record gives path@version, read as the go command
+ * reads them (PROTOCOL.md §2.1): the first line that starts "path version h1:"
+ * decides, its whole rest being the hash (a line with more after the hash then
+ * mismatches rather than being skipped); lines of other hash kinds are ignored.
+ */
 export function hashesFromRecord(recordText: string, path: string, version: string): GoSumHashes {
+  const zipLine = `${path} ${version} `;
+  const modLine = `${path} ${version}/go.mod `;
   let zip: string | undefined;
   let mod: string | undefined;
   for (const line of recordText.split('\n')) {
-    const f = line.split(' ');
-    if (f.length !== 3 || f[0] !== path) continue;
-    if (f[1] === version && zip === undefined) zip = f[2];
-    else if (f[1] === `${version}/go.mod` && mod === undefined) mod = f[2];
+    if (zip === undefined && line.startsWith(zipLine + 'h1:')) zip = line.slice(zipLine.length);
+    else if (mod === undefined && line.startsWith(modLine + 'h1:')) mod = line.slice(modLine.length);
   }
   return { ...(zip === undefined ? {} : { zip }), ...(mod === undefined ? {} : { mod }) };
 }
