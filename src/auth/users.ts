@@ -30,6 +30,12 @@ export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/**
+ * SHA-256 of an empty token, and of one newline (`echo "$TOKEN" | sha256sum`): what a hand-made entry holds
+ * when the variable with the token was unset. Such an entry would let anyone in as that user with no token.
+ */
+const EMPTY_TOKEN_HASHES = new Set([hashToken('').toString('hex'), hashToken('\n').toString('hex')]);
+
 /** A new random token: 32 bytes, base64url (43 characters, safe in URLs and .netrc). */
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
@@ -65,6 +71,10 @@ export function parseUsers(text: string): User[] {
     names.add(name);
     if (typeof tokenSha256 !== 'string' || !HEX64.test(tokenSha256.toLowerCase()))
       throw new UsersFileError(`user ${name}: "tokenSha256" must be the 64 hex digits of the token's SHA-256`);
+    if (EMPTY_TOKEN_HASHES.has(tokenSha256.toLowerCase()))
+      throw new UsersFileError(
+        `user ${name}: "tokenSha256" is the SHA-256 of an empty token, which anyone could send; give the user a token with \`godepot auth add ${name}\``,
+      );
     if (!Array.isArray(modules) || modules.some((m) => typeof m !== 'string'))
       throw new UsersFileError(`user ${name}: "modules" must be a list of patterns ("*" for all)`);
     out.push({

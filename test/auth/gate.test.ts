@@ -116,6 +116,19 @@ describe('the users file', () => {
     expect(parseUsers(twice)).toHaveLength(1);
   });
 
+  it('refuses an entry holding the hash of an empty token (a variable left unset), which anyone could send', () => {
+    // `printf %s "$TOKEN" | sha256sum` and `echo "$TOKEN" | sha256sum` with TOKEN unset.
+    for (const empty of ['', '\n']) {
+      const text = JSON.stringify({
+        users: [{ name: 'ci', tokenSha256: hashToken(empty).toString('hex').toUpperCase(), modules: ['*'] }],
+      });
+      expect(() => parseUsers(text)).toThrow(/user ci: "tokenSha256" is the SHA-256 of an empty token/);
+    }
+    // What such a file would have let in: GOPROXY=https://ci@host sends "ci:", an empty token.
+    const open = [{ name: 'ci', tokenSha256: hashToken(''), modules: '*' }];
+    expect(decide(open, '/corp.example/lib/@v/list', basic('ci', '')).allow).toBe(true);
+  });
+
   it('godepot auth add prints a token once and stores only its hash', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'godepot-auth-'));
     try {
