@@ -155,7 +155,7 @@ export function ownProblems(readyz: unknown): string[] {
   const r = (readyz ?? {}) as {
     storage?: { kind?: unknown; writable?: unknown; error?: unknown };
     coordination?: { redis?: { state?: unknown } };
-    sumdb?: Array<{ name?: unknown; status?: unknown }>;
+    sumdb?: Array<{ name?: unknown; status?: unknown } | null>;
   };
   const out: string[] = [];
   if (r.storage?.writable === false)
@@ -164,7 +164,7 @@ export function ownProblems(readyz: unknown): string[] {
     );
   if (r.coordination?.redis?.state === 'down') out.push('Redis is down: this node coordinates alone');
   for (const d of Array.isArray(r.sumdb) ? r.sumdb : [])
-    if (d.status === 'misconfigured')
+    if (d?.status === 'misconfigured')
       out.push(
         `nodes check checksum database ${String(d.name)} with different keys (give every node the same --sumdb)`,
       );

@@ -261,6 +261,10 @@ describe('headline', () => {
     expect(ownProblems({ status: 'ok', storage: { kind: 'fs', writable: true }, sumdb: [] })).toEqual([]);
     expect(ownProblems(undefined)).toEqual([]);
     expect(ownProblems('garbled')).toEqual([]);
+    // A null entry (a proxy in front rewrote the JSON) is skipped: throwing here froze the page's headline.
+    expect(ownProblems({ sumdb: [null, 5, { name: 'sum.example', status: 'misconfigured' }] })).toEqual([
+      'nodes check checksum database sum.example with different keys (give every node the same --sumdb)',
+    ]);
   });
 });
 
