@@ -297,8 +297,10 @@ export function incidentDuration(i: IncidentView, now: number): string {
  * break (a lone \r ends a line too), a pipe, or what a renderer takes for a link, HTML, code or emphasis, and
  * must not break the post-mortem's table or put a link in it. Each such character is backslash-escaped.
  */
-function cell(s: string): string {
-  return s.replace(/\r\n|[\r\n]/g, ' ').replace(/[\\`*_~[\]<>|]/g, '\\$&');
+function cell(s: unknown): string {
+  return String(s)
+    .replace(/\r\n|[\r\n]/g, ' ')
+    .replace(/[\\`*_~[\]<>|]/g, '\\$&');
 }
 
 /** The incident timeline as a Markdown table, ready for a post-mortem. */

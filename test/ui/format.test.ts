@@ -127,6 +127,10 @@ describe('operator page formatting', () => {
     expect(incidentDuration(unseen, NOW)).toBe('at least 30 min');
     expect(incidentsMarkdown([unseen], NOW)).toContain('(no longer watched) | at least 30 min |');
     expect(incidentsMarkdown([], NOW)).toContain('(no incidents)');
+    // A field of another type (an older or newer godepot, a proxy rewriting JSON) is copied as the page shows it.
+    expect(incidentsMarkdown([{ upstream: 5 as unknown as string, start: '2026-03-01T12:00:00Z' }], NOW)).toContain(
+      '| 10 min so far | 5 | — |',
+    );
   });
 
   it('copies hostile text (an error body from upstream, a module path) as text: no link, no HTML, no broken table', () => {
