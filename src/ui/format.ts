@@ -294,13 +294,14 @@ export function incidentDuration(i: IncidentView, now: number): string {
 
 /**
  * Text as one Markdown table cell that reads as that text: an upstream's error or a module path may hold a line
- * break (a lone \r ends a line too), a pipe, or what a renderer takes for a link, HTML, code or emphasis, and
- * must not break the post-mortem's table or put a link in it. Each such character is backslash-escaped.
+ * break (a lone \r ends a line too), a pipe, or what a renderer takes for a link, HTML, an entity (&lt; would
+ * read as "<"), code or emphasis, and must not break the post-mortem's table or put a link in it. Each such
+ * character is backslash-escaped.
  */
 function cell(s: unknown): string {
   return String(s)
     .replace(/\r\n|[\r\n]/g, ' ')
-    .replace(/[\\`*_~[\]<>|]/g, '\\$&');
+    .replace(/[\\`*_~[\]<>|&]/g, '\\$&');
 }
 
 /** The incident timeline as a Markdown table, ready for a post-mortem. */

@@ -141,7 +141,7 @@ describe('operator page formatting', () => {
           start: '2026-03-01T12:00:00Z',
           failureClass: 'status',
           detail:
-            'see [the fix](javascript:alert(1)) or <javascript:alert(2)>\r| 1 | 2 |\rnext `code` *bold* \\| ~~x~~',
+            'see [the fix](javascript:alert(1)) or <javascript:alert(2)>\r| 1 | 2 |\rnext `code` *bold* \\| ~~x~~ &lt;b&gt;',
         },
       ],
       NOW,
@@ -152,10 +152,10 @@ describe('operator page formatting', () => {
     const row = lines[2] ?? '';
     // Eight cells: nine pipes that no backslash escapes (a backslash escaped itself, "\\|", is no escape).
     expect(row.match(/(?<!\\)(?:\\\\)*\|/g)).toHaveLength(9);
-    // Nothing a renderer reads as a link, an autolink, HTML, code or emphasis: each such character escaped.
-    expect(row).not.toMatch(/(?<!\\)(?:\\\\)*[[\]<>`*~]/);
+    // Nothing a renderer reads as a link, an autolink, HTML, an entity, code or emphasis: each such character escaped.
+    expect(row).not.toMatch(/(?<!\\)(?:\\\\)*[[\]<>`*~&]/);
     expect(row).toContain(
-      'status: see \\[the fix\\](javascript:alert(1)) or \\<javascript:alert(2)\\> \\| 1 \\| 2 \\| next \\`code\\` \\*bold\\* \\\\\\| \\~\\~x\\~\\~',
+      'status: see \\[the fix\\](javascript:alert(1)) or \\<javascript:alert(2)\\> \\| 1 \\| 2 \\| next \\`code\\` \\*bold\\* \\\\\\| \\~\\~x\\~\\~ \\&lt;b\\&gt;',
     );
   });
 
