@@ -260,7 +260,9 @@ const FAILURE_WORDS: Record<string, string> = {
 export function lastError(u: UpstreamView): string {
   const f = u.lastFailure;
   if (!f) return 'none';
-  const words = (f.class !== undefined ? FAILURE_WORDS[f.class] : undefined) ?? f.class ?? 'failed';
+  // Own keys only: a class such as "constructor" would otherwise read as Object's source text.
+  const words =
+    typeof f.class !== 'string' ? 'failed' : Object.hasOwn(FAILURE_WORDS, f.class) ? FAILURE_WORDS[f.class] : f.class;
   const at = parseTime(f.at);
   return `${words}${f.detail ? `: ${f.detail}` : ''}${at === null ? '' : ` (at ${clock(at)})`}`;
 }

@@ -78,6 +78,8 @@ describe('operator page formatting', () => {
     expect(lastError({ lastFailure: { class: 'timeout', detail: 'no answer within 1s' } })).toBe(
       'no answer in time: no answer within 1s',
     );
+    expect(lastError({ lastFailure: { class: 'constructor' } })).toBe('constructor');
+    expect(lastError({ lastFailure: { class: 7 as unknown as string } })).toBe('failed');
   });
 
   it('copies incidents as a Markdown table, ongoing ones included', () => {
