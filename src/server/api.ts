@@ -73,6 +73,13 @@ export interface OperatorApiDeps {
  */
 const INVENTORY_TTL_MS = 30_000;
 const INVENTORY_SCAN_FACTOR = 20;
+/**
+ * With workers, the group's statistics behind /api/upstreams, /api/cache and /api/series are gathered from every
+ * worker (megabytes of samples each, added up here): one gathering serves every request for at least the page's
+ * refresh interval (2 s) and GROUP_STATS_FACTOR times as long as it took, however many pages are open.
+ */
+const GROUP_STATS_REUSE_MS = 2_000;
+const GROUP_STATS_FACTOR = 10;
 /** How long /api/sumdb waits to learn the other processes' tree (ms), as /readyz waits for storage. */
 const SYNC_MS = 3_000;
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.(html|js|css|map|png|svg)$/;
@@ -101,18 +108,23 @@ export class OperatorApi {
   private readonly now: () => number;
   private readonly monotonic: () => number;
   private readonly uiDir: string;
-  /** The last scan: started at (monotonic), reused for (ms), and its figures; reuse is Infinity while it runs. */
-  private inventory: { at: number; reuse: number; value: Promise<Inventory> } | null = null;
+  private readonly inventory: Reused<Inventory>;
+  private readonly grouped: Reused<OperatorStats> | null;
   private assets: Promise<Set<string>> | null = null;
 
   constructor(private readonly deps: OperatorApiDeps) {
     this.now = deps.now ?? Date.now;
     this.monotonic = deps.monotonic ?? (() => performance.now());
     this.uiDir = deps.uiDir ?? fileURLToPath(new URL('../../dist/ui/', import.meta.url));
+    const group = deps.groupStats;
+    this.inventory = new Reused(this.monotonic, INVENTORY_TTL_MS, INVENTORY_SCAN_FACTOR, () =>
+      inventory(deps.storage, this.now()),
+    );
+    this.grouped = group ? new Reused(this.monotonic, GROUP_STATS_REUSE_MS, GROUP_STATS_FACTOR, group) : null;
   }
 
   private stats(): Promise<OperatorStats> {
-    return this.deps.groupStats ? this.deps.groupStats() : Promise.resolve(this.deps.stats);
+    return this.grouped ? this.grouped.get() : Promise.resolve(this.deps.stats);
   }
 
   /** GET /api/upstreams */
@@ -187,18 +199,7 @@ export class OperatorApi {
 
   /** The stored-artifact counts: one scan at a time, reused as INVENTORY_TTL_MS and INVENTORY_SCAN_FACTOR say. */
   private scan(): Promise<Inventory> {
-    const started = this.monotonic();
-    if (this.inventory && started - this.inventory.at < this.inventory.reuse) return this.inventory.value;
-    const value = inventory(this.deps.storage, this.now());
-    const scan = { at: started, reuse: Infinity, value };
-    this.inventory = scan;
-    value.then(
-      () => (scan.reuse = Math.max(INVENTORY_TTL_MS, INVENTORY_SCAN_FACTOR * (this.monotonic() - started))),
-      () => {
-        if (this.inventory === scan) this.inventory = null;
-      },
-    );
-    return value;
+    return this.inventory.get();
   }
 
   /** Serves a built asset of the page by file name; false when there is no such file. */
@@ -220,6 +221,37 @@ export class OperatorApi {
     });
     res.end(head ? undefined : body);
     return true;
+  }
+}
+
+/**
+ * One costly answer at a time, shared: reused while it is made, then for at least minMs (on the monotonic clock)
+ * and `factor` times as long as it took; made again at the next request after it failed.
+ */
+class Reused<T> {
+  /** The last one: started at, reused for (ms; Infinity while it runs), and its answer. */
+  private last: { at: number; reuse: number; value: Promise<T> } | null = null;
+
+  constructor(
+    private readonly monotonic: () => number,
+    private readonly minMs: number,
+    private readonly factor: number,
+    private readonly make: () => Promise<T>,
+  ) {}
+
+  get(): Promise<T> {
+    const started = this.monotonic();
+    if (this.last && started - this.last.at < this.last.reuse) return this.last.value;
+    const value = this.make();
+    const last = { at: started, reuse: Infinity, value };
+    this.last = last;
+    value.then(
+      () => (last.reuse = Math.max(this.minMs, this.factor * (this.monotonic() - started))),
+      () => {
+        if (this.last === last) this.last = null;
+      },
+    );
+    return value;
   }
 }
 

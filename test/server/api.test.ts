@@ -296,3 +296,52 @@ describe('the storage inventory behind /api/cache', () => {
     expect(storage.scans).toBe(2);
   });
 });
+
+describe("the workers' statistics behind /api/upstreams, /api/cache and /api/series", () => {
+  // Each gathering has every worker send megabytes of samples to the one that adds them up: a page asks three
+  // routes every 2 s, and many pages (or a client in a loop) must not make every worker do it for each request.
+  function world(): { api: OperatorApi; gathered: () => number; mono: ManualClock; fail: (f: boolean) => void } {
+    const mono = new ManualClock(1_000);
+    let gatherings = 0;
+    let failing = false;
+    const stats = new OperatorStats();
+    const api = new OperatorApi({
+      stats,
+      groupStats: async () => {
+        gatherings++;
+        mono.advance(100);
+        if (failing) throw new Error('primary gone');
+        return stats;
+      },
+      endpoints: () => [],
+      proxies: [],
+      sumdbMirrors: () => [],
+      trees: [],
+      storage: new MemoryStorage(),
+      unverified: async () => 0,
+      offline: false,
+      monotonic: () => mono.now(),
+    });
+    return { api, gathered: () => gatherings, mono, fail: (f) => (failing = f) };
+  }
+
+  it('gathers once for the requests of a refresh and of many pages, and again 2 s later', async () => {
+    const { api, gathered, mono } = world();
+    await Promise.all(Array.from({ length: 20 }, () => [api.upstreams(), api.cache(), api.series()]).flat());
+    expect(gathered()).toBe(1);
+    await api.series();
+    expect(gathered()).toBe(1);
+    mono.advance(2_000);
+    await api.upstreams();
+    expect(gathered()).toBe(2);
+  });
+
+  it('gathers again at the next request after a gathering failed', async () => {
+    const { api, gathered, fail } = world();
+    fail(true);
+    await expect(api.series()).rejects.toThrow('primary gone');
+    fail(false);
+    await api.series();
+    expect(gathered()).toBe(2);
+  });
+});
