@@ -205,9 +205,13 @@ export class OperatorApi {
   /** Serves a built asset of the page by file name; false when there is no such file. */
   async asset(name: string, res: ServerResponse, head: boolean): Promise<boolean> {
     if (!ASSET_NAME.test(name)) return false;
+    // A folder that cannot be listed (not built yet) is listed again next time: `npm run build` then needs no restart.
     this.assets ??= readdir(this.uiDir).then(
       (names) => new Set(names),
-      () => new Set<string>(),
+      () => {
+        this.assets = null;
+        return new Set<string>();
+      },
     );
     if (!(await this.assets).has(name)) return false;
     const body = await readFile(join(this.uiDir, name));

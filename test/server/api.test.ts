@@ -345,3 +345,42 @@ describe("the workers' statistics behind /api/upstreams, /api/cache and /api/ser
     expect(gathered()).toBe(2);
   });
 });
+
+describe('the page not built yet', () => {
+  it('is served once it is built, without a restart, as its "not built" answer says', async () => {
+    const dir = await tempDir('godepot-ui-');
+    const ui = join(dir, 'ui');
+    const routes = operatorRoutes(
+      new OperatorApi({
+        stats: new OperatorStats(),
+        endpoints: () => [],
+        proxies: [],
+        sumdbMirrors: () => [],
+        trees: [],
+        storage: new MemoryStorage(),
+        unverified: async () => 0,
+        offline: false,
+        uiDir: ui,
+      }),
+    );
+    const server = createServer((req, res) => void routes(req.url ?? '/', req)?.serve(req, res, false));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const addr = server.address();
+    if (!addr || typeof addr === 'string') throw new Error('no address');
+    try {
+      const before = await fetch(`http://127.0.0.1:${addr.port}/ui/`);
+      expect(before.status).toBe(404);
+      expect(await before.text()).toContain('npm run build');
+      await mkdir(ui, { recursive: true });
+      await writeFile(join(ui, 'index.html'), '<!doctype html><title>t</title>');
+      const after = await fetch(`http://127.0.0.1:${addr.port}/ui/`);
+      expect(after.status).toBe(200);
+      expect(await after.text()).toContain('<title>t</title>');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await removeDir(dir);
+    }
+  });
+});
