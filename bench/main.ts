@@ -46,6 +46,8 @@ bench/results/latest.{json,md} (plus time-stamped copies).
 Environment:
   GODEPOT_BENCH_PEER  a goproxy binary (goproxy/goproxy: go build ./cmd/goproxy) measured
                       beside godepot in the cache-hit rounds, with the same warm-up
+  GODEPOT_BENCH_NODE_FLAGS  more node flags for godepot's processes, to look inside them:
+                      "--cpu-prof --cpu-prof-dir=/tmp/prof" writes a profile per process on stop
 `;
 
 interface Flags {

@@ -134,8 +134,9 @@ export async function startGodepot(o: GodepotOptions): Promise<Child & { readonl
   const child = spawn(
     process.execPath,
     [
-      // As `npm start` runs it.
+      // As `npm start` runs it, with any flags asked for to look inside it (--cpu-prof, --heap-prof…).
       ...NODE_START_FLAGS,
+      ...(process.env.GODEPOT_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== ''),
       GODEPOT_BIN,
       'serve',
       '--listen',
