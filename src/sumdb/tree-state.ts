@@ -209,7 +209,14 @@ export class TreeState {
    */
   async adoptPersisted(): Promise<VerifiedHead | null> {
     const stored = await this.storedHead();
-    if (!stored || (this.head && stored.tree.n <= this.head.tree.n)) return this.head;
+    if (!stored || (this.head && stored.tree.n <= this.head.tree.n)) {
+      // Storage holds an older head than the one verified here: another node's slow write of it landed over
+      // ours (neither can see that happen). The stored head never moves back, so ours is written again (a
+      // no-op when our own write is still on its way: it reads what is stored first).
+      if (stored && this.head && stored.tree.n < this.head.tree.n)
+        this.store.keepLatest(this.head.note, this.head.tree.n);
+      return this.head;
+    }
     const { note, tree } = stored;
     // Checked when it was stored (as load() dates it), not now; a date ahead of this clock is no date.
     // (Its time is read apart from its bytes, a whole read: another writer may replace it in between.)
