@@ -119,7 +119,8 @@ export async function fetchZip(
  * "Jan 1", a day past the month's end).
  */
 function isRfc3339(s: string): boolean {
-  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))$/.exec(s);
+  // Go takes ',' before the fraction of a second too.
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(?:Z|[+-](\d\d):(\d\d))$/.exec(s);
   if (!m) return false;
   const [year = NaN, month = NaN, day = NaN, hour = NaN, minute = NaN, second = NaN, zoneHour = 0, zoneMinute = 0] = m
     .slice(1)
@@ -146,6 +147,37 @@ export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): vo
     );
 }
 
+/** A JSON key as Go's encoding/json matches it to a field name (ASCII case, and ſ and K as s and k). */
+function goFold(key: string): string {
+  return key
+    .replace(/[a-z]/g, (c) => c.toUpperCase())
+    .replace(/\u017f/g, 'S')
+    .replace(/\u212a/g, 'K');
+}
+
+/**
+ * Version and Time of an .info object as the go command's json.Unmarshal
+ * reads them: a key matches a field whatever its case, the last one
+ * winning. JSON.parse keeps exact duplicates' last value too, but not the
+ * order of keys that differ in case, so two spellings of one field are
+ * refused: the go command might read the other one.
+ */
+function goFields(json: Record<string, unknown>): { Version?: unknown; Time?: unknown } | string {
+  const found: Record<string, string> = {};
+  for (const key of Object.keys(json)) {
+    const name = { VERSION: 'Version', TIME: 'Time' }[goFold(key)];
+    if (name === undefined) continue;
+    const other = found[name];
+    if (other !== undefined)
+      return `it has both ${JSON.stringify(other)} and ${JSON.stringify(key)}, which the go command reads as one field`;
+    found[name] = key;
+  }
+  return {
+    ...(found.Version === undefined ? {} : { Version: json[found.Version] }),
+    ...(found.Time === undefined ? {} : { Time: json[found.Time] }),
+  };
+}
+
 /** What is wrong with an .info / @latest body (see checkInfo), or null. */
 function infoProblem(req: ProxyRequest, body: Buffer): string | null {
   let json: unknown;
@@ -155,9 +187,13 @@ function infoProblem(req: ProxyRequest, body: Buffer): string | null {
     return 'not JSON';
   }
   if (typeof json !== 'object' || json === null) return 'not a JSON object';
-  const { Version, Time } = json as Record<string, unknown>;
+  const fields = goFields(json as Record<string, unknown>);
+  if (typeof fields === 'string') return fields;
+  const { Version, Time } = fields;
   if (typeof Version !== 'string') return 'no Version';
-  if (Time !== undefined && (typeof Time !== 'string' || !isRfc3339(Time))) return 'Time is not an RFC 3339 time';
+  // null leaves a Go time.Time as it is (zero).
+  if (Time !== undefined && Time !== null && (typeof Time !== 'string' || !isRfc3339(Time)))
+    return 'Time is not an RFC 3339 time';
   if (!isCanonicalVersion(Version)) return `Version ${JSON.stringify(Version)} is not canonical`;
   try {
     check(req.path, Version);

@@ -51,6 +51,32 @@ describe('checkInfo', () => {
   });
 });
 
+describe('checkInfo reads the fields as the go command does (json.Unmarshal matches keys whatever their case)', () => {
+  const body = (s: string): Buffer => Buffer.from(s);
+  // What go1.26's json.Unmarshal into modfetch's RevInfo reads from each: the go command would see another version
+  // or fail on a Time godepot did not look at, and a canonical version's .info is stored for good.
+  it.each([
+    ['{"Version":"v1.0.0","version":"v1.9.9"}', 'v1.9.9'],
+    ['{"Version":"v1.0.0","Ver\u017fion":"v1.9.9"}', 'v1.9.9'],
+    ['{"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z","TIME":"junk"}', 'an error'],
+  ])('refuses %s (the go command reads %s)', (text) => {
+    expect(() => checkInfo(req, body(text), 'http://up.example')).toThrow(/which the go command reads as one field/);
+  });
+
+  it.each([
+    '{"version":"v1.0.0"}',
+    '{"VERSION":"v1.0.0","time":"2020-01-01T00:00:00Z"}',
+    '{"Version":"v1.0.0","Time":null}',
+    '{"Version":"v1.0.0","Time":"2020-01-01T00:00:00,5Z"}',
+  ])('takes %s, which the go command reads as v1.0.0', (text) => {
+    expect(() => checkInfo(req, body(text), 'http://up.example')).not.toThrow();
+  });
+
+  it('still refuses a lower-case version that is another one', () => {
+    expect(() => checkInfo(req, body('{"version":"v1.9.9"}'), 'http://up.example')).toThrow(/instead of requested/);
+  });
+});
+
 describe("an .info the go command cannot use is that upstream's failure, as in the go command's GOPROXY walk", () => {
   const servers: Server[] = [];
   const pools: HttpPools[] = [];
