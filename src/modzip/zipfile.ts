@@ -1,13 +1,14 @@
 // Reading a zip the way Go's archive/zip reads it, over a ByteSource: the
-// central directory through yauzl, one entry at a time (nothing is kept per
-// entry), and each entry's content through zlib with archive/zip's checks.
+// central directory one entry at a time (nothing is kept per entry), with
+// archive/zip's own rules rather than the format's (the go command is the
+// judge of which zips are good), and each entry's content through zlib with
+// archive/zip's checks.
 // The module rules that decide what may be in a zip are in zip.ts.
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
-import yauzl from 'yauzl';
 import { decodeGoBytes } from '../module/index.js';
 
 /**
@@ -91,7 +92,12 @@ export interface ZipEntry {
   /** The name as stored: Go treats names as bytes, so it is never decoded as CP437 or taken from an extra field. */
   readonly nameBytes: Buffer;
   readonly uncompressedSize: number;
-  readonly raw: yauzl.Entry;
+  readonly compressedSize: number;
+  /** Where its local file header is, from the start of the source. */
+  readonly headerOffset: number;
+  readonly flags: number;
+  readonly method: number;
+  readonly crc32: number;
 }
 
 /** The bounds of reading: how big a read ahead is, and when to let other work run. */
@@ -118,7 +124,6 @@ export interface ReadOptions {
 
 const STORE = 0;
 const DEFLATE = 8;
-const FLAG_ENCRYPTED = 0x1;
 const FLAG_DATA_DESCRIPTOR = 0x8;
 const DATA_DESCRIPTOR_SIGNATURE = 0x08074b50;
 /** Go reads at most an optional signature, the CRC-32 and the sizes that follow it. */
@@ -149,12 +154,12 @@ function corrupt(err: unknown, entry: ZipEntry): unknown {
 }
 
 /**
- * yauzl's access to the source. Small reads are served from two windows of
+ * Reads of the source. Small reads are served from two windows of
  * READ_AHEAD bytes (one follows the central directory, the other the local
  * headers and small entries it alternates with); every stream is tracked so
  * that an abort ends reads that would never finish.
  */
-class SourceReader extends yauzl.RandomAccessReader {
+class SourceReader {
   private readonly live = new Set<Readable>();
   private windows: Array<{ start: number; bytes: Buffer }> = [];
   /**
@@ -170,11 +175,13 @@ class SourceReader extends yauzl.RandomAccessReader {
     this.sourceFailure ??= err;
   };
 
-  constructor(private readonly source: ByteSource) {
-    super();
+  constructor(private readonly source: ByteSource) {}
+
+  get size(): number {
+    return this.source.size;
   }
 
-  override _readStreamForRange(start: number, end: number): Readable {
+  stream(start: number, end: number): Readable {
     const stream = this.source.createReadStream(start, end);
     this.live.add(stream);
     stream.once('close', () => this.live.delete(stream));
@@ -187,31 +194,25 @@ class SourceReader extends yauzl.RandomAccessReader {
     return this.sourceFailure ?? wrap(err);
   }
 
-  override read(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    position: number,
-    callback: (err: Error | null) => void,
-  ): void {
-    this.readAt(position, length).then(
-      (bytes) => {
-        bytes.copy(buffer, offset);
-        callback(null);
-      },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
-    );
+  /**
+   * The bytes [position, position + length) that the source has, as a
+   * ReaderAt-backed io.SectionReader gives them: fewer (or none) past its end.
+   */
+  async readUpTo(position: number, length: number): Promise<Buffer> {
+    const start = Math.min(Math.max(0, position), this.source.size);
+    return this.readAt(start, Math.max(0, Math.min(position + length, this.source.size) - start));
   }
 
   /** The bytes [position, position + length), all of them or a rejection. */
   async readAt(position: number, length: number): Promise<Buffer> {
     const bad = outOfRange(position, position + length, this.source.size);
     if (bad !== null) throw bad;
+    if (length === 0) return Buffer.alloc(0);
     if (this.source.read === undefined) {
       const parts: Buffer[] = [];
       let got = 0;
       // Breaking out of the loop ends the stream: a source need not end it for us.
-      for await (const chunk of this._readStreamForRange(position, position + length)) {
+      for await (const chunk of this.stream(position, position + length)) {
         parts.push(chunk as Buffer);
         got += (chunk as Buffer).length;
         if (got >= length) break;
@@ -242,31 +243,156 @@ class SourceReader extends yauzl.RandomAccessReader {
   }
 }
 
+const END_SIGNATURE = 0x06054b50;
+const END_LEN = 22;
+const END64_LOCATOR_SIGNATURE = 0x07064b50;
+const END64_LOCATOR_LEN = 20;
+const END64_SIGNATURE = 0x06064b50;
+const END64_LEN = 56;
+const HEADER_SIGNATURE = 0x02014b50;
+const HEADER_LEN = 46;
+const LOCAL_SIGNATURE = 0x04034b50;
+const LOCAL_LEN = 30;
+const ZIP64_EXTRA = 0x0001;
+
+/** archive/zip's ErrFormat. */
+const FORMAT = 'zip: not a valid zip file';
+
+function u64(b: Buffer, off: number): number {
+  return Number(b.readBigUInt64LE(off));
+}
+
 /**
- * One pass over a zip: its central directory entry by entry (next()), and
- * any entry's content (read()). Call close() when done. A signal's abort
- * ends every read in flight; the caller reports the signal's reason.
+ * readDirectoryEnd: the end of central directory record (the zip64 one when
+ * the plain one says so), and the base offset of an archive with bytes
+ * before it. Its rules are archive/zip's, not the format's: bytes after the
+ * record's comment and disk numbers are not refused.
+ */
+async function readDirectoryEnd(
+  r: SourceReader,
+): Promise<{ records: number; directoryOffset: number; baseOffset: number }> {
+  const size = r.size;
+  let buf: Buffer | undefined;
+  let endOffset = 0;
+  for (const want of [1024, 65 * 1024]) {
+    const len = Math.min(want, size);
+    const block = await r.readAt(size - len, len);
+    const p = findSignatureInBlock(block);
+    if (p >= 0) {
+      buf = block.subarray(p);
+      endOffset = size - len + p;
+      break;
+    }
+    if (want !== 1024 || len === size) break;
+  }
+  if (buf === undefined) throw new ZipError(FORMAT);
+  let records = buf.readUInt16LE(10);
+  let directorySize = buf.readUInt32LE(12);
+  let directoryOffset = buf.readUInt32LE(16);
+  if (buf.readUInt16LE(20) > buf.length - 22) throw new ZipError('zip: invalid comment length');
+  if (records === 0xffff || directorySize === 0xffff || directoryOffset === 0xffffffff) {
+    const end64 = await findDirectory64End(r, endOffset);
+    if (end64 >= 0) {
+      endOffset = end64;
+      const b = await r.readAt(end64, END64_LEN);
+      if (b.readUInt32LE(0) !== END64_SIGNATURE) throw new ZipError(FORMAT);
+      records = u64(b, 32);
+      directorySize = u64(b, 40);
+      directoryOffset = u64(b, 48);
+    }
+  }
+  if (directorySize > 2 ** 63 - 1 || directoryOffset > 2 ** 63 - 1) throw new ZipError(FORMAT);
+  let baseOffset = endOffset - directorySize - directoryOffset;
+  const o = baseOffset + directoryOffset;
+  if (o < 0 || o >= size) throw new ZipError(FORMAT);
+  // A base offset that the records imply is not taken when the central directory is found without it.
+  if (baseOffset > 0) {
+    const at = await r.readUpTo(directoryOffset, HEADER_LEN);
+    if (at.length === HEADER_LEN && at.readUInt32LE(0) === HEADER_SIGNATURE) {
+      const rest = at.readUInt16LE(28) + at.readUInt16LE(30) + at.readUInt16LE(32);
+      const header = await r.readUpTo(directoryOffset, HEADER_LEN + rest);
+      if (header.length === HEADER_LEN + rest && parseExtra(header, at.readUInt16LE(28)) !== null) baseOffset = 0;
+    }
+  }
+  return { records, directoryOffset, baseOffset };
+}
+
+/** The last end of central directory signature whose comment fits in the block, or -1. */
+function findSignatureInBlock(b: Buffer): number {
+  for (let i = b.length - END_LEN; i >= 0; i--) {
+    if (b.readUInt32LE(i) === END_SIGNATURE) return b.readUInt16LE(i + END_LEN - 2) + END_LEN + i > b.length ? -1 : i;
+  }
+  return -1;
+}
+
+/** The offset of the zip64 end of central directory record, or -1 when there is no valid locator. */
+async function findDirectory64End(r: SourceReader, endOffset: number): Promise<number> {
+  const at = endOffset - END64_LOCATOR_LEN;
+  if (at < 0) return -1;
+  const b = await r.readAt(at, END64_LOCATOR_LEN);
+  if (b.readUInt32LE(0) !== END64_LOCATOR_SIGNATURE || b.readUInt32LE(4) !== 0 || b.readUInt32LE(16) !== 1) return -1;
+  return u64(b, 8);
+}
+
+/**
+ * A central directory header's sizes and local header offset with its zip64
+ * extra fields applied, as readDirectoryHeader does: each zip64 field gives
+ * the values still missing, in order; null (ErrFormat) when one is too short
+ * or the compressed size or offset stays missing.
+ */
+function parseExtra(
+  header: Buffer,
+  nameLen: number,
+): { compressedSize: number; uncompressedSize: number; headerOffset: number } | null {
+  let uncompressedSize = header.readUInt32LE(24);
+  let compressedSize = header.readUInt32LE(20);
+  let headerOffset = header.readUInt32LE(42);
+  let needU = uncompressedSize === 0xffffffff;
+  let needC = compressedSize === 0xffffffff;
+  let needO = headerOffset === 0xffffffff;
+  const extraEnd = HEADER_LEN + nameLen + header.readUInt16LE(30);
+  for (let i = HEADER_LEN + nameLen; extraEnd - i >= 4;) {
+    const tag = header.readUInt16LE(i);
+    const len = header.readUInt16LE(i + 2);
+    i += 4;
+    if (extraEnd - i < len) break;
+    let f = i;
+    const fieldEnd = i + len;
+    i = fieldEnd;
+    if (tag !== ZIP64_EXTRA) continue;
+    for (const need of [needU, needC, needO].map((n, k) => (n ? k : -1)).filter((k) => k >= 0)) {
+      if (fieldEnd - f < 8) return null;
+      const v = u64(header, f);
+      f += 8;
+      if (need === 0) [uncompressedSize, needU] = [v, false];
+      else if (need === 1) [compressedSize, needC] = [v, false];
+      else [headerOffset, needO] = [v, false];
+    }
+  }
+  return needC || needO ? null : { compressedSize, uncompressedSize, headerOffset };
+}
+
+/**
+ * One pass over a zip as archive/zip reads it: its central directory entry
+ * by entry (next()), and any entry's content (read()). Call close() when
+ * done. A signal's abort ends every read in flight; the caller reports the
+ * signal's reason.
  */
 export class ZipReader {
-  private pending: { resolve: (e: ZipEntry | null) => void; reject: (err: unknown) => void } | undefined;
-  private failure: unknown;
   private work = 0;
-  private readonly onAbort = (): void => {
-    this.reader.destroyAll(this.signal?.reason);
-    this.fail(this.signal?.reason);
-  };
+  private headers = 0;
+  private done = false;
+  private readonly onAbort = (): void => this.reader.destroyAll(this.signal?.reason);
 
   private constructor(
     private readonly reader: SourceReader,
-    private readonly zipfile: yauzl.ZipFile,
-    private readonly source: ByteSource,
+    private cursor: number,
+    private readonly records: number,
+    private readonly baseOffset: number,
     private readonly signal: AbortSignal | undefined,
     private readonly wholeEntryMax: number,
     private readonly yieldTurn: (() => Promise<void>) | undefined,
   ) {
-    zipfile.on('entry', (raw: yauzl.Entry) => this.settle(null, raw));
-    zipfile.on('end', () => this.settle(null, null));
-    zipfile.on('error', (err: unknown) => this.fail(reader.failure(err, notAZip)));
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -280,82 +406,125 @@ export class ZipReader {
     const onAbort = (): void => reader.destroyAll(opts.signal?.reason);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const zipfile = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-        const options = { lazyEntries: true, decodeStrings: false, validateEntrySizes: false, autoClose: false };
-        yauzl.fromRandomAccessReader(reader, source.size, options, (err, zf) => {
-          if (err === null && zf !== undefined) resolve(zf);
-          else reject(reader.failure(err ?? new Error('no zip file'), notAZip));
-        });
+      const end = await readDirectoryEnd(reader).catch((err: unknown) => {
+        throw reader.failure(err, notAZip);
       });
-      if (opts.signal?.aborted === true) {
-        zipfile.close();
-        throw opts.signal.reason;
-      }
-      return new ZipReader(reader, zipfile, source, opts.signal, opts.wholeEntryMax ?? 64 << 10, opts.yieldTurn);
+      opts.signal?.throwIfAborted();
+      const { records, directoryOffset, baseOffset } = end;
+      return new ZipReader(
+        reader,
+        baseOffset + directoryOffset,
+        records,
+        baseOffset,
+        opts.signal,
+        opts.wholeEntryMax ?? 64 << 10,
+        opts.yieldTurn,
+      );
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** The next central directory entry, or null after the last. */
+  /**
+   * The next central directory entry, or null after the last. As in
+   * archive/zip, headers are read until one is not a header; their count
+   * must then match the record's modulo 65536.
+   */
   async next(): Promise<ZipEntry | null> {
     await this.pace(4 << 10);
-    if (this.failure !== undefined) throw this.failure;
-    return new Promise<ZipEntry | null>((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.zipfile.readEntry();
-    });
+    if (this.done) return null;
+    try {
+      const entry = await this.header();
+      if (entry !== null) return entry;
+    } catch (err) {
+      throw this.reader.failure(err, notAZip);
+    }
+    this.done = true;
+    if (this.headers % 0x10000 !== this.records % 0x10000) throw new ZipError(FORMAT);
+    return null;
+  }
+
+  /** readDirectoryHeader at the cursor; null where there is no further header. */
+  private async header(): Promise<ZipEntry | null> {
+    const fixed = await this.reader.readUpTo(this.cursor, HEADER_LEN);
+    if (fixed.length === 0) throw new ZipError('EOF');
+    if (fixed.length < HEADER_LEN || fixed.readUInt32LE(0) !== HEADER_SIGNATURE) return null;
+    const nameLen = fixed.readUInt16LE(28);
+    const rest = nameLen + fixed.readUInt16LE(30) + fixed.readUInt16LE(32);
+    const header = await this.reader.readUpTo(this.cursor, HEADER_LEN + rest);
+    if (rest > 0 && header.length === HEADER_LEN) throw new ZipError('EOF');
+    if (header.length < HEADER_LEN + rest) return null;
+    const sizes = parseExtra(header, nameLen);
+    if (sizes === null) return null;
+    this.cursor += HEADER_LEN + rest;
+    this.headers++;
+    // Go treats names as bytes: never decoded as CP437 or taken from an extra field.
+    const nameBytes = Buffer.from(header.subarray(HEADER_LEN, HEADER_LEN + nameLen));
+    return {
+      name: isUtf8(nameBytes) ? nameBytes.toString('utf8') : decodeGoBytes(nameBytes),
+      nameBytes,
+      uncompressedSize: sizes.uncompressedSize,
+      compressedSize: sizes.compressedSize,
+      headerOffset: sizes.headerOffset + this.baseOffset,
+      flags: header.readUInt16LE(8),
+      method: header.readUInt16LE(10),
+      crc32: header.readUInt32LE(16),
+    };
   }
 
   close(): void {
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.zipfile.close();
   }
 
   /**
-   * An entry's content, inflated into SHA-256 with archive/zip's checks: a
-   * method Go reads (store or deflate), not encrypted, exactly the declared
-   * size (a zip bomb stops one chunk past it), the CRC-32 (when one is
-   * given), and a data descriptor's CRC-32. Rejects with a ZipError naming
-   * the entry, or with the source's own error when reading it failed.
+   * An entry's content as File.Open gives it, inflated into SHA-256 with
+   * archive/zip's checks: the local header's signature; for a directory
+   * (a name ending in '/') nothing, and a declared size of 0; else a method
+   * Go reads (store or deflate), exactly the declared size (a zip bomb
+   * stops one chunk past it), the CRC-32 (when one is given), and a data
+   * descriptor's CRC-32. Like Go, nothing else of the local header is read
+   * and the encryption flags are not looked at. Rejects with a ZipError
+   * naming the entry, or with the source's own error when reading it failed.
    */
   async read(entry: ZipEntry): Promise<EntryDigest> {
-    const { raw } = entry;
-    if (raw.compressionMethod !== STORE && raw.compressionMethod !== DEFLATE)
-      throw new ZipError('zip: unsupported compression algorithm', entry.name);
-    if ((raw.generalPurposeBitFlag & FLAG_ENCRYPTED) !== 0)
-      throw new ZipError('zip: encrypted entries are not supported', entry.name);
-    const start = await new Promise<number>((resolve, reject) => {
-      this.zipfile.readLocalFileHeader(raw, { minimal: true }, (err, header) => {
-        if (err !== null) reject(this.reader.failure(err, notAZip));
-        else resolve(header.fileDataStart);
-      });
-    });
     const content = new EntryContent(entry);
-    const deflated = raw.compressionMethod === DEFLATE;
     try {
-      if (raw.compressedSize <= this.wholeEntryMax && raw.uncompressedSize <= this.wholeEntryMax) {
-        const data = await this.reader.readAt(start, raw.compressedSize);
+      const local = await this.reader.readAt(entry.headerOffset, LOCAL_LEN).catch((err: unknown) => {
+        throw this.reader.failure(err, () => new ZipError('unexpected EOF (local file header)', entry.name));
+      });
+      if (local.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new ZipError(FORMAT, entry.name);
+      if (entry.name.endsWith('/')) {
+        if (entry.uncompressedSize !== 0) throw new ZipError(FORMAT, entry.name);
+        return { sha256: createHash('sha256').digest(), size: 0 };
+      }
+      if (entry.method !== STORE && entry.method !== DEFLATE)
+        throw new ZipError('zip: unsupported compression algorithm', entry.name);
+      const start = entry.headerOffset + LOCAL_LEN + local.readUInt16LE(26) + local.readUInt16LE(28);
+      // The data is a section of the file: what lies past the file's end is not there (as io.SectionReader).
+      const from = Math.min(start, this.reader.size);
+      const to = Math.min(start + entry.compressedSize, this.reader.size);
+      const deflated = entry.method === DEFLATE;
+      if (to - from <= this.wholeEntryMax && entry.uncompressedSize <= this.wholeEntryMax) {
+        const data = await this.reader.readAt(from, to - from);
         await this.pace(data.length);
         // One byte of output past the declared size is enough to refuse it.
         const limit = {
-          maxOutputLength: raw.uncompressedSize + 1,
-          chunkSize: Math.max(1024, raw.uncompressedSize + 1),
+          maxOutputLength: entry.uncompressedSize + 1,
+          chunkSize: Math.max(1024, entry.uncompressedSize + 1),
         };
         content.add(deflated ? inflateWhole(data, limit, entry) : data);
       } else {
-        const input = this.reader._readStreamForRange(start, start + raw.compressedSize);
+        const input = this.reader.stream(from, to);
         const sink = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
           for await (const chunk of chunks) content.add(chunk);
         };
         if (deflated) await pipeline(input, createInflateRaw({ chunkSize: INFLATE_CHUNK }), sink);
         else await pipeline(input, sink);
       }
-      const hasDescriptor = (raw.generalPurposeBitFlag & FLAG_DATA_DESCRIPTOR) !== 0;
-      const end = start + raw.compressedSize;
-      const descriptor = hasDescriptor
-        ? await this.reader.readAt(end, Math.min(DATA_DESCRIPTOR_LEN, this.source.size - end))
-        : null;
+      const descriptor =
+        (entry.flags & FLAG_DATA_DESCRIPTOR) !== 0
+          ? await this.reader.readUpTo(start + entry.compressedSize, DATA_DESCRIPTOR_LEN)
+          : null;
       return content.finish(descriptor);
     } catch (err) {
       // A stream ended by a failed check reports its own close; the check's failure is the news.
@@ -366,27 +535,13 @@ export class ZipReader {
   /** Counts work done without a turn of the event loop, and takes a turn when it is enough. */
   private async pace(cost: number): Promise<void> {
     this.work += cost;
-    if (this.work < TURN || this.yieldTurn === undefined) return;
+    if (this.work < TURN || this.yieldTurn === undefined) {
+      this.signal?.throwIfAborted();
+      return;
+    }
     this.work = 0;
     await this.yieldTurn();
     this.signal?.throwIfAborted();
-  }
-
-  private settle(err: unknown, raw: yauzl.Entry | null): void {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p === undefined) return;
-    if (err !== null) return p.reject(err);
-    if (raw === null) return p.resolve(null);
-    // With decodeStrings: false, yauzl hands out the raw name bytes.
-    const nameBytes = raw.fileNameRaw;
-    const name = isUtf8(nameBytes) ? nameBytes.toString('utf8') : decodeGoBytes(nameBytes);
-    p.resolve({ name, nameBytes, uncompressedSize: raw.uncompressedSize, raw });
-  }
-
-  private fail(err: unknown): void {
-    this.failure ??= err;
-    this.settle(err, null);
   }
 }
 
@@ -425,20 +580,20 @@ class EntryContent {
 
   /** archive/zip's checks at the end of an entry, in its order. */
   finish(descriptor: Buffer | null): EntryDigest {
-    const { name, uncompressedSize, raw } = this.entry;
+    const { name, uncompressedSize, crc32: declared } = this.entry;
     if (this.size < uncompressedSize)
       throw new ZipError(
         `uncompressed size of file ${name} is smaller than declared size (${uncompressedSize} bytes)`,
         name,
       );
     if (descriptor !== null) {
-      // The signature is optional; the CRC-32 and 4 bytes of the sizes after it must be there.
+      // The signature is optional; the CRC-32 and 8 bytes of sizes after it must be there (Go does not read the sizes).
       const off = descriptor.length >= 4 && descriptor.readUInt32LE(0) === DATA_DESCRIPTOR_SIGNATURE ? 4 : 0;
-      if (descriptor.length < off + 8) throw new ZipError('unexpected EOF (data descriptor is missing)', name);
-      if (descriptor.readUInt32LE(off) !== raw.crc32) throw new ZipError('zip: checksum error (data descriptor)', name);
+      if (descriptor.length < off + 12) throw new ZipError('unexpected EOF (data descriptor is missing)', name);
+      if (descriptor.readUInt32LE(off) !== declared) throw new ZipError('zip: checksum error (data descriptor)', name);
     }
     // Without a descriptor, a CRC-32 of 0 means "not given", as in archive/zip.
-    if ((descriptor !== null || raw.crc32 !== 0) && this.crc >>> 0 !== raw.crc32 >>> 0)
+    if ((descriptor !== null || declared !== 0) && this.crc >>> 0 !== declared >>> 0)
       throw new ZipError('zip: checksum error', name);
     return { sha256: this.sha.digest(), size: this.size };
   }

@@ -47,7 +47,7 @@ export interface StoreOutcome {
 }
 
 function blobSource(blob: OpenBlob): ByteSource {
-  // read(): yauzl's many small reads (central directory, local headers) without a stream each.
+  // read(): the zip reader's many small reads (central directory, local headers) without a stream each.
   return {
     size: blob.size,
     createReadStream: (start, end) => blob.stream(start, end),

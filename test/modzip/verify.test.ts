@@ -37,7 +37,7 @@ async function zipError(p: Promise<unknown>): Promise<ZipError> {
 /**
  * Counts the bytes a source hands out from reads that start in the entries'
  * region (before the central directory), leaving out the first read of all:
- * yauzl's search for the end of central directory record.
+ * the search for the end of central directory record.
  */
 function counting(zip: Buffer, chunkSize?: number): { source: ByteSource; read: () => number } {
   const src = bufferSource(zip, chunkSize);

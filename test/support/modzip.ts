@@ -11,6 +11,7 @@
 // (even names yazl or Go's Create would refuse: '..', absolute, backslashes,
 // invalid UTF-8), for tests of malformed zips. patchCentralDirectory then
 // lets a test make the central directory lie about an entry.
+import { crc32 } from 'node:zlib';
 import yazl from 'yazl';
 import { checkFiles, checkModuleVersion, reportError, zipPrefix } from '../../src/modzip/index.js';
 import type { ModuleVersion } from '../../src/module/index.js';
@@ -136,7 +137,7 @@ export interface CentralDirectoryPatch {
   flags?: number;
 }
 
-/** Rewrites fields of entry `index` in the central directory (where Go and yauzl read them) in place. */
+/** Rewrites fields of entry `index` in the central directory (where Go reads them) in place. */
 export function patchCentralDirectory(zip: Buffer, index: number, patch: CentralDirectoryPatch): Buffer {
   const cd = centralRecords(zip)[index];
   if (cd === undefined) throw new Error(`patchCentralDirectory: no entry ${index}`);
@@ -146,4 +147,81 @@ export function patchCentralDirectory(zip: Buffer, index: number, patch: Central
   if (patch.compressedSize !== undefined) zip.writeUInt32LE(patch.compressedSize, cd + 20);
   if (patch.uncompressedSize !== undefined) zip.writeUInt32LE(patch.uncompressedSize, cd + 24);
   return zip;
+}
+
+/** One entry of zipBytes: central directory fields, and what the local header and data hold. */
+export interface ByteZipEntry {
+  name: string;
+  data?: string;
+  flags?: number;
+  method?: number;
+  /** Declared uncompressed size (default: the data's length). */
+  usize?: number;
+  /** Central directory extra field. */
+  extra?: Buffer;
+  /** Bytes after the data (a data descriptor). */
+  descriptor?: Buffer;
+}
+
+/**
+ * A zip written byte by byte, stored entries only, for shapes no zip writer
+ * makes: bytes before it (`before`, with offsets relative to the archive
+ * when `relative`) or after it, a record count, a disk number.
+ */
+export function zipBytes(
+  entries: ReadonlyArray<ByteZipEntry>,
+  o: { before?: Buffer; relative?: boolean; after?: Buffer; count?: number; disk?: number } = {},
+): Buffer {
+  const parts: Buffer[] = [];
+  let off = 0;
+  const push = (b: Buffer): void => {
+    parts.push(b);
+    off += b.length;
+  };
+  if (o.before !== undefined) push(o.before);
+  const base = o.relative === true ? (o.before?.length ?? 0) : 0;
+  const offsets: number[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data ?? '');
+    const name = Buffer.from(e.name);
+    offsets.push(off - base);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0);
+    h.writeUInt16LE(20, 4);
+    h.writeUInt16LE(name.length, 26);
+    push(h);
+    push(name);
+    push(data);
+    if (e.descriptor !== undefined) push(e.descriptor);
+  }
+  const cd = off;
+  entries.forEach((e, i) => {
+    const data = Buffer.from(e.data ?? '');
+    const name = Buffer.from(e.name);
+    const extra = e.extra ?? Buffer.alloc(0);
+    const h = Buffer.alloc(46);
+    h.writeUInt32LE(0x02014b50, 0);
+    h.writeUInt16LE(20, 6);
+    h.writeUInt16LE(e.flags ?? 0, 8);
+    h.writeUInt16LE(e.method ?? 0, 10);
+    h.writeUInt32LE(crc32(data), 16);
+    h.writeUInt32LE(data.length, 20);
+    h.writeUInt32LE(e.usize ?? data.length, 24);
+    h.writeUInt16LE(name.length, 28);
+    h.writeUInt16LE(extra.length, 30);
+    h.writeUInt32LE(offsets[i] ?? 0, 42);
+    push(h);
+    push(name);
+    push(extra);
+  });
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(o.disk ?? 0, 4);
+  end.writeUInt16LE((o.count ?? entries.length) & 0xffff, 8);
+  end.writeUInt16LE((o.count ?? entries.length) & 0xffff, 10);
+  end.writeUInt32LE(off - cd, 12);
+  end.writeUInt32LE(cd - base, 16);
+  push(end);
+  if (o.after !== undefined) push(o.after);
+  return Buffer.concat(parts);
 }
