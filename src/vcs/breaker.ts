@@ -40,10 +40,20 @@ interface HostState {
  * pattern like `*.corp.example`), and each that fails would otherwise stay.
  */
 export const ORIGIN_HOSTS = 1_000;
+/** Modules remembered at most in one host's failure streak. */
+const MODULES_PER_HOST = 1_000;
+/**
+ * Modules remembered at most over all hosts, the least recently failed hosts
+ * forgotten first: a module path is up to 512 characters (~0.7 KB held), and
+ * ORIGIN_HOSTS × MODULES_PER_HOST of them, all named by clients, held ~700 MB.
+ */
+export const ORIGIN_MODULES = 10_000;
 
 export class OriginBreaker {
   /** Least recently failed first (a Map keeps insertion order). */
   private readonly hosts = new Map<string, HostState>();
+  /** The modules of every host's state, added up. */
+  private modules = 0;
 
   constructor(private readonly opts: OriginBreakerOptions) {}
 
@@ -84,10 +94,13 @@ export class OriginBreaker {
     s.detail = detail;
     s.probing = false;
     // Bounded: an outage that outlasts this many modules is refused for all of them anyway (it stays open).
-    if (s.modules.size < 1_000) s.modules.add(module);
+    if (s.modules.size < MODULES_PER_HOST && !s.modules.has(module)) {
+      s.modules.add(module);
+      this.modules++;
+    }
     this.hosts.delete(host);
     this.hosts.set(host, s);
-    if (this.hosts.size > ORIGIN_HOSTS) this.forgetOldest();
+    while (this.hosts.size > ORIGIN_HOSTS || this.modules > ORIGIN_MODULES) this.forgetOldest();
     if (s.openedAt === null && s.failures >= this.opts.failures) {
       s.openedAt = this.now();
       if (!s.reported) this.opts.onState?.(host, 'open', detail);
@@ -105,6 +118,7 @@ export class OriginBreaker {
     if (oldest.done) return;
     const [host, s] = oldest.value;
     this.hosts.delete(host);
+    this.modules -= s.modules.size;
     if (s.reported) this.opts.onState?.(host, 'forgotten', '');
   }
 
@@ -118,6 +132,7 @@ export class OriginBreaker {
     const s = this.hosts.get(host);
     if (!s) return;
     this.hosts.delete(host);
+    this.modules -= s.modules.size;
     if (s.reported) this.opts.onState?.(host, 'closed', '');
   }
 }

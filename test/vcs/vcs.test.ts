@@ -12,7 +12,7 @@ import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
 import { GoQueueTimeoutError, GoRunner } from '../../src/vcs/gorun.js';
 import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
-import { ORIGIN_HOSTS, OriginBreaker } from '../../src/vcs/breaker.js';
+import { ORIGIN_HOSTS, ORIGIN_MODULES, OriginBreaker } from '../../src/vcs/breaker.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { buildModule, findGo } from '../world/index.js';
 
@@ -772,6 +772,25 @@ describe('the origin breaker', () => {
     expect(b.refusal('h0.example', 'h0.example/m')).toBeNull();
     // The ones that failed last are still refused.
     expect(b.refusal('h19999.example', 'h19999.example/m')).not.toBeNull();
+  });
+  it('remembers a bounded number of failed modules over all hosts, however many each of a few hosts fails on', () => {
+    const forgotten: string[] = [];
+    const b = new OriginBreaker({
+      failures: 2,
+      halfOpenAfter: 10_000,
+      now: () => 0,
+      onState: (host, state) => state === 'forgotten' && forgotten.push(host),
+    });
+    // Far fewer hosts than ORIGIN_HOSTS, each failing on 1,000 distinct long module paths (up to 512 characters
+    // each): held for the thousand hosts a client may name, ~700 MB.
+    const hosts = Math.ceil((2 * ORIGIN_MODULES) / 1_000);
+    const mod = (h: number, m: number): string => `h${h}.example/${'a'.repeat(240)}/${'b'.repeat(240)}/m${m}`;
+    for (let h = 0; h < hosts; h++) for (let m = 0; m < 1_000; m++) b.failed(`h${h}.example`, 'unreachable', mod(h, m));
+    // The least recently failed hosts are forgotten (said so), the others still refuse the modules that failed.
+    expect(forgotten.length).toBeGreaterThanOrEqual(hosts - ORIGIN_MODULES / 1_000);
+    expect(forgotten[0]).toBe('h0.example');
+    expect(b.refusal('h0.example', mod(0, 0))).toBeNull();
+    expect(b.refusal(`h${hosts - 1}.example`, mod(hosts - 1, 0))).not.toBeNull();
   });
 });
 
