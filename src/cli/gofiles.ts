@@ -75,10 +75,13 @@ export interface GoModRequirements {
   readonly requires: ModuleVersion[];
   /** Right-hand sides of replace directives that name a module version. */
   readonly replacements: ModuleVersion[];
-  /** Module paths replaced for every version ("replace old => …" without a version on the left). */
-  readonly replacedPaths: string[];
-  /** Module versions replaced ("replace old v1.2.3 => …"). */
-  readonly replacedVersions: ModuleVersion[];
+  /**
+   * Module paths replaced for every version ("replace old => …" without a version on the left), and module versions
+   * replaced ("replace old v1.2.3 => …", as "old@v1.2.3"). Sets: each requirement of the file, and of every go.mod
+   * in its graph, is looked up in them, and a go.mod may hold hundreds of thousands of each.
+   */
+  readonly replacedPaths: Set<string>;
+  readonly replacedVersions: Set<string>;
 }
 
 /** Splits one go.mod line into tokens: words, quoted strings (unquoted), and the punctuation ( ) =>. Comments dropped. */
@@ -137,8 +140,8 @@ export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
   let module: string | undefined;
   const requires: ModuleVersion[] = [];
   const replacements: ModuleVersion[] = [];
-  const replacedPaths: string[] = [];
-  const replacedVersions: ModuleVersion[] = [];
+  const replacedPaths = new Set<string>();
+  const replacedVersions = new Set<string>();
   let block: string | null = null;
   const lines = text.split('\n');
   lines.forEach((raw, i) => {
@@ -173,8 +176,8 @@ export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
         throw new GoFileError(file, lineNo, 'usage: replace module/path [v1.2.3] => other/module v1.4.5 (or ./dir)');
       const left = tokens.slice(0, arrow);
       const right = tokens.slice(arrow + 1);
-      if (left.length === 1) replacedPaths.push(left[0] as string);
-      else if (left.length === 2) replacedVersions.push({ path: left[0] as string, version: left[1] as string });
+      if (left.length === 1) replacedPaths.add(left[0] as string);
+      else if (left.length === 2) replacedVersions.add(`${left[0] as string}@${left[1] as string}`);
       if (right.length === 2) {
         const [path, version] = right as [string, string];
         checkModuleVersion(file, lineNo, path, version);
@@ -229,8 +232,5 @@ export type Replaced = Pick<GoModRequirements, 'replacedPaths' | 'replacedVersio
 
 /** True when mv is replaced by a go.mod's replace directives (so it is never downloaded itself). */
 export function isReplaced(mv: ModuleVersion, gomod: Replaced): boolean {
-  return (
-    gomod.replacedPaths.includes(mv.path) ||
-    gomod.replacedVersions.some((r) => r.path === mv.path && r.version === mv.version)
-  );
+  return gomod.replacedPaths.has(mv.path) || gomod.replacedVersions.has(`${mv.path}@${mv.version}`);
 }
