@@ -8,7 +8,6 @@ import {
   mkdir,
   open,
   readdir,
-  readFile,
   realpath,
   rename,
   rm,
@@ -39,6 +38,8 @@ const STAGING = '.staging';
 export const STAGING_STALE_MS = 10 * 60_000;
 /** How often a running owner refreshes its lock. */
 const HEARTBEAT_MS = 60_000;
+/** A staging lock's largest size: it holds a PID and a host name. */
+const MAX_LOCK = 4096;
 
 /** Staging owners open in this process (several FsStorage may share one folder, e.g. in tests). */
 const liveOwners = new Set<string>();
@@ -254,12 +255,20 @@ export class FsStorage implements Storage {
     if (liveOwners.has(owner)) return true;
     let text: string;
     let mtimeMs: number;
+    // A lock is a small regular file godepot wrote. Anything else there (a FIFO, whose read would wait for a writer
+    // for ever; a link to a device or to a huge file) was put there by someone else, in a folder that may be
+    // foreign (an export's destination): its owner is gone, and it is removed unread.
+    let fh: FileHandle | undefined;
     try {
-      const lock = this.lockFile(owner);
-      mtimeMs = (await stat(lock)).mtimeMs;
-      text = await readFile(lock, 'utf8');
+      fh = await open(this.lockFile(owner), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_LOCK) return false;
+      mtimeMs = st.mtimeMs;
+      text = await fh.readFile('utf8');
     } catch {
       return false;
+    } finally {
+      await fh?.close().catch(() => undefined);
     }
     const alive = this.lockAlive(text);
     if (alive && now - mtimeMs > STAGING_STALE_MS) {

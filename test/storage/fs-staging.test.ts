@@ -1,10 +1,12 @@
 // FsStorage's staging folder against a second start racing a first one, and
 // against a symlink planted where .staging belongs; and the folders a write makes.
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataFolderError, FsStorage, renameInto } from '../../src/storage/fs.js';
+import { unblock } from '../support/fifo.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -28,6 +30,31 @@ describe('FsStorage staging', () => {
     const s = await FsStorage.open(d);
     try {
       expect(await readdir(st)).toEqual(expect.arrayContaining(['00000000000000b1', '00000000000000b1.lock']));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('opens a folder whose staging locks are a FIFO or links (a foreign export folder), removing them unread', async () => {
+    const d = await tempDir();
+    const st = join(d, '.staging');
+    await mkdir(join(st, '00000000000000d1'), { recursive: true });
+    execFileSync('mkfifo', [join(st, '00000000000000d1.lock')]);
+    // A link to a file elsewhere that names a live process: not a lock godepot wrote.
+    const elsewhere = join(await tempDir(), 'lock');
+    await writeFile(elsewhere, JSON.stringify({ pid: process.ppid, host: hostname() }));
+    await symlink(elsewhere, join(st, '00000000000000d2.lock'));
+    const opening = FsStorage.open(d, { durable: false });
+    const settled = await Promise.race([
+      opening.then(() => 'opened'),
+      new Promise((r) => setTimeout(r, 10_000, 'hung')),
+    ]);
+    // Free the reads blocked on the FIFO (one per staging entry of that owner), so the test process can end.
+    const freeing = settled === 'hung' ? setInterval(() => unblock(join(st, '00000000000000d1.lock')), 50) : undefined;
+    const s = await opening.finally(() => clearInterval(freeing));
+    try {
+      expect(settled).toBe('opened');
+      expect((await readdir(st)).filter((n) => /^0{13}d/.test(n))).toEqual([]);
     } finally {
       await s.close();
     }
