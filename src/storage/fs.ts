@@ -373,7 +373,7 @@ export class FsStorage implements Storage {
     }
     if (real !== this.realRoot && !real.startsWith(this.realRoot + sep))
       throw new Error(
-        `storage refuses ${file}: ${dir} leads outside the data folder (to ${real}) through a symlink; remove the symlink`,
+        `storage refuses ${file}: ${dir} leads outside ${this.root} (to ${real}) through a symlink; remove the symlink`,
       );
   }
 
