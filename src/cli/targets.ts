@@ -86,14 +86,20 @@ export class TargetSet {
       const have = t.sums[sum.kind];
       if (have === undefined) t.sums[sum.kind] = sum.hash;
       else if (have !== sum.hash && sum.hash.startsWith('h1:') && have.startsWith('h1:')) {
-        t.conflicts.push(
-          `${source} has ${sum.hash} for ${key}${sum.kind === 'mod' ? '/go.mod' : ''}, another go.sum has ${have}`,
-        );
+        // A few name the disagreement; thousands (a generated or hostile go.sum) would only bury the report.
+        if (t.conflicts.length < MAX_CONFLICTS)
+          t.conflicts.push(
+            `${source} has ${sum.hash} for ${key}${sum.kind === 'mod' ? '/go.mod' : ''}, another go.sum has ${have}`,
+          );
+        else if (t.conflicts.length === MAX_CONFLICTS) t.conflicts.push('and more go.sum lines that disagree');
       }
     }
     return t;
   }
 }
+
+/** The disagreeing go.sum lines a target reports (then "and more"). */
+const MAX_CONFLICTS = 5;
 
 /** Folders never searched for go.sum files: VCS metadata, dependencies of other ecosystems, test fixtures. */
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', 'vendor', 'testdata']);

@@ -32,6 +32,17 @@ describe('TargetSet', () => {
     ]);
     expect(t?.sources).toEqual(['x/go.sum:1', 'y/go.sum:3', 'z/go.sum:9']);
   });
+
+  it('names a few disagreeing go.sum lines, not thousands (a generated or hostile go.sum)', () => {
+    const s = new TargetSet();
+    const a = { path: 'example.com/a', version: 'v1.0.0' };
+    s.add(a, FULL, 'go.sum:1', { kind: 'zip', hash: 'h1:first=' });
+    for (let i = 2; i < 10_000; i++) s.add(a, FULL, `go.sum:${i}`, { kind: 'zip', hash: `h1:other${i}=` });
+    const t = s.list()[0];
+    expect(t?.conflicts).toHaveLength(6);
+    expect(t?.conflicts[0]).toBe('go.sum:2 has h1:other2= for example.com/a@v1.0.0, another go.sum has h1:first=');
+    expect(t?.conflicts[5]).toBe('and more go.sum lines that disagree');
+  });
 });
 
 describe('collectTargets', () => {
