@@ -200,7 +200,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     default: 'info',
     choices: LOG_LEVELS,
-    help: 'Log level.',
+    help: 'Log level: fatal, error, warn, info, debug, trace or silent.',
   },
   {
     name: 'log-format',
@@ -261,7 +261,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'storage',
     type: 'string',
     default: 'fs',
-    help: 'Where artifacts are kept: "fs" (the --data folder) or "s3://BUCKET/PREFIX" (any S3-compatible store, shared by several nodes; AWS credential chain and AWS_REGION).',
+    help: 'Where artifacts are kept: "fs" (the --data folder) or "s3://BUCKET[/PREFIX]" (any S3-compatible store, shared by several nodes; AWS credential chain and AWS_REGION).',
   },
   {
     name: 's3-endpoint',
@@ -273,13 +273,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'storage-timeout',
     type: 'duration',
     default: '5s',
-    help: 'Deadline of every object-store call (headers, and any pause inside a body), and of each read and staging write on the data folder (a disk or network file system that hangs); past it the request fails with 503.',
+    help: 'Deadline of every object-store call (headers, and any pause inside a body), and of each read, staging write and writability check on the data folder (a disk or network file system that hangs); past it the request fails with 503.',
   },
   {
     name: 'redis',
     type: 'string',
     default: '',
-    help: 'redis://HOST:PORT[/DB] that several nodes coordinate through (one fetch per artifact, one verified tree head); empty: this node alone.',
+    help: 'redis://[:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) that several nodes coordinate through (one fetch per artifact, one verified tree head); empty: this node alone.',
   },
   {
     name: 'node-name',
