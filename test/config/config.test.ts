@@ -486,4 +486,22 @@ describe('README', () => {
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm ci && npm test');
   });
+
+  it('gives each setting in its table the variable and default godepot serve --help prints', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const rows = new Map(
+      [...readme.matchAll(/^\| `--([a-z0-9-]+)` \| `([A-Z0-9_]+)` \| ([^|]+) \|/gm)].map((m) => [
+        m[1],
+        { env: m[2], default: (m[3] as string).trim() },
+      ]),
+    );
+    expect([...rows.keys()]).toEqual(OPTIONS.map((o) => o.name));
+    for (const o of OPTIONS) {
+      const shown = [o.default].flat().join(',');
+      expect(rows.get(o.name), o.name).toEqual({
+        env: envName(o.name),
+        default: shown === '' ? '(none)' : `\`${shown}\``,
+      });
+    }
+  });
 });
