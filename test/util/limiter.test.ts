@@ -57,3 +57,29 @@ describe('Limiter', () => {
     expect(limiter.load).toEqual({ running: 0, waiting: 0 });
   });
 });
+
+describe('Limiter with a long queue', () => {
+  it('runs 5,000 waiting jobs in arrival order, aborted ones skipped, through the queue being compacted', async () => {
+    const l = new Limiter(1, Number.MAX_SAFE_INTEGER);
+    const order: number[] = [];
+    const aborts: AbortController[] = [];
+    let release = (): void => undefined;
+    const first = l.run(() => new Promise<void>((r) => (release = r)));
+    const jobs: Array<Promise<void>> = [];
+    for (let i = 0; i < 5_000; i++) {
+      const ac = new AbortController();
+      aborts.push(ac);
+      jobs.push(l.run(async () => void order.push(i), ac.signal).catch(() => undefined));
+    }
+    expect(l.load).toEqual({ running: 1, waiting: 5_000 });
+    // Every seventh leaves the queue before its turn.
+    for (let i = 0; i < 5_000; i += 7) aborts[i]?.abort();
+    expect(l.load.waiting).toBe(5_000 - Math.ceil(5_000 / 7));
+    release();
+    await first;
+    await Promise.all(jobs);
+    const want = Array.from({ length: 5_000 }, (_, i) => i).filter((i) => i % 7 !== 0);
+    expect(order).toEqual(want);
+    expect(l.load).toEqual({ running: 0, waiting: 0 });
+  });
+});
