@@ -96,8 +96,11 @@ function encode(e: LedgerEntry): Buffer {
   return Buffer.from(JSON.stringify(e) + '\n');
 }
 
+/** Records kept in memory at most (~300 bytes each): beyond that the oldest seen is read from storage again. */
+const MAX_KNOWN = 10_000;
+
 export class PrivateLedger {
-  /** Records read or written: a record never changes, so what was seen once is kept. */
+  /** Records read or written: a record never changes, so what was seen once is kept (the last MAX_KNOWN). */
   private readonly known = new Map<string, LedgerEntry>();
 
   private constructor(private readonly storage: Storage) {}
@@ -186,7 +189,7 @@ export class PrivateLedger {
     if (!had) {
       const entry: LedgerEntry = { module, version, zip, mod, recorded: now.toISOString() };
       if (await this.storage.create(key, encode(entry), { mtimeMs: now.getTime() })) {
-        this.known.set(key, entry);
+        this.remember(key, entry);
         return { kind: 'recorded' };
       }
       // Another process or node recorded it first: its record is the record.
@@ -205,7 +208,20 @@ export class PrivateLedger {
       throw new Error(
         `the private ledger's record ${key} is ${bytes ? 'damaged' : 'missing'}; remove it (godepot then records the version afresh at its next fetch) or restore it from a backup`,
       );
-    this.known.set(key, e);
+    this.remember(key, e);
     return e;
+  }
+
+  private remember(key: string, e: LedgerEntry): void {
+    if (this.known.size >= MAX_KNOWN) {
+      const oldest = this.known.keys().next();
+      if (oldest.done !== true) this.known.delete(oldest.value);
+    }
+    this.known.set(key, e);
+  }
+
+  /** Records held in memory now (for tests). */
+  get held(): number {
+    return this.known.size;
   }
 }

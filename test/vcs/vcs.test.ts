@@ -268,6 +268,21 @@ describe('the private ledger', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('keeps at most 10,000 records in memory; one it let go is read from storage again', async () => {
+    const s = new MemoryStorage();
+    const l = await PrivateLedger.open(s);
+    const n = 10_050;
+    for (let i = 0; i < n; i++) expect((await l.check(M, `v1.0.${i}`, `h1:z${i}`, `h1:m${i}`)).kind).toBe('recorded');
+    expect(l.held).toBe(10_000);
+    const again = await PrivateLedger.open(s);
+    expect(await again.list()).toHaveLength(n);
+    expect(again.held).toBe(10_000);
+    // The first records were let go: still the record, from storage.
+    expect((await again.get(M, 'v1.0.0'))?.zip).toBe('h1:z0');
+    expect((await again.check(M, 'v1.0.1', 'h1:z1', 'h1:m1')).kind).toBe('match');
+    expect((await again.check(M, 'v1.0.2', 'h1:other', 'h1:m2')).kind).toBe('moved');
+  });
+
   it('records the first hashes, then reports matches and moves; another process and a restart read the same record', async () => {
     const l = await PrivateLedger.open(await storage());
     expect((await l.check(M, 'v1.0.0', 'h1:zip', 'h1:mod')).kind).toBe('recorded');
