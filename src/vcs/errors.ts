@@ -82,8 +82,10 @@ const TLS = /\bx509:|\bcertificate\b|\btls:|\bSSL\b|\bSSL_|gnutls/i;
 const GOVCS = /disallowed by GOVCS|GOVCS/;
 // The go command's TooNewError: it makes no zip of a module whose go.mod asks for a newer Go than its own.
 const TOO_NEW = /requires go >= ([0-9][0-9a-z.]*) \(running go ([0-9][0-9a-z.]*)/;
+// An HTTP(S)_PROXY that cannot reach the host refuses the CONNECT: Go then says its status text alone after the
+// URL (`Get "https://…": Bad Gateway`), git its code.
 const UNREACHABLE =
-  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|(: |\bunexpected |\bearly )EOF\b|remote end hung up/i;
+  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|": (Bad Gateway|Service Unavailable|Gateway Timeout)\b|HTTP code 50[234] from proxy after CONNECT|(: |\bunexpected |\bearly )EOF\b|remote end hung up/i;
 /**
  * Whether a fetch's error text (git's, the go command's, or an upstream
  * proxy passing them on) says the origin could not be read as an anonymous

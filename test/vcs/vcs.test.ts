@@ -35,6 +35,17 @@ describe('classifying go errors', () => {
       'unreachable',
       /cannot reach corp\.example/,
     ],
+    // Behind an HTTP(S)_PROXY that cannot reach the host: Go says the CONNECT's status text alone, git its code.
+    [
+      'go: corp.example/lib@v1.0.0: unrecognized import path "corp.example/lib": https fetch: Get "https://corp.example/lib?go-get=1": Bad Gateway',
+      'unreachable',
+      /cannot reach corp\.example/,
+    ],
+    [
+      "go: corp.example/lib@v1.0.0: git ls-remote -q origin in /x: exit status 128:\n\tfatal: unable to access 'https://corp.example/lib/': Received HTTP code 503 from proxy after CONNECT",
+      'unreachable',
+      /cannot reach corp\.example/,
+    ],
     ['x509: certificate signed by unknown authority', 'tls', /TLS failure.*SSL_CERT_FILE/],
     ["go: GOVCS disallows using git for private corp.example; see 'go help vcs'", 'govcs', /GOVCS/],
     [
