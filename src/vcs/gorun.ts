@@ -13,7 +13,7 @@
 // choice, and its host may redirect go (go-import) to a private repository.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Limiter } from '../util/limiter.js';
 import { eitherSignal } from '../util/signals.js';
 
@@ -198,7 +198,8 @@ export class GoRunner {
     credentials: boolean,
   ): Promise<T> {
     await mkdir(this.opts.workRoot, { recursive: true });
-    const gopath = await mkdtemp(join(this.opts.workRoot, 'run-'));
+    // Absolute: go refuses a relative GOPATH, and --data is relative by default (./data).
+    const gopath = await mkdtemp(join(resolve(this.opts.workRoot), 'run-'));
     try {
       // go runs in a module of its own, empty: else a go.mod above the data folder would be the main
       // module, and a query such as @upgrade would answer from (and fetch) that module's requirements.

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerKey, legacyLedgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
@@ -584,6 +584,18 @@ describe('running go', () => {
     const r = await runner.run(['list', '-m', '-json'], new AbortController().signal, async (x) => x);
     expect(r.stdout + r.stderr).not.toContain('example.com/outer');
   });
+
+  it.skipIf(findGo() === null)(
+    'runs go with a relative --data (the default ./data): GOPATH made absolute',
+    async () => {
+      // go refuses a relative GOPATH ("GOPATH entry is relative"): every origin fetch failed under `--data data`.
+      const runner = realGo(dir, relative(process.cwd(), join(dir, 'rel', 'vcs')));
+      const r = await runner.run(['env', 'GOPATH'], new AbortController().signal, async (x) => x);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().startsWith(join(dir, 'rel', 'vcs', 'run-'))).toBe(true);
+    },
+  );
 
   it.skipIf(findGo() === null)('the go command writes nothing outside the data folder, telemetry too', async () => {
     // go keeps its telemetry counters under the user's config folder unless told another place (its
