@@ -26,7 +26,8 @@ const USAGE = `Usage: godepot private ls [--data DIR | --storage s3://BUCKET/PRE
 
 ls      prints the private checksum ledger: module, version, h1: of the zip and of go.mod, when recorded
 verify  fetches every recorded version again from its origin; exits 1 listing those whose content changed
-        (module, version, recorded and current hash), 0 when all match
+        (module, version, recorded and current hash), 3 when none changed but some could not be
+        fetched (listed as FAILED), 0 when all match
 
 ${SERVER_FLAGS_HELP}
 `;
@@ -36,6 +37,10 @@ export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO)
   if (sub !== 'ls' && sub !== 'verify') {
     io.out(USAGE);
     return sub === '--help' || sub === '-h' ? 0 : 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(USAGE);
+    return 0;
   }
   const cs = loadCommandSettings('private', rest, [], io.env);
   if (cs.flags.positionals.length > 0)

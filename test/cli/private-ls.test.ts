@@ -55,3 +55,22 @@ describe('godepot private ls', () => {
     expect(await readdir(join(d, 'ledger'))).toContain('private.jsonl');
   });
 });
+
+describe('godepot private ls|verify --help', () => {
+  it.each(['ls', 'verify'])('%s --help prints the usage and fetches nothing', async (sub) => {
+    // verify --help ran a whole verify of ./data (every recorded version fetched again from its origin).
+    const d = await mkdtemp(join(tmpdir(), 'godepot-ls-'));
+    dirs.push(d);
+    const s = await FsStorage.open(d);
+    await (await PrivateLedger.open(s)).check('corp.example/a', 'v1.0.0', 'h1:za', 'h1:ma');
+    await s.close();
+    const out: string[] = [];
+    const code = await privateCommand([sub, '--data', d, '--help'], {
+      out: (x: string) => out.push(x),
+      err: process.stderr,
+      env: { PATH: '' },
+    });
+    expect(out.join('')).toMatch(/^Usage: godepot private ls/);
+    expect(code).toBe(0);
+  });
+});
