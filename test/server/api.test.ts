@@ -7,9 +7,24 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryStorage, type BlobInfo, type ListedBlob } from '../../src/storage/index.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { OperatorApi, operatorRoutes, prefersHtml } from '../../src/server/api.js';
+import { OperatorApi, operatorRoutes, prefersHtml, type OperatorApiDeps } from '../../src/server/api.js';
 import { OperatorStats } from '../../src/server/stats.js';
 import { removeDir, tempDir } from '../support/godepot.js';
+
+/** An operator API with no upstreams, databases or stored data, but for what a test gives it. */
+function bareApi(deps: Partial<OperatorApiDeps> = {}): OperatorApi {
+  return new OperatorApi({
+    stats: new OperatorStats(),
+    endpoints: () => [],
+    proxies: [],
+    sumdbMirrors: () => [],
+    trees: [],
+    storage: new MemoryStorage(),
+    unverified: async () => 0,
+    offline: false,
+    ...deps,
+  });
+}
 
 const PROXY = 'http://127.0.0.1:9/proxy';
 const MIRROR = 'http://127.0.0.1:9/sumdb';
@@ -226,18 +241,7 @@ describe('the storage inventory behind /api/cache', () => {
     await storage.put('mod/example.com/a/@v/v1.0.0.zip', Buffer.alloc(1000));
     await storage.put('mod/example.com/a/@v/v1.0.0.mod', Buffer.from('module example.com/a\n'));
     await storage.put('mod/example.com/a/@v/list', Buffer.from('v1.0.0\n'));
-    const api = new OperatorApi({
-      stats: new OperatorStats(),
-      endpoints: () => [],
-      proxies: [],
-      sumdbMirrors: () => [],
-      trees: [],
-      storage,
-      unverified: async () => 0,
-      offline: false,
-      now: () => wall.now(),
-      monotonic: () => mono.now(),
-    });
+    const api = bareApi({ storage, now: () => wall.now(), monotonic: () => mono.now() });
     return { api, storage, wall, mono };
   }
 
@@ -305,7 +309,7 @@ describe("the workers' statistics behind /api/upstreams, /api/cache and /api/ser
     let gatherings = 0;
     let failing = false;
     const stats = new OperatorStats();
-    const api = new OperatorApi({
+    const api = bareApi({
       stats,
       groupStats: async () => {
         gatherings++;
@@ -313,13 +317,6 @@ describe("the workers' statistics behind /api/upstreams, /api/cache and /api/ser
         if (failing) throw new Error('primary gone');
         return stats;
       },
-      endpoints: () => [],
-      proxies: [],
-      sumdbMirrors: () => [],
-      trees: [],
-      storage: new MemoryStorage(),
-      unverified: async () => 0,
-      offline: false,
       monotonic: () => mono.now(),
     });
     return { api, gathered: () => gatherings, mono, fail: (f) => (failing = f) };
@@ -350,19 +347,7 @@ describe('the page not built yet', () => {
   it('is served once it is built, without a restart, as its "not built" answer says', async () => {
     const dir = await tempDir('godepot-ui-');
     const ui = join(dir, 'ui');
-    const routes = operatorRoutes(
-      new OperatorApi({
-        stats: new OperatorStats(),
-        endpoints: () => [],
-        proxies: [],
-        sumdbMirrors: () => [],
-        trees: [],
-        storage: new MemoryStorage(),
-        unverified: async () => 0,
-        offline: false,
-        uiDir: ui,
-      }),
-    );
+    const routes = operatorRoutes(bareApi({ uiDir: ui }));
     const server = createServer((req, res) => void routes(req.url ?? '/', req)?.serve(req, res, false));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
