@@ -92,13 +92,13 @@ export function parseFlags(
   return parsed;
 }
 
-/** " (did you mean --workers?)" for a flag or setting name two edits or fewer from a known one, else "". */
-function didYouMean(name: string, flags: readonly OptionSpec[], quote = '--'): string {
+/** " (did you mean --workers?)" for a name two edits or fewer from a known one, spelled by spell; else "". */
+function didYouMean(name: string, flags: readonly OptionSpec[], spell = (n: string): string => `--${n}`): string {
   const near = nearestName(
     name,
     flags.map((f) => f.name),
   );
-  return near === undefined ? '' : ` (did you mean ${quote}${near}${quote === '"' ? '"' : ''}?)`;
+  return near === undefined ? '' : ` (did you mean ${spell(near)}?)`;
 }
 
 /** Raw settings by name, and where each came from (absent: a flag) for messages. */
@@ -183,7 +183,7 @@ function readConfigFile(file: string, named: string): Record<string, unknown> {
   const unknown = Object.keys(json).find((k) => !findOption(k));
   if (unknown !== undefined)
     throw new ConfigError(
-      `${named}: unknown setting ${JSON.stringify(unknown)}${didYouMean(unknown, OPTIONS, '"')} (see godepot serve --help)`,
+      `${named}: unknown setting ${JSON.stringify(unknown)}${didYouMean(unknown, OPTIONS, (n) => JSON.stringify(n))} (see godepot serve --help)`,
     );
   return json as Record<string, unknown>;
 }
