@@ -59,6 +59,19 @@ function makeFifos(base: string, n: number, fifos: string[]): string[] {
   return fifos;
 }
 
+/** Holds every libuv thread of this process in an open of a FIFO of its own (ended by release). */
+function holdThreads(base: string, fifos: string[]): Promise<FileHandle>[] {
+  return makeFifos(base, THREADS, fifos).map((f) => open(f, 'r'));
+}
+
+/** 'answered', or the error p rejected with. */
+function outcome(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => 'answered',
+    (err: unknown) => err,
+  );
+}
+
 /** 'settled' when p settles within a few turns of the event loop (no time passes), else 'still waiting'. */
 function settlesAtOnce(p: Promise<unknown>): Promise<string> {
   let turns = 0;
@@ -85,8 +98,7 @@ describe('FsStorage on a disk that hangs', () => {
     const fifos: string[] = [];
     try {
       await s.put('mod/a', Buffer.from('module a\n'));
-      makeFifos(base, THREADS, fifos);
-      const holding = fifos.map((f) => open(f, 'r'));
+      const holding = holdThreads(base, fifos);
       const calls = {
         get: s.get('mod/a'),
         stat: s.stat('mod/a'),
@@ -94,12 +106,7 @@ describe('FsStorage on a disk that hangs', () => {
         stage: s.stage(),
         checkWritable: s.checkWritable(),
       };
-      const settled = Object.values(calls).map((p) =>
-        p.then(
-          () => 'answered',
-          (err: unknown) => err,
-        ),
-      );
+      const settled = Object.values(calls).map(outcome);
       expect(clock.pending).toBe(5);
       await clock.advance(5_000);
       const errors = await Promise.all(settled);
@@ -143,12 +150,8 @@ describe('FsStorage on a disk that hangs', () => {
       await s.put('mod/a', Buffer.from('module a\n'));
       const blob = await s.open('mod/a');
       if (!blob) throw new Error('no blob');
-      makeFifos(base, THREADS, fifos);
-      const holding = fifos.map((f) => open(f, 'r'));
-      const read = blob.read().then(
-        () => 'answered',
-        (err: unknown) => err,
-      );
+      const holding = holdThreads(base, fifos);
+      const read = outcome(blob.read());
       await clock.advance(5_000);
       expect(await read).toBeInstanceOf(StorageUnavailableError);
       // The response that read for gives up (sendArtifact closes the blob in its finally): its close must not wait
@@ -168,12 +171,8 @@ describe('FsStorage on a disk that hangs', () => {
     const fifos: string[] = [];
     try {
       const staged = await s.stage();
-      makeFifos(base, THREADS, fifos);
-      const holding = fifos.map((f) => open(f, 'r'));
-      const write = staged.write(Buffer.from('PK')).then(
-        () => 'answered',
-        (err: unknown) => err,
-      );
+      const holding = holdThreads(base, fifos);
+      const write = outcome(staged.write(Buffer.from('PK')));
       await clock.advance(5_000);
       expect(await write).toBeInstanceOf(StorageUnavailableError);
       // The fetch that wrote gives up (stageZipReader discards in its catch): its discard must not wait for the
