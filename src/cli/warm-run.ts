@@ -181,16 +181,22 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
     report.recordIds.add(id);
     looked.push(mv);
   };
-  const queue = set.list();
-  opts.progress.addTotal(queue.length);
-  const running = new Map<number, Promise<number>>();
-  let nextId = 0;
-  const launch = (t: WarmTarget): void => {
-    const id = nextId++;
+  const targets = set.list();
+  opts.progress.addTotal(targets.length);
+  // At most `concurrency` at once; the rest wait in the Limiter's queue, in order, those the graph walk adds
+  // behind them. An interrupt takes the waiting ones out (never started: neither done nor failed).
+  const slots = new Limiter(opts.concurrency, Number.MAX_SAFE_INTEGER);
+  /** Every target's run, those the graph walk adds included (added while earlier ones run). */
+  const runs: Array<Promise<void>> = [];
+  const start = (t: WarmTarget): void => {
     const label = `${t.path}@${t.version}`;
-    running.set(
-      id,
-      warmOne(g, t, opts.sink, proven, opts.signal).then(
+    let started = false;
+    const run = slots.run(() => {
+      started = true;
+      return warmOne(g, t, opts.sink, proven, opts.signal);
+    }, opts.signal);
+    runs.push(
+      run.then(
         (r) => {
           report.modules++;
           report.bytes += r.bytes;
@@ -202,31 +208,21 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
           for (const mv of r.graph) {
             if (set.has(mv) || (t.replaced && isReplaced(mv, t.replaced))) continue;
             const want = { ...GO_MOD_ONLY, graph: true, ...(t.replaced ? { replaced: t.replaced } : {}) };
-            queue.push(set.add(mv, want, `${label}/go.mod`));
             opts.progress.addTotal(1);
+            start(set.add(mv, want, `${label}/go.mod`));
           }
-          return id;
         },
         (err: unknown) => {
+          if (!started) return;
           report.modules++;
           report.failures.push({ module: label, problems: [errorText(err)] });
           opts.progress.done(label, false, 0, errorText(err));
-          return id;
         },
       ),
     );
   };
-  // Taken in order by index: shift() moves the whole array each time, which hundreds of thousands of targets
-  // (a hostile or generated go.sum) turn into minutes.
-  let taken = 0;
-  while (taken < queue.length || running.size > 0) {
-    while (running.size < opts.concurrency && taken < queue.length && !opts.signal?.aborted) {
-      const t = queue[taken++];
-      if (t) launch(t);
-    }
-    if (running.size === 0) break;
-    running.delete(await Promise.race(running.values()));
-  }
+  for (const t of targets) start(t);
+  for (let i = 0; i < runs.length; i++) await runs[i];
   opts.progress.finish();
   report.interrupted = opts.signal?.aborted ?? false;
   // The data tiles around the records looked up (the outage index) wait for a pause in lookups; the end of

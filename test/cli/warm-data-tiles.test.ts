@@ -130,6 +130,44 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
     }
   });
 
+  it('runs at most `concurrency` targets at once; an interrupt leaves those still waiting unstarted and uncounted', async () => {
+    // The first module's zip hangs: with one slot, the others wait behind it.
+    const first = mods[0] as BuiltModule;
+    const zip = `/${first.path}/@v/${first.version}.zip`;
+    const hung = upstream.setFault(faults.hang(), zip);
+    // The upstream is shared with the tests above: what this run asks is counted from here.
+    const asked = (p: string): number => upstream.count(p) - (before.get(p) ?? 0);
+    const before = new Map([zip, ...mods.slice(1).map((m) => `/${m.path}/@v/`)].map((p) => [p, upstream.count(p)]));
+    const godepot = await startGodepot({
+      data: join(dir, 'waiting'),
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+    });
+    try {
+      const targets = new TargetSet();
+      for (const m of mods) targets.add({ path: m.path, version: m.version }, FULL, 'arguments');
+      const interrupt = new AbortController();
+      const run = runWarm(godepot.g, targets, {
+        concurrency: 1,
+        progress: createProgress({ write: () => undefined, isTTY: false }, 'none'),
+        signal: interrupt.signal,
+      });
+      await vi.waitFor(() => expect(asked(zip)).toBe(1));
+      // The others have not been started: the one slot is taken.
+      for (const m of mods.slice(1)) expect(asked(`/${m.path}/@v/`)).toBe(0);
+      interrupt.abort(new Error('interrupted'));
+      const report = await run;
+      expect(report.interrupted).toBe(true);
+      // Only the one that ran is reported (it failed with the interrupt); the waiting ones are neither done nor failed.
+      expect(report.modules).toBe(1);
+      expect(report.failures.map((f) => f.module)).toEqual([`${first.path}@${first.version}`]);
+      for (const m of mods.slice(1)) expect(asked(`/${m.path}/@v/`)).toBe(0);
+    } finally {
+      hung();
+      await godepot.close();
+    }
+  }, 20_000);
+
   it('an interrupt while the tiles are fetched ends the run at once, reported as interrupted', async () => {
     // The database's data tiles hang, and its deadlines are far longer than this test may take.
     sumdb.setFault(faults.hang(), '/tile/8/data/');
