@@ -184,17 +184,20 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
   const targets = set.list();
   opts.progress.addTotal(targets.length);
   // At most `concurrency` at once; the rest wait in the Limiter's queue, in order, those the graph walk adds
-  // behind them. An interrupt takes the waiting ones out (never started: neither done nor failed).
+  // behind them. After an interrupt the waiting ones are not started (neither done nor failed).
   const slots = new Limiter(opts.concurrency, Number.MAX_SAFE_INTEGER);
   /** Every target's run, those the graph walk adds included (added while earlier ones run). */
   const runs: Array<Promise<void>> = [];
   const start = (t: WarmTarget): void => {
     const label = `${t.path}@${t.version}`;
     let started = false;
-    const run = slots.run(() => {
+    // The interrupt is checked when a target's turn comes, not given to the Limiter: a waiting target would hold a
+    // listener on the one signal each (hundreds of thousands), and the interrupt would then look each up.
+    const run = slots.run(async () => {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       started = true;
       return warmOne(g, t, opts.sink, proven, opts.signal);
-    }, opts.signal);
+    });
     runs.push(
       run.then(
         (r) => {

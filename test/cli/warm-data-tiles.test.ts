@@ -155,6 +155,9 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
       await vi.waitFor(() => expect(asked(zip)).toBe(1));
       // The others have not been started: the one slot is taken.
       for (const m of mods.slice(1)) expect(asked(`/${m.path}/@v/`)).toBe(0);
+      // One listener on the interrupt: the running target's fetch. None per waiting target (a warm of many thousands
+      // would hold as many, and Node warns past 10).
+      expect(getEventListeners(interrupt.signal, 'abort')).toHaveLength(1);
       interrupt.abort(new Error('interrupted'));
       const report = await run;
       expect(report.interrupted).toBe(true);
