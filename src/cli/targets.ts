@@ -23,10 +23,14 @@ export interface WarmTarget {
   /** After fetching its go.mod, also fetch the go.mod of everything it requires (module graph walk). */
   graph: boolean;
   /**
-   * The replace directives of the go.mod whose graph it was reached from: they apply to the whole graph (the go
-   * command never downloads a replaced module version, a dependency's requirement of it included).
+   * The replace directives of each go.mod whose graph it was reached from: they apply to that whole graph (the go
+   * command never downloads a replaced module version, a dependency's requirement of it included). A requirement
+   * of this module is walked for every one of them that does not replace it: what one go.mod replaces another may
+   * need.
    */
-  replaced?: Replaced;
+  readonly roots: Replaced[];
+  /** Its go.mod's requirements, once walked: a root that reaches it later is carried on to them. */
+  requires?: ModuleVersion[];
   /** Hashes recorded in go.sum files, to compare with the verified ones. */
   readonly sums: { zip?: string; mod?: string };
   /** Where it was named (file:line), for reports. */
@@ -38,8 +42,8 @@ export interface WarmTarget {
 export interface Want {
   readonly info: boolean;
   readonly zip: boolean;
-  readonly graph?: boolean;
-  readonly replaced?: Replaced;
+  /** Walk its go.mod's requirements too, for a go.mod with these replace directives (its root). */
+  readonly graph?: Replaced;
 }
 
 export const FULL: Want = { info: true, zip: true };
@@ -60,7 +64,14 @@ export class TargetSet {
     return this.byKey.has(`${mv.path}@${mv.version}`);
   }
 
-  /** Adds mv (or widens what is wanted of it); returns its target. */
+  get(mv: ModuleVersion): WarmTarget | undefined {
+    return this.byKey.get(`${mv.path}@${mv.version}`);
+  }
+
+  /**
+   * Adds mv (or widens what is wanted of it); returns its target. want.graph joins its roots unless equal
+   * replace directives are there already (most go.mod files have none: one root serves them all).
+   */
   add(mv: ModuleVersion, want: Want, source: string, sum?: { kind: 'zip' | 'mod'; hash: string }): WarmTarget {
     const key = `${mv.path}@${mv.version}`;
     let t = this.byKey.get(key);
@@ -71,6 +82,7 @@ export class TargetSet {
         info: false,
         zip: false,
         graph: false,
+        roots: [],
         sums: {},
         sources: [],
         conflicts: [],
@@ -79,8 +91,9 @@ export class TargetSet {
     }
     t.info ||= want.info;
     t.zip ||= want.zip;
-    t.graph ||= want.graph ?? false;
-    t.replaced ??= want.replaced;
+    const root = want.graph;
+    t.graph ||= root !== undefined;
+    if (root && !t.roots.some((r) => sameReplaced(r, root))) t.roots.push(root);
     if (t.sources.length < 3 && !t.sources.includes(source)) t.sources.push(source);
     if (sum) {
       const have = t.sums[sum.kind];
@@ -96,6 +109,14 @@ export class TargetSet {
     }
     return t;
   }
+}
+
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>): boolean =>
+  a === b || (a.size === b.size && [...a].every((x) => b.has(x)));
+
+/** Whether two go.mod files replace the same module paths and versions. */
+function sameReplaced(a: Replaced, b: Replaced): boolean {
+  return sameSet(a.replacedPaths, b.replacedPaths) && sameSet(a.replacedVersions, b.replacedVersions);
 }
 
 /** The disagreeing go.sum lines a target reports (then "and more"). */
@@ -133,8 +154,8 @@ function addGoSum(set: TargetSet, text: string, file: string): void {
 function addGoMod(set: TargetSet, text: string, file: string): void {
   const gm = parseGoMod(text, file);
   const replaced = { replacedPaths: gm.replacedPaths, replacedVersions: gm.replacedVersions };
-  for (const r of gm.requires) if (!isReplaced(r, gm)) set.add(r, { ...FULL, graph: true, replaced }, file);
-  for (const r of gm.replacements) set.add(r, { ...FULL, graph: true, replaced }, file);
+  for (const r of gm.requires) if (!isReplaced(r, gm)) set.add(r, { ...FULL, graph: replaced }, file);
+  for (const r of gm.replacements) set.add(r, { ...FULL, graph: replaced }, file);
 }
 
 /** The largest input file read: real go.sum files are a few MiB; a larger one would only cost memory. */

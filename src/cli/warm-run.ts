@@ -11,7 +11,7 @@ import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.j
 import type { ModuleVersion } from '../module/index.js';
 import type { Godepot } from '../runtime/compose.js';
 import { withPrivateNosumdb } from '../runtime/private.js';
-import { isReplaced, parseGoMod } from './gofiles.js';
+import { isReplaced, parseGoMod, type Replaced } from './gofiles.js';
 import type { Progress } from './progress.js';
 import { proveRecords, type ReadTile } from './sumdb-tiles.js';
 import { GO_MOD_ONLY, type TargetSet, type WarmTarget } from './targets.js';
@@ -208,12 +208,10 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
           if (r.problems.length === 0) report.ok++;
           else report.failures.push({ module: label, problems: r.problems });
           opts.progress.done(label, r.problems.length === 0, r.bytes, r.problems.join('; ') || undefined);
-          for (const mv of r.graph) {
-            if (set.has(mv) || (t.replaced && isReplaced(mv, t.replaced))) continue;
-            const want = { ...GO_MOD_ONLY, graph: true, ...(t.replaced ? { replaced: t.replaced } : {}) };
-            opts.progress.addTotal(1);
-            start(set.add(mv, want, `${label}/go.mod`));
-          }
+          if (!t.graph) return;
+          t.requires = r.graph;
+          // Roots that reached it while it ran are among its roots now.
+          for (const root of t.roots) walk(t, root);
         },
         (err: unknown) => {
           if (!started) return;
@@ -223,6 +221,22 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
         },
       ),
     );
+  };
+  /** Carries a go.mod's graph (root: its replace directives) on to t's requirements. */
+  const walk = (t: WarmTarget, root: Replaced): void => {
+    for (const mv of t.requires ?? []) {
+      if (isReplaced(mv, root)) continue;
+      const had = set.get(mv);
+      const roots = had?.roots.length ?? 0;
+      const next = set.add(mv, { ...GO_MOD_ONLY, graph: root }, `${t.path}@${t.version}/go.mod`);
+      if (!had) {
+        opts.progress.addTotal(1);
+        start(next);
+      } else if (next.roots.length > roots && next.requires) {
+        // Walked already, for other go.mod files: what this one does not replace may be new to the walk.
+        walk(next, root);
+      }
+    }
   };
   for (const t of targets) start(t);
   for (let i = 0; i < runs.length; i++) await runs[i];
