@@ -16,7 +16,7 @@ import { formatRecord, tilePath } from '../sumdb/tlog/index.js';
 import { FsStorage, type Storage } from '../storage/index.js';
 import { DataFolderError } from '../storage/fs.js';
 import { isDiskFull } from '../proxy/errors.js';
-import { compose, type Godepot } from '../runtime/compose.js';
+import type { Godepot } from '../runtime/compose.js';
 import {
   commandLogger,
   intFlag,
@@ -28,7 +28,7 @@ import {
 import { createProgress } from './progress.js';
 import { collectTargets, type WarmTarget } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
-import { DATA_TILE_FAILURES_COUNTED, runWarm, warmFailed, type WarmReport } from './warm-run.js';
+import { composeBatch, runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
 const EXPORT_FLAGS: readonly OptionSpec[] = [
   ...BATCH_FLAGS,
@@ -195,13 +195,7 @@ export async function exportCommand(
   };
   const settings = cs.settings;
   const log = commandLogger(settings, io, 'godepot export');
-  const g = await compose(settings, {
-    log,
-    background: false,
-    processMetrics: false,
-    recordIncidents: false,
-    dataTileFailuresCounted: DATA_TILE_FAILURES_COUNTED,
-  });
+  const g = await composeBatch(settings, log);
   const interrupt = interruptible();
   let report: WarmReport;
   let records = 0;

@@ -11,7 +11,6 @@ import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import { isCanonicalVersion, unescapePath, unescapeVersion, check, type ModuleVersion } from '../module/index.js';
 import { policyFor } from '../proxy/verify.js';
-import { compose } from '../runtime/compose.js';
 import { withPrivateNosumdb } from '../runtime/private.js';
 import {
   commandLogger,
@@ -28,7 +27,7 @@ import { mergeVersionList } from './export.js';
 import { createProgress, printable } from './progress.js';
 import { TargetSet } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
-import { runWarm, warmFailed, type WarmReport } from './warm-run.js';
+import { composeBatch, runWarm, warmFailed, type WarmReport } from './warm-run.js';
 
 const IMPORT_HELP = `Usage: godepot import [flags] DIR
 
@@ -252,11 +251,7 @@ export async function importCommand(
     { ...io, err: { write: (t: string) => io.err.write(named(t)) } },
     'godepot import',
   );
-  const g = await compose(settings, {
-    log,
-    background: false,
-    processMetrics: false,
-    recordIncidents: false,
+  const g = await composeBatch(settings, log, {
     ...(storage ? { storage } : {}),
     // An export holds the records and tiles its lookups need, not data tiles: indexing would warn of each.
     indexDataTiles: false,

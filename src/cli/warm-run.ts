@@ -9,7 +9,9 @@ import { hashArtifact, type ImmutableRequest } from '../proxy/immutable.js';
 import type { ImmutableKind } from '../proxy/request.js';
 import { hashesFromRecord, policyFor, type GoSumHashes } from '../proxy/verify.js';
 import type { ModuleVersion } from '../module/index.js';
-import type { Godepot } from '../runtime/compose.js';
+import { compose, type ComposeOptions, type Godepot } from '../runtime/compose.js';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from 'pino';
 import { withPrivateNosumdb } from '../runtime/private.js';
 import { isReplaced, parseGoMod, type Replaced } from './gofiles.js';
 import type { Progress } from './progress.js';
@@ -300,8 +302,27 @@ export async function runWarm(g: Godepot, set: TargetSet, opts: WarmRunOptions):
  * What the warning about a data tile that could not be had says instead of the server's metric: a command
  * counts them in its summary (formatWarmReport), where running it again is the fix.
  */
-export const DATA_TILE_FAILURES_COUNTED =
+const DATA_TILE_FAILURES_COUNTED =
   'further failures are not logged: the summary at the end counts the tiles missing, and running the same command again fetches them';
+
+/**
+ * A godepot for a batch command (warm, export, import): no background work, no process metrics, no incident log,
+ * and no read-ahead — a batch asks for exactly what its inputs name, and a version needed for its go.mod alone
+ * would otherwise cost its .info and zip too.
+ */
+export function composeBatch(settings: Settings, log: Logger, more: ComposeOptions = {}): Promise<Godepot> {
+  return compose(
+    { ...settings, readAhead: false },
+    {
+      log,
+      background: false,
+      processMetrics: false,
+      recordIncidents: false,
+      dataTileFailuresCounted: DATA_TILE_FAILURES_COUNTED,
+      ...more,
+    },
+  );
+}
 
 /** Exit status of a warm-like run: 0 only when everything was fetched and verified. */
 export function warmFailed(r: WarmReport): boolean {

@@ -5,7 +5,6 @@
 // rename of a verified file.
 import { ConfigError } from '../config/load.js';
 import type { OptionSpec } from '../config/options.js';
-import { compose } from '../runtime/compose.js';
 import {
   commandLogger,
   intFlag,
@@ -16,7 +15,7 @@ import {
 } from './command-settings.js';
 import { createProgress, formatBytes, printable, type ProgressMode } from './progress.js';
 import { collectTargets } from './targets.js';
-import { DATA_TILE_FAILURES_COUNTED, runWarm, warmFailed, type WarmReport } from './warm-run.js';
+import { composeBatch, runWarm, warmFailed, type WarmReport } from './warm-run.js';
 import { processWideController } from '../util/signals.js';
 
 export const BATCH_FLAGS: readonly OptionSpec[] = [
@@ -119,17 +118,7 @@ export async function warmCommand(args: string[], io: CommandIO = PROCESS_IO): P
   const collected = await collectTargets(inputs);
   const settings = cs.settings;
   const log = commandLogger(settings, io, 'godepot warm');
-  // Warm asks for exactly what its go.sum lines need, itself: nothing to read ahead.
-  const g = await compose(
-    { ...settings, readAhead: false },
-    {
-      log,
-      background: false,
-      processMetrics: false,
-      recordIncidents: false,
-      dataTileFailuresCounted: DATA_TILE_FAILURES_COUNTED,
-    },
-  );
+  const g = await composeBatch(settings, log);
   const interrupt = interruptible();
   let report: WarmReport;
   try {
