@@ -176,6 +176,9 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
     // its workers, whose drain is bounded (STOP_MS) all the same.
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // A hangup (the terminal closed, the ssh session ended) stops as SIGTERM does: with no listener, Node's default
+    // ended the primary at once, silently, and the workers with it. Nothing is reloaded (settings are read at start).
+    process.on('SIGHUP', stop);
   });
 }
 
@@ -276,6 +279,7 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => stop('SIGHUP'));
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.listen.port;

@@ -159,6 +159,7 @@ describe('SIGTERM with a hostile upstream', () => {
       { path: 'example.com/busy', version: 'v1.0.0', files: { 'go.mod': 'module example.com/busy\n' } },
       { path: 'example.com/hang', version: 'v1.0.0', files: { 'go.mod': 'module example.com/hang\n' } },
       { path: 'example.com/held', version: 'v1.0.0', files: { 'go.mod': 'module example.com/held\n' } },
+      { path: 'example.com/hup', version: 'v1.0.0', files: { 'go.mod': 'module example.com/hup\n' } },
     ]);
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
@@ -229,6 +230,39 @@ describe('SIGTERM with a hostile upstream', () => {
       expect(await inFlight).toEqual({ status: 200, body: 'module example.com/held\n' });
       const [code] = (await exited) as [number | null];
       expect(code).toBe(0);
+    } finally {
+      g.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('drains a request in flight on SIGHUP (a closed terminal, an ssh session ended), as on SIGTERM', async () => {
+    // Nobody listened to SIGHUP: Node's default ended the primary at once, silently, and the workers with it,
+    // cutting every request in flight. A hangup reaches the whole process group, as here.
+    upstream.setFault(faults.hold(), '/example.com/hup/');
+    const g = await spawnGodepot([
+      ...['--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`],
+      ...['--workers', '2'],
+    ]);
+    try {
+      const workers = (await allListening(g, 2)).map((l) => l.pid);
+      const inFlight = fetch(`${g.url}/example.com/hup/@v/v1.0.0.mod`).then(
+        async (r) => ({ status: r.status, body: await r.text() }),
+        (err: unknown) => ({ status: 0, body: String(err) }),
+      );
+      await waitFor(async () => upstream.count('/example.com/hup/') > 0, 10_000, 'the request did not reach upstream');
+      const exited = once(g.child, 'exit');
+      for (const pid of workers) process.kill(pid, 'SIGHUP');
+      await waitFor(
+        async () => /"signal":"SIGHUP".*"msg":"shutting down: draining/.test(g.output()),
+        10_000,
+        `no line said the hangup:\n${g.output().slice(-2000)}`,
+      );
+      g.child.kill('SIGHUP');
+      expect(upstream.releaseHeld()).toBe(1);
+      expect(await inFlight).toEqual({ status: 200, body: 'module example.com/hup\n' });
+      const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(g.output()).toMatch(/"msg":"stopped"/);
     } finally {
       g.child.kill('SIGKILL');
     }
