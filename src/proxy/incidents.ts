@@ -254,7 +254,8 @@ export class IncidentLog {
     const inc = this.open.get(name);
     if (!inc) return;
     this.open.delete(name);
-    const end = this.clock.now();
+    // Not before its start: the wall clock may have stepped back (NTP, a VM resumed) during the outage.
+    const end = Math.max(this.clock.now(), Date.parse(inc.start));
     inc.end = new Date(end).toISOString();
     inc.durationMs = end - Date.parse(inc.start);
     this.closed.push(inc);

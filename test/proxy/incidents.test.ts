@@ -182,6 +182,21 @@ describe('incident log', () => {
     expect((await log.list())[0]?.end).toBeDefined();
   });
 
+  it('an outage over which the wall clock stepped back (NTP) ends at its start, never before it', async () => {
+    // Ended at the stepped clock, it ended before it began: a negative durationMs in the record, the log line
+    // and /api/incidents (which the operator page shows as no duration at all).
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock });
+    const ep = log.endpointObserver();
+    ep.onBreaker?.('https://proxy.example', 'open', failure());
+    clock.advance(-3600_000);
+    ep.onBreaker?.('https://proxy.example', 'closed', undefined);
+    await log.flush();
+    const [inc] = await readIncidents(storage);
+    expect(inc).toMatchObject({ start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:00:00.000Z', durationMs: 0 });
+  });
+
   it('goes on with the same incident when the upstream fails again within a minute of answering', async () => {
     // Only some requests failing (one kind reset, truncated zips): one answer ended the incident and the next
     // failures opened another, 28 records of under a second in 15 minutes of a soak run.
