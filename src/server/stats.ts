@@ -299,6 +299,15 @@ export class OperatorStats {
     const slot = this.slot();
     const last = this.ring[this.ring.length - 1];
     if (last && last.slot === slot) return last;
+    if (last && last.slot > slot) {
+      // The wall clock stepped back (NTP, a VM resumed). The samples dated ahead of it go: they would stay at the
+      // front of the ring, which is trimmed from there, while it grew for as long as the step. Nor are the slots
+      // from now on before the start (no data).
+      while ((this.ring.at(-1)?.slot ?? slot) > slot) this.ring.pop();
+      this.firstSlot = Math.min(this.firstSlot, slot);
+      const kept = this.ring.at(-1);
+      if (kept?.slot === slot) return kept;
+    }
     const s: Sample = { slot, hit: 0, miss: 0, error: 0, upstreams: new Map() };
     this.ring.push(s);
     while (this.ring.length > 0 && (this.ring[0]?.slot ?? slot) <= slot - SAMPLES) this.ring.shift();

@@ -61,6 +61,24 @@ describe('OperatorStats', () => {
     expect(series.latencyMs[U]).toBeUndefined();
   });
 
+  it('after the wall clock stepped back a day (NTP), keeps at most an hour of samples and shows the new ones', () => {
+    // The samples dated ahead of the stepped clock stayed at the front of the ring, which was trimmed from there
+    // only: it grew by one sample per 10 s for the whole day, and the hour shown was "no data" (before the start).
+    const c = clock(1_700_000_000_000 - (1_700_000_000_000 % STEP_MS));
+    const s = new OperatorStats(c.now);
+    const ev = s.serviceEvents();
+    ev.served?.({ kind: 'zip', outcome: 'hit' });
+    c.advance(-24 * 3600_000);
+    for (let i = 0; i < 3 * SAMPLES; i++) {
+      ev.served?.({ kind: 'zip', outcome: 'hit' });
+      c.advance(STEP_MS);
+    }
+    expect(s.snapshot().samples.length).toBeLessThanOrEqual(SAMPLES);
+    const series = s.series();
+    expect(series.hit.at(-2)).toBeCloseTo(0.1);
+    expect(series.hit[0]).toBeCloseTo(0.1);
+  });
+
   it('lists refused artifacts newest first and notes when each tree took its head', () => {
     const c = clock();
     const s = new OperatorStats(c.now);
