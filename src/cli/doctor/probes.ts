@@ -38,6 +38,8 @@ const CODE_FAILURE: Record<string, StepFailure> = {
   UND_ERR_HEADERS_TIMEOUT: 'timeout',
   UND_ERR_BODY_TIMEOUT: 'timeout',
   TimeoutError: 'timeout',
+  // An answer that is not HTTP: the port has another service behind it, not a broken path.
+  HTTPParserError: 'body',
 };
 
 export function classify(err: unknown, fallback: StepFailure): StepFailure {
@@ -218,11 +220,18 @@ export function withCredentials(
   return authorization === undefined ? { target } : { target, authorization };
 }
 
+/** The redirects the go command's HTTP client follows (Go's net/http), and how many requests one GET makes at most. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REQUESTS = 10;
+
 /**
- * One GET with deadlines (connect, headers, body); the body is cut at 1 MiB.
- * Through `proxy` (an HTTP proxy URL) when given, and with the credentials
- * the go command would send: over https only, the URL's user:password, else
- * ambientAuth's (.netrc) for it.
+ * One GET with one deadline for the whole answer, redirects included; the
+ * body is cut at 1 MiB. Redirects are followed as the go command follows
+ * them (to http(s), never from https to http, 10 requests at most); one it
+ * would not follow is the answer. Through `proxy` (an HTTP proxy URL) when
+ * given, and with the credentials the go command would send: over https
+ * only, the URL's user:password, else ambientAuth's (.netrc) for it, and to
+ * that origin only.
  */
 export async function httpGet(
   url: string,
@@ -234,24 +243,50 @@ export async function httpGet(
   const { target, authorization } = withCredentials(url, ambientAuth);
   const agent = connectingAgent({ timeout: timeoutMs, ...trust }, proxy);
   const started = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await request(target, {
-      dispatcher: agent,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs * 2),
-      headers: { 'user-agent': USER_AGENT, ...(authorization ? { authorization } : {}) },
-    });
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const c of res.body) {
-      const b = c as Buffer;
-      n += b.length;
-      if (n > 1 << 20) break;
-      chunks.push(b);
+    let at = target;
+    for (let requests = 1; ; requests++) {
+      const res = await request(at, {
+        dispatcher: agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal,
+        headers: {
+          'user-agent': USER_AGENT,
+          ...(authorization && at.origin === target.origin ? { authorization } : {}),
+        },
+      });
+      const to = REDIRECTS.has(res.statusCode) ? redirectTarget(at, target, res.headers.location, requests) : null;
+      if (to) {
+        await res.body.dump().catch(() => undefined);
+        at = to;
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const c of res.body) {
+        const b = c as Buffer;
+        n += b.length;
+        if (n > 1 << 20) break;
+        chunks.push(b);
+      }
+      return { status: res.statusCode, body: Buffer.concat(chunks), ms: Math.round(performance.now() - started) };
     }
-    return { status: res.statusCode, body: Buffer.concat(chunks), ms: Math.round(performance.now() - started) };
   } finally {
     await agent.close().catch(() => undefined);
+  }
+}
+
+/** Where a redirect leads when the go command would follow it; null when the redirect is the answer. */
+function redirectTarget(from: URL, first: URL, location: string | string[] | undefined, requests: number): URL | null {
+  const l = [location].flat()[0];
+  if (l === undefined || l === '' || requests >= MAX_REQUESTS) return null;
+  try {
+    const to = new URL(l, from);
+    if (to.protocol !== 'http:' && to.protocol !== 'https:') return null;
+    return first.protocol === 'https:' && to.protocol !== 'https:' ? null : to;
+  } catch {
+    return null;
   }
 }

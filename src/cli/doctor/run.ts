@@ -113,8 +113,13 @@ async function httpStep(
   const started = performance.now();
   try {
     const r = await httpGet(url, timeoutMs, proxy, trust, ambientAuth);
-    // A refusal of the credentials is the go command's next request refused too.
-    const failure = r.status >= 500 ? 'status' : [401, 403, 407].includes(r.status) ? 'auth' : undefined;
+    // A refusal of the credentials is the go command's next request refused too. The go command takes only 200
+    // (404/410: not there): any other answer fails its request, a redirect it would not follow included.
+    const failure = [401, 403, 407].includes(r.status)
+      ? 'auth'
+      : [200, 404, 410].includes(r.status)
+        ? undefined
+        : 'status';
     return {
       step: {
         name: 'http',
@@ -347,7 +352,11 @@ export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<Doc
             ? `: does not serve ${probeName}`
             : '';
       t.steps.push({ ...h.step, detail: h.step.detail + serves });
-      const gd = await godepotStep(entry.url, opts.timeoutMs, conn.proxy, trust, opts.ambientAuth);
+      // A host that let the probe time out would hold /readyz as long: the deadline is not spent twice.
+      const gd =
+        h.step.failure === 'timeout'
+          ? null
+          : await godepotStep(entry.url, opts.timeoutMs, conn.proxy, trust, opts.ambientAuth);
       if (gd) t.steps.push(gd);
     }
     for (const s of t.steps) if (!s.ok) findings.push(findingFor(t, s));
