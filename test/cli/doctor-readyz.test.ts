@@ -82,3 +82,43 @@ describe('doctor reading a godepot that reports a problem', () => {
     expect(latest).toMatchObject({ ok: false, failure: 'status', detail: `GET /latest → 502: ${SAID}` });
   });
 });
+
+describe('doctor reading a godepot whose storage takes no writes', () => {
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    const readyz = {
+      ready: false,
+      status: 'not-ready',
+      reasons: ['storage fs is not writable: ENOSPC: no space left on device, write'],
+      storage: { kind: 'fs', writable: false, error: 'ENOSPC: no space left on device, write' },
+      upstreams: [{ url: 'http://127.0.0.1:1', state: 'closed', health: 'healthy' }],
+      verification: 'on',
+      sumdb: [{ name: DB, status: 'ok', sources: [] }],
+    };
+    server = createServer((req, res) => {
+      if (req.url === '/readyz')
+        return void res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(readyz));
+      res.writeHead(404).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => {
+    server?.close();
+  });
+
+  it('says to make the storage writable, not to read the incidents', async () => {
+    const report = await runDoctor(
+      { ...configFromEnv({}), GOPROXY: url, GOSUMDB: DB },
+      { timeoutMs: 5000, source: 'test' },
+    );
+    const godepot = report.findings.find((f) => f.subject === url);
+    expect(godepot).toMatchObject({ kind: 'service', severity: 'problem' });
+    expect(godepot?.message).toContain('no space left on device');
+    expect(godepot?.fix).toMatch(/^on godepot's host: make its storage writable again/);
+  });
+});

@@ -234,6 +234,7 @@ async function godepotStep(
       verification?: unknown;
       upstreams?: Array<{ url?: string; state?: string; failingSince?: string }>;
       sumdb?: Array<{ name?: string; status?: string; sources?: ReadyzSource[] }>;
+      storage?: { writable?: unknown };
     };
     if (typeof j.status !== 'string' || !Array.isArray(j.upstreams)) return null;
     const dbs = j.sumdb ?? [];
@@ -263,6 +264,16 @@ async function godepotStep(
         ok: false,
         failure: 'unhealthy',
         fix: `on godepot's host: ${noSource.join('; ')}${otherwise ? "; godepot's other reasons above say what else fails, and where" : ''}; meanwhile it serves what it has verified (builds with a complete go.sum keep working)`,
+        ms: r.ms,
+        detail,
+      };
+    // A store that takes no writes keeps nothing new: the fix is on the disk or the bucket, not in the incidents.
+    if (j.storage?.writable === false)
+      return {
+        name: 'godepot',
+        ok: false,
+        failure: 'unhealthy',
+        fix: "on godepot's host: make its storage writable again, as the reason above says (free space on the disk of --data, the folder's owner and permissions, or the object store's bucket and credentials); until then it keeps nothing new and its /readyz answers 503, so load balancers take it out",
         ms: r.ms,
         detail,
       };
