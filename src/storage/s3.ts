@@ -174,6 +174,12 @@ export class S3Storage implements Storage {
         throw new Error(
           `no AWS credentials for the object store ${storage.name}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an instance/pod role`,
         );
+      // An http endpoint of an https-only store: its 400 is the web server's, not S3's (no request id), and has no body.
+      const requestId = (err as { $metadata?: { requestId?: string } } | null)?.$metadata?.requestId;
+      if (statusOf(err) === 400 && requestId === undefined && opts.endpoint?.startsWith('http://'))
+        throw new Error(
+          `cannot reach the object store ${storage.name}: it answered HTTP 400 without an S3 request id, as a store that serves only https does to plain HTTP; if it serves https, write --s3-endpoint with https://`,
+        );
       throw new Error(`cannot reach the object store ${storage.name}: ${storage.explain(err)}`);
     }
     // A bucket this process could not store in stops it, as a read-only data folder does: it would fetch, verify
@@ -207,10 +213,15 @@ export class S3Storage implements Storage {
     return this.root + key;
   }
 
-  /** What the store answered, or that the call's deadline ended it (the SDK says only "Request aborted"). */
+  /** What the store answered, or that a deadline ended the call (the SDK's words name neither the setting nor a fix). */
   private explain(err: unknown): string {
-    if ((err as Error | null)?.name === 'AbortError')
-      return `not done within ${this.opts.timeout / 1000} s (--storage-timeout)`;
+    const s = this.opts.timeout / 1000;
+    if ((err as Error | null)?.name === 'AbortError') return `not done within ${s} s (--storage-timeout)`;
+    if ((err as Error | null)?.name === 'TimeoutError') {
+      const message = (err as Error).message;
+      if (/did not establish a connection/.test(message)) return `no connection within ${s} s (--storage-timeout)`;
+      if (/socket timed out/.test(message)) return `nothing received for ${s} s (--storage-timeout)`;
+    }
     return describe(err);
   }
 
@@ -633,11 +644,17 @@ function mtimeOf(meta: Record<string, string> | undefined, lastModified: Date | 
   return lastModified?.getTime() ?? 0;
 }
 
+/** OpenSSL's words when the other end of a TLS handshake answers in plain HTTP. */
+const PLAIN_HTTP_ANSWER = /wrong version number|packet length too long/i;
+
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;
   const status = statusOf(err);
   const msg = err.message || err.name;
+  // An https endpoint of a plain-HTTP store: OpenSSL's words (and a file name and line of its source) say only that.
+  if (PLAIN_HTTP_ANSWER.test(msg))
+    return 'the store answered in plain HTTP, not TLS: if it serves http, write --s3-endpoint with http://';
   const fix = isUntrusted(err) ? `: ${UNTRUSTED_FIX}` : '';
   return [typeof code === 'string' ? code : '', status ? `HTTP ${status}` : '', msg].filter((s) => s).join(' ') + fix;
 }

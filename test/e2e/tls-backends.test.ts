@@ -110,6 +110,23 @@ describe.skipIf(minioBinary === null || redisBinary === null || !hasOpenssl)(
       }
     }, 60_000);
 
+    it('an http endpoint of the https store fails the start saying to write https://', async () => {
+      // Found in review: "cannot reach the object store …: HTTP 400 UnknownError" (the web server's answer to
+      // plain HTTP on its TLS port; a HEAD's has no body).
+      const endpoint = minio.endpoint.replace(/^https:/, 'http:');
+      const restoreEnv = useAwsEnv(minio.env);
+      try {
+        const err = await S3Storage.open({ bucket: 'tls-bucket', prefix: 'cache', endpoint, timeout: 5000 }).catch(
+          (e: unknown) => e,
+        );
+        expect((err as Error).message).toBe(
+          `cannot reach the object store s3://tls-bucket/cache at ${endpoint}: it answered HTTP 400 without an S3 request id, as a store that serves only https does to plain HTTP; if it serves https, write --s3-endpoint with https://`,
+        );
+      } finally {
+        restoreEnv();
+      }
+    });
+
     it('without the CA, the start fails naming the object store and the fix', async () => {
       const g = spawnGodepot(args(), { ...minio.env, SSL_CERT_FILE: join(noDir, 'none.pem'), SSL_CERT_DIR: noDir });
       const err = await g.then(

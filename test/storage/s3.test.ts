@@ -48,6 +48,16 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     ).rejects.toThrow(/bucket "no-such-bucket" does not exist/);
   });
 
+  it('refuses to start on an https endpoint of a plain-HTTP store, saying to write http://', async () => {
+    // Found in review: OpenSSL's words, with a file and line of its source and a trailing newline ("EPROTO write
+    // EPROTO …:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…:350:").
+    const endpoint = minio.endpoint.replace(/^http:/, 'https:');
+    const err = await S3Storage.open({ bucket: 'blobs', prefix: '', endpoint, timeout: 5000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `cannot reach the object store s3://blobs/ at ${endpoint}: the store answered in plain HTTP, not TLS: if it serves http, write --s3-endpoint with http://`,
+    );
+  });
+
   it('refuses to start on a bucket in another region than AWS_REGION, naming the one to set', async () => {
     // Found in review: 'cannot reach the object store …: HTTP 400 UnknownError' (a HEAD's answer has no body;
     // AWS answers 301 there). The store names the bucket's region in a header of that answer.
@@ -330,9 +340,13 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
         await staged.discard();
         if (storeDies) await minio.start();
         expect(err, key).toBeInstanceOf(StorageUnavailableError);
-        // Alive: part 2 timed out (twice: the SDK tries once more); killed: its connection was cut.
+        // Alive: part 2 timed out (twice: the SDK tries once more), said in godepot's words, naming the setting (found
+        // in review: the SDK's own, "… socket timed out after 1000 ms of inactivity (configured by client
+        // requestHandler)"); killed: its connection was cut.
         expect((err as Error).message).toMatch(
-          storeDies ? /upload mod\/dead\.zip: .*(ECONNRESET|ECONNREFUSED)/ : /upload mod\/alive\.zip: .*timed out/,
+          storeDies
+            ? /upload mod\/dead\.zip: .*(ECONNRESET|ECONNREFUSED)/
+            : /upload mod\/alive\.zip: nothing received for 1 s \(--storage-timeout\); the parts/,
         );
         expect((err as Error).message).toMatch(
           storeDies
