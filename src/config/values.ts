@@ -321,6 +321,9 @@ function checkSumdbName(name: string): void {
   }
 }
 
+/** The longest --storage prefix: the longest key godepot stores is about 800 bytes (a 512-byte module path, a 250-byte version). */
+const MAX_S3_PREFIX = 200;
+
 /** "fs" or "s3://BUCKET[/PREFIX]" (the --storage syntax); the endpoint and deadline come from their own settings. */
 export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; bucket: string; prefix: string } {
   const s = input.trim();
@@ -333,6 +336,16 @@ export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; buck
   const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
   if (prefix !== '' && !/^[A-Za-z0-9._~!@+\-/]+$/.test(prefix))
     throw new ValueError(`the prefix ${JSON.stringify(prefix)} may use only letters, digits and ._~!@+-/`);
+  // The keys godepot stores under it (storage.ts checkKey's rules) come to about 800 of S3's 1024 bytes; stores
+  // refuse '//', '.' and '..' in a key (MinIO), so these would fail every write (a reader: every read) instead.
+  if (prefix.split('/').some((s) => s === '' || s.startsWith('.')))
+    throw new ValueError(
+      `the prefix ${JSON.stringify(prefix)} has an empty element or one starting with "."; write it as NAME[/NAME…]`,
+    );
+  if (prefix.length > MAX_S3_PREFIX)
+    throw new ValueError(
+      `the prefix is ${prefix.length} characters long; at most ${MAX_S3_PREFIX} leave room for the longest keys godepot stores under it (S3 allows 1024 bytes)`,
+    );
   return { kind: 's3', bucket: m[1] as string, prefix };
 }
 

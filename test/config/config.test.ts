@@ -250,6 +250,11 @@ describe('loadSettings', () => {
         {},
         /--s3-endpoint: .*carries credentials \(user:password@\): give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
       ],
+      // Found in review: taken, then every write failed at the store ("Object name contains unsupported
+      // characters", "Your key is too long"), after start for a long module path.
+      [['--storage', 's3://bucket/a//b'], {}, /--storage: .*"a\/\/b" has an empty element or one starting with "\."/],
+      [['--storage', 's3://bucket/a/../b'], {}, /--storage: .*"a\/\.\.\/b" has an empty element/],
+      [['--storage', `s3://bucket/${'p'.repeat(201)}`], {}, /--storage: .*prefix is 201 characters long; at most 200/],
       [['--private', 'corp.example/*,corp.example/[x'], {}, /--private: pattern "corp\.example\/\[x"/],
       // The go command ignores a malformed GONOSUMDB entry: the paths it was meant to keep out would be looked up.
       [['--nosumdb', 'corp.example/[x'], {}, /--nosumdb: pattern "corp\.example\/\[x"/],
