@@ -678,11 +678,16 @@ export class RedisCoord implements Coordination {
   }
 }
 
-/** The URL without its password (it reaches logs and /readyz). */
+/**
+ * The URL without its password (it reaches logs and /readyz): in the user
+ * part, or as a query parameter, which ioredis takes as an option too
+ * (redis://HOST:PORT/0?password=…).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const name of [...u.searchParams.keys()]) if (/password/i.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return 'redis://(invalid URL)';

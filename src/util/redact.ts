@@ -16,11 +16,16 @@ export function redactText(text: string): string {
   // Up to the last '@' before the path: a URL parser reads an unescaped '@' in a password so too. A scheme starts
   // where a run of scheme characters starts (the lookbehind): else every position of a long run of letters began
   // a scheme that ran to the run's end, and a line of n letters took n² steps (a hostile host's output, quoted).
-  return text.replace(
-    /((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:(?:\/\/)?|\/\/)([^/\s"]*)@/gi,
-    (_m, scheme: string, userinfo: string) => {
-      const colon = userinfo.indexOf(':');
-      return `${scheme}${colon < 0 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`}@`;
-    },
+  return (
+    text
+      .replace(
+        /((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:(?:\/\/)?|\/\/)([^/\s"]*)@/gi,
+        (_m, scheme: string, userinfo: string) => {
+          const colon = userinfo.indexOf(':');
+          return `${scheme}${colon < 0 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`}@`;
+        },
+      )
+      // A password given as a query parameter (redis://HOST:PORT/0?password=…, which ioredis reads as one).
+      .replace(/([?&][a-z_]*password=)[^&\s"#]*/gi, `$1${REDACTED}`)
   );
 }

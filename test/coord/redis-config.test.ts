@@ -123,3 +123,19 @@ it.skipIf(redisBinary === null)(
     expect(coord.status().redis?.state).toBe('up');
   },
 );
+
+it.skipIf(redisBinary === null)(
+  'a password given as a query parameter (ioredis takes it) is never shown: status, /readyz and logs',
+  async () => {
+    const password = 'QueryPassw0rd-51f2';
+    const r = await server(['--requirepass', password]);
+    const { coord, lines } = await node(`redis://127.0.0.1:${r.port}/0?password=${password}`);
+    // It is the password that let this node in.
+    expect(coord.status().redis?.state).toBe('up');
+    await r.kill();
+    await waitFor(async () => coord.status().redis?.state === 'down', 10_000, 'the node to see Redis gone');
+    const shown = JSON.stringify([coord.status(), lines]);
+    expect(shown).toContain('password=***');
+    expect(shown).not.toContain(password);
+  },
+);

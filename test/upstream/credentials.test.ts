@@ -33,6 +33,10 @@ describe('redaction', () => {
     expect(redactText('https://alice:p@ss@corp.example/a@b')).toBe('https://alice:xxxxx@corp.example/a@b');
     // A scheme right after other text is still one ("url=https://…").
     expect(redactText('url=https://alice:s3cret@corp.example')).toBe('url=https://alice:xxxxx@corp.example');
+    // A password as a query parameter (ioredis reads redis://…?password= as one).
+    expect(redactText('"redis://h:x/0?db=1&password=s3cret&family=4"')).toBe(
+      '"redis://h:x/0?db=1&password=xxxxx&family=4"',
+    );
   });
 
   it('reads a long run of letters in linear time (a hostile host writes one line of them)', () => {
