@@ -96,13 +96,15 @@ return 0`;
 /**
  * A lease for a new holder. The last holder's outcome goes with the grant:
  * if this holder's lease ends without one (given back, expired), its waiters
- * must not take the last one's for it. A lease key with no expiry is none
- * godepot set (a hand edit, another program): it is given one lease time,
- * or every node would wait on it for ever.
+ * must not take the last one's for it. A lease key with no expiry, or one
+ * longer than a lease time, is none godepot set (a hand edit, another
+ * program): it is given one lease time, or every node would wait on it for
+ * ever (or for as long as it says).
  */
 const GRANT = `
 if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
-  if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl == -1 or ttl > tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
   return 0
 end
 redis.call('DEL', KEYS[2])

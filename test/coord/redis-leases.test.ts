@@ -178,3 +178,16 @@ it.skipIf(redisBinary === null)(
     leadOf(l).release({ kind: 'stored' });
   },
 );
+
+it.skipIf(redisBinary === null)(
+  'a lease key set to outlive any lease (a hand edit, another program) ends after one lease time',
+  async () => {
+    const namespace = `leases${namespaces++}`;
+    const c = await RedisCoord.connect({ url: redis!.url, namespace, log: pino({ level: 'silent' }), leaseTtl: 300 });
+    open.push(c);
+    await admin!.set(`${namespace}:lease:mod/day.zip`, 'left-behind', 'PX', 86_400_000);
+    // No lease godepot grants lives longer than a lease time unrenewed: this one would hold every node for a day.
+    const l = await c.leases.acquire('mod/day.zip', AbortSignal.timeout(10_000));
+    leadOf(l).release({ kind: 'stored' });
+  },
+);
