@@ -171,6 +171,8 @@ export class RedisCoord implements Coordination {
   private starting = true;
   /** The database of the URL does not exist (Redis refused the SELECT; ioredis then goes on in database 0). */
   private badDatabase: string | undefined;
+  /** Whether the missing database was said (once: it stays missing until an operator acts). */
+  private saidNoDatabase = false;
   /**
    * Releases whose command failed, by lease value: sent again once Redis
    * answers (RELEASE ends only the lease it names, so sending twice is
@@ -190,6 +192,8 @@ export class RedisCoord implements Coordination {
     this.leaseTtl = opts.leaseTtl ?? 15_000;
     this.pollInterval = opts.pollInterval ?? 50;
     this.leases = { acquire: (key, signal) => this.acquire(key, signal) };
+    // A connection's SELECT is answered between its 'connect' and its 'ready'.
+    redis.on('connect', () => (this.badDatabase = undefined));
     redis.on('ready', () => this.setUp(true));
     redis.on('close', () => this.setUp(false));
     redis.on('end', () => this.setUp(false));
@@ -249,9 +253,7 @@ export class RedisCoord implements Coordination {
     // with the nodes that use the right number, while every status says Redis is up.
     if (coord.badDatabase !== undefined) {
       await coord.close();
-      throw new Error(
-        `--redis ${redactUrl(opts.url)}: that Redis has no database ${new URL(opts.url).pathname.slice(1)} (${coord.badDatabase}); use one it has, like /0, the same on every node`,
-      );
+      throw new Error(`--redis ${redactUrl(opts.url)}: ${coord.noDatabase()}`);
     }
     if (coord.up) {
       try {
@@ -291,8 +293,26 @@ export class RedisCoord implements Coordination {
     return t;
   }
 
+  /** Why a connection whose SELECT Redis refused is not used (ioredis goes on in database 0). */
+  private noDatabase(): string {
+    return `that Redis has no database ${new URL(this.opts.url).pathname.slice(1)} (${this.badDatabase}); use one it has, like /0, the same on every node`;
+  }
+
   private setUp(up: boolean): void {
     if (this.closed) return;
+    // Redis came back (or was first reached after start) without the URL's database: database 0 would be shared
+    // with nobody, while every status said up. Down until a connection selects it (connect() refuses it at start).
+    if (up && this.badDatabase !== undefined) {
+      if (this.starting) return;
+      this.lastError = this.noDatabase();
+      up = false;
+      if (!this.saidNoDatabase)
+        this.opts.log.error(
+          { redis: redactUrl(this.opts.url) },
+          `--redis ${redactUrl(this.opts.url)}: ${this.lastError}; this node coordinates locally meanwhile`,
+        );
+      this.saidNoDatabase = true;
+    }
     if (up) {
       if (this.up) return;
       this.up = true;
@@ -378,8 +398,9 @@ export class RedisCoord implements Coordination {
         this.probing = false;
         return;
       }
-      // Not connected: the client reconnects by itself, and its 'ready' marks Redis up.
-      if (this.redis.status !== 'ready') {
+      // Not connected: the client reconnects by itself, and its 'ready' marks Redis up (so does one in the wrong
+      // database, which only a new connection leaves).
+      if (this.redis.status !== 'ready' || this.badDatabase !== undefined) {
         this.timer(again, PROBE_MS);
         return;
       }

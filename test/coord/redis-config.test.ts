@@ -139,3 +139,31 @@ it.skipIf(redisBinary === null)(
     expect(shown).not.toContain(password);
   },
 );
+
+it.skipIf(redisBinary === null)(
+  'a --redis database Redis lacks, found only once Redis is back (it was away at start): down and said, not used as 0',
+  async () => {
+    const r = await server();
+    await r.kill();
+    const { coord, lines } = await node(`${r.url}/99`);
+    expect(coord.status().redis?.state).toBe('down');
+    await r.start();
+    // ioredis goes on in database 0 when SELECT fails: that node would share nothing with the others, "up" everywhere.
+    await waitFor(
+      async () => coord.status().redis?.state === 'up' || lines.some((l) => l.level === 50),
+      10_000,
+      'the node to reach Redis again',
+    );
+    expect(coord.status().redis).toMatchObject({
+      state: 'down',
+      error: expect.stringMatching(/that Redis has no database 99 .*use one it has, like \/0/) as unknown,
+    });
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+    // Its leases are this node's alone: nothing of godepot's lands in database 0.
+    const lease = await coord.leases.acquire('mod/x.zip', new AbortController().signal);
+    expect(lease.lead).toBe(true);
+    const admin = new Redis(r.url);
+    open.push(admin);
+    expect(await admin.keys('*')).toEqual([]);
+  },
+);
