@@ -95,7 +95,8 @@ export class MutableCache {
         const r = await refresh;
         return serve(r.body, r.etag, 'miss', r.upstream);
       } catch (err) {
-        throw toGodepotError(err, describeRequest(req), req.path);
+        const what = describeRequest(req);
+        throw await this.notFound.inOutage(key, toGodepotError(err, what, req.path), what, req.path);
       }
     }
     // A stale copy is at hand: give the refresh a short grace, then serve stale.

@@ -75,7 +75,7 @@ export class ModuleService {
     private readonly memoryItemLimit: number,
     options: { readonly readAhead?: boolean } = {},
   ) {
-    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound);
+    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound, ctx.storage);
     this.mutable = new MutableCache(ctx, this.notFound);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
     this.readAhead = options.readAhead ? new ReadAhead((req) => this.fetchAhead(req), ctx.shutdown) : null;
@@ -313,7 +313,8 @@ export class ModuleService {
       outcome = (await this.flights.do(key, (s) => this.fetchShared(req, key, s), signal)).value;
     } catch (err) {
       if (err instanceof NotFoundError) await this.notFound.remember(key, err);
-      throw toGodepotError(err, describeRequest(req), req.path);
+      const what = describeRequest(req);
+      throw await this.notFound.inOutage(key, toGodepotError(err, what, req.path), what, req.path);
     }
     if (client && req.kind === 'mod') this.ahead(key, req, 'info');
     if (outcome === null) {

@@ -3,8 +3,9 @@
 // util/leases.ts), and the upstreams' recent 404/410 answers (one memory for
 // the machine's workers, or for the nodes through Redis).
 import { NotFoundError } from '../upstream/index.js';
+import type { Storage } from '../storage/index.js';
 import type { FetchOutcome, NotFoundCache } from './context.js';
-import { GodepotError, toGodepotError, type ErrorCode } from './errors.js';
+import { fromNotFound, GodepotError, toGodepotError, type ErrorCode } from './errors.js';
 
 /** Failures that are the upstream's or the checksum database's answer: a lease holder's is every waiter's. */
 const SHARED_FAILURES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -42,12 +43,17 @@ export function sharedError(o: FetchOutcome): Error | null {
  * Recent 404/410 answers of the upstreams, so a missing module does not cost
  * an upstream call per request: kept by the coordination (coord/: this
  * process's, the machine's workers', or the nodes' through Redis; bounded
- * there), as NotFoundErrors here.
+ * there), as NotFoundErrors here. Each is also kept in the store (under
+ * `notfound/`), however old, as the answer in an upstream outage for what
+ * godepot never held: the go command probes every prefix of a package path
+ * (`go install M/cmd/tool@v1`, `go run M/cmd/tool@latest`), and a 502 for a
+ * prefix that is no module ends its search, where the 404 lets it go on.
  */
 export class NotFoundMemory {
   constructor(
     private readonly shared: NotFoundCache,
     private readonly ttl: number,
+    private readonly storage?: Storage,
   ) {}
 
   async known(key: string): Promise<NotFoundError | null> {
@@ -56,9 +62,36 @@ export class NotFoundMemory {
   }
 
   async remember(key: string, err: NotFoundError): Promise<void> {
-    await this.shared
-      .rememberNotFound(key, { upstream: err.upstream, status: err.status, detail: err.detail }, this.ttl)
-      .catch(() => undefined);
+    const entry = { upstream: err.upstream, status: err.status, detail: err.detail };
+    await Promise.all([
+      this.shared.rememberNotFound(key, entry, this.ttl).catch(() => undefined),
+      this.storage?.put(`notfound/${key}`, Buffer.from(JSON.stringify(entry))).catch(() => undefined),
+    ]);
+  }
+
+  /**
+   * The upstream's last 404/410 for key, however old; null when there is none.
+   * Only for an upstream that fails now: once the upstream answered key, what
+   * it answered is stored and served instead.
+   */
+  async lastSaid(key: string): Promise<NotFoundError | null> {
+    const body = await this.storage?.get(`notfound/${key}`).catch(() => null);
+    if (!body) return null;
+    try {
+      const e = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      const { upstream, status, detail } = e;
+      if (typeof upstream !== 'string' || typeof status !== 'number' || typeof detail !== 'string') return null;
+      return new NotFoundError(upstream, status, detail);
+    } catch {
+      return null;
+    }
+  }
+
+  /** err, unless the upstream failed (502/504) and once said key is not there: then what it said. */
+  async inOutage(key: string, err: GodepotError, what: string, path: string): Promise<GodepotError> {
+    if (err.code !== 'upstream_failed' && err.code !== 'upstream_timeout') return err;
+    const said = await this.lastSaid(key);
+    return said ? fromNotFound(said, what, path) : err;
   }
 
   /**

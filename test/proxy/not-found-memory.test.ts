@@ -4,7 +4,9 @@
 // refreshed past it clears it for all.
 import { describe, expect, it } from 'vitest';
 import { LocalCoord } from '../../src/coord/index.js';
+import { GodepotError } from '../../src/proxy/errors.js';
 import { NotFoundMemory } from '../../src/proxy/shared-fetch.js';
+import { MemoryStorage } from '../../src/storage/index.js';
 import { NotFoundError } from '../../src/upstream/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -22,5 +24,32 @@ describe('NotFoundMemory', () => {
     a.forget('list');
     await Promise.resolve();
     expect(await b.known('list')).toBeNull();
+  });
+
+  it('keeps the last 404 in the store past its TTL and a restart: the answer while the upstream fails, and then only', async () => {
+    const clock = new ManualClock(1_000_000);
+    const storage = new MemoryStorage();
+    const before = new NotFoundMemory(new LocalCoord(() => clock.now()), 60_000, storage);
+    await before.remember('mod/example.com/m/cmd/@v/list', new NotFoundError('https://proxy.example', 404, 'no such'));
+    clock.advance(3_600_000);
+    const after = new NotFoundMemory(new LocalCoord(() => clock.now()), 60_000, storage);
+    expect(await after.known('mod/example.com/m/cmd/@v/list')).toBeNull();
+    const what = 'example.com/m/cmd version list';
+    const down = new GodepotError('upstream_failed', 'godepot: upstream is unavailable');
+    const said = await after.inOutage('mod/example.com/m/cmd/@v/list', down, what, 'example.com/m/cmd');
+    expect(said.status).toBe(404);
+    expect(said.message).toBe(`not found: ${what} (https://proxy.example answered 404: no such)`);
+    const timeout = new GodepotError('upstream_timeout', 'godepot: upstream timed out');
+    expect((await after.inOutage('mod/example.com/m/cmd/@v/list', timeout, what, 'example.com/m/cmd')).status).toBe(
+      404,
+    );
+    // Not an outage: the error stands.
+    const mismatch = new GodepotError('checksum_mismatch', 'godepot: checksum mismatch');
+    expect(await after.inOutage('mod/example.com/m/cmd/@v/list', mismatch, what, 'example.com/m/cmd')).toBe(mismatch);
+    // Nothing said of another key: the outage's error.
+    expect(await after.inOutage('mod/example.com/m/@v/list', down, what, 'example.com/m')).toBe(down);
+    // A damaged record is no answer.
+    await storage.put('notfound/mod/example.com/m/@v/list', Buffer.from('{"status":"404"'));
+    expect(await after.inOutage('mod/example.com/m/@v/list', down, what, 'example.com/m')).toBe(down);
   });
 });
