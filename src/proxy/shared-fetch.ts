@@ -91,7 +91,15 @@ export class NotFoundMemory {
   async inOutage(key: string, err: GodepotError, what: string, path: string): Promise<GodepotError> {
     if (err.code !== 'upstream_failed' && err.code !== 'upstream_timeout') return err;
     const said = await this.lastSaid(key);
-    return said ? fromNotFound(said, what, path) : err;
+    if (!said) return err;
+    const last = fromNotFound(said, what, path);
+    // Whose answer it was, and that it is not today's: the one asked now did not answer.
+    return new GodepotError(
+      last.code,
+      `${last.message} (its last answer: it does not answer now)`,
+      last.details,
+      last.status,
+    );
   }
 
   /**

@@ -38,7 +38,9 @@ describe('NotFoundMemory', () => {
     const down = new GodepotError('upstream_failed', 'godepot: upstream is unavailable');
     const said = await after.inOutage('mod/example.com/m/cmd/@v/list', down, what, 'example.com/m/cmd');
     expect(said.status).toBe(404);
-    expect(said.message).toBe(`not found: ${what} (https://proxy.example answered 404: no such)`);
+    expect(said.message).toBe(
+      `not found: ${what} (https://proxy.example answered 404: no such) (its last answer: it does not answer now)`,
+    );
     const timeout = new GodepotError('upstream_timeout', 'godepot: upstream timed out');
     expect((await after.inOutage('mod/example.com/m/cmd/@v/list', timeout, what, 'example.com/m/cmd')).status).toBe(
       404,
