@@ -5,7 +5,7 @@
 // remembered (persisted) for /readyz.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { openNote, type Verifiers } from './note/index.js';
+import { MalformedNoteError, openNote, type Verifiers } from './note/index.js';
 import {
   findFork,
   formatSecurityError,
@@ -292,6 +292,13 @@ export class TreeState {
     if (cur?.note.equals(noteBytes)) return cur.tree;
     const checked = checkedTree(noteBytes, this.verifiers);
     if (!(checked instanceof Error)) return checked;
+    // Not a signed note at all (a login page, another service's answer): a broken source, not a forgery and not a
+    // sign of a wrong key. Refused all the same.
+    if (checked instanceof MalformedNoteError)
+      throw new SumdbError(
+        'unavailable',
+        `checksum database ${this.name}: ${from} sent something that is not a signed tree head (${checked.message}: ${JSON.stringify(noteBytes.subarray(0, 40).toString('utf8'))}${noteBytes.length > 40 ? '…' : ''}): that source is broken or is not ${this.name}; refused`,
+      );
     this.reportBadHead(noteBytes, from, checked.message);
     throw new SumdbError(
       'unavailable',
