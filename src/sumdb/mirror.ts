@@ -759,9 +759,15 @@ export class SumdbMirror {
       });
       if (fresh && fresh.tree.n >= size) return fresh;
     }
+    // A client asks beyond the tree godepot holds only with a larger tree head it has seen elsewhere (another
+    // source, or its $GOPATH/pkg/sumdb carried over): the go command refuses the smaller one, so say how to heal.
     throw new SumdbError(
       'not_found',
-      `not found: beyond the verified tree of ${this.name} (size ${this.tree.head?.tree.n ?? 0})`,
+      `not found: beyond the verified tree of ${this.name} (size ${this.tree.head?.tree.n ?? 0}), smaller than the one this client has seen; ${
+        this.opts.offline
+          ? 'godepot is offline: import an export made since then (godepot export, godepot import)'
+          : 'the database has not given godepot that tree yet: try again in a minute'
+      }, or give the client a fresh $GOPATH/pkg/sumdb`,
     );
   }
 

@@ -43,6 +43,22 @@ describe('SumdbMirror: tiles beyond the verified tree', () => {
     expect(latest()).toBe(3);
   });
 
+  it('says how to heal a tile beyond the tree it holds (a client that has seen a larger tree), offline and not', async () => {
+    const storage = new MemoryStorage();
+    r = await rig([db.url], { storage });
+    await r.mirror.serve('latest');
+    await expect(r.mirror.serve('tile/8/0/000.p/7')).rejects.toThrow(
+      /^not found: beyond the verified tree of .* \(size 5\), smaller than the one this client has seen; the database has not given godepot that tree yet: try again in a minute, or give the client a fresh \$GOPATH\/pkg\/sumdb$/,
+    );
+    // Air-gapped: the go command with a tree head carried over from the connected side asks for its tiles.
+    const offline = await rig([db.url], { storage, mirror: { offline: true } });
+    await expect(offline.mirror.serve('tile/8/0/000.p/7')).rejects.toThrow(
+      /godepot is offline: import an export made since then \(godepot export, godepot import\), or give the client a fresh \$GOPATH\/pkg\/sumdb$/,
+    );
+    await offline.mirror.close();
+    await offline.close();
+  });
+
   it('drops a damaged stored data tile and serves it fetched and verified again; offline it is unavailable', async () => {
     const storage = new MemoryStorage();
     r = await rig([db.url], { storage, mirror: { indexDataTiles: false } });
