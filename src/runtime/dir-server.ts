@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { decodeRequestPath } from '../proxy/request.js';
 
 export interface DirServer {
@@ -38,9 +38,14 @@ export function fileFor(root: string, rawPath: string): string | null {
 export async function startDirServer(root: string, databases: readonly string[]): Promise<DirServer> {
   const counts = { served: 0, missing: 0 };
   const realRoot = await realpath(resolve(root));
-  const notFound = (res: import('node:http').ServerResponse): void => {
+  // The report shows these words ("checksum database …: not found" alone does not say that the folder lacks the
+  // record): a file the folder does not hold is named, relative to it.
+  const notFound = (res: import('node:http').ServerResponse, file?: string | null): void => {
     counts.missing++;
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    const rel = file ? relative(resolve(root), file).split(sep).join('/') : '';
+    res
+      .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+      .end(rel === '' ? 'not found\n' : `not found: the folder holds no ${rel}\n`);
   };
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -62,7 +67,7 @@ export async function startDirServer(root: string, databases: readonly string[])
       // and only where they are (a linked folder on the way, sumdb/x -> /home/…, leads out of the folder too).
       const st = file ? await lstat(file).catch(() => null) : null;
       // The go command treats an empty cache file as missing; so do we.
-      if (!file || !st?.isFile() || st.size === 0) return notFound(res);
+      if (!file || !st?.isFile() || st.size === 0) return notFound(res, file);
       const real = await realpath(file).catch(() => '');
       if (!real.startsWith(realRoot + sep)) return notFound(res);
       counts.served++;
