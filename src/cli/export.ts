@@ -26,6 +26,7 @@ import {
   type CommandIO,
 } from './command-settings.js';
 import { createProgress } from './progress.js';
+import { proveExtends } from './sumdb-tiles.js';
 import { collectTargets, type WarmTarget } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
 import { composeBatch, runWarm, warmFailed, type WarmReport } from './warm-run.js';
@@ -37,6 +38,12 @@ const EXPORT_FLAGS: readonly OptionSpec[] = [
     type: 'list',
     default: [],
     help: 'go.sum, go.mod, list file, folder or module@version to export (repeatable)',
+  },
+  {
+    name: 'since',
+    type: 'list',
+    default: [],
+    help: 'tree size of the checksum database the disconnected godepot holds (its /readyz treeSize; import names it when it needs this): the folder also proves this head extends that one (repeatable)',
   },
 ];
 
@@ -52,6 +59,8 @@ point Go at it directly: GOPROXY=file:///abs/DIR (GOSUMDB stays on).
 
 Flags:
   --from INPUT         what to export (repeatable; further arguments after DIR count too)
+  --since SIZE         the tree size the disconnected godepot holds, when it did not
+                       import its head from this godepot's exports (repeatable)
   --concurrency N      module versions at the same time (default 8)
   --progress MODE      auto | bar | plain | none
 
@@ -124,16 +133,34 @@ async function openExportFolder(dir: string): Promise<Storage> {
   }
 }
 
-/** Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported. */
+/** The tree sizes of the heads earlier exports carried (newest last), as many as are remembered. */
+const EXPORTED_HEADS = 32;
+
+/**
+ * Writes each database's lookups (record + the tree head it is proven against), tiles, latest and supported.
+ * The tiles include those proving the head extends every head this godepot exported before (and each --since
+ * size): a disconnected godepot holds one of them, and takes a newer head only with that proof.
+ */
 async function exportSumdb(
   g: Godepot,
   put: (key: string, data: Buffer) => Promise<void>,
   targets: readonly WarmTarget[],
   report: WarmReport,
+  since: readonly number[],
 ): Promise<number> {
   const mirror = g.mirrors[0];
   const head = mirror?.tree.head;
   if (!mirror || !head || report.recordIds.size === 0) return 0;
+  const historyKey = mirror.store.prefix + 'exported';
+  const earlier = parseExported(await g.storage.get(historyKey));
+  let extending;
+  try {
+    extending = await proveExtends(mirror, [...earlier, ...since], !g.settings.offline);
+  } catch (err) {
+    throw new Error(
+      `cannot have the tiles that prove tree head ${head.tree.n} extends the ones exported before or given by --since (${[...earlier, ...since].join(', ')}): ${(err as Error).message}`,
+    );
+  }
   const base = `sumdb/${mirror.name}/`;
   let records = 0;
   for (const t of targets) {
@@ -145,10 +172,25 @@ async function exportSumdb(
     );
     records++;
   }
-  for (const { tile, data } of report.tiles) await put(base + tilePath(tile), data);
+  const tiles = new Map([...report.tiles, ...extending].map((t) => [tilePath(t.tile), t.data]));
+  for (const [path, data] of tiles) await put(base + path, data);
   await put(base + 'latest', head.note);
   await put(base + 'supported', Buffer.alloc(0));
+  // Remembered once written: the next export proves its head extends this one.
+  const history = [...earlier.filter((n) => n !== head.tree.n), head.tree.n].slice(-EXPORTED_HEADS);
+  await g.storage.put(historyKey, Buffer.from(history.join('\n') + '\n'));
   return records;
+}
+
+/** The sizes in an `exported` history (one per line); anything else in it is left out. */
+function parseExported(body: Buffer | null): number[] {
+  if (!body) return [];
+  return body
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => /^[1-9][0-9]{0,15}$/.test(l))
+    .map(Number)
+    .filter(Number.isSafeInteger);
 }
 
 export async function exportCommand(
@@ -168,6 +210,13 @@ export async function exportCommand(
   if (inputs.length === 0)
     throw new ConfigError('nothing to export: give --from go.sum (or go.mod, a list, a folder, module@version)');
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
+  const since = cs.flagList('since').map((v) => {
+    if (!/^[1-9][0-9]{0,15}$/.test(v) || !Number.isSafeInteger(Number(v)))
+      throw new ConfigError(
+        `--since ${v}: give a tree size, a whole number like 1234 (the disconnected godepot's /readyz treeSize)`,
+      );
+    return Number(v);
+  });
   const mode = progressMode(cs.flag('progress'));
   // The data folder has its own layout and live writers (its sumdb/ records, its .staging): an export written
   // there would overwrite the one and end with removing the other's staging folder.
@@ -241,6 +290,7 @@ export async function exportCommand(
         (key, data) => writing(() => out.put(key, data)),
         collected.targets.list(),
         report,
+        since,
       );
     } catch (err) {
       if (!full)

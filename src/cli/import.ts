@@ -259,10 +259,13 @@ export async function importCommand(
   const interrupt = interruptible();
   let report: WarmReport;
   let lists = 0;
+  /** The tree size of the primary database's verified head before the import. */
+  let heldBefore = 0;
   try {
     // Replaying the lookups one at a time, in the go command's order, checks each against the tree head the go
     // command used, so the tiles the folder holds suffice; concurrent lookups could meet the heads in another order.
     const primary = g.mirrors[0];
+    heldBefore = primary?.tree.head?.tree.n ?? 0;
     if (primary) {
       for (const mv of await lookupsInOrder(root, primary.name)) {
         if (interrupt.signal.aborted) break;
@@ -319,6 +322,11 @@ export async function importCommand(
       `note: the folder holds no checksum-database records; ${cs.settings.offline ? 'with --offline nothing could be verified' : 'records came from the configured databases'}`,
     );
   }
+  // The folder's head could not be proven to extend the one held: it was exported without the tiles for it.
+  if (heldBefore > 0 && report.failures.some((f) => f.problems.some((p) => p.includes('cannot check the tree head'))))
+    notes.push(
+      `note: this godepot holds the tree of size ${heldBefore}, and the folder does not prove its tree head extends it: on the connected side export again with --since ${heldBefore}`,
+    );
   let out = formatWarmReport(report, 'imported', notes);
   if (lists > 0) out += `${lists} version lists imported (for @v/list and @latest)\n`;
   if (withoutMod > 0) out += `${withoutMod} module versions with only a .info file were left out (nothing to verify)\n`;

@@ -4,7 +4,14 @@
 // through the mirror's verified tile reader makes godepot keep those tiles
 // (and lets export copy them, with their exact widths).
 import type { SumdbMirror } from '../sumdb/index.js';
-import { storedHashIndex, tileHashReader, tilePath, type Tile, type TileReader } from '../sumdb/tlog/index.js';
+import {
+  storedHashIndex,
+  tileHashReader,
+  tilePath,
+  treeHash,
+  type Tile,
+  type TileReader,
+} from '../sumdb/tlog/index.js';
 
 export interface ReadTile {
   readonly tile: Tile;
@@ -28,9 +35,40 @@ export async function proveRecords(
   if (!head) return [];
   const wanted = [...new Set(ids)].filter((id) => id < head.tree.n).sort((a, b) => a - b);
   if (wanted.length === 0) return [];
+  const { reader, seen } = recordingReader(mirror, network, signal);
+  await tileHashReader(head.tree, reader).readHashes(wanted.map((id) => storedHashIndex(0, id)));
+  return [...seen.values()];
+}
+
+/**
+ * The tiles that prove the mirror's verified tree head extends an earlier
+ * tree of each size given — what a godepot holding a head of that size reads
+ * to take this one (TreeState: the hash of the older tree, computed from the
+ * newer tree's tiles). Fetched and kept as proveRecords does.
+ */
+export async function proveExtends(
+  mirror: SumdbMirror,
+  sizes: Iterable<number>,
+  network: boolean,
+  signal?: AbortSignal,
+): Promise<ReadTile[]> {
+  const head = mirror.tree.head;
+  if (!head) return [];
+  const { reader, seen } = recordingReader(mirror, network, signal);
+  const hashes = tileHashReader(head.tree, reader);
+  for (const n of new Set(sizes)) if (n > 0 && n < head.tree.n) await treeHash(n, hashes);
+  return [...seen.values()];
+}
+
+/** The mirror's verified tile reader, recording every tile it reads (with its exact width). */
+function recordingReader(
+  mirror: SumdbMirror,
+  network: boolean,
+  signal?: AbortSignal,
+): { reader: TileReader; seen: Map<string, ReadTile> } {
   const inner = mirror.tree.verifiedReader(network, signal);
   const seen = new Map<string, ReadTile>();
-  const recording: TileReader = {
+  const reader: TileReader = {
     height: () => inner.height(),
     async readTiles(tiles) {
       const data = await inner.readTiles(tiles);
@@ -42,6 +80,5 @@ export async function proveRecords(
     },
     saveTiles: (tiles, data) => inner.saveTiles(tiles, data),
   };
-  await tileHashReader(head.tree, recording).readHashes(wanted.map((id) => storedHashIndex(0, id)));
-  return [...seen.values()];
+  return { reader, seen };
 }

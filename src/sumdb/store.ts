@@ -8,6 +8,7 @@
 //   tile/8/<L>/<NNN>             a verified full hash tile (never changes)
 //   tile/8/data/<NNN>            a verified full data tile
 //   partial/8/<L|data>/<NNN>     the widest verified partial tile seen
+//   exported                     tree sizes of the heads `godepot export` carried (newest last)
 import { escapePath, escapeVersion } from '../module/index.js';
 import { parseTree, tilePath, type Tile } from './tlog/index.js';
 import type { Storage } from '../storage/index.js';
