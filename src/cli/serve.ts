@@ -20,14 +20,13 @@ import { serveCoordination, WorkerCoord } from '../runtime/cluster-coord.js';
 import { groupStats, serveGroupStats } from '../runtime/cluster-stats.js';
 import { groupMetricsText, serveGroupMetrics } from '../runtime/cluster-metrics.js';
 import { openStorage } from '../runtime/stores.js';
-import { flushLog, holdProcessWarnings, makeLogger } from '../runtime/logging.js';
+import { flushLog, makeLogger } from '../runtime/logging.js';
+import { holdProcessWarnings, type HeldWarnings } from '../runtime/warnings.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
 import { RestartPacer } from '../runtime/cluster-restarts.js';
 import { saidAt } from '../util/said-once.js';
 import { systemClock } from '../util/clock.js';
-
-type HeldWarnings = ReturnType<typeof holdProcessWarnings>;
 
 /** How long in-flight requests may finish after SIGTERM before their connections are closed. */
 const DRAIN_MS = 10_000;
@@ -61,14 +60,13 @@ function serveHelp(): string {
   return lines.join('\n') + '\n';
 }
 
-export async function serveCommand(args: string[]): Promise<number> {
+export async function serveCommand(args: string[], warnings: HeldWarnings = holdProcessWarnings()): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(serveHelp());
     return 0;
   }
   const given = serveValues(args);
   const settings = buildSettings(given);
-  const warnings = holdProcessWarnings();
   // Said once, by the process that starts first (not by each worker).
   const hints = cluster.isWorker ? [] : goEnvHints(given, process.env, settings.listen.port);
   // Storage that cannot be used is said here, once, naming the setting (and where it came from).

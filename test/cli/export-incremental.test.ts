@@ -11,6 +11,7 @@ import { importCommand } from '../../src/cli/import.js';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { removeDir, tempDir } from '../support/godepot.js';
 import { captureIo } from '../support/io.js';
+import type { CommandIO } from '../../src/cli/command-settings.js';
 
 describe('an export imported on top of an earlier one, the log grown past a tile boundary between them', () => {
   let dir: string;
@@ -53,7 +54,10 @@ describe('an export imported on top of an earlier one, the log grown past a tile
   const flags = (data: string): string[] => [
     ...['--data', join(dir, data), '--upstream', upstream.url, '--sumdb', sumdb.gosumdb, '--progress', 'none'],
   ];
-  const run = async (command: typeof exportCommand, args: string[]): Promise<{ code: number; text: string }> => {
+  const run = async (
+    command: (args: string[], io: CommandIO) => Promise<number>,
+    args: string[],
+  ): Promise<{ code: number; text: string }> => {
     const c = captureIo();
     const code = await command(args, c.io);
     return { code, text: c.text() };

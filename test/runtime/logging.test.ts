@@ -14,12 +14,12 @@ import {
   BatchingSink,
   countDroppedLines,
   droppedLineCount,
-  holdProcessWarnings,
   isoTimeCached,
   LogDestination,
   textAccessLine,
 } from '../../src/runtime/logging.js';
 import { registerLogMetrics } from '../../src/server/metrics.js';
+import { holdProcessWarnings } from '../../src/runtime/warnings.js';
 
 function capture(): { lines: string[]; write(s: string): void } {
   const lines: string[] = [];
@@ -222,6 +222,22 @@ describe('Node warnings', () => {
       warnings.release();
     }
     expect(process.listeners('warning')).toEqual(before);
+  });
+
+  it("held and never logged (a command that failed before its logger existed), reach Node's printer on release", async () => {
+    const printed: string[] = [];
+    const printer = (w: Error): void => void printed.push(w.message);
+    process.on('warning', printer);
+    try {
+      const warnings = holdProcessWarnings();
+      process.emitWarning('early', 'EarlyWarning');
+      await new Promise((r) => setImmediate(r));
+      expect(printed).toEqual([]);
+      warnings.release();
+      expect(printed).toEqual(['early']);
+    } finally {
+      process.off('warning', printer);
+    }
   });
 });
 
