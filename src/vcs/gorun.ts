@@ -87,8 +87,11 @@ export class GoRunner {
    * makes a live run's folder look that old. It is removed a run deadline
    * later (`later`: a timer, which the wall clock does not move) if it is
    * still there with the same date; a live run has ended and removed its own
-   * folder by then. A `later` that rejects (shutdown) ends the sweep, with
-   * nothing removed.
+   * folder by then. A younger folder (a process killed just before this one
+   * started: a service manager restarts at once) is looked at again two run
+   * deadlines from now, by the timer, and removed if unchanged: no sweep
+   * comes later, and a clone left there would stay for good. A `later` that
+   * rejects (shutdown) ends the sweep, with nothing more removed.
    */
   async sweep(now: number, later: (ms: number) => Promise<void>): Promise<number> {
     let names: string[];
@@ -102,23 +105,32 @@ export class GoRunner {
         (st) => st.mtimeMs,
         () => undefined,
       );
-    const candidates: Array<[string, number]> = [];
+    const old: Array<[string, number]> = [];
+    const young: Array<[string, number]> = [];
     for (const name of names) {
       if (!name.startsWith('run-')) continue;
       const dir = join(this.opts.workRoot, name);
       const mtimeMs = await dated(dir);
-      if (mtimeMs !== undefined && now - mtimeMs > 2 * this.opts.timeoutMs) candidates.push([dir, mtimeMs]);
+      if (mtimeMs !== undefined) (now - mtimeMs > 2 * this.opts.timeoutMs ? old : young).push([dir, mtimeMs]);
     }
-    if (candidates.length === 0) return 0;
-    await later(this.opts.timeoutMs);
     let removed = 0;
-    for (const [dir, mtimeMs] of candidates) {
-      if ((await dated(dir)) !== mtimeMs) continue;
-      // Not ours to remove after all (permissions): not worth failing anything for.
-      await rm(dir, { recursive: true, force: true }).then(
-        () => removed++,
-        () => undefined,
-      );
+    const removeUnchanged = async (candidates: Array<[string, number]>): Promise<void> => {
+      for (const [dir, mtimeMs] of candidates) {
+        if ((await dated(dir)) !== mtimeMs) continue;
+        // Not ours to remove after all (permissions): not worth failing anything for.
+        await rm(dir, { recursive: true, force: true }).then(
+          () => removed++,
+          () => undefined,
+        );
+      }
+    };
+    if (old.length > 0) {
+      await later(this.opts.timeoutMs);
+      await removeUnchanged(old);
+    }
+    if (young.length > 0) {
+      await later(old.length > 0 ? this.opts.timeoutMs : 2 * this.opts.timeoutMs);
+      await removeUnchanged(young);
     }
     return removed;
   }

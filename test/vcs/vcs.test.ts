@@ -878,19 +878,41 @@ describe('leftover run folders', () => {
     }
   });
 
-  it('are swept when older than twice the deadline, others are left alone', async () => {
+  it('are swept when older than twice the deadline, younger ones (a kill just before this start) two deadlines later', async () => {
     const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
     try {
-      const { mkdir: mk, utimes } = await import('node:fs/promises');
+      const { mkdir: mk, utimes, readdir } = await import('node:fs/promises');
       await mk(join(root, 'run-old', 'pkg', 'mod'), { recursive: true });
-      await mk(join(root, 'run-new'), { recursive: true });
+      for (const name of ['run-killed', 'run-live', 'run-busy']) await mk(join(root, name), { recursive: true });
       const old = new Date(Date.now() - 3_600_000);
       await utimes(join(root, 'run-old'), old, old);
       const runner = sweeper(root);
-      const { readdir } = await import('node:fs/promises');
-      // Looked at again a run deadline later (here at once): still there and unchanged, it goes.
-      expect(await runner.sweep(Date.now(), async () => undefined)).toBe(1);
-      expect(await readdir(root)).toEqual(['run-new']);
+      const waits: number[] = [];
+      const seen: string[][] = [];
+      const removed = await runner.sweep(Date.now(), async (ms) => {
+        waits.push(ms);
+        seen.push(await readdir(root));
+        if (waits.length === 2) {
+          // Meanwhile another process's live run ended and removed its folder; another is still writing to its own.
+          await rm(join(root, 'run-live'), { recursive: true });
+          const touched = new Date(Date.now() + 5_000);
+          await utimes(join(root, 'run-busy'), touched, touched);
+        }
+      });
+      // The old one a deadline from now; the young ones, left alone until then, at two deadlines from now.
+      expect(waits).toEqual([60_000, 60_000]);
+      expect(seen[1]).toEqual(['run-busy', 'run-killed', 'run-live']);
+      expect(removed).toBe(2);
+      expect(await readdir(root)).toEqual(['run-busy']);
+      // With only young ones, the single wait is two deadlines.
+      await mk(join(root, 'run-crashed'));
+      const alone: number[] = [];
+      await runner.sweep(Date.now(), async (ms) => {
+        alone.push(ms);
+        await rm(join(root, 'run-busy'), { recursive: true });
+      });
+      expect(alone).toEqual([120_000]);
+      expect(await readdir(root)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
