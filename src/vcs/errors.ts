@@ -85,7 +85,7 @@ const TOO_NEW = /requires go >= ([0-9][0-9a-z.]*) \(running go ([0-9][0-9a-z.]*)
 // An HTTP(S)_PROXY that cannot reach the host refuses the CONNECT: Go then says its status text alone after the
 // URL (`Get "https://…": Bad Gateway`), git its code.
 const UNREACHABLE =
-  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 50[234]|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|": (Bad Gateway|Service Unavailable|Gateway Timeout)\b|HTTP code 50[234] from proxy after CONNECT|(: |\bunexpected |\bearly )EOF\b|remote end hung up/i;
+  /no such host|connection refused|connection reset|Could not resolve|Failed to connect|network is unreachable|i\/o timeout|proxyconnect|returned error: 5\d\d|Empty reply from server|Recv failure|\b50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)|": (Bad Gateway|Service Unavailable|Gateway Timeout)\b|HTTP code 50[234] from proxy after CONNECT|(: |\bunexpected |\bearly )EOF\b|remote end hung up/i;
 /**
  * Whether a fetch's error text (git's, the go command's, or an upstream
  * proxy passing them on) says the origin could not be read as an anonymous
@@ -168,8 +168,10 @@ export function classify(
       details,
     );
   }
-  // The host answered: whatever else the output says, the version is not there.
-  if (/unknown revision|invalid version/.test(said)) {
+  // Git answered (it lists no such revision): whatever else the output says, the version is not there. Not go's
+  // "invalid version:" alone: it prefixes whatever failed while looking for a version (a host answering 503, a
+  // reset, a bad certificate), and those are said below.
+  if (/unknown revision/.test(said)) {
     return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host, details);
   }
   if (TLS.test(said)) {

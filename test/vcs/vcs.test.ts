@@ -46,6 +46,25 @@ describe('classifying go errors', () => {
       'unreachable',
       /cannot reach corp\.example/,
     ],
+    // Fetching a version, go says "invalid version:" before whatever failed: the host's failure is said as such,
+    // not as a version that does not exist (a 404, remembered as one, and no outage for the breaker).
+    ...['returned error: 503', 'returned error: 500', 'Empty reply from server'].map(
+      (said): [string, string, RegExp] => [
+        `go: corp.example/lib@v1.0.0: invalid version: git ls-remote -q --end-of-options http://corp.example/git/lib in /x: exit status 128:\n\tfatal: unable to access 'http://corp.example/git/lib/': ${said}`,
+        'unreachable',
+        /cannot reach corp\.example/,
+      ],
+    ),
+    [
+      "go: corp.example/lib@v1.0.0: invalid version: git ls-remote -q --end-of-options https://corp.example/lib in /x: exit status 128:\n\tfatal: unable to access 'https://corp.example/lib/': SSL certificate problem: self-signed certificate",
+      'tls',
+      /TLS failure/,
+    ],
+    [
+      'go: corp.example/lib@v2.0.0: invalid version: module contains a go.mod file, so module path must match major version ("corp.example/lib/v2")',
+      'not_found',
+      /does not exist at its origin corp\.example/,
+    ],
     ['x509: certificate signed by unknown authority', 'tls', /TLS failure.*SSL_CERT_FILE/],
     ["go: GOVCS disallows using git for private corp.example; see 'go help vcs'", 'govcs', /GOVCS/],
     [
