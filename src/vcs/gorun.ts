@@ -324,9 +324,14 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
-/** godepot's environment without its own settings (GODEPOT_*: credentials of upstreams, Redis, users). */
+/**
+ * godepot's environment without its own settings (GODEPOT_*: credentials of upstreams, Redis, users) and
+ * without SSH_ASKPASS: git asks that program (a desktop session's password window) for a password it lacks,
+ * GIT_TERMINAL_PROMPT=0 or not, and a run nobody answers for would wait its whole deadline, then be called a
+ * hanging host. Credentials come from .netrc, GOAUTH, Git's credential helpers or a GIT_ASKPASS set on purpose.
+ */
 function withoutSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('GODEPOT_')));
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('GODEPOT_') && k !== 'SSH_ASKPASS'));
 }
 
 /** What a public module's run keeps: the way to the network (proxies, certificates, GOINSECURE), no credentials. */

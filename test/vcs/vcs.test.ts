@@ -4,6 +4,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
@@ -15,6 +17,7 @@ import { Origin } from '../../src/vcs/origin.js';
 import { ORIGIN_HOSTS, ORIGIN_MODULES, OriginBreaker } from '../../src/vcs/breaker.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { buildModule, findGo } from '../world/index.js';
+import { findComponent } from '../support/components.js';
 
 const M = 'corp.example/lib';
 
@@ -693,6 +696,36 @@ describe('running go', () => {
     // git reads only the lower-case http_proxy (libcurl): given the upper-case value go reads.
     expect(anonymous).toContain('https_proxy=http://egress.example:3128\n');
     expect(own).toContain('https_proxy=http://egress.example:3128\n');
+  });
+
+  it("a private module's run never waits for a desktop password window (SSH_ASKPASS): git says credentials are missing", async () => {
+    const git = findComponent('git');
+    if (git === null) return;
+    const server = createServer((_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      // The password window: nobody answers it.
+      const askpass = join(dir, 'askpass');
+      await writeFile(askpass, '#!/bin/sh\nsleep 60\n');
+      await chmod(askpass, 0o755);
+      const go = await fakeGo(dir, `"${git}" ls-remote http://127.0.0.1:${port}/lib.git`);
+      const env = { PATH: process.env.PATH ?? '', HOME: dir, SSH_ASKPASS: askpass, DISPLAY: ':0' };
+      const runner = new GoRunner({
+        go,
+        env,
+        privatePatterns: M,
+        workRoot: join(dir, 'work'),
+        concurrency: 1,
+        timeoutMs: 10_000,
+      });
+      const r = await runner.run(['x'], new AbortController().signal, async (run) => run, true);
+      expect(r.timedOut).toBe(false);
+      expect(r.stderr).toMatch(/could not read Username/);
+      expect(classify(M, `${M}@v1.0.0`, r.stderr, r.timedOut).failure).toBe('auth');
+    } finally {
+      server.close();
+    }
   });
 
   it('shares one go run among concurrent fetches of a version, keeps it a while on its clock, and checks the zip it made', async () => {
