@@ -43,7 +43,7 @@ export class Metrics {
   });
   private readonly cacheTotal = new Counter({
     name: 'godepot_cache_requests_total',
-    help: 'Artifact lookups by kind and outcome (hit, miss, stale).',
+    help: 'Artifact lookups by kind and outcome (hit, miss, stale, revalidated).',
     labelNames: ['kind', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -55,7 +55,7 @@ export class Metrics {
   readonly cache = { inc: (kind: string, outcome: string): void => this.cacheTotal.inc({ kind, outcome }) };
   readonly upstreamRequests = new Counter({
     name: 'godepot_upstream_requests_total',
-    help: 'Upstream calls (attempts) by upstream URL, artifact kind and outcome (ok, not_found, dns, connect, tls, timeout, status, body, breaker_open).',
+    help: 'Upstream calls (attempts) by upstream URL, artifact kind and outcome (ok, not_found, refused: a definite 4xx that is no outage, dns, connect, tls, timeout, status, body, breaker_open).',
     labelNames: ['upstream', 'kind', 'outcome'] as const,
     registers: [this.registry],
   });
