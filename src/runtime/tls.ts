@@ -5,7 +5,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
@@ -43,17 +43,37 @@ export function readTlsPair(tls: { readonly cert: string; readonly key: string }
     throw new ConfigError(`--tls-cert ${tls.cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----)${swapped}`);
   if (!KEY.test(key))
     throw new ConfigError(`--tls-key ${tls.key} holds no PEM private key (-----BEGIN … PRIVATE KEY-----)${swapped}`);
+  // OpenSSL says "bad decrypt" (or asks for a passphrase nobody can type).
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m.test(key))
+    throw new ConfigError(
+      `--tls-key ${tls.key} is encrypted with a passphrase, which godepot does not take: give it the key decrypted (openssl pkey -in ${tls.key} -out key.pem), readable by godepot only`,
+    );
   try {
     createSecureContext(pair);
   } catch (err) {
     const msg = (err as Error).message;
     // OpenSSL's words ("key values mismatch") said as what to do.
-    const why = /key values mismatch/.test(msg)
-      ? `--tls-key ${tls.key} is not the private key of the certificate in --tls-cert ${tls.cert}; give the pair that belongs together`
-      : msg;
-    throw new ConfigError(`--tls-cert/--tls-key do not make a usable certificate and key: ${why}`);
+    if (!/key values mismatch/.test(msg))
+      throw new ConfigError(`--tls-cert/--tls-key do not make a usable certificate and key: ${msg}`);
+    const at = positionOfKeysCertificate(cert, pair.key);
+    throw new ConfigError(
+      at > 0
+        ? `--tls-cert ${tls.cert} holds the certificate of --tls-key ${tls.key} in place ${at + 1}, not first: put the server's certificate first, then the intermediates`
+        : `--tls-cert/--tls-key do not make a usable certificate and key: --tls-key ${tls.key} is not the private key of the certificate in --tls-cert ${tls.cert}; give the pair that belongs together`,
+    );
   }
   return pair;
+}
+
+/** Where in the PEM chain `pem` the certificate of `key` is (0: first), or -1. */
+function positionOfKeysCertificate(pem: string, key: Buffer): number {
+  try {
+    const k = createPrivateKey(key);
+    const certs = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    return certs.findIndex((c) => new X509Certificate(c).checkPrivateKey(k));
+  } catch {
+    return -1;
+  }
 }
 
 /**

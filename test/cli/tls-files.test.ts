@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { certValidityWarning } from '../../src/runtime/tls.js';
+import { certValidityWarning, readTlsPair } from '../../src/runtime/tls.js';
 import { BIN, removeDir, tempDir, testHome } from '../support/godepot.js';
 import { FakeClock } from '../support/clock.js';
 import { hasOpenssl, selfSignedCert, type TestCert } from '../support/tls.js';
@@ -62,6 +62,43 @@ describe.skipIf(!hasOpenssl)('--tls-cert and --tls-key that cannot be used as gi
     expect(r.out).toContain('are the two swapped?');
     expect(r.out).not.toContain('no start line');
   }, 15_000);
+
+  it('a key encrypted with a passphrase is said as such, not as OpenSSL\'s "bad decrypt"', async () => {
+    for (const [name, format] of [
+      ['pkcs8.key', []],
+      ['traditional.key', ['-traditional']],
+    ] as const) {
+      const key = join(d, name);
+      const r = spawnSync('openssl', [
+        'pkey',
+        '-in',
+        a.keyFile,
+        ...format,
+        '-aes256',
+        '-passout',
+        'pass:x',
+        '-out',
+        key,
+      ]);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      expect(() => readTlsPair({ cert: a.certFile, key })).toThrow(
+        `--tls-key ${key} is encrypted with a passphrase, which godepot does not take: give it the key decrypted (openssl pkey -in ${key} -out key.pem)`,
+      );
+    }
+  });
+
+  it('a chain whose first certificate is not the key\'s is said to be out of order, not "not the private key"', async () => {
+    // An intermediate put before the server's certificate: OpenSSL matches the key against the first one only.
+    const chain = join(d, 'chain.crt');
+    await writeFile(chain, b.cert + a.cert);
+    expect(() => readTlsPair({ cert: chain, key: a.keyFile })).toThrow(
+      `--tls-cert ${chain} holds the certificate of --tls-key ${a.keyFile} in place 2, not first: put the server's certificate first, then the intermediates`,
+    );
+    // The key of no certificate in the chain is what it was.
+    expect(() => readTlsPair({ cert: chain, key: selfSignedCert(d, 'c').keyFile })).toThrow(
+      /is not the private key of/,
+    );
+  });
 
   it('a folder or an unreadable file is named with the flag that gave it', async () => {
     await mkdir(join(d, 'certs'));
