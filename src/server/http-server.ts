@@ -16,10 +16,14 @@
 // Reaching the reserve also closes idle keep-alive connections.
 //
 // Every TCP connection counts towards the cap from the moment it is
-// accepted: it holds a descriptor. A connection enters the reserve when it
-// can carry a request: at once for plain HTTP, after its handshake for HTTPS
-// — the socket the request handler sees is then the TLS socket, not the TCP
-// one. The handshake itself must end within headersTimeout.
+// accepted: it holds a descriptor. A connection accepted in the reserve must
+// send its request within reserveHeadersTimeout of the accept — over HTTPS,
+// its handshake too (else a flood of handshakes never begun would hold the
+// reserve for the whole handshake time-out, headersTimeout). A connection
+// accepted below the reserve enters it, if the server is that close to its
+// cap by then, when it can carry a request: at once for plain HTTP, after
+// its handshake for HTTPS, whose socket (the one the request handler sees)
+// is then the TLS socket, not the TCP one.
 //
 // The protocol is read-only: a request that announces a body is answered 400
 // and its connection closed, so a client cannot hold a descriptor by never
@@ -259,21 +263,42 @@ export function createHttpServer(
 
   const tls = server instanceof TlsServer;
 
-  /** Puts a connection that can carry requests in the reserve, if the server is that close to its cap. */
-  const admit = (socket: Socket): void => {
-    if (open <= cap - reserve) return;
+  /** The wait that closes a connection in the reserve unless its request comes in time (the handler aborts it). */
+  const reserveWait = (socket: Socket): AbortController => {
     const wait = new AbortController();
     clock.sleep(limits.reserveHeadersTimeout, wait.signal).then(
       () => socket.destroy(),
       () => undefined,
     );
-    limited.set(socket, wait);
     socket.once('close', () => wait.abort());
     const now = performance.now();
     if (now - lastIdleSweep > 1_000) {
       lastIdleSweep = now;
       server.closeIdleConnections();
     }
+    return wait;
+  };
+
+  /**
+   * HTTPS connections accepted in the reserve whose handshake has not ended, by peer address (the TCP socket and
+   * the TLS socket made of it share it): their reserve wait runs from the accept, so that connections that never
+   * finish a handshake leave the reserve as soon as silent ones do over plain HTTP, not after handshakeTimeout.
+   */
+  const handshaking = new Map<string, AbortController>();
+  const peer = (socket: Socket): string | null =>
+    socket.remotePort === undefined ? null : `${socket.remoteAddress}|${socket.remotePort}`;
+
+  /** Puts a connection that can carry requests in the reserve, if the server is that close to its cap. */
+  const admit = (socket: Socket): void => {
+    const key = tls ? peer(socket) : null;
+    const accepted = key === null ? undefined : handshaking.get(key);
+    if (accepted && key !== null) {
+      handshaking.delete(key);
+      limited.set(socket, accepted);
+      return;
+    }
+    if (open <= cap - reserve) return;
+    limited.set(socket, reserveWait(socket));
   };
 
   server.on('connection', (socket: Socket) => {
@@ -290,6 +315,18 @@ export function createHttpServer(
       return;
     }
     if (!tls) admit(socket);
+    else if (open > cap - reserve) {
+      const key = peer(socket);
+      if (key === null) {
+        socket.destroy(); // gone already
+        return;
+      }
+      const wait = reserveWait(socket);
+      handshaking.set(key, wait);
+      socket.once('close', () => {
+        if (handshaking.get(key) === wait) handshaking.delete(key);
+      });
+    }
   });
   if (tls) server.on('secureConnection', admit);
   // A client that sends garbage or resets mid-request: answer 400 when possible, never crash. Not while an

@@ -5,7 +5,8 @@
 // the cap the connection is closed, with no plain-text 503 inside TLS.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import { createHttpServer, type GodepotServer } from '../../src/server/http-server.js';
@@ -130,6 +131,26 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
     await clock.advance(1);
     await c.closed;
     expect(c.received()).toBe('');
+  });
+
+  it('a reserve connection that never ends its handshake is closed after the reserve timeout, not the handshake one', async () => {
+    // Node's handshakeTimeout (headersTimeout here, 10 s) would hold the reserve through a flood of such connections:
+    // /healthz unanswered for that long, where over plain HTTP the reserve frees after reserveHeadersTimeout.
+    await hold(3);
+    const silent: Socket[] = [];
+    for (const hello of ['', '\x16\x03\x01\x00\xf0\x01\x00\x00\xec\x03\x03']) {
+      const s = tcpConnect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      await once(s, 'connect');
+      s.write(Buffer.from(hello, 'latin1')); // nothing, or half a ClientHello
+      silent.push(s);
+    }
+    await clock.until(() => clock.pending === 2, 'the reserve to wait for their requests');
+    await clock.advance(RESERVE_MS - 1);
+    expect(server.connectionCount).toBe(5);
+    await clock.advance(1);
+    await Promise.all(silent.map((s) => (s.closed ? undefined : once(s, 'close'))));
+    await waitFor(() => server.connectionCount === 3, 'the two to be closed', 2_000);
   });
 
   it('past the cap a connection is closed, with nothing written into the TLS stream', async () => {
