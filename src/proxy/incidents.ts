@@ -361,6 +361,8 @@ export class IncidentLog {
     return {
       served: (e) => {
         if (this.open.size === 0) return;
+        // A client's own mistake (400, 404 of a module that is not there, 401/403) is not a failure of the outage.
+        if (e.outcome === 'error' && (e.status ?? 500) < 500) return;
         for (const inc of this.open.values()) {
           if (e.outcome === 'error') inc.failed++;
           else if (e.verification && isProvisional(e.verification)) inc.servedUnverified++;
