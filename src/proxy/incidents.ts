@@ -232,8 +232,12 @@ export class IncidentLog {
 
   /** Goes on with the service's last outage if it ended within REOPEN_WITHIN_MS; false if there is none such. */
   private reopen(name: string, now: number): boolean {
-    const last = this.closed.findLast((inc) => inc.upstream === name && inc.event === undefined);
-    const ended = last?.end === undefined ? NaN : Date.parse(last.end);
+    // The one that ended last: those read at load come newest first, then this start's in the order they ended.
+    let last: Incident | undefined;
+    for (const inc of this.closed)
+      if (inc.upstream === name && inc.event === undefined && (last === undefined || endedAt(inc) > endedAt(last)))
+        last = inc;
+    const ended = last === undefined ? NaN : endedAt(last);
     if (!last || !(now - ended >= 0 && now - ended < REOPEN_WITHIN_MS) || last.endUnknown) return false;
     this.closed = this.closed.filter((inc) => inc !== last);
     delete last.end;
@@ -524,6 +528,11 @@ export async function readIncidents(
   damaged: DamagedRecord = () => undefined,
 ): Promise<Incident[]> {
   return groupView(await readRecords(storage, damaged), now);
+}
+
+/** When an ended incident ended (ms); NaN for one that has not. */
+function endedAt(inc: Incident): number {
+  return inc.end === undefined ? NaN : Date.parse(inc.end);
 }
 
 function isStale(inc: Incident, now: number): boolean {

@@ -231,6 +231,34 @@ describe('incident log', () => {
     expect(await readIncidents(storage)).toHaveLength(2);
   });
 
+  it('goes on, after a restart, with the outage of the last start that ended within a minute, not an older one', async () => {
+    // Read back newest first, the records of the last start were searched from the oldest: a restart (a deploy)
+    // between an answer and the next failure made a new incident though the one before ended seconds ago.
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const before = new IncidentLog(storage, silent, { clock });
+    await before.load();
+    const ep = before.endpointObserver();
+    for (const lasts of [600_000, 5_000]) {
+      clock.advance(600_000);
+      ep.onBreaker?.('https://proxy.example', 'open', failure());
+      clock.advance(lasts);
+      ep.onBreaker?.('https://proxy.example', 'closed', undefined);
+    }
+    const [recent] = await before.list();
+    clock.advance(20_000);
+    await before.stop();
+    const after = new IncidentLog(storage, silent, { clock });
+    await after.load();
+    after.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    const now = await after.list();
+    expect(now).toHaveLength(2);
+    expect(now[0]).toMatchObject({ id: recent?.id, start: recent?.start });
+    expect(now[0]?.end).toBeUndefined();
+    await after.stop();
+    expect(await readIncidents(storage)).toHaveLength(2);
+  });
+
   it('records one outage of a database as one incident, not one per source', async () => {
     const members = ['https://sum.example', 'https://proxy.example/sumdb/sum.example'];
     const log = new IncidentLog(new MemoryStorage(), silent, {
