@@ -24,7 +24,8 @@ export interface MismatchEvent {
 }
 
 export interface ServeEvent {
-  readonly kind: ArtifactKind;
+  /** 'sumdb': an answer of the checksum-database endpoint (/sumdb/<name>/…), served from the verified copy or not. */
+  readonly kind: ArtifactKind | 'sumdb';
   readonly outcome: CacheOutcome | 'error';
   readonly verification?: Verification;
   readonly status?: number;

@@ -226,6 +226,8 @@ export function createApp(deps: AppDeps): App {
     info.route = sumdbRoute(request);
     const answer = await db.serve(request, signal);
     info.cache = answer.cache;
+    // Counted as an artifact's answer is: a database outage's incident shows the lookups its copy covered.
+    deps.events.served?.({ kind: 'sumdb', outcome: answer.cache });
     const headers: Record<string, string | number> = {
       'content-type': answer.contentType,
       'content-length': answer.body.length,
@@ -293,7 +295,9 @@ export function createApp(deps: AppDeps): App {
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
       deps.events.served?.({
-        kind: (['list', 'latest', 'info', 'mod', 'zip'] as const).find((k) => k === info.route) ?? 'info',
+        kind: info.route.startsWith('sumdb')
+          ? 'sumdb'
+          : ((['list', 'latest', 'info', 'mod', 'zip'] as const).find((k) => k === info.route) ?? 'info'),
         outcome: 'error',
         status: e.status,
       });

@@ -162,13 +162,15 @@ export class OperatorStats {
     return {
       served: (e) => {
         const s = this.current();
+        // Every request in the chart; the hit ratio is of artifacts (a lookup's record is not kept as one).
+        const artifact = e.kind !== 'sumdb';
         if (e.outcome === 'error') s.error++;
         else if (e.outcome === 'hit' || e.outcome === 'stale') {
           s.hit++;
-          this.hits++;
+          if (artifact) this.hits++;
         } else {
           s.miss++;
-          this.misses++;
+          if (artifact) this.misses++;
         }
       },
       checksumMismatch: (e) => this.noteRefused(e),

@@ -80,3 +80,20 @@ it('counts exactly what was served from cache, unverified and failed, and not th
   expect(over?.durationMs).toBeGreaterThanOrEqual(120_000);
   expect(over).toMatchObject({ servedFromCache: during?.servedFromCache, failed: during?.failed });
 }, 60_000);
+
+it("counts the checksum database's lookups answered from its verified copy during that database's outage", async () => {
+  // c0's record was verified by the first test; the database now fails.
+  sumdb.setFault(faults.status(500));
+  const dbOutage = async (): Promise<Incident | undefined> =>
+    (await g.g.incidents.list()).find((i) => i.upstream === `checksum database ${sumdb.name}` && i.end === undefined);
+  // Kept unverified, each: the failures open the database's outage (its breaker opens).
+  for (const i of [2, 3, 4, 5, 6, 7]) {
+    if (await dbOutage()) break;
+    expect(await status(`/example.com/c${i}/@v/v1.0.0.zip`)).toBe(200);
+  }
+  const before = (await dbOutage())?.servedFromCache;
+  expect(before).toBeDefined();
+  for (let i = 0; i < 4; i++) expect(await status(`/sumdb/${sumdb.name}/lookup/example.com/c0@v1.0.0`)).toBe(200);
+  expect((await dbOutage())?.servedFromCache).toBe(before! + 4);
+  sumdb.clearFaults();
+}, 60_000);
