@@ -25,6 +25,7 @@ import { holdProcessWarnings, type HeldWarnings } from '../runtime/warnings.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
 import { RestartPacer } from '../runtime/cluster-restarts.js';
+import { answerPings, watchWorkers } from '../runtime/cluster-watchdog.js';
 import { saidAt } from '../util/said-once.js';
 import { systemClock } from '../util/clock.js';
 
@@ -75,6 +76,7 @@ export async function serveCommand(args: string[], warnings: HeldWarnings = hold
   };
   if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints, warnings).catch(named);
   if (!cluster.isWorker) return runWorker(settings, warnings, hints).catch(named);
+  answerPings();
   try {
     return await runWorker(settings, warnings).catch(named);
   } catch (err) {
@@ -112,6 +114,15 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
   const pacer = new RestartPacer(() => performance.now());
   /** Slots waiting for their next worker (cleared when stopping). */
   const waiting = new Set<NodeJS.Timeout>();
+  // A worker that stops answering does not exit by itself: ended, it is replaced as one that died.
+  watchWorkers((worker, silentMs) => {
+    const slot = slots.get(worker.id) ?? 1;
+    log.error(
+      { worker: slot, workerPid: worker.process.pid, silentMs: Math.round(silentMs) },
+      `worker ${slot} has not answered for ${Math.round(silentMs / 1000)}s (its event loop is blocked, or the process is stopped); ending it so that its clients and the fetches it leads are not held`,
+    );
+    worker.process.kill('SIGKILL');
+  });
   const fork = (slot: number): void => {
     if (stopping) return;
     slots.set(cluster.fork({ [WORKER_SLOT]: String(slot) }).id, slot);
@@ -155,7 +166,11 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
       if (stopping) return;
       stopping = true;
       for (const t of waiting) clearTimeout(t);
-      setTimeout(() => process.exit(1), STOP_MS).unref();
+      setTimeout(() => {
+        // A worker still there cannot end by itself (hung, or stopped): left behind, it would keep the port.
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+        process.exit(1);
+      }, STOP_MS).unref();
       void storage.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       const stopped = (): void => {

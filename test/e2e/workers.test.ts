@@ -5,6 +5,7 @@
 // a scrape reaches. The tests share one server, in order: the first stores
 // the zip the later ones serve, and the outage test leaves the upstream's
 // breaker open.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -355,6 +356,86 @@ describe('godepot serve --workers 2 when a worker dies', () => {
       expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
     } finally {
       await godepot.stop();
+      await removeDir(data);
+    }
+  }, 60_000);
+});
+
+/** Which of pids has a TCP connection to 127.0.0.1:port open (Linux: its descriptors against /proc/net/tcp). */
+function connectedTo(pids: number[], port: number): number | undefined {
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set(
+    readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[2] === remote)
+      .map((f) => f[9]),
+  );
+  return pids.find((pid) =>
+    readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${pid}/fd/${fd}`));
+      return m !== null && inodes.has(m[1]);
+    }),
+  );
+}
+
+function readlinkSafe(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
+
+describe('godepot serve --workers 2 when a worker hangs', () => {
+  // A stopped process (or a blocked event loop) does not exit: without the primary's watch, its clients and every
+  // other worker's request for the zip it was fetching waited for it for ever (30 minutes, the server's backstop).
+  it('ends it: its clients get a connection error, the others the zip it was fetching, and another takes its slot', async () => {
+    const [mod] = (await buildModules([
+      { path: 'example.com/hung', version: 'v1.0.0', files: { 'go.mod': 'module example.com/hung\n' } },
+    ])) as [BuiltModule];
+    const upstream = await FakeGoProxy.start([mod]);
+    const sumdb = await FakeSumDb.start({ records: [mod] });
+    const data = await tempDir();
+    const godepot = await spawnGodepot(
+      ['--workers', '2', '--data', data, '--upstream', upstream.url, '--sumdb', `${sumdb.vkey} ${sumdb.url}`],
+      // Round-robin: both workers have clients waiting for the one fetch.
+      { NODE_CLUSTER_SCHED_POLICY: 'rr' },
+    );
+    let holder: number | undefined;
+    try {
+      const pids = (await allListening(godepot, 2)).map((l) => l.pid);
+      upstream.setFault(faults.hold(), '.zip');
+      const url = `${godepot.url}/example.com/hung/@v/v1.0.0.zip`;
+      const answers = Array.from({ length: 8 }, () =>
+        getAlone(url).then(
+          (a) => (a.status === 200 && a.body.equals(mod.zip) ? 'zip' : `${a.status}`),
+          () => 'connection error',
+        ),
+      );
+      await waitFor(async () => upstream.heldCount === 1, 10_000, 'godepot never asked the upstream for the zip');
+      holder = connectedTo(pids, Number(new URL(upstream.url).port));
+      if (holder === undefined) throw new Error('no worker is connected to the upstream');
+      process.kill(holder, 'SIGSTOP');
+      upstream.clearFaults();
+
+      const got = await Promise.all(answers);
+      expect(
+        got.filter((a) => a !== 'zip' && a !== 'connection error'),
+        got.join(),
+      ).toEqual([]);
+      expect(got.filter((a) => a === 'zip').length, got.join()).toBeGreaterThan(0);
+      // Fetched again by the live worker once the stopped one's lease ended.
+      expect(upstream.count('.zip')).toBe(2);
+      expect(isAlive(holder)).toBe(false);
+      expect(godepot.output().split('has not answered for').length - 1).toBe(1);
+      await waitFor(async () => listeningLines(godepot).length >= 3, 20_000, 'no worker replaced the hung one');
+      expect((await getAlone(url)).body.equals(mod.zip)).toBe(true);
+    } finally {
+      if (holder !== undefined && isAlive(holder)) process.kill(holder, 'SIGCONT');
+      await godepot.stop();
+      await upstream.close();
+      await sumdb.close();
       await removeDir(data);
     }
   }, 60_000);
