@@ -141,7 +141,7 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
       const slot = slots.get(worker.id) ?? 1;
       slots.delete(worker.id);
       const r = pacer.died(slot);
-      const fields = { worker: slot, pid: worker.process.pid, code, signal, livedMs: Math.round(r.livedMs) };
+      const fields = { worker: slot, workerPid: worker.process.pid, code, signal, livedMs: Math.round(r.livedMs) };
       if (r.delayMs === 0) {
         log.error(fields, `worker ${slot} died; starting another`);
         fork(slot);

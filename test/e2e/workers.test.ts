@@ -334,6 +334,14 @@ describe('godepot serve --workers 2 when a worker dies', () => {
       process.kill(second.pid, 'SIGKILL');
       await waitFor(async () => lines().length >= 3, 20_000, 'no worker replaced worker 2');
       expect(said('worker 2 died; starting another')).toBe(1);
+      // The primary's line names the worker's PID beside its own, not in place of it (a second "pid" key, which
+      // a JSON reader takes instead of the first).
+      const died = godepot
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('worker 2 died'))
+        .map((l) => JSON.parse(l) as { pid: number; workerPid: number });
+      expect(died).toEqual([expect.objectContaining({ pid: godepot.child.pid, workerPid: second.pid })]);
       const replacement = lines().find((l) => l.pid !== second.pid && l.msg === 'listening (worker 2 of 2)');
       expect(replacement, godepot.output()).toBeDefined();
       expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
