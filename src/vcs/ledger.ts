@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapePath, escapeVersion } from '../module/index.js';
+import { Limiter } from '../util/limiter.js';
 import type { Storage } from '../storage/index.js';
 
 export interface LedgerEntry {
@@ -164,14 +165,24 @@ export class PrivateLedger {
   /** Every recorded version, oldest record first; a record that does not read is given to damaged (else thrown). */
   async list(damaged?: (key: string, why: string) => void): Promise<LedgerEntry[]> {
     const out: LedgerEntry[] = [];
-    for (const key of await this.storage.list(PREFIX)) {
-      if (!key.endsWith('.json')) continue;
-      try {
-        out.push(await this.read(key));
-      } catch (err) {
-        if (!damaged) throw err;
-        damaged(key, (err as Error).message);
-      }
+    const keys = (await this.storage.list(PREFIX)).filter((key) => key.endsWith('.json'));
+    // Sixteen reads at a time: one after the other, a ledger of thousands of versions took as many round trips in
+    // a row (seconds on a disk, minutes on an object store) for `godepot private ls` and `verify`.
+    const reads = new Limiter(16, keys.length);
+    const read = await Promise.all(
+      keys.map((key) =>
+        reads.run(() =>
+          this.read(key).then(
+            (e) => ({ key, e }),
+            (err: unknown) => ({ key, err }),
+          ),
+        ),
+      ),
+    );
+    for (const r of read) {
+      if ('e' in r) out.push(r.e);
+      else if (!damaged) throw r.err;
+      else damaged(r.key, (r.err as Error).message);
     }
     return out.sort((a, b) => a.recorded.localeCompare(b.recorded) || a.module.localeCompare(b.module));
   }

@@ -301,6 +301,32 @@ describe('the private ledger', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('reads the records of a long ledger sixteen at a time, not one round trip after another', async () => {
+    // An object store answers each read in milliseconds: thousands of records read in a row took minutes.
+    class CountingStorage extends MemoryStorage {
+      inFlight = 0;
+      most = 0;
+      reads = 0;
+      override async get(key: string): Promise<Buffer | null> {
+        this.reads++;
+        this.most = Math.max(this.most, ++this.inFlight);
+        await new Promise((r) => setImmediate(r));
+        this.inFlight--;
+        return super.get(key);
+      }
+    }
+    const s = new CountingStorage();
+    const l = await PrivateLedger.open(s);
+    for (let i = 0; i < 100; i++) await l.check(M, `v1.0.${i}`, `h1:z${i}`, `h1:m${i}`);
+    await s.put(`ledger/modules/${M}/@v/v9.9.9.json`, Buffer.from('torn'));
+    const damaged: string[] = [];
+    const entries = await (await PrivateLedger.open(s)).list((key) => damaged.push(key));
+    expect(entries.map((e) => e.version)).toEqual(Array.from({ length: 100 }, (_, i) => `v1.0.${i}`));
+    expect(damaged).toEqual([`ledger/modules/${M}/@v/v9.9.9.json`]);
+    expect(s.reads).toBe(101);
+    expect(s.most).toBe(16);
+  });
+
   it('keeps at most 10,000 records in memory; one it let go is read from storage again', async () => {
     const s = new MemoryStorage();
     const l = await PrivateLedger.open(s);
