@@ -253,6 +253,26 @@ describe('the storage inventory behind /api/cache', () => {
     expect(storage.stats).toBe(0);
   });
 
+  it('counts a long listing in slices, answering other requests between them', async () => {
+    // 50,000 files: counted in one go, they held the event loop for hundreds of milliseconds.
+    const { api, storage } = await world();
+    const blobs = Array.from({ length: 50_000 }, (_, i) => ({ key: `mod/example.com/m${i}/@v/v1.0.0.zip`, size: 1 }));
+    let turns = -1;
+    storage.listSized = async () => {
+      // Counts the turns of the event loop from the listing's answer until the count is done.
+      const turn = (): void => {
+        turns++;
+        if (!done) setImmediate(turn);
+      };
+      turn();
+      return blobs;
+    };
+    let done = false;
+    expect(await api.cache()).toMatchObject({ modules: 50_000, files: 50_000, bytes: 50_000 });
+    done = true;
+    expect(turns).toBeGreaterThanOrEqual(3);
+  });
+
   it('rescans no sooner than 30 s after the last scan began', async () => {
     const { api, storage, wall, mono } = await world();
     await api.cache();
