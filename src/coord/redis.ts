@@ -31,6 +31,7 @@
 // A compare-and-set whose reply was lost is unknown, never a success.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { redactText } from '../util/redact.js';
 import type { FetchLeases, FetchOutcome, Lease } from '../proxy/context.js';
 import { randomUUID } from 'node:crypto';
 import { isRefusalStatus } from '../upstream/errors.js';
@@ -707,14 +708,7 @@ export class RedisCoord implements Coordination {
  * (redis://HOST:PORT/0?password=…).
  */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    for (const name of [...u.searchParams.keys()]) if (/password/i.test(name)) u.searchParams.set(name, '***');
-    return u.toString();
-  } catch {
-    return 'redis://(invalid URL)';
-  }
+  return URL.canParse(url) ? redactText(url) : 'redis://(invalid URL)';
 }
 
 /**

@@ -25,7 +25,8 @@ export function redactText(text: string): string {
           return `${scheme}${colon < 0 ? REDACTED : `${userinfo.slice(0, colon)}:${REDACTED}`}@`;
         },
       )
-      // A password given as a query parameter (redis://HOST:PORT/0?password=…, which ioredis reads as one).
-      .replace(/([?&][a-z_]*password=)[^&\s"#]*/gi, `$1${REDACTED}`)
+      // A password or token given as a parameter (redis://HOST:PORT/0?password=…, which ioredis reads as one;
+      // ?token=… in a URL git or the go command prints).
+      .replace(/((?:^|[?&\s])[a-z_]*(?:password|token)=)[^&\s"#]*/gi, `$1${REDACTED}`)
   );
 }

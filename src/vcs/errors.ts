@@ -40,11 +40,11 @@ export function hostOf(modulePath: string): string {
 }
 
 /**
- * Redacts the credentials of URLs (util/redact.ts, as everywhere in godepot; the userinfo runs to the last
- * '@' before the host, as git reads it) and anything that looks like a token parameter.
+ * Redacts the credentials of URLs and of token or password parameters (util/redact.ts, as everywhere in godepot;
+ * the userinfo runs to the last '@' before the host, as git reads it).
  */
 export function scrub(text: string): string {
-  return redactText(text).replace(/(token|password)=[^&\s]+/gi, '$1=***');
+  return redactText(text);
 }
 
 /**

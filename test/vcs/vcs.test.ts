@@ -266,7 +266,7 @@ describe('classifying go errors', () => {
   });
   it('scrubs credentials from URLs', () => {
     expect(scrub('GET https://ci:s3cret@corp.example/x?token=abc')).toBe(
-      'GET https://ci:xxxxx@corp.example/x?token=***',
+      'GET https://ci:xxxxx@corp.example/x?token=xxxxx',
     );
     // git takes the last '@' before the host, so a password may hold a raw '@'.
     expect(scrub("fatal: unable to access 'https://ci:p@ss@corp.example/x/'")).toBe(
