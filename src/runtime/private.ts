@@ -88,7 +88,7 @@ export async function wirePrivate(
   });
   // Leftovers of runs that died go a run deadline from now (GoRunner.sweep). Neither the start nor the process waits
   // for it (an unref'd timer), and shutdown calls it off: nothing is removed after godepot closed.
-  runner.sweep(Date.now(), (ms) => sleep(ms, undefined, { ref: false, signal: shutdown })).catch(() => undefined);
+  runner.sweep((ms) => sleep(ms, undefined, { ref: false, signal: shutdown })).catch(() => undefined);
   const breaker = new OriginBreaker({
     failures: settings.breaker.failures,
     halfOpenAfter: settings.breaker.halfOpenAfter,

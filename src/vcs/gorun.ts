@@ -81,19 +81,16 @@ export class GoRunner {
 
   /**
    * Removes run folders left by a process that died mid-run; resolves with
-   * how many. Other processes sharing the data folder may be running go right
-   * now, so a folder dated more than twice the run deadline ago is only a
-   * candidate: a wall clock stepped forward (NTP, a VM resumed after a pause)
-   * makes a live run's folder look that old. It is removed a run deadline
-   * later (`later`: a timer, which the wall clock does not move) if it is
-   * still there with the same date; a live run has ended and removed its own
-   * folder by then. A younger folder (a process killed just before this one
-   * started: a service manager restarts at once) is looked at again two run
-   * deadlines from now, by the timer, and removed if unchanged: no sweep
-   * comes later, and a clone left there would stay for good. A `later` that
-   * rejects (shutdown) ends the sweep, with nothing more removed.
+   * how many. Other processes sharing the data folder (the workers of
+   * `--workers N`) may be running go right now, so every folder found is
+   * only a candidate: it is removed a run deadline later (`later`: a timer,
+   * which the wall clock does not move) if it is still there with the same
+   * date. A run is killed at its deadline and removes its folder, so by then
+   * every live run has ended; what is left unchanged was left by a process
+   * that died, however recently (a service manager restarts at once). A
+   * `later` that rejects (shutdown) ends the sweep, with nothing removed.
    */
-  async sweep(now: number, later: (ms: number) => Promise<void>): Promise<number> {
+  async sweep(later: (ms: number) => Promise<void>): Promise<number> {
     let names: string[];
     try {
       names = await readdir(this.opts.workRoot);
@@ -105,32 +102,23 @@ export class GoRunner {
         (st) => st.mtimeMs,
         () => undefined,
       );
-    const old: Array<[string, number]> = [];
-    const young: Array<[string, number]> = [];
+    const candidates: Array<[string, number]> = [];
     for (const name of names) {
       if (!name.startsWith('run-')) continue;
       const dir = join(this.opts.workRoot, name);
       const mtimeMs = await dated(dir);
-      if (mtimeMs !== undefined) (now - mtimeMs > 2 * this.opts.timeoutMs ? old : young).push([dir, mtimeMs]);
+      if (mtimeMs !== undefined) candidates.push([dir, mtimeMs]);
     }
+    if (candidates.length === 0) return 0;
+    await later(this.opts.timeoutMs);
     let removed = 0;
-    const removeUnchanged = async (candidates: Array<[string, number]>): Promise<void> => {
-      for (const [dir, mtimeMs] of candidates) {
-        if ((await dated(dir)) !== mtimeMs) continue;
-        // Not ours to remove after all (permissions): not worth failing anything for.
-        await rm(dir, { recursive: true, force: true }).then(
-          () => removed++,
-          () => undefined,
-        );
-      }
-    };
-    if (old.length > 0) {
-      await later(this.opts.timeoutMs);
-      await removeUnchanged(old);
-    }
-    if (young.length > 0) {
-      await later(old.length > 0 ? this.opts.timeoutMs : 2 * this.opts.timeoutMs);
-      await removeUnchanged(young);
+    for (const [dir, mtimeMs] of candidates) {
+      if ((await dated(dir)) !== mtimeMs) continue;
+      // Not ours to remove after all (permissions): not worth failing anything for.
+      await rm(dir, { recursive: true, force: true }).then(
+        () => removed++,
+        () => undefined,
+      );
     }
     return removed;
   }

@@ -915,23 +915,30 @@ describe('leftover run folders', () => {
   const sweeper = (root: string): GoRunner =>
     new GoRunner({ go: 'go', env: {}, privatePatterns: '', workRoot: root, concurrency: 1, timeoutMs: 60_000 });
 
-  it("are only candidates by their date: a live run's folder (the clock stepped forward) is left to its run", async () => {
+  it("are removed a deadline later if unchanged: a live run's folder (another worker's) is left to its run", async () => {
     const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
     try {
       const { mkdir: mk, readdir, utimes } = await import('node:fs/promises');
-      for (const name of ['run-live', 'run-busy', 'run-dead']) await mk(join(root, name));
+      await mk(join(root, 'run-old', 'pkg', 'mod'), { recursive: true });
+      const old = new Date(Date.now() - 3_600_000);
+      await utimes(join(root, 'run-old'), old, old);
+      // A process killed just before this start left the young one.
+      for (const name of ['run-live', 'run-busy', 'run-killed']) await mk(join(root, name));
       const runner = sweeper(root);
-      // A day later by the wall clock, all three look old; the sweep's second look comes a deadline later.
       let waited = 0;
-      const removed = await runner.sweep(Date.now() + 86_400_000, async (ms) => {
+      let seen: string[] = [];
+      const removed = await runner.sweep(async (ms) => {
         waited = ms;
+        seen = await readdir(root);
         // Meanwhile one live run ended and removed its folder; another is still writing to its own.
         await rm(join(root, 'run-live'), { recursive: true });
         const touched = new Date(Date.now() + 5_000);
         await utimes(join(root, 'run-busy'), touched, touched);
       });
+      // Nothing removed before the second look.
+      expect(seen).toEqual(['run-busy', 'run-killed', 'run-live', 'run-old']);
       expect(waited).toBe(60_000);
-      expect(removed).toBe(1);
+      expect(removed).toBe(2);
       expect(await readdir(root)).toEqual(['run-busy']);
     } finally {
       await rm(root, { recursive: true, force: true });
@@ -945,52 +952,12 @@ describe('leftover run folders', () => {
       await mk(join(root, 'run-dead'));
       const runner = sweeper(root);
       const shutdown = new AbortController();
-      const sweep = runner.sweep(Date.now() + 86_400_000, async () => {
+      const sweep = runner.sweep(async () => {
         shutdown.abort(new Error('godepot closed'));
         throw shutdown.signal.reason;
       });
       await expect(sweep).rejects.toThrow('godepot closed');
       expect(await readdir(root)).toEqual(['run-dead']);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
-
-  it('are swept when older than twice the deadline, younger ones (a kill just before this start) two deadlines later', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
-    try {
-      const { mkdir: mk, utimes, readdir } = await import('node:fs/promises');
-      await mk(join(root, 'run-old', 'pkg', 'mod'), { recursive: true });
-      for (const name of ['run-killed', 'run-live', 'run-busy']) await mk(join(root, name), { recursive: true });
-      const old = new Date(Date.now() - 3_600_000);
-      await utimes(join(root, 'run-old'), old, old);
-      const runner = sweeper(root);
-      const waits: number[] = [];
-      const seen: string[][] = [];
-      const removed = await runner.sweep(Date.now(), async (ms) => {
-        waits.push(ms);
-        seen.push(await readdir(root));
-        if (waits.length === 2) {
-          // Meanwhile another process's live run ended and removed its folder; another is still writing to its own.
-          await rm(join(root, 'run-live'), { recursive: true });
-          const touched = new Date(Date.now() + 5_000);
-          await utimes(join(root, 'run-busy'), touched, touched);
-        }
-      });
-      // The old one a deadline from now; the young ones, left alone until then, at two deadlines from now.
-      expect(waits).toEqual([60_000, 60_000]);
-      expect(seen[1]).toEqual(['run-busy', 'run-killed', 'run-live']);
-      expect(removed).toBe(2);
-      expect(await readdir(root)).toEqual(['run-busy']);
-      // With only young ones, the single wait is two deadlines.
-      await mk(join(root, 'run-crashed'));
-      const alone: number[] = [];
-      await runner.sweep(Date.now(), async (ms) => {
-        alone.push(ms);
-        await rm(join(root, 'run-busy'), { recursive: true });
-      });
-      expect(alone).toEqual([120_000]);
-      expect(await readdir(root)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
