@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { FsStorage } from './fs.js';
-import { isUntrusted, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
+import { isUntrusted, PLAIN_HTTP_ANSWER, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   checkKey,
   StorageUnavailableError,
@@ -643,9 +643,6 @@ function mtimeOf(meta: Record<string, string> | undefined, lastModified: Date | 
   if (Number.isFinite(m) && m >= 0) return m;
   return lastModified?.getTime() ?? 0;
 }
-
-/** OpenSSL's words when the other end of a TLS handshake answers in plain HTTP. */
-const PLAIN_HTTP_ANSWER = /wrong version number|packet length too long/i;
 
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);

@@ -2,7 +2,7 @@
 // carries its class, and the class is in the message, the log line and the
 // metric label.
 import { codesOf } from '../util/error-codes.js';
-import { isUntrusted, UNTRUSTED_FIX } from '../util/trust.js';
+import { isUntrusted, PLAIN_HTTP_ANSWER, UNTRUSTED_FIX } from '../util/trust.js';
 import { formatAge, healthWords, type HealthFacts } from './health-words.js';
 import type { Deadlines } from './types.js';
 
@@ -141,9 +141,6 @@ export function refusalOf(err: UpstreamError): NotFoundError | null {
   if (err.status < 400 || err.status > 499) return null;
   return new NotFoundError(err.upstream, err.status, err.detail.replace(/^\d{3}(: )?/, ''));
 }
-
-/** OpenSSL's words when the other end of a TLS handshake answers in plain HTTP. */
-export const PLAIN_HTTP_ANSWER = /wrong version number|packet length too long|http request/i;
 
 /** Node and OpenSSL error codes of a failed TLS handshake. */
 export const TLS_CODE = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;

@@ -366,38 +366,42 @@ function abortedByCaller(signal: AbortSignal): boolean {
 }
 
 /** The redirects the go command's HTTP client follows (Go's net/http), and how many requests one call makes at most. */
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+export const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 const MAX_REQUESTS = 10;
 
 /**
- * Where a redirect from `from` (the call began at `first`, and has made
- * `requests` requests) leads, as the go command follows one (web/http.go):
- * to an http(s) URL, never from https to plain http (what comes over plain
- * http anyone on the way may have changed), and 10 requests at most.
- * Otherwise the redirect is the answer: a bad status, not worth retrying.
+ * Where a redirect to `location` from `from` (the call began at `first`, and
+ * has made `requests` requests) leads, as the go command follows one
+ * (web/http.go): to an http(s) URL, never from https to plain http (what
+ * comes over plain http anyone on the way may have changed), and 10
+ * requests at most. A string says why it is not followed: the redirect is
+ * then the answer. Shared by the upstream calls and `godepot doctor`.
  */
-function redirectTarget(base: string, first: URL, from: URL, res: Dispatcher.ResponseData, requests: number): URL {
-  const refuse = (why: string): UpstreamError =>
-    new UpstreamError({
-      upstream: base,
-      failure: 'status',
-      status: res.statusCode,
-      detail: `${res.statusCode}: ${why}`,
-      transient: false,
-    });
-  if (requests >= MAX_REQUESTS) throw refuse(`stopped after ${MAX_REQUESTS} redirects`);
-  const location = locationOf(res);
+export function followedRedirect(first: URL, from: URL, location: string, requests: number): URL | string {
+  if (requests >= MAX_REQUESTS) return `stopped after ${MAX_REQUESTS} redirects`;
   let to: URL;
   try {
     to = new URL(location, from);
   } catch {
-    throw refuse(`redirected to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`);
+    return `redirected to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`;
   }
-  if (to.protocol !== 'http:' && to.protocol !== 'https:')
-    throw refuse(`redirected to ${shown(to)}, not an http(s) URL`);
+  if (to.protocol !== 'http:' && to.protocol !== 'https:') return `redirected to ${shown(to)}, not an http(s) URL`;
   if (first.protocol === 'https:' && to.protocol !== 'https:')
-    throw refuse(`redirected from secure URL ${shown(from)} to insecure URL ${shown(to)}`);
+    return `redirected from secure URL ${shown(from)} to insecure URL ${shown(to)}`;
   return to;
+}
+
+/** followedRedirect for an upstream call: a redirect not followed is a bad status, not worth retrying. */
+function redirectTarget(base: string, first: URL, from: URL, res: Dispatcher.ResponseData, requests: number): URL {
+  const to = followedRedirect(first, from, locationOf(res), requests);
+  if (typeof to !== 'string') return to;
+  throw new UpstreamError({
+    upstream: base,
+    failure: 'status',
+    status: res.statusCode,
+    detail: `${res.statusCode}: ${to}`,
+    transient: false,
+  });
 }
 
 /** A response's Location ('' when it has none: a 3xx without one is the answer, as for Go's client). */

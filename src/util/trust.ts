@@ -17,6 +17,9 @@ const UNTRUSTED_CODE =
 export const UNTRUSTED_FIX =
   "signed by a CA godepot does not trust (it trusts Node's list and the system's, as the go command does); add the CA to the system's store, or name it with SSL_CERT_FILE or NODE_EXTRA_CA_CERTS";
 
+/** OpenSSL's words when the other end of a TLS handshake answers in plain HTTP (every kind of connection). */
+export const PLAIN_HTTP_ANSWER = /wrong version number|packet length too long|http request/i;
+
 /** Whether err (or one of its causes) says the server's certificate leads to no trusted CA. */
 export function isUntrusted(err: unknown): boolean {
   return codesOf(err).some((c) => UNTRUSTED_CODE.test(c));

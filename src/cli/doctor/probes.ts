@@ -5,8 +5,9 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { request } from 'undici';
-import { codesOf, PLAIN_HTTP_ANSWER, TLS_CODE } from '../../upstream/errors.js';
-import { connectingAgent, USER_AGENT } from '../../upstream/http.js';
+import { codesOf, TLS_CODE } from '../../upstream/errors.js';
+import { PLAIN_HTTP_ANSWER } from '../../util/trust.js';
+import { connectingAgent, followedRedirect, REDIRECTS, USER_AGENT } from '../../upstream/http.js';
 import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
 import { splitCredentials } from '../../upstream/credentials.js';
 
@@ -220,10 +221,6 @@ export function withCredentials(
   return authorization === undefined ? { target } : { target, authorization };
 }
 
-/** The redirects the go command's HTTP client follows (Go's net/http), and how many requests one GET makes at most. */
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REQUESTS = 10;
-
 /**
  * One GET with one deadline for the whole answer, redirects included; the
  * body is cut at 1 MiB. Redirects are followed as the go command follows
@@ -278,15 +275,10 @@ export async function httpGet(
   }
 }
 
-/** Where a redirect leads when the go command would follow it; null when the redirect is the answer. */
+/** Where a redirect leads when the go command would follow it (upstream/http.ts); null when it is the answer. */
 function redirectTarget(from: URL, first: URL, location: string | string[] | undefined, requests: number): URL | null {
   const l = [location].flat()[0];
-  if (l === undefined || l === '' || requests >= MAX_REQUESTS) return null;
-  try {
-    const to = new URL(l, from);
-    if (to.protocol !== 'http:' && to.protocol !== 'https:') return null;
-    return first.protocol === 'https:' && to.protocol !== 'https:' ? null : to;
-  } catch {
-    return null;
-  }
+  if (l === undefined || l === '') return null;
+  const to = followedRedirect(first, from, l, requests);
+  return typeof to === 'string' ? null : to;
 }
