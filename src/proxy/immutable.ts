@@ -1,7 +1,7 @@
 // .info, .mod and .zip of canonical versions: fetched once, verified, stored
 // atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
-import { bufferSource, hashGoMod, verifyModuleZip, ZipError, type ByteSource } from '../modzip/index.js';
-import type { OpenBlob, StagedBlob } from '../storage/index.js';
+import { bufferSource, hashGoMod, verifyModuleZip, ZipError } from '../modzip/index.js';
+import { rangeSource, type OpenBlob, type StagedBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
 import { isProvisional, storedArea, type Verification } from './artifact.js';
 import { GodepotError, type ErrorCode } from './errors.js';
@@ -46,15 +46,6 @@ export interface StoreOutcome {
   readonly stored: Promise<boolean>;
 }
 
-function blobSource(blob: OpenBlob): ByteSource {
-  // read(): the zip reader's many small reads (central directory, local headers) without a stream each.
-  return {
-    size: blob.size,
-    createReadStream: (start, end) => blob.stream(start, end),
-    read: (start, end) => blob.read(start, end),
-  };
-}
-
 /** The hash the database must confirm, computed from fetched bytes. */
 /** A turn of the event loop for other requests, taken while a large zip is verified. */
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -67,7 +58,7 @@ export async function hashArtifact(
   from?: string,
 ): Promise<string> {
   if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
-  const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : blobSource(bytes);
+  const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : rangeSource(bytes);
   try {
     const mod = { path: req.path, version: req.version };
     const summary = await verifyModuleZip(source, mod, { yieldTurn, ...(signal ? { signal } : {}) });

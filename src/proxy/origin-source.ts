@@ -88,13 +88,16 @@ export class OriginSource implements ModuleSource {
     upstreamPath: string,
     signal: AbortSignal,
     tell: boolean,
-  ): Promise<{ body: Buffer; host: string }> {
+  ): Promise<{ body: Buffer | Readable; host: string }> {
     const { path, kind, version } = parseUpstreamPath(upstreamPath);
     const host = path.split('/')[0] ?? path;
     const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v) + '\n');
-    const download = async (k: 'info' | 'mod' | 'zip'): Promise<Buffer> => {
+    const download = async (k: 'info' | 'mod' | 'zip'): Promise<Buffer | Readable> => {
       if (tell) this.downloading?.(path, version, k);
-      return (await this.origin.download(path, version, signal))[k];
+      const d = await this.origin.download(path, version, signal);
+      if (k === 'zip') return d.zip.stream();
+      d.zip.release();
+      return d[k];
     };
     try {
       switch (kind) {
@@ -136,8 +139,10 @@ export class OriginSource implements ModuleSource {
   ): Promise<Fetched<T>> {
     const { body, host } = await this.body(upstreamPath, signal ?? new AbortController().signal, tell);
     const meta = { upstream: originLabel(host), url: `${originLabel(host)}${upstreamPath}`, status: 200, headers: {} };
+    // As an upstream's body: read within read(), let go of after it (a zip's descriptor with it).
+    const stream = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     try {
-      return { value: await read(Readable.from([body]), meta), meta };
+      return { value: await read(stream, meta), meta };
     } catch (err) {
       // What getOnce makes of a reader's errors for a proxy: a body refused, or a failure on our side (the disk).
       if (err instanceof LocalFailure) throw err.cause;
@@ -146,6 +151,8 @@ export class OriginSource implements ModuleSource {
         throw new GodepotError('bad_upstream_content', message, { upstream: meta.upstream });
       }
       throw err;
+    } finally {
+      stream.destroy();
     }
   }
 

@@ -784,6 +784,23 @@ class FsStagedBlob implements StagedBlob {
   }
 }
 
+/**
+ * A file that is not a stored key, opened as a blob: a zip the go command
+ * made, read (and streamed to clients) from its descriptor, which keeps the
+ * bytes readable after the file is unlinked. The caller closes it.
+ */
+export async function openLocalFile(path: string): Promise<OpenBlob> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    return openFileBlob(fh, st.size, st.mtimeMs);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
 function openFileBlob(
   fh: FileHandle,
   size: number,

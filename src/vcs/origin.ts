@@ -4,11 +4,15 @@
 // upstream answer: the zip goes through godepot's own zip rules and h1:
 // hashing, and a private module version's hashes are checked against the
 // private ledger (a moved tag is refused). One go process per module
-// version at a time (single flight); a finished download is kept in memory
-// briefly, because a client asks for .info, .mod and .zip one after another.
-import { readFile } from 'node:fs/promises';
+// version at a time (single flight); a finished download is kept briefly,
+// because a client asks for .info, .mod and .zip one after another. The zip
+// is never read into memory: it is verified and served from the file go
+// wrote, through a descriptor held open after the run's folder is removed.
+import { readFile, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { bufferSource, hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
+import { hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
+import { openLocalFile, rangeSource, type OpenBlob } from '../storage/index.js';
 import { isCanonicalVersion } from '../module/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
@@ -21,9 +25,44 @@ import type { PrivateLedger } from './ledger.js';
 export interface Download {
   readonly info: Buffer;
   readonly mod: Buffer;
-  readonly zip: Buffer;
+  /** Held for the one who asked: it must stream() it or release() it. */
+  readonly zip: HeldZip;
   readonly zipH1: string;
   readonly modH1: string;
+}
+
+/**
+ * A verified zip on an open descriptor whose file is gone (unlinked with its
+ * run's folder: nothing is left behind, even by a crash). Each holder lets go
+ * once, by release() or by the end of its stream(); the descriptor closes
+ * when the last one has.
+ */
+export class HeldZip {
+  private holders = 1;
+
+  constructor(private readonly blob: OpenBlob) {}
+
+  get size(): number {
+    return this.blob.size;
+  }
+
+  /** One more holder; false when the last one has let go already (the descriptor is closed). */
+  hold(): boolean {
+    if (this.holders === 0) return false;
+    this.holders++;
+    return true;
+  }
+
+  release(): void {
+    if (this.holders > 0 && --this.holders === 0) void this.blob.close().catch(() => undefined);
+  }
+
+  /** The bytes, for a holder: it lets go when the stream closes (ended or destroyed). */
+  stream(): Readable {
+    const s = this.blob.stream();
+    s.once('close', () => this.release());
+    return s;
+  }
 }
 
 export interface TagMovedEvent {
@@ -62,7 +101,10 @@ interface GoModuleJson {
 }
 
 const KEEP_ENTRIES = 32;
-const KEEP_MAX_ZIP = 8 << 20;
+/** Bytes of kept zips (on disk, as unlinked files) past which the oldest are let go. */
+const KEEP_BYTES = 1 << 30;
+/** A turn of the event loop for other requests, taken while a large zip is verified. */
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Failures that say the origin host is down, not something about the module. */
 const OUTAGES = new Set<OriginFailure>(['unreachable', 'timeout', 'tls']);
@@ -166,42 +208,76 @@ export class Origin {
     });
   }
 
-  /** .info, go.mod and zip of a canonical version, checked (and for private modules, pinned). */
+  /**
+   * .info, go.mod and zip of a canonical version, checked (and for private
+   * modules, pinned). The zip is held for the caller, who must stream() or
+   * release() it.
+   */
   async download(path: string, version: string, signal: AbortSignal): Promise<Download> {
     const key = `${path}@${version}`;
-    const kept = this.kept.get(key);
-    if (kept && kept.until > this.clock.now()) return kept.download;
-    const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
-    this.kept.delete(key);
-    // Large zips are not kept: memory stays bounded (KEEP_ENTRIES × KEEP_MAX_ZIP).
-    if (value.zip.length > KEEP_MAX_ZIP) return value;
-    this.kept.set(key, { until: this.clock.now() + (this.opts.keepMs ?? 120_000), download: value });
-    if (this.kept.size > KEEP_ENTRIES) {
-      const oldest = this.kept.keys().next();
-      if (!oldest.done) this.kept.delete(oldest.value);
+    this.letGoOfExpired();
+    for (;;) {
+      const kept = this.kept.get(key);
+      if (kept?.download.zip.hold()) return kept.download;
+      // The fetch keeps what it got (keep()); each caller holds it for itself here, in the first turn after it
+      // settled. A kept zip let go of before that (a crowd of other downloads in between) is fetched again.
+      const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
+      if (value.zip.hold()) return value;
     }
-    return value;
   }
 
-  /** Fetches afresh, bypassing the in-memory copy and the ledger check (for `godepot private verify`). */
+  /** Fetches afresh, bypassing what is kept and the ledger check (for `godepot private verify`). */
   async resolveHashes(path: string, version: string, signal: AbortSignal): Promise<{ zip: string; mod: string }> {
     const d = await this.run(path, version, signal);
+    d.zip.release();
     return { zip: d.zipH1, mod: d.modH1 };
   }
 
   private async fetch(path: string, version: string, signal: AbortSignal): Promise<Download> {
     const d = await this.run(path, version, signal);
-    const ledger = this.opts.ledger;
-    if (ledger && this.opts.isPrivate(path)) {
-      const c = await ledger.check(path, version, d.zipH1, d.modH1);
-      if (c.kind === 'moved') throw this.moved(path, version, c.recorded, d);
-      if (c.kind === 'recorded')
-        this.opts.log.info(
-          { module: path, version, zip: d.zipH1, mod: d.modH1 },
-          'private version recorded in the ledger',
-        );
+    try {
+      const ledger = this.opts.ledger;
+      if (ledger && this.opts.isPrivate(path)) {
+        const c = await ledger.check(path, version, d.zipH1, d.modH1);
+        if (c.kind === 'moved') throw this.moved(path, version, c.recorded, d);
+        if (c.kind === 'recorded')
+          this.opts.log.info(
+            { module: path, version, zip: d.zipH1, mod: d.modH1 },
+            'private version recorded in the ledger',
+          );
+      }
+    } catch (err) {
+      d.zip.release();
+      throw err;
     }
+    this.keep(`${path}@${version}`, d);
     return d;
+  }
+
+  /** Keeps d (its zip's first holder) for the next requests of its version, within KEEP_ENTRIES and KEEP_BYTES. */
+  private keep(key: string, d: Download): void {
+    this.kept.get(key)?.download.zip.release();
+    this.kept.delete(key);
+    this.kept.set(key, { until: this.clock.now() + (this.opts.keepMs ?? 120_000), download: d });
+    let bytes = 0;
+    for (const k of this.kept.values()) bytes += k.download.zip.size;
+    for (const [k, v] of this.kept) {
+      if (this.kept.size <= KEEP_ENTRIES && bytes <= KEEP_BYTES) break;
+      if (k === key) continue;
+      this.kept.delete(k);
+      bytes -= v.download.zip.size;
+      v.download.zip.release();
+    }
+  }
+
+  /** Lets go of kept downloads past their time (the map is in the order they were kept, which is their expiry's). */
+  private letGoOfExpired(): void {
+    const now = this.clock.now();
+    for (const [k, v] of this.kept) {
+      if (v.until > now) break;
+      this.kept.delete(k);
+      v.download.zip.release();
+    }
   }
 
   private async run(path: string, version: string, signal: AbortSignal): Promise<Download> {
@@ -216,17 +292,20 @@ export class Origin {
           `${what} does not exist at its origin ${hostOf(path)}: it resolves to ${String(j.Version)}`,
           hostOf(path),
         );
-      const [info, mod, zip] = await Promise.all([readFile(j.Info), readFile(j.GoMod), readFile(j.Zip)]);
-      if (mod.length > MAX_GO_MOD || zip.length > MAX_ZIP_FILE)
+      const [modSize, zipSize] = await Promise.all([stat(j.GoMod), stat(j.Zip)]);
+      if (modSize.size > MAX_GO_MOD || zipSize.size > MAX_ZIP_FILE)
         throw new OriginError(
           'bad_content',
           `godepot: ${what} from its origin is larger than the go command's limits`,
           hostOf(path),
         );
-      let zipH1: string;
+      const [info, mod] = await Promise.all([readFile(j.Info), readFile(j.GoMod)]);
+      const blob = await openLocalFile(j.Zip);
       try {
-        zipH1 = (await verifyModuleZip(bufferSource(zip), { path, version }, { signal })).h1;
+        const zipH1 = (await verifyModuleZip(rangeSource(blob), { path, version }, { signal, yieldTurn })).h1;
+        return { info, mod, zip: new HeldZip(blob), zipH1, modH1: hashGoMod(mod) };
       } catch (err) {
+        await blob.close();
         if (!(err instanceof ZipError)) throw err;
         throw new OriginError(
           'bad_content',
@@ -234,7 +313,6 @@ export class Origin {
           hostOf(path),
         );
       }
-      return { info, mod, zip, zipH1, modH1: hashGoMod(mod) };
     });
   }
 

@@ -8,11 +8,14 @@ import { NotFoundError, ProxyList, readLimited, UpstreamError, type Fetched } fr
 import { DirectFallback, OriginSource } from '../../src/proxy/origin-source.js';
 import { fetchSmall, fetchZip } from '../../src/proxy/fetch.js';
 import { GodepotError, toGodepotError } from '../../src/proxy/errors.js';
-import type { Origin } from '../../src/vcs/origin.js';
-import { MemoryStorage, type Storage } from '../../src/storage/index.js';
+import { HeldZip, type Download, type Origin } from '../../src/vcs/origin.js';
+import { bufferBlob, MemoryStorage, type Storage } from '../../src/storage/index.js';
 import type { ModuleSource } from '../../src/proxy/context.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { loopbackServers, shortRegistries } from '../support/upstream-rig.js';
+
+/** A zip as the origin hands it out: held for the one who asked. */
+const heldZip = (bytes: Buffer): HeldZip => new HeldZip(bufferBlob(bytes, 0));
 
 const { serve } = loopbackServers();
 /** A proxy answering every request with this status. */
@@ -93,7 +96,7 @@ describe('DirectFallback follows the GOPROXY walk to direct', () => {
     const source = (list: string): DirectFallback => {
       const artifact = Buffer.from('from the origin\n');
       const o = new OriginSource({
-        download: async () => ({ info: artifact, mod: artifact, zip: artifact }),
+        download: async () => ({ info: artifact, mod: artifact, zip: heldZip(artifact) }),
         query: async () => ({ Version: 'v1.0.0' }),
         list: async () => [],
       } as unknown as Origin);
@@ -114,14 +117,14 @@ describe('DirectFallback follows the GOPROXY walk to direct', () => {
 });
 
 describe("an origin's answer is held to the rules a proxy's is", () => {
-  const download = {
+  const download = (): Download => ({
     info: Buffer.from('{"Version":"v1.0.1"}'),
     mod: Buffer.from(''),
-    zip: Buffer.from(''),
+    zip: heldZip(Buffer.from('')),
     zipH1: '',
     modH1: '',
-  };
-  const origin = new OriginSource({ download: async () => download } as unknown as Origin);
+  });
+  const origin = new OriginSource({ download: async () => download() } as unknown as Origin);
 
   it('an .info it cannot have sent is bad upstream content naming the origin, not an internal error', async () => {
     const req = { kind: 'info', path: 'example.com/m', version: 'v1.0.0', query: false } as const;

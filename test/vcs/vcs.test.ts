@@ -2,6 +2,7 @@
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
@@ -804,6 +805,69 @@ describe('running go', () => {
       // A zip breaking the module zip rules (another module's files) is refused.
       await expect(origin.download('corp.example/other', 'v1.0.0', s)).rejects.toThrow(/not_found|resolves|zip rules/);
     }
+  });
+
+  it('serves the zip from the file go wrote, after its run folder is gone, and closes it when the last holder lets go', async () => {
+    const built = await buildModule({
+      path: M,
+      version: 'v1.0.0',
+      files: { 'go.mod': `module ${M}\n`, 'a.go': 'package lib\n' },
+    });
+    const files = join(dir, 'held');
+    await mkdir(files, { recursive: true });
+    await writeFile(join(files, 'v.info'), built.info);
+    await writeFile(join(files, 'v.mod'), built.mod);
+    await writeFile(join(files, 'v.zip'), built.zip);
+    // As the go command does: the zip is written inside the run's GOPATH, which is removed when the run ends.
+    const json = `{"Path":"${M}","Version":"v1.0.0","Info":"${join(files, 'v.info')}","GoMod":"${join(files, 'v.mod')}","Zip":"$GOPATH/v.zip"}`;
+    const go = await fakeGo(
+      dir,
+      `cp "${join(files, 'v.zip')}" "$GOPATH/v.zip"\necho '${json}' | sed "s|\\$GOPATH|$GOPATH|"`,
+    );
+    const workRoot = join(dir, 'held-work');
+    const runner = new GoRunner({
+      go,
+      env: { PATH: process.env.PATH ?? '' },
+      privatePatterns: M,
+      workRoot,
+      concurrency: 2,
+      timeoutMs: 10_000,
+    });
+    const clock = new ManualClock();
+    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log, clock, keepMs: 60_000 });
+    const s = new AbortController().signal;
+    /** Descriptors of this process on a v.zip under workRoot that was unlinked. */
+    const heldOpen = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(workRoot) && target.endsWith('/v.zip (deleted)');
+        } catch {
+          return false;
+        }
+      }).length;
+    const settled = async (want: number): Promise<number> => {
+      for (let i = 0; i < 1000 && heldOpen() !== want; i++) await new Promise((r) => setImmediate(r));
+      return heldOpen();
+    };
+
+    const [a, b] = await Promise.all([origin.download(M, 'v1.0.0', s), origin.download(M, 'v1.0.0', s)]);
+    expect((await readdir(workRoot)).filter((n) => n.startsWith('run-'))).toEqual([]);
+    expect(await settled(1)).toBe(1);
+    const chunks: Buffer[] = [];
+    for await (const c of a!.zip.stream()) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(built.zip)).toBe(true);
+    b!.zip.release();
+    // Kept for the next request of the version (its .zip after its .info): still open, and read again whole.
+    const c = await origin.download(M, 'v1.0.0', s);
+    let again = 0;
+    for await (const chunk of c.zip.stream()) again += (chunk as Buffer).length;
+    expect(again).toBe(built.zip.length);
+    expect(await settled(1)).toBe(1);
+    // Past its time it is let go of (at the next download, here one that fails): the descriptor closes.
+    clock.advance(60_000);
+    await expect(origin.download(M, 'v2.0.0', s)).rejects.toThrow(/resolves to v1.0.0/);
+    expect(await settled(0)).toBe(0);
   });
 });
 
