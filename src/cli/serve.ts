@@ -24,7 +24,7 @@ import { flushLog, makeLogger } from '../runtime/logging.js';
 import { holdProcessWarnings, type HeldWarnings } from '../runtime/warnings.js';
 import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
-import { RestartPacer } from '../runtime/cluster-restarts.js';
+import { RestartPacer, SlotBook } from '../runtime/cluster-restarts.js';
 import { answerPings, watchWorkers } from '../runtime/cluster-watchdog.js';
 import { saidAt } from '../util/said-once.js';
 import { systemClock } from '../util/clock.js';
@@ -112,21 +112,33 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
   const slots = new Map<number, number>();
   // Durations within this process: a monotonic clock, which a stepped wall clock does not move.
   const pacer = new RestartPacer(() => performance.now());
+  // Which slots serve, for /readyz: the workers learn it with the watch's pings.
+  const book = new SlotBook(settings.workers, () => Date.now());
   /** Slots waiting for their next worker (cleared when stopping). */
   const waiting = new Set<NodeJS.Timeout>();
   // A worker that stops answering does not exit by itself: ended, it is replaced as one that died.
-  watchWorkers((worker, silentMs) => {
-    const slot = slots.get(worker.id) ?? 1;
-    log.error(
-      { worker: slot, workerPid: worker.process.pid, silentMs: Math.round(silentMs) },
-      `worker ${slot} has not answered for ${Math.round(silentMs / 1000)}s (its event loop is blocked, or the process is stopped); ending it so that its clients and the fetches it leads are not held`,
-    );
-    worker.process.kill('SIGKILL');
+  const watch = watchWorkers(
+    (worker, silentMs) => {
+      const slot = slots.get(worker.id) ?? 1;
+      log.error(
+        { worker: slot, workerPid: worker.process.pid, silentMs: Math.round(silentMs) },
+        `worker ${slot} has not answered for ${Math.round(silentMs / 1000)}s (its event loop is blocked, or the process is stopped); ending it so that its clients and the fetches it leads are not held`,
+      );
+      worker.process.kill('SIGKILL');
+    },
+    () => book.status(),
+  );
+  cluster.on('listening', (w) => {
+    const slot = slots.get(w.id);
+    if (slot === undefined) return;
+    book.serving(slot);
+    watch.tell();
   });
   const fork = (slot: number): void => {
     if (stopping) return;
     slots.set(cluster.fork({ [WORKER_SLOT]: String(slot) }).id, slot);
     pacer.started(slot);
+    book.starting(slot);
   };
   for (let slot = 1; slot <= settings.workers; slot++) fork(slot);
   return await new Promise<number>((resolve) => {
@@ -141,6 +153,8 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
       const slot = slots.get(worker.id) ?? 1;
       slots.delete(worker.id);
       const r = pacer.died(slot);
+      book.died(slot, r);
+      watch.tell();
       const fields = { worker: slot, workerPid: worker.process.pid, code, signal, livedMs: Math.round(r.livedMs) };
       if (r.delayMs === 0) {
         log.error(fields, `worker ${slot} died; starting another`);

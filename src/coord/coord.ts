@@ -43,6 +43,24 @@ export interface CoordStatus {
     readonly since: string;
     readonly error?: string;
   };
+  /** With --workers N: how many of them serve now (from the primary, at most a ping old). */
+  readonly workers?: WorkersStatus;
+}
+
+/** The workers of `serve --workers N`, as their primary sees them. */
+export interface WorkersStatus {
+  readonly of: number;
+  readonly serving: number;
+  /** The slots that do not serve now, each since when (ISO time). */
+  readonly down: ReadonlyArray<{
+    readonly slot: number;
+    readonly since: string;
+    /** starting: its worker was started and does not listen yet; waiting: to be started after dying young. */
+    readonly state: 'starting' | 'waiting';
+    /** waiting: its workers died this many times in a row soon after they started, and the next starts then. */
+    readonly youngDeaths?: number;
+    readonly nextStart?: string;
+  }>;
 }
 
 export interface Coordination {

@@ -18,6 +18,7 @@ import {
 import type { FetchLeases } from '../proxy/context.js';
 import { is, PrimaryQuestions, type Asked } from './cluster-ipc.js';
 import { clusterFetchLeases } from './cluster-leases.js';
+import { groupWorkers } from './cluster-watchdog.js';
 
 const CALL = 'godepot:coord?';
 const ANSWER = 'godepot:coord!';
@@ -176,7 +177,8 @@ export class WorkerCoord implements Coordination {
   }
 
   status(): CoordStatus {
-    return { kind: 'workers' };
+    const workers = groupWorkers();
+    return workers ? { kind: 'workers', workers } : { kind: 'workers' };
   }
 
   /** Stops listening to the primary (calls still waiting get no answer, as when it is gone). */

@@ -4,6 +4,7 @@
 // for ever: a loop that burns a core and writes an error line per turn. So a
 // slot whose workers keep dying young waits before the next one, longer each
 // time, up to MAX_DELAY_MS; a worker that lived UPTIME_MS resets it.
+import type { WorkersStatus } from '../coord/index.js';
 
 /** A worker that lived this long (ms) died of something other than its start. */
 export const UPTIME_MS = 10_000;
@@ -39,5 +40,51 @@ export class RestartPacer {
     this.slots.set(slot, s);
     const delayMs = s.youngDeaths < 2 ? 0 : Math.min(MAX_DELAY_MS, 1000 * 2 ** (s.youngDeaths - 2));
     return { delayMs, livedMs, youngDeaths: s.youngDeaths };
+  }
+}
+
+/**
+ * The primary's view of its slots for /readyz: which serve (their worker
+ * listens), which are starting, which wait to be started after dying young.
+ * Times are wall-clock (for the reader); durations come from RestartPacer.
+ */
+export class SlotBook {
+  private readonly down = new Map<number, WorkersStatus['down'][number]>();
+
+  constructor(
+    private readonly of: number,
+    private readonly wallNow: () => number,
+  ) {
+    for (let slot = 1; slot <= of; slot++) this.starting(slot);
+  }
+
+  /** A worker was started in slot. */
+  starting(slot: number): void {
+    this.down.set(slot, { slot, since: this.since(slot), state: 'starting' });
+  }
+
+  /** slot's worker listens. */
+  serving(slot: number): void {
+    this.down.delete(slot);
+  }
+
+  /** slot's worker died; the next starts after r.delayMs (0: at once, see starting()). */
+  died(slot: number, r: Restart): void {
+    if (r.delayMs === 0) {
+      this.starting(slot);
+      return;
+    }
+    const nextStart = new Date(this.wallNow() + r.delayMs).toISOString();
+    this.down.set(slot, { slot, since: this.since(slot), state: 'waiting', youngDeaths: r.youngDeaths, nextStart });
+  }
+
+  status(): WorkersStatus {
+    const down = [...this.down.values()].sort((a, b) => a.slot - b.slot);
+    return { of: this.of, serving: this.of - down.length, down };
+  }
+
+  /** When slot stopped serving: kept while it stays down (a restart that has not listened yet is the same gap). */
+  private since(slot: number): string {
+    return this.down.get(slot)?.since ?? new Date(this.wallNow()).toISOString();
   }
 }

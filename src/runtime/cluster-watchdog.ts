@@ -6,8 +6,10 @@
 // the fetch of waits on its lease (cluster-leases.ts). So the primary pings
 // every listening worker over the IPC channel, which a live event loop answers
 // at once; one silent for HANG_MS is killed, which ends its connections
-// cleanly, gives up its leases, and starts another in its slot.
+// cleanly, gives up its leases, and starts another in its slot. The pings
+// carry the primary's view of the group (how many workers serve) to /readyz.
 import cluster, { type Worker } from 'node:cluster';
+import type { WorkersStatus } from '../coord/index.js';
 import { is } from './cluster-ipc.js';
 
 const PING = 'godepot:ping';
@@ -60,27 +62,51 @@ export class HangWatch<W> {
   }
 }
 
+interface Ping {
+  readonly type: typeof PING;
+  readonly workers: WorkersStatus;
+}
+
 /**
- * In the primary: pings the workers that listen; onHung is called once for each one silent for HANG_MS (it is
- * to end it). Durations: a monotonic clock, which a stepped wall clock does not move.
+ * In the primary: pings the workers every PING_MS, with workers() (and at once by the returned tell(), when it
+ * changed); onHung is called once for each listening one silent for HANG_MS (it is to end it). Durations: a
+ * monotonic clock, which a stepped wall clock does not move.
  */
-export function watchWorkers(onHung: (worker: Worker, silentMs: number) => void): void {
+export function watchWorkers(
+  onHung: (worker: Worker, silentMs: number) => void,
+  workers: () => WorkersStatus,
+): { tell(): void } {
   const watch = new HangWatch<Worker>(() => performance.now());
   cluster.on('listening', (w: Worker) => watch.watch(w));
   cluster.on('exit', (w: Worker) => watch.gone(w));
   cluster.on('message', (w: Worker, m: unknown) => {
     if (is<{ type: typeof PONG }>(m, PONG)) watch.answered(w);
   });
+  const tell = (): void => {
+    const ping: Ping = { type: PING, workers: workers() };
+    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(ping);
+  };
   // Not keeping the primary alive: its workers do.
   setInterval(() => {
     for (const { worker, silentMs } of watch.hung()) onHung(worker, silentMs);
-    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: PING });
+    tell();
   }, PING_MS).unref();
+  return { tell };
+}
+
+/** What the primary's last ping said of the group; undefined before the first. */
+let group: WorkersStatus | undefined;
+
+/** In a worker: the group as its primary saw it at its last ping (at most PING_MS old). */
+export function groupWorkers(): WorkersStatus | undefined {
+  return group;
 }
 
 /** In a worker: answers the primary's pings (from the event loop, which is what they test). */
 export function answerPings(): void {
   process.on('message', (m: unknown) => {
-    if (is<{ type: typeof PING }>(m, PING) && process.connected) process.send?.({ type: PONG });
+    if (!is<Ping>(m, PING)) return;
+    if (typeof m.workers === 'object' && m.workers !== null) group = m.workers;
+    if (process.connected) process.send?.({ type: PONG });
   });
 }

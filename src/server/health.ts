@@ -3,7 +3,7 @@
 // one succeeds in any process; or its breaker open), a stale or forked checksum database make it "degraded" —
 // still serving what it has verified, so still ready (200); a failing
 // checksum-database source another one covers degrades nothing (coveredSources).
-import type { CoordStatus } from '../coord/index.js';
+import type { CoordStatus, WorkersStatus } from '../coord/index.js';
 import { LATE, systemClock, within } from '../util/clock.js';
 import type { Storage } from '../storage/index.js';
 import { isHealthy, type EndpointRegistry, type EndpointStatus, type Reachability } from '../upstream/index.js';
@@ -127,6 +127,7 @@ export class Health {
         .map((s) => `checksum database ${s.name}: ${s.status}${details && s.detail ? ` (${s.detail})` : ''}`),
       ...((unverified ?? 0) > 0 ? [`${unverified} artifacts served unverified, awaiting re-verification`] : []),
       ...(coordination?.redis?.state === 'down' ? ['Redis is down: this node coordinates alone'] : []),
+      ...(coordination?.workers ? crashLooping(coordination.workers) : []),
     ];
     return {
       ready: writable,
@@ -144,6 +145,20 @@ export class Health {
       ...(coordination ? { coordination } : {}),
     };
   }
+}
+
+/**
+ * The workers that keep dying soon after they start, in words: the machine serves with less than its capacity.
+ * (A slot whose worker is starting is no reason: a replacement listens within a second or so, and one that
+ * dies at start is waited for, and said, after its second death.)
+ */
+export function crashLooping(w: WorkersStatus): string[] {
+  return w.down
+    .filter((d) => d.state === 'waiting')
+    .map(
+      (d) =>
+        `worker ${d.slot} of ${w.of} does not serve since ${d.since}: its workers died ${d.youngDeaths ?? 'several'} times in a row soon after they started; the next starts at ${d.nextStart ?? 'a wait from now'} (the log says why they die)`,
+    );
 }
 
 /** What a failure text reads as in a /readyz answer without details. */

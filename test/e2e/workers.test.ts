@@ -362,6 +362,29 @@ describe('godepot serve --workers 2 when a worker dies', () => {
       expect(said('worker 2 died; starting another')).toBe(1);
       await waitFor(async () => lines().length >= 5, 20_000, 'no worker replaced worker 2 after its wait');
       expect((await fetch(`${godepot.url}/healthz`)).status).toBe(200);
+      // Both serve again, and /readyz says so (from the primary's pings).
+      const ready = async (): Promise<{ status: string; reasons: string[]; coordination?: { workers?: unknown } }> =>
+        (await fetch(`${godepot.url}/readyz`)).json() as never;
+      await waitFor(
+        async () => JSON.stringify((await ready()).coordination?.workers) === '{"of":2,"serving":2,"down":[]}',
+        20_000,
+        'readyz did not show both workers serving',
+      );
+      expect((await ready()).status).toBe('ok');
+
+      // While a slot waits out its pause, /readyz says the machine serves with less than its capacity, and why.
+      const third = lines().at(-1);
+      if (third?.msg !== 'listening (worker 2 of 2)') throw new Error(godepot.output());
+      process.kill(third.pid, 'SIGKILL');
+      await waitFor(async () => said('times in a row; starting another in 2s') === 1, 20_000, godepot.output());
+      const degraded = await ready();
+      expect(degraded.status).toBe('degraded');
+      expect(degraded.reasons).toEqual([
+        expect.stringMatching(
+          /^worker 2 of 2 does not serve since \S+: its workers died 3 times in a row soon after they started; the next starts at \S+ \(the log says why they die\)$/,
+        ),
+      ]);
+      expect(degraded.coordination?.workers).toMatchObject({ of: 2, serving: 1 });
     } finally {
       await godepot.stop();
       await removeDir(data);
