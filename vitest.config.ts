@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One temporary folder per run, removed at its end (test/support/global-tmp.ts).
+    globalSetup: ['test/support/global-tmp.ts'],
     // End-to-end files run the real go command and start servers; two cores
     // are shared between them, so keep file parallelism modest.
     maxWorkers: 2,

@@ -80,7 +80,8 @@ export function requireGo(): string {
  */
 export function sharedGoCache(): string {
   const uid = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  const dir = join(tmpdir(), `godepot-test-gocache-${uid}`);
+  // Outside the run's own temporary folder (test/support/global-tmp.ts), which goes when the run ends.
+  const dir = join(process.env.GODEPOT_TEST_OUTER_TMP ?? tmpdir(), `godepot-test-gocache-${uid}`);
   mkdirSync(dir, { recursive: true });
   return dir;
 }
