@@ -166,11 +166,12 @@ class CollisionChecker {
         if (cur !== otherPath) return `case-insensitive file name collision: ${goQuote(otherPath)} and ${goQuote(cur)}`;
         if (curIsDir !== otherIsDir) return `entry ${goQuote(cur)} is both a file and a directory`;
         if (!curIsDir) return `multiple entries for file ${goQuote(cur)}`;
-        // The same directory again: its parents were registered with it, so
-        // going on up (as Go does) would find nothing new.
-        return null;
+        // The same directory again: go on up, as Go does. Its parents were
+        // registered with it, but one of them may have collided then, and
+        // every path under it collides again.
+      } else {
+        this.seen.set(fold, curIsDir ? cur + '/' : cur);
       }
-      this.seen.set(fold, curIsDir ? cur + '/' : cur);
       const parent = dir(cur);
       if (parent === '.' || parent === cur) return null;
       cur = parent;

@@ -80,6 +80,16 @@ describe('collisions', () => {
     ]);
   });
 
+  it('finds every path under a directory that collided, not only the first', () => {
+    // Checked against go 1.26.8 / golang.org/x/mod v0.43.0 CheckFiles: both a/b/... are invalid, only A is valid.
+    const report = checkFiles(['A', 'a/b/c', 'a/b/d'].map((path) => ({ path, size: 1 })));
+    expect(report.valid).toEqual(['A']);
+    expect(report.invalid).toEqual([
+      { path: 'a/b/c', reason: 'case-insensitive file name collision: "A" and "a"' },
+      { path: 'a/b/d', reason: 'case-insensitive file name collision: "A" and "a"' },
+    ]);
+  });
+
   it('does not confuse names that only look alike', () => {
     expect(collide('\u0131.go', 'I.go')).toEqual([]);
     expect(collide('a.go', 'b.go')).toEqual([]);

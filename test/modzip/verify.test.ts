@@ -168,6 +168,14 @@ describe('module and size rules', () => {
       `${P}LICENSE: LICENSE file too large (max size is 16777216 bytes)`,
     );
   });
+
+  it('counts every entry under a directory that collided as invalid', async () => {
+    // Checked against go 1.26.8 / golang.org/x/mod v0.43.0 Unzip: both a/b/... are listed, the same collision each.
+    const zip = await rawZip(['A', 'a/b/c', 'a/b/d'].map((n) => ({ name: P + n, data: 'x' })));
+    expect((await zipError(verify(zip))).message).toBe(
+      `${P}a/b/c: case-insensitive file name collision: "A" and "a" (and 1 more invalid file)`,
+    );
+  });
 });
 
 describe('sizes and checksums that lie', () => {
