@@ -25,7 +25,8 @@
 // checked for every entry from the central directory before any content is
 // read. Then each entry is read in turn and the zip's h1 is Hash1 over every
 // entry name as stored (directories and the bare prefix too) with the
-// SHA-256 of its content. Names are bytes, as in Go: a name that is not
+// SHA-256 of its content; of a directory listed more than once only the last
+// listing is read, as in HashZip. Names are bytes, as in Go: a name that is not
 // UTF-8 is carried with lone surrogates for its bytes.
 //
 // Choosing the files of a module tree for a zip (Create, CheckFiles) adds:
@@ -36,6 +37,7 @@
 // Memory per verification is what the rules need across entries — the set
 // of folded names — plus the hash lines; the event loop gets a turn every
 // so often (ZipReader). Pure: no disk, no network, no clock.
+import { createHash } from 'node:crypto';
 import { canonicalVersion, check, checkFilePath, goQuote, InvalidPathError } from '../module/index.js';
 import type { ModuleVersion } from '../module/index.js';
 import { Hash1Summary } from './dirhash.js';
@@ -359,6 +361,8 @@ export function formatReport(report: FileCheckReport): string {
   return out;
 }
 
+const EMPTY_SHA256 = createHash('sha256').digest();
+
 /** Runs fn over every central directory entry in order; an abort rejects with the signal's reason. */
 async function eachEntry(
   source: ByteSource,
@@ -401,7 +405,13 @@ export async function verifyModuleZip(
   const rules = new ZipRules(mod);
   let first: FileProblem | undefined;
   let invalid = 0;
+  // A name may be listed more than once only for a directory (or the bare
+  // prefix); HashZip reads only the last entry of a name, as its map keeps it.
+  const lastDirEntry = new Map<string, number>();
+  let index = 0;
   const entries = await eachEntry(source, opts, (e) => {
+    if (e.name.endsWith('/')) lastDirEntry.set(e.nameBytes.toString('latin1'), index);
+    index++;
     const verdict = rules.check(e);
     if (typeof verdict !== 'string') return;
     first ??= { path: e.name, reason: verdict };
@@ -413,8 +423,12 @@ export async function verifyModuleZip(
   const summary = new Hash1Summary();
   let files = 0;
   let uncompressedSize = 0;
+  index = 0;
   await eachEntry(source, opts, async (e, zip) => {
-    const { sha256, size } = await zip.read(e);
+    const last = !e.name.endsWith('/') || lastDirEntry.get(e.nameBytes.toString('latin1')) === index;
+    index++;
+    // An earlier listing of a directory hashes as the last one, which is read (a directory is always empty).
+    const { sha256, size } = last ? await zip.read(e) : { sha256: EMPTY_SHA256, size: 0 };
     summary.add(e.nameBytes, sha256);
     if (!e.name.endsWith('/')) files++;
     uncompressedSize += size;

@@ -14,7 +14,7 @@ import {
   ZipError,
   type ByteSource,
 } from '../../src/modzip/index.js';
-import { createModuleZip, patchCentralDirectory, rawZip, type RawZipEntry } from '../support/modzip.js';
+import { createModuleZip, patchCentralDirectory, rawZip, zipBytes, type RawZipEntry } from '../support/modzip.js';
 import { prng } from '../support/prng.js';
 
 const MOD = { path: 'example.com/m', version: 'v1.0.0' };
@@ -97,6 +97,17 @@ describe('good zips', () => {
     const summary = await verify(await rawZip(entries));
     expect(summary.h1).toBe(hashFiles(entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }))));
     expect(summary.files).toBe(3);
+  });
+
+  it('reads only the last entry of a directory listed twice, as HashZip does', async () => {
+    // Checked against go 1.26.8 / golang.org/x/mod v0.43.0 (CheckZip, HashZip, Unzip): an earlier listing that
+    // declares content (or has any local header) is never opened; the last listing decides.
+    const goMod = { name: P + 'go.mod', data: 'module example.com/m\n' };
+    const twice = (dir: string, usize: [number, number]): Buffer =>
+      zipBytes([goMod, { name: dir, usize: usize[0] }, { name: dir, usize: usize[1] }]);
+    expect((await verify(twice(P + 'd/', [1, 0]))).h1).toBe('h1:fZArvu2rPnUG0T8BZpriChoq/Rf/Wj3lE0aXqNIDCos=');
+    expect((await verify(twice(P, [1, 0]))).h1).toBe('h1:3QeCg7nwjzuxMSipfvVpFhM/3sL0sos1YdKxZV8a41o=');
+    expect((await zipError(verify(twice(P + 'd/', [0, 1])))).message).toBe(`${P}d/: zip: not a valid zip file`);
   });
 
   it('accepts names with non-ASCII letters', async () => {
