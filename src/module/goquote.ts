@@ -1,7 +1,8 @@
 // The quoting of fmt's %q verb (strconv.Quote, strconv.QuoteRune), which
 // Go's error messages use and which ours reproduce byte for byte.
+import { newerThanGoUnicode } from './unicode.js';
 
-// unicode.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020.
+// strconv.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020, of Go's Unicode (15.0).
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
 function isPrint(cp: number): boolean {
@@ -11,7 +12,7 @@ function isPrint(cp: number): boolean {
     return false;
   }
   if (cp >= 0xd800 && cp <= 0xdfff) return false;
-  return PRINTABLE.test(String.fromCodePoint(cp));
+  return PRINTABLE.test(String.fromCodePoint(cp)) && !newerThanGoUnicode(cp);
 }
 
 function hex(n: number, width: number): string {

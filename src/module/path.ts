@@ -4,6 +4,7 @@
 import { InvalidPathError, type PathKind } from './errors.js';
 import { goQuote, goQuoteRune } from './goquote.js';
 import { isValidUTF8 } from './gostring.js';
+import { newerThanGoUnicode } from './unicode.js';
 
 export { InvalidPathError, InvalidVersionError, ModuleError, type PathKind } from './errors.js';
 
@@ -36,13 +37,13 @@ function importPathOK(c: number): boolean {
 const FILE_NAME_PUNCT = new Set(Array.from('!#$%&()+,-.=@[]^_{}~ ', (ch) => ch.charCodeAt(0)));
 const LETTER = /^\p{L}$/u;
 
-/** File names: ASCII letters and digits, the punctuation above, any Unicode letter. */
+/** File names: ASCII letters and digits, the punctuation above, any letter of Go's Unicode (15.0). */
 function fileNameOK(cp: number): boolean {
   if (cp < 0x80) {
     return isDigit(cp) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || FILE_NAME_PUNCT.has(cp);
   }
   if (cp >= 0xd800 && cp <= 0xdfff) return false;
-  return LETTER.test(String.fromCodePoint(cp));
+  return LETTER.test(String.fromCodePoint(cp)) && !newerThanGoUnicode(cp);
 }
 
 /** Element names reserved on Windows, compared case-insensitively before the first dot. */

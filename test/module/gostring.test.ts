@@ -71,6 +71,8 @@ describe('goQuote / goQuoteRune (strconv.Quote / QuoteRune)', () => {
     ['\u{1F600}', '"\u{1F600}"'],
     ['\u{E0001}', '"\\U000e0001"'],
     [decodeGoBytes(Buffer.from('78ff', 'hex')), '"x\\xff"'],
+    // Not printable to Go 1.26 (Unicode 15.0), printable to a Node with Unicode 16+; strconv.Quote in go1.26.8.
+    ['\u{1FA89}\u1C89\u{31350}', '"\\U0001fa89\\u1c89\u{31350}"'],
   ])('goQuote(%j) = %s', (s, want) => expect(goQuote(s)).toBe(want));
 
   it.each([
@@ -81,5 +83,6 @@ describe('goQuote / goQuoteRune (strconv.Quote / QuoteRune)', () => {
     [0x263a, "'☺'"],
     [0x09, "'\\t'"],
     [0xd800, "'�'"],
+    [0x1fa89, "'\\U0001fa89'"], // strconv.QuoteRune in go1.26.8
   ])('goQuoteRune(%i) = %s', (cp, want) => expect(goQuoteRune(cp)).toBe(want));
 });
