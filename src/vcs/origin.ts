@@ -216,11 +216,17 @@ export class Origin {
   async download(path: string, version: string, signal: AbortSignal): Promise<Download> {
     const key = `${path}@${version}`;
     this.letGoOfExpired();
-    for (;;) {
+    for (let fetched = 0; ; fetched++) {
       const kept = this.kept.get(key);
       if (kept?.download.zip.hold()) return kept.download;
       // The fetch keeps what it got (keep()); each caller holds it for itself here, in the first turn after it
-      // settled. A kept zip let go of before that (a crowd of other downloads in between) is fetched again.
+      // settled. A kept zip let go of before that (a crowd of other downloads in between) is fetched again, once.
+      if (fetched === 2)
+        throw new OriginError(
+          'busy',
+          `godepot: ${key} was fetched from its origin twice and let go of before it could be answered each time (too many other fetches at once); try again`,
+          hostOf(path),
+        );
       const { value } = await this.downloads.do(key, (s) => this.fetch(path, version, s), signal);
       if (value.zip.hold()) return value;
     }
