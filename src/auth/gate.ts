@@ -63,13 +63,16 @@ export function moduleOfPath(path: string): string | null {
   }
 }
 
-/** user:password of a Basic authorization header; null when absent or malformed. */
-export function basicCredentials(header: string | undefined): { user: string; token: string } | null {
+/**
+ * user:password of a Basic authorization header, the token as its bytes: read as UTF-8, bytes that are not
+ * would all become U+FFFD, and a wrong token would match. null when absent or malformed.
+ */
+export function basicCredentials(header: string | undefined): { user: string; token: Buffer } | null {
   if (header === undefined || !/^basic /i.test(header)) return null;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64');
+  const colon = decoded.indexOf(0x3a);
   if (colon <= 0) return null;
-  return { user: decoded.slice(0, colon), token: decoded.slice(colon + 1) };
+  return { user: decoded.subarray(0, colon).toString('utf8'), token: decoded.subarray(colon + 1) };
 }
 
 /**

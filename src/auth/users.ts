@@ -26,8 +26,11 @@ export class UsersFileError extends Error {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+/** SHA-256 of a token: of its UTF-8 bytes when given as a string. */
+export function hashToken(token: string | Uint8Array): Buffer {
+  return createHash('sha256')
+    .update(typeof token === 'string' ? Buffer.from(token, 'utf8') : token)
+    .digest();
 }
 
 /**

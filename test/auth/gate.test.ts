@@ -98,7 +98,21 @@ describe('the auth gate', () => {
     expect(moduleOfPath('/corp.example/lib/@latest')).toBe('corp.example/lib');
     expect(moduleOfPath('/sumdb/sum.golang.org/lookup/corp.example/lib@v1.0.0')).toBe('corp.example/lib');
     expect(moduleOfPath('/metrics')).toBeNull();
-    expect(basicCredentials(basic('a', 'b:c'))).toEqual({ user: 'a', token: 'b:c' });
+    expect(basicCredentials(basic('a', 'b:c'))).toEqual({ user: 'a', token: Buffer.from('b:c') });
+  });
+
+  it('compares the token as the bytes sent: bytes that are not UTF-8 do not match a token holding U+FFFD', () => {
+    const odd = parseUsers(withUser(null, 'ci', hashToken('x\uFFFDy'), '*'));
+    const sent = (token: Buffer): string => 'Basic ' + Buffer.concat([Buffer.from('ci:'), token]).toString('base64');
+    expect(decide(odd, '/example.com/a/@v/list', sent(Buffer.from('x\uFFFDy'))).allow).toBe(true);
+    for (const bad of [[0xff], [0xfe], [0xc3], [0xed, 0xa0, 0x80], [0xfd]]) {
+      const token = Buffer.concat([Buffer.from('x'), Buffer.from(bad), Buffer.from('y')]);
+      expect(decide(odd, '/example.com/a/@v/list', sent(token)), token.toString('hex')).toMatchObject({
+        allow: false,
+        status: 401,
+        reason: 'bad_credentials',
+      });
+    }
   });
 });
 
