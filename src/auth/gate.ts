@@ -63,13 +63,17 @@ export function moduleOfPath(path: string): string | null {
   }
 }
 
+/** Padded standard base64: the only form Go's net/http Request.BasicAuth accepts. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /**
- * user:password of a Basic authorization header, the token as its bytes: read as UTF-8, bytes that are not
- * would all become U+FFFD, and a wrong token would match. null when absent or malformed.
+ * user:password of a Basic authorization header, read as Go's Request.BasicAuth reads it (Buffer's base64
+ * decoding would skip what is not base64 and take a missing padding), the token as its bytes: read as UTF-8,
+ * bytes that are not would all become U+FFFD, and a wrong token would match. null when absent or malformed.
  */
 export function basicCredentials(header: string | undefined): { user: string; token: Buffer } | null {
-  if (header === undefined || !/^basic /i.test(header)) return null;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64');
+  if (header === undefined || !/^basic /i.test(header) || !BASE64.test(header.slice(6))) return null;
+  const decoded = Buffer.from(header.slice(6), 'base64');
   const colon = decoded.indexOf(0x3a);
   if (colon <= 0) return null;
   return { user: decoded.subarray(0, colon).toString('utf8'), token: decoded.subarray(colon + 1) };

@@ -101,6 +101,37 @@ describe('the auth gate', () => {
     expect(basicCredentials(basic('a', 'b:c'))).toEqual({ user: 'a', token: Buffer.from('b:c') });
   });
 
+  it("reads the header as Go's net/http Request.BasicAuth does: what Go refuses does not get in", () => {
+    const b64 = basic('ci', 'full-token').slice('Basic '.length); // Y2k6ZnVsbC10b2tlbg==
+    // Each verdict checked against Go 1.26's Request.BasicAuth.
+    const goAccepts = ['Basic ', 'basic ', 'BASIC ', 'bAsIc '].map((s) => s + b64);
+    const goRefuses = [
+      'Basic  ' + b64, // two spaces
+      'Basic\t' + b64,
+      'Basic' + b64,
+      'Basic ' + b64.replace(/=+$/, ''), // no padding
+      'Basic ' + b64 + '=',
+      'Basic ' + b64 + '!',
+      'Basic ' + b64.slice(0, 4) + ' ' + b64.slice(4),
+      'Basic ' + b64.slice(0, 4) + '.' + b64.slice(4),
+      'Basic ' + b64 + Buffer.from('x:y').toString('base64'), // data after the padding
+      'Basic ' + b64 + '\u00e9',
+      'Basic ' + b64 + ', Bearer x',
+      'Bearer ' + b64,
+    ];
+    for (const h of goAccepts) expect(decide(users, '/example.com/a/@v/list', h).allow, h).toBe(true);
+    for (const h of goRefuses) {
+      expect(decide(users, '/example.com/a/@v/list', h), h).toMatchObject({ allow: false, status: 401 });
+    }
+    // The URL-safe alphabet is not standard base64: "ci:>>?" is Y2k6Pj4/ there, Y2k6Pj4_ URL-safe.
+    const urlSafe = parseUsers(withUser(null, 'ci', hashToken('>>?'), '*'));
+    expect(decide(urlSafe, '/m.example/a/@v/list', 'Basic Y2k6Pj4/').allow).toBe(true);
+    expect(decide(urlSafe, '/m.example/a/@v/list', 'Basic Y2k6Pj4_').allow).toBe(false);
+    const colons = parseUsers(withUser(null, 'ci', hashToken('a:b:'), '*'));
+    expect(decide(colons, '/m.example/a/@v/list', basic('ci', 'a:b:')).allow).toBe(true);
+    expect(decide(colons, '/m.example/a/@v/list', basic('ci', 'a:b')).allow).toBe(false);
+  });
+
   it('compares the token as the bytes sent: bytes that are not UTF-8 do not match a token holding U+FFFD', () => {
     const odd = parseUsers(withUser(null, 'ci', hashToken('x\uFFFDy'), '*'));
     const sent = (token: Buffer): string => 'Basic ' + Buffer.concat([Buffer.from('ci:'), token]).toString('base64');
