@@ -178,6 +178,8 @@ export class Origin {
     shutdown?: AbortSignal,
   ) {
     this.downloads = new SingleFlight<Download>(shutdown);
+    // What is kept goes with godepot (the holders still streaming close theirs).
+    shutdown?.addEventListener('abort', () => this.letGoOfExpired(Infinity), { once: true });
     this.clock = opts.clock ?? systemClock;
     this.failuresSaid = new Spacing(SAID_EVERY_MS, () => this.clock.now());
   }
@@ -276,9 +278,8 @@ export class Origin {
     }
   }
 
-  /** Lets go of kept downloads past their time (the map is in the order they were kept, which is their expiry's). */
-  private letGoOfExpired(): void {
-    const now = this.clock.now();
+  /** Lets go of kept downloads past their time at now (the map is in the order they were kept: their expiry's). */
+  private letGoOfExpired(now = this.clock.now()): void {
     for (const [k, v] of this.kept) {
       if (v.until > now) break;
       this.kept.delete(k);

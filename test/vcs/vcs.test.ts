@@ -788,22 +788,31 @@ describe('running go', () => {
     {
       const clock = new ManualClock();
       const ledger = await PrivateLedger.open(ledgerStorage);
-      const origin = new Origin({ runner, ledger, isPrivate: () => true, log, clock, keepMs: 60_000 });
+      const stop = new AbortController();
+      const origin = new Origin({ runner, ledger, isPrivate: () => true, log, clock, keepMs: 60_000 }, stop.signal);
       const s = new AbortController().signal;
       const runs = async (): Promise<number> => (await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n').length;
       const all = await Promise.all([1, 2, 3].map(() => origin.download(M, 'v1.0.0', s)));
       expect(all.every((d) => d.zipH1 === built.h1 && d.modH1 === built.goModH1)).toBe(true);
       expect(await runs()).toBe(1);
+      for (const d of all) d.zip.release();
+      const h1 = async (): Promise<string> => {
+        const d = await origin.download(M, 'v1.0.0', s);
+        d.zip.release();
+        return d.zipH1;
+      };
       // The download is kept for keepMs on the clock the origin was given, then fetched again.
       clock.advance(59_999);
-      expect((await origin.download(M, 'v1.0.0', s)).zipH1).toBe(built.h1);
+      expect(await h1()).toBe(built.h1);
       expect(await runs()).toBe(1);
       clock.advance(1);
-      expect((await origin.download(M, 'v1.0.0', s)).zipH1).toBe(built.h1);
+      expect(await h1()).toBe(built.h1);
       expect(await runs()).toBe(2);
       expect((await (await PrivateLedger.open(ledgerStorage)).get(M, 'v1.0.0'))?.zip).toBe(built.h1);
       // A zip breaking the module zip rules (another module's files) is refused.
       await expect(origin.download('corp.example/other', 'v1.0.0', s)).rejects.toThrow(/not_found|resolves|zip rules/);
+      // What is kept goes with godepot: its descriptor is closed then.
+      stop.abort();
     }
   });
 
@@ -834,7 +843,8 @@ describe('running go', () => {
       timeoutMs: 10_000,
     });
     const clock = new ManualClock();
-    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log, clock, keepMs: 60_000 });
+    const stop = new AbortController();
+    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log, clock, keepMs: 60_000 }, stop.signal);
     const s = new AbortController().signal;
     /** Descriptors of this process on a v.zip under workRoot that was unlinked. */
     const heldOpen = (): number =>
@@ -867,6 +877,11 @@ describe('running go', () => {
     // Past its time it is let go of (at the next download, here one that fails): the descriptor closes.
     clock.advance(60_000);
     await expect(origin.download(M, 'v2.0.0', s)).rejects.toThrow(/resolves to v1.0.0/);
+    expect(await settled(0)).toBe(0);
+    // And when godepot stops.
+    (await origin.download(M, 'v1.0.0', s)).zip.release();
+    expect(await settled(1)).toBe(1);
+    stop.abort();
     expect(await settled(0)).toBe(0);
   });
 });
