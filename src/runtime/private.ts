@@ -27,6 +27,8 @@ export interface VcsOptions {
   readonly onOriginState?: (host: string, state: OriginBreakerState, detail: string) => void;
   /** Told when a recorded private version's content changed at its origin (the incident log records it). */
   readonly onTagMoved?: (e: TagMovedEvent) => void;
+  /** Origin hosts the breaker follows at most (default ORIGIN_HOSTS). */
+  readonly originHosts?: number;
 }
 
 export interface PrivateWiring {
@@ -95,6 +97,7 @@ export async function wirePrivate(
     // The composition root's clock, as for the incidents the breaker reports and the answers it keeps stale.
     now: () => clock.now(),
     ...(vcs.onOriginState ? { onState: vcs.onOriginState } : {}),
+    ...(vcs.originHosts === undefined ? {} : { hosts: vcs.originHosts }),
   });
   const origin = new Origin(
     {

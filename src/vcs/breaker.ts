@@ -19,6 +19,8 @@ export interface OriginBreakerOptions {
   readonly halfOpenAfter: number;
   readonly now?: () => number;
   readonly onState?: (host: string, state: OriginBreakerState, detail: string) => void;
+  /** Hosts followed at most (default ORIGIN_HOSTS; a test of what the bound does elsewhere sets fewer). */
+  readonly hosts?: number;
 }
 
 interface HostState {
@@ -100,7 +102,7 @@ export class OriginBreaker {
     }
     this.hosts.delete(host);
     this.hosts.set(host, s);
-    while (this.hosts.size > ORIGIN_HOSTS || this.modules > ORIGIN_MODULES) this.forgetOldest();
+    while (this.hosts.size > (this.opts.hosts ?? ORIGIN_HOSTS) || this.modules > ORIGIN_MODULES) this.forgetOldest();
     if (s.openedAt === null && s.failures >= this.opts.failures) {
       s.openedAt = this.now();
       if (!s.reported) this.opts.onState?.(host, 'open', detail);

@@ -3,13 +3,17 @@
 // grow godepot's memory or its list of open incidents without limit (the
 // origin breaker remembers ORIGIN_HOSTS hosts), nor flood the operator's log
 // (each host's failed fetch and outage would be a line: spaced). Loopback
-// only: a fake `go` says each host does not resolve.
+// only: a fake `go` says each host does not resolve. The bound is set to
+// HOSTS here (ORIGIN_HOSTS is 1,000: 1,200 go runs took 72 s of a CI run);
+// the breaker's own tests hold it to ORIGIN_HOSTS.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeGoProxy } from '../world/index.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
-import { ORIGIN_HOSTS } from '../../src/vcs/breaker.js';
+
+/** The breaker's bound on origin hosts in this test. */
+const HOSTS = 100;
 
 let dir: string;
 let upstream: FakeGoProxy;
@@ -23,7 +27,7 @@ beforeAll(async () => {
   upstream = await FakeGoProxy.start([]);
   godepot = await startGodepot(
     { upstream: `${upstream.url},direct`, 'breaker-failures': '1', 'vcs-concurrency': '8', data: join(dir, 'data') },
-    { vcs: { go, env: { PATH: process.env.PATH ?? '' } } },
+    { vcs: { go, env: { PATH: process.env.PATH ?? '' }, originHosts: HOSTS } },
   );
 });
 
@@ -33,8 +37,8 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-it('keeps at most ORIGIN_HOSTS origin outages open, however many hosts clients name', async () => {
-  const hosts = ORIGIN_HOSTS + 200;
+it('keeps at most its bound of origin outages open, however many hosts clients name', async () => {
+  const hosts = HOSTS + 200;
   let next = 0;
   const statuses = new Map<number, number>();
   await Promise.all(
@@ -53,7 +57,7 @@ it('keeps at most ORIGIN_HOSTS origin outages open, however many hosts clients n
   ).toBe(true);
   const open = (await godepot.g.incidents.list()).filter((inc) => inc.end === undefined);
   expect(open.length).toBeGreaterThan(0);
-  expect(open.length).toBeLessThanOrEqual(ORIGIN_HOSTS);
+  expect(open.length).toBeLessThanOrEqual(HOSTS);
   // Nor the operator's log: every host's outage opened and most were forgotten, yet a few lines say so (the
   // incident records keep each one for the operator page).
   const loud = godepot.logs.filter((l) => typeof l.level === 'number' && l.level >= 30 && l.msg !== 'request');
