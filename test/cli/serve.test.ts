@@ -410,16 +410,15 @@ describe('a log nobody reads', () => {
       expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
       await waitFor(async () => /GET \/healthz 200 /.test(g.output()), 10_000, 'no access-log line');
       expect(g.output()).toMatch(/^godepot: GET \/healthz 200 [\d.]+ ms$/m);
-      // The pipe holds 64 KiB; 5,000 access lines are ~200 KiB. A server writing its log synchronously
-      // stops answering once the pipe is full.
+      // The pipe holds 64 KiB; 3,000 access lines are ~120 KiB. A server writing its log synchronously
+      // stops answering once the pipe is full: a request then waits past its 5 s. (Not a bound on the whole
+      // loop: 5,000 requests took 40 s on a loaded machine, and a blocked server fails one request anyway.)
       g.child.stdout?.pause();
-      const started = performance.now();
-      for (let i = 0; i < 5000; i++) {
+      for (let i = 0; i < 3000; i++) {
         const r = await fetch(`${g.url}/healthz`, { signal: AbortSignal.timeout(5000) });
         expect(r.status).toBe(200);
         await r.arrayBuffer();
       }
-      expect(performance.now() - started).toBeLessThan(30_000);
     } finally {
       g.child.stdout?.resume();
       await g.stop('SIGKILL');

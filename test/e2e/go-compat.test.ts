@@ -383,7 +383,7 @@ describe.skipIf(go === null)('the go command gets the same answers through godep
         ],
       },
     ]);
-  });
+  }, 60_000);
 
   it('go mod download -json (Sum, GoModSum, Origin) and go mod verify', async () => {
     await expectSame([
