@@ -58,7 +58,8 @@ export function checkPatterns(patterns: readonly string[]): string {
 export function parseUsers(text: string): User[] {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses (as for the config file).
+    json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch {
     throw new UsersFileError('not JSON');
   }

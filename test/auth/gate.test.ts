@@ -150,6 +150,8 @@ describe('the auth gate', () => {
 describe('the users file', () => {
   it('refuses what it cannot read as a whole', () => {
     expect(() => parseUsers('{')).toThrow(/not JSON/);
+    // Saved by a Windows editor: UTF-8 with a byte-order mark.
+    expect(parseUsers('\uFEFF{"users": []}')).toEqual([]);
     expect(() => parseUsers('{"users":[{"name":"a","tokenSha256":"abc","modules":["*"]}]}')).toThrow(/64 hex/);
     expect(() => parseUsers('{"users":[{"name":"a b","tokenSha256":"' + 'a'.repeat(64) + '","modules":[]}]}')).toThrow(
       /name/,
