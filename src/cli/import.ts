@@ -21,6 +21,7 @@ import {
   type CommandIO,
 } from './command-settings.js';
 import { startDirServer } from '../runtime/dir-server.js';
+import { HEAD_UNCHECKED } from '../sumdb/index.js';
 import { storageKey } from '../proxy/request.js';
 import type { Storage } from '../storage/index.js';
 import { mergeVersionList } from './export.js';
@@ -323,7 +324,7 @@ export async function importCommand(
     );
   }
   // The folder's head could not be proven to extend the one held: it was exported without the tiles for it.
-  if (heldBefore > 0 && report.failures.some((f) => f.problems.some((p) => p.includes('cannot check the tree head'))))
+  if (heldBefore > 0 && report.failures.some((f) => f.problems.some((p) => p.includes(HEAD_UNCHECKED))))
     notes.push(
       `note: this godepot holds the tree of size ${heldBefore}, and the folder does not prove its tree head extends it: on the connected side export again with --since ${heldBefore}`,
     );

@@ -12,6 +12,12 @@ export type SumdbErrorKind =
   /** A mirror's answer contradicts the verified history (502). */
   | 'inconsistent';
 
+/**
+ * The words of a failure to prove that a tree head extends the verified one (the tiles for it could not be
+ * read): `godepot import` looks for them in its report to say which `export --since` gives those tiles.
+ */
+export const HEAD_UNCHECKED = 'cannot check the tree head';
+
 export class SumdbError extends Error {
   constructor(
     readonly kind: SumdbErrorKind,

@@ -5,7 +5,7 @@ export {
   type SumdbStatus,
   type CacheOutcome,
 } from './mirror.js';
-export { SumdbError, type SumdbErrorKind } from './errors.js';
+export { HEAD_UNCHECKED, SumdbError, type SumdbErrorKind } from './errors.js';
 export type { SumdbRemote, RemoteResult } from './remote.js';
 export type { ForkEvidence, TreeEvents, VerifiedHead } from './tree-state.js';
 export { SumdbStore } from './store.js';

@@ -19,7 +19,7 @@ import {
   type Tree,
 } from './tlog/index.js';
 import { CLOCK_SKEW_MS, passed, systemClock, type Clock } from '../util/clock.js';
-import { SumdbError } from './errors.js';
+import { HEAD_UNCHECKED, SumdbError } from './errors.js';
 import { provenHashes } from './proven.js';
 import type { SumdbRemote } from './remote.js';
 import type { SumdbStore } from './store.js';
@@ -529,13 +529,7 @@ export class TreeState {
       const reader = this.verifiedReader(true, signal, remote);
       const hashes: HashReader = {
         readHashes: (indexes) =>
-          provenHashes(
-            this.name,
-            cur,
-            reader,
-            [...indexes],
-            `cannot check the tree head from ${from} against the verified one`,
-          ),
+          provenHashes(this.name, cur, reader, [...indexes], `${HEAD_UNCHECKED} from ${from} against the verified one`),
       };
       const proof = await this.check(() => findFork(tree, cur.tree, hashes), from, reader.sources);
       if (proof) throw await this.refuse(cur, tree, noteBytes, proof, from, false);
@@ -569,7 +563,7 @@ export class TreeState {
         : (err as Error).message;
       throw new SumdbError(
         'unavailable',
-        `checksum database ${this.name}: cannot check the tree head from ${from} against the verified one: ${why}`,
+        `checksum database ${this.name}: ${HEAD_UNCHECKED} from ${from} against the verified one: ${why}`,
         false,
         bad ? sources : undefined,
       );
