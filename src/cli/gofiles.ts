@@ -1,7 +1,7 @@
 // Readers for the files operators hand to warm/export: go.sum, go.mod and
 // plain lists of module@version. Pure (text in, values out); finding the
 // files on disk is targets.ts's job.
-import { check, isCanonicalVersion, type ModuleVersion } from '../module/index.js';
+import { canonicalVersion, check, isCanonicalVersion, type ModuleVersion } from '../module/index.js';
 
 export class GoFileError extends Error {
   constructor(
@@ -84,7 +84,55 @@ export interface GoModRequirements {
   readonly replacedVersions: Set<string>;
 }
 
-/** Splits one go.mod line into tokens: words, quoted strings (unquoted), and the punctuation ( ) =>. Comments dropped. */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+};
+
+/** The body of a "…" string as Go's strconv.Unquote reads it (\x41, \101, \u0041 …); null when it is invalid. */
+function goUnquote(body: string): string | null {
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i] as string;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const e = body[++i] ?? '';
+    const simple = SIMPLE_ESCAPES[e];
+    if (simple !== undefined) {
+      out += simple;
+      continue;
+    }
+    const width = { x: 2, u: 4, U: 8 }[e] ?? (/[0-7]/.test(e) ? 3 : 0);
+    const digits = e === 'x' || e === 'u' || e === 'U' ? body.slice(i + 1, i + 1 + width) : body.slice(i, i + 3);
+    if (width === 0 || digits.length !== width || !(e >= '0' && e <= '7' ? /^[0-7]+$/ : /^[0-9a-fA-F]+$/).test(digits))
+      return null;
+    const n = parseInt(digits, e >= '0' && e <= '7' ? 8 : 16);
+    i += e >= '0' && e <= '7' ? 2 : width;
+    if (e === 'x' || (e >= '0' && e <= '7')) {
+      if (n > 0xff) return null;
+      // A byte: one of UTF-8's, which a module path of ASCII needs no more of.
+      out += String.fromCharCode(n);
+    } else {
+      if (n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff)) return null;
+      out += String.fromCodePoint(n);
+    }
+  }
+  return out;
+}
+
+/**
+ * Splits one go.mod line into tokens as modfile's lexer does: words ("=>" is one only when it stands alone),
+ * quoted strings (unquoted as Go's strconv.Unquote does), and the punctuation ( ). Comments dropped.
+ */
 export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[] {
   const tokens: string[] = [];
   let i = 0;
@@ -97,21 +145,13 @@ export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[]
     } else if (c === '(' || c === ')') {
       tokens.push(c);
       i++;
-    } else if (line.startsWith('=>', i)) {
-      tokens.push('=>');
-      i += 2;
     } else if (c === '"' || c === '`') {
       let j = i + 1;
-      let s = '';
-      while (j < line.length && line[j] !== c) {
-        if (c === '"' && line[j] === '\\' && j + 1 < line.length) {
-          j++;
-          s += line[j];
-        } else s += line[j];
-        j++;
-      }
+      while (j < line.length && line[j] !== c) j += c === '"' && line[j] === '\\' ? 2 : 1;
       if (j >= line.length) throw new GoFileError(file, lineNo, 'unterminated quoted string');
-      tokens.push(s);
+      const body = line.slice(i + 1, j);
+      // A string Go cannot unquote stays quoted: no module path, as the go command refuses it where it is used.
+      tokens.push((c === '"' ? goUnquote(body) : body) ?? line.slice(i, j + 1));
       i = j + 1;
     } else {
       let j = i;
@@ -119,7 +159,6 @@ export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[]
         j < line.length &&
         !/\s/.test(line[j] as string) &&
         !line.startsWith('//', j) &&
-        !line.startsWith('=>', j) &&
         line[j] !== '(' &&
         line[j] !== ')'
       )
@@ -135,13 +174,23 @@ export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[]
  * The module versions a go.mod names: its requirements and the module
  * versions its replace directives point at (local-directory replacements
  * have no version and are left out). Other directives are ignored.
+ *
+ * A requirement's module path is checked only when it is not replaced: the
+ * go command takes `require corp/lib v0.0.0` with `replace corp/lib => ../lib`.
+ *
+ * `lax` reads a dependency's go.mod the way the go command does
+ * (modfile.ParseLax): only its require directives count, a version such as
+ * v1.2 is v1.2.0, and a requirement no proxy could serve (an invalid path) is
+ * left out rather than the whole file.
  */
-export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
+export function parseGoMod(text: string, file = 'go.mod', opts: { readonly lax?: boolean } = {}): GoModRequirements {
   let module: string | undefined;
   const requires: ModuleVersion[] = [];
+  const requireLines: number[] = [];
   const replacements: ModuleVersion[] = [];
   const replacedPaths = new Set<string>();
   const replacedVersions = new Set<string>();
+  /** The verb of the block being read ('' for one the go command does not know, such as "require x ("). */
   let block: string | null = null;
   const lines = text.split('\n');
   lines.forEach((raw, i) => {
@@ -158,19 +207,33 @@ export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
     } else {
       verb = tokens[0] as string;
       tokens = tokens.slice(1);
-      if (tokens[0] === '(' && tokens.length === 1) {
-        block = verb;
+      if (tokens[tokens.length - 1] === '(') {
+        block = tokens.length === 1 ? verb : '';
         return;
       }
+      // "require ()": an empty block.
+      if (tokens.length === 2 && tokens[0] === '(' && tokens[1] === ')') return;
     }
     if (verb === 'module' && tokens[0] !== undefined) module = tokens[0];
     else if (verb === 'require') {
       const [path, version] = tokens;
       if (path === undefined || version === undefined || tokens.length !== 2)
         throw new GoFileError(file, lineNo, 'usage: require module/path v1.2.3');
-      checkModuleVersion(file, lineNo, path, version);
+      if (opts.lax) {
+        const canonical = canonicalVersion(version);
+        if (canonical === '') checkModuleVersion(file, lineNo, path, version);
+        try {
+          check(path, canonical);
+        } catch {
+          return;
+        }
+        requires.push({ path, version: canonical });
+        return;
+      }
+      if (!isCanonicalVersion(version)) checkModuleVersion(file, lineNo, path, version);
       requires.push({ path, version });
-    } else if (verb === 'replace') {
+      requireLines.push(lineNo);
+    } else if (verb === 'replace' && !opts.lax) {
       const arrow = tokens.indexOf('=>');
       if (arrow < 1)
         throw new GoFileError(file, lineNo, 'usage: replace module/path [v1.2.3] => other/module v1.4.5 (or ./dir)');
@@ -184,6 +247,10 @@ export function parseGoMod(text: string, file = 'go.mod'): GoModRequirements {
         replacements.push({ path, version });
       }
     }
+  });
+  const gm = { replacedPaths, replacedVersions };
+  requires.forEach((r, i) => {
+    if (!isReplaced(r, gm)) checkModuleVersion(file, requireLines[i] ?? 0, r.path, r.version);
   });
   return { ...(module === undefined ? {} : { module }), requires, replacements, replacedPaths, replacedVersions };
 }

@@ -144,7 +144,7 @@ async function warmOne(
       if (kind === 'mod' && t.graph) {
         try {
           const text = (isBlob(a.body) ? await a.body.read() : a.body).toString('utf8');
-          graph.push(...parseGoMod(text, `${t.path}@${t.version}/go.mod`).requires);
+          graph.push(...parseGoMod(text, `${t.path}@${t.version}/go.mod`, { lax: true }).requires);
         } catch {
           // A dependency's go.mod the walk cannot read is the go command's business, not warm's.
         }

@@ -147,8 +147,16 @@ replace (
     expect(isReplaced({ path: 'example.com/x49999', version: 'v9.0.0' }, r)).toBe(true);
   });
 
-  it('tokenizes like modfile: => and parentheses split words, escapes in double quotes, comments end the line', () => {
-    expect(goModTokens('replace a=>b v1 // c')).toEqual(['replace', 'a', '=>', 'b', 'v1']);
+  it('tokenizes like modfile: parentheses split words, => does not, escapes in double quotes, comments end the line', () => {
+    // golang.org/x/mod v0.43.0: Parse refuses "replace a=>b v1.0.0" (usage: one word, no arrow).
+    expect(goModTokens('replace a=>b v1 // c')).toEqual(['replace', 'a=>b', 'v1']);
+    expect(goModTokens('replace a => b v1')).toEqual(['replace', 'a', '=>', 'b', 'v1']);
+    // strconv.Unquote's escapes (golang.org/x/mod v0.43.0 reads "example.com/\x61\u0062" as example.com/ab).
+    expect(goModTokens('require "example.com/\\x61\\u0062\\143" v1.0.0')).toEqual([
+      'require',
+      'example.com/abc',
+      'v1.0.0',
+    ]);
     expect(goModTokens('require ("x\\"y" `raw//not comment`)')).toEqual([
       'require',
       '(',
@@ -200,6 +208,48 @@ replace example.com/quoted v0.1.0 => ./local
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('parseGoMod as the go command reads go.mod files (golang.org/x/mod v0.43.0 Parse / ParseLax)', () => {
+  it('takes a requirement on a module path without a dot when a replace directive replaces it', () => {
+    const text =
+      'module example.com/app\n\nrequire (\n\tmyorg/shared v0.0.0-00010101000000-000000000000\n\tgithub.com/pkg/errors v0.9.1\n)\n\nreplace myorg/shared => ../shared\n';
+    const gm = parseGoMod(text);
+    expect(gm.requires.filter((r) => !isReplaced(r, gm))).toEqual([
+      { path: 'github.com/pkg/errors', version: 'v0.9.1' },
+    ]);
+    // Not replaced, it is still refused, naming the line.
+    expect(() => parseGoMod('require myorg/shared v1.0.0\n')).toThrow(/go.mod:1: .*missing dot/);
+  });
+
+  it('takes an empty one-line block and ignores a block the go command does not know', () => {
+    expect(parseGoMod('require ()\nrequire example.com/a v1.0.0\n').requires).toEqual([
+      { path: 'example.com/a', version: 'v1.0.0' },
+    ]);
+    expect(parseGoMod('require example.com/x v1.0.0 (\n\tjunk\n)\n', 'go.mod', { lax: true }).requires).toEqual([]);
+  });
+
+  it('lax (a dependency go.mod): only requires count, versions made canonical, unusable requirements left out', () => {
+    // ParseLax of this file: require example.com/a@v1.2.0, example.com/b@v1.0.0, /abs/dir@v1.0.0 (no path check);
+    // its replace and exclude lines are ignored, malformed or not.
+    const text = [
+      'module example.com/dep',
+      'require (',
+      '\texample.com/a v1.2',
+      '\t/abs/dir v1.0.0',
+      '\texample.com/b v1.0.0+build',
+      ')',
+      'replace example.com/a => example.com/z v1.2',
+      'replace garbage',
+      'exclude example.com/b master',
+      '',
+    ].join('\n');
+    expect(parseGoMod(text, 'go.mod', { lax: true }).requires).toEqual([
+      { path: 'example.com/a', version: 'v1.2.0' },
+      { path: 'example.com/b', version: 'v1.0.0' },
+    ]);
+    expect(() => parseGoMod(text)).toThrow(/go.mod:3: example.com\/a@v1.2: not an exact version/);
   });
 });
 
