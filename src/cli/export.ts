@@ -91,7 +91,8 @@ export function mergeVersionList(existing: string, versions: Iterable<string>): 
   const all = new Set(
     existing
       .split('\n')
-      .map((l) => l.trim())
+      // The go command takes a line's first field ("v1.2.3 2019-01-01T00:00:00Z" lists v1.2.3).
+      .map((l) => l.trim().split(/\s+/)[0] ?? '')
       .filter((l) => isValid(l)),
   );
   for (const v of versions) all.add(v);

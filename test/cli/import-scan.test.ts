@@ -173,5 +173,9 @@ describe('export layout', () => {
     expect(mergeVersionList('v1.10.0\nv1.2.0\n\nnot-a-version\n', ['v1.2.0', 'v1.9.0', 'v2.0.0+incompatible'])).toBe(
       'v1.2.0\nv1.9.0\nv1.10.0\nv2.0.0+incompatible\n',
     );
+    // The go command's proxy client (cmd/go, Go 1.26) takes each line's first field: a list may give times too.
+    expect(mergeVersionList('v1.0.0 2019-01-01T00:00:00Z\r\n  v1.1.0\tx\n', ['v1.2.0'])).toBe(
+      'v1.0.0\nv1.1.0\nv1.2.0\n',
+    );
   });
 });
