@@ -8,6 +8,7 @@ import type { OpenBlob, StagedBlob, Storage } from '../storage/index.js';
 import { BadBodyError, LocalFailure, readLimited, type BodyReader, type Fetched } from '../upstream/index.js';
 import type { ModuleSource } from './context.js';
 import { GodepotError } from './errors.js';
+import { goFields, GO_MAX_DEPTH, rawMembers } from './go-json.js';
 import { describeRequest, upstreamPath, type ProxyRequest } from './request.js';
 
 /** Limits for the small artifacts (the go command's own are similar or looser). */
@@ -147,60 +148,55 @@ export function checkInfo(req: ProxyRequest, body: Buffer, upstream: string): vo
     );
 }
 
-/** A JSON key as Go's encoding/json matches it to a field name (ASCII case, and ſ and K as s and k). */
-function goFold(key: string): string {
-  return key
-    .replace(/[a-z]/g, (c) => c.toUpperCase())
-    .replace(/\u017f/g, 'S')
-    .replace(/\u212a/g, 'K');
+/** The string fields of the go command's codehost.Origin, an .info's provenance. */
+const ORIGIN_FIELDS = ['VCS', 'URL', 'Subdir', 'Hash', 'TagPrefix', 'TagSum', 'Ref', 'RepoSum'] as const;
+
+/** Why the go command's json.Unmarshal would refuse raw as its codehost.Origin (a pointer: null is none), or null. */
+function originProblem(raw: string): string | null {
+  if (raw === 'null') return null;
+  if (!raw.startsWith('{')) return 'Origin is not a JSON object';
+  const fields = goFields(rawMembers(raw).members, ORIGIN_FIELDS);
+  if (typeof fields === 'string') return `Origin: ${fields}`;
+  for (const f of ORIGIN_FIELDS) {
+    const v = fields[f];
+    if (v !== undefined && v !== 'null' && !v.startsWith('"')) return `Origin.${f} is not a string`;
+  }
+  return null;
 }
 
 /**
- * Version and Time of an .info object as the go command's json.Unmarshal
- * reads them: a key matches a field whatever its case, the last one
- * winning. JSON.parse keeps exact duplicates' last value too, but not the
- * order of keys that differ in case, so two spellings of one field are
- * refused: the go command might read the other one.
+ * What is wrong with an .info / @latest body (see checkInfo), or null: what
+ * the go command's json.Unmarshal into its RevInfo would refuse (go-json.ts),
+ * then godepot's checks of Version.
  */
-function goFields(json: Record<string, unknown>): { Version?: unknown; Time?: unknown } | string {
-  const found: Record<string, string> = {};
-  for (const key of Object.keys(json)) {
-    const name = { VERSION: 'Version', TIME: 'Time' }[goFold(key)];
-    if (name === undefined) continue;
-    const other = found[name];
-    if (other !== undefined)
-      return `it has both ${JSON.stringify(other)} and ${JSON.stringify(key)}, which the go command reads as one field`;
-    found[name] = key;
-  }
-  return {
-    ...(found.Version === undefined ? {} : { Version: json[found.Version] }),
-    ...(found.Time === undefined ? {} : { Time: json[found.Time] }),
-  };
-}
-
-/** What is wrong with an .info / @latest body (see checkInfo), or null. */
 function infoProblem(req: ProxyRequest, body: Buffer): string | null {
+  const text = body.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return 'not JSON';
   }
-  if (typeof json !== 'object' || json === null) return 'not a JSON object';
-  const fields = goFields(json as Record<string, unknown>);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'not a JSON object';
+  const { members, depth } = rawMembers(text);
+  if (depth > GO_MAX_DEPTH) return `it nests deeper than the go command reads (${GO_MAX_DEPTH} levels)`;
+  const fields = goFields(members, ['Version', 'Time', 'Origin']);
   if (typeof fields === 'string') return fields;
-  const { Version, Time } = fields;
-  if (typeof Version !== 'string') return 'no Version';
-  // null leaves a Go time.Time as it is (zero).
-  if (Time !== undefined && Time !== null && (typeof Time !== 'string' || !isRfc3339(Time)))
+  const version: unknown = fields.Version === undefined ? undefined : JSON.parse(fields.Version);
+  if (typeof version !== 'string') return 'no Version';
+  // null leaves a Go time.Time as it is (zero). Go parses a Time's text without unescaping it: "\u005a" is no Z.
+  const time = fields.Time;
+  if (time !== undefined && time !== 'null' && (!/^"[^"\\]*"$/.test(time) || !isRfc3339(time.slice(1, -1))))
     return 'Time is not an RFC 3339 time';
-  if (!isCanonicalVersion(Version)) return `Version ${JSON.stringify(Version)} is not canonical`;
+  const origin = fields.Origin === undefined ? null : originProblem(fields.Origin);
+  if (origin !== null) return origin;
+  if (!isCanonicalVersion(version)) return `Version ${JSON.stringify(version)} is not canonical`;
   try {
-    check(req.path, Version);
+    check(req.path, version);
   } catch (err) {
     return (err as Error).message;
   }
-  if (req.kind === 'info' && !req.query && Version !== req.version)
-    return `info for version ${Version} instead of requested version ${req.version}`;
+  if (req.kind === 'info' && !req.query && version !== req.version)
+    return `info for version ${version} instead of requested version ${req.version}`;
   return null;
 }

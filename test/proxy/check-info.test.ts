@@ -77,6 +77,41 @@ describe('checkInfo reads the fields as the go command does (json.Unmarshal matc
   });
 });
 
+describe("checkInfo refuses what json.Unmarshal into the go command's RevInfo refuses (differential against go1.26.8)", () => {
+  const body = (s: string): Buffer => Buffer.from(s);
+  const nested = (levels: number): string =>
+    `{"Version":"v1.0.0","X":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+  it.each([
+    // time.Time parses its text without unescaping it.
+    ['{"Version":"v1.0.0","Time":"2020-01-01T00:00:00\\u005a"}', /Time is not an RFC 3339 time/],
+    // Every occurrence of a key is decoded: a wrong one fails the answer, whichever comes last.
+    ['{"Version":5,"Version":"v1.0.0"}', /gives "Version" twice/],
+    ['{"Version":"v1.0.0","Time":"junk","Time":"2020-01-01T00:00:00Z"}', /gives "Time" twice/],
+    // Origin is a *codehost.Origin: an object of strings.
+    ['{"Version":"v1.0.0","Origin":[]}', /Origin is not a JSON object/],
+    ['{"Version":"v1.0.0","Origin":"git"}', /Origin is not a JSON object/],
+    ['{"Version":"v1.0.0","Origin":{"VCS":5}}', /Origin.VCS is not a string/],
+    ['{"Version":"v1.0.0","origin":{"hash":{"a":1}}}', /Origin.Hash is not a string/],
+    ['{"Version":"v1.0.0","Origin":{"URL":"a","url":"b"}}', /Origin: it has both "URL" and "url"/],
+    // encoding/json stops at 10,000 levels.
+    [nested(10_001), /nests deeper than the go command reads/],
+  ])('refuses %s', (text, why) => {
+    expect(() => checkInfo(req, body(text), 'http://up.example')).toThrow(why);
+  });
+
+  it.each([
+    // The go command writes & < > in strings as \u0026 \u003c \u003e: escapes are fine outside Time.
+    '{"Version":"v1.0.0","Origin":{"VCS":"git","URL":"https://git.example/r?a=1\\u0026b=2","Hash":"0123abc","Ref":null}}',
+    '{"Version":"v1.0.0","Origin":null,"Time":"2020-01-01T00:00:00Z"}',
+    // Fields Go does not decode (Name and Short are json:"-"), whatever they hold.
+    '{"Version":"v1.0.0","Name":5,"Short":[1,{"a":"}"}],"Extra":{"Version":"v9.9.9"}}',
+    ' { "Version" : "v1.0.0" , "Time" : "2020-01-01T00:00:00Z" } ',
+    nested(10_000),
+  ])('takes %s', (text) => {
+    expect(() => checkInfo(req, body(text), 'http://up.example')).not.toThrow();
+  });
+});
+
 describe("an .info the go command cannot use is that upstream's failure, as in the go command's GOPROXY walk", () => {
   const servers: Server[] = [];
   const pools: HttpPools[] = [];
