@@ -154,7 +154,10 @@ export function upstreamState(u: UpstreamView, offline: boolean): { kind: StateK
 export function ownProblems(readyz: unknown): string[] {
   const r = (readyz ?? {}) as {
     storage?: { kind?: unknown; writable?: unknown; error?: unknown };
-    coordination?: { redis?: { state?: unknown } };
+    coordination?: {
+      redis?: { state?: unknown };
+      workers?: { of?: unknown; down?: Array<{ slot?: unknown; state?: unknown; since?: unknown } | null> };
+    };
     sumdb?: Array<{ name?: unknown; status?: unknown } | null>;
   };
   const out: string[] = [];
@@ -163,6 +166,16 @@ export function ownProblems(readyz: unknown): string[] {
       `godepot cannot write its storage${typeof r.storage.error === 'string' ? ` (${r.storage.error})` : ''}: new modules fail, what it holds is served`,
     );
   if (r.coordination?.redis?.state === 'down') out.push('Redis is down: this node coordinates alone');
+  const workers = r.coordination?.workers;
+  // A slot waiting after its workers died young again and again (one starting is no problem: see /readyz).
+  for (const d of Array.isArray(workers?.down) ? workers.down : [])
+    if (d?.state === 'waiting' && typeof d.slot === 'number') {
+      const since = parseTime(d.since);
+      const of = typeof workers?.of === 'number' ? ` of ${workers.of}` : '';
+      out.push(
+        `worker ${d.slot}${of} keeps dying soon after it starts${since === null ? '' : ` (not serving since ${clock(since)})`}: this machine serves with fewer workers; its log says why`,
+      );
+    }
   for (const d of Array.isArray(r.sumdb) ? r.sumdb : [])
     if (d?.status === 'misconfigured')
       out.push(
@@ -179,7 +192,11 @@ export function ownProblems(readyz: unknown): string[] {
 export function nodeLine(readyz: unknown): string {
   const r = (readyz !== null && typeof readyz === 'object' ? readyz : {}) as {
     node?: unknown;
-    coordination?: { kind?: unknown; redis?: { state?: unknown; since?: unknown } | null } | null;
+    coordination?: {
+      kind?: unknown;
+      redis?: { state?: unknown; since?: unknown } | null;
+      workers?: { of?: unknown; serving?: unknown } | null;
+    } | null;
   };
   const parts = typeof r.node === 'string' && r.node !== '' ? [`node ${r.node}`] : [];
   const c = r.coordination !== null && typeof r.coordination === 'object' ? r.coordination : {};
@@ -190,7 +207,11 @@ export function nodeLine(readyz: unknown): string {
       `Redis ${state}${since === null ? '' : ` since ${clock(since)}`}`,
       "requests and latency are this node's",
     );
-  } else if (c.kind === 'workers') parts.push("this machine's workers");
+  } else if (c.kind === 'workers') {
+    const w = c.workers;
+    const counted = typeof w?.of === 'number' && typeof w.serving === 'number';
+    parts.push(`this machine's workers${counted ? ` (${w.serving} of ${w.of} serving)` : ''}`);
+  }
   return parts.join(' · ');
 }
 

@@ -263,6 +263,27 @@ describe('headline', () => {
     expect(head.ok).toBe(false);
     expect(head.text.startsWith('godepot cannot write its storage')).toBe(true);
     expect(head.text).toContain('1 upstream failing');
+    // A worker slot in a crash loop is ours too; one starting is not.
+    const since2 = '2026-03-01T12:03:00Z';
+    expect(
+      ownProblems({
+        coordination: {
+          kind: 'workers',
+          workers: {
+            of: 2,
+            serving: 0,
+            down: [
+              { slot: 1, state: 'starting', since: since2 },
+              { slot: 2, state: 'waiting', since: since2, youngDeaths: 3 },
+              null,
+              { slot: 'x', state: 'waiting' },
+            ],
+          },
+        },
+      }),
+    ).toEqual([
+      'worker 2 of 2 keeps dying soon after it starts (not serving since 12:03:00 UTC): this machine serves with fewer workers; its log says why',
+    ]);
     // A healthy or absent answer adds nothing.
     expect(ownProblems({ status: 'ok', storage: { kind: 'fs', writable: true }, sumdb: [] })).toEqual([]);
     expect(ownProblems(undefined)).toEqual([]);
@@ -287,6 +308,12 @@ describe('nodeLine', () => {
       "Redis down since 12:03:00 UTC · requests and latency are this node's",
     );
     expect(nodeLine({ node: 'a', coordination: { kind: 'workers' } })).toBe("node a · this machine's workers");
+    expect(nodeLine({ coordination: { kind: 'workers', workers: { of: 2, serving: 1, down: [] } } })).toBe(
+      "this machine's workers (1 of 2 serving)",
+    );
+    expect(nodeLine({ coordination: { kind: 'workers', workers: { of: '2', serving: null } } })).toBe(
+      "this machine's workers",
+    );
     expect(nodeLine({ coordination: { kind: 'local' } })).toBe('');
     for (const garbled of [undefined, null, 'x', { node: 7, coordination: 5 }, { coordination: { kind: 'redis' } }])
       expect(nodeLine(garbled)).not.toMatch(/undefined|null|NaN|Invalid/);
