@@ -782,6 +782,7 @@ export class SumdbMirror {
   private async hashTile(t: Tile, signal?: AbortSignal): Promise<{ body: Buffer; cache: CacheOutcome }> {
     const stored = await this.store.readTile(t);
     if (stored && this.provenTile(t, stored)) return { body: stored, cache: 'hit' };
+    if (!stored) await this.notStoredOffline(t, signal);
     const body = Buffer.concat(await this.tileHashes(t, stored !== null, signal));
     if (!stored) return { body, cache: 'miss' };
     if (!body.equals(stored)) {
@@ -797,9 +798,24 @@ export class SumdbMirror {
     const stored = await this.store.readTile(t);
     const held = stored && (await this.provenDataTile(t, stored, signal));
     if (held) return { body: held, cache: 'hit' };
+    await this.notStoredOffline(t, signal);
     const head = await this.headCovering(t.n * FULL + t.w, signal);
     const { records } = await this.dataTiles.fetch(t.n, head, signal);
     return { body: dataTilePrefix(records, t.w), cache: 'miss' };
+  }
+
+  /**
+   * Offline, a tile not stored (as wide as asked) is not found, as a lookup
+   * not stored is (--offline: nothing is asked upstream; the client moves on);
+   * one beyond the verified tree says so (headCovering).
+   */
+  private async notStoredOffline(t: Tile, signal?: AbortSignal): Promise<void> {
+    if (!this.opts.offline) return;
+    await this.headCovering((t.n * FULL + t.w) * FULL ** Math.max(t.l, 0), signal);
+    throw new SumdbError(
+      'not_found',
+      `not found: ${tilePath(t)} is not in godepot's copy of ${this.name} and godepot is offline`,
+    );
   }
 
   /**
