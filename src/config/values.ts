@@ -163,8 +163,6 @@ export function parseUpstreamList(input: string): UpstreamList {
     // As read (a bare host gets https://), so that messages can redact its user:password.
     const entry = goproxyEntry(token);
     const url = httpUrl(entry, 'upstream');
-    if (url.search || url.hash)
-      throw new ValueError(`invalid upstream URL ${shown(entry)}: no query or fragment allowed`);
     const { name, credential } = credentialsOf(url, entry, 'upstream');
     const where = withoutUserinfo(url);
     if (seen.has(where))
@@ -197,6 +195,11 @@ function httpUrl(token: string, what: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ValueError(`invalid ${what} URL ${shown(token)}: the scheme must be http or https`);
+  // An empty "?" or "#" leaves search and hash empty, yet the path godepot appends would land after it.
+  if (url.href.includes('?') || url.href.includes('#'))
+    throw new ValueError(
+      `invalid ${what} URL ${shown(token)}: no query or fragment allowed; remove the part from "?" or "#"`,
+    );
   return url;
 }
 

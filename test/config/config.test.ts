@@ -152,6 +152,34 @@ describe('value syntaxes', () => {
     expect(() => parseSumdbSpec(`${TEST_KEY} ftp://x`)).toThrow(/scheme/);
   });
 
+  it('refuses an upstream or database URL with a query or fragment, even an empty "?" or "#"', () => {
+    // go1.26.8 reads GOPROXY=https://proxy.example/p? as the proxy https://proxy.example/p, asking for
+    // https://proxy.example/p/golang.org/x/text/@v/list?, and GOSUMDB="KEY https://m.example/p?x=1" as the database at
+    // https://m.example/p, asking for https://m.example/p/lookup/M@V?x=1. godepot appends its paths to the URL text,
+    // after the "?" or "#", so it asked for https://proxy.example/p? on every call: refused, as a query is, instead.
+    for (const bad of [
+      'https://proxy.example/p?',
+      'https://proxy.example/p#',
+      'proxy.example?',
+      'https://proxy.example/p?#',
+    ])
+      expect(() => parseUpstreamList(bad), bad).toThrow(
+        /: no query or fragment allowed; remove the part from "\?" or "#"$/,
+      );
+    for (const bad of [
+      'https://m.example/p?x=1',
+      'https://m.example/p?',
+      'https://m.example#f',
+      'https://m.example/p#',
+    ])
+      expect(() => parseSumdbSpec(`${TEST_KEY} ${bad}`), bad).toThrow(
+        `invalid sumdb URL "${bad}": no query or fragment allowed; remove the part from "?" or "#"`,
+      );
+    expect(() => parseUpstreamList('https://proxy.example/p?')).toThrow(
+      'invalid upstream URL "https://proxy.example/p?": no query or fragment allowed; remove the part from "?" or "#"',
+    );
+  });
+
   it('parses listen addresses', () => {
     expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(parseListen(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
