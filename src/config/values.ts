@@ -163,6 +163,9 @@ export function parseUpstreamList(input: string): UpstreamList {
     // As read (a bare host gets https://), so that messages can redact its user:password.
     const entry = goproxyEntry(token);
     const url = httpUrl(entry, 'upstream');
+    // The go command cleans the path it asks for (path.Join): https://h/a//b is asked as https://h/a/b/….
+    if (/\/\/[^/]/.test(url.pathname))
+      throw new ValueError(`invalid upstream URL ${shown(entry)}: its path has an empty element ("//"); write one "/"`);
     const { name, credential } = credentialsOf(url, entry, 'upstream');
     const where = withoutUserinfo(url);
     if (seen.has(where))
@@ -195,6 +198,12 @@ function httpUrl(token: string, what: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ValueError(`invalid ${what} URL ${shown(token)}: the scheme must be http or https`);
+  // The URL parser of browsers reads "https:/host" and "https:///host" as https://host, "\" as "/", and drops tabs
+  // and newlines; the go command reads a URL with no host, asks for "%5C", and refuses control characters.
+  if (!/^https?:\/\/[^/\\]/i.test(token) || /[\\\x00-\x1f\x7f]/.test(token))
+    throw new ValueError(
+      `invalid ${what} URL ${shown(token)}: write it as http(s)://HOST[:PORT][/PATH], with "//" before the host and "/" (not "\\") between path elements`,
+    );
   // An empty "?" or "#" leaves search and hash empty, yet the path godepot appends would land after it.
   if (url.href.includes('?') || url.href.includes('#'))
     throw new ValueError(

@@ -180,6 +180,38 @@ describe('value syntaxes', () => {
     );
   });
 
+  it('refuses URL spellings a browser URL parser repairs but the go command reads otherwise', () => {
+    // go1.26.8 (net/url, path.Join in proxyRepo.getBody) reads GOPROXY=https:/proxy.example and https:///proxy.example
+    // as URLs with no host, https://proxy.example/a\b as the path /a%5Cb, https://proxy.example/a//b as asking for
+    // https://proxy.example/a/b/golang.org/x/text/@v/list, and refuses a tab in a URL. godepot (WHATWG URL) read them as
+    // https://proxy.example, /a/b, /a//b and a URL without the tab: other upstreams than the go command's.
+    const shape =
+      ': write it as http(s)://HOST[:PORT][/PATH], with "//" before the host and "/" (not "\\") between path elements';
+    for (const bad of [
+      'https:/proxy.example',
+      'https:///proxy.example',
+      'https://proxy.example/a\\b',
+      'C:\\proxy',
+      'https://proxy.example/a\tb',
+    ])
+      expect(() => parseUpstreamList(bad), bad).toThrow(shape);
+    expect(() => parseUpstreamList('https:/proxy.example')).toThrow(
+      `invalid upstream URL "https:/proxy.example"${shape}`,
+    );
+    expect(() => parseSumdbSpec(`${TEST_KEY} https:/m.example`)).toThrow(
+      `invalid sumdb URL "https:/m.example"${shape}`,
+    );
+    expect(() => parseSumdbSpec(`${TEST_KEY} https://m.example/a\\b`)).toThrow(shape);
+    expect(() => parseUpstreamList('https://proxy.example/a//b')).toThrow(
+      'invalid upstream URL "https://proxy.example/a//b": its path has an empty element ("//"); write one "/"',
+    );
+    // What the go command reads the same way stays accepted: a trailing "//" (cleaned by both), a bare host.
+    expect(parseUpstreamList('https://proxy.example/a//,proxy2.example').entries.map((e) => e.url)).toEqual([
+      'https://proxy.example/a',
+      'https://proxy2.example',
+    ]);
+  });
+
   it('parses listen addresses', () => {
     expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(parseListen(':9000')).toEqual({ host: '0.0.0.0', port: 9000 });
