@@ -13,7 +13,7 @@ import { ValueError } from '../config/values.js';
 import { parseGosumdb } from './doctor/config-check.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 import { publicPathsMatched } from './doctor/config-check.js';
-import { splitPatterns } from '../module/index.js';
+import { InvalidPatternError, patternList, splitPatterns } from '../module/index.js';
 
 export type Fallback = 'none' | 'proxy.golang.org' | 'direct';
 export type CiFormat = 'shell' | 'github' | 'gitlab';
@@ -167,7 +167,7 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
       why: `builds never rewrite go.mod or go.sum${(o.goflags ?? '').trim() ? ' (your GOFLAGS kept)' : ''}`,
     },
   ];
-  const patterns = o.private.trim();
+  const patterns = privatePatterns(o.private);
   if (patterns !== '') {
     const hits = publicPathsMatched(patterns);
     if (hits.length > 0)
@@ -199,6 +199,24 @@ export function ciEnv(o: CiEnvOptions): CiVar[] {
     });
   }
   return vars;
+}
+
+/**
+ * The --private patterns as the go command is to read them: entries trimmed
+ * (it would take " b.example" as a pattern matching nothing). A malformed one
+ * is refused: the go command ignores it, so GOPRIVATE and GONOSUMDB would
+ * keep nothing private, as godepot's own --private refuses it.
+ */
+function privatePatterns(value: string): string {
+  try {
+    return patternList([value]).join(',');
+  } catch (err) {
+    if (err instanceof InvalidPatternError)
+      throw new ConfigError(
+        `invalid --private: ${err.message}; the go command ignores such a pattern, so it would keep nothing private: write a path.Match glob like git.corp.example or *.corp.example`,
+      );
+    throw err;
+  }
 }
 
 /**

@@ -70,6 +70,22 @@ describe('ci-env', () => {
     );
   });
 
+  it('refuses a malformed --private pattern, which the go command would ignore, and trims the entries it prints', () => {
+    // go1.26.8's module.MatchPrefixPatterns skips a pattern path.Match calls malformed, and matches " b.example" as
+    // written: GOPRIVATE=GONOSUMDB='git.corp.example/[team' kept nothing private, the paths went to sum.golang.org.
+    expect(() => vars({ private: 'git.corp.example/[team' })).toThrow(
+      'invalid --private: pattern "git.corp.example/[team": syntax error in pattern; the go command ignores such a pattern, so it would keep nothing private: write a path.Match glob like git.corp.example or *.corp.example',
+    );
+    expect(() => vars({ private: 'a.corp.example,\\', privateVia: 'godepot' })).toThrow(
+      /invalid --private: pattern "\\\\"/,
+    );
+    expect(vars({ private: ' a.corp.example , b.corp.example,' })).toMatchObject({
+      GOPRIVATE: 'a.corp.example,b.corp.example',
+      GONOPROXY: 'a.corp.example,b.corp.example',
+      GONOSUMDB: 'a.corp.example,b.corp.example',
+    });
+  });
+
   it('--private given twice keeps both patterns', async () => {
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: process.stderr, env: {} };
