@@ -329,6 +329,10 @@ function checkSumdbName(name: string): void {
     name.endsWith('/') ||
     url.host + (url.pathname === '/' ? '' : url.pathname) !== name
   ) {
+    // Host names are read in lower case (the URL parser lowers them): said, rather than "must be host[/path]".
+    const lower = name.toLowerCase();
+    if (lower !== name && url && url.host + (url.pathname === '/' ? '' : url.pathname) === lower)
+      throw new ValueError(`invalid sumdb name ${JSON.stringify(name)}: write its host in lower case (${lower})`);
     throw new ValueError(`invalid sumdb name ${JSON.stringify(name)} (must be host[/path])`);
   }
 }

@@ -123,6 +123,10 @@ describe('value syntaxes', () => {
     });
     expect(parseSumdbSpec('sum.golang.org')).toEqual(d);
     expect(parseSumdbSpec(SUM_GOLANG_ORG_KEY)).toEqual(d);
+    // A name in upper case (the go command takes it; godepot keeps host names lower-case) says what to write.
+    expect(() => parseSumdbSpec('Sum.Example+12345678+AQ==')).toThrow(
+      'invalid sumdb name "Sum.Example": write its host in lower case (sum.example)',
+    );
     // The go command's spellings: a known name with URLs, and its one alias.
     expect(parseSumdbSpec('sum.golang.org https://mirror.example/sumdb/sum.golang.org')).toEqual({
       name: 'sum.golang.org',
