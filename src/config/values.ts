@@ -215,9 +215,13 @@ function httpUrl(token: string, what: string): URL {
 /** The name a URL is shown by and its credential (credentials.ts); a ValueError for a malformed user:password. */
 function credentialsOf(url: URL, token: string, what: string): { name: string; credential?: UrlCredential } {
   try {
+    // As the go command's url.Parse: a malformed %-escape there is an error (else it would be sent as written).
+    for (const part of [url.username, url.password]) decodeURIComponent(part);
     return splitCredentials(url);
   } catch {
-    throw new ValueError(`invalid ${what} URL ${shown(token)}: its user:password has a malformed %-escape`);
+    throw new ValueError(
+      `invalid ${what} URL ${shown(token)}: its user:password has a malformed %-escape; write "%" as %25`,
+    );
   }
 }
 

@@ -109,6 +109,10 @@ describe('value syntaxes', () => {
     ]);
     for (const bad of ['https://alice:s3cret@corp.example?x', 'alice:s3cret@corp.example?x'])
       expect(() => parseUpstreamList(bad)).toThrow(/"https:\/\/alice:xxxxx@corp\.example\?x": no query/);
+    // A malformed %-escape: the go command's url.Parse refuses it (sent as written, it would be another password).
+    expect(() => parseUpstreamList('https://alice:s3%zzt@corp.example')).toThrow(
+      'invalid upstream URL "https://alice:xxxxx@corp.example": its user:password has a malformed %-escape; write "%" as %25',
+    );
   });
 
   it('parses GOSUMDB-style database specs, keys with "+" in their data included', () => {
