@@ -9,7 +9,7 @@ import { GoRunner } from '../vcs/gorun.js';
 import { existsSync } from 'node:fs';
 import { legacyEntries, PrivateLedger } from '../vcs/ledger.js';
 import { openStorage } from '../runtime/stores.js';
-import { S3Storage } from '../storage/index.js';
+import { openLocalFile, S3Storage } from '../storage/index.js';
 import { Origin } from '../vcs/origin.js';
 import { matchPrefixPatterns } from '../module/index.js';
 import { join } from 'node:path';
@@ -76,7 +76,7 @@ export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO)
     timeoutMs: settings.vcs.timeout,
   });
   const isPrivate = (p: string): boolean => settings.private !== '' && matchPrefixPatterns(settings.private, p);
-  const origin = new Origin({ runner, ledger: null, isPrivate, log });
+  const origin = new Origin({ runner, openFile: openLocalFile, ledger: null, isPrivate, log });
   let changed = 0;
   let failed = 0;
   const signal = new AbortController().signal;

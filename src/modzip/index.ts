@@ -22,7 +22,7 @@ export {
   type ZipEntryInfo,
   type ZipReadOptions,
 } from './zip.js';
-export { ZipError, bufferSource, type ByteSource } from './zipfile.js';
+export { ZipError, bufferSource, rangedSource, type ByteSource } from './zipfile.js';
 export { hash1, hashFiles, hashGoMod, type FileDigest } from './dirhash.js';
 export { goModLang, type GoLang } from './gomod.js';
 export { strToFold } from './fold.js';

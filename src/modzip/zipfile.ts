@@ -79,6 +79,23 @@ export function bufferSource(buf: Buffer, chunkSize = 1 << 20): ByteSource {
   };
 }
 
+/**
+ * A ByteSource over an open blob that reads ranges as streams and in one
+ * piece (a stored file, a local one): read() serves the many small reads of
+ * a central directory and of local headers without a stream each.
+ */
+export function rangedSource(blob: {
+  readonly size: number;
+  stream(start: number, end: number): Readable;
+  read(start: number, end: number): Promise<Buffer>;
+}): ByteSource {
+  return {
+    size: blob.size,
+    createReadStream: (start, end) => blob.stream(start, end),
+    read: (start, end) => blob.read(start, end),
+  };
+}
+
 /** What reading one entry's content found. */
 export interface EntryDigest {
   sha256: Buffer;

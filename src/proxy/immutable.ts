@@ -1,7 +1,7 @@
 // .info, .mod and .zip of canonical versions: fetched once, verified, stored
 // atomically, served from storage forever after (DESIGN invariants 1, 3, 5).
-import { bufferSource, hashGoMod, verifyModuleZip, ZipError } from '../modzip/index.js';
-import { rangeSource, type OpenBlob, type StagedBlob } from '../storage/index.js';
+import { bufferSource, hashGoMod, rangedSource, verifyModuleZip, ZipError } from '../modzip/index.js';
+import type { OpenBlob, StagedBlob } from '../storage/index.js';
 import { readLimited, type Fetched } from '../upstream/index.js';
 import { isProvisional, storedArea, type Verification } from './artifact.js';
 import { GodepotError, type ErrorCode } from './errors.js';
@@ -58,7 +58,7 @@ export async function hashArtifact(
   from?: string,
 ): Promise<string> {
   if (req.kind === 'mod') return hashGoMod(Buffer.isBuffer(bytes) ? bytes : await bytes.read());
-  const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : rangeSource(bytes);
+  const source = Buffer.isBuffer(bytes) ? bufferSource(bytes) : rangedSource(bytes);
   try {
     const mod = { path: req.path, version: req.version };
     const summary = await verifyModuleZip(source, mod, { yieldTurn, ...(signal ? { signal } : {}) });

@@ -13,7 +13,7 @@ import { DirectFallback, OriginSource } from '../proxy/origin-source.js';
 import type { ProxyList } from '../upstream/index.js';
 import { GoRunner } from '../vcs/gorun.js';
 import { PrivateLedger } from '../vcs/ledger.js';
-import type { Storage } from '../storage/index.js';
+import { openLocalFile, type Storage } from '../storage/index.js';
 import { Origin, type TagMovedEvent } from '../vcs/origin.js';
 import { OriginBreaker, type OriginBreakerState } from '../vcs/breaker.js';
 import type { Clock } from '../util/clock.js';
@@ -102,6 +102,7 @@ export async function wirePrivate(
   const origin = new Origin(
     {
       runner,
+      openFile: openLocalFile,
       ledger,
       isPrivate,
       log,

@@ -49,23 +49,6 @@ export interface OpenBlob extends BlobInfo {
 }
 
 /**
- * A blob as byte ranges: the shape of the zip reader's ByteSource (read():
- * its many small reads of a central directory and local headers, without a
- * stream each).
- */
-export function rangeSource(blob: OpenBlob): {
-  size: number;
-  createReadStream(start: number, end: number): Readable;
-  read(start: number, end: number): Promise<Buffer>;
-} {
-  return {
-    size: blob.size,
-    createReadStream: (start, end) => blob.stream(start, end),
-    read: (start, end) => blob.read(start, end),
-  };
-}
-
-/**
  * A blob being staged: written (streamed) into a private place, inspected,
  * then either committed under a key in one atomic step or discarded. Nothing
  * staged is visible to readers before commit.

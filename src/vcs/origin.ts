@@ -11,8 +11,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { hashGoMod, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
-import { openLocalFile, rangeSource, type OpenBlob } from '../storage/index.js';
+import { hashGoMod, rangedSource, verifyModuleZip, ZipError, MAX_GO_MOD, MAX_ZIP_FILE } from '../modzip/index.js';
+import type { OpenBlob } from '../storage/index.js';
 import { isCanonicalVersion } from '../module/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
@@ -76,6 +76,8 @@ export interface TagMovedEvent {
 
 export interface OriginOptions {
   readonly runner: GoRunner;
+  /** Opens a file the go command wrote (the composition root gives storage's openLocalFile). */
+  readonly openFile: (path: string) => Promise<OpenBlob>;
   /** The private ledger; null when no private patterns are configured. */
   readonly ledger: PrivateLedger | null;
   readonly isPrivate: (path: string) => boolean;
@@ -307,9 +309,9 @@ export class Origin {
           hostOf(path),
         );
       const [info, mod] = await Promise.all([readFile(j.Info), readFile(j.GoMod)]);
-      const blob = await openLocalFile(j.Zip);
+      const blob = await this.opts.openFile(j.Zip);
       try {
-        const zipH1 = (await verifyModuleZip(rangeSource(blob), { path, version }, { signal, yieldTurn })).h1;
+        const zipH1 = (await verifyModuleZip(rangedSource(blob), { path, version }, { signal, yieldTurn })).h1;
         return { info, mod, zip: new HeldZip(blob), zipH1, modH1: hashGoMod(mod) };
       } catch (err) {
         await blob.close();

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerKey, legacyLedgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
-import { FsStorage, MemoryStorage } from '../../src/storage/index.js';
+import { FsStorage, MemoryStorage, openLocalFile } from '../../src/storage/index.js';
 import { GoQueueTimeoutError, GoRunner } from '../../src/vcs/gorun.js';
 import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
@@ -512,7 +512,7 @@ describe('running go', () => {
       concurrency: 1,
       timeoutMs: 10_000,
     });
-    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log });
+    const origin = new Origin({ runner, openFile: openLocalFile, ledger: null, isPrivate: () => true, log });
     await expect(origin.list(M, new AbortController().signal)).rejects.toThrow(
       /cannot run the go command .*install Go on the godepot host/,
     );
@@ -528,7 +528,7 @@ describe('running go', () => {
     const runner = fakeRunner(go, 30_000, dir);
     const lines: Array<Record<string, unknown>> = [];
     const logged = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as never) });
-    const origin = new Origin({ runner, ledger: null, isPrivate: () => false, log: logged });
+    const origin = new Origin({ runner, openFile: openLocalFile, ledger: null, isPrivate: () => false, log: logged });
     const err = await origin.download('pub.example/x', 'v1.2.3', new AbortController().signal).catch((e: Error) => e);
     expect((err as Error).message).not.toContain('10.0.0.7');
     const line = lines.find((l) => l.msg === 'fetching a public module from its origin failed');
@@ -789,7 +789,10 @@ describe('running go', () => {
       const clock = new ManualClock();
       const ledger = await PrivateLedger.open(ledgerStorage);
       const stop = new AbortController();
-      const origin = new Origin({ runner, ledger, isPrivate: () => true, log, clock, keepMs: 60_000 }, stop.signal);
+      const origin = new Origin(
+        { runner, openFile: openLocalFile, ledger, isPrivate: () => true, log, clock, keepMs: 60_000 },
+        stop.signal,
+      );
       const s = new AbortController().signal;
       const runs = async (): Promise<number> => (await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n').length;
       const all = await Promise.all([1, 2, 3].map(() => origin.download(M, 'v1.0.0', s)));
@@ -844,7 +847,10 @@ describe('running go', () => {
     });
     const clock = new ManualClock();
     const stop = new AbortController();
-    const origin = new Origin({ runner, ledger: null, isPrivate: () => true, log, clock, keepMs: 60_000 }, stop.signal);
+    const origin = new Origin(
+      { runner, openFile: openLocalFile, ledger: null, isPrivate: () => true, log, clock, keepMs: 60_000 },
+      stop.signal,
+    );
     const s = new AbortController().signal;
     /** Descriptors of this process on a v.zip under workRoot that was unlinked. */
     const heldOpen = (): number =>
