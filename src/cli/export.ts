@@ -183,15 +183,20 @@ async function exportSumdb(
   return records;
 }
 
+/** A tree size written in decimal (1 or more, a safe integer); null for anything else. */
+function treeSize(text: string): number | null {
+  const n = Number(text);
+  return /^[1-9][0-9]{0,15}$/.test(text) && Number.isSafeInteger(n) ? n : null;
+}
+
 /** The sizes in an `exported` history (one per line); anything else in it is left out. */
 function parseExported(body: Buffer | null): number[] {
   if (!body) return [];
   return body
     .toString('utf8')
     .split('\n')
-    .filter((l) => /^[1-9][0-9]{0,15}$/.test(l))
-    .map(Number)
-    .filter(Number.isSafeInteger);
+    .map(treeSize)
+    .filter((n): n is number => n !== null);
 }
 
 export async function exportCommand(
@@ -212,11 +217,12 @@ export async function exportCommand(
     throw new ConfigError('nothing to export: give --from go.sum (or go.mod, a list, a folder, module@version)');
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const since = cs.flagList('since').map((v) => {
-    if (!/^[1-9][0-9]{0,15}$/.test(v) || !Number.isSafeInteger(Number(v)))
+    const n = treeSize(v);
+    if (n === null)
       throw new ConfigError(
         `--since ${v}: give a tree size, a whole number like 1234 (the disconnected godepot's /readyz treeSize)`,
       );
-    return Number(v);
+    return n;
   });
   const mode = progressMode(cs.flag('progress'));
   // The data folder has its own layout and live writers (its sumdb/ records, its .staging): an export written
