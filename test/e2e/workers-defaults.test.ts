@@ -117,6 +117,29 @@ describe.skipIf(go === null || git === null)('--auth and --private with the defa
     expect(goRuns() - before).toBe(1);
   }, 20_000);
 
+  it('says on /readyz how many of the default workers serve, from whichever worker answers', async () => {
+    type Workers = { of?: number; serving?: number; down?: unknown[] };
+    const workersSeen = async (): Promise<Workers[]> => {
+      const out: Workers[] = [];
+      // Consecutive connections: round-robin, so both workers answer.
+      for (let i = 0; i < 4; i++) {
+        const r = JSON.parse((await get(`${godepot.url}/readyz`)).body.toString()) as {
+          coordination?: { kind?: string; workers?: Workers };
+        };
+        expect(r.coordination?.kind).toBe('workers');
+        out.push(r.coordination?.workers ?? {});
+      }
+      return out;
+    };
+    // The primary's pings carry it (every 2 s): each worker knows once it was pinged with every slot listening.
+    await waitFor(
+      async () => (await workersSeen()).every((w) => (w.of ?? 0) >= 2 && w.serving === w.of),
+      20_000,
+      'readyz did not say every default worker serves',
+    );
+    for (const w of await workersSeen()) expect(w.down).toEqual([]);
+  });
+
   it('applies a change of the users file in every worker', async () => {
     const info = `${godepot.url}/${LIB}/@v/v1.1.0.info`;
     /** Statuses of consecutive connections: with round-robin, both workers' answers. */
