@@ -471,6 +471,21 @@ async function fakeGo(dir: string, body: string): Promise<string> {
   return file;
 }
 
+/** M@v1.0.0 built, its .info, go.mod and zip written afresh in folder files as v.info, v.mod, v.zip (what a fake go names). */
+async function moduleFiles(files: string): Promise<Awaited<ReturnType<typeof buildModule>>> {
+  const built = await buildModule({
+    path: M,
+    version: 'v1.0.0',
+    files: { 'go.mod': `module ${M}\n`, 'a.go': 'package lib\n' },
+  });
+  await rm(files, { recursive: true, force: true });
+  await mkdir(files, { recursive: true });
+  await writeFile(join(files, 'v.info'), built.info);
+  await writeFile(join(files, 'v.mod'), built.mod);
+  await writeFile(join(files, 'v.zip'), built.zip);
+  return built;
+}
+
 /** A runner of the real go command, with HOME home, one run at a time. */
 function realGo(home: string, workRoot: string): GoRunner {
   return new GoRunner({
@@ -756,17 +771,8 @@ describe('running go', () => {
   });
 
   it('shares one go run among concurrent fetches of a version, keeps it a while on its clock, and checks the zip it made', async () => {
-    const built = await buildModule({
-      path: M,
-      version: 'v1.0.0',
-      files: { 'go.mod': `module ${M}\n`, 'a.go': 'package lib\n' },
-    });
     const files = join(dir, 'mod');
-    await rm(files, { recursive: true, force: true });
-    await (await import('node:fs/promises')).mkdir(files, { recursive: true });
-    await writeFile(join(files, 'v.info'), built.info);
-    await writeFile(join(files, 'v.mod'), built.mod);
-    await writeFile(join(files, 'v.zip'), built.zip);
+    const built = await moduleFiles(files);
     await rm(join(dir, 'runs'), { force: true });
     const json = JSON.stringify({
       Path: M,
@@ -820,16 +826,8 @@ describe('running go', () => {
   });
 
   it('serves the zip from the file go wrote, after its run folder is gone, and closes it when the last holder lets go', async () => {
-    const built = await buildModule({
-      path: M,
-      version: 'v1.0.0',
-      files: { 'go.mod': `module ${M}\n`, 'a.go': 'package lib\n' },
-    });
     const files = join(dir, 'held');
-    await mkdir(files, { recursive: true });
-    await writeFile(join(files, 'v.info'), built.info);
-    await writeFile(join(files, 'v.mod'), built.mod);
-    await writeFile(join(files, 'v.zip'), built.zip);
+    const built = await moduleFiles(files);
     // As the go command does: the zip is written inside the run's GOPATH, which is removed when the run ends.
     const json = `{"Path":"${M}","Version":"v1.0.0","Info":"${join(files, 'v.info')}","GoMod":"${join(files, 'v.mod')}","Zip":"$GOPATH/v.zip"}`;
     const go = await fakeGo(
