@@ -17,12 +17,13 @@ import {
   writeFile,
   type FileHandle,
 } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   checkKey,
+  sameBlob,
   type BlobInfo,
   type ListedBlob,
   type OpenBlob,
@@ -31,7 +32,7 @@ import {
   type Storage,
   StorageUnavailableError,
 } from './storage.js';
-import { LATE, systemClock, within, type WaitingClock } from '../util/clock.js';
+import { LATE, passed, systemClock, within, type WaitingClock } from '../util/clock.js';
 
 const STAGING = '.staging';
 /** A staging owner whose lock has not been refreshed for this long is gone, whatever its PID says. */
@@ -40,6 +41,14 @@ export const STAGING_STALE_MS = 10 * 60_000;
 const HEARTBEAT_MS = 60_000;
 /** A staging lock's largest size: it holds a PID and a host name. */
 const MAX_LOCK = 4096;
+
+/** How long a swap waits for another start's lock on its key when no --storage-timeout bounds it. */
+const SWAP_WAIT_MS = 10_000;
+/** How often a swap waiting for a lock looks again. */
+const SWAP_POLL_MS = 5;
+/** A swap lock's name in the staging folder: `swap-` and a hash of its key; it holds its owner's id. */
+const SWAP_LOCK = /^swap-[0-9a-f]{32}$/;
+const OWNER = /^[0-9a-f]{16}$/;
 
 /** Staging owners open in this process (several FsStorage may share one folder, e.g. in tests). */
 const liveOwners = new Set<string>();
@@ -110,6 +119,25 @@ function describeFsError(err: unknown, what: string): string {
       return `${what}: the path goes round a loop of symbolic links; give a folder the links lead to in the end`;
     default:
       return `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/**
+ * A lock's text and date; null when it is not a small regular file godepot wrote. Anything else there (a FIFO,
+ * whose read would wait for a writer for ever; a link to a device or to a huge file) was put there by someone
+ * else, in a folder that may be foreign (an export's destination): its owner is gone, and it is removed unread.
+ */
+async function readLock(file: string): Promise<{ text: string; mtimeMs: number } | null> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > MAX_LOCK) return null;
+    return { text: await fh.readFile('utf8'), mtimeMs: st.mtimeMs };
+  } catch {
+    return null;
+  } finally {
+    await fh?.close().catch(() => undefined);
   }
 }
 
@@ -253,23 +281,9 @@ export class FsStorage implements Storage {
   /** Whether the start that owns a staging folder may still be writing there. */
   private async ownerAlive(owner: string, now: number): Promise<boolean> {
     if (liveOwners.has(owner)) return true;
-    let text: string;
-    let mtimeMs: number;
-    // A lock is a small regular file godepot wrote. Anything else there (a FIFO, whose read would wait for a writer
-    // for ever; a link to a device or to a huge file) was put there by someone else, in a folder that may be
-    // foreign (an export's destination): its owner is gone, and it is removed unread.
-    let fh: FileHandle | undefined;
-    try {
-      fh = await open(this.lockFile(owner), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > MAX_LOCK) return false;
-      mtimeMs = st.mtimeMs;
-      text = await fh.readFile('utf8');
-    } catch {
-      return false;
-    } finally {
-      await fh?.close().catch(() => undefined);
-    }
+    const lock = await readLock(this.lockFile(owner));
+    if (!lock) return false;
+    const { text, mtimeMs } = lock;
     const alive = this.lockAlive(text);
     if (alive && now - mtimeMs > STAGING_STALE_MS) {
       // Stale by date: looked at again later, gone if not refreshed by then (see the class comment).
@@ -303,6 +317,8 @@ export class FsStorage implements Storage {
       if (name.endsWith('.lock')) {
         const owner = name.slice(0, -'.lock'.length);
         gone = !(await this.ownerAlive(owner, now));
+      } else if (SWAP_LOCK.test(name)) {
+        gone = await this.swapLockGone(join(dir, name), now);
       } else if (/^[0-9a-f]{16}$/.test(name)) {
         gone = !(await this.ownerAlive(name, now));
       } else {
@@ -524,6 +540,60 @@ export class FsStorage implements Storage {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * Compare-and-swap under a lock file shared by every start on this data folder (workers of one server, tools
+   * run beside it): `.staging/swap-<hash of key>`, made whole by link(2) and holding its owner's id. A lock
+   * whose owner is gone (the same test as for staging folders) is removed by whoever finds it; one whose owner
+   * lives is waited for, at most the storage timeout (else SWAP_WAIT_MS), then the swap fails as unavailable.
+   */
+  async swap(key: string, expected: Uint8Array | null, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
+    this.file(key);
+    const lock = join(this.root, STAGING, `swap-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`);
+    await this.takeSwapLock(lock, key);
+    try {
+      if (!sameBlob(await this.get(key), expected)) return false;
+      await this.put(key, data, opts);
+      return true;
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
+  private async takeSwapLock(lock: string, key: string): Promise<void> {
+    const waitMs = this.timeout ?? SWAP_WAIT_MS;
+    const since = this.clock.now();
+    for (;;) {
+      const mine = this.stagingFile();
+      await writeFile(mine, this.owner, { flag: 'wx' });
+      try {
+        await link(mine, lock);
+        return;
+      } catch (err) {
+        if (errCode(err) !== 'EEXIST') throw inTheWay(err, lock);
+      } finally {
+        await rm(mine, { force: true });
+      }
+      if (await this.swapLockGone(lock, this.clock.now())) {
+        // Two starts that find one dead owner's lock at once may both remove it, the second removing the
+        // first's new lock: a crash in a swap (milliseconds) met by two swaps of its key at that moment.
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (passed(since, waitMs, this.clock.now()))
+        throw new StorageUnavailableError(
+          this.root,
+          `writing ${key}: another godepot process on this data folder has held its lock for ${waitMs / 1000}s`,
+        );
+      await this.clock.sleep(SWAP_POLL_MS);
+    }
+  }
+
+  /** Whether a swap lock's owner is gone (a lock that is gone already, or not what a swap writes, counts as gone). */
+  private async swapLockGone(lock: string, now: number): Promise<boolean> {
+    const owner = (await readLock(lock))?.text ?? '';
+    return !OWNER.test(owner) || !(await this.ownerAlive(owner, now));
   }
 
   /** Writes data as a new file's whole content, dated as opts says, flushed when durable. */

@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream';
 import {
   checkKey,
+  sameBlob,
   type BlobInfo,
   type ListedBlob,
   type OpenBlob,
@@ -49,6 +50,13 @@ export class MemoryStorage implements Storage {
   async create(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
     checkKey(key);
     if (this.entries.has(key)) return false;
+    await this.put(key, data, opts);
+    return true;
+  }
+
+  async swap(key: string, expected: Uint8Array | null, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
+    checkKey(key);
+    if (!sameBlob(this.entries.get(key)?.data ?? null, expected)) return false;
     await this.put(key, data, opts);
     return true;
   }

@@ -27,6 +27,7 @@ import { FsStorage } from './fs.js';
 import { isUntrusted, PLAIN_HTTP_ANSWER, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   checkKey,
+  sameBlob,
   StorageUnavailableError,
   type BlobInfo,
   type ListedBlob,
@@ -282,6 +283,11 @@ export class S3Storage implements Storage {
   }
 
   async open(key: string): Promise<OpenBlob | null> {
+    return (await this.openObject(key))?.blob ?? null;
+  }
+
+  /** open, with the ETag of the object opened (every read of it is of that object: If-Match). */
+  private async openObject(key: string): Promise<{ blob: OpenBlob; etag: string | undefined } | null> {
     const k = this.key(key);
     let head;
     try {
@@ -296,7 +302,7 @@ export class S3Storage implements Storage {
     const size = head.ContentLength ?? 0;
     const etag = head.ETag;
     const range = (start: number, end: number): Readable => this.rangeStream(key, k, etag, start, end);
-    return {
+    const blob: OpenBlob = {
       size,
       mtimeMs: mtimeOf(head.Metadata, head.LastModified),
       remote: true,
@@ -320,6 +326,7 @@ export class S3Storage implements Storage {
       },
       close: async () => {},
     };
+    return { blob, etag };
   }
 
   /**
@@ -408,14 +415,47 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * One PUT of a whole object (k: the object's key); onlyNew: If-None-Match: *, refused (412) where k exists.
+   * Compare-and-swap: what is there is read with its ETag, and replaced by a PUT conditional on that ETag
+   * (If-Match; on there being nothing: create). 412, or 409 (another conditional write racing this one):
+   * changed since it was read. A store without conditional writes (501) gets a plain PUT, as for create.
+   */
+  async swap(key: string, expected: Uint8Array | null, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
+    if (expected === null) return this.create(key, data, opts);
+    const opened = await this.openObject(key);
+    if (!opened) return false;
+    let current: Buffer;
+    try {
+      current = await opened.blob.read();
+    } catch (err) {
+      if (err instanceof ReplacedWhileReading) return false;
+      throw err;
+    }
+    if (!sameBlob(current, expected)) return false;
+    try {
+      await this.putObject(this.key(key), data, opts, opened.etag === undefined ? false : { ifMatch: opened.etag });
+      return true;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 409 || isMissing(err)) return false;
+      if (status === 501) {
+        this.conditionalWrites = false;
+        await this.put(key, data, opts);
+        return true;
+      }
+      throw this.fail(err, `swap ${key}`);
+    }
+  }
+
+  /**
+   * One PUT of a whole object (k: the object's key); onlyNew: If-None-Match: *, refused (412) where k exists;
+   * { ifMatch }: refused (412) unless the object there has that ETag.
    * whole: the call has `timeout` in all; else (a large body) only no pause longer than that (socketTimeout).
    */
   private async putObject(
     k: string,
     data: Uint8Array,
     opts: PutOptions,
-    onlyNew: boolean,
+    onlyNew: boolean | { ifMatch: string },
     whole = true,
   ): Promise<void> {
     await this.client.send(
@@ -424,7 +464,7 @@ export class S3Storage implements Storage {
         Key: k,
         Body: data,
         ContentLength: data.length,
-        ...(onlyNew ? { IfNoneMatch: '*' } : {}),
+        ...(onlyNew === true ? { IfNoneMatch: '*' } : onlyNew ? { IfMatch: onlyNew.ifMatch } : {}),
         Metadata: { [MTIME]: String(opts.mtimeMs ?? Date.now()) },
       }),
       whole ? this.deadline() : {},

@@ -91,6 +91,16 @@ export interface Storage {
    * writes: a first record that must never be rewritten.
    */
   create(key: string, data: Uint8Array, opts?: PutOptions): Promise<boolean>;
+  /**
+   * Compare-and-swap of a whole small blob: writes data under key only when
+   * what is there is byte for byte `expected` (null: nothing there), and
+   * resolves true; resolves false, writing nothing, when another writer has
+   * changed it since the caller read it. Of concurrent swaps from one
+   * `expected`, from any process or node, at most one writes: a value that
+   * may only move forward (the verified tree head) is read, judged, then
+   * swapped, and judged again on false.
+   */
+  swap(key: string, expected: Uint8Array | null, data: Uint8Array, opts?: PutOptions): Promise<boolean>;
   stage(): Promise<StagedBlob>;
   delete(key: string): Promise<void>;
   /** Atomic move of an existing blob to another key (e.g. promoting a quarantined file). */
@@ -105,6 +115,11 @@ export interface Storage {
   /** True when the backend can currently persist data (used by /readyz). */
   checkWritable(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Whether two blobs (null: none) are the same bytes. */
+export function sameBlob(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a === null || b === null ? a === b : Buffer.compare(a, b) === 0;
 }
 
 export class InvalidKeyError extends Error {

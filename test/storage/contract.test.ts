@@ -226,6 +226,25 @@ describe.each(backends)('%s storage contract', (_name, make) => {
     expect((await s.list('ledger/')).sort()).toEqual([key, raced].sort());
   });
 
+  it('swaps a blob only from what the writer read: of concurrent swaps from one blob exactly one writes', async () => {
+    const s = await make();
+    const key = 'sumdb/sum.example.com/latest';
+    expect(await s.swap(key, Buffer.from('1'), Buffer.from('2'))).toBe(false);
+    expect(await s.get(key)).toBeNull();
+    expect(await s.swap(key, null, Buffer.from('1'), { mtimeMs: 1_700_000_000_000 })).toBe(true);
+    expect((await s.stat(key))?.mtimeMs).toBe(1_700_000_000_000);
+    expect(await s.swap(key, null, Buffer.from('x'))).toBe(false);
+    expect(await s.swap(key, Buffer.from('0'), Buffer.from('x'))).toBe(false);
+    expect(await s.swap(key, Buffer.from('1'), Buffer.from('2'))).toBe(true);
+    expect(await s.get(key)).toEqual(Buffer.from('2'));
+
+    const bodies = Array.from({ length: 8 }, (_, i) => Buffer.from(`writer ${i}`));
+    const won = await Promise.all(bodies.map((b) => s.swap(key, Buffer.from('2'), b)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(await s.get(key)).toEqual(bodies[won.indexOf(true)]);
+    expect(await s.list('sumdb/')).toEqual([key]);
+  });
+
   it('deletes, moves and lists', async () => {
     const s = await make();
     await s.put('a/b/c', Buffer.from('1'));

@@ -2,10 +2,13 @@
 // against a symlink planted where .staging belongs; and the folders a write makes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataFolderError, FsStorage, renameInto } from '../../src/storage/fs.js';
+import { StorageUnavailableError } from '../../src/storage/index.js';
+import { FakeClock } from '../support/clock.js';
 import { unblock } from '../support/fifo.js';
 
 const dirs: string[] = [];
@@ -173,5 +176,85 @@ describe('renameInto: the folders a write makes (each then flushed into its pare
       join(root, 'x', 'y', 'z'),
     ]);
     expect(await readdir(join(root, 'x', 'y', 'z'))).toEqual(['b']);
+  });
+});
+
+describe('FsStorage swap across starts on one data folder', () => {
+  const KEY = 'sumdb/sum.example.com/latest';
+  const lockOf = (d: string): string =>
+    join(d, '.staging', `swap-${createHash('sha256').update(KEY).digest('hex').slice(0, 32)}`);
+
+  it('waits for a live start holding the lock on the key, then swaps from what is there then', async () => {
+    const d = await tempDir();
+    const clock = new FakeClock();
+    const a = await FsStorage.open(d, { durable: false, clock });
+    const b = await FsStorage.open(d, { durable: false });
+    try {
+      await a.put(KEY, Buffer.from('1'));
+      // B is in the middle of a swap of the key: its lock is there.
+      await writeFile(lockOf(d), b.owner);
+      const swapping = a.swap(KEY, Buffer.from('1'), Buffer.from('2 from a'));
+      await clock.until(() => clock.pending > 0, 'a waiting for the lock');
+      await clock.advance(1000);
+      expect(await a.get(KEY)).toEqual(Buffer.from('1'));
+      // B swaps and lets go: A now finds what B wrote, not what it read.
+      await b.put(KEY, Buffer.from('2 from b'));
+      await rm(lockOf(d));
+      await clock.advance(5);
+      expect(await swapping).toBe(false);
+      expect(await a.get(KEY)).toEqual(Buffer.from('2 from b'));
+      expect((await readdir(join(d, '.staging'))).filter((n) => n.startsWith('swap-'))).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('gives up on a lock a live start holds past the wait, with a message that says so', async () => {
+    const d = await tempDir();
+    const clock = new FakeClock();
+    const a = await FsStorage.open(d, { durable: false, clock });
+    const b = await FsStorage.open(d, { durable: false });
+    try {
+      await writeFile(lockOf(d), b.owner);
+      const swapping = a.swap(KEY, null, Buffer.from('1'));
+      swapping.catch(() => undefined);
+      await clock.until(() => clock.pending > 0, 'a waiting for the lock');
+      await clock.advance(10_000);
+      const err = await swapping.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect((err as Error).message).toMatch(/another godepot process on this data folder has held its lock for 10s/);
+      expect(await a.get(KEY)).toBeNull();
+      expect(await readFile(lockOf(d), 'utf8')).toBe(b.owner);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("takes over a lock whose start is gone (killed in a swap), and a new start's cleaning removes it", async () => {
+    const d = await tempDir();
+    const a = await FsStorage.open(d, { durable: false });
+    try {
+      // A start that died: its staging lock names a PID that no longer runs.
+      const dead = execFileSync(process.execPath, ['-p', 'process.pid'], { encoding: 'utf8' }).trim();
+      await writeFile(
+        join(d, '.staging', '00000000000000e1.lock'),
+        JSON.stringify({ pid: Number(dead), host: hostname() }),
+      );
+      await writeFile(lockOf(d), '00000000000000e1');
+      expect(await a.swap(KEY, null, Buffer.from('1'))).toBe(true);
+      expect(await a.get(KEY)).toEqual(Buffer.from('1'));
+
+      await writeFile(lockOf(d), '00000000000000e1');
+      const b = await FsStorage.open(d, { durable: false });
+      await b.close();
+      expect((await readdir(join(d, '.staging'))).filter((n) => n.startsWith('swap-'))).toEqual([]);
+    } finally {
+      await a.close();
+    }
   });
 });

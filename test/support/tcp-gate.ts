@@ -11,6 +11,8 @@ export interface TcpGate {
   readonly url: string;
   /** Resolves once a request matched (and was stopped). */
   readonly held: Promise<void>;
+  /** Lets the held request (and what followed it on its connection) go on to the server. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,8 @@ export async function startTcpGate(target: string, hold: RegExp): Promise<TcpGat
   const sockets = new Set<Socket>();
   let onHold: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (onHold = resolve));
+  const releases: Array<() => void> = [];
+  let released = false;
   const server = createServer((client) => {
     const server = connect(Number(to.port), to.hostname);
     for (const s of [client, server]) {
@@ -34,11 +38,20 @@ export async function startTcpGate(target: string, hold: RegExp): Promise<TcpGat
     // A request line split across two chunks still matches.
     let tail = '';
     let stopped = false;
+    const kept: Buffer[] = [];
     client.on('data', (chunk: Buffer) => {
-      if (stopped) return;
+      if (stopped) {
+        kept.push(chunk);
+        return;
+      }
       const text = tail + chunk.toString('latin1');
-      if (hold.test(text)) {
+      if (!released && hold.test(text)) {
         stopped = true;
+        kept.push(chunk);
+        releases.push(() => {
+          stopped = false;
+          for (const c of kept.splice(0)) server.write(c);
+        });
         onHold();
         return;
       }
@@ -47,5 +60,9 @@ export async function startTcpGate(target: string, hold: RegExp): Promise<TcpGat
     });
     server.on('data', (chunk: Buffer) => client.write(chunk));
   });
-  return { ...(await listenLoopback(server, sockets)), held };
+  const release = (): void => {
+    released = true;
+    for (const r of releases.splice(0)) r();
+  };
+  return { ...(await listenLoopback(server, sockets)), held, release };
 }
