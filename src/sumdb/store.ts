@@ -24,6 +24,8 @@ export interface StoredRecord {
 
 /** Hash tiles kept in memory (at most 8 KB each): the tree's right edge is read by every lookup's proof. */
 const RECENT_TILES = 256;
+/** Writes of the verified tree head that may each find another node's head stored since the look before it. */
+const MAX_HEAD_SWAPS = 5;
 
 export class SumdbStore {
   readonly prefix: string;
@@ -104,9 +106,15 @@ export class SumdbStore {
   private async writeNewest(): Promise<void> {
     const head = this.newest;
     if (!head || head.landed) return;
-    const stored = await this.storage.get(this.latestKey());
-    const replace = !stored || (!stored.equals(head.note) && (this.storedTreeSize(stored) ?? -1) <= head.n);
-    if (replace) await this.storage.put(this.latestKey(), head.note);
+    // A swap from what was read: a node whose write is late (a stalled link, a paused process) must not
+    // replace a larger head another node stored since it looked.
+    for (let tries = 1; ; tries++) {
+      const stored = await this.storage.get(this.latestKey());
+      const replace = !stored || (!stored.equals(head.note) && (this.storedTreeSize(stored) ?? -1) <= head.n);
+      if (!replace || (await this.storage.swap(this.latestKey(), stored, head.note))) break;
+      if (tries === MAX_HEAD_SWAPS)
+        throw new Error(`the stored tree head changed under each of ${tries} writes of the verified one`);
+    }
     head.landed = true;
   }
 

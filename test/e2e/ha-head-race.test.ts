@@ -5,9 +5,8 @@
 // it; then A's PUT arrives. The stored head must still be B's larger one (a
 // node that read "smaller" before its PUT must not replace a larger head
 // written since).
-// KNOWN DEFECT, not fixed yet: SumdbStore.writeNewest (src/sumdb/store.ts) reads the stored head and then PUTs
-// its own when that one is smaller, with no conditional write between: A's late PUT replaces B's larger head.
-// `it.fails` keeps the run green while it does; make it `it` with the fix (a conditional put, S3 If-Match).
+// SumdbStore.writeNewest (src/sumdb/store.ts) swaps the head in from what it read (S3: a PUT with If-Match):
+// A's late PUT is refused, A reads B's larger head and leaves it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
@@ -70,25 +69,21 @@ describe.skipIf(haMissing)('a late write of the tree head', () => {
     await sumdb?.close();
   });
 
-  it.fails(
-    'does not replace a larger stored head with the smaller one it read as missing',
-    async () => {
-      const latest = `sumdb/${sumdb.name}/latest`;
-      const lookup = (n: RunningGodepot, m: BuiltModule) =>
-        getAlone(`${n.url}/sumdb/${sumdb.name}/lookup/${m.path}@${m.version}`);
-      // A verifies the head of size 1 and answers; its write of that head is held.
-      expect((await lookup(a as RunningGodepot, m1)).status).toBe(200);
-      await gate.held;
-      // The log grows; B verifies the head of size 2 (extending A's, from Redis) and stores it.
-      await sumdb.add(m2);
-      expect((await lookup(b, m2)).status).toBe(200);
-      await waitFor(async () => treeSize(await bucket.get(latest)) === 2, 10_000, "B's head never reached storage");
-      // A's late write lands (close waits for the writes behind its answers).
-      gate.release();
-      await (a as RunningGodepot).close();
-      a = undefined;
-      expect(treeSize(await bucket.get(latest))).toBe(2);
-    },
-    60_000,
-  );
+  it('does not replace a larger stored head with the smaller one it read as missing', async () => {
+    const latest = `sumdb/${sumdb.name}/latest`;
+    const lookup = (n: RunningGodepot, m: BuiltModule) =>
+      getAlone(`${n.url}/sumdb/${sumdb.name}/lookup/${m.path}@${m.version}`);
+    // A verifies the head of size 1 and answers; its write of that head is held.
+    expect((await lookup(a as RunningGodepot, m1)).status).toBe(200);
+    await gate.held;
+    // The log grows; B verifies the head of size 2 (extending A's, from Redis) and stores it.
+    await sumdb.add(m2);
+    expect((await lookup(b, m2)).status).toBe(200);
+    await waitFor(async () => treeSize(await bucket.get(latest)) === 2, 10_000, "B's head never reached storage");
+    // A's late write lands (close waits for the writes behind its answers).
+    gate.release();
+    await (a as RunningGodepot).close();
+    a = undefined;
+    expect(treeSize(await bucket.get(latest))).toBe(2);
+  }, 60_000);
 });
