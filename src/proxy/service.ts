@@ -73,9 +73,13 @@ export class ModuleService {
   constructor(
     readonly ctx: ServiceContext,
     private readonly memoryItemLimit: number,
-    options: { readonly readAhead?: boolean } = {},
+    options: {
+      readonly readAhead?: boolean;
+      /** Keeps this service's 404s apart from another's on the same store (see NotFoundMemory). */
+      readonly notFoundScope?: string;
+    } = {},
   ) {
-    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound, ctx.storage);
+    this.notFound = new NotFoundMemory(ctx.notFound, ctx.settings.ttl.notFound, ctx.storage, options.notFoundScope);
     this.mutable = new MutableCache(ctx, this.notFound);
     this.fetcher = new ImmutableFetcher(ctx, memoryItemLimit);
     this.readAhead = options.readAhead ? new ReadAhead((req) => this.fetchAhead(req), ctx.shutdown) : null;

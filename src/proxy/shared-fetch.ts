@@ -54,18 +54,24 @@ export class NotFoundMemory {
     private readonly shared: NotFoundCache,
     private readonly ttl: number,
     private readonly storage?: Storage,
+    /**
+     * Whose answers these are, prefixed to every key: the private modules' service asks their origin, and a
+     * proxy's 404 for a path from before it was made private (a proxy cannot see a private repository) is
+     * not the origin's answer.
+     */
+    private readonly scope = '',
   ) {}
 
   async known(key: string): Promise<NotFoundError | null> {
-    const e = await this.shared.notFound(key);
+    const e = await this.shared.notFound(this.scope + key);
     return e ? new NotFoundError(e.upstream, e.status, e.detail) : null;
   }
 
   async remember(key: string, err: NotFoundError): Promise<void> {
     const entry = { upstream: err.upstream, status: err.status, detail: err.detail };
     await Promise.all([
-      this.shared.rememberNotFound(key, entry, this.ttl).catch(() => undefined),
-      this.storage?.put(`notfound/${key}`, Buffer.from(JSON.stringify(entry))).catch(() => undefined),
+      this.shared.rememberNotFound(this.scope + key, entry, this.ttl).catch(() => undefined),
+      this.storage?.put(`notfound/${this.scope}${key}`, Buffer.from(JSON.stringify(entry))).catch(() => undefined),
     ]);
   }
 
@@ -75,7 +81,7 @@ export class NotFoundMemory {
    * it answered is stored and served instead.
    */
   async lastSaid(key: string): Promise<NotFoundError | null> {
-    const body = await this.storage?.get(`notfound/${key}`).catch(() => null);
+    const body = await this.storage?.get(`notfound/${this.scope}${key}`).catch(() => null);
     if (!body) return null;
     try {
       const e = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
@@ -107,6 +113,6 @@ export class NotFoundMemory {
    * artifact is never fetched while a 404 of it is remembered).
    */
   forget(key: string): void {
-    this.shared.forgetNotFound(key).catch(() => undefined);
+    this.shared.forgetNotFound(this.scope + key).catch(() => undefined);
   }
 }

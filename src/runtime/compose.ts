@@ -308,7 +308,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
         ...(priv.ledger ? { pins: priv.ledger } : {}),
       },
       settings.memoryCacheItem,
-      { readAhead: settings.readAhead },
+      { readAhead: settings.readAhead, notFoundScope: 'origin/' },
     );
     priv.privateSource.whenDownloading((path, version, kind) =>
       privateService.fetchingWholeVersion(path, version, kind),

@@ -110,6 +110,12 @@ describe.skipIf(go === null || git === null)('private modules from a Git host, t
 
   it('with the Git host down, a fresh client rebuilds the app; lists and @latest are served stale', async () => {
     expect((await fetch(`${godepot.url}/${LIB}/@latest`)).status).toBe(200);
+    // A public proxy's 404 for a version, from before the path was made private (no proxy sees a private
+    // repository): not the origin's answer, so not what an outage of the origin is answered with.
+    await godepot.g.storage.put(
+      `notfound/mod/${escapePath(LIB)}/@v/v0.9.0.info`,
+      Buffer.from(JSON.stringify({ upstream: world.upstream.url, status: 404, detail: 'not found' })),
+    );
     // The list and @latest are past their TTL: each request asks the origin again.
     clock.advance(LIST_TTL_MS + 1);
     world.git.mode = 'down';

@@ -54,4 +54,21 @@ describe('NotFoundMemory', () => {
     await storage.put('notfound/mod/example.com/m/@v/list', Buffer.from('{"status":"404"'));
     expect(await after.inOutage('mod/example.com/m/@v/list', down, what, 'example.com/m')).toBe(down);
   });
+
+  it("keeps a scope's 404s apart: the private modules' origin never answers with a proxy's", async () => {
+    const clock = new ManualClock(1_000_000);
+    const storage = new MemoryStorage();
+    const coord = new LocalCoord(() => clock.now());
+    const proxies = new NotFoundMemory(coord, 60_000, storage);
+    const origin = new NotFoundMemory(coord, 60_000, storage, 'origin/');
+    const key = 'mod/corp.example/lib/@v/v0.9.0.info';
+    await proxies.remember(key, new NotFoundError('https://proxy.example', 404, 'not found'));
+    expect(await origin.known(key)).toBeNull();
+    const down = new GodepotError('upstream_failed', 'godepot: origin host corp.example is unavailable');
+    expect(await origin.inOutage(key, down, 'corp.example/lib@v0.9.0 .info', 'corp.example/lib')).toBe(down);
+    await origin.remember(key, new NotFoundError('origin corp.example', 404, 'unknown revision v0.9.0'));
+    expect(await storage.get(`notfound/origin/${key}`)).not.toBeNull();
+    expect((await origin.known(key))?.upstream).toBe('origin corp.example');
+    expect((await proxies.known(key))?.upstream).toBe('https://proxy.example');
+  });
 });
