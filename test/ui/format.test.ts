@@ -114,9 +114,9 @@ describe('operator page formatting', () => {
     );
     // Pasted into a post-mortem later, "so far" says as of when.
     expect(lines[2]).toContain(
-      '| ongoing (as of 2026-03-01 12:10:00Z) | 10 min so far | https://proxy.example\\|x | timeout: no answer at all | 12 | 3 | 1 |',
+      '| ongoing (as of 2026-03-01 12:10:00Z) | 10 min so far | https\\://proxy.example\\|x | timeout: no answer at all | 12 | 3 | 1 |',
     );
-    expect(lines[3]).toContain('| 30 min | https://sum.example | connect | 0 | 0 | 0 |');
+    expect(lines[3]).toContain('| 30 min | https\\://sum.example | connect | 0 | 0 | 0 |');
     expect(lines[3]).toContain('| 2026-03-01 10:00:00Z | 2026-03-01 10:30:00Z | 30 min |');
     expect(incidentDuration({ start: 'garbage' }, NOW)).toBe(MISSING);
     // godepot stopped while it was open: not an end anyone saw.
@@ -159,6 +159,19 @@ describe('operator page formatting', () => {
     expect(row).toContain(
       'status: see \\[the fix\\](javascript:alert(1)) or \\<javascript:alert(2)\\> \\| 1 \\| 2 \\| next \\`code\\` \\*bold\\* \\\\\\| \\~\\~x\\~\\~ \\&lt;b\\&gt;',
     );
+    // GitHub's Markdown links a bare URL or www. host with no bracket at all: an upstream's error page saying
+    // "log in at https://…" would be a link in the post-mortem.
+    const bare = incidentsMarkdown(
+      [
+        {
+          start: '2026-03-01T12:00:00Z',
+          detail: 'log in at https://evil.example/login, ftp://x.example or WWW.evil.example',
+        },
+      ],
+      NOW,
+    );
+    expect(bare).not.toMatch(/(?<!\\):\/\/|www\./i);
+    expect(bare).toContain('log in at https\\://evil.example/login, ftp\\://x.example or WWW\\.evil.example');
   });
 
   it('shows an event (a refused fork) as a moment, not as an outage of 0 s, and never as ongoing', () => {
