@@ -118,7 +118,9 @@ export function bytes(n: unknown): string {
 }
 
 export function percent(ratio: unknown): string {
-  return isNumber(ratio) ? `${(ratio * 100).toFixed(1)} %` : MISSING;
+  // A ratio near the largest number is one whose percentage is Infinity.
+  const p = isNumber(ratio) ? ratio * 100 : Number.NaN;
+  return isNumber(p) ? `${p.toFixed(1)} %` : MISSING;
 }
 
 /** The first characters of a base64 root hash. */

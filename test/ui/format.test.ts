@@ -28,6 +28,9 @@ describe('operator page formatting', () => {
   it('never prints NaN or undefined for a missing number', () => {
     for (const f of [count, millis, bytes, percent])
       for (const v of [undefined, null, Number.NaN, 'x', Infinity]) expect(f(v)).toBe(MISSING);
+    // The largest numbers (a garbled answer) print as numbers or "—", never as Infinity or NaN.
+    for (const f of [count, millis, bytes, percent, duration])
+      for (const v of [Number.MAX_VALUE, -Number.MAX_VALUE]) expect(f(v)).not.toMatch(/Infinity|NaN/);
     for (const v of [undefined, null, '', 42]) expect(shortHash(v)).toBe(MISSING);
     expect(shortHash('0HWfD+SFLTzBxxxx')).toBe('0HWfD+SFLTzB…');
     expect(duration(undefined)).toBe(MISSING);
