@@ -566,13 +566,19 @@ export class FsStorage implements Storage {
     const since = this.clock.now();
     for (;;) {
       const mine = this.stagingFile();
-      await writeFile(mine, this.owner, { flag: 'wx' });
+      const fh = await this.openStaging(mine, 'wx');
       try {
-        await link(mine, lock);
+        await fh.writeFile(this.owner);
+        await fh.close();
+        // A file system without hard links: an exclusive create, which another start may read empty for a moment.
+        await link(mine, lock).catch((err: unknown) =>
+          NO_LINKS.has(String(errCode(err))) ? writeFile(lock, this.owner, { flag: 'wx' }) : Promise.reject(err),
+        );
         return;
       } catch (err) {
         if (errCode(err) !== 'EEXIST') throw inTheWay(err, lock);
       } finally {
+        await fh.close().catch(() => undefined);
         await rm(mine, { force: true });
       }
       if (await this.swapLockGone(lock, this.clock.now())) {
@@ -590,9 +596,14 @@ export class FsStorage implements Storage {
     }
   }
 
-  /** Whether a swap lock's owner is gone (a lock that is gone already, or not what a swap writes, counts as gone). */
+  /**
+   * Whether a swap lock's owner is gone: a lock that is gone already, or is not what a swap writes, counts as gone;
+   * an empty one (being written, where there are no hard links) only once it is older than a swap's wait.
+   */
   private async swapLockGone(lock: string, now: number): Promise<boolean> {
-    const owner = (await readLock(lock))?.text ?? '';
+    const read = await readLock(lock);
+    if (read?.text === '') return passed(read.mtimeMs, SWAP_WAIT_MS, now);
+    const owner = read?.text ?? '';
     return !OWNER.test(owner) || !(await this.ownerAlive(owner, now));
   }
 

@@ -2,7 +2,7 @@
 // against a symlink planted where .staging belongs; and the folders a write makes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -248,6 +248,12 @@ describe('FsStorage swap across starts on one data folder', () => {
       await writeFile(lockOf(d), '00000000000000e1');
       expect(await a.swap(KEY, null, Buffer.from('1'))).toBe(true);
       expect(await a.get(KEY)).toEqual(Buffer.from('1'));
+
+      // An empty lock (being written, on a file system without hard links) left long ago by a start that died.
+      await writeFile(lockOf(d), '');
+      const longAgo = new Date(Date.now() - 60_000);
+      await utimes(lockOf(d), longAgo, longAgo);
+      expect(await a.swap(KEY, Buffer.from('1'), Buffer.from('2'))).toBe(true);
 
       await writeFile(lockOf(d), '00000000000000e1');
       const b = await FsStorage.open(d, { durable: false });
