@@ -186,9 +186,12 @@ export class Origin {
     this.failuresSaid = new Spacing(SAID_EVERY_MS, () => this.clock.now());
   }
 
-  /** The tagged versions (what `go list -m -versions` prints). */
+  /**
+   * The tagged versions, retracted ones included, as a proxy lists them: the client applies the retractions
+   * itself (`go list -m -retracted -versions` shows them, and it reads them from the go.mod of the highest one).
+   */
   async list(path: string, signal: AbortSignal): Promise<string[]> {
-    return this.go(path, ['list', '-m', '-json', '-versions', path], signal, async (r) => {
+    return this.go(path, ['list', '-m', '-json', '-retracted', '-versions', path], signal, async (r) => {
       const j = parseJson(r.stdout);
       if (r.code !== 0 || errorText(j) !== '')
         throw classify(

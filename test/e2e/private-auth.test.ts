@@ -223,6 +223,34 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
     expect(zip.headers.get('x-godepot-verification')).toBe('verified');
   }, 200_000);
 
+  it('lists and queries from the origin as the go command does with GOPROXY=direct: retracted versions listed, a host root that is no module not found', async () => {
+    const M = 'pub.example/selfret';
+    const files = (retract: string): Record<string, string> => ({
+      'go.mod': `module ${M}\n\ngo 1.21\n${retract}`,
+      'r.go': 'package selfret\n',
+    });
+    await world.git.createRepo(M, files(''));
+    world.git.tag(M, 'v1.0.0');
+    await world.git.commit(M, files('\nretract v1.1.0 // published by mistake\n'), 'retract itself');
+    world.git.tag(M, 'v1.1.0');
+    const h = await tempDir('godepot-gohome-');
+    dirs.push(h);
+    await writeFile(join(h, 'go.mod'), 'module example.com/app\n\ngo 1.21\n');
+    const env = goEnv({ home: h, proxy: godepot.url, sumdb: world.sumdb.vkey, extra: { GOFLAGS: '-mod=mod' } });
+    // The client reads the retractions itself: a list without the retracted version hid it from -retracted.
+    const list = await runGo(['list', '-m', '-retracted', '-versions', M], { cwd: h, env });
+    expect(list.code, describeRun(list)).toBe(0);
+    expect(list.stdout.trim()).toBe(`${M} v1.0.0 v1.1.0`);
+    // No v2: the go command also asks pub.example, which no repository answers for: a 404 (as direct says), not
+    // a 502 that ends the search with "the go command's words are in godepot's log".
+    const get = await runGo(['get', `${M}@v2`], { cwd: h, env });
+    expect(get.code, describeRun(get)).toBe(1);
+    expect(get.stderr.trim()).toBe(`go: ${M}@v2: no matching versions for query "v2"`);
+    const root = await fetch(`${godepot.url}/pub.example/@v/list`);
+    expect(root.status, await root.clone().text()).toBe(404);
+    expect(await root.text()).toMatch(/^not found: pub\.example version list \(origin pub\.example answered 404/);
+  }, 200_000);
+
   it('a public module the checksum database does not know is refused (404, saying so), as the go command refuses it', async () => {
     await world.git.createRepo('pub.example/unknown', {
       'go.mod': 'module pub.example/unknown\n',
