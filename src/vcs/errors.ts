@@ -97,8 +97,11 @@ export function originOutOfReach(text: string): boolean {
 
 // Literal phrases (git's "repository '…' not found" is a "not found"): a `.*` ran to the line's end from each
 // of its words, in time the square of the line (the origin's words).
+// The go command takes a path it cannot map to a repository (a host's root page without go-import tags, a
+// github.com path without owner and repository) as one that does not exist (modfetch's lookupDirect), and so
+// goes on to the other prefixes of a package path: the network failures said that way are classified above.
 const NOT_FOUND =
-  /unknown revision|invalid version|no matching versions|no existing version is required|not found|does not exist|does not contain package|no tags|disallowed version string|malformed module path|cannot find module/i;
+  /unknown revision|invalid version|no matching versions|no existing version is required|not found|does not exist|does not contain package|no tags|disallowed version string|malformed module path|cannot find module|unrecognized import path|invalid \S+ import path/i;
 
 /**
  * Classifies a failed go run for path (what: "corp.example/lib@v1.0.0", …).

@@ -153,6 +153,20 @@ describe('classifying go errors', () => {
         'go: corp.example/nope@latest: unrecognized import path "corp.example/nope": reading http://corp.example/nope?go-get=1: 404 Not Found',
         'not_found',
       ],
+      // A path no repository is found for (a host's root page, a github.com path that names no repository) does
+      // not exist, as the go command takes it: its next shorter prefix of a package path is asked next.
+      [
+        'pub.example',
+        'pub.example (version list)',
+        'go: unrecognized import path "pub.example": parse https://pub.example/?go-get=1: no go-import meta tags ()',
+        'not_found',
+      ],
+      [
+        'github.com/owner',
+        'github.com/owner@main',
+        'go: github.com/owner@main: invalid github.com import path "github.com/owner"',
+        'not_found',
+      ],
       // The real failures still read as such.
       [
         M,
