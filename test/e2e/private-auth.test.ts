@@ -194,8 +194,14 @@ describe.skipIf(go === null || git === null)('--upstream <proxy>,direct for publ
     world.git.tag('pub.example/bad', 'v1.0.0');
     const env = await vcsEnv(world.git, null);
     dirs.push(env.HOME as string);
+    // At debug level: a public module's failed origin fetch is said at info once per kind of failure every 10 s
+    // (clients name such modules without limit), every one at debug; the tests read what go said of each.
     godepot = await startGodepot(
-      { upstream: `${world.upstream.url},direct`, sumdb: `${world.sumdb.vkey} ${world.sumdb.url}` },
+      {
+        upstream: `${world.upstream.url},direct`,
+        sumdb: `${world.sumdb.vkey} ${world.sumdb.url}`,
+        'log-level': 'debug',
+      },
       { vcs: { env } },
     );
   }, 120_000);
