@@ -5,7 +5,7 @@
 // and godepot is composed with it as its first upstream and as the first
 // mirror of each database, then every module version found is warmed: so
 // nothing from DIR is kept unless it verifies against the signed tree.
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
@@ -58,10 +58,19 @@ export interface FoundVersion {
   readonly files: Set<'info' | 'mod' | 'zip'>;
 }
 
+/**
+ * Whether dir/parts… is a folder reached through no link: a link in a carried-over folder may lead anywhere on
+ * this machine (through / a walk took a minute), and the folder's server does not serve what lies beyond one.
+ */
+async function folderBelow(dir: string, ...parts: string[]): Promise<boolean> {
+  for (let i = 1; i <= parts.length; i++)
+    if (!(await lstat(join(dir, ...parts.slice(0, i))).catch(() => null))?.isDirectory()) return false;
+  return true;
+}
+
 /** The folder holding the GOPROXY layout: DIR/cache/download for a module cache, else DIR. */
 export async function layoutRoot(dir: string): Promise<string> {
-  const inner = join(dir, 'cache', 'download');
-  return (await stat(inner).catch(() => null))?.isDirectory() ? inner : dir;
+  return (await folderBelow(dir, 'cache', 'download')) ? join(dir, 'cache', 'download') : dir;
 }
 
 /**
@@ -128,6 +137,7 @@ export async function scanLayout(
 /** Database names (host[/path]) with lookups or tiles under root/sumdb (linked folders not followed). */
 export async function scanDatabases(root: string): Promise<string[]> {
   const out: string[] = [];
+  if (!(await folderBelow(root, 'sumdb'))) return out;
   const walk = async (d: string, depth: number): Promise<void> => {
     const dirs = (await readdir(d, { withFileTypes: true }).catch(() => []))
       .filter((e) => e.isDirectory())
@@ -151,6 +161,7 @@ export async function scanDatabases(root: string): Promise<string[]> {
 export async function lookupsInOrder(root: string, name: string): Promise<ModuleVersion[]> {
   const base = join(root, 'sumdb', ...name.split('/'), 'lookup');
   const found: Array<{ mv: ModuleVersion; mtime: number; rel: string }> = [];
+  if (!(await folderBelow(root, 'sumdb', ...name.split('/'), 'lookup'))) return [];
   const walk = async (d: string, depth: number): Promise<void> => {
     if (depth > 40) return;
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {

@@ -89,6 +89,24 @@ describe('reading a Go module cache', () => {
     expect(await lookupsInOrder(root, 'other.example')).toEqual([]);
   });
 
+  it('walks no link on the way to the layout, the databases or the lookups: it may lead anywhere on this machine', async () => {
+    // What a link leads to: a layout with a database's lookup, as one carried over would hold.
+    const outside = await tmp();
+    await put(outside, 'example.com/a/@v/v1.0.0.mod');
+    await put(outside, 'sumdb/sum.golang.org/lookup/example.com/a@v1.0.0', 'record');
+    const modcache = await tmp();
+    await mkdir(join(modcache, 'cache'));
+    await symlink(outside, join(modcache, 'cache', 'download'));
+    expect(await layoutRoot(modcache)).toBe(modcache);
+    for (const link of ['sumdb', 'sumdb/sum.golang.org', 'sumdb/sum.golang.org/lookup']) {
+      const root = await tmp();
+      await mkdir(join(root, link, '..'), { recursive: true });
+      await symlink(join(outside, link), join(root, link));
+      expect(await scanDatabases(root), link).toEqual([]);
+      expect(await lookupsInOrder(root, 'sum.golang.org'), link).toEqual([]);
+    }
+  });
+
   it('puts the folder first as upstream and database mirror; --offline leaves only the folder; always strict', () => {
     const base = settingsFrom({ upstream: 'https://up.example', sumdb: 'sum.golang.org', verify: 'fallback' });
     const on = importSettings(base, 'http://127.0.0.1:9');
