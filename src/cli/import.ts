@@ -267,6 +267,10 @@ export async function importCommand(
     ...(storage ? { storage } : {}),
     // An export holds the records and tiles its lookups need, not data tiles: indexing would warn of each.
     indexDataTiles: false,
+  }).catch(async (err: unknown) => {
+    // A data folder it cannot use: said, and the folder's server stopped, or the process would never end.
+    await server.close();
+    throw err;
   });
   const interrupt = interruptible();
   let report: WarmReport;

@@ -4,12 +4,12 @@
 // never hangs on what it finds, and says what it refused and why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { exportCommand } from '../../src/cli/export.js';
 import { importCommand } from '../../src/cli/import.js';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
-import { removeDir, tempDir } from '../support/godepot.js';
+import { BIN, removeDir, tempDir } from '../support/godepot.js';
 import { captureIo } from '../support/io.js';
 
 const DB = 'sumdb/localhost.localdev/sumdb';
@@ -136,6 +136,21 @@ w.close(); z.close()`,
     expect(r.out).toContain('note: skipped example.com/h/a/@v/v1.0.0.zip: not a regular file');
     expect(await files(r.data)).not.toContain('mod/example.com/h/a/@v/v1.0.0.zip');
   });
+
+  it('ends when the data folder cannot be used, instead of serving the folder for ever', async () => {
+    const file = join(dir, `file${++n}`);
+    await writeFile(file, 'not a folder');
+    const args = ['import', '--progress', 'none', '--data', file, '--sumdb', sumdb.gosumdb, '--offline', exported];
+    // Killed at the deadline (and failing) when it does not end on its own.
+    const r = await new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { timeout: 20_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? ((err.code as number | undefined) ?? null) : 0, signal: err?.signal ?? null, stderr }),
+      );
+    });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('a path element is a file, not a folder');
+  }, 30_000);
 
   it('keeps the verified head against a smaller head, and refuses and records a fork', async () => {
     const full = await run(await copy());
