@@ -251,7 +251,12 @@ export async function exportCommand(
   };
   const settings = cs.settings;
   const log = commandLogger(settings, io, 'godepot export');
-  const g = await composeBatch(settings, log);
+  const g = await composeBatch(settings, log).catch(async (err: unknown) => {
+    // A data folder it cannot use: no staging folder (and its lock) is left in the export folder to be carried over.
+    await out.close();
+    await rmdir(join(dir, '.staging')).catch(() => undefined);
+    throw err;
+  });
   const interrupt = interruptible();
   let report: WarmReport;
   let records = 0;

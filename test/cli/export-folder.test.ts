@@ -3,7 +3,7 @@
 // left there, or — by a slip — godepot's own data folder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { exportCommand } from '../../src/cli/export.js';
@@ -88,6 +88,17 @@ describe('exporting into a folder that is not empty', () => {
         /is godepot.s data folder/,
       );
     }
+  });
+
+  it('leaves no staging folder in the export folder when the data folder cannot be used', async () => {
+    const file = join(dir, 'not-a-data-folder');
+    await writeFile(file, 'not a folder\n');
+    const out = join(dir, 'out-unused');
+    const c = captureIo();
+    await expect(exportCommand([...flags(file), out, `${path}@v1.0.0`], c.io)).rejects.toThrow(
+      'a path element is a file, not a folder',
+    );
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('refuses a path that is a file, or lies below one, naming the export folder and what to give', async () => {
