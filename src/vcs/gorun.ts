@@ -11,7 +11,7 @@
 // Only a private module's run gets godepot's credentials (.netrc, GOAUTH,
 // Git's credential helpers, …): a public module's path is the client's
 // choice, and its host may redirect go (go-import) to a private repository.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Limiter } from '../util/limiter.js';
@@ -232,6 +232,12 @@ export class GoRunner {
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+      if (!exitHooked) {
+        exitHooked = true;
+        process.once('exit', () => running.forEach((c) => killGroup(c.pid)));
+      }
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let outLen = 0;
@@ -299,6 +305,14 @@ export class GoRunner {
 }
 
 /** Kills go and every git (and ssh, …) it started: they share its process group. */
+/**
+ * The go processes running now, in every runner. Each runs detached (its own process group, killed whole), so a
+ * signal to godepot's group never reaches it: a process that ends by process.exit (a worker whose primary died,
+ * which Node's cluster ends so; the stop time-out) kills them first, or they would run on, adopted, unbounded.
+ */
+const running = new Set<ChildProcess>();
+let exitHooked = false;
+
 function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;
   try {

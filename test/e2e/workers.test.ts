@@ -6,7 +6,7 @@
 // the zip the later ones serve, and the outage test leaves the upstream's
 // breaker open.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
@@ -317,6 +317,48 @@ describe('godepot serve --workers 2 when its primary is killed', () => {
       await removeDir(data);
     }
   }, 30_000);
+
+  it('a go command a worker runs for an origin fetch ends with the worker, not left behind in its own process group', async () => {
+    // go runs detached (its own group, so that go and its git processes are killed together): a signal to
+    // godepot's group never reaches it, and a worker ended by its primary's death must end it itself.
+    const data = await tempDir();
+    const bin = await tempDir('godepot-fakego-');
+    const pidFile = join(bin, 'go.pid');
+    await writeFile(join(bin, 'go'), `#!/bin/sh\necho $$ > "${pidFile}"\nexec sleep 300\n`);
+    await chmod(join(bin, 'go'), 0o755);
+    const godepot = await spawnGodepot(
+      ['--workers', '2', '--data', data, '--upstream', 'off', '--sumdb', 'off', '--private', 'corp.example/*'],
+      { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    );
+    let goPid = 0;
+    try {
+      const pids = (await allListening(godepot, 2)).map((l) => l.pid);
+      const client = getAlone(godepot.url + '/corp.example/lib/@v/list').catch(() => null);
+      await waitFor(
+        async () => (goPid = Number(await readFile(pidFile, 'utf8').catch(() => '0'))) > 0,
+        10_000,
+        'go never ran',
+      );
+      expect(isAlive(goPid)).toBe(true);
+      await godepot.stop('SIGKILL');
+      await waitFor(async () => !pids.some(isAlive), 20_000, 'a worker outlived its killed primary');
+      await client;
+      // Killed, it may stay a zombie until whoever adopted it reaps it: only a process still running counts.
+      const running = (pid: number): boolean => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        } catch {
+          return isAlive(pid);
+        }
+      };
+      await waitFor(async () => !running(goPid), 5_000, `go (pid ${goPid}) outlived the worker that ran it`);
+    } finally {
+      await godepot.stop('SIGKILL');
+      if (goPid > 0 && isAlive(goPid)) process.kill(goPid, 'SIGKILL');
+      await removeDir(data);
+      await removeDir(bin);
+    }
+  }, 40_000);
 });
 
 describe('godepot serve --workers 2 when a worker dies', () => {
