@@ -304,7 +304,6 @@ export class GoRunner {
   }
 }
 
-/** Kills go and every git (and ssh, …) it started: they share its process group. */
 /**
  * The go processes running now, in every runner. Each runs detached (its own process group, killed whole), so a
  * signal to godepot's group never reaches it: a process that ends by process.exit (a worker whose primary died,
@@ -313,6 +312,7 @@ export class GoRunner {
 const running = new Set<ChildProcess>();
 let exitHooked = false;
 
+/** Kills go and every git (and ssh, …) it started: they share its process group. */
 function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;
   try {
