@@ -1,6 +1,7 @@
 // One HTTP GET to an upstream, with the first-byte and idle deadlines of its
 // call class, over keep-alive connection pools. Retries, breakers and overall
 // deadlines are layered on top (endpoint.ts).
+import { parseHttpDate } from '../util/http-date.js';
 import { Agent, buildConnector, Dispatcher, Pool, ProxyAgent } from 'undici';
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
@@ -220,14 +221,12 @@ function refusalWords(text: string): string {
   return shorten(shown.join('\n').replace(/[^\p{L}\p{M}\p{N}\p{P}\p{S}\s]/gu, '?'), 648);
 }
 
-/** Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) as milliseconds from now; undefined when absent or unreadable. */
+/** Retry-After (delay-seconds or an HTTP-date in any of its three forms, RFC 9110 §10.2.3) as ms from now; undefined when absent or unreadable. */
 function parseRetryAfter(v: string | string[] | undefined, now: number): number | undefined {
   const s = (Array.isArray(v) ? v[0] : v)?.trim();
   if (!s) return undefined;
   if (/^\d{1,10}$/.test(s)) return Number(s) * 1000;
-  // An HTTP-date names a weekday; a bare number that is too long or signed is no date.
-  if (!/^[A-Za-z]{3},/.test(s)) return undefined;
-  const t = Date.parse(s);
+  const t = parseHttpDate(s, now);
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 

@@ -194,7 +194,10 @@ describe('Endpoint: failure classes, retries, breaker', () => {
   it('a Retry-After beyond the deadline (seconds or HTTP-date) fails the call at once, saying when to retry', async () => {
     const clock = new FakeClock();
     const r = registry({ attempts: 3, clock, deadlines: { ...fast, total: 13_000 } });
-    for (const after of ['3600', new Date(clock.now() + 3_600_000).toUTCString()]) {
+    // Seconds, and the three forms of an HTTP-date (the RFC 850 and asctime ones are obsolete, but still read).
+    const inAnHour = new Date(clock.now() + 3_600_000).toUTCString();
+    expect(inAnHour).toBe('Thu, 01 Jan 2026 01:00:00 GMT');
+    for (const after of ['3600', inAnHour, 'Thursday, 01-Jan-26 01:00:00 GMT', 'Thu Jan  1 01:00:00 2026']) {
       const busy = await serve((_req, res) => {
         res.writeHead(503, { 'retry-after': after });
         res.end('come back later');
