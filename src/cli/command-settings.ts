@@ -4,6 +4,7 @@
 // command's own flags and positional arguments.
 import type { Logger } from 'pino';
 import { buildSettings, ConfigError, layeredValues, parseFlags, type ParsedArgs } from '../config/load.js';
+import { unknownGodepotVariables } from '../config/go-env.js';
 import { envName, OPTIONS, type OptionSpec } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { makeLogger, makeTextLogger } from '../runtime/logging.js';
@@ -77,8 +78,13 @@ export function intFlag(cs: CommandSettings, name: string, min: number, max: num
  * lines ("godepot warm: warning: …"), or JSON lines with --log-format json.
  */
 export function commandLogger(settings: Settings, io: CommandIO = PROCESS_IO, command = 'godepot'): Logger {
-  if (settings.logFormat === 'json') return makeLogger(settings, 2);
-  return makeTextLogger(settings, (s) => void io.err.write(s), command);
+  const log =
+    settings.logFormat === 'json'
+      ? makeLogger(settings, 2)
+      : makeTextLogger(settings, (s) => void io.err.write(s), command);
+  // As serve does: these commands read the same GODEPOT_* variables, and a mistyped one would be ignored unsaid.
+  for (const w of unknownGodepotVariables(io.env)) log.warn(w);
+  return log;
 }
 
 /** For help texts: the serve flags these commands also take. */

@@ -77,7 +77,7 @@ const OTHER_VARIABLES = new Set(['GODEPOT_CONFIG', WORKER_SLOT]);
  * A warning for each GODEPOT_ variable that names no setting: a mistyped flag
  * is refused, a mistyped variable would otherwise be ignored without a word.
  */
-function unknownGodepotVariables(env: NodeJS.ProcessEnv): string[] {
+export function unknownGodepotVariables(env: NodeJS.ProcessEnv): string[] {
   const known = OPTIONS.map((o) => envName(o.name));
   const out: string[] = [];
   for (const name of Object.keys(env).sort()) {

@@ -53,6 +53,20 @@ describe('command output', () => {
     }
   });
 
+  it('warm names a GODEPOT_ variable that is no setting, as serve does', async () => {
+    const data = await tempDir();
+    try {
+      const c = capture({ GODEPOT_UPSTREM: 'http://127.0.0.1:1' });
+      const args = ['--data', data, '--offline', '--sumdb', 'off', '--progress', 'none', 'example.com/m@v1.0.0'];
+      await warmCommand(args, c.io);
+      expect(c.err.join('')).toContain(
+        "godepot warm: warning: GODEPOT_UPSTREM in godepot's environment is not a godepot setting and is ignored (did you mean GODEPOT_UPSTREAM?)",
+      );
+    } finally {
+      await removeDir(data);
+    }
+  });
+
   it('turns log records into one plain line each, the error said once', () => {
     const lines: string[] = [];
     const sink = humanSink((s) => void lines.push(s), 'godepot import');
