@@ -29,6 +29,8 @@ what a token may read is said when it is made.
 export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'add') {
+    if (sub !== undefined && !['--help', '-h'].includes(sub))
+      throw new ConfigError(`unknown subcommand ${JSON.stringify(sub)}: give add (see godepot auth --help)`);
     io.out(USAGE);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }

@@ -35,6 +35,10 @@ ${SERVER_FLAGS_HELP}
 export async function privateCommand(args: string[], io: CommandIO = PROCESS_IO): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'ls' && sub !== 'verify') {
+    if (sub !== undefined && !['--help', '-h'].includes(sub))
+      throw new ConfigError(
+        `unknown subcommand ${JSON.stringify(sub)}: give ls or verify (see godepot private --help)`,
+      );
     io.out(USAGE);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }

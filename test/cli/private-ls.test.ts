@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { authCommand } from '../../src/cli/auth.js';
 import { privateCommand } from '../../src/cli/private.js';
 import { FsStorage } from '../../src/storage/index.js';
 import { ledgerKey, legacyLedgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
@@ -72,5 +73,13 @@ describe('godepot private ls|verify --help', () => {
     });
     expect(out.join('')).toMatch(/^Usage: godepot private ls/);
     expect(code).toBe(0);
+  });
+
+  it('names an unknown subcommand in one line, for private and auth alike', async () => {
+    const io = { out: () => undefined, err: process.stderr, env: { PATH: '' } };
+    await expect(privateCommand(['lss', '--data', '/nonexistent'], io)).rejects.toThrow(
+      'unknown subcommand "lss": give ls or verify (see godepot private --help)',
+    );
+    await expect(authCommand(['ad', 'ci'], io)).rejects.toThrow('unknown subcommand "ad": give add');
   });
 });
