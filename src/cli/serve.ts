@@ -26,6 +26,7 @@ import { withStartFlags } from '../runtime/v8-flags.js';
 import { WORKER_SLOT, workerSlot } from '../runtime/cluster-ipc.js';
 import { RestartPacer, SlotBook } from '../runtime/cluster-restarts.js';
 import { answerPings, watchWorkers } from '../runtime/cluster-watchdog.js';
+import { reapGoRuns, tellGoRuns } from '../runtime/cluster-goruns.js';
 import { saidAt } from '../util/said-once.js';
 import { systemClock } from '../util/clock.js';
 
@@ -77,6 +78,7 @@ export async function serveCommand(args: string[], warnings: HeldWarnings = hold
   if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings, hints, warnings).catch(named);
   if (!cluster.isWorker) return runWorker(settings, warnings, hints).catch(named);
   answerPings();
+  tellGoRuns();
   try {
     return await runWorker(settings, warnings).catch(named);
   } catch (err) {
@@ -100,6 +102,7 @@ async function runPrimary(settings: Settings, hints: readonly string[], warnings
   serveFetchLeases();
   serveCoordination();
   serveGroupStats();
+  reapGoRuns();
   let stopping = false;
   let listening = false;
   cluster.on('listening', () => (listening = true));

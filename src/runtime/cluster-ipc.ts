@@ -1,6 +1,6 @@
 // What passes between a worker of `serve --workers N` and its primary: the
 // slot the worker is started in, and the messages (cluster-leases,
-// cluster-coord, cluster-stats, cluster-metrics): how a message is
+// cluster-coord, cluster-stats, cluster-metrics, cluster-goruns): how a message is
 // recognised, and how a worker asks the primary something and waits — at
 // most a deadline, and not at all once the primary is gone.
 

@@ -233,7 +233,12 @@ export class GoRunner {
         detached: true,
       });
       running.add(child);
-      child.once('exit', () => running.delete(child));
+      const pid = child.pid;
+      if (pid !== undefined) groupWatcher?.(pid, true);
+      child.once('exit', () => {
+        running.delete(child);
+        if (pid !== undefined) groupWatcher?.(pid, false);
+      });
       if (!exitHooked) {
         exitHooked = true;
         process.once('exit', () => running.forEach((c) => killGroup(c.pid)));
@@ -308,9 +313,22 @@ export class GoRunner {
  * The go processes running now, in every runner. Each runs detached (its own process group, killed whole), so a
  * signal to godepot's group never reaches it: a process that ends by process.exit (a worker whose primary died,
  * which Node's cluster ends so; the stop time-out) kills them first, or they would run on, adopted, unbounded.
+ * A killed one cannot (groupWatcher).
  */
 const running = new Set<ChildProcess>();
 let exitHooked = false;
+
+/**
+ * A killed process (SIGKILL: an operator, the OOM killer, the primary's watch of a hung worker) runs no exit hook:
+ * a worker of --workers N tells its primary each run's process group, as it starts (true) and as go exits (false),
+ * and the primary kills those still running when the worker exits (runtime/cluster-goruns.ts).
+ */
+let groupWatcher: ((pgid: number, running: boolean) => void) | undefined;
+
+/** Tells watcher of every go run's process group from now on, in every runner (one watcher). */
+export function watchGoGroups(watcher: (pgid: number, running: boolean) => void): void {
+  groupWatcher = watcher;
+}
 
 /** Kills go and every git (and ssh, …) it started: they share its process group. */
 function killGroup(pid: number | undefined): void {

@@ -434,6 +434,71 @@ describe('godepot serve --workers 2 when a worker dies', () => {
   }, 60_000);
 });
 
+describe('godepot serve --workers 2 when a worker running go is killed', () => {
+  // go runs detached (its own group, so that go and its git processes are killed together): a signal to the
+  // worker's group never reaches it, and a SIGKILLed worker (an operator, the OOM killer, the primary's watch of
+  // hung workers) runs no exit hook. Left behind, adopted by PID 1, a go stuck on a hung origin ran for ever.
+  it('the primary kills the go it was running, and what that go started', async () => {
+    const data = await tempDir();
+    const bin = await tempDir('godepot-fakego-');
+    const pidFile = join(bin, 'go.pid');
+    // A go that starts a child of its own (as go starts git), says both PIDs, and waits.
+    await writeFile(
+      join(bin, 'go'),
+      `#!/bin/sh\nsleep 300 &\necho "$$ $!" > "${pidFile}.tmp" && mv "${pidFile}.tmp" "${pidFile}"\nexec sleep 300\n`,
+    );
+    await chmod(join(bin, 'go'), 0o755);
+    const godepot = await spawnGodepot(
+      ['--workers', '2', '--data', data, '--upstream', 'off', '--sumdb', 'off', '--private', 'corp.example/*'],
+      { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    );
+    let fakes: number[] = [];
+    try {
+      const workers = (await allListening(godepot, 2)).map((l) => l.pid);
+      const client = getAlone(godepot.url + '/corp.example/lib/@v/list').catch(() => null);
+      await waitFor(
+        async () =>
+          (fakes = (await readFile(pidFile, 'utf8').catch(() => '')).trim().split(' ').map(Number)).length === 2,
+        10_000,
+        'go never ran',
+      );
+      const [goPid = 0] = fakes;
+      const worker = parentOf(goPid);
+      expect(workers).toContain(worker);
+      expect(fakes.filter(running)).toHaveLength(2);
+      process.kill(worker, 'SIGKILL');
+      await client;
+      await waitFor(
+        async () => !fakes.some(running),
+        5_000,
+        `go (pid ${goPid}) or its child outlived the killed worker that ran it`,
+      );
+      // The other worker serves on, and the killed one is replaced.
+      await waitFor(async () => listeningLines(godepot).length >= 3, 20_000, 'no worker replaced the killed one');
+    } finally {
+      await godepot.stop('SIGKILL');
+      for (const pid of fakes) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await removeDir(data);
+      await removeDir(bin);
+    }
+  }, 40_000);
+});
+
+/** Whether pid runs: killed, a process may stay a zombie until whoever adopted it reaps it, which does not count. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return isAlive(pid);
+  }
+}
+
+/** The parent process of pid (Linux: /proc/PID/stat). */
+function parentOf(pid: number): number {
+  const m = /^\d+ \(.*\) \S+ (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return Number(m?.[1]);
+}
+
 /** Which of pids has a TCP connection to 127.0.0.1:port open (Linux: its descriptors against /proc/net/tcp). */
 function connectedTo(pids: number[], port: number): number | undefined {
   const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
