@@ -2,7 +2,7 @@
 // HTTP status (DESIGN invariant 7). server/ maps these to responses in one
 // place; the message is the short text/plain body the go command shows its
 // user verbatim, so it says what failed and what to do.
-import { UpstreamError, NotFoundError, isRefusalStatus } from '../upstream/errors.js';
+import { UpstreamError, NotFoundError, isHealthFailure, isRefusalStatus } from '../upstream/errors.js';
 import { SumdbError } from '../sumdb/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
 import { originOutOfReach } from '../vcs/errors.js';
@@ -84,10 +84,15 @@ export function badRequest(message: string): GodepotError {
  */
 const UPSTREAM_DOWN_NEXT = '; what godepot holds is still served: try this again once the upstream answers';
 
-/** Maps an upstream failure to the client-facing error: 504 for time-outs, 502 otherwise. */
+/**
+ * Maps an upstream failure to the client-facing error: 504 for time-outs, 502 otherwise. Only the upstream's being
+ * unwell (unreachable, slow, answering 5xx: what may pass) says to try again: a body over a limit, or one that is
+ * no answer at all, is the same next time.
+ */
 function fromUpstream(err: UpstreamError, what: string): GodepotError {
   const code = err.failure === 'timeout' ? 'upstream_timeout' : 'upstream_failed';
-  return new GodepotError(code, `godepot: ${what}: ${err.describe()}${UPSTREAM_DOWN_NEXT}`, {
+  const next = isHealthFailure(err) || err.breakerOpen ? UPSTREAM_DOWN_NEXT : '';
+  return new GodepotError(code, `godepot: ${what}: ${err.describe()}${next}`, {
     upstream: err.upstream,
     failure: err.failure,
     breakerOpen: err.breakerOpen,

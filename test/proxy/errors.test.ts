@@ -40,6 +40,29 @@ describe('toGodepotError', () => {
     );
   });
 
+  it('an answer over a limit, or no answer at all, is not said to pass once the upstream answers: it is the same then', () => {
+    const big = new UpstreamError({
+      upstream: 'https://proxy.example',
+      failure: 'body',
+      detail: "module zip larger than the go command's limit of 524288000 bytes",
+      transient: false,
+    });
+    const e = toGodepotError(big, 'example.com/x@v1.0.0 .zip');
+    expect(e.status).toBe(502);
+    expect(e.message).toBe(
+      "godepot: example.com/x@v1.0.0 .zip: upstream https://proxy.example failed: bad response body (module zip larger than the go command's limit of 524288000 bytes)",
+    );
+    const cut = new UpstreamError({
+      upstream: 'https://proxy.example',
+      failure: 'body',
+      detail: 'response cut short (other side closed)',
+      transient: true,
+    });
+    expect(toGodepotError(cut, 'example.com/x@v1.0.0 .zip').message).toMatch(
+      /try this again once the upstream answers$/,
+    );
+  });
+
   it('a request cut by the shutdown says so (503, try again), not "internal error, see the server log"', () => {
     const e = toGodepotError(new ShuttingDownError(), 'example.com/x@v1.0.0 .zip');
     expect(e.status).toBe(503);
