@@ -235,8 +235,11 @@ export class GoRunner {
       running.add(child);
       const pid = child.pid;
       if (pid !== undefined) groupWatcher?.(pid, true);
-      child.once('exit', () => {
+      child.once('exit', (_code, killedBy) => {
         running.delete(child);
+        // go waits for the git it starts, unless it was killed (the OOM killer, an operator): then they are left
+        // in its group, running with no deadline.
+        if (killedBy !== null) killGroup(pid);
         if (pid !== undefined) groupWatcher?.(pid, false);
       });
       if (!exitHooked) {

@@ -627,6 +627,21 @@ describe('running go', () => {
     expect(alive).toBe(false);
   });
 
+  it('kills what a go killed by a signal (the OOM killer) left running in its group', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    const go = await fakeGo(dir, `sleep 600 >/dev/null 2>&1 & echo $! > "${pidFile}"\nkill -9 $$`);
+    const r = await fakeRunner(go, 30_000).run(['mod', 'download'], new AbortController().signal, async (x) => x);
+    expect(r.code).toBeNull();
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    let alive = true;
+    for (let i = 0; i < 1000 && alive; i++) {
+      alive = !/^\d+ \(.*\) [ZX]/.test(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '0 (x) X'));
+      if (alive) await new Promise((r2) => setImmediate(r2));
+    }
+    if (alive) process.kill(pid, 'SIGKILL');
+    expect(alive, 'the sleep go started outlived it').toBe(false);
+  });
+
   it('ends a run at its deadline even when something go started left its group and holds the output open', async () => {
     const pidFile = join(dir, 'escaped.pid');
     const go = await fakeGo(dir, `setsid sleep 600 & echo $! > "${pidFile}"\nwait`);
