@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { FsStorage } from './fs.js';
+import { bufferBlob } from './memory.js';
 import { isUntrusted, PLAIN_HTTP_ANSWER, UNTRUSTED_FIX, type TrustOptions } from '../util/trust.js';
 import {
   checkKey,
@@ -66,6 +67,8 @@ export interface S3StorageOptions {
 }
 
 const DEFAULT_PART = 8 << 20;
+/** Objects up to this size are read whole at open (a snapshot); larger ones are read from the store as asked. */
+const SNAPSHOT = 1 << 20;
 const MTIME = 'godepot-mtime';
 
 interface ServiceError {
@@ -286,25 +289,44 @@ export class S3Storage implements Storage {
     return (await this.openObject(key))?.blob ?? null;
   }
 
-  /** open, with the ETag of the object opened (every read of it is of that object: If-Match). */
+  /**
+   * open, with the ETag of the object opened (every read of it is of that object: If-Match). A small object
+   * (a list, a tree head, an incident record: what other nodes rewrite) is read whole here, so it is a snapshot
+   * as the contract says, however soon it is replaced; one replaced between its HEAD and that read is opened
+   * again, as get does.
+   */
   private async openObject(key: string): Promise<{ blob: OpenBlob; etag: string | undefined } | null> {
     const k = this.key(key);
-    let head;
-    try {
-      head = await this.client.send(
-        new this.s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: k }),
-        this.deadline(),
-      );
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw this.fail(err, `open ${key}`);
+    for (let attempt = 1; ; attempt++) {
+      let head;
+      try {
+        head = await this.client.send(
+          new this.s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: k }),
+          this.deadline(),
+        );
+      } catch (err) {
+        if (isMissing(err)) return null;
+        throw this.fail(err, `open ${key}`);
+      }
+      const size = head.ContentLength ?? 0;
+      const etag = head.ETag;
+      const mtimeMs = mtimeOf(head.Metadata, head.LastModified);
+      if (size > SNAPSHOT) return { blob: this.remoteBlob(key, k, etag, size, mtimeMs), etag };
+      try {
+        const bytes = await this.remoteBlob(key, k, etag, size, mtimeMs).read();
+        return { blob: bufferBlob(bytes, mtimeMs), etag };
+      } catch (err) {
+        if (!(err instanceof ReplacedWhileReading) || attempt >= 3) throw err;
+      }
     }
-    const size = head.ContentLength ?? 0;
-    const etag = head.ETag;
+  }
+
+  /** The object k (size bytes, ETag etag) read from the store at each read (If-Match: that object or a failure). */
+  private remoteBlob(key: string, k: string, etag: string | undefined, size: number, mtimeMs: number): OpenBlob {
     const range = (start: number, end: number): Readable => this.rangeStream(key, k, etag, start, end);
-    const blob: OpenBlob = {
+    return {
       size,
-      mtimeMs: mtimeOf(head.Metadata, head.LastModified),
+      mtimeMs,
       remote: true,
       stream: (start = 0, end = size) => range(clamp(start, size), clamp(end, size)),
       read: async (start = 0, end = size, into?: Buffer) => {
@@ -326,7 +348,6 @@ export class S3Storage implements Storage {
       },
       close: async () => {},
     };
-    return { blob, etag };
   }
 
   /**
@@ -421,10 +442,10 @@ export class S3Storage implements Storage {
    */
   async swap(key: string, expected: Uint8Array | null, data: Uint8Array, opts: PutOptions = {}): Promise<boolean> {
     if (expected === null) return this.create(key, data, opts);
-    const opened = await this.openObject(key);
-    if (!opened) return false;
-    let current: Buffer;
+    let opened, current: Buffer;
     try {
+      opened = await this.openObject(key);
+      if (!opened) return false;
       current = await opened.blob.read();
     } catch (err) {
       if (err instanceof ReplacedWhileReading) return false;
