@@ -675,11 +675,23 @@ export class S3Storage implements Storage {
   /** Writes and removes a small object (outside the key space checkKey allows); throws what the store answered. */
   private async writeAndRemove(): Promise<void> {
     const k = `${this.root}.godepot/writable-${process.pid}`;
-    await this.client.send(
+    const { VersionId } = await this.client.send(
       new this.s3.PutObjectCommand({ Bucket: this.opts.bucket, Key: k, Body: 'ok' }),
       this.deadline(),
     );
-    await this.client.send(new this.s3.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: k }), this.deadline());
+    // In a versioned bucket a plain delete only hides the object behind a delete marker: a check at every /readyz
+    // would leave two versions each time, for ever. The version written is removed itself where that is allowed.
+    const remove = (version?: string) =>
+      this.client.send(
+        new this.s3.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: k, VersionId: version }),
+        this.deadline(),
+      );
+    if (VersionId === undefined || VersionId === 'null') return void (await remove());
+    await remove(VersionId).catch(async (err: unknown) => {
+      // Credentials without s3:DeleteObjectVersion: hidden, as before.
+      if (statusOf(err) !== 403) throw err;
+      await remove();
+    });
   }
 
   async close(): Promise<void> {
