@@ -67,8 +67,11 @@ export interface S3StorageOptions {
 }
 
 const DEFAULT_PART = 8 << 20;
-/** Objects up to this size are read whole at open (a snapshot); larger ones are read from the store as asked. */
-const SNAPSHOT = 1 << 20;
+/**
+ * Objects up to this size are read whole at open (a snapshot); larger ones are read from the store as asked. Lists,
+ * tree heads and incident records are far smaller; the bound keeps what concurrent opens hold in memory small.
+ */
+const SNAPSHOT = 256 << 10;
 const MTIME = 'godepot-mtime';
 
 interface ServiceError {
