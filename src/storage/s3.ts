@@ -95,10 +95,13 @@ function isMissing(err: unknown): boolean {
   return !isBucketGone(err) && (name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404);
 }
 
-/** The object changed between its HEAD and a read of its bytes (another node replaced or removed it). */
-class ReplacedWhileReading extends Error {
+/**
+ * The object changed between its HEAD and a read of its bytes (another node replaced or removed it): for a large
+ * one (a zip another node quarantined or purged) no definite answer now, so a 503 that says to ask again.
+ */
+class ReplacedWhileReading extends StorageUnavailableError {
   constructor(store: string, key: string) {
-    super(`object store ${store}: ${key} was replaced or removed while being read`);
+    super(store, `${key} was replaced or removed by another node while being read; ask again`);
     this.name = 'ReplacedWhileReading';
   }
 }

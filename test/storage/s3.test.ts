@@ -252,6 +252,29 @@ describe.skipIf(binary === null)('S3Storage on MinIO', () => {
     }
   });
 
+  it('a large object replaced between its open and a read is a 503 that says to ask again, not a 500', async () => {
+    const s = await S3Storage.open({
+      bucket: 'blobs',
+      prefix: 'replaced-big',
+      endpoint: minio.endpoint,
+      timeout: 5000,
+    });
+    try {
+      await s.put('mod/m/@v/v1.0.0.zip', Buffer.alloc(2 << 20, 1));
+      const blob = await s.open('mod/m/@v/v1.0.0.zip');
+      await s.put('mod/m/@v/v1.0.0.zip', Buffer.alloc(2 << 20, 2));
+      const err = await blob?.read(0, 10).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      const e = toGodepotError(err, 'm@v1.0.0 .zip');
+      expect(e.status).toBe(503);
+      expect(e.message).toMatch(
+        /mod\/m\/@v\/v1\.0\.0\.zip was replaced or removed by another node while being read; ask again/,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it('an opened small object reads as it was opened though another node replaces or removes it meanwhile (a list)', async () => {
     // Found in review: a node reading a module's list (open, then read: it needs the write time) while another node
     // rewrote it got the ETag's 412 as an error, and its client a 500 "internal error"; the tree head at start was
