@@ -1,7 +1,8 @@
 // HTTPS for `godepot serve` (--tls-cert/--tls-key): the go command sends
 // credentials only over HTTPS, so --auth needs it. The certificate and key
-// are re-read when either file changes (rotated certificates); a pair that
-// does not load is logged and the previous one stays in use.
+// are re-read when either file changes (rotated certificates), once both have
+// been still for a moment; a pair that does not load is logged and the
+// previous one stays in use.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
@@ -9,7 +10,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { systemClock, type Clock, type WaitingClock } from '../util/clock.js';
 import { saidAt, type SaidAt } from '../util/said-once.js';
 import { unreadableFile } from '../util/error-codes.js';
 
@@ -97,6 +98,14 @@ export function certValidityWarning(file: string, cert: Buffer, clock: Clock): s
   return null;
 }
 
+/**
+ * How long both files must stay unchanged before they are read again: renewal tools write the certificate and
+ * the key one after the other (certbot's symlinks, a copy of each), or write a file in several goes. Read at the
+ * first change, the certificate was taken with the old key (an error logged for a renewal that went well) or
+ * half-written (a leaf without its intermediates, loaded and served: every client refused it until the next poll).
+ */
+export const TLS_SETTLE_MS = 2_000;
+
 export function createTlsServer(
   tls: { readonly cert: string; readonly key: string },
   options: ServerOptions,
@@ -104,7 +113,7 @@ export function createTlsServer(
   log: Logger,
   /** Every worker reloads the same files: the first says so (util/said-once.ts). */
   level: SaidAt = saidAt(true),
-  clock: Clock = systemClock,
+  clock: WaitingClock = systemClock,
 ): Server {
   const server = createServer({ ...options, ...readTlsPair(tls) }, handler);
   const reload = (): void => {
@@ -121,9 +130,23 @@ export function createTlsServer(
       );
     }
   };
-  for (const f of [tls.cert, tls.key]) watchFile(f, { interval: 1000, persistent: false }, reload);
+  // Each change starts the wait again: the pair is read once, when neither file has changed for TLS_SETTLE_MS.
+  let settling: AbortController | null = null;
+  const changed = (): void => {
+    settling?.abort();
+    const wait = (settling = new AbortController());
+    clock.sleep(TLS_SETTLE_MS, wait.signal).then(
+      () => {
+        settling = null;
+        reload();
+      },
+      () => undefined,
+    );
+  };
+  for (const f of [tls.cert, tls.key]) watchFile(f, { interval: 1000, persistent: false }, changed);
   server.once('close', () => {
-    for (const f of [tls.cert, tls.key]) unwatchFile(f, reload);
+    settling?.abort();
+    for (const f of [tls.cert, tls.key]) unwatchFile(f, changed);
   });
   return server;
 }

@@ -1,7 +1,7 @@
 // The users file and the TLS certificate are picked up again when they
 // change, and a broken edit keeps the last good one in force.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { UsersFile } from '../../src/auth/users-file.js';
 import { hashToken, withUser } from '../../src/auth/users.js';
-import { createTlsServer } from '../../src/runtime/tls.js';
+import { createTlsServer, TLS_SETTLE_MS } from '../../src/runtime/tls.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
+import { spawnSync } from 'node:child_process';
 import { FakeClock } from '../support/clock.js';
 import { saidAt } from '../../src/util/said-once.js';
 
@@ -81,6 +82,9 @@ describe('reloading', () => {
       expect(await servedCn()).toBe('first');
       await writeFile(live.key, await readFile(second.key));
       await writeFile(live.cert, await readFile(second.cert));
+      // Read once both files have been still for TLS_SETTLE_MS (on the server's clock).
+      await eventually(() => later.pending > 0);
+      await later.advance(TLS_SETTLE_MS);
       await eventually(async () => (await servedCn()) === 'second');
       await eventually(() => said.includes('TLS certificate reloaded'));
       expect(said.find((m) => m.includes('the certificate expired on'))).toMatch(/^--tls-cert .*live\.crt: /);
@@ -89,4 +93,63 @@ describe('reloading', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it.skipIf(!hasOpenssl)(
+    'the TLS certificate: a renewal written a piece at a time is read once it is whole, without an error',
+    async () => {
+      // A renewal that keeps the key (certbot --reuse-key, cert-manager's default): the leaf written first, its
+      // intermediate a moment later. Read at the first change, the leaf alone was served and clients refused it.
+      const ca = selfSignedCert(dir, 'renew-ca');
+      const old = selfSignedCert(dir, 'renew-old');
+      const csr = join(dir, 'renew.csr');
+      const leaf = join(dir, 'renew.crt');
+      const run = (args: string[]): void => {
+        const r = spawnSync('openssl', args);
+        if (r.status !== 0) throw new Error(r.stderr.toString());
+      };
+      run(['req', '-new', '-key', old.keyFile, '-subj', '/CN=renewed', '-out', csr]);
+      run(['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-days', '2', '-out', leaf]);
+      const live = { cert: join(dir, 'renew-live.crt'), key: join(dir, 'renew-live.key') };
+      await writeFile(live.cert, old.cert);
+      await writeFile(live.key, old.key);
+      const said: string[] = [];
+      const watched = pino({ level: 'info' }, { write: (l: string) => void said.push(JSON.parse(l).msg) });
+      const clock = new FakeClock(Date.now());
+      let waits = 0;
+      const sleep = clock.sleep.bind(clock);
+      clock.sleep = (ms, signal) => (waits++, sleep(ms, signal));
+      const server = createTlsServer(live, {}, (_req, res) => res.end('ok'), watched, saidAt(true), clock);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as AddressInfo).port;
+      const served = (): Promise<{ cn: string; issuer: string | undefined }> =>
+        new Promise((resolve, reject) => {
+          const s = connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+            const c = s.getPeerCertificate(true);
+            const cn = c.subject.CN;
+            s.destroy();
+            resolve({
+              cn: Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? ''),
+              issuer: c.issuerCertificate === c ? undefined : String(c.issuerCertificate?.subject.CN),
+            });
+          });
+          s.on('error', reject);
+        });
+      try {
+        await writeFile(live.cert, await readFile(leaf));
+        await eventually(() => waits > 0 || said.length > 0);
+        // Not read yet: the old certificate is served, not the lone leaf.
+        expect(await served()).toEqual({ cn: 'renew-old', issuer: undefined });
+        await appendFile(live.cert, ca.cert);
+        await eventually(() => waits > 1 || said.length > 0);
+        await clock.advance(TLS_SETTLE_MS);
+        await eventually(() => said.length > 0);
+        expect(await served()).toEqual({ cn: 'renewed', issuer: 'renew-ca' });
+        expect(said).toEqual(['TLS certificate reloaded']);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    },
+    20_000,
+  );
 });
