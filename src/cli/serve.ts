@@ -237,7 +237,11 @@ async function runWorker(settings: Settings, warnings: HeldWarnings, hints: read
     {},
     // https.Server answers requests exactly as http.Server does; only the socket differs.
     tls
-      ? (options, handler) => createTlsServer(tls, options, handler, g.log, saidAt(says)) as unknown as Server
+      ? (options, handler) => {
+          const s = createTlsServer(tls, options, handler, g.log, saidAt(says));
+          g.health.certificate = s.certificateWarning;
+          return s as unknown as Server;
+        }
       : undefined,
   );
   if (settings.auth !== '' && !tls && says)

@@ -61,6 +61,8 @@ export interface Godepot {
   readonly incidents: IncidentLog;
   readonly reverify: ReverifyLoop;
   readonly app: App;
+  /** What /readyz answers from. */
+  readonly health: Health;
   /** Aborts pending upstream calls, stops background work, closes pools and storage. */
   close(): Promise<void>;
 }
@@ -390,6 +392,7 @@ export async function compose(settings: Settings, opts: ComposeOptions = {}): Pr
   });
   return {
     settings,
+    health,
     storage,
     coord,
     log,

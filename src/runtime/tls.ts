@@ -114,12 +114,14 @@ export function createTlsServer(
   /** Every worker reloads the same files: the first says so (util/said-once.ts). */
   level: SaidAt = saidAt(true),
   clock: WaitingClock = systemClock,
-): Server {
-  const server = createServer({ ...options, ...readTlsPair(tls) }, handler);
+): Server & { readonly certificateWarning: () => string | null } {
+  let current = readTlsPair(tls);
+  const server = createServer({ ...options, ...current }, handler);
   const reload = (): void => {
     try {
       const pair = readTlsPair(tls);
       server.setSecureContext(pair);
+      current = pair;
       log[level('info')]({ cert: tls.cert }, 'TLS certificate reloaded');
       const invalid = certValidityWarning(tls.cert, pair.cert, clock);
       if (invalid) log[level('warn')](invalid);
@@ -148,5 +150,6 @@ export function createTlsServer(
     settling?.abort();
     for (const f of [tls.cert, tls.key]) unwatchFile(f, changed);
   });
-  return server;
+  /** The served certificate's certValidityWarning now: one that expires while godepot runs is said in /readyz. */
+  return Object.assign(server, { certificateWarning: () => certValidityWarning(tls.cert, current.cert, clock) });
 }

@@ -53,6 +53,12 @@ export function coveredSources(
 }
 
 export class Health {
+  /**
+   * What is wrong with the certificate this process serves (--tls-cert): expired or not valid yet, every client
+   * refuses the handshake, though all else is well. Set by serve; null when nothing is.
+   */
+  certificate: () => string | null = () => null;
+
   constructor(
     private readonly storage: Storage,
     private readonly endpoints: EndpointRegistry,
@@ -106,8 +112,10 @@ export class Health {
     const coordination = this.coordination?.();
     const dbOf = new Map(sumdb.flatMap((s) => s.sources.map((x) => [x.url, s.name] as const)));
     const covered = coveredSources(upstreams, (url) => dbOf.get(url));
+    const certificate = this.certificate();
     const reasons = [
       ...(writable ? [] : [`storage ${this.storage.kind} is not writable: ${error ?? 'unknown error'}`]),
+      ...(certificate === null ? [] : [certificate]),
       // Failing, not only once its breaker opens: a lone upstream that refuses every connection serves
       // nothing new, whatever number of modules it has failed so far. (Its start-up probe counts: it goes
       // through the endpoint. A call that succeeds, in any process, ends the streak.)

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { certValidityWarning, readTlsPair } from '../../src/runtime/tls.js';
-import { BIN, removeDir, tempDir, testHome } from '../support/godepot.js';
+import { BIN, removeDir, spawnGodepot, tempDir, testHome } from '../support/godepot.js';
 import { FakeClock } from '../support/clock.js';
 import { hasOpenssl, selfSignedCert, type TestCert } from '../support/tls.js';
 
@@ -111,9 +112,10 @@ describe.skipIf(!hasOpenssl)('--tls-cert and --tls-key that cannot be used as gi
     expect(n.out).toContain(`--tls-key ${join(d, 'no.key')}: no such file`);
   }, 15_000);
 
-  it('an expired certificate is said once at start, with several workers too', async () => {
-    const csr = join(d, 'old.csr');
-    const cert = join(d, 'old.crt');
+  /** A certificate of a's key that expired a day ago, in d/name.crt. */
+  const expired = (name: string): string => {
+    const csr = join(d, `${name}.csr`);
+    const cert = join(d, `${name}.crt`);
     const made = spawnSync('openssl', ['req', '-new', '-key', a.keyFile, '-subj', '/CN=old', '-out', csr]);
     expect(made.status, made.stderr.toString()).toBe(0);
     // -days -1: it expired a day ago.
@@ -130,10 +132,47 @@ describe.skipIf(!hasOpenssl)('--tls-cert and --tls-key that cannot be used as gi
       cert,
     ]);
     expect(signed.status, signed.stderr.toString()).toBe(0);
+    return cert;
+  };
+
+  it('an expired certificate is said once at start, with several workers too', async () => {
+    const cert = expired('old');
     const r = await serveUntil([...rest, '--workers', '2', '--tls-cert', cert, '--tls-key', a.keyFile]);
     expect(r.out).toContain('godepot listening on https://');
     expect(r.out.match(/the certificate expired on \d{4}-/g), r.out).toHaveLength(1);
     expect(r.out).toContain(`--tls-cert ${cert}: the certificate expired on`);
+  }, 15_000);
+
+  it('an expired certificate makes /readyz degraded, with the reason, not "ok"', async () => {
+    // Clients refuse every handshake (a renewal that failed, found by the builds): the health check says so too.
+    const cert = expired('older');
+    const g = await spawnGodepot([
+      '--offline',
+      '--data',
+      join(d, 'readyz'),
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      a.keyFile,
+    ]);
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = request(`${g.url}/readyz`, { agent: false, rejectUnauthorized: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const r = JSON.parse(body) as { status: string; reasons: string[] };
+      expect(r.status, body).toBe('degraded');
+      expect(r.reasons).toContainEqual(
+        expect.stringMatching(/^--tls-cert .*older\.crt: the certificate expired on \d{4}-/),
+      );
+    } finally {
+      await g.stop();
+    }
   }, 15_000);
 
   it('a certificate not valid yet is said too; a valid one gets no word', async () => {
