@@ -1,6 +1,10 @@
 // doctor --module: a failed private-module fetch is diagnosed as the
 // client's credentials, godepot's credentials, network, or configuration.
 import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { doctor } from '../../src/cli/doctor/index.js';
 import { diagnoseModuleFetch } from '../../src/cli/doctor/private.js';
 
 const M = 'corp.example/lib';
@@ -47,4 +51,24 @@ describe("quoting godepot's answer", () => {
     expect(said.length).toBeLessThan(page.length);
     expect(said).toMatch(/\(500: <p>words .* … .*please retry\)$/);
   });
+});
+
+describe('--module when this machine cannot reach godepot', () => {
+  it('says the path to godepot is broken, not godepot’s path to the Git host', async () => {
+    // A port nothing listens on: every request to it is refused.
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    const { report, code } = await doctor(['--no-go', '--timeout', '2s', '--module', M], {
+      env: { GOPROXY: `http://127.0.0.1:${port}`, GOSUMDB: 'off' },
+    });
+    expect(code).toBe(1);
+    const f = report.findings.find((x) => x.subject === M);
+    expect(f).toMatchObject({ kind: 'network', severity: 'problem' });
+    expect(f?.message).toMatch(/this machine cannot reach godepot/);
+    expect(f?.message).not.toMatch(/Git host/);
+    expect(f?.fix).not.toMatch(/Git host/);
+  }, 15_000);
 });

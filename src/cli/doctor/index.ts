@@ -108,7 +108,7 @@ export async function doctor(
       (err: unknown) =>
         diagnoseModuleFetch(module, redact(first), {
           status: 0,
-          body: `cannot reach godepot: ${(err as Error).message}`,
+          body: (err as Error).message,
         }),
     );
     if (f) checked.findings.push(f);

@@ -32,6 +32,13 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
     message: `${module} through ${proxy}: ${message} (${a.status}: ${shorten(said, SAID_MAX)})`,
     fix,
   });
+  // No answer at all (status 0): the path from here to godepot is broken, not godepot's to the Git host.
+  if (a.status === 0)
+    return problem(
+      'network',
+      'this machine cannot reach godepot',
+      "the proxy's checks above say where the path breaks (DNS, TCP, TLS); fix that first",
+    );
   if (a.status === 401)
     return problem(
       'config',
