@@ -143,3 +143,25 @@ export function trustOptions(env: NodeJS.ProcessEnv = process.env): TrustOptions
   }
   return secureContext ? { secureContext } : {};
 }
+
+/**
+ * TrustOptions of the go command itself in env, for `godepot doctor`: on Linux the certificates goCertificates()
+ * finds and nothing else (not Node's bundled list, not NODE_EXTRA_CA_CERTS, which the go command never reads; none
+ * found: nothing is trusted, as for the go command); elsewhere, where Go asks the platform, trustOptions(env).
+ */
+export function goTrustOptions(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): TrustOptions {
+  if (platform !== 'linux') return trustOptions(env);
+  const ca = goCertificates(env).filter((pem) => {
+    try {
+      new X509Certificate(pem);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  // An empty ca replaces the defaults with nothing (Node adds its own roots only when ca is not given).
+  return { secureContext: createSecureContext({ ca }) };
+}

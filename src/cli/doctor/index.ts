@@ -12,7 +12,7 @@ import { redact, runDoctor, type DoctorReport } from './run.js';
 import { diagnoseModuleFetch, fetchModuleList } from './private.js';
 import { proxyRules } from '../../upstream/env-proxy.js';
 import { netrcCredentials } from '../../upstream/netrc.js';
-import { trustOptions } from '../../upstream/roots.js';
+import { goTrustOptions } from '../../upstream/roots.js';
 import { redactText } from '../../util/redact.js';
 
 const FLAGS: readonly OptionSpec[] = [
@@ -78,7 +78,7 @@ export async function doctor(
   const env = deps.env ?? process.env;
   // The go command's HTTP proxies (HTTPS_PROXY…): the checks take the path its requests take.
   const proxies = proxyRules(env);
-  const trust = trustOptions(env);
+  const trust = goTrustOptions(env);
   // GOAUTH as the go command has it (go env), not only as the environment says.
   const ambientAuth = netrcCredentials({ ...env, GOAUTH: config.GOAUTH });
   const checked = await runDoctor(config, { timeoutMs, source, proxies, trust, ambientAuth });

@@ -7,7 +7,7 @@
 import { request } from 'undici';
 import { escapePath } from '../../module/index.js';
 import type { Finding } from './config-check.js';
-import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
+import { goTrustOptions, type TrustOptions } from '../../upstream/roots.js';
 import { withCredentials } from './probes.js';
 import { connectingAgent } from '../../upstream/http.js';
 import { shorten } from '../../util/shorten.js';
@@ -99,7 +99,7 @@ export async function fetchModuleList(
   const { target, authorization } = withCredentials(proxyUrl, via.ambientAuth);
   const base = target.toString().replace(/\/+$/, '');
   const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
-  const agent = connectingAgent({ timeout: timeoutMs, ...(via.trust ?? trustOptions()) }, via.httpProxy);
+  const agent = connectingAgent({ timeout: timeoutMs, ...(via.trust ?? goTrustOptions()) }, via.httpProxy);
   try {
     const res = await request(`${base}/${escapePath(module)}/@v/list`, {
       dispatcher: agent,

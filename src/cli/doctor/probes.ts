@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { codesOf, TLS_CODE } from '../../upstream/errors.js';
 import { PLAIN_HTTP_ANSWER } from '../../util/trust.js';
 import { connectingAgent, followedRedirect, REDIRECTS, USER_AGENT } from '../../upstream/http.js';
-import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
+import { goTrustOptions, type TrustOptions } from '../../upstream/roots.js';
 import { splitCredentials } from '../../upstream/credentials.js';
 
 export type StepName = 'dns' | 'tcp' | 'tls' | 'http' | 'key' | 'godepot';
@@ -84,7 +84,7 @@ function portOf(u: URL): number {
 export async function probeConnection(
   url: string,
   timeoutMs: number,
-  trust: TrustOptions = trustOptions(),
+  trust: TrustOptions = goTrustOptions(),
 ): Promise<{ steps: Step[]; ok: boolean }> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -234,7 +234,7 @@ export async function httpGet(
   url: string,
   timeoutMs: number,
   proxy?: string,
-  trust: TrustOptions = trustOptions(),
+  trust: TrustOptions = goTrustOptions(),
   ambientAuth?: (url: string) => string | undefined,
 ): Promise<HttpAnswer> {
   const { target, authorization } = withCredentials(url, ambientAuth);

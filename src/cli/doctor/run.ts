@@ -16,7 +16,7 @@ import { analyzeConfig, type Finding, type GoConfig, type SumdbConfig } from './
 import { redactText } from '../../util/redact.js';
 import { classify, httpGet, probeConnection, type Step, type StepFailure } from './probes.js';
 import { NO_PROXY_RULES, type ProxyRules } from '../../upstream/env-proxy.js';
-import { trustOptions, type TrustOptions } from '../../upstream/roots.js';
+import { goTrustOptions, type TrustOptions } from '../../upstream/roots.js';
 import { firstLine } from '../../util/shorten.js';
 
 export interface Target {
@@ -39,7 +39,7 @@ const NETWORK_FIX: Record<StepFailure, string> = {
   refused: 'nothing listens there: is the service running, on that port? (firewalls that reject also look like this)',
   connect: 'check routing and firewalls between this machine and the host',
   timeout: "packets are dropped or the service hangs: check firewalls, proxies (HTTPS_PROXY) and the service's health",
-  tls: 'check the certificate (expired, wrong name, private CA: give Go the CA via SSL_CERT_FILE) and any TLS-intercepting proxy',
+  tls: 'check the certificate (expired, wrong name, private CA: give Go the CA via SSL_CERT_FILE or SSL_CERT_DIR; it does not read NODE_EXTRA_CA_CERTS) and any TLS-intercepting proxy',
   'plain-http':
     'the URL says https (an entry without a scheme means https://, as for the go command) but the server speaks plain HTTP: write its URL with http://, or serve TLS there (godepot: --tls-cert, --tls-key)',
   status: 'the service answers with an error: check its logs and health (for godepot: /readyz, godepot incidents)',
@@ -289,7 +289,7 @@ export interface RunOptions {
   readonly source: string;
   /** The HTTP proxies the go command would use here (HTTPS_PROXY…; default: none). */
   readonly proxies?: ProxyRules;
-  /** The certificate authorities the go command trusts here (default: this process's, roots.ts). */
+  /** The certificate authorities the go command trusts here (default: this process's, roots.ts goTrustOptions). */
   readonly trust?: TrustOptions;
   /** The credentials the go command would send a URL without its own (.netrc under GOAUTH; default: none). */
   readonly ambientAuth?: (url: string) => string | undefined;
@@ -318,7 +318,7 @@ async function connection(
 
 export async function runDoctor(config: GoConfig, opts: RunOptions): Promise<DoctorReport> {
   const proxies = opts.proxies ?? NO_PROXY_RULES;
-  const trust = opts.trust ?? trustOptions();
+  const trust = opts.trust ?? goTrustOptions();
   const analysis = analyzeConfig(config);
   const findings = [...analysis.findings];
   const targets: Target[] = [];
