@@ -77,6 +77,24 @@ function essence(stderr: string): string {
 
 const AUTH =
   /terminal prompts disabled|could not read (Username|Password)|Authentication failed|authentication required|HTTP Basic: Access denied|401 Unauthorized|403 Forbidden|returned error: 40[13]|Permission denied \(publickey/i;
+// ssh (a url.<base>.insteadOf that sends git over ssh): a key the host refused, or a host key ssh cannot check.
+const SSH_KEY = /Permission denied \(publickey/;
+const HOST_KEY = /Host key verification failed/;
+// git had credentials (from a credential helper, or a user:token in a URL rewrite) and the host refused them. With
+// none, or only .netrc's (which curl sends before git asks for any), git says it could not read a user name.
+const REFUSED = /Authentication failed for/;
+
+/** The fix for a refusal, for the mechanism git's words show (the user godepot runs as holds the credentials). */
+function authFix(said: string, host: string): string {
+  if (HOST_KEY.test(said))
+    return `ssh cannot verify the host key of ${host}: add it to ~/.ssh/known_hosts of the user godepot runs as (ssh-keyscan ${host})`;
+  if (SSH_KEY.test(said))
+    return `${host} refused the SSH key of the user godepot runs as (git goes over ssh, through a url.<base>.insteadOf rewrite or a go-import tag): give that user a key the host accepts (~/.ssh, SSH_AUTH_SOCK or GIT_SSH_COMMAND)`;
+  if (REFUSED.test(said))
+    return `${host} refused the credentials git gave it (a git credential helper's, or a user:token in a url.<base>.insteadOf rewrite, of the user godepot runs as): renew the token there`;
+  return `add a .netrc entry (machine ${host} login USER password TOKEN) for the user godepot runs as, or set GOAUTH or a git credential helper`;
+}
+
 // Whole words and git's or Go's fixed phrases only: what is left of client-chosen text must not match.
 const TLS = /\bx509:|\bcertificate\b|\btls:|\bSSL\b|\bSSL_|gnutls/i;
 const GOVCS = /disallowed by GOVCS|GOVCS/;
@@ -163,10 +181,10 @@ export function classify(
       details,
     );
   }
-  if (AUTH.test(said)) {
+  if (AUTH.test(said) || HOST_KEY.test(said)) {
     return new OriginError(
       'auth',
-      `godepot: no valid credentials for ${host} to fetch ${what}: add a .netrc entry (machine ${host} login USER password TOKEN) for the user godepot runs as, or set GOAUTH or a git credential helper`,
+      `godepot: no valid credentials for ${host} to fetch ${what}: ${authFix(said, host)}`,
       host,
       details,
     );

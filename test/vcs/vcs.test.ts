@@ -34,6 +34,24 @@ describe('classifying go errors', () => {
       'auth',
       /credentials/,
     ],
+    // git had credentials (a credential helper's, a token in a url.insteadOf rewrite) and the host refused them:
+    // the fix is there, not in a .netrc entry.
+    [
+      "go: corp.example/lib@v1.0.0: git ls-remote -q origin in /x: exit status 128:\n\tremote: auth\n\tfatal: Authentication failed for 'http://corp.example/git/lib/'",
+      'auth',
+      /^godepot: no valid credentials for corp\.example to fetch .*refused the credentials git gave it \(a git credential helper's, or a user:token in a url\.<base>\.insteadOf rewrite[^.]*$/,
+    ],
+    // Over ssh (an https→ssh insteadOf): the key, or the host key, of the user godepot runs as.
+    [
+      'go: corp.example/lib@v1.0.0: git ls-remote -q origin in /x: exit status 128:\n\tgit@corp.example: Permission denied (publickey).\n\tfatal: Could not read from remote repository.',
+      'auth',
+      /no valid credentials for corp\.example.*refused the SSH key of the user godepot runs as.*SSH_AUTH_SOCK/,
+    ],
+    [
+      'go: corp.example/lib@v1.0.0: git ls-remote -q origin in /x: exit status 128:\n\tHost key verification failed.\n\tfatal: Could not read from remote repository.',
+      'auth',
+      /no valid credentials for corp\.example.*known_hosts of the user godepot runs as/,
+    ],
     [
       'go: unrecognized import path "corp.example/lib": https fetch: Get "https://corp.example/lib?go-get=1": dial tcp: lookup corp.example: no such host',
       'unreachable',
