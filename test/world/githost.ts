@@ -31,6 +31,8 @@ export interface GitHostRequest {
   readonly url: string;
   readonly user: string | null;
   readonly status: number;
+  /** The Authorization header the client sent (null: none), to check what a host that needs none was given. */
+  readonly authorization: string | null;
 }
 
 const FIXED_ENV = {
@@ -179,7 +181,8 @@ export class FakeGitHost {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const log = (status: number, user: string | null): void => {
-      this.requests.push({ method: req.method ?? '', url: req.url ?? '', user, status });
+      const authorization = req.headers.authorization ?? null;
+      this.requests.push({ method: req.method ?? '', url: req.url ?? '', user, status, authorization });
     };
     if (this.mode === 'down') {
       log(0, null);
