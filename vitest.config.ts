@@ -10,6 +10,8 @@ export default defineConfig({
     pool: 'forks',
     // One temporary folder per run, removed at its end (test/support/global-tmp.ts).
     globalSetup: ['test/support/global-tmp.ts'],
+    // After each file, the servers its tests started and did not stop are killed (a test that timed out).
+    setupFiles: ['test/support/kill-spawned.ts'],
     // End-to-end files run the real go command and start servers; two cores
     // are shared between them, so keep file parallelism modest.
     maxWorkers: 2,

@@ -16,6 +16,7 @@ import { NO_PROXY_RULES } from '../../src/upstream/index.js';
 import { createHttpServer, type GodepotServer, type HttpServerLimits } from '../../src/server/http-server.js';
 import type { VcsOptions } from '../../src/runtime/private.js';
 import { waitFor } from './ports.js';
+import { track } from './spawned.js';
 
 export type RawSettings = Record<string, string | string[]>;
 
@@ -157,6 +158,7 @@ export async function spawnGodepot(
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
   });
+  track(child);
   let out = '';
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
