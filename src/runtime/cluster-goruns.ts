@@ -10,7 +10,7 @@
 // runs for private modules and as many for public ones: the lists stay small.
 // (A single process, --workers 1, has no primary: see the README's Shutdown.)
 import cluster, { type Worker } from 'node:cluster';
-import { watchGoGroups } from '../vcs/gorun.js';
+import { killGroup, watchGoGroups } from '../vcs/gorun.js';
 import { is } from './cluster-ipc.js';
 
 const GROUP = 'godepot:go-group';
@@ -27,7 +27,7 @@ interface GoGroup {
 export function reapGoRuns(): void {
   const groups = new Map<Worker, Set<number>>();
   cluster.on('message', (worker: Worker, m: unknown) => {
-    // Never 0 or 1: kill(-1) signals every process the user may signal, kill(0) the primary's own group.
+    // A group id from the worker, checked as one (killGroup refuses 0 and 1).
     if (!is<GoGroup>(m, GROUP) || !Number.isInteger(m.pgid) || m.pgid <= 1) return;
     if (!m.running) {
       groups.get(worker)?.delete(m.pgid);
@@ -52,16 +52,4 @@ export function tellGoRuns(): void {
   watchGoGroups((pgid, running) => {
     if (process.connected) process.send?.({ type: GROUP, pgid, running } satisfies GoGroup);
   });
-}
-
-/**
- * Kills go and what it started. Only the group: go has exited if the group is gone, and its PID, reaped by the
- * dead worker's adopter, may be another process's by now.
- */
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
 }

@@ -48,6 +48,7 @@ const SWAP_WAIT_MS = 10_000;
 const SWAP_POLL_MS = 5;
 /** A swap lock's name in the staging folder: `swap-` and a hash of its key; it holds its owner's id. */
 const SWAP_LOCK = /^swap-[0-9a-f]{32}$/;
+/** A start's id: its staging folder's name, and what its locks hold. */
 const OWNER = /^[0-9a-f]{16}$/;
 
 /** Staging owners open in this process (several FsStorage may share one folder, e.g. in tests). */
@@ -319,7 +320,7 @@ export class FsStorage implements Storage {
         gone = !(await this.ownerAlive(owner, now));
       } else if (SWAP_LOCK.test(name)) {
         gone = await this.swapLockGone(join(dir, name), now);
-      } else if (/^[0-9a-f]{16}$/.test(name)) {
+      } else if (OWNER.test(name)) {
         gone = !(await this.ownerAlive(name, now));
       } else {
         // A file of the older layout, `<pid>-<random>`: its PID is all there is.

@@ -333,17 +333,17 @@ export function watchGoGroups(watcher: (pgid: number, running: boolean) => void)
   groupWatcher = watcher;
 }
 
-/** Kills go and every git (and ssh, …) it started: they share its process group. */
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
+/**
+ * Kills go and every git (and ssh, …) it started: they share its process group (go runs detached, as its
+ * group's leader). Only the group: with it gone, go has exited, and its PID may be another process's by now.
+ */
+export function killGroup(pgid: number | undefined): void {
+  // Never 0 or 1: kill(-1) signals every process the user may signal, kill(0) the caller's own group.
+  if (pgid === undefined || pgid <= 1) return;
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pgid, 'SIGKILL');
   } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
+    // Already gone.
   }
 }
 
