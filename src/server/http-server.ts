@@ -40,7 +40,7 @@
 // up and they stop counting as in flight.
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { App } from './app.js';
 import { systemClock, type WaitingClock } from '../util/clock.js';
@@ -115,6 +115,13 @@ const CONNECT_REFUSED =
   'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n' +
   `X-Godepot-Error: method_not_allowed\r\nConnection: close\r\n` +
   `Content-Length: ${Buffer.byteLength(CONNECT_BODY)}\r\n\r\n${CONNECT_BODY}`;
+
+const PLAIN_HTTP_BODY =
+  'godepot: this port speaks HTTPS and the client sent plain HTTP: use https:// in GOPROXY (and the URL you typed)\n';
+/** A plain HTTP request on the HTTPS port (what Go's net/http also answers with 400 rather than a silent close). */
+const PLAIN_HTTP_REFUSED =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nX-Godepot-Error: https_required\r\n' +
+  `Connection: close\r\nContent-Length: ${Buffer.byteLength(PLAIN_HTTP_BODY)}\r\n\r\n${PLAIN_HTTP_BODY}`;
 
 export interface GodepotServer extends Server {
   /** Open client connections now. */
@@ -328,7 +335,21 @@ export function createHttpServer(
       });
     }
   });
-  if (tls) server.on('secureConnection', admit);
+  if (tls) {
+    server.on('secureConnection', admit);
+    // OpenSSL recognises an HTTP request where a ClientHello was due: answered in plain text on the TCP socket
+    // under the TLS one (node:tls's _parent), as nothing else can reach a client that speaks no TLS. Any other
+    // handshake failure closes the connection, as node:tls does when nobody listens.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, tlsSocket: Socket) => {
+      const raw = (tlsSocket as Socket & { _parent?: unknown })._parent;
+      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw instanceof Socket && raw.writable && !raw.writableEnded) {
+        raw.on('error', () => undefined);
+        raw.end(PLAIN_HTTP_REFUSED);
+        setTimeout(() => raw.destroy(), 1_000).unref();
+      }
+      tlsSocket.destroy();
+    });
+  }
   // A client that sends garbage or resets mid-request: answer 400 when possible, never crash. Not while an
   // earlier request is unanswered: the client takes the next answer for that request's (or finds it in a body).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -160,3 +160,52 @@ describe.skipIf(!hasOpenssl)('the connection reserve over HTTPS', () => {
     expect(past.received()).toBe('');
   });
 });
+
+describe.skipIf(!hasOpenssl)('plain HTTP on the HTTPS port', () => {
+  it('is answered 400 in plain text saying to use https://, and the port keeps serving TLS', async () => {
+    const dir = await tempDir('godepot-tls-plain-');
+    const { certFile: cert, keyFile: key } = selfSignedCert(dir, 'localhost');
+    const app: App = {
+      handle(_req: IncomingMessage, res: ServerResponse) {
+        res.end('served\n');
+      },
+      refuse(_req, res) {
+        res.statusCode = 400;
+        res.end();
+      },
+      drain: async () => true,
+      inFlight: 0,
+    };
+    const server = createHttpServer(
+      app,
+      {},
+      (o, h) => createTlsServer({ cert, key }, o, h, pino({ level: 'silent' })) as unknown as Server,
+    );
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const plain = tcpConnect(port, '127.0.0.1');
+      let got = '';
+      plain.on('data', (d: Buffer) => (got += d.toString()));
+      plain.on('error', () => undefined);
+      await once(plain, 'connect');
+      plain.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await once(plain, 'close');
+      expect(got.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(got).toContain('use https://');
+
+      const secure = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      let answer = '';
+      secure.on('data', (d: Buffer) => (answer += d.toString()));
+      await once(secure, 'secureConnect');
+      secure.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await once(secure, 'close');
+      expect(answer).toContain('served');
+      await waitFor(() => server.connectionCount === 0, 'every connection closed');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((res) => server.close(res));
+      await removeDir(dir);
+    }
+  });
+});
