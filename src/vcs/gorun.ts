@@ -12,7 +12,7 @@
 // Git's credential helpers, …): a public module's path is the client's
 // choice, and its host may redirect go (go-import) to a private repository.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Limiter } from '../util/limiter.js';
 import { eitherSignal } from '../util/signals.js';
@@ -114,6 +114,9 @@ export class GoRunner {
     let removed = 0;
     for (const [dir, mtimeMs] of candidates) {
       if ((await dated(dir)) !== mtimeMs) continue;
+      // The go of a single godepot that was SIGKILLed (no primary to kill its group) may run on in there, with
+      // no deadline: killed with the git it started.
+      await killGroupsIn(dir);
       // Not ours to remove after all (permissions): not worth failing anything for.
       await rm(dir, { recursive: true, force: true }).then(
         () => removed++,
@@ -345,6 +348,36 @@ export function killGroup(pgid: number | undefined): void {
   } catch {
     // Already gone.
   }
+}
+
+/**
+ * Kills the process group of every process whose working folder is in dir (a run folder a run deadline old: what
+ * runs there was left by a godepot that died). Linux's /proc; elsewhere nothing is found. Never godepot's own group.
+ */
+async function killGroupsIn(folder: string): Promise<void> {
+  let pids: string[];
+  let dir: string;
+  try {
+    pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
+    dir = await realpath(folder); // as /proc says a working folder: absolute, through no symlink
+  } catch {
+    return;
+  }
+  const own = await groupOf(String(process.pid));
+  for (const pid of pids) {
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => null);
+    if (cwd === null || !cwd.startsWith(dir + '/')) continue;
+    const pgid = await groupOf(pid);
+    if (pgid !== undefined && pgid !== own) killGroup(pgid);
+  }
+}
+
+/** The process group of pid, from /proc/PID/stat (field 5, after the command name in parentheses). */
+async function groupOf(pid: string): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pgid = Number(fields?.[2]);
+  return Number.isInteger(pgid) ? pgid : undefined;
 }
 
 /**

@@ -2,17 +2,19 @@
 // append-only record, and the runner's limits, single flight and deadline,
 // with a fake `go` (a shell script) standing in for the real one.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import { classify, scrub } from '../../src/vcs/errors.js';
 import { ledgerKey, legacyLedgerFile, PrivateLedger } from '../../src/vcs/ledger.js';
 import { FsStorage, MemoryStorage, openLocalFile } from '../../src/storage/index.js';
-import { GoQueueTimeoutError, GoRunner } from '../../src/vcs/gorun.js';
+import { GoQueueTimeoutError, GoRunner, killGroup } from '../../src/vcs/gorun.js';
 import { vcsRunsPerProcess } from '../../src/runtime/private.js';
 import { Origin } from '../../src/vcs/origin.js';
 import { ORIGIN_HOSTS, ORIGIN_MODULES, OriginBreaker } from '../../src/vcs/breaker.js';
@@ -1089,6 +1091,63 @@ describe('leftover run folders', () => {
       await expect(sweep).rejects.toThrow('godepot closed');
       expect(await readdir(root)).toEqual(['run-dead']);
     } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!existsSync('/proc/self/cwd'))('leftover go runs', () => {
+  it("are killed with their group when their folder is swept (a SIGKILLed godepot's go), and nothing else", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'godepot-sweep-'));
+    const { mkdir: mk } = await import('node:fs/promises');
+    await mk(join(root, 'run-left', 'work'), { recursive: true });
+    await mk(join(root, 'elsewhere'));
+    // go, group leader in its run folder, and a git it started (same group) working in the module cache.
+    const left = spawn('sh', ['-c', 'sleep 300 & echo $!; exec sleep 300'], {
+      cwd: join(root, 'run-left', 'work'),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const other = spawn('sleep', ['300'], { cwd: join(root, 'elsewhere'), detached: true, stdio: 'ignore' });
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const [line] = (await once(left.stdout!, 'data')) as [Buffer];
+      const child = Number(line.toString().trim());
+      const exited = once(left, 'exit');
+      const removed = await new GoRunner({
+        go: 'go',
+        env: {},
+        privatePatterns: '',
+        workRoot: root,
+        concurrency: 1,
+        timeoutMs: 60_000,
+      }).sweep(async () => undefined);
+      expect(removed).toBe(1);
+      // Killed by the sweep, or still running 5 s later (the failure).
+      const ended = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref()),
+      ]);
+      expect(ended).toBe(true);
+      // The background sleep is reaped by PID 1 (or lingers as a zombie until then): gone or a zombie.
+      const state = (): string => {
+        try {
+          return readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+        } catch {
+          return 'gone';
+        }
+      };
+      expect(['gone', 'Z']).toContain(state());
+      expect(alive(other.pid!)).toBe(true);
+    } finally {
+      for (const p of [left.pid, other.pid]) if (p !== undefined) killGroup(p);
       await rm(root, { recursive: true, force: true });
     }
   });
