@@ -170,7 +170,7 @@ export function crashLooping(w: WorkersStatus): string[] {
 }
 
 /** What a failure text reads as in a /readyz answer without details. */
-export const WITHHELD = 'withheld: shown to a user allowed every module';
+export const WITHHELD = 'details withheld (shown to a user allowed every module)';
 
 /** o with its failure texts (detail, lastFailure.detail) withheld: what an upstream said may name modules. */
 function withoutDetail<T extends { readonly detail?: string; readonly lastFailure?: { readonly detail: string } }>(
