@@ -2,6 +2,7 @@
 // lease holder's failure reaches its waiters (fetchOnceAcross in
 // util/leases.ts), and the upstreams' recent 404/410 answers (one memory for
 // the machine's workers, or for the nodes through Redis).
+import { createHash } from 'node:crypto';
 import { NotFoundError } from '../upstream/index.js';
 import type { Storage } from '../storage/index.js';
 import type { FetchOutcome, NotFoundCache } from './context.js';
@@ -40,14 +41,23 @@ export function sharedError(o: FetchOutcome): Error | null {
 }
 
 /**
+ * How many 404/410 answers the store keeps per scope. Clients name as many
+ * missing modules as they like: each answer goes to one of this many slots
+ * (by a hash of its key) and replaces the one there, so that the folder holds
+ * at most this many small files, however many names were asked for.
+ */
+export const NOT_FOUND_SLOTS = 16_384;
+
+/**
  * Recent 404/410 answers of the upstreams, so a missing module does not cost
  * an upstream call per request: kept by the coordination (coord/: this
  * process's, the machine's workers', or the nodes' through Redis; bounded
  * there), as NotFoundErrors here. Each is also kept in the store (under
- * `notfound/`), however old, as the answer in an upstream outage for what
- * godepot never held: the go command probes every prefix of a package path
- * (`go install M/cmd/tool@v1`, `go run M/cmd/tool@latest`), and a 502 for a
- * prefix that is no module ends its search, where the 404 lets it go on.
+ * `notfound/`, in one of NOT_FOUND_SLOTS slots, with its key), however old,
+ * as the answer in an upstream outage for what godepot never held: the go
+ * command probes every prefix of a package path (`go install
+ * M/cmd/tool@v1`, `go run M/cmd/tool@latest`), and a 502 for a prefix that
+ * is no module ends its search, where the 404 lets it go on.
  */
 export class NotFoundMemory {
   constructor(
@@ -71,8 +81,14 @@ export class NotFoundMemory {
     const entry = { upstream: err.upstream, status: err.status, detail: err.detail };
     await Promise.all([
       this.shared.rememberNotFound(this.scope + key, entry, this.ttl).catch(() => undefined),
-      this.storage?.put(`notfound/${this.scope}${key}`, Buffer.from(JSON.stringify(entry))).catch(() => undefined),
+      this.storage?.put(this.slot(key), Buffer.from(JSON.stringify({ key, ...entry }))).catch(() => undefined),
     ]);
+  }
+
+  /** Where key's last answer is stored: a slot of its scope, shared by every key of the same hash. */
+  private slot(key: string): string {
+    const n = createHash('sha256').update(key).digest().readUInt32BE(0) % NOT_FOUND_SLOTS;
+    return `notfound/${this.scope}slot/${n.toString(16).padStart(4, '0')}`;
   }
 
   /**
@@ -81,16 +97,25 @@ export class NotFoundMemory {
    * it answered is stored and served instead.
    */
   async lastSaid(key: string): Promise<NotFoundError | null> {
-    const body = await this.storage?.get(`notfound/${this.scope}${key}`).catch(() => null);
-    if (!body) return null;
-    try {
-      const e = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-      const { upstream, status, detail } = e;
-      if (typeof upstream !== 'string' || typeof status !== 'number' || typeof detail !== 'string') return null;
-      return new NotFoundError(upstream, status, detail);
-    } catch {
-      return null;
+    // Before the slots, each answer was kept under its own key (without limit): those stored then are read still.
+    for (const [at, keyed] of [
+      [this.slot(key), true],
+      [`notfound/${this.scope}${key}`, false],
+    ] as const) {
+      const body = await this.storage?.get(at).catch(() => null);
+      if (!body) continue;
+      try {
+        const e = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        const { upstream, status, detail } = e;
+        // A slot holds the last answer of any key of its hash: only this key's is this key's.
+        if (keyed && e.key !== key) continue;
+        if (typeof upstream !== 'string' || typeof status !== 'number' || typeof detail !== 'string') continue;
+        return new NotFoundError(upstream, status, detail);
+      } catch {
+        continue;
+      }
     }
+    return null;
   }
 
   /** err, unless the upstream failed (502/504) and once said key is not there: then what it said. */

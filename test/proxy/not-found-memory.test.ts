@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocalCoord } from '../../src/coord/index.js';
 import { GodepotError } from '../../src/proxy/errors.js';
-import { NotFoundMemory } from '../../src/proxy/shared-fetch.js';
+import { NOT_FOUND_SLOTS, NotFoundMemory } from '../../src/proxy/shared-fetch.js';
 import { MemoryStorage } from '../../src/storage/index.js';
 import { NotFoundError } from '../../src/upstream/index.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -67,8 +67,38 @@ describe('NotFoundMemory', () => {
     const down = new GodepotError('upstream_failed', 'godepot: origin host corp.example is unavailable');
     expect(await origin.inOutage(key, down, 'corp.example/lib@v0.9.0 .info', 'corp.example/lib')).toBe(down);
     await origin.remember(key, new NotFoundError('origin corp.example', 404, 'unknown revision v0.9.0'));
-    expect(await storage.get(`notfound/origin/${key}`)).not.toBeNull();
+    expect(await storage.list('notfound/origin/')).toHaveLength(1);
     expect((await origin.known(key))?.upstream).toBe('origin corp.example');
     expect((await proxies.known(key))?.upstream).toBe('https://proxy.example');
   });
+
+  it('keeps a bounded number of answers in the store, however many missing names clients ask for', async () => {
+    const storage = new MemoryStorage();
+    const memory = new NotFoundMemory(new LocalCoord(), 60_000, storage);
+    const down = new GodepotError('upstream_failed', 'godepot: upstream is unavailable');
+    const key = (i: number): string => `mod/example.com/m${i}/@v/list`;
+    // Twice as many distinct names as there are slots: before the slots, each was a file of its own.
+    const names = 2 * NOT_FOUND_SLOTS;
+    for (let i = 0; i < names; i++)
+      await memory.remember(key(i), new NotFoundError('https://proxy.example', 404, `no m${i}`));
+    const stored = await storage.listSized('notfound/');
+    expect(stored.length).toBeLessThanOrEqual(NOT_FOUND_SLOTS);
+    expect(stored.reduce((n, b) => n + b.size, 0)).toBeLessThan(NOT_FOUND_SLOTS * 200);
+    // The last answer is this key's, never another's that took its slot; the newest names are all still answered.
+    let answered = 0;
+    for (let i = 0; i < names; i++) {
+      const said = await memory.inOutage(key(i), down, `m${i}`, `example.com/m${i}`);
+      if (said === down) continue;
+      answered++;
+      expect(said.message).toContain(`no m${i})`);
+    }
+    expect(answered).toBeGreaterThan(NOT_FOUND_SLOTS / 2);
+    expect((await memory.inOutage(key(names - 1), down, 'x', 'example.com/x')).status).toBe(404);
+    // One written before the slots (under its own key) is still read.
+    await storage.put(
+      'notfound/mod/example.com/old/@v/list',
+      Buffer.from('{"upstream":"u","status":410,"detail":"gone"}'),
+    );
+    expect((await memory.inOutage('mod/example.com/old/@v/list', down, 'old', 'example.com/old')).status).toBe(410);
+  }, 20_000);
 });
