@@ -4,10 +4,13 @@
 // through HTTP_PROXY, so module paths look like real hosts and nothing needs
 // DNS; the proxy also answers `?go-get=1` with go-import meta tags. Git
 // requests need basic auth (one user), and switches take the host down
-// (connections reset) or make it hang.
+// (connections reset) or make it hang. With `tls`, the hosts speak HTTPS only:
+// the proxy tunnels CONNECT to them into a TLS server (also listening on
+// loopback itself, `httpsUrl`) with the certificate given.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +25,8 @@ export interface GitHostOptions {
   readonly password?: string;
   /** Hosts whose git requests need no credentials (public ones). */
   readonly openHosts?: readonly string[];
+  /** Serve the hosts over HTTPS (only) with this certificate and key (PEM). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export type GitHostMode = 'up' | 'down' | 'hang';
@@ -47,6 +52,8 @@ const FIXED_ENV = {
 export class FakeGitHost {
   readonly requests: GitHostRequest[] = [];
   mode: GitHostMode = 'up';
+  /** go-import answers (`?go-get=1`) need the credentials too, as a host that hides its private repositories. */
+  metaAuth = false;
   /** go-import answers that send a module root elsewhere (redirect()). */
   private readonly imports = new Map<string, string>();
   private readonly sockets = new Set<Socket>();
@@ -62,6 +69,9 @@ export class FakeGitHost {
     private readonly work: string,
     /** The proxy URL for HTTP_PROXY. */
     readonly url: string,
+    private readonly tlsServer: HttpsServer | null,
+    /** With tls: the HTTPS server's own address (its requests are for the first host), else ''. */
+    readonly httpsUrl: string,
   ) {}
 
   static async start(opts: GitHostOptions): Promise<FakeGitHost> {
@@ -72,17 +82,32 @@ export class FakeGitHost {
     await mkdir(work, { recursive: true });
     let self: FakeGitHost | null = null;
     const server = createServer((req, res) => self?.handle(req, res));
-    server.on('connect', (_req, socket: Socket) => {
-      // No TLS here: go falls back to plain http for GOINSECURE hosts.
-      socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n');
-    });
-    server.on('connection', (s: Socket) => {
+    const track = (s: Socket): void => {
       self?.sockets.add(s);
       s.on('close', () => self?.sockets.delete(s));
+    };
+    const tlsServer = opts.tls
+      ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => self?.handle(req, res))
+      : null;
+    server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      // Without tls, none: go falls back to plain http for GOINSECURE hosts.
+      const [host, port] = (req.url ?? '').split(':');
+      if (tlsServer === null || self === null || !self.hosts.includes(host ?? '') || port !== '443') {
+        socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n', () => tlsServer.emit('connection', socket));
     });
+    server.on('connection', track);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    self = new FakeGitHost(opts, server, root, work, `http://127.0.0.1:${port}`);
+    let httpsUrl = '';
+    if (tlsServer !== null) {
+      tlsServer.on('connection', track);
+      await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+      httpsUrl = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+    }
+    self = new FakeGitHost(opts, server, root, work, `http://127.0.0.1:${port}`, tlsServer, httpsUrl);
     return self;
   }
 
@@ -100,7 +125,7 @@ export class FakeGitHost {
       https_proxy: this.url,
       NO_PROXY: '127.0.0.1,localhost',
       no_proxy: '127.0.0.1,localhost',
-      GOINSECURE: hosts,
+      ...(this.opts.tls ? {} : { GOINSECURE: hosts }),
     };
   }
 
@@ -194,41 +219,52 @@ export class FakeGitHost {
       this.hung.add(res);
       return;
     }
+    // Through the TLS server, requests name a path (and the host in Host); through the proxy, a whole URL.
+    const tls = 'encrypted' in req.socket;
     let url: URL;
     try {
-      url = new URL(req.url ?? '');
+      url = new URL(tls ? `https://${req.headers.host ?? ''}${req.url ?? ''}` : (req.url ?? ''));
     } catch {
       log(400, null);
       res.writeHead(400).end('this is a proxy: send absolute URLs\n');
       return;
     }
-    if (!this.hosts.includes(url.hostname)) {
+    if (this.opts.tls && !tls) {
+      log(400, null);
+      res.writeHead(400).end('this host speaks https only\n');
+      return;
+    }
+    // The TLS server's own address serves the first host's repositories.
+    const host = tls && url.hostname === '127.0.0.1' ? (this.hosts[0] ?? '') : url.hostname;
+    if (!this.hosts.includes(host)) {
       log(502, null);
-      res.writeHead(502).end(`no such host ${url.hostname}\n`);
+      res.writeHead(502).end(`no such host ${host}\n`);
       return;
     }
     const parts = url.pathname.split('/').filter((p) => p !== '');
-    if (url.searchParams.get('go-get') === '1') {
-      const repo = `${url.hostname}/${parts[0] ?? ''}`;
-      log(200, null);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(
-        `<!DOCTYPE html><html><head><meta name="go-import" content="${repo} ${this.imports.get(repo) ?? `git http://${url.hostname}/git/${parts[0] ?? ''}`}"></head><body></body></html>\n`,
-      );
-      return;
-    }
-    if (parts[0] !== 'git' || parts.length < 2) {
+    const meta = url.searchParams.get('go-get') === '1';
+    if (!meta && (parts[0] !== 'git' || parts.length < 2)) {
       log(404, null);
       res.writeHead(404).end('not found\n');
       return;
     }
-    const user = this.authorized(req, url.hostname);
+    const user = meta && !this.metaAuth ? null : this.authorized(req, host);
     if (user === false) {
       log(401, null);
       res.writeHead(401, { 'www-authenticate': 'Basic realm="git"', 'content-type': 'text/plain' }).end('auth\n');
       return;
     }
-    this.cgi(req, res, url, parts.slice(1).join('/'), user, log);
+    if (meta) {
+      const repo = `${host}/${parts[0] ?? ''}`;
+      const scheme = this.opts.tls ? 'https' : 'http';
+      log(200, user);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        `<!DOCTYPE html><html><head><meta name="go-import" content="${repo} ${this.imports.get(repo) ?? `git ${scheme}://${host}/git/${parts[0] ?? ''}`}"></head><body></body></html>\n`,
+      );
+      return;
+    }
+    this.cgi(req, res, host, url, parts.slice(1).join('/'), user, log);
   }
 
   /** The user name when the request may pass; false when it needs (other) credentials. */
@@ -243,6 +279,7 @@ export class FakeGitHost {
   private cgi(
     req: IncomingMessage,
     res: ServerResponse,
+    host: string,
     url: URL,
     pathInfo: string,
     user: string | null,
@@ -251,7 +288,7 @@ export class FakeGitHost {
     const child = spawn(this.opts.git, ['http-backend'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        GIT_PROJECT_ROOT: join(this.root, url.hostname),
+        GIT_PROJECT_ROOT: join(this.root, host),
         GIT_HTTP_EXPORT_ALL: '1',
         GIT_CONFIG_NOSYSTEM: '1',
         GIT_CONFIG_GLOBAL: '/dev/null',
@@ -311,6 +348,8 @@ export class FakeGitHost {
     for (const r of this.hung) r.destroy();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
+    const tlsServer = this.tlsServer;
+    if (tlsServer !== null) await new Promise<void>((r) => tlsServer.close(() => r()));
     await rm(dirname(this.root), { recursive: true, force: true });
   }
 }
