@@ -198,7 +198,7 @@ export function classify(
   if (TLS.test(said)) {
     return new OriginError(
       'tls',
-      `godepot: TLS failure talking to ${host} for ${what}: ${why}; add the host's CA to godepot's trust store (SSL_CERT_FILE) or list it in GOINSECURE`,
+      `godepot: TLS failure talking to ${host} for ${what}: ${why}; give godepot's go runs the CA of ${host}: SSL_CERT_FILE for the go command, and GIT_SSL_CAINFO (or git's http.sslCAInfo) for git, which does not read SSL_CERT_FILE`,
       host,
       details,
     );

@@ -82,14 +82,20 @@ describe('classifying go errors', () => {
     [
       "go: corp.example/lib@v1.0.0: invalid version: git ls-remote -q --end-of-options https://corp.example/lib in /x: exit status 128:\n\tfatal: unable to access 'https://corp.example/lib/': SSL certificate problem: self-signed certificate",
       'tls',
-      /TLS failure/,
+      /TLS failure.*GIT_SSL_CAINFO/,
+    ],
+    // git built with GnuTLS (Debian's): SSL_CERT_FILE, which the go command reads, does not help it.
+    [
+      "go: corp.example/lib@v1.0.0: invalid version: git ls-remote -q --end-of-options https://corp.example/git/lib in /x: exit status 128:\n\tfatal: unable to access 'https://corp.example/git/lib/': server certificate verification failed. CAfile: none CRLfile: none",
+      'tls',
+      /TLS failure.*GIT_SSL_CAINFO \(or git's http\.sslCAInfo\) for git, which does not read SSL_CERT_FILE$/,
     ],
     [
       'go: corp.example/lib@v2.0.0: invalid version: module contains a go.mod file, so module path must match major version ("corp.example/lib/v2")',
       'not_found',
       /does not exist at its origin corp\.example/,
     ],
-    ['x509: certificate signed by unknown authority', 'tls', /TLS failure.*SSL_CERT_FILE/],
+    ['x509: certificate signed by unknown authority', 'tls', /TLS failure.*SSL_CERT_FILE for the go command/],
     ["go: GOVCS disallows using git for private corp.example; see 'go help vcs'", 'govcs', /GOVCS/],
     [
       'go: corp.example/lib@v9.9.9: invalid version: unknown revision v9.9.9',
