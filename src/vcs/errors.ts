@@ -92,7 +92,8 @@ function authFix(said: string, host: string): string {
     return `${host} refused the SSH key of the user godepot runs as (git goes over ssh, through a url.<base>.insteadOf rewrite or a go-import tag): give that user a key the host accepts (~/.ssh, SSH_AUTH_SOCK or GIT_SSH_COMMAND)`;
   if (REFUSED.test(said))
     return `${host} refused the credentials git gave it (a git credential helper's, or a user:token in a url.<base>.insteadOf rewrite, of the user godepot runs as): renew the token there`;
-  return `add a .netrc entry (machine ${host} login USER password TOKEN) for the user godepot runs as, or set GOAUTH or a git credential helper`;
+  // curl sends .netrc's credentials before git asks for any: a wrong password there reads as none at all.
+  return `add (or correct) the .netrc entry (machine ${host} login USER password TOKEN) of the user godepot runs as, or set GOAUTH or a git credential helper`;
 }
 
 // Whole words and git's or Go's fixed phrases only: what is left of client-chosen text must not match.
