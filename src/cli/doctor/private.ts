@@ -55,7 +55,7 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
     return problem(
       'config',
       "credentials: godepot's own credentials for the Git host are missing or wrong",
-      'on the godepot host, add a .netrc entry (or GOAUTH, a git credential helper) for the user godepot runs as',
+      'on the godepot host, add (or correct) the .netrc entry (or a git credential helper) for the user godepot runs as',
     );
   if (/cannot reach|timed out|TLS failure/.test(said))
     return problem(
