@@ -113,7 +113,7 @@ async function existingList(dir: string, key: string): Promise<string> {
 }
 
 /** p with its symlinks resolved, as far as it exists (the rest appended). */
-async function realish(p: string): Promise<string> {
+export async function realish(p: string): Promise<string> {
   const abs = resolve(p);
   const real = await realpath(abs).catch(() => null);
   if (real !== null) return real;

@@ -24,7 +24,7 @@ import { startDirServer } from '../runtime/dir-server.js';
 import { HEAD_UNCHECKED } from '../sumdb/index.js';
 import { storageKey } from '../proxy/request.js';
 import type { Storage } from '../storage/index.js';
-import { mergeVersionList } from './export.js';
+import { mergeVersionList, realish } from './export.js';
 import { createProgress, printable } from './progress.js';
 import { TargetSet } from './targets.js';
 import { BATCH_FLAGS, formatWarmReport, interruptible, progressMode } from './warm.js';
@@ -221,6 +221,13 @@ export async function importCommand(
   const concurrency = intFlag(cs, 'concurrency', 1, 256);
   const mode = progressMode(cs.flag('progress'));
   const root = await layoutRoot(dir);
+  // The data folder's sumdb/ holds records in its own format: read as this folder's, the export's lookups would be
+  // taken for damaged records of its own and removed.
+  const realData = await realish(cs.settings.data);
+  if ((await realish(dir)) === realData || (await realish(root)) === realData)
+    throw new ConfigError(
+      `${dir} is godepot's data folder (--data): give the folder carried over (an export or a Go module cache), not the one it fills`,
+    );
   const { found, skipped, listed } = await scanLayout(root);
   const databases = await scanDatabases(root);
   const configured = cs.settings.sumdb.map((s) => s.name);

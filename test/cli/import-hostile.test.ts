@@ -137,6 +137,15 @@ w.close(); z.close()`,
     expect(await files(r.data)).not.toContain('mod/example.com/h/a/@v/v1.0.0.zip');
   });
 
+  it('refuses to import a folder into itself (--data the same folder), which would remove its lookups', async () => {
+    const f = await copy();
+    const before = await files(f);
+    const c = captureIo();
+    const args = ['--progress', 'none', '--data', f, '--sumdb', sumdb.gosumdb, '--offline', f];
+    await expect(importCommand(args, c.io)).rejects.toThrow(/is godepot's data folder/);
+    expect(await files(f)).toEqual(before);
+  });
+
   it('ends when the data folder cannot be used, instead of serving the folder for ever', async () => {
     const file = join(dir, `file${++n}`);
     await writeFile(file, 'not a folder');
