@@ -86,6 +86,9 @@ async function warmOne(
   signal?: AbortSignal,
 ): Promise<OneResult> {
   const problems = [...t.conflicts];
+  // An interrupt aborts what is under way: said as such, not as the error the abort surfaces as ("internal error").
+  const why = (err: unknown): string =>
+    signal?.aborted ? 'interrupted before it was finished; run the command again to finish it' : errorText(err);
   const graph: ModuleVersion[] = [];
   let bytes = 0;
   let stored = 0;
@@ -101,8 +104,8 @@ async function warmOne(
       db = hashesFromRecord(record.text.toString('utf8'), t.path, t.version);
     } catch (err) {
       // Without a verified record nothing would be kept as verified; report it and move on.
-      const text = errorText(err);
-      problems.push(text.includes(mirror.name) ? text : `checksum database ${mirror.name}: ${text}`);
+      const text = why(err);
+      problems.push(signal?.aborted || text.includes(mirror.name) ? text : `checksum database ${mirror.name}: ${text}`);
       return { problems, bytes, stored, cached, graph };
     }
     for (const kind of ['zip', 'mod'] as const) {
@@ -120,8 +123,8 @@ async function warmOne(
     try {
       a = await g.service.get(req, signal);
     } catch (err) {
-      problems.push(`.${kind}: ${errorText(err)}`);
-      if (kind === 'mod') break;
+      problems.push(`.${kind}: ${why(err)}`);
+      if (kind === 'mod' || signal?.aborted) break;
       continue;
     }
     try {
@@ -151,7 +154,7 @@ async function warmOne(
       }
       await sink?.artifact?.(t, kind, a);
     } catch (err) {
-      problems.push(`.${kind}: ${errorText(err)}`);
+      problems.push(`.${kind}: ${why(err)}`);
     } finally {
       if (isBlob(a.body)) await a.body.close();
     }

@@ -164,6 +164,10 @@ describe('godepot warm indexes the data tiles around what it looked up', () => {
       // Only the one that ran is reported (it failed with the interrupt); the waiting ones are neither done nor failed.
       expect(report.modules).toBe(1);
       expect(report.failures.map((f) => f.module)).toEqual([`${first.path}@${first.version}`]);
+      // Said as an interrupt, not as the internal error the abort surfaces as from the service.
+      expect(report.failures[0]?.problems).toEqual([
+        '.zip: interrupted before it was finished; run the command again to finish it',
+      ]);
       for (const m of mods.slice(1)) expect(asked(`/${m.path}/@v/`)).toBe(0);
     } finally {
       hung();
