@@ -130,19 +130,34 @@ function goUnquote(body: string): string | null {
 }
 
 /**
+ * Whether c (one code point) may be part of a word, as modfile's isIdent says: printable (Go's unicode.IsPrint:
+ * letters, marks, numbers, punctuation, symbols), not a space, not one of the punctuation tokens.
+ */
+function isIdent(c: string): boolean {
+  const n = c.charCodeAt(0);
+  // ASCII (nearly every character of a go.mod) without the regular expression: printable is ! to ~.
+  if (n < 0x80) return n > 0x20 && n < 0x7f && !'()[]{},'.includes(c);
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(c);
+}
+
+/**
  * Splits one go.mod line into tokens as modfile's lexer does: words ("=>" is one only when it stands alone),
- * quoted strings (unquoted as Go's strconv.Unquote does), and the punctuation ( ). Comments dropped.
+ * quoted strings (unquoted as Go's strconv.Unquote does), and the punctuation ( ) [ ] { } ,. Comments dropped.
+ * Space is a blank, a tab or a carriage return; any other character outside a word, a string or a comment (a byte
+ * order mark, a non-breaking space, a control character) is an error, as the go command refuses the file for it.
  */
 export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[] {
   const tokens: string[] = [];
   let i = 0;
   while (i < line.length) {
-    const c = line[i] as string;
-    if (/\s/.test(c)) {
+    const c = String.fromCodePoint(line.codePointAt(i) as number);
+    if (c === ' ' || c === '\t' || c === '\r') {
       i++;
     } else if (line.startsWith('//', i)) {
       break;
-    } else if (c === '(' || c === ')') {
+    } else if (line.startsWith('/*', i)) {
+      throw new GoFileError(file, lineNo, 'go.mod files use // comments, not /* */ comments');
+    } else if ('()[]{},'.includes(c)) {
       tokens.push(c);
       i++;
     } else if (c === '"' || c === '`') {
@@ -153,16 +168,22 @@ export function goModTokens(line: string, file = 'go.mod', lineNo = 0): string[]
       // A string Go cannot unquote stays quoted: no module path, as the go command refuses it where it is used.
       tokens.push((c === '"' ? goUnquote(body) : body) ?? line.slice(i, j + 1));
       i = j + 1;
+    } else if (!isIdent(c)) {
+      throw new GoFileError(
+        file,
+        lineNo,
+        `unexpected character U+${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')} (a byte order mark, a control character or an unusual space); the go command refuses this go.mod too: remove it`,
+      );
     } else {
       let j = i;
-      while (
-        j < line.length &&
-        !/\s/.test(line[j] as string) &&
-        !line.startsWith('//', j) &&
-        line[j] !== '(' &&
-        line[j] !== ')'
-      )
-        j++;
+      for (;;) {
+        if (j >= line.length || line.startsWith('//', j)) break;
+        if (line.startsWith('/*', j))
+          throw new GoFileError(file, lineNo, 'go.mod files use // comments, not /* */ comments');
+        const d = String.fromCodePoint(line.codePointAt(j) as number);
+        if (!isIdent(d)) break;
+        j += d.length;
+      }
       tokens.push(line.slice(i, j));
       i = j;
     }

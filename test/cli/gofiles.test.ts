@@ -212,6 +212,46 @@ replace example.com/quoted v0.1.0 => ./local
 });
 
 describe('parseGoMod as the go command reads go.mod files (golang.org/x/mod v0.43.0 Parse / ParseLax)', () => {
+  /** go.mod files the go command refuses (true) or takes (false) for their characters alone (go 1.26, mod edit -json). */
+  const ODD_CHARACTERS: ReadonlyArray<[string, string, boolean]> = [
+    ['a byte order mark', '\ufeffmodule example.com/app\nrequire example.com/c v1.2.0\n', true],
+    ['a non-breaking space between words', 'module example.com/app\nrequire example.com/c\u00a0v1.2.0\n', true],
+    ['a vertical tab', 'module example.com/app\nrequire example.com/c\vv1.2.0\n', true],
+    ['a control character in a directive godepot ignores', 'module example.com/app\ngodebug x=\x01\n', true],
+    ['a zero-width space after a version', 'module example.com/app\nrequire example.com/c v1.2.0\u200b\n', true],
+    ['a /* */ comment', 'module example.com/app\nrequire example.com/c v1.2.0 /* x */\n', true],
+    ['CRLF and U+FFFD in a comment', 'module example.com/app\r\nrequire example.com/c v1.2.0 // \ufffd\r\n', false],
+    ['a retract interval', 'module example.com/app\nretract [v1.0.0, v1.1.0]\nrequire example.com/c v1.2.0\n', false],
+    ['an emoji in the module path', 'module example.com/\u{1f600}x\nrequire example.com/c v1.2.0\n', false],
+  ];
+
+  it('refuses the characters the go command refuses, and takes those it takes', () => {
+    for (const [what, text, refused] of ODD_CHARACTERS) {
+      if (refused) expect(() => parseGoMod(text), what).toThrow(GoFileError);
+      else expect(parseGoMod(text).requires, what).toEqual([{ path: 'example.com/c', version: 'v1.2.0' }]);
+    }
+    expect(() => parseGoMod('module example.com/app\nrequire example.com/c v1.2.0\u00a0\n')).toThrow(
+      /go.mod:2: unexpected character U\+00A0 .*the go command refuses this go.mod too/,
+    );
+  });
+
+  it.skipIf(findGo() === null)('agrees with the go command on which of these it refuses', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'godepot-gomod-chars-'));
+    try {
+      for (const [what, text, refused] of ODD_CHARACTERS) {
+        writeFileSync(join(dir, 'go.mod'), text);
+        const r = spawnSync(findGo() as string, ['mod', 'edit', '-json'], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: goEnv({ home: dir, proxy: 'off', sumdb: 'off' }),
+        });
+        expect(r.status !== 0, `${what}: ${r.stderr}`).toBe(refused);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes a requirement on a module path without a dot when a replace directive replaces it', () => {
     const text =
       'module example.com/app\n\nrequire (\n\tmyorg/shared v0.0.0-00010101000000-000000000000\n\tgithub.com/pkg/errors v0.9.1\n)\n\nreplace myorg/shared => ../shared\n';
