@@ -1,10 +1,13 @@
 // The users file as the server sees it: read at start (a bad file stops the
 // start), re-read when it changes (a bad edit is logged and the last good
 // users stay in force, so a typo never opens or closes the door).
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { parseUsers, UsersFileError, type User } from './users.js';
 import { unreadableFile } from '../util/error-codes.js';
+
+/** Why a users file that is a pipe or a device is not read. */
+export const NOT_A_FILE = 'a pipe or a device, not a users file; give the path of a regular (JSON) file';
 
 export class UsersFile {
   private users: readonly User[];
@@ -19,8 +22,13 @@ export class UsersFile {
   static read(path: string): User[] {
     let text: string;
     try {
+      // A pipe or a device would hold this synchronous read, and the server with it, for ever.
+      const st = statSync(path);
+      if (!st.isFile() && !st.isDirectory())
+        throw new UsersFileError(`cannot read the auth file ${path}: ${NOT_A_FILE}`);
       text = readFileSync(path, 'utf8');
     } catch (err) {
+      if (err instanceof UsersFileError) throw err;
       throw new UsersFileError(`cannot read the auth file ${path}: ${unreadableFile(err, 'a users file')}`);
     }
     try {

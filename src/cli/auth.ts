@@ -5,6 +5,8 @@ import { chmod, chown, readFile, rename, stat, writeFile } from 'node:fs/promise
 import { dirname } from 'node:path';
 import { ConfigError, parseFlags } from '../config/load.js';
 import { hashToken, newToken, UsersFileError, withUser } from '../auth/users.js';
+import { NOT_A_FILE } from '../auth/users-file.js';
+import { unreadableFile } from '../util/error-codes.js';
 import { PROCESS_IO, type CommandIO } from './command-settings.js';
 import { splitPatterns } from '../module/index.js';
 
@@ -53,12 +55,15 @@ export async function authCommand(args: string[], io: CommandIO = PROCESS_IO): P
   // The file's mode and owner, kept: godepot may run as another user than the one adding (root:godepot 0640).
   let kept: { mode: number; uid: number; gid: number } | null = null;
   try {
-    text = await readFile(file, 'utf8');
     const st = await stat(file);
+    // A pipe or a device would hold the read for ever.
+    if (!st.isFile() && !st.isDirectory()) throw new ConfigError(`cannot read ${file}: ${NOT_A_FILE}`);
+    text = await readFile(file, 'utf8');
     kept = { mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+      throw new ConfigError(`cannot read ${file}: ${unreadableFile(err, 'a users file')}`);
   }
   const token = newToken();
   let next: string;
