@@ -135,11 +135,12 @@ return {1, 1}`;
  * Redis that answers PING may still refuse EVAL (rename-command), godepot's
  * keys or channel (ACL), two keys in one script (Redis Cluster: a lease and
  * its outcome are two slots), or any write (OOM under maxmemory noeviction,
- * a read-only replica). ARGV[1]: the health channel, or '' (not published to).
+ * a read-only replica). ARGV[1]: the health channel, or '' (not published to). EXISTS, not GET: a second key
+ * holding another type (a hand edit) would fail every check, and a node would never rejoin after a stall.
  */
 const CHECK = `
 redis.call('SET', KEYS[1], '1', 'PX', 1000)
-redis.call('GET', KEYS[2])
+redis.call('EXISTS', KEYS[2])
 if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], '') end
 return 1`;
 

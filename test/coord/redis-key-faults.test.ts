@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
 import { findComponent } from '../support/components.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
+import { waitFor } from '../support/ports.js';
 
 const redisBinary = findComponent('redis-server');
 let redis: RunningRedis | null = null;
@@ -98,4 +99,25 @@ it.skipIf(redisBinary === null)(
     expect(said.map((l) => l.key).sort()).toEqual(['types0:head:db', 'types0:health']);
     expect(said.every((l) => l.level === 50 && /redis-cli DEL/.test(l.msg))).toBe(true);
   },
+);
+
+it.skipIf(redisBinary === null)(
+  'a probe key of the wrong type does not keep a node from rejoining after a stall',
+  async () => {
+    // The probe that tells a stalled Redis answers again read this key: WRONGTYPE failed every probe, and a node
+    // stayed on local coordination for as long as its connection lasted (a restart reconnects; a stall does not).
+    await admin!.hset('probe0:probe:slot', 'f', 'not a string');
+    const lines: Line[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Line) });
+    const a = await RedisCoord.connect({ url: redis!.url, namespace: 'probe0', log, commandTimeout: 200 });
+    open.push(a);
+    await admin!.call('CLIENT', 'PAUSE', '600', 'ALL');
+    // Misses its deadline: down.
+    await a.head('db');
+    expect(a.status().redis?.state).toBe('down');
+    await waitFor(async () => a.status().redis?.state === 'up', 10_000, 'the node did not rejoin Redis');
+    expect(await a.compareAndSetHead('db', null, Buffer.from('h1'))).toBe(true);
+    expect(await admin!.get('probe0:head:db')).toBe('h1');
+  },
+  20_000,
 );
