@@ -27,7 +27,9 @@
 // through its primary) instead, a warning is logged once per outage, the
 // state is in status() (/readyz) and onState (a metric). Redis is marked up
 // again only once it answers: a new connection, or a CHECK (a write under the
-// namespace: PING answers when writes do not) every PROBE_MS.
+// namespace: PING answers when writes do not) every PROBE_MS; a connection
+// that answers none of a few CHECKs is replaced (with the subscription), as a
+// Redis whose host vanished never resets it.
 // A compare-and-set whose reply was lost is unknown, never a success.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -76,6 +78,12 @@ export interface RedisCoordOptions {
 
 /** While Redis is marked down, how often it is asked whether it answers again (ms). */
 const PROBE_MS = 250;
+/**
+ * Probes in a row that get no answer on an open connection before it is replaced: a Redis whose host vanished
+ * sends no reset, and TCP gives up on such a connection only after about 15 minutes of retransmissions, while a
+ * Redis restarted at the same address (a failover, a new container) answers new connections at once.
+ */
+const SILENT_PROBES = 3;
 
 /**
  * ARGV[1] '' expects no head. A head expected but gone (Redis flushed, restarted empty, or failed over to a
@@ -395,6 +403,7 @@ export class RedisCoord implements Coordination {
   private probe(): void {
     if (this.probing) return;
     this.probing = true;
+    let silent = 0;
     const again = (): void => {
       if (this.up || this.closed) {
         this.probing = false;
@@ -415,6 +424,13 @@ export class RedisCoord implements Coordination {
         },
         (err: unknown) => {
           this.lastError = errorText(err);
+          // No answer at all (not a refusal, such as OOM): after a few, a new connection, and a new subscription.
+          silent = err instanceof Error && err.name === 'ReplyError' ? 0 : silent + 1;
+          if (silent >= SILENT_PROBES) {
+            silent = 0;
+            this.redis.disconnect(true);
+            this.sub?.disconnect(true);
+          }
           this.timer(again, PROBE_MS);
         },
       );

@@ -5,6 +5,7 @@
 // locally meanwhile, never take a compare-and-set it got no answer to for a
 // success, and rejoin once Redis answers again.
 import { afterAll, expect, it } from 'vitest';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
@@ -66,4 +67,83 @@ it.skipIf(redisBinary === null)(
     expect((await a.head('db'))?.toString()).toBe('h1');
   },
   20_000,
+);
+
+/**
+ * A relay to Redis whose connections can be cut off without a word: `silence()` makes every connection open
+ * now carry nothing more either way and never close, as when Redis's host vanishes (no RST; TCP would give up
+ * only after ~15 minutes of retransmissions). Connections made after it reach Redis, as they would reach a
+ * Redis restarted elsewhere at the same address.
+ */
+async function silentRelay(port: number): Promise<{ url: string; silence(): void; close(): void }> {
+  const open = new Set<{ mute(): void; end(): void }>();
+  const server = createServer((client) => {
+    const redis = connect(port, '127.0.0.1');
+    let muted = false;
+    client.on('data', (b: Buffer) => void (muted || redis.write(b)));
+    redis.on('data', (b: Buffer) => void (muted || client.write(b)));
+    for (const s of [client, redis]) s.on('error', () => undefined);
+    const conn = {
+      mute: () => (muted = true),
+      end: () => {
+        client.destroy();
+        redis.destroy();
+      },
+    };
+    open.add(conn);
+    client.on('close', () => {
+      redis.destroy();
+      open.delete(conn);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    silence: () => {
+      for (const c of open) c.mute();
+    },
+    close: () => {
+      for (const c of open) c.end();
+      server.close();
+    },
+  };
+}
+
+it.skipIf(redisBinary === null)(
+  'a connection on which Redis went silent for good (its host vanished) is replaced: the node rejoins',
+  async () => {
+    const r = redis ?? (redis = await startRedis(redisBinary as string));
+    const relay = await silentRelay(r.port);
+    closers.push(async () => relay.close());
+    const a = await RedisCoord.connect({
+      url: relay.url,
+      namespace: 'silent',
+      log: pino({ level: 'silent' }),
+      commandTimeout: 200,
+    });
+    closers.push(() => a.close());
+    // Another node, reaching Redis directly: its news must reach a once it is back (its subscription too).
+    const b = await RedisCoord.connect({ url: r.url, namespace: 'silent', log: pino({ level: 'silent' }) });
+    closers.push(() => b.close());
+    expect(a.status().redis?.state).toBe('up');
+
+    relay.silence();
+    await a.head('db');
+    expect(a.status().redis).toMatchObject({ state: 'down', error: 'Command timed out' });
+    // The probe's CHECK went down the silent connection for as long as it stayed open.
+    await waitFor(async () => a.status().redis?.state === 'up', 15_000, 'the node did not rejoin Redis');
+    expect(await a.compareAndSetHead('db', null, Buffer.from('h1'))).toBe(true);
+    expect((await b.head('db'))?.toString()).toBe('h1');
+    const heard: string[] = [];
+    a.onHealth((n) => heard.push(n.state));
+    await waitFor(
+      async () => {
+        b.shareHealth({ upstream: 'https://up.example', state: 'open', at: Date.now() });
+        return heard.includes('open');
+      },
+      10_000,
+      "the node did not hear the other node's news",
+    );
+  },
+  40_000,
 );
