@@ -279,6 +279,8 @@ export class RedisCoord implements Coordination {
       }
     }
     coord.starting = false;
+    // A Redis that took the connection and never answered (stalled, stopped) raised no error: say what happened.
+    if (!coord.up) coord.lastError ??= `no answer within ${timeout} ms`;
     if (coord.up) void coord.catchUp();
     else coord.setUp(false);
     return coord;

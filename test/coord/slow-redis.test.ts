@@ -147,3 +147,27 @@ it.skipIf(redisBinary === null)(
   },
   40_000,
 );
+
+it.skipIf(redisBinary === null)(
+  'a node started while Redis is stalled says why Redis is down: in the log and in its status (/readyz)',
+  async () => {
+    const r = redis ?? (redis = await startRedis(redisBinary as string));
+    const admin = new Redis(r.url);
+    closers.push(async () => admin.disconnect());
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
+    // The connection opens (TCP) and its first command is never answered: no error, just silence.
+    const a = await RedisCoord.connect({ url: r.url, namespace: 'startstall', log, commandTimeout: 200 });
+    closers.push(() => a.close());
+    expect(a.status().redis).toMatchObject({ state: 'down', error: 'no answer within 200 ms' });
+    const said = lines.filter((l) => String(l.msg).startsWith('Redis is unreachable'));
+    expect(said).toHaveLength(1);
+    expect(said[0]?.err).toBe('no answer within 200 ms');
+    await waitFor(async () => a.status().redis?.state === 'up', 10_000, 'the node did not join Redis');
+  },
+  20_000,
+);
