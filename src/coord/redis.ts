@@ -189,6 +189,8 @@ export class RedisCoord implements Coordination {
    * safe), until the lease would have expired anyway.
    */
   private readonly unreleased = new Map<string, { send: () => Promise<unknown>; until: number }>();
+  /** Whether the subscription was connected (listen). */
+  private listening = false;
   /** Keys found holding what godepot did not write (keyFault), each logged once. */
   private readonly faultyKeys = new Set<string>();
 
@@ -254,7 +256,6 @@ export class RedisCoord implements Coordination {
         }),
     );
     sub.on('message', (_channel: string, text: string) => coord.heard(text));
-    void sub.connect().catch(() => undefined);
     await Promise.race([
       coord.redis.connect().catch(() => undefined),
       new Promise<void>((resolve) => coord.timer(() => resolve(), timeout)),
@@ -268,6 +269,7 @@ export class RedisCoord implements Coordination {
     if (coord.up) {
       try {
         await coord.check(coord.key('health'));
+        coord.listen();
       } catch (err) {
         const why = misconfigured(err, opts.namespace);
         if (why !== null) {
@@ -288,7 +290,23 @@ export class RedisCoord implements Coordination {
 
   /** Runs CHECK: resolves when Redis does what godepot asks of it. */
   private async check(channel: string): Promise<void> {
-    await this.redis.eval(CHECK, 2, this.key('probe'), this.key('probe', 'slot'), channel);
+    const reply = await this.redis.eval(CHECK, 2, this.key('probe'), this.key('probe', 'slot'), channel);
+    // Another service on that port may answer every command with something (nil, 0) and no error.
+    if (reply !== 1)
+      throw new Error(
+        `it answered ${JSON.stringify(reply)} to a script that returns 1: is --redis a Redis server (not another service on that port)?`,
+      );
+  }
+
+  /**
+   * Connects the subscription once a CHECK passed: ioredis throws out of its reply handler (an uncaught exception,
+   * ending the process) when a server that is no Redis answers SUBSCRIBE with something that is no array.
+   * Once connected, it reconnects and resubscribes by itself.
+   */
+  private listen(): void {
+    if (this.listening || !this.sub) return;
+    this.listening = true;
+    void this.sub.connect().catch(() => undefined);
   }
 
   private key(...parts: string[]): string {
@@ -338,6 +356,12 @@ export class RedisCoord implements Coordination {
       this.lastError = undefined;
       this.opts.onState?.(true);
       if (!this.starting) void this.catchUp();
+      // Redis away at start and reached since (a new connection): the subscription waits for a CHECK.
+      if (!this.starting && !this.listening)
+        this.check('').then(
+          () => this.listen(),
+          (err: unknown) => this.failed(err),
+        );
       this.sendUnreleased();
       return;
     }
@@ -422,6 +446,7 @@ export class RedisCoord implements Coordination {
       this.check('').then(
         () => {
           this.probing = false;
+          this.listen();
           this.setUp(true);
         },
         (err: unknown) => {

@@ -5,7 +5,7 @@
 // locally meanwhile, never take a compare-and-set it got no answer to for a
 // success, and rejoin once Redis answers again.
 import { afterAll, expect, it } from 'vitest';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { RedisCoord } from '../../src/coord/index.js';
@@ -170,4 +170,66 @@ it.skipIf(redisBinary === null)(
     await waitFor(async () => a.status().redis?.state === 'up', 10_000, 'the node did not join Redis');
   },
   20_000,
+);
+
+it.skipIf(redisBinary === null)(
+  'a server at --redis that answers every command with nil (another service on that port): down, no crash',
+  async () => {
+    // The nil it gave SUBSCRIBE threw out of ioredis's reply handler: an uncaught exception ended the process.
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on('data', () => s.write('$-1\r\n'));
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    const a = await RedisCoord.connect({
+      url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      namespace: 'notredis',
+      log,
+      commandTimeout: 200,
+    });
+    closers.push(() => a.close());
+    expect(a.status().redis?.state).toBe('down');
+    expect(a.status().redis?.error).toBeTruthy();
+    // Only the node's own connection: the subscription waits for a Redis that passes a CHECK.
+    await waitFor(async () => sockets.size > 0, 5_000, 'the node did not connect');
+    expect(sockets.size).toBe(1);
+    expect(lines.filter((l) => String(l.msg).startsWith('Redis is reachable again'))).toEqual([]);
+  },
+);
+
+it.skipIf(redisBinary === null)(
+  'a node started while Redis was away subscribes once it is reached: it hears the other nodes',
+  async () => {
+    const r = redis ?? (redis = await startRedis(redisBinary as string));
+    await r.kill();
+    const a = await RedisCoord.connect({ url: r.url, namespace: 'latesub', log: pino({ level: 'silent' }) });
+    closers.push(() => a.close());
+    expect(a.status().redis?.state).toBe('down');
+    await r.start();
+    await waitFor(async () => a.status().redis?.state === 'up', 10_000, 'the node did not join Redis');
+    const b = await RedisCoord.connect({ url: r.url, namespace: 'latesub', log: pino({ level: 'silent' }) });
+    closers.push(() => b.close());
+    const heard: string[] = [];
+    a.onHealth((n) => heard.push(n.state));
+    await waitFor(
+      async () => {
+        b.shareHealth({ upstream: 'https://up.example', state: 'open', at: Date.now() });
+        return heard.includes('open');
+      },
+      10_000,
+      "the node did not hear the other node's news",
+    );
+  },
+  30_000,
 );
