@@ -16,6 +16,8 @@ describe('queryVersionProblem', () => {
       'feature_x',
       'a~b',
       'V2',
+      'v1.2.3+build.1',
+      'v1.0.0-rc.1+meta-data',
     ])
       expect(queryVersionProblem(v), v).toBeNull();
   });
@@ -35,6 +37,10 @@ describe('queryVersionProblem', () => {
       '%2e%2e',
       'x%2fy',
       'x+y',
+      'v1.2+build',
+      'v1.2.3+',
+      'v1.2.3+a..b',
+      'v1.2.3 +x',
       'x;y',
       'x@y',
       'x\\y',
