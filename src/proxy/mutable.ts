@@ -16,7 +16,7 @@ import type { ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { fetchSmall } from './fetch.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
-import { failureOutcome, sharedError, type NotFoundMemory } from './shared-fetch.js';
+import { failureOutcome, sharedError, slotKey, type NotFoundMemory } from './shared-fetch.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 /** list, @latest, or an .info whose `query` is true. */
@@ -117,7 +117,31 @@ export class MutableCache {
     }
   }
 
+  /**
+   * The stored answer for key. A query's is in its slot (QUERY_SLOTS), with its key; one stored before the
+   * slots, under its own key, is read still.
+   */
   private async read(key: string): Promise<Stored | null> {
+    if (!isQueryKey(key)) return this.readAt(key);
+    const slot = await this.readAt(querySlot(key));
+    if (slot) {
+      const e = parseJson(slot.body);
+      if (e !== null && e.key === key && typeof e.body === 'string')
+        return { ...slot, body: Buffer.from(e.body, 'base64') };
+    }
+    return this.readAt(key);
+  }
+
+  /** Stores body as key's answer, dated now; returns the stored copy's etag, null when it could not be stored. */
+  private async write(key: string, body: Buffer): Promise<string | null> {
+    const at = isQueryKey(key) ? querySlot(key) : key;
+    const stored = isQueryKey(key) ? Buffer.from(JSON.stringify({ key, body: body.toString('base64') })) : body;
+    await this.ctx.storage.put(at, stored, { mtimeMs: this.clock.now() });
+    const st = await this.ctx.storage.stat(at);
+    return st && etagOf(st);
+  }
+
+  private async readAt(key: string): Promise<Stored | null> {
     const blob = await this.ctx.storage.open(key);
     if (!blob) return null;
     try {
@@ -167,10 +191,9 @@ export class MutableCache {
       throw err;
     }
     this.notFound.forget(key);
-    let st = null;
+    let etag: string | null = null;
     try {
-      await this.ctx.storage.put(key, fetched.value, { mtimeMs: this.clock.now() });
-      st = await this.ctx.storage.stat(key);
+      etag = await this.write(key, fetched.value);
     } catch (err) {
       // Not keeping a list is no reason to withhold it from this client.
       this.ctx.log.error(
@@ -180,9 +203,34 @@ export class MutableCache {
     }
     return {
       body: fetched.value,
-      etag: etagOf(st ?? { size: fetched.value.length, mtimeMs: this.clock.now() }),
+      etag: etag ?? etagOf({ size: fetched.value.length, mtimeMs: this.clock.now() }),
       upstream: { url: fetched.meta.upstream, ms: performance.now() - started },
-      stored: st !== null,
+      stored: etag !== null,
     };
+  }
+}
+
+/**
+ * How many answers to branch and commit queries the store keeps. Which ones a
+ * client asks for is its choice (every prefix of every commit of a large
+ * repository answers): each goes to one of this many slots (`query/slot/`, by
+ * a hash of its key) with its key, replacing the one there.
+ */
+export const QUERY_SLOTS = 16_384;
+
+function isQueryKey(key: string): boolean {
+  return key.startsWith('query/');
+}
+
+function querySlot(key: string): string {
+  return slotKey('query/slot/', key, QUERY_SLOTS);
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
 }

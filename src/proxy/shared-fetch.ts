@@ -49,6 +49,17 @@ export function sharedError(o: FetchOutcome): Error | null {
 export const NOT_FOUND_SLOTS = 16_384;
 
 /**
+ * The store key of key's slot under prefix, one of `slots` (fewer than
+ * 65,536): every key of the same hash shares it, so that answers kept for
+ * names a client chose take a bounded room. What is stored there must say
+ * whose it is.
+ */
+export function slotKey(prefix: string, key: string, slots: number): string {
+  const n = createHash('sha256').update(key).digest().readUInt32BE(0) % slots;
+  return prefix + n.toString(16).padStart(4, '0');
+}
+
+/**
  * Recent 404/410 answers of the upstreams, so a missing module does not cost
  * an upstream call per request: kept by the coordination (coord/: this
  * process's, the machine's workers', or the nodes' through Redis; bounded
@@ -87,8 +98,7 @@ export class NotFoundMemory {
 
   /** Where key's last answer is stored: a slot of its scope, shared by every key of the same hash. */
   private slot(key: string): string {
-    const n = createHash('sha256').update(key).digest().readUInt32BE(0) % NOT_FOUND_SLOTS;
-    return `notfound/${this.scope}slot/${n.toString(16).padStart(4, '0')}`;
+    return slotKey(`notfound/${this.scope}slot/`, key, NOT_FOUND_SLOTS);
   }
 
   /**
