@@ -59,6 +59,9 @@ export class Health {
    */
   certificate: () => string | null = () => null;
 
+  /** The storage write check under way: every /readyz asked meanwhile waits for it rather than write again. */
+  private writeCheck: Promise<void> | null = null;
+
   constructor(
     private readonly storage: Storage,
     private readonly endpoints: EndpointRegistry,
@@ -85,7 +88,7 @@ export class Health {
     // Everything that may wait on the store or Redis, at once and within one bound.
     const late = `storage ${this.storage.name ?? this.storage.kind} did not answer within ${this.storageCheckMs / 1000}s`;
     const [check, unverified] = await Promise.all([
-      settleWithin(this.storage.checkWritable(), this.storageCheckMs, late).then(
+      settleWithin(this.checkWritable(), this.storageCheckMs, late).then(
         () => null,
         (err: unknown) => (err as Error).message,
       ),
@@ -152,6 +155,20 @@ export class Health {
       ...(unverified === undefined ? {} : { unverifiedArtifacts: unverified }),
       ...(coordination ? { coordination } : {}),
     };
+  }
+
+  /**
+   * One storage write check at a time, shared by the /readyz requests that arrive while it runs: each open
+   * operator page asks every 2 s and /readyz needs no credentials, so a write (an object-store PUT and DELETE)
+   * per request let any number of clients make that many writes at once, queued before the artifacts' own.
+   */
+  private checkWritable(): Promise<void> {
+    if (this.writeCheck) return this.writeCheck;
+    const check = this.storage.checkWritable().finally(() => {
+      if (this.writeCheck === check) this.writeCheck = null;
+    });
+    this.writeCheck = check;
+    return check;
   }
 }
 

@@ -181,6 +181,28 @@ describe('/readyz storage check', () => {
     const r = await health.readiness();
     expect(r.storage.error).toBe('storage s3://bucket/prefix at http://127.0.0.1:9000 did not answer within 0.05s');
   });
+  it('writes once for the /readyz requests that arrive while a check runs, and again for the next', async () => {
+    // /readyz is open and each operator page asks every 2 s: a write per request is a write per client.
+    const store = new MemoryStorage();
+    let writes = 0;
+    let finish: () => void = () => undefined;
+    store.checkWritable = () => {
+      writes++;
+      return new Promise<void>((resolve) => (finish = resolve));
+    };
+    const health = new Health(store, registry(), [], false, undefined, undefined, undefined, 5_000);
+    const asked = Array.from({ length: 50 }, () => health.readiness());
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toBe(1);
+    finish();
+    const answers = await Promise.all(asked);
+    expect(answers.every((r) => r.ready)).toBe(true);
+    const next = health.readiness();
+    await new Promise((r) => setImmediate(r));
+    finish();
+    expect((await next).ready).toBe(true);
+    expect(writes).toBe(2);
+  });
 });
 
 describe('coveredSources', () => {
