@@ -321,13 +321,14 @@ export function incidentDuration(i: IncidentView, now: number): string {
  * Text as one Markdown table cell that reads as that text: an upstream's error or a module path may hold a line
  * break (a lone \r ends a line too), a pipe, or what a renderer takes for a link, HTML, an entity (&lt; would
  * read as "<"), code or emphasis, and must not break the post-mortem's table or put a link in it. Each such
- * character is backslash-escaped, and so are the ":" of "://" and the "." of "www.": GitHub's Markdown (GFM)
- * links a bare https://… or www.… without any bracket.
+ * character is backslash-escaped, and so are the ":" of "://", the "." of "www." and every "@": GitHub's Markdown
+ * (GFM) links a bare https://… or www.… without any bracket, and a bare e-mail address, which is what a
+ * module@version ("example.com/m@v1.2.3") or a Git host's "git@host.example" reads as.
  */
 function cell(s: unknown): string {
   return String(s)
     .replace(/\r\n|[\r\n]/g, ' ')
-    .replace(/[\\`*_~[\]<>|&]|:(?=\/\/)|(?<=www)\./gi, '\\$&');
+    .replace(/[\\`*_~[\]<>|&@]|:(?=\/\/)|(?<=www)\./gi, '\\$&');
 }
 
 /** The incident timeline as a Markdown table, ready for a post-mortem. */

@@ -175,6 +175,19 @@ describe('operator page formatting', () => {
     );
     expect(bare).not.toMatch(/(?<!\\):\/\/|www\./i);
     expect(bare).toContain('log in at https\\://evil.example/login, ftp\\://x.example or WWW\\.evil.example');
+    // And a bare e-mail address: a module@version in an error ("example.com/m@v1.2.3" reads as one), a Git host's
+    // "git@host", an upstream's "write to ops@evil.example" would each be a mailto: link.
+    const mail = incidentsMarkdown(
+      [
+        {
+          start: '2026-03-01T12:00:00Z',
+          detail: 'example.com/m@v1.2.3: git@git.example refused; mailto:ops@evil.example',
+        },
+      ],
+      NOW,
+    );
+    expect(mail).not.toMatch(/(?<!\\)@/);
+    expect(mail).toContain('example.com/m\\@v1.2.3: git\\@git.example refused; mailto:ops\\@evil.example');
   });
 
   it('shows an event (a refused fork) as a moment, not as an outage of 0 s, and never as ongoing', () => {
