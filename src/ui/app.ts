@@ -374,7 +374,8 @@ async function refresh(): Promise<void> {
       summary,
       refusedWith === 401
         ? 'godepot no longer accepts the credentials this page signed in with (HTTP 401: a token changed or was removed); reload the page to sign in again'
-        : 'godepot refuses this user the operator page (HTTP 403: it needs a user allowed every module); reload the page to sign in as one',
+        : // A 403 asks for no other credentials: the browser sends the same ones until it is closed, a reload too.
+          'godepot refuses this user the operator page (HTTP 403: it needs a user allowed every module); open it in a new private window to sign in as one, or ask godepot\'s administrator to allow this user "*"',
       'bad',
     );
     document.title = `(!) ${title}`;

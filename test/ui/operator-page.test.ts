@@ -744,6 +744,52 @@ describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
   }, 60_000);
 });
 
+describe.skipIf(CHROMIUM === null)('the operator page of a user no longer allowed every module', () => {
+  // A 403 asks for no other credentials (no challenge): a browser keeps sending the ones it signed in with, so a
+  // reload is refused again. The page must say what gets another user in, not "reload".
+  it('says how to sign in as another user, which a reload does not', async () => {
+    const TOKEN = 'operator-token-0c4e8b2a9f6d1357';
+    const built = await buildModules([fixture(12)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const dir = await tempDir();
+    const users = join(dir, 'users.json');
+    await writeFile(users, withUser(null, 'ops', hashToken(TOKEN), '*'));
+    const godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      auth: users,
+      'insecure-auth': 'true',
+    });
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    try {
+      context = await launch(profile, { username: 'ops', password: TOKEN });
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${godepot.url}/ui/`);
+      await page.locator('#summary', { hasText: 'All upstreams healthy' }).waitFor({ timeout: 10_000 });
+      // The user keeps its token but loses "*" (the file is re-read within seconds).
+      await writeFile(users, withUser(null, 'ops', hashToken(TOKEN), 'example.com/ops'));
+      const refused = page.locator('#summary', { hasText: 'HTTP 403' });
+      await refused.waitFor({ timeout: 15_000 });
+      const said = (await refused.textContent()) ?? '';
+      const again = await page.reload();
+      expect(again?.status()).toBe(403);
+      expect(await again?.headerValue('www-authenticate')).toBeNull();
+      expect(said).not.toMatch(/reload/i);
+      expect(said).toContain('private window');
+    } finally {
+      await context?.close();
+      await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(dir);
+      await removeDir(godepot.data);
+    }
+  }, 60_000);
+});
+
 describe.skipIf(CHROMIUM === null || REDIS === null)('the operator page of one node of several', () => {
   // Behind a load balancer the page is whichever node answered: it names that node (its requests and latency are
   // that node's own) and the Redis the nodes coordinate through, and says when Redis goes.
