@@ -678,6 +678,60 @@ describe.skipIf(CHROMIUM === null)('the operator page fed hostile strings and nu
   }, 120_000);
 });
 
+describe.skipIf(CHROMIUM === null)('the operator page of a real upstream that answers markup', () => {
+  // Not a faked answer of godepot's: a real upstream's error page, as godepot quotes it in the upstream's last
+  // error and the incident, shown in chromium and copied as Markdown for a post-mortem.
+  it('shows its words as text, runs nothing, and copies them as Markdown that links nothing', async () => {
+    const built = await buildModules([fixture(13)]);
+    const upstream = await FakeGoProxy.start(built);
+    const sumdb = await FakeSumDb.start({ records: built });
+    const said =
+      '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> [fix](javascript:window.pwned=3) ' +
+      '![i](https://evil.example/i.png) see https://evil.example or www.evil.example, write to ops@evil.example';
+    upstream.setFault(faults.status(500, `${said}\n`));
+    const godepot = await startGodepot({
+      upstream: upstream.url,
+      sumdb: `${sumdb.vkey} ${sumdb.url}`,
+      'retry-attempts': '1',
+      'breaker-failures': '1',
+      'breaker-half-open-after': '1h',
+    });
+    const profile = await tempDir('godepot-chromium-');
+    let context: BrowserContext | undefined;
+    const errors: string[] = [];
+    try {
+      // A module path of every punctuation a path may hold: it is in the error the client gets, not the page's.
+      for (const path of ['example.com/a~b/c_d.e-f', 'example.com/!upper'])
+        expect((await fetch(`${godepot.url}/${path}/@v/list`)).status).toBe(502);
+      context = await launch(profile);
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${godepot.url}/ui/`);
+      await page
+        .locator('#incident-rows tr.incident', { hasText: 'write to ops@evil.example' })
+        .waitFor({ timeout: 15_000 });
+      await page.locator('#upstream-rows tr', { hasText: 'write to ops@evil.example' }).waitFor({ timeout: 15_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
+      expect(await page.locator('img, a:not(.skip), script:not([src])').count()).toBe(0);
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: godepot.url });
+      await page.locator('#copy-md').click();
+      await page.locator('#copy-status', { hasText: /Cop/ }).waitFor({ timeout: 5_000 });
+      const row = (await page.locator('#md').inputValue()).split('\n')[2] ?? '';
+      expect(row).toContain('window.pwned=1');
+      // No bracket, angle bracket, bare URL, www. host or e-mail address a Markdown renderer would make a link of.
+      expect(row).not.toMatch(/(?<!\\)(?:\\\\)*[[\]<>@]|(?<!\\):\/\/|www\./);
+      expect(errors).toEqual([]);
+    } finally {
+      await context?.close();
+      await godepot.close();
+      await upstream.close();
+      await sumdb.close();
+      await removeDir(profile);
+      await removeDir(godepot.data);
+    }
+  }, 60_000);
+});
+
 describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
   // The browser asks for a user and token (HTTP basic auth, as the go command sends them) and the page's own
   // requests carry them, never in a URL. A token changed while the page is open is no outage: the page says so
