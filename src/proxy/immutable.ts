@@ -12,7 +12,7 @@ import type { ServiceContext } from './context.js';
 import type { ReverifyResult } from './reverify.js';
 import { isOriginLabel } from './origin-source.js';
 import { ChecksumUnavailableError, policyFor, type DatabaseAnswer, type GoSumHashes, type Policy } from './verify.js';
-import { systemClock } from '../util/clock.js';
+import { LATE, systemClock, within } from '../util/clock.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 export type ImmutableRequest = Extract<ProxyRequest, { kind: 'info' | 'mod' | 'zip' }>;
@@ -211,10 +211,19 @@ export class ImmutableFetcher {
         : {
             damaged: `its h1: is ${got}, ${policy === 'skip' ? "the private ledger's record" : "the checksum database's record (proven against the verified tree)"} says ${want}`,
           };
-    // No proven record to hold it against. A zip's rules tie it to its path and version, and its entries'
-    // CRC-32s to their bytes; nothing in a go.mod names its version (another version's passes every rule):
-    // served as stored, not remembered, checked again on the next read.
-    return req.kind === 'zip' || policy === 'skip' ? 'intact' : 'unchecked';
+    if (policy !== 'skip' && this.ctx.checksums) {
+      // A copy stored as verified with no proven record held: the record was lost, or removed beside a copy
+      // changed in the store, which would then pass on its own word. The database is asked, for --stale-grace
+      // at most (a stored copy waits no longer on it); its answer decides, and is held from now on. With no
+      // answer in time, the copy is served as stored, not remembered, and checked again on the next read.
+      const asked = await within(this.lookup(req, signal), this.ctx.settings.staleGrace, this.ctx.waits ?? systemClock);
+      const said = asked === LATE || asked instanceof ChecksumUnavailableError ? undefined : asked[req.kind];
+      if (said === undefined) return 'unchecked';
+      return said === got ? 'intact' : { damaged: `its h1: is ${got}, the checksum database's record says ${said}` };
+    }
+    // No database is asked about it (--nosumdb, a private module the ledger has no record of): what the zip rules
+    // hold (they tie a zip to its path and version, its entries' CRC-32s to their bytes) is all there is.
+    return 'intact';
   }
 
   /**

@@ -7,7 +7,7 @@
 // upstream down, the client gets an error, never the damaged bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModules, FakeGoProxy, FakeSumDb, faults, type BuiltModule } from '../world/index.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
@@ -55,7 +55,13 @@ describe('a damaged data folder', () => {
 
   beforeAll(async () => {
     // 'big' is larger than the memory cache's items: read from storage each time, checked once.
-    const built = await buildModules([fixture('zip'), fixture('mod'), fixture('info'), fixture('big', 2 * SMALL)]);
+    const built = await buildModules([
+      fixture('zip'),
+      fixture('mod'),
+      fixture('info'),
+      fixture('big', 2 * SMALL),
+      fixture('gone'),
+    ]);
     mods = Object.fromEntries(built.map((m) => [m.path.split('/').pop() as string, m]));
     upstream = await FakeGoProxy.start(built);
     sumdb = await FakeSumDb.start({ records: built });
@@ -199,6 +205,34 @@ describe('a damaged data folder', () => {
     godepot = null;
     expect(await readFile(record, 'utf8')).toBe(stored);
   });
+
+  it('a copy changed in the store with its record removed beside it is held to the database, not to its own word', async () => {
+    const m = mods.gone as BuiltModule;
+    // Well-formed: another module version's zip and go.mod, each passing every rule but its h1:.
+    const altered = await upstream.alteredModule(m);
+    await writeFile(file(m, 'zip'), altered.zip);
+    await writeFile(file(m, 'mod'), altered.mod);
+    // The record, and the tiles its text could be read from again: only the signed head is left.
+    await rm(join(data, 'sumdb', sumdb.name, 'lookup', `${escapePath(m.path)}@${m.version}`));
+    for (const tiles of ['partial', 'tile'])
+      await rm(join(data, 'sumdb', sumdb.name, tiles), { recursive: true, force: true });
+    const g = (godepot = await start());
+    upstream.resetLog();
+    for (const [ext, want] of [
+      ['zip', m.zip],
+      ['mod', m.mod],
+    ] as const) {
+      const r = await get(m, ext);
+      expect(r.status, ext).toBe(200);
+      expect(r.body.equals(want), `${ext}: the bytes the database vouches for`).toBe(true);
+      expect(r.headers.get('x-godepot-verification'), ext).toBe('verified');
+      expect(upstream.count(`${m.path}/@v/${m.version}.${ext}`), `${ext} fetched again`).toBe(1);
+    }
+    const alerts = g.logs.filter((l) => l.alert === 'stored_artifact_damaged' && l.module === m.path);
+    expect(alerts.map((l) => String(l.kind)).sort()).toEqual(['mod', 'zip']);
+    await g.close();
+    godepot = null;
+  }, 60_000);
 
   it('damage found in the middle of a large entry is damage, not a storage failure: removed and fetched again', async () => {
     const m = mods.big as BuiltModule;
