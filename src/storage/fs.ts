@@ -156,6 +156,19 @@ async function makeFolder(folder: string): Promise<void> {
       break;
     } catch (err) {
       if (err instanceof DataFolderError) throw err;
+      if (errCode(err) === 'ENOTDIR') {
+        // Which element is the file: the fix is to name a folder instead.
+        let file = dirname(dir);
+        while (
+          dirname(file) !== file &&
+          !(await stat(file).then(
+            (st) => !st.isDirectory(),
+            () => false,
+          ))
+        )
+          file = dirname(file);
+        throw new DataFolderError(folder, `${file} is a file, not a folder`);
+      }
       if (!isNotFound(err)) throw new DataFolderError(folder, describeFsError(err, `cannot look at ${dir}`));
       missing.push(dir);
       if (dirname(dir) === dir) break;

@@ -158,7 +158,7 @@ w.close(); z.close()`,
     });
     expect(r.signal, r.stderr).toBeNull();
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('a path element is a file, not a folder');
+    expect(r.stderr).toContain(`${file} is a file, not a folder`);
   }, 30_000);
 
   it('keeps the verified head against a smaller head, and refuses and records a fork', async () => {
