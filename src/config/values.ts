@@ -358,7 +358,7 @@ export function parseStorage(input: string): { kind: 'fs' } | { kind: 's3'; buck
     throw new ValueError(`the prefix ${JSON.stringify(prefix)} may use only letters, digits and ._~!@+-/`);
   // The keys godepot stores under it (storage.ts checkKey's rules) come to about 800 of S3's 1024 bytes; stores
   // refuse '//', '.' and '..' in a key (MinIO), so these would fail every write (a reader: every read) instead.
-  if (prefix.split('/').some((s) => s === '' || s.startsWith('.')))
+  if (prefix !== '' && prefix.split('/').some((s) => s === '' || s.startsWith('.')))
     throw new ValueError(
       `the prefix ${JSON.stringify(prefix)} has an empty element or one starting with "."; write it as NAME[/NAME…]`,
     );

@@ -251,6 +251,20 @@ describe('loadSettings', () => {
     expect(s.offline).toBe(false);
   });
 
+  // Found walking the README: "s3://BUCKET[/PREFIX]" (README, --help), but a bucket alone was refused as an empty prefix.
+  it('takes a bucket without a prefix, as s3://BUCKET[/PREFIX] says', () => {
+    for (const storage of ['s3://bucket', 's3://bucket/'])
+      expect(loadSettings(['--storage', storage], {}).storage, storage).toMatchObject({
+        kind: 's3',
+        bucket: 'bucket',
+        prefix: '',
+      });
+    expect(loadSettings(['--storage', 's3://bucket/a/b'], {}).storage).toMatchObject({
+      bucket: 'bucket',
+      prefix: 'a/b',
+    });
+  });
+
   it('takes flags over environment over config file over defaults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'godepot-config-'));
     const file = join(dir, 'godepot.json');
