@@ -451,12 +451,13 @@ export class RedisCoord implements Coordination {
         },
         (err: unknown) => {
           this.lastError = errorText(err);
-          // No answer at all (not a refusal, such as OOM): after a few, a new connection, and a new subscription.
+          // No answer at all (not a refusal, such as OOM): after a few, a new connection, and a new subscription
+          // if it was connected (a reconnection connects it: not before a CHECK passed, see listen()).
           silent = err instanceof Error && err.name === 'ReplyError' ? 0 : silent + 1;
           if (silent >= SILENT_PROBES) {
             silent = 0;
             this.redis.disconnect(true);
-            this.sub?.disconnect(true);
+            if (this.listening) this.sub?.disconnect(true);
           }
           this.timer(again, PROBE_MS);
         },

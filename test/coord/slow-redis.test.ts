@@ -233,3 +233,43 @@ it.skipIf(redisBinary === null)(
   },
   30_000,
 );
+
+it.skipIf(redisBinary === null)(
+  'a server at --redis that answers INFO and nil to the rest: replacing its connection does not subscribe, no crash',
+  async () => {
+    // A probe that gets no 1 replaces the connection, and used to replace the subscription's too: a reconnect that
+    // connected it, sent SUBSCRIBE, and ended the process on the nil it got back.
+    let connections = 0;
+    let subscribed = false;
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      connections++;
+      sockets.add(s);
+      s.on('data', (d: Buffer) => {
+        // One answer per command (each an array of bulk strings): INFO's makes the connection ready, the rest nil.
+        for (const m of d.toString('latin1').matchAll(/\*(\d+)\r\n\$\d+\r\n(\w+)/g)) {
+          if (/subscribe/i.test(m[2] as string)) subscribed = true;
+          s.write(/^info$/i.test(m[2] as string) ? '$0\r\n\r\n' : '$-1\r\n');
+        }
+      });
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    });
+    const a = await RedisCoord.connect({
+      url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      namespace: 'notredis2',
+      log: pino({ level: 'silent' }),
+      commandTimeout: 200,
+    });
+    closers.push(() => a.close());
+    // Two replacements of the node's own connection: several rounds of probes.
+    await waitFor(async () => connections >= 3, 15_000, 'the probes did not replace the connection');
+    expect(subscribed).toBe(false);
+    expect(a.status().redis?.state).toBe('down');
+  },
+  20_000,
+);
