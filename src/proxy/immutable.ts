@@ -167,11 +167,12 @@ export class ImmutableFetcher {
   /**
    * Whether a copy read from storage is still what was verified when it was
    * stored: the zip rules and its h1: (or the go.mod's), compared with the
-   * checksum database's record when this process has proven one it holds
-   * (asking the database nothing), a .info parsed again. A storage read that
+   * checksum database's record: the one this process has proven and holds
+   * (asking the database nothing), else the database's answer to a lookup
+   * (for --stale-grace at most); a .info parsed again. A storage read that
    * fails is thrown (an I/O error is not damage: nothing is removed for it).
-   * 'unchecked' when every check slot is taken (served as stored, checked on
-   * a later read).
+   * 'unchecked' when every check slot is taken or the database gave no
+   * record in time (served as stored, checked on a later read).
    */
   async damage(
     req: ImmutableRequest,
