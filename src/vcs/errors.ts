@@ -197,9 +197,11 @@ export function classify(
     return new OriginError('not_found', `${what} does not exist at its origin ${host}: ${why}`, host, details);
   }
   if (TLS.test(said)) {
+    // A public module's run reads no Git configuration (gorun.ts publicEnvironment): http.sslCAInfo is no fix there.
+    const gitCa = credentials ? "GIT_SSL_CAINFO (or git's http.sslCAInfo)" : 'GIT_SSL_CAINFO';
     return new OriginError(
       'tls',
-      `godepot: TLS failure talking to ${host} for ${what}: ${why}; give godepot's go runs the CA of ${host}: SSL_CERT_FILE for the go command, and GIT_SSL_CAINFO (or git's http.sslCAInfo) for git, which does not read SSL_CERT_FILE`,
+      `godepot: TLS failure talking to ${host} for ${what}: ${why}; give godepot's go runs the CA of ${host}: SSL_CERT_FILE for the go command, and ${gitCa} for git, which does not read SSL_CERT_FILE`,
       host,
       details,
     );

@@ -115,6 +115,14 @@ describe('classifying go errors', () => {
     expect(e.message).not.toContain('hunter2');
     expect(e.message.includes('\n')).toBe(false);
   });
+  it("a public module's TLS failure names no Git configuration setting: its runs read none", () => {
+    const stderr =
+      "go: corp.example/lib@v1.0.0: invalid version: git ls-remote -q --end-of-options https://corp.example/lib in /x: exit status 128:\n\tfatal: unable to access 'https://corp.example/lib/': server certificate verification failed. CAfile: none CRLfile: none";
+    const e = classify(M, `${M}@v1.0.0`, stderr, false, false);
+    expect(e.failure).toBe('tls');
+    expect(e.message).toMatch(/SSL_CERT_FILE for the go command, and GIT_SSL_CAINFO for git, which does not read/);
+    expect(e.message).not.toContain('sslCAInfo');
+  });
   it('quotes a long git line shortened at word boundaries: a URL too long for it left out whole, its end kept', () => {
     const url = `https://corp.example/${'group/'.repeat(40)}lib/`;
     const stderr = `fatal: unable to access '${url}': Failed to connect to corp.example port 443 after 3 ms: Connection refused`;
