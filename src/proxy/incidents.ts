@@ -540,8 +540,12 @@ function isStale(inc: Incident, now: number): boolean {
 }
 
 function endAtLastRecord(inc: Incident): void {
-  inc.end = inc.updatedAt ?? inc.start;
-  inc.durationMs = Math.max(0, Date.parse(inc.end) - Date.parse(inc.start));
+  // Not before its start: the wall clock may have stepped back (NTP, a VM resumed) since the outage began, and the
+  // record rewritten at the stepped clock since.
+  const start = Date.parse(inc.start);
+  const end = Math.max(Date.parse(inc.updatedAt ?? inc.start), start);
+  inc.end = new Date(end).toISOString();
+  inc.durationMs = end - start;
   inc.endUnknown = true;
 }
 

@@ -197,6 +197,26 @@ describe('incident log', () => {
     expect(inc).toMatchObject({ start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:00:00.000Z', durationMs: 0 });
   });
 
+  it('an outage still open when godepot stops after the wall clock stepped back ends at its start, not before', async () => {
+    // Its last record was rewritten at the stepped clock (a request served meanwhile): ended there, as a stop ends
+    // it, the record ended an hour before it began.
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const log = new IncidentLog(storage, silent, { clock });
+    log.endpointObserver().onBreaker?.('https://proxy.example', 'open', failure());
+    clock.advance(-3600_000);
+    log.serviceEvents().served?.({ kind: 'info', outcome: 'error', status: 502 });
+    await log.stop();
+    const [inc] = await readIncidents(storage, clock.now());
+    expect(inc).toMatchObject({
+      start: '2026-01-01T00:00:00.000Z',
+      end: '2026-01-01T00:00:00.000Z',
+      durationMs: 0,
+      endUnknown: true,
+      failed: 1,
+    });
+  });
+
   it('goes on with the same incident when the upstream fails again within a minute of answering', async () => {
     // Only some requests failing (one kind reset, truncated zips): one answer ended the incident and the next
     // failures opened another, 28 records of under a second in 15 minutes of a soak run.
