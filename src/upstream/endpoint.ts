@@ -178,14 +178,27 @@ export class Endpoint {
     return this.breaker.state;
   }
 
+  /**
+   * The start of the failure streak, if failing. One ahead of the clock means the wall clock stepped back (NTP, a
+   * VM resumed) during the streak, or another process's clock is ahead: taken as now, else /readyz, the operator
+   * page and every client's error said "failing since" a time to come, for as long as the step (as the breaker
+   * takes its opening: breaker.ts).
+   */
+  private streakStart(now: number): number | undefined {
+    if (this.failingSince !== undefined && this.failingSince > now) this.failingSince = now;
+    return this.failingSince;
+  }
+
   status(): EndpointStatus {
     const last = this.lastFailure;
     const state = this.state;
     const nextProbeAt = this.breaker.nextProbeAt;
+    const now = this.clock.now();
+    this.streakStart(now);
     return {
       url: this.url,
       state,
-      health: healthWords({ state, failingSince: this.failingSince, nextProbeAt }, this.clock.now()),
+      health: healthWords({ state, failingSince: this.failingSince, nextProbeAt }, now),
       ...(this.failingSince === undefined ? {} : { failingSince: new Date(this.failingSince).toISOString() }),
       ...(nextProbeAt === undefined ? {} : { nextProbeAt: new Date(nextProbeAt).toISOString() }),
       ...(last
@@ -323,7 +336,7 @@ export class Endpoint {
 
   private noteFailure(err: UpstreamError): void {
     const now = this.clock.now();
-    const began = this.failingSince === undefined;
+    const began = this.streakStart(now) === undefined;
     this.failingSince ??= now;
     this.lastFailure = { error: err, at: now };
     err.since = this.failingSince;
@@ -348,7 +361,7 @@ export class Endpoint {
       transient: false,
     });
     e.breakerOpen = true;
-    e.since = this.failingSince;
+    e.since = this.streakStart(this.clock.now());
     e.nextProbeAt = this.breaker.nextProbeAt;
     return e;
   }

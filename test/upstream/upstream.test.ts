@@ -21,7 +21,7 @@ import { REPROBE_PATH, reprobeFailing } from '../../src/runtime/probe.js';
 import { parseUpstreamList } from '../../src/config/values.js';
 import { DEFAULT_DEADLINES, type Deadlines } from '../../src/config/settings.js';
 import type { WaitingClock as Clock } from '../../src/util/clock.js';
-import { FakeClock } from '../support/clock.js';
+import { FakeClock, OffsetClock } from '../support/clock.js';
 import { dependantSignals } from '../support/signals.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -333,6 +333,25 @@ describe('Endpoint: failure classes, retries, breaker', () => {
       failingSince: new Date(started).toISOString(),
       lastFailure: { class: 'status', detail: '503: down' },
     });
+  });
+
+  it('a failure streak over which the wall clock stepped back is failing since now, never since a time to come', async () => {
+    // Kept as it was, /readyz, the operator page and every refused client said "failing since" an hour ahead
+    // ("(0s)"), for the hour the clock took to catch up.
+    const up = await serve(text('down', 503));
+    const clock = new OffsetClock();
+    const ep = registry({ attempts: 1, failures: 2, halfOpenAfter: 60_000, clock }).get(up.url);
+    await ep.get('/example.com/a/@v/list', 'list', 'metadata', read).catch(() => 0);
+    clock.skip(-3600_000);
+    const stepped = clock.now();
+    expect(Date.parse(ep.status().failingSince ?? '')).toBeLessThanOrEqual(stepped + 1_000);
+    await ep.get('/example.com/b/@v/list', 'list', 'metadata', read).catch(() => 0);
+    expect(ep.state).toBe('open');
+    const since = Date.parse(ep.status().failingSince ?? '');
+    expect(since).toBeGreaterThanOrEqual(stepped);
+    expect(since).toBeLessThanOrEqual(clock.now());
+    const refused = await ep.get('/example.com/b/@v/list', 'list', 'metadata', read).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ breakerOpen: true, since });
   });
 
   it('opens when several modules fail, fails fast while open, lets one probe through half-open (fake time)', async () => {
