@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { saidAt, type SaidAt } from '../util/said-once.js';
 import type { Storage } from '../storage/index.js';
 import type { BreakerState, EndpointObserver, UpstreamError } from '../upstream/index.js';
-import { passed, systemClock, type Clock } from '../util/clock.js';
+import { CLOCK_SKEW_MS, passed, systemClock, type Clock } from '../util/clock.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 import type { ServiceEvents } from './context.js';
 import { isProvisional } from './artifact.js';
@@ -535,8 +535,14 @@ function endedAt(inc: Incident): number {
   return inc.end === undefined ? NaN : Date.parse(inc.end);
 }
 
+/**
+ * Whether an open record was left by a process that stopped: not rewritten for STALE_AFTER_MS, or dated ahead of
+ * now by more than clocks differ (its writer's wall clock was ahead, or this one stepped back since: NTP, a VM
+ * resumed), which is no date: else the outage of a process that died then read as ongoing for the step's length.
+ */
 function isStale(inc: Incident, now: number): boolean {
-  return now - Date.parse(inc.updatedAt ?? inc.start) > STALE_AFTER_MS;
+  const updated = Date.parse(inc.updatedAt ?? inc.start);
+  return now - updated > STALE_AFTER_MS || updated - now > CLOCK_SKEW_MS;
 }
 
 function endAtLastRecord(inc: Incident): void {

@@ -613,6 +613,26 @@ describe('incident log of several processes on one storage', () => {
     expect((await later.list())[0]).toMatchObject({ end: lastWrite, failed: 1 });
     expect((await readIncidents(storage, clock.now()))[0]?.end).toBe(lastWrite);
   });
+
+  it('ends a record left open by a process that stopped, after the wall clock stepped back past its last write', async () => {
+    // Dated ahead of the stepped clock, it read as recent: an outage nobody watched any more was ongoing, on the
+    // operator page and in `godepot incidents`, for the hour the clock took to catch up.
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const dead = new IncidentLog(storage, silent, { clock, shared: true });
+    dead.endpointObserver().onBreaker?.(up, 'open', failure());
+    served(dead, 1, 'error');
+    clock.advance(10 * 60_000);
+    served(dead, 1, 'error');
+    await dead.flush();
+    const lastWrite = new Date(clock.now()).toISOString();
+    clock.advance(-3600_000);
+    const later = new IncidentLog(storage, silent, { clock, shared: true });
+    await later.load();
+    const ended = { end: lastWrite, durationMs: 10 * 60_000, endUnknown: true, failed: 2 };
+    expect((await later.list())[0]).toMatchObject(ended);
+    expect((await readIncidents(storage, clock.now()))[0]).toMatchObject(ended);
+  });
 });
 
 describe('reading the stored incidents', () => {
