@@ -68,6 +68,14 @@ export interface S3StorageOptions {
 
 const DEFAULT_PART = 8 << 20;
 /**
+ * Connections to the store at once for calls that do not wait on a client (the SDK's default), and idle ones kept.
+ * Reads are not bounded here: a read streams to a client as fast as that client takes it, so a bound let ~50
+ * clients that stopped reading large zips hold every connection, and every other read (of any artifact, a .mod as
+ * much as a zip) waited for one until --storage-timeout and failed 503. Each read belongs to a client connection:
+ * the server's connection cap bounds them.
+ */
+const CALL_SOCKETS = 50;
+/**
  * Objects up to this size are read whole at open (a snapshot); larger ones are read from the store as asked. Lists,
  * tree heads and incident records are far smaller; the bound keeps what concurrent opens hold in memory small.
  */
@@ -141,7 +149,12 @@ export class S3Storage implements Storage {
         requestHandler: {
           connectionTimeout: opts.timeout,
           ...(idle ? { socketTimeout: opts.timeout } : {}),
-          ...(opts.trust?.secureContext ? { httpsAgent: { secureContext: opts.trust.secureContext } } : {}),
+          httpAgent: { maxSockets: idle ? CALL_SOCKETS : Infinity, maxFreeSockets: CALL_SOCKETS },
+          httpsAgent: {
+            maxSockets: idle ? CALL_SOCKETS : Infinity,
+            maxFreeSockets: CALL_SOCKETS,
+            ...(opts.trust?.secureContext ? { secureContext: opts.trust.secureContext } : {}),
+          },
         },
         maxAttempts: 2,
         // Range reads and our own hashes make the SDK's response checksums redundant.

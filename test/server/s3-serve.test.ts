@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModules, FakeGoProxy, FakeSumDb, type BuiltModule } from '../world/index.js';
 import { startGodepot, type RunningGodepot } from '../support/godepot.js';
@@ -121,6 +121,37 @@ describe.skipIf(minioBinary === null)('zips served from an object store', () => 
     });
     expect(body.length).toBe(big.zip.length);
     expect(body.equals(big.zip)).toBe(true);
+  }, 30_000);
+
+  it('clients that stop reading large zips do not hold the connections every other read needs', async () => {
+    // Found in review: reads shared a pool of 50 connections to the store, each held for as long as its client
+    // took to read; 50 clients that stopped reading made every other read wait for one past --storage-timeout
+    // and fail (503, or a zip broken off after its headers), whatever it was for.
+    const stalled: Socket[] = [];
+    try {
+      asked.length = 0;
+      const port = Number(new URL(godepot.url).port);
+      for (let i = 0; i < 60; i++) {
+        const s = connect(port, '127.0.0.1');
+        s.on('error', () => undefined);
+        // The first bytes of the answer, then never another read: its read of the store waits on it.
+        s.once('data', () => s.pause());
+        s.write(`GET /${big.path}/@v/${big.version}.zip HTTP/1.1\r\nHost: x\r\n\r\n`);
+        stalled.push(s);
+      }
+      const started = performance.now();
+      while (asked.filter((a) => a === `GET ${zipKey()}`).length < 50 && performance.now() - started < 10_000)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(asked.filter((a) => a === `GET ${zipKey()}`).length).toBeGreaterThanOrEqual(50);
+      const part = await fetch(`${godepot.url}/${big.path}/@v/${big.version}.zip`, {
+        headers: { range: 'bytes=0-99999' },
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(part.status).toBe(206);
+      expect(Buffer.from(await part.arrayBuffer()).equals(big.zip.subarray(0, 100_000))).toBe(true);
+    } finally {
+      for (const s of stalled) s.destroy();
+    }
   }, 30_000);
 
   it('a store that freezes halfway through a download breaks that response within the deadline; the zip stays', async () => {
