@@ -182,6 +182,15 @@ export function toGodepotError(err: unknown, what: string, path?: string): Godep
     );
   }
   const { code, syscall, path: file } = (err ?? {}) as { code?: unknown; syscall?: unknown; path?: unknown };
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    // Descriptors run out under load (downloads held open by slow clients): it passes as they close. Not
+    // 'overloaded' (a refused connection, not logged): the operator is told, spaced, as for any 5xx.
+    return new GodepotError(
+      'busy',
+      `godepot: cannot serve ${what} now: too many files open; retry in a few seconds (operators: raise the descriptor limit, ulimit -n)`,
+      typeof file === 'string' ? { file } : {},
+    );
+  }
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
     // Which file, in the details (the server log), not in the client's answer.
     const reading = syscall === 'open' && code !== 'EROFS' ? !/\.staging/.test(String(file)) : false;

@@ -56,6 +56,8 @@ export function sendError(res: ServerResponse, err: GodepotError, head = false):
     'x-godepot-error': err.code,
   };
   if (err.code === 'method_not_allowed') headers.allow = 'GET, HEAD';
+  // Load that passes (a full queue, the connection reserve, descriptors): when to ask again, as the cap's own 503 says.
+  if (err.code === 'busy' || err.code === 'overloaded') headers['retry-after'] = 5;
   res.writeHead(err.status, headers);
   res.end(head ? undefined : body);
 }

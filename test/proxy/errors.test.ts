@@ -21,6 +21,21 @@ describe('toGodepotError', () => {
     expect(rename.message).toMatch(/cannot store/);
   });
 
+  it('descriptors run out: a 503 to retry shortly that names the fix, not an internal error', () => {
+    const err = Object.assign(new Error('EMFILE: too many open files'), {
+      code: 'EMFILE',
+      syscall: 'open',
+      path: '/data/mod/example.com/x/@v/v1.0.0.zip',
+    });
+    const e = toGodepotError(err, 'example.com/x@v1.0.0 .zip');
+    expect(e.status).toBe(503);
+    expect(e.code).toBe('busy');
+    expect(e.message).toBe(
+      'godepot: cannot serve example.com/x@v1.0.0 .zip now: too many files open; retry in a few seconds (operators: raise the descriptor limit, ulimit -n)',
+    );
+    expect(e.details).toMatchObject({ file: '/data/mod/example.com/x/@v/v1.0.0.zip' });
+  });
+
   it('an upstream down says what failed, its state, and what the client can do', () => {
     const down = new UpstreamError({
       upstream: 'https://proxy.example',

@@ -5,7 +5,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { GodepotError } from '../../src/proxy/errors.js';
+import { GodepotError, toGodepotError } from '../../src/proxy/errors.js';
 import { MAX_SHOWN_LINE, sendError, sendText } from '../../src/server/respond.js';
 
 async function bodyOf(err: GodepotError): Promise<string> {
@@ -65,5 +65,29 @@ describe('text answers in a browser', () => {
         server.close();
       }
     }
+  });
+});
+
+describe('load that passes', () => {
+  // A full verification queue, the connection reserve, descriptors run out: the client may ask again, and is told
+  // when (as the connection cap's own 503 says), where an outage or a refusal says nothing of the kind.
+  it('says when to ask again on busy and overloaded, and only there', async () => {
+    const retryAfter = async (err: GodepotError): Promise<string | null> => {
+      const server = createServer((_req, res) => sendError(res, err));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as { port: number };
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/`);
+        await r.text();
+        return r.headers.get('retry-after');
+      } finally {
+        server.close();
+      }
+    };
+    expect(await retryAfter(toGodepotError(Object.assign(new Error('EMFILE'), { code: 'EMFILE' }), 'x'))).toBe('5');
+    expect(await retryAfter(new GodepotError('busy', 'godepot: too many verifications in progress'))).toBe('5');
+    expect(await retryAfter(new GodepotError('overloaded', 'godepot: too many connections'))).toBe('5');
+    expect(await retryAfter(new GodepotError('upstream_failed', 'godepot: upstream down'))).toBeNull();
   });
 });
