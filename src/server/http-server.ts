@@ -83,6 +83,13 @@ const DEFAULT_LIMITS: HttpServerLimits = {
 
 /** Descriptors kept for everything but client connections (files, upstream pools, logs). */
 const DESCRIPTORS_FOR_OTHERS = 128;
+/**
+ * Descriptors one connection may hold: its socket, and what its answer is read from for as long as the client
+ * takes to read it (a stored zip's file, an object store's connection). Counting the socket alone, a few hundred
+ * clients that stop reading large zips took every descriptor: nothing could be opened or accepted, /healthz
+ * included, until the socket timeout closed them.
+ */
+const DESCRIPTORS_PER_CONNECTION = 2;
 
 /** Unanswered requests one connection may have (HTTP/1.1 pipelining; the go command sends one at a time). */
 export const MAX_PIPELINED = 32;
@@ -101,7 +108,8 @@ function descriptorLimit(): number | null {
 function connectionCap(limits: HttpServerLimits, fdLimit = descriptorLimit()): number {
   if (limits.maxConnections !== null) return limits.maxConnections;
   if (fdLimit === null) return 10_000;
-  return Math.max(limits.reserve + 16, Math.min(10_000, fdLimit - DESCRIPTORS_FOR_OTHERS));
+  const fit = Math.floor((fdLimit - DESCRIPTORS_FOR_OTHERS) / DESCRIPTORS_PER_CONNECTION);
+  return Math.max(limits.reserve + 16, Math.min(10_000, fit));
 }
 
 const OVER_CAP_BODY = 'godepot: too many connections; retry in a few seconds\n';
