@@ -137,10 +137,11 @@ export function classify(
   const host = hostOf(path);
   // A public module's run went wherever its host's go-import tag sent it, an internal host included: what the go
   // command said may quote that host's answer (go's "server response:", git's "remote:" lines). It goes to
-  // godepot's log (details.output, logged by Origin); the client gets the kind of failure only.
+  // godepot's log (details.output, logged by Origin); the client gets the kind of failure only. A private
+  // module's words are logged too: some answers (no valid credentials) give the fix alone, not what git said.
   const output = essence(stderr);
   const why = credentials ? output : "the go command's words are in godepot's log";
-  const details: Record<string, string> = credentials ? {} : { output };
+  const details: Record<string, string> = { output };
   // Classified without the module path and version the client chose: a version named ssl1 or a module named
   // …/geofence must not read as a TLS failure or an EOF, and open the host's breaker for everyone.
   const said = withoutClientWords(stderr, path, what);

@@ -151,15 +151,17 @@ export class Origin {
           host,
         );
       if (err instanceof OriginError) {
-        // A public module's failure reaches the client without the go command's words (classify): they are here,
-        // with what was fetched (module@version or @query: go's words often name only the repository's URL).
+        // A public module's failure reaches the client without the go command's words (classify), and some of a
+        // private module's (no valid credentials: the fix alone): they are here, with what was fetched
+        // (module@version or @query: go's words often name only the repository's URL).
         const output = err.details.output;
         if (output !== undefined) {
           const record = { module: path, fetching: args[args.length - 1], host, failure: err.failure, output };
           // Clients name these modules, without limit: said at info level at most once per kind of failure every
           // SAID_EVERY_MS (with how many more failed since), the others at debug level.
-          const msg = 'fetching a public module from its origin failed';
-          this.failuresSaid.say(this.opts.log, 'info', err.failure, record, msg, 'alsoFailedSince');
+          const which = this.opts.isPrivate(path) ? 'private' : 'public';
+          const msg = `fetching a ${which} module from its origin failed`;
+          this.failuresSaid.say(this.opts.log, 'info', `${which} ${err.failure}`, record, msg, 'alsoFailedSince');
         }
         if (OUTAGES.has(err.failure)) breaker?.failed(host, err.failure, path);
         else if (err.failure !== 'bad_content') breaker?.succeeded(host);
@@ -173,7 +175,7 @@ export class Origin {
   private readonly downloads: SingleFlight<Download>;
   private readonly kept = new Map<string, { until: number; download: Download }>();
   private readonly clock: Clock;
-  private readonly failuresSaid: Spacing<OriginFailure>;
+  private readonly failuresSaid: Spacing<`${'private' | 'public'} ${OriginFailure}`>;
 
   constructor(
     private readonly opts: OriginOptions,

@@ -599,6 +599,21 @@ describe('running go', () => {
     expect(String(line?.output)).toContain('10.0.0.7');
   });
 
+  it("logs a failed private fetch's go output at the default level: the answer gives only the fix", async () => {
+    // Found in a night's log: git refused godepot's credentials, the 502 and the 'request failed' line said to
+    // correct the .netrc entry, and what git said (which host, which URL, which refusal) was nowhere.
+    const go = await fakeGo(dir, `echo "fatal: Authentication failed for 'http://corp.example/git/lib/'" >&2; exit 1`);
+    const runner = fakeRunner(go, 30_000, dir);
+    const lines: Array<Record<string, unknown>> = [];
+    const logged = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as never) });
+    const origin = new Origin({ runner, openFile: openLocalFile, ledger: null, isPrivate: () => true, log: logged });
+    const err = await origin.download(M, 'v1.2.3', new AbortController().signal).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/refused the credentials git gave it/);
+    const line = lines.find((l) => l.msg === 'fetching a private module from its origin failed');
+    expect(line).toMatchObject({ level: 30, module: M, fetching: `${M}@v1.2.3`, failure: 'auth' });
+    expect(String(line?.output)).toContain("Authentication failed for 'http://corp.example/git/lib/'");
+  });
+
   it('public runs that hang do not hold the slots private runs need: two queues', async () => {
     // A public run's HOME is an empty folder of its own (…/home); a private run has godepot's.
     const go = await fakeGo(dir, `case "$HOME" in */home) sleep 600 ;; *) echo private ;; esac`);
