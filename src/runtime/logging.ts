@@ -241,6 +241,7 @@ export function makeLogging(
       (s) => sink.write(s),
       prefix,
       (cb) => sink.flush(cb),
+      SERVE_TEXT_CONTEXT,
     );
     const textLog = log;
     access = (record) => {
@@ -353,6 +354,8 @@ export function humanSink(
   prefix = 'godepot',
   /** logger.flush(): what out wrote to reaches its destination (a server's log; commands write synchronously). */
   flush?: (cb?: (err?: Error | null) => void) => void,
+  /** Fields written after the message as key=value, when the message does not say their value already. */
+  context: readonly string[] = [],
 ): LogSink {
   return {
     ...(flush ? { flush } : {}),
@@ -371,7 +374,15 @@ export function humanSink(
         const err = typeof rec.err === 'string' && !msg.includes(rec.err) ? `: ${rec.err}` : '';
         // "godepot listening on …" after the "godepot: " prefix would say godepot twice.
         if (msg.startsWith('godepot ')) msg = msg.slice('godepot '.length);
-        out(`${prefix}: ${level ? `${level}: ` : ''}${msg}${err}\n`);
+        let fields = '';
+        for (const k of context) {
+          const v = rec[k];
+          if (typeof v !== 'string' && typeof v !== 'number') continue;
+          const text = String(v);
+          if (msg.includes(text) || err.includes(text)) continue;
+          fields += ` ${k}=${/^[^\s"]+$/.test(text) ? text : JSON.stringify(text)}`;
+        }
+        out(`${prefix}: ${level ? `${level}: ` : ''}${msg}${err}${fields}\n`);
       }
       return true;
     },
@@ -384,6 +395,30 @@ export function makeTextLogger(
   out: (s: string) => void,
   prefix?: string,
   flush?: (cb?: (err?: Error | null) => void) => void,
+  context?: readonly string[],
 ): Logger {
-  return pino({ level: settings.logLevel, base: null, timestamp: false }, humanSink(out, prefix, flush));
+  return pino({ level: settings.logLevel, base: null, timestamp: false }, humanSink(out, prefix, flush, context));
 }
+
+/**
+ * What a server's text line adds to its message: which module, upstream or
+ * host, which outage (its id joins its start and end lines), and a refused
+ * artifact's hashes — what the JSON line carries and an operator needs.
+ */
+export const SERVE_TEXT_CONTEXT = [
+  'module',
+  'version',
+  'kind',
+  'path',
+  'upstream',
+  'host',
+  'code',
+  'incident',
+  'durationMs',
+  'servedFromCache',
+  'servedUnverified',
+  'failed',
+  'expected',
+  'received',
+  'alert',
+] as const;

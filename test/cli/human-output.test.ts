@@ -8,7 +8,7 @@ import { warmCommand } from '../../src/cli/warm.js';
 import { ciEnvCommand, mergeGoflags } from '../../src/cli/ci-env.js';
 import { version } from '../../src/cli/main.js';
 import { sourceAdvice } from '../../src/cli/doctor/run.js';
-import { humanSink } from '../../src/runtime/logging.js';
+import { humanSink, SERVE_TEXT_CONTEXT } from '../../src/runtime/logging.js';
 import { removeDir, tempDir } from '../support/godepot.js';
 
 function capture(env: NodeJS.ProcessEnv = {}) {
@@ -76,6 +76,42 @@ describe('command output', () => {
       'godepot import: warning: cannot fetch x: boom\n',
       'godepot import: done\n',
       'godepot import: error: failed: boom\n',
+    ]);
+  });
+
+  it("a server's text line carries the fields that say which module, upstream and outage, once", () => {
+    const lines: string[] = [];
+    const sink = humanSink((s) => void lines.push(s), 'godepot', undefined, SERVE_TEXT_CONTEXT);
+    sink.write(
+      JSON.stringify({
+        level: 50,
+        module: 'example.com/m',
+        version: 'v1.0.0',
+        kind: 'zip',
+        expected: 'h1:AAA=',
+        received: 'h1:BBB=',
+        upstream: 'http://127.0.0.1:9',
+        alert: 'checksum_mismatch',
+        pid: 7,
+        msg: 'SECURITY: upstream bytes do not match the checksum database; refused, nothing stored',
+      }) + '\n',
+    );
+    sink.write(
+      JSON.stringify({
+        level: 40,
+        upstream: 'http://127.0.0.1:9',
+        incident: 'inc-1',
+        durationMs: 73547,
+        failed: 8,
+        msg: 'http://127.0.0.1:9 answers again: the outage is over',
+      }) + '\n',
+    );
+    expect(lines).toEqual([
+      'godepot: error: SECURITY: upstream bytes do not match the checksum database; refused, nothing stored ' +
+        'module=example.com/m version=v1.0.0 kind=zip upstream=http://127.0.0.1:9 expected=h1:AAA= received=h1:BBB= ' +
+        'alert=checksum_mismatch\n',
+      // The upstream is in the message already: not said twice.
+      'godepot: warning: http://127.0.0.1:9 answers again: the outage is over incident=inc-1 durationMs=73547 failed=8\n',
     ]);
   });
 
