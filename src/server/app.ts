@@ -290,7 +290,10 @@ export function createApp(deps: AppDeps): App {
       info.error = e.code;
       if (e.status >= 500 && e.code !== 'overloaded') {
         const record = { path: req.url, code: e.code, err: e.message, details: e.details };
-        warned.say(deps.log, 'warn', e.code, record, 'request failed', 'alsoFailedSince');
+        // A store that takes no writes (a full disk, a read-only folder, an object store away) needs an operator;
+        // an upstream's failure is covered from the cache (its outage has lines of its own).
+        const level = e.code === 'storage_failed' ? 'error' : 'warn';
+        warned.say(deps.log, level, e.code, record, 'request failed', 'alsoFailedSince');
       }
       if (e.code === 'internal')
         deps.log.error({ path: req.url, err: err instanceof Error ? err.stack : String(err) }, 'internal error');

@@ -28,7 +28,7 @@ export class Spacing<K> {
   }
 
   /** Says msg at level, or at debug level when its kind was said lately; `counted` names how many went unsaid since. */
-  say(log: Logger, level: 'info' | 'warn', kind: K, record: object, msg: string, counted: string): void {
+  say(log: Logger, level: 'info' | 'warn' | 'error', kind: K, record: object, msg: string, counted: string): void {
     const since = this.take(kind);
     if (since === null) log.debug(record, msg);
     else log[level](since > 0 ? { ...record, [counted]: since } : record, msg);

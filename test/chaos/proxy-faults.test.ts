@@ -168,6 +168,9 @@ describe('upstream proxy faults', () => {
     const r = await get(`${g.url}/example.com/m11/@v/v1.0.0.zip`);
     expect(r.status).toBe(503);
     expect(r.text).toMatch(/data folder is full/);
+    // Someone must act: said at error level, not as one more degraded request.
+    const said = g.logs.filter((l) => l.msg === 'request failed' && l.code === 'storage_failed');
+    expect(said.map((l) => l.level)).toEqual([50]);
     const again = await get(`${g.url}/example.com/m10/@v/v1.0.0.zip`);
     expect(again.status).toBe(200);
     expect(sha(again.body)).toBe(sha(cached.body));
