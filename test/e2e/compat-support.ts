@@ -2,7 +2,10 @@
 // against its upstream; go-compat-file: godepot against a file:// proxy): the
 // module shape proxies trip over most, and how a run is written down so that two
 // runs can be compared as text.
-import { runGo, type FixtureModule } from '../world/index.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { escapePath, escapeVersion, isPseudoVersion, sortVersions } from '../../src/module/index.js';
+import { latestVersion, runGo, type BuiltModule, type FixtureModule } from '../world/index.js';
 
 /** A version without go.mod: +incompatible from v2 on. */
 export const noGoMod = (path: string, version: string): FixtureModule => ({
@@ -30,4 +33,27 @@ export async function runSteps(steps: readonly string[][], dir: string, env: Rec
     out += `$ go ${step.join(' ')}\nexit ${String(r.code)}\n${r.stdout}${inOrder(r.stderr)}`;
   }
   return out;
+}
+
+/** Writes the versions in the GOPROXY layout under dir: list (tags only), .info/.mod/.zip, and @latest. */
+export async function writeProxyFolder(dir: string, built: BuiltModule[]): Promise<void> {
+  const byPath = new Map<string, BuiltModule[]>();
+  for (const m of built) byPath.set(m.path, [...(byPath.get(m.path) ?? []), m]);
+  for (const [path, ms] of byPath) {
+    const at = join(dir, escapePath(path), '@v');
+    await mkdir(at, { recursive: true });
+    for (const m of ms) {
+      const base = join(at, escapeVersion(m.version));
+      await Promise.all([
+        writeFile(`${base}.info`, m.info),
+        writeFile(`${base}.mod`, m.mod),
+        writeFile(`${base}.zip`, m.zip),
+      ]);
+    }
+    const versions = ms.map((m) => m.version);
+    const tags = sortVersions(versions.filter((v) => !isPseudoVersion(v)));
+    await writeFile(join(at, 'list'), tags.map((v) => `${v}\n`).join(''));
+    const latest = ms.find((m) => m.version === latestVersion(versions));
+    if (latest) await writeFile(join(dir, escapePath(path), '@latest'), latest.info);
+  }
 }

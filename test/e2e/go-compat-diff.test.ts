@@ -10,18 +10,17 @@ import { createServer, type Server } from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapePath, escapeVersion, isPseudoVersion, sortVersions } from '../../src/module/index.js';
+import { escapePath } from '../../src/module/index.js';
 import {
   buildModules,
   FakeSumDb,
   findGo,
   goEnv,
-  latestVersion,
   writeApp,
   type BuiltModule,
   type FixtureModule,
 } from '../world/index.js';
-import { noGoMod, runSteps } from './compat-support.js';
+import { noGoMod, runSteps, writeProxyFolder } from './compat-support.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
@@ -70,26 +69,8 @@ const MODULES: FixtureModule[] = [
   lib(`${W}/deprecated`, 'v1.1.0', `// Deprecated: use ${W}/major/v2.\nmodule ${W}/deprecated\n\ngo 1.21\n`),
 ];
 
-async function writeProxyFolder(dir: string, built: BuiltModule[]): Promise<void> {
-  const byPath = new Map<string, BuiltModule[]>();
-  for (const m of built) byPath.set(m.path, [...(byPath.get(m.path) ?? []), m]);
-  for (const [path, ms] of byPath) {
-    const at = join(dir, escapePath(path), '@v');
-    await mkdir(at, { recursive: true });
-    for (const m of ms) {
-      const base = join(at, escapeVersion(m.version));
-      await Promise.all([
-        writeFile(`${base}.info`, m.info),
-        writeFile(`${base}.mod`, m.mod),
-        writeFile(`${base}.zip`, m.zip),
-      ]);
-    }
-    const versions = ms.map((m) => m.version);
-    const tags = sortVersions(versions.filter((v) => !isPseudoVersion(v)));
-    await writeFile(join(at, 'list'), tags.map((v) => `${v}\n`).join(''));
-    const latest = ms.find((m) => m.version === latestVersion(versions));
-    if (latest) await writeFile(join(dir, escapePath(path), '@latest'), latest.info);
-  }
+async function writeWorldFolder(dir: string, built: BuiltModule[]): Promise<void> {
+  await writeProxyFolder(dir, built);
   // Commit-prefix queries, answered as proxy.golang.org answers them: the pseudo-version's info.
   const untagged = built.find((m) => m.version === PSEUDO);
   for (const q of ['0123456789ab', '01234567']) {
@@ -295,7 +276,7 @@ describe.skipIf(go === null)('godepot in front of a folder answers as the folder
     const built = await buildModules(MODULES);
     folder = await tempDir('godepot-diff-folder-');
     dirs.push(folder);
-    await writeProxyFolder(folder, built);
+    await writeWorldFolder(folder, built);
     sumdb = await FakeSumDb.start({ records: built });
     upstream = await serveFolder(folder);
   }, 30_000);

@@ -8,22 +8,11 @@
 // go.sum and go.work afterwards. go-compat.test.ts compares godepot with its
 // upstream for queries and errors; these are the everyday commands of a
 // developer or a CI job on the module shapes that trip proxies up.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapePath, escapeVersion, isPseudoVersion, sortVersions } from '../../src/module/index.js';
-import {
-  buildModules,
-  FakeGoProxy,
-  FakeSumDb,
-  findGo,
-  goEnv,
-  latestVersion,
-  writeApp,
-  type BuiltModule,
-  type FixtureModule,
-} from '../world/index.js';
-import { noGoMod, runSteps } from './compat-support.js';
+import { buildModules, FakeGoProxy, FakeSumDb, findGo, goEnv, writeApp, type FixtureModule } from '../world/index.js';
+import { noGoMod, runSteps, writeProxyFolder } from './compat-support.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
@@ -77,29 +66,6 @@ const MODULES: FixtureModule[] = [
   // Dependencies between modules: go mod graph and go mod why have something to show.
   lib(`${W}/app`, 'v1.0.0', `module ${W}/app\n\ngo 1.21\n\nrequire ${W}/mvs v1.1.0\n`, `import _ "${W}/mvs"\n\n`),
 ];
-
-/** Writes the versions in the GOPROXY layout under dir: list (tags only), .info/.mod/.zip, and @latest. */
-async function writeProxyFolder(dir: string, built: BuiltModule[]): Promise<void> {
-  const byPath = new Map<string, BuiltModule[]>();
-  for (const m of built) byPath.set(m.path, [...(byPath.get(m.path) ?? []), m]);
-  for (const [path, ms] of byPath) {
-    const at = join(dir, escapePath(path), '@v');
-    await mkdir(at, { recursive: true });
-    for (const m of ms) {
-      const base = join(at, escapeVersion(m.version));
-      await Promise.all([
-        writeFile(`${base}.info`, m.info),
-        writeFile(`${base}.mod`, m.mod),
-        writeFile(`${base}.zip`, m.zip),
-      ]);
-    }
-    const versions = ms.map((m) => m.version);
-    const tags = sortVersions(versions.filter((v) => !isPseudoVersion(v)));
-    await writeFile(join(at, 'list'), tags.map((v) => `${v}\n`).join(''));
-    const latest = ms.find((m) => m.version === latestVersion(versions));
-    if (latest) await writeFile(join(dir, escapePath(path), '@latest'), latest.info);
-  }
-}
 
 interface Case {
   name: string;
