@@ -72,3 +72,31 @@ describe('--module when this machine cannot reach godepot', () => {
     expect(f?.fix).not.toMatch(/Git host/);
   }, 15_000);
 });
+
+describe('--module when godepot takes the request and does not answer in time', () => {
+  it('says godepot is waiting for the Git host, not that this machine cannot reach godepot', async () => {
+    // godepot answers its probes; the version list waits on a Git host that hangs.
+    const server = createServer((req, res) => {
+      if (req.url === `/${M}/@v/list`) return;
+      res.writeHead(404).end('not found');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { report, code } = await doctor(['--no-go', '--timeout', '1s', '--module', M], {
+        env: { GOPROXY: url, GOSUMDB: 'off' },
+      });
+      expect(code).toBe(1);
+      expect(report.targets[0]?.steps.every((s) => s.ok)).toBe(true);
+      const f = report.findings.find((x) => x.subject === M);
+      expect(f).toMatchObject({ kind: 'network', severity: 'problem' });
+      expect(f?.message).toMatch(/godepot took the request but gave no answer in time/);
+      expect(f?.message).not.toMatch(/cannot reach godepot/);
+      expect(f?.fix).toMatch(/from godepot to the module's Git host/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 15_000);
+});

@@ -14,6 +14,7 @@ import { proxyRules } from '../../upstream/env-proxy.js';
 import { netrcCredentials } from '../../upstream/netrc.js';
 import { goTrustOptions } from '../../upstream/roots.js';
 import { redactText } from '../../util/redact.js';
+import { codesOf } from '../../util/error-codes.js';
 
 const FLAGS: readonly OptionSpec[] = [
   { name: 'goproxy', type: 'string', default: '', help: "check this GOPROXY instead of the client's" },
@@ -109,6 +110,8 @@ export async function doctor(
         diagnoseModuleFetch(module, redact(first), {
           status: 0,
           body: (err as Error).message,
+          // Connected and asked, then no answer in time: not a broken path from here to godepot.
+          waited: codesOf(err).some((c) => c === 'UND_ERR_HEADERS_TIMEOUT' || c === 'UND_ERR_BODY_TIMEOUT'),
         }),
     );
     if (f) checked.findings.push(f);

@@ -18,6 +18,8 @@ const SAID_MAX = 600;
 export interface ModuleAnswer {
   readonly status: number;
   readonly body: string;
+  /** No answer (status 0) because godepot took the request and did not answer in time: the path to it works. */
+  readonly waited?: boolean;
 }
 
 /** A finding for a failed fetch of module from proxy (redacted URL); null when it came through. */
@@ -32,6 +34,13 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
     message: `${module} through ${proxy}: ${message} (${a.status}: ${shorten(said, SAID_MAX)})`,
     fix,
   });
+  // godepot took the request and said nothing in time: it is still fetching from the origin, which is slow or hangs.
+  if (a.status === 0 && a.waited)
+    return problem(
+      'network',
+      'godepot took the request but gave no answer in time: it is still waiting for the Git host (or its upstream)',
+      "check the path from godepot to the module's Git host, which is slow or hangs (godepot's log names the host; builds of stored versions keep working meanwhile), or give the doctor a longer --timeout for a large repository",
+    );
   // No answer at all (status 0): the path from here to godepot is broken, not godepot's to the Git host.
   if (a.status === 0)
     return problem(
