@@ -16,7 +16,14 @@ describe('diagnosing a private module fetch', () => {
     const cases: Array<[number, string, string, RegExp]> = [
       [401, 'godepot: authentication required', 'config', /godepot wants a user and token/],
       [403, 'godepot: user x may not read', 'config', /may not read this module/],
-      [502, 'godepot: no valid credentials for corp.example to fetch …', 'config', /godepot's own credentials/],
+      // godepot's host lacks them: not the client's Go settings, whose verdict would send the reader to the wrong machine.
+      [502, 'godepot: no valid credentials for corp.example to fetch …', 'service', /godepot's own credentials/],
+      [
+        502,
+        "godepot: fetching corp.example/lib from corp.example is not allowed by GOVCS in godepot's environment",
+        'service',
+        /GOVCS/,
+      ],
       [502, 'godepot: cannot reach corp.example to fetch …', 'network', /cannot reach the Git host/],
       [504, 'godepot: fetching … timed out', 'network', /cannot reach the Git host/],
       [404, 'not found: corp.example/lib version list', 'config', /not found/],

@@ -60,9 +60,11 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
       'credentials: your godepot user may not read this module',
       'ask for its module patterns in the auth file to be extended',
     );
+  // What godepot's host lacks (credentials, GOVCS, --private) is godepot's configuration, not the client's Go
+  // settings: a service answering with an error, its fix on godepot's host.
   if (/no valid credentials for/.test(said))
     return problem(
-      'config',
+      'service',
       "credentials: godepot's own credentials for the Git host are missing or wrong",
       'on the godepot host, add (or correct) the .netrc entry (or a git credential helper) for the user godepot runs as',
     );
@@ -75,12 +77,12 @@ export function diagnoseModuleFetch(module: string, proxy: string, a: ModuleAnsw
   // godepot's answer for a public module in hg, svn, …: public fetches are git only, whatever its GOVCS says.
   if (/fetches public modules with git only/.test(said))
     return problem(
-      'config',
+      'service',
       'godepot fetches public modules with git only, and this one is kept in another version-control system',
       "get it through an upstream proxy that has it; if it is private, add it to godepot's --private",
     );
   if (/GOVCS/.test(said))
-    return problem('config', "godepot's GOVCS forbids this host", 'set GOVCS for the user godepot runs as');
+    return problem('service', "godepot's GOVCS forbids this host", 'set GOVCS for the user godepot runs as');
   if (a.status === 404 || a.status === 410)
     return problem(
       'config',
