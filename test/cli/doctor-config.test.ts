@@ -105,7 +105,21 @@ describe('configuration problems, each with a fix', () => {
     expect(problems({ GOFLAGS: flags }).map((f) => f.subject)).toEqual(['GOFLAGS']);
   });
 
-  it.each(['-mod=mod', '-insecure=false', '-modcacherw -trimpath'])('not GOFLAGS=%s', (flags) => {
+  // A flag's value given as a word of its own: the go command refuses GOFLAGS, so every build stops.
+  it.each([
+    ['-mod vendor', 'vendor'],
+    ['-modcacherw  -tags  integration', 'integration'],
+    ['-', '-'],
+    ['--=x', '--=x'],
+  ])('GOFLAGS=%s', (flags, word) => {
+    const [p, ...more] = problems({ GOFLAGS: flags });
+    expect(more).toEqual([]);
+    expect(p).toMatchObject({ kind: 'config', subject: 'GOFLAGS' });
+    expect(p?.message).toContain(`non-flag "${word}"`);
+    expect(p?.fix).toMatch(/GOFLAGS=-mod=vendor/);
+  });
+
+  it.each(['-mod=mod', '-insecure=false', '-modcacherw -trimpath', ' -mod=vendor '])('not GOFLAGS=%s', (flags) => {
     expect(problems({ GOFLAGS: flags })).toEqual([]);
   });
 

@@ -123,6 +123,11 @@ function hasInsecureFlag(goflags: string): boolean {
   return goflags.split(/\s+/).some((t) => /^--?insecure(=(?!false$|0$).*)?$/i.test(t));
 }
 
+/** The GOFLAGS words the go command refuses outright ("go: parsing $GOFLAGS: non-flag"), stopping every command. */
+function nonFlags(goflags: string): string[] {
+  return goflags.split(/\s+/).filter((t) => t !== '' && (!/^-/.test(t) || /^(-|--|---.*|--?=.*)$/.test(t)));
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
 }
@@ -252,6 +257,16 @@ export function analyzeConfig(cfg: GoConfig): ConfigAnalysis {
       subject: 'GOFLAGS',
       message: `GOFLAGS=${cfg.GOFLAGS.trim()}: -insecure turned off HTTPS and checksum verification in old go commands, and makes 'go get' fail in current ones ("-insecure flag is no longer supported")`,
       fix: 'remove -insecure from GOFLAGS; for private modules set GOPRIVATE (or GONOSUMDB) to their paths, for plain-http repositories GOINSECURE',
+    });
+  }
+  const bad = nonFlags(cfg.GOFLAGS);
+  if (bad.length > 0) {
+    out.push({
+      kind: 'config',
+      severity: 'problem',
+      subject: 'GOFLAGS',
+      message: `GOFLAGS=${cfg.GOFLAGS.trim()}: ${JSON.stringify(bad[0])} is not a flag, so every go command stops with "go: parsing $GOFLAGS: non-flag ${JSON.stringify(bad[0])}"`,
+      fix: 'write each flag as one word, its value after "=" (GOFLAGS=-mod=vendor, not "-mod vendor"), or unset GOFLAGS',
     });
   }
   // go env shows an unset GONOSUMDB or GONOPROXY as GOPRIVATE's value: GOPRIVATE is then the setting to change.
