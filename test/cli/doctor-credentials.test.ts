@@ -7,6 +7,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createSecureContext } from 'node:tls';
 import { httpGet } from '../../src/cli/doctor/probes.js';
+import { configFromEnv } from '../../src/cli/doctor/goenv.js';
+import { runDoctor } from '../../src/cli/doctor/run.js';
 import { hasOpenssl, selfSignedCert } from '../support/tls.js';
 import { removeDir, tempDir } from '../support/godepot.js';
 
@@ -17,6 +19,8 @@ describe.skipIf(!hasOpenssl)('the credentials doctor sends', () => {
   let https: string;
   let http: string;
   let ca: string;
+  let refusingHttps: string;
+  let refusingHttp: string;
 
   const listen = async (s: Server): Promise<string> => {
     servers.push(s);
@@ -37,6 +41,10 @@ describe.skipIf(!hasOpenssl)('the credentials doctor sends', () => {
     };
     https = `https://${await listen(createHttpsServer({ cert: made.cert, key: made.key }, answer))}`;
     http = `http://${await listen(createServer(answer))}`;
+    const refuse = (_req: unknown, res: { writeHead: (n: number) => { end: (b: string) => void } }): void =>
+      res.writeHead(401).end('authentication required');
+    refusingHttps = `https://${await listen(createHttpsServer({ cert: made.cert, key: made.key }, refuse))}`;
+    refusingHttp = `http://${await listen(createServer(refuse))}`;
   });
   afterAll(async () => {
     for (const s of servers) s.close();
@@ -60,5 +68,24 @@ describe.skipIf(!hasOpenssl)('the credentials doctor sends', () => {
   it('sends nothing over plain http, whatever the URL or .netrc holds', async () => {
     expect(await get(http.replace('http://', 'http://ci:secret@') + '/x', basic('n:x'))).toBeUndefined();
     expect(await get(`${http}/x`, basic('n:x'))).toBeUndefined();
+  });
+
+  // The go command looks .netrc up by the URL's host with its port, and sends nothing over http: a fix that says
+  // "the .netrc entry for the host" sent the reader with "machine 127.0.0.1" to an entry that looked right.
+  it('says which .netrc machine the go command looks for, and that http gets no credentials', async () => {
+    const fixOf = async (url: string): Promise<string | undefined> => {
+      const report = await runDoctor(
+        { ...configFromEnv({}), GOPROXY: url, GOSUMDB: 'off' },
+        { timeoutMs: 5_000, source: 'test', trust: { secureContext: createSecureContext({ ca }) } },
+      );
+      const f = report.findings.find((x) => x.subject === url);
+      expect(f).toMatchObject({ kind: 'config', severity: 'problem' });
+      return f?.fix;
+    };
+    const host = refusingHttps.replace('https://', '');
+    expect(await fixOf(refusingHttps)).toContain(`"machine ${host}"`);
+    const plain = await fixOf(refusingHttp);
+    expect(plain).toMatch(/over https only/);
+    expect(plain).not.toMatch(/check the user and token/);
   });
 });

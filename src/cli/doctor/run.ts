@@ -127,6 +127,7 @@ async function httpStep(
         ms: r.ms,
         detail: `GET ${what} → ${r.status}${failure === undefined ? '' : answerSaid(r.body)}`,
         ...(failure ? { failure } : {}),
+        ...(failure === 'auth' ? { fix: authFix(new URL(url)) } : {}),
       },
       status: r.status,
       body: r.body,
@@ -143,6 +144,16 @@ async function httpStep(
       },
     };
   }
+}
+
+/**
+ * What to do about refused credentials at u: over https, where the go command looks them up (.netrc by the URL's
+ * host and port, as written); over http it sends none at all.
+ */
+function authFix(u: URL): string {
+  if (u.protocol !== 'https:')
+    return `the go command sends credentials over https only, never to an http:// URL: serve it over https (godepot: --tls-cert, --tls-key) and give the https:// URL with USER:TOKEN@ or a .netrc entry`;
+  return `the credentials the go command sends are missing or refused: check the user and token in GOPROXY (https://USER:TOKEN@${u.host}), the .netrc entry "machine ${u.host}" (the go command matches the host and port exactly as the URL has them), or GOAUTH`;
 }
 
 /** Checks a tree head against the key: ok, or a 'key' failure when another key signed it. */
