@@ -154,4 +154,22 @@ describe('doctor reading godepot /readyz sources', () => {
     expect(a?.fix).toMatch(/--sumdb without URLs \(--sumdb sum\.golang\.org\).*<upstream>\/sumdb\/sum\.golang\.org/);
     expect(sourceAdvice('x', [{ url: 'https://x', via: 'database', state: 'ok' }])).toBeNull();
   });
+
+  it('sends nobody to add URLs godepot already reads, nor to the network when the sources answered errors', () => {
+    // --sumdb sum.golang.org with no upstream serving the log: its own host is all godepot reads, as it should.
+    const own = sourceAdvice('sum.golang.org', [
+      { url: 'https://sum.golang.org', via: 'database', state: 'failing', detail: 'dns: cannot resolve host' },
+    ]);
+    expect(own?.fix).toBe('fix the network path from godepot to https://sum.golang.org');
+    const mixed = sourceAdvice('sum.golang.org', [
+      { url: 'https://sum.golang.org', via: 'database', state: 'failing', detail: 'dns: cannot resolve host' },
+      { url: 'https://proxy.example/sumdb/sum.golang.org', via: 'upstream', state: 'failing', detail: 'status: 500' },
+    ]);
+    expect(mixed?.fix).toBe('fix the network path from godepot to https://sum.golang.org');
+    const errors = sourceAdvice('sum.golang.org', [
+      { url: 'https://sum.golang.org', via: 'database', state: 'failing', detail: 'status: 503' },
+      { url: 'https://proxy.example/sumdb/sum.golang.org', via: 'upstream', state: 'failing', detail: 'status: 500' },
+    ]);
+    expect(errors?.fix).toMatch(/^each source answers with an error \(the network path works\)/);
+  });
 });

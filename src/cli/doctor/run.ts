@@ -219,12 +219,18 @@ export function sourceAdvice(
       ok: true,
       text: `database ${name}: ${failing.map(said).join(', ')} does not answer, but godepot reads the log through ${ok.map((s) => s.url ?? '?').join(', ')}: no action needed`,
     };
-  const viaUpstream = sources.some((s) => s.via === 'upstream');
+  // Only URLs given in --sumdb are read: the upstream proxies that may serve the log are not asked. Otherwise
+  // (the database's own host and the upstreams that serve it), the path to one of them is the fix — unless each
+  // answered with an error, which is no network path's fault.
+  const onlyGiven = sources.every((s) => s.via === 'mirror');
+  const unreached = failing.filter((s) => !/^(status|body)\b/.test(s.detail ?? ''));
   return {
     ok: false,
     text: `database ${name}: no source answers: ${failing.map(said).join('; ')}`,
-    fix: viaUpstream
-      ? `fix the network path from godepot to one of them`
+    fix: !onlyGiven
+      ? unreached.length > 0
+        ? `fix the network path from godepot to ${unreached.map((s) => s.url ?? '?').join(' or ')}`
+        : `each source answers with an error (the network path works): nothing to fix on godepot's side; it reads the log again once one recovers`
       : `if godepot's upstream proxy serves the log (as proxy.golang.org serves sum.golang.org), give godepot --sumdb without URLs (--sumdb ${name === 'sum.golang.org' ? name : 'NAME+HASH+KEY'}) so it is read there too, or add <upstream>/sumdb/${name} to its URLs`,
   };
 }
