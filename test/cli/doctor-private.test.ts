@@ -107,3 +107,13 @@ describe('--module when godepot takes the request and does not answer in time', 
     }
   }, 15_000);
 });
+
+describe('--module when GOPROXY names no proxy', () => {
+  it('says the module was not fetched, rather than nothing', async () => {
+    const { report, output } = await doctor(['--no-go', '--module', M], { env: { GOPROXY: 'direct', GOSUMDB: 'off' } });
+    const f = report.findings.find((x) => x.subject === M);
+    expect(f).toMatchObject({ kind: 'config', severity: 'warning' });
+    expect(f?.message).toMatch(/was not fetched: GOPROXY=direct names no http\(s\) proxy/);
+    expect(output).toContain(`${M} was not fetched`);
+  });
+});

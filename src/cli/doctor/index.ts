@@ -88,7 +88,17 @@ export async function doctor(
     (e) => e.kind === 'url' && /^https?:/.test(e.url),
   )?.url;
   for (const module of flags.values.get('module') ?? []) {
-    if (!first) break;
+    // Asked about a module and told nothing of it, the reader took "all good" for it too.
+    if (!first) {
+      checked.findings.push({
+        kind: 'config',
+        severity: 'warning',
+        subject: module,
+        message: `${module} was not fetched: GOPROXY=${checked.config.GOPROXY} names no http(s) proxy to ask for it`,
+        fix: 'put godepot first in GOPROXY (GOPROXY=https://godepot.internal|direct) to fetch it through godepot, or give --goproxy to check one',
+      });
+      continue;
+    }
     // The go command never sends such a path to a proxy; nor does doctor (a public proxy would learn it).
     if (matchPrefixPatterns(checked.config.GONOPROXY, module)) {
       checked.findings.push({
