@@ -16,7 +16,7 @@ import type { ServiceContext } from './context.js';
 import { fromNotFound, GodepotError, toGodepotError } from './errors.js';
 import { fetchSmall } from './fetch.js';
 import { describeRequest, storageKey, type ProxyRequest } from './request.js';
-import { failureOutcome, sharedError, slotKey, type NotFoundMemory } from './shared-fetch.js';
+import { failureOutcome, sharedError, slotBody, slotKey, slotRecord, type NotFoundMemory } from './shared-fetch.js';
 import { SAID_EVERY_MS, Spacing } from '../util/spacing.js';
 
 /** list, @latest, or an .info whose `query` is true. */
@@ -124,18 +124,15 @@ export class MutableCache {
   private async read(key: string): Promise<Stored | null> {
     if (!isQueryKey(key)) return this.readAt(key);
     const slot = await this.readAt(querySlot(key));
-    if (slot) {
-      const e = parseJson(slot.body);
-      if (e !== null && e.key === key && typeof e.body === 'string')
-        return { ...slot, body: Buffer.from(e.body, 'base64') };
-    }
+    const e = slot && slotRecord(slot.body, key);
+    if (slot && typeof e?.body === 'string') return { ...slot, body: Buffer.from(e.body, 'base64') };
     return this.readAt(key);
   }
 
   /** Stores body as key's answer, dated now; returns the stored copy's etag, null when it could not be stored. */
   private async write(key: string, body: Buffer): Promise<string | null> {
     const at = isQueryKey(key) ? querySlot(key) : key;
-    const stored = isQueryKey(key) ? Buffer.from(JSON.stringify({ key, body: body.toString('base64') })) : body;
+    const stored = isQueryKey(key) ? slotBody(key, { body: body.toString('base64') }) : body;
     await this.ctx.storage.put(at, stored, { mtimeMs: this.clock.now() });
     const st = await this.ctx.storage.stat(at);
     return st && etagOf(st);
@@ -224,13 +221,4 @@ function isQueryKey(key: string): boolean {
 
 function querySlot(key: string): string {
   return slotKey('query/slot/', key, QUERY_SLOTS);
-}
-
-function parseJson(body: Buffer): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(body.toString('utf8')) as unknown;
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }

@@ -59,6 +59,26 @@ export function slotKey(prefix: string, key: string, slots: number): string {
   return prefix + n.toString(16).padStart(4, '0');
 }
 
+/** What is stored in key's slot: fields, with the key they are key's by. */
+export function slotBody(key: string, fields: object): Buffer {
+  return Buffer.from(JSON.stringify({ ...fields, key }));
+}
+
+/** The fields a slot holds for key (slotBody); null when it holds another key's (the same hash), or no record. */
+export function slotRecord(body: Buffer, key: string): Record<string, unknown> | null {
+  const e = jsonRecord(body);
+  return e !== null && e.key === key ? e : null;
+}
+
+function jsonRecord(body: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Recent 404/410 answers of the upstreams, so a missing module does not cost
  * an upstream call per request: kept by the coordination (coord/: this
@@ -92,7 +112,7 @@ export class NotFoundMemory {
     const entry = { upstream: err.upstream, status: err.status, detail: err.detail };
     await Promise.all([
       this.shared.rememberNotFound(this.scope + key, entry, this.ttl).catch(() => undefined),
-      this.storage?.put(this.slot(key), Buffer.from(JSON.stringify({ key, ...entry }))).catch(() => undefined),
+      this.storage?.put(this.slot(key), slotBody(key, entry)).catch(() => undefined),
     ]);
   }
 
@@ -107,25 +127,18 @@ export class NotFoundMemory {
    * it answered is stored and served instead.
    */
   async lastSaid(key: string): Promise<NotFoundError | null> {
+    const read = async (at: string): Promise<Buffer | null> => (await this.storage?.get(at).catch(() => null)) ?? null;
+    const slot = await read(this.slot(key));
     // Before the slots, each answer was kept under its own key (without limit): those stored then are read still.
-    for (const [at, keyed] of [
-      [this.slot(key), true],
-      [`notfound/${this.scope}${key}`, false],
-    ] as const) {
-      const body = await this.storage?.get(at).catch(() => null);
-      if (!body) continue;
-      try {
-        const e = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        const { upstream, status, detail } = e;
-        // A slot holds the last answer of any key of its hash: only this key's is this key's.
-        if (keyed && e.key !== key) continue;
-        if (typeof upstream !== 'string' || typeof status !== 'number' || typeof detail !== 'string') continue;
-        return new NotFoundError(upstream, status, detail);
-      } catch {
-        continue;
-      }
-    }
-    return null;
+    const legacy = async (): Promise<Record<string, unknown> | null> => {
+      const body = await read(`notfound/${this.scope}${key}`);
+      return body && jsonRecord(body);
+    };
+    const e = (slot && slotRecord(slot, key)) ?? (await legacy());
+    if (e === null) return null;
+    const { upstream, status, detail } = e;
+    if (typeof upstream !== 'string' || typeof status !== 'number' || typeof detail !== 'string') return null;
+    return new NotFoundError(upstream, status, detail);
   }
 
   /** err, unless the upstream failed (502/504) and once said key is not there: then what it said. */
