@@ -111,12 +111,13 @@ export class GoRunner {
     }
     if (candidates.length === 0) return 0;
     await later(this.opts.timeoutMs);
+    const left: string[] = [];
+    for (const [dir, mtimeMs] of candidates) if ((await dated(dir)) === mtimeMs) left.push(dir);
+    // The go of a single godepot that was SIGKILLed (no primary to kill its group) may run on in there, with no
+    // deadline: killed with the git it started, before its folder goes.
+    await killGroupsIn(left);
     let removed = 0;
-    for (const [dir, mtimeMs] of candidates) {
-      if ((await dated(dir)) !== mtimeMs) continue;
-      // The go of a single godepot that was SIGKILLed (no primary to kill its group) may run on in there, with
-      // no deadline: killed with the git it started.
-      await killGroupsIn(dir);
+    for (const dir of left) {
       // Not ours to remove after all (permissions): not worth failing anything for.
       await rm(dir, { recursive: true, force: true }).then(
         () => removed++,
@@ -351,22 +352,24 @@ export function killGroup(pgid: number | undefined): void {
 }
 
 /**
- * Kills the process group of every process whose working folder is in dir (a run folder a run deadline old: what
- * runs there was left by a godepot that died). Linux's /proc; elsewhere nothing is found. Never godepot's own group.
+ * Kills the process group of every process whose working folder is in one of folders (run folders unchanged for a
+ * run deadline: what runs there was left by a godepot that died), reading /proc once; elsewhere than on Linux
+ * nothing is found. Never godepot's own group.
  */
-async function killGroupsIn(folder: string): Promise<void> {
+async function killGroupsIn(folders: readonly string[]): Promise<void> {
+  if (folders.length === 0) return;
   let pids: string[];
-  let dir: string;
   try {
     pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
-    dir = await realpath(folder); // as /proc says a working folder: absolute, through no symlink
   } catch {
     return;
   }
+  // As /proc says a working folder: absolute, through no symlink.
+  const dirs = (await Promise.all(folders.map((f) => realpath(f).catch(() => null)))).filter((d) => d !== null);
   const own = await groupOf(String(process.pid));
   for (const pid of pids) {
     const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => null);
-    if (cwd === null || !cwd.startsWith(dir + '/')) continue;
+    if (cwd === null || !dirs.some((d) => cwd.startsWith(d + '/'))) continue;
     const pgid = await groupOf(pid);
     if (pgid !== undefined && pgid !== own) killGroup(pgid);
   }
