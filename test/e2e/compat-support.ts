@@ -5,7 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapePath, escapeVersion, isPseudoVersion, sortVersions } from '../../src/module/index.js';
-import { latestVersion, runGo, type BuiltModule, type FixtureModule } from '../world/index.js';
+import { goEnv, latestVersion, runGo, writeApp, type BuiltModule, type FixtureModule } from '../world/index.js';
+import { tempDir } from '../support/godepot.js';
 
 /** A version without go.mod: +incompatible from v2 on. */
 export const noGoMod = (path: string, version: string): FixtureModule => ({
@@ -33,6 +34,25 @@ export async function runSteps(steps: readonly string[][], dir: string, env: Rec
     out += `$ go ${step.join(' ')}\nexit ${String(r.code)}\n${r.stdout}${inOrder(r.stderr)}`;
   }
   return out;
+}
+
+/**
+ * Writes files as a module in a fresh home (its own GOPATH and caches, pushed on homes for removal) and runs the
+ * steps there with GOPROXY proxy and GOSUMDB gosumdb; returns what the user saw, the module's folder and the home.
+ */
+export async function runInNewHome(
+  steps: readonly string[][],
+  files: Record<string, string>,
+  go: { proxy: string; sumdb: string; extra?: Record<string, string> },
+  homes: string[],
+): Promise<{ out: string; dir: string; home: string }> {
+  const home = await tempDir('godepot-gohome-');
+  homes.push(home);
+  const dir = join(home, 'work');
+  await mkdir(dir);
+  await writeApp(dir, { files });
+  const env = goEnv({ home, proxy: go.proxy, sumdb: go.sumdb, ...(go.extra ? { extra: go.extra } : {}) });
+  return { out: await runSteps(steps, dir, env), dir, home };
 }
 
 /** Writes the versions in the GOPROXY layout under dir: list (tags only), .info/.mod/.zip, and @latest. */

@@ -7,20 +7,12 @@
 // v1, gopkg.in paths, upper case, a module nested in another's folder, build
 // metadata in the list, a deprecation, commit-prefix queries.
 import { createServer, type Server } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapePath } from '../../src/module/index.js';
-import {
-  buildModules,
-  FakeSumDb,
-  findGo,
-  goEnv,
-  writeApp,
-  type BuiltModule,
-  type FixtureModule,
-} from '../world/index.js';
-import { noGoMod, runSteps, writeProxyFolder } from './compat-support.js';
+import { buildModules, FakeSumDb, findGo, type BuiltModule, type FixtureModule } from '../world/index.js';
+import { noGoMod, runInNewHome, writeProxyFolder } from './compat-support.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
@@ -288,14 +280,11 @@ describe.skipIf(go === null)('godepot in front of a folder answers as the folder
   });
 
   async function side(proxy: string, gosumdb: string, c: Case): Promise<string> {
-    const home = await tempDir('godepot-gohome-');
-    dirs.push(home);
-    const dir = join(home, 'work');
-    await mkdir(dir);
     const files = c.files ?? main();
-    await writeApp(dir, { files });
-    const env = goEnv({ home, proxy, sumdb: gosumdb, extra: { GOFLAGS: '-modcacherw -mod=mod' } });
-    let out = await runSteps(c.steps, dir, env);
+    const extra = { GOFLAGS: '-modcacherw -mod=mod' };
+    const ran = await runInNewHome(c.steps, files, { proxy, sumdb: gosumdb, extra }, dirs);
+    const { dir, home } = ran;
+    let out = ran.out;
     if ('go.mod' in files) {
       for (const f of ['go.mod', 'go.sum'])
         out += `--- ${f}\n${await readFile(join(dir, f), 'utf8').catch(() => '(none)\n')}`;

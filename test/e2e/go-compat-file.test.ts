@@ -8,11 +8,11 @@
 // go.sum and go.work afterwards. go-compat.test.ts compares godepot with its
 // upstream for queries and errors; these are the everyday commands of a
 // developer or a CI job on the module shapes that trip proxies up.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModules, FakeGoProxy, FakeSumDb, findGo, goEnv, writeApp, type FixtureModule } from '../world/index.js';
-import { noGoMod, runSteps, writeProxyFolder } from './compat-support.js';
+import { buildModules, FakeGoProxy, FakeSumDb, findGo, type FixtureModule } from '../world/index.js';
+import { noGoMod, runInNewHome, writeProxyFolder } from './compat-support.js';
 import { removeDir, startGodepot, tempDir, type RunningGodepot } from '../support/godepot.js';
 
 const go = findGo();
@@ -103,14 +103,10 @@ describe.skipIf(go === null)('the go command gets the same answers from godepot 
   });
 
   async function side(proxy: string, gosumdb: string, c: Case): Promise<string> {
-    const home = await tempDir('godepot-gohome-');
-    dirs.push(home);
-    const dir = join(home, 'work');
-    await mkdir(dir);
     const files = c.files ?? mainModule();
-    await writeApp(dir, { files });
-    const env = goEnv({ home, proxy, sumdb: gosumdb, extra: c.env });
-    let out = await runSteps(c.steps, dir, env);
+    const ran = await runInNewHome(c.steps, files, { proxy, sumdb: gosumdb, ...(c.env ? { extra: c.env } : {}) }, dirs);
+    const { dir, home } = ran;
+    let out = ran.out;
     // Every go.mod, go.sum and go.work the case started with, or the command may have written.
     const written = new Set(
       Object.keys(files).flatMap((f) => {
