@@ -64,11 +64,15 @@ function launch(profile: string, httpCredentials?: { username: string; password:
 async function pageWorld(
   i: number,
   opts: Parameters<typeof startGodepot>[1] = {},
+  settings: Record<string, string> = {},
 ): Promise<{ godepot: RunningGodepot; profile: string; close(godepotClosed?: boolean): Promise<void> }> {
   const built = await buildModules([fixture(i)]);
   const upstream = await FakeGoProxy.start(built);
   const sumdb = await FakeSumDb.start({ records: built });
-  const godepot = await startGodepot({ upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}` }, opts);
+  const godepot = await startGodepot(
+    { upstream: upstream.url, sumdb: `${sumdb.vkey} ${sumdb.url}`, ...settings },
+    opts,
+  );
   const profile = await tempDir('godepot-chromium-');
   return {
     godepot,
@@ -79,6 +83,27 @@ async function pageWorld(
       await sumdb.close();
       await removeDir(profile);
       await removeDir(godepot.data);
+    },
+  };
+}
+
+/** A pageWorld behind --auth (over plain HTTP): user ops, allowed every module with token; its users file. */
+async function authWorld(
+  i: number,
+  token: string,
+  settings: Record<string, string> = {},
+): Promise<{ godepot: RunningGodepot; profile: string; users: string; close(): Promise<void> }> {
+  const dir = await tempDir();
+  const users = join(dir, 'users.json');
+  await writeFile(users, withUser(null, 'ops', hashToken(token), '*'));
+  const w = await pageWorld(i, {}, { auth: users, 'insecure-auth': 'true', ...settings });
+  return {
+    godepot: w.godepot,
+    profile: w.profile,
+    users,
+    async close() {
+      await w.close();
+      await removeDir(dir);
     },
   };
 }
@@ -738,20 +763,8 @@ describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
   // and stops asking, rather than have every refresh refused, logged and counted as failed authentication.
   it('asks for credentials, keeps the token out of URLs and logs, and stops on a refused token', async () => {
     const TOKEN = 'operator-token-5f1c0a9e7d3b2468';
-    const built = await buildModules([fixture(6)]);
-    const upstream = await FakeGoProxy.start(built);
-    const sumdb = await FakeSumDb.start({ records: built });
-    const dir = await tempDir();
-    const users = join(dir, 'users.json');
-    await writeFile(users, withUser(null, 'ops', hashToken(TOKEN), '*'));
-    const godepot = await startGodepot({
-      upstream: upstream.url,
-      sumdb: `${sumdb.vkey} ${sumdb.url}`,
-      auth: users,
-      'insecure-auth': 'true',
-      'access-log': 'true',
-    });
-    const profile = await tempDir('godepot-chromium-');
+    const w = await authWorld(6, TOKEN, { 'access-log': 'true' });
+    const { godepot, profile, users } = w;
     let context: BrowserContext | undefined;
     try {
       const anonymous = await fetch(`${godepot.url}/ui/`, { headers: { accept: 'text/html' } });
@@ -788,12 +801,7 @@ describe.skipIf(CHROMIUM === null)('the operator page behind --auth', () => {
       expect(logged).not.toContain(TOKEN);
     } finally {
       await context?.close();
-      await godepot.close();
-      await upstream.close();
-      await sumdb.close();
-      await removeDir(profile);
-      await removeDir(dir);
-      await removeDir(godepot.data);
+      await w.close();
     }
   }, 60_000);
 });
@@ -803,19 +811,8 @@ describe.skipIf(CHROMIUM === null)('the operator page of a user no longer allowe
   // reload is refused again. The page must say what gets another user in, not "reload".
   it('says how to sign in as another user, which a reload does not', async () => {
     const TOKEN = 'operator-token-0c4e8b2a9f6d1357';
-    const built = await buildModules([fixture(12)]);
-    const upstream = await FakeGoProxy.start(built);
-    const sumdb = await FakeSumDb.start({ records: built });
-    const dir = await tempDir();
-    const users = join(dir, 'users.json');
-    await writeFile(users, withUser(null, 'ops', hashToken(TOKEN), '*'));
-    const godepot = await startGodepot({
-      upstream: upstream.url,
-      sumdb: `${sumdb.vkey} ${sumdb.url}`,
-      auth: users,
-      'insecure-auth': 'true',
-    });
-    const profile = await tempDir('godepot-chromium-');
+    const w = await authWorld(12, TOKEN);
+    const { godepot, profile, users } = w;
     let context: BrowserContext | undefined;
     try {
       context = await launch(profile, { username: 'ops', password: TOKEN });
@@ -834,12 +831,7 @@ describe.skipIf(CHROMIUM === null)('the operator page of a user no longer allowe
       expect(said).toContain('private window');
     } finally {
       await context?.close();
-      await godepot.close();
-      await upstream.close();
-      await sumdb.close();
-      await removeDir(profile);
-      await removeDir(dir);
-      await removeDir(godepot.data);
+      await w.close();
     }
   }, 60_000);
 });
