@@ -22,6 +22,20 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** Whether a hears b's upstream news through Redis (its subscription works), within 10 s. */
+async function hearsNews(a: RedisCoord, b: RedisCoord): Promise<void> {
+  const heard: string[] = [];
+  a.onHealth((n) => heard.push(n.state));
+  await waitFor(
+    async () => {
+      b.shareHealth({ upstream: 'https://up.example', state: 'open', at: Date.now() });
+      return heard.includes('open');
+    },
+    10_000,
+    "the node did not hear the other node's news",
+  );
+}
+
 it.skipIf(redisBinary === null)(
   'a stalled Redis is an outage: reported, coordinated locally, rejoined',
   async () => {
@@ -134,16 +148,7 @@ it.skipIf(redisBinary === null)(
     await waitFor(async () => a.status().redis?.state === 'up', 15_000, 'the node did not rejoin Redis');
     expect(await a.compareAndSetHead('db', null, Buffer.from('h1'))).toBe(true);
     expect((await b.head('db'))?.toString()).toBe('h1');
-    const heard: string[] = [];
-    a.onHealth((n) => heard.push(n.state));
-    await waitFor(
-      async () => {
-        b.shareHealth({ upstream: 'https://up.example', state: 'open', at: Date.now() });
-        return heard.includes('open');
-      },
-      10_000,
-      "the node did not hear the other node's news",
-    );
+    await hearsNews(a, b);
   },
   40_000,
 );
@@ -220,16 +225,7 @@ it.skipIf(redisBinary === null)(
     await waitFor(async () => a.status().redis?.state === 'up', 10_000, 'the node did not join Redis');
     const b = await RedisCoord.connect({ url: r.url, namespace: 'latesub', log: pino({ level: 'silent' }) });
     closers.push(() => b.close());
-    const heard: string[] = [];
-    a.onHealth((n) => heard.push(n.state));
-    await waitFor(
-      async () => {
-        b.shareHealth({ upstream: 'https://up.example', state: 'open', at: Date.now() });
-        return heard.includes('open');
-      },
-      10_000,
-      "the node did not hear the other node's news",
-    );
+    await hearsNews(a, b);
   },
   30_000,
 );
